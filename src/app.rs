@@ -1,0 +1,194 @@
+//! Wiring: builds the pipeline from a [`Config`] and runs it until shutdown.
+//!
+//! # Tasks and their part in shutdown
+//! - the **scheduler** loop: stops handing out polls when the token is cancelled;
+//! - **poll tasks** (in the [`TaskTracker`]): finish or are cancelled at their next await, and
+//!   are waited for with a deadline;
+//! - the **HTTP server**: drains in-flight requests (graceful shutdown) within
+//!   `http.shutdown_grace`;
+//! - the **maintenance** tick: evicts old index entries; stops with the token.
+//!
+//! Order at shutdown (Miniflux's, plus a scheduler stop first and a flush last): scheduler →
+//! poll tasks → HTTP → store flush.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::fetch::Fetcher;
+use crate::fold::Folder;
+use crate::http::{self, AppState};
+use crate::ingest::{poll_source, IngestContext, PollReport};
+use crate::normalize::Rules;
+use crate::scheduler::{self, SchedulerStats};
+use crate::storage::Store;
+
+/// A built application: store open, index rebuilt, client ready.
+#[derive(Debug)]
+pub struct App {
+    config: Arc<Config>,
+    ctx: IngestContext,
+}
+
+impl App {
+    /// Opens the store, rebuilds the index from it and builds the HTTP client.
+    pub fn build(config: Config) -> anyhow::Result<App> {
+        let started = Instant::now();
+        if let Some(parent) = config
+            .store
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let store = Store::open(&config.store.path, config.store.flush_every)?;
+        let folder = Folder::open(
+            store.clone(),
+            config.dedup.clone(),
+            Utc::now().timestamp_millis(),
+        )?;
+        let fetcher = Fetcher::new(&config.fetch)?;
+        info!(
+            store = %config.store.path.display(),
+            index = folder.index_len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "store open"
+        );
+        Ok(App {
+            ctx: IngestContext {
+                fetcher,
+                store,
+                folder: Arc::new(folder),
+                rules: Arc::new(Rules::default()),
+            },
+            config: Arc::new(config),
+        })
+    }
+
+    /// Runs the daemon until `shutdown` is cancelled. `on_ready` is called once the store is
+    /// open and HTTP is bound, with the bound address.
+    pub async fn run(
+        self,
+        shutdown: CancellationToken,
+        on_ready: impl FnOnce(std::net::SocketAddr),
+    ) -> anyhow::Result<()> {
+        let listener = TcpListener::bind(self.config.http.listen)
+            .await
+            .with_context(|| format!("binding http.listen {}", self.config.http.listen))?;
+        let addr = listener.local_addr()?;
+        let stats = Arc::new(SchedulerStats::default());
+        let state = AppState {
+            config: self.config.clone(),
+            store: self.ctx.store.clone(),
+            folder: self.ctx.folder.clone(),
+            scheduler: stats.clone(),
+            started: Instant::now(),
+        };
+
+        // Scheduler and its poll tasks: told to stop by `sched_stop`, awaited through `polls`.
+        let sched_stop = CancellationToken::new();
+        let polls = TaskTracker::new();
+        let scheduler = tokio::spawn(scheduler::run(
+            self.ctx.clone(),
+            self.config.enabled_sources().cloned().collect(),
+            self.config.schedule.clone(),
+            self.config.fetch.concurrency.get(),
+            stats,
+            sched_stop.clone(),
+            polls.clone(),
+        ));
+
+        // HTTP: drains when `http_stop` fires.
+        let http_stop = CancellationToken::new();
+        let server = {
+            let stop = http_stop.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, http::router(state))
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+            })
+        };
+
+        // Maintenance: keeps the index to its time window.
+        let maintenance = {
+            let folder = self.ctx.folder.clone();
+            let stop = sched_stop.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => break,
+                        _ = tick.tick() => {
+                            let evicted = folder.evict(Utc::now().timestamp_millis());
+                            if evicted > 0 {
+                                info!(evicted, "index window moved");
+                            }
+                        }
+                    }
+                }
+            })
+        };
+
+        info!(%addr, "wirefold ready");
+        on_ready(addr);
+        shutdown.cancelled().await;
+        info!("shutting down");
+
+        let grace = self.config.http.shutdown_grace;
+        sched_stop.cancel();
+        let _ = scheduler.await;
+        let _ = maintenance.await;
+        polls.close();
+        if tokio::time::timeout(grace, polls.wait()).await.is_err() {
+            warn!("poll tasks did not finish in time");
+        }
+        http_stop.cancel();
+        match tokio::time::timeout(grace, server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => warn!(error.message = %e, "http server error"),
+            Ok(Err(e)) => warn!(error.message = %e, "http server task failed"),
+            Err(_) => warn!("http server did not drain in time"),
+        }
+        let store = self.ctx.store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .context("flush task")??;
+        info!("store flushed; bye");
+        Ok(())
+    }
+
+    /// Polls every enabled source once, `fetch.concurrency` at a time; reports in config order.
+    pub async fn once(&self) -> Vec<(String, PollReport)> {
+        use futures::StreamExt;
+        let sources: Vec<_> = self.config.enabled_sources().cloned().collect();
+        let ctx = &self.ctx;
+        let mut reports: Vec<(usize, String, PollReport)> =
+            futures::stream::iter(sources.into_iter().enumerate())
+                .map(|(i, s)| async move {
+                    let r = poll_source(ctx, &s).await;
+                    (i, s.name, r)
+                })
+                .buffer_unordered(self.config.fetch.concurrency.get())
+                .collect()
+                .await;
+        reports.sort_by_key(|(i, _, _)| *i);
+        if let Err(e) = self.ctx.store.flush() {
+            warn!(error.message = %e, "flush failed");
+        }
+        reports.into_iter().map(|(_, n, r)| (n, r)).collect()
+    }
+
+    /// The store (for export and tests).
+    pub fn store(&self) -> &Store {
+        &self.ctx.store
+    }
+}

@@ -1,0 +1,97 @@
+//! Command line: bootstrap flags only (which config, which command); everything else lives in
+//! the configuration file.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+/// wirefold: polls news feeds and folds near-duplicate wire copies into stories.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon.
+    Run(ConfigArg),
+    /// Validate the configuration; list every problem and exit non-zero if there is one.
+    CheckConfig(ConfigArg),
+    /// Poll every enabled source once, print a summary per source, and exit.
+    Once(ConfigArg),
+    /// Print every stored article as JSON Lines on stdout (the daemon must be stopped).
+    Export {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only articles first seen at or after TIME: RFC 3339 (2024-05-01T00:00:00Z), a date
+        /// (2024-05-01) or an age such as 24h or 7d.
+        #[arg(long, value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+    },
+    /// Exit 0 if the daemon's /healthz answers OK (for container health checks).
+    HealthCheck {
+        /// The health URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
+}
+
+/// `--config PATH`, else `WIREFOLD_CONFIG`, else `./config/wirefold.toml`.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// Configuration file.
+    #[arg(long, short = 'c', value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// Parses `--since`.
+pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(t.and_utc());
+        }
+    }
+    if let Ok(age) = humantime::parse_duration(s) {
+        if let Ok(age) = chrono::Duration::from_std(age) {
+            return Ok(Utc::now() - age);
+        }
+    }
+    Err(format!(
+        "\"{s}\" is not a time; use RFC 3339 (2024-05-01T00:00:00Z), a date (2024-05-01) or an age (24h, 7d)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_three_forms() {
+        assert_eq!(
+            parse_since("2024-05-01T00:00:00Z").unwrap().timestamp(),
+            1_714_521_600
+        );
+        assert_eq!(
+            parse_since("2024-05-01").unwrap().timestamp(),
+            1_714_521_600
+        );
+        let age = Utc::now() - parse_since("24h").unwrap();
+        assert!((age.num_seconds() - 86_400).abs() < 5);
+        assert!(parse_since("yesterday-ish").is_err());
+    }
+
+    #[test]
+    fn cli_parses() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

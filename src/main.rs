@@ -1,0 +1,154 @@
+//! The `wirefold` binary: parses the command line, loads the configuration, sets up logging,
+//! runs the command and maps the result to an exit code. Everything else is in the library.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use wirefold::cli::{Cli, Command, ConfigArg};
+use wirefold::config::{Config, ConfigError};
+use wirefold::export;
+use wirefold::{app::App, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wirefold: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
+    Config::load(&Config::resolve_path(arg.config.as_deref()))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::CheckConfig(arg) => match load(&arg) {
+            Ok(c) => {
+                println!(
+                    "{}: ok ({} sources, {} enabled)",
+                    c.path.display(),
+                    c.sources.len(),
+                    c.enabled_sources().count()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::from(2))
+            }
+        },
+        Command::Run(arg) => {
+            let config = load(&arg)?;
+            telemetry::init(config.log.format, &config.log.level);
+            let rt = runtime()?;
+            rt.block_on(async {
+                let app = App::build(config)?;
+                let shutdown = CancellationToken::new();
+                tokio::spawn(wait_for_signal(shutdown.clone()));
+                app.run(shutdown, |_| {}).await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Once(arg) => {
+            let config = load(&arg)?;
+            telemetry::init(config.log.format, &config.log.level);
+            let rt = runtime()?;
+            let reports = rt.block_on(async {
+                let app = App::build(config)?;
+                anyhow::Ok(app.once().await)
+            })?;
+            let mut out = std::io::stdout().lock();
+            let mut failed = 0;
+            for (name, r) in &reports {
+                match &r.result {
+                    Ok(s) => writeln!(
+                        out,
+                        "{name}: ok seen={} new={} updated={} copies={} unchanged={}{}",
+                        s.seen,
+                        s.new,
+                        s.updated,
+                        s.copies,
+                        s.unchanged,
+                        if s.not_modified {
+                            " (not modified)"
+                        } else {
+                            ""
+                        }
+                    )?,
+                    Err(e) => {
+                        failed += 1;
+                        writeln!(out, "{name}: error [{}] {e}", e.class())?;
+                    }
+                }
+            }
+            Ok(if !reports.is_empty() && failed == reports.len() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Export { config, since } => {
+            let config = load(&config)?;
+            let n = export::export(&config, since, &mut std::io::stdout().lock())?;
+            eprintln!("exported {n} articles");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::HealthCheck { url } => {
+            let rt = runtime()?;
+            let ok = rt.block_on(async {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let client = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(5))
+                    .build()?;
+                anyhow::Ok(client.get(&url).send().await?.status().is_success())
+            });
+            match ok {
+                Ok(true) => Ok(ExitCode::SUCCESS),
+                Ok(false) => {
+                    eprintln!("{url}: not healthy");
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => {
+                    eprintln!("{url}: {e:#}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM and cancels `token`.
+async fn wait_for_signal(token: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    token.cancel();
+}

@@ -1,0 +1,195 @@
+//! Parse stage: feed bytes → [`ParsedFeed`] of [`RawEntry`]s, with feed-rs.
+//!
+//! feed-rs reads RSS 0.9x/1.0/2.0, Atom and JSON Feed and is given the raw bytes, so that it
+//! decodes the charset the XML prolog declares. Two of its defaults are overridden:
+//! - its id generator: feed-rs invents an id for an entry without one (a hash of link and
+//!   title, or a random UUID when there is no link). Either changes when the title is edited
+//!   or on every poll, so we register a generator that returns an empty string and leave the
+//!   choice of a stable key to `normalize::entry_key` (GUID → canonical URL → content hash);
+//! - its timestamp parser: ours (`normalize::date::parse_date`) reads the non-RFC dates real
+//!   feeds carry.
+
+use crate::normalize::RawEntry;
+
+/// Why a body is not a feed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The body is empty or only whitespace.
+    #[error("the response body is empty")]
+    Empty,
+    /// The body is an HTML page (an error page, a login wall, a CDN block), not a feed.
+    #[error("not a feed: the body is an HTML page")]
+    NotAFeed,
+    /// The body looks like XML or JSON but is not a feed feed-rs can read.
+    #[error("malformed feed: {0}")]
+    Malformed(String),
+}
+
+impl ParseError {
+    /// The error class recorded on the source and counted in metrics.
+    pub fn class(&self) -> &'static str {
+        match self {
+            ParseError::Empty => "empty_body",
+            ParseError::NotAFeed => "not_a_feed",
+            ParseError::Malformed(_) => "malformed_feed",
+        }
+    }
+}
+
+/// A parsed feed: its own metadata and its entries in document order.
+#[derive(Debug, Default)]
+pub struct ParsedFeed {
+    /// The feed's title.
+    pub title: Option<String>,
+    /// RSS `<ttl>` in minutes, if given.
+    pub ttl_minutes: Option<u32>,
+    /// Entries, in document order.
+    pub entries: Vec<RawEntry>,
+}
+
+/// Parses a feed body fetched from `url` (used to resolve relative links).
+pub fn parse_feed(bytes: &[u8], url: &str) -> Result<ParsedFeed, ParseError> {
+    let head = first_non_space(bytes);
+    if head.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if looks_like_html(head) {
+        return Err(ParseError::NotAFeed);
+    }
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(url))
+        .id_generator(|_, _, _| String::new())
+        .timestamp_parser(crate::normalize::date::parse_date)
+        .build();
+    let feed = parser
+        .parse(bytes)
+        .map_err(|e| ParseError::Malformed(e.to_string()))?;
+    let feed_language = feed.language.clone();
+    let entries = feed
+        .entries
+        .into_iter()
+        .map(|e| {
+            let link = e
+                .links
+                .iter()
+                .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+                .or_else(|| e.links.first())
+                .map(|l| l.href.clone());
+            RawEntry {
+                guid: Some(e.id).filter(|id| !id.trim().is_empty()),
+                link,
+                title: e.title.map(|t| t.content),
+                summary: e.summary.map(|t| t.content),
+                content: e.content.and_then(|c| c.body),
+                published: e.published,
+                updated: e.updated,
+                authors: e.authors.into_iter().filter_map(|p| p.name).collect(),
+                language: e.language.or_else(|| feed_language.clone()),
+            }
+        })
+        .collect();
+    Ok(ParsedFeed {
+        title: feed.title.map(|t| t.content),
+        ttl_minutes: feed.ttl,
+        entries,
+    })
+}
+
+fn first_non_space(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    &bytes[start..bytes.len().min(start + 512)]
+}
+
+/// An HTML document (not an XML feed that embeds HTML): `<!DOCTYPE html` or `<html` before any
+/// feed root element.
+fn looks_like_html(head: &[u8]) -> bool {
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    let find = |needle: &[u8]| lower.windows(needle.len()).position(|w| w == needle);
+    let html = find(b"<!doctype html").or_else(|| find(b"<html"));
+    let feed = [&b"<rss"[..], b"<feed", b"<rdf", b"<?xml-stylesheet"]
+        .iter()
+        .filter_map(|n| find(n))
+        .min();
+    match (html, feed) {
+        (Some(h), Some(f)) => h < f,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RSS: &str = r#"<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Demo wire</title><ttl>30</ttl>
+<item><title>First</title><link>/news/1</link><guid isPermaLink="false">id-1</guid>
+<description>One &amp; two</description><pubDate>Mon, 06 Mar 2023 10:00:00 GMT</pubDate></item>
+<item><title>No id</title><link>https://example.com/news/2</link></item>
+<item><title>No id, no link</title><description>text only</description></item>
+</channel></rss>"#;
+
+    #[test]
+    fn rss_entries_keep_order_and_resolve_links() {
+        let f = parse_feed(RSS.as_bytes(), "https://example.com/feed.xml").unwrap();
+        assert_eq!(f.title.as_deref(), Some("Demo wire"));
+        assert_eq!(f.ttl_minutes, Some(30));
+        assert_eq!(f.entries.len(), 3);
+        assert_eq!(f.entries[0].guid.as_deref(), Some("id-1"));
+        assert_eq!(
+            f.entries[0].link.as_deref(),
+            Some("https://example.com/news/1")
+        );
+        assert!(f.entries[0].published.is_some());
+    }
+
+    #[test]
+    fn entries_without_id_get_no_invented_id() {
+        // Parsed twice: feed-rs would invent a random UUID for the third entry each time.
+        for _ in 0..2 {
+            let f = parse_feed(RSS.as_bytes(), "https://example.com/feed.xml").unwrap();
+            assert_eq!(f.entries[1].guid, None);
+            assert_eq!(f.entries[2].guid, None);
+            assert_eq!(f.entries[2].link, None);
+        }
+    }
+
+    #[test]
+    fn html_pages_and_empty_bodies_are_classified() {
+        let html = b"<!DOCTYPE html><html><body>403 Forbidden</body></html>";
+        assert!(matches!(
+            parse_feed(html, "http://x/"),
+            Err(ParseError::NotAFeed)
+        ));
+        assert!(matches!(
+            parse_feed(b"  \n ", "http://x/"),
+            Err(ParseError::Empty)
+        ));
+        let bad = parse_feed(b"<rss version=\"2.0\"><channel><item>", "http://x/");
+        assert!(bad.is_err());
+        assert!(matches!(
+            parse_feed(b"{\"not\": \"a feed\"}", "http://x/"),
+            Err(ParseError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn atom_and_json_feed_parse() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+<entry><id>urn:a:1</id><title>T</title><link href="https://e.com/a"/><summary>S</summary>
+<updated>2024-01-02T03:04:05Z</updated></entry></feed>"#;
+        let f = parse_feed(atom.as_bytes(), "https://e.com/").unwrap();
+        assert_eq!(f.entries[0].guid.as_deref(), Some("urn:a:1"));
+        assert!(f.entries[0].updated.is_some());
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J",
+"items":[{"id":"j1","url":"https://e.com/j1","title":"JT","content_text":"body"}]}"#;
+        let f = parse_feed(json.as_bytes(), "https://e.com/").unwrap();
+        assert_eq!(f.entries[0].guid.as_deref(), Some("j1"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("JT"));
+    }
+}

@@ -1,0 +1,194 @@
+//! What the store keeps: the records of articles, stories and sources.
+//!
+//! Records are serialized with postcard (compact, not self-describing); any change of a
+//! record's shape bumps [`super::SCHEMA_VERSION`] and gets a migration in `storage::schema`.
+//! Times are Unix milliseconds (UTC) so that records stay small and keys sort by time.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fingerprint::Fingerprint;
+
+/// Unix milliseconds, UTC.
+pub type Millis = i64;
+
+/// How an article's date was chosen (see `normalize::date`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DateOrigin {
+    /// The feed's published date.
+    Published,
+    /// The feed's updated date (no published date given).
+    Updated,
+    /// No usable date: the time wirefold first saw it.
+    FirstSeen,
+    /// The feed claimed a date too far in the future; clamped to first seen.
+    ClampedFuture,
+}
+
+/// One stored article: one entry of one source, however many times it was polled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleRecord {
+    /// Monotonic id (also the change-feed cursor).
+    pub id: u64,
+    /// Name of the source it came from.
+    pub source: String,
+    /// Stable entry key within the source (`g:` GUID, `u:` URL or `h:` content hash).
+    pub key: String,
+    /// Canonical URL.
+    pub url: Option<String>,
+    /// Display title.
+    pub title: String,
+    /// Display text, paragraphs separated by blank lines.
+    pub text: String,
+    /// Chosen publication date.
+    pub published: Millis,
+    /// Where `published` came from.
+    pub date_origin: DateOrigin,
+    /// When wirefold first stored it.
+    pub first_seen: Millis,
+    /// When its content last changed (equals `first_seen` until an update).
+    pub updated: Millis,
+    /// How many times its content changed after the first sighting.
+    pub revisions: u32,
+    /// Detected or declared language code.
+    pub language: Option<String>,
+    /// The story it belongs to.
+    pub story: u64,
+    /// Similarity to the story's copy it was matched with (1.0 for the story's first copy and
+    /// for exact copies).
+    pub similarity: f32,
+    /// Fingerprints of its content.
+    pub fingerprint: Fingerprint,
+}
+
+/// The part of an article the near-duplicate index needs, kept in its own tree so that
+/// rebuilding the index at start reads a few dozen bytes per article, not the whole text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexRecord {
+    /// Story the article belongs to.
+    pub story: u64,
+    /// Time used for the index window (first seen).
+    pub at: Millis,
+    /// Its fingerprints.
+    pub fingerprint: Fingerprint,
+}
+
+/// How a copy joined its story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CopyKind {
+    /// The story's first article.
+    Origin,
+    /// Identical fingerprint text to an earlier copy.
+    Exact,
+    /// Near-duplicate of an earlier copy, verified.
+    Near,
+}
+
+/// One copy of a story.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyRecord {
+    /// Article id.
+    pub article: u64,
+    /// Source name.
+    pub source: String,
+    /// Canonical URL of this copy.
+    pub url: Option<String>,
+    /// When wirefold first saw this copy.
+    pub first_seen: Millis,
+    /// Similarity to the copy it was matched with.
+    pub similarity: f32,
+    /// How it joined.
+    pub kind: CopyKind,
+}
+
+/// Most headline variants kept per story.
+pub const MAX_HEADLINES: usize = 16;
+
+/// One story: a wire item and every copy of it wirefold has seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoryRecord {
+    /// Monotonic id.
+    pub id: u64,
+    /// When the story was created (its first copy's first sighting).
+    pub created: Millis,
+    /// Last time a copy joined or changed.
+    pub updated: Millis,
+    /// The canonical copy: the earliest one.
+    pub canonical: u64,
+    /// Every copy, in the order they joined.
+    pub copies: Vec<CopyRecord>,
+    /// Distinct headlines of its copies (at most [`MAX_HEADLINES`]).
+    pub headlines: Vec<String>,
+}
+
+impl StoryRecord {
+    /// Adds a headline variant if new and there is room.
+    pub fn add_headline(&mut self, title: &str) {
+        if !title.is_empty()
+            && self.headlines.len() < MAX_HEADLINES
+            && !self.headlines.iter().any(|h| h == title)
+        {
+            self.headlines.push(title.to_owned());
+        }
+    }
+
+    /// Number of distinct sources among its copies.
+    pub fn source_count(&self) -> usize {
+        let mut names: Vec<&str> = self.copies.iter().map(|c| c.source.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
+    }
+}
+
+/// The last error a source hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    /// Error class (`timeout`, `http_status`, `malformed_feed`, …).
+    pub class: String,
+    /// Human-readable message.
+    pub message: String,
+    /// When it happened.
+    pub at: Millis,
+}
+
+/// Everything wirefold remembers about polling one source; survives restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceState {
+    /// `ETag` of the last successful response.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the last successful response.
+    pub last_modified: Option<String>,
+    /// Start of the last poll.
+    pub last_poll: Option<Millis>,
+    /// End of the last successful poll (including 304).
+    pub last_success: Option<Millis>,
+    /// The last error, kept until the next success.
+    pub last_error: Option<ErrorRecord>,
+    /// When the next poll is due.
+    pub next_poll: Option<Millis>,
+    /// Failures in a row.
+    pub failures: u32,
+    /// Polls made.
+    pub polls: u64,
+    /// Entries seen in feeds, all polls together.
+    pub items_seen: u64,
+    /// Articles that started a new story.
+    pub items_new: u64,
+    /// Articles whose content changed.
+    pub items_updated: u64,
+    /// Articles folded into an existing story.
+    pub items_copies: u64,
+    /// The feed's own title.
+    pub feed_title: Option<String>,
+}
+
+/// Store-wide counters, updated in the same transaction as the records they count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Stored articles.
+    pub articles: u64,
+    /// Stored stories.
+    pub stories: u64,
+    /// Articles that joined an existing story.
+    pub copies: u64,
+}

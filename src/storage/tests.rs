@@ -1,0 +1,130 @@
+//! Store tests on a real sled database in a temporary directory.
+
+use super::*;
+use crate::fingerprint::Fingerprint;
+
+fn fp(n: u64) -> Fingerprint {
+    crate::fingerprint::fingerprint(&crate::fingerprint::FingerprintInput {
+        title: "t",
+        text: &format!("text number {n} with a few words"),
+        script: crate::fingerprint::Script::Words,
+    })
+}
+
+fn article(store: &Store, story: u64, key: &str) -> ArticleRecord {
+    ArticleRecord {
+        id: store.next_id().unwrap(),
+        source: "src".into(),
+        key: key.into(),
+        url: Some("https://example.com/a".into()),
+        title: "Title".into(),
+        text: "Body".into(),
+        published: 1_700_000_000_000,
+        date_origin: DateOrigin::Published,
+        first_seen: 1_700_000_000_000,
+        updated: 1_700_000_000_000,
+        revisions: 0,
+        language: Some("en".into()),
+        story,
+        similarity: 1.0,
+        fingerprint: fp(1),
+    }
+}
+
+fn story(id: u64, a: &ArticleRecord) -> StoryRecord {
+    StoryRecord {
+        id,
+        created: a.first_seen,
+        updated: a.first_seen,
+        canonical: a.id,
+        copies: vec![],
+        headlines: vec![a.title.clone()],
+    }
+}
+
+#[test]
+fn commit_is_readable_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (aid, sid) = {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        let sid = store.next_id().unwrap();
+        let a = article(&store, sid, "g:1");
+        store
+            .commit(
+                &a,
+                &story(sid, &a),
+                Counts {
+                    articles: 1,
+                    stories: 1,
+                    copies: 0,
+                },
+            )
+            .unwrap();
+        store.flush().unwrap();
+        (a.id, sid)
+    };
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    assert_eq!(store.article_id_by_key("src", "g:1").unwrap(), Some(aid));
+    assert_eq!(store.article(aid).unwrap().unwrap().story, sid);
+    assert_eq!(store.story(sid).unwrap().unwrap().canonical, aid);
+    assert_eq!(
+        store.counts().unwrap(),
+        Counts {
+            articles: 1,
+            stories: 1,
+            copies: 0
+        }
+    );
+    assert_eq!(store.index_records_since(0).count(), 1);
+    assert!(store.next_id().unwrap() > aid);
+}
+
+#[test]
+fn second_open_reports_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let _first = Store::open(&path, Duration::from_millis(100)).unwrap();
+    // sled refuses a second handle from the same process with its file lock, like a second
+    // process would be refused.
+    match Store::open(&path, Duration::from_millis(100)) {
+        Err(StoreError::Locked { .. }) => {}
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        store
+            .meta
+            .insert(KEY_SCHEMA, &(SCHEMA_VERSION + 1).to_be_bytes())
+            .unwrap();
+        store.flush().unwrap();
+    }
+    match Store::open(&path, Duration::from_millis(100)) {
+        Err(StoreError::Schema { found, .. }) => {
+            assert_eq!(found, (SCHEMA_VERSION + 1).to_string())
+        }
+        other => panic!("expected Schema, got {other:?}"),
+    }
+}
+
+#[test]
+fn index_scan_stops_at_window_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    for (i, at) in [1_000i64, 2_000, 3_000].into_iter().enumerate() {
+        let mut a = article(&store, 1, &format!("g:{i}"));
+        a.first_seen = at;
+        store.commit(&a, &story(1, &a), Counts::default()).unwrap();
+    }
+    let recent: Vec<_> = store
+        .index_records_since(2_000)
+        .map(|r| r.unwrap().1.at)
+        .collect();
+    assert_eq!(recent, vec![3_000, 2_000]);
+}
