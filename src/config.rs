@@ -577,7 +577,7 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
                 "duplicate source name; every name must be unique",
             );
         }
-        let url = match Url::parse(src.url.trim()) {
+        let url = match parse_source_url(src.url.trim(), path) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
             Ok(u) if u.scheme() == "file" => Some(u),
             Ok(u) => {
@@ -657,6 +657,24 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
     }
 }
 
+/// A source URL, or a plain file path (absolute, or relative to the config file's directory)
+/// which becomes a `file://` URL.
+fn parse_source_url(raw: &str, config_path: &Path) -> Result<Url, url::ParseError> {
+    match Url::parse(raw) {
+        Err(url::ParseError::RelativeUrlWithoutBase) if !raw.is_empty() => {
+            let p = Path::new(raw);
+            let full = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                let base = config_path.parent().unwrap_or(Path::new("."));
+                std::path::absolute(base.join(p)).unwrap_or_else(|_| base.join(p))
+            };
+            Url::from_file_path(&full).map_err(|()| url::ParseError::RelativeUrlWithoutBase)
+        }
+        other => other,
+    }
+}
+
 /// The store directory must exist and be writable, or be creatable under a writable parent.
 /// Checked without creating anything, so `check-config` has no side effects.
 fn check_writable_dir(path: &Path) -> Result<(), String> {
@@ -731,16 +749,26 @@ mod tests {
         name = "b"
         url = "file:///tmp/feed.xml"
         enabled = false
+        [[sources]]
+        name = "c"
+        url = "feeds/local.xml"
     "#;
 
     #[test]
     fn good_config_is_typed() {
         let c = load(GOOD, &[]).unwrap();
-        assert_eq!(c.sources.len(), 2);
+        assert_eq!(c.sources.len(), 3);
+        // A plain path is a file relative to the config file's directory.
+        assert_eq!(c.sources[2].url.scheme(), "file");
+        let dir = c.path.parent().unwrap();
+        assert_eq!(
+            c.sources[2].url.to_file_path().unwrap(),
+            dir.join("feeds/local.xml")
+        );
         assert_eq!(c.sources[0].interval, Duration::from_secs(600));
         assert_eq!(c.sources[1].interval, Duration::from_secs(900));
         assert!(!c.sources[1].enabled);
-        assert_eq!(c.enabled_sources().count(), 1);
+        assert_eq!(c.enabled_sources().count(), 2);
         assert_eq!(c.http.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(c.fetch.max_body_bytes, 16 * 1024 * 1024);
     }

@@ -72,7 +72,7 @@ pub fn export(
     let store = Store::open(&config.store.path, config.store.flush_every)?;
     let since = since.map(|t| t.timestamp_millis()).unwrap_or(i64::MIN);
     let mut n = 0;
-    for a in store.articles_after(0) {
+    for a in store.articles_from(0) {
         let a = a?;
         if a.first_seen < since {
             continue;

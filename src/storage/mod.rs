@@ -324,9 +324,9 @@ impl Store {
             })
     }
 
-    /// Articles with an id greater than `after`, oldest first.
-    pub fn articles_after(&self, after: u64) -> impl Iterator<Item = Result<ArticleRecord>> + '_ {
-        let start = after.saturating_add(1).to_be_bytes();
+    /// Articles with an id of at least `first`, oldest first.
+    pub fn articles_from(&self, first: u64) -> impl Iterator<Item = Result<ArticleRecord>> + '_ {
+        let start = first.to_be_bytes();
         self.articles.range(start..).map(|kv| {
             let (k, v) = kv?;
             decode("articleid_article", &k, &v)

@@ -1,1 +1,9 @@
+//! Integration tests: real HTTP servers on 127.0.0.1, real sled stores in temp dirs, the real
+//! `wirefold` binary as a process. One test binary, one module per feature.
+//! Set `TEST_LOG=1` to see the daemons' logs as they run.
 
+mod cli;
+mod daemon;
+mod fixtures;
+mod helpers;
+mod wire_story;

@@ -1,0 +1,265 @@
+//! The real binary end to end: folding across sources, restart, shutdown, update in place.
+
+use crate::fixtures::{html, paragraphs, HARBOUR, ORCHARD};
+use crate::helpers::{num, rss, Daemon, FeedServer, TestEnv};
+
+/// Serves four sources: the agency (two stories), two outlets with edited copies of the first
+/// story, and one with a copy of the second under another headline.
+fn serve_wire(server: &FeedServer) {
+    let h = paragraphs(HARBOUR);
+    let o = paragraphs(ORCHARD);
+
+    let agency_harbour = {
+        let mut p = h.clone();
+        let first = format!("VALMORA, March 3 (Reuters) - {}", p[0]);
+        p[0] = &first;
+        html(&p)
+    };
+    server.set(
+        "agency.xml",
+        rss(
+            "Agency wire",
+            &[
+                (
+                    "agency-1",
+                    "Valmora approves deeper shipping channel",
+                    "http://agency.test/valmora-channel",
+                    &agency_harbour,
+                ),
+                (
+                    "agency-2",
+                    "Late frost halves Tarn apple harvest",
+                    "http://agency.test/tarn-apples",
+                    &html(&o),
+                ),
+            ],
+        ),
+    );
+
+    // Identical body, other headline and link.
+    server.set(
+        "outlet1.xml",
+        rss(
+            "Outlet one",
+            &[(
+                "o1-99",
+                "Port to dredge channel for bigger ships",
+                "http://outlet1.test/news/99?utm_source=rss",
+                &agency_harbour,
+            )],
+        ),
+    );
+
+    // Another dateline and attribution, last paragraph trimmed, a "Follow us" line appended.
+    let outlet2 = {
+        let first = format!("VALMORA (AP) — {}", h[0]);
+        let mut p: Vec<&str> = vec![&first];
+        p.extend_from_slice(&h[1..h.len() - 1]);
+        p.push("Follow us on Twitter and Facebook for more news.");
+        html(&p)
+    };
+    server.set(
+        "outlet2.xml",
+        rss(
+            "Outlet two",
+            &[(
+                "o2-a",
+                "Valmora channel deepening gets green light - Outlet Two",
+                "http://outlet2.test/a",
+                &outlet2,
+            )],
+        ),
+    );
+
+    server.set(
+        "outlet3.xml",
+        rss(
+            "Outlet three",
+            &[(
+                "o3-x",
+                "Frost ruins apple crop in the Tarn",
+                "http://outlet3.test/x",
+                &html(&o),
+            )],
+        ),
+    );
+}
+
+fn sources(server: &FeedServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("agency", server.url("agency.xml")),
+        ("outlet1", server.url("outlet1.xml")),
+        ("outlet2", server.url("outlet2.xml")),
+        ("outlet3", server.url("outlet3.xml")),
+    ]
+}
+
+fn all_polled(min_polls: u64) -> impl Fn(&serde_json::Value) -> bool {
+    move |s| {
+        s["sources"].as_array().is_some_and(|a| {
+            a.iter().all(|src| {
+                src["polls"].as_u64().unwrap_or(0) >= min_polls && src["last_success"].is_string()
+            })
+        })
+    }
+}
+
+#[test]
+fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
+    let server = FeedServer::start();
+    serve_wire(&server);
+    let env = TestEnv::new(&sources(&server), "1s");
+
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("every source polled", all_polled(1));
+    assert_eq!(num(&s, "/counts/sources"), 4);
+    assert_eq!(num(&s, "/counts/articles"), 5, "{s:#}");
+    assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
+    assert_eq!(num(&s, "/counts/copies"), 3, "{s:#}");
+    let outlet2 = &s["sources"][2];
+    assert_eq!(outlet2["name"], "outlet2");
+    assert_eq!(num(outlet2, "/items_copies"), 1, "{s:#}");
+    assert!(s["version"].is_string() && s["uptime_s"].is_u64());
+
+    // Polls repeat on schedule; unchanged feeds answer 304 and nothing is stored twice.
+    let s = daemon.wait_for("second polls", all_polled(2));
+    assert_eq!(num(&s, "/counts/articles"), 5);
+
+    let (code, took) = daemon.terminate();
+    assert_eq!(code, Some(0), "clean exit on SIGTERM");
+    assert!(took.as_secs() < 5, "exit took {took:?}");
+
+    // Restart on the same store: nothing doubled, no story split.
+    let daemon = Daemon::start(&env);
+    let s = daemon.status();
+    assert_eq!(num(&s, "/counts/articles"), 5, "after restart {s:#}");
+    let before: u64 = s["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["polls"].as_u64().unwrap())
+        .sum();
+    let s = daemon.wait_for("polls after restart", |s| {
+        s["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["polls"].as_u64().unwrap())
+            .sum::<u64>()
+            >= before + 4
+    });
+    assert_eq!(num(&s, "/counts/articles"), 5, "{s:#}");
+    assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
+    assert_eq!(num(&s, "/counts/copies"), 3, "{s:#}");
+
+    // An edited item (same GUID) is updated in place, not stored again.
+    let o = paragraphs(ORCHARD);
+    let mut edited = o.clone();
+    edited[3] = "Prices for local apples at the weekly market in Castelnau rose by more than half.";
+    server.set(
+        "outlet3.xml",
+        rss(
+            "Outlet three",
+            &[(
+                "o3-x",
+                "Frost ruins apple crop in the Tarn (updated)",
+                "http://outlet3.test/x",
+                &html(&edited),
+            )],
+        ),
+    );
+    let s = daemon.wait_for("the update", |s| {
+        s["sources"][3]["items_updated"].as_u64() == Some(1)
+    });
+    assert_eq!(num(&s, "/counts/articles"), 5, "{s:#}");
+    assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    assert!(server.hits("agency.xml") >= 3);
+
+    // Export (daemon stopped) shows each article once with its story.
+    let (code, out, err) = env.command(&["export"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for l in &lines {
+        for field in [
+            "id",
+            "source",
+            "key",
+            "url",
+            "title",
+            "published",
+            "first_seen",
+            "story",
+        ] {
+            assert!(!l[field].is_null(), "{field} missing in {l}");
+        }
+    }
+    let story_of = |src: &str| {
+        lines
+            .iter()
+            .find(|l| l["source"] == src)
+            .map(|l| l["story"].as_u64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(story_of("agency"), story_of("outlet1"));
+    assert_eq!(story_of("agency"), story_of("outlet2"));
+    assert_ne!(story_of("agency"), story_of("outlet3"));
+    // Tracking parameters do not survive canonicalization.
+    let o1 = lines.iter().find(|l| l["source"] == "outlet1").unwrap();
+    assert_eq!(o1["url"], "http://outlet1.test/news/99");
+}
+
+#[test]
+fn bad_feeds_are_recorded_and_the_daemon_keeps_running() {
+    let server = FeedServer::start();
+    server.set(
+        "good.xml",
+        rss(
+            "Good",
+            &[("g1", "A title", "http://g.test/1", "<p>Some text here.</p>")],
+        ),
+    );
+    server.set_typed(
+        "html.xml",
+        "<!DOCTYPE html><html><body><h1>403 Forbidden</h1></body></html>",
+        "text/html",
+    );
+    server.set(
+        "broken.xml",
+        "<rss version=\"2.0\"><channel><item><title>cut off",
+    );
+    let env = TestEnv::new(
+        &[
+            ("good", server.url("good.xml")),
+            ("html", server.url("html.xml")),
+            ("broken", server.url("broken.xml")),
+            ("missing", server.url("missing.xml")),
+        ],
+        "1s",
+    );
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("every source polled", |s| {
+        s["sources"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|x| x["polls"].as_u64().unwrap_or(0) >= 1))
+    });
+    let class = |i: usize| {
+        s["sources"][i]["last_error"]["class"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    assert_eq!(class(0), None);
+    assert_eq!(class(1).as_deref(), Some("not_a_feed"), "{s:#}");
+    assert_eq!(class(2).as_deref(), Some("malformed_feed"), "{s:#}");
+    assert_eq!(class(3).as_deref(), Some("http_status"), "{s:#}");
+    assert_eq!(num(&s, "/counts/articles"), 1);
+    assert!(num(&s, "/sources/3/failures") >= 1);
+    assert!(s["sources"][3]["next_poll"].is_string());
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}

@@ -1,0 +1,388 @@
+//! Test harness: a real feed server on 127.0.0.1 and the real `wirefold` binary on a temp store.
+//!
+//! Output of the daemon is kept and printed only when a test fails (or with `TEST_LOG=1`).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+/// One served feed: body and content type.
+#[derive(Clone)]
+pub struct Served {
+    pub body: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+/// A loopback HTTP server whose feeds a test can change between polls. Honours ETag.
+pub struct FeedServer {
+    pub addr: SocketAddr,
+    feeds: Arc<RwLock<HashMap<String, Served>>>,
+    hits: Arc<Mutex<HashMap<String, u32>>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl FeedServer {
+    pub fn start() -> FeedServer {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        let feeds: Arc<RwLock<HashMap<String, Served>>> = Arc::default();
+        let hits: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+        let app = Router::new()
+            .route("/{*path}", get(serve))
+            .with_state((feeds.clone(), hits.clone()));
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind feed server");
+        let addr = listener.local_addr().expect("addr");
+        rt.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FeedServer {
+            addr,
+            feeds,
+            hits,
+            _rt: rt,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+
+    pub fn set(&self, path: &str, body: impl Into<Vec<u8>>) {
+        self.set_typed(path, body, "application/rss+xml");
+    }
+
+    pub fn set_typed(&self, path: &str, body: impl Into<Vec<u8>>, content_type: &'static str) {
+        self.feeds.write().unwrap().insert(
+            path.trim_start_matches('/').to_owned(),
+            Served {
+                body: body.into(),
+                content_type,
+            },
+        );
+    }
+
+    pub fn hits(&self, path: &str) -> u32 {
+        *self
+            .hits
+            .lock()
+            .unwrap()
+            .get(path.trim_start_matches('/'))
+            .unwrap_or(&0)
+    }
+}
+
+type ServerState = (
+    Arc<RwLock<HashMap<String, Served>>>,
+    Arc<Mutex<HashMap<String, u32>>>,
+);
+
+async fn serve(
+    State((feeds, hits)): State<ServerState>,
+    UrlPath(path): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+    let Some(feed) = feeds.read().unwrap().get(&path).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&feed.body));
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, feed.content_type.to_owned()),
+            (header::ETAG, etag),
+        ],
+        feed.body,
+    )
+        .into_response()
+}
+
+/// A temporary directory with a config file for the daemon.
+pub struct TestEnv {
+    /// Kept so the directory lives as long as the test needs it.
+    _dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl TestEnv {
+    /// Writes a config whose sources are `(name, url)` with a short interval.
+    pub fn new(sources: &[(&str, String)], interval: &str) -> TestEnv {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = dir.path().join("store");
+        let mut toml = format!(
+            r#"
+[store]
+path = "{}"
+flush_every = "100ms"
+[http]
+listen = "127.0.0.1:0"
+shutdown_grace = "3s"
+[fetch]
+timeout = "5s"
+connect_timeout = "2s"
+concurrency = 4
+[schedule]
+min_interval = "1s"
+default_interval = "{interval}"
+startup_spread = "200ms"
+[log]
+level = "info,wirefold=debug"
+"#,
+            store.display()
+        );
+        for (name, url) in sources {
+            toml.push_str(&format!(
+                "[[sources]]\nname = \"{name}\"\nurl = \"{url}\"\ninterval = \"{interval}\"\n"
+            ));
+        }
+        let config = dir.path().join("wirefold.toml");
+        std::fs::write(&config, toml).expect("write config");
+        TestEnv { _dir: dir, config }
+    }
+
+    /// Runs a one-shot command of the binary and returns (exit code, stdout, stderr).
+    pub fn command(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(bin())
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .env_remove("WIREFOLD_CONFIG")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run wirefold");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_wirefold")
+}
+
+/// The real daemon as a child process.
+pub struct Daemon {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    /// Starts `wirefold run` and waits until it says it is ready.
+    pub fn start(env: &TestEnv) -> Daemon {
+        Self::start_with(&env.config, &[])
+    }
+
+    pub fn start_with(config: &Path, extra_env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = Command::new(bin());
+        cmd.arg("run")
+            .arg("--config")
+            .arg(config)
+            .env_remove("WIREFOLD_CONFIG")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn wirefold");
+        let stderr = child.stderr.take().expect("stderr");
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if std::env::var_os("TEST_LOG").is_some() {
+                        eprintln!("[daemon] {line}");
+                    }
+                    if line.contains("wirefold ready") {
+                        if let Some(addr) = line
+                            .split_whitespace()
+                            .find_map(|w| w.strip_prefix("addr="))
+                            .and_then(|a| a.parse().ok())
+                        {
+                            let _ = tx.send(addr);
+                        }
+                    }
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "daemon did not become ready:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
+            }
+        };
+        Daemon {
+            child: Some(child),
+            addr,
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let (status, body) = http_get(&self.url(path));
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        self.get_json("/status")
+    }
+
+    /// Polls /status until `pred` holds, or panics with the last status and the log.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.status();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; last status:\n{s:#}\nlog:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM and returns the exit code and how long the exit took.
+    pub fn terminate(mut self) -> (Option<i32>, Duration) {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id() as i32;
+        let start = Instant::now();
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return (status.code(), start.elapsed());
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("daemon ignored SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+            if std::thread::panicking() {
+                eprintln!("daemon log:\n{}", self.log());
+            }
+        }
+    }
+}
+
+/// A blocking GET over loopback; returns status and body.
+pub fn http_get(url: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .no_proxy()
+            .build()
+            .expect("client");
+        let resp = client.get(url).send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap_or_default())
+    })
+}
+
+/// An RSS 2.0 document with the given items `(guid, title, link, description)`.
+pub fn rss(title: &str, items: &[(&str, &str, &str, &str)]) -> String {
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>{}</title><link>http://example.invalid/</link><description>test</description>\n",
+        xml_escape(title)
+    );
+    for (guid, t, link, desc) in items {
+        s.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{}</guid><title>{}</title><link>{}</link><description>{}</description><pubDate>Mon, 17 Apr 2023 10:05:00 GMT</pubDate></item>\n",
+            xml_escape(guid),
+            xml_escape(t),
+            xml_escape(link),
+            xml_escape(desc)
+        ));
+    }
+    s.push_str("</channel></rss>\n");
+    s
+}
+
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Path of a file in the shared corpus (`../shared/corpus` from the project root), if present.
+pub fn corpus(rel: &str) -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        root.join("../shared/corpus"),
+        root.join("../../shared/corpus"),
+    ]
+    .into_iter()
+    .map(|p| p.join(rel))
+    .find(|p| p.exists())
+}
+
+/// Reads a number at a JSON pointer.
+pub fn num(v: &serde_json::Value, pointer: &str) -> u64 {
+    v.pointer(pointer)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or_else(|| panic!("no number at {pointer} in {v:#}"))
+}
