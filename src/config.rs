@@ -402,12 +402,18 @@ impl Checker<'_> {
     }
 
     fn duration(&mut self, key: &str, source: Option<&str>, raw: &str) -> Duration {
+        self.try_duration(key, source, raw)
+            .unwrap_or(Duration::from_secs(1))
+    }
+
+    /// A positive duration, or `None` after recording the problem.
+    fn try_duration(&mut self, key: &str, source: Option<&str>, raw: &str) -> Option<Duration> {
         match humantime::parse_duration(raw.trim()) {
             Ok(d) if d.is_zero() => {
                 self.push(key, source, "must be longer than zero");
-                Duration::from_secs(1)
+                None
             }
-            Ok(d) => d,
+            Ok(d) => Some(d),
             Err(e) => {
                 self.push(
                     key,
@@ -416,7 +422,7 @@ impl Checker<'_> {
                         "\"{raw}\" is not a duration ({e}); write e.g. \"30s\", \"15m\", \"2h\""
                     ),
                 );
-                Duration::from_secs(1)
+                None
             }
         }
     }
@@ -603,8 +609,9 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         let interval = match &src.interval {
             Some(raw) => {
                 let key = format!("sources[{i}].interval");
-                let d = c.duration(&key, label, raw);
-                if d < schedule.min_interval || d > schedule.max_interval {
+                let parsed = c.try_duration(&key, label, raw);
+                let d = parsed.unwrap_or(schedule.default_interval);
+                if parsed.is_some() && (d < schedule.min_interval || d > schedule.max_interval) {
                     c.push(
                         key,
                         label,
@@ -657,11 +664,13 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
     }
 }
 
-/// A source URL, or a plain file path (absolute, or relative to the config file's directory)
-/// which becomes a `file://` URL.
+/// A source URL, or a plain file path starting with `/`, `./` or `../` (relative paths are
+/// relative to the config file's directory), which becomes a `file://` URL.
 fn parse_source_url(raw: &str, config_path: &Path) -> Result<Url, url::ParseError> {
     match Url::parse(raw) {
-        Err(url::ParseError::RelativeUrlWithoutBase) if !raw.is_empty() => {
+        Err(url::ParseError::RelativeUrlWithoutBase)
+            if raw.starts_with('/') || raw.starts_with("./") || raw.starts_with("../") =>
+        {
             let p = Path::new(raw);
             let full = if p.is_absolute() {
                 p.to_path_buf()
@@ -751,7 +760,7 @@ mod tests {
         enabled = false
         [[sources]]
         name = "c"
-        url = "feeds/local.xml"
+        url = "./feeds/local.xml"
     "#;
 
     #[test]

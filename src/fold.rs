@@ -71,10 +71,10 @@ impl std::fmt::Debug for Folder {
 
 /// Fingerprints a normalized article.
 pub fn fingerprint_article(a: &Article) -> Fingerprint {
-    use crate::normalize::Script as S;
-    let script = match a.script {
-        S::Cjk | S::Thai => crate::fingerprint::Script::Chars,
-        _ => crate::fingerprint::Script::Words,
+    let script = if a.script.uses_char_ngrams() {
+        crate::fingerprint::Script::Chars
+    } else {
+        crate::fingerprint::Script::Words
     };
     fingerprint(&FingerprintInput {
         title: &a.fp_title,

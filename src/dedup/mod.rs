@@ -1,94 +1,132 @@
-//! PLACEHOLDER until the dedup module lands.
-use crate::fingerprint::{hamming, Fingerprint};
-use std::collections::HashMap;
+//! Near-duplicate index: folds wire copies into stories.
+//!
+//! **Candidate search: bottom-k anchors, not SimHash tables.**  Each
+//! fingerprint carries the 12 smallest shingle hashes (32-bit "anchors";
+//! bigrams only for short items).  The index keeps one open-addressing table
+//! `anchor -> slot` (6-byte cells: slot id + 16-bit tag) and looks a new item
+//! up by each of its anchors.  A copy shares ~`12·J` anchors with its
+//! original, and for a trimmed copy `A ⊂ B` every anchor of `B` inside `A`
+//! is also an anchor of `A`, so candidate recall follows containment-ish
+//! resemblance: at `J = 0.3` the chance of sharing no anchor is 0.7^12 ≈ 1%.
+//! Measured alternative: a 64-bit SimHash found ~5% of edited copies at
+//! distance 3 and ~50% at 10, since trimming moves many bits; Manku tables
+//! cannot reach 95% recall.  SimHash is kept only as an extra near-identity
+//! acceptance rule (`simhash_max_distance`).  Very common anchors (and
+//! stories republished hundreds of times) are capped at `max_postings`
+//! entries per key, which bounds the lookup cost.
+//!
+//! **Verification.**  Candidates must be in the time window, of the same
+//! kind (short/long) and pass:
+//! * the *number guard*: the figures (64-bit number mask) of the smaller
+//!   item must appear in the larger (short items: all; long items: see
+//!   `Index::verify`), which keeps template stories apart;
+//! * long items: estimated Jaccard `J >= min_similarity` (0.2) and estimated
+//!   containment `C = J(|A|+|B|)/((1+J)·min(|A|,|B|)) >= min_containment`
+//!   (0.5), `J` from 128 one-permutation MinHash bins of 4 bits;
+//! * short items: `J >= short_min_similarity` (0.45), or
+//!   `tiny_min_similarity` (0.6) for headline-only items.
+//!
+//! The best candidate by (score, Jaccard, recency) wins; exact content
+//! matches (same content hash and sketch) are checked first.
+//!
+//! **Measured** (`cargo run --release --example eval`, Reuters-21578 with
+//! seeded wire edits: trailing 0–60% of paragraphs dropped, 3–5% of words
+//! changed, a dateline/byline sentence and a boilerplate line added, mixed
+//! with ~7,500 distractor originals; short items = title + 18–40 words):
+//! long precision 1.000 / recall 0.976, short precision 0.9998 / recall
+//! 0.992; 44,000-85,000 fold decisions/s with 1M articles in the index
+//! (shared 2-core VM, varies with load); ~288
+//! bytes per article at 1M (168-byte slot + ~14 six-byte table cells at
+//! 70–85% load).
+//!
+//! **Memory layout.**  One 168-byte record per article (sketch bins, number
+//! mask, SimHash, 64-bit content hash, time, ids, shingle count, anchors) in
+//! a `Vec` grown by 1/8; free slots are reused.  Three `SlotTable`s index
+//! article id, content hash and anchors; they are rebuilt from the records
+//! when they pass 85% load (tombstones included).
+mod index;
+mod table;
+
+pub use index::Index;
+
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Article identifier (assigned by the store).
 pub type ArticleId = u64;
+/// Story identifier (assigned by the store).
 pub type StoryId = u64;
-#[derive(Debug, Clone)]
+
+/// Tuning of the index.  See the module docs for how they were measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DedupParams {
+    /// Long items whose SimHashes differ in at most this many bits (and
+    /// whose shingle counts are within 20%) fold even if the sketch
+    /// estimate is below the thresholds.  Config key; default 3.
     pub simhash_max_distance: u32,
+    /// Long items: minimum estimated Jaccard resemblance of the shingle
+    /// sets.  A floor that bounds how unequal the sizes of a trimmed copy
+    /// and its original may be (the containment estimate gets noisy below
+    /// it).  Default 0.2.
     pub min_similarity: f32,
+    /// Long items: minimum estimated containment of the smaller shingle set
+    /// in the larger one.  Default 0.5.
     pub min_containment: f32,
+    /// Short items (headline + summary): minimum estimated Jaccard.
+    /// Default 0.45.
+    pub short_min_similarity: f32,
+    /// Short items where the smaller one has at most `tiny_max_shingles`
+    /// shingles (headline only): minimum estimated Jaccard.  Default 0.6.
+    pub tiny_min_similarity: f32,
+    /// See `tiny_min_similarity`.  Default 16.
+    pub tiny_max_shingles: u32,
+    /// At most this many articles are indexed (and examined) per anchor or
+    /// content hash; bounds the cost of very common phrases and of stories
+    /// copied hundreds of times.  Default 64.
+    pub max_postings: u32,
+    /// Only articles this close in time fold.  Default 72 h.
     pub window: Duration,
 }
+
 impl Default for DedupParams {
     fn default() -> Self {
-        Self {
+        DedupParams {
             simhash_max_distance: 3,
-            min_similarity: 0.5,
-            min_containment: 0.8,
+            min_similarity: 0.2,
+            min_containment: 0.5,
+            short_min_similarity: 0.45,
+            tiny_min_similarity: 0.6,
+            tiny_max_shingles: 16,
+            max_postings: 64,
             window: Duration::from_secs(72 * 3600),
         }
     }
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+
+/// How a match was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MatchKind {
+    /// Same normalised content.
     Exact,
+    /// Verified near duplicate.
     Near,
 }
-#[derive(Debug, Clone, Copy, PartialEq)]
+
+/// A fold decision: the new article belongs to `story`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Match {
+    /// The indexed article that matched best.
     pub article: ArticleId,
+    /// Its story.
     pub story: StoryId,
+    /// Exact or near.
     pub kind: MatchKind,
+    /// 1.0 for exact copies; for near duplicates the estimated containment
+    /// of the smaller item in the larger (long items) or the estimated
+    /// Jaccard resemblance (short items).
     pub similarity: f32,
 }
-pub struct Index {
-    params: DedupParams,
-    items: HashMap<ArticleId, (StoryId, Fingerprint, i64)>,
-}
-impl Index {
-    pub fn new(params: DedupParams) -> Self {
-        Self {
-            params,
-            items: HashMap::new(),
-        }
-    }
-    pub fn insert(&mut self, article: ArticleId, story: StoryId, fp: &Fingerprint, at: i64) {
-        self.items.insert(article, (story, fp.clone(), at));
-    }
-    pub fn remove(&mut self, article: ArticleId) {
-        self.items.remove(&article);
-    }
-    pub fn set_story(&mut self, article: ArticleId, story: StoryId) {
-        if let Some(e) = self.items.get_mut(&article) {
-            e.0 = story
-        }
-    }
-    pub fn find(&self, fp: &Fingerprint, _at: i64) -> Option<Match> {
-        let mut best: Option<Match> = None;
-        for (id, (story, f, _)) in &self.items {
-            let kind = if f.content == fp.content {
-                MatchKind::Exact
-            } else if hamming(f.simhash, fp.simhash) <= self.params.simhash_max_distance {
-                MatchKind::Near
-            } else {
-                continue;
-            };
-            let m = Match {
-                article: *id,
-                story: *story,
-                kind,
-                similarity: 1.0 - hamming(f.simhash, fp.simhash) as f32 / 64.0,
-            };
-            if best.map_or(true, |b| b.article > m.article) {
-                best = Some(m)
-            }
-        }
-        best
-    }
-    pub fn evict_before(&mut self, t: i64) -> usize {
-        let n = self.items.len();
-        self.items.retain(|_, v| v.2 >= t);
-        n - self.items.len()
-    }
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-    pub fn approx_bytes(&self) -> usize {
-        self.items.len() * 64
-    }
-}
+
+#[cfg(test)]
+mod tests;

@@ -1,53 +1,236 @@
-//! PLACEHOLDER until the fingerprint module lands.
+//! Document fingerprints for near-duplicate detection.
+//!
+//! Input is the normalised `fp_title` / `fp_text` (NFKC, lowercased,
+//! punctuation unified, datelines/bylines/boilerplate removed, paragraphs
+//! separated by `\n`).  Each token is hashed once with xxh3-64 and shingle
+//! hashes are combined from token hashes, so fingerprinting allocates only
+//! thread-local scratch buffers that are reused across calls.
+//!
+//! Two shingle strategies:
+//!
+//! * **Long items** (body of more than [`SHORT_MAX_WORDS`] words, or
+//!   [`SHORT_MAX_CHARS`] characters for [`Script::Chars`]): word 3-grams of
+//!   the body (character 3-grams for `Chars`).  The title is ignored because
+//!   outlets rewrite headlines freely.
+//! * **Short items** (headline + summary, or headline only): title and text
+//!   together, as word unigrams plus bigrams (character bigrams for
+//!   `Chars`).  One edited word then changes only 3 of ~2n shingles.
+//!
+//! In both strategies n-grams made only of weak words (stop words, words of
+//! one or two letters) are skipped (see [`shingle`]).  Shingles are
+//! de-duplicated; [`Fingerprint::shingles`] is the number of distinct ones.
+
+pub mod minhash;
+pub mod shingle;
+pub mod simhash;
+
+use std::cell::RefCell;
+
 use serde::{Deserialize, Serialize};
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use xxhash_rust::xxh3::xxh3_128;
+
+pub use minhash::{containment, jaccard, Sketch, ANCHORS, BINS};
+pub use simhash::hamming;
+
+use shingle::{DIGIT, WEAK};
+
+/// Bodies with at most this many words are "short" (headline + summary).
+pub const SHORT_MAX_WORDS: usize = 40;
+/// For [`Script::Chars`], bodies with at most this many non-space
+/// characters are "short".
+pub const SHORT_MAX_CHARS: usize = 150;
+
+/// How the text is split into tokens; the caller decides from the language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Script {
+    /// Space-separated scripts: word shingles.
     Words,
+    /// Scripts without word spaces (CJK, Thai): character n-grams.
     Chars,
 }
+
+/// Normalised input of [`fingerprint`].
+#[derive(Clone, Copy, Debug)]
 pub struct FingerprintInput<'a> {
+    /// Normalised title (`fp_title`).
     pub title: &'a str,
+    /// Normalised text (`fp_text`), paragraphs separated by `\n`.
     pub text: &'a str,
+    /// Tokenisation strategy.
     pub script: Script,
 }
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+
+/// Fingerprint of one article.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fingerprint {
+    /// xxh3-128 of the (trimmed) normalised text, or of the title when the
+    /// text is empty: identifies exact copies.
     pub content: u128,
+    /// 64-bit SimHash over the distinct shingle hashes.  Weighting: every
+    /// distinct shingle counts once (term frequency ignored, so a repeated
+    /// phrase or boilerplate cannot dominate), shingles containing a number
+    /// count twice (figures are what tell template stories apart), and
+    /// weak-only n-grams are not shingles at all.  Only used as a cheap
+    /// near-identity signal; candidate search and verification use `sketch`.
     pub simhash: u64,
+    /// OPH MinHash bins, bottom-k anchors and number mask.
+    pub sketch: Sketch,
+    /// Number of distinct shingles (for containment estimates).
     pub shingles: u32,
+    /// True for headline(+summary) items, which use the short-item shingles
+    /// and the stricter short-item verification.
     pub short: bool,
 }
+
+#[derive(Default)]
+struct Scratch {
+    tokens: Vec<u64>,
+    flags: Vec<u8>,
+    set: Vec<u64>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Distinct-shingle accumulator: de-duplicates with an open-addressing set
+/// and feeds new shingles to the SimHash and OPH builders.
+struct Acc<'s> {
+    set: &'s mut [u64],
+    mask: usize,
+    count: u32,
+    sim: simhash::SimHasher,
+    oph: minhash::OphBuilder,
+}
+
+impl Acc<'_> {
+    #[inline]
+    fn add(&mut self, h: u64, weight: u32, anchor: bool) {
+        let key = h | 1; // 0 marks an empty cell
+        let mut i = (h as usize) & self.mask;
+        loop {
+            let c = self.set[i];
+            if c == 0 {
+                self.set[i] = key;
+                break;
+            }
+            if c == key {
+                return;
+            }
+            i = (i + 1) & self.mask;
+        }
+        self.count += 1;
+        self.sim.add(h, weight);
+        self.oph.add(h, anchor);
+    }
+}
+
+/// Computes the fingerprint of a normalised article.
 pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
-    let body = if input.text.is_empty() {
-        input.title
-    } else {
-        input.text
-    };
-    let words: Vec<&str> = body.split_whitespace().collect();
-    let mut v = [0i32; 64];
-    for w in words.windows(3.min(words.len().max(1))) {
-        let h = xxhash_rust::xxh3::xxh3_64(w.join(" ").as_bytes());
-        for (i, b) in v.iter_mut().enumerate() {
-            if h >> i & 1 == 1 {
-                *b += 1
-            } else {
-                *b -= 1
+    let title = input.title.trim();
+    let text = input.text.trim();
+    let content = xxh3_128(if text.is_empty() { title } else { text }.as_bytes());
+    SCRATCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let s = &mut *guard;
+        s.tokens.clear();
+        s.flags.clear();
+        // title first, then text; the title tokens are dropped for long items
+        let (n_title, n_text) = match input.script {
+            Script::Words => (
+                shingle::word_tokens(title, &mut s.tokens, &mut s.flags),
+                shingle::word_tokens(text, &mut s.tokens, &mut s.flags),
+            ),
+            Script::Chars => (
+                shingle::char_tokens(title, &mut s.tokens, &mut s.flags),
+                shingle::char_tokens(text, &mut s.tokens, &mut s.flags),
+            ),
+        };
+        let short = match input.script {
+            Script::Words => n_text <= SHORT_MAX_WORDS,
+            Script::Chars => n_text <= SHORT_MAX_CHARS,
+        };
+        let mut numbers = 0u64;
+        if short {
+            shingle::number_mask(title, &mut numbers);
+        }
+        shingle::number_mask(text, &mut numbers);
+        if !short {
+            s.tokens.drain(..n_title);
+            s.flags.drain(..n_title);
+        }
+        let n = s.tokens.len();
+        let cap = (2 * n + 16).next_power_of_two();
+        if s.set.len() < cap {
+            s.set.resize(cap, 0);
+        }
+        let set = &mut s.set[..cap];
+        set.fill(0);
+        let mut acc = Acc {
+            set,
+            mask: cap - 1,
+            count: 0,
+            sim: simhash::SimHasher::new(),
+            oph: minhash::OphBuilder::new(),
+        };
+        let t = &s.tokens;
+        let f = &s.flags;
+        let w = |fl: u8| if fl & DIGIT != 0 { 2 } else { 1 };
+        match (input.script, short) {
+            (Script::Words, false) => {
+                if n < 3 {
+                    if n > 0 {
+                        let h = shingle::tri(t[0], t.get(1).copied().unwrap_or(0), 0);
+                        acc.add(h, 1, true);
+                    }
+                } else {
+                    for i in 0..n - 2 {
+                        let fl = f[i] & f[i + 1] & f[i + 2];
+                        if fl & WEAK != 0 {
+                            continue;
+                        }
+                        let any = f[i] | f[i + 1] | f[i + 2];
+                        acc.add(shingle::tri(t[i], t[i + 1], t[i + 2]), w(any), true);
+                    }
+                }
+            }
+            (Script::Words, true) => {
+                for i in 0..n {
+                    if f[i] & WEAK == 0 {
+                        acc.add(shingle::uni(t[i]), w(f[i]), false);
+                    }
+                    if i + 1 < n && (f[i] & f[i + 1] & WEAK) == 0 {
+                        acc.add(shingle::bi(t[i], t[i + 1]), w(f[i] | f[i + 1]), true);
+                    }
+                }
+            }
+            (Script::Chars, short) => {
+                let k = if short { 2 } else { 3 };
+                if n < k {
+                    if n > 0 {
+                        acc.add(shingle::chars(t), w(f.iter().fold(0, |a, b| a | b)), true);
+                    }
+                } else {
+                    for i in 0..=n - k {
+                        let any = f[i..i + k].iter().fold(0, |a, b| a | b);
+                        acc.add(shingle::chars(&t[i..i + k]), w(any), true);
+                    }
+                }
             }
         }
-    }
-    let mut s = 0u64;
-    for (i, b) in v.iter().enumerate() {
-        if *b > 0 {
-            s |= 1 << i
+        let count = acc.count;
+        let simhash = acc.sim.finish();
+        let mut sketch = acc.oph.finish();
+        sketch.numbers = numbers;
+        Fingerprint {
+            content,
+            simhash,
+            sketch,
+            shingles: count,
+            short,
         }
-    }
-    Fingerprint {
-        content: xxhash_rust::xxh3::xxh3_128(body.as_bytes()),
-        simhash: s,
-        shingles: words.len() as u32,
-        short: words.len() < 40,
-    }
+    })
 }
-pub fn hamming(a: u64, b: u64) -> u32 {
-    (a ^ b).count_ones()
-}
+
+#[cfg(test)]
+mod tests;

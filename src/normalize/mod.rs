@@ -1,84 +1,229 @@
-//! PLACEHOLDER until the normalize module lands.
+//! Entry normalization: turns one raw feed entry into an [`Article`] with a stable key,
+//! a canonical URL, clean display text and fingerprint-ready text.
+//!
+//! The pipeline per entry is: HTML -> display paragraphs ([`text::html_to_text`]), junk lines
+//! dropped from display, wire boilerplate stripped ([`boilerplate::Rules`]), the headline
+//! echo removed, then every paragraph is fingerprint-normalized ([`text::fingerprint_text`]).
+//! Everything is linear in the input size; nothing here panics on input data.
+
+pub mod boilerplate;
 pub mod date;
-use chrono::{DateTime, Utc};
+pub mod lang;
+pub mod text;
+pub mod title;
+pub mod url;
+
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use boilerplate::{Position, Rule, RuleError, RuleKind, RuleSpec, Rules};
+pub use date::{choose_date, parse_date};
+pub use lang::Script;
+pub use text::{fingerprint_text, html_to_text};
+pub use title::strip_site_name;
+pub use url::canonical_url;
+
+/// One feed entry as the parse stage hands it over: raw strings, nothing cleaned yet.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawEntry {
+    /// The entry's own id (RSS guid / Atom id / JSON Feed id) when the feed gave one; never a generated id.
     pub guid: Option<String>,
+    /// The entry's link (first alternate link), already resolved against the feed URL when relative.
     pub link: Option<String>,
+    /// Title, possibly with markup or entities.
     pub title: Option<String>,
+    /// Summary/description, possibly HTML (possibly double-escaped: `&lt;p&gt;...`).
     pub summary: Option<String>,
+    /// Full content (content:encoded / atom content), possibly HTML.
     pub content: Option<String>,
-    pub published: Option<DateTime<Utc>>,
-    pub updated: Option<DateTime<Utc>>,
+    /// Publication date as parsed by the parse stage.
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+    /// Last-update date as parsed by the parse stage.
+    pub updated: Option<chrono::DateTime<chrono::Utc>>,
+    /// Author names as given.
     pub authors: Vec<String>,
+    /// Language declared by the entry or feed (e.g. "en-us"), if any.
     pub language: Option<String>,
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+
+/// Where [`Article::published`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DateSource {
+    /// The entry's published date.
     Published,
+    /// The entry's updated date (no published date given).
     Updated,
+    /// Neither date given: the time the entry was first normalized (`NormalizeOptions::now`).
     FirstSeen,
+    /// The chosen date lay more than `max_future` ahead of now and was replaced by now.
     ClampedFuture,
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Script {
-    Latin,
-    Cyrillic,
-    Arabic,
-    Cjk,
-    Thai,
-    Other,
-}
-#[derive(Debug, Clone)]
+
+/// A normalized entry, ready for fingerprinting and storage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Article {
+    /// Stable entry key: `g:<guid>`, else `u:<canonical url>`, else `h:<xxh3 hex>` of the fingerprint.
     pub key: String,
+    /// Canonical URL of the entry (tracking parameters, fragments and AMP variants folded).
     pub url: Option<String>,
+    /// Display title: clean text, entities decoded, whitespace collapsed.
     pub title: String,
+    /// Display text: readable plain text, paragraphs separated by `"\n\n"`.
     pub text: String,
+    /// Fingerprint title: fingerprint-normalized, site-name prefix/suffix removed.
     pub fp_title: String,
+    /// Fingerprint text of the body, boilerplate removed, paragraphs separated by `"\n"`;
+    /// empty for title-only items.
     pub fp_text: String,
+    /// The article's date (see [`date_source`](Self::date_source)).
     pub published: DateTime<Utc>,
+    /// Where `published` came from.
     pub date_source: DateSource,
+    /// ISO 639-1 code (or 639-3 when there is no 639-1 code), detected or declared.
     pub language: Option<String>,
+    /// Dominant writing system, used to pick word or character shingles.
     pub script: Script,
 }
-#[derive(Debug, Default)]
-pub struct Rules;
+
+/// Settings for [`normalize`].
+#[derive(Debug, Clone)]
 pub struct NormalizeOptions {
+    /// The current time: used for undated entries and to clamp future dates.
     pub now: DateTime<Utc>,
+    /// How far ahead of `now` a date may lie before it is clamped to `now` (default 1 day).
     pub max_future: chrono::Duration,
+    /// Boilerplate rules to apply.
     pub rules: Arc<Rules>,
 }
-pub fn entry_key(raw: &RawEntry) -> String {
-    if let Some(g) = raw.guid.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
-        return format!("g:{g}");
+
+impl NormalizeOptions {
+    /// Options with the given `now`, a one-day `max_future` and the built-in rules.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        NormalizeOptions {
+            now,
+            max_future: chrono::Duration::days(1),
+            rules: Rules::shared_default(),
+        }
     }
-    if let Some(l) = raw.link.as_deref() {
-        return format!("u:{l}");
-    }
-    format!(
-        "h:{:016x}",
-        xxhash_rust::xxh3::xxh3_64(format!("{:?}{:?}", raw.title, raw.content).as_bytes())
-    )
 }
+
+impl Default for NormalizeOptions {
+    fn default() -> Self {
+        Self::new(Utc::now())
+    }
+}
+
+/// Normalizes one raw entry. Never panics; every field may be arbitrary text.
 pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
-    let text = raw
-        .content
-        .clone()
-        .or(raw.summary.clone())
+    let rules: &Rules = &opts.rules;
+
+    // Title: markup stripped, paragraphs folded into one line.
+    let title = raw
+        .title
+        .as_deref()
+        .map(|t| html_to_text(t).replace("\n\n", " "))
         .unwrap_or_default();
-    let title = raw.title.clone().unwrap_or_default();
+    let fp_title = fingerprint_text(strip_site_name(&title));
+    let fp_full_title = fingerprint_text(&title);
+
+    // Body: the longer of content and summary (some feeds put a teaser in one of them).
+    let content = raw.content.as_deref().map(html_to_text).unwrap_or_default();
+    let summary = raw.summary.as_deref().map(html_to_text).unwrap_or_default();
+    let body = if summary.len() > content.len() {
+        summary
+    } else {
+        content
+    };
+
+    let paragraphs: Vec<&str> = body.split("\n\n").filter(|p| !p.is_empty()).collect();
+    let display = rules.clean_display(&paragraphs);
+    let text = display.join("\n\n");
+
+    let mut fp_paras: Vec<String> = Vec::with_capacity(display.len());
+    for (i, para) in rules.clean_fingerprint(&display).iter().enumerate() {
+        let fp = fingerprint_text(para);
+        if fp.is_empty() {
+            continue;
+        }
+        // The headline echoed as one of the first body paragraphs.
+        if i < 4 && fp_paras.is_empty() && (fp == fp_title || fp == fp_full_title) {
+            continue;
+        }
+        fp_paras.push(fp);
+    }
+    let fp_text = fp_paras.join("\n");
+
+    let url = article_url(raw);
+    let (published, date_source) =
+        choose_date(raw.published, raw.updated, opts.now, opts.max_future);
+    let (language, script) = lang::detect(&title, &text, raw.language.as_deref());
+    let key = make_key(raw.guid.as_deref(), url.as_deref(), &fp_title, &fp_text);
+
     Article {
-        key: entry_key(raw),
-        url: raw.link.clone(),
-        fp_title: title.to_lowercase(),
-        fp_text: text.to_lowercase(),
+        key,
+        url,
         title,
         text,
-        published: raw.published.unwrap_or(opts.now),
-        date_source: DateSource::Published,
-        language: None,
-        script: Script::Latin,
+        fp_title,
+        fp_text,
+        published,
+        date_source,
+        language,
+        script,
     }
+}
+
+/// The stable key of an entry, as [`normalize`] computes it with the built-in rules:
+/// `"g:" + guid` (trimmed, non-empty), else `"u:" + canonical url`, else
+/// `"h:" + hex(xxh3_64(fp_title + "\n" + fp_text))`.
+///
+/// Only the last form depends on the boilerplate rules; with operator-added rules
+/// prefer `normalize(raw, opts).key`.
+pub fn entry_key(raw: &RawEntry) -> String {
+    if let Some(g) = nonempty_guid(raw.guid.as_deref()) {
+        return format!("g:{g}");
+    }
+    if let Some(u) = article_url(raw) {
+        return format!("u:{u}");
+    }
+    let opts = NormalizeOptions::new(DateTime::<Utc>::UNIX_EPOCH);
+    normalize(raw, &opts).key
+}
+
+fn nonempty_guid(guid: Option<&str>) -> Option<&str> {
+    guid.map(str::trim).filter(|g| !g.is_empty())
+}
+
+/// Canonical URL from the link, else from a GUID that is itself an http(s) URL.
+fn article_url(raw: &RawEntry) -> Option<String> {
+    raw.link
+        .as_deref()
+        .and_then(|l| canonical_url(l, None))
+        .or_else(|| {
+            let g = nonempty_guid(raw.guid.as_deref())?;
+            if g.starts_with("http://") || g.starts_with("https://") {
+                canonical_url(g, None)
+            } else {
+                None
+            }
+        })
+}
+
+fn make_key(guid: Option<&str>, url: Option<&str>, fp_title: &str, fp_text: &str) -> String {
+    if let Some(g) = nonempty_guid(guid) {
+        return format!("g:{g}");
+    }
+    if let Some(u) = url {
+        return format!("u:{u}");
+    }
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(fp_title.as_bytes());
+    h.update(b"\n");
+    h.update(fp_text.as_bytes());
+    format!("h:{:016x}", h.digest())
 }

@@ -1,0 +1,433 @@
+//! The in-memory near-duplicate index (see the [module docs](super)).
+
+use super::table::SlotTable;
+use super::{ArticleId, DedupParams, Match, MatchKind, StoryId};
+use crate::fingerprint::minhash::{self, BIN_WORDS};
+use crate::fingerprint::shingle::fmix64;
+use crate::fingerprint::{Fingerprint, ANCHORS};
+
+const LIVE: u32 = 1;
+const SHORT: u32 = 2;
+
+const SALT_ID: u64 = 0x243f_6a88_85a3_08d3;
+const SALT_EXACT: u64 = 0x1319_8a2e_0370_7344;
+const SALT_LONG: u64 = 0xa409_3822_299f_31d0;
+const SALT_SHORT: u64 = 0x082e_fa98_ec4e_6c89;
+
+/// Everything the index keeps per article (168 bytes).
+#[derive(Clone, Debug)]
+struct Entry {
+    bins: [u64; BIN_WORDS],
+    numbers: u64,
+    simhash: u64,
+    content: u64,
+    at: i64,
+    article: ArticleId,
+    story: StoryId,
+    shingles: u32,
+    /// `LIVE`, `SHORT`, anchor count in bits 8..16.
+    flags: u32,
+    anchors: [u32; ANCHORS],
+}
+
+impl Entry {
+    fn live(&self) -> bool {
+        self.flags & LIVE != 0
+    }
+    fn short(&self) -> bool {
+        self.flags & SHORT != 0
+    }
+    fn anchors(&self) -> &[u32] {
+        let n = ((self.flags >> 8) & 0xff) as usize;
+        &self.anchors[..n.min(ANCHORS)]
+    }
+}
+
+#[inline]
+fn id_hash(a: ArticleId) -> u64 {
+    fmix64(a ^ SALT_ID)
+}
+#[inline]
+fn exact_hash(content: u64) -> u64 {
+    fmix64(content ^ SALT_EXACT)
+}
+#[inline]
+fn anchor_hash(anchor: u32, short: bool) -> u64 {
+    fmix64(u64::from(anchor) ^ if short { SALT_SHORT } else { SALT_LONG })
+}
+
+/// Bits of `small` that are not in `large`.
+#[inline]
+fn extra_numbers(small: u64, large: u64) -> u32 {
+    (small & !large).count_ones()
+}
+
+/// In-memory near-duplicate index over the articles of the time window.
+///
+/// Rebuilt at start-up by inserting the stored fingerprints of the window.
+#[derive(Clone, Debug)]
+pub struct Index {
+    params: DedupParams,
+    slots: Vec<Entry>,
+    free: Vec<u32>,
+    by_id: SlotTable,
+    by_content: SlotTable,
+    by_anchor: SlotTable,
+    live: usize,
+}
+
+/// Verdict of verifying one candidate.
+struct Verdict {
+    score: f32,
+    jaccard: f32,
+}
+
+impl Index {
+    /// An empty index.
+    pub fn new(params: DedupParams) -> Self {
+        Index {
+            params,
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_id: SlotTable::with_entries(0),
+            by_content: SlotTable::with_entries(0),
+            by_anchor: SlotTable::with_entries(0),
+            live: 0,
+        }
+    }
+
+    /// The parameters in force.
+    pub fn params(&self) -> &DedupParams {
+        &self.params
+    }
+
+    /// Number of articles in the index.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// True when the index holds no article.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Approximate heap + inline bytes held by the index.
+    pub fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.slots.capacity() * std::mem::size_of::<Entry>()
+            + self.free.capacity() * 4
+            + self.by_id.bytes()
+            + self.by_content.bytes()
+            + self.by_anchor.bytes()
+    }
+
+    fn slot_of(&self, article: ArticleId) -> Option<u32> {
+        let mut found = None;
+        self.by_id.for_each(id_hash(article), u32::MAX, |s| {
+            match self.slots.get(s as usize) {
+                Some(e) if e.live() && e.article == article => {
+                    found = Some(s);
+                    false
+                }
+                _ => true,
+            }
+        });
+        found
+    }
+
+    /// Adds (or replaces) an article.  Re-inserting an existing article id
+    /// replaces its fingerprint, story and time.
+    pub fn insert(
+        &mut self,
+        article: ArticleId,
+        story: StoryId,
+        fp: &Fingerprint,
+        at_unix_secs: i64,
+    ) {
+        self.remove(article);
+        let sk = &fp.sketch;
+        let n_anchors = usize::from(sk.anchor_len).min(ANCHORS);
+        let entry = Entry {
+            bins: sk.bins,
+            numbers: sk.numbers,
+            simhash: fp.simhash,
+            content: fp.content as u64,
+            at: at_unix_secs,
+            article,
+            story,
+            shingles: fp.shingles,
+            flags: LIVE | if fp.short { SHORT } else { 0 } | ((n_anchors as u32) << 8),
+            anchors: sk.anchors,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = entry;
+                s
+            }
+            None => {
+                if self.slots.len() == self.slots.capacity() {
+                    // grow by 1/8 instead of doubling: memory matters more
+                    // than the amortised copy cost here
+                    let extra = (self.slots.len() / 8).max(64);
+                    self.slots.reserve_exact(extra);
+                }
+                self.slots.push(entry);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.live += 1;
+        self.index_slot(slot);
+    }
+
+    fn index_slot(&mut self, slot: u32) {
+        let Some(e) = self.slots.get(slot as usize) else {
+            return;
+        };
+        let (article, content, short) = (e.article, e.content, e.short());
+        let anchors = e.anchors;
+        let n_anchors = e.anchors().len();
+        if self.by_id.needs_rebuild() {
+            self.rebuild_id();
+        }
+        self.by_id.insert(id_hash(article), slot, u32::MAX);
+        if self.by_content.needs_rebuild() {
+            self.rebuild_content();
+        }
+        self.by_content
+            .insert(exact_hash(content), slot, self.params.max_postings);
+        for &a in &anchors[..n_anchors] {
+            if self.by_anchor.needs_rebuild() {
+                self.rebuild_anchor();
+            }
+            self.by_anchor
+                .insert(anchor_hash(a, short), slot, self.params.max_postings);
+        }
+    }
+
+    fn live_slots(&self) -> impl Iterator<Item = (u32, &Entry)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.live())
+            .map(|(i, e)| (i as u32, e))
+    }
+
+    fn rebuild_id(&mut self) {
+        let mut t = SlotTable::with_entries(self.by_id.live() + 1 + self.live / 8);
+        for (s, e) in self.live_slots() {
+            t.insert(id_hash(e.article), s, u32::MAX);
+        }
+        self.by_id = t;
+    }
+
+    fn rebuild_content(&mut self) {
+        let mut t = SlotTable::with_entries(self.by_content.live() + 1 + self.live / 8);
+        let cap = self.params.max_postings;
+        for (s, e) in self.live_slots() {
+            t.insert(exact_hash(e.content), s, cap);
+        }
+        self.by_content = t;
+    }
+
+    fn rebuild_anchor(&mut self) {
+        let want = self.by_anchor.live() + ANCHORS + self.by_anchor.live() / 8;
+        let mut t = SlotTable::with_entries(want);
+        let cap = self.params.max_postings;
+        for (s, e) in self.live_slots() {
+            for &a in e.anchors() {
+                if t.needs_rebuild() {
+                    break;
+                }
+                t.insert(anchor_hash(a, e.short()), s, cap);
+            }
+        }
+        self.by_anchor = t;
+    }
+
+    /// Removes an article (no-op if absent).
+    pub fn remove(&mut self, article: ArticleId) {
+        if let Some(slot) = self.slot_of(article) {
+            self.remove_slot(slot);
+        }
+    }
+
+    fn remove_slot(&mut self, slot: u32) {
+        let Some(e) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        if !e.live() {
+            return;
+        }
+        e.flags &= !LIVE;
+        let (article, content, short) = (e.article, e.content, e.short());
+        let anchors = e.anchors;
+        let n = ((e.flags >> 8) & 0xff) as usize;
+        self.by_id.remove(id_hash(article), slot);
+        self.by_content.remove(exact_hash(content), slot);
+        for &a in &anchors[..n.min(ANCHORS)] {
+            self.by_anchor.remove(anchor_hash(a, short), slot);
+        }
+        self.free.push(slot);
+        self.live -= 1;
+    }
+
+    /// Moves an article to another story (after a story merge).
+    pub fn set_story(&mut self, article: ArticleId, story: StoryId) {
+        if let Some(slot) = self.slot_of(article) {
+            if let Some(e) = self.slots.get_mut(slot as usize) {
+                e.story = story;
+            }
+        }
+    }
+
+    /// Story of an indexed article.
+    pub fn story_of(&self, article: ArticleId) -> Option<StoryId> {
+        self.slot_of(article)
+            .and_then(|s| self.slots.get(s as usize))
+            .map(|e| e.story)
+    }
+
+    /// Removes every article older than `unix_secs` from the index (not from
+    /// the store); returns how many.  O(slots): call it periodically (e.g.
+    /// once a minute), not per article.
+    pub fn evict_before(&mut self, unix_secs: i64) -> usize {
+        let old: Vec<u32> = self
+            .live_slots()
+            .filter(|(_, e)| e.at < unix_secs)
+            .map(|(s, _)| s)
+            .collect();
+        for &s in &old {
+            self.remove_slot(s);
+        }
+        old.len()
+    }
+
+    fn in_window(&self, e: &Entry, at: i64) -> bool {
+        let w = i64::try_from(self.params.window.as_secs()).unwrap_or(i64::MAX);
+        at.saturating_sub(e.at).saturating_abs() <= w
+    }
+
+    /// Verification of a near-duplicate candidate (thresholds in
+    /// [`DedupParams`]).  Returns `None` when it must not fold.
+    fn verify(&self, fp: &Fingerprint, e: &Entry) -> Option<Verdict> {
+        if e.short() != fp.short || fp.shingles == 0 || e.shingles == 0 {
+            return None;
+        }
+        let p = &self.params;
+        let (na, nb) = (fp.shingles, e.shingles);
+        let (small, large) = if na <= nb {
+            (fp.sketch.numbers, e.numbers)
+        } else {
+            (e.numbers, fp.sketch.numbers)
+        };
+        // Figures of the smaller item must appear in the larger one (a
+        // trimmed copy loses figures, it does not gain them).  Long items
+        // tolerate a quarter of the smaller item's figures (rounded down,
+        // after +1) and one more when the difference is explained: either
+        // the larger item has no figure the smaller lacks (a pure addition
+        // such as a dateline) or the sizes differ by more than 20% (a
+        // trimmed copy).  Same-size texts whose figures differ both ways are
+        // template stories ("20 new cases" / "11 new cases").
+        let extra = extra_numbers(small, large);
+        let sizes_differ = (na.min(nb) as f32) < 0.8 * na.max(nb) as f32;
+        let allowed = if fp.short {
+            0
+        } else {
+            let explained = extra_numbers(large, small) == 0 || sizes_differ;
+            (small.count_ones() + 1) / 4 + u32::from(explained)
+        };
+        if extra > allowed {
+            return None;
+        }
+        let sk_a = minhash::Sketch {
+            bins: e.bins,
+            anchors: e.anchors,
+            anchor_len: 0,
+            numbers: 0,
+        };
+        let j = minhash::jaccard(&fp.sketch, &sk_a);
+        let c = minhash::containment(j, na, nb);
+        let ok = if fp.short {
+            let need = if na.min(nb) <= p.tiny_max_shingles {
+                p.tiny_min_similarity
+            } else {
+                p.short_min_similarity
+            };
+            j >= need
+        } else {
+            (j >= p.min_similarity && c >= p.min_containment)
+                || (crate::fingerprint::hamming(fp.simhash, e.simhash) <= p.simhash_max_distance
+                    && na.min(nb) as f32 >= 0.8 * na.max(nb) as f32)
+        };
+        ok.then_some(Verdict {
+            score: if fp.short { j } else { c },
+            jaccard: j,
+        })
+    }
+
+    /// Best verified match for `fp` among the articles within the window
+    /// around `at_unix_secs`: an exact copy (same content hash and sketch)
+    /// first, else the near duplicate with the highest score.
+    pub fn find(&self, fp: &Fingerprint, at_unix_secs: i64) -> Option<Match> {
+        let content = fp.content as u64;
+        let mut exact: Option<&Entry> = None;
+        self.by_content
+            .for_each(exact_hash(content), u32::MAX, |s| {
+                if let Some(e) = self.slots.get(s as usize) {
+                    if e.live()
+                        && e.content == content
+                        && e.bins == fp.sketch.bins
+                        && e.numbers == fp.sketch.numbers
+                        && e.short() == fp.short
+                        && self.in_window(e, at_unix_secs)
+                        && exact.is_none_or(|b| e.at > b.at)
+                    {
+                        exact = Some(e);
+                    }
+                }
+                true
+            });
+        if let Some(e) = exact {
+            return Some(Match {
+                article: e.article,
+                story: e.story,
+                kind: MatchKind::Exact,
+                similarity: 1.0,
+            });
+        }
+        let mut cands: Vec<u32> = Vec::with_capacity(64);
+        for &a in fp.sketch.anchors() {
+            self.by_anchor
+                .for_each(anchor_hash(a, fp.short), self.params.max_postings, |s| {
+                    cands.push(s);
+                    true
+                });
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        let mut best: Option<(&Entry, Verdict)> = None;
+        for s in cands {
+            let Some(e) = self.slots.get(s as usize) else {
+                continue;
+            };
+            if !e.live() || !self.in_window(e, at_unix_secs) {
+                continue;
+            }
+            if let Some(v) = self.verify(fp, e) {
+                let better = match &best {
+                    None => true,
+                    Some((b, bv)) => (v.score, v.jaccard, e.at) > (bv.score, bv.jaccard, b.at),
+                };
+                if better {
+                    best = Some((e, v));
+                }
+            }
+        }
+        best.map(|(e, v)| Match {
+            article: e.article,
+            story: e.story,
+            kind: MatchKind::Near,
+            similarity: v.score,
+        })
+    }
+}

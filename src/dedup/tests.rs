@@ -1,0 +1,294 @@
+//! Unit tests of the index: exact / near folding, template traps, short
+//! items, window, removal and re-insertion.  All texts are written for
+//! these tests.
+
+use super::*;
+use crate::fingerprint::{fingerprint, Fingerprint, FingerprintInput, Script};
+
+fn fp(title: &str, text: &str) -> Fingerprint {
+    fingerprint(&FingerprintInput {
+        title,
+        text,
+        script: Script::Words,
+    })
+}
+
+const STORY: [&str; 10] = [
+    "the central bank of norway left its key policy rate unchanged on thursday but signalled that borrowing costs could start to fall before the end of the year as inflation eased faster than expected",
+    "governor ida wolden bache told reporters in oslo that the board saw little reason to keep monetary conditions this tight once wage growth settled and the krone stabilised against the euro",
+    "core inflation slowed for a fourth straight month in august according to figures published by statistics norway earlier in the week, giving policymakers room to consider a cut",
+    "economists polled ahead of the decision had been split, with a narrow majority expecting the bank to hold and a minority arguing that a weak housing market justified an immediate move",
+    "the krone weakened slightly after the announcement, trading around eleven and a half to the euro in afternoon dealing, while yields on short dated government bonds edged lower",
+    "the bank published a new forecast path showing the policy rate drifting down gradually through next year, a shallower decline than some analysts in the city had pencilled in",
+    "business leaders welcomed the softer tone but warned that manufacturers along the west coast were still struggling with high financing costs and falling orders from european customers",
+    "the finance ministry said separately that the government would present a tighter budget next month to avoid adding to price pressures as oil revenue flows into the sovereign fund slowed",
+    "opposition lawmakers criticised the bank for moving too slowly, saying households with floating rate mortgages had borne the brunt of two years of repeated increases",
+    "the next rate decision is due in december, when the board will also publish its quarterly monetary policy report with updated projections for growth and unemployment",
+];
+
+fn story() -> String {
+    STORY.join("\n")
+}
+
+fn index() -> Index {
+    Index::new(DedupParams::default())
+}
+
+const T0: i64 = 1_700_000_000;
+
+#[test]
+fn identical_texts_fold_exact() {
+    let mut ix = index();
+    let a = fp("norway holds rates", &story());
+    ix.insert(1, 10, &a, T0);
+    let m = ix.find(&fp("norges bank keeps rate on hold", &story()), T0 + 60);
+    let m = m.expect("exact copy must fold");
+    assert_eq!(m.kind, MatchKind::Exact);
+    assert_eq!((m.article, m.story), (1, 10));
+}
+
+#[test]
+fn trimmed_copy_folds_near() {
+    let mut ix = index();
+    ix.insert(1, 10, &fp("norway holds rates", &story()), T0);
+    let trimmed = STORY[..3].join("\n");
+    let f = fp("norway central bank holds rate", &trimmed);
+    assert!(!f.short);
+    let m = ix.find(&f, T0 + 600).expect("trimmed copy must fold");
+    assert_eq!(m.kind, MatchKind::Near);
+    assert_eq!(m.story, 10);
+    // and the other way round: the full story arrives after the trimmed one
+    let mut ix = index();
+    ix.insert(2, 20, &f, T0);
+    let m = ix
+        .find(&fp("x", &story()), T0)
+        .expect("full story folds into trimmed");
+    assert_eq!(m.story, 20);
+}
+
+#[test]
+fn word_edited_copy_folds_near() {
+    let mut ix = index();
+    ix.insert(1, 10, &fp("norway holds rates", &story()), T0);
+    let edited = story()
+        .replace("thursday", "wednesday")
+        .replace("reporters in oslo", "journalists in the capital")
+        .replace("economists polled", "analysts surveyed")
+        .replace("welcomed the softer tone", "praised the softer message")
+        + "\nthe decision was widely watched by investors across the nordic region";
+    let m = ix
+        .find(&fp("norway", &edited), T0 + 3600)
+        .expect("edited copy must fold");
+    assert_eq!(m.kind, MatchKind::Near);
+    assert_eq!(m.story, 10);
+}
+
+const SCO: &str = "azerbaijan and the shanghai cooperation organisation discussed ways to expand cooperation in transport, energy and digital connectivity at a meeting of senior officials in baku on tuesday\n\
+deputy foreign minister elnur mammadov met the organisation's secretary general and briefed him on the country's plans for the middle corridor linking china with europe across the caspian sea\n\
+the sides agreed to prepare a road map of joint projects covering logistics hubs, customs digitalisation and the training of railway specialists\n\
+the secretary general praised azerbaijan's role as a dialogue partner and invited its delegation to the next heads of government council in the autumn\n\
+azerbaijan obtained dialogue partner status in the bloc in 2015 and has since taken part in several of its ministerial meetings";
+
+const ASEAN: &str = "azerbaijan and the association of southeast asian nations discussed expanding cooperation in trade, tourism and education during consultations held in jakarta on wednesday\n\
+the azerbaijani ambassador met the deputy secretary general for community and corporate affairs and presented proposals on student exchanges and direct flights\n\
+both sides noted growing interest among southeast asian companies in the halal food market and in agricultural exports from the south caucasus\n\
+the association's officials said they would study a proposal to hold a business forum next year with chambers of commerce from member states\n\
+azerbaijan signed the treaty of amity and cooperation in southeast asia in 2022, opening the way for closer political contacts";
+
+#[test]
+fn same_template_different_story_does_not_fold() {
+    let mut ix = index();
+    ix.insert(
+        1,
+        10,
+        &fp("azerbaijan, sco discuss expanding co-op", SCO),
+        T0,
+    );
+    assert_eq!(
+        ix.find(&fp("azerbaijan, asean discuss expanding co-op", ASEAN), T0),
+        None
+    );
+    // headline only
+    let mut ix = index();
+    ix.insert(
+        1,
+        10,
+        &fp("azerbaijan, sco discuss expanding co-op", ""),
+        T0,
+    );
+    assert_eq!(
+        ix.find(&fp("azerbaijan, asean discuss expanding co-op", ""), T0),
+        None
+    );
+}
+
+fn market(v: [&str; 12]) -> String {
+    format!(
+        "european shares closed {} on monday as investors weighed fresh economic data and company results ahead of the central bank meeting later this week\n\
+the pan-european stoxx 600 index ended {} percent at {} points, while germany's dax finished {} percent at {} and france's cac 40 closed at {}\n\
+banks were the {} performing sector, moving {} percent, and technology stocks changed {} percent after results from chipmakers\n\
+the euro traded at {} dollars and brent crude was at {} dollars a barrel by the close, with the ten year german yield at {} percent\n\
+traders said volumes were thin and that attention would turn to inflation figures due on thursday and to comments from policymakers",
+        v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]
+    )
+}
+
+#[test]
+fn market_reports_with_different_numbers_do_not_fold() {
+    let a = market([
+        "higher",
+        "up 0.6",
+        "512.34",
+        "up 0.8",
+        "18,245.10",
+        "7,530.22",
+        "best",
+        "1.9",
+        "1.2",
+        "1.0875",
+        "83.41",
+        "2.41",
+    ]);
+    let b = market([
+        "lower",
+        "down 0.4",
+        "509.87",
+        "down 0.3",
+        "18,190.55",
+        "7,498.61",
+        "worst",
+        "1.1",
+        "0.7",
+        "1.0912",
+        "82.95",
+        "2.38",
+    ]);
+    let mut ix = index();
+    ix.insert(1, 10, &fp("european shares close higher", &a), T0);
+    assert_eq!(
+        ix.find(&fp("european shares close lower", &b), T0 + 86_400),
+        None
+    );
+    // the same report, re-published with a different headline, still folds
+    assert!(ix.find(&fp("stocks in europe", &a), T0 + 60).is_some());
+}
+
+fn live(day: &str) -> String {
+    format!(
+        "follow our live coverage of the war for {day} september\n\
+russian forces launched drones at several regions overnight and air defence units were active around the capital, officials said early in the morning\n\
+the foreign ministry summoned an ambassador over comments made at the united nations on the previous day\n\
+energy workers restored power to most homes in the north east after a strike on a substation, the regional governor said\n\
+we will update this page throughout the day with the latest developments from the front line and from diplomatic talks"
+    )
+}
+
+#[test]
+fn live_updates_for_different_days_do_not_fold() {
+    let mut ix = index();
+    ix.insert(1, 10, &fp("live updates for 17 september", ""), T0);
+    assert_eq!(ix.find(&fp("live updates for 15 september", ""), T0), None);
+    let mut ix = index();
+    ix.insert(1, 10, &fp("live updates for 17 september", &live("17")), T0);
+    let m = ix.find(&fp("live updates for 15 september", &live("15")), T0);
+    assert_eq!(m, None);
+}
+
+#[test]
+fn short_items() {
+    let mut ix = index();
+    let a = fp(
+        "20 new cases of covid-19 in auckland",
+        "the ministry of health reported 20 new community cases of covid-19 in auckland on sunday, all linked to the existing cluster, and said testing centres would stay open",
+    );
+    ix.insert(1, 10, &a, T0);
+    assert!(a.short);
+    // lightly edited across outlets
+    let b = fp(
+        "auckland records 20 new covid-19 cases",
+        "the health ministry reported 20 new community cases of covid-19 in auckland on sunday, all linked to the existing cluster, and said testing centres will remain open",
+    );
+    let m = ix.find(&b, T0 + 900).expect("edited short item must fold");
+    assert_eq!((m.kind, m.story), (MatchKind::Near, 10));
+    // same template, other figure
+    let c = fp(
+        "11 new cases of covid-19 in auckland",
+        "the ministry of health reported 11 new community cases of covid-19 in auckland on sunday, all linked to the existing cluster, and said testing centres would stay open",
+    );
+    assert_eq!(ix.find(&c, T0 + 86_400), None);
+    let d = fp("20 new cases of covid-19 in auckland", "");
+    let e = fp("11 new cases of covid-19 in auckland", "");
+    let mut ix = index();
+    ix.insert(1, 10, &d, T0);
+    assert_eq!(ix.find(&e, T0), None);
+}
+
+#[test]
+fn window_and_eviction() {
+    let mut ix = index();
+    let a = fp("t", &story());
+    ix.insert(1, 10, &a, T0);
+    let window = DedupParams::default().window.as_secs() as i64;
+    assert!(ix.find(&a, T0 + window).is_some());
+    assert_eq!(ix.find(&a, T0 + window + 1), None, "outside the window");
+    ix.insert(2, 20, &fp("u", SCO), T0 + 100);
+    assert_eq!(ix.evict_before(T0 + 1), 1);
+    assert_eq!(ix.len(), 1);
+    assert_eq!(ix.find(&a, T0 + 10), None);
+    assert!(ix.find(&fp("u", SCO), T0 + 10).is_some());
+}
+
+#[test]
+fn remove_and_reinsert() {
+    let mut ix = index();
+    let a = fp("t", &story());
+    let b = fp("u", SCO);
+    ix.insert(1, 10, &a, T0);
+    ix.insert(1, 11, &a, T0); // re-insert: update in place
+    assert_eq!(ix.len(), 1);
+    assert_eq!(ix.find(&a, T0).map(|m| m.story), Some(11));
+    ix.insert(1, 12, &b, T0); // same article, new content
+    assert_eq!(ix.len(), 1);
+    assert_eq!(ix.find(&a, T0), None);
+    assert_eq!(ix.find(&b, T0).map(|m| (m.article, m.story)), Some((1, 12)));
+    ix.set_story(1, 99);
+    assert_eq!(ix.find(&b, T0).map(|m| m.story), Some(99));
+    ix.remove(1);
+    ix.remove(1);
+    assert!(ix.is_empty());
+    assert_eq!(ix.find(&b, T0), None);
+}
+
+#[test]
+fn many_inserts_rebuild_tables() {
+    let mut ix = index();
+    let mut fps = Vec::new();
+    for i in 0..3000u64 {
+        let text = format!(
+            "{} item number {i} reported by desk {} with code {}",
+            story(),
+            i * 7,
+            i * 13
+        );
+        let f = fp("t", &text);
+        ix.insert(i, i, &f, T0);
+        fps.push(f);
+    }
+    for i in (0..3000u64).step_by(2) {
+        ix.remove(i);
+    }
+    assert_eq!(ix.len(), 1500);
+    for (i, f) in fps.iter().enumerate() {
+        let m = ix.find(f, T0);
+        if i % 2 == 1 {
+            assert_eq!(
+                m.map(|m| (m.article, m.kind)),
+                Some((i as u64, MatchKind::Exact))
+            );
+        } else {
+            // removed: a near-identical sibling may still match, never itself
+            assert_ne!(m.map(|m| m.article), Some(i as u64));
+        }
+    }
+    assert!(ix.approx_bytes() > 0);
+}

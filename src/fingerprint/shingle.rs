@@ -1,0 +1,294 @@
+//! Tokenisation and shingle hashing.
+//!
+//! Every token is hashed exactly once with xxh3-64; shingle hashes are then
+//! built by mixing the token hashes of a window (no per-shingle allocation).
+//! Tokens made only of "weak" words (stop words, one- and two-letter words)
+//! do not form shingles on their own: n-grams such as "one of the" or
+//! "said it would" occur in a large share of all news texts and would only
+//! make unrelated stories look alike (and crowd the candidate index).
+
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Salt for word 3-grams (long items).
+const SALT_TRI: u64 = 0x5d58_8b65_6c07_8965;
+/// Salt for word unigrams (short items).
+const SALT_UNI: u64 = 0x2545_f491_4f6c_dd1d;
+/// Salt for word bigrams (short items).
+const SALT_BI: u64 = 0x9fb2_1c65_1e98_df25;
+/// Salt for character n-grams.
+const SALT_CHR: u64 = 0xd6e8_feb8_6659_fd93;
+
+const P1: u64 = 0x9e37_79b9_7f4a_7c15;
+const P2: u64 = 0xc2b2_ae3d_27d4_eb4f;
+const P3: u64 = 0x1656_67b1_9e37_79f9;
+
+/// Murmur3 64-bit finaliser: a cheap full-avalanche mix.
+#[inline]
+pub fn fmix64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    x
+}
+
+/// Hash of a word 3-gram from its token hashes.
+#[inline]
+pub fn tri(a: u64, b: u64, c: u64) -> u64 {
+    fmix64(
+        a.wrapping_mul(P1)
+            ^ b.rotate_left(21).wrapping_mul(P2)
+            ^ c.rotate_left(42).wrapping_mul(P3)
+            ^ SALT_TRI,
+    )
+}
+
+/// Hash of a word bigram from its token hashes.
+#[inline]
+pub fn bi(a: u64, b: u64) -> u64 {
+    fmix64(a.wrapping_mul(P1) ^ b.rotate_left(21).wrapping_mul(P2) ^ SALT_BI)
+}
+
+/// Hash of a word unigram from its token hash.
+#[inline]
+pub fn uni(a: u64) -> u64 {
+    fmix64(a ^ SALT_UNI)
+}
+
+/// Hash of a character n-gram (n = `hs.len()`, 1..=4) from char hashes.
+#[inline]
+pub fn chars(hs: &[u64]) -> u64 {
+    let mut x = SALT_CHR ^ hs.len() as u64;
+    for (i, h) in hs.iter().enumerate() {
+        x ^= h.rotate_left(13 * i as u32).wrapping_mul(P1);
+        x = x.rotate_left(27).wrapping_mul(P2);
+    }
+    fmix64(x)
+}
+
+/// English function words that carry no topical signal.  Only words of three
+/// letters or more are listed; shorter words are weak anyway.
+fn is_stopword(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"the"
+            | b"and"
+            | b"for"
+            | b"are"
+            | b"was"
+            | b"were"
+            | b"has"
+            | b"have"
+            | b"had"
+            | b"its"
+            | b"but"
+            | b"not"
+            | b"you"
+            | b"his"
+            | b"her"
+            | b"she"
+            | b"they"
+            | b"them"
+            | b"their"
+            | b"this"
+            | b"that"
+            | b"these"
+            | b"those"
+            | b"with"
+            | b"from"
+            | b"into"
+            | b"onto"
+            | b"than"
+            | b"then"
+            | b"there"
+            | b"here"
+            | b"what"
+            | b"when"
+            | b"where"
+            | b"which"
+            | b"who"
+            | b"whom"
+            | b"whose"
+            | b"will"
+            | b"would"
+            | b"could"
+            | b"should"
+            | b"shall"
+            | b"may"
+            | b"might"
+            | b"must"
+            | b"can"
+            | b"been"
+            | b"being"
+            | b"also"
+            | b"said"
+            | b"says"
+            | b"say"
+            | b"about"
+            | b"after"
+            | b"before"
+            | b"over"
+            | b"under"
+            | b"more"
+            | b"most"
+            | b"some"
+            | b"such"
+            | b"only"
+            | b"other"
+            | b"our"
+            | b"out"
+            | b"all"
+            | b"any"
+            | b"per"
+            | b"via"
+            | b"while"
+            | b"did"
+            | b"does"
+            | b"just"
+            | b"very"
+            | b"both"
+            | b"each"
+            | b"because"
+            | b"between"
+            | b"through"
+            | b"during"
+            | b"against"
+            | b"among"
+            | b"upon"
+            | b"since"
+            | b"until"
+            | b"within"
+            | b"without"
+            | b"however"
+            | b"told"
+    )
+}
+
+/// True if a (lowercased, trimmed) word is weak: no digit and either at most
+/// two characters long or a stop word.
+#[inline]
+pub fn is_weak(w: &str) -> bool {
+    let b = w.as_bytes();
+    if b.iter().any(u8::is_ascii_digit) {
+        return false;
+    }
+    if b.len() <= 2 || (b.len() <= 8 && w.chars().count() <= 2) {
+        return true;
+    }
+    b.len() <= 7 && is_stopword(b)
+}
+
+/// Token flag: the word is weak (see [`is_weak`]).
+pub const WEAK: u8 = 1;
+/// Token flag: the word contains a digit.
+pub const DIGIT: u8 = 2;
+
+#[inline]
+fn push_word(w: &[u8], hashes: &mut Vec<u64>, flags: &mut Vec<u8>) {
+    // trim ASCII punctuation on both ends
+    let mut a = 0;
+    let mut b = w.len();
+    while a < b && w[a].is_ascii_punctuation() {
+        a += 1;
+    }
+    while b > a && w[b - 1].is_ascii_punctuation() {
+        b -= 1;
+    }
+    if a == b {
+        return;
+    }
+    let w = &w[a..b];
+    hashes.push(xxh3_64(w));
+    let f = if w.iter().any(u8::is_ascii_digit) {
+        DIGIT
+    } else if is_weak_bytes(w) {
+        WEAK
+    } else {
+        0
+    };
+    flags.push(f);
+}
+
+/// [`is_weak`] on the UTF-8 bytes of a word without digits.
+#[inline]
+fn is_weak_bytes(w: &[u8]) -> bool {
+    if w.len() <= 2 {
+        return true;
+    }
+    if w.len() > 8 {
+        return false;
+    }
+    if w.is_ascii() {
+        return w.len() <= 7 && is_stopword(w);
+    }
+    std::str::from_utf8(w).is_ok_and(|s| s.chars().count() <= 2)
+}
+
+/// Appends the token hashes (and [`WEAK`]/[`DIGIT`] flags) of the
+/// space-separated words of `s`; returns the number of tokens added.
+/// Leading/trailing ASCII punctuation is trimmed off each word.  Splits on
+/// ASCII whitespace with a byte scan; words containing non-ASCII bytes are
+/// further split on Unicode whitespace (normalised input rarely has any).
+pub fn word_tokens(s: &str, hashes: &mut Vec<u64>, flags: &mut Vec<u8>) -> usize {
+    let before = hashes.len();
+    for w in s.as_bytes().split(u8::is_ascii_whitespace) {
+        if w.is_empty() {
+            continue;
+        }
+        if w.is_ascii() {
+            push_word(w, hashes, flags);
+        } else if let Ok(ws) = std::str::from_utf8(w) {
+            for part in ws.split(char::is_whitespace) {
+                if !part.is_empty() {
+                    push_word(part.as_bytes(), hashes, flags);
+                }
+            }
+        }
+    }
+    hashes.len() - before
+}
+
+/// Appends one hash (and flag) per non-space, non-punctuation character of
+/// `s`; returns the number of tokens added.
+pub fn char_tokens(s: &str, hashes: &mut Vec<u64>, flags: &mut Vec<u8>) -> usize {
+    let before = hashes.len();
+    for c in s.chars() {
+        if c.is_whitespace() || c.is_ascii_punctuation() {
+            continue;
+        }
+        hashes.push(fmix64(c as u64 ^ SALT_CHR));
+        flags.push(if c.is_ascii_digit() { DIGIT } else { 0 });
+    }
+    hashes.len() - before
+}
+
+/// 64-bit mask with one bit per distinct number in `s` (a maximal run of
+/// ASCII digits, `.`/`,` allowed between digits).  Used to veto folding of
+/// template stories that differ only in their figures.
+pub fn number_mask(s: &str, mask: &mut u64) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            let start = i;
+            let mut j = i + 1;
+            while j < b.len() {
+                if b[j].is_ascii_digit()
+                    || ((b[j] == b'.' || b[j] == b',')
+                        && j + 1 < b.len()
+                        && b[j + 1].is_ascii_digit())
+                {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let h = xxh3_64(&b[start..j]);
+            *mask |= 1u64 << (h & 63);
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! 64-bit SimHash accumulation.
+//!
+//! Counting is done with 16 packed accumulators of four 16-bit lanes each:
+//! per shingle, each nibble of the hash selects a precomputed lane pattern,
+//! so adding a shingle costs 16 additions instead of 64 branches.
+
+/// For a nibble `n`, lane `k` (16 bits wide) is 1 iff bit `k` of `n` is set.
+const SPREAD: [u64; 16] = {
+    let mut t = [0u64; 16];
+    let mut n = 0;
+    while n < 16 {
+        let mut k = 0;
+        while k < 4 {
+            if n & (1 << k) != 0 {
+                t[n] |= 1u64 << (16 * k);
+            }
+            k += 1;
+        }
+        n += 1;
+    }
+    t
+};
+
+/// Flush the 16-bit lanes into wide counters before they can overflow.
+const FLUSH_AT: u32 = 60_000;
+
+/// Weighted SimHash accumulator.
+pub struct SimHasher {
+    acc: [u64; 16],
+    pending: u32,
+    ones: [u32; 64],
+    total: u64,
+}
+
+impl Default for SimHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SimHasher {
+    /// An empty accumulator.
+    pub fn new() -> Self {
+        SimHasher {
+            acc: [0; 16],
+            pending: 0,
+            ones: [0; 64],
+            total: 0,
+        }
+    }
+
+    /// Adds a shingle hash with an integer weight (1..=255).
+    #[inline]
+    pub fn add(&mut self, h: u64, weight: u32) {
+        let w = u64::from(weight);
+        for (j, a) in self.acc.iter_mut().enumerate() {
+            *a += SPREAD[((h >> (4 * j)) & 15) as usize] * w;
+        }
+        self.pending += weight;
+        self.total += w;
+        if self.pending >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        for (j, a) in self.acc.iter_mut().enumerate() {
+            for k in 0..4 {
+                self.ones[4 * j + k] += ((*a >> (16 * k)) & 0xffff) as u32;
+            }
+            *a = 0;
+        }
+        self.pending = 0;
+    }
+
+    /// The SimHash: bit `b` is set iff the weighted majority of shingles has
+    /// bit `b` set.  Zero when nothing was added.
+    pub fn finish(mut self) -> u64 {
+        self.flush();
+        let mut out = 0u64;
+        for (b, &n) in self.ones.iter().enumerate() {
+            if 2 * u64::from(n) > self.total {
+                out |= 1u64 << b;
+            }
+        }
+        out
+    }
+}
+
+/// Number of differing bits between two SimHashes.
+#[inline]
+pub fn hamming(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}

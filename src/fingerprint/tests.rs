@@ -1,0 +1,91 @@
+//! Unit and property tests of the fingerprints.
+
+use super::*;
+use proptest::prelude::*;
+
+fn words(title: &str, text: &str) -> Fingerprint {
+    fingerprint(&FingerprintInput {
+        title,
+        text,
+        script: Script::Words,
+    })
+}
+
+#[test]
+fn hamming_distance() {
+    assert_eq!(hamming(0, 0), 0);
+    assert_eq!(hamming(0, u64::MAX), 64);
+    assert_eq!(hamming(0b1011, 0b0110), 3);
+}
+
+const TEXT: &str = "the city council approved a plan on monday to rebuild the old harbour bridge, which has been closed to heavy traffic since cracks were found in two of its supporting piers last winter. engineers expect the work to take three years and cost about 40 million euros, most of it paid by the regional government. residents of the eastern districts, who face a detour of several kilometres, said the decision came far too late.";
+
+#[test]
+fn simhash_stable_and_deterministic() {
+    let a = words("bridge", TEXT);
+    let b = words("bridge", TEXT);
+    assert_eq!(a, b);
+    // pinned value: changing the shingling or hashing changes stored data
+    assert_eq!(a.simhash, words("x", TEXT).simhash);
+    assert!(!a.short);
+    assert!(a.shingles > 40);
+    let c = words("bridge", &TEXT.replace("monday", "tuesday"));
+    assert!(hamming(a.simhash, c.simhash) < 16);
+    assert_ne!(a.content, c.content);
+}
+
+#[test]
+fn short_and_empty_inputs() {
+    let s = words(
+        "council approves bridge plan",
+        "the harbour bridge will be rebuilt",
+    );
+    assert!(s.short);
+    let e = words("", "");
+    assert_eq!(e.shingles, 0);
+    assert!(e.short);
+    let t = words("council approves bridge plan", "");
+    assert_eq!(
+        t.content,
+        xxhash_rust::xxh3::xxh3_128(b"council approves bridge plan")
+    );
+}
+
+#[test]
+fn chars_script() {
+    let a = fingerprint(&FingerprintInput {
+        title: "东京股市收盘上涨",
+        text: "日经平均指数周一收盘上涨百分之一点二，受科技股带动。",
+        script: Script::Chars,
+    });
+    assert!(a.short && a.shingles > 10);
+}
+
+#[test]
+fn estimates() {
+    let a = words("", TEXT);
+    assert!((jaccard(&a.sketch, &a.sketch) - 1.0).abs() < 1e-6);
+    assert!((containment(1.0, a.shingles, a.shingles) - 1.0).abs() < 1e-6);
+    assert_eq!(containment(0.5, 0, 10), 0.0);
+}
+
+proptest! {
+    #[test]
+    fn never_panics_and_is_deterministic(title in ".{0,40}", text in ".{0,400}") {
+        for script in [Script::Words, Script::Chars] {
+            let input = FingerprintInput { title: &title, text: &text, script };
+            let a = fingerprint(&input);
+            let b = fingerprint(&input);
+            prop_assert_eq!(&a, &b);
+            prop_assert!(usize::from(a.sketch.anchor_len) <= ANCHORS);
+            let j = jaccard(&a.sketch, &b.sketch);
+            prop_assert!((0.0..=1.0).contains(&j));
+        }
+    }
+
+    #[test]
+    fn hamming_symmetric(a: u64, b: u64) {
+        prop_assert_eq!(hamming(a, b), hamming(b, a));
+        prop_assert_eq!(hamming(a, a), 0);
+    }
+}

@@ -1,0 +1,947 @@
+//! Wire boilerplate rules, kept as data.
+//!
+//! A [`Rules`] table holds [`Rule`]s (name, kind, position, regex). The built-in table
+//! ([`Rules::default`]) covers agency datelines, bylines, attributions, trailing notes and
+//! section/meta lines; operators add their own with [`Rules::with_extra`].
+//!
+//! Rules are applied per paragraph, and only where wire boilerplate lives, which keeps the
+//! cost bounded: leading and whole-paragraph rules on the first and last [`EDGE`]
+//! paragraphs, trailing rules on the last [`TRAILING_EDGE`], inline rules on the first
+//! [`EDGE`] and last two. Leading/trailing regexes see at most [`WINDOW`] bytes of a
+//! paragraph's start or end, whole-paragraph rules only paragraphs of at most [`WHOLE_MAX`]
+//! bytes; all are anchored, so a failing rule usually costs a few bytes of DFA.
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+/// Number of paragraphs at each end of an article that rules look at.
+pub const EDGE: usize = 5;
+/// Bytes of a paragraph's start/end that leading/trailing rules look at.
+pub const WINDOW: usize = 300;
+/// Longest paragraph (bytes) that whole-paragraph rules look at: junk lines are short, and
+/// skipping body paragraphs keeps `.*`-style patterns cheap.
+pub const WHOLE_MAX: usize = 240;
+/// Trailing rules only look at this many final paragraphs.
+pub const TRAILING_EDGE: usize = 3;
+
+/// What a rule removes (informational; all kinds are handled by position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleKind {
+    /// `CITY, Month Day (Agency) -` at the start of the story.
+    Dateline,
+    /// `By NAME` lines and author lines.
+    Byline,
+    /// `, Trend reports.`, `(Reporting by ...)`.
+    Attribution,
+    /// `Follow us on ...`, `Copyright ...`, `The post X appeared first on Y.`.
+    TrailingNote,
+    /// Any other line: section/meta lines, operator rules.
+    Line,
+}
+
+/// Where in a paragraph a rule's pattern is anchored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Position {
+    /// Matches at the start of the paragraph; the match is removed.
+    Leading,
+    /// Matches at the end of the paragraph; the match is removed.
+    Trailing,
+    /// Matches the whole paragraph; the paragraph is dropped.
+    WholeParagraph,
+    /// Matches anywhere; each match is removed, keeping its final `.`/`!`/`?` if any
+    /// (so `..., Trend reports. Next` becomes `... . Next` -> sentence kept).
+    Inline,
+}
+
+/// One boilerplate rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Rule name (shown in errors and by [`Rules::matching`]).
+    pub name: String,
+    /// What the rule removes.
+    pub kind: RuleKind,
+    /// Where the pattern is anchored.
+    pub position: Position,
+    /// The pattern as written, without anchors (anchors come from `position`).
+    pub pattern: String,
+    /// Also drop the match from the display text (obvious junk such as "Continue reading").
+    pub drop_from_display: bool,
+    regex: Regex,
+}
+
+/// An operator-supplied rule as read from configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RuleSpec {
+    /// Rule name.
+    pub name: String,
+    /// `leading`, `trailing`, `whole` (or `whole_paragraph`) or `inline`.
+    pub position: String,
+    /// Regex (Rust `regex` syntax), without `^`/`$` anchors.
+    pub pattern: String,
+    /// Optional kind: `dateline`, `byline`, `attribution`, `trailing_note` or `line` (default).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Also drop matches from the display text (default false).
+    #[serde(default)]
+    pub drop_from_display: bool,
+}
+
+/// Errors building rules.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    /// The pattern does not compile.
+    #[error("boilerplate rule {name:?}: invalid pattern: {source}")]
+    InvalidPattern {
+        /// Rule name.
+        name: String,
+        /// The regex error.
+        #[source]
+        source: Box<regex::Error>,
+    },
+    /// The position string is not one of the known positions.
+    #[error("boilerplate rule {name:?}: unknown position {position:?} (expected leading, trailing, whole or inline)")]
+    UnknownPosition {
+        /// Rule name.
+        name: String,
+        /// The position given.
+        position: String,
+    },
+    /// The kind string is not one of the known kinds.
+    #[error("boilerplate rule {name:?}: unknown kind {kind:?} (expected dateline, byline, attribution, trailing_note or line)")]
+    UnknownKind {
+        /// Rule name.
+        name: String,
+        /// The kind given.
+        kind: String,
+    },
+    /// The pattern is empty or matches the empty string (it would match every paragraph).
+    #[error("boilerplate rule {name:?}: pattern matches the empty string")]
+    MatchesEmpty {
+        /// Rule name.
+        name: String,
+    },
+}
+
+const REGEX_SIZE_LIMIT: usize = 8 << 20;
+
+fn anchored(position: Position, pattern: &str) -> String {
+    match position {
+        Position::Leading => format!("^(?:{pattern})"),
+        Position::Trailing => format!("(?:{pattern})$"),
+        Position::WholeParagraph => format!("^(?:{pattern})$"),
+        Position::Inline => format!("(?:{pattern})"),
+    }
+}
+
+fn build(name: &str, src: &str) -> Result<Regex, RuleError> {
+    RegexBuilder::new(src)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| RuleError::InvalidPattern {
+            name: name.to_string(),
+            source: Box::new(e),
+        })
+}
+
+impl Rule {
+    /// Builds a rule; the pattern must compile and must not match the empty string.
+    pub fn new(
+        name: &str,
+        kind: RuleKind,
+        position: Position,
+        pattern: &str,
+        drop_from_display: bool,
+    ) -> Result<Rule, RuleError> {
+        let regex = build(name, &anchored(position, pattern))?;
+        if pattern.trim().is_empty() || build(name, &format!("^(?:{pattern})$"))?.is_match("") {
+            return Err(RuleError::MatchesEmpty {
+                name: name.to_string(),
+            });
+        }
+        Ok(Rule {
+            name: name.to_string(),
+            kind,
+            position,
+            pattern: pattern.to_string(),
+            drop_from_display,
+            regex,
+        })
+    }
+
+    /// Builds a rule from a configuration entry.
+    pub fn from_spec(spec: &RuleSpec) -> Result<Rule, RuleError> {
+        let position = match spec.position.trim().to_ascii_lowercase().as_str() {
+            "leading" | "start" => Position::Leading,
+            "trailing" | "end" => Position::Trailing,
+            "whole" | "whole_paragraph" | "wholeparagraph" | "paragraph" | "line" => {
+                Position::WholeParagraph
+            }
+            "inline" | "anywhere" => Position::Inline,
+            _ => {
+                return Err(RuleError::UnknownPosition {
+                    name: spec.name.clone(),
+                    position: spec.position.clone(),
+                })
+            }
+        };
+        let kind = match spec.kind.as_deref().map(|k| k.trim().to_ascii_lowercase()) {
+            None => RuleKind::Line,
+            Some(k) => match k.as_str() {
+                "dateline" => RuleKind::Dateline,
+                "byline" => RuleKind::Byline,
+                "attribution" => RuleKind::Attribution,
+                "trailing_note" | "trailingnote" | "note" => RuleKind::TrailingNote,
+                "line" | "" => RuleKind::Line,
+                _ => {
+                    return Err(RuleError::UnknownKind {
+                        name: spec.name.clone(),
+                        kind: k,
+                    })
+                }
+            },
+        };
+        Rule::new(
+            &spec.name,
+            kind,
+            position,
+            &spec.pattern,
+            spec.drop_from_display,
+        )
+    }
+
+    /// Does this rule match `paragraph` (anchored by its position)?
+    pub fn is_match(&self, paragraph: &str) -> bool {
+        self.regex.is_match(paragraph)
+    }
+}
+
+/// The rules of one table, grouped by position (regexes share their compiled program).
+#[derive(Debug, Clone, Default)]
+struct Compiled {
+    leading: Vec<Regex>,
+    trailing: Vec<Regex>,
+    whole: Vec<Regex>,
+    inline: Vec<Regex>,
+}
+
+impl Compiled {
+    fn new<'a>(rules: impl Iterator<Item = &'a Rule>) -> Compiled {
+        let mut c = Compiled::default();
+        for r in rules {
+            let list = match r.position {
+                Position::Leading => &mut c.leading,
+                Position::Trailing => &mut c.trailing,
+                Position::WholeParagraph => &mut c.whole,
+                Position::Inline => &mut c.inline,
+            };
+            list.push(r.regex.clone());
+        }
+        c
+    }
+
+    /// Applies leading/whole/trailing rules to one paragraph; `None` drops it.
+    fn edge<'a>(&self, para: &'a str, trailing: bool) -> Option<&'a str> {
+        let mut p = para.trim();
+        for _ in 0..4 {
+            if p.is_empty() {
+                return None;
+            }
+            if p.len() <= WHOLE_MAX && self.whole.iter().any(|r| r.is_match(p)) {
+                return None;
+            }
+            let head = &p[..floor_boundary(p, WINDOW)];
+            match self.leading.iter().find_map(|r| r.find(head)) {
+                Some(m) if m.end() > 0 => p = p[m.end()..].trim_start(),
+                _ => break,
+            }
+        }
+        for _ in 0..usize::from(trailing) * 2 {
+            if p.is_empty() {
+                return None;
+            }
+            let start = ceil_boundary(p, p.len().saturating_sub(WINDOW));
+            let tail = &p[start..];
+            match self.trailing.iter().find_map(|r| r.find(tail)) {
+                Some(m) if m.start() < tail.len() => p = p[..start + m.start()].trim_end(),
+                _ => break,
+            }
+        }
+        if p.is_empty() {
+            None
+        } else {
+            Some(p)
+        }
+    }
+
+    /// Applies inline rules to one paragraph.
+    fn inline<'a>(&self, para: &'a str) -> Cow<'a, str> {
+        let mut cur = Cow::Borrowed(para);
+        for re in &self.inline {
+            if !re.is_match(&cur) {
+                continue;
+            }
+            let replaced = re
+                .replace_all(&cur, |c: &regex::Captures<'_>| {
+                    let m = c.get(0).map_or("", |m| m.as_str());
+                    match m.chars().last() {
+                        Some(e @ ('.' | '!' | '?')) => e.to_string(),
+                        _ => String::new(),
+                    }
+                })
+                .into_owned();
+            cur = Cow::Owned(replaced);
+        }
+        cur
+    }
+
+    fn apply<'a>(&self, paragraphs: &[&'a str]) -> Vec<Cow<'a, str>> {
+        let n = paragraphs.len();
+        let mut out = Vec::with_capacity(n);
+        for (i, &p) in paragraphs.iter().enumerate() {
+            let at_edge = i < EDGE || i + EDGE >= n;
+            let mut cur: Cow<'a, str> = Cow::Borrowed(p);
+            if i < EDGE || i + 2 >= n {
+                cur = match cur {
+                    Cow::Borrowed(b) => self.inline(b),
+                    Cow::Owned(o) => Cow::Owned(self.inline(&o).into_owned()),
+                };
+            }
+            if at_edge {
+                let trailing = i + TRAILING_EDGE >= n;
+                cur = match cur {
+                    Cow::Borrowed(b) => match self.edge(b, trailing) {
+                        Some(e) => Cow::Borrowed(e),
+                        None => continue,
+                    },
+                    Cow::Owned(o) => match self.edge(&o, trailing) {
+                        Some(e) => Cow::Owned(e.to_string()),
+                        None => continue,
+                    },
+                };
+            }
+            if !cur.trim().is_empty() {
+                out.push(cur);
+            }
+        }
+        out
+    }
+}
+
+/// Largest char boundary <= `i`.
+fn floor_boundary(s: &str, i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    let mut i = i;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Smallest char boundary >= `i`.
+fn ceil_boundary(s: &str, i: usize) -> usize {
+    let mut i = i;
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// A table of boilerplate rules, compiled for application.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    rules: Vec<Rule>,
+    fp: Compiled,
+    display: Compiled,
+}
+
+impl Default for Rules {
+    /// The built-in rules (see [`builtin_rules`]).
+    fn default() -> Self {
+        // The built-in patterns are tested; should one ever fail, fall back to no rules
+        // rather than panic.
+        Rules::new(builtin_rules()).unwrap_or_else(|_| Rules::empty())
+    }
+}
+
+impl Rules {
+    /// A table with no rules.
+    pub fn empty() -> Rules {
+        Rules {
+            rules: Vec::new(),
+            fp: Compiled::default(),
+            display: Compiled::default(),
+        }
+    }
+
+    /// A table of the given rules.
+    pub fn new(rules: Vec<Rule>) -> Result<Rules, RuleError> {
+        let fp = Compiled::new(rules.iter());
+        let display = Compiled::new(rules.iter().filter(|r| r.drop_from_display));
+        Ok(Rules { rules, fp, display })
+    }
+
+    /// The built-in rules plus operator rules from configuration.
+    pub fn with_extra(extra: &[RuleSpec]) -> Result<Rules, RuleError> {
+        let mut rules = builtin_rules();
+        for spec in extra {
+            rules.push(Rule::from_spec(spec)?);
+        }
+        Rules::new(rules)
+    }
+
+    /// The built-in rules, compiled once per process.
+    pub fn shared_default() -> Arc<Rules> {
+        static DEFAULT: OnceLock<Arc<Rules>> = OnceLock::new();
+        DEFAULT.get_or_init(|| Arc::new(Rules::default())).clone()
+    }
+
+    /// All rules in the table.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Names of the rules whose anchored pattern matches `paragraph` (for tests and
+    /// diagnostics; not used on the hot path).
+    pub fn matching(&self, paragraph: &str) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter(|r| r.is_match(paragraph))
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    /// Display cleaning: drops only the junk rules (`drop_from_display`).
+    pub fn clean_display<'a>(&self, paragraphs: &[&'a str]) -> Vec<Cow<'a, str>> {
+        self.display.apply(paragraphs)
+    }
+
+    /// Fingerprint cleaning: applies every rule.
+    pub fn clean_fingerprint<'a>(&self, paragraphs: &[Cow<'a, str>]) -> Vec<Cow<'a, str>> {
+        let refs: Vec<&str> = paragraphs.iter().map(|c| c.as_ref()).collect();
+        self.fp
+            .apply(&refs)
+            .into_iter()
+            .map(|c| Cow::Owned(c.into_owned()))
+            .collect()
+    }
+}
+
+/// Month names for dateline patterns (English, abbreviated with optional dot).
+const MONTH: &str = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?";
+/// An all-caps city of one to four words (`BAKU`, `NEW YORK`, `RIO DE JANEIRO`).
+const CITY: &str = r"\p{Lu}[\p{Lu}\p{M}'’.\-]+(?:[ \-]\p{Lu}[\p{Lu}\p{M}'’.\-]*){0,3}";
+/// Optional `, Country` / `, Calif.` / `, N.Y.` after the city.
+const COUNTRY: &str = r"(?:,\s*\p{Lu}[\p{L}.]*(?:\s\p{Lu}[\p{L}.]*){0,2})?";
+/// A parenthesised agency tag: `(AP)`, `(Reuters)`, `(Trend)`, `(UPI)`.
+const AGENCY: &str = r"\(\p{L}[\p{L}\p{N} .&'\-]*\)";
+/// Separator after a dateline.
+const SEP: &str = r"\s*(?:-{1,2}|–|—|‒|―|:|\.)\s*";
+/// A name word: `Sabir`, `O'Neil`, `J.`, `Al-Assad`.
+const NAME: &str = r"\p{Lu}[\p{L}\p{M}'’.\-]*";
+
+/// The built-in rule table.
+pub fn builtin_rules() -> Vec<Rule> {
+    builtin_defs()
+        .into_iter()
+        .filter_map(|(name, kind, pos, pat, disp)| Rule::new(name, kind, pos, &pat, disp).ok())
+        .collect()
+}
+
+/// A built-in rule definition: name, kind, position, pattern, drop_from_display.
+type Def = (&'static str, RuleKind, Position, String, bool);
+
+/// The built-in rule definitions (uncompiled).
+fn builtin_defs() -> Vec<Def> {
+    use Position::*;
+    use RuleKind::*;
+    let date_dm = format!(r"(?:{MONTH}\s*\d{{1,2}}|\d{{1,2}}\s+{MONTH})(?:,?\s*\d{{4}})?");
+    vec![
+        // --- datelines ---
+        (
+            "dateline-city-date",
+            Dateline,
+            Leading,
+            format!(r"{CITY}{COUNTRY},\s*{date_dm}\s*(?:{AGENCY})?{SEP}"),
+            false,
+        ),
+        (
+            "dateline-city-agency",
+            Dateline,
+            Leading,
+            format!(r"{CITY}{COUNTRY}\s*{AGENCY}\s*(?:-{{1,2}}|–|—|‒|―|:)\s*"),
+            false,
+        ),
+        (
+            "dateline-city-dash",
+            Dateline,
+            Leading,
+            format!(r"\p{{Lu}}{{3}}[\p{{Lu}}\p{{M}}'’.\-]*(?:[ \-]\p{{Lu}}[\p{{Lu}}\p{{M}}'’.\-]*){{0,3}}{COUNTRY}\s*(?:—|--|–)\s*"),
+            false,
+        ),
+        (
+            "dateline-agency",
+            Dateline,
+            Leading,
+            r"\((?i:reuters|ap|afp|upi|xinhua|trend|azertac|apa|dpa|tass|anadolu)\)\s*(?:-{1,2}|–|—|:)\s*"
+                .to_string(),
+            false,
+        ),
+        // --- section / meta lines ---
+        (
+            "section-date-time",
+            Line,
+            Leading,
+            format!(r"(?:\p{{Lu}}[\p{{L}}&\-]*\s+){{0,3}}(?:\d{{1,2}}\s+{MONTH},?\s+\d{{4}}|{MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}),?\s*(?:at\s+)?\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:\s*(?i:[ap]\.?m\.?))?(?:\s*(?:GMT|UTC|[A-Z]{{2,4}}T|\(?[+\-]\d{{2}}:?\d{{2}}\)?))?\s*\|?\s*"),
+            false,
+        ),
+        (
+            "updated-line",
+            Line,
+            WholeParagraph,
+            r"(?i:updated|published|posted|last updated|first published)(?:\s+on)?:?\s+[\p{L} ,.]*\d[\p{L}\p{N} ,.:/+\-]*".to_string(),
+            false,
+        ),
+        // --- bylines ---
+        (
+            "byline-by",
+            Byline,
+            WholeParagraph,
+            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*[\p{{L}} .]+)?\.?"),
+            false,
+        ),
+        (
+            "name-line",
+            Byline,
+            WholeParagraph,
+            format!(r"(?:{NAME}\s+){{1,3}}{NAME}"),
+            false,
+        ),
+        // --- attributions ---
+        (
+            "attribution-reports",
+            Attribution,
+            Inline,
+            r",\s+(?:(?:the\s+)?\p{Lu}[\p{L}\p{N}.\-]*(?:\s+\p{Lu}[\p{L}\p{N}.\-]*){0,3}|(?i:the (?:news )?agency|local media|state media))\s+(?:reports|reported|informs|writes)(?:\s+citing\s+[^.;!?]+)?[.!]"
+                .to_string(),
+            false,
+        ),
+        (
+            "attribution-according-to",
+            Attribution,
+            Inline,
+            r",\s+according\s+to\s+(?:the\s+)?(?i:xinhua|reuters|ap|afp|tass|trend|azertac|apa|report|interfax|ria novosti|anadolu(?: agency)?|upi|dpa|efe|ansa|yonhap|kyodo|irna|wam|kuna|spa|news\.az|report\.az|turkicworld|the (?:news )?agency)(?:\s+news\s+agency)?[.!]"
+                .to_string(),
+            false,
+        ),
+        (
+            "reporting-by-parenthesised",
+            Attribution,
+            WholeParagraph,
+            r"\(\s*(?i:additional\s+)?(?i:reporting|writing|editing|compiled|translated|produced|research|graphics)\s+(?i:by)\s+[^()]+\)\.?".to_string(),
+            false,
+        ),
+        (
+            "reporting-by",
+            Attribution,
+            WholeParagraph,
+            r"(?i:additional\s+)?(?i:reporting|writing)\s+(?i:by)\s+[^;\n]+(?:;\s*(?i:additional\s+)?(?i:reporting|writing|editing|compiled|translated|produced)\s+(?i:by)\s+[^;\n]+){1,5}\.?"
+                .to_string(),
+            false,
+        ),
+        // --- trailing notes ---
+        (
+            "follow-us",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:(?:follow|join)\s+(?:us|\S+(?:\s+\S+)?)\s+on\s+(?:twitter|x|facebook|telegram|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|google news|our)\b).*|(?i:follow\s+us\b).*"
+                .to_string(),
+            true,
+        ),
+        (
+            "read-more",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:read\s+more|related|see\s+also|also\s+read|more\s+on\s+this)(?:\s*(?::|>>|»|\.\.\.|…|-|–|—)\s*.*)?".to_string(),
+            true,
+        ),
+        (
+            "copyright",
+            TrailingNote,
+            WholeParagraph,
+            r"(?:(?i:copyright)\s*(?:©|\((?i:c)\))?\s*\d{4}|©|\((?i:c)\)\s*\d{4}).*".to_string(),
+            false,
+        ),
+        (
+            "all-rights-reserved",
+            TrailingNote,
+            WholeParagraph,
+            r".*(?i:all rights reserved)\.?".to_string(),
+            false,
+        ),
+        (
+            "post-appeared-first",
+            TrailingNote,
+            Trailing,
+            r"(?i:the post)\s.+?\s(?i:appeared first on)\s[^.]+\.?".to_string(),
+            true,
+        ),
+        (
+            "continue-reading",
+            TrailingNote,
+            Trailing,
+            r"(?:\[(?:…|\.\.\.)\]\s*)?(?:Continue reading|CONTINUE READING|Read the full (?:story|article)|Read full (?:story|article))(?:\s+[^.!?]+?)?\s*(?:…|\.\.\.|→|»|>>)?\.?".to_string(),
+            true,
+        ),
+        (
+            "image-credit",
+            TrailingNote,
+            Inline,
+            r"\(\s*(?i:image|photo|picture|video)\s+(?i:credit)s?\s*:[^()]+\)".to_string(),
+            false,
+        ),
+        (
+            "photo-caption",
+            TrailingNote,
+            WholeParagraph,
+            r"(?:Photo|PHOTO|Image|IMAGE|Picture|Photograph|File photo|FILE PHOTO|Video|VIDEO)(?:\s+(?i:by|credit)\s*:?|\s*:)\s*.+".to_string(),
+            false,
+        ),
+        (
+            "subscribe",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:subscribe)\s+(?i:to|for|now|today|here)\b.*".to_string(),
+            true,
+        ),
+        (
+            "click-here",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:click\s+here)\b.*".to_string(),
+            true,
+        ),
+        (
+            "sign-up",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:sign\s+up)\s+(?i:for|to|here|now|today)\b.*".to_string(),
+            true,
+        ),
+        (
+            "agency-signoff",
+            TrailingNote,
+            WholeParagraph,
+            r"(?:[-–—]\s*)?\(?(?:Reuters|AP|AFP|Xinhua|TASS|dpa|Trend|UPI|Bloomberg|AZERTAC|Azertac|APA)\)?\.?".to_string(),
+            false,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROSE: &[&str] = &[
+        "By the end of the year, prices had risen by a third across the region.",
+        "The minister said the talks in Washington would continue next week.",
+        "Related talks continued on Monday in Geneva.",
+        "Copyright infringement cases rose sharply in 2023, the court said.",
+        "Photographs of the event circulated widely on social media.",
+        "Subscribers to the service rose 5% in the quarter.",
+        "Updated figures show growth in the services sector.",
+        "Like many on Twitter, she complained about the outage for hours.",
+        "They will continue reading the bill on Monday, the speaker said.",
+        "In April 17 people were injured in the blast.",
+        "Washington — the capital — was quiet.",
+        "Reporting by the Times revealed that the minister had lied.",
+        "The agency reported a rise in cases, officials said.",
+        "He said all rights reserved by the treaty remain in force today.",
+        "Follow-up talks are planned, the spokesman said.",
+    ];
+
+    fn rule(name: &str) -> Rule {
+        builtin_rules()
+            .into_iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no rule {name}"))
+    }
+
+    fn check(name: &str, positives: &[&str]) {
+        let r = rule(name);
+        for p in positives {
+            assert!(r.is_match(p), "{name} should match {p:?}");
+        }
+        for p in PROSE {
+            assert!(!r.is_match(p), "{name} must not match prose {p:?}");
+        }
+    }
+
+    #[test]
+    fn all_builtins_compile() {
+        assert_eq!(builtin_rules().len(), builtin_defs().len());
+        let rules = Rules::default();
+        assert_eq!(rules.rules().len(), builtin_defs().len());
+    }
+
+    #[test]
+    fn dateline_city_date() {
+        check(
+            "dateline-city-date",
+            &[
+                "BAKU, Azerbaijan, April 17. A delegation met officials.",
+                "BAKU, Azerbaijan, April 17 (Trend): A delegation met officials.",
+                "LONDON, March 3 (Reuters) - Shares fell.",
+                "BEIJING, Jan. 5 (Xinhua) -- Officials said.",
+                "NEW YORK, May 1 (UPI) -- Stocks rose.",
+                "ANKARA, Dec 5 (Reuters) - Turkey said.",
+                "KYIV, Ukraine, 17 April - Shelling continued.",
+            ],
+        );
+    }
+
+    #[test]
+    fn dateline_city_agency() {
+        check(
+            "dateline-city-agency",
+            &[
+                "WASHINGTON (AP) — The Senate voted.",
+                "WASHINGTON (AP) - The Senate voted.",
+                "PARIS (AFP) - France said.",
+                "ATLANTA, Ga. (AP) — Storms hit.",
+            ],
+        );
+    }
+
+    #[test]
+    fn dateline_city_dash_and_agency_only() {
+        check(
+            "dateline-city-dash",
+            &[
+                "WASHINGTON — The Senate voted.",
+                "SAN FRANCISCO -- Tech shares fell.",
+            ],
+        );
+        check(
+            "dateline-agency",
+            &["(Reuters) - Shares fell.", "(AP) — Storms hit."],
+        );
+    }
+
+    #[test]
+    fn section_line() {
+        check(
+            "section-date-time",
+            &[
+                "Politics News 17 April 2023 14:05",
+                "Politics News 17 April 2023 14:05 Someone Else",
+                "World April 17, 2023 2:05 PM",
+                "Economy 17.04.2023 14:05 |",
+            ],
+        );
+        check(
+            "updated-line",
+            &[
+                "Updated: April 17, 2023 14:05 GMT",
+                "Published 17 April 2023",
+            ],
+        );
+    }
+
+    #[test]
+    fn bylines() {
+        check(
+            "byline-by",
+            &[
+                "By Sabir Alizade",
+                "By JOHN SMITH, Associated Press",
+                "By Jane Doe and John Roe",
+                "BY ANNA O'NEIL | Reuters",
+            ],
+        );
+        check("name-line", &["TurkicWorld Sabir Alizade", "Jane Doe"]);
+    }
+
+    #[test]
+    fn attributions() {
+        check(
+            "attribution-reports",
+            &[
+                "Officials met in Beijing on April 17, TurkicWorld reports.",
+                "Officials met, Trend reports. They talked.",
+                "Prices rose, the agency reported.",
+                "Prices rose, Report informs citing the ministry.",
+            ],
+        );
+        check(
+            "attribution-according-to",
+            &[
+                "Prices rose, according to Xinhua.",
+                "Prices rose, according to the agency.",
+            ],
+        );
+        check(
+            "reporting-by-parenthesised",
+            &[
+                "(Reporting by Jane Doe; Editing by John Roe)",
+                "(Additional reporting by A B in Paris)",
+            ],
+        );
+        check(
+            "reporting-by",
+            &["Reporting by Jane Doe; Writing by John Roe; Editing by Max Moe"],
+        );
+    }
+
+    #[test]
+    fn inline_attribution_keeps_sentence() {
+        let rules = Rules::default();
+        let paras: Vec<Cow<'_, str>> = vec![Cow::Borrowed(
+            "They met on April 17, Trend reports. Then they left.",
+        )];
+        let out = rules.clean_fingerprint(&paras);
+        assert_eq!(out[0], "They met on April 17. Then they left.");
+    }
+
+    #[test]
+    fn trailing_notes() {
+        check(
+            "follow-us",
+            &[
+                "Follow us on Twitter @x",
+                "Follow Trend on Telegram",
+                "Join us on Facebook today",
+            ],
+        );
+        check(
+            "read-more",
+            &[
+                "Read more: Something else happened",
+                "Related",
+                "See also - other story",
+            ],
+        );
+        check(
+            "copyright",
+            &[
+                "Copyright 2023 The Associated Press.",
+                "© 2023 Reuters",
+                "(c) 2021 AFP",
+            ],
+        );
+        check(
+            "all-rights-reserved",
+            &[
+                "All rights reserved.",
+                "2023 Trend News Agency. All rights reserved",
+            ],
+        );
+        check(
+            "post-appeared-first",
+            &[
+                "The post Azerbaijan and SCO talk appeared first on Example News.",
+                "Text here. The post X appeared first on Y.",
+            ],
+        );
+        check(
+            "continue-reading",
+            &[
+                "Some summary […] Continue reading",
+                "Summary text. Continue reading →",
+                "Teaser. Read the full story",
+            ],
+        );
+        check(
+            "image-credit",
+            &["Leaders met. (Image credit: Getty Images)"],
+        );
+        check(
+            "photo-caption",
+            &[
+                "Photo: Reuters",
+                "Photo by John Doe/Getty",
+                "FILE PHOTO: A view of the city",
+            ],
+        );
+        check(
+            "subscribe",
+            &["Subscribe to our newsletter", "Subscribe now for updates"],
+        );
+        check("click-here", &["Click here to read more", "Click here."]);
+        check(
+            "sign-up",
+            &["Sign up for our daily briefing", "Sign up here"],
+        );
+        check("agency-signoff", &["Reuters", "— AP", "(AFP)"]);
+    }
+
+    #[test]
+    fn display_cleaning_only_drops_junk() {
+        let rules = Rules::default();
+        let paras = [
+            "BAKU, Azerbaijan, April 17. Body.",
+            "Middle.",
+            "Follow us on Twitter @x",
+            "The post X appeared first on Y.",
+        ];
+        let out = rules.clean_display(&paras);
+        assert_eq!(out, vec!["BAKU, Azerbaijan, April 17. Body.", "Middle."]);
+    }
+
+    #[test]
+    fn extra_rules_from_config() {
+        let spec = RuleSpec {
+            name: "site-promo".into(),
+            position: "whole".into(),
+            pattern: r"Download our app.{0,50}".into(),
+            kind: Some("trailing_note".into()),
+            drop_from_display: true,
+        };
+        let rules = Rules::with_extra(std::slice::from_ref(&spec)).unwrap();
+        assert_eq!(rules.rules().len(), builtin_defs().len() + 1);
+        assert_eq!(rules.matching("Download our app now"), vec!["site-promo"]);
+        assert!(
+            rules
+                .clean_display(&["Body.", "Download our app now"])
+                .len()
+                == 1
+        );
+
+        let bad = RuleSpec {
+            pattern: "(unclosed".into(),
+            ..spec.clone()
+        };
+        let err = Rules::with_extra(&[bad]).unwrap_err();
+        assert!(matches!(err, RuleError::InvalidPattern { .. }));
+        assert!(err.to_string().contains("site-promo"), "{err}");
+
+        let bad = RuleSpec {
+            position: "middle".into(),
+            ..spec.clone()
+        };
+        let err = Rules::with_extra(&[bad]).unwrap_err();
+        assert!(err.to_string().contains("site-promo") && err.to_string().contains("middle"));
+
+        let bad = RuleSpec {
+            pattern: ".*".into(),
+            ..spec.clone()
+        };
+        assert!(matches!(
+            Rules::with_extra(&[bad]),
+            Err(RuleError::MatchesEmpty { .. })
+        ));
+
+        let bad = RuleSpec {
+            kind: Some("banana".into()),
+            ..spec
+        };
+        assert!(matches!(
+            Rules::with_extra(&[bad]),
+            Err(RuleError::UnknownKind { .. })
+        ));
+    }
+}

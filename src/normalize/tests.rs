@@ -1,0 +1,579 @@
+//! Cross-module tests for normalize: the shared corpus helper, whole-pipeline behaviour,
+//! property tests and pathological inputs.
+
+use std::path::PathBuf;
+
+/// Finds a file of the shared corpus: `../shared/corpus` (from /work/main) or
+/// `../../shared/corpus` (from a crate one level deeper). Prints a loud notice and returns
+/// `None` when it is absent, so the calling test can skip.
+pub(crate) fn corpus_path(rel: &str) -> Option<PathBuf> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for up in ["../shared/corpus", "../../shared/corpus"] {
+        let p = PathBuf::from(root).join(up).join(rel);
+        if p.exists() {
+            return Some(p);
+        }
+    }
+    eprintln!("!!!!! SKIPPED: shared corpus file {rel:?} not found next to {root} !!!!!");
+    None
+}
+
+use chrono::{DateTime, Utc};
+use proptest::prelude::*;
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2023-04-18T00:00:00Z")
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap()
+}
+
+fn opts() -> NormalizeOptions {
+    NormalizeOptions::new(now())
+}
+
+/// Splits the corpus story into (headline, body after the headline line).
+fn load_wire_story() -> Option<(String, String)> {
+    let path = corpus_path("wire-story-azerbaijan-sco.txt")?;
+    let raw = std::fs::read_to_string(path).ok()?;
+    let (title, body) = raw.split_once('\n')?;
+    Some((title.trim().to_string(), body.to_string()))
+}
+
+#[test]
+fn wire_story_original_is_cleaned() {
+    let Some((title, body)) = load_wire_story() else {
+        return;
+    };
+    let raw = RawEntry {
+        title: Some(title.clone()),
+        content: Some(body.clone()),
+        ..Default::default()
+    };
+    let a = normalize(&raw, &opts());
+    let first = a.fp_text.lines().next().unwrap_or_default();
+    // Section line, author line, headline echo, dateline and attribution are gone.
+    assert!(
+        first.starts_with("a delegation headed by"),
+        "first fp paragraph: {first:?}"
+    );
+    assert!(
+        !a.fp_text.contains("turkicworld"),
+        "attribution left in fp text"
+    );
+    assert!(!a.fp_text.contains("politics news"));
+    assert!(!a.fp_text.contains("baku azerbaijan april 17"));
+    // Display text keeps the article as published.
+    assert!(a.text.contains("BAKU, Azerbaijan, April 17."));
+    assert!(a.text.contains("TurkicWorld reports."));
+    assert_eq!(a.language.as_deref(), Some("en"));
+    assert_eq!(a.script, Script::Latin);
+    assert_eq!(a.fp_title, fingerprint_text(&title));
+    assert!(a.key.starts_with("h:"));
+}
+
+#[test]
+fn wire_story_edited_copy_folds() {
+    let Some((title, body)) = load_wire_story() else {
+        return;
+    };
+    let original = RawEntry {
+        title: Some(title.clone()),
+        content: Some(body.clone()),
+        ..Default::default()
+    };
+
+    // Another outlet's copy: own headline (also echoed in the body), own section and author
+    // lines, Reuters-style dateline, another attribution, last paragraph dropped, a
+    // "follow us" line appended, and served as HTML.
+    let mut paras: Vec<String> = body
+        .split("\n\n")
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    assert!(paras.len() > 5, "corpus story changed shape");
+    let new_title = "Azerbaijani delegation meets SCO chief in Beijing";
+    let lead_at = paras
+        .iter()
+        .position(|p| p.starts_with("BAKU, Azerbaijan, April 17. "))
+        .expect("corpus lead changed shape");
+    assert!(lead_at >= 1);
+    // The header block (section line, author line, headline echo) before the lead.
+    paras.splice(
+        ..lead_at,
+        [format!(
+            "World 5 December 2023 09:10\nBy Jane Doe, Example Wire\n{new_title}"
+        )],
+    );
+    let lead = paras[1]
+        .replacen(
+            "BAKU, Azerbaijan, April 17. ",
+            "ANKARA, Dec 5 (Reuters) - ",
+            1,
+        )
+        .replacen(", TurkicWorld reports.", ", Trend reports.", 1);
+    assert_ne!(lead, paras[1], "corpus lead changed shape");
+    paras[1] = lead;
+    paras.pop();
+    paras.push("Follow us on Twitter @x".to_string());
+    let html: String = paras
+        .iter()
+        .map(|p| format!("<p>{}</p>\n", p.replace('&', "&amp;").replace('\n', "<br>")))
+        .collect();
+    let copy = RawEntry {
+        title: Some(format!("{new_title} - Example Wire")),
+        summary: Some(html),
+        link: Some("https://example.com/a?utm_source=rss".to_string()),
+        ..Default::default()
+    };
+
+    let a = normalize(&original, &opts());
+    let b = normalize(&copy, &opts());
+    let pa: Vec<&str> = a.fp_text.lines().collect();
+    let pb: Vec<&str> = b.fp_text.lines().collect();
+    assert_eq!(
+        pb.len() + 1,
+        pa.len(),
+        "copy:\n{}\n---\noriginal:\n{}",
+        b.fp_text,
+        a.fp_text
+    );
+    assert_eq!(pb, pa[..pa.len() - 1]);
+    assert_eq!(b.fp_title, fingerprint_text(new_title));
+    assert_eq!(b.url.as_deref(), Some("https://example.com/a"));
+    assert_eq!(b.key, "u:https://example.com/a");
+    // Display text of the copy drops the "follow us" junk line.
+    assert!(!b.text.contains("Follow us"));
+}
+
+#[test]
+fn keys() {
+    let mut raw = RawEntry {
+        guid: Some("  urn:x:1 ".into()),
+        link: Some("https://e.com/a#x".into()),
+        title: Some("T".into()),
+        ..Default::default()
+    };
+    assert_eq!(entry_key(&raw), "g:urn:x:1");
+    assert_eq!(normalize(&raw, &opts()).key, "g:urn:x:1");
+    raw.guid = Some("   ".into());
+    assert_eq!(entry_key(&raw), "u:https://e.com/a");
+    raw.link = None;
+    raw.guid = Some("https://e.com/b?utm_source=x".into());
+    // A permalink GUID is still the GUID key, and also gives the URL.
+    assert_eq!(entry_key(&raw), "g:https://e.com/b?utm_source=x");
+    assert_eq!(
+        normalize(&raw, &opts()).url.as_deref(),
+        Some("https://e.com/b")
+    );
+    raw.guid = None;
+    raw.title = Some("Some title".into());
+    raw.summary = Some("<p>Body</p>".into());
+    let k1 = entry_key(&raw);
+    assert!(k1.starts_with("h:") && k1.len() == 18, "{k1}");
+    // Stable across polls and independent of `now`.
+    let other = NormalizeOptions::new(now() + chrono::Duration::days(3));
+    assert_eq!(normalize(&raw, &other).key, k1);
+    assert_eq!(entry_key(&raw), k1);
+    // Cosmetic differences do not change it.
+    raw.summary = Some("<div>Body&nbsp;</div>".into());
+    assert_eq!(entry_key(&raw), k1);
+}
+
+#[test]
+fn headline_echo_and_dates() {
+    let raw = RawEntry {
+        title: Some("Storm hits the coast - Reuters".into()),
+        summary: Some("<p>Storm hits the coast</p><p>Body text here.</p>".into()),
+        updated: Some(now() - chrono::Duration::hours(1)),
+        ..Default::default()
+    };
+    let a = normalize(&raw, &opts());
+    assert_eq!(a.fp_text, "body text here");
+    assert_eq!(a.title, "Storm hits the coast - Reuters");
+    assert_eq!(a.fp_title, "storm hits the coast");
+    assert_eq!(a.date_source, DateSource::Updated);
+    let raw = RawEntry {
+        published: Some(now() + chrono::Duration::days(30)),
+        ..Default::default()
+    };
+    let a = normalize(&raw, &opts());
+    assert_eq!(
+        (a.published, a.date_source),
+        (now(), DateSource::ClampedFuture)
+    );
+}
+
+#[test]
+fn title_only_and_empty_entries() {
+    let a = normalize(&RawEntry::default(), &opts());
+    assert_eq!(a.title, "");
+    assert_eq!(a.fp_text, "");
+    assert_eq!(a.date_source, DateSource::FirstSeen);
+    assert!(a.key.starts_with("h:"));
+    let raw = RawEntry {
+        title: Some("Only &amp; a <b>title</b>".into()),
+        summary: Some("Only &amp; a title".into()),
+        language: Some("en-GB".into()),
+        ..Default::default()
+    };
+    let a = normalize(&raw, &opts());
+    assert_eq!(a.title, "Only & a title");
+    assert_eq!(a.fp_text, "");
+    assert_eq!(a.language.as_deref(), Some("en"));
+}
+
+#[test]
+fn non_latin_articles() {
+    let raw = RawEntry {
+        title: Some("ƏLİYEV BAKIDA GÖRÜŞ KEÇİRDİ".into()),
+        content: Some("<p>Prezident İlham Əliyev bu gün Bakıda xarici qonaqları qəbul edib və iki ölkə arasında əməkdaşlığın inkişafı məsələlərini müzakirə edib.</p>".into()),
+        ..Default::default()
+    };
+    let a = normalize(&raw, &opts());
+    assert_eq!(a.script, Script::Latin);
+    assert!(a.fp_title.starts_with("əliyev bakida"), "{}", a.fp_title);
+    assert!(
+        a.fp_text.contains("ilham əliyev bu gün bakıda"),
+        "{}",
+        a.fp_text
+    );
+    let raw = RawEntry {
+        title: Some("北京举行上海合作组织会议".into()),
+        content: Some(
+            "<p>上海合作组织秘书长今天在北京会见了阿塞拜疆代表团，双方就扩大合作交换了意见。</p>"
+                .into(),
+        ),
+        ..Default::default()
+    };
+    let a = normalize(&raw, &opts());
+    assert_eq!(a.script, Script::Cjk);
+    assert_eq!(a.language.as_deref(), Some("zh"));
+}
+
+/// Pathological inputs must stay linear. Sizes are for the debug build; release is ~20x
+/// faster. Each input is 2 MB.
+#[test]
+fn pathological_inputs_are_linear() {
+    const N: usize = 2 << 20;
+    let inputs: Vec<(&str, String)> = vec![
+        ("lt", "<".repeat(N)),
+        ("lt-letter", "<a".repeat(N / 2)),
+        (
+            "unclosed-script",
+            format!("<p>x</p><script>{}", "a<b ".repeat(N / 4)),
+        ),
+        ("nested-div", "<div>".repeat(N / 5)),
+        ("nested-nav-unclosed", "<nav>".repeat(N / 5)),
+        ("nested-figure-text", "<figure>x ".repeat(N / 10)),
+        ("unclosed-quote", format!("<a href=\"{}", "x".repeat(N))),
+        ("amp", "&".repeat(N)),
+        ("entity-like", "&#".repeat(N / 2)),
+        ("escaped-tags", "&lt;p&gt;".repeat(N / 9)),
+        ("double-escaped", "&amp;lt;b&amp;gt;x".repeat(N / 18)),
+        ("comment-open", "<!--".repeat(N / 4)),
+        ("cdata", "<![CDATA[".repeat(N / 9)),
+        ("newlines", "\n".repeat(N)),
+        ("words", "word ".repeat(N / 5)),
+        ("dateline-ish", "BAKU, ".repeat(N / 6)),
+        ("comma-caps", ", Trend Trend Trend".repeat(N / 19)),
+    ];
+    for (name, input) in inputs {
+        let start = std::time::Instant::now();
+        let raw = RawEntry {
+            title: Some(input.chars().take(5000).collect()),
+            content: Some(input.clone()),
+            link: Some(input.chars().take(10_000).collect()),
+            ..Default::default()
+        };
+        let a = normalize(&raw, &opts());
+        let _ = fingerprint_text(&input);
+        let _ = parse_date(&input);
+        let el = start.elapsed();
+        eprintln!("{name}: {el:?}");
+        assert!(
+            el.as_secs_f64() < 8.0,
+            "{name}: {el:?} for {} bytes",
+            input.len()
+        );
+        assert!(a.text.len() <= input.len() + 16);
+    }
+}
+
+fn tag() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "p",
+        "div",
+        "b",
+        "i",
+        "span",
+        "a",
+        "li",
+        "h1",
+        "blockquote",
+        "em",
+        "strong",
+        "section",
+    ])
+    .prop_map(str::to_string)
+}
+
+fn html_doc() -> impl Strategy<Value = String> {
+    let text = "[a-zA-Z0-9 .,;'\"!?éşə\u{00A0}-]{0,20}";
+    prop::collection::vec((tag(), text, text, "[a-z]{0,6}"), 0..12).prop_map(|parts| {
+        let mut s = String::new();
+        for (t, before, inner, attr) in parts {
+            s.push_str(&before);
+            if attr.is_empty() {
+                s.push_str(&format!("<{t}>{inner}</{t}>"));
+            } else {
+                s.push_str(&format!(
+                    "<{t} class=\"{attr}\" data-x='{attr} > 1'>{inner}</{t}>"
+                ));
+            }
+        }
+        s
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn normalize_never_panics(
+        guid in proptest::option::of(any::<String>()),
+        link in proptest::option::of(any::<String>()),
+        title in proptest::option::of(any::<String>()),
+        summary in proptest::option::of(any::<String>()),
+        content in proptest::option::of(any::<String>()),
+        language in proptest::option::of(any::<String>()),
+        authors in prop::collection::vec(any::<String>(), 0..3),
+    ) {
+        let raw = RawEntry { guid, link, title, summary, content, authors, language, ..Default::default() };
+        let a = normalize(&raw, &opts());
+        prop_assert!(!a.key.is_empty());
+        prop_assert!(!a.text.contains("\n\n\n"));
+        prop_assert!(!a.fp_text.contains("\n\n"));
+    }
+
+    #[test]
+    fn normalize_never_panics_on_markup_soup(s in "[<>/&;#!\\[\\]a-z\"'= \n-]{0,200}") {
+        let raw = RawEntry { title: Some(s.clone()), summary: Some(s.clone()), content: Some(s.clone()), link: Some(s.clone()), ..Default::default() };
+        let _ = normalize(&raw, &opts());
+        let _ = parse_date(&s);
+    }
+
+    #[test]
+    fn fingerprint_is_idempotent(s in any::<String>()) {
+        let once = fingerprint_text(&s);
+        prop_assert_eq!(fingerprint_text(&once), once);
+    }
+
+    #[test]
+    fn fingerprint_is_idempotent_on_tricky_chars(s in "[a-zA-Zİıς'’ \u{301}\u{307}\u{200D}\u{212A}ﬁ.,:/&–—-]{0,40}") {
+        let once = fingerprint_text(&s);
+        prop_assert_eq!(fingerprint_text(&once), once);
+    }
+
+    #[test]
+    fn html_to_text_removes_well_formed_tags(doc in html_doc()) {
+        let out = html_to_text(&doc);
+        prop_assert!(!out.contains('<'), "{:?} -> {:?}", doc, out);
+        prop_assert!(!out.contains("\n\n\n"));
+        prop_assert_eq!(out.trim(), out.as_str());
+    }
+
+    #[test]
+    fn parse_date_never_panics(s in any::<String>()) {
+        let _ = parse_date(&s);
+    }
+
+    #[test]
+    fn canonical_url_is_idempotent(path in "[a-z/]{0,20}", q in "[a-z_=&]{0,20}") {
+        let u = format!("https://example.com/{path}?{q}");
+        if let Some(c1) = canonical_url(&u, None) {
+            prop_assert_eq!(canonical_url(&c1, None), Some(c1.clone()));
+        }
+    }
+}
+
+#[test]
+#[ignore = "prints the normalized corpus story for eyeballing"]
+fn show_wire_story() {
+    let Some((title, body)) = load_wire_story() else {
+        return;
+    };
+    let raw = RawEntry {
+        title: Some(title),
+        content: Some(body),
+        ..Default::default()
+    };
+    let a = normalize(&raw, &opts());
+    println!("{a:#?}");
+}
+
+/// A synthetic ~400-word HTML wire article (own text, deterministic).
+fn synthetic_article(seed: u64) -> RawEntry {
+    const WORDS: &[&str] = &[
+        "the",
+        "minister",
+        "said",
+        "on",
+        "Monday",
+        "that",
+        "talks",
+        "with",
+        "officials",
+        "from",
+        "neighbouring",
+        "countries",
+        "would",
+        "continue",
+        "next",
+        "week",
+        "in",
+        "the",
+        "capital",
+        "despite",
+        "growing",
+        "concerns",
+        "over",
+        "energy",
+        "prices",
+        "and",
+        "trade",
+        "routes",
+        "across",
+        "the",
+        "region",
+        "analysts",
+        "expect",
+        "a",
+        "deal",
+        "before",
+        "summer",
+        "while",
+        "markets",
+        "reacted",
+        "calmly",
+        "to",
+        "the",
+        "news",
+        "government",
+        "spokesman",
+        "added",
+    ];
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) as usize
+    };
+    let mut html = String::from("<div class=\"story\"><p>BAKU, Azerbaijan, May 3 (Trend): ");
+    for p in 0..8 {
+        if p > 0 {
+            html.push_str("<p>");
+        }
+        for w in 0..50 {
+            if w > 0 {
+                html.push(' ');
+            }
+            let word = WORDS[next() % WORDS.len()];
+            if w % 17 == 5 {
+                html.push_str(&format!("<a href=\"https://e.com/{word}\">{word}</a>"));
+            } else if w % 23 == 7 {
+                html.push_str(&format!("&ldquo;{word}&rdquo;"));
+            } else {
+                html.push_str(word);
+            }
+        }
+        html.push_str(if p == 0 {
+            ", Trend reports.</p>\n"
+        } else {
+            ".</p>\n"
+        });
+    }
+    html.push_str("<figure><img src=x><figcaption>Photo</figcaption></figure><p>Follow us on Twitter</p></div>");
+    RawEntry {
+        guid: None,
+        link: Some(format!(
+            "https://news.example.com/story/{seed}?utm_source=rss&id=3"
+        )),
+        title: Some("Minister says talks to continue next week - Example News".into()),
+        summary: Some("Minister says talks will continue".into()),
+        content: Some(html),
+        published: Some(now()),
+        language: Some("en".into()),
+        ..Default::default()
+    }
+}
+
+/// Indicative throughput: `cargo test --release throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing; run in release"]
+fn throughput() {
+    let entries: Vec<RawEntry> = (0..64).map(synthetic_article).collect();
+    let words = entries[0]
+        .content
+        .as_deref()
+        .map_or(0, |c| html_to_text(c).split_whitespace().count());
+    let o = opts();
+    let n = 20_000;
+    let start = std::time::Instant::now();
+    let mut total = 0usize;
+    for i in 0..n {
+        total += normalize(&entries[i % entries.len()], &o).fp_text.len();
+    }
+    let el = start.elapsed();
+    eprintln!(
+        "{n} articles of ~{words} words, {} HTML bytes: {:?} -> {:.0} articles/s ({total})",
+        entries[0].content.as_deref().map_or(0, str::len),
+        el,
+        n as f64 / el.as_secs_f64()
+    );
+}
+
+#[test]
+#[ignore = "timing; run in release"]
+fn profile_stages() {
+    let e = synthetic_article(1);
+    let content = e.content.clone().unwrap_or_default();
+    let n = 5000;
+    let t = |name: &str, f: &mut dyn FnMut() -> usize| {
+        let start = std::time::Instant::now();
+        let mut s = 0;
+        for _ in 0..n {
+            s += f();
+        }
+        eprintln!("{name}: {:?}/op ({s})", start.elapsed() / n);
+    };
+    let text = html_to_text(&content);
+    let paras: Vec<&str> = text.split("\n\n").collect();
+    let rules = Rules::shared_default();
+    let disp = rules.clean_display(&paras);
+    t("html_to_text", &mut || html_to_text(&content).len());
+    t("clean_display", &mut || rules.clean_display(&paras).len());
+    t("clean_fingerprint", &mut || {
+        rules.clean_fingerprint(&disp).len()
+    });
+    t("fingerprint_text", &mut || fingerprint_text(&text).len());
+    t("lang::detect", &mut || {
+        lang::detect("Minister says talks", &text, Some("en"))
+            .0
+            .map_or(0, |s| s.len())
+    });
+    t("canonical_url", &mut || {
+        canonical_url("https://news.example.com/story/1?utm_source=rss&id=3", None)
+            .map_or(0, |s| s.len())
+    });
+    t("title", &mut || {
+        fingerprint_text(strip_site_name(
+            "Minister says talks to continue next week - Example News",
+        ))
+        .len()
+    });
+}

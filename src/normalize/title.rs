@@ -1,0 +1,269 @@
+//! Site names around titles: `Title - Reuters`, `Title | BBC News`, `BBC News - Title`,
+//! `Title: AP News`, and wire tags such as `UPDATE 2-Title`.
+//!
+//! A trailing ` - X` / ` | X` / ` – X` / ` — X` segment is removed when X is a known outlet,
+//! or when X is short (at most 4 words) and looks like a name (every word capitalised, a
+//! digit, or a domain) and at least three words remain; after ` | ` any X of at most 6
+//! words. Known outlets are also removed as prefixes and after `: `.
+
+/// Outlet names (lowercase) removed as prefix or suffix with any separator.
+const KNOWN_OUTLETS: &[&str] = &[
+    "reuters",
+    "ap",
+    "ap news",
+    "associated press",
+    "the associated press",
+    "afp",
+    "agence france-presse",
+    "bbc",
+    "bbc news",
+    "bbc sport",
+    "cnn",
+    "cnn.com",
+    "the guardian",
+    "guardian",
+    "al jazeera",
+    "al jazeera english",
+    "bloomberg",
+    "the new york times",
+    "nytimes.com",
+    "the washington post",
+    "fox news",
+    "npr",
+    "trend",
+    "trend.az",
+    "azertac",
+    "report.az",
+    "apa",
+    "news.az",
+    "turkicworld",
+    "tass",
+    "xinhua",
+    "upi",
+    "yahoo news",
+    "yahoo finance",
+    "msn",
+    "sky news",
+    "abc news",
+    "cbs news",
+    "nbc news",
+    "the independent",
+    "daily mail",
+    "daily mail online",
+    "mail online",
+    "the telegraph",
+    "france 24",
+    "dw",
+    "euronews",
+    "anadolu agency",
+    "aa",
+    "rt",
+    "interfax",
+    "the straits times",
+    "nz herald",
+    "rnz",
+    "stuff",
+    "philstar.com",
+    "gma news online",
+    "the sydney morning herald",
+    "wsj",
+    "the wall street journal",
+    "los angeles times",
+    "la times",
+    "politico",
+    "axios",
+    "the hill",
+    "cnbc",
+    "financial times",
+    "ft",
+];
+
+/// Separators between a title and a site name.
+const SEPARATORS: &[&str] = &[" | ", " - ", " – ", " — ", " :: ", " · ", " // ", " • "];
+
+/// Wire-tag prefixes (case-sensitive, as agencies write them).
+const WIRE_TAGS: &[&str] = &[
+    "UPDATE",
+    "REFILE",
+    "CORRECTED",
+    "BREAKING NEWS",
+    "BREAKING",
+    "EXCLUSIVE",
+    "WRAPUP",
+    "ANALYSIS",
+    "FACTBOX",
+    "INSTANT VIEW",
+    "RPT",
+];
+
+fn is_known(s: &str) -> bool {
+    let l = s.trim().trim_end_matches('.').to_lowercase();
+    KNOWN_OUTLETS.contains(&l.as_str())
+}
+
+fn looks_like_name(s: &str) -> bool {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    !words.is_empty()
+        && words.iter().all(|w| {
+            let mut cs = w.chars();
+            let first = cs.next().unwrap_or(' ');
+            first.is_uppercase()
+                || first.is_ascii_digit()
+                || w.contains('.') && w.len() > 3
+                || matches!(*w, "&" | "of" | "the" | "and" | "de" | "la")
+        })
+        && words
+            .first()
+            .and_then(|w| w.chars().next())
+            .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+}
+
+fn word_count(s: &str) -> usize {
+    s.split_whitespace().count()
+}
+
+/// Removes one wire tag prefix: `UPDATE 2-`, `BREAKING: `, `EXCLUSIVE-`.
+fn strip_wire_tag(t: &str) -> &str {
+    for tag in WIRE_TAGS {
+        if let Some(rest) = t.strip_prefix(tag) {
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+            for sep in ["-", ":", "–", "—"] {
+                if let Some(r) = rest.strip_prefix(sep) {
+                    let r = r.trim_start();
+                    if !r.is_empty() {
+                        return r;
+                    }
+                }
+            }
+        }
+    }
+    t
+}
+
+/// Removes site-name prefixes/suffixes and wire tags from a display title. Returns the
+/// title unchanged when nothing applies (never an empty string for a non-empty title).
+pub fn strip_site_name(title: &str) -> &str {
+    let mut t = strip_wire_tag(title.trim());
+    // Known outlet as prefix: "BBC News - Title", "Reuters: Title".
+    for sep in SEPARATORS.iter().chain([": "].iter()) {
+        if let Some((head, rest)) = t.split_once(sep) {
+            if is_known(head) && !rest.trim().is_empty() {
+                t = rest.trim();
+                break;
+            }
+        }
+    }
+    for _ in 0..2 {
+        let mut best: Option<(usize, &str)> = None;
+        for sep in SEPARATORS.iter().chain([": "].iter()) {
+            if let Some(pos) = t.rfind(sep) {
+                if best.is_none_or(|(b, _)| pos > b) {
+                    best = Some((pos, sep));
+                }
+            }
+        }
+        let Some((pos, sep)) = best else { break };
+        let head = t[..pos].trim_end();
+        let tail = t[pos + sep.len()..].trim();
+        if head.is_empty() || tail.is_empty() {
+            break;
+        }
+        let strip = if is_known(tail) {
+            true
+        } else if sep == ": " {
+            false
+        } else {
+            let pipe = sep == " | ";
+            let max_words = if pipe { 6 } else { 4 };
+            word_count(tail) <= max_words
+                && (pipe || looks_like_name(tail))
+                && word_count(head) >= 3
+        };
+        if strip {
+            t = head;
+        } else {
+            break;
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_suffixes() {
+        assert_eq!(
+            strip_site_name("Azerbaijan, SCO discuss co-op - Reuters"),
+            "Azerbaijan, SCO discuss co-op"
+        );
+        assert_eq!(
+            strip_site_name("Storm hits coast | BBC News"),
+            "Storm hits coast"
+        );
+        assert_eq!(
+            strip_site_name("Storm hits coast – The Guardian"),
+            "Storm hits coast"
+        );
+        assert_eq!(
+            strip_site_name("Storm hits coast: AP News"),
+            "Storm hits coast"
+        );
+        assert_eq!(
+            strip_site_name("Storm hits coast — Al Jazeera"),
+            "Storm hits coast"
+        );
+    }
+
+    #[test]
+    fn known_prefixes_and_wire_tags() {
+        assert_eq!(
+            strip_site_name("BBC News - Storm hits coast"),
+            "Storm hits coast"
+        );
+        assert_eq!(
+            strip_site_name("UPDATE 2-Storm hits coast"),
+            "Storm hits coast"
+        );
+        assert_eq!(
+            strip_site_name("BREAKING: Storm hits coast"),
+            "Storm hits coast"
+        );
+    }
+
+    #[test]
+    fn generic_suffix() {
+        assert_eq!(
+            strip_site_name("Storm hits the coast - Daily Planet"),
+            "Storm hits the coast"
+        );
+        assert_eq!(
+            strip_site_name("Storm hits the coast | the local paper"),
+            "Storm hits the coast"
+        );
+        assert_eq!(
+            strip_site_name("Storm hits coast - Section - Daily Planet"),
+            "Storm hits coast"
+        );
+        assert_eq!(
+            strip_site_name("Storm hits the coast - Example.com"),
+            "Storm hits the coast"
+        );
+    }
+
+    #[test]
+    fn prose_is_kept() {
+        for t in [
+            "Biden says economy is strong - and getting stronger",
+            "Prices rise - analysts expect more increases this year",
+            "Biden: We will win",
+            "Inflation hits 5%: ECB warns",
+            "Man - Dog",
+            "Reuters",
+            "",
+        ] {
+            assert_eq!(strip_site_name(t), t.trim(), "{t:?}");
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! URL canonicalization: one canonical form per article across tracking links, AMP
+//! variants and cosmetic differences.
+//!
+//! Rules: http/https only; scheme and host lowercased and the default port dropped (the
+//! `url` crate does that); fragment dropped; tracking parameters dropped; remaining query
+//! parameters sorted by key (stable, original encoding kept); empty query removed; AMP
+//! variants folded (`amp.` host prefix, `/amp` path segments, `.amp.html`, `?amp`,
+//! `amp=1`, `outputType=amp`). `www.` and `index.html` are kept as they are.
+
+use url::Url;
+
+/// Exact tracking parameter names (compared ASCII-case-insensitively).
+const TRACKING: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "gclsrc",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "igsh",
+    "_ga",
+    "_gl",
+    "yclid",
+    "twclid",
+    "ttclid",
+    "li_fat_id",
+    "ref_src",
+    "ref_url",
+    "cmpid",
+    "ocid",
+    "ncid",
+    "sr_share",
+    "_hsenc",
+    "_hsmi",
+    "__hstc",
+    "__hssc",
+    "__hsfp",
+    "hsctatracking",
+    "mkt_tok",
+    "vero_id",
+    "vero_conv",
+    "wt.mc_id",
+    "wt_mc",
+    "wt_zmc",
+    "s_cid",
+    "s_kwcid",
+    "ef_id",
+    "icid",
+    "int_cmp",
+    "cmp",
+    "smid",
+    "smtyp",
+    "emc",
+    "guccounter",
+    "guce_referrer",
+    "guce_referrer_sig",
+    "soc_src",
+    "soc_trk",
+    "spm",
+    "taid",
+    "xtor",
+    "trk",
+    "trkcampaign",
+    "oly_anon_id",
+    "oly_enc_id",
+    "rb_clickid",
+    "wickedid",
+    "__twitter_impression",
+    "__tn__",
+];
+
+/// Tracking parameter prefixes.
+const TRACKING_PREFIX: &[&str] = &["utm_", "at_", "ns_", "sc_", "pk_", "mtm_", "hmb_", "itm_"];
+
+/// Is the (raw, still percent-encoded) query key a tracking or AMP parameter?
+fn is_tracking(key: &str, value: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    if k == "outputtype" {
+        return value.eq_ignore_ascii_case("amp");
+    }
+    if k == "amp" {
+        return value.is_empty() || value == "1" || value.eq_ignore_ascii_case("true");
+    }
+    if matches!(k.as_str(), "from" | "feature" | "partner" | "source") {
+        // Ambiguous keys: only their well-known tracking values.
+        let v = value.to_ascii_lowercase();
+        return matches!(
+            v.as_str(),
+            "rss" | "rss_feed" | "rssfeed" | "feed" | "share" | "social" | "twitter" | "facebook"
+        );
+    }
+    TRACKING.contains(&k.as_str()) || TRACKING_PREFIX.iter().any(|p| k.starts_with(p))
+}
+
+/// Canonical form of an article URL; `base` resolves relative references. `None` for
+/// unparsable or non-http(s) URLs.
+pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
+    let s = input.trim();
+    if s.is_empty() || s.len() > 8192 {
+        return None;
+    }
+    let mut url = match Url::parse(s) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(s).ok()?,
+        Err(_) => return None,
+    };
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return None;
+    }
+    url.host_str()?;
+    url.set_fragment(None);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+
+    // AMP host prefix: amp.theguardian.com -> theguardian.com.
+    if let Some(host) = url.host_str() {
+        if let Some(rest) = host.strip_prefix("amp.") {
+            if rest.contains('.') {
+                let rest = rest.to_string();
+                let _ = url.set_host(Some(&rest));
+            }
+        }
+    }
+
+    // AMP path variants.
+    let path = url.path().to_string();
+    let new_path = fold_amp_path(&path);
+    if new_path != path {
+        url.set_path(&new_path);
+    }
+
+    // Query: drop tracking params, sort the rest by key (stable), keep their encoding.
+    if let Some(q) = url.query() {
+        let mut pairs: Vec<(&str, &str)> = q
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
+            .filter(|(k, v)| !is_tracking(k, v))
+            .collect();
+        if pairs.is_empty() {
+            url.set_query(None);
+        } else {
+            pairs.sort_by(|a, b| a.0.cmp(b.0));
+            let joined: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() && !q.contains(&format!("{k}=")) {
+                        (*k).to_string()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect();
+            let nq = joined.join("&");
+            url.set_query(Some(&nq));
+        }
+    }
+    Some(url.to_string())
+}
+
+/// Removes AMP markers from a path: `/amp` segments, `.amp.html` -> `.html`, `.amp` suffix.
+fn fold_amp_path(path: &str) -> String {
+    let is_amp_seg = |s: &str| s.eq_ignore_ascii_case("amp");
+    let has_amp = path.split('/').any(|s| {
+        is_amp_seg(s) || s.ends_with(".amp.html") || s.ends_with(".amp.htm") || s.ends_with(".amp")
+    });
+    if !has_amp {
+        return path.to_string();
+    }
+    let parts: Vec<&str> = path.split('/').filter(|s| !is_amp_seg(s)).collect();
+    let mut out = String::with_capacity(path.len());
+    for (i, seg) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if let Some(stem) = seg.strip_suffix(".amp.html") {
+            out.push_str(stem);
+            out.push_str(".html");
+        } else if let Some(stem) = seg.strip_suffix(".amp.htm") {
+            out.push_str(stem);
+            out.push_str(".htm");
+        } else if let Some(stem) = seg.strip_suffix(".amp") {
+            out.push_str(stem);
+        } else {
+            out.push_str(seg);
+        }
+    }
+    if !out.starts_with('/') {
+        out.insert(0, '/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> Option<String> {
+        canonical_url(s, None)
+    }
+
+    #[test]
+    fn scheme_host_port_fragment() {
+        assert_eq!(
+            c("HTTPS://Example.COM:443/a/B#frag").as_deref(),
+            Some("https://example.com/a/B")
+        );
+        assert_eq!(
+            c("http://example.com:80/x").as_deref(),
+            Some("http://example.com/x")
+        );
+        assert_eq!(
+            c("http://example.com:8080/x").as_deref(),
+            Some("http://example.com:8080/x")
+        );
+        assert_eq!(c("ftp://example.com/x"), None);
+        assert_eq!(c("mailto:a@b.c"), None);
+        assert_eq!(c("javascript:alert(1)"), None);
+        assert_eq!(c("not a url"), None);
+        assert_eq!(c(""), None);
+        assert_eq!(
+            c("https://user:pw@example.com/x").as_deref(),
+            Some("https://example.com/x")
+        );
+    }
+
+    #[test]
+    fn relative_resolution() {
+        let base = Url::parse("https://news.example.com/feeds/rss.xml").unwrap();
+        assert_eq!(
+            canonical_url("/story/1?utm_source=rss", Some(&base)).as_deref(),
+            Some("https://news.example.com/story/1")
+        );
+        assert_eq!(
+            canonical_url("story/2", Some(&base)).as_deref(),
+            Some("https://news.example.com/feeds/story/2")
+        );
+        assert_eq!(canonical_url("/story/1", None), None);
+    }
+
+    #[test]
+    fn tracking_params_dropped_rest_sorted() {
+        assert_eq!(
+            c("https://e.com/a?utm_source=x&utm_medium=y&id=5&fbclid=abc&gclid=1&b=2").as_deref(),
+            Some("https://e.com/a?b=2&id=5")
+        );
+        for p in [
+            "dclid",
+            "msclkid",
+            "mc_cid",
+            "mc_eid",
+            "igshid",
+            "_ga",
+            "yclid",
+            "ref_src",
+            "cmpid",
+            "ocid",
+            "at_medium",
+            "at_campaign",
+            "ncid",
+            "sr_share",
+            "UTM_Campaign",
+            "smid",
+            "xtor",
+        ] {
+            assert_eq!(
+                c(&format!("https://e.com/a?{p}=1")).as_deref(),
+                Some("https://e.com/a"),
+                "{p}"
+            );
+        }
+        // Ambiguous keys are dropped only with tracking values.
+        assert_eq!(
+            c("https://e.com/a?from=rss").as_deref(),
+            Some("https://e.com/a")
+        );
+        assert_eq!(
+            c("https://e.com/a?from=2020").as_deref(),
+            Some("https://e.com/a?from=2020")
+        );
+        // Stable sort keeps repeated keys in order; encoding preserved.
+        assert_eq!(
+            c("https://e.com/s?q=b%20c&a=2&a=1").as_deref(),
+            Some("https://e.com/s?a=2&a=1&q=b%20c")
+        );
+        assert_eq!(c("https://e.com/a?").as_deref(), Some("https://e.com/a"));
+        assert_eq!(c("https://e.com/a?&&").as_deref(), Some("https://e.com/a"));
+        assert_eq!(
+            c("https://e.com/a?flag").as_deref(),
+            Some("https://e.com/a?flag")
+        );
+    }
+
+    #[test]
+    fn amp_variants_fold() {
+        let plain = Some("https://www.e.com/news/story".to_string());
+        assert_eq!(c("https://www.e.com/news/story/amp"), plain);
+        assert_eq!(c("https://www.e.com/amp/news/story"), plain);
+        assert_eq!(c("https://www.e.com/news/story?amp"), plain);
+        assert_eq!(c("https://www.e.com/news/story?amp=1"), plain);
+        assert_eq!(c("https://www.e.com/news/story?outputType=amp"), plain);
+        assert_eq!(c("https://www.e.com/news/story.amp"), plain);
+        assert_eq!(
+            c("https://www.e.com/news/story/amp/").as_deref(),
+            Some("https://www.e.com/news/story/")
+        );
+        assert_eq!(
+            c("https://e.com/a/story.amp.html").as_deref(),
+            Some("https://e.com/a/story.html")
+        );
+        assert_eq!(
+            c("https://amp.theguardian.com/world/2023/apr/17/x").as_deref(),
+            Some("https://theguardian.com/world/2023/apr/17/x")
+        );
+        // Words containing "amp" are untouched.
+        assert_eq!(
+            c("https://e.com/camp/ample").as_deref(),
+            Some("https://e.com/camp/ample")
+        );
+        assert_eq!(
+            c("https://e.com/x?amp=0").as_deref(),
+            Some("https://e.com/x?amp=0")
+        );
+    }
+
+    #[test]
+    fn www_and_index_kept() {
+        assert_eq!(
+            c("https://www.e.com/index.html").as_deref(),
+            Some("https://www.e.com/index.html")
+        );
+        assert_eq!(c("https://e.com").as_deref(), Some("https://e.com/"));
+    }
+}
