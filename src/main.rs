@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use wirefold::cli::{Cli, Command, ConfigArg};
 use wirefold::config::{Config, ConfigError};
 use wirefold::export;
+use wirefold::notify::Notifier;
 use wirefold::{app::App, telemetry};
 
 fn main() -> ExitCode {
@@ -55,7 +56,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             telemetry::init(config.log.format, &config.log.level);
             let rt = runtime()?;
             rt.block_on(async {
-                let app = App::build(config)?;
+                let notifier = Notifier::from_env().unwrap_or_else(|e| {
+                    tracing::warn!(error.message = %e, "service manager notifications disabled");
+                    Notifier::disabled()
+                });
+                let app = App::build(config)?.with_notifier(notifier);
                 let shutdown = CancellationToken::new();
                 tokio::spawn(wait_for_signal(shutdown.clone()));
                 app.run(shutdown, |_| {}).await
