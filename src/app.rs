@@ -6,10 +6,15 @@
 //!   are waited for with a deadline;
 //! - the **HTTP server**: drains in-flight requests (graceful shutdown) within
 //!   `http.shutdown_grace`;
-//! - the **maintenance** tick: evicts old index entries; stops with the token.
+//! - the **maintenance** tick: evicts old index entries; stops with the token;
+//! - the **retention** sweeps (when `store.retention` is set): stop with the token;
+//! - the **supervisor**: sends the service manager `WATCHDOG=1` at half of its watchdog
+//!   timeout and a one-line `STATUS=`; stops first, right after `STOPPING=1`.
 //!
-//! Order at shutdown (Miniflux's, plus a scheduler stop first and a flush last): scheduler →
-//! poll tasks → HTTP → store flush.
+//! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound.
+//!
+//! Order at shutdown (Miniflux's, plus a scheduler stop first and a flush last): `STOPPING=1`
+//! → scheduler → poll tasks → HTTP → store flush.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +32,7 @@ use crate::fold::Folder;
 use crate::http::{self, AppState};
 use crate::ingest::{poll_source, IngestContext, PollReport};
 use crate::normalize::Rules;
+use crate::notify::{Notifier, State};
 use crate::scheduler::{self, SchedulerStats};
 use crate::storage::Store;
 
@@ -35,6 +41,8 @@ use crate::storage::Store;
 pub struct App {
     config: Arc<Config>,
     ctx: IngestContext,
+    /// The service manager's notification socket (disabled outside systemd).
+    notifier: Arc<Notifier>,
 }
 
 impl App {
@@ -71,7 +79,14 @@ impl App {
                 rules: Arc::new(Rules::default()),
             },
             config: Arc::new(config),
+            notifier: Arc::new(Notifier::disabled()),
         })
+    }
+
+    /// Sends service-manager notifications (`READY=1`, watchdog, status) through `notifier`.
+    pub fn with_notifier(mut self, notifier: Notifier) -> App {
+        self.notifier = Arc::new(notifier);
+        self
     }
 
     /// Runs the daemon until `shutdown` is cancelled. `on_ready` is called once the store is
@@ -138,15 +153,37 @@ impl App {
             })
         };
 
+        // Retention: deletes old articles in small batches.
+        let retention = self.config.store.retention.map(|r| {
+            tokio::spawn(crate::retention::run(
+                self.ctx.folder.clone(),
+                self.ctx.store.clone(),
+                r,
+                sched_stop.clone(),
+            ))
+        });
+
         info!(%addr, "wirefold ready");
         on_ready(addr);
+        self.send(&[State::Ready, State::Status(&self.summary())]);
+
+        // Supervisor: watchdog pings and status line, until shutdown starts.
+        let supervisor_stop = CancellationToken::new();
+        let supervisor = tokio::spawn(self.clone_parts().supervise(supervisor_stop.clone()));
+
         shutdown.cancelled().await;
         info!("shutting down");
+        supervisor_stop.cancel();
+        let _ = supervisor.await;
+        self.send(&[State::Stopping, State::Status("stopping")]);
 
         let grace = self.config.http.shutdown_grace;
         sched_stop.cancel();
         let _ = scheduler.await;
         let _ = maintenance.await;
+        if let Some(r) = retention {
+            let _ = r.await;
+        }
         polls.close();
         if tokio::time::timeout(grace, polls.wait()).await.is_err() {
             warn!("poll tasks did not finish in time");
@@ -185,6 +222,70 @@ impl App {
             warn!(error.message = %e, "flush failed");
         }
         reports.into_iter().map(|(_, n, r)| (n, r)).collect()
+    }
+
+    fn send(&self, states: &[State<'_>]) {
+        if let Err(e) = self.notifier.notify(states) {
+            warn!(error.message = %e, "cannot notify the service manager");
+        }
+    }
+
+    fn clone_parts(&self) -> App {
+        App {
+            config: self.config.clone(),
+            ctx: self.ctx.clone(),
+            notifier: self.notifier.clone(),
+        }
+    }
+
+    /// Pings the watchdog at half its timeout (only while the store answers, so a wedged
+    /// store gets the service restarted) and refreshes `STATUS=` every 30 s at most.
+    async fn supervise(self, stop: CancellationToken) {
+        if !self.notifier.is_enabled() {
+            return;
+        }
+        let status_every = Duration::from_secs(30);
+        let period = self
+            .notifier
+            .watchdog_timeout()
+            .map_or(status_every, |t| (t / 2).min(status_every));
+        let mut tick = tokio::time::interval(period);
+        let mut last_status = Instant::now();
+        tick.tick().await; // the first tick is immediate; READY just went out
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let store_ok = self.ctx.store.counts().is_ok();
+            if self.notifier.watchdog_timeout().is_some() && store_ok {
+                self.send(&[State::Watchdog]);
+            }
+            if last_status.elapsed() >= status_every {
+                last_status = Instant::now();
+                self.send(&[State::Status(&self.summary())]);
+            }
+        }
+    }
+
+    /// One line for `systemctl status`: sources, failures, counts, store size.
+    pub fn summary(&self) -> String {
+        let sources: Vec<_> = self.config.enabled_sources().collect();
+        let failing = sources
+            .iter()
+            .filter(
+                |s| matches!(self.ctx.store.source_state(&s.name), Ok(Some(st)) if st.failures > 0),
+            )
+            .count();
+        let counts = self.ctx.store.counts().unwrap_or_default();
+        format!(
+            "{} sources ({} failing); {} articles in {} stories; store {} MiB",
+            sources.len(),
+            failing,
+            counts.articles,
+            counts.stories,
+            self.ctx.store.size_on_disk() / (1024 * 1024)
+        )
     }
 
     /// The store (for export and tests).

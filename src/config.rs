@@ -93,6 +93,7 @@ struct Settings {
 struct StoreSettings {
     path: String,
     flush_every: String,
+    retention: String,
 }
 
 impl Default for StoreSettings {
@@ -100,6 +101,7 @@ impl Default for StoreSettings {
         Self {
             path: "data/wirefold".into(),
             flush_every: "500ms".into(),
+            retention: "30d".into(),
         }
     }
 }
@@ -246,6 +248,10 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// How often written data is flushed to disk: the most a crash can lose.
     pub flush_every: Duration,
+    /// Articles first seen longer ago than this are deleted (with their stories once empty),
+    /// and tombstoned so that they are not ingested again; `None` keeps everything. Never
+    /// shorter than `dedup.window`, so the index never matches a deleted article.
+    pub retention: Option<Duration>,
 }
 
 /// The status server.
@@ -539,6 +545,20 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         }
     }
     let window = c.duration("dedup.window", None, &s.dedup.window);
+    let retention = match s.store.retention.trim() {
+        "off" | "none" | "0" => None,
+        raw => c.try_duration("store.retention", None, raw),
+    };
+    if retention.is_some_and(|r| r < window) {
+        c.push(
+            "store.retention",
+            None,
+            format!(
+                "must not be shorter than dedup.window ({}); or \"off\" to keep everything",
+                humantime::format_duration(window)
+            ),
+        );
+    }
     let dedup = crate::dedup::DedupParams {
         simhash_max_distance: s.dedup.simhash_max_distance,
         min_similarity: s.dedup.min_similarity as f32,
@@ -642,6 +662,7 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         store: StoreConfig {
             path: store_path,
             flush_every,
+            retention,
         },
         http: HttpConfig {
             listen,
@@ -833,6 +854,38 @@ mod tests {
         ] {
             assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
         }
+    }
+
+    #[test]
+    fn retention_defaults_to_30_days_and_can_be_off() {
+        let c = load(GOOD, &[]).unwrap();
+        assert_eq!(c.store.retention, Some(Duration::from_secs(30 * 86_400)));
+        let c = load(GOOD, &[("WIREFOLD_STORE__RETENTION", "off")]).unwrap();
+        assert_eq!(c.store.retention, None);
+        let c = load(GOOD, &[("WIREFOLD_STORE__RETENTION", "7d")]).unwrap();
+        assert_eq!(c.store.retention, Some(Duration::from_secs(7 * 86_400)));
+    }
+
+    #[test]
+    fn retention_shorter_than_the_window_is_refused() {
+        let p = problems(load(
+            GOOD,
+            &[
+                ("WIREFOLD_STORE__RETENTION", "1h"),
+                ("WIREFOLD_FETCH__TIMEOUT", "never"),
+            ],
+        ));
+        let joined = p.join("\n");
+        assert!(
+            joined.contains("store.retention: must not be shorter than dedup.window"),
+            "{joined}"
+        );
+        assert!(joined.contains("fetch.timeout"), "{joined}");
+        let p = problems(load(GOOD, &[("WIREFOLD_STORE__RETENTION", "a while")]));
+        assert!(
+            p[0].starts_with("store.retention: \"a while\" is not a duration"),
+            "{p:?}"
+        );
     }
 
     #[test]

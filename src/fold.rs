@@ -29,7 +29,8 @@ use crate::storage::{
 /// What folding did with one article.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision {
-    /// Seen before with the same content: nothing written.
+    /// Seen before with the same content, or deleted by retention (tombstoned): nothing
+    /// written.
     Unchanged,
     /// Same source and key, edited content: updated in place.
     Updated {
@@ -151,6 +152,11 @@ impl Folder {
             return Ok(Decision::Updated { article: id });
         }
 
+        // Deleted by retention and still in the feed: not a new article.
+        if self.store.tombstoned(source, &a.key, now)? {
+            return Ok(Decision::Unchanged);
+        }
+
         let id = self.store.next_id()?;
         let found = index
             .find(&fp, now / 1000)
@@ -234,6 +240,23 @@ impl Folder {
         };
         index.insert(id, rec.story, &rec.fingerprint, now / 1000);
         Ok(decision)
+    }
+
+    /// Retention: deletes up to `max` articles first seen before `cutoff` from the store
+    /// (tombstoned at `now`) and from the index, under the fold lock so that no fold decision
+    /// is half-made on an article being deleted.
+    pub fn prune(
+        &self,
+        cutoff: Millis,
+        now: Millis,
+        max: usize,
+    ) -> Result<crate::storage::Pruned, StoreError> {
+        let mut index = self.lock();
+        let pruned = self.store.prune_before(cutoff, now, max)?;
+        for &id in &pruned.articles {
+            index.remove(id);
+        }
+        Ok(pruned)
     }
 
     fn story_or_new(&self, id: u64, rec: &ArticleRecord) -> Result<StoryRecord, StoreError> {

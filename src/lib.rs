@@ -20,9 +20,11 @@
 //! - [`fingerprint`]: content hash and near-duplicate signatures;
 //! - [`dedup`]: the in-memory near-duplicate index over a time window;
 //! - [`fold`]: the decision (unchanged / update / copy / new story) and its atomic write;
-//! - [`storage`]: sled behind a narrow API;
+//! - [`storage`]: sled behind a narrow API (schema migrations, retention deletes);
+//! - [`retention`]: the background task deleting old articles;
 //! - [`http`]: the status server;
-//! - [`app`]: task wiring and ordered shutdown; [`cli`], [`telemetry`], [`export`]: edges.
+//! - [`app`]: task wiring and ordered shutdown; [`notify`]: systemd's `sd_notify` protocol;
+//!   [`cli`], [`telemetry`], [`export`]: edges.
 
 pub mod app;
 pub mod cli;
@@ -35,7 +37,9 @@ pub mod fold;
 pub mod http;
 pub mod ingest;
 pub mod normalize;
+pub mod notify;
 pub mod parse;
+pub mod retention;
 pub mod scheduler;
 pub mod storage;
 pub mod telemetry;

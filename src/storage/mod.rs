@@ -11,16 +11,28 @@
 //! - `articleid_article`: article id (u64 big-endian) → [`ArticleRecord`];
 //! - `articleid_index`: article id → [`IndexRecord`] (what the in-memory index is rebuilt from);
 //! - `sourcekey_articleid`: source name `0x00` entry key → article id;
-//! - `storyid_story`: story id → [`StoryRecord`].
+//! - `storyid_story`: story id → [`StoryRecord`];
+//! - `firstseen_articleid`: first sighting (ms, big-endian) ++ article id → nothing: the
+//!   time order retention deletes in, by range scan (schema 2);
+//! - `sourcekey_tombstone`: source name `0x00` entry key → when the deleted item was last
+//!   seen (ms); such an entry is never ingested again while its tombstone lives (schema 2);
+//! - `tombstoneseen_sourcekey`: that time ++ source key → nothing: tombstone expiry order.
 //!
 //! Ids come from sled's persistent monotonic generator, so ordering by id is ordering by the
 //! time a record was created, and big-endian keys make "newest first" a reverse range scan.
 //!
 //! # Atomicity
 //! One fold decision (an article plus its story plus the counters) is one sled transaction over
-//! all the trees involved: after a crash either all of it is there or none of it.
+//! all the trees involved: after a crash either all of it is there or none of it. So is the
+//! deletion of one article by retention, and each step of a schema migration.
+//!
+//! # Upgrades
+//! The schema version is in `meta`. On open an older store is migrated step by step
+//! (`schema.rs`); a newer or unreadable version is refused with a clear error.
 
 mod records;
+mod retention;
+mod schema;
 
 use std::path::Path;
 use std::time::Duration;
@@ -31,9 +43,10 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 pub use records::*;
+pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
 
 /// Version of the record layout; stored in `meta` and checked on open.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
@@ -57,7 +70,7 @@ pub enum StoreError {
         message: String,
     },
     /// The store was written by a newer wirefold, or by something else entirely.
-    #[error("the store at {path} has schema version {found}; this wirefold reads version {SCHEMA_VERSION} and older")]
+    #[error("the store at {path} has schema version {found}; this wirefold reads version {SCHEMA_VERSION} and older (a newer wirefold wrote it: run that one, or restore a backup)")]
     Schema {
         /// Store directory.
         path: String,
@@ -106,6 +119,9 @@ pub struct Store {
     index: sled::Tree,
     keys: sled::Tree,
     stories: sled::Tree,
+    first_seen: sled::Tree,
+    tombstones: sled::Tree,
+    tombstones_seen: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -131,6 +147,23 @@ fn source_key(source: &str, key: &str) -> Vec<u8> {
     k.extend_from_slice(source.as_bytes());
     k.push(0);
     k.extend_from_slice(key.as_bytes());
+    k
+}
+
+/// Key of `firstseen_articleid`: time then id, both big-endian, so keys sort by time.
+/// Times before 1970 (never written by wirefold) sort first.
+fn first_seen_key(first_seen: Millis, id: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&u64::try_from(first_seen).unwrap_or(0).to_be_bytes());
+    k[8..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Key of `tombstoneseen_sourcekey`: time, then the source key.
+fn tombstone_seen_key(seen: Millis, source_key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + source_key.len());
+    k.extend_from_slice(&u64::try_from(seen).unwrap_or(0).to_be_bytes());
+    k.extend_from_slice(source_key);
     k
 }
 
@@ -163,20 +196,27 @@ impl Store {
             index: open("articleid_index")?,
             keys: open("sourcekey_articleid")?,
             stories: open("storyid_story")?,
+            first_seen: open("firstseen_articleid")?,
+            tombstones: open("sourcekey_tombstone")?,
+            tombstones_seen: open("tombstoneseen_sourcekey")?,
             db,
         };
-        store.check_schema(&shown, existed)?;
+        let found = store.check_schema(&shown, existed)?;
+        if found < SCHEMA_VERSION {
+            schema::migrate(&store, &shown, found)?;
+        }
         Ok(store)
     }
 
-    fn check_schema(&self, shown: &str, existed: bool) -> Result<()> {
+    /// The schema version on disk (a new store is stamped with [`SCHEMA_VERSION`]).
+    fn check_schema(&self, shown: &str, existed: bool) -> Result<u32> {
         match self.meta.get(KEY_SCHEMA)? {
             None if !existed && self.articles.is_empty() && self.sources.is_empty() => {
                 self.meta
                     .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
                 self.meta.insert(KEY_COUNTS, encode(&Counts::default())?)?;
                 self.db.flush()?;
-                Ok(())
+                Ok(SCHEMA_VERSION)
             }
             None => Err(StoreError::Corrupt {
                 path: shown.to_owned(),
@@ -196,7 +236,7 @@ impl Store {
                         found: found.to_string(),
                     });
                 }
-                Ok(())
+                Ok(found)
             }
         }
     }
@@ -272,15 +312,18 @@ impl Store {
         let article_key = article.id.to_be_bytes();
         let story_key = story.id.to_be_bytes();
         let key = source_key(&article.source, &article.key);
+        let seen_key = first_seen_key(article.first_seen, article.id);
         (
             &self.meta,
             &self.articles,
             &self.index,
             &self.keys,
             &self.stories,
+            &self.first_seen,
         )
-            .transaction(|(meta, articles, index, keys, stories)| {
+            .transaction(|(meta, articles, index, keys, stories, first_seen)| {
                 articles.insert(&article_key, article_bytes.as_slice())?;
+                first_seen.insert(&seen_key, &[])?;
                 index.insert(&article_key, index_bytes.as_slice())?;
                 keys.insert(key.as_slice(), &article_key)?;
                 stories.insert(&story_key, story_bytes.as_slice())?;

@@ -128,3 +128,177 @@ fn index_scan_stops_at_window_start() {
         .collect();
     assert_eq!(recent, vec![3_000, 2_000]);
 }
+
+/// Commits a one-copy story for article `key` first seen at `at`; returns (article, story).
+fn commit_at(store: &Store, key: &str, at: Millis) -> (u64, u64) {
+    let sid = store.next_id().unwrap();
+    let mut a = article(store, sid, key);
+    a.first_seen = at;
+    a.updated = at;
+    let mut s = story(sid, &a);
+    s.copies.push(CopyRecord {
+        article: a.id,
+        source: a.source.clone(),
+        url: a.url.clone(),
+        first_seen: at,
+        similarity: 1.0,
+        kind: CopyKind::Origin,
+    });
+    store
+        .commit(
+            &a,
+            &s,
+            Counts {
+                articles: 1,
+                stories: 1,
+                copies: 0,
+            },
+        )
+        .unwrap();
+    (a.id, sid)
+}
+
+#[test]
+fn prune_deletes_old_articles_in_time_order_and_tombstones_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    // Committed out of time order: ids do not follow first sighting here.
+    let (new_a, new_s) = commit_at(&store, "g:new", 9_000);
+    let (old_a, old_s) = commit_at(&store, "g:old", 1_000);
+    let (mid_a, _) = commit_at(&store, "g:mid", 2_000);
+
+    // A batch of one takes the oldest first.
+    let p = store.prune_before(5_000, 10_000, 1).unwrap();
+    assert_eq!(p.articles, vec![old_a]);
+    assert_eq!(p.stories, 1);
+    let p = store.prune_before(5_000, 10_000, 10).unwrap();
+    assert_eq!(p.articles, vec![mid_a]);
+    assert!(store
+        .prune_before(5_000, 10_000, 10)
+        .unwrap()
+        .articles
+        .is_empty());
+
+    assert_eq!(store.article(old_a).unwrap(), None);
+    assert_eq!(store.story(old_s).unwrap(), None);
+    assert_eq!(store.article_id_by_key("src", "g:old").unwrap(), None);
+    assert_eq!(store.index_records_since(0).count(), 1);
+    assert!(store.article(new_a).unwrap().is_some());
+    assert!(store.story(new_s).unwrap().is_some());
+    assert_eq!(
+        store.counts().unwrap(),
+        Counts {
+            articles: 1,
+            stories: 1,
+            copies: 0
+        }
+    );
+    assert!(store.tombstoned("src", "g:old", 10_000).unwrap());
+    assert!(store.tombstoned("src", "g:mid", 10_000).unwrap());
+    assert!(!store.tombstoned("src", "g:new", 10_000).unwrap());
+    assert!(!store.tombstoned("other", "g:old", 10_000).unwrap());
+}
+
+#[test]
+fn a_story_loses_one_copy_and_keeps_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let (first, sid) = commit_at(&store, "g:1", 1_000);
+    let mut copy = article(&store, sid, "g:2");
+    copy.first_seen = 8_000;
+    let mut s = store.story(sid).unwrap().unwrap();
+    s.copies.push(CopyRecord {
+        article: copy.id,
+        source: "src".into(),
+        url: None,
+        first_seen: 8_000,
+        similarity: 0.9,
+        kind: CopyKind::Near,
+    });
+    store
+        .commit(
+            &copy,
+            &s,
+            Counts {
+                articles: 1,
+                stories: 0,
+                copies: 1,
+            },
+        )
+        .unwrap();
+    let p = store.prune_before(5_000, 10_000, 10).unwrap();
+    assert_eq!((p.articles, p.stories), (vec![first], 0));
+    let s = store.story(sid).unwrap().unwrap();
+    assert_eq!(s.canonical, copy.id);
+    assert_eq!(s.copies.len(), 1);
+    assert_eq!(store.counts().unwrap().articles, 1);
+}
+
+#[test]
+fn tombstones_expire_unless_seen_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    commit_at(&store, "g:gone", 1_000);
+    commit_at(&store, "g:still-in-feed", 1_000);
+    store.prune_before(5_000, 10_000, 10).unwrap();
+    assert_eq!(store.tombstone_count(), 2);
+    // Seen again in its feed much later: the tombstone is refreshed.
+    let later = 10_000 + TOMBSTONE_TOUCH_MS + 1;
+    assert!(store.tombstoned("src", "g:still-in-feed", later).unwrap());
+    assert_eq!(store.expire_tombstones(later, 10).unwrap(), 1);
+    assert!(!store.tombstoned("src", "g:gone", later).unwrap());
+    assert!(store.tombstoned("src", "g:still-in-feed", later).unwrap());
+    assert_eq!(store.expire_tombstones(later + 1, 10).unwrap(), 1);
+    assert_eq!(store.tombstone_count(), 0);
+}
+
+#[test]
+fn a_version_1_store_is_migrated_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (old_a, _) = {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        let ids = commit_at(&store, "g:old", 1_000);
+        commit_at(&store, "g:new", 9_000);
+        // Make it exactly what version 1 wrote: no time-ordered tree, no tombstone trees,
+        // version 1.
+        for t in [
+            "firstseen_articleid",
+            "sourcekey_tombstone",
+            "tombstoneseen_sourcekey",
+        ] {
+            assert!(store.db.drop_tree(t).unwrap());
+        }
+        store.meta.insert(KEY_SCHEMA, &1u32.to_be_bytes()).unwrap();
+        store.flush().unwrap();
+        ids
+    };
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let v = store.meta.get(KEY_SCHEMA).unwrap().unwrap();
+    assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
+    assert_eq!(store.first_seen.len(), 2);
+    // Retention works on the migrated articles.
+    assert_eq!(
+        store.prune_before(5_000, 10_000, 10).unwrap().articles,
+        vec![old_a]
+    );
+    drop(store);
+    // Opening again does not migrate again.
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    assert_eq!(store.first_seen.len(), 1);
+}
+
+#[test]
+fn an_unreadable_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        store.meta.insert(KEY_SCHEMA, b"v2?").unwrap();
+        store.flush().unwrap();
+    }
+    match Store::open(&path, Duration::from_millis(100)) {
+        Err(e @ StoreError::Schema { .. }) => assert!(e.to_string().contains("unreadable"), "{e}"),
+        other => panic!("expected Schema, got {other:?}"),
+    }
+}

@@ -1,0 +1,139 @@
+//! The retention task: deletes articles first seen longer ago than `store.retention`, and
+//! forgets tombstones whose item has left its feed, in small batches in the background.
+//!
+//! Each sweep deletes [`BATCH`] articles per blocking step (a range scan on the time-ordered
+//! `firstseen_articleid` tree, see `storage/retention.rs`) and yields between steps, so a
+//! large backlog — retention just switched on, or shortened — never stalls polling or the
+//! status server for long. Sweeps run every `retention / 8`, between one second and ten
+//! minutes.
+//!
+//! A tombstone is refreshed whenever its item is seen again in its feed, and expires once the
+//! item has not been seen for [`tombstone_ttl`] (`retention`, at least a day).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::fold::Folder;
+use crate::storage::{Millis, Store, StoreError};
+
+/// Articles (or tombstones) deleted per blocking step.
+pub const BATCH: usize = 256;
+
+/// How often a sweep runs for a given retention.
+pub fn sweep_every(retention: Duration) -> Duration {
+    (retention / 8).clamp(Duration::from_secs(1), Duration::from_secs(600))
+}
+
+/// How long a tombstone lives after its item was last seen in its feed.
+pub fn tombstone_ttl(retention: Duration) -> Duration {
+    retention.max(Duration::from_secs(86_400))
+}
+
+fn ms(d: Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+/// What one sweep deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Articles deleted.
+    pub articles: usize,
+    /// Stories deleted with their last copy.
+    pub stories: u64,
+    /// Tombstones forgotten.
+    pub tombstones: usize,
+}
+
+/// One blocking step: at most [`BATCH`] articles, then (when none are left) at most
+/// [`BATCH`] tombstones. Returns what it deleted and whether more is due.
+pub fn step(
+    folder: &Folder,
+    store: &Store,
+    retention: Duration,
+    now: Millis,
+) -> Result<(Swept, bool), StoreError> {
+    let pruned = folder.prune(now.saturating_sub(ms(retention)), now, BATCH)?;
+    let mut swept = Swept {
+        articles: pruned.articles.len(),
+        stories: pruned.stories,
+        tombstones: 0,
+    };
+    if swept.articles == BATCH {
+        return Ok((swept, true));
+    }
+    swept.tombstones =
+        store.expire_tombstones(now.saturating_sub(ms(tombstone_ttl(retention))), BATCH)?;
+    Ok((swept, swept.tombstones == BATCH))
+}
+
+/// Sweeps every [`sweep_every`] until `stop` fires.
+pub async fn run(folder: Arc<Folder>, store: Store, retention: Duration, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(sweep_every(retention));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let mut total = Swept::default();
+        loop {
+            let (f, s) = (folder.clone(), store.clone());
+            let now = Utc::now().timestamp_millis();
+            let result = tokio::task::spawn_blocking(move || step(&f, &s, retention, now)).await;
+            match result {
+                Ok(Ok((swept, more))) => {
+                    total.articles += swept.articles;
+                    total.stories += swept.stories;
+                    total.tombstones += swept.tombstones;
+                    if !more || stop.is_cancelled() {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                Ok(Err(e)) => {
+                    warn!(error.message = %e, error.cause_chain = ?e, "retention sweep failed");
+                    break;
+                }
+                Err(e) => {
+                    warn!(error.message = %e, "retention task failed");
+                    break;
+                }
+            }
+        }
+        if total != Swept::default() {
+            info!(
+                articles = total.articles,
+                stories = total.stories,
+                tombstones = total.tombstones,
+                retention = %humantime::format_duration(retention),
+                "retention deleted old items"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeps_are_bounded() {
+        assert_eq!(sweep_every(Duration::from_secs(2)), Duration::from_secs(1));
+        assert_eq!(
+            sweep_every(Duration::from_secs(80)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            sweep_every(Duration::from_secs(30 * 86_400)),
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            tombstone_ttl(Duration::from_secs(2)),
+            Duration::from_secs(86_400)
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! Retention at the store level: deleting old articles in small batches, in time order, and
+//! the tombstones that keep a deleted item from being ingested again.
+//!
+//! - [`Store::prune_before`] range-scans `firstseen_articleid` up to a cutoff and deletes at
+//!   most `max` articles, each in its own transaction: the article, its index record, its key,
+//!   its copy in its story (the story goes when its last copy goes), the counters, and a
+//!   tombstone for its source and key.
+//! - [`Store::tombstoned`] answers "was this item deleted by retention?" while folding; each
+//!   sighting refreshes the tombstone (at most once per [`TOMBSTONE_TOUCH_MS`]), so that a
+//!   tombstone lives as long as its item stays in the feed.
+//! - [`Store::expire_tombstones`] range-scans `tombstoneseen_sourcekey` and forgets tombstones
+//!   not seen since a cutoff.
+//!
+//! Callers serialize pruning with folding (the fold lock), so an article is never updated and
+//! deleted at the same time.
+
+use sled::transaction::ConflictableTransactionError as Abortable;
+use sled::Transactional;
+
+use super::{
+    decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, CopyKind, Counts,
+    Millis, Result, Store, StoryRecord, KEY_COUNTS,
+};
+
+/// A tombstone's time is refreshed when its item is seen again and the stored time is older
+/// than this (one hour): cheap on busy feeds, precise enough for expiry in days.
+pub const TOMBSTONE_TOUCH_MS: Millis = 60 * 60 * 1000;
+
+/// What one [`Store::prune_before`] call deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Ids of the deleted articles (to drop them from the in-memory index).
+    pub articles: Vec<u64>,
+    /// Stories deleted with their last copy.
+    pub stories: u64,
+}
+
+fn millis_from(bytes: &[u8]) -> Millis {
+    id_from(bytes).map_or(0, |v| Millis::try_from(v).unwrap_or(Millis::MAX))
+}
+
+impl Store {
+    /// Deletes up to `max` articles first seen before `cutoff`, oldest first, leaving a
+    /// tombstone stamped `now` for each. Fewer than `max` deleted means none is left.
+    pub fn prune_before(&self, cutoff: Millis, now: Millis, max: usize) -> Result<Pruned> {
+        let end = super::first_seen_key(cutoff, 0);
+        let mut due = Vec::with_capacity(max.min(1024));
+        for kv in self.first_seen.range(..end).take(max) {
+            let (k, _) = kv?;
+            due.push(k);
+        }
+        let mut pruned = Pruned::default();
+        for seen_key in due {
+            let Some(id) = id_from(&seen_key[8..]) else {
+                self.first_seen.remove(&seen_key)?;
+                continue;
+            };
+            if self.delete_article(&seen_key, id, now)? {
+                pruned.stories += 1;
+            }
+            pruned.articles.push(id);
+        }
+        Ok(pruned)
+    }
+
+    /// Deletes one article atomically; true when its story went with it.
+    fn delete_article(&self, seen_key: &[u8], id: u64, now: Millis) -> Result<bool> {
+        let article_key = id.to_be_bytes();
+        (
+            &self.meta,
+            &self.articles,
+            &self.index,
+            &self.keys,
+            &self.stories,
+            &self.first_seen,
+            &self.tombstones,
+            &self.tombstones_seen,
+        )
+            .transaction(
+                |(meta, articles, index, keys, stories, first_seen, tombs, tombs_seen)| {
+                    first_seen.remove(seen_key)?;
+                    let Some(bytes) = articles.remove(&article_key)? else {
+                        return Ok(false); // already gone: only the time key was left
+                    };
+                    index.remove(&article_key)?;
+                    let a: ArticleRecord = decode("articleid_article", &article_key, &bytes)
+                        .map_err(Abortable::Abort)?;
+                    let sk = source_key(&a.source, &a.key);
+                    if keys.get(&sk)?.as_deref() == Some(&article_key[..]) {
+                        keys.remove(sk.as_slice())?;
+                    }
+                    if let Some(old) = tombs.insert(sk.as_slice(), &now.to_be_bytes())? {
+                        tombs_seen.remove(tombstone_seen_key(millis_from(&old), &sk))?;
+                    }
+                    tombs_seen.insert(tombstone_seen_key(now, &sk), &[])?;
+
+                    let mut delta_copies = 0;
+                    let mut story_gone = false;
+                    let story_key = a.story.to_be_bytes();
+                    if let Some(bytes) = stories.get(story_key)? {
+                        let mut story: StoryRecord = decode("storyid_story", &story_key, &bytes)
+                            .map_err(Abortable::Abort)?;
+                        if let Some(at) = story.copies.iter().position(|c| c.article == id) {
+                            let copy = story.copies.remove(at);
+                            if copy.kind != CopyKind::Origin {
+                                delta_copies = 1;
+                            }
+                        }
+                        if story.copies.is_empty() {
+                            stories.remove(&story_key)?;
+                            story_gone = true;
+                        } else {
+                            if story.canonical == id {
+                                story.canonical = story.copies[0].article;
+                            }
+                            stories
+                                .insert(&story_key, encode(&story).map_err(Abortable::Abort)?)?;
+                        }
+                    }
+
+                    let mut counts: Counts = match meta.get(KEY_COUNTS)? {
+                        Some(v) => decode("meta", KEY_COUNTS, &v).map_err(Abortable::Abort)?,
+                        None => Counts::default(),
+                    };
+                    counts.articles = counts.articles.saturating_sub(1);
+                    counts.copies = counts.copies.saturating_sub(delta_copies);
+                    counts.stories = counts.stories.saturating_sub(u64::from(story_gone));
+                    meta.insert(KEY_COUNTS, encode(&counts).map_err(Abortable::Abort)?)?;
+                    Ok(story_gone)
+                },
+            )
+            .map_err(Into::into)
+    }
+
+    /// True when `source`'s entry `key` was deleted by retention and its tombstone lives.
+    /// Refreshes the tombstone's time to `now` when it is older than [`TOMBSTONE_TOUCH_MS`].
+    pub fn tombstoned(&self, source: &str, key: &str, now: Millis) -> Result<bool> {
+        let sk = source_key(source, key);
+        let Some(seen) = self.tombstones.get(&sk)? else {
+            return Ok(false);
+        };
+        let seen = millis_from(&seen);
+        if now.saturating_sub(seen) > TOMBSTONE_TOUCH_MS {
+            (&self.tombstones, &self.tombstones_seen).transaction(|(tombs, tombs_seen)| {
+                // Expired in between: leave it gone.
+                if tombs.get(&sk)?.is_some() {
+                    tombs.insert(sk.as_slice(), &now.to_be_bytes())?;
+                    tombs_seen.remove(tombstone_seen_key(seen, &sk))?;
+                    tombs_seen.insert(tombstone_seen_key(now, &sk), &[])?;
+                }
+                Ok::<_, Abortable<super::StoreError>>(())
+            })?;
+        }
+        Ok(true)
+    }
+
+    /// Forgets up to `max` tombstones last seen before `cutoff`; returns how many.
+    pub fn expire_tombstones(&self, cutoff: Millis, max: usize) -> Result<usize> {
+        let end = u64::try_from(cutoff).unwrap_or(0).to_be_bytes();
+        let mut due = Vec::new();
+        for kv in self.tombstones_seen.range(..&end[..]).take(max) {
+            due.push(kv?.0);
+        }
+        for k in &due {
+            let sk = &k[8..];
+            let seen = millis_from(&k[..8]);
+            (&self.tombstones, &self.tombstones_seen).transaction(|(tombs, tombs_seen)| {
+                tombs_seen.remove(k)?;
+                // Only if not refreshed since (then its time key is another one).
+                if tombs.get(sk)?.map(|v| millis_from(&v)) == Some(seen) {
+                    tombs.remove(sk)?;
+                }
+                Ok::<_, Abortable<super::StoreError>>(())
+            })?;
+        }
+        Ok(due.len())
+    }
+
+    /// Live tombstones.
+    pub fn tombstone_count(&self) -> usize {
+        self.tombstones.len()
+    }
+}

@@ -1,0 +1,240 @@
+//! Schema migrations: how an older store is brought up to [`SCHEMA_VERSION`] on open.
+//!
+//! Each [`Migration`] moves the store from one version to the next. It only *reads* the
+//! store and returns its writes as a [`Plan`]; the framework then applies the plan and the new
+//! version number in **one** sled transaction, so after a crash a step is either wholly done
+//! (version bumped) or not at all (version unchanged, and the step runs again on the next
+//! open). Steps run in order, one version at a time, and the store is flushed after each.
+//!
+//! To change the layout: bump [`SCHEMA_VERSION`], append a migration whose `from` is the old
+//! version, and add a test that opens a store of the old version.
+//!
+//! | from → to | what |
+//! |---|---|
+//! | 1 → 2 | fills `firstseen_articleid` (retention's time order) from the articles; the tombstone trees start empty |
+
+use sled::transaction::ConflictableTransactionError;
+use sled::Transactional;
+use tracing::info;
+
+use super::SCHEMA_VERSION;
+use super::{decode, first_seen_key, ArticleRecord, Result, Store, StoreError, KEY_SCHEMA};
+
+/// One step from version `from` to `from + 1`.
+pub(super) struct Migration {
+    /// The version it upgrades.
+    pub from: u32,
+    /// What it does, for the log.
+    pub what: &'static str,
+    /// Reads the store and returns the writes to make.
+    pub plan: fn(&Store) -> Result<Plan>,
+}
+
+/// Writes of one migration step, per tree (by name).
+#[derive(Default)]
+pub(super) struct Plan {
+    trees: Vec<(&'static str, sled::Batch)>,
+    writes: usize,
+}
+
+impl Plan {
+    /// Inserts `key → value` into tree `tree`.
+    pub fn insert(&mut self, tree: &'static str, key: &[u8], value: &[u8]) {
+        self.batch(tree).insert(key, value);
+        self.writes += 1;
+    }
+
+    fn batch(&mut self, tree: &'static str) -> &mut sled::Batch {
+        let at = match self.trees.iter().position(|(t, _)| *t == tree) {
+            Some(i) => i,
+            None => {
+                self.trees.push((tree, sled::Batch::default()));
+                self.trees.len() - 1
+            }
+        };
+        &mut self.trees[at].1
+    }
+}
+
+/// Every migration, in order.
+pub(super) const MIGRATIONS: &[Migration] = &[Migration {
+    from: 1,
+    what: "index articles by first sighting for retention",
+    plan: v1_to_v2,
+}];
+
+/// Applies the migrations from `found` up to [`SCHEMA_VERSION`].
+pub(super) fn migrate(store: &Store, shown: &str, found: u32) -> Result<()> {
+    migrate_with(store, shown, found, SCHEMA_VERSION, MIGRATIONS)
+}
+
+fn migrate_with(
+    store: &Store,
+    shown: &str,
+    found: u32,
+    target: u32,
+    migrations: &[Migration],
+) -> Result<()> {
+    let mut version = found;
+    while version < target {
+        let Some(step) = migrations.iter().find(|m| m.from == version) else {
+            return Err(StoreError::Schema {
+                path: shown.to_owned(),
+                found: format!("{version} (no migration from it to {target})"),
+            });
+        };
+        let plan = (step.plan)(store)?;
+        let next = version + 1;
+        let mut trees = vec![store.meta.clone()];
+        for (name, _) in &plan.trees {
+            trees.push(store.db.open_tree(name)?);
+        }
+        let refs: Vec<&sled::Tree> = trees.iter().collect();
+        refs.as_slice()
+            .transaction(|views| {
+                for ((_, batch), view) in plan.trees.iter().zip(&views[1..]) {
+                    view.apply_batch(batch)?;
+                }
+                views[0].insert(KEY_SCHEMA, &next.to_be_bytes())?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(StoreError::from)?;
+        store.db.flush()?;
+        info!(
+            store = shown,
+            from = version,
+            to = next,
+            writes = plan.writes,
+            "store migrated: {}",
+            step.what
+        );
+        version = next;
+    }
+    Ok(())
+}
+
+/// 1 → 2: one `firstseen_articleid` key per article.
+fn v1_to_v2(store: &Store) -> Result<Plan> {
+    let mut plan = Plan::default();
+    for kv in store.articles.iter() {
+        let (k, v) = kv?;
+        let a: ArticleRecord = decode("articleid_article", &k, &v)?;
+        plan.insert(
+            "firstseen_articleid",
+            &first_seen_key(a.first_seen, a.id),
+            &[],
+        );
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn open(path: &std::path::Path) -> Result<Store> {
+        Store::open(path, Duration::from_millis(100))
+    }
+
+    fn set_version(store: &Store, v: u32) {
+        store.meta.insert(KEY_SCHEMA, &v.to_be_bytes()).unwrap();
+        store.flush().unwrap();
+    }
+
+    fn version(store: &Store) -> u32 {
+        let v = store.meta.get(KEY_SCHEMA).unwrap().unwrap();
+        u32::from_be_bytes(v.as_ref().try_into().unwrap())
+    }
+
+    #[test]
+    fn steps_run_in_order_and_each_bumps_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("db")).unwrap();
+        fn one(_: &Store) -> Result<Plan> {
+            let mut p = Plan::default();
+            p.insert("scratch", b"a", b"1");
+            Ok(p)
+        }
+        fn two(_: &Store) -> Result<Plan> {
+            let mut p = Plan::default();
+            p.insert("scratch", b"a", b"2");
+            p.insert("other", b"b", b"x");
+            Ok(p)
+        }
+        let steps = [
+            Migration {
+                from: 5,
+                what: "two",
+                plan: two,
+            },
+            Migration {
+                from: 4,
+                what: "one",
+                plan: one,
+            },
+        ];
+        migrate_with(&store, "t", 4, 6, &steps).unwrap();
+        assert_eq!(version(&store), 6);
+        let scratch = store.db.open_tree("scratch").unwrap();
+        assert_eq!(scratch.get(b"a").unwrap().unwrap().as_ref(), b"2");
+        assert!(store
+            .db
+            .open_tree("other")
+            .unwrap()
+            .contains_key(b"b")
+            .unwrap());
+    }
+
+    #[test]
+    fn a_failing_step_leaves_its_version_and_writes_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("db")).unwrap();
+        fn ok(_: &Store) -> Result<Plan> {
+            let mut p = Plan::default();
+            p.insert("scratch", b"done", b"1");
+            Ok(p)
+        }
+        fn fails(_: &Store) -> Result<Plan> {
+            Err(StoreError::Io("disk on fire".into()))
+        }
+        let steps = [
+            Migration {
+                from: 1,
+                what: "ok",
+                plan: ok,
+            },
+            Migration {
+                from: 2,
+                what: "fails",
+                plan: fails,
+            },
+        ];
+        set_version(&store, 1);
+        assert!(migrate_with(&store, "t", 1, 3, &steps).is_err());
+        // The first step is committed, the second never started.
+        assert_eq!(version(&store), 2);
+        let scratch = store.db.open_tree("scratch").unwrap();
+        assert!(scratch.contains_key(b"done").unwrap());
+    }
+
+    #[test]
+    fn a_missing_step_is_a_schema_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("db")).unwrap();
+        match migrate_with(&store, "t", 1, 3, &[]) {
+            Err(StoreError::Schema { found, .. }) => assert!(found.starts_with('1'), "{found}"),
+            other => panic!("expected Schema, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn migrations_cover_every_old_version() {
+        for v in 1..SCHEMA_VERSION {
+            assert!(
+                MIGRATIONS.iter().any(|m| m.from == v),
+                "no migration from {v}"
+            );
+        }
+    }
+}
