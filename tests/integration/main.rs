@@ -6,4 +6,6 @@ mod cli;
 mod daemon;
 mod fixtures;
 mod helpers;
+mod retention;
+mod service;
 mod wire_story;

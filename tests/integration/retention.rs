@@ -1,0 +1,67 @@
+//! Retention end to end: articles older than `store.retention` vanish from the store, and
+//! the same items still in their feed are not ingested again (tombstones).
+
+use crate::helpers::{num, rss, Daemon, FeedServer, TestEnv};
+
+const ITEMS: [(&str, &str, &str, &str); 3] = [
+    (
+        "r-1",
+        "Valmora approves deeper shipping channel",
+        "http://agency.test/1",
+        "The port authority of Valmora approved a plan on Tuesday to deepen the northern shipping channel by four metres.",
+    ),
+    (
+        "r-2",
+        "Late frost halves Tarn apple harvest",
+        "http://agency.test/2",
+        "Apple growers in the Tarn valley reported their smallest harvest in twenty years after a late frost in April.",
+    ),
+    (
+        "r-3",
+        "Ferry line to the islands resumes",
+        "http://agency.test/3",
+        "The ferry service between the mainland and the outer islands resumed on Monday after a three-week strike by crews.",
+    ),
+];
+
+fn source(s: &serde_json::Value) -> &serde_json::Value {
+    &s["sources"][0]
+}
+
+#[test]
+fn old_items_vanish_and_do_not_come_back() {
+    let server = FeedServer::start();
+    server.set("agency.xml", rss("Agency", &ITEMS[..2]));
+    let env = TestEnv::new(&[("agency", server.url("agency.xml"))], "1s");
+    // A retention of two seconds (the dedup window must not be longer).
+    let daemon = Daemon::start_with(
+        &env.config,
+        &[
+            ("WIREFOLD_STORE__RETENTION", "2s"),
+            ("WIREFOLD_DEDUP__WINDOW", "1s"),
+        ],
+    );
+    daemon.wait_for("both items stored", |s| num(source(s), "/items_new") == 2);
+    let s = daemon.wait_for("both items deleted by retention", |s| {
+        num(s, "/counts/articles") == 0 && num(s, "/counts/stories") == 0
+    });
+    assert_eq!(num(source(&s), "/items_new"), 2);
+
+    // The feed changes (so it is parsed again, not a 304) and still carries both old items.
+    server.set("agency.xml", rss("Agency", &ITEMS));
+    let s = daemon.wait_for("the changed feed polled", |s| {
+        num(source(s), "/items_seen") >= 5
+    });
+    assert_eq!(
+        num(source(&s), "/items_new"),
+        3,
+        "only the new item is stored; the old ones are tombstoned:\n{s:#}"
+    );
+    // And they stay out on later polls.
+    let polls = num(source(&s), "/polls");
+    let s = daemon.wait_for("two more polls", |s| num(source(s), "/polls") >= polls + 2);
+    assert_eq!(num(source(&s), "/items_new"), 3);
+    assert!(daemon.log().contains("retention deleted old items"));
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
