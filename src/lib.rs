@@ -21,8 +21,9 @@
 //! - [`dedup`]: the in-memory near-duplicate index over a time window;
 //! - [`fold`]: the decision (unchanged / update / copy / new story) and its atomic write;
 //! - [`storage`]: sled behind a narrow API;
-//! - [`http`]: the status server;
-//! - [`app`]: task wiring and ordered shutdown; [`cli`], [`telemetry`], [`export`]: edges.
+//! - [`http`]: the status server, API, change feed, event stream and page;
+//! - [`metrics`]: every exported metric, defined in one place;
+//! - [`app`]: task wiring and ordered shutdown; [`cli`], [`telemetry`], [`export`], [`stats`]: edges.
 
 pub mod app;
 pub mod cli;
@@ -34,8 +35,10 @@ pub mod fingerprint;
 pub mod fold;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod normalize;
 pub mod parse;
 pub mod scheduler;
+pub mod stats;
 pub mod storage;
 pub mod telemetry;

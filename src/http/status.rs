@@ -111,7 +111,7 @@ pub(super) async fn status(State(state): State<AppState>) -> Response {
     }
 }
 
-fn build(state: &AppState) -> Result<Status, crate::storage::StoreError> {
+pub(super) fn build(state: &AppState) -> Result<Status, crate::storage::StoreError> {
     let counts: Counts = state.store.counts()?;
     let mut sources = Vec::with_capacity(state.config.sources.len());
     for s in &state.config.sources {

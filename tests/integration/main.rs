@@ -6,4 +6,5 @@ mod cli;
 mod daemon;
 mod fixtures;
 mod helpers;
+mod http;
 mod wire_story;
