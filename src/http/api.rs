@@ -237,21 +237,45 @@ pub fn story_view(store: &Store, s: StoryRecord, titles: bool) -> Result<StoryVi
     })
 }
 
-fn store_error(e: StoreError) -> Response {
-    super::error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string())
+/// Why a request failed, as the JSON error it becomes.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A bad request parameter (400).
+    Bad(BadParam),
+    /// The store failed (500).
+    Store(StoreError),
+    /// A blocking task failed (500).
+    Internal(String),
 }
 
-async fn blocking<T: Send + 'static>(
+impl From<BadParam> for ApiError {
+    fn from(e: BadParam) -> Self {
+        ApiError::Bad(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Bad(b) => b.into_response(),
+            ApiError::Store(e) => {
+                super::error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string())
+            }
+            ApiError::Internal(m) => {
+                super::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &m)
+            }
+        }
+    }
+}
+
+/// Runs store reads on a blocking thread.
+pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, Response> {
+) -> Result<T, ApiError> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(store_error(e)),
-        Err(e) => Err(super::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            &e.to_string(),
-        )),
+        Ok(Err(e)) => Err(ApiError::Store(e)),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
     }
 }
 
@@ -344,7 +368,7 @@ pub(super) async fn articles(
     .await;
     match page {
         Ok(v) => Json(v).into_response(),
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -391,7 +415,7 @@ pub(super) async fn stories(
     .await;
     match page {
         Ok(v) => Json(v).into_response(),
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -418,7 +442,7 @@ pub(super) async fn story(State(state): State<AppState>, Path(raw): Path<String>
     {
         Ok(Some(v)) => Json(v).into_response(),
         Ok(None) => super::error(StatusCode::NOT_FOUND, "not_found", "no such story"),
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -431,6 +455,6 @@ pub(super) async fn article(State(state): State<AppState>, Path(raw): Path<Strin
     match blocking(move || store.article(id)).await {
         Ok(Some(a)) => Json(ArticleView::new(a, true)).into_response(),
         Ok(None) => super::error(StatusCode::NOT_FOUND, "not_found", "no such article"),
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }

@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::json;
 
-use super::api::{story_view, Params, StoryView};
+use super::api::{blocking, story_view, ApiError, Params, StoryView};
 use super::AppState;
 use crate::storage::{Store, StoreError};
 
@@ -58,42 +58,24 @@ fn base_url(state: &AppState) -> String {
     format!("http://{}", state.config.http.listen)
 }
 
-fn limit_of(q: HashMap<String, String>) -> Result<usize, Response> {
-    let p = Params::check(q, &["limit"]).map_err(IntoResponse::into_response)?;
-    match p.u64("limit").map_err(IntoResponse::into_response)? {
-        None => Ok(FEED_LIMIT),
-        Some(_) => p.limit().map_err(IntoResponse::into_response),
-    }
-}
-
-async fn load(state: &AppState, limit: usize) -> Result<Vec<StoryView>, Response> {
+/// `?limit=` (default [`FEED_LIMIT`]) and the newest stories.
+async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Vec<StoryView>, ApiError> {
+    let p = Params::check(q, &["limit"])?;
+    let limit = match p.u64("limit")? {
+        None => FEED_LIMIT,
+        Some(_) => p.limit()?,
+    };
     let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || newest(&store, limit)).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(super::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "store",
-            &e.to_string(),
-        )),
-        Err(e) => Err(super::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            &e.to_string(),
-        )),
-    }
+    blocking(move || newest(&store, limit)).await
 }
 
 pub(super) async fn atom(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let limit = match limit_of(q) {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let stories = match load(&state, limit).await {
+    let stories = match load(&state, q).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let base = base_url(&state);
     let entries: Vec<atom_syndication::Entry> = stories
@@ -151,13 +133,9 @@ pub(super) async fn json_feed(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let limit = match limit_of(q) {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let stories = match load(&state, limit).await {
+    let stories = match load(&state, q).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let base = base_url(&state);
     let items: Vec<serde_json::Value> = stories

@@ -241,30 +241,32 @@ fn api_change_feed_feeds_metrics_and_events() {
         })
     });
     std::thread::sleep(Duration::from_millis(300));
-    let mut items: Vec<(&str, &str, &str, String)> = vec![];
-    items.push((
-        "a1",
-        "Valmora approves deeper channel",
-        "http://agency.test/1",
-        html(&paragraphs(HARBOUR)),
-    ));
-    items.push((
-        "a2",
-        "Late frost halves Tarn apple harvest",
-        "http://agency.test/2",
-        html(&paragraphs(ORCHARD)),
-    ));
-    items.push((
-        "a3",
-        "Lighthouse keeper retires",
-        "http://agency.test/3",
-        "<p>The last lighthouse keeper of the Brenn coast retired on Friday after forty-one years, handing the keys to an automated beacon system installed by the maritime office.</p>".to_owned(),
-    ));
-    let refs: Vec<(&str, &str, &str, &str)> = items
-        .iter()
-        .map(|(a, b, c, d)| (*a, *b, *c, d.as_str()))
-        .collect();
-    server.set("agency.xml", rss("Agency", &refs));
+    let harbour = html(&paragraphs(HARBOUR));
+    let orchard = html(&paragraphs(ORCHARD));
+    let lighthouse = "<p>The last lighthouse keeper of the Brenn coast retired on Friday after \
+        forty-one years, handing the keys to an automated beacon system installed by the \
+        maritime office.</p>";
+    let items = [
+        (
+            "a1",
+            "Valmora approves deeper channel",
+            "http://agency.test/1",
+            harbour.as_str(),
+        ),
+        (
+            "a2",
+            "Late frost halves Tarn apple harvest",
+            "http://agency.test/2",
+            orchard.as_str(),
+        ),
+        (
+            "a3",
+            "Lighthouse keeper retires",
+            "http://agency.test/3",
+            lighthouse,
+        ),
+    ];
+    server.set("agency.xml", rss("Agency", &items));
     let live = waiter.join().expect("sse thread");
     assert!(live.contains("event: new_story"), "{live}");
     // ...and a client resuming from the start gets every change replayed, in order.
