@@ -29,7 +29,7 @@ th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #e4e4e4;vertical
 th{background:#f0f0f0;font-weight:600}
 .dot{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.4em}
 .ok{background:#2e9d4f}.warn{background:#e0a000}.bad{background:#d33}.idle{background:#aaa}
-.err{color:#a00;font-size:.9em}.muted{color:#777;font-size:.9em}
+.err{color:#a00;font-size:.9em}td.t{white-space:nowrap}.muted{color:#777;font-size:.9em}
 ";
 
 /// Health of a source, as a CSS class and a word.
@@ -84,7 +84,7 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
         let _ = write!(
             h,
             "<tr class=\"source\" data-name=\"{}\"><td><a href=\"{}\">{}</a><br><span class=\"muted\">{}</span></td>\
-<td><span class=\"dot {class}\"></span>{word}{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td class=\"err\">{}</td></tr>",
+<td><span class=\"dot {class}\"></span>{word}{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{} / {} / {}</td><td class=\"err\">{}</td></tr>",
             attr(&s.name),
             attr(&s.url),
             text(title),
@@ -116,7 +116,7 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
         };
         let _ = write!(
             h,
-            "<tr class=\"story\" data-id=\"{}\"><td>{title}</td><td class=\"copies\">{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"story\" data-id=\"{}\"><td>{title}</td><td class=\"copies\">{}</td><td>{}</td><td class=\"t\">{}</td></tr>",
             s.id,
             s.copy_count,
             text(&sources.join(", ")),

@@ -7,4 +7,5 @@ mod daemon;
 mod fixtures;
 mod helpers;
 mod http;
+mod page;
 mod wire_story;
