@@ -96,6 +96,7 @@ impl App {
             started: Instant::now(),
             metrics: crate::metrics::install(),
             shutdown: http_stop.clone(),
+            status_cache: Arc::default(),
         };
 
         // Scheduler and its poll tasks: told to stop by `sched_stop`, awaited through `polls`.

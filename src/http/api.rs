@@ -78,14 +78,24 @@ impl Params {
             .transpose()
     }
 
+    /// A raw parameter value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
     /// `limit`, between 1 and [`MAX_LIMIT`].
     pub fn limit(&self) -> Result<usize, BadParam> {
+        self.limit_up_to(MAX_LIMIT)
+    }
+
+    /// `limit`, between 1 and `max` (default [`DEFAULT_LIMIT`]).
+    pub fn limit_up_to(&self, max: usize) -> Result<usize, BadParam> {
         match self.u64("limit")? {
-            None => Ok(DEFAULT_LIMIT),
-            Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => Ok(n as usize),
+            None => Ok(DEFAULT_LIMIT.min(max)),
+            Some(n) if (1..=max as u64).contains(&n) => Ok(n as usize),
             Some(n) => Err(BadParam {
                 name: "limit".into(),
-                message: format!("{n} is out of range; allowed: 1 to {MAX_LIMIT}"),
+                message: format!("{n} is out of range; allowed: 1 to {max}"),
             }),
         }
     }

@@ -47,7 +47,7 @@ use crate::storage::Store;
 
 pub use api::{ArticleView, CopyView, StoryView};
 pub(crate) use status::rfc3339;
-pub use status::{SourceStatus, Status};
+pub use status::{SourceStatus, Status, StatusCache};
 
 /// Largest request body accepted (wirefold's API takes none).
 const MAX_BODY: usize = 16 * 1024;
@@ -69,6 +69,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Cancelled at shutdown: ends long-lived responses (the event stream) so HTTP can drain.
     pub shutdown: CancellationToken,
+    /// The last default `/status`, served again for up to a second.
+    pub status_cache: Arc<status::StatusCache>,
 }
 
 /// Builds the router.

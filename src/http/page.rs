@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::api::{story_view, StoryView};
-use super::status::{build, SourceStatus, Status};
+use super::status::{build, health_of, SourceStatus, Status, StatusQuery};
 use super::AppState;
 use crate::storage::StoreError;
 
@@ -34,17 +34,14 @@ th{background:#f0f0f0;font-weight:600}
 
 /// Health of a source, as a CSS class and a word.
 fn health(s: &SourceStatus) -> (&'static str, &'static str) {
-    if !s.enabled {
-        ("idle", "disabled")
-    } else if s.polls == 0 {
-        ("idle", "waiting")
-    } else if s.failures == 0 {
-        ("ok", "ok")
-    } else if s.failures < 3 {
-        ("warn", "failing")
-    } else {
-        ("bad", "down")
-    }
+    let word = health_of(s);
+    let class = match word {
+        "ok" => "ok",
+        "failing" => "warn",
+        "down" => "bad",
+        _ => "idle",
+    };
+    (class, word)
 }
 
 fn opt(s: &Option<String>) -> String {
@@ -99,6 +96,14 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
         );
     }
     h.push_str("</tbody></table>");
+    if status.sources_omitted > 0 {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{} sources not listed here ({} ok, {} waiting, {} disabled); \
+all of them: <a href=\"/status?sources=all&amp;limit=100000\">/status?sources=all</a></p>",
+            status.sources_omitted, status.health.ok, status.health.waiting, status.health.disabled
+        );
+    }
     h.push_str(
         "<h2>Newest stories</h2><table id=\"stories\"><thead><tr><th>story</th><th>copies</th>\
 <th>sources</th><th>first seen</th></tr></thead><tbody>",
@@ -128,7 +133,7 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
 }
 
 fn load(state: &AppState) -> Result<(Status, Vec<StoryView>), StoreError> {
-    let status = build(state)?;
+    let status = build(state, StatusQuery::default_for(state.config.sources.len()))?;
     let stories = state
         .store
         .stories_before(None)

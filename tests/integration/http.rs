@@ -205,6 +205,19 @@ fn api_change_feed_feeds_metrics_and_events() {
         assert_eq!(code, 400, "{path}: {body}");
         assert_eq!(json(&body)["parameter"], param, "{path}: {body}");
     }
+    // /status filters: failing sources only, counts only, and a page of the list.
+    let v = json(&get(&d.url("/status?sources=failing"), &[]).2);
+    assert_eq!(v["sources_shown"], "failing");
+    assert_eq!(v["sources"].as_array().unwrap().len(), 0);
+    assert_eq!(v["health"]["ok"], 2, "{v:#}");
+    let v = json(&get(&d.url("/status?sources=all&offset=1&limit=1"), &[]).2);
+    assert_eq!(v["sources"][0]["name"], "outlet");
+    assert_eq!(v["sources_omitted"], 1);
+    let (code, _, body) = get(&d.url("/status?sources=some"), &[]);
+    assert_eq!(
+        (code, json(&body)["parameter"].as_str()),
+        (400, Some("sources"))
+    );
     let (code, ct, body) = get(&d.url("/no/such/thing"), &[]);
     assert_eq!(code, 404);
     assert!(ct.starts_with("application/json"));
