@@ -101,12 +101,17 @@ impl App {
             .with_context(|| format!("binding http.listen {}", self.config.http.listen))?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(SchedulerStats::default());
+        // HTTP drains when `http_stop` fires; long-lived responses end with it.
+        let http_stop = CancellationToken::new();
         let state = AppState {
             config: self.config.clone(),
             store: self.ctx.store.clone(),
             folder: self.ctx.folder.clone(),
             scheduler: stats.clone(),
             started: Instant::now(),
+            metrics: crate::metrics::install(),
+            shutdown: http_stop.clone(),
+            status_cache: Arc::default(),
         };
 
         // Scheduler and its poll tasks: told to stop by `sched_stop`, awaited through `polls`.
@@ -122,8 +127,6 @@ impl App {
             polls.clone(),
         ));
 
-        // HTTP: drains when `http_stop` fires.
-        let http_stop = CancellationToken::new();
         let server = {
             let stop = http_stop.clone();
             tokio::spawn(async move {

@@ -33,6 +33,15 @@ pub enum Command {
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
     },
+    /// Print the running daemon's status summary (from its /status).
+    Stats {
+        /// The daemon's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Bearer token, when the daemon has `http.token` set.
+        #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// Exit 0 if the daemon's /healthz answers OK (for container health checks).
     HealthCheck {
         /// The health URL.

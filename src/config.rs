@@ -111,6 +111,9 @@ impl Default for StoreSettings {
 struct HttpSettings {
     listen: String,
     shutdown_grace: String,
+    request_timeout: String,
+    token: Option<String>,
+    metrics_max_sources: usize,
 }
 
 impl Default for HttpSettings {
@@ -118,6 +121,9 @@ impl Default for HttpSettings {
         Self {
             listen: "127.0.0.1:8080".into(),
             shutdown_grace: "5s".into(),
+            request_timeout: "10s".into(),
+            token: None,
+            metrics_max_sources: 100,
         }
     }
 }
@@ -261,6 +267,13 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// How long in-flight HTTP requests may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// Longest time one request may take (the event stream excepted).
+    pub request_timeout: Duration,
+    /// When set, every endpoint but `/healthz` and `/readyz` needs
+    /// `Authorization: Bearer <token>`.
+    pub token: Option<secrecy::SecretString>,
+    /// Per-source metric series exist for at most this many sources (bounded cardinality).
+    pub metrics_max_sources: usize,
 }
 
 /// The HTTP client used for polling.
@@ -462,6 +475,19 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         }
     };
     let shutdown_grace = c.duration("http.shutdown_grace", None, &s.http.shutdown_grace);
+    let request_timeout = c.duration("http.request_timeout", None, &s.http.request_timeout);
+    let token = match s.http.token.as_deref().map(str::trim) {
+        None => None,
+        Some(t) if t.len() < 16 || t.chars().any(|ch| ch.is_whitespace() || ch.is_control()) => {
+            c.push(
+                "http.token",
+                None,
+                "must be at least 16 characters without spaces (or absent for no token)",
+            );
+            None
+        }
+        Some(t) => Some(secrecy::SecretString::from(t.to_owned())),
+    };
 
     // fetch
     if s.fetch.user_agent.trim().is_empty() {
@@ -667,6 +693,9 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         http: HttpConfig {
             listen,
             shutdown_grace,
+            request_timeout,
+            token,
+            metrics_max_sources: s.http.metrics_max_sources,
         },
         fetch: FetchConfig {
             user_agent: s.fetch.user_agent.trim().to_owned(),

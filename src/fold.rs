@@ -23,8 +23,13 @@ use crate::dedup::{DedupParams, Index, MatchKind};
 use crate::fingerprint::{fingerprint, Fingerprint, FingerprintInput};
 use crate::normalize::{Article, DateSource};
 use crate::storage::{
-    ArticleRecord, CopyKind, CopyRecord, Counts, DateOrigin, Millis, Store, StoreError, StoryRecord,
+    ArticleRecord, ChangeKind, ChangeRecord, CopyKind, CopyRecord, Counts, DateOrigin, Millis,
+    Store, StoreError, StoryRecord,
 };
+
+/// Capacity of the live change channel; a subscriber that falls further behind is told it
+/// lagged and resumes from the change log.
+const EVENT_CAPACITY: usize = 4096;
 
 /// What folding did with one article.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,6 +67,8 @@ pub struct Folder {
     store: Store,
     index: Mutex<Index>,
     window_ms: Millis,
+    /// Every committed change, live, for the event stream (`/events`).
+    events: tokio::sync::broadcast::Sender<ChangeRecord>,
 }
 
 impl std::fmt::Debug for Folder {
@@ -97,7 +104,18 @@ impl Folder {
             store,
             index: Mutex::new(index),
             window_ms,
+            events: tokio::sync::broadcast::channel(EVENT_CAPACITY).0,
         })
+    }
+
+    /// A live feed of committed changes (after the store wrote them).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ChangeRecord> {
+        self.events.subscribe()
+    }
+
+    fn publish(&self, change: ChangeRecord) {
+        // No subscriber is not an error.
+        let _ = self.events.send(change);
     }
 
     /// Articles currently in the index.
@@ -147,8 +165,11 @@ impl Folder {
             rec.fingerprint = fp;
             rec.updated = now;
             rec.revisions = rec.revisions.saturating_add(1);
-            self.store.commit(&rec, &story, Counts::default())?;
+            let change = self
+                .store
+                .commit(&rec, &story, Counts::default(), ChangeKind::Updated)?;
             index.insert(id, rec.story, &rec.fingerprint, rec.first_seen / 1000);
+            self.publish(change);
             return Ok(Decision::Updated { article: id });
         }
 
@@ -203,7 +224,7 @@ impl Folder {
                 });
                 story.add_headline(&rec.title);
                 story.updated = now;
-                self.store.commit(
+                let change = self.store.commit(
                     &rec,
                     &story,
                     Counts {
@@ -211,7 +232,9 @@ impl Folder {
                         stories: 0,
                         copies: 1,
                     },
+                    ChangeKind::NewCopy,
                 )?;
+                self.publish(change);
                 Decision::Copy {
                     article: id,
                     story: story.id,
@@ -223,7 +246,7 @@ impl Folder {
                 let story_id = self.store.next_id()?;
                 rec.story = story_id;
                 let story = new_story(story_id, &rec);
-                self.store.commit(
+                let change = self.store.commit(
                     &rec,
                     &story,
                     Counts {
@@ -231,7 +254,9 @@ impl Folder {
                         stories: 1,
                         copies: 0,
                     },
+                    ChangeKind::NewStory,
                 )?;
+                self.publish(change);
                 Decision::New {
                     article: id,
                     story: story_id,

@@ -109,7 +109,13 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
     state.polls += 1;
     let result = run(ctx, source, &mut state).await;
     match &result {
+        Ok(s) if s.not_modified => crate::metrics::poll("not_modified", ""),
+        Ok(_) => crate::metrics::poll("ok", ""),
+        Err(e) => crate::metrics::poll("error", e.class()),
+    }
+    match &result {
         Ok(s) => {
+            crate::metrics::articles(s.new, s.copies, s.updated);
             state.last_success = Some(now_ms());
             state.last_error = None;
             state.failures = 0;
@@ -160,7 +166,14 @@ async fn run(
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let (body, validators, final_url) = match ctx.fetcher.fetch(&source.url, &validators).await? {
+    let started = std::time::Instant::now();
+    let fetched = ctx.fetcher.fetch(&source.url, &validators).await?;
+    let bytes = match &fetched {
+        FetchOutcome::Fetched { body, .. } => body.len() as u64,
+        FetchOutcome::NotModified => 0,
+    };
+    crate::metrics::fetch(started.elapsed(), bytes);
+    let (body, validators, final_url) = match fetched {
         FetchOutcome::NotModified => {
             return Ok(PollSummary {
                 not_modified: true,

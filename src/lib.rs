@@ -22,9 +22,10 @@
 //! - [`fold`]: the decision (unchanged / update / copy / new story) and its atomic write;
 //! - [`storage`]: sled behind a narrow API (schema migrations, retention deletes);
 //! - [`retention`]: the background task deleting old articles;
-//! - [`http`]: the status server;
+//! - [`http`]: the status server, API, change feed, event stream and page;
+//! - [`metrics`]: every exported metric, defined in one place;
 //! - [`app`]: task wiring and ordered shutdown; [`notify`]: systemd's `sd_notify` protocol;
-//!   [`cli`], [`telemetry`], [`export`]: edges.
+//!   [`cli`], [`telemetry`], [`export`], [`stats`]: edges.
 
 pub mod app;
 pub mod cli;
@@ -36,10 +37,12 @@ pub mod fingerprint;
 pub mod fold;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod normalize;
 pub mod notify;
 pub mod parse;
 pub mod retention;
 pub mod scheduler;
+pub mod stats;
 pub mod storage;
 pub mod telemetry;

@@ -111,6 +111,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("exported {n} articles");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Stats { url, token } => {
+            let rt = runtime()?;
+            let text = rt.block_on(wirefold::stats::stats(&url, token.as_deref()))?;
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::HealthCheck { url } => {
             let rt = runtime()?;
             let ok = rt.block_on(async {

@@ -1,32 +1,56 @@
-//! The status server (axum): how wirefold is watched.
+//! The status server (axum): how wirefold is watched and consumed.
 //!
-//! - `GET /healthz`: liveness, `200 ok` while the process serves requests;
-//! - `GET /readyz`: `200` once the store is open and the scheduler runs, else `503`;
-//! - `GET /status`: JSON summary (schema in the README and in [`status::Status`]).
+//! | endpoint | |
+//! |---|---|
+//! | `GET /healthz` | liveness: `200 ok` while the process serves requests |
+//! | `GET /readyz` | `200` once the store is open and the scheduler runs, else `503` |
+//! | `GET /status` | JSON summary ([`status::Status`], schema in the README) |
+//! | `GET /metrics` | Prometheus text format ([`crate::metrics`]) |
+//! | `GET /` | a page for people ([`page`]) |
+//! | `GET /articles`, `/stories`, `/articles/{id}`, `/stories/{id}` | the API and change feed ([`api`]) |
+//! | `GET /events` | Server-Sent Events of new stories and copies ([`events`]) |
+//! | `GET /feeds/stories.atom`, `/feeds/stories.json` | the folded stream as feeds ([`feeds`]) |
 //!
-//! Unknown paths get a JSON 404. Handlers only read: the store is shared with the pipeline
-//! through the cheap, clonable [`crate::storage::Store`] handle.
+//! Unknown paths get a JSON 404, bad parameters a JSON 400 naming the parameter. With
+//! `http.token` set, everything but `/healthz` and `/readyz` needs a bearer token. Requests
+//! are bounded in time (`http.request_timeout`, the event stream excepted) and in body size.
+//! Handlers only read: the store is shared with the pipeline through the cheap, clonable
+//! [`crate::storage::Store`] handle, and store reads run on blocking threads.
 
+mod api;
+mod events;
+mod feeds;
+mod page;
 mod status;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::ExposeSecret;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
 use crate::fold::Folder;
 use crate::scheduler::SchedulerStats;
 use crate::storage::Store;
 
+pub use api::{ArticleView, CopyView, StoryView};
 pub(crate) use status::rfc3339;
-pub use status::{SourceStatus, Status};
+pub use status::{SourceStatus, Status, StatusCache};
+
+/// Largest request body accepted (wirefold's API takes none).
+const MAX_BODY: usize = 16 * 1024;
 
 /// What the handlers read.
 #[derive(Debug, Clone)]
@@ -35,22 +59,81 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The store.
     pub store: Store,
-    /// The fold index (for its size).
+    /// The fold index (for its size) and the live change channel.
     pub folder: Arc<Folder>,
     /// Scheduler figures.
     pub scheduler: Arc<SchedulerStats>,
     /// Process start.
     pub started: Instant,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Cancelled at shutdown: ends long-lived responses (the event stream) so HTTP can drain.
+    pub shutdown: CancellationToken,
+    /// The last default `/status`, served again for up to a second.
+    pub status_cache: Arc<status::StatusCache>,
 }
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
+    let timeout = state.config.http.request_timeout;
+    let guarded = Router::new()
+        .route("/", get(page::page))
+        .route("/status", get(status::status))
+        .route("/metrics", get(metrics))
+        .route("/articles", get(api::articles))
+        .route("/articles/{id}", get(api::article))
+        .route("/stories", get(api::stories))
+        .route("/stories/{id}", get(api::story))
+        .route("/feeds/stories.atom", get(feeds::atom))
+        .route("/feeds/stories.json", get(feeds::json_feed))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        // The event stream is long-lived by design: no request timeout.
+        .route("/events", get(events::events))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/status", get(status::status))
+        .merge(guarded)
         .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(state)
+}
+
+/// Compares in time independent of where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(token) = &state.config.http.token else {
+        return next.run(req).await;
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(g) if constant_time_eq(g.as_bytes(), token.expose_secret().as_bytes()) => {
+            next.run(req).await
+        }
+        _ => {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this endpoint needs Authorization: Bearer <http.token>",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            r
+        }
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -67,6 +150,45 @@ async fn readyz(State(state): State<AppState>) -> Response {
         )
             .into_response()
     }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let s = state.clone();
+    let gauges = tokio::task::spawn_blocking(move || {
+        crate::metrics::store_gauges(
+            s.store.counts().unwrap_or_default(),
+            s.folder.index_len(),
+            s.store.size_on_disk(),
+            s.config.sources.len(),
+            s.scheduler.in_flight.load(Ordering::SeqCst),
+        );
+        for src in s
+            .config
+            .sources
+            .iter()
+            .take(s.config.http.metrics_max_sources)
+        {
+            if let Ok(Some(st)) = s.store.source_state(&src.name) {
+                crate::metrics::source_gauges(&src.name, st.last_success, st.failures);
+            }
+        }
+    })
+    .await;
+    if let Err(e) = gauges {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        );
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {

@@ -2,13 +2,18 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::api::{BadParam, Params};
 use super::AppState;
 use crate::storage::{Counts, Millis, SourceState};
 
@@ -29,8 +34,85 @@ pub struct Status {
     pub index_size: usize,
     /// Bytes the store takes on disk.
     pub store_bytes: u64,
-    /// One entry per configured source, in configuration order.
+    /// Sources by health: `ok`, `failing` (1–2 failures in a row), `down` (3 or more),
+    /// `waiting` (not polled yet), `disabled`.
+    pub health: HealthCounts,
+    /// Which sources `sources` lists: `all`, `failing` or `none`.
+    pub sources_shown: &'static str,
+    /// Sources left out of `sources` by the filter or the page (`offset`, `limit`).
+    pub sources_omitted: usize,
+    /// The listed sources, in configuration order.
     pub sources: Vec<SourceStatus>,
+}
+
+/// Sources by health.
+#[derive(Debug, Default, Serialize)]
+pub struct HealthCounts {
+    /// Last poll succeeded.
+    pub ok: usize,
+    /// One or two failures in a row.
+    pub failing: usize,
+    /// Three or more failures in a row.
+    pub down: usize,
+    /// Enabled, not polled yet.
+    pub waiting: usize,
+    /// Not polled by configuration.
+    pub disabled: usize,
+}
+
+/// How a source is doing, in one word.
+pub fn health_of(s: &SourceStatus) -> &'static str {
+    if !s.enabled {
+        "disabled"
+    } else if s.polls == 0 {
+        "waiting"
+    } else if s.failures == 0 {
+        "ok"
+    } else if s.failures < 3 {
+        "failing"
+    } else {
+        "down"
+    }
+}
+
+/// Which sources `/status` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// Every source (paged by `offset`/`limit`).
+    All,
+    /// Only sources whose last poll failed.
+    Failing,
+    /// None: counts only.
+    None,
+}
+
+/// The `/status` query: `sources=all|failing|none`, `offset`, `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusQuery {
+    /// Which sources.
+    pub show: Show,
+    /// Skip this many of the selected sources.
+    pub offset: usize,
+    /// List at most this many.
+    pub limit: usize,
+}
+
+/// Sources listed by default; with more configured, the default lists only failing ones.
+pub const DEFAULT_LISTED: usize = 1000;
+
+impl StatusQuery {
+    /// The default for `n` configured sources.
+    pub fn default_for(n: usize) -> Self {
+        StatusQuery {
+            show: if n <= DEFAULT_LISTED {
+                Show::All
+            } else {
+                Show::Failing
+            },
+            offset: 0,
+            limit: DEFAULT_LISTED,
+        }
+    }
 }
 
 /// Counts in `/status`.
@@ -98,10 +180,76 @@ pub(crate) fn rfc3339(ms: Millis) -> Option<String> {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-pub(super) async fn status(State(state): State<AppState>) -> Response {
-    let built = tokio::task::spawn_blocking(move || build(&state)).await;
+/// How long a built default `/status` is served again: load balancers and dashboards poll it
+/// often, and with thousands of sources building it is the expensive part.
+const CACHE_FOR: Duration = Duration::from_secs(1);
+
+/// The last default `/status` body and when it was built.
+#[derive(Debug, Default)]
+pub struct StatusCache(Mutex<Option<(Instant, Bytes)>>);
+
+fn parse_query(q: HashMap<String, String>, n: usize) -> Result<StatusQuery, BadParam> {
+    let p = Params::check(q, &["sources", "offset", "limit"])?;
+    let mut query = StatusQuery::default_for(n);
+    if let Some(v) = p.get("sources") {
+        query.show = match v {
+            "all" => Show::All,
+            "failing" => Show::Failing,
+            "none" => Show::None,
+            other => {
+                return Err(BadParam {
+                    name: "sources".into(),
+                    message: format!("\"{other}\" is not allowed; allowed: all, failing, none"),
+                })
+            }
+        };
+    }
+    if let Some(o) = p.u64("offset")? {
+        query.offset = usize::try_from(o).unwrap_or(usize::MAX);
+    }
+    if p.get("limit").is_some() {
+        query.limit = p.limit_up_to(100_000)?;
+    }
+    Ok(query)
+}
+
+pub(super) async fn status(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let default = StatusQuery::default_for(state.config.sources.len());
+    let query = match parse_query(q, state.config.sources.len()) {
+        Ok(query) => query,
+        Err(e) => return e.into_response(),
+    };
+    let json_response =
+        |body: Bytes| ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if query == default {
+        if let Some((at, body)) = state.status_cache.0.lock().ok().and_then(|c| c.clone()) {
+            if at.elapsed() < CACHE_FOR {
+                return json_response(body);
+            }
+        }
+    }
+    let st = state.clone();
+    let built = tokio::task::spawn_blocking(move || {
+        build(&st, query).map(|s| serde_json::to_vec(&s).map(Bytes::from))
+    })
+    .await;
     match built {
-        Ok(Ok(s)) => Json(s).into_response(),
+        Ok(Ok(Ok(body))) => {
+            if query == default {
+                if let Ok(mut c) = state.status_cache.0.lock() {
+                    *c = Some((Instant::now(), body.clone()));
+                }
+            }
+            json_response(body)
+        }
+        Ok(Ok(Err(e))) => super::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
         Ok(Err(e)) => super::error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
         Err(e) => super::error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,12 +259,17 @@ pub(super) async fn status(State(state): State<AppState>) -> Response {
     }
 }
 
-fn build(state: &AppState) -> Result<Status, crate::storage::StoreError> {
+pub(super) fn build(
+    state: &AppState,
+    query: StatusQuery,
+) -> Result<Status, crate::storage::StoreError> {
     let counts: Counts = state.store.counts()?;
-    let mut sources = Vec::with_capacity(state.config.sources.len());
+    let mut health = HealthCounts::default();
+    let mut selected = 0usize;
+    let mut sources = Vec::new();
     for s in &state.config.sources {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
-        sources.push(SourceStatus {
+        let entry = SourceStatus {
             name: s.name.clone(),
             url: s.url.to_string(),
             enabled: s.enabled,
@@ -140,7 +293,26 @@ fn build(state: &AppState) -> Result<Status, crate::storage::StoreError> {
             items_new: st.items_new,
             items_updated: st.items_updated,
             items_copies: st.items_copies,
-        });
+        };
+        let word = health_of(&entry);
+        match word {
+            "ok" => health.ok += 1,
+            "failing" => health.failing += 1,
+            "down" => health.down += 1,
+            "waiting" => health.waiting += 1,
+            _ => health.disabled += 1,
+        }
+        let wanted = match query.show {
+            Show::All => true,
+            Show::Failing => matches!(word, "failing" | "down"),
+            Show::None => false,
+        };
+        if wanted {
+            if selected >= query.offset && sources.len() < query.limit {
+                sources.push(entry);
+            }
+            selected += 1;
+        }
     }
     Ok(Status {
         version: env!("CARGO_PKG_VERSION"),
@@ -155,6 +327,13 @@ fn build(state: &AppState) -> Result<Status, crate::storage::StoreError> {
         },
         index_size: state.folder.index_len(),
         store_bytes: state.store.size_on_disk(),
+        health,
+        sources_shown: match query.show {
+            Show::All => "all",
+            Show::Failing => "failing",
+            Show::None => "none",
+        },
+        sources_omitted: state.config.sources.len() - sources.len(),
         sources,
     })
 }

@@ -96,6 +96,7 @@ pub async fn run(
                     }
                     heap.pop();
                     let lag = now.saturating_duration_since(due);
+                    crate::metrics::scheduler_lag(lag);
                     if lag > Duration::from_secs(1) {
                         debug!(source = %sources[i].name, lag_ms = lag.as_millis() as u64, "poll starts late");
                     }

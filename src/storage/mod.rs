@@ -17,6 +17,8 @@
 //! - `sourcekey_tombstone`: source name `0x00` entry key → when the deleted item was last
 //!   seen (ms); such an entry is never ingested again while its tombstone lives (schema 2);
 //! - `tombstoneseen_sourcekey`: that time ++ source key → nothing: tombstone expiry order.
+//! - `seq_change`: change sequence number → [`ChangeRecord`], the change log behind the change
+//!   feed (`/articles?after=`, `/stories?after=`) and the event stream.
 //!
 //! Ids come from sled's persistent monotonic generator, so ordering by id is ordering by the
 //! time a record was created, and big-endian keys make "newest first" a reverse range scan.
@@ -122,6 +124,7 @@ pub struct Store {
     first_seen: sled::Tree,
     tombstones: sled::Tree,
     tombstones_seen: sled::Tree,
+    changes: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -199,6 +202,7 @@ impl Store {
             first_seen: open("firstseen_articleid")?,
             tombstones: open("sourcekey_tombstone")?,
             tombstones_seen: open("tombstoneseen_sourcekey")?,
+            changes: open("seq_change")?,
             db,
         };
         let found = store.check_schema(&shown, existed)?;
@@ -295,13 +299,15 @@ impl Store {
     }
 
     /// Writes one fold decision atomically: the article (new or updated), its index record and
-    /// key, its story, and the counters moved by `delta`.
+    /// key, its story, the counters moved by `delta`, and a change-log entry of `kind`.
+    /// Returns the change record (its `seq` is the consumers' cursor).
     pub fn commit(
         &self,
         article: &ArticleRecord,
         story: &StoryRecord,
         delta: Counts,
-    ) -> Result<()> {
+        kind: ChangeKind,
+    ) -> Result<ChangeRecord> {
         let article_bytes = encode(article)?;
         let index_bytes = encode(&IndexRecord {
             story: article.story,
@@ -309,6 +315,15 @@ impl Store {
             fingerprint: article.fingerprint.clone(),
         })?;
         let story_bytes = encode(story)?;
+        let change = ChangeRecord {
+            seq: self.next_id()?,
+            kind,
+            article: article.id,
+            story: story.id,
+            at: article.updated,
+        };
+        let change_bytes = encode(&change)?;
+        let change_key = change.seq.to_be_bytes();
         let article_key = article.id.to_be_bytes();
         let story_key = story.id.to_be_bytes();
         let key = source_key(&article.source, &article.key);
@@ -320,28 +335,49 @@ impl Store {
             &self.keys,
             &self.stories,
             &self.first_seen,
+            &self.changes,
         )
-            .transaction(|(meta, articles, index, keys, stories, first_seen)| {
-                articles.insert(&article_key, article_bytes.as_slice())?;
-                first_seen.insert(&seen_key, &[])?;
-                index.insert(&article_key, index_bytes.as_slice())?;
-                keys.insert(key.as_slice(), &article_key)?;
-                stories.insert(&story_key, story_bytes.as_slice())?;
-                if delta != Counts::default() {
-                    let mut counts: Counts = match meta.get(KEY_COUNTS)? {
-                        Some(v) => decode("meta", KEY_COUNTS, &v)
-                            .map_err(ConflictableTransactionError::Abort)?,
-                        None => Counts::default(),
-                    };
-                    counts.articles += delta.articles;
-                    counts.stories += delta.stories;
-                    counts.copies += delta.copies;
-                    let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
-                    meta.insert(KEY_COUNTS, bytes)?;
-                }
-                Ok(())
-            })?;
-        Ok(())
+            .transaction(
+                |(meta, articles, index, keys, stories, first_seen, changes)| {
+                    articles.insert(&article_key, article_bytes.as_slice())?;
+                    first_seen.insert(&seen_key, &[])?;
+                    index.insert(&article_key, index_bytes.as_slice())?;
+                    keys.insert(key.as_slice(), &article_key)?;
+                    stories.insert(&story_key, story_bytes.as_slice())?;
+                    changes.insert(&change_key, change_bytes.as_slice())?;
+                    if delta != Counts::default() {
+                        let mut counts: Counts = match meta.get(KEY_COUNTS)? {
+                            Some(v) => decode("meta", KEY_COUNTS, &v)
+                                .map_err(ConflictableTransactionError::Abort)?,
+                            None => Counts::default(),
+                        };
+                        counts.articles += delta.articles;
+                        counts.stories += delta.stories;
+                        counts.copies += delta.copies;
+                        let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
+                        meta.insert(KEY_COUNTS, bytes)?;
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(change)
+    }
+
+    /// Change-log entries after `after` (exclusive), oldest first.
+    pub fn changes_after(
+        &self,
+        after: Option<u64>,
+    ) -> impl Iterator<Item = Result<ChangeRecord>> + '_ {
+        let start = after.map_or(0, |a| a.saturating_add(1)).to_be_bytes();
+        self.changes.range(start..).map(|kv| {
+            let (k, v) = kv?;
+            decode("seq_change", &k, &v)
+        })
+    }
+
+    /// The newest change-log position, if any.
+    pub fn last_change(&self) -> Result<Option<u64>> {
+        Ok(self.changes.last()?.and_then(|(k, _)| id_from(&k)))
     }
 
     /// Index records of articles first seen at or after `since`, newest first. Relies on ids
@@ -371,6 +407,14 @@ impl Store {
     pub fn articles_from(&self, first: u64) -> impl Iterator<Item = Result<ArticleRecord>> + '_ {
         let start = first.to_be_bytes();
         self.articles.range(start..).map(|kv| {
+            let (k, v) = kv?;
+            decode("articleid_article", &k, &v)
+        })
+    }
+
+    /// Articles, newest first.
+    pub fn articles_newest(&self) -> impl Iterator<Item = Result<ArticleRecord>> + '_ {
+        self.articles.iter().rev().map(|kv| {
             let (k, v) = kv?;
             decode("articleid_article", &k, &v)
         })

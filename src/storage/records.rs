@@ -192,3 +192,29 @@ pub struct Counts {
     /// Articles that joined an existing story.
     pub copies: u64,
 }
+
+/// What a change-log entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeKind {
+    /// A new story, with its first article.
+    NewStory,
+    /// An article joined an existing story.
+    NewCopy,
+    /// An article's content changed in place.
+    Updated,
+}
+
+/// One entry of the change log: what the change feed and the event stream replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    /// Position in the log; the consumers' cursor.
+    pub seq: u64,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The article concerned.
+    pub article: u64,
+    /// Its story.
+    pub story: u64,
+    /// When.
+    pub at: Millis,
+}

@@ -59,6 +59,7 @@ fn commit_is_readable_after_reopen() {
                     stories: 1,
                     copies: 0,
                 },
+                ChangeKind::NewStory,
             )
             .unwrap();
         store.flush().unwrap();
@@ -120,7 +121,9 @@ fn index_scan_stops_at_window_start() {
     for (i, at) in [1_000i64, 2_000, 3_000].into_iter().enumerate() {
         let mut a = article(&store, 1, &format!("g:{i}"));
         a.first_seen = at;
-        store.commit(&a, &story(1, &a), Counts::default()).unwrap();
+        store
+            .commit(&a, &story(1, &a), Counts::default(), ChangeKind::Updated)
+            .unwrap();
     }
     let recent: Vec<_> = store
         .index_records_since(2_000)
@@ -153,6 +156,7 @@ fn commit_at(store: &Store, key: &str, at: Millis) -> (u64, u64) {
                 stories: 1,
                 copies: 0,
             },
+            ChangeKind::NewStory,
         )
         .unwrap();
     (a.id, sid)
@@ -224,6 +228,7 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
                 stories: 0,
                 copies: 1,
             },
+            ChangeKind::NewCopy,
         )
         .unwrap();
     let p = store.prune_before(5_000, 10_000, 10).unwrap();
@@ -301,4 +306,27 @@ fn an_unreadable_version_is_refused() {
         Err(e @ StoreError::Schema { .. }) => assert!(e.to_string().contains("unreadable"), "{e}"),
         other => panic!("expected Schema, got {other:?}"),
     }
+}
+
+#[test]
+fn change_log_is_ordered_and_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let mut seqs = Vec::new();
+    for i in 0..5 {
+        let a = article(&store, 1, &format!("g:{i}"));
+        let c = store
+            .commit(&a, &story(1, &a), Counts::default(), ChangeKind::NewCopy)
+            .unwrap();
+        seqs.push(c.seq);
+    }
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    let all: Vec<u64> = store.changes_after(None).map(|c| c.unwrap().seq).collect();
+    assert_eq!(all, seqs);
+    let rest: Vec<u64> = store
+        .changes_after(Some(seqs[2]))
+        .map(|c| c.unwrap().seq)
+        .collect();
+    assert_eq!(rest, seqs[3..]);
+    assert_eq!(store.last_change().unwrap(), Some(seqs[4]));
 }

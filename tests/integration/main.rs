@@ -6,6 +6,8 @@ mod cli;
 mod daemon;
 mod fixtures;
 mod helpers;
+mod http;
+mod page;
 mod retention;
 mod service;
 mod wire_story;

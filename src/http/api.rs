@@ -1,0 +1,470 @@
+//! The consumers' API: articles and stories, browsable and as a change feed.
+//!
+//! - `GET /articles?after=CURSOR&limit=N`, `GET /stories?after=CURSOR&limit=N`: without
+//!   `after`, the newest first (browsing), with `next` set to the current end of the change
+//!   log so a consumer can start following from now; with `after`, the changes after that
+//!   cursor, oldest first. Each response carries `next`: pass it as `after` to resume exactly
+//!   where you stopped. Cursors are change-log positions: stable, monotonic, never reused.
+//!   A story appears in the story feed when it is created and whenever a copy joins it or a
+//!   copy changes; an article appears when it is stored and whenever it is updated.
+//! - `GET /stories/{id}`: one story with every copy (title, source, URL, first seen,
+//!   similarity); `GET /articles/{id}`: one article with its text.
+//!
+//! Bad parameters get `400 {"error":"bad_parameter","parameter":…,"message":…}`.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{rfc3339, AppState};
+use crate::storage::{ArticleRecord, ChangeKind, CopyKind, Store, StoreError, StoryRecord};
+
+/// Default and largest page size.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Largest page size.
+pub const MAX_LIMIT: usize = 1000;
+
+/// A rejected request parameter.
+#[derive(Debug)]
+pub struct BadParam {
+    /// Parameter name.
+    pub name: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl IntoResponse for BadParam {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error": "bad_parameter", "parameter": self.name, "message": self.message}),
+            ),
+        )
+            .into_response()
+    }
+}
+
+/// Query parameters checked against the ones an endpoint accepts.
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// Rejects any parameter not in `allowed`.
+    pub fn check(q: HashMap<String, String>, allowed: &[&str]) -> Result<Params, BadParam> {
+        if let Some(k) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(BadParam {
+                name: k.clone(),
+                message: format!("unknown parameter; allowed: {}", allowed.join(", ")),
+            });
+        }
+        Ok(Params(q))
+    }
+
+    /// An optional unsigned integer parameter.
+    pub fn u64(&self, name: &str) -> Result<Option<u64>, BadParam> {
+        self.0
+            .get(name)
+            .map(|v| {
+                v.trim().parse::<u64>().map_err(|_| BadParam {
+                    name: name.into(),
+                    message: format!("\"{v}\" is not a non-negative integer"),
+                })
+            })
+            .transpose()
+    }
+
+    /// A raw parameter value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// `limit`, between 1 and [`MAX_LIMIT`].
+    pub fn limit(&self) -> Result<usize, BadParam> {
+        self.limit_up_to(MAX_LIMIT)
+    }
+
+    /// `limit`, between 1 and `max` (default [`DEFAULT_LIMIT`]).
+    pub fn limit_up_to(&self, max: usize) -> Result<usize, BadParam> {
+        match self.u64("limit")? {
+            None => Ok(DEFAULT_LIMIT.min(max)),
+            Some(n) if (1..=max as u64).contains(&n) => Ok(n as usize),
+            Some(n) => Err(BadParam {
+                name: "limit".into(),
+                message: format!("{n} is out of range; allowed: 1 to {max}"),
+            }),
+        }
+    }
+}
+
+/// An article as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct ArticleView {
+    /// Article id.
+    pub id: u64,
+    /// Source name.
+    pub source: String,
+    /// Entry key within the source.
+    pub key: String,
+    /// Canonical URL.
+    pub url: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Publication date.
+    pub published: Option<String>,
+    /// First seen by wirefold.
+    pub first_seen: Option<String>,
+    /// Last content change.
+    pub updated: Option<String>,
+    /// Content changes after the first sighting.
+    pub revisions: u32,
+    /// Story id.
+    pub story: u64,
+    /// Similarity to the copy it was matched with.
+    pub similarity: f32,
+    /// Language.
+    pub language: Option<String>,
+    /// Display text (omitted in lists unless asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl ArticleView {
+    fn new(a: ArticleRecord, with_text: bool) -> Self {
+        Self {
+            id: a.id,
+            published: rfc3339(a.published),
+            first_seen: rfc3339(a.first_seen),
+            updated: rfc3339(a.updated),
+            revisions: a.revisions,
+            story: a.story,
+            similarity: a.similarity,
+            text: with_text.then_some(a.text),
+            source: a.source,
+            key: a.key,
+            url: a.url,
+            title: a.title,
+            language: a.language,
+        }
+    }
+}
+
+/// One copy in a story view.
+#[derive(Debug, Serialize)]
+pub struct CopyView {
+    /// Article id.
+    pub article: u64,
+    /// Source name.
+    pub source: String,
+    /// Canonical URL.
+    pub url: Option<String>,
+    /// The copy's own headline (only in single-story views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// First seen.
+    pub first_seen: Option<String>,
+    /// Similarity to the copy it was matched with.
+    pub similarity: f32,
+    /// `origin`, `exact` or `near`.
+    pub kind: &'static str,
+}
+
+/// A story as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct StoryView {
+    /// Story id.
+    pub id: u64,
+    /// Created (first copy first seen).
+    pub created: Option<String>,
+    /// Last change.
+    pub updated: Option<String>,
+    /// Canonical (earliest) copy's article id.
+    pub canonical: u64,
+    /// The likely origin: the canonical copy's source.
+    pub origin: Option<String>,
+    /// Canonical copy's title.
+    pub title: String,
+    /// Canonical copy's URL.
+    pub url: Option<String>,
+    /// Number of copies.
+    pub copy_count: usize,
+    /// Number of distinct sources.
+    pub source_count: usize,
+    /// Headline variants.
+    pub headlines: Vec<String>,
+    /// Every copy.
+    pub copies: Vec<CopyView>,
+}
+
+fn copy_kind(k: CopyKind) -> &'static str {
+    match k {
+        CopyKind::Origin => "origin",
+        CopyKind::Exact => "exact",
+        CopyKind::Near => "near",
+    }
+}
+
+/// Builds a story view; with `titles`, looks up each copy's own headline.
+pub fn story_view(store: &Store, s: StoryRecord, titles: bool) -> Result<StoryView, StoreError> {
+    let canonical = store.article(s.canonical)?;
+    let mut copies = Vec::with_capacity(s.copies.len());
+    for c in &s.copies {
+        let title = if titles {
+            store.article(c.article)?.map(|a| a.title)
+        } else {
+            None
+        };
+        copies.push(CopyView {
+            article: c.article,
+            source: c.source.clone(),
+            url: c.url.clone(),
+            title,
+            first_seen: rfc3339(c.first_seen),
+            similarity: c.similarity,
+            kind: copy_kind(c.kind),
+        });
+    }
+    Ok(StoryView {
+        id: s.id,
+        created: rfc3339(s.created),
+        updated: rfc3339(s.updated),
+        canonical: s.canonical,
+        origin: s.copies.first().map(|c| c.source.clone()),
+        title: canonical
+            .as_ref()
+            .map(|a| a.title.clone())
+            .or_else(|| s.headlines.first().cloned())
+            .unwrap_or_default(),
+        url: canonical.and_then(|a| a.url),
+        copy_count: s.copies.len(),
+        source_count: s.source_count(),
+        headlines: s.headlines.clone(),
+        copies,
+    })
+}
+
+/// Why a request failed, as the JSON error it becomes.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A bad request parameter (400).
+    Bad(BadParam),
+    /// The store failed (500).
+    Store(StoreError),
+    /// A blocking task failed (500).
+    Internal(String),
+}
+
+impl From<BadParam> for ApiError {
+    fn from(e: BadParam) -> Self {
+        ApiError::Bad(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Bad(b) => b.into_response(),
+            ApiError::Store(e) => {
+                super::error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string())
+            }
+            ApiError::Internal(m) => {
+                super::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &m)
+            }
+        }
+    }
+}
+
+/// Runs store reads on a blocking thread.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ApiError::Store(e)),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
+/// Which records a change-feed page walks.
+#[derive(Clone, Copy)]
+enum Feed {
+    Articles,
+    Stories,
+}
+
+/// Walks the change log after `after` and returns up to `limit` distinct ids (articles or
+/// stories), each at its latest change in the page, plus the cursor to resume from.
+fn changed_ids(
+    store: &Store,
+    feed: Feed,
+    after: u64,
+    limit: usize,
+) -> Result<(Vec<(u64, ChangeKind)>, u64), StoreError> {
+    let mut seen = HashSet::new();
+    let mut ids = Vec::new();
+    let mut next = after;
+    for c in store.changes_after(Some(after)) {
+        let c = c?;
+        let id = match feed {
+            Feed::Articles => c.article,
+            Feed::Stories => c.story,
+        };
+        if !seen.contains(&id) && ids.len() == limit {
+            break;
+        }
+        next = c.seq;
+        if seen.insert(id) {
+            ids.push((id, c.kind));
+        }
+    }
+    Ok((ids, next))
+}
+
+pub(super) async fn articles(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let p = match Params::check(q, &["after", "limit", "text"]) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let (after, limit) = match (p.u64("after"), p.limit()) {
+        (Ok(a), Ok(l)) => (a, l),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    };
+    let with_text = match p.0.get("text").map(String::as_str) {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(v) => {
+            return BadParam {
+                name: "text".into(),
+                message: format!("\"{v}\" is not a boolean; allowed: true, false"),
+            }
+            .into_response()
+        }
+    };
+    let store = state.store.clone();
+    let page = blocking(move || {
+        let (records, next) = match after {
+            None => {
+                let next = store.last_change()?.unwrap_or(0);
+                let list: Vec<ArticleRecord> = store
+                    .articles_newest()
+                    .take(limit)
+                    .collect::<Result<_, _>>()?;
+                (list, next)
+            }
+            Some(after) => {
+                let (ids, next) = changed_ids(&store, Feed::Articles, after, limit)?;
+                let mut list = Vec::with_capacity(ids.len());
+                for (id, _) in ids {
+                    if let Some(a) = store.article(id)? {
+                        list.push(a);
+                    }
+                }
+                (list, next)
+            }
+        };
+        let views: Vec<ArticleView> = records
+            .into_iter()
+            .map(|a| ArticleView::new(a, with_text))
+            .collect();
+        Ok(json!({"articles": views, "next": next.to_string()}))
+    })
+    .await;
+    match page {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn stories(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let p = match Params::check(q, &["after", "limit"]) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let (after, limit) = match (p.u64("after"), p.limit()) {
+        (Ok(a), Ok(l)) => (a, l),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    };
+    let store = state.store.clone();
+    let page = blocking(move || {
+        let (records, next) = match after {
+            None => {
+                let next = store.last_change()?.unwrap_or(0);
+                let list: Vec<StoryRecord> = store
+                    .stories_before(None)
+                    .take(limit)
+                    .collect::<Result<_, _>>()?;
+                (list, next)
+            }
+            Some(after) => {
+                let (ids, next) = changed_ids(&store, Feed::Stories, after, limit)?;
+                let mut list = Vec::with_capacity(ids.len());
+                for (id, _) in ids {
+                    if let Some(s) = store.story(id)? {
+                        list.push(s);
+                    }
+                }
+                (list, next)
+            }
+        };
+        let views = records
+            .into_iter()
+            .map(|s| story_view(&store, s, false))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(json!({"stories": views, "next": next.to_string()}))
+    })
+    .await;
+    match page {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn parse_id(raw: &str) -> Result<u64, BadParam> {
+    raw.parse().map_err(|_| BadParam {
+        name: "id".into(),
+        message: format!("\"{raw}\" is not a numeric id"),
+    })
+}
+
+pub(super) async fn story(State(state): State<AppState>, Path(raw): Path<String>) -> Response {
+    let id = match parse_id(&raw) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let store = state.store.clone();
+    match blocking(move || {
+        store
+            .story(id)?
+            .map(|s| story_view(&store, s, true))
+            .transpose()
+    })
+    .await
+    {
+        Ok(Some(v)) => Json(v).into_response(),
+        Ok(None) => super::error(StatusCode::NOT_FOUND, "not_found", "no such story"),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn article(State(state): State<AppState>, Path(raw): Path<String>) -> Response {
+    let id = match parse_id(&raw) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let store = state.store.clone();
+    match blocking(move || store.article(id)).await {
+        Ok(Some(a)) => Json(ArticleView::new(a, true)).into_response(),
+        Ok(None) => super::error(StatusCode::NOT_FOUND, "not_found", "no such article"),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,143 @@
+//! `GET /events`: a Server-Sent Events stream of new stories, new copies and updates.
+//!
+//! Each event has `id:` = its change-log position and `event:` = `new_story`, `new_copy` or
+//! `updated`. A client that reconnects with `Last-Event-ID` (or `?after=`) first gets every
+//! change it missed, replayed from the store, then the live ones: nothing is lost in between,
+//! because the live subscription is opened before the replay and duplicates are skipped by
+//! position. A client too slow for the live channel falls back to replaying from the store.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::api::{BadParam, Params};
+use super::{rfc3339, AppState};
+use crate::storage::{ChangeKind, ChangeRecord, Store};
+
+fn kind_name(k: ChangeKind) -> &'static str {
+    match k {
+        ChangeKind::NewStory => "new_story",
+        ChangeKind::NewCopy => "new_copy",
+        ChangeKind::Updated => "updated",
+    }
+}
+
+fn to_event(store: &Store, c: &ChangeRecord) -> Event {
+    let article = store.article(c.article).ok().flatten();
+    let data = json!({
+        "seq": c.seq.to_string(),
+        "kind": kind_name(c.kind),
+        "story": c.story,
+        "article": c.article,
+        "at": rfc3339(c.at),
+        "source": article.as_ref().map(|a| a.source.as_str()),
+        "title": article.as_ref().map(|a| a.title.as_str()),
+        "url": article.as_ref().and_then(|a| a.url.as_deref()),
+    });
+    Event::default()
+        .id(c.seq.to_string())
+        .event(kind_name(c.kind))
+        .data(data.to_string())
+}
+
+pub(super) async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let p = match Params::check(q, &["after"]) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let header_cursor = match headers.get("last-event-id").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) => match v.trim().parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return BadParam {
+                    name: "Last-Event-ID".into(),
+                    message: format!("\"{v}\" is not an event id"),
+                }
+                .into_response()
+            }
+        },
+        Some(Err(_)) => {
+            return BadParam {
+                name: "Last-Event-ID".into(),
+                message: "not ASCII".into(),
+            }
+            .into_response()
+        }
+    };
+    let after = match p.u64("after") {
+        Ok(a) => header_cursor.or(a),
+        Err(e) => return e.into_response(),
+    };
+    // Live subscription first, so nothing committed during the replay is missed.
+    let live = state.folder.subscribe();
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(256);
+    let store = state.store.clone();
+    let stop = state.shutdown.clone();
+    tokio::spawn(async move {
+        let mut last = match after {
+            Some(a) => a,
+            // No cursor: only what happens from now on.
+            None => store.last_change().ok().flatten().unwrap_or(0),
+        };
+        let mut live = live;
+        let mut need_replay = after.is_some();
+        loop {
+            if need_replay {
+                let s = store.clone();
+                let from = last;
+                let missed = tokio::task::spawn_blocking(move || {
+                    s.changes_after(Some(from))
+                        .filter_map(Result::ok)
+                        .map(|c| (c.seq, to_event(&s, &c)))
+                        .collect::<Vec<_>>()
+                })
+                .await
+                .unwrap_or_default();
+                for (seq, ev) in missed {
+                    if tx.send(Ok(ev)).await.is_err() {
+                        return;
+                    }
+                    last = seq;
+                }
+                need_replay = false;
+            }
+            let c = tokio::select! {
+                () = stop.cancelled() => return,
+                () = tx.closed() => return,
+                r = live.recv() => r,
+            };
+            match c {
+                Ok(c) if c.seq > last => {
+                    let s = store.clone();
+                    let Ok(ev) = tokio::task::spawn_blocking(move || to_event(&s, &c)).await else {
+                        return;
+                    };
+                    if tx.send(Ok(ev)).await.is_err() {
+                        return;
+                    }
+                    last = c.seq;
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => need_replay = true,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}

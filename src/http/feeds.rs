@@ -1,0 +1,172 @@
+//! The folded stream as feeds any reader can subscribe to: `GET /feeds/stories.atom` (Atom
+//! 1.0, written by `atom_syndication`) and `GET /feeds/stories.json` (JSON Feed 1.1). One
+//! entry per story, newest first: the canonical copy's title and link, the other copies
+//! listed in the content.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, FixedOffset, Utc};
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+use serde_json::json;
+
+use super::api::{blocking, story_view, ApiError, Params, StoryView};
+use super::AppState;
+use crate::storage::{Store, StoreError};
+
+/// Stories per feed document unless `?limit=` says otherwise.
+const FEED_LIMIT: usize = 50;
+
+fn newest(store: &Store, limit: usize) -> Result<Vec<StoryView>, StoreError> {
+    store
+        .stories_before(None)
+        .take(limit)
+        .map(|s| story_view(store, s?, true))
+        .collect()
+}
+
+fn when(s: &Option<String>) -> DateTime<FixedOffset> {
+    s.as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .unwrap_or_else(|| Utc::now().fixed_offset())
+}
+
+/// The copies of a story as an HTML list (escaped).
+fn copies_html(s: &StoryView) -> String {
+    let mut out = format!(
+        "<p>{} copies from {} sources.</p><ul>",
+        s.copy_count, s.source_count
+    );
+    for c in &s.copies {
+        let title = text(c.title.as_deref().unwrap_or(""));
+        let source = text(&c.source);
+        match &c.url {
+            Some(u) => out.push_str(&format!(
+                "<li>{source}: <a href=\"{}\">{title}</a></li>",
+                attr(u)
+            )),
+            None => out.push_str(&format!("<li>{source}: {title}</li>")),
+        }
+    }
+    out.push_str("</ul>");
+    out
+}
+
+fn base_url(state: &AppState) -> String {
+    format!("http://{}", state.config.http.listen)
+}
+
+/// `?limit=` (default [`FEED_LIMIT`]) and the newest stories.
+async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Vec<StoryView>, ApiError> {
+    let p = Params::check(q, &["limit"])?;
+    let limit = match p.u64("limit")? {
+        None => FEED_LIMIT,
+        Some(_) => p.limit()?,
+    };
+    let store = state.store.clone();
+    blocking(move || newest(&store, limit)).await
+}
+
+pub(super) async fn atom(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let stories = match load(&state, q).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let base = base_url(&state);
+    let entries: Vec<atom_syndication::Entry> = stories
+        .iter()
+        .map(|s| atom_syndication::Entry {
+            id: format!("urn:wirefold:story:{}", s.id),
+            title: s.title.clone().into(),
+            updated: when(&s.updated),
+            published: Some(when(&s.created)),
+            links: s
+                .url
+                .iter()
+                .map(|u| atom_syndication::Link {
+                    href: u.clone(),
+                    rel: "alternate".into(),
+                    ..Default::default()
+                })
+                .collect(),
+            content: Some(atom_syndication::Content {
+                value: Some(copies_html(s)),
+                content_type: Some("html".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let feed = atom_syndication::Feed {
+        id: format!("{base}/feeds/stories.atom"),
+        title: "wirefold stories".into(),
+        updated: entries
+            .first()
+            .map(|e| e.updated)
+            .unwrap_or_else(|| Utc::now().fixed_offset()),
+        links: vec![atom_syndication::Link {
+            href: format!("{base}/feeds/stories.atom"),
+            rel: "self".into(),
+            ..Default::default()
+        }],
+        generator: Some(atom_syndication::Generator {
+            value: "wirefold".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            ..Default::default()
+        }),
+        entries,
+        ..Default::default()
+    };
+    (
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        feed.to_string(),
+    )
+        .into_response()
+}
+
+pub(super) async fn json_feed(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let stories = match load(&state, q).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let base = base_url(&state);
+    let items: Vec<serde_json::Value> = stories
+        .iter()
+        .map(|s| {
+            json!({
+                "id": format!("urn:wirefold:story:{}", s.id),
+                "url": s.url,
+                "title": s.title,
+                "content_html": copies_html(s),
+                "date_published": s.created,
+                "date_modified": s.updated,
+                "_wirefold": {
+                    "story": s.id,
+                    "copy_count": s.copy_count,
+                    "source_count": s.source_count,
+                    "copies": s.copies,
+                },
+            })
+        })
+        .collect();
+    let doc = json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "wirefold stories",
+        "home_page_url": format!("{base}/"),
+        "feed_url": format!("{base}/feeds/stories.json"),
+        "items": items,
+    });
+    (
+        [(header::CONTENT_TYPE, "application/feed+json; charset=utf-8")],
+        doc.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,160 @@
+//! `GET /`: a page a person can read at a glance: the sources with a health colour, last poll,
+//! last error and next poll, and the newest stories with their copies and sources. It
+//! refreshes itself, loads nothing from elsewhere (inline CSS, no scripts), and escapes every
+//! string that came from a feed.
+
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+use super::api::{story_view, StoryView};
+use super::status::{build, health_of, SourceStatus, Status, StatusQuery};
+use super::AppState;
+use crate::storage::StoreError;
+
+/// Stories listed on the page.
+const PAGE_STORIES: usize = 30;
+/// Seconds between refreshes.
+const REFRESH_S: u32 = 15;
+
+const STYLE: &str = "
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
+h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
+.counts span{display:inline-block;margin-right:1.5em}.counts b{font-size:1.3em}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #e4e4e4;vertical-align:top}
+th{background:#f0f0f0;font-weight:600}
+.dot{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.4em}
+.ok{background:#2e9d4f}.warn{background:#e0a000}.bad{background:#d33}.idle{background:#aaa}
+.err{color:#a00;font-size:.9em}td.t{white-space:nowrap}.muted{color:#777;font-size:.9em}
+";
+
+/// Health of a source, as a CSS class and a word.
+fn health(s: &SourceStatus) -> (&'static str, &'static str) {
+    let word = health_of(s);
+    let class = match word {
+        "ok" => "ok",
+        "failing" => "warn",
+        "down" => "bad",
+        _ => "idle",
+    };
+    (class, word)
+}
+
+fn opt(s: &Option<String>) -> String {
+    text(s.as_deref().unwrap_or("–")).into_owned()
+}
+
+fn render(status: &Status, stories: &[StoryView]) -> String {
+    let mut h = String::with_capacity(16 * 1024);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta http-equiv=\"refresh\" content=\"{REFRESH_S}\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<title>wirefold</title><style>{STYLE}</style></head><body>\
+<h1>wirefold</h1><p class=\"muted\">version {} · up {} s · refreshes every {REFRESH_S} s</p>\
+<p class=\"counts\" id=\"counts\"><span><b>{}</b> sources</span><span><b>{}</b> articles</span>\
+<span><b>{}</b> stories</span><span><b>{}</b> copies</span><span><b>{}</b> in flight</span></p>",
+        status.version,
+        status.uptime_s,
+        status.counts.sources,
+        status.counts.articles,
+        status.counts.stories,
+        status.counts.copies,
+        status.polls_in_flight,
+    );
+    h.push_str(
+        "<h2>Sources</h2><table id=\"sources\"><thead><tr><th>source</th><th>health</th>\
+<th>last poll</th><th>next poll</th><th>new / copies / updated</th><th>last error</th></tr></thead><tbody>",
+    );
+    for s in &status.sources {
+        let (class, word) = health(s);
+        let title = s.title.as_deref().unwrap_or(&s.name);
+        let err = s
+            .last_error
+            .as_ref()
+            .map(|e| format!("{}: {}", e.class, e.message));
+        let _ = write!(
+            h,
+            "<tr class=\"source\" data-name=\"{}\"><td><a href=\"{}\">{}</a><br><span class=\"muted\">{}</span></td>\
+<td><span class=\"dot {class}\"></span>{word}{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{} / {} / {}</td><td class=\"err\">{}</td></tr>",
+            attr(&s.name),
+            attr(&s.url),
+            text(title),
+            text(&s.name),
+            if s.failures > 0 { format!(" ({} failures)", s.failures) } else { String::new() },
+            opt(&s.last_poll),
+            opt(&s.next_poll),
+            s.items_new,
+            s.items_copies,
+            s.items_updated,
+            text(err.as_deref().unwrap_or("")),
+        );
+    }
+    h.push_str("</tbody></table>");
+    if status.sources_omitted > 0 {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{} sources not listed here ({} ok, {} waiting, {} disabled); \
+all of them: <a href=\"/status?sources=all&amp;limit=100000\">/status?sources=all</a></p>",
+            status.sources_omitted, status.health.ok, status.health.waiting, status.health.disabled
+        );
+    }
+    h.push_str(
+        "<h2>Newest stories</h2><table id=\"stories\"><thead><tr><th>story</th><th>copies</th>\
+<th>sources</th><th>first seen</th></tr></thead><tbody>",
+    );
+    for s in stories {
+        let sources: Vec<&str> = {
+            let mut v: Vec<&str> = s.copies.iter().map(|c| c.source.as_str()).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let title = match &s.url {
+            Some(u) => format!("<a href=\"{}\">{}</a>", attr(u), text(&s.title)),
+            None => text(&s.title).into_owned(),
+        };
+        let _ = write!(
+            h,
+            "<tr class=\"story\" data-id=\"{}\"><td>{title}</td><td class=\"copies\">{}</td><td>{}</td><td class=\"t\">{}</td></tr>",
+            s.id,
+            s.copy_count,
+            text(&sources.join(", ")),
+            opt(&s.created),
+        );
+    }
+    h.push_str("</tbody></table></body></html>");
+    h
+}
+
+fn load(state: &AppState) -> Result<(Status, Vec<StoryView>), StoreError> {
+    let status = build(state, StatusQuery::default_for(state.config.sources.len()))?;
+    let stories = state
+        .store
+        .stories_before(None)
+        .take(PAGE_STORIES)
+        .map(|s| story_view(&state.store, s?, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((status, stories))
+}
+
+pub(super) async fn page(State(state): State<AppState>) -> Response {
+    match tokio::task::spawn_blocking(move || load(&state)).await {
+        Ok(Ok((status, stories))) => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            render(&status, &stories),
+        )
+            .into_response(),
+        Ok(Err(e)) => super::error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
+        Err(e) => super::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
+    }
+}

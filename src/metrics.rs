@@ -1,0 +1,136 @@
+//! Every metric wirefold exports, in one place (Miniflux's `metric.go`), and the recorder.
+//!
+//! Counters and histograms are recorded where things happen through the functions below, so a
+//! metric's name and labels are written once. Gauges that describe the store and the index
+//! are set when `/metrics` is scraped. Per-source series (`source` label) exist only for the
+//! first `http.metrics_max_sources` sources, so cardinality stays bounded however many
+//! sources are configured.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Polls finished, by `outcome` (`ok`, `not_modified`, `error`) and error `class`.
+pub const POLLS: &str = "wirefold_polls_total";
+/// Fetch duration (request start to body read), seconds.
+pub const FETCH_SECONDS: &str = "wirefold_fetch_duration_seconds";
+/// Decoded body bytes fetched.
+pub const FETCH_BYTES: &str = "wirefold_fetch_bytes_total";
+/// Articles by fold `decision` (`new`, `copy`, `updated`).
+pub const ARTICLES: &str = "wirefold_articles_total";
+/// How late polls start after their due time, seconds.
+pub const SCHEDULER_LAG: &str = "wirefold_scheduler_lag_seconds";
+/// Polls holding a permit.
+pub const POLLS_IN_FLIGHT: &str = "wirefold_polls_in_flight";
+/// Stored stories.
+pub const STORIES: &str = "wirefold_stories";
+/// Stored articles.
+pub const STORED_ARTICLES: &str = "wirefold_stored_articles";
+/// Articles in the near-duplicate index.
+pub const INDEX_SIZE: &str = "wirefold_index_articles";
+/// Store size on disk, bytes.
+pub const STORE_BYTES: &str = "wirefold_store_bytes";
+/// Configured sources.
+pub const SOURCES: &str = "wirefold_sources";
+/// Unix time of each source's last successful poll (bounded set of sources).
+pub const SOURCE_LAST_SUCCESS: &str = "wirefold_source_last_success_timestamp_seconds";
+/// Consecutive failures of each source (bounded set of sources).
+pub const SOURCE_FAILURES: &str = "wirefold_source_failures";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the global recorder once per process and returns the handle `/metrics` renders.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                ])
+                .map(PrometheusBuilder::build_recorder)
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed (tests): then ours records nothing,
+            // and `/metrics` still renders.
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    describe_counter!(POLLS, "Polls finished, by outcome and error class.");
+    describe_histogram!(FETCH_SECONDS, metrics::Unit::Seconds, "Fetch duration.");
+    describe_counter!(
+        FETCH_BYTES,
+        metrics::Unit::Bytes,
+        "Decoded body bytes fetched."
+    );
+    describe_counter!(ARTICLES, "Articles by fold decision.");
+    describe_histogram!(
+        SCHEDULER_LAG,
+        metrics::Unit::Seconds,
+        "How late polls start after their due time."
+    );
+    describe_gauge!(POLLS_IN_FLIGHT, "Polls in flight.");
+    describe_gauge!(STORIES, "Stored stories.");
+    describe_gauge!(STORED_ARTICLES, "Stored articles.");
+    describe_gauge!(INDEX_SIZE, "Articles in the near-duplicate index window.");
+    describe_gauge!(STORE_BYTES, metrics::Unit::Bytes, "Store size on disk.");
+    describe_gauge!(SOURCES, "Configured sources.");
+    describe_gauge!(
+        SOURCE_LAST_SUCCESS,
+        "Unix time of a source's last successful poll."
+    );
+    describe_gauge!(SOURCE_FAILURES, "Consecutive failures of a source.");
+}
+
+/// One finished poll.
+pub fn poll(outcome: &'static str, class: &'static str) {
+    counter!(POLLS, "outcome" => outcome, "class" => class).increment(1);
+}
+
+/// One fetch with a body (or a 304).
+pub fn fetch(elapsed: Duration, bytes: u64) {
+    histogram!(FETCH_SECONDS).record(elapsed.as_secs_f64());
+    counter!(FETCH_BYTES).increment(bytes);
+}
+
+/// Fold decisions of one poll.
+pub fn articles(new: u64, copies: u64, updated: u64) {
+    counter!(ARTICLES, "decision" => "new").increment(new);
+    counter!(ARTICLES, "decision" => "copy").increment(copies);
+    counter!(ARTICLES, "decision" => "updated").increment(updated);
+}
+
+/// A poll started `lag` after it was due.
+pub fn scheduler_lag(lag: Duration) {
+    histogram!(SCHEDULER_LAG).record(lag.as_secs_f64());
+}
+
+/// Gauges describing the store and the pipeline, set at scrape time.
+pub fn store_gauges(
+    counts: crate::storage::Counts,
+    index: usize,
+    store_bytes: u64,
+    sources: usize,
+    in_flight: usize,
+) {
+    gauge!(STORIES).set(counts.stories as f64);
+    gauge!(STORED_ARTICLES).set(counts.articles as f64);
+    gauge!(INDEX_SIZE).set(index as f64);
+    gauge!(STORE_BYTES).set(store_bytes as f64);
+    gauge!(SOURCES).set(sources as f64);
+    gauge!(POLLS_IN_FLIGHT).set(in_flight as f64);
+}
+
+/// Per-source gauges (call only for the bounded set of sources).
+pub fn source_gauges(name: &str, last_success_ms: Option<i64>, failures: u32) {
+    if let Some(t) = last_success_ms {
+        gauge!(SOURCE_LAST_SUCCESS, "source" => name.to_owned()).set(t as f64 / 1000.0);
+    }
+    gauge!(SOURCE_FAILURES, "source" => name.to_owned()).set(f64::from(failures));
+}

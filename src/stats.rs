@@ -1,0 +1,132 @@
+//! `wirefold stats`: the running daemon's `/status`, summarized for a terminal.
+
+use std::fmt::Write;
+
+use serde::Deserialize;
+
+/// The parts of `/status` the summary shows.
+#[derive(Debug, Deserialize)]
+struct Status {
+    version: String,
+    uptime_s: u64,
+    polls_in_flight: u64,
+    index_size: u64,
+    store_bytes: u64,
+    counts: Counts,
+    sources: Vec<Source>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Counts {
+    sources: u64,
+    articles: u64,
+    stories: u64,
+    copies: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Source {
+    name: String,
+    enabled: bool,
+    failures: u32,
+    polls: u64,
+    last_success: Option<String>,
+    next_poll: Option<String>,
+    items_new: u64,
+    items_copies: u64,
+    items_updated: u64,
+    last_error: Option<SourceError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SourceError {
+    class: String,
+    message: String,
+}
+
+/// Fetches `{base}/status` and renders the summary.
+pub async fn stats(base: &str, token: Option<&str>) -> anyhow::Result<String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let mut req = client.get(format!("{}/status", base.trim_end_matches('/')));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await?;
+    let code = resp.status();
+    let body = resp.text().await?;
+    if !code.is_success() {
+        anyhow::bail!("{base}/status answered {code}: {body}");
+    }
+    let status: Status = serde_json::from_str(&body)
+        .map_err(|e| anyhow::anyhow!("{base}/status is not wirefold status JSON: {e}"))?;
+    Ok(render(&status))
+}
+
+fn render(s: &Status) -> String {
+    let mut out = String::new();
+    let failing = s.sources.iter().filter(|x| x.failures > 0).count();
+    let _ = writeln!(
+        out,
+        "wirefold {} · up {}s · {} sources ({} failing) · {} articles · {} stories · {} copies",
+        s.version,
+        s.uptime_s,
+        s.counts.sources,
+        failing,
+        s.counts.articles,
+        s.counts.stories,
+        s.counts.copies
+    );
+    let _ = writeln!(
+        out,
+        "index {} articles · store {:.1} MiB · {} polls in flight",
+        s.index_size,
+        s.store_bytes as f64 / (1024.0 * 1024.0),
+        s.polls_in_flight
+    );
+    let _ = writeln!(
+        out,
+        "\n{:<24} {:<8} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  last error",
+        "source", "health", "polls", "new", "copies", "upd", "last success", "next poll"
+    );
+    for x in &s.sources {
+        let health = match (x.enabled, x.polls, x.failures) {
+            (false, _, _) => "disabled",
+            (_, 0, _) => "waiting",
+            (_, _, 0) => "ok",
+            (_, _, 1..=2) => "failing",
+            _ => "down",
+        };
+        let err = x
+            .last_error
+            .as_ref()
+            .map(|e| format!("[{}] {}", e.class, e.message))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<24} {:<8} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {}",
+            truncate(&x.name, 24),
+            health,
+            x.polls,
+            x.items_new,
+            x.items_copies,
+            x.items_updated,
+            x.last_success.as_deref().unwrap_or("-"),
+            x.next_poll.as_deref().unwrap_or("-"),
+            truncate(&err, 80)
+        );
+    }
+    out
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}

@@ -1,0 +1,358 @@
+//! Every endpoint of the status server against the real binary.
+
+use std::time::Duration;
+
+use crate::fixtures::{html, paragraphs, HARBOUR, ORCHARD};
+use crate::helpers::{bin, num, rss, Daemon, FeedServer, TestEnv};
+
+const TOKEN: &str = "test-token-0123456789";
+
+/// GET with optional headers; returns status, content type and body.
+fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let mut req = client.get(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, ct, resp.text().await.unwrap_or_default())
+    })
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// Reads an SSE stream until `done` holds for the text received, or the timeout.
+fn sse_until(url: &str, headers: &[(&str, &str)], done: impl Fn(&str) -> bool) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::new();
+        let mut req = client.get(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let mut text = String::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(&text) {
+            match tokio::time::timeout_at(deadline, resp.chunk()).await {
+                Ok(Ok(Some(c))) => text.push_str(&String::from_utf8_lossy(&c)),
+                other => panic!("stream ended or timed out ({other:?}); got:\n{text}"),
+            }
+        }
+        text
+    })
+}
+
+fn serve(server: &FeedServer) {
+    server.set(
+        "agency.xml",
+        rss(
+            "Agency",
+            &[
+                (
+                    "a1",
+                    "Valmora approves deeper channel",
+                    "http://agency.test/1",
+                    &html(&paragraphs(HARBOUR)),
+                ),
+                (
+                    "a2",
+                    "Late frost halves Tarn apple harvest",
+                    "http://agency.test/2",
+                    &html(&paragraphs(ORCHARD)),
+                ),
+            ],
+        ),
+    );
+    server.set(
+        "outlet.xml",
+        rss(
+            "Outlet <script>alert('feed')</script>",
+            &[(
+                "o1",
+                "Channel plan <script>alert(1)</script> approved",
+                "http://outlet.test/1",
+                &html(&paragraphs(HARBOUR)),
+            )],
+        ),
+    );
+}
+
+fn both_polled(s: &serde_json::Value) -> bool {
+    s["sources"]
+        .as_array()
+        .is_some_and(|a| a.iter().all(|x| x["last_success"].is_string()))
+}
+
+#[test]
+fn api_change_feed_feeds_metrics_and_events() {
+    let server = FeedServer::start();
+    serve(&server);
+    let env = TestEnv::new(
+        &[
+            ("agency", server.url("agency.xml")),
+            ("outlet", server.url("outlet.xml")),
+        ],
+        "1s",
+    );
+    let d = Daemon::start(&env);
+    let s = d.wait_for("both sources polled", both_polled);
+    assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
+
+    // Liveness and readiness.
+    let (code, _, body) = get(&d.url("/healthz"), &[]);
+    assert_eq!((code, body.as_str()), (200, "ok\n"));
+    let (code, _, body) = get(&d.url("/readyz"), &[]);
+    assert_eq!(code, 200, "{body}");
+
+    // Metrics in Prometheus text format.
+    let (code, ct, m) = get(&d.url("/metrics"), &[]);
+    assert_eq!(code, 200);
+    assert!(ct.starts_with("text/plain"), "{ct}");
+    for needle in [
+        "wirefold_polls_total{outcome=\"ok\"",
+        "wirefold_fetch_duration_seconds_bucket",
+        "wirefold_articles_total{decision=\"copy\"}",
+        "wirefold_stories 2",
+        "wirefold_index_articles 3",
+        "wirefold_store_bytes",
+        "wirefold_scheduler_lag_seconds",
+        "wirefold_source_last_success_timestamp_seconds{source=\"agency\"}",
+    ] {
+        assert!(m.contains(needle), "missing {needle} in\n{m}");
+    }
+
+    // Stories, newest first, with copies; one story in full with each copy's headline.
+    let (code, _, body) = get(&d.url("/stories"), &[]);
+    assert_eq!(code, 200);
+    let v = json(&body);
+    let stories = v["stories"].as_array().unwrap();
+    assert_eq!(stories.len(), 2);
+    let harbour = stories
+        .iter()
+        .find(|s| s["copy_count"] == 2)
+        .expect("folded story");
+    let id = harbour["id"].as_u64().unwrap();
+    let (code, _, body) = get(&d.url(&format!("/stories/{id}")), &[]);
+    assert_eq!(code, 200);
+    let full = json(&body);
+    let titles: Vec<&str> = full["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    // Markup in a title is text, never markup: the script element does not survive.
+    assert!(titles.contains(&"Channel plan approved"), "{titles:?}");
+    assert_eq!(full["source_count"], 2);
+    let art = full["copies"][0]["article"].as_u64().unwrap();
+    let (code, _, body) = get(&d.url(&format!("/articles/{art}")), &[]);
+    assert_eq!(code, 200);
+    assert!(json(&body)["text"].as_str().unwrap().contains("Valmora"));
+
+    // The change feed: page through from the start one at a time, then resume.
+    let mut cursor = "0".to_owned();
+    let mut seen = Vec::new();
+    loop {
+        let (code, _, body) = get(&d.url(&format!("/articles?after={cursor}&limit=1")), &[]);
+        assert_eq!(code, 200, "{body}");
+        let v = json(&body);
+        let page = v["articles"].as_array().unwrap();
+        if page.is_empty() {
+            assert_eq!(v["next"], cursor.as_str(), "an empty page keeps the cursor");
+            break;
+        }
+        seen.push(page[0]["id"].as_u64().unwrap());
+        cursor = v["next"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    let (_, _, body) = get(&d.url("/stories?after=0&limit=10"), &[]);
+    assert_eq!(json(&body)["stories"].as_array().unwrap().len(), 2);
+
+    // Bad parameters name the parameter; unknown paths are JSON 404s.
+    for (path, param) in [
+        ("/articles?limit=abc", "limit"),
+        ("/articles?limit=0", "limit"),
+        ("/stories?after=-1", "after"),
+        ("/stories?colour=red", "colour"),
+        ("/stories/xyz", "id"),
+        ("/articles?text=maybe", "text"),
+    ] {
+        let (code, _, body) = get(&d.url(path), &[]);
+        assert_eq!(code, 400, "{path}: {body}");
+        assert_eq!(json(&body)["parameter"], param, "{path}: {body}");
+    }
+    // /status filters: failing sources only, counts only, and a page of the list.
+    let v = json(&get(&d.url("/status?sources=failing"), &[]).2);
+    assert_eq!(v["sources_shown"], "failing");
+    assert_eq!(v["sources"].as_array().unwrap().len(), 0);
+    assert_eq!(v["health"]["ok"], 2, "{v:#}");
+    let v = json(&get(&d.url("/status?sources=all&offset=1&limit=1"), &[]).2);
+    assert_eq!(v["sources"][0]["name"], "outlet");
+    assert_eq!(v["sources_omitted"], 1);
+    let (code, _, body) = get(&d.url("/status?sources=some"), &[]);
+    assert_eq!(
+        (code, json(&body)["parameter"].as_str()),
+        (400, Some("sources"))
+    );
+    let (code, ct, body) = get(&d.url("/no/such/thing"), &[]);
+    assert_eq!(code, 404);
+    assert!(ct.starts_with("application/json"));
+    assert_eq!(json(&body)["error"], "not_found");
+    let (code, _, _) = get(&d.url("/stories/999999999"), &[]);
+    assert_eq!(code, 404);
+
+    // The folded stream as feeds, checked by parsing them with feed-rs.
+    let (code, ct, atom) = get(&d.url("/feeds/stories.atom"), &[]);
+    assert_eq!(code, 200);
+    assert!(ct.starts_with("application/atom+xml"), "{ct}");
+    let feed = feed_rs::parser::parse(atom.as_bytes()).expect("valid Atom");
+    assert_eq!(feed.entries.len(), 2);
+    assert!(feed
+        .entries
+        .iter()
+        .all(|e| e.id.starts_with("urn:wirefold:story:")));
+    let (code, _, jf) = get(&d.url("/feeds/stories.json"), &[]);
+    assert_eq!(code, 200);
+    let feed = feed_rs::parser::parse(jf.as_bytes()).expect("valid JSON Feed");
+    assert_eq!(feed.entries.len(), 2);
+    let titles: Vec<String> = feed
+        .entries
+        .iter()
+        .filter_map(|e| e.title.as_ref().map(|t| t.content.clone()))
+        .collect();
+    assert!(titles.iter().any(|t| t.contains("Valmora")), "{titles:?}");
+
+    // Server-Sent Events: a live new story arrives...
+    let events_url = d.url("/events");
+    let waiter = std::thread::spawn(move || {
+        sse_until(&events_url, &[], |t| {
+            t.contains("Lighthouse keeper retires")
+        })
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let harbour = html(&paragraphs(HARBOUR));
+    let orchard = html(&paragraphs(ORCHARD));
+    let lighthouse = "<p>The last lighthouse keeper of the Brenn coast retired on Friday after \
+        forty-one years, handing the keys to an automated beacon system installed by the \
+        maritime office.</p>";
+    let items = [
+        (
+            "a1",
+            "Valmora approves deeper channel",
+            "http://agency.test/1",
+            harbour.as_str(),
+        ),
+        (
+            "a2",
+            "Late frost halves Tarn apple harvest",
+            "http://agency.test/2",
+            orchard.as_str(),
+        ),
+        (
+            "a3",
+            "Lighthouse keeper retires",
+            "http://agency.test/3",
+            lighthouse,
+        ),
+    ];
+    server.set("agency.xml", rss("Agency", &items));
+    let live = waiter.join().expect("sse thread");
+    assert!(live.contains("event: new_story"), "{live}");
+    // ...and a client resuming from the start gets every change replayed, in order.
+    let replay = sse_until(&d.url("/events"), &[("Last-Event-ID", "0")], |t| {
+        t.matches("event: ").count() >= 4
+    });
+    assert!(replay.contains("event: new_copy"), "{replay}");
+
+    // The page escapes feed-supplied strings (the outlet's feed title carries a script tag).
+    let (code, ct, page) = get(&d.url("/"), &[]);
+    assert_eq!(code, 200);
+    assert!(ct.starts_with("text/html"));
+    assert!(
+        !page.contains("<script>alert"),
+        "unescaped feed string in page"
+    );
+    assert!(page.contains("&lt;script&gt;alert"), "{page}");
+
+    // `wirefold stats` summarizes the live status.
+    let out = std::process::Command::new(bin())
+        .args(["stats", "--url", &d.url("")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 sources (0 failing)"), "{text}");
+    assert!(text.contains("agency"), "{text}");
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0), "clean exit with an open event stream");
+}
+
+#[test]
+fn bearer_token_guards_everything_but_health() {
+    let server = FeedServer::start();
+    serve(&server);
+    let env = TestEnv::new(&[("agency", server.url("agency.xml"))], "5m");
+    let d = Daemon::start_with(&env.config, &[("WIREFOLD_HTTP__TOKEN", TOKEN)]);
+    assert_eq!(get(&d.url("/healthz"), &[]).0, 200);
+    assert_eq!(get(&d.url("/readyz"), &[]).0, 200);
+    for path in [
+        "/status",
+        "/metrics",
+        "/",
+        "/stories",
+        "/events",
+        "/feeds/stories.atom",
+    ] {
+        let (code, _, body) = get(&d.url(path), &[]);
+        assert_eq!(code, 401, "{path}: {body}");
+        let (code, _, _) = get(
+            &d.url(path),
+            &[("Authorization", "Bearer wrong-token-000000000")],
+        );
+        assert_eq!(code, 401, "{path} with a wrong token");
+    }
+    let auth = format!("Bearer {TOKEN}");
+    assert_eq!(get(&d.url("/status"), &[("Authorization", &auth)]).0, 200);
+    let out = std::process::Command::new(bin())
+        .args(["stats", "--url", &d.url("")])
+        .env("WIREFOLD_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0));
+}
