@@ -1,5 +1,6 @@
 //! The retention task: deletes articles first seen longer ago than `store.retention`, and
-//! forgets tombstones whose item has left its feed, in small batches in the background.
+//! forgets tombstones whose item has left its feed, in small batches in the background; the
+//! change log's entries older than the retention go too.
 //!
 //! Each sweep deletes [`BATCH`] articles per blocking step (a range scan on the time-ordered
 //! `firstseen_articleid` tree, see `storage/retention.rs`) and yields between steps, so a
@@ -44,30 +45,35 @@ pub struct Swept {
     pub articles: usize,
     /// Stories deleted with their last copy.
     pub stories: u64,
+    /// Change-log entries dropped.
+    pub changes: usize,
     /// Tombstones forgotten.
     pub tombstones: usize,
 }
 
 /// One blocking step: at most [`BATCH`] articles, then (when none are left) at most
-/// [`BATCH`] tombstones. Returns what it deleted and whether more is due.
+/// [`BATCH`] change-log entries and [`BATCH`] tombstones. Returns what it deleted and whether
+/// more is due.
 pub fn step(
     folder: &Folder,
     store: &Store,
     retention: Duration,
     now: Millis,
 ) -> Result<(Swept, bool), StoreError> {
-    let pruned = folder.prune(now.saturating_sub(ms(retention)), now, BATCH)?;
+    let cutoff = now.saturating_sub(ms(retention));
+    let pruned = folder.prune(cutoff, now, BATCH)?;
     let mut swept = Swept {
         articles: pruned.articles.len(),
         stories: pruned.stories,
-        tombstones: 0,
+        ..Swept::default()
     };
     if swept.articles == BATCH {
         return Ok((swept, true));
     }
+    swept.changes = store.prune_changes_before(cutoff, BATCH)?;
     swept.tombstones =
         store.expire_tombstones(now.saturating_sub(ms(tombstone_ttl(retention))), BATCH)?;
-    Ok((swept, swept.tombstones == BATCH))
+    Ok((swept, swept.changes == BATCH || swept.tombstones == BATCH))
 }
 
 /// Sweeps every [`sweep_every`] until `stop` fires.
@@ -88,6 +94,7 @@ pub async fn run(folder: Arc<Folder>, store: Store, retention: Duration, stop: C
                 Ok(Ok((swept, more))) => {
                     total.articles += swept.articles;
                     total.stories += swept.stories;
+                    total.changes += swept.changes;
                     total.tombstones += swept.tombstones;
                     if !more || stop.is_cancelled() {
                         break;
@@ -108,6 +115,7 @@ pub async fn run(folder: Arc<Folder>, store: Store, retention: Duration, stop: C
             info!(
                 articles = total.articles,
                 stories = total.stories,
+                changes = total.changes,
                 tombstones = total.tombstones,
                 retention = %humantime::format_duration(retention),
                 "retention deleted old items"

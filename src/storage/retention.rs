@@ -8,6 +8,7 @@
 //! - [`Store::tombstoned`] answers "was this item deleted by retention?" while folding; each
 //!   sighting refreshes the tombstone (at most once per [`TOMBSTONE_TOUCH_MS`]), so that a
 //!   tombstone lives as long as its item stays in the feed.
+//! - [`Store::prune_changes_before`] drops the change log's entries older than the cutoff.
 //! - [`Store::expire_tombstones`] range-scans `tombstoneseen_sourcekey` and forgets tombstones
 //!   not seen since a cutoff.
 //!
@@ -18,8 +19,8 @@ use sled::transaction::ConflictableTransactionError as Abortable;
 use sled::Transactional;
 
 use super::{
-    decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, CopyKind, Counts,
-    Millis, Result, Store, StoryRecord, KEY_COUNTS,
+    decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, ChangeRecord, CopyKind,
+    Counts, Millis, Result, Store, StoryRecord, KEY_COUNTS,
 };
 
 /// A tombstone's time is refreshed when its item is seen again and the stored time is older
@@ -174,6 +175,25 @@ impl Store {
             })?;
         }
         Ok(due.len())
+    }
+
+    /// Forgets up to `max` change-log entries older than `cutoff`, oldest first (the log is
+    /// in time order: sequence numbers grow with time); returns how many. Entries of articles
+    /// deleted by retention would only point at nothing.
+    pub fn prune_changes_before(&self, cutoff: Millis, max: usize) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for kv in self.changes.iter().take(max) {
+            let (k, v) = kv?;
+            let change: ChangeRecord = decode("seq_change", &k, &v)?;
+            if change.at >= cutoff {
+                break;
+            }
+            batch.remove(k);
+            n += 1;
+        }
+        self.changes.apply_batch(batch)?;
+        Ok(n)
     }
 
     /// Live tombstones.

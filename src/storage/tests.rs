@@ -204,6 +204,20 @@ fn prune_deletes_old_articles_in_time_order_and_tombstones_them() {
 }
 
 #[test]
+fn the_change_log_is_pruned_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    commit_at(&store, "g:1", 1_000);
+    commit_at(&store, "g:2", 2_000);
+    commit_at(&store, "g:3", 9_000);
+    assert_eq!(store.prune_changes_before(5_000, 1).unwrap(), 1);
+    assert_eq!(store.prune_changes_before(5_000, 10).unwrap(), 1);
+    assert_eq!(store.prune_changes_before(5_000, 10).unwrap(), 0);
+    let left: Vec<_> = store.changes_after(None).map(|c| c.unwrap().at).collect();
+    assert_eq!(left, vec![9_000]);
+}
+
+#[test]
 fn a_story_loses_one_copy_and_keeps_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
