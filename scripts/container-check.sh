@@ -113,7 +113,7 @@ fi
 
 step "podman build (the real Dockerfile, every stage)"
 start=$(date +%s)
-"${P[@]}" build --pull=never --network host "${LIMITS[@]}" \
+"${P[@]}" build --format docker --pull=never --network host "${LIMITS[@]}" \
     --build-arg RUST_IMAGE="$RUST_TAG" --build-arg RUNTIME_IMAGE="$SLIM_TAG" \
     -t "$IMAGE" -f Dockerfile . >"$WORK/build.log" 2>&1 ||
     { tail -40 "$WORK/build.log" >&2; fail "image build (full log: $WORK/build.log)"; }
