@@ -54,7 +54,7 @@ step "base image with systemd ($BASE)"
 if ! "${P[@]}" image exists "$BASE"; then
     root="$WORK/rootfs-systemd"
     rm -rf "$root"
-    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,curl bookworm "$root" \
+    debootstrap --variant=minbase --include=ca-certificates,systemd,systemd-sysv,dbus,curl bookworm "$root" \
         ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >"$WORK/debootstrap-systemd.log"
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
     tar -C "$root" -cf - . | "${P[@]}" import --quiet --change 'CMD ["/sbin/init"]' - "$BASE" >/dev/null
