@@ -326,10 +326,10 @@ fn rss(source: u64, items: &[Item]) -> String {
 <link>http://outlet{source}.farm.test/</link><description>feedfarm</description><ttl>15</ttl>\n"
     );
     for it in items {
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<item><guid isPermaLink=\"false\">{}</guid><title>{}</title><link>{}</link><pubDate>{}</pubDate>\
-<description>{}</description></item>\n",
+<description>{}</description></item>",
             it.guid,
             esc(&it.title),
             esc(&it.link),
@@ -351,10 +351,10 @@ fn atom(source: u64, items: &[Item]) -> String {
         rfc3339(updated)
     );
     for it in items {
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<entry><id>urn:{}</id><title>{}</title><link href=\"{}\"/><updated>{}</updated>\
-<content type=\"html\">{}</content></entry>\n",
+<content type=\"html\">{}</content></entry>",
             it.guid,
             esc(&it.title),
             esc(&it.link),
