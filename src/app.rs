@@ -185,7 +185,7 @@ impl App {
             futures::stream::iter(sources.into_iter().enumerate())
                 .map(|(i, s)| async move {
                     let _host = match source_host(&s) {
-                        Some(h) => ctx.hosts.acquire(h).await,
+                        Some(h) => ctx.hosts.acquire(&h).await,
                         None => None,
                     };
                     let r = poll_source(ctx, &s).await;

@@ -18,7 +18,7 @@ use tracing::{info, instrument, warn, Span};
 use url::Url;
 
 use crate::config::SourceConfig;
-use crate::fetch::host_limit::HostLimiter;
+use crate::fetch::host_limit::{host_key, HostLimiter};
 use crate::fetch::{Content, FetchError, Fetcher, Validators};
 use crate::fold::{Decision, Folder};
 use crate::normalize::{normalize, NormalizeOptions, RawEntry, Rules};
@@ -156,12 +156,9 @@ fn now_ms() -> Millis {
     Utc::now().timestamp_millis()
 }
 
-/// The host whose politeness limits a source's polls obey (`None` for files).
-pub fn source_host(source: &SourceConfig) -> Option<&str> {
-    match source.url.scheme() {
-        "http" | "https" => source.url.host_str(),
-        _ => None,
-    }
+/// The host (`host:port`) whose politeness limits a source's polls obey (`None` for files).
+pub fn source_host(source: &SourceConfig) -> Option<String> {
+    host_key(&source.url)
 }
 
 /// Forgets the URL-bound parts of `state` when the configured URL is not the one they belong
@@ -246,7 +243,7 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
             Ok(s)
         }
         Err(e) => {
-            record_failure(ctx, source, &url, &mut state, &e);
+            record_failure(ctx, source, &mut state, &e);
             Err(e)
         }
     };
@@ -263,7 +260,6 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
 fn record_failure(
     ctx: &IngestContext,
     source: &SourceConfig,
-    url: &Url,
     state: &mut SourceState,
     e: &PollError,
 ) {
@@ -286,10 +282,10 @@ fn record_failure(
         state.gone_since = Some(now_ms());
         warn!(source = %source.name, "the feed is gone (410): polling stopped; change its URL to poll it again");
     }
-    if let (Some(wait), Some(host)) = (e.retry_after(), url.host_str()) {
+    if let (Some(wait), Some(host)) = (e.retry_after(), source_host(source)) {
         let wait = wait.min(ctx.options.max_retry_after);
         if !wait.is_zero() {
-            ctx.hosts.cool_down(host, wait);
+            ctx.hosts.cool_down(&host, wait);
             info!(host, wait_s = wait.as_secs(), "host asked to be left alone");
         }
     }

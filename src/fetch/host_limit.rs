@@ -3,8 +3,9 @@
 //! 429 or 503 with `Retry-After` (FreshRSS's domain-wide cooldown), so that the other sources on
 //! that host wait too instead of hitting it again.
 //!
-//! One semaphore per host (lychee's `ratelimit/host`), created on first use. Hosts are the
-//! configured sources' host names, so the map is bounded by the configuration.
+//! One semaphore per host (lychee's `ratelimit/host`), created on first use. A host is a
+//! configured source's `host:port` ([`host_key`]), so the map is bounded by the configuration;
+//! the port is part of it because two ports are two servers as far as load goes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,19 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use url::Url;
+
+/// The politeness key of an http(s) URL: lower-case `host:port`; `None` for other schemes.
+pub fn host_key(url: &Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(format!(
+        "{}:{}",
+        url.host_str()?.to_ascii_lowercase(),
+        url.port_or_known_default()?
+    ))
+}
 
 /// Per-host limits, shared by every poll.
 #[derive(Debug)]

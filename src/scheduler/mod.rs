@@ -74,11 +74,11 @@ impl Poller for IngestContext {
     }
 
     fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration> {
-        self.hosts.cooldown(source_host(source)?)
+        self.hosts.cooldown(&source_host(source)?)
     }
 
     async fn host_slot(&self, source: &SourceConfig) -> Option<HostPermit> {
-        self.hosts.acquire(source_host(source)?).await
+        self.hosts.acquire(&source_host(source)?).await
     }
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {
@@ -224,10 +224,8 @@ impl<P: Poller> Scheduler<P> {
     ) -> Self {
         let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         let phases = policy::phases(&names);
-        let hosts: std::collections::HashSet<String> = sources
-            .iter()
-            .filter_map(|s| source_host(s).map(str::to_ascii_lowercase))
-            .collect();
+        let hosts: std::collections::HashSet<String> =
+            sources.iter().filter_map(source_host).collect();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         Self {
             poller,
@@ -441,7 +439,7 @@ impl<P: Poller> Scheduler<P> {
             Err(PollError::Fetch(_) | PollError::Parse(_)) => false,
             Err(_) => return,
         };
-        match self.network.record(host, failed) {
+        match self.network.record(&host, failed) {
             Some(Change::WentDown) => {
                 self.down_since = Some(self.clock.now_ms());
                 self.next_probe = Some(Instant::now() + self.schedule.network_probe_interval);

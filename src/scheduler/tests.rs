@@ -89,11 +89,11 @@ impl Poller for Mock {
     }
 
     fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration> {
-        self.hosts.cooldown(source_host(source)?)
+        self.hosts.cooldown(&source_host(source)?)
     }
 
     async fn host_slot(&self, source: &SourceConfig) -> Option<HostPermit> {
-        self.hosts.acquire(source_host(source)?).await
+        self.hosts.acquire(&source_host(source)?).await
     }
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {
@@ -136,7 +136,7 @@ impl Poller for Mock {
                     state.gone_since = Some(1);
                 }
                 if let (Some(wait), Some(host)) = (e.retry_after(), source_host(source)) {
-                    self.hosts.cool_down(host, wait);
+                    self.hosts.cool_down(&host, wait);
                 }
             }
         }

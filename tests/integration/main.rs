@@ -4,6 +4,8 @@
 
 mod cli;
 mod daemon;
+mod fault_server;
+mod faults;
 mod fixtures;
 mod helpers;
 mod wire_story;
