@@ -8,4 +8,5 @@ mod fault_server;
 mod faults;
 mod fixtures;
 mod helpers;
+mod peer_corpus;
 mod wire_story;
