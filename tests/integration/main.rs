@@ -4,8 +4,11 @@
 
 mod cli;
 mod daemon;
+mod fault_server;
+mod faults;
 mod fixtures;
 mod helpers;
 mod http;
 mod page;
+mod peer_corpus;
 mod wire_story;
