@@ -414,9 +414,23 @@ pub fn ingest_body(
     };
     let mut summary = PollSummary::default();
     let mut keys = std::collections::HashSet::with_capacity(feed.entries.len());
+    // Language detection costs ~40 µs an item; a feed without a declared language is
+    // detected once, on its first item, and that answer stands in as the declared language
+    // of the rest (normalize still runs detection on an item whose script does not fit).
+    let mut feed_language: Option<String> = None;
     for raw in &feed.entries {
         summary.seen += 1;
-        let mut article = normalize(raw, &opts);
+        let mut article = match (&raw.language, &feed_language) {
+            (None, Some(lang)) => {
+                let mut with_lang = raw.clone();
+                with_lang.language = Some(lang.clone());
+                normalize(&with_lang, &opts)
+            }
+            _ => normalize(raw, &opts),
+        };
+        if raw.language.is_none() && feed_language.is_none() {
+            feed_language.clone_from(&article.language);
+        }
         // A feed that repeats a GUID for different items (it happens): the later ones get a
         // positional suffix, so they neither overwrite each other nor flip-flop every poll.
         if !keys.insert(article.key.clone()) {
