@@ -3,7 +3,7 @@
 
     python3 bench/http_load.py [--sources 10000] [--seconds 20] [--connections 32]
 
-Starts the feedfarm (10,000 sources whose feeds gain an item every minute) and wirefold
+Starts the feedfarm (10,000 sources whose feeds gain an item every 30 s) and wirefold
 (every source at a 1-minute interval, so ingestion never stops), waits for the cold phase,
 then measures in turn, each for --seconds:
   1. ingestion alone (articles stored per second, from /status counts);
@@ -63,7 +63,7 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
     ingest.build()
-    farm, addr = ingest.start_farm("--sources", a.sources, "--new-every", 60, "--items-min", 20,
+    farm, addr = ingest.start_farm("--sources", a.sources, "--new-every", 30, "--items-min", 20,
                                    "--items-max", 20)
     work = tempfile.mkdtemp(prefix="wirefold-http-")
     try:
