@@ -27,10 +27,11 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::fetch::host_limit::HostLimiter;
 use crate::fetch::Fetcher;
 use crate::fold::Folder;
 use crate::http::{self, AppState};
-use crate::ingest::{poll_source, IngestContext, PollReport};
+use crate::ingest::{poll_source, source_host, IngestContext, IngestOptions, PollReport};
 use crate::normalize::Rules;
 use crate::notify::{Notifier, State};
 use crate::scheduler::{self, SchedulerStats};
@@ -77,6 +78,15 @@ impl App {
                 store,
                 folder: Arc::new(folder),
                 rules: Arc::new(Rules::default()),
+                hosts: Arc::new(HostLimiter::new(
+                    config.fetch.per_host_concurrency.get(),
+                    config.fetch.per_host_spacing,
+                )),
+                errors: Arc::default(),
+                options: IngestOptions {
+                    permanent_redirect_polls: config.fetch.permanent_redirect_polls,
+                    max_retry_after: config.schedule.max_retry_after,
+                },
             },
             config: Arc::new(config),
             notifier: Arc::new(Notifier::disabled()),
@@ -100,7 +110,7 @@ impl App {
             .await
             .with_context(|| format!("binding http.listen {}", self.config.http.listen))?;
         let addr = listener.local_addr()?;
-        let stats = Arc::new(SchedulerStats::default());
+        let stats = Arc::new(SchedulerStats::new(self.ctx.errors.clone()));
         // HTTP drains when `http_stop` fires; long-lived responses end with it.
         let http_stop = CancellationToken::new();
         let state = AppState {
@@ -118,7 +128,7 @@ impl App {
         let sched_stop = CancellationToken::new();
         let polls = TaskTracker::new();
         let scheduler = tokio::spawn(scheduler::run(
-            self.ctx.clone(),
+            Arc::new(self.ctx.clone()),
             self.config.enabled_sources().cloned().collect(),
             self.config.schedule.clone(),
             self.config.fetch.concurrency.get(),
@@ -214,6 +224,10 @@ impl App {
         let mut reports: Vec<(usize, String, PollReport)> =
             futures::stream::iter(sources.into_iter().enumerate())
                 .map(|(i, s)| async move {
+                    let _host = match source_host(&s) {
+                        Some(h) => ctx.hosts.acquire(&h).await,
+                        None => None,
+                    };
                     let r = poll_source(ctx, &s).await;
                     (i, s.name, r)
                 })

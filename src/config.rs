@@ -136,6 +136,15 @@ struct FetchSettings {
     connect_timeout: String,
     max_body_bytes: u64,
     concurrency: usize,
+    stall_timeout: String,
+    stall_min_bytes: u64,
+    max_redirects: usize,
+    permanent_redirect_polls: u32,
+    per_host_concurrency: usize,
+    per_host_spacing: String,
+    refuse_private_redirects: bool,
+    refuse_private_dns: bool,
+    private_hosts: Vec<String>,
 }
 
 impl Default for FetchSettings {
@@ -146,6 +155,15 @@ impl Default for FetchSettings {
             connect_timeout: "10s".into(),
             max_body_bytes: 16 * 1024 * 1024,
             concurrency: 32,
+            stall_timeout: "10s".into(),
+            stall_min_bytes: 1024,
+            max_redirects: 10,
+            permanent_redirect_polls: 3,
+            per_host_concurrency: 2,
+            per_host_spacing: "0s".into(),
+            refuse_private_redirects: true,
+            refuse_private_dns: true,
+            private_hosts: Vec::new(),
         }
     }
 }
@@ -164,6 +182,10 @@ struct ScheduleSettings {
     min_interval: String,
     max_interval: String,
     startup_spread: String,
+    adaptive: bool,
+    max_backoff: String,
+    max_retry_after: String,
+    network_probe_interval: String,
 }
 
 impl Default for ScheduleSettings {
@@ -173,6 +195,10 @@ impl Default for ScheduleSettings {
             min_interval: "1m".into(),
             max_interval: "6h".into(),
             startup_spread: "30s".into(),
+            adaptive: true,
+            max_backoff: "6h".into(),
+            max_retry_after: "6h".into(),
+            network_probe_interval: "30s".into(),
         }
     }
 }
@@ -289,6 +315,25 @@ pub struct FetchConfig {
     pub max_body_bytes: u64,
     /// Polls in flight at once, over all sources.
     pub concurrency: NonZeroUsize,
+    /// A body that delivers fewer than `stall_min_bytes` within this window is cut (stalled).
+    pub stall_timeout: Duration,
+    /// Bytes a body must deliver per `stall_timeout` window.
+    pub stall_min_bytes: u64,
+    /// Redirect hops followed per request.
+    pub max_redirects: usize,
+    /// Consecutive polls that must see the same permanent redirect (301/308) before the
+    /// source's effective URL moves to its target.
+    pub permanent_redirect_polls: u32,
+    /// Requests in flight at once to one host.
+    pub per_host_concurrency: NonZeroUsize,
+    /// Least time between two request starts to one host (zero: none).
+    pub per_host_spacing: Duration,
+    /// Refuse redirects from a public address to a loopback/private/link-local one.
+    pub refuse_private_redirects: bool,
+    /// Refuse DNS answers that point a public name at a loopback/private/link-local address.
+    pub refuse_private_dns: bool,
+    /// Host names allowed to resolve to private addresses (lower case).
+    pub private_hosts: Vec<String>,
 }
 
 /// Bounds for every source's polling interval.
@@ -303,6 +348,14 @@ pub struct ScheduleConfig {
     /// First polls after a start (and overdue ones after a restart) are spread over
     /// `min(interval, startup_spread)` so that a restart does not fire every source at once.
     pub startup_spread: Duration,
+    /// Follow each source's publishing rate (between ¼ and 4 times its interval).
+    pub adaptive: bool,
+    /// Longest wait after repeated failures.
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` honoured.
+    pub max_retry_after: Duration,
+    /// While every source fails (the network is down), one source is tried this often.
+    pub network_probe_interval: Duration,
 }
 
 /// Log output format.
@@ -425,6 +478,23 @@ impl Checker<'_> {
             .unwrap_or(Duration::from_secs(1))
     }
 
+    /// A duration that may be zero.
+    fn duration_or_zero(&mut self, key: &str, raw: &str) -> Duration {
+        match humantime::parse_duration(raw.trim()) {
+            Ok(d) => d,
+            Err(e) => {
+                self.push(
+                    key,
+                    None,
+                    format!(
+                        "\"{raw}\" is not a duration ({e}); write e.g. \"0s\", \"500ms\", \"2s\""
+                    ),
+                );
+                Duration::ZERO
+            }
+        }
+    }
+
     /// A positive duration, or `None` after recording the problem.
     fn try_duration(&mut self, key: &str, source: Option<&str>, raw: &str) -> Option<Duration> {
         match humantime::parse_duration(raw.trim()) {
@@ -516,6 +586,42 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         c.push("fetch.concurrency", None, "must be at least 1");
         NonZeroUsize::MIN
     });
+    // A window longer than the whole request could never fire: the total timeout would.
+    let stall_timeout = c
+        .duration("fetch.stall_timeout", None, &s.fetch.stall_timeout)
+        .min(timeout);
+    if s.fetch.max_redirects > 50 {
+        c.push(
+            "fetch.max_redirects",
+            None,
+            format!(
+                "{} is out of range; allowed: 0 to 50",
+                s.fetch.max_redirects
+            ),
+        );
+    }
+    if s.fetch.permanent_redirect_polls == 0 {
+        c.push("fetch.permanent_redirect_polls", None, "must be at least 1");
+    }
+    let per_host_concurrency =
+        NonZeroUsize::new(s.fetch.per_host_concurrency).unwrap_or_else(|| {
+            c.push("fetch.per_host_concurrency", None, "must be at least 1");
+            NonZeroUsize::MIN
+        });
+    let per_host_spacing = c.duration_or_zero("fetch.per_host_spacing", &s.fetch.per_host_spacing);
+    let mut private_hosts = Vec::with_capacity(s.fetch.private_hosts.len());
+    for (i, h) in s.fetch.private_hosts.iter().enumerate() {
+        let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
+        if h.is_empty() || h.contains(['/', ':', ' ']) {
+            c.push(
+                format!("fetch.private_hosts[{i}]"),
+                None,
+                "must be a host name such as feeds.intranet.example",
+            );
+        } else {
+            private_hosts.push(h);
+        }
+    }
 
     // schedule
     let default_interval = c.duration(
@@ -533,11 +639,33 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         );
     }
     let startup_spread = c.duration("schedule.startup_spread", None, &s.schedule.startup_spread);
+    let max_backoff = c.duration("schedule.max_backoff", None, &s.schedule.max_backoff);
+    if max_backoff < min_interval {
+        c.push(
+            "schedule.max_backoff",
+            None,
+            "must not be shorter than schedule.min_interval",
+        );
+    }
+    let max_retry_after = c.duration(
+        "schedule.max_retry_after",
+        None,
+        &s.schedule.max_retry_after,
+    );
+    let network_probe_interval = c.duration(
+        "schedule.network_probe_interval",
+        None,
+        &s.schedule.network_probe_interval,
+    );
     let schedule = ScheduleConfig {
         default_interval: default_interval.clamp(min_interval, max_interval.max(min_interval)),
         min_interval,
         max_interval,
         startup_spread,
+        adaptive: s.schedule.adaptive,
+        max_backoff,
+        max_retry_after,
+        network_probe_interval,
     };
     if default_interval != schedule.default_interval {
         c.push(
@@ -703,6 +831,15 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
             connect_timeout,
             max_body_bytes: s.fetch.max_body_bytes,
             concurrency,
+            stall_timeout,
+            stall_min_bytes: s.fetch.stall_min_bytes,
+            max_redirects: s.fetch.max_redirects,
+            permanent_redirect_polls: s.fetch.permanent_redirect_polls.max(1),
+            per_host_concurrency,
+            per_host_spacing,
+            refuse_private_redirects: s.fetch.refuse_private_redirects,
+            refuse_private_dns: s.fetch.refuse_private_dns,
+            private_hosts,
         },
         schedule,
         dedup,
@@ -830,6 +967,12 @@ mod tests {
         assert_eq!(c.enabled_sources().count(), 2);
         assert_eq!(c.http.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(c.fetch.max_body_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.fetch.per_host_concurrency.get(), 2);
+        assert_eq!(c.fetch.per_host_spacing, Duration::ZERO);
+        assert_eq!(c.fetch.permanent_redirect_polls, 3);
+        assert!(c.fetch.refuse_private_redirects && c.fetch.refuse_private_dns);
+        assert_eq!(c.schedule.max_backoff, Duration::from_secs(6 * 3600));
+        assert!(c.schedule.adaptive);
     }
 
     #[test]
@@ -857,6 +1000,10 @@ mod tests {
             [fetch]
             timeout = "0s"
             concurency = 3
+            per_host_concurrency = 0
+            per_host_spacing = "often"
+            stall_timeout = "soon"
+            private_hosts = ["ok.example", "http://bad/"]
             [schedule]
             min_interval = "2h"
             max_interval = "1h"
@@ -873,6 +1020,10 @@ mod tests {
         for needle in [
             "colour: unknown key",
             "fetch.concurency: unknown key",
+            "fetch.per_host_concurrency: must be at least 1",
+            "fetch.per_host_spacing: \"often\" is not a duration",
+            "fetch.stall_timeout: \"soon\" is not a duration",
+            "fetch.private_hosts[1]: must be a host name",
             "http.listen",
             "fetch.timeout: must be longer than zero",
             "schedule.min_interval: must not be longer than schedule.max_interval",

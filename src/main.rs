@@ -60,9 +60,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tracing::warn!(error.message = %e, "service manager notifications disabled");
                     Notifier::disabled()
                 });
-                let app = App::build(config)?.with_notifier(notifier);
                 let shutdown = CancellationToken::new();
-                tokio::spawn(wait_for_signal(shutdown.clone()));
+                tokio::spawn(shutdown_on_signal(shutdown.clone())?);
+                let app = App::build(config)?.with_notifier(notifier);
                 app.run(shutdown, |_| {}).await
             })?;
             Ok(ExitCode::SUCCESS)
@@ -141,25 +141,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM and cancels `token`.
-async fn wait_for_signal(token: CancellationToken) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Installs the SIGINT and SIGTERM handlers *now* and returns a future that cancels `token`
+/// on either. Installing them before the daemon reports ready matters: a service manager may
+/// stop the service right after `READY=1`, and a signal that arrived before a lazily
+/// installed handler would kill the process without flushing the store.
+#[cfg(unix)]
+fn shutdown_on_signal(
+    token: CancellationToken,
+) -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    token.cancel();
+        token.cancel();
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_on_signal(
+    token: CancellationToken,
+) -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        token.cancel();
+    })
 }

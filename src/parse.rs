@@ -1,13 +1,23 @@
 //! Parse stage: feed bytes → [`ParsedFeed`] of [`RawEntry`]s, with feed-rs.
 //!
-//! feed-rs reads RSS 0.9x/1.0/2.0, Atom and JSON Feed and is given the raw bytes, so that it
-//! decodes the charset the XML prolog declares. Two of its defaults are overridden:
+//! feed-rs reads RSS 0.9x/1.0/2.0, Atom and JSON Feed. It is given bytes already decoded to
+//! UTF-8 by [`encoding`] (BOM, prolog, `Content-Type` charset and the usual mismatches; feed-rs
+//! alone only reads the prolog). Two of its defaults are overridden:
 //! - its id generator: feed-rs invents an id for an entry without one (a hash of link and
 //!   title, or a random UUID when there is no link). Either changes when the title is edited
 //!   or on every poll, so we register a generator that returns an empty string and leave the
 //!   choice of a stable key to `normalize::entry_key` (GUID → canonical URL → content hash);
 //! - its timestamp parser: ours (`normalize::date::parse_date`) reads the non-RFC dates real
 //!   feeds carry.
+//!
+//! feed-rs does not read RSS `<skipHours>`/`<skipDays>`; [`skip_times`] picks them out of the
+//! decoded text with two small regexes.
+
+pub mod encoding;
+
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::normalize::RawEntry;
 
@@ -44,12 +54,27 @@ pub struct ParsedFeed {
     pub title: Option<String>,
     /// RSS `<ttl>` in minutes, if given.
     pub ttl_minutes: Option<u32>,
+    /// RSS `<skipHours>`: bit `h` set when hour `h` (UTC) is to be skipped.
+    pub skip_hours: u32,
+    /// RSS `<skipDays>`: bit `d` set when day `d` (0 = Monday) is to be skipped.
+    pub skip_days: u8,
+    /// The encoding the body was read as.
+    pub encoding: &'static str,
+    /// Whether invalid bytes were replaced while decoding.
+    pub replaced_bytes: bool,
     /// Entries, in document order.
     pub entries: Vec<RawEntry>,
 }
 
-/// Parses a feed body fetched from `url` (used to resolve relative links).
-pub fn parse_feed(bytes: &[u8], url: &str) -> Result<ParsedFeed, ParseError> {
+/// Parses a feed body fetched from `url` (used to resolve relative links); `content_type` is
+/// the response's `Content-Type`, for its charset.
+pub fn parse_feed(
+    body: &[u8],
+    url: &str,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, ParseError> {
+    let decoded = encoding::to_utf8(body, content_type.and_then(crate::fetch::charset));
+    let bytes: &[u8] = &decoded.bytes;
     let head = first_non_space(bytes);
     if head.is_empty() {
         return Err(ParseError::Empty);
@@ -65,6 +90,7 @@ pub fn parse_feed(bytes: &[u8], url: &str) -> Result<ParsedFeed, ParseError> {
     let feed = parser
         .parse(bytes)
         .map_err(|e| ParseError::Malformed(e.to_string()))?;
+    let (skip_hours, skip_days) = skip_times(std::str::from_utf8(bytes).unwrap_or_default());
     let feed_language = feed.language.clone();
     let entries = feed
         .entries
@@ -92,8 +118,59 @@ pub fn parse_feed(bytes: &[u8], url: &str) -> Result<ParsedFeed, ParseError> {
     Ok(ParsedFeed {
         title: feed.title.map(|t| t.content),
         ttl_minutes: feed.ttl,
+        skip_hours,
+        skip_days,
+        encoding: decoded.encoding,
+        replaced_bytes: decoded.replaced,
         entries,
     })
+}
+
+/// RSS `<skipHours>` and `<skipDays>` as bit masks (hours UTC; 24 is read as 0; days from
+/// Monday). A mask that would skip every hour or every day is ignored as a mistake.
+pub fn skip_times(text: &str) -> (u32, u8) {
+    static HOUR: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"(?i)<hour>\s*(\d{1,2})\s*</hour>").ok());
+    static DAY: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"(?i)<day>\s*([a-z]+)\s*</day>").ok());
+    let section = |tag: &str| -> Option<&str> {
+        let start = text.find(&format!("<{tag}>"))?;
+        let end = text[start..].find(&format!("</{tag}>"))?;
+        Some(&text[start..start + end])
+    };
+    let mut hours = 0u32;
+    if let (Some(s), Some(re)) = (section("skipHours"), HOUR.as_ref()) {
+        for c in re.captures_iter(s) {
+            if let Ok(h) = c[1].parse::<u32>() {
+                if h <= 24 {
+                    hours |= 1 << (h % 24);
+                }
+            }
+        }
+    }
+    let mut days = 0u8;
+    if let (Some(s), Some(re)) = (section("skipDays"), DAY.as_ref()) {
+        for c in re.captures_iter(s) {
+            let d = match c[1].to_ascii_lowercase().as_str() {
+                "monday" => 0,
+                "tuesday" => 1,
+                "wednesday" => 2,
+                "thursday" => 3,
+                "friday" => 4,
+                "saturday" => 5,
+                "sunday" => 6,
+                _ => continue,
+            };
+            days |= 1 << d;
+        }
+    }
+    if hours == (1 << 24) - 1 {
+        hours = 0;
+    }
+    if days == 0x7f {
+        days = 0;
+    }
+    (hours, days)
 }
 
 fn first_non_space(bytes: &[u8]) -> &[u8] {
@@ -136,7 +213,7 @@ mod tests {
 
     #[test]
     fn rss_entries_keep_order_and_resolve_links() {
-        let f = parse_feed(RSS.as_bytes(), "https://example.com/feed.xml").unwrap();
+        let f = parse_feed(RSS.as_bytes(), "https://example.com/feed.xml", None).unwrap();
         assert_eq!(f.title.as_deref(), Some("Demo wire"));
         assert_eq!(f.ttl_minutes, Some(30));
         assert_eq!(f.entries.len(), 3);
@@ -152,7 +229,7 @@ mod tests {
     fn entries_without_id_get_no_invented_id() {
         // Parsed twice: feed-rs would invent a random UUID for the third entry each time.
         for _ in 0..2 {
-            let f = parse_feed(RSS.as_bytes(), "https://example.com/feed.xml").unwrap();
+            let f = parse_feed(RSS.as_bytes(), "https://example.com/feed.xml", None).unwrap();
             assert_eq!(f.entries[1].guid, None);
             assert_eq!(f.entries[2].guid, None);
             assert_eq!(f.entries[2].link, None);
@@ -163,19 +240,50 @@ mod tests {
     fn html_pages_and_empty_bodies_are_classified() {
         let html = b"<!DOCTYPE html><html><body>403 Forbidden</body></html>";
         assert!(matches!(
-            parse_feed(html, "http://x/"),
+            parse_feed(html, "http://x/", None),
             Err(ParseError::NotAFeed)
         ));
         assert!(matches!(
-            parse_feed(b"  \n ", "http://x/"),
+            parse_feed(b"  \n ", "http://x/", None),
             Err(ParseError::Empty)
         ));
-        let bad = parse_feed(b"<rss version=\"2.0\"><channel><item>", "http://x/");
+        let bad = parse_feed(b"<rss version=\"2.0\"><channel><item>", "http://x/", None);
         assert!(bad.is_err());
         assert!(matches!(
-            parse_feed(b"{\"not\": \"a feed\"}", "http://x/"),
+            parse_feed(b"{\"not\": \"a feed\"}", "http://x/", None),
             Err(ParseError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn skip_hours_and_days_are_read() {
+        let rss = "<rss version=\"2.0\"><channel><title>S</title>
+<skipHours><hour>0</hour><hour> 7 </hour><hour>24</hour><hour>99</hour></skipHours>
+<skipDays><day>Saturday</day><day>sunday</day><day>Caturday</day></skipDays>
+<item><title>x</title></item></channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "http://x/", None).unwrap();
+        assert_eq!(f.skip_hours, 1 | (1 << 7));
+        assert_eq!(f.skip_days, (1 << 5) | (1 << 6));
+        assert_eq!(skip_times("<rss></rss>"), (0, 0));
+    }
+
+    #[test]
+    fn legacy_charsets_reach_feed_rs_as_unicode() {
+        // Declared only in Content-Type: feed-rs alone would read these bytes as UTF-8.
+        let xml = "<rss version=\"2.0\"><channel><title>Лента</title>
+<item><guid>1</guid><title>Новости дня</title></item></channel></rss>";
+        let (body, _, _) = encoding_rs::WINDOWS_1251.encode(xml);
+        let f = parse_feed(&body, "http://x/", Some("text/xml; charset=windows-1251")).unwrap();
+        assert_eq!(f.encoding, "windows-1251");
+        assert_eq!(f.title.as_deref(), Some("Лента"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("Новости дня"));
+        // Declared in the prolog, served with a wrong header charset.
+        let xml = "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>
+<rss version=\"2.0\"><channel><title>ニュース</title><item><guid>1</guid><title>東京</title></item></channel></rss>";
+        let (body, _, _) = encoding_rs::SHIFT_JIS.encode(xml);
+        let f = parse_feed(&body, "http://x/", Some("text/xml; charset=iso-8859-1")).unwrap();
+        assert_eq!(f.title.as_deref(), Some("ニュース"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("東京"));
     }
 
     #[test]
@@ -183,12 +291,12 @@ mod tests {
         let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
 <entry><id>urn:a:1</id><title>T</title><link href="https://e.com/a"/><summary>S</summary>
 <updated>2024-01-02T03:04:05Z</updated></entry></feed>"#;
-        let f = parse_feed(atom.as_bytes(), "https://e.com/").unwrap();
+        let f = parse_feed(atom.as_bytes(), "https://e.com/", None).unwrap();
         assert_eq!(f.entries[0].guid.as_deref(), Some("urn:a:1"));
         assert!(f.entries[0].updated.is_some());
         let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J",
 "items":[{"id":"j1","url":"https://e.com/j1","title":"JT","content_text":"body"}]}"#;
-        let f = parse_feed(json.as_bytes(), "https://e.com/").unwrap();
+        let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
         assert_eq!(f.entries[0].guid.as_deref(), Some("j1"));
         assert_eq!(f.entries[0].title.as_deref(), Some("JT"));
     }

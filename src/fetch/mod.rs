@@ -1,11 +1,34 @@
-//! Fetch stage: one polite HTTP (or `file://`) request per poll, returning a [`FetchOutcome`].
+//! Fetch stage: one polite HTTP (or `file://`) request per poll, returning a [`FetchOutcome`]
+//! or a classified [`FetchError`].
 //!
-//! One [`Fetcher`] is built at start (one `reqwest::Client`: connection pool, user agent,
-//! timeouts, gzip/brotli/deflate/zstd) and shared. Each poll sends the stored validators
-//! (`If-None-Match`, `If-Modified-Since`) so an unchanged feed costs a 304 and no parse. The
-//! body is read chunk by chunk after decompression and cut at `max_body_bytes`, so a
-//! compression bomb never inflates past the cap in memory.
+//! # Architecture
+//! One [`Fetcher`] is built at start and cloned: one `reqwest::Client` (connection pool, user
+//! agent, connect timeout, gzip/brotli/deflate/zstd) behind a guarded DNS resolver
+//! ([`guard`]). A fetch:
+//! 1. sends the stored validators (`If-None-Match`, `If-Modified-Since`), so an unchanged feed
+//!    costs a 304 and no parse;
+//! 2. follows redirects itself (reqwest's are switched off): up to `fetch.max_redirects` hops,
+//!    a URL seen twice is a `redirect_loop`, a hop from a public address to a private one is
+//!    refused, and the URL reached through permanent (301/308) hops only is reported as
+//!    [`FetchOutcome::moved_to`] so that the caller can adopt it after several polls. A
+//!    redirect policy of reqwest sees one hop at a time and keeps no per-request state, which
+//!    is why the loop is here;
+//! 3. reads the body through [`body::read_body`]: decoded size capped, trickles cut;
+//! 4. the whole of it, redirects included, within `fetch.timeout`.
+//!
+//! Per-host politeness ([`host_limit`]) is applied by the caller around a fetch, so that a poll
+//! waits for its host before it takes one of the global slots.
 
+pub mod body;
+mod error;
+mod file;
+pub mod guard;
+pub mod host_limit;
+mod outcome;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -13,155 +36,62 @@ use reqwest::StatusCode;
 use url::Url;
 
 use crate::config::FetchConfig;
+use body::BodyLimits;
+pub use error::FetchError;
+use guard::{Guard, GuardedResolver};
+pub use outcome::{charset, Content, FetchOutcome, Validators};
 
-/// Validators of a response, sent back on the next poll.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    /// `ETag` header.
-    pub etag: Option<String>,
-    /// `Last-Modified` header.
-    pub last_modified: Option<String>,
-}
+const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
+                      application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8";
 
-/// What one poll brought back.
-#[derive(Debug)]
-pub enum FetchOutcome {
-    /// 304: nothing changed since the validators were issued.
-    NotModified,
-    /// A body to parse.
-    Fetched {
-        /// The decoded body, at most `max_body_bytes`.
-        body: Vec<u8>,
-        /// Validators to store for the next poll.
-        validators: Validators,
-        /// The URL after redirects (base for relative links).
-        final_url: Url,
-    },
-}
-
-/// Why a poll failed. Each variant has a stable class name for status and metrics.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FetchError {
-    /// The host name did not resolve.
-    #[error("DNS lookup failed: {0}")]
-    Dns(String),
-    /// TCP connection refused, reset or unreachable.
-    #[error("connection failed: {0}")]
-    Connect(String),
-    /// TLS handshake or certificate problem.
-    #[error("TLS failed: {0}")]
-    Tls(String),
-    /// The request took longer than the configured timeout.
-    #[error("timed out: {0}")]
-    Timeout(String),
-    /// The decoded body exceeded `max_body_bytes`.
-    #[error("body larger than {limit} bytes")]
-    TooLarge {
-        /// The configured cap.
-        limit: u64,
-    },
-    /// The server answered with an error status.
-    #[error("HTTP status {status}")]
-    Status {
-        /// The status code.
-        status: u16,
-        /// `Retry-After`, when the server sent one.
-        retry_after: Option<Duration>,
-    },
-    /// Too many redirects, or a loop.
-    #[error("redirect error: {0}")]
-    Redirect(String),
-    /// The body broke off or could not be decoded.
-    #[error("reading the body failed: {0}")]
-    Body(String),
-    /// A `file://` source could not be read.
-    #[error("cannot read file: {0}")]
-    File(String),
-    /// Anything else the client reported.
-    #[error("request failed: {0}")]
-    Other(String),
-}
-
-impl FetchError {
-    /// The error class recorded on the source and counted in metrics.
-    pub fn class(&self) -> &'static str {
-        match self {
-            FetchError::Dns(_) => "dns",
-            FetchError::Connect(_) => "connect",
-            FetchError::Tls(_) => "tls",
-            FetchError::Timeout(_) => "timeout",
-            FetchError::TooLarge { .. } => "too_large",
-            FetchError::Status { .. } => "http_status",
-            FetchError::Redirect(_) => "redirect",
-            FetchError::Body(_) => "body",
-            FetchError::File(_) => "file",
-            FetchError::Other(_) => "other",
-        }
-    }
-
-    fn from_reqwest(e: reqwest::Error) -> Self {
-        let chain = error_chain(&e);
-        let lower = chain.to_ascii_lowercase();
-        if e.is_timeout() {
-            FetchError::Timeout(chain)
-        } else if e.is_redirect() {
-            FetchError::Redirect(chain)
-        } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
-            FetchError::Dns(chain)
-        } else if lower.contains("certificate")
-            || lower.contains("tls")
-            || lower.contains("handshake")
-        {
-            FetchError::Tls(chain)
-        } else if e.is_connect() {
-            FetchError::Connect(chain)
-        } else if e.is_body() || e.is_decode() {
-            FetchError::Body(chain)
-        } else {
-            FetchError::Other(chain)
-        }
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let msg = inner.to_string();
-        if !s.contains(&msg) {
-            s.push_str(": ");
-            s.push_str(&msg);
-        }
-        source = inner.source();
-    }
-    s
-}
-
-/// The shared HTTP client and its limits.
+/// The shared HTTP client and its limits; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
-    max_body_bytes: u64,
+    limits: BodyLimits,
+    timeout: Duration,
+    max_redirects: usize,
+    guard: Arc<Guard>,
 }
 
 impl Fetcher {
     /// Builds the client once; clone the `Fetcher` to share it.
     pub fn new(cfg: &FetchConfig) -> Result<Self, FetchError> {
+        Self::with_fixed_dns(cfg, HashMap::new())
+    }
+
+    /// Like [`Fetcher::new`], with fixed DNS answers for some names (still guarded). Tests use
+    /// it to give a public-looking name a loopback address.
+    pub fn with_fixed_dns(
+        cfg: &FetchConfig,
+        fixed: HashMap<String, Vec<IpAddr>>,
+    ) -> Result<Self, FetchError> {
         // reqwest is built without a default crypto provider; install ring's once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let guard = Arc::new(Guard {
+            refuse_private_redirects: cfg.refuse_private_redirects,
+            refuse_private_dns: cfg.refuse_private_dns,
+            private_hosts: cfg.private_hosts.iter().cloned().collect(),
+        });
         let client = reqwest::Client::builder()
             .user_agent(&cfg.user_agent)
             .timeout(cfg.timeout)
             .connect_timeout(cfg.connect_timeout)
-            .read_timeout(cfg.timeout.min(Duration::from_secs(30)))
-            .redirect(reqwest::redirect::Policy::limited(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(GuardedResolver::new(guard.clone(), fixed))
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
-            .map_err(|e| FetchError::Other(error_chain(&e)))?;
+            .map_err(|e| FetchError::Other(error::error_chain(&e)))?;
         Ok(Self {
             client,
-            max_body_bytes: cfg.max_body_bytes,
+            limits: BodyLimits {
+                max_bytes: cfg.max_body_bytes,
+                stall_window: cfg.stall_timeout,
+                stall_min_bytes: cfg.stall_min_bytes,
+            },
+            timeout: cfg.timeout,
+            max_redirects: cfg.max_redirects,
+            guard,
         })
     }
 
@@ -172,15 +102,24 @@ impl Fetcher {
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
         if url.scheme() == "file" {
-            return self.fetch_file(url).await;
+            return file::fetch_file(url, validators, self.limits.max_bytes).await;
         }
+        match tokio::time::timeout(self.timeout, self.fetch_http(url, validators)).await {
+            Ok(r) => r,
+            Err(_) => Err(FetchError::Timeout(format!(
+                "no complete response within {}",
+                humantime::format_duration(self.timeout)
+            ))),
+        }
+    }
+
+    async fn fetch_http(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static(
-                "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
-            ),
-        );
+        headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
         if let Some(v) = validators
             .etag
             .as_deref()
@@ -195,109 +134,112 @@ impl Fetcher {
         {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
-        let mut resp = self
-            .client
-            .get(url.clone())
-            .headers(headers)
-            .send()
-            .await
-            .map_err(FetchError::from_reqwest)?;
+
+        let mut visited: Vec<Url> = vec![url.clone()];
+        let mut all_permanent = true;
+        let mut moved_to = None;
+        let resp = loop {
+            let current = visited.last().unwrap_or(url).clone();
+            let resp = self
+                .client
+                .get(current.clone())
+                .headers(headers.clone())
+                .send()
+                .await
+                .map_err(|e| FetchError::from_reqwest(&e))?;
+            let status = resp.status();
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                break resp;
+            }
+            let Some(location) = resp.headers().get(header::LOCATION) else {
+                break resp; // a 3xx without Location is answered as a status below
+            };
+            let location = location
+                .to_str()
+                .map_err(|_| FetchError::Redirect("Location is not text".into()))?;
+            let next = current
+                .join(location.trim())
+                .map_err(|e| FetchError::Redirect(format!("Location {location:?}: {e}")))?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::Redirect(format!(
+                    "to {next}: scheme \"{}\" is not followed",
+                    next.scheme()
+                )));
+            }
+            if visited.contains(&next) {
+                let chain: Vec<&str> = visited.iter().map(Url::as_str).collect();
+                return Err(FetchError::RedirectLoop(format!(
+                    "{} → {next}",
+                    chain.join(" → ")
+                )));
+            }
+            if visited.len() > self.max_redirects {
+                return Err(FetchError::TooManyRedirects(self.max_redirects));
+            }
+            self.guard
+                .check_redirect(url, &next)
+                .map_err(|b| FetchError::Blocked(b.0))?;
+            if all_permanent
+                && matches!(
+                    status,
+                    StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+                )
+            {
+                moved_to = Some(next.clone());
+            } else {
+                all_permanent = false;
+            }
+            visited.push(next);
+        };
+
         let status = resp.status();
+        let fresh_for = outcome::fresh_for(resp.headers());
+        let final_url = resp.url().clone();
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(FetchOutcome::NotModified);
-        }
-        if !status.is_success() {
-            return Err(FetchError::Status {
-                status: status.as_u16(),
-                retry_after: retry_after(resp.headers()),
+            return Ok(FetchOutcome {
+                content: Content::NotModified,
+                validators: Validators::default(),
+                final_url,
+                moved_to,
+                fresh_for,
             });
         }
-        let header_str = |name: header::HeaderName| {
+        if !status.is_success() {
+            let retry_after = matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            )
+            .then(|| outcome::retry_after(resp.headers()))
+            .flatten();
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                retry_after,
+            });
+        }
+        let header_string = |name: header::HeaderName| {
             resp.headers()
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
         let validators = Validators {
-            etag: header_str(header::ETAG),
-            last_modified: header_str(header::LAST_MODIFIED),
+            etag: header_string(header::ETAG),
+            last_modified: header_string(header::LAST_MODIFIED),
         };
-        let final_url = resp.url().clone();
-        if resp
-            .content_length()
-            .is_some_and(|n| n > self.max_body_bytes)
-        {
-            return Err(FetchError::TooLarge {
-                limit: self.max_body_bytes,
-            });
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(FetchError::from_reqwest)? {
-            if body.len() as u64 + chunk.len() as u64 > self.max_body_bytes {
-                return Err(FetchError::TooLarge {
-                    limit: self.max_body_bytes,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(FetchOutcome::Fetched {
-            body,
+        let content_type = header_string(header::CONTENT_TYPE);
+        let bytes = body::read_body(resp, self.limits).await?;
+        Ok(FetchOutcome {
+            content: Content::Body {
+                bytes,
+                content_type,
+            },
             validators,
             final_url,
+            moved_to,
+            fresh_for,
         })
     }
-
-    async fn fetch_file(&self, url: &Url) -> Result<FetchOutcome, FetchError> {
-        let path = url
-            .to_file_path()
-            .map_err(|()| FetchError::File(format!("{url} is not a local path")))?;
-        let meta = tokio::fs::metadata(&path)
-            .await
-            .map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
-        if meta.len() > self.max_body_bytes {
-            return Err(FetchError::TooLarge {
-                limit: self.max_body_bytes,
-            });
-        }
-        let body = tokio::fs::read(&path)
-            .await
-            .map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
-        Ok(FetchOutcome::Fetched {
-            body,
-            validators: Validators::default(),
-            final_url: url.clone(),
-        })
-    }
-}
-
-/// `Retry-After` as seconds or an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let raw = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = raw.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    delta.to_std().ok().or(Some(Duration::ZERO))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
-        let future = (chrono::Utc::now() + chrono::Duration::seconds(600)).to_rfc2822();
-        h.insert(header::RETRY_AFTER, HeaderValue::from_str(&future).unwrap());
-        let d = retry_after(&h).unwrap();
-        assert!(
-            d > Duration::from_secs(590) && d <= Duration::from_secs(600),
-            "{d:?}"
-        );
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h), None);
-    }
-}
+mod tests;

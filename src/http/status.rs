@@ -34,8 +34,12 @@ pub struct Status {
     pub index_size: usize,
     /// Bytes the store takes on disk.
     pub store_bytes: u64,
+    /// Whether the daemon can reach the network at all.
+    pub network: NetworkInfo,
+    /// Failed polls by error class since the process started.
+    pub errors_by_class: Vec<ClassCount>,
     /// Sources by health: `ok`, `failing` (1–2 failures in a row), `down` (3 or more),
-    /// `waiting` (not polled yet), `disabled`.
+    /// `gone` (410), `waiting` (not polled yet), `disabled`.
     pub health: HealthCounts,
     /// Which sources `sources` lists: `all`, `failing` or `none`.
     pub sources_shown: &'static str,
@@ -54,24 +58,23 @@ pub struct HealthCounts {
     pub failing: usize,
     /// Three or more failures in a row.
     pub down: usize,
+    /// Answered 410 Gone: no longer polled.
+    pub gone: usize,
     /// Enabled, not polled yet.
     pub waiting: usize,
     /// Not polled by configuration.
     pub disabled: usize,
 }
 
-/// How a source is doing, in one word.
+/// How a source is doing, in one word: its `state`, with failing split by how long.
 pub fn health_of(s: &SourceStatus) -> &'static str {
-    if !s.enabled {
-        "disabled"
-    } else if s.polls == 0 {
-        "waiting"
-    } else if s.failures == 0 {
-        "ok"
-    } else if s.failures < 3 {
-        "failing"
-    } else {
-        "down"
+    match s.state {
+        "disabled" => "disabled",
+        "gone" => "gone",
+        "pending" => "waiting",
+        _ if s.failures == 0 => "ok",
+        _ if s.failures < 3 => "failing",
+        _ => "down",
     }
 }
 
@@ -128,6 +131,33 @@ pub struct StatusCounts {
     pub copies: u64,
 }
 
+/// The network as the scheduler sees it.
+#[derive(Debug, Serialize)]
+pub struct NetworkInfo {
+    /// `up`, or `down` while every source fails at once (polls held back, probing).
+    pub state: &'static str,
+    /// Since when it is down.
+    pub down_since: Option<String>,
+    /// Sources held back.
+    pub held: usize,
+    /// When the next probe may start.
+    pub next_probe: Option<String>,
+    /// Distinct hosts that failed since any server last answered.
+    pub failing_hosts: usize,
+}
+
+/// Failed polls of one class.
+#[derive(Debug, Serialize)]
+pub struct ClassCount {
+    /// Error class.
+    pub class: &'static str,
+    /// HTTP status, for `http_status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Failed polls.
+    pub count: u64,
+}
+
 /// One source in `/status`.
 #[derive(Debug, Serialize)]
 pub struct SourceStatus {
@@ -135,8 +165,17 @@ pub struct SourceStatus {
     pub name: String,
     /// Configured URL.
     pub url: String,
+    /// Where it is polled now, when permanent redirects moved it (else the configured URL).
+    pub effective_url: String,
+    /// A permanent redirect seen on the last polls and not adopted yet: target and count.
+    pub moving_to: Option<MovingTo>,
     /// Polled at all.
     pub enabled: bool,
+    /// `pending` (never polled), `ok`, `failing` (retried with backoff, never given up),
+    /// `gone` (410: not polled any more) or `disabled`.
+    pub state: &'static str,
+    /// When the server said 410 Gone.
+    pub gone_since: Option<String>,
     /// Configured interval in seconds.
     pub interval_s: u64,
     /// The feed's own title.
@@ -153,6 +192,10 @@ pub struct SourceStatus {
     pub failures: u32,
     /// Polls made.
     pub polls: u64,
+    /// Polls answered "not modified" (no parse).
+    pub not_modified: u64,
+    /// The character encoding of the last body.
+    pub encoding: Option<String>,
     /// Entries seen in the feed, all polls together.
     pub items_seen: u64,
     /// Articles that started a story.
@@ -163,11 +206,22 @@ pub struct SourceStatus {
     pub items_copies: u64,
 }
 
+/// A permanent redirect being counted.
+#[derive(Debug, Serialize)]
+pub struct MovingTo {
+    /// Target URL.
+    pub url: String,
+    /// Consecutive polls that saw it.
+    pub polls: u32,
+}
+
 /// A source's last error.
 #[derive(Debug, Serialize)]
 pub struct SourceError {
     /// Error class.
     pub class: String,
+    /// HTTP status, for `http_status`.
+    pub status: Option<u16>,
     /// Message.
     pub message: String,
     /// When (RFC 3339).
@@ -269,26 +323,58 @@ pub(super) fn build(
     let mut sources = Vec::new();
     for s in &state.config.sources {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
+        // State recorded for another URL (the configuration changed) is not this source's.
+        let same_url = st.configured_url.as_deref() == Some(s.url.as_str());
+        let gone = same_url && st.gone_since.is_some();
+        let state = if !s.enabled {
+            "disabled"
+        } else if gone {
+            "gone"
+        } else if st.polls == 0 {
+            "pending"
+        } else if st.failures > 0 {
+            "failing"
+        } else {
+            "ok"
+        };
         let entry = SourceStatus {
             name: s.name.clone(),
             url: s.url.to_string(),
+            effective_url: st
+                .effective_url
+                .clone()
+                .filter(|_| same_url)
+                .unwrap_or_else(|| s.url.to_string()),
+            moving_to: st
+                .moved_candidate
+                .clone()
+                .filter(|_| same_url)
+                .map(|url| MovingTo {
+                    url,
+                    polls: st.moved_polls,
+                }),
             enabled: s.enabled,
+            state,
+            gone_since: st.gone_since.filter(|_| gone).and_then(rfc3339),
             interval_s: s.interval.as_secs(),
             title: st.feed_title,
             last_poll: st.last_poll.and_then(rfc3339),
             last_success: st.last_success.and_then(rfc3339),
             last_error: st.last_error.map(|e| SourceError {
                 class: e.class,
+                status: e.status,
                 message: e.message,
                 at: rfc3339(e.at),
             }),
-            next_poll: if s.enabled {
+            next_poll: if s.enabled && !gone {
                 st.next_poll.and_then(rfc3339)
             } else {
                 None
             },
             failures: st.failures,
             polls: st.polls,
+            not_modified: st.not_modified,
+            encoding: st.encoding,
             items_seen: st.items_seen,
             items_new: st.items_new,
             items_updated: st.items_updated,
@@ -299,12 +385,13 @@ pub(super) fn build(
             "ok" => health.ok += 1,
             "failing" => health.failing += 1,
             "down" => health.down += 1,
+            "gone" => health.gone += 1,
             "waiting" => health.waiting += 1,
             _ => health.disabled += 1,
         }
         let wanted = match query.show {
             Show::All => true,
-            Show::Failing => matches!(word, "failing" | "down"),
+            Show::Failing => matches!(word, "failing" | "down" | "gone"),
             Show::None => false,
         };
         if wanted {
@@ -314,6 +401,29 @@ pub(super) fn build(
             selected += 1;
         }
     }
+    let net = state.scheduler.network();
+    let network = NetworkInfo {
+        state: if net.down_since.is_some() {
+            "down"
+        } else {
+            "up"
+        },
+        down_since: net.down_since.and_then(rfc3339),
+        held: net.held,
+        next_probe: net.next_probe.and_then(rfc3339),
+        failing_hosts: net.failing_hosts,
+    };
+    let errors_by_class = state
+        .scheduler
+        .errors
+        .snapshot()
+        .into_iter()
+        .map(|(c, count)| ClassCount {
+            class: c.name,
+            status: c.status,
+            count,
+        })
+        .collect();
     Ok(Status {
         version: env!("CARGO_PKG_VERSION"),
         uptime_s: state.started.elapsed().as_secs(),
@@ -327,6 +437,8 @@ pub(super) fn build(
         },
         index_size: state.folder.index_len(),
         store_bytes: state.store.size_on_disk(),
+        network,
+        errors_by_class,
         health,
         sources_shown: match query.show {
             Show::All => "all",

@@ -1,20 +1,37 @@
 //! The scheduler: polls each enabled source at its own pace, never two polls of one source at
-//! once, at most `fetch.concurrency` polls in flight over all sources.
+//! once, at most `fetch.concurrency` polls in flight over all sources, at most
+//! `fetch.per_host_concurrency` per host.
 //!
 //! # Design
-//! A min-heap of `(due, source)` lives in one task. It sleeps until the earliest due time,
-//! hands every due source to a poll task (which waits for a permit of the global semaphore
-//! before it fetches) and takes the source off the heap until that task reports back with the
-//! source's next due time. A source that is not on the heap cannot be started again, which is
-//! what rules out overlapping polls. On cancellation the loop stops handing out work and the
-//! in-flight tasks are cancelled or finish, tracked by the caller's [`TaskTracker`].
+//! A min-heap of `(due, source)` lives in one task (Miniflux's scheduler loop). It sleeps until
+//! the earliest due time and hands every due source to a poll task, taking the source off the
+//! heap until that task reports back; a source that is not on the heap cannot be started again,
+//! which is what rules out overlapping polls. A poll task first checks its host's cooldown (a
+//! 429/503 with `Retry-After` defers every source of that host without counting a failure),
+//! then waits for a host slot, then for a global slot, then polls through a [`Poller`].
+//!
+//! When the task reports back, the loop computes the next poll with the pure
+//! [`policy::next_poll`], stores it on the source's state and pushes the source back on the
+//! heap. Gone sources (410) are not pushed back. When every source fails at once
+//! ([`network`]), HTTP sources are held back instead, one is let through now and then as a
+//! probe, and status says so.
+//!
+//! Time: the loop runs on tokio's clock (so tests can pause it) and derives wall-clock times
+//! (stored `next_poll`, skipHours, phase slots) from it and the wall clock read once at start.
+//!
+//! On cancellation the loop stops handing out work and the in-flight tasks are cancelled at
+//! their next await, tracked by the caller's [`TaskTracker`].
 
+pub mod network;
 pub mod policy;
+#[cfg(test)]
+mod tests;
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -25,7 +42,62 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::config::{ScheduleConfig, SourceConfig};
-use crate::ingest::{poll_source, IngestContext};
+use crate::fetch::host_limit::HostPermit;
+use crate::ingest::{poll_source, source_host, ErrorCounts, IngestContext, PollError, PollReport};
+use crate::storage::{Millis, SourceState};
+use network::{Change, NetworkMonitor};
+
+/// What the scheduler needs from the rest of the pipeline; [`IngestContext`] is the real one,
+/// tests script their own.
+pub trait Poller: Send + Sync + 'static {
+    /// The source's stored state, if any.
+    fn load(&self, source: &SourceConfig) -> Option<SourceState>;
+    /// Stores the state after the scheduler amended it (next poll, forgiven failure).
+    fn save(&self, source: &SourceConfig, state: &SourceState);
+    /// How long the source's host asked to be left alone, if it did.
+    fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration>;
+    /// Waits for a slot on the source's host (no slot needed for files).
+    fn host_slot(&self, source: &SourceConfig) -> impl Future<Output = Option<HostPermit>> + Send;
+    /// Polls the source once.
+    fn poll(&self, source: &SourceConfig) -> impl Future<Output = PollReport> + Send;
+}
+
+impl Poller for IngestContext {
+    fn load(&self, source: &SourceConfig) -> Option<SourceState> {
+        self.store.source_state(&source.name).ok().flatten()
+    }
+
+    fn save(&self, source: &SourceConfig, state: &SourceState) {
+        if let Err(e) = self.store.put_source_state(&source.name, state) {
+            warn!(source = %source.name, error.message = %e, "cannot record the next poll");
+        }
+    }
+
+    fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration> {
+        self.hosts.cooldown(&source_host(source)?)
+    }
+
+    async fn host_slot(&self, source: &SourceConfig) -> Option<HostPermit> {
+        self.hosts.acquire(&source_host(source)?).await
+    }
+
+    async fn poll(&self, source: &SourceConfig) -> PollReport {
+        poll_source(self, source).await
+    }
+}
+
+/// The network as the scheduler sees it, for `/status`.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkStatus {
+    /// Since when every source fails (`None`: the network is up).
+    pub down_since: Option<Millis>,
+    /// Sources held back while it is down.
+    pub held: usize,
+    /// When the next probe may start.
+    pub next_probe: Option<Millis>,
+    /// Distinct hosts that failed since the last answer from any server.
+    pub failing_hosts: usize,
+}
 
 /// Live scheduler figures for status and readiness.
 #[derive(Debug, Default)]
@@ -34,11 +106,60 @@ pub struct SchedulerStats {
     pub running: AtomicBool,
     /// Polls holding a permit right now.
     pub in_flight: AtomicUsize,
+    /// Failed polls by class (shared with the ingest stage that counts them).
+    pub errors: Arc<ErrorCounts>,
+    /// Network state.
+    pub network: Mutex<NetworkStatus>,
+}
+
+impl SchedulerStats {
+    /// Figures sharing the ingest stage's error counts.
+    pub fn new(errors: Arc<ErrorCounts>) -> Self {
+        Self {
+            errors,
+            ..Self::default()
+        }
+    }
+
+    /// A copy of the network state.
+    pub fn network(&self) -> NetworkStatus {
+        self.network
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// How a poll task ended.
+enum Done {
+    /// It polled.
+    Polled(Box<PollReport>),
+    /// The host is cooling down: try again after this long, no failure counted.
+    Deferred(Duration),
+}
+
+/// Wall-clock milliseconds derived from tokio's clock (pausable in tests).
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    wall0: Millis,
+    t0: Instant,
+}
+
+impl Clock {
+    fn now_ms(&self) -> Millis {
+        self.wall0 + Millis::try_from(self.t0.elapsed().as_millis()).unwrap_or(0)
+    }
+
+    /// The tokio instant of a wall-clock time (now, when it is in the past).
+    fn instant(&self, at: Millis) -> Instant {
+        let now = self.now_ms();
+        Instant::now() + Duration::from_millis(u64::try_from(at - now).unwrap_or(0))
+    }
 }
 
 /// Runs the scheduling loop until `cancel` fires.
-pub async fn run(
-    ctx: IngestContext,
+pub async fn run<P: Poller>(
+    poller: Arc<P>,
     sources: Vec<SourceConfig>,
     schedule: ScheduleConfig,
     concurrency: usize,
@@ -46,120 +167,334 @@ pub async fn run(
     cancel: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let sources: Arc<Vec<SourceConfig>> = Arc::new(sources);
-    let permits = Arc::new(Semaphore::new(concurrency));
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(usize, Instant)>();
-    let mut heap: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
-    let now = Instant::now();
-    let wall = Utc::now().timestamp_millis();
-    let mut overdue = Vec::new();
-    for (i, s) in sources.iter().enumerate() {
-        let stored_next = ctx
-            .store
-            .source_state(&s.name)
-            .ok()
-            .flatten()
-            .and_then(|st| st.next_poll);
-        match stored_next {
-            // Still in the future: keep the schedule the previous run made.
-            Some(next) if next > wall => {
-                let delay = Duration::from_millis((next - wall) as u64).min(s.interval);
-                heap.push(Reverse((now + delay, i)));
-            }
-            // Never polled, or overdue after a restart: spread below.
-            _ => overdue.push(i),
-        }
-    }
-    let spread: Vec<(&str, Duration)> = overdue
-        .iter()
-        .map(|&i| (sources[i].name.as_str(), sources[i].interval))
-        .collect();
-    for (&i, delay) in overdue
-        .iter()
-        .zip(policy::startup_delays(&spread, schedule.startup_spread))
-    {
-        heap.push(Reverse((now + delay, i)));
-    }
-    stats.running.store(true, Ordering::SeqCst);
-    info!(sources = sources.len(), "scheduler started");
+    let mut s = Scheduler::new(
+        poller,
+        sources,
+        schedule,
+        concurrency,
+        stats,
+        cancel,
+        tracker,
+    );
+    s.start();
+    s.stats.running.store(true, Ordering::SeqCst);
+    info!(sources = s.sources.len(), "scheduler started");
     loop {
-        let next_due = heap.peek().map(|Reverse((t, _))| *t);
+        let wake = s.next_wake();
         tokio::select! {
             biased;
-            () = cancel.cancelled() => break,
-            Some((i, due)) = done_rx.recv() => heap.push(Reverse((due, i))),
-            () = sleep_until_opt(next_due) => {
-                let now = Instant::now();
-                while let Some(Reverse((due, i))) = heap.peek().copied() {
-                    if due > now {
-                        break;
-                    }
-                    heap.pop();
-                    let lag = now.saturating_duration_since(due);
-                    crate::metrics::scheduler_lag(lag);
-                    if lag > Duration::from_secs(1) {
-                        debug!(source = %sources[i].name, lag_ms = lag.as_millis() as u64, "poll starts late");
-                    }
-                    spawn_poll(&ctx, &sources, i, &schedule, &permits, &stats, &done_tx, &cancel, &tracker);
-                }
-            }
+            () = s.cancel.cancelled() => break,
+            Some((i, done)) = s.done_rx.recv() => s.finish(i, done),
+            () = sleep_until_opt(wake) => s.dispatch(),
         }
     }
-    stats.running.store(false, Ordering::SeqCst);
+    s.stats.running.store(false, Ordering::SeqCst);
     info!("scheduler stopped");
 }
 
-#[allow(clippy::too_many_arguments)]
-fn spawn_poll(
-    ctx: &IngestContext,
-    sources: &Arc<Vec<SourceConfig>>,
-    i: usize,
-    schedule: &ScheduleConfig,
-    permits: &Arc<Semaphore>,
-    stats: &Arc<SchedulerStats>,
-    done: &mpsc::UnboundedSender<(usize, Instant)>,
-    cancel: &CancellationToken,
-    tracker: &TaskTracker,
-) {
-    let (ctx, sources, schedule, permits, stats, done, cancel) = (
-        ctx.clone(),
-        sources.clone(),
-        schedule.clone(),
-        permits.clone(),
-        stats.clone(),
-        done.clone(),
-        cancel.clone(),
-    );
-    tracker.spawn(async move {
-        let source = &sources[i];
-        let Ok(_permit) = permits.acquire().await else {
-            return;
-        };
-        stats.in_flight.fetch_add(1, Ordering::SeqCst);
-        let report = tokio::select! {
-            r = poll_source(&ctx, source) => Some(r),
-            () = cancel.cancelled() => None,
-        };
-        stats.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let Some(mut report) = report else {
-            return;
-        };
-        let delay = policy::next_delay(
-            &source.name,
-            source.interval,
-            schedule.min_interval,
-            schedule.max_interval,
-            report.state.failures,
-            report.result.as_ref().err().and_then(|e| e.retry_after()),
-            report.state.polls,
-        );
-        let next_ms = Utc::now().timestamp_millis() + delay.as_millis() as i64;
-        report.state.next_poll = Some(next_ms);
-        if let Err(e) = ctx.store.put_source_state(&source.name, &report.state) {
-            warn!(source = %source.name, error.message = %e, "cannot record next poll");
+struct Scheduler<P> {
+    poller: Arc<P>,
+    sources: Arc<Vec<SourceConfig>>,
+    phases: Vec<f64>,
+    schedule: ScheduleConfig,
+    bounds: policy::Bounds,
+    permits: Arc<Semaphore>,
+    stats: Arc<SchedulerStats>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    clock: Clock,
+    heap: BinaryHeap<Reverse<(Instant, usize)>>,
+    done_tx: mpsc::UnboundedSender<(usize, Done)>,
+    done_rx: mpsc::UnboundedReceiver<(usize, Done)>,
+    network: NetworkMonitor,
+    held: VecDeque<usize>,
+    next_probe: Option<Instant>,
+    down_since: Option<Millis>,
+}
+
+impl<P: Poller> Scheduler<P> {
+    fn new(
+        poller: Arc<P>,
+        sources: Vec<SourceConfig>,
+        schedule: ScheduleConfig,
+        concurrency: usize,
+        stats: Arc<SchedulerStats>,
+        cancel: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Self {
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        let phases = policy::phases(&names);
+        let hosts: std::collections::HashSet<String> =
+            sources.iter().filter_map(source_host).collect();
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Self {
+            poller,
+            phases,
+            bounds: policy::Bounds::from(&schedule),
+            schedule,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            stats,
+            cancel,
+            tracker,
+            clock: Clock {
+                wall0: Utc::now().timestamp_millis(),
+                t0: Instant::now(),
+            },
+            heap: BinaryHeap::new(),
+            done_tx,
+            done_rx,
+            network: NetworkMonitor::new(hosts.len()),
+            held: VecDeque::new(),
+            next_probe: None,
+            down_since: None,
+            sources: Arc::new(sources),
         }
-        let _ = done.send((i, Instant::now() + delay));
-    });
+    }
+
+    /// Schedules the first polls: stored future polls are kept (a restart does not re-fetch
+    /// everything), the rest are spread over `startup_spread` by phase, gone sources are left.
+    fn start(&mut self) {
+        let now = Instant::now();
+        let wall = self.clock.now_ms();
+        let mut overdue = Vec::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let state = self.poller.load(s);
+            if let Some(st) = &state {
+                let same_url = st.configured_url.as_deref() == Some(s.url.as_str());
+                if same_url && st.gone_since.is_some() {
+                    info!(source = %s.name, "source is gone (410); not polled");
+                    continue;
+                }
+            }
+            match state.as_ref().and_then(|st| st.next_poll.map(|n| (n, st))) {
+                // Still in the future: keep the schedule the previous run made, within what
+                // the current configuration allows.
+                Some((next, st)) if next > wall => {
+                    let cap = if st.failures > 0 {
+                        self.bounds.max_backoff.max(self.bounds.max_retry_after)
+                    } else {
+                        let inp = policy::Inputs::from_state(s.interval, st);
+                        policy::base_interval(&inp, &self.bounds).mul_f64(1.5)
+                    };
+                    let wait = Duration::from_millis(u64::try_from(next - wall).unwrap_or(0));
+                    self.heap.push(Reverse((now + wait.min(cap), i)));
+                }
+                // Never polled, or overdue after a restart: spread below.
+                _ => overdue.push(i),
+            }
+        }
+        self.spread(&overdue, now);
+    }
+
+    /// Pushes `sources` onto the heap spread by phase over `min(interval, startup_spread)`.
+    fn spread(&mut self, sources: &[usize], from: Instant) {
+        let phases: Vec<f64> = sources.iter().map(|&i| self.phases[i]).collect();
+        let intervals: Vec<Duration> = sources.iter().map(|&i| self.sources[i].interval).collect();
+        let delays = policy::startup_delays(&phases, &intervals, self.schedule.startup_spread);
+        for (&i, d) in sources.iter().zip(delays) {
+            self.heap.push(Reverse((from + d, i)));
+        }
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let due = self.heap.peek().map(|Reverse((t, _))| *t);
+        let probe = if self.network.is_down() && !self.held.is_empty() {
+            self.next_probe
+        } else {
+            None
+        };
+        match (due, probe) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Starts every due source (holding HTTP ones back while the network is down) and, while
+    /// it is down, a probe when one is due.
+    fn dispatch(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((due, i))) = self.heap.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.heap.pop();
+            if self.network.is_down() && source_host(&self.sources[i]).is_some() {
+                self.held.push_back(i);
+                continue;
+            }
+            let lag = now.saturating_duration_since(due);
+            crate::metrics::scheduler_lag(lag);
+            if lag > Duration::from_secs(1) {
+                debug!(source = %self.sources[i].name, lag_ms = lag.as_millis() as u64, "poll starts late");
+            }
+            self.spawn_poll(i);
+        }
+        if self.network.is_down() && self.next_probe.is_some_and(|p| p <= now) {
+            if let Some(i) = self.held.pop_front() {
+                info!(source = %self.sources[i].name, "network down: probing with one source");
+                self.spawn_poll(i);
+                self.next_probe = Some(now + self.schedule.network_probe_interval);
+            }
+        }
+        self.publish_network();
+    }
+
+    fn spawn_poll(&self, i: usize) {
+        let (poller, sources, permits, stats, done, cancel) = (
+            self.poller.clone(),
+            self.sources.clone(),
+            self.permits.clone(),
+            self.stats.clone(),
+            self.done_tx.clone(),
+            self.cancel.clone(),
+        );
+        self.tracker.spawn(async move {
+            let source = &sources[i];
+            let work = async {
+                if let Some(wait) = poller.host_cooldown(source) {
+                    return Some(Done::Deferred(wait));
+                }
+                // Host first, then a global slot: a busy host must not hold global slots.
+                let _host = poller.host_slot(source).await;
+                let _permit = permits.acquire().await.ok()?;
+                let _counted = InFlight::enter(&stats.in_flight);
+                Some(Done::Polled(Box::new(poller.poll(source).await)))
+            };
+            let finished = tokio::select! {
+                d = work => d,
+                () = cancel.cancelled() => None,
+            };
+            if let Some(d) = finished {
+                let _ = done.send((i, d));
+            }
+        });
+    }
+
+    /// A poll task reported back: account for it and schedule the source's next poll.
+    fn finish(&mut self, i: usize, done: Done) {
+        let sources = self.sources.clone();
+        let source = &sources[i];
+        let now_ms = self.clock.now_ms();
+        let report = match done {
+            Done::Polled(r) => r,
+            Done::Deferred(wait) => {
+                let jitter = Duration::from_secs(1).mul_f64(self.phases[i] * 5.0);
+                let next = now_ms + millis(wait + jitter);
+                let mut st = self.poller.load(source).unwrap_or_default();
+                st.next_poll = Some(next);
+                self.poller.save(source, &st);
+                debug!(source = %source.name, wait_s = wait.as_secs(), "host cooling down; poll deferred");
+                self.heap.push(Reverse((self.clock.instant(next), i)));
+                return;
+            }
+        };
+        let PollReport {
+            result,
+            mut state,
+            fresh_for,
+        } = *report;
+        if matches!(result, Err(PollError::Gone(_))) {
+            return; // gone before this poll; nothing was fetched
+        }
+        self.observe_network(source, &result);
+        if state.gone_since.is_some() {
+            state.next_poll = None;
+            self.poller.save(source, &state);
+            return;
+        }
+        if let Err(e) = &result {
+            if e.is_network() && self.network.is_down() {
+                // Not this source's fault: no backoff step for it. Held until the network is
+                // back, or until it is picked as a probe.
+                state.failures = state.failures.saturating_sub(1);
+                state.next_poll = None;
+                self.poller.save(source, &state);
+                self.held.push_back(i);
+                self.publish_network();
+                return;
+            }
+        }
+        let mut inp = policy::Inputs::from_state(source.interval, &state);
+        inp.phase = self.phases[i];
+        inp.fresh_for = fresh_for;
+        inp.retry_after = result.as_ref().err().and_then(PollError::retry_after);
+        let next = policy::next_poll(&source.name, now_ms, &inp, &self.bounds);
+        state.next_poll = Some(next);
+        self.poller.save(source, &state);
+        self.heap.push(Reverse((self.clock.instant(next), i)));
+    }
+
+    /// Feeds a finished HTTP poll to the network detector and acts on a change.
+    fn observe_network(
+        &mut self,
+        source: &SourceConfig,
+        result: &Result<crate::ingest::PollSummary, PollError>,
+    ) {
+        let Some(host) = source_host(source) else {
+            return;
+        };
+        let failed = match result {
+            Ok(_) => false,
+            Err(e) if e.is_network() => true,
+            // The server answered (an error status, a bad body): the network works.
+            Err(PollError::Fetch(_) | PollError::Parse(_)) => false,
+            Err(_) => return,
+        };
+        match self.network.record(&host, failed) {
+            Some(Change::WentDown) => {
+                self.down_since = Some(self.clock.now_ms());
+                self.next_probe = Some(Instant::now() + self.schedule.network_probe_interval);
+                warn!(
+                    failing_hosts = self.network.failing_hosts(),
+                    "every source fails: the network looks down; holding polls back and probing"
+                );
+            }
+            Some(Change::CameBack) => {
+                let held: Vec<usize> = self.held.drain(..).collect();
+                info!(
+                    released = held.len(),
+                    "a server answered: the network is back"
+                );
+                self.down_since = None;
+                self.next_probe = None;
+                self.spread(&held, Instant::now());
+            }
+            None => {}
+        }
+        self.publish_network();
+    }
+
+    fn publish_network(&self) {
+        let mut n = self.stats.network.lock().unwrap_or_else(|p| p.into_inner());
+        *n = NetworkStatus {
+            down_since: self.down_since,
+            held: self.held.len(),
+            next_probe: self
+                .next_probe
+                .map(|p| self.clock.now_ms() + millis(p.saturating_duration_since(Instant::now()))),
+            failing_hosts: self.network.failing_hosts(),
+        };
+    }
+}
+
+fn millis(d: Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX / 4)
+}
+
+/// Counts a poll in flight for as long as it lives (also when cancelled).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        Self(n)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn sleep_until_opt(t: Option<Instant>) {

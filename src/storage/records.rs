@@ -149,6 +149,8 @@ pub struct ErrorRecord {
     pub message: String,
     /// When it happened.
     pub at: Millis,
+    /// The HTTP status, for class `http_status`.
+    pub status: Option<u16>,
 }
 
 /// Everything wirefold remembers about polling one source; survives restarts.
@@ -180,6 +182,30 @@ pub struct SourceState {
     pub items_copies: u64,
     /// The feed's own title.
     pub feed_title: Option<String>,
+    /// The configured URL this state belongs to: when the configuration names another URL,
+    /// the URL-bound parts (validators, effective URL, gone) are reset.
+    pub configured_url: Option<String>,
+    /// Where the source is polled now, when permanent redirects moved it away from the
+    /// configured URL.
+    pub effective_url: Option<String>,
+    /// A permanent redirect target seen on the last polls, not adopted yet.
+    pub moved_candidate: Option<String>,
+    /// Consecutive polls that saw `moved_candidate`.
+    pub moved_polls: u32,
+    /// Set when the server answered 410 Gone: the source is not polled any more.
+    pub gone_since: Option<Millis>,
+    /// Polls answered "not modified" (304, or an unchanged file).
+    pub not_modified: u64,
+    /// RSS `<ttl>` of the last parsed body, in seconds.
+    pub ttl_s: Option<u32>,
+    /// RSS `<skipHours>` of the last parsed body: bit `h` = hour `h` UTC.
+    pub skip_hours: u32,
+    /// RSS `<skipDays>` of the last parsed body: bit `d` = day `d` from Monday.
+    pub skip_days: u8,
+    /// Mean time between entries, from the last parsed body's dates (adaptive interval).
+    pub entry_gap_s: Option<u64>,
+    /// The character encoding the last body was read as.
+    pub encoding: Option<String>,
 }
 
 /// Store-wide counters, updated in the same transaction as the records they count.

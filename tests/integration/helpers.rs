@@ -128,6 +128,16 @@ pub struct TestEnv {
 impl TestEnv {
     /// Writes a config whose sources are `(name, url)` with a short interval.
     pub fn new(sources: &[(&str, String)], interval: &str) -> TestEnv {
+        Self::custom(sources, interval, "", "")
+    }
+
+    /// Like [`TestEnv::new`], with extra lines for the `[fetch]` and `[schedule]` sections.
+    pub fn custom(
+        sources: &[(&str, String)],
+        interval: &str,
+        fetch_extra: &str,
+        schedule_extra: &str,
+    ) -> TestEnv {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = dir.path().join("store");
         let mut toml = format!(
@@ -142,10 +152,14 @@ shutdown_grace = "3s"
 timeout = "5s"
 connect_timeout = "2s"
 concurrency = 4
+{fetch_extra}
 [schedule]
 min_interval = "1s"
 default_interval = "{interval}"
 startup_spread = "200ms"
+# Test feeds carry old dates: keep the configured cadence instead of slowing down.
+adaptive = false
+{schedule_extra}
 [log]
 level = "info,wirefold=debug"
 "#,
@@ -159,6 +173,11 @@ level = "info,wirefold=debug"
         let config = dir.path().join("wirefold.toml");
         std::fs::write(&config, toml).expect("write config");
         TestEnv { _dir: dir, config }
+    }
+
+    /// The temporary directory (for file sources).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
     }
 
     /// Runs a one-shot command of the binary and returns (exit code, stdout, stderr).
@@ -251,6 +270,11 @@ impl Daemon {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn get_json(&self, path: &str) -> serde_json::Value {

@@ -4,10 +4,13 @@
 
 mod cli;
 mod daemon;
+mod fault_server;
+mod faults;
 mod fixtures;
 mod helpers;
 mod http;
 mod page;
+mod peer_corpus;
 mod retention;
 mod service;
 mod wire_story;

@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""Ingestion benchmarks: wirefold against the feedfarm, side by side with newsboat.
+
+    python3 bench/ingest.py cold    [--sources 1000] [--items 30] [--runs 3] [--no-newsboat]
+    python3 bench/ingest.py steady  [--sources 10000] [--minutes 10]
+    python3 bench/ingest.py restart [--articles 1000000]
+
+Builds the release binaries first. Every number comes from this machine in this run:
+wall time, CPU time (user+sys) and peak RSS of each child from wait4(2), store size from the
+file system, scheduler lag from wirefold's /metrics. Prints a Markdown table and a JSON line.
+newsboat is Debian's package (`apt-get install newsboat`); it reads RSS and Atom, so the cold
+run serves only those two formats to both programs.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+
+
+def build():
+    subprocess.run(["cargo", "build", "--release", "--locked", "--bins"], cwd=ROOT, check=True)
+
+
+def start_farm(*args):
+    p = subprocess.Popen(
+        [os.path.join(BIN, "feedfarm"), "--listen", "127.0.0.1:0", *map(str, args)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = p.stdout.readline()
+    m = re.search(r"listening on (\S+)", line)
+    if not m:
+        p.kill()
+        sys.exit(f"feedfarm did not start: {line!r}")
+    return p, m.group(1)
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def run_measured(cmd, **kw):
+    """Runs cmd; returns (wall s, cpu s, peak RSS MB, stdout)."""
+    # Output goes to files, not pipes: a full pipe would stall the child being measured.
+    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, **kw)
+        # wait4 gives this child's own rusage (ru_maxrss in KB on Linux).
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        fo.seek(0)
+        fe.seek(0)
+        out, err = fo.read(), fe.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{cmd[0]} failed ({code}): {err[-2000:]}")
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0, out
+
+
+def du(path):
+    total = 0
+    for d, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(d, f))
+            except OSError:
+                pass
+    return total
+
+
+def write_config(path, store, addr, n, interval="15m", extra=""):
+    lines = [
+        "[store]",
+        f'path = "{store}"',
+        "[http]",
+        'listen = "127.0.0.1:0"',
+        "[fetch]",
+        "concurrency = 32",
+        "[schedule]",
+        'min_interval = "1m"',
+        'startup_spread = "60s"',
+        "[log]",
+        'level = "warn,wirefold=info"',
+        extra,
+    ]
+    for i in range(n):
+        lines += ["[[sources]]", f'name = "s{i}"', f'url = "http://{addr}/feed/{i}"', f'interval = "{interval}"']
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def cold(a):
+    farm, addr = start_farm(
+        "--sources", a.sources, "--items-min", a.items, "--items-max", a.items,
+        "--formats", "rss,atom", "--prerender",
+    )
+    work = tempfile.mkdtemp(prefix="wirefold-bench-")
+    rows = {"wirefold": [], "newsboat": []}
+    try:
+        urls = urllib.request.urlopen(f"http://{addr}/urls").read().decode()
+        with open(os.path.join(work, "urls"), "w") as f:
+            f.write(urls)
+        with open(os.path.join(work, "newsboat.conf"), "w") as f:
+            f.write("reload-threads 16\n")
+        cfg = os.path.join(work, "wirefold.toml")
+        for run in range(a.runs):
+            store = os.path.join(work, f"store{run}")
+            write_config(cfg, store, addr, a.sources)
+            wall, cpu, rss, out = run_measured([os.path.join(BIN, "wirefold"), "once", "--config", cfg])
+            stored = sum(int(m) for m in re.findall(r" new=(\d+)", out)) + sum(
+                int(m) for m in re.findall(r" copies=(\d+)", out))
+            rows["wirefold"].append(dict(wall=wall, cpu=cpu, rss=rss, items=stored, store=du(store)))
+            shutil.rmtree(store, ignore_errors=True)
+            if a.newsboat and shutil.which("newsboat"):
+                cache = os.path.join(work, f"cache{run}.db")
+                wall, cpu, rss, _ = run_measured([
+                    "newsboat", "-x", "reload", "-u", os.path.join(work, "urls"),
+                    "-c", cache, "-C", os.path.join(work, "newsboat.conf"),
+                ], env={**os.environ, "HOME": work})
+                import sqlite3
+                n = sqlite3.connect(cache).execute("select count(*) from rss_item").fetchone()[0]
+                rows["newsboat"].append(dict(wall=wall, cpu=cpu, rss=rss, items=n, store=os.path.getsize(cache)))
+                os.remove(cache)
+        farm_stats = json.load(urllib.request.urlopen(f"http://{addr}/stats"))
+    finally:
+        stop(farm)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\ncold ingest: {a.sources} feeds x {a.items} items (RSS + Atom), {a.runs} runs, medians\n")
+    print("| program | wall s | CPU s | peak RSS MB | items stored | items/s | store MB |")
+    print("|---|---|---|---|---|---|---|")
+    summary = {}
+    for name, rs in rows.items():
+        if not rs:
+            continue
+        s = {k: med([r[k] for r in rs]) for k in rs[0]}
+        s["items_per_s"] = s["items"] / s["wall"]
+        summary[name] = s
+        print(f"| {name} | {s['wall']:.2f} | {s['cpu']:.2f} | {s['rss']:.0f} | {s['items']:.0f} | "
+              f"{s['items_per_s']:.0f} | {s['store'] / 1e6:.1f} |")
+    if "newsboat" in summary:
+        w, n = summary["wirefold"], summary["newsboat"]
+        print(f"\nwirefold is {n['wall'] / w['wall']:.1f}x faster than newsboat (wall), "
+              f"peak RSS {w['rss']:.0f} MB vs {n['rss']:.0f} MB")
+    print(f"farm served {farm_stats['requests']} requests, {farm_stats['bytes'] / 1e6:.0f} MB")
+    print(json.dumps({"bench": "cold", "sources": a.sources, "items": a.items, "runs": rows}))
+
+
+def proc_sample(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024.0
+    return cpu, rss
+
+
+def wait_ready(p, timeout=60):
+    """Reads the daemon's stderr until it logs its address; returns it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = p.stderr.readline()
+        if not line:
+            break
+        m = re.search(r"wirefold ready addr=(\S+)", line)
+        if m:
+            return m.group(1)
+    p.kill()
+    sys.exit("wirefold did not become ready")
+
+
+def drain(p):
+    """Keeps reading a child's stderr in the background so it never blocks on a full pipe."""
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+
+
+def histogram_quantiles(metrics_text, name, qs):
+    buckets = []
+    for m in re.finditer(rf'^{name}_bucket{{le="([^"]+)"}} (\S+)$', metrics_text, re.M):
+        le = float("inf") if m.group(1) == "+Inf" else float(m.group(1))
+        buckets.append((le, float(m.group(2))))
+    buckets.sort()
+    if not buckets or buckets[-1][1] == 0:
+        return {q: None for q in qs}
+    total = buckets[-1][1]
+    out = {}
+    for q in qs:
+        for le, c in buckets:
+            if c >= q * total:
+                out[q] = le
+                break
+    return out
+
+
+def steady(a):
+    farm, addr = start_farm("--sources", a.sources, "--new-every", 3600)
+    work = tempfile.mkdtemp(prefix="wirefold-steady-")
+    try:
+        cfg = os.path.join(work, "wirefold.toml")
+        write_config(cfg, os.path.join(work, "store"), addr, a.sources, interval="15m",
+                     extra='[http]\n' if False else "")
+        p = subprocess.Popen([os.path.join(BIN, "wirefold"), "run", "--config", cfg],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        http = wait_ready(p)
+        drain(p)
+        # Cold phase: every source's first poll (spread over startup_spread).
+        t0 = time.monotonic()
+        while True:
+            st = json.load(urllib.request.urlopen(f"http://{http}/status?sources=none"))
+            h = st["health"]
+            if h["waiting"] == 0:
+                break
+            time.sleep(2)
+        cold_s = time.monotonic() - t0
+        articles = st["counts"]["articles"]
+        print(f"cold phase: {a.sources} sources, {articles} articles in {cold_s:.0f} s")
+        # Steady phase.
+        samples = []
+        cpu0, _ = proc_sample(p.pid)
+        t_start = time.monotonic()
+        while time.monotonic() - t_start < a.minutes * 60:
+            time.sleep(10)
+            cpu, rss = proc_sample(p.pid)
+            samples.append((time.monotonic() - t_start, cpu - cpu0, rss))
+        elapsed = samples[-1][0]
+        cpu_share = samples[-1][1] / elapsed * 100
+        metrics = urllib.request.urlopen(f"http://{http}/metrics").read().decode()
+        lag = histogram_quantiles(metrics, "wirefold_scheduler_lag_seconds", [0.5, 0.99])
+        polls = sum(float(v) for v in re.findall(r'^wirefold_polls_total{[^}]*} (\S+)$', metrics, re.M))
+        farm_stats = json.load(urllib.request.urlopen(f"http://{addr}/stats"))
+        p.send_signal(signal.SIGTERM)
+        p.wait(30)
+    finally:
+        stop(farm)
+        shutil.rmtree(work, ignore_errors=True)
+    rss = [s[2] for s in samples]
+    print(f"\nsteady state: {a.sources} sources at 15 min, {elapsed / 60:.1f} min measured after the cold phase\n")
+    print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | polls | farm 304s |")
+    print("|---|---|---|---|---|")
+    print(f"| {cpu_share:.2f} | {min(rss):.0f} / {med(rss):.0f} / {max(rss):.0f} | {lag[0.5]} / {lag[0.99]} | "
+          f"{polls:.0f} | {farm_stats['not_modified']} |")
+    print(json.dumps({"bench": "steady", "sources": a.sources, "cpu_pct": cpu_share, "rss": rss,
+                      "lag": lag, "cold_s": cold_s, "articles": articles}))
+
+
+def restart(a):
+    per_feed = 50
+    sources = max(1, a.articles // per_feed)
+    farm, addr = start_farm("--sources", sources, "--items-min", per_feed, "--items-max", per_feed,
+                            "--wire-share", "0")
+    work = tempfile.mkdtemp(prefix="wirefold-restart-")
+    try:
+        cfg = os.path.join(work, "wirefold.toml")
+        store = os.path.join(work, "store")
+        write_config(cfg, store, addr, sources)
+        t0 = time.monotonic()
+        wall, cpu, rss, out = run_measured([os.path.join(BIN, "wirefold"), "once", "--config", cfg])
+        n = sum(int(m) for m in re.findall(r" new=(\d+)", out))
+        print(f"filled a store with {n} articles in {wall:.0f} s ({du(store) / 1e9:.2f} GB)")
+        times = []
+        for _ in range(a.runs):
+            t0 = time.monotonic()
+            p = subprocess.Popen([os.path.join(BIN, "wirefold"), "run", "--config", cfg],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            http = wait_ready(p, timeout=300)
+            drain(p)
+            while True:
+                try:
+                    if urllib.request.urlopen(f"http://{http}/readyz").status == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.01)
+            times.append(time.monotonic() - t0)
+            p.send_signal(signal.SIGTERM)
+            p.wait(60)
+    finally:
+        stop(farm)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nrestart with {n} stored articles: ready in {med(times):.2f} s (median of {len(times)}: "
+          f"{', '.join(f'{t:.2f}' for t in times)})")
+    print(json.dumps({"bench": "restart", "articles": n, "ready_s": times}))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("cold")
+    c.add_argument("--sources", type=int, default=1000)
+    c.add_argument("--items", type=int, default=30)
+    c.add_argument("--runs", type=int, default=3)
+    c.add_argument("--no-newsboat", dest="newsboat", action="store_false")
+    s = sub.add_parser("steady")
+    s.add_argument("--sources", type=int, default=10000)
+    s.add_argument("--minutes", type=float, default=10)
+    r = sub.add_parser("restart")
+    r.add_argument("--articles", type=int, default=1_000_000)
+    r.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    build()
+    {"cold": cold, "steady": steady, "restart": restart}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+//! [`FetchError`]: why a request failed, with a stable class name per variant.
+//!
+//! reqwest reports most transport problems as one opaque error with a chain of causes; the
+//! class is read from that chain (our own guard errors are found by downcasting, the rest by
+//! the flags reqwest sets and, last, by the words hyper and the resolver use).
+
+use std::time::Duration;
+
+use super::guard::BlockedAddress;
+
+/// Why a fetch failed. Each variant has a stable class name for status and metrics.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The host name did not resolve.
+    #[error("DNS lookup failed: {0}")]
+    Dns(String),
+    /// TCP connection refused, reset or unreachable.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// TLS handshake or certificate problem.
+    #[error("TLS failed: {0}")]
+    Tls(String),
+    /// The request took longer than the configured timeout.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The body arrived too slowly (a trickle): fewer than the configured bytes per window.
+    #[error("the transfer stalled: {got} bytes in {window:?} (at least {min} needed)")]
+    Stalled {
+        /// Bytes received in the last window.
+        got: u64,
+        /// The stall window.
+        window: Duration,
+        /// Bytes required per window.
+        min: u64,
+    },
+    /// The decoded body exceeded `max_body_bytes`; reading stopped at the cap.
+    #[error("body larger than {limit} bytes (cut at the cap)")]
+    TooLarge {
+        /// The configured cap.
+        limit: u64,
+    },
+    /// The server answered with an error status.
+    #[error("HTTP status {status}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// `Retry-After`, when the server sent one (429 and 503 only).
+        retry_after: Option<Duration>,
+    },
+    /// A redirect led back to a URL already visited.
+    #[error("redirect loop: {0}")]
+    RedirectLoop(String),
+    /// More redirects than `fetch.max_redirects`.
+    #[error("more than {0} redirects")]
+    TooManyRedirects(usize),
+    /// A redirect without a usable `Location` (missing, unparsable, or not http/https).
+    #[error("bad redirect: {0}")]
+    Redirect(String),
+    /// A redirect or DNS answer pointed at a loopback, private, link-local or metadata address.
+    #[error("refused: {0}")]
+    Blocked(String),
+    /// The body broke off (connection reset, truncated chunked encoding, bad compression).
+    #[error("reading the body failed: {0}")]
+    Body(String),
+    /// A `file://` source could not be read.
+    #[error("cannot read file: {0}")]
+    File(String),
+    /// Anything else the client reported.
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+impl FetchError {
+    /// The error class recorded on the source and counted by class.
+    pub fn class(&self) -> &'static str {
+        match self {
+            FetchError::Dns(_) => "dns",
+            FetchError::Connect(_) => "connect",
+            FetchError::Tls(_) => "tls",
+            FetchError::Timeout(_) => "timeout",
+            FetchError::Stalled { .. } => "stalled",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::Status { .. } => "http_status",
+            FetchError::RedirectLoop(_) => "redirect_loop",
+            FetchError::TooManyRedirects(_) => "too_many_redirects",
+            FetchError::Redirect(_) => "redirect",
+            FetchError::Blocked(_) => "blocked_address",
+            FetchError::Body(_) => "body",
+            FetchError::File(_) => "file",
+            FetchError::Other(_) => "other",
+        }
+    }
+
+    /// The HTTP status of a [`FetchError::Status`].
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            FetchError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// True for errors that say "this machine cannot reach the network" as much as "this
+    /// server is down": used to notice that every source fails at once.
+    pub fn is_network(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Dns(_) | FetchError::Connect(_) | FetchError::Timeout(_)
+        )
+    }
+
+    /// Classifies an error reqwest returned while sending a request or reading headers.
+    pub(super) fn from_reqwest(e: &reqwest::Error) -> Self {
+        let chain = error_chain(e);
+        if let Some(blocked) = find_cause::<BlockedAddress>(e) {
+            return FetchError::Blocked(blocked.to_string());
+        }
+        let lower = chain.to_ascii_lowercase();
+        if e.is_timeout() {
+            FetchError::Timeout(chain)
+        } else if lower.contains("dns error")
+            || lower.contains("failed to lookup address")
+            || lower.contains("name or service not known")
+            || lower.contains("no address associated")
+        {
+            FetchError::Dns(chain)
+        } else if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+        {
+            FetchError::Tls(chain)
+        } else if e.is_connect() {
+            FetchError::Connect(chain)
+        } else if e.is_body() || e.is_decode() {
+            FetchError::Body(chain)
+        } else {
+            FetchError::Other(chain)
+        }
+    }
+
+    /// Classifies an error reqwest returned while the body streamed in.
+    pub(super) fn from_body(e: &reqwest::Error, window: Duration) -> Self {
+        if e.is_timeout() {
+            return FetchError::Timeout(format!(
+                "{} (body not complete within the deadline; stall window {window:?})",
+                error_chain(e)
+            ));
+        }
+        FetchError::Body(error_chain(e))
+    }
+}
+
+/// The first error of type `T` in `e`'s chain of causes.
+fn find_cause<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// `e` and its causes, joined with `: `, without repeating a message already included.
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let msg = inner.to_string();
+        if !s.contains(&msg) {
+            s.push_str(": ");
+            s.push_str(&msg);
+        }
+        source = inner.source();
+    }
+    s
+}

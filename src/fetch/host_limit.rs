@@ -1,0 +1,184 @@
+//! Politeness per host: at most `fetch.per_host_concurrency` requests in flight to one host,
+//! request starts at least `fetch.per_host_spacing` apart, and a host-wide cooldown after a
+//! 429 or 503 with `Retry-After` (FreshRSS's domain-wide cooldown), so that the other sources on
+//! that host wait too instead of hitting it again.
+//!
+//! One semaphore per host (lychee's `ratelimit/host`), created on first use. A host is a
+//! configured source's `host:port` ([`host_key`]), so the map is bounded by the configuration;
+//! the port is part of it because two ports are two servers as far as load goes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use url::Url;
+
+/// The politeness key of an http(s) URL: lower-case `host:port`; `None` for other schemes.
+pub fn host_key(url: &Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(format!(
+        "{}:{}",
+        url.host_str()?.to_ascii_lowercase(),
+        url.port_or_known_default()?
+    ))
+}
+
+/// Per-host limits, shared by every poll.
+#[derive(Debug)]
+pub struct HostLimiter {
+    per_host: usize,
+    spacing: Duration,
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
+}
+
+#[derive(Debug)]
+struct Host {
+    permits: Arc<Semaphore>,
+    timing: Mutex<HostTiming>,
+}
+
+#[derive(Debug, Default)]
+struct HostTiming {
+    /// Earliest start of the next request (spacing).
+    next_start: Option<Instant>,
+    /// The host asked to be left alone until then.
+    cooldown_until: Option<Instant>,
+}
+
+/// Held while a request to a host is in flight.
+#[derive(Debug)]
+pub struct HostPermit {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl HostLimiter {
+    /// `per_host` requests at once per host, starts `spacing` apart (zero: no spacing).
+    pub fn new(per_host: usize, spacing: Duration) -> Self {
+        Self {
+            per_host: per_host.max(1),
+            spacing,
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn host(&self, host: &str) -> Arc<Host> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .entry(host.to_ascii_lowercase())
+            .or_insert_with(|| {
+                Arc::new(Host {
+                    permits: Arc::new(Semaphore::new(self.per_host)),
+                    timing: Mutex::new(HostTiming::default()),
+                })
+            })
+            .clone()
+    }
+
+    /// Waits for a free slot on `host` and for its spacing; the slot is held until the permit
+    /// is dropped. Cooldowns are not waited for here: see [`HostLimiter::cooldown`].
+    pub async fn acquire(&self, host: &str) -> Option<HostPermit> {
+        let h = self.host(host);
+        let permit = h.permits.clone().acquire_owned().await.ok()?;
+        loop {
+            let wait = {
+                let mut t = h.timing.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                match t.next_start {
+                    Some(next) if next > now => next - now,
+                    _ => {
+                        t.next_start = Some(now + self.spacing);
+                        Duration::ZERO
+                    }
+                }
+            };
+            if wait.is_zero() {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+        }
+        Some(HostPermit { _permit: permit })
+    }
+
+    /// How long `host` asked to be left alone from now, if it did.
+    pub fn cooldown(&self, host: &str) -> Option<Duration> {
+        let h = self.host(host);
+        let t = h.timing.lock().unwrap_or_else(|p| p.into_inner());
+        let until = t.cooldown_until?;
+        let now = Instant::now();
+        (until > now).then(|| until - now)
+    }
+
+    /// Records that `host` asked (429/503 `Retry-After`) to be left alone for `wait`.
+    pub fn cool_down(&self, host: &str, wait: Duration) {
+        let h = self.host(host);
+        let mut t = h.timing.lock().unwrap_or_else(|p| p.into_inner());
+        let until = Instant::now() + wait;
+        if t.cooldown_until.is_none_or(|u| u < until) {
+            t.cooldown_until = Some(until);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn at_most_n_per_host_and_spaced() {
+        let limiter = Arc::new(HostLimiter::new(2, Duration::from_secs(1)));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max_seen = Arc::new(AtomicUsize::new(0));
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let (limiter, in_flight, max_seen, starts) = (
+                limiter.clone(),
+                in_flight.clone(),
+                max_seen.clone(),
+                starts.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let _p = limiter.acquire("example.com").await;
+                starts.lock().unwrap().push(Instant::now() - t0);
+                let n = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                max_seen.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+            }));
+        }
+        // Another host is not held up by the first.
+        let other = limiter.acquire("other.example").await;
+        assert!(other.is_some());
+        assert_eq!(Instant::now(), t0);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(max_seen.load(Ordering::SeqCst), 2);
+        let mut starts = starts.lock().unwrap().clone();
+        starts.sort();
+        for pair in starts.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_secs(1), "{starts:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cooldown_is_per_host_and_only_lengthens() {
+        let limiter = HostLimiter::new(2, Duration::ZERO);
+        assert_eq!(limiter.cooldown("a.example"), None);
+        limiter.cool_down("a.example", Duration::from_secs(120));
+        limiter.cool_down("A.example", Duration::from_secs(30));
+        assert_eq!(
+            limiter.cooldown("a.example"),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(limiter.cooldown("b.example"), None);
+        tokio::time::advance(Duration::from_secs(121)).await;
+        assert_eq!(limiter.cooldown("a.example"), None);
+    }
+}

@@ -1,0 +1,133 @@
+//! The fetcher against a real HTTP server on 127.0.0.1: redirects as the fetcher follows them,
+//! and the DNS guard with a public-looking name given a loopback address.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use super::*;
+
+async fn serve() -> SocketAddr {
+    let moved = |code: StatusCode, to: &'static str| {
+        move || async move { (code, [(header::LOCATION, to)]).into_response() }
+    };
+    let app = Router::new()
+        .route("/a", get(moved(StatusCode::MOVED_PERMANENTLY, "/b")))
+        .route("/b", get(moved(StatusCode::PERMANENT_REDIRECT, "/feed")))
+        .route("/t", get(moved(StatusCode::MOVED_PERMANENTLY, "/u")))
+        .route("/u", get(moved(StatusCode::FOUND, "/feed")))
+        .route("/loop1", get(moved(StatusCode::FOUND, "/loop2")))
+        .route("/loop2", get(moved(StatusCode::FOUND, "/loop1")))
+        .route("/ftp", get(moved(StatusCode::FOUND, "ftp://example.com/x")))
+        .route(
+            "/feed",
+            get(|| async { "<rss version=\"2.0\"><channel/></rss>" }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+fn config() -> FetchConfig {
+    FetchConfig {
+        user_agent: "wirefold-test".into(),
+        timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(5),
+        max_body_bytes: 1 << 20,
+        concurrency: std::num::NonZeroUsize::MIN,
+        stall_timeout: Duration::from_secs(5),
+        stall_min_bytes: 1,
+        max_redirects: 3,
+        permanent_redirect_polls: 3,
+        per_host_concurrency: std::num::NonZeroUsize::MIN,
+        per_host_spacing: Duration::ZERO,
+        refuse_private_redirects: true,
+        refuse_private_dns: true,
+        private_hosts: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn permanent_hops_are_reported_until_the_first_temporary_one() {
+    let addr = serve().await;
+    let f = Fetcher::new(&config()).unwrap();
+    let url = |p: &str| Url::parse(&format!("http://{addr}{p}")).unwrap();
+    let out = f.fetch(&url("/a"), &Validators::default()).await.unwrap();
+    assert_eq!(out.moved_to, Some(url("/feed")));
+    assert_eq!(out.final_url, url("/feed"));
+    let out = f.fetch(&url("/t"), &Validators::default()).await.unwrap();
+    assert_eq!(out.moved_to, Some(url("/u")));
+    let out = f
+        .fetch(&url("/feed"), &Validators::default())
+        .await
+        .unwrap();
+    assert_eq!(out.moved_to, None);
+}
+
+#[tokio::test]
+async fn loops_limits_and_bad_locations_are_named() {
+    let addr = serve().await;
+    let url = |p: &str| Url::parse(&format!("http://{addr}{p}")).unwrap();
+    let f = Fetcher::new(&config()).unwrap();
+    let e = f
+        .fetch(&url("/loop1"), &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "redirect_loop", "{e}");
+    let e = f
+        .fetch(&url("/ftp"), &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "redirect", "{e}");
+    let strict = Fetcher::new(&FetchConfig {
+        max_redirects: 1,
+        ..config()
+    })
+    .unwrap();
+    let e = strict
+        .fetch(&url("/a"), &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "too_many_redirects", "{e}");
+}
+
+#[tokio::test]
+async fn public_names_resolving_to_private_addresses_are_refused() {
+    let addr = serve().await;
+    let fixed: HashMap<String, Vec<IpAddr>> = [
+        ("news.example.com".to_owned(), vec![addr.ip()]),
+        ("feeds.corp.example".to_owned(), vec![addr.ip()]),
+    ]
+    .into_iter()
+    .collect();
+    let cfg = FetchConfig {
+        private_hosts: vec!["feeds.corp.example".into()],
+        ..config()
+    };
+    let f = Fetcher::with_fixed_dns(&cfg, fixed.clone()).unwrap();
+    let port = addr.port();
+    let public = Url::parse(&format!("http://news.example.com:{port}/feed")).unwrap();
+    let e = f.fetch(&public, &Validators::default()).await.unwrap_err();
+    assert_eq!(e.class(), "blocked_address", "{e}");
+    // A name the operator listed may resolve there.
+    let listed = Url::parse(&format!("http://feeds.corp.example:{port}/feed")).unwrap();
+    assert!(f.fetch(&listed, &Validators::default()).await.is_ok());
+    // And with the check switched off, anything may.
+    let open = Fetcher::with_fixed_dns(
+        &FetchConfig {
+            refuse_private_dns: false,
+            ..config()
+        },
+        fixed,
+    )
+    .unwrap();
+    assert!(open.fetch(&public, &Validators::default()).await.is_ok());
+}

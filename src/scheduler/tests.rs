@@ -1,0 +1,427 @@
+//! The scheduling loop under tokio's paused clock, with a scripted [`Poller`]: every
+//! assertion is about the order and spacing of polls on the virtual clock, none about how long
+//! the machine took.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use url::Url;
+
+use super::*;
+use crate::fetch::host_limit::HostLimiter;
+use crate::fetch::FetchError;
+use crate::ingest::{PollError, PollSummary};
+
+/// What a scripted poll returns.
+#[derive(Debug, Clone)]
+enum Answer {
+    Ok,
+    Status(u16, Option<Duration>),
+    Connect,
+}
+
+type Script = dyn Fn(&str, u64) -> Answer + Send + Sync;
+
+struct Mock {
+    script: Box<Script>,
+    poll_time: Duration,
+    states: Mutex<HashMap<String, SourceState>>,
+    starts: Mutex<Vec<(String, Duration)>>,
+    running: Mutex<HashMap<String, usize>>,
+    overlaps: AtomicUsize,
+    hosts: HostLimiter,
+    t0: Instant,
+}
+
+impl Mock {
+    fn new(
+        poll_time: Duration,
+        script: impl Fn(&str, u64) -> Answer + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            script: Box::new(script),
+            poll_time,
+            states: Mutex::default(),
+            starts: Mutex::default(),
+            running: Mutex::default(),
+            overlaps: AtomicUsize::new(0),
+            hosts: HostLimiter::new(2, Duration::ZERO),
+            t0: Instant::now(),
+        })
+    }
+
+    /// Start times of `name`'s polls, from the start of the test.
+    fn starts_of(&self, name: &str) -> Vec<Duration> {
+        self.starts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, t)| *t)
+            .collect()
+    }
+
+    fn state(&self, name: &str) -> SourceState {
+        self.states
+            .lock()
+            .unwrap()
+            .get(name)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Poller for Mock {
+    fn load(&self, source: &SourceConfig) -> Option<SourceState> {
+        self.states.lock().unwrap().get(&source.name).cloned()
+    }
+
+    fn save(&self, source: &SourceConfig, state: &SourceState) {
+        self.states
+            .lock()
+            .unwrap()
+            .insert(source.name.clone(), state.clone());
+    }
+
+    fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration> {
+        self.hosts.cooldown(&source_host(source)?)
+    }
+
+    async fn host_slot(&self, source: &SourceConfig) -> Option<HostPermit> {
+        self.hosts.acquire(&source_host(source)?).await
+    }
+
+    async fn poll(&self, source: &SourceConfig) -> PollReport {
+        let name = source.name.clone();
+        self.starts
+            .lock()
+            .unwrap()
+            .push((name.clone(), Instant::now() - self.t0));
+        {
+            let mut r = self.running.lock().unwrap();
+            let n = r.entry(name.clone()).or_default();
+            *n += 1;
+            if *n > 1 {
+                self.overlaps.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        tokio::time::sleep(self.poll_time).await;
+        *self
+            .running
+            .lock()
+            .unwrap()
+            .entry(name.clone())
+            .or_default() -= 1;
+        let mut state = self.load(source).unwrap_or_default();
+        state.configured_url = Some(source.url.to_string());
+        state.polls += 1;
+        let result = match (self.script)(&name, state.polls) {
+            Answer::Ok => Ok(PollSummary::default()),
+            Answer::Status(status, retry_after) => Err(PollError::Fetch(FetchError::Status {
+                status,
+                retry_after,
+            })),
+            Answer::Connect => Err(PollError::Fetch(FetchError::Connect("refused".into()))),
+        };
+        match &result {
+            Ok(_) => state.failures = 0,
+            Err(e) => {
+                state.failures += 1;
+                if e.class().status == Some(410) {
+                    state.gone_since = Some(1);
+                }
+                if let (Some(wait), Some(host)) = (e.retry_after(), source_host(source)) {
+                    self.hosts.cool_down(&host, wait);
+                }
+            }
+        }
+        self.save(source, &state);
+        PollReport {
+            result,
+            state,
+            fresh_for: None,
+        }
+    }
+}
+
+fn schedule(interval: Duration, spread: Duration) -> ScheduleConfig {
+    ScheduleConfig {
+        default_interval: interval,
+        min_interval: Duration::from_secs(1),
+        max_interval: Duration::from_secs(6 * 3600),
+        startup_spread: spread,
+        adaptive: false,
+        max_backoff: Duration::from_secs(6 * 3600),
+        max_retry_after: Duration::from_secs(2 * 3600),
+        network_probe_interval: Duration::from_secs(30),
+    }
+}
+
+fn source(name: &str, host: &str, interval: Duration) -> SourceConfig {
+    SourceConfig {
+        name: name.into(),
+        url: Url::parse(&format!("http://{host}/{name}.xml")).unwrap(),
+        interval,
+        enabled: true,
+    }
+}
+
+/// Runs the scheduler over `sources` for `for_` of virtual time.
+async fn run_for(
+    mock: &Arc<Mock>,
+    sources: Vec<SourceConfig>,
+    sched: ScheduleConfig,
+    for_: Duration,
+) -> Arc<SchedulerStats> {
+    let stats = Arc::new(SchedulerStats::default());
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        sources,
+        sched,
+        64,
+        stats.clone(),
+        cancel.clone(),
+        tracker.clone(),
+    ));
+    tokio::time::sleep(for_).await;
+    cancel.cancel();
+    let _ = task.await;
+    tracker.close();
+    tracker.wait().await;
+    stats
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_sources_spread_evenly_over_their_interval() {
+    let interval = Duration::from_secs(900);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    // 10,000 sources on 100 hosts, started together with a short startup spread.
+    let sources: Vec<SourceConfig> = (0..10_000)
+        .map(|i| source(&format!("s{i}"), &format!("h{}.example", i % 100), interval))
+        .collect();
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, Duration::from_secs(30)),
+        Duration::from_secs(40 * 60),
+    )
+    .await;
+    // After the first polls every source sits on its phase slot: each one is polled once in
+    // any window of one interval, and the polls are spread evenly over it.
+    let window = (Duration::from_secs(23 * 60), Duration::from_secs(38 * 60));
+    let starts = mock.starts.lock().unwrap().clone();
+    let mut per_source: HashMap<&str, u32> = HashMap::new();
+    let mut buckets = [0u32; 20];
+    for (name, t) in &starts {
+        if *t >= window.0 && *t < window.1 {
+            *per_source.entry(name.as_str()).or_default() += 1;
+            let slot = (*t - window.0).as_secs_f64() / interval.as_secs_f64() * 20.0;
+            buckets[(slot as usize).min(19)] += 1;
+        }
+    }
+    assert_eq!(per_source.len(), 10_000);
+    assert!(per_source.values().all(|n| *n == 1));
+    for b in buckets {
+        assert!(
+            (475..=525).contains(&b),
+            "not within ±5 % of uniform: {buckets:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn failures_back_off_exponentially_and_recover() {
+    let interval = Duration::from_secs(60);
+    // Fails on polls 1..=6, succeeds from the 7th.
+    let mock = Mock::new(Duration::ZERO, |_, n| {
+        if n <= 6 {
+            Answer::Status(500, None)
+        } else {
+            Answer::Ok
+        }
+    });
+    let sources = vec![source("flaky", "a.example", interval)];
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, Duration::from_secs(1)),
+        Duration::from_secs(3 * 3600),
+    )
+    .await;
+    let starts = mock.starts_of("flaky");
+    let gaps: Vec<f64> = starts
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .collect();
+    // After failure n the wait is interval × 2^(n-1), minus at most 15 % jitter.
+    for (n, gap) in gaps.iter().take(6).enumerate() {
+        let full = 60.0 * f64::from(1u32 << n);
+        assert!(
+            *gap <= full + 1e-6 && *gap >= full * 0.85 - 1e-6,
+            "gap {n}: {gaps:?}"
+        );
+    }
+    // Recovered: back to about the interval (phase-aligned, so between ½ and 1½ of it), then
+    // exactly the interval.
+    assert!(gaps[6] >= 30.0 && gaps[6] < 90.0, "{gaps:?}");
+    assert!((gaps[7] - 60.0).abs() < 1e-6, "{gaps:?}");
+    assert_eq!(mock.state("flaky").failures, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_respected_for_the_source_and_its_host() {
+    let interval = Duration::from_secs(60);
+    // "limited" answers its first poll with 429 and Retry-After: 1 h; "neighbour" lives on the
+    // same host; "elsewhere" on another host.
+    let mock = Mock::new(Duration::ZERO, |name, n| match (name, n) {
+        ("limited", 1) => Answer::Status(429, Some(Duration::from_secs(3600))),
+        _ => Answer::Ok,
+    });
+    let sources = vec![
+        source("limited", "busy.example", interval),
+        source("neighbour", "busy.example", interval),
+        source("elsewhere", "calm.example", interval),
+    ];
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, Duration::from_secs(1)),
+        Duration::from_secs(2 * 3600),
+    )
+    .await;
+    let limited = mock.starts_of("limited");
+    assert!(
+        limited[1] - limited[0] >= Duration::from_secs(3600),
+        "{limited:?}"
+    );
+    // The neighbour is deferred for the host's cooldown too (no poll inside the hour after the
+    // 429, apart from one that may have started before it), with no failure counted.
+    let t429 = limited[0];
+    let neighbour = mock.starts_of("neighbour");
+    let inside: Vec<_> = neighbour
+        .iter()
+        .filter(|t| **t > t429 + Duration::from_secs(1) && **t < t429 + Duration::from_secs(3600))
+        .collect();
+    assert!(
+        inside.is_empty(),
+        "neighbour polled during the cooldown: {neighbour:?}"
+    );
+    assert!(neighbour
+        .iter()
+        .any(|t| *t >= t429 + Duration::from_secs(3600)));
+    assert_eq!(mock.state("neighbour").failures, 0);
+    // The other host is not affected: about one poll a minute.
+    assert!(mock.starts_of("elsewhere").len() >= 100);
+}
+
+#[tokio::test(start_paused = true)]
+async fn polls_of_one_source_never_overlap() {
+    // Each poll takes three intervals.
+    let interval = Duration::from_secs(10);
+    let mock = Mock::new(Duration::from_secs(30), |_, _| Answer::Ok);
+    let sources: Vec<SourceConfig> = (0..5)
+        .map(|i| source(&format!("slow{i}"), &format!("h{i}.example"), interval))
+        .collect();
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, Duration::from_secs(5)),
+        Duration::from_secs(3600),
+    )
+    .await;
+    assert_eq!(mock.overlaps.load(Ordering::SeqCst), 0);
+    let starts = mock.starts_of("slow0");
+    assert!(starts.len() > 50);
+    for w in starts.windows(2) {
+        assert!(w[1] - w[0] >= Duration::from_secs(30), "{starts:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn gone_sources_are_not_polled_again() {
+    let interval = Duration::from_secs(60);
+    let mock = Mock::new(Duration::ZERO, |name, _| {
+        if name == "dead" {
+            Answer::Status(410, None)
+        } else {
+            Answer::Ok
+        }
+    });
+    let sources = vec![
+        source("dead", "a.example", interval),
+        source("alive", "a.example", interval),
+    ];
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, Duration::from_secs(1)),
+        Duration::from_secs(3600),
+    )
+    .await;
+    assert_eq!(mock.starts_of("dead").len(), 1);
+    assert!(mock.state("dead").gone_since.is_some());
+    assert_eq!(mock.state("dead").next_poll, None);
+    assert!(mock.starts_of("alive").len() > 50);
+}
+
+#[tokio::test(start_paused = true)]
+async fn network_down_holds_back_probes_and_recovers() {
+    let interval = Duration::from_secs(60);
+    let online = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = online.clone();
+    let mock = Mock::new(Duration::ZERO, move |_, _| {
+        if flag.load(Ordering::SeqCst) {
+            Answer::Ok
+        } else {
+            Answer::Connect
+        }
+    });
+    let sources: Vec<SourceConfig> = (0..6)
+        .map(|i| source(&format!("s{i}"), &format!("h{i}.example"), interval))
+        .collect();
+    let sched = schedule(interval, Duration::from_secs(6));
+    let stats = Arc::new(SchedulerStats::default());
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        sources,
+        sched,
+        8,
+        stats.clone(),
+        cancel.clone(),
+        tracker.clone(),
+    ));
+    // Offline for an hour.
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    let net = stats.network();
+    assert!(net.down_since.is_some(), "{net:?}");
+    let polls_offline = mock.starts.lock().unwrap().len();
+    // Without holding back, six sources at one minute would make ~360 polls; instead: the
+    // polls until detection, then one probe every 30 s.
+    assert!(polls_offline <= 6 + 3600 / 30 + 2, "{polls_offline}");
+    // Nobody was punished for it: at most the one failure before detection.
+    for i in 0..6 {
+        assert!(mock.state(&format!("s{i}")).failures <= 1);
+    }
+    // Back online: the next probe succeeds and everything is released.
+    online.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let net = stats.network();
+    assert!(net.down_since.is_none(), "{net:?}");
+    assert_eq!(net.held, 0);
+    for i in 0..6 {
+        assert_eq!(mock.state(&format!("s{i}")).failures, 0, "s{i}");
+    }
+    cancel.cancel();
+    let _ = task.await;
+    tracker.close();
+    tracker.wait().await;
+}

@@ -1,0 +1,333 @@
+//! The real daemon against the fault-injecting server: every misbehaviour ends as the right
+//! articles or the right error class in `/status`, nothing panics, `/status` keeps answering.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::fault_server::{FaultServer, BOMB_BYTES};
+use crate::helpers::{num, rss, Daemon, TestEnv};
+
+/// Tight limits so that each fault shows quickly.
+const FETCH: &str = r#"
+max_body_bytes = 2097152
+stall_timeout = "1s"
+stall_min_bytes = 1024
+per_host_concurrency = 8
+permanent_redirect_polls = 3
+"#;
+
+fn source<'a>(s: &'a Value, name: &str) -> &'a Value {
+    s["sources"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["name"] == name))
+        .unwrap_or_else(|| panic!("no source {name} in {s:#}"))
+}
+
+fn class(s: &Value, name: &str) -> String {
+    source(s, name)["last_error"]["class"]
+        .as_str()
+        .unwrap_or("none")
+        .to_owned()
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    v.as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| panic!("not a time: {v}"))
+}
+
+#[test]
+fn every_fault_is_classified_and_the_daemon_keeps_serving() {
+    let server = FaultServer::start();
+    // 429s get a server each: a Retry-After cools their whole host (host:port) down.
+    let limited_s = FaultServer::start();
+    let limited_d = FaultServer::start();
+    let plain = [
+        "etag",
+        "trickle",
+        "endless",
+        "bomb",
+        "html",
+        "malformed",
+        "truncated",
+        "invalid-utf8",
+        "cp1251",
+        "sjis",
+        "moved-1",
+        "loop-a",
+        "503",
+        "500",
+        "410",
+        "reset",
+        "empty",
+    ];
+    let mut sources: Vec<(&str, String)> = plain
+        .iter()
+        .map(|n| (*n, server.url(&format!("{n}.xml"))))
+        .collect();
+    sources.push(("429-seconds", limited_s.url("429-seconds.xml")));
+    sources.push(("429-date", limited_d.url("429-date.xml")));
+    // A local file: read again only when it changes.
+    let env = TestEnv::custom(&sources, "1s", FETCH, "");
+    let file = env.dir().join("local.xml");
+    std::fs::write(
+        &file,
+        rss(
+            "Local",
+            &[(
+                "l-1",
+                "Local item",
+                "http://local.test/1",
+                "<p>Local text.</p>",
+            )],
+        ),
+    )
+    .unwrap();
+    let mut toml = std::fs::read_to_string(&env.config).unwrap();
+    toml.push_str(&format!(
+        "[[sources]]\nname = \"file\"\nurl = \"{}\"\ninterval = \"1s\"\n",
+        url::Url::from_file_path(&file).unwrap()
+    ));
+    std::fs::write(&env.config, toml).unwrap();
+
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("every fault polled and the move adopted", |s| {
+        s["sources"].as_array().is_some_and(|a| {
+            a.iter().all(|x| x["polls"].as_u64().unwrap_or(0) >= 1)
+                && a.iter().find(|x| x["name"] == "moved-1").is_some_and(|x| {
+                    x["effective_url"]
+                        .as_str()
+                        .unwrap_or("")
+                        .ends_with("/moved-final.xml")
+                })
+                && a.iter()
+                    .find(|x| x["name"] == "file")
+                    .is_some_and(|x| x["not_modified"].as_u64().unwrap_or(0) >= 1)
+                && a.iter()
+                    .find(|x| x["name"] == "etag")
+                    .is_some_and(|x| x["not_modified"].as_u64().unwrap_or(0) >= 1)
+        })
+    });
+
+    // Error classes, one per fault.
+    for (name, want) in [
+        ("trickle", "stalled"),
+        ("endless", "too_large"),
+        ("bomb", "too_large"),
+        ("html", "not_a_feed"),
+        ("malformed", "malformed_feed"),
+        ("truncated", "malformed_feed"),
+        ("loop-a", "redirect_loop"),
+        ("503", "http_status"),
+        ("500", "http_status"),
+        ("410", "http_status"),
+        ("reset", "body"),
+        ("empty", "empty_body"),
+        ("429-seconds", "http_status"),
+        ("429-date", "http_status"),
+    ] {
+        assert_eq!(class(&s, name), want, "{name}: {:#}", source(&s, name));
+        assert_eq!(
+            source(&s, name)["state"],
+            if name == "410" { "gone" } else { "failing" },
+            "{name}"
+        );
+    }
+    for (name, code) in [
+        ("503", 503),
+        ("500", 500),
+        ("410", 410),
+        ("429-seconds", 429),
+        ("429-date", 429),
+    ] {
+        assert_eq!(source(&s, name)["last_error"]["status"], code, "{name}");
+    }
+    assert!(source(&s, "loop-a")["last_error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("loop-b.xml")));
+
+    // Good feeds, whatever their encoding.
+    for (name, title, encoding, items) in [
+        ("etag", "Validators", "UTF-8", 2),
+        ("invalid-utf8", "Zürich – Genève", "UTF-8", 2),
+        ("cp1251", "Новости", "windows-1251", 1),
+        ("sjis", "ニュース", "Shift_JIS", 1),
+        ("moved-1", "Moved", "UTF-8", 2),
+        ("file", "Local", "UTF-8", 1),
+    ] {
+        let x = source(&s, name);
+        assert_eq!(x["state"], "ok", "{name}: {x:#}");
+        assert_eq!(x["title"], title, "{name}");
+        assert_eq!(x["encoding"], encoding, "{name}");
+        // Stored as new stories or as copies of the same text from another fault route.
+        assert_eq!(
+            num(x, "/items_new") + num(x, "/items_copies"),
+            items,
+            "{name}"
+        );
+    }
+
+    // The permanent move: status shows both URLs, and the old ones are no longer asked.
+    let moved = source(&s, "moved-1");
+    assert!(moved["url"].as_str().unwrap().ends_with("/moved-1.xml"));
+    let before = server.hits("moved-1.xml");
+    assert!(before >= 3, "{before}");
+
+    // Retry-After, in seconds and as a date: the next poll waits for it.
+    for (name, wait) in [("429-seconds", 3600), ("429-date", 7200)] {
+        let x = source(&s, name);
+        let gap = time(&x["next_poll"]) - time(&x["last_poll"]);
+        assert!(gap.num_seconds() >= wait - 60, "{name}: {gap} {x:#}");
+    }
+
+    // Counts by class.
+    let counts = s["errors_by_class"].as_array().unwrap();
+    let count = |c: &str| {
+        counts
+            .iter()
+            .filter(|x| x["class"] == c)
+            .map(|x| x["count"].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    for c in [
+        "stalled",
+        "too_large",
+        "not_a_feed",
+        "malformed_feed",
+        "redirect_loop",
+        "http_status",
+        "body",
+        "empty_body",
+    ] {
+        assert!(count(c) >= 1, "{c}: {counts:?}");
+    }
+    assert!(counts
+        .iter()
+        .any(|x| x["class"] == "http_status" && x["status"] == 410));
+    assert_eq!(s["network"]["state"], "up");
+
+    // More polls later: 410 and 429 are not asked again, the move sticks, the file is not
+    // re-read, and /status still answers.
+    let polls_of = |s: &Value, n: &str| num(source(s, n), "/polls");
+    let base = polls_of(&s, "etag");
+    let s2 = daemon.wait_for("three more rounds", |s| polls_of(s, "etag") >= base + 3);
+    assert_eq!(server.hits("410.xml"), 1);
+    assert_eq!(source(&s2, "410")["next_poll"], Value::Null);
+    assert_eq!(limited_s.hits("429-seconds.xml"), 1);
+    assert_eq!(limited_d.hits("429-date.xml"), 1);
+    assert_eq!(server.hits("moved-1.xml"), before);
+    assert!(server.hits("moved-final.xml") > before);
+    assert_eq!(num(source(&s2, "file"), "/items_seen"), 1);
+    assert!(server.not_modified() >= 1);
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
+/// Peak resident memory of a process, from /proc (Linux).
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[test]
+fn a_gzip_bomb_costs_at_most_about_twice_the_cap() {
+    let server = FaultServer::start();
+    let cap: u64 = 2 << 20;
+    let env = TestEnv::custom(&[("ok", server.url("etag.xml"))], "1s", FETCH, "");
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("a first poll", |s| num(source(s, "ok"), "/polls") >= 2);
+    let Some(before) = daemon.pid().and_then(peak_rss) else {
+        eprintln!("SKIPPED: no /proc here; memory not measured");
+        return;
+    };
+    drop(daemon);
+    // The same store and settings, now with the bomb (128 MiB inflated, 2 MiB cap).
+    let mut toml = std::fs::read_to_string(&env.config).unwrap();
+    toml.push_str(&format!(
+        "[[sources]]\nname = \"bomb\"\nurl = \"{}\"\ninterval = \"1s\"\n",
+        server.url("bomb.xml")
+    ));
+    std::fs::write(&env.config, toml).unwrap();
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("the bomb polled three times", |s| {
+        num(source(s, "bomb"), "/polls") >= 3
+    });
+    let after = daemon.pid().and_then(peak_rss).unwrap_or(0);
+    eprintln!(
+        "peak RSS without the bomb {} MiB, with it {} MiB; cap {} MiB, bomb {} MiB",
+        before >> 20,
+        after >> 20,
+        cap >> 20,
+        BOMB_BYTES >> 20
+    );
+    assert!(
+        after < before + 2 * cap + (8 << 20),
+        "peak RSS grew from {before} to {after} bytes"
+    );
+    assert_eq!(class(&s, "bomb"), "too_large");
+    // /status keeps answering, with the error counted.
+    let s = daemon.status();
+    assert!(s["errors_by_class"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x["class"] == "too_large")));
+}
+
+#[test]
+fn a_restarted_daemon_sends_its_validators_and_parses_nothing_on_304() {
+    let server = FaultServer::start();
+    let env = TestEnv::new(&[("etag", server.url("etag.xml"))], "1s");
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("a first poll", |s| num(source(s, "etag"), "/polls") >= 1);
+    assert_eq!(num(source(&s, "etag"), "/items_seen"), 2);
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    // Read after the exit: polls made between the status above and the exit count too.
+    let not_modified_before = server.not_modified();
+
+    let daemon = Daemon::start(&env);
+    // The stored ETag goes out and comes back as 304s: nothing parsed, nothing seen again.
+    let s = daemon.wait_for("two 304s after the restart", |s| {
+        server.not_modified() >= not_modified_before + 2
+            && num(source(s, "etag"), "/not_modified") >= 2
+    });
+    let x = source(&s, "etag");
+    assert_eq!(num(x, "/items_seen"), 2);
+    assert_eq!(num(x, "/items_new"), 2);
+    assert_eq!(x["state"], "ok");
+}
+
+#[test]
+fn every_source_failing_at_once_is_reported_as_network_down() {
+    // Ports nobody listens on (bound, then released): connections are refused, as when the
+    // network is gone.
+    let ports: Vec<u16> = (0..3)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .unwrap()
+        })
+        .collect();
+    let sources: Vec<(String, String)> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("s{i}"), format!("http://127.0.0.1:{p}/feed.xml")))
+        .collect();
+    let refs: Vec<(&str, String)> = sources
+        .iter()
+        .map(|(n, u)| (n.as_str(), u.clone()))
+        .collect();
+    let env = TestEnv::new(&refs, "1s");
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("the network declared down", |s| {
+        s["network"]["state"] == "down"
+    });
+    assert!(s["network"]["down_since"].is_string());
+    for (n, _) in &sources {
+        assert_eq!(class(&s, n), "connect");
+        assert!(num(source(&s, n), "/failures") <= 1, "{s:#}");
+    }
+}
