@@ -59,7 +59,11 @@ impl App {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
-        let store = Store::open(&config.store.path, config.store.flush_every)?;
+        let store = Store::open_with(
+            &config.store.path,
+            config.store.flush_every,
+            config.store.cache_bytes,
+        )?;
         let folder = Folder::open(
             store.clone(),
             config.dedup.clone(),

@@ -93,6 +93,7 @@ struct Settings {
 struct StoreSettings {
     path: String,
     flush_every: String,
+    cache_bytes: u64,
     retention: String,
 }
 
@@ -101,6 +102,7 @@ impl Default for StoreSettings {
         Self {
             path: "data/wirefold".into(),
             flush_every: "500ms".into(),
+            cache_bytes: crate::storage::DEFAULT_CACHE_BYTES,
             retention: "30d".into(),
         }
     }
@@ -280,6 +282,8 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// How often written data is flushed to disk: the most a crash can lose.
     pub flush_every: Duration,
+    /// sled's page cache, bytes: the main knob of the daemon's memory.
+    pub cache_bytes: u64,
     /// Articles first seen longer ago than this are deleted (with their stories once empty),
     /// and tombstoned so that they are not ingested again; `None` keeps everything. Never
     /// shorter than `dedup.window`, so the index never matches a deleted article.
@@ -528,6 +532,13 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         c.push("store.path", None, msg);
     }
     let flush_every = c.duration("store.flush_every", None, &s.store.flush_every);
+    if s.store.cache_bytes < 1024 * 1024 {
+        c.push(
+            "store.cache_bytes",
+            None,
+            format!("{} is too small; allowed: at least 1048576 (1 MiB)", s.store.cache_bytes),
+        );
+    }
 
     // http
     let listen = match s.http.listen.trim().parse::<SocketAddr>() {
@@ -816,6 +827,7 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         store: StoreConfig {
             path: store_path,
             flush_every,
+            cache_bytes: s.store.cache_bytes,
             retention,
         },
         http: HttpConfig {

@@ -29,8 +29,13 @@ fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    // Blocking threads run parsing, folding and store reads: CPU and disk work that gains
+    // nothing from more threads than a few per core, while each extra thread costs memory
+    // (stack, allocator arena). tokio's default allows 512.
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads((2 * cores).max(4))
         .build()?)
 }
 

@@ -47,6 +47,9 @@ use sled::Transactional;
 pub use records::*;
 pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
 
+/// sled page cache used unless configured (`store.cache_bytes`).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Version of the record layout; stored in `meta` and checked on open.
 pub const SCHEMA_VERSION: u32 = 2;
 
@@ -178,6 +181,12 @@ impl Store {
     /// Opens (or creates) the store at `path`. Fails clearly when another process holds it,
     /// when it is damaged, or when its schema is newer than this build reads.
     pub fn open(path: &Path, flush_every: Duration) -> Result<Store> {
+        Self::open_with(path, flush_every, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Like [`Store::open`], with sled's page cache bounded to `cache_bytes` (sled's own
+    /// default, 1 GiB, would make the daemon's memory grow with the store).
+    pub fn open_with(path: &Path, flush_every: Duration, cache_bytes: u64) -> Result<Store> {
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
         let flush_ms = u64::try_from(flush_every.as_millis())
@@ -186,6 +195,7 @@ impl Store {
         let db = sled::Config::new()
             .path(path)
             .flush_every_ms(Some(flush_ms))
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(|e| classify_open_error(&shown, e))?;
         let open = |name: &str| {
