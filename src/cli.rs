@@ -33,6 +33,8 @@ pub enum Command {
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
     },
+    /// Measure folding quality and speed on labeled sets (see `wirefold::eval`).
+    Eval(crate::eval::command::EvalArgs),
     /// Exit 0 if the daemon's /healthz answers OK (for container health checks).
     HealthCheck {
         /// The health URL.

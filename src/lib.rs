@@ -22,12 +22,14 @@
 //! - [`fold`]: the decision (unchanged / update / copy / new story) and its atomic write;
 //! - [`storage`]: sled behind a narrow API;
 //! - [`http`]: the status server;
+//! - [`eval`]: labeled sets and scores (`wirefold eval`);
 //! - [`app`]: task wiring and ordered shutdown; [`cli`], [`telemetry`], [`export`]: edges.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dedup;
+pub mod eval;
 pub mod export;
 pub mod fetch;
 pub mod fingerprint;

@@ -106,6 +106,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("exported {n} articles");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Eval(args) => {
+            wirefold::eval::command::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::HealthCheck { url } => {
             let rt = runtime()?;
             let ok = rt.block_on(async {
