@@ -303,7 +303,12 @@ impl Index {
     }
 
     fn in_window(&self, e: &Entry, at: i64) -> bool {
-        let w = i64::try_from(self.params.window.as_secs()).unwrap_or(i64::MAX);
+        let w = if e.short() {
+            self.params.window.min(self.params.short_window)
+        } else {
+            self.params.window
+        };
+        let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
         at.saturating_sub(e.at).saturating_abs() <= w
     }
 
