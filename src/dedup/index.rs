@@ -302,8 +302,10 @@ impl Index {
         old.len()
     }
 
-    fn in_window(&self, e: &Entry, at: i64) -> bool {
-        let w = if e.short() {
+    /// Exact copies fold within `window`; near copies of short items only within
+    /// `short_window` (see [`DedupParams::short_window`]).
+    fn in_window(&self, e: &Entry, at: i64, exact: bool) -> bool {
+        let w = if e.short() && !exact {
             self.params.window.min(self.params.short_window)
         } else {
             self.params.window
@@ -384,7 +386,7 @@ impl Index {
                         && e.bins == fp.sketch.bins
                         && e.numbers == fp.sketch.numbers
                         && e.short() == fp.short
-                        && self.in_window(e, at_unix_secs)
+                        && self.in_window(e, at_unix_secs, true)
                         && exact.is_none_or(|b| e.at > b.at)
                     {
                         exact = Some(e);
@@ -415,7 +417,7 @@ impl Index {
             let Some(e) = self.slots.get(s as usize) else {
                 continue;
             };
-            if !e.live() || !self.in_window(e, at_unix_secs) {
+            if !e.live() || !self.in_window(e, at_unix_secs, false) {
                 continue;
             }
             if let Some(v) = self.verify(fp, e) {

@@ -90,7 +90,9 @@ pub struct DedupParams {
     /// Short items (headline + summary) fold only this close in time (at most `window`).
     /// A headline and summary that recur a day later are a daily template ("hog slaughter
     /// guesstimates", "proposed offerings filed with the SEC"), not a copy: on Reuters-21578
-    /// such items made most of the short-item false merges.  Default 18 h.
+    /// such items made most of the short-item false merges.  Exact copies (the same
+    /// item in two feeds of one outlet, polled at other times) still fold within `window`.
+    /// Default 18 h.
     pub short_window: Duration,
 }
 

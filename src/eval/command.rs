@@ -47,6 +47,10 @@ pub struct EvalArgs {
     /// Print cross-feed stories (for labeling) after the feed replay.
     #[arg(long)]
     pub list_cross: bool,
+    /// Write every replayed article as JSON Lines here (outlet, key, story, title, text,
+    /// first seen), for finding pairs to label.
+    #[arg(long, value_name = "PATH")]
+    pub dump_articles: Option<PathBuf>,
 }
 
 fn default_corpus() -> Option<PathBuf> {
@@ -133,6 +137,16 @@ fn run_feeds(corpus: &Path, args: &EvalArgs, params: &DedupParams) -> anyhow::Re
                 for s in items {
                     println!("  {}\t{}\t{}\t{}", s.outlet, s.key, s.at.format("%Y-%m-%d %H:%M"), s.title);
                 }
+            }
+        }
+        if let Some(path) = &args.dump_articles {
+            use std::io::Write;
+            let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+            for a in store.articles_from(0) {
+                let a = a?;
+                let line = serde_json::json!({"outlet": a.source, "key": a.key, "story": a.story,
+                    "title": a.title, "text": a.text, "first_seen": a.first_seen});
+                writeln!(f, "{line}")?;
             }
         }
         match feeds::read_pairs(&args.labels) {
