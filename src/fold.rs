@@ -269,3 +269,7 @@ fn origin(d: DateSource) -> DateOrigin {
         DateSource::ClampedFuture => DateOrigin::ClampedFuture,
     }
 }
+
+#[cfg(test)]
+#[path = "fold_tests.rs"]
+mod tests;

@@ -55,9 +55,12 @@ pub struct EvalArgs {
 
 fn default_corpus() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [root.join("../shared/corpus"), root.join("../../shared/corpus")]
-        .into_iter()
-        .find(|p| p.exists())
+    [
+        root.join("../shared/corpus"),
+        root.join("../../shared/corpus"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
 }
 
 /// Runs the command; returns an error message for the exit path.
@@ -117,7 +120,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 fn run_feeds(corpus: &Path, args: &EvalArgs, params: &DedupParams) -> anyhow::Result<()> {
     let dir = corpus.join("news/gesab001-headlines");
     let caps = feeds::captures(&dir)?;
-    let store_dir = std::env::temp_dir().join(format!("wirefold-eval-feeds-{}", std::process::id()));
+    let store_dir =
+        std::env::temp_dir().join(format!("wirefold-eval-feeds-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&store_dir);
     let result = (|| -> anyhow::Result<()> {
         let (folder, store, r) = feeds::replay(&caps, &store_dir, params)?;
@@ -128,14 +132,24 @@ fn run_feeds(corpus: &Path, args: &EvalArgs, params: &DedupParams) -> anyhow::Re
         );
         let arts = feeds::all_articles(&store)?;
         let cross = feeds::cross_feed_stories(&arts);
-        println!("stored articles: {}, cross-feed stories: {}", arts.len(), cross.len());
+        println!(
+            "stored articles: {}, cross-feed stories: {}",
+            arts.len(),
+            cross.len()
+        );
         if args.list_cross {
             let mut v: Vec<_> = cross.iter().collect();
             v.sort_by_key(|(id, _)| **id);
             for (id, items) in v {
                 println!("story {id}");
                 for s in items {
-                    println!("  {}\t{}\t{}\t{}", s.outlet, s.key, s.at.format("%Y-%m-%d %H:%M"), s.title);
+                    println!(
+                        "  {}\t{}\t{}\t{}",
+                        s.outlet,
+                        s.key,
+                        s.at.format("%Y-%m-%d %H:%M"),
+                        s.title
+                    );
                 }
             }
         }

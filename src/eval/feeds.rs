@@ -209,8 +209,10 @@ pub struct PairScores {
 pub fn score_pairs(store: &Store, pairs: &[Pair]) -> Result<PairScores, StoreError> {
     let mut s = PairScores::default();
     for p in pairs {
-        let (Some(x), Some(y)) = (story_of(store, &p.a.0, &p.a.1)?, story_of(store, &p.b.0, &p.b.1)?)
-        else {
+        let (Some(x), Some(y)) = (
+            story_of(store, &p.a.0, &p.a.1)?,
+            story_of(store, &p.b.0, &p.b.1)?,
+        ) else {
             s.missing += 1;
             continue;
         };

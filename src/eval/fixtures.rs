@@ -76,12 +76,7 @@ pub fn set(corpus: &Path) -> EvalSet {
                 .replace("TurkicWorld reports", "Trend reports");
             let mut c2 = vec![lead.as_str()];
             c2.extend_from_slice(&body[1..]);
-            push(
-                &format!("{headline} - Trend"),
-                html(&c2),
-                1,
-                &mut items,
-            );
+            push(&format!("{headline} - Trend"), html(&c2), 1, &mut items);
             let mut c3: Vec<&str> = body[..body.len() - 1].to_vec();
             c3.push("Follow us on Twitter @WireDesk for the latest news.");
             push(&headline, html(&c3), 1, &mut items);
@@ -102,14 +97,20 @@ pub fn set(corpus: &Path) -> EvalSet {
             let twin: Vec<String> = body
                 .iter()
                 .map(|p| {
-                    p.replace("Shanghai Cooperation Organization", "Association of Southeast Asian Nations")
-                        .replace("SCO", "ASEAN")
-                        .replace("Zhang Ming", "Kao Kim Hourn")
-                        .replace("Ming", "Kao")
-                        .replace("China's capital Beijing", "Indonesia's capital Jakarta")
-                        .replace("China", "Indonesia")
-                        .replace("April 17", "May 4")
-                        .replace("Uzbekistan's Samarkand last September", "Cambodia's Phnom Penh last November")
+                    p.replace(
+                        "Shanghai Cooperation Organization",
+                        "Association of Southeast Asian Nations",
+                    )
+                    .replace("SCO", "ASEAN")
+                    .replace("Zhang Ming", "Kao Kim Hourn")
+                    .replace("Ming", "Kao")
+                    .replace("China's capital Beijing", "Indonesia's capital Jakarta")
+                    .replace("China", "Indonesia")
+                    .replace("April 17", "May 4")
+                    .replace(
+                        "Uzbekistan's Samarkand last September",
+                        "Cambodia's Phnom Penh last November",
+                    )
                 })
                 .collect();
             let twin: Vec<&str> = twin.iter().map(String::as_str).collect();
@@ -124,23 +125,41 @@ pub fn set(corpus: &Path) -> EvalSet {
 
     // 2. Our own story and its copies.
     let ferry: Vec<&str> = FERRY.split("\n\n").collect();
-    push("Lindholm crossing to get electric ferries", html(&ferry), 10, &mut items);
+    push(
+        "Lindholm crossing to get electric ferries",
+        html(&ferry),
+        10,
+        &mut items,
+    );
     let mut f2 = vec!["By Jonas Berg"];
     let lead = format!("TROMSVIK, March 3 (Reuters) - {}", ferry[0]);
     f2.push(&lead);
     f2.extend_from_slice(&ferry[1..3]);
     f2.push("(Reporting by Jonas Berg; Editing by Mia Lund)");
-    push("UPDATE 1-Electric ferries for Lindholm crossing", html(&f2), 10, &mut items);
+    push(
+        "UPDATE 1-Electric ferries for Lindholm crossing",
+        html(&f2),
+        10,
+        &mut items,
+    );
     push(
         "Electric ferries ordered | North Coast Post",
-        html(&[ferry[0], "The post Electric ferries ordered appeared first on North Coast Post."]),
+        html(&[
+            ferry[0],
+            "The post Electric ferries ordered appeared first on North Coast Post.",
+        ]),
         10,
         &mut items,
     );
 
     // 3. Daily market reports: one template, other figures: three stories.
     for (k, m) in MARKET.iter().enumerate() {
-        push("Caspian stock exchange daily trading", html(&[m]), 20 + k as u64, &mut items);
+        push(
+            "Caspian stock exchange daily trading",
+            html(&[m]),
+            20 + k as u64,
+            &mut items,
+        );
     }
 
     // 4. Live blogs of other days and case counts: short items, all different stories...

@@ -40,8 +40,16 @@ pub fn scores(truth: &[u64], predicted: &[u64]) -> Scores {
     let both: u64 = joint.values().map(|&c| pairs(c)).sum();
     let tp: u64 = t.values().map(|&c| pairs(c)).sum();
     let pp: u64 = p.values().map(|&c| pairs(c)).sum();
-    let precision = if pp == 0 { 1.0 } else { both as f64 / pp as f64 };
-    let recall = if tp == 0 { 1.0 } else { both as f64 / tp as f64 };
+    let precision = if pp == 0 {
+        1.0
+    } else {
+        both as f64 / pp as f64
+    };
+    let recall = if tp == 0 {
+        1.0
+    } else {
+        both as f64 / tp as f64
+    };
     let f1 = if precision + recall == 0.0 {
         0.0
     } else {

@@ -214,7 +214,8 @@ pub fn evaluate(set: EvalSet, opts: &EvalOptions) -> Vec<Row> {
         if let Ok(mut f) = std::fs::File::create(&path) {
             use std::io::Write;
             for ((it, p), fp) in set.items.iter().zip(&run.predicted).zip(&run.fp_texts) {
-                let line = serde_json::json!({"label": it.label, "story": p, "title": it.title, "fp": fp});
+                let line =
+                    serde_json::json!({"label": it.label, "story": p, "title": it.title, "fp": fp});
                 let _ = writeln!(f, "{line}");
             }
         }

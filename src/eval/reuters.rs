@@ -49,8 +49,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use super::rng::StdRng;
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
 use super::{EvalItem, EvalSet};
 
