@@ -213,6 +213,7 @@ struct SourceSettings {
     url: String,
     interval: Option<String>,
     enabled: Option<bool>,
+    agency: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,6 +316,9 @@ pub struct SourceConfig {
     pub interval: Duration,
     /// Disabled sources are kept in status but never polled.
     pub enabled: bool,
+    /// A wire agency's own feed: its copy is a story's likely origin even when another
+    /// outlet was polled first (see `fold::likely_origin`).
+    pub agency: bool,
 }
 
 impl Config {
@@ -633,6 +637,7 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
                 url,
                 interval,
                 enabled: src.enabled.unwrap_or(true),
+                agency: src.agency.unwrap_or(false),
             });
         }
     }

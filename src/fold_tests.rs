@@ -215,3 +215,25 @@ fn short_items_fold_near_copies_only_within_the_short_window() {
         "{d:?}"
     );
 }
+
+#[test]
+fn likely_origin_prefers_the_agency_feed_over_an_earlier_outlet() {
+    let (_d, f) = folder();
+    let s = story(fold(
+        &f,
+        "paper",
+        &entry("p1", "Ferries go electric", &P),
+        T0,
+    ));
+    let _ = fold(
+        &f,
+        "agency",
+        &entry("a1", "Ferries go electric", &P),
+        T0 + HOUR,
+    );
+    let st = f.store.story(s).unwrap().unwrap();
+    let o = super::likely_origin(&st, |name| name == "agency").unwrap();
+    assert_eq!(o.source, "agency");
+    let o = super::likely_origin(&st, |_| false).unwrap();
+    assert_eq!(o.source, "paper", "without an agency: the earliest copy");
+}
