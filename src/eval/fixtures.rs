@@ -1,6 +1,7 @@
 //! The shared wire story with edited copies, plus our own fixtures: copies that must fold and
 //! template stories that must not ("Azerbaijan, SCO …" vs "Azerbaijan, ASEAN …", daily
-//! reports with other figures, live blogs of other days, "20 new cases" vs "11 new cases").
+//! reports with other figures, live blogs of other days, "20 new cases" vs "11 new cases"),
+//! and Chinese and Thai items (character n-grams).
 //!
 //! The shared story is read from the corpus at run time; its template twin is derived from it
 //! at run time (other organization, people, places and date). Everything else here is our
@@ -179,6 +180,32 @@ pub fn set(corpus: &Path) -> EvalSet {
         32,
         &mut items,
     );
+    // 5. Scripts without word spaces (character n-grams): our own Chinese and Thai items, a
+    // trimmed copy under another dateline, and an unrelated item of the same agency.
+    let zh = "交通运输部周二表示，今年将新建和改造农村公路三万公里，重点支持中西部地区的县乡道路建设。该部门负责人说，资金将主要来自中央财政和地方政府专项债券，预计带动就业超过五十万人。";
+    push(
+        "交通运输部：今年新建改造农村公路三万公里",
+        html(&[&format!("新华社北京3月3日电 {zh}")]),
+        50,
+        &mut items,
+    );
+    let zh_cut: String = zh.chars().take(44).collect();
+    push(
+        "农村公路建设提速",
+        html(&[&format!("中新网3月3日电 {zh_cut}")]),
+        50,
+        &mut items,
+    );
+    push("上海将建新国际会议中心", html(&["新华社上海3月4日电 上海市政府周三宣布，将在浦东新区建设一座新的国际会议中心，预计总投资一百二十亿元，三年内建成，可同时举办十场大型会议。"]), 51, &mut items);
+    let th = "กระทรวงคมนาคมเปิดเผยว่าจะสร้างรถไฟฟ้าสายใหม่เชื่อมสนามบินสุวรรณภูมิกับใจกลางเมือง โดยคาดว่าจะเปิดให้บริการภายในปี 2570 และจะช่วยลดเวลาเดินทางลงครึ่งหนึ่ง";
+    push(
+        "คมนาคมเตรียมสร้างรถไฟฟ้าสายใหม่ไปสุวรรณภูมิ",
+        html(&[&format!("กรุงเทพฯ 3 มี.ค. - {th}")]),
+        52,
+        &mut items,
+    );
+    push("รถไฟฟ้าสายใหม่เชื่อมสนามบิน", html(&[th]), 52, &mut items);
+    push("เชียงใหม่คุมเข้มฝุ่นควัน", html(&["เชียงใหม่ 4 มี.ค. - จังหวัดเชียงใหม่ประกาศมาตรการควบคุมฝุ่นควันเพิ่มเติม ห้ามเผาในที่โล่งจนถึงสิ้นเดือนเมษายน และขอความร่วมมือประชาชนงดกิจกรรมกลางแจ้ง"]), 53, &mut items);
     EvalSet {
         name: "wire-story+fixtures".into(),
         items,
