@@ -360,7 +360,8 @@ impl Index {
             } else {
                 p.short_min_similarity
             };
-            j >= need
+            // a trimmed summary (a copy cut to its first sentences) is mostly contained
+            j >= need || (c >= 0.85 && j >= 0.3 && na.min(nb) > p.tiny_max_shingles)
         } else {
             (j >= p.min_similarity && c >= p.min_containment)
                 || (crate::fingerprint::hamming(fp.simhash, e.simhash) <= p.simhash_max_distance
