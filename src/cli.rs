@@ -42,6 +42,8 @@ pub enum Command {
         #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
+    /// Measure folding quality and speed on labeled sets (see `wirefold::eval`).
+    Eval(crate::eval::command::EvalArgs),
     /// Exit 0 if the daemon's /healthz answers OK (for container health checks).
     HealthCheck {
         /// The health URL.

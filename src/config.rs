@@ -249,6 +249,7 @@ struct SourceSettings {
     url: String,
     interval: Option<String>,
     enabled: Option<bool>,
+    agency: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,6 +392,9 @@ pub struct SourceConfig {
     pub interval: Duration,
     /// Disabled sources are kept in status but never polled.
     pub enabled: bool,
+    /// A wire agency's own feed: its copy is a story's likely origin even when another
+    /// outlet was polled first (see `fold::likely_origin`).
+    pub agency: bool,
 }
 
 impl Config {
@@ -536,7 +540,10 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
         c.push(
             "store.cache_bytes",
             None,
-            format!("{} is too small; allowed: at least 1048576 (1 MiB)", s.store.cache_bytes),
+            format!(
+                "{} is too small; allowed: at least 1048576 (1 MiB)",
+                s.store.cache_bytes
+            ),
         );
     }
 
@@ -818,6 +825,7 @@ fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
                 url,
                 interval,
                 enabled: src.enabled.unwrap_or(true),
+                agency: src.agency.unwrap_or(false),
             });
         }
     }

@@ -12,7 +12,16 @@
 //! 4. Otherwise → a new story, with this article as its canonical (earliest) copy.
 //!
 //! Chains (A~B, B~C, A≁C) join one story: C joins B's story because each decision compares with
-//! individual copies, not with the story's canonical text, so a story follows its copies' drift.
+//! individual copies, not with the story's canonical text, so a story follows its copies' drift
+//! (an agency's updated versions stay one story). The price is that same-day template items can
+//! chain (measured in BENCHMARKS.md); the number guard and the short-item window bound it.
+//!
+//! The story's canonical copy is its earliest; its *likely origin* ([`likely_origin`]) is the
+//! earliest copy from a source configured with `agency = true`, else the canonical.
+//!
+//! Not done yet: merging two stories later found to be one (needs a `merged_from` field on the
+//! story record and a storage method that re-points articles in one transaction), and folding a
+//! headline+summary item with another outlet's full text of it (short ↔ long).
 //!
 //! Decisions are serialized behind one lock (the index lookup, the id assignment and the store
 //! transaction), so two copies arriving at once from two sources cannot open two stories.
@@ -289,6 +298,19 @@ impl Folder {
     }
 }
 
+/// The likely origin of a story: the earliest copy from a source configured as a wire agency
+/// (`agency = true`), else the earliest copy (the story's canonical). `None` for a story
+/// without copies.
+pub fn likely_origin<'a>(
+    story: &'a StoryRecord,
+    is_agency: impl Fn(&str) -> bool,
+) -> Option<&'a CopyRecord> {
+    let earliest =
+        |it: &mut dyn Iterator<Item = &'a CopyRecord>| it.min_by_key(|c| (c.first_seen, c.article));
+    earliest(&mut story.copies.iter().filter(|c| is_agency(&c.source)))
+        .or_else(|| earliest(&mut story.copies.iter()))
+}
+
 fn new_story(id: u64, rec: &ArticleRecord) -> StoryRecord {
     let mut story = StoryRecord {
         id,
@@ -317,3 +339,7 @@ fn origin(d: DateSource) -> DateOrigin {
         DateSource::ClampedFuture => DateOrigin::ClampedFuture,
     }
 }
+
+#[cfg(test)]
+#[path = "fold_tests.rs"]
+mod tests;

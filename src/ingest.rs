@@ -528,6 +528,7 @@ mod tests {
             url: Url::parse("http://a.example/feed").unwrap(),
             interval: Duration::from_secs(60),
             enabled: true,
+            agency: false,
         };
         let b = Url::parse("http://b.example/feed").unwrap();
         let c = Url::parse("http://c.example/feed").unwrap();

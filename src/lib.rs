@@ -23,6 +23,7 @@
 //! - [`storage`]: sled behind a narrow API (schema migrations, retention deletes);
 //! - [`retention`]: the background task deleting old articles;
 //! - [`http`]: the status server, API, change feed, event stream and page;
+//! - [`eval`]: labeled sets and scores (`wirefold eval`);
 //! - [`metrics`]: every exported metric, defined in one place;
 //! - [`app`]: task wiring and ordered shutdown; [`notify`]: systemd's `sd_notify` protocol;
 //!   [`cli`], [`telemetry`], [`export`], [`stats`]: edges.
@@ -31,6 +32,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dedup;
+pub mod eval;
 pub mod export;
 pub mod fetch;
 pub mod fingerprint;

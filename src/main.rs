@@ -122,6 +122,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Eval(args) => {
+            wirefold::eval::command::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::HealthCheck { url } => {
             let rt = runtime()?;
             let ok = rt.block_on(async {

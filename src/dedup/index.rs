@@ -302,8 +302,15 @@ impl Index {
         old.len()
     }
 
-    fn in_window(&self, e: &Entry, at: i64) -> bool {
-        let w = i64::try_from(self.params.window.as_secs()).unwrap_or(i64::MAX);
+    /// Exact copies fold within `window`; near copies of short items only within
+    /// `short_window` (see [`DedupParams::short_window`]).
+    fn in_window(&self, e: &Entry, at: i64, exact: bool) -> bool {
+        let w = if e.short() && !exact {
+            self.params.window.min(self.params.short_window)
+        } else {
+            self.params.window
+        };
+        let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
         at.saturating_sub(e.at).saturating_abs() <= w
     }
 
@@ -353,7 +360,8 @@ impl Index {
             } else {
                 p.short_min_similarity
             };
-            j >= need
+            // a trimmed summary (a copy cut to its first sentences) is mostly contained
+            j >= need || (c >= 0.85 && j >= 0.3 && na.min(nb) > p.tiny_max_shingles)
         } else {
             (j >= p.min_similarity && c >= p.min_containment)
                 || (crate::fingerprint::hamming(fp.simhash, e.simhash) <= p.simhash_max_distance
@@ -379,7 +387,7 @@ impl Index {
                         && e.bins == fp.sketch.bins
                         && e.numbers == fp.sketch.numbers
                         && e.short() == fp.short
-                        && self.in_window(e, at_unix_secs)
+                        && self.in_window(e, at_unix_secs, true)
                         && exact.is_none_or(|b| e.at > b.at)
                     {
                         exact = Some(e);
@@ -410,7 +418,7 @@ impl Index {
             let Some(e) = self.slots.get(s as usize) else {
                 continue;
             };
-            if !e.live() || !self.in_window(e, at_unix_secs) {
+            if !e.live() || !self.in_window(e, at_unix_secs, false) {
                 continue;
             }
             if let Some(v) = self.verify(fp, e) {

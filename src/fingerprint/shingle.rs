@@ -263,9 +263,34 @@ pub fn char_tokens(s: &str, hashes: &mut Vec<u64>, flags: &mut Vec<u8>) -> usize
     hashes.len() - before
 }
 
-/// 64-bit mask with one bit per distinct number in `s` (a maximal run of
-/// ASCII digits, `.`/`,` allowed between digits).  Used to veto folding of
-/// template stories that differ only in their figures.
+/// Digit form of a spelled-out number word ("two" -> "2"), for [`number_mask`].
+fn number_word(w: &[u8]) -> Option<&'static [u8]> {
+    Some(match w {
+        b"one" => b"1",
+        b"two" => b"2",
+        b"three" => b"3",
+        b"four" => b"4",
+        b"five" => b"5",
+        b"six" => b"6",
+        b"seven" => b"7",
+        b"eight" => b"8",
+        b"nine" => b"9",
+        b"ten" => b"10",
+        b"eleven" => b"11",
+        b"twelve" => b"12",
+        b"twenty" => b"20",
+        b"thirty" => b"30",
+        b"forty" => b"40",
+        b"fifty" => b"50",
+        _ => return None,
+    })
+}
+
+/// 64-bit mask with one bit per distinct number in `s`: a maximal run of ASCII digits
+/// (`.`/`,` allowed between digits), or a spelled-out number word from one to twelve (and
+/// twenty to fifty), counted as its digits, so "two billion" and "2 billion" agree and
+/// "four cts" differs from "10 cts". Used to veto folding of template stories that differ
+/// only in their figures.
 pub fn number_mask(s: &str, mask: &mut u64) {
     let b = s.as_bytes();
     let mut i = 0;
@@ -286,6 +311,19 @@ pub fn number_mask(s: &str, mask: &mut u64) {
             }
             let h = xxh3_64(&b[start..j]);
             *mask |= 1u64 << (h & 63);
+            i = j;
+        } else if b[i].is_ascii_lowercase() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
+            let start = i;
+            let mut j = i + 1;
+            while j < b.len() && b[j].is_ascii_lowercase() {
+                j += 1;
+            }
+            let end_ok = j == b.len() || !b[j].is_ascii_alphanumeric();
+            if end_ok && j - start <= 6 {
+                if let Some(d) = number_word(&b[start..j]) {
+                    *mask |= 1u64 << (xxh3_64(d) & 63);
+                }
+            }
             i = j;
         } else {
             i += 1;

@@ -491,6 +491,20 @@ fn builtin_defs() -> Vec<Def> {
                 .to_string(),
             false,
         ),
+        (
+            "dateline-cjk",
+            Dateline,
+            Leading,
+            r"\p{Han}{2,10}\d{1,2}月\d{1,2}日(?:电|訊|讯|消息)\s*(?:（记者[^）]{0,20}）)?\s*".to_string(),
+            false,
+        ),
+        (
+            "dateline-thai",
+            Dateline,
+            Leading,
+            r"\p{Thai}+\s*\d{1,2}\s*(?:ม\.ค\.|ก\.พ\.|มี\.ค\.|เม\.ย\.|พ\.ค\.|มิ\.ย\.|ก\.ค\.|ส\.ค\.|ก\.ย\.|ต\.ค\.|พ\.ย\.|ธ\.ค\.)\s*(?:\d{2,4}\s*)?(?:-|–|—)\s*".to_string(),
+            false,
+        ),
         // --- section / meta lines ---
         (
             "section-date-time",
@@ -713,6 +727,25 @@ mod tests {
                 "WASHINGTON (AP) - The Senate voted.",
                 "PARIS (AFP) - France said.",
                 "ATLANTA, Ga. (AP) — Storms hit.",
+            ],
+        );
+    }
+
+    #[test]
+    fn dateline_cjk_and_thai() {
+        check(
+            "dateline-cjk",
+            &[
+                "新华社北京3月3日电 交通运输部周二表示",
+                "中新网3月3日电 交通运输部周二表示",
+                "新华社上海3月4日电（记者王明）上海市政府宣布",
+            ],
+        );
+        check(
+            "dateline-thai",
+            &[
+                "กรุงเทพฯ 3 มี.ค. - กระทรวงคมนาคมเปิดเผยว่า",
+                "เชียงใหม่ 4 ธ.ค. 2566 - จังหวัดประกาศ",
             ],
         );
     }

@@ -85,7 +85,10 @@ fn is_tracking(key: &str, value: &str) -> bool {
     if k == "amp" {
         return value.is_empty() || value == "1" || value.eq_ignore_ascii_case("true");
     }
-    if matches!(k.as_str(), "from" | "feature" | "partner" | "source") {
+    if matches!(
+        k.as_str(),
+        "from" | "feature" | "partner" | "source" | "ref"
+    ) {
         // Ambiguous keys: only their well-known tracking values.
         let v = value.to_ascii_lowercase();
         return matches!(
@@ -139,7 +142,9 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
             .split('&')
             .filter(|p| !p.is_empty())
             .map(|p| p.split_once('=').unwrap_or((p, "")))
-            .filter(|(k, v)| !is_tracking(k, v))
+            // `?a=1&amp;b=2` escaped once too often by the feed: the separator is `&`
+            .map(|(k, v)| (k.strip_prefix("amp;").unwrap_or(k), v))
+            .filter(|(k, v)| !k.is_empty() && !is_tracking(k, v))
             .collect();
         if pairs.is_empty() {
             url.set_query(None);
@@ -201,6 +206,15 @@ mod tests {
 
     fn c(s: &str) -> Option<String> {
         canonical_url(s, None)
+    }
+
+    #[test]
+    fn over_escaped_query_separator() {
+        // a feed that escaped `&` twice: the link arrives as `?a=1&amp;ref=rss&b=2`
+        assert_eq!(
+            c("https://news.example/article.cfm?c_id=2&amp;ref=rss&amp;objectid=7").as_deref(),
+            Some("https://news.example/article.cfm?c_id=2&objectid=7")
+        );
     }
 
     #[test]

@@ -168,6 +168,7 @@ fn source(name: &str, host: &str, interval: Duration) -> SourceConfig {
         url: Url::parse(&format!("http://{host}/{name}.xml")).unwrap(),
         interval,
         enabled: true,
+        agency: false,
     }
 }
 

@@ -1,0 +1,264 @@
+//! Folding quality you can rerun: labeled sets, the wirefold pipeline over them, a side-by-side
+//! peer (Python datasketch `MinHashLSH`), and the scores.
+//!
+//! # Sets
+//! - [`reuters::edits`]: Reuters-21578 stories and wire-style copies of them made by a seeded
+//!   generator (every edit documented in [`reuters`]), mixed with every other story of the
+//!   collection as distractors; long items (full text) and short items (headline + summary).
+//! - [`reuters::natural`]: the whole collection as it is, with the natural near-duplicates it
+//!   contains (re-sends, corrections, reworded repeats) labeled by the rule in [`reuters`].
+//! - [`fixtures::set`]: the shared wire story with edited copies, plus our own template traps.
+//! - [`feeds`]: replay of the real captured feeds with hand-labeled cross-feed pairs.
+//!
+//! # Scores
+//! Pairwise over clusters: a pair of items is *predicted together* when the run put them in
+//! one story, *truly together* when their labels agree. Precision = predicted-and-true /
+//! predicted, recall = predicted-and-true / true, F1 their harmonic mean; the adjusted Rand
+//! index (Hubert & Arabie) compares the two partitions corrected for chance.
+//!
+//! # What runs
+//! Each item becomes a [`RawEntry`] (headline, HTML body, date), goes through the real
+//! [`normalize`](crate::normalize::normalize), [`fingerprint_article`] and the in-memory
+//! [`Index`] in time order (`find`, then `insert` into the found story or a new one) — the
+//! decision path of [`crate::fold::Folder`] without the store writes. The peer gets the same
+//! normalized text (headline + fingerprint text), so the comparison is between the indexes and
+//! verification rules, not between normalizers.
+
+pub mod command;
+pub mod feeds;
+pub mod fixtures;
+pub mod metrics;
+pub mod peer;
+pub mod reuters;
+pub mod rng;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::dedup::{DedupParams, Index};
+use crate::fingerprint::Fingerprint;
+use crate::fold::fingerprint_article;
+use crate::normalize::{normalize, NormalizeOptions, RawEntry};
+
+pub use metrics::{scores, Scores};
+
+/// One labeled item of a set.
+#[derive(Debug, Clone)]
+pub struct EvalItem {
+    /// Headline as an outlet would show it.
+    pub title: String,
+    /// Body as HTML (or plain text with blank-line paragraphs).
+    pub body: String,
+    /// When the item appeared (items are processed in this order).
+    pub at: DateTime<Utc>,
+    /// True story label: items with equal labels are the same story.
+    pub label: u64,
+}
+
+/// A named labeled set.
+#[derive(Debug, Clone)]
+pub struct EvalSet {
+    /// Short name printed in reports.
+    pub name: String,
+    /// Items, in any order (runs sort them by time, stably).
+    pub items: Vec<EvalItem>,
+}
+
+/// Result of running wirefold over a set.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Predicted story of each item (same order as the set's items after sorting).
+    pub predicted: Vec<u64>,
+    /// Normalized text handed to the peer: fingerprint title, newline, fingerprint text.
+    pub fp_texts: Vec<String>,
+    /// Time spent in normalize.
+    pub normalize: Duration,
+    /// Time spent in fingerprint.
+    pub fingerprint: Duration,
+    /// Time spent in the index (find + insert).
+    pub fold: Duration,
+    /// Index bytes per article at the end.
+    pub bytes_per_article: f64,
+}
+
+/// Sorts a set's items by time (stable) and returns it.
+pub fn sorted(mut set: EvalSet) -> EvalSet {
+    set.items.sort_by_key(|i| i.at);
+    set
+}
+
+/// Converts an item to the raw entry the parse stage would have produced.
+pub fn raw_entry(item: &EvalItem, n: usize) -> RawEntry {
+    RawEntry {
+        guid: Some(format!("eval-{n}")),
+        title: Some(item.title.clone()),
+        content: Some(item.body.clone()),
+        published: Some(item.at),
+        ..RawEntry::default()
+    }
+}
+
+/// Runs normalize → fingerprint → index over `items` (already in time order).
+pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
+    let mut index = Index::new(params.clone());
+    let mut predicted = Vec::with_capacity(items.len());
+    let mut fp_texts = Vec::with_capacity(items.len());
+    let (mut t_norm, mut t_fp, mut t_fold) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut opts = NormalizeOptions::new(Utc::now());
+    for (n, item) in items.iter().enumerate() {
+        let raw = raw_entry(item, n);
+        opts.now = item.at;
+        let t0 = Instant::now();
+        let a = normalize(&raw, &opts);
+        let t1 = Instant::now();
+        let fp: Fingerprint = fingerprint_article(&a);
+        let t2 = Instant::now();
+        let at = item.at.timestamp();
+        let story = index.find(&fp, at).map_or(n as u64, |m| m.story);
+        index.insert(n as u64, story, &fp, at);
+        let t3 = Instant::now();
+        t_norm += t1 - t0;
+        t_fp += t2 - t1;
+        t_fold += t3 - t2;
+        predicted.push(story);
+        fp_texts.push(format!("{}\n{}", a.fp_title, a.fp_text));
+    }
+    Run {
+        predicted,
+        fp_texts,
+        normalize: t_norm,
+        fingerprint: t_fp,
+        fold: t_fold,
+        bytes_per_article: index.approx_bytes() as f64 / index.len().max(1) as f64,
+    }
+}
+
+/// Options of [`evaluate`].
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Index parameters for wirefold.
+    pub params: DedupParams,
+    /// Run the datasketch peer (needs `python3` with datasketch: `scripts/install-peers.sh`).
+    pub peer: Option<peer::PeerConfig>,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Set name.
+    pub set: String,
+    /// System (`wirefold`, `datasketch t=0.50`).
+    pub system: String,
+    /// Items in the set.
+    pub items: usize,
+    /// True pairs in the set.
+    pub true_pairs: u64,
+    /// Scores.
+    pub scores: Scores,
+    /// Wall time of the run.
+    pub secs: f64,
+}
+
+impl std::fmt::Display for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.scores;
+        write!(
+            f,
+            "| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3} | {:.0} |",
+            self.set,
+            self.system,
+            self.items,
+            self.true_pairs,
+            s.precision,
+            s.recall,
+            s.f1,
+            s.ari,
+            self.secs,
+            self.items as f64 / self.secs.max(1e-9)
+        )
+    }
+}
+
+/// Header matching [`Row`]'s display.
+pub const HEADER: &str = "| set | system | items | true pairs | precision | recall | F1 | ARI | time s | items/s |\n|---|---|---|---|---|---|---|---|---|---|";
+
+/// Runs wirefold (and the peer, when configured) over one set; returns the report rows.
+pub fn evaluate(set: EvalSet, opts: &EvalOptions) -> Vec<Row> {
+    let set = sorted(set);
+    let truth: Vec<u64> = set.items.iter().map(|i| i.label).collect();
+    let run = run_wirefold(&set.items, &opts.params);
+    let secs = (run.normalize + run.fingerprint + run.fold).as_secs_f64();
+    let s = scores(&truth, &run.predicted);
+    let mut rows = vec![Row {
+        set: set.name.clone(),
+        system: "wirefold".into(),
+        items: set.items.len(),
+        true_pairs: s.true_pairs,
+        scores: s,
+        secs,
+    }];
+    eprintln!(
+        "{}: normalize {:.3}s, fingerprint {:.3}s, index {:.3}s ({:.0} decisions/s), {:.0} index bytes/article",
+        set.name,
+        run.normalize.as_secs_f64(),
+        run.fingerprint.as_secs_f64(),
+        run.fold.as_secs_f64(),
+        set.items.len() as f64 / run.fold.as_secs_f64().max(1e-9),
+        run.bytes_per_article
+    );
+    if let Ok(dir) = std::env::var("WIREFOLD_EVAL_DUMP") {
+        // one JSON line per item, for looking at the errors
+        let path = std::path::Path::new(&dir).join(format!("{}.jsonl", set.name.replace(' ', "_")));
+        if let Ok(mut f) = std::fs::File::create(&path) {
+            use std::io::Write;
+            for ((it, p), fp) in set.items.iter().zip(&run.predicted).zip(&run.fp_texts) {
+                let line =
+                    serde_json::json!({"label": it.label, "story": p, "title": it.title, "fp": fp});
+                let _ = writeln!(f, "{line}");
+            }
+        }
+    }
+    if set.items.len() <= 40 {
+        for (it, p) in set.items.iter().zip(&run.predicted) {
+            eprintln!("  label {:>3} story {:>3}  {}", it.label, p, it.title);
+        }
+    }
+    if let Some(cfg) = &opts.peer {
+        match peer::run_datasketch(cfg, &run.fp_texts) {
+            Ok(runs) => {
+                let mut best: Option<Row> = None;
+                for r in runs {
+                    let s = scores(&truth, &r.labels);
+                    let row = Row {
+                        set: set.name.clone(),
+                        system: format!("datasketch t={:.2}", r.threshold),
+                        items: set.items.len(),
+                        true_pairs: s.true_pairs,
+                        scores: s,
+                        secs: r.secs,
+                    };
+                    if best.as_ref().is_none_or(|b| row.scores.f1 > b.scores.f1) {
+                        best = Some(row);
+                    }
+                }
+                if let Some(mut b) = best {
+                    b.system = format!("{} (best F1)", b.system);
+                    rows.push(b);
+                }
+            }
+            Err(e) => eprintln!("{}: datasketch not run: {e}", set.name),
+        }
+    }
+    rows
+}
+
+/// Groups item indexes by label (used by set builders to check their labels).
+pub fn clusters(labels: &[u64]) -> HashMap<u64, Vec<usize>> {
+    let mut m: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, &l) in labels.iter().enumerate() {
+        m.entry(l).or_default().push(i);
+    }
+    m
+}

@@ -1,0 +1,239 @@
+//! The fold rules, pinned: exact, near, update in place, unchanged, chains, the short-item
+//! window, and template stories that must stay apart. Our own invented texts.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Decision, Folder};
+use crate::dedup::DedupParams;
+use crate::normalize::{normalize, NormalizeOptions, RawEntry};
+use crate::storage::Store;
+
+const HOUR: i64 = 3_600_000;
+const T0: i64 = 1_700_000_000_000;
+
+const P: [&str; 5] = [
+    "The regional transport board approved on Tuesday a plan to replace the four oldest ferries on the Lindholm crossing with battery-electric vessels, cutting the route's fuel use by an estimated nine tenths.",
+    "The contract, worth 212 million crowns, went to a shipyard in Tromsvik that has built two similar vessels for a neighbouring county. The first ferry is due in service in the autumn of next year.",
+    "Charging stations will be installed at both piers during the summer closure. Board chairwoman Ragna Holt said the crossing carries almost a million passengers a year and had become the county's largest single source of emissions.",
+    "Unions representing the crews welcomed the decision but asked for a training programme before the new vessels enter service, saying the switch changes routines on the bridge and in the engine room.",
+    "The old ferries will be offered for sale to operators abroad, and the board expects the sale to cover part of the cost of the charging stations at the two piers.",
+];
+
+fn folder() -> (tempfile::TempDir, Folder) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s"), Duration::from_secs(60)).unwrap();
+    let f = Folder::open(store, DedupParams::default(), T0).unwrap();
+    (dir, f)
+}
+
+fn entry(guid: &str, title: &str, paras: &[&str]) -> RawEntry {
+    RawEntry {
+        guid: Some(guid.into()),
+        title: Some(title.into()),
+        content: Some(paras.iter().map(|p| format!("<p>{p}</p>")).collect()),
+        ..RawEntry::default()
+    }
+}
+
+fn fold(f: &Folder, source: &str, raw: &RawEntry, at: i64) -> Decision {
+    let now = DateTime::<Utc>::from_timestamp_millis(at).unwrap();
+    f.fold(source, normalize(raw, &NormalizeOptions::new(now)), at)
+        .unwrap()
+}
+
+fn story(d: Decision) -> u64 {
+    match d {
+        Decision::New { story, .. } | Decision::Copy { story, .. } => story,
+        other => panic!("no story in {other:?}"),
+    }
+}
+
+#[test]
+fn exact_copy_from_another_source_joins_the_story() {
+    let (_d, f) = folder();
+    let s = story(fold(
+        &f,
+        "agency",
+        &entry("a1", "Ferries go electric", &P),
+        T0,
+    ));
+    let d = fold(
+        &f,
+        "paper",
+        &entry("p1", "Electric ferries for Lindholm", &P),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(d, Decision::Copy { exact: true, story, .. } if story == s),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn near_copy_with_dateline_trim_and_boilerplate_joins_the_story() {
+    let (_d, f) = folder();
+    let s = story(fold(
+        &f,
+        "agency",
+        &entry("a1", "Ferries go electric", &P),
+        T0,
+    ));
+    let lead = format!("LINDHOLM, March 3 (Reuters) - {}", P[0]);
+    let copy = [
+        "By Jonas Berg",
+        lead.as_str(),
+        P[1],
+        P[2],
+        "(Reporting by Jonas Berg; Editing by Mia Lund)",
+    ];
+    let d = fold(
+        &f,
+        "paper",
+        &entry("p1", "UPDATE 1-Ferries go electric", &copy),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(d, Decision::Copy { exact: false, story, .. } if story == s),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn same_source_and_key_is_unchanged_or_updated_in_place() {
+    let (_d, f) = folder();
+    let first = fold(&f, "agency", &entry("a1", "Ferries go electric", &P), T0);
+    let s = story(first);
+    assert_eq!(
+        fold(
+            &f,
+            "agency",
+            &entry("a1", "Ferries go electric", &P),
+            T0 + HOUR
+        ),
+        Decision::Unchanged
+    );
+    let mut edited = P.to_vec();
+    edited.push("The board will publish the full contract next week.");
+    let d = fold(
+        &f,
+        "agency",
+        &entry("a1", "Ferries go electric (updated)", &edited),
+        T0 + 2 * HOUR,
+    );
+    let Decision::Updated { article } = d else {
+        panic!("{d:?}")
+    };
+    let Decision::New { article: a0, .. } = first else {
+        panic!()
+    };
+    assert_eq!(article, a0, "an update keeps the article id");
+    let rec = f.store.article(article).unwrap().unwrap();
+    assert_eq!(rec.story, s, "and its story");
+    assert_eq!(rec.revisions, 1);
+    let st = f.store.story(s).unwrap().unwrap();
+    assert!(
+        st.headlines.iter().any(|h| h.ends_with("(updated)")),
+        "headline variant recorded"
+    );
+}
+
+#[test]
+fn chains_join_the_story_of_the_matched_copy() {
+    // A = paragraphs 0..3, B = 1..4 (shares 2/3 with A), C = 2..5 (shares 2/3 with B, 1/3
+    // with A): C folds into B's story, which is A's.
+    let (_d, f) = folder();
+    let s = story(fold(&f, "one", &entry("a", "Ferries", &P[0..3]), T0));
+    let b = fold(&f, "two", &entry("b", "Ferries", &P[1..4]), T0 + HOUR);
+    assert_eq!(story(b), s, "{b:?}");
+    let c = fold(&f, "three", &entry("c", "Ferries", &P[2..5]), T0 + 2 * HOUR);
+    assert_eq!(story(c), s, "{c:?}");
+}
+
+#[test]
+fn case_count_template_does_not_merge() {
+    let (_d, f) = folder();
+    let t = |n: &str| {
+        entry(
+            &format!("cases-{n}"),
+            &format!("Northland reports {n} new cases"),
+            &[&format!("Health officials in Northland reported {n} new cases of the virus on Sunday, all linked to known clusters, and urged residents to get tested.")],
+        )
+    };
+    let a = story(fold(&f, "rnz", &t("20"), T0));
+    let b = fold(&f, "covid", &t("11"), T0 + HOUR);
+    assert!(
+        matches!(b, Decision::New { story, .. } if story != a),
+        "{b:?}"
+    );
+    // while a second outlet's copy of the first one folds
+    let c = fold(&f, "herald", &t("20"), T0 + 2 * HOUR);
+    assert!(
+        matches!(c, Decision::Copy { story, .. } if story == a),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn live_blogs_of_other_days_do_not_merge() {
+    let (_d, f) = folder();
+    let t = |d: &str| {
+        entry(
+            &format!("live-{d}"),
+            &format!("Live updates for {d} September - everything you need to know"),
+            &["Follow the latest news on the pandemic: vaccination figures, travel rules and hospital numbers from around the country."],
+        )
+    };
+    let a = story(fold(&f, "rnz", &t("15"), T0));
+    let b = fold(&f, "covid", &t("17"), T0 + 2 * HOUR);
+    assert!(
+        matches!(b, Decision::New { story, .. } if story != a),
+        "{b:?}"
+    );
+}
+
+#[test]
+fn short_items_fold_near_copies_only_within_the_short_window() {
+    let (_d, f) = folder();
+    let summary = "Police arrested two men on the coast road on Sunday after a chase through three towns that ended at the harbour bridge, officers said.";
+    let a = story(fold(
+        &f,
+        "one",
+        &entry("x", "Two arrested after coast road chase", &[summary]),
+        T0,
+    ));
+    let copy = entry("y", "Coast road chase ends in two arrests", &[summary]);
+    // a day and a half later a near copy is a new story (daily template rule) ...
+    let late = fold(&f, "two", &copy, T0 + 36 * HOUR);
+    assert!(matches!(late, Decision::New { .. }), "{late:?}");
+    // ... but an exact copy (same headline and summary) still folds
+    let exact = entry("z", "Two arrested after coast road chase", &[summary]);
+    let d = fold(&f, "three", &exact, T0 + 40 * HOUR);
+    assert!(
+        matches!(d, Decision::Copy { exact: true, story, .. } if story == a),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn likely_origin_prefers_the_agency_feed_over_an_earlier_outlet() {
+    let (_d, f) = folder();
+    let s = story(fold(
+        &f,
+        "paper",
+        &entry("p1", "Ferries go electric", &P),
+        T0,
+    ));
+    let _ = fold(
+        &f,
+        "agency",
+        &entry("a1", "Ferries go electric", &P),
+        T0 + HOUR,
+    );
+    let st = f.store.story(s).unwrap().unwrap();
+    let o = super::likely_origin(&st, |name| name == "agency").unwrap();
+    assert_eq!(o.source, "agency");
+    let o = super::likely_origin(&st, |_| false).unwrap();
+    assert_eq!(o.source, "paper", "without an agency: the earliest copy");
+}
