@@ -146,9 +146,77 @@ impl Folder {
 
     /// Folds one article from `source`, first seen at `now`.
     pub fn fold(&self, source: &str, a: Article, now: Millis) -> Result<Decision, StoreError> {
-        let fp = fingerprint_article(&a);
-        let mut index = self.lock();
+        let mut d = self.fold_all(source, vec![a], now)?;
+        Ok(d.pop().unwrap_or(Decision::Unchanged))
+    }
 
+    /// Folds the articles of one poll of `source`, in order, and writes every decision in one
+    /// store transaction: all of them or none. Later articles can match earlier ones of the
+    /// same batch. On a failed write the index is put back as it was.
+    pub fn fold_all(
+        &self,
+        source: &str,
+        articles: Vec<Article>,
+        now: Millis,
+    ) -> Result<Vec<Decision>, StoreError> {
+        // Fingerprinting is the costly part and needs no lock.
+        let fingerprinted: Vec<(Article, Fingerprint)> = articles
+            .into_iter()
+            .map(|a| {
+                let fp = fingerprint_article(&a);
+                (a, fp)
+            })
+            .collect();
+        let mut index = self.lock();
+        let mut batch = Batch::default();
+        let mut decisions = Vec::with_capacity(fingerprinted.len());
+        for (a, fp) in fingerprinted {
+            match self.decide(&mut index, &mut batch, source, a, fp, now) {
+                Ok(d) => decisions.push(d),
+                Err(e) => {
+                    batch.undo(&mut index);
+                    return Err(e);
+                }
+            }
+        }
+        if batch.writes.is_empty() {
+            return Ok(decisions);
+        }
+        let stories: Vec<StoryRecord> = batch.stories.values().cloned().collect();
+        match self
+            .store
+            .commit_batch(&batch.writes, &stories, batch.delta)
+        {
+            Ok(changes) => {
+                for c in changes {
+                    self.publish(c);
+                }
+                Ok(decisions)
+            }
+            Err(e) => {
+                batch.undo(&mut index);
+                Err(e)
+            }
+        }
+    }
+
+    /// The story as this batch left it, else as stored.
+    fn story(&self, batch: &Batch, id: u64) -> Result<Option<StoryRecord>, StoreError> {
+        match batch.stories.get(&id) {
+            Some(s) => Ok(Some(s.clone())),
+            None => self.store.story(id),
+        }
+    }
+
+    fn decide(
+        &self,
+        index: &mut Index,
+        batch: &mut Batch,
+        source: &str,
+        a: Article,
+        fp: Fingerprint,
+        now: Millis,
+    ) -> Result<Decision, StoreError> {
         if let Some(id) = self.store.article_id_by_key(source, &a.key)? {
             let Some(mut rec) = self.store.article(id)? else {
                 return Err(StoreError::Corrupt {
@@ -159,12 +227,21 @@ impl Folder {
             if rec.fingerprint.content == fp.content && rec.title == a.title && rec.url == a.url {
                 return Ok(Decision::Unchanged);
             }
-            let mut story = self.story_or_new(rec.story, &rec)?;
+            let mut story = match self.story(batch, rec.story)? {
+                Some(s) => s,
+                None => new_story(rec.story, &rec),
+            };
             story.add_headline(&a.title);
             story.updated = now;
             if let Some(copy) = story.copies.iter_mut().find(|c| c.article == id) {
                 copy.url.clone_from(&a.url);
             }
+            batch.undo.push(Undo::Restore {
+                id,
+                story: rec.story,
+                at: rec.first_seen / 1000,
+                fingerprint: rec.fingerprint.clone(),
+            });
             rec.url = a.url;
             rec.title = a.title;
             rec.text = a.text;
@@ -174,11 +251,9 @@ impl Folder {
             rec.fingerprint = fp;
             rec.updated = now;
             rec.revisions = rec.revisions.saturating_add(1);
-            let change = self
-                .store
-                .commit(&rec, &story, Counts::default(), ChangeKind::Updated)?;
             index.insert(id, rec.story, &rec.fingerprint, rec.first_seen / 1000);
-            self.publish(change);
+            batch.stories.insert(story.id, story);
+            batch.writes.push((rec, ChangeKind::Updated));
             return Ok(Decision::Updated { article: id });
         }
 
@@ -188,15 +263,11 @@ impl Folder {
         }
 
         let id = self.store.next_id()?;
-        let found = index
-            .find(&fp, now / 1000)
-            .map(|m| (m, self.store.story(m.story)))
-            .and_then(|(m, s)| match s {
-                Ok(Some(story)) => Some(Ok((m, story))),
-                Ok(None) => None, // story vanished (retention): start a new one
-                Err(e) => Some(Err(e)),
-            })
-            .transpose()?;
+        let found = match index.find(&fp, now / 1000) {
+            // A story that vanished (retention) starts a new one.
+            Some(m) => self.story(batch, m.story)?.map(|s| (m, s)),
+            None => None,
+        };
         let mut rec = ArticleRecord {
             id,
             source: source.to_owned(),
@@ -214,7 +285,7 @@ impl Folder {
             similarity: 1.0,
             fingerprint: fp,
         };
-        let decision = match found {
+        let (decision, story, kind) = match found {
             Some((m, mut story)) => {
                 let exact = m.kind == MatchKind::Exact;
                 rec.story = story.id;
@@ -233,46 +304,32 @@ impl Folder {
                 });
                 story.add_headline(&rec.title);
                 story.updated = now;
-                let change = self.store.commit(
-                    &rec,
-                    &story,
-                    Counts {
-                        articles: 1,
-                        stories: 0,
-                        copies: 1,
-                    },
-                    ChangeKind::NewCopy,
-                )?;
-                self.publish(change);
-                Decision::Copy {
+                batch.delta.articles += 1;
+                batch.delta.copies += 1;
+                let d = Decision::Copy {
                     article: id,
                     story: story.id,
                     exact,
                     similarity: m.similarity,
-                }
+                };
+                (d, story, ChangeKind::NewCopy)
             }
             None => {
                 let story_id = self.store.next_id()?;
                 rec.story = story_id;
-                let story = new_story(story_id, &rec);
-                let change = self.store.commit(
-                    &rec,
-                    &story,
-                    Counts {
-                        articles: 1,
-                        stories: 1,
-                        copies: 0,
-                    },
-                    ChangeKind::NewStory,
-                )?;
-                self.publish(change);
-                Decision::New {
+                batch.delta.articles += 1;
+                batch.delta.stories += 1;
+                let d = Decision::New {
                     article: id,
                     story: story_id,
-                }
+                };
+                (d, new_story(story_id, &rec), ChangeKind::NewStory)
             }
         };
         index.insert(id, rec.story, &rec.fingerprint, now / 1000);
+        batch.undo.push(Undo::Remove(id));
+        batch.stories.insert(story.id, story);
+        batch.writes.push((rec, kind));
         Ok(decision)
     }
 
@@ -292,10 +349,6 @@ impl Folder {
         }
         Ok(pruned)
     }
-
-    fn story_or_new(&self, id: u64, rec: &ArticleRecord) -> Result<StoryRecord, StoreError> {
-        Ok(self.store.story(id)?.unwrap_or_else(|| new_story(id, rec)))
-    }
 }
 
 /// The likely origin of a story: the earliest copy from a source configured as a wire agency
@@ -309,6 +362,47 @@ pub fn likely_origin<'a>(
         |it: &mut dyn Iterator<Item = &'a CopyRecord>| it.min_by_key(|c| (c.first_seen, c.article));
     earliest(&mut story.copies.iter().filter(|c| is_agency(&c.source)))
         .or_else(|| earliest(&mut story.copies.iter()))
+}
+
+/// The writes of one batch, and how to take its index changes back if the write fails.
+#[derive(Default)]
+struct Batch {
+    /// Articles in decision order, with the change each records.
+    writes: Vec<(ArticleRecord, ChangeKind)>,
+    /// Stories as the batch left them.
+    stories: std::collections::HashMap<u64, StoryRecord>,
+    /// Counters moved.
+    delta: Counts,
+    /// Index changes, in order.
+    undo: Vec<Undo>,
+}
+
+enum Undo {
+    /// A new article was indexed.
+    Remove(u64),
+    /// An updated article's previous index entry.
+    Restore {
+        id: u64,
+        story: u64,
+        at: i64,
+        fingerprint: Fingerprint,
+    },
+}
+
+impl Batch {
+    fn undo(&mut self, index: &mut Index) {
+        for u in self.undo.drain(..).rev() {
+            match u {
+                Undo::Remove(id) => index.remove(id),
+                Undo::Restore {
+                    id,
+                    story,
+                    at,
+                    fingerprint,
+                } => index.insert(id, story, &fingerprint, at),
+            }
+        }
+    }
 }
 
 fn new_story(id: u64, rec: &ArticleRecord) -> StoryRecord {

@@ -237,3 +237,50 @@ fn likely_origin_prefers_the_agency_feed_over_an_earlier_outlet() {
     let o = super::likely_origin(&st, |_| false).unwrap();
     assert_eq!(o.source, "paper", "without an agency: the earliest copy");
 }
+
+#[test]
+fn one_poll_folds_in_one_batch_and_later_items_match_earlier_ones() {
+    let (_d, f) = folder();
+    let now = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    let opts = NormalizeOptions::new(now);
+    let other = [
+        "Apple growers in the upper valley reported their smallest harvest in two decades after a late frost destroyed most of the blossom in April.",
+        "The cooperative said its members lost about sixty percent of the expected crop and asked the regional office for emergency loans.",
+    ];
+    let batch = vec![
+        normalize(&entry("a1", "Ferries go electric", &P), &opts),
+        normalize(
+            &entry("a2", "Electric ferries for Lindholm", &P[..4]),
+            &opts,
+        ),
+        normalize(&entry("a3", "Frost halves apple harvest", &other), &opts),
+    ];
+    let d = f.fold_all("agency", batch, T0).unwrap();
+    let first = story(d[0]);
+    assert!(
+        matches!(d[1], Decision::Copy { story, .. } if story == first),
+        "{d:?}"
+    );
+    assert!(
+        matches!(d[2], Decision::New { story, .. } if story != first),
+        "{d:?}"
+    );
+    let store = &f.store;
+    let s = store.story(first).unwrap().unwrap();
+    assert_eq!(s.copies.len(), 2, "both copies in the one story record");
+    let counts = store.counts().unwrap();
+    assert_eq!((counts.articles, counts.stories, counts.copies), (3, 2, 1));
+    assert_eq!(
+        store.changes_after(None).count(),
+        3,
+        "one change per article"
+    );
+    // Polled again: nothing changes, nothing is written.
+    let again = vec![
+        normalize(&entry("a1", "Ferries go electric", &P), &opts),
+        normalize(&entry("a3", "Frost halves apple harvest", &other), &opts),
+    ];
+    let d = f.fold_all("agency", again, T0 + HOUR).unwrap();
+    assert_eq!(d, vec![Decision::Unchanged, Decision::Unchanged]);
+    assert_eq!(store.changes_after(None).count(), 3);
+}

@@ -407,10 +407,11 @@ pub fn ingest_body(
         );
     }
     let now = Utc::now();
-    let opts = NormalizeOptions {
+    let mut opts = NormalizeOptions {
         now,
         max_future: chrono::Duration::days(1),
         rules: ctx.rules.clone(),
+        detect_language: true,
     };
     let mut summary = PollSummary::default();
     let mut keys = std::collections::HashSet::with_capacity(feed.entries.len());
@@ -418,6 +419,7 @@ pub fn ingest_body(
     // detected once, on its first item, and that answer stands in as the declared language
     // of the rest (normalize still runs detection on an item whose script does not fit).
     let mut feed_language: Option<String> = None;
+    let mut articles = Vec::with_capacity(feed.entries.len());
     for raw in &feed.entries {
         summary.seen += 1;
         let mut article = match (&raw.language, &feed_language) {
@@ -430,6 +432,8 @@ pub fn ingest_body(
         };
         if raw.language.is_none() && feed_language.is_none() {
             feed_language.clone_from(&article.language);
+            // Nothing reliable on the first entry: don't pay for detection on every other.
+            opts.detect_language = feed_language.is_some();
         }
         // A feed that repeats a GUID for different items (it happens): the later ones get a
         // positional suffix, so they neither overwrite each other nor flip-flop every poll.
@@ -441,7 +445,15 @@ pub fn ingest_body(
             }
             article.key = format!("{base}#{n}");
         }
-        match ctx.folder.fold(source, article, now.timestamp_millis())? {
+        articles.push(article);
+    }
+    // One lock and one store transaction for the whole poll: per-article transactions made
+    // folding the bottleneck of ingestion.
+    for d in ctx
+        .folder
+        .fold_all(source, articles, now.timestamp_millis())?
+    {
+        match d {
             Decision::Unchanged => summary.unchanged += 1,
             Decision::Updated { .. } => summary.updated += 1,
             Decision::New { .. } => summary.new += 1,

@@ -318,26 +318,64 @@ impl Store {
         delta: Counts,
         kind: ChangeKind,
     ) -> Result<ChangeRecord> {
-        let article_bytes = encode(article)?;
-        let index_bytes = encode(&IndexRecord {
-            story: article.story,
-            at: article.first_seen,
-            fingerprint: article.fingerprint.clone(),
-        })?;
-        let story_bytes = encode(story)?;
-        let change = ChangeRecord {
-            seq: self.next_id()?,
-            kind,
-            article: article.id,
-            story: story.id,
-            at: article.updated,
-        };
-        let change_bytes = encode(&change)?;
-        let change_key = change.seq.to_be_bytes();
-        let article_key = article.id.to_be_bytes();
-        let story_key = story.id.to_be_bytes();
-        let key = source_key(&article.source, &article.key);
-        let seen_key = first_seen_key(article.first_seen, article.id);
+        let mut changes = self.commit_batch(
+            &[(article.clone(), kind)],
+            std::slice::from_ref(story),
+            delta,
+        )?;
+        changes
+            .pop()
+            .ok_or_else(|| StoreError::Io("commit wrote no change".into()))
+    }
+
+    /// Writes the fold decisions of one poll in one transaction: each article (new or
+    /// updated) with its index record, key, first-seen entry and change-log entry of its
+    /// kind; every story they touched; the counters moved by `delta`. All of it or none.
+    /// Returns the change records in article order.
+    pub fn commit_batch(
+        &self,
+        articles: &[(ArticleRecord, ChangeKind)],
+        stories: &[StoryRecord],
+        delta: Counts,
+    ) -> Result<Vec<ChangeRecord>> {
+        struct Row {
+            key: [u8; 8],
+            article: Vec<u8>,
+            index: Vec<u8>,
+            source_key: Vec<u8>,
+            seen_key: Vec<u8>,
+            change_key: [u8; 8],
+            change: Vec<u8>,
+        }
+        let mut rows = Vec::with_capacity(articles.len());
+        let mut changes = Vec::with_capacity(articles.len());
+        for (article, kind) in articles {
+            let change = ChangeRecord {
+                seq: self.next_id()?,
+                kind: *kind,
+                article: article.id,
+                story: article.story,
+                at: article.updated,
+            };
+            rows.push(Row {
+                key: article.id.to_be_bytes(),
+                article: encode(article)?,
+                index: encode(&IndexRecord {
+                    story: article.story,
+                    at: article.first_seen,
+                    fingerprint: article.fingerprint.clone(),
+                })?,
+                source_key: source_key(&article.source, &article.key),
+                seen_key: first_seen_key(article.first_seen, article.id).to_vec(),
+                change_key: change.seq.to_be_bytes(),
+                change: encode(&change)?,
+            });
+            changes.push(change);
+        }
+        let stories: Vec<([u8; 8], Vec<u8>)> = stories
+            .iter()
+            .map(|s| Ok((s.id.to_be_bytes(), encode(s)?)))
+            .collect::<Result<_>>()?;
         (
             &self.meta,
             &self.articles,
@@ -348,13 +386,17 @@ impl Store {
             &self.changes,
         )
             .transaction(
-                |(meta, articles, index, keys, stories, first_seen, changes)| {
-                    articles.insert(&article_key, article_bytes.as_slice())?;
-                    first_seen.insert(&seen_key, &[])?;
-                    index.insert(&article_key, index_bytes.as_slice())?;
-                    keys.insert(key.as_slice(), &article_key)?;
-                    stories.insert(&story_key, story_bytes.as_slice())?;
-                    changes.insert(&change_key, change_bytes.as_slice())?;
+                |(meta, articles, index, keys, stories_t, first_seen, changes_t)| {
+                    for r in &rows {
+                        articles.insert(&r.key, r.article.as_slice())?;
+                        first_seen.insert(r.seen_key.as_slice(), &[])?;
+                        index.insert(&r.key, r.index.as_slice())?;
+                        keys.insert(r.source_key.as_slice(), &r.key)?;
+                        changes_t.insert(&r.change_key, r.change.as_slice())?;
+                    }
+                    for (k, v) in &stories {
+                        stories_t.insert(k, v.as_slice())?;
+                    }
                     if delta != Counts::default() {
                         let mut counts: Counts = match meta.get(KEY_COUNTS)? {
                             Some(v) => decode("meta", KEY_COUNTS, &v)
@@ -370,7 +412,7 @@ impl Store {
                     Ok(())
                 },
             )?;
-        Ok(change)
+        Ok(changes)
     }
 
     /// Change-log entries after `after` (exclusive), oldest first.
