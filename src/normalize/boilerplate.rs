@@ -331,7 +331,7 @@ impl Compiled {
 }
 
 /// Largest char boundary <= `i`.
-fn floor_boundary(s: &str, i: usize) -> usize {
+pub(super) fn floor_boundary(s: &str, i: usize) -> usize {
     if i >= s.len() {
         return s.len();
     }

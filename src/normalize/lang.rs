@@ -223,18 +223,6 @@ pub fn normalize_declared(tag: &str) -> Option<String> {
     Some(primary)
 }
 
-/// Largest char boundary <= i.
-fn floor_boundary(s: &str, i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    let mut i = i;
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 /// Could text in `script` be written in the (normalized) language `lang`?
 fn script_fits(lang: &str, script: Script) -> bool {
     let expected: &[Script] = match lang {
@@ -265,6 +253,7 @@ fn script_fits(lang: &str, script: Script) -> bool {
 /// detected once per feed to keep the fast path.
 pub fn detect(title: &str, text: &str, declared: Option<&str>) -> (Option<String>, Script) {
     let mut sample = String::with_capacity(SAMPLE + 8);
+    use super::boilerplate::floor_boundary;
     sample.push_str(&title[..floor_boundary(title, SAMPLE / 3)]);
     sample.push_str(". ");
     let room = SAMPLE.saturating_sub(sample.len());

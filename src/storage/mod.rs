@@ -48,7 +48,7 @@ pub use records::*;
 pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
 
 /// sled page cache used unless configured (`store.cache_bytes`).
-pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
 pub const SCHEMA_VERSION: u32 = 2;
