@@ -65,9 +65,12 @@ pub enum Decision {
 pub struct Folder {
     store: Store,
     index: Mutex<Index>,
+    params: DedupParams,
     window_ms: Millis,
-    /// Every committed change, live, for the event stream (`/events`).
+    /// Every durable change, live, for the event stream (`/events`).
     events: tokio::sync::broadcast::Sender<ChangeRecord>,
+    /// The newest change sent on `events`.
+    published: Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for Folder {
@@ -94,27 +97,46 @@ impl Folder {
     /// Builds the index from the articles of the last `params.window` in the store.
     pub fn open(store: Store, params: DedupParams, now: Millis) -> Result<Self, StoreError> {
         let window_ms = i64::try_from(params.window.as_millis()).unwrap_or(i64::MAX);
-        let mut index = Index::new(params);
-        for rec in store.index_records_since(now.saturating_sub(window_ms)) {
-            let (id, rec) = rec?;
-            index.insert(id, rec.story, &rec.fingerprint, rec.at / 1000);
-        }
+        let mut index = Index::new(params.clone());
+        load_index(&store, &mut index, now.saturating_sub(window_ms))?;
         Ok(Self {
+            published: Mutex::new(store.last_change()?),
             store,
             index: Mutex::new(index),
+            params,
             window_ms,
             events: tokio::sync::broadcast::channel(EVENT_CAPACITY).0,
         })
     }
 
-    /// A live feed of committed changes (after the store wrote them).
+    /// A live feed of committed changes, each sent once a flush made it durable.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ChangeRecord> {
         self.events.subscribe()
     }
 
-    fn publish(&self, change: ChangeRecord) {
-        // No subscriber is not an error.
-        let _ = self.events.send(change);
+    /// Flushes the store, then sends the changes that flush made durable to the live feed:
+    /// subscribers never hear of a change a crash could take back. Called every
+    /// `store.flush_every` by the daemon.
+    pub fn flush_and_publish(&self) -> Result<(), StoreError> {
+        self.store.flush()?;
+        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        for c in self.store.changes_after(*published) {
+            let c = c?;
+            // No subscriber is not an error.
+            let _ = self.events.send(c);
+            *published = Some(c.seq);
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the index from the store, after [`Store::reopen`] dropped the writes that
+    /// were not flushed when the store failed. Returns the index size.
+    pub fn reload(&self, now: Millis) -> Result<usize, StoreError> {
+        let mut fresh = Index::new(self.params.clone());
+        load_index(&self.store, &mut fresh, now.saturating_sub(self.window_ms))?;
+        let mut index = self.lock();
+        *index = fresh;
+        Ok(index.len())
     }
 
     /// Articles currently in the index.
@@ -164,11 +186,9 @@ impl Folder {
             rec.fingerprint = fp;
             rec.updated = now;
             rec.revisions = rec.revisions.saturating_add(1);
-            let change = self
-                .store
+            self.store
                 .commit(&rec, &story, Counts::default(), ChangeKind::Updated)?;
             index.insert(id, rec.story, &rec.fingerprint, rec.first_seen / 1000);
-            self.publish(change);
             return Ok(Decision::Updated { article: id });
         }
 
@@ -218,7 +238,7 @@ impl Folder {
                 });
                 story.add_headline(&rec.title);
                 story.updated = now;
-                let change = self.store.commit(
+                self.store.commit(
                     &rec,
                     &story,
                     Counts {
@@ -228,7 +248,6 @@ impl Folder {
                     },
                     ChangeKind::NewCopy,
                 )?;
-                self.publish(change);
                 Decision::Copy {
                     article: id,
                     story: story.id,
@@ -240,7 +259,7 @@ impl Folder {
                 let story_id = self.store.next_id()?;
                 rec.story = story_id;
                 let story = new_story(story_id, &rec);
-                let change = self.store.commit(
+                self.store.commit(
                     &rec,
                     &story,
                     Counts {
@@ -250,7 +269,6 @@ impl Folder {
                     },
                     ChangeKind::NewStory,
                 )?;
-                self.publish(change);
                 Decision::New {
                     article: id,
                     story: story_id,
@@ -264,6 +282,14 @@ impl Folder {
     fn story_or_new(&self, id: u64, rec: &ArticleRecord) -> Result<StoryRecord, StoreError> {
         Ok(self.store.story(id)?.unwrap_or_else(|| new_story(id, rec)))
     }
+}
+
+fn load_index(store: &Store, index: &mut Index, since: Millis) -> Result<(), StoreError> {
+    for rec in store.index_records_since(since) {
+        let (id, rec) = rec?;
+        index.insert(id, rec.story, &rec.fingerprint, rec.at / 1000);
+    }
+    Ok(())
 }
 
 fn new_story(id: u64, rec: &ArticleRecord) -> StoryRecord {

@@ -96,6 +96,19 @@ fn now_ms() -> Millis {
 #[instrument(skip_all, fields(source = %source.name, url = %source.url, new, copies))]
 pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollReport {
     let started = now_ms();
+    if let Some(fault) = ctx.store.fault() {
+        // The store refuses writes (disk full): fetching now would only be thrown away. The
+        // source's stored state is left as it was; /status reports the store's fault.
+        return PollReport {
+            result: Err(StoreError::Faulted(fault.message).into()),
+            state: ctx
+                .store
+                .source_state(&source.name)
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        };
+    }
     let mut state = match ctx.store.source_state(&source.name) {
         Ok(s) => s.unwrap_or_default(),
         Err(e) => {
@@ -151,8 +164,9 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
             );
         }
     }
-    if let Err(e) = ctx.store.put_source_state(&source.name, &state) {
-        warn!(error.message = %e, "cannot record source state");
+    match ctx.store.put_source_state(&source.name, &state) {
+        Ok(()) | Err(StoreError::Faulted(_)) => {}
+        Err(e) => warn!(error.message = %e, "cannot record source state"),
     }
     PollReport { result, state }
 }

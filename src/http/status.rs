@@ -34,6 +34,9 @@ pub struct Status {
     pub index_size: usize,
     /// Bytes the store takes on disk.
     pub store_bytes: u64,
+    /// Whether the store takes writes; a failed write (disk full) stops ingesting until the
+    /// disk takes writes again and the store is reopened.
+    pub store: StoreHealth,
     /// Sources by health: `ok`, `failing` (1–2 failures in a row), `down` (3 or more),
     /// `waiting` (not polled yet), `disabled`.
     pub health: HealthCounts,
@@ -43,6 +46,24 @@ pub struct Status {
     pub sources_omitted: usize,
     /// The listed sources, in configuration order.
     pub sources: Vec<SourceStatus>,
+}
+
+/// The store's health in `/status`.
+#[derive(Debug, Serialize)]
+pub struct StoreHealth {
+    /// True while writes succeed.
+    pub writable: bool,
+    /// The write failure that stopped ingesting, while it lasts.
+    pub error: Option<StoreErrorStatus>,
+}
+
+/// A store write failure in `/status`.
+#[derive(Debug, Serialize)]
+pub struct StoreErrorStatus {
+    /// What failed.
+    pub message: String,
+    /// Since when (RFC 3339).
+    pub since: Option<String>,
 }
 
 /// Sources by health.
@@ -327,6 +348,16 @@ pub(super) fn build(
         },
         index_size: state.folder.index_len(),
         store_bytes: state.store.size_on_disk(),
+        store: {
+            let fault = state.store.fault();
+            StoreHealth {
+                writable: fault.is_none(),
+                error: fault.map(|f| StoreErrorStatus {
+                    message: f.message,
+                    since: rfc3339(f.since),
+                }),
+            }
+        },
         health,
         sources_shown: match query.show {
             Show::All => "all",

@@ -155,8 +155,10 @@ fn spawn_poll(
         );
         let next_ms = Utc::now().timestamp_millis() + delay.as_millis() as i64;
         report.state.next_poll = Some(next_ms);
-        if let Err(e) = ctx.store.put_source_state(&source.name, &report.state) {
-            warn!(source = %source.name, error.message = %e, "cannot record next poll");
+        match ctx.store.put_source_state(&source.name, &report.state) {
+            // The store refuses writes until it is reopened; that is reported once, not here.
+            Ok(()) | Err(crate::storage::StoreError::Faulted(_)) => {}
+            Err(e) => warn!(source = %source.name, error.message = %e, "cannot record next poll"),
         }
         let _ = done.send((i, Instant::now() + delay));
     });

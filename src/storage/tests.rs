@@ -101,6 +101,8 @@ fn newer_schema_is_refused() {
     {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
         store
+            .t()
+            .unwrap()
             .meta
             .insert(KEY_SCHEMA, &(SCHEMA_VERSION + 1).to_be_bytes())
             .unwrap();
@@ -145,6 +147,10 @@ fn change_log_is_ordered_and_resumable() {
         seqs.push(c.seq);
     }
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    // Readers see the log only up to the last flush (what is durable).
+    assert_eq!(store.changes_after(None).count(), 0);
+    assert_eq!(store.last_change().unwrap(), None);
+    assert_eq!(store.flush().unwrap(), Some(seqs[4]));
     let all: Vec<u64> = store.changes_after(None).map(|c| c.unwrap().seq).collect();
     assert_eq!(all, seqs);
     let rest: Vec<u64> = store
@@ -153,4 +159,32 @@ fn change_log_is_ordered_and_resumable() {
         .collect();
     assert_eq!(rest, seqs[3..]);
     assert_eq!(store.last_change().unwrap(), Some(seqs[4]));
+}
+
+#[test]
+fn counts_move_with_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let a = article(&store, 1, "g:1");
+    let one = Counts {
+        articles: 1,
+        stories: 1,
+        copies: 0,
+    };
+    store
+        .commit(&a, &story(1, &a), one, ChangeKind::NewStory)
+        .unwrap();
+    assert_eq!(store.counts().unwrap(), Counts::default());
+    store.flush().unwrap();
+    assert_eq!(store.counts().unwrap(), one);
+}
+
+#[test]
+fn a_directory_of_other_files_is_not_taken_for_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a store").unwrap();
+    match Store::open(dir.path(), Duration::from_millis(100)) {
+        Err(StoreError::Corrupt { message, .. }) => assert!(message.contains("no sled database")),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
 }
