@@ -123,13 +123,20 @@ pub struct TestEnv {
     /// Kept so the directory lives as long as the test needs it.
     _dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The sled directory.
+    pub store: PathBuf,
 }
 
 impl TestEnv {
     /// Writes a config whose sources are `(name, url)` with a short interval.
     pub fn new(sources: &[(&str, String)], interval: &str) -> TestEnv {
+        Self::with_store(sources, interval, None)
+    }
+
+    /// Like [`TestEnv::new`], with the store at `store` (default: in the temp directory).
+    pub fn with_store(sources: &[(&str, String)], interval: &str, store: Option<&Path>) -> TestEnv {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = dir.path().join("store");
+        let store = store.map_or_else(|| dir.path().join("store"), Path::to_path_buf);
         let mut toml = format!(
             r#"
 [store]
@@ -158,7 +165,11 @@ level = "info,wirefold=debug"
         }
         let config = dir.path().join("wirefold.toml");
         std::fs::write(&config, toml).expect("write config");
-        TestEnv { _dir: dir, config }
+        TestEnv {
+            _dir: dir,
+            config,
+            store,
+        }
     }
 
     /// Runs a one-shot command of the binary and returns (exit code, stdout, stderr).
@@ -287,6 +298,29 @@ impl Daemon {
 
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGKILL: the process dies wherever it is, no shutdown, no flush.
+    pub fn kill(mut self) {
+        let mut child = self.child.take().expect("running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// `VmHWM` (peak resident memory) of the daemon, in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
     }
 
     /// Sends SIGTERM and returns the exit code and how long the exit took.

@@ -3,6 +3,7 @@
 //! Set `TEST_LOG=1` to see the daemons' logs as they run.
 
 mod cli;
+mod crash;
 mod daemon;
 mod fixtures;
 mod helpers;
