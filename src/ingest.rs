@@ -217,6 +217,16 @@ async fn run(
     Ok(summary)
 }
 
+/// Longest title kept, in characters (longer ones are cut, with `…`).
+pub const MAX_TITLE_CHARS: usize = 1000;
+
+fn cut_chars(s: &mut String, max: usize) {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+        s.push('…');
+    }
+}
+
 /// Parses, normalizes and folds a fetched body. Blocking.
 pub fn ingest_body(
     ctx: &IngestContext,
@@ -236,6 +246,10 @@ pub fn ingest_body(
     for raw in &feed.entries {
         summary.seen += 1;
         let mut article = normalize(raw, &opts);
+        // A hostile feed can send a title of megabytes; it would be copied into the story's
+        // headline variants on every copy. Headlines are short: keep the first characters.
+        cut_chars(&mut article.title, MAX_TITLE_CHARS);
+        cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
         // A feed that repeats a GUID for different items (it happens): the later ones get a
         // positional suffix, so they neither overwrite each other nor flip-flop every poll.
         if !keys.insert(article.key.clone()) {
@@ -254,4 +268,20 @@ pub fn ingest_body(
         }
     }
     Ok((summary, feed.title))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_titles_are_cut_on_a_character_boundary() {
+        let mut s = "é".repeat(MAX_TITLE_CHARS + 5);
+        cut_chars(&mut s, MAX_TITLE_CHARS);
+        assert_eq!(s.chars().count(), MAX_TITLE_CHARS + 1);
+        assert!(s.ends_with('…'));
+        let mut short = "short".to_owned();
+        cut_chars(&mut short, MAX_TITLE_CHARS);
+        assert_eq!(short, "short");
+    }
 }

@@ -62,8 +62,17 @@ pub fn parse_feed(bytes: &[u8], url: &str) -> Result<ParsedFeed, ParseError> {
         .id_generator(|_, _, _| String::new())
         .timestamp_parser(crate::normalize::date::parse_date)
         .build();
-    let feed = parser
-        .parse(bytes)
+    // The XML reader under feed-rs panics on some malformed documents (an encoding declared
+    // twice, found by fuzzing): a hostile body must give an error, not take the poll down.
+    let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        .map_err(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            ParseError::Malformed(format!("the XML reader failed on this document: {why}"))
+        })?
         .map_err(|e| ParseError::Malformed(e.to_string()))?;
     let feed_language = feed.language.clone();
     let entries = feed
@@ -174,6 +183,17 @@ mod tests {
         assert!(bad.is_err());
         assert!(matches!(
             parse_feed(b"{\"not\": \"a feed\"}", "http://x/"),
+            Err(ParseError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_document_that_makes_the_xml_reader_panic_is_a_malformed_feed() {
+        // Found by the `feed` fuzz target (issue 9): the XML declaration names an encoding,
+        // then a second declaration inside the document names another.
+        let body = include_bytes!("../tests/fixtures/hostile/quick-xml-set-encoding-panic.xml");
+        assert!(matches!(
+            parse_feed(body, "http://x/"),
             Err(ParseError::Malformed(_))
         ));
     }

@@ -67,7 +67,7 @@ pub enum StoreError {
         path: String,
     },
     /// sled reported on-disk corruption.
-    #[error("the store at {path} is damaged ({message}); restore it from a backup, or move it away to start with an empty store")]
+    #[error("the store{} is damaged ({message}); restore it from a backup, or move it away to start with an empty store", at_path(.path))]
     Corrupt {
         /// Store directory.
         path: String,
@@ -100,9 +100,39 @@ pub enum StoreError {
     },
 }
 
+fn at_path(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at {path}")
+    }
+}
+
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
-        StoreError::Io(e.to_string())
+        match e {
+            sled::Error::Corruption { at, .. } => StoreError::Corrupt {
+                path: String::new(),
+                message: match at {
+                    Some(at) => format!("sled found corrupted data at {at:?}"),
+                    None => "sled found corrupted data".into(),
+                },
+            },
+            e => StoreError::Io(e.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// Names the store directory in a damage report that lacks it.
+    fn at(self, shown: &str) -> Self {
+        match self {
+            StoreError::Corrupt { path, message } if path.is_empty() => StoreError::Corrupt {
+                path: shown.to_owned(),
+                message,
+            },
+            e => e,
+        }
     }
 }
 
@@ -330,13 +360,14 @@ impl Store {
         })
         .unwrap_or_else(|panic| {
             Err(StoreError::Corrupt {
-                path: shown.clone(),
+                path: String::new(),
                 message: format!("sled failed reading it: {panic}"),
             })
-        })?;
+        })
+        .map_err(|e| e.at(&shown))?;
         let durable = Durable {
-            seq: trees.last_change()?,
-            counts: trees.counts()?,
+            seq: trees.last_change().map_err(|e| e.at(&shown))?,
+            counts: trees.counts().map_err(|e| e.at(&shown))?,
         };
         Ok(Store {
             shared: Arc::new(Shared {

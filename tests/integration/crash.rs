@@ -284,6 +284,11 @@ fn check_store(env: &TestEnv, reported: &Reported, ctx: &str) -> (usize, usize) 
     (articles.len(), stories.len())
 }
 
+/// Opens the store (daemon stopped) and checks it agrees with itself. Returns (articles, stories).
+pub(crate) fn check_store_consistent(env: &TestEnv, ctx: &str) -> (usize, usize) {
+    check_store(env, &Reported::default(), ctx)
+}
+
 #[test]
 fn sigkill_at_random_moments_loses_and_doubles_nothing() {
     let kills: usize = std::env::var("CRASH_TEST_KILLS")

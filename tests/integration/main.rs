@@ -5,8 +5,11 @@
 mod cli;
 mod crash;
 mod daemon;
+mod damaged;
+mod disk;
 mod fixtures;
 mod helpers;
+mod hostile;
 mod http;
 mod page;
 mod wire_story;
