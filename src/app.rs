@@ -10,6 +10,10 @@
 //! - the **retention** sweeps (when `store.retention` is set): stop with the token;
 //! - the **supervisor**: sends the service manager `WATCHDOG=1` at half of its watchdog
 //!   timeout and a one-line `STATUS=`; stops first, right after `STOPPING=1`.
+//! - the **flusher**: flushes the store every `store.flush_every` and only then publishes the
+//!   changes to readers (see `storage`, "Durability"); after a failed write it waits for the
+//!   disk to take writes again and reopens the store. Stops with the token; the last flush is
+//!   the shutdown's.
 //!
 //! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound.
 //!
@@ -24,7 +28,7 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::fetch::host_limit::HostLimiter;
@@ -179,6 +183,11 @@ impl App {
                 sched_stop.clone(),
             ))
         });
+        let flusher = tokio::spawn(flush_loop(
+            self.ctx.store.clone(),
+            self.ctx.folder.clone(),
+            sched_stop.clone(),
+        ));
 
         info!(%addr, "wirefold ready");
         on_ready(addr);
@@ -201,6 +210,7 @@ impl App {
         if let Some(r) = retention {
             let _ = r.await;
         }
+        let _ = flusher.await;
         polls.close();
         if tokio::time::timeout(grace, polls.wait()).await.is_err() {
             warn!("poll tasks did not finish in time");
@@ -212,8 +222,8 @@ impl App {
             Ok(Err(e)) => warn!(error.message = %e, "http server task failed"),
             Err(_) => warn!("http server did not drain in time"),
         }
-        let store = self.ctx.store.clone();
-        tokio::task::spawn_blocking(move || store.flush())
+        let folder = self.ctx.folder.clone();
+        tokio::task::spawn_blocking(move || folder.flush_and_publish())
             .await
             .context("flush task")??;
         info!("store flushed; bye");
@@ -312,5 +322,63 @@ impl App {
     /// The store (for export and tests).
     pub fn store(&self) -> &Store {
         &self.ctx.store
+    }
+}
+
+/// Flushes the store every `store.flush_every` and publishes what became durable. After a
+/// write failure (disk full, I/O error) the store refuses writes: this loop then logs it once,
+/// checks every few seconds whether the disk takes writes again, and reopens the store, which
+/// keeps what was flushed and resumes ingesting. Polls meanwhile fail fast with class `store`.
+async fn flush_loop(store: Store, folder: Arc<Folder>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(store.flush_every());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_probe: Option<Instant> = None;
+    let mut reported = false;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        if let Some(fault) = store.fault() {
+            if !reported {
+                error!(
+                    error.message = %fault.message,
+                    "store write failed: ingesting stops until the disk takes writes again; \
+                     everything flushed so far is kept"
+                );
+                reported = true;
+                last_probe = Some(Instant::now());
+            }
+            if last_probe.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+                continue;
+            }
+            last_probe = Some(Instant::now());
+            let (s, f) = (store.clone(), folder.clone());
+            let reopened = tokio::task::spawn_blocking(move || {
+                s.probe_space()
+                    .map_err(|e| format!("the disk still refuses writes: {e}"))?;
+                s.reopen().map_err(|e| format!("reopening failed: {e}"))?;
+                f.reload(Utc::now().timestamp_millis())
+                    .map_err(|e| format!("rebuilding the index failed: {e}"))
+            })
+            .await;
+            match reopened {
+                Ok(Ok(index)) => {
+                    reported = false;
+                    info!(index, fault.message = %fault.message, "store reopened; ingesting resumes")
+                }
+                Ok(Err(e)) => debug!(reason = %e, "store still refuses writes"),
+                Err(e) => warn!(error.message = %e, "store recovery task failed"),
+            }
+            continue;
+        }
+        let f = folder.clone();
+        match tokio::task::spawn_blocking(move || f.flush_and_publish()).await {
+            Ok(Ok(())) => {}
+            // A failed write is the store's fault now: reported on the next tick.
+            Ok(Err(e)) if store.fault().is_some() => debug!(error.message = %e, "flush failed"),
+            Ok(Err(e)) => warn!(error.message = %e, "flush failed"),
+            Err(e) => warn!(error.message = %e, "flush task failed"),
+        }
     }
 }

@@ -26,6 +26,7 @@
 //! Decisions are serialized behind one lock (the index lookup, the id assignment and the store
 //! transaction), so two copies arriving at once from two sources cannot open two stories.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::dedup::{DedupParams, Index, MatchKind};
@@ -75,10 +76,18 @@ pub enum Decision {
 pub struct Folder {
     store: Store,
     index: Mutex<Index>,
+    params: DedupParams,
     window_ms: Millis,
-    /// Every committed change, live, for the event stream (`/events`).
+    /// Every durable change, live, for the event stream (`/events`).
     events: tokio::sync::broadcast::Sender<ChangeRecord>,
+    /// The newest change sent on `events`.
+    published: Mutex<Option<u64>>,
+    /// `index.len()` after the last change, for readers.
+    index_size: AtomicUsize,
 }
+
+/// Most articles folded under one lock and written in one transaction.
+pub const BATCH_MAX: usize = 512;
 
 impl std::fmt::Debug for Folder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -104,32 +113,54 @@ impl Folder {
     /// Builds the index from the articles of the last `params.window` in the store.
     pub fn open(store: Store, params: DedupParams, now: Millis) -> Result<Self, StoreError> {
         let window_ms = i64::try_from(params.window.as_millis()).unwrap_or(i64::MAX);
-        let mut index = Index::new(params);
-        for rec in store.index_records_since(now.saturating_sub(window_ms)) {
-            let (id, rec) = rec?;
-            index.insert(id, rec.story, &rec.fingerprint, rec.at / 1000);
-        }
+        let mut index = Index::new(params.clone());
+        load_index(&store, &mut index, now.saturating_sub(window_ms))?;
         Ok(Self {
+            index_size: AtomicUsize::new(index.len()),
+            published: Mutex::new(store.last_change()?),
             store,
             index: Mutex::new(index),
+            params,
             window_ms,
             events: tokio::sync::broadcast::channel(EVENT_CAPACITY).0,
         })
     }
 
-    /// A live feed of committed changes (after the store wrote them).
+    /// A live feed of committed changes, each sent once a flush made it durable.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ChangeRecord> {
         self.events.subscribe()
     }
 
-    fn publish(&self, change: ChangeRecord) {
-        // No subscriber is not an error.
-        let _ = self.events.send(change);
+    /// Flushes the store, then sends the changes that flush made durable to the live feed:
+    /// subscribers never hear of a change a crash could take back. Called every
+    /// `store.flush_every` by the daemon.
+    pub fn flush_and_publish(&self) -> Result<(), StoreError> {
+        self.store.flush()?;
+        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        for c in self.store.changes_after(*published) {
+            let c = c?;
+            // No subscriber is not an error.
+            let _ = self.events.send(c);
+            *published = Some(c.seq);
+        }
+        Ok(())
     }
 
-    /// Articles currently in the index.
+    /// Rebuilds the index from the store, after [`Store::reopen`] dropped the writes that
+    /// were not flushed when the store failed. Returns the index size.
+    pub fn reload(&self, now: Millis) -> Result<usize, StoreError> {
+        let mut fresh = Index::new(self.params.clone());
+        load_index(&self.store, &mut fresh, now.saturating_sub(self.window_ms))?;
+        let mut index = self.lock();
+        *index = fresh;
+        self.index_size.store(index.len(), Ordering::Relaxed);
+        Ok(index.len())
+    }
+
+    /// Articles currently in the index (as of the last change; readers never wait for the
+    /// fold lock).
     pub fn index_len(&self) -> usize {
-        self.lock().len()
+        self.index_size.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
@@ -140,8 +171,10 @@ impl Folder {
 
     /// Drops index entries older than the window (they stay in the store).
     pub fn evict(&self, now: Millis) -> usize {
-        self.lock()
-            .evict_before(now.saturating_sub(self.window_ms) / 1000)
+        let mut index = self.lock();
+        let evicted = index.evict_before(now.saturating_sub(self.window_ms) / 1000);
+        self.index_size.store(index.len(), Ordering::Relaxed);
+        evicted
     }
 
     /// Folds one article from `source`, first seen at `now`.
@@ -150,10 +183,27 @@ impl Folder {
         Ok(d.pop().unwrap_or(Decision::Unchanged))
     }
 
-    /// Folds the articles of one poll of `source`, in order, and writes every decision in one
-    /// store transaction: all of them or none. Later articles can match earlier ones of the
-    /// same batch. On a failed write the index is put back as it was.
+    /// Folds the articles of one poll of `source`, in order, writing the decisions in store
+    /// transactions of up to [`BATCH_MAX`] articles: each all or nothing. Later articles can
+    /// match earlier ones of the same poll. On a failed write the index is put back as it was
+    /// for that batch. The lock is released between batches, so a feed of 100,000 items does
+    /// not hold up other sources or readers for the whole of it.
     pub fn fold_all(
+        &self,
+        source: &str,
+        articles: Vec<Article>,
+        now: Millis,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let mut decisions = Vec::with_capacity(articles.len());
+        let mut articles = articles.into_iter().peekable();
+        while articles.peek().is_some() {
+            let chunk: Vec<Article> = articles.by_ref().take(BATCH_MAX).collect();
+            decisions.extend(self.fold_batch(source, chunk, now)?);
+        }
+        Ok(decisions)
+    }
+
+    fn fold_batch(
         &self,
         source: &str,
         articles: Vec<Article>,
@@ -183,21 +233,17 @@ impl Folder {
             return Ok(decisions);
         }
         let stories: Vec<StoryRecord> = batch.stories.values().cloned().collect();
-        match self
+        // Changes reach the live feed from `flush_and_publish`, once durable.
+        let written = self
             .store
-            .commit_batch(&batch.writes, &stories, batch.delta)
-        {
-            Ok(changes) => {
-                for c in changes {
-                    self.publish(c);
-                }
-                Ok(decisions)
-            }
-            Err(e) => {
-                batch.undo(&mut index);
-                Err(e)
-            }
+            .commit_batch(&batch.writes, &stories, batch.delta);
+        if let Err(e) = written {
+            batch.undo(&mut index);
+            self.index_size.store(index.len(), Ordering::Relaxed);
+            return Err(e);
         }
+        self.index_size.store(index.len(), Ordering::Relaxed);
+        Ok(decisions)
     }
 
     /// The story as this batch left it, else as stored.
@@ -347,6 +393,7 @@ impl Folder {
         for &id in &pruned.articles {
             index.remove(id);
         }
+        self.index_size.store(index.len(), Ordering::Relaxed);
         Ok(pruned)
     }
 }
@@ -403,6 +450,14 @@ impl Batch {
             }
         }
     }
+}
+
+fn load_index(store: &Store, index: &mut Index, since: Millis) -> Result<(), StoreError> {
+    for rec in store.index_records_since(since) {
+        let (id, rec) = rec?;
+        index.insert(id, rec.story, &rec.fingerprint, rec.at / 1000);
+    }
+    Ok(())
 }
 
 fn new_story(id: u64, rec: &ArticleRecord) -> StoryRecord {

@@ -268,6 +268,8 @@ fn one_poll_folds_in_one_batch_and_later_items_match_earlier_ones() {
     let store = &f.store;
     let s = store.story(first).unwrap().unwrap();
     assert_eq!(s.copies.len(), 2, "both copies in the one story record");
+    // Counts and the change log show what a flush made durable.
+    store.flush().unwrap();
     let counts = store.counts().unwrap();
     assert_eq!((counts.articles, counts.stories, counts.copies), (3, 2, 1));
     assert_eq!(
@@ -282,5 +284,6 @@ fn one_poll_folds_in_one_batch_and_later_items_match_earlier_ones() {
     ];
     let d = f.fold_all("agency", again, T0 + HOUR).unwrap();
     assert_eq!(d, vec![Decision::Unchanged, Decision::Unchanged]);
+    store.flush().unwrap();
     assert_eq!(store.changes_after(None).count(), 3);
 }

@@ -184,6 +184,20 @@ fn rebind(state: &mut SourceState, source: &SourceConfig) {
 #[instrument(skip_all, fields(source = %source.name, url = %source.url, new, copies))]
 pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollReport {
     let started = now_ms();
+    if let Some(fault) = ctx.store.fault() {
+        // The store refuses writes (disk full): fetching now would only be thrown away. The
+        // source's stored state is left as it was; /status reports the store's fault.
+        return PollReport {
+            result: Err(StoreError::Faulted(fault.message).into()),
+            state: ctx
+                .store
+                .source_state(&source.name)
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            fresh_for: None,
+        };
+    }
     let mut state = match ctx.store.source_state(&source.name) {
         Ok(s) => s.unwrap_or_default(),
         Err(e) => {
@@ -253,8 +267,9 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
             Err(e)
         }
     };
-    if let Err(e) = ctx.store.put_source_state(&source.name, &state) {
-        warn!(error.message = %e, "cannot record source state");
+    match ctx.store.put_source_state(&source.name, &state) {
+        Ok(()) | Err(StoreError::Faulted(_)) => {}
+        Err(e) => warn!(error.message = %e, "cannot record source state"),
     }
     PollReport {
         result,
@@ -390,6 +405,16 @@ async fn run(
     Ok((summary, outcome.fresh_for))
 }
 
+/// Longest title kept, in characters (longer ones are cut, with `…`).
+pub const MAX_TITLE_CHARS: usize = 1000;
+
+fn cut_chars(s: &mut String, max: usize) {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+        s.push('…');
+    }
+}
+
 /// Parses, normalizes and folds a fetched body. Blocking.
 pub fn ingest_body(
     ctx: &IngestContext,
@@ -430,6 +455,10 @@ pub fn ingest_body(
             }
             _ => normalize(raw, &opts),
         };
+        // A hostile feed can send a title of megabytes; it would be copied into the story's
+        // headline variants on every copy. Headlines are short: keep the first characters.
+        cut_chars(&mut article.title, MAX_TITLE_CHARS);
+        cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
         if raw.language.is_none() && feed_language.is_none() {
             feed_language.clone_from(&article.language);
             // Nothing reliable on the first entry: don't pay for detection on every other.
@@ -500,6 +529,17 @@ pub fn entry_gap(entries: &[RawEntry], now: DateTime<Utc>) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_titles_are_cut_on_a_character_boundary() {
+        let mut s = "é".repeat(MAX_TITLE_CHARS + 5);
+        cut_chars(&mut s, MAX_TITLE_CHARS);
+        assert_eq!(s.chars().count(), MAX_TITLE_CHARS + 1);
+        assert!(s.ends_with('…'));
+        let mut short = "short".to_owned();
+        cut_chars(&mut short, MAX_TITLE_CHARS);
+        assert_eq!(short, "short");
+    }
 
     fn entry(age_min: i64, now: DateTime<Utc>) -> RawEntry {
         RawEntry {

@@ -87,8 +87,17 @@ pub fn parse_feed(
         .id_generator(|_, _, _| String::new())
         .timestamp_parser(crate::normalize::date::parse_date)
         .build();
-    let feed = parser
-        .parse(bytes)
+    // The XML reader under feed-rs panics on some malformed documents (an encoding declared
+    // twice, found by fuzzing): a hostile body must give an error, not take the poll down.
+    let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        .map_err(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            ParseError::Malformed(format!("the XML reader failed on this document: {why}"))
+        })?
         .map_err(|e| ParseError::Malformed(e.to_string()))?;
     let (skip_hours, skip_days) = skip_times(std::str::from_utf8(bytes).unwrap_or_default());
     let feed_language = feed.language.clone();
@@ -284,6 +293,21 @@ mod tests {
         let f = parse_feed(&body, "http://x/", Some("text/xml; charset=iso-8859-1")).unwrap();
         assert_eq!(f.title.as_deref(), Some("ニュース"));
         assert_eq!(f.entries[0].title.as_deref(), Some("東京"));
+    }
+
+    #[test]
+    fn a_document_that_makes_the_xml_reader_panic_is_a_malformed_feed() {
+        // Found by the `feed` fuzz target (issue 9): the XML declaration names an encoding,
+        // then a second declaration inside the document names another.
+        for body in [
+            &include_bytes!("../tests/fixtures/hostile/quick-xml-set-encoding-panic.xml")[..],
+            &include_bytes!("../tests/fixtures/hostile/quick-xml-set-encoding-panic-2.xml")[..],
+        ] {
+            assert!(matches!(
+                parse_feed(body, "http://x/", None),
+                Err(ParseError::Malformed(_))
+            ));
+        }
     }
 
     #[test]

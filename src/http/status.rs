@@ -38,6 +38,9 @@ pub struct Status {
     pub network: NetworkInfo,
     /// Failed polls by error class since the process started.
     pub errors_by_class: Vec<ClassCount>,
+    /// Whether the store takes writes; a failed write (disk full) stops ingesting until the
+    /// disk takes writes again and the store is reopened.
+    pub store: StoreHealth,
     /// Sources by health: `ok`, `failing` (1–2 failures in a row), `down` (3 or more),
     /// `gone` (410), `waiting` (not polled yet), `disabled`.
     pub health: HealthCounts,
@@ -47,6 +50,24 @@ pub struct Status {
     pub sources_omitted: usize,
     /// The listed sources, in configuration order.
     pub sources: Vec<SourceStatus>,
+}
+
+/// The store's health in `/status`.
+#[derive(Debug, Serialize)]
+pub struct StoreHealth {
+    /// True while writes succeed.
+    pub writable: bool,
+    /// The write failure that stopped ingesting, while it lasts.
+    pub error: Option<StoreErrorStatus>,
+}
+
+/// A store write failure in `/status`.
+#[derive(Debug, Serialize)]
+pub struct StoreErrorStatus {
+    /// What failed.
+    pub message: String,
+    /// Since when (RFC 3339).
+    pub since: Option<String>,
 }
 
 /// Sources by health.
@@ -439,6 +460,16 @@ pub(super) fn build(
         store_bytes: state.store.size_on_disk(),
         network,
         errors_by_class,
+        store: {
+            let fault = state.store.fault();
+            StoreHealth {
+                writable: fault.is_none(),
+                error: fault.map(|f| StoreErrorStatus {
+                    message: f.message,
+                    since: rfc3339(f.since),
+                }),
+            }
+        },
         health,
         sources_shown: match query.show {
             Show::All => "all",

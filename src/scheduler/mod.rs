@@ -68,8 +68,12 @@ impl Poller for IngestContext {
     }
 
     fn save(&self, source: &SourceConfig, state: &SourceState) {
-        if let Err(e) = self.store.put_source_state(&source.name, state) {
-            warn!(source = %source.name, error.message = %e, "cannot record the next poll");
+        match self.store.put_source_state(&source.name, state) {
+            // The store refuses writes until it is reopened; that is reported once, not here.
+            Ok(()) | Err(crate::storage::StoreError::Faulted(_)) => {}
+            Err(e) => {
+                warn!(source = %source.name, error.message = %e, "cannot record the next poll")
+            }
         }
     }
 

@@ -26,17 +26,34 @@
 //! # Atomicity
 //! One fold decision (an article plus its story plus the counters) is one sled transaction over
 //! all the trees involved: after a crash either all of it is there or none of it. So is the
-//! deletion of one article by retention, and each step of a schema migration.
+//! deletion of one article by retention, and each step of a schema migration. One poll's fold
+//! decisions are one transaction ([`Store::commit_batch`]).
 //!
 //! # Upgrades
 //! The schema version is in `meta`. On open an older store is migrated step by step
 //! (`schema.rs`); a newer or unreadable version is refused with a clear error.
+//!
+//! # Durability
+//! sled's own background flusher is off: the daemon calls [`Store::flush`] every
+//! `store.flush_every`, and a flush that returns makes every earlier write durable (sled
+//! recovers a prefix of its log). What readers are told is held back to that line: the change
+//! log ([`Store::changes_after`], [`Store::last_change`]) and the counters ([`Store::counts`])
+//! stop at the last completed flush, so a change a consumer has seen cannot be taken back by a
+//! crash. Writes land in the order articles → source state, so a stored `ETag` never covers
+//! articles that were lost.
+//!
+//! # Write failures
+//! After a failed write (disk full, I/O error) sled refuses every further write until it is
+//! reopened. The store records the failure ([`Store::fault`]); readers keep working, writers get
+//! [`StoreError::Faulted`], and [`Store::reopen`] (called by the daemon once space is back, see
+//! [`Store::probe_space`]) drops the broken handle and opens the directory again.
 
 mod records;
 mod retention;
 mod schema;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -67,7 +84,7 @@ pub enum StoreError {
         path: String,
     },
     /// sled reported on-disk corruption.
-    #[error("the store at {path} is damaged: {message}")]
+    #[error("the store{} is damaged ({message}); restore it from a backup, or move it away to start with an empty store", at_path(.path))]
     Corrupt {
         /// Store directory.
         path: String,
@@ -85,6 +102,9 @@ pub enum StoreError {
     /// A read or write failed (disk full, permissions, …).
     #[error("store I/O failed: {0}")]
     Io(String),
+    /// An earlier write failed; nothing is written until the store is reopened.
+    #[error("the store refuses writes since an earlier write failed ({0}); it is reopened once the disk accepts writes again")]
+    Faulted(String),
     /// A stored record could not be decoded.
     #[error("stored record {tree}/{key} cannot be decoded: {message}")]
     Decode {
@@ -97,9 +117,39 @@ pub enum StoreError {
     },
 }
 
+fn at_path(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at {path}")
+    }
+}
+
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
-        StoreError::Io(e.to_string())
+        match e {
+            sled::Error::Corruption { at, .. } => StoreError::Corrupt {
+                path: String::new(),
+                message: match at {
+                    Some(at) => format!("sled found corrupted data at {at:?}"),
+                    None => "sled found corrupted data".into(),
+                },
+            },
+            e => StoreError::Io(e.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// Names the store directory in a damage report that lacks it.
+    fn at(self, shown: &str) -> Self {
+        match self {
+            StoreError::Corrupt { path, message } if path.is_empty() => StoreError::Corrupt {
+                path: shown.to_owned(),
+                message,
+            },
+            e => e,
+        }
     }
 }
 
@@ -114,9 +164,27 @@ impl From<TransactionError<StoreError>> for StoreError {
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The store handle; cheap to clone (sled trees are reference-counted).
+/// The store handle; cheap to clone (all clones share one open database).
 #[derive(Clone)]
 pub struct Store {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    path: PathBuf,
+    shown: String,
+    flush_every: Duration,
+    cache_bytes: u64,
+    /// The open database; `None` only while [`Store::reopen`] swaps it.
+    trees: RwLock<Option<Arc<Trees>>>,
+    /// What the last completed flush made durable: what readers are told.
+    durable: Mutex<Durable>,
+    /// The write failure that stopped writing, until a reopen.
+    fault: Mutex<Option<StoreFault>>,
+}
+
+/// The sled database and its trees.
+struct Trees {
     db: sled::Db,
     meta: sled::Tree,
     sources: sled::Tree,
@@ -128,6 +196,22 @@ pub struct Store {
     tombstones: sled::Tree,
     tombstones_seen: sled::Tree,
     changes: sled::Tree,
+}
+
+/// The durable line: the newest change-log entry and the counters as of the last flush.
+#[derive(Debug, Clone, Copy, Default)]
+struct Durable {
+    seq: Option<u64>,
+    counts: Counts,
+}
+
+/// A write failure that stopped the store from writing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFault {
+    /// What failed.
+    pub message: String,
+    /// When (Unix ms).
+    pub since: Millis,
 }
 
 impl std::fmt::Debug for Store {
@@ -177,32 +261,20 @@ fn id_from(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }
 
-impl Store {
-    /// Opens (or creates) the store at `path`. Fails clearly when another process holds it,
-    /// when it is damaged, or when its schema is newer than this build reads.
-    pub fn open(path: &Path, flush_every: Duration) -> Result<Store> {
-        Self::open_with(path, flush_every, DEFAULT_CACHE_BYTES)
-    }
-
-    /// Like [`Store::open`], with sled's page cache bounded to `cache_bytes` (sled's own
-    /// default, 1 GiB, would make the daemon's memory grow with the store).
-    pub fn open_with(path: &Path, flush_every: Duration, cache_bytes: u64) -> Result<Store> {
-        let shown = path.display().to_string();
-        let existed = path.join("conf").exists() || path.join("db").exists();
-        let flush_ms = u64::try_from(flush_every.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
+impl Trees {
+    fn open(path: &Path, shown: &str, cache_bytes: u64) -> Result<Trees> {
         let db = sled::Config::new()
             .path(path)
-            .flush_every_ms(Some(flush_ms))
+            // Flushing is the daemon's (see "Durability" above), so it knows what is durable.
+            .flush_every_ms(None)
             .cache_capacity(cache_bytes)
             .open()
-            .map_err(|e| classify_open_error(&shown, e))?;
+            .map_err(|e| classify_open_error(shown, e))?;
         let open = |name: &str| {
             db.open_tree(name)
-                .map_err(|e| classify_open_error(&shown, e))
+                .map_err(|e| classify_open_error(shown, e))
         };
-        let store = Store {
+        Ok(Trees {
             meta: open("meta")?,
             sources: open("sourcename_state")?,
             articles: open("articleid_article")?,
@@ -214,15 +286,9 @@ impl Store {
             tombstones_seen: open("tombstoneseen_sourcekey")?,
             changes: open("seq_change")?,
             db,
-        };
-        let found = store.check_schema(&shown, existed)?;
-        if found < SCHEMA_VERSION {
-            schema::migrate(&store, &shown, found)?;
-        }
-        Ok(store)
+        })
     }
 
-    /// The schema version on disk (a new store is stamped with [`SCHEMA_VERSION`]).
     fn check_schema(&self, shown: &str, existed: bool) -> Result<u32> {
         match self.meta.get(KEY_SCHEMA)? {
             None if !existed && self.articles.is_empty() && self.sources.is_empty() => {
@@ -255,22 +321,190 @@ impl Store {
         }
     }
 
-    /// A new id, unique and increasing across restarts.
-    pub fn next_id(&self) -> Result<u64> {
-        Ok(self.db.generate_id()?)
-    }
-
-    /// Store-wide counters.
-    pub fn counts(&self) -> Result<Counts> {
+    /// Counters as written (durable or not).
+    fn counts(&self) -> Result<Counts> {
         match self.meta.get(KEY_COUNTS)? {
             Some(v) => decode("meta", KEY_COUNTS, &v),
             None => Ok(Counts::default()),
         }
     }
 
+    /// Newest change-log entry as written (durable or not).
+    fn last_change(&self) -> Result<Option<u64>> {
+        Ok(self.changes.last()?.and_then(|(k, _)| id_from(&k)))
+    }
+
+    /// Reads the whole store once, so that damage anywhere is found at start and not by the
+    /// first reader that happens on it: every record decodes, and the counters agree with
+    /// the records.
+    fn verify(&self, shown: &str) -> Result<()> {
+        let damaged = |message: String| StoreError::Corrupt {
+            path: shown.to_owned(),
+            message,
+        };
+        // Iterating pages every record in, which checks sled's checksums on all of them.
+        let len = |name: &str, tree: &sled::Tree| -> Result<u64> {
+            let mut n = 0u64;
+            for kv in tree.iter() {
+                kv.map_err(|e| damaged(format!("{name}: {e}")))?;
+                n += 1;
+            }
+            Ok(n)
+        };
+        let articles = len("articleid_article", &self.articles)?;
+        let stories = len("storyid_story", &self.stories)?;
+        for (name, tree) in [
+            ("articleid_index", &self.index),
+            ("sourcekey_articleid", &self.keys),
+            ("seq_change", &self.changes),
+            ("sourcename_state", &self.sources),
+        ] {
+            len(name, tree)?;
+        }
+        let counts = self.counts().map_err(|e| damaged(e.to_string()))?;
+        if counts.articles != articles || counts.stories != stories {
+            return Err(damaged(format!(
+                "the counters say {} articles and {} stories but {articles} and {stories} are stored",
+                counts.articles, counts.stories
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`. Fails clearly when another process holds it,
+    /// when it is damaged, or when its schema is newer than this build reads. An existing
+    /// store is read through once, so a damaged one is refused here rather than served.
+    pub fn open(path: &Path, flush_every: Duration) -> Result<Store> {
+        Self::open_with(path, flush_every, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Like [`Store::open`], with sled's page cache bounded to `cache_bytes` (sled's own
+    /// default, 1 GiB, would make the daemon's memory grow with the store).
+    pub fn open_with(path: &Path, flush_every: Duration, cache_bytes: u64) -> Result<Store> {
+        let shown = path.display().to_string();
+        let existed = path.join("conf").exists() || path.join("db").exists();
+        if path.exists()
+            && !existed
+            && std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some())
+        {
+            // A non-empty directory without sled's files: something else, or a store whose
+            // files were lost. Never start an empty store over it.
+            return Err(StoreError::Corrupt {
+                path: shown,
+                message: "the directory holds other files but no sled database (conf, db)".into(),
+            });
+        }
+        // sled 0.34 panics on some damage (a truncated segment) instead of returning an error:
+        // catch that and report it as damage, without the panic's own message on stderr.
+        let trees = quietly_catching_panics(|| {
+            let trees = Trees::open(path, &shown, cache_bytes)?;
+            let found = trees.check_schema(&shown, existed)?;
+            if found < SCHEMA_VERSION {
+                schema::migrate(&trees, &shown, found)?;
+            }
+            if existed {
+                trees.verify(&shown)?;
+            }
+            Ok(trees)
+        })
+        .unwrap_or_else(|panic| {
+            Err(StoreError::Corrupt {
+                path: String::new(),
+                message: format!("sled failed reading it: {panic}"),
+            })
+        })
+        .map_err(|e| e.at(&shown))?;
+        let durable = Durable {
+            seq: trees.last_change().map_err(|e| e.at(&shown))?,
+            counts: trees.counts().map_err(|e| e.at(&shown))?,
+        };
+        Ok(Store {
+            shared: Arc::new(Shared {
+                path: path.to_owned(),
+                shown,
+                flush_every,
+                cache_bytes,
+                trees: RwLock::new(Some(Arc::new(trees))),
+                durable: Mutex::new(durable),
+                fault: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// How often the daemon flushes (`store.flush_every`).
+    pub fn flush_every(&self) -> Duration {
+        self.shared.flush_every
+    }
+
+    fn t(&self) -> Result<Arc<Trees>> {
+        self.shared
+            .trees
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| StoreError::Io("the store is being reopened".into()))
+    }
+
+    /// Turns a sled error of a write into ours, remembering it as the fault that stops writes.
+    fn wrote<T>(&self, r: std::result::Result<T, sled::Error>) -> Result<T> {
+        r.map_err(|e| self.note_fault(e.into()))
+    }
+
+    fn note_fault(&self, e: StoreError) -> StoreError {
+        if let StoreError::Io(message) = &e {
+            let mut fault = self.shared.fault.lock().unwrap_or_else(|p| p.into_inner());
+            if fault.is_none() {
+                *fault = Some(StoreFault {
+                    message: message.clone(),
+                    since: chrono::Utc::now().timestamp_millis(),
+                });
+            }
+        }
+        e
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match self.fault() {
+            Some(f) => Err(StoreError::Faulted(f.message)),
+            None => Ok(()),
+        }
+    }
+
+    /// The write failure that stopped the store, if any (cleared by [`Store::reopen`]).
+    pub fn fault(&self) -> Option<StoreFault> {
+        self.shared
+            .fault
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn durable(&self) -> Durable {
+        *self
+            .shared
+            .durable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new id, unique and increasing across restarts.
+    pub fn next_id(&self) -> Result<u64> {
+        self.check_writable()?;
+        let t = self.t()?;
+        self.wrote(t.db.generate_id())
+    }
+
+    /// Store-wide counters as of the last flush (what is durable).
+    pub fn counts(&self) -> Result<Counts> {
+        Ok(self.durable().counts)
+    }
+
     /// A source's polling state, if it was ever polled.
     pub fn source_state(&self, name: &str) -> Result<Option<SourceState>> {
-        self.sources
+        self.t()?
+            .sources
             .get(name.as_bytes())?
             .map(|v| decode("sourcename_state", name.as_bytes(), &v))
             .transpose()
@@ -278,13 +512,17 @@ impl Store {
 
     /// Replaces a source's polling state.
     pub fn put_source_state(&self, name: &str, state: &SourceState) -> Result<()> {
-        self.sources.insert(name.as_bytes(), encode(state)?)?;
+        self.check_writable()?;
+        let bytes = encode(state)?;
+        let t = self.t()?;
+        self.wrote(t.sources.insert(name.as_bytes(), bytes))?;
         Ok(())
     }
 
     /// The article a source stored under an entry key.
     pub fn article_id_by_key(&self, source: &str, key: &str) -> Result<Option<u64>> {
         Ok(self
+            .t()?
             .keys
             .get(source_key(source, key))?
             .and_then(|v| id_from(&v)))
@@ -293,7 +531,8 @@ impl Store {
     /// One article.
     pub fn article(&self, id: u64) -> Result<Option<ArticleRecord>> {
         let k = id.to_be_bytes();
-        self.articles
+        self.t()?
+            .articles
             .get(k)?
             .map(|v| decode("articleid_article", &k, &v))
             .transpose()
@@ -302,7 +541,8 @@ impl Store {
     /// One story.
     pub fn story(&self, id: u64) -> Result<Option<StoryRecord>> {
         let k = id.to_be_bytes();
-        self.stories
+        self.t()?
+            .stories
             .get(k)?
             .map(|v| decode("storyid_story", &k, &v))
             .transpose()
@@ -343,15 +583,17 @@ impl Store {
             article: Vec<u8>,
             index: Vec<u8>,
             source_key: Vec<u8>,
-            seen_key: Vec<u8>,
+            seen_key: [u8; 16],
             change_key: [u8; 8],
             change: Vec<u8>,
         }
+        self.check_writable()?;
+        let t = self.t()?;
         let mut rows = Vec::with_capacity(articles.len());
         let mut changes = Vec::with_capacity(articles.len());
         for (article, kind) in articles {
             let change = ChangeRecord {
-                seq: self.next_id()?,
+                seq: self.wrote(t.db.generate_id())?,
                 kind: *kind,
                 article: article.id,
                 story: article.story,
@@ -366,7 +608,7 @@ impl Store {
                     fingerprint: article.fingerprint.clone(),
                 })?,
                 source_key: source_key(&article.source, &article.key),
-                seen_key: first_seen_key(article.first_seen, article.id).to_vec(),
+                seen_key: first_seen_key(article.first_seen, article.id),
                 change_key: change.seq.to_be_bytes(),
                 change: encode(&change)?,
             });
@@ -377,19 +619,19 @@ impl Store {
             .map(|s| Ok((s.id.to_be_bytes(), encode(s)?)))
             .collect::<Result<_>>()?;
         (
-            &self.meta,
-            &self.articles,
-            &self.index,
-            &self.keys,
-            &self.stories,
-            &self.first_seen,
-            &self.changes,
+            &t.meta,
+            &t.articles,
+            &t.index,
+            &t.keys,
+            &t.stories,
+            &t.first_seen,
+            &t.changes,
         )
             .transaction(
                 |(meta, articles, index, keys, stories_t, first_seen, changes_t)| {
                     for r in &rows {
                         articles.insert(&r.key, r.article.as_slice())?;
-                        first_seen.insert(r.seen_key.as_slice(), &[])?;
+                        first_seen.insert(&r.seen_key, &[])?;
                         index.insert(&r.key, r.index.as_slice())?;
                         keys.insert(r.source_key.as_slice(), &r.key)?;
                         changes_t.insert(&r.change_key, r.change.as_slice())?;
@@ -411,25 +653,40 @@ impl Store {
                     }
                     Ok(())
                 },
-            )?;
+            )
+            .map_err(|e| self.note_fault(e.into()))?;
         Ok(changes)
     }
 
-    /// Change-log entries after `after` (exclusive), oldest first.
+    /// Change-log entries after `after` (exclusive), oldest first, up to the last flush: a
+    /// change is listed only once it is durable.
     pub fn changes_after(
         &self,
         after: Option<u64>,
-    ) -> impl Iterator<Item = Result<ChangeRecord>> + '_ {
-        let start = after.map_or(0, |a| a.saturating_add(1)).to_be_bytes();
-        self.changes.range(start..).map(|kv| {
-            let (k, v) = kv?;
-            decode("seq_change", &k, &v)
-        })
+    ) -> Box<dyn Iterator<Item = Result<ChangeRecord>> + Send + '_> {
+        let Some(last) = self.durable().seq else {
+            return Box::new(std::iter::empty());
+        };
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        if start > last {
+            return Box::new(std::iter::empty());
+        }
+        match self.t() {
+            Ok(t) => Box::new(
+                t.changes
+                    .range(start.to_be_bytes()..=last.to_be_bytes())
+                    .map(|kv| {
+                        let (k, v) = kv?;
+                        decode("seq_change", &k, &v)
+                    }),
+            ),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
     }
 
-    /// The newest change-log position, if any.
+    /// The newest durable change-log position, if any.
     pub fn last_change(&self) -> Result<Option<u64>> {
-        Ok(self.changes.last()?.and_then(|(k, _)| id_from(&k)))
+        Ok(self.durable().seq)
     }
 
     /// Index records of articles first seen at or after `since`, newest first. Relies on ids
@@ -437,63 +694,167 @@ impl Store {
     pub fn index_records_since(
         &self,
         since: Millis,
-    ) -> impl Iterator<Item = Result<(u64, IndexRecord)>> + '_ {
-        self.index
-            .iter()
-            .rev()
-            .map(|kv| {
-                let (k, v) = kv?;
-                let id = id_from(&k).ok_or_else(|| StoreError::Corrupt {
-                    path: String::new(),
-                    message: "bad key in articleid_index".into(),
-                })?;
-                Ok((id, decode::<IndexRecord>("articleid_index", &k, &v)?))
-            })
-            .take_while(move |r| match r {
-                Ok((_, rec)) => rec.at >= since,
-                Err(_) => true,
-            })
+    ) -> Box<dyn Iterator<Item = Result<(u64, IndexRecord)>> + Send + '_> {
+        let t = match self.t() {
+            Ok(t) => t,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        Box::new(
+            t.index
+                .iter()
+                .rev()
+                .map(|kv| {
+                    let (k, v) = kv?;
+                    let id = id_from(&k).ok_or_else(|| StoreError::Corrupt {
+                        path: String::new(),
+                        message: "bad key in articleid_index".into(),
+                    })?;
+                    Ok((id, decode::<IndexRecord>("articleid_index", &k, &v)?))
+                })
+                .take_while(move |r| match r {
+                    Ok((_, rec)) => rec.at >= since,
+                    Err(_) => true,
+                }),
+        )
     }
 
     /// Articles with an id of at least `first`, oldest first.
-    pub fn articles_from(&self, first: u64) -> impl Iterator<Item = Result<ArticleRecord>> + '_ {
-        let start = first.to_be_bytes();
-        self.articles.range(start..).map(|kv| {
-            let (k, v) = kv?;
-            decode("articleid_article", &k, &v)
-        })
+    pub fn articles_from(
+        &self,
+        first: u64,
+    ) -> Box<dyn Iterator<Item = Result<ArticleRecord>> + Send + '_> {
+        match self.t() {
+            Ok(t) => Box::new(t.articles.range(first.to_be_bytes()..).map(|kv| {
+                let (k, v) = kv?;
+                decode("articleid_article", &k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
     }
 
     /// Articles, newest first.
-    pub fn articles_newest(&self) -> impl Iterator<Item = Result<ArticleRecord>> + '_ {
-        self.articles.iter().rev().map(|kv| {
-            let (k, v) = kv?;
-            decode("articleid_article", &k, &v)
-        })
+    pub fn articles_newest(&self) -> Box<dyn Iterator<Item = Result<ArticleRecord>> + Send + '_> {
+        match self.t() {
+            Ok(t) => Box::new(t.articles.iter().rev().map(|kv| {
+                let (k, v) = kv?;
+                decode("articleid_article", &k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
     }
 
     /// Stories, newest first, with an id below `before` (or all when `None`).
     pub fn stories_before(
         &self,
         before: Option<u64>,
-    ) -> impl Iterator<Item = Result<StoryRecord>> + '_ {
+    ) -> Box<dyn Iterator<Item = Result<StoryRecord>> + Send + '_> {
         let end = before.unwrap_or(u64::MAX).to_be_bytes();
-        self.stories.range(..end).rev().map(|kv| {
-            let (k, v) = kv?;
-            decode("storyid_story", &k, &v)
-        })
+        match self.t() {
+            Ok(t) => Box::new(t.stories.range(..end).rev().map(|kv| {
+                let (k, v) = kv?;
+                decode("storyid_story", &k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
     }
 
-    /// Writes everything buffered to disk.
-    pub fn flush(&self) -> Result<()> {
-        self.db.flush()?;
+    /// Writes everything buffered to disk, then moves the durable line (what
+    /// [`Store::changes_after`], [`Store::last_change`] and [`Store::counts`] report) up to
+    /// what was written before the flush began. Returns the newest durable change.
+    pub fn flush(&self) -> Result<Option<u64>> {
+        self.check_writable()?;
+        let t = self.t()?;
+        // Flushes are serialized by holding the durable line's lock throughout, so a slower
+        // flush never moves the line back.
+        let mut durable = self
+            .shared
+            .durable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Read before flushing: everything read here is covered by the flush.
+        let seq = t.last_change()?;
+        let counts = t.counts()?;
+        self.wrote(t.db.flush())?;
+        // Retention can remove the newest change-log entries' predecessors but never adds
+        // entries: the line's position only moves forward; the counters always follow.
+        durable.seq = durable.seq.max(seq);
+        durable.counts = counts;
+        Ok(durable.seq)
+    }
+
+    /// Checks that the store's filesystem accepts writes again: writes and removes a 1 MiB
+    /// probe file beside the database.
+    pub fn probe_space(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let probe = self.shared.path.join("space-probe.tmp");
+        let result = (|| {
+            let mut f = std::fs::File::create(&probe)?;
+            f.write_all(&vec![0u8; 1 << 20])?;
+            f.sync_all()
+        })();
+        let _ = std::fs::remove_file(&probe);
+        result
+    }
+
+    /// Drops the database handle and opens the directory again: what is on disk (everything
+    /// up to the last flush) is kept, the unflushed writes lost with the failure are not, and
+    /// writing resumes. Waits up to two seconds for in-flight readers to let go of the old
+    /// handle.
+    pub fn reopen(&self) -> Result<()> {
+        let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
+        drop(slot.take());
+        let mut tries = 0;
+        let trees = loop {
+            match Trees::open(
+                &self.shared.path,
+                &self.shared.shown,
+                self.shared.cache_bytes,
+            ) {
+                Ok(t) => break t,
+                Err(StoreError::Locked { .. }) if tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        trees.check_schema(&self.shared.shown, true)?;
+        let durable = Durable {
+            seq: trees.last_change()?,
+            counts: trees.counts()?,
+        };
+        *slot = Some(Arc::new(trees));
+        *self
+            .shared
+            .durable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = durable;
+        *self.shared.fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(())
     }
 
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.t()
+            .ok()
+            .and_then(|t| t.db.size_on_disk().ok())
+            .unwrap_or(0)
     }
+}
+
+/// Runs `f`, turning a panic into `Err(message)`; the panic hook is silenced meanwhile (this
+/// runs at start, before any other thread of ours could panic).
+fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into())
+    })
 }
 
 fn classify_open_error(path: &str, e: sled::Error) -> StoreError {
@@ -503,7 +864,14 @@ fn classify_open_error(path: &str, e: sled::Error) -> StoreError {
                 path: path.to_owned(),
             }
         }
-        sled::Error::Corruption { .. } | sled::Error::ReportableBug(_) => StoreError::Corrupt {
+        sled::Error::Corruption { at, .. } => StoreError::Corrupt {
+            path: path.to_owned(),
+            message: match at {
+                Some(at) => format!("sled found corrupted data at {at:?}"),
+                None => "sled found corrupted data".into(),
+            },
+        },
+        sled::Error::ReportableBug(_) => StoreError::Corrupt {
             path: path.to_owned(),
             message: e.to_string(),
         },

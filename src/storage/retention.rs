@@ -44,16 +44,17 @@ impl Store {
     /// Deletes up to `max` articles first seen before `cutoff`, oldest first, leaving a
     /// tombstone stamped `now` for each. Fewer than `max` deleted means none is left.
     pub fn prune_before(&self, cutoff: Millis, now: Millis, max: usize) -> Result<Pruned> {
+        let t = self.t()?;
         let end = super::first_seen_key(cutoff, 0);
         let mut due = Vec::with_capacity(max.min(1024));
-        for kv in self.first_seen.range(..end).take(max) {
+        for kv in t.first_seen.range(..end).take(max) {
             let (k, _) = kv?;
             due.push(k);
         }
         let mut pruned = Pruned::default();
         for seen_key in due {
             let Some(id) = id_from(&seen_key[8..]) else {
-                self.first_seen.remove(&seen_key)?;
+                t.first_seen.remove(&seen_key)?;
                 continue;
             };
             if self.delete_article(&seen_key, id, now)? {
@@ -66,16 +67,17 @@ impl Store {
 
     /// Deletes one article atomically; true when its story went with it.
     fn delete_article(&self, seen_key: &[u8], id: u64, now: Millis) -> Result<bool> {
+        let t = self.t()?;
         let article_key = id.to_be_bytes();
         (
-            &self.meta,
-            &self.articles,
-            &self.index,
-            &self.keys,
-            &self.stories,
-            &self.first_seen,
-            &self.tombstones,
-            &self.tombstones_seen,
+            &t.meta,
+            &t.articles,
+            &t.index,
+            &t.keys,
+            &t.stories,
+            &t.first_seen,
+            &t.tombstones,
+            &t.tombstones_seen,
         )
             .transaction(
                 |(meta, articles, index, keys, stories, first_seen, tombs, tombs_seen)| {
@@ -136,13 +138,14 @@ impl Store {
     /// True when `source`'s entry `key` was deleted by retention and its tombstone lives.
     /// Refreshes the tombstone's time to `now` when it is older than [`TOMBSTONE_TOUCH_MS`].
     pub fn tombstoned(&self, source: &str, key: &str, now: Millis) -> Result<bool> {
+        let t = self.t()?;
         let sk = source_key(source, key);
-        let Some(seen) = self.tombstones.get(&sk)? else {
+        let Some(seen) = t.tombstones.get(&sk)? else {
             return Ok(false);
         };
         let seen = millis_from(&seen);
         if now.saturating_sub(seen) > TOMBSTONE_TOUCH_MS {
-            (&self.tombstones, &self.tombstones_seen).transaction(|(tombs, tombs_seen)| {
+            (&t.tombstones, &t.tombstones_seen).transaction(|(tombs, tombs_seen)| {
                 // Expired in between: leave it gone.
                 if tombs.get(&sk)?.is_some() {
                     tombs.insert(sk.as_slice(), &now.to_be_bytes())?;
@@ -157,15 +160,16 @@ impl Store {
 
     /// Forgets up to `max` tombstones last seen before `cutoff`; returns how many.
     pub fn expire_tombstones(&self, cutoff: Millis, max: usize) -> Result<usize> {
+        let t = self.t()?;
         let end = u64::try_from(cutoff).unwrap_or(0).to_be_bytes();
         let mut due = Vec::new();
-        for kv in self.tombstones_seen.range(..&end[..]).take(max) {
+        for kv in t.tombstones_seen.range(..&end[..]).take(max) {
             due.push(kv?.0);
         }
         for k in &due {
             let sk = &k[8..];
             let seen = millis_from(&k[..8]);
-            (&self.tombstones, &self.tombstones_seen).transaction(|(tombs, tombs_seen)| {
+            (&t.tombstones, &t.tombstones_seen).transaction(|(tombs, tombs_seen)| {
                 tombs_seen.remove(k)?;
                 // Only if not refreshed since (then its time key is another one).
                 if tombs.get(sk)?.map(|v| millis_from(&v)) == Some(seen) {
@@ -181,9 +185,10 @@ impl Store {
     /// in time order: sequence numbers grow with time); returns how many. Entries of articles
     /// deleted by retention would only point at nothing.
     pub fn prune_changes_before(&self, cutoff: Millis, max: usize) -> Result<usize> {
+        let t = self.t()?;
         let mut batch = sled::Batch::default();
         let mut n = 0;
-        for kv in self.changes.iter().take(max) {
+        for kv in t.changes.iter().take(max) {
             let (k, v) = kv?;
             let change: ChangeRecord = decode("seq_change", &k, &v)?;
             if change.at >= cutoff {
@@ -192,12 +197,12 @@ impl Store {
             batch.remove(k);
             n += 1;
         }
-        self.changes.apply_batch(batch)?;
+        t.changes.apply_batch(batch)?;
         Ok(n)
     }
 
     /// Live tombstones.
     pub fn tombstone_count(&self) -> usize {
-        self.tombstones.len()
+        self.t().map_or(0, |t| t.tombstones.len())
     }
 }

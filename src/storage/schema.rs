@@ -18,7 +18,7 @@ use sled::Transactional;
 use tracing::info;
 
 use super::SCHEMA_VERSION;
-use super::{decode, first_seen_key, ArticleRecord, Result, Store, StoreError, KEY_SCHEMA};
+use super::{decode, first_seen_key, ArticleRecord, Result, StoreError, Trees, KEY_SCHEMA};
 
 /// One step from version `from` to `from + 1`.
 pub(super) struct Migration {
@@ -27,7 +27,7 @@ pub(super) struct Migration {
     /// What it does, for the log.
     pub what: &'static str,
     /// Reads the store and returns the writes to make.
-    pub plan: fn(&Store) -> Result<Plan>,
+    pub plan: fn(&Trees) -> Result<Plan>,
 }
 
 /// Writes of one migration step, per tree (by name).
@@ -64,12 +64,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// Applies the migrations from `found` up to [`SCHEMA_VERSION`].
-pub(super) fn migrate(store: &Store, shown: &str, found: u32) -> Result<()> {
+pub(super) fn migrate(store: &Trees, shown: &str, found: u32) -> Result<()> {
     migrate_with(store, shown, found, SCHEMA_VERSION, MIGRATIONS)
 }
 
 fn migrate_with(
-    store: &Store,
+    store: &Trees,
     shown: &str,
     found: u32,
     target: u32,
@@ -114,7 +114,7 @@ fn migrate_with(
 }
 
 /// 1 → 2: one `firstseen_articleid` key per article.
-fn v1_to_v2(store: &Store) -> Result<Plan> {
+fn v1_to_v2(store: &Trees) -> Result<Plan> {
     let mut plan = Plan::default();
     for kv in store.articles.iter() {
         let (k, v) = kv?;
@@ -133,16 +133,16 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn open(path: &std::path::Path) -> Result<Store> {
-        Store::open(path, Duration::from_millis(100))
+    fn open(path: &std::path::Path) -> Result<std::sync::Arc<Trees>> {
+        super::super::Store::open(path, Duration::from_millis(100))?.t()
     }
 
-    fn set_version(store: &Store, v: u32) {
+    fn set_version(store: &Trees, v: u32) {
         store.meta.insert(KEY_SCHEMA, &v.to_be_bytes()).unwrap();
-        store.flush().unwrap();
+        store.db.flush().unwrap();
     }
 
-    fn version(store: &Store) -> u32 {
+    fn version(store: &Trees) -> u32 {
         let v = store.meta.get(KEY_SCHEMA).unwrap().unwrap();
         u32::from_be_bytes(v.as_ref().try_into().unwrap())
     }
@@ -151,12 +151,12 @@ mod tests {
     fn steps_run_in_order_and_each_bumps_the_version() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir.path().join("db")).unwrap();
-        fn one(_: &Store) -> Result<Plan> {
+        fn one(_: &Trees) -> Result<Plan> {
             let mut p = Plan::default();
             p.insert("scratch", b"a", b"1");
             Ok(p)
         }
-        fn two(_: &Store) -> Result<Plan> {
+        fn two(_: &Trees) -> Result<Plan> {
             let mut p = Plan::default();
             p.insert("scratch", b"a", b"2");
             p.insert("other", b"b", b"x");
@@ -190,12 +190,12 @@ mod tests {
     fn a_failing_step_leaves_its_version_and_writes_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir.path().join("db")).unwrap();
-        fn ok(_: &Store) -> Result<Plan> {
+        fn ok(_: &Trees) -> Result<Plan> {
             let mut p = Plan::default();
             p.insert("scratch", b"done", b"1");
             Ok(p)
         }
-        fn fails(_: &Store) -> Result<Plan> {
+        fn fails(_: &Trees) -> Result<Plan> {
             Err(StoreError::Io("disk on fire".into()))
         }
         let steps = [

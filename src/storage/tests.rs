@@ -101,6 +101,8 @@ fn newer_schema_is_refused() {
     {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
         store
+            .t()
+            .unwrap()
             .meta
             .insert(KEY_SCHEMA, &(SCHEMA_VERSION + 1).to_be_bytes())
             .unwrap();
@@ -189,6 +191,7 @@ fn prune_deletes_old_articles_in_time_order_and_tombstones_them() {
     assert_eq!(store.index_records_since(0).count(), 1);
     assert!(store.article(new_a).unwrap().is_some());
     assert!(store.story(new_s).unwrap().is_some());
+    store.flush().unwrap();
     assert_eq!(
         store.counts().unwrap(),
         Counts {
@@ -213,6 +216,7 @@ fn the_change_log_is_pruned_by_time() {
     assert_eq!(store.prune_changes_before(5_000, 1).unwrap(), 1);
     assert_eq!(store.prune_changes_before(5_000, 10).unwrap(), 1);
     assert_eq!(store.prune_changes_before(5_000, 10).unwrap(), 0);
+    store.flush().unwrap();
     let left: Vec<_> = store.changes_after(None).map(|c| c.unwrap().at).collect();
     assert_eq!(left, vec![9_000]);
 }
@@ -250,6 +254,7 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
     let s = store.story(sid).unwrap().unwrap();
     assert_eq!(s.canonical, copy.id);
     assert_eq!(s.copies.len(), 1);
+    store.flush().unwrap();
     assert_eq!(store.counts().unwrap().articles, 1);
 }
 
@@ -286,16 +291,21 @@ fn a_version_1_store_is_migrated_on_open() {
             "sourcekey_tombstone",
             "tombstoneseen_sourcekey",
         ] {
-            assert!(store.db.drop_tree(t).unwrap());
+            assert!(store.t().unwrap().db.drop_tree(t).unwrap());
         }
-        store.meta.insert(KEY_SCHEMA, &1u32.to_be_bytes()).unwrap();
+        store
+            .t()
+            .unwrap()
+            .meta
+            .insert(KEY_SCHEMA, &1u32.to_be_bytes())
+            .unwrap();
         store.flush().unwrap();
         ids
     };
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
-    let v = store.meta.get(KEY_SCHEMA).unwrap().unwrap();
+    let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
     assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
-    assert_eq!(store.first_seen.len(), 2);
+    assert_eq!(store.t().unwrap().first_seen.len(), 2);
     // Retention works on the migrated articles.
     assert_eq!(
         store.prune_before(5_000, 10_000, 10).unwrap().articles,
@@ -304,7 +314,7 @@ fn a_version_1_store_is_migrated_on_open() {
     drop(store);
     // Opening again does not migrate again.
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
-    assert_eq!(store.first_seen.len(), 1);
+    assert_eq!(store.t().unwrap().first_seen.len(), 1);
 }
 
 #[test]
@@ -313,7 +323,7 @@ fn an_unreadable_version_is_refused() {
     let path = dir.path().join("db");
     {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
-        store.meta.insert(KEY_SCHEMA, b"v2?").unwrap();
+        store.t().unwrap().meta.insert(KEY_SCHEMA, b"v2?").unwrap();
         store.flush().unwrap();
     }
     match Store::open(&path, Duration::from_millis(100)) {
@@ -335,6 +345,10 @@ fn change_log_is_ordered_and_resumable() {
         seqs.push(c.seq);
     }
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    // Readers see the log only up to the last flush (what is durable).
+    assert_eq!(store.changes_after(None).count(), 0);
+    assert_eq!(store.last_change().unwrap(), None);
+    assert_eq!(store.flush().unwrap(), Some(seqs[4]));
     let all: Vec<u64> = store.changes_after(None).map(|c| c.unwrap().seq).collect();
     assert_eq!(all, seqs);
     let rest: Vec<u64> = store
@@ -343,4 +357,32 @@ fn change_log_is_ordered_and_resumable() {
         .collect();
     assert_eq!(rest, seqs[3..]);
     assert_eq!(store.last_change().unwrap(), Some(seqs[4]));
+}
+
+#[test]
+fn counts_move_with_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let a = article(&store, 1, "g:1");
+    let one = Counts {
+        articles: 1,
+        stories: 1,
+        copies: 0,
+    };
+    store
+        .commit(&a, &story(1, &a), one, ChangeKind::NewStory)
+        .unwrap();
+    assert_eq!(store.counts().unwrap(), Counts::default());
+    store.flush().unwrap();
+    assert_eq!(store.counts().unwrap(), one);
+}
+
+#[test]
+fn a_directory_of_other_files_is_not_taken_for_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a store").unwrap();
+    match Store::open(dir.path(), Duration::from_millis(100)) {
+        Err(StoreError::Corrupt { message, .. }) => assert!(message.contains("no sled database")),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
 }

@@ -123,12 +123,19 @@ pub struct TestEnv {
     /// Kept so the directory lives as long as the test needs it.
     _dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The sled directory.
+    pub store: PathBuf,
 }
 
 impl TestEnv {
     /// Writes a config whose sources are `(name, url)` with a short interval.
     pub fn new(sources: &[(&str, String)], interval: &str) -> TestEnv {
         Self::custom(sources, interval, "", "")
+    }
+
+    /// Like [`TestEnv::new`], with the store at `store` (default: in the temp directory).
+    pub fn with_store(sources: &[(&str, String)], interval: &str, store: Option<&Path>) -> TestEnv {
+        Self::build(sources, interval, "", "", store)
     }
 
     /// Like [`TestEnv::new`], with extra lines for the `[fetch]` and `[schedule]` sections.
@@ -138,8 +145,18 @@ impl TestEnv {
         fetch_extra: &str,
         schedule_extra: &str,
     ) -> TestEnv {
+        Self::build(sources, interval, fetch_extra, schedule_extra, None)
+    }
+
+    fn build(
+        sources: &[(&str, String)],
+        interval: &str,
+        fetch_extra: &str,
+        schedule_extra: &str,
+        store: Option<&Path>,
+    ) -> TestEnv {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = dir.path().join("store");
+        let store = store.map_or_else(|| dir.path().join("store"), Path::to_path_buf);
         let mut toml = format!(
             r#"
 [store]
@@ -172,7 +189,11 @@ level = "info,wirefold=debug"
         }
         let config = dir.path().join("wirefold.toml");
         std::fs::write(&config, toml).expect("write config");
-        TestEnv { _dir: dir, config }
+        TestEnv {
+            _dir: dir,
+            config,
+            store,
+        }
     }
 
     /// The temporary directory (for file sources).
@@ -293,7 +314,17 @@ impl Daemon {
         what: &str,
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.wait_for_within(what, Duration::from_secs(30), pred)
+    }
+
+    /// [`Daemon::wait_for`] with another deadline (for work that is slow in a debug build).
+    pub fn wait_for_within(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + limit;
         loop {
             let s = self.status();
             if pred(&s) {
@@ -311,6 +342,25 @@ impl Daemon {
 
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// SIGKILL: the process dies wherever it is, no shutdown, no flush.
+    pub fn kill(mut self) {
+        let mut child = self.child.take().expect("running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// `VmHWM` (peak resident memory) of the daemon, in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid().expect("running")))
+                .expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
     }
 
     /// Sends SIGTERM and returns the exit code and how long the exit took.

@@ -3,11 +3,15 @@
 //! Set `TEST_LOG=1` to see the daemons' logs as they run.
 
 mod cli;
+mod crash;
 mod daemon;
+mod damaged;
+mod disk;
 mod fault_server;
 mod faults;
 mod fixtures;
 mod helpers;
+mod hostile;
 mod http;
 mod page;
 mod peer_corpus;

@@ -1,0 +1,169 @@
+//! Damaged store (issue 9): truncated or garbled sled files give a clear startup error and a
+//! non-zero exit, never a panic and never a silently empty (or silently shorter) store.
+
+use std::path::Path;
+
+use crate::helpers::{rss, Daemon, FeedServer, TestEnv};
+
+fn copy_dir(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Deterministic "random" bytes (xorshift), so every run garbles the same way.
+fn garbage(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn words(i: usize) -> String {
+    (0..150)
+        .map(|j| format!("t{}", (i * 31 + j * 17) % 5003))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn truncated_or_garbled_stores_are_refused_clearly() {
+    // A store of a few MiB (several sled segments), written by the real binary.
+    let server = FeedServer::start();
+    let items: Vec<(String, String, String, String)> = (0..1500)
+        .map(|i| {
+            (
+                format!("g{i}"),
+                format!("Headline {i}"),
+                format!("http://d.test/{i}"),
+                format!("<p>{}</p>", words(i)),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str, &str)> = items
+        .iter()
+        .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+        .collect();
+    server.set("d.xml", rss("Damage", &refs));
+    let env = TestEnv::new(&[("d", server.url("d.xml"))], "1h");
+    let (code, out, err) = env.command(&["once"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, pristine_export, err) = env.command(&["export"]);
+    assert_eq!(code, 0, "{err}");
+    let pristine_lines = pristine_export.lines().count();
+    assert_eq!(pristine_lines, 1500);
+
+    let pristine = env.store.with_extension("pristine");
+    copy_dir(&env.store, &pristine);
+    let db = env.store.join("db");
+    let size = std::fs::metadata(&db).unwrap().len();
+
+    type Damage = Box<dyn Fn(&Path)>;
+    let mut cases: Vec<(String, Damage)> = Vec::new();
+    for pct in [0u64, 1, 10, 30, 50, 70, 90, 99] {
+        let at = size * pct / 100;
+        cases.push((
+            format!("db truncated to {pct}% ({at} bytes)"),
+            Box::new(move |dir: &Path| {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(dir.join("db"))
+                    .unwrap();
+                f.set_len(at).unwrap();
+            }),
+        ));
+    }
+    for (k, pct) in [0u64, 5, 20, 40, 60, 80, 95].into_iter().enumerate() {
+        let at = size * pct / 100;
+        cases.push((
+            format!("4 KiB of garbage at {pct}% ({at})"),
+            Box::new(move |dir: &Path| {
+                use std::io::{Seek, SeekFrom, Write};
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(dir.join("db"))
+                    .unwrap();
+                f.seek(SeekFrom::Start(at)).unwrap();
+                f.write_all(&garbage(k as u64 + 1, 4096)).unwrap();
+            }),
+        ));
+    }
+    cases.push((
+        "db file deleted".into(),
+        Box::new(|dir: &Path| std::fs::remove_file(dir.join("db")).unwrap()),
+    ));
+    cases.push((
+        "db file replaced by garbage".into(),
+        Box::new(move |dir: &Path| {
+            std::fs::write(dir.join("db"), garbage(99, size as usize)).unwrap()
+        }),
+    ));
+    cases.push((
+        "conf and db deleted, other files left".into(),
+        Box::new(|dir: &Path| {
+            std::fs::remove_file(dir.join("db")).unwrap();
+            std::fs::remove_file(dir.join("conf")).unwrap();
+        }),
+    ));
+
+    let mut refused = 0;
+    for (what, damage) in &cases {
+        copy_dir(&pristine, &env.store);
+        damage(&env.store);
+        let (code, out, err) = env.command(&["export"]);
+        assert!(
+            !err.contains("panicked"),
+            "{what}: a panic, not an error:\n{err}"
+        );
+        if code == 0 {
+            // Damage that hit space sled no longer uses: everything must still be there.
+            assert_eq!(
+                out.lines().count(),
+                pristine_lines,
+                "{what}: the store opened with articles missing\n{err}"
+            );
+        } else {
+            assert!(
+                err.contains("is damaged") && err.contains(&env.store.display().to_string()),
+                "{what}: exit {code} without a clear message:\n{err}"
+            );
+            refused += 1;
+        }
+    }
+    eprintln!(
+        "damaged store: {refused} of {} damages refused, the rest hit unused space",
+        cases.len()
+    );
+    assert!(refused >= cases.len() / 2, "too few damages detected");
+
+    // The daemon itself refuses to start on a damaged store, with the same clear error.
+    copy_dir(&pristine, &env.store);
+    std::fs::remove_file(env.store.join("db")).unwrap();
+    let out = std::process::Command::new(crate::helpers::bin())
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .env_remove("WIREFOLD_CONFIG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("is damaged"), "{err}");
+
+    // And the pristine copy still opens: the checks refuse damage, not stores.
+    copy_dir(&pristine, &env.store);
+    let daemon = Daemon::start(&env);
+    assert_eq!(daemon.status()["counts"]["articles"], 1500);
+}
