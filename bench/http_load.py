@@ -68,7 +68,10 @@ def main():
     work = tempfile.mkdtemp(prefix="wirefold-http-")
     try:
         cfg = os.path.join(work, "wirefold.toml")
-        ingest.write_config(cfg, os.path.join(work, "store"), addr, a.sources, interval="1m")
+        # A steady flow: every poll finds the item or two added since the last one (the
+        # adaptive interval would otherwise stretch the polls of these regular feeds).
+        ingest.write_config(cfg, os.path.join(work, "store"), addr, a.sources, interval="1m",
+                            schedule_extra="adaptive = false")
         p = subprocess.Popen([os.path.join(ingest.BIN, "wirefold"), "run", "--config", cfg],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         http = ingest.wait_ready(p)

@@ -87,7 +87,7 @@ def du(path):
     return total
 
 
-def write_config(path, store, addr, n, interval="15m", extra=""):
+def write_config(path, store, addr, n, interval="15m", extra="", schedule_extra=""):
     lines = [
         "[store]",
         f'path = "{store}"',
@@ -98,6 +98,7 @@ def write_config(path, store, addr, n, interval="15m", extra=""):
         "[schedule]",
         'min_interval = "1m"',
         'startup_spread = "60s"',
+        schedule_extra,
         "[log]",
         'level = "warn,wirefold=info"',
         extra,

@@ -59,6 +59,10 @@ struct Args {
     /// Seconds a slow source waits before answering.
     #[arg(long, default_value_t = 3)]
     slow_secs: u64,
+    /// RSS `<ttl>` in minutes to announce (none by default: a ttl lengthens the readers'
+    /// polling interval, which a load test usually does not want).
+    #[arg(long)]
+    ttl: Option<u32>,
     /// Seed of all generated content.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -284,7 +288,10 @@ impl Farm {
             .copied()
             .unwrap_or(Format::Rss);
         match format {
-            Format::Rss => (rss(source, &items), "application/rss+xml; charset=utf-8"),
+            Format::Rss => (
+                rss(source, &items, self.args.ttl),
+                "application/rss+xml; charset=utf-8",
+            ),
             Format::Atom => (atom(source, &items), "application/atom+xml; charset=utf-8"),
             Format::Json => (json_feed(source, &items), "application/feed+json"),
         }
@@ -318,12 +325,13 @@ fn html_body(item: &Item) -> String {
     b
 }
 
-fn rss(source: u64, items: &[Item]) -> String {
+fn rss(source: u64, items: &[Item], ttl: Option<u32>) -> String {
     let mut s = String::with_capacity(items.len() * 2300);
-    let _ = write!(
+    let ttl = ttl.map(|m| format!("<ttl>{m}</ttl>")).unwrap_or_default();
+    let _ = writeln!(
         s,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Farm outlet {source}</title>\
-<link>http://outlet{source}.farm.test/</link><description>feedfarm</description><ttl>15</ttl>\n"
+<link>http://outlet{source}.farm.test/</link><description>feedfarm</description>{ttl}"
     );
     for it in items {
         let _ = writeln!(
