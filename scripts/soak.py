@@ -213,6 +213,7 @@ def main():
     ap.add_argument("--sources", type=int, default=2000)
     ap.add_argument("--rate", type=int, default=2, help="new or changed items per second")
     ap.add_argument("--interval", default="60s")
+    ap.add_argument("--window", default="72h", help="dedup.window (the index's time span)")
     ap.add_argument("--sample", type=int, default=60, help="seconds between samples")
     ap.add_argument("--warmup", type=int, default=10, help="minutes before RSS is judged")
     ap.add_argument("--bin", default="target/release/wirefold")
@@ -234,7 +235,7 @@ def main():
             '[store]\npath = "%s/store"\n[http]\nlisten = "127.0.0.1:0"\n'
             '[fetch]\ntimeout = "5s"\nconnect_timeout = "2s"\nconcurrency = 32\n'
             '[schedule]\nmin_interval = "10s"\ndefault_interval = "%s"\nstartup_spread = "60s"\n'
-            '[log]\nlevel = "warn"\n' % (work, a.interval)
+            '[dedup]\nwindow = "%s"\n[log]\nlevel = "warn"\n' % (work, a.interval, a.window)
         )
         for i in range(a.sources):
             f.write('[[sources]]\nname = "s%d"\nurl = "http://127.0.0.1:%d/f/%d.xml"\n' % (i, port, i))
