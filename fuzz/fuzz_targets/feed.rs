@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     // A fixed "now" keeps every run reproducible.
     let now = chrono::Utc.timestamp_opt(1_750_000_000, 0).unwrap();
     let opts = NormalizeOptions::new(now);
-    if let Ok(feed) = parse_feed(data, "https://fuzz.example/feed.xml") {
+    if let Ok(feed) = parse_feed(data, "https://fuzz.example/feed.xml", None) {
         for raw in &feed.entries {
             let article = normalize(raw, &opts);
             let _ = fingerprint_article(&article);

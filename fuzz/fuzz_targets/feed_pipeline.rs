@@ -8,7 +8,7 @@ use wirefold::normalize::{fingerprint_text, normalize, NormalizeOptions};
 
 fuzz_target!(|data: &[u8]| {
     let opts = NormalizeOptions::new(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
-    if let Ok(feed) = wirefold::parse::parse_feed(data, "http://fuzz.test/feed.xml") {
+    if let Ok(feed) = wirefold::parse::parse_feed(data, "http://fuzz.test/feed.xml", None) {
         for raw in &feed.entries {
             let a = normalize(raw, &opts);
             assert_eq!(fingerprint_text(&a.fp_text), a.fp_text);

@@ -44,6 +44,8 @@ impl Store {
     /// Deletes up to `max` articles first seen before `cutoff`, oldest first, leaving a
     /// tombstone stamped `now` for each. Fewer than `max` deleted means none is left.
     pub fn prune_before(&self, cutoff: Millis, now: Millis, max: usize) -> Result<Pruned> {
+        // Nothing is deleted while the store refuses writes (disk full).
+        self.check_writable()?;
         let t = self.t()?;
         let end = super::first_seen_key(cutoff, 0);
         let mut due = Vec::with_capacity(max.min(1024));
@@ -132,7 +134,7 @@ impl Store {
                     Ok(story_gone)
                 },
             )
-            .map_err(Into::into)
+            .map_err(|e| self.note_fault(e.into()))
     }
 
     /// True when `source`'s entry `key` was deleted by retention and its tombstone lives.
@@ -144,7 +146,7 @@ impl Store {
             return Ok(false);
         };
         let seen = millis_from(&seen);
-        if now.saturating_sub(seen) > TOMBSTONE_TOUCH_MS {
+        if now.saturating_sub(seen) > TOMBSTONE_TOUCH_MS && self.fault().is_none() {
             (&t.tombstones, &t.tombstones_seen).transaction(|(tombs, tombs_seen)| {
                 // Expired in between: leave it gone.
                 if tombs.get(&sk)?.is_some() {
@@ -160,6 +162,8 @@ impl Store {
 
     /// Forgets up to `max` tombstones last seen before `cutoff`; returns how many.
     pub fn expire_tombstones(&self, cutoff: Millis, max: usize) -> Result<usize> {
+        // Nothing is deleted while the store refuses writes (disk full).
+        self.check_writable()?;
         let t = self.t()?;
         let end = u64::try_from(cutoff).unwrap_or(0).to_be_bytes();
         let mut due = Vec::new();
@@ -185,6 +189,8 @@ impl Store {
     /// in time order: sequence numbers grow with time); returns how many. Entries of articles
     /// deleted by retention would only point at nothing.
     pub fn prune_changes_before(&self, cutoff: Millis, max: usize) -> Result<usize> {
+        // Nothing is deleted while the store refuses writes (disk full).
+        self.check_writable()?;
         let t = self.t()?;
         let mut batch = sled::Batch::default();
         let mut n = 0;
@@ -197,7 +203,7 @@ impl Store {
             batch.remove(k);
             n += 1;
         }
-        t.changes.apply_batch(batch)?;
+        self.wrote(t.changes.apply_batch(batch))?;
         Ok(n)
     }
 
