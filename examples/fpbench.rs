@@ -45,7 +45,10 @@ fn main() {
         for t in &texts {
             h.clear();
             f.clear();
-            acc ^= wirefold::fingerprint::shingle::word_tokens(t, &mut h, &mut f) as u64;
+            let mut numbers = 0u64;
+            acc ^=
+                wirefold::fingerprint::shingle::word_tokens(t, &mut h, &mut f, &mut numbers) as u64;
+            acc ^= numbers;
         }
     }
     println!(

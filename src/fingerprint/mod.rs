@@ -136,25 +136,29 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
         s.tokens.clear();
         s.flags.clear();
         // title first, then text; the title tokens are dropped for long items
+        let mut title_numbers = 0u64;
+        let mut numbers = 0u64;
         let (n_title, n_text) = match input.script {
             Script::Words => (
-                shingle::word_tokens(title, &mut s.tokens, &mut s.flags),
-                shingle::word_tokens(text, &mut s.tokens, &mut s.flags),
+                shingle::word_tokens(title, &mut s.tokens, &mut s.flags, &mut title_numbers),
+                shingle::word_tokens(text, &mut s.tokens, &mut s.flags, &mut numbers),
             ),
-            Script::Chars => (
-                shingle::char_tokens(title, &mut s.tokens, &mut s.flags),
-                shingle::char_tokens(text, &mut s.tokens, &mut s.flags),
-            ),
+            Script::Chars => {
+                shingle::number_mask(title, &mut title_numbers);
+                shingle::number_mask(text, &mut numbers);
+                (
+                    shingle::char_tokens(title, &mut s.tokens, &mut s.flags),
+                    shingle::char_tokens(text, &mut s.tokens, &mut s.flags),
+                )
+            }
         };
         let short = match input.script {
             Script::Words => n_text <= SHORT_MAX_WORDS,
             Script::Chars => n_text <= SHORT_MAX_CHARS,
         };
-        let mut numbers = 0u64;
         if short {
-            shingle::number_mask(title, &mut numbers);
+            numbers |= title_numbers;
         }
-        shingle::number_mask(text, &mut numbers);
         if !short {
             s.tokens.drain(..n_title);
             s.flags.drain(..n_title);

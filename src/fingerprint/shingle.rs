@@ -185,7 +185,7 @@ pub const WEAK: u8 = 1;
 pub const DIGIT: u8 = 2;
 
 #[inline]
-fn push_word(w: &[u8], hashes: &mut Vec<u64>, flags: &mut Vec<u8>) {
+fn push_word(w: &[u8], hashes: &mut Vec<u64>, flags: &mut Vec<u8>, numbers: &mut u64) {
     // trim ASCII punctuation on both ends
     let mut a = 0;
     let mut b = w.len();
@@ -198,11 +198,29 @@ fn push_word(w: &[u8], hashes: &mut Vec<u64>, flags: &mut Vec<u8>) {
     if a == b {
         return;
     }
-    let w = &w[a..b];
-    hashes.push(xxh3_64(w));
-    let f = if w.iter().any(u8::is_ascii_digit) {
+    let core = &w[a..b];
+    hashes.push(xxh3_64(core));
+    let mut digit = false;
+    let mut lower = true;
+    for &c in core {
+        digit |= c.is_ascii_digit();
+        lower &= c.is_ascii_lowercase();
+    }
+    // The number mask of this word, as `number_mask` would find it in the whole text
+    // (whitespace never joins or splits a number): plain lowercase words can only be a
+    // number word; anything else is scanned.
+    if lower {
+        if (3..=6).contains(&core.len()) {
+            if let Some(d) = number_word(core) {
+                *numbers |= 1u64 << (xxh3_64(d) & 63);
+            }
+        }
+    } else {
+        number_mask_bytes(w, numbers);
+    }
+    let f = if digit {
         DIGIT
-    } else if is_weak_bytes(w) {
+    } else if is_weak_bytes(core) {
         WEAK
     } else {
         0
@@ -226,22 +244,38 @@ fn is_weak_bytes(w: &[u8]) -> bool {
 }
 
 /// Appends the token hashes (and [`WEAK`]/[`DIGIT`] flags) of the
-/// space-separated words of `s`; returns the number of tokens added.
+/// space-separated words of `s`, and adds the figures of `s` to `numbers`
+/// exactly as [`number_mask`] would; returns the number of tokens added.
 /// Leading/trailing ASCII punctuation is trimmed off each word.  Splits on
 /// ASCII whitespace with a byte scan; words containing non-ASCII bytes are
 /// further split on Unicode whitespace (normalised input rarely has any).
-pub fn word_tokens(s: &str, hashes: &mut Vec<u64>, flags: &mut Vec<u8>) -> usize {
+pub fn word_tokens(
+    s: &str,
+    hashes: &mut Vec<u64>,
+    flags: &mut Vec<u8>,
+    numbers: &mut u64,
+) -> usize {
     let before = hashes.len();
-    for w in s.as_bytes().split(u8::is_ascii_whitespace) {
-        if w.is_empty() {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
             continue;
         }
-        if w.is_ascii() {
-            push_word(w, hashes, flags);
-        } else if let Ok(ws) = std::str::from_utf8(w) {
+        let start = i;
+        let mut ascii = true;
+        while i < b.len() && !b[i].is_ascii_whitespace() {
+            ascii &= b[i].is_ascii();
+            i += 1;
+        }
+        let w = &b[start..i];
+        if ascii {
+            push_word(w, hashes, flags, numbers);
+        } else if let Some(ws) = s.get(start..i) {
             for part in ws.split(char::is_whitespace) {
                 if !part.is_empty() {
-                    push_word(part.as_bytes(), hashes, flags);
+                    push_word(part.as_bytes(), hashes, flags, numbers);
                 }
             }
         }
@@ -292,7 +326,10 @@ fn number_word(w: &[u8]) -> Option<&'static [u8]> {
 /// "four cts" differs from "10 cts". Used to veto folding of template stories that differ
 /// only in their figures.
 pub fn number_mask(s: &str, mask: &mut u64) {
-    let b = s.as_bytes();
+    number_mask_bytes(s.as_bytes(), mask);
+}
+
+fn number_mask_bytes(b: &[u8], mask: &mut u64) {
     let mut i = 0;
     while i < b.len() {
         if b[i].is_ascii_digit() {

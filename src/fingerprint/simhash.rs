@@ -1,18 +1,19 @@
 //! 64-bit SimHash accumulation.
 //!
-//! Counting is done with 16 packed accumulators of four 16-bit lanes each:
-//! per shingle, each nibble of the hash selects a precomputed lane pattern,
-//! so adding a shingle costs 16 additions instead of 64 branches.
+//! Counting is done with 8 packed accumulators of eight 8-bit lanes each:
+//! per shingle, each byte of the hash selects a precomputed lane pattern,
+//! so adding a shingle costs 8 additions instead of 64 branches.  The lanes
+//! are flushed into wide counters before they can overflow.
 
-/// For a nibble `n`, lane `k` (16 bits wide) is 1 iff bit `k` of `n` is set.
-const SPREAD: [u64; 16] = {
-    let mut t = [0u64; 16];
+/// For a byte `n`, lane `k` (8 bits wide) is 1 iff bit `k` of `n` is set.
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
     let mut n = 0;
-    while n < 16 {
+    while n < 256 {
         let mut k = 0;
-        while k < 4 {
+        while k < 8 {
             if n & (1 << k) != 0 {
-                t[n] |= 1u64 << (16 * k);
+                t[n] |= 1u64 << (8 * k);
             }
             k += 1;
         }
@@ -21,12 +22,12 @@ const SPREAD: [u64; 16] = {
     t
 };
 
-/// Flush the 16-bit lanes into wide counters before they can overflow.
-const FLUSH_AT: u32 = 60_000;
+/// Largest sum of weights an 8-bit lane can hold.
+const LANE_MAX: u32 = 255;
 
 /// Weighted SimHash accumulator.
 pub struct SimHasher {
-    acc: [u64; 16],
+    acc: [u64; 8],
     pending: u32,
     ones: [u32; 64],
     total: u64,
@@ -42,7 +43,7 @@ impl SimHasher {
     /// An empty accumulator.
     pub fn new() -> Self {
         SimHasher {
-            acc: [0; 16],
+            acc: [0; 8],
             pending: 0,
             ones: [0; 64],
             total: 0,
@@ -52,21 +53,22 @@ impl SimHasher {
     /// Adds a shingle hash with an integer weight (1..=255).
     #[inline]
     pub fn add(&mut self, h: u64, weight: u32) {
+        let weight = weight.clamp(1, LANE_MAX);
+        if self.pending + weight > LANE_MAX {
+            self.flush();
+        }
         let w = u64::from(weight);
         for (j, a) in self.acc.iter_mut().enumerate() {
-            *a += SPREAD[((h >> (4 * j)) & 15) as usize] * w;
+            *a += SPREAD[((h >> (8 * j)) & 0xff) as usize] * w;
         }
         self.pending += weight;
         self.total += w;
-        if self.pending >= FLUSH_AT {
-            self.flush();
-        }
     }
 
     fn flush(&mut self) {
         for (j, a) in self.acc.iter_mut().enumerate() {
-            for k in 0..4 {
-                self.ones[4 * j + k] += ((*a >> (16 * k)) & 0xffff) as u32;
+            for k in 0..8 {
+                self.ones[8 * j + k] += ((*a >> (8 * k)) & 0xff) as u32;
             }
             *a = 0;
         }

@@ -145,7 +145,7 @@ impl Out {
             return;
         }
         // CDATA end markers left over from broken feeds.
-        let raw: std::borrow::Cow<'_, str> = if raw.contains("]]>") {
+        let raw: std::borrow::Cow<'_, str> = if find(raw.as_bytes(), 0, b"]]>").is_some() {
             raw.replace("]]>", "").into()
         } else {
             raw.into()
@@ -344,8 +344,7 @@ fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     let first = needle[0];
     let mut i = from;
     while i + needle.len() <= b.len() {
-        let off = b[i..].iter().position(|&c| c == first)?;
-        i += off;
+        i += memchr::memchr(first, &b[i..])?;
         if i + needle.len() > b.len() {
             return None;
         }
@@ -464,7 +463,7 @@ fn strip_pass(input: &str) -> String {
     let mut skipping_allowed = true;
 
     loop {
-        let Some(off) = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'<')) else {
+        let Some(off) = b.get(i..).and_then(|r| memchr::memchr(b'<', r)) else {
             if let Some((_, _, resume)) = skip {
                 if skipping_allowed {
                     // Unclosed non-content element: re-read its content as text, once.
