@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 /// Number of paragraphs at each end of an article that rules look at.
@@ -219,83 +219,27 @@ impl Rule {
 }
 
 /// The rules of one table, grouped by position (regexes share their compiled program).
-/// Each group also has a [`RegexSet`] of its patterns: one scan tells whether any rule of
-/// the group applies (most paragraphs match none), and which one comes first.
 #[derive(Debug, Clone, Default)]
 struct Compiled {
-    leading: Group,
-    trailing: Group,
-    whole: Group,
-    inline: Group,
-}
-
-/// Groups with fewer rules than this are matched rule by rule.
-const SET_MIN_RULES: usize = 4;
-
-/// The rules of one position, in table order.
-#[derive(Debug, Clone, Default)]
-struct Group {
-    rules: Vec<Regex>,
-    /// All of `rules` as one set (`None` when empty or when the set would not compile).
-    set: Option<RegexSet>,
-}
-
-impl Group {
-    fn new(rules: Vec<Regex>) -> Group {
-        // A set pays off once a group has a few rules (measured: the display table's three
-        // leading rules are faster one by one).
-        let set = if rules.len() < SET_MIN_RULES {
-            None
-        } else {
-            RegexSetBuilder::new(rules.iter().map(Regex::as_str))
-                .size_limit(REGEX_SIZE_LIMIT * 4)
-                .dfa_size_limit(REGEX_SIZE_LIMIT * 4)
-                .build()
-                .ok()
-        };
-        Group { rules, set }
-    }
-
-    /// Does any rule match?
-    fn is_match(&self, text: &str) -> bool {
-        match &self.set {
-            Some(set) => set.is_match(text),
-            None => self.rules.iter().any(|r| r.is_match(text)),
-        }
-    }
-
-    /// The match of the first rule (in table order) that matches, as
-    /// `rules.iter().find_map(|r| r.find(text))` would give it.
-    fn first_find<'t>(&self, text: &'t str) -> Option<regex::Match<'t>> {
-        match &self.set {
-            Some(set) => {
-                let first = set.matches(text).into_iter().next()?;
-                self.rules.get(first)?.find(text)
-            }
-            None => self.rules.iter().find_map(|r| r.find(text)),
-        }
-    }
+    leading: Vec<Regex>,
+    trailing: Vec<Regex>,
+    whole: Vec<Regex>,
+    inline: Vec<Regex>,
 }
 
 impl Compiled {
     fn new<'a>(rules: impl Iterator<Item = &'a Rule>) -> Compiled {
-        let (mut leading, mut trailing, mut whole, mut inline) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut c = Compiled::default();
         for r in rules {
             let list = match r.position {
-                Position::Leading => &mut leading,
-                Position::Trailing => &mut trailing,
-                Position::WholeParagraph => &mut whole,
-                Position::Inline => &mut inline,
+                Position::Leading => &mut c.leading,
+                Position::Trailing => &mut c.trailing,
+                Position::WholeParagraph => &mut c.whole,
+                Position::Inline => &mut c.inline,
             };
             list.push(r.regex.clone());
         }
-        Compiled {
-            leading: Group::new(leading),
-            trailing: Group::new(trailing),
-            whole: Group::new(whole),
-            inline: Group::new(inline),
-        }
+        c
     }
 
     /// Applies leading/whole/trailing rules to one paragraph; `None` drops it.
@@ -305,11 +249,11 @@ impl Compiled {
             if p.is_empty() {
                 return None;
             }
-            if p.len() <= WHOLE_MAX && self.whole.is_match(p) {
+            if p.len() <= WHOLE_MAX && self.whole.iter().any(|r| r.is_match(p)) {
                 return None;
             }
             let head = &p[..floor_boundary(p, WINDOW)];
-            match self.leading.first_find(head) {
+            match self.leading.iter().find_map(|r| r.find(head)) {
                 Some(m) if m.end() > 0 => p = p[m.end()..].trim_start(),
                 _ => break,
             }
@@ -320,7 +264,7 @@ impl Compiled {
             }
             let start = ceil_boundary(p, p.len().saturating_sub(WINDOW));
             let tail = &p[start..];
-            match self.trailing.first_find(tail) {
+            match self.trailing.iter().find_map(|r| r.find(tail)) {
                 Some(m) if m.start() < tail.len() => p = p[..start + m.start()].trim_end(),
                 _ => break,
             }
@@ -335,10 +279,7 @@ impl Compiled {
     /// Applies inline rules to one paragraph.
     fn inline<'a>(&self, para: &'a str) -> Cow<'a, str> {
         let mut cur = Cow::Borrowed(para);
-        if !self.inline.is_match(para) {
-            return cur;
-        }
-        for re in &self.inline.rules {
+        for re in &self.inline {
             if !re.is_match(&cur) {
                 continue;
             }

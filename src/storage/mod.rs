@@ -64,8 +64,10 @@ use sled::Transactional;
 pub use records::*;
 pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
 
-/// sled page cache used unless configured (`store.cache_bytes`).
-pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// sled page cache used unless configured (`store.cache_bytes`). 8 MiB: the cold ingest of
+/// 1,000 feeds ran as fast with 4, 8 and 32 MiB, while peak RSS fell from 82 to 59 MB
+/// (BENCHMARKS.md, issue 8); the daemon's reads are small and the OS caches the files.
+pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
 pub const SCHEMA_VERSION: u32 = 2;
