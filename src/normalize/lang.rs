@@ -101,7 +101,22 @@ const MIN_LETTERS: usize = 40;
 /// one CJK character carries about as much as a short word.
 pub fn detect_script(s: &str) -> Script {
     let mut counts = [0usize; 10];
-    for c in s.chars().take(SAMPLE * 4) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    // The first `SAMPLE * 4` chars; ASCII (most of most feeds) without decoding.
+    for _ in 0..SAMPLE * 4 {
+        let Some(&byte) = b.get(i) else { break };
+        if byte.is_ascii() {
+            if byte.is_ascii_alphabetic() {
+                counts[Script::Latin as usize] += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = s.get(i..).and_then(|r| r.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
         if let Some(sc) = Script::of_char(c) {
             let w = if sc.uses_char_ngrams() { 2 } else { 1 };
             counts[sc as usize] += w;

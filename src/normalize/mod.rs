@@ -133,8 +133,13 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         .as_deref()
         .map(|t| html_to_text(t).replace("\n\n", " "))
         .unwrap_or_default();
-    let fp_title = fingerprint_text(strip_site_name(&title));
-    let fp_full_title = fingerprint_text(&title);
+    let short_title = strip_site_name(&title);
+    let fp_title = fingerprint_text(short_title);
+    let fp_full_title = if short_title.len() == title.len() {
+        None
+    } else {
+        Some(fingerprint_text(&title))
+    };
 
     // Body: the longer of content and summary (some feeds put a teaser in one of them).
     let content = raw.content.as_deref().map(html_to_text).unwrap_or_default();
@@ -157,7 +162,7 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
             continue;
         }
         // The headline echoed as one of the first body paragraphs.
-        if i < 4 && fp_paras.is_empty() && (fp == fp_title || fp == fp_full_title) {
+        if i < 4 && fp_paras.is_empty() && (fp == fp_title || fp_full_title.as_ref() == Some(&fp)) {
             continue;
         }
         fp_paras.push(fp);
