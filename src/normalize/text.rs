@@ -765,6 +765,12 @@ fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
                 i += 1;
             }
             st.word_run(&line[start..i]);
+        } else if c == b' ' {
+            // `handle(' ')`, inlined: the most common separator.
+            st.pending_conn = None;
+            st.pending_space = true;
+            st.prev_word = false;
+            i += 1;
         } else if c < 0x80 {
             st.handle(char::from(c));
             i += 1;
