@@ -5,6 +5,9 @@
 //! ```text
 //! cargo run --release --example rebuild -- [N] [DIR]
 //! ```
+//!
+//! With `DIR` given, a store already there (from an earlier run) is reused and kept, so that
+//! the open and rebuild times can be measured again without writing it anew.
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +28,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         || std::env::temp_dir().join("wirefold-rebuild-bench"),
         std::path::PathBuf::from,
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    let keep = args.get(1).is_some();
+    let reuse = keep && dir.join("db").exists();
+    if !reuse {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     let now = 1_700_000_000_000i64;
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let mut word = || {
@@ -34,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         x ^= x << 17;
         format!("w{}", x % 50_000)
     };
-    {
+    if !reuse {
         let store = Store::open(&dir, Duration::from_secs(5))?;
         let t = Instant::now();
         for i in 0..n {
@@ -80,7 +87,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }],
                 headlines: Vec::new(),
             };
-            store.commit(&rec, &story, Counts::default(), ChangeKind::NewStory)?;
+            let one = Counts {
+                articles: 1,
+                stories: 1,
+                copies: 0,
+            };
+            store.commit(&rec, &story, one, ChangeKind::NewStory)?;
         }
         store.flush()?;
         println!(
@@ -89,7 +101,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             store.size_on_disk() / 1_000_000
         );
     }
+    let t = Instant::now();
     let store = Store::open(&dir, Duration::from_secs(5))?;
+    println!(
+        "Store::open (reading the store through) took {:.2}s",
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let folder = Folder::open(store, DedupParams::default(), now)?;
     println!(
@@ -98,6 +115,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed().as_secs_f64()
     );
     drop(folder);
-    let _ = std::fs::remove_dir_all(&dir);
+    if !keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(())
 }

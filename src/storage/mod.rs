@@ -51,8 +51,10 @@
 mod records;
 mod retention;
 mod schema;
+mod verify;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -63,6 +65,7 @@ use sled::Transactional;
 
 pub use records::*;
 pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
+pub use verify::{Progress, Verifier};
 
 /// sled page cache used unless configured (`store.cache_bytes`).
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
@@ -179,8 +182,10 @@ struct Shared {
     trees: RwLock<Option<Arc<Trees>>>,
     /// What the last completed flush made durable: what readers are told.
     durable: Mutex<Durable>,
-    /// The write failure that stopped writing, until a reopen.
+    /// The write failure that stopped writing, until a reopen; or the damage found.
     fault: Mutex<Option<StoreFault>>,
+    /// The store was read through without damage (`verify.rs`).
+    verified: AtomicBool,
 }
 
 /// The sled database and its trees.
@@ -212,6 +217,8 @@ pub struct StoreFault {
     pub message: String,
     /// When (Unix ms).
     pub since: Millis,
+    /// The store is damaged (found by a read-through after open): reopening cannot help.
+    pub damaged: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -333,43 +340,6 @@ impl Trees {
     fn last_change(&self) -> Result<Option<u64>> {
         Ok(self.changes.last()?.and_then(|(k, _)| id_from(&k)))
     }
-
-    /// Reads the whole store once, so that damage anywhere is found at start and not by the
-    /// first reader that happens on it: every record decodes, and the counters agree with
-    /// the records.
-    fn verify(&self, shown: &str) -> Result<()> {
-        let damaged = |message: String| StoreError::Corrupt {
-            path: shown.to_owned(),
-            message,
-        };
-        // Iterating pages every record in, which checks sled's checksums on all of them.
-        let len = |name: &str, tree: &sled::Tree| -> Result<u64> {
-            let mut n = 0u64;
-            for kv in tree.iter() {
-                kv.map_err(|e| damaged(format!("{name}: {e}")))?;
-                n += 1;
-            }
-            Ok(n)
-        };
-        let articles = len("articleid_article", &self.articles)?;
-        let stories = len("storyid_story", &self.stories)?;
-        for (name, tree) in [
-            ("articleid_index", &self.index),
-            ("sourcekey_articleid", &self.keys),
-            ("seq_change", &self.changes),
-            ("sourcename_state", &self.sources),
-        ] {
-            len(name, tree)?;
-        }
-        let counts = self.counts().map_err(|e| damaged(e.to_string()))?;
-        if counts.articles != articles || counts.stories != stories {
-            return Err(damaged(format!(
-                "the counters say {} articles and {} stories but {articles} and {stories} are stored",
-                counts.articles, counts.stories
-            )));
-        }
-        Ok(())
-    }
 }
 
 impl Store {
@@ -383,6 +353,24 @@ impl Store {
     /// Like [`Store::open`], with sled's page cache bounded to `cache_bytes` (sled's own
     /// default, 1 GiB, would make the daemon's memory grow with the store).
     pub fn open_with(path: &Path, flush_every: Duration, cache_bytes: u64) -> Result<Store> {
+        Self::open_checked(path, flush_every, cache_bytes, true)
+    }
+
+    /// Like [`Store::open_with`] but with the quick checks only (sled's recovery, schema,
+    /// counters, the first and last record of each tree; see `verify.rs`): time to open no
+    /// longer grows with the store. The caller must read it through
+    /// ([`Store::verifier`], [`Store::verify_step`]) before trusting it; the daemon does so in
+    /// the background and stops on damage.
+    pub fn open_unverified(path: &Path, flush_every: Duration, cache_bytes: u64) -> Result<Store> {
+        Self::open_checked(path, flush_every, cache_bytes, false)
+    }
+
+    fn open_checked(
+        path: &Path,
+        flush_every: Duration,
+        cache_bytes: u64,
+        read_through: bool,
+    ) -> Result<Store> {
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
         if path.exists()
@@ -405,7 +393,10 @@ impl Store {
                 schema::migrate(&trees, &shown, found)?;
             }
             if existed {
-                trees.verify(&shown)?;
+                trees.quick_check(&shown)?;
+                if read_through {
+                    trees.verify(&shown)?;
+                }
             }
             Ok(trees)
         })
@@ -429,6 +420,8 @@ impl Store {
                 trees: RwLock::new(Some(Arc::new(trees))),
                 durable: Mutex::new(durable),
                 fault: Mutex::new(None),
+                // A new store has nothing to read through.
+                verified: AtomicBool::new(read_through || !existed),
             }),
         })
     }
@@ -459,6 +452,7 @@ impl Store {
                 *fault = Some(StoreFault {
                     message: message.clone(),
                     since: chrono::Utc::now().timestamp_millis(),
+                    damaged: false,
                 });
             }
         }
@@ -801,6 +795,9 @@ impl Store {
     /// writing resumes. Waits up to two seconds for in-flight readers to let go of the old
     /// handle.
     pub fn reopen(&self) -> Result<()> {
+        if let Some(f) = self.fault().filter(|f| f.damaged) {
+            return Err(StoreError::Faulted(f.message));
+        }
         let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
         drop(slot.take());
         let mut tries = 0;
