@@ -1,9 +1,12 @@
 //! Rebuild time of the near-duplicate index from a real store: writes N articles (default
 //! 1,000,000; synthetic 30-word items, 5 % 400-word) through `Store::commit`, reopens the
-//! store and times `Folder::open` (which reads `articleid_index` and fills the index).
+//! store and times, `RUNS` times (default 3): opening it with the quick checks only (as the
+//! daemon does), the full rebuild of the index from `articleid_index`, saving the index
+//! snapshot, and loading the index from it (what a restart does). Also times `Store::open`,
+//! which reads the whole store through (as the one-shot commands do), once.
 //!
 //! ```text
-//! cargo run --release --example rebuild -- [N] [DIR]
+//! cargo run --release --example rebuild -- [N] [DIR] [RUNS]
 //! ```
 //!
 //! With `DIR` given, a store already there (from an earlier run) is reused and kept, so that
@@ -13,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use wirefold::dedup::DedupParams;
 use wirefold::fingerprint::{fingerprint, FingerprintInput, Script};
-use wirefold::fold::Folder;
+use wirefold::fold::{snapshot, Folder};
 use wirefold::storage::{
     ArticleRecord, ChangeKind, CopyKind, CopyRecord, Counts, DateOrigin, Store, StoryRecord,
+    DEFAULT_CACHE_BYTES,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -101,20 +105,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             store.size_on_disk() / 1_000_000
         );
     }
+    let secs = |t: Instant| t.elapsed().as_secs_f64();
+    let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let params = DedupParams::default();
+    // The full read-through is what `Store::open` (one-shot commands) does; the daemon opens
+    // with the quick checks only and reads through in the background.
     let t = Instant::now();
-    let store = Store::open(&dir, Duration::from_secs(5))?;
+    drop(Store::open(&dir, Duration::from_secs(5))?);
     println!(
-        "Store::open (reading the store through) took {:.2}s",
-        t.elapsed().as_secs_f64()
+        "Store::open (quick checks + full read-through): {:.2}s",
+        secs(t)
     );
-    let t = Instant::now();
-    let folder = Folder::open(store, DedupParams::default(), now)?;
-    println!(
-        "Folder::open rebuilt the index of {} articles in {:.2}s",
-        folder.index_len(),
-        t.elapsed().as_secs_f64()
-    );
-    drop(folder);
+    for run in 1..=runs {
+        let t = Instant::now();
+        let store = Store::open_unverified(&dir, Duration::from_secs(5), DEFAULT_CACHE_BYTES)?;
+        let open = secs(t);
+        let t = Instant::now();
+        let folder = Folder::open_rebuilding(store.clone(), params.clone(), now)?;
+        let rebuild = secs(t);
+        let t = Instant::now();
+        let saved = folder.save_snapshot(now)?;
+        let save = secs(t);
+        let bytes = std::fs::metadata(dir.join(snapshot::FILE))?.len();
+        let per_article = folder.index_bytes() as f64 / folder.index_len() as f64;
+        drop(folder);
+        let t = Instant::now();
+        let (folder, source) = Folder::open_from(store, params.clone(), now)?;
+        let load = secs(t);
+        println!(
+            "run {run}: open_unverified {open:.2}s; full rebuild of {} articles {rebuild:.2}s \
+             ({per_article:.1} bytes/article); snapshot saved in {save:.2}s ({} articles, \
+             {} MB); {source:?} load {load:.2}s",
+            folder.index_len(),
+            saved.articles,
+            bytes / 1_000_000,
+        );
+    }
     if !keep {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -18,7 +18,8 @@
 //! - the **flusher**: flushes the store every `store.flush_every` and only then publishes the
 //!   changes to readers (see `storage`, "Durability"); after a failed write it waits for the
 //!   disk to take writes again and reopens the store. Stops with the token; the last flush is
-//!   the shutdown's.
+//!   the shutdown's. It also saves the index snapshot (`fold_snapshot.rs`) every five minutes
+//!   (30 s after a start that had to rebuild the index), and once more after the last flush.
 //!
 //! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound.
 //!
@@ -38,7 +39,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::Config;
 use crate::fetch::host_limit::HostLimiter;
 use crate::fetch::Fetcher;
-use crate::fold::Folder;
+use crate::fold::{Folder, IndexSource, SnapshotError};
 use crate::http::{self, AppState};
 use crate::ingest::{poll_source, source_host, IngestContext, IngestOptions, PollReport};
 use crate::normalize::Rules;
@@ -69,6 +70,8 @@ pub struct App {
     ctx: IngestContext,
     /// The service manager's notification socket (disabled outside systemd).
     notifier: Arc<Notifier>,
+    /// Where the index came from at start: a rebuilt one is snapshotted soon.
+    index_source: IndexSource,
 }
 
 impl App {
@@ -99,7 +102,7 @@ impl App {
             StoreCheck::AtOpen => Store::open_with(path, every, cache)?,
             StoreCheck::AfterReady => Store::open_unverified(path, every, cache)?,
         };
-        let folder = Folder::open(
+        let (folder, index_source) = Folder::open_from(
             store.clone(),
             config.dedup.clone(),
             Utc::now().timestamp_millis(),
@@ -129,6 +132,7 @@ impl App {
             },
             config: Arc::new(config),
             notifier: Arc::new(Notifier::disabled()),
+            index_source,
         })
     }
 
@@ -245,6 +249,10 @@ impl App {
             self.ctx.store.clone(),
             self.ctx.folder.clone(),
             sched_stop.clone(),
+            match self.index_source {
+                IndexSource::Rebuilt => FIRST_SNAPSHOT_AFTER_REBUILD,
+                IndexSource::Snapshot => SNAPSHOT_EVERY,
+            },
         ));
 
         info!(%addr, "wirefold ready");
@@ -294,7 +302,9 @@ impl App {
         tokio::task::spawn_blocking(move || folder.flush_and_publish())
             .await
             .context("flush task")??;
-        info!("store flushed; bye");
+        info!("store flushed");
+        save_snapshot(self.ctx.folder.clone()).await;
+        info!("bye");
         Ok(())
     }
 
@@ -320,6 +330,11 @@ impl App {
         if let Err(e) = self.ctx.store.flush() {
             warn!(error.message = %e, "flush failed");
         }
+        // The next start (often the daemon's) reads the index from this.
+        match self.ctx.folder.save_snapshot(Utc::now().timestamp_millis()) {
+            Ok(_) | Err(SnapshotError::Empty) => {}
+            Err(e) => warn!(error.message = %e, "index snapshot not saved"),
+        }
         reports.into_iter().map(|(_, n, r)| (n, r)).collect()
     }
 
@@ -334,6 +349,7 @@ impl App {
             config: self.config.clone(),
             ctx: self.ctx.clone(),
             notifier: self.notifier.clone(),
+            index_source: self.index_source,
         }
     }
 
@@ -454,11 +470,46 @@ async fn verify_in_background(
     }
 }
 
+/// How often the flusher saves the index snapshot (see `fold_snapshot.rs`); the last one is
+/// saved at shutdown. A crash costs the changes since the last one in catch-up work at the next
+/// start, or a full rebuild when retention deleted articles since.
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
+/// The first snapshot after a start that had to rebuild the index from the store.
+const FIRST_SNAPSHOT_AFTER_REBUILD: Duration = Duration::from_secs(30);
+
+/// Saves the index snapshot on the blocking pool and logs the outcome.
+async fn save_snapshot(folder: Arc<Folder>) {
+    let started = Instant::now();
+    let saved =
+        tokio::task::spawn_blocking(move || folder.save_snapshot(Utc::now().timestamp_millis()))
+            .await;
+    match saved {
+        Ok(Ok(s)) => info!(
+            articles = s.articles,
+            seq = s.seq,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "index snapshot saved"
+        ),
+        Ok(Err(SnapshotError::Empty)) => debug!("no index snapshot: nothing stored yet"),
+        Ok(Err(e)) => warn!(error.message = %e, "index snapshot not saved"),
+        Err(e) => warn!(error.message = %e, "index snapshot task failed"),
+    }
+}
+
 /// Flushes the store every `store.flush_every` and publishes what became durable. After a
 /// write failure (disk full, I/O error) the store refuses writes: this loop then logs it once,
 /// checks every few seconds whether the disk takes writes again, and reopens the store, which
 /// keeps what was flushed and resumes ingesting. Polls meanwhile fail fast with class `store`.
-async fn flush_loop(store: Store, folder: Arc<Folder>, stop: CancellationToken) {
+///
+/// Also saves the index snapshot, `first_snapshot` after start and then every
+/// [`SNAPSHOT_EVERY`], while the store takes writes.
+async fn flush_loop(
+    store: Store,
+    folder: Arc<Folder>,
+    stop: CancellationToken,
+    first_snapshot: Duration,
+) {
+    let mut next_snapshot = Instant::now() + first_snapshot;
     let mut tick = tokio::time::interval(store.flush_every());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_probe: Option<Instant> = None;
@@ -507,6 +558,10 @@ async fn flush_loop(store: Store, folder: Arc<Folder>, stop: CancellationToken) 
         }
         let f = folder.clone();
         match tokio::task::spawn_blocking(move || f.flush_and_publish()).await {
+            Ok(Ok(())) if Instant::now() >= next_snapshot => {
+                save_snapshot(folder.clone()).await;
+                next_snapshot = Instant::now() + SNAPSHOT_EVERY;
+            }
             Ok(Ok(())) => {}
             // A failed write is the store's fault now: reported on the next tick.
             Ok(Err(e)) if store.fault().is_some() => debug!(error.message = %e, "flush failed"),

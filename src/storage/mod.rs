@@ -6,7 +6,8 @@
 //!
 //! # Trees
 //! Named `key_value`, as Conduit does:
-//! - `meta`: `schema_version`, `counts` ([`Counts`]);
+//! - `meta`: `schema_version`, `counts` ([`Counts`]), `index_epoch` (retention deletes, for
+//!   the index snapshot);
 //! - `sourcename_state`: source name → [`SourceState`];
 //! - `articleid_article`: article id (u64 big-endian) → [`ArticleRecord`];
 //! - `articleid_index`: article id → [`IndexRecord`] (what the in-memory index is rebuilt from);
@@ -75,6 +76,10 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
+/// How many times retention removed index records (u64 big-endian; absent is 0). The index
+/// snapshot records it: a snapshot is caught up through the change log, which tells of new
+/// and updated articles but not of deleted ones.
+const KEY_INDEX_EPOCH: &[u8] = b"index_epoch";
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -678,13 +683,32 @@ impl Store {
         }
     }
 
+    /// Change-log entries after `after` (exclusive), oldest first, durable or not: what the
+    /// index snapshot is caught up with (the index holds every written change).
+    pub fn written_changes_after(
+        &self,
+        after: u64,
+    ) -> Box<dyn Iterator<Item = Result<ChangeRecord>> + Send + '_> {
+        let Some(start) = after.checked_add(1) else {
+            return Box::new(std::iter::empty());
+        };
+        match self.t() {
+            Ok(t) => Box::new(t.changes.range(start.to_be_bytes()..).map(|kv| {
+                let (k, v) = kv?;
+                decode("seq_change", &k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+
     /// The newest durable change-log position, if any.
     pub fn last_change(&self) -> Result<Option<u64>> {
         Ok(self.durable().seq)
     }
 
-    /// Index records of articles first seen at or after `since`, newest first. Relies on ids
-    /// increasing with first sighting, so the scan stops at the first older record.
+    /// Index records of articles first seen at or after `since`, newest first; times are
+    /// compared in whole seconds, as the index keeps them. Relies on ids increasing with first
+    /// sighting, so the scan stops at the first older record.
     pub fn index_records_since(
         &self,
         since: Millis,
@@ -706,10 +730,45 @@ impl Store {
                     Ok((id, decode::<IndexRecord>("articleid_index", &k, &v)?))
                 })
                 .take_while(move |r| match r {
-                    Ok((_, rec)) => rec.at >= since,
+                    Ok((_, rec)) => rec.at / 1000 >= since / 1000,
                     Err(_) => true,
                 }),
         )
+    }
+
+    /// One article's index record.
+    pub fn index_record(&self, id: u64) -> Result<Option<IndexRecord>> {
+        let k = id.to_be_bytes();
+        self.t()?
+            .index
+            .get(k)?
+            .map(|v| decode("articleid_index", &k, &v))
+            .transpose()
+    }
+
+    /// One change-log entry, durable or not.
+    pub fn change(&self, seq: u64) -> Result<Option<ChangeRecord>> {
+        let k = seq.to_be_bytes();
+        self.t()?
+            .changes
+            .get(k)?
+            .map(|v| decode("seq_change", &k, &v))
+            .transpose()
+    }
+
+    /// How many times retention removed index records (written, durable or not).
+    pub fn index_epoch(&self) -> Result<u64> {
+        Ok(self
+            .t()?
+            .meta
+            .get(KEY_INDEX_EPOCH)?
+            .and_then(|v| id_from(&v))
+            .unwrap_or(0))
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
     }
 
     /// Articles with an id of at least `first`, oldest first.
