@@ -226,6 +226,14 @@ impl Folder {
     /// flushes the store (so that the snapshot covers only durable changes) and writes the
     /// records to a temporary file; then, without the lock, fsyncs and renames it into place.
     pub fn save_snapshot(&self, now: Millis) -> Result<SnapshotSaved, SnapshotError> {
+        let saved = self.write_snapshot(now);
+        if saved.is_err() {
+            snapshot::discard(self.store.path());
+        }
+        saved
+    }
+
+    fn write_snapshot(&self, now: Millis) -> Result<SnapshotSaved, SnapshotError> {
         let (writer, header) = {
             let index = self.lock();
             self.store.flush()?;

@@ -60,13 +60,6 @@ impl SlotTable {
         }
     }
 
-    /// Reads the home cell of `hash` and returns its tag: touching it ahead of an insert lets
-    /// the memory fetch overlap other work (a prefetch, without `unsafe`).
-    #[inline]
-    pub(crate) fn touch(&self, hash: u64) -> u16 {
-        self.cells.get(self.home(hash)).map_or(0, |c| c[2])
-    }
-
     #[inline]
     fn home(&self, hash: u64) -> usize {
         ((u128::from(hash) * self.cells.len() as u128) >> 64) as usize
