@@ -141,24 +141,36 @@ impl Folder {
         now: Millis,
     ) -> Result<(Self, IndexSource), StoreError> {
         let started = std::time::Instant::now();
-        let (index, source) = match snapshot::load(&store, &params, now) {
-            Ok(index) => (index, IndexSource::Snapshot),
-            Err(e) => {
-                match &e {
-                    SnapshotError::Missing => {
-                        tracing::info!("no index snapshot: rebuilding the index from the store")
+        // Runs at start, before the read-through: sled 0.34 panics on some damage instead of
+        // returning an error, which is reported as damage here too.
+        let shown = store.path().display().to_string();
+        let (index, source) = crate::storage::quietly_catching_panics(|| {
+            match snapshot::load(&store, &params, now) {
+                Ok(index) => Ok((index, IndexSource::Snapshot)),
+                Err(e) => {
+                    match &e {
+                        SnapshotError::Missing => {
+                            tracing::info!("no index snapshot: rebuilding the index from the store")
+                        }
+                        e => tracing::warn!(
+                            reason = %e,
+                            "index snapshot not used: rebuilding the index from the store"
+                        ),
                     }
-                    e => tracing::warn!(
-                        reason = %e,
-                        "index snapshot not used: rebuilding the index from the store"
-                    ),
+                    Ok((
+                        snapshot::rebuild(&store, &params, now)?,
+                        IndexSource::Rebuilt,
+                    ))
                 }
-                (
-                    snapshot::rebuild(&store, &params, now)?,
-                    IndexSource::Rebuilt,
-                )
             }
-        };
+        })
+        .unwrap_or_else(|panic| {
+            Err(StoreError::Corrupt {
+                path: String::new(),
+                message: format!("sled failed reading it: {panic}"),
+            })
+        })
+        .map_err(|e| e.at(&shown))?;
         tracing::info!(
             articles = index.len(),
             from = ?source,

@@ -150,7 +150,7 @@ impl From<sled::Error> for StoreError {
 
 impl StoreError {
     /// Names the store directory in a damage report that lacks it.
-    fn at(self, shown: &str) -> Self {
+    pub(crate) fn at(self, shown: &str) -> Self {
         match self {
             StoreError::Corrupt { path, message } if path.is_empty() => StoreError::Corrupt {
                 path: shown.to_owned(),
@@ -900,7 +900,7 @@ impl Store {
 
 /// Runs `f`, turning a panic into `Err(message)`; the panic hook is silenced meanwhile (this
 /// runs at start, before any other thread of ours could panic).
-fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+pub(crate) fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
