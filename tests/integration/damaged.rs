@@ -184,6 +184,21 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
     copy_dir(&pristine, &env.store);
     let daemon = Daemon::start(&env);
     assert_eq!(daemon.status()["counts"]["articles"], 1500);
+    // ... and its background read-through passes, which `/status` tells.
+    let started = Instant::now();
+    loop {
+        let store = daemon.status()["store"].clone();
+        assert_eq!(store["damaged"], false, "{store}");
+        if store["verified"] == true {
+            assert_eq!(store["writable"], true, "{store}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the read-through did not finish: {store}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Runs `wirefold run` until it exits by itself; kills it after `limit`. Returns its exit code
