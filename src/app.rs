@@ -39,7 +39,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::Config;
 use crate::fetch::host_limit::HostLimiter;
 use crate::fetch::Fetcher;
-use crate::fold::{Folder, IndexSource, SnapshotError};
+use crate::fold::{snapshot, Folder, IndexSource, SnapshotError};
 use crate::http::{self, AppState};
 use crate::ingest::{poll_source, source_host, IngestContext, IngestOptions, PollReport};
 use crate::normalize::Rules;
@@ -98,15 +98,15 @@ impl App {
             config.store.flush_every,
             config.store.cache_bytes,
         );
+        // The index snapshot is read and its index built while sled opens the store.
+        let now = Utc::now().timestamp_millis();
+        let prefetch = snapshot::Prefetch::start(path, &config.dedup, now);
         let store = match check {
             StoreCheck::AtOpen => Store::open_with(path, every, cache)?,
             StoreCheck::AfterReady => Store::open_unverified(path, every, cache)?,
         };
-        let (folder, index_source) = Folder::open_from(
-            store.clone(),
-            config.dedup.clone(),
-            Utc::now().timestamp_millis(),
-        )?;
+        let (folder, index_source) =
+            Folder::open_prefetched(store.clone(), config.dedup.clone(), now, prefetch)?;
         let fetcher = Fetcher::new(&config.fetch)?;
         info!(
             store = %config.store.path.display(),

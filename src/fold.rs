@@ -140,12 +140,27 @@ impl Folder {
         params: DedupParams,
         now: Millis,
     ) -> Result<(Self, IndexSource), StoreError> {
+        Self::open_prefetched(store, params, now, None)
+    }
+
+    /// Like [`Folder::open_from`], taking the snapshot's index from `prefetch` (started with
+    /// the same `params` and `now` before the store was opened) when it can stand as it is.
+    pub fn open_prefetched(
+        store: Store,
+        params: DedupParams,
+        now: Millis,
+        prefetch: Option<snapshot::Prefetch>,
+    ) -> Result<(Self, IndexSource), StoreError> {
         let started = std::time::Instant::now();
         // Runs at start, before the read-through: sled 0.34 panics on some damage instead of
         // returning an error, which is reported as damage here too.
         let shown = store.path().display().to_string();
         let (index, source) = crate::storage::quietly_catching_panics(|| {
-            match snapshot::load(&store, &params, now) {
+            let loaded = match prefetch {
+                Some(p) => snapshot::load_prefetched(&store, &params, now, p),
+                None => snapshot::load(&store, &params, now),
+            };
+            match loaded {
                 Ok(index) => Ok((index, IndexSource::Snapshot)),
                 Err(e) => {
                     match &e {

@@ -299,6 +299,27 @@ pub fn read(dir: &Path) -> Result<(Header, Vec<Record>)> {
 /// module docs for when that is refused.
 pub fn load(store: &Store, params: &DedupParams, now: Millis) -> Result<Index> {
     let (header, mut records) = read(store.path())?;
+    check(store, params, now, &header)?;
+    // Catch up: every article with a change after the snapshot is read again from the store.
+    let mut changed: Vec<u64> = Vec::new();
+    for c in store.written_changes_after(header.seq) {
+        changed.push(c?.article);
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    if !changed.is_empty() {
+        records.retain(|r| changed.binary_search(&r.article()).is_err());
+        for &id in &changed {
+            if let Some(rec) = store.index_record(id)? {
+                records.push(Record::new(id, rec.story, &rec.fingerprint, rec.at / 1000));
+            }
+        }
+    }
+    Ok(index_of(params, records, window_start(params, now)))
+}
+
+/// Whether the snapshot described by `header` can stand for the store now (module docs).
+fn check(store: &Store, params: &DedupParams, now: Millis, header: &Header) -> Result<()> {
     let stale = |m: String| Err(SnapshotError::Stale(m));
     if header.schema != SCHEMA_VERSION {
         return stale(format!("written for store schema {}", header.schema));
@@ -326,22 +347,52 @@ pub fn load(store: &Store, params: &DedupParams, now: Millis) -> Result<Index> {
     if store.index_epoch()? != header.epoch {
         return stale("retention deleted articles since it was written".into());
     }
-    // Catch up: every article with a change after the snapshot is read again from the store.
-    let mut changed: Vec<u64> = Vec::new();
-    for c in store.written_changes_after(header.seq) {
-        changed.push(c?.article);
+    Ok(())
+}
+
+/// The snapshot in a store directory read, and its index built, on a thread of its own while
+/// the store opens: the two overlap at start. Used by [`load_prefetched`].
+#[derive(Debug)]
+pub struct Prefetch(std::thread::JoinHandle<Result<(Header, Index)>>);
+
+impl Prefetch {
+    /// Starts reading the snapshot in `dir` and building the index of the window at `now`
+    /// from it, before the catch-up (`None` when no thread could be started).
+    pub fn start(dir: &Path, params: &DedupParams, now: Millis) -> Option<Prefetch> {
+        let (dir, params) = (dir.to_owned(), params.clone());
+        std::thread::Builder::new()
+            .name("index-snapshot".into())
+            .spawn(move || {
+                let (header, records) = read(&dir)?;
+                Ok((
+                    header,
+                    index_of(&params, records, window_start(&params, now)),
+                ))
+            })
+            .ok()
+            .map(Prefetch)
     }
-    changed.sort_unstable();
-    changed.dedup();
-    if !changed.is_empty() {
-        records.retain(|r| changed.binary_search(&r.article()).is_err());
-        for &id in &changed {
-            if let Some(rec) = store.index_record(id)? {
-                records.push(Record::new(id, rec.story, &rec.fingerprint, rec.at / 1000));
-            }
-        }
+}
+
+/// [`load`], with the index already built by `prefetch`: used as it is when nothing changed
+/// after the snapshot (a clean shutdown wrote it); otherwise the catch-up needs all of the
+/// snapshot's records again and this is [`load`]. `now` must be the prefetch's.
+pub fn load_prefetched(
+    store: &Store,
+    params: &DedupParams,
+    now: Millis,
+    prefetch: Prefetch,
+) -> Result<Index> {
+    let (header, index) = prefetch
+        .0
+        .join()
+        .map_err(|_| SnapshotError::Invalid("the snapshot reader failed".into()))??;
+    check(store, params, now, &header)?;
+    if store.written_changes_after(header.seq).next().is_none() {
+        return Ok(index);
     }
-    Ok(index_of(params, records, window_start(params, now)))
+    drop(index);
+    load(store, params, now)
 }
 
 /// Start of the window at `now`, in ms.

@@ -138,8 +138,15 @@ fn a_stale_snapshot_caught_up_is_the_index_a_full_rebuild_gives() {
     let store = open(&path);
     let (loaded, source) = Folder::open_from(store.clone(), params(), now).unwrap();
     assert_eq!(source, IndexSource::Snapshot);
-    let rebuilt = Folder::open_rebuilding(store, params(), now).unwrap();
+    let rebuilt = Folder::open_rebuilding(store.clone(), params(), now).unwrap();
     assert_same_index(&loaded, &rebuilt, now, 20);
+    // The same when the snapshot was read on a thread while the store opened (here the
+    // catch-up makes it read the snapshot again).
+    let prefetch = snapshot::Prefetch::start(&path, &params(), now);
+    let (prefetched, source) = Folder::open_prefetched(store, params(), now, prefetch).unwrap();
+    assert_eq!(source, IndexSource::Snapshot);
+    assert_same_index(&prefetched, &rebuilt, now, 20);
+    drop(prefetched);
 
     // And both go on folding alike.
     traffic(&loaded, 20, 21);
@@ -250,4 +257,34 @@ fn a_snapshot_of_another_store_is_not_used() {
         now,
         6,
     );
+}
+
+#[test]
+fn after_a_clean_shutdown_the_prefetched_index_is_used_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let now = T0 + 9 * HOUR;
+    {
+        let f = Folder::open(open(&path), params(), T0).unwrap();
+        traffic(&f, 0, 9);
+        f.save_snapshot(now).unwrap();
+    }
+    let prefetch = snapshot::Prefetch::start(&path, &params(), now);
+    let store = open(&path);
+    assert!(store.written_changes_after(0).count() > 0);
+    let (f, source) = Folder::open_prefetched(store.clone(), params(), now, prefetch).unwrap();
+    assert_eq!(source, IndexSource::Snapshot);
+    let full = Folder::open_rebuilding(store.clone(), params(), now).unwrap();
+    assert_same_index(&f, &full, now, 9);
+    // A prefetch of a snapshot the store cannot vouch for is not used.
+    drop((f, full));
+    let f = Folder::open(store.clone(), params(), now).unwrap();
+    let pruned = f.prune(T0 + HOUR, now, 2).unwrap();
+    assert_eq!(pruned.articles.len(), 2);
+    drop(f);
+    let prefetch = snapshot::Prefetch::start(&path, &params(), now);
+    let (f, source) = Folder::open_prefetched(store.clone(), params(), now, prefetch).unwrap();
+    assert_eq!(source, IndexSource::Rebuilt);
+    let full = Folder::open_rebuilding(store, params(), now).unwrap();
+    assert_same_index(&f, &full, now, 9);
 }
