@@ -21,6 +21,14 @@
 //! sighting, which the full rebuild assumes too). Anything else — missing, damaged, stale —
 //! falls back to the full rebuild, with the reason logged.
 //!
+//! At daemon start the file is read and its index built on a thread while sled opens the store
+//! ([`Prefetch`]); that index is used as it is when nothing was written after the snapshot
+//! (a clean shutdown wrote it), else the snapshot is loaded again with its catch-up.
+//!
+//! Writing one holds the fold lock for a store flush plus the copy of the records into the
+//! page cache (less than the 0.2–0.3 s a whole save takes at 1,000,000 articles, load ~5):
+//! folding pauses that long every five minutes.
+//!
 //! # Layout
 //! A header of [`HEADER_BYTES`] (little-endian): magic, format version, record size,
 //! `ANCHORS`, `BIN_WORDS`, schema version, window (s), the covered change (seq, article, story,
