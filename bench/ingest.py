@@ -3,7 +3,7 @@
 
     python3 bench/ingest.py cold    [--sources 1000] [--items 30] [--runs 3] [--no-newsboat]
     python3 bench/ingest.py steady  [--sources 10000] [--minutes 10]
-    python3 bench/ingest.py restart [--articles 1000000]
+    python3 bench/ingest.py restart [--articles 1000000] [--runs 3] [--rebuild]
 
 Builds the release binaries first. Every number comes from this machine in this run:
 wall time, CPU time (user+sys) and peak RSS of each child from wait4(2), store size from the
@@ -286,29 +286,43 @@ def restart(a):
         wall, cpu, rss, out = run_measured([os.path.join(BIN, "wirefold"), "once", "--config", cfg])
         n = sum(int(m) for m in re.findall(r" new=(\d+)", out))
         print(f"filled a store with {n} articles in {wall:.0f} s ({du(store) / 1e9:.2f} GB)")
-        times = []
-        for _ in range(a.runs):
-            t0 = time.monotonic()
-            p = subprocess.Popen([os.path.join(BIN, "wirefold"), "run", "--config", cfg],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            http = wait_ready(p, timeout=300)
-            drain(p)
-            while True:
-                try:
-                    if urllib.request.urlopen(f"http://{http}/readyz").status == 200:
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.01)
-            times.append(time.monotonic() - t0)
-            p.send_signal(signal.SIGTERM)
-            p.wait(60)
+        results = []
+        for rebuild in [False] + ([True] if a.rebuild else []):
+            times, loads = [], []
+            for _ in range(a.runs):
+                if rebuild:
+                    # Without the index snapshot the daemon rebuilds the index from the store.
+                    try:
+                        os.remove(os.path.join(store, "index.snapshot"))
+                    except FileNotFoundError:
+                        pass
+                loads.append(os.getloadavg()[0])
+                t0 = time.monotonic()
+                p = subprocess.Popen([os.path.join(BIN, "wirefold"), "run", "--config", cfg],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                http = wait_ready(p, timeout=300)
+                drain(p)
+                while True:
+                    try:
+                        if urllib.request.urlopen(f"http://{http}/readyz").status == 200:
+                            break
+                    except OSError:
+                        pass
+                    time.sleep(0.01)
+                times.append(time.monotonic() - t0)
+                p.send_signal(signal.SIGTERM)
+                p.wait(60)
+            results.append((rebuild, times, loads))
     finally:
         stop(farm)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\nrestart with {n} stored articles: ready in {med(times):.2f} s (median of {len(times)}: "
-          f"{', '.join(f'{t:.2f}' for t in times)})")
-    print(json.dumps({"bench": "restart", "articles": n, "ready_s": times}))
+    for rebuild, times, loads in results:
+        how = "rebuilding the index from the store" if rebuild else "from the index snapshot"
+        print(f"\nrestart with {n} stored articles, {how}: ready in {med(times):.2f} s (median of "
+              f"{len(times)}: {', '.join(f'{t:.2f}' for t in times)}; load average "
+              f"{', '.join(f'{l:.1f}' for l in loads)})")
+        print(json.dumps({"bench": "restart", "articles": n, "rebuild": rebuild, "ready_s": times,
+                          "load": loads}))
 
 
 def main():
@@ -325,6 +339,8 @@ def main():
     r = sub.add_parser("restart")
     r.add_argument("--articles", type=int, default=1_000_000)
     r.add_argument("--runs", type=int, default=3)
+    r.add_argument("--rebuild", action="store_true",
+                   help="then also time starts without the index snapshot (the fallback)")
     a = ap.parse_args()
     build()
     {"cold": cold, "steady": steady, "restart": restart}[a.cmd](a)

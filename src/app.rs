@@ -10,10 +10,16 @@
 //! - the **retention** sweeps (when `store.retention` is set): stop with the token;
 //! - the **supervisor**: sends the service manager `WATCHDOG=1` at half of its watchdog
 //!   timeout and a one-line `STATUS=`; stops first, right after `STOPPING=1`.
+//! - the **read-through** (`store.verified` in `/status`): reads the whole store for damage in
+//!   steps on the blocking pool, right after start (open only ran the quick checks, so that
+//!   readiness does not wait for it); on damage it marks the store damaged and the daemon
+//!   stops with an error and exit code 1. Retention starts once it passed. Stops with the
+//!   token;
 //! - the **flusher**: flushes the store every `store.flush_every` and only then publishes the
 //!   changes to readers (see `storage`, "Durability"); after a failed write it waits for the
 //!   disk to take writes again and reopens the store. Stops with the token; the last flush is
-//!   the shutdown's.
+//!   the shutdown's. It also saves the index snapshot (`fold_snapshot.rs`) every five minutes
+//!   (30 s after a start that had to rebuild the index), and once more after the last flush.
 //!
 //! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound.
 //!
@@ -33,13 +39,29 @@ use tracing::{debug, error, info, warn};
 use crate::config::Config;
 use crate::fetch::host_limit::HostLimiter;
 use crate::fetch::Fetcher;
-use crate::fold::Folder;
+use crate::fold::{snapshot, Folder, IndexSource, SnapshotError};
 use crate::http::{self, AppState};
 use crate::ingest::{poll_source, source_host, IngestContext, IngestOptions, PollReport};
 use crate::normalize::Rules;
 use crate::notify::{Notifier, State};
 use crate::scheduler::{self, SchedulerStats};
-use crate::storage::Store;
+use crate::storage::{Progress, Store, StoreError, Verifier};
+
+/// When the store is read through for damage (see `storage/verify.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreCheck {
+    /// Before [`App::build`] returns: one-shot commands, which must not act on a damaged
+    /// store at all.
+    AtOpen,
+    /// In the background once the daemon is ready ([`App::run`]): start-up time stays flat
+    /// with the store's size; damage found stops the daemon with an error (exit code 1).
+    AfterReady,
+}
+
+/// Records read per step of the background read-through; steps are spaced by
+/// [`VERIFY_PAUSE`] so that polling and HTTP keep the cores they need.
+const VERIFY_STEP: usize = 20_000;
+const VERIFY_PAUSE: Duration = Duration::from_millis(5);
 
 /// A built application: store open, index rebuilt, client ready.
 #[derive(Debug)]
@@ -48,11 +70,19 @@ pub struct App {
     ctx: IngestContext,
     /// The service manager's notification socket (disabled outside systemd).
     notifier: Arc<Notifier>,
+    /// Where the index came from at start: a rebuilt one is snapshotted soon.
+    index_source: IndexSource,
 }
 
 impl App {
-    /// Opens the store, rebuilds the index from it and builds the HTTP client.
+    /// Opens the store (read through for damage first), rebuilds the index from it and builds
+    /// the HTTP client.
     pub fn build(config: Config) -> anyhow::Result<App> {
+        Self::build_with(config, StoreCheck::AtOpen)
+    }
+
+    /// Like [`App::build`], reading the store through `check`.
+    pub fn build_with(config: Config, check: StoreCheck) -> anyhow::Result<App> {
         let started = Instant::now();
         if let Some(parent) = config
             .store
@@ -63,16 +93,20 @@ impl App {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
-        let store = Store::open_with(
+        let (path, every, cache) = (
             &config.store.path,
             config.store.flush_every,
             config.store.cache_bytes,
-        )?;
-        let folder = Folder::open(
-            store.clone(),
-            config.dedup.clone(),
-            Utc::now().timestamp_millis(),
-        )?;
+        );
+        // The index snapshot is read and its index built while sled opens the store.
+        let now = Utc::now().timestamp_millis();
+        let prefetch = snapshot::Prefetch::start(path, &config.dedup, now);
+        let store = match check {
+            StoreCheck::AtOpen => Store::open_with(path, every, cache)?,
+            StoreCheck::AfterReady => Store::open_unverified(path, every, cache)?,
+        };
+        let (folder, index_source) =
+            Folder::open_prefetched(store.clone(), config.dedup.clone(), now, prefetch)?;
         let fetcher = Fetcher::new(&config.fetch)?;
         info!(
             store = %config.store.path.display(),
@@ -98,6 +132,7 @@ impl App {
             },
             config: Arc::new(config),
             notifier: Arc::new(Notifier::disabled()),
+            index_source,
         })
     }
 
@@ -132,8 +167,27 @@ impl App {
             status_cache: Arc::default(),
         };
 
-        // Scheduler and its poll tasks: told to stop by `sched_stop`, awaited through `polls`.
+        // Background read-through of the store (when not done at open): started before
+        // anything is written, so that it checks against the counters of this moment.
+        // `verified` fires when it passes; damage comes back on `damage`.
         let sched_stop = CancellationToken::new();
+        let verified = CancellationToken::new();
+        let (damage_tx, mut damage) = tokio::sync::oneshot::channel();
+        let verifier = if self.ctx.store.is_verified() {
+            verified.cancel();
+            None
+        } else {
+            let v = self.ctx.store.verifier()?;
+            Some(tokio::spawn(verify_in_background(
+                self.ctx.store.clone(),
+                v,
+                sched_stop.clone(),
+                verified.clone(),
+                damage_tx,
+            )))
+        };
+
+        // Scheduler and its poll tasks: told to stop by `sched_stop`, awaited through `polls`.
         let polls = TaskTracker::new();
         let scheduler = tokio::spawn(scheduler::run(
             Arc::new(self.ctx.clone()),
@@ -174,19 +228,31 @@ impl App {
             })
         };
 
-        // Retention: deletes old articles in small batches.
+        // Retention: deletes old articles in small batches, once the store was read through
+        // (a read-through counts records against the counters; nothing may delete meanwhile).
         let retention = self.config.store.retention.map(|r| {
-            tokio::spawn(crate::retention::run(
+            let run = crate::retention::run(
                 self.ctx.folder.clone(),
                 self.ctx.store.clone(),
                 r,
                 sched_stop.clone(),
-            ))
+            );
+            let (stop, verified) = (sched_stop.clone(), verified.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = stop.cancelled() => {}
+                    () = verified.cancelled() => run.await,
+                }
+            })
         });
         let flusher = tokio::spawn(flush_loop(
             self.ctx.store.clone(),
             self.ctx.folder.clone(),
             sched_stop.clone(),
+            match self.index_source {
+                IndexSource::Rebuilt => FIRST_SNAPSHOT_AFTER_REBUILD,
+                IndexSource::Snapshot => SNAPSHOT_EVERY,
+            },
         ));
 
         info!(%addr, "wirefold ready");
@@ -197,7 +263,10 @@ impl App {
         let supervisor_stop = CancellationToken::new();
         let supervisor = tokio::spawn(self.clone_parts().supervise(supervisor_stop.clone()));
 
-        shutdown.cancelled().await;
+        let damaged = tokio::select! {
+            () = shutdown.cancelled() => None,
+            Ok(e) = &mut damage => Some(e),
+        };
         info!("shutting down");
         supervisor_stop.cancel();
         let _ = supervisor.await;
@@ -211,6 +280,9 @@ impl App {
             let _ = r.await;
         }
         let _ = flusher.await;
+        if let Some(v) = verifier {
+            let _ = v.await;
+        }
         polls.close();
         if tokio::time::timeout(grace, polls.wait()).await.is_err() {
             warn!("poll tasks did not finish in time");
@@ -222,11 +294,17 @@ impl App {
             Ok(Err(e)) => warn!(error.message = %e, "http server task failed"),
             Err(_) => warn!("http server did not drain in time"),
         }
+        if let Some(e) = damaged {
+            // Nothing more is written to a damaged store.
+            return Err(anyhow::Error::new(e).context("stopped on a damaged store"));
+        }
         let folder = self.ctx.folder.clone();
         tokio::task::spawn_blocking(move || folder.flush_and_publish())
             .await
             .context("flush task")??;
-        info!("store flushed; bye");
+        info!("store flushed");
+        save_snapshot(self.ctx.folder.clone()).await;
+        info!("bye");
         Ok(())
     }
 
@@ -252,6 +330,11 @@ impl App {
         if let Err(e) = self.ctx.store.flush() {
             warn!(error.message = %e, "flush failed");
         }
+        // The next start (often the daemon's) reads the index from this.
+        match self.ctx.folder.save_snapshot(Utc::now().timestamp_millis()) {
+            Ok(_) | Err(SnapshotError::Empty) => {}
+            Err(e) => warn!(error.message = %e, "index snapshot not saved"),
+        }
         reports.into_iter().map(|(_, n, r)| (n, r)).collect()
     }
 
@@ -266,6 +349,7 @@ impl App {
             config: self.config.clone(),
             ctx: self.ctx.clone(),
             notifier: self.notifier.clone(),
+            index_source: self.index_source,
         }
     }
 
@@ -325,11 +409,107 @@ impl App {
     }
 }
 
+/// Reads the store through in steps of [`VERIFY_STEP`] records on the blocking pool (see
+/// `storage/verify.rs`). On damage: logs it (naming the tree and the problem), marks the store
+/// damaged (writes refused, `/status` says so) and sends it on `damage`, which stops the
+/// daemon with an error. On success: marks the store verified and fires `verified`.
+async fn verify_in_background(
+    store: Store,
+    mut v: Verifier,
+    stop: CancellationToken,
+    verified: CancellationToken,
+    damage: tokio::sync::oneshot::Sender<StoreError>,
+) {
+    let started = Instant::now();
+    info!("reading the store through for damage, in the background");
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        let s = store.clone();
+        let step = tokio::task::spawn_blocking(move || {
+            let p = s.verify_step(&mut v, VERIFY_STEP);
+            (v, p)
+        })
+        .await;
+        let (back, progress) = match step {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error.message = %e, "store read-through task failed; not checked");
+                return;
+            }
+        };
+        v = back;
+        match progress {
+            Ok(Progress::Reading { .. }) => tokio::time::sleep(VERIFY_PAUSE).await,
+            Ok(Progress::Done { read }) => {
+                store.set_verified();
+                verified.cancel();
+                info!(
+                    records = read,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "store read through: no damage"
+                );
+                return;
+            }
+            Err(e @ StoreError::Corrupt { .. }) => {
+                error!(
+                    error.message = %e,
+                    "the store is damaged: ingesting stops and the daemon exits"
+                );
+                store.mark_damaged(&e);
+                let _ = damage.send(e);
+                return;
+            }
+            // Not damage (the store is being reopened after a write failure): try again.
+            Err(e) => {
+                debug!(error.message = %e, "store read-through paused");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// How often the flusher saves the index snapshot (see `fold_snapshot.rs`); the last one is
+/// saved at shutdown. A crash costs the changes since the last one in catch-up work at the next
+/// start, or a full rebuild when retention deleted articles since.
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
+/// The first snapshot after a start that had to rebuild the index from the store.
+const FIRST_SNAPSHOT_AFTER_REBUILD: Duration = Duration::from_secs(30);
+
+/// Saves the index snapshot on the blocking pool and logs the outcome.
+async fn save_snapshot(folder: Arc<Folder>) {
+    let started = Instant::now();
+    let saved =
+        tokio::task::spawn_blocking(move || folder.save_snapshot(Utc::now().timestamp_millis()))
+            .await;
+    match saved {
+        Ok(Ok(s)) => info!(
+            articles = s.articles,
+            seq = s.seq,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "index snapshot saved"
+        ),
+        Ok(Err(SnapshotError::Empty)) => debug!("no index snapshot: nothing stored yet"),
+        Ok(Err(e)) => warn!(error.message = %e, "index snapshot not saved"),
+        Err(e) => warn!(error.message = %e, "index snapshot task failed"),
+    }
+}
+
 /// Flushes the store every `store.flush_every` and publishes what became durable. After a
 /// write failure (disk full, I/O error) the store refuses writes: this loop then logs it once,
 /// checks every few seconds whether the disk takes writes again, and reopens the store, which
 /// keeps what was flushed and resumes ingesting. Polls meanwhile fail fast with class `store`.
-async fn flush_loop(store: Store, folder: Arc<Folder>, stop: CancellationToken) {
+///
+/// Also saves the index snapshot, `first_snapshot` after start and then every
+/// [`SNAPSHOT_EVERY`], while the store takes writes.
+async fn flush_loop(
+    store: Store,
+    folder: Arc<Folder>,
+    stop: CancellationToken,
+    first_snapshot: Duration,
+) {
+    let mut next_snapshot = Instant::now() + first_snapshot;
     let mut tick = tokio::time::interval(store.flush_every());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_probe: Option<Instant> = None;
@@ -340,6 +520,10 @@ async fn flush_loop(store: Store, folder: Arc<Folder>, stop: CancellationToken) 
             _ = tick.tick() => {}
         }
         if let Some(fault) = store.fault() {
+            if fault.damaged {
+                // Reported by the read-through, which stops the daemon; nothing to recover.
+                continue;
+            }
             if !reported {
                 error!(
                     error.message = %fault.message,
@@ -374,6 +558,10 @@ async fn flush_loop(store: Store, folder: Arc<Folder>, stop: CancellationToken) 
         }
         let f = folder.clone();
         match tokio::task::spawn_blocking(move || f.flush_and_publish()).await {
+            Ok(Ok(())) if Instant::now() >= next_snapshot => {
+                save_snapshot(folder.clone()).await;
+                next_snapshot = Instant::now() + SNAPSHOT_EVERY;
+            }
             Ok(Ok(())) => {}
             // A failed write is the store's fault now: reported on the next tick.
             Ok(Err(e)) if store.fault().is_some() => debug!(error.message = %e, "flush failed"),

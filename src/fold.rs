@@ -109,12 +109,104 @@ pub fn fingerprint_article(a: &Article) -> Fingerprint {
     })
 }
 
+/// How the index was built at open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexSource {
+    /// From the snapshot, caught up with the changes after it.
+    Snapshot,
+    /// From the store's index records (no usable snapshot).
+    Rebuilt,
+}
+
+/// What [`Folder::save_snapshot`] wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotSaved {
+    /// Articles in it.
+    pub articles: u64,
+    /// The change-log position it covers.
+    pub seq: u64,
+}
+
 impl Folder {
-    /// Builds the index from the articles of the last `params.window` in the store.
+    /// Builds the index of the articles of the last `params.window` in the store: from the
+    /// index snapshot when it is usable (see `fold_snapshot.rs`), else from the store.
     pub fn open(store: Store, params: DedupParams, now: Millis) -> Result<Self, StoreError> {
+        Self::open_from(store, params, now).map(|(f, _)| f)
+    }
+
+    /// Like [`Folder::open`]; also says where the index came from.
+    pub fn open_from(
+        store: Store,
+        params: DedupParams,
+        now: Millis,
+    ) -> Result<(Self, IndexSource), StoreError> {
+        Self::open_prefetched(store, params, now, None)
+    }
+
+    /// Like [`Folder::open_from`], taking the snapshot's index from `prefetch` (started with
+    /// the same `params` and `now` before the store was opened) when it can stand as it is.
+    pub fn open_prefetched(
+        store: Store,
+        params: DedupParams,
+        now: Millis,
+        prefetch: Option<snapshot::Prefetch>,
+    ) -> Result<(Self, IndexSource), StoreError> {
+        let started = std::time::Instant::now();
+        // Runs at start, before the read-through: sled 0.34 panics on some damage instead of
+        // returning an error, which is reported as damage here too.
+        let shown = store.path().display().to_string();
+        let (index, source) = crate::storage::quietly_catching_panics(|| {
+            let loaded = match prefetch {
+                Some(p) => snapshot::load_prefetched(&store, &params, now, p),
+                None => snapshot::load(&store, &params, now),
+            };
+            match loaded {
+                Ok(index) => Ok((index, IndexSource::Snapshot)),
+                Err(e) => {
+                    match &e {
+                        SnapshotError::Missing => {
+                            tracing::info!("no index snapshot: rebuilding the index from the store")
+                        }
+                        e => tracing::warn!(
+                            reason = %e,
+                            "index snapshot not used: rebuilding the index from the store"
+                        ),
+                    }
+                    Ok((
+                        snapshot::rebuild(&store, &params, now)?,
+                        IndexSource::Rebuilt,
+                    ))
+                }
+            }
+        })
+        .unwrap_or_else(|panic| {
+            Err(StoreError::Corrupt {
+                path: String::new(),
+                message: format!("sled failed reading it: {panic}"),
+            })
+        })
+        .map_err(|e| e.at(&shown))?;
+        tracing::info!(
+            articles = index.len(),
+            from = ?source,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "index ready"
+        );
+        Ok((Self::with_index(store, params, index)?, source))
+    }
+
+    /// Builds the index from the store's records only, ignoring any snapshot.
+    pub fn open_rebuilding(
+        store: Store,
+        params: DedupParams,
+        now: Millis,
+    ) -> Result<Self, StoreError> {
+        let index = snapshot::rebuild(&store, &params, now)?;
+        Self::with_index(store, params, index)
+    }
+
+    fn with_index(store: Store, params: DedupParams, index: Index) -> Result<Self, StoreError> {
         let window_ms = i64::try_from(params.window.as_millis()).unwrap_or(i64::MAX);
-        let mut index = Index::new(params.clone());
-        load_index(&store, &mut index, now.saturating_sub(window_ms))?;
         Ok(Self {
             index_size: AtomicUsize::new(index.len()),
             published: Mutex::new(store.last_change()?),
@@ -149,12 +241,59 @@ impl Folder {
     /// Rebuilds the index from the store, after [`Store::reopen`] dropped the writes that
     /// were not flushed when the store failed. Returns the index size.
     pub fn reload(&self, now: Millis) -> Result<usize, StoreError> {
-        let mut fresh = Index::new(self.params.clone());
-        load_index(&self.store, &mut fresh, now.saturating_sub(self.window_ms))?;
+        let fresh = snapshot::rebuild(&self.store, &self.params, now)?;
         let mut index = self.lock();
         *index = fresh;
         self.index_size.store(index.len(), Ordering::Relaxed);
         Ok(index.len())
+    }
+
+    /// Saves the index as its snapshot beside the store (`fold_snapshot.rs`), so that the
+    /// next start reads one file instead of rebuilding it from the store. Under the fold lock:
+    /// flushes the store (so that the snapshot covers only durable changes) and writes the
+    /// records to a temporary file; then, without the lock, fsyncs and renames it into place.
+    pub fn save_snapshot(&self, now: Millis) -> Result<SnapshotSaved, SnapshotError> {
+        let saved = self.write_snapshot(now);
+        if saved.is_err() {
+            snapshot::discard(self.store.path());
+        }
+        saved
+    }
+
+    fn write_snapshot(&self, now: Millis) -> Result<SnapshotSaved, SnapshotError> {
+        let (writer, header) = {
+            let index = self.lock();
+            self.store.flush()?;
+            let seq = self.store.last_change()?.ok_or(SnapshotError::Empty)?;
+            let change = self.store.change(seq)?.ok_or(SnapshotError::Empty)?;
+            let header = snapshot::Header {
+                schema: crate::storage::SCHEMA_VERSION,
+                window_secs: self.params.window.as_secs(),
+                seq,
+                article: change.article,
+                story: change.story,
+                at: change.at,
+                epoch: self.store.index_epoch()?,
+                written_at: now,
+                count: 0,
+                checksum: 0,
+            };
+            let mut w = snapshot::Writer::create(self.store.path())?;
+            for r in index.records() {
+                w.push(&r)?;
+            }
+            (w, header)
+        };
+        let header = writer.finish(header)?;
+        Ok(SnapshotSaved {
+            articles: header.count,
+            seq: header.seq,
+        })
+    }
+
+    /// Approximate bytes the index holds (waits for the fold lock).
+    pub fn index_bytes(&self) -> usize {
+        self.lock().approx_bytes()
     }
 
     /// Articles currently in the index (as of the last change; readers never wait for the
@@ -452,14 +591,6 @@ impl Batch {
     }
 }
 
-fn load_index(store: &Store, index: &mut Index, since: Millis) -> Result<(), StoreError> {
-    for rec in store.index_records_since(since) {
-        let (id, rec) = rec?;
-        index.insert(id, rec.story, &rec.fingerprint, rec.at / 1000);
-    }
-    Ok(())
-}
-
 fn new_story(id: u64, rec: &ArticleRecord) -> StoryRecord {
     let mut story = StoryRecord {
         id,
@@ -489,6 +620,15 @@ fn origin(d: DateSource) -> DateOrigin {
     }
 }
 
+#[path = "fold_snapshot.rs"]
+pub mod snapshot;
+
+pub use snapshot::SnapshotError;
+
 #[cfg(test)]
 #[path = "fold_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "fold_snapshot_tests.rs"]
+mod snapshot_tests;

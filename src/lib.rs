@@ -20,7 +20,9 @@
 //! - [`fingerprint`]: content hash and near-duplicate signatures;
 //! - [`dedup`]: the in-memory near-duplicate index over a time window;
 //! - [`fold`]: the decision (unchanged / update / copy / new story) and its atomic write;
-//! - [`storage`]: sled behind a narrow API (schema migrations, retention deletes);
+//!   [`fold::snapshot`]: the index saved beside the store, so that a restart need not rebuild it;
+//! - [`storage`]: sled behind a narrow API (schema migrations, retention deletes, the
+//!   read-through that finds damage);
 //! - [`retention`]: the background task deleting old articles;
 //! - [`http`]: the status server, API, change feed, event stream and page;
 //! - [`eval`]: labeled sets and scores (`wirefold eval`);

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
+use wirefold::app::{App, StoreCheck};
 use wirefold::cli::{Cli, Command, ConfigArg};
 use wirefold::config::{Config, ConfigError};
 use wirefold::export;
 use wirefold::notify::Notifier;
-use wirefold::{app::App, telemetry};
+use wirefold::telemetry;
 
 fn main() -> ExitCode {
     tune_allocator();
@@ -89,7 +90,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 });
                 let shutdown = CancellationToken::new();
                 tokio::spawn(shutdown_on_signal(shutdown.clone())?);
-                let app = App::build(config)?.with_notifier(notifier);
+                let app = App::build_with(config, StoreCheck::AfterReady)?.with_notifier(notifier);
                 app.run(shutdown, |_| {}).await
             })?;
             Ok(ExitCode::SUCCESS)

@@ -14,6 +14,8 @@ const TOMB: u32 = u32::MAX - 1;
 const MAX_LOAD: f64 = 0.85;
 /// Load right after a rebuild.
 const TARGET_LOAD: f64 = 0.70;
+/// Load of a table made by [`SlotTable::sized_for`] once filled.
+const SIZED_LOAD: f64 = 0.70;
 
 #[derive(Clone, Debug)]
 pub(crate) struct SlotTable {
@@ -43,6 +45,16 @@ impl SlotTable {
         let cap = ((expected as f64 / TARGET_LOAD) as usize).max(16);
         SlotTable {
             cells: vec![pack(EMPTY, 0); cap],
+            live: 0,
+            used: 0,
+        }
+    }
+
+    /// A table that takes `n` entries without a rebuild, at 70% load then (as after a
+    /// rebuild; 85% forces one): for an index built once with a known size.
+    pub(crate) fn sized_for(n: usize) -> Self {
+        SlotTable {
+            cells: vec![pack(EMPTY, 0); (n as f64 / SIZED_LOAD) as usize + 16],
             live: 0,
             used: 0,
         }

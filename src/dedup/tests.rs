@@ -292,3 +292,40 @@ fn many_inserts_rebuild_tables() {
     }
     assert!(ix.approx_bytes() > 0);
 }
+
+#[test]
+fn records_round_trip_and_an_index_built_from_them_decides_alike() {
+    // Every sentence subset of the story, short and long, as separate articles.
+    let fps: Vec<Fingerprint> = (0..STORY.len())
+        .flat_map(|i| {
+            [
+                fp(&format!("headline {i}"), &STORY[i..].join("\n")),
+                fp(&format!("short {i}"), STORY[i]),
+            ]
+        })
+        .collect();
+    let mut one_by_one = index();
+    let mut records = Vec::new();
+    for (k, f) in fps.iter().enumerate().rev() {
+        let (id, story, at) = (k as u64 + 1, k as u64 / 3, T0 + k as i64 * 60);
+        one_by_one.insert(id, story, f, at);
+        let r = Record::new(id, story, f, at);
+        let mut bytes = Vec::new();
+        r.encode(&mut bytes);
+        assert_eq!(bytes.len(), Record::BYTES);
+        let back = Record::decode(&bytes).expect("decodes");
+        let mut again = Vec::new();
+        back.encode(&mut again);
+        assert_eq!(bytes, again);
+        records.push(back);
+    }
+    assert!(Record::decode(&[0u8; Record::BYTES]).is_none(), "not live");
+    assert!(Record::decode(&[0u8; 3]).is_none(), "short");
+    let built = Index::from_records(DedupParams::default(), records);
+    assert_eq!(built.len(), one_by_one.len());
+    for f in &fps {
+        for at in [T0, T0 + 3600, T0 + 80 * 3600] {
+            assert_eq!(built.find(f, at), one_by_one.find(f, at));
+        }
+    }
+}

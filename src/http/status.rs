@@ -57,6 +57,11 @@ pub struct Status {
 pub struct StoreHealth {
     /// True while writes succeed.
     pub writable: bool,
+    /// True once the store was read through without damage (at open, or by the daemon's
+    /// background read-through, which runs right after start).
+    pub verified: bool,
+    /// True when that read-through found damage: the daemon stops with an error.
+    pub damaged: bool,
     /// The write failure that stopped ingesting, while it lasts.
     pub error: Option<StoreErrorStatus>,
 }
@@ -464,6 +469,8 @@ pub(super) fn build(
             let fault = state.store.fault();
             StoreHealth {
                 writable: fault.is_none(),
+                verified: state.store.is_verified(),
+                damaged: fault.as_ref().is_some_and(|f| f.damaged),
                 error: fault.map(|f| StoreErrorStatus {
                     message: f.message,
                     since: rfc3339(f.since),

@@ -6,7 +6,8 @@
 //!
 //! # Trees
 //! Named `key_value`, as Conduit does:
-//! - `meta`: `schema_version`, `counts` ([`Counts`]);
+//! - `meta`: `schema_version`, `counts` ([`Counts`]), `index_epoch` (retention deletes, for
+//!   the index snapshot);
 //! - `sourcename_state`: source name → [`SourceState`];
 //! - `articleid_article`: article id (u64 big-endian) → [`ArticleRecord`];
 //! - `articleid_index`: article id → [`IndexRecord`] (what the in-memory index is rebuilt from);
@@ -51,8 +52,10 @@
 mod records;
 mod retention;
 mod schema;
+mod verify;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -63,6 +66,7 @@ use sled::Transactional;
 
 pub use records::*;
 pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
+pub use verify::{Progress, Verifier};
 
 /// sled page cache used unless configured (`store.cache_bytes`). 8 MiB: the cold ingest of
 /// 1,000 feeds ran as fast with 4, 8 and 32 MiB, while peak RSS fell from 82 to 59 MB
@@ -74,6 +78,10 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
+/// How many times retention removed index records (u64 big-endian; absent is 0). The index
+/// snapshot records it: a snapshot is caught up through the change log, which tells of new
+/// and updated articles but not of deleted ones.
+const KEY_INDEX_EPOCH: &[u8] = b"index_epoch";
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +152,7 @@ impl From<sled::Error> for StoreError {
 
 impl StoreError {
     /// Names the store directory in a damage report that lacks it.
-    fn at(self, shown: &str) -> Self {
+    pub(crate) fn at(self, shown: &str) -> Self {
         match self {
             StoreError::Corrupt { path, message } if path.is_empty() => StoreError::Corrupt {
                 path: shown.to_owned(),
@@ -181,8 +189,10 @@ struct Shared {
     trees: RwLock<Option<Arc<Trees>>>,
     /// What the last completed flush made durable: what readers are told.
     durable: Mutex<Durable>,
-    /// The write failure that stopped writing, until a reopen.
+    /// The write failure that stopped writing, until a reopen; or the damage found.
     fault: Mutex<Option<StoreFault>>,
+    /// The store was read through without damage (`verify.rs`).
+    verified: AtomicBool,
 }
 
 /// The sled database and its trees.
@@ -214,6 +224,8 @@ pub struct StoreFault {
     pub message: String,
     /// When (Unix ms).
     pub since: Millis,
+    /// The store is damaged (found by a read-through after open): reopening cannot help.
+    pub damaged: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -335,43 +347,6 @@ impl Trees {
     fn last_change(&self) -> Result<Option<u64>> {
         Ok(self.changes.last()?.and_then(|(k, _)| id_from(&k)))
     }
-
-    /// Reads the whole store once, so that damage anywhere is found at start and not by the
-    /// first reader that happens on it: every record decodes, and the counters agree with
-    /// the records.
-    fn verify(&self, shown: &str) -> Result<()> {
-        let damaged = |message: String| StoreError::Corrupt {
-            path: shown.to_owned(),
-            message,
-        };
-        // Iterating pages every record in, which checks sled's checksums on all of them.
-        let len = |name: &str, tree: &sled::Tree| -> Result<u64> {
-            let mut n = 0u64;
-            for kv in tree.iter() {
-                kv.map_err(|e| damaged(format!("{name}: {e}")))?;
-                n += 1;
-            }
-            Ok(n)
-        };
-        let articles = len("articleid_article", &self.articles)?;
-        let stories = len("storyid_story", &self.stories)?;
-        for (name, tree) in [
-            ("articleid_index", &self.index),
-            ("sourcekey_articleid", &self.keys),
-            ("seq_change", &self.changes),
-            ("sourcename_state", &self.sources),
-        ] {
-            len(name, tree)?;
-        }
-        let counts = self.counts().map_err(|e| damaged(e.to_string()))?;
-        if counts.articles != articles || counts.stories != stories {
-            return Err(damaged(format!(
-                "the counters say {} articles and {} stories but {articles} and {stories} are stored",
-                counts.articles, counts.stories
-            )));
-        }
-        Ok(())
-    }
 }
 
 impl Store {
@@ -385,6 +360,24 @@ impl Store {
     /// Like [`Store::open`], with sled's page cache bounded to `cache_bytes` (sled's own
     /// default, 1 GiB, would make the daemon's memory grow with the store).
     pub fn open_with(path: &Path, flush_every: Duration, cache_bytes: u64) -> Result<Store> {
+        Self::open_checked(path, flush_every, cache_bytes, true)
+    }
+
+    /// Like [`Store::open_with`] but with the quick checks only (sled's recovery, schema,
+    /// counters, the first and last record of each tree; see `verify.rs`): time to open no
+    /// longer grows with the store. The caller must read it through
+    /// ([`Store::verifier`], [`Store::verify_step`]) before trusting it; the daemon does so in
+    /// the background and stops on damage.
+    pub fn open_unverified(path: &Path, flush_every: Duration, cache_bytes: u64) -> Result<Store> {
+        Self::open_checked(path, flush_every, cache_bytes, false)
+    }
+
+    fn open_checked(
+        path: &Path,
+        flush_every: Duration,
+        cache_bytes: u64,
+        read_through: bool,
+    ) -> Result<Store> {
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
         if path.exists()
@@ -407,7 +400,10 @@ impl Store {
                 schema::migrate(&trees, &shown, found)?;
             }
             if existed {
-                trees.verify(&shown)?;
+                trees.quick_check(&shown)?;
+                if read_through {
+                    trees.verify(&shown)?;
+                }
             }
             Ok(trees)
         })
@@ -431,6 +427,8 @@ impl Store {
                 trees: RwLock::new(Some(Arc::new(trees))),
                 durable: Mutex::new(durable),
                 fault: Mutex::new(None),
+                // A new store has nothing to read through.
+                verified: AtomicBool::new(read_through || !existed),
             }),
         })
     }
@@ -461,6 +459,7 @@ impl Store {
                 *fault = Some(StoreFault {
                     message: message.clone(),
                     since: chrono::Utc::now().timestamp_millis(),
+                    damaged: false,
                 });
             }
         }
@@ -686,13 +685,32 @@ impl Store {
         }
     }
 
+    /// Change-log entries after `after` (exclusive), oldest first, durable or not: what the
+    /// index snapshot is caught up with (the index holds every written change).
+    pub fn written_changes_after(
+        &self,
+        after: u64,
+    ) -> Box<dyn Iterator<Item = Result<ChangeRecord>> + Send + '_> {
+        let Some(start) = after.checked_add(1) else {
+            return Box::new(std::iter::empty());
+        };
+        match self.t() {
+            Ok(t) => Box::new(t.changes.range(start.to_be_bytes()..).map(|kv| {
+                let (k, v) = kv?;
+                decode("seq_change", &k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+
     /// The newest durable change-log position, if any.
     pub fn last_change(&self) -> Result<Option<u64>> {
         Ok(self.durable().seq)
     }
 
-    /// Index records of articles first seen at or after `since`, newest first. Relies on ids
-    /// increasing with first sighting, so the scan stops at the first older record.
+    /// Index records of articles first seen at or after `since`, newest first; times are
+    /// compared in whole seconds, as the index keeps them. Relies on ids increasing with first
+    /// sighting, so the scan stops at the first older record.
     pub fn index_records_since(
         &self,
         since: Millis,
@@ -714,10 +732,45 @@ impl Store {
                     Ok((id, decode::<IndexRecord>("articleid_index", &k, &v)?))
                 })
                 .take_while(move |r| match r {
-                    Ok((_, rec)) => rec.at >= since,
+                    Ok((_, rec)) => rec.at / 1000 >= since / 1000,
                     Err(_) => true,
                 }),
         )
+    }
+
+    /// One article's index record.
+    pub fn index_record(&self, id: u64) -> Result<Option<IndexRecord>> {
+        let k = id.to_be_bytes();
+        self.t()?
+            .index
+            .get(k)?
+            .map(|v| decode("articleid_index", &k, &v))
+            .transpose()
+    }
+
+    /// One change-log entry, durable or not.
+    pub fn change(&self, seq: u64) -> Result<Option<ChangeRecord>> {
+        let k = seq.to_be_bytes();
+        self.t()?
+            .changes
+            .get(k)?
+            .map(|v| decode("seq_change", &k, &v))
+            .transpose()
+    }
+
+    /// How many times retention removed index records (written, durable or not).
+    pub fn index_epoch(&self) -> Result<u64> {
+        Ok(self
+            .t()?
+            .meta
+            .get(KEY_INDEX_EPOCH)?
+            .and_then(|v| id_from(&v))
+            .unwrap_or(0))
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
     }
 
     /// Articles with an id of at least `first`, oldest first.
@@ -803,6 +856,9 @@ impl Store {
     /// writing resumes. Waits up to two seconds for in-flight readers to let go of the old
     /// handle.
     pub fn reopen(&self) -> Result<()> {
+        if let Some(f) = self.fault().filter(|f| f.damaged) {
+            return Err(StoreError::Faulted(f.message));
+        }
         let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
         drop(slot.take());
         let mut tries = 0;
@@ -846,7 +902,7 @@ impl Store {
 
 /// Runs `f`, turning a panic into `Err(message)`; the panic hook is silenced meanwhile (this
 /// runs at start, before any other thread of ours could panic).
-fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+pub(crate) fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));

@@ -20,7 +20,7 @@ use sled::Transactional;
 
 use super::{
     decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, ChangeRecord, CopyKind,
-    Counts, Millis, Result, Store, StoryRecord, KEY_COUNTS,
+    Counts, Millis, Result, Store, StoryRecord, KEY_COUNTS, KEY_INDEX_EPOCH,
 };
 
 /// A tombstone's time is refreshed when its item is seen again and the stored time is older
@@ -131,6 +131,8 @@ impl Store {
                     counts.copies = counts.copies.saturating_sub(delta_copies);
                     counts.stories = counts.stories.saturating_sub(u64::from(story_gone));
                     meta.insert(KEY_COUNTS, encode(&counts).map_err(Abortable::Abort)?)?;
+                    let epoch = meta.get(KEY_INDEX_EPOCH)?.and_then(|v| id_from(&v));
+                    meta.insert(KEY_INDEX_EPOCH, &(epoch.unwrap_or(0) + 1).to_be_bytes())?;
                     Ok(story_gone)
                 },
             )

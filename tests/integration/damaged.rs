@@ -1,7 +1,10 @@
 //! Damaged store (issue 9): truncated or garbled sled files give a clear startup error and a
 //! non-zero exit, never a panic and never a silently empty (or silently shorter) store.
 
+use std::io::Read;
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::helpers::{rss, Daemon, FeedServer, TestEnv};
 
@@ -120,6 +123,7 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
     ));
 
     let mut refused = 0;
+    let mut refused_cases = Vec::new();
     for (what, damage) in &cases {
         copy_dir(&pristine, &env.store);
         damage(&env.store);
@@ -141,6 +145,7 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
                 "{what}: exit {code} without a clear message:\n{err}"
             );
             refused += 1;
+            refused_cases.push((what, damage));
         }
     }
     eprintln!(
@@ -149,21 +154,82 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
     );
     assert!(refused >= cases.len() / 2, "too few damages detected");
 
-    // The daemon itself refuses to start on a damaged store, with the same clear error.
-    copy_dir(&pristine, &env.store);
-    std::fs::remove_file(env.store.join("db")).unwrap();
-    let out = std::process::Command::new(crate::helpers::bin())
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .env_remove("WIREFOLD_CONFIG")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("is damaged"), "{err}");
+    // The daemon stops on every damage the one-shot command refused, with the same clear
+    // error and a non-zero exit: at open (the quick checks) or, for damage deep in the store,
+    // once its background read-through reaches it, soon after it became ready.
+    let mut after_ready = 0;
+    for (what, damage) in refused_cases {
+        copy_dir(&pristine, &env.store);
+        damage(&env.store);
+        let (code, err) = run_daemon_until_exit(&env.config, Duration::from_secs(60));
+        assert!(
+            !err.contains("panicked"),
+            "{what}: the daemon panicked:\n{err}"
+        );
+        assert!(
+            matches!(code, Some(c) if c != 0),
+            "{what}: the daemon went on serving a damaged store (exit {code:?}):\n{err}"
+        );
+        assert!(
+            err.contains("is damaged") && err.contains(&env.store.display().to_string()),
+            "{what}: daemon exit {code:?} without a clear message:\n{err}"
+        );
+        if err.contains("wirefold ready") {
+            after_ready += 1;
+        }
+    }
+    eprintln!("damaged store: the daemon found {after_ready} of {refused} after it was ready");
 
     // And the pristine copy still opens: the checks refuse damage, not stores.
     copy_dir(&pristine, &env.store);
     let daemon = Daemon::start(&env);
     assert_eq!(daemon.status()["counts"]["articles"], 1500);
+    // ... and its background read-through passes, which `/status` tells.
+    let started = Instant::now();
+    loop {
+        let store = daemon.status()["store"].clone();
+        assert_eq!(store["damaged"], false, "{store}");
+        if store["verified"] == true {
+            assert_eq!(store["writable"], true, "{store}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the read-through did not finish: {store}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs `wirefold run` until it exits by itself; kills it after `limit`. Returns its exit code
+/// (`None` when it had to be killed) and its log.
+fn run_daemon_until_exit(config: &Path, limit: Duration) -> (Option<i32>, String) {
+    let mut child = Command::new(crate::helpers::bin())
+        .args(["run", "--config"])
+        .arg(config)
+        .env_remove("WIREFOLD_CONFIG")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, reader.join().unwrap())
 }

@@ -1,0 +1,290 @@
+//! The index snapshot is only a cache: loaded and caught up, it gives exactly the index a full
+//! rebuild of the store gives — after new stories, copies, updates, evictions and a "crash"
+//! that left the snapshot behind the store — and anything it cannot vouch for falls back to
+//! the full rebuild.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::snapshot::{self, SnapshotError};
+use super::{fingerprint_article, Folder, IndexSource};
+use crate::dedup::DedupParams;
+use crate::fingerprint::Fingerprint;
+use crate::normalize::{normalize, Article, NormalizeOptions, RawEntry};
+use crate::storage::Store;
+
+const HOUR: i64 = 3_600_000;
+const T0: i64 = 1_700_000_000_000;
+
+fn params() -> DedupParams {
+    DedupParams {
+        window: Duration::from_secs(10 * 3600),
+        short_window: Duration::from_secs(3 * 3600),
+        ..DedupParams::default()
+    }
+}
+
+/// Deterministic paragraph `i` of story `s`: stories share no long phrases, paragraphs of one
+/// story are distinct.
+fn para(s: u64, i: u64) -> String {
+    let mut x = (s * 7919 + i * 104_729) | 1;
+    (0..40)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("w{}", x % 9000)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn raw(guid: &str, title: &str, paras: &[String]) -> RawEntry {
+    RawEntry {
+        guid: Some(guid.into()),
+        title: Some(title.into()),
+        content: Some(paras.iter().map(|p| format!("<p>{p}.</p>")).collect()),
+        ..RawEntry::default()
+    }
+}
+
+fn article(r: &RawEntry, at: i64) -> Article {
+    let now = DateTime::<Utc>::from_timestamp_millis(at).unwrap();
+    normalize(r, &NormalizeOptions::new(now))
+}
+
+/// Story `s` as source `src` carries it: the whole text, or (for a near copy) all but the
+/// last paragraph; `edit` changes the text (an update in place).
+fn item(s: u64, src: &str, near: bool, edit: u64) -> RawEntry {
+    let n = if near { 5 } else { 6 };
+    let mut paras: Vec<String> = (0..n).map(|i| para(s, i)).collect();
+    if edit > 0 {
+        paras.push(para(s + 1000, edit));
+    }
+    raw(&format!("{src}-{s}"), &format!("Story {s}"), &paras)
+}
+
+/// Folds a day of traffic: every hour two new stories, an exact and a near copy of the
+/// previous hour's, and an update of an older one.
+fn traffic(f: &Folder, from_hour: i64, to_hour: i64) {
+    for h in from_hour..to_hour {
+        let at = T0 + h * HOUR;
+        let s = h as u64 * 2;
+        let mut batch = vec![
+            article(&item(s, "agency", false, 0), at),
+            article(&item(s + 1, "agency", false, 0), at),
+        ];
+        if h > 0 {
+            batch.push(article(&item(s - 2, "paper", false, 0), at));
+            batch.push(article(&item(s - 1, "blog", true, 0), at));
+        }
+        if h > 3 {
+            batch.push(article(&item(s - 8, "agency", false, h as u64), at));
+        }
+        f.fold_all("mixed", batch, at).unwrap();
+    }
+}
+
+/// Fingerprints to probe the index with: every story of the traffic, whole and cut.
+fn probes(hours: i64) -> Vec<Fingerprint> {
+    (0..hours as u64 * 2 + 2)
+        .flat_map(|s| [item(s, "probe", false, 0), item(s, "probe", true, 3)])
+        .map(|r| fingerprint_article(&article(&r, T0)))
+        .collect()
+}
+
+/// Asserts that two folders hold the same index: the same records in the same slots, and the
+/// same decision for every probe.
+fn assert_same_index(a: &Folder, b: &Folder, now: i64, hours: i64) {
+    let (ia, ib) = (a.lock(), b.lock());
+    let bytes = |i: &crate::dedup::Index| {
+        let mut out = Vec::new();
+        for r in i.records() {
+            r.encode(&mut out);
+        }
+        out
+    };
+    assert!(!ia.is_empty());
+    assert_eq!(ia.len(), ib.len());
+    assert!(bytes(&ia) == bytes(&ib), "the records differ");
+    for fp in probes(hours) {
+        assert_eq!(ia.find(&fp, now / 1000), ib.find(&fp, now / 1000));
+    }
+}
+
+fn open(path: &std::path::Path) -> Store {
+    Store::open(path, Duration::from_secs(60)).unwrap()
+}
+
+#[test]
+fn a_stale_snapshot_caught_up_is_the_index_a_full_rebuild_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    {
+        let (f, source) = Folder::open_from(open(&path), params(), T0).unwrap();
+        assert_eq!(source, IndexSource::Rebuilt);
+        traffic(&f, 0, 14);
+        // Eviction has run (the window is 10 h): the snapshot holds fewer than the store.
+        assert!(f.evict(T0 + 14 * HOUR) > 0);
+        let saved = f.save_snapshot(T0 + 14 * HOUR).unwrap();
+        assert_eq!(saved.articles, f.index_len() as u64);
+        // More after the snapshot — new stories, copies, updates of articles it holds — then
+        // a "crash": the store is flushed, the snapshot is not written again.
+        traffic(&f, 14, 20);
+        f.store.flush().unwrap();
+    }
+    let now = T0 + 20 * HOUR;
+    let store = open(&path);
+    let (loaded, source) = Folder::open_from(store.clone(), params(), now).unwrap();
+    assert_eq!(source, IndexSource::Snapshot);
+    let rebuilt = Folder::open_rebuilding(store.clone(), params(), now).unwrap();
+    assert_same_index(&loaded, &rebuilt, now, 20);
+    // The same when the snapshot was read on a thread while the store opened (here the
+    // catch-up makes it read the snapshot again).
+    let prefetch = snapshot::Prefetch::start(&path, &params(), now);
+    let (prefetched, source) = Folder::open_prefetched(store, params(), now, prefetch).unwrap();
+    assert_eq!(source, IndexSource::Snapshot);
+    assert_same_index(&prefetched, &rebuilt, now, 20);
+    drop(prefetched);
+
+    // And both go on folding alike.
+    traffic(&loaded, 20, 21);
+    drop(loaded);
+    let store = rebuilt.store.clone();
+    drop(rebuilt);
+    let (a, _) = Folder::open_from(store.clone(), params(), now + HOUR).unwrap();
+    let b = Folder::open_rebuilding(store, params(), now + HOUR).unwrap();
+    assert_same_index(&a, &b, now + HOUR, 21);
+}
+
+#[test]
+fn a_snapshot_it_cannot_vouch_for_falls_back_to_the_full_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let now = T0 + 12 * HOUR;
+    let store = open(&path);
+    {
+        let f = Folder::open(store.clone(), params(), T0).unwrap();
+        traffic(&f, 0, 12);
+        f.save_snapshot(now).unwrap();
+    }
+    let source = |p: DedupParams, at: i64| {
+        let (f, s) = Folder::open_from(store.clone(), p.clone(), at).unwrap();
+        let full = Folder::open_rebuilding(store.clone(), p, at).unwrap();
+        assert_same_index(&f, &full, at, 12);
+        s
+    };
+    assert_eq!(source(params(), now), IndexSource::Snapshot);
+
+    // A longer window needs articles the snapshot dropped.
+    let wider = DedupParams {
+        window: Duration::from_secs(11 * 3600),
+        ..params()
+    };
+    assert!(matches!(
+        snapshot::load(&store, &wider, now),
+        Err(SnapshotError::Stale(_))
+    ));
+    assert_eq!(source(wider, now), IndexSource::Rebuilt);
+    // A clock before the snapshot's time.
+    assert!(matches!(
+        snapshot::load(&store, &params(), now - 1),
+        Err(SnapshotError::Stale(_))
+    ));
+
+    // One flipped bit in a record.
+    let file = path.join(snapshot::FILE);
+    let good = std::fs::read(&file).unwrap();
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    std::fs::write(&file, &bad).unwrap();
+    assert!(matches!(
+        snapshot::load(&store, &params(), now),
+        Err(SnapshotError::Invalid(_))
+    ));
+    assert_eq!(source(params(), now), IndexSource::Rebuilt);
+    // Cut short.
+    std::fs::write(&file, &good[..good.len() - 10]).unwrap();
+    assert!(matches!(
+        snapshot::load(&store, &params(), now),
+        Err(SnapshotError::Invalid(_))
+    ));
+    // Missing.
+    std::fs::remove_file(&file).unwrap();
+    assert!(matches!(
+        snapshot::load(&store, &params(), now),
+        Err(SnapshotError::Missing)
+    ));
+    assert_eq!(source(params(), now), IndexSource::Rebuilt);
+
+    // Retention deleted articles after it was written: the change log does not tell which.
+    std::fs::write(&file, &good).unwrap();
+    assert_eq!(source(params(), now), IndexSource::Snapshot);
+    let f = Folder::open(store.clone(), params(), now).unwrap();
+    let pruned = f.prune(T0 + 4 * HOUR, now, 3).unwrap();
+    assert_eq!(pruned.articles.len(), 3);
+    drop(f);
+    assert!(matches!(
+        snapshot::load(&store, &params(), now),
+        Err(SnapshotError::Stale(_))
+    ));
+    assert_eq!(source(params(), now), IndexSource::Rebuilt);
+}
+
+#[test]
+fn a_snapshot_of_another_store_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let now = T0 + 6 * HOUR;
+    for (path, hours) in [(&a, 6), (&b, 5)] {
+        let f = Folder::open(open(path), params(), T0).unwrap();
+        traffic(&f, 0, hours);
+        f.save_snapshot(now).unwrap();
+    }
+    std::fs::copy(a.join(snapshot::FILE), b.join(snapshot::FILE)).unwrap();
+    let store = open(&b);
+    assert!(matches!(
+        snapshot::load(&store, &params(), now),
+        Err(SnapshotError::Stale(_))
+    ));
+    let (f, source) = Folder::open_from(store.clone(), params(), now).unwrap();
+    assert_eq!(source, IndexSource::Rebuilt);
+    assert_same_index(
+        &f,
+        &Folder::open_rebuilding(store, params(), now).unwrap(),
+        now,
+        6,
+    );
+}
+
+#[test]
+fn after_a_clean_shutdown_the_prefetched_index_is_used_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let now = T0 + 9 * HOUR;
+    {
+        let f = Folder::open(open(&path), params(), T0).unwrap();
+        traffic(&f, 0, 9);
+        f.save_snapshot(now).unwrap();
+    }
+    let prefetch = snapshot::Prefetch::start(&path, &params(), now);
+    let store = open(&path);
+    assert!(store.written_changes_after(0).count() > 0);
+    let (f, source) = Folder::open_prefetched(store.clone(), params(), now, prefetch).unwrap();
+    assert_eq!(source, IndexSource::Snapshot);
+    let full = Folder::open_rebuilding(store.clone(), params(), now).unwrap();
+    assert_same_index(&f, &full, now, 9);
+    // A prefetch of a snapshot the store cannot vouch for is not used.
+    drop((f, full));
+    let f = Folder::open(store.clone(), params(), now).unwrap();
+    let pruned = f.prune(T0 + HOUR, now, 2).unwrap();
+    assert_eq!(pruned.articles.len(), 2);
+    drop(f);
+    let prefetch = snapshot::Prefetch::start(&path, &params(), now);
+    let (f, source) = Folder::open_prefetched(store.clone(), params(), now, prefetch).unwrap();
+    assert_eq!(source, IndexSource::Rebuilt);
+    let full = Folder::open_rebuilding(store, params(), now).unwrap();
+    assert_same_index(&f, &full, now, 9);
+}
