@@ -79,6 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     kind: CopyKind::Origin,
                 }],
                 headlines: Vec::new(),
+                merged_from: vec![],
             };
             store.commit(&rec, &story, Counts::default(), ChangeKind::NewStory)?;
         }

@@ -102,11 +102,13 @@ pub fn fingerprint_article(a: &Article) -> Fingerprint {
     } else {
         crate::fingerprint::Script::Words
     };
-    fingerprint(&FingerprintInput {
+    let mut fp = fingerprint(&FingerprintInput {
         title: &a.fp_title,
         text: &a.fp_text,
         script,
-    })
+    });
+    fp.entities = a.entities;
+    fp
 }
 
 impl Folder {
@@ -475,6 +477,7 @@ fn new_story(id: u64, rec: &ArticleRecord) -> StoryRecord {
             kind: CopyKind::Origin,
         }],
         headlines: Vec::new(),
+        merged_from: Vec::new(),
     };
     story.add_headline(&rec.title);
     story

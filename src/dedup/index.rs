@@ -6,8 +6,11 @@ use crate::fingerprint::minhash::{self, BIN_WORDS};
 use crate::fingerprint::shingle::fmix64;
 use crate::fingerprint::{Fingerprint, ANCHORS};
 
-const LIVE: u32 = 1;
-const SHORT: u32 = 2;
+// `Entry::packed`: shingle count in the low 24 bits, then these flags, then the anchor count.
+const SHINGLES: u32 = (1 << 24) - 1;
+const LIVE: u32 = 1 << 24;
+const SHORT: u32 = 1 << 25;
+const ANCHOR_SHIFT: u32 = 26;
 
 const SALT_ID: u64 = 0x243f_6a88_85a3_08d3;
 const SALT_EXACT: u64 = 0x1319_8a2e_0370_7344;
@@ -19,27 +22,35 @@ const SALT_SHORT: u64 = 0x082e_fa98_ec4e_6c89;
 struct Entry {
     bins: [u64; BIN_WORDS],
     numbers: u64,
+    entities: u64,
     simhash: u64,
     content: u64,
-    at: i64,
+    /// Unix seconds, saturated to `u32` (0 before 1970, the maximum after 2106): four bytes
+    /// that leave room for `entities` in 168.
+    at: u32,
     article: ArticleId,
     story: StoryId,
-    shingles: u32,
-    /// `LIVE`, `SHORT`, anchor count in bits 8..16.
-    flags: u32,
+    /// Shingle count (saturated at 2^24 - 1), `LIVE`, `SHORT`, anchor count from bit 26;
+    /// packed so that the entity mask fits in the same 168 bytes.
+    packed: u32,
     anchors: [u32; ANCHORS],
 }
 
 impl Entry {
     fn live(&self) -> bool {
-        self.flags & LIVE != 0
+        self.packed & LIVE != 0
     }
     fn short(&self) -> bool {
-        self.flags & SHORT != 0
+        self.packed & SHORT != 0
     }
     fn anchors(&self) -> &[u32] {
-        let n = ((self.flags >> 8) & 0xff) as usize;
-        &self.anchors[..n.min(ANCHORS)]
+        &self.anchors[..self.anchor_len()]
+    }
+    fn anchor_len(&self) -> usize {
+        ((self.packed >> ANCHOR_SHIFT) as usize).min(ANCHORS)
+    }
+    fn shingles(&self) -> u32 {
+        self.packed & SHINGLES
     }
 }
 
@@ -56,10 +67,30 @@ fn anchor_hash(anchor: u32, short: bool) -> u64 {
     fmix64(u64::from(anchor) ^ if short { SALT_SHORT } else { SALT_LONG })
 }
 
+/// Unix seconds as kept in an [`Entry`].
+#[inline]
+fn secs(unix_secs: i64) -> u32 {
+    u32::try_from(unix_secs.max(0)).unwrap_or(u32::MAX)
+}
+
 /// Bits of `small` that are not in `large`.
 #[inline]
 fn extra_numbers(small: u64, large: u64) -> u32 {
     (small & !large).count_ones()
+}
+
+/// The entity guard (see [`crate::fingerprint::entities`]): the names of the lead must agree.
+/// A copy keeps its original's names; a trimmed copy loses some and an edit may replace one,
+/// so either one side's names are all in the other's, or each side has at most one name the
+/// other lacks. A template story about another company, organisation or place has several on
+/// both sides ("Comerica Inc" / "Meridian Bancorp Inc", SCO / ASEAN). An empty mask (title-only
+/// items, caseless scripts, records of schema 2) is not checked.
+fn entities_agree(a: u64, b: u64) -> bool {
+    if a == 0 || b == 0 {
+        return true;
+    }
+    let (ab, ba) = (extra_numbers(a, b), extra_numbers(b, a));
+    ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
 }
 
 /// In-memory near-duplicate index over the articles of the time window.
@@ -150,13 +181,16 @@ impl Index {
         let entry = Entry {
             bins: sk.bins,
             numbers: sk.numbers,
+            entities: fp.entities,
             simhash: fp.simhash,
             content: fp.content as u64,
-            at: at_unix_secs,
+            at: secs(at_unix_secs),
             article,
             story,
-            shingles: fp.shingles,
-            flags: LIVE | if fp.short { SHORT } else { 0 } | ((n_anchors as u32) << 8),
+            packed: fp.shingles.min(SHINGLES)
+                | LIVE
+                | if fp.short { SHORT } else { 0 }
+                | ((n_anchors as u32) << ANCHOR_SHIFT),
             anchors: sk.anchors,
         };
         let slot = match self.free.pop() {
@@ -258,10 +292,10 @@ impl Index {
         if !e.live() {
             return;
         }
-        e.flags &= !LIVE;
+        e.packed &= !LIVE;
         let (article, content, short) = (e.article, e.content, e.short());
         let anchors = e.anchors;
-        let n = ((e.flags >> 8) & 0xff) as usize;
+        let n = e.anchor_len();
         self.by_id.remove(id_hash(article), slot);
         self.by_content.remove(exact_hash(content), slot);
         for &a in &anchors[..n.min(ANCHORS)] {
@@ -293,7 +327,7 @@ impl Index {
     pub fn evict_before(&mut self, unix_secs: i64) -> usize {
         let old: Vec<u32> = self
             .live_slots()
-            .filter(|(_, e)| e.at < unix_secs)
+            .filter(|(_, e)| i64::from(e.at) < unix_secs)
             .map(|(s, _)| s)
             .collect();
         for &s in &old {
@@ -311,17 +345,17 @@ impl Index {
             self.params.window
         };
         let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
-        at.saturating_sub(e.at).saturating_abs() <= w
+        at.saturating_sub(i64::from(e.at)).saturating_abs() <= w
     }
 
     /// Verification of a near-duplicate candidate (thresholds in
     /// [`DedupParams`]).  Returns `None` when it must not fold.
     fn verify(&self, fp: &Fingerprint, e: &Entry) -> Option<Verdict> {
-        if e.short() != fp.short || fp.shingles == 0 || e.shingles == 0 {
+        if e.short() != fp.short || fp.shingles == 0 || e.shingles() == 0 {
             return None;
         }
         let p = &self.params;
-        let (na, nb) = (fp.shingles, e.shingles);
+        let (na, nb) = (fp.shingles.min(SHINGLES), e.shingles());
         let (small, large) = if na <= nb {
             (fp.sketch.numbers, e.numbers)
         } else {
@@ -344,6 +378,9 @@ impl Index {
             (small.count_ones() + 1) / 4 + u32::from(explained)
         };
         if extra > allowed {
+            return None;
+        }
+        if !entities_agree(fp.entities, e.entities) {
             return None;
         }
         let sk_a = minhash::Sketch {
@@ -437,5 +474,24 @@ impl Index {
             kind: MatchKind::Near,
             similarity: v.score,
         })
+    }
+}
+
+#[cfg(test)]
+mod layout {
+    use super::entities_agree;
+
+    #[test]
+    fn an_entry_stays_168_bytes() {
+        assert_eq!(std::mem::size_of::<super::Entry>(), 168);
+    }
+
+    #[test]
+    fn entity_guard_allows_subsets_and_one_swap_not_two() {
+        assert!(entities_agree(0, 0b1111), "unknown is not checked");
+        assert!(entities_agree(0b0111, 0b1111), "a trimmed copy");
+        assert!(entities_agree(0b1111, 0b0111));
+        assert!(entities_agree(0b1_0111, 0b0_1111), "one name replaced");
+        assert!(!entities_agree(0b11_0011, 0b00_1111), "two names each way");
     }
 }

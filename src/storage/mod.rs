@@ -48,6 +48,7 @@
 //! [`StoreError::Faulted`], and [`Store::reopen`] (called by the daemon once space is back, see
 //! [`Store::probe_space`]) drops the broken handle and opens the directory again.
 
+mod legacy;
 mod records;
 mod retention;
 mod schema;
@@ -56,11 +57,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
+use legacy::Record;
 pub use records::*;
 pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
 
@@ -68,7 +69,7 @@ pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
 pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
@@ -224,11 +225,14 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     postcard::to_allocvec(value).map_err(|e| StoreError::Io(format!("encoding a record: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
-    postcard::from_bytes(bytes).map_err(|e| StoreError::Decode {
-        tree,
-        key: key.iter().map(|b| format!("{b:02x}")).collect(),
-        message: e.to_string(),
+/// Decodes a record in the current layout, else in the layout of schema 2 (see `legacy`).
+fn decode<T: Record>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
+    postcard::from_bytes(bytes).or_else(|e| {
+        T::legacy(bytes).ok_or_else(|| StoreError::Decode {
+            tree,
+            key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            message: e.to_string(),
+        })
     })
 }
 

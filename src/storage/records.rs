@@ -118,6 +118,9 @@ pub struct StoryRecord {
     pub copies: Vec<CopyRecord>,
     /// Distinct headlines of its copies (at most [`MAX_HEADLINES`]).
     pub headlines: Vec<String>,
+    /// Stories found later to be this one and merged into it (their copies moved here, their
+    /// records deleted), oldest merge first. Schema 3.
+    pub merged_from: Vec<u64>,
 }
 
 impl StoryRecord {
