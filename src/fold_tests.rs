@@ -432,3 +432,96 @@ fn daily_market_reports_with_other_figures_stay_apart() {
         "{tue:?}"
     );
 }
+
+#[test]
+fn an_article_matching_two_stories_merges_the_later_into_the_earlier() {
+    // A = paragraphs 0,1,2 and B = 0,3,4 share only the lead (1/3): two stories. C, the
+    // full text 0..5, contains each of them: they were one story all along.
+    let (_d, f) = folder();
+    let a = story(fold(
+        &f,
+        "one",
+        &entry("a", "Ferries", &[P[0], P[1], P[2]]),
+        T0,
+    ));
+    let b = fold(
+        &f,
+        "two",
+        &entry("b", "Ferries", &[P[0], P[3], P[4]]),
+        T0 + HOUR,
+    );
+    let Decision::New {
+        story: b,
+        article: b_article,
+    } = b
+    else {
+        panic!("{b:?}")
+    };
+    assert_ne!(a, b);
+    let c = fold(&f, "three", &entry("c", "Ferries", &P), T0 + 2 * HOUR);
+    assert!(
+        matches!(c, Decision::Copy { story, .. } if story == a),
+        "joins the earlier story: {c:?}"
+    );
+    let store = &f.store;
+    assert!(store.story(b).unwrap().is_none(), "the later story is gone");
+    let merged = store.story(a).unwrap().unwrap();
+    assert_eq!(merged.merged_from, vec![b], "and recorded on the survivor");
+    assert_eq!(merged.copies.len(), 3);
+    assert_eq!(store.article(b_article).unwrap().unwrap().story, a);
+    // the index follows: a copy of B now lands in A
+    let d = fold(
+        &f,
+        "four",
+        &entry("d", "Ferries", &[P[0], P[3], P[4]]),
+        T0 + 3 * HOUR,
+    );
+    assert!(
+        matches!(d, Decision::Copy { story, .. } if story == a),
+        "{d:?}"
+    );
+    // readers see it in the change log and the counters
+    store.flush().unwrap();
+    let kinds: Vec<_> = store
+        .changes_after(None)
+        .map(|c| c.unwrap())
+        .filter(|c| c.kind == crate::storage::ChangeKind::Merged)
+        .map(|c| (c.article, c.story))
+        .collect();
+    assert_eq!(kinds, vec![(b_article, a)]);
+    assert_eq!(store.counts().unwrap().stories, 1);
+}
+
+#[test]
+fn a_weak_bridge_does_not_merge() {
+    // C matches A well but B only at the containment floor: no merge, C joins A.
+    let (_d, f) = folder();
+    let a = story(fold(
+        &f,
+        "one",
+        &entry("a", "Ferries", &[P[0], P[1], P[2], P[3]]),
+        T0,
+    ));
+    let b = story(fold(
+        &f,
+        "two",
+        &entry("b", "Ferries", &[P[0], P[4], "The board will publish the tender documents for the charging stations in the spring, and shipyards abroad may also bid for the second pair of vessels."]),
+        T0 + HOUR,
+    ));
+    assert_ne!(a, b);
+    let at = T0 + 2 * HOUR;
+    let now = DateTime::<Utc>::from_timestamp_millis(at).unwrap();
+    let fp = super::fingerprint_article(&normalize(
+        &entry("c", "Ferries", &P),
+        &NormalizeOptions::new(now),
+    ));
+    let m = f.lock().find_all(&fp, at / 1000);
+    assert_eq!(m.len(), 2, "C matches both: {m:?}");
+    assert!(m[1].similarity < 0.8, "{m:?}");
+    let c = fold(&f, "three", &entry("c", "Ferries", &P), at);
+    assert!(
+        matches!(c, Decision::Copy { story, .. } if story == a),
+        "{c:?}"
+    );
+    assert!(f.store.story(b).unwrap().is_some(), "B stays its own story");
+}

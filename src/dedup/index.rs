@@ -414,6 +414,15 @@ impl Index {
     /// around `at_unix_secs`: an exact copy (same content hash and sketch)
     /// first, else the near duplicate with the highest score.
     pub fn find(&self, fp: &Fingerprint, at_unix_secs: i64) -> Option<Match> {
+        self.find_all(fp, at_unix_secs).into_iter().next()
+    }
+
+    /// Every story `fp` matches: the best verified match in each, best first
+    /// (by score, then Jaccard, then recency). An exact copy is the only
+    /// match returned when there is one. More than one story means the
+    /// article bridges stories that were kept apart (see `crate::fold`, story
+    /// merges).
+    pub fn find_all(&self, fp: &Fingerprint, at_unix_secs: i64) -> Vec<Match> {
         let content = fp.content as u64;
         let mut exact: Option<&Entry> = None;
         self.by_content
@@ -433,12 +442,12 @@ impl Index {
                 true
             });
         if let Some(e) = exact {
-            return Some(Match {
+            return vec![Match {
                 article: e.article,
                 story: e.story,
                 kind: MatchKind::Exact,
                 similarity: 1.0,
-            });
+            }];
         }
         let mut cands: Vec<u32> = Vec::with_capacity(64);
         for &a in fp.sketch.anchors() {
@@ -450,7 +459,8 @@ impl Index {
         }
         cands.sort_unstable();
         cands.dedup();
-        let mut best: Option<(&Entry, Verdict)> = None;
+        // best verdict per story; few stories per lookup, so a linear scan
+        let mut best: Vec<(&Entry, Verdict)> = Vec::new();
         for s in cands {
             let Some(e) = self.slots.get(s as usize) else {
                 continue;
@@ -459,21 +469,30 @@ impl Index {
                 continue;
             }
             if let Some(v) = self.verify(fp, e) {
-                let better = match &best {
-                    None => true,
-                    Some((b, bv)) => (v.score, v.jaccard, e.at) > (bv.score, bv.jaccard, b.at),
-                };
-                if better {
-                    best = Some((e, v));
+                let key = (v.score, v.jaccard, e.at);
+                match best.iter_mut().find(|(b, _)| b.story == e.story) {
+                    Some(slot) => {
+                        if key > (slot.1.score, slot.1.jaccard, slot.0.at) {
+                            *slot = (e, v);
+                        }
+                    }
+                    None => best.push((e, v)),
                 }
             }
         }
-        best.map(|(e, v)| Match {
-            article: e.article,
-            story: e.story,
-            kind: MatchKind::Near,
-            similarity: v.score,
-        })
+        best.sort_by(|(a, av), (b, bv)| {
+            (bv.score, bv.jaccard, b.at)
+                .partial_cmp(&(av.score, av.jaccard, a.at))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        best.into_iter()
+            .map(|(e, v)| Match {
+                article: e.article,
+                story: e.story,
+                kind: MatchKind::Near,
+                similarity: v.score,
+            })
+            .collect()
     }
 }
 

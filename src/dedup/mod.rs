@@ -109,6 +109,11 @@ pub struct DedupParams {
     /// item in two feeds of one outlet, polled at other times) still fold within `window`.
     /// Default 18 h.
     pub short_window: Duration,
+    /// A new article that matches copies of two stories merges them when both matches score
+    /// at least this (containment for long items, Jaccard for short ones): see `crate::fold`,
+    /// rule 5. Measured: at 0.8 the merges add recall and no false pair on any eval set; at 0
+    /// (any verified match) Reuters natural precision falls 0.824 -> 0.801. Default 0.8.
+    pub merge_min_similarity: f32,
 }
 
 impl Default for DedupParams {
@@ -123,6 +128,7 @@ impl Default for DedupParams {
             max_postings: 64,
             window: Duration::from_secs(72 * 3600),
             short_window: Duration::from_secs(18 * 3600),
+            merge_min_similarity: 0.8,
         }
     }
 }

@@ -582,6 +582,19 @@ impl Store {
         stories: &[StoryRecord],
         delta: Counts,
     ) -> Result<Vec<ChangeRecord>> {
+        self.commit_fold(articles, stories, &[], delta)
+    }
+
+    /// [`Store::commit_batch`], also deleting the story records `removed` (stories merged into
+    /// another one: their articles are among `articles`, re-pointed) and counting them off
+    /// the stored stories, in the same transaction.
+    pub fn commit_fold(
+        &self,
+        articles: &[(ArticleRecord, ChangeKind)],
+        stories: &[StoryRecord],
+        removed: &[u64],
+        delta: Counts,
+    ) -> Result<Vec<ChangeRecord>> {
         struct Row {
             key: [u8; 8],
             article: Vec<u8>,
@@ -643,14 +656,18 @@ impl Store {
                     for (k, v) in &stories {
                         stories_t.insert(k, v.as_slice())?;
                     }
-                    if delta != Counts::default() {
+                    let mut gone = 0u64;
+                    for id in removed {
+                        gone += u64::from(stories_t.remove(&id.to_be_bytes())?.is_some());
+                    }
+                    if delta != Counts::default() || gone > 0 {
                         let mut counts: Counts = match meta.get(KEY_COUNTS)? {
                             Some(v) => decode("meta", KEY_COUNTS, &v)
                                 .map_err(ConflictableTransactionError::Abort)?,
                             None => Counts::default(),
                         };
                         counts.articles += delta.articles;
-                        counts.stories += delta.stories;
+                        counts.stories = (counts.stories + delta.stories).saturating_sub(gone);
                         counts.copies += delta.copies;
                         let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
                         meta.insert(KEY_COUNTS, bytes)?;

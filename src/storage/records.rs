@@ -231,6 +231,9 @@ pub enum ChangeKind {
     NewCopy,
     /// An article's content changed in place.
     Updated,
+    /// The article's story was merged into another (`story` is the one it is in now): a new
+    /// copy matched both stories, so they are one (see `crate::fold`, rule 5). Schema 3.
+    Merged,
 }
 
 /// One entry of the change log: what the change feed and the event stream replay.
