@@ -525,3 +525,26 @@ fn a_weak_bridge_does_not_merge() {
     );
     assert!(f.store.story(b).unwrap().is_some(), "B stays its own story");
 }
+
+#[test]
+fn full_text_after_a_headline_and_summary_joins_its_story() {
+    // An outlet carries the headline and first sentence; another outlet the full text later.
+    let (_d, f) = folder();
+    let first = "The regional transport board approved on Tuesday a plan to replace the four oldest ferries on the Lindholm crossing with battery-electric vessels.";
+    let s = story(fold(
+        &f,
+        "radio",
+        &entry("r", "Lindholm crossing to get electric ferries", &[first]),
+        T0,
+    ));
+    let full = fold(
+        &f,
+        "paper",
+        &entry("p", "Lindholm crossing to get electric ferries", &P),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(full, Decision::Copy { story, .. } if story == s),
+        "{full:?}"
+    );
+}

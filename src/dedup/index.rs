@@ -417,6 +417,53 @@ impl Index {
         self.find_all(fp, at_unix_secs).into_iter().next()
     }
 
+    /// Short ↔ long: the best short item (headline + summary) that `lead` — the headline and
+    /// first [`crate::fingerprint::SHORT_MAX_WORDS`] words of a long article, fingerprinted as
+    /// a short item — verifies against by the short-item rules (Jaccard, trimmed-summary
+    /// containment, number and entity guards, `short_window`). Used when the long article has
+    /// no match among long items: an outlet's headline + summary of a story another outlet
+    /// carries in full. Only this direction is searched: a short item arriving after the
+    /// long one would need the long item's lead sketch in the index (64 more bytes per
+    /// article).
+    pub fn find_lead(&self, lead: &Fingerprint, at_unix_secs: i64) -> Option<Match> {
+        if !lead.short {
+            return None;
+        }
+        let mut cands: Vec<u32> = Vec::with_capacity(64);
+        for &a in lead.sketch.anchors() {
+            self.by_anchor
+                .for_each(anchor_hash(a, true), self.params.max_postings, |s| {
+                    cands.push(s);
+                    true
+                });
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        let mut best: Option<(&Entry, Verdict)> = None;
+        for s in cands {
+            let Some(e) = self.slots.get(s as usize) else {
+                continue;
+            };
+            if !e.live() || !e.short() || !self.in_window(e, at_unix_secs, false) {
+                continue;
+            }
+            if let Some(v) = self.verify(lead, e) {
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, bv)| (v.score, v.jaccard, e.at) > (bv.score, bv.jaccard, b.at))
+                {
+                    best = Some((e, v));
+                }
+            }
+        }
+        best.map(|(e, v)| Match {
+            article: e.article,
+            story: e.story,
+            kind: MatchKind::Near,
+            similarity: v.score,
+        })
+    }
+
     /// Every story `fp` matches: the best verified match in each, best first
     /// (by score, then Jaccard, then recency). An exact copy is the only
     /// match returned when there is one. More than one story means the

@@ -119,7 +119,15 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let fp: Fingerprint = fingerprint_article(&a);
         let t2 = Instant::now();
         let at = item.at.timestamp();
-        let matches = index.find_all(&fp, at);
+        let mut matches = index.find_all(&fp, at);
+        if matches.is_empty() {
+            // rule 3b of `crate::fold`: a long article against headline + summary items
+            if let Some(m) =
+                crate::fold::lead_fingerprint(&a, &fp).and_then(|l| index.find_lead(&l, at))
+            {
+                matches.push(m);
+            }
+        }
         let story = match matches.first() {
             None => n as u64,
             Some(best) => {
