@@ -44,10 +44,10 @@
 //!
 //! **Measured** with `wirefold eval` (see `crate::eval` and BENCHMARKS.md):
 //! Reuters-21578 with seeded wire edits, every other story of the collection
-//! as a distractor at its real date: long precision 0.981 / recall 0.972,
-//! short 0.961 / 0.987 (0.975 / 0.981 and 0.955 / 0.989 before the entity
-//! guard); replayed real feeds: copy recall 0.77, no false merge of 48 labeled
-//! different pairs.  Index speed (`cargo run --release --example eval --
+//! as a distractor at its real date: long precision 0.981 / recall 0.973,
+//! short 0.961 / 0.988 (0.975 / 0.981 and 0.955 / 0.989 before the entity
+//! guard), F1 above datasketch `MinHashLSH`'s best on every set; replayed real
+//! feeds: copy recall 0.77, no false merge of 48 labeled different pairs.  Index speed (`cargo run --release --example eval --
 //! --only-bench`): 44,000-85,000 fold decisions/s with 1M articles in the
 //! index at light load (8,800/s at load 14 on the shared 2-core VM); ~288
 //! bytes per article at 1M (168-byte slot + ~14 six-byte table cells at
