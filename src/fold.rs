@@ -460,7 +460,8 @@ impl Folder {
     /// Rule 5: `found` (best match first) spans several stories. When the best match and
     /// another story's match both score at least `merge_min_similarity`, those stories are
     /// one: every bridged story is merged into the earliest of them (the lowest id: ids grow
-    /// with creation), which records them in `merged_from`; their copies move over, their
+    /// with creation), which records them in `merged_from`; their copies move over (an
+    /// absorbed story's origin becomes a near copy and is counted as a copy), their
     /// articles are re-pointed (store and index, each with a `Merged` change-log entry) and
     /// their records deleted. Returns the story the new article joins, with its match.
     fn merge_bridged(
@@ -504,7 +505,16 @@ impl Folder {
             for h in &absorbed.headlines {
                 survivor.add_headline(h);
             }
-            survivor.copies.extend(absorbed.copies);
+            // its first copy is a copy now, not an origin: counted as one
+            survivor
+                .copies
+                .extend(absorbed.copies.into_iter().map(|mut c| {
+                    if c.kind == CopyKind::Origin {
+                        c.kind = CopyKind::Near;
+                        batch.delta.copies += 1;
+                    }
+                    c
+                }));
         }
         survivor.copies.sort_by_key(|c| (c.first_seen, c.article));
         if let Some(first) = survivor.copies.first() {
@@ -525,8 +535,12 @@ impl Folder {
         story: u64,
     ) -> Result<(), StoreError> {
         let mut in_batch = false;
-        for (rec, _) in batch.writes.iter_mut().filter(|(r, _)| r.id == article) {
+        for (rec, kind) in batch.writes.iter_mut().filter(|(r, _)| r.id == article) {
             rec.story = story;
+            // its story, created in this batch, is never written
+            if *kind == ChangeKind::NewStory {
+                *kind = ChangeKind::NewCopy;
+            }
             in_batch = true;
         }
         if !in_batch {

@@ -489,7 +489,23 @@ fn an_article_matching_two_stories_merges_the_later_into_the_earlier() {
         .map(|c| (c.article, c.story))
         .collect();
     assert_eq!(kinds, vec![(b_article, a)]);
-    assert_eq!(store.counts().unwrap().stories, 1);
+    let counts = store.counts().unwrap();
+    assert_eq!(
+        (counts.articles, counts.stories, counts.copies),
+        (4, 1, 3),
+        "every article but the survivor's origin is a copy"
+    );
+    assert_eq!(
+        store
+            .story(a)
+            .unwrap()
+            .unwrap()
+            .copies
+            .iter()
+            .filter(|c| c.kind == crate::storage::CopyKind::Origin)
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -546,5 +562,42 @@ fn full_text_after_a_headline_and_summary_joins_its_story() {
     assert!(
         matches!(full, Decision::Copy { story, .. } if story == s),
         "{full:?}"
+    );
+}
+
+#[test]
+fn a_merge_within_one_poll_is_written_once() {
+    // The same three articles as above in one poll: B's story never reaches the store.
+    let (_d, f) = folder();
+    let now = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    let opts = NormalizeOptions::new(now);
+    let batch = vec![
+        normalize(&entry("a", "Ferries", &[P[0], P[1], P[2]]), &opts),
+        normalize(&entry("b", "Ferries", &[P[0], P[3], P[4]]), &opts),
+        normalize(&entry("c", "Ferries", &P), &opts),
+    ];
+    let d = f.fold_all("agency", batch, T0).unwrap();
+    let (a, b) = (story(d[0]), story(d[1]));
+    assert_ne!(a, b);
+    assert!(
+        matches!(d[2], Decision::Copy { story, .. } if story == a),
+        "{d:?}"
+    );
+    let store = &f.store;
+    assert!(store.story(b).unwrap().is_none());
+    assert_eq!(store.story(a).unwrap().unwrap().merged_from, vec![b]);
+    store.flush().unwrap();
+    let counts = store.counts().unwrap();
+    assert_eq!((counts.articles, counts.stories, counts.copies), (3, 1, 2));
+    let changes: Vec<_> = store
+        .changes_after(None)
+        .map(|c| c.unwrap())
+        .map(|c| (c.story, c.kind))
+        .collect();
+    use crate::storage::ChangeKind::{NewCopy, NewStory};
+    assert_eq!(
+        changes,
+        vec![(a, NewStory), (a, NewCopy), (a, NewCopy)],
+        "one new story, as readers see it"
     );
 }
