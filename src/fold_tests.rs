@@ -601,3 +601,35 @@ fn a_merge_within_one_poll_is_written_once() {
         "one new story, as readers see it"
     );
 }
+
+#[test]
+fn a_headline_and_summary_after_its_full_text_joins_the_story() {
+    // The full text first, then another outlet's headline and opening sentence of it.
+    let (_d, f) = folder();
+    let s = story(fold(
+        &f,
+        "paper",
+        &entry("p", "Lindholm crossing to get electric ferries", &P),
+        T0,
+    ));
+    let teaser = "The regional transport board approved on Tuesday a plan to replace the four oldest ferries on the Lindholm crossing with battery-electric vessels.";
+    let t = fold(
+        &f,
+        "radio",
+        &entry("r", "Electric ferries ordered", &[teaser]),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(t, Decision::Copy { story, .. } if story == s),
+        "{t:?}"
+    );
+    // the figure guard still applies: a teaser with another figure is another story
+    let other = teaser.replace("four", "six");
+    let o = fold(
+        &f,
+        "radio",
+        &entry("o", "Electric ferries ordered", &[&other]),
+        T0 + 2 * HOUR,
+    );
+    assert!(matches!(o, Decision::New { .. }), "{o:?}");
+}

@@ -85,7 +85,7 @@ fn extra_numbers(small: u64, large: u64) -> u32 {
 /// other lacks. A template story about another company, organisation or place has several on
 /// both sides ("Comerica Inc" / "Meridian Bancorp Inc", SCO / ASEAN). An empty mask (title-only
 /// items, caseless scripts, records of schema 2) is not checked.
-fn entities_agree(a: u64, b: u64) -> bool {
+pub(crate) fn entities_agree(a: u64, b: u64) -> bool {
     if a == 0 || b == 0 {
         return true;
     }
@@ -462,6 +462,52 @@ impl Index {
             kind: MatchKind::Near,
             similarity: v.score,
         })
+    }
+
+    /// Short → long candidates: long articles within `short_window` whose anchors are among
+    /// `trigrams` (the word 3-gram hashes of a short item's text, see
+    /// [`crate::fingerprint::lead::trigrams`]), most shared anchors first, at most `limit`.
+    /// A long item's anchors are its smallest 3-gram hashes, so its full text shares some
+    /// with a summary of its lead only by chance (about 1 − (1 − 12/|L|)^|S|: ~0.9 for a
+    /// 30-trigram summary of a 150-trigram text); the caller verifies on the texts
+    /// ([`super::short_in_long`]).
+    pub fn long_candidates(
+        &self,
+        trigrams: &[u64],
+        at_unix_secs: i64,
+        limit: usize,
+    ) -> Vec<(ArticleId, StoryId)> {
+        let w = self.params.window.min(self.params.short_window);
+        let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
+        let mut hits: Vec<(u32, u32)> = Vec::new(); // (slot, shared anchors)
+        for &h in trigrams {
+            let a = h as u32;
+            self.by_anchor
+                .for_each(anchor_hash(a, false), self.params.max_postings, |s| {
+                    if let Some(e) = self.slots.get(s as usize) {
+                        if e.live()
+                            && !e.short()
+                            && e.anchors().contains(&a)
+                            && at_unix_secs
+                                .saturating_sub(i64::from(e.at))
+                                .saturating_abs()
+                                <= w
+                        {
+                            match hits.iter_mut().find(|(x, _)| *x == s) {
+                                Some(hit) => hit.1 += 1,
+                                None => hits.push((s, 1)),
+                            }
+                        }
+                    }
+                    true
+                });
+        }
+        hits.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        hits.into_iter()
+            .take(limit)
+            .filter_map(|(s, _)| self.slots.get(s as usize))
+            .map(|e| (e.article, e.story))
+            .collect()
     }
 
     /// Every story `fp` matches: the best verified match in each, best first

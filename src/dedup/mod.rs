@@ -44,9 +44,10 @@
 //!
 //! **Measured** with `wirefold eval` (see `crate::eval` and BENCHMARKS.md):
 //! Reuters-21578 with seeded wire edits, every other story of the collection
-//! as a distractor at its real date: long precision 0.981 / recall 0.973,
+//! as a distractor at its real date: long precision 0.981 / recall 0.981,
 //! short 0.961 / 0.988 (0.975 / 0.981 and 0.955 / 0.989 before the entity
-//! guard), F1 above datasketch `MinHashLSH`'s best on every set; replayed real
+//! guard and short ↔ long folding, see `crate::fold` rule 3b), F1 above
+//! datasketch `MinHashLSH`'s best on every set; replayed real
 //! feeds: copy recall 0.77, no false merge of 48 labeled different pairs.  Index speed (`cargo run --release --example eval --
 //! --only-bench`): 44,000-85,000 fold decisions/s with 1M articles in the
 //! index at light load (8,800/s at load 14 on the shared 2-core VM); ~288
@@ -155,6 +156,29 @@ pub struct Match {
     /// of the smaller item in the larger (long items) or the estimated
     /// Jaccard resemblance (short items).
     pub similarity: f32,
+}
+
+/// Short → long verification: the headline + summary item `short` (its text's word 3-grams
+/// `short_tris`) against the long item `long` (its body's 3-grams `long_tris`). Folds when at
+/// least 8 3-grams of the summary exist and at least 80% of them are in the long text, every
+/// figure of the short item (headline included) is in the long one, and the names agree
+/// (entity guard). Returns the containment.
+pub fn short_in_long(
+    short: &crate::fingerprint::Fingerprint,
+    short_tris: &[u64],
+    long: &crate::fingerprint::Fingerprint,
+    long_tris: &[u64],
+) -> Option<f32> {
+    if !short.short || long.short || short_tris.len() < 8 {
+        return None;
+    }
+    if short.sketch.numbers & !long.sketch.numbers != 0
+        || !index::entities_agree(short.entities, long.entities)
+    {
+        return None;
+    }
+    let c = crate::fingerprint::lead::contained(short_tris, long_tris);
+    (c >= 0.8).then_some(c)
 }
 
 #[cfg(test)]

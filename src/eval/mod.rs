@@ -110,6 +110,8 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
     let mut opts = NormalizeOptions::new(Utc::now());
     let mut members: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut merged: HashMap<u64, u64> = HashMap::new();
+    // every item's fingerprint and text, by article id (= position), for short → long
+    let mut seen: Vec<(Fingerprint, String)> = Vec::with_capacity(items.len());
     for (n, item) in items.iter().enumerate() {
         let raw = raw_entry(item, n);
         opts.now = item.at;
@@ -121,11 +123,36 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let at = item.at.timestamp();
         let mut matches = index.find_all(&fp, at);
         if matches.is_empty() {
-            // rule 3b of `crate::fold`: a long article against headline + summary items
+            // rule 3b of `crate::fold`: a long article against headline + summary items, and a
+            // headline + summary item against long ones (verified on the texts)
             if let Some(m) =
                 crate::fold::lead_fingerprint(&a, &fp).and_then(|l| index.find_lead(&l, at))
             {
                 matches.push(m);
+            } else if fp.short {
+                let tris = crate::fingerprint::lead::trigrams(&a.fp_text);
+                let mut best: Option<crate::dedup::Match> = None;
+                for (article, story) in
+                    index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES)
+                {
+                    let Some((lfp, ltext)) =
+                        usize::try_from(article).ok().and_then(|i| seen.get(i))
+                    else {
+                        continue;
+                    };
+                    let ltris = crate::fingerprint::lead::trigrams(ltext);
+                    if let Some(c) = crate::dedup::short_in_long(&fp, &tris, lfp, &ltris) {
+                        if best.as_ref().is_none_or(|b| c > b.similarity) {
+                            best = Some(crate::dedup::Match {
+                                article,
+                                story,
+                                kind: crate::dedup::MatchKind::Near,
+                                similarity: c,
+                            });
+                        }
+                    }
+                }
+                matches.extend(best);
             }
         }
         let story = match matches.first() {
@@ -156,6 +183,7 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             }
         };
         members.entry(story).or_default().push(n as u64);
+        seen.push((fp.clone(), a.fp_text.clone()));
         index.insert(n as u64, story, &fp, at);
         let t3 = Instant::now();
         t_norm += t1 - t0;

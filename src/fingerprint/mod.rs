@@ -21,6 +21,7 @@
 //! de-duplicated; [`Fingerprint::shingles`] is the number of distinct ones.
 
 pub mod entities;
+pub mod lead;
 pub mod minhash;
 pub mod shingle;
 pub mod simhash;

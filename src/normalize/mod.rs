@@ -196,6 +196,30 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     }
 }
 
+/// The fingerprint text of a stored article, from its display title and text as
+/// [`normalize`] returned them (same cleaning and headline-echo rule): for comparing a short
+/// item with a stored long one on their texts (`crate::fold`, short → long).
+pub fn stored_fp_text(title: &str, text: &str, rules: &Rules) -> String {
+    let fp_title = fingerprint_text(strip_site_name(title));
+    let fp_full_title = fingerprint_text(title);
+    let display: Vec<std::borrow::Cow<'_, str>> = text
+        .split("\n\n")
+        .filter(|p| !p.is_empty())
+        .map(std::borrow::Cow::Borrowed)
+        .collect();
+    let mut fp_paras: Vec<String> = Vec::new();
+    for (i, para) in rules.clean_fingerprint(&display).iter().enumerate() {
+        let fp = fingerprint_text(para);
+        if fp.is_empty()
+            || (i < 4 && fp_paras.is_empty() && (fp == fp_title || fp == fp_full_title))
+        {
+            continue;
+        }
+        fp_paras.push(fp);
+    }
+    fp_paras.join("\n")
+}
+
 /// The entity mask (see [`crate::fingerprint::entities`]) of a stored article, from its display
 /// title and text as [`normalize`] returned them: the same paragraphs, cleaning and headline-echo
 /// rule as `normalize` uses. For the schema-3 migration, which fills in the masks of articles
