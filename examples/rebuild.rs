@@ -90,6 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     kind: CopyKind::Origin,
                 }],
                 headlines: Vec::new(),
+                merged_from: vec![],
             };
             let one = Counts {
                 articles: 1,

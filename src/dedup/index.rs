@@ -6,8 +6,11 @@ use crate::fingerprint::minhash::{self, BIN_WORDS};
 use crate::fingerprint::shingle::fmix64;
 use crate::fingerprint::{Fingerprint, ANCHORS};
 
-const LIVE: u32 = 1;
-const SHORT: u32 = 2;
+// `Entry::packed`: shingle count in the low 24 bits, then these flags, then the anchor count.
+const SHINGLES: u32 = (1 << 24) - 1;
+const LIVE: u32 = 1 << 24;
+const SHORT: u32 = 1 << 25;
+const ANCHOR_SHIFT: u32 = 26;
 
 const SALT_ID: u64 = 0x243f_6a88_85a3_08d3;
 const SALT_EXACT: u64 = 0x1319_8a2e_0370_7344;
@@ -19,27 +22,35 @@ const SALT_SHORT: u64 = 0x082e_fa98_ec4e_6c89;
 struct Entry {
     bins: [u64; BIN_WORDS],
     numbers: u64,
+    entities: u64,
     simhash: u64,
     content: u64,
-    at: i64,
+    /// Unix seconds, saturated to `u32` (0 before 1970, the maximum after 2106): four bytes
+    /// that leave room for `entities` in 168.
+    at: u32,
     article: ArticleId,
     story: StoryId,
-    shingles: u32,
-    /// `LIVE`, `SHORT`, anchor count in bits 8..16.
-    flags: u32,
+    /// Shingle count (saturated at 2^24 - 1), `LIVE`, `SHORT`, anchor count from bit 26;
+    /// packed so that the entity mask fits in the same 168 bytes.
+    packed: u32,
     anchors: [u32; ANCHORS],
 }
 
 impl Entry {
     fn live(&self) -> bool {
-        self.flags & LIVE != 0
+        self.packed & LIVE != 0
     }
     fn short(&self) -> bool {
-        self.flags & SHORT != 0
+        self.packed & SHORT != 0
     }
     fn anchors(&self) -> &[u32] {
-        let n = ((self.flags >> 8) & 0xff) as usize;
-        &self.anchors[..n.min(ANCHORS)]
+        &self.anchors[..self.anchor_len()]
+    }
+    fn anchor_len(&self) -> usize {
+        ((self.packed >> ANCHOR_SHIFT) as usize).min(ANCHORS)
+    }
+    fn shingles(&self) -> u32 {
+        self.packed & SHINGLES
     }
 }
 
@@ -49,7 +60,8 @@ impl Entry {
 pub struct Record(Entry);
 
 impl Record {
-    /// Size of an encoded record.
+    /// Size of an encoded record: the bins, six `u64`s (numbers, entities, SimHash, content
+    /// hash, article, story), then `at`, `packed` and the anchors as `u32`s.
     pub const BYTES: usize = 8 * BIN_WORDS + 8 * 6 + 4 * 2 + 4 * ANCHORS;
 
     /// The record of `article` in `story` with fingerprint `fp`, first seen at `at_unix_secs`
@@ -60,13 +72,16 @@ impl Record {
         Record(Entry {
             bins: sk.bins,
             numbers: sk.numbers,
+            entities: fp.entities,
             simhash: fp.simhash,
             content: fp.content as u64,
-            at: at_unix_secs,
+            at: secs(at_unix_secs),
             article,
             story,
-            shingles: fp.shingles,
-            flags: LIVE | if fp.short { SHORT } else { 0 } | ((n_anchors as u32) << 8),
+            packed: fp.shingles.min(SHINGLES)
+                | LIVE
+                | if fp.short { SHORT } else { 0 }
+                | ((n_anchors as u32) << ANCHOR_SHIFT),
             anchors: sk.anchors,
         })
     }
@@ -76,9 +91,9 @@ impl Record {
         self.0.article
     }
 
-    /// When it was first seen (Unix seconds).
+    /// When it was first seen (Unix seconds, as the index keeps them).
     pub fn at(&self) -> i64 {
-        self.0.at
+        i64::from(self.0.at)
     }
 
     /// Appends the record's [`Record::BYTES`] bytes (little-endian fields) to `out`.
@@ -88,17 +103,12 @@ impl Record {
             out.extend_from_slice(&w.to_le_bytes());
         }
         for v in [
-            e.numbers,
-            e.simhash,
-            e.content,
-            e.at as u64,
-            e.article,
-            e.story,
+            e.numbers, e.entities, e.simhash, e.content, e.article, e.story,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        out.extend_from_slice(&e.shingles.to_le_bytes());
-        out.extend_from_slice(&e.flags.to_le_bytes());
+        out.extend_from_slice(&e.at.to_le_bytes());
+        out.extend_from_slice(&e.packed.to_le_bytes());
         for a in e.anchors {
             out.extend_from_slice(&a.to_le_bytes());
         }
@@ -121,32 +131,31 @@ impl Record {
         for w in &mut bins {
             *w = u64s()?;
         }
-        let (numbers, simhash, content, at, article, story) =
+        let (numbers, entities, simhash, content, article, story) =
             (u64s()?, u64s()?, u64s()?, u64s()?, u64s()?, u64s()?);
         let rest = b.get(8 * BIN_WORDS + 48..)?;
         let mut u32s = rest
             .chunks_exact(4)
             .map(|c| c.try_into().map(u32::from_le_bytes));
         let mut u32s = || u32s.next().and_then(Result::ok);
-        let (shingles, flags) = (u32s()?, u32s()?);
+        let (at, packed) = (u32s()?, u32s()?);
         let mut anchors = [0u32; ANCHORS];
         for a in &mut anchors {
             *a = u32s()?;
         }
-        let known = LIVE | SHORT | (0xff << 8);
-        if flags & LIVE == 0 || flags & !known != 0 || ((flags >> 8) & 0xff) as usize > ANCHORS {
+        if packed & LIVE == 0 || (packed >> ANCHOR_SHIFT) as usize > ANCHORS {
             return None;
         }
         Some(Record(Entry {
             bins,
             numbers,
+            entities,
             simhash,
             content,
-            at: at as i64,
+            at,
             article,
             story,
-            shingles,
-            flags,
+            packed,
             anchors,
         }))
     }
@@ -165,10 +174,30 @@ fn anchor_hash(anchor: u32, short: bool) -> u64 {
     fmix64(u64::from(anchor) ^ if short { SALT_SHORT } else { SALT_LONG })
 }
 
+/// Unix seconds as kept in an [`Entry`].
+#[inline]
+fn secs(unix_secs: i64) -> u32 {
+    u32::try_from(unix_secs.max(0)).unwrap_or(u32::MAX)
+}
+
 /// Bits of `small` that are not in `large`.
 #[inline]
 fn extra_numbers(small: u64, large: u64) -> u32 {
     (small & !large).count_ones()
+}
+
+/// The entity guard (see [`crate::fingerprint::entities`]): the names of the lead must agree.
+/// A copy keeps its original's names; a trimmed copy loses some and an edit may replace one,
+/// so either one side's names are all in the other's, or each side has at most one name the
+/// other lacks. A template story about another company, organisation or place has several on
+/// both sides ("Comerica Inc" / "Meridian Bancorp Inc", SCO / ASEAN). An empty mask (title-only
+/// items, caseless scripts, records of schema 2) is not checked.
+pub(crate) fn entities_agree(a: u64, b: u64) -> bool {
+    if a == 0 || b == 0 {
+        return true;
+    }
+    let (ab, ba) = (extra_numbers(a, b), extra_numbers(b, a));
+    ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
 }
 
 /// In-memory near-duplicate index over the articles of the time window.
@@ -395,10 +424,10 @@ impl Index {
         if !e.live() {
             return;
         }
-        e.flags &= !LIVE;
+        e.packed &= !LIVE;
         let (article, content, short) = (e.article, e.content, e.short());
         let anchors = e.anchors;
-        let n = ((e.flags >> 8) & 0xff) as usize;
+        let n = e.anchor_len();
         self.by_id.remove(id_hash(article), slot);
         self.by_content.remove(exact_hash(content), slot);
         for &a in &anchors[..n.min(ANCHORS)] {
@@ -430,7 +459,7 @@ impl Index {
     pub fn evict_before(&mut self, unix_secs: i64) -> usize {
         let old: Vec<u32> = self
             .live_slots()
-            .filter(|(_, e)| e.at < unix_secs)
+            .filter(|(_, e)| i64::from(e.at) < unix_secs)
             .map(|(s, _)| s)
             .collect();
         for &s in &old {
@@ -448,17 +477,17 @@ impl Index {
             self.params.window
         };
         let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
-        at.saturating_sub(e.at).saturating_abs() <= w
+        at.saturating_sub(i64::from(e.at)).saturating_abs() <= w
     }
 
     /// Verification of a near-duplicate candidate (thresholds in
     /// [`DedupParams`]).  Returns `None` when it must not fold.
     fn verify(&self, fp: &Fingerprint, e: &Entry) -> Option<Verdict> {
-        if e.short() != fp.short || fp.shingles == 0 || e.shingles == 0 {
+        if e.short() != fp.short || fp.shingles == 0 || e.shingles() == 0 {
             return None;
         }
         let p = &self.params;
-        let (na, nb) = (fp.shingles, e.shingles);
+        let (na, nb) = (fp.shingles.min(SHINGLES), e.shingles());
         let (small, large) = if na <= nb {
             (fp.sketch.numbers, e.numbers)
         } else {
@@ -481,6 +510,9 @@ impl Index {
             (small.count_ones() + 1) / 4 + u32::from(explained)
         };
         if extra > allowed {
+            return None;
+        }
+        if !entities_agree(fp.entities, e.entities) {
             return None;
         }
         let sk_a = minhash::Sketch {
@@ -514,6 +546,108 @@ impl Index {
     /// around `at_unix_secs`: an exact copy (same content hash and sketch)
     /// first, else the near duplicate with the highest score.
     pub fn find(&self, fp: &Fingerprint, at_unix_secs: i64) -> Option<Match> {
+        self.find_all(fp, at_unix_secs).into_iter().next()
+    }
+
+    /// Short ↔ long: the best short item (headline + summary) that `lead` — the headline and
+    /// first [`crate::fingerprint::SHORT_MAX_WORDS`] words of a long article, fingerprinted as
+    /// a short item — verifies against by the short-item rules (Jaccard, trimmed-summary
+    /// containment, number and entity guards, `short_window`). Used when the long article has
+    /// no match among long items: an outlet's headline + summary of a story another outlet
+    /// carries in full. Only this direction is searched: a short item arriving after the
+    /// long one would need the long item's lead sketch in the index (64 more bytes per
+    /// article).
+    pub fn find_lead(&self, lead: &Fingerprint, at_unix_secs: i64) -> Option<Match> {
+        if !lead.short {
+            return None;
+        }
+        let mut cands: Vec<u32> = Vec::with_capacity(64);
+        for &a in lead.sketch.anchors() {
+            self.by_anchor
+                .for_each(anchor_hash(a, true), self.params.max_postings, |s| {
+                    cands.push(s);
+                    true
+                });
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        let mut best: Option<(&Entry, Verdict)> = None;
+        for s in cands {
+            let Some(e) = self.slots.get(s as usize) else {
+                continue;
+            };
+            if !e.live() || !e.short() || !self.in_window(e, at_unix_secs, false) {
+                continue;
+            }
+            if let Some(v) = self.verify(lead, e) {
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, bv)| (v.score, v.jaccard, e.at) > (bv.score, bv.jaccard, b.at))
+                {
+                    best = Some((e, v));
+                }
+            }
+        }
+        best.map(|(e, v)| Match {
+            article: e.article,
+            story: e.story,
+            kind: MatchKind::Near,
+            similarity: v.score,
+        })
+    }
+
+    /// Short → long candidates: long articles within `short_window` whose anchors are among
+    /// `trigrams` (the word 3-gram hashes of a short item's text, see
+    /// [`crate::fingerprint::lead::trigrams`]), most shared anchors first, at most `limit`.
+    /// A long item's anchors are its smallest 3-gram hashes, so its full text shares some
+    /// with a summary of its lead only by chance (about 1 − (1 − 12/|L|)^|S|: ~0.9 for a
+    /// 30-trigram summary of a 150-trigram text); the caller verifies on the texts
+    /// ([`super::short_in_long`]).
+    pub fn long_candidates(
+        &self,
+        trigrams: &[u64],
+        at_unix_secs: i64,
+        limit: usize,
+    ) -> Vec<(ArticleId, StoryId)> {
+        let w = self.params.window.min(self.params.short_window);
+        let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
+        let mut hits: Vec<(u32, u32)> = Vec::new(); // (slot, shared anchors)
+        for &h in trigrams {
+            let a = h as u32;
+            self.by_anchor
+                .for_each(anchor_hash(a, false), self.params.max_postings, |s| {
+                    if let Some(e) = self.slots.get(s as usize) {
+                        if e.live()
+                            && !e.short()
+                            && e.anchors().contains(&a)
+                            && at_unix_secs
+                                .saturating_sub(i64::from(e.at))
+                                .saturating_abs()
+                                <= w
+                        {
+                            match hits.iter_mut().find(|(x, _)| *x == s) {
+                                Some(hit) => hit.1 += 1,
+                                None => hits.push((s, 1)),
+                            }
+                        }
+                    }
+                    true
+                });
+        }
+        hits.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        hits.into_iter()
+            .take(limit)
+            .filter_map(|(s, _)| self.slots.get(s as usize))
+            .map(|e| (e.article, e.story))
+            .collect()
+    }
+
+    /// Every story `fp` matches: the best verified match in each, best first
+    /// (by score, then Jaccard, then recency). An exact copy is the only
+    /// match returned when there is one. More than one story means the
+    /// article bridges stories that were kept apart (see `crate::fold`, story
+    /// merges).
+    pub fn find_all(&self, fp: &Fingerprint, at_unix_secs: i64) -> Vec<Match> {
         let content = fp.content as u64;
         let mut exact: Option<&Entry> = None;
         self.by_content
@@ -533,12 +667,12 @@ impl Index {
                 true
             });
         if let Some(e) = exact {
-            return Some(Match {
+            return vec![Match {
                 article: e.article,
                 story: e.story,
                 kind: MatchKind::Exact,
                 similarity: 1.0,
-            });
+            }];
         }
         let mut cands: Vec<u32> = Vec::with_capacity(64);
         for &a in fp.sketch.anchors() {
@@ -550,7 +684,8 @@ impl Index {
         }
         cands.sort_unstable();
         cands.dedup();
-        let mut best: Option<(&Entry, Verdict)> = None;
+        // best verdict per story; few stories per lookup, so a linear scan
+        let mut best: Vec<(&Entry, Verdict)> = Vec::new();
         for s in cands {
             let Some(e) = self.slots.get(s as usize) else {
                 continue;
@@ -559,20 +694,48 @@ impl Index {
                 continue;
             }
             if let Some(v) = self.verify(fp, e) {
-                let better = match &best {
-                    None => true,
-                    Some((b, bv)) => (v.score, v.jaccard, e.at) > (bv.score, bv.jaccard, b.at),
-                };
-                if better {
-                    best = Some((e, v));
+                let key = (v.score, v.jaccard, e.at);
+                match best.iter_mut().find(|(b, _)| b.story == e.story) {
+                    Some(slot) => {
+                        if key > (slot.1.score, slot.1.jaccard, slot.0.at) {
+                            *slot = (e, v);
+                        }
+                    }
+                    None => best.push((e, v)),
                 }
             }
         }
-        best.map(|(e, v)| Match {
-            article: e.article,
-            story: e.story,
-            kind: MatchKind::Near,
-            similarity: v.score,
-        })
+        best.sort_by(|(a, av), (b, bv)| {
+            (bv.score, bv.jaccard, b.at)
+                .partial_cmp(&(av.score, av.jaccard, a.at))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        best.into_iter()
+            .map(|(e, v)| Match {
+                article: e.article,
+                story: e.story,
+                kind: MatchKind::Near,
+                similarity: v.score,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod layout {
+    use super::entities_agree;
+
+    #[test]
+    fn an_entry_stays_168_bytes() {
+        assert_eq!(std::mem::size_of::<super::Entry>(), 168);
+    }
+
+    #[test]
+    fn entity_guard_allows_subsets_and_one_swap_not_two() {
+        assert!(entities_agree(0, 0b1111), "unknown is not checked");
+        assert!(entities_agree(0b0111, 0b1111), "a trimmed copy");
+        assert!(entities_agree(0b1111, 0b0111));
+        assert!(entities_agree(0b1_0111, 0b0_1111), "one name replaced");
+        assert!(!entities_agree(0b11_0011, 0b00_1111), "two names each way");
     }
 }

@@ -308,6 +308,10 @@ fn records_round_trip_and_an_index_built_from_them_decides_alike() {
     let mut records = Vec::new();
     for (k, f) in fps.iter().enumerate().rev() {
         let (id, story, at) = (k as u64 + 1, k as u64 / 3, T0 + k as i64 * 60);
+        // Names in the lead: a mask of a few bits, so that the record must carry it.
+        let mut f = f.clone();
+        f.entities = 0b1011 << (k % 60);
+        let f = &f;
         one_by_one.insert(id, story, f, at);
         let r = Record::new(id, story, f, at);
         let mut bytes = Vec::new();

@@ -19,8 +19,9 @@
 //! # What runs
 //! Each item becomes a [`RawEntry`] (headline, HTML body, date), goes through the real
 //! [`normalize`](crate::normalize::normalize), [`fingerprint_article`] and the in-memory
-//! [`Index`] in time order (`find`, then `insert` into the found story or a new one) — the
-//! decision path of [`crate::fold::Folder`] without the store writes. The peer gets the same
+//! [`Index`] in time order (`find_all`, then `insert` into the best match's story or a new
+//! one, merging bridged stories by rule 5 of [`crate::fold`]) — the decision path of
+//! [`crate::fold::Folder`] without the store writes. The peer gets the same
 //! normalized text (headline + fingerprint text), so the comparison is between the indexes and
 //! verification rules, not between normalizers.
 
@@ -107,6 +108,10 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
     let mut fp_texts = Vec::with_capacity(items.len());
     let (mut t_norm, mut t_fp, mut t_fold) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let mut opts = NormalizeOptions::new(Utc::now());
+    let mut members: HashMap<u64, Vec<u64>> = HashMap::new();
+    let mut merged: HashMap<u64, u64> = HashMap::new();
+    // every item's fingerprint and text, by article id (= position), for short → long
+    let mut seen: Vec<(Fingerprint, String)> = Vec::with_capacity(items.len());
     for (n, item) in items.iter().enumerate() {
         let raw = raw_entry(item, n);
         opts.now = item.at;
@@ -116,7 +121,69 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let fp: Fingerprint = fingerprint_article(&a);
         let t2 = Instant::now();
         let at = item.at.timestamp();
-        let story = index.find(&fp, at).map_or(n as u64, |m| m.story);
+        let mut matches = index.find_all(&fp, at);
+        if matches.is_empty() {
+            // rule 3b of `crate::fold`: a long article against headline + summary items, and a
+            // headline + summary item against long ones (verified on the texts)
+            if let Some(m) =
+                crate::fold::lead_fingerprint(&a, &fp).and_then(|l| index.find_lead(&l, at))
+            {
+                matches.push(m);
+            } else if fp.short {
+                let tris = crate::fingerprint::lead::trigrams(&a.fp_text);
+                let mut best: Option<crate::dedup::Match> = None;
+                for (article, story) in
+                    index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES)
+                {
+                    let Some((lfp, ltext)) =
+                        usize::try_from(article).ok().and_then(|i| seen.get(i))
+                    else {
+                        continue;
+                    };
+                    let ltris = crate::fingerprint::lead::trigrams(ltext);
+                    if let Some(c) = crate::dedup::short_in_long(&fp, &tris, lfp, &ltris) {
+                        if best.as_ref().is_none_or(|b| c > b.similarity) {
+                            best = Some(crate::dedup::Match {
+                                article,
+                                story,
+                                kind: crate::dedup::MatchKind::Near,
+                                similarity: c,
+                            });
+                        }
+                    }
+                }
+                matches.extend(best);
+            }
+        }
+        let story = match matches.first() {
+            None => n as u64,
+            Some(best) => {
+                let mut survivor = best.story;
+                // rule 5 of `crate::fold`: a bridge merges the stories into the earliest
+                let min = params.merge_min_similarity;
+                let ok = |m: &crate::dedup::Match| m.similarity >= min && best.similarity >= min;
+                let others: Vec<u64> = matches[1..]
+                    .iter()
+                    .filter(|m| ok(m))
+                    .map(|m| m.story)
+                    .collect();
+                for &o in &others {
+                    survivor = survivor.min(o);
+                }
+                for o in others.iter().copied().chain(std::iter::once(best.story)) {
+                    if o != survivor {
+                        for a in members.remove(&o).unwrap_or_default() {
+                            index.set_story(a, survivor);
+                            members.entry(survivor).or_default().push(a);
+                        }
+                        merged.insert(o, survivor);
+                    }
+                }
+                survivor
+            }
+        };
+        members.entry(story).or_default().push(n as u64);
+        seen.push((fp.clone(), a.fp_text.clone()));
         index.insert(n as u64, story, &fp, at);
         let t3 = Instant::now();
         t_norm += t1 - t0;
@@ -125,6 +192,13 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         predicted.push(story);
         fp_texts.push(format!("{}\n{}", a.fp_title, a.fp_text));
     }
+    let resolve = |mut s: u64| {
+        while let Some(&t) = merged.get(&s) {
+            s = t;
+        }
+        s
+    };
+    let predicted = predicted.into_iter().map(resolve).collect();
     Run {
         predicted,
         fp_texts,

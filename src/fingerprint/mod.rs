@@ -20,6 +20,8 @@
 //! one or two letters) are skipped (see [`shingle`]).  Shingles are
 //! de-duplicated; [`Fingerprint::shingles`] is the number of distinct ones.
 
+pub mod entities;
+pub mod lead;
 pub mod minhash;
 pub mod shingle;
 pub mod simhash;
@@ -80,6 +82,10 @@ pub struct Fingerprint {
     /// True for headline(+summary) items, which use the short-item shingles
     /// and the stricter short-item verification.
     pub short: bool,
+    /// One bit per distinct name (capitalised word) of the lead: see [`entities`].  Needs the
+    /// cased text, so [`fingerprint`] leaves it 0 ("unknown") and the caller fills it in
+    /// (`fold::fingerprint_article` from `Article::entities`).  Schema 3.
+    pub entities: u64,
 }
 
 #[derive(Default)]
@@ -232,6 +238,7 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
             sketch,
             shingles: count,
             short,
+            entities: 0,
         }
     })
 }

@@ -198,6 +198,8 @@ pub struct StoryView {
     pub headlines: Vec<String>,
     /// Every copy.
     pub copies: Vec<CopyView>,
+    /// Stories found later to be this one and merged into it (their ids no longer resolve).
+    pub merged_from: Vec<u64>,
 }
 
 fn copy_kind(k: CopyKind) -> &'static str {
@@ -244,6 +246,7 @@ pub fn story_view(store: &Store, s: StoryRecord, titles: bool) -> Result<StoryVi
         source_count: s.source_count(),
         headlines: s.headlines.clone(),
         copies,
+        merged_from: s.merged_from.clone(),
     })
 }
 

@@ -28,6 +28,7 @@ fn kind_name(k: ChangeKind) -> &'static str {
         ChangeKind::NewStory => "new_story",
         ChangeKind::NewCopy => "new_copy",
         ChangeKind::Updated => "updated",
+        ChangeKind::Merged => "merged",
     }
 }
 

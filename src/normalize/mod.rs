@@ -21,6 +21,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::fingerprint::entities::EntityMask;
+
 pub use boilerplate::{Position, Rule, RuleError, RuleKind, RuleSpec, Rules};
 pub use date::{choose_date, parse_date};
 pub use lang::Script;
@@ -88,6 +90,9 @@ pub struct Article {
     pub language: Option<String>,
     /// Dominant writing system, used to pick word or character shingles.
     pub script: Script,
+    /// Names of the lead (see [`crate::fingerprint::entities`]), from the cleaned body before
+    /// it is lowercased.
+    pub entities: u64,
 }
 
 /// Settings for [`normalize`].
@@ -156,6 +161,7 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     let text = display.join("\n\n");
 
     let mut fp_paras: Vec<String> = Vec::with_capacity(display.len());
+    let mut entities = EntityMask::new();
     for (i, para) in rules.clean_fingerprint(&display).iter().enumerate() {
         let fp = fingerprint_text(para);
         if fp.is_empty() {
@@ -165,6 +171,7 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         if i < 4 && fp_paras.is_empty() && (fp == fp_title || fp_full_title.as_ref() == Some(&fp)) {
             continue;
         }
+        entities.add_paragraph(para);
         fp_paras.push(fp);
     }
     let fp_text = fp_paras.join("\n");
@@ -191,7 +198,60 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         date_source,
         language,
         script,
+        entities: entities.finish(),
     }
+}
+
+/// The fingerprint text of a stored article, from its display title and text as
+/// [`normalize`] returned them (same cleaning and headline-echo rule): for comparing a short
+/// item with a stored long one on their texts (`crate::fold`, short → long).
+pub fn stored_fp_text(title: &str, text: &str, rules: &Rules) -> String {
+    let fp_title = fingerprint_text(strip_site_name(title));
+    let fp_full_title = fingerprint_text(title);
+    let display: Vec<std::borrow::Cow<'_, str>> = text
+        .split("\n\n")
+        .filter(|p| !p.is_empty())
+        .map(std::borrow::Cow::Borrowed)
+        .collect();
+    let mut fp_paras: Vec<String> = Vec::new();
+    for (i, para) in rules.clean_fingerprint(&display).iter().enumerate() {
+        let fp = fingerprint_text(para);
+        if fp.is_empty()
+            || (i < 4 && fp_paras.is_empty() && (fp == fp_title || fp == fp_full_title))
+        {
+            continue;
+        }
+        fp_paras.push(fp);
+    }
+    fp_paras.join("\n")
+}
+
+/// The entity mask (see [`crate::fingerprint::entities`]) of a stored article, from its display
+/// title and text as [`normalize`] returned them: the same paragraphs, cleaning and headline-echo
+/// rule as `normalize` uses. For the schema-3 migration, which fills in the masks of articles
+/// stored before them.
+pub fn lead_entities(title: &str, text: &str, rules: &Rules) -> u64 {
+    let fp_title = fingerprint_text(strip_site_name(title));
+    let fp_full_title = fingerprint_text(title);
+    let display: Vec<std::borrow::Cow<'_, str>> = text
+        .split("\n\n")
+        .filter(|p| !p.is_empty())
+        .map(std::borrow::Cow::Borrowed)
+        .collect();
+    let mut entities = EntityMask::new();
+    let mut kept = 0usize;
+    for (i, para) in rules.clean_fingerprint(&display).iter().enumerate() {
+        if entities.full() {
+            break;
+        }
+        let fp = fingerprint_text(para);
+        if fp.is_empty() || (i < 4 && kept == 0 && (fp == fp_title || fp == fp_full_title)) {
+            continue;
+        }
+        kept += 1;
+        entities.add_paragraph(para);
+    }
+    entities.finish()
 }
 
 /// The stable key of an entry, as [`normalize`] computes it with the built-in rules:

@@ -49,6 +49,7 @@
 //! [`StoreError::Faulted`], and [`Store::reopen`] (called by the daemon once space is back, see
 //! [`Store::probe_space`]) drops the broken handle and opens the directory again.
 
+mod legacy;
 mod records;
 mod retention;
 mod schema;
@@ -59,11 +60,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
+use legacy::Record;
 pub use records::*;
 pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
 pub use verify::{Progress, Verifier};
@@ -74,7 +75,7 @@ pub use verify::{Progress, Verifier};
 pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
@@ -238,11 +239,14 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     postcard::to_allocvec(value).map_err(|e| StoreError::Io(format!("encoding a record: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
-    postcard::from_bytes(bytes).map_err(|e| StoreError::Decode {
-        tree,
-        key: key.iter().map(|b| format!("{b:02x}")).collect(),
-        message: e.to_string(),
+/// Decodes a record in the current layout, else in the layout of schema 2 (see `legacy`).
+fn decode<T: Record>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
+    postcard::from_bytes(bytes).or_else(|e| {
+        T::legacy(bytes).ok_or_else(|| StoreError::Decode {
+            tree,
+            key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            message: e.to_string(),
+        })
     })
 }
 
@@ -579,6 +583,19 @@ impl Store {
         stories: &[StoryRecord],
         delta: Counts,
     ) -> Result<Vec<ChangeRecord>> {
+        self.commit_fold(articles, stories, &[], delta)
+    }
+
+    /// [`Store::commit_batch`], also deleting the story records `removed` (stories merged into
+    /// another one: their articles are among `articles`, re-pointed) and counting them off
+    /// the stored stories, in the same transaction.
+    pub fn commit_fold(
+        &self,
+        articles: &[(ArticleRecord, ChangeKind)],
+        stories: &[StoryRecord],
+        removed: &[u64],
+        delta: Counts,
+    ) -> Result<Vec<ChangeRecord>> {
         struct Row {
             key: [u8; 8],
             article: Vec<u8>,
@@ -640,14 +657,18 @@ impl Store {
                     for (k, v) in &stories {
                         stories_t.insert(k, v.as_slice())?;
                     }
-                    if delta != Counts::default() {
+                    let mut gone = 0u64;
+                    for id in removed {
+                        gone += u64::from(stories_t.remove(&id.to_be_bytes())?.is_some());
+                    }
+                    if delta != Counts::default() || gone > 0 {
                         let mut counts: Counts = match meta.get(KEY_COUNTS)? {
                             Some(v) => decode("meta", KEY_COUNTS, &v)
                                 .map_err(ConflictableTransactionError::Abort)?,
                             None => Counts::default(),
                         };
                         counts.articles += delta.articles;
-                        counts.stories += delta.stories;
+                        counts.stories = (counts.stories + delta.stories).saturating_sub(gone);
                         counts.copies += delta.copies;
                         let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
                         meta.insert(KEY_COUNTS, bytes)?;

@@ -118,6 +118,9 @@ pub struct StoryRecord {
     pub copies: Vec<CopyRecord>,
     /// Distinct headlines of its copies (at most [`MAX_HEADLINES`]).
     pub headlines: Vec<String>,
+    /// Stories found later to be this one and merged into it (their copies moved here, their
+    /// records deleted), oldest merge first. Schema 3.
+    pub merged_from: Vec<u64>,
 }
 
 impl StoryRecord {
@@ -228,6 +231,9 @@ pub enum ChangeKind {
     NewCopy,
     /// An article's content changed in place.
     Updated,
+    /// The article's story was merged into another (`story` is the one it is in now): a new
+    /// copy matched both stories, so they are one (see `crate::fold`, rule 5). Schema 3.
+    Merged,
 }
 
 /// One entry of the change log: what the change feed and the event stream replay.

@@ -12,13 +12,16 @@
 //! | from → to | what |
 //! |---|---|
 //! | 1 → 2 | fills `firstseen_articleid` (retention's time order) from the articles; the tombstone trees start empty |
+//! | 2 → 3 | `Fingerprint::entities` (the entity mask) and `StoryRecord::merged_from`: rewrites every `articleid_index` record with the mask recomputed from the article's stored title and text; article and story records keep the schema-2 layout until they change and are read with the new fields at their defaults (see `legacy.rs`) |
 
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 use tracing::info;
 
 use super::SCHEMA_VERSION;
-use super::{decode, first_seen_key, ArticleRecord, Result, StoreError, Trees, KEY_SCHEMA};
+use super::{
+    decode, first_seen_key, ArticleRecord, IndexRecord, Result, StoreError, Trees, KEY_SCHEMA,
+};
 
 /// One step from version `from` to `from + 1`.
 pub(super) struct Migration {
@@ -57,11 +60,18 @@ impl Plan {
 }
 
 /// Every migration, in order.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    from: 1,
-    what: "index articles by first sighting for retention",
-    plan: v1_to_v2,
-}];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        from: 1,
+        what: "index articles by first sighting for retention",
+        plan: v1_to_v2,
+    },
+    Migration {
+        from: 2,
+        what: "entity masks in the index records",
+        plan: v2_to_v3,
+    },
+];
 
 /// Applies the migrations from `found` up to [`SCHEMA_VERSION`].
 pub(super) fn migrate(store: &Trees, shown: &str, found: u32) -> Result<()> {
@@ -124,6 +134,25 @@ fn v1_to_v2(store: &Trees) -> Result<Plan> {
             &first_seen_key(a.first_seen, a.id),
             &[],
         );
+    }
+    Ok(plan)
+}
+
+/// 2 → 3: every index record again, with the entity mask of its article. The plan holds one
+/// index record (~130 bytes) per article; articles are read one at a time.
+fn v2_to_v3(store: &Trees) -> Result<Plan> {
+    let rules = crate::normalize::Rules::shared_default();
+    let mut plan = Plan::default();
+    for kv in store.articles.iter() {
+        let (k, v) = kv?;
+        let mut a: ArticleRecord = decode("articleid_article", &k, &v)?;
+        a.fingerprint.entities = crate::normalize::lead_entities(&a.title, &a.text, &rules);
+        let index = IndexRecord {
+            story: a.story,
+            at: a.first_seen,
+            fingerprint: a.fingerprint,
+        };
+        plan.insert("articleid_index", &k, &super::encode(&index)?);
     }
     Ok(plan)
 }

@@ -39,6 +39,7 @@ fn story(id: u64, a: &ArticleRecord) -> StoryRecord {
         canonical: a.id,
         copies: vec![],
         headlines: vec![a.title.clone()],
+        merged_from: vec![],
     }
 }
 
@@ -315,6 +316,55 @@ fn a_version_1_store_is_migrated_on_open() {
     // Opening again does not migrate again.
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     assert_eq!(store.t().unwrap().first_seen.len(), 1);
+}
+
+#[test]
+fn a_version_2_store_is_read_and_its_index_gets_entity_masks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (a, s) = {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        let sid = store.next_id().unwrap();
+        let mut a = article(&store, sid, "g:v2");
+        a.text = "Comerica Inc said it raised its prime rate.\n\nThe bank said more.".into();
+        let s = story(sid, &a);
+        let one = Counts {
+            articles: 1,
+            stories: 1,
+            copies: 0,
+        };
+        store.commit(&a, &s, one, ChangeKind::NewStory).unwrap();
+        // Rewrite the records exactly as schema 2 wrote them.
+        let t = store.t().unwrap();
+        let k = a.id.to_be_bytes();
+        t.articles.insert(k, legacy::write::article(&a)).unwrap();
+        t.index.insert(k, legacy::write::index(&a)).unwrap();
+        t.stories
+            .insert(sid.to_be_bytes(), legacy::write::story(&s))
+            .unwrap();
+        t.meta.insert(KEY_SCHEMA, &2u32.to_be_bytes()).unwrap();
+        store.flush().unwrap();
+        (a, s)
+    };
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
+    assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
+    // Article and story keep the old layout and read with the new fields at their defaults.
+    let read = store.article(a.id).unwrap().unwrap();
+    assert_eq!(read.fingerprint.entities, 0);
+    assert_eq!(read.title, a.title);
+    assert_eq!(store.story(s.id).unwrap().unwrap(), s);
+    // The index record was rewritten with the mask of the stored text.
+    let (id, rec) = store.index_records_since(0).next().unwrap().unwrap();
+    assert_eq!(id, a.id);
+    let want = crate::normalize::lead_entities(
+        &a.title,
+        &a.text,
+        &crate::normalize::Rules::shared_default(),
+    );
+    assert_ne!(want, 0);
+    assert_eq!(rec.fingerprint.entities, want);
+    assert_eq!(rec.fingerprint.content, a.fingerprint.content);
 }
 
 #[test]

@@ -1,0 +1,178 @@
+//! Entity mask: one bit (of 64) per distinct capitalised word of an article's lead.
+//!
+//! Template stories share their wording and differ in *who*: "Mercantile Bancorp said it
+//! raised its prime rate to 7-3/4 pct" / "Comerica Inc said it raised its prime rate to 7-3/4
+//! pct", "Azerbaijan and the Shanghai Cooperation Organization discussed …" / "… the
+//! Association of Southeast Asian Nations discussed …". Shingle resemblance cannot tell them
+//! apart (one or two names in forty words) and the number guard sees figures only. The
+//! capitalised words of the lead are mostly names (people, companies, places, organisations),
+//! so the index compares these masks like the number mask: a copy keeps the names of its
+//! original (trimming and dropped words remove some, they do not bring new ones).
+//!
+//! What counts: in the lead — the first whole paragraphs of the fingerprint-cleaned body until
+//! [`LEAD_MIN_WORDS`] words, at most [`LEAD_MAX_WORDS`] (datelines, bylines and boilerplate
+//! already removed, so "LONDON, March 3 (Reuters) -" adds nothing) — a
+//! word that starts with an uppercase letter, has no digit (figures are the number mask's) and
+//! is not a weak word once lowercased ("The", "In", "It": see
+//! [`super::shingle::is_weak`]) nor a month or weekday name (left-overs of datelines, "on
+//! Tuesday"; dates are figures for the number guard). A paragraph written mostly in capitals (an all-caps or
+//! title-case line) gives no entities: every word of it would look like a name. The word is
+//! hashed lowercased, so "SCO" and "Sco" agree. An empty mask means "no information" (title-only
+//! items, caseless scripts): the index then skips the check.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::shingle::{fmix64, is_weak};
+
+/// The lead is the first whole paragraphs of the cleaned body up to at least this many words…
+pub const LEAD_MIN_WORDS: usize = 30;
+/// …and at most this many (a long first paragraph is cut here).
+pub const LEAD_MAX_WORDS: usize = 80;
+
+/// Share of capitalised words above which a paragraph is treated as a headline-style line.
+const CAPS_LINE: f32 = 0.6;
+
+const SALT: u64 = 0x7fb5_d329_728e_a185;
+
+fn trim_word(w: &str) -> &str {
+    w.trim_matches(|c: char| !c.is_alphanumeric())
+}
+
+/// Month and weekday names: dates are the number guard's business, and datelines and
+/// "on Tuesday" vary between copies.
+fn is_calendar_word(w: &str) -> bool {
+    matches!(
+        w,
+        "january"
+            | "february"
+            | "march"
+            | "april"
+            | "may"
+            | "june"
+            | "july"
+            | "august"
+            | "september"
+            | "october"
+            | "november"
+            | "december"
+            | "jan"
+            | "feb"
+            | "mar"
+            | "apr"
+            | "jun"
+            | "jul"
+            | "aug"
+            | "sep"
+            | "sept"
+            | "oct"
+            | "nov"
+            | "dec"
+            | "monday"
+            | "tuesday"
+            | "wednesday"
+            | "thursday"
+            | "friday"
+            | "saturday"
+            | "sunday"
+    )
+}
+
+/// Accumulates the mask over the paragraphs of a body, in order.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EntityMask {
+    mask: u64,
+    words: usize,
+}
+
+impl EntityMask {
+    /// An empty mask.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True once the lead is complete (at least [`LEAD_MIN_WORDS`] words seen): later
+    /// paragraphs add nothing.
+    pub fn full(&self) -> bool {
+        self.words >= LEAD_MIN_WORDS
+    }
+
+    /// Adds the names among the next words of the lead (a cased, cleaned paragraph).
+    pub fn add_paragraph(&mut self, para: &str) {
+        if self.full() {
+            return;
+        }
+        let room = LEAD_MAX_WORDS - self.words.min(LEAD_MAX_WORDS);
+        let words: Vec<&str> = para
+            .split_whitespace()
+            .map(trim_word)
+            .filter(|w| !w.is_empty())
+            .take(room)
+            .collect();
+        self.words += words.len();
+        let capitalised = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+        let caps = words.iter().filter(|w| capitalised(w)).count();
+        if words.len() >= 4 && caps as f32 > CAPS_LINE * words.len() as f32 {
+            return;
+        }
+        for w in words {
+            if !capitalised(w) || w.chars().any(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let lower = w.to_lowercase();
+            if is_weak(&lower) || is_calendar_word(&lower) {
+                continue;
+            }
+            self.mask |= 1u64 << (fmix64(xxh3_64(lower.as_bytes()) ^ SALT) & 63);
+        }
+    }
+
+    /// The mask.
+    pub fn finish(self) -> u64 {
+        self.mask
+    }
+}
+
+/// The entity mask of a body given as cased, cleaned paragraphs.
+pub fn entity_mask<'a>(paragraphs: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut m = EntityMask::new();
+    for p in paragraphs {
+        if m.full() {
+            break;
+        }
+        m.add_paragraph(p);
+    }
+    m.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_count_function_words_and_figures_do_not() {
+        let a = entity_mask(["The board of Comerica Inc said it raised its prime rate to 7 pct."]);
+        let b = entity_mask(["Comerica Inc said on Monday it raised its prime rate."]);
+        assert_eq!(a.count_ones(), 2, "{a:064b}");
+        assert_eq!(a & b, a);
+    }
+
+    #[test]
+    fn capitalised_lines_give_nothing() {
+        assert_eq!(entity_mask(["MERCANTILE BANK RAISES PRIME RATE TODAY"]), 0);
+        assert_eq!(entity_mask(["Azerbaijan, Sco Discuss Expanding Co-Op"]), 0);
+    }
+
+    #[test]
+    fn only_the_lead_counts() {
+        let filler = "word ".repeat(LEAD_MIN_WORDS);
+        assert_eq!(entity_mask([filler.as_str(), "Later Names Here"]), 0);
+    }
+
+    #[test]
+    fn case_does_not_matter_for_the_bit() {
+        assert_eq!(
+            entity_mask(["talks with the SCO today"]),
+            entity_mask(["talks with the Sco today"])
+        );
+    }
+}

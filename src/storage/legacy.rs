@@ -1,0 +1,254 @@
+//! Records as schema 2 wrote them, read when a record has not been rewritten since the
+//! upgrade to schema 3.
+//!
+//! Schema 3 appended a field to [`Fingerprint`] (`entities`, the last field of both
+//! [`ArticleRecord`] and [`IndexRecord`]) and to [`StoryRecord`] (`merged_from`). postcard is
+//! not self-describing, so a record of schema 2 fails to decode in the new layout (it ends one
+//! field early); it is then read in the old layout here, with the new fields at their
+//! defaults: no entity mask (0, which the index treats as "unknown" and does not check) and no
+//! merged stories. The migration to schema 3 rewrites every index record (with the mask
+//! recomputed from the article's text); article and story records are rewritten in the new
+//! layout the next time they change.
+
+use serde::Deserialize;
+
+use super::records::{ArticleRecord, CopyRecord, DateOrigin, IndexRecord, StoryRecord};
+use crate::fingerprint::{Fingerprint, Sketch};
+
+/// A stored record type, and how its schema-2 bytes are read.
+pub(super) trait Record: serde::de::DeserializeOwned {
+    /// The record from bytes in the schema-2 layout; `None` when the type did not change or
+    /// the bytes are not a whole record of that layout either.
+    fn legacy(_bytes: &[u8]) -> Option<Self> {
+        None
+    }
+}
+
+/// Decodes `bytes` as exactly one `T` (no trailing bytes).
+fn exactly<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((v, [])) => Some(v),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct FingerprintV2 {
+    content: u128,
+    simhash: u64,
+    sketch: Sketch,
+    shingles: u32,
+    short: bool,
+}
+
+impl From<FingerprintV2> for Fingerprint {
+    fn from(f: FingerprintV2) -> Self {
+        Fingerprint {
+            content: f.content,
+            simhash: f.simhash,
+            sketch: f.sketch,
+            shingles: f.shingles,
+            short: f.short,
+            entities: 0,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ArticleRecordV2 {
+    id: u64,
+    source: String,
+    key: String,
+    url: Option<String>,
+    title: String,
+    text: String,
+    published: i64,
+    date_origin: DateOrigin,
+    first_seen: i64,
+    updated: i64,
+    revisions: u32,
+    language: Option<String>,
+    story: u64,
+    similarity: f32,
+    fingerprint: FingerprintV2,
+}
+
+#[derive(Deserialize)]
+struct IndexRecordV2 {
+    story: u64,
+    at: i64,
+    fingerprint: FingerprintV2,
+}
+
+#[derive(Deserialize)]
+struct StoryRecordV2 {
+    id: u64,
+    created: i64,
+    updated: i64,
+    canonical: u64,
+    copies: Vec<CopyRecord>,
+    headlines: Vec<String>,
+}
+
+impl Record for ArticleRecord {
+    fn legacy(bytes: &[u8]) -> Option<Self> {
+        let a: ArticleRecordV2 = exactly(bytes)?;
+        Some(ArticleRecord {
+            id: a.id,
+            source: a.source,
+            key: a.key,
+            url: a.url,
+            title: a.title,
+            text: a.text,
+            published: a.published,
+            date_origin: a.date_origin,
+            first_seen: a.first_seen,
+            updated: a.updated,
+            revisions: a.revisions,
+            language: a.language,
+            story: a.story,
+            similarity: a.similarity,
+            fingerprint: a.fingerprint.into(),
+        })
+    }
+}
+
+impl Record for IndexRecord {
+    fn legacy(bytes: &[u8]) -> Option<Self> {
+        let r: IndexRecordV2 = exactly(bytes)?;
+        Some(IndexRecord {
+            story: r.story,
+            at: r.at,
+            fingerprint: r.fingerprint.into(),
+        })
+    }
+}
+
+impl Record for StoryRecord {
+    fn legacy(bytes: &[u8]) -> Option<Self> {
+        let s: StoryRecordV2 = exactly(bytes)?;
+        Some(StoryRecord {
+            id: s.id,
+            created: s.created,
+            updated: s.updated,
+            canonical: s.canonical,
+            copies: s.copies,
+            headlines: s.headlines,
+            merged_from: Vec::new(),
+        })
+    }
+}
+
+impl Record for super::records::SourceState {}
+impl Record for super::records::Counts {}
+impl Record for super::records::ChangeRecord {}
+
+/// Schema-2 encodings of records, for tests of the upgrade path.
+#[cfg(test)]
+pub(super) mod write {
+    use serde::Serialize;
+
+    use super::super::records::{ArticleRecord, CopyRecord, DateOrigin, StoryRecord};
+    use crate::fingerprint::Sketch;
+
+    #[derive(Serialize)]
+    struct FingerprintV2<'a> {
+        content: u128,
+        simhash: u64,
+        sketch: &'a Sketch,
+        shingles: u32,
+        short: bool,
+    }
+
+    #[derive(Serialize)]
+    struct ArticleRecordV2<'a> {
+        id: u64,
+        source: &'a str,
+        key: &'a str,
+        url: &'a Option<String>,
+        title: &'a str,
+        text: &'a str,
+        published: i64,
+        date_origin: DateOrigin,
+        first_seen: i64,
+        updated: i64,
+        revisions: u32,
+        language: &'a Option<String>,
+        story: u64,
+        similarity: f32,
+        fingerprint: FingerprintV2<'a>,
+    }
+
+    #[derive(Serialize)]
+    struct IndexRecordV2<'a> {
+        story: u64,
+        at: i64,
+        fingerprint: FingerprintV2<'a>,
+    }
+
+    #[derive(Serialize)]
+    struct StoryRecordV2<'a> {
+        id: u64,
+        created: i64,
+        updated: i64,
+        canonical: u64,
+        copies: &'a [CopyRecord],
+        headlines: &'a [String],
+    }
+
+    fn fp(a: &ArticleRecord) -> FingerprintV2<'_> {
+        let f = &a.fingerprint;
+        FingerprintV2 {
+            content: f.content,
+            simhash: f.simhash,
+            sketch: &f.sketch,
+            shingles: f.shingles,
+            short: f.short,
+        }
+    }
+
+    /// `a` as schema 2 wrote it.
+    pub fn article(a: &ArticleRecord) -> Vec<u8> {
+        postcard::to_allocvec(&ArticleRecordV2 {
+            id: a.id,
+            source: &a.source,
+            key: &a.key,
+            url: &a.url,
+            title: &a.title,
+            text: &a.text,
+            published: a.published,
+            date_origin: a.date_origin,
+            first_seen: a.first_seen,
+            updated: a.updated,
+            revisions: a.revisions,
+            language: &a.language,
+            story: a.story,
+            similarity: a.similarity,
+            fingerprint: fp(a),
+        })
+        .unwrap_or_default()
+    }
+
+    /// The index record of `a` as schema 2 wrote it.
+    pub fn index(a: &ArticleRecord) -> Vec<u8> {
+        postcard::to_allocvec(&IndexRecordV2 {
+            story: a.story,
+            at: a.first_seen,
+            fingerprint: fp(a),
+        })
+        .unwrap_or_default()
+    }
+
+    /// `s` as schema 2 wrote it.
+    pub fn story(s: &StoryRecord) -> Vec<u8> {
+        postcard::to_allocvec(&StoryRecordV2 {
+            id: s.id,
+            created: s.created,
+            updated: s.updated,
+            canonical: s.canonical,
+            copies: &s.copies,
+            headlines: &s.headlines,
+        })
+        .unwrap_or_default()
+    }
+}
