@@ -39,5 +39,5 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   echo "== fuzz $t for ${secs}s"
   cargo fuzz run -O "$t" "corpus/$t" "$seeds" -- "${opts[@]}" -max_total_time="$secs" \
-    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+    -rss_limit_mb=2048 -timeout=10 -print_funcs=0 -print_final_stats=1
 done
