@@ -16,6 +16,7 @@ pub mod url;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -138,14 +139,6 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         .as_deref()
         .map(|t| html_to_text(t).replace("\n\n", " "))
         .unwrap_or_default();
-    let short_title = strip_site_name(&title);
-    let fp_title = fingerprint_text(short_title);
-    let fp_full_title = if short_title.len() == title.len() {
-        None
-    } else {
-        Some(fingerprint_text(&title))
-    };
-
     // Body: the longer of content and summary (some feeds put a teaser in one of them).
     let content = raw.content.as_deref().map(html_to_text).unwrap_or_default();
     let summary = raw.summary.as_deref().map(html_to_text).unwrap_or_default();
@@ -160,21 +153,12 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     let display = rules.clean_display(&paragraphs);
     let text = display.join("\n\n");
 
-    let mut fp_paras: Vec<String> = Vec::with_capacity(display.len());
-    let mut entities = EntityMask::new();
-    for (i, para) in rules.clean_fingerprint(&display).iter().enumerate() {
-        let fp = fingerprint_text(para);
-        if fp.is_empty() {
-            continue;
-        }
-        // The headline echoed as one of the first body paragraphs.
-        if i < 4 && fp_paras.is_empty() && (fp == fp_title || fp_full_title.as_ref() == Some(&fp)) {
-            continue;
-        }
-        entities.add_paragraph(para);
-        fp_paras.push(fp);
-    }
-    let fp_text = fp_paras.join("\n");
+    let FpBody {
+        fp_title,
+        paras,
+        entities,
+    } = fp_body(&title, &display, rules);
+    let fp_text = paras.join("\n");
 
     let url = article_url(raw);
     let (published, date_source) =
@@ -198,32 +182,64 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         date_source,
         language,
         script,
+        entities,
+    }
+}
+
+/// What [`fp_body`] derives from a title and the display paragraphs of a body.
+struct FpBody {
+    /// The fingerprint title (site name removed).
+    fp_title: String,
+    /// The fingerprint paragraphs of the body.
+    paras: Vec<String>,
+    /// The entity mask of the body's lead.
+    entities: u64,
+}
+
+/// The fingerprint side of a body, from its display title and paragraphs: every boilerplate
+/// rule applied, each paragraph fingerprint-normalized, the headline echoed as one of the
+/// first paragraphs dropped, and the names of the lead collected. Shared by [`normalize`] and
+/// the functions that redo it on stored articles, so that all of them agree.
+fn fp_body(title: &str, display: &[Cow<'_, str>], rules: &Rules) -> FpBody {
+    let short_title = strip_site_name(title);
+    let fp_title = fingerprint_text(short_title);
+    let fp_full_title = (short_title.len() != title.len()).then(|| fingerprint_text(title));
+    let mut paras: Vec<String> = Vec::with_capacity(display.len());
+    let mut entities = EntityMask::new();
+    for (i, para) in rules.clean_fingerprint(display).iter().enumerate() {
+        let fp = fingerprint_text(para);
+        if fp.is_empty() {
+            continue;
+        }
+        // The headline echoed as one of the first body paragraphs.
+        if i < 4 && paras.is_empty() && (fp == fp_title || fp_full_title.as_ref() == Some(&fp)) {
+            continue;
+        }
+        entities.add_paragraph(para);
+        paras.push(fp);
+    }
+    FpBody {
+        fp_title,
+        paras,
         entities: entities.finish(),
     }
+}
+
+/// The display paragraphs of a stored article's text (as [`normalize`] joined them).
+fn stored_paragraphs(text: &str) -> Vec<Cow<'_, str>> {
+    text.split("\n\n")
+        .filter(|p| !p.is_empty())
+        .map(Cow::Borrowed)
+        .collect()
 }
 
 /// The fingerprint text of a stored article, from its display title and text as
 /// [`normalize`] returned them (same cleaning and headline-echo rule): for comparing a short
 /// item with a stored long one on their texts (`crate::fold`, short → long).
 pub fn stored_fp_text(title: &str, text: &str, rules: &Rules) -> String {
-    let fp_title = fingerprint_text(strip_site_name(title));
-    let fp_full_title = fingerprint_text(title);
-    let display: Vec<std::borrow::Cow<'_, str>> = text
-        .split("\n\n")
-        .filter(|p| !p.is_empty())
-        .map(std::borrow::Cow::Borrowed)
-        .collect();
-    let mut fp_paras: Vec<String> = Vec::new();
-    for (i, para) in rules.clean_fingerprint(&display).iter().enumerate() {
-        let fp = fingerprint_text(para);
-        if fp.is_empty()
-            || (i < 4 && fp_paras.is_empty() && (fp == fp_title || fp == fp_full_title))
-        {
-            continue;
-        }
-        fp_paras.push(fp);
-    }
-    fp_paras.join("\n")
+    fp_body(title, &stored_paragraphs(text), rules)
+        .paras
+        .join("\n")
 }
 
 /// The entity mask (see [`crate::fingerprint::entities`]) of a stored article, from its display
@@ -231,27 +247,7 @@ pub fn stored_fp_text(title: &str, text: &str, rules: &Rules) -> String {
 /// rule as `normalize` uses. For the schema-3 migration, which fills in the masks of articles
 /// stored before them.
 pub fn lead_entities(title: &str, text: &str, rules: &Rules) -> u64 {
-    let fp_title = fingerprint_text(strip_site_name(title));
-    let fp_full_title = fingerprint_text(title);
-    let display: Vec<std::borrow::Cow<'_, str>> = text
-        .split("\n\n")
-        .filter(|p| !p.is_empty())
-        .map(std::borrow::Cow::Borrowed)
-        .collect();
-    let mut entities = EntityMask::new();
-    let mut kept = 0usize;
-    for (i, para) in rules.clean_fingerprint(&display).iter().enumerate() {
-        if entities.full() {
-            break;
-        }
-        let fp = fingerprint_text(para);
-        if fp.is_empty() || (i < 4 && kept == 0 && (fp == fp_title || fp == fp_full_title)) {
-            continue;
-        }
-        kept += 1;
-        entities.add_paragraph(para);
-    }
-    entities.finish()
+    fp_body(title, &stored_paragraphs(text), rules).entities
 }
 
 /// The stable key of an entry, as [`normalize`] computes it with the built-in rules:
