@@ -39,3 +39,25 @@ pub fn paragraphs(story: &str) -> Vec<&str> {
         .filter(|p| !p.is_empty())
         .collect()
 }
+
+/// An agency's RSS feed titled `title` carrying both stories: `a1` the harbour story, `a2`
+/// the orchard one (the HTTP and page tests serve it beside an outlet's copy).
+pub fn agency_feed(title: &str) -> String {
+    crate::helpers::rss(
+        title,
+        &[
+            (
+                "a1",
+                "Valmora approves deeper channel",
+                "http://agency.test/1",
+                &html(&paragraphs(HARBOUR)),
+            ),
+            (
+                "a2",
+                "Late frost halves Tarn apple harvest",
+                "http://agency.test/2",
+                &html(&paragraphs(ORCHARD)),
+            ),
+        ],
+    )
+}

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::fixtures::{html, paragraphs, HARBOUR, ORCHARD};
+use crate::fixtures::{agency_feed, html, paragraphs, HARBOUR, ORCHARD};
 use crate::helpers::{bin, num, rss, Daemon, FeedServer, TestEnv};
 
 const TOKEN: &str = "test-token-0123456789";
@@ -67,26 +67,7 @@ fn sse_until(url: &str, headers: &[(&str, &str)], done: impl Fn(&str) -> bool) -
 }
 
 fn serve(server: &FeedServer) {
-    server.set(
-        "agency.xml",
-        rss(
-            "Agency",
-            &[
-                (
-                    "a1",
-                    "Valmora approves deeper channel",
-                    "http://agency.test/1",
-                    &html(&paragraphs(HARBOUR)),
-                ),
-                (
-                    "a2",
-                    "Late frost halves Tarn apple harvest",
-                    "http://agency.test/2",
-                    &html(&paragraphs(ORCHARD)),
-                ),
-            ],
-        ),
-    );
+    server.set("agency.xml", agency_feed("Agency"));
     server.set(
         "outlet.xml",
         rss(

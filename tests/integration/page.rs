@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::fixtures::{html, paragraphs, HARBOUR, ORCHARD};
+use crate::fixtures::{agency_feed, html, paragraphs, HARBOUR};
 use crate::helpers::{rss, Daemon, FeedServer, TestEnv};
 
 fn chromium() -> Option<PathBuf> {
@@ -49,26 +49,7 @@ fn page_renders_sources_and_stories_with_feed_strings_escaped() {
         return;
     };
     let server = FeedServer::start();
-    server.set(
-        "agency.xml",
-        rss(
-            "Agency wire",
-            &[
-                (
-                    "a1",
-                    "Valmora approves deeper channel",
-                    "http://agency.test/1",
-                    &html(&paragraphs(HARBOUR)),
-                ),
-                (
-                    "a2",
-                    "Late frost halves Tarn apple harvest",
-                    "http://agency.test/2",
-                    &html(&paragraphs(ORCHARD)),
-                ),
-            ],
-        ),
-    );
+    server.set("agency.xml", agency_feed("Agency wire"));
     server.set(
         "outlet.xml",
         rss(
