@@ -42,6 +42,7 @@ use crate::fetch::Fetcher;
 use crate::fold::{snapshot, Folder, IndexSource, SnapshotError};
 use crate::http::{self, AppState};
 use crate::ingest::{poll_source, source_host, IngestContext, IngestOptions, PollReport};
+use crate::memory;
 use crate::normalize::Rules;
 use crate::notify::{Notifier, State};
 use crate::scheduler::{self, SchedulerStats};
@@ -208,7 +209,8 @@ impl App {
             })
         };
 
-        // Maintenance: keeps the index to its time window.
+        // Maintenance: keeps the index to its time window and hands the heap pages freed
+        // since the last minute back to the system.
         let maintenance = {
             let folder = self.ctx.folder.clone();
             let stop = sched_stop.clone();
@@ -221,6 +223,10 @@ impl App {
                             let evicted = folder.evict(Utc::now().timestamp_millis());
                             if evicted > 0 {
                                 info!(evicted, "index window moved");
+                            }
+                            match tokio::task::spawn_blocking(memory::release_free_memory).await {
+                                Ok(took) => debug!(took_ms = took.as_millis(), "free heap pages released"),
+                                Err(e) => warn!(error.message = %e, "releasing free memory failed"),
                             }
                         }
                     }

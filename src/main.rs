@@ -15,7 +15,7 @@ use wirefold::notify::Notifier;
 use wirefold::telemetry;
 
 fn main() -> ExitCode {
-    tune_allocator();
+    wirefold::memory::tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -28,27 +28,6 @@ fn main() -> ExitCode {
 
 fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
     Config::load(&Config::resolve_path(arg.config.as_deref()))
-}
-
-/// glibc's allocator gives every thread that allocates an arena of its own (up to 8 per
-/// core) and hands freed memory back to the system only above a 128 KiB heap top, adjusted
-/// upwards as the process runs. After a burst of polls that leaves tens of megabytes parked
-/// in arenas. Two arenas and a fixed 1 MiB trim threshold took the cold ingest's peak RSS
-/// from 89 to 66 MB at the same speed (BENCHMARKS.md, issue 8). Settings given in the
-/// environment (`MALLOC_ARENA_MAX`, `MALLOC_TRIM_THRESHOLD_`) win.
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-            // SAFETY: mallopt only sets allocator parameters; called first thing in main,
-            // before any other thread exists.
-            unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
-        }
-        if std::env::var_os("MALLOC_TRIM_THRESHOLD_").is_none() {
-            // SAFETY: as above.
-            unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 20) };
-        }
-    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
