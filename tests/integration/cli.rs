@@ -91,8 +91,7 @@ fn once_summarizes_each_source_then_export_sees_a_locked_store() {
         &[("a", server.url("a.xml")), ("gone", server.url("gone.xml"))],
         "5m",
     );
-    let (code, out, err) = env.command(&["once"]);
-    assert_eq!(code, 0, "{err}");
+    let out = env.command_ok(&["once"]);
     assert!(
         out.contains("a: ok seen=2 new=2 updated=0 copies=0"),
         "{out}"
@@ -108,12 +107,10 @@ fn once_summarizes_each_source_then_export_sees_a_locked_store() {
     assert_ne!(code, 0);
 
     // export --since in the future selects nothing; a past time selects everything.
-    let (code, out, _) = env.command(&["export", "--since", "2999-01-01"]);
-    assert_eq!(code, 0);
+    let out = env.command_ok(&["export", "--since", "2999-01-01"]);
     assert_eq!(out.lines().count(), 0);
-    let (code, out, err) = env.command(&["export", "--since", "1h"]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().count(), 2, "{out}\n{err}");
+    let out = env.command_ok(&["export", "--since", "1h"]);
+    assert_eq!(out.lines().count(), 2, "{out}");
 
     // While the daemon holds the store, export says so instead of failing obscurely.
     let daemon = Daemon::start(&env);

@@ -178,12 +178,7 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
     assert!(server.hits("agency.xml") >= 3);
 
     // Export (daemon stopped) shows each article once with its story.
-    let (code, out, err) = env.command(&["export"]);
-    assert_eq!(code, 0, "{err}");
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let lines = env.export();
     assert_eq!(lines.len(), 5);
     for l in &lines {
         for field in [

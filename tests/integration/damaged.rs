@@ -62,11 +62,8 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
         .collect();
     server.set("d.xml", rss("Damage", &refs));
     let env = TestEnv::new(&[("d", server.url("d.xml"))], "1h");
-    let (code, out, err) = env.command(&["once"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (code, pristine_export, err) = env.command(&["export"]);
-    assert_eq!(code, 0, "{err}");
-    let pristine_lines = pristine_export.lines().count();
+    env.command_ok(&["once"]);
+    let pristine_lines = env.export().len();
     assert_eq!(pristine_lines, 1500);
 
     let pristine = env.store.with_extension("pristine");

@@ -217,6 +217,25 @@ level = "info,wirefold=debug"
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
+
+    /// Runs a one-shot command that must succeed and returns its stdout; a failure shows the
+    /// command, its exit code and both outputs.
+    pub fn command_ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.command(args);
+        assert_eq!(
+            code, 0,
+            "wirefold {args:?} exited {code}\nstdout:\n{out}\nstderr:\n{err}"
+        );
+        out
+    }
+
+    /// The stored articles as `export` prints them, one JSON value each.
+    pub fn export(&self) -> Vec<serde_json::Value> {
+        self.command_ok(&["export"])
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("export prints JSON lines"))
+            .collect()
+    }
 }
 
 pub fn bin() -> &'static str {

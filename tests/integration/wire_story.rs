@@ -107,21 +107,15 @@ fn edited_copies_of_the_shared_wire_story_fold_into_one_story() {
         ],
         "5m",
     );
-    let (code, out, err) = env.command(&["once"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    let (code, out, err) = env.command(&["export"]);
-    assert_eq!(code, 0, "{err}");
-    let articles: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(articles.len(), 5, "{out}");
+    env.command_ok(&["once"]);
+    let articles = env.export();
+    assert_eq!(articles.len(), 5, "{articles:#?}");
     let story = |src: &str, key: &str| {
         articles
             .iter()
             .find(|a| a["source"] == src && a["key"] == key)
             .and_then(|a| a["story"].as_u64())
-            .unwrap_or_else(|| panic!("no article {src}/{key} in {out}"))
+            .unwrap_or_else(|| panic!("no article {src}/{key} in {articles:#?}"))
     };
     let wire = story("turkic", "g:tw-1");
     assert_eq!(
