@@ -433,7 +433,7 @@ impl Folder {
         if batch.writes.is_empty() {
             return Ok(decisions);
         }
-        let stories: Vec<StoryRecord> = batch.stories.values().cloned().collect();
+        let stories: Vec<&StoryRecord> = batch.stories.values().collect();
         // Changes reach the live feed from `flush_and_publish`, once durable.
         let written = self
             .store
