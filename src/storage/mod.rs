@@ -209,6 +209,9 @@ struct Trees {
     tombstones: sled::Tree,
     tombstones_seen: sled::Tree,
     changes: sled::Tree,
+    /// False while `tombstones` is known to be empty (it was at open and retention deleted
+    /// nothing since): folding then skips a lookup per article.
+    may_have_tombstones: AtomicBool,
 }
 
 /// The durable line: the newest change-log entry and the counters as of the last flush.
@@ -293,14 +296,16 @@ impl Trees {
             db.open_tree(name)
                 .map_err(|e| classify_open_error(shown, e))
         };
+        let tombstones = open("sourcekey_tombstone")?;
         Ok(Trees {
+            may_have_tombstones: AtomicBool::new(!tombstones.is_empty()),
+            tombstones,
             meta: open("meta")?,
             sources: open("sourcename_state")?,
             articles: open("articleid_article")?,
             index: open("articleid_index")?,
             keys: open("sourcekey_articleid")?,
             stories: open("storyid_story")?,
-            tombstones: open("sourcekey_tombstone")?,
             tombstones_seen: open("tombstoneseen_sourcekey")?,
             changes: open("seq_change")?,
             db,

@@ -16,6 +16,8 @@
 //! Callers serialize pruning with folding (the fold lock), so an article is never updated and
 //! deleted at the same time.
 
+use std::sync::atomic::Ordering;
+
 use sled::transaction::ConflictableTransactionError as Abortable;
 use sled::Transactional;
 
@@ -92,6 +94,7 @@ impl Store {
     /// Deletes one article atomically; true when its story went with it.
     fn delete_article(&self, id: u64, now: Millis) -> Result<bool> {
         let t = self.t()?;
+        t.may_have_tombstones.store(true, Ordering::SeqCst);
         let article_key = id.to_be_bytes();
         (
             &t.meta,
@@ -163,6 +166,9 @@ impl Store {
     /// Refreshes the tombstone's time to `now` when it is older than [`TOMBSTONE_TOUCH_MS`].
     pub fn tombstoned(&self, source: &str, key: &str, now: Millis) -> Result<bool> {
         let t = self.t()?;
+        if !t.may_have_tombstones.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
         let sk = source_key(source, key);
         let Some(seen) = t.tombstones.get(&sk)? else {
             return Ok(false);
