@@ -410,19 +410,22 @@ impl Folder {
         articles: Vec<Article>,
         now: Millis,
     ) -> Result<Vec<Decision>, StoreError> {
-        // Fingerprinting is the costly part and needs no lock.
-        let fingerprinted: Vec<(Article, Fingerprint)> = articles
+        // Fingerprinting is the costly part and needs no lock. So is the lead view (rule 3b),
+        // needed only when the article matches nothing: computed here for every long article,
+        // it took a fifth of the work done under the lock (callgrind, BENCHMARKS.md issue 8).
+        let fingerprinted: Vec<(Article, Fingerprint, Option<Fingerprint>)> = articles
             .into_iter()
             .map(|a| {
                 let fp = fingerprint_article(&a);
-                (a, fp)
+                let lead = lead_fingerprint(&a, &fp);
+                (a, fp, lead)
             })
             .collect();
         let mut index = self.lock();
         let mut batch = Batch::default();
         let mut decisions = Vec::with_capacity(fingerprinted.len());
-        for (a, fp) in fingerprinted {
-            match self.decide(&mut index, &mut batch, source, a, fp, now) {
+        for (a, fp, lead) in fingerprinted {
+            match self.decide(&mut index, &mut batch, source, a, (fp, lead), now) {
                 Ok(d) => decisions.push(d),
                 Err(e) => {
                     batch.undo(&mut index);
@@ -433,7 +436,7 @@ impl Folder {
         if batch.writes.is_empty() {
             return Ok(decisions);
         }
-        let stories: Vec<StoryRecord> = batch.stories.values().cloned().collect();
+        let stories: Vec<&StoryRecord> = batch.stories.values().collect();
         // Changes reach the live feed from `flush_and_publish`, once durable.
         let written = self
             .store
@@ -465,7 +468,7 @@ impl Folder {
         batch: &mut Batch,
         source: &str,
         a: Article,
-        fp: Fingerprint,
+        (fp, lead): (Fingerprint, Option<Fingerprint>),
         now: Millis,
     ) -> Result<Decision, StoreError> {
         if let Some(id) = self.store.article_id_by_key(source, &a.key)? {
@@ -530,7 +533,7 @@ impl Folder {
         let found = match found.len() {
             // Rule 3b: a long article may be the full text of a headline + summary item, and
             // the other way round.
-            0 => match lead_fingerprint(&a, &fp)
+            0 => match lead
                 .and_then(|l| index.find_lead(&l, now / 1000))
                 .map_or_else(
                     || self.short_in_long(index, batch, &a, &fp, now),

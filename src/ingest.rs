@@ -423,7 +423,7 @@ pub fn ingest_body(
     url: &str,
     content_type: Option<&str>,
 ) -> Result<(PollSummary, FeedInfo), PollError> {
-    let feed = parse_feed(body, url, content_type)?;
+    let mut feed = parse_feed(body, url, content_type)?;
     if feed.replaced_bytes {
         warn!(
             source,
@@ -445,21 +445,19 @@ pub fn ingest_body(
     // of the rest (normalize still runs detection on an item whose script does not fit).
     let mut feed_language: Option<String> = None;
     let mut articles = Vec::with_capacity(feed.entries.len());
-    for raw in &feed.entries {
+    for raw in &mut feed.entries {
         summary.seen += 1;
-        let mut article = match (&raw.language, &feed_language) {
-            (None, Some(lang)) => {
-                let mut with_lang = raw.clone();
-                with_lang.language = Some(lang.clone());
-                normalize(&with_lang, &opts)
-            }
-            _ => normalize(raw, &opts),
-        };
+        let declared = raw.language.is_some();
+        if !declared {
+            // Set on the entry itself: a copy of the entry (its HTML) per item cost more.
+            raw.language.clone_from(&feed_language);
+        }
+        let mut article = normalize(raw, &opts);
         // A hostile feed can send a title of megabytes; it would be copied into the story's
         // headline variants on every copy. Headlines are short: keep the first characters.
         cut_chars(&mut article.title, MAX_TITLE_CHARS);
         cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
-        if raw.language.is_none() && feed_language.is_none() {
+        if !declared && feed_language.is_none() {
             feed_language.clone_from(&article.language);
             // Nothing reliable on the first entry: don't pay for detection on every other.
             opts.detect_language = feed_language.is_some();

@@ -2,8 +2,8 @@
 //! forgets tombstones whose item has left its feed, in small batches in the background; the
 //! change log's entries older than the retention go too.
 //!
-//! Each sweep deletes [`BATCH`] articles per blocking step (a range scan on the time-ordered
-//! `firstseen_articleid` tree, see `storage/retention.rs`) and yields between steps, so a
+//! Each sweep deletes [`BATCH`] articles per blocking step (a scan of `articleid_index` in id
+//! order, which is first-sighting order, see `storage/retention.rs`) and yields between steps, so a
 //! large backlog — retention just switched on, or shortened — never stalls polling or the
 //! status server for long. Sweeps run every `retention / 8`, between one second and ten
 //! minutes.

@@ -13,8 +13,6 @@
 //! - `articleid_index`: article id → [`IndexRecord`] (what the in-memory index is rebuilt from);
 //! - `sourcekey_articleid`: source name `0x00` entry key → article id;
 //! - `storyid_story`: story id → [`StoryRecord`];
-//! - `firstseen_articleid`: first sighting (ms, big-endian) ++ article id → nothing: the
-//!   time order retention deletes in, by range scan (schema 2);
 //! - `sourcekey_tombstone`: source name `0x00` entry key → when the deleted item was last
 //!   seen (ms); such an entry is never ingested again while its tombstone lives (schema 2);
 //! - `tombstoneseen_sourcekey`: that time ++ source key → nothing: tombstone expiry order.
@@ -23,6 +21,9 @@
 //!
 //! Ids come from sled's persistent monotonic generator, so ordering by id is ordering by the
 //! time a record was created, and big-endian keys make "newest first" a reverse range scan.
+//! Retention relies on that too: it deletes in id order from `articleid_index`, whose records
+//! carry the first sighting (schemas 2 and 3 kept a separate `firstseen_articleid` tree for
+//! it, one more insert per article; schema 4 dropped it).
 //!
 //! # Atomicity
 //! One fold decision (an article plus its story plus the counters) is one sled transaction over
@@ -66,7 +67,7 @@ use sled::Transactional;
 
 use legacy::Record;
 pub use records::*;
-pub use retention::{Pruned, TOMBSTONE_TOUCH_MS};
+pub use retention::{Pruned, ORDER_SLACK_MS, TOMBSTONE_TOUCH_MS};
 pub use verify::{Progress, Verifier};
 
 /// sled page cache used unless configured (`store.cache_bytes`). 8 MiB: the cold ingest of
@@ -75,7 +76,7 @@ pub use verify::{Progress, Verifier};
 pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
@@ -205,10 +206,12 @@ struct Trees {
     index: sled::Tree,
     keys: sled::Tree,
     stories: sled::Tree,
-    first_seen: sled::Tree,
     tombstones: sled::Tree,
     tombstones_seen: sled::Tree,
     changes: sled::Tree,
+    /// False while `tombstones` is known to be empty (it was at open and retention deleted
+    /// nothing since): folding then skips a lookup per article.
+    may_have_tombstones: AtomicBool,
 }
 
 /// The durable line: the newest change-log entry and the counters as of the last flush.
@@ -239,6 +242,16 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     postcard::to_allocvec(value).map_err(|e| StoreError::Io(format!("encoding a record: {e}")))
 }
 
+/// Room for an encoded [`IndexRecord`] (a fingerprint is ~150 bytes).
+const INDEX_RECORD_HINT: usize = 256;
+
+/// [`encode`] into a buffer of `hint` bytes: growing one from empty (what `to_allocvec` does)
+/// took four or five reallocations for an article record, on the fold lock's path.
+fn encode_sized<T: Serialize>(value: &T, hint: usize) -> Result<Vec<u8>> {
+    postcard::to_extend(value, Vec::with_capacity(hint))
+        .map_err(|e| StoreError::Io(format!("encoding a record: {e}")))
+}
+
 /// Decodes a record in the current layout, else in the layout of schema 2 (see `legacy`).
 fn decode<T: Record>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).or_else(|e| {
@@ -255,15 +268,6 @@ fn source_key(source: &str, key: &str) -> Vec<u8> {
     k.extend_from_slice(source.as_bytes());
     k.push(0);
     k.extend_from_slice(key.as_bytes());
-    k
-}
-
-/// Key of `firstseen_articleid`: time then id, both big-endian, so keys sort by time.
-/// Times before 1970 (never written by wirefold) sort first.
-fn first_seen_key(first_seen: Millis, id: u64) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&u64::try_from(first_seen).unwrap_or(0).to_be_bytes());
-    k[8..].copy_from_slice(&id.to_be_bytes());
     k
 }
 
@@ -292,15 +296,16 @@ impl Trees {
             db.open_tree(name)
                 .map_err(|e| classify_open_error(shown, e))
         };
+        let tombstones = open("sourcekey_tombstone")?;
         Ok(Trees {
+            may_have_tombstones: AtomicBool::new(!tombstones.is_empty()),
+            tombstones,
             meta: open("meta")?,
             sources: open("sourcename_state")?,
             articles: open("articleid_article")?,
             index: open("articleid_index")?,
             keys: open("sourcekey_articleid")?,
             stories: open("storyid_story")?,
-            first_seen: open("firstseen_articleid")?,
-            tombstones: open("sourcekey_tombstone")?,
             tombstones_seen: open("tombstoneseen_sourcekey")?,
             changes: open("seq_change")?,
             db,
@@ -403,6 +408,7 @@ impl Store {
             if found < SCHEMA_VERSION {
                 schema::migrate(&trees, &shown, found)?;
             }
+            schema::drop_retired(&trees)?;
             if existed {
                 trees.quick_check(&shown)?;
                 if read_through {
@@ -563,24 +569,20 @@ impl Store {
         delta: Counts,
         kind: ChangeKind,
     ) -> Result<ChangeRecord> {
-        let mut changes = self.commit_batch(
-            &[(article.clone(), kind)],
-            std::slice::from_ref(story),
-            delta,
-        )?;
+        let mut changes = self.commit_batch(&[(article.clone(), kind)], &[story], delta)?;
         changes
             .pop()
             .ok_or_else(|| StoreError::Io("commit wrote no change".into()))
     }
 
     /// Writes the fold decisions of one poll in one transaction: each article (new or
-    /// updated) with its index record, key, first-seen entry and change-log entry of its
-    /// kind; every story they touched; the counters moved by `delta`. All of it or none.
-    /// Returns the change records in article order.
+    /// updated) with its index record, key and change-log entry of its kind; every story
+    /// they touched; the counters moved by `delta`. All of it or none. Returns the change
+    /// records in article order.
     pub fn commit_batch(
         &self,
         articles: &[(ArticleRecord, ChangeKind)],
-        stories: &[StoryRecord],
+        stories: &[&StoryRecord],
         delta: Counts,
     ) -> Result<Vec<ChangeRecord>> {
         self.commit_fold(articles, stories, &[], delta)
@@ -592,7 +594,7 @@ impl Store {
     pub fn commit_fold(
         &self,
         articles: &[(ArticleRecord, ChangeKind)],
-        stories: &[StoryRecord],
+        stories: &[&StoryRecord],
         removed: &[u64],
         delta: Counts,
     ) -> Result<Vec<ChangeRecord>> {
@@ -601,7 +603,6 @@ impl Store {
             article: Vec<u8>,
             index: Vec<u8>,
             source_key: Vec<u8>,
-            seen_key: [u8; 16],
             change_key: [u8; 8],
             change: Vec<u8>,
         }
@@ -619,22 +620,24 @@ impl Store {
             };
             rows.push(Row {
                 key: article.id.to_be_bytes(),
-                article: encode(article)?,
-                index: encode(&IndexRecord {
-                    story: article.story,
-                    at: article.first_seen,
-                    fingerprint: article.fingerprint.clone(),
-                })?,
+                article: encode_sized(article, article.encoded_size_hint())?,
+                index: encode_sized(
+                    &IndexRecord {
+                        story: article.story,
+                        at: article.first_seen,
+                        fingerprint: article.fingerprint.clone(),
+                    },
+                    INDEX_RECORD_HINT,
+                )?,
                 source_key: source_key(&article.source, &article.key),
-                seen_key: first_seen_key(article.first_seen, article.id),
                 change_key: change.seq.to_be_bytes(),
-                change: encode(&change)?,
+                change: encode_sized(&change, 64)?,
             });
             changes.push(change);
         }
         let stories: Vec<([u8; 8], Vec<u8>)> = stories
             .iter()
-            .map(|s| Ok((s.id.to_be_bytes(), encode(s)?)))
+            .map(|s| Ok((s.id.to_be_bytes(), encode_sized(*s, s.encoded_size_hint())?)))
             .collect::<Result<_>>()?;
         (
             &t.meta,
@@ -642,40 +645,36 @@ impl Store {
             &t.index,
             &t.keys,
             &t.stories,
-            &t.first_seen,
             &t.changes,
         )
-            .transaction(
-                |(meta, articles, index, keys, stories_t, first_seen, changes_t)| {
-                    for r in &rows {
-                        articles.insert(&r.key, r.article.as_slice())?;
-                        first_seen.insert(&r.seen_key, &[])?;
-                        index.insert(&r.key, r.index.as_slice())?;
-                        keys.insert(r.source_key.as_slice(), &r.key)?;
-                        changes_t.insert(&r.change_key, r.change.as_slice())?;
-                    }
-                    for (k, v) in &stories {
-                        stories_t.insert(k, v.as_slice())?;
-                    }
-                    let mut gone = 0u64;
-                    for id in removed {
-                        gone += u64::from(stories_t.remove(&id.to_be_bytes())?.is_some());
-                    }
-                    if delta != Counts::default() || gone > 0 {
-                        let mut counts: Counts = match meta.get(KEY_COUNTS)? {
-                            Some(v) => decode("meta", KEY_COUNTS, &v)
-                                .map_err(ConflictableTransactionError::Abort)?,
-                            None => Counts::default(),
-                        };
-                        counts.articles += delta.articles;
-                        counts.stories = (counts.stories + delta.stories).saturating_sub(gone);
-                        counts.copies += delta.copies;
-                        let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
-                        meta.insert(KEY_COUNTS, bytes)?;
-                    }
-                    Ok(())
-                },
-            )
+            .transaction(|(meta, articles, index, keys, stories_t, changes_t)| {
+                for r in &rows {
+                    articles.insert(&r.key, r.article.as_slice())?;
+                    index.insert(&r.key, r.index.as_slice())?;
+                    keys.insert(r.source_key.as_slice(), &r.key)?;
+                    changes_t.insert(&r.change_key, r.change.as_slice())?;
+                }
+                for (k, v) in &stories {
+                    stories_t.insert(k, v.as_slice())?;
+                }
+                let mut gone = 0u64;
+                for id in removed {
+                    gone += u64::from(stories_t.remove(&id.to_be_bytes())?.is_some());
+                }
+                if delta != Counts::default() || gone > 0 {
+                    let mut counts: Counts = match meta.get(KEY_COUNTS)? {
+                        Some(v) => decode("meta", KEY_COUNTS, &v)
+                            .map_err(ConflictableTransactionError::Abort)?,
+                        None => Counts::default(),
+                    };
+                    counts.articles += delta.articles;
+                    counts.stories = (counts.stories + delta.stories).saturating_sub(gone);
+                    counts.copies += delta.copies;
+                    let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
+                    meta.insert(KEY_COUNTS, bytes)?;
+                }
+                Ok(())
+            })
             .map_err(|e| self.note_fault(e.into()))?;
         Ok(changes)
     }

@@ -123,7 +123,32 @@ pub struct StoryRecord {
     pub merged_from: Vec<u64>,
 }
 
+impl ArticleRecord {
+    /// A close upper bound of its encoded size, to size the encoding buffer once.
+    pub(super) fn encoded_size_hint(&self) -> usize {
+        let strings = self.source.len()
+            + self.key.len()
+            + self.url.as_ref().map_or(0, String::len)
+            + self.title.len()
+            + self.text.len()
+            + self.language.as_ref().map_or(0, String::len);
+        // lengths and fixed fields (~60 bytes) plus a fingerprint (~150 bytes)
+        strings + 256
+    }
+}
+
 impl StoryRecord {
+    /// A close upper bound of its encoded size, to size the encoding buffer once.
+    pub(super) fn encoded_size_hint(&self) -> usize {
+        let copies: usize = self
+            .copies
+            .iter()
+            .map(|c| c.source.len() + c.url.as_ref().map_or(0, String::len) + 48)
+            .sum();
+        let headlines: usize = self.headlines.iter().map(|h| h.len() + 4).sum();
+        copies + headlines + 10 * self.merged_from.len() + 48
+    }
+
     /// Adds a headline variant if new and there is room.
     pub fn add_headline(&mut self, title: &str) {
         if !title.is_empty()

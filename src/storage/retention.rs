@@ -1,10 +1,11 @@
 //! Retention at the store level: deleting old articles in small batches, in time order, and
 //! the tombstones that keep a deleted item from being ingested again.
 //!
-//! - [`Store::prune_before`] range-scans `firstseen_articleid` up to a cutoff and deletes at
-//!   most `max` articles, each in its own transaction: the article, its index record, its key,
-//!   its copy in its story (the story goes when its last copy goes), the counters, and a
-//!   tombstone for its source and key.
+//! - [`Store::prune_before`] scans `articleid_index` in id order, which is the order of first
+//!   sighting (ids grow with time; the records carry the first sighting) give or take
+//!   [`ORDER_SLACK_MS`], up to the first record seen that long after a cutoff, and deletes at most `max` articles, each in its own
+//!   transaction: the article, its index record, its key, its copy in its story (the story
+//!   goes when its last copy goes), the counters, and a tombstone for its source and key.
 //! - [`Store::tombstoned`] answers "was this item deleted by retention?" while folding; each
 //!   sighting refreshes the tombstone (at most once per [`TOMBSTONE_TOUCH_MS`]), so that a
 //!   tombstone lives as long as its item stays in the feed.
@@ -15,17 +16,26 @@
 //! Callers serialize pruning with folding (the fold lock), so an article is never updated and
 //! deleted at the same time.
 
+use std::sync::atomic::Ordering;
+
 use sled::transaction::ConflictableTransactionError as Abortable;
 use sled::Transactional;
 
 use super::{
     decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, ChangeRecord, CopyKind,
-    Counts, Millis, Result, Store, StoryRecord, KEY_COUNTS, KEY_INDEX_EPOCH,
+    Counts, IndexRecord, Millis, Result, Store, StoryRecord, KEY_COUNTS, KEY_INDEX_EPOCH,
 };
 
 /// A tombstone's time is refreshed when its item is seen again and the stored time is older
 /// than this (one hour): cheap on busy feeds, precise enough for expiry in days.
 pub const TOMBSTONE_TOUCH_MS: Millis = 60 * 60 * 1000;
+
+/// How far first sightings may run out of id order and still be found by retention: a poll
+/// takes its time before its articles get ids (parsing, waiting for the fold lock), and the
+/// clock can be stepped back. The scan reads this far past the cutoff (ten minutes of
+/// articles, under the fold lock); an article further out of order is deleted late, never
+/// early.
+pub const ORDER_SLACK_MS: Millis = 10 * 60 * 1000;
 
 /// What one [`Store::prune_before`] call deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,25 +51,39 @@ fn millis_from(bytes: &[u8]) -> Millis {
 }
 
 impl Store {
-    /// Deletes up to `max` articles first seen before `cutoff`, oldest first, leaving a
-    /// tombstone stamped `now` for each. Fewer than `max` deleted means none is left.
+    /// Deletes up to `max` articles first seen before `cutoff`, in id order (oldest first,
+    /// within [`ORDER_SLACK_MS`]), leaving a tombstone stamped `now` for each. Fewer than
+    /// `max` deleted means none is left.
     pub fn prune_before(&self, cutoff: Millis, now: Millis, max: usize) -> Result<Pruned> {
         // Nothing is deleted while the store refuses writes (disk full).
         self.check_writable()?;
-        let t = self.t()?;
-        let end = super::first_seen_key(cutoff, 0);
-        let mut due = Vec::with_capacity(max.min(1024));
-        for kv in t.first_seen.range(..end).take(max) {
-            let (k, _) = kv?;
-            due.push(k);
+        if max == 0 {
+            return Ok(Pruned::default());
         }
-        let mut pruned = Pruned::default();
-        for seen_key in due {
-            let Some(id) = id_from(&seen_key[8..]) else {
-                t.first_seen.remove(&seen_key)?;
+        let t = self.t()?;
+        let mut due = Vec::with_capacity(max.min(1024));
+        for kv in t.index.iter() {
+            let (k, v) = kv?;
+            let Some(id) = id_from(&k) else {
+                // not an article id: nothing else refers to it
+                self.wrote(t.index.remove(&k))?;
                 continue;
             };
-            if self.delete_article(&seen_key, id, now)? {
+            let rec: IndexRecord = decode("articleid_index", &k, &v)?;
+            // Ids grow with first sighting, give or take the slack.
+            if rec.at >= cutoff.saturating_add(ORDER_SLACK_MS) {
+                break;
+            }
+            if rec.at < cutoff {
+                due.push(id);
+                if due.len() == max {
+                    break;
+                }
+            }
+        }
+        let mut pruned = Pruned::default();
+        for id in due {
+            if self.delete_article(id, now)? {
                 pruned.stories += 1;
             }
             pruned.articles.push(id);
@@ -68,8 +92,9 @@ impl Store {
     }
 
     /// Deletes one article atomically; true when its story went with it.
-    fn delete_article(&self, seen_key: &[u8], id: u64, now: Millis) -> Result<bool> {
+    fn delete_article(&self, id: u64, now: Millis) -> Result<bool> {
         let t = self.t()?;
+        t.may_have_tombstones.store(true, Ordering::SeqCst);
         let article_key = id.to_be_bytes();
         (
             &t.meta,
@@ -77,17 +102,15 @@ impl Store {
             &t.index,
             &t.keys,
             &t.stories,
-            &t.first_seen,
             &t.tombstones,
             &t.tombstones_seen,
         )
             .transaction(
-                |(meta, articles, index, keys, stories, first_seen, tombs, tombs_seen)| {
-                    first_seen.remove(seen_key)?;
-                    let Some(bytes) = articles.remove(&article_key)? else {
-                        return Ok(false); // already gone: only the time key was left
-                    };
+                |(meta, articles, index, keys, stories, tombs, tombs_seen)| {
                     index.remove(&article_key)?;
+                    let Some(bytes) = articles.remove(&article_key)? else {
+                        return Ok(false); // already gone: only the index record was left
+                    };
                     let a: ArticleRecord = decode("articleid_article", &article_key, &bytes)
                         .map_err(Abortable::Abort)?;
                     let sk = source_key(&a.source, &a.key);
@@ -143,6 +166,9 @@ impl Store {
     /// Refreshes the tombstone's time to `now` when it is older than [`TOMBSTONE_TOUCH_MS`].
     pub fn tombstoned(&self, source: &str, key: &str, now: Millis) -> Result<bool> {
         let t = self.t()?;
+        if !t.may_have_tombstones.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
         let sk = source_key(source, key);
         let Some(seen) = t.tombstones.get(&sk)? else {
             return Ok(false);

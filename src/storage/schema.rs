@@ -11,17 +11,26 @@
 //!
 //! | from → to | what |
 //! |---|---|
-//! | 1 → 2 | fills `firstseen_articleid` (retention's time order) from the articles; the tombstone trees start empty |
+//! | 1 → 2 | the tombstone trees start empty (it also filled `firstseen_articleid`, retention's time order, from the articles, until 3 → 4 retired that tree) |
 //! | 2 → 3 | `Fingerprint::entities` (the entity mask) and `StoryRecord::merged_from`: rewrites every `articleid_index` record with the mask recomputed from the article's stored title and text; article and story records keep the schema-2 layout until they change and are read with the new fields at their defaults (see `legacy.rs`) |
+//! | 3 → 4 | drops `firstseen_articleid`: retention reads the time order from `articleid_index` (ids grow with first sighting, the records carry it), one tree insert less per stored article |
+//!
+//! A tree a step retires ([`Plan::retire`]) is dropped after the version is bumped; sled
+//! cannot drop a tree inside a transaction, so a crash in between leaves it behind, and every
+//! open drops the [`RETIRED`] trees still there.
 
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 use tracing::info;
 
 use super::SCHEMA_VERSION;
-use super::{
-    decode, first_seen_key, ArticleRecord, IndexRecord, Result, StoreError, Trees, KEY_SCHEMA,
-};
+use super::{decode, ArticleRecord, IndexRecord, Result, StoreError, Trees, KEY_SCHEMA};
+
+/// Trees of older schemas that the current one no longer has.
+pub(super) const RETIRED: &[&str] = &[FIRST_SEEN];
+
+/// Schemas 2 and 3: first sighting (ms) ++ article id, both big-endian → nothing.
+const FIRST_SEEN: &str = "firstseen_articleid";
 
 /// One step from version `from` to `from + 1`.
 pub(super) struct Migration {
@@ -38,6 +47,8 @@ pub(super) struct Migration {
 pub(super) struct Plan {
     trees: Vec<(&'static str, sled::Batch)>,
     writes: usize,
+    /// Trees dropped once the version is bumped.
+    retired: Vec<&'static str>,
 }
 
 impl Plan {
@@ -45,6 +56,11 @@ impl Plan {
     pub fn insert(&mut self, tree: &'static str, key: &[u8], value: &[u8]) {
         self.batch(tree).insert(key, value);
         self.writes += 1;
+    }
+
+    /// Drops tree `tree` after the step (it must be listed in [`RETIRED`] too).
+    pub fn retire(&mut self, tree: &'static str) {
+        self.retired.push(tree);
     }
 
     fn batch(&mut self, tree: &'static str) -> &mut sled::Batch {
@@ -71,7 +87,25 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         what: "entity masks in the index records",
         plan: v2_to_v3,
     },
+    Migration {
+        from: 3,
+        what: "retention order read from the index records",
+        plan: v3_to_v4,
+    },
 ];
+
+/// Drops the [`RETIRED`] trees still in the store (a crash right after the step that retired
+/// one). Called on every open of a current store.
+pub(super) fn drop_retired(store: &Trees) -> Result<()> {
+    let names = store.db.tree_names();
+    for name in RETIRED {
+        if names.iter().any(|n| n.as_ref() == name.as_bytes()) {
+            store.db.drop_tree(name)?;
+            info!(tree = name, "dropped a tree the schema no longer uses");
+        }
+    }
+    Ok(())
+}
 
 /// Applies the migrations from `found` up to [`SCHEMA_VERSION`].
 pub(super) fn migrate(store: &Trees, shown: &str, found: u32) -> Result<()> {
@@ -109,6 +143,9 @@ fn migrate_with(
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
             .map_err(StoreError::from)?;
+        for name in &plan.retired {
+            store.db.drop_tree(name)?;
+        }
         store.db.flush()?;
         info!(
             store = shown,
@@ -123,18 +160,16 @@ fn migrate_with(
     Ok(())
 }
 
-/// 1 → 2: one `firstseen_articleid` key per article.
-fn v1_to_v2(store: &Trees) -> Result<Plan> {
+/// 1 → 2: the tombstone trees start empty; the `firstseen_articleid` keys it used to write are
+/// not written any more, since 3 → 4 drops that tree.
+fn v1_to_v2(_: &Trees) -> Result<Plan> {
+    Ok(Plan::default())
+}
+
+/// 3 → 4: `firstseen_articleid` goes; nothing else changes.
+fn v3_to_v4(_: &Trees) -> Result<Plan> {
     let mut plan = Plan::default();
-    for kv in store.articles.iter() {
-        let (k, v) = kv?;
-        let a: ArticleRecord = decode("articleid_article", &k, &v)?;
-        plan.insert(
-            "firstseen_articleid",
-            &first_seen_key(a.first_seen, a.id),
-            &[],
-        );
-    }
+    plan.retire(FIRST_SEEN);
     Ok(plan)
 }
 

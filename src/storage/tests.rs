@@ -169,7 +169,8 @@ fn commit_at(store: &Store, key: &str, at: Millis) -> (u64, u64) {
 fn prune_deletes_old_articles_in_time_order_and_tombstones_them() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
-    // Committed out of time order: ids do not follow first sighting here.
+    // Committed out of time order: ids do not follow first sighting here (polls waiting for
+    // the fold lock, a clock stepped back), by less than `ORDER_SLACK_MS`.
     let (new_a, new_s) = commit_at(&store, "g:new", 9_000);
     let (old_a, old_s) = commit_at(&store, "g:old", 1_000);
     let (mid_a, _) = commit_at(&store, "g:mid", 2_000);
@@ -285,13 +286,9 @@ fn a_version_1_store_is_migrated_on_open() {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
         let ids = commit_at(&store, "g:old", 1_000);
         commit_at(&store, "g:new", 9_000);
-        // Make it exactly what version 1 wrote: no time-ordered tree, no tombstone trees,
-        // version 1.
-        for t in [
-            "firstseen_articleid",
-            "sourcekey_tombstone",
-            "tombstoneseen_sourcekey",
-        ] {
+        // Make it exactly what version 1 wrote: no tombstone trees (nor the time-ordered
+        // tree of schemas 2 and 3, which this store never had), version 1.
+        for t in ["sourcekey_tombstone", "tombstoneseen_sourcekey"] {
             assert!(store.t().unwrap().db.drop_tree(t).unwrap());
         }
         store
@@ -306,7 +303,7 @@ fn a_version_1_store_is_migrated_on_open() {
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
     assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
-    assert_eq!(store.t().unwrap().first_seen.len(), 2);
+    assert!(!has_tree(&store, "firstseen_articleid"));
     // Retention works on the migrated articles.
     assert_eq!(
         store.prune_before(5_000, 10_000, 10).unwrap().articles,
@@ -315,7 +312,84 @@ fn a_version_1_store_is_migrated_on_open() {
     drop(store);
     // Opening again does not migrate again.
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
-    assert_eq!(store.t().unwrap().first_seen.len(), 1);
+    assert_eq!(store.t().unwrap().articles.len(), 1);
+    assert_eq!(store.t().unwrap().index.len(), 1);
+}
+
+fn has_tree(store: &Store, name: &str) -> bool {
+    store
+        .t()
+        .unwrap()
+        .db
+        .tree_names()
+        .iter()
+        .any(|n| n.as_ref() == name.as_bytes())
+}
+
+/// Makes `store` what schema 3 wrote: its articles also keyed by first sighting in
+/// `firstseen_articleid`, version 3.
+fn make_version_3(store: &Store) {
+    let t = store.t().unwrap();
+    let first_seen = t.db.open_tree("firstseen_articleid").unwrap();
+    for a in store.articles_from(0) {
+        let a = a.unwrap();
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&u64::try_from(a.first_seen).unwrap().to_be_bytes());
+        k[8..].copy_from_slice(&a.id.to_be_bytes());
+        first_seen.insert(k, &[]).unwrap();
+    }
+    t.meta.insert(KEY_SCHEMA, &3u32.to_be_bytes()).unwrap();
+    store.flush().unwrap();
+}
+
+#[test]
+fn a_version_3_store_loses_its_first_seen_tree_and_keeps_its_retention_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (old, recent, new) = {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        let old = commit_at(&store, "g:old", 1_000);
+        let recent = commit_at(&store, "g:recent", 4_000);
+        let new = commit_at(&store, "g:new", 9_000);
+        make_version_3(&store);
+        assert!(has_tree(&store, "firstseen_articleid"));
+        (old, recent, new)
+    };
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
+    assert_eq!(v.as_ref(), &4u32.to_be_bytes());
+    assert!(!has_tree(&store, "firstseen_articleid"));
+    assert_eq!(store.counts().unwrap().articles, 3);
+    // Oldest first, and only what is due; a story goes with its last copy.
+    let pruned = store.prune_before(5_000, 10_000, 1).unwrap();
+    assert_eq!((pruned.articles, pruned.stories), (vec![old.0], 1));
+    let pruned = store.prune_before(5_000, 10_000, 10).unwrap();
+    assert_eq!(pruned.articles, vec![recent.0]);
+    assert!(store
+        .prune_before(5_000, 10_000, 10)
+        .unwrap()
+        .articles
+        .is_empty());
+    assert!(store.article(new.0).unwrap().is_some());
+    assert!(store.tombstoned("src", "g:old", 10_000).unwrap());
+}
+
+#[test]
+fn a_first_seen_tree_left_by_a_crash_after_the_step_is_dropped_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        commit_at(&store, "g:a", 1_000);
+        make_version_3(&store);
+        // The step's transaction committed (version 4), the tree was not dropped yet.
+        let t = store.t().unwrap();
+        t.meta.insert(KEY_SCHEMA, &4u32.to_be_bytes()).unwrap();
+        store.flush().unwrap();
+    }
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    assert!(!has_tree(&store, "firstseen_articleid"));
+    assert_eq!(store.articles_from(0).count(), 1);
 }
 
 #[test]
