@@ -283,15 +283,29 @@ fn id_from(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }
 
+/// How long opening waits for a lock our own process may still hold (see [`Trees::open`]).
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Trees {
     fn open(path: &Path, shown: &str, cache_bytes: u64) -> Result<Trees> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
             // Flushing is the daemon's (see "Durability" above), so it knows what is durable.
             .flush_every_ms(None)
-            .cache_capacity(cache_bytes)
-            .open()
-            .map_err(|e| classify_open_error(shown, e))?;
+            .cache_capacity(cache_bytes);
+        // sled releases its file lock when the last of its handles is gone, and a write
+        // thread of its pool can hold one for a moment after the store was dropped: opening
+        // again at once (a reopen after a full disk, tests) would see our own lock. Another
+        // process's lock stays, and is reported once the grace period is over.
+        let deadline = std::time::Instant::now() + LOCK_GRACE;
+        let db = loop {
+            match config.open().map_err(|e| classify_open_error(shown, e)) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         let open = |name: &str| {
             db.open_tree(name)
                 .map_err(|e| classify_open_error(shown, e))
@@ -920,13 +934,31 @@ impl Store {
     }
 }
 
-/// Runs `f`, turning a panic into `Err(message)`; the panic hook is silenced meanwhile (this
-/// runs at start, before any other thread of ours could panic).
+thread_local! {
+    /// Set while [`quietly_catching_panics`] runs on this thread.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err(message)` without the panic's report on stderr.
+///
+/// Only panics on the calling thread are silenced: the first call wraps the process's panic
+/// hook once in one that skips the report while this thread is inside `f`. (Swapping the hook
+/// for a silent one around `f`, as before, silenced every thread meanwhile, and two
+/// overlapping calls — a store reopened while another opens, parallel tests — could leave the
+/// silent hook installed for good.)
 pub(crate) fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    static WRAP_HOOK: std::sync::Once = std::sync::Once::new();
+    WRAP_HOOK.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                report(info);
+            }
+        }));
+    });
+    let outer = QUIET.with(|q| q.replace(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
+    QUIET.with(|q| q.set(outer));
     result.map_err(|p| {
         p.downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
