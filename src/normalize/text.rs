@@ -780,6 +780,17 @@ const ASCII_CLASS: [AsciiClass; 256] = {
     t
 };
 
+/// `ASCII_CLASS[b] == AsciiClass::Word`, as a plain table for the word-run loop.
+const IS_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = matches!(ASCII_CLASS[b], AsciiClass::Word);
+        b += 1;
+    }
+    t
+};
+
 /// [`fp_line`] for lines already in NFKC: runs of ASCII word characters are copied (lowercased)
 /// at once, other ASCII bytes are classified by table, and only non-ASCII chars go through the
 /// per-char path.
@@ -799,10 +810,15 @@ fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
             AsciiClass::Word => {
                 let start = i;
                 let mut upper = false;
-                while i < b.len() && ASCII_CLASS[usize::from(b[i])] == AsciiClass::Word {
-                    upper |= b[i].is_ascii_uppercase();
-                    i += 1;
+                let mut n = 0;
+                for &c in &b[start..] {
+                    if !IS_WORD[usize::from(c)] {
+                        break;
+                    }
+                    upper |= c.is_ascii_uppercase();
+                    n += 1;
                 }
+                i = start + n;
                 st.word_prefix();
                 if upper {
                     st.out.extend(
