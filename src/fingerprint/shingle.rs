@@ -344,15 +344,17 @@ pub fn word_tokens(
         let start = i;
         let mut classes = 0u8;
         let mut not_lower = 0usize;
-        while i < b.len() {
-            let c = BYTE_CLASS[usize::from(b[i])];
+        let mut n = 0;
+        for &byte in &b[start..] {
+            let c = BYTE_CLASS[usize::from(byte)];
             if c == B_SPACE {
                 break;
             }
             classes |= c;
             not_lower += usize::from(c != B_LOWER);
-            i += 1;
+            n += 1;
         }
+        i = start + n;
         let w = &b[start..i];
         if classes & B_HIGH == 0 {
             push_ascii_word(w, classes, not_lower, hashes, flags, numbers);
