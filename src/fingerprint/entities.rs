@@ -133,7 +133,9 @@ impl EntityMask {
         }
         let room = LEAD_MAX_WORDS - self.words.min(LEAD_MAX_WORDS);
         let words: Vec<&str> = if para.is_ascii() {
-            ascii_words(para).take(room).collect()
+            let mut words = Vec::with_capacity(room);
+            words.extend(ascii_words(para).take(room));
+            words
         } else {
             para.split_whitespace()
                 .map(trim_word)
