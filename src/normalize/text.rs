@@ -808,26 +808,28 @@ fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
         let c = b[i];
         match ASCII_CLASS[usize::from(c)] {
             AsciiClass::Word => {
+                // A run of words separated by single spaces is copied at once: a space
+                // between two word characters folds to itself.
                 let start = i;
+                let rest = &b[start..];
                 let mut upper = false;
                 let mut n = 0;
-                for &c in &b[start..] {
-                    if !IS_WORD[usize::from(c)] {
+                while let Some(&c) = rest.get(n) {
+                    if IS_WORD[usize::from(c)] {
+                        upper |= c.is_ascii_uppercase();
+                    } else if !(c == b' '
+                        && rest.get(n + 1).is_some_and(|&d| IS_WORD[usize::from(d)]))
+                    {
                         break;
                     }
-                    upper |= c.is_ascii_uppercase();
                     n += 1;
                 }
                 i = start + n;
                 st.word_prefix();
+                let at = st.out.len();
+                st.out.push_str(&line[start..i]);
                 if upper {
-                    st.out.extend(
-                        b[start..i]
-                            .iter()
-                            .map(|c| char::from(c.to_ascii_lowercase())),
-                    );
-                } else {
-                    st.out.push_str(&line[start..i]);
+                    st.out[at..].make_ascii_lowercase();
                 }
             }
             AsciiClass::Connector => {
