@@ -9,7 +9,9 @@
 //! paragraphs, trailing rules on the last [`TRAILING_EDGE`], inline rules on the first
 //! [`EDGE`] and last two. Leading/trailing regexes see at most [`WINDOW`] bytes of a
 //! paragraph's start or end, whole-paragraph rules only paragraphs of at most [`WHOLE_MAX`]
-//! bytes; all are anchored, so a failing rule usually costs a few bytes of DFA.
+//! bytes; all are anchored, so a failing rule usually costs a few bytes of DFA. Before its
+//! regex, a built-in rule runs a cheap may-match test (a first byte or a literal, see
+//! `rule_filter`), which skips the regex call's set-up where it cannot match.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
