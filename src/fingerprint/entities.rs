@@ -38,6 +38,36 @@ fn trim_word(w: &str) -> &str {
     w.trim_matches(|c: char| !c.is_alphanumeric())
 }
 
+/// `s.split_whitespace().map(trim_word).filter(non-empty)` for ASCII `s`, by bytes: the
+/// whitespace of `char::is_whitespace` and the alphanumerics of `char::is_alphanumeric` are,
+/// within ASCII, the bytes tested here.
+fn ascii_words(s: &str) -> impl Iterator<Item = &str> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || loop {
+        while i < b.len() && matches!(b[i], b'\t'..=b'\r' | b' ') {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        let start = i;
+        while i < b.len() && !matches!(b[i], b'\t'..=b'\r' | b' ') {
+            i += 1;
+        }
+        let (mut lo, mut hi) = (start, i);
+        while lo < hi && !b[lo].is_ascii_alphanumeric() {
+            lo += 1;
+        }
+        while hi > lo && !b[hi - 1].is_ascii_alphanumeric() {
+            hi -= 1;
+        }
+        if lo < hi {
+            return s.get(lo..hi);
+        }
+    })
+}
+
 /// Month and weekday names: dates are the number guard's business, and datelines and
 /// "on Tuesday" vary between copies.
 fn is_calendar_word(w: &str) -> bool {
@@ -102,24 +132,39 @@ impl EntityMask {
             return;
         }
         let room = LEAD_MAX_WORDS - self.words.min(LEAD_MAX_WORDS);
-        let words: Vec<&str> = para
-            .split_whitespace()
-            .map(trim_word)
-            .filter(|w| !w.is_empty())
-            .take(room)
-            .collect();
+        let words: Vec<&str> = if para.is_ascii() {
+            let mut words = Vec::with_capacity(room);
+            words.extend(ascii_words(para).take(room));
+            words
+        } else {
+            para.split_whitespace()
+                .map(trim_word)
+                .filter(|w| !w.is_empty())
+                .take(room)
+                .collect()
+        };
         self.words += words.len();
         let capitalised = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
         let caps = words.iter().filter(|w| capitalised(w)).count();
         if words.len() >= 4 && caps as f32 > CAPS_LINE * words.len() as f32 {
             return;
         }
+        let mut ascii_lower = String::new();
         for w in words {
-            if !capitalised(w) || w.chars().any(|c| c.is_ascii_digit()) {
+            if !capitalised(w) || w.bytes().any(|c| c.is_ascii_digit()) {
                 continue;
             }
-            let lower = w.to_lowercase();
-            if is_weak(&lower) || is_calendar_word(&lower) {
+            let owned;
+            let lower: &str = if w.is_ascii() {
+                ascii_lower.clear();
+                ascii_lower.push_str(w);
+                ascii_lower.make_ascii_lowercase();
+                &ascii_lower
+            } else {
+                owned = w.to_lowercase();
+                &owned
+            };
+            if is_weak(lower) || is_calendar_word(lower) {
                 continue;
             }
             self.mask |= 1u64 << (fmix64(xxh3_64(lower.as_bytes()) ^ SALT) & 63);

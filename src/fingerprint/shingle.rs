@@ -243,12 +243,90 @@ fn is_weak_bytes(w: &[u8]) -> bool {
     std::str::from_utf8(w).is_ok_and(|s| s.chars().count() <= 2)
 }
 
+/// Byte classes for [`word_tokens`].
+const B_SPACE: u8 = 1;
+const B_PUNCT: u8 = 2;
+const B_DIGIT: u8 = 4;
+const B_LOWER: u8 = 8;
+const B_HIGH: u8 = 16;
+
+const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c >= 0x80 {
+            B_HIGH
+        } else if c.is_ascii_whitespace() {
+            B_SPACE
+        } else if c.is_ascii_punctuation() {
+            B_PUNCT
+        } else if c.is_ascii_digit() {
+            B_DIGIT
+        } else if c.is_ascii_lowercase() {
+            B_LOWER
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// [`push_word`] for an ASCII word, given the OR of its byte classes and the number of its
+/// bytes that are not lowercase letters (both from the scan that found it).
+#[inline]
+fn push_ascii_word(
+    w: &[u8],
+    classes: u8,
+    not_lower: usize,
+    hashes: &mut Vec<u64>,
+    flags: &mut Vec<u8>,
+    numbers: &mut u64,
+) {
+    let mut a = 0;
+    let mut b = w.len();
+    if classes & B_PUNCT != 0 {
+        while a < b && BYTE_CLASS[usize::from(w[a])] == B_PUNCT {
+            a += 1;
+        }
+        while b > a && BYTE_CLASS[usize::from(w[b - 1])] == B_PUNCT {
+            b -= 1;
+        }
+        if a == b {
+            return;
+        }
+    }
+    let core = &w[a..b];
+    hashes.push(xxh3_64(core));
+    // The trimmed bytes are punctuation: the core is all lowercase iff nothing else is not.
+    let lower = not_lower == w.len() - core.len();
+    if lower {
+        if (3..=6).contains(&core.len()) {
+            if let Some(d) = number_word(core) {
+                *numbers |= 1u64 << (xxh3_64(d) & 63);
+            }
+        }
+    } else {
+        number_mask_bytes(w, numbers);
+    }
+    let f = if classes & B_DIGIT != 0 {
+        DIGIT
+    } else if core.len() <= 2 || (core.len() <= 7 && is_stopword(core)) {
+        WEAK
+    } else {
+        0
+    };
+    flags.push(f);
+}
+
 /// Appends the token hashes (and [`WEAK`]/[`DIGIT`] flags) of the
 /// space-separated words of `s`, and adds the figures of `s` to `numbers`
 /// exactly as [`number_mask`] would; returns the number of tokens added.
 /// Leading/trailing ASCII punctuation is trimmed off each word.  Splits on
-/// ASCII whitespace with a byte scan; words containing non-ASCII bytes are
-/// further split on Unicode whitespace (normalised input rarely has any).
+/// ASCII whitespace with a byte scan (one table lookup per byte); words
+/// containing non-ASCII bytes are further split on Unicode whitespace
+/// (normalised input rarely has any).
 pub fn word_tokens(
     s: &str,
     hashes: &mut Vec<u64>,
@@ -259,19 +337,27 @@ pub fn word_tokens(
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i].is_ascii_whitespace() {
+        if BYTE_CLASS[usize::from(b[i])] == B_SPACE {
             i += 1;
             continue;
         }
         let start = i;
-        let mut ascii = true;
-        while i < b.len() && !b[i].is_ascii_whitespace() {
-            ascii &= b[i].is_ascii();
-            i += 1;
+        let mut classes = 0u8;
+        let mut not_lower = 0usize;
+        let mut n = 0;
+        for &byte in &b[start..] {
+            let c = BYTE_CLASS[usize::from(byte)];
+            if c == B_SPACE {
+                break;
+            }
+            classes |= c;
+            not_lower += usize::from(c != B_LOWER);
+            n += 1;
         }
+        i = start + n;
         let w = &b[start..i];
-        if ascii {
-            push_word(w, hashes, flags, numbers);
+        if classes & B_HIGH == 0 {
+            push_ascii_word(w, classes, not_lower, hashes, flags, numbers);
         } else if let Some(ws) = s.get(start..i) {
             for part in ws.split(char::is_whitespace) {
                 if !part.is_empty() {

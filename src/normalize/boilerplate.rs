@@ -9,13 +9,17 @@
 //! paragraphs, trailing rules on the last [`TRAILING_EDGE`], inline rules on the first
 //! [`EDGE`] and last two. Leading/trailing regexes see at most [`WINDOW`] bytes of a
 //! paragraph's start or end, whole-paragraph rules only paragraphs of at most [`WHOLE_MAX`]
-//! bytes; all are anchored, so a failing rule usually costs a few bytes of DFA.
+//! bytes; all are anchored, so a failing rule usually costs a few bytes of DFA. Before its
+//! regex, a built-in rule runs a cheap may-match test (a first byte or a literal, see
+//! `rule_filter`), which skips the regex call's set-up where it cannot match.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
+
+use super::rule_filter::{self, MayMatch};
 
 /// Number of paragraphs at each end of an article that rules look at.
 pub const EDGE: usize = 5;
@@ -70,6 +74,8 @@ pub struct Rule {
     /// Also drop the match from the display text (obvious junk such as "Continue reading").
     pub drop_from_display: bool,
     regex: Regex,
+    /// Cheap test run before the regex (built-in rules only, see [`super::rule_filter`]).
+    may_match: Option<MayMatch>,
 }
 
 /// An operator-supplied rule as read from configuration.
@@ -168,6 +174,7 @@ impl Rule {
             pattern: pattern.to_string(),
             drop_from_display,
             regex,
+            may_match: None,
         })
     }
 
@@ -218,13 +225,39 @@ impl Rule {
     }
 }
 
+/// A compiled rule: its regex and the cheap test run first.
+#[derive(Debug, Clone)]
+struct Check {
+    regex: Regex,
+    may_match: Option<MayMatch>,
+}
+
+impl Check {
+    /// Can the regex match `s`? (The cheap test first.)
+    fn may(&self, s: &str) -> bool {
+        self.may_match.is_none_or(|f| f(s))
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        self.may(s) && self.regex.is_match(s)
+    }
+
+    fn find<'h>(&self, s: &'h str) -> Option<regex::Match<'h>> {
+        if self.may(s) {
+            self.regex.find(s)
+        } else {
+            None
+        }
+    }
+}
+
 /// The rules of one table, grouped by position (regexes share their compiled program).
 #[derive(Debug, Clone, Default)]
 struct Compiled {
-    leading: Vec<Regex>,
-    trailing: Vec<Regex>,
-    whole: Vec<Regex>,
-    inline: Vec<Regex>,
+    leading: Vec<Check>,
+    trailing: Vec<Check>,
+    whole: Vec<Check>,
+    inline: Vec<Check>,
 }
 
 impl Compiled {
@@ -237,7 +270,10 @@ impl Compiled {
                 Position::WholeParagraph => &mut c.whole,
                 Position::Inline => &mut c.inline,
             };
-            list.push(r.regex.clone());
+            list.push(Check {
+                regex: r.regex.clone(),
+                may_match: r.may_match,
+            });
         }
         c
     }
@@ -279,11 +315,12 @@ impl Compiled {
     /// Applies inline rules to one paragraph.
     fn inline<'a>(&self, para: &'a str) -> Cow<'a, str> {
         let mut cur = Cow::Borrowed(para);
-        for re in &self.inline {
-            if !re.is_match(&cur) {
+        for check in &self.inline {
+            if !check.is_match(&cur) {
                 continue;
             }
-            let replaced = re
+            let replaced = check
+                .regex
                 .replace_all(&cur, |c: &regex::Captures<'_>| {
                     let m = c.get(0).map_or("", |m| m.as_str());
                     match m.chars().last() {
@@ -445,6 +482,10 @@ pub fn builtin_rules() -> Vec<Rule> {
     builtin_defs()
         .into_iter()
         .filter_map(|(name, kind, pos, pat, disp)| Rule::new(name, kind, pos, &pat, disp).ok())
+        .map(|mut r| {
+            r.may_match = rule_filter::for_builtin(&r.name);
+            r
+        })
         .collect()
 }
 

@@ -9,6 +9,7 @@
 pub mod boilerplate;
 pub mod date;
 pub mod lang;
+mod rule_filter;
 pub mod text;
 pub mod title;
 pub mod url;

@@ -114,7 +114,7 @@ impl Out {
         self.buf.push(c);
     }
 
-    /// Emits a run of visible ASCII characters.
+    /// Emits a run of visible ASCII characters and single spaces.
     fn emit_str(&mut self, run: &str) {
         if !self.buf.is_empty() {
             if self.pending_break {
@@ -157,8 +157,13 @@ impl Out {
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii_graphic() {
+                // A run of visible ASCII with single spaces inside: emitting it at once is what
+                // emitting its words one by one with a space between them does.
                 let start = i;
-                while i < bytes.len() && bytes[i].is_ascii_graphic() {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_graphic()
+                        || (bytes[i] == b' ' && bytes.get(i + 1).is_some_and(u8::is_ascii_graphic)))
+                {
                     i += 1;
                 }
                 self.emit_str(&s[start..i]);
@@ -689,8 +694,9 @@ struct FpLine<'a> {
 }
 
 impl FpLine<'_> {
-    /// A run of `[a-z0-9]` (already folded word characters).
-    fn word_run(&mut self, run: &str) {
+    /// Before a word character: the pending connector, or the pending space.
+    #[inline]
+    fn word_prefix(&mut self) {
         if let Some(k) = self.pending_conn.take() {
             self.out.push(k);
         } else if self.pending_space && self.out.len() > self.line_start {
@@ -698,7 +704,24 @@ impl FpLine<'_> {
         }
         self.pending_space = false;
         self.prev_word = true;
-        self.out.push_str(run);
+    }
+
+    #[inline]
+    fn connector(&mut self, k: char) {
+        if self.prev_word && self.pending_conn.is_none() && !self.pending_space {
+            self.pending_conn = Some(k);
+        } else {
+            self.pending_conn = None;
+            self.pending_space = true;
+        }
+        self.prev_word = false;
+    }
+
+    #[inline]
+    fn sep(&mut self) {
+        self.pending_conn = None;
+        self.pending_space = true;
+        self.prev_word = false;
     }
 
     /// Lowercases one input char and handles the result.
@@ -717,36 +740,60 @@ impl FpLine<'_> {
     fn handle(&mut self, l: char) {
         match classify(l) {
             Class::Word(w) => {
-                if let Some(k) = self.pending_conn.take() {
-                    self.out.push(k);
-                } else if self.pending_space && self.out.len() > self.line_start {
-                    self.out.push(' ');
-                }
-                self.pending_space = false;
-                self.prev_word = true;
+                self.word_prefix();
                 self.out.push(w);
             }
-            Class::Connector(k) => {
-                if self.prev_word && self.pending_conn.is_none() && !self.pending_space {
-                    self.pending_conn = Some(k);
-                } else {
-                    self.pending_conn = None;
-                    self.pending_space = true;
-                }
-                self.prev_word = false;
-            }
+            Class::Connector(k) => self.connector(k),
             Class::Join => {}
-            Class::Sep => {
-                self.pending_conn = None;
-                self.pending_space = true;
-                self.prev_word = false;
-            }
+            Class::Sep => self.sep(),
         }
     }
 }
 
-/// [`fp_line`] for lines already in NFKC: runs of lowercase ASCII letters and digits are
-/// copied at once, everything else goes through the per-char path.
+/// [`classify`] of an ASCII byte, as a table: a word character (letters are lowercased on
+/// output), a connector, a separator; bytes from 0x80 on are the start or continuation of a
+/// multi-byte char.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AsciiClass {
+    Word,
+    Connector,
+    Sep,
+    NonAscii,
+}
+
+const ASCII_CLASS: [AsciiClass; 256] = {
+    let mut t = [AsciiClass::Sep; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c >= 0x80 {
+            AsciiClass::NonAscii
+        } else if c.is_ascii_alphanumeric() || matches!(c, b'%' | b'$' | b'#' | b'@') {
+            AsciiClass::Word
+        } else if matches!(c, b'\'' | b'`' | b'-' | b'.' | b',' | b':' | b'/' | b'&') {
+            AsciiClass::Connector
+        } else {
+            AsciiClass::Sep
+        };
+        b += 1;
+    }
+    t
+};
+
+/// `ASCII_CLASS[b] == AsciiClass::Word`, as a plain table for the word-run loop.
+const IS_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = matches!(ASCII_CLASS[b], AsciiClass::Word);
+        b += 1;
+    }
+    t
+};
+
+/// [`fp_line`] for lines already in NFKC: runs of ASCII word characters are copied (lowercased)
+/// at once, other ASCII bytes are classified by table, and only non-ASCII chars go through the
+/// per-char path.
 fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
     let mut st = FpLine {
         out,
@@ -759,27 +806,47 @@ fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_lowercase() || b[i].is_ascii_digit()) {
+        match ASCII_CLASS[usize::from(c)] {
+            AsciiClass::Word => {
+                // A run of words separated by single spaces is copied at once: a space
+                // between two word characters folds to itself.
+                let start = i;
+                let rest = &b[start..];
+                let mut upper = false;
+                let mut n = 0;
+                while let Some(&c) = rest.get(n) {
+                    if IS_WORD[usize::from(c)] {
+                        upper |= c.is_ascii_uppercase();
+                    } else if !(c == b' '
+                        && rest.get(n + 1).is_some_and(|&d| IS_WORD[usize::from(d)]))
+                    {
+                        break;
+                    }
+                    n += 1;
+                }
+                i = start + n;
+                st.word_prefix();
+                let at = st.out.len();
+                st.out.push_str(&line[start..i]);
+                if upper {
+                    st.out[at..].make_ascii_lowercase();
+                }
+            }
+            AsciiClass::Connector => {
+                st.connector(if c == b'`' { '\'' } else { char::from(c) });
                 i += 1;
             }
-            st.word_run(&line[start..i]);
-        } else if c == b' ' {
-            // `handle(' ')`, inlined: the most common separator.
-            st.pending_conn = None;
-            st.pending_space = true;
-            st.prev_word = false;
-            i += 1;
-        } else if c < 0x80 {
-            st.handle(char::from(c));
-            i += 1;
-        } else {
-            let Some(ch) = line[i..].chars().next() else {
-                break;
-            };
-            i += ch.len_utf8();
-            st.fold(ch);
+            AsciiClass::Sep => {
+                st.sep();
+                i += 1;
+            }
+            AsciiClass::NonAscii => {
+                let Some(ch) = line[i..].chars().next() else {
+                    break;
+                };
+                i += ch.len_utf8();
+                st.fold(ch);
+            }
         }
     }
 }

@@ -97,8 +97,45 @@ const WIRE_TAGS: &[&str] = &[
 ];
 
 fn is_known(s: &str) -> bool {
-    let l = s.trim().trim_end_matches('.').to_lowercase();
+    let s = s.trim().trim_end_matches('.');
+    if s.is_ascii() {
+        // The lowercase of ASCII is its ASCII lowercase: no allocation needed.
+        return KNOWN_OUTLETS.iter().any(|k| k.eq_ignore_ascii_case(s));
+    }
+    let l = s.to_lowercase();
     KNOWN_OUTLETS.contains(&l.as_str())
+}
+
+/// Does `h` hold `n` at `i`? Byte by byte: the separators are a few bytes long, a call to
+/// `memcmp` per position would cost more than the comparison.
+fn sep_at(h: &[u8], i: usize, n: &[u8]) -> bool {
+    h.get(i..i + n.len())
+        .is_some_and(|w| w.iter().zip(n).all(|(a, b)| a == b))
+}
+
+/// `t.find(sep)` for the short separators: a plain scan, without the setup cost of a
+/// substring searcher (titles are short).
+fn find_sep(t: &str, sep: &str) -> Option<usize> {
+    let (h, n) = (t.as_bytes(), sep.as_bytes());
+    let first = *n.first()?;
+    (0..h.len()).find(|&i| h[i] == first && sep_at(h, i, n))
+}
+
+/// The separator (of [`SEPARATORS`] and `": "`) that occurs last in `t`, with its position:
+/// the largest `t.rfind(sep)` over all of them (the first in list order on a tie), found in
+/// one backward scan.
+fn last_sep(t: &str) -> Option<(usize, &'static str)> {
+    let h = t.as_bytes();
+    (0..h.len()).rev().find_map(|i| {
+        if h[i] != b' ' && h[i] != b':' {
+            return None;
+        }
+        SEPARATORS
+            .iter()
+            .chain([": "].iter())
+            .find(|s| sep_at(h, i, s.as_bytes()))
+            .map(|s| (i, *s))
+    })
 }
 
 fn looks_like_name(s: &str) -> bool {
@@ -146,7 +183,7 @@ pub fn strip_site_name(title: &str) -> &str {
     let mut t = strip_wire_tag(title.trim());
     // Known outlet as prefix: "BBC News - Title", "Reuters: Title".
     for sep in SEPARATORS.iter().chain([": "].iter()) {
-        if let Some((head, rest)) = t.split_once(sep) {
+        if let Some((head, rest)) = find_sep(t, sep).map(|p| (&t[..p], &t[p + sep.len()..])) {
             if is_known(head) && !rest.trim().is_empty() {
                 t = rest.trim();
                 break;
@@ -154,15 +191,9 @@ pub fn strip_site_name(title: &str) -> &str {
         }
     }
     for _ in 0..2 {
-        let mut best: Option<(usize, &str)> = None;
-        for sep in SEPARATORS.iter().chain([": "].iter()) {
-            if let Some(pos) = t.rfind(sep) {
-                if best.is_none_or(|(b, _)| pos > b) {
-                    best = Some((pos, sep));
-                }
-            }
-        }
-        let Some((pos, sep)) = best else { break };
+        let Some((pos, sep)) = last_sep(t) else {
+            break;
+        };
         let head = t[..pos].trim_end();
         let tail = t[pos + sep.len()..].trim();
         if head.is_empty() || tail.is_empty() {
