@@ -651,37 +651,51 @@ fn classify(c: char) -> Class {
 ///
 /// Idempotent: `fingerprint_text(&fingerprint_text(x)) == fingerprint_text(x)`.
 pub fn fingerprint_text(s: &str) -> String {
-    let out = fp_pass(s);
-    // Lowercasing can (rarely) produce text that NFKC would change again; settle it.
-    if out.is_ascii() || is_nfkc_quick(out.chars()) == IsNormalized::Yes {
-        return out;
-    }
-    let again = fp_pass(&out);
-    if again == out {
-        again
-    } else {
-        fp_pass(&again)
-    }
+    let mut out = String::with_capacity(s.len());
+    fingerprint_text_into(s, &mut out);
+    out
 }
 
-fn fp_pass(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Appends [`fingerprint_text`]`(s)` to `out` (nothing else: no separator), so that the
+/// paragraphs of a body are folded into one buffer.
+pub fn fingerprint_text_into(s: &str, out: &mut String) {
+    let base = out.len();
+    fp_pass_into(s, out);
+    let once = &out[base..];
+    // Lowercasing can (rarely) produce text that NFKC would change again; settle it.
+    if once.is_ascii() || is_nfkc_quick(once.chars()) == IsNormalized::Yes {
+        return;
+    }
+    let mut again = String::with_capacity(once.len());
+    fp_pass_into(once, &mut again);
+    if again != once {
+        let settled = again;
+        again = String::with_capacity(settled.len());
+        fp_pass_into(&settled, &mut again);
+    }
+    out.truncate(base);
+    out.push_str(&again);
+}
+
+/// Appends the fingerprint form of the lines of `s` to `out`, separated by `"\n"`.
+fn fp_pass_into(s: &str, out: &mut String) {
+    out.reserve(s.len());
+    let base = out.len();
     for line in s.split('\n') {
         let start = out.len();
-        if !out.is_empty() {
+        if start > base {
             out.push('\n');
         }
         let body_start = out.len();
         if line.is_ascii() || is_nfkc_quick(line.chars()) == IsNormalized::Yes {
-            fp_line_str(line, &mut out, body_start);
+            fp_line_str(line, out, body_start);
         } else {
-            fp_line(line.nfkc(), &mut out, body_start);
+            fp_line(line.nfkc(), out, body_start);
         }
         if out.len() == body_start {
             out.truncate(start);
         }
     }
-    out
 }
 
 /// Per-line folding state.
