@@ -10,6 +10,7 @@ pub mod boilerplate;
 pub mod date;
 pub mod lang;
 mod rule_filter;
+mod swar;
 pub mod text;
 pub mod title;
 pub mod url;

@@ -160,12 +160,11 @@ impl Out {
                 // A run of visible ASCII with single spaces inside: emitting it at once is what
                 // emitting its words one by one with a space between them does.
                 let start = i;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_graphic()
-                        || (bytes[i] == b' ' && bytes.get(i + 1).is_some_and(u8::is_ascii_graphic)))
-                {
-                    i += 1;
-                }
+                i += super::swar::run_len(
+                    &bytes[start..],
+                    |w| super::swar::in_range(w, 0x21, 0x7e),
+                    |c| c.is_ascii_graphic(),
+                );
                 self.emit_str(&s[start..i]);
                 continue;
             }
