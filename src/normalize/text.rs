@@ -9,6 +9,7 @@
 //! [`fingerprint_text`] folds the surface differences wire copies pick up between outlets:
 //! compatibility forms (NFKC), case, quote and dash styles, punctuation and spacing.
 
+use super::swar;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
@@ -160,9 +161,9 @@ impl Out {
                 // A run of visible ASCII with single spaces inside: emitting it at once is what
                 // emitting its words one by one with a space between them does.
                 let start = i;
-                i += super::swar::run_len(
+                i += swar::run_len(
                     &bytes[start..],
-                    |w| super::swar::in_range(w, 0x21, 0x7e),
+                    |w| swar::in_range(w, 0x21, 0x7e),
                     |c| c.is_ascii_graphic(),
                 );
                 self.emit_str(&s[start..i]);
@@ -804,6 +805,16 @@ const IS_WORD: [bool; 256] = {
     t
 };
 
+/// High bit set in each byte of `w` that [`IS_WORD`] accepts: ASCII letters and digits,
+/// `#`, `$`, `%` and `@`.
+#[inline]
+fn word_bytes(w: u64) -> u64 {
+    swar::in_range(w, b'#', b'%')
+        | swar::in_range(w, b'0', b'9')
+        | swar::in_range(w, b'@', b'Z')
+        | swar::in_range(w, b'a', b'z')
+}
+
 /// [`fp_line`] for lines already in NFKC: runs of ASCII word characters are copied (lowercased)
 /// at once, other ASCII bytes are classified by table, and only non-ASCII chars go through the
 /// per-char path.
@@ -824,26 +835,12 @@ fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
                 // A run of words separated by single spaces is copied at once: a space
                 // between two word characters folds to itself.
                 let start = i;
-                let rest = &b[start..];
-                let mut upper = false;
-                let mut n = 0;
-                while let Some(&c) = rest.get(n) {
-                    if IS_WORD[usize::from(c)] {
-                        upper |= c.is_ascii_uppercase();
-                    } else if !(c == b' '
-                        && rest.get(n + 1).is_some_and(|&d| IS_WORD[usize::from(d)]))
-                    {
-                        break;
-                    }
-                    n += 1;
-                }
-                i = start + n;
+                i += swar::run_len(&b[start..], word_bytes, |c| IS_WORD[usize::from(c)]);
                 st.word_prefix();
                 let at = st.out.len();
                 st.out.push_str(&line[start..i]);
-                if upper {
-                    st.out[at..].make_ascii_lowercase();
-                }
+                // Lowercase text (most of it) is left as it is.
+                st.out[at..].make_ascii_lowercase();
             }
             AsciiClass::Connector => {
                 st.connector(if c == b'`' { '\'' } else { char::from(c) });
@@ -881,6 +878,21 @@ fn fp_line(chars: impl Iterator<Item = char>, out: &mut String, line_start: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_bytes_is_the_word_table() {
+        for start in 0u16..256 {
+            let bytes: [u8; 8] = std::array::from_fn(|k| ((start + k as u16 * 61) % 256) as u8);
+            let mask = word_bytes(u64::from_le_bytes(bytes));
+            for (k, &c) in bytes.iter().enumerate() {
+                assert_eq!(
+                    mask >> (8 * k + 7) & 1 == 1,
+                    IS_WORD[usize::from(c)],
+                    "{c:#x}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn paragraphs_and_inline_tags() {
