@@ -97,15 +97,50 @@ const SAMPLE: usize = 360;
 /// Minimum letters in the sample for whatlang to be trusted.
 const MIN_LETTERS: usize = 40;
 
-/// Dominant script of `s` (first `SAMPLE * 4` bytes). Unspaced scripts count double:
+/// Dominant script of `s` (first `SAMPLE * 4` chars). Unspaced scripts count double:
 /// one CJK character carries about as much as a short word.
 pub fn detect_script(s: &str) -> Script {
     let mut counts = [0usize; 10];
+    count_scripts(s, SAMPLE * 4, &mut counts);
+    dominant(&counts)
+}
+
+/// High bit of every byte of a `u64`.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Number of ASCII letters among the 8 bytes of `w`, all of which are ASCII (high bits clear).
+#[inline]
+fn ascii_letters(w: u64) -> u32 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Case folded: every letter lies in 0x61..=0x7a, and no other ASCII byte does.
+    let x = w | (0x20 * ONES);
+    // Each byte is below 0x80, so the additions carry into no neighbouring byte; the high
+    // bit of a byte is then set iff it was >= 0x61 (resp. >= 0x7b).
+    let ge_a = x + (0x80 - 0x61) * ONES;
+    let ge_past_z = x + (0x80 - 0x7b) * ONES;
+    (ge_a & !ge_past_z & HIGH_BITS).count_ones()
+}
+
+/// Adds the letters of the first `max_chars` chars of `s` to `counts`, by script (unspaced
+/// scripts count double). ASCII (most of most feeds) is counted eight bytes at a time.
+fn count_scripts(s: &str, max_chars: usize, counts: &mut [usize; 10]) {
     let b = s.as_bytes();
     let mut i = 0;
-    // The first `SAMPLE * 4` chars; ASCII (most of most feeds) without decoding.
-    for _ in 0..SAMPLE * 4 {
+    let mut left = max_chars;
+    while left > 0 {
+        if left >= 8 {
+            if let Some(chunk) = b.get(i..i + 8).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
+                let w = u64::from_le_bytes(chunk);
+                if w & HIGH_BITS == 0 {
+                    counts[Script::Latin as usize] += ascii_letters(w) as usize;
+                    i += 8;
+                    left -= 8;
+                    continue;
+                }
+            }
+        }
         let Some(&byte) = b.get(i) else { break };
+        left -= 1;
         if byte.is_ascii() {
             if byte.is_ascii_alphabetic() {
                 counts[Script::Latin as usize] += 1;
@@ -122,6 +157,11 @@ pub fn detect_script(s: &str) -> Script {
             counts[sc as usize] += w;
         }
     }
+}
+
+/// The script with the most letters in `counts` (the first in a fixed order on ties),
+/// [`Script::Other`] when there are none.
+fn dominant(counts: &[usize; 10]) -> Script {
     let order = [
         Script::Latin,
         Script::Cyrillic,
@@ -267,20 +307,28 @@ fn script_fits(lang: &str, script: Script) -> bool {
 /// language (if any) is returned. Callers without a declared language can pass a language
 /// detected once per feed to keep the fast path.
 pub fn detect(title: &str, text: &str, declared: Option<&str>) -> (Option<String>, Script) {
-    let mut sample = String::with_capacity(SAMPLE + 8);
     use super::boilerplate::floor_boundary;
-    sample.push_str(&title[..floor_boundary(title, SAMPLE / 3)]);
-    sample.push_str(". ");
-    let room = SAMPLE.saturating_sub(sample.len());
-    sample.push_str(&text[..floor_boundary(text, room)]);
+    // The sample is `head + ". " + tail`; its script is counted on the two parts (both end
+    // on char boundaries and hold far fewer than `SAMPLE * 4` chars, so the counts are
+    // those of the joined sample), which is only built when whatlang needs it.
+    let head = &title[..floor_boundary(title, SAMPLE / 3)];
+    let room = SAMPLE.saturating_sub(head.len() + 2);
+    let tail = &text[..floor_boundary(text, room)];
+    let mut counts = [0usize; 10];
+    count_scripts(head, SAMPLE * 4, &mut counts);
+    count_scripts(tail, SAMPLE * 4, &mut counts);
+    let script = dominant(&counts);
 
-    let script = detect_script(&sample);
     let declared = declared.and_then(normalize_declared);
     if let Some(d) = &declared {
         if script_fits(d, script) {
             return (declared, script);
         }
     }
+    let mut sample = String::with_capacity(SAMPLE + 8);
+    sample.push_str(head);
+    sample.push_str(". ");
+    sample.push_str(tail);
     let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
     let min = if script.uses_char_ngrams() {
         MIN_LETTERS / 3
@@ -320,6 +368,29 @@ mod tests {
         assert_eq!(detect_script("1234 !!"), Script::Other);
         assert!(Script::Cjk.uses_char_ngrams() && Script::Thai.uses_char_ngrams());
         assert!(!Script::Latin.uses_char_ngrams() && !Script::Arabic.uses_char_ngrams());
+    }
+
+    #[test]
+    fn ascii_letters_are_counted_eight_at_a_time_as_one_by_one() {
+        let all: Vec<u8> = (0u8..128).collect();
+        for chunk in all.windows(8) {
+            let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let naive = chunk.iter().filter(|b| b.is_ascii_alphabetic()).count();
+            assert_eq!(ascii_letters(w) as usize, naive, "{chunk:?}");
+        }
+        // The char budget binds mid-chunk and after non-ASCII text alike.
+        let mixed = "Москва said; ".repeat(200) + &"abc1 ".repeat(400);
+        for s in [mixed.as_str(), &"xyz ".repeat(500), &"й a".repeat(700)] {
+            let mut counts = [0usize; 10];
+            count_scripts(s, SAMPLE * 4, &mut counts);
+            let sample: String = s.chars().take(SAMPLE * 4).collect();
+            let latin = sample.chars().filter(char::is_ascii_alphabetic).count();
+            let cyrillic = sample
+                .chars()
+                .filter(|c| ('а'..='я').contains(c) || ('А'..='Я').contains(c))
+                .count();
+            assert_eq!((counts[0], counts[1]), (latin, cyrillic));
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod boilerplate;
 pub mod date;
 pub mod lang;
 mod rule_filter;
+mod swar;
 pub mod text;
 pub mod title;
 pub mod url;
@@ -156,10 +157,9 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
 
     let FpBody {
         fp_title,
-        paras,
+        fp_text,
         entities,
     } = fp_body(&title, &display, rules);
-    let fp_text = paras.join("\n");
 
     let url = article_url(raw);
     let (published, date_source) =
@@ -191,8 +191,8 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
 struct FpBody {
     /// The fingerprint title (site name removed).
     fp_title: String,
-    /// The fingerprint paragraphs of the body.
-    paras: Vec<String>,
+    /// The fingerprint paragraphs of the body, joined by `"\n"`.
+    fp_text: String,
     /// The entity mask of the body's lead.
     entities: u64,
 }
@@ -205,23 +205,31 @@ fn fp_body(title: &str, display: &[Cow<'_, str>], rules: &Rules) -> FpBody {
     let short_title = strip_site_name(title);
     let fp_title = fingerprint_text(short_title);
     let fp_full_title = (short_title.len() != title.len()).then(|| fingerprint_text(title));
-    let mut paras: Vec<String> = Vec::with_capacity(display.len());
+    let cleaned = rules.clean_fingerprint(display);
+    // Every paragraph is folded straight into the joined text (no String per paragraph)
+    // and taken back out when it is empty or the headline echo.
+    let mut fp_text = String::with_capacity(cleaned.iter().map(|p| p.len() + 1).sum());
     let mut entities = EntityMask::new();
-    for (i, para) in rules.clean_fingerprint(display).iter().enumerate() {
-        let fp = fingerprint_text(para);
-        if fp.is_empty() {
-            continue;
+    for (i, para) in cleaned.iter().enumerate() {
+        let start = fp_text.len();
+        if start > 0 {
+            fp_text.push('\n');
         }
-        // The headline echoed as one of the first body paragraphs.
-        if i < 4 && paras.is_empty() && (fp == fp_title || fp_full_title.as_ref() == Some(&fp)) {
+        let body = fp_text.len();
+        text::fingerprint_text_into(para, &mut fp_text);
+        let fp = &fp_text[body..];
+        // Empty, or the headline echoed as one of the first body paragraphs.
+        if fp.is_empty()
+            || (i < 4 && start == 0 && (fp == fp_title || fp_full_title.as_deref() == Some(fp)))
+        {
+            fp_text.truncate(start);
             continue;
         }
         entities.add_paragraph(para);
-        paras.push(fp);
     }
     FpBody {
         fp_title,
-        paras,
+        fp_text,
         entities: entities.finish(),
     }
 }
@@ -238,9 +246,7 @@ fn stored_paragraphs(text: &str) -> Vec<Cow<'_, str>> {
 /// [`normalize`] returned them (same cleaning and headline-echo rule): for comparing a short
 /// item with a stored long one on their texts (`crate::fold`, short → long).
 pub fn stored_fp_text(title: &str, text: &str, rules: &Rules) -> String {
-    fp_body(title, &stored_paragraphs(text), rules)
-        .paras
-        .join("\n")
+    fp_body(title, &stored_paragraphs(text), rules).fp_text
 }
 
 /// The entity mask (see [`crate::fingerprint::entities`]) of a stored article, from its display

@@ -9,6 +9,7 @@
 //! [`fingerprint_text`] folds the surface differences wire copies pick up between outlets:
 //! compatibility forms (NFKC), case, quote and dash styles, punctuation and spacing.
 
+use super::swar;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
@@ -160,12 +161,11 @@ impl Out {
                 // A run of visible ASCII with single spaces inside: emitting it at once is what
                 // emitting its words one by one with a space between them does.
                 let start = i;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_graphic()
-                        || (bytes[i] == b' ' && bytes.get(i + 1).is_some_and(u8::is_ascii_graphic)))
-                {
-                    i += 1;
-                }
+                i += swar::run_len(
+                    &bytes[start..],
+                    |w| swar::in_range(w, 0x21, 0x7e),
+                    |c| c.is_ascii_graphic(),
+                );
                 self.emit_str(&s[start..i]);
                 continue;
             }
@@ -651,37 +651,51 @@ fn classify(c: char) -> Class {
 ///
 /// Idempotent: `fingerprint_text(&fingerprint_text(x)) == fingerprint_text(x)`.
 pub fn fingerprint_text(s: &str) -> String {
-    let out = fp_pass(s);
-    // Lowercasing can (rarely) produce text that NFKC would change again; settle it.
-    if out.is_ascii() || is_nfkc_quick(out.chars()) == IsNormalized::Yes {
-        return out;
-    }
-    let again = fp_pass(&out);
-    if again == out {
-        again
-    } else {
-        fp_pass(&again)
-    }
+    let mut out = String::with_capacity(s.len());
+    fingerprint_text_into(s, &mut out);
+    out
 }
 
-fn fp_pass(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Appends [`fingerprint_text`]`(s)` to `out` (nothing else: no separator), so that the
+/// paragraphs of a body are folded into one buffer.
+pub fn fingerprint_text_into(s: &str, out: &mut String) {
+    let base = out.len();
+    fp_pass_into(s, out);
+    let once = &out[base..];
+    // Lowercasing can (rarely) produce text that NFKC would change again; settle it.
+    if once.is_ascii() || is_nfkc_quick(once.chars()) == IsNormalized::Yes {
+        return;
+    }
+    let mut again = String::with_capacity(once.len());
+    fp_pass_into(once, &mut again);
+    if again != once {
+        let settled = again;
+        again = String::with_capacity(settled.len());
+        fp_pass_into(&settled, &mut again);
+    }
+    out.truncate(base);
+    out.push_str(&again);
+}
+
+/// Appends the fingerprint form of the lines of `s` to `out`, separated by `"\n"`.
+fn fp_pass_into(s: &str, out: &mut String) {
+    out.reserve(s.len());
+    let base = out.len();
     for line in s.split('\n') {
         let start = out.len();
-        if !out.is_empty() {
+        if start > base {
             out.push('\n');
         }
         let body_start = out.len();
         if line.is_ascii() || is_nfkc_quick(line.chars()) == IsNormalized::Yes {
-            fp_line_str(line, &mut out, body_start);
+            fp_line_str(line, out, body_start);
         } else {
-            fp_line(line.nfkc(), &mut out, body_start);
+            fp_line(line.nfkc(), out, body_start);
         }
         if out.len() == body_start {
             out.truncate(start);
         }
     }
-    out
 }
 
 /// Per-line folding state.
@@ -791,6 +805,16 @@ const IS_WORD: [bool; 256] = {
     t
 };
 
+/// High bit set in each byte of `w` that [`IS_WORD`] accepts: ASCII letters and digits,
+/// `#`, `$`, `%` and `@`.
+#[inline]
+fn word_bytes(w: u64) -> u64 {
+    swar::in_range(w, b'#', b'%')
+        | swar::in_range(w, b'0', b'9')
+        | swar::in_range(w, b'@', b'Z')
+        | swar::in_range(w, b'a', b'z')
+}
+
 /// [`fp_line`] for lines already in NFKC: runs of ASCII word characters are copied (lowercased)
 /// at once, other ASCII bytes are classified by table, and only non-ASCII chars go through the
 /// per-char path.
@@ -811,26 +835,12 @@ fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
                 // A run of words separated by single spaces is copied at once: a space
                 // between two word characters folds to itself.
                 let start = i;
-                let rest = &b[start..];
-                let mut upper = false;
-                let mut n = 0;
-                while let Some(&c) = rest.get(n) {
-                    if IS_WORD[usize::from(c)] {
-                        upper |= c.is_ascii_uppercase();
-                    } else if !(c == b' '
-                        && rest.get(n + 1).is_some_and(|&d| IS_WORD[usize::from(d)]))
-                    {
-                        break;
-                    }
-                    n += 1;
-                }
-                i = start + n;
+                i += swar::run_len(&b[start..], word_bytes, |c| IS_WORD[usize::from(c)]);
                 st.word_prefix();
                 let at = st.out.len();
                 st.out.push_str(&line[start..i]);
-                if upper {
-                    st.out[at..].make_ascii_lowercase();
-                }
+                // Lowercase text (most of it) is left as it is.
+                st.out[at..].make_ascii_lowercase();
             }
             AsciiClass::Connector => {
                 st.connector(if c == b'`' { '\'' } else { char::from(c) });
@@ -868,6 +878,21 @@ fn fp_line(chars: impl Iterator<Item = char>, out: &mut String, line_start: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_bytes_is_the_word_table() {
+        for start in 0u16..256 {
+            let bytes: [u8; 8] = std::array::from_fn(|k| ((start + k as u16 * 61) % 256) as u8);
+            let mask = word_bytes(u64::from_le_bytes(bytes));
+            for (k, &c) in bytes.iter().enumerate() {
+                assert_eq!(
+                    mask >> (8 * k + 7) & 1 == 1,
+                    IS_WORD[usize::from(c)],
+                    "{c:#x}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn paragraphs_and_inline_tags() {
