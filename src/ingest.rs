@@ -61,6 +61,19 @@ pub struct IngestContext {
     pub errors: Arc<ErrorCounts>,
     /// Redirect adoption and `Retry-After` bounds.
     pub options: IngestOptions,
+    /// Bodies parsed, normalized and folded at once: one per core (see [`cpu_permits`]).
+    pub cpu: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many fetched bodies are parsed, normalized and folded at once: one per core. That is
+/// CPU work, and the fold lock serializes its end anyway: four at once on two cores only
+/// contended (cold ingest 3.05 → 2.6 s wall, 4.1 → 3.6 CPU-s with two; BENCHMARKS.md, issue
+/// 8), and every thread doing it keeps its own caches of the boilerplate regexes. The
+/// blocking pool itself stays larger, for the store reads of the HTTP handlers, flushes and
+/// retention.
+pub fn cpu_permits() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    Arc::new(tokio::sync::Semaphore::new(cores))
 }
 
 /// Counts of one poll.
@@ -378,8 +391,16 @@ async fn run(
     let ctx2 = ctx.clone();
     let name = source.name.clone();
     let final_url = outcome.final_url;
-    // Parsing, normalizing and folding are CPU and disk work: keep them off the async threads.
+    // Parsing, normalizing and folding are CPU and disk work: keep them off the async threads,
+    // one body per core at a time.
+    let permit = ctx
+        .cpu
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| StoreError::Io(format!("ingest permits closed: {e}")))?;
     let (summary, info) = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         ingest_body(
             &ctx2,
             &name,
