@@ -66,8 +66,8 @@ pub struct IngestContext {
 }
 
 /// How many fetched bodies are parsed, normalized and folded at once: one per core. That is
-/// CPU work, and the fold lock serializes its end anyway: four at once on two cores only
-/// contended (cold ingest 3.05 → 2.6 s wall, 4.1 → 3.6 CPU-s with two; BENCHMARKS.md, issue
+/// CPU work, and the fold lock serializes its end anyway: four at once on two cores cost CPU
+/// and gained nothing (cold ingest 3.05 → 2.6 s wall, 4.1 → 3.6 CPU-s with two; BENCHMARKS.md, issue
 /// 8), and every thread doing it keeps its own caches of the boilerplate regexes. The
 /// blocking pool itself stays larger, for the store reads of the HTTP handlers, flushes and
 /// retention.
