@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::swar;
+
 /// Dominant writing system of an article.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Script {
@@ -105,20 +107,12 @@ pub fn detect_script(s: &str) -> Script {
     dominant(&counts)
 }
 
-/// High bit of every byte of a `u64`.
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
 /// Number of ASCII letters among the 8 bytes of `w`, all of which are ASCII (high bits clear).
 #[inline]
 fn ascii_letters(w: u64) -> u32 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // Case folded: every letter lies in 0x61..=0x7a, and no other ASCII byte does.
-    let x = w | (0x20 * ONES);
-    // Each byte is below 0x80, so the additions carry into no neighbouring byte; the high
-    // bit of a byte is then set iff it was >= 0x61 (resp. >= 0x7b).
-    let ge_a = x + (0x80 - 0x61) * ONES;
-    let ge_past_z = x + (0x80 - 0x7b) * ONES;
-    (ge_a & !ge_past_z & HIGH_BITS).count_ones()
+    // Case folded (0x20 set in every byte), every letter lies in `a..=z` and no other ASCII
+    // byte does.
+    swar::in_range(w | (0x20 * 0x0101_0101_0101_0101), b'a', b'z').count_ones()
 }
 
 /// Adds the letters of the first `max_chars` chars of `s` to `counts`, by script (unspaced
@@ -131,7 +125,7 @@ fn count_scripts(s: &str, max_chars: usize, counts: &mut [usize; 10]) {
         if left >= 8 {
             if let Some(chunk) = b.get(i..i + 8).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
                 let w = u64::from_le_bytes(chunk);
-                if w & HIGH_BITS == 0 {
+                if w & swar::HIGH == 0 {
                     counts[Script::Latin as usize] += ascii_letters(w) as usize;
                     i += 8;
                     left -= 8;
