@@ -3,9 +3,10 @@
 //!
 //! - [`Store::prune_before`] scans `articleid_index` in id order, which is the order of first
 //!   sighting (ids grow with time; the records carry the first sighting) give or take
-//!   [`ORDER_SLACK_MS`], up to the first record seen that long after a cutoff, and deletes at most `max` articles, each in its own
-//!   transaction: the article, its index record, its key, its copy in its story (the story
-//!   goes when its last copy goes), the counters, and a tombstone for its source and key.
+//!   [`ORDER_SLACK_MS`], up to the first record seen that long after a cutoff, and deletes at
+//!   most `max` articles, each in its own transaction: the article, its index record, its
+//!   key, its copy in its story (the story goes when its last copy goes), the counters, and a
+//!   tombstone for its source and key.
 //! - [`Store::tombstoned`] answers "was this item deleted by retention?" while folding; each
 //!   sighting refreshes the tombstone (at most once per [`TOMBSTONE_TOUCH_MS`]), so that a
 //!   tombstone lives as long as its item stays in the feed.
