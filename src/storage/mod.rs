@@ -253,6 +253,12 @@ fn encode_sized<T: Serialize>(value: &T, hint: usize) -> Result<Vec<u8>> {
 }
 
 /// Decodes a record in the current layout, else in the layout of schema 2 (see `legacy`).
+/// The record stored under the big-endian `id` in `tree` (named `name` in errors), if any.
+fn get_decoded<T: Record>(tree: &sled::Tree, name: &'static str, id: u64) -> Result<Option<T>> {
+    let k = id.to_be_bytes();
+    tree.get(k)?.map(|v| decode(name, &k, &v)).transpose()
+}
+
 fn decode<T: Record>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).or_else(|e| {
         T::legacy(bytes).ok_or_else(|| StoreError::Decode {
@@ -555,22 +561,12 @@ impl Store {
 
     /// One article.
     pub fn article(&self, id: u64) -> Result<Option<ArticleRecord>> {
-        let k = id.to_be_bytes();
-        self.t()?
-            .articles
-            .get(k)?
-            .map(|v| decode("articleid_article", &k, &v))
-            .transpose()
+        get_decoded(&self.t()?.articles, "articleid_article", id)
     }
 
     /// One story.
     pub fn story(&self, id: u64) -> Result<Option<StoryRecord>> {
-        let k = id.to_be_bytes();
-        self.t()?
-            .stories
-            .get(k)?
-            .map(|v| decode("storyid_story", &k, &v))
-            .transpose()
+        get_decoded(&self.t()?.stories, "storyid_story", id)
     }
 
     /// Writes one fold decision atomically: the article (new or updated), its index record and
@@ -774,22 +770,12 @@ impl Store {
 
     /// One article's index record.
     pub fn index_record(&self, id: u64) -> Result<Option<IndexRecord>> {
-        let k = id.to_be_bytes();
-        self.t()?
-            .index
-            .get(k)?
-            .map(|v| decode("articleid_index", &k, &v))
-            .transpose()
+        get_decoded(&self.t()?.index, "articleid_index", id)
     }
 
     /// One change-log entry, durable or not.
     pub fn change(&self, seq: u64) -> Result<Option<ChangeRecord>> {
-        let k = seq.to_be_bytes();
-        self.t()?
-            .changes
-            .get(k)?
-            .map(|v| decode("seq_change", &k, &v))
-            .transpose()
+        get_decoded(&self.t()?.changes, "seq_change", seq)
     }
 
     /// How many times retention removed index records (written, durable or not).
