@@ -1,5 +1,5 @@
 //! Configuration: a TOML file layered with `WIREFOLD_…` environment overrides, read into raw
-//! [`Settings`] and validated once into a typed [`Config`].
+//! `Settings` and validated once into a typed [`Config`].
 //!
 //! The two steps are kept apart on purpose (ripgrep's low-args/high-args split): `Settings`
 //! mirrors the file and accepts anything serde can read, so that validation can look at *every*

@@ -6,10 +6,10 @@
 //! | `GET /readyz` | `200` once the store is open and the scheduler runs, else `503` |
 //! | `GET /status` | JSON summary ([`status::Status`], schema in the README) |
 //! | `GET /metrics` | Prometheus text format ([`crate::metrics`]) |
-//! | `GET /` | a page for people ([`page`]) |
-//! | `GET /articles`, `/stories`, `/articles/{id}`, `/stories/{id}` | the API and change feed ([`api`]) |
-//! | `GET /events` | Server-Sent Events of new stories and copies ([`events`]) |
-//! | `GET /feeds/stories.atom`, `/feeds/stories.json` | the folded stream as feeds ([`feeds`]) |
+//! | `GET /` | a page for people (`http/page.rs`) |
+//! | `GET /articles`, `/stories`, `/articles/{id}`, `/stories/{id}` | the API and change feed (`http/api.rs`) |
+//! | `GET /events` | Server-Sent Events of new stories and copies (`http/events.rs`) |
+//! | `GET /feeds/stories.atom`, `/feeds/stories.json` | the folded stream as feeds (`http/feeds.rs`) |
 //!
 //! Unknown paths get a JSON 404, bad parameters a JSON 400 naming the parameter. With
 //! `http.token` set, everything but `/healthz` and `/readyz` needs a bearer token. Requests
