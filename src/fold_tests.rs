@@ -467,6 +467,7 @@ fn an_article_matching_two_stories_merges_the_later_into_the_earlier() {
     assert!(store.story(b).unwrap().is_none(), "the later story is gone");
     let merged = store.story(a).unwrap().unwrap();
     assert_eq!(merged.merged_from, vec![b], "and recorded on the survivor");
+    assert_eq!(store.merged_into(b).unwrap(), Some(a), "B's id leads to A");
     assert_eq!(merged.copies.len(), 3);
     assert_eq!(store.article(b_article).unwrap().unwrap().story, a);
     // the index follows: a copy of B now lands in A

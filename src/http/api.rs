@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -198,7 +198,8 @@ pub struct StoryView {
     pub headlines: Vec<String>,
     /// Every copy.
     pub copies: Vec<CopyView>,
-    /// Stories found later to be this one and merged into it (their ids no longer resolve).
+    /// Stories found later to be this one and merged into it (`GET /stories/{id}` of one of
+    /// them redirects here).
     pub merged_from: Vec<u64>,
 }
 
@@ -445,18 +446,39 @@ pub(super) async fn story(State(state): State<AppState>, Path(raw): Path<String>
         Err(e) => return e.into_response(),
     };
     let store = state.store.clone();
-    match blocking(move || {
-        store
-            .story(id)?
-            .map(|s| story_view(&store, s, true))
-            .transpose()
+    let found = blocking(move || match store.story(id)? {
+        Some(s) => story_view(&store, s, true).map(|v| StoryLookup::Found(Box::new(v))),
+        None => Ok(match store.merged_into(id)? {
+            Some(into) => StoryLookup::Merged(into),
+            None => StoryLookup::Missing,
+        }),
     })
-    .await
-    {
-        Ok(Some(v)) => Json(v).into_response(),
-        Ok(None) => super::error(StatusCode::NOT_FOUND, "not_found", "no such story"),
+    .await;
+    match found {
+        Ok(StoryLookup::Found(v)) => Json(v).into_response(),
+        // A story found later to be part of another: its id stays a valid link.
+        Ok(StoryLookup::Merged(into)) => (
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, format!("/stories/{into}"))],
+            Json(json!({
+                "error": "merged",
+                "message": format!("story {id} was merged into story {into}"),
+                "merged_into": into,
+            })),
+        )
+            .into_response(),
+        Ok(StoryLookup::Missing) => {
+            super::error(StatusCode::NOT_FOUND, "not_found", "no such story")
+        }
         Err(e) => e.into_response(),
     }
+}
+
+/// What `GET /stories/{id}` found.
+enum StoryLookup {
+    Found(Box<StoryView>),
+    Merged(u64),
+    Missing,
 }
 
 pub(super) async fn article(State(state): State<AppState>, Path(raw): Path<String>) -> Response {

@@ -209,6 +209,10 @@ struct Trees {
     tombstones: sled::Tree,
     tombstones_seen: sled::Tree,
     changes: sled::Tree,
+    /// Story id → the story it was merged into (`storyid_mergedinto`): written with the
+    /// surviving story, for every id in its `merged_from`, so one lookup always lands on the
+    /// survivor; deleted with it by retention.
+    merged_into: sled::Tree,
     /// False while `tombstones` is known to be empty (it was at open and retention deleted
     /// nothing since): folding then skips a lookup per article.
     may_have_tombstones: AtomicBool,
@@ -328,6 +332,7 @@ impl Trees {
             stories: open("storyid_story")?,
             tombstones_seen: open("tombstoneseen_sourcekey")?,
             changes: open("seq_change")?,
+            merged_into: open("storyid_mergedinto")?,
             db,
         })
     }
@@ -569,6 +574,15 @@ impl Store {
         get_decoded(&self.t()?.stories, "storyid_story", id)
     }
 
+    /// The story that story `id` was merged into, while that one is stored (`None` for a
+    /// story that was never merged away, or whose survivor retention has deleted since).
+    pub fn merged_into(&self, id: u64) -> Result<Option<u64>> {
+        let t = self.t()?;
+        Ok(t.merged_into
+            .get(id.to_be_bytes())?
+            .and_then(|v| id_from(&v)))
+    }
+
     /// Writes one fold decision atomically: the article (new or updated), its index record and
     /// key, its story, the counters moved by `delta`, and a change-log entry of `kind`.
     /// Returns the change record (its `seq` is the consumers' cursor).
@@ -645,6 +659,7 @@ impl Store {
             });
             changes.push(change);
         }
+        let stories_in = stories;
         let stories: Vec<([u8; 8], Vec<u8>)> = stories
             .iter()
             .map(|s| Ok((s.id.to_be_bytes(), encode_sized(*s, s.encoded_size_hint())?)))
@@ -656,35 +671,43 @@ impl Store {
             &t.keys,
             &t.stories,
             &t.changes,
+            &t.merged_into,
         )
-            .transaction(|(meta, articles, index, keys, stories_t, changes_t)| {
-                for r in &rows {
-                    articles.insert(&r.key, r.article.as_slice())?;
-                    index.insert(&r.key, r.index.as_slice())?;
-                    keys.insert(r.source_key.as_slice(), &r.key)?;
-                    changes_t.insert(&r.change_key, r.change.as_slice())?;
-                }
-                for (k, v) in &stories {
-                    stories_t.insert(k, v.as_slice())?;
-                }
-                let mut gone = 0u64;
-                for id in removed {
-                    gone += u64::from(stories_t.remove(&id.to_be_bytes())?.is_some());
-                }
-                if delta != Counts::default() || gone > 0 {
-                    let mut counts: Counts = match meta.get(KEY_COUNTS)? {
-                        Some(v) => decode("meta", KEY_COUNTS, &v)
-                            .map_err(ConflictableTransactionError::Abort)?,
-                        None => Counts::default(),
-                    };
-                    counts.articles += delta.articles;
-                    counts.stories = (counts.stories + delta.stories).saturating_sub(gone);
-                    counts.copies += delta.copies;
-                    let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
-                    meta.insert(KEY_COUNTS, bytes)?;
-                }
-                Ok(())
-            })
+            .transaction(
+                |(meta, articles, index, keys, stories_t, changes_t, merged_t)| {
+                    for r in &rows {
+                        articles.insert(&r.key, r.article.as_slice())?;
+                        index.insert(&r.key, r.index.as_slice())?;
+                        keys.insert(r.source_key.as_slice(), &r.key)?;
+                        changes_t.insert(&r.change_key, r.change.as_slice())?;
+                    }
+                    for (k, v) in &stories {
+                        stories_t.insert(k, v.as_slice())?;
+                    }
+                    for s in stories_in {
+                        for gone in &s.merged_from {
+                            merged_t.insert(&gone.to_be_bytes(), &s.id.to_be_bytes())?;
+                        }
+                    }
+                    let mut gone = 0u64;
+                    for id in removed {
+                        gone += u64::from(stories_t.remove(&id.to_be_bytes())?.is_some());
+                    }
+                    if delta != Counts::default() || gone > 0 {
+                        let mut counts: Counts = match meta.get(KEY_COUNTS)? {
+                            Some(v) => decode("meta", KEY_COUNTS, &v)
+                                .map_err(ConflictableTransactionError::Abort)?,
+                            None => Counts::default(),
+                        };
+                        counts.articles += delta.articles;
+                        counts.stories = (counts.stories + delta.stories).saturating_sub(gone);
+                        counts.copies += delta.copies;
+                        let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
+                        meta.insert(KEY_COUNTS, bytes)?;
+                    }
+                    Ok(())
+                },
+            )
             .map_err(|e| self.note_fault(e.into()))?;
         Ok(changes)
     }

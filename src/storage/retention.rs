@@ -105,9 +105,10 @@ impl Store {
             &t.stories,
             &t.tombstones,
             &t.tombstones_seen,
+            &t.merged_into,
         )
             .transaction(
-                |(meta, articles, index, keys, stories, tombs, tombs_seen)| {
+                |(meta, articles, index, keys, stories, tombs, tombs_seen, merged_into)| {
                     index.remove(&article_key)?;
                     let Some(bytes) = articles.remove(&article_key)? else {
                         return Ok(false); // already gone: only the index record was left
@@ -137,6 +138,9 @@ impl Store {
                         }
                         if story.copies.is_empty() {
                             stories.remove(&story_key)?;
+                            for gone in &story.merged_from {
+                                merged_into.remove(&gone.to_be_bytes())?;
+                            }
                             story_gone = true;
                         } else {
                             if story.canonical == id {

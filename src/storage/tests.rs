@@ -615,3 +615,62 @@ fn a_panic_becomes_an_error_and_only_its_own_thread_is_silenced() {
     let r: Result<(), String> = other.join().expect("the panic was caught");
     assert_eq!(r.unwrap_err(), "on the other thread");
 }
+
+/// Moves the articles of the stories `gone` into `into` (their ids into its `merged_from`,
+/// theirs after them), as a fold's merge writes it.
+fn merge_into(store: &Store, into: u64, gone: &[u64]) {
+    let mut survivor = store.story(into).unwrap().unwrap();
+    let mut moved = Vec::new();
+    for &g in gone {
+        let absorbed = store.story(g).unwrap().unwrap();
+        for c in &absorbed.copies {
+            let mut a = store.article(c.article).unwrap().unwrap();
+            a.story = into;
+            moved.push((a, ChangeKind::Merged));
+            survivor.copies.push(c.clone());
+        }
+        survivor.merged_from.push(g);
+        survivor.merged_from.extend(absorbed.merged_from);
+    }
+    store
+        .commit_fold(&moved, &[&survivor], gone, Counts::default())
+        .unwrap();
+}
+
+#[test]
+fn a_merged_story_leads_to_its_survivor_until_retention_deletes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let (_, x) = commit_at(&store, "g:1", 1_000);
+    let (_, s) = commit_at(&store, "g:2", 2_000);
+    let (_, t) = commit_at(&store, "g:3", 3_000);
+    assert_eq!(store.merged_into(x).unwrap(), None);
+
+    merge_into(&store, s, &[x]);
+    assert!(store.story(x).unwrap().is_none());
+    assert_eq!(store.merged_into(x).unwrap(), Some(s));
+    assert_eq!(
+        store.merged_into(s).unwrap(),
+        None,
+        "the survivor is itself"
+    );
+
+    // the survivor is merged in turn: both ids lead to the last survivor in one step
+    merge_into(&store, t, &[s]);
+    assert_eq!(store.merged_into(s).unwrap(), Some(t));
+    assert_eq!(store.merged_into(x).unwrap(), Some(t));
+    assert_eq!(store.story(t).unwrap().unwrap().merged_from, vec![s, x]);
+
+    // ... and the links survive a reopen
+    store.flush().unwrap();
+    drop(store);
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    assert_eq!(store.merged_into(x).unwrap(), Some(t));
+
+    // retention deletes the survivor with its last copy, and the links with it
+    let p = store.prune_before(10_000, 20_000, 10).unwrap();
+    assert_eq!((p.articles.len(), p.stories), (3, 1));
+    assert_eq!(store.merged_into(x).unwrap(), None);
+    assert_eq!(store.merged_into(s).unwrap(), None);
+    assert!(store.t().unwrap().merged_into.is_empty());
+}

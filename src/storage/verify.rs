@@ -22,13 +22,14 @@ use std::panic::AssertUnwindSafe;
 use super::{decode, id_from, Counts, Result, Store, StoreError, Trees};
 
 /// The trees read through, in order.
-const TREES: [&str; 6] = [
+const TREES: [&str; 7] = [
     "articleid_article",
     "storyid_story",
     "articleid_index",
     "sourcekey_articleid",
     "seq_change",
     "sourcename_state",
+    "storyid_mergedinto",
 ];
 
 fn tree<'a>(t: &'a Trees, name: &str) -> &'a sled::Tree {
@@ -38,6 +39,7 @@ fn tree<'a>(t: &'a Trees, name: &str) -> &'a sled::Tree {
         "articleid_index" => &t.index,
         "sourcekey_articleid" => &t.keys,
         "seq_change" => &t.changes,
+        "storyid_mergedinto" => &t.merged_into,
         _ => &t.sources,
     }
 }

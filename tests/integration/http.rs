@@ -337,3 +337,80 @@ fn bearer_token_guards_everything_but_health() {
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// GET without following redirects; returns status, `Location` and body.
+fn get_unfollowed(url: &str) -> (u16, String, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let resp = client.get(url).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, location, resp.text().await.unwrap_or_default())
+    })
+}
+
+#[test]
+fn a_merged_story_id_redirects_to_the_story_it_joined() {
+    // Two outlets carry different parts of one report (only the lead in common): two
+    // stories. Then a third carries all of it: the two were one story, and are merged.
+    let p = paragraphs(HARBOUR);
+    let item = |guid: &str, parts: &[&str]| {
+        rss(
+            guid,
+            &[(guid, "Channel plan", "http://outlet.test/x", &html(parts))],
+        )
+    };
+    let server = FeedServer::start();
+    server.set("one.xml", item("one", &[p[0], p[1], p[2]]));
+    server.set("two.xml", item("two", &[p[0], p[3], p[4]]));
+    server.set("three.xml", rss("three", &[]));
+    let env = TestEnv::new(
+        &[
+            ("one", server.url("one.xml")),
+            ("two", server.url("two.xml")),
+            ("three", server.url("three.xml")),
+        ],
+        "1s",
+    );
+    let d = Daemon::start(&env);
+    let s = d.wait_for("three sources polled", both_polled);
+    assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
+
+    server.set("three.xml", item("three", &p));
+    let s = d.wait_for("the full report folded", |s| {
+        num(s, "/counts/articles") == 3
+    });
+    assert_eq!(num(&s, "/counts/stories"), 1, "{s:#}");
+    let (_, _, body) = get(&d.url("/stories"), &[]);
+    let v = json(&body);
+    let survivor = v["stories"][0]["id"].as_u64().unwrap();
+    let gone = v["stories"][0]["merged_from"][0].as_u64().unwrap();
+    assert_ne!(survivor, gone);
+
+    let (code, location, body) = get_unfollowed(&d.url(&format!("/stories/{gone}")));
+    assert_eq!(code, 308, "{body}");
+    assert_eq!(location, format!("/stories/{survivor}"));
+    let v = json(&body);
+    assert_eq!(
+        (v["error"].as_str(), v["merged_into"].as_u64()),
+        (Some("merged"), Some(survivor))
+    );
+    // a client that follows redirects lands on the survivor
+    let (code, _, body) = get(&d.url(&format!("/stories/{gone}")), &[]);
+    assert_eq!(code, 200);
+    assert_eq!(json(&body)["id"].as_u64(), Some(survivor));
+}
