@@ -1,0 +1,292 @@
+//! Configuration: a TOML file layered with `WIREFOLD_…` environment overrides, read into raw
+//! `Settings` and validated once into a typed [`Config`].
+//!
+//! The two steps are kept apart on purpose (ripgrep's low-args/high-args split): `Settings`
+//! mirrors the file and accepts anything serde can read, so that validation can look at *every*
+//! key and report *every* problem at once (`wirefold check-config`), each naming its key, its
+//! source and what is allowed. Nothing downstream ever sees a `Settings`; after
+//! [`Config::load`] URLs are [`Url`], durations are [`Duration`], concurrency is non-zero and
+//! every bound is ordered.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+/// Prefix of environment overrides: `WIREFOLD_HTTP__LISTEN=0.0.0.0:8080` sets `http.listen`.
+pub const ENV_PREFIX: &str = "WIREFOLD";
+/// Default config path when neither `--config` nor `WIREFOLD_CONFIG` is given.
+pub const DEFAULT_PATH: &str = "config/wirefold.toml";
+
+/// Everything that can go wrong loading a configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file is missing, unreadable, not TOML, or a value has the wrong type.
+    #[error("cannot read configuration {path}: {message}")]
+    Read {
+        /// The file that was read.
+        path: PathBuf,
+        /// What the reader said.
+        message: String,
+    },
+    /// The file was read but some values are not allowed; every problem is listed.
+    #[error("invalid configuration {path}:\n{}", list(.problems))]
+    Invalid {
+        /// The file that was read.
+        path: PathBuf,
+        /// One entry per bad key.
+        problems: Vec<Problem>,
+    },
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One bad key: where it is and what is allowed instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key, e.g. `sources[2].url` or `fetch.timeout`.
+    pub key: String,
+    /// The source's name, when the key belongs to a source.
+    pub source: Option<String>,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(name) => write!(f, "{} (source \"{}\"): {}", self.key, name, self.message),
+            None => write!(f, "{}: {}", self.key, self.message),
+        }
+    }
+}
+
+mod settings;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use settings::Settings;
+use validate::validate;
+
+/// The validated configuration every other module receives.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from (for messages).
+    pub path: PathBuf,
+    /// Embedded store.
+    pub store: StoreConfig,
+    /// Status HTTP server.
+    pub http: HttpConfig,
+    /// HTTP client.
+    pub fetch: FetchConfig,
+    /// Polling intervals.
+    pub schedule: ScheduleConfig,
+    /// Near-duplicate folding.
+    pub dedup: crate::dedup::DedupParams,
+    /// Logging.
+    pub log: LogConfig,
+    /// Every configured source, enabled or not, in file order.
+    pub sources: Vec<SourceConfig>,
+}
+
+/// Where and how the sled store lives.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Directory of the sled database.
+    pub path: PathBuf,
+    /// How often written data is flushed to disk: the most a crash can lose.
+    pub flush_every: Duration,
+    /// sled's page cache, bytes: the main knob of the daemon's memory.
+    pub cache_bytes: u64,
+    /// Articles first seen longer ago than this are deleted (with their stories once empty),
+    /// and tombstoned so that they are not ingested again; `None` keeps everything. Never
+    /// shorter than `dedup.window`, so the index never matches a deleted article.
+    pub retention: Option<Duration>,
+}
+
+/// The status server.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Address to bind; loopback by default so nothing is exposed by accident.
+    pub listen: SocketAddr,
+    /// How long in-flight HTTP requests may take to finish at shutdown.
+    pub shutdown_grace: Duration,
+    /// Longest time one request may take (the event stream excepted).
+    pub request_timeout: Duration,
+    /// When set, every endpoint but `/healthz` and `/readyz` needs
+    /// `Authorization: Bearer <token>`.
+    pub token: Option<secrecy::SecretString>,
+    /// Per-source metric series exist for at most this many sources (bounded cardinality).
+    pub metrics_max_sources: usize,
+}
+
+/// The HTTP client used for polling.
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// Sent as `User-Agent` on every request.
+    pub user_agent: String,
+    /// Whole-request deadline (connect, headers and body).
+    pub timeout: Duration,
+    /// Deadline for the TCP/TLS connection alone.
+    pub connect_timeout: Duration,
+    /// Largest decoded body accepted; bigger bodies are cut and the poll fails as too large.
+    pub max_body_bytes: u64,
+    /// Polls in flight at once, over all sources.
+    pub concurrency: NonZeroUsize,
+    /// A body that delivers fewer than `stall_min_bytes` within this window is cut (stalled).
+    pub stall_timeout: Duration,
+    /// Bytes a body must deliver per `stall_timeout` window.
+    pub stall_min_bytes: u64,
+    /// Redirect hops followed per request.
+    pub max_redirects: usize,
+    /// Consecutive polls that must see the same permanent redirect (301/308) before the
+    /// source's effective URL moves to its target.
+    pub permanent_redirect_polls: u32,
+    /// Requests in flight at once to one host.
+    pub per_host_concurrency: NonZeroUsize,
+    /// Least time between two request starts to one host (zero: none).
+    pub per_host_spacing: Duration,
+    /// Refuse redirects from a public address to a loopback/private/link-local one.
+    pub refuse_private_redirects: bool,
+    /// Refuse DNS answers that point a public name at a loopback/private/link-local address.
+    pub refuse_private_dns: bool,
+    /// Host names allowed to resolve to private addresses (lower case).
+    pub private_hosts: Vec<String>,
+}
+
+/// Bounds for every source's polling interval.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    /// Interval of a source that does not set its own.
+    pub default_interval: Duration,
+    /// No source is polled more often than this.
+    pub min_interval: Duration,
+    /// No source waits longer than this.
+    pub max_interval: Duration,
+    /// First polls after a start (and overdue ones after a restart) are spread over
+    /// `min(interval, startup_spread)` so that a restart does not fire every source at once.
+    pub startup_spread: Duration,
+    /// Follow each source's publishing rate (between ¼ and 4 times its interval).
+    pub adaptive: bool,
+    /// Longest wait after repeated failures.
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` honoured.
+    pub max_retry_after: Duration,
+    /// While every source fails (the network is down), one source is tried this often.
+    pub network_probe_interval: Duration,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging setup.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// Text or JSON.
+    pub format: LogFormat,
+    /// An `EnvFilter` directive such as `info` or `wirefold=debug,info`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+/// One configured feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceConfig {
+    /// Unique name; the key of the source's state in the store.
+    pub name: String,
+    /// Feed URL (http, https or file).
+    pub url: Url,
+    /// Polling interval, within the schedule bounds.
+    pub interval: Duration,
+    /// Disabled sources are kept in status but never polled.
+    pub enabled: bool,
+    /// A wire agency's own feed: its copy is a story's likely origin even when another
+    /// outlet was polled first (see `fold::likely_origin`).
+    pub agency: bool,
+}
+
+impl Config {
+    /// The path to read: `--config`, else `WIREFOLD_CONFIG`, else [`DEFAULT_PATH`].
+    pub fn resolve_path(cli: Option<&Path>) -> PathBuf {
+        if let Some(p) = cli {
+            return p.to_path_buf();
+        }
+        match std::env::var_os("WIREFOLD_CONFIG") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => PathBuf::from(DEFAULT_PATH),
+        }
+    }
+
+    /// Reads the file, applies `WIREFOLD_…` environment overrides and validates everything.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with_env(path, None)
+    }
+
+    /// Like [`Config::load`], with an explicit environment (tests) instead of the process's.
+    pub fn load_with_env(
+        path: &Path,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<Config, ConfigError> {
+        let read_err = |message: String| ConfigError::Read {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !path.is_file() {
+            return Err(read_err("no such file".into()));
+        }
+        let environment = config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .source(env);
+        let layered = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(environment)
+            .build()
+            .map_err(|e| read_err(e.to_string()))?;
+        let mut unknown = Vec::new();
+        let settings: Settings = serde_ignored::deserialize(layered, |p| {
+            unknown.push(p.to_string());
+        })
+        .map_err(|e| read_err(e.to_string()))?;
+        let mut problems: Vec<Problem> = unknown
+            .into_iter()
+            .filter(|k| k != "config") // WIREFOLD_CONFIG names the file itself
+            .map(|key| Problem {
+                key,
+                source: None,
+                message: "unknown key".into(),
+            })
+            .collect();
+        let config = validate(path, settings, &mut problems);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
+        }
+    }
+
+    /// The sources that are polled.
+    pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
+        self.sources.iter().filter(|s| s.enabled)
+    }
+}

@@ -1,0 +1,182 @@
+//! Loading and validating configurations from real files in a temporary directory.
+
+use super::*;
+use std::collections::HashMap;
+
+fn load(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let toml = toml.replace("STORE", &dir.path().join("db").display().to_string());
+    std::fs::write(&path, toml).unwrap();
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::load_with_env(&path, Some(env))
+}
+
+fn problems(r: Result<Config, ConfigError>) -> Vec<String> {
+    match r {
+        Err(ConfigError::Invalid { problems, .. }) => {
+            problems.iter().map(|p| p.to_string()).collect()
+        }
+        other => panic!("expected invalid config, got {other:?}"),
+    }
+}
+
+const GOOD: &str = r#"
+    [store]
+    path = "STORE"
+    [[sources]]
+    name = "a"
+    url = "https://example.com/feed.xml"
+    interval = "10m"
+    [[sources]]
+    name = "b"
+    url = "file:///tmp/feed.xml"
+    enabled = false
+    [[sources]]
+    name = "c"
+    url = "./feeds/local.xml"
+"#;
+
+#[test]
+fn good_config_is_typed() {
+    let c = load(GOOD, &[]).unwrap();
+    assert_eq!(c.sources.len(), 3);
+    // A plain path is a file relative to the config file's directory.
+    assert_eq!(c.sources[2].url.scheme(), "file");
+    let dir = c.path.parent().unwrap();
+    assert_eq!(
+        c.sources[2].url.to_file_path().unwrap(),
+        dir.join("feeds/local.xml")
+    );
+    assert_eq!(c.sources[0].interval, Duration::from_secs(600));
+    assert_eq!(c.sources[1].interval, Duration::from_secs(900));
+    assert!(!c.sources[1].enabled);
+    assert_eq!(c.enabled_sources().count(), 2);
+    assert_eq!(c.http.listen, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.fetch.max_body_bytes, 16 * 1024 * 1024);
+    assert_eq!(c.fetch.per_host_concurrency.get(), 2);
+    assert_eq!(c.fetch.per_host_spacing, Duration::ZERO);
+    assert_eq!(c.fetch.permanent_redirect_polls, 3);
+    assert!(c.fetch.refuse_private_redirects && c.fetch.refuse_private_dns);
+    assert_eq!(c.schedule.max_backoff, Duration::from_secs(6 * 3600));
+    assert!(c.schedule.adaptive);
+}
+
+#[test]
+fn env_overrides_nested_keys() {
+    let c = load(
+        GOOD,
+        &[
+            ("WIREFOLD_HTTP__LISTEN", "127.0.0.1:9999"),
+            ("WIREFOLD_FETCH__CONCURRENCY", "4"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.http.listen.port(), 9999);
+    assert_eq!(c.fetch.concurrency.get(), 4);
+}
+
+#[test]
+fn every_problem_is_listed_with_its_key() {
+    let bad = r#"
+        colour = "blue"
+        [store]
+        path = "STORE"
+        [http]
+        listen = "localhost"
+        [fetch]
+        timeout = "0s"
+        concurency = 3
+        per_host_concurrency = 0
+        per_host_spacing = "often"
+        stall_timeout = "soon"
+        private_hosts = ["ok.example", "http://bad/"]
+        [schedule]
+        min_interval = "2h"
+        max_interval = "1h"
+        [[sources]]
+        name = "a"
+        url = "not a url"
+        [[sources]]
+        name = "a"
+        url = "ftp://example.com/x"
+        interval = "soon"
+    "#;
+    let p = problems(load(bad, &[]));
+    let joined = p.join("\n");
+    for needle in [
+        "colour: unknown key",
+        "fetch.concurency: unknown key",
+        "fetch.per_host_concurrency: must be at least 1",
+        "fetch.per_host_spacing: \"often\" is not a duration",
+        "fetch.stall_timeout: \"soon\" is not a duration",
+        "fetch.private_hosts[1]: must be a host name",
+        "http.listen",
+        "fetch.timeout: must be longer than zero",
+        "schedule.min_interval: must not be longer than schedule.max_interval",
+        "sources[0].url (source \"a\")",
+        "sources[1].name (source \"a\"): duplicate source name",
+        "sources[1].url (source \"a\"): scheme \"ftp\" is not allowed",
+        "sources[1].interval (source \"a\"): \"soon\" is not a duration",
+    ] {
+        assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+    }
+}
+
+#[test]
+fn retention_defaults_to_30_days_and_can_be_off() {
+    let c = load(GOOD, &[]).unwrap();
+    assert_eq!(c.store.retention, Some(Duration::from_secs(30 * 86_400)));
+    let c = load(GOOD, &[("WIREFOLD_STORE__RETENTION", "off")]).unwrap();
+    assert_eq!(c.store.retention, None);
+    let c = load(GOOD, &[("WIREFOLD_STORE__RETENTION", "7d")]).unwrap();
+    assert_eq!(c.store.retention, Some(Duration::from_secs(7 * 86_400)));
+}
+
+#[test]
+fn retention_shorter_than_the_window_is_refused() {
+    let p = problems(load(
+        GOOD,
+        &[
+            ("WIREFOLD_STORE__RETENTION", "1h"),
+            ("WIREFOLD_FETCH__TIMEOUT", "never"),
+        ],
+    ));
+    let joined = p.join("\n");
+    assert!(
+        joined.contains("store.retention: must not be shorter than dedup.window"),
+        "{joined}"
+    );
+    assert!(joined.contains("fetch.timeout"), "{joined}");
+    let p = problems(load(GOOD, &[("WIREFOLD_STORE__RETENTION", "a while")]));
+    assert!(
+        p[0].starts_with("store.retention: \"a while\" is not a duration"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn unwritable_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    let bad = GOOD.replace("STORE", &file.join("db").display().to_string());
+    let p = problems(load(&bad, &[]));
+    assert!(p.iter().any(|p| p.starts_with("store.path")), "{p:?}");
+}
+
+#[test]
+fn missing_file_is_a_read_error() {
+    let r = Config::load(Path::new("/nonexistent/wirefold.toml"));
+    assert!(matches!(r, Err(ConfigError::Read { .. })));
+}
+
+#[test]
+fn shipped_default_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PATH);
+    let c = Config::load_with_env(&path, Some(HashMap::new())).unwrap();
+    assert!(c.sources.len() >= 5);
+}

@@ -1,0 +1,474 @@
+//! Validation: raw [`Settings`] into a typed [`Config`], collecting every problem (each with
+//! its key, its source and what is allowed) instead of stopping at the first.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::time::Duration;
+
+use url::Url;
+
+use super::settings::Settings;
+use super::*;
+
+/// Collects problems instead of stopping at the first, so one run lists them all.
+struct Checker<'a> {
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, key: impl Into<String>, source: Option<&str>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: key.into(),
+            source: source.map(str::to_owned),
+            message: message.into(),
+        });
+    }
+
+    fn duration(&mut self, key: &str, source: Option<&str>, raw: &str) -> Duration {
+        self.try_duration(key, source, raw)
+            .unwrap_or(Duration::from_secs(1))
+    }
+
+    /// A duration that may be zero.
+    fn duration_or_zero(&mut self, key: &str, raw: &str) -> Duration {
+        match humantime::parse_duration(raw.trim()) {
+            Ok(d) => d,
+            Err(e) => {
+                self.push(
+                    key,
+                    None,
+                    format!(
+                        "\"{raw}\" is not a duration ({e}); write e.g. \"0s\", \"500ms\", \"2s\""
+                    ),
+                );
+                Duration::ZERO
+            }
+        }
+    }
+
+    /// A positive duration, or `None` after recording the problem.
+    fn try_duration(&mut self, key: &str, source: Option<&str>, raw: &str) -> Option<Duration> {
+        match humantime::parse_duration(raw.trim()) {
+            Ok(d) if d.is_zero() => {
+                self.push(key, source, "must be longer than zero");
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.push(
+                    key,
+                    source,
+                    format!(
+                        "\"{raw}\" is not a duration ({e}); write e.g. \"30s\", \"15m\", \"2h\""
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
+    let mut c = Checker { problems };
+
+    // store
+    let store_path = PathBuf::from(s.store.path.trim());
+    if s.store.path.trim().is_empty() {
+        c.push("store.path", None, "must name a directory");
+    } else if let Err(msg) = check_writable_dir(&store_path) {
+        c.push("store.path", None, msg);
+    }
+    let flush_every = c.duration("store.flush_every", None, &s.store.flush_every);
+    if s.store.cache_bytes < 1024 * 1024 {
+        c.push(
+            "store.cache_bytes",
+            None,
+            format!(
+                "{} is too small; allowed: at least 1048576 (1 MiB)",
+                s.store.cache_bytes
+            ),
+        );
+    }
+
+    // http
+    let listen = match s.http.listen.trim().parse::<SocketAddr>() {
+        Ok(a) => a,
+        Err(_) => {
+            c.push(
+                "http.listen",
+                None,
+                format!(
+                    "\"{}\" is not an IP:port address such as 127.0.0.1:8080",
+                    s.http.listen
+                ),
+            );
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        }
+    };
+    let shutdown_grace = c.duration("http.shutdown_grace", None, &s.http.shutdown_grace);
+    let request_timeout = c.duration("http.request_timeout", None, &s.http.request_timeout);
+    let token = match s.http.token.as_deref().map(str::trim) {
+        None => None,
+        Some(t) if t.len() < 16 || t.chars().any(|ch| ch.is_whitespace() || ch.is_control()) => {
+            c.push(
+                "http.token",
+                None,
+                "must be at least 16 characters without spaces (or absent for no token)",
+            );
+            None
+        }
+        Some(t) => Some(secrecy::SecretString::from(t.to_owned())),
+    };
+
+    // fetch
+    if s.fetch.user_agent.trim().is_empty() {
+        c.push("fetch.user_agent", None, "must not be empty");
+    }
+    let timeout = c.duration("fetch.timeout", None, &s.fetch.timeout);
+    let connect_timeout = c.duration("fetch.connect_timeout", None, &s.fetch.connect_timeout);
+    if connect_timeout > timeout {
+        c.push(
+            "fetch.connect_timeout",
+            None,
+            "must not be longer than fetch.timeout",
+        );
+    }
+    if s.fetch.max_body_bytes < 1024 {
+        c.push(
+            "fetch.max_body_bytes",
+            None,
+            format!(
+                "{} is too small; allowed: at least 1024",
+                s.fetch.max_body_bytes
+            ),
+        );
+    }
+    let concurrency = NonZeroUsize::new(s.fetch.concurrency).unwrap_or_else(|| {
+        c.push("fetch.concurrency", None, "must be at least 1");
+        NonZeroUsize::MIN
+    });
+    // A window longer than the whole request could never fire: the total timeout would.
+    let stall_timeout = c
+        .duration("fetch.stall_timeout", None, &s.fetch.stall_timeout)
+        .min(timeout);
+    if s.fetch.max_redirects > 50 {
+        c.push(
+            "fetch.max_redirects",
+            None,
+            format!(
+                "{} is out of range; allowed: 0 to 50",
+                s.fetch.max_redirects
+            ),
+        );
+    }
+    if s.fetch.permanent_redirect_polls == 0 {
+        c.push("fetch.permanent_redirect_polls", None, "must be at least 1");
+    }
+    let per_host_concurrency =
+        NonZeroUsize::new(s.fetch.per_host_concurrency).unwrap_or_else(|| {
+            c.push("fetch.per_host_concurrency", None, "must be at least 1");
+            NonZeroUsize::MIN
+        });
+    let per_host_spacing = c.duration_or_zero("fetch.per_host_spacing", &s.fetch.per_host_spacing);
+    let mut private_hosts = Vec::with_capacity(s.fetch.private_hosts.len());
+    for (i, h) in s.fetch.private_hosts.iter().enumerate() {
+        let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
+        if h.is_empty() || h.contains(['/', ':', ' ']) {
+            c.push(
+                format!("fetch.private_hosts[{i}]"),
+                None,
+                "must be a host name such as feeds.intranet.example",
+            );
+        } else {
+            private_hosts.push(h);
+        }
+    }
+
+    // schedule
+    let default_interval = c.duration(
+        "schedule.default_interval",
+        None,
+        &s.schedule.default_interval,
+    );
+    let min_interval = c.duration("schedule.min_interval", None, &s.schedule.min_interval);
+    let max_interval = c.duration("schedule.max_interval", None, &s.schedule.max_interval);
+    if min_interval > max_interval {
+        c.push(
+            "schedule.min_interval",
+            None,
+            "must not be longer than schedule.max_interval",
+        );
+    }
+    let startup_spread = c.duration("schedule.startup_spread", None, &s.schedule.startup_spread);
+    let max_backoff = c.duration("schedule.max_backoff", None, &s.schedule.max_backoff);
+    if max_backoff < min_interval {
+        c.push(
+            "schedule.max_backoff",
+            None,
+            "must not be shorter than schedule.min_interval",
+        );
+    }
+    let max_retry_after = c.duration(
+        "schedule.max_retry_after",
+        None,
+        &s.schedule.max_retry_after,
+    );
+    let network_probe_interval = c.duration(
+        "schedule.network_probe_interval",
+        None,
+        &s.schedule.network_probe_interval,
+    );
+    let schedule = ScheduleConfig {
+        default_interval: default_interval.clamp(min_interval, max_interval.max(min_interval)),
+        min_interval,
+        max_interval,
+        startup_spread,
+        adaptive: s.schedule.adaptive,
+        max_backoff,
+        max_retry_after,
+        network_probe_interval,
+    };
+    if default_interval != schedule.default_interval {
+        c.push(
+            "schedule.default_interval",
+            None,
+            "must lie between schedule.min_interval and schedule.max_interval",
+        );
+    }
+
+    // dedup
+    if s.dedup.simhash_max_distance > 32 {
+        c.push(
+            "dedup.simhash_max_distance",
+            None,
+            format!(
+                "{} is out of range; allowed: 0 to 32",
+                s.dedup.simhash_max_distance
+            ),
+        );
+    }
+    for (key, v) in [
+        ("dedup.min_similarity", s.dedup.min_similarity),
+        ("dedup.min_containment", s.dedup.min_containment),
+    ] {
+        if !(v > 0.0 && v <= 1.0) {
+            c.push(
+                key,
+                None,
+                format!("{v} is out of range; allowed: above 0 up to 1"),
+            );
+        }
+    }
+    let window = c.duration("dedup.window", None, &s.dedup.window);
+    let retention = match s.store.retention.trim() {
+        "off" | "none" | "0" => None,
+        raw => c.try_duration("store.retention", None, raw),
+    };
+    if retention.is_some_and(|r| r < window) {
+        c.push(
+            "store.retention",
+            None,
+            format!(
+                "must not be shorter than dedup.window ({}); or \"off\" to keep everything",
+                humantime::format_duration(window)
+            ),
+        );
+    }
+    let dedup = crate::dedup::DedupParams {
+        simhash_max_distance: s.dedup.simhash_max_distance,
+        min_similarity: s.dedup.min_similarity as f32,
+        min_containment: s.dedup.min_containment as f32,
+        window,
+        ..crate::dedup::DedupParams::default()
+    };
+
+    // log
+    let format = match s.log.format.trim() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            c.push(
+                "log.format",
+                None,
+                format!("\"{other}\" is not a format; allowed: \"text\" or \"json\""),
+            );
+            LogFormat::Text
+        }
+    };
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(s.log.level.trim()) {
+        c.push("log.level", None, format!("not a log filter: {e}"));
+    }
+
+    // sources
+    let mut seen = HashSet::new();
+    let mut sources = Vec::with_capacity(s.sources.len());
+    for (i, src) in s.sources.into_iter().enumerate() {
+        let name = src.name.trim().to_owned();
+        let label = if name.is_empty() {
+            None
+        } else {
+            Some(name.as_str())
+        };
+        if name.is_empty() {
+            c.push(format!("sources[{i}].name"), None, "must not be empty");
+        } else if !seen.insert(name.clone()) {
+            c.push(
+                format!("sources[{i}].name"),
+                label,
+                "duplicate source name; every name must be unique",
+            );
+        }
+        let url = match parse_source_url(src.url.trim(), path) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            Ok(u) if u.scheme() == "file" => Some(u),
+            Ok(u) => {
+                c.push(
+                    format!("sources[{i}].url"),
+                    label,
+                    format!(
+                        "scheme \"{}\" is not allowed; allowed: http, https, file",
+                        u.scheme()
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                c.push(
+                    format!("sources[{i}].url"),
+                    label,
+                    format!("\"{}\" is not a URL ({e})", src.url),
+                );
+                None
+            }
+        };
+        let interval = match &src.interval {
+            Some(raw) => {
+                let key = format!("sources[{i}].interval");
+                let parsed = c.try_duration(&key, label, raw);
+                let d = parsed.unwrap_or(schedule.default_interval);
+                if parsed.is_some() && (d < schedule.min_interval || d > schedule.max_interval) {
+                    c.push(
+                        key,
+                        label,
+                        format!(
+                            "{} is outside schedule bounds; allowed: {} to {}",
+                            humantime::format_duration(d),
+                            humantime::format_duration(schedule.min_interval),
+                            humantime::format_duration(schedule.max_interval)
+                        ),
+                    );
+                }
+                d
+            }
+            None => schedule.default_interval,
+        };
+        if let Some(url) = url {
+            sources.push(SourceConfig {
+                name,
+                url,
+                interval,
+                enabled: src.enabled.unwrap_or(true),
+                agency: src.agency.unwrap_or(false),
+            });
+        }
+    }
+
+    Config {
+        path: path.to_path_buf(),
+        store: StoreConfig {
+            path: store_path,
+            flush_every,
+            cache_bytes: s.store.cache_bytes,
+            retention,
+        },
+        http: HttpConfig {
+            listen,
+            shutdown_grace,
+            request_timeout,
+            token,
+            metrics_max_sources: s.http.metrics_max_sources,
+        },
+        fetch: FetchConfig {
+            user_agent: s.fetch.user_agent.trim().to_owned(),
+            timeout,
+            connect_timeout,
+            max_body_bytes: s.fetch.max_body_bytes,
+            concurrency,
+            stall_timeout,
+            stall_min_bytes: s.fetch.stall_min_bytes,
+            max_redirects: s.fetch.max_redirects,
+            permanent_redirect_polls: s.fetch.permanent_redirect_polls.max(1),
+            per_host_concurrency,
+            per_host_spacing,
+            refuse_private_redirects: s.fetch.refuse_private_redirects,
+            refuse_private_dns: s.fetch.refuse_private_dns,
+            private_hosts,
+        },
+        schedule,
+        dedup,
+        log: LogConfig {
+            format,
+            level: s.log.level.trim().to_owned(),
+        },
+        sources,
+    }
+}
+
+/// A source URL, or a plain file path starting with `/`, `./` or `../` (relative paths are
+/// relative to the config file's directory), which becomes a `file://` URL.
+fn parse_source_url(raw: &str, config_path: &Path) -> Result<Url, url::ParseError> {
+    match Url::parse(raw) {
+        Err(url::ParseError::RelativeUrlWithoutBase)
+            if raw.starts_with('/') || raw.starts_with("./") || raw.starts_with("../") =>
+        {
+            let p = Path::new(raw);
+            let full = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                let base = config_path.parent().unwrap_or(Path::new("."));
+                std::path::absolute(base.join(p)).unwrap_or_else(|_| base.join(p))
+            };
+            Url::from_file_path(&full).map_err(|()| url::ParseError::RelativeUrlWithoutBase)
+        }
+        other => other,
+    }
+}
+
+/// The store directory must exist and be writable, or be creatable under a writable parent.
+/// Checked without creating anything, so `check-config` has no side effects.
+fn check_writable_dir(path: &Path) -> Result<(), String> {
+    let mut probe = path;
+    loop {
+        if probe.exists() {
+            if !probe.is_dir() {
+                return Err(format!("{} exists and is not a directory", probe.display()));
+            }
+            let meta = std::fs::metadata(probe).map_err(|e| format!("{}: {e}", probe.display()))?;
+            if meta.permissions().readonly() || !dir_is_writable(probe) {
+                return Err(format!("{} is not writable", probe.display()));
+            }
+            return Ok(());
+        }
+        match probe.parent() {
+            Some(p) if !p.as_os_str().is_empty() => probe = p,
+            _ => return Ok(()), // relative path under the current directory
+        }
+    }
+}
+
+#[cfg(unix)]
+fn dir_is_writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call; access(2) only reads it.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+#[cfg(not(unix))]
+fn dir_is_writable(_dir: &Path) -> bool {
+    true
+}
