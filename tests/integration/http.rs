@@ -9,29 +9,46 @@ const TOKEN: &str = "test-token-0123456789";
 
 /// GET with optional headers; returns status, content type and body.
 fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let (status, h, body) = send(url, headers, true);
+    (status, header(&h, "content-type"), body)
+}
+
+/// GET without following redirects; returns status, `Location` and body.
+fn get_unfollowed(url: &str) -> (u16, String, String) {
+    let (status, h, body) = send(url, &[], false);
+    (status, header(&h, "location"), body)
+}
+
+fn header(h: &reqwest::header::HeaderMap, name: &str) -> String {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn send(
+    url: &str,
+    headers: &[(&str, &str)],
+    follow: bool,
+) -> (u16, reqwest::header::HeaderMap, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
-        let mut req = client.get(url);
+        let mut client = reqwest::Client::builder().timeout(Duration::from_secs(10));
+        if !follow {
+            client = client.redirect(reqwest::redirect::Policy::none());
+        }
+        let mut req = client.build().unwrap().get(url);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        (status, ct, resp.text().await.unwrap_or_default())
+        let h = resp.headers().clone();
+        (status, h, resp.text().await.unwrap_or_default())
     })
 }
 
@@ -336,31 +353,6 @@ fn bearer_token_guards_everything_but_health() {
     );
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0));
-}
-
-/// GET without following redirects; returns status, `Location` and body.
-fn get_unfollowed(url: &str) -> (u16, String, String) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let resp = client.get(url).send().await.unwrap();
-        let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        (status, location, resp.text().await.unwrap_or_default())
-    })
 }
 
 #[test]
