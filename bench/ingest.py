@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Ingestion benchmarks: wirefold against the feedfarm, side by side with newsboat.
+"""Ingestion benchmarks: wirefold against the feedfarm, side by side with newsboat and sfeed.
 
-    python3 bench/ingest.py cold    [--sources 1000] [--items 30] [--runs 3] [--no-newsboat]
+    python3 bench/ingest.py cold    [--sources 1000] [--items 30] [--runs 3] [--no-newsboat] [--no-sfeed]
     python3 bench/ingest.py steady  [--sources 10000] [--minutes 10]
     python3 bench/ingest.py restart [--articles 1000000] [--runs 3] [--rebuild]
 
 Builds the release binaries first. Every number comes from this machine in this run:
 wall time, CPU time (user+sys) and peak RSS of each child from wait4(2), store size from the
 file system, scheduler lag from wirefold's /metrics. Prints a Markdown table and a JSON line.
-newsboat is Debian's package (`apt-get install newsboat`); it reads RSS and Atom, so the cold
-run serves only those two formats to both programs.
+The peers are Debian's packages (`scripts/install-peers.sh` installs them as root): newsboat
+(`newsboat -x reload`, 16 reload threads) and sfeed (`sfeed_update`, 16 jobs: curl fetches,
+`sfeed` parses to TSV files, one set of processes per feed). Both read RSS and Atom, so the
+cold run serves only those two formats to every program. sfeed is many short processes: its
+peak memory is the largest sum of Pss over its process tree, sampled every 20 ms.
 """
 
 import argparse
@@ -57,15 +60,60 @@ def stop(p):
             p.wait()
 
 
-def run_measured(cmd, **kw):
-    """Runs cmd; returns (wall s, cpu s, peak RSS MB, stdout)."""
+def tree_rss_mb(root):
+    """Memory of `root` and all its descendants now, in MB: the sum of their proportional set
+    sizes (Pss: a page shared by k of them counts 1/k to each), so that shared libraries and
+    the shell's copy-on-write pages are not counted once per process."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1024 / 1024
+
+
+def run_measured(cmd, tree=False, **kw):
+    """Runs cmd; returns (wall s, cpu s, peak RSS MB, stdout). With `tree`, the peak RSS is
+    the largest sum over the child's process tree, sampled every 20 ms."""
+    import threading
+
     # Output goes to files, not pipes: a full pipe would stall the child being measured.
     with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
         t0 = time.monotonic()
         p = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, **kw)
-        # wait4 gives this child's own rusage (ru_maxrss in KB on Linux).
+        peak, done = [0.0], threading.Event()
+
+        def sample():
+            while not done.wait(0.02):
+                peak[0] = max(peak[0], tree_rss_mb(p.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        if tree:
+            sampler.start()
+        # wait4 gives this child's own rusage (ru_maxrss in KB on Linux), its waited-for
+        # descendants included in the CPU times.
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.monotonic() - t0
+        done.set()
+        if tree:
+            sampler.join()
         p.returncode = os.waitstatus_to_exitcode(status)
         fo.seek(0)
         fe.seek(0)
@@ -73,7 +121,7 @@ def run_measured(cmd, **kw):
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{cmd[0]} failed ({code}): {err[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0, out
+    return wall, ru.ru_utime + ru.ru_stime, max(ru.ru_maxrss / 1024.0, peak[0]), out
 
 
 def du(path):
@@ -119,13 +167,19 @@ def cold(a):
         "--formats", "rss,atom", "--prerender",
     )
     work = tempfile.mkdtemp(prefix="wirefold-bench-")
-    rows = {"wirefold": [], "newsboat": []}
+    rows = {"wirefold": [], "newsboat": [], "sfeed": []}
     try:
         urls = urllib.request.urlopen(f"http://{addr}/urls").read().decode()
         with open(os.path.join(work, "urls"), "w") as f:
             f.write(urls)
         with open(os.path.join(work, "newsboat.conf"), "w") as f:
             f.write("reload-threads 16\n")
+        sfeedrc = os.path.join(work, "sfeedrc")
+        with open(sfeedrc, "w") as f:
+            f.write(f'sfeedpath="{work}/sfeed"\nmaxjobs=16\nfeeds() {{\n')
+            for i, u in enumerate(urls.split()):
+                f.write(f'\tfeed "s{i}" "{u}"\n')
+            f.write("}\n")
         cfg = os.path.join(work, "wirefold.toml")
         for run in range(a.runs):
             store = os.path.join(work, f"store{run}")
@@ -145,6 +199,15 @@ def cold(a):
                 n = sqlite3.connect(cache).execute("select count(*) from rss_item").fetchone()[0]
                 rows["newsboat"].append(dict(wall=wall, cpu=cpu, rss=rss, items=n, store=os.path.getsize(cache)))
                 os.remove(cache)
+            if a.sfeed and shutil.which("sfeed_update"):
+                out_dir = os.path.join(work, "sfeed")
+                wall, cpu, rss, _ = run_measured(["sfeed_update", sfeedrc], tree=True)
+                n = 0
+                for name in os.listdir(out_dir):
+                    with open(os.path.join(out_dir, name), "rb") as f:
+                        n += sum(1 for _ in f)
+                rows["sfeed"].append(dict(wall=wall, cpu=cpu, rss=rss, items=n, store=du(out_dir)))
+                shutil.rmtree(out_dir, ignore_errors=True)
         farm_stats = json.load(urllib.request.urlopen(f"http://{addr}/stats"))
     finally:
         stop(farm)
@@ -161,10 +224,11 @@ def cold(a):
         summary[name] = s
         print(f"| {name} | {s['wall']:.2f} | {s['cpu']:.2f} | {s['rss']:.0f} | {s['items']:.0f} | "
               f"{s['items_per_s']:.0f} | {s['store'] / 1e6:.1f} |")
-    if "newsboat" in summary:
-        w, n = summary["wirefold"], summary["newsboat"]
-        print(f"\nwirefold is {n['wall'] / w['wall']:.1f}x faster than newsboat (wall), "
-              f"peak RSS {w['rss']:.0f} MB vs {n['rss']:.0f} MB")
+    for peer in ("newsboat", "sfeed"):
+        if peer in summary:
+            w, n = summary["wirefold"], summary[peer]
+            print(f"\nwirefold is {n['wall'] / w['wall']:.1f}x faster than {peer} (wall), "
+                  f"peak RSS {w['rss']:.0f} MB vs {n['rss']:.0f} MB")
     print(f"farm served {farm_stats['requests']} requests, {farm_stats['bytes'] / 1e6:.0f} MB")
     print(json.dumps({"bench": "cold", "sources": a.sources, "items": a.items, "runs": rows}))
 
@@ -333,6 +397,7 @@ def main():
     c.add_argument("--items", type=int, default=30)
     c.add_argument("--runs", type=int, default=3)
     c.add_argument("--no-newsboat", dest="newsboat", action="store_false")
+    c.add_argument("--no-sfeed", dest="sfeed", action="store_false")
     s = sub.add_parser("steady")
     s.add_argument("--sources", type=int, default=10000)
     s.add_argument("--minutes", type=float, default=10)

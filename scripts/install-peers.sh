@@ -1,6 +1,8 @@
 #!/bin/sh
-# Installs the Python peers used side by side in `wirefold eval` and the fingerprint bench:
-# datasketch (MinHash, MinHashLSH). Only the benchmarks need it; `cargo test` does not.
+# Installs the peers the benchmarks run side by side with wirefold (`cargo test` needs none):
+# - datasketch (Python: MinHash, MinHashLSH) for `wirefold eval` and the fingerprint bench;
+# - newsboat and sfeed (Debian packages) for `bench/ingest.py cold`, when run as root on a
+#   system with apt-get (else it says what to install).
 #
 #   scripts/install-peers.sh            # into the current Python (user site if not a venv)
 #   PYTHON=/path/to/python3 scripts/install-peers.sh
@@ -13,3 +15,14 @@ else
         || "$PYTHON" -m pip install --quiet 'datasketch>=1.6'
 fi
 "$PYTHON" -c 'import datasketch, numpy; print("datasketch", datasketch.__version__, "numpy", numpy.__version__)'
+
+if command -v newsboat >/dev/null && command -v sfeed_update >/dev/null; then
+    :
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq newsboat sfeed curl >/dev/null
+else
+    echo "for bench/ingest.py cold, install the Debian packages newsboat, sfeed and curl" >&2
+fi
+for peer in newsboat sfeed_update; do
+    if command -v "$peer" >/dev/null; then echo "$peer: $(command -v "$peer")"; fi
+done
