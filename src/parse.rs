@@ -87,8 +87,9 @@ pub fn parse_feed(
         .id_generator(|_, _, _| String::new())
         .timestamp_parser(crate::normalize::date::parse_date)
         .build();
-    // The XML reader under feed-rs panics on some malformed documents (an encoding declared
-    // twice, found by fuzzing): a hostile body must give an error, not take the poll down.
+    // The XML reader under feed-rs has panicked on malformed documents (a declared encoding met
+    // late, found by fuzzing; `to_utf8` now drops declarations): should another such input turn
+    // up, a hostile body must give an error, not take the poll down.
     let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
         .map_err(|panic| {
             let why = panic
@@ -233,6 +234,30 @@ mod tests {
         );
         assert!(f.entries[0].published.is_some());
     }
+
+    #[test]
+    fn a_declaration_past_the_start_is_ignored_not_a_reader_panic() {
+        // quick-xml 0.42 asserts when feed-rs hands it a declared encoding after its 64-byte
+        // look-ahead is spent: a declaration behind a long comment, or a second one further on.
+        // Such declarations are not XML; the body is UTF-8 by then, so they are dropped.
+        let comment = format!("<!-- {} -->", "generated ".repeat(12));
+        for body in [
+            format!("{comment}\n<?xml version=\"1.0\" encoding=\"ISO-8859-5\"?>{RSS_BODY}"),
+            format!("<?xml version=\"1.0\"?>{RSS_BODY}<?xml version=\"1.0\" encoding=\"koi8-r\"?>"),
+            format!(
+                "<?xml version=\"1.0\"{}encoding=\"windows-1251\"?>{RSS_BODY}",
+                " ".repeat(80)
+            ),
+        ] {
+            let f = parse_feed(body.as_bytes(), "https://example.com/feed.xml", None)
+                .unwrap_or_else(|e| panic!("{e}: {body}"));
+            assert_eq!(f.entries.len(), 1, "{body}");
+            assert_eq!(f.entries[0].title.as_deref(), Some("Only item"));
+        }
+    }
+
+    const RSS_BODY: &str = "<rss version=\"2.0\"><channel><title>T</title>\
+        <item><title>Only item</title><link>https://example.com/1</link></item></channel></rss>";
 
     #[test]
     fn entries_without_id_get_no_invented_id() {

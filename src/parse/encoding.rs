@@ -2,8 +2,8 @@
 //!
 //! feed-rs decodes by the XML prolog alone. That misses the charset given only in
 //! `Content-Type`, and it garbles the common mismatches (a prolog that says ISO-8859-1 over a
-//! body that is really UTF-8). So the body is decoded here, with encoding_rs, and the prolog's
-//! `encoding` is rewritten to UTF-8. The order of evidence:
+//! body that is really UTF-8). So the body is decoded here, with encoding_rs, and its XML
+//! declarations are dropped (see [`without_declarations`]). The order of evidence:
 //! 1. a byte-order mark (UTF-8, UTF-16LE/BE) wins;
 //! 2. a body that is valid UTF-8 is UTF-8, whatever it declares (Miniflux's rule: a legacy
 //!    encoding's text is almost never valid UTF-8 by accident, the reverse mistake is common);
@@ -21,7 +21,7 @@ use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 /// A body decoded to UTF-8.
 #[derive(Debug)]
 pub struct Decoded<'a> {
-    /// UTF-8 bytes, the XML declaration (if any) saying `encoding="UTF-8"`.
+    /// UTF-8 bytes without XML declarations.
     pub bytes: Cow<'a, [u8]>,
     /// The encoding the body was read as (its WHATWG name, e.g. `windows-1251`).
     pub encoding: &'static str,
@@ -58,11 +58,8 @@ pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
 
 fn finish<'a>(text: Cow<'a, str>, enc: &'static Encoding, replaced: bool) -> Decoded<'a> {
     let bytes = match text {
-        Cow::Borrowed(s) => match rewrite_prolog(s) {
-            Some(owned) => Cow::Owned(owned.into_bytes()),
-            None => Cow::Borrowed(s.as_bytes()),
-        },
-        Cow::Owned(s) => Cow::Owned(rewrite_prolog(&s).unwrap_or(s).into_bytes()),
+        Cow::Borrowed(s) => without_declarations(s.as_bytes()),
+        Cow::Owned(s) => Cow::Owned(without_declarations(s.as_bytes()).into_owned()),
     };
     Decoded {
         bytes,
@@ -86,12 +83,11 @@ fn declaration(text: &[u8]) -> Option<(usize, usize)> {
 fn prolog_encoding(body: &[u8]) -> Option<&str> {
     let (start, end) = declaration(body)?;
     let decl = std::str::from_utf8(&body[start..end]).ok()?;
-    let (_, value) = pseudo_attribute(decl, "encoding")?;
-    Some(value)
+    pseudo_attribute(decl, "encoding")
 }
 
-/// Finds `name="value"` (or single quotes) in a declaration: (byte range of the value, value).
-fn pseudo_attribute<'d>(decl: &'d str, name: &str) -> Option<(std::ops::Range<usize>, &'d str)> {
+/// Finds `name="value"` (or single quotes) in a declaration and returns the value.
+fn pseudo_attribute<'d>(decl: &'d str, name: &str) -> Option<&'d str> {
     let at = decl.find(name)?;
     let rest = &decl[at + name.len()..];
     let eq = rest.find('=')?;
@@ -104,26 +100,47 @@ fn pseudo_attribute<'d>(decl: &'d str, name: &str) -> Option<(std::ops::Range<us
         return None;
     }
     let quote = after_eq[q_off..].chars().next()?;
-    let value_start = q_off + 1;
-    let value_len = after_eq[value_start..].find(quote)?;
-    let base = at + name.len() + eq + 1;
-    let range = base + value_start..base + value_start + value_len;
-    Some((range.clone(), &decl[range]))
+    let value = &after_eq[q_off + 1..];
+    Some(&value[..value.find(quote)?])
 }
 
-/// `text` with its declaration's encoding set to UTF-8, when it said something else.
-fn rewrite_prolog(text: &str) -> Option<String> {
-    let (start, end) = declaration(text.as_bytes())?;
-    let decl = &text[start..end];
-    let (range, value) = pseudo_attribute(decl, "encoding")?;
-    if value.eq_ignore_ascii_case("utf-8") {
-        return None;
+/// UTF-8 `text` without its XML declarations: the one in the prolog and any other processing
+/// instruction the XML reader would take for one (target `xml`, then white space or `?>`).
+///
+/// The body is UTF-8 by now, which is XML's default, so a declaration has nothing left to say;
+/// and one that names another encoding is harmful: quick-xml (under feed-rs) switches decoders
+/// on it, and panics when it comes after its 64-byte look-ahead (behind a long comment, a second
+/// declaration further on; found by fuzzing). A declaration-like string inside CDATA goes too,
+/// which costs nothing a reader would miss. Borrows unless a declaration sits past the start.
+fn without_declarations(text: &[u8]) -> Cow<'_, [u8]> {
+    let mut cut: Vec<std::ops::Range<usize>> = Vec::new();
+    for at in memchr::memmem::find_iter(text, b"<?xml") {
+        if cut.last().is_some_and(|r| at < r.end) {
+            continue;
+        }
+        let declares = matches!(text.get(at + 5), Some(b' ' | b'\t' | b'\r' | b'\n' | b'?'));
+        // The reader ends a processing instruction at the first `?>` after its `<?`.
+        let end = memchr::memmem::find(&text[at + 2..], b"?>").map(|e| at + 2 + e + 2);
+        if let (true, Some(end)) = (declares, end) {
+            cut.push(at..end);
+        }
     }
-    let mut out = String::with_capacity(text.len());
-    out.push_str(&text[..start + range.start]);
-    out.push_str("UTF-8");
-    out.push_str(&text[start + range.end..]);
-    Some(out)
+    match cut.as_slice() {
+        [] => Cow::Borrowed(text),
+        [only] if text[..only.start].iter().all(u8::is_ascii_whitespace) => {
+            Cow::Borrowed(&text[only.end..])
+        }
+        _ => {
+            let mut out = Vec::with_capacity(text.len());
+            let mut from = 0;
+            for r in &cut {
+                out.extend_from_slice(&text[from..r.start]);
+                from = r.end;
+            }
+            out.extend_from_slice(&text[from..]);
+            Cow::Owned(out)
+        }
+    }
 }
 
 /// More valid multi-byte UTF-8 sequences than invalid bytes: UTF-8 with a few bad bytes.
@@ -165,10 +182,7 @@ mod tests {
         let d = to_utf8(&body, None);
         assert_eq!(d.encoding, "windows-1251");
         assert!(!d.replaced);
-        assert_eq!(
-            text(&d),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><title>Новости</title></rss>"
-        );
+        assert_eq!(text(&d), "<rss><title>Новости</title></rss>");
     }
 
     #[test]
@@ -195,10 +209,7 @@ mod tests {
         let body = "<?xml version='1.0' encoding='ISO-8859-1'?><feed><title>Café €</title></feed>";
         let d = to_utf8(body.as_bytes(), Some("windows-1251"));
         assert_eq!(d.encoding, "UTF-8");
-        assert_eq!(
-            text(&d),
-            "<?xml version='1.0' encoding='UTF-8'?><feed><title>Café €</title></feed>"
-        );
+        assert_eq!(text(&d), "<feed><title>Café €</title></feed>");
     }
 
     #[test]
@@ -212,10 +223,7 @@ mod tests {
         }
         let d = to_utf8(&body, None);
         assert_eq!(d.encoding, "UTF-16LE");
-        assert_eq!(
-            text(&d),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss>ü</rss>"
-        );
+        assert_eq!(text(&d), "<rss>ü</rss>");
     }
 
     #[test]
@@ -239,9 +247,38 @@ mod tests {
             b"<?xml version=\"1.0\" encoding=\"x-bogus\"?><a>\xe9</a>",
             None,
         );
-        assert_eq!(
-            text(&d),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>é</a>"
-        );
+        assert_eq!(text(&d), "<a>é</a>");
+    }
+
+    #[test]
+    fn declarations_are_dropped_wherever_the_reader_would_see_one() {
+        let strip = |s: &str| String::from_utf8(without_declarations(s.as_bytes()).into_owned());
+        let cases = [
+            // In the prolog: borrowed, leading blanks go with it.
+            ("\n <?xml version=\"1.0\"?><rss/>", "<rss/>"),
+            // Late, second, bare, unclosed, and look-alikes that are other instructions.
+            (
+                "<!-- c --><?xml version='1.0' encoding='koi8-r'?><rss/>",
+                "<!-- c --><rss/>",
+            ),
+            (
+                "<?xml version=\"1.0\"?><rss/><?xml\tencoding=\"x\"?>",
+                "<rss/>",
+            ),
+            ("<rss><?xml?></rss>", "<rss></rss>"),
+            ("<rss/><?xml encoding=\"x\"", "<rss/><?xml encoding=\"x\""),
+            (
+                "<?xml-stylesheet href=\"a.xsl\"?><rss/>",
+                "<?xml-stylesheet href=\"a.xsl\"?><rss/>",
+            ),
+            ("<?xmlfoo?><rss/>", "<?xmlfoo?><rss/>"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(strip(input).unwrap(), want, "{input:?}");
+        }
+        assert!(matches!(
+            without_declarations(b"  <?xml version=\"1.0\"?><rss/>"),
+            Cow::Borrowed(_)
+        ));
     }
 }
