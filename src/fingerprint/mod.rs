@@ -25,6 +25,7 @@ pub mod lead;
 pub mod minhash;
 pub mod shingle;
 pub mod simhash;
+mod words;
 
 use std::cell::RefCell;
 
