@@ -111,7 +111,7 @@ struct Acc<'s> {
 }
 
 impl Acc<'_> {
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, h: u64, weight: u32, anchor: bool) {
         let key = h | 1; // 0 marks an empty cell
         let mut i = (h as usize) & self.mask;
