@@ -195,13 +195,14 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
                         acc.add(h, 1, true);
                     }
                 } else {
-                    for i in 0..n - 2 {
-                        let fl = f[i] & f[i + 1] & f[i + 2];
-                        if fl & WEAK != 0 {
+                    for (tw, fw) in t.windows(3).zip(f.windows(3)) {
+                        let (&[a, b, c], &[fa, fb, fc]) = (tw, fw) else {
+                            continue;
+                        };
+                        if fa & fb & fc & WEAK != 0 {
                             continue;
                         }
-                        let any = f[i] | f[i + 1] | f[i + 2];
-                        acc.add(shingle::tri(t[i], t[i + 1], t[i + 2]), w(any), true);
+                        acc.add(shingle::tri(a, b, c), w(fa | fb | fc), true);
                     }
                 }
             }
