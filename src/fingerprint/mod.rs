@@ -142,14 +142,31 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
         let s = &mut *guard;
         s.tokens.clear();
         s.flags.clear();
-        // title first, then text; the title tokens are dropped for long items
+        // short items: title tokens, then text tokens; long items: the text's only
         let mut title_numbers = 0u64;
         let mut numbers = 0u64;
         let (n_title, n_text) = match input.script {
-            Script::Words => (
-                shingle::word_tokens(title, &mut s.tokens, &mut s.flags, &mut title_numbers),
-                shingle::word_tokens(text, &mut s.tokens, &mut s.flags, &mut numbers),
-            ),
+            Script::Words => {
+                // The text first: a long item drops the title's tokens, so it need not make
+                // them (nor move the text's tokens past them afterwards).
+                let n_text = shingle::word_tokens(text, &mut s.tokens, &mut s.flags, &mut numbers);
+                if n_text <= SHORT_MAX_WORDS {
+                    s.tokens.clear();
+                    s.flags.clear();
+                    numbers = 0;
+                    (
+                        shingle::word_tokens(
+                            title,
+                            &mut s.tokens,
+                            &mut s.flags,
+                            &mut title_numbers,
+                        ),
+                        shingle::word_tokens(text, &mut s.tokens, &mut s.flags, &mut numbers),
+                    )
+                } else {
+                    (0, n_text)
+                }
+            }
             Script::Chars => {
                 shingle::number_mask(title, &mut title_numbers);
                 shingle::number_mask(text, &mut numbers);
