@@ -25,6 +25,7 @@ pub mod lead;
 pub mod minhash;
 pub mod shingle;
 pub mod simhash;
+mod words;
 
 use std::cell::RefCell;
 
@@ -110,7 +111,7 @@ struct Acc<'s> {
 }
 
 impl Acc<'_> {
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, h: u64, weight: u32, anchor: bool) {
         let key = h | 1; // 0 marks an empty cell
         let mut i = (h as usize) & self.mask;
@@ -141,14 +142,31 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
         let s = &mut *guard;
         s.tokens.clear();
         s.flags.clear();
-        // title first, then text; the title tokens are dropped for long items
+        // short items: title tokens, then text tokens; long items: the text's only
         let mut title_numbers = 0u64;
         let mut numbers = 0u64;
         let (n_title, n_text) = match input.script {
-            Script::Words => (
-                shingle::word_tokens(title, &mut s.tokens, &mut s.flags, &mut title_numbers),
-                shingle::word_tokens(text, &mut s.tokens, &mut s.flags, &mut numbers),
-            ),
+            Script::Words => {
+                // The text first: a long item drops the title's tokens, so it need not make
+                // them (nor move the text's tokens past them afterwards).
+                let n_text = shingle::word_tokens(text, &mut s.tokens, &mut s.flags, &mut numbers);
+                if n_text <= SHORT_MAX_WORDS {
+                    s.tokens.clear();
+                    s.flags.clear();
+                    numbers = 0;
+                    (
+                        shingle::word_tokens(
+                            title,
+                            &mut s.tokens,
+                            &mut s.flags,
+                            &mut title_numbers,
+                        ),
+                        shingle::word_tokens(text, &mut s.tokens, &mut s.flags, &mut numbers),
+                    )
+                } else {
+                    (0, n_text)
+                }
+            }
             Script::Chars => {
                 shingle::number_mask(title, &mut title_numbers);
                 shingle::number_mask(text, &mut numbers);
@@ -194,13 +212,14 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
                         acc.add(h, 1, true);
                     }
                 } else {
-                    for i in 0..n - 2 {
-                        let fl = f[i] & f[i + 1] & f[i + 2];
-                        if fl & WEAK != 0 {
+                    for (tw, fw) in t.windows(3).zip(f.windows(3)) {
+                        let (&[a, b, c], &[fa, fb, fc]) = (tw, fw) else {
+                            continue;
+                        };
+                        if fa & fb & fc & WEAK != 0 {
                             continue;
                         }
-                        let any = f[i] | f[i + 1] | f[i + 2];
-                        acc.add(shingle::tri(t[i], t[i + 1], t[i + 2]), w(any), true);
+                        acc.add(shingle::tri(a, b, c), w(fa | fb | fc), true);
                     }
                 }
             }

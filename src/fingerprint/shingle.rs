@@ -9,6 +9,8 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::words::{is_stopword, number_word_bit, WordTable, WORDS};
+
 /// Salt for word 3-grams (long items).
 const SALT_TRI: u64 = 0x5d58_8b65_6c07_8965;
 /// Salt for word unigrams (short items).
@@ -67,104 +69,6 @@ pub fn chars(hs: &[u64]) -> u64 {
     fmix64(x)
 }
 
-/// English function words that carry no topical signal.  Only words of three
-/// letters or more are listed; shorter words are weak anyway.
-fn is_stopword(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"the"
-            | b"and"
-            | b"for"
-            | b"are"
-            | b"was"
-            | b"were"
-            | b"has"
-            | b"have"
-            | b"had"
-            | b"its"
-            | b"but"
-            | b"not"
-            | b"you"
-            | b"his"
-            | b"her"
-            | b"she"
-            | b"they"
-            | b"them"
-            | b"their"
-            | b"this"
-            | b"that"
-            | b"these"
-            | b"those"
-            | b"with"
-            | b"from"
-            | b"into"
-            | b"onto"
-            | b"than"
-            | b"then"
-            | b"there"
-            | b"here"
-            | b"what"
-            | b"when"
-            | b"where"
-            | b"which"
-            | b"who"
-            | b"whom"
-            | b"whose"
-            | b"will"
-            | b"would"
-            | b"could"
-            | b"should"
-            | b"shall"
-            | b"may"
-            | b"might"
-            | b"must"
-            | b"can"
-            | b"been"
-            | b"being"
-            | b"also"
-            | b"said"
-            | b"says"
-            | b"say"
-            | b"about"
-            | b"after"
-            | b"before"
-            | b"over"
-            | b"under"
-            | b"more"
-            | b"most"
-            | b"some"
-            | b"such"
-            | b"only"
-            | b"other"
-            | b"our"
-            | b"out"
-            | b"all"
-            | b"any"
-            | b"per"
-            | b"via"
-            | b"while"
-            | b"did"
-            | b"does"
-            | b"just"
-            | b"very"
-            | b"both"
-            | b"each"
-            | b"because"
-            | b"between"
-            | b"through"
-            | b"during"
-            | b"against"
-            | b"among"
-            | b"upon"
-            | b"since"
-            | b"until"
-            | b"within"
-            | b"without"
-            | b"however"
-            | b"told"
-    )
-}
-
 /// True if a (lowercased, trimmed) word is weak: no digit and either at most
 /// two characters long or a stop word.
 #[inline]
@@ -210,11 +114,7 @@ fn push_word(w: &[u8], hashes: &mut Vec<u64>, flags: &mut Vec<u8>, numbers: &mut
     // (whitespace never joins or splits a number): plain lowercase words can only be a
     // number word; anything else is scanned.
     if lower {
-        if (3..=6).contains(&core.len()) {
-            if let Some(d) = number_word(core) {
-                *numbers |= 1u64 << (xxh3_64(d) & 63);
-            }
-        }
+        *numbers |= number_word_bit(core);
     } else {
         number_mask_bytes(w, numbers);
     }
@@ -249,6 +149,8 @@ const B_PUNCT: u8 = 2;
 const B_DIGIT: u8 = 4;
 const B_LOWER: u8 = 8;
 const B_HIGH: u8 = 16;
+/// Any other ASCII byte: capitals, control characters.
+const B_OTHER: u8 = 32;
 
 const BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -266,26 +168,28 @@ const BYTE_CLASS: [u8; 256] = {
         } else if c.is_ascii_lowercase() {
             B_LOWER
         } else {
-            0
+            B_OTHER
         };
         b += 1;
     }
     t
 };
 
-/// [`push_word`] for an ASCII word, given the OR of its byte classes and the number of its
-/// bytes that are not lowercase letters (both from the scan that found it).
+/// [`push_word`] for an ASCII word, given the OR of its byte classes (from the scan that
+/// found it).
 #[inline]
 fn push_ascii_word(
     w: &[u8],
     classes: u8,
-    not_lower: usize,
+    table: &WordTable,
     hashes: &mut Vec<u64>,
     flags: &mut Vec<u8>,
     numbers: &mut u64,
 ) {
     let mut a = 0;
     let mut b = w.len();
+    // all lowercase letters once the punctuation at the ends is trimmed
+    let mut lower = classes & (B_DIGIT | B_OTHER) == 0;
     if classes & B_PUNCT != 0 {
         while a < b && BYTE_CLASS[usize::from(w[a])] == B_PUNCT {
             a += 1;
@@ -296,23 +200,30 @@ fn push_ascii_word(
         if a == b {
             return;
         }
+        lower = lower
+            && !w[a..b]
+                .iter()
+                .any(|&c| BYTE_CLASS[usize::from(c)] == B_PUNCT);
     }
     let core = &w[a..b];
-    hashes.push(xxh3_64(core));
-    // The trimmed bytes are punctuation: the core is all lowercase iff nothing else is not.
-    let lower = not_lower == w.len() - core.len();
+    let h = xxh3_64(core);
+    hashes.push(h);
+    // A listed word is all lowercase, so only a lowercase word can be found.
+    let special = if classes & B_DIGIT == 0 && (3..=7).contains(&core.len()) {
+        table.get(h, core)
+    } else {
+        None
+    };
     if lower {
-        if (3..=6).contains(&core.len()) {
-            if let Some(d) = number_word(core) {
-                *numbers |= 1u64 << (xxh3_64(d) & 63);
-            }
+        if let Some(e) = special {
+            *numbers |= e.number;
         }
     } else {
         number_mask_bytes(w, numbers);
     }
     let f = if classes & B_DIGIT != 0 {
         DIGIT
-    } else if core.len() <= 2 || (core.len() <= 7 && is_stopword(core)) {
+    } else if core.len() <= 2 || special.is_some_and(|e| e.stop) {
         WEAK
     } else {
         0
@@ -334,6 +245,7 @@ pub fn word_tokens(
     numbers: &mut u64,
 ) -> usize {
     let before = hashes.len();
+    let table = &*WORDS;
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -343,21 +255,17 @@ pub fn word_tokens(
         }
         let start = i;
         let mut classes = 0u8;
-        let mut not_lower = 0usize;
-        let mut n = 0;
-        for &byte in &b[start..] {
-            let c = BYTE_CLASS[usize::from(byte)];
+        while i < b.len() {
+            let c = BYTE_CLASS[usize::from(b[i])];
             if c == B_SPACE {
                 break;
             }
             classes |= c;
-            not_lower += usize::from(c != B_LOWER);
-            n += 1;
+            i += 1;
         }
-        i = start + n;
         let w = &b[start..i];
         if classes & B_HIGH == 0 {
-            push_ascii_word(w, classes, not_lower, hashes, flags, numbers);
+            push_ascii_word(w, classes, table, hashes, flags, numbers);
         } else if let Some(ws) = s.get(start..i) {
             for part in ws.split(char::is_whitespace) {
                 if !part.is_empty() {
@@ -381,29 +289,6 @@ pub fn char_tokens(s: &str, hashes: &mut Vec<u64>, flags: &mut Vec<u8>) -> usize
         flags.push(if c.is_ascii_digit() { DIGIT } else { 0 });
     }
     hashes.len() - before
-}
-
-/// Digit form of a spelled-out number word ("two" -> "2"), for [`number_mask`].
-fn number_word(w: &[u8]) -> Option<&'static [u8]> {
-    Some(match w {
-        b"one" => b"1",
-        b"two" => b"2",
-        b"three" => b"3",
-        b"four" => b"4",
-        b"five" => b"5",
-        b"six" => b"6",
-        b"seven" => b"7",
-        b"eight" => b"8",
-        b"nine" => b"9",
-        b"ten" => b"10",
-        b"eleven" => b"11",
-        b"twelve" => b"12",
-        b"twenty" => b"20",
-        b"thirty" => b"30",
-        b"forty" => b"40",
-        b"fifty" => b"50",
-        _ => return None,
-    })
 }
 
 /// 64-bit mask with one bit per distinct number in `s`: a maximal run of ASCII digits
@@ -442,10 +327,8 @@ fn number_mask_bytes(b: &[u8], mask: &mut u64) {
                 j += 1;
             }
             let end_ok = j == b.len() || !b[j].is_ascii_alphanumeric();
-            if end_ok && j - start <= 6 {
-                if let Some(d) = number_word(&b[start..j]) {
-                    *mask |= 1u64 << (xxh3_64(d) & 63);
-                }
+            if end_ok {
+                *mask |= number_word_bit(&b[start..j]);
             }
             i = j;
         } else {
@@ -453,3 +336,7 @@ fn number_mask_bytes(b: &[u8], mask: &mut u64) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "shingle_tests.rs"]
+mod tests;

@@ -151,7 +151,7 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     };
 
     // `html_to_text` separates paragraphs by "\n\n" and emits no other newline.
-    let paragraphs: Vec<&str> = body.split('\n').filter(|p| !p.is_empty()).collect();
+    let paragraphs: Vec<&str> = text::lines(&body).filter(|p| !p.is_empty()).collect();
     let display = rules.clean_display(&paragraphs);
     let text = display.join("\n\n");
 

@@ -56,7 +56,93 @@ pub(super) fn for_builtin(name: &str) -> Option<MayMatch> {
             })
         },
         "image-credit" => |s| memchr::memchr(b'(', s.as_bytes()).is_some(),
+        "attribution-according-to" => according_to,
+        "attribution-reports" => reports,
         _ => return None,
+    })
+}
+
+/// `\s` on one byte: ASCII white space (with the vertical tab), or any non-ASCII byte, which
+/// may be part of a Unicode space.  The second is `true` for a non-ASCII byte.
+fn space(b: u8) -> (bool, bool) {
+    (
+        matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') || b >= 0x80,
+        b >= 0x80,
+    )
+}
+
+/// The positions right after each `,\s+` of `b`, with a flag saying the spaces held a
+/// non-ASCII byte (the caller cannot tell what follows then, and must say yes).
+fn after_comma_spaces(b: &[u8]) -> impl Iterator<Item = (usize, bool)> + '_ {
+    memchr::memchr_iter(b',', b).filter_map(|i| {
+        let mut j = i + 1;
+        let mut wide = false;
+        while let Some(&c) = b.get(j) {
+            let (is_space, non_ascii) = space(c);
+            if !is_space {
+                break;
+            }
+            wide |= non_ascii;
+            j += 1;
+        }
+        (j > i + 1).then_some((j, wide))
+    })
+}
+
+/// `attribution-according-to`: `,\s+according` (the word is case-sensitive).
+fn according_to(s: &str) -> bool {
+    let b = s.as_bytes();
+    after_comma_spaces(b).any(|(j, wide)| wide || b[j..].starts_with(b"according"))
+}
+
+/// `attribution-reports`: after a `,\s+`, a subject of at most four names (after an optional
+/// `the`) or one of three lower-case phrases of at most three words, then `\s+` and one of
+/// the (case-sensitive) verbs.  Said no when no `,\s+` is followed by a capital, a non-ASCII
+/// byte or `t`/`l`/`s` (any case), or when none of the second to sixth words starts with a verb.
+fn reports(s: &str) -> bool {
+    let b = s.as_bytes();
+    after_comma_spaces(b).any(|(mut j, wide)| {
+        let Some(&first) = b.get(j) else {
+            return false;
+        };
+        if wide || first >= 0x80 {
+            return true;
+        }
+        if !first.is_ascii_uppercase() && !matches!(first, b't' | b'l' | b's') {
+            return false;
+        }
+        // the verb is at most the sixth word: `the` and four names
+        for _ in 0..5 {
+            // a word, then the spaces after it
+            while let Some(&c) = b.get(j) {
+                let (is_space, non_ascii) = space(c);
+                if is_space || c >= 0x80 {
+                    if non_ascii {
+                        return true;
+                    }
+                    break;
+                }
+                j += 1;
+            }
+            let word_end = j;
+            while let Some(&c) = b.get(j) {
+                if c >= 0x80 {
+                    return true;
+                }
+                if !space(c).0 {
+                    break;
+                }
+                j += 1;
+            }
+            if j == word_end || j == b.len() {
+                return false;
+            }
+            let w = &b[j..];
+            if w.starts_with(b"report") || w.starts_with(b"informs") || w.starts_with(b"writes") {
+                return true;
+            }
+        }
+        false
     })
 }
 
@@ -136,6 +222,44 @@ mod tests {
         assert!(city_start("Ö"));
     }
 
+    #[test]
+    fn attribution_scans() {
+        let test = |name: &str, s: &str| for_builtin(name).map(|f| f(s));
+        for s in [
+            "The deal was signed, according to Xinhua.",
+            "It rose,\u{a0}according to AP.",
+            "It rose,\u{2003}anything",
+        ] {
+            assert_eq!(test("attribution-according-to", s), Some(true), "{s:?}");
+        }
+        for s in [
+            "It rose, according",
+            "It rose,according to AP.",
+            "According to AP, it rose",
+        ] {
+            let want = s.contains(", according");
+            assert_eq!(test("attribution-according-to", s), Some(want), "{s:?}");
+        }
+        for s in [
+            "The deal was signed, Trend reports.",
+            "The deal was signed, the news agency reported.",
+            "The deal was signed, local media informs.",
+            "It fell, The Baku Daily News Weekly writes.",
+            "It fell, Øresund Post writes.",
+        ] {
+            assert_eq!(test("attribution-reports", s), Some(true), "{s:?}");
+        }
+        for s in [
+            "It fell, and reports say so.",
+            "It fell, Trend said.",
+            "It fell, A B C D E F reports.",
+            "It fell,Trend reports.",
+            "It fell, Trend",
+        ] {
+            assert_eq!(test("attribution-reports", s), Some(false), "{s:?}");
+        }
+    }
+
     /// Pieces of boilerplate and prose; the property below strings them together.
     const PIECES: &[&str] = &[
         "BAKU",
@@ -202,6 +326,23 @@ mod tests {
         "…",
         "»",
         "\u{212A}",
+        ", according to ",
+        "according to",
+        ",\u{a0}",
+        "\u{b}",
+        ", the news agency",
+        ", local media ",
+        ", state media",
+        ", The Agency",
+        "Xinhua",
+        "Ria Novosti",
+        " reports.",
+        " reported",
+        " informs!",
+        " writes",
+        " citing officials",
+        "report",
+        "news\u{17F}",
     ];
 
     proptest::proptest! {

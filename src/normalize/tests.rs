@@ -365,6 +365,13 @@ proptest! {
     }
 
     #[test]
+    fn lines_are_split_on_newlines(s in "[a\né\r ]{0,40}") {
+        let got: Vec<&str> = text::lines(&s).collect();
+        let want: Vec<&str> = s.split('\n').collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
     fn fingerprint_is_idempotent(s in any::<String>()) {
         let once = fingerprint_text(&s);
         prop_assert_eq!(fingerprint_text(&once), once);
