@@ -130,7 +130,7 @@ impl App {
                     permanent_redirect_polls: config.fetch.permanent_redirect_polls,
                     max_retry_after: config.schedule.max_retry_after,
                 },
-                cpu: crate::ingest::cpu_permits(),
+                cpu: crate::ingest::cpu_pool(),
             },
             config: Arc::new(config),
             notifier: Arc::new(Notifier::disabled()),

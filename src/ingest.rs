@@ -9,6 +9,7 @@
 //! last error with its class. Failed polls are also counted by class in [`ErrorCounts`].
 
 mod counters;
+pub mod cpu;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,19 +62,19 @@ pub struct IngestContext {
     pub errors: Arc<ErrorCounts>,
     /// Redirect adoption and `Retry-After` bounds.
     pub options: IngestOptions,
-    /// Bodies parsed, normalized and folded at once: one per core (see [`cpu_permits`]).
-    pub cpu: Arc<tokio::sync::Semaphore>,
+    /// The threads that parse, normalize and fold bodies: one per core, one body each at a
+    /// time (see [`cpu_pool`]).
+    pub cpu: Arc<cpu::CpuPool>,
 }
 
-/// How many fetched bodies are parsed, normalized and folded at once: one per core. That is
-/// CPU work, and the fold lock serializes its end anyway: four at once on two cores cost CPU
-/// and gained nothing (cold ingest 3.05 → 2.6 s wall, 4.1 → 3.6 CPU-s with two; BENCHMARKS.md, issue
-/// 8), and every thread doing it keeps its own caches of the boilerplate regexes. The
-/// blocking pool itself stays larger, for the store reads of the HTTP handlers, flushes and
-/// retention.
-pub fn cpu_permits() -> Arc<tokio::sync::Semaphore> {
-    let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    Arc::new(tokio::sync::Semaphore::new(cores))
+/// The threads that parse, normalize and fold fetched bodies: one per core. That is CPU work,
+/// and the fold lock serializes its end anyway: four at once on two cores cost CPU and gained
+/// nothing (cold ingest 3.05 → 2.6 s wall, 4.1 → 3.6 CPU-s with two; BENCHMARKS.md, issue 8).
+/// They are threads of their own rather than tokio's blocking pool, which stays larger for the
+/// store reads of the HTTP handlers, flushes and retention: every thread that runs the
+/// boilerplate rules keeps its own caches of their regexes (issue 8, steady-state memory).
+pub fn cpu_pool() -> Arc<cpu::CpuPool> {
+    Arc::new(cpu::CpuPool::per_core())
 }
 
 /// Counts of one poll.
@@ -393,24 +394,19 @@ async fn run(
     let final_url = outcome.final_url;
     // Parsing, normalizing and folding are CPU and disk work: keep them off the async threads,
     // one body per core at a time.
-    let permit = ctx
+    let (summary, info) = ctx
         .cpu
-        .clone()
-        .acquire_owned()
+        .run(move || {
+            ingest_body(
+                &ctx2,
+                &name,
+                &bytes,
+                final_url.as_str(),
+                content_type.as_deref(),
+            )
+        })
         .await
-        .map_err(|e| StoreError::Io(format!("ingest permits closed: {e}")))?;
-    let (summary, info) = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        ingest_body(
-            &ctx2,
-            &name,
-            &bytes,
-            final_url.as_str(),
-            content_type.as_deref(),
-        )
-    })
-    .await
-    .map_err(|e| StoreError::Io(format!("ingest task failed: {e}")))??;
+        .map_err(|e| StoreError::Io(format!("ingest task failed: {e}")))??;
     // Validators are kept only once the body went into the store: a failed store write must
     // not make the next poll a 304 that skips the items that were never stored.
     state.etag = outcome.validators.etag;

@@ -379,7 +379,7 @@ impl Index {
     }
 
     fn rebuild_id(&mut self) {
-        let mut t = SlotTable::with_entries(self.by_id.live() + 1 + self.live / 8);
+        let mut t = SlotTable::with_entries(self.by_id.live() + 1);
         for (s, e) in self.live_slots() {
             t.insert(id_hash(e.article), s, u32::MAX);
         }
@@ -387,7 +387,7 @@ impl Index {
     }
 
     fn rebuild_content(&mut self) {
-        let mut t = SlotTable::with_entries(self.by_content.live() + 1 + self.live / 8);
+        let mut t = SlotTable::with_entries(self.by_content.live() + 1);
         let cap = self.params.max_postings;
         for (s, e) in self.live_slots() {
             t.insert(exact_hash(e.content), s, cap);
@@ -396,7 +396,7 @@ impl Index {
     }
 
     fn rebuild_anchor(&mut self) {
-        let want = self.by_anchor.live() + ANCHORS + self.by_anchor.live() / 8;
+        let want = self.by_anchor.live() + ANCHORS;
         let mut t = SlotTable::with_entries(want);
         let cap = self.params.max_postings;
         for (s, e) in self.live_slots() {

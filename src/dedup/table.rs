@@ -13,7 +13,7 @@ const TOMB: u32 = u32::MAX - 1;
 /// Maximum share of used (live + tombstone) cells.
 const MAX_LOAD: f64 = 0.85;
 /// Load right after a rebuild.
-const TARGET_LOAD: f64 = 0.70;
+const TARGET_LOAD: f64 = 0.75;
 /// Load of a table made by [`SlotTable::sized_for`] once filled.
 const SIZED_LOAD: f64 = 0.70;
 
