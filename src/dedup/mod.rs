@@ -52,7 +52,8 @@
 //! short 0.961 / 0.988 (0.975 / 0.981 and 0.955 / 0.989 before the entity
 //! guard and short ↔ long folding, see `crate::fold` rule 3b), F1 above
 //! datasketch `MinHashLSH`'s best on every set; replayed real
-//! feeds: copy recall 0.77, no false merge of 48 labeled different pairs.  Index speed (`cargo run --release --example eval --
+//! feeds: copy recall 0.91 (0.77 before `crate::fold` rule 3c), no false merge of 48 labeled
+//! different pairs.  Index speed (`cargo run --release --example eval --
 //! --only-bench`): 44,000-85,000 fold decisions/s with 1M articles in the
 //! index at light load (8,800/s at load 14 on the shared 2-core VM); ~288
 //! bytes per article at 1M (168-byte slot + ~14 six-byte table cells at
