@@ -634,3 +634,89 @@ fn a_headline_and_summary_after_its_full_text_joins_the_story() {
     );
     assert!(matches!(o, Decision::New { .. }), "{o:?}");
 }
+
+#[test]
+fn a_teaser_under_a_rewritten_headline_joins_the_story_of_its_summary() {
+    // Rule 3c: one outlet's headline + summary, another's rewritten headline over the same
+    // summary cut off in its second sentence; headline + summary sketches differ too much.
+    let (_d, f) = folder();
+    let summary = "Four-and-a-half weeks after a passenger sat near a confirmed case on a regional flight, she was finally contacted by the health ministry's tracing team.";
+    let s = story(fold(
+        &f,
+        "radio",
+        &entry(
+            "r",
+            "Passenger on flight with virus case reached by tracers 4.5 weeks later",
+            &[summary],
+        ),
+        T0,
+    ));
+    let teaser = [
+        summary,
+        "She had flown from Nelson to Wellington on the morning of March ...",
+    ];
+    let t = fold(
+        &f,
+        "paper",
+        &entry("p", "Virus: Four weeks for woman to be traced", &teaser),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(t, Decision::Copy { story, .. } if story == s),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn template_summaries_about_other_companies_stay_apart_by_their_summaries() {
+    // Rule 3c must not fold template items whose summaries share all but the company: the
+    // shared run starts after the subject, and the subjects differ.
+    let (_d, f) = folder();
+    let item = |guid: &str, head: &str, co: &str| {
+        entry(
+            guid,
+            head,
+            &[&format!("{co} said it raised the contract price it will pay for all grades of crude oil by 50 cts a barrel, effective today, in line with other refiners.")],
+        )
+    };
+    let a = story(fold(
+        &f,
+        "wire",
+        &item("a", "Sun raises crude postings", "Sun Co"),
+        T0,
+    ));
+    let b = fold(
+        &f,
+        "wire",
+        &item(
+            "b",
+            "Harbour Refining lifts crude prices",
+            "Harbour Refining Corp",
+        ),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(b, Decision::New { story, .. } if story != a),
+        "{b:?}"
+    );
+}
+
+#[test]
+fn summaries_alike_under_headlines_with_other_figures_stay_apart() {
+    // Rule 3c: the same summary under "... 30 ships" / "... 41 ships": each headline has a
+    // figure the other item lacks.
+    let (_d, f) = folder();
+    let item = |guid: &str, n: &str| {
+        entry(
+            guid,
+            &format!("Canal agency reports {n} ships waiting"),
+            &["The canal commission said in its daily operations report that there was a backlog of ships waiting to enter the canal early today, and it expects more."],
+        )
+    };
+    let a = story(fold(&f, "wire", &item("a", "30"), T0));
+    let b = fold(&f, "paper", &item("b", "41"), T0 + HOUR);
+    assert!(
+        matches!(b, Decision::New { story, .. } if story != a),
+        "{b:?}"
+    );
+}

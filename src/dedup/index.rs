@@ -609,16 +609,42 @@ impl Index {
         at_unix_secs: i64,
         limit: usize,
     ) -> Vec<(ArticleId, StoryId)> {
+        self.anchor_candidates(trigrams, false, at_unix_secs, limit)
+    }
+
+    /// Short → short on the summary (`crate::fold` rule 3c): headline + summary items within
+    /// `short_window` (a summary that recurs a day later is a daily template) whose anchors
+    /// (smallest word-bigram hashes of headline and summary) are among `bigrams` (a summary's,
+    /// see [`crate::fingerprint::lead::bigrams`]), most shared anchors first, at most `limit`.
+    /// The caller verifies on the texts ([`super::summaries_agree`]).
+    pub fn short_candidates(
+        &self,
+        bigrams: &[u64],
+        at_unix_secs: i64,
+        limit: usize,
+    ) -> Vec<(ArticleId, StoryId)> {
+        self.anchor_candidates(bigrams, true, at_unix_secs, limit)
+    }
+
+    /// Live items of kind `short` within `short_window` of `at_unix_secs` with an anchor among
+    /// `hashes`, most shared anchors first, at most `limit`.
+    fn anchor_candidates(
+        &self,
+        hashes: &[u64],
+        short: bool,
+        at_unix_secs: i64,
+        limit: usize,
+    ) -> Vec<(ArticleId, StoryId)> {
         let w = self.params.window.min(self.params.short_window);
         let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
         let mut hits: Vec<(u32, u32)> = Vec::new(); // (slot, shared anchors)
-        for &h in trigrams {
+        for &h in hashes {
             let a = h as u32;
             self.by_anchor
-                .for_each(anchor_hash(a, false), self.params.max_postings, |s| {
+                .for_each(anchor_hash(a, short), self.params.max_postings, |s| {
                     if let Some(e) = self.slots.get(s as usize) {
                         if e.live()
-                            && !e.short()
+                            && e.short() == short
                             && e.anchors().contains(&a)
                             && at_unix_secs
                                 .saturating_sub(i64::from(e.at))

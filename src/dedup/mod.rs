@@ -35,7 +35,11 @@
 //!   trimmed Chinese fixture copy).
 //!
 //! The best candidate by (score, Jaccard, recency) wins; exact content
-//! matches (same content hash and sketch) are checked first.
+//! matches (same content hash and sketch) are checked first.  Items
+//! without a match here get second looks in `crate::fold` (rules 3b, 3c:
+//! [`short_in_long`], [`summaries_agree`]), verified on the texts with
+//! candidates from this index ([`Index::long_candidates`],
+//! [`Index::short_candidates`]).
 //!
 //! **Time.**  Candidates must lie within `window` (72 h); short items'
 //! near copies within `short_window` (18 h) — a headline and summary that
@@ -45,10 +49,12 @@
 //! **Measured** with `wirefold eval` (see `crate::eval` and BENCHMARKS.md):
 //! Reuters-21578 with seeded wire edits, every other story of the collection
 //! as a distractor at its real date: long precision 0.981 / recall 0.981,
-//! short 0.961 / 0.988 (0.975 / 0.981 and 0.955 / 0.989 before the entity
-//! guard and short ↔ long folding, see `crate::fold` rule 3b), F1 above
+//! short 0.960 / 0.990 (0.961 / 0.988 before short ↔ short on the summary,
+//! `crate::fold` rule 3c; 0.975 / 0.981 and 0.955 / 0.989 before the entity
+//! guard and short ↔ long folding, rule 3b), F1 above
 //! datasketch `MinHashLSH`'s best on every set; replayed real
-//! feeds: copy recall 0.77, no false merge of 48 labeled different pairs.  Index speed (`cargo run --release --example eval --
+//! feeds: copy recall 0.91 (0.77 before `crate::fold` rule 3c), no false merge of 48 labeled
+//! different pairs.  Index speed (`cargo run --release --example eval --
 //! --only-bench`): 44,000-85,000 fold decisions/s with 1M articles in the
 //! index at light load (8,800/s at load 14 on the shared 2-core VM); ~288
 //! bytes per article at 1M (168-byte slot + ~14 six-byte table cells at
@@ -183,6 +189,62 @@ pub fn short_in_long(
     }
     let c = crate::fingerprint::lead::contained(short_tris, long_tris);
     (c >= 0.8).then_some(c)
+}
+
+/// Rule 3c: the longest run of words two summaries must share.
+pub const SUMMARY_MIN_RUN: usize = 12;
+/// Rule 3c: the least share of the smaller summary's word 3-grams found in the other.
+pub const SUMMARY_MIN_CONTAINMENT: f32 = 0.5;
+
+/// Short → short on the summary (`crate::fold` rule 3c): two headline + summary items `a`, `b`
+/// (their summaries `sa`, `sb`) that the headline + summary sketch keeps apart because an
+/// outlet rewrote the headline, cut the summary to a teaser or reworded its end. Folds when:
+/// - the summaries share a run of at least [`SUMMARY_MIN_RUN`] words, and at least
+///   [`SUMMARY_MIN_CONTAINMENT`] of the smaller one's 3-grams (at least 8) are in the other;
+/// - they start alike: the same first word that is not weak, or the shared run starts one of
+///   them (a template item about another company shares the rest of the sentence: "sun co
+///   said it raised the contract price ..." / "diamond shamrock said it raised ...");
+/// - every figure of the smaller summary is in the other item, and one of the two headlines
+///   has all its figures in the other item (a daily template under "live updates for 15 / 17
+///   September" has a figure of its own on both sides; "4.5 weeks" / "four weeks" on one);
+/// - the names of the summaries' leads agree loosely: one side has at most one name the
+///   other lacks (an outlet's capitals, "Regius Professor of Medicine", differ from an
+///   agency's; template twins differ by two or more names both ways).
+///
+/// Returns the containment.
+pub fn summaries_agree(
+    a: &crate::fingerprint::Fingerprint,
+    sa: &crate::fingerprint::lead::Summary,
+    b: &crate::fingerprint::Fingerprint,
+    sb: &crate::fingerprint::lead::Summary,
+) -> Option<f32> {
+    if !a.short || !b.short {
+        return None;
+    }
+    let ((small, _), (large, large_fp)) = if sa.trigrams.len() <= sb.trigrams.len() {
+        ((sa, a), (sb, b))
+    } else {
+        ((sb, b), (sa, a))
+    };
+    if small.trigrams.len() < 8 || small.numbers & !large_fp.sketch.numbers != 0 {
+        return None;
+    }
+    if sa.headline_numbers & !b.sketch.numbers != 0 && sb.headline_numbers & !a.sketch.numbers != 0
+    {
+        return None;
+    }
+    let (ab, ba) = (a.entities & !b.entities, b.entities & !a.entities);
+    if a.entities != 0 && b.entities != 0 && ab.count_ones().min(ba.count_ones()) > 1 {
+        return None;
+    }
+    let c = crate::fingerprint::lead::contained(&small.trigrams, &large.trigrams);
+    if c < SUMMARY_MIN_CONTAINMENT {
+        return None;
+    }
+    let (run, at_small, at_large) =
+        crate::fingerprint::lead::longest_run(&small.words, &large.words);
+    let same_start = small.first == large.first || at_small == 0 || at_large == 0;
+    (run >= SUMMARY_MIN_RUN && same_start).then_some(c)
 }
 
 #[cfg(test)]

@@ -333,3 +333,44 @@ fn records_round_trip_and_an_index_built_from_them_decides_alike() {
         }
     }
 }
+
+#[test]
+fn summaries_agree_on_a_shared_run_and_keep_their_guards() {
+    use crate::fingerprint::lead::Summary;
+    let item = |title: &str, text: &str, entities: u64| {
+        let mut f = fp(title, text);
+        f.entities = entities;
+        (f, Summary::of_item(title, text))
+    };
+    let lead = "the harbour board said on monday it would close the old north pier to heavy traffic until engineers finish checking the piles";
+    let (a, sa) = item("north pier closed to trucks", lead, 0b0011);
+    // a teaser of the same summary under another headline, one name capitalised differently
+    let (b, sb) = item(
+        "board shuts pier after inspection",
+        &format!("{lead} after divers found cracks in"),
+        0b0111,
+    );
+    let c = summaries_agree(&a, &sa, &b, &sb).expect("one summary in the other");
+    assert!(c > 0.99, "{c}");
+    // names: two extra on each side is another story
+    let (d, sd) = item("board shuts pier after inspection", lead, 0b1100);
+    assert_eq!(summaries_agree(&a, &sa, &d, &sd), None);
+    // a figure of the smaller summary the other lacks
+    let (e, se) = item(
+        "north pier closed to trucks",
+        &lead.replace("monday", "monday for 12 days"),
+        0,
+    );
+    let longer = format!("{lead} after divers found cracks in the old concrete");
+    let (f, sf) = item("board shuts pier after inspection", &longer, 0);
+    assert_eq!(summaries_agree(&e, &se, &f, &sf), None);
+    let (e2, se2) = item("north pier closed to trucks", lead, 0);
+    assert!(summaries_agree(&e2, &se2, &f, &sf).is_some());
+    // too little shared: another sentence after the first five words
+    let (g, sg) = item(
+        "north pier closed to trucks",
+        "the harbour board said on monday that ferry fares will rise in spring as fuel costs climb again",
+        0,
+    );
+    assert_eq!(summaries_agree(&a, &sa, &g, &sg), None);
+}

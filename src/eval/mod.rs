@@ -112,6 +112,8 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
     let mut merged: HashMap<u64, u64> = HashMap::new();
     // every item's fingerprint and text, by article id (= position), for short → long
     let mut seen: Vec<(Fingerprint, String)> = Vec::with_capacity(items.len());
+    // and its fingerprint title, for short → short on the summary (rule 3c)
+    let mut seen_titles: Vec<String> = Vec::with_capacity(items.len());
     for (n, item) in items.iter().enumerate() {
         let raw = raw_entry(item, n);
         opts.now = item.at;
@@ -152,6 +154,33 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                         }
                     }
                 }
+                if best.is_none() {
+                    // rule 3c: short → short on the summary
+                    let summary =
+                        crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
+                    let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
+                    for (article, story) in
+                        index.short_candidates(&bigrams, at, crate::fold::LONG_CANDIDATES)
+                    {
+                        let Some(((sfp, stext), stitle)) = usize::try_from(article)
+                            .ok()
+                            .and_then(|i| seen.get(i).zip(seen_titles.get(i)))
+                        else {
+                            continue;
+                        };
+                        let other = crate::fingerprint::lead::Summary::of_item(stitle, stext);
+                        if let Some(c) = crate::dedup::summaries_agree(&fp, &summary, sfp, &other) {
+                            if best.as_ref().is_none_or(|b| c > b.similarity) {
+                                best = Some(crate::dedup::Match {
+                                    article,
+                                    story,
+                                    kind: crate::dedup::MatchKind::Near,
+                                    similarity: c,
+                                });
+                            }
+                        }
+                    }
+                }
                 matches.extend(best);
             }
         }
@@ -184,6 +213,7 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         };
         members.entry(story).or_default().push(n as u64);
         seen.push((fp.clone(), a.fp_text.clone()));
+        seen_titles.push(a.fp_title.clone());
         index.insert(n as u64, story, &fp, at);
         let t3 = Instant::now();
         t_norm += t1 - t0;

@@ -1,21 +1,105 @@
 //! Word 3-gram hashes of a text, exactly as the long-item fingerprint forms them: for
 //! comparing a headline + summary item with a long item's body (short → long), where the two
-//! fingerprints live in different shingle spaces.
+//! fingerprints live in different shingle spaces. Also the summary view of a headline + summary
+//! item ([`Summary`]), for comparing two such items by their summaries alone (short → short on
+//! the summary, `crate::fold` rule 3c).
 
 use super::shingle::{self, WEAK};
 
 /// The distinct word 3-gram hashes of `text` (a fingerprint text), sorted: the shingles a long
 /// item's fingerprint is made of (3-grams of weak words only are skipped).
 pub fn trigrams(text: &str) -> Vec<u64> {
+    Summary::new(text).trigrams
+}
+
+/// The distinct word-bigram hashes of `text`, sorted: the shingles a headline + summary item's
+/// anchors are chosen from (bigrams of weak words only are skipped), for looking up short items
+/// by their anchors.
+pub fn bigrams(text: &str) -> Vec<u64> {
     let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
     shingle::word_tokens(text, &mut t, &mut f, &mut numbers);
-    let mut out: Vec<u64> = (0..t.len().saturating_sub(2))
-        .filter(|&i| f[i] & f[i + 1] & f[i + 2] & WEAK == 0)
-        .map(|i| shingle::tri(t[i], t[i + 1], t[i + 2]))
+    let mut out: Vec<u64> = (0..t.len().saturating_sub(1))
+        .filter(|&i| f[i] & f[i + 1] & WEAK == 0)
+        .map(|i| shingle::bi(t[i], t[i + 1]))
         .collect();
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The summary of a headline + summary item (its fingerprint text, without the headline) as
+/// rule 3c compares it.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Word hashes in text order.
+    pub words: Vec<u64>,
+    /// Distinct word 3-gram hashes, sorted (as [`trigrams`]).
+    pub trigrams: Vec<u64>,
+    /// Number mask of the summary's figures (as the fingerprint's).
+    pub numbers: u64,
+    /// Number mask of the headline's figures.
+    pub headline_numbers: u64,
+    /// Hash of its first word that is not weak (a stop word or a word of one or two letters;
+    /// 0 when none): the subject a wire copy keeps and a template item about another company
+    /// changes ("sun co said it raised the contract price ..." / "diamond shamrock said ...").
+    pub first: u64,
+}
+
+impl Summary {
+    /// The summary view of an item's fingerprint title and text.
+    pub fn of_item(title: &str, text: &str) -> Self {
+        let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
+        shingle::word_tokens(title, &mut t, &mut f, &mut numbers);
+        Summary {
+            headline_numbers: numbers,
+            ..Summary::new(text)
+        }
+    }
+
+    /// The summary view of a fingerprint text (no headline).
+    pub fn new(text: &str) -> Self {
+        let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
+        shingle::word_tokens(text, &mut t, &mut f, &mut numbers);
+        let mut tris: Vec<u64> = (0..t.len().saturating_sub(2))
+            .filter(|&i| f[i] & f[i + 1] & f[i + 2] & WEAK == 0)
+            .map(|i| shingle::tri(t[i], t[i + 1], t[i + 2]))
+            .collect();
+        tris.sort_unstable();
+        tris.dedup();
+        let first = t
+            .iter()
+            .zip(&f)
+            .find(|(_, &fl)| fl & WEAK == 0)
+            .map_or(0, |(&h, _)| h);
+        Summary {
+            words: t,
+            trigrams: tris,
+            numbers,
+            headline_numbers: 0,
+            first,
+        }
+    }
+}
+
+/// The longest run of words `a` and `b` share: `(length, start in a, start in b)` in words
+/// (dynamic programming over the two sequences, one row kept: summaries have at most a few
+/// dozen words).
+pub fn longest_run(a: &[u64], b: &[u64]) -> (usize, usize, usize) {
+    let mut row = vec![0usize; b.len() + 1];
+    let mut best = (0, 0, 0);
+    for (i, &x) in a.iter().enumerate() {
+        let mut diag = 0;
+        for (j, &y) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = if x == y { diag + 1 } else { 0 };
+            let n = row[j + 1];
+            if n > best.0 {
+                best = (n, i + 1 - n, j + 1 - n);
+            }
+            diag = up;
+        }
+    }
+    best
 }
 
 /// Share of `small` (sorted) found in `large` (sorted).
@@ -45,5 +129,16 @@ mod tests {
                 &trigrams(full)
             ) < 0.5
         );
+    }
+
+    #[test]
+    fn the_longest_shared_run_counts_words_in_order() {
+        let a = Summary::new("meet your new but shy galactic neighbour a black hole left over");
+        let b = Summary::new("a black hole left over from the death of a star meet your new");
+        // "a black hole left over"
+        assert_eq!(longest_run(&a.words, &b.words), (5, 7, 0));
+        assert_eq!(longest_run(&a.words, &[]).0, 0);
+        assert_eq!(longest_run(&a.words, &a.words), (a.words.len(), 0, 0));
+        assert_eq!(a.first, Summary::new("the meet").first);
     }
 }
