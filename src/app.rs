@@ -24,7 +24,7 @@
 //! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound.
 //!
 //! Order at shutdown (Miniflux's, plus a scheduler stop first and a flush last): `STOPPING=1`
-//! → scheduler → poll tasks → HTTP → store flush.
+//! → scheduler → poll tasks → the ingest threads' last bodies → HTTP → store flush.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -293,6 +293,12 @@ impl App {
         polls.close();
         if tokio::time::timeout(grace, polls.wait()).await.is_err() {
             warn!("poll tasks did not finish in time");
+        }
+        if tokio::time::timeout(grace, self.ctx.cpu.close())
+            .await
+            .is_err()
+        {
+            warn!("ingest threads did not finish in time");
         }
         http_stop.cancel();
         match tokio::time::timeout(grace, server).await {

@@ -32,6 +32,8 @@ pub enum CpuError {
 #[derive(Debug)]
 pub struct CpuPool {
     permits: Arc<Semaphore>,
+    /// The threads that started, one permit each.
+    threads: u32,
     jobs: Mutex<Sender<Job>>,
 }
 
@@ -60,8 +62,20 @@ impl CpuPool {
         }
         CpuPool {
             permits,
+            threads: u32::try_from(started).unwrap_or(u32::MAX),
             jobs: Mutex::new(tx),
         }
+    }
+
+    /// Waits until no job runs or is queued, then closes the pool: later [`run`](Self::run)s
+    /// fail with [`CpuError::Closed`]. A job outlives its caller (a poll cancelled at shutdown
+    /// leaves its body being folded), so shutdown waits here before the store's last flush:
+    /// otherwise that job could write after it, or die half-way when the process exits.
+    pub async fn close(&self) {
+        // Every job holds a permit from before it is queued until it has run.
+        let all = self.permits.acquire_many(self.threads).await;
+        self.permits.close();
+        drop(all);
     }
 
     /// One thread per core.
@@ -124,6 +138,33 @@ mod tests {
         let jobs = (0..8u64).map(|i| pool.run(move || i * 2));
         let sum: u64 = futures_sum(jobs).await;
         assert_eq!(sum, 56);
+    }
+
+    #[tokio::test]
+    async fn close_waits_for_a_job_whose_caller_gave_up() {
+        let pool = Arc::new(CpuPool::new(2));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done2 = Arc::clone(&done);
+        let caller = tokio::spawn({
+            let pool = Arc::clone(&pool);
+            async move {
+                pool.run(move || {
+                    let _ = started_tx.send(());
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    done2.store(true, std::sync::atomic::Ordering::SeqCst);
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv())
+            .await
+            .expect("join")
+            .expect("the job started");
+        caller.abort();
+        pool.close().await;
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(matches!(pool.run(|| ()).await, Err(CpuError::Closed)));
     }
 
     async fn futures_sum(
