@@ -3,7 +3,7 @@
 //! feed-rs decodes by the XML prolog alone. That misses the charset given only in
 //! `Content-Type`, and it garbles the common mismatches (a prolog that says ISO-8859-1 over a
 //! body that is really UTF-8). So the body is decoded here, with encoding_rs, and its XML
-//! declarations are dropped (see [`without_declarations`]). The order of evidence:
+//! declarations are dropped (see `without_declarations`). The order of evidence:
 //! 1. a byte-order mark (UTF-8, UTF-16LE/BE) wins;
 //! 2. a body that is valid UTF-8 is UTF-8, whatever it declares (Miniflux's rule: a legacy
 //!    encoding's text is almost never valid UTF-8 by accident, the reverse mistake is common);
