@@ -94,6 +94,26 @@ struct Scratch {
     tokens: Vec<u64>,
     flags: Vec<u8>,
     set: Vec<u64>,
+    /// `stamp[i] == epoch` marks `set[i]` as filled in this call: the set is never cleared
+    /// (an 8 KB `memset` per article), only the stamps when `epoch` wraps.
+    stamp: Vec<u32>,
+    epoch: u32,
+}
+
+impl Scratch {
+    /// Makes the first `cap` cells of the set empty for a new call and returns the epoch.
+    fn begin_set(&mut self, cap: usize) -> u32 {
+        if self.set.len() < cap {
+            self.set.resize(cap, 0);
+            self.stamp.resize(cap, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamp.fill(0);
+            self.epoch = 1;
+        }
+        self.epoch
+    }
 }
 
 thread_local! {
@@ -104,6 +124,8 @@ thread_local! {
 /// and feeds new shingles to the SimHash and OPH builders.
 struct Acc<'s> {
     set: &'s mut [u64],
+    stamp: &'s mut [u32],
+    epoch: u32,
     mask: usize,
     count: u32,
     sim: simhash::SimHasher,
@@ -113,15 +135,17 @@ struct Acc<'s> {
 impl Acc<'_> {
     #[inline(always)]
     fn add(&mut self, h: u64, weight: u32, anchor: bool) {
-        let key = h | 1; // 0 marks an empty cell
+        // h | 1, as when 0 marked an empty cell: hashes differing only in bit 0 stay one
+        // shingle, so the fingerprints do not change
+        let key = h | 1;
         let mut i = (h as usize) & self.mask;
         loop {
-            let c = self.set[i];
-            if c == 0 {
+            if self.stamp[i] != self.epoch {
+                self.stamp[i] = self.epoch;
                 self.set[i] = key;
                 break;
             }
-            if c == key {
+            if self.set[i] == key {
                 return;
             }
             i = (i + 1) & self.mask;
@@ -189,13 +213,11 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
         }
         let n = s.tokens.len();
         let cap = (2 * n + 16).next_power_of_two();
-        if s.set.len() < cap {
-            s.set.resize(cap, 0);
-        }
-        let set = &mut s.set[..cap];
-        set.fill(0);
+        let epoch = s.begin_set(cap);
         let mut acc = Acc {
-            set,
+            set: &mut s.set[..cap],
+            stamp: &mut s.stamp[..cap],
+            epoch,
             mask: cap - 1,
             count: 0,
             sim: simhash::SimHasher::new(),

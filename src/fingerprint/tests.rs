@@ -69,7 +69,83 @@ fn estimates() {
     assert_eq!(containment(0.5, 0, 10), 0.0);
 }
 
+/// Distinct-shingle count through `Acc` in a scratch whose epoch starts at `epoch`, three
+/// calls in a row (the stale stamps of earlier calls must read as empty).
+fn acc_counts(hashes: &[u64], epoch: u32) -> Vec<u32> {
+    let mut s = Scratch {
+        epoch,
+        ..Scratch::default()
+    };
+    (0..3)
+        .map(|_| {
+            let cap = (2 * hashes.len() + 16).next_power_of_two();
+            let epoch = s.begin_set(cap);
+            let mut acc = Acc {
+                set: &mut s.set[..cap],
+                stamp: &mut s.stamp[..cap],
+                epoch,
+                mask: cap - 1,
+                count: 0,
+                sim: simhash::SimHasher::new(),
+                oph: minhash::OphBuilder::new(),
+            };
+            for &h in hashes {
+                acc.add(h, 1, true);
+            }
+            acc.count
+        })
+        .collect()
+}
+
+#[test]
+fn epoch_wrap_clears_the_stamps() {
+    let mut s = Scratch {
+        epoch: u32::MAX,
+        stamp: vec![7; 64],
+        set: vec![3; 64],
+        ..Scratch::default()
+    };
+    assert_eq!(s.begin_set(32), 1);
+    assert!(s.stamp.iter().all(|&t| t == 0));
+}
+
+/// The cleared set the stamps replace: a zeroed table of `h | 1` keys probed from `h`.
+fn cleared_set_count(hashes: &[u64]) -> u32 {
+    let cap = (2 * hashes.len() + 16).next_power_of_two();
+    let mut set = vec![0u64; cap];
+    let mut count = 0;
+    for &h in hashes {
+        let key = h | 1;
+        let mut i = (h as usize) & (cap - 1);
+        loop {
+            if set[i] == 0 {
+                set[i] = key;
+                count += 1;
+                break;
+            }
+            if set[i] == key {
+                break;
+            }
+            i = (i + 1) & (cap - 1);
+        }
+    }
+    count
+}
+
 proptest! {
+    /// The stamped set counts what the cleared set counted, across calls and epoch wraps.
+    #[test]
+    fn stamped_set_counts_as_the_cleared_set(
+        hashes in proptest::collection::vec(0u64..64, 0..200),
+        epoch in prop_oneof![Just(0u32), Just(u32::MAX - 1), Just(u32::MAX), any::<u32>()],
+    ) {
+        let want = cleared_set_count(&hashes);
+        for got in acc_counts(&hashes, epoch) {
+            prop_assert_eq!(got, want);
+        }
+    }
+
+
     #[test]
     fn never_panics_and_is_deterministic(title in ".{0,40}", text in ".{0,400}") {
         for script in [Script::Words, Script::Chars] {
