@@ -59,7 +59,21 @@ pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
 fn finish<'a>(text: Cow<'a, str>, enc: &'static Encoding, replaced: bool) -> Decoded<'a> {
     let bytes = match text {
         Cow::Borrowed(s) => without_declarations(s.as_bytes()),
-        Cow::Owned(s) => Cow::Owned(without_declarations(s.as_bytes()).into_owned()),
+        Cow::Owned(s) => {
+            // Reuse the transcoded buffer unless declarations past the start force a copy.
+            let mut owned = s.into_bytes();
+            let prefix = match without_declarations(&owned) {
+                Cow::Borrowed(rest) => Ok(owned.len() - rest.len()),
+                Cow::Owned(rebuilt) => Err(rebuilt),
+            };
+            match prefix {
+                Ok(cut) => {
+                    owned.drain(..cut);
+                    Cow::Owned(owned)
+                }
+                Err(rebuilt) => Cow::Owned(rebuilt),
+            }
+        }
     };
     Decoded {
         bytes,
@@ -111,7 +125,8 @@ fn pseudo_attribute<'d>(decl: &'d str, name: &str) -> Option<&'d str> {
 /// and one that names another encoding is harmful: quick-xml (under feed-rs) switches decoders
 /// on it, and panics when it comes after its 64-byte look-ahead (behind a long comment, a second
 /// declaration further on; found by fuzzing). A declaration-like string inside CDATA goes too,
-/// which costs nothing a reader would miss. Borrows unless a declaration sits past the start.
+/// which costs nothing a reader would miss. Borrows unless a declaration sits past the start;
+/// a borrowed result is always a suffix of `text` (`finish` relies on that).
 fn without_declarations(text: &[u8]) -> Cow<'_, [u8]> {
     let mut cut: Vec<std::ops::Range<usize>> = Vec::new();
     for at in memchr::memmem::find_iter(text, b"<?xml") {
@@ -183,6 +198,12 @@ mod tests {
         assert_eq!(d.encoding, "windows-1251");
         assert!(!d.replaced);
         assert_eq!(text(&d), "<rss><title>Новости</title></rss>");
+
+        // Transcoded text with a second declaration further on: both go.
+        let (body, _, _) = encoding_rs::WINDOWS_1251.encode(
+            "<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss><?xml version=\"1.0\"?>Да</rss>",
+        );
+        assert_eq!(text(&to_utf8(&body, None)), "<rss>Да</rss>");
     }
 
     #[test]
