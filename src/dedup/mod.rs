@@ -54,8 +54,8 @@
 //! guard and short ↔ long folding, rule 3b), F1 above
 //! datasketch `MinHashLSH`'s best on every set; replayed real
 //! feeds: copy recall 0.91 (0.77 before `crate::fold` rule 3c), no false merge of 48 labeled
-//! different pairs.  Index speed (`cargo run --release --example eval --
-//! --only-bench`): 44,000-85,000 fold decisions/s with 1M articles in the
+//! different pairs.  Index speed (`cargo run --release --example
+//! index_bench`): 44,000-85,000 fold decisions/s with 1M articles in the
 //! index at light load (8,800/s at load 14 on the shared 2-core VM); ~288
 //! bytes per article at 1M (168-byte slot + ~14 six-byte table cells at
 //! 70–85% load).
