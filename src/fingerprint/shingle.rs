@@ -254,16 +254,26 @@ pub fn word_tokens(
             continue;
         }
         let start = i;
-        let mut classes = 0u8;
-        while i < b.len() {
-            let c = BYTE_CLASS[usize::from(b[i])];
-            if c == B_SPACE {
-                break;
+        let (end, classes) = match scan::short_plain_word(b, start) {
+            Some((len, classes)) => {
+                // `b[start + len]` is whitespace: skip it too
+                i = start + len + 1;
+                (start + len, classes)
             }
-            classes |= c;
-            i += 1;
-        }
-        let w = &b[start..i];
+            None => {
+                let mut classes = 0u8;
+                while i < b.len() {
+                    let c = BYTE_CLASS[usize::from(b[i])];
+                    if c == B_SPACE {
+                        break;
+                    }
+                    classes |= c;
+                    i += 1;
+                }
+                (i, classes)
+            }
+        };
+        let w = &b[start..end];
         if classes & B_HIGH == 0 {
             push_ascii_word(w, classes, table, hashes, flags, numbers);
         } else if let Some(ws) = s.get(start..i) {
@@ -275,6 +285,83 @@ pub fn word_tokens(
         }
     }
     hashes.len() - before
+}
+
+/// The word scan of [`word_tokens`] sixteen bytes at a time, for the common word.
+mod scan {
+    /// `Some((len, classes))` when the word at `b[start..]` is shorter than 16 bytes, is
+    /// followed by a whitespace byte within the 16 bytes from `start`, and is made only of
+    /// lowercase ASCII letters and digits (most words of a fingerprint text): its length and the
+    /// OR of its [`BYTE_CLASS`](super::BYTE_CLASS) classes, as the byte loop would find them.
+    /// `None` leaves the word to the byte loop. `b[start]` must not be whitespace.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    pub(super) fn short_plain_word(b: &[u8], start: usize) -> Option<(usize, u8)> {
+        let chunk: &[u8; 16] = b.get(start..start.checked_add(16)?)?.try_into().ok()?;
+        // SAFETY: `masks` only needs SSE2, which every x86-64 CPU has (it is in the target's
+        // baseline feature set).
+        let (space, digit, lower) = unsafe { sse2::masks(chunk) };
+        if space == 0 {
+            return None;
+        }
+        let len = space.trailing_zeros();
+        let word = (1u32 << len) - 1;
+        if (digit | lower) & word != word {
+            return None;
+        }
+        let mut classes = 0;
+        if digit & word != 0 {
+            classes |= super::B_DIGIT;
+        }
+        if lower & word != 0 {
+            classes |= super::B_LOWER;
+        }
+        Some((len as usize, classes))
+    }
+
+    /// Other targets: always the byte loop.
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline]
+    pub(super) fn short_plain_word(_: &[u8], _: usize) -> Option<(usize, u8)> {
+        None
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod sse2 {
+        use std::arch::x86_64::{
+            __m128i, _mm_add_epi8, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8,
+            _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
+        };
+
+        /// All bytes of `v` within `lo..=hi`, as 0xff: the range is moved to the bottom of the
+        /// signed bytes, where one signed compare tests it.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        fn in_range(v: __m128i, lo: u8, hi: u8) -> __m128i {
+            let shifted = _mm_add_epi8(v, _mm_set1_epi8(0x80_u8.wrapping_sub(lo) as i8));
+            _mm_cmplt_epi8(shifted, _mm_set1_epi8((0x81 + (hi - lo)) as i8))
+        }
+
+        /// Bit masks (bit `i` for byte `i`) of the whitespace bytes (`u8::is_ascii_whitespace`:
+        /// tab, line feed, form feed, carriage return, space), the digits and the lowercase
+        /// letters of `chunk`.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn masks(chunk: &[u8; 16]) -> (u32, u32, u32) {
+            let (lo, hi) = chunk.split_at(8);
+            let word = |h: &[u8]| <[u8; 8]>::try_from(h).map_or(0, i64::from_le_bytes);
+            let v = _mm_set_epi64x(word(hi), word(lo));
+            // 9..=13 without the vertical tab (11), and the space
+            let space = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(11)), in_range(v, 9, 13)),
+            );
+            let digit = in_range(v, b'0', b'9');
+            let lower = in_range(v, b'a', b'z');
+            let bits = |m: __m128i| _mm_movemask_epi8(m) as u32;
+            (bits(space), bits(digit), bits(lower))
+        }
+    }
 }
 
 /// Appends one hash (and flag) per non-space, non-punctuation character of
