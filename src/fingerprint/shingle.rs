@@ -288,7 +288,7 @@ pub fn word_tokens(
 }
 
 /// The word scan of [`word_tokens`] sixteen bytes at a time, for the common word.
-mod scan {
+pub(super) mod scan {
     /// `Some((len, classes))` when the word at `b[start..]` is shorter than 16 bytes, is
     /// followed by a whitespace byte within the 16 bytes from `start`, and is made only of
     /// lowercase ASCII letters and digits (most words of a fingerprint text): its length and the
@@ -326,6 +326,25 @@ mod scan {
         None
     }
 
+    /// The bytes of `b[start..start + 16]` that are ASCII whitespace as `char::is_whitespace`
+    /// sees it (`9..=13`, with the vertical tab, and the space), as a bit mask (bit `i` for
+    /// `b[start + i]`); `None` when fewer than 16 bytes are left (or on other targets).
+    #[inline]
+    pub(in crate::fingerprint) fn char_space_mask(b: &[u8], start: usize) -> Option<u32> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let chunk: &[u8; 16] = b.get(start..start.checked_add(16)?)?.try_into().ok()?;
+            // SAFETY: `space_with_vt` only needs SSE2, which every x86-64 CPU has (it is in
+            // the target's baseline feature set).
+            Some(unsafe { sse2::space_with_vt(chunk) })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (b, start);
+            None
+        }
+    }
+
     #[cfg(target_arch = "x86_64")]
     mod sse2 {
         use std::arch::x86_64::{
@@ -348,9 +367,7 @@ mod scan {
         #[inline]
         #[target_feature(enable = "sse2")]
         pub(super) fn masks(chunk: &[u8; 16]) -> (u32, u32, u32) {
-            let (lo, hi) = chunk.split_at(8);
-            let word = |h: &[u8]| <[u8; 8]>::try_from(h).map_or(0, i64::from_le_bytes);
-            let v = _mm_set_epi64x(word(hi), word(lo));
+            let v = load(chunk);
             // 9..=13 without the vertical tab (11), and the space
             let space = _mm_or_si128(
                 _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
@@ -360,6 +377,27 @@ mod scan {
             let lower = in_range(v, b'a', b'z');
             let bits = |m: __m128i| _mm_movemask_epi8(m) as u32;
             (bits(space), bits(digit), bits(lower))
+        }
+
+        /// Bit mask of the bytes of `chunk` in `9..=13` or `' '`.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn space_with_vt(chunk: &[u8; 16]) -> u32 {
+            let v = load(chunk);
+            let space = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                in_range(v, 9, 13),
+            );
+            _mm_movemask_epi8(space) as u32
+        }
+
+        /// The sixteen bytes in a register (two 8-byte loads: no pointer cast).
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        fn load(chunk: &[u8; 16]) -> __m128i {
+            let (lo, hi) = chunk.split_at(8);
+            let word = |h: &[u8]| <[u8; 8]>::try_from(h).map_or(0, i64::from_le_bytes);
+            _mm_set_epi64x(word(hi), word(lo))
         }
     }
 }
