@@ -22,7 +22,6 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::shingle::scan::char_space_mask;
 use super::shingle::{fmix64, is_weak};
 
 /// The lead is the first whole paragraphs of the cleaned body up to at least this many words…
@@ -58,8 +57,7 @@ const ALNUM: [bool; 256] = {
 
 /// `s.split_whitespace().map(trim_word).filter(non-empty)` for ASCII `s`, by bytes: the
 /// whitespace of `char::is_whitespace` and the alphanumerics of `char::is_alphanumeric` are,
-/// within ASCII, the bytes tested here. A word's end is found sixteen bytes at a time where
-/// the platform allows it.
+/// within ASCII, the bytes tested here.
 fn ascii_words(s: &str) -> impl Iterator<Item = &str> {
     let b = s.as_bytes();
     let mut i = 0;
@@ -71,13 +69,8 @@ fn ascii_words(s: &str) -> impl Iterator<Item = &str> {
             return None;
         }
         let start = i;
-        match char_space_mask(b, start) {
-            Some(spaces) if spaces != 0 => i = start + spaces.trailing_zeros() as usize,
-            _ => {
-                while i < b.len() && !is_space(b[i]) {
-                    i += 1;
-                }
-            }
+        while i < b.len() && !is_space(b[i]) {
+            i += 1;
         }
         let (mut lo, mut hi) = (start, i);
         while lo < hi && !ALNUM[usize::from(b[lo])] {
@@ -219,7 +212,7 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The byte scan (and its 16-byte word ends) splits as `split_whitespace` + `trim_word`.
+        /// The byte scan splits as `split_whitespace` + `trim_word`.
         #[test]
         fn ascii_words_match_split_whitespace(s in "[a-zA-Z0-9 .,'()\t\n\u{b}\u{c}\r-]{0,80}") {
             let reference: Vec<&str> =

@@ -254,26 +254,16 @@ pub fn word_tokens(
             continue;
         }
         let start = i;
-        let (end, classes) = match scan::short_plain_word(b, start) {
-            Some((len, classes)) => {
-                // `b[start + len]` is whitespace: skip it too
-                i = start + len + 1;
-                (start + len, classes)
+        let mut classes = 0u8;
+        while i < b.len() {
+            let c = BYTE_CLASS[usize::from(b[i])];
+            if c == B_SPACE {
+                break;
             }
-            None => {
-                let mut classes = 0u8;
-                while i < b.len() {
-                    let c = BYTE_CLASS[usize::from(b[i])];
-                    if c == B_SPACE {
-                        break;
-                    }
-                    classes |= c;
-                    i += 1;
-                }
-                (i, classes)
-            }
-        };
-        let w = &b[start..end];
+            classes |= c;
+            i += 1;
+        }
+        let w = &b[start..i];
         if classes & B_HIGH == 0 {
             push_ascii_word(w, classes, table, hashes, flags, numbers);
         } else if let Some(ws) = s.get(start..i) {
@@ -285,121 +275,6 @@ pub fn word_tokens(
         }
     }
     hashes.len() - before
-}
-
-/// The word scan of [`word_tokens`] sixteen bytes at a time, for the common word.
-pub(super) mod scan {
-    /// `Some((len, classes))` when the word at `b[start..]` is shorter than 16 bytes, is
-    /// followed by a whitespace byte within the 16 bytes from `start`, and is made only of
-    /// lowercase ASCII letters and digits (most words of a fingerprint text): its length and the
-    /// OR of its [`BYTE_CLASS`](super::BYTE_CLASS) classes, as the byte loop would find them.
-    /// `None` leaves the word to the byte loop. `b[start]` must not be whitespace.
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    pub(super) fn short_plain_word(b: &[u8], start: usize) -> Option<(usize, u8)> {
-        let chunk: &[u8; 16] = b.get(start..start.checked_add(16)?)?.try_into().ok()?;
-        // SAFETY: `masks` only needs SSE2, which every x86-64 CPU has (it is in the target's
-        // baseline feature set).
-        let (space, digit, lower) = unsafe { sse2::masks(chunk) };
-        if space == 0 {
-            return None;
-        }
-        let len = space.trailing_zeros();
-        let word = (1u32 << len) - 1;
-        if (digit | lower) & word != word {
-            return None;
-        }
-        let mut classes = 0;
-        if digit & word != 0 {
-            classes |= super::B_DIGIT;
-        }
-        if lower & word != 0 {
-            classes |= super::B_LOWER;
-        }
-        Some((len as usize, classes))
-    }
-
-    /// Other targets: always the byte loop.
-    #[cfg(not(target_arch = "x86_64"))]
-    #[inline]
-    pub(super) fn short_plain_word(_: &[u8], _: usize) -> Option<(usize, u8)> {
-        None
-    }
-
-    /// The bytes of `b[start..start + 16]` that are ASCII whitespace as `char::is_whitespace`
-    /// sees it (`9..=13`, with the vertical tab, and the space), as a bit mask (bit `i` for
-    /// `b[start + i]`); `None` when fewer than 16 bytes are left (or on other targets).
-    #[inline]
-    pub(in crate::fingerprint) fn char_space_mask(b: &[u8], start: usize) -> Option<u32> {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let chunk: &[u8; 16] = b.get(start..start.checked_add(16)?)?.try_into().ok()?;
-            // SAFETY: `space_with_vt` only needs SSE2, which every x86-64 CPU has (it is in
-            // the target's baseline feature set).
-            Some(unsafe { sse2::space_with_vt(chunk) })
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = (b, start);
-            None
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    mod sse2 {
-        use std::arch::x86_64::{
-            __m128i, _mm_add_epi8, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8,
-            _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
-        };
-
-        /// All bytes of `v` within `lo..=hi`, as 0xff: the range is moved to the bottom of the
-        /// signed bytes, where one signed compare tests it.
-        #[inline]
-        #[target_feature(enable = "sse2")]
-        fn in_range(v: __m128i, lo: u8, hi: u8) -> __m128i {
-            let shifted = _mm_add_epi8(v, _mm_set1_epi8(0x80_u8.wrapping_sub(lo) as i8));
-            _mm_cmplt_epi8(shifted, _mm_set1_epi8((0x81 + (hi - lo)) as i8))
-        }
-
-        /// Bit masks (bit `i` for byte `i`) of the whitespace bytes (`u8::is_ascii_whitespace`:
-        /// tab, line feed, form feed, carriage return, space), the digits and the lowercase
-        /// letters of `chunk`.
-        #[inline]
-        #[target_feature(enable = "sse2")]
-        pub(super) fn masks(chunk: &[u8; 16]) -> (u32, u32, u32) {
-            let v = load(chunk);
-            // 9..=13 without the vertical tab (11), and the space
-            let space = _mm_or_si128(
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
-                _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(11)), in_range(v, 9, 13)),
-            );
-            let digit = in_range(v, b'0', b'9');
-            let lower = in_range(v, b'a', b'z');
-            let bits = |m: __m128i| _mm_movemask_epi8(m) as u32;
-            (bits(space), bits(digit), bits(lower))
-        }
-
-        /// Bit mask of the bytes of `chunk` in `9..=13` or `' '`.
-        #[inline]
-        #[target_feature(enable = "sse2")]
-        pub(super) fn space_with_vt(chunk: &[u8; 16]) -> u32 {
-            let v = load(chunk);
-            let space = _mm_or_si128(
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
-                in_range(v, 9, 13),
-            );
-            _mm_movemask_epi8(space) as u32
-        }
-
-        /// The sixteen bytes in a register (two 8-byte loads: no pointer cast).
-        #[inline]
-        #[target_feature(enable = "sse2")]
-        fn load(chunk: &[u8; 16]) -> __m128i {
-            let (lo, hi) = chunk.split_at(8);
-            let word = |h: &[u8]| <[u8; 8]>::try_from(h).map_or(0, i64::from_le_bytes);
-            _mm_set_epi64x(word(hi), word(lo))
-        }
-    }
 }
 
 /// Appends one hash (and flag) per non-space, non-punctuation character of
