@@ -38,6 +38,23 @@ fn trim_word(w: &str) -> &str {
     w.trim_matches(|c: char| !c.is_alphanumeric())
 }
 
+/// ASCII whitespace as `char::is_whitespace` sees it: `9..=13` (with the vertical tab) and
+/// the space.
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+/// `u8::is_ascii_alphanumeric`, as a table for the trimming loops.
+const ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    t
+};
+
 /// `s.split_whitespace().map(trim_word).filter(non-empty)` for ASCII `s`, by bytes: the
 /// whitespace of `char::is_whitespace` and the alphanumerics of `char::is_alphanumeric` are,
 /// within ASCII, the bytes tested here.
@@ -45,21 +62,21 @@ fn ascii_words(s: &str) -> impl Iterator<Item = &str> {
     let b = s.as_bytes();
     let mut i = 0;
     std::iter::from_fn(move || loop {
-        while i < b.len() && matches!(b[i], b'\t'..=b'\r' | b' ') {
+        while i < b.len() && is_space(b[i]) {
             i += 1;
         }
         if i >= b.len() {
             return None;
         }
         let start = i;
-        while i < b.len() && !matches!(b[i], b'\t'..=b'\r' | b' ') {
+        while i < b.len() && !is_space(b[i]) {
             i += 1;
         }
         let (mut lo, mut hi) = (start, i);
-        while lo < hi && !b[lo].is_ascii_alphanumeric() {
+        while lo < hi && !ALNUM[usize::from(b[lo])] {
             lo += 1;
         }
-        while hi > lo && !b[hi - 1].is_ascii_alphanumeric() {
+        while hi > lo && !ALNUM[usize::from(b[hi - 1])] {
             hi -= 1;
         }
         if lo < hi {
@@ -192,6 +209,17 @@ pub fn entity_mask<'a>(paragraphs: impl IntoIterator<Item = &'a str>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The byte scan splits as `split_whitespace` + `trim_word`.
+        #[test]
+        fn ascii_words_match_split_whitespace(s in "[a-zA-Z0-9 .,'()\t\n\u{b}\u{c}\r-]{0,80}") {
+            let reference: Vec<&str> =
+                s.split_whitespace().map(trim_word).filter(|w| !w.is_empty()).collect();
+            prop_assert_eq!(ascii_words(&s).collect::<Vec<_>>(), reference);
+        }
+    }
 
     #[test]
     fn names_count_function_words_and_figures_do_not() {

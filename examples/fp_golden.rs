@@ -1,0 +1,68 @@
+//! Golden digest of normalize + fingerprint over the Reuters-21578 corpus: proves that a
+//! speed change leaves the output bit-identical (issue 4).
+//!
+//! Every document goes through three variants (HTML paragraphs with a declared language,
+//! plain paragraphs, the first paragraph as a summary only), and the `Debug` form of each
+//! `Article` and its fingerprint is hashed with xxh3-128.
+//!
+//! ```text
+//! cargo run --release --example fp_golden [-- /path/to/reuters21578]
+//! ```
+//!
+//! The directory defaults to `/work/shared/corpus/reuters21578`. Compare the printed digest
+//! before and after a change (`BENCHMARKS.md`, issue 4, gives the current one).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use wirefold::normalize::{normalize, NormalizeOptions, RawEntry};
+
+fn main() -> anyhow::Result<()> {
+    let dir = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/work/shared/corpus/reuters21578"));
+    let docs = wirefold::eval::reuters::load(&dir)
+        .with_context(|| format!("loading the Reuters corpus from {}", dir.display()))?;
+    anyhow::ensure!(!docs.is_empty(), "no documents in {}", dir.display());
+    // A fixed clock: the digest must not depend on when it runs.
+    let opts = NormalizeOptions::new(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut items = 0usize;
+    let started = std::time::Instant::now();
+    for doc in &docs {
+        for variant in 0..3 {
+            let body: String = match variant {
+                0 => doc
+                    .paras
+                    .iter()
+                    .map(|p| format!("<p>{}</p>\n", html_escape::encode_text(p)))
+                    .collect(),
+                1 => doc.paras.join("\n\n"),
+                _ => doc.paras.first().cloned().unwrap_or_default(),
+            };
+            let (content, summary) = if variant == 2 {
+                (None, Some(body))
+            } else {
+                (Some(body), None)
+            };
+            let raw = RawEntry {
+                title: Some(format!("{} - Reuters", doc.title)),
+                content,
+                summary,
+                language: (variant == 0).then(|| "en".to_owned()),
+                ..RawEntry::default()
+            };
+            let article = normalize(&raw, &opts);
+            let fp = wirefold::fold::fingerprint_article(&article);
+            hasher.update(format!("{article:?}{fp:?}").as_bytes());
+            items += 1;
+        }
+    }
+    println!(
+        "{items} items digest {:032x} in {:.2}s",
+        hasher.digest128(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
