@@ -123,7 +123,30 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let fp: Fingerprint = fingerprint_article(&a);
         let t2 = Instant::now();
         let at = item.at.timestamp();
+        // rule 3's second verification of short matches on the texts (`crate::fold`)
+        let this = crate::dedup::ShortItem {
+            title: &a.fp_title,
+            text: &a.fp_text,
+            published: Some(at),
+        };
+        let holds = |m: &crate::dedup::Match| {
+            let i = usize::try_from(m.article).unwrap_or(usize::MAX);
+            match (seen.get(i), seen_titles.get(i), items.get(i)) {
+                (Some((_, text)), Some(title), Some(item)) => {
+                    let other = crate::dedup::ShortItem {
+                        title,
+                        text,
+                        published: Some(item.at.timestamp()),
+                    };
+                    crate::dedup::short_match_holds(params, m.kind, &this, &other)
+                }
+                _ => true,
+            }
+        };
         let mut matches = index.find_all(&fp, at);
+        if fp.short {
+            matches.retain(holds);
+        }
         if matches.is_empty() {
             // rule 3b of `crate::fold`: a long article against headline + summary items, and a
             // headline + summary item against long ones (verified on the texts)
@@ -132,56 +155,41 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             {
                 matches.push(m);
             } else if fp.short {
+                let by_id = |article: u64| usize::try_from(article).ok().and_then(|i| seen.get(i));
                 let tris = crate::fingerprint::lead::trigrams(&a.fp_text);
-                let mut best: Option<crate::dedup::Match> = None;
-                for (article, story) in
-                    index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES)
-                {
-                    let Some((lfp, ltext)) =
-                        usize::try_from(article).ok().and_then(|i| seen.get(i))
-                    else {
-                        continue;
-                    };
-                    let ltris = crate::fingerprint::lead::trigrams(ltext);
-                    if let Some(c) = crate::dedup::short_in_long(&fp, &tris, lfp, &ltris) {
-                        if best.as_ref().is_none_or(|b| c > b.similarity) {
-                            best = Some(crate::dedup::Match {
-                                article,
-                                story,
-                                kind: crate::dedup::MatchKind::Near,
-                                similarity: c,
-                            });
-                        }
-                    }
-                }
-                if best.is_none() {
+                let long = index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES);
+                let found = crate::dedup::best_verified(long, |article| {
+                    Ok::<_, std::convert::Infallible>(by_id(article).and_then(|(lfp, ltext)| {
+                        let ltris = crate::fingerprint::lead::trigrams(ltext);
+                        crate::dedup::short_in_long(&fp, &tris, lfp, &ltris)
+                    }))
+                });
+                let found = match found {
+                    Ok(Some(m)) => Some(m),
                     // rule 3c: short → short on the summary
-                    let summary =
-                        crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
-                    let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
-                    for (article, story) in
-                        index.short_candidates(&bigrams, at, crate::fold::LONG_CANDIDATES)
-                    {
-                        let Some(((sfp, stext), stitle)) = usize::try_from(article)
-                            .ok()
-                            .and_then(|i| seen.get(i).zip(seen_titles.get(i)))
-                        else {
-                            continue;
-                        };
-                        let other = crate::fingerprint::lead::Summary::of_item(stitle, stext);
-                        if let Some(c) = crate::dedup::summaries_agree(&fp, &summary, sfp, &other) {
-                            if best.as_ref().is_none_or(|b| c > b.similarity) {
-                                best = Some(crate::dedup::Match {
-                                    article,
-                                    story,
-                                    kind: crate::dedup::MatchKind::Near,
-                                    similarity: c,
-                                });
-                            }
-                        }
+                    _ => {
+                        let summary =
+                            crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
+                        let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
+                        let short =
+                            index.short_candidates(&bigrams, at, crate::fold::LONG_CANDIDATES);
+                        crate::dedup::best_verified(short, |article| {
+                            let i = usize::try_from(article).unwrap_or(usize::MAX);
+                            Ok::<_, std::convert::Infallible>(
+                                seen.get(i).zip(seen_titles.get(i)).and_then(
+                                    |((sfp, stext), stitle)| {
+                                        let other = crate::fingerprint::lead::Summary::of_item(
+                                            stitle, stext,
+                                        );
+                                        crate::dedup::summaries_agree(&fp, &summary, sfp, &other)
+                                    },
+                                ),
+                            )
+                        })
+                        .unwrap_or(None)
                     }
-                }
-                matches.extend(best);
+                };
+                matches.extend(found);
             }
         }
         let story = match matches.first() {
@@ -318,8 +326,7 @@ pub fn evaluate(set: EvalSet, opts: &EvalOptions) -> Vec<Row> {
         if let Ok(mut f) = std::fs::File::create(&path) {
             use std::io::Write;
             for ((it, p), fp) in set.items.iter().zip(&run.predicted).zip(&run.fp_texts) {
-                let line =
-                    serde_json::json!({"label": it.label, "story": p, "title": it.title, "fp": fp});
+                let line = serde_json::json!({"label": it.label, "story": p, "at": it.at.timestamp(), "title": it.title, "fp": fp});
                 let _ = writeln!(f, "{line}");
             }
         }
