@@ -269,21 +269,53 @@ pub fn headlines_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str)
     if words(a_text).min(words(b_text)) >= THIN_SUMMARY_WORDS {
         return true;
     }
-    let strong = |t: &str| -> Vec<String> {
-        let mut v: Vec<String> = t
-            .split_whitespace()
-            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
-            .filter(|w| !w.is_empty() && !crate::fingerprint::shingle::is_weak(w))
-            .map(str::to_lowercase)
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
-    let (a, b) = (strong(a_title), strong(b_title));
+    let (a, b) = (strong_words(a_title), strong_words(b_title));
     let ab = a.iter().filter(|w| b.binary_search(w).is_err()).count();
     let ba = b.iter().filter(|w| a.binary_search(w).is_err()).count();
     ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
+}
+
+/// The distinct strong words of a fingerprint text, sorted: not weak (see
+/// [`crate::fingerprint::shingle::is_weak`]; figures count), a plural `s` dropped from words of
+/// more than four letters ("soybeans" / "soybean").
+fn strong_words(t: &str) -> Vec<String> {
+    let mut v: Vec<String> = t
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty() && !crate::fingerprint::shingle::is_weak(w))
+        .map(|w| {
+            let w = w.to_lowercase();
+            match w.strip_suffix('s') {
+                Some(stem) if w.len() > 4 => stem.to_owned(),
+                _ => w,
+            }
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The subject guard of short items (`crate::fold`, rule 3a): two headline + summary items
+/// are about different things when *each* names a subject the other never mentions — a strong
+/// word (see [`strong_words`]) in both its headline and its summary that is in neither the
+/// other's headline nor its summary. Template series share the sentence and swap the slot in
+/// both places: "Corn supply/demand by country" / "… exporters of corn …" against "Cotton
+/// supply/demand by country" / "… exporters of cotton …"; "Toledo deliverable wheat stocks" /
+/// "Chicago deliverable soybean stocks". A copy keeps its original's subject in its summary
+/// even under a rewritten headline; an edited word can hide it on one side only, so one-sided
+/// differences pass (on the Reuters short set the two-sided rule rejected no pair of copies).
+pub fn subjects_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str) -> bool {
+    let (at, asum) = (strong_words(a_title), strong_words(a_text));
+    let (bt, bsum) = (strong_words(b_title), strong_words(b_text));
+    let own = |t: &[String], s: &[String], ot: &[String], os: &[String]| {
+        t.iter().any(|w| {
+            s.binary_search(w).is_ok()
+                && ot.binary_search(w).is_err()
+                && os.binary_search(w).is_err()
+        })
+    };
+    !(own(&at, &asum, &bt, &bsum) && own(&bt, &bsum, &at, &asum))
 }
 
 /// A short item as the second verification of short matches sees it (see
@@ -324,7 +356,7 @@ pub fn published_close(params: &DedupParams, a: Option<i64>, b: Option<i64>) -> 
 ///   the full `window` of first sightings — the same item in two feeds of one outlet may be
 ///   polled a day apart — but its date of publication stays the same;
 /// - a **near** copy must also pass [`headlines_agree`] (thin summaries: the headline names the
-///   story).
+///   story) and [`subjects_agree`] (each naming a subject the other never mentions).
 pub fn short_match_holds(
     params: &DedupParams,
     kind: MatchKind,
@@ -332,7 +364,9 @@ pub fn short_match_holds(
     b: &ShortItem<'_>,
 ) -> bool {
     published_close(params, a.published, b.published)
-        && (kind == MatchKind::Exact || headlines_agree(a.title, a.text, b.title, b.text))
+        && (kind == MatchKind::Exact
+            || (headlines_agree(a.title, a.text, b.title, b.text)
+                && subjects_agree(a.title, a.text, b.title, b.text)))
 }
 
 /// The best of `candidates` (article, story) by the score `verify` gives it (`None`: does not

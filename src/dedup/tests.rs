@@ -470,3 +470,41 @@ fn best_verified_takes_the_highest_score_and_passes_errors_on() {
         Err("store")
     );
 }
+
+#[test]
+fn items_each_naming_a_subject_the_other_lacks_are_apart() {
+    let lead = "the u.s agriculture department detailed world supply/demand data for major importers and exporters of";
+    let item = |crop: &str| {
+        (
+            format!("{crop} supply/demand by country usda"),
+            format!("{lead} {crop} by country"),
+        )
+    };
+    let (corn, cotton) = (item("corn"), item("cotton"));
+    assert!(!subjects_agree(&corn.0, &corn.1, &cotton.0, &cotton.1));
+    // plural and singular are one subject
+    let soy = (
+        "soybean supply/demand by country usda".to_owned(),
+        format!("{lead} soybeans by country"),
+    );
+    assert!(subjects_agree(
+        &soy.0,
+        &soy.1,
+        &soy.0.replace("soybean", "soybeans"),
+        &soy.1
+    ));
+    // a copy under a rewritten headline keeps its original's subject in the summary
+    assert!(subjects_agree(
+        &corn.0,
+        &corn.1,
+        "usda details world corn trade",
+        &corn.1
+    ));
+    // an edit hides the subject on one side only: still a copy
+    assert!(subjects_agree(
+        &corn.0,
+        &corn.1,
+        "maize supply/demand by country usda",
+        &format!("{lead} grain by country")
+    ));
+}

@@ -181,7 +181,18 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                                         let other = crate::fingerprint::lead::Summary::of_item(
                                             stitle, stext,
                                         );
-                                        crate::dedup::summaries_agree(&fp, &summary, sfp, &other)
+                                        crate::dedup::subjects_agree(
+                                            &a.fp_title,
+                                            &a.fp_text,
+                                            stitle,
+                                            stext,
+                                        )
+                                        .then(|| {
+                                            crate::dedup::summaries_agree(
+                                                &fp, &summary, sfp, &other,
+                                            )
+                                        })
+                                        .flatten()
                                     },
                                 ),
                             )
