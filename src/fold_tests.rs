@@ -777,3 +777,34 @@ fn an_identical_item_published_a_day_later_is_a_new_story() {
         "{b:?}"
     );
 }
+
+#[test]
+fn a_daily_item_does_not_chain_onto_yesterdays_story_through_a_late_copy() {
+    let (_d, f) = folder();
+    let summary = "Chicago Mercantile Exchange floor traders and commission house representatives are guesstimating today's hog and cattle slaughter as follows.";
+    let item = |guid: &str, title: &str| entry(guid, title, &[summary]);
+    let a = story(fold(
+        &f,
+        "wire",
+        &item("a", "Hog and cattle slaughter guesstimates"),
+        T0,
+    ));
+    // an outlet's copy twelve hours later joins the story
+    let copy = item("b", "Hog and cattle slaughter estimates");
+    let b = fold(&f, "paper", &copy, T0 + 12 * HOUR);
+    assert!(
+        matches!(b, Decision::Copy { story, .. } if story == a),
+        "{b:?}"
+    );
+    // the next day's issue is near the late copy (12 h) but the story began 24 h ago
+    let c = fold(
+        &f,
+        "wire",
+        &item("c", "Hog and cattle slaughter guesstimate"),
+        T0 + 24 * HOUR,
+    );
+    assert!(
+        matches!(c, Decision::New { story, .. } if story != a),
+        "{c:?}"
+    );
+}

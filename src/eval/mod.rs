@@ -110,6 +110,10 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
     let mut opts = NormalizeOptions::new(Utc::now());
     let mut members: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut merged: HashMap<u64, u64> = HashMap::new();
+    // each story's first item time, for rule 3a's story span of short near copies
+    let mut first_at: HashMap<u64, i64> = HashMap::new();
+    let short_span =
+        i64::try_from(params.short_window.min(params.window).as_secs()).unwrap_or(i64::MAX);
     // every item's fingerprint and text, by article id (= position), for short → long
     let mut seen: Vec<(Fingerprint, String)> = Vec::with_capacity(items.len());
     // and its fingerprint title, for short → short on the summary (rule 3c)
@@ -143,9 +147,15 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                 _ => true,
             }
         };
+        let young = |m: &crate::dedup::Match| {
+            m.kind == crate::dedup::MatchKind::Exact
+                || first_at
+                    .get(&m.story)
+                    .is_none_or(|&t| at.saturating_sub(t) <= short_span)
+        };
         let mut matches = index.find_all(&fp, at);
         if fp.short {
-            matches.retain(holds);
+            matches.retain(|m| holds(m) && young(m));
         }
         if matches.is_empty() {
             // rule 3b of `crate::fold`: a long article against headline + summary items, and a
@@ -200,7 +210,7 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                         .unwrap_or(None)
                     }
                 };
-                matches.extend(found);
+                matches.extend(found.filter(|m| young(m)));
             }
         }
         let story = match matches.first() {
@@ -220,6 +230,10 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                 }
                 for o in others.iter().copied().chain(std::iter::once(best.story)) {
                     if o != survivor {
+                        if let Some(t) = first_at.remove(&o) {
+                            let f = first_at.entry(survivor).or_insert(t);
+                            *f = (*f).min(t);
+                        }
                         for a in members.remove(&o).unwrap_or_default() {
                             index.set_story(a, survivor);
                             members.entry(survivor).or_default().push(a);
@@ -231,6 +245,7 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             }
         };
         members.entry(story).or_default().push(n as u64);
+        first_at.entry(story).or_insert(at);
         seen.push((fp.clone(), a.fp_text.clone()));
         seen_titles.push(a.fp_title.clone());
         index.insert(n as u64, story, &fp, at);
