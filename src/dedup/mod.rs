@@ -44,13 +44,15 @@
 //! **Time.**  Candidates must lie within `window` (72 h); short items'
 //! near copies within `short_window` (18 h) — a headline and summary that
 //! recur a day later are a daily template, not a copy — while exact copies
-//! of short items (one item in two feeds of one outlet) use the full window.
+//! of short items (one item in two feeds of one outlet) use the full window;
+//! the fold stage then checks their dates of publication ([`short_match_holds`]).
 //!
 //! **Measured** with `wirefold eval` (see `crate::eval` and BENCHMARKS.md):
 //! Reuters-21578 with seeded wire edits, every other story of the collection
 //! as a distractor at its real date: long precision 0.981 / recall 0.981,
-//! short 0.960 / 0.990 (0.961 / 0.988 before short ↔ short on the summary,
-//! `crate::fold` rule 3c; 0.975 / 0.981 and 0.955 / 0.989 before the entity
+//! short 0.979 / 0.990 (0.960 / 0.990 before the second verification of short
+//! matches on their texts, `crate::fold` rule 3a; 0.961 / 0.988 before
+//! short ↔ short on the summary, `crate::fold` rule 3c; 0.975 / 0.981 and 0.955 / 0.989 before the entity
 //! guard and short ↔ long folding, rule 3b), F1 above
 //! datasketch `MinHashLSH`'s best on every set; replayed real
 //! feeds: copy recall 0.91 (0.77 before `crate::fold` rule 3c), no false merge of 48 labeled
@@ -298,8 +300,8 @@ fn strong_words(t: &str) -> Vec<String> {
 
 /// The subject guard of short items (`crate::fold`, rule 3a): two headline + summary items
 /// are about different things when *each* names a subject the other never mentions — a strong
-/// word (see [`strong_words`]) in both its headline and its summary that is in neither the
-/// other's headline nor its summary. Template series share the sentence and swap the slot in
+/// word (not weak, figures count, a plural `s` dropped) in both its headline and its summary
+/// that is in neither the other's headline nor its summary. Template series share the sentence and swap the slot in
 /// both places: "Corn supply/demand by country" / "… exporters of corn …" against "Cotton
 /// supply/demand by country" / "… exporters of cotton …"; "Toledo deliverable wheat stocks" /
 /// "Chicago deliverable soybean stocks". A copy keeps its original's subject in its summary
