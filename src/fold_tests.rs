@@ -720,3 +720,91 @@ fn summaries_alike_under_headlines_with_other_figures_stay_apart() {
         "{b:?}"
     );
 }
+
+#[test]
+fn thin_template_items_about_other_companies_stay_apart() {
+    // The summary is one template line ("Shr 75 cts vs 64 cts"): the headline names the story.
+    let (_d, f) = folder();
+    let item = |guid: &str, title: &str| entry(guid, title, &["Shr 75 cts vs 64 cts"]);
+    let a = story(fold(&f, "wire", &item("a", "Newell Co 3rd qtr net"), T0));
+    let b = fold(
+        &f,
+        "wire",
+        &item("b", "Merchants National Corp 3rd qtr net"),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(b, Decision::New { story, .. } if story != a),
+        "{b:?}"
+    );
+    // another outlet's copy of the first, one headline word edited, folds
+    let c = fold(
+        &f,
+        "paper",
+        &item("c", "UPDATE 1-Newell Co 3rd quarter net"),
+        T0 + 2 * HOUR,
+    );
+    assert!(
+        matches!(c, Decision::Copy { story, .. } if story == a),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn an_identical_item_published_a_day_later_is_a_new_story() {
+    let (_d, f) = folder();
+    let item = |guid: &str, published: i64| {
+        RawEntry {
+        published: DateTime::<Utc>::from_timestamp_millis(published),
+        ..entry(
+            guid,
+            "Proposed offerings recently filed with the SEC",
+            &["The following proposed securities offerings were filed recently with the Securities and Exchange Commission."],
+        )
+    }
+    };
+    let a = story(fold(&f, "wire", &item("a", T0), T0));
+    // the day's item in another feed of the outlet, polled 30 h later, is a copy
+    let c = fold(&f, "wire-2", &item("c", T0), T0 + 30 * HOUR);
+    assert!(
+        matches!(c, Decision::Copy { exact: true, story, .. } if story == a),
+        "{c:?}"
+    );
+    // the same item issued the next day is not
+    let b = fold(&f, "wire", &item("b", T0 + 24 * HOUR), T0 + 31 * HOUR);
+    assert!(
+        matches!(b, Decision::New { story, .. } if story != a),
+        "{b:?}"
+    );
+}
+
+#[test]
+fn a_daily_item_does_not_chain_onto_yesterdays_story_through_a_late_copy() {
+    let (_d, f) = folder();
+    let summary = "Chicago Mercantile Exchange floor traders and commission house representatives are guesstimating today's hog and cattle slaughter as follows.";
+    let item = |guid: &str, title: &str| entry(guid, title, &[summary]);
+    let a = story(fold(
+        &f,
+        "wire",
+        &item("a", "Hog and cattle slaughter guesstimates"),
+        T0,
+    ));
+    // an outlet's copy twelve hours later joins the story
+    let copy = item("b", "Hog and cattle slaughter estimates");
+    let b = fold(&f, "paper", &copy, T0 + 12 * HOUR);
+    assert!(
+        matches!(b, Decision::Copy { story, .. } if story == a),
+        "{b:?}"
+    );
+    // the next day's issue is near the late copy (12 h) but the story began 24 h ago
+    let c = fold(
+        &f,
+        "wire",
+        &item("c", "Hog and cattle slaughter guesstimate"),
+        T0 + 24 * HOUR,
+    );
+    assert!(
+        matches!(c, Decision::New { story, .. } if story != a),
+        "{c:?}"
+    );
+}

@@ -44,13 +44,15 @@
 //! **Time.**  Candidates must lie within `window` (72 h); short items'
 //! near copies within `short_window` (18 h) — a headline and summary that
 //! recur a day later are a daily template, not a copy — while exact copies
-//! of short items (one item in two feeds of one outlet) use the full window.
+//! of short items (one item in two feeds of one outlet) use the full window;
+//! the fold stage then checks their dates of publication ([`short_match_holds`]).
 //!
 //! **Measured** with `wirefold eval` (see `crate::eval` and BENCHMARKS.md):
 //! Reuters-21578 with seeded wire edits, every other story of the collection
 //! as a distractor at its real date: long precision 0.981 / recall 0.981,
-//! short 0.960 / 0.990 (0.961 / 0.988 before short ↔ short on the summary,
-//! `crate::fold` rule 3c; 0.975 / 0.981 and 0.955 / 0.989 before the entity
+//! short 0.979 / 0.990 (0.960 / 0.990 before the second verification of short
+//! matches on their texts, `crate::fold` rule 3a; 0.961 / 0.988 before
+//! short ↔ short on the summary, `crate::fold` rule 3c; 0.975 / 0.981 and 0.955 / 0.989 before the entity
 //! guard and short ↔ long folding, rule 3b), F1 above
 //! datasketch `MinHashLSH`'s best on every set; replayed real
 //! feeds: copy recall 0.91 (0.77 before `crate::fold` rule 3c), no false merge of 48 labeled
@@ -245,6 +247,152 @@ pub fn summaries_agree(
         crate::fingerprint::lead::longest_run(&small.words, &large.words);
     let same_start = small.first == large.first || at_small == 0 || at_large == 0;
     (run >= SUMMARY_MIN_RUN && same_start).then_some(c)
+}
+
+/// A summary of fewer words than this is *thin*: "Shr 75 cts vs 64 cts", "Qtly div three cts
+/// vs three cts prior", "1000 hrs cdt", or none at all. Thin summaries recur word for word
+/// under every company of a day's template, so the headline is what tells the items apart
+/// (see [`headlines_agree`]). The same length as [`SUMMARY_MIN_RUN`]: a summary that could not
+/// hold rule 3c's shared run identifies no story by itself.
+pub const THIN_SUMMARY_WORDS: usize = SUMMARY_MIN_RUN;
+
+/// The headline guard of short items whose summaries are thin (`crate::fold`, rule 3): when
+/// either summary (`a_text`, `b_text`, fingerprint text) has fewer than
+/// [`THIN_SUMMARY_WORDS`] words, the headlines (`a_title`, `b_title`, fingerprint titles)
+/// must name the same thing: one headline's strong words (not weak, see
+/// [`crate::fingerprint::shingle::is_weak`]; figures count) all in the other's, or at most one
+/// word differing each way (a copy's edited headline). Template items of one day differ in
+/// the company, the product or the place: "Newell Co 3rd qtr net" / "Merchants National Corp
+/// 3rd qtr net" over the same "Shr 75 cts vs 64 cts" differ by two or more words each way.
+/// Summaries of at least [`THIN_SUMMARY_WORDS`] words carry the story themselves: outlets
+/// rewrite headlines freely, so nothing is asked of the headlines then.
+pub fn headlines_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str) -> bool {
+    let words = |s: &str| s.split_whitespace().count();
+    if words(a_text).min(words(b_text)) >= THIN_SUMMARY_WORDS {
+        return true;
+    }
+    let (a, b) = (strong_words(a_title), strong_words(b_title));
+    let ab = a.iter().filter(|w| b.binary_search(w).is_err()).count();
+    let ba = b.iter().filter(|w| a.binary_search(w).is_err()).count();
+    ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
+}
+
+/// The distinct strong words of a fingerprint text, sorted: not weak (see
+/// [`crate::fingerprint::shingle::is_weak`]; figures count), a plural `s` dropped from words of
+/// more than four letters ("soybeans" / "soybean").
+fn strong_words(t: &str) -> Vec<String> {
+    let mut v: Vec<String> = t
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty() && !crate::fingerprint::shingle::is_weak(w))
+        .map(|w| {
+            let w = w.to_lowercase();
+            match w.strip_suffix('s') {
+                Some(stem) if w.len() > 4 => stem.to_owned(),
+                _ => w,
+            }
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The subject guard of short items (`crate::fold`, rule 3a): two headline + summary items
+/// are about different things when *each* names a subject the other never mentions — a strong
+/// word (not weak, figures count, a plural `s` dropped) in both its headline and its summary
+/// that is in neither the other's headline nor its summary. Template series share the sentence and swap the slot in
+/// both places: "Corn supply/demand by country" / "… exporters of corn …" against "Cotton
+/// supply/demand by country" / "… exporters of cotton …"; "Toledo deliverable wheat stocks" /
+/// "Chicago deliverable soybean stocks". A copy keeps its original's subject in its summary
+/// even under a rewritten headline; an edited word can hide it on one side only, so one-sided
+/// differences pass (on the Reuters short set the two-sided rule rejected no pair of copies).
+pub fn subjects_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str) -> bool {
+    let (at, asum) = (strong_words(a_title), strong_words(a_text));
+    let (bt, bsum) = (strong_words(b_title), strong_words(b_text));
+    let own = |t: &[String], s: &[String], ot: &[String], os: &[String]| {
+        t.iter().any(|w| {
+            s.binary_search(w).is_ok()
+                && ot.binary_search(w).is_err()
+                && os.binary_search(w).is_err()
+        })
+    };
+    !(own(&at, &asum, &bt, &bsum) && own(&bt, &bsum, &at, &asum))
+}
+
+/// A short item as the second verification of short matches sees it (see
+/// [`short_match_holds`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ShortItem<'a> {
+    /// Fingerprint title.
+    pub title: &'a str,
+    /// Fingerprint text (the summary).
+    pub text: &'a str,
+    /// Publication date (Unix seconds) when the feed gave one; `None` when only the time it
+    /// was first seen is known.
+    pub published: Option<i64>,
+}
+
+/// Whether two headline + summary items were published within `short_window` of each other
+/// (publication dates in Unix seconds; `None`: the feed gave none, only the time first seen is
+/// known, and nothing is checked). Items that recur a day later are a daily template; the
+/// index measures that on first sightings, which a late poll moves (the same item in two
+/// feeds of one outlet, polled a day apart), so the fold stage asks the dates of publication
+/// too.
+pub fn published_close(params: &DedupParams, a: Option<i64>, b: Option<i64>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => {
+            let w =
+                i64::try_from(params.short_window.min(params.window).as_secs()).unwrap_or(i64::MAX);
+            x.saturating_sub(y).saturating_abs() <= w
+        }
+        _ => true,
+    }
+}
+
+/// Second verification of a match between two headline + summary items, on their texts
+/// (`crate::fold`, rule 3; the index keeps neither headlines nor dates of publication):
+/// - both were published within `short_window` ([`published_close`]): an **exact** copy
+///   published a day apart is the same template issued on another day (the SEC "proposed
+///   offerings" list, "Fed expected to add temporary reserves"), not a copy. Exact copies keep
+///   the full `window` of first sightings — the same item in two feeds of one outlet may be
+///   polled a day apart — but its date of publication stays the same;
+/// - a **near** copy must also pass [`headlines_agree`] (thin summaries: the headline names the
+///   story) and [`subjects_agree`] (each naming a subject the other never mentions).
+pub fn short_match_holds(
+    params: &DedupParams,
+    kind: MatchKind,
+    a: &ShortItem<'_>,
+    b: &ShortItem<'_>,
+) -> bool {
+    published_close(params, a.published, b.published)
+        && (kind == MatchKind::Exact
+            || (headlines_agree(a.title, a.text, b.title, b.text)
+                && subjects_agree(a.title, a.text, b.title, b.text)))
+}
+
+/// The best of `candidates` (article, story) by the score `verify` gives it (`None`: does not
+/// fold), as a near [`Match`]; the first of equal scores wins. Shared by the second looks of
+/// `crate::fold` (rules 3b and 3c), which verify candidates on their texts read from the store,
+/// and by the evaluation, which keeps the texts in memory: `verify` may fail (a store read).
+pub fn best_verified<E>(
+    candidates: impl IntoIterator<Item = (ArticleId, StoryId)>,
+    mut verify: impl FnMut(ArticleId) -> Result<Option<f32>, E>,
+) -> Result<Option<Match>, E> {
+    let mut best: Option<Match> = None;
+    for (article, story) in candidates {
+        if let Some(similarity) = verify(article)? {
+            if best.as_ref().is_none_or(|b| similarity > b.similarity) {
+                best = Some(Match {
+                    article,
+                    story,
+                    kind: MatchKind::Near,
+                    similarity,
+                });
+            }
+        }
+    }
+    Ok(best)
 }
 
 #[cfg(test)]

@@ -374,3 +374,137 @@ fn summaries_agree_on_a_shared_run_and_keep_their_guards() {
     );
     assert_eq!(summaries_agree(&a, &sa, &g, &sg), None);
 }
+
+#[test]
+fn thin_summaries_need_headlines_naming_the_same_thing() {
+    let shr = "shr 75 cts vs 64 cts";
+    // a day's earnings template: the same line under two companies
+    assert!(!headlines_agree(
+        "newell co 3rd qtr net",
+        shr,
+        "merchants national corp 3rd qtr net",
+        shr
+    ));
+    // soybean / soybean oil / soybean meal spreads at the same hour: one word each way
+    // passes, so the spreads differ in the summary or stay apart by two words
+    assert!(!headlines_agree(
+        "cbt soybean oil spreads",
+        "1000 hrs cdt",
+        "cbt corn wheat spreads",
+        "1000 hrs cdt"
+    ));
+    // a copy: one headline word replaced, a site name or wire tag dropped, no headline at all
+    assert!(headlines_agree(
+        "newell co 3rd qtr net",
+        shr,
+        "newell co 3rd quarter net",
+        shr
+    ));
+    assert!(headlines_agree(
+        "newell co 3rd qtr net",
+        shr,
+        "newell co 3rd qtr net world news",
+        shr
+    ));
+    assert!(headlines_agree("", shr, "newell co 3rd qtr net", shr));
+    // summaries that carry the story: rewritten headlines are an outlet's right
+    let summary = "police arrested two men on the coast road on sunday after a chase through three towns that ended at the harbour bridge";
+    assert!(headlines_agree(
+        "two arrested after coast road chase",
+        summary,
+        "chase ends at harbour bridge",
+        summary
+    ));
+    // headline only against headline only: the headlines are all there is
+    assert!(!headlines_agree(
+        "fed adds reserves via customer repurchases",
+        "",
+        "fed drains reserves via matched sales",
+        ""
+    ));
+}
+
+#[test]
+fn exact_short_copies_published_a_day_apart_are_a_recurring_template() {
+    let p = DedupParams::default();
+    let item = |published| {
+        ShortItem {
+        title: "proposed offerings recently filed with the sec",
+        text: "the following proposed securities offerings were filed recently with the securities and exchange commission",
+        published,
+    }
+    };
+    let day = 24 * 3600;
+    assert!(!short_match_holds(
+        &p,
+        MatchKind::Exact,
+        &item(Some(T0)),
+        &item(Some(T0 + day))
+    ));
+    // the same item in two feeds of one outlet: polled a day apart, published once
+    assert!(short_match_holds(
+        &p,
+        MatchKind::Exact,
+        &item(Some(T0)),
+        &item(Some(T0 + 3600))
+    ));
+    // no date of publication: nothing to tell by
+    assert!(short_match_holds(
+        &p,
+        MatchKind::Exact,
+        &item(None),
+        &item(Some(T0 + day))
+    ));
+}
+
+#[test]
+fn best_verified_takes_the_highest_score_and_passes_errors_on() {
+    let cands = [(1, 10), (2, 20), (3, 30)];
+    let score = |a: ArticleId| Ok::<_, ()>([None, Some(0.6), Some(0.9)][(a - 1) as usize]);
+    let m = best_verified(cands, score).unwrap().expect("two verify");
+    assert_eq!((m.article, m.story, m.kind), (3, 30, MatchKind::Near));
+    assert_eq!(m.similarity, 0.9);
+    assert_eq!(best_verified(cands, |_| Ok::<_, ()>(None)), Ok(None));
+    assert_eq!(
+        best_verified(cands, |_| Err::<Option<f32>, _>("store")),
+        Err("store")
+    );
+}
+
+#[test]
+fn items_each_naming_a_subject_the_other_lacks_are_apart() {
+    let lead = "the u.s agriculture department detailed world supply/demand data for major importers and exporters of";
+    let item = |crop: &str| {
+        (
+            format!("{crop} supply/demand by country usda"),
+            format!("{lead} {crop} by country"),
+        )
+    };
+    let (corn, cotton) = (item("corn"), item("cotton"));
+    assert!(!subjects_agree(&corn.0, &corn.1, &cotton.0, &cotton.1));
+    // plural and singular are one subject
+    let soy = (
+        "soybean supply/demand by country usda".to_owned(),
+        format!("{lead} soybeans by country"),
+    );
+    assert!(subjects_agree(
+        &soy.0,
+        &soy.1,
+        &soy.0.replace("soybean", "soybeans"),
+        &soy.1
+    ));
+    // a copy under a rewritten headline keeps its original's subject in the summary
+    assert!(subjects_agree(
+        &corn.0,
+        &corn.1,
+        "usda details world corn trade",
+        &corn.1
+    ));
+    // an edit hides the subject on one side only: still a copy
+    assert!(subjects_agree(
+        &corn.0,
+        &corn.1,
+        "maize supply/demand by country usda",
+        &format!("{lead} grain by country")
+    ));
+}

@@ -110,6 +110,10 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
     let mut opts = NormalizeOptions::new(Utc::now());
     let mut members: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut merged: HashMap<u64, u64> = HashMap::new();
+    // each story's first item time, for rule 3a's story span of short near copies
+    let mut first_at: HashMap<u64, i64> = HashMap::new();
+    let short_span =
+        i64::try_from(params.short_window.min(params.window).as_secs()).unwrap_or(i64::MAX);
     // every item's fingerprint and text, by article id (= position), for short → long
     let mut seen: Vec<(Fingerprint, String)> = Vec::with_capacity(items.len());
     // and its fingerprint title, for short → short on the summary (rule 3c)
@@ -123,7 +127,36 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let fp: Fingerprint = fingerprint_article(&a);
         let t2 = Instant::now();
         let at = item.at.timestamp();
+        // rule 3's second verification of short matches on the texts (`crate::fold`)
+        let this = crate::dedup::ShortItem {
+            title: &a.fp_title,
+            text: &a.fp_text,
+            published: Some(at),
+        };
+        let holds = |m: &crate::dedup::Match| {
+            let i = usize::try_from(m.article).unwrap_or(usize::MAX);
+            match (seen.get(i), seen_titles.get(i), items.get(i)) {
+                (Some((_, text)), Some(title), Some(item)) => {
+                    let other = crate::dedup::ShortItem {
+                        title,
+                        text,
+                        published: Some(item.at.timestamp()),
+                    };
+                    crate::dedup::short_match_holds(params, m.kind, &this, &other)
+                }
+                _ => true,
+            }
+        };
+        let young = |m: &crate::dedup::Match| {
+            m.kind == crate::dedup::MatchKind::Exact
+                || first_at
+                    .get(&m.story)
+                    .is_none_or(|&t| at.saturating_sub(t) <= short_span)
+        };
         let mut matches = index.find_all(&fp, at);
+        if fp.short {
+            matches.retain(|m| holds(m) && young(m));
+        }
         if matches.is_empty() {
             // rule 3b of `crate::fold`: a long article against headline + summary items, and a
             // headline + summary item against long ones (verified on the texts)
@@ -132,56 +165,52 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             {
                 matches.push(m);
             } else if fp.short {
+                let by_id = |article: u64| usize::try_from(article).ok().and_then(|i| seen.get(i));
                 let tris = crate::fingerprint::lead::trigrams(&a.fp_text);
-                let mut best: Option<crate::dedup::Match> = None;
-                for (article, story) in
-                    index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES)
-                {
-                    let Some((lfp, ltext)) =
-                        usize::try_from(article).ok().and_then(|i| seen.get(i))
-                    else {
-                        continue;
-                    };
-                    let ltris = crate::fingerprint::lead::trigrams(ltext);
-                    if let Some(c) = crate::dedup::short_in_long(&fp, &tris, lfp, &ltris) {
-                        if best.as_ref().is_none_or(|b| c > b.similarity) {
-                            best = Some(crate::dedup::Match {
-                                article,
-                                story,
-                                kind: crate::dedup::MatchKind::Near,
-                                similarity: c,
-                            });
-                        }
-                    }
-                }
-                if best.is_none() {
+                let long = index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES);
+                let found = crate::dedup::best_verified(long, |article| {
+                    Ok::<_, std::convert::Infallible>(by_id(article).and_then(|(lfp, ltext)| {
+                        let ltris = crate::fingerprint::lead::trigrams(ltext);
+                        crate::dedup::short_in_long(&fp, &tris, lfp, &ltris)
+                    }))
+                });
+                let found = match found {
+                    Ok(Some(m)) => Some(m),
                     // rule 3c: short → short on the summary
-                    let summary =
-                        crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
-                    let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
-                    for (article, story) in
-                        index.short_candidates(&bigrams, at, crate::fold::LONG_CANDIDATES)
-                    {
-                        let Some(((sfp, stext), stitle)) = usize::try_from(article)
-                            .ok()
-                            .and_then(|i| seen.get(i).zip(seen_titles.get(i)))
-                        else {
-                            continue;
-                        };
-                        let other = crate::fingerprint::lead::Summary::of_item(stitle, stext);
-                        if let Some(c) = crate::dedup::summaries_agree(&fp, &summary, sfp, &other) {
-                            if best.as_ref().is_none_or(|b| c > b.similarity) {
-                                best = Some(crate::dedup::Match {
-                                    article,
-                                    story,
-                                    kind: crate::dedup::MatchKind::Near,
-                                    similarity: c,
-                                });
-                            }
-                        }
+                    _ => {
+                        let summary =
+                            crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
+                        let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
+                        let short =
+                            index.short_candidates(&bigrams, at, crate::fold::LONG_CANDIDATES);
+                        crate::dedup::best_verified(short, |article| {
+                            let i = usize::try_from(article).unwrap_or(usize::MAX);
+                            Ok::<_, std::convert::Infallible>(
+                                seen.get(i).zip(seen_titles.get(i)).and_then(
+                                    |((sfp, stext), stitle)| {
+                                        let other = crate::fingerprint::lead::Summary::of_item(
+                                            stitle, stext,
+                                        );
+                                        crate::dedup::subjects_agree(
+                                            &a.fp_title,
+                                            &a.fp_text,
+                                            stitle,
+                                            stext,
+                                        )
+                                        .then(|| {
+                                            crate::dedup::summaries_agree(
+                                                &fp, &summary, sfp, &other,
+                                            )
+                                        })
+                                        .flatten()
+                                    },
+                                ),
+                            )
+                        })
+                        .unwrap_or(None)
                     }
-                }
-                matches.extend(best);
+                };
+                matches.extend(found.filter(|m| young(m)));
             }
         }
         let story = match matches.first() {
@@ -201,6 +230,10 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                 }
                 for o in others.iter().copied().chain(std::iter::once(best.story)) {
                     if o != survivor {
+                        if let Some(t) = first_at.remove(&o) {
+                            let f = first_at.entry(survivor).or_insert(t);
+                            *f = (*f).min(t);
+                        }
                         for a in members.remove(&o).unwrap_or_default() {
                             index.set_story(a, survivor);
                             members.entry(survivor).or_default().push(a);
@@ -212,6 +245,7 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             }
         };
         members.entry(story).or_default().push(n as u64);
+        first_at.entry(story).or_insert(at);
         seen.push((fp.clone(), a.fp_text.clone()));
         seen_titles.push(a.fp_title.clone());
         index.insert(n as u64, story, &fp, at);
@@ -318,8 +352,7 @@ pub fn evaluate(set: EvalSet, opts: &EvalOptions) -> Vec<Row> {
         if let Ok(mut f) = std::fs::File::create(&path) {
             use std::io::Write;
             for ((it, p), fp) in set.items.iter().zip(&run.predicted).zip(&run.fp_texts) {
-                let line =
-                    serde_json::json!({"label": it.label, "story": p, "title": it.title, "fp": fp});
+                let line = serde_json::json!({"label": it.label, "story": p, "at": it.at.timestamp(), "title": it.title, "fp": fp});
                 let _ = writeln!(f, "{line}");
             }
         }
