@@ -54,8 +54,10 @@ pub struct IngestContext {
     pub store: Store,
     /// Index + fold decisions.
     pub folder: Arc<Folder>,
-    /// Normalization rules (built-in plus configured).
-    pub rules: Arc<Rules>,
+    /// Normalization rules; `None`: the built-in ones, [`Rules::shared_default`] (the daemon
+    /// compiles them on a thread of its own at start, see `App::build_with`, and the one copy
+    /// serves the fold's short-item rules too).
+    pub rules: Option<Arc<Rules>>,
     /// Per-host concurrency, spacing and cooldowns.
     pub hosts: Arc<HostLimiter>,
     /// Failed polls by class.
@@ -452,7 +454,7 @@ pub fn ingest_body(
     let mut opts = NormalizeOptions {
         now,
         max_future: chrono::Duration::days(1),
-        rules: ctx.rules.clone(),
+        rules: ctx.rules.clone().unwrap_or_else(Rules::shared_default),
         detect_language: true,
     };
     let mut summary = PollSummary::default();
