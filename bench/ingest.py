@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -285,9 +286,24 @@ def histogram_quantiles(metrics_text, name, qs):
     return out
 
 
+def get_json(url, tries=5):
+    """GET a JSON document; an HTTP error is printed with its body (the daemon's JSON error
+    names the cause) and retried, so one failed answer is recorded, not fatal."""
+    for attempt in range(tries):
+        try:
+            return json.load(urllib.request.urlopen(url))
+        except urllib.error.HTTPError as e:
+            body = e.read().decode(errors="replace")
+            print(f"GET {url}: HTTP {e.code}: {body}", file=sys.stderr)
+            if attempt + 1 == tries:
+                raise
+            time.sleep(2)
+
+
 def steady(a):
     farm, addr = start_farm("--sources", a.sources, "--new-every", 3600)
     work = tempfile.mkdtemp(prefix="wirefold-steady-")
+    p = None
     try:
         cfg = os.path.join(work, "wirefold.toml")
         write_config(cfg, os.path.join(work, "store"), addr, a.sources, interval="15m",
@@ -299,7 +315,7 @@ def steady(a):
         # Cold phase: every source's first poll (spread over startup_spread).
         t0 = time.monotonic()
         while True:
-            st = json.load(urllib.request.urlopen(f"http://{http}/status?sources=none"))
+            st = get_json(f"http://{http}/status?sources=none")
             h = st["health"]
             if h["waiting"] == 0:
                 break
@@ -324,6 +340,9 @@ def steady(a):
         p.send_signal(signal.SIGTERM)
         p.wait(30)
     finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
         stop(farm)
         shutil.rmtree(work, ignore_errors=True)
     rss = [s[2] for s in samples]
