@@ -13,9 +13,9 @@
 //! 4. the same facts: every figure of the smaller body occurs in the larger one, unless one
 //!    of them is a `CORRECTED` re-send (a correction is the same story), or an unmarked
 //!    re-send: the same headline words and a shared ticker at most 2 h apart. The desk re-sent
-//!    earnings tables with a figure fixed and no `CORRECTED` tag ("ARBOR DRUGS INC <ARBR> 2ND
-//!    QTR JAN 31 NET" at 13:12 and 13:26 on 2 March 1987: sales 58.7 → 58.8 mln, every other
-//!    line the same; "PEOPLES HERITAGE BANK <PHBK> 1ST QTR NET" 24 minutes apart, "1,173,000
+//!    earnings tables with a figure fixed and no `CORRECTED` tag (`ARBOR DRUGS INC <ARBR> 2ND
+//!    QTR JAN 31 NET` at 13:12 and 13:26 on 2 March 1987: sales 58.7 → 58.8 mln, every other
+//!    line the same; `PEOPLES HERITAGE BANK <PHBK> 1ST QTR NET` 24 minutes apart, "1,173,000
 //!    dlrs" → "1.2 mln dlrs"); until round 4 of issue 5 such pairs were labeled two stories.
 //!
 //! Stories are the connected components of this relation. So a follow-up with new figures
