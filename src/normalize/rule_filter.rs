@@ -293,6 +293,17 @@ mod tests {
     }
 
     #[test]
+    fn many_commas_let_the_regexes_decide() {
+        let test = |name: &str, s: &str| for_builtin(name).map(|f| f.test(s));
+        let few = "a, b".repeat(Commas::MAX);
+        let many = "a, b".repeat(Commas::MAX + 1);
+        for name in ["attribution-according-to", "attribution-reports"] {
+            assert_eq!(test(name, &few), Some(false), "{name}");
+            assert_eq!(test(name, &many), Some(true), "{name}");
+        }
+    }
+
+    #[test]
     fn attribution_scans() {
         let test = |name: &str, s: &str| for_builtin(name).map(|f| f.test(s));
         for s in [
