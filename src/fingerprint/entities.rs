@@ -149,26 +149,34 @@ impl EntityMask {
             return;
         }
         let room = LEAD_MAX_WORDS - self.words.min(LEAD_MAX_WORDS);
-        let words: Vec<&str> = if para.is_ascii() {
-            let mut words = Vec::with_capacity(room);
-            words.extend(ascii_words(para).take(room));
-            words
+        if para.is_ascii() {
+            self.add_words(ascii_words(para).take(room));
         } else {
-            para.split_whitespace()
-                .map(trim_word)
-                .filter(|w| !w.is_empty())
-                .take(room)
-                .collect()
-        };
-        self.words += words.len();
-        let capitalised = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-        let caps = words.iter().filter(|w| capitalised(w)).count();
-        if words.len() >= 4 && caps as f32 > CAPS_LINE * words.len() as f32 {
-            return;
+            self.add_words(
+                para.split_whitespace()
+                    .map(trim_word)
+                    .filter(|w| !w.is_empty())
+                    .take(room),
+            );
         }
+    }
+
+    /// Adds the names among `words` (the next words of the lead, one paragraph's), unless
+    /// the line is mostly capitalised words (a headline-style line gives none). One pass: the
+    /// names are hashed as the words go by and kept only once the count says the line is
+    /// not such a line (no list of the words is built).
+    fn add_words<'a>(&mut self, words: impl Iterator<Item = &'a str>) {
+        let mut n = 0usize;
+        let mut caps = 0usize;
+        let mut names = 0u64;
         let mut ascii_lower = String::new();
         for w in words {
-            if !capitalised(w) || w.bytes().any(|c| c.is_ascii_digit()) {
+            n += 1;
+            if !w.chars().next().is_some_and(char::is_uppercase) {
+                continue;
+            }
+            caps += 1;
+            if w.bytes().any(|c| c.is_ascii_digit()) {
                 continue;
             }
             let owned;
@@ -184,8 +192,13 @@ impl EntityMask {
             if is_weak(lower) || is_calendar_word(lower) {
                 continue;
             }
-            self.mask |= 1u64 << (fmix64(xxh3_64(lower.as_bytes()) ^ SALT) & 63);
+            names |= 1u64 << (fmix64(xxh3_64(lower.as_bytes()) ^ SALT) & 63);
         }
+        self.words += n;
+        if n >= 4 && caps as f32 > CAPS_LINE * n as f32 {
+            return;
+        }
+        self.mask |= names;
     }
 
     /// The mask.

@@ -91,8 +91,7 @@ pub struct Fingerprint {
 
 #[derive(Default)]
 struct Scratch {
-    tokens: Vec<u64>,
-    flags: Vec<u8>,
+    tokens: Vec<(u64, u8)>,
     set: Vec<u64>,
     /// `stamp[i] == epoch` marks `set[i]` as filled in this call: the set is never cleared
     /// (an 8 KB `memset` per article), only the stamps when `epoch` wraps.
@@ -165,7 +164,6 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
         let mut guard = cell.borrow_mut();
         let s = &mut *guard;
         s.tokens.clear();
-        s.flags.clear();
         // short items: title tokens, then text tokens; long items: the text's only
         let mut title_numbers = 0u64;
         let mut numbers = 0u64;
@@ -173,19 +171,13 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
             Script::Words => {
                 // The text first: a long item drops the title's tokens, so it need not make
                 // them (nor move the text's tokens past them afterwards).
-                let n_text = shingle::word_tokens(text, &mut s.tokens, &mut s.flags, &mut numbers);
+                let n_text = shingle::word_tokens_paired(text, &mut s.tokens, &mut numbers);
                 if n_text <= SHORT_MAX_WORDS {
                     s.tokens.clear();
-                    s.flags.clear();
                     numbers = 0;
                     (
-                        shingle::word_tokens(
-                            title,
-                            &mut s.tokens,
-                            &mut s.flags,
-                            &mut title_numbers,
-                        ),
-                        shingle::word_tokens(text, &mut s.tokens, &mut s.flags, &mut numbers),
+                        shingle::word_tokens_paired(title, &mut s.tokens, &mut title_numbers),
+                        shingle::word_tokens_paired(text, &mut s.tokens, &mut numbers),
                     )
                 } else {
                     (0, n_text)
@@ -195,8 +187,8 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
                 shingle::number_mask(title, &mut title_numbers);
                 shingle::number_mask(text, &mut numbers);
                 (
-                    shingle::char_tokens(title, &mut s.tokens, &mut s.flags),
-                    shingle::char_tokens(text, &mut s.tokens, &mut s.flags),
+                    shingle::char_tokens_paired(title, &mut s.tokens),
+                    shingle::char_tokens_paired(text, &mut s.tokens),
                 )
             }
         };
@@ -209,7 +201,6 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
         }
         if !short {
             s.tokens.drain(..n_title);
-            s.flags.drain(..n_title);
         }
         let n = s.tokens.len();
         let cap = (2 * n + 16).next_power_of_two();
@@ -224,18 +215,17 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
             oph: minhash::OphBuilder::new(),
         };
         let t = &s.tokens;
-        let f = &s.flags;
         let w = |fl: u8| if fl & DIGIT != 0 { 2 } else { 1 };
         match (input.script, short) {
             (Script::Words, false) => {
                 if n < 3 {
-                    if n > 0 {
-                        let h = shingle::tri(t[0], t.get(1).copied().unwrap_or(0), 0);
-                        acc.add(h, 1, true);
+                    if let Some(&(a, _)) = t.first() {
+                        let b = t.get(1).map_or(0, |&(h, _)| h);
+                        acc.add(shingle::tri(a, b, 0), 1, true);
                     }
                 } else {
-                    for (tw, fw) in t.windows(3).zip(f.windows(3)) {
-                        let (&[a, b, c], &[fa, fb, fc]) = (tw, fw) else {
+                    for tw in t.windows(3) {
+                        let &[(a, fa), (b, fb), (c, fc)] = tw else {
                             continue;
                         };
                         if fa & fb & fc & WEAK != 0 {
@@ -247,24 +237,37 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
             }
             (Script::Words, true) => {
                 for i in 0..n {
-                    if f[i] & WEAK == 0 {
-                        acc.add(shingle::uni(t[i]), w(f[i]), false);
+                    let (h, fl) = t[i];
+                    if fl & WEAK == 0 {
+                        acc.add(shingle::uni(h), w(fl), false);
                     }
-                    if i + 1 < n && (f[i] & f[i + 1] & WEAK) == 0 {
-                        acc.add(shingle::bi(t[i], t[i + 1]), w(f[i] | f[i + 1]), true);
+                    if let Some(&(h2, fl2)) = t.get(i + 1) {
+                        if fl & fl2 & WEAK == 0 {
+                            acc.add(shingle::bi(h, h2), w(fl | fl2), true);
+                        }
                     }
                 }
             }
             (Script::Chars, short) => {
                 let k = if short { 2 } else { 3 };
+                // the hashes of one window (k <= 3), for `shingle::chars`
+                let mut hs = [0u64; 3];
+                let mut window = |win: &[(u64, u8)]| {
+                    let mut any = 0;
+                    for (d, &(h, fl)) in hs.iter_mut().zip(win) {
+                        *d = h;
+                        any |= fl;
+                    }
+                    let m = win.len().min(hs.len());
+                    acc.add(shingle::chars(&hs[..m]), w(any), true);
+                };
                 if n < k {
                     if n > 0 {
-                        acc.add(shingle::chars(t), w(f.iter().fold(0, |a, b| a | b)), true);
+                        window(t);
                     }
                 } else {
-                    for i in 0..=n - k {
-                        let any = f[i..i + k].iter().fold(0, |a, b| a | b);
-                        acc.add(shingle::chars(&t[i..i + k]), w(any), true);
+                    for win in t.windows(k) {
+                        window(win);
                     }
                 }
             }

@@ -88,8 +88,41 @@ pub const WEAK: u8 = 1;
 /// Token flag: the word contains a digit.
 pub const DIGIT: u8 = 2;
 
+/// Where the tokenizer puts its tokens: a hash and its flags, in text order.
+trait Sink {
+    fn put(&mut self, hash: u64, flags: u8);
+    fn count(&self) -> usize;
+}
+
+/// Hashes and flags in two vectors (the public [`word_tokens`] / [`char_tokens`]).
+struct Split<'a>(&'a mut Vec<u64>, &'a mut Vec<u8>);
+
+impl Sink for Split<'_> {
+    #[inline]
+    fn put(&mut self, hash: u64, flags: u8) {
+        self.0.push(hash);
+        self.1.push(flags);
+    }
+
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Hash and flags side by side: one push per token ([`word_tokens_paired`]).
+impl Sink for Vec<(u64, u8)> {
+    #[inline]
+    fn put(&mut self, hash: u64, flags: u8) {
+        self.push((hash, flags));
+    }
+
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
 #[inline]
-fn push_word(w: &[u8], hashes: &mut Vec<u64>, flags: &mut Vec<u8>, numbers: &mut u64) {
+fn push_word(w: &[u8], out: &mut impl Sink, numbers: &mut u64) {
     // trim ASCII punctuation on both ends
     let mut a = 0;
     let mut b = w.len();
@@ -103,7 +136,7 @@ fn push_word(w: &[u8], hashes: &mut Vec<u64>, flags: &mut Vec<u8>, numbers: &mut
         return;
     }
     let core = &w[a..b];
-    hashes.push(xxh3_64(core));
+    let h = xxh3_64(core);
     let mut digit = false;
     let mut lower = true;
     for &c in core {
@@ -125,7 +158,7 @@ fn push_word(w: &[u8], hashes: &mut Vec<u64>, flags: &mut Vec<u8>, numbers: &mut
     } else {
         0
     };
-    flags.push(f);
+    out.put(h, f);
 }
 
 /// [`is_weak`] on the UTF-8 bytes of a word without digits.
@@ -182,8 +215,7 @@ fn push_ascii_word(
     w: &[u8],
     classes: u8,
     table: &WordTable,
-    hashes: &mut Vec<u64>,
-    flags: &mut Vec<u8>,
+    out: &mut impl Sink,
     numbers: &mut u64,
 ) {
     let mut a = 0;
@@ -207,7 +239,6 @@ fn push_ascii_word(
     }
     let core = &w[a..b];
     let h = xxh3_64(core);
-    hashes.push(h);
     // A listed word is all lowercase, so only a lowercase word can be found.
     let special = if classes & B_DIGIT == 0 && (3..=7).contains(&core.len()) {
         table.get(h, core)
@@ -228,7 +259,7 @@ fn push_ascii_word(
     } else {
         0
     };
-    flags.push(f);
+    out.put(h, f);
 }
 
 /// Appends the token hashes (and [`WEAK`]/[`DIGIT`] flags) of the
@@ -244,7 +275,19 @@ pub fn word_tokens(
     flags: &mut Vec<u8>,
     numbers: &mut u64,
 ) -> usize {
-    let before = hashes.len();
+    tokenize(s, &mut Split(hashes, flags), numbers)
+}
+
+/// [`word_tokens`] with each token's hash and flags side by side in one vector (one push per
+/// word instead of two; the fingerprint's shingle loops read both together).
+pub fn word_tokens_paired(s: &str, out: &mut Vec<(u64, u8)>, numbers: &mut u64) -> usize {
+    tokenize(s, out, numbers)
+}
+
+/// The scan of [`word_tokens`].
+#[inline]
+fn tokenize(s: &str, out: &mut impl Sink, numbers: &mut u64) -> usize {
+    let before = out.count();
     let table = &*WORDS;
     let b = s.as_bytes();
     let mut i = 0;
@@ -265,30 +308,41 @@ pub fn word_tokens(
         }
         let w = &b[start..i];
         if classes & B_HIGH == 0 {
-            push_ascii_word(w, classes, table, hashes, flags, numbers);
+            push_ascii_word(w, classes, table, out, numbers);
         } else if let Some(ws) = s.get(start..i) {
             for part in ws.split(char::is_whitespace) {
                 if !part.is_empty() {
-                    push_word(part.as_bytes(), hashes, flags, numbers);
+                    push_word(part.as_bytes(), out, numbers);
                 }
             }
         }
     }
-    hashes.len() - before
+    out.count() - before
 }
 
 /// Appends one hash (and flag) per non-space, non-punctuation character of
 /// `s`; returns the number of tokens added.
 pub fn char_tokens(s: &str, hashes: &mut Vec<u64>, flags: &mut Vec<u8>) -> usize {
-    let before = hashes.len();
+    chars_into(s, &mut Split(hashes, flags))
+}
+
+/// [`char_tokens`] with hash and flags side by side (see [`word_tokens_paired`]).
+pub fn char_tokens_paired(s: &str, out: &mut Vec<(u64, u8)>) -> usize {
+    chars_into(s, out)
+}
+
+fn chars_into(s: &str, out: &mut impl Sink) -> usize {
+    let before = out.count();
     for c in s.chars() {
         if c.is_whitespace() || c.is_ascii_punctuation() {
             continue;
         }
-        hashes.push(fmix64(c as u64 ^ SALT_CHR));
-        flags.push(if c.is_ascii_digit() { DIGIT } else { 0 });
+        out.put(
+            fmix64(c as u64 ^ SALT_CHR),
+            if c.is_ascii_digit() { DIGIT } else { 0 },
+        );
     }
-    hashes.len() - before
+    out.count() - before
 }
 
 /// 64-bit mask with one bit per distinct number in `s`: a maximal run of ASCII digits

@@ -249,11 +249,17 @@ struct Check {
 impl Check {
     /// Can the regex match `s`? (The cheap test first.)
     fn may(&self, s: &str) -> bool {
-        self.may_match.is_none_or(|f| f(s))
+        self.may_match.is_none_or(|f| f.test(s))
     }
 
     fn is_match(&self, s: &str) -> bool {
         self.may(s) && self.regex.is_match(s)
+    }
+
+    /// [`Check::is_match`] with the comma scan of `s` shared between the checks (see
+    /// [`MayMatch::test_with`]).
+    fn is_match_with(&self, s: &str, commas: &mut Option<rule_filter::Commas>) -> bool {
+        self.may_match.is_none_or(|f| f.test_with(s, commas)) && self.regex.is_match(s)
     }
 
     fn find<'h>(&self, s: &'h str) -> Option<regex::Match<'h>> {
@@ -329,10 +335,13 @@ impl Compiled {
     /// Applies inline rules to one paragraph.
     fn inline<'a>(&self, para: &'a str) -> Cow<'a, str> {
         let mut cur = Cow::Borrowed(para);
+        // the commas of `cur`, found by the first check that needs them
+        let mut commas = None;
         for check in &self.inline {
-            if !check.is_match(&cur) {
+            if !check.is_match_with(&cur, &mut commas) {
                 continue;
             }
+            commas = None;
             let replaced = check
                 .regex
                 .replace_all(&cur, |c: &regex::Captures<'_>| {

@@ -139,7 +139,15 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     let title = raw
         .title
         .as_deref()
-        .map(|t| html_to_text(t).replace("\n\n", " "))
+        .map(|t| {
+            let t = html_to_text(t);
+            // most titles are one paragraph: no search (and no new string) then
+            if memchr::memchr(b'\n', t.as_bytes()).is_some() {
+                t.replace("\n\n", " ")
+            } else {
+                t
+            }
+        })
         .unwrap_or_default();
     // Body: the longer of content and summary (some feeds put a teaser in one of them).
     let content = raw.content.as_deref().map(html_to_text).unwrap_or_default();

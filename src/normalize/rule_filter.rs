@@ -12,11 +12,37 @@
 //! literals scanned for avoid `s` and `k`.
 
 /// A "may match" test of one rule, on the text the rule's regex is run on.
-pub(super) type MayMatch = fn(&str) -> bool;
+#[derive(Debug, Clone, Copy)]
+pub(super) enum MayMatch {
+    /// A test of the text alone.
+    Text(fn(&str) -> bool),
+    /// A test of the text and its `,\s+` ([`Commas`]): the rules tested this way on one
+    /// paragraph (the two attribution rules) share one scan for the commas.
+    Commas(fn(&[u8], &Commas) -> bool),
+}
+
+impl MayMatch {
+    /// May the rule's regex match `s`?
+    pub(super) fn test(&self, s: &str) -> bool {
+        self.test_with(s, &mut None)
+    }
+
+    /// [`MayMatch::test`] with the comma scan of `s` kept in `commas` (which must be `None`
+    /// or the scan of this very `s`).
+    pub(super) fn test_with(&self, s: &str, commas: &mut Option<Commas>) -> bool {
+        match *self {
+            MayMatch::Text(f) => f(s),
+            MayMatch::Commas(f) => {
+                let b = s.as_bytes();
+                f(b, commas.get_or_insert_with(|| Commas::scan(b)))
+            }
+        }
+    }
+}
 
 /// The test of a built-in rule, by name.
 pub(super) fn for_builtin(name: &str) -> Option<MayMatch> {
-    Some(match name {
+    Some(MayMatch::Text(match name {
         // `CITY`: an uppercase letter, then an uppercase letter, mark, `'`, `’`, `.`, `-`.
         "dateline-city-date" | "dateline-city-agency" | "dateline-city-dash" => city_start,
         "dateline-agency" | "reporting-by-parenthesised" => |s| first_in(s, b"("),
@@ -56,10 +82,10 @@ pub(super) fn for_builtin(name: &str) -> Option<MayMatch> {
             })
         },
         "image-credit" => |s| memchr::memchr(b'(', s.as_bytes()).is_some(),
-        "attribution-according-to" => according_to,
-        "attribution-reports" => reports,
+        "attribution-according-to" => return Some(MayMatch::Commas(according_to)),
+        "attribution-reports" => return Some(MayMatch::Commas(reports)),
         _ => return None,
-    })
+    }))
 }
 
 /// `\s` on one byte: ASCII white space (with the vertical tab), or any non-ASCII byte, which
@@ -71,37 +97,81 @@ fn space(b: u8) -> (bool, bool) {
     )
 }
 
-/// The positions right after each `,\s+` of `b`, with a flag saying the spaces held a
-/// non-ASCII byte (the caller cannot tell what follows then, and must say yes).
-fn after_comma_spaces(b: &[u8]) -> impl Iterator<Item = (usize, bool)> + '_ {
-    memchr::memchr_iter(b',', b).filter_map(|i| {
-        let mut j = i + 1;
-        let mut wide = false;
-        while let Some(&c) = b.get(j) {
-            let (is_space, non_ascii) = space(c);
-            if !is_space {
-                break;
+/// The positions right after each `,\s+` of a text, each with a flag saying the spaces held a
+/// non-ASCII byte (the test cannot tell what follows then, and must say yes). A text with
+/// more than [`Commas::MAX`] of them is marked `overflow`, and every test says yes.
+#[derive(Debug, Clone)]
+pub(super) struct Commas {
+    after: [u32; Commas::MAX],
+    /// Bit `k`: the spaces of entry `k` held a non-ASCII byte.
+    wide: u16,
+    len: u8,
+    overflow: bool,
+}
+
+impl Commas {
+    /// The most positions kept; paragraphs rarely have more commas.
+    const MAX: usize = 16;
+
+    fn scan(b: &[u8]) -> Commas {
+        let mut c = Commas {
+            after: [0; Commas::MAX],
+            wide: 0,
+            len: 0,
+            overflow: false,
+        };
+        for i in memchr::memchr_iter(b',', b) {
+            let mut j = i + 1;
+            let mut wide = false;
+            while let Some(&x) = b.get(j) {
+                let (is_space, non_ascii) = space(x);
+                if !is_space {
+                    break;
+                }
+                wide |= non_ascii;
+                j += 1;
             }
-            wide |= non_ascii;
-            j += 1;
+            if j == i + 1 {
+                continue;
+            }
+            let k = usize::from(c.len);
+            match (c.after.get_mut(k), u32::try_from(j)) {
+                (Some(slot), Ok(j)) => {
+                    *slot = j;
+                    c.wide |= u16::from(wide) << k;
+                    c.len += 1;
+                }
+                _ => {
+                    c.overflow = true;
+                    break;
+                }
+            }
         }
-        (j > i + 1).then_some((j, wide))
-    })
+        c
+    }
+
+    /// Does `f` hold for one of the positions (with its wide flag)? Always true after an
+    /// overflow.
+    fn any(&self, mut f: impl FnMut(usize, bool) -> bool) -> bool {
+        self.overflow
+            || self.after[..usize::from(self.len)]
+                .iter()
+                .enumerate()
+                .any(|(k, &j)| f(j as usize, self.wide >> k & 1 != 0))
+    }
 }
 
 /// `attribution-according-to`: `,\s+according` (the word is case-sensitive).
-fn according_to(s: &str) -> bool {
-    let b = s.as_bytes();
-    after_comma_spaces(b).any(|(j, wide)| wide || b[j..].starts_with(b"according"))
+fn according_to(b: &[u8], commas: &Commas) -> bool {
+    commas.any(|j, wide| wide || b[j..].starts_with(b"according"))
 }
 
 /// `attribution-reports`: after a `,\s+`, a subject of at most four names (after an optional
 /// `the`) or one of three lower-case phrases of at most three words, then `\s+` and one of
 /// the (case-sensitive) verbs.  Said no when no `,\s+` is followed by a capital, a non-ASCII
 /// byte or `t`/`l`/`s` (any case), or when none of the second to sixth words starts with a verb.
-fn reports(s: &str) -> bool {
-    let b = s.as_bytes();
-    after_comma_spaces(b).any(|(mut j, wide)| {
+fn reports(b: &[u8], commas: &Commas) -> bool {
+    commas.any(|mut j, wide| {
         let Some(&first) = b.get(j) else {
             return false;
         };
@@ -205,7 +275,7 @@ mod tests {
 
     #[test]
     fn literal_scans() {
-        let test = |name: &str, s: &str| for_builtin(name).map(|f| f(s));
+        let test = |name: &str, s: &str| for_builtin(name).map(|f| f.test(s));
         assert_eq!(
             test("post-appeared-first", "X APPEARED first on Y"),
             Some(true)
@@ -223,8 +293,19 @@ mod tests {
     }
 
     #[test]
+    fn many_commas_let_the_regexes_decide() {
+        let test = |name: &str, s: &str| for_builtin(name).map(|f| f.test(s));
+        let few = "a, b".repeat(Commas::MAX);
+        let many = "a, b".repeat(Commas::MAX + 1);
+        for name in ["attribution-according-to", "attribution-reports"] {
+            assert_eq!(test(name, &few), Some(false), "{name}");
+            assert_eq!(test(name, &many), Some(true), "{name}");
+        }
+    }
+
+    #[test]
     fn attribution_scans() {
-        let test = |name: &str, s: &str| for_builtin(name).map(|f| f(s));
+        let test = |name: &str, s: &str| for_builtin(name).map(|f| f.test(s));
         for s in [
             "The deal was signed, according to Xinhua.",
             "It rose,\u{a0}according to AP.",
@@ -356,7 +437,7 @@ mod tests {
             for rule in RULES.get_or_init(super::super::boilerplate::builtin_rules) {
                 if let Some(test) = for_builtin(&rule.name) {
                     proptest::prop_assert!(
-                        test(&text) || !rule.is_match(&text),
+                        test.test(&text) || !rule.is_match(&text),
                         "{} matches {:?} but its test says no", rule.name, text
                     );
                 }

@@ -146,9 +146,16 @@ impl Out {
             return;
         }
         // CDATA end markers left over from broken feeds, then entities. Most text has neither
-        // `]` nor `&`: one search says so, instead of one search for each.
+        // `]` nor `&`: one search says so, instead of one search for each. Many chunks are a
+        // line break between two tags: a short one is read byte by byte (cheaper than a call).
+        let rb = raw.as_bytes();
+        let plain = if rb.len() < 16 {
+            !rb.iter().any(|&c| c == b']' || c == b'&')
+        } else {
+            memchr::memchr2(b']', b'&', rb).is_none()
+        };
         let cleaned: std::borrow::Cow<'_, str>;
-        let s: &str = if memchr::memchr2(b']', b'&', raw.as_bytes()).is_none() {
+        let s: &str = if plain {
             raw
         } else {
             let raw: std::borrow::Cow<'_, str> = if find(raw.as_bytes(), 0, b"]]>").is_some() {

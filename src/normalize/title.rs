@@ -113,14 +113,40 @@ fn sep_at(h: &[u8], i: usize, n: &[u8]) -> bool {
         .is_some_and(|w| w.iter().zip(n).all(|(a, b)| a == b))
 }
 
+/// The first two bytes of the separators (of [`SEPARATORS`] and `": "`): `(first, second)`,
+/// one flag per byte value.
+const SEP_BYTES: ([bool; 256], [bool; 256]) = {
+    let mut first = [false; 256];
+    let mut second = [false; 256];
+    let mut k = 0;
+    while k <= SEPARATORS.len() {
+        let s = if k < SEPARATORS.len() {
+            SEPARATORS[k].as_bytes()
+        } else {
+            b": "
+        };
+        first[s[0] as usize] = true;
+        second[s[1] as usize] = true;
+        k += 1;
+    }
+    (first, second)
+};
+
+/// Can a separator start at `i`? Its first two bytes must be those of one: most spaces of a
+/// title are followed by a letter, which no separator has second, so the separators are
+/// compared one by one only at the few places left.
+fn may_sep(h: &[u8], i: usize) -> bool {
+    SEP_BYTES.0[usize::from(h[i])] && h.get(i + 1).is_some_and(|&c| SEP_BYTES.1[usize::from(c)])
+}
+
 /// `t.find(sep)` for every separator of [`SEPARATORS`] and then `": "` (in that order), in one
-/// scan: every separator starts with `' '` or `':'`, so only those bytes are tested, and a
-/// title is scanned once instead of once per separator.
+/// scan: only where [`may_sep`] says a separator can start are they compared, and a title is
+/// scanned once instead of once per separator.
 fn first_seps(t: &str) -> [Option<usize>; SEPARATORS.len() + 1] {
     let h = t.as_bytes();
     let mut first = [None; SEPARATORS.len() + 1];
-    for (i, &c) in h.iter().enumerate() {
-        if c != b' ' && c != b':' {
+    for i in 0..h.len() {
+        if !may_sep(h, i) {
             continue;
         }
         for (slot, sep) in first.iter_mut().zip(SEPARATORS.iter().chain([": "].iter())) {
@@ -138,7 +164,7 @@ fn first_seps(t: &str) -> [Option<usize>; SEPARATORS.len() + 1] {
 fn last_sep(t: &str) -> Option<(usize, &'static str)> {
     let h = t.as_bytes();
     (0..h.len()).rev().find_map(|i| {
-        if h[i] != b' ' && h[i] != b':' {
+        if !may_sep(h, i) {
             return None;
         }
         SEPARATORS
