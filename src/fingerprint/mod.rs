@@ -131,7 +131,23 @@ struct Acc<'s> {
     oph: minhash::OphBuilder,
 }
 
-impl Acc<'_> {
+impl<'s> Acc<'s> {
+    /// An empty accumulator over the set cells of one call (`set.len()` a power of two, the
+    /// cells stamped with an older epoch than `epoch`, see [`Scratch::begin_set`]).
+    #[inline(always)]
+    fn new(set: &'s mut [u64], stamp: &'s mut [u32], epoch: u32) -> Self {
+        let mask = set.len() - 1;
+        Acc {
+            set,
+            stamp,
+            epoch,
+            mask,
+            count: 0,
+            sim: simhash::SimHasher::new(),
+            oph: minhash::OphBuilder::new(),
+        }
+    }
+
     #[inline(always)]
     fn add(&mut self, h: u64, weight: u32, anchor: bool) {
         // h | 1, as when 0 marked an empty cell: hashes differing only in bit 0 stay one
@@ -205,15 +221,7 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
         let n = s.tokens.len();
         let cap = (2 * n + 16).next_power_of_two();
         let epoch = s.begin_set(cap);
-        let mut acc = Acc {
-            set: &mut s.set[..cap],
-            stamp: &mut s.stamp[..cap],
-            epoch,
-            mask: cap - 1,
-            count: 0,
-            sim: simhash::SimHasher::new(),
-            oph: minhash::OphBuilder::new(),
-        };
+        let mut acc = Acc::new(&mut s.set[..cap], &mut s.stamp[..cap], epoch);
         let t = &s.tokens;
         let w = |fl: u8| if fl & DIGIT != 0 { 2 } else { 1 };
         match (input.script, short) {

@@ -80,15 +80,7 @@ fn acc_counts(hashes: &[u64], epoch: u32) -> Vec<u32> {
         .map(|_| {
             let cap = (2 * hashes.len() + 16).next_power_of_two();
             let epoch = s.begin_set(cap);
-            let mut acc = Acc {
-                set: &mut s.set[..cap],
-                stamp: &mut s.stamp[..cap],
-                epoch,
-                mask: cap - 1,
-                count: 0,
-                sim: simhash::SimHasher::new(),
-                oph: minhash::OphBuilder::new(),
-            };
+            let mut acc = Acc::new(&mut s.set[..cap], &mut s.stamp[..cap], epoch);
             for &h in hashes {
                 acc.add(h, 1, true);
             }
