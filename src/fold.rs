@@ -39,6 +39,10 @@
 //!    bigrams, verified on the texts ([`crate::dedup::summaries_agree`]: a shared run of 12
 //!    words and half of the smaller summary's 3-grams, alike starts, figures of the summary
 //!    and of one headline in the other item, names agreeing loosely).
+//!    3d. **Long articles, headline figures** ([`crate::dedup::headline_figures_agree`]): a
+//!    near match between long articles whose headlines *each* carry a figure the other lacks
+//!    is a new fact over the same lead paragraphs ("… to cut oil revenues 800 mln dlrs" /
+//!    "… causes 950 mln dlrs in losses"), not a copy; the candidate's headline is read.
 //! 4. Otherwise → a new story, with this article as its canonical (earliest) copy.
 //! 5. **Two stories found to be one.** When the new article's verified matches lie in several
 //!    stories and the best match and another story's match both score at least
@@ -550,6 +554,9 @@ impl Folder {
             if fp.short && !self.short_match_holds(batch, &a, &m)? {
                 continue;
             }
+            if !fp.short && !self.long_match_holds(batch, &a, &m)? {
+                continue;
+            }
             if let Some(s) = self.story(batch, m.story)? {
                 if fp.short && !self.short_story_young(&m, &s, now) {
                     continue;
@@ -691,6 +698,23 @@ impl Folder {
             &this,
             &other,
         ))
+    }
+
+    /// Rule 3d, the headline guard of a near match between long articles
+    /// ([`crate::dedup::headline_figures_agree`]: headlines that each carry a figure the other
+    /// lacks report different facts). The candidate's headline comes from this batch or the
+    /// store; a candidate gone from both (retention) is kept. Exact copies are not checked.
+    fn long_match_holds(&self, batch: &Batch, a: &Article, m: &Match) -> Result<bool, StoreError> {
+        if m.kind == MatchKind::Exact {
+            return Ok(true);
+        }
+        let Some(rec) = self.candidate(batch, m.article)? else {
+            return Ok(true);
+        };
+        let title = crate::normalize::text::fingerprint_text(
+            crate::normalize::title::strip_site_name(&rec.title),
+        );
+        Ok(crate::dedup::headline_figures_agree(&a.fp_title, &title))
     }
 
     /// Rule 3a: a headline + summary item joins a story by a near match only while the story

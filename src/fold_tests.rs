@@ -808,3 +808,36 @@ fn a_daily_item_does_not_chain_onto_yesterdays_story_through_a_late_copy() {
         "{c:?}"
     );
 }
+
+#[test]
+fn a_new_figure_in_both_headlines_over_the_same_lead_is_a_new_story() {
+    let (_d, f) = folder();
+    let s = story(fold(
+        &f,
+        "wire",
+        &entry("q1", "Ferry plan to cut fuel use by 90 percent", &P),
+        T0,
+    ));
+    // the follow-up repeats the lead paragraphs under a headline with its own figure
+    let follow = fold(
+        &f,
+        "wire",
+        &entry("q2", "Ferry plan costs 212 million crowns", &P[..4]),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(follow, Decision::New { story, .. } if story != s),
+        "{follow:?}"
+    );
+    // a near copy (first paragraph cut) under a headline without the figure joins the first
+    let copy = fold(
+        &f,
+        "outlet",
+        &entry("c", "Electric ferries for the Lindholm crossing", &P[1..]),
+        T0 + 2 * HOUR,
+    );
+    assert!(
+        matches!(copy, Decision::Copy { story, .. } if story == s),
+        "{copy:?}"
+    );
+}

@@ -180,6 +180,12 @@ fn secs(unix_secs: i64) -> u32 {
     u32::try_from(unix_secs.max(0)).unwrap_or(u32::MAX)
 }
 
+/// Figures of edit noise tolerated between same-size long items whose figures differ both ways
+/// (see [`Index::verify`]). Measured on the Reuters long set (BENCHMARKS.md, issue 5, round
+/// 5): a quarter of the figures (up to 6 on a daily table) let the next issue of a daily table
+/// fold; a cap of 2 keeps every copy pair the quarter kept, a cap of 1 loses natural re-sends.
+const SAME_SIZE_FIGURE_SLACK: u32 = 2;
+
 /// Bits of `small` that are not in `large`.
 #[inline]
 fn extra_numbers(small: u64, large: u64) -> u32 {
@@ -480,9 +486,17 @@ impl Index {
         at.saturating_sub(i64::from(e.at)).saturating_abs() <= w
     }
 
+    /// Whether `e` was first seen more than `short_window` away from `at`: a long item that
+    /// recurs a day later with a figure of its own is the next issue of a daily report, so its
+    /// figures get no tolerance (see [`Index::verify`]).
+    fn late(&self, e: &Entry, at: i64) -> bool {
+        let w = i64::try_from(self.params.short_window.as_secs()).unwrap_or(i64::MAX);
+        at.saturating_sub(i64::from(e.at)).saturating_abs() > w
+    }
+
     /// Verification of a near-duplicate candidate (thresholds in
     /// [`DedupParams`]).  Returns `None` when it must not fold.
-    fn verify(&self, fp: &Fingerprint, e: &Entry) -> Option<Verdict> {
+    fn verify(&self, fp: &Fingerprint, e: &Entry, at: i64) -> Option<Verdict> {
         if e.short() != fp.short || fp.shingles == 0 || e.shingles() == 0 {
             return None;
         }
@@ -500,14 +514,24 @@ impl Index {
         // the larger item has no figure the smaller lacks (a pure addition
         // such as a dateline) or the sizes differ by more than 20% (a
         // trimmed copy).  Same-size texts whose figures differ both ways are
-        // template stories ("20 new cases" / "11 new cases").
+        // template stories ("20 new cases" / "11 new cases"): at most
+        // `SAME_SIZE_FIGURE_SLACK` figures of edit noise, whatever their number
+        // (a daily table of 25 figures, 6 of them new, is the next issue).  A
+        // candidate first seen more than `short_window` away gets no tolerance:
+        // a long item that recurs a day later with a figure of its own is the
+        // next issue of a daily report.
         let extra = extra_numbers(small, large);
         let sizes_differ = (na.min(nb) as f32) < 0.8 * na.max(nb) as f32;
-        let allowed = if fp.short {
+        let allowed = if fp.short || self.late(e, at) {
             0
         } else {
             let explained = extra_numbers(large, small) == 0 || sizes_differ;
-            (small.count_ones() + 1) / 4 + u32::from(explained)
+            let quarter = (small.count_ones() + 1) / 4;
+            if explained {
+                quarter + 1
+            } else {
+                quarter.min(SAME_SIZE_FIGURE_SLACK)
+            }
         };
         if extra > allowed {
             return None;
@@ -579,7 +603,7 @@ impl Index {
             if !e.live() || !e.short() || !self.in_window(e, at_unix_secs, false) {
                 continue;
             }
-            if let Some(v) = self.verify(lead, e) {
+            if let Some(v) = self.verify(lead, e, at_unix_secs) {
                 if best
                     .as_ref()
                     .is_none_or(|(b, bv)| (v.score, v.jaccard, e.at) > (bv.score, bv.jaccard, b.at))
@@ -719,7 +743,7 @@ impl Index {
             if !e.live() || !self.in_window(e, at_unix_secs, false) {
                 continue;
             }
-            if let Some(v) = self.verify(fp, e) {
+            if let Some(v) = self.verify(fp, e, at_unix_secs) {
                 let key = (v.score, v.jaccard, e.at);
                 match best.iter_mut().find(|(b, _)| b.story == e.story) {
                     Some(slot) => {

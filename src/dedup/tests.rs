@@ -508,3 +508,72 @@ fn items_each_naming_a_subject_the_other_lacks_are_apart() {
         &format!("{lead} grain by country")
     ));
 }
+
+/// A daily table: 24 figures, of which `new` (from the end) change from one issue to the next.
+fn table(new: usize) -> String {
+    let rows = [
+        "wheat", "corn", "oats", "barley", "sorghum", "rye", "rice", "soybeans",
+    ];
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let cells: Vec<String> = (0..3)
+                .map(|j| {
+                    let k = i * 3 + j;
+                    let v = 100 + k * 7 + usize::from(k >= 24 - new) * 1000;
+                    format!("{}.{:02}", v / 100, v % 100)
+                })
+                .collect();
+            format!(
+                "the reserve price of {r} stood at {} dollars with a loan rate of {} and a release level of {} per bushel",
+                cells[0], cells[1], cells[2]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_next_issue_of_a_daily_table_does_not_fold() {
+    let mut ix = index();
+    ix.insert(1, 10, &fp("national average reserve prices", &table(0)), T0);
+    // three of 24 figures new, five hours later: the quarter's tolerance (6) would fold it
+    let next = fp("national average reserve prices", &table(3));
+    assert_eq!(ix.find(&next, T0 + 5 * 3600), None);
+    // two differing figures are edit noise and fold
+    let noisy = fp("national average reserve prices", &table(2));
+    assert!(ix.find(&noisy, T0 + 5 * 3600).is_some());
+    // but not a day later: a long item that recurs after `short_window` with a figure of its
+    // own is the next issue
+    assert_eq!(
+        ix.find(
+            &fp("national average reserve prices", &table(1)),
+            T0 + 26 * 3600
+        ),
+        None
+    );
+    // a copy a day later with its figures intact still folds
+    assert!(ix
+        .find(&fp("reserve prices", &table(0)), T0 + 26 * 3600)
+        .is_some());
+}
+
+#[test]
+fn headlines_each_with_a_figure_of_their_own_disagree() {
+    let agree = headline_figures_agree;
+    assert!(!agree(
+        "ecuador quake to cut oil revenues 800 mln dlrs",
+        "ecuador quake causes 950 mln dlrs in losses"
+    ));
+    // one side without figures, or one extra figure: a copy's edited headline
+    assert!(agree(
+        "ecuador quake to cut oil revenues 800 mln dlrs",
+        "ecuador quake hits oil revenues"
+    ));
+    assert!(agree(
+        "quake cuts revenues by 800 mln",
+        "quake cuts 1987 revenues by 800 mln"
+    ));
+    // thousands separators and punctuation do not make a figure differ
+    assert!(agree("strike costs 1,200 jobs.", "strike costs 1200 jobs"));
+}

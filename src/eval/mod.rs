@@ -156,6 +156,15 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let mut matches = index.find_all(&fp, at);
         if fp.short {
             matches.retain(|m| holds(m) && young(m));
+        } else {
+            // rule 3d: the headline figures of long near matches
+            matches.retain(|m| {
+                m.kind == crate::dedup::MatchKind::Exact
+                    || usize::try_from(m.article)
+                        .ok()
+                        .and_then(|i| seen_titles.get(i))
+                        .is_none_or(|t| crate::dedup::headline_figures_agree(&a.fp_title, t))
+            });
         }
         if matches.is_empty() {
             // rule 3b of `crate::fold`: a long article against headline + summary items, and a
