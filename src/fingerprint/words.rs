@@ -19,7 +19,7 @@ pub(super) const STOP_WORDS: &[&[u8]] = &[
     b"among", b"upon", b"since", b"until", b"within", b"without", b"however", b"told",
 ];
 
-/// Spelled-out number words and their digit forms, for [`number_mask`]: one to twelve and
+/// Spelled-out number words and their digit forms, for [`super::shingle::number_mask`]: one to twelve and
 /// twenty to fifty (three to six letters).
 pub(super) const NUMBER_WORDS: &[(&[u8], &[u8])] = &[
     (b"one", b"1"),
