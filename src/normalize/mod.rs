@@ -140,7 +140,7 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         .title
         .as_deref()
         .map(|t| {
-            let t = html_to_text(t);
+            let t = html_to_text(&text::protect_bracketed_names(t));
             // most titles are one paragraph: no search (and no new string) then
             if memchr::memchr(b'\n', t.as_bytes()).is_some() {
                 t.replace("\n\n", " ")

@@ -225,6 +225,49 @@ fn title_only_and_empty_entries() {
 }
 
 #[test]
+fn bracketed_company_names_in_titles_are_text_not_tags() {
+    let title = |t: &str| {
+        let raw = RawEntry {
+            title: Some(t.into()),
+            ..Default::default()
+        };
+        let a = normalize(&raw, &opts());
+        (a.title, a.fp_title)
+    };
+    assert_eq!(
+        title("<SAMSUNG CO> CALENDAR 1986"),
+        (
+            "<SAMSUNG CO> CALENDAR 1986".into(),
+            "samsung co calendar 1986".into()
+        )
+    );
+    assert_ne!(
+        title("<SAMSUNG CO> CALENDAR 1986").1,
+        title("<DAEWOO CORP> CALENDAR 1986").1
+    );
+    assert_eq!(
+        title("ARBOR DRUGS INC <ARBR> 2ND QTR NET").1,
+        "arbor drugs inc arbr 2nd qtr net"
+    );
+    // the same name escaped once in the feed arrives as the same text
+    assert_eq!(
+        title("&lt;SAMSUNG CO&gt; CALENDAR 1986").0,
+        "<SAMSUNG CO> CALENDAR 1986"
+    );
+    // HTML stays markup, in either case, and so do lower-case or attribute-bearing brackets
+    assert_eq!(
+        title("<B>Storm</B> hits <i>the</i> coast").0,
+        "Storm hits the coast"
+    );
+    assert_eq!(
+        title("Storm <time datetime=\"2026\">today</time>").0,
+        "Storm today"
+    );
+    assert_eq!(title("<SPAN CLASS=X>Storm</SPAN> hits").0, "Storm hits");
+    assert_eq!(text::protect_bracketed_names("no brackets"), "no brackets");
+}
+
+#[test]
 fn non_latin_articles() {
     let raw = RawEntry {
         title: Some("ƏLİYEV BAKIDA GÖRÜŞ KEÇİRDİ".into()),

@@ -593,6 +593,62 @@ fn looks_like_markup(s: &str) -> bool {
     false
 }
 
+/// Titles only: `<SAMSUNG CO>`, `<ARBR>` — an upper-case name in angle brackets that is no
+/// HTML tag (agency style for company names and tickers) — escaped so that [`html_to_text`]
+/// keeps it as text instead of dropping it as an unknown tag; without it "<SAMSUNG CO>
+/// CALENDAR 1986" and "<DAEWOO CORP> CALENDAR 1986" normalize to the same headline. Lower-case
+/// or attribute-bearing brackets, and HTML tag names in any case (`<B>`), stay markup.
+pub fn protect_bracketed_names(t: &str) -> std::borrow::Cow<'_, str> {
+    let b = t.as_bytes();
+    if memchr::memchr(b'<', b).is_none() {
+        return std::borrow::Cow::Borrowed(t);
+    }
+    let mut out = String::with_capacity(t.len() + 8);
+    let mut last = 0;
+    let mut i = 0;
+    while let Some(p) = find(b, i, b"<") {
+        i = p + 1;
+        let Some(len) = b[p + 1..]
+            .iter()
+            .take(60)
+            .position(|&c| c == b'>' || c == b'<')
+        else {
+            continue;
+        };
+        let inner = &b[p + 1..p + 1 + len];
+        if b[p + 1 + len] != b'>' || !is_bracketed_name(inner) {
+            continue;
+        }
+        out.push_str(&t[last..p]);
+        out.push_str("&lt;");
+        out.push_str(&t[p + 1..p + 1 + len]);
+        out.push_str("&gt;");
+        last = p + 2 + len;
+        i = last;
+    }
+    if last == 0 {
+        return std::borrow::Cow::Borrowed(t);
+    }
+    out.push_str(&t[last..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// An upper-case name (letters, digits, spaces and `.&'-/,`) starting with a letter, whose
+/// first word is not an HTML tag name.
+fn is_bracketed_name(inner: &[u8]) -> bool {
+    let first_word = inner
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    inner.first().is_some_and(u8::is_ascii_uppercase)
+        && inner
+            .iter()
+            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || b" .&'-/,".contains(&c))
+        && !MARKUP_HINT
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&inner[..first_word]))
+}
+
 /// Does `s` contain escaped markup such as `&lt;p&gt;`?
 fn looks_like_escaped_markup(s: &str) -> bool {
     let b = s.as_bytes();
