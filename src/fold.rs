@@ -675,9 +675,7 @@ impl Folder {
         let (title, text) = if m.kind == MatchKind::Near {
             let rules = crate::normalize::Rules::shared_default();
             text = crate::normalize::stored_fp_text(&rec.title, &rec.text, &rules);
-            title = crate::normalize::text::fingerprint_text(
-                crate::normalize::title::strip_site_name(&rec.title),
-            );
+            title = stored_fp_title(&rec);
             (title.as_str(), text.as_str())
         } else {
             ("", "")
@@ -711,9 +709,7 @@ impl Folder {
         let Some(rec) = self.candidate(batch, m.article)? else {
             return Ok(true);
         };
-        let title = crate::normalize::text::fingerprint_text(
-            crate::normalize::title::strip_site_name(&rec.title),
-        );
+        let title = stored_fp_title(&rec);
         Ok(crate::dedup::headline_figures_agree(&a.fp_title, &title))
     }
 
@@ -791,9 +787,7 @@ impl Folder {
                 return Ok(None);
             };
             let text = crate::normalize::stored_fp_text(&rec.title, &rec.text, &rules);
-            let title = crate::normalize::text::fingerprint_text(
-                crate::normalize::title::strip_site_name(&rec.title),
-            );
+            let title = stored_fp_title(&rec);
             let other = crate::fingerprint::lead::Summary::of_item(&title, &text);
             if !crate::dedup::published_close(&self.params, published, dated(&rec))
                 || !crate::dedup::subjects_agree(&a.fp_title, &a.fp_text, &title, &text)
@@ -929,6 +923,12 @@ impl Folder {
         self.index_size.store(index.len(), Ordering::Relaxed);
         Ok(pruned)
     }
+}
+
+/// The fingerprint title of a stored article (its display title with the site name cut), as
+/// the second looks on the texts compare it with a new article's `fp_title`.
+fn stored_fp_title(rec: &ArticleRecord) -> String {
+    crate::normalize::text::fingerprint_text(crate::normalize::title::strip_site_name(&rec.title))
 }
 
 /// The likely origin of a story: the earliest copy from a source configured as a wire agency
