@@ -595,8 +595,8 @@ fn looks_like_markup(s: &str) -> bool {
 
 /// Titles only: `<SAMSUNG CO>`, `<ARBR>` — an upper-case name in angle brackets that is no
 /// HTML tag (agency style for company names and tickers) — escaped so that [`html_to_text`]
-/// keeps it as text instead of dropping it as an unknown tag; without it "<SAMSUNG CO>
-/// CALENDAR 1986" and "<DAEWOO CORP> CALENDAR 1986" normalize to the same headline. Lower-case
+/// keeps it as text instead of dropping it as an unknown tag; without it `<SAMSUNG CO>
+/// CALENDAR 1986` and `<DAEWOO CORP> CALENDAR 1986` normalize to the same headline. Lower-case
 /// or attribute-bearing brackets, and HTML tag names in any case (`<B>`), stay markup.
 pub fn protect_bracketed_names(t: &str) -> std::borrow::Cow<'_, str> {
     let b = t.as_bytes();
