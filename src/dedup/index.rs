@@ -186,6 +186,12 @@ fn secs(unix_secs: i64) -> u32 {
 /// fold; a cap of 2 keeps every copy pair the quarter kept, a cap of 1 loses natural re-sends.
 const SAME_SIZE_FIGURE_SLACK: u32 = 2;
 
+/// Whether `e` was first seen at most `w` away from `at` (Unix seconds).
+fn within(e: &Entry, at: i64, w: std::time::Duration) -> bool {
+    let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
+    at.saturating_sub(i64::from(e.at)).saturating_abs() <= w
+}
+
 /// Bits of `small` that are not in `large`.
 #[inline]
 fn extra_numbers(small: u64, large: u64) -> u32 {
@@ -482,16 +488,14 @@ impl Index {
         } else {
             self.params.window
         };
-        let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
-        at.saturating_sub(i64::from(e.at)).saturating_abs() <= w
+        within(e, at, w)
     }
 
     /// Whether `e` was first seen more than `short_window` away from `at`: a long item that
     /// recurs a day later with a figure of its own is the next issue of a daily report, so its
     /// figures get no tolerance (see [`Index::verify`]).
     fn late(&self, e: &Entry, at: i64) -> bool {
-        let w = i64::try_from(self.params.short_window.as_secs()).unwrap_or(i64::MAX);
-        at.saturating_sub(i64::from(e.at)).saturating_abs() > w
+        !within(e, at, self.params.short_window)
     }
 
     /// Verification of a near-duplicate candidate (thresholds in

@@ -644,9 +644,13 @@ fn is_bracketed_name(inner: &[u8]) -> bool {
         && inner
             .iter()
             .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || b" .&'-/,".contains(&c))
-        && !MARKUP_HINT
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(&inner[..first_word]))
+        && !is_markup_name(&inner[..first_word])
+}
+
+/// Is `name` one of the HTML tag names ([`MARKUP_HINT`]) that mark a text as markup, in any
+/// case?
+fn is_markup_name(name: &[u8]) -> bool {
+    MARKUP_HINT.iter().any(|t| t.eq_ignore_ascii_case(name))
 }
 
 /// Does `s` contain escaped markup such as `&lt;p&gt;`?
@@ -680,7 +684,7 @@ fn tag_hint_at(rest: &[u8], close: &[u8]) -> bool {
         || after
             .first()
             .is_some_and(|c| c.is_ascii_whitespace() || *c == b'/');
-    terminated && MARKUP_HINT.iter().any(|t| t.eq_ignore_ascii_case(name))
+    terminated && is_markup_name(name)
 }
 
 /// Character classes used by the fingerprint folding.
