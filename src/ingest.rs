@@ -22,7 +22,7 @@ use crate::config::SourceConfig;
 use crate::fetch::host_limit::{host_key, HostLimiter};
 use crate::fetch::{Content, FetchError, Fetcher, Validators};
 use crate::fold::{Decision, Folder};
-use crate::normalize::{normalize, NormalizeOptions, RawEntry, Rules};
+use crate::normalize::{FeedLanguage, NormalizeOptions, RawEntry, Rules};
 use crate::parse::{parse_feed, ParseError};
 use crate::storage::{ErrorRecord, Millis, SourceState, Store, StoreError};
 pub use counters::{ErrorClass, ErrorCounts};
@@ -459,28 +459,15 @@ pub fn ingest_body(
     };
     let mut summary = PollSummary::default();
     let mut keys = std::collections::HashSet::with_capacity(feed.entries.len());
-    // Language detection costs ~40 µs an item; a feed without a declared language is
-    // detected once, on its first item, and that answer stands in as the declared language
-    // of the rest (normalize still runs detection on an item whose script does not fit).
-    let mut feed_language: Option<String> = None;
+    let mut language = FeedLanguage::default();
     let mut articles = Vec::with_capacity(feed.entries.len());
     for raw in &mut feed.entries {
         summary.seen += 1;
-        let declared = raw.language.is_some();
-        if !declared {
-            // Set on the entry itself: a copy of the entry (its HTML) per item cost more.
-            raw.language.clone_from(&feed_language);
-        }
-        let mut article = normalize(raw, &opts);
+        let mut article = language.normalize(raw, &mut opts);
         // A hostile feed can send a title of megabytes; it would be copied into the story's
         // headline variants on every copy. Headlines are short: keep the first characters.
         cut_chars(&mut article.title, MAX_TITLE_CHARS);
         cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
-        if !declared && feed_language.is_none() {
-            feed_language.clone_from(&article.language);
-            // Nothing reliable on the first entry: don't pay for detection on every other.
-            opts.detect_language = feed_language.is_some();
-        }
         // A feed that repeats a GUID for different items (it happens): the later ones get a
         // positional suffix, so they neither overwrite each other nor flip-flop every poll.
         if !keys.insert(article.key.clone()) {

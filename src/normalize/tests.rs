@@ -225,6 +225,58 @@ fn title_only_and_empty_entries() {
 }
 
 #[test]
+fn a_poll_detects_an_undeclared_language_once() {
+    let entry = |title: &str, text: &str| RawEntry {
+        title: Some(title.into()),
+        content: Some(text.into()),
+        ..Default::default()
+    };
+    let en = "The minister said on Tuesday that the talks with the neighbouring countries \
+              would continue next week in the capital, where the delegations will meet again.";
+    let fr = "Le ministre a déclaré mardi que les négociations avec les pays voisins se \
+              poursuivraient la semaine prochaine dans la capitale, où les délégations se réuniront.";
+    let ru = "Министр заявил во вторник, что переговоры с соседними странами продолжатся на \
+              следующей неделе в столице, где делегации снова встретятся.";
+    // alone, each is detected
+    assert_eq!(
+        normalize(&entry("Talks", fr), &opts()).language.as_deref(),
+        Some("fr")
+    );
+    let mut poll = FeedLanguage::default();
+    let mut o = opts();
+    let first = poll.normalize(&mut entry("Talks", en), &mut o);
+    assert_eq!(first.language.as_deref(), Some("en"));
+    // the rest of the poll takes the first entry's language where the script fits ...
+    let mut second = entry("Talks", fr);
+    assert_eq!(
+        poll.normalize(&mut second, &mut o).language.as_deref(),
+        Some("en")
+    );
+    assert_eq!(second.language.as_deref(), Some("en"));
+    // ... and is detected where it does not; a declared language stands
+    let mut third = entry("Переговоры", ru);
+    assert_eq!(
+        poll.normalize(&mut third, &mut o).language.as_deref(),
+        Some("ru")
+    );
+    let mut declared = entry("Talks", en);
+    declared.language = Some("de".into());
+    assert_eq!(
+        poll.normalize(&mut declared, &mut o).language.as_deref(),
+        Some("de")
+    );
+    // a first entry with nothing to detect turns detection off for the poll
+    let mut poll = FeedLanguage::default();
+    let mut o = opts();
+    assert_eq!(poll.normalize(&mut entry("Hi", ""), &mut o).language, None);
+    assert!(!o.detect_language);
+    assert_eq!(
+        poll.normalize(&mut entry("Talks", fr), &mut o).language,
+        None
+    );
+}
+
+#[test]
 fn bracketed_company_names_in_titles_are_text_not_tags() {
     let title = |t: &str| {
         let raw = RawEntry {
