@@ -8,7 +8,12 @@ prints:
 - the predicted stories that hold most of them (a merge of stories of sizes a and b makes a*b
   false pairs, so a few large impure stories dominate pairwise precision).
 
-    python3 scripts/eval_false_pairs.py DIR/reuters-edits-short_seed=1.jsonl [TOP]
+    python3 scripts/eval_false_pairs.py DIR/reuters-edits-short_seed=1.jsonl [TOP] [--corpus C]
+
+With `--corpus C` (the shared corpus directory), the false pairs of the Reuters sets are also
+counted by what the two labels' *original records* share, before any edit: the headline words
+(without `UPDATE n`/`CORRECTED`/`REPEAT`) and the first 18 words of the body. Labels are record
+positions in the order `reuters::load` reads them (records with a body, files sorted).
 
 Causes (first that applies): identical headline + summary; the same summary (word Jaccard
 >= 0.8) under an edited headline (headline Jaccard >= 0.8); the same *thin* summary (< 12 words,
@@ -17,7 +22,11 @@ headline; another thin pair; other. "> 18h" marks pairs further apart than `shor
 """
 
 import collections
+import glob
+import html
+import itertools
 import json
+import os
 import re
 import sys
 
@@ -53,9 +62,51 @@ def cause(a, b):
     return c
 
 
+def originals(corpus):
+    """(headline words, first 18 body words) of every record, in `reuters::load`'s order."""
+    out = []
+    for f in sorted(glob.glob(os.path.join(corpus, "reuters21578", "*.sgm"))):
+        text = open(f, encoding="utf-8", errors="replace").read()
+        for rec in text.split("<REUTERS")[1:]:
+            m = re.search(r"<BODY>(.*?)</BODY>", rec, re.S)
+            if not m:
+                continue
+            t = re.search(r"<TITLE>(.*?)</TITLE>", rec, re.S)
+            title = html.unescape(t.group(1)) if t else ""
+            head = [w for w in tokens(title) if w not in ("update", "1-", "corrected", "repeat")]
+            out.append((head, tokens(html.unescape(m.group(1)))[:18]))
+    return out
+
+
+def by_original(items, stories, corpus):
+    docs = originals(corpus)
+    kinds = collections.Counter()
+    examples = collections.defaultdict(list)
+    for members in stories.values():
+        labels = collections.Counter(items[i]["label"] for i in members)
+        for a, b in itertools.combinations(sorted(labels), 2):
+            (ha, la), (hb, lb) = docs[a], docs[b]
+            kind = ("same" if ha == hb else "other") + " headline, " + (
+                "same" if la == lb else "other"
+            ) + " first 18 words"
+            kinds[kind] += labels[a] * labels[b]
+            examples[kind].append((labels[a] * labels[b], " ".join(ha), " ".join(hb)))
+    print("false pairs by what the original records share:")
+    for k, n in kinds.most_common():
+        print(f"{n:6d}  {k}")
+        for e in sorted(examples[k], reverse=True)[:3]:
+            print(f"          {e[0]}: {e[1]!r} ~ {e[2]!r}")
+
+
 def main():
-    path = sys.argv[1]
-    top = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    args = sys.argv[1:]
+    corpus = None
+    if "--corpus" in args:
+        k = args.index("--corpus")
+        corpus = args[k + 1]
+        del args[k : k + 2]
+    path = args[0]
+    top = int(args[1]) if len(args) > 1 else 10
     items = [json.loads(line) for line in open(path, encoding="utf-8")]
     for it in items:
         title, _, summary = it["fp"].partition("\n")
@@ -88,6 +139,8 @@ def main():
         print(f"{n:6d}  {c}")
         for e in examples[c][:3]:
             print(f"          {e[0]!r} ~ {e[1]!r}")
+    if corpus:
+        by_original(items, stories, corpus)
     impure.sort(key=lambda r: -r[0])
     for false, story, members, labels in impure[:top]:
         print(f"--- story {story}: {false} false pairs, {len(members)} items, labels {dict(labels)}")
