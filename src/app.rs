@@ -18,7 +18,7 @@
 //! - the **flusher**: flushes the store every `store.flush_every` and only then publishes the
 //!   changes to readers (see `storage`, "Durability"); after a failed write it waits for the
 //!   disk to take writes again and reopens the store. Stops with the token; the last flush is
-//!   the shutdown's. It also saves the index snapshot (`fold_snapshot.rs`) every five minutes
+//!   the shutdown's. It also saves the index snapshot (`fold/snapshot.rs`) every five minutes
 //!   (30 s after a start that had to rebuild the index), and once more after the last flush.
 //!
 //! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound.
@@ -495,7 +495,7 @@ async fn verify_in_background(
     }
 }
 
-/// How often the flusher saves the index snapshot (see `fold_snapshot.rs`); the last one is
+/// How often the flusher saves the index snapshot (see `fold/snapshot.rs`); the last one is
 /// saved at shutdown. A crash costs the changes since the last one in catch-up work at the next
 /// start, or a full rebuild when retention deleted articles since.
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);

@@ -72,7 +72,7 @@
 //! article id, content hash and anchors; they are rebuilt from the records
 //! when they pass 85% load (tombstones included).  At start the index is
 //! built in one go (`Index::from_records`, from the store or from the index
-//! snapshot, see `fold_snapshot.rs`): tables sized for the records at 70%
+//! snapshot, see `fold/snapshot.rs`): tables sized for the records at 70%
 //! load, no rebuilds, no lookups — 1.1–1.3 s for 1M articles instead of
 //! 4.4–5 s of one-by-one inserts (load ~6).
 mod index;

@@ -1,0 +1,221 @@
+//! Rules 1–5 of the [fold stage](super), applied to one article: [`Folder::decide`].
+
+use super::batch::{Batch, Undo};
+use super::{Decision, Folder};
+use crate::dedup::{Index, Match, MatchKind};
+use crate::fingerprint::Fingerprint;
+use crate::normalize::{Article, DateSource};
+use crate::storage::{
+    ArticleRecord, ChangeKind, CopyKind, CopyRecord, DateOrigin, Millis, StoreError, StoryRecord,
+};
+
+impl Folder {
+    /// The story as this batch left it, else as stored.
+    pub(super) fn story(&self, batch: &Batch, id: u64) -> Result<Option<StoryRecord>, StoreError> {
+        let mut id = id;
+        while let Some(&to) = batch.merged.get(&id) {
+            id = to;
+        }
+        match batch.stories.get(&id) {
+            Some(s) => Ok(Some(s.clone())),
+            None => self.store.story(id),
+        }
+    }
+
+    /// Decides what `a` from `source` is (rules 1–5 of the [module docs](super)), updates the
+    /// index and adds the writes to `batch`; index changes are recorded for [`Batch::undo`].
+    pub(super) fn decide(
+        &self,
+        index: &mut Index,
+        batch: &mut Batch,
+        source: &str,
+        a: Article,
+        (fp, lead): (Fingerprint, Option<Fingerprint>),
+        now: Millis,
+    ) -> Result<Decision, StoreError> {
+        if let Some(id) = self.store.article_id_by_key(source, &a.key)? {
+            let Some(mut rec) = self.store.article(id)? else {
+                return Err(StoreError::Corrupt {
+                    path: String::new(),
+                    message: format!("key {source}/{} points at missing article {id}", a.key),
+                });
+            };
+            // moved by a merge earlier in this batch
+            if let Some(story) = self.story(batch, rec.story)? {
+                rec.story = story.id;
+            }
+            if rec.fingerprint.content == fp.content && rec.title == a.title && rec.url == a.url {
+                return Ok(Decision::Unchanged);
+            }
+            let mut story = match self.story(batch, rec.story)? {
+                Some(s) => s,
+                None => new_story(rec.story, &rec),
+            };
+            story.add_headline(&a.title);
+            story.updated = now;
+            if let Some(copy) = story.copies.iter_mut().find(|c| c.article == id) {
+                copy.url.clone_from(&a.url);
+            }
+            batch.undo.push(Undo::Restore {
+                id,
+                story: rec.story,
+                at: rec.first_seen / 1000,
+                fingerprint: rec.fingerprint.clone(),
+            });
+            rec.url = a.url;
+            rec.title = a.title;
+            rec.text = a.text;
+            rec.published = a.published.timestamp_millis();
+            rec.date_origin = origin(a.date_source);
+            rec.language = a.language;
+            rec.fingerprint = fp;
+            rec.updated = now;
+            rec.revisions = rec.revisions.saturating_add(1);
+            index.insert(id, rec.story, &rec.fingerprint, rec.first_seen / 1000);
+            batch.stories.insert(story.id, story);
+            batch.writes.push((rec, ChangeKind::Updated));
+            return Ok(Decision::Updated { article: id });
+        }
+
+        // Deleted by retention and still in the feed: not a new article.
+        if self.store.tombstoned(source, &a.key, now)? {
+            return Ok(Decision::Unchanged);
+        }
+
+        let id = self.store.next_id()?;
+        // Stories that vanished (retention) are skipped; none left starts a new one.
+        let mut found: Vec<(Match, StoryRecord)> = Vec::new();
+        for m in index.find_all(&fp, now / 1000) {
+            if fp.short && !self.short_match_holds(batch, &a, &m)? {
+                continue;
+            }
+            if !fp.short && !self.long_match_holds(batch, &a, &m)? {
+                continue;
+            }
+            if let Some(s) = self.story(batch, m.story)? {
+                if fp.short && !self.short_story_young(&m, &s, now) {
+                    continue;
+                }
+                if !found.iter().any(|(_, f)| f.id == s.id) {
+                    found.push((m, s));
+                }
+            }
+        }
+        let found = match found.len() {
+            // Rule 3b: a long article may be the full text of a headline + summary item, and
+            // the other way round.
+            // Rule 3c: two headline + summary items whose summaries are one text.
+            0 => {
+                let m = match lead.and_then(|l| index.find_lead(&l, now / 1000)) {
+                    Some(m) => Some(m),
+                    None => match self.short_in_long(index, batch, &a, &fp, now)? {
+                        Some(m) => Some(m),
+                        None => self.short_by_summary(index, batch, &a, &fp, now)?,
+                    },
+                };
+                match m {
+                    Some(m) => self
+                        .story(batch, m.story)?
+                        .filter(|s| !fp.short || self.short_story_young(&m, s, now))
+                        .map(|s| (m, s)),
+                    None => None,
+                }
+            }
+            1 => found.pop(),
+            _ => Some(self.merge_bridged(index, batch, found, now)?),
+        };
+        let mut rec = ArticleRecord {
+            id,
+            source: source.to_owned(),
+            key: a.key,
+            url: a.url,
+            title: a.title,
+            text: a.text,
+            published: a.published.timestamp_millis(),
+            date_origin: origin(a.date_source),
+            first_seen: now,
+            updated: now,
+            revisions: 0,
+            language: a.language,
+            story: 0,
+            similarity: 1.0,
+            fingerprint: fp,
+        };
+        let (decision, story, kind) = match found {
+            Some((m, mut story)) => {
+                let exact = m.kind == MatchKind::Exact;
+                rec.story = story.id;
+                rec.similarity = m.similarity;
+                story.copies.push(CopyRecord {
+                    article: id,
+                    source: source.to_owned(),
+                    url: rec.url.clone(),
+                    first_seen: now,
+                    similarity: m.similarity,
+                    kind: if exact {
+                        CopyKind::Exact
+                    } else {
+                        CopyKind::Near
+                    },
+                });
+                story.add_headline(&rec.title);
+                story.updated = now;
+                batch.delta.articles += 1;
+                batch.delta.copies += 1;
+                let d = Decision::Copy {
+                    article: id,
+                    story: story.id,
+                    exact,
+                    similarity: m.similarity,
+                };
+                (d, story, ChangeKind::NewCopy)
+            }
+            None => {
+                let story_id = self.store.next_id()?;
+                rec.story = story_id;
+                batch.delta.articles += 1;
+                batch.delta.stories += 1;
+                let d = Decision::New {
+                    article: id,
+                    story: story_id,
+                };
+                (d, new_story(story_id, &rec), ChangeKind::NewStory)
+            }
+        };
+        index.insert(id, rec.story, &rec.fingerprint, now / 1000);
+        batch.undo.push(Undo::Remove(id));
+        batch.stories.insert(story.id, story);
+        batch.writes.push((rec, kind));
+        Ok(decision)
+    }
+}
+
+fn new_story(id: u64, rec: &ArticleRecord) -> StoryRecord {
+    let mut story = StoryRecord {
+        id,
+        created: rec.first_seen,
+        updated: rec.first_seen,
+        canonical: rec.id,
+        copies: vec![CopyRecord {
+            article: rec.id,
+            source: rec.source.clone(),
+            url: rec.url.clone(),
+            first_seen: rec.first_seen,
+            similarity: 1.0,
+            kind: CopyKind::Origin,
+        }],
+        headlines: Vec::new(),
+        merged_from: Vec::new(),
+    };
+    story.add_headline(&rec.title);
+    story
+}
+
+fn origin(d: DateSource) -> DateOrigin {
+    match d {
+        DateSource::Published => DateOrigin::Published,
+        DateSource::Updated => DateOrigin::Updated,
+        DateSource::FirstSeen => DateOrigin::FirstSeen,
+        DateSource::ClampedFuture => DateOrigin::ClampedFuture,
+    }
+}

@@ -1,0 +1,111 @@
+//! Rule 5 of the [fold stage](super): two stories found to be one are merged.
+
+use super::batch::{Batch, Undo};
+use super::Folder;
+use crate::dedup::{Index, Match};
+use crate::storage::{ChangeKind, CopyKind, Millis, StoreError, StoryRecord};
+
+impl Folder {
+    /// Rule 5: `found` (best match first) spans several stories. When the best match and
+    /// another story's match both score at least `merge_min_similarity`, those stories are
+    /// one: every bridged story is merged into the earliest of them (the lowest id: ids grow
+    /// with creation), which records them in `merged_from`; their copies move over (an
+    /// absorbed story's origin becomes a near copy and is counted as a copy), their
+    /// articles are re-pointed (store and index, each with a `Merged` change-log entry) and
+    /// their records deleted. Returns the story the new article joins, with its match.
+    pub(super) fn merge_bridged(
+        &self,
+        index: &mut Index,
+        batch: &mut Batch,
+        mut found: Vec<(Match, StoryRecord)>,
+        now: Millis,
+    ) -> Result<(Match, StoryRecord), StoreError> {
+        let min = self.params.merge_min_similarity;
+        let (best, best_story) = found.remove(0);
+        let mut group = vec![best_story];
+        if best.similarity >= min {
+            group.extend(
+                found
+                    .into_iter()
+                    .filter(|(m, _)| m.similarity >= min)
+                    .map(|(_, s)| s),
+            );
+        }
+        if group.len() == 1 {
+            return Ok((best, group.remove(0)));
+        }
+        group.sort_by_key(|s| s.id);
+        let mut survivor = group.remove(0);
+        for absorbed in group {
+            for c in &absorbed.copies {
+                self.repoint(index, batch, c.article, survivor.id)?;
+            }
+            if self.store.story(absorbed.id)?.is_some() {
+                batch.removed.push(absorbed.id);
+            } else {
+                // created earlier in this batch: never stored, never counted
+                batch.delta.stories = batch.delta.stories.saturating_sub(1);
+            }
+            batch.stories.remove(&absorbed.id);
+            batch.merged.insert(absorbed.id, survivor.id);
+            survivor.created = survivor.created.min(absorbed.created);
+            survivor.merged_from.push(absorbed.id);
+            survivor.merged_from.extend(absorbed.merged_from);
+            for h in &absorbed.headlines {
+                survivor.add_headline(h);
+            }
+            // its first copy is a copy now, not an origin: counted as one
+            survivor
+                .copies
+                .extend(absorbed.copies.into_iter().map(|mut c| {
+                    if c.kind == CopyKind::Origin {
+                        c.kind = CopyKind::Near;
+                        batch.delta.copies += 1;
+                    }
+                    c
+                }));
+        }
+        survivor.copies.sort_by_key(|c| (c.first_seen, c.article));
+        if let Some(first) = survivor.copies.first() {
+            survivor.canonical = first.article;
+        }
+        survivor.updated = now;
+        batch.stories.insert(survivor.id, survivor.clone());
+        Ok((best, survivor))
+    }
+
+    /// Moves one article to `story` (a merge): in this batch's writes, or read from the store
+    /// and written again with a `Merged` change; and in the index.
+    pub(super) fn repoint(
+        &self,
+        index: &mut Index,
+        batch: &mut Batch,
+        article: u64,
+        story: u64,
+    ) -> Result<(), StoreError> {
+        let mut in_batch = false;
+        for (rec, kind) in batch.writes.iter_mut().filter(|(r, _)| r.id == article) {
+            rec.story = story;
+            // its story, created in this batch, is never written
+            if *kind == ChangeKind::NewStory {
+                *kind = ChangeKind::NewCopy;
+            }
+            in_batch = true;
+        }
+        if !in_batch {
+            let Some(mut rec) = self.store.article(article)? else {
+                return Ok(()); // deleted by retention since
+            };
+            rec.story = story;
+            batch.writes.push((rec, ChangeKind::Merged));
+        }
+        if let Some(before) = index.story_of(article) {
+            batch.undo.push(Undo::SetStory {
+                id: article,
+                story: before,
+            });
+            index.set_story(article, story);
+        }
+        Ok(())
+    }
+}
