@@ -18,7 +18,8 @@
 //!
 //! # What runs
 //! Each item becomes a [`RawEntry`] (headline, HTML body, date), goes through the real
-//! [`normalize`], [`fingerprint_article`] and the in-memory
+//! [`normalize`](crate::normalize::normalize) (one language detection per poll of 30 items,
+//! [`FeedLanguage`], as the ingest stage does), [`fingerprint_article`] and the in-memory
 //! [`Index`] in time order (`find_all`, then `insert` into the best match's story or a new
 //! one, merging bridged stories by rule 5 of [`crate::fold`]) — the decision path of
 //! [`crate::fold::Folder`] without the store writes. The peer gets the same

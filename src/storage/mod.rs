@@ -50,11 +50,15 @@
 //! [`StoreError::Faulted`], and [`Store::reopen`] (called by the daemon once space is back, see
 //! [`Store::probe_space`]) drops the broken handle and opens the directory again.
 
+mod error;
 mod legacy;
+mod read;
 mod records;
 mod retention;
 mod schema;
+mod trees;
 mod verify;
+mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -62,12 +66,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional;
 
+pub use error::StoreError;
 use legacy::Record;
 pub use records::*;
 pub use retention::{Pruned, ORDER_SLACK_MS, TOMBSTONE_TOUCH_MS};
+use trees::Trees;
 pub use verify::{Progress, Verifier};
 
 /// sled page cache used unless configured (`store.cache_bytes`). 8 MiB: the cold ingest of
@@ -84,95 +88,6 @@ const KEY_COUNTS: &[u8] = b"counts";
 /// snapshot records it: a snapshot is caught up through the change log, which tells of new
 /// and updated articles but not of deleted ones.
 const KEY_INDEX_EPOCH: &[u8] = b"index_epoch";
-
-/// Errors of the store.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// Another process (usually a running daemon) holds the store's lock.
-    #[error("the store at {path} is locked by another process (is the daemon running?)")]
-    Locked {
-        /// Store directory.
-        path: String,
-    },
-    /// sled reported on-disk corruption.
-    #[error("the store{} is damaged ({message}); restore it from a backup, or move it away to start with an empty store", at_path(.path))]
-    Corrupt {
-        /// Store directory.
-        path: String,
-        /// What sled or the decoder said.
-        message: String,
-    },
-    /// The store was written by a newer wirefold, or by something else entirely.
-    #[error("the store at {path} has schema version {found}; this wirefold reads version {SCHEMA_VERSION} and older (a newer wirefold wrote it: run that one, or restore a backup)")]
-    Schema {
-        /// Store directory.
-        path: String,
-        /// Version found on disk.
-        found: String,
-    },
-    /// A read or write failed (disk full, permissions, …).
-    #[error("store I/O failed: {0}")]
-    Io(String),
-    /// An earlier write failed; nothing is written until the store is reopened.
-    #[error("the store refuses writes since an earlier write failed ({0}); it is reopened once the disk accepts writes again")]
-    Faulted(String),
-    /// A stored record could not be decoded.
-    #[error("stored record {tree}/{key} cannot be decoded: {message}")]
-    Decode {
-        /// Tree name.
-        tree: &'static str,
-        /// Hex of the key.
-        key: String,
-        /// Decoder message.
-        message: String,
-    },
-}
-
-fn at_path(path: &str) -> String {
-    if path.is_empty() {
-        String::new()
-    } else {
-        format!(" at {path}")
-    }
-}
-
-impl From<sled::Error> for StoreError {
-    fn from(e: sled::Error) -> Self {
-        match e {
-            sled::Error::Corruption { at, .. } => StoreError::Corrupt {
-                path: String::new(),
-                message: match at {
-                    Some(at) => format!("sled found corrupted data at {at:?}"),
-                    None => "sled found corrupted data".into(),
-                },
-            },
-            e => StoreError::Io(e.to_string()),
-        }
-    }
-}
-
-impl StoreError {
-    /// Names the store directory in a damage report that lacks it.
-    pub(crate) fn at(self, shown: &str) -> Self {
-        match self {
-            StoreError::Corrupt { path, message } if path.is_empty() => StoreError::Corrupt {
-                path: shown.to_owned(),
-                message,
-            },
-            e => e,
-        }
-    }
-}
-
-impl From<TransactionError<StoreError>> for StoreError {
-    fn from(e: TransactionError<StoreError>) -> Self {
-        match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => e.into(),
-        }
-    }
-}
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -195,27 +110,6 @@ struct Shared {
     fault: Mutex<Option<StoreFault>>,
     /// The store was read through without damage (`verify.rs`).
     verified: AtomicBool,
-}
-
-/// The sled database and its trees.
-struct Trees {
-    db: sled::Db,
-    meta: sled::Tree,
-    sources: sled::Tree,
-    articles: sled::Tree,
-    index: sled::Tree,
-    keys: sled::Tree,
-    stories: sled::Tree,
-    tombstones: sled::Tree,
-    tombstones_seen: sled::Tree,
-    changes: sled::Tree,
-    /// Story id → the story it was merged into (`storyid_mergedinto`): written with the
-    /// surviving story, for every id in its `merged_from`, so one lookup always lands on the
-    /// survivor; deleted with it by retention.
-    merged_into: sled::Tree,
-    /// False while `tombstones` is known to be empty (it was at open and retention deleted
-    /// nothing since): folding then skips a lookup per article.
-    may_have_tombstones: AtomicBool,
 }
 
 /// The durable line: the newest change-log entry and the counters as of the last flush.
@@ -291,96 +185,6 @@ fn tombstone_seen_key(seen: Millis, source_key: &[u8]) -> Vec<u8> {
 
 fn id_from(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
-}
-
-/// How long opening waits for a lock our own process may still hold (see [`Trees::open`]).
-const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
-
-impl Trees {
-    fn open(path: &Path, shown: &str, cache_bytes: u64) -> Result<Trees> {
-        let config = sled::Config::new()
-            .path(path)
-            // Flushing is the daemon's (see "Durability" above), so it knows what is durable.
-            .flush_every_ms(None)
-            .cache_capacity(cache_bytes);
-        // sled releases its file lock when the last of its handles is gone, and a write
-        // thread of its pool can hold one for a moment after the store was dropped: opening
-        // again at once (a reopen after a full disk, tests) would see our own lock. Another
-        // process's lock stays, and is reported once the grace period is over.
-        let deadline = std::time::Instant::now() + LOCK_GRACE;
-        let db = loop {
-            match config.open().map_err(|e| classify_open_error(shown, e)) {
-                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => break other?,
-            }
-        };
-        let open = |name: &str| {
-            db.open_tree(name)
-                .map_err(|e| classify_open_error(shown, e))
-        };
-        let tombstones = open("sourcekey_tombstone")?;
-        Ok(Trees {
-            may_have_tombstones: AtomicBool::new(!tombstones.is_empty()),
-            tombstones,
-            meta: open("meta")?,
-            sources: open("sourcename_state")?,
-            articles: open("articleid_article")?,
-            index: open("articleid_index")?,
-            keys: open("sourcekey_articleid")?,
-            stories: open("storyid_story")?,
-            tombstones_seen: open("tombstoneseen_sourcekey")?,
-            changes: open("seq_change")?,
-            merged_into: open("storyid_mergedinto")?,
-            db,
-        })
-    }
-
-    fn check_schema(&self, shown: &str, existed: bool) -> Result<u32> {
-        match self.meta.get(KEY_SCHEMA)? {
-            None if !existed && self.articles.is_empty() && self.sources.is_empty() => {
-                self.meta
-                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
-                self.meta.insert(KEY_COUNTS, encode(&Counts::default())?)?;
-                self.db.flush()?;
-                Ok(SCHEMA_VERSION)
-            }
-            None => Err(StoreError::Corrupt {
-                path: shown.to_owned(),
-                message: "the schema version is missing; refusing to treat it as an empty store"
-                    .into(),
-            }),
-            Some(v) => {
-                let found = <[u8; 4]>::try_from(v.as_ref())
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Schema {
-                        path: shown.to_owned(),
-                        found: format!("{:?} (unreadable)", v.as_ref()),
-                    })?;
-                if found > SCHEMA_VERSION || found == 0 {
-                    return Err(StoreError::Schema {
-                        path: shown.to_owned(),
-                        found: found.to_string(),
-                    });
-                }
-                Ok(found)
-            }
-        }
-    }
-
-    /// Counters as written (durable or not).
-    fn counts(&self) -> Result<Counts> {
-        match self.meta.get(KEY_COUNTS)? {
-            Some(v) => decode("meta", KEY_COUNTS, &v),
-            None => Ok(Counts::default()),
-        }
-    }
-
-    /// Newest change-log entry as written (durable or not).
-    fn last_change(&self) -> Result<Option<u64>> {
-        Ok(self.changes.last()?.and_then(|(k, _)| id_from(&k)))
-    }
 }
 
 impl Store {
@@ -583,279 +387,6 @@ impl Store {
             .and_then(|v| id_from(&v)))
     }
 
-    /// Writes one fold decision atomically: the article (new or updated), its index record and
-    /// key, its story, the counters moved by `delta`, and a change-log entry of `kind`.
-    /// Returns the change record (its `seq` is the consumers' cursor).
-    pub fn commit(
-        &self,
-        article: &ArticleRecord,
-        story: &StoryRecord,
-        delta: Counts,
-        kind: ChangeKind,
-    ) -> Result<ChangeRecord> {
-        let mut changes = self.commit_batch(&[(article.clone(), kind)], &[story], delta)?;
-        changes
-            .pop()
-            .ok_or_else(|| StoreError::Io("commit wrote no change".into()))
-    }
-
-    /// Writes the fold decisions of one poll in one transaction: each article (new or
-    /// updated) with its index record, key and change-log entry of its kind; every story
-    /// they touched; the counters moved by `delta`. All of it or none. Returns the change
-    /// records in article order.
-    pub fn commit_batch(
-        &self,
-        articles: &[(ArticleRecord, ChangeKind)],
-        stories: &[&StoryRecord],
-        delta: Counts,
-    ) -> Result<Vec<ChangeRecord>> {
-        self.commit_fold(articles, stories, &[], delta)
-    }
-
-    /// [`Store::commit_batch`], also deleting the story records `removed` (stories merged into
-    /// another one: their articles are among `articles`, re-pointed) and counting them off
-    /// the stored stories, in the same transaction.
-    pub fn commit_fold(
-        &self,
-        articles: &[(ArticleRecord, ChangeKind)],
-        stories: &[&StoryRecord],
-        removed: &[u64],
-        delta: Counts,
-    ) -> Result<Vec<ChangeRecord>> {
-        struct Row {
-            key: [u8; 8],
-            article: Vec<u8>,
-            index: Vec<u8>,
-            source_key: Vec<u8>,
-            change_key: [u8; 8],
-            change: Vec<u8>,
-        }
-        self.check_writable()?;
-        let t = self.t()?;
-        let mut rows = Vec::with_capacity(articles.len());
-        let mut changes = Vec::with_capacity(articles.len());
-        for (article, kind) in articles {
-            let change = ChangeRecord {
-                seq: self.wrote(t.db.generate_id())?,
-                kind: *kind,
-                article: article.id,
-                story: article.story,
-                at: article.updated,
-            };
-            rows.push(Row {
-                key: article.id.to_be_bytes(),
-                article: encode_sized(article, article.encoded_size_hint())?,
-                index: encode_sized(
-                    &IndexRecord {
-                        story: article.story,
-                        at: article.first_seen,
-                        fingerprint: article.fingerprint.clone(),
-                    },
-                    INDEX_RECORD_HINT,
-                )?,
-                source_key: source_key(&article.source, &article.key),
-                change_key: change.seq.to_be_bytes(),
-                change: encode_sized(&change, 64)?,
-            });
-            changes.push(change);
-        }
-        let stories_in = stories;
-        let stories: Vec<([u8; 8], Vec<u8>)> = stories
-            .iter()
-            .map(|s| Ok((s.id.to_be_bytes(), encode_sized(*s, s.encoded_size_hint())?)))
-            .collect::<Result<_>>()?;
-        (
-            &t.meta,
-            &t.articles,
-            &t.index,
-            &t.keys,
-            &t.stories,
-            &t.changes,
-            &t.merged_into,
-        )
-            .transaction(
-                |(meta, articles, index, keys, stories_t, changes_t, merged_t)| {
-                    for r in &rows {
-                        articles.insert(&r.key, r.article.as_slice())?;
-                        index.insert(&r.key, r.index.as_slice())?;
-                        keys.insert(r.source_key.as_slice(), &r.key)?;
-                        changes_t.insert(&r.change_key, r.change.as_slice())?;
-                    }
-                    for (k, v) in &stories {
-                        stories_t.insert(k, v.as_slice())?;
-                    }
-                    for s in stories_in {
-                        for gone in &s.merged_from {
-                            merged_t.insert(&gone.to_be_bytes(), &s.id.to_be_bytes())?;
-                        }
-                    }
-                    let mut gone = 0u64;
-                    for id in removed {
-                        gone += u64::from(stories_t.remove(&id.to_be_bytes())?.is_some());
-                    }
-                    if delta != Counts::default() || gone > 0 {
-                        let mut counts: Counts = match meta.get(KEY_COUNTS)? {
-                            Some(v) => decode("meta", KEY_COUNTS, &v)
-                                .map_err(ConflictableTransactionError::Abort)?,
-                            None => Counts::default(),
-                        };
-                        counts.articles += delta.articles;
-                        counts.stories = (counts.stories + delta.stories).saturating_sub(gone);
-                        counts.copies += delta.copies;
-                        let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
-                        meta.insert(KEY_COUNTS, bytes)?;
-                    }
-                    Ok(())
-                },
-            )
-            .map_err(|e| self.note_fault(e.into()))?;
-        Ok(changes)
-    }
-
-    /// Change-log entries after `after` (exclusive), oldest first, up to the last flush: a
-    /// change is listed only once it is durable.
-    pub fn changes_after(
-        &self,
-        after: Option<u64>,
-    ) -> Box<dyn Iterator<Item = Result<ChangeRecord>> + Send + '_> {
-        let Some(last) = self.durable().seq else {
-            return Box::new(std::iter::empty());
-        };
-        let start = after.map_or(0, |a| a.saturating_add(1));
-        if start > last {
-            return Box::new(std::iter::empty());
-        }
-        match self.t() {
-            Ok(t) => Box::new(
-                t.changes
-                    .range(start.to_be_bytes()..=last.to_be_bytes())
-                    .map(|kv| {
-                        let (k, v) = kv?;
-                        decode("seq_change", &k, &v)
-                    }),
-            ),
-            Err(e) => Box::new(std::iter::once(Err(e))),
-        }
-    }
-
-    /// Change-log entries after `after` (exclusive), oldest first, durable or not: what the
-    /// index snapshot is caught up with (the index holds every written change).
-    pub fn written_changes_after(
-        &self,
-        after: u64,
-    ) -> Box<dyn Iterator<Item = Result<ChangeRecord>> + Send + '_> {
-        let Some(start) = after.checked_add(1) else {
-            return Box::new(std::iter::empty());
-        };
-        match self.t() {
-            Ok(t) => Box::new(t.changes.range(start.to_be_bytes()..).map(|kv| {
-                let (k, v) = kv?;
-                decode("seq_change", &k, &v)
-            })),
-            Err(e) => Box::new(std::iter::once(Err(e))),
-        }
-    }
-
-    /// The newest durable change-log position, if any.
-    pub fn last_change(&self) -> Result<Option<u64>> {
-        Ok(self.durable().seq)
-    }
-
-    /// Index records of articles first seen at or after `since`, newest first; times are
-    /// compared in whole seconds, as the index keeps them. Relies on ids increasing with first
-    /// sighting, so the scan stops at the first older record.
-    pub fn index_records_since(
-        &self,
-        since: Millis,
-    ) -> Box<dyn Iterator<Item = Result<(u64, IndexRecord)>> + Send + '_> {
-        let t = match self.t() {
-            Ok(t) => t,
-            Err(e) => return Box::new(std::iter::once(Err(e))),
-        };
-        Box::new(
-            t.index
-                .iter()
-                .rev()
-                .map(|kv| {
-                    let (k, v) = kv?;
-                    let id = id_from(&k).ok_or_else(|| StoreError::Corrupt {
-                        path: String::new(),
-                        message: "bad key in articleid_index".into(),
-                    })?;
-                    Ok((id, decode::<IndexRecord>("articleid_index", &k, &v)?))
-                })
-                .take_while(move |r| match r {
-                    Ok((_, rec)) => rec.at / 1000 >= since / 1000,
-                    Err(_) => true,
-                }),
-        )
-    }
-
-    /// One article's index record.
-    pub fn index_record(&self, id: u64) -> Result<Option<IndexRecord>> {
-        get_decoded(&self.t()?.index, "articleid_index", id)
-    }
-
-    /// One change-log entry, durable or not.
-    pub fn change(&self, seq: u64) -> Result<Option<ChangeRecord>> {
-        get_decoded(&self.t()?.changes, "seq_change", seq)
-    }
-
-    /// How many times retention removed index records (written, durable or not).
-    pub fn index_epoch(&self) -> Result<u64> {
-        Ok(self
-            .t()?
-            .meta
-            .get(KEY_INDEX_EPOCH)?
-            .and_then(|v| id_from(&v))
-            .unwrap_or(0))
-    }
-
-    /// The store's directory.
-    pub fn path(&self) -> &Path {
-        &self.shared.path
-    }
-
-    /// Articles with an id of at least `first`, oldest first.
-    pub fn articles_from(
-        &self,
-        first: u64,
-    ) -> Box<dyn Iterator<Item = Result<ArticleRecord>> + Send + '_> {
-        match self.t() {
-            Ok(t) => Box::new(t.articles.range(first.to_be_bytes()..).map(|kv| {
-                let (k, v) = kv?;
-                decode("articleid_article", &k, &v)
-            })),
-            Err(e) => Box::new(std::iter::once(Err(e))),
-        }
-    }
-
-    /// Articles, newest first.
-    pub fn articles_newest(&self) -> Box<dyn Iterator<Item = Result<ArticleRecord>> + Send + '_> {
-        match self.t() {
-            Ok(t) => Box::new(t.articles.iter().rev().map(|kv| {
-                let (k, v) = kv?;
-                decode("articleid_article", &k, &v)
-            })),
-            Err(e) => Box::new(std::iter::once(Err(e))),
-        }
-    }
-
-    /// Stories, newest first, with an id below `before` (or all when `None`).
-    pub fn stories_before(
-        &self,
-        before: Option<u64>,
-    ) -> Box<dyn Iterator<Item = Result<StoryRecord>> + Send + '_> {
-        let end = before.unwrap_or(u64::MAX).to_be_bytes();
-        match self.t() {
-            Ok(t) => Box::new(t.stories.range(..end).rev().map(|kv| {
-                let (k, v) = kv?;
-                decode("storyid_story", &k, &v)
-            })),
-            Err(e) => Box::new(std::iter::once(Err(e))),
-        }
-    }
-
     /// Writes everything buffered to disk, then moves the durable line (what
     /// [`Store::changes_after`], [`Store::last_change`] and [`Store::counts`] report) up to
     /// what was written before the flush began. Returns the newest durable change.
@@ -974,32 +505,6 @@ pub(crate) fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::
             .or_else(|| p.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic".into())
     })
-}
-
-fn classify_open_error(path: &str, e: sled::Error) -> StoreError {
-    match e {
-        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-            StoreError::Locked {
-                path: path.to_owned(),
-            }
-        }
-        sled::Error::Corruption { at, .. } => StoreError::Corrupt {
-            path: path.to_owned(),
-            message: match at {
-                Some(at) => format!("sled found corrupted data at {at:?}"),
-                None => "sled found corrupted data".into(),
-            },
-        },
-        sled::Error::ReportableBug(_) => StoreError::Corrupt {
-            path: path.to_owned(),
-            message: e.to_string(),
-        },
-        sled::Error::Io(io) => StoreError::Io(format!("opening {path}: {io}")),
-        other => StoreError::Corrupt {
-            path: path.to_owned(),
-            message: other.to_string(),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,121 @@
+//! The store's errors, and how sled's become them.
+
+use sled::transaction::TransactionError;
+
+use super::SCHEMA_VERSION;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another process (usually a running daemon) holds the store's lock.
+    #[error("the store at {path} is locked by another process (is the daemon running?)")]
+    Locked {
+        /// Store directory.
+        path: String,
+    },
+    /// sled reported on-disk corruption.
+    #[error("the store{} is damaged ({message}); restore it from a backup, or move it away to start with an empty store", at_path(.path))]
+    Corrupt {
+        /// Store directory.
+        path: String,
+        /// What sled or the decoder said.
+        message: String,
+    },
+    /// The store was written by a newer wirefold, or by something else entirely.
+    #[error("the store at {path} has schema version {found}; this wirefold reads version {SCHEMA_VERSION} and older (a newer wirefold wrote it: run that one, or restore a backup)")]
+    Schema {
+        /// Store directory.
+        path: String,
+        /// Version found on disk.
+        found: String,
+    },
+    /// A read or write failed (disk full, permissions, …).
+    #[error("store I/O failed: {0}")]
+    Io(String),
+    /// An earlier write failed; nothing is written until the store is reopened.
+    #[error("the store refuses writes since an earlier write failed ({0}); it is reopened once the disk accepts writes again")]
+    Faulted(String),
+    /// A stored record could not be decoded.
+    #[error("stored record {tree}/{key} cannot be decoded: {message}")]
+    Decode {
+        /// Tree name.
+        tree: &'static str,
+        /// Hex of the key.
+        key: String,
+        /// Decoder message.
+        message: String,
+    },
+}
+
+fn at_path(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at {path}")
+    }
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        match e {
+            sled::Error::Corruption { at, .. } => StoreError::Corrupt {
+                path: String::new(),
+                message: match at {
+                    Some(at) => format!("sled found corrupted data at {at:?}"),
+                    None => "sled found corrupted data".into(),
+                },
+            },
+            e => StoreError::Io(e.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// Names the store directory in a damage report that lacks it.
+    pub(crate) fn at(self, shown: &str) -> Self {
+        match self {
+            StoreError::Corrupt { path, message } if path.is_empty() => StoreError::Corrupt {
+                path: shown.to_owned(),
+                message,
+            },
+            e => e,
+        }
+    }
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => e.into(),
+        }
+    }
+}
+
+/// What a failed [`sled::open`] of the store at `path` means to an operator.
+pub(super) fn classify_open_error(path: &str, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            StoreError::Locked {
+                path: path.to_owned(),
+            }
+        }
+        sled::Error::Corruption { at, .. } => StoreError::Corrupt {
+            path: path.to_owned(),
+            message: match at {
+                Some(at) => format!("sled found corrupted data at {at:?}"),
+                None => "sled found corrupted data".into(),
+            },
+        },
+        sled::Error::ReportableBug(_) => StoreError::Corrupt {
+            path: path.to_owned(),
+            message: e.to_string(),
+        },
+        sled::Error::Io(io) => StoreError::Io(format!("opening {path}: {io}")),
+        other => StoreError::Corrupt {
+            path: path.to_owned(),
+            message: other.to_string(),
+        },
+    }
+}

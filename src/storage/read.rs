@@ -1,0 +1,149 @@
+//! Reading the change log, the index records and the newest articles and stories.
+
+use super::*;
+
+impl Store {
+    /// Change-log entries after `after` (exclusive), oldest first, up to the last flush: a
+    /// change is listed only once it is durable.
+    pub fn changes_after(
+        &self,
+        after: Option<u64>,
+    ) -> Box<dyn Iterator<Item = Result<ChangeRecord>> + Send + '_> {
+        let Some(last) = self.durable().seq else {
+            return Box::new(std::iter::empty());
+        };
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        if start > last {
+            return Box::new(std::iter::empty());
+        }
+        match self.t() {
+            Ok(t) => Box::new(
+                t.changes
+                    .range(start.to_be_bytes()..=last.to_be_bytes())
+                    .map(|kv| {
+                        let (k, v) = kv?;
+                        decode("seq_change", &k, &v)
+                    }),
+            ),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+
+    /// Change-log entries after `after` (exclusive), oldest first, durable or not: what the
+    /// index snapshot is caught up with (the index holds every written change).
+    pub fn written_changes_after(
+        &self,
+        after: u64,
+    ) -> Box<dyn Iterator<Item = Result<ChangeRecord>> + Send + '_> {
+        let Some(start) = after.checked_add(1) else {
+            return Box::new(std::iter::empty());
+        };
+        match self.t() {
+            Ok(t) => Box::new(t.changes.range(start.to_be_bytes()..).map(|kv| {
+                let (k, v) = kv?;
+                decode("seq_change", &k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+
+    /// The newest durable change-log position, if any.
+    pub fn last_change(&self) -> Result<Option<u64>> {
+        Ok(self.durable().seq)
+    }
+
+    /// Index records of articles first seen at or after `since`, newest first; times are
+    /// compared in whole seconds, as the index keeps them. Relies on ids increasing with first
+    /// sighting, so the scan stops at the first older record.
+    pub fn index_records_since(
+        &self,
+        since: Millis,
+    ) -> Box<dyn Iterator<Item = Result<(u64, IndexRecord)>> + Send + '_> {
+        let t = match self.t() {
+            Ok(t) => t,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        Box::new(
+            t.index
+                .iter()
+                .rev()
+                .map(|kv| {
+                    let (k, v) = kv?;
+                    let id = id_from(&k).ok_or_else(|| StoreError::Corrupt {
+                        path: String::new(),
+                        message: "bad key in articleid_index".into(),
+                    })?;
+                    Ok((id, decode::<IndexRecord>("articleid_index", &k, &v)?))
+                })
+                .take_while(move |r| match r {
+                    Ok((_, rec)) => rec.at / 1000 >= since / 1000,
+                    Err(_) => true,
+                }),
+        )
+    }
+
+    /// One article's index record.
+    pub fn index_record(&self, id: u64) -> Result<Option<IndexRecord>> {
+        get_decoded(&self.t()?.index, "articleid_index", id)
+    }
+
+    /// One change-log entry, durable or not.
+    pub fn change(&self, seq: u64) -> Result<Option<ChangeRecord>> {
+        get_decoded(&self.t()?.changes, "seq_change", seq)
+    }
+
+    /// How many times retention removed index records (written, durable or not).
+    pub fn index_epoch(&self) -> Result<u64> {
+        Ok(self
+            .t()?
+            .meta
+            .get(KEY_INDEX_EPOCH)?
+            .and_then(|v| id_from(&v))
+            .unwrap_or(0))
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Articles with an id of at least `first`, oldest first.
+    pub fn articles_from(
+        &self,
+        first: u64,
+    ) -> Box<dyn Iterator<Item = Result<ArticleRecord>> + Send + '_> {
+        match self.t() {
+            Ok(t) => Box::new(t.articles.range(first.to_be_bytes()..).map(|kv| {
+                let (k, v) = kv?;
+                decode("articleid_article", &k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+
+    /// Articles, newest first.
+    pub fn articles_newest(&self) -> Box<dyn Iterator<Item = Result<ArticleRecord>> + Send + '_> {
+        match self.t() {
+            Ok(t) => Box::new(t.articles.iter().rev().map(|kv| {
+                let (k, v) = kv?;
+                decode("articleid_article", &k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+
+    /// Stories, newest first, with an id below `before` (or all when `None`).
+    pub fn stories_before(
+        &self,
+        before: Option<u64>,
+    ) -> Box<dyn Iterator<Item = Result<StoryRecord>> + Send + '_> {
+        let end = before.unwrap_or(u64::MAX).to_be_bytes();
+        match self.t() {
+            Ok(t) => Box::new(t.stories.range(..end).rev().map(|kv| {
+                let (k, v) = kv?;
+                decode("storyid_story", &k, &v)
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The sled database and its trees, opened and checked.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use super::error::classify_open_error;
+use super::*;
+
+/// The sled database and its trees.
+pub(super) struct Trees {
+    pub(super) db: sled::Db,
+    pub(super) meta: sled::Tree,
+    pub(super) sources: sled::Tree,
+    pub(super) articles: sled::Tree,
+    pub(super) index: sled::Tree,
+    pub(super) keys: sled::Tree,
+    pub(super) stories: sled::Tree,
+    pub(super) tombstones: sled::Tree,
+    pub(super) tombstones_seen: sled::Tree,
+    pub(super) changes: sled::Tree,
+    /// Story id → the story it was merged into (`storyid_mergedinto`): written with the
+    /// surviving story, for every id in its `merged_from`, so one lookup always lands on the
+    /// survivor; deleted with it by retention.
+    pub(super) merged_into: sled::Tree,
+    /// False while `tombstones` is known to be empty (it was at open and retention deleted
+    /// nothing since): folding then skips a lookup per article.
+    pub(super) may_have_tombstones: AtomicBool,
+}
+
+/// How long opening waits for a lock our own process may still hold (see [`Trees::open`]).
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Trees {
+    pub(super) fn open(path: &Path, shown: &str, cache_bytes: u64) -> Result<Trees> {
+        let config = sled::Config::new()
+            .path(path)
+            // Flushing is the daemon's (see "Durability" above), so it knows what is durable.
+            .flush_every_ms(None)
+            .cache_capacity(cache_bytes);
+        // sled releases its file lock when the last of its handles is gone, and a write
+        // thread of its pool can hold one for a moment after the store was dropped: opening
+        // again at once (a reopen after a full disk, tests) would see our own lock. Another
+        // process's lock stays, and is reported once the grace period is over.
+        let deadline = std::time::Instant::now() + LOCK_GRACE;
+        let db = loop {
+            match config.open().map_err(|e| classify_open_error(shown, e)) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
+        let open = |name: &str| {
+            db.open_tree(name)
+                .map_err(|e| classify_open_error(shown, e))
+        };
+        let tombstones = open("sourcekey_tombstone")?;
+        Ok(Trees {
+            may_have_tombstones: AtomicBool::new(!tombstones.is_empty()),
+            tombstones,
+            meta: open("meta")?,
+            sources: open("sourcename_state")?,
+            articles: open("articleid_article")?,
+            index: open("articleid_index")?,
+            keys: open("sourcekey_articleid")?,
+            stories: open("storyid_story")?,
+            tombstones_seen: open("tombstoneseen_sourcekey")?,
+            changes: open("seq_change")?,
+            merged_into: open("storyid_mergedinto")?,
+            db,
+        })
+    }
+
+    pub(super) fn check_schema(&self, shown: &str, existed: bool) -> Result<u32> {
+        match self.meta.get(KEY_SCHEMA)? {
+            None if !existed && self.articles.is_empty() && self.sources.is_empty() => {
+                self.meta
+                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+                self.meta.insert(KEY_COUNTS, encode(&Counts::default())?)?;
+                self.db.flush()?;
+                Ok(SCHEMA_VERSION)
+            }
+            None => Err(StoreError::Corrupt {
+                path: shown.to_owned(),
+                message: "the schema version is missing; refusing to treat it as an empty store"
+                    .into(),
+            }),
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Schema {
+                        path: shown.to_owned(),
+                        found: format!("{:?} (unreadable)", v.as_ref()),
+                    })?;
+                if found > SCHEMA_VERSION || found == 0 {
+                    return Err(StoreError::Schema {
+                        path: shown.to_owned(),
+                        found: found.to_string(),
+                    });
+                }
+                Ok(found)
+            }
+        }
+    }
+
+    /// Counters as written (durable or not).
+    pub(super) fn counts(&self) -> Result<Counts> {
+        match self.meta.get(KEY_COUNTS)? {
+            Some(v) => decode("meta", KEY_COUNTS, &v),
+            None => Ok(Counts::default()),
+        }
+    }
+
+    /// Newest change-log entry as written (durable or not).
+    pub(super) fn last_change(&self) -> Result<Option<u64>> {
+        Ok(self.changes.last()?.and_then(|(k, _)| id_from(&k)))
+    }
+}

@@ -1,0 +1,137 @@
+//! Writing fold decisions: one sled transaction per batch.
+
+use sled::transaction::ConflictableTransactionError;
+use sled::Transactional;
+
+use super::*;
+
+impl Store {
+    /// Writes one fold decision atomically: the article (new or updated), its index record and
+    /// key, its story, the counters moved by `delta`, and a change-log entry of `kind`.
+    /// Returns the change record (its `seq` is the consumers' cursor).
+    pub fn commit(
+        &self,
+        article: &ArticleRecord,
+        story: &StoryRecord,
+        delta: Counts,
+        kind: ChangeKind,
+    ) -> Result<ChangeRecord> {
+        let mut changes = self.commit_batch(&[(article.clone(), kind)], &[story], delta)?;
+        changes
+            .pop()
+            .ok_or_else(|| StoreError::Io("commit wrote no change".into()))
+    }
+
+    /// Writes the fold decisions of one poll in one transaction: each article (new or
+    /// updated) with its index record, key and change-log entry of its kind; every story
+    /// they touched; the counters moved by `delta`. All of it or none. Returns the change
+    /// records in article order.
+    pub fn commit_batch(
+        &self,
+        articles: &[(ArticleRecord, ChangeKind)],
+        stories: &[&StoryRecord],
+        delta: Counts,
+    ) -> Result<Vec<ChangeRecord>> {
+        self.commit_fold(articles, stories, &[], delta)
+    }
+
+    /// [`Store::commit_batch`], also deleting the story records `removed` (stories merged into
+    /// another one: their articles are among `articles`, re-pointed) and counting them off
+    /// the stored stories, in the same transaction.
+    pub fn commit_fold(
+        &self,
+        articles: &[(ArticleRecord, ChangeKind)],
+        stories: &[&StoryRecord],
+        removed: &[u64],
+        delta: Counts,
+    ) -> Result<Vec<ChangeRecord>> {
+        struct Row {
+            key: [u8; 8],
+            article: Vec<u8>,
+            index: Vec<u8>,
+            source_key: Vec<u8>,
+            change_key: [u8; 8],
+            change: Vec<u8>,
+        }
+        self.check_writable()?;
+        let t = self.t()?;
+        let mut rows = Vec::with_capacity(articles.len());
+        let mut changes = Vec::with_capacity(articles.len());
+        for (article, kind) in articles {
+            let change = ChangeRecord {
+                seq: self.wrote(t.db.generate_id())?,
+                kind: *kind,
+                article: article.id,
+                story: article.story,
+                at: article.updated,
+            };
+            rows.push(Row {
+                key: article.id.to_be_bytes(),
+                article: encode_sized(article, article.encoded_size_hint())?,
+                index: encode_sized(
+                    &IndexRecord {
+                        story: article.story,
+                        at: article.first_seen,
+                        fingerprint: article.fingerprint.clone(),
+                    },
+                    INDEX_RECORD_HINT,
+                )?,
+                source_key: source_key(&article.source, &article.key),
+                change_key: change.seq.to_be_bytes(),
+                change: encode_sized(&change, 64)?,
+            });
+            changes.push(change);
+        }
+        let stories_in = stories;
+        let stories: Vec<([u8; 8], Vec<u8>)> = stories
+            .iter()
+            .map(|s| Ok((s.id.to_be_bytes(), encode_sized(*s, s.encoded_size_hint())?)))
+            .collect::<Result<_>>()?;
+        (
+            &t.meta,
+            &t.articles,
+            &t.index,
+            &t.keys,
+            &t.stories,
+            &t.changes,
+            &t.merged_into,
+        )
+            .transaction(
+                |(meta, articles, index, keys, stories_t, changes_t, merged_t)| {
+                    for r in &rows {
+                        articles.insert(&r.key, r.article.as_slice())?;
+                        index.insert(&r.key, r.index.as_slice())?;
+                        keys.insert(r.source_key.as_slice(), &r.key)?;
+                        changes_t.insert(&r.change_key, r.change.as_slice())?;
+                    }
+                    for (k, v) in &stories {
+                        stories_t.insert(k, v.as_slice())?;
+                    }
+                    for s in stories_in {
+                        for gone in &s.merged_from {
+                            merged_t.insert(&gone.to_be_bytes(), &s.id.to_be_bytes())?;
+                        }
+                    }
+                    let mut gone = 0u64;
+                    for id in removed {
+                        gone += u64::from(stories_t.remove(&id.to_be_bytes())?.is_some());
+                    }
+                    if delta != Counts::default() || gone > 0 {
+                        let mut counts: Counts = match meta.get(KEY_COUNTS)? {
+                            Some(v) => decode("meta", KEY_COUNTS, &v)
+                                .map_err(ConflictableTransactionError::Abort)?,
+                            None => Counts::default(),
+                        };
+                        counts.articles += delta.articles;
+                        counts.stories = (counts.stories + delta.stories).saturating_sub(gone);
+                        counts.copies += delta.copies;
+                        let bytes = encode(&counts).map_err(ConflictableTransactionError::Abort)?;
+                        meta.insert(KEY_COUNTS, bytes)?;
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(|e| self.note_fault(e.into()))?;
+        Ok(changes)
+    }
+}
