@@ -1,0 +1,233 @@
+//! The built-in boilerplate rules: datelines, attributions, bylines, trailing notes, in the
+//! order they are tried (see [the module](super) for how rules apply).
+
+use super::{rule_filter, Position, Rule, RuleKind};
+
+/// Month names for dateline patterns (English, abbreviated with optional dot).
+const MONTH: &str = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?";
+/// An all-caps city of one to four words (`BAKU`, `NEW YORK`, `RIO DE JANEIRO`).
+const CITY: &str = r"\p{Lu}[\p{Lu}\p{M}'’.\-]+(?:[ \-]\p{Lu}[\p{Lu}\p{M}'’.\-]*){0,3}";
+/// Optional `, Country` / `, Calif.` / `, N.Y.` after the city.
+const COUNTRY: &str = r"(?:,\s*\p{Lu}[\p{L}.]*(?:\s\p{Lu}[\p{L}.]*){0,2})?";
+/// A parenthesised agency tag: `(AP)`, `(Reuters)`, `(Trend)`, `(UPI)`.
+const AGENCY: &str = r"\(\p{L}[\p{L}\p{N} .&'\-]*\)";
+/// Separator after a dateline.
+const SEP: &str = r"\s*(?:-{1,2}|–|—|‒|―|:|\.)\s*";
+/// A name word: `Sabir`, `O'Neil`, `J.`, `Al-Assad`.
+const NAME: &str = r"\p{Lu}[\p{L}\p{M}'’.\-]*";
+
+/// The built-in rule table.
+pub fn builtin_rules() -> Vec<Rule> {
+    builtin_defs()
+        .into_iter()
+        .filter_map(|(name, kind, pos, pat, disp)| Rule::compile(name, kind, pos, &pat, disp).ok())
+        .map(|mut r| {
+            r.may_match = rule_filter::for_builtin(&r.name);
+            r
+        })
+        .collect()
+}
+
+/// A built-in rule definition: name, kind, position, pattern, drop_from_display.
+type Def = (&'static str, RuleKind, Position, String, bool);
+
+/// The built-in rule definitions (uncompiled).
+pub(super) fn builtin_defs() -> Vec<Def> {
+    use Position::*;
+    use RuleKind::*;
+    let date_dm = format!(r"(?:{MONTH}\s*\d{{1,2}}|\d{{1,2}}\s+{MONTH})(?:,?\s*\d{{4}})?");
+    vec![
+        // --- datelines ---
+        (
+            "dateline-city-date",
+            Dateline,
+            Leading,
+            format!(r"{CITY}{COUNTRY},\s*{date_dm}\s*(?:{AGENCY})?{SEP}"),
+            false,
+        ),
+        (
+            "dateline-city-agency",
+            Dateline,
+            Leading,
+            format!(r"{CITY}{COUNTRY}\s*{AGENCY}\s*(?:-{{1,2}}|–|—|‒|―|:)\s*"),
+            false,
+        ),
+        (
+            "dateline-city-dash",
+            Dateline,
+            Leading,
+            format!(r"\p{{Lu}}{{3}}[\p{{Lu}}\p{{M}}'’.\-]*(?:[ \-]\p{{Lu}}[\p{{Lu}}\p{{M}}'’.\-]*){{0,3}}{COUNTRY}\s*(?:—|--|–)\s*"),
+            false,
+        ),
+        (
+            "dateline-agency",
+            Dateline,
+            Leading,
+            r"\((?i:reuters|ap|afp|upi|xinhua|trend|azertac|apa|dpa|tass|anadolu)\)\s*(?:-{1,2}|–|—|:)\s*"
+                .to_string(),
+            false,
+        ),
+        (
+            "dateline-cjk",
+            Dateline,
+            Leading,
+            r"\p{Han}{2,10}\d{1,2}月\d{1,2}日(?:电|訊|讯|消息)\s*(?:（记者[^）]{0,20}）)?\s*".to_string(),
+            false,
+        ),
+        (
+            "dateline-thai",
+            Dateline,
+            Leading,
+            r"\p{Thai}+\s*\d{1,2}\s*(?:ม\.ค\.|ก\.พ\.|มี\.ค\.|เม\.ย\.|พ\.ค\.|มิ\.ย\.|ก\.ค\.|ส\.ค\.|ก\.ย\.|ต\.ค\.|พ\.ย\.|ธ\.ค\.)\s*(?:\d{2,4}\s*)?(?:-|–|—)\s*".to_string(),
+            false,
+        ),
+        // --- section / meta lines ---
+        (
+            "section-date-time",
+            Line,
+            Leading,
+            format!(r"(?:\p{{Lu}}[\p{{L}}&\-]*\s+){{0,3}}(?:\d{{1,2}}\s+{MONTH},?\s+\d{{4}}|{MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}),?\s*(?:at\s+)?\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:\s*(?i:[ap]\.?m\.?))?(?:\s*(?:GMT|UTC|[A-Z]{{2,4}}T|\(?[+\-]\d{{2}}:?\d{{2}}\)?))?\s*\|?\s*"),
+            false,
+        ),
+        (
+            "updated-line",
+            Line,
+            WholeParagraph,
+            r"(?i:updated|published|posted|last updated|first published)(?:\s+on)?:?\s+[\p{L} ,.]*\d[\p{L}\p{N} ,.:/+\-]*".to_string(),
+            false,
+        ),
+        // --- bylines ---
+        (
+            "byline-by",
+            Byline,
+            WholeParagraph,
+            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*[\p{{L}} .]+)?\.?"),
+            false,
+        ),
+        (
+            "name-line",
+            Byline,
+            WholeParagraph,
+            format!(r"(?:{NAME}\s+){{1,3}}{NAME}"),
+            false,
+        ),
+        // --- attributions ---
+        (
+            "attribution-reports",
+            Attribution,
+            Inline,
+            r",\s+(?:(?:the\s+)?\p{Lu}[\p{L}\p{N}.\-]*(?:\s+\p{Lu}[\p{L}\p{N}.\-]*){0,3}|(?i:the (?:news )?agency|local media|state media))\s+(?:reports|reported|informs|writes)(?:\s+citing\s+[^.;!?]+)?[.!]"
+                .to_string(),
+            false,
+        ),
+        (
+            "attribution-according-to",
+            Attribution,
+            Inline,
+            r",\s+according\s+to\s+(?:the\s+)?(?i:xinhua|reuters|ap|afp|tass|trend|azertac|apa|report|interfax|ria novosti|anadolu(?: agency)?|upi|dpa|efe|ansa|yonhap|kyodo|irna|wam|kuna|spa|news\.az|report\.az|turkicworld|the (?:news )?agency)(?:\s+news\s+agency)?[.!]"
+                .to_string(),
+            false,
+        ),
+        (
+            "reporting-by-parenthesised",
+            Attribution,
+            WholeParagraph,
+            r"\(\s*(?i:additional\s+)?(?i:reporting|writing|editing|compiled|translated|produced|research|graphics)\s+(?i:by)\s+[^()]+\)\.?".to_string(),
+            false,
+        ),
+        (
+            "reporting-by",
+            Attribution,
+            WholeParagraph,
+            r"(?i:additional\s+)?(?i:reporting|writing)\s+(?i:by)\s+[^;\n]+(?:;\s*(?i:additional\s+)?(?i:reporting|writing|editing|compiled|translated|produced)\s+(?i:by)\s+[^;\n]+){1,5}\.?"
+                .to_string(),
+            false,
+        ),
+        // --- trailing notes ---
+        (
+            "follow-us",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:(?:follow|join)\s+(?:us|\S+(?:\s+\S+)?)\s+on\s+(?:twitter|x|facebook|telegram|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|google news|our)\b).*|(?i:follow\s+us\b).*"
+                .to_string(),
+            true,
+        ),
+        (
+            "read-more",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:read\s+more|related|see\s+also|also\s+read|more\s+on\s+this)(?:\s*(?::|>>|»|\.\.\.|…|-|–|—)\s*.*)?".to_string(),
+            true,
+        ),
+        (
+            "copyright",
+            TrailingNote,
+            WholeParagraph,
+            r"(?:(?i:copyright)\s*(?:©|\((?i:c)\))?\s*\d{4}|©|\((?i:c)\)\s*\d{4}).*".to_string(),
+            false,
+        ),
+        (
+            "all-rights-reserved",
+            TrailingNote,
+            WholeParagraph,
+            r".*(?i:all rights reserved)\.?".to_string(),
+            false,
+        ),
+        (
+            "post-appeared-first",
+            TrailingNote,
+            Trailing,
+            r"(?i:the post)\s.+?\s(?i:appeared first on)\s[^.]+\.?".to_string(),
+            true,
+        ),
+        (
+            "continue-reading",
+            TrailingNote,
+            Trailing,
+            r"(?:\[(?:…|\.\.\.)\]\s*)?(?:Continue reading|CONTINUE READING|Read the full (?:story|article)|Read full (?:story|article))(?:\s+[^.!?]+?)?\s*(?:…|\.\.\.|→|»|>>)?\.?".to_string(),
+            true,
+        ),
+        (
+            "image-credit",
+            TrailingNote,
+            Inline,
+            r"\(\s*(?i:image|photo|picture|video)\s+(?i:credit)s?\s*:[^()]+\)".to_string(),
+            false,
+        ),
+        (
+            "photo-caption",
+            TrailingNote,
+            WholeParagraph,
+            r"(?:Photo|PHOTO|Image|IMAGE|Picture|Photograph|File photo|FILE PHOTO|Video|VIDEO)(?:\s+(?i:by|credit)\s*:?|\s*:)\s*.+".to_string(),
+            false,
+        ),
+        (
+            "subscribe",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:subscribe)\s+(?i:to|for|now|today|here)\b.*".to_string(),
+            true,
+        ),
+        (
+            "click-here",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:click\s+here)\b.*".to_string(),
+            true,
+        ),
+        (
+            "sign-up",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:sign\s+up)\s+(?i:for|to|here|now|today)\b.*".to_string(),
+            true,
+        ),
+        (
+            "agency-signoff",
+            TrailingNote,
+            WholeParagraph,
+            r"(?:[-–—]\s*)?\(?(?:Reuters|AP|AFP|Xinhua|TASS|dpa|Trend|UPI|Bloomberg|AZERTAC|Azertac|APA)\)?\.?".to_string(),
+            false,
+        ),
+    ]
+}
