@@ -353,6 +353,7 @@ pub(super) async fn articles(
     };
     let store = state.store.clone();
     let page = blocking(move || {
+        let mut deleted = Vec::new();
         let (records, next) = match after {
             None => {
                 let next = store.last_change()?.unwrap_or(0);
@@ -366,8 +367,10 @@ pub(super) async fn articles(
                 let (ids, next) = changed_ids(&store, Feed::Articles, after, limit)?;
                 let mut list = Vec::with_capacity(ids.len());
                 for (id, _) in ids {
-                    if let Some(a) = store.article(id)? {
-                        list.push(a);
+                    match store.article(id)? {
+                        Some(a) => list.push(a),
+                        // gone from the store: retention deleted it
+                        None => deleted.push(id),
                     }
                 }
                 (list, next)
@@ -377,7 +380,7 @@ pub(super) async fn articles(
             .into_iter()
             .map(|a| ArticleView::new(a, with_text))
             .collect();
-        Ok(json!({"articles": views, "next": next.to_string()}))
+        Ok(json!({"articles": views, "deleted": deleted, "next": next.to_string()}))
     })
     .await;
     match page {
@@ -400,6 +403,7 @@ pub(super) async fn stories(
     };
     let store = state.store.clone();
     let page = blocking(move || {
+        let mut deleted = Vec::new();
         let (records, next) = match after {
             None => {
                 let next = store.last_change()?.unwrap_or(0);
@@ -413,8 +417,12 @@ pub(super) async fn stories(
                 let (ids, next) = changed_ids(&store, Feed::Stories, after, limit)?;
                 let mut list = Vec::with_capacity(ids.len());
                 for (id, _) in ids {
-                    if let Some(s) = store.story(id)? {
-                        list.push(s);
+                    match store.story(id)? {
+                        Some(s) => list.push(s),
+                        // merged into another (which the page lists with its Merged changes)
+                        None if store.merged_into(id)?.is_some() => {}
+                        // retention deleted its last copy
+                        None => deleted.push(id),
                     }
                 }
                 (list, next)
@@ -424,7 +432,7 @@ pub(super) async fn stories(
             .into_iter()
             .map(|s| story_view(&store, s, false))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(json!({"stories": views, "next": next.to_string()}))
+        Ok(json!({"stories": views, "deleted": deleted, "next": next.to_string()}))
     })
     .await;
     match page {

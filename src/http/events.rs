@@ -29,6 +29,7 @@ fn kind_name(k: ChangeKind) -> &'static str {
         ChangeKind::NewCopy => "new_copy",
         ChangeKind::Updated => "updated",
         ChangeKind::Merged => "merged",
+        ChangeKind::Deleted => "deleted",
     }
 }
 

@@ -80,7 +80,7 @@ pub use verify::{Progress, Verifier};
 pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";

@@ -259,6 +259,9 @@ pub enum ChangeKind {
     /// The article's story was merged into another (`story` is the one it is in now): a new
     /// copy matched both stories, so they are one (see `crate::fold`, rule 5). Schema 3.
     Merged,
+    /// Retention deleted the article (`story` is the story it was in, deleted with it when
+    /// this was its last copy). Schema 5.
+    Deleted,
 }
 
 /// One entry of the change log: what the change feed and the event stream replay.

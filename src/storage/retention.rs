@@ -5,8 +5,9 @@
 //!   sighting (ids grow with time; the records carry the first sighting) give or take
 //!   [`ORDER_SLACK_MS`], up to the first record seen that long after a cutoff, and deletes at
 //!   most `max` articles, each in its own transaction: the article, its index record, its
-//!   key, its copy in its story (the story goes when its last copy goes), the counters, and a
-//!   tombstone for its source and key.
+//!   key, its copy in its story (the story goes when its last copy goes), the counters, a
+//!   tombstone for its source and key, and a [`ChangeKind::Deleted`] change-log entry (the
+//!   change feed and the event stream tell consumers what went).
 //! - [`Store::tombstoned`] answers "was this item deleted by retention?" while folding; each
 //!   sighting refreshes the tombstone (at most once per [`TOMBSTONE_TOUCH_MS`]), so that a
 //!   tombstone lives as long as its item stays in the feed.
@@ -23,8 +24,9 @@ use sled::transaction::ConflictableTransactionError as Abortable;
 use sled::Transactional;
 
 use super::{
-    decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, ChangeRecord, CopyKind,
-    Counts, IndexRecord, Millis, Result, Store, StoryRecord, KEY_COUNTS, KEY_INDEX_EPOCH,
+    decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, ChangeKind,
+    ChangeRecord, CopyKind, Counts, IndexRecord, Millis, Result, Store, StoryRecord, KEY_COUNTS,
+    KEY_INDEX_EPOCH,
 };
 
 /// A tombstone's time is refreshed when its item is seen again and the stored time is older
@@ -97,6 +99,7 @@ impl Store {
         let t = self.t()?;
         t.may_have_tombstones.store(true, Ordering::SeqCst);
         let article_key = id.to_be_bytes();
+        let seq = self.wrote(t.db.generate_id())?;
         (
             &t.meta,
             &t.articles,
@@ -106,9 +109,20 @@ impl Store {
             &t.tombstones,
             &t.tombstones_seen,
             &t.merged_into,
+            &t.changes,
         )
             .transaction(
-                |(meta, articles, index, keys, stories, tombs, tombs_seen, merged_into)| {
+                |(
+                    meta,
+                    articles,
+                    index,
+                    keys,
+                    stories,
+                    tombs,
+                    tombs_seen,
+                    merged_into,
+                    changes,
+                )| {
                     index.remove(&article_key)?;
                     let Some(bytes) = articles.remove(&article_key)? else {
                         return Ok(false); // already gone: only the index record was left
@@ -161,6 +175,17 @@ impl Store {
                     meta.insert(KEY_COUNTS, encode(&counts).map_err(Abortable::Abort)?)?;
                     let epoch = meta.get(KEY_INDEX_EPOCH)?.and_then(|v| id_from(&v));
                     meta.insert(KEY_INDEX_EPOCH, &(epoch.unwrap_or(0) + 1).to_be_bytes())?;
+                    let change = ChangeRecord {
+                        seq,
+                        kind: ChangeKind::Deleted,
+                        article: id,
+                        story: a.story,
+                        at: now,
+                    };
+                    changes.insert(
+                        &seq.to_be_bytes(),
+                        encode(&change).map_err(Abortable::Abort)?,
+                    )?;
                     Ok(story_gone)
                 },
             )

@@ -92,6 +92,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         what: "retention order read from the index records",
         plan: v3_to_v4,
     },
+    Migration {
+        from: 4,
+        what: "deletions in the change log",
+        plan: v4_to_v5,
+    },
 ];
 
 /// Drops the [`RETIRED`] trees still in the store (a crash right after the step that retired
@@ -171,6 +176,12 @@ fn v3_to_v4(_: &Trees) -> Result<Plan> {
     let mut plan = Plan::default();
     plan.retire(FIRST_SEEN);
     Ok(plan)
+}
+
+/// Schema 5 adds [`super::ChangeKind::Deleted`] to the change log: nothing to rewrite, but a
+/// wirefold of schema 4 could not decode the new entries, so the version moves.
+fn v4_to_v5(_: &Trees) -> Result<Plan> {
+    Ok(Plan::default())
 }
 
 /// 2 → 3: every index record again, with the entity mask of its article. The plan holds one

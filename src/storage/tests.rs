@@ -173,7 +173,7 @@ fn prune_deletes_old_articles_in_time_order_and_tombstones_them() {
     // the fold lock, a clock stepped back), by less than `ORDER_SLACK_MS`.
     let (new_a, new_s) = commit_at(&store, "g:new", 9_000);
     let (old_a, old_s) = commit_at(&store, "g:old", 1_000);
-    let (mid_a, _) = commit_at(&store, "g:mid", 2_000);
+    let (mid_a, mid_s) = commit_at(&store, "g:mid", 2_000);
 
     // A batch of one takes the oldest first.
     let p = store.prune_before(5_000, 10_000, 1).unwrap();
@@ -206,6 +206,48 @@ fn prune_deletes_old_articles_in_time_order_and_tombstones_them() {
     assert!(store.tombstoned("src", "g:mid", 10_000).unwrap());
     assert!(!store.tombstoned("src", "g:new", 10_000).unwrap());
     assert!(!store.tombstoned("other", "g:old", 10_000).unwrap());
+    // Each deletion is in the change log, after the commits, with the story it was in.
+    let deleted: Vec<(u64, u64, Millis)> = store
+        .changes_after(None)
+        .map(|c| c.unwrap())
+        .filter(|c| c.kind == ChangeKind::Deleted)
+        .map(|c| (c.article, c.story, c.at))
+        .collect();
+    assert_eq!(
+        deleted,
+        vec![(old_a, old_s, 10_000), (mid_a, mid_s, 10_000)]
+    );
+    let last = store.changes_after(None).last().unwrap().unwrap();
+    assert_eq!((last.kind, last.article), (ChangeKind::Deleted, mid_a));
+}
+
+#[test]
+fn a_version_4_store_opens_as_version_5_and_logs_deletions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (a, _) = {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        let a = commit_at(&store, "g:a", 1_000);
+        store
+            .t()
+            .unwrap()
+            .meta
+            .insert(KEY_SCHEMA, &4u32.to_be_bytes())
+            .unwrap();
+        store.flush().unwrap();
+        a
+    };
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
+    assert_eq!(v.as_ref(), &5u32.to_be_bytes());
+    assert_eq!(store.article(a).unwrap().map(|r| r.id), Some(a));
+    assert_eq!(
+        store.prune_before(5_000, 10_000, 10).unwrap().articles,
+        vec![a]
+    );
+    store.flush().unwrap();
+    let kinds: Vec<ChangeKind> = store.changes_after(None).map(|c| c.unwrap().kind).collect();
+    assert_eq!(kinds, vec![ChangeKind::NewStory, ChangeKind::Deleted]);
 }
 
 #[test]
@@ -357,7 +399,7 @@ fn a_version_3_store_loses_its_first_seen_tree_and_keeps_its_retention_order() {
     };
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
-    assert_eq!(v.as_ref(), &4u32.to_be_bytes());
+    assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
     assert!(!has_tree(&store, "firstseen_articleid"));
     assert_eq!(store.counts().unwrap().articles, 3);
     // Oldest first, and only what is due; a story goes with its last copy.

@@ -33,11 +33,12 @@ fn old_items_vanish_and_do_not_come_back() {
     let server = FeedServer::start();
     server.set("agency.xml", rss("Agency", &ITEMS[..2]));
     let env = TestEnv::new(&[("agency", server.url("agency.xml"))], "1s");
-    // A retention of two seconds (the dedup window must not be longer).
+    // A retention of four seconds (the dedup window must not be longer): the change log's
+    // deletions are read below before they are that old themselves.
     let daemon = Daemon::start_with(
         &env.config,
         &[
-            ("WIREFOLD_STORE__RETENTION", "2s"),
+            ("WIREFOLD_STORE__RETENTION", "4s"),
             ("WIREFOLD_DEDUP__WINDOW", "1s"),
         ],
     );
@@ -46,6 +47,27 @@ fn old_items_vanish_and_do_not_come_back() {
         num(s, "/counts/articles") == 0 && num(s, "/counts/stories") == 0
     });
     assert_eq!(num(source(&s), "/items_new"), 2);
+    // The change feed tells a consumer that follows it which articles and stories went.
+    let ids = |v: &serde_json::Value, key: &str| {
+        let mut ids: Vec<u64> = v[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} in {v:#}"))
+            .iter()
+            .filter_map(serde_json::Value::as_u64)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let articles = daemon.get_json("/articles?after=0&limit=100");
+    assert_eq!(articles["articles"], serde_json::json!([]), "{articles:#}");
+    assert_eq!(ids(&articles, "deleted").len(), 2, "{articles:#}");
+    let stories = daemon.get_json("/stories?after=0&limit=100");
+    assert_eq!(stories["stories"], serde_json::json!([]), "{stories:#}");
+    assert_eq!(ids(&stories, "deleted").len(), 2, "{stories:#}");
+    // and resuming from the end lists nothing more
+    let next = articles["next"].as_str().unwrap_or("0").to_owned();
+    let rest = daemon.get_json(&format!("/articles?after={next}"));
+    assert_eq!(ids(&rest, "deleted"), Vec::<u64>::new(), "{rest:#}");
 
     // The feed changes (so it is parsed again, not a 304) and still carries both old items.
     server.set("agency.xml", rss("Agency", &ITEMS));
