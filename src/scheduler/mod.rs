@@ -362,7 +362,13 @@ impl<P: Poller> Scheduler<P> {
                 let _host = poller.host_slot(source).await;
                 let _permit = permits.acquire().await.ok()?;
                 let _counted = InFlight::enter(&stats.in_flight);
-                Some(Done::Polled(Box::new(poller.poll(source).await)))
+                // The poll's future (HTTP client, decoder, body) is kilobytes; boxed, it is
+                // allocated only here, for the `fetch.concurrency` polls in flight, instead of
+                // inside every spawned task while it waits for its slots: at start every source
+                // is due within `startup_spread` and thousands of tasks wait at once, and
+                // those short-lived blocks left the heap fragmented (BENCHMARKS.md, issue 8).
+                let poll = Box::pin(poller.poll(source));
+                Some(Done::Polled(Box::new(poll.await)))
             };
             let finished = tokio::select! {
                 d = work => d,

@@ -78,7 +78,10 @@ pub struct Rule {
     pub pattern: String,
     /// Also drop the match from the display text (obvious junk such as "Continue reading").
     pub drop_from_display: bool,
-    regex: Regex,
+    /// Shared by the rule's places in [`Compiled`]: a `Regex` clone would get a pool of its
+    /// own, and so a second set of per-thread caches (lazy DFAs, sparse sets) for every
+    /// thread that runs it.
+    regex: Arc<Regex>,
     /// Cheap test run before the regex (built-in rules only, see [`super::rule_filter`]).
     may_match: Option<MayMatch>,
 }
@@ -185,7 +188,7 @@ impl Rule {
         pattern: &str,
         drop_from_display: bool,
     ) -> Result<Rule, RuleError> {
-        let regex = build(name, &anchored(position, pattern))?;
+        let regex = Arc::new(build(name, &anchored(position, pattern))?);
         Ok(Rule {
             name: name.to_string(),
             kind,
@@ -244,10 +247,11 @@ impl Rule {
     }
 }
 
-/// A compiled rule: its regex and the cheap test run first.
+/// A compiled rule: its regex (the rule's own, not a clone: see [`Rule`]) and the cheap test
+/// run first.
 #[derive(Debug, Clone)]
 struct Check {
-    regex: Regex,
+    regex: Arc<Regex>,
     may_match: Option<MayMatch>,
 }
 
@@ -276,7 +280,8 @@ impl Check {
     }
 }
 
-/// The rules of one table, grouped by position (regexes share their compiled program).
+/// The rules of one table, grouped by position (a rule in both the fingerprint and the
+/// display table is one regex with one set of caches).
 #[derive(Debug, Clone, Default)]
 struct Compiled {
     leading: Vec<Check>,
@@ -296,7 +301,7 @@ impl Compiled {
                 Position::Inline => &mut c.inline,
             };
             list.push(Check {
-                regex: r.regex.clone(),
+                regex: Arc::clone(&r.regex),
                 may_match: r.may_match,
             });
         }
