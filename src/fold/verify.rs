@@ -38,8 +38,7 @@ impl Folder {
         let text;
         let title;
         let (title, text) = if m.kind == MatchKind::Near {
-            let rules = crate::normalize::Rules::shared_default();
-            text = crate::normalize::stored_fp_text(&rec.title, &rec.text, &rules);
+            text = stored_fp_text(&rec);
             title = stored_fp_title(&rec);
             (title.as_str(), text.as_str())
         } else {
@@ -112,14 +111,12 @@ impl Folder {
         if tris.len() < 8 {
             return Ok(None);
         }
-        let rules = crate::normalize::Rules::shared_default();
         let candidates = index.long_candidates(&tris, now / 1000, LONG_CANDIDATES);
         crate::dedup::best_verified(candidates, |article| {
             let Some(rec) = self.candidate(batch, article)? else {
                 return Ok(None);
             };
-            let text = crate::normalize::stored_fp_text(&rec.title, &rec.text, &rules);
-            let long_tris = crate::fingerprint::lead::trigrams(&text);
+            let long_tris = crate::fingerprint::lead::trigrams(&stored_fp_text(&rec));
             Ok(crate::dedup::short_in_long(
                 fp,
                 &tris,
@@ -149,14 +146,13 @@ impl Folder {
             return Ok(None);
         }
         let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
-        let rules = crate::normalize::Rules::shared_default();
         let published = published(a);
         let candidates = index.short_candidates(&bigrams, now / 1000, LONG_CANDIDATES);
         crate::dedup::best_verified(candidates, |article| {
             let Some(rec) = self.candidate(batch, article)? else {
                 return Ok(None);
             };
-            let text = crate::normalize::stored_fp_text(&rec.title, &rec.text, &rules);
+            let text = stored_fp_text(&rec);
             let title = stored_fp_title(&rec);
             let other = crate::fingerprint::lead::Summary::of_item(&title, &text);
             if !crate::dedup::published_close(&self.params, published, dated(&rec))
@@ -178,6 +174,14 @@ impl Folder {
 /// the second looks on the texts compare it with a new article's `fp_title`.
 pub(super) fn stored_fp_title(rec: &ArticleRecord) -> String {
     crate::normalize::text::fingerprint_text(crate::normalize::title::strip_site_name(&rec.title))
+}
+
+/// The fingerprint text of a stored article, recomputed from its display text with the
+/// built-in rules (operator-added rules are not applied: the second looks' thresholds absorb
+/// the difference; see the [module docs](super)).
+fn stored_fp_text(rec: &ArticleRecord) -> String {
+    let rules = crate::normalize::Rules::shared_default();
+    crate::normalize::stored_fp_text(&rec.title, &rec.text, &rules)
 }
 
 /// The article's date of publication (Unix seconds) when its feed gave one.
