@@ -451,7 +451,7 @@ pub fn ingest_body(
         );
     }
     let now = Utc::now();
-    let mut opts = NormalizeOptions {
+    let opts = NormalizeOptions {
         now,
         max_future: chrono::Duration::days(1),
         rules: ctx.rules.clone().unwrap_or_else(Rules::shared_default),
@@ -463,7 +463,7 @@ pub fn ingest_body(
     let mut articles = Vec::with_capacity(feed.entries.len());
     for raw in &mut feed.entries {
         summary.seen += 1;
-        let mut article = language.normalize(raw, &mut opts);
+        let mut article = language.normalize(raw, &opts);
         // A hostile feed can send a title of megabytes; it would be copied into the story's
         // headline variants on every copy. Headlines are short: keep the first characters.
         cut_chars(&mut article.title, MAX_TITLE_CHARS);

@@ -132,10 +132,9 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             // a new poll: the ingest stage detects the language of a feed that declares
             // none once per poll, on its first entry (`FeedLanguage`)
             language = FeedLanguage::default();
-            opts.detect_language = true;
         }
         let t0 = Instant::now();
-        let a = language.normalize(&mut raw, &mut opts);
+        let a = language.normalize(&mut raw, &opts);
         let t1 = Instant::now();
         let fp: Fingerprint = fingerprint_article(&a);
         let t2 = Instant::now();

@@ -141,22 +141,31 @@ impl Default for NormalizeOptions {
 #[derive(Debug, Default)]
 pub struct FeedLanguage {
     detected: Option<String>,
+    /// The first undeclared entry was tried and nothing reliable came out.
+    undetectable: bool,
 }
 
 impl FeedLanguage {
     /// Normalizes `raw` as the next entry of the poll; sets `raw.language` when the entry has
-    /// none and one was detected earlier, and turns `opts.detect_language` off after a first
-    /// detection that found nothing.
-    pub fn normalize(&mut self, raw: &mut RawEntry, opts: &mut NormalizeOptions) -> Article {
+    /// none and one was detected earlier.
+    pub fn normalize(&mut self, raw: &mut RawEntry, opts: &NormalizeOptions) -> Article {
         let declared = raw.language.is_some();
-        if !declared {
-            // Set on the entry itself: a copy of the entry (its HTML) per item cost more.
-            raw.language.clone_from(&self.detected);
+        if declared {
+            return normalize(raw, opts);
+        }
+        // Set on the entry itself: a copy of the entry (its HTML) per item cost more.
+        raw.language.clone_from(&self.detected);
+        if self.undetectable && opts.detect_language {
+            let quiet = NormalizeOptions {
+                detect_language: false,
+                ..opts.clone()
+            };
+            return normalize(raw, &quiet);
         }
         let article = normalize(raw, opts);
-        if !declared && self.detected.is_none() {
+        if self.detected.is_none() {
             self.detected.clone_from(&article.language);
-            opts.detect_language = self.detected.is_some();
+            self.undetectable = self.detected.is_none();
         }
         article
     }

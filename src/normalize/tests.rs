@@ -243,36 +243,40 @@ fn a_poll_detects_an_undeclared_language_once() {
         Some("fr")
     );
     let mut poll = FeedLanguage::default();
-    let mut o = opts();
-    let first = poll.normalize(&mut entry("Talks", en), &mut o);
+    let o = opts();
+    let first = poll.normalize(&mut entry("Talks", en), &o);
     assert_eq!(first.language.as_deref(), Some("en"));
     // the rest of the poll takes the first entry's language where the script fits ...
     let mut second = entry("Talks", fr);
     assert_eq!(
-        poll.normalize(&mut second, &mut o).language.as_deref(),
+        poll.normalize(&mut second, &o).language.as_deref(),
         Some("en")
     );
     assert_eq!(second.language.as_deref(), Some("en"));
     // ... and is detected where it does not; a declared language stands
     let mut third = entry("Переговоры", ru);
     assert_eq!(
-        poll.normalize(&mut third, &mut o).language.as_deref(),
+        poll.normalize(&mut third, &o).language.as_deref(),
         Some("ru")
     );
     let mut declared = entry("Talks", en);
     declared.language = Some("de".into());
     assert_eq!(
-        poll.normalize(&mut declared, &mut o).language.as_deref(),
+        poll.normalize(&mut declared, &o).language.as_deref(),
         Some("de")
     );
     // a first entry with nothing to detect turns detection off for the poll
     let mut poll = FeedLanguage::default();
-    let mut o = opts();
-    assert_eq!(poll.normalize(&mut entry("Hi", ""), &mut o).language, None);
-    assert!(!o.detect_language);
+    assert_eq!(poll.normalize(&mut entry("Hi", ""), &o).language, None);
+    assert_eq!(poll.normalize(&mut entry("Talks", fr), &o).language, None);
+    // and only for the poll: the options still ask for detection
+    assert!(o.detect_language);
     assert_eq!(
-        poll.normalize(&mut entry("Talks", fr), &mut o).language,
-        None
+        FeedLanguage::default()
+            .normalize(&mut entry("Talks", fr), &o)
+            .language
+            .as_deref(),
+        Some("fr")
     );
 }
 
