@@ -239,9 +239,9 @@ impl Index {
             params,
             slots: Vec::new(),
             free: Vec::new(),
-            by_id: SlotTable::with_entries(0),
-            by_content: SlotTable::with_entries(0),
-            by_anchor: SlotTable::with_entries(0),
+            by_id: SlotTable::with_entries(0, 0),
+            by_content: SlotTable::with_entries(0, 0),
+            by_anchor: SlotTable::with_entries(0, 0),
             live: 0,
         }
     }
@@ -255,12 +255,14 @@ impl Index {
     /// table on a second thread, or asking for huge pages, gained nothing measurable on the
     /// shared 2-core machine.)
     pub fn from_records(params: DedupParams, records: Vec<Record>) -> Self {
-        let slots: Vec<Entry> = records.into_iter().map(|r| r.0).collect();
+        let mut slots: Vec<Entry> = records.into_iter().map(|r| r.0).collect();
+        slots.truncate(SlotTable::MAX_SLOTS);
         let n = slots.len();
         let cap = params.max_postings;
-        let mut by_id = SlotTable::sized_for(n);
-        let mut by_content = SlotTable::sized_for(n);
-        let mut by_anchor = SlotTable::sized_for(slots.iter().map(|e| e.anchors().len()).sum());
+        let mut by_id = SlotTable::sized_for(n, slots.capacity());
+        let mut by_content = SlotTable::sized_for(n, slots.capacity());
+        let anchors = slots.iter().map(|e| e.anchors().len()).sum();
+        let mut by_anchor = SlotTable::sized_for(anchors, slots.capacity());
         for (s, e) in slots.iter().enumerate() {
             by_id.insert(id_hash(e.article), s as u32, u32::MAX);
             by_content.insert(exact_hash(e.content), s as u32, cap);
@@ -343,11 +345,17 @@ impl Index {
                 s
             }
             None => {
-                if self.slots.len() == self.slots.capacity() {
+                let len = self.slots.len();
+                if len >= SlotTable::MAX_SLOTS {
+                    // 268 million articles in the window: this one is not indexed
+                    return;
+                }
+                if len == self.slots.capacity() {
                     // grow by 1/8 instead of doubling: memory matters more
                     // than the amortised copy cost here
-                    let extra = (self.slots.len() / 8).max(64);
+                    let extra = (len / 8).max(64).min(SlotTable::MAX_SLOTS - len);
                     self.slots.reserve_exact(extra);
+                    self.readdress();
                 }
                 self.slots.push(entry);
                 (self.slots.len() - 1) as u32
@@ -390,8 +398,22 @@ impl Index {
             .map(|(i, e)| (i as u32, e))
     }
 
+    /// Rebuilds the tables that cannot hold every slot id the record array has room for.
+    fn readdress(&mut self) {
+        let slots = self.slots.capacity();
+        if self.by_id.slot_limit() < slots {
+            self.rebuild_id();
+        }
+        if self.by_content.slot_limit() < slots {
+            self.rebuild_content();
+        }
+        if self.by_anchor.slot_limit() < slots {
+            self.rebuild_anchor();
+        }
+    }
+
     fn rebuild_id(&mut self) {
-        let mut t = SlotTable::with_entries(self.by_id.live() + 1);
+        let mut t = SlotTable::with_entries(self.by_id.live() + 1, self.slots.capacity());
         for (s, e) in self.live_slots() {
             t.insert(id_hash(e.article), s, u32::MAX);
         }
@@ -399,7 +421,7 @@ impl Index {
     }
 
     fn rebuild_content(&mut self) {
-        let mut t = SlotTable::with_entries(self.by_content.live() + 1);
+        let mut t = SlotTable::with_entries(self.by_content.live() + 1, self.slots.capacity());
         let cap = self.params.max_postings;
         for (s, e) in self.live_slots() {
             t.insert(exact_hash(e.content), s, cap);
@@ -409,7 +431,7 @@ impl Index {
 
     fn rebuild_anchor(&mut self) {
         let want = self.by_anchor.live() + ANCHORS;
-        let mut t = SlotTable::with_entries(want);
+        let mut t = SlotTable::with_entries(want, self.slots.capacity());
         let cap = self.params.max_postings;
         for (s, e) in self.live_slots() {
             for &a in e.anchors() {

@@ -3,7 +3,7 @@
 //! **Candidate search: bottom-k anchors, not SimHash tables.**  Each
 //! fingerprint carries the 12 smallest shingle hashes (32-bit "anchors";
 //! bigrams only for short items).  The index keeps one open-addressing table
-//! `anchor -> slot` (6-byte cells: slot id + 16-bit tag) and looks a new item
+//! `anchor -> slot` (4-byte cells: slot id + a tag of the remaining bits) and looks a new item
 //! up by each of its anchors.  A copy shares ~`12·J` anchors with its
 //! original, and for a trimmed copy `A ⊂ B` every anchor of `B` inside `A`
 //! is also an anchor of `A`, so candidate recall follows containment-ish
@@ -61,9 +61,9 @@
 //! feeds: copy recall 0.91 (0.77 before `crate::fold` rule 3c), no false merge of 48 labeled
 //! different pairs.  Index speed (`cargo run --release --example
 //! index_bench`): 44,000-85,000 fold decisions/s with 1M articles in the
-//! index at light load (8,800/s at load 14 on the shared 2-core VM); ~288
-//! bytes per article at 1M (168-byte slot + ~14 six-byte table cells at
-//! 70–85% load).
+//! index at light load (8,800/s at load 14 on the shared 2-core VM); ~243
+//! bytes per article at 1M (168-byte slot + ~14 four-byte table cells at
+//! 70–85% load; 288 with the six-byte cells used before).
 //!
 //! **Memory layout.**  One 168-byte record per article (sketch bins, number
 //! mask, entity mask, SimHash, 64-bit content hash, time as `u32` seconds, ids,
