@@ -80,6 +80,7 @@ mod table;
 
 pub use index::{Index, Record};
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -282,17 +283,29 @@ pub fn headlines_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str)
 
 /// The distinct strong words of a fingerprint text, sorted: not weak (see
 /// [`crate::fingerprint::shingle::is_weak`]; figures count), a plural `s` dropped from words of
-/// more than four letters ("soybeans" / "soybean").
-fn strong_words(t: &str) -> Vec<String> {
-    let mut v: Vec<String> = t
+/// more than four letters ("soybeans" / "soybean"). Fingerprint texts are lower case already,
+/// so the words are borrowed from `t`; a word with capitals (any other text) is lowered.
+fn strong_words(t: &str) -> Vec<Cow<'_, str>> {
+    let mut v: Vec<Cow<'_, str>> = t
         .split_whitespace()
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
         .filter(|w| !w.is_empty() && !crate::fingerprint::shingle::is_weak(w))
         .map(|w| {
-            let w = w.to_lowercase();
-            match w.strip_suffix('s') {
-                Some(stem) if w.len() > 4 => stem.to_owned(),
-                _ => w,
+            let w: Cow<'_, str> = if w.chars().any(char::is_uppercase) {
+                Cow::Owned(w.to_lowercase())
+            } else {
+                Cow::Borrowed(w)
+            };
+            let stem = match w.strip_suffix('s') {
+                Some(stem) if w.len() > 4 => stem.len(),
+                _ => return w,
+            };
+            match w {
+                Cow::Borrowed(b) => Cow::Borrowed(&b[..stem]),
+                Cow::Owned(mut o) => {
+                    o.truncate(stem);
+                    Cow::Owned(o)
+                }
             }
         })
         .collect();
@@ -340,7 +353,7 @@ fn figures(t: &str) -> Vec<String> {
 pub fn subjects_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str) -> bool {
     let (at, asum) = (strong_words(a_title), strong_words(a_text));
     let (bt, bsum) = (strong_words(b_title), strong_words(b_text));
-    let own = |t: &[String], s: &[String], ot: &[String], os: &[String]| {
+    let own = |t: &[Cow<'_, str>], s: &[Cow<'_, str>], ot: &[Cow<'_, str>], os: &[Cow<'_, str>]| {
         t.iter().any(|w| {
             s.binary_search(w).is_ok()
                 && ot.binary_search(w).is_err()
