@@ -1,0 +1,56 @@
+//! Lenient date parsing for feed timestamps, and the choice of an article's date.
+//!
+//! [`parse_date`] is meant to be installed as feed-rs's timestamp parser. RFC 3339 goes
+//! through chrono directly; everything else (RFC 2822 and its many broken variants, W3C-DTF,
+//! asctime, `YYYY/MM/DD`, Korean/Greek/Hungarian month and marker words, IANA zone names for
+//! the common zones, ...) goes through one small tokenizer. Inputs longer than 120 bytes are
+//! rejected outright, so the cost is bounded.
+//!
+//! The code is split by concern:
+//! - `words`: the tokenizer, and the month, weekday and noise words it meets;
+//! - `zone`: time zone abbreviations and IANA names, with their daylight-saving rules;
+//! - `parser`: tokens -> date fields -> a UTC instant.
+
+mod parser;
+mod words;
+mod zone;
+
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, Duration, Timelike, Utc};
+
+use super::DateSource;
+use parser::Parser;
+
+/// Picks the article date: `published`, else `updated`, else `now`. A date more than
+/// `max_future` ahead of `now` is replaced by `now` and flagged [`DateSource::ClampedFuture`].
+pub fn choose_date(
+    published: Option<DateTime<Utc>>,
+    updated: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    max_future: Duration,
+) -> (DateTime<Utc>, DateSource) {
+    let (d, src) = match (published, updated) {
+        (Some(p), _) => (p, DateSource::Published),
+        (None, Some(u)) => (u, DateSource::Updated),
+        (None, None) => return (now, DateSource::FirstSeen),
+    };
+    match now.checked_add_signed(max_future) {
+        Some(limit) if d > limit => (now, DateSource::ClampedFuture),
+        _ => (d, src),
+    }
+}
+
+/// Parses a feed date string leniently; `None` when it is not a date. Fractional seconds
+/// are dropped (whole-second precision, as feed dates are compared across feeds).
+pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 120 {
+        return None;
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return d.with_timezone(&Utc).with_nanosecond(0);
+    }
+    Parser::new(s)?.parse()
+}

@@ -1,0 +1,157 @@
+//! [`parse_date`] against the feedparser and miniflux date corpora and the common feed forms;
+//! [`choose_date`]'s rules.
+
+use super::*;
+use crate::normalize::tests::corpus_path;
+
+/// Inputs we deliberately do not support, with the reason. The corpus test fails if one
+/// of these starts working (update the list) or if anything else regresses.
+const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[(
+    "03335",
+    "YYDDD ordinal date: conflicts with the W3C-DTF rule that 5-digit '22013' is not a date",
+)];
+
+fn utc(s: &str) -> DateTime<Utc> {
+    // Expected values may have years < 1000 ("0099-..."), which RFC 3339 handles.
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(|e| panic!("bad expected value {s:?}: {e}"))
+}
+
+#[test]
+fn feedparser_corpus() {
+    let Some(path) = corpus_path("dates/feedparser_date_cases.tsv") else {
+        return;
+    };
+    let data = std::fs::read_to_string(path).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for line in data.lines().skip(2) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 3 {
+            continue;
+        }
+        let (input, expected) = (cols[1], cols[2].trim());
+        let got = parse_date(input);
+        if let Some((_, why)) = KNOWN_UNSUPPORTED.iter().find(|(i, _)| *i == input) {
+            let want = (expected != "None").then(|| utc(expected));
+            assert_ne!(
+                got, want,
+                "{input:?} now works ({why}): remove it from KNOWN_UNSUPPORTED"
+            );
+            continue;
+        }
+        let want = if expected == "None" {
+            None
+        } else {
+            Some(utc(expected))
+        };
+        if got != want {
+            failures.push(format!("{}: {input:?} -> {got:?}, want {want:?}", cols[0]));
+        }
+        checked += 1;
+    }
+    assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
+    assert!(checked >= 70, "only {checked} rows checked");
+}
+
+#[test]
+fn miniflux_corpus() {
+    let Some(path) = corpus_path("dates/miniflux_date_cases.tsv") else {
+        return;
+    };
+    let data = std::fs::read_to_string(path).unwrap();
+    let mut checked = 0;
+    for line in data.lines().skip(2) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 3 {
+            continue;
+        }
+        let (name, input, expected) = (cols[0], cols[1], cols[2].trim());
+        let got = parse_date(input);
+        if expected.is_empty() {
+            // "see test": the empty and invalid cases must fail.
+            if name.contains("Empty") || name.contains("Invalid") {
+                assert_eq!(got, None, "{name}: {input:?}");
+                checked += 1;
+            }
+            continue;
+        }
+        let want: i64 = expected.parse().unwrap();
+        assert_eq!(got.map(|d| d.timestamp()), Some(want), "{name}: {input:?}");
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} rows checked");
+}
+
+#[test]
+fn common_feed_forms() {
+    let cases = [
+        ("Tue, 03 Jun 2003 09:39:21 GMT", "2003-06-03T09:39:21Z"),
+        ("2023-04-17T14:05:00+04:00", "2023-04-17T10:05:00Z"),
+        ("2023-04-17 14:05:00", "2023-04-17T14:05:00Z"),
+        ("17 April 2023 14:05", "2023-04-17T14:05:00Z"),
+        ("April 17, 2023 2:05 PM EDT", "2023-04-17T18:05:00Z"),
+        ("17.04.2023 14:05", "2023-04-17T14:05:00Z"),
+        ("20230417", "2023-04-17T00:00:00Z"),
+        (
+            "Mon, 17 Apr 2023 14:05:00 Europe/Berlin",
+            "2023-04-17T12:05:00Z",
+        ),
+        (
+            "Mon, 16 Jan 2023 14:05:00 Europe/Berlin",
+            "2023-01-16T13:05:00Z",
+        ),
+        ("2023年4月17日 14:05", "2023-04-17T14:05:00Z"),
+        ("17 апреля 2023 14:05 +0300", "2023-04-17T11:05:00Z"),
+    ];
+    for (input, want) in cases {
+        assert_eq!(parse_date(input), Some(utc(want)), "{input:?}");
+    }
+    for bad in [
+        "",
+        "yesterday",
+        "12345678901234",
+        "2023-13-45",
+        "Mon, 32 Jan 2023",
+        "¯\\_(ツ)_/¯",
+    ] {
+        assert_eq!(parse_date(bad), None, "{bad:?}");
+    }
+    let long = "1".repeat(1000);
+    assert_eq!(parse_date(&long), None);
+}
+
+#[test]
+fn choose_date_rules() {
+    let now = utc("2024-01-10T00:00:00Z");
+    let day = Duration::days(1);
+    let p = utc("2024-01-09T00:00:00Z");
+    let u = utc("2024-01-08T00:00:00Z");
+    assert_eq!(
+        choose_date(Some(p), Some(u), now, day),
+        (p, DateSource::Published)
+    );
+    assert_eq!(
+        choose_date(None, Some(u), now, day),
+        (u, DateSource::Updated)
+    );
+    assert_eq!(
+        choose_date(None, None, now, day),
+        (now, DateSource::FirstSeen)
+    );
+    let soon = now + Duration::hours(20);
+    assert_eq!(
+        choose_date(Some(soon), None, now, day),
+        (soon, DateSource::Published)
+    );
+    let far = now + Duration::days(3);
+    assert_eq!(
+        choose_date(Some(far), None, now, day),
+        (now, DateSource::ClampedFuture)
+    );
+    assert_eq!(
+        choose_date(None, Some(far), now, day),
+        (now, DateSource::ClampedFuture)
+    );
+}

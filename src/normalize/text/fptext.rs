@@ -1,0 +1,354 @@
+//! Plain text -> fingerprint text: [`fingerprint_text`] folds NFKC forms, case, quote and
+//! dash styles, punctuation and spacing, line by line, with table-driven fast paths for
+//! ASCII.
+
+use crate::normalize::swar;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+
+/// Character classes used by the fingerprint folding.
+enum Class {
+    /// Part of a word (letters, digits, combining marks, currency/percent).
+    Word(char),
+    /// Kept only between two word characters (`'`, `-`, `.`, `,`, `:`, `/`, `&`).
+    Connector(char),
+    /// Removed without separating (joiners, variation selectors, soft hyphen).
+    Join,
+    /// Everything else: separates words.
+    Sep,
+}
+
+fn classify(c: char) -> Class {
+    if c.is_ascii() {
+        return match c {
+            'a'..='z' | '0'..='9' | '%' | '$' | '#' | '@' => Class::Word(c),
+            'A'..='Z' => Class::Word(c.to_ascii_lowercase()),
+            '\'' | '`' => Class::Connector('\''),
+            '-' | '.' | ',' | ':' | '/' | '&' => Class::Connector(c),
+            _ => Class::Sep,
+        };
+    }
+    match c {
+        '\'' | '‘' | '’' | '‛' | '′' | '`' | '´' | 'ʼ' | 'ʻ' | 'ʹ' => {
+            Class::Connector('\'')
+        }
+        '-' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' | '⁃' | '﹘' | '﹣' | '－' => {
+            Class::Connector('-')
+        }
+        '.' | ',' | ':' | '/' | '&' => Class::Connector(c),
+        '%' | '$' | '€' | '£' | '¥' | '₽' | '₺' | '₼' | '₹' | '₩' | '#' | '@' => {
+            Class::Word(c)
+        }
+        '\u{200C}' | '\u{200D}' | '\u{00AD}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => Class::Join,
+        '\u{FE00}'..='\u{FE0F}' => Class::Join,
+        c if c.is_alphanumeric() || is_combining_mark(c) => Class::Word(c),
+        _ => Class::Sep,
+    }
+}
+
+/// Fingerprint-normalizes text: NFKC, lowercase (Unicode, locale-free; `İ` -> `i`,
+/// final sigma folded), curly quotes/apostrophes -> `'`, every dash -> `-`, punctuation
+/// removed except `' - . , : / &` between two word characters, whitespace collapsed.
+/// Paragraphs (lines of the input) are kept, separated by `"\n"`; empty ones are dropped.
+///
+/// Idempotent: `fingerprint_text(&fingerprint_text(x)) == fingerprint_text(x)`.
+pub fn fingerprint_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    fingerprint_text_into(s, &mut out);
+    out
+}
+
+/// Appends [`fingerprint_text`]`(s)` to `out` (nothing else: no separator), so that the
+/// paragraphs of a body are folded into one buffer.
+pub fn fingerprint_text_into(s: &str, out: &mut String) {
+    let base = out.len();
+    fp_pass_into(s, out);
+    let once = &out[base..];
+    // Lowercasing can (rarely) produce text that NFKC would change again; settle it.
+    if once.is_ascii() || is_nfkc_quick(once.chars()) == IsNormalized::Yes {
+        return;
+    }
+    let mut again = String::with_capacity(once.len());
+    fp_pass_into(once, &mut again);
+    if again != once {
+        let settled = again;
+        again = String::with_capacity(settled.len());
+        fp_pass_into(&settled, &mut again);
+    }
+    out.truncate(base);
+    out.push_str(&again);
+}
+
+/// `s.split('\n')`, with the vectorised byte search of the `memchr` crate (most of our
+/// texts are one paragraph without a newline: this is then one fast scan).
+pub(in crate::normalize) fn lines(s: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', s.as_bytes())
+        .chain(std::iter::once(s.len()))
+        .map(move |end| {
+            // `\n` is ASCII: both ends are char boundaries
+            let line = s.get(start..end).unwrap_or_default();
+            start = end + 1;
+            line
+        })
+}
+
+/// Appends the fingerprint form of the lines of `s` to `out`, separated by `"\n"`.
+fn fp_pass_into(s: &str, out: &mut String) {
+    out.reserve(s.len());
+    let base = out.len();
+    for line in lines(s) {
+        let start = out.len();
+        if start > base {
+            out.push('\n');
+        }
+        let body_start = out.len();
+        if line.is_ascii() || is_nfkc_quick(line.chars()) == IsNormalized::Yes {
+            fp_line_str(line, out, body_start);
+        } else {
+            fp_line(line.nfkc(), out, body_start);
+        }
+        if out.len() == body_start {
+            out.truncate(start);
+        }
+    }
+}
+
+/// Per-line folding state.
+struct FpLine<'a> {
+    out: &'a mut String,
+    line_start: usize,
+    pending_space: bool,
+    pending_conn: Option<char>,
+    prev_word: bool,
+}
+
+impl FpLine<'_> {
+    /// Before a word character: the pending connector, or the pending space.
+    #[inline]
+    fn word_prefix(&mut self) {
+        if let Some(k) = self.pending_conn.take() {
+            self.out.push(k);
+        } else if self.pending_space && self.out.len() > self.line_start {
+            self.out.push(' ');
+        }
+        self.pending_space = false;
+        self.prev_word = true;
+    }
+
+    #[inline]
+    fn connector(&mut self, k: char) {
+        if self.prev_word && self.pending_conn.is_none() && !self.pending_space {
+            self.pending_conn = Some(k);
+        } else {
+            self.pending_conn = None;
+            self.pending_space = true;
+        }
+        self.prev_word = false;
+    }
+
+    #[inline]
+    fn sep(&mut self) {
+        self.pending_conn = None;
+        self.pending_space = true;
+        self.prev_word = false;
+    }
+
+    /// Lowercases one input char and handles the result.
+    fn fold(&mut self, c: char) {
+        match c {
+            'İ' => self.handle('i'),
+            c if c.is_ascii() => self.handle(c.to_ascii_lowercase()),
+            c => {
+                for l in c.to_lowercase() {
+                    self.handle(if l == 'ς' { 'σ' } else { l });
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, l: char) {
+        match classify(l) {
+            Class::Word(w) => {
+                self.word_prefix();
+                self.out.push(w);
+            }
+            Class::Connector(k) => self.connector(k),
+            Class::Join => {}
+            Class::Sep => self.sep(),
+        }
+    }
+}
+
+/// [`classify`] of an ASCII byte, as a table: a word character (letters are lowercased on
+/// output), a connector, a separator; bytes from 0x80 on are the start or continuation of a
+/// multi-byte char.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AsciiClass {
+    Word,
+    Connector,
+    Sep,
+    NonAscii,
+}
+
+const ASCII_CLASS: [AsciiClass; 256] = {
+    let mut t = [AsciiClass::Sep; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c >= 0x80 {
+            AsciiClass::NonAscii
+        } else if c.is_ascii_alphanumeric() || matches!(c, b'%' | b'$' | b'#' | b'@') {
+            AsciiClass::Word
+        } else if matches!(c, b'\'' | b'`' | b'-' | b'.' | b',' | b':' | b'/' | b'&') {
+            AsciiClass::Connector
+        } else {
+            AsciiClass::Sep
+        };
+        b += 1;
+    }
+    t
+};
+
+/// `ASCII_CLASS[b] == AsciiClass::Word`, as a plain table for the word-run loop.
+const IS_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = matches!(ASCII_CLASS[b], AsciiClass::Word);
+        b += 1;
+    }
+    t
+};
+
+/// The byte ranges [`IS_WORD`] accepts: ASCII letters and digits, `#`, `$`, `%` and `@`.
+const WORD_RANGES: [(u8, u8); 4] = [(b'#', b'%'), (b'0', b'9'), (b'@', b'Z'), (b'a', b'z')];
+
+/// [`fp_line`] for lines already in NFKC: runs of ASCII word characters are copied (lowercased)
+/// at once, other ASCII bytes are classified by table, and only non-ASCII chars go through the
+/// per-char path.
+fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
+    let mut st = FpLine {
+        out,
+        line_start,
+        pending_space: false,
+        pending_conn: None,
+        prev_word: false,
+    };
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match ASCII_CLASS[usize::from(c)] {
+            AsciiClass::Word => {
+                // A run of words separated by single spaces is copied at once: a space
+                // between two word characters folds to itself.
+                let start = i;
+                i += swar::run_len(&b[start..], &WORD_RANGES, |c| IS_WORD[usize::from(c)]);
+                st.word_prefix();
+                let at = st.out.len();
+                st.out.push_str(&line[start..i]);
+                // Lowercase text (most of it) is left as it is.
+                st.out[at..].make_ascii_lowercase();
+            }
+            AsciiClass::Connector => {
+                st.connector(if c == b'`' { '\'' } else { char::from(c) });
+                i += 1;
+            }
+            AsciiClass::Sep => {
+                st.sep();
+                i += 1;
+            }
+            AsciiClass::NonAscii => {
+                let Some(ch) = line[i..].chars().next() else {
+                    break;
+                };
+                i += ch.len_utf8();
+                st.fold(ch);
+            }
+        }
+    }
+}
+
+/// Appends the fingerprint form of one line to `out`; `line_start` is where the line began.
+fn fp_line(chars: impl Iterator<Item = char>, out: &mut String, line_start: usize) {
+    let mut st = FpLine {
+        out,
+        line_start,
+        pending_space: false,
+        pending_conn: None,
+        prev_word: false,
+    };
+    for c in chars {
+        st.fold(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_ranges_are_the_word_table() {
+        for start in 0u16..256 {
+            let bytes: [u8; 8] = std::array::from_fn(|k| ((start + k as u16 * 61) % 256) as u8);
+            let mask = swar::in_ranges(u64::from_le_bytes(bytes), &WORD_RANGES);
+            for (k, &c) in bytes.iter().enumerate() {
+                assert_eq!(
+                    mask >> (8 * k + 7) & 1 == 1,
+                    IS_WORD[usize::from(c)],
+                    "{c:#x}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fingerprint_basics() {
+        assert_eq!(
+            fingerprint_text("“Hello,” she said — it’s the U.S. “Covid‑19” plan!"),
+            "hello she said it's the u.s covid-19 plan"
+        );
+        assert_eq!(
+            fingerprint_text("Para one.\n\nPara  two.\n"),
+            "para one\npara two"
+        );
+        assert_eq!(
+            fingerprint_text("3.5% of 1,000 at 14:05"),
+            "3.5% of 1,000 at 14:05"
+        );
+        assert_eq!(fingerprint_text("ﬁnancial Ｆｕｌｌ"), "financial full");
+        assert_eq!(fingerprint_text("a -- b - c"), "a b c");
+        assert_eq!(fingerprint_text("«Quote» „German“"), "quote german");
+    }
+
+    #[test]
+    fn fingerprint_turkic_cyrillic_arabic() {
+        // Azerbaijani: Ə lowercases to ə; ı, ş, ğ survive.
+        assert_eq!(fingerprint_text("ƏLİYEV Şəki Ağdam"), "əliyev şəki ağdam");
+        // Turkish dotted capital İ becomes plain i, dotless ı stays dotless, no stray marks.
+        let t = fingerprint_text("İSTANBUL Işık ılık");
+        // Locale-free: capital I folds to i (both copies of a story fold the same way).
+        assert_eq!(t, "istanbul işık ılık");
+        assert!(!t.contains('\u{307}'));
+        assert_eq!(fingerprint_text("Москва — СТОЛИЦА"), "москва столица");
+        assert_eq!(fingerprint_text("باكو، أذربيجان"), "باكو أذربيجان");
+        assert_eq!(fingerprint_text("ΟΔΟΣ Σ"), "οδοσ σ");
+    }
+
+    #[test]
+    fn fingerprint_idempotent_examples() {
+        for s in [
+            "a'.b",
+            "x -'y",
+            "İ\u{307}",
+            "K\u{212A}",
+            "' \u{301}",
+            "a\u{200D}-b",
+            "Σς",
+        ] {
+            let once = fingerprint_text(s);
+            assert_eq!(fingerprint_text(&once), once, "{s:?}");
+        }
+    }
+}

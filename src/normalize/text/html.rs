@@ -1,0 +1,322 @@
+//! The linear HTML -> display text scan behind [`html_to_text`]: the output builder that
+//! collapses whitespace and builds paragraphs, entity decoding, and the invisible and C1
+//! control characters it drops or maps.
+
+use super::markup::{
+    find, has_markup, looks_like_escaped_markup, looks_like_markup, parse_markup, skip_raw, Markup,
+    TagClass, TagName,
+};
+use crate::normalize::swar;
+
+/// Converts (possibly double-escaped) HTML or plain text to display text: paragraphs
+/// separated by `"\n\n"`, whitespace collapsed within paragraphs, no empty paragraphs,
+/// entities decoded, zero-width and control characters removed.
+///
+/// Plain text is accepted too: a blank line in text is a paragraph break.
+pub fn html_to_text(input: &str) -> String {
+    let mut s = strip_pass(input);
+    // Double-escaped input shows up as markup (or escaped markup) after a pass.
+    for _ in 0..3 {
+        if looks_like_markup(&s) || looks_like_escaped_markup(&s) {
+            s = strip_pass(&s);
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// Output builder: collapses whitespace and turns pending breaks into `"\n\n"` lazily so
+/// empty paragraphs never appear.
+struct Out {
+    buf: String,
+    pending_space: bool,
+    pending_break: bool,
+    newlines: u8,
+    /// Plain-text input (no markup at all): a line break after a short line is a paragraph
+    /// break, so header blocks (section line, author line, headline) stay apart.
+    plain: bool,
+    /// Characters emitted since the last newline.
+    line_chars: usize,
+}
+
+/// Lines shorter than this (in chars) end a paragraph in plain text; hard-wrapped prose has
+/// longer lines.
+const SHORT_LINE: usize = 50;
+
+impl Out {
+    fn emit(&mut self, c: char) {
+        if !self.buf.is_empty() {
+            if self.pending_break {
+                self.buf.push_str("\n\n");
+            } else if self.pending_space {
+                self.buf.push(' ');
+                self.line_chars += 1;
+            }
+        }
+        self.pending_break = false;
+        self.pending_space = false;
+        self.newlines = 0;
+        self.line_chars += 1;
+        self.buf.push(c);
+    }
+
+    /// Emits a run of visible ASCII characters and single spaces.
+    fn emit_str(&mut self, run: &str) {
+        if !self.buf.is_empty() {
+            if self.pending_break {
+                self.buf.push_str("\n\n");
+            } else if self.pending_space {
+                self.buf.push(' ');
+                self.line_chars += 1;
+            }
+        }
+        self.pending_break = false;
+        self.pending_space = false;
+        self.newlines = 0;
+        self.line_chars += run.len();
+        self.buf.push_str(run);
+    }
+
+    fn space(&mut self) {
+        self.pending_space = true;
+    }
+
+    fn brk(&mut self) {
+        self.pending_break = true;
+    }
+
+    /// Feeds raw text (entities still encoded) into the output.
+    fn text(&mut self, raw: &str) {
+        if raw.is_empty() {
+            return;
+        }
+        // CDATA end markers left over from broken feeds, then entities. Most text has neither
+        // `]` nor `&`: one search says so, instead of one search for each. Many chunks are a
+        // line break between two tags: a short one is read byte by byte (cheaper than a call).
+        let rb = raw.as_bytes();
+        let plain = if rb.len() < 16 {
+            !rb.iter().any(|&c| c == b']' || c == b'&')
+        } else {
+            memchr::memchr2(b']', b'&', rb).is_none()
+        };
+        let cleaned: std::borrow::Cow<'_, str>;
+        let s: &str = if plain {
+            raw
+        } else {
+            let raw: std::borrow::Cow<'_, str> = if find(raw.as_bytes(), 0, b"]]>").is_some() {
+                raw.replace("]]>", "").into()
+            } else {
+                raw.into()
+            };
+            cleaned = match decode_entities(&raw) {
+                std::borrow::Cow::Borrowed(_) => raw,
+                std::borrow::Cow::Owned(d) => d.into(),
+            };
+            &cleaned
+        };
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_graphic() {
+                // A run of visible ASCII with single spaces inside: emitting it at once is what
+                // emitting its words one by one with a space between them does.
+                let start = i;
+                i += swar::run_len(&bytes[start..], &[(0x21, 0x7e)], |c| c.is_ascii_graphic());
+                self.emit_str(&s[start..i]);
+                continue;
+            }
+            if b < 0x80 {
+                i += 1;
+                match b {
+                    b'\n' => self.newline(),
+                    b' ' | b'\t' | b'\r' | 0x0B | 0x0C => self.space(),
+                    0..=0x1F | 0x7F => {}
+                    _ => self.emit(char::from(b)),
+                }
+                continue;
+            }
+            let Some(c) = s[i..].chars().next() else {
+                break;
+            };
+            i += c.len_utf8();
+            match c {
+                '\u{80}'..='\u{9f}' => {
+                    if let Some(m) = cp1252_c1(c) {
+                        self.emit(m);
+                    }
+                }
+                '\u{2028}' | '\u{2029}' => self.newline(),
+                c if c.is_whitespace() => self.space(),
+                c if is_invisible(c) => {}
+                _ => self.emit(c),
+            }
+        }
+    }
+
+    fn newline(&mut self) {
+        self.newlines = self.newlines.saturating_add(1);
+        let short = self.plain && self.line_chars > 0 && self.line_chars < SHORT_LINE;
+        self.line_chars = 0;
+        if self.newlines >= 2 || short {
+            self.brk();
+        } else {
+            self.space();
+        }
+    }
+}
+
+/// Characters with no display width that are only noise in feed text.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{00AD}'
+            | '\u{180E}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FFFE}'
+            | '\u{FFFF}'
+    )
+}
+
+/// Windows-1252 meaning of a C1 control (text mislabelled as Latin-1, or `&#146;`).
+fn cp1252_c1(c: char) -> Option<char> {
+    Some(match c as u32 {
+        0x80 => '€',
+        0x82 => '‚',
+        0x83 => 'ƒ',
+        0x84 => '„',
+        0x85 => '…',
+        0x86 => '†',
+        0x87 => '‡',
+        0x88 => 'ˆ',
+        0x89 => '‰',
+        0x8A => 'Š',
+        0x8B => '‹',
+        0x8C => 'Œ',
+        0x8E => 'Ž',
+        0x91 => '‘',
+        0x92 => '’',
+        0x93 => '“',
+        0x94 => '”',
+        0x95 => '•',
+        0x96 => '–',
+        0x97 => '—',
+        0x98 => '˜',
+        0x99 => '™',
+        0x9A => 'š',
+        0x9B => '›',
+        0x9C => 'œ',
+        0x9E => 'ž',
+        0x9F => 'Ÿ',
+        _ => return None,
+    })
+}
+
+/// `html_escape::decode_html_entities`, which walks the text byte by byte for `&` and then
+/// returns it borrowed: the vectorised search says the same for the common text without
+/// entities.
+fn decode_entities(raw: &str) -> std::borrow::Cow<'_, str> {
+    if memchr::memchr(b'&', raw.as_bytes()).is_none() {
+        std::borrow::Cow::Borrowed(raw)
+    } else {
+        html_escape::decode_html_entities(raw)
+    }
+}
+
+/// One linear pass: markup removed, entities decoded once, paragraphs built.
+fn strip_pass(input: &str) -> String {
+    let b = input.as_bytes();
+    let mut out = Out {
+        buf: String::with_capacity(input.len()),
+        pending_space: false,
+        pending_break: false,
+        newlines: 0,
+        plain: !has_markup(b),
+        line_chars: 0,
+    };
+    let mut i = 0;
+    // Skip state for nested non-content elements: (name, depth, index after its open tag).
+    let mut skip: Option<(TagName, u32, usize)> = None;
+    let mut skipping_allowed = true;
+
+    loop {
+        let Some(off) = b.get(i..).and_then(|r| memchr::memchr(b'<', r)) else {
+            if let Some((_, _, resume)) = skip {
+                if skipping_allowed {
+                    // Unclosed non-content element: re-read its content as text, once.
+                    skipping_allowed = false;
+                    skip = None;
+                    out.brk();
+                    i = resume;
+                    continue;
+                }
+            } else if i < b.len() {
+                out.text(&input[i..]);
+            }
+            break;
+        };
+        let lt = i + off;
+        let Some((end, markup)) = parse_markup(b, lt) else {
+            // Literal '<'.
+            if skip.is_none() {
+                out.text(&input[i..=lt]);
+            }
+            i = lt + 1;
+            continue;
+        };
+        if skip.is_none() {
+            out.text(&input[i..lt]);
+        }
+        i = end;
+        match markup {
+            Markup::Nothing => {}
+            Markup::Open { name, self_closing } => {
+                let class = name.class();
+                if !self_closing && class == TagClass::RawSkip {
+                    i = skip_raw(b, end, &name);
+                    out.space();
+                } else if let Some((sname, depth, _)) = skip.as_mut() {
+                    if !self_closing && *sname == name {
+                        *depth = depth.saturating_add(1);
+                    }
+                } else if skipping_allowed && !self_closing && class == TagClass::Skip {
+                    skip = Some((name, 1, end));
+                    out.brk();
+                } else if class == TagClass::Block {
+                    out.brk();
+                } else if class == TagClass::Spaced {
+                    out.space();
+                }
+            }
+            Markup::Close(name) => {
+                if let Some((sname, depth, _)) = skip.as_mut() {
+                    if *sname == name {
+                        *depth -= 1;
+                        if *depth == 0 {
+                            skip = None;
+                            out.brk();
+                        }
+                    }
+                } else {
+                    match name.class() {
+                        TagClass::Block => out.brk(),
+                        TagClass::Spaced => out.space(),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    out.buf
+}
+
+#[cfg(test)]
+#[path = "html_tests.rs"]
+mod tests;

@@ -1,0 +1,119 @@
+//! [`html_to_text`] end to end: paragraphs, dropped elements, attributes, comments,
+//! entities and double escaping, invisible characters, plain text, unclosed constructs.
+
+use super::*;
+use proptest::prelude::*;
+
+proptest! {
+    /// The `&` search in front of html_escape changes nothing, with or without entities.
+    #[test]
+    fn decode_entities_is_html_escape(s in "([a-z &;#x0-9]|&amp;|&#39;|&lt;|&eacute;|\\PC){0,40}") {
+        prop_assert_eq!(decode_entities(&s), html_escape::decode_html_entities(&s));
+    }
+}
+
+#[test]
+fn paragraphs_and_inline_tags() {
+    let html = "<p>Hello <b>big</b>\n   world.</p><p></p><div>Second<br>third</div>";
+    assert_eq!(html_to_text(html), "Hello big world.\n\nSecond\n\nthird");
+    assert_eq!(html_to_text("wo<span>rd</span>s"), "words");
+    assert_eq!(html_to_text("<ul><li>a</li><li>b</li></ul>"), "a\n\nb");
+    assert_eq!(html_to_text("<h2>Head</h2>Body"), "Head\n\nBody");
+    assert_eq!(
+        html_to_text("<table><tr><td>a</td><td>b</td></tr></table>"),
+        "a b"
+    );
+}
+
+#[test]
+fn drops_non_content_elements() {
+    let html = "<p>Keep</p><script>var x = '<p>no</p>'; if (a<b) {}</script>\
+                <style>p{}</style><nav><a>Home</a><nav>inner</nav> still nav</nav>\
+                <aside>Ad</aside><figure><img src=x><figcaption>Cap</figcaption></figure>\
+                <noscript>ns</noscript><iframe src=y>frame</iframe><p>Also keep</p>";
+    assert_eq!(html_to_text(html), "Keep\n\nAlso keep");
+    assert_eq!(html_to_text("a<SCRIPT type=x>x</Script >b"), "a b");
+}
+
+#[test]
+fn attributes_with_gt_and_quotes() {
+    assert_eq!(
+        html_to_text(r#"<a href="x>y" title='a > b'>link</a> text"#),
+        "link text"
+    );
+    assert_eq!(html_to_text("<img alt=\"1 > 2\"/>after"), "after");
+}
+
+#[test]
+fn comments_cdata_doctype() {
+    assert_eq!(
+        html_to_text("<!DOCTYPE html><!-- c <p> -->A<![CDATA[B]]>C"),
+        "ABC"
+    );
+    assert_eq!(html_to_text("<![CDATA[<p>Text</p>]]>"), "Text");
+    assert_eq!(html_to_text("<?xml version=\"1.0\"?>X"), "X");
+}
+
+#[test]
+fn entities_and_double_escaping() {
+    assert_eq!(
+        html_to_text("AT&amp;T &ldquo;ok&rdquo; &#8217; &#x2014;"),
+        "AT&T “ok” ’ —"
+    );
+    assert_eq!(
+        html_to_text("&lt;p&gt;One&lt;/p&gt;&lt;p&gt;Two&lt;/p&gt;"),
+        "One\n\nTwo"
+    );
+    assert_eq!(
+        html_to_text("&amp;lt;p&amp;gt;One&amp;lt;/p&amp;gt;&amp;lt;p&amp;gt;Two &amp;amp; three&amp;lt;/p&amp;gt;"),
+        "One\n\nTwo & three"
+    );
+    // Escaped text that is not markup stays as text.
+    assert_eq!(html_to_text("1 &lt; 2 and 3 &gt; 2"), "1 < 2 and 3 > 2");
+    assert_eq!(html_to_text("a < b > c"), "a < b > c");
+}
+
+#[test]
+fn invisible_and_control_chars() {
+    assert_eq!(
+        html_to_text("a\u{200B}b\u{FEFF} c&nbsp;d\u{00A0}e\u{7}f\u{AD}g \u{92}s"),
+        "ab c d efg ’s"
+    );
+    assert_eq!(html_to_text("x&#146;s"), "x’s");
+    // ZWNJ is meaningful in Persian and kept for display.
+    assert_eq!(html_to_text("می\u{200C}خواهم"), "می\u{200C}خواهم");
+}
+
+#[test]
+fn plain_text_blank_lines_are_paragraphs() {
+    assert_eq!(
+        html_to_text("One line.\r\n\r\nTwo.\n\n\n"),
+        "One line.\n\nTwo."
+    );
+    // Short lines (headers, bylines) are paragraphs of their own...
+    assert_eq!(
+        html_to_text("Section 1 May\nBy Someone\nHeadline"),
+        "Section 1 May\n\nBy Someone\n\nHeadline"
+    );
+    // ...hard-wrapped prose lines are joined.
+    let wrapped = "This is a long line of hard-wrapped wire copy that goes on\nand continues here.";
+    assert_eq!(html_to_text(wrapped), wrapped.replace('\n', " "));
+    // In HTML, newlines are just whitespace.
+    assert_eq!(html_to_text("<p>Short\nline</p>"), "Short line");
+    assert_eq!(html_to_text("   "), "");
+    assert_eq!(html_to_text(""), "");
+}
+
+#[test]
+fn unclosed_constructs() {
+    assert_eq!(html_to_text("before<script>never closed"), "before");
+    assert_eq!(html_to_text("before<!-- never closed"), "before");
+    // An unclosed skipped element does not swallow the article.
+    assert_eq!(
+        html_to_text("<p>Lead</p><figure>caption <p>Body text</p>"),
+        "Lead\n\ncaption\n\nBody text"
+    );
+    assert_eq!(html_to_text("text <a href=\"x"), "text");
+    assert_eq!(html_to_text("<<<<"), "<<<<");
+    assert_eq!(html_to_text("]]>x"), "x");
+}
