@@ -2,164 +2,21 @@
 
 use super::table::SlotTable;
 use super::{ArticleId, DedupParams, Match, MatchKind, StoryId};
-use crate::fingerprint::minhash::{self, BIN_WORDS};
 use crate::fingerprint::shingle::fmix64;
 use crate::fingerprint::{Fingerprint, ANCHORS};
 
-// `Entry::packed`: shingle count in the low 24 bits, then these flags, then the anchor count.
-const SHINGLES: u32 = (1 << 24) - 1;
-const LIVE: u32 = 1 << 24;
-const SHORT: u32 = 1 << 25;
-const ANCHOR_SHIFT: u32 = 26;
+mod record;
+mod verify;
+
+pub use record::Record;
+use record::{Entry, LIVE};
+pub(crate) use verify::entities_agree;
+use verify::Verdict;
 
 const SALT_ID: u64 = 0x243f_6a88_85a3_08d3;
 const SALT_EXACT: u64 = 0x1319_8a2e_0370_7344;
 const SALT_LONG: u64 = 0xa409_3822_299f_31d0;
 const SALT_SHORT: u64 = 0x082e_fa98_ec4e_6c89;
-
-/// Everything the index keeps per article (168 bytes).
-#[derive(Clone, Debug)]
-struct Entry {
-    bins: [u64; BIN_WORDS],
-    numbers: u64,
-    entities: u64,
-    simhash: u64,
-    content: u64,
-    /// Unix seconds, saturated to `u32` (0 before 1970, the maximum after 2106): four bytes
-    /// that leave room for `entities` in 168.
-    at: u32,
-    article: ArticleId,
-    story: StoryId,
-    /// Shingle count (saturated at 2^24 - 1), `LIVE`, `SHORT`, anchor count from bit 26;
-    /// packed so that the entity mask fits in the same 168 bytes.
-    packed: u32,
-    anchors: [u32; ANCHORS],
-}
-
-impl Entry {
-    fn live(&self) -> bool {
-        self.packed & LIVE != 0
-    }
-    fn short(&self) -> bool {
-        self.packed & SHORT != 0
-    }
-    fn anchors(&self) -> &[u32] {
-        &self.anchors[..self.anchor_len()]
-    }
-    fn anchor_len(&self) -> usize {
-        ((self.packed >> ANCHOR_SHIFT) as usize).min(ANCHORS)
-    }
-    fn shingles(&self) -> u32 {
-        self.packed & SHINGLES
-    }
-}
-
-/// One article as the index holds it: what [`Index::from_records`] builds from, and what the
-/// index snapshot saves and loads (`fold/snapshot.rs`) as [`Record::BYTES`] flat bytes.
-#[derive(Clone, Debug)]
-pub struct Record(Entry);
-
-impl Record {
-    /// Size of an encoded record: the bins, six `u64`s (numbers, entities, SimHash, content
-    /// hash, article, story), then `at`, `packed` and the anchors as `u32`s.
-    pub const BYTES: usize = 8 * BIN_WORDS + 8 * 6 + 4 * 2 + 4 * ANCHORS;
-
-    /// The record of `article` in `story` with fingerprint `fp`, first seen at `at_unix_secs`
-    /// (what [`Index::insert`] stores).
-    pub fn new(article: ArticleId, story: StoryId, fp: &Fingerprint, at_unix_secs: i64) -> Self {
-        let sk = &fp.sketch;
-        let n_anchors = usize::from(sk.anchor_len).min(ANCHORS);
-        Record(Entry {
-            bins: sk.bins,
-            numbers: sk.numbers,
-            entities: fp.entities,
-            simhash: fp.simhash,
-            content: fp.content as u64,
-            at: secs(at_unix_secs),
-            article,
-            story,
-            packed: fp.shingles.min(SHINGLES)
-                | LIVE
-                | if fp.short { SHORT } else { 0 }
-                | ((n_anchors as u32) << ANCHOR_SHIFT),
-            anchors: sk.anchors,
-        })
-    }
-
-    /// The article.
-    pub fn article(&self) -> ArticleId {
-        self.0.article
-    }
-
-    /// When it was first seen (Unix seconds, as the index keeps them).
-    pub fn at(&self) -> i64 {
-        i64::from(self.0.at)
-    }
-
-    /// Appends the record's [`Record::BYTES`] bytes (little-endian fields) to `out`.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        let e = &self.0;
-        for w in e.bins {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        for v in [
-            e.numbers, e.entities, e.simhash, e.content, e.article, e.story,
-        ] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&e.at.to_le_bytes());
-        out.extend_from_slice(&e.packed.to_le_bytes());
-        for a in e.anchors {
-            out.extend_from_slice(&a.to_le_bytes());
-        }
-    }
-
-    /// Decodes what [`Record::encode`] wrote; `None` when `b` is not exactly one record or
-    /// does not describe a live entry.
-    pub fn decode(b: &[u8]) -> Option<Record> {
-        if b.len() != Self::BYTES {
-            return None;
-        }
-        let mut words = b.chunks_exact(8);
-        let mut u64s = || {
-            words
-                .next()
-                .and_then(|c| c.try_into().ok())
-                .map(u64::from_le_bytes)
-        };
-        let mut bins = [0u64; BIN_WORDS];
-        for w in &mut bins {
-            *w = u64s()?;
-        }
-        let (numbers, entities, simhash, content, article, story) =
-            (u64s()?, u64s()?, u64s()?, u64s()?, u64s()?, u64s()?);
-        let rest = b.get(8 * BIN_WORDS + 48..)?;
-        let mut u32s = rest
-            .chunks_exact(4)
-            .map(|c| c.try_into().map(u32::from_le_bytes));
-        let mut u32s = || u32s.next().and_then(Result::ok);
-        let (at, packed) = (u32s()?, u32s()?);
-        let mut anchors = [0u32; ANCHORS];
-        for a in &mut anchors {
-            *a = u32s()?;
-        }
-        if packed & LIVE == 0 || (packed >> ANCHOR_SHIFT) as usize > ANCHORS {
-            return None;
-        }
-        Some(Record(Entry {
-            bins,
-            numbers,
-            entities,
-            simhash,
-            content,
-            at,
-            article,
-            story,
-            packed,
-            anchors,
-        }))
-    }
-}
 
 #[inline]
 fn id_hash(a: ArticleId) -> u64 {
@@ -174,44 +31,6 @@ fn anchor_hash(anchor: u32, short: bool) -> u64 {
     fmix64(u64::from(anchor) ^ if short { SALT_SHORT } else { SALT_LONG })
 }
 
-/// Unix seconds as kept in an [`Entry`].
-#[inline]
-fn secs(unix_secs: i64) -> u32 {
-    u32::try_from(unix_secs.max(0)).unwrap_or(u32::MAX)
-}
-
-/// Figures of edit noise tolerated between same-size long items whose figures differ both ways
-/// (see [`Index::verify`]). Measured on the Reuters long set (BENCHMARKS.md, issue 5, round
-/// 5): a quarter of the figures (up to 6 on a daily table) let the next issue of a daily table
-/// fold; a cap of 2 keeps every copy pair the quarter kept, a cap of 1 loses natural re-sends.
-const SAME_SIZE_FIGURE_SLACK: u32 = 2;
-
-/// Whether `e` was first seen at most `w` away from `at` (Unix seconds).
-fn within(e: &Entry, at: i64, w: std::time::Duration) -> bool {
-    let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
-    at.saturating_sub(i64::from(e.at)).saturating_abs() <= w
-}
-
-/// Bits of `small` that are not in `large`.
-#[inline]
-fn extra_numbers(small: u64, large: u64) -> u32 {
-    (small & !large).count_ones()
-}
-
-/// The entity guard (see [`crate::fingerprint::entities`]): the names of the lead must agree.
-/// A copy keeps its original's names; a trimmed copy loses some and an edit may replace one,
-/// so either one side's names are all in the other's, or each side has at most one name the
-/// other lacks. A template story about another company, organisation or place has several on
-/// both sides ("Comerica Inc" / "Meridian Bancorp Inc", SCO / ASEAN). An empty mask (title-only
-/// items, caseless scripts, records of schema 2) is not checked.
-pub(crate) fn entities_agree(a: u64, b: u64) -> bool {
-    if a == 0 || b == 0 {
-        return true;
-    }
-    let (ab, ba) = (extra_numbers(a, b), extra_numbers(b, a));
-    ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
-}
-
 /// In-memory near-duplicate index over the articles of the time window.
 ///
 /// Rebuilt at start-up by inserting the stored fingerprints of the window.
@@ -224,12 +43,6 @@ pub struct Index {
     by_content: SlotTable,
     by_anchor: SlotTable,
     live: usize,
-}
-
-/// Verdict of verifying one candidate.
-struct Verdict {
-    score: f32,
-    jaccard: f32,
 }
 
 impl Index {
@@ -502,96 +315,6 @@ impl Index {
         old.len()
     }
 
-    /// Exact copies fold within `window`; near copies of short items only within
-    /// `short_window` (see [`DedupParams::short_window`]).
-    fn in_window(&self, e: &Entry, at: i64, exact: bool) -> bool {
-        let w = if e.short() && !exact {
-            self.params.window.min(self.params.short_window)
-        } else {
-            self.params.window
-        };
-        within(e, at, w)
-    }
-
-    /// Whether `e` was first seen more than `short_window` away from `at`: a long item that
-    /// recurs a day later with a figure of its own is the next issue of a daily report, so its
-    /// figures get no tolerance (see [`Index::verify`]).
-    fn late(&self, e: &Entry, at: i64) -> bool {
-        !within(e, at, self.params.short_window)
-    }
-
-    /// Verification of a near-duplicate candidate (thresholds in
-    /// [`DedupParams`]).  Returns `None` when it must not fold.
-    fn verify(&self, fp: &Fingerprint, e: &Entry, at: i64) -> Option<Verdict> {
-        if e.short() != fp.short || fp.shingles == 0 || e.shingles() == 0 {
-            return None;
-        }
-        let p = &self.params;
-        let (na, nb) = (fp.shingles.min(SHINGLES), e.shingles());
-        let (small, large) = if na <= nb {
-            (fp.sketch.numbers, e.numbers)
-        } else {
-            (e.numbers, fp.sketch.numbers)
-        };
-        // Figures of the smaller item must appear in the larger one (a
-        // trimmed copy loses figures, it does not gain them).  Long items
-        // tolerate a quarter of the smaller item's figures (rounded down,
-        // after +1) and one more when the difference is explained: either
-        // the larger item has no figure the smaller lacks (a pure addition
-        // such as a dateline) or the sizes differ by more than 20% (a
-        // trimmed copy).  Same-size texts whose figures differ both ways are
-        // template stories ("20 new cases" / "11 new cases"): at most
-        // `SAME_SIZE_FIGURE_SLACK` figures of edit noise, whatever their number
-        // (a daily table of 25 figures, 6 of them new, is the next issue).  A
-        // candidate first seen more than `short_window` away gets no tolerance:
-        // a long item that recurs a day later with a figure of its own is the
-        // next issue of a daily report.
-        let extra = extra_numbers(small, large);
-        let sizes_differ = (na.min(nb) as f32) < 0.8 * na.max(nb) as f32;
-        let allowed = if fp.short || self.late(e, at) {
-            0
-        } else {
-            let explained = extra_numbers(large, small) == 0 || sizes_differ;
-            let quarter = (small.count_ones() + 1) / 4;
-            if explained {
-                quarter + 1
-            } else {
-                quarter.min(SAME_SIZE_FIGURE_SLACK)
-            }
-        };
-        if extra > allowed {
-            return None;
-        }
-        if !entities_agree(fp.entities, e.entities) {
-            return None;
-        }
-        let sk_a = minhash::Sketch {
-            bins: e.bins,
-            anchors: e.anchors,
-            anchor_len: 0,
-            numbers: 0,
-        };
-        let j = minhash::jaccard(&fp.sketch, &sk_a);
-        let c = minhash::containment(j, na, nb);
-        let ok = if fp.short {
-            let need = if na.min(nb) <= p.tiny_max_shingles {
-                p.tiny_min_similarity
-            } else {
-                p.short_min_similarity
-            };
-            // a trimmed summary (a copy cut to its first sentences) is mostly contained
-            j >= need || (c >= 0.85 && j >= 0.3 && na.min(nb) > p.tiny_max_shingles)
-        } else {
-            (j >= p.min_similarity && c >= p.min_containment)
-                || (crate::fingerprint::hamming(fp.simhash, e.simhash) <= p.simhash_max_distance
-                    && na.min(nb) as f32 >= 0.8 * na.max(nb) as f32)
-        };
-        ok.then_some(Verdict {
-            score: if fp.short { j } else { c },
-            jaccard: j,
-        })
-    }
-
     /// Best verified match for `fp` among the articles within the window
     /// around `at_unix_secs`: an exact copy (same content hash and sketch)
     /// first, else the near duplicate with the highest score.
@@ -794,24 +517,5 @@ impl Index {
                 similarity: v.score,
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod layout {
-    use super::entities_agree;
-
-    #[test]
-    fn an_entry_stays_168_bytes() {
-        assert_eq!(std::mem::size_of::<super::Entry>(), 168);
-    }
-
-    #[test]
-    fn entity_guard_allows_subsets_and_one_swap_not_two() {
-        assert!(entities_agree(0, 0b1111), "unknown is not checked");
-        assert!(entities_agree(0b0111, 0b1111), "a trimmed copy");
-        assert!(entities_agree(0b1111, 0b0111));
-        assert!(entities_agree(0b1_0111, 0b0_1111), "one name replaced");
-        assert!(!entities_agree(0b11_0011, 0b00_1111), "two names each way");
     }
 }
