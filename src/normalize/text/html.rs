@@ -45,7 +45,10 @@ struct Out {
 const SHORT_LINE: usize = 50;
 
 impl Out {
-    fn emit(&mut self, c: char) {
+    /// Writes the paragraph break or space pending before the next visible text (none at
+    /// the start) and clears the pending state.
+    #[inline]
+    fn flush_pending(&mut self) {
         if !self.buf.is_empty() {
             if self.pending_break {
                 self.buf.push_str("\n\n");
@@ -57,23 +60,17 @@ impl Out {
         self.pending_break = false;
         self.pending_space = false;
         self.newlines = 0;
+    }
+
+    fn emit(&mut self, c: char) {
+        self.flush_pending();
         self.line_chars += 1;
         self.buf.push(c);
     }
 
     /// Emits a run of visible ASCII characters and single spaces.
     fn emit_str(&mut self, run: &str) {
-        if !self.buf.is_empty() {
-            if self.pending_break {
-                self.buf.push_str("\n\n");
-            } else if self.pending_space {
-                self.buf.push(' ');
-                self.line_chars += 1;
-            }
-        }
-        self.pending_break = false;
-        self.pending_space = false;
-        self.newlines = 0;
+        self.flush_pending();
         self.line_chars += run.len();
         self.buf.push_str(run);
     }
