@@ -109,7 +109,9 @@ const POLL_ITEMS: usize = 30;
 
 /// Runs normalize → fingerprint → index over `items` (already in time order).
 pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
-    let mut index = Index::new(params.clone());
+    // sized for the set, as a daemon's index is for its window in steady state (no rebuilds
+    // while it grows from empty; see `Index::with_capacity`)
+    let mut index = Index::with_capacity(params.clone(), items.len());
     let mut predicted = Vec::with_capacity(items.len());
     let mut fp_texts = Vec::with_capacity(items.len());
     let (mut t_norm, mut t_fp, mut t_fold) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
