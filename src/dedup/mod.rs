@@ -271,14 +271,57 @@ pub const THIN_SUMMARY_WORDS: usize = SUMMARY_MIN_RUN;
 /// Summaries of at least [`THIN_SUMMARY_WORDS`] words carry the story themselves: outlets
 /// rewrite headlines freely, so nothing is asked of the headlines then.
 pub fn headlines_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str) -> bool {
-    let words = |s: &str| s.split_whitespace().count();
-    if words(a_text).min(words(b_text)) >= THIN_SUMMARY_WORDS {
-        return true;
+    Subject::new(a_title, a_text).headlines_agree(&Subject::new(b_title, b_text))
+}
+
+/// A headline + summary item's strong words (see [`strong_words`]), computed once for the
+/// guards that compare it with each candidate ([`headlines_agree`], [`subjects_agree`]).
+#[derive(Clone, Debug)]
+pub struct Subject<'a> {
+    title: Vec<Cow<'a, str>>,
+    text: Vec<Cow<'a, str>>,
+    /// The summary has fewer than [`THIN_SUMMARY_WORDS`] words.
+    thin: bool,
+}
+
+impl<'a> Subject<'a> {
+    /// The strong words of fingerprint title `title` and fingerprint text `text`.
+    pub fn new(title: &'a str, text: &'a str) -> Self {
+        Subject {
+            title: strong_words(title),
+            text: strong_words(text),
+            thin: text
+                .split_whitespace()
+                .nth(THIN_SUMMARY_WORDS - 1)
+                .is_none(),
+        }
     }
-    let (a, b) = (strong_words(a_title), strong_words(b_title));
-    let ab = a.iter().filter(|w| b.binary_search(w).is_err()).count();
-    let ba = b.iter().filter(|w| a.binary_search(w).is_err()).count();
-    ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
+
+    /// [`headlines_agree`] with `other`.
+    pub fn headlines_agree(&self, other: &Subject<'_>) -> bool {
+        if !self.thin && !other.thin {
+            return true;
+        }
+        let (a, b) = (&self.title, &other.title);
+        let ab = a.iter().filter(|w| b.binary_search(w).is_err()).count();
+        let ba = b.iter().filter(|w| a.binary_search(w).is_err()).count();
+        ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
+    }
+
+    /// [`subjects_agree`] with `other`.
+    pub fn subjects_agree(&self, other: &Subject<'_>) -> bool {
+        !(self.names_own_subject(other) && other.names_own_subject(self))
+    }
+
+    /// A strong word in both this item's headline and summary that is in neither of
+    /// `other`'s.
+    fn names_own_subject(&self, other: &Subject<'_>) -> bool {
+        self.title.iter().any(|w| {
+            self.text.binary_search(w).is_ok()
+                && other.title.binary_search(w).is_err()
+                && other.text.binary_search(w).is_err()
+        })
+    }
 }
 
 /// The distinct strong words of a fingerprint text, sorted: not weak (see
@@ -351,21 +394,13 @@ fn figures(t: &str) -> Vec<String> {
 /// even under a rewritten headline; an edited word can hide it on one side only, so one-sided
 /// differences pass (on the Reuters short set the two-sided rule rejected no pair of copies).
 pub fn subjects_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str) -> bool {
-    let (at, asum) = (strong_words(a_title), strong_words(a_text));
-    let (bt, bsum) = (strong_words(b_title), strong_words(b_text));
-    let own = |t: &[Cow<'_, str>], s: &[Cow<'_, str>], ot: &[Cow<'_, str>], os: &[Cow<'_, str>]| {
-        t.iter().any(|w| {
-            s.binary_search(w).is_ok()
-                && ot.binary_search(w).is_err()
-                && os.binary_search(w).is_err()
-        })
-    };
-    !(own(&at, &asum, &bt, &bsum) && own(&bt, &bsum, &at, &asum))
+    Subject::new(a_title, a_text).subjects_agree(&Subject::new(b_title, b_text))
 }
 
 /// A short item as the second verification of short matches sees it (see
-/// [`short_match_holds`]).
-#[derive(Clone, Copy, Debug)]
+/// [`short_match_holds`]); its [`Subject`] is computed on first use, once for every
+/// candidate it is compared with.
+#[derive(Clone, Debug)]
 pub struct ShortItem<'a> {
     /// Fingerprint title.
     pub title: &'a str,
@@ -374,6 +409,25 @@ pub struct ShortItem<'a> {
     /// Publication date (Unix seconds) when the feed gave one; `None` when only the time it
     /// was first seen is known.
     pub published: Option<i64>,
+    subject: std::cell::OnceCell<Subject<'a>>,
+}
+
+impl<'a> ShortItem<'a> {
+    /// The item of fingerprint title `title` and text `text`, published at `published`.
+    pub fn new(title: &'a str, text: &'a str, published: Option<i64>) -> Self {
+        ShortItem {
+            title,
+            text,
+            published,
+            subject: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Its strong words (computed once).
+    pub fn subject(&self) -> &Subject<'a> {
+        self.subject
+            .get_or_init(|| Subject::new(self.title, self.text))
+    }
 }
 
 /// Whether two headline + summary items were published within `short_window` of each other
@@ -409,9 +463,10 @@ pub fn short_match_holds(
     b: &ShortItem<'_>,
 ) -> bool {
     published_close(params, a.published, b.published)
-        && (kind == MatchKind::Exact
-            || (headlines_agree(a.title, a.text, b.title, b.text)
-                && subjects_agree(a.title, a.text, b.title, b.text)))
+        && (kind == MatchKind::Exact || {
+            let (sa, sb) = (a.subject(), b.subject());
+            sa.headlines_agree(sb) && sa.subjects_agree(sb)
+        })
 }
 
 /// The best of `candidates` (article, story) by the score `verify` gives it (`None`: does not

@@ -467,11 +467,11 @@ fn thin_summaries_need_headlines_naming_the_same_thing() {
 fn exact_short_copies_published_a_day_apart_are_a_recurring_template() {
     let p = DedupParams::default();
     let item = |published| {
-        ShortItem {
-        title: "proposed offerings recently filed with the sec",
-        text: "the following proposed securities offerings were filed recently with the securities and exchange commission",
-        published,
-    }
+        ShortItem::new(
+            "proposed offerings recently filed with the sec",
+            "the following proposed securities offerings were filed recently with the securities and exchange commission",
+            published,
+        )
     };
     let day = 24 * 3600;
     assert!(!short_match_holds(

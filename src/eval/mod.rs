@@ -142,20 +142,13 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let t2 = Instant::now();
         let at = item.at.timestamp();
         // rule 3's second verification of short matches on the texts (`crate::fold`)
-        let this = crate::dedup::ShortItem {
-            title: &a.fp_title,
-            text: &a.fp_text,
-            published: Some(at),
-        };
+        let this = crate::dedup::ShortItem::new(&a.fp_title, &a.fp_text, Some(at));
         let holds = |m: &crate::dedup::Match| {
             let i = usize::try_from(m.article).unwrap_or(usize::MAX);
             match (seen.get(i), seen_titles.get(i), items.get(i)) {
                 (Some((_, text)), Some(title), Some(item)) => {
-                    let other = crate::dedup::ShortItem {
-                        title,
-                        text,
-                        published: Some(item.at.timestamp()),
-                    };
+                    let other =
+                        crate::dedup::ShortItem::new(title, text, Some(item.at.timestamp()));
                     crate::dedup::short_match_holds(params, m.kind, &this, &other)
                 }
                 _ => true,
@@ -214,18 +207,16 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                                         let other = crate::fingerprint::lead::Summary::of_item(
                                             stitle, stext,
                                         );
-                                        crate::dedup::subjects_agree(
-                                            &a.fp_title,
-                                            &a.fp_text,
-                                            stitle,
-                                            stext,
-                                        )
-                                        .then(|| {
-                                            crate::dedup::summaries_agree(
-                                                &fp, &summary, sfp, &other,
-                                            )
-                                        })
-                                        .flatten()
+                                        this.subject()
+                                            .subjects_agree(&crate::dedup::Subject::new(
+                                                stitle, stext,
+                                            ))
+                                            .then(|| {
+                                                crate::dedup::summaries_agree(
+                                                    &fp, &summary, sfp, &other,
+                                                )
+                                            })
+                                            .flatten()
                                     },
                                 ),
                             )

@@ -44,16 +44,8 @@ impl Folder {
         } else {
             ("", "")
         };
-        let this = crate::dedup::ShortItem {
-            title: &a.fp_title,
-            text: &a.fp_text,
-            published: published(a),
-        };
-        let other = crate::dedup::ShortItem {
-            title,
-            text,
-            published: dated(&rec),
-        };
+        let this = crate::dedup::ShortItem::new(&a.fp_title, &a.fp_text, published(a));
+        let other = crate::dedup::ShortItem::new(title, text, dated(&rec));
         Ok(crate::dedup::short_match_holds(
             &self.params,
             m.kind,
@@ -148,6 +140,7 @@ impl Folder {
         let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
         let published = published(a);
         let candidates = index.short_candidates(&bigrams, now / 1000, LONG_CANDIDATES);
+        let this = crate::dedup::ShortItem::new(&a.fp_title, &a.fp_text, published);
         crate::dedup::best_verified(candidates, |article| {
             let Some(rec) = self.candidate(batch, article)? else {
                 return Ok(None);
@@ -156,7 +149,9 @@ impl Folder {
             let title = stored_fp_title(&rec);
             let other = crate::fingerprint::lead::Summary::of_item(&title, &text);
             if !crate::dedup::published_close(&self.params, published, dated(&rec))
-                || !crate::dedup::subjects_agree(&a.fp_title, &a.fp_text, &title, &text)
+                || !this
+                    .subject()
+                    .subjects_agree(&crate::dedup::Subject::new(&title, &text))
             {
                 return Ok(None);
             }
