@@ -207,16 +207,14 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                                         let other = crate::fingerprint::lead::Summary::of_item(
                                             stitle, stext,
                                         );
-                                        this.subject()
-                                            .subjects_agree(&crate::dedup::Subject::new(
-                                                stitle, stext,
-                                            ))
-                                            .then(|| {
-                                                crate::dedup::summaries_agree(
-                                                    &fp, &summary, sfp, &other,
+                                        // the summaries first: most candidates fail
+                                        // there, before any strong word is computed
+                                        crate::dedup::summaries_agree(&fp, &summary, sfp, &other)
+                                            .filter(|_| {
+                                                this.subject().subjects_agree(
+                                                    &crate::dedup::Subject::new(stitle, stext),
                                                 )
                                             })
-                                            .flatten()
                                     },
                                 ),
                             )

@@ -148,19 +148,19 @@ impl Folder {
             let text = stored_fp_text(&rec);
             let title = stored_fp_title(&rec);
             let other = crate::fingerprint::lead::Summary::of_item(&title, &text);
-            if !crate::dedup::published_close(&self.params, published, dated(&rec))
-                || !this
-                    .subject()
-                    .subjects_agree(&crate::dedup::Subject::new(&title, &text))
-            {
+            if !crate::dedup::published_close(&self.params, published, dated(&rec)) {
                 return Ok(None);
             }
-            Ok(crate::dedup::summaries_agree(
-                fp,
-                &summary,
-                &rec.fingerprint,
-                &other,
-            ))
+            // the summaries first: most candidates fail there, before any strong word is
+            // computed
+            Ok(
+                crate::dedup::summaries_agree(fp, &summary, &rec.fingerprint, &other).filter(
+                    |_| {
+                        this.subject()
+                            .subjects_agree(&crate::dedup::Subject::new(&title, &text))
+                    },
+                ),
+            )
         })
     }
 }
