@@ -31,6 +31,15 @@ fn anchor_hash(anchor: u32, short: bool) -> u64 {
     fmix64(u64::from(anchor) ^ if short { SALT_SHORT } else { SALT_LONG })
 }
 
+/// The slot ids the tables of an index made for `capacity` records address: twice as many,
+/// so that the record array can grow to twice its size before the tables must be rebuilt to
+/// address more (see [`Index::readdress`]); it costs each cell one bit of tag. A daemon
+/// restarted with 1,000,000 articles otherwise rebuilt all three tables (~2 s, under the fold
+/// lock) at its first new article, when the full record array first grew.
+fn room_to_grow(capacity: usize) -> usize {
+    capacity.saturating_mul(2).min(SlotTable::MAX_SLOTS)
+}
+
 /// In-memory near-duplicate index over the articles of the time window.
 ///
 /// Rebuilt at start-up by inserting the stored fingerprints of the window.
@@ -70,12 +79,12 @@ impl Index {
     pub fn with_capacity(params: DedupParams, articles: usize) -> Self {
         let n = articles.min(SlotTable::MAX_SLOTS);
         let slots: Vec<Entry> = Vec::with_capacity(n);
-        let cap = slots.capacity();
+        let ids = room_to_grow(slots.capacity());
         Index {
             params,
-            by_id: SlotTable::sized_for(n, cap),
-            by_content: SlotTable::sized_for(n, cap),
-            by_anchor: SlotTable::sized_for(n.saturating_mul(ANCHORS), cap),
+            by_id: SlotTable::sized_for(n, ids),
+            by_content: SlotTable::sized_for(n, ids),
+            by_anchor: SlotTable::sized_for(n.saturating_mul(ANCHORS), ids),
             slots,
             free: Vec::new(),
             live: 0,
@@ -95,10 +104,11 @@ impl Index {
         slots.truncate(SlotTable::MAX_SLOTS);
         let n = slots.len();
         let cap = params.max_postings;
-        let mut by_id = SlotTable::sized_for(n, slots.capacity());
-        let mut by_content = SlotTable::sized_for(n, slots.capacity());
+        let ids = room_to_grow(slots.capacity());
+        let mut by_id = SlotTable::sized_for(n, ids);
+        let mut by_content = SlotTable::sized_for(n, ids);
         let anchors = slots.iter().map(|e| e.anchors().len()).sum();
-        let mut by_anchor = SlotTable::sized_for(anchors, slots.capacity());
+        let mut by_anchor = SlotTable::sized_for(anchors, ids);
         for (s, e) in slots.iter().enumerate() {
             by_id.insert(id_hash(e.article), s as u32, u32::MAX);
             by_content.insert(exact_hash(e.content), s as u32, cap);
@@ -540,5 +550,45 @@ impl Index {
                 similarity: v.score,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::{fingerprint, FingerprintInput, Script};
+
+    fn fp(i: usize) -> Fingerprint {
+        let text: Vec<String> = (0..40)
+            .map(|w| format!("w{}", (i * 7919 + w * 104_729) % 50_000))
+            .collect();
+        fingerprint(&FingerprintInput {
+            title: "t",
+            text: &text.join(" "),
+            script: Script::Words,
+        })
+    }
+
+    #[test]
+    fn an_index_built_at_start_takes_new_articles_without_readdressing_its_tables() {
+        // just under a power of two: one growth step (+1/8) passes 2^12 - 2 slot ids
+        let n = 4000;
+        let records = (0..n)
+            .map(|i| Record::new(i as u64, i as u64, &fp(i), 1_700_000_000))
+            .collect();
+        let mut ix = Index::from_records(DedupParams::default(), records);
+        let tables = |ix: &Index| {
+            [&ix.by_id, &ix.by_content, &ix.by_anchor].map(|t| (t.bytes(), t.slot_limit()))
+        };
+        let before = tables(&ix);
+        // the first insert grows the full record array; the tables address twice its size
+        ix.insert(n as u64, n as u64, &fp(n), 1_700_000_000);
+        assert!(ix.slots.capacity() > n);
+        assert_eq!(tables(&ix), before);
+        assert_eq!(
+            ix.find(&fp(n), 1_700_000_000).map(|m| m.article),
+            Some(n as u64)
+        );
+        assert_eq!(ix.find(&fp(7), 1_700_000_000).map(|m| m.article), Some(7));
     }
 }

@@ -45,7 +45,7 @@ pub(super) struct Verdict {
 
 impl Index {
     /// Exact copies fold within `window`; near copies of short items only within
-    /// `short_window` (see [`DedupParams::short_window`]).
+    /// `short_window` (see [`crate::dedup::DedupParams::short_window`]).
     pub(super) fn in_window(&self, e: &Entry, at: i64, exact: bool) -> bool {
         let w = if e.short() && !exact {
             self.params.window.min(self.params.short_window)
@@ -63,7 +63,7 @@ impl Index {
     }
 
     /// Verification of a near-duplicate candidate (thresholds in
-    /// [`DedupParams`]).  Returns `None` when it must not fold.
+    /// [`crate::dedup::DedupParams`]).  Returns `None` when it must not fold.
     pub(super) fn verify(&self, fp: &Fingerprint, e: &Entry, at: i64) -> Option<Verdict> {
         if e.short() != fp.short || fp.shingles == 0 || e.shingles() == 0 {
             return None;
