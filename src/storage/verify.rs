@@ -10,7 +10,7 @@
 //!   counters must agree with the articles and stories stored. [`Store::open`] (the one-shot
 //!   commands, the library's default) does it before returning; the daemon opens with
 //!   [`Store::open_unverified`] and runs it in the background, in steps, once it is ready
-//!   (see `app.rs`), and stops with an error when it finds damage.
+//!   (see `app/background.rs`), and stops with an error when it finds damage.
 //!
 //! A read-through running beside the daemon's writes counts only the articles and stories
 //! that existed when it started (ids are increasing, so that is an id bound), against the

@@ -1,0 +1,180 @@
+//! The daemon's background tasks on the store: the read-through for damage after start
+//! ([`verify_in_background`]), and the flusher ([`flush_loop`]), which publishes what became
+//! durable, recovers from write failures and saves the index snapshot ([`save_snapshot`]).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use crate::fold::{Folder, SnapshotError};
+use crate::storage::{Progress, Store, StoreError, Verifier};
+
+/// Records read per step of the background read-through; steps are spaced by
+/// [`VERIFY_PAUSE`] so that polling and HTTP keep the cores they need.
+const VERIFY_STEP: usize = 20_000;
+const VERIFY_PAUSE: Duration = Duration::from_millis(5);
+
+/// Reads the store through in steps of [`VERIFY_STEP`] records on the blocking pool (see
+/// `storage/verify.rs`). On damage: logs it (naming the tree and the problem), marks the store
+/// damaged (writes refused, `/status` says so) and sends it on `damage`, which stops the
+/// daemon with an error. On success: marks the store verified and fires `verified`.
+pub(super) async fn verify_in_background(
+    store: Store,
+    mut v: Verifier,
+    stop: CancellationToken,
+    verified: CancellationToken,
+    damage: tokio::sync::oneshot::Sender<StoreError>,
+) {
+    let started = Instant::now();
+    info!("reading the store through for damage, in the background");
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        let s = store.clone();
+        let step = tokio::task::spawn_blocking(move || {
+            let p = s.verify_step(&mut v, VERIFY_STEP);
+            (v, p)
+        })
+        .await;
+        let (back, progress) = match step {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error.message = %e, "store read-through task failed; not checked");
+                return;
+            }
+        };
+        v = back;
+        match progress {
+            Ok(Progress::Reading { .. }) => tokio::time::sleep(VERIFY_PAUSE).await,
+            Ok(Progress::Done { read }) => {
+                store.set_verified();
+                verified.cancel();
+                info!(
+                    records = read,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "store read through: no damage"
+                );
+                return;
+            }
+            Err(e @ StoreError::Corrupt { .. }) => {
+                error!(
+                    error.message = %e,
+                    "the store is damaged: ingesting stops and the daemon exits"
+                );
+                store.mark_damaged(&e);
+                let _ = damage.send(e);
+                return;
+            }
+            // Not damage (the store is being reopened after a write failure): try again.
+            Err(e) => {
+                debug!(error.message = %e, "store read-through paused");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// How often the flusher saves the index snapshot (see `fold/snapshot.rs`); the last one is
+/// saved at shutdown. A crash costs the changes since the last one in catch-up work at the next
+/// start, or a full rebuild when retention deleted articles since.
+pub(super) const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
+/// The first snapshot after a start that had to rebuild the index from the store.
+pub(super) const FIRST_SNAPSHOT_AFTER_REBUILD: Duration = Duration::from_secs(30);
+
+/// Saves the index snapshot on the blocking pool and logs the outcome.
+pub(super) async fn save_snapshot(folder: Arc<Folder>) {
+    let started = Instant::now();
+    let saved =
+        tokio::task::spawn_blocking(move || folder.save_snapshot(Utc::now().timestamp_millis()))
+            .await;
+    match saved {
+        Ok(Ok(s)) => info!(
+            articles = s.articles,
+            seq = s.seq,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "index snapshot saved"
+        ),
+        Ok(Err(SnapshotError::Empty)) => debug!("no index snapshot: nothing stored yet"),
+        Ok(Err(e)) => warn!(error.message = %e, "index snapshot not saved"),
+        Err(e) => warn!(error.message = %e, "index snapshot task failed"),
+    }
+}
+
+/// Flushes the store every `store.flush_every` and publishes what became durable. After a
+/// write failure (disk full, I/O error) the store refuses writes: this loop then logs it once,
+/// checks every few seconds whether the disk takes writes again, and reopens the store, which
+/// keeps what was flushed and resumes ingesting. Polls meanwhile fail fast with class `store`.
+///
+/// Also saves the index snapshot, `first_snapshot` after start and then every
+/// [`SNAPSHOT_EVERY`], while the store takes writes.
+pub(super) async fn flush_loop(
+    store: Store,
+    folder: Arc<Folder>,
+    stop: CancellationToken,
+    first_snapshot: Duration,
+) {
+    let mut next_snapshot = Instant::now() + first_snapshot;
+    let mut tick = tokio::time::interval(store.flush_every());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_probe: Option<Instant> = None;
+    let mut reported = false;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        if let Some(fault) = store.fault() {
+            if fault.damaged {
+                // Reported by the read-through, which stops the daemon; nothing to recover.
+                continue;
+            }
+            if !reported {
+                error!(
+                    error.message = %fault.message,
+                    "store write failed: ingesting stops until the disk takes writes again; \
+                     everything flushed so far is kept"
+                );
+                reported = true;
+                last_probe = Some(Instant::now());
+            }
+            if last_probe.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+                continue;
+            }
+            last_probe = Some(Instant::now());
+            let (s, f) = (store.clone(), folder.clone());
+            let reopened = tokio::task::spawn_blocking(move || {
+                s.probe_space()
+                    .map_err(|e| format!("the disk still refuses writes: {e}"))?;
+                s.reopen().map_err(|e| format!("reopening failed: {e}"))?;
+                f.reload(Utc::now().timestamp_millis())
+                    .map_err(|e| format!("rebuilding the index failed: {e}"))
+            })
+            .await;
+            match reopened {
+                Ok(Ok(index)) => {
+                    reported = false;
+                    info!(index, fault.message = %fault.message, "store reopened; ingesting resumes")
+                }
+                Ok(Err(e)) => debug!(reason = %e, "store still refuses writes"),
+                Err(e) => warn!(error.message = %e, "store recovery task failed"),
+            }
+            continue;
+        }
+        let f = folder.clone();
+        match tokio::task::spawn_blocking(move || f.flush_and_publish()).await {
+            Ok(Ok(())) if Instant::now() >= next_snapshot => {
+                save_snapshot(folder.clone()).await;
+                next_snapshot = Instant::now() + SNAPSHOT_EVERY;
+            }
+            Ok(Ok(())) => {}
+            // A failed write is the store's fault now: reported on the next tick.
+            Ok(Err(e)) if store.fault().is_some() => debug!(error.message = %e, "flush failed"),
+            Ok(Err(e)) => warn!(error.message = %e, "flush failed"),
+            Err(e) => warn!(error.message = %e, "flush task failed"),
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! Wiring: builds the pipeline from a [`Config`] and runs it until shutdown.
+//!
+//! # Tasks and their part in shutdown
+//! - the **scheduler** loop: stops handing out polls when the token is cancelled;
+//! - **poll tasks** (in the [`TaskTracker`]): finish or are cancelled at their next await, and
+//!   are waited for with a deadline;
+//! - the **HTTP server**: drains in-flight requests (graceful shutdown) within
+//!   `http.shutdown_grace`;
+//! - the **maintenance** tick: evicts old index entries; stops with the token;
+//! - the **retention** sweeps (when `store.retention` is set): stop with the token;
+//! - the **supervisor**: sends the service manager `WATCHDOG=1` at half of its watchdog
+//!   timeout and a one-line `STATUS=`; stops first, right after `STOPPING=1`.
+//! - the **read-through** (`store.verified` in `/status`): reads the whole store for damage in
+//!   steps on the blocking pool, right after start (open only ran the quick checks, so that
+//!   readiness does not wait for it); on damage it marks the store damaged and the daemon
+//!   stops with an error and exit code 1. Retention starts once it passed. Stops with the
+//!   token;
+//! - the **flusher**: flushes the store every `store.flush_every` and only then publishes the
+//!   changes to readers (see `storage`, "Durability"); after a failed write it waits for the
+//!   disk to take writes again and reopens the store. Stops with the token; the last flush is
+//!   the shutdown's. It also saves the index snapshot (`fold/snapshot.rs`) every five minutes
+//!   (30 s after a start that had to rebuild the index), and once more after the last flush.
+//!
+//! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound.
+//!
+//! Order at shutdown (Miniflux's, plus a scheduler stop first and a flush last): `STOPPING=1`
+//! → scheduler → poll tasks → the ingest threads' last bodies → HTTP → store flush.
+
+mod background;
+mod build;
+mod supervisor;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+use crate::config::Config;
+use crate::fold::{IndexSource, SnapshotError};
+use crate::http::{self, AppState};
+use crate::ingest::{poll_source, source_host, IngestContext, PollReport};
+use crate::memory;
+use crate::notify::{Notifier, State};
+use crate::scheduler::{self, SchedulerStats};
+use crate::storage::Store;
+use background::{
+    flush_loop, save_snapshot, verify_in_background, FIRST_SNAPSHOT_AFTER_REBUILD, SNAPSHOT_EVERY,
+};
+
+/// When the store is read through for damage (see `storage/verify.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreCheck {
+    /// Before [`App::build`] returns: one-shot commands, which must not act on a damaged
+    /// store at all.
+    AtOpen,
+    /// In the background once the daemon is ready ([`App::run`]): start-up time stays flat
+    /// with the store's size; damage found stops the daemon with an error (exit code 1).
+    AfterReady,
+}
+
+/// A built application: store open, index rebuilt, client ready.
+#[derive(Debug)]
+pub struct App {
+    config: Arc<Config>,
+    ctx: IngestContext,
+    /// The service manager's notification socket (disabled outside systemd).
+    notifier: Arc<Notifier>,
+    /// Where the index came from at start: a rebuilt one is snapshotted soon.
+    index_source: IndexSource,
+}
+
+impl App {
+    /// Runs the daemon until `shutdown` is cancelled. `on_ready` is called once the store is
+    /// open and HTTP is bound, with the bound address.
+    pub async fn run(
+        self,
+        shutdown: CancellationToken,
+        on_ready: impl FnOnce(std::net::SocketAddr),
+    ) -> anyhow::Result<()> {
+        let listener = TcpListener::bind(self.config.http.listen)
+            .await
+            .with_context(|| format!("binding http.listen {}", self.config.http.listen))?;
+        let addr = listener.local_addr()?;
+        let stats = Arc::new(SchedulerStats::new(self.ctx.errors.clone()));
+        // HTTP drains when `http_stop` fires; long-lived responses end with it.
+        let http_stop = CancellationToken::new();
+        let state = AppState {
+            config: self.config.clone(),
+            store: self.ctx.store.clone(),
+            folder: self.ctx.folder.clone(),
+            scheduler: stats.clone(),
+            started: Instant::now(),
+            metrics: crate::metrics::install(),
+            shutdown: http_stop.clone(),
+            status_cache: Arc::default(),
+        };
+
+        // Background read-through of the store (when not done at open): started before
+        // anything is written, so that it checks against the counters of this moment.
+        // `verified` fires when it passes; damage comes back on `damage`.
+        let sched_stop = CancellationToken::new();
+        let verified = CancellationToken::new();
+        let (damage_tx, mut damage) = tokio::sync::oneshot::channel();
+        let verifier = if self.ctx.store.is_verified() {
+            verified.cancel();
+            None
+        } else {
+            let v = self.ctx.store.verifier()?;
+            Some(tokio::spawn(verify_in_background(
+                self.ctx.store.clone(),
+                v,
+                sched_stop.clone(),
+                verified.clone(),
+                damage_tx,
+            )))
+        };
+
+        // Scheduler and its poll tasks: told to stop by `sched_stop`, awaited through `polls`.
+        let polls = TaskTracker::new();
+        let scheduler = tokio::spawn(scheduler::run(
+            Arc::new(self.ctx.clone()),
+            self.config.enabled_sources().cloned().collect(),
+            self.config.schedule.clone(),
+            self.config.fetch.concurrency.get(),
+            stats,
+            sched_stop.clone(),
+            polls.clone(),
+        ));
+
+        let server = {
+            let stop = http_stop.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, http::router(state))
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+            })
+        };
+
+        // Maintenance: keeps the index to its time window and hands the heap pages freed
+        // since the last minute back to the system.
+        let maintenance = {
+            let folder = self.ctx.folder.clone();
+            let stop = sched_stop.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => break,
+                        _ = tick.tick() => {
+                            let evicted = folder.evict(Utc::now().timestamp_millis());
+                            if evicted > 0 {
+                                info!(evicted, "index window moved");
+                            }
+                            match tokio::task::spawn_blocking(memory::release_free_memory).await {
+                                Ok(took) => debug!(took_ms = took.as_millis(), "free heap pages released"),
+                                Err(e) => warn!(error.message = %e, "releasing free memory failed"),
+                            }
+                        }
+                    }
+                }
+            })
+        };
+
+        // Retention: deletes old articles in small batches, once the store was read through
+        // (a read-through counts records against the counters; nothing may delete meanwhile).
+        let retention = self.config.store.retention.map(|r| {
+            let run = crate::retention::run(
+                self.ctx.folder.clone(),
+                self.ctx.store.clone(),
+                r,
+                sched_stop.clone(),
+            );
+            let (stop, verified) = (sched_stop.clone(), verified.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = stop.cancelled() => {}
+                    () = verified.cancelled() => run.await,
+                }
+            })
+        });
+        let flusher = tokio::spawn(flush_loop(
+            self.ctx.store.clone(),
+            self.ctx.folder.clone(),
+            sched_stop.clone(),
+            match self.index_source {
+                IndexSource::Rebuilt => FIRST_SNAPSHOT_AFTER_REBUILD,
+                IndexSource::Snapshot => SNAPSHOT_EVERY,
+            },
+        ));
+
+        info!(%addr, "wirefold ready");
+        on_ready(addr);
+        self.send(&[State::Ready, State::Status(&self.summary())]);
+
+        // Supervisor: watchdog pings and status line, until shutdown starts.
+        let supervisor_stop = CancellationToken::new();
+        let supervisor = tokio::spawn(self.clone_parts().supervise(supervisor_stop.clone()));
+
+        let damaged = tokio::select! {
+            () = shutdown.cancelled() => None,
+            Ok(e) = &mut damage => Some(e),
+        };
+        info!("shutting down");
+        supervisor_stop.cancel();
+        let _ = supervisor.await;
+        self.send(&[State::Stopping, State::Status("stopping")]);
+
+        let grace = self.config.http.shutdown_grace;
+        sched_stop.cancel();
+        let _ = scheduler.await;
+        let _ = maintenance.await;
+        if let Some(r) = retention {
+            let _ = r.await;
+        }
+        let _ = flusher.await;
+        if let Some(v) = verifier {
+            let _ = v.await;
+        }
+        polls.close();
+        if tokio::time::timeout(grace, polls.wait()).await.is_err() {
+            warn!("poll tasks did not finish in time");
+        }
+        if tokio::time::timeout(grace, self.ctx.cpu.close())
+            .await
+            .is_err()
+        {
+            warn!("ingest threads did not finish in time");
+        }
+        http_stop.cancel();
+        match tokio::time::timeout(grace, server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => warn!(error.message = %e, "http server error"),
+            Ok(Err(e)) => warn!(error.message = %e, "http server task failed"),
+            Err(_) => warn!("http server did not drain in time"),
+        }
+        if let Some(e) = damaged {
+            // Nothing more is written to a damaged store.
+            return Err(anyhow::Error::new(e).context("stopped on a damaged store"));
+        }
+        let folder = self.ctx.folder.clone();
+        tokio::task::spawn_blocking(move || folder.flush_and_publish())
+            .await
+            .context("flush task")??;
+        info!("store flushed");
+        save_snapshot(self.ctx.folder.clone()).await;
+        info!("bye");
+        Ok(())
+    }
+
+    /// Polls every enabled source once, `fetch.concurrency` at a time; reports in config order.
+    pub async fn once(&self) -> Vec<(String, PollReport)> {
+        use futures::StreamExt;
+        let sources: Vec<_> = self.config.enabled_sources().cloned().collect();
+        let ctx = &self.ctx;
+        let mut reports: Vec<(usize, String, PollReport)> =
+            futures::stream::iter(sources.into_iter().enumerate())
+                .map(|(i, s)| async move {
+                    let _host = match source_host(&s) {
+                        Some(h) => ctx.hosts.acquire(&h).await,
+                        None => None,
+                    };
+                    let r = poll_source(ctx, &s).await;
+                    (i, s.name, r)
+                })
+                .buffer_unordered(self.config.fetch.concurrency.get())
+                .collect()
+                .await;
+        reports.sort_by_key(|(i, _, _)| *i);
+        if let Err(e) = self.ctx.store.flush() {
+            warn!(error.message = %e, "flush failed");
+        }
+        // The next start (often the daemon's) reads the index from this.
+        match self.ctx.folder.save_snapshot(Utc::now().timestamp_millis()) {
+            Ok(_) | Err(SnapshotError::Empty) => {}
+            Err(e) => warn!(error.message = %e, "index snapshot not saved"),
+        }
+        reports.into_iter().map(|(_, n, r)| (n, r)).collect()
+    }
+
+    /// The store (for export and tests).
+    pub fn store(&self) -> &Store {
+        &self.ctx.store
+    }
+}

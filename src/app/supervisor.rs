@@ -1,0 +1,78 @@
+//! The supervisor's side of the app: notifications to the service manager (`READY=1`,
+//! `STOPPING=1`, the watchdog and the one-line `STATUS=`) and the task that pings the watchdog
+//! while the store answers.
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use super::App;
+use crate::notify::State;
+
+impl App {
+    pub(super) fn send(&self, states: &[State<'_>]) {
+        if let Err(e) = self.notifier.notify(states) {
+            warn!(error.message = %e, "cannot notify the service manager");
+        }
+    }
+
+    pub(super) fn clone_parts(&self) -> App {
+        App {
+            config: self.config.clone(),
+            ctx: self.ctx.clone(),
+            notifier: self.notifier.clone(),
+            index_source: self.index_source,
+        }
+    }
+
+    /// Pings the watchdog at half its timeout (only while the store answers, so a wedged
+    /// store gets the service restarted) and refreshes `STATUS=` every 30 s at most.
+    pub(super) async fn supervise(self, stop: CancellationToken) {
+        if !self.notifier.is_enabled() {
+            return;
+        }
+        let status_every = Duration::from_secs(30);
+        let period = self
+            .notifier
+            .watchdog_timeout()
+            .map_or(status_every, |t| (t / 2).min(status_every));
+        let mut tick = tokio::time::interval(period);
+        let mut last_status = Instant::now();
+        tick.tick().await; // the first tick is immediate; READY just went out
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let store_ok = self.ctx.store.counts().is_ok();
+            if self.notifier.watchdog_timeout().is_some() && store_ok {
+                self.send(&[State::Watchdog]);
+            }
+            if last_status.elapsed() >= status_every {
+                last_status = Instant::now();
+                self.send(&[State::Status(&self.summary())]);
+            }
+        }
+    }
+
+    /// One line for `systemctl status`: sources, failures, counts, store size.
+    pub fn summary(&self) -> String {
+        let sources: Vec<_> = self.config.enabled_sources().collect();
+        let failing = sources
+            .iter()
+            .filter(
+                |s| matches!(self.ctx.store.source_state(&s.name), Ok(Some(st)) if st.failures > 0),
+            )
+            .count();
+        let counts = self.ctx.store.counts().unwrap_or_default();
+        format!(
+            "{} sources ({} failing); {} articles in {} stories; store {} MiB",
+            sources.len(),
+            failing,
+            counts.articles,
+            counts.stories,
+            self.ctx.store.size_on_disk() / (1024 * 1024)
+        )
+    }
+}

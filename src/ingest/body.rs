@@ -1,0 +1,167 @@
+//! What a fetched body becomes: parsed, its entries normalized (titles cut, repeated GUIDs
+//! made unique) and folded in one go ([`ingest_body`]), and the feed's publishing rate
+//! ([`entry_gap`]). Blocking work, run on the CPU threads.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tracing::warn;
+
+use super::{FeedInfo, IngestContext, PollError, PollSummary};
+use crate::fold::Decision;
+use crate::normalize::{FeedLanguage, NormalizeOptions, RawEntry, Rules};
+use crate::parse::parse_feed;
+
+/// Longest title kept, in characters (longer ones are cut, with `…`).
+pub const MAX_TITLE_CHARS: usize = 1000;
+
+fn cut_chars(s: &mut String, max: usize) {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+        s.push('…');
+    }
+}
+
+/// Parses, normalizes and folds a fetched body. Blocking.
+pub fn ingest_body(
+    ctx: &IngestContext,
+    source: &str,
+    body: &[u8],
+    url: &str,
+    content_type: Option<&str>,
+) -> Result<(PollSummary, FeedInfo), PollError> {
+    let mut feed = parse_feed(body, url, content_type)?;
+    if feed.replaced_bytes {
+        warn!(
+            source,
+            encoding = feed.encoding,
+            "invalid bytes in the feed were replaced"
+        );
+    }
+    let now = Utc::now();
+    let opts = NormalizeOptions {
+        now,
+        max_future: chrono::Duration::days(1),
+        rules: ctx.rules.clone().unwrap_or_else(Rules::shared_default),
+        detect_language: true,
+    };
+    let mut summary = PollSummary::default();
+    let mut keys = std::collections::HashSet::with_capacity(feed.entries.len());
+    let mut language = FeedLanguage::default();
+    let mut articles = Vec::with_capacity(feed.entries.len());
+    for raw in &mut feed.entries {
+        summary.seen += 1;
+        let mut article = language.normalize(raw, &opts);
+        // A hostile feed can send a title of megabytes; it would be copied into the story's
+        // headline variants on every copy. Headlines are short: keep the first characters.
+        cut_chars(&mut article.title, MAX_TITLE_CHARS);
+        cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
+        // A feed that repeats a GUID for different items (it happens): the later ones get a
+        // positional suffix, so they neither overwrite each other nor flip-flop every poll.
+        if !keys.insert(article.key.clone()) {
+            let base = article.key.clone();
+            let mut n = 2;
+            while !keys.insert(format!("{base}#{n}")) {
+                n += 1;
+            }
+            article.key = format!("{base}#{n}");
+        }
+        articles.push(article);
+    }
+    // One lock and one store transaction for the whole poll: per-article transactions made
+    // folding the bottleneck of ingestion.
+    for d in ctx
+        .folder
+        .fold_all(source, articles, now.timestamp_millis())?
+    {
+        match d {
+            Decision::Unchanged => summary.unchanged += 1,
+            Decision::Updated { .. } => summary.updated += 1,
+            Decision::New { .. } => summary.new += 1,
+            Decision::Copy { .. } => summary.copies += 1,
+        }
+    }
+    let info = FeedInfo {
+        entry_gap: entry_gap(&feed.entries, now),
+        title: feed.title,
+        ttl_minutes: feed.ttl_minutes,
+        skip_hours: feed.skip_hours,
+        skip_days: feed.skip_days,
+        encoding: feed.encoding,
+    };
+    Ok((summary, info))
+}
+
+/// The feed's publishing rate as a mean time between entries: the span from its oldest entry
+/// of the last 30 days until now, divided by the number of those entries. A feed whose recent
+/// entries stopped long ago therefore looks slow, as it is. `None` when no entry has a date, or
+/// when every date is the same instant (feeds that stamp every entry with the time of the
+/// request say nothing about their rate); 30 days when no entry is recent.
+pub fn entry_gap(entries: &[RawEntry], now: DateTime<Utc>) -> Option<Duration> {
+    const WINDOW: Duration = Duration::from_secs(30 * 86_400);
+    let dates: Vec<DateTime<Utc>> = entries
+        .iter()
+        .filter_map(|e| e.published.or(e.updated))
+        .filter(|d| *d <= now + chrono::Duration::days(1))
+        .collect();
+    let oldest = dates.iter().min()?;
+    let newest = dates.iter().max()?;
+    if dates.len() > 1 && (*newest - *oldest) < chrono::Duration::minutes(1) {
+        return None;
+    }
+    let since = now - chrono::Duration::from_std(WINDOW).ok()?;
+    let recent: Vec<&DateTime<Utc>> = dates.iter().filter(|d| **d >= since).collect();
+    let Some(oldest_recent) = recent.iter().min() else {
+        return Some(WINDOW);
+    };
+    let span = (now - **oldest_recent).to_std().unwrap_or(Duration::ZERO);
+    Some(span / recent.len() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_titles_are_cut_on_a_character_boundary() {
+        let mut s = "é".repeat(MAX_TITLE_CHARS + 5);
+        cut_chars(&mut s, MAX_TITLE_CHARS);
+        assert_eq!(s.chars().count(), MAX_TITLE_CHARS + 1);
+        assert!(s.ends_with('…'));
+        let mut short = "short".to_owned();
+        cut_chars(&mut short, MAX_TITLE_CHARS);
+        assert_eq!(short, "short");
+    }
+
+    fn entry(age_min: i64, now: DateTime<Utc>) -> RawEntry {
+        RawEntry {
+            guid: None,
+            link: None,
+            title: None,
+            summary: None,
+            content: None,
+            published: Some(now - chrono::Duration::minutes(age_min)),
+            updated: None,
+            authors: Vec::new(),
+            language: None,
+        }
+    }
+
+    #[test]
+    fn entry_gap_follows_the_publishing_rate() {
+        let now = Utc::now();
+        // Ten entries over the last 100 minutes: one every ten minutes.
+        let busy: Vec<RawEntry> = (0..10).map(|i| entry(10 + i * 10, now)).collect();
+        assert_eq!(entry_gap(&busy, now), Some(Duration::from_secs(600)));
+        // Stopped two months ago: as slow as it gets.
+        let dormant: Vec<RawEntry> = (0..5).map(|i| entry(86_400 + i, now)).collect();
+        assert_eq!(
+            entry_gap(&dormant, now),
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        // Every entry stamped with one instant: no information.
+        let stamped: Vec<RawEntry> = (0..5).map(|_| entry(0, now)).collect();
+        assert_eq!(entry_gap(&stamped, now), None);
+        assert_eq!(entry_gap(&[], now), None);
+    }
+}

@@ -1,0 +1,304 @@
+//! One poll of one source: its stored state read and rebound to the configured URL, the fetch
+//! (validators, permanent redirects), the body handed to the CPU threads, and the outcome
+//! recorded on the source's state (counts, last error, `gone_since`, host cooldowns).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tracing::{info, instrument, warn, Span};
+use url::Url;
+
+use super::{ingest_body, source_host, IngestContext, PollError, PollReport, PollSummary};
+use crate::config::SourceConfig;
+use crate::fetch::{Content, Validators};
+use crate::storage::{ErrorRecord, Millis, SourceState, StoreError};
+
+fn now_ms() -> Millis {
+    Utc::now().timestamp_millis()
+}
+
+/// Forgets the URL-bound parts of `state` when the configured URL is not the one they belong
+/// to (the operator edited it): validators, effective URL, redirect candidate, gone.
+fn rebind(state: &mut SourceState, source: &SourceConfig) {
+    let configured = source.url.as_str();
+    if state.configured_url.as_deref() == Some(configured) {
+        return;
+    }
+    if state.configured_url.is_some() {
+        info!(source = %source.name, url = configured, "configured URL changed; starting afresh");
+    }
+    state.configured_url = Some(configured.to_owned());
+    state.etag = None;
+    state.last_modified = None;
+    state.effective_url = None;
+    state.moved_candidate = None;
+    state.moved_polls = 0;
+    state.gone_since = None;
+}
+
+/// Polls one source once and records the outcome on its state.
+#[instrument(skip_all, fields(source = %source.name, url = %source.url, new, copies))]
+pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollReport {
+    let started = now_ms();
+    if let Some(fault) = ctx.store.fault() {
+        // The store refuses writes (disk full): fetching now would only be thrown away. The
+        // source's stored state is left as it was; /status reports the store's fault.
+        return PollReport {
+            result: Err(StoreError::Faulted(fault.message).into()),
+            state: ctx
+                .store
+                .source_state(&source.name)
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            fresh_for: None,
+        };
+    }
+    let mut state = match ctx.store.source_state(&source.name) {
+        Ok(s) => s.unwrap_or_default(),
+        Err(e) => {
+            let result = Err(PollError::from(e));
+            if let Err(e) = &result {
+                ctx.errors.record(e.class());
+            }
+            return PollReport {
+                result,
+                state: SourceState::default(),
+                fresh_for: None,
+            };
+        }
+    };
+    rebind(&mut state, source);
+    if let Some(since) = state.gone_since {
+        let at = DateTime::<Utc>::from_timestamp_millis(since)
+            .map_or_else(|| since.to_string(), |t| t.to_rfc3339());
+        return PollReport {
+            result: Err(PollError::Gone(at)),
+            state,
+            fresh_for: None,
+        };
+    }
+    state.last_poll = Some(started);
+    state.polls += 1;
+    let url = state
+        .effective_url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .unwrap_or_else(|| source.url.clone());
+    let result = run(ctx, source, &url, &mut state).await;
+    match &result {
+        Ok((s, _)) if s.not_modified => crate::metrics::poll("not_modified", ""),
+        Ok(_) => crate::metrics::poll("ok", ""),
+        Err(e) => crate::metrics::poll("error", e.class().name),
+    }
+    let mut fresh_for = None;
+    let result = match result {
+        Ok((s, fresh)) => {
+            fresh_for = fresh;
+            crate::metrics::articles(s.new, s.copies, s.updated);
+            state.last_success = Some(now_ms());
+            state.last_error = None;
+            state.failures = 0;
+            state.items_seen += s.seen;
+            state.items_new += s.new;
+            state.items_updated += s.updated;
+            state.items_copies += s.copies;
+            state.not_modified += u64::from(s.not_modified);
+            Span::current()
+                .record("new", s.new)
+                .record("copies", s.copies);
+            if s.new + s.updated + s.copies > 0 {
+                info!(
+                    seen = s.seen,
+                    new = s.new,
+                    updated = s.updated,
+                    copies = s.copies,
+                    "poll stored articles"
+                );
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            record_failure(ctx, source, &mut state, &e);
+            Err(e)
+        }
+    };
+    match ctx.store.put_source_state(&source.name, &state) {
+        Ok(()) | Err(StoreError::Faulted(_)) => {}
+        Err(e) => warn!(error.message = %e, "cannot record source state"),
+    }
+    PollReport {
+        result,
+        state,
+        fresh_for,
+    }
+}
+
+fn record_failure(
+    ctx: &IngestContext,
+    source: &SourceConfig,
+    state: &mut SourceState,
+    e: &PollError,
+) {
+    let class = e.class();
+    ctx.errors.record(class);
+    state.failures = state.failures.saturating_add(1);
+    state.last_error = Some(ErrorRecord {
+        class: class.name.to_owned(),
+        message: e.to_string(),
+        at: now_ms(),
+        status: class.status,
+    });
+    warn!(
+        error.class = %class,
+        error.message = %e,
+        failures = state.failures,
+        "poll failed"
+    );
+    if class.status == Some(410) {
+        state.gone_since = Some(now_ms());
+        warn!(source = %source.name, "the feed is gone (410): polling stopped; change its URL to poll it again");
+    }
+    if let (Some(wait), Some(host)) = (e.retry_after(), source_host(source)) {
+        let wait = wait.min(ctx.options.max_retry_after);
+        if !wait.is_zero() {
+            ctx.hosts.cool_down(&host, wait);
+            info!(host, wait_s = wait.as_secs(), "host asked to be left alone");
+        }
+    }
+}
+
+/// Counts a permanent redirect seen on this poll; adopts it after enough consecutive polls.
+fn track_move(state: &mut SourceState, source: &SourceConfig, moved_to: Option<&Url>, needed: u32) {
+    let Some(target) = moved_to.map(Url::as_str) else {
+        state.moved_candidate = None;
+        state.moved_polls = 0;
+        return;
+    };
+    if state.moved_candidate.as_deref() == Some(target) {
+        state.moved_polls = state.moved_polls.saturating_add(1);
+    } else {
+        state.moved_candidate = Some(target.to_owned());
+        state.moved_polls = 1;
+    }
+    if state.moved_polls >= needed {
+        info!(
+            source = %source.name,
+            from = state.effective_url.as_deref().unwrap_or(source.url.as_str()),
+            to = target,
+            polls = state.moved_polls,
+            "feed moved permanently; polling its new URL"
+        );
+        state.effective_url = (target != source.url.as_str()).then(|| target.to_owned());
+        state.moved_candidate = None;
+        state.moved_polls = 0;
+    }
+}
+
+async fn run(
+    ctx: &IngestContext,
+    source: &SourceConfig,
+    url: &Url,
+    state: &mut SourceState,
+) -> Result<(PollSummary, Option<Duration>), PollError> {
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
+    };
+    let started = std::time::Instant::now();
+    let outcome = ctx.fetcher.fetch(url, &validators).await?;
+    let bytes = match &outcome.content {
+        Content::Body { bytes, .. } => bytes.len() as u64,
+        Content::NotModified => 0,
+    };
+    crate::metrics::fetch(started.elapsed(), bytes);
+    track_move(
+        state,
+        source,
+        outcome.moved_to.as_ref(),
+        ctx.options.permanent_redirect_polls,
+    );
+    let (bytes, content_type) = match outcome.content {
+        Content::NotModified => {
+            let summary = PollSummary {
+                not_modified: true,
+                ..PollSummary::default()
+            };
+            return Ok((summary, outcome.fresh_for));
+        }
+        Content::Body {
+            bytes,
+            content_type,
+        } => (bytes, content_type),
+    };
+    let ctx2 = ctx.clone();
+    let name = source.name.clone();
+    let final_url = outcome.final_url;
+    // Parsing, normalizing and folding are CPU and disk work: keep them off the async threads,
+    // one body per core at a time.
+    let (summary, info) = ctx
+        .cpu
+        .run(move || {
+            ingest_body(
+                &ctx2,
+                &name,
+                &bytes,
+                final_url.as_str(),
+                content_type.as_deref(),
+            )
+        })
+        .await
+        .map_err(|e| StoreError::Io(format!("ingest task failed: {e}")))??;
+    // Validators are kept only once the body went into the store: a failed store write must
+    // not make the next poll a 304 that skips the items that were never stored.
+    state.etag = outcome.validators.etag;
+    state.last_modified = outcome.validators.last_modified;
+    if info.title.is_some() {
+        state.feed_title = info.title;
+    }
+    state.ttl_s = info.ttl_minutes.map(|m| m.saturating_mul(60));
+    state.skip_hours = info.skip_hours;
+    state.skip_days = info.skip_days;
+    state.entry_gap_s = info.entry_gap.map(|d| d.as_secs());
+    state.encoding = Some(info.encoding.to_owned());
+    Ok((summary, outcome.fresh_for))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permanent_moves_are_adopted_after_n_polls() {
+        let source = SourceConfig {
+            name: "s".into(),
+            url: Url::parse("http://a.example/feed").unwrap(),
+            interval: Duration::from_secs(60),
+            enabled: true,
+            agency: false,
+        };
+        let b = Url::parse("http://b.example/feed").unwrap();
+        let c = Url::parse("http://c.example/feed").unwrap();
+        let mut st = SourceState::default();
+        track_move(&mut st, &source, Some(&b), 3);
+        track_move(&mut st, &source, Some(&b), 3);
+        assert_eq!(st.effective_url, None);
+        // Interrupted by a poll without the redirect: counting starts again.
+        track_move(&mut st, &source, None, 3);
+        track_move(&mut st, &source, Some(&b), 3);
+        track_move(&mut st, &source, Some(&c), 3);
+        assert_eq!(
+            (st.moved_candidate.as_deref(), st.moved_polls),
+            (Some(c.as_str()), 1)
+        );
+        track_move(&mut st, &source, Some(&c), 3);
+        track_move(&mut st, &source, Some(&c), 3);
+        assert_eq!(st.effective_url.as_deref(), Some(c.as_str()));
+        // A changed configuration forgets it.
+        let mut edited = source.clone();
+        edited.url = Url::parse("http://d.example/feed").unwrap();
+        st.configured_url = Some(source.url.to_string());
+        rebind(&mut st, &edited);
+        assert_eq!(st.effective_url, None);
+    }
+}

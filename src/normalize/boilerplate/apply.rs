@@ -1,0 +1,166 @@
+//! Applying a table's rules to an article's paragraphs: a rule's [`Check`] (the cheap test,
+//! then its regex), the checks of a table grouped by position ([`Compiled`]), and the passes
+//! over the edge paragraphs (leading, whole-paragraph, trailing) and the inline one.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use regex::Regex;
+
+use super::{
+    ceil_boundary, floor_boundary, Position, Rule, EDGE, TRAILING_EDGE, WHOLE_MAX, WINDOW,
+};
+use crate::normalize::rule_filter::{self, MayMatch};
+
+/// A compiled rule: its regex (the rule's own, not a clone: see [`Rule`]) and the cheap test
+/// run first.
+#[derive(Debug, Clone)]
+struct Check {
+    regex: Arc<Regex>,
+    may_match: Option<MayMatch>,
+}
+
+impl Check {
+    /// Can the regex match `s`? (The cheap test first.)
+    fn may(&self, s: &str) -> bool {
+        self.may_match.is_none_or(|f| f.test(s))
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        self.may(s) && self.regex.is_match(s)
+    }
+
+    /// [`Check::is_match`] with the comma scan of `s` shared between the checks (see
+    /// [`MayMatch::test_with`]).
+    fn is_match_with(&self, s: &str, commas: &mut Option<rule_filter::Commas>) -> bool {
+        self.may_match.is_none_or(|f| f.test_with(s, commas)) && self.regex.is_match(s)
+    }
+
+    fn find<'h>(&self, s: &'h str) -> Option<regex::Match<'h>> {
+        if self.may(s) {
+            self.regex.find(s)
+        } else {
+            None
+        }
+    }
+}
+
+/// The rules of one table, grouped by position (a rule in both the fingerprint and the
+/// display table is one regex with one set of caches).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Compiled {
+    leading: Vec<Check>,
+    trailing: Vec<Check>,
+    whole: Vec<Check>,
+    inline: Vec<Check>,
+}
+
+impl Compiled {
+    pub(super) fn new<'a>(rules: impl Iterator<Item = &'a Rule>) -> Compiled {
+        let mut c = Compiled::default();
+        for r in rules {
+            let list = match r.position {
+                Position::Leading => &mut c.leading,
+                Position::Trailing => &mut c.trailing,
+                Position::WholeParagraph => &mut c.whole,
+                Position::Inline => &mut c.inline,
+            };
+            list.push(Check {
+                regex: Arc::clone(&r.regex),
+                may_match: r.may_match,
+            });
+        }
+        c
+    }
+
+    /// Applies leading/whole/trailing rules to one paragraph; `None` drops it.
+    fn edge<'a>(&self, para: &'a str, trailing: bool) -> Option<&'a str> {
+        let mut p = para.trim();
+        for _ in 0..4 {
+            if p.is_empty() {
+                return None;
+            }
+            if p.len() <= WHOLE_MAX && self.whole.iter().any(|r| r.is_match(p)) {
+                return None;
+            }
+            let head = &p[..floor_boundary(p, WINDOW)];
+            match self.leading.iter().find_map(|r| r.find(head)) {
+                Some(m) if m.end() > 0 => p = p[m.end()..].trim_start(),
+                _ => break,
+            }
+        }
+        for _ in 0..usize::from(trailing) * 2 {
+            if p.is_empty() {
+                return None;
+            }
+            let start = ceil_boundary(p, p.len().saturating_sub(WINDOW));
+            let tail = &p[start..];
+            match self.trailing.iter().find_map(|r| r.find(tail)) {
+                Some(m) if m.start() < tail.len() => p = p[..start + m.start()].trim_end(),
+                _ => break,
+            }
+        }
+        if p.is_empty() {
+            None
+        } else {
+            Some(p)
+        }
+    }
+
+    /// Applies inline rules to one paragraph.
+    fn inline<'a>(&self, para: &'a str) -> Cow<'a, str> {
+        let mut cur = Cow::Borrowed(para);
+        // the commas of `cur`, found by the first check that needs them
+        let mut commas = None;
+        for check in &self.inline {
+            if !check.is_match_with(&cur, &mut commas) {
+                continue;
+            }
+            commas = None;
+            let replaced = check
+                .regex
+                .replace_all(&cur, |c: &regex::Captures<'_>| {
+                    let m = c.get(0).map_or("", |m| m.as_str());
+                    match m.chars().last() {
+                        Some(e @ ('.' | '!' | '?')) => e.to_string(),
+                        _ => String::new(),
+                    }
+                })
+                .into_owned();
+            cur = Cow::Owned(replaced);
+        }
+        cur
+    }
+
+    pub(super) fn apply<'a>(&self, paragraphs: &[&'a str]) -> Vec<Cow<'a, str>> {
+        let n = paragraphs.len();
+        let mut out = Vec::with_capacity(n);
+        for (i, &p) in paragraphs.iter().enumerate() {
+            let at_edge = i < EDGE || i + EDGE >= n;
+            let mut cur: Cow<'a, str> = Cow::Borrowed(p);
+            if i < EDGE || i + 2 >= n {
+                cur = match cur {
+                    Cow::Borrowed(b) => self.inline(b),
+                    Cow::Owned(o) => Cow::Owned(self.inline(&o).into_owned()),
+                };
+            }
+            if at_edge {
+                let trailing = i + TRAILING_EDGE >= n;
+                cur = match cur {
+                    Cow::Borrowed(b) => match self.edge(b, trailing) {
+                        Some(e) => Cow::Borrowed(e),
+                        None => continue,
+                    },
+                    Cow::Owned(o) => match self.edge(&o, trailing) {
+                        Some(e) => Cow::Owned(e.to_string()),
+                        None => continue,
+                    },
+                };
+            }
+            if !cur.trim().is_empty() {
+                out.push(cur);
+            }
+        }
+        out
+    }
+}

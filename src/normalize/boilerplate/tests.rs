@@ -1,0 +1,326 @@
+//! Tests of the built-in rules (each against its positives and prose lines it must leave
+//! alone), of display and fingerprint cleaning, and of rules from configuration.
+
+use super::*;
+
+const PROSE: &[&str] = &[
+    "By the end of the year, prices had risen by a third across the region.",
+    "The minister said the talks in Washington would continue next week.",
+    "Related talks continued on Monday in Geneva.",
+    "Copyright infringement cases rose sharply in 2023, the court said.",
+    "Photographs of the event circulated widely on social media.",
+    "Subscribers to the service rose 5% in the quarter.",
+    "Updated figures show growth in the services sector.",
+    "Like many on Twitter, she complained about the outage for hours.",
+    "They will continue reading the bill on Monday, the speaker said.",
+    "In April 17 people were injured in the blast.",
+    "Washington — the capital — was quiet.",
+    "Reporting by the Times revealed that the minister had lied.",
+    "The agency reported a rise in cases, officials said.",
+    "He said all rights reserved by the treaty remain in force today.",
+    "Follow-up talks are planned, the spokesman said.",
+];
+
+fn rule(name: &str) -> Rule {
+    builtin_rules()
+        .into_iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no rule {name}"))
+}
+
+fn check(name: &str, positives: &[&str]) {
+    let r = rule(name);
+    for p in positives {
+        assert!(r.is_match(p), "{name} should match {p:?}");
+    }
+    for p in PROSE {
+        assert!(!r.is_match(p), "{name} must not match prose {p:?}");
+    }
+}
+
+#[test]
+fn all_builtins_compile() {
+    assert_eq!(builtin_rules().len(), builtin_defs().len());
+    // builtin_rules skips the empty-string check; every built-in passes it.
+    for (name, kind, pos, pat, disp) in builtin_defs() {
+        assert!(Rule::new(name, kind, pos, &pat, disp).is_ok(), "{name}");
+    }
+    let rules = Rules::default();
+    assert_eq!(rules.rules().len(), builtin_defs().len());
+}
+
+#[test]
+fn dateline_city_date() {
+    check(
+        "dateline-city-date",
+        &[
+            "BAKU, Azerbaijan, April 17. A delegation met officials.",
+            "BAKU, Azerbaijan, April 17 (Trend): A delegation met officials.",
+            "LONDON, March 3 (Reuters) - Shares fell.",
+            "BEIJING, Jan. 5 (Xinhua) -- Officials said.",
+            "NEW YORK, May 1 (UPI) -- Stocks rose.",
+            "ANKARA, Dec 5 (Reuters) - Turkey said.",
+            "KYIV, Ukraine, 17 April - Shelling continued.",
+        ],
+    );
+}
+
+#[test]
+fn dateline_city_agency() {
+    check(
+        "dateline-city-agency",
+        &[
+            "WASHINGTON (AP) — The Senate voted.",
+            "WASHINGTON (AP) - The Senate voted.",
+            "PARIS (AFP) - France said.",
+            "ATLANTA, Ga. (AP) — Storms hit.",
+        ],
+    );
+}
+
+#[test]
+fn dateline_cjk_and_thai() {
+    check(
+        "dateline-cjk",
+        &[
+            "新华社北京3月3日电 交通运输部周二表示",
+            "中新网3月3日电 交通运输部周二表示",
+            "新华社上海3月4日电（记者王明）上海市政府宣布",
+        ],
+    );
+    check(
+        "dateline-thai",
+        &[
+            "กรุงเทพฯ 3 มี.ค. - กระทรวงคมนาคมเปิดเผยว่า",
+            "เชียงใหม่ 4 ธ.ค. 2566 - จังหวัดประกาศ",
+        ],
+    );
+}
+
+#[test]
+fn dateline_city_dash_and_agency_only() {
+    check(
+        "dateline-city-dash",
+        &[
+            "WASHINGTON — The Senate voted.",
+            "SAN FRANCISCO -- Tech shares fell.",
+        ],
+    );
+    check(
+        "dateline-agency",
+        &["(Reuters) - Shares fell.", "(AP) — Storms hit."],
+    );
+}
+
+#[test]
+fn section_line() {
+    check(
+        "section-date-time",
+        &[
+            "Politics News 17 April 2023 14:05",
+            "Politics News 17 April 2023 14:05 Someone Else",
+            "World April 17, 2023 2:05 PM",
+            "Economy 17.04.2023 14:05 |",
+        ],
+    );
+    check(
+        "updated-line",
+        &[
+            "Updated: April 17, 2023 14:05 GMT",
+            "Published 17 April 2023",
+        ],
+    );
+}
+
+#[test]
+fn bylines() {
+    check(
+        "byline-by",
+        &[
+            "By Sabir Alizade",
+            "By JOHN SMITH, Associated Press",
+            "By Jane Doe and John Roe",
+            "BY ANNA O'NEIL | Reuters",
+        ],
+    );
+    check("name-line", &["TurkicWorld Sabir Alizade", "Jane Doe"]);
+}
+
+#[test]
+fn attributions() {
+    check(
+        "attribution-reports",
+        &[
+            "Officials met in Beijing on April 17, TurkicWorld reports.",
+            "Officials met, Trend reports. They talked.",
+            "Prices rose, the agency reported.",
+            "Prices rose, Report informs citing the ministry.",
+        ],
+    );
+    check(
+        "attribution-according-to",
+        &[
+            "Prices rose, according to Xinhua.",
+            "Prices rose, according to the agency.",
+        ],
+    );
+    check(
+        "reporting-by-parenthesised",
+        &[
+            "(Reporting by Jane Doe; Editing by John Roe)",
+            "(Additional reporting by A B in Paris)",
+        ],
+    );
+    check(
+        "reporting-by",
+        &["Reporting by Jane Doe; Writing by John Roe; Editing by Max Moe"],
+    );
+}
+
+#[test]
+fn inline_attribution_keeps_sentence() {
+    let rules = Rules::default();
+    let paras: Vec<Cow<'_, str>> = vec![Cow::Borrowed(
+        "They met on April 17, Trend reports. Then they left.",
+    )];
+    let out = rules.clean_fingerprint(&paras);
+    assert_eq!(out[0], "They met on April 17. Then they left.");
+}
+
+#[test]
+fn trailing_notes() {
+    check(
+        "follow-us",
+        &[
+            "Follow us on Twitter @x",
+            "Follow Trend on Telegram",
+            "Join us on Facebook today",
+        ],
+    );
+    check(
+        "read-more",
+        &[
+            "Read more: Something else happened",
+            "Related",
+            "See also - other story",
+        ],
+    );
+    check(
+        "copyright",
+        &[
+            "Copyright 2023 The Associated Press.",
+            "© 2023 Reuters",
+            "(c) 2021 AFP",
+        ],
+    );
+    check(
+        "all-rights-reserved",
+        &[
+            "All rights reserved.",
+            "2023 Trend News Agency. All rights reserved",
+        ],
+    );
+    check(
+        "post-appeared-first",
+        &[
+            "The post Azerbaijan and SCO talk appeared first on Example News.",
+            "Text here. The post X appeared first on Y.",
+        ],
+    );
+    check(
+        "continue-reading",
+        &[
+            "Some summary […] Continue reading",
+            "Summary text. Continue reading →",
+            "Teaser. Read the full story",
+        ],
+    );
+    check(
+        "image-credit",
+        &["Leaders met. (Image credit: Getty Images)"],
+    );
+    check(
+        "photo-caption",
+        &[
+            "Photo: Reuters",
+            "Photo by John Doe/Getty",
+            "FILE PHOTO: A view of the city",
+        ],
+    );
+    check(
+        "subscribe",
+        &["Subscribe to our newsletter", "Subscribe now for updates"],
+    );
+    check("click-here", &["Click here to read more", "Click here."]);
+    check(
+        "sign-up",
+        &["Sign up for our daily briefing", "Sign up here"],
+    );
+    check("agency-signoff", &["Reuters", "— AP", "(AFP)"]);
+}
+
+#[test]
+fn display_cleaning_only_drops_junk() {
+    let rules = Rules::default();
+    let paras = [
+        "BAKU, Azerbaijan, April 17. Body.",
+        "Middle.",
+        "Follow us on Twitter @x",
+        "The post X appeared first on Y.",
+    ];
+    let out = rules.clean_display(&paras);
+    assert_eq!(out, vec!["BAKU, Azerbaijan, April 17. Body.", "Middle."]);
+}
+
+#[test]
+fn extra_rules_from_config() {
+    let spec = RuleSpec {
+        name: "site-promo".into(),
+        position: "whole".into(),
+        pattern: r"Download our app.{0,50}".into(),
+        kind: Some("trailing_note".into()),
+        drop_from_display: true,
+    };
+    let rules = Rules::with_extra(std::slice::from_ref(&spec)).unwrap();
+    assert_eq!(rules.rules().len(), builtin_defs().len() + 1);
+    assert_eq!(rules.matching("Download our app now"), vec!["site-promo"]);
+    assert!(
+        rules
+            .clean_display(&["Body.", "Download our app now"])
+            .len()
+            == 1
+    );
+
+    let bad = RuleSpec {
+        pattern: "(unclosed".into(),
+        ..spec.clone()
+    };
+    let err = Rules::with_extra(&[bad]).unwrap_err();
+    assert!(matches!(err, RuleError::InvalidPattern { .. }));
+    assert!(err.to_string().contains("site-promo"), "{err}");
+
+    let bad = RuleSpec {
+        position: "middle".into(),
+        ..spec.clone()
+    };
+    let err = Rules::with_extra(&[bad]).unwrap_err();
+    assert!(err.to_string().contains("site-promo") && err.to_string().contains("middle"));
+
+    let bad = RuleSpec {
+        pattern: ".*".into(),
+        ..spec.clone()
+    };
+    assert!(matches!(
+        Rules::with_extra(&[bad]),
+        Err(RuleError::MatchesEmpty { .. })
+    ));
+
+    let bad = RuleSpec {
+        kind: Some("banana".into()),
+        ..spec
+    };
+    assert!(matches!(
+        Rules::with_extra(&[bad]),
+        Err(RuleError::UnknownKind { .. })
+    ));
+}
