@@ -68,29 +68,6 @@ impl Index {
         }
     }
 
-    /// An empty index with room for `articles` articles: the record array and the tables are
-    /// allocated once (the anchor table for [`ANCHORS`] anchors an article, 70% load once
-    /// filled, as [`Index::from_records`] sizes them), so that the first `articles` inserts
-    /// never grow or rebuild them. A daemon's index holds a window of roughly constant size
-    /// (evicted slots are reused), so it rebuilds nothing in steady state; an index grown from
-    /// empty rebuilds each table once per growth step, about a third of the insert time of the
-    /// evaluation's sets. The evaluation sizes its index for the set, as the daemon's is in
-    /// steady state.
-    pub fn with_capacity(params: DedupParams, articles: usize) -> Self {
-        let n = articles.min(SlotTable::MAX_SLOTS);
-        let slots: Vec<Entry> = Vec::with_capacity(n);
-        let ids = room_to_grow(slots.capacity());
-        Index {
-            params,
-            by_id: SlotTable::sized_for(n, ids),
-            by_content: SlotTable::sized_for(n, ids),
-            by_anchor: SlotTable::sized_for(n.saturating_mul(ANCHORS), ids),
-            slots,
-            free: Vec::new(),
-            live: 0,
-        }
-    }
-
     /// The index of `records` (of distinct articles), inserted in the order given (the
     /// rebuild at start: newest first), as [`Index::insert`] would — but with the record array
     /// and the tables allocated once, sized for `records` (70% load once filled), so that
