@@ -239,8 +239,7 @@ pub fn summaries_agree(
     {
         return None;
     }
-    let (ab, ba) = (a.entities & !b.entities, b.entities & !a.entities);
-    if a.entities != 0 && b.entities != 0 && ab.count_ones().min(ba.count_ones()) > 1 {
+    if !summary_names_agree(a, b) {
         return None;
     }
     let c = crate::fingerprint::lead::contained(&small.trigrams, &large.trigrams);
@@ -251,6 +250,17 @@ pub fn summaries_agree(
         crate::fingerprint::lead::longest_run(&small.words, &large.words);
     let same_start = small.first == large.first || at_small == 0 || at_large == 0;
     (run >= SUMMARY_MIN_RUN && same_start).then_some(c)
+}
+
+/// The names guard of [`summaries_agree`], on the fingerprints alone: one side has at most
+/// one name the other lacks (items without names pass). Callers check it before they compute
+/// a candidate's [`crate::fingerprint::lead::Summary`]: most candidates of rule 3c fail here.
+pub fn summary_names_agree(
+    a: &crate::fingerprint::Fingerprint,
+    b: &crate::fingerprint::Fingerprint,
+) -> bool {
+    let (ab, ba) = (a.entities & !b.entities, b.entities & !a.entities);
+    a.entities == 0 || b.entities == 0 || ab.count_ones().min(ba.count_ones()) <= 1
 }
 
 /// A summary of fewer words than this is *thin*: "Shr 75 cts vs 64 cts", "Qtly div three cts

@@ -213,6 +213,9 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                             Ok::<_, std::convert::Infallible>(
                                 seen.get(i).zip(seen_titles.get(i)).and_then(
                                     |((sfp, stext), stitle)| {
+                                        if !crate::dedup::summary_names_agree(&fp, sfp) {
+                                            return None;
+                                        }
                                         let other = crate::fingerprint::lead::Summary::of_item(
                                             stitle, stext,
                                         );

@@ -145,12 +145,16 @@ impl Folder {
             let Some(rec) = self.candidate(batch, article)? else {
                 return Ok(None);
             };
+            // the checks on what the record holds first: the texts are recomputed with the
+            // rules
+            if !crate::dedup::published_close(&self.params, published, dated(&rec))
+                || !crate::dedup::summary_names_agree(fp, &rec.fingerprint)
+            {
+                return Ok(None);
+            }
             let text = stored_fp_text(&rec);
             let title = stored_fp_title(&rec);
             let other = crate::fingerprint::lead::Summary::of_item(&title, &text);
-            if !crate::dedup::published_close(&self.params, published, dated(&rec)) {
-                return Ok(None);
-            }
             // the summaries first: most candidates fail there, before any strong word is
             // computed
             Ok(
