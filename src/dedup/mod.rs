@@ -175,7 +175,8 @@ pub struct Match {
 }
 
 /// Short → long verification: the headline + summary item `short` (its text's word 3-grams
-/// `short_tris`) against the long item `long` (its body's 3-grams `long_tris`). Folds when at
+/// `short_tris`) against the long item `long` (its body's 3-grams, which `long_tris` computes
+/// once the fingerprints' guards have passed: most candidates fail them). Folds when at
 /// least 8 3-grams of the summary exist and at least 80% of them are in the long text, every
 /// figure of the short item (headline included) is in the long one, and the names agree
 /// (entity guard). Returns the containment.
@@ -183,7 +184,7 @@ pub fn short_in_long(
     short: &crate::fingerprint::Fingerprint,
     short_tris: &[u64],
     long: &crate::fingerprint::Fingerprint,
-    long_tris: &[u64],
+    long_tris: impl FnOnce() -> Vec<u64>,
 ) -> Option<f32> {
     if !short.short || long.short || short_tris.len() < 8 {
         return None;
@@ -193,7 +194,7 @@ pub fn short_in_long(
     {
         return None;
     }
-    let c = crate::fingerprint::lead::contained(short_tris, long_tris);
+    let c = crate::fingerprint::lead::contained(short_tris, &long_tris());
     (c >= 0.8).then_some(c)
 }
 

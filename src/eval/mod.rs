@@ -195,8 +195,9 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                 let long = index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES);
                 let found = crate::dedup::best_verified(long, |article| {
                     Ok::<_, std::convert::Infallible>(by_id(article).and_then(|(lfp, ltext)| {
-                        let ltris = crate::fingerprint::lead::trigrams(ltext);
-                        crate::dedup::short_in_long(&fp, &tris, lfp, &ltris)
+                        crate::dedup::short_in_long(&fp, &tris, lfp, || {
+                            crate::fingerprint::lead::trigrams(ltext)
+                        })
                     }))
                 });
                 let found = match found {

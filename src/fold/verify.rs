@@ -108,12 +108,12 @@ impl Folder {
             let Some(rec) = self.candidate(batch, article)? else {
                 return Ok(None);
             };
-            let long_tris = crate::fingerprint::lead::trigrams(&stored_fp_text(&rec));
+            // the long text is recomputed with the rules only past the fingerprints' guards
             Ok(crate::dedup::short_in_long(
                 fp,
                 &tris,
                 &rec.fingerprint,
-                &long_tris,
+                || crate::fingerprint::lead::trigrams(&stored_fp_text(&rec)),
             ))
         })
     }
