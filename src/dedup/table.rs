@@ -91,6 +91,24 @@ impl SlotTable {
         ((u128::from(hash) * self.cells.len() as u128) >> 64) as usize
     }
 
+    /// Asks the cache for the cell where `hash`'s probe run starts, so that an insert of
+    /// `hash` a few steps later finds it there (a no-op off x86_64). For bulk builds, whose
+    /// time is otherwise spent waiting for one random cell after another.
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let cell = self.cells.as_ptr().wrapping_add(self.home(hash));
+            // SAFETY: a prefetch is a hint to the cache: it never faults, whatever the
+            // address, and changes no program state; it needs SSE, which every x86_64 target
+            // has.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(cell.cast()) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = hash;
+    }
+
     /// True when one more insert would exceed the maximum load.
     pub(crate) fn needs_rebuild(&self) -> bool {
         (self.used + 1) as f64 > MAX_LOAD * self.cells.len() as f64

@@ -31,6 +31,9 @@ fn anchor_hash(anchor: u32, short: bool) -> u64 {
     fmix64(u64::from(anchor) ^ if short { SALT_SHORT } else { SALT_LONG })
 }
 
+/// How many records ahead [`Index::from_records`] asks the cache for table cells.
+const PREFETCH_AHEAD: usize = 2;
+
 /// The slot ids the tables of an index made for `capacity` records address: twice as many,
 /// so that the record array can grow to twice its size before the tables must be rebuilt to
 /// address more (see [`Index::readdress`]); it costs each cell one bit of tag. A daemon
@@ -38,6 +41,54 @@ fn anchor_hash(anchor: u32, short: bool) -> u64 {
 /// lock) at its first new article, when the full record array first grew.
 fn room_to_grow(capacity: usize) -> usize {
     capacity.saturating_mul(2).min(SlotTable::MAX_SLOTS)
+}
+
+/// The keys of a record in one table, written to the start of the array; returns how many.
+type Keys = fn(&Entry, &mut [u64; ANCHORS]) -> usize;
+
+fn id_keys(e: &Entry, out: &mut [u64; ANCHORS]) -> usize {
+    out[0] = id_hash(e.article);
+    1
+}
+
+fn content_keys(e: &Entry, out: &mut [u64; ANCHORS]) -> usize {
+    out[0] = exact_hash(e.content);
+    1
+}
+
+fn anchor_keys(e: &Entry, out: &mut [u64; ANCHORS]) -> usize {
+    let anchors = e.anchors();
+    for (o, &a) in out.iter_mut().zip(anchors) {
+        *o = anchor_hash(a, e.short());
+    }
+    anchors.len()
+}
+
+/// Inserts the keys of every live record of `slots` into `t` (at most `cap` slots a key), in
+/// slot order, while it has room; the cells of the record [`PREFETCH_AHEAD`] ahead are asked
+/// for while one record's are written. A bulk fill otherwise waits on one cache miss after
+/// another: three quarters of [`Index::from_records`]' time at 1,000,000 articles (`perf
+/// annotate`), which the prefetch halves (1.3-2.0 s -> 0.6-0.85 s here).
+fn fill(t: &mut SlotTable, slots: &[Entry], cap: u32, keys: Keys) {
+    let mut k = [0u64; ANCHORS];
+    for (s, e) in slots.iter().enumerate() {
+        if let Some(ahead) = slots.get(s + PREFETCH_AHEAD).filter(|a| a.live()) {
+            let n = keys(ahead, &mut k);
+            for &h in &k[..n] {
+                t.prefetch(h);
+            }
+        }
+        if !e.live() {
+            continue;
+        }
+        let n = keys(e, &mut k);
+        for &h in &k[..n] {
+            if t.needs_rebuild() {
+                return;
+            }
+            t.insert(h, s as u32, cap);
+        }
+    }
 }
 
 /// In-memory near-duplicate index over the articles of the time window.
@@ -86,13 +137,9 @@ impl Index {
         let mut by_content = SlotTable::sized_for(n, ids);
         let anchors = slots.iter().map(|e| e.anchors().len()).sum();
         let mut by_anchor = SlotTable::sized_for(anchors, ids);
-        for (s, e) in slots.iter().enumerate() {
-            by_id.insert(id_hash(e.article), s as u32, u32::MAX);
-            by_content.insert(exact_hash(e.content), s as u32, cap);
-            for &a in e.anchors() {
-                by_anchor.insert(anchor_hash(a, e.short()), s as u32, cap);
-            }
-        }
+        fill(&mut by_id, &slots, u32::MAX, id_keys);
+        fill(&mut by_content, &slots, cap, content_keys);
+        fill(&mut by_anchor, &slots, cap, anchor_keys);
         Index {
             params,
             slots,
@@ -237,33 +284,20 @@ impl Index {
 
     fn rebuild_id(&mut self) {
         let mut t = SlotTable::with_entries(self.by_id.live() + 1, self.slots.capacity());
-        for (s, e) in self.live_slots() {
-            t.insert(id_hash(e.article), s, u32::MAX);
-        }
+        fill(&mut t, &self.slots, u32::MAX, id_keys);
         self.by_id = t;
     }
 
     fn rebuild_content(&mut self) {
         let mut t = SlotTable::with_entries(self.by_content.live() + 1, self.slots.capacity());
-        let cap = self.params.max_postings;
-        for (s, e) in self.live_slots() {
-            t.insert(exact_hash(e.content), s, cap);
-        }
+        fill(&mut t, &self.slots, self.params.max_postings, content_keys);
         self.by_content = t;
     }
 
     fn rebuild_anchor(&mut self) {
         let want = self.by_anchor.live() + ANCHORS;
         let mut t = SlotTable::with_entries(want, self.slots.capacity());
-        let cap = self.params.max_postings;
-        for (s, e) in self.live_slots() {
-            for &a in e.anchors() {
-                if t.needs_rebuild() {
-                    break;
-                }
-                t.insert(anchor_hash(a, e.short()), s, cap);
-            }
-        }
+        fill(&mut t, &self.slots, self.params.max_postings, anchor_keys);
         self.by_anchor = t;
     }
 
