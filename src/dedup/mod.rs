@@ -285,8 +285,9 @@ pub fn headlines_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str)
     Subject::new(a_title, a_text).headlines_agree(&Subject::new(b_title, b_text))
 }
 
-/// A headline + summary item's strong words (see [`strong_words`]), computed once for the
-/// guards that compare it with each candidate ([`headlines_agree`], [`subjects_agree`]).
+/// A headline + summary item's strong words (not weak, figures count, a plural `s` dropped),
+/// computed once for the guards that compare it with each candidate ([`headlines_agree`],
+/// [`subjects_agree`]).
 #[derive(Clone, Debug)]
 pub struct Subject<'a> {
     title: Vec<Cow<'a, str>>,
