@@ -123,7 +123,18 @@ struct FpLine<'a> {
     prev_word: bool,
 }
 
-impl FpLine<'_> {
+impl<'a> FpLine<'a> {
+    /// A line that began at `line_start` of `out`, nothing pending.
+    fn new(out: &'a mut String, line_start: usize) -> Self {
+        FpLine {
+            out,
+            line_start,
+            pending_space: false,
+            pending_conn: None,
+            prev_word: false,
+        }
+    }
+
     /// Before a word character: the pending connector, or the pending space.
     #[inline]
     fn word_prefix(&mut self) {
@@ -228,13 +239,7 @@ const WORD_RANGES: [(u8, u8); 4] = [(b'#', b'%'), (b'0', b'9'), (b'@', b'Z'), (b
 /// at once, other ASCII bytes are classified by table, and only non-ASCII chars go through the
 /// per-char path.
 fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
-    let mut st = FpLine {
-        out,
-        line_start,
-        pending_space: false,
-        pending_conn: None,
-        prev_word: false,
-    };
+    let mut st = FpLine::new(out, line_start);
     let b = line.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -272,13 +277,7 @@ fn fp_line_str(line: &str, out: &mut String, line_start: usize) {
 
 /// Appends the fingerprint form of one line to `out`; `line_start` is where the line began.
 fn fp_line(chars: impl Iterator<Item = char>, out: &mut String, line_start: usize) {
-    let mut st = FpLine {
-        out,
-        line_start,
-        pending_space: false,
-        pending_conn: None,
-        prev_word: false,
-    };
+    let mut st = FpLine::new(out, line_start);
     for c in chars {
         st.fold(c);
     }
