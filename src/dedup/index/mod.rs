@@ -31,8 +31,9 @@ fn anchor_hash(anchor: u32, short: bool) -> u64 {
     fmix64(u64::from(anchor) ^ if short { SALT_SHORT } else { SALT_LONG })
 }
 
-/// How many records ahead [`Index::from_records`] asks the cache for table cells.
-const PREFETCH_AHEAD: usize = 2;
+/// Keys a bulk fill gathers before it writes them into the table (16 MB of packed entries
+/// and as much scratch; the table is swept once per batch).
+const FILL_BATCH: usize = 1 << 20;
 
 /// The slot ids the tables of an index made for `capacity` records address: twice as many,
 /// so that the record array can grow to twice its size before the tables must be rebuilt to
@@ -65,30 +66,23 @@ fn anchor_keys(e: &Entry, out: &mut [u64; ANCHORS]) -> usize {
 }
 
 /// Inserts the keys of every live record of `slots` into `t` (at most `cap` slots a key), in
-/// slot order, while it has room; the cells of the record [`PREFETCH_AHEAD`] ahead are asked
-/// for while one record's are written. A bulk fill otherwise waits on one cache miss after
-/// another: three quarters of [`Index::from_records`]' time at 1,000,000 articles (`perf
-/// annotate`), which the prefetch halves (1.3-2.0 s -> 0.6-0.85 s here).
+/// slot order, while it has room, a batch at a time ([`SlotTable::insert_batch`]: in the
+/// order of the cells). Inserting them one by one waits on one cache miss after another:
+/// three quarters of [`Index::from_records`]' time at 1,000,000 articles (`perf annotate`).
 fn fill(t: &mut SlotTable, slots: &[Entry], cap: u32, keys: Keys) {
     let mut k = [0u64; ANCHORS];
-    for (s, e) in slots.iter().enumerate() {
-        if let Some(ahead) = slots.get(s + PREFETCH_AHEAD).filter(|a| a.live()) {
-            let n = keys(ahead, &mut k);
-            for &h in &k[..n] {
-                t.prefetch(h);
-            }
-        }
-        if !e.live() {
-            continue;
-        }
+    let (mut batch, mut scratch) = (Vec::new(), Vec::new());
+    for (s, e) in slots.iter().enumerate().filter(|(_, e)| e.live()) {
         let n = keys(e, &mut k);
-        for &h in &k[..n] {
-            if t.needs_rebuild() {
+        batch.extend(k[..n].iter().map(|&h| t.packed(h, s as u32)));
+        if batch.len() >= FILL_BATCH {
+            if !t.insert_batch(&mut batch, &mut scratch, cap) {
                 return;
             }
-            t.insert(h, s as u32, cap);
+            batch.clear();
         }
     }
+    t.insert_batch(&mut batch, &mut scratch, cap);
 }
 
 /// In-memory near-duplicate index over the articles of the time window.
@@ -137,9 +131,22 @@ impl Index {
         let mut by_content = SlotTable::sized_for(n, ids);
         let anchors = slots.iter().map(|e| e.anchors().len()).sum();
         let mut by_anchor = SlotTable::sized_for(anchors, ids);
-        fill(&mut by_id, &slots, u32::MAX, id_keys);
-        fill(&mut by_content, &slots, cap, content_keys);
-        fill(&mut by_anchor, &slots, cap, anchor_keys);
+        // The anchor table (12 keys a record) on a thread of its own, the other two here.
+        let anchors_filled = std::thread::scope(|scope| {
+            let anchors = std::thread::Builder::new()
+                .name("index-fill".into())
+                .spawn_scoped(scope, || fill(&mut by_anchor, &slots, cap, anchor_keys));
+            fill(&mut by_id, &slots, u32::MAX, id_keys);
+            fill(&mut by_content, &slots, cap, content_keys);
+            match anchors.map(|t| t.join()) {
+                Ok(Ok(())) => true,
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(_) => false,
+            }
+        });
+        if !anchors_filled {
+            fill(&mut by_anchor, &slots, cap, anchor_keys);
+        }
         Index {
             params,
             slots,
