@@ -131,22 +131,11 @@ impl Index {
         let mut by_content = SlotTable::sized_for(n, ids);
         let anchors = slots.iter().map(|e| e.anchors().len()).sum();
         let mut by_anchor = SlotTable::sized_for(anchors, ids);
-        // The anchor table (12 keys a record) on a thread of its own, the other two here.
-        let anchors_filled = std::thread::scope(|scope| {
-            let anchors = std::thread::Builder::new()
-                .name("index-fill".into())
-                .spawn_scoped(scope, || fill(&mut by_anchor, &slots, cap, anchor_keys));
-            fill(&mut by_id, &slots, u32::MAX, id_keys);
-            fill(&mut by_content, &slots, cap, content_keys);
-            match anchors.map(|t| t.join()) {
-                Ok(Ok(())) => true,
-                Ok(Err(panic)) => std::panic::resume_unwind(panic),
-                Err(_) => false,
-            }
-        });
-        if !anchors_filled {
-            fill(&mut by_anchor, &slots, cap, anchor_keys);
-        }
+        // All three on this thread: filling the anchor table on a second one made the build
+        // slower while the other core was busy, as it is at start (sled opens meanwhile).
+        fill(&mut by_id, &slots, u32::MAX, id_keys);
+        fill(&mut by_content, &slots, cap, content_keys);
+        fill(&mut by_anchor, &slots, cap, anchor_keys);
         Index {
             params,
             slots,
