@@ -31,7 +31,7 @@ fn anchor_hash(anchor: u32, short: bool) -> u64 {
     fmix64(u64::from(anchor) ^ if short { SALT_SHORT } else { SALT_LONG })
 }
 
-/// Keys a bulk fill gathers before it writes them into the table (16 MB of packed entries
+/// Keys a bulk fill gathers before it writes them into the table (8 MB of packed entries
 /// and as much scratch; the table is swept once per batch).
 const FILL_BATCH: usize = 1 << 20;
 
