@@ -92,6 +92,12 @@ impl SlotTable {
         (hash as u32) << self.slot_bits
     }
 
+    /// The cell that holds `slot` under `hash`: its tag and the slot id + 1.
+    #[inline]
+    fn cell(&self, hash: u64, slot: u32) -> u32 {
+        self.tag(hash) | (slot + 1)
+    }
+
     #[inline]
     fn home(&self, hash: u64) -> usize {
         ((u128::from(hash) * self.cells.len() as u128) >> 64) as usize
@@ -118,7 +124,7 @@ impl SlotTable {
     /// [`Self::slot_limit`].
     pub(crate) fn insert(&mut self, hash: u64, slot: u32, max_same: u32) -> bool {
         debug_assert!((slot as usize) < self.slot_limit());
-        self.insert_at(self.home(hash), self.tag(hash) | (slot + 1), max_same)
+        self.insert_at(self.home(hash), self.cell(hash, slot), max_same)
     }
 
     /// [`Self::insert`] of `cell` (tag and slot id + 1) with its probe run starting at `home`.
@@ -166,7 +172,7 @@ impl SlotTable {
     #[inline]
     pub(crate) fn packed(&self, hash: u64, slot: u32) -> u64 {
         debug_assert!((slot as usize) < self.slot_limit());
-        ((self.home(hash) as u64) << 32) | u64::from(self.tag(hash) | (slot + 1))
+        ((self.home(hash) as u64) << 32) | u64::from(self.cell(hash, slot))
     }
 
     /// Inserts the entries of `batch` (made by [`Self::packed`]) as [`Self::insert`] would,
@@ -221,7 +227,7 @@ impl SlotTable {
             return false;
         }
         let mask = self.slot_mask();
-        let cell = self.tag(hash) | (slot + 1);
+        let cell = self.cell(hash, slot);
         let n = self.cells.len();
         let mut i = self.home(hash);
         loop {
