@@ -33,12 +33,13 @@ fn old_items_vanish_and_do_not_come_back() {
     let server = FeedServer::start();
     server.set("agency.xml", rss("Agency", &ITEMS[..2]));
     let env = TestEnv::new(&[("agency", server.url("agency.xml"))], "1s");
-    // A retention of four seconds (the dedup window must not be longer): the change log's
-    // deletions are read below before they are that old themselves.
+    // A retention of eight seconds (the dedup window must not be longer): the change log's
+    // deletions are read below before they are that old themselves. (With four, a loaded
+    // machine once pruned the stories' deletions between the two reads below.)
     let daemon = Daemon::start_with(
         &env.config,
         &[
-            ("WIREFOLD_STORE__RETENTION", "4s"),
+            ("WIREFOLD_STORE__RETENTION", "8s"),
             ("WIREFOLD_DEDUP__WINDOW", "1s"),
         ],
     );
