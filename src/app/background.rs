@@ -85,6 +85,35 @@ pub(super) const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
 /// The first snapshot after a start that had to rebuild the index from the store.
 pub(super) const FIRST_SNAPSHOT_AFTER_REBUILD: Duration = Duration::from_secs(30);
 
+/// Articles stored since the database was last opened past which the flusher checkpoints the
+/// store ([`Store::checkpoint`]) at its next index snapshot. A checkpoint stalls the store's
+/// users for sled's open (a fraction of a second) plus the replay of those articles' log (~11
+/// µs each, BENCHMARKS.md "Restart"); below this the next start's replay is short anyway.
+pub(super) const CHECKPOINT_ARTICLES: u64 = 20_000;
+/// How long a checkpoint waits for the store handle's other users before trying again at the
+/// next snapshot.
+const CHECKPOINT_WAIT: Duration = Duration::from_secs(1);
+
+/// Checkpoints the store on the blocking pool when enough was written since it was opened,
+/// and logs the outcome.
+pub(super) async fn checkpoint(store: Store) {
+    let articles = store.articles_since_open();
+    if articles < CHECKPOINT_ARTICLES {
+        return;
+    }
+    let started = Instant::now();
+    match tokio::task::spawn_blocking(move || store.checkpoint(CHECKPOINT_WAIT)).await {
+        Ok(Ok(true)) => info!(
+            articles_since_open = articles,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "store checkpointed: a restart replays nothing written before it"
+        ),
+        Ok(Ok(false)) => debug!("store checkpoint skipped: the store was busy"),
+        Ok(Err(e)) => warn!(error.message = %e, "store checkpoint failed"),
+        Err(e) => warn!(error.message = %e, "store checkpoint task failed"),
+    }
+}
+
 /// Saves the index snapshot on the blocking pool and logs the outcome.
 pub(super) async fn save_snapshot(folder: Arc<Folder>) {
     let started = Instant::now();
@@ -110,7 +139,8 @@ pub(super) async fn save_snapshot(folder: Arc<Folder>) {
 /// keeps what was flushed and resumes ingesting. Polls meanwhile fail fast with class `store`.
 ///
 /// Also saves the index snapshot, `first_snapshot` after start and then every
-/// [`SNAPSHOT_EVERY`], while the store takes writes.
+/// [`SNAPSHOT_EVERY`], while the store takes writes, each followed by a [`checkpoint`] once
+/// [`CHECKPOINT_ARTICLES`] were stored since the last open.
 pub(super) async fn flush_loop(
     store: Store,
     folder: Arc<Folder>,
@@ -168,6 +198,7 @@ pub(super) async fn flush_loop(
         match tokio::task::spawn_blocking(move || f.flush_and_publish()).await {
             Ok(Ok(())) if Instant::now() >= next_snapshot => {
                 save_snapshot(folder.clone()).await;
+                checkpoint(store.clone()).await;
                 next_snapshot = Instant::now() + SNAPSHOT_EVERY;
             }
             Ok(Ok(())) => {}

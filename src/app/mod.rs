@@ -49,7 +49,8 @@ use crate::notify::{Notifier, State};
 use crate::scheduler::{self, SchedulerStats};
 use crate::storage::Store;
 use background::{
-    flush_loop, save_snapshot, verify_in_background, FIRST_SNAPSHOT_AFTER_REBUILD, SNAPSHOT_EVERY,
+    checkpoint, flush_loop, save_snapshot, verify_in_background, FIRST_SNAPSHOT_AFTER_REBUILD,
+    SNAPSHOT_EVERY,
 };
 
 /// When the store is read through for damage (see `storage/verify.rs`).
@@ -248,6 +249,9 @@ impl App {
             .context("flush task")??;
         info!("store flushed");
         save_snapshot(self.ctx.folder.clone()).await;
+        // What was written since the last checkpoint is replayed now rather than by the
+        // next start, whose readiness is what counts.
+        checkpoint(self.ctx.store.clone()).await;
         info!("bye");
         Ok(())
     }
@@ -279,6 +283,7 @@ impl App {
             Ok(_) | Err(SnapshotError::Empty) => {}
             Err(e) => warn!(error.message = %e, "index snapshot not saved"),
         }
+        checkpoint(self.ctx.store.clone()).await;
         reports.into_iter().map(|(_, n, r)| (n, r)).collect()
     }
 

@@ -61,7 +61,7 @@ mod verify;
 mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -110,6 +110,9 @@ struct Shared {
     fault: Mutex<Option<StoreFault>>,
     /// The store was read through without damage (`verify.rs`).
     verified: AtomicBool,
+    /// Articles stored when the database was last opened (at start, by [`Store::reopen`] or
+    /// by [`Store::checkpoint`]).
+    articles_at_open: AtomicU64,
 }
 
 /// The durable line: the newest change-log entry and the counters as of the last flush.
@@ -264,6 +267,7 @@ impl Store {
                 flush_every,
                 cache_bytes,
                 trees: RwLock::new(Some(Arc::new(trees))),
+                articles_at_open: AtomicU64::new(durable.counts.articles),
                 durable: Mutex::new(durable),
                 fault: Mutex::new(None),
                 // A new store has nothing to read through.
@@ -435,33 +439,92 @@ impl Store {
         }
         let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
         drop(slot.take());
-        let mut tries = 0;
-        let trees = loop {
-            match Trees::open(
-                &self.shared.path,
-                &self.shared.shown,
-                self.shared.cache_bytes,
-            ) {
-                Ok(t) => break t,
-                Err(StoreError::Locked { .. }) if tries < 100 => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => return Err(e),
+        self.open_into(&mut slot)?;
+        *self.shared.fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+
+    /// Articles stored since the database was last opened: roughly what sled would replay
+    /// from its log if the process stopped now (see [`Store::checkpoint`]).
+    pub fn articles_since_open(&self) -> u64 {
+        self.durable()
+            .counts
+            .articles
+            .saturating_sub(self.shared.articles_at_open.load(Ordering::Relaxed))
+    }
+
+    /// Closes and opens the database again so that sled writes its page-table snapshot.
+    ///
+    /// sled 0.34 writes that snapshot only while opening a database, and an open replays the
+    /// log from the last snapshot on: without checkpoints, a start replays everything the
+    /// previous run wrote (~11 s after a million articles, BENCHMARKS.md "Restart"). A
+    /// checkpoint replays what was written since the last open instead, while every other
+    /// store call waits. Nothing is lost: the last handle's drop flushes everything.
+    ///
+    /// Waits up to `wait` for the handle's other users to finish; returns `Ok(false)`
+    /// without reopening if they do not (or the store is being reopened). If opening again
+    /// fails, the store records the failure as its fault, as a failed write does, and the
+    /// daemon's recovery reopens it.
+    pub fn checkpoint(&self, wait: Duration) -> Result<bool> {
+        self.check_writable()?;
+        let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match slot.as_ref() {
+                None => return Ok(false),
+                Some(t) if Arc::strong_count(t) == 1 => break,
+                Some(_) if std::time::Instant::now() >= deadline => return Ok(false),
+                Some(_) => std::thread::sleep(Duration::from_millis(1)),
             }
-        };
-        trees.check_schema(&self.shared.shown, true)?;
-        let durable = Durable {
-            seq: trees.last_change()?,
-            counts: trees.counts()?,
-        };
+        }
+        drop(slot.take());
+        match self.open_into(&mut slot) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                let message = format!("reopening the store for a checkpoint failed: {e}");
+                Err(self.note_fault(StoreError::Io(message)))
+            }
+        }
+    }
+
+    /// Opens the database into the (emptied) slot and resets the durable line from it.
+    fn open_into(&self, slot: &mut Option<Arc<Trees>>) -> Result<()> {
+        let shown = &self.shared.shown;
+        // As at start: sled 0.34 panics on some damage instead of returning an error.
+        let trees = quietly_catching_panics(|| {
+            let mut tries = 0;
+            loop {
+                match Trees::open(&self.shared.path, shown, self.shared.cache_bytes) {
+                    Ok(t) => break Ok(t),
+                    Err(StoreError::Locked { .. }) if tries < 100 => {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
+        })
+        .unwrap_or_else(|panic| {
+            Err(StoreError::Corrupt {
+                path: shown.clone(),
+                message: format!("sled failed reading it: {panic}"),
+            })
+        })?;
+        trees.check_schema(shown, true)?;
+        let counts = trees.counts()?;
+        let seq = trees.last_change()?;
         *slot = Some(Arc::new(trees));
-        *self
+        let mut durable = self
             .shared
             .durable
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = durable;
-        *self.shared.fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            .unwrap_or_else(|p| p.into_inner());
+        // After a checkpoint everything was flushed, so the line only moves forward.
+        durable.seq = durable.seq.max(seq);
+        durable.counts = counts;
+        self.shared
+            .articles_at_open
+            .store(counts.articles, Ordering::Relaxed);
         Ok(())
     }
 
