@@ -95,8 +95,8 @@ pub(super) const FIRST_SNAPSHOT_AFTER_REBUILD: Duration = Duration::from_secs(30
 /// sled's state read back at open sits in the allocator's arenas beside what the old handle
 /// freed) and stalls the store meanwhile; only a crash pays the replay.
 const CHECKPOINT_ARTICLES: u64 = 20_000;
-/// How long a checkpoint waits for the store handle's other users before trying again at the
-/// next snapshot.
+/// How long a checkpoint waits for the store handle's other users before it is skipped (the
+/// next start then replays what it would have).
 const CHECKPOINT_WAIT: Duration = Duration::from_secs(1);
 
 /// Checkpoints the store on the blocking pool when enough was written since it was opened,

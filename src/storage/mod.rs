@@ -463,8 +463,8 @@ impl Store {
     ///
     /// Waits up to `wait` for the handle's other users to finish; returns `Ok(false)`
     /// without reopening if they do not (or the store is being reopened). If opening again
-    /// fails, the store records the failure as its fault, as a failed write does, and the
-    /// daemon's recovery reopens it.
+    /// fails, the store records the failure as its fault, as a failed write does: writes are
+    /// refused until a [`Store::reopen`] (or the next start) opens it.
     pub fn checkpoint(&self, wait: Duration) -> Result<bool> {
         self.check_writable()?;
         let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
