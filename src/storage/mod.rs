@@ -491,18 +491,9 @@ impl Store {
     fn open_into(&self, slot: &mut Option<Arc<Trees>>) -> Result<()> {
         let shown = &self.shared.shown;
         // As at start: sled 0.34 panics on some damage instead of returning an error.
+        // `Trees::open` itself waits out the lock a handle just dropped may still hold.
         let trees = quietly_catching_panics(|| {
-            let mut tries = 0;
-            loop {
-                match Trees::open(&self.shared.path, shown, self.shared.cache_bytes) {
-                    Ok(t) => break Ok(t),
-                    Err(StoreError::Locked { .. }) if tries < 100 => {
-                        tries += 1;
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    Err(e) => break Err(e),
-                }
-            }
+            Trees::open(&self.shared.path, shown, self.shared.cache_bytes)
         })
         .unwrap_or_else(|panic| {
             Err(StoreError::Corrupt {
