@@ -288,3 +288,39 @@ fn after_a_clean_shutdown_the_prefetched_index_is_used_as_it_is() {
     let full = Folder::open_rebuilding(store, params(), now).unwrap();
     assert_same_index(&f, &full, now, 9);
 }
+
+#[test]
+fn the_rebuild_read_in_two_halves_is_the_index_one_read_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s"));
+    let f = Folder::open_rebuilding(store.clone(), params(), T0).unwrap();
+    traffic(&f, 0, 20);
+    let bytes = |i: &crate::dedup::Index| {
+        let mut out = Vec::new();
+        for r in i.records() {
+            r.encode(&mut out);
+        }
+        out
+    };
+    // The window (10 h) starts in the newer half of the ids, in the older half, before all
+    // of them, and after all of them.
+    for hours in [20, 12, 8, 40] {
+        let now = T0 + hours * HOUR;
+        let since = snapshot::window_start(&params(), now);
+        let records: Vec<crate::dedup::Record> = store
+            .index_records_since(since)
+            .map(|r| {
+                let (id, rec) = r.unwrap();
+                crate::dedup::Record::new(id, rec.story, &rec.fingerprint, rec.at / 1000)
+            })
+            .collect();
+        let one = snapshot::index_of(&params(), records, since);
+        let two = snapshot::rebuild(&store, &params(), now).unwrap();
+        assert_eq!(one.len(), two.len(), "window of {hours} h");
+        assert!(
+            bytes(&one) == bytes(&two),
+            "window of {hours} h: the records differ"
+        );
+        assert_eq!(one.is_empty(), hours == 40, "window of {hours} h");
+    }
+}

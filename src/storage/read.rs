@@ -59,13 +59,26 @@ impl Store {
         &self,
         since: Millis,
     ) -> Box<dyn Iterator<Item = Result<(u64, IndexRecord)>> + Send + '_> {
+        self.index_records_in(since, ..)
+    }
+
+    /// [`Store::index_records_since`] among the articles with an id in `ids`: a part of the
+    /// scan that another thread can read while one reads the rest.
+    pub fn index_records_in(
+        &self,
+        since: Millis,
+        ids: impl std::ops::RangeBounds<u64>,
+    ) -> Box<dyn Iterator<Item = Result<(u64, IndexRecord)>> + Send + '_> {
         let t = match self.t() {
             Ok(t) => t,
             Err(e) => return Box::new(std::iter::once(Err(e))),
         };
         Box::new(
             t.index
-                .iter()
+                .range((
+                    ids.start_bound().map(|id| id.to_be_bytes()),
+                    ids.end_bound().map(|id| id.to_be_bytes()),
+                ))
                 .rev()
                 .map(|kv| {
                     let (k, v) = kv?;
@@ -80,6 +93,13 @@ impl Store {
                     Err(_) => true,
                 }),
         )
+    }
+
+    /// The lowest and the highest article id with an index record, if there is any.
+    pub fn index_id_bounds(&self) -> Result<Option<(u64, u64)>> {
+        let t = self.t()?;
+        let id = |kv: Option<(sled::IVec, sled::IVec)>| kv.and_then(|(k, _)| id_from(&k));
+        Ok(id(t.index.first()?).zip(id(t.index.last()?)))
     }
 
     /// One article's index record.
