@@ -142,6 +142,8 @@ pub(super) async fn save_snapshot(folder: Arc<Folder>) {
 /// write failure (disk full, I/O error) the store refuses writes: this loop then logs it once,
 /// checks every few seconds whether the disk takes writes again, and reopens the store, which
 /// keeps what was flushed and resumes ingesting. Polls meanwhile fail fast with class `store`.
+/// Each new reason a recovery attempt fails for (the disk still full, then perhaps a reopen
+/// that finds the store damaged or locked) is logged once as a warning, its repeats at debug.
 ///
 /// Also saves the index snapshot, `first_snapshot` after start and then every
 /// [`SNAPSHOT_EVERY`], while the store takes writes.
@@ -156,6 +158,7 @@ pub(super) async fn flush_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_probe: Option<Instant> = None;
     let mut reported = false;
+    let mut last_reason: Option<String> = None;
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
@@ -191,9 +194,16 @@ pub(super) async fn flush_loop(
             match reopened {
                 Ok(Ok(index)) => {
                     reported = false;
+                    last_reason = None;
                     info!(index, fault.message = %fault.message, "store reopened; ingesting resumes")
                 }
-                Ok(Err(e)) => debug!(reason = %e, "store still refuses writes"),
+                Ok(Err(e)) if last_reason.as_ref() == Some(&e) => {
+                    debug!(reason = %e, "store still refuses writes")
+                }
+                Ok(Err(e)) => {
+                    warn!(reason = %e, "store recovery failed; trying again every 2 s");
+                    last_reason = Some(e);
+                }
                 Err(e) => warn!(error.message = %e, "store recovery task failed"),
             }
             continue;

@@ -153,6 +153,24 @@ fn a_full_disk_stops_ingesting_without_damage_and_ingesting_resumes_when_space_r
         "ingesting went on: {s:#}"
     );
     assert_eq!(s["store"]["writable"], false);
+    // The recovery probes (every 2 s) fail for one reason: said once, not at every probe.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !daemon.log().contains("store recovery failed") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed recovery logged:\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(4500)); // two more probes
+    let log = daemon.log();
+    let said = log.matches("store recovery failed").count();
+    assert_eq!(
+        said, 1,
+        "the failed recovery is logged {said} times:\n{log}"
+    );
+    assert!(log.contains("the disk still refuses writes"), "{log}");
 
     // Space returns: the store is reopened and every item still in the feed is stored.
     fs.resize("64m");
