@@ -26,6 +26,10 @@ pub fn init(format: LogFormat, level: &str) {
     let builder = tfmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A failed write is otherwise reported with `eprintln!`, which panics when stderr is
+        // the broken pipe itself (a log reader that went away): the line is lost, not the
+        // task that logged it.
+        .log_internal_errors(false)
         .with_target(false);
     let _ = match (format, journald) {
         (LogFormat::Json, _) => builder.json().flatten_event(true).try_init(),

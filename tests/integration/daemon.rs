@@ -263,3 +263,27 @@ fn bad_feeds_are_recorded_and_the_daemon_keeps_running() {
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// A log reader that goes away (`wirefold run 2>&1 | head`, a collector that dies) costs the
+/// log lines, not the daemon: tracing-subscriber reported a failed write with `eprintln!`,
+/// which panics when stderr is that same broken pipe (exit code 101, no index snapshot).
+#[test]
+fn a_closed_stderr_costs_the_log_lines_not_the_daemon() {
+    let server = FeedServer::start();
+    serve_wire(&server);
+    let env = TestEnv::new(&sources(&server), "1s");
+    let daemon = Daemon::start_then_close_log(&env);
+    // Every poll after ready logs a line into the closed pipe; ingesting goes on.
+    let polled = all_polled(2);
+    let s = daemon.wait_for("every source polled twice with stderr closed", |s| {
+        polled(s) && s["counts"]["articles"].as_u64() == Some(5)
+    });
+    assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
+    let store = env.store.clone();
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0), "exit code with stderr closed");
+    assert!(
+        store.join("index.snapshot").is_file(),
+        "the shutdown saved no index snapshot"
+    );
+}

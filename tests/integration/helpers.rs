@@ -256,6 +256,17 @@ impl Daemon {
     }
 
     pub fn start_with(config: &Path, extra_env: &[(&str, &str)]) -> Daemon {
+        Self::spawn(config, extra_env, true)
+    }
+
+    /// Starts `wirefold run` like [`Daemon::start`], then closes its stderr once it said it
+    /// is ready: every later log line fails to write (EPIPE), as when a log reader goes away
+    /// (`wirefold run | head`). [`Daemon::log`] holds the lines up to ready.
+    pub fn start_then_close_log(env: &TestEnv) -> Daemon {
+        Self::spawn(&env.config, &[], false)
+    }
+
+    fn spawn(config: &Path, extra_env: &[(&str, &str)], keep_log: bool) -> Daemon {
         let mut cmd = Command::new(bin());
         cmd.arg("run")
             .arg("--config")
@@ -278,7 +289,8 @@ impl Daemon {
                     if std::env::var_os("TEST_LOG").is_some() {
                         eprintln!("[daemon] {line}");
                     }
-                    if line.contains("wirefold ready") {
+                    let ready = line.contains("wirefold ready");
+                    if ready {
                         if let Some(addr) = line
                             .split_whitespace()
                             .find_map(|w| w.strip_prefix("addr="))
@@ -288,6 +300,9 @@ impl Daemon {
                         }
                     }
                     log.lock().unwrap().push(line);
+                    if ready && !keep_log {
+                        break; // drops the pipe's read end
+                    }
                 }
             });
         }
