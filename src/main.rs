@@ -121,7 +121,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats { url, token } => {
             let rt = runtime()?;
             let text = rt.block_on(wirefold::stats::stats(&url, token.as_deref()))?;
-            print!("{text}");
+            // A closed stdout (`wirefold stats | head -0`) is an error to report, not a panic.
+            std::io::stdout().lock().write_all(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(args) => {

@@ -310,6 +310,21 @@ fn api_change_feed_feeds_metrics_and_events() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("2 sources (0 failing)"), "{text}");
     assert!(text.contains("agency"), "{text}");
+    // With its stdout closed before it writes: an error and exit 1, not a panic (101).
+    let mut stats = std::process::Command::new(bin())
+        .args(["stats", "--url", &d.url("")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(stats.stdout.take());
+    let out = stats.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("wirefold: error:") && !err.contains("panicked"),
+        "{err}"
+    );
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0), "clean exit with an open event stream");
 }
