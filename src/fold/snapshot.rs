@@ -468,7 +468,7 @@ pub fn rebuild(store: &Store, params: &DedupParams, now: Millis) -> Result<Index
 
 /// The index records of the articles with an id in `ids`, newest first, as
 /// [`Store::index_records_in`] reads them.
-fn read_records(
+pub(super) fn read_records(
     store: &Store,
     since: Millis,
     ids: impl std::ops::RangeBounds<u64>,
