@@ -238,18 +238,24 @@ impl Index {
         let (article, content, short) = (e.article, e.content, e.short());
         let anchors = e.anchors;
         let n_anchors = e.anchors().len();
+        // The slot is live already: a table rebuilt here takes its keys from it, so they are
+        // not inserted again (they were, once: two cells for one slot, and after its removal
+        // the second pointed at whatever article took the slot next).
         if self.by_id.needs_rebuild() {
             self.rebuild_id();
+        } else {
+            self.by_id.insert(id_hash(article), slot, u32::MAX);
         }
-        self.by_id.insert(id_hash(article), slot, u32::MAX);
         if self.by_content.needs_rebuild() {
             self.rebuild_content();
+        } else {
+            self.by_content
+                .insert(exact_hash(content), slot, self.params.max_postings);
         }
-        self.by_content
-            .insert(exact_hash(content), slot, self.params.max_postings);
         for &a in &anchors[..n_anchors] {
             if self.by_anchor.needs_rebuild() {
                 self.rebuild_anchor();
+                break;
             }
             self.by_anchor
                 .insert(anchor_hash(a, short), slot, self.params.max_postings);
