@@ -52,13 +52,13 @@ impl App {
             config.store.flush_every,
             config.store.cache_bytes,
         );
-        // The index snapshot is read and its index built while sled opens the store.
-        let now = Utc::now().timestamp_millis();
-        let prefetch = snapshot::Prefetch::start(path, &config.dedup, now);
+        // The index snapshot is read while sled opens the store.
+        let prefetch = snapshot::Prefetch::start(path, &config.dedup);
         let store = match check {
             StoreCheck::AtOpen => Store::open_with(path, every, cache)?,
             StoreCheck::AfterReady => Store::open_unverified(path, every, cache)?,
         };
+        let now = Utc::now().timestamp_millis();
         let (folder, index_source) =
             Folder::open_prefetched(store.clone(), config.dedup.clone(), now, prefetch)?;
         let fetcher = Fetcher::new(&config.fetch)?;

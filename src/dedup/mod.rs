@@ -78,7 +78,7 @@
 mod index;
 mod table;
 
-pub use index::{Index, Record};
+pub use index::{Index, Record, StateError};
 
 use std::borrow::Cow;
 use std::time::Duration;

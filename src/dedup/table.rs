@@ -221,6 +221,47 @@ impl SlotTable {
         true
     }
 
+    /// The cells and the slot id's width, as [`Self::from_cells`] takes them back.
+    pub(crate) fn cells(&self) -> (&[u32], u32) {
+        (&self.cells, self.slot_bits)
+    }
+
+    /// The table whose cells and slot id width [`Self::cells`] gave, or `None` when they cannot
+    /// be one: a width out of range, no empty cell (a probe would never end), or a cell holding
+    /// a slot id that `holds` refuses (one the index has no live record in).
+    pub(crate) fn from_cells(
+        cells: Vec<u32>,
+        slot_bits: u32,
+        holds: impl Fn(u32) -> bool,
+    ) -> Option<SlotTable> {
+        if !(MIN_SLOT_BITS..=MAX_SLOT_BITS).contains(&slot_bits) {
+            return None;
+        }
+        let mask = (1u32 << slot_bits) - 1;
+        let (mut live, mut used) = (0, 0);
+        for &c in &cells {
+            let slot = c & mask;
+            if c == 0 {
+                continue;
+            }
+            used += 1;
+            if slot == mask {
+                continue;
+            }
+            // A cell with a tag and slot bits 0 is neither empty nor a slot.
+            if slot == 0 || !holds(slot - 1) {
+                return None;
+            }
+            live += 1;
+        }
+        (used < cells.len()).then_some(SlotTable {
+            cells,
+            slot_bits,
+            live,
+            used,
+        })
+    }
+
     /// Removes one entry (`hash`, `slot`); returns whether it was present.
     pub(crate) fn remove(&mut self, hash: u64, slot: u32) -> bool {
         if slot as usize >= self.slot_limit() {

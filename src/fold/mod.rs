@@ -338,7 +338,7 @@ impl Folder {
     /// Saves the index as its snapshot beside the store (`fold/snapshot.rs`), so that the
     /// next start reads one file instead of rebuilding it from the store. Under the fold lock:
     /// flushes the store (so that the snapshot covers only durable changes) and writes the
-    /// records to a temporary file; then, without the lock, fsyncs and renames it into place.
+    /// index to a temporary file; then, without the lock, fsyncs and renames it into place.
     pub fn save_snapshot(&self, now: Millis) -> Result<SnapshotSaved, SnapshotError> {
         let saved = self.write_snapshot(now);
         if saved.is_err() {
@@ -366,9 +366,7 @@ impl Folder {
                 checksum: 0,
             };
             let mut w = snapshot::Writer::create(self.store.path())?;
-            for r in index.records() {
-                w.push(&r)?;
-            }
+            w.write_index(&index)?;
             (w, header)
         };
         let header = writer.finish(header)?;

@@ -1,6 +1,7 @@
 //! The index snapshot: the near-duplicate index saved as one flat file beside the store
 //! (`index.snapshot`), so that a restart reads one file instead of the index records of the
-//! whole window out of sled.
+//! whole window out of sled, and the index's tables as they were instead of filling them
+//! again.
 //!
 //! # What it is, and why it can be trusted
 //! A cache, never a source of truth. It is written under the fold lock right after a store
@@ -13,28 +14,35 @@
 //!   change log tells of new and updated articles, not of deleted ones);
 //! - the time window did not grow, and the clock is not before the snapshot's time.
 //!
-//! It is then caught up with every change after `seq` (the article's index record read again
-//! from the store: new articles, updated ones, and whatever a crash left after the last
-//! snapshot), and the records go through the same steps as a full rebuild: newest first,
-//! up to the first one older than the window, into [`Index::from_records`]. So the index is
-//! the one a full rebuild of the store gives (as long as article ids increase with first
+//! When nothing was written after `seq` (a clean shutdown wrote it), the index is used as it
+//! was saved, with what has left the window since evicted: the daemon goes on with the index
+//! it had. That holds the articles a full rebuild holds, in other slots, and with the tables'
+//! postings caps filled in the order the articles came (a rebuild fills them newest first).
+//! Otherwise it is caught up with every change after `seq` (the article's index record read
+//! again from the store: new articles, updated ones, and whatever a crash left after the last
+//! snapshot), and its records go through the same steps as a full rebuild: newest first, up
+//! to the first one older than the window, into [`Index::from_records`]. So that index is the
+//! one a full rebuild of the store gives (as long as article ids increase with first
 //! sighting, which the full rebuild assumes too). Anything else — missing, damaged, stale —
 //! falls back to the full rebuild, with the reason logged.
 //!
-//! At daemon start the file is read and its index built on a thread while sled opens the store
-//! ([`Prefetch`]); that index is used as it is when nothing was written after the snapshot
-//! (a clean shutdown wrote it), else the snapshot is loaded again with its catch-up.
+//! At daemon start the file is read on a thread while sled opens the store ([`Prefetch`]).
+//! Reading it is a copy and a check: at 1,000,000 articles 0.37 s, where filling the tables
+//! from the records took ~1.3 s more (BENCHMARKS, "Restart with 1,000,000 articles").
 //!
-//! Writing one holds the fold lock for a store flush plus the copy of the records into the
-//! page cache (less than the 0.2–0.3 s a whole save takes at 1,000,000 articles, load ~5):
+//! Writing one holds the fold lock for a store flush plus the copy of the index into the page
+//! cache (part of a whole save, which with the fsync took 0.87 s for the records alone and
+//! 0.96 s with the tables at 1,000,000 articles, 2026-12-02):
 //! folding pauses that long every five minutes.
 //!
 //! # Layout
 //! A header of [`HEADER_BYTES`] (little-endian): magic, format version, record size,
 //! `ANCHORS`, `BIN_WORDS`, schema version, window (s), the covered change (seq, article, story,
-//! time), the index epoch, when it was written (ms), the record count and the xxh3-64 of the
-//! records; then the records, [`Record::BYTES`] each. Written to a temporary file, fsynced,
-//! renamed over the old one, directory fsynced: a crash leaves the old snapshot or the new one.
+//! time), the index epoch, when it was written (ms), the article count and the xxh3-64 of the
+//! rest; then the index as [`Index::write_state`] writes it (its slots, [`Record::BYTES`]
+//! each, then its tables' cells). Written to a temporary file, fsynced, renamed over the old
+//! one, directory fsynced: a crash leaves the old snapshot or the new one. A snapshot of
+//! format 1 (records only) is refused as written by another version, and the index rebuilt.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
@@ -42,7 +50,7 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::dedup::{DedupParams, Index, Record};
+use crate::dedup::{DedupParams, Index, Record, StateError};
 use crate::fingerprint::minhash::BIN_WORDS;
 use crate::fingerprint::ANCHORS;
 use crate::storage::{Millis, Store, StoreError, SCHEMA_VERSION};
@@ -51,7 +59,8 @@ use crate::storage::{Millis, Store, StoreError, SCHEMA_VERSION};
 pub const FILE: &str = "index.snapshot";
 const TMP: &str = "index.snapshot.tmp";
 const MAGIC: &[u8; 8] = b"WFIDXSNP";
-const FORMAT: u32 = 1;
+/// 2: the index as it was in memory, tables included (1: its records only).
+const FORMAT: u32 = 2;
 /// Header size.
 pub const HEADER_BYTES: usize = 8 + 4 * 6 + 8 * 9;
 
@@ -105,9 +114,9 @@ pub struct Header {
     pub epoch: u64,
     /// When it was written (ms).
     pub written_at: Millis,
-    /// Records.
+    /// Articles in the index.
     pub count: u64,
-    /// xxh3-64 of the records.
+    /// xxh3-64 of the index's bytes.
     pub checksum: u64,
 }
 
@@ -190,13 +199,28 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SnapshotError + '_ {
     }
 }
 
-/// A snapshot being written: the records go to a temporary file (under the fold lock, into
+/// A writer that hashes what goes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Xxh3,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A snapshot being written: the index goes to a temporary file (under the fold lock, into
 /// the page cache), [`Writer::finish`] makes it durable and puts it in place (no lock needed).
 pub struct Writer {
     dir: PathBuf,
-    out: BufWriter<File>,
-    hasher: Xxh3,
-    buf: Vec<u8>,
+    out: Hashing<BufWriter<File>>,
     count: u64,
 }
 
@@ -208,21 +232,21 @@ impl Writer {
         out.write_all(&[0u8; HEADER_BYTES]).map_err(io(&tmp))?;
         Ok(Writer {
             dir: dir.to_owned(),
-            out,
-            hasher: Xxh3::new(),
-            buf: Vec::with_capacity(Record::BYTES),
+            out: Hashing {
+                inner: out,
+                hasher: Xxh3::new(),
+            },
             count: 0,
         })
     }
 
-    /// Appends one record.
-    pub fn push(&mut self, r: &Record) -> Result<()> {
-        self.buf.clear();
-        r.encode(&mut self.buf);
-        self.hasher.update(&self.buf);
-        self.count += 1;
+    /// Writes `index` as it is: its records, free slots and tables
+    /// ([`Index::write_state`]).
+    pub fn write_index(&mut self, index: &Index) -> Result<()> {
         let tmp = self.dir.join(TMP);
-        self.out.write_all(&self.buf).map_err(io(&tmp))
+        index.write_state(&mut self.out).map_err(io(&tmp))?;
+        self.count = index.len() as u64;
+        Ok(())
     }
 
     /// Writes the header (`count` and `checksum` filled in here), fsyncs, and renames the
@@ -230,9 +254,10 @@ impl Writer {
     pub fn finish(self, mut header: Header) -> Result<Header> {
         let tmp = self.dir.join(TMP);
         header.count = self.count;
-        header.checksum = self.hasher.digest();
+        header.checksum = self.out.hasher.digest();
         let mut f = self
             .out
+            .inner
             .into_inner()
             .map_err(|e| io(&tmp)(e.into_error()))?;
         f.rewind().map_err(io(&tmp))?;
@@ -255,8 +280,23 @@ pub fn discard(dir: &Path) {
     let _ = std::fs::remove_file(dir.join(TMP));
 }
 
-/// Reads the snapshot in `dir`: the header and the records, checked against the checksum.
-pub fn read(dir: &Path) -> Result<(Header, Vec<Record>)> {
+/// A reader that hashes what comes through it.
+struct Hashed<R> {
+    inner: R,
+    hasher: Xxh3,
+}
+
+impl<R: Read> Read for Hashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+/// Reads the snapshot in `dir`: the header and the index as it was written (under `params`;
+/// see [`Index::read_state`]), checked against the checksum.
+pub fn read(dir: &Path, params: &DedupParams) -> Result<(Header, Index)> {
     let path = dir.join(FILE);
     let file = match File::open(&path) {
         Ok(f) => f,
@@ -270,60 +310,69 @@ pub fn read(dir: &Path) -> Result<(Header, Vec<Record>)> {
         .read_exact(&mut head)
         .map_err(|_| SnapshotError::Invalid("shorter than its header".into()))?;
     let header = Header::decode(&head)?;
-    let expected =
-        (HEADER_BYTES as u64).checked_add(header.count.saturating_mul(Record::BYTES as u64));
-    if expected != Some(len) {
+    let mut body = Hashed {
+        inner: input,
+        hasher: Xxh3::new(),
+    };
+    let index = Index::read_state(
+        params.clone(),
+        &mut body,
+        len.saturating_sub(HEADER_BYTES as u64),
+    )
+    .map_err(|e| match e {
+        StateError::Io(source) => io(&path)(source),
+        e => SnapshotError::Invalid(e.to_string()),
+    })?;
+    if body.hasher.digest() != header.checksum {
+        return Err(SnapshotError::Invalid("checksum mismatch".into()));
+    }
+    if index.len() as u64 != header.count {
         return Err(SnapshotError::Invalid(format!(
-            "{len} bytes where the header promises {} records",
+            "{} articles where the header says {}",
+            index.len(),
             header.count
         )));
     }
-    let count = usize::try_from(header.count)
-        .map_err(|_| SnapshotError::Invalid("too many records".into()))?;
-    let mut records = Vec::with_capacity(count);
-    let mut hasher = Xxh3::new();
-    let mut chunk = vec![0u8; 4096 * Record::BYTES];
-    let mut left = count;
-    while left > 0 {
-        let n = left.min(4096);
-        let bytes = chunk.get_mut(..n * Record::BYTES).unwrap_or_default();
-        input.read_exact(bytes).map_err(io(&path))?;
-        hasher.update(bytes);
-        for b in bytes.chunks_exact(Record::BYTES) {
-            records.push(
-                Record::decode(b)
-                    .ok_or_else(|| SnapshotError::Invalid("an undecodable record".into()))?,
-            );
-        }
-        left -= n;
-    }
-    if hasher.digest() != header.checksum {
-        return Err(SnapshotError::Invalid("checksum mismatch".into()));
-    }
-    Ok((header, records))
+    Ok((header, index))
 }
 
 /// The index from the snapshot in the store's directory, caught up with the store: see the
 /// module docs for when that is refused.
 pub fn load(store: &Store, params: &DedupParams, now: Millis) -> Result<Index> {
-    let (header, mut records) = read(store.path())?;
+    let (header, index) = read(store.path(), params)?;
     check(store, params, now, &header)?;
-    // Catch up: every article with a change after the snapshot is read again from the store.
+    caught_up(store, params, now, &header, index)
+}
+
+/// The snapshot's index `index` (described by `header`, checked) made the store's index now:
+/// as it is when nothing changed after it, else rebuilt from its records with every article
+/// that has a change after the snapshot read again from the store.
+fn caught_up(
+    store: &Store,
+    params: &DedupParams,
+    now: Millis,
+    header: &Header,
+    mut index: Index,
+) -> Result<Index> {
+    let since = window_start(params, now);
     let mut changed: Vec<u64> = Vec::new();
     for c in store.written_changes_after(header.seq) {
         changed.push(c?.article);
     }
+    if changed.is_empty() {
+        index.evict_before(since / 1000);
+        return Ok(index);
+    }
     changed.sort_unstable();
     changed.dedup();
-    if !changed.is_empty() {
-        records.retain(|r| changed.binary_search(&r.article()).is_err());
-        for &id in &changed {
-            if let Some(rec) = store.index_record(id)? {
-                records.push(Record::new(id, rec.story, &rec.fingerprint, rec.at / 1000));
-            }
+    let mut records = index.into_records();
+    records.retain(|r| changed.binary_search(&r.article()).is_err());
+    for &id in &changed {
+        if let Some(rec) = store.index_record(id)? {
+            records.push(Record::new(id, rec.story, &rec.fingerprint, rec.at / 1000));
         }
     }
-    Ok(index_of(params, records, window_start(params, now)))
+    Ok(index_of(params, records, since))
 }
 
 /// Whether the snapshot described by `header` can stand for the store now (module docs).
@@ -358,33 +407,25 @@ fn check(store: &Store, params: &DedupParams, now: Millis, header: &Header) -> R
     Ok(())
 }
 
-/// The snapshot in a store directory read, and its index built, on a thread of its own while
-/// the store opens: the two overlap at start. Used by [`load_prefetched`].
+/// The snapshot in a store directory read on a thread of its own while the store opens: the
+/// two overlap at start. Used by [`load_prefetched`].
 #[derive(Debug)]
 pub struct Prefetch(std::thread::JoinHandle<Result<(Header, Index)>>);
 
 impl Prefetch {
-    /// Starts reading the snapshot in `dir` and building the index of the window at `now`
-    /// from it, before the catch-up (`None` when no thread could be started).
-    pub fn start(dir: &Path, params: &DedupParams, now: Millis) -> Option<Prefetch> {
+    /// Starts reading the snapshot in `dir` under `params` (`None` when no thread could be
+    /// started).
+    pub fn start(dir: &Path, params: &DedupParams) -> Option<Prefetch> {
         let (dir, params) = (dir.to_owned(), params.clone());
         std::thread::Builder::new()
             .name("index-snapshot".into())
-            .spawn(move || {
-                let (header, records) = read(&dir)?;
-                Ok((
-                    header,
-                    index_of(&params, records, window_start(&params, now)),
-                ))
-            })
+            .spawn(move || read(&dir, &params))
             .ok()
             .map(Prefetch)
     }
 }
 
-/// [`load`], with the index already built by `prefetch`: used as it is when nothing changed
-/// after the snapshot (a clean shutdown wrote it); otherwise the catch-up needs all of the
-/// snapshot's records again and this is [`load`]. `now` must be the prefetch's.
+/// [`load`], with the snapshot already read by `prefetch` (started with the same `params`).
 pub fn load_prefetched(
     store: &Store,
     params: &DedupParams,
@@ -396,11 +437,7 @@ pub fn load_prefetched(
         .join()
         .map_err(|_| SnapshotError::Invalid("the snapshot reader failed".into()))??;
     check(store, params, now, &header)?;
-    if store.written_changes_after(header.seq).next().is_none() {
-        return Ok(index);
-    }
-    drop(index);
-    load(store, params, now)
+    caught_up(store, params, now, &header, index)
 }
 
 /// Start of the window at `now`, in ms.

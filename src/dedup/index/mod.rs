@@ -6,10 +6,12 @@ use crate::fingerprint::shingle::fmix64;
 use crate::fingerprint::{Fingerprint, ANCHORS};
 
 mod record;
+mod state;
 mod verify;
 
 pub use record::Record;
 use record::{Entry, LIVE};
+pub use state::StateError;
 pub(crate) use verify::entities_agree;
 use verify::Verdict;
 
@@ -145,6 +147,22 @@ impl Index {
             by_anchor,
             live: n,
         }
+    }
+
+    /// The index's records in slot order, its tables dropped first: what a snapshot's catch-up
+    /// builds again from.
+    pub fn into_records(self) -> Vec<Record> {
+        let Index {
+            mut slots,
+            free,
+            by_id,
+            by_content,
+            by_anchor,
+            ..
+        } = self;
+        drop((free, by_id, by_content, by_anchor));
+        slots.retain(Entry::live);
+        slots.into_iter().map(Record).collect()
     }
 
     /// Every article in the index, in no particular order.

@@ -111,7 +111,14 @@ impl Record {
     /// Decodes what [`Record::encode`] wrote; `None` when `b` is not exactly one record or
     /// does not describe a live entry.
     pub fn decode(b: &[u8]) -> Option<Record> {
-        if b.len() != Self::BYTES {
+        Entry::decode(b).filter(Entry::live).map(Record)
+    }
+}
+
+impl Entry {
+    /// [`Record::decode`] of a slot, live or not (the index snapshot keeps the free ones).
+    pub(super) fn decode(b: &[u8]) -> Option<Entry> {
+        if b.len() != Record::BYTES {
             return None;
         }
         let mut words = b.chunks_exact(8);
@@ -137,10 +144,10 @@ impl Record {
         for a in &mut anchors {
             *a = u32s()?;
         }
-        if packed & LIVE == 0 || (packed >> ANCHOR_SHIFT) as usize > ANCHORS {
+        if (packed >> ANCHOR_SHIFT) as usize > ANCHORS {
             return None;
         }
-        Some(Record(Entry {
+        Some(Entry {
             bins,
             numbers,
             entities,
@@ -151,7 +158,7 @@ impl Record {
             story,
             packed,
             anchors,
-        }))
+        })
     }
 }
 
