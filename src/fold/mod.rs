@@ -242,7 +242,7 @@ impl Folder {
         // Runs at start, before the read-through: sled 0.34 panics on some damage instead of
         // returning an error, which is reported as damage here too.
         let shown = store.path().display().to_string();
-        let (index, source) = crate::storage::quietly_catching_panics(|| {
+        let (index, source) = crate::storage::catching_sled_panics(&shown, || {
             let loaded = match prefetch {
                 Some(p) => snapshot::load_prefetched(&store, &params, now, p),
                 None => snapshot::load(&store, &params, now),
@@ -265,12 +265,6 @@ impl Folder {
                     ))
                 }
             }
-        })
-        .unwrap_or_else(|panic| {
-            Err(StoreError::Corrupt {
-                path: String::new(),
-                message: format!("sled failed reading it: {panic}"),
-            })
         })
         .map_err(|e| e.at(&shown))?;
         tracing::info!(

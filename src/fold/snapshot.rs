@@ -476,16 +476,10 @@ pub fn rebuild(store: &Store, params: &DedupParams, now: Millis) -> Result<Index
         let mid = first + last.saturating_sub(first) / 2;
         let (newer, older) = std::thread::scope(|s| {
             // sled 0.34 panics on some damage: on this thread that is the damage
-            // `Folder::open_from` reports, as on the caller's.
+            // `Folder::open_from` reports, as on the caller's (which names the store).
             let older = s.spawn(|| {
-                crate::storage::quietly_catching_panics(|| {
+                crate::storage::catching_sled_panics("", || {
                     read_records(store, since, ..mid, hint / 2)
-                })
-                .unwrap_or_else(|panic| {
-                    Err(StoreError::Corrupt {
-                        path: String::new(),
-                        message: format!("sled failed reading it: {panic}"),
-                    })
                 })
             });
             let newer = read_records(store, since, mid.., hint / 2);

@@ -234,7 +234,7 @@ impl Store {
         }
         // sled 0.34 panics on some damage (a truncated segment) instead of returning an error:
         // catch that and report it as damage, without the panic's own message on stderr.
-        let trees = quietly_catching_panics(|| {
+        let trees = catching_sled_panics(&shown, || {
             let trees = Trees::open(path, &shown, cache_bytes)?;
             let found = trees.check_schema(&shown, existed)?;
             if found < SCHEMA_VERSION {
@@ -248,12 +248,6 @@ impl Store {
                 }
             }
             Ok(trees)
-        })
-        .unwrap_or_else(|panic| {
-            Err(StoreError::Corrupt {
-                path: String::new(),
-                message: format!("sled failed reading it: {panic}"),
-            })
         })
         .map_err(|e| e.at(&shown))?;
         let durable = Durable {
@@ -492,14 +486,8 @@ impl Store {
         let shown = &self.shared.shown;
         // As at start: sled 0.34 panics on some damage instead of returning an error.
         // `Trees::open` itself waits out the lock a handle just dropped may still hold.
-        let trees = quietly_catching_panics(|| {
+        let trees = catching_sled_panics(shown, || {
             Trees::open(&self.shared.path, shown, self.shared.cache_bytes)
-        })
-        .unwrap_or_else(|panic| {
-            Err(StoreError::Corrupt {
-                path: shown.clone(),
-                message: format!("sled failed reading it: {panic}"),
-            })
         })?;
         trees.check_schema(shown, true)?;
         let counts = trees.counts()?;
@@ -558,6 +546,22 @@ pub(crate) fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::
             .map(|s| (*s).to_owned())
             .or_else(|| p.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic".into())
+    })
+}
+
+/// Runs a sled operation `f` on this thread, reporting a panic in it as damage: a
+/// [`StoreError::Corrupt`] at `path` ("sled failed reading it: …"), without the panic's report
+/// on stderr. `f`'s own result, `Ok` or `Err`, comes back as it is.
+///
+/// sled 0.34 panics on some damage (a truncated segment, a damaged page) instead of returning
+/// an error; on our threads such a panic is damage of the store, and is reported as such.
+/// `path` may be empty for a caller that names the store later ([`StoreError::at`]).
+pub(crate) fn catching_sled_panics<T>(path: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    quietly_catching_panics(f).unwrap_or_else(|panic| {
+        Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            message: format!("sled failed reading it: {panic}"),
+        })
     })
 }
 

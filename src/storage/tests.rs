@@ -658,6 +658,48 @@ fn a_panic_becomes_an_error_and_only_its_own_thread_is_silenced() {
     assert_eq!(r.unwrap_err(), "on the other thread");
 }
 
+#[test]
+fn a_sled_panic_becomes_corrupt_and_results_pass_through() {
+    let e =
+        super::catching_sled_panics::<()>("/var/lib/wf", || panic!("sled says no")).unwrap_err();
+    match e {
+        StoreError::Corrupt { path, message } => {
+            assert_eq!(path, "/var/lib/wf");
+            assert_eq!(message, "sled failed reading it: sled says no");
+        }
+        e => panic!("not Corrupt: {e:?}"),
+    }
+    // An empty path stays empty, for the caller to fill in with `at`.
+    let e =
+        super::catching_sled_panics::<()>("", || panic!("{}", String::from("owned"))).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Corrupt { path, message }
+            if path.is_empty() && message == "sled failed reading it: owned"),
+        "{e:?}"
+    );
+    assert_eq!(
+        super::catching_sled_panics("/var/lib/wf", || Ok(7)).unwrap(),
+        7
+    );
+    let e = super::catching_sled_panics::<()>("/var/lib/wf", || {
+        Err(StoreError::Io("disk full".into()))
+    })
+    .unwrap_err();
+    assert!(matches!(&e, StoreError::Io(m) if m == "disk full"), "{e:?}");
+    // An inner Corrupt keeps its own path, empty or not.
+    let e = super::catching_sled_panics::<()>("/var/lib/wf", || {
+        Err(StoreError::Corrupt {
+            path: String::new(),
+            message: "bad".into(),
+        })
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Corrupt { path, message } if path.is_empty() && message == "bad"),
+        "{e:?}"
+    );
+}
+
 /// Moves the articles of the stories `gone` into `into` (their ids into its `merged_from`,
 /// theirs after them), as a fold's merge writes it.
 fn merge_into(store: &Store, into: u64, gone: &[u64]) {
