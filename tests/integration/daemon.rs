@@ -156,9 +156,40 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
     assert_eq!(num(&s, "/counts/articles"), 5, "{s:#}");
     assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
     assert_eq!(num(&s, "/counts/copies"), 3, "{s:#}");
+    // The clean shutdown saved the index as it was, and the restart went on with it ...
+    assert!(
+        daemon.log().contains("from=Snapshot"),
+        "the restart did not use the index snapshot:\n{}",
+        daemon.log()
+    );
+    // ... whose tables still find the stories: a new copy of the orchard story, trimmed and
+    // under another dateline, folds into it.
+    let o = paragraphs(ORCHARD);
+    let trimmed = {
+        let first = format!("TOULOUSE (AFP) - {}", o[0]);
+        let mut p: Vec<&str> = vec![&first];
+        p.extend_from_slice(&o[1..o.len() - 1]);
+        html(&p)
+    };
+    server.set(
+        "outlet1.xml",
+        rss(
+            "Outlet one",
+            &[(
+                "o1-100",
+                "Tarn apple growers count frost losses",
+                "http://outlet1.test/news/100",
+                &trimmed,
+            )],
+        ),
+    );
+    let s = daemon.wait_for("the new copy", |s| {
+        s["counts"]["articles"].as_u64() == Some(6)
+    });
+    assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
+    assert_eq!(num(&s, "/counts/copies"), 4, "{s:#}");
 
     // An edited item (same GUID) is updated in place, not stored again.
-    let o = paragraphs(ORCHARD);
     let mut edited = o.clone();
     edited[3] = "Prices for local apples at the weekly market in Castelnau rose by more than half.";
     server.set(
@@ -176,7 +207,7 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
     let s = daemon.wait_for("the update", |s| {
         s["sources"][3]["items_updated"].as_u64() == Some(1)
     });
-    assert_eq!(num(&s, "/counts/articles"), 5, "{s:#}");
+    assert_eq!(num(&s, "/counts/articles"), 6, "{s:#}");
     assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
@@ -184,7 +215,7 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
 
     // Export (daemon stopped) shows each article once with its story.
     let lines = env.export();
-    assert_eq!(lines.len(), 5);
+    assert_eq!(lines.len(), 6);
     for l in &lines {
         for field in [
             "id",
@@ -209,6 +240,11 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
     assert_eq!(story_of("agency"), story_of("outlet1"));
     assert_eq!(story_of("agency"), story_of("outlet2"));
     assert_ne!(story_of("agency"), story_of("outlet3"));
+    let new_copy = lines
+        .iter()
+        .find(|l| l["url"] == "http://outlet1.test/news/100")
+        .unwrap();
+    assert_eq!(new_copy["story"].as_u64(), Some(story_of("outlet3")));
     // Tracking parameters do not survive canonicalization.
     let o1 = lines.iter().find(|l| l["source"] == "outlet1").unwrap();
     assert_eq!(o1["url"], "http://outlet1.test/news/99");
