@@ -81,6 +81,19 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
     ))
 }
 
+/// Writes one line to stdout. A closed stdout (`wirefold eval | head`) is returned as the
+/// error it is, where `println!` panics.
+pub fn say(line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}")
+}
+
+/// Writes one line to stderr. A closed stderr loses the line, where `eprintln!` panics.
+pub fn note(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use wirefold::app::{App, StoreCheck};
-use wirefold::cli::{Cli, Command, ConfigArg};
+use wirefold::cli::{self, Cli, Command, ConfigArg};
 use wirefold::config::{Config, ConfigError};
 use wirefold::export;
 use wirefold::notify::Notifier;
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("wirefold: error: {e:#}");
+            cli::note(format_args!("wirefold: error: {e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -45,16 +45,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig(arg) => match load(&arg) {
             Ok(c) => {
-                println!(
+                cli::say(format_args!(
                     "{}: ok ({} sources, {} enabled)",
                     c.path.display(),
                     c.sources.len(),
                     c.enabled_sources().count()
-                );
+                ))?;
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
-                eprintln!("{e}");
+                cli::note(format_args!("{e}"));
                 Ok(ExitCode::from(2))
             }
         },
@@ -115,7 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export { config, since } => {
             let config = load(&config)?;
             let n = export::export(&config, since, &mut std::io::stdout().lock())?;
-            eprintln!("exported {n} articles");
+            cli::note(format_args!("exported {n} articles"));
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats { url, token } => {
@@ -141,11 +141,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match ok {
                 Ok(true) => Ok(ExitCode::SUCCESS),
                 Ok(false) => {
-                    eprintln!("{url}: not healthy");
+                    cli::note(format_args!("{url}: not healthy"));
                     Ok(ExitCode::FAILURE)
                 }
                 Err(e) => {
-                    eprintln!("{url}: {e:#}");
+                    cli::note(format_args!("{url}: {e:#}"));
                     Ok(ExitCode::FAILURE)
                 }
             }

@@ -87,13 +87,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         let docs = reuters::load(&corpus.join("reuters21578"))?;
         let labels = reuters::natural_labels(&docs);
         let stories = labels.iter().enumerate().filter(|(i, l)| i == *l).count();
-        eprintln!(
+        crate::cli::note(format_args!(
             "reuters: {} records, {} natural stories ({} records are re-sends/corrections), labeled in {:.1}s",
             docs.len(),
             stories,
             docs.len() - stories,
             t.elapsed().as_secs_f64()
-        );
+        ));
         if want(SetName::ReutersEdits) {
             for &seed in &args.seed {
                 let (long, short) = reuters::edits(&docs, &labels, seed);
@@ -106,9 +106,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     if !rows.is_empty() {
-        println!("{HEADER}");
+        crate::cli::say(format_args!("{HEADER}"))?;
         for r in &rows {
-            println!("{r}");
+            crate::cli::say(format_args!("{r}"))?;
         }
     }
     if want(SetName::Feeds) {
@@ -126,30 +126,30 @@ fn run_feeds(corpus: &Path, args: &EvalArgs, params: &DedupParams) -> anyhow::Re
     let result = (|| -> anyhow::Result<()> {
         let (folder, store, r) = feeds::replay(&caps, &store_dir, params)?;
         drop(folder);
-        println!(
+        crate::cli::say(format_args!(
             "\nfeeds replay: {} captures ({} not a feed), {} entries seen: {} new stories, {} copies, {} updated, {} unchanged; {:.1}s",
             r.captures, r.parse_errors, r.seen, r.new, r.copies, r.updated, r.unchanged, r.secs
-        );
+        ))?;
         let arts = feeds::all_articles(&store)?;
         let cross = feeds::cross_feed_stories(&arts);
-        println!(
+        crate::cli::say(format_args!(
             "stored articles: {}, cross-feed stories: {}",
             arts.len(),
             cross.len()
-        );
+        ))?;
         if args.list_cross {
             let mut v: Vec<_> = cross.iter().collect();
             v.sort_by_key(|(id, _)| **id);
             for (id, items) in v {
-                println!("story {id}");
+                crate::cli::say(format_args!("story {id}"))?;
                 for s in items {
-                    println!(
+                    crate::cli::say(format_args!(
                         "  {}\t{}\t{}\t{}",
                         s.outlet,
                         s.key,
                         s.at.format("%Y-%m-%d %H:%M"),
                         s.title
-                    );
+                    ))?;
                 }
             }
         }
@@ -166,7 +166,7 @@ fn run_feeds(corpus: &Path, args: &EvalArgs, params: &DedupParams) -> anyhow::Re
         match feeds::read_pairs(&args.labels) {
             Ok(pairs) => {
                 let s = feeds::score_pairs(&store, &pairs)?;
-                println!(
+                crate::cli::say(format_args!(
                     "labeled pairs ({}): copy recall {}/{} = {:.3}; false merges {}/{} = {:.3}; {} pairs not found",
                     args.labels.display(),
                     s.same_folded,
@@ -176,12 +176,12 @@ fn run_feeds(corpus: &Path, args: &EvalArgs, params: &DedupParams) -> anyhow::Re
                     s.diff,
                     s.diff_merged as f64 / s.diff.max(1) as f64,
                     s.missing
-                );
+                ))?;
                 for w in &s.wrong {
-                    println!("  {w}");
+                    crate::cli::say(format_args!("  {w}"))?;
                 }
             }
-            Err(e) => eprintln!("{}: {e}", args.labels.display()),
+            Err(e) => crate::cli::note(format_args!("{}: {e}", args.labels.display())),
         }
         Ok(())
     })();

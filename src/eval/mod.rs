@@ -364,7 +364,7 @@ pub fn evaluate(set: EvalSet, opts: &EvalOptions) -> Vec<Row> {
         scores: s,
         secs,
     }];
-    eprintln!(
+    crate::cli::note(format_args!(
         "{}: normalize {:.3}s, fingerprint {:.3}s, index {:.3}s ({:.0} decisions/s), {:.0} index bytes/article",
         set.name,
         run.normalize.as_secs_f64(),
@@ -372,7 +372,7 @@ pub fn evaluate(set: EvalSet, opts: &EvalOptions) -> Vec<Row> {
         run.fold.as_secs_f64(),
         set.items.len() as f64 / run.fold.as_secs_f64().max(1e-9),
         run.bytes_per_article
-    );
+    ));
     if let Ok(dir) = std::env::var("WIREFOLD_EVAL_DUMP") {
         // one JSON line per item, for looking at the errors
         let path = std::path::Path::new(&dir).join(format!("{}.jsonl", set.name.replace(' ', "_")));
@@ -386,7 +386,10 @@ pub fn evaluate(set: EvalSet, opts: &EvalOptions) -> Vec<Row> {
     }
     if set.items.len() <= 40 {
         for (it, p) in set.items.iter().zip(&run.predicted) {
-            eprintln!("  label {:>3} story {:>3}  {}", it.label, p, it.title);
+            crate::cli::note(format_args!(
+                "  label {:>3} story {:>3}  {}",
+                it.label, p, it.title
+            ));
         }
     }
     if let Some(cfg) = &opts.peer {
@@ -412,7 +415,7 @@ pub fn evaluate(set: EvalSet, opts: &EvalOptions) -> Vec<Row> {
                     rows.push(b);
                 }
             }
-            Err(e) => eprintln!("{}: datasketch not run: {e}", set.name),
+            Err(e) => crate::cli::note(format_args!("{}: datasketch not run: {e}", set.name)),
         }
     }
     rows

@@ -48,6 +48,68 @@ interval = "often"
     assert!(out.contains("ok (1 sources, 1 enabled)"), "{out}");
 }
 
+/// `/dev/full`: every write to it fails (ENOSPC), as a write to a closed pipe does (EPIPE),
+/// and `println!` panics on both.
+fn full() -> std::process::Stdio {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+        .into()
+}
+
+#[test]
+fn one_shot_commands_report_a_failed_stdout_and_never_panic() {
+    let env = TestEnv::new(&[("a", "https://example.com/feed".into())], "5m");
+    let mut commands = vec![vec![
+        "check-config".to_string(),
+        "--config".into(),
+        env.config.display().to_string(),
+    ]];
+    // The evaluation over the shared wire story and the fixtures (quick), when the corpus is here.
+    if let Some(corpus) = crate::helpers::corpus("") {
+        commands.push(
+            ["eval", "--set", "wire", "--no-peer", "--corpus"]
+                .map(String::from)
+                .into_iter()
+                .chain([corpus.display().to_string()])
+                .collect(),
+        );
+    }
+    for args in &commands {
+        // stdout fails: the error on stderr, exit 1.
+        let out = std::process::Command::new(bin())
+            .args(args)
+            .stdout(full())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("wirefold: error:") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+        // stderr fails too: the report is lost, the exit code is not.
+        let out = std::process::Command::new(bin())
+            .args(args)
+            .stdout(full())
+            .stderr(full())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+    }
+    // A bad configuration with stderr failing: exit 2, as with the report readable.
+    let bad = env.dir().join("bad.toml");
+    std::fs::write(&bad, "[http]\nlisten = \"everywhere\"\n").unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["check-config", "--config"])
+        .arg(&bad)
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn config_path_falls_back_to_the_environment() {
     let env = TestEnv::new(&[("a", "https://example.com/feed".into())], "5m");
