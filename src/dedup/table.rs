@@ -171,8 +171,17 @@ impl SlotTable {
     /// [`Self::slot_limit`].
     #[inline]
     pub(crate) fn packed(&self, hash: u64, slot: u32) -> u64 {
-        debug_assert!((slot as usize) < self.slot_limit());
-        ((self.home(hash) as u64) << 32) | u64::from(self.cell(hash, slot))
+        self.placement().packed(hash, slot)
+    }
+
+    /// Where this table puts keys, as a value another thread can hold while the table is
+    /// written: [`Placement::packed`] and [`Placement::sort`] are [`Self::packed`] and the
+    /// first half of [`Self::insert_batch`].
+    pub(crate) fn placement(&self) -> Placement {
+        Placement {
+            cells: self.cells.len(),
+            slot_bits: self.slot_bits,
+        }
     }
 
     /// Inserts the entries of `batch` (made by [`Self::packed`]) as [`Self::insert`] would,
@@ -188,31 +197,14 @@ impl SlotTable {
         scratch: &mut Vec<u64>,
         max_same: u32,
     ) -> bool {
-        let bits = usize::BITS - (self.cells.len().max(2) - 1).leading_zeros();
-        let passes = bits.div_ceil(RADIX_BITS);
-        let width = bits.div_ceil(passes);
-        let mut starts = vec![0usize; 1 << width];
-        for pass in 0..passes {
-            let shift = 32 + pass * width;
-            let digit = |p: u64| ((p >> shift) as usize) & ((1 << width) - 1);
-            starts.fill(0);
-            for &p in batch.iter() {
-                starts[digit(p)] += 1;
-            }
-            let mut sum = 0;
-            for s in &mut starts {
-                (*s, sum) = (sum, sum + *s);
-            }
-            scratch.clear();
-            scratch.resize(batch.len(), 0);
-            for &p in batch.iter() {
-                let at = &mut starts[digit(p)];
-                scratch[*at] = p;
-                *at += 1;
-            }
-            std::mem::swap(batch, scratch);
-        }
-        for &p in batch.iter() {
+        self.placement().sort(batch, scratch);
+        self.insert_sorted(batch, max_same)
+    }
+
+    /// The second half of [`Self::insert_batch`]: inserts `batch`, sorted by
+    /// [`Placement::sort`] with this table's placement, front to back.
+    pub(crate) fn insert_sorted(&mut self, batch: &[u64], max_same: u32) -> bool {
+        for &p in batch {
             if self.needs_rebuild() {
                 return false;
             }
@@ -315,6 +307,54 @@ impl SlotTable {
             if i == n {
                 i = 0;
             }
+        }
+    }
+}
+
+/// Where a [`SlotTable`] of a given size and slot id width puts keys (see
+/// [`SlotTable::placement`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Placement {
+    cells: usize,
+    slot_bits: u32,
+}
+
+impl Placement {
+    /// [`SlotTable::packed`].
+    #[inline]
+    pub(crate) fn packed(&self, hash: u64, slot: u32) -> u64 {
+        debug_assert!((slot as usize) < limit_of(self.slot_bits));
+        let home = ((u128::from(hash) * self.cells as u128) >> 64) as u64;
+        let cell = ((hash as u32) << self.slot_bits) | (slot + 1);
+        (home << 32) | u64::from(cell)
+    }
+
+    /// Radix-sorts `batch` (made by [`Self::packed`]) on the home cell, stably, with
+    /// `scratch` as the other buffer; [`RADIX_BITS`] a pass.
+    pub(crate) fn sort(&self, batch: &mut Vec<u64>, scratch: &mut Vec<u64>) {
+        let bits = usize::BITS - (self.cells.max(2) - 1).leading_zeros();
+        let passes = bits.div_ceil(RADIX_BITS);
+        let width = bits.div_ceil(passes);
+        let mut starts = vec![0usize; 1 << width];
+        for pass in 0..passes {
+            let shift = 32 + pass * width;
+            let digit = |p: u64| ((p >> shift) as usize) & ((1 << width) - 1);
+            starts.fill(0);
+            for &p in batch.iter() {
+                starts[digit(p)] += 1;
+            }
+            let mut sum = 0;
+            for s in &mut starts {
+                (*s, sum) = (sum, sum + *s);
+            }
+            scratch.clear();
+            scratch.resize(batch.len(), 0);
+            for &p in batch.iter() {
+                let at = &mut starts[digit(p)];
+                scratch[*at] = p;
+                *at += 1;
+            }
+            std::mem::swap(batch, scratch);
         }
     }
 }
