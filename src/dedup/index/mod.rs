@@ -185,9 +185,10 @@ impl Index {
     /// and the tables allocated once, sized for `records` (70% load once filled), so that
     /// filling them never grows or rebuilds them, and without the lookup of an older entry
     /// (each table gets the same inserts in the same order as one by one). Builds the same
-    /// index whether the records come from the store or from a snapshot. (Filling the anchor
-    /// table on a second thread, or asking for huge pages, gained nothing measurable on the
-    /// shared 2-core machine.)
+    /// index whether the records come from the store or from a snapshot's catch-up. The anchor
+    /// table's keys are gathered and sorted on a second thread ([`fill_two_threads`]); filling
+    /// the whole anchor table on one beside the other tables, or asking for huge pages, gained
+    /// nothing measurable on the shared 2-core machine.
     pub fn from_records(params: DedupParams, records: Vec<Record>) -> Self {
         let mut slots: Vec<Entry> = records.into_iter().map(|r| r.0).collect();
         slots.truncate(SlotTable::MAX_SLOTS);
@@ -198,8 +199,6 @@ impl Index {
         let mut by_content = SlotTable::sized_for(n, ids);
         let anchors = slots.iter().map(|e| e.anchors().len()).sum();
         let mut by_anchor = SlotTable::sized_for(anchors, ids);
-        // All three on this thread: filling the anchor table on a second one made the build
-        // slower while the other core was busy, as it is at start (sled opens meanwhile).
         fill(&mut by_id, &slots, u32::MAX, id_keys);
         fill(&mut by_content, &slots, cap, content_keys);
         fill_two_threads(
