@@ -19,7 +19,7 @@ const MIN_SLOT_BITS: u32 = 10;
 /// Most bits for the slot id (268 million slots); at least 4 bits of tag remain.
 const MAX_SLOT_BITS: u32 = 28;
 
-/// Bits of the home cell sorted on per pass of [`SlotTable::insert_batch`]'s radix sort (at
+/// Bits of the home cell sorted on per pass of [`Placement::sort`]'s radix sort (at
 /// most): three passes of 9 bits for the 17 million cells of a 1,000,000-article anchor
 /// table. Wider digits scatter into more places at once (past a thousand or so, most writes
 /// miss the TLB); 8 to 13 bits measured the same within this machine's noise.
@@ -166,17 +166,9 @@ impl SlotTable {
         true
     }
 
-    /// `slot` under `hash` as [`Self::insert_batch`] takes it: the home cell in the high 32
-    /// bits, the cell in the low ones. The caller must have checked that `slot` is below
-    /// [`Self::slot_limit`].
-    #[inline]
-    pub(crate) fn packed(&self, hash: u64, slot: u32) -> u64 {
-        self.placement().packed(hash, slot)
-    }
-
     /// Where this table puts keys, as a value another thread can hold while the table is
-    /// written: [`Placement::packed`] and [`Placement::sort`] are [`Self::packed`] and the
-    /// first half of [`Self::insert_batch`].
+    /// written: [`Placement::packed`] and [`Placement::sort`] make the batches
+    /// [`Self::insert_sorted`] takes.
     pub(crate) fn placement(&self) -> Placement {
         Placement {
             cells: self.cells.len(),
@@ -184,25 +176,13 @@ impl SlotTable {
         }
     }
 
-    /// Inserts the entries of `batch` (made by [`Self::packed`]) as [`Self::insert`] would,
-    /// in the order of their home cells: `batch` is radix-sorted on the home (stable, with
-    /// `scratch` as the other buffer; [`RADIX_BITS`] a pass), so a key's entries go in in
-    /// `batch`'s order (the repetition cap keeps the first ones, as with inserts one by
-    /// one), and the table is written front to back instead of at one random cell after
-    /// another. Stops, returning false, when the table must be rebuilt first
+    /// Inserts the entries of `batch` (made by [`Placement::packed`] with this table's
+    /// placement and sorted by [`Placement::sort`]) as [`Self::insert`] would, in the order
+    /// of their home cells: a key's entries go in in the order they were packed (the sort is
+    /// stable, so the repetition cap keeps the first ones, as with inserts one by one), and
+    /// the table is written front to back instead of at one random cell after another.
+    /// Stops, returning false, when the table must be rebuilt first
     /// ([`Self::needs_rebuild`]).
-    pub(crate) fn insert_batch(
-        &mut self,
-        batch: &mut Vec<u64>,
-        scratch: &mut Vec<u64>,
-        max_same: u32,
-    ) -> bool {
-        self.placement().sort(batch, scratch);
-        self.insert_sorted(batch, max_same)
-    }
-
-    /// The second half of [`Self::insert_batch`]: inserts `batch`, sorted by
-    /// [`Placement::sort`] with this table's placement, front to back.
     pub(crate) fn insert_sorted(&mut self, batch: &[u64], max_same: u32) -> bool {
         for &p in batch {
             if self.needs_rebuild() {
@@ -320,7 +300,9 @@ pub(crate) struct Placement {
 }
 
 impl Placement {
-    /// [`SlotTable::packed`].
+    /// `slot` under `hash` as [`SlotTable::insert_sorted`] takes it: the home cell in the high
+    /// 32 bits, the cell in the low ones. The caller must have checked that `slot` is below
+    /// the table's [`SlotTable::slot_limit`].
     #[inline]
     pub(crate) fn packed(&self, hash: u64, slot: u32) -> u64 {
         debug_assert!((slot as usize) < limit_of(self.slot_bits));
@@ -362,6 +344,17 @@ impl Placement {
 #[cfg(test)]
 mod tests {
     use super::{SlotTable, MAX_LOAD};
+
+    /// A batch sorted and inserted, as the index's fill does.
+    fn insert_batch(
+        t: &mut SlotTable,
+        batch: &mut Vec<u64>,
+        scratch: &mut Vec<u64>,
+        cap: u32,
+    ) -> bool {
+        t.placement().sort(batch, scratch);
+        t.insert_sorted(batch, cap)
+    }
 
     fn slots_of(t: &SlotTable, hash: u64) -> Vec<u32> {
         let mut v = Vec::new();
@@ -443,13 +436,13 @@ mod tests {
         let (mut batch, mut scratch) = (Vec::new(), Vec::new());
         for (i, &(h, s)) in entries.iter().enumerate() {
             one.insert(h, s, 4);
-            batch.push(bulk.packed(h, s));
+            batch.push(bulk.placement().packed(h, s));
             if i % 500 == 499 {
-                assert!(bulk.insert_batch(&mut batch, &mut scratch, 4));
+                assert!(insert_batch(&mut bulk, &mut batch, &mut scratch, 4));
                 batch.clear();
             }
         }
-        assert!(bulk.insert_batch(&mut batch, &mut scratch, 4));
+        assert!(insert_batch(&mut bulk, &mut batch, &mut scratch, 4));
         assert_eq!(bulk.live(), one.live());
         for k in 0..300 {
             let got = slots_of(&bulk, key(k));
@@ -471,9 +464,9 @@ mod tests {
         let room = (0..).take_while(|&i| f64::from(i + 1) <= MAX_LOAD * t.cells.len() as f64);
         let room = room.count();
         let mut batch: Vec<u64> = (0..room as u32 + 5)
-            .map(|s| t.packed(u64::from(s) << 40 | u64::from(s), s))
+            .map(|s| t.placement().packed(u64::from(s) << 40 | u64::from(s), s))
             .collect();
-        assert!(!t.insert_batch(&mut batch, &mut Vec::new(), u32::MAX));
+        assert!(!insert_batch(&mut t, &mut batch, &mut Vec::new(), u32::MAX));
         assert_eq!(t.live(), room);
         assert!(t.needs_rebuild());
     }
