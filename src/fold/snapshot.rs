@@ -27,13 +27,13 @@
 //! falls back to the full rebuild, with the reason logged.
 //!
 //! At daemon start the file is read on a thread while sled opens the store ([`Prefetch`]).
-//! Reading it is a copy and a check: at 1,000,000 articles 0.37 s, where filling the tables
-//! from the records took ~1.3 s more (BENCHMARKS, "Restart with 1,000,000 articles").
+//! Reading it is a copy and a check: at 1,000,000 articles 0.34–0.40 s, where reading the
+//! records and filling the tables again took 0.82–1.21 s (BENCHMARKS, "Restart with
+//! 1,000,000 articles").
 //!
 //! Writing one holds the fold lock for a store flush plus the copy of the index into the page
-//! cache (part of a whole save, which with the fsync took 0.87 s for the records alone and
-//! 0.96 s with the tables at 1,000,000 articles, 2026-12-02):
-//! folding pauses that long every five minutes.
+//! cache (part of a whole save, which with the fsync took 0.7–0.9 s at 1,000,000 articles,
+//! with the tables as without them): folding pauses that long every five minutes.
 //!
 //! # Layout
 //! A header of [`HEADER_BYTES`] (little-endian): magic, format version, record size,
