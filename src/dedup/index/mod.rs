@@ -192,7 +192,7 @@ impl Index {
     /// filling them never grows or rebuilds them, and without the lookup of an older entry
     /// (each table gets the same inserts in the same order as one by one). Builds the same
     /// index whether the records come from the store or from a snapshot's catch-up. The anchor
-    /// table's keys are gathered and sorted on a second thread ([`fill_two_threads`]); filling
+    /// table's keys are gathered and sorted on a second thread (`fill_two_threads`); filling
     /// the whole anchor table on one beside the other tables, or asking for huge pages, gained
     /// nothing measurable on the shared 2-core machine.
     pub fn from_records(params: DedupParams, records: Vec<Record>) -> Self {
