@@ -104,20 +104,30 @@ fn all_polled(min_polls: u64) -> impl Fn(&serde_json::Value) -> bool {
     }
 }
 
-#[test]
-fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
+/// The wire feeds served at 1 s intervals, a daemon started on them by `start`, and its
+/// `/status` once every source was polled `polls` times and the five articles are flushed.
+/// `/status` counts are those of the last flush (every 100 ms here), a source's state is live:
+/// the wait is for both, so that a slow machine cannot see the polls before their articles. An
+/// article stored twice still fails here (the wait times out at 6).
+fn wire_daemon(
+    start: fn(&TestEnv) -> Daemon,
+    polls: u64,
+) -> (FeedServer, TestEnv, Daemon, serde_json::Value) {
     let server = FeedServer::start();
     serve_wire(&server);
     let env = TestEnv::new(&sources(&server), "1s");
+    let daemon = start(&env);
+    let polled = all_polled(polls);
+    let s = daemon.wait_for(
+        &format!("every source polled {polls} time(s) and its articles flushed"),
+        |s| polled(s) && s["counts"]["articles"].as_u64() == Some(5),
+    );
+    (server, env, daemon, s)
+}
 
-    let daemon = Daemon::start(&env);
-    // `/status` counts are those of the last flush (every 100 ms here), a source's state is live:
-    // wait for both, so that a slow machine cannot see the polls before their articles. An
-    // article stored twice still fails here (the wait times out at 6).
-    let polled = all_polled(1);
-    let s = daemon.wait_for("every source polled and its articles flushed", |s| {
-        polled(s) && s["counts"]["articles"].as_u64() == Some(5)
-    });
+#[test]
+fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
+    let (server, env, daemon, s) = wire_daemon(Daemon::start, 1);
     assert_eq!(num(&s, "/counts/sources"), 4);
     assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
     assert_eq!(num(&s, "/counts/copies"), 3, "{s:#}");
@@ -305,15 +315,8 @@ fn bad_feeds_are_recorded_and_the_daemon_keeps_running() {
 /// which panics when stderr is that same broken pipe (exit code 101, no index snapshot).
 #[test]
 fn a_closed_stderr_costs_the_log_lines_not_the_daemon() {
-    let server = FeedServer::start();
-    serve_wire(&server);
-    let env = TestEnv::new(&sources(&server), "1s");
-    let daemon = Daemon::start_then_close_log(&env);
     // Every poll after ready logs a line into the closed pipe; ingesting goes on.
-    let polled = all_polled(2);
-    let s = daemon.wait_for("every source polled twice with stderr closed", |s| {
-        polled(s) && s["counts"]["articles"].as_u64() == Some(5)
-    });
+    let (_server, env, daemon, s) = wire_daemon(Daemon::start_then_close_log, 2);
     assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
     let store = env.store.clone();
     let (code, _) = daemon.terminate();
