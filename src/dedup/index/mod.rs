@@ -1,6 +1,6 @@
 //! The in-memory near-duplicate index (see the [module docs](super)).
 
-use super::table::{Placement, SlotTable};
+use super::table::{prefetch, Placement, SlotTable};
 use super::{ArticleId, DedupParams, Match, MatchKind, StoryId};
 use crate::fingerprint::shingle::fmix64;
 use crate::fingerprint::{Fingerprint, ANCHORS};
@@ -10,7 +10,7 @@ mod state;
 mod verify;
 
 pub use record::Record;
-use record::{Entry, LIVE};
+use record::{Entry, HOT_BYTES, LIVE};
 pub use state::StateError;
 pub(crate) use verify::entities_agree;
 use verify::Verdict;
@@ -36,6 +36,10 @@ fn anchor_hash(anchor: u32, short: bool) -> u64 {
 /// Keys a bulk fill gathers before it writes them into the table (8 MB of packed entries
 /// and as much scratch; the table is swept once per batch).
 const FILL_BATCH: usize = 1 << 20;
+/// How many candidates ahead a lookup asks for the slots' lines ([`Index::each_candidate`]):
+/// enough misses in flight to cover a memory access's latency, few enough that the lines
+/// are still cached when their turn comes.
+const PREFETCH_AHEAD: usize = 8;
 
 /// The slot ids the tables of an index made for `capacity` records address: twice as many,
 /// so that the record array can grow to twice its size before the tables must be rebuilt to
@@ -455,11 +459,66 @@ impl Index {
         old.len()
     }
 
+    /// [`prefetch`]es the lines that hold the first `bytes` bytes of slot `s`.
+    #[inline]
+    fn prefetch_slot(&self, s: u32, bytes: usize) {
+        if let Some(e) = self.slots.get(s as usize) {
+            let p = (e as *const Entry).cast::<u8>();
+            let mut at = 0;
+            while at < bytes {
+                prefetch(p.wrapping_add(at));
+                at += 64;
+            }
+            prefetch(p.wrapping_add(bytes - 1));
+        }
+    }
+
+    /// Calls `f` with each of `items` (candidates: `slot` gives each one's slot id) in order,
+    /// with its entry, with the first `bytes` bytes of the next [`PREFETCH_AHEAD`] items'
+    /// entries already asked for: with a million articles almost every candidate is a cache
+    /// miss, and a lookup has dozens to hundreds.
+    #[inline]
+    fn each_candidate<'a, T: Copy>(
+        &'a self,
+        items: &[T],
+        slot: impl Fn(T) -> u32,
+        bytes: usize,
+        mut f: impl FnMut(T, &'a Entry),
+    ) {
+        for &item in items.iter().take(PREFETCH_AHEAD) {
+            self.prefetch_slot(slot(item), bytes);
+        }
+        for (i, &item) in items.iter().enumerate() {
+            if let Some(&next) = items.get(i + PREFETCH_AHEAD) {
+                self.prefetch_slot(slot(next), bytes);
+            }
+            if let Some(e) = self.slots.get(slot(item) as usize) {
+                f(item, e);
+            }
+        }
+    }
+
     /// Best verified match for `fp` among the articles within the window
     /// around `at_unix_secs`: an exact copy (same content hash and sketch)
     /// first, else the near duplicate with the highest score.
     pub fn find(&self, fp: &Fingerprint, at_unix_secs: i64) -> Option<Match> {
         self.find_all(fp, at_unix_secs).into_iter().next()
+    }
+
+    /// The slots posted under `fp`'s anchors (at most `max_postings` each), in slot order,
+    /// each once.
+    fn anchor_slots(&self, fp: &Fingerprint) -> Vec<u32> {
+        let mut cands: Vec<u32> = Vec::with_capacity(64);
+        for &a in fp.sketch.anchors() {
+            self.by_anchor
+                .for_each(anchor_hash(a, fp.short), self.params.max_postings, |s| {
+                    cands.push(s);
+                    true
+                });
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        cands
     }
 
     /// Short ↔ long: the best short item (headline + summary) that `lead` — the headline and
@@ -474,33 +533,25 @@ impl Index {
         if !lead.short {
             return None;
         }
-        let mut cands: Vec<u32> = Vec::with_capacity(64);
-        for &a in lead.sketch.anchors() {
-            self.by_anchor
-                .for_each(anchor_hash(a, true), self.params.max_postings, |s| {
-                    cands.push(s);
-                    true
-                });
-        }
-        cands.sort_unstable();
-        cands.dedup();
+        let cands = self.anchor_slots(lead);
         let mut best: Option<(&Entry, Verdict)> = None;
-        for s in cands {
-            let Some(e) = self.slots.get(s as usize) else {
-                continue;
-            };
-            if !e.live() || !e.short() || !self.in_window(e, at_unix_secs, false) {
-                continue;
-            }
-            if let Some(v) = self.verify(lead, e, at_unix_secs) {
-                if best
-                    .as_ref()
-                    .is_none_or(|(b, bv)| (v.score, v.jaccard, e.at) > (bv.score, bv.jaccard, b.at))
-                {
-                    best = Some((e, v));
+        self.each_candidate(
+            &cands,
+            |s| s,
+            HOT_BYTES,
+            |_, e| {
+                if !e.live() || !e.short() || !self.in_window(e, at_unix_secs, false) {
+                    return;
                 }
-            }
-        }
+                if let Some(v) = self.verify(lead, e, at_unix_secs) {
+                    if best.as_ref().is_none_or(|(b, bv)| {
+                        (v.score, v.jaccard, e.at) > (bv.score, bv.jaccard, b.at)
+                    }) {
+                        best = Some((e, v));
+                    }
+                }
+            },
+        );
         best.map(|(e, v)| Match {
             article: e.article,
             story: e.story,
@@ -550,29 +601,40 @@ impl Index {
     ) -> Vec<(ArticleId, StoryId)> {
         let w = self.params.window.min(self.params.short_window);
         let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
-        let mut hits: Vec<(u32, u32)> = Vec::new(); // (slot, shared anchors)
+        for &h in hashes {
+            self.by_anchor.prefetch(anchor_hash(h as u32, short));
+        }
+        let mut posted: Vec<(u32, u32)> = Vec::new(); // (slot, anchor)
         for &h in hashes {
             let a = h as u32;
             self.by_anchor
                 .for_each(anchor_hash(a, short), self.params.max_postings, |s| {
-                    if let Some(e) = self.slots.get(s as usize) {
-                        if e.live()
-                            && e.short() == short
-                            && e.anchors().contains(&a)
-                            && at_unix_secs
-                                .saturating_sub(i64::from(e.at))
-                                .saturating_abs()
-                                <= w
-                        {
-                            match hits.iter_mut().find(|(x, _)| *x == s) {
-                                Some(hit) => hit.1 += 1,
-                                None => hits.push((s, 1)),
-                            }
-                        }
-                    }
+                    posted.push((s, a));
                     true
                 });
         }
+        let mut hits: Vec<(u32, u32)> = Vec::new(); // (slot, shared anchors)
+        let whole = std::mem::size_of::<Entry>();
+        self.each_candidate(
+            &posted,
+            |(s, _)| s,
+            whole,
+            |(s, a), e| {
+                if e.live()
+                    && e.short() == short
+                    && e.anchors().contains(&a)
+                    && at_unix_secs
+                        .saturating_sub(i64::from(e.at))
+                        .saturating_abs()
+                        <= w
+                {
+                    match hits.iter_mut().find(|(x, _)| *x == s) {
+                        Some(hit) => hit.1 += 1,
+                        None => hits.push((s, 1)),
+                    }
+                }
+            },
+        );
         hits.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
         hits.into_iter()
             .take(limit)
@@ -588,6 +650,10 @@ impl Index {
     /// merges).
     pub fn find_all(&self, fp: &Fingerprint, at_unix_secs: i64) -> Vec<Match> {
         let content = fp.content as u64;
+        self.by_content.prefetch(exact_hash(content));
+        for &a in fp.sketch.anchors() {
+            self.by_anchor.prefetch(anchor_hash(a, fp.short));
+        }
         let mut exact: Option<&Entry> = None;
         self.by_content
             .for_each(exact_hash(content), u32::MAX, |s| {
@@ -613,37 +679,30 @@ impl Index {
                 similarity: 1.0,
             }];
         }
-        let mut cands: Vec<u32> = Vec::with_capacity(64);
-        for &a in fp.sketch.anchors() {
-            self.by_anchor
-                .for_each(anchor_hash(a, fp.short), self.params.max_postings, |s| {
-                    cands.push(s);
-                    true
-                });
-        }
-        cands.sort_unstable();
-        cands.dedup();
+        let cands = self.anchor_slots(fp);
         // best verdict per story; few stories per lookup, so a linear scan
         let mut best: Vec<(&Entry, Verdict)> = Vec::new();
-        for s in cands {
-            let Some(e) = self.slots.get(s as usize) else {
-                continue;
-            };
-            if !e.live() || !self.in_window(e, at_unix_secs, false) {
-                continue;
-            }
-            if let Some(v) = self.verify(fp, e, at_unix_secs) {
-                let key = (v.score, v.jaccard, e.at);
-                match best.iter_mut().find(|(b, _)| b.story == e.story) {
-                    Some(slot) => {
-                        if key > (slot.1.score, slot.1.jaccard, slot.0.at) {
-                            *slot = (e, v);
-                        }
-                    }
-                    None => best.push((e, v)),
+        self.each_candidate(
+            &cands,
+            |s| s,
+            HOT_BYTES,
+            |_, e| {
+                if !e.live() || !self.in_window(e, at_unix_secs, false) {
+                    return;
                 }
-            }
-        }
+                if let Some(v) = self.verify(fp, e, at_unix_secs) {
+                    let key = (v.score, v.jaccard, e.at);
+                    match best.iter_mut().find(|(b, _)| b.story == e.story) {
+                        Some(slot) => {
+                            if key > (slot.1.score, slot.1.jaccard, slot.0.at) {
+                                *slot = (e, v);
+                            }
+                        }
+                        None => best.push((e, v)),
+                    }
+                }
+            },
+        );
         best.sort_by(|(a, av), (b, bv)| {
             (bv.score, bv.jaccard, b.at)
                 .partial_cmp(&(av.score, av.jaccard, a.at))

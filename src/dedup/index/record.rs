@@ -12,7 +12,13 @@ pub(super) const SHORT: u32 = 1 << 25;
 pub(super) const ANCHOR_SHIFT: u32 = 26;
 
 /// Everything the index keeps per article (168 bytes).
+///
+/// In this order in memory (`repr(C)`): what checking a candidate reads (the time, the
+/// flags and the verification's fields) in the first 128 bytes, so that a lookup can fetch
+/// those lines ahead ([`Index::prefetch_slot`](super::Index)); the ids, read once a
+/// candidate is chosen, and the anchors, read when an article leaves, after them.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub(super) struct Entry {
     pub(super) bins: [u64; BIN_WORDS],
     pub(super) numbers: u64,
@@ -22,13 +28,16 @@ pub(super) struct Entry {
     /// Unix seconds, saturated to `u32` (0 before 1970, the maximum after 2106): four bytes
     /// that leave room for `entities` in 168.
     pub(super) at: u32,
-    pub(super) article: ArticleId,
-    pub(super) story: StoryId,
     /// Shingle count (saturated at 2^24 - 1), `LIVE`, `SHORT`, anchor count from bit 26;
     /// packed so that the entity mask fits in the same 168 bytes.
     pub(super) packed: u32,
+    pub(super) article: ArticleId,
+    pub(super) story: StoryId,
     pub(super) anchors: [u32; ANCHORS],
 }
+
+/// Bytes at the start of an [`Entry`] that checking a candidate reads (see its layout).
+pub(super) const HOT_BYTES: usize = std::mem::offset_of!(Entry, article);
 
 impl Entry {
     pub(super) fn live(&self) -> bool {
@@ -170,8 +179,29 @@ fn secs(unix_secs: i64) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    use super::{Entry, HOT_BYTES};
+    use std::mem::offset_of;
+
     #[test]
     fn an_entry_stays_168_bytes() {
-        assert_eq!(std::mem::size_of::<super::Entry>(), 168);
+        assert_eq!(std::mem::size_of::<Entry>(), 168);
+    }
+
+    /// What a lookup prefetches of a candidate (`HOT_BYTES`) holds every field checking it
+    /// reads: the time, the flags and the verification's fields.
+    #[test]
+    fn the_fields_a_candidate_check_reads_lie_in_its_hot_bytes() {
+        for end in [
+            offset_of!(Entry, bins) + 64,
+            offset_of!(Entry, numbers) + 8,
+            offset_of!(Entry, entities) + 8,
+            offset_of!(Entry, simhash) + 8,
+            offset_of!(Entry, content) + 8,
+            offset_of!(Entry, at) + 4,
+            offset_of!(Entry, packed) + 4,
+        ] {
+            assert!(end <= HOT_BYTES, "{end} > {HOT_BYTES}");
+        }
+        assert_eq!(HOT_BYTES, 104);
     }
 }
