@@ -60,8 +60,9 @@
 //! datasketch `MinHashLSH`'s best on every set; replayed real
 //! feeds: copy recall 0.91 (0.77 before `crate::fold` rule 3c), no false merge of 48 labeled
 //! different pairs.  Index speed (`cargo run --release --example
-//! index_bench`): 44,000-85,000 fold decisions/s with 1M articles in the
-//! index at light load (8,800/s at load 14 on the shared 2-core VM); ~243
+//! index_bench`): 47,000-69,000 fold decisions/s with 1M articles in the
+//! index on the slow hours of the shared 2-core VM, since lookups prefetch their
+//! candidates' slots (20,000-30,000 before; 80,000 once on a quick hour); ~243
 //! bytes per article at 1M (168-byte slot + ~14 four-byte table cells at
 //! 70–85% load; 288 with the six-byte cells used before).
 //!
