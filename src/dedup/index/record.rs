@@ -14,9 +14,10 @@ pub(super) const ANCHOR_SHIFT: u32 = 26;
 /// Everything the index keeps per article (168 bytes).
 ///
 /// In this order in memory (`repr(C)`): what checking a candidate reads (the time, the
-/// flags and the verification's fields) in the first 128 bytes, so that a lookup can fetch
-/// those lines ahead ([`Index::prefetch_slot`](super::Index)); the ids, read once a
-/// candidate is chosen, and the anchors, read when an article leaves, after them.
+/// flags and the verification's fields) in the first [`HOT_BYTES`], so that a lookup can
+/// ask for those two or three lines ahead; after them the ids, read once a candidate is
+/// chosen, and the anchors, read when an article leaves and by the anchor searches of the
+/// short-item rules (which fetch the whole entry).
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub(super) struct Entry {
