@@ -613,8 +613,10 @@ impl Index {
                     true
                 });
         }
-        let mut hits: Vec<(u32, u32)> = Vec::new(); // (slot, shared anchors)
+        // (slot, position in `posted`), once per anchor the slot shares.
+        let mut shared: Vec<(u32, u32)> = Vec::new();
         let whole = std::mem::size_of::<Entry>();
+        let mut at = 0u32;
         self.each_candidate(
             &posted,
             |(s, _)| s,
@@ -628,17 +630,15 @@ impl Index {
                         .saturating_abs()
                         <= w
                 {
-                    match hits.iter_mut().find(|(x, _)| *x == s) {
-                        Some(hit) => hit.1 += 1,
-                        None => hits.push((s, 1)),
-                    }
+                    shared.push((s, at));
                 }
+                at += 1;
             },
         );
-        hits.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
-        hits.into_iter()
+        most_shared_first(shared)
+            .into_iter()
             .take(limit)
-            .filter_map(|(s, _)| self.slots.get(s as usize))
+            .filter_map(|s| self.slots.get(s as usize))
             .map(|e| (e.article, e.story))
             .collect()
     }
@@ -719,6 +719,20 @@ impl Index {
     }
 }
 
+/// The slots of `shared` ((slot, position) once per anchor a slot shares) ordered by how many
+/// anchors they share, most first, and among equals by where they were first seen. Sorting,
+/// not a search per hit: a summary's hundred n-grams times 64 postings each would make the
+/// search quadratic under the fold lock.
+fn most_shared_first(mut shared: Vec<(u32, u32)>) -> Vec<u32> {
+    shared.sort_unstable();
+    let mut hits: Vec<(std::cmp::Reverse<usize>, u32, u32)> = shared
+        .chunk_by(|x, y| x.0 == y.0)
+        .map(|g| (std::cmp::Reverse(g.len()), g[0].1, g[0].0))
+        .collect();
+    hits.sort_unstable();
+    hits.into_iter().map(|(_, _, s)| s).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -756,6 +770,38 @@ mod tests {
             Some(n as u64)
         );
         assert_eq!(ix.find(&fp(7), 1_700_000_000).map(|m| m.article), Some(7));
+    }
+
+    #[test]
+    fn candidates_by_anchor_come_most_shared_first_then_first_seen() {
+        // slot 3 shares three anchors, 5 two, 7 and 2 one each (7 seen before 2)
+        let shared = vec![(5, 0), (3, 1), (7, 2), (5, 3), (3, 4), (2, 5), (3, 6)];
+        assert_eq!(most_shared_first(shared), vec![3, 5, 7, 2]);
+        assert!(most_shared_first(Vec::new()).is_empty());
+
+        // The same through the index: article 1 shares three anchors with the query,
+        // 3 (asked for first) and 2 one each; 4 none.
+        let t = 1_700_000_000;
+        let mut ix = Index::new(DedupParams::default());
+        let fps: Vec<Fingerprint> = (0..5).map(fp).collect();
+        for (i, f) in fps.iter().enumerate().skip(1) {
+            ix.insert(i as u64, 10 * i as u64, f, t);
+        }
+        let short = fps[1].short;
+        assert!(fps[1..]
+            .iter()
+            .all(|f| f.short == short && f.sketch.anchors().len() >= 3));
+        let a = |i: usize, k: usize| u64::from(fps[i].sketch.anchors()[k]);
+        let query = [a(3, 0), a(1, 0), a(2, 1), a(1, 1), a(1, 2)];
+        let found = |limit| {
+            if short {
+                ix.short_candidates(&query, t + 60, limit)
+            } else {
+                ix.long_candidates(&query, t + 60, limit)
+            }
+        };
+        assert_eq!(found(4), vec![(1, 10), (3, 30), (2, 20)]);
+        assert_eq!(found(2), vec![(1, 10), (3, 30)]);
     }
 }
 
