@@ -533,6 +533,9 @@ impl Index {
         if !lead.short {
             return None;
         }
+        for &a in lead.sketch.anchors() {
+            self.by_anchor.prefetch(anchor_hash(a, true));
+        }
         let cands = self.anchor_slots(lead);
         let mut best: Option<(&Entry, Verdict)> = None;
         self.each_candidate(
