@@ -192,7 +192,13 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             } else if fp.short {
                 let by_id = |article: u64| usize::try_from(article).ok().and_then(|i| seen.get(i));
                 let tris = crate::fingerprint::lead::trigrams(&a.fp_text);
-                let long = index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES);
+                // the fold's early outs (`Folder::short_in_long`, `Folder::short_by_summary`):
+                // under 8 3-grams nothing verifies, so no candidates are looked up
+                let long = if tris.len() < 8 {
+                    Vec::new()
+                } else {
+                    index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES)
+                };
                 let found = crate::dedup::best_verified(long, |article| {
                     Ok::<_, std::convert::Infallible>(by_id(article).and_then(|(lfp, ltext)| {
                         crate::dedup::short_in_long(&fp, &tris, lfp, || {
@@ -206,9 +212,12 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                     _ => {
                         let summary =
                             crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
-                        let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
-                        let short =
-                            index.short_candidates(&bigrams, at, crate::fold::LONG_CANDIDATES);
+                        let short = if summary.trigrams.len() < 8 {
+                            Vec::new()
+                        } else {
+                            let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
+                            index.short_candidates(&bigrams, at, crate::fold::LONG_CANDIDATES)
+                        };
                         crate::dedup::best_verified(short, |article| {
                             let i = usize::try_from(article).unwrap_or(usize::MAX);
                             Ok::<_, std::convert::Infallible>(
