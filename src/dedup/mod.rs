@@ -175,19 +175,24 @@ pub struct Match {
     pub similarity: f32,
 }
 
+/// Rules 3b and 3c: the fewest distinct word 3-grams a summary needs before it is compared with
+/// another item's text (below that, a shared phrase proves nothing). The fold and the eval
+/// look up no candidates for a shorter one.
+pub const SUMMARY_MIN_TRIGRAMS: usize = 8;
+
 /// Short → long verification: the headline + summary item `short` (its text's word 3-grams
 /// `short_tris`) against the long item `long` (its body's 3-grams, which `long_tris` computes
-/// once the fingerprints' guards have passed: most candidates fail them). Folds when at
-/// least 8 3-grams of the summary exist and at least 80% of them are in the long text, every
-/// figure of the short item (headline included) is in the long one, and the names agree
-/// (entity guard). Returns the containment.
+/// once the fingerprints' guards have passed: most candidates fail them). Folds when the
+/// summary has at least [`SUMMARY_MIN_TRIGRAMS`] 3-grams and 80% of them are in the long
+/// text, every figure of the short item (headline included) is in the long one, and the names
+/// agree (entity guard). Returns the containment.
 pub fn short_in_long(
     short: &crate::fingerprint::Fingerprint,
     short_tris: &[u64],
     long: &crate::fingerprint::Fingerprint,
     long_tris: impl FnOnce() -> Vec<u64>,
 ) -> Option<f32> {
-    if !short.short || long.short || short_tris.len() < 8 {
+    if !short.short || long.short || short_tris.len() < SUMMARY_MIN_TRIGRAMS {
         return None;
     }
     if short.sketch.numbers & !long.sketch.numbers != 0
@@ -208,7 +213,8 @@ pub const SUMMARY_MIN_CONTAINMENT: f32 = 0.5;
 /// (their summaries `sa`, `sb`) that the headline + summary sketch keeps apart because an
 /// outlet rewrote the headline, cut the summary to a teaser or reworded its end. Folds when:
 /// - the summaries share a run of at least [`SUMMARY_MIN_RUN`] words, and at least
-///   [`SUMMARY_MIN_CONTAINMENT`] of the smaller one's 3-grams (at least 8) are in the other;
+///   [`SUMMARY_MIN_CONTAINMENT`] of the smaller one's 3-grams (at least
+///   [`SUMMARY_MIN_TRIGRAMS`]) are in the other;
 /// - they start alike: the same first word that is not weak, or the shared run starts one of
 ///   them (a template item about another company shares the rest of the sentence: "sun co
 ///   said it raised the contract price ..." / "diamond shamrock said it raised ...");
@@ -234,7 +240,8 @@ pub fn summaries_agree(
     } else {
         ((sb, b), (sa, a))
     };
-    if small.trigrams.len() < 8 || small.numbers & !large_fp.sketch.numbers != 0 {
+    if small.trigrams.len() < SUMMARY_MIN_TRIGRAMS || small.numbers & !large_fp.sketch.numbers != 0
+    {
         return None;
     }
     if sa.headline_numbers & !b.sketch.numbers != 0 && sb.headline_numbers & !a.sketch.numbers != 0

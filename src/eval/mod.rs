@@ -192,9 +192,8 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             } else if fp.short {
                 let by_id = |article: u64| usize::try_from(article).ok().and_then(|i| seen.get(i));
                 let tris = crate::fingerprint::lead::trigrams(&a.fp_text);
-                // the fold's early outs (`Folder::short_in_long`, `Folder::short_by_summary`):
-                // under 8 3-grams nothing verifies, so no candidates are looked up
-                let long = if tris.len() < 8 {
+                // the fold's early outs (`Folder::short_in_long`, `Folder::short_by_summary`)
+                let long = if tris.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
                     Vec::new()
                 } else {
                     index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES)
@@ -212,7 +211,7 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                     _ => {
                         let summary =
                             crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
-                        let short = if summary.trigrams.len() < 8 {
+                        let short = if summary.trigrams.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
                             Vec::new()
                         } else {
                             let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);

@@ -100,7 +100,7 @@ impl Folder {
             return Ok(None);
         }
         let tris = crate::fingerprint::lead::trigrams(&a.fp_text);
-        if tris.len() < 8 {
+        if tris.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
             return Ok(None);
         }
         let candidates = index.long_candidates(&tris, now / 1000, LONG_CANDIDATES);
@@ -134,7 +134,7 @@ impl Folder {
             return Ok(None);
         }
         let summary = crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
-        if summary.trigrams.len() < 8 {
+        if summary.trigrams.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
             return Ok(None);
         }
         let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);

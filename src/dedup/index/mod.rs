@@ -507,6 +507,14 @@ impl Index {
 
     /// The slots posted under `fp`'s anchors (at most `max_postings` each), in slot order,
     /// each once.
+    /// Asks for the home cells of `fp`'s anchors ahead of [`Self::anchor_slots`], so that
+    /// their cache misses overlap (and with whatever the caller looks up in between).
+    fn prefetch_anchor_cells(&self, fp: &Fingerprint) {
+        for &a in fp.sketch.anchors() {
+            self.by_anchor.prefetch(anchor_hash(a, fp.short));
+        }
+    }
+
     fn anchor_slots(&self, fp: &Fingerprint) -> Vec<u32> {
         let mut cands: Vec<u32> = Vec::with_capacity(64);
         for &a in fp.sketch.anchors() {
@@ -533,9 +541,7 @@ impl Index {
         if !lead.short {
             return None;
         }
-        for &a in lead.sketch.anchors() {
-            self.by_anchor.prefetch(anchor_hash(a, true));
-        }
+        self.prefetch_anchor_cells(lead);
         let cands = self.anchor_slots(lead);
         let mut best: Option<(&Entry, Verdict)> = None;
         self.each_candidate(
@@ -654,9 +660,7 @@ impl Index {
     pub fn find_all(&self, fp: &Fingerprint, at_unix_secs: i64) -> Vec<Match> {
         let content = fp.content as u64;
         self.by_content.prefetch(exact_hash(content));
-        for &a in fp.sketch.anchors() {
-            self.by_anchor.prefetch(anchor_hash(a, fp.short));
-        }
+        self.prefetch_anchor_cells(fp);
         let mut exact: Option<&Entry> = None;
         self.by_content
             .for_each(exact_hash(content), u32::MAX, |s| {
