@@ -26,7 +26,7 @@ pub(super) async fn verify_in_background(
     mut v: Verifier,
     stop: CancellationToken,
     verified: CancellationToken,
-    damage: tokio::sync::oneshot::Sender<StoreError>,
+    damage: tokio::sync::mpsc::Sender<StoreError>,
 ) {
     let started = Instant::now();
     info!("reading the store through for damage, in the background");
@@ -61,12 +61,7 @@ pub(super) async fn verify_in_background(
                 return;
             }
             Err(e @ StoreError::Corrupt { .. }) => {
-                error!(
-                    error.message = %e,
-                    "the store is damaged: ingesting stops and the daemon exits"
-                );
-                store.mark_damaged(&e);
-                let _ = damage.send(e);
+                stop_on_damage(&store, e, &damage);
                 return;
             }
             // Not damage (the store is being reopened after a write failure): try again.
@@ -76,6 +71,19 @@ pub(super) async fn verify_in_background(
             }
         }
     }
+}
+
+/// Damage found after start (by the read-through, or by a reopen after a write failure): logs
+/// it, marks the store damaged (writes refused, `/status` says so) and sends it on `damage`,
+/// which stops the daemon with an error.
+fn stop_on_damage(store: &Store, e: StoreError, damage: &tokio::sync::mpsc::Sender<StoreError>) {
+    error!(
+        error.message = %e,
+        "the store is damaged: ingesting stops and the daemon exits"
+    );
+    store.mark_damaged(&e);
+    // Full: damage is being reported already, and one report stops the daemon.
+    let _ = damage.try_send(e);
 }
 
 /// How often the flusher saves the index snapshot (see `fold/snapshot.rs`); the last one is
@@ -143,7 +151,9 @@ pub(super) async fn save_snapshot(folder: Arc<Folder>) {
 /// checks every few seconds whether the disk takes writes again, and reopens the store, which
 /// keeps what was flushed and resumes ingesting. Polls meanwhile fail fast with class `store`.
 /// Each new reason a recovery attempt fails for (the disk still full, then perhaps a reopen
-/// that finds the store damaged or locked) is logged once as a warning, its repeats at debug.
+/// that finds the store locked) is logged once as a warning, its repeats at debug. A reopen or
+/// index rebuild that finds the store damaged stops the daemon, as the read-through does:
+/// retrying cannot mend it.
 ///
 /// Also saves the index snapshot, `first_snapshot` after start and then every
 /// [`SNAPSHOT_EVERY`], while the store takes writes.
@@ -152,6 +162,7 @@ pub(super) async fn flush_loop(
     folder: Arc<Folder>,
     stop: CancellationToken,
     first_snapshot: Duration,
+    damage: tokio::sync::mpsc::Sender<StoreError>,
 ) {
     let mut next_snapshot = Instant::now() + first_snapshot;
     let mut tick = tokio::time::interval(store.flush_every());
@@ -166,7 +177,7 @@ pub(super) async fn flush_loop(
         }
         if let Some(fault) = store.fault() {
             if fault.damaged {
-                // Reported by the read-through, which stops the daemon; nothing to recover.
+                // Reported where it was found, which stops the daemon; nothing to recover.
                 continue;
             }
             if !reported {
@@ -185,10 +196,11 @@ pub(super) async fn flush_loop(
             let (s, f) = (store.clone(), folder.clone());
             let reopened = tokio::task::spawn_blocking(move || {
                 s.probe_space()
-                    .map_err(|e| format!("the disk still refuses writes: {e}"))?;
-                s.reopen().map_err(|e| format!("reopening failed: {e}"))?;
+                    .map_err(|e| Recovery::Failed(format!("the disk still refuses writes: {e}")))?;
+                s.reopen()
+                    .map_err(|e| Recovery::of(e, "reopening failed"))?;
                 f.reload(Utc::now().timestamp_millis())
-                    .map_err(|e| format!("rebuilding the index failed: {e}"))
+                    .map_err(|e| Recovery::of(e, "rebuilding the index failed"))
             })
             .await;
             match reopened {
@@ -197,10 +209,11 @@ pub(super) async fn flush_loop(
                     last_reason = None;
                     info!(index, fault.message = %fault.message, "store reopened; ingesting resumes")
                 }
-                Ok(Err(e)) if last_reason.as_ref() == Some(&e) => {
+                Ok(Err(Recovery::Damaged(e))) => stop_on_damage(&store, e, &damage),
+                Ok(Err(Recovery::Failed(e))) if last_reason.as_ref() == Some(&e) => {
                     debug!(reason = %e, "store still refuses writes")
                 }
-                Ok(Err(e)) => {
+                Ok(Err(Recovery::Failed(e))) => {
                     warn!(reason = %e, "store recovery failed; trying again every 2 s");
                     last_reason = Some(e);
                 }
@@ -219,6 +232,23 @@ pub(super) async fn flush_loop(
             Ok(Err(e)) if store.fault().is_some() => debug!(error.message = %e, "flush failed"),
             Ok(Err(e)) => warn!(error.message = %e, "flush failed"),
             Err(e) => warn!(error.message = %e, "flush task failed"),
+        }
+    }
+}
+
+/// Why a recovery attempt of [`flush_loop`] did not reopen the store.
+enum Recovery {
+    /// Worth another try (the disk still full, the store locked): the reason, for the log.
+    Failed(String),
+    /// The store is damaged: another try cannot help.
+    Damaged(StoreError),
+}
+
+impl Recovery {
+    fn of(e: StoreError, doing: &str) -> Recovery {
+        match e {
+            e @ StoreError::Corrupt { .. } => Recovery::Damaged(e),
+            e => Recovery::Failed(format!("{doing}: {e}")),
         }
     }
 }

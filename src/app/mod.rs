@@ -17,7 +17,8 @@
 //!   token;
 //! - the **flusher**: flushes the store every `store.flush_every` and only then publishes the
 //!   changes to readers (see `storage`, "Durability"); after a failed write it waits for the
-//!   disk to take writes again and reopens the store. Stops with the token; the last flush is
+//!   disk to take writes again and reopens the store; a reopen that finds the store damaged
+//!   stops the daemon as the read-through does. Stops with the token; the last flush is
 //!   the shutdown's. It also saves the index snapshot (`fold/snapshot.rs`) every five minutes
 //!   (30 s after a start that had to rebuild the index), and once more after the last flush.
 //!
@@ -103,10 +104,11 @@ impl App {
 
         // Background read-through of the store (when not done at open): started before
         // anything is written, so that it checks against the counters of this moment.
-        // `verified` fires when it passes; damage comes back on `damage`.
+        // `verified` fires when it passes. Damage comes back on `damage`, from it or from the
+        // flusher's recovery after a write failure.
         let sched_stop = CancellationToken::new();
         let verified = CancellationToken::new();
-        let (damage_tx, mut damage) = tokio::sync::oneshot::channel();
+        let (damage_tx, mut damage) = tokio::sync::mpsc::channel(1);
         let verifier = if self.ctx.store.is_verified() {
             verified.cancel();
             None
@@ -117,7 +119,7 @@ impl App {
                 v,
                 sched_stop.clone(),
                 verified.clone(),
-                damage_tx,
+                damage_tx.clone(),
             )))
         };
 
@@ -192,6 +194,7 @@ impl App {
                 IndexSource::Rebuilt => FIRST_SNAPSHOT_AFTER_REBUILD,
                 IndexSource::Snapshot => SNAPSHOT_EVERY,
             },
+            damage_tx,
         ));
 
         info!(%addr, "wirefold ready");
@@ -204,7 +207,7 @@ impl App {
 
         let damaged = tokio::select! {
             () = shutdown.cancelled() => None,
-            Ok(e) = &mut damage => Some(e),
+            Some(e) = damage.recv() => Some(e),
         };
         info!("shutting down");
         supervisor_stop.cancel();

@@ -79,15 +79,33 @@ fn feed(n: usize) -> String {
     rss("Disk filler", &refs)
 }
 
-#[test]
-fn a_full_disk_stops_ingesting_without_damage_and_ingesting_resumes_when_space_returns() {
+/// A daemon whose store filled its disk: a 3 MiB tmpfs, with a file of `ballast` bytes beside
+/// the store (when not 0).
+struct FullDisk {
+    fs: Tmpfs,
+    /// Serves the feed; kept for the daemon's polls.
+    _server: Arc<FeedServer>,
+    env: TestEnv,
+    daemon: Daemon,
+    /// Items in the feed when the store failed.
+    items: usize,
+    /// `/status` when the store failed.
+    status: serde_json::Value,
+}
+
+/// Mounts the tmpfs, starts the daemon with its store there and feeds it new items until the
+/// disk is full. `None` (the test is skipped) where no tmpfs can be mounted.
+fn daemon_on_a_full_disk(test: &str, ballast: usize) -> Option<FullDisk> {
     let fs = match Tmpfs::mount("3m") {
         Ok(fs) => fs,
         Err(e) => {
-            eprintln!("SKIPPED full-disk test: cannot mount a tmpfs here ({e}); run as root");
-            return;
+            eprintln!("SKIPPED {test}: cannot mount a tmpfs here ({e}); run as root");
+            return None;
         }
     };
+    if ballast > 0 {
+        std::fs::write(fs.path.join("ballast"), vec![1u8; ballast]).unwrap();
+    }
     let server = Arc::new(FeedServer::start());
     server.set("d.xml", feed(20));
     let store: &Path = &fs.path.join("store");
@@ -110,11 +128,35 @@ fn a_full_disk_stops_ingesting_without_damage_and_ingesting_resumes_when_space_r
             }
         })
     };
-    let s = daemon.wait_for_within("the store to fail", Duration::from_secs(120), |s| {
+    let status = daemon.wait_for_within("the store to fail", Duration::from_secs(120), |s| {
         s["store"]["writable"] == false
     });
     filling.store(false, Ordering::SeqCst);
     writer.join().unwrap();
+    let items = *n.lock().unwrap();
+    Some(FullDisk {
+        fs,
+        _server: server,
+        env,
+        daemon,
+        items,
+        status,
+    })
+}
+
+#[test]
+fn a_full_disk_stops_ingesting_without_damage_and_ingesting_resumes_when_space_returns() {
+    let Some(FullDisk {
+        fs,
+        _server,
+        env,
+        daemon,
+        items,
+        status: s,
+    }) = daemon_on_a_full_disk("full-disk test", 0)
+    else {
+        return;
+    };
     let message = s["store"]["error"]["message"]
         .as_str()
         .unwrap_or_default()
@@ -174,7 +216,7 @@ fn a_full_disk_stops_ingesting_without_damage_and_ingesting_resumes_when_space_r
 
     // Space returns: the store is reopened and every item still in the feed is stored.
     fs.resize("64m");
-    let total = *n.lock().unwrap() as u64;
+    let total = items as u64;
     let s = daemon.wait_for_within("ingesting to resume", Duration::from_secs(120), |s| {
         s["store"]["writable"] == true && num(s, "/counts/articles") >= total
     });
@@ -186,4 +228,51 @@ fn a_full_disk_stops_ingesting_without_damage_and_ingesting_resumes_when_space_r
     // Nothing damaged, nothing doubled, nothing missing.
     let (articles, _) = check_store_consistent(&env, "after the full disk");
     assert_eq!(articles as u64, total);
+}
+
+#[test]
+fn a_store_found_damaged_when_space_returns_stops_the_daemon() {
+    let Some(FullDisk {
+        fs,
+        _server,
+        env,
+        daemon,
+        ..
+    }) = daemon_on_a_full_disk("damaged-on-recovery test", 512 * 1024)
+    else {
+        return;
+    };
+    // While the daemon waits for space, its database file is replaced by garbage: a new file
+    // (the daemon's open handle keeps the old one's space), written in the room the ballast
+    // leaves, which is less than the 1 MiB the recovery's space probe asks for. Then space
+    // returns.
+    let db = env.store.join("db");
+    std::fs::remove_file(&db).unwrap();
+    std::fs::remove_file(fs.path.join("ballast")).unwrap();
+    let garbage: Vec<u8> = (0..64 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&db, garbage).unwrap();
+    fs.resize("64m");
+
+    // The recovery's reopen finds the damage and stops the daemon, as the read-through does,
+    // instead of trying again every 2 s.
+    let (code, log) = daemon.wait_exit(Duration::from_secs(60));
+    assert!(!log.contains("panicked"), "a panic:\n{log}");
+    assert_eq!(
+        code,
+        Some(1),
+        "the daemon went on with a damaged store:\n{log}"
+    );
+    assert!(
+        log.contains("the store is damaged: ingesting stops and the daemon exits")
+            && log.contains("is damaged")
+            && log.contains(&env.store.display().to_string()),
+        "no clear report of the damage:\n{log}"
+    );
+    assert!(!log.contains("store reopened"), "{log}");
+    assert!(
+        !log.contains("store recovery failed"),
+        "reported as worth retrying:\n{log}"
+    );
 }

@@ -397,6 +397,26 @@ impl Daemon {
             .expect("VmHWM in /proc/PID/status")
     }
 
+    /// Waits up to `limit` for the daemon to exit by itself; returns its exit code and its
+    /// log, or panics with the log (killing it) if it is still running then.
+    pub fn wait_exit(mut self, limit: Duration) -> (Option<i32>, String) {
+        let mut child = self.child.take().expect("running");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                // The log reader ends with the pipe: give it a moment for the last lines.
+                std::thread::sleep(Duration::from_millis(200));
+                return (status.code(), self.log());
+            }
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the daemon did not exit within {limit:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends SIGTERM and returns the exit code and how long the exit took.
     pub fn terminate(mut self) -> (Option<i32>, Duration) {
         let mut child = self.child.take().expect("running");
