@@ -505,8 +505,6 @@ impl Index {
         self.find_all(fp, at_unix_secs).into_iter().next()
     }
 
-    /// The slots posted under `fp`'s anchors (at most `max_postings` each), in slot order,
-    /// each once.
     /// Asks for the home cells of `fp`'s anchors ahead of [`Self::anchor_slots`], so that
     /// their cache misses overlap (and with whatever the caller looks up in between).
     fn prefetch_anchor_cells(&self, fp: &Fingerprint) {
@@ -515,6 +513,8 @@ impl Index {
         }
     }
 
+    /// The slots posted under `fp`'s anchors (at most `max_postings` each), in slot order,
+    /// each once.
     fn anchor_slots(&self, fp: &Fingerprint) -> Vec<u32> {
         let mut cands: Vec<u32> = Vec::with_capacity(64);
         for &a in fp.sketch.anchors() {
