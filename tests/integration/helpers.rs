@@ -247,6 +247,8 @@ pub struct Daemon {
     child: Option<Child>,
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// The thread that reads the daemon's stderr into `log`; it ends when the pipe closes.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -282,7 +284,7 @@ impl Daemon {
         let stderr = child.stderr.take().expect("stderr");
         let log: Arc<Mutex<Vec<String>>> = Arc::default();
         let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
-        {
+        let reader = {
             let log = log.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -304,8 +306,8 @@ impl Daemon {
                         break; // drops the pipe's read end
                     }
                 }
-            });
-        }
+            })
+        };
         let addr = match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(a) => a,
             Err(_) => {
@@ -320,6 +322,7 @@ impl Daemon {
             child: Some(child),
             addr,
             log,
+            reader: Some(reader),
         }
     }
 
@@ -404,8 +407,10 @@ impl Daemon {
         let start = Instant::now();
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
-                // The log reader ends with the pipe: give it a moment for the last lines.
-                std::thread::sleep(Duration::from_millis(200));
+                // The pipe is closed: the reader ends once it has the last lines.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return (status.code(), self.log());
             }
             if start.elapsed() > limit {

@@ -625,7 +625,7 @@ impl Index {
         // (slot, position in `posted`), once per anchor the slot shares.
         let mut shared: Vec<(u32, u32)> = Vec::new();
         let whole = std::mem::size_of::<Entry>();
-        let mut at = 0u32;
+        let mut pos = 0u32;
         self.each_candidate(
             &posted,
             |(s, _)| s,
@@ -639,9 +639,9 @@ impl Index {
                         .saturating_abs()
                         <= w
                 {
-                    shared.push((s, at));
+                    shared.push((s, pos));
                 }
-                at += 1;
+                pos += 1;
             },
         );
         most_shared_first(shared)
