@@ -404,21 +404,28 @@ impl Daemon {
     /// log, or panics with the log (killing it) if it is still running then.
     pub fn wait_exit(mut self, limit: Duration) -> (Option<i32>, String) {
         let mut child = self.child.take().expect("running");
+        let status = self.reap(&mut child, limit, "the daemon did not exit in time");
+        // The pipe is closed: the reader ends once it has the last lines.
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        (status.code(), self.log())
+    }
+
+    /// Waits up to `limit` for `child` (this daemon's process) to exit; kills it and panics
+    /// with `what` and the log if it is still running then.
+    fn reap(&self, child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
         let start = Instant::now();
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
-                // The pipe is closed: the reader ends once it has the last lines.
-                if let Some(reader) = self.reader.take() {
-                    let _ = reader.join();
-                }
-                return (status.code(), self.log());
+                return status;
             }
             if start.elapsed() > limit {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("the daemon did not exit within {limit:?}:\n{}", self.log());
+                panic!("{what} ({limit:?}):\n{}", self.log());
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -431,16 +438,12 @@ impl Daemon {
         unsafe {
             libc::kill(pid, libc::SIGTERM);
         }
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return (status.code(), start.elapsed());
-            }
-            if start.elapsed() > Duration::from_secs(20) {
-                let _ = child.kill();
-                panic!("daemon ignored SIGTERM:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let status = self.reap(
+            &mut child,
+            Duration::from_secs(20),
+            "daemon ignored SIGTERM",
+        );
+        (status.code(), start.elapsed())
     }
 }
 

@@ -505,11 +505,12 @@ impl Index {
         self.find_all(fp, at_unix_secs).into_iter().next()
     }
 
-    /// Asks for the home cells of `fp`'s anchors ahead of [`Self::anchor_slots`], so that
-    /// their cache misses overlap (and with whatever the caller looks up in between).
-    fn prefetch_anchor_cells(&self, fp: &Fingerprint) {
-        for &a in fp.sketch.anchors() {
-            self.by_anchor.prefetch(anchor_hash(a, fp.short));
+    /// Asks for the anchor table's home cells of `anchors` (of short or long items) ahead of
+    /// the lookups on them, so that their cache misses overlap (and with whatever the caller
+    /// looks up in between).
+    fn prefetch_anchor_cells(&self, anchors: impl IntoIterator<Item = u32>, short: bool) {
+        for a in anchors {
+            self.by_anchor.prefetch(anchor_hash(a, short));
         }
     }
 
@@ -541,7 +542,7 @@ impl Index {
         if !lead.short {
             return None;
         }
-        self.prefetch_anchor_cells(lead);
+        self.prefetch_anchor_cells(lead.sketch.anchors().iter().copied(), lead.short);
         let cands = self.anchor_slots(lead);
         let mut best: Option<(&Entry, Verdict)> = None;
         self.each_candidate(
@@ -610,9 +611,7 @@ impl Index {
     ) -> Vec<(ArticleId, StoryId)> {
         let w = self.params.window.min(self.params.short_window);
         let w = i64::try_from(w.as_secs()).unwrap_or(i64::MAX);
-        for &h in hashes {
-            self.by_anchor.prefetch(anchor_hash(h as u32, short));
-        }
+        self.prefetch_anchor_cells(hashes.iter().map(|&h| h as u32), short);
         let mut posted: Vec<(u32, u32)> = Vec::new(); // (slot, anchor)
         for &h in hashes {
             let a = h as u32;
@@ -660,7 +659,7 @@ impl Index {
     pub fn find_all(&self, fp: &Fingerprint, at_unix_secs: i64) -> Vec<Match> {
         let content = fp.content as u64;
         self.by_content.prefetch(exact_hash(content));
-        self.prefetch_anchor_cells(fp);
+        self.prefetch_anchor_cells(fp.sketch.anchors().iter().copied(), fp.short);
         let mut exact: Option<&Entry> = None;
         self.by_content
             .for_each(exact_hash(content), u32::MAX, |s| {
