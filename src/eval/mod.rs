@@ -20,9 +20,11 @@
 //! Each item becomes a [`RawEntry`] (headline, HTML body, date), goes through the real
 //! [`normalize`](crate::normalize::normalize) (one language detection per poll of 30 items,
 //! [`FeedLanguage`], as the ingest stage does), [`fingerprint_article`] and the in-memory
-//! [`Index`] in time order (`find_all`, then `insert` into the best match's story or a new
-//! one, merging bridged stories by rule 5 of [`crate::fold`]) — the decision path of
-//! [`crate::fold::Folder`] without the store writes. The peer gets the same
+//! [`Index`] in time order: `find_all`, the fold's own second looks on the texts (rules 3a-3d
+//! of [`crate::fold`], the same code as the daemon's, with the candidates read from memory
+//! instead of the store), then `insert` into the best match's story or a new one, merging
+//! bridged stories by rule 5 — the decision path of [`crate::fold::Folder`] without the store
+//! writes. The peer gets the same
 //! normalized text (headline + fingerprint text), so the comparison is between the indexes and
 //! verification rules, not between normalizers.
 
@@ -34,14 +36,16 @@ pub mod peer;
 pub mod reuters;
 pub mod rng;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use crate::dedup::{DedupParams, Index};
 use crate::fingerprint::Fingerprint;
-use crate::fold::fingerprint_article;
+use crate::fold::{fingerprint_article, SecondLooks, Seen, SeenArticle};
 use crate::normalize::{FeedLanguage, NormalizeOptions, RawEntry};
 
 pub use metrics::{scores, Scores};
@@ -121,12 +125,8 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
     let mut merged: HashMap<u64, u64> = HashMap::new();
     // each story's first item time, for rule 3a's story span of short near copies
     let mut first_at: HashMap<u64, i64> = HashMap::new();
-    let short_span =
-        i64::try_from(params.short_window.min(params.window).as_secs()).unwrap_or(i64::MAX);
-    // every item's fingerprint and text, by article id (= position), for short → long
-    let mut seen: Vec<(Fingerprint, String)> = Vec::with_capacity(items.len());
-    // and its fingerprint title, for short → short on the summary (rule 3c)
-    let mut seen_titles: Vec<String> = Vec::with_capacity(items.len());
+    // every item folded, by article id (= position), for the second looks
+    let mut seen: Vec<Kept> = Vec::with_capacity(items.len());
     let mut language = FeedLanguage::default();
     // the daemon evicts what left the window once a minute (`Folder::evict`), the feed replay
     // each hour of capture time; so does this, by item time
@@ -146,105 +146,36 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let fp: Fingerprint = fingerprint_article(&a);
         let t2 = Instant::now();
         let at = item.at.timestamp();
-        // rule 3's second verification of short matches on the texts (`crate::fold`)
-        let this = crate::dedup::ShortItem::new(&a.fp_title, &a.fp_text, Some(at));
-        let holds = |m: &crate::dedup::Match| {
-            let i = usize::try_from(m.article).unwrap_or(usize::MAX);
-            match (seen.get(i), seen_titles.get(i), items.get(i)) {
-                (Some((_, text)), Some(title), Some(item)) => {
-                    let other =
-                        crate::dedup::ShortItem::new(title, text, Some(item.at.timestamp()));
-                    crate::dedup::short_match_holds(params, m.kind, &this, &other)
-                }
-                _ => true,
-            }
-        };
+        // rule 3a's story span of short near copies, by each story's first item
         let young = |m: &crate::dedup::Match| {
-            m.kind == crate::dedup::MatchKind::Exact
-                || first_at
-                    .get(&m.story)
-                    .is_none_or(|&t| at.saturating_sub(t) <= short_span)
+            !fp.short
+                || first_at.get(&m.story).is_none_or(|&t| {
+                    crate::fold::story_young(
+                        params,
+                        m,
+                        t.saturating_mul(1000),
+                        at.saturating_mul(1000),
+                    )
+                })
         };
         if at >= next_evict {
             index.evict_before(at.saturating_sub(window));
             next_evict = at.saturating_add(3600);
         }
-        let mut matches = index.find_all(&fp, at);
-        if fp.short {
-            matches.retain(|m| holds(m) && young(m));
-        } else {
-            // rule 3d: the headline figures of long near matches
-            matches.retain(|m| {
-                m.kind == crate::dedup::MatchKind::Exact
-                    || usize::try_from(m.article)
-                        .ok()
-                        .and_then(|i| seen_titles.get(i))
-                        .is_none_or(|t| crate::dedup::headline_figures_agree(&a.fp_title, t))
-            });
+        // the fold's decision path (`crate::fold`, rules 3a-3d), its candidates read from
+        // memory
+        let looks = SecondLooks::new(params, Memory(&seen), &a, &fp, at);
+        let mut matches = Vec::new();
+        for m in index.find_all(&fp, at) {
+            let Ok(holds) = looks.holds(&m);
+            if holds && young(&m) {
+                matches.push(m);
+            }
         }
         if matches.is_empty() {
-            // rule 3b of `crate::fold`: a long article against headline + summary items, and a
-            // headline + summary item against long ones (verified on the texts)
-            if let Some(m) =
-                crate::fold::lead_fingerprint(&a, &fp).and_then(|l| index.find_lead(&l, at))
-            {
-                matches.push(m);
-            } else if fp.short {
-                let by_id = |article: u64| usize::try_from(article).ok().and_then(|i| seen.get(i));
-                let tris = crate::fingerprint::lead::trigrams(&a.fp_text);
-                // the fold's early outs (`Folder::short_in_long`, `Folder::short_by_summary`)
-                let long = if tris.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
-                    Vec::new()
-                } else {
-                    index.long_candidates(&tris, at, crate::fold::LONG_CANDIDATES)
-                };
-                let found = crate::dedup::best_verified(long, |article| {
-                    Ok::<_, std::convert::Infallible>(by_id(article).and_then(|(lfp, ltext)| {
-                        crate::dedup::short_in_long(&fp, &tris, lfp, || {
-                            crate::fingerprint::lead::trigrams(ltext)
-                        })
-                    }))
-                });
-                let found = match found {
-                    Ok(Some(m)) => Some(m),
-                    // rule 3c: short → short on the summary
-                    _ => {
-                        let summary =
-                            crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
-                        let short = if summary.trigrams.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
-                            Vec::new()
-                        } else {
-                            let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
-                            index.short_candidates(&bigrams, at, crate::fold::LONG_CANDIDATES)
-                        };
-                        crate::dedup::best_verified(short, |article| {
-                            let i = usize::try_from(article).unwrap_or(usize::MAX);
-                            Ok::<_, std::convert::Infallible>(
-                                seen.get(i).zip(seen_titles.get(i)).and_then(
-                                    |((sfp, stext), stitle)| {
-                                        if !crate::dedup::summary_names_agree(&fp, sfp) {
-                                            return None;
-                                        }
-                                        let other = crate::fingerprint::lead::Summary::of_item(
-                                            stitle, stext,
-                                        );
-                                        // the summaries first: most candidates fail
-                                        // there, before any strong word is computed
-                                        crate::dedup::summaries_agree(&fp, &summary, sfp, &other)
-                                            .filter(|_| {
-                                                this.subject().subjects_agree(
-                                                    &crate::dedup::Subject::new(stitle, stext),
-                                                )
-                                            })
-                                    },
-                                ),
-                            )
-                        })
-                        .unwrap_or(None)
-                    }
-                };
-                matches.extend(found.filter(|m| young(m)));
-            }
+            let lead = crate::fold::lead_fingerprint(&a, &fp);
+            let Ok(found) = looks.find(&index, lead.as_ref());
+            matches.extend(found.filter(|m| young(m)));
         }
         let story = match matches.first() {
             None => n as u64,
@@ -279,8 +210,12 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         };
         members.entry(story).or_default().push(n as u64);
         first_at.entry(story).or_insert(at);
-        seen.push((fp.clone(), a.fp_text.clone()));
-        seen_titles.push(a.fp_title.clone());
+        seen.push(Kept {
+            fp: fp.clone(),
+            title: a.fp_title.clone(),
+            text: a.fp_text.clone(),
+            published: at,
+        });
         index.insert(n as u64, story, &fp, at);
         peak_bytes = peak_bytes.max(index.approx_bytes());
         peak_len = peak_len.max(index.len());
@@ -305,6 +240,46 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         fingerprint: t_fp,
         fold: t_fold,
         bytes_per_article: peak_bytes as f64 / peak_len.max(1) as f64,
+    }
+}
+
+/// What the eval keeps of an item it folded, for the fold's second looks on the texts.
+struct Kept {
+    fp: Fingerprint,
+    title: String,
+    text: String,
+    /// The item's time: the eval's items are published when they appear.
+    published: i64,
+}
+
+/// The items folded so far, by article id (their position): where the eval's second looks
+/// find their candidates (the daemon's read the store).
+struct Memory<'a>(&'a [Kept]);
+
+impl Seen for Memory<'_> {
+    type Article<'s>
+        = &'s Kept
+    where
+        Self: 's;
+    type Error = Infallible;
+
+    fn article(&self, id: u64) -> Result<Option<&Kept>, Infallible> {
+        Ok(usize::try_from(id).ok().and_then(|i| self.0.get(i)))
+    }
+}
+
+impl SeenArticle for &Kept {
+    fn fingerprint(&self) -> &Fingerprint {
+        &self.fp
+    }
+    fn fp_title(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.title)
+    }
+    fn fp_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.text)
+    }
+    fn published(&self) -> Option<i64> {
+        Some(self.published)
     }
 }
 

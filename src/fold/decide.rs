@@ -1,6 +1,7 @@
 //! Rules 1–5 of the [fold stage](super), applied to one article: [`Folder::decide`].
 
 use super::batch::{Batch, Undo};
+use super::verify::{story_young, SecondLooks, Stored};
 use super::{Decision, Folder};
 use crate::dedup::{Index, Match, MatchKind};
 use crate::fingerprint::Fingerprint;
@@ -83,17 +84,21 @@ impl Folder {
         }
 
         let id = self.store.next_id()?;
+        let stored = Stored {
+            folder: self,
+            batch,
+        };
+        let looks = SecondLooks::new(&self.params, stored, &a, &fp, now / 1000);
+        let young =
+            |m: &Match, s: &StoryRecord| !fp.short || story_young(&self.params, m, s.created, now);
         // Stories that vanished (retention) are skipped; none left starts a new one.
         let mut found: Vec<(Match, StoryRecord)> = Vec::new();
         for m in index.find_all(&fp, now / 1000) {
-            if fp.short && !self.short_match_holds(batch, &a, &m)? {
-                continue;
-            }
-            if !fp.short && !self.long_match_holds(batch, &a, &m)? {
+            if !looks.holds(&m)? {
                 continue;
             }
             if let Some(s) = self.story(batch, m.story)? {
-                if fp.short && !self.short_story_young(&m, &s, now) {
+                if !young(&m, &s) {
                     continue;
                 }
                 if !found.iter().any(|(_, f)| f.id == s.id) {
@@ -105,22 +110,13 @@ impl Folder {
             // Rule 3b: a long article may be the full text of a headline + summary item, and
             // the other way round.
             // Rule 3c: two headline + summary items whose summaries are one text.
-            0 => {
-                let m = match lead.and_then(|l| index.find_lead(&l, now / 1000)) {
-                    Some(m) => Some(m),
-                    None => match self.short_in_long(index, batch, &a, &fp, now)? {
-                        Some(m) => Some(m),
-                        None => self.short_by_summary(index, batch, &a, &fp, now)?,
-                    },
-                };
-                match m {
-                    Some(m) => self
-                        .story(batch, m.story)?
-                        .filter(|s| !fp.short || self.short_story_young(&m, s, now))
-                        .map(|s| (m, s)),
-                    None => None,
-                }
-            }
+            0 => match looks.find(index, lead.as_ref())? {
+                Some(m) => self
+                    .story(batch, m.story)?
+                    .filter(|s| young(&m, s))
+                    .map(|s| (m, s)),
+                None => None,
+            },
             1 => found.pop(),
             _ => Some(self.merge_bridged(index, batch, found, now)?),
         };

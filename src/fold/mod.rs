@@ -505,6 +505,8 @@ mod merge;
 pub mod snapshot;
 mod verify;
 
+pub(crate) use self::verify::{story_young, SecondLooks, Seen, SeenArticle};
+
 pub use snapshot::SnapshotError;
 
 #[cfg(test)]

@@ -1,166 +1,201 @@
 //! The second looks of rule 3 on the texts (3a–3d of the [fold stage](super)): a match the
-//! index found is checked against the candidate's stored record, and the short-item searches
-//! that go past the sketches (short ↔ long, short ↔ short on the summary).
+//! index found is checked against the candidate's texts, and the short-item searches that go
+//! past the sketches (short ↔ long, short ↔ short on the summary).
+//!
+//! Written once, over [`Seen`]: the daemon reads a candidate from the batch being folded or
+//! the store ([`Stored`]), the evaluation (`crate::eval`) from the items it keeps in memory.
+//! So the eval scores the fold's own decisions, not a copy of them.
+
+use std::borrow::Cow;
 
 use super::batch::Batch;
 use super::{Folder, LONG_CANDIDATES};
-use crate::dedup::{Index, Match, MatchKind};
+use crate::dedup::{ArticleId, DedupParams, Index, Match, MatchKind, ShortItem};
 use crate::fingerprint::Fingerprint;
 use crate::normalize::{Article, DateSource};
-use crate::storage::{ArticleRecord, DateOrigin, Millis, StoreError, StoryRecord};
+use crate::storage::{ArticleRecord, DateOrigin, Millis, StoreError};
 
-impl Folder {
-    /// An indexed article's record: from this batch's writes (the newest), else the store.
-    pub(super) fn candidate(
-        &self,
-        batch: &Batch,
-        article: u64,
-    ) -> Result<Option<ArticleRecord>, StoreError> {
-        match batch.writes.iter().rev().find(|(r, _)| r.id == article) {
-            Some((r, _)) => Ok(Some(r.clone())),
-            None => self.store.article(article),
+/// An indexed article as the second looks read it.
+pub(crate) trait SeenArticle {
+    /// Its fingerprint.
+    fn fingerprint(&self) -> &Fingerprint;
+    /// Its fingerprint title (the headline with the site name cut, as `Article::fp_title`).
+    fn fp_title(&self) -> Cow<'_, str>;
+    /// Its fingerprint text (as `Article::fp_text`).
+    fn fp_text(&self) -> Cow<'_, str>;
+    /// Its date of publication (Unix seconds) when its feed gave one.
+    fn published(&self) -> Option<i64>;
+}
+
+/// Where the second looks find an indexed article.
+pub(crate) trait Seen {
+    /// What they read of it.
+    type Article<'s>: SeenArticle
+    where
+        Self: 's;
+    /// Why reading it failed.
+    type Error;
+    /// The article `id`; `None` when it is gone (retention), which keeps the match.
+    fn article(&self, id: ArticleId) -> Result<Option<Self::Article<'_>>, Self::Error>;
+}
+
+/// The second looks for one new article `a` (fingerprint `fp`, folded at `now`, Unix
+/// seconds), reading candidates from `seen`.
+pub(crate) struct SecondLooks<'a, S> {
+    params: &'a DedupParams,
+    seen: S,
+    a: &'a Article,
+    fp: &'a Fingerprint,
+    /// `a` as a short item: its strong words are computed once, for every candidate.
+    this: ShortItem<'a>,
+    now: i64,
+}
+
+impl<'a, S: Seen> SecondLooks<'a, S> {
+    pub(crate) fn new(
+        params: &'a DedupParams,
+        seen: S,
+        a: &'a Article,
+        fp: &'a Fingerprint,
+        now: i64,
+    ) -> Self {
+        SecondLooks {
+            params,
+            seen,
+            a,
+            fp,
+            this: ShortItem::new(&a.fp_title, &a.fp_text, published(a)),
+            now,
         }
     }
 
-    /// Rule 3, second verification of a match between headline + summary items on their
-    /// texts ([`crate::dedup::short_match_holds`]: an exact copy published a day apart is a
-    /// recurring template; a thin summary needs agreeing headlines). The candidate's texts come
-    /// from this batch or the store; a candidate gone from both (retention) is kept.
-    pub(super) fn short_match_holds(
+    /// Whether a match [`Index::find_all`] gave holds on the texts: rule 3a's second
+    /// verification for a headline + summary item, rule 3d's headline guard for a long one.
+    /// A candidate that is gone is kept.
+    pub(crate) fn holds(&self, m: &Match) -> Result<bool, S::Error> {
+        if self.fp.short {
+            self.short_match_holds(m)
+        } else {
+            self.long_match_holds(m)
+        }
+    }
+
+    /// Rules 3b and 3c, for an article [`Index::find_all`] matched with nothing: the
+    /// headline-and-summary item whose text is this long article's lead (`lead`,
+    /// [`Index::find_lead`]); for a headline-and-summary item, the long article that contains
+    /// it, else the headline-and-summary item with the same summary.
+    pub(crate) fn find(
         &self,
-        batch: &Batch,
-        a: &Article,
-        m: &Match,
-    ) -> Result<bool, StoreError> {
-        let Some(rec) = self.candidate(batch, m.article)? else {
+        index: &Index,
+        lead: Option<&Fingerprint>,
+    ) -> Result<Option<Match>, S::Error> {
+        if let Some(m) = lead.and_then(|l| index.find_lead(l, self.now)) {
+            return Ok(Some(m));
+        }
+        match self.short_in_long(index)? {
+            Some(m) => Ok(Some(m)),
+            None => self.short_by_summary(index),
+        }
+    }
+
+    /// Rule 3a, second verification of a match between headline + summary items on their
+    /// texts ([`crate::dedup::short_match_holds`]: an exact copy published a day apart is a
+    /// recurring template; a thin summary needs agreeing headlines).
+    fn short_match_holds(&self, m: &Match) -> Result<bool, S::Error> {
+        let Some(other) = self.seen.article(m.article)? else {
             return Ok(true);
         };
-        let text;
-        let title;
+        // an exact copy is checked on its dates only
         let (title, text) = if m.kind == MatchKind::Near {
-            text = stored_fp_text(&rec);
-            title = stored_fp_title(&rec);
-            (title.as_str(), text.as_str())
+            (other.fp_title(), other.fp_text())
         } else {
-            ("", "")
+            (Cow::Borrowed(""), Cow::Borrowed(""))
         };
-        let this = crate::dedup::ShortItem::new(&a.fp_title, &a.fp_text, published(a));
-        let other = crate::dedup::ShortItem::new(title, text, dated(&rec));
+        let other = ShortItem::new(&title, &text, other.published());
         Ok(crate::dedup::short_match_holds(
-            &self.params,
+            self.params,
             m.kind,
-            &this,
+            &self.this,
             &other,
         ))
     }
 
     /// Rule 3d, the headline guard of a near match between long articles
     /// ([`crate::dedup::headline_figures_agree`]: headlines that each carry a figure the other
-    /// lacks report different facts). The candidate's headline comes from this batch or the
-    /// store; a candidate gone from both (retention) is kept. Exact copies are not checked.
-    pub(super) fn long_match_holds(
-        &self,
-        batch: &Batch,
-        a: &Article,
-        m: &Match,
-    ) -> Result<bool, StoreError> {
+    /// lacks report different facts). Exact copies are not checked.
+    fn long_match_holds(&self, m: &Match) -> Result<bool, S::Error> {
         if m.kind == MatchKind::Exact {
             return Ok(true);
         }
-        let Some(rec) = self.candidate(batch, m.article)? else {
+        let Some(other) = self.seen.article(m.article)? else {
             return Ok(true);
         };
-        let title = stored_fp_title(&rec);
-        Ok(crate::dedup::headline_figures_agree(&a.fp_title, &title))
-    }
-
-    /// Rule 3a: a headline + summary item joins a story by a near match only while the story
-    /// is younger than `short_window` (first seen); exact copies keep the full window. A near
-    /// copy of a copy twelve hours late would otherwise chain the next day's issue of a daily
-    /// template onto the first ("hog and cattle slaughter guesstimates").
-    pub(super) fn short_story_young(&self, m: &Match, story: &StoryRecord, now: Millis) -> bool {
-        let span = i64::try_from(self.params.short_window.min(self.params.window).as_millis())
-            .unwrap_or(i64::MAX);
-        m.kind == MatchKind::Exact || now.saturating_sub(story.created) <= span
+        Ok(crate::dedup::headline_figures_agree(
+            &self.a.fp_title,
+            &other.fp_title(),
+        ))
     }
 
     /// Rule 3b, short → long: the long article (within `short_window`) whose body contains
-    /// this headline + summary item's text, verified on the texts ([`crate::dedup::short_in_long`]):
-    /// candidates come from the index, their texts from this batch or the store (fingerprint
-    /// text recomputed from the stored display text with the built-in rules).
-    pub(super) fn short_in_long(
-        &self,
-        index: &Index,
-        batch: &Batch,
-        a: &Article,
-        fp: &Fingerprint,
-        now: Millis,
-    ) -> Result<Option<Match>, StoreError> {
-        if !fp.short {
+    /// this headline + summary item's text, verified on the texts
+    /// ([`crate::dedup::short_in_long`]).
+    fn short_in_long(&self, index: &Index) -> Result<Option<Match>, S::Error> {
+        if !self.fp.short {
             return Ok(None);
         }
-        let tris = crate::fingerprint::lead::trigrams(&a.fp_text);
+        let tris = crate::fingerprint::lead::trigrams(&self.a.fp_text);
         if tris.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
             return Ok(None);
         }
-        let candidates = index.long_candidates(&tris, now / 1000, LONG_CANDIDATES);
+        let candidates = index.long_candidates(&tris, self.now, LONG_CANDIDATES);
         crate::dedup::best_verified(candidates, |article| {
-            let Some(rec) = self.candidate(batch, article)? else {
+            let Some(other) = self.seen.article(article)? else {
                 return Ok(None);
             };
-            // the long text is recomputed with the rules only past the fingerprints' guards
+            // the long text is read (in the daemon: recomputed with the rules) only past the
+            // fingerprints' guards
             Ok(crate::dedup::short_in_long(
-                fp,
+                self.fp,
                 &tris,
-                &rec.fingerprint,
-                || crate::fingerprint::lead::trigrams(&stored_fp_text(&rec)),
+                other.fingerprint(),
+                || crate::fingerprint::lead::trigrams(&other.fp_text()),
             ))
         })
     }
 
     /// Rule 3c, short → short on the summary: the headline + summary item (within
     /// `short_window`) whose summary is this one's, headlines left out, verified on the texts
-    /// ([`crate::dedup::summaries_agree`]); candidates from the index by their anchors, texts
-    /// from this batch or the store, as in [`Self::short_in_long`].
-    pub(super) fn short_by_summary(
-        &self,
-        index: &Index,
-        batch: &Batch,
-        a: &Article,
-        fp: &Fingerprint,
-        now: Millis,
-    ) -> Result<Option<Match>, StoreError> {
-        if !fp.short {
+    /// ([`crate::dedup::summaries_agree`]); candidates from the index by their anchors.
+    fn short_by_summary(&self, index: &Index) -> Result<Option<Match>, S::Error> {
+        if !self.fp.short {
             return Ok(None);
         }
+        let (a, fp) = (self.a, self.fp);
         let summary = crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
         if summary.trigrams.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
             return Ok(None);
         }
         let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
-        let published = published(a);
-        let candidates = index.short_candidates(&bigrams, now / 1000, LONG_CANDIDATES);
-        let this = crate::dedup::ShortItem::new(&a.fp_title, &a.fp_text, published);
+        let candidates = index.short_candidates(&bigrams, self.now, LONG_CANDIDATES);
         crate::dedup::best_verified(candidates, |article| {
-            let Some(rec) = self.candidate(batch, article)? else {
+            let Some(other) = self.seen.article(article)? else {
                 return Ok(None);
             };
-            // the checks on what the record holds first: the texts are recomputed with the
-            // rules
-            if !crate::dedup::published_close(&self.params, published, dated(&rec))
-                || !crate::dedup::summary_names_agree(fp, &rec.fingerprint)
+            // the checks on the fingerprint and the date first: the texts may be recomputed
+            if !crate::dedup::published_close(self.params, self.this.published, other.published())
+                || !crate::dedup::summary_names_agree(fp, other.fingerprint())
             {
                 return Ok(None);
             }
-            let text = stored_fp_text(&rec);
-            let title = stored_fp_title(&rec);
-            let other = crate::fingerprint::lead::Summary::of_item(&title, &text);
+            let (title, text) = (other.fp_title(), other.fp_text());
+            let theirs = crate::fingerprint::lead::Summary::of_item(&title, &text);
             // the summaries first: most candidates fail there, before any strong word is
             // computed
             Ok(
-                crate::dedup::summaries_agree(fp, &summary, &rec.fingerprint, &other).filter(
+                crate::dedup::summaries_agree(fp, &summary, other.fingerprint(), &theirs).filter(
                     |_| {
-                        this.subject()
+                        self.this
+                            .subject()
                             .subjects_agree(&crate::dedup::Subject::new(&title, &text))
                     },
                 ),
@@ -169,28 +204,69 @@ impl Folder {
     }
 }
 
-/// The fingerprint title of a stored article (its display title with the site name cut), as
-/// the second looks on the texts compare it with a new article's `fp_title`.
-pub(super) fn stored_fp_title(rec: &ArticleRecord) -> String {
-    crate::normalize::text::fingerprint_text(crate::normalize::title::strip_site_name(&rec.title))
+/// The daemon's candidates: this batch's writes (the newest), else the store.
+pub(super) struct Stored<'a> {
+    pub(super) folder: &'a Folder,
+    pub(super) batch: &'a Batch,
 }
 
-/// The fingerprint text of a stored article, recomputed from its display text with the
+impl Seen for Stored<'_> {
+    type Article<'s>
+        = ArticleRecord
+    where
+        Self: 's;
+    type Error = StoreError;
+
+    fn article(&self, id: ArticleId) -> Result<Option<ArticleRecord>, StoreError> {
+        match self.batch.writes.iter().rev().find(|(r, _)| r.id == id) {
+            Some((r, _)) => Ok(Some(r.clone())),
+            None => self.folder.store.article(id),
+        }
+    }
+}
+
+/// A stored article: its fingerprint texts are recomputed from its display texts with the
 /// built-in rules (operator-added rules are not applied: the second looks' thresholds absorb
 /// the difference; see the [module docs](super)).
-fn stored_fp_text(rec: &ArticleRecord) -> String {
-    let rules = crate::normalize::Rules::shared_default();
-    crate::normalize::stored_fp_text(&rec.title, &rec.text, &rules)
+impl SeenArticle for ArticleRecord {
+    fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+    fn fp_title(&self) -> Cow<'_, str> {
+        Cow::Owned(crate::normalize::text::fingerprint_text(
+            crate::normalize::title::strip_site_name(&self.title),
+        ))
+    }
+    fn fp_text(&self) -> Cow<'_, str> {
+        let rules = crate::normalize::Rules::shared_default();
+        Cow::Owned(crate::normalize::stored_fp_text(
+            &self.title,
+            &self.text,
+            &rules,
+        ))
+    }
+    fn published(&self) -> Option<i64> {
+        matches!(
+            self.date_origin,
+            DateOrigin::Published | DateOrigin::Updated
+        )
+        .then(|| self.published.div_euclid(1000))
+    }
+}
+
+/// Rule 3a: a headline + summary item joins a story by a near match only while the story
+/// is younger than `short_window` (its creation, `created`, to `now`, both in ms); exact
+/// copies keep the full window. A near copy of a copy twelve hours late would otherwise chain
+/// the next day's issue of a daily template onto the first ("hog and cattle slaughter
+/// guesstimates").
+pub(crate) fn story_young(params: &DedupParams, m: &Match, created: Millis, now: Millis) -> bool {
+    let span =
+        i64::try_from(params.short_window.min(params.window).as_millis()).unwrap_or(i64::MAX);
+    m.kind == MatchKind::Exact || now.saturating_sub(created) <= span
 }
 
 /// The article's date of publication (Unix seconds) when its feed gave one.
-pub(super) fn published(a: &Article) -> Option<i64> {
+pub(crate) fn published(a: &Article) -> Option<i64> {
     matches!(a.date_source, DateSource::Published | DateSource::Updated)
         .then(|| a.published.timestamp())
-}
-
-/// The stored article's date of publication (Unix seconds) when its feed gave one.
-pub(super) fn dated(rec: &ArticleRecord) -> Option<i64> {
-    matches!(rec.date_origin, DateOrigin::Published | DateOrigin::Updated)
-        .then(|| rec.published.div_euclid(1000))
 }
