@@ -182,11 +182,9 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             Some(best) => {
                 let mut survivor = best.story;
                 // rule 5 of `crate::fold`: a bridge merges the stories into the earliest
-                let min = params.merge_min_similarity;
-                let ok = |m: &crate::dedup::Match| m.similarity >= min && best.similarity >= min;
                 let others: Vec<u64> = matches[1..]
                     .iter()
-                    .filter(|m| ok(m))
+                    .filter(|m| crate::fold::bridges(params, best, m))
                     .map(|m| m.story)
                     .collect();
                 for &o in &others {

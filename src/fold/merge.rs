@@ -2,8 +2,15 @@
 
 use super::batch::{Batch, Undo};
 use super::Folder;
-use crate::dedup::{Index, Match};
+use crate::dedup::{DedupParams, Index, Match};
 use crate::storage::{ChangeKind, CopyKind, Millis, StoreError, StoryRecord};
+
+/// Rule 5's test: whether a new article whose best match is `best` bridges that story and
+/// the story of `other`, its match in another story (both at least `merge_min_similarity`).
+pub(crate) fn bridges(params: &DedupParams, best: &Match, other: &Match) -> bool {
+    let min = params.merge_min_similarity;
+    best.similarity >= min && other.similarity >= min
+}
 
 impl Folder {
     /// Rule 5: `found` (best match first) spans several stories. When the best match and
@@ -20,17 +27,14 @@ impl Folder {
         mut found: Vec<(Match, StoryRecord)>,
         now: Millis,
     ) -> Result<(Match, StoryRecord), StoreError> {
-        let min = self.params.merge_min_similarity;
         let (best, best_story) = found.remove(0);
         let mut group = vec![best_story];
-        if best.similarity >= min {
-            group.extend(
-                found
-                    .into_iter()
-                    .filter(|(m, _)| m.similarity >= min)
-                    .map(|(_, s)| s),
-            );
-        }
+        group.extend(
+            found
+                .into_iter()
+                .filter(|(m, _)| bridges(&self.params, &best, m))
+                .map(|(_, s)| s),
+        );
         if group.len() == 1 {
             return Ok((best, group.remove(0)));
         }

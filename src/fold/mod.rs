@@ -505,6 +505,7 @@ mod merge;
 pub mod snapshot;
 mod verify;
 
+pub(crate) use self::merge::bridges;
 pub(crate) use self::verify::{story_young, SecondLooks, Seen, SeenArticle};
 
 pub use snapshot::SnapshotError;
