@@ -266,7 +266,7 @@ pub(crate) fn story_young(params: &DedupParams, m: &Match, created: Millis, now:
 }
 
 /// The article's date of publication (Unix seconds) when its feed gave one.
-pub(crate) fn published(a: &Article) -> Option<i64> {
+fn published(a: &Article) -> Option<i64> {
     matches!(a.date_source, DateSource::Published | DateSource::Updated)
         .then(|| a.published.timestamp())
 }
