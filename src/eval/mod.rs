@@ -146,18 +146,6 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let fp: Fingerprint = fingerprint_article(&a);
         let t2 = Instant::now();
         let at = item.at.timestamp();
-        // rule 3a's story span of short near copies, by each story's first item
-        let young = |m: &crate::dedup::Match| {
-            !fp.short
-                || first_at.get(&m.story).is_none_or(|&t| {
-                    crate::fold::story_young(
-                        params,
-                        m,
-                        t.saturating_mul(1000),
-                        at.saturating_mul(1000),
-                    )
-                })
-        };
         if at >= next_evict {
             index.evict_before(at.saturating_sub(window));
             next_evict = at.saturating_add(3600);
@@ -165,6 +153,12 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         // the fold's decision path (`crate::fold`, rules 3a-3d), its candidates read from
         // memory
         let looks = SecondLooks::new(params, Memory(&seen), &a, &fp, at);
+        // rule 3a's story span, from each story's first item
+        let young = |m: &crate::dedup::Match| {
+            first_at.get(&m.story).is_none_or(|&t| {
+                looks.story_young(m, t.saturating_mul(1000), at.saturating_mul(1000))
+            })
+        };
         let mut matches = Vec::new();
         for m in index.find_all(&fp, at) {
             let Ok(holds) = looks.holds(&m);

@@ -1,7 +1,7 @@
 //! Rules 1–5 of the [fold stage](super), applied to one article: [`Folder::decide`].
 
 use super::batch::{Batch, Undo};
-use super::verify::{story_young, SecondLooks, Stored};
+use super::verify::{SecondLooks, Stored};
 use super::{Decision, Folder};
 use crate::dedup::{Index, Match, MatchKind};
 use crate::fingerprint::Fingerprint;
@@ -89,8 +89,7 @@ impl Folder {
             batch,
         };
         let looks = SecondLooks::new(&self.params, stored, &a, &fp, now / 1000);
-        let young =
-            |m: &Match, s: &StoryRecord| !fp.short || story_young(&self.params, m, s.created, now);
+        let young = |m: &Match, s: &StoryRecord| looks.story_young(m, s.created, now);
         // Stories that vanished (retention) are skipped; none left starts a new one.
         let mut found: Vec<(Match, StoryRecord)> = Vec::new();
         for m in index.find_all(&fp, now / 1000) {

@@ -506,7 +506,7 @@ pub mod snapshot;
 mod verify;
 
 pub(crate) use self::merge::bridges;
-pub(crate) use self::verify::{story_young, SecondLooks, Seen, SeenArticle};
+pub(crate) use self::verify::{SecondLooks, Seen, SeenArticle};
 
 pub use snapshot::SnapshotError;
 

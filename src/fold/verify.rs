@@ -98,6 +98,17 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
         }
     }
 
+    /// Rule 3a: a headline + summary item joins a story by a near match `m` only while the
+    /// story is younger than `short_window` (its creation, `created`, to `now`, both in ms);
+    /// exact copies keep the full window, and long articles are not held to it. A near copy
+    /// of a copy twelve hours late would otherwise chain the next day's issue of a daily
+    /// template onto the first ("hog and cattle slaughter guesstimates").
+    pub(crate) fn story_young(&self, m: &Match, created: Millis, now: Millis) -> bool {
+        let p = self.params;
+        let span = i64::try_from(p.short_window.min(p.window).as_millis()).unwrap_or(i64::MAX);
+        !self.fp.short || m.kind == MatchKind::Exact || now.saturating_sub(created) <= span
+    }
+
     /// Rule 3a, second verification of a match between headline + summary items on their
     /// texts ([`crate::dedup::short_match_holds`]: an exact copy published a day apart is a
     /// recurring template; a thin summary needs agreeing headlines).
@@ -252,17 +263,6 @@ impl SeenArticle for ArticleRecord {
         )
         .then(|| self.published.div_euclid(1000))
     }
-}
-
-/// Rule 3a: a headline + summary item joins a story by a near match only while the story
-/// is younger than `short_window` (its creation, `created`, to `now`, both in ms); exact
-/// copies keep the full window. A near copy of a copy twelve hours late would otherwise chain
-/// the next day's issue of a daily template onto the first ("hog and cattle slaughter
-/// guesstimates").
-pub(crate) fn story_young(params: &DedupParams, m: &Match, created: Millis, now: Millis) -> bool {
-    let span =
-        i64::try_from(params.short_window.min(params.window).as_millis()).unwrap_or(i64::MAX);
-    m.kind == MatchKind::Exact || now.saturating_sub(created) <= span
 }
 
 /// The article's date of publication (Unix seconds) when its feed gave one.
