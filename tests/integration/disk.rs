@@ -264,10 +264,10 @@ fn a_store_found_damaged_when_space_returns_stops_the_daemon() {
         Some(1),
         "the daemon went on with a damaged store:\n{log}"
     );
+    // the daemon's verdict, and the store's own error naming the directory
     assert!(
         log.contains("the store is damaged: ingesting stops and the daemon exits")
-            && log.contains("is damaged")
-            && log.contains(&env.store.display().to_string()),
+            && log.contains(&format!("the store at {} is damaged", env.store.display())),
         "no clear report of the damage:\n{log}"
     );
     assert!(!log.contains("store reopened"), "{log}");
