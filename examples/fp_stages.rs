@@ -15,11 +15,18 @@
 //!
 //! For a per-function split, write the two profiles to files and subtract the
 //! `callgrind_annotate --show-percs=no` lines of the two runs (see `BENCHMARKS.md`, issue 4).
+//!
+//! `ONLY=reuters` runs normalize + fingerprint as the eval's edit sets do, over the first
+//! `ITERS` Reuters-21578 documents of `CORPUS` (default `/work/shared/corpus/reuters21578`):
+//! plain paragraphs, no declared language, detected once per 30 items
+//! (`normalize::FeedLanguage`); `ONLY=reuters-short` the same with the headline and the
+//! first paragraph only (the eval's short items). The whole corpus is loaded in both runs,
+//! so the difference of two runs is the cost of the documents between them.
 
 use std::hint::black_box;
 
 use wirefold::fold::fingerprint_article;
-use wirefold::normalize::{normalize, NormalizeOptions};
+use wirefold::normalize::{normalize, FeedLanguage, NormalizeOptions, RawEntry};
 
 #[path = "../benches/common/article.rs"]
 mod article;
@@ -51,4 +58,46 @@ fn main() {
     stage("both", || {
         black_box(fingerprint_article(&normalize(black_box(&raw), &opts)));
     });
+    match std::env::var("ONLY").ok().as_deref() {
+        Some("reuters") => reuters(&opts, false),
+        Some("reuters-short") => reuters(&opts, true),
+        _ => {}
+    }
+}
+
+/// `ONLY=reuters[-short]`: the eval's path over the first `ITERS` Reuters documents, whole
+/// or (`short`) the headline and first paragraph.
+fn reuters(opts: &NormalizeOptions, short: bool) {
+    let dir = std::env::var_os("CORPUS").map_or_else(
+        || std::path::PathBuf::from("/work/shared/corpus/reuters21578"),
+        std::path::PathBuf::from,
+    );
+    let docs = match wirefold::eval::reuters::load(&dir) {
+        Ok(docs) => docs,
+        Err(e) => {
+            eprintln!("loading {}: {e}", dir.display());
+            std::process::exit(1);
+        }
+    };
+    let iters: usize = std::env::var("ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(docs.len());
+    let mut language = FeedLanguage::default();
+    for (n, doc) in docs.iter().take(iters).enumerate() {
+        if n % 30 == 0 {
+            language = FeedLanguage::default();
+        }
+        let mut raw = RawEntry {
+            title: Some(doc.title.clone()),
+            content: Some(if short {
+                doc.paras.first().cloned().unwrap_or_default()
+            } else {
+                doc.paras.join("\n\n")
+            }),
+            ..RawEntry::default()
+        };
+        let article = language.normalize(&mut raw, opts);
+        black_box(fingerprint_article(black_box(&article)));
+    }
 }
