@@ -26,7 +26,7 @@ const P3: u64 = 0x1656_67b1_9e37_79f9;
 
 /// Murmur3 64-bit finaliser: a cheap full-avalanche mix.
 #[inline]
-pub fn fmix64(mut x: u64) -> u64 {
+pub const fn fmix64(mut x: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
