@@ -9,8 +9,8 @@
 //! cargo run --release --example fp_golden [-- /path/to/reuters21578]
 //! ```
 //!
-//! The directory defaults to `/work/shared/corpus/reuters21578`. Compare the printed digest
-//! before and after a change (`BENCHMARKS.md`, issue 4, gives the current one).
+//! The directory defaults to `reuters21578` of the shared corpus the eval finds. Compare the
+//! printed digest before and after a change (`BENCHMARKS.md`, issue 4, gives the current one).
 
 use std::path::PathBuf;
 
@@ -21,7 +21,8 @@ fn main() -> anyhow::Result<()> {
     let dir = std::env::args_os()
         .nth(1)
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/corpus/reuters21578"));
+        .or_else(|| wirefold::eval::command::default_corpus().map(|c| c.join("reuters21578")))
+        .context("no shared corpus found: pass the reuters21578 directory")?;
     let docs = wirefold::eval::reuters::load(&dir)
         .with_context(|| format!("loading the Reuters corpus from {}", dir.display()))?;
     anyhow::ensure!(!docs.is_empty(), "no documents in {}", dir.display());

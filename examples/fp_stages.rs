@@ -17,9 +17,9 @@
 //! `callgrind_annotate --show-percs=no` lines of the two runs (see `BENCHMARKS.md`, issue 4).
 //!
 //! `ONLY=reuters` runs normalize + fingerprint as the eval's edit sets do, over the first
-//! `ITERS` Reuters-21578 documents of `CORPUS` (default `/work/shared/corpus/reuters21578`):
-//! plain paragraphs, no declared language, detected once per 30 items
-//! (`normalize::FeedLanguage`); `ONLY=reuters-short` the same with the headline and the
+//! `ITERS` Reuters-21578 documents of `CORPUS` (default: `reuters21578` of the shared corpus
+//! the eval finds): plain paragraphs, no declared language, detected once per poll of
+//! `eval::POLL_ITEMS` items (`normalize::FeedLanguage`); `ONLY=reuters-short` the same with the headline and the
 //! first paragraph only (the eval's short items). The whole corpus is loaded in both runs,
 //! so the difference of two runs is the cost of the documents between them.
 
@@ -68,10 +68,13 @@ fn main() {
 /// `ONLY=reuters[-short]`: the eval's path over the first `ITERS` Reuters documents, whole
 /// or (`short`) the headline and first paragraph.
 fn reuters(opts: &NormalizeOptions, short: bool) {
-    let dir = std::env::var_os("CORPUS").map_or_else(
-        || std::path::PathBuf::from("/work/shared/corpus/reuters21578"),
-        std::path::PathBuf::from,
-    );
+    let Some(dir) = std::env::var_os("CORPUS")
+        .map(std::path::PathBuf::from)
+        .or_else(|| wirefold::eval::command::default_corpus().map(|c| c.join("reuters21578")))
+    else {
+        eprintln!("no shared corpus found: set CORPUS=DIR (the reuters21578 directory)");
+        std::process::exit(1);
+    };
     let docs = match wirefold::eval::reuters::load(&dir) {
         Ok(docs) => docs,
         Err(e) => {
@@ -85,7 +88,7 @@ fn reuters(opts: &NormalizeOptions, short: bool) {
         .unwrap_or(docs.len());
     let mut language = FeedLanguage::default();
     for (n, doc) in docs.iter().take(iters).enumerate() {
-        if n % 30 == 0 {
+        if n % wirefold::eval::POLL_ITEMS == 0 {
             language = FeedLanguage::default();
         }
         let mut raw = RawEntry {

@@ -53,7 +53,9 @@ pub struct EvalArgs {
     pub dump_articles: Option<PathBuf>,
 }
 
-fn default_corpus() -> Option<PathBuf> {
+/// The shared corpus next to the source tree (`../shared/corpus`, or `../../shared/corpus`
+/// from a checkout one level deeper), if there is one.
+pub fn default_corpus() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     [
         root.join("../shared/corpus"),

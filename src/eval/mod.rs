@@ -110,7 +110,7 @@ pub fn raw_entry(item: &EvalItem, n: usize) -> RawEntry {
 /// Items the eval hands to normalize as one poll of one feed: the sets declare no language,
 /// and the ingest stage detects it once per poll (`normalize::FeedLanguage`); 30 is the
 /// item count of the ingest benchmarks' feeds.
-const POLL_ITEMS: usize = 30;
+pub const POLL_ITEMS: usize = 30;
 
 /// Runs normalize → fingerprint → index over `items` (already in time order).
 pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {

@@ -149,7 +149,7 @@ impl OphBuilder {
 /// Attempts of each bin's probe sequence kept in [`PROBE`]: an item with a handful of
 /// shingles leaves most of the 128 bins empty, and each empty bin probes ~`BINS / filled`
 /// times (the densification was ~10 % of normalize + fingerprint of a headline + summary
-/// item). 64 one-byte bins: one cache line per bin.
+/// item). 64 one-byte entries per bin: one cache line each.
 const PROBES: usize = 64;
 
 /// Bin probed by `attempt` (from 1) of empty bin `i`'s densification sequence.
@@ -230,7 +230,7 @@ mod tests {
     /// table's attempts.
     #[test]
     fn empty_bins_borrow_along_their_probe_sequence() {
-        // the sequence of bin 0 as the original loop walked it, past the table
+        // bin `i`'s sequence walked attempt by attempt, as far as 4,096
         let walk = |i: usize, filled: &[usize]| {
             (1..=4096u64)
                 .map(|a| probe(i, a))
