@@ -19,9 +19,10 @@
 //! `ONLY=reuters` runs normalize + fingerprint as the eval's edit sets do, over the first
 //! `ITERS` Reuters-21578 documents of `CORPUS` (default: `reuters21578` of the shared corpus
 //! the eval finds): plain paragraphs, no declared language, detected once per poll of
-//! `eval::POLL_ITEMS` items (`normalize::FeedLanguage`); `ONLY=reuters-short` the same with the headline and the
-//! first paragraph only (the eval's short items). The whole corpus is loaded in both runs,
-//! so the difference of two runs is the cost of the documents between them.
+//! `eval::POLL_ITEMS` items (`normalize::FeedLanguage`); `ONLY=reuters-short` the same with
+//! the headline and the first paragraph only (the eval's short items). The whole corpus is
+//! loaded in both runs, so the difference of two runs is the cost of the documents between
+//! them.
 
 use std::hint::black_box;
 
@@ -31,15 +32,20 @@ use wirefold::normalize::{normalize, FeedLanguage, NormalizeOptions, RawEntry};
 #[path = "../benches/common/article.rs"]
 mod article;
 
+/// `ITERS`, or `default` when it is unset or not a number.
+fn iters(default: usize) -> usize {
+    std::env::var("ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Runs `f` `ITERS` times when `ONLY` names this stage.
 fn stage<F: FnMut()>(name: &str, mut f: F) {
     if std::env::var("ONLY").ok().as_deref() != Some(name) {
         return;
     }
-    let iters: usize = std::env::var("ITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let iters = iters(100_000);
     for _ in 0..iters {
         f();
     }
@@ -82,10 +88,7 @@ fn reuters(opts: &NormalizeOptions, short: bool) {
             std::process::exit(1);
         }
     };
-    let iters: usize = std::env::var("ITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(docs.len());
+    let iters = iters(docs.len());
     let mut language = FeedLanguage::default();
     for (n, doc) in docs.iter().take(iters).enumerate() {
         if n % wirefold::eval::POLL_ITEMS == 0 {
