@@ -3,7 +3,8 @@
 //!
 //! Every document goes through three variants (HTML paragraphs with a declared language,
 //! plain paragraphs, the first paragraph as a summary only), and the `Debug` form of each
-//! `Article` and its fingerprint is hashed with xxh3-128.
+//! `Article` and its fingerprint is hashed with xxh3-128. A second digest covers the lead
+//! fingerprints of the long items (`fold::lead_fingerprint`, rule 3b's view of an article).
 //!
 //! ```text
 //! cargo run --release --example fp_golden [-- /path/to/reuters21578]
@@ -29,6 +30,7 @@ fn main() -> anyhow::Result<()> {
     // A fixed clock: the digest must not depend on when it runs.
     let opts = NormalizeOptions::new(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut leads = xxhash_rust::xxh3::Xxh3::new();
     let mut items = 0usize;
     let started = std::time::Instant::now();
     for doc in &docs {
@@ -57,12 +59,15 @@ fn main() -> anyhow::Result<()> {
             let article = normalize(&raw, &opts);
             let fp = wirefold::fold::fingerprint_article(&article);
             hasher.update(format!("{article:?}{fp:?}").as_bytes());
+            let lead = wirefold::fold::lead_fingerprint(&article, &fp);
+            leads.update(format!("{lead:?}").as_bytes());
             items += 1;
         }
     }
     println!(
-        "{items} items digest {:032x} in {:.2}s",
+        "{items} items digest {:032x} leads {:032x} in {:.2}s",
         hasher.digest128(),
+        leads.digest128(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
