@@ -19,14 +19,13 @@
 //! # What runs
 //! Each item becomes a [`RawEntry`] (headline, HTML body, date), goes through the real
 //! [`normalize`](crate::normalize::normalize) (one language detection per poll of 30 items,
-//! [`FeedLanguage`], as the ingest stage does), [`fingerprint_article`] and the in-memory
-//! [`Index`] in time order: `find_all`, the fold's own second looks on the texts (rules 3a-3d
-//! of [`crate::fold`], the same code as the daemon's, with the candidates read from memory
-//! instead of the store), then `insert` into the best match's story or a new one, merging
-//! bridged stories by rule 5 — the decision path of [`crate::fold::Folder`] without the store
-//! writes. The peer gets the same
-//! normalized text (headline + fingerprint text), so the comparison is between the indexes and
-//! verification rules, not between normalizers.
+//! [`FeedLanguage`], as the ingest stage does), [`fingerprint_article_and_lead`] and the
+//! in-memory [`Index`] in time order: `find_all`, the fold's own second looks on the texts
+//! (rules 3a-3d of [`crate::fold`], the same code as the daemon's, with the candidates read
+//! from memory instead of the store), then `insert` into the best match's story or a new one,
+//! merging bridged stories by rule 5 — the decision path of [`crate::fold::Folder`] without
+//! the store writes. The peer gets the same normalized text (headline + fingerprint text), so
+//! the comparison is between the indexes and verification rules, not between normalizers.
 
 pub mod command;
 pub mod feeds;
@@ -45,7 +44,7 @@ use chrono::{DateTime, Utc};
 
 use crate::dedup::{DedupParams, Index};
 use crate::fingerprint::Fingerprint;
-use crate::fold::{fingerprint_article, SecondLooks, Seen, SeenArticle};
+use crate::fold::{fingerprint_article_and_lead, SecondLooks, Seen, SeenArticle};
 use crate::normalize::{FeedLanguage, NormalizeOptions, RawEntry};
 
 pub use metrics::{scores, Scores};
@@ -143,7 +142,8 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let t0 = Instant::now();
         let a = language.normalize(&mut raw, &opts);
         let t1 = Instant::now();
-        let fp: Fingerprint = fingerprint_article(&a);
+        // the lead too, from the same scan, as the fold does before it takes its lock
+        let (fp, lead): (Fingerprint, _) = fingerprint_article_and_lead(&a);
         let t2 = Instant::now();
         let at = item.at.timestamp();
         if at >= next_evict {
@@ -167,7 +167,6 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             }
         }
         if matches.is_empty() {
-            let lead = crate::fold::lead_fingerprint(&a, &fp);
             let Ok(found) = looks.find(&index, lead.as_ref());
             matches.extend(found.filter(|m| young(m)));
         }

@@ -92,6 +92,16 @@ pub struct Fingerprint {
 #[derive(Default)]
 struct Scratch {
     tokens: Vec<(u64, u8)>,
+    /// A long item's lead: its title's tokens, then its text's first ones.
+    lead: Vec<(u64, u8)>,
+    /// The lead's words joined by single spaces, for its content hash.
+    lead_text: String,
+    shingles: ShingleSet,
+}
+
+/// The distinct-shingle set's cells, reused across calls.
+#[derive(Default)]
+struct ShingleSet {
     set: Vec<u64>,
     /// `stamp[i] == epoch` marks `set[i]` as filled in this call: the set is never cleared
     /// (an 8 KB `memset` per article), only the stamps when `epoch` wraps.
@@ -99,7 +109,7 @@ struct Scratch {
     epoch: u32,
 }
 
-impl Scratch {
+impl ShingleSet {
     /// Makes the first `cap` cells of the set empty for a new call and returns the epoch.
     fn begin_set(&mut self, cap: usize) -> u32 {
         if self.set.len() < cap {
@@ -133,7 +143,7 @@ struct Acc<'s> {
 
 impl<'s> Acc<'s> {
     /// An empty accumulator over the set cells of one call (`set.len()` a power of two, the
-    /// cells stamped with an older epoch than `epoch`, see [`Scratch::begin_set`]).
+    /// cells stamped with an older epoch than `epoch`, see [`ShingleSet::begin_set`]).
     #[inline(always)]
     fn new(set: &'s mut [u64], stamp: &'s mut [u32], epoch: u32) -> Self {
         let mask = set.len() - 1;
@@ -173,126 +183,232 @@ impl<'s> Acc<'s> {
 
 /// Computes the fingerprint of a normalised article.
 pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
-    let title = input.title.trim();
-    let text = input.text.trim();
-    let content = xxh3_128(if text.is_empty() { title } else { text }.as_bytes());
     SCRATCH.with(|cell| {
         let mut guard = cell.borrow_mut();
         let s = &mut *guard;
-        s.tokens.clear();
-        // short items: title tokens, then text tokens; long items: the text's only
-        let mut title_numbers = 0u64;
-        let mut numbers = 0u64;
-        let (n_title, n_text) = match input.script {
-            Script::Words => {
-                // The text first: a long item drops the title's tokens, so it need not make
-                // them (nor move the text's tokens past them afterwards).
-                let n_text = shingle::word_tokens_paired(text, &mut s.tokens, &mut numbers);
-                if n_text <= SHORT_MAX_WORDS {
-                    s.tokens.clear();
-                    numbers = 0;
-                    (
-                        shingle::word_tokens_paired(title, &mut s.tokens, &mut title_numbers),
-                        shingle::word_tokens_paired(text, &mut s.tokens, &mut numbers),
-                    )
-                } else {
-                    (0, n_text)
-                }
-            }
-            Script::Chars => {
-                shingle::number_mask(title, &mut title_numbers);
-                shingle::number_mask(text, &mut numbers);
-                (
-                    shingle::char_tokens_paired(title, &mut s.tokens),
-                    shingle::char_tokens_paired(text, &mut s.tokens),
-                )
-            }
-        };
-        let short = match input.script {
-            Script::Words => n_text <= SHORT_MAX_WORDS,
-            Script::Chars => n_text <= SHORT_MAX_CHARS,
-        };
-        if short {
-            numbers |= title_numbers;
-        }
-        if !short {
-            s.tokens.drain(..n_title);
-        }
-        let n = s.tokens.len();
-        let cap = (2 * n + 16).next_power_of_two();
-        let epoch = s.begin_set(cap);
-        let mut acc = Acc::new(&mut s.set[..cap], &mut s.stamp[..cap], epoch);
-        let t = &s.tokens;
-        let w = |fl: u8| if fl & DIGIT != 0 { 2 } else { 1 };
-        match (input.script, short) {
-            (Script::Words, false) => {
-                if n < 3 {
-                    if let Some(&(a, _)) = t.first() {
-                        let b = t.get(1).map_or(0, |&(h, _)| h);
-                        acc.add(shingle::tri(a, b, 0), 1, true);
-                    }
-                } else {
-                    for tw in t.windows(3) {
-                        let &[(a, fa), (b, fb), (c, fc)] = tw else {
-                            continue;
-                        };
-                        if fa & fb & fc & WEAK != 0 {
-                            continue;
-                        }
-                        acc.add(shingle::tri(a, b, c), w(fa | fb | fc), true);
-                    }
-                }
-            }
-            (Script::Words, true) => {
-                for i in 0..n {
-                    let (h, fl) = t[i];
-                    if fl & WEAK == 0 {
-                        acc.add(shingle::uni(h), w(fl), false);
-                    }
-                    if let Some(&(h2, fl2)) = t.get(i + 1) {
-                        if fl & fl2 & WEAK == 0 {
-                            acc.add(shingle::bi(h, h2), w(fl | fl2), true);
-                        }
-                    }
-                }
-            }
-            (Script::Chars, short) => {
-                let k = if short { 2 } else { 3 };
-                // the hashes of one window (k <= 3), for `shingle::chars`
-                let mut hs = [0u64; 3];
-                let mut window = |win: &[(u64, u8)]| {
-                    let mut any = 0;
-                    for (d, &(h, fl)) in hs.iter_mut().zip(win) {
-                        *d = h;
-                        any |= fl;
-                    }
-                    let m = win.len().min(hs.len());
-                    acc.add(shingle::chars(&hs[..m]), w(any), true);
-                };
-                if n < k {
-                    if n > 0 {
-                        window(t);
-                    }
-                } else {
-                    for win in t.windows(k) {
-                        window(win);
-                    }
-                }
-            }
-        }
-        let count = acc.count;
-        let simhash = acc.sim.finish();
-        let mut sketch = acc.oph.finish();
-        sketch.numbers = numbers;
-        Fingerprint {
-            content,
-            simhash,
-            sketch,
-            shingles: count,
-            short,
-            entities: 0,
-        }
+        let (fp, _) = fingerprint_in(s, input, false);
+        fp
     })
+}
+
+/// [`fingerprint`], and for a long item also [`lead`]'s fingerprint (`None` for a short one),
+/// with one scan of the text: the lead's tokens are the first of the text's, so only the
+/// title is tokenized again.
+pub fn fingerprint_and_lead(input: &FingerprintInput) -> (Fingerprint, Option<Fingerprint>) {
+    let (fp, lead_fp) = SCRATCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let s = &mut *guard;
+        fingerprint_in(s, input, true)
+    });
+    match lead_fp {
+        Some(l) => (fp, Some(l)),
+        None if fp.short => (fp, None),
+        // an unspaced script, or a text the scan could not take the lead from
+        None => (fp, Some(lead(input))),
+    }
+}
+
+/// The lead view of a long item: its title and the first [`SHORT_MAX_WORDS`] words of its
+/// text ([`SHORT_MAX_CHARS`] characters for [`Script::Chars`]), fingerprinted as a short item.
+/// The fold compares it with headline + summary items (rule 3b of `crate::fold`).
+pub fn lead(input: &FingerprintInput) -> Fingerprint {
+    let text: String = match input.script {
+        Script::Chars => input
+            .text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .take(SHORT_MAX_CHARS)
+            .collect(),
+        Script::Words => input
+            .text
+            .split_whitespace()
+            .take(SHORT_MAX_WORDS)
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    fingerprint(&FingerprintInput {
+        title: input.title,
+        text: &text,
+        script: input.script,
+    })
+}
+
+/// [`fingerprint`] on the scratch buffers; with `with_lead`, also the lead's fingerprint of a
+/// long [`Script::Words`] item, from the same scan (`None` otherwise, and when the scan could
+/// not tell where the lead ends: see [`shingle::word_tokens_lead`]).
+fn fingerprint_in(
+    s: &mut Scratch,
+    input: &FingerprintInput,
+    with_lead: bool,
+) -> (Fingerprint, Option<Fingerprint>) {
+    let title = input.title.trim();
+    let text = input.text.trim();
+    let content = xxh3_128(if text.is_empty() { title } else { text }.as_bytes());
+    s.tokens.clear();
+    // short items: title tokens, then text tokens; long items: the text's only
+    let mut title_numbers = 0u64;
+    let mut numbers = 0u64;
+    let mut lead_end = None;
+    let (n_title, n_text) = match input.script {
+        Script::Words => {
+            // The text first: a long item drops the title's tokens, so it need not make
+            // them (nor move the text's tokens past them afterwards).
+            let n_text = if with_lead {
+                let (n, lead) =
+                    shingle::word_tokens_lead(text, &mut s.tokens, &mut numbers, SHORT_MAX_WORDS);
+                lead_end = lead;
+                n
+            } else {
+                shingle::word_tokens_paired(text, &mut s.tokens, &mut numbers)
+            };
+            if n_text <= SHORT_MAX_WORDS {
+                s.tokens.clear();
+                numbers = 0;
+                lead_end = None;
+                (
+                    shingle::word_tokens_paired(title, &mut s.tokens, &mut title_numbers),
+                    shingle::word_tokens_paired(text, &mut s.tokens, &mut numbers),
+                )
+            } else {
+                (0, n_text)
+            }
+        }
+        Script::Chars => {
+            shingle::number_mask(title, &mut title_numbers);
+            shingle::number_mask(text, &mut numbers);
+            (
+                shingle::char_tokens_paired(title, &mut s.tokens),
+                shingle::char_tokens_paired(text, &mut s.tokens),
+            )
+        }
+    };
+    let short = match input.script {
+        Script::Words => n_text <= SHORT_MAX_WORDS,
+        Script::Chars => n_text <= SHORT_MAX_CHARS,
+    };
+    if short {
+        numbers |= title_numbers;
+    }
+    if !short {
+        s.tokens.drain(..n_title);
+    }
+    let fp = sketch_tokens(
+        &mut s.shingles,
+        &s.tokens,
+        input.script,
+        short,
+        numbers,
+        content,
+    );
+    let lead_fp = lead_end.map(|lead| {
+        // As `lead` would: the title's tokens and the lead's, as one short item, and the
+        // content hash of the lead's words joined by single spaces.
+        s.lead.clear();
+        let mut lead_numbers = lead.numbers;
+        shingle::word_tokens_paired(title, &mut s.lead, &mut lead_numbers);
+        s.lead.extend_from_slice(&s.tokens[..lead.tokens]);
+        s.lead_text.clear();
+        for w in text[..lead.end].split_whitespace() {
+            if !s.lead_text.is_empty() {
+                s.lead_text.push(' ');
+            }
+            s.lead_text.push_str(w);
+        }
+        let content = xxh3_128(s.lead_text.as_bytes());
+        sketch_tokens(
+            &mut s.shingles,
+            &s.lead,
+            Script::Words,
+            true,
+            lead_numbers,
+            content,
+        )
+    });
+    (fp, lead_fp)
+}
+
+/// The fingerprint of an item's tokens (`short`: headline + summary shingles).
+fn sketch_tokens(
+    cells: &mut ShingleSet,
+    t: &[(u64, u8)],
+    script: Script,
+    short: bool,
+    numbers: u64,
+    content: u128,
+) -> Fingerprint {
+    let n = t.len();
+    let cap = (2 * n + 16).next_power_of_two();
+    let epoch = cells.begin_set(cap);
+    let mut acc = Acc::new(&mut cells.set[..cap], &mut cells.stamp[..cap], epoch);
+    let w = |fl: u8| if fl & DIGIT != 0 { 2 } else { 1 };
+    match (script, short) {
+        (Script::Words, false) => {
+            if n < 3 {
+                if let Some(&(a, _)) = t.first() {
+                    let b = t.get(1).map_or(0, |&(h, _)| h);
+                    acc.add(shingle::tri(a, b, 0), 1, true);
+                }
+            } else {
+                for tw in t.windows(3) {
+                    let &[(a, fa), (b, fb), (c, fc)] = tw else {
+                        continue;
+                    };
+                    if fa & fb & fc & WEAK != 0 {
+                        continue;
+                    }
+                    acc.add(shingle::tri(a, b, c), w(fa | fb | fc), true);
+                }
+            }
+        }
+        (Script::Words, true) => {
+            for i in 0..n {
+                let (h, fl) = t[i];
+                if fl & WEAK == 0 {
+                    acc.add(shingle::uni(h), w(fl), false);
+                }
+                if let Some(&(h2, fl2)) = t.get(i + 1) {
+                    if fl & fl2 & WEAK == 0 {
+                        acc.add(shingle::bi(h, h2), w(fl | fl2), true);
+                    }
+                }
+            }
+        }
+        (Script::Chars, short) => {
+            let k = if short { 2 } else { 3 };
+            // the hashes of one window (k <= 3), for `shingle::chars`
+            let mut hs = [0u64; 3];
+            let mut window = |win: &[(u64, u8)]| {
+                let mut any = 0;
+                for (d, &(h, fl)) in hs.iter_mut().zip(win) {
+                    *d = h;
+                    any |= fl;
+                }
+                let m = win.len().min(hs.len());
+                acc.add(shingle::chars(&hs[..m]), w(any), true);
+            };
+            if n < k {
+                if n > 0 {
+                    window(t);
+                }
+            } else {
+                for win in t.windows(k) {
+                    window(win);
+                }
+            }
+        }
+    }
+    let count = acc.count;
+    let simhash = acc.sim.finish();
+    let mut sketch = acc.oph.finish();
+    sketch.numbers = numbers;
+    Fingerprint {
+        content,
+        simhash,
+        sketch,
+        shingles: count,
+        short,
+        entities: 0,
+    }
 }
 
 #[cfg(test)]

@@ -284,17 +284,73 @@ pub fn word_tokens_paired(s: &str, out: &mut Vec<(u64, u8)>, numbers: &mut u64) 
     tokenize(s, out, numbers)
 }
 
+/// Where [`word_tokens_lead`] stopped: after the first `words` words of a text, as
+/// `str::split_whitespace` counts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lead {
+    /// Tokens those words made.
+    pub tokens: usize,
+    /// The number mask (see [`number_mask`]) once those words were added to it.
+    pub numbers: u64,
+    /// Byte offset in the text just past the last of them (a char boundary).
+    pub end: usize,
+}
+
+/// [`word_tokens_paired`] that also tells where the first `words` words end (see [`Lead`]);
+/// the tokens and number mask are the same as [`word_tokens_paired`]'s. `None` when the text
+/// holds an ASCII vertical tab before that point: `split_whitespace` splits words on it and
+/// the scan does not, so the two would count words differently.
+pub fn word_tokens_lead(
+    s: &str,
+    out: &mut Vec<(u64, u8)>,
+    numbers: &mut u64,
+    words: usize,
+) -> (usize, Option<Lead>) {
+    let before = out.len();
+    let lead = scan::<true>(s, words, out, numbers)
+        .filter(|l| memchr::memchr(0x0b, &s.as_bytes()[..l.end]).is_none())
+        .map(|l| Lead {
+            tokens: l.tokens - before,
+            ..l
+        });
+    (out.len() - before, lead)
+}
+
 /// The scan of [`word_tokens`].
 #[inline]
 fn tokenize(s: &str, out: &mut impl Sink, numbers: &mut u64) -> usize {
     let before = out.count();
+    scan::<false>(s, 0, out, numbers);
+    out.count() - before
+}
+
+/// Scans `s` and adds its tokens to `out`. With `COUNT`, also returns where the first
+/// `lead_words` words end, counting words as `str::split_whitespace` does (but for the ASCII
+/// vertical tab, which only it takes for a space): `out`'s length and the number mask then,
+/// and the byte offset of the next word or part of a word (`None` if there are fewer words).
+#[inline(always)]
+fn scan<const COUNT: bool>(
+    s: &str,
+    lead_words: usize,
+    out: &mut impl Sink,
+    numbers: &mut u64,
+) -> Option<Lead> {
     let table = &*WORDS;
     let b = s.as_bytes();
+    let mut words = 0;
+    let mut lead = None;
     let mut i = 0;
     while i < b.len() {
         if BYTE_CLASS[usize::from(b[i])] == B_SPACE {
             i += 1;
             continue;
+        }
+        if COUNT && words == lead_words {
+            lead = Some(Lead {
+                tokens: out.count(),
+                numbers: *numbers,
+                end: i,
+            });
         }
         let start = i;
         let mut classes = 0u8;
@@ -309,15 +365,32 @@ fn tokenize(s: &str, out: &mut impl Sink, numbers: &mut u64) -> usize {
         let w = &b[start..i];
         if classes & B_HIGH == 0 {
             push_ascii_word(w, classes, table, out, numbers);
+            words += 1;
         } else if let Some(ws) = s.get(start..i) {
             for part in ws.split(char::is_whitespace) {
                 if !part.is_empty() {
+                    if COUNT && words == lead_words && part.as_ptr() != ws.as_ptr() {
+                        // the lead ends inside this word, before this part
+                        lead = Some(Lead {
+                            tokens: out.count(),
+                            numbers: *numbers,
+                            end: part.as_ptr() as usize - s.as_ptr() as usize,
+                        });
+                    }
                     push_word(part.as_bytes(), out, numbers);
+                    words += 1;
                 }
             }
         }
     }
-    out.count() - before
+    if COUNT && words == lead_words {
+        lead = Some(Lead {
+            tokens: out.count(),
+            numbers: *numbers,
+            end: b.len(),
+        });
+    }
+    lead
 }
 
 /// Appends one hash (and flag) per non-space, non-punctuation character of

@@ -149,3 +149,77 @@ proptest! {
         prop_assert_eq!(tokens(&s), reference(&s));
     }
 }
+
+/// `word_tokens_lead`'s tokens and mask, and its lead's against the first `n` words of `s`
+/// joined by single spaces and tokenized on their own.
+fn check_lead(s: &str, n: usize) -> Result<(), TestCaseError> {
+    let (mut out, mut numbers) = (Vec::new(), 0);
+    let (count, lead) = word_tokens_lead(s, &mut out, &mut numbers, n);
+    let (hashes, flags, all_numbers) = tokens(s);
+    let paired: Vec<(u64, u8)> = hashes.into_iter().zip(flags).collect();
+    prop_assert_eq!(count, out.len());
+    prop_assert_eq!(&out, &paired);
+    prop_assert_eq!(numbers, all_numbers);
+    let words = s.split_whitespace().count();
+    match lead {
+        // (a vertical tab after the lead leaves it alone: `the_lead_stops_after_its_words`)
+        None => prop_assert!(
+            words < n || s.contains('\u{b}'),
+            "no lead of {n} words in {s:?}"
+        ),
+        Some(lead) => {
+            let joined = s.split_whitespace().take(n).collect::<Vec<_>>().join(" ");
+            let (jh, jf, jn) = tokens(&joined);
+            let want: Vec<(u64, u8)> = jh.into_iter().zip(jf).collect();
+            prop_assert_eq!(&out[..lead.tokens], &want[..]);
+            prop_assert_eq!(lead.numbers, jn);
+            prop_assert!(s.is_char_boundary(lead.end));
+            prop_assert_eq!(s[..lead.end].split_whitespace().count(), n);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_lead_stops_after_its_words() {
+    let s = "One two, three 4.5 five";
+    let (mut out, mut numbers) = (Vec::new(), 0);
+    let (count, lead) = word_tokens_lead(s, &mut out, &mut numbers, 3);
+    assert_eq!(count, 5);
+    let lead = lead.expect("a lead of three words");
+    assert_eq!((lead.tokens, &s[..lead.end]), (3, "One two, three "));
+    // inside a word that only Unicode spaces split
+    let s = "a b\u{a0}c d";
+    let lead = word_tokens_lead(s, &mut Vec::new(), &mut 0, 2)
+        .1
+        .expect("a lead");
+    assert_eq!(&s[..lead.end], "a b\u{a0}");
+    // a vertical tab before the lead's end: `split_whitespace` counts words the scan does not
+    assert_eq!(
+        word_tokens_lead("a\u{b}b c d", &mut Vec::new(), &mut 0, 2).1,
+        None
+    );
+    assert!(word_tokens_lead("a b c\u{b}d", &mut Vec::new(), &mut 0, 2)
+        .1
+        .is_some());
+    // The lead ends inside a word whose rest holds a vertical tab: the rest is split as the
+    // whole word is (a scan resumed there took "the\u{b}" for one word).
+    check_lead("the\u{a0}the\u{b}", 1).expect("the rest of the word split as before");
+    check_lead("the the\tthe\tthe the\u{a0}\u{b}", 5).expect("a vertical tab after the lead");
+}
+
+proptest! {
+    #[test]
+    fn the_lead_is_the_first_words_tokenized_on_their_own(
+        words in proptest::collection::vec((word(), "[ \n\t\r\u{b}\u{c}\u{a0}]{1,2}"), 0..60),
+        n in 0usize..50,
+    ) {
+        let s: String = words.iter().map(|(w, sep)| format!("{w}{sep}")).collect();
+        check_lead(&s, n)?;
+    }
+
+    #[test]
+    fn the_lead_is_the_first_words_on_any_text(s in ".{0,300}", n in 0usize..50) {
+        check_lead(&s, n)?;
+    }
+}

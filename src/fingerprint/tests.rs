@@ -72,9 +72,9 @@ fn estimates() {
 /// Distinct-shingle count through `Acc` in a scratch whose epoch starts at `epoch`, three
 /// calls in a row (the stale stamps of earlier calls must read as empty).
 fn acc_counts(hashes: &[u64], epoch: u32) -> Vec<u32> {
-    let mut s = Scratch {
+    let mut s = ShingleSet {
         epoch,
-        ..Scratch::default()
+        ..ShingleSet::default()
     };
     (0..3)
         .map(|_| {
@@ -91,11 +91,10 @@ fn acc_counts(hashes: &[u64], epoch: u32) -> Vec<u32> {
 
 #[test]
 fn epoch_wrap_clears_the_stamps() {
-    let mut s = Scratch {
+    let mut s = ShingleSet {
         epoch: u32::MAX,
         stamp: vec![7; 64],
         set: vec![3; 64],
-        ..Scratch::default()
     };
     assert_eq!(s.begin_set(32), 1);
     assert!(s.stamp.iter().all(|&t| t == 0));
@@ -155,5 +154,59 @@ proptest! {
     fn hamming_symmetric(a: u64, b: u64) {
         prop_assert_eq!(hamming(a, b), hamming(b, a));
         prop_assert_eq!(hamming(a, a), 0);
+    }
+}
+
+/// Texts of 30-80 words that exercise the tokenizer's branches (see `shingle_tests`).
+fn long_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        (
+            prop_oneof![
+                "[a-z]{1,9}",
+                Just("the".to_owned()),
+                "[a-zA-Z0-9.,'()\"-]{1,8}",
+                "[a-z\u{b}é\u{a0}\u{2003}ß.-]{1,6}",
+                "[0-9]{1,4}",
+            ],
+            "[ \n\u{a0}]{1,2}",
+        ),
+        30..80,
+    )
+    .prop_map(|ws| ws.iter().map(|(w, sep)| format!("{w}{sep}")).collect())
+}
+
+#[test]
+fn a_long_item_has_a_lead_a_short_one_none() {
+    let input = FingerprintInput {
+        title: "Bridge works approved",
+        text: TEXT,
+        script: Script::Words,
+    };
+    let (fp, lead_fp) = fingerprint_and_lead(&input);
+    assert_eq!(fp, fingerprint(&input));
+    assert_eq!(lead_fp, Some(lead(&input)));
+    assert!(lead_fp.is_some_and(|l| l.short));
+    let short = FingerprintInput {
+        text: "the council approved the bridge plan",
+        ..input
+    };
+    assert_eq!(fingerprint_and_lead(&short), (fingerprint(&short), None));
+}
+
+proptest! {
+    /// One scan gives what the two computations give: the article's fingerprint, and the
+    /// lead's as `lead` makes it from the lead's own text.
+    #[test]
+    fn fingerprint_and_lead_is_the_two_computed_apart(
+        title in "[A-Za-z0-9 ,.é]{0,40}",
+        text in long_text(),
+        chars: bool,
+    ) {
+        let script = if chars { Script::Chars } else { Script::Words };
+        let input = FingerprintInput { title: &title, text: &text, script };
+        let (fp, lead_fp) = fingerprint_and_lead(&input);
+        let want = fingerprint(&input);
+        prop_assert_eq!(&fp, &want);
+        prop_assert_eq!(lead_fp, (!want.short).then(|| lead(&input)));
     }
 }

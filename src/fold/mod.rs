@@ -79,7 +79,9 @@ use std::sync::Mutex;
 
 use self::batch::Batch;
 use crate::dedup::{DedupParams, Index};
-use crate::fingerprint::{fingerprint, Fingerprint, FingerprintInput};
+use crate::fingerprint::{
+    fingerprint, fingerprint_and_lead, Fingerprint, FingerprintInput, Script,
+};
 use crate::normalize::Article;
 use crate::storage::{ChangeRecord, CopyRecord, Millis, Store, StoreError, StoryRecord};
 
@@ -141,20 +143,38 @@ impl std::fmt::Debug for Folder {
     }
 }
 
-/// Fingerprints a normalized article.
-pub fn fingerprint_article(a: &Article) -> Fingerprint {
-    let script = if a.script.uses_char_ngrams() {
-        crate::fingerprint::Script::Chars
-    } else {
-        crate::fingerprint::Script::Words
-    };
-    let mut fp = fingerprint(&FingerprintInput {
+/// What [`fingerprint`] reads of a normalized article.
+fn fingerprint_input(a: &Article) -> FingerprintInput<'_> {
+    FingerprintInput {
         title: &a.fp_title,
         text: &a.fp_text,
-        script,
-    });
+        script: if a.script.uses_char_ngrams() {
+            Script::Chars
+        } else {
+            Script::Words
+        },
+    }
+}
+
+/// Fingerprints a normalized article.
+pub fn fingerprint_article(a: &Article) -> Fingerprint {
+    let mut fp = fingerprint(&fingerprint_input(a));
     fp.entities = a.entities;
     fp
+}
+
+/// [`fingerprint_article`] and [`lead_fingerprint`] together, the lead's tokens taken from the
+/// article's own scan (what the fold computes for each article before it takes the lock).
+pub fn fingerprint_article_and_lead(a: &Article) -> (Fingerprint, Option<Fingerprint>) {
+    let (mut fp, lead) = fingerprint_and_lead(&fingerprint_input(a));
+    fp.entities = a.entities;
+    let lead = lead
+        .map(|mut l| {
+            l.entities = a.entities;
+            l
+        })
+        .filter(|l| l.short);
+    (fp, lead)
 }
 
 /// Most candidates a short item is verified against on their texts (short → long, rule 3b;
@@ -163,35 +183,13 @@ pub const LONG_CANDIDATES: usize = 4;
 
 /// The lead view of a long article: its headline and the first
 /// [`SHORT_MAX_WORDS`](crate::fingerprint::SHORT_MAX_WORDS) words of its text (characters for
-/// unspaced scripts), fingerprinted as a short item, for [`Index::find_lead`]. `None` for
-/// short items.
+/// unspaced scripts), fingerprinted as a short item ([`crate::fingerprint::lead`]), for
+/// [`Index::find_lead`]. `None` for short items.
 pub fn lead_fingerprint(a: &Article, fp: &Fingerprint) -> Option<Fingerprint> {
     if fp.short {
         return None;
     }
-    let chars = a.script.uses_char_ngrams();
-    let lead: String = if chars {
-        a.fp_text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .take(crate::fingerprint::SHORT_MAX_CHARS)
-            .collect()
-    } else {
-        a.fp_text
-            .split_whitespace()
-            .take(crate::fingerprint::SHORT_MAX_WORDS)
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let mut lead_fp = fingerprint(&FingerprintInput {
-        title: &a.fp_title,
-        text: &lead,
-        script: if chars {
-            crate::fingerprint::Script::Chars
-        } else {
-            crate::fingerprint::Script::Words
-        },
-    });
+    let mut lead_fp = crate::fingerprint::lead(&fingerprint_input(a));
     lead_fp.entities = a.entities;
     Some(lead_fp).filter(|f| f.short)
 }
@@ -433,8 +431,7 @@ impl Folder {
         let fingerprinted: Vec<(Article, Fingerprint, Option<Fingerprint>)> = articles
             .into_iter()
             .map(|a| {
-                let fp = fingerprint_article(&a);
-                let lead = lead_fingerprint(&a, &fp);
+                let (fp, lead) = fingerprint_article_and_lead(&a);
                 (a, fp, lead)
             })
             .collect();
