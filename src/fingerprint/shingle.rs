@@ -209,8 +209,10 @@ const BYTE_CLASS: [u8; 256] = {
 };
 
 /// [`push_word`] for an ASCII word, given the OR of its byte classes (from the scan that
-/// found it).
-#[inline]
+/// found it). Always inlined: the scan calls it once per word, and the fat-LTO build stopped
+/// inlining it once the scan had a second caller (`word_tokens_lead`); the call cost ~2,000
+/// instructions on the bench article (`examples/fp_stages.rs`).
+#[inline(always)]
 fn push_ascii_word(
     w: &[u8],
     classes: u8,
