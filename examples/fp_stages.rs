@@ -1,6 +1,8 @@
 //! Per-stage loops over the bench article of `benches/pipeline.rs`, for callgrind (issue 4).
 //!
-//! `ONLY` picks the stage (`normalize`, `fingerprint` or `both`), `ITERS` the number of
+//! `ONLY` picks the stage (`normalize`, `fingerprint`, `both`, or the fold's view of the
+//! article with its lead: `lead-apart`, the two computed one after the other, or `lead`, both
+//! from one scan as the fold makes them), `ITERS` the number of
 //! iterations (default 100,000); without `ONLY` nothing runs. Instruction counts are
 //! deterministic where wall-clock time on a shared machine is not, so count the instructions
 //! of two runs and take the difference per iteration (that cancels start-up and the one-off
@@ -26,7 +28,7 @@
 
 use std::hint::black_box;
 
-use wirefold::fold::fingerprint_article;
+use wirefold::fold::{fingerprint_article, fingerprint_article_and_lead, lead_fingerprint};
 use wirefold::normalize::{normalize, FeedLanguage, NormalizeOptions, RawEntry};
 
 #[path = "../benches/common/article.rs"]
@@ -60,6 +62,14 @@ fn main() {
     let normalized = normalize(&raw, &opts);
     stage("fingerprint", || {
         black_box(fingerprint_article(black_box(&normalized)));
+    });
+    stage("lead-apart", || {
+        let fp = fingerprint_article(black_box(&normalized));
+        black_box(lead_fingerprint(&normalized, &fp));
+        black_box(fp);
+    });
+    stage("lead", || {
+        black_box(fingerprint_article_and_lead(black_box(&normalized)));
     });
     stage("both", || {
         black_box(fingerprint_article(&normalize(black_box(&raw), &opts)));
