@@ -191,7 +191,7 @@ pub fn fingerprint(input: &FingerprintInput) -> Fingerprint {
     })
 }
 
-/// [`fingerprint`], and for a long item also [`lead`]'s fingerprint (`None` for a short one),
+/// [`fingerprint`], and for a long item also [`fingerprint_lead`] (`None` for a short one),
 /// with one scan of the text: the lead's tokens are the first of the text's, so only the
 /// title is tokenized again.
 pub fn fingerprint_and_lead(input: &FingerprintInput) -> (Fingerprint, Option<Fingerprint>) {
@@ -204,14 +204,14 @@ pub fn fingerprint_and_lead(input: &FingerprintInput) -> (Fingerprint, Option<Fi
         Some(l) => (fp, Some(l)),
         None if fp.short => (fp, None),
         // an unspaced script, or a text the scan could not take the lead from
-        None => (fp, Some(lead(input))),
+        None => (fp, Some(fingerprint_lead(input))),
     }
 }
 
 /// The lead view of a long item: its title and the first [`SHORT_MAX_WORDS`] words of its
 /// text ([`SHORT_MAX_CHARS`] characters for [`Script::Chars`]), fingerprinted as a short item.
 /// The fold compares it with headline + summary items (rule 3b of `crate::fold`).
-pub fn lead(input: &FingerprintInput) -> Fingerprint {
+pub fn fingerprint_lead(input: &FingerprintInput) -> Fingerprint {
     let text: String = match input.script {
         Script::Chars => input
             .text
@@ -248,7 +248,8 @@ fn fingerprint_in(
     // short items: title tokens, then text tokens; long items: the text's only
     let mut title_numbers = 0u64;
     let mut numbers = 0u64;
-    let mut lead_end = None;
+    // what the scan saw at the end of the text's first SHORT_MAX_WORDS words (the lead's)
+    let mut lead_scan = None;
     let (n_title, n_text) = match input.script {
         Script::Words => {
             // The text first: a long item drops the title's tokens, so it need not make
@@ -256,7 +257,7 @@ fn fingerprint_in(
             let n_text = if with_lead {
                 let (n, lead) =
                     shingle::word_tokens_lead(text, &mut s.tokens, &mut numbers, SHORT_MAX_WORDS);
-                lead_end = lead;
+                lead_scan = lead;
                 n
             } else {
                 shingle::word_tokens_paired(text, &mut s.tokens, &mut numbers)
@@ -264,7 +265,7 @@ fn fingerprint_in(
             if n_text <= SHORT_MAX_WORDS {
                 s.tokens.clear();
                 numbers = 0;
-                lead_end = None;
+                lead_scan = None;
                 (
                     shingle::word_tokens_paired(title, &mut s.tokens, &mut title_numbers),
                     shingle::word_tokens_paired(text, &mut s.tokens, &mut numbers),
@@ -300,8 +301,8 @@ fn fingerprint_in(
         numbers,
         content,
     );
-    let lead_fp = lead_end.map(|lead| {
-        // As `lead` would: the title's tokens and the lead's, as one short item, and the
+    let lead_fp = lead_scan.map(|lead| {
+        // As `fingerprint_lead` would: the title's tokens and the lead's, as one short item, and the
         // content hash of the lead's words joined by single spaces.
         s.lead.clear();
         let mut lead_numbers = lead.numbers;

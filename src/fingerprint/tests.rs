@@ -184,7 +184,7 @@ fn a_long_item_has_a_lead_a_short_one_none() {
     };
     let (fp, lead_fp) = fingerprint_and_lead(&input);
     assert_eq!(fp, fingerprint(&input));
-    assert_eq!(lead_fp, Some(lead(&input)));
+    assert_eq!(lead_fp, Some(fingerprint_lead(&input)));
     assert!(lead_fp.is_some_and(|l| l.short));
     let short = FingerprintInput {
         text: "the council approved the bridge plan",
@@ -195,7 +195,7 @@ fn a_long_item_has_a_lead_a_short_one_none() {
 
 proptest! {
     /// One scan gives what the two computations give: the article's fingerprint, and the
-    /// lead's as `lead` makes it from the lead's own text.
+    /// lead's as `fingerprint_lead` makes it from the lead's own text.
     #[test]
     fn fingerprint_and_lead_is_the_two_computed_apart(
         title in "[A-Za-z0-9 ,.é]{0,40}",
@@ -207,6 +207,6 @@ proptest! {
         let (fp, lead_fp) = fingerprint_and_lead(&input);
         let want = fingerprint(&input);
         prop_assert_eq!(&fp, &want);
-        prop_assert_eq!(lead_fp, (!want.short).then(|| lead(&input)));
+        prop_assert_eq!(lead_fp, (!want.short).then(|| fingerprint_lead(&input)));
     }
 }

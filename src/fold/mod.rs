@@ -183,13 +183,14 @@ pub const LONG_CANDIDATES: usize = 4;
 
 /// The lead view of a long article: its headline and the first
 /// [`SHORT_MAX_WORDS`](crate::fingerprint::SHORT_MAX_WORDS) words of its text (characters for
-/// unspaced scripts), fingerprinted as a short item ([`crate::fingerprint::lead`]), for
-/// [`Index::find_lead`]. `None` for short items.
+/// unspaced scripts), fingerprinted as a short item
+/// ([`fingerprint_lead`](crate::fingerprint::fingerprint_lead)), for [`Index::find_lead`].
+/// `None` for short items.
 pub fn lead_fingerprint(a: &Article, fp: &Fingerprint) -> Option<Fingerprint> {
     if fp.short {
         return None;
     }
-    let mut lead_fp = crate::fingerprint::lead(&fingerprint_input(a));
+    let mut lead_fp = crate::fingerprint::fingerprint_lead(&fingerprint_input(a));
     lead_fp.entities = a.entities;
     Some(lead_fp).filter(|f| f.short)
 }
