@@ -309,7 +309,10 @@ pub fn word_tokens_lead(
     words: usize,
 ) -> (usize, Option<Lead>) {
     let before = out.len();
-    let lead = scan::<true>(s, words, out, numbers)
+    // the lead's words counted, then the rest of the text without the count
+    let (lead, at) = scan::<true>(s, 0, words, out, numbers);
+    scan::<false>(s, at, 0, out, numbers);
+    let lead = lead
         .filter(|l| memchr::memchr(0x0b, &s.as_bytes()[..l.end]).is_none())
         .map(|l| Lead {
             tokens: l.tokens - before,
@@ -322,37 +325,42 @@ pub fn word_tokens_lead(
 #[inline]
 fn tokenize(s: &str, out: &mut impl Sink, numbers: &mut u64) -> usize {
     let before = out.count();
-    scan::<false>(s, 0, out, numbers);
+    scan::<false>(s, 0, 0, out, numbers);
     out.count() - before
 }
 
-/// Scans `s` and adds its tokens to `out`. With `COUNT`, also returns where the first
-/// `lead_words` words end, counting words as `str::split_whitespace` does (but for the ASCII
-/// vertical tab, which only it takes for a space): `out`'s length and the number mask then,
-/// and the byte offset of the next word or part of a word (`None` if there are fewer words).
+/// Scans `s` from byte `from` (the start of a word or of whitespace) and adds its tokens to
+/// `out`; returns where it stopped. Without `COUNT`, that is the end of `s`. With `COUNT`, it
+/// stops once the first `lead_words` words are behind it, counting words as
+/// `str::split_whitespace` does (but for the ASCII vertical tab, which only it takes for a
+/// space), and also returns where they end: `out`'s length and the number mask then, and the
+/// byte offset of the next word or part of a word (`None` if `s` has fewer words). It stops at
+/// the start of the next word, or after the word in which the lead ends: the rest of a word
+/// is split on Unicode spaces as the whole word is.
 #[inline(always)]
 fn scan<const COUNT: bool>(
     s: &str,
+    from: usize,
     lead_words: usize,
     out: &mut impl Sink,
     numbers: &mut u64,
-) -> Option<Lead> {
+) -> (Option<Lead>, usize) {
     let table = &*WORDS;
     let b = s.as_bytes();
     let mut words = 0;
-    let mut lead = None;
-    let mut i = 0;
+    let mut i = from;
     while i < b.len() {
         if BYTE_CLASS[usize::from(b[i])] == B_SPACE {
             i += 1;
             continue;
         }
         if COUNT && words == lead_words {
-            lead = Some(Lead {
+            let lead = Lead {
                 tokens: out.count(),
                 numbers: *numbers,
                 end: i,
-            });
+            };
+            return (Some(lead), i);
         }
         let start = i;
         let mut classes = 0u8;
@@ -369,9 +377,10 @@ fn scan<const COUNT: bool>(
             push_ascii_word(w, classes, table, out, numbers);
             words += 1;
         } else if let Some(ws) = s.get(start..i) {
+            let mut lead = None;
             for part in ws.split(char::is_whitespace) {
                 if !part.is_empty() {
-                    if COUNT && words == lead_words && part.as_ptr() != ws.as_ptr() {
+                    if COUNT && words == lead_words && lead.is_none() {
                         // the lead ends inside this word, before this part
                         lead = Some(Lead {
                             tokens: out.count(),
@@ -383,16 +392,17 @@ fn scan<const COUNT: bool>(
                     words += 1;
                 }
             }
+            if COUNT && lead.is_some() {
+                return (lead, i);
+            }
         }
     }
-    if COUNT && words == lead_words {
-        lead = Some(Lead {
-            tokens: out.count(),
-            numbers: *numbers,
-            end: b.len(),
-        });
-    }
-    lead
+    let lead = (COUNT && words == lead_words).then(|| Lead {
+        tokens: out.count(),
+        numbers: *numbers,
+        end: b.len(),
+    });
+    (lead, b.len())
 }
 
 /// Appends one hash (and flag) per non-space, non-punctuation character of
