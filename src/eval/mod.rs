@@ -144,7 +144,7 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         let t1 = Instant::now();
         // The lead view too, from the same scan, as the fold makes it before its lock. Made
         // apart only for the items that match nothing it would cost more: that is 73 % of
-        // the long set's items, at ~39,000 instructions each against ~25,000 from the scan
+        // the long set's items, at ~39,000 instructions each against ~21,000 from the scan
         // for every one (`examples/fp_stages.rs`, `lead-apart` and `lead`).
         let (fp, lead): (Fingerprint, _) = fingerprint_article_and_lead(&a);
         let t2 = Instant::now();
