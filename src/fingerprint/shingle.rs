@@ -294,7 +294,8 @@ pub struct Lead {
     pub tokens: usize,
     /// The number mask (see [`number_mask`]) once those words were added to it.
     pub numbers: u64,
-    /// Byte offset in the text just past the last of them (a char boundary).
+    /// Byte offset of what follows them: the next word, or the next part of a word that only
+    /// Unicode spaces split (a char boundary), or the text's end.
     pub end: usize,
 }
 
