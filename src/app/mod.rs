@@ -6,7 +6,8 @@
 //!   are waited for with a deadline;
 //! - the **HTTP server**: drains in-flight requests (graceful shutdown) within
 //!   `http.shutdown_grace`;
-//! - the **maintenance** tick: evicts old index entries; stops with the token;
+//! - the **maintenance** tick: evicts old index entries, compacts the index tables a growth
+//!   left sparse, releases free heap pages; stops with the token;
 //! - the **retention** sweeps (when `store.retention` is set): stop with the token;
 //! - the **supervisor**: sends the service manager `WATCHDOG=1` at half of its watchdog
 //!   timeout and a one-line `STATUS=`; stops first, right after `STOPPING=1`.
@@ -144,8 +145,9 @@ impl App {
             })
         };
 
-        // Maintenance: keeps the index to its time window and hands the heap pages freed
-        // since the last minute back to the system.
+        // Maintenance: keeps the index to its time window, gives back the room a growing
+        // index left in its tables, and hands the heap pages freed since the last minute back
+        // to the system.
         let maintenance = {
             let folder = self.ctx.folder.clone();
             let stop = sched_stop.clone();
@@ -159,9 +161,18 @@ impl App {
                             if evicted > 0 {
                                 info!(evicted, "index window moved");
                             }
-                            match tokio::task::spawn_blocking(memory::release_free_memory).await {
-                                Ok(took) => debug!(took_ms = took.as_millis(), "free heap pages released"),
-                                Err(e) => warn!(error.message = %e, "releasing free memory failed"),
+                            // the tables a growing index left room in, then the heap pages
+                            // freed since the last tick
+                            let folder = folder.clone();
+                            let work = move || (folder.compact_index(), memory::release_free_memory());
+                            match tokio::task::spawn_blocking(work).await {
+                                Ok((compacted, took)) => {
+                                    if compacted > 0 {
+                                        info!(tables = compacted, "index tables compacted");
+                                    }
+                                    debug!(took_ms = took.as_millis(), "free heap pages released");
+                                }
+                                Err(e) => warn!(error.message = %e, "index compaction or releasing free memory failed"),
                             }
                         }
                     }

@@ -31,6 +31,8 @@ const MAX_LOAD: f64 = 0.85;
 const TARGET_LOAD: f64 = 0.75;
 /// Load of a table made by [`SlotTable::sized_for`] once filled.
 const SIZED_LOAD: f64 = 0.70;
+/// Load below which [`SlotTable::sparse`] says a table holds more cells than it needs.
+const SPARSE_LOAD: f64 = 0.65;
 
 #[derive(Clone, Debug)]
 pub(crate) struct SlotTable {
@@ -39,6 +41,8 @@ pub(crate) struct SlotTable {
     slot_bits: u32,
     live: usize,
     used: usize,
+    /// Live entries the table was made for: [`SlotTable::grew`] compares with it.
+    base: usize,
 }
 
 /// Asks the CPU to bring the cache line at `p` in, without waiting for it: a lookup that
@@ -68,7 +72,7 @@ impl SlotTable {
     /// The most slots any table addresses: an index never holds more.
     pub(crate) const MAX_SLOTS: usize = (1usize << MAX_SLOT_BITS) - 2;
 
-    fn with_cells(cells: usize, slots: usize) -> Self {
+    fn with_cells(cells: usize, slots: usize, base: usize) -> Self {
         let mut slot_bits = MIN_SLOT_BITS;
         while slot_bits < MAX_SLOT_BITS && limit_of(slot_bits) < slots {
             slot_bits += 1;
@@ -78,19 +82,45 @@ impl SlotTable {
             slot_bits,
             live: 0,
             used: 0,
+            base,
         }
+    }
+
+    /// Cells for `n` entries at [`TARGET_LOAD`].
+    fn cells_for(n: usize) -> usize {
+        ((n as f64 / TARGET_LOAD) as usize).max(16)
     }
 
     /// A table sized for `expected` entries, addressing slot ids below `slots` at least.
     pub(crate) fn with_entries(expected: usize, slots: usize) -> Self {
-        Self::with_cells(((expected as f64 / TARGET_LOAD) as usize).max(16), slots)
+        Self::with_room(expected, expected, slots)
+    }
+
+    /// A table for the `live` entries there are, sized as if for `room` (at least `live`):
+    /// the rebuild of a growing table leaves room for its growth, so that it is not rebuilt
+    /// again after another eighth.
+    pub(crate) fn with_room(live: usize, room: usize, slots: usize) -> Self {
+        Self::with_cells(Self::cells_for(room.max(live)), slots, live)
     }
 
     /// A table that takes `n` entries without a rebuild, at 70% load then (as after a
     /// rebuild; 85% forces one), addressing slot ids below `slots` at least: for an index
     /// built once with a known size.
     pub(crate) fn sized_for(n: usize, slots: usize) -> Self {
-        Self::with_cells((n as f64 / SIZED_LOAD) as usize + 16, slots)
+        Self::with_cells((n as f64 / SIZED_LOAD) as usize + 16, slots, n)
+    }
+
+    /// True when the table holds a sixteenth more live entries than it was made for: a
+    /// rebuild now is growth, not the clearing of tombstones.
+    pub(crate) fn grew(&self) -> bool {
+        self.live > self.base + self.base / 16
+    }
+
+    /// True when the table is below [`SPARSE_LOAD`] and a rebuild for its live entries would
+    /// be at least an eighth smaller: room left by growth that did not come, or by removals.
+    pub(crate) fn sparse(&self) -> bool {
+        let n = self.cells.len();
+        (self.live as f64) < SPARSE_LOAD * n as f64 && Self::cells_for(self.live) < n - n / 8
     }
 
     /// The slot ids this table can hold are those below this.
@@ -248,6 +278,7 @@ impl SlotTable {
             slot_bits,
             live,
             used,
+            base: live,
         })
     }
 
@@ -389,6 +420,45 @@ mod tests {
         });
         v.sort_unstable();
         v
+    }
+
+    #[test]
+    fn a_table_grew_once_it_holds_a_sixteenth_more_than_it_was_made_for() {
+        let mut t = SlotTable::with_entries(160, 1022);
+        for s in 0..170 {
+            assert!(t.insert(u64::from(s) << 40, s, u32::MAX));
+        }
+        assert!(!t.grew(), "170 of 160: tombstones' rebuilds are not growth");
+        assert!(t.insert(171 << 40, 171, u32::MAX));
+        assert!(t.grew());
+        // a new empty table grows with its first entry
+        let mut empty = SlotTable::with_entries(0, 0);
+        assert!(!empty.grew());
+        assert!(empty.insert(1, 1, u32::MAX));
+        assert!(empty.grew());
+    }
+
+    #[test]
+    fn a_table_is_sparse_when_a_rebuild_for_its_entries_would_be_an_eighth_smaller() {
+        let fill = |mut t: SlotTable, n: u32| {
+            for s in 0..n {
+                assert!(t.insert(u64::from(s) << 40, s, u32::MAX));
+            }
+            t
+        };
+        // made with room for 200, holding 100: 266 cells where 133 do
+        assert!(fill(SlotTable::with_room(100, 200, 1022), 100).sparse());
+        // the room taken up: 180 of 266 cells (68%)
+        assert!(!fill(SlotTable::with_room(100, 200, 1022), 180).sparse());
+        // made for what it holds, or empty at the smallest size
+        assert!(!fill(SlotTable::with_entries(100, 1022), 100).sparse());
+        assert!(!SlotTable::with_entries(0, 0).sparse());
+        // removals leave a table sparse too
+        let mut t = fill(SlotTable::with_entries(1000, 1022), 1000);
+        for s in 0..600 {
+            assert!(t.remove(u64::from(s) << 40, s));
+        }
+        assert!(t.sparse());
     }
 
     #[test]

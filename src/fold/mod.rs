@@ -394,6 +394,14 @@ impl Folder {
         evicted
     }
 
+    /// Gives back the room a growing index left in its tables once the growth has stopped
+    /// ([`Index::compact`]); returns how many tables it rebuilt. For the maintenance tick, on
+    /// a blocking thread: with 350,000 articles a rebuild holds the fold lock ~0.1 s.
+    pub fn compact_index(&self) -> usize {
+        let mut index = self.lock();
+        index.compact()
+    }
+
     /// Folds one article from `source`, first seen at `now`.
     pub fn fold(&self, source: &str, a: Article, now: Millis) -> Result<Decision, StoreError> {
         let mut d = self.fold_all(source, vec![a], now)?;
