@@ -12,27 +12,14 @@ pub fn trigrams(text: &str) -> Vec<u64> {
     Summary::new(text).trigrams
 }
 
-/// The distinct word-bigram hashes of `text`, sorted: the shingles a headline + summary item's
-/// anchors are chosen from (bigrams of weak words only are skipped), for looking up short items
-/// by their anchors.
-pub fn bigrams(text: &str) -> Vec<u64> {
-    let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
-    shingle::word_tokens(text, &mut t, &mut f, &mut numbers);
-    let mut out: Vec<u64> = (0..t.len().saturating_sub(1))
-        .filter(|&i| f[i] & f[i + 1] & WEAK == 0)
-        .map(|i| shingle::bi(t[i], t[i + 1]))
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 /// The summary of a headline + summary item (its fingerprint text, without the headline) as
 /// rule 3c compares it.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
     /// Word hashes in text order.
     pub words: Vec<u64>,
+    /// Each word's flags (as the tokenizer gives them: weak, number), for [`Summary::bigrams`].
+    pub flags: Vec<u8>,
     /// Distinct word 3-gram hashes, sorted (as [`trigrams`]).
     pub trigrams: Vec<u64>,
     /// Number mask of the summary's figures (as the fingerprint's).
@@ -73,11 +60,26 @@ impl Summary {
             .map_or(0, |(&h, _)| h);
         Summary {
             words: t,
+            flags: f,
             trigrams: tris,
             numbers,
             headline_numbers: 0,
             first,
         }
+    }
+
+    /// The distinct word-bigram hashes of the summary's text, sorted: the shingles a headline +
+    /// summary item's anchors are chosen from (bigrams of weak words only are skipped), for
+    /// looking up short items by their anchors.
+    pub fn bigrams(&self) -> Vec<u64> {
+        let (t, f) = (&self.words, &self.flags);
+        let mut out: Vec<u64> = (0..t.len().saturating_sub(1))
+            .filter(|&i| f[i] & f[i + 1] & WEAK == 0)
+            .map(|i| shingle::bi(t[i], t[i + 1]))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }
 

@@ -7,10 +7,12 @@
 //! So the eval scores the fold's own decisions, not a copy of them.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use super::batch::Batch;
 use super::{Folder, LONG_CANDIDATES};
 use crate::dedup::{ArticleId, DedupParams, Index, Match, MatchKind, ShortItem};
+use crate::fingerprint::lead::Summary;
 use crate::fingerprint::Fingerprint;
 use crate::normalize::{Article, DateSource};
 use crate::storage::{ArticleRecord, DateOrigin, Millis, StoreError};
@@ -48,6 +50,8 @@ pub(crate) struct SecondLooks<'a, S> {
     fp: &'a Fingerprint,
     /// `a` as a short item: its strong words are computed once, for every candidate.
     this: ShortItem<'a>,
+    /// `a`'s summary view (rules 3b and 3c), made once for both searches.
+    summary: OnceCell<Summary>,
     now: i64,
 }
 
@@ -65,8 +69,15 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
             a,
             fp,
             this: ShortItem::new(&a.fp_title, &a.fp_text, published(a)),
+            summary: OnceCell::new(),
             now,
         }
+    }
+
+    /// `a`'s summary view: its text's words and 3-grams, its headline's figures.
+    fn summary(&self) -> &Summary {
+        self.summary
+            .get_or_init(|| Summary::of_item(&self.a.fp_title, &self.a.fp_text))
     }
 
     /// Whether a match [`Index::find_all`] gave holds on the texts: rule 3a's second
@@ -154,11 +165,12 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
         if !self.fp.short {
             return Ok(None);
         }
-        let tris = crate::fingerprint::lead::trigrams(&self.a.fp_text);
+        // the text's 3-grams (`lead::trigrams`), from the summary view rule 3c needs too
+        let tris = &self.summary().trigrams;
         if tris.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
             return Ok(None);
         }
-        let candidates = index.long_candidates(&tris, self.now, LONG_CANDIDATES);
+        let candidates = index.long_candidates(tris, self.now, LONG_CANDIDATES);
         crate::dedup::best_verified(candidates, |article| {
             let Some(other) = self.seen.article(article)? else {
                 return Ok(None);
@@ -167,7 +179,7 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
             // fingerprints' guards
             Ok(crate::dedup::short_in_long(
                 self.fp,
-                &tris,
+                tris,
                 other.fingerprint(),
                 || crate::fingerprint::lead::trigrams(&other.fp_text()),
             ))
@@ -181,12 +193,12 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
         if !self.fp.short {
             return Ok(None);
         }
-        let (a, fp) = (self.a, self.fp);
-        let summary = crate::fingerprint::lead::Summary::of_item(&a.fp_title, &a.fp_text);
+        let fp = self.fp;
+        let summary = self.summary();
         if summary.trigrams.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
             return Ok(None);
         }
-        let bigrams = crate::fingerprint::lead::bigrams(&a.fp_text);
+        let bigrams = summary.bigrams();
         let candidates = index.short_candidates(&bigrams, self.now, LONG_CANDIDATES);
         crate::dedup::best_verified(candidates, |article| {
             let Some(other) = self.seen.article(article)? else {
@@ -199,11 +211,11 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 return Ok(None);
             }
             let (title, text) = (other.fp_title(), other.fp_text());
-            let theirs = crate::fingerprint::lead::Summary::of_item(&title, &text);
+            let theirs = Summary::of_item(&title, &text);
             // the summaries first: most candidates fail there, before any strong word is
             // computed
             Ok(
-                crate::dedup::summaries_agree(fp, &summary, other.fingerprint(), &theirs).filter(
+                crate::dedup::summaries_agree(fp, summary, other.fingerprint(), &theirs).filter(
                     |_| {
                         self.this
                             .subject()

@@ -659,7 +659,7 @@ impl Index {
     /// Short → short on the summary (`crate::fold` rule 3c): headline + summary items within
     /// `short_window` (a summary that recurs a day later is a daily template) whose anchors
     /// (smallest word-bigram hashes of headline and summary) are among `bigrams` (a summary's,
-    /// see [`crate::fingerprint::lead::bigrams`]), most shared anchors first, at most `limit`.
+    /// see [`crate::fingerprint::lead::Summary::bigrams`]), most shared anchors first, at most `limit`.
     /// The caller verifies on the texts ([`super::summaries_agree`]).
     pub fn short_candidates(
         &self,
