@@ -451,9 +451,9 @@ impl Index {
         } = t;
     }
 
-    /// Rebuilds the tables that growth or removals left sparse ([`SlotTable::sparse`]) at
-    /// their usual load; returns how many it rebuilt. For the daemon's maintenance tick: a
-    /// growing table is rebuilt with [`room`] for its growth, which one that stopped growing
+    /// Rebuilds the tables that growth or removals left sparse (below 70 % load) at their
+    /// usual 75 %; returns how many it rebuilt. For the daemon's maintenance tick: a growing
+    /// table is rebuilt with room for a quarter more entries, which one that stopped growing
     /// gives back here.
     pub fn compact(&mut self) -> usize {
         let sparse = [
