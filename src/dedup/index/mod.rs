@@ -368,19 +368,19 @@ impl Index {
         // not inserted again (they were, once: two cells for one slot, and after its removal
         // the second pointed at whatever article took the slot next).
         if self.by_id.needs_rebuild() {
-            self.rebuild_id();
+            self.rebuild(Table::Id, false);
         } else {
             self.by_id.insert(id_hash(article), slot, u32::MAX);
         }
         if self.by_content.needs_rebuild() {
-            self.rebuild_content();
+            self.rebuild(Table::Content, false);
         } else {
             self.by_content
                 .insert(exact_hash(content), slot, self.params.max_postings);
         }
         for &a in &anchors[..n_anchors] {
             if self.by_anchor.needs_rebuild() {
-                self.rebuild_anchor();
+                self.rebuild(Table::Anchor, false);
                 break;
             }
             self.by_anchor
@@ -400,43 +400,34 @@ impl Index {
     fn readdress(&mut self) {
         let slots = self.slots.capacity();
         if self.by_id.slot_limit() < slots {
-            self.rebuild_id();
+            self.rebuild(Table::Id, false);
         }
         if self.by_content.slot_limit() < slots {
-            self.rebuild_content();
+            self.rebuild(Table::Content, false);
         }
         if self.by_anchor.slot_limit() < slots {
-            self.rebuild_anchor();
+            self.rebuild(Table::Anchor, false);
         }
     }
 
-    fn rebuild_id(&mut self) {
-        self.rebuild(Table::Id, false);
-    }
-
-    fn rebuild_content(&mut self) {
-        self.rebuild(Table::Content, false);
-    }
-
-    fn rebuild_anchor(&mut self) {
-        self.rebuild(Table::Anchor, false);
+    fn table(&self, which: Table) -> &SlotTable {
+        match which {
+            Table::Id => &self.by_id,
+            Table::Content => &self.by_content,
+            Table::Anchor => &self.by_anchor,
+        }
     }
 
     /// Rebuilds one table from the records: for its live entries and the insert being made
     /// (one key, or up to [`ANCHORS`]) with [`room`] for growth; or, to `compact` it, for its
     /// live entries alone.
     fn rebuild(&mut self, which: Table, compact: bool) {
-        let (old, cap, keys, extra): (&SlotTable, u32, Keys, usize) = match which {
-            Table::Id => (&self.by_id, u32::MAX, id_keys, 1),
-            Table::Content => (&self.by_content, self.params.max_postings, content_keys, 1),
-            Table::Anchor => (
-                &self.by_anchor,
-                self.params.max_postings,
-                anchor_keys,
-                ANCHORS,
-            ),
+        let (cap, keys, extra): (u32, Keys, usize) = match which {
+            Table::Id => (u32::MAX, id_keys, 1),
+            Table::Content => (self.params.max_postings, content_keys, 1),
+            Table::Anchor => (self.params.max_postings, anchor_keys, ANCHORS),
         };
-        let slots = self.slots.capacity();
+        let (old, slots) = (self.table(which), self.slots.capacity());
         let mut t = if compact {
             SlotTable::with_entries(old.live(), slots)
         } else {
@@ -456,14 +447,9 @@ impl Index {
     /// table is rebuilt with room for a quarter more entries, which one that stopped growing
     /// gives back here.
     pub fn compact(&mut self) -> usize {
-        let sparse = [
-            (Table::Id, self.by_id.sparse()),
-            (Table::Content, self.by_content.sparse()),
-            (Table::Anchor, self.by_anchor.sparse()),
-        ];
         let mut rebuilt = 0;
-        for (which, sparse) in sparse {
-            if sparse {
+        for which in [Table::Id, Table::Content, Table::Anchor] {
+            if self.table(which).sparse() {
                 self.rebuild(which, true);
                 rebuilt += 1;
             }

@@ -17,7 +17,7 @@
 use std::io::{Read, Write};
 
 use super::record::Entry;
-use super::{Index, Record};
+use super::{Index, Record, Table};
 use crate::dedup::table::SlotTable;
 use crate::dedup::DedupParams;
 
@@ -174,8 +174,8 @@ impl Index {
             live,
         };
         if refill {
-            index.rebuild_content();
-            index.rebuild_anchor();
+            index.rebuild(Table::Content, false);
+            index.rebuild(Table::Anchor, false);
         }
         index.readdress();
         Ok(index)
