@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
@@ -11,7 +12,7 @@ use wirefold::app::{App, StoreCheck};
 use wirefold::cli::{self, Cli, Command, ConfigArg};
 use wirefold::config::{Config, ConfigError};
 use wirefold::export;
-use wirefold::notify::Notifier;
+use wirefold::notify::{LongPhase, Notifier};
 use wirefold::telemetry;
 
 fn main() -> ExitCode {
@@ -63,13 +64,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             telemetry::init(config.log.format, &config.log.level);
             let rt = runtime()?;
             rt.block_on(async {
-                let notifier = Notifier::from_env().unwrap_or_else(|e| {
+                let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
                     tracing::warn!(error.message = %e, "service manager notifications disabled");
                     Notifier::disabled()
-                });
+                }));
                 let shutdown = CancellationToken::new();
                 tokio::spawn(shutdown_on_signal(shutdown.clone())?);
-                let app = App::build_with(config, StoreCheck::AfterReady)?.with_notifier(notifier);
+                // A store replayed after a crash, or an index rebuilt from millions of
+                // articles, can outlast TimeoutStartSec: ask for more time while it works.
+                let starting = LongPhase::start(notifier.clone(), "starting: opening the store");
+                let app =
+                    App::build_reporting(config, StoreCheck::AfterReady, &|p| starting.set(p))?;
+                drop(starting);
+                let app = app.with_notifier(notifier);
                 app.run(shutdown, |_| {}).await
             })?;
             Ok(ExitCode::SUCCESS)

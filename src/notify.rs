@@ -4,14 +4,21 @@
 //! abstract name written with a leading `@`) and waits for `READY=1`. With `WatchdogSec=` it
 //! also sets `WATCHDOG_USEC` (and `WATCHDOG_PID`): the service must send `WATCHDOG=1` more
 //! often than that or be restarted. `STATUS=` is a free-form line shown by `systemctl status`,
-//! and `STOPPING=1` says that a stop is under way.
+//! and `STOPPING=1` says that a stop is under way. `EXTEND_TIMEOUT_USEC=` asks for more time
+//! than `TimeoutStartSec=` / `TimeoutStopSec=` give: [`LongPhase`] sends it while a start or a
+//! stop is visibly working (a crashed store's replay, an index rebuilt from millions of
+//! articles), so that a slow start is not killed and restarted in a loop while a hung one
+//! still is.
 //!
 //! Outside systemd (`NOTIFY_SOCKET` unset) the [`Notifier`] is disabled and every call is a
 //! no-op, so the daemon behaves the same wherever it runs. Send failures are returned to the
 //! caller, which logs them: a notification that cannot be delivered is never fatal.
 
 use std::os::unix::net::{SocketAddr, UnixDatagram};
-use std::time::Duration;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Errors of the notification socket.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +48,9 @@ pub enum State<'a> {
     Watchdog,
     /// A one-line human-readable status (newlines are replaced by spaces).
     Status(&'a str),
+    /// Asks for this much more time in the current state (start-up or shutdown), counted
+    /// from now; only matters once the unit's own timeout has passed.
+    ExtendTimeout(Duration),
 }
 
 impl State<'_> {
@@ -52,6 +62,10 @@ impl State<'_> {
             State::Status(s) => {
                 out.push_str("STATUS=");
                 out.extend(s.chars().map(|c| if c == '\n' { ' ' } else { c }));
+            }
+            State::ExtendTimeout(d) => {
+                out.push_str("EXTEND_TIMEOUT_USEC=");
+                out.push_str(&d.as_micros().to_string());
             }
         }
     }
@@ -125,6 +139,127 @@ impl Notifier {
         }
         socket.send_to_addr(msg.as_bytes(), addr)?;
         Ok(())
+    }
+}
+
+/// How often a [`LongPhase`] looks at the process's progress and reports.
+const PHASE_TICK: Duration = Duration::from_secs(5);
+
+/// Keeps the service manager informed while a long start-up or shutdown phase runs: `STATUS=`
+/// names the phase at once and then with its elapsed time every few seconds, and each time
+/// the process has done work since the last look (CPU time, or blocks read from disk: see
+/// [`Effort`]) `EXTEND_TIMEOUT_USEC=` asks for three more periods. A phase that stops making
+/// progress, a deadlock or a wedged disk, stops asking and is killed by the unit's timeout
+/// as before. Stops when dropped; does nothing (no thread) when the notifier is disabled.
+#[derive(Debug)]
+pub struct LongPhase {
+    notifier: Arc<Notifier>,
+    what: Arc<Mutex<&'static str>>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LongPhase {
+    /// Starts reporting `what` (for example "starting: opening the store") through `notifier`,
+    /// at once and then every few seconds. Failures to send are not worth a log line per
+    /// report (the daemon logs its phases itself) and are ignored.
+    pub fn start(notifier: Arc<Notifier>, what: &'static str) -> LongPhase {
+        let _ = notifier.notify(&[State::Status(what)]);
+        Self::announced(notifier, what)
+    }
+
+    /// Like [`LongPhase::start`] for a phase whose `STATUS=` the caller has just sent.
+    pub fn announced(notifier: Arc<Notifier>, what: &'static str) -> LongPhase {
+        Self::every(notifier, what, PHASE_TICK)
+    }
+
+    fn every(notifier: Arc<Notifier>, what: &'static str, tick: Duration) -> LongPhase {
+        let shared = Arc::new(Mutex::new(what));
+        let mut phase = LongPhase {
+            notifier: notifier.clone(),
+            what: shared.clone(),
+            stop: None,
+            thread: None,
+        };
+        if !notifier.is_enabled() {
+            return phase;
+        }
+        let (stop, stopped) = mpsc::channel::<()>();
+        let watch = move || {
+            let started = Instant::now();
+            let mut before = Effort::now();
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                let now = Effort::now();
+                let what = *shared.lock().unwrap_or_else(PoisonError::into_inner);
+                let status = format!("{what} ({} s)", started.elapsed().as_secs());
+                let _ = if now.advanced_from(before, tick) {
+                    notifier.notify(&[State::ExtendTimeout(3 * tick), State::Status(&status)])
+                } else {
+                    notifier.notify(&[State::Status(&status)])
+                };
+                before = now;
+            }
+        };
+        let thread = std::thread::Builder::new()
+            .name("wirefold-phase".into())
+            .spawn(watch);
+        if let Ok(thread) = thread {
+            phase.stop = Some(stop);
+            phase.thread = Some(thread);
+        }
+        phase
+    }
+
+    /// Names the phase now under way, in a `STATUS=` at once when the name changed.
+    pub fn set(&self, what: &'static str) {
+        let mut current = self.what.lock().unwrap_or_else(PoisonError::into_inner);
+        if *current != what {
+            *current = what;
+            let _ = self.notifier.notify(&[State::Status(what)]);
+        }
+    }
+}
+
+impl Drop for LongPhase {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The work the process has done so far: its CPU time (all threads) and the blocks it has
+/// read from disk (`getrusage(RUSAGE_SELF)`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Effort {
+    cpu: Duration,
+    blocks_read: u64,
+}
+
+impl Effort {
+    fn now() -> Effort {
+        // SAFETY: `rusage` is plain integers, for which all zeroes is a valid value.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `getrusage` writes one `rusage` into the valid, exclusive `u`.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+            return Effort::default();
+        }
+        let time = |t: libc::timeval| {
+            Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+                + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+        };
+        Effort {
+            cpu: time(u.ru_utime) + time(u.ru_stime),
+            blocks_read: u64::try_from(u.ru_inblock).unwrap_or(0),
+        }
+    }
+
+    /// True when, since `before`, the process read from disk or spent at least 1 % of `tick`
+    /// on the CPU: a replay or a rebuild does one or the other all the time, an idle or
+    /// deadlocked process neither.
+    fn advanced_from(self, before: Effort, tick: Duration) -> bool {
+        self.blocks_read > before.blocks_read || self.cpu.saturating_sub(before.cpu) >= tick / 100
     }
 }
 
@@ -209,6 +344,96 @@ mod tests {
         );
         let len = server.recv(&mut buf).unwrap();
         assert_eq!(&buf[..len], b"WATCHDOG=1");
+    }
+
+    #[test]
+    fn extend_timeout_is_in_microseconds() {
+        let mut out = String::new();
+        State::ExtendTimeout(Duration::from_secs(15)).write_to(&mut out);
+        assert_eq!(out, "EXTEND_TIMEOUT_USEC=15000000");
+    }
+
+    #[test]
+    fn progress_is_cpu_time_or_blocks_read() {
+        let tick = Duration::from_secs(5);
+        let at = |cpu_ms: u64, blocks_read: u64| Effort {
+            cpu: Duration::from_millis(cpu_ms),
+            blocks_read,
+        };
+        assert!(!at(1_000, 8).advanced_from(at(1_000, 8), tick), "idle");
+        assert!(
+            !at(1_049, 8).advanced_from(at(1_000, 8), tick),
+            "49 ms < 1 %"
+        );
+        assert!(
+            at(1_050, 8).advanced_from(at(1_000, 8), tick),
+            "1 % of the tick"
+        );
+        assert!(
+            at(1_000, 9).advanced_from(at(1_000, 8), tick),
+            "a block read"
+        );
+        // A reading that failed (all zero) after a real one is no progress.
+        assert!(!Effort::default().advanced_from(at(1_000, 8), tick));
+        // The process's own effort only grows.
+        let first = Effort::now();
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        let second = Effort::now();
+        assert!(second.cpu >= first.cpu && second.blocks_read >= first.blocks_read);
+        assert!(second.cpu > Duration::ZERO, "getrusage reads this process");
+    }
+
+    /// A busy phase reports itself at once, then asks for more time with its elapsed seconds;
+    /// dropping it stops the reports.
+    #[test]
+    fn a_busy_long_phase_extends_the_timeout_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let server = UnixDatagram::bind(&path).unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let n = Arc::new(Notifier::from_values(path.to_str(), None, None).unwrap());
+        let tick = Duration::from_millis(50);
+        n.notify(&[State::Status("starting: opening the store")])
+            .unwrap();
+        let phase = LongPhase::every(n, "starting: opening the store", tick);
+        let mut buf = [0u8; 256];
+        let mut recv = || {
+            let len = server.recv(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..len]).into_owned()
+        };
+        assert_eq!(recv(), "STATUS=starting: opening the store");
+        phase.set("starting: opening the store"); // the same name: nothing sent
+        phase.set("starting: loading the index");
+        assert_eq!(recv(), "STATUS=starting: loading the index");
+        // Burn CPU (more than 1 % of each tick) until an extension comes with the new name.
+        let busy = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut x = 0u64;
+                while busy.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            });
+            let got = (0..100)
+                .map(|_| recv())
+                .find(|m| m.starts_with("EXTEND_TIMEOUT_USEC=150000\n"));
+            busy.store(false, std::sync::atomic::Ordering::Relaxed);
+            let got = got.expect("an extension within 100 reports");
+            assert!(
+                got.contains("\nSTATUS=starting: loading the index ("),
+                "{got:?}"
+            );
+        });
+        drop(phase);
+        server.set_nonblocking(true).unwrap();
+        while server.recv(&mut buf).is_ok() {} // what was sent before the drop
+        std::thread::sleep(3 * tick);
+        assert!(server.recv(&mut buf).is_err(), "a report after the drop");
     }
 
     #[cfg(target_os = "linux")]

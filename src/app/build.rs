@@ -1,7 +1,8 @@
 //! Start-up: [`App::build`] and [`App::build_with`] open the store (read through for damage at
 //! open or later, as [`StoreCheck`] says), load the index from its snapshot or rebuild it while
 //! the built-in boilerplate rules compile, and build the HTTP client and the ingest context;
-//! [`App::with_notifier`] adds the service manager's socket.
+//! [`App::with_notifier`] adds the service manager's socket. [`App::build_reporting`] names
+//! each phase as it starts, for the service manager's `STATUS=` ([`crate::notify::LongPhase`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,6 +30,16 @@ impl App {
 
     /// Like [`App::build`], reading the store through `check`.
     pub fn build_with(config: Config, check: StoreCheck) -> anyhow::Result<App> {
+        Self::build_reporting(config, check, &|_| {})
+    }
+
+    /// Like [`App::build_with`], calling `phase` with the name of each phase as it starts
+    /// ("starting: opening the store", "starting: loading the index").
+    pub fn build_reporting(
+        config: Config,
+        check: StoreCheck,
+        phase: &dyn Fn(&'static str),
+    ) -> anyhow::Result<App> {
         let started = Instant::now();
         // Compiling the built-in boilerplate rules takes ~400 M instructions (~0.1 s): done on
         // a thread of its own while the store opens and the index is loaded (from the snapshot
@@ -54,11 +65,13 @@ impl App {
         );
         // The index snapshot is read while sled opens the store.
         let prefetch = snapshot::Prefetch::start(path, &config.dedup);
+        phase("starting: opening the store");
         let store = match check {
             StoreCheck::AtOpen => Store::open_with(path, every, cache)?,
             StoreCheck::AfterReady => Store::open_unverified(path, every, cache)?,
         };
         let now = Utc::now().timestamp_millis();
+        phase("starting: loading the index");
         let (folder, index_source) =
             Folder::open_prefetched(store.clone(), config.dedup.clone(), now, prefetch)?;
         let fetcher = Fetcher::new(&config.fetch)?;
@@ -96,8 +109,8 @@ impl App {
     }
 
     /// Sends service-manager notifications (`READY=1`, watchdog, status) through `notifier`.
-    pub fn with_notifier(mut self, notifier: Notifier) -> App {
-        self.notifier = Arc::new(notifier);
+    pub fn with_notifier(mut self, notifier: Arc<Notifier>) -> App {
+        self.notifier = notifier;
         self
     }
 }

@@ -23,7 +23,10 @@
 //!   the shutdown's. It also saves the index snapshot (`fold/snapshot.rs`) every five minutes
 //!   (30 s after a start that had to rebuild the index), and once more after the last flush.
 //!
-//! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound.
+//! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound. Before
+//! it, and after `STOPPING=1`, `STATUS=` names each phase and `EXTEND_TIMEOUT_USEC=` asks for
+//! more time while the process works ([`LongPhase`]): a replay of a crashed store or the
+//! shutdown's checkpoint may outlast the unit's timeouts.
 //!
 //! Order at shutdown (Miniflux's, plus a scheduler stop first and a flush last): `STOPPING=1`
 //! → scheduler → poll tasks → the ingest threads' last bodies → HTTP → store flush.
@@ -47,7 +50,7 @@ use crate::fold::{IndexSource, SnapshotError};
 use crate::http::{self, AppState};
 use crate::ingest::{poll_source, source_host, IngestContext, PollReport};
 use crate::memory;
-use crate::notify::{Notifier, State};
+use crate::notify::{LongPhase, Notifier, State};
 use crate::scheduler::{self, SchedulerStats};
 use crate::storage::Store;
 use background::{
@@ -224,6 +227,9 @@ impl App {
         supervisor_stop.cancel();
         let _ = supervisor.await;
         self.send(&[State::Stopping, State::Status("stopping")]);
+        // The checkpoint below replays what sled logged since the open: on a large store it
+        // can outlast TimeoutStopSec, and a kill then costs the next start that replay.
+        let stopping = LongPhase::announced(self.notifier.clone(), "stopping: finishing polls");
 
         let grace = self.config.http.shutdown_grace;
         sched_stop.cancel();
@@ -257,15 +263,19 @@ impl App {
             // Nothing more is written to a damaged store.
             return Err(anyhow::Error::new(e).context("stopped on a damaged store"));
         }
+        stopping.set("stopping: flushing the store");
         let folder = self.ctx.folder.clone();
         tokio::task::spawn_blocking(move || folder.flush_and_publish())
             .await
             .context("flush task")??;
         info!("store flushed");
+        stopping.set("stopping: saving the index snapshot");
         save_snapshot(self.ctx.folder.clone()).await;
         // What was written since the last checkpoint is replayed now rather than by the
         // next start, whose readiness is what counts.
+        stopping.set("stopping: checkpointing the store");
         checkpoint(self.ctx.store.clone()).await;
+        drop(stopping);
         info!("bye");
         Ok(())
     }
