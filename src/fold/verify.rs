@@ -234,17 +234,34 @@ pub(super) struct Stored<'a> {
 }
 
 impl Seen for Stored<'_> {
+    /// Borrowed from the batch (an article and its text are not copied per look), owned when
+    /// read from the store.
     type Article<'s>
-        = ArticleRecord
+        = Cow<'s, ArticleRecord>
     where
         Self: 's;
     type Error = StoreError;
 
-    fn article(&self, id: ArticleId) -> Result<Option<ArticleRecord>, StoreError> {
+    fn article(&self, id: ArticleId) -> Result<Option<Cow<'_, ArticleRecord>>, StoreError> {
         match self.batch.writes.iter().rev().find(|(r, _)| r.id == id) {
-            Some((r, _)) => Ok(Some(r.clone())),
-            None => self.folder.store.article(id),
+            Some((r, _)) => Ok(Some(Cow::Borrowed(r))),
+            None => Ok(self.folder.store.article(id)?.map(Cow::Owned)),
         }
+    }
+}
+
+impl SeenArticle for Cow<'_, ArticleRecord> {
+    fn fingerprint(&self) -> &Fingerprint {
+        (**self).fingerprint()
+    }
+    fn fp_title(&self) -> Cow<'_, str> {
+        (**self).fp_title()
+    }
+    fn fp_text(&self) -> Cow<'_, str> {
+        (**self).fp_text()
+    }
+    fn published(&self) -> Option<i64> {
+        SeenArticle::published(&**self)
     }
 }
 
