@@ -4,10 +4,14 @@
     python3 bench/ingest.py cold    [--sources 1000] [--items 30] [--runs 3] [--no-newsboat] [--no-sfeed]
     python3 bench/ingest.py steady  [--sources 10000] [--minutes 10]
     python3 bench/ingest.py restart [--articles 1000000] [--runs 3] [--rebuild]
+    python3 bench/ingest.py crash   [--articles 1000000]
 
 Builds the release binaries first. Every number comes from this machine in this run:
 wall time, CPU time (user+sys) and peak RSS of each child from wait4(2), store size from the
 file system, scheduler lag from wirefold's /metrics. Prints a Markdown table and a JSON line.
+`crash` fills a store with the daemon, kills it (SIGKILL) and starts it again with a
+NOTIFY_SOCKET bound by this script: it prints every service-manager datagram of the start
+and of the stop that follows, with its time.
 The peers are Debian's packages (`scripts/install-peers.sh` installs them as root): newsboat
 (`newsboat -x reload`, 16 reload threads) and sfeed (`sfeed_update`, 16 jobs: curl fetches,
 `sfeed` parses to TSV files, one set of processes per feed). Both read RSS and Atom, so the
@@ -408,6 +412,59 @@ def restart(a):
                           "load": loads}))
 
 
+def crash(a):
+    import socket
+
+    per_feed = 50
+    sources = max(1, a.articles // per_feed)
+    farm, addr = start_farm("--sources", sources, "--items-min", per_feed, "--items-max", per_feed,
+                            "--wire-share", "0")
+    work = tempfile.mkdtemp(prefix="wirefold-crash-")
+    daemon = [os.path.join(BIN, "wirefold"), "run", "--config", os.path.join(work, "wirefold.toml")]
+    try:
+        store = os.path.join(work, "store")
+        write_config(daemon[-1], store, addr, sources)
+        t0 = time.monotonic()
+        p = subprocess.Popen(daemon, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        http = wait_ready(p)
+        drain(p)
+        while True:
+            n = get_json(f"http://{http}/status?sources=none")["counts"]["articles"]
+            if n >= 0.97 * a.articles or time.monotonic() - t0 > a.fill_timeout:
+                break
+            time.sleep(2)
+        time.sleep(3)  # past the next flush (store.flush_every)
+        p.kill()
+        p.wait()
+        print(f"killed the daemon (SIGKILL) at {n} articles after {time.monotonic() - t0:.0f} s; "
+              f"store {du(store) / 1e9:.2f} GB")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(os.path.join(work, "notify.sock"))
+        sock.settimeout(600)
+        env = dict(os.environ, NOTIFY_SOCKET=os.path.join(work, "notify.sock"))
+        t0 = time.monotonic()
+        p = subprocess.Popen(daemon, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        print("| s after exec | datagram |\n|---|---|")
+        while True:
+            m = sock.recv(4096).decode()
+            print(f"| {time.monotonic() - t0:.2f} | `{m!r}` |")
+            if "READY=1" in m:
+                break
+        p.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        sock.settimeout(1)
+        while p.poll() is None:
+            try:
+                m = sock.recv(4096).decode()
+                print(f"| stop + {time.monotonic() - t0:.2f} | `{m!r}` |")
+            except socket.timeout:
+                pass
+        print(f"stopped in {time.monotonic() - t0:.2f} s, exit status {p.returncode}")
+    finally:
+        stop(farm)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -425,9 +482,13 @@ def main():
     r.add_argument("--runs", type=int, default=3)
     r.add_argument("--rebuild", action="store_true",
                    help="then also time starts without the index snapshot (the fallback)")
+    k = sub.add_parser("crash")
+    k.add_argument("--articles", type=int, default=1_000_000)
+    k.add_argument("--fill-timeout", type=float, default=600,
+                   help="kill the daemon after this many seconds even if the store is not full")
     a = ap.parse_args()
     build()
-    {"cold": cold, "steady": steady, "restart": restart}[a.cmd](a)
+    {"cold": cold, "steady": steady, "restart": restart, "crash": crash}[a.cmd](a)
 
 
 if __name__ == "__main__":
