@@ -427,7 +427,10 @@ def crash(a):
         t0 = time.monotonic()
         p = subprocess.Popen(daemon, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         http = wait_ready(p)
-        drain(p)
+        snapshots = []  # the daemon's "index snapshot saved" lines
+        import threading
+        threading.Thread(target=lambda: snapshots.extend(
+            line.strip() for line in p.stderr if "index snapshot saved" in line), daemon=True).start()
         while True:
             n = get_json(f"http://{http}/status?sources=none")["counts"]["articles"]
             if n >= 0.97 * a.articles or time.monotonic() - t0 > a.fill_timeout:
@@ -437,13 +440,14 @@ def crash(a):
         p.kill()
         p.wait()
         print(f"killed the daemon (SIGKILL) at {n} articles after {time.monotonic() - t0:.0f} s; "
-              f"store {du(store) / 1e9:.2f} GB")
+              f"store {du(store) / 1e9:.2f} GB; its last snapshot: {snapshots[-1:] or 'none'}")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(os.path.join(work, "notify.sock"))
         sock.settimeout(600)
         env = dict(os.environ, NOTIFY_SOCKET=os.path.join(work, "notify.sock"))
         t0 = time.monotonic()
-        p = subprocess.Popen(daemon, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        log = open(os.path.join(work, "start.log"), "w+")
+        p = subprocess.Popen(daemon, stdout=subprocess.DEVNULL, stderr=log, env=env)
         print("| s after exec | datagram |\n|---|---|")
         while True:
             m = sock.recv(4096).decode()
@@ -460,6 +464,10 @@ def crash(a):
             except socket.timeout:
                 pass
         print(f"stopped in {time.monotonic() - t0:.2f} s, exit status {p.returncode}")
+        log.seek(0)
+        for line in log:
+            if re.search(r"index snapshot|index ready|store open", line):
+                print(line.strip())
     finally:
         stop(farm)
         shutil.rmtree(work, ignore_errors=True)

@@ -147,8 +147,8 @@ const PHASE_TICK: Duration = Duration::from_secs(5);
 
 /// Keeps the service manager informed while a long start-up or shutdown phase runs: `STATUS=`
 /// names the phase at once and then with its elapsed time every few seconds, and each time
-/// the process has done work since the last look (CPU time, or blocks read from disk: see
-/// [`Effort`]) `EXTEND_TIMEOUT_USEC=` asks for three more periods. A phase that stops making
+/// the process has done work since the last look (used CPU time, or read blocks from disk)
+/// `EXTEND_TIMEOUT_USEC=` asks for three more periods. A phase that stops making
 /// progress, a deadlock or a wedged disk, stops asking and is killed by the unit's timeout
 /// as before. Stops when dropped; does nothing (no thread) when the notifier is disabled.
 #[derive(Debug)]

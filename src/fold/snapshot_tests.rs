@@ -147,13 +147,14 @@ fn open(path: &std::path::Path) -> Store {
 fn a_stale_snapshot_caught_up_is_the_index_a_full_rebuild_gives() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s");
+    let saved;
     {
         let (f, source) = Folder::open_from(open(&path), params(), T0).unwrap();
         assert_eq!(source, IndexSource::Rebuilt);
         traffic(&f, 0, 14);
         // Eviction has run (the window is 10 h): the snapshot holds fewer than the store.
         assert!(f.evict(T0 + 14 * HOUR) > 0);
-        let saved = f.save_snapshot(T0 + 14 * HOUR).unwrap();
+        saved = f.save_snapshot(T0 + 14 * HOUR).unwrap();
         assert_eq!(saved.articles, f.index_len() as u64);
         // More after the snapshot — new stories, copies, updates of articles it holds — then
         // a "crash": the store is flushed, the snapshot is not written again.
@@ -162,6 +163,20 @@ fn a_stale_snapshot_caught_up_is_the_index_a_full_rebuild_gives() {
     }
     let now = T0 + 20 * HOUR;
     let store = open(&path);
+    // Caught up only while there are few enough changes after it; past the limit the full
+    // rebuild is the faster way to the same index.
+    let changes = store.written_changes_after(saved.seq).count();
+    assert!(changes > 20, "{changes} changes after the snapshot");
+    assert!(snapshot::load_with_limit(&store, &params(), now, changes).is_ok());
+    match snapshot::load_with_limit(&store, &params(), now, changes - 1) {
+        Err(SnapshotError::Stale(m)) => assert!(m.contains("changes were written after it"), "{m}"),
+        other => panic!(
+            "expected a stale snapshot, got {:?}",
+            other.map(|i| i.len())
+        ),
+    }
+    assert_eq!(snapshot::catch_up_limit(0), 10_000);
+    assert_eq!(snapshot::catch_up_limit(1_000_000), 250_000);
     let (loaded, source) = Folder::open_from(store.clone(), params(), now).unwrap();
     assert_eq!(source, IndexSource::Snapshot);
     let rebuilt = Folder::open_rebuilding(store.clone(), params(), now).unwrap();
