@@ -359,11 +359,18 @@ def steady(a):
                       "lag": lag, "cold_s": cold_s, "articles": articles}))
 
 
-def restart(a):
+def start_store_farm(articles):
+    """A farm of 50-item feeds without wire copies, enough of them for `articles`; returns
+    it, its address and the number of sources."""
     per_feed = 50
-    sources = max(1, a.articles // per_feed)
+    sources = max(1, articles // per_feed)
     farm, addr = start_farm("--sources", sources, "--items-min", per_feed, "--items-max", per_feed,
                             "--wire-share", "0")
+    return farm, addr, sources
+
+
+def restart(a):
+    farm, addr, sources = start_store_farm(a.articles)
     work = tempfile.mkdtemp(prefix="wirefold-restart-")
     try:
         cfg = os.path.join(work, "wirefold.toml")
@@ -415,10 +422,7 @@ def restart(a):
 def crash(a):
     import socket
 
-    per_feed = 50
-    sources = max(1, a.articles // per_feed)
-    farm, addr = start_farm("--sources", sources, "--items-min", per_feed, "--items-max", per_feed,
-                            "--wire-share", "0")
+    farm, addr, sources = start_store_farm(a.articles)
     work = tempfile.mkdtemp(prefix="wirefold-crash-")
     daemon = [os.path.join(BIN, "wirefold"), "run", "--config", os.path.join(work, "wirefold.toml")]
     try:
