@@ -340,10 +340,7 @@ pub fn read(dir: &Path, params: &DedupParams) -> Result<(Header, Index)> {
 /// The index from the snapshot in the store's directory, caught up with the store: see the
 /// module docs for when that is refused.
 pub fn load(store: &Store, params: &DedupParams, now: Millis) -> Result<Index> {
-    let (header, index) = read(store.path(), params)?;
-    check(store, params, now, &header)?;
-    let limit = catch_up_limit(index.len());
-    caught_up(store, params, now, &header, index, limit)
+    checked_and_caught_up(store, params, now, read(store.path(), params)?, None)
 }
 
 /// [`load`] with `limit` in place of [`catch_up_limit`]'s.
@@ -354,13 +351,26 @@ pub(super) fn load_with_limit(
     now: Millis,
     limit: usize,
 ) -> Result<Index> {
-    let (header, index) = read(store.path(), params)?;
+    let snapshot = read(store.path(), params)?;
+    checked_and_caught_up(store, params, now, snapshot, Some(limit))
+}
+
+/// A snapshot as read, [`check`]ed and [`caught_up`] with the store, within `limit` changed
+/// articles ([`catch_up_limit`] of its size when `None`).
+fn checked_and_caught_up(
+    store: &Store,
+    params: &DedupParams,
+    now: Millis,
+    (header, index): (Header, Index),
+    limit: Option<usize>,
+) -> Result<Index> {
     check(store, params, now, &header)?;
+    let limit = limit.unwrap_or_else(|| catch_up_limit(index.len()));
     caught_up(store, params, now, &header, index, limit)
 }
 
-/// Changes after the snapshot up to which catching it up beats the full rebuild, for a
-/// snapshot of `len` articles, counted in changed articles. Each costs the catch-up its
+/// Changed articles after the snapshot up to which catching it up beats the full rebuild,
+/// for a snapshot of `len` articles. Each costs the catch-up its
 /// change-log entries and a point read of its index record, where the full rebuild scans the
 /// window's records in order on two threads: a daemon killed during a cold ingest left
 /// ~800,000 articles changed after a snapshot of ~170,000, and their catch-up took 6.3 s
@@ -372,8 +382,8 @@ pub(crate) fn catch_up_limit(len: usize) -> usize {
 
 /// The snapshot's index `index` (described by `header`, checked) made the store's index now:
 /// as it is when nothing changed after it, else rebuilt from its records with every article
-/// that has a change after the snapshot read again from the store. More than `limit` changes
-/// make it [`SnapshotError::Stale`]: the full rebuild is faster then ([`catch_up_limit`]).
+/// that has a change after the snapshot read again from the store. More than `limit` changed
+/// articles make it [`SnapshotError::Stale`]: the full rebuild is faster then ([`catch_up_limit`]).
 fn caught_up(
     store: &Store,
     params: &DedupParams,
@@ -470,13 +480,11 @@ pub fn load_prefetched(
     now: Millis,
     prefetch: Prefetch,
 ) -> Result<Index> {
-    let (header, index) = prefetch
+    let snapshot = prefetch
         .0
         .join()
         .map_err(|_| SnapshotError::Invalid("the snapshot reader failed".into()))??;
-    check(store, params, now, &header)?;
-    let limit = catch_up_limit(index.len());
-    caught_up(store, params, now, &header, index, limit)
+    checked_and_caught_up(store, params, now, snapshot, None)
 }
 
 /// Start of the window at `now`, in ms.
