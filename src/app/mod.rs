@@ -21,7 +21,8 @@
 //!   disk to take writes again and reopens the store; a reopen that finds the store damaged
 //!   stops the daemon as the read-through does. Stops with the token; the last flush is
 //!   the shutdown's. It also saves the index snapshot (`fold/snapshot.rs`) every five minutes
-//!   (30 s after a start that had to rebuild the index), and once more after the last flush.
+//!   (30 s after a start that had to rebuild the index; sooner after a burst of changes, see
+//!   `SnapshotClock`), and once more after the last flush.
 //!
 //! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound. Before
 //! it, and after `STOPPING=1`, `STATUS=` names each phase and `EXTEND_TIMEOUT_USEC=` asks for
