@@ -97,50 +97,41 @@ pub(super) const FIRST_SNAPSHOT_AFTER_REBUILD: Duration = Duration::from_secs(30
 const EARLY_SNAPSHOT_GAP: Duration = Duration::from_secs(60);
 
 /// When the flusher saves the next index snapshot: on its schedule ([`SNAPSHOT_EVERY`]), or
-/// sooner once the changes since the last one reach half of what the next start would catch
-/// up on before it gives the snapshot up and rebuilds the index from the store
-/// ([`snapshot::catch_up_limit`]). Without that, a crash after a burst of ingest (a cold start
-/// of many sources stores thousands of articles a second) finds a snapshot too stale to use
-/// and rebuilds. Change-log entries are counted, which is at least the changed articles the
-/// limit counts, so the estimate errs towards saving early.
+/// sooner once the changes since the snapshot on disk ([`Folder::changes_since_snapshot`])
+/// reach half of what the next start would catch up on before it gives the snapshot up and
+/// rebuilds the index from the store ([`snapshot::catch_up_limit`]). Without that, a crash
+/// after a burst of ingest (a cold start of many sources stores thousands of articles a
+/// second) finds a snapshot too stale to use and rebuilds. Change-log entries are counted,
+/// which is at least the changed articles the limit counts, so the estimate errs towards
+/// saving early.
 #[derive(Debug)]
 pub(super) struct SnapshotClock {
     next: Instant,
     last: Instant,
-    /// The change-log position the last snapshot (or the start) covered.
-    seq: u64,
 }
 
 impl SnapshotClock {
-    /// A clock whose first snapshot falls `first` after `now`, counting changes after `seq`
-    /// (the store's last change at start: the index was caught up to it then).
-    pub(super) fn new(now: Instant, first: Duration, seq: u64) -> Self {
+    /// A clock whose first snapshot falls `first` after `now`.
+    pub(super) fn new(now: Instant, first: Duration) -> Self {
         Self {
             next: now + first,
             last: now,
-            seq,
         }
     }
 
-    /// Whether a snapshot is due at `now`, the store's last change being `seq` and the index
-    /// holding `index_len` articles.
-    pub(super) fn due(&self, now: Instant, seq: u64, index_len: usize) -> bool {
-        if now >= self.next {
-            return true;
-        }
-        let changed = seq.saturating_sub(self.seq);
-        now.duration_since(self.last) >= EARLY_SNAPSHOT_GAP
-            && changed >= snapshot::catch_up_limit(index_len) as u64 / 2
+    /// Whether a snapshot is due at `now`, `changed` change-log entries having been written
+    /// after the one on disk and the index holding `index_len` articles.
+    pub(super) fn due(&self, now: Instant, changed: u64, index_len: usize) -> bool {
+        now >= self.next
+            || (now.duration_since(self.last) >= EARLY_SNAPSHOT_GAP
+                && changed >= snapshot::catch_up_limit(index_len) as u64 / 2)
     }
 
-    /// A snapshot was attempted at `now`; `saved` is the change it covers when it was saved
-    /// (a failed one is tried again on the schedule, not at once).
-    pub(super) fn attempted(&mut self, now: Instant, saved: Option<u64>) {
+    /// A snapshot was attempted at `now` (a failed one is tried again on the schedule, or a
+    /// minute later when the changes call for it, not at once).
+    pub(super) fn attempted(&mut self, now: Instant) {
         self.next = now + SNAPSHOT_EVERY;
         self.last = now;
-        if let Some(seq) = saved {
-            self.seq = seq;
-        }
     }
 }
 
@@ -178,28 +169,23 @@ pub(super) async fn checkpoint(store: Store) {
     }
 }
 
-/// Saves the index snapshot on the blocking pool and logs the outcome; returns the change
-/// the saved snapshot covers.
-pub(super) async fn save_snapshot(folder: Arc<Folder>) -> Option<u64> {
+/// Saves the index snapshot on the blocking pool and logs the outcome.
+pub(super) async fn save_snapshot(folder: Arc<Folder>) {
     let started = Instant::now();
     let saved =
         tokio::task::spawn_blocking(move || folder.save_snapshot(Utc::now().timestamp_millis()))
             .await;
     match saved {
-        Ok(Ok(s)) => {
-            info!(
-                articles = s.articles,
-                seq = s.seq,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "index snapshot saved"
-            );
-            return Some(s.seq);
-        }
+        Ok(Ok(s)) => info!(
+            articles = s.articles,
+            seq = s.seq,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "index snapshot saved"
+        ),
         Ok(Err(SnapshotError::Empty)) => debug!("no index snapshot: nothing stored yet"),
         Ok(Err(e)) => warn!(error.message = %e, "index snapshot not saved"),
         Err(e) => warn!(error.message = %e, "index snapshot task failed"),
     }
-    None
 }
 
 /// Flushes the store every `store.flush_every` and publishes what became durable. After a
@@ -221,9 +207,7 @@ pub(super) async fn flush_loop(
     first_snapshot: Duration,
     damage: tokio::sync::mpsc::Sender<StoreError>,
 ) {
-    // The index was caught up to the store's last change when the daemon started.
-    let start_seq = store.last_change().ok().flatten().unwrap_or(0);
-    let mut snapshots = SnapshotClock::new(Instant::now(), first_snapshot, start_seq);
+    let mut snapshots = SnapshotClock::new(Instant::now(), first_snapshot);
     let mut tick = tokio::time::interval(store.flush_every());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_probe: Option<Instant> = None;
@@ -283,10 +267,10 @@ pub(super) async fn flush_loop(
         let f = folder.clone();
         match tokio::task::spawn_blocking(move || f.flush_and_publish()).await {
             Ok(Ok(())) => {
-                let seq = store.last_change().ok().flatten().unwrap_or(0);
-                if snapshots.due(Instant::now(), seq, folder.index_len()) {
-                    let saved = save_snapshot(folder.clone()).await;
-                    snapshots.attempted(Instant::now(), saved);
+                let changed = folder.changes_since_snapshot();
+                if snapshots.due(Instant::now(), changed, folder.index_len()) {
+                    save_snapshot(folder.clone()).await;
+                    snapshots.attempted(Instant::now());
                 }
             }
             // A failed write is the store's fault now: reported on the next tick.
@@ -321,45 +305,40 @@ mod tests {
     #[test]
     fn the_snapshot_falls_due_on_its_schedule_whatever_changed() {
         let t0 = Instant::now();
-        let clock = SnapshotClock::new(t0, FIRST_SNAPSHOT_AFTER_REBUILD, 100);
-        assert!(!clock.due(t0 + Duration::from_secs(29), 100, 1_000));
-        assert!(clock.due(t0 + FIRST_SNAPSHOT_AFTER_REBUILD, 100, 1_000));
+        let clock = SnapshotClock::new(t0, FIRST_SNAPSHOT_AFTER_REBUILD);
+        assert!(!clock.due(t0 + Duration::from_secs(29), 0, 1_000));
+        assert!(clock.due(t0 + FIRST_SNAPSHOT_AFTER_REBUILD, 0, 1_000));
     }
 
     #[test]
     fn a_burst_of_changes_brings_the_snapshot_forward_but_not_too_often() {
         let t0 = Instant::now();
-        let mut clock = SnapshotClock::new(t0, SNAPSHOT_EVERY, 1_000);
+        let mut clock = SnapshotClock::new(t0, SNAPSHOT_EVERY);
         // Half of the catch-up limit of a 1,000,000-article index: 125,000 changes.
         let half = snapshot::catch_up_limit(1_000_000) as u64 / 2;
         let minute = t0 + EARLY_SNAPSHOT_GAP;
         assert!(
-            !clock.due(minute, 1_000 + half - 1, 1_000_000),
+            !clock.due(minute, half - 1, 1_000_000),
             "below half the limit"
         );
         assert!(
-            !clock.due(minute - Duration::from_secs(1), 1_000 + half, 1_000_000),
-            "too soon after the last one"
+            !clock.due(minute - Duration::from_secs(1), half, 1_000_000),
+            "too soon after the start"
         );
-        assert!(clock.due(minute, 1_000 + half, 1_000_000));
+        assert!(clock.due(minute, half, 1_000_000));
 
-        // Saved: changes count from what it covers, and the schedule restarts.
-        clock.attempted(minute, Some(1_000 + half));
-        let later = minute + EARLY_SNAPSHOT_GAP;
-        assert!(!clock.due(later, 1_000 + half + 10, 1_000_000));
-        assert!(clock.due(later, 1_000 + 2 * half, 1_000_000));
-        assert!(clock.due(minute + SNAPSHOT_EVERY, 1_000 + half, 1_000_000));
-
-        // A failed save keeps counting from the last saved one.
-        clock.attempted(later, None);
-        assert!(!clock.due(later + Duration::from_secs(59), 1_000 + 2 * half, 1_000_000));
-        assert!(clock.due(later + EARLY_SNAPSHOT_GAP, 1_000 + 2 * half, 1_000_000));
+        // Attempted: the next early one waits a minute, the schedule restarts.
+        clock.attempted(minute);
+        assert!(!clock.due(minute + Duration::from_secs(59), 2 * half, 1_000_000));
+        assert!(clock.due(minute + EARLY_SNAPSHOT_GAP, half, 1_000_000));
+        assert!(!clock.due(minute + EARLY_SNAPSHOT_GAP, 10, 1_000_000));
+        assert!(clock.due(minute + SNAPSHOT_EVERY, 10, 1_000_000));
     }
 
     #[test]
     fn a_small_index_snapshots_early_after_five_thousand_changes() {
         let t0 = Instant::now();
-        let clock = SnapshotClock::new(t0, SNAPSHOT_EVERY, 0);
+        let clock = SnapshotClock::new(t0, SNAPSHOT_EVERY);
         let minute = t0 + EARLY_SNAPSHOT_GAP;
         assert!(!clock.due(minute, 4_999, 100));
         assert!(clock.due(minute, 5_000, 100));

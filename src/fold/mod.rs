@@ -74,7 +74,7 @@
 //! Decisions are serialized behind one lock (the index lookup, the id assignment and the store
 //! transaction), so two copies arriving at once from two sources cannot open two stories.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use self::batch::Batch;
@@ -132,6 +132,9 @@ pub struct Folder {
     published: Mutex<Option<u64>>,
     /// `index.len()` after the last change, for readers.
     index_size: AtomicUsize,
+    /// The change-log position the index snapshot on disk covers: 0 when there is none the
+    /// next start could use (none loaded or saved since this start, or the last save failed).
+    snapshot_seq: AtomicU64,
 }
 
 /// Most articles folded under one lock and written in one transaction.
@@ -241,13 +244,13 @@ impl Folder {
         // Runs at start, before the read-through: sled 0.34 panics on some damage instead of
         // returning an error, which is reported as damage here too.
         let shown = store.path().display().to_string();
-        let (index, source) = crate::storage::catching_sled_panics(&shown, || {
+        let (index, source, snapshot_seq) = crate::storage::catching_sled_panics(&shown, || {
             let loaded = match prefetch {
                 Some(p) => snapshot::load_prefetched(&store, &params, now, p),
                 None => snapshot::load(&store, &params, now),
             };
             match loaded {
-                Ok(index) => Ok((index, IndexSource::Snapshot)),
+                Ok((index, seq)) => Ok((index, IndexSource::Snapshot, seq)),
                 Err(e) => {
                     match &e {
                         SnapshotError::Missing => {
@@ -261,6 +264,7 @@ impl Folder {
                     Ok((
                         snapshot::rebuild(&store, &params, now)?,
                         IndexSource::Rebuilt,
+                        0,
                     ))
                 }
             }
@@ -272,7 +276,10 @@ impl Folder {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "index ready"
         );
-        Ok((Self::with_index(store, params, index)?, source))
+        Ok((
+            Self::with_index(store, params, index, snapshot_seq)?,
+            source,
+        ))
     }
 
     /// Builds the index from the store's records only, ignoring any snapshot.
@@ -282,10 +289,15 @@ impl Folder {
         now: Millis,
     ) -> Result<Self, StoreError> {
         let index = snapshot::rebuild(&store, &params, now)?;
-        Self::with_index(store, params, index)
+        Self::with_index(store, params, index, 0)
     }
 
-    fn with_index(store: Store, params: DedupParams, index: Index) -> Result<Self, StoreError> {
+    fn with_index(
+        store: Store,
+        params: DedupParams,
+        index: Index,
+        snapshot_seq: u64,
+    ) -> Result<Self, StoreError> {
         let window_ms = i64::try_from(params.window.as_millis()).unwrap_or(i64::MAX);
         Ok(Self {
             index_size: AtomicUsize::new(index.len()),
@@ -295,6 +307,7 @@ impl Folder {
             params,
             window_ms,
             events: tokio::sync::broadcast::channel(EVENT_CAPACITY).0,
+            snapshot_seq: AtomicU64::new(snapshot_seq),
         })
     }
 
@@ -334,10 +347,21 @@ impl Folder {
     /// index to a temporary file; then, without the lock, fsyncs and renames it into place.
     pub fn save_snapshot(&self, now: Millis) -> Result<SnapshotSaved, SnapshotError> {
         let saved = self.write_snapshot(now);
-        if saved.is_err() {
-            snapshot::discard(self.store.path());
+        match &saved {
+            Ok(s) => self.snapshot_seq.store(s.seq, Ordering::Relaxed),
+            Err(_) => {
+                snapshot::discard(self.store.path());
+                self.snapshot_seq.store(0, Ordering::Relaxed);
+            }
         }
         saved
+    }
+
+    /// Durable change-log entries after the position the index snapshot on disk covers (all
+    /// of them when there is none): what the next start would catch up on after a crash.
+    pub fn changes_since_snapshot(&self) -> u64 {
+        let last = self.store.last_change().ok().flatten().unwrap_or(0);
+        last.saturating_sub(self.snapshot_seq.load(Ordering::Relaxed))
     }
 
     fn write_snapshot(&self, now: Millis) -> Result<SnapshotSaved, SnapshotError> {

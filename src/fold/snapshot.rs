@@ -338,9 +338,9 @@ pub fn read(dir: &Path, params: &DedupParams) -> Result<(Header, Index)> {
     Ok((header, index))
 }
 
-/// The index from the snapshot in the store's directory, caught up with the store: see the
-/// module docs for when that is refused.
-pub fn load(store: &Store, params: &DedupParams, now: Millis) -> Result<Index> {
+/// The index from the snapshot in the store's directory, caught up with the store, and the
+/// change-log position the snapshot covers: see the module docs for when that is refused.
+pub fn load(store: &Store, params: &DedupParams, now: Millis) -> Result<(Index, u64)> {
     checked_and_caught_up(store, params, now, read(store.path(), params)?, None)
 }
 
@@ -351,23 +351,23 @@ pub(super) fn load_with_limit(
     params: &DedupParams,
     now: Millis,
     limit: usize,
-) -> Result<Index> {
+) -> Result<(Index, u64)> {
     let snapshot = read(store.path(), params)?;
     checked_and_caught_up(store, params, now, snapshot, Some(limit))
 }
 
 /// A snapshot as read, [`check`]ed and [`caught_up`] with the store, within `limit` changed
-/// articles ([`catch_up_limit`] of its size when `None`).
+/// articles ([`catch_up_limit`] of its size when `None`); with the position it covers.
 fn checked_and_caught_up(
     store: &Store,
     params: &DedupParams,
     now: Millis,
     (header, index): (Header, Index),
     limit: Option<usize>,
-) -> Result<Index> {
+) -> Result<(Index, u64)> {
     check(store, params, now, &header)?;
     let limit = limit.unwrap_or_else(|| catch_up_limit(index.len()));
-    caught_up(store, params, now, &header, index, limit)
+    caught_up(store, params, now, &header, index, limit).map(|index| (index, header.seq))
 }
 
 /// Changed articles after the snapshot up to which catching it up beats the full rebuild,
@@ -480,7 +480,7 @@ pub fn load_prefetched(
     params: &DedupParams,
     now: Millis,
     prefetch: Prefetch,
-) -> Result<Index> {
+) -> Result<(Index, u64)> {
     let snapshot = prefetch
         .0
         .join()

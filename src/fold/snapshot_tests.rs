@@ -152,14 +152,22 @@ fn a_stale_snapshot_caught_up_is_the_index_a_full_rebuild_gives() {
         let (f, source) = Folder::open_from(open(&path), params(), T0).unwrap();
         assert_eq!(source, IndexSource::Rebuilt);
         traffic(&f, 0, 14);
+        // No snapshot yet: a crash now would catch up on nothing, every change counts.
+        f.store.flush().unwrap();
+        let written = f.store.last_change().unwrap().unwrap();
+        assert_eq!(f.changes_since_snapshot(), written);
         // Eviction has run (the window is 10 h): the snapshot holds fewer than the store.
         assert!(f.evict(T0 + 14 * HOUR) > 0);
         saved = f.save_snapshot(T0 + 14 * HOUR).unwrap();
         assert_eq!(saved.articles, f.index_len() as u64);
+        assert_eq!(f.changes_since_snapshot(), 0);
         // More after the snapshot — new stories, copies, updates of articles it holds — then
         // a "crash": the store is flushed, the snapshot is not written again.
         traffic(&f, 14, 20);
         f.store.flush().unwrap();
+        let after = f.store.last_change().unwrap().unwrap() - saved.seq;
+        assert!(after > 0);
+        assert_eq!(f.changes_since_snapshot(), after);
     }
     let now = T0 + 20 * HOUR;
     let store = open(&path);
@@ -180,14 +188,21 @@ fn a_stale_snapshot_caught_up_is_the_index_a_full_rebuild_gives() {
         Err(SnapshotError::Stale(m)) => assert!(m.contains("articles changed after it"), "{m}"),
         other => panic!(
             "expected a stale snapshot, got {:?}",
-            other.map(|i| i.len())
+            other.map(|(i, _)| i.len())
         ),
     }
     assert_eq!(snapshot::catch_up_limit(0), 10_000);
     assert_eq!(snapshot::catch_up_limit(1_000_000), 250_000);
     let (loaded, source) = Folder::open_from(store.clone(), params(), now).unwrap();
     assert_eq!(source, IndexSource::Snapshot);
+    // Caught up, the snapshot on disk is still the old one: the changes after it count.
+    let after = store.last_change().unwrap().unwrap() - saved.seq;
+    assert_eq!(loaded.changes_since_snapshot(), after);
     let rebuilt = Folder::open_rebuilding(store.clone(), params(), now).unwrap();
+    assert_eq!(
+        rebuilt.changes_since_snapshot(),
+        store.last_change().unwrap().unwrap()
+    );
     assert_same_index(&loaded, &rebuilt, now, 20);
     // The same when the snapshot was read on a thread while the store opened (here the
     // catch-up makes it read the snapshot again).
