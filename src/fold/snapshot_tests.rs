@@ -152,7 +152,7 @@ fn a_stale_snapshot_caught_up_is_the_index_a_full_rebuild_gives() {
         let (f, source) = Folder::open_from(open(&path), params(), T0).unwrap();
         assert_eq!(source, IndexSource::Rebuilt);
         traffic(&f, 0, 14);
-        // No snapshot yet: a crash now would catch up on nothing, every change counts.
+        // No snapshot yet: a crash now would rebuild, so every change counts.
         f.store.flush().unwrap();
         let written = f.store.last_change().unwrap().unwrap();
         assert_eq!(f.changes_since_snapshot(), written);
