@@ -21,6 +21,11 @@ if [ ${#targets[@]} -eq 0 ]; then
   targets=(feed feed_pipeline config)
 fi
 export RUSTC_BOOTSTRAP=1
+# libFuzzer ends the process with exit(), so a target's own clean-up never runs: the config
+# target's file goes to a temporary directory of this run's, removed on the way out.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/wirefold-fuzz.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR="$scratch"
 for t in "${targets[@]}"; do
   case "$t" in
     feed | feed_pipeline)

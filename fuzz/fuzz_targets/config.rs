@@ -12,6 +12,7 @@ use wirefold::config::Config;
 fn path() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
+        // `scripts/fuzz.sh` points TMPDIR at a directory of its run and removes it afterwards.
         let dir = std::env::temp_dir().join(format!("wirefold-fuzz-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         dir.join("wirefold.toml")
