@@ -15,6 +15,10 @@ use wirefold::export;
 use wirefold::notify::{LongPhase, Notifier};
 use wirefold::telemetry;
 
+/// The system's allocator, keeping the store's log buffers for reuse (`memory::Allocator`).
+#[global_allocator]
+static ALLOCATOR: wirefold::memory::Allocator = wirefold::memory::Allocator;
+
 fn main() -> ExitCode {
     wirefold::memory::tune_allocator();
     let cli = Cli::parse();
