@@ -115,7 +115,7 @@ static LOG_BUFFERS: Pool = Pool::new();
 /// flush. glibc maps a block that large on its own and unmaps it when it is freed, so each
 /// buffer came from the kernel a page fault at a time, zeroed: in a cold ingest of 1,000
 /// feeds × 30 items, ~700 buffers and more than half of the process's page faults
-/// (BENCHMARKS.md, issue 8). Up to [`POOLED`] freed buffers (2 MiB) wait for the next one;
+/// (BENCHMARKS.md, issue 8). Up to four freed buffers (2 MiB) wait for the next one;
 /// [`release_free_memory`] gives them back, so a daemon at rest holds none for long.
 pub struct Allocator;
 
