@@ -6,7 +6,8 @@
 //! and returns freed memory to the system only from the top of a heap, above a threshold it
 //! raises as the process runs. After a burst of polls that leaves tens of megabytes parked in
 //! arenas, and pages freed in the middle of a heap stay resident until `malloc_trim` gives
-//! them back. Elsewhere (musl, other systems) these are no-ops.
+//! them back. Elsewhere (musl, other systems) the glibc settings and the trim are no-ops; the
+//! pool of log buffers works with any system allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr::null_mut;
