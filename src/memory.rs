@@ -54,8 +54,9 @@ pub fn release_free_memory() -> Duration {
 pub const LOG_BUFFER_BYTES: usize = 512 * 1024;
 /// Their alignment (sled's `AlignedBuf`).
 const LOG_BUFFER_ALIGN: usize = 8192;
-/// How many freed log buffers are kept: sled has one being filled and a few being written.
-const POOLED: usize = 4;
+/// How many freed log buffers are kept: on the cold bench's farm four did no better than two
+/// (BENCHMARKS.md, issue 8, "Session 23").
+const POOLED: usize = 2;
 
 /// Freed blocks of one layout kept for the next allocation of that layout (at most
 /// [`POOLED`]); every block in it came from [`System`] with that layout.
@@ -116,7 +117,7 @@ static LOG_BUFFERS: Pool = Pool::new();
 /// flush. glibc maps a block that large on its own and unmaps it when it is freed, so each
 /// buffer came from the kernel a page fault at a time, zeroed: in a cold ingest of 1,000
 /// feeds × 30 items, ~700 buffers and more than half of the process's page faults
-/// (BENCHMARKS.md, issue 8). Up to four freed buffers (2 MiB) wait for the next one;
+/// (BENCHMARKS.md, issue 8). Up to two freed buffers (1 MiB) wait for the next one;
 /// [`release_free_memory`] gives them back, so a daemon at rest holds none for long.
 pub struct Allocator;
 
