@@ -2,7 +2,7 @@
 
 use crate::dedup::Index;
 use crate::fingerprint::Fingerprint;
-use crate::storage::{ArticleRecord, ChangeKind, Counts, StoryRecord};
+use crate::storage::{ArticleRecord, ChangeKind, CopyWrites, Counts, StoryRecord};
 
 /// The writes of one batch, and how to take its index changes back if the write fails.
 #[derive(Default)]
@@ -11,6 +11,8 @@ pub(super) struct Batch {
     pub(super) writes: Vec<(ArticleRecord, ChangeKind)>,
     /// Stories as the batch left them.
     pub(super) stories: std::collections::HashMap<u64, StoryRecord>,
+    /// Copy records written (new copies, changed URLs, copies moved by a merge) and deleted.
+    pub(super) copies: CopyWrites,
     /// Counters moved.
     pub(super) delta: Counts,
     /// Index changes, in order.

@@ -40,9 +40,37 @@ impl Folder {
         }
         group.sort_by_key(|s| s.id);
         let mut survivor = group.remove(0);
+        // The canonical copy is the earliest of all the group's copies.
+        let mut earliest = match batch.copies.get_mut(survivor.id, survivor.canonical) {
+            Some(c) => Some((c.first_seen, c.article)),
+            None => self
+                .store
+                .copy(survivor.id, survivor.canonical)?
+                .map(|c| (c.first_seen, c.article)),
+        };
         for absorbed in group {
-            for c in &absorbed.copies {
+            // its stored copies, and those this batch wrote (which replace a stored one)
+            let mut moved = self.store.copies(absorbed.id)?;
+            for c in batch.copies.take_story(absorbed.id) {
+                match moved.iter_mut().find(|m| m.article == c.article) {
+                    Some(m) => *m = c,
+                    None => moved.push(c),
+                }
+            }
+            for mut c in moved {
                 self.repoint(index, batch, c.article, survivor.id)?;
+                batch.copies.delete(absorbed.id, c.article);
+                // its first copy is a copy now, not an origin: counted as one
+                if c.kind == CopyKind::Origin {
+                    c.kind = CopyKind::Near;
+                    batch.delta.copies += 1;
+                }
+                let at = (c.first_seen, c.article);
+                if earliest.is_none_or(|e| at < e) {
+                    earliest = Some(at);
+                }
+                survivor.copy_count = survivor.copy_count.saturating_add(1);
+                batch.copies.put(survivor.id, c);
             }
             if self.store.story(absorbed.id)?.is_some() {
                 batch.removed.push(absorbed.id);
@@ -58,20 +86,9 @@ impl Folder {
             for h in &absorbed.headlines {
                 survivor.add_headline(h);
             }
-            // its first copy is a copy now, not an origin: counted as one
-            survivor
-                .copies
-                .extend(absorbed.copies.into_iter().map(|mut c| {
-                    if c.kind == CopyKind::Origin {
-                        c.kind = CopyKind::Near;
-                        batch.delta.copies += 1;
-                    }
-                    c
-                }));
         }
-        survivor.copies.sort_by_key(|c| (c.first_seen, c.article));
-        if let Some(first) = survivor.copies.first() {
-            survivor.canonical = first.article;
+        if let Some((_, article)) = earliest {
+            survivor.canonical = article;
         }
         survivor.updated = now;
         batch.stories.insert(survivor.id, survivor.clone());

@@ -486,9 +486,13 @@ impl Folder {
         }
         let stories: Vec<&StoryRecord> = batch.stories.values().collect();
         // Changes reach the live feed from `flush_and_publish`, once durable.
-        let written = self
-            .store
-            .commit_fold(&batch.writes, &stories, &batch.removed, batch.delta);
+        let written = self.store.commit_fold(
+            &batch.writes,
+            &stories,
+            &batch.copies,
+            &batch.removed,
+            batch.delta,
+        );
         if let Err(e) = written {
             batch.undo(&mut index);
             self.index_size.store(index.len(), Ordering::Relaxed);
@@ -517,17 +521,17 @@ impl Folder {
     }
 }
 
-/// The likely origin of a story: the earliest copy from a source configured as a wire agency
-/// (`agency = true`), else the earliest copy (the story's canonical). `None` for a story
-/// without copies.
+/// The likely origin of a story with `copies` ([`Store::copies`]): the earliest copy from a
+/// source configured as a wire agency (`agency = true`), else the earliest copy (the story's
+/// canonical). `None` for a story without copies.
 pub fn likely_origin<'a>(
-    story: &'a StoryRecord,
+    copies: &'a [CopyRecord],
     is_agency: impl Fn(&str) -> bool,
 ) -> Option<&'a CopyRecord> {
     let earliest =
         |it: &mut dyn Iterator<Item = &'a CopyRecord>| it.min_by_key(|c| (c.first_seen, c.article));
-    earliest(&mut story.copies.iter().filter(|c| is_agency(&c.source)))
-        .or_else(|| earliest(&mut story.copies.iter()))
+    earliest(&mut copies.iter().filter(|c| is_agency(&c.source)))
+        .or_else(|| earliest(&mut copies.iter()))
 }
 
 mod batch;

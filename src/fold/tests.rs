@@ -116,12 +116,11 @@ fn same_source_and_key_is_unchanged_or_updated_in_place() {
     );
     let mut edited = P.to_vec();
     edited.push("The board will publish the full contract next week.");
-    let d = fold(
-        &f,
-        "agency",
-        &entry("a1", "Ferries go electric (updated)", &edited),
-        T0 + 2 * HOUR,
-    );
+    let moved = RawEntry {
+        link: Some("https://example.com/ferries-updated".into()),
+        ..entry("a1", "Ferries go electric (updated)", &edited)
+    };
+    let d = fold(&f, "agency", &moved, T0 + 2 * HOUR);
     let Decision::Updated { article } = d else {
         panic!("{d:?}")
     };
@@ -136,6 +135,13 @@ fn same_source_and_key_is_unchanged_or_updated_in_place() {
     assert!(
         st.headlines.iter().any(|h| h.ends_with("(updated)")),
         "headline variant recorded"
+    );
+    let copies = f.store.copies(s).unwrap();
+    assert_eq!(copies.len(), 1, "still one copy");
+    assert_eq!(
+        copies[0].url.as_deref(),
+        Some("https://example.com/ferries-updated"),
+        "the copy follows the article's new URL"
     );
 }
 
@@ -247,10 +253,10 @@ fn likely_origin_prefers_the_agency_feed_over_an_earlier_outlet() {
         &entry("a1", "Ferries go electric", &P),
         T0 + HOUR,
     );
-    let st = f.store.story(s).unwrap().unwrap();
-    let o = super::likely_origin(&st, |name| name == "agency").unwrap();
+    let copies = f.store.copies(s).unwrap();
+    let o = super::likely_origin(&copies, |name| name == "agency").unwrap();
     assert_eq!(o.source, "agency");
-    let o = super::likely_origin(&st, |_| false).unwrap();
+    let o = super::likely_origin(&copies, |_| false).unwrap();
     assert_eq!(o.source, "paper", "without an agency: the earliest copy");
 }
 
@@ -283,7 +289,8 @@ fn one_poll_folds_in_one_batch_and_later_items_match_earlier_ones() {
     );
     let store = &f.store;
     let s = store.story(first).unwrap().unwrap();
-    assert_eq!(s.copies.len(), 2, "both copies in the one story record");
+    assert_eq!(s.copy_count, 2, "both copies in the one story");
+    assert_eq!(store.copies(first).unwrap().len(), 2);
     // Counts and the change log show what a flush made durable.
     store.flush().unwrap();
     let counts = store.counts().unwrap();
@@ -468,7 +475,11 @@ fn an_article_matching_two_stories_merges_the_later_into_the_earlier() {
     let merged = store.story(a).unwrap().unwrap();
     assert_eq!(merged.merged_from, vec![b], "and recorded on the survivor");
     assert_eq!(store.merged_into(b).unwrap(), Some(a), "B's id leads to A");
-    assert_eq!(merged.copies.len(), 3);
+    assert_eq!(merged.copy_count, 3);
+    let copies = store.copies(a).unwrap();
+    assert_eq!(copies.len(), 3);
+    assert_eq!(merged.canonical, copies[0].article, "the earliest copy");
+    assert!(store.copies(b).unwrap().is_empty(), "B's copies moved");
     assert_eq!(store.article(b_article).unwrap().unwrap().story, a);
     // the index follows: a copy of B now lands in A
     let d = fold(
@@ -498,10 +509,8 @@ fn an_article_matching_two_stories_merges_the_later_into_the_earlier() {
     );
     assert_eq!(
         store
-            .story(a)
+            .copies(a)
             .unwrap()
-            .unwrap()
-            .copies
             .iter()
             .filter(|c| c.kind == crate::storage::CopyKind::Origin)
             .count(),
@@ -586,7 +595,15 @@ fn a_merge_within_one_poll_is_written_once() {
     );
     let store = &f.store;
     assert!(store.story(b).unwrap().is_none());
-    assert_eq!(store.story(a).unwrap().unwrap().merged_from, vec![b]);
+    let merged = store.story(a).unwrap().unwrap();
+    assert_eq!(merged.merged_from, vec![b]);
+    assert_eq!(merged.copy_count, 3);
+    let copies = store.copies(a).unwrap();
+    let kinds: Vec<_> = copies.iter().map(|c| c.kind).collect();
+    use crate::storage::CopyKind::{Near, Origin};
+    assert_eq!(kinds, vec![Origin, Near, Near], "B's origin is a copy now");
+    assert_eq!(merged.canonical, copies[0].article);
+    assert!(store.copies(b).unwrap().is_empty(), "nothing left under B");
     store.flush().unwrap();
     let counts = store.counts().unwrap();
     assert_eq!((counts.articles, counts.stories, counts.copies), (3, 1, 2));

@@ -22,7 +22,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{rfc3339, AppState};
-use crate::storage::{ArticleRecord, ChangeKind, CopyKind, Store, StoreError, StoryRecord};
+use crate::storage::{
+    source_count, ArticleRecord, ChangeKind, CopyKind, Store, StoreError, StoryRecord,
+};
 
 /// Default and largest page size.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -214,8 +216,9 @@ fn copy_kind(k: CopyKind) -> &'static str {
 /// Builds a story view; with `titles`, looks up each copy's own headline.
 pub fn story_view(store: &Store, s: StoryRecord, titles: bool) -> Result<StoryView, StoreError> {
     let canonical = store.article(s.canonical)?;
-    let mut copies = Vec::with_capacity(s.copies.len());
-    for c in &s.copies {
+    let stored = store.copies(s.id)?;
+    let mut copies = Vec::with_capacity(stored.len());
+    for c in &stored {
         let title = if titles {
             store.article(c.article)?.map(|a| a.title)
         } else {
@@ -236,15 +239,19 @@ pub fn story_view(store: &Store, s: StoryRecord, titles: bool) -> Result<StoryVi
         created: rfc3339(s.created),
         updated: rfc3339(s.updated),
         canonical: s.canonical,
-        origin: s.copies.first().map(|c| c.source.clone()),
+        origin: stored
+            .iter()
+            .find(|c| c.article == s.canonical)
+            .or(stored.first())
+            .map(|c| c.source.clone()),
         title: canonical
             .as_ref()
             .map(|a| a.title.clone())
             .or_else(|| s.headlines.first().cloned())
             .unwrap_or_default(),
         url: canonical.and_then(|a| a.url),
-        copy_count: s.copies.len(),
-        source_count: s.source_count(),
+        copy_count: stored.len(),
+        source_count: source_count(&stored),
         headlines: s.headlines.clone(),
         copies,
         merged_from: s.merged_from.clone(),

@@ -1,5 +1,6 @@
 //! Records as schema 2 wrote them, read when a record has not been rewritten since the
-//! upgrade to schema 3.
+//! upgrade to schema 3; and story records as schemas 2 to 5 wrote them, read once by the
+//! migration to schema 6.
 //!
 //! Schema 3 appended a field to [`Fingerprint`] (`entities`, the last field of both
 //! [`ArticleRecord`] and [`IndexRecord`]) and to [`StoryRecord`] (`merged_from`). postcard is
@@ -7,8 +8,9 @@
 //! field early); it is then read in the old layout here, with the new fields at their
 //! defaults: no entity mask (0, which the index treats as "unknown" and does not check) and no
 //! merged stories. The migration to schema 3 rewrites every index record (with the mask
-//! recomputed from the article's text); article and story records are rewritten in the new
-//! layout the next time they change.
+//! recomputed from the article's text); article records are rewritten in the new layout the
+//! next time they change. Schema 6 moved a story's copies out of its record into a tree of
+//! their own; the migration to it rewrites every story record ([`story_with_copies`]).
 
 use serde::Deserialize;
 
@@ -124,19 +126,50 @@ impl Record for IndexRecord {
     }
 }
 
-impl Record for StoryRecord {
-    fn legacy(bytes: &[u8]) -> Option<Self> {
-        let s: StoryRecordV2 = exactly(bytes)?;
-        Some(StoryRecord {
-            id: s.id,
-            created: s.created,
-            updated: s.updated,
-            canonical: s.canonical,
-            copies: s.copies,
-            headlines: s.headlines,
-            merged_from: Vec::new(),
-        })
-    }
+impl Record for StoryRecord {}
+impl Record for CopyRecord {}
+
+/// Story records of schemas 3-5 (schema 2's plus `merged_from`): every copy inside.
+#[derive(Deserialize)]
+struct StoryRecordV5 {
+    id: u64,
+    created: i64,
+    updated: i64,
+    canonical: u64,
+    copies: Vec<CopyRecord>,
+    headlines: Vec<String>,
+    merged_from: Vec<u64>,
+}
+
+/// A story record as schemas 2 to 5 wrote it (copies inside), split into the story record of
+/// schema 6 and its copies; `None` when the bytes are neither layout. Read by the migration to
+/// schema 6 only: it rewrites every story record.
+pub(super) fn story_with_copies(bytes: &[u8]) -> Option<(StoryRecord, Vec<CopyRecord>)> {
+    let s = match exactly::<StoryRecordV5>(bytes) {
+        Some(s) => s,
+        None => {
+            let s: StoryRecordV2 = exactly(bytes)?;
+            StoryRecordV5 {
+                id: s.id,
+                created: s.created,
+                updated: s.updated,
+                canonical: s.canonical,
+                copies: s.copies,
+                headlines: s.headlines,
+                merged_from: Vec::new(),
+            }
+        }
+    };
+    let story = StoryRecord {
+        id: s.id,
+        created: s.created,
+        updated: s.updated,
+        canonical: s.canonical,
+        copy_count: u32::try_from(s.copies.len()).unwrap_or(u32::MAX),
+        headlines: s.headlines,
+        merged_from: s.merged_from,
+    };
+    Some((story, s.copies))
 }
 
 impl Record for super::records::SourceState {}
@@ -196,6 +229,17 @@ pub(super) mod write {
         headlines: &'a [String],
     }
 
+    #[derive(Serialize)]
+    struct StoryRecordV5<'a> {
+        id: u64,
+        created: i64,
+        updated: i64,
+        canonical: u64,
+        copies: &'a [CopyRecord],
+        headlines: &'a [String],
+        merged_from: &'a [u64],
+    }
+
     fn fp(a: &ArticleRecord) -> FingerprintV2<'_> {
         let f = &a.fingerprint;
         FingerprintV2 {
@@ -239,15 +283,29 @@ pub(super) mod write {
         .unwrap_or_default()
     }
 
-    /// `s` as schema 2 wrote it.
-    pub fn story(s: &StoryRecord) -> Vec<u8> {
+    /// `s` with `copies` as schema 2 wrote it.
+    pub fn story(s: &StoryRecord, copies: &[CopyRecord]) -> Vec<u8> {
         postcard::to_allocvec(&StoryRecordV2 {
             id: s.id,
             created: s.created,
             updated: s.updated,
             canonical: s.canonical,
-            copies: &s.copies,
+            copies,
             headlines: &s.headlines,
+        })
+        .unwrap_or_default()
+    }
+
+    /// `s` with `copies` as schemas 3 to 5 wrote it.
+    pub fn story_v5(s: &StoryRecord, copies: &[CopyRecord]) -> Vec<u8> {
+        postcard::to_allocvec(&StoryRecordV5 {
+            id: s.id,
+            created: s.created,
+            updated: s.updated,
+            canonical: s.canonical,
+            copies,
+            headlines: &s.headlines,
+            merged_from: &s.merged_from,
         })
         .unwrap_or_default()
     }

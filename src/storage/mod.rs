@@ -13,6 +13,9 @@
 //! - `articleid_index`: article id → [`IndexRecord`] (what the in-memory index is rebuilt from);
 //! - `sourcekey_articleid`: source name `0x00` entry key → article id;
 //! - `storyid_story`: story id → [`StoryRecord`];
+//! - `storyarticle_copy`: story id ++ article id (both big-endian) → [`CopyRecord`], one per
+//!   copy (schema 6), so a copy joining a story writes its own few dozen bytes, not the whole
+//!   list of the story's copies again;
 //! - `sourcekey_tombstone`: source name `0x00` entry key → when the deleted item was last
 //!   seen (ms); such an entry is never ingested again while its tombstone lives (schema 2);
 //! - `tombstoneseen_sourcekey`: that time ++ source key → nothing: tombstone expiry order.
@@ -73,6 +76,7 @@ pub use records::*;
 pub use retention::{Pruned, ORDER_SLACK_MS, TOMBSTONE_TOUCH_MS};
 use trees::Trees;
 pub use verify::{Progress, Verifier};
+pub use write::CopyWrites;
 
 /// sled page cache used unless configured (`store.cache_bytes`). 8 MiB: the cold ingest of
 /// 1,000 feeds ran as fast with 4, 8 and 32 MiB, while peak RSS fell from 82 to 59 MB
@@ -80,7 +84,7 @@ pub use verify::{Progress, Verifier};
 pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
@@ -168,6 +172,14 @@ fn decode<T: Record>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> 
             message: e.to_string(),
         })
     })
+}
+
+/// The `storyarticle_copy` key of `article`'s copy in `story`.
+fn copy_key(story: u64, article: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&story.to_be_bytes());
+    k[8..].copy_from_slice(&article.to_be_bytes());
+    k
 }
 
 fn source_key(source: &str, key: &str) -> Vec<u8> {
@@ -374,6 +386,28 @@ impl Store {
     /// One story.
     pub fn story(&self, id: u64) -> Result<Option<StoryRecord>> {
         get_decoded(&self.t()?.stories, "storyid_story", id)
+    }
+
+    /// Every copy of story `id`, in article-id order (the order of first sighting).
+    pub fn copies(&self, id: u64) -> Result<Vec<CopyRecord>> {
+        self.t()?
+            .copies
+            .scan_prefix(id.to_be_bytes())
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode("storyarticle_copy", &k, &v)
+            })
+            .collect()
+    }
+
+    /// `article`'s copy in story `story`, if it is one.
+    pub fn copy(&self, story: u64, article: u64) -> Result<Option<CopyRecord>> {
+        let k = copy_key(story, article);
+        self.t()?
+            .copies
+            .get(k)?
+            .map(|v| decode("storyarticle_copy", &k, &v))
+            .transpose()
     }
 
     /// The story that story `id` was merged into, while that one is stored (`None` for a

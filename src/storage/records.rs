@@ -83,7 +83,8 @@ pub enum CopyKind {
     Near,
 }
 
-/// One copy of a story.
+/// One copy of a story, stored under (story id, article id) in `storyarticle_copy` (schema 6;
+/// before, a story's record held them all and was rewritten whole each time a copy joined).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CopyRecord {
     /// Article id.
@@ -114,8 +115,8 @@ pub struct StoryRecord {
     pub updated: Millis,
     /// The canonical copy: the earliest one.
     pub canonical: u64,
-    /// Every copy, in the order they joined.
-    pub copies: Vec<CopyRecord>,
+    /// How many copies it has (the copies are [`Store::copies`](super::Store::copies)).
+    pub copy_count: u32,
     /// Distinct headlines of its copies (at most [`MAX_HEADLINES`]).
     pub headlines: Vec<String>,
     /// Stories found later to be this one and merged into it (their copies moved here, their
@@ -140,13 +141,8 @@ impl ArticleRecord {
 impl StoryRecord {
     /// A close upper bound of its encoded size, to size the encoding buffer once.
     pub(super) fn encoded_size_hint(&self) -> usize {
-        let copies: usize = self
-            .copies
-            .iter()
-            .map(|c| c.source.len() + c.url.as_ref().map_or(0, String::len) + 48)
-            .sum();
         let headlines: usize = self.headlines.iter().map(|h| h.len() + 4).sum();
-        copies + headlines + 10 * self.merged_from.len() + 48
+        headlines + 10 * self.merged_from.len() + 48
     }
 
     /// Adds a headline variant if new and there is room.
@@ -158,14 +154,21 @@ impl StoryRecord {
             self.headlines.push(title.to_owned());
         }
     }
+}
 
-    /// Number of distinct sources among its copies.
-    pub fn source_count(&self) -> usize {
-        let mut names: Vec<&str> = self.copies.iter().map(|c| c.source.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        names.len()
+impl CopyRecord {
+    /// A close upper bound of its encoded size, to size the encoding buffer once.
+    pub(super) fn encoded_size_hint(&self) -> usize {
+        self.source.len() + self.url.as_ref().map_or(0, String::len) + 40
     }
+}
+
+/// Number of distinct sources among `copies`.
+pub fn source_count(copies: &[CopyRecord]) -> usize {
+    let mut names: Vec<&str> = copies.iter().map(|c| c.source.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.len()
 }
 
 /// The last error a source hit.

@@ -24,9 +24,9 @@ use sled::transaction::ConflictableTransactionError as Abortable;
 use sled::Transactional;
 
 use super::{
-    decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, ChangeKind,
-    ChangeRecord, CopyKind, Counts, IndexRecord, Millis, Result, Store, StoryRecord, KEY_COUNTS,
-    KEY_INDEX_EPOCH,
+    copy_key, decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, ChangeKind,
+    ChangeRecord, CopyKind, CopyRecord, Counts, IndexRecord, Millis, Result, Store, StoryRecord,
+    KEY_COUNTS, KEY_INDEX_EPOCH,
 };
 
 /// A tombstone's time is refreshed when its item is seen again and the stored time is older
@@ -99,6 +99,33 @@ impl Store {
         let t = self.t()?;
         t.may_have_tombstones.store(true, Ordering::SeqCst);
         let article_key = id.to_be_bytes();
+        // The story's next copy: its canonical when this one was, and none means the story
+        // goes with this article. Read before the transaction (sled's cannot scan); callers
+        // serialize pruning with folding, so it cannot change in between.
+        let story_of = match t.articles.get(article_key)? {
+            Some(bytes) => {
+                let a: ArticleRecord = decode("articleid_article", &article_key, &bytes)?;
+                Some(a.story)
+            }
+            None => None,
+        };
+        let next_copy = match story_of {
+            Some(story) => {
+                let mut next = None;
+                for k in t.copies.scan_prefix(story.to_be_bytes()).keys() {
+                    let k = k?;
+                    match k.get(8..).and_then(id_from) {
+                        Some(other) if other != id => {
+                            next = Some(other);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                next
+            }
+            None => None,
+        };
         let seq = self.wrote(t.db.generate_id())?;
         (
             &t.meta,
@@ -106,6 +133,7 @@ impl Store {
             &t.index,
             &t.keys,
             &t.stories,
+            &t.copies,
             &t.tombstones,
             &t.tombstones_seen,
             &t.merged_into,
@@ -118,6 +146,7 @@ impl Store {
                     index,
                     keys,
                     stories,
+                    copies,
                     tombs,
                     tombs_seen,
                     merged_into,
@@ -141,27 +170,35 @@ impl Store {
                     let mut delta_copies = 0;
                     let mut story_gone = false;
                     let story_key = a.story.to_be_bytes();
+                    let copy_key = copy_key(a.story, id);
+                    if let Some(bytes) = copies.remove(&copy_key)? {
+                        let copy: CopyRecord = decode("storyarticle_copy", &copy_key, &bytes)
+                            .map_err(Abortable::Abort)?;
+                        if copy.kind != CopyKind::Origin {
+                            delta_copies = 1;
+                        }
+                    }
                     if let Some(bytes) = stories.get(story_key)? {
                         let mut story: StoryRecord = decode("storyid_story", &story_key, &bytes)
                             .map_err(Abortable::Abort)?;
-                        if let Some(at) = story.copies.iter().position(|c| c.article == id) {
-                            let copy = story.copies.remove(at);
-                            if copy.kind != CopyKind::Origin {
-                                delta_copies = 1;
+                        match next_copy.filter(|_| story_of == Some(a.story)) {
+                            None => {
+                                stories.remove(&story_key)?;
+                                for gone in &story.merged_from {
+                                    merged_into.remove(&gone.to_be_bytes())?;
+                                }
+                                story_gone = true;
                             }
-                        }
-                        if story.copies.is_empty() {
-                            stories.remove(&story_key)?;
-                            for gone in &story.merged_from {
-                                merged_into.remove(&gone.to_be_bytes())?;
+                            Some(next) => {
+                                if story.canonical == id {
+                                    story.canonical = next;
+                                }
+                                story.copy_count = story.copy_count.saturating_sub(1);
+                                stories.insert(
+                                    &story_key,
+                                    encode(&story).map_err(Abortable::Abort)?,
+                                )?;
                             }
-                            story_gone = true;
-                        } else {
-                            if story.canonical == id {
-                                story.canonical = story.copies[0].article;
-                            }
-                            stories
-                                .insert(&story_key, encode(&story).map_err(Abortable::Abort)?)?;
                         }
                     }
 

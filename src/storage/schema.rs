@@ -14,6 +14,8 @@
 //! | 1 → 2 | the tombstone trees start empty (it also filled `firstseen_articleid`, retention's time order, from the articles, until 3 → 4 retired that tree) |
 //! | 2 → 3 | `Fingerprint::entities` (the entity mask) and `StoryRecord::merged_from`: rewrites every `articleid_index` record with the mask recomputed from the article's stored title and text; article and story records keep the schema-2 layout until they change and are read with the new fields at their defaults (see `legacy.rs`) |
 //! | 3 → 4 | drops `firstseen_articleid`: retention reads the time order from `articleid_index` (ids grow with first sighting, the records carry it), one tree insert less per stored article |
+//! | 4 → 5 | `ChangeKind::Deleted` in the change log (nothing rewritten) |
+//! | 5 → 6 | a story's copies move out of its record into `storyarticle_copy`, one record per copy under (story, article): a copy joining a story wrote the whole list again, so a story of n copies cost O(n²) bytes written; every story record is rewritten without them, with `copy_count` |
 //!
 //! A tree a step retires ([`Plan::retire`]) is dropped after the version is bumped; sled
 //! cannot drop a tree inside a transaction, so a crash in between leaves it behind, and every
@@ -96,6 +98,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         from: 4,
         what: "deletions in the change log",
         plan: v4_to_v5,
+    },
+    Migration {
+        from: 5,
+        what: "each story's copies in a tree of their own",
+        plan: v5_to_v6,
     },
 ];
 
@@ -182,6 +189,31 @@ fn v3_to_v4(_: &Trees) -> Result<Plan> {
 /// wirefold of schema 4 could not decode the new entries, so the version moves.
 fn v4_to_v5(_: &Trees) -> Result<Plan> {
     Ok(Plan::default())
+}
+
+/// 5 → 6: every story record again, without its copies, and each copy under (story, article)
+/// in `storyarticle_copy`. The plan holds every story's record and copies (~100 bytes a copy).
+fn v5_to_v6(store: &Trees) -> Result<Plan> {
+    let mut plan = Plan::default();
+    for kv in store.stories.iter() {
+        let (k, v) = kv?;
+        let Some((story, copies)) = super::legacy::story_with_copies(&v) else {
+            return Err(StoreError::Decode {
+                tree: "storyid_story",
+                key: k.iter().map(|b| format!("{b:02x}")).collect(),
+                message: "not a story record of schema 2 to 5".into(),
+            });
+        };
+        plan.insert("storyid_story", &k, &super::encode(&story)?);
+        for c in &copies {
+            plan.insert(
+                "storyarticle_copy",
+                &super::copy_key(story.id, c.article),
+                &super::encode(c)?,
+            );
+        }
+    }
+    Ok(plan)
 }
 
 /// 2 → 3: every index record again, with the entity mask of its article. The plan holds one

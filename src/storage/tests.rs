@@ -37,9 +37,36 @@ fn story(id: u64, a: &ArticleRecord) -> StoryRecord {
         created: a.first_seen,
         updated: a.first_seen,
         canonical: a.id,
-        copies: vec![],
+        copy_count: 1,
         headlines: vec![a.title.clone()],
         merged_from: vec![],
+    }
+}
+
+/// Rewrites every story record as schemas 3 to 5 did (the copies inside it) and empties the
+/// copy tree: what a store of those schemas holds.
+fn story_records_as_schema_5(store: &Store) {
+    let t = store.t().unwrap();
+    for kv in t.stories.iter() {
+        let (k, v) = kv.unwrap();
+        let s: StoryRecord = postcard::from_bytes(&v).unwrap();
+        let copies = store.copies(s.id).unwrap();
+        t.stories
+            .insert(k, legacy::write::story_v5(&s, &copies))
+            .unwrap();
+    }
+    t.copies.clear().unwrap();
+}
+
+/// `a`'s copy record as its story's first copy.
+fn origin(a: &ArticleRecord) -> CopyRecord {
+    CopyRecord {
+        article: a.id,
+        source: a.source.clone(),
+        url: a.url.clone(),
+        first_seen: a.first_seen,
+        similarity: 1.0,
+        kind: CopyKind::Origin,
     }
 }
 
@@ -55,6 +82,7 @@ fn commit_is_readable_after_reopen() {
             .commit(
                 &a,
                 &story(sid, &a),
+                Some(&origin(&a)),
                 Counts {
                     articles: 1,
                     stories: 1,
@@ -125,7 +153,13 @@ fn index_scan_stops_at_window_start() {
         let mut a = article(&store, 1, &format!("g:{i}"));
         a.first_seen = at;
         store
-            .commit(&a, &story(1, &a), Counts::default(), ChangeKind::Updated)
+            .commit(
+                &a,
+                &story(1, &a),
+                None,
+                Counts::default(),
+                ChangeKind::Updated,
+            )
             .unwrap();
     }
     let recent: Vec<_> = store
@@ -141,19 +175,12 @@ fn commit_at(store: &Store, key: &str, at: Millis) -> (u64, u64) {
     let mut a = article(store, sid, key);
     a.first_seen = at;
     a.updated = at;
-    let mut s = story(sid, &a);
-    s.copies.push(CopyRecord {
-        article: a.id,
-        source: a.source.clone(),
-        url: a.url.clone(),
-        first_seen: at,
-        similarity: 1.0,
-        kind: CopyKind::Origin,
-    });
+    let s = story(sid, &a);
     store
         .commit(
             &a,
             &s,
+            Some(&origin(&a)),
             Counts {
                 articles: 1,
                 stories: 1,
@@ -222,12 +249,13 @@ fn prune_deletes_old_articles_in_time_order_and_tombstones_them() {
 }
 
 #[test]
-fn a_version_4_store_opens_as_version_5_and_logs_deletions() {
+fn a_version_4_store_opens_and_logs_deletions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let (a, _) = {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
         let a = commit_at(&store, "g:a", 1_000);
+        story_records_as_schema_5(&store);
         store
             .t()
             .unwrap()
@@ -239,7 +267,7 @@ fn a_version_4_store_opens_as_version_5_and_logs_deletions() {
     };
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
-    assert_eq!(v.as_ref(), &5u32.to_be_bytes());
+    assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
     assert_eq!(store.article(a).unwrap().map(|r| r.id), Some(a));
     assert_eq!(
         store.prune_before(5_000, 10_000, 10).unwrap().articles,
@@ -273,18 +301,20 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
     let mut copy = article(&store, sid, "g:2");
     copy.first_seen = 8_000;
     let mut s = store.story(sid).unwrap().unwrap();
-    s.copies.push(CopyRecord {
+    s.copy_count += 1;
+    let near = CopyRecord {
         article: copy.id,
         source: "src".into(),
         url: None,
         first_seen: 8_000,
         similarity: 0.9,
         kind: CopyKind::Near,
-    });
+    };
     store
         .commit(
             &copy,
             &s,
+            Some(&near),
             Counts {
                 articles: 1,
                 stories: 0,
@@ -297,7 +327,8 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
     assert_eq!((p.articles, p.stories), (vec![first], 0));
     let s = store.story(sid).unwrap().unwrap();
     assert_eq!(s.canonical, copy.id);
-    assert_eq!(s.copies.len(), 1);
+    assert_eq!(s.copy_count, 1);
+    assert_eq!(store.copies(sid).unwrap(), vec![near]);
     store.flush().unwrap();
     assert_eq!(store.counts().unwrap().articles, 1);
 }
@@ -330,6 +361,7 @@ fn a_version_1_store_is_migrated_on_open() {
         commit_at(&store, "g:new", 9_000);
         // Make it exactly what version 1 wrote: no tombstone trees (nor the time-ordered
         // tree of schemas 2 and 3, which this store never had), version 1.
+        story_records_as_schema_5(&store);
         for t in ["sourcekey_tombstone", "tombstoneseen_sourcekey"] {
             assert!(store.t().unwrap().db.drop_tree(t).unwrap());
         }
@@ -371,6 +403,7 @@ fn has_tree(store: &Store, name: &str) -> bool {
 /// Makes `store` what schema 3 wrote: its articles also keyed by first sighting in
 /// `firstseen_articleid`, version 3.
 fn make_version_3(store: &Store) {
+    story_records_as_schema_5(store);
     let t = store.t().unwrap();
     let first_seen = t.db.open_tree("firstseen_articleid").unwrap();
     for a in store.articles_from(0) {
@@ -449,14 +482,16 @@ fn a_version_2_store_is_read_and_its_index_gets_entity_masks() {
             stories: 1,
             copies: 0,
         };
-        store.commit(&a, &s, one, ChangeKind::NewStory).unwrap();
+        store
+            .commit(&a, &s, Some(&origin(&a)), one, ChangeKind::NewStory)
+            .unwrap();
         // Rewrite the records exactly as schema 2 wrote them.
         let t = store.t().unwrap();
         let k = a.id.to_be_bytes();
         t.articles.insert(k, legacy::write::article(&a)).unwrap();
         t.index.insert(k, legacy::write::index(&a)).unwrap();
         t.stories
-            .insert(sid.to_be_bytes(), legacy::write::story(&s))
+            .insert(sid.to_be_bytes(), legacy::write::story(&s, &[origin(&a)]))
             .unwrap();
         t.meta.insert(KEY_SCHEMA, &2u32.to_be_bytes()).unwrap();
         store.flush().unwrap();
@@ -465,11 +500,13 @@ fn a_version_2_store_is_read_and_its_index_gets_entity_masks() {
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
     assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
-    // Article and story keep the old layout and read with the new fields at their defaults.
+    // The article keeps the old layout and reads with the new fields at their defaults; the
+    // story was rewritten by the step to schema 6, its copy moved out.
     let read = store.article(a.id).unwrap().unwrap();
     assert_eq!(read.fingerprint.entities, 0);
     assert_eq!(read.title, a.title);
     assert_eq!(store.story(s.id).unwrap().unwrap(), s);
+    assert_eq!(store.copies(s.id).unwrap(), vec![origin(&a)]);
     // The index record was rewritten with the mask of the stored text.
     let (id, rec) = store.index_records_since(0).next().unwrap().unwrap();
     assert_eq!(id, a.id);
@@ -481,6 +518,90 @@ fn a_version_2_store_is_read_and_its_index_gets_entity_masks() {
     assert_ne!(want, 0);
     assert_eq!(rec.fingerprint.entities, want);
     assert_eq!(rec.fingerprint.content, a.fingerprint.content);
+}
+
+#[test]
+fn a_version_5_store_gets_its_copies_out_of_the_story_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (big, small, copies) = {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        let t = store.t().unwrap();
+        let sid = store.next_id().unwrap();
+        let first = article(&store, sid, "g:1");
+        let mut big = story(sid, &first);
+        big.merged_from = vec![3, 7];
+        big.copy_count = 3;
+        let mut copies = vec![origin(&first)];
+        for key in ["g:2", "g:3"] {
+            let a = article(&store, sid, key);
+            copies.push(CopyRecord {
+                kind: CopyKind::Near,
+                similarity: 0.8,
+                ..origin(&a)
+            });
+        }
+        t.stories
+            .insert(sid.to_be_bytes(), legacy::write::story_v5(&big, &copies))
+            .unwrap();
+        // a record of schema 2's layout in the same store: both are read
+        let sid2 = store.next_id().unwrap();
+        let lone = article(&store, sid2, "g:4");
+        let small = story(sid2, &lone);
+        t.stories
+            .insert(
+                sid2.to_be_bytes(),
+                legacy::write::story(&small, &[origin(&lone)]),
+            )
+            .unwrap();
+        let counts = Counts {
+            articles: 0,
+            stories: 2,
+            copies: 2,
+        };
+        t.meta.insert(KEY_COUNTS, encode(&counts).unwrap()).unwrap();
+        t.meta.insert(KEY_SCHEMA, &5u32.to_be_bytes()).unwrap();
+        store.flush().unwrap();
+        (big, small, copies)
+    };
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
+    assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
+    assert_eq!(store.story(big.id).unwrap().unwrap(), big);
+    assert_eq!(store.copies(big.id).unwrap(), copies);
+    assert_eq!(store.story(small.id).unwrap().unwrap(), small);
+    assert_eq!(store.copies(small.id).unwrap().len(), 1);
+    assert_eq!(
+        store.copy(big.id, copies[2].article).unwrap().as_ref(),
+        Some(&copies[2])
+    );
+    assert_eq!(store.copy(small.id, copies[2].article).unwrap(), None);
+}
+
+#[test]
+fn a_story_record_of_no_known_layout_stops_the_step_to_schema_6() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        let t = store.t().unwrap();
+        t.stories.insert(9u64.to_be_bytes(), &[0xff; 3]).unwrap();
+        t.meta.insert(KEY_SCHEMA, &5u32.to_be_bytes()).unwrap();
+        store.flush().unwrap();
+    }
+    match Store::open(&path, Duration::from_millis(100)) {
+        Err(StoreError::Decode { tree, .. }) => assert_eq!(tree, "storyid_story"),
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    // nothing was changed: the step runs again on the next open
+    let db = sled::open(&path).unwrap();
+    let v = db
+        .open_tree("meta")
+        .unwrap()
+        .get(KEY_SCHEMA)
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.as_ref(), &5u32.to_be_bytes());
 }
 
 #[test]
@@ -506,7 +627,13 @@ fn change_log_is_ordered_and_resumable() {
     for i in 0..5 {
         let a = article(&store, 1, &format!("g:{i}"));
         let c = store
-            .commit(&a, &story(1, &a), Counts::default(), ChangeKind::NewCopy)
+            .commit(
+                &a,
+                &story(1, &a),
+                None,
+                Counts::default(),
+                ChangeKind::NewCopy,
+            )
             .unwrap();
         seqs.push(c.seq);
     }
@@ -536,7 +663,13 @@ fn counts_move_with_flushes() {
         copies: 0,
     };
     store
-        .commit(&a, &story(1, &a), one, ChangeKind::NewStory)
+        .commit(
+            &a,
+            &story(1, &a),
+            Some(&origin(&a)),
+            one,
+            ChangeKind::NewStory,
+        )
         .unwrap();
     assert_eq!(store.counts().unwrap(), Counts::default());
     store.flush().unwrap();
@@ -559,7 +692,13 @@ fn fill(store: &Store, n: usize, delta: Counts) {
         let sid = store.next_id().unwrap();
         let a = article(store, sid, &format!("g:{i}"));
         store
-            .commit(&a, &story(sid, &a), delta, ChangeKind::NewStory)
+            .commit(
+                &a,
+                &story(sid, &a),
+                Some(&origin(&a)),
+                delta,
+                ChangeKind::NewStory,
+            )
             .unwrap();
     }
     store.flush().unwrap();
@@ -593,9 +732,9 @@ fn the_read_through_runs_in_steps_and_counts_only_what_existed_when_it_started()
         }
     };
     assert!(steps > 10, "{steps} steps");
-    // 70 articles, stories, index records and changes; 50 keys (the second fill reused the
-    // first 20 keys); no source state.
-    assert_eq!(read, 4 * 70 + 50);
+    // 70 articles, stories, copies, index records and changes; 50 keys (the second fill
+    // reused the first 20 keys); no source state.
+    assert_eq!(read, 5 * 70 + 50);
 }
 
 #[test]
@@ -705,19 +844,22 @@ fn a_sled_panic_becomes_corrupt_and_results_pass_through() {
 fn merge_into(store: &Store, into: u64, gone: &[u64]) {
     let mut survivor = store.story(into).unwrap().unwrap();
     let mut moved = Vec::new();
+    let mut copies = CopyWrites::default();
     for &g in gone {
         let absorbed = store.story(g).unwrap().unwrap();
-        for c in &absorbed.copies {
+        for c in store.copies(g).unwrap() {
             let mut a = store.article(c.article).unwrap().unwrap();
             a.story = into;
             moved.push((a, ChangeKind::Merged));
-            survivor.copies.push(c.clone());
+            copies.delete(g, c.article);
+            copies.put(into, c);
+            survivor.copy_count += 1;
         }
         survivor.merged_from.push(g);
         survivor.merged_from.extend(absorbed.merged_from);
     }
     store
-        .commit_fold(&moved, &[&survivor], gone, Counts::default())
+        .commit_fold(&moved, &[&survivor], &copies, gone, Counts::default())
         .unwrap();
 }
 
@@ -805,7 +947,13 @@ fn a_checkpoint_reopens_the_database_behind_a_new_sled_snapshot_and_keeps_everyt
     let sid = store.next_id().unwrap();
     let a = article(&store, sid, "g:after");
     store
-        .commit(&a, &story(sid, &a), one, ChangeKind::NewStory)
+        .commit(
+            &a,
+            &story(sid, &a),
+            Some(&origin(&a)),
+            one,
+            ChangeKind::NewStory,
+        )
         .unwrap();
     store.flush().unwrap();
     assert_eq!(store.articles_since_open(), 1);

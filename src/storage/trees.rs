@@ -15,6 +15,8 @@ pub(super) struct Trees {
     pub(super) index: sled::Tree,
     pub(super) keys: sled::Tree,
     pub(super) stories: sled::Tree,
+    /// `storyarticle_copy`: each story's copies (schema 6).
+    pub(super) copies: sled::Tree,
     pub(super) tombstones: sled::Tree,
     pub(super) tombstones_seen: sled::Tree,
     pub(super) changes: sled::Tree,
@@ -64,6 +66,7 @@ impl Trees {
             index: open("articleid_index")?,
             keys: open("sourcekey_articleid")?,
             stories: open("storyid_story")?,
+            copies: open("storyarticle_copy")?,
             tombstones_seen: open("tombstoneseen_sourcekey")?,
             changes: open("seq_change")?,
             merged_into: open("storyid_mergedinto")?,

@@ -5,8 +5,8 @@
 //!   (it reads its log and refuses or panics on what it cannot replay), the schema version,
 //!   the counters record, and the first and last record of every tree (each read and
 //!   decoded). Milliseconds, whatever the size of the store.
-//! - **The read-through** ([`Verifier`]): every record of the article, story, index, key,
-//!   change-log and source trees is paged in (which checks sled's checksums on each), and the
+//! - **The read-through** ([`Verifier`]): every record of the article, story, copy, index,
+//!   key, change-log and source trees is paged in (which checks sled's checksums on each), and the
 //!   counters must agree with the articles and stories stored. [`Store::open`] (the one-shot
 //!   commands, the library's default) does it before returning; the daemon opens with
 //!   [`Store::open_unverified`] and runs it in the background, in steps, once it is ready
@@ -22,7 +22,7 @@ use std::panic::AssertUnwindSafe;
 use super::{decode, id_from, Counts, Result, Store, StoreError, Trees};
 
 /// The trees read through, in order.
-const TREES: [&str; 7] = [
+const TREES: [&str; 8] = [
     "articleid_article",
     "storyid_story",
     "articleid_index",
@@ -30,6 +30,7 @@ const TREES: [&str; 7] = [
     "seq_change",
     "sourcename_state",
     "storyid_mergedinto",
+    "storyarticle_copy",
 ];
 
 fn tree<'a>(t: &'a Trees, name: &str) -> &'a sled::Tree {
@@ -40,18 +41,22 @@ fn tree<'a>(t: &'a Trees, name: &str) -> &'a sled::Tree {
         "sourcekey_articleid" => &t.keys,
         "seq_change" => &t.changes,
         "storyid_mergedinto" => &t.merged_into,
+        "storyarticle_copy" => &t.copies,
         _ => &t.sources,
     }
 }
 
 /// Decodes one record of a tree whose values have a record type; `Ok` for the others.
 fn decode_record(name: &'static str, k: &[u8], v: &[u8]) -> Result<()> {
-    use super::records::{ArticleRecord, ChangeRecord, IndexRecord, SourceState, StoryRecord};
+    use super::records::{
+        ArticleRecord, ChangeRecord, CopyRecord, IndexRecord, SourceState, StoryRecord,
+    };
     match name {
         "articleid_article" => decode::<ArticleRecord>(name, k, v).map(drop),
         "storyid_story" => decode::<StoryRecord>(name, k, v).map(drop),
         "articleid_index" => decode::<IndexRecord>(name, k, v).map(drop),
         "seq_change" => decode::<ChangeRecord>(name, k, v).map(drop),
+        "storyarticle_copy" => decode::<CopyRecord>(name, k, v).map(drop),
         "sourcename_state" => decode::<SourceState>(name, k, v).map(drop),
         _ => Ok(()),
     }

@@ -1,22 +1,70 @@
 //! Writing fold decisions: one sled transaction per batch.
 
+use std::collections::BTreeMap;
+
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use super::*;
 
+/// The copy records one fold transaction writes and deletes, by (story, article).
+#[derive(Debug, Default)]
+pub struct CopyWrites {
+    put: BTreeMap<(u64, u64), CopyRecord>,
+    delete: Vec<(u64, u64)>,
+}
+
+impl CopyWrites {
+    /// Writes `copy` as a copy of `story` (replacing one written earlier in this batch).
+    pub fn put(&mut self, story: u64, copy: CopyRecord) {
+        self.put.insert((story, copy.article), copy);
+    }
+
+    /// The copy of `article` in `story` written in this batch, if any.
+    pub fn get_mut(&mut self, story: u64, article: u64) -> Option<&mut CopyRecord> {
+        self.put.get_mut(&(story, article))
+    }
+
+    /// Takes back the copies of `story` written in this batch, in article order.
+    pub fn take_story(&mut self, story: u64) -> Vec<CopyRecord> {
+        let keys: Vec<(u64, u64)> = self
+            .put
+            .range((story, 0)..=(story, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        keys.iter().filter_map(|k| self.put.remove(k)).collect()
+    }
+
+    /// Deletes the stored copy of `article` in `story` (deletes run before the writes).
+    pub fn delete(&mut self, story: u64, article: u64) {
+        self.delete.push((story, article));
+    }
+
+    /// Nothing to write or delete.
+    pub fn is_empty(&self) -> bool {
+        self.put.is_empty() && self.delete.is_empty()
+    }
+}
+
 impl Store {
     /// Writes one fold decision atomically: the article (new or updated), its index record and
-    /// key, its story, the counters moved by `delta`, and a change-log entry of `kind`.
-    /// Returns the change record (its `seq` is the consumers' cursor).
+    /// key, its story with `copy` (the article's copy record, new or changed), the counters
+    /// moved by `delta`, and a change-log entry of `kind`. Returns the change record (its
+    /// `seq` is the consumers' cursor).
     pub fn commit(
         &self,
         article: &ArticleRecord,
         story: &StoryRecord,
+        copy: Option<&CopyRecord>,
         delta: Counts,
         kind: ChangeKind,
     ) -> Result<ChangeRecord> {
-        let mut changes = self.commit_batch(&[(article.clone(), kind)], &[story], delta)?;
+        let mut copies = CopyWrites::default();
+        if let Some(c) = copy {
+            copies.put(story.id, c.clone());
+        }
+        let mut changes =
+            self.commit_batch(&[(article.clone(), kind)], &[story], &copies, delta)?;
         changes
             .pop()
             .ok_or_else(|| StoreError::Io("commit wrote no change".into()))
@@ -24,24 +72,26 @@ impl Store {
 
     /// Writes the fold decisions of one poll in one transaction: each article (new or
     /// updated) with its index record, key and change-log entry of its kind; every story
-    /// they touched; the counters moved by `delta`. All of it or none. Returns the change
-    /// records in article order.
+    /// they touched and the copy records `copies`; the counters moved by `delta`. All of it
+    /// or none. Returns the change records in article order.
     pub fn commit_batch(
         &self,
         articles: &[(ArticleRecord, ChangeKind)],
         stories: &[&StoryRecord],
+        copies: &CopyWrites,
         delta: Counts,
     ) -> Result<Vec<ChangeRecord>> {
-        self.commit_fold(articles, stories, &[], delta)
+        self.commit_fold(articles, stories, copies, &[], delta)
     }
 
     /// [`Store::commit_batch`], also deleting the story records `removed` (stories merged into
-    /// another one: their articles are among `articles`, re-pointed) and counting them off
-    /// the stored stories, in the same transaction.
+    /// another one: their articles are among `articles`, re-pointed, and their copies among
+    /// `copies`, moved) and counting them off the stored stories, in the same transaction.
     pub fn commit_fold(
         &self,
         articles: &[(ArticleRecord, ChangeKind)],
         stories: &[&StoryRecord],
+        copies: &CopyWrites,
         removed: &[u64],
         delta: Counts,
     ) -> Result<Vec<ChangeRecord>> {
@@ -87,17 +137,30 @@ impl Store {
             .iter()
             .map(|s| Ok((s.id.to_be_bytes(), encode_sized(*s, s.encoded_size_hint())?)))
             .collect::<Result<_>>()?;
+        let copy_rows: Vec<([u8; 16], Vec<u8>)> = copies
+            .put
+            .iter()
+            .map(|(&(story, article), c)| {
+                Ok((
+                    copy_key(story, article),
+                    encode_sized(c, c.encoded_size_hint())?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let copy_deletes: Vec<[u8; 16]> =
+            copies.delete.iter().map(|&(s, a)| copy_key(s, a)).collect();
         (
             &t.meta,
             &t.articles,
             &t.index,
             &t.keys,
             &t.stories,
+            &t.copies,
             &t.changes,
             &t.merged_into,
         )
             .transaction(
-                |(meta, articles, index, keys, stories_t, changes_t, merged_t)| {
+                |(meta, articles, index, keys, stories_t, copies_t, changes_t, merged_t)| {
                     for r in &rows {
                         articles.insert(&r.key, r.article.as_slice())?;
                         index.insert(&r.key, r.index.as_slice())?;
@@ -106,6 +169,12 @@ impl Store {
                     }
                     for (k, v) in &stories {
                         stories_t.insert(k, v.as_slice())?;
+                    }
+                    for k in &copy_deletes {
+                        copies_t.remove(k)?;
+                    }
+                    for (k, v) in &copy_rows {
+                        copies_t.insert(k, v.as_slice())?;
                     }
                     for s in stories_in {
                         for gone in &s.merged_from {

@@ -220,8 +220,23 @@ fn check_store(env: &TestEnv, reported: &Reported, ctx: &str) -> (usize, usize) 
     }
     let mut story_of: HashMap<u64, u64> = HashMap::new();
     for s in &stories {
-        assert!(!s.copies.is_empty(), "{ctx}: story {} has no copies", s.id);
-        for c in &s.copies {
+        let copies = store
+            .copies(s.id)
+            .unwrap_or_else(|e| panic!("{ctx}: reading story {}'s copies: {e}", s.id));
+        assert!(!copies.is_empty(), "{ctx}: story {} has no copies", s.id);
+        assert_eq!(
+            copies.len(),
+            s.copy_count as usize,
+            "{ctx}: story {}'s copy count",
+            s.id
+        );
+        assert!(
+            copies.iter().any(|c| c.article == s.canonical),
+            "{ctx}: story {}'s canonical {} is not one of its copies",
+            s.id,
+            s.canonical
+        );
+        for c in &copies {
             let a = by_id.get(&c.article).unwrap_or_else(|| {
                 panic!("{ctx}: story {} lists missing article {}", s.id, c.article)
             });
