@@ -81,24 +81,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 created: at,
                 updated: at,
                 canonical: id,
-                copy_count: 1,
+                copies: vec![CopyRecord {
+                    article: id,
+                    source: "s".into(),
+                    url: None,
+                    first_seen: at,
+                    similarity: 1.0,
+                    kind: CopyKind::Origin,
+                }],
                 headlines: Vec::new(),
                 merged_from: vec![],
-            };
-            let copy = CopyRecord {
-                article: id,
-                source: "s".into(),
-                url: None,
-                first_seen: at,
-                similarity: 1.0,
-                kind: CopyKind::Origin,
+                copy_count: 1,
             };
             let one = Counts {
                 articles: 1,
                 stories: 1,
                 copies: 0,
             };
-            store.commit(&rec, &story, Some(&copy), one, ChangeKind::NewStory)?;
+            store.commit(&rec, &story, one, ChangeKind::NewStory)?;
         }
         store.flush()?;
         println!(

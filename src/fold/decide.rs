@@ -50,12 +50,15 @@ impl Folder {
             }
             let mut story = match self.story(batch, rec.story)? {
                 Some(s) => s,
-                None => new_story(batch, rec.story, &rec),
+                None => new_story(rec.story, &rec),
             };
             story.add_headline(&a.title);
             story.updated = now;
             if rec.url != a.url {
-                if let Some(copy) = batch.copies.get_mut(story.id, id) {
+                // in the story record, else in the copy tree (this batch's writes or stored)
+                if let Some(copy) = story.copies.iter_mut().find(|c| c.article == id) {
+                    copy.url.clone_from(&a.url);
+                } else if let Some(copy) = batch.copies.get_mut(story.id, id) {
                     copy.url.clone_from(&a.url);
                 } else if let Some(mut copy) = self.store.copy(story.id, id)? {
                     copy.url.clone_from(&a.url);
@@ -146,22 +149,21 @@ impl Folder {
                 let exact = m.kind == MatchKind::Exact;
                 rec.story = story.id;
                 rec.similarity = m.similarity;
-                story.copy_count = story.copy_count.saturating_add(1);
-                batch.copies.put(
-                    story.id,
-                    CopyRecord {
-                        article: id,
-                        source: source.to_owned(),
-                        url: rec.url.clone(),
-                        first_seen: now,
-                        similarity: m.similarity,
-                        kind: if exact {
-                            CopyKind::Exact
-                        } else {
-                            CopyKind::Near
-                        },
+                let copy = CopyRecord {
+                    article: id,
+                    source: source.to_owned(),
+                    url: rec.url.clone(),
+                    first_seen: now,
+                    similarity: m.similarity,
+                    kind: if exact {
+                        CopyKind::Exact
+                    } else {
+                        CopyKind::Near
                     },
-                );
+                };
+                if let Some(beyond) = story.push_copy(copy) {
+                    batch.copies.put(story.id, beyond);
+                }
                 story.add_headline(&rec.title);
                 story.updated = now;
                 batch.delta.articles += 1;
@@ -183,7 +185,7 @@ impl Folder {
                     article: id,
                     story: story_id,
                 };
-                (d, new_story(batch, story_id, &rec), ChangeKind::NewStory)
+                (d, new_story(story_id, &rec), ChangeKind::NewStory)
             }
         };
         index.insert(id, rec.story, &rec.fingerprint, now / 1000);
@@ -194,24 +196,21 @@ impl Folder {
     }
 }
 
-/// Story `id` with `rec` as its first copy (the origin), whose copy record goes into `batch`.
-fn new_story(batch: &mut Batch, id: u64, rec: &ArticleRecord) -> StoryRecord {
-    batch.copies.put(
+/// Story `id` with `rec` as its first copy (the origin).
+fn new_story(id: u64, rec: &ArticleRecord) -> StoryRecord {
+    let mut story = StoryRecord {
         id,
-        CopyRecord {
+        created: rec.first_seen,
+        updated: rec.first_seen,
+        canonical: rec.id,
+        copies: vec![CopyRecord {
             article: rec.id,
             source: rec.source.clone(),
             url: rec.url.clone(),
             first_seen: rec.first_seen,
             similarity: 1.0,
             kind: CopyKind::Origin,
-        },
-    );
-    let mut story = StoryRecord {
-        id,
-        created: rec.first_seen,
-        updated: rec.first_seen,
-        canonical: rec.id,
+        }],
         copy_count: 1,
         headlines: Vec::new(),
         merged_from: Vec::new(),

@@ -41,25 +41,34 @@ impl Folder {
         group.sort_by_key(|s| s.id);
         let mut survivor = group.remove(0);
         // The canonical copy is the earliest of all the group's copies.
-        let mut earliest = match batch.copies.get_mut(survivor.id, survivor.canonical) {
+        let canonical = survivor.canonical;
+        let mut earliest = match survivor.copies.iter().find(|c| c.article == canonical) {
             Some(c) => Some((c.first_seen, c.article)),
-            None => self
-                .store
-                .copy(survivor.id, survivor.canonical)?
-                .map(|c| (c.first_seen, c.article)),
+            None => match batch.copies.get_mut(survivor.id, canonical) {
+                Some(c) => Some((c.first_seen, c.article)),
+                None => self
+                    .store
+                    .copy(survivor.id, canonical)?
+                    .map(|c| (c.first_seen, c.article)),
+            },
         };
-        for absorbed in group {
-            // its stored copies, and those this batch wrote (which replace a stored one)
-            let mut moved = self.store.copies(absorbed.id)?;
+        for mut absorbed in group {
+            // the copies its record holds, those of the copy tree stored, and those this batch
+            // wrote there (which replace a stored one)
+            let mut moved = std::mem::take(&mut absorbed.copies);
+            let mut beyond = self.store.overflow_copies(absorbed.id)?;
             for c in batch.copies.take_story(absorbed.id) {
-                match moved.iter_mut().find(|m| m.article == c.article) {
+                match beyond.iter_mut().find(|m| m.article == c.article) {
                     Some(m) => *m = c,
-                    None => moved.push(c),
+                    None => beyond.push(c),
                 }
             }
+            for c in &beyond {
+                batch.copies.delete(absorbed.id, c.article);
+            }
+            moved.extend(beyond);
             for mut c in moved {
                 self.repoint(index, batch, c.article, survivor.id)?;
-                batch.copies.delete(absorbed.id, c.article);
                 // its first copy is a copy now, not an origin: counted as one
                 if c.kind == CopyKind::Origin {
                     c.kind = CopyKind::Near;
@@ -69,8 +78,9 @@ impl Folder {
                 if earliest.is_none_or(|e| at < e) {
                     earliest = Some(at);
                 }
-                survivor.copy_count = survivor.copy_count.saturating_add(1);
-                batch.copies.put(survivor.id, c);
+                if let Some(c) = survivor.push_copy(c) {
+                    batch.copies.put(survivor.id, c);
+                }
             }
             if self.store.story(absorbed.id)?.is_some() {
                 batch.removed.push(absorbed.id);

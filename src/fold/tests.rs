@@ -43,6 +43,14 @@ fn fold(f: &Folder, source: &str, raw: &RawEntry, at: i64) -> Decision {
         .unwrap()
 }
 
+/// Every copy of story `id` (none when it is gone).
+fn copies(store: &Store, id: u64) -> Vec<crate::storage::CopyRecord> {
+    match store.story(id).unwrap() {
+        Some(s) => store.copies(&s).unwrap(),
+        None => Vec::new(),
+    }
+}
+
 fn story(d: Decision) -> u64 {
     match d {
         Decision::New { story, .. } | Decision::Copy { story, .. } => story,
@@ -136,7 +144,7 @@ fn same_source_and_key_is_unchanged_or_updated_in_place() {
         st.headlines.iter().any(|h| h.ends_with("(updated)")),
         "headline variant recorded"
     );
-    let copies = f.store.copies(s).unwrap();
+    let copies = copies(&f.store, s);
     assert_eq!(copies.len(), 1, "still one copy");
     assert_eq!(
         copies[0].url.as_deref(),
@@ -253,7 +261,7 @@ fn likely_origin_prefers_the_agency_feed_over_an_earlier_outlet() {
         &entry("a1", "Ferries go electric", &P),
         T0 + HOUR,
     );
-    let copies = f.store.copies(s).unwrap();
+    let copies = copies(&f.store, s);
     let o = super::likely_origin(&copies, |name| name == "agency").unwrap();
     assert_eq!(o.source, "agency");
     let o = super::likely_origin(&copies, |_| false).unwrap();
@@ -290,7 +298,7 @@ fn one_poll_folds_in_one_batch_and_later_items_match_earlier_ones() {
     let store = &f.store;
     let s = store.story(first).unwrap().unwrap();
     assert_eq!(s.copy_count, 2, "both copies in the one story");
-    assert_eq!(store.copies(first).unwrap().len(), 2);
+    assert_eq!(copies(store, first).len(), 2);
     // Counts and the change log show what a flush made durable.
     store.flush().unwrap();
     let counts = store.counts().unwrap();
@@ -476,10 +484,13 @@ fn an_article_matching_two_stories_merges_the_later_into_the_earlier() {
     assert_eq!(merged.merged_from, vec![b], "and recorded on the survivor");
     assert_eq!(store.merged_into(b).unwrap(), Some(a), "B's id leads to A");
     assert_eq!(merged.copy_count, 3);
-    let copies = store.copies(a).unwrap();
+    let copies = copies(store, a);
     assert_eq!(copies.len(), 3);
     assert_eq!(merged.canonical, copies[0].article, "the earliest copy");
-    assert!(store.copies(b).unwrap().is_empty(), "B's copies moved");
+    assert!(
+        store.story(b).unwrap().is_none(),
+        "B is gone with its copies"
+    );
     assert_eq!(store.article(b_article).unwrap().unwrap().story, a);
     // the index follows: a copy of B now lands in A
     let d = fold(
@@ -509,7 +520,7 @@ fn an_article_matching_two_stories_merges_the_later_into_the_earlier() {
     );
     assert_eq!(
         store
-            .copies(a)
+            .copies(&store.story(a).unwrap().unwrap())
             .unwrap()
             .iter()
             .filter(|c| c.kind == crate::storage::CopyKind::Origin)
@@ -598,12 +609,15 @@ fn a_merge_within_one_poll_is_written_once() {
     let merged = store.story(a).unwrap().unwrap();
     assert_eq!(merged.merged_from, vec![b]);
     assert_eq!(merged.copy_count, 3);
-    let copies = store.copies(a).unwrap();
+    let copies = copies(store, a);
     let kinds: Vec<_> = copies.iter().map(|c| c.kind).collect();
     use crate::storage::CopyKind::{Near, Origin};
     assert_eq!(kinds, vec![Origin, Near, Near], "B's origin is a copy now");
     assert_eq!(merged.canonical, copies[0].article);
-    assert!(store.copies(b).unwrap().is_empty(), "nothing left under B");
+    assert!(
+        store.overflow_copies(b).unwrap().is_empty(),
+        "nothing left under B"
+    );
     store.flush().unwrap();
     let counts = store.counts().unwrap();
     assert_eq!((counts.articles, counts.stories, counts.copies), (3, 1, 2));
@@ -856,5 +870,116 @@ fn a_new_figure_in_both_headlines_over_the_same_lead_is_a_new_story() {
     assert!(
         matches!(copy, Decision::Copy { story, .. } if story == s),
         "{copy:?}"
+    );
+}
+
+#[test]
+fn a_story_of_many_copies_keeps_its_first_in_its_record_and_the_others_beside_it() {
+    use crate::storage::INLINE_COPIES;
+    let (_d, f) = folder();
+    let minute = 60_000;
+    let n = INLINE_COPIES + 4;
+    let at = |i: usize| T0 + i as i64 * minute;
+    let s = story(fold(&f, "s0", &entry("k", "Ferries go electric", &P), T0));
+    for i in 1..n {
+        let d = fold(
+            &f,
+            &format!("s{i}"),
+            &entry("k", "Ferries go electric", &P),
+            at(i),
+        );
+        assert!(
+            matches!(d, Decision::Copy { story, .. } if story == s),
+            "{i}: {d:?}"
+        );
+    }
+    let rec = f.store.story(s).unwrap().unwrap();
+    assert_eq!(rec.copies.len(), INLINE_COPIES);
+    assert_eq!(rec.copy_count as usize, n);
+    let all = copies(&f.store, s);
+    let sources: Vec<String> = all.iter().map(|c| c.source.clone()).collect();
+    let want: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+    assert_eq!(sources, want, "every copy, earliest first");
+
+    // a copy kept beside the record follows its article's new URL
+    let mut edited = P.to_vec();
+    edited.push("The board will publish the full contract next week.");
+    let moved = RawEntry {
+        link: Some("https://example.com/moved".into()),
+        ..entry("k", "Ferries go electric", &edited)
+    };
+    let last = n - 1;
+    let d = fold(&f, &format!("s{last}"), &moved, at(n));
+    assert!(matches!(d, Decision::Updated { .. }), "{d:?}");
+    assert_eq!(
+        copies(&f.store, s)[last].url.as_deref(),
+        Some("https://example.com/moved")
+    );
+
+    // retention takes every copy the record held and one more: the story stays, its
+    // earliest copy left is canonical
+    let pruned = f.prune(at(INLINE_COPIES + 1), at(n + 60), 100).unwrap();
+    assert_eq!(
+        (pruned.articles.len(), pruned.stories),
+        (INLINE_COPIES + 1, 0)
+    );
+    let rec = f.store.story(s).unwrap().unwrap();
+    let left = copies(&f.store, s);
+    assert_eq!(left.len(), n - INLINE_COPIES - 1);
+    assert_eq!(rec.copy_count as usize, left.len());
+    assert_eq!(rec.canonical, left[0].article);
+    // ... and it goes with its last copy, leaving nothing behind
+    let pruned = f.prune(at(n + 60), at(n + 60), 100).unwrap();
+    assert_eq!(pruned.stories, 1);
+    assert!(f.store.story(s).unwrap().is_none());
+    assert!(f.store.overflow_copies(s).unwrap().is_empty());
+    f.store.flush().unwrap();
+    assert_eq!(f.store.counts().unwrap(), crate::storage::Counts::default());
+}
+
+#[test]
+fn merging_stories_of_many_copies_moves_every_copy() {
+    use crate::storage::INLINE_COPIES;
+    let (_d, f) = folder();
+    let n = INLINE_COPIES + 2;
+    let fold_all = |key: &str, paras: &[&str], at: i64| -> u64 {
+        let first = story(fold(&f, "s0", &entry(key, "Ferries", paras), at));
+        for i in 1..n {
+            let d = fold(&f, &format!("s{i}"), &entry(key, "Ferries", paras), at + 1);
+            assert!(
+                matches!(d, Decision::Copy { story, .. } if story == first),
+                "{d:?}"
+            );
+        }
+        first
+    };
+    let a = fold_all("a", &[P[0], P[1], P[2]], T0);
+    let b = fold_all("b", &[P[0], P[3], P[4]], T0 + HOUR);
+    assert_ne!(a, b);
+    let d = fold(&f, "bridge", &entry("c", "Ferries", &P), T0 + 2 * HOUR);
+    assert!(
+        matches!(d, Decision::Copy { story, .. } if story == a),
+        "{d:?}"
+    );
+    assert!(f.store.story(b).unwrap().is_none());
+    assert!(f.store.overflow_copies(b).unwrap().is_empty());
+    let rec = f.store.story(a).unwrap().unwrap();
+    let all = copies(&f.store, a);
+    assert_eq!(all.len(), 2 * n + 1);
+    assert_eq!(rec.copy_count as usize, all.len());
+    assert_eq!(rec.canonical, all[0].article);
+    let origins = all
+        .iter()
+        .filter(|c| c.kind == crate::storage::CopyKind::Origin)
+        .count();
+    assert_eq!(origins, 1);
+    for c in &all {
+        assert_eq!(f.store.article(c.article).unwrap().unwrap().story, a);
+    }
+    f.store.flush().unwrap();
+    let counts = f.store.counts().unwrap();
+    assert_eq!(
+        (counts.articles, counts.stories, counts.copies),
+        (2 * n as u64 + 1, 1, 2 * n as u64)
     );
 }

@@ -216,7 +216,7 @@ fn copy_kind(k: CopyKind) -> &'static str {
 /// Builds a story view; with `titles`, looks up each copy's own headline.
 pub fn story_view(store: &Store, s: StoryRecord, titles: bool) -> Result<StoryView, StoreError> {
     let canonical = store.article(s.canonical)?;
-    let stored = store.copies(s.id)?;
+    let stored = store.copies(&s)?;
     let mut copies = Vec::with_capacity(stored.len());
     for c in &stored {
         let title = if titles {

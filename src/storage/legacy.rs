@@ -9,12 +9,15 @@
 //! defaults: no entity mask (0, which the index treats as "unknown" and does not check) and no
 //! merged stories. The migration to schema 3 rewrites every index record (with the mask
 //! recomputed from the article's text); article records are rewritten in the new layout the
-//! next time they change. Schema 6 moved a story's copies out of its record into a tree of
-//! their own; the migration to it rewrites every story record ([`story_with_copies`]).
+//! next time they change. Schema 6 keeps at most [`INLINE_COPIES`] copies in a story record
+//! (the others in a tree of their own) and appends the copy count; the migration to it
+//! rewrites every story record ([`story_with_copies`]).
 
 use serde::Deserialize;
 
-use super::records::{ArticleRecord, CopyRecord, DateOrigin, IndexRecord, StoryRecord};
+use super::records::{
+    ArticleRecord, CopyRecord, DateOrigin, IndexRecord, StoryRecord, INLINE_COPIES,
+};
 use crate::fingerprint::{Fingerprint, Sketch};
 
 /// A stored record type, and how its schema-2 bytes are read.
@@ -141,9 +144,10 @@ struct StoryRecordV5 {
     merged_from: Vec<u64>,
 }
 
-/// A story record as schemas 2 to 5 wrote it (copies inside), split into the story record of
-/// schema 6 and its copies; `None` when the bytes are neither layout. Read by the migration to
-/// schema 6 only: it rewrites every story record.
+/// A story record as schemas 2 to 5 wrote it (every copy inside), as the story record of
+/// schema 6 (its first [`INLINE_COPIES`] copies inside, and the count) and the copies beyond
+/// those, for the copy tree; `None` when the bytes are neither layout. Read by the migration
+/// to schema 6 only: it rewrites every story record.
 pub(super) fn story_with_copies(bytes: &[u8]) -> Option<(StoryRecord, Vec<CopyRecord>)> {
     let s = match exactly::<StoryRecordV5>(bytes) {
         Some(s) => s,
@@ -160,16 +164,19 @@ pub(super) fn story_with_copies(bytes: &[u8]) -> Option<(StoryRecord, Vec<CopyRe
             }
         }
     };
+    let mut copies = s.copies;
+    let beyond = copies.split_off(copies.len().min(INLINE_COPIES));
     let story = StoryRecord {
         id: s.id,
         created: s.created,
         updated: s.updated,
         canonical: s.canonical,
-        copy_count: u32::try_from(s.copies.len()).unwrap_or(u32::MAX),
+        copy_count: u32::try_from(copies.len() + beyond.len()).unwrap_or(u32::MAX),
+        copies,
         headlines: s.headlines,
         merged_from: s.merged_from,
     };
-    Some((story, s.copies))
+    Some((story, beyond))
 }
 
 impl Record for super::records::SourceState {}

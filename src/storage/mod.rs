@@ -13,9 +13,9 @@
 //! - `articleid_index`: article id → [`IndexRecord`] (what the in-memory index is rebuilt from);
 //! - `sourcekey_articleid`: source name `0x00` entry key → article id;
 //! - `storyid_story`: story id → [`StoryRecord`];
-//! - `storyarticle_copy`: story id ++ article id (both big-endian) → [`CopyRecord`], one per
-//!   copy (schema 6), so a copy joining a story writes its own few dozen bytes, not the whole
-//!   list of the story's copies again;
+//! - `storyarticle_copy`: story id ++ article id (both big-endian) → [`CopyRecord`]: the
+//!   copies beyond the first [`INLINE_COPIES`] a story record holds (schema 6), so a copy
+//!   joining a big story writes its own few dozen bytes, not the whole list again;
 //! - `sourcekey_tombstone`: source name `0x00` entry key → when the deleted item was last
 //!   seen (ms); such an entry is never ingested again while its tombstone lives (schema 2);
 //! - `tombstoneseen_sourcekey`: that time ++ source key → nothing: tombstone expiry order.
@@ -388,8 +388,20 @@ impl Store {
         get_decoded(&self.t()?.stories, "storyid_story", id)
     }
 
-    /// Every copy of story `id`, in article-id order (the order of first sighting).
-    pub fn copies(&self, id: u64) -> Result<Vec<CopyRecord>> {
+    /// Every copy of `story`: those its record holds and those in the copy tree, earliest
+    /// first (by first sighting, then article id).
+    pub fn copies(&self, story: &StoryRecord) -> Result<Vec<CopyRecord>> {
+        let mut all = story.copies.clone();
+        if all.len() < story.copy_count as usize {
+            all.extend(self.overflow_copies(story.id)?);
+        }
+        all.sort_by_key(|c| (c.first_seen, c.article));
+        Ok(all)
+    }
+
+    /// The copies of story `id` that did not fit in its record ([`INLINE_COPIES`]), in the
+    /// copy tree, in article-id order.
+    pub fn overflow_copies(&self, id: u64) -> Result<Vec<CopyRecord>> {
         self.t()?
             .copies
             .scan_prefix(id.to_be_bytes())
@@ -400,7 +412,7 @@ impl Store {
             .collect()
     }
 
-    /// `article`'s copy in story `story`, if it is one.
+    /// `article`'s copy in story `story`'s part of the copy tree, if it is there.
     pub fn copy(&self, story: u64, article: u64) -> Result<Option<CopyRecord>> {
         let k = copy_key(story, article);
         self.t()?

@@ -83,8 +83,8 @@ pub enum CopyKind {
     Near,
 }
 
-/// One copy of a story, stored under (story id, article id) in `storyarticle_copy` (schema 6;
-/// before, a story's record held them all and was rewritten whole each time a copy joined).
+/// One copy of a story: in the story's record while it has room ([`INLINE_COPIES`]), else
+/// under (story id, article id) in `storyarticle_copy` (schema 6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CopyRecord {
     /// Article id.
@@ -104,6 +104,12 @@ pub struct CopyRecord {
 /// Most headline variants kept per story.
 pub const MAX_HEADLINES: usize = 16;
 
+/// Most copies a story record holds inside it; further copies are records of their own in
+/// `storyarticle_copy`. Most stories have a few copies and cost one record write each, as
+/// before schema 6; a story republished by hundreds of outlets no longer rewrites (and the
+/// fold no longer reads) a record that grows with every copy.
+pub const INLINE_COPIES: usize = 16;
+
 /// One story: a wire item and every copy of it wirefold has seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoryRecord {
@@ -115,13 +121,16 @@ pub struct StoryRecord {
     pub updated: Millis,
     /// The canonical copy: the earliest one.
     pub canonical: u64,
-    /// How many copies it has (the copies are [`Store::copies`](super::Store::copies)).
-    pub copy_count: u32,
+    /// Its copies held here (at most [`INLINE_COPIES`]); the others are in the copy tree.
+    /// Every copy: [`Store::copies`](super::Store::copies).
+    pub copies: Vec<CopyRecord>,
     /// Distinct headlines of its copies (at most [`MAX_HEADLINES`]).
     pub headlines: Vec<String>,
     /// Stories found later to be this one and merged into it (their copies moved here, their
     /// records deleted), oldest merge first. Schema 3.
     pub merged_from: Vec<u64>,
+    /// How many copies it has, here and in the copy tree. Schema 6.
+    pub copy_count: u32,
 }
 
 impl ArticleRecord {
@@ -141,8 +150,20 @@ impl ArticleRecord {
 impl StoryRecord {
     /// A close upper bound of its encoded size, to size the encoding buffer once.
     pub(super) fn encoded_size_hint(&self) -> usize {
+        let copies: usize = self.copies.iter().map(CopyRecord::encoded_size_hint).sum();
         let headlines: usize = self.headlines.iter().map(|h| h.len() + 4).sum();
-        headlines + 10 * self.merged_from.len() + 48
+        copies + headlines + 10 * self.merged_from.len() + 48
+    }
+
+    /// Adds `copy`: kept here while there is room, else handed back for the copy tree.
+    pub fn push_copy(&mut self, copy: CopyRecord) -> Option<CopyRecord> {
+        self.copy_count = self.copy_count.saturating_add(1);
+        if self.copies.len() < INLINE_COPIES {
+            self.copies.push(copy);
+            None
+        } else {
+            Some(copy)
+        }
     }
 
     /// Adds a headline variant if new and there is room.
@@ -159,7 +180,7 @@ impl StoryRecord {
 impl CopyRecord {
     /// A close upper bound of its encoded size, to size the encoding buffer once.
     pub(super) fn encoded_size_hint(&self) -> usize {
-        self.source.len() + self.url.as_ref().map_or(0, String::len) + 40
+        self.source.len() + self.url.as_ref().map_or(0, String::len) + 48
     }
 }
 

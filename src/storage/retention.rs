@@ -99,7 +99,8 @@ impl Store {
         let t = self.t()?;
         t.may_have_tombstones.store(true, Ordering::SeqCst);
         let article_key = id.to_be_bytes();
-        // The story's next copy: its canonical when this one was, and none means the story
+        // The story's first copy in the copy tree besides this one: a candidate for canonical
+        // when this one was, and with none there and none left in the story record the story
         // goes with this article. Read before the transaction (sled's cannot scan); callers
         // serialize pruning with folding, so it cannot change in between.
         let story_of = match t.articles.get(article_key)? {
@@ -109,23 +110,17 @@ impl Store {
             }
             None => None,
         };
-        let next_copy = match story_of {
-            Some(story) => {
-                let mut next = None;
-                for k in t.copies.scan_prefix(story.to_be_bytes()).keys() {
-                    let k = k?;
-                    match k.get(8..).and_then(id_from) {
-                        Some(other) if other != id => {
-                            next = Some(other);
-                            break;
-                        }
-                        _ => {}
-                    }
+        let mut tree_next: Option<CopyRecord> = None;
+        if let Some(story) = story_of {
+            for kv in t.copies.scan_prefix(story.to_be_bytes()) {
+                let (k, v) = kv?;
+                let c: CopyRecord = decode("storyarticle_copy", &k, &v)?;
+                if c.article != id {
+                    tree_next = Some(c);
+                    break;
                 }
-                next
             }
-            None => None,
-        };
+        }
         let seq = self.wrote(t.db.generate_id())?;
         (
             &t.meta,
@@ -171,35 +166,50 @@ impl Store {
                     let mut story_gone = false;
                     let story_key = a.story.to_be_bytes();
                     let copy_key = copy_key(a.story, id);
-                    if let Some(bytes) = copies.remove(&copy_key)? {
-                        let copy: CopyRecord = decode("storyarticle_copy", &copy_key, &bytes)
-                            .map_err(Abortable::Abort)?;
-                        if copy.kind != CopyKind::Origin {
-                            delta_copies = 1;
-                        }
-                    }
                     if let Some(bytes) = stories.get(story_key)? {
                         let mut story: StoryRecord = decode("storyid_story", &story_key, &bytes)
                             .map_err(Abortable::Abort)?;
-                        match next_copy.filter(|_| story_of == Some(a.story)) {
-                            None => {
-                                stories.remove(&story_key)?;
-                                for gone in &story.merged_from {
-                                    merged_into.remove(&gone.to_be_bytes())?;
-                                }
-                                story_gone = true;
-                            }
-                            Some(next) => {
-                                if story.canonical == id {
-                                    story.canonical = next;
-                                }
-                                story.copy_count = story.copy_count.saturating_sub(1);
-                                stories.insert(
-                                    &story_key,
-                                    encode(&story).map_err(Abortable::Abort)?,
-                                )?;
+                        let removed = match story.copies.iter().position(|c| c.article == id) {
+                            Some(at) => Some(story.copies.remove(at).kind),
+                            None => match copies.remove(&copy_key)? {
+                                Some(bytes) => Some(
+                                    decode::<CopyRecord>("storyarticle_copy", &copy_key, &bytes)
+                                        .map_err(Abortable::Abort)?
+                                        .kind,
+                                ),
+                                None => None,
+                            },
+                        };
+                        if let Some(kind) = removed {
+                            story.copy_count = story.copy_count.saturating_sub(1);
+                            if kind != CopyKind::Origin {
+                                delta_copies = 1;
                             }
                         }
+                        let tree_next = tree_next.as_ref().filter(|_| story_of == Some(a.story));
+                        if story.copies.is_empty() && tree_next.is_none() {
+                            stories.remove(&story_key)?;
+                            for gone in &story.merged_from {
+                                merged_into.remove(&gone.to_be_bytes())?;
+                            }
+                            story_gone = true;
+                        } else {
+                            if story.canonical == id {
+                                let earliest = story
+                                    .copies
+                                    .iter()
+                                    .chain(tree_next)
+                                    .map(|c| (c.first_seen, c.article))
+                                    .min();
+                                if let Some((_, next)) = earliest {
+                                    story.canonical = next;
+                                }
+                            }
+                            stories
+                                .insert(&story_key, encode(&story).map_err(Abortable::Abort)?)?;
+                        }
+                    } else {
+                        copies.remove(&copy_key)?;
                     }
 
                     let mut counts: Counts = match meta.get(KEY_COUNTS)? {

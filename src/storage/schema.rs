@@ -15,7 +15,7 @@
 //! | 2 → 3 | `Fingerprint::entities` (the entity mask) and `StoryRecord::merged_from`: rewrites every `articleid_index` record with the mask recomputed from the article's stored title and text; article and story records keep the schema-2 layout until they change and are read with the new fields at their defaults (see `legacy.rs`) |
 //! | 3 → 4 | drops `firstseen_articleid`: retention reads the time order from `articleid_index` (ids grow with first sighting, the records carry it), one tree insert less per stored article |
 //! | 4 → 5 | `ChangeKind::Deleted` in the change log (nothing rewritten) |
-//! | 5 → 6 | a story's copies move out of its record into `storyarticle_copy`, one record per copy under (story, article): a copy joining a story wrote the whole list again, so a story of n copies cost O(n²) bytes written; every story record is rewritten without them, with `copy_count` |
+//! | 5 → 6 | a story record keeps at most `INLINE_COPIES` (16) copies; the others move to `storyarticle_copy`, one record per copy under (story, article). A copy joining a story rewrote the whole list, so a story of n copies cost O(n²) bytes written and read. Every story record is rewritten, with `copy_count` appended |
 //!
 //! A tree a step retires ([`Plan::retire`]) is dropped after the version is bumped; sled
 //! cannot drop a tree inside a transaction, so a crash in between leaves it behind, and every
@@ -191,8 +191,9 @@ fn v4_to_v5(_: &Trees) -> Result<Plan> {
     Ok(Plan::default())
 }
 
-/// 5 → 6: every story record again, without its copies, and each copy under (story, article)
-/// in `storyarticle_copy`. The plan holds every story's record and copies (~100 bytes a copy).
+/// 5 → 6: every story record again, with its first [`super::INLINE_COPIES`] copies and the
+/// count, and each further copy under (story, article) in `storyarticle_copy`. The plan holds
+/// every story's record and copies (~100 bytes a copy).
 fn v5_to_v6(store: &Trees) -> Result<Plan> {
     let mut plan = Plan::default();
     for kv in store.stories.iter() {

@@ -37,9 +37,10 @@ fn story(id: u64, a: &ArticleRecord) -> StoryRecord {
         created: a.first_seen,
         updated: a.first_seen,
         canonical: a.id,
-        copy_count: 1,
+        copies: vec![],
         headlines: vec![a.title.clone()],
         merged_from: vec![],
+        copy_count: 0,
     }
 }
 
@@ -50,7 +51,7 @@ fn story_records_as_schema_5(store: &Store) {
     for kv in t.stories.iter() {
         let (k, v) = kv.unwrap();
         let s: StoryRecord = postcard::from_bytes(&v).unwrap();
-        let copies = store.copies(s.id).unwrap();
+        let copies = store.copies(&s).unwrap();
         t.stories
             .insert(k, legacy::write::story_v5(&s, &copies))
             .unwrap();
@@ -82,7 +83,6 @@ fn commit_is_readable_after_reopen() {
             .commit(
                 &a,
                 &story(sid, &a),
-                Some(&origin(&a)),
                 Counts {
                     articles: 1,
                     stories: 1,
@@ -153,13 +153,7 @@ fn index_scan_stops_at_window_start() {
         let mut a = article(&store, 1, &format!("g:{i}"));
         a.first_seen = at;
         store
-            .commit(
-                &a,
-                &story(1, &a),
-                None,
-                Counts::default(),
-                ChangeKind::Updated,
-            )
+            .commit(&a, &story(1, &a), Counts::default(), ChangeKind::Updated)
             .unwrap();
     }
     let recent: Vec<_> = store
@@ -175,12 +169,12 @@ fn commit_at(store: &Store, key: &str, at: Millis) -> (u64, u64) {
     let mut a = article(store, sid, key);
     a.first_seen = at;
     a.updated = at;
-    let s = story(sid, &a);
+    let mut s = story(sid, &a);
+    s.push_copy(origin(&a));
     store
         .commit(
             &a,
             &s,
-            Some(&origin(&a)),
             Counts {
                 articles: 1,
                 stories: 1,
@@ -301,7 +295,6 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
     let mut copy = article(&store, sid, "g:2");
     copy.first_seen = 8_000;
     let mut s = store.story(sid).unwrap().unwrap();
-    s.copy_count += 1;
     let near = CopyRecord {
         article: copy.id,
         source: "src".into(),
@@ -310,11 +303,11 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
         similarity: 0.9,
         kind: CopyKind::Near,
     };
+    s.push_copy(near.clone());
     store
         .commit(
             &copy,
             &s,
-            Some(&near),
             Counts {
                 articles: 1,
                 stories: 0,
@@ -328,7 +321,7 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
     let s = store.story(sid).unwrap().unwrap();
     assert_eq!(s.canonical, copy.id);
     assert_eq!(s.copy_count, 1);
-    assert_eq!(store.copies(sid).unwrap(), vec![near]);
+    assert_eq!(store.copies(&s).unwrap(), vec![near]);
     store.flush().unwrap();
     assert_eq!(store.counts().unwrap().articles, 1);
 }
@@ -476,22 +469,21 @@ fn a_version_2_store_is_read_and_its_index_gets_entity_masks() {
         let sid = store.next_id().unwrap();
         let mut a = article(&store, sid, "g:v2");
         a.text = "Comerica Inc said it raised its prime rate.\n\nThe bank said more.".into();
-        let s = story(sid, &a);
+        let mut s = story(sid, &a);
+        s.push_copy(origin(&a));
         let one = Counts {
             articles: 1,
             stories: 1,
             copies: 0,
         };
-        store
-            .commit(&a, &s, Some(&origin(&a)), one, ChangeKind::NewStory)
-            .unwrap();
+        store.commit(&a, &s, one, ChangeKind::NewStory).unwrap();
         // Rewrite the records exactly as schema 2 wrote them.
         let t = store.t().unwrap();
         let k = a.id.to_be_bytes();
         t.articles.insert(k, legacy::write::article(&a)).unwrap();
         t.index.insert(k, legacy::write::index(&a)).unwrap();
         t.stories
-            .insert(sid.to_be_bytes(), legacy::write::story(&s, &[origin(&a)]))
+            .insert(sid.to_be_bytes(), legacy::write::story(&s, &s.copies))
             .unwrap();
         t.meta.insert(KEY_SCHEMA, &2u32.to_be_bytes()).unwrap();
         store.flush().unwrap();
@@ -506,7 +498,7 @@ fn a_version_2_store_is_read_and_its_index_gets_entity_masks() {
     assert_eq!(read.fingerprint.entities, 0);
     assert_eq!(read.title, a.title);
     assert_eq!(store.story(s.id).unwrap().unwrap(), s);
-    assert_eq!(store.copies(s.id).unwrap(), vec![origin(&a)]);
+    assert_eq!(store.copies(&s).unwrap(), vec![origin(&a)]);
     // The index record was rewritten with the mask of the stored text.
     let (id, rec) = store.index_records_since(0).next().unwrap().unwrap();
     assert_eq!(id, a.id);
@@ -528,13 +520,12 @@ fn a_version_5_store_gets_its_copies_out_of_the_story_records() {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
         let t = store.t().unwrap();
         let sid = store.next_id().unwrap();
-        let first = article(&store, sid, "g:1");
+        let first = article(&store, sid, "g:0");
         let mut big = story(sid, &first);
         big.merged_from = vec![3, 7];
-        big.copy_count = 3;
         let mut copies = vec![origin(&first)];
-        for key in ["g:2", "g:3"] {
-            let a = article(&store, sid, key);
+        for i in 1..INLINE_COPIES + 4 {
+            let a = article(&store, sid, &format!("g:{i}"));
             copies.push(CopyRecord {
                 kind: CopyKind::Near,
                 similarity: 0.8,
@@ -544,20 +535,24 @@ fn a_version_5_store_gets_its_copies_out_of_the_story_records() {
         t.stories
             .insert(sid.to_be_bytes(), legacy::write::story_v5(&big, &copies))
             .unwrap();
+        for c in &copies {
+            big.push_copy(c.clone());
+        }
         // a record of schema 2's layout in the same store: both are read
         let sid2 = store.next_id().unwrap();
-        let lone = article(&store, sid2, "g:4");
-        let small = story(sid2, &lone);
+        let lone = article(&store, sid2, "g:lone");
+        let mut small = story(sid2, &lone);
+        small.push_copy(origin(&lone));
         t.stories
             .insert(
                 sid2.to_be_bytes(),
-                legacy::write::story(&small, &[origin(&lone)]),
+                legacy::write::story(&small, &small.copies),
             )
             .unwrap();
         let counts = Counts {
             articles: 0,
             stories: 2,
-            copies: 2,
+            copies: copies.len() as u64 - 1,
         };
         t.meta.insert(KEY_COUNTS, encode(&counts).unwrap()).unwrap();
         t.meta.insert(KEY_SCHEMA, &5u32.to_be_bytes()).unwrap();
@@ -567,15 +562,24 @@ fn a_version_5_store_gets_its_copies_out_of_the_story_records() {
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
     assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
-    assert_eq!(store.story(big.id).unwrap().unwrap(), big);
-    assert_eq!(store.copies(big.id).unwrap(), copies);
-    assert_eq!(store.story(small.id).unwrap().unwrap(), small);
-    assert_eq!(store.copies(small.id).unwrap().len(), 1);
+    // the first copies stay in the record, the rest are records of their own
+    let read = store.story(big.id).unwrap().unwrap();
+    assert_eq!(read, big);
+    assert_eq!(read.copies.len(), INLINE_COPIES);
+    assert_eq!(read.copy_count as usize, copies.len());
+    assert_eq!(store.copies(&read).unwrap(), copies);
     assert_eq!(
-        store.copy(big.id, copies[2].article).unwrap().as_ref(),
-        Some(&copies[2])
+        store.overflow_copies(big.id).unwrap(),
+        copies[INLINE_COPIES..]
     );
-    assert_eq!(store.copy(small.id, copies[2].article).unwrap(), None);
+    let last = copies.last().unwrap();
+    assert_eq!(
+        store.copy(big.id, last.article).unwrap().as_ref(),
+        Some(last)
+    );
+    assert_eq!(store.copy(big.id, copies[0].article).unwrap(), None);
+    assert_eq!(store.story(small.id).unwrap().unwrap(), small);
+    assert!(store.overflow_copies(small.id).unwrap().is_empty());
 }
 
 #[test]
@@ -627,13 +631,7 @@ fn change_log_is_ordered_and_resumable() {
     for i in 0..5 {
         let a = article(&store, 1, &format!("g:{i}"));
         let c = store
-            .commit(
-                &a,
-                &story(1, &a),
-                None,
-                Counts::default(),
-                ChangeKind::NewCopy,
-            )
+            .commit(&a, &story(1, &a), Counts::default(), ChangeKind::NewCopy)
             .unwrap();
         seqs.push(c.seq);
     }
@@ -663,13 +661,7 @@ fn counts_move_with_flushes() {
         copies: 0,
     };
     store
-        .commit(
-            &a,
-            &story(1, &a),
-            Some(&origin(&a)),
-            one,
-            ChangeKind::NewStory,
-        )
+        .commit(&a, &story(1, &a), one, ChangeKind::NewStory)
         .unwrap();
     assert_eq!(store.counts().unwrap(), Counts::default());
     store.flush().unwrap();
@@ -692,13 +684,7 @@ fn fill(store: &Store, n: usize, delta: Counts) {
         let sid = store.next_id().unwrap();
         let a = article(store, sid, &format!("g:{i}"));
         store
-            .commit(
-                &a,
-                &story(sid, &a),
-                Some(&origin(&a)),
-                delta,
-                ChangeKind::NewStory,
-            )
+            .commit(&a, &story(sid, &a), delta, ChangeKind::NewStory)
             .unwrap();
     }
     store.flush().unwrap();
@@ -732,9 +718,9 @@ fn the_read_through_runs_in_steps_and_counts_only_what_existed_when_it_started()
         }
     };
     assert!(steps > 10, "{steps} steps");
-    // 70 articles, stories, copies, index records and changes; 50 keys (the second fill
-    // reused the first 20 keys); no source state.
-    assert_eq!(read, 5 * 70 + 50);
+    // 70 articles, stories, index records and changes; 50 keys (the second fill reused the
+    // first 20 keys); no source state; no story with more copies than its record holds.
+    assert_eq!(read, 4 * 70 + 50);
 }
 
 #[test]
@@ -847,13 +833,16 @@ fn merge_into(store: &Store, into: u64, gone: &[u64]) {
     let mut copies = CopyWrites::default();
     for &g in gone {
         let absorbed = store.story(g).unwrap().unwrap();
-        for c in store.copies(g).unwrap() {
+        for c in store.overflow_copies(g).unwrap() {
+            copies.delete(g, c.article);
+        }
+        for c in store.copies(&absorbed).unwrap() {
             let mut a = store.article(c.article).unwrap().unwrap();
             a.story = into;
             moved.push((a, ChangeKind::Merged));
-            copies.delete(g, c.article);
-            copies.put(into, c);
-            survivor.copy_count += 1;
+            if let Some(c) = survivor.push_copy(c) {
+                copies.put(into, c);
+            }
         }
         survivor.merged_from.push(g);
         survivor.merged_from.extend(absorbed.merged_from);
@@ -947,13 +936,7 @@ fn a_checkpoint_reopens_the_database_behind_a_new_sled_snapshot_and_keeps_everyt
     let sid = store.next_id().unwrap();
     let a = article(&store, sid, "g:after");
     store
-        .commit(
-            &a,
-            &story(sid, &a),
-            Some(&origin(&a)),
-            one,
-            ChangeKind::NewStory,
-        )
+        .commit(&a, &story(sid, &a), one, ChangeKind::NewStory)
         .unwrap();
     store.flush().unwrap();
     assert_eq!(store.articles_since_open(), 1);

@@ -48,21 +48,17 @@ impl CopyWrites {
 
 impl Store {
     /// Writes one fold decision atomically: the article (new or updated), its index record and
-    /// key, its story with `copy` (the article's copy record, new or changed), the counters
-    /// moved by `delta`, and a change-log entry of `kind`. Returns the change record (its
-    /// `seq` is the consumers' cursor).
+    /// key, its story (with the copies it holds), the counters moved by `delta`, and a
+    /// change-log entry of `kind`. Returns the change record (its `seq` is the consumers'
+    /// cursor).
     pub fn commit(
         &self,
         article: &ArticleRecord,
         story: &StoryRecord,
-        copy: Option<&CopyRecord>,
         delta: Counts,
         kind: ChangeKind,
     ) -> Result<ChangeRecord> {
-        let mut copies = CopyWrites::default();
-        if let Some(c) = copy {
-            copies.put(story.id, c.clone());
-        }
+        let copies = CopyWrites::default();
         let mut changes =
             self.commit_batch(&[(article.clone(), kind)], &[story], &copies, delta)?;
         changes
@@ -72,8 +68,8 @@ impl Store {
 
     /// Writes the fold decisions of one poll in one transaction: each article (new or
     /// updated) with its index record, key and change-log entry of its kind; every story
-    /// they touched and the copy records `copies`; the counters moved by `delta`. All of it
-    /// or none. Returns the change records in article order.
+    /// they touched and the copy-tree records `copies` (copies beyond what a story record
+    /// holds); the counters moved by `delta`. All of it or none. Returns the change records in article order.
     pub fn commit_batch(
         &self,
         articles: &[(ArticleRecord, ChangeKind)],

@@ -221,7 +221,7 @@ fn check_store(env: &TestEnv, reported: &Reported, ctx: &str) -> (usize, usize) 
     let mut story_of: HashMap<u64, u64> = HashMap::new();
     for s in &stories {
         let copies = store
-            .copies(s.id)
+            .copies(s)
             .unwrap_or_else(|e| panic!("{ctx}: reading story {}'s copies: {e}", s.id));
         assert!(!copies.is_empty(), "{ctx}: story {} has no copies", s.id);
         assert_eq!(
