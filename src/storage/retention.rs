@@ -78,15 +78,15 @@ impl Store {
                 break;
             }
             if rec.at < cutoff {
-                due.push(id);
+                due.push((id, rec.story));
                 if due.len() == max {
                     break;
                 }
             }
         }
         let mut pruned = Pruned::default();
-        for id in due {
-            if self.delete_article(id, now)? {
+        for (id, story) in due {
+            if self.delete_article(id, story, now)? {
                 pruned.stories += 1;
             }
             pruned.articles.push(id);
@@ -94,8 +94,9 @@ impl Store {
         Ok(pruned)
     }
 
-    /// Deletes one article atomically; true when its story went with it.
-    fn delete_article(&self, id: u64, now: Millis) -> Result<bool> {
+    /// Deletes one article atomically (`of_story` is its story as its index record says); true
+    /// when its story went with it.
+    fn delete_article(&self, id: u64, of_story: u64, now: Millis) -> Result<bool> {
         let t = self.t()?;
         t.may_have_tombstones.store(true, Ordering::SeqCst);
         let article_key = id.to_be_bytes();
@@ -103,22 +104,13 @@ impl Store {
         // when this one was, and with none there and none left in the story record the story
         // goes with this article. Read before the transaction (sled's cannot scan); callers
         // serialize pruning with folding, so it cannot change in between.
-        let story_of = match t.articles.get(article_key)? {
-            Some(bytes) => {
-                let a: ArticleRecord = decode("articleid_article", &article_key, &bytes)?;
-                Some(a.story)
-            }
-            None => None,
-        };
         let mut tree_next: Option<CopyRecord> = None;
-        if let Some(story) = story_of {
-            for kv in t.copies.scan_prefix(story.to_be_bytes()) {
-                let (k, v) = kv?;
-                let c: CopyRecord = decode("storyarticle_copy", &k, &v)?;
-                if c.article != id {
-                    tree_next = Some(c);
-                    break;
-                }
+        for kv in t.copies.scan_prefix(of_story.to_be_bytes()) {
+            let (k, v) = kv?;
+            let c: CopyRecord = decode("storyarticle_copy", &k, &v)?;
+            if c.article != id {
+                tree_next = Some(c);
+                break;
             }
         }
         let seq = self.wrote(t.db.generate_id())?;
@@ -186,7 +178,7 @@ impl Store {
                                 delta_copies = 1;
                             }
                         }
-                        let tree_next = tree_next.as_ref().filter(|_| story_of == Some(a.story));
+                        let tree_next = tree_next.as_ref().filter(|_| of_story == a.story);
                         if story.copies.is_empty() && tree_next.is_none() {
                             stories.remove(&story_key)?;
                             for gone in &story.merged_from {
