@@ -1,6 +1,5 @@
 //! Records as schema 2 wrote them, read when a record has not been rewritten since the
-//! upgrade to schema 3; and story records as schemas 2 to 5 wrote them, read once by the
-//! migration to schema 6.
+//! upgrade to schema 3; and story records as schemas 2 to 5 wrote them.
 //!
 //! Schema 3 appended a field to [`Fingerprint`] (`entities`, the last field of both
 //! [`ArticleRecord`] and [`IndexRecord`]) and to [`StoryRecord`] (`merged_from`). postcard is
@@ -9,15 +8,14 @@
 //! defaults: no entity mask (0, which the index treats as "unknown" and does not check) and no
 //! merged stories. The migration to schema 3 rewrites every index record (with the mask
 //! recomputed from the article's text); article records are rewritten in the new layout the
-//! next time they change. Schema 6 keeps at most [`INLINE_COPIES`] copies in a story record
-//! (the others in a tree of their own) and appends the copy count; the migration to it
-//! rewrites every story record ([`story_with_copies`]).
+//! next time they change. Schema 6 keeps at most [`INLINE_COPIES`](super::INLINE_COPIES) copies in a story record
+//! (the others in a tree of their own) and appends the copy count: an older story record is
+//! read with the count of its list, whatever its length, and is rewritten in the new layout
+//! the next time it changes (nothing is rewritten by the upgrade).
 
 use serde::Deserialize;
 
-use super::records::{
-    ArticleRecord, CopyRecord, DateOrigin, IndexRecord, StoryRecord, INLINE_COPIES,
-};
+use super::records::{ArticleRecord, CopyRecord, DateOrigin, IndexRecord, StoryRecord};
 use crate::fingerprint::{Fingerprint, Sketch};
 
 /// A stored record type, and how its schema-2 bytes are read.
@@ -129,7 +127,12 @@ impl Record for IndexRecord {
     }
 }
 
-impl Record for StoryRecord {}
+impl Record for StoryRecord {
+    fn legacy(bytes: &[u8]) -> Option<Self> {
+        story_before_6(bytes)
+    }
+}
+
 impl Record for CopyRecord {}
 
 /// Story records of schemas 3-5 (schema 2's plus `merged_from`): every copy inside.
@@ -144,11 +147,11 @@ struct StoryRecordV5 {
     merged_from: Vec<u64>,
 }
 
-/// A story record as schemas 2 to 5 wrote it (every copy inside), as the story record of
-/// schema 6 (its first [`INLINE_COPIES`] copies inside, and the count) and the copies beyond
-/// those, for the copy tree; `None` when the bytes are neither layout. Read by the migration
-/// to schema 6 only: it rewrites every story record.
-pub(super) fn story_with_copies(bytes: &[u8]) -> Option<(StoryRecord, Vec<CopyRecord>)> {
+/// A story record as schemas 2 to 5 wrote it (every copy inside), read as one of schema 6
+/// whose copies all fit in it: the count is the list's length, and copies that join it from
+/// now on go to the copy tree once it holds [`INLINE_COPIES`](super::INLINE_COPIES). `None` when the bytes are
+/// neither layout.
+fn story_before_6(bytes: &[u8]) -> Option<StoryRecord> {
     let s = match exactly::<StoryRecordV5>(bytes) {
         Some(s) => s,
         None => {
@@ -164,19 +167,16 @@ pub(super) fn story_with_copies(bytes: &[u8]) -> Option<(StoryRecord, Vec<CopyRe
             }
         }
     };
-    let mut copies = s.copies;
-    let beyond = copies.split_off(copies.len().min(INLINE_COPIES));
-    let story = StoryRecord {
+    Some(StoryRecord {
         id: s.id,
         created: s.created,
         updated: s.updated,
         canonical: s.canonical,
-        copy_count: u32::try_from(copies.len() + beyond.len()).unwrap_or(u32::MAX),
-        copies,
+        copy_count: u32::try_from(s.copies.len()).unwrap_or(u32::MAX),
+        copies: s.copies,
         headlines: s.headlines,
         merged_from: s.merged_from,
-    };
-    Some((story, beyond))
+    })
 }
 
 impl Record for super::records::SourceState {}

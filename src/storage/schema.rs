@@ -15,7 +15,7 @@
 //! | 2 → 3 | `Fingerprint::entities` (the entity mask) and `StoryRecord::merged_from`: rewrites every `articleid_index` record with the mask recomputed from the article's stored title and text; article and story records keep the schema-2 layout until they change and are read with the new fields at their defaults (see `legacy.rs`) |
 //! | 3 → 4 | drops `firstseen_articleid`: retention reads the time order from `articleid_index` (ids grow with first sighting, the records carry it), one tree insert less per stored article |
 //! | 4 → 5 | `ChangeKind::Deleted` in the change log (nothing rewritten) |
-//! | 5 → 6 | a story record keeps at most `INLINE_COPIES` (16) copies; the others move to `storyarticle_copy`, one record per copy under (story, article). A copy joining a story rewrote the whole list, so a story of n copies cost O(n²) bytes written and read. Every story record is rewritten, with `copy_count` appended |
+//! | 5 → 6 | a story record keeps at most `INLINE_COPIES` (16) copies, the others go to `storyarticle_copy`, one record per copy under (story, article); `copy_count` is appended. A copy joining a story rewrote the whole list, so a story of n copies cost O(n²) bytes written and read. Nothing is rewritten: an older record is read with all its copies inside (see `legacy.rs`), and copies joining it from then on go to the tree |
 //!
 //! A tree a step retires ([`Plan::retire`]) is dropped after the version is bumped; sled
 //! cannot drop a tree inside a transaction, so a crash in between leaves it behind, and every
@@ -191,30 +191,11 @@ fn v4_to_v5(_: &Trees) -> Result<Plan> {
     Ok(Plan::default())
 }
 
-/// 5 → 6: every story record again, with its first [`super::INLINE_COPIES`] copies and the
-/// count, and each further copy under (story, article) in `storyarticle_copy`. The plan holds
-/// every story's record and copies (~100 bytes a copy).
-fn v5_to_v6(store: &Trees) -> Result<Plan> {
-    let mut plan = Plan::default();
-    for kv in store.stories.iter() {
-        let (k, v) = kv?;
-        let Some((story, copies)) = super::legacy::story_with_copies(&v) else {
-            return Err(StoreError::Decode {
-                tree: "storyid_story",
-                key: k.iter().map(|b| format!("{b:02x}")).collect(),
-                message: "not a story record of schema 2 to 5".into(),
-            });
-        };
-        plan.insert("storyid_story", &k, &super::encode(&story)?);
-        for c in &copies {
-            plan.insert(
-                "storyarticle_copy",
-                &super::copy_key(story.id, c.article),
-                &super::encode(c)?,
-            );
-        }
-    }
-    Ok(plan)
+/// 5 → 6: nothing to rewrite: an older story record reads as one whose copies all fit in it
+/// (`legacy.rs`). The version moves because a wirefold of schema 5 would read a new record
+/// without the copies beyond it.
+fn v5_to_v6(_: &Trees) -> Result<Plan> {
+    Ok(Plan::default())
 }
 
 /// 2 → 3: every index record again, with the entity mask of its article. The plan holds one

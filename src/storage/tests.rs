@@ -513,7 +513,7 @@ fn a_version_2_store_is_read_and_its_index_gets_entity_masks() {
 }
 
 #[test]
-fn a_version_5_store_gets_its_copies_out_of_the_story_records() {
+fn a_version_5_store_reads_its_story_records_and_new_copies_go_beside_them() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let (big, small, copies) = {
@@ -535,9 +535,9 @@ fn a_version_5_store_gets_its_copies_out_of_the_story_records() {
         t.stories
             .insert(sid.to_be_bytes(), legacy::write::story_v5(&big, &copies))
             .unwrap();
-        for c in &copies {
-            big.push_copy(c.clone());
-        }
+        // an old record keeps every copy it had
+        big.copies.clone_from(&copies);
+        big.copy_count = copies.len() as u32;
         // a record of schema 2's layout in the same store: both are read
         let sid2 = store.next_id().unwrap();
         let lone = article(&store, sid2, "g:lone");
@@ -562,50 +562,39 @@ fn a_version_5_store_gets_its_copies_out_of_the_story_records() {
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
     assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
-    // the first copies stay in the record, the rest are records of their own
-    let read = store.story(big.id).unwrap().unwrap();
+    let mut read = store.story(big.id).unwrap().unwrap();
     assert_eq!(read, big);
-    assert_eq!(read.copies.len(), INLINE_COPIES);
-    assert_eq!(read.copy_count as usize, copies.len());
     assert_eq!(store.copies(&read).unwrap(), copies);
-    assert_eq!(
-        store.overflow_copies(big.id).unwrap(),
-        copies[INLINE_COPIES..]
-    );
-    let last = copies.last().unwrap();
-    assert_eq!(
-        store.copy(big.id, last.article).unwrap().as_ref(),
-        Some(last)
-    );
-    assert_eq!(store.copy(big.id, copies[0].article).unwrap(), None);
     assert_eq!(store.story(small.id).unwrap().unwrap(), small);
-    assert!(store.overflow_copies(small.id).unwrap().is_empty());
-}
 
-#[test]
-fn a_story_record_of_no_known_layout_stops_the_step_to_schema_6() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    {
-        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
-        let t = store.t().unwrap();
-        t.stories.insert(9u64.to_be_bytes(), &[0xff; 3]).unwrap();
-        t.meta.insert(KEY_SCHEMA, &5u32.to_be_bytes()).unwrap();
-        store.flush().unwrap();
-    }
-    match Store::open(&path, Duration::from_millis(100)) {
-        Err(StoreError::Decode { tree, .. }) => assert_eq!(tree, "storyid_story"),
-        other => panic!("expected Decode, got {other:?}"),
-    }
-    // nothing was changed: the step runs again on the next open
-    let db = sled::open(&path).unwrap();
-    let v = db
-        .open_tree("meta")
-        .unwrap()
-        .get(KEY_SCHEMA)
-        .unwrap()
+    // a copy joining the old record goes to the copy tree; the record is rewritten in the new
+    // layout, and everything reads back
+    let mut a = article(&store, big.id, "g:new");
+    a.first_seen += 1;
+    let joined = CopyRecord {
+        kind: CopyKind::Exact,
+        ..origin(&a)
+    };
+    let mut writes = CopyWrites::default();
+    let beyond = read
+        .push_copy(joined.clone())
+        .expect("no room in the record");
+    writes.put(read.id, beyond);
+    let one = Counts {
+        articles: 1,
+        stories: 0,
+        copies: 1,
+    };
+    store
+        .commit_batch(&[(a, ChangeKind::NewCopy)], &[&read], &writes, one)
         .unwrap();
-    assert_eq!(v.as_ref(), &5u32.to_be_bytes());
+    let again = store.story(big.id).unwrap().unwrap();
+    assert_eq!(again, read);
+    assert_eq!(again.copy_count as usize, copies.len() + 1);
+    assert_eq!(store.overflow_copies(big.id).unwrap(), vec![joined.clone()]);
+    let mut want = copies.clone();
+    want.push(joined);
+    assert_eq!(store.copies(&again).unwrap(), want);
 }
 
 #[test]
