@@ -135,37 +135,15 @@ impl Record for StoryRecord {
 
 impl Record for CopyRecord {}
 
-/// Story records of schemas 3-5 (schema 2's plus `merged_from`): every copy inside.
-#[derive(Deserialize)]
-struct StoryRecordV5 {
-    id: u64,
-    created: i64,
-    updated: i64,
-    canonical: u64,
-    copies: Vec<CopyRecord>,
-    headlines: Vec<String>,
-    merged_from: Vec<u64>,
-}
-
-/// A story record as schemas 2 to 5 wrote it (every copy inside), read as one of schema 6
-/// whose copies all fit in it: the count is the list's length, and copies that join it from
-/// now on go to the copy tree once it holds [`INLINE_COPIES`](super::INLINE_COPIES). `None` when the bytes are
-/// neither layout.
+/// A story record as schemas 2 to 5 wrote it (every copy inside; schemas 3 to 5 appended
+/// `merged_from`), read as one of schema 6 whose copies all fit in it: the count is the
+/// list's length, and copies that join it from now on go to the copy tree once it holds
+/// [`INLINE_COPIES`](super::INLINE_COPIES). `None` when the bytes are neither layout.
 fn story_before_6(bytes: &[u8]) -> Option<StoryRecord> {
-    let s = match exactly::<StoryRecordV5>(bytes) {
-        Some(s) => s,
-        None => {
-            let s: StoryRecordV2 = exactly(bytes)?;
-            StoryRecordV5 {
-                id: s.id,
-                created: s.created,
-                updated: s.updated,
-                canonical: s.canonical,
-                copies: s.copies,
-                headlines: s.headlines,
-                merged_from: Vec::new(),
-            }
-        }
+    let (s, rest) = postcard::take_from_bytes::<StoryRecordV2>(bytes).ok()?;
+    let merged_from = match rest {
+        [] => Vec::new(),
+        rest => exactly::<Vec<u64>>(rest)?,
     };
     Some(StoryRecord {
         id: s.id,
@@ -175,7 +153,7 @@ fn story_before_6(bytes: &[u8]) -> Option<StoryRecord> {
         copy_count: u32::try_from(s.copies.len()).unwrap_or(u32::MAX),
         copies: s.copies,
         headlines: s.headlines,
-        merged_from: s.merged_from,
+        merged_from,
     })
 }
 
@@ -236,17 +214,6 @@ pub(super) mod write {
         headlines: &'a [String],
     }
 
-    #[derive(Serialize)]
-    struct StoryRecordV5<'a> {
-        id: u64,
-        created: i64,
-        updated: i64,
-        canonical: u64,
-        copies: &'a [CopyRecord],
-        headlines: &'a [String],
-        merged_from: &'a [u64],
-    }
-
     fn fp(a: &ArticleRecord) -> FingerprintV2<'_> {
         let f = &a.fingerprint;
         FingerprintV2 {
@@ -303,17 +270,10 @@ pub(super) mod write {
         .unwrap_or_default()
     }
 
-    /// `s` with `copies` as schemas 3 to 5 wrote it.
+    /// `s` with `copies` as schemas 3 to 5 wrote it: schema 2's record, then `merged_from`.
     pub fn story_v5(s: &StoryRecord, copies: &[CopyRecord]) -> Vec<u8> {
-        postcard::to_allocvec(&StoryRecordV5 {
-            id: s.id,
-            created: s.created,
-            updated: s.updated,
-            canonical: s.canonical,
-            copies,
-            headlines: &s.headlines,
-            merged_from: &s.merged_from,
-        })
-        .unwrap_or_default()
+        let mut bytes = story(s, copies);
+        bytes.extend(postcard::to_allocvec(&s.merged_from).unwrap_or_default());
+        bytes
     }
 }
