@@ -39,11 +39,6 @@ impl CopyWrites {
     pub fn delete(&mut self, story: u64, article: u64) {
         self.delete.push((story, article));
     }
-
-    /// Nothing to write or delete.
-    pub fn is_empty(&self) -> bool {
-        self.put.is_empty() && self.delete.is_empty()
-    }
 }
 
 impl Store {
@@ -69,7 +64,8 @@ impl Store {
     /// Writes the fold decisions of one poll in one transaction: each article (new or
     /// updated) with its index record, key and change-log entry of its kind; every story
     /// they touched and the copy-tree records `copies` (copies beyond what a story record
-    /// holds); the counters moved by `delta`. All of it or none. Returns the change records in article order.
+    /// holds); the counters moved by `delta`. All of it or none. Returns the change records
+    /// in article order.
     pub fn commit_batch(
         &self,
         articles: &[(ArticleRecord, ChangeKind)],
