@@ -23,6 +23,20 @@ impl Folder {
         }
     }
 
+    /// `article`'s copy in `story`'s part of the copy tree: as this batch wrote it, else as
+    /// stored.
+    pub(super) fn tree_copy(
+        &self,
+        batch: &Batch,
+        story: u64,
+        article: u64,
+    ) -> Result<Option<CopyRecord>, StoreError> {
+        match batch.copies.get(story, article) {
+            Some(c) => Ok(Some(c.clone())),
+            None => self.store.copy(story, article),
+        }
+    }
+
     /// Decides what `a` from `source` is (rules 1–5 of the [module docs](super)), updates the
     /// index and adds the writes to `batch`; index changes are recorded for [`Batch::undo`].
     pub(super) fn decide(
@@ -55,12 +69,10 @@ impl Folder {
             story.add_headline(&a.title);
             story.updated = now;
             if rec.url != a.url {
-                // in the story record, else in the copy tree (this batch's writes or stored)
+                // in the story record, else in the copy tree
                 if let Some(copy) = story.copies.iter_mut().find(|c| c.article == id) {
                     copy.url.clone_from(&a.url);
-                } else if let Some(copy) = batch.copies.get_mut(story.id, id) {
-                    copy.url.clone_from(&a.url);
-                } else if let Some(mut copy) = self.store.copy(story.id, id)? {
+                } else if let Some(mut copy) = self.tree_copy(batch, story.id, id)? {
                     copy.url.clone_from(&a.url);
                     batch.copies.put(story.id, copy);
                 }

@@ -44,13 +44,9 @@ impl Folder {
         let canonical = survivor.canonical;
         let mut earliest = match survivor.copies.iter().find(|c| c.article == canonical) {
             Some(c) => Some((c.first_seen, c.article)),
-            None => match batch.copies.get_mut(survivor.id, canonical) {
-                Some(c) => Some((c.first_seen, c.article)),
-                None => self
-                    .store
-                    .copy(survivor.id, canonical)?
-                    .map(|c| (c.first_seen, c.article)),
-            },
+            None => self
+                .tree_copy(batch, survivor.id, canonical)?
+                .map(|c| (c.first_seen, c.article)),
         };
         for mut absorbed in group {
             // the copies its record holds, those of the copy tree stored, and those this batch

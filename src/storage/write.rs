@@ -21,8 +21,8 @@ impl CopyWrites {
     }
 
     /// The copy of `article` in `story` written in this batch, if any.
-    pub fn get_mut(&mut self, story: u64, article: u64) -> Option<&mut CopyRecord> {
-        self.put.get_mut(&(story, article))
+    pub fn get(&self, story: u64, article: u64) -> Option<&CopyRecord> {
+        self.put.get(&(story, article))
     }
 
     /// Takes back the copies of `story` written in this batch, in article order.
