@@ -101,7 +101,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         from: 5,
-        what: "each story's copies in a tree of their own",
+        what: "a story's copies beyond its first 16 in a tree of their own",
         plan: v5_to_v6,
     },
 ];
