@@ -124,6 +124,19 @@ fn second_open_reports_lock() {
 }
 
 #[test]
+fn only_a_store_this_process_opened_waits_out_a_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    // Never opened here: a lock on it is another process's, reported at once.
+    assert_eq!(trees::lock_grace(&path), Duration::ZERO);
+    drop(Store::open(&path, Duration::from_millis(100)).unwrap());
+    // Opened before: the lock may be our own dropped handle's, so opening waits a little.
+    assert!(trees::lock_grace(&path) > Duration::ZERO);
+    assert!(trees::lock_grace(&dir.path().join(".").join("db")) > Duration::ZERO);
+    assert_eq!(trees::lock_grace(&dir.path().join("other")), Duration::ZERO);
+}
+
+#[test]
 fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");

@@ -1,7 +1,10 @@
 //! The sled database and its trees, opened and checked.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::error::classify_open_error;
 use super::*;
@@ -30,7 +33,27 @@ pub(super) struct Trees {
 }
 
 /// How long opening waits for a lock our own process may still hold (see [`Trees::open`]).
-const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+const LOCK_GRACE: Duration = Duration::from_secs(2);
+
+/// The stores this process has opened (canonical paths): only there can a lock found at open
+/// be our own, left by a handle just dropped. Anywhere else it is another process's.
+static OPENED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn opened_key(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// How long opening the store at `path` waits out a lock: [`LOCK_GRACE`] where this process
+/// has opened it before, else nothing, so that a store another process holds (a second
+/// daemon, `wirefold export` beside the running one) is reported at once.
+pub(super) fn lock_grace(path: &Path) -> Duration {
+    let opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
+    if opened.contains(&opened_key(path)) {
+        LOCK_GRACE
+    } else {
+        Duration::ZERO
+    }
+}
 
 impl Trees {
     pub(super) fn open(path: &Path, shown: &str, cache_bytes: u64) -> Result<Trees> {
@@ -41,17 +64,22 @@ impl Trees {
             .cache_capacity(cache_bytes);
         // sled releases its file lock when the last of its handles is gone, and a write
         // thread of its pool can hold one for a moment after the store was dropped: opening
-        // again at once (a reopen after a full disk, tests) would see our own lock. Another
-        // process's lock stays, and is reported once the grace period is over.
-        let deadline = std::time::Instant::now() + LOCK_GRACE;
+        // again at once (a reopen after a full disk, tests) would see our own lock. So a
+        // store this process opened before gets a grace period; another process's lock
+        // stays, and is reported once it is over, or at once on a first open.
+        let deadline = Instant::now() + lock_grace(path);
         let db = loop {
             match config.open().map_err(|e| classify_open_error(shown, e)) {
-                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
+                Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
                 }
                 other => break other?,
             }
         };
+        OPENED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(opened_key(path));
         let open = |name: &str| {
             db.open_tree(name)
                 .map_err(|e| classify_open_error(shown, e))
