@@ -8,10 +8,10 @@
 //! defaults: no entity mask (0, which the index treats as "unknown" and does not check) and no
 //! merged stories. The migration to schema 3 rewrites every index record (with the mask
 //! recomputed from the article's text); article records are rewritten in the new layout the
-//! next time they change. Schema 6 keeps at most [`INLINE_COPIES`](super::INLINE_COPIES) copies in a story record
-//! (the others in a tree of their own) and appends the copy count: an older story record is
-//! read with the count of its list, whatever its length, and is rewritten in the new layout
-//! the next time it changes (nothing is rewritten by the upgrade).
+//! next time they change. Schema 6 keeps at most [`INLINE_COPIES`](super::INLINE_COPIES)
+//! copies in a story record (the others in a tree of their own) and appends the copy count:
+//! an older story record is read with the count of its list, whatever its length, and is
+//! rewritten in the new layout the next time it changes (nothing is rewritten by the upgrade).
 
 use serde::Deserialize;
 
