@@ -1,22 +1,21 @@
 //! Applying a table's rules to an article's paragraphs: a rule's [`Check`] (the cheap test,
-//! then its regex), the checks of a table grouped by position ([`Compiled`]), and the passes
+//! then its pattern), the checks of a table grouped by position ([`Compiled`]), and the passes
 //! over the edge paragraphs (leading, whole-paragraph, trailing) and the inline one.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use regex::Regex;
-
+use super::matcher::Matcher;
 use super::{
     ceil_boundary, floor_boundary, Position, Rule, EDGE, TRAILING_EDGE, WHOLE_MAX, WINDOW,
 };
 use crate::normalize::rule_filter::{self, MayMatch};
 
-/// A compiled rule: its regex (the rule's own, not a clone: see [`Rule`]) and the cheap test
-/// run first.
+/// A compiled rule: its pattern (the rule's own, not a clone: see [`Rule`]) and the cheap
+/// test run first.
 #[derive(Debug, Clone)]
 struct Check {
-    regex: Arc<Regex>,
+    matcher: Arc<Matcher>,
     may_match: Option<MayMatch>,
 }
 
@@ -27,21 +26,23 @@ impl Check {
     }
 
     fn is_match(&self, s: &str) -> bool {
-        self.may(s) && self.regex.is_match(s)
+        self.may(s) && self.matcher.is_match(s)
     }
 
     /// [`Check::is_match`] with the comma scan of `s` shared between the checks (see
     /// [`MayMatch::test_with`]).
     fn is_match_with(&self, s: &str, commas: &mut Option<rule_filter::Commas>) -> bool {
-        self.may_match.is_none_or(|f| f.test_with(s, commas)) && self.regex.is_match(s)
+        self.may_match.is_none_or(|f| f.test_with(s, commas)) && self.matcher.is_match(s)
     }
 
-    fn find<'h>(&self, s: &'h str) -> Option<regex::Match<'h>> {
-        if self.may(s) {
-            self.regex.find(s)
-        } else {
-            None
-        }
+    /// Where a leading rule's match at the start of `s` ends.
+    fn leading_end(&self, s: &str) -> Option<usize> {
+        self.may(s).then(|| self.matcher.leading_end(s)).flatten()
+    }
+
+    /// Where a trailing rule's match in `s` starts.
+    fn trailing_start(&self, s: &str) -> Option<usize> {
+        self.may(s).then(|| self.matcher.find_start(s)).flatten()
     }
 }
 
@@ -66,7 +67,7 @@ impl Compiled {
                 Position::Inline => &mut c.inline,
             };
             list.push(Check {
-                regex: Arc::clone(&r.regex),
+                matcher: Arc::clone(&r.matcher),
                 may_match: r.may_match,
             });
         }
@@ -84,8 +85,8 @@ impl Compiled {
                 return None;
             }
             let head = &p[..floor_boundary(p, WINDOW)];
-            match self.leading.iter().find_map(|r| r.find(head)) {
-                Some(m) if m.end() > 0 => p = p[m.end()..].trim_start(),
+            match self.leading.iter().find_map(|r| r.leading_end(head)) {
+                Some(end) if end > 0 => p = p[end..].trim_start(),
                 _ => break,
             }
         }
@@ -95,8 +96,8 @@ impl Compiled {
             }
             let start = ceil_boundary(p, p.len().saturating_sub(WINDOW));
             let tail = &p[start..];
-            match self.trailing.iter().find_map(|r| r.find(tail)) {
-                Some(m) if m.start() < tail.len() => p = p[..start + m.start()].trim_end(),
+            match self.trailing.iter().find_map(|r| r.trailing_start(tail)) {
+                Some(at) if at < tail.len() => p = p[..start + at].trim_end(),
                 _ => break,
             }
         }
@@ -118,13 +119,10 @@ impl Compiled {
             }
             commas = None;
             let replaced = check
-                .regex
-                .replace_all(&cur, |c: &regex::Captures<'_>| {
-                    let m = c.get(0).map_or("", |m| m.as_str());
-                    match m.chars().last() {
-                        Some(e @ ('.' | '!' | '?')) => e.to_string(),
-                        _ => String::new(),
-                    }
+                .matcher
+                .replace_all(&cur, |m| match m.chars().last() {
+                    Some(e @ ('.' | '!' | '?')) => e.to_string(),
+                    _ => String::new(),
                 })
                 .into_owned();
             cur = Cow::Owned(replaced);

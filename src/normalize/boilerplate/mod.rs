@@ -1,6 +1,6 @@
 //! Wire boilerplate rules, kept as data.
 //!
-//! A [`Rules`] table holds [`Rule`]s (name, kind, position, regex). The built-in table
+//! A [`Rules`] table holds [`Rule`]s (name, kind, position, compiled pattern). The built-in table
 //! ([`Rules::default`]) covers agency datelines, bylines, attributions, trailing notes and
 //! section/meta lines; operators add their own with [`Rules::with_extra`].
 //!
@@ -11,7 +11,9 @@
 //! paragraph's start or end, whole-paragraph rules only paragraphs of at most [`WHOLE_MAX`]
 //! bytes; all are anchored, so a failing rule usually costs a few bytes of DFA. Before its
 //! regex, a built-in rule runs a cheap may-match test (a first byte or a literal, see
-//! `rule_filter`), which skips the regex call's set-up where it cannot match.
+//! `rule_filter`), which skips the regex call's set-up where it cannot match. Rules anchored
+//! at a paragraph's start (leading, whole-paragraph) search forward only, with a third of the
+//! `regex` crate's memory (`matcher`); trailing and inline rules use the `regex` crate.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -20,6 +22,7 @@ use super::rule_filter;
 
 mod apply;
 mod builtin;
+mod matcher;
 mod rule;
 #[cfg(test)]
 mod tests;

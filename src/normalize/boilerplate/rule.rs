@@ -6,6 +6,7 @@ use std::sync::Arc;
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+use super::matcher::Matcher;
 use crate::normalize::rule_filter::MayMatch;
 
 /// What a rule removes (informational; all kinds are handled by position).
@@ -50,10 +51,10 @@ pub struct Rule {
     pub pattern: String,
     /// Also drop the match from the display text (obvious junk such as "Continue reading").
     pub drop_from_display: bool,
-    /// Shared by the rule's places in [`Compiled`](super::apply::Compiled): a `Regex` clone
-    /// would get a pool of its own, and so a second set of per-thread caches (lazy DFAs, sparse
-    /// sets) for every thread that runs it.
-    pub(super) regex: Arc<Regex>,
+    /// Shared by the rule's places in [`Compiled`](super::apply::Compiled): a clone would get
+    /// a pool of its own, and so a second set of per-thread caches (lazy DFAs, sparse sets)
+    /// for every thread that runs it.
+    pub(super) matcher: Arc<Matcher>,
     /// Cheap test run before the regex (built-in rules only, see [`super::rule_filter`]).
     pub(super) may_match: Option<MayMatch>,
 }
@@ -113,7 +114,7 @@ pub enum RuleError {
 
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
-fn anchored(position: Position, pattern: &str) -> String {
+pub(super) fn anchored(position: Position, pattern: &str) -> String {
     match position {
         Position::Leading => format!("^(?:{pattern})"),
         Position::Trailing => format!("(?:{pattern})$"),
@@ -160,14 +161,24 @@ impl Rule {
         pattern: &str,
         drop_from_display: bool,
     ) -> Result<Rule, RuleError> {
-        let regex = Arc::new(build(name, &anchored(position, pattern))?);
+        let source = anchored(position, pattern);
+        let forward_only = match position {
+            Position::Leading | Position::WholeParagraph => {
+                Matcher::anchored(&source, REGEX_SIZE_LIMIT)
+            }
+            Position::Trailing | Position::Inline => None,
+        };
+        let matcher = match forward_only {
+            Some(m) => m,
+            None => Matcher::Any(build(name, &source)?),
+        };
         Ok(Rule {
             name: name.to_string(),
             kind,
             position,
             pattern: pattern.to_string(),
             drop_from_display,
-            regex,
+            matcher: Arc::new(matcher),
             may_match: None,
         })
     }
@@ -215,6 +226,6 @@ impl Rule {
 
     /// Does this rule match `paragraph` (anchored by its position)?
     pub fn is_match(&self, paragraph: &str) -> bool {
-        self.regex.is_match(paragraph)
+        self.matcher.is_match(paragraph)
     }
 }
