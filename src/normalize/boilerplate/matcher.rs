@@ -32,9 +32,10 @@ pub(super) enum Matcher {
 }
 
 impl Matcher {
-    /// A forward-only matcher for `pattern` (which must begin with `^`), or `None` if its
-    /// automaton cannot be built within `size_limit` bytes (the caller then uses the `regex`
-    /// crate, which reports the error or copes).
+    /// A forward-only matcher for `pattern` (which must begin with `^`), or `None` if it
+    /// cannot be built: an invalid pattern, an automaton over `size_limit` bytes, or a
+    /// construct the lazy DFA does not take. The caller then uses the `regex` crate, which
+    /// reports the error or copes.
     pub(super) fn anchored(pattern: &str, size_limit: usize) -> Option<Matcher> {
         let nfa = thompson::Compiler::new()
             .configure(
