@@ -41,7 +41,8 @@ impl App {
         phase: &dyn Fn(&'static str),
     ) -> anyhow::Result<App> {
         let started = Instant::now();
-        // Compiling the built-in boilerplate rules takes ~400 M instructions (~0.1 s): done on
+        // Compiling the built-in boilerplate rules takes ~110 M instructions (BENCHMARKS.md,
+        // "Session 26"; ~200 M before their forward-only automata): done on
         // a thread of its own while the store opens and the index is loaded (from the snapshot
         // or rebuilt: the longer part of a restart), and waited for before the first fetch, so
         // that polls start as before (bodies folded in the order they come in). Should the
