@@ -139,6 +139,7 @@ impl Anchored {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rule::REGEX_SIZE_LIMIT;
     use super::super::{builtin_defs, Position};
     use super::*;
 
@@ -150,7 +151,7 @@ mod tests {
             .filter(|d| matches!(d.2, Position::Leading | Position::WholeParagraph))
             .map(|(name, _, position, pattern, _)| {
                 let source = super::super::rule::anchored(position, &pattern);
-                let forward = Matcher::anchored(&source, 8 << 20);
+                let forward = Matcher::anchored(&source, REGEX_SIZE_LIMIT);
                 let forward = forward.unwrap_or_else(|| panic!("{name}: no forward matcher"));
                 let regex = Regex::new(&source).unwrap_or_else(|e| panic!("{name}: {e}"));
                 (name, forward, regex)
@@ -274,7 +275,7 @@ mod tests {
             Position::WholeParagraph,
             r"(?i:subscribe)\s+(?i:to|for|now|today|here)\b.*",
         );
-        let m = Matcher::anchored(&source, 8 << 20).expect("builds");
+        let m = Matcher::anchored(&source, REGEX_SIZE_LIMIT).expect("builds");
         // The DFA quits at `é` (its Unicode word boundary is only known for ASCII); the
         // PikeVM decides: no boundary between `o` and `é`, so no match.
         assert!(!m.is_match("Subscribe toé"));
@@ -286,7 +287,7 @@ mod tests {
     #[test]
     fn replacing_an_anchored_match_replaces_only_the_start() {
         let source = super::super::rule::anchored(Position::Leading, r"BAKU\s*-\s*");
-        let m = Matcher::anchored(&source, 8 << 20).expect("builds");
+        let m = Matcher::anchored(&source, REGEX_SIZE_LIMIT).expect("builds");
         assert_eq!(
             m.replace_all("BAKU - text BAKU - x", |_| String::new()),
             "text BAKU - x"

@@ -112,7 +112,9 @@ pub enum RuleError {
     },
 }
 
-const REGEX_SIZE_LIMIT: usize = 8 << 20;
+/// Largest compiled program a rule may have (the `regex` crate's size limit, and the forward-only
+/// matcher's NFA limit).
+pub(super) const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
 pub(super) fn anchored(position: Position, pattern: &str) -> String {
     match position {
