@@ -50,8 +50,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig(arg) => match load(&arg) {
             Ok(c) => {
+                let rules = match c.normalize.rules.len() {
+                    0 => String::new(),
+                    1 => ", 1 boilerplate rule of its own".into(),
+                    n => format!(", {n} boilerplate rules of its own"),
+                };
                 cli::say(format_args!(
-                    "{}: ok ({} sources, {} enabled)",
+                    "{}: ok ({} sources, {} enabled{rules})",
                     c.path.display(),
                     c.sources.len(),
                     c.enabled_sources().count()

@@ -47,7 +47,7 @@ impl App {
         // or rebuilt: the longer part of a restart), and waited for before the first fetch, so
         // that polls start as before (bodies folded in the order they come in). Should the
         // thread not start, the first ingest compiles them (`Rules::shared_default`).
-        let rules = std::thread::Builder::new()
+        let compiling = std::thread::Builder::new()
             .name("wirefold-rules".into())
             .spawn(|| drop(Rules::shared_default()));
         if let Some(parent) = config
@@ -76,13 +76,22 @@ impl App {
         let (folder, index_source) =
             Folder::open_prefetched(store.clone(), config.dedup.clone(), now, prefetch)?;
         let fetcher = Fetcher::new(&config.fetch)?;
-        if let Ok(rules) = rules {
+        if let Ok(compiling) = compiling {
             // A panic there would be a bug of the built-in rules; the first ingest meets it.
-            let _ = rules.join();
+            let _ = compiling.join();
         }
+        // The operator's rules (checked when the configuration was read) beside the built-in
+        // ones, which the table shares with `Rules::shared_default`.
+        let rules = match config.normalize.rules.as_slice() {
+            [] => None,
+            extra => Some(Arc::new(
+                Rules::with_extra(extra).context("compiling normalize.rules")?,
+            )),
+        };
         info!(
             store = %config.store.path.display(),
             index = folder.index_len(),
+            operator_rules = config.normalize.rules.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "store open"
         );
@@ -91,7 +100,7 @@ impl App {
                 fetcher,
                 store,
                 folder: Arc::new(folder),
-                rules: None,
+                rules,
                 hosts: Arc::new(HostLimiter::new(
                     config.fetch.per_host_concurrency.get(),
                     config.fetch.per_host_spacing,

@@ -94,6 +94,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     /// Near-duplicate folding.
     pub dedup: crate::dedup::DedupParams,
+    /// Text normalization: the operator's boilerplate rules.
+    pub normalize: NormalizeConfig,
     /// Logging.
     pub log: LogConfig,
     /// Every configured source, enabled or not, in file order.
@@ -113,6 +115,14 @@ pub struct StoreConfig {
     /// and tombstoned so that they are not ingested again; `None` keeps everything. Never
     /// shorter than `dedup.window`, so the index never matches a deleted article.
     pub retention: Option<Duration>,
+}
+
+/// Normalization settings.
+#[derive(Debug, Clone, Default)]
+pub struct NormalizeConfig {
+    /// Boilerplate rules applied after the built-in ones (`[[normalize.rules]]`), each
+    /// checked to compile, with a unique name that no built-in rule has.
+    pub rules: Vec<crate::normalize::RuleSpec>,
 }
 
 /// The status server.

@@ -11,6 +11,7 @@ pub(super) struct Settings {
     pub(super) fetch: FetchSettings,
     pub(super) schedule: ScheduleSettings,
     pub(super) dedup: DedupSettings,
+    pub(super) normalize: NormalizeSettings,
     pub(super) log: LogSettings,
     pub(super) sources: Vec<SourceSettings>,
 }
@@ -151,6 +152,24 @@ impl Default for DedupSettings {
             window: humantime::format_duration(p.window).to_string(),
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct NormalizeSettings {
+    pub(super) rules: Vec<RuleSettings>,
+}
+
+/// One `[[normalize.rules]]` entry; every field optional here, so that validation can name
+/// each missing or bad one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RuleSettings {
+    pub(super) name: String,
+    pub(super) position: String,
+    pub(super) pattern: String,
+    pub(super) kind: Option<String>,
+    pub(super) drop_from_display: bool,
 }
 
 #[derive(Debug, Deserialize)]

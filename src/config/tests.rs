@@ -180,3 +180,92 @@ fn shipped_default_config_is_valid() {
     let c = Config::load_with_env(&path, Some(HashMap::new())).unwrap();
     assert!(c.sources.len() >= 5);
 }
+
+#[test]
+fn operator_rules_are_read_and_each_bad_field_is_named() {
+    let good = format!(
+        "{GOOD}\n{}",
+        r#"
+    [[normalize.rules]]
+    name = "newsletter-plug"
+    position = "whole"
+    pattern = "(?i)sign up for our newsletter.*"
+    drop_from_display = true
+    [[normalize.rules]]
+    name = "desk-tag"
+    position = "leading"
+    pattern = "\\[[A-Z]+ DESK\\]\\s*"
+    kind = "dateline"
+    "#
+    );
+    let c = load(&good, &[]).unwrap();
+    let names: Vec<&str> = c.normalize.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["newsletter-plug", "desk-tag"]);
+    assert!(c.normalize.rules[0].drop_from_display);
+    assert_eq!(c.normalize.rules[1].kind.as_deref(), Some("dateline"));
+    // No rules: the daemon runs the built-in table alone.
+    assert!(load(GOOD, &[]).unwrap().normalize.rules.is_empty());
+
+    let bad = r#"
+    [store]
+    path = "STORE"
+    [[normalize.rules]]
+    position = "whole"
+    pattern = "x"
+    [[normalize.rules]]
+    name = "byline-by"
+    position = "leading"
+    pattern = "By .*"
+    [[normalize.rules]]
+    name = "twice"
+    position = "whole"
+    pattern = "a+"
+    [[normalize.rules]]
+    name = "twice"
+    position = "whole"
+    pattern = "b+"
+    [[normalize.rules]]
+    name = "unclosed"
+    position = "inline"
+    pattern = "(sign up"
+    [[normalize.rules]]
+    name = "everything"
+    position = "inline"
+    pattern = "x*"
+    [[normalize.rules]]
+    name = "sideways"
+    position = "middle"
+    pattern = "x"
+    [[normalize.rules]]
+    name = "odd-kind"
+    position = "trailing"
+    pattern = "x"
+    kind = "headline"
+    [[normalize.rules]]
+    name = "blank"
+    position = "whole"
+    pattern = "  "
+    [[normalize.rules]]
+    name = "typo"
+    position = "whole"
+    pattern = "x"
+    drop_from_dispaly = true
+    "#;
+    let p = problems(load(bad, &[]));
+    let joined = p.join("\n");
+    for needle in [
+        "normalize.rules[0].name: must not be empty",
+        "normalize.rules[1].name: \"byline-by\" is the name of a built-in rule",
+        "normalize.rules[3].name: duplicate rule name \"twice\"",
+        "normalize.rules[4].pattern: rule \"unclosed\": not a valid pattern",
+        "normalize.rules[5].pattern: rule \"everything\": matches the empty string",
+        "normalize.rules[6].position: rule \"sideways\": \"middle\" is not a position",
+        "normalize.rules[7].kind: rule \"odd-kind\": \"headline\" is not a kind",
+        "normalize.rules[8].pattern: rule \"blank\": must not be empty",
+        "normalize.rules.9.drop_from_dispaly: unknown key",
+    ] {
+        assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+    }
+    // `twice`'s first entry is fine; only the second is a problem.
+    assert!(!joined.contains("normalize.rules[2]"), "{joined}");
+}

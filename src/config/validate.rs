@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::settings::Settings;
+use super::settings::{RuleSettings, Settings};
 use super::*;
+use crate::normalize::{Rule, RuleError, RuleSpec};
 
 /// Collects problems instead of stopping at the first, so one run lists them all.
 struct Checker<'a> {
@@ -301,6 +302,10 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
         c.push("log.level", None, format!("not a log filter: {e}"));
     }
 
+    let normalize = NormalizeConfig {
+        rules: validate_rules(&mut c, s.normalize.rules),
+    };
+
     // sources
     let mut seen = HashSet::new();
     let mut sources = Vec::with_capacity(s.sources.len());
@@ -408,11 +413,96 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
         },
         schedule,
         dedup,
+        normalize,
         log: LogConfig {
             format,
             level: s.log.level.trim().to_owned(),
         },
         sources,
+    }
+}
+
+/// The operator's boilerplate rules: each compiled once here (and dropped), so that a bad
+/// pattern, position or kind is reported with its key instead of stopping the daemon later.
+fn validate_rules(c: &mut Checker<'_>, raw: Vec<RuleSettings>) -> Vec<RuleSpec> {
+    let builtin: HashSet<&str> = crate::normalize::boilerplate::builtin_names()
+        .into_iter()
+        .collect();
+    let mut seen = HashSet::new();
+    let mut rules = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        let key = |field: &str| format!("normalize.rules[{i}].{field}");
+        let name = r.name.trim().to_owned();
+        if name.is_empty() {
+            c.push(key("name"), None, "must not be empty");
+            continue;
+        }
+        if builtin.contains(name.as_str()) {
+            c.push(
+                key("name"),
+                None,
+                format!("\"{name}\" is the name of a built-in rule; choose another"),
+            );
+            continue;
+        }
+        if !seen.insert(name.clone()) {
+            c.push(
+                key("name"),
+                None,
+                format!("duplicate rule name \"{name}\"; every name must be unique"),
+            );
+            continue;
+        }
+        if r.pattern.trim().is_empty() {
+            c.push(
+                key("pattern"),
+                None,
+                format!("rule \"{name}\": must not be empty"),
+            );
+            continue;
+        }
+        let spec = RuleSpec {
+            name,
+            position: r.position,
+            pattern: r.pattern,
+            kind: r.kind,
+            drop_from_display: r.drop_from_display,
+        };
+        match Rule::from_spec(&spec) {
+            Ok(_) => rules.push(spec),
+            Err(e) => {
+                let (field, message) = rule_problem(&e);
+                c.push(
+                    key(field),
+                    None,
+                    format!("rule \"{}\": {message}", spec.name),
+                );
+            }
+        }
+    }
+    rules
+}
+
+/// The field a [`RuleError`] is about, and what is wrong with it.
+fn rule_problem(e: &RuleError) -> (&'static str, String) {
+    match e {
+        RuleError::InvalidPattern { source, .. } => {
+            ("pattern", format!("not a valid pattern: {source}"))
+        }
+        RuleError::MatchesEmpty { .. } => (
+            "pattern",
+            "matches the empty string, so it would match every paragraph".into(),
+        ),
+        RuleError::UnknownPosition { position, .. } => (
+            "position",
+            format!("\"{position}\" is not a position; allowed: leading, trailing, whole or inline"),
+        ),
+        RuleError::UnknownKind { kind, .. } => (
+            "kind",
+            format!(
+                "\"{kind}\" is not a kind; allowed: dateline, byline, attribution, trailing_note or line"
+            ),
+        ),
     }
 }
 

@@ -56,7 +56,8 @@ pub struct IngestContext {
     pub folder: Arc<Folder>,
     /// Normalization rules; `None`: the built-in ones, [`Rules::shared_default`] (the daemon
     /// compiles them on a thread of its own at start, see `App::build_with`, and the one copy
-    /// serves the fold's short-item rules too).
+    /// serves the fold's short-item rules too). `Some` when `normalize.rules` adds the
+    /// operator's rules ([`Rules::with_extra`], which shares the built-in ones).
     pub rules: Option<Arc<Rules>>,
     /// Per-host concurrency, spacing and cooldowns.
     pub hosts: Arc<HostLimiter>,

@@ -199,3 +199,119 @@ fn once_summarizes_each_source_then_export_sees_a_locked_store() {
         .unwrap();
     assert_ne!(out.status.code(), Some(0));
 }
+
+/// `[[normalize.rules]]` reaches the daemon's ingest: a paragraph that only the operator's rule
+/// knows as boilerplate leaves the stored text and the fingerprint, so the two outlets' copies
+/// fold as exact copies; without the rule (the same feeds, another store) the paragraph is
+/// kept and the copies fold only as near copies.
+#[test]
+fn operator_rules_from_the_config_clean_text_and_fingerprints() {
+    const BODY: [&str; 4] = [
+        "Dock workers at the northern container terminal walked out on Tuesday morning after \
+         talks over night-shift pay broke down, leaving eleven cranes idle and a queue of \
+         ships waiting in the outer anchorage.",
+        "The union said its members would stay out until the operator restored the allowance \
+         it cut in the spring, which workers say made up a fifth of their take-home pay.",
+        "The terminal operator said it had offered a phased return of the allowance over two \
+         years and called the strike premature, adding that perishable cargo would be diverted \
+         to the southern berths.",
+        "Shipping agents expected delays of three to four days for vessels already in the \
+         queue, and said freight forwarders had begun booking space at a rival port along the \
+         coast.",
+    ];
+    const PLUG: &str =
+        "Tide tables for the week are on page 12 of the Harbour Bulletin print edition.";
+    let html = |paras: &[&str]| -> String { paras.iter().map(|p| format!("<p>{p}</p>")).collect() };
+    let mut with_plug = BODY.to_vec();
+    with_plug.push(PLUG);
+    let server = FeedServer::start();
+    let headline = "Dock workers strike at container terminal";
+    server.set(
+        "port.xml",
+        rss(
+            "Port News",
+            &[("p-1", headline, "http://port.test/1", &html(&with_plug))],
+        ),
+    );
+    server.set(
+        "wire.xml",
+        rss(
+            "Wire",
+            &[("w-1", headline, "http://wire.test/1", &html(&BODY))],
+        ),
+    );
+    let sources = [
+        ("port", server.url("port.xml")),
+        ("wire", server.url("wire.xml")),
+    ];
+
+    // (text of port's copy, one story for both, both similarities 1.0)
+    let run = |env: &TestEnv| -> (String, bool, bool) {
+        env.command_ok(&["once"]);
+        let articles = env.export();
+        assert_eq!(articles.len(), 2, "{articles:?}");
+        let port = articles
+            .iter()
+            .find(|a| a["source"] == "port")
+            .expect("port's article");
+        let same_story = articles[0]["story"] == articles[1]["story"];
+        let exact = articles
+            .iter()
+            .all(|a| a["similarity"].as_f64() == Some(1.0));
+        (
+            port["text"].as_str().unwrap_or_default().to_owned(),
+            same_story,
+            exact,
+        )
+    };
+
+    let plain = TestEnv::new(&sources, "5m");
+    let (text, same_story, exact) = run(&plain);
+    assert!(text.contains("Harbour Bulletin"), "{text}");
+    assert!(
+        same_story,
+        "the copies are near copies without the rule too"
+    );
+    assert!(
+        !exact,
+        "without the rule the plug makes the copies near, not exact"
+    );
+
+    let ruled = TestEnv::new(&sources, "5m");
+    let mut toml = std::fs::read_to_string(&ruled.config).expect("read config");
+    toml.push_str(
+        r#"
+[[normalize.rules]]
+name = "harbour-bulletin"
+position = "whole"
+pattern = "(?i)tide tables for the week are on page \\d+ of .* print edition\\."
+drop_from_display = true
+"#,
+    );
+    std::fs::write(&ruled.config, toml).expect("write config");
+    let out = ruled.command_ok(&["check-config"]);
+    assert!(
+        out.contains("ok (2 sources, 2 enabled, 1 boilerplate rule of its own)"),
+        "{out}"
+    );
+    let (text, same_story, exact) = run(&ruled);
+    assert!(!text.contains("Harbour Bulletin"), "{text}");
+    assert!(text.contains("rival port along the coast."), "{text}");
+    assert!(
+        same_story && exact,
+        "the rule makes the two copies exact copies"
+    );
+
+    // A bad rule stops the daemon from starting, with the key named.
+    let mut toml = std::fs::read_to_string(&ruled.config).expect("read config");
+    toml.push_str(
+        "[[normalize.rules]]\nname = \"broken\"\nposition = \"whole\"\npattern = \"(open\"\n",
+    );
+    std::fs::write(&ruled.config, toml).expect("write config");
+    let (code, _, err) = ruled.command(&["once"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("normalize.rules[1].pattern: rule \"broken\": not a valid pattern"),
+        "{err}"
+    );
+}

@@ -28,6 +28,11 @@ pub fn builtin_rules() -> Vec<Rule> {
         .collect()
 }
 
+/// The names of the built-in rules, in table order (no pattern is compiled).
+pub fn builtin_names() -> Vec<&'static str> {
+    builtin_defs().into_iter().map(|d| d.0).collect()
+}
+
 /// A built-in rule definition: name, kind, position, pattern, drop_from_display.
 type Def = (&'static str, RuleKind, Position, String, bool);
 

@@ -30,7 +30,7 @@ mod tests;
 use apply::Compiled;
 #[cfg(test)]
 use builtin::builtin_defs;
-pub use builtin::builtin_rules;
+pub use builtin::{builtin_names, builtin_rules};
 pub use rule::{Position, Rule, RuleError, RuleKind, RuleSpec};
 
 /// Number of paragraphs at each end of an article that rules look at.
@@ -98,9 +98,12 @@ impl Rules {
         Ok(Rules { rules, fp, display })
     }
 
-    /// The built-in rules plus operator rules from configuration.
+    /// The built-in rules plus operator rules from configuration, tried after the built-in
+    /// ones of the same position. The built-in rules are [`Rules::shared_default`]'s, not
+    /// compiled again: the two tables share their automata and per-thread caches.
     pub fn with_extra(extra: &[RuleSpec]) -> Result<Rules, RuleError> {
-        let mut rules = builtin_rules();
+        let mut rules = Rules::shared_default().rules.clone();
+        rules.reserve(extra.len());
         for spec in extra {
             rules.push(Rule::from_spec(spec)?);
         }

@@ -283,6 +283,30 @@ fn extra_rules_from_config() {
     };
     let rules = Rules::with_extra(std::slice::from_ref(&spec)).unwrap();
     assert_eq!(rules.rules().len(), builtin_defs().len() + 1);
+    // The built-in rules are the shared table's own automata, not a second compilation.
+    let shared = Rules::shared_default();
+    assert_eq!(shared.rules().len(), builtin_defs().len());
+    for (mine, theirs) in rules.rules().iter().zip(shared.rules()) {
+        assert_eq!(mine.name, theirs.name);
+        assert!(
+            std::sync::Arc::ptr_eq(&mine.matcher, &theirs.matcher),
+            "{}",
+            mine.name
+        );
+    }
+    assert_eq!(
+        rules.rules().last().map(|r| r.name.as_str()),
+        Some("site-promo")
+    );
+    let names = super::builtin_names();
+    assert_eq!(
+        names,
+        shared
+            .rules()
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+    );
     assert_eq!(rules.matching("Download our app now"), vec!["site-promo"]);
     assert!(
         rules
