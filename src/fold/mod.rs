@@ -66,23 +66,23 @@
 //! earliest copy from a source configured with `agency = true`, else the canonical.
 //!
 //! Short → long reads up to [`LONG_CANDIDATES`] candidate articles from the store and
-//! re-derives their fingerprint text with the built-in boilerplate rules (operator-added rules
-//! are not applied there; the 80% threshold absorbs the difference); so does rule 3c with
-//! up to as many short candidates. On the labeled real-feed pairs rule 3c takes copy recall
+//! re-derives their fingerprint text with the boilerplate rules the ingest normalizes with
+//! ([`Folder::use_rules`]: the built-in ones plus the operator's); so does rule 3c with up to
+//! as many short candidates. On the labeled real-feed pairs rule 3c takes copy recall
 //! from 34/44 to 40/44 with no false merge (BENCHMARKS.md, issue 5).
 //!
 //! Decisions are serialized behind one lock (the index lookup, the id assignment and the store
 //! transaction), so two copies arriving at once from two sources cannot open two stories.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use self::batch::Batch;
 use crate::dedup::{DedupParams, Index};
 use crate::fingerprint::{
     fingerprint, fingerprint_and_lead, Fingerprint, FingerprintInput, Script,
 };
-use crate::normalize::Article;
+use crate::normalize::{Article, Rules};
 use crate::storage::{ChangeRecord, CopyRecord, Millis, Store, StoreError, StoryRecord};
 
 /// Capacity of the live change channel; a subscriber that falls further behind is told it
@@ -135,6 +135,10 @@ pub struct Folder {
     /// The change-log position the index snapshot on disk covers: 0 when there is none the
     /// next start could use (none loaded or saved since this start, or the last save failed).
     snapshot_seq: AtomicU64,
+    /// The boilerplate rules the ingest normalizes with, for re-deriving a stored
+    /// candidate's fingerprint text ([`Folder::rules`]); set by [`Folder::use_rules`], else
+    /// the built-in table, taken at first use.
+    rules: OnceLock<Arc<Rules>>,
 }
 
 /// Most articles folded under one lock and written in one transaction.
@@ -308,7 +312,21 @@ impl Folder {
             window_ms,
             events: tokio::sync::broadcast::channel(EVENT_CAPACITY).0,
             snapshot_seq: AtomicU64::new(snapshot_seq),
+            rules: OnceLock::new(),
         })
+    }
+
+    /// Re-derives stored candidates' fingerprint texts with `rules`, the table the ingest
+    /// normalizes with (the built-in rules plus the operator's, `normalize.rules`), instead
+    /// of the built-in table. Call it before the first fold; `false` when it came too late
+    /// (the table in use stays).
+    pub fn use_rules(&self, rules: Arc<Rules>) -> bool {
+        self.rules.set(rules).is_ok()
+    }
+
+    /// The table stored candidates' fingerprint texts are re-derived with.
+    pub(crate) fn rules(&self) -> &Rules {
+        self.rules.get_or_init(Rules::shared_default)
     }
 
     /// A live feed of committed changes, each sent once a flush made it durable.

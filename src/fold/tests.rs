@@ -983,3 +983,49 @@ fn merging_stories_of_many_copies_moves_every_copy() {
         (2 * n as u64 + 1, 1, 2 * n as u64)
     );
 }
+
+/// A stored candidate's fingerprint text is re-derived with the rules the ingest normalizes
+/// with (`Folder::use_rules`), so an operator's rule holds on both sides of the second looks.
+#[test]
+fn stored_candidates_are_read_with_the_ingest_rules() {
+    use super::verify::{SeenArticle, Stored};
+    use super::Seen;
+    use crate::normalize::{RuleSpec, Rules};
+    use std::sync::Arc;
+
+    let spec = RuleSpec {
+        name: "desk-tag".into(),
+        position: "leading".into(),
+        pattern: r"\[[A-Z]+ DESK\]\s*".into(),
+        kind: None,
+        drop_from_display: false,
+    };
+    let ruled = Arc::new(Rules::with_extra(&[spec]).unwrap());
+    let lead = format!("[METRO DESK] {}", P[0]);
+    let raw = entry("m1", "Ferries go electric", &[lead.as_str(), P[1], P[2]]);
+    let now = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    for operator in [false, true] {
+        let (_d, f) = folder();
+        let mut opts = NormalizeOptions::new(now);
+        if operator {
+            assert!(f.use_rules(Arc::clone(&ruled)));
+            opts.rules = Arc::clone(&ruled);
+        }
+        let a = normalize(&raw, &opts);
+        // the tag stays in the display text (not dropped from it) either way
+        assert!(a.text.contains("[METRO DESK]"), "{}", a.text);
+        assert_eq!(a.fp_text.contains("metro desk"), !operator, "{}", a.fp_text);
+        let Decision::New { article, .. } = f.fold("metro", a.clone(), T0).unwrap() else {
+            panic!("expected a new story");
+        };
+        let batch = super::batch::Batch::default();
+        let stored = Stored {
+            folder: &f,
+            batch: &batch,
+        };
+        let seen = stored.article(article).unwrap().expect("stored");
+        assert_eq!(seen.fp_text(), a.fp_text, "operator rules: {operator}");
+        // Once the table is in use, another cannot replace it.
+        assert!(!f.use_rules(Arc::clone(&ruled)));
+    }
+}

@@ -14,7 +14,7 @@ use super::{Folder, LONG_CANDIDATES};
 use crate::dedup::{ArticleId, DedupParams, Index, Match, MatchKind, ShortItem};
 use crate::fingerprint::lead::Summary;
 use crate::fingerprint::Fingerprint;
-use crate::normalize::{Article, DateSource};
+use crate::normalize::{Article, DateSource, Rules};
 use crate::storage::{ArticleRecord, DateOrigin, Millis, StoreError};
 
 /// An indexed article as the second looks read it.
@@ -234,63 +234,55 @@ pub(super) struct Stored<'a> {
 }
 
 impl Seen for Stored<'_> {
-    /// Borrowed from the batch (an article and its text are not copied per look), owned when
-    /// read from the store.
     type Article<'s>
-        = Cow<'s, ArticleRecord>
+        = StoredArticle<'s>
     where
         Self: 's;
     type Error = StoreError;
 
-    fn article(&self, id: ArticleId) -> Result<Option<Cow<'_, ArticleRecord>>, StoreError> {
-        match self.batch.writes.iter().rev().find(|(r, _)| r.id == id) {
-            Some((r, _)) => Ok(Some(Cow::Borrowed(r))),
-            None => Ok(self.folder.store.article(id)?.map(Cow::Owned)),
-        }
+    fn article(&self, id: ArticleId) -> Result<Option<StoredArticle<'_>>, StoreError> {
+        let record = match self.batch.writes.iter().rev().find(|(r, _)| r.id == id) {
+            Some((r, _)) => Cow::Borrowed(r),
+            None => match self.folder.store.article(id)? {
+                Some(r) => Cow::Owned(r),
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(StoredArticle {
+            record,
+            rules: self.folder.rules(),
+        }))
     }
 }
 
-impl SeenArticle for Cow<'_, ArticleRecord> {
-    fn fingerprint(&self) -> &Fingerprint {
-        (**self).fingerprint()
-    }
-    fn fp_title(&self) -> Cow<'_, str> {
-        (**self).fp_title()
-    }
-    fn fp_text(&self) -> Cow<'_, str> {
-        (**self).fp_text()
-    }
-    fn published(&self) -> Option<i64> {
-        SeenArticle::published(&**self)
-    }
+/// A stored candidate: borrowed from the batch (an article and its text are not copied per
+/// look), owned when read from the store; its fingerprint texts are recomputed from its
+/// display texts with the rules the ingest normalizes with ([`Folder::use_rules`]).
+pub(super) struct StoredArticle<'s> {
+    record: Cow<'s, ArticleRecord>,
+    rules: &'s Rules,
 }
 
-/// A stored article: its fingerprint texts are recomputed from its display texts with the
-/// built-in rules (operator-added rules are not applied: the second looks' thresholds absorb
-/// the difference; see the [module docs](super)).
-impl SeenArticle for ArticleRecord {
+impl SeenArticle for StoredArticle<'_> {
     fn fingerprint(&self) -> &Fingerprint {
-        &self.fingerprint
+        &self.record.fingerprint
     }
     fn fp_title(&self) -> Cow<'_, str> {
         Cow::Owned(crate::normalize::text::fingerprint_text(
-            crate::normalize::title::strip_site_name(&self.title),
+            crate::normalize::title::strip_site_name(&self.record.title),
         ))
     }
     fn fp_text(&self) -> Cow<'_, str> {
-        let rules = crate::normalize::Rules::shared_default();
         Cow::Owned(crate::normalize::stored_fp_text(
-            &self.title,
-            &self.text,
-            &rules,
+            &self.record.title,
+            &self.record.text,
+            self.rules,
         ))
     }
     fn published(&self) -> Option<i64> {
-        matches!(
-            self.date_origin,
-            DateOrigin::Published | DateOrigin::Updated
-        )
-        .then(|| self.published.div_euclid(1000))
+        let r = &self.record;
+        matches!(r.date_origin, DateOrigin::Published | DateOrigin::Updated)
+            .then(|| r.published.div_euclid(1000))
     }
 }
 
