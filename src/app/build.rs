@@ -83,12 +83,10 @@ impl App {
         // The operator's rules (checked when the configuration was read) beside the built-in
         // ones, which the table shares with `Rules::shared_default`; the fold re-derives
         // stored candidates' texts with the same table.
-        let rules = match config.normalize.rules.as_slice() {
-            [] => None,
-            extra => Some(Arc::new(
-                Rules::with_extra(extra).context("compiling normalize.rules")?,
-            )),
-        };
+        let rules = config
+            .normalize
+            .operator_table()
+            .context("compiling normalize.rules")?;
         if let Some(rules) = &rules {
             folder.use_rules(Arc::clone(rules));
         }

@@ -125,6 +125,21 @@ pub struct NormalizeConfig {
     pub rules: Vec<crate::normalize::RuleSpec>,
 }
 
+impl NormalizeConfig {
+    /// The table the ingest normalizes with when the operator added rules: the built-in
+    /// rules (shared with [`Rules::shared_default`](crate::normalize::Rules::shared_default),
+    /// not compiled again) and these after them. `None` without operator rules: the
+    /// built-in table alone.
+    pub fn operator_table(
+        &self,
+    ) -> Result<Option<std::sync::Arc<crate::normalize::Rules>>, crate::normalize::RuleError> {
+        if self.rules.is_empty() {
+            return Ok(None);
+        }
+        crate::normalize::Rules::with_extra(&self.rules).map(|r| Some(std::sync::Arc::new(r)))
+    }
+}
+
 /// The status server.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {

@@ -9,7 +9,7 @@ use tracing::warn;
 
 use super::{FeedInfo, IngestContext, PollError, PollSummary};
 use crate::fold::Decision;
-use crate::normalize::{FeedLanguage, NormalizeOptions, RawEntry, Rules};
+use crate::normalize::{Article, FeedLanguage, NormalizeOptions, RawEntry, Rules};
 use crate::parse::parse_feed;
 
 /// Longest title kept, in characters (longer ones are cut, with `…`).
@@ -45,29 +45,11 @@ pub fn ingest_body(
         rules: ctx.rules.clone().unwrap_or_else(Rules::shared_default),
         detect_language: true,
     };
-    let mut summary = PollSummary::default();
-    let mut keys = std::collections::HashSet::with_capacity(feed.entries.len());
-    let mut language = FeedLanguage::default();
-    let mut articles = Vec::with_capacity(feed.entries.len());
-    for raw in &mut feed.entries {
-        summary.seen += 1;
-        let mut article = language.normalize(raw, &opts);
-        // A hostile feed can send a title of megabytes; it would be copied into the story's
-        // headline variants on every copy. Headlines are short: keep the first characters.
-        cut_chars(&mut article.title, MAX_TITLE_CHARS);
-        cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
-        // A feed that repeats a GUID for different items (it happens): the later ones get a
-        // positional suffix, so they neither overwrite each other nor flip-flop every poll.
-        if !keys.insert(article.key.clone()) {
-            let base = article.key.clone();
-            let mut n = 2;
-            while !keys.insert(format!("{base}#{n}")) {
-                n += 1;
-            }
-            article.key = format!("{base}#{n}");
-        }
-        articles.push(article);
-    }
+    let mut summary = PollSummary {
+        seen: feed.entries.len() as u64,
+        ..PollSummary::default()
+    };
+    let articles = normalize_entries(&mut feed.entries, &opts);
     // One lock and one store transaction for the whole poll: per-article transactions made
     // folding the bottleneck of ingestion.
     for d in ctx
@@ -90,6 +72,34 @@ pub fn ingest_body(
         encoding: feed.encoding,
     };
     Ok((summary, info))
+}
+
+/// Normalizes the entries of one poll, in order, as the ingest folds them: the language
+/// detected once for the feed ([`FeedLanguage`]), titles cut at [`MAX_TITLE_CHARS`], and a
+/// repeated key given a positional suffix.
+pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> Vec<Article> {
+    let mut keys = std::collections::HashSet::with_capacity(entries.len());
+    let mut language = FeedLanguage::default();
+    let mut articles = Vec::with_capacity(entries.len());
+    for raw in entries {
+        let mut article = language.normalize(raw, opts);
+        // A hostile feed can send a title of megabytes; it would be copied into the story's
+        // headline variants on every copy. Headlines are short: keep the first characters.
+        cut_chars(&mut article.title, MAX_TITLE_CHARS);
+        cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
+        // A feed that repeats a GUID for different items (it happens): the later ones get a
+        // positional suffix, so they neither overwrite each other nor flip-flop every poll.
+        if !keys.insert(article.key.clone()) {
+            let base = article.key.clone();
+            let mut n = 2;
+            while !keys.insert(format!("{base}#{n}")) {
+                n += 1;
+            }
+            article.key = format!("{base}#{n}");
+        }
+        articles.push(article);
+    }
+    articles
 }
 
 /// The feed's publishing rate as a mean time between entries: the span from its oldest entry
