@@ -33,6 +33,15 @@ pub enum Command {
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
     },
+    /// Print each entry of a feed file as the ingest normalizes it with the configured
+    /// boilerplate rules (display and fingerprint texts), as JSON Lines; nothing is stored.
+    Normalize {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// An RSS, Atom or JSON Feed file.
+        #[arg(value_name = "FEED_FILE")]
+        file: PathBuf,
+    },
     /// Print the running daemon's status summary (from its /status).
     Stats {
         /// The daemon's base URL.

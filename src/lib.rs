@@ -41,6 +41,7 @@ pub mod fingerprint;
 pub mod fold;
 pub mod http;
 pub mod ingest;
+pub mod inspect;
 pub mod memory;
 pub mod metrics;
 pub mod normalize;

@@ -134,6 +134,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli::note(format_args!("exported {n} articles"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Normalize { config, file } => {
+            let config = load(&config)?;
+            let n =
+                wirefold::inspect::normalize_file(&config, &file, &mut std::io::stdout().lock())?;
+            cli::note(format_args!(
+                "normalized {n} entries with the built-in rules and {} of normalize.rules",
+                config.normalize.rules.len()
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats { url, token } => {
             let rt = runtime()?;
             let text = rt.block_on(wirefold::stats::stats(&url, token.as_deref()))?;

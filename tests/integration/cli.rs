@@ -315,3 +315,65 @@ drop_from_display = true
         "{err}"
     );
 }
+
+/// `wirefold normalize FILE` prints each entry as the ingest normalizes it, with the
+/// configuration's rules: the tool an operator checks a new rule with.
+#[test]
+fn normalize_prints_what_the_configured_rules_leave() {
+    let env = TestEnv::new(&[("a", "https://example.com/feed".into())], "5m");
+    let feed = env.dir().join("harbour.xml");
+    std::fs::write(
+        &feed,
+        rss(
+            "Harbour",
+            &[(
+                "h-1",
+                "Cranes idle at the container terminal",
+                "http://port.test/1?utm_source=rss",
+                "<p>LISBON, March 3 (Reuters) - Dock workers walked out on Tuesday over \
+                 night-shift pay.</p><p>Tide tables for the week are on page 12.</p>",
+            )],
+        ),
+    )
+    .expect("write feed");
+    let feed_arg = feed.to_str().expect("utf-8 path");
+    let entry = |env: &TestEnv| -> serde_json::Value {
+        let out = env.command_ok(&["normalize", feed_arg]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 1, "{out}");
+        serde_json::from_str(lines[0]).expect("a JSON line")
+    };
+
+    // The built-in rules alone: the dateline leaves the fingerprint, the tide line stays.
+    let e = entry(&env);
+    assert_eq!(e["key"], "g:h-1");
+    assert_eq!(e["url"], "http://port.test/1");
+    assert_eq!(e["date_source"], "Published");
+    let fp = e["fingerprint_text"].as_str().unwrap_or_default();
+    assert!(fp.starts_with("dock workers walked out"), "{fp}");
+    assert!(fp.contains("tide tables"), "{fp}");
+
+    // With the operator's rule the tide line leaves the fingerprint; kept for display.
+    let mut toml = std::fs::read_to_string(&env.config).expect("read config");
+    toml.push_str(
+        "[[normalize.rules]]\nname = \"tides\"\nposition = \"whole\"\n\
+         pattern = \"Tide tables for the week are on page \\\\d+\\\\.\"\n",
+    );
+    std::fs::write(&env.config, toml).expect("write config");
+    let e = entry(&env);
+    let fp = e["fingerprint_text"].as_str().unwrap_or_default();
+    assert_eq!(
+        fp,
+        "dock workers walked out on tuesday over night-shift pay"
+    );
+    let text = e["text"].as_str().unwrap_or_default();
+    assert!(text.contains("Tide tables"), "{text}");
+
+    // Not a feed: a clear error, non-zero.
+    let (code, _, err) = env.command(&["normalize", env.config.to_str().expect("utf-8")]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("parsing") && err.contains("wirefold.toml"),
+        "{err}"
+    );
+}
