@@ -269,3 +269,38 @@ fn operator_rules_are_read_and_each_bad_field_is_named() {
     // `twice`'s first entry is fine; only the second is a problem.
     assert!(!joined.contains("normalize.rules[2]"), "{joined}");
 }
+
+/// The commented `[[normalize.rules]]` example in the shipped configuration, uncommented,
+/// loads and does what it says.
+#[test]
+fn the_shipped_rule_example_is_valid() {
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/wirefold.toml"),
+    )
+    .unwrap();
+    let mut lines = shipped
+        .lines()
+        .skip_while(|l| *l != "# [[normalize.rules]]");
+    let mut example = String::new();
+    if let Some(header) = lines.next() {
+        example.push_str(&header[2..]);
+        example.push('\n');
+    }
+    for l in lines.take_while(|l| l.starts_with("# ") && l.contains(" = ")) {
+        example.push_str(&l[2..]);
+        example.push('\n');
+    }
+    assert!(
+        example.contains("pattern = "),
+        "no example found:\n{example}"
+    );
+    let c = load(&format!("{GOOD}\n{example}"), &[]).unwrap();
+    assert_eq!(c.normalize.rules.len(), 1);
+    let rules = c.normalize.operator_table().unwrap().unwrap();
+    let name = c.normalize.rules[0].name.as_str();
+    let note = "This story was produced in partnership with the Harbour Reporting Project.";
+    assert_eq!(rules.matching(note), vec![name]);
+    assert!(rules
+        .matching("The story was produced in a hurry.")
+        .is_empty());
+}
