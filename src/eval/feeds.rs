@@ -24,7 +24,8 @@ use chrono::{DateTime, Utc};
 
 use crate::dedup::DedupParams;
 use crate::fold::{Decision, Folder};
-use crate::normalize::{normalize, NormalizeOptions};
+use crate::ingest::normalize_entries;
+use crate::normalize::NormalizeOptions;
 use crate::parse::parse_feed;
 use crate::storage::{Store, StoreError};
 
@@ -115,7 +116,7 @@ pub fn replay(
             r.parse_errors += 1;
             continue;
         };
-        let Ok(feed) = parse_feed(&bytes, &c.url, None) else {
+        let Ok(mut feed) = parse_feed(&bytes, &c.url, None) else {
             r.parse_errors += 1;
             continue;
         };
@@ -125,18 +126,10 @@ pub fn replay(
             last_evict = now;
         }
         let opts = NormalizeOptions::new(c.at);
-        let mut keys = std::collections::HashSet::new();
-        for raw in &feed.entries {
+        // as the ingest normalizes a poll (language once per feed, titles cut, repeated keys
+        // suffixed)
+        for a in normalize_entries(&mut feed.entries, &opts) {
             r.seen += 1;
-            let mut a = normalize(raw, &opts);
-            if !keys.insert(a.key.clone()) {
-                let base = a.key.clone();
-                let mut n = 2;
-                while !keys.insert(format!("{base}#{n}")) {
-                    n += 1;
-                }
-                a.key = format!("{base}#{n}");
-            }
             match folder.fold(&c.outlet, a, now)? {
                 Decision::Unchanged => r.unchanged += 1,
                 Decision::Updated { .. } => r.updated += 1,
