@@ -38,6 +38,9 @@ pub const SOURCES: &str = "wirefold_sources";
 pub const SOURCE_LAST_SUCCESS: &str = "wirefold_source_last_success_timestamp_seconds";
 /// Consecutive failures of each source (bounded set of sources).
 pub const SOURCE_FAILURES: &str = "wirefold_source_failures";
+/// Paragraphs each boilerplate `rule` (built-in or `normalize.rules`) changed in fetched
+/// articles since start.
+pub const RULE_HITS: &str = "wirefold_boilerplate_rule_hits_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -86,6 +89,10 @@ fn describe() {
         "Unix time of a source's last successful poll."
     );
     describe_gauge!(SOURCE_FAILURES, "Consecutive failures of a source.");
+    describe_counter!(
+        RULE_HITS,
+        "Paragraphs a boilerplate rule dropped, cut or rewrote in fetched articles."
+    );
 }
 
 /// One finished poll.
@@ -133,4 +140,12 @@ pub fn source_gauges(name: &str, last_success_ms: Option<i64>, failures: u32) {
         gauge!(SOURCE_LAST_SUCCESS, "source" => name.to_owned()).set(t as f64 / 1000.0);
     }
     gauge!(SOURCE_FAILURES, "source" => name.to_owned()).set(f64::from(failures));
+}
+
+/// Each rule's hits in the ingest's boilerplate table, set at scrape time (one series per
+/// rule of the table: the built-in ones and the configuration's, a bounded set).
+pub fn rule_hits(rules: &crate::normalize::Rules) {
+    for (name, hits) in rules.hits() {
+        counter!(RULE_HITS, "rule" => name.to_owned()).absolute(hits);
+    }
 }

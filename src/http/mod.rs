@@ -162,6 +162,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             s.config.sources.len(),
             s.scheduler.in_flight.load(Ordering::SeqCst),
         );
+        crate::metrics::rule_hits(s.folder.rules());
         for src in s
             .config
             .sources

@@ -207,7 +207,7 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         fp_title,
         fp_text,
         entities,
-    } = fp_body(&title, &display, rules);
+    } = fp_body(&title, &display, rules, false);
 
     let url = article_url(raw);
     let (published, date_source) =
@@ -249,11 +249,18 @@ struct FpBody {
 /// rule applied, each paragraph fingerprint-normalized, the headline echoed as one of the
 /// first paragraphs dropped, and the names of the lead collected. Shared by [`normalize`] and
 /// the functions that redo it on stored articles, so that all of them agree.
-fn fp_body(title: &str, display: &[Cow<'_, str>], rules: &Rules) -> FpBody {
+///
+/// `stored` says the body was cleaned before (a stored article's): its rule hits are not
+/// counted again ([`Rules::hits`]).
+fn fp_body(title: &str, display: &[Cow<'_, str>], rules: &Rules, stored: bool) -> FpBody {
     let short_title = strip_site_name(title);
     let fp_title = fingerprint_text(short_title);
     let fp_full_title = (short_title.len() != title.len()).then(|| fingerprint_text(title));
-    let cleaned = rules.clean_fingerprint(display);
+    let cleaned = if stored {
+        rules.reclean_fingerprint(display)
+    } else {
+        rules.clean_fingerprint(display)
+    };
     // Every paragraph is folded straight into the joined text (no String per paragraph)
     // and taken back out when it is empty or the headline echo.
     let mut fp_text = String::with_capacity(cleaned.iter().map(|p| p.len() + 1).sum());
@@ -294,7 +301,7 @@ fn stored_paragraphs(text: &str) -> Vec<Cow<'_, str>> {
 /// [`normalize`] returned them (same cleaning and headline-echo rule): for comparing a short
 /// item with a stored long one on their texts (`crate::fold`, short → long).
 pub fn stored_fp_text(title: &str, text: &str, rules: &Rules) -> String {
-    fp_body(title, &stored_paragraphs(text), rules).fp_text
+    fp_body(title, &stored_paragraphs(text), rules, true).fp_text
 }
 
 /// The entity mask (see [`crate::fingerprint::entities`]) of a stored article, from its display
@@ -302,7 +309,7 @@ pub fn stored_fp_text(title: &str, text: &str, rules: &Rules) -> String {
 /// rule as `normalize` uses. For the schema-3 migration, which fills in the masks of articles
 /// stored before them.
 pub fn lead_entities(title: &str, text: &str, rules: &Rules) -> u64 {
-    fp_body(title, &stored_paragraphs(text), rules).entities
+    fp_body(title, &stored_paragraphs(text), rules, true).entities
 }
 
 /// The stable key of an entry, as [`normalize`] computes it with the built-in rules:

@@ -683,3 +683,45 @@ fn profile_stages() {
         .len()
     });
 }
+
+/// The rule hits an operator reads in `/metrics` count fetched articles once: redoing a
+/// stored article's fingerprint text or entity mask (the fold's second looks, the schema-3
+/// migration) finds the same boilerplate again and must not count it.
+#[test]
+fn rule_hits_count_fetched_articles_not_stored_ones_cleaned_again() {
+    let table = Arc::new(Rules::with_extra(&[]).unwrap());
+    let dateline = |t: &Rules| {
+        t.hits()
+            .find(|(n, _)| *n == "dateline-city-date")
+            .map_or(0, |(_, h)| h)
+    };
+    let raw = RawEntry {
+        title: Some("Dock workers strike".into()),
+        content: Some(
+            "<p>VALMORA, March 3 (Reuters) - Dock workers walked out on Tuesday.</p>\
+             <p>The union said its members would stay out.</p>"
+                .into(),
+        ),
+        ..Default::default()
+    };
+    let o = NormalizeOptions {
+        rules: Arc::clone(&table),
+        ..opts()
+    };
+    let a = normalize(&raw, &o);
+    assert!(
+        a.fp_text.starts_with("dock workers walked out"),
+        "{}",
+        a.fp_text
+    );
+    assert_eq!(dateline(&table), 1);
+    assert_eq!(stored_fp_text(&a.title, &a.text, &table), a.fp_text);
+    assert_eq!(lead_entities(&a.title, &a.text, &table), a.entities);
+    assert_eq!(
+        dateline(&table),
+        1,
+        "cleaning stored text again is not a hit"
+    );
+    let _ = normalize(&raw, &o);
+    assert_eq!(dateline(&table), 2, "a fetched article is");
+}

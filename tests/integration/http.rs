@@ -421,3 +421,66 @@ fn a_merged_story_id_redirects_to_the_story_it_joined() {
     assert_eq!(code, 200);
     assert_eq!(json(&body)["id"].as_u64(), Some(survivor));
 }
+
+/// `wirefold_boilerplate_rule_hits_total{rule}`: how many paragraphs each rule of the
+/// daemon's table (built-in and `normalize.rules`) changed in the articles it fetched, so
+/// an operator sees in production whether a rule fires.
+#[test]
+fn metrics_count_each_boilerplate_rules_hits() {
+    let server = FeedServer::start();
+    let paras = [
+        "VALMORA, March 3 (Reuters) - Dock workers walked out on Tuesday after talks over \
+         night-shift pay broke down, leaving eleven cranes idle.",
+        "The union said its members would stay out until the operator restored the allowance \
+         it cut in the spring.",
+        "Tide tables for the week are on page 12 of the Harbour Bulletin print edition.",
+    ];
+    server.set(
+        "port.xml",
+        rss(
+            "Port News",
+            &[(
+                "p-1",
+                "Dock workers strike",
+                "http://port.test/1",
+                &html(&paras),
+            )],
+        ),
+    );
+    let env = TestEnv::new(&[("port", server.url("port.xml"))], "1h");
+    let mut toml = std::fs::read_to_string(&env.config).expect("read config");
+    toml.push_str(
+        r#"
+[[normalize.rules]]
+name = "harbour-bulletin"
+position = "whole"
+pattern = "Tide tables for the week are on page \\d+ of .* print edition\\."
+drop_from_display = true
+"#,
+    );
+    std::fs::write(&env.config, toml).expect("write config");
+    let d = Daemon::start(&env);
+    d.wait_for("the article stored", |s| num(s, "/counts/articles") == 1);
+
+    let (code, _, m) = get(&d.url("/metrics"), &[]);
+    assert_eq!(code, 200);
+    let hits = |rule: &str| -> Option<u64> {
+        let prefix = format!("wirefold_boilerplate_rule_hits_total{{rule=\"{rule}\"}} ");
+        m.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    assert_eq!(hits("harbour-bulletin"), Some(1), "{m}");
+    assert_eq!(hits("dateline-city-date"), Some(1), "{m}");
+    assert_eq!(
+        hits("byline-by"),
+        Some(0),
+        "rules that never fired are listed"
+    );
+    assert!(
+        m.contains("# HELP wirefold_boilerplate_rule_hits_total"),
+        "{m}"
+    );
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0));
+}

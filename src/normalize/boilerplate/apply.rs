@@ -1,8 +1,10 @@
 //! Applying a table's rules to an article's paragraphs: a rule's [`Check`] (the cheap test,
 //! then its pattern), the checks of a table grouped by position ([`Compiled`]), and the passes
-//! over the edge paragraphs (leading, whole-paragraph, trailing) and the inline one.
+//! over the edge paragraphs (leading, whole-paragraph, trailing) and the inline one, each
+//! rule's hits counted in the table's [`Hits`] when asked to.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::matcher::Matcher;
@@ -17,6 +19,8 @@ use crate::normalize::rule_filter::{self, MayMatch};
 struct Check {
     matcher: Arc<Matcher>,
     may_match: Option<MayMatch>,
+    /// The rule's place in its table (and in the table's [`Hits`]).
+    id: usize,
 }
 
 impl Check {
@@ -46,6 +50,39 @@ impl Check {
     }
 }
 
+/// How many times each rule of a table changed a paragraph (dropped it, or cut or replaced
+/// part of it), by the rule's place in the table. Shared by the table's clones.
+#[derive(Debug, Default)]
+pub(super) struct Hits(Box<[AtomicU64]>);
+
+impl Hits {
+    pub(super) fn new(rules: usize) -> Hits {
+        Hits((0..rules).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn add(&self, id: usize) {
+        if let Some(n) = self.0.get(id) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn get(&self, id: usize) -> u64 {
+        self.0.get(id).map_or(0, |n| n.load(Ordering::Relaxed))
+    }
+}
+
+/// Where a pass records its hits: nowhere when it redoes the cleaning of a stored article.
+#[derive(Clone, Copy)]
+pub(super) struct Tally<'h>(pub(super) Option<&'h Hits>);
+
+impl Tally<'_> {
+    fn hit(self, check: &Check) {
+        if let Some(h) = self.0 {
+            h.add(check.id);
+        }
+    }
+}
+
 /// The rules of one table, grouped by position (a rule in both the fingerprint and the
 /// display table is one regex with one set of caches).
 #[derive(Debug, Clone, Default)]
@@ -57,9 +94,10 @@ pub(super) struct Compiled {
 }
 
 impl Compiled {
-    pub(super) fn new<'a>(rules: impl Iterator<Item = &'a Rule>) -> Compiled {
+    /// The checks of `rules`, each given with its place in the table.
+    pub(super) fn new<'a>(rules: impl Iterator<Item = (usize, &'a Rule)>) -> Compiled {
         let mut c = Compiled::default();
-        for r in rules {
+        for (id, r) in rules {
             let list = match r.position {
                 Position::Leading => &mut c.leading,
                 Position::Trailing => &mut c.trailing,
@@ -69,24 +107,35 @@ impl Compiled {
             list.push(Check {
                 matcher: Arc::clone(&r.matcher),
                 may_match: r.may_match,
+                id,
             });
         }
         c
     }
 
     /// Applies leading/whole/trailing rules to one paragraph; `None` drops it.
-    fn edge<'a>(&self, para: &'a str, trailing: bool) -> Option<&'a str> {
+    fn edge<'a>(&self, para: &'a str, trailing: bool, tally: Tally) -> Option<&'a str> {
         let mut p = para.trim();
         for _ in 0..4 {
             if p.is_empty() {
                 return None;
             }
-            if p.len() <= WHOLE_MAX && self.whole.iter().any(|r| r.is_match(p)) {
-                return None;
+            if p.len() <= WHOLE_MAX {
+                if let Some(r) = self.whole.iter().find(|r| r.is_match(p)) {
+                    tally.hit(r);
+                    return None;
+                }
             }
             let head = &p[..floor_boundary(p, WINDOW)];
-            match self.leading.iter().find_map(|r| r.leading_end(head)) {
-                Some(end) if end > 0 => p = p[end..].trim_start(),
+            match self
+                .leading
+                .iter()
+                .find_map(|r| r.leading_end(head).map(|end| (r, end)))
+            {
+                Some((r, end)) if end > 0 => {
+                    tally.hit(r);
+                    p = p[end..].trim_start();
+                }
                 _ => break,
             }
         }
@@ -96,8 +145,15 @@ impl Compiled {
             }
             let start = ceil_boundary(p, p.len().saturating_sub(WINDOW));
             let tail = &p[start..];
-            match self.trailing.iter().find_map(|r| r.trailing_start(tail)) {
-                Some(at) if at < tail.len() => p = p[..start + at].trim_end(),
+            match self
+                .trailing
+                .iter()
+                .find_map(|r| r.trailing_start(tail).map(|at| (r, at)))
+            {
+                Some((r, at)) if at < tail.len() => {
+                    tally.hit(r);
+                    p = p[..start + at].trim_end();
+                }
                 _ => break,
             }
         }
@@ -109,7 +165,7 @@ impl Compiled {
     }
 
     /// Applies inline rules to one paragraph.
-    fn inline<'a>(&self, para: &'a str) -> Cow<'a, str> {
+    fn inline<'a>(&self, para: &'a str, tally: Tally) -> Cow<'a, str> {
         let mut cur = Cow::Borrowed(para);
         // the commas of `cur`, found by the first check that needs them
         let mut commas = None;
@@ -118,6 +174,7 @@ impl Compiled {
                 continue;
             }
             commas = None;
+            tally.hit(check);
             let replaced = check
                 .matcher
                 .replace_all(&cur, |m| match m.chars().last() {
@@ -130,7 +187,7 @@ impl Compiled {
         cur
     }
 
-    pub(super) fn apply<'a>(&self, paragraphs: &[&'a str]) -> Vec<Cow<'a, str>> {
+    pub(super) fn apply<'a>(&self, paragraphs: &[&'a str], tally: Tally) -> Vec<Cow<'a, str>> {
         let n = paragraphs.len();
         let mut out = Vec::with_capacity(n);
         for (i, &p) in paragraphs.iter().enumerate() {
@@ -138,18 +195,18 @@ impl Compiled {
             let mut cur: Cow<'a, str> = Cow::Borrowed(p);
             if i < EDGE || i + 2 >= n {
                 cur = match cur {
-                    Cow::Borrowed(b) => self.inline(b),
-                    Cow::Owned(o) => Cow::Owned(self.inline(&o).into_owned()),
+                    Cow::Borrowed(b) => self.inline(b, tally),
+                    Cow::Owned(o) => Cow::Owned(self.inline(&o, tally).into_owned()),
                 };
             }
             if at_edge {
                 let trailing = i + TRAILING_EDGE >= n;
                 cur = match cur {
-                    Cow::Borrowed(b) => match self.edge(b, trailing) {
+                    Cow::Borrowed(b) => match self.edge(b, trailing, tally) {
                         Some(e) => Cow::Borrowed(e),
                         None => continue,
                     },
-                    Cow::Owned(o) => match self.edge(&o, trailing) {
+                    Cow::Owned(o) => match self.edge(&o, trailing, tally) {
                         Some(e) => Cow::Owned(e.to_string()),
                         None => continue,
                     },

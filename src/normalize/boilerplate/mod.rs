@@ -14,6 +14,11 @@
 //! `rule_filter`), which skips the regex call's set-up where it cannot match. Rules anchored
 //! at a paragraph's start (leading, whole-paragraph) search forward only, with a third of the
 //! `regex` crate's memory (`matcher`); trailing and inline rules use the `regex` crate.
+//!
+//! A table counts how many paragraphs each of its rules changed while cleaning fetched
+//! articles ([`Rules::hits`], exported as `wirefold_boilerplate_rule_hits_total`), so an
+//! operator sees whether a rule fires in production; cleaning a stored article again (the
+//! fold's second looks, migrations) is not counted.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -27,7 +32,7 @@ mod rule;
 #[cfg(test)]
 mod tests;
 
-use apply::Compiled;
+use apply::{Compiled, Hits, Tally};
 #[cfg(test)]
 use builtin::builtin_defs;
 pub use builtin::{builtin_names, builtin_rules};
@@ -64,12 +69,13 @@ fn ceil_boundary(s: &str, i: usize) -> usize {
     i
 }
 
-/// A table of boilerplate rules, compiled for application.
+/// A table of boilerplate rules, compiled for application. Its clones share its hit counts.
 #[derive(Debug, Clone)]
 pub struct Rules {
     rules: Vec<Rule>,
     fp: Compiled,
     display: Compiled,
+    hits: Arc<Hits>,
 }
 
 impl Default for Rules {
@@ -88,14 +94,26 @@ impl Rules {
             rules: Vec::new(),
             fp: Compiled::default(),
             display: Compiled::default(),
+            hits: Arc::default(),
         }
     }
 
     /// A table of the given rules.
     pub fn new(rules: Vec<Rule>) -> Result<Rules, RuleError> {
-        let fp = Compiled::new(rules.iter());
-        let display = Compiled::new(rules.iter().filter(|r| r.drop_from_display));
-        Ok(Rules { rules, fp, display })
+        let fp = Compiled::new(rules.iter().enumerate());
+        let display = Compiled::new(
+            rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.drop_from_display),
+        );
+        let hits = Arc::new(Hits::new(rules.len()));
+        Ok(Rules {
+            rules,
+            fp,
+            display,
+            hits,
+        })
     }
 
     /// The built-in rules plus operator rules from configuration, tried after the built-in
@@ -131,14 +149,39 @@ impl Rules {
             .collect()
     }
 
+    /// Each rule's name and how many paragraphs it changed (dropped, cut or rewrote) in
+    /// [`Rules::clean_display`] and [`Rules::clean_fingerprint`] since the table was made.
+    /// A paragraph the display cleaning dropped is not seen by the fingerprint cleaning, so
+    /// each change is counted once.
+    pub fn hits(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(id, r)| (r.name.as_str(), self.hits.get(id)))
+    }
+
     /// Display cleaning: drops only the junk rules (`drop_from_display`).
     pub fn clean_display<'a>(&self, paragraphs: &[&'a str]) -> Vec<Cow<'a, str>> {
-        self.display.apply(paragraphs)
+        self.display.apply(paragraphs, Tally(Some(&self.hits)))
     }
 
     /// Fingerprint cleaning: applies every rule.
     pub fn clean_fingerprint<'b>(&self, paragraphs: &'b [Cow<'_, str>]) -> Vec<Cow<'b, str>> {
+        self.fingerprint_pass(paragraphs, Tally(Some(&self.hits)))
+    }
+
+    /// [`Rules::clean_fingerprint`] for an article cleaned before (a stored one): the same
+    /// result, not counted in [`Rules::hits`].
+    pub fn reclean_fingerprint<'b>(&self, paragraphs: &'b [Cow<'_, str>]) -> Vec<Cow<'b, str>> {
+        self.fingerprint_pass(paragraphs, Tally(None))
+    }
+
+    fn fingerprint_pass<'b>(
+        &self,
+        paragraphs: &'b [Cow<'_, str>],
+        tally: Tally,
+    ) -> Vec<Cow<'b, str>> {
         let refs: Vec<&'b str> = paragraphs.iter().map(|c| c.as_ref()).collect();
-        self.fp.apply(&refs)
+        self.fp.apply(&refs, tally)
     }
 }

@@ -348,3 +348,58 @@ fn extra_rules_from_config() {
         Err(RuleError::UnknownKind { .. })
     ));
 }
+
+#[test]
+fn each_rule_counts_the_paragraphs_it_changes_once() {
+    let spec = RuleSpec {
+        name: "harbour-bulletin".into(),
+        position: "whole".into(),
+        pattern: r"Tide tables are on page \d+\.".into(),
+        kind: None,
+        drop_from_display: true,
+    };
+    let rules = Rules::with_extra(std::slice::from_ref(&spec)).unwrap();
+    let count = |table: &Rules, name: &str| {
+        table
+            .hits()
+            .find(|(n, _)| *n == name)
+            .map(|(_, h)| h)
+            .unwrap_or_else(|| panic!("no rule {name}"))
+    };
+    let paras = [
+        "VALMORA, March 3 (Reuters) - Dock workers walked out on Tuesday.",
+        "The union said its members would stay out.",
+        "Tide tables are on page 12.",
+    ];
+    assert_eq!(
+        rules.matching(paras[2]),
+        vec!["harbour-bulletin"],
+        "the operator's line"
+    );
+    let display = rules.clean_display(&paras);
+    assert_eq!(display.len(), 2, "{display:?}");
+    let fp = rules.clean_fingerprint(&display);
+    assert_eq!(fp[0], "Dock workers walked out on Tuesday.");
+    let fired: Vec<(&str, u64)> = rules.hits().filter(|(_, h)| *h > 0).collect();
+    assert_eq!(
+        fired,
+        vec![("dateline-city-date", 1), ("harbour-bulletin", 1)],
+        "the dropped line is counted by the display pass only, the dateline by the \
+         fingerprint pass"
+    );
+
+    // Cleaning a stored article again is not counted; a clone shares the counts.
+    let again = rules.reclean_fingerprint(&display);
+    assert_eq!(again, fp);
+    let clone = rules.clone();
+    assert_eq!(count(&clone, "dateline-city-date"), 1);
+    let _ = clone.clean_fingerprint(&display);
+    assert_eq!(count(&rules, "dateline-city-date"), 2);
+
+    // Each table counts its own: a new table of the same rules starts at zero, and lists
+    // every rule, fired or not.
+    let fresh = Rules::with_extra(std::slice::from_ref(&spec)).unwrap();
+    assert!(fresh.hits().all(|(_, h)| h == 0));
+    assert_eq!(fresh.hits().count(), builtin_defs().len() + 1);
+    assert_eq!(count(&rules, "byline-by"), 0);
+}
