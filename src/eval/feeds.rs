@@ -126,11 +126,12 @@ pub fn replay(
             last_evict = now;
         }
         let opts = NormalizeOptions::new(c.at);
-        // as the ingest normalizes a poll (language once per feed, titles cut, repeated keys
-        // suffixed)
-        for a in normalize_entries(&mut feed.entries, &opts) {
-            r.seen += 1;
-            match folder.fold(&c.outlet, a, now)? {
+        // as the ingest normalizes and folds a poll (language once per feed, titles cut,
+        // repeated keys suffixed; the poll's articles folded in one go)
+        let articles = normalize_entries(&mut feed.entries, &opts);
+        r.seen += articles.len();
+        for d in folder.fold_all(&c.outlet, articles, now)? {
+            match d {
                 Decision::Unchanged => r.unchanged += 1,
                 Decision::Updated { .. } => r.updated += 1,
                 Decision::New { .. } => r.new += 1,
