@@ -2,7 +2,7 @@
 """Ingestion benchmarks: wirefold against the feedfarm, side by side with newsboat and sfeed.
 
     python3 bench/ingest.py cold    [--sources 1000] [--items 30] [--runs 3] [--no-newsboat] [--no-sfeed]
-    python3 bench/ingest.py steady  [--sources 10000] [--minutes 10]
+    python3 bench/ingest.py steady  [--sources 10000] [--minutes 10] [--cache-bytes N]
     python3 bench/ingest.py restart [--articles 1000000] [--runs 3] [--rebuild]
     python3 bench/ingest.py crash   [--articles 1000000]
 
@@ -140,10 +140,11 @@ def du(path):
     return total
 
 
-def write_config(path, store, addr, n, interval="15m", extra="", schedule_extra=""):
+def write_config(path, store, addr, n, interval="15m", extra="", schedule_extra="", store_extra=""):
     lines = [
         "[store]",
         f'path = "{store}"',
+        store_extra,
         "[http]",
         'listen = "127.0.0.1:0"',
         "[fetch]",
@@ -310,8 +311,9 @@ def steady(a):
     p = None
     try:
         cfg = os.path.join(work, "wirefold.toml")
+        store_extra = f"cache_bytes = {a.cache_bytes}" if a.cache_bytes else ""
         write_config(cfg, os.path.join(work, "store"), addr, a.sources, interval="15m",
-                     extra='[http]\n' if False else "")
+                     store_extra=store_extra)
         p = subprocess.Popen([os.path.join(BIN, "wirefold"), "run", "--config", cfg],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         http = wait_ready(p)
@@ -489,6 +491,8 @@ def main():
     s = sub.add_parser("steady")
     s.add_argument("--sources", type=int, default=10000)
     s.add_argument("--minutes", type=float, default=10)
+    s.add_argument("--cache-bytes", type=int, default=0,
+                   help="store.cache_bytes for the daemon (default: the daemon's own default)")
     r = sub.add_parser("restart")
     r.add_argument("--articles", type=int, default=1_000_000)
     r.add_argument("--runs", type=int, default=3)
