@@ -78,10 +78,11 @@ use trees::Trees;
 pub use verify::{Progress, Verifier};
 pub use write::CopyWrites;
 
-/// sled page cache used unless configured (`store.cache_bytes`). 8 MiB: the cold ingest of
+/// sled page cache used unless configured (`store.cache_bytes`). 4 MiB: the cold ingest of
 /// 1,000 feeds ran as fast with 4, 8 and 32 MiB, while peak RSS fell from 82 to 59 MB
-/// (BENCHMARKS.md, issue 8); the daemon's reads are small and the OS caches the files.
-pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// (BENCHMARKS.md, issue 8), and 10,000 sources in steady state hold ~2 MB less with 4 MiB
+/// than with 8 ("Session 28"); the daemon's reads are small and the OS caches the files.
+pub const DEFAULT_CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
 pub const SCHEMA_VERSION: u32 = 6;
