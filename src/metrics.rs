@@ -38,8 +38,9 @@ pub const SOURCES: &str = "wirefold_sources";
 pub const SOURCE_LAST_SUCCESS: &str = "wirefold_source_last_success_timestamp_seconds";
 /// Consecutive failures of each source (bounded set of sources).
 pub const SOURCE_FAILURES: &str = "wirefold_source_failures";
-/// Paragraphs each boilerplate `rule` (built-in or `normalize.rules`) changed in fetched
-/// articles since start.
+/// Times each boilerplate `rule` (built-in or `normalize.rules`) dropped, cut or rewrote a
+/// paragraph of a fetched entry since start: every entry of every poll that returned a body
+/// is normalized, unchanged ones included, so an item seen in ten polls counts ten times.
 pub const RULE_HITS: &str = "wirefold_boilerplate_rule_hits_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -91,7 +92,7 @@ fn describe() {
     describe_gauge!(SOURCE_FAILURES, "Consecutive failures of a source.");
     describe_counter!(
         RULE_HITS,
-        "Paragraphs a boilerplate rule dropped, cut or rewrote in fetched articles."
+        "Times a boilerplate rule dropped, cut or rewrote a paragraph of a fetched entry."
     );
 }
 

@@ -15,8 +15,8 @@
 //! at a paragraph's start (leading, whole-paragraph) search forward only, with a third of the
 //! `regex` crate's memory (`matcher`); trailing and inline rules use the `regex` crate.
 //!
-//! A table counts how many paragraphs each of its rules changed while cleaning fetched
-//! articles ([`Rules::hits`], exported as `wirefold_boilerplate_rule_hits_total`), so an
+//! A table counts how many times each of its rules changed a paragraph while cleaning
+//! fetched articles ([`Rules::hits`], exported as `wirefold_boilerplate_rule_hits_total`), so an
 //! operator sees whether a rule fires in production; cleaning a stored article again (the
 //! fold's second looks, migrations) is not counted.
 
@@ -149,8 +149,8 @@ impl Rules {
             .collect()
     }
 
-    /// Each rule's name and how many paragraphs it changed (dropped, cut or rewrote) in
-    /// [`Rules::clean_display`] and [`Rules::clean_fingerprint`] since the table was made.
+    /// Each rule's name and how many times it changed (dropped, cut or rewrote) a paragraph
+    /// in [`Rules::clean_display`] and [`Rules::clean_fingerprint`] since the table was made.
     /// A paragraph the display cleaning dropped is not seen by the fingerprint cleaning, so
     /// each change is counted once.
     pub fn hits(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
