@@ -278,8 +278,7 @@ fn operator_rules_from_the_config_clean_text_and_fingerprints() {
     );
 
     let ruled = TestEnv::new(&sources, "5m");
-    let mut toml = std::fs::read_to_string(&ruled.config).expect("read config");
-    toml.push_str(
+    ruled.append_config(
         r#"
 [[normalize.rules]]
 name = "harbour-bulletin"
@@ -288,7 +287,6 @@ pattern = "(?i)tide tables for the week are on page \\d+ of .* print edition\\."
 drop_from_display = true
 "#,
     );
-    std::fs::write(&ruled.config, toml).expect("write config");
     let out = ruled.command_ok(&["check-config"]);
     assert!(
         out.contains("ok (2 sources, 2 enabled, 1 boilerplate rule of its own)"),
@@ -303,11 +301,9 @@ drop_from_display = true
     );
 
     // A bad rule stops the daemon from starting, with the key named.
-    let mut toml = std::fs::read_to_string(&ruled.config).expect("read config");
-    toml.push_str(
+    ruled.append_config(
         "[[normalize.rules]]\nname = \"broken\"\nposition = \"whole\"\npattern = \"(open\"\n",
     );
-    std::fs::write(&ruled.config, toml).expect("write config");
     let (code, _, err) = ruled.command(&["once"]);
     assert_ne!(code, 0);
     assert!(
@@ -354,12 +350,10 @@ fn normalize_prints_what_the_configured_rules_leave() {
     assert!(fp.contains("tide tables"), "{fp}");
 
     // With the operator's rule the tide line leaves the fingerprint; kept for display.
-    let mut toml = std::fs::read_to_string(&env.config).expect("read config");
-    toml.push_str(
+    env.append_config(
         "[[normalize.rules]]\nname = \"tides\"\nposition = \"whole\"\n\
          pattern = \"Tide tables for the week are on page \\\\d+\\\\.\"\n",
     );
-    std::fs::write(&env.config, toml).expect("write config");
     let e = entry(&env);
     let fp = e["fingerprint_text"].as_str().unwrap_or_default();
     assert_eq!(

@@ -84,12 +84,10 @@ fn every_fault_is_classified_and_the_daemon_keeps_serving() {
         ),
     )
     .unwrap();
-    let mut toml = std::fs::read_to_string(&env.config).unwrap();
-    toml.push_str(&format!(
+    env.append_config(&format!(
         "[[sources]]\nname = \"file\"\nurl = \"{}\"\ninterval = \"1s\"\n",
         url::Url::from_file_path(&file).unwrap()
     ));
-    std::fs::write(&env.config, toml).unwrap();
 
     let daemon = Daemon::start(&env);
     let s = daemon.wait_for("every fault polled and the move adopted", |s| {
@@ -245,12 +243,10 @@ fn a_gzip_bomb_costs_at_most_about_twice_the_cap() {
     };
     drop(daemon);
     // The same store and settings, now with the bomb (128 MiB inflated, 2 MiB cap).
-    let mut toml = std::fs::read_to_string(&env.config).unwrap();
-    toml.push_str(&format!(
+    env.append_config(&format!(
         "[[sources]]\nname = \"bomb\"\nurl = \"{}\"\ninterval = \"1s\"\n",
         server.url("bomb.xml")
     ));
-    std::fs::write(&env.config, toml).unwrap();
     let daemon = Daemon::start(&env);
     let s = daemon.wait_for("the bomb polled three times", |s| {
         num(source(s, "bomb"), "/polls") >= 3

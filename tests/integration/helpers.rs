@@ -196,6 +196,13 @@ level = "info,wirefold=debug"
         }
     }
 
+    /// Appends `text` (TOML: more sources, `[[normalize.rules]]` entries) to the config.
+    pub fn append_config(&self, text: &str) {
+        let mut toml = std::fs::read_to_string(&self.config).expect("read config");
+        toml.push_str(text);
+        std::fs::write(&self.config, toml).expect("write config");
+    }
+
     /// The temporary directory (for file sources).
     pub fn dir(&self) -> &Path {
         self._dir.path()

@@ -448,8 +448,7 @@ fn metrics_count_each_boilerplate_rules_hits() {
         ),
     );
     let env = TestEnv::new(&[("port", server.url("port.xml"))], "1h");
-    let mut toml = std::fs::read_to_string(&env.config).expect("read config");
-    toml.push_str(
+    env.append_config(
         r#"
 [[normalize.rules]]
 name = "harbour-bulletin"
@@ -458,7 +457,6 @@ pattern = "Tide tables for the week are on page \\d+ of .* print edition\\."
 drop_from_display = true
 "#,
     );
-    std::fs::write(&env.config, toml).expect("write config");
     let d = Daemon::start(&env);
     d.wait_for("the article stored", |s| num(s, "/counts/articles") == 1);
 
