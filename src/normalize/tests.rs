@@ -684,9 +684,9 @@ fn profile_stages() {
     });
 }
 
-/// The rule hits an operator reads in `/metrics` count fetched articles once: redoing a
-/// stored article's fingerprint text or entity mask (the fold's second looks, the schema-3
-/// migration) finds the same boilerplate again and must not count it.
+/// The rule hits an operator reads in `/metrics` count each normalization of a fetched
+/// entry: redoing a stored article's fingerprint text or entity mask (the fold's second
+/// looks, the schema-3 migration) finds the same boilerplate again and must not count it.
 #[test]
 fn rule_hits_count_fetched_articles_not_stored_ones_cleaned_again() {
     let table = Arc::new(Rules::with_extra(&[]).unwrap());
