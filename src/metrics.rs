@@ -38,9 +38,14 @@ pub const SOURCES: &str = "wirefold_sources";
 pub const SOURCE_LAST_SUCCESS: &str = "wirefold_source_last_success_timestamp_seconds";
 /// Consecutive failures of each source (bounded set of sources).
 pub const SOURCE_FAILURES: &str = "wirefold_source_failures";
+/// Polls whose body held exactly the entries the source's last folded poll held: parsed,
+/// not normalized or folded again.
+pub const UNCHANGED_BODIES: &str = "wirefold_unchanged_bodies_total";
 /// Times each boilerplate `rule` (built-in or `normalize.rules`) dropped, cut or rewrote a
-/// paragraph of a fetched entry since start: every entry of every poll that returned a body
-/// is normalized, unchanged ones included, so an item seen in ten polls counts ten times.
+/// paragraph of a fetched entry since start. Every entry of a poll whose entries changed is
+/// normalized, unchanged ones included, so an item seen in ten such polls counts ten times; a
+/// body with the same entries as the source's last one is not normalized again
+/// ([`UNCHANGED_BODIES`]).
 pub const RULE_HITS: &str = "wirefold_boilerplate_rule_hits_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -91,6 +96,10 @@ fn describe() {
     );
     describe_gauge!(SOURCE_FAILURES, "Consecutive failures of a source.");
     describe_counter!(
+        UNCHANGED_BODIES,
+        "Polls whose body held the same entries as the source's last folded poll (not folded again)."
+    );
+    describe_counter!(
         RULE_HITS,
         "Times a boilerplate rule dropped, cut or rewrote a paragraph of a fetched entry."
     );
@@ -99,6 +108,11 @@ fn describe() {
 /// One finished poll.
 pub fn poll(outcome: &'static str, class: &'static str) {
     counter!(POLLS, "outcome" => outcome, "class" => class).increment(1);
+}
+
+/// A poll whose body's entries were the source's last folded ones.
+pub fn unchanged_body() {
+    counter!(UNCHANGED_BODIES).increment(1);
 }
 
 /// One fetch with a body (or a 304).

@@ -5,7 +5,8 @@
 //! 1. **Same source, same entry key** → the same article. Unchanged content (same content hash,
 //!    title and URL) is a no-op; anything else updates the article in place: it keeps its id
 //!    and its story, its fingerprints in the index are replaced, its headline joins the story's
-//!    headline variants.
+//!    headline variants. A poll whose entries are exactly those the source's last poll folded
+//!    is not folded at all (every entry would be unchanged; see [`polls`]).
 //! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story.
 //! 3. **Near-duplicate** found by the index within the time window and verified there → a near
 //!    copy in the matched article's story.
@@ -78,6 +79,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use self::batch::Batch;
+use self::polls::FoldedPolls;
 use crate::dedup::{DedupParams, Index};
 use crate::fingerprint::{
     fingerprint, fingerprint_and_lead, Fingerprint, FingerprintInput, Script,
@@ -139,6 +141,8 @@ pub struct Folder {
     /// candidate's fingerprint text ([`Folder::rules`]); set by [`Folder::use_rules`], else
     /// the built-in table, taken at first use.
     rules: OnceLock<Arc<Rules>>,
+    /// Each source's last fully folded entries ([`Folder::poll_unchanged`]).
+    polls: FoldedPolls,
 }
 
 /// Most articles folded under one lock and written in one transaction.
@@ -313,6 +317,7 @@ impl Folder {
             events: tokio::sync::broadcast::channel(EVENT_CAPACITY).0,
             snapshot_seq: AtomicU64::new(snapshot_seq),
             rules: OnceLock::new(),
+            polls: FoldedPolls::default(),
         })
     }
 
@@ -356,6 +361,8 @@ impl Folder {
         let mut index = self.lock();
         *index = fresh;
         self.index_size.store(index.len(), Ordering::Relaxed);
+        // What the digests say was folded may be among the dropped writes.
+        self.polls.forget_all();
         Ok(index.len())
     }
 
@@ -471,6 +478,28 @@ impl Folder {
         Ok(decisions)
     }
 
+    /// Whether `source`'s poll with entries of `digest` ([`polls::entries_digest`]) holds
+    /// exactly what its last poll folded by [`Folder::fold_poll`], recently enough to skip
+    /// it: folding it again would find every entry unchanged (see `fold/polls.rs`).
+    pub fn poll_unchanged(&self, source: &str, digest: u64, now: Millis) -> bool {
+        self.polls.unchanged(source, digest, now)
+    }
+
+    /// [`Folder::fold_all`] for a poll whose entries have `digest`; once every entry is
+    /// folded and written, the digest is remembered for [`Folder::poll_unchanged`].
+    pub fn fold_poll(
+        &self,
+        source: &str,
+        digest: u64,
+        articles: Vec<Article>,
+        now: Millis,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let ticket = self.polls.ticket();
+        let decisions = self.fold_all(source, articles, now)?;
+        self.polls.record(ticket, source, digest, now);
+        Ok(decisions)
+    }
+
     fn fold_batch(
         &self,
         source: &str,
@@ -555,6 +584,7 @@ pub fn likely_origin<'a>(
 mod batch;
 mod decide;
 mod merge;
+pub mod polls;
 pub mod snapshot;
 mod verify;
 

@@ -1029,3 +1029,48 @@ fn stored_candidates_are_read_with_the_ingest_rules() {
         assert!(!f.use_rules(Arc::clone(&ruled)));
     }
 }
+
+/// A poll whose entries are the ones the source's last poll folded is skipped
+/// (`fold/polls.rs`) only while folding it again would change nothing: within the recheck,
+/// for that source, and not after the store reopened. An entry deleted by retention while
+/// still in its feed is folded again at the recheck, finds its tombstone and stays deleted.
+#[test]
+fn a_poll_of_entries_already_folded_is_skipped_until_the_recheck() {
+    use super::polls::{entries_digest, RECHECK};
+    let (_dir, f) = folder();
+    let raw = vec![
+        entry("a", "Ferries go electric", &P[..3]),
+        entry("b", "Crews ask for training", &P[3..]),
+    ];
+    let digest = entries_digest(&raw);
+    let articles = |at: i64| {
+        let now = DateTime::<Utc>::from_timestamp_millis(at).unwrap();
+        let opts = NormalizeOptions::new(now);
+        raw.iter().map(|r| normalize(r, &opts)).collect::<Vec<_>>()
+    };
+    assert!(!f.poll_unchanged("s", digest, T0));
+    let d = f.fold_poll("s", digest, articles(T0), T0).unwrap();
+    assert!(d.iter().all(|d| matches!(d, Decision::New { .. })), "{d:?}");
+    assert!(f.poll_unchanged("s", digest, T0 + HOUR));
+    assert!(!f.poll_unchanged("other", digest, T0 + HOUR));
+    assert!(!f.poll_unchanged("s", digest ^ 1, T0 + HOUR));
+
+    assert!(f.store.article_id_by_key("s", "g:a").unwrap().is_some());
+
+    // Retention deletes both; the feed still carries them.
+    let pruned = f.prune(T0 + 1, T0 + HOUR, 10).unwrap();
+    assert_eq!(pruned.articles.len(), 2);
+    assert!(f.poll_unchanged("s", digest, T0 + 2 * HOUR));
+    let at = T0 + RECHECK;
+    assert!(!f.poll_unchanged("s", digest, at), "the recheck is due");
+    let d = f.fold_poll("s", digest, articles(at), at).unwrap();
+    assert_eq!(d, vec![Decision::Unchanged, Decision::Unchanged]);
+    for key in ["g:a", "g:b"] {
+        assert_eq!(f.store.article_id_by_key("s", key).unwrap(), None, "{key}");
+    }
+    assert!(f.poll_unchanged("s", digest, at + HOUR));
+
+    // A store reopened after a failure may have dropped what the digests describe.
+    f.reload(at + HOUR).unwrap();
+    assert!(!f.poll_unchanged("s", digest, at + HOUR));
+}

@@ -1,6 +1,7 @@
 //! What a fetched body becomes: parsed, its entries normalized (titles cut, repeated GUIDs
-//! made unique) and folded in one go ([`ingest_body`]), and the feed's publishing rate
-//! ([`entry_gap`]). Blocking work, run on the CPU threads.
+//! made unique) and folded in one go ([`ingest_body`]) unless they are the ones the source's
+//! last poll folded, and the feed's publishing rate ([`entry_gap`]). Blocking work, run on
+//! the CPU threads.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tracing::warn;
 
 use super::{FeedInfo, IngestContext, PollError, PollSummary};
+use crate::fold::polls::entries_digest;
 use crate::fold::Decision;
 use crate::normalize::{Article, FeedLanguage, NormalizeOptions, RawEntry, Rules};
 use crate::parse::parse_feed;
@@ -49,20 +51,6 @@ pub fn ingest_body(
         seen: feed.entries.len() as u64,
         ..PollSummary::default()
     };
-    let articles = normalize_entries(&mut feed.entries, &opts);
-    // One lock and one store transaction for the whole poll: per-article transactions made
-    // folding the bottleneck of ingestion.
-    for d in ctx
-        .folder
-        .fold_all(source, articles, now.timestamp_millis())?
-    {
-        match d {
-            Decision::Unchanged => summary.unchanged += 1,
-            Decision::Updated { .. } => summary.updated += 1,
-            Decision::New { .. } => summary.new += 1,
-            Decision::Copy { .. } => summary.copies += 1,
-        }
-    }
     let info = FeedInfo {
         entry_gap: entry_gap(&feed.entries, now),
         title: feed.title,
@@ -71,6 +59,32 @@ pub fn ingest_body(
         skip_days: feed.skip_days,
         encoding: feed.encoding,
     };
+    // A feed without working validators sends the same entries again and again: those are
+    // not normalized and folded again (`fold/polls.rs`).
+    let digest = entries_digest(&feed.entries);
+    if ctx
+        .folder
+        .poll_unchanged(source, digest, now.timestamp_millis())
+    {
+        crate::metrics::unchanged_body();
+        summary.unchanged = summary.seen;
+        summary.entries_unchanged = true;
+        return Ok((summary, info));
+    }
+    let articles = normalize_entries(&mut feed.entries, &opts);
+    // One lock and one store transaction for the whole poll: per-article transactions made
+    // folding the bottleneck of ingestion.
+    for d in ctx
+        .folder
+        .fold_poll(source, digest, articles, now.timestamp_millis())?
+    {
+        match d {
+            Decision::Unchanged => summary.unchanged += 1,
+            Decision::Updated { .. } => summary.updated += 1,
+            Decision::New { .. } => summary.new += 1,
+            Decision::Copy { .. } => summary.copies += 1,
+        }
+    }
     Ok((summary, info))
 }
 

@@ -23,7 +23,8 @@ pub struct Served {
     pub content_type: &'static str,
 }
 
-/// A loopback HTTP server whose feeds a test can change between polls. Honours ETag.
+/// A loopback HTTP server whose feeds a test can change between polls. Honours ETag, except
+/// under `plain/`: those feeds are sent whole on every request, with no validator.
 pub struct FeedServer {
     pub addr: SocketAddr,
     feeds: Arc<RwLock<HashMap<String, Served>>>,
@@ -100,6 +101,9 @@ async fn serve(
     let Some(feed) = feeds.read().unwrap().get(&path).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if path.starts_with("plain/") {
+        return ([(header::CONTENT_TYPE, feed.content_type)], feed.body).into_response();
+    }
     let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&feed.body));
     if headers
         .get(header::IF_NONE_MATCH)

@@ -482,3 +482,90 @@ drop_from_display = true
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// The value of the unlabelled counter or the series `name` (with its labels) in `metrics`.
+fn metric(metrics: &str, name: &str) -> Option<u64> {
+    let prefix = format!("{name} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A feed without validators sends its whole body on every poll. Entries the source's last
+/// poll folded are parsed and counted but not normalized or folded again
+/// (`wirefold_unchanged_bodies_total` grows, the rule hits do not); a changed body is
+/// normalized and folded in full, its unchanged entry included.
+#[test]
+fn a_body_with_the_entries_already_folded_is_not_folded_again() {
+    let server = FeedServer::start();
+    let item = |n: u32, text: &str| {
+        (
+            format!("p-{n}"),
+            format!("Harbour news {n}"),
+            format!("http://port.test/{n}"),
+            html(&[
+                &format!("VALMORA, March {n} (Reuters) - {text}"),
+                "The union said its members would stay out until the operator restored the \
+                 allowance it cut in the spring.",
+            ]),
+        )
+    };
+    let as_refs = |items: &[(String, String, String, String)]| -> String {
+        let refs: Vec<(&str, &str, &str, &str)> = items
+            .iter()
+            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+            .collect();
+        rss("Port News", &refs)
+    };
+    let first = item(
+        3,
+        "Dock workers walked out on Tuesday after talks over night-shift pay broke down.",
+    );
+    server.set("plain/port.xml", as_refs(std::slice::from_ref(&first)));
+    let env = TestEnv::new(&[("port", server.url("plain/port.xml"))], "1s");
+    let d = Daemon::start(&env);
+    let polls = |s: &serde_json::Value| num(s, "/sources/0/polls");
+    d.wait_for("the article stored and two more polls", |s| {
+        num(s, "/counts/articles") == 1 && polls(s) >= 3
+    });
+    let scrape = || {
+        let (code, _, m) = get(&d.url("/metrics"), &[]);
+        assert_eq!(code, 200);
+        m
+    };
+    let m = scrape();
+    let unchanged = metric(&m, "wirefold_unchanged_bodies_total").unwrap_or(0);
+    assert!(unchanged >= 2, "{m}");
+    let dateline = "wirefold_boilerplate_rule_hits_total{rule=\"dateline-city-date\"}";
+    assert_eq!(metric(&m, dateline), Some(1), "normalized once: {m}");
+    let s = d.status();
+    assert_eq!(num(&s, "/sources/0/items_new"), 1);
+    assert!(
+        num(&s, "/sources/0/items_seen") >= 3,
+        "unchanged entries are still seen"
+    );
+
+    // One entry more: both are normalized, the new one stored, the old one unchanged.
+    let second = item(
+        4,
+        "Cranes stood idle for a second day as the strike spread to the grain terminal.",
+    );
+    server.set("plain/port.xml", as_refs(&[first, second]));
+    d.wait_for("the second article stored", |s| {
+        num(s, "/counts/articles") == 2
+    });
+    let m = scrape();
+    assert_eq!(metric(&m, dateline), Some(3), "{m}");
+    let before = metric(&m, "wirefold_unchanged_bodies_total").unwrap_or(0);
+    d.wait_for("the new body skipped in turn", |_| {
+        metric(&scrape(), "wirefold_unchanged_bodies_total").unwrap_or(0) > before
+    });
+    let m = scrape();
+    assert_eq!(metric(&m, dateline), Some(3), "{m}");
+    let s = d.status();
+    assert_eq!(num(&s, "/sources/0/items_new"), 2);
+    assert_eq!(num(&s, "/sources/0/items_updated"), 0);
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0));
+}
