@@ -306,7 +306,8 @@ def get_json(url, tries=5):
 
 
 def steady(a):
-    farm, addr = start_farm("--sources", a.sources, "--new-every", 3600)
+    farm, addr = start_farm("--sources", a.sources, "--new-every", 3600,
+                            "--no-validators", a.no_validators)
     work = tempfile.mkdtemp(prefix="wirefold-steady-")
     p = None
     try:
@@ -314,7 +315,7 @@ def steady(a):
         store_extra = f"cache_bytes = {a.cache_bytes}" if a.cache_bytes else ""
         write_config(cfg, os.path.join(work, "store"), addr, a.sources, interval="15m",
                      store_extra=store_extra)
-        p = subprocess.Popen([os.path.join(BIN, "wirefold"), "run", "--config", cfg],
+        p = subprocess.Popen([a.wirefold, "run", "--config", cfg],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         http = wait_ready(p)
         drain(p)
@@ -342,6 +343,8 @@ def steady(a):
         metrics = urllib.request.urlopen(f"http://{http}/metrics").read().decode()
         lag = histogram_quantiles(metrics, "wirefold_scheduler_lag_seconds", [0.5, 0.99])
         polls = sum(float(v) for v in re.findall(r'^wirefold_polls_total{[^}]*} (\S+)$', metrics, re.M))
+        unchanged = sum(float(v) for v in
+                        re.findall(r'^wirefold_unchanged_bodies_total (\S+)$', metrics, re.M))
         farm_stats = json.load(urllib.request.urlopen(f"http://{addr}/stats"))
         p.send_signal(signal.SIGTERM)
         p.wait(30)
@@ -353,11 +356,12 @@ def steady(a):
         shutil.rmtree(work, ignore_errors=True)
     rss = [s[2] for s in samples]
     print(f"\nsteady state: {a.sources} sources at 15 min, {elapsed / 60:.1f} min measured after the cold phase\n")
-    print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | polls | farm 304s |")
-    print("|---|---|---|---|---|")
+    print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | polls | farm 304s | bodies not folded again |")
+    print("|---|---|---|---|---|---|")
     print(f"| {cpu_share:.2f} | {min(rss):.0f} / {med(rss):.0f} / {max(rss):.0f} | {lag[0.5]} / {lag[0.99]} | "
-          f"{polls:.0f} | {farm_stats['not_modified']} |")
-    print(json.dumps({"bench": "steady", "sources": a.sources, "cpu_pct": cpu_share, "rss": rss,
+          f"{polls:.0f} | {farm_stats['not_modified']} | {unchanged:.0f} |")
+    print(json.dumps({"bench": "steady", "sources": a.sources, "no_validators": a.no_validators,
+                      "unchanged_bodies": unchanged, "cpu_pct": cpu_share, "rss": rss,
                       "lag": lag, "cold_s": cold_s, "articles": articles}))
 
 
@@ -491,6 +495,10 @@ def main():
     s = sub.add_parser("steady")
     s.add_argument("--sources", type=int, default=10000)
     s.add_argument("--minutes", type=float, default=10)
+    s.add_argument("--no-validators", type=float, default=0.0,
+                   help="share of the farm's sources that send no ETag/Last-Modified (0 to 1)")
+    s.add_argument("--wirefold", default=os.path.join(BIN, "wirefold"),
+                   help="the daemon binary (default: the release build)")
     s.add_argument("--cache-bytes", type=int, default=0,
                    help="store.cache_bytes for the daemon (default: the daemon's own default)")
     r = sub.add_parser("restart")

@@ -5,7 +5,8 @@
 //! copies of a common pool of wire stories (another dateline and headline per outlet, some
 //! trimmed), the rest are the source's own. Every `--new-every` each feed gains a new item at
 //! the top (the oldest drops off); `ETag` and `Last-Modified` follow that, and a matching
-//! `If-None-Match`/`If-Modified-Since` gets a 304. A share of sources misbehave
+//! `If-None-Match`/`If-Modified-Since` gets a 304, except from the share of sources that send
+//! no validators (`--no-validators`: the whole feed every time). A share of sources misbehave
 //! (`--faulty`): slow, 500, 429 with Retry-After, or malformed XML.
 //!
 //! Content is a pure function of (seed, source, item), generated on request: no memory grows
@@ -56,6 +57,10 @@ struct Args {
     /// Share of sources that misbehave (0 to 1): slow, 500, 429 or malformed, in equal parts.
     #[arg(long, default_value_t = 0.0)]
     faulty: f64,
+    /// Share of sources (0 to 1) that send neither `ETag` nor `Last-Modified` and answer every
+    /// request with the whole feed, as many real servers do.
+    #[arg(long, default_value_t = 0.0)]
+    no_validators: f64,
     /// Seconds a slow source waits before answering.
     #[arg(long, default_value_t = 3)]
     slow_secs: u64,
@@ -417,6 +422,12 @@ impl Farm {
             _ => Fault::Malformed,
         })
     }
+
+    /// Whether `source` is one of the `--no-validators` share.
+    fn without_validators(&self, source: u64) -> bool {
+        let h = mix(self.args.seed ^ 0x7A11_D000 ^ source);
+        ((h % 10_000) as f64 / 10_000.0) < self.args.no_validators
+    }
 }
 
 async fn feed(
@@ -461,7 +472,10 @@ async fn feed(
     let ims = headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok());
-    if inm == Some(etag.as_str()) || (inm.is_none() && ims == Some(modified.as_str())) {
+    let validators = !farm.without_validators(source);
+    if validators
+        && (inm == Some(etag.as_str()) || (inm.is_none() && ims == Some(modified.as_str())))
+    {
         farm.counters.not_modified.fetch_add(1, Ordering::Relaxed);
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
@@ -482,6 +496,9 @@ async fn feed(
     farm.counters
         .bytes
         .fetch_add(body.len() as u64, Ordering::Relaxed);
+    if !validators {
+        return ([(header::CONTENT_TYPE, ct.to_owned())], body).into_response();
+    }
     (
         [
             (header::CONTENT_TYPE, ct.to_owned()),
