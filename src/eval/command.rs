@@ -129,8 +129,8 @@ fn run_feeds(corpus: &Path, args: &EvalArgs, params: &DedupParams) -> anyhow::Re
         let (folder, store, r) = feeds::replay(&caps, &store_dir, params)?;
         drop(folder);
         crate::cli::say(format_args!(
-            "\nfeeds replay: {} captures ({} not a feed), {} entries seen: {} new stories, {} copies, {} updated, {} unchanged; {:.1}s",
-            r.captures, r.parse_errors, r.seen, r.new, r.copies, r.updated, r.unchanged, r.secs
+            "\nfeeds replay: {} captures ({} not a feed, {} with the entries already folded), {} entries seen: {} new stories, {} copies, {} updated, {} unchanged; {:.1}s",
+            r.captures, r.parse_errors, r.skipped, r.seen, r.new, r.copies, r.updated, r.unchanged, r.secs
         ))?;
         let arts = feeds::all_articles(&store)?;
         let cross = feeds::cross_feed_stories(&arts);

@@ -23,6 +23,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use crate::dedup::DedupParams;
+use crate::fold::polls::entries_digest;
 use crate::fold::{Decision, Folder};
 use crate::ingest::normalize_entries;
 use crate::normalize::NormalizeOptions;
@@ -93,6 +94,9 @@ pub struct Replay {
     pub updated: usize,
     /// Unchanged.
     pub unchanged: usize,
+    /// Captures whose entries were those their outlet's last folded capture held: counted
+    /// unchanged without being normalized or folded, as the daemon does (`fold/polls.rs`).
+    pub skipped: usize,
     /// Wall time.
     pub secs: f64,
 }
@@ -126,11 +130,18 @@ pub fn replay(
             last_evict = now;
         }
         let opts = NormalizeOptions::new(c.at);
-        // as the ingest normalizes and folds a poll (language once per feed, titles cut,
-        // repeated keys suffixed; the poll's articles folded in one go)
+        // as the ingest normalizes and folds a poll (entries the outlet's last capture folded
+        // skipped, language once per feed, titles cut, repeated keys suffixed; the poll's
+        // articles folded in one go)
+        r.seen += feed.entries.len();
+        let digest = entries_digest(&feed.entries);
+        if folder.poll_unchanged(&c.outlet, digest, now) {
+            r.skipped += 1;
+            r.unchanged += feed.entries.len();
+            continue;
+        }
         let articles = normalize_entries(&mut feed.entries, &opts);
-        r.seen += articles.len();
-        for d in folder.fold_all(&c.outlet, articles, now)? {
+        for d in folder.fold_poll(&c.outlet, digest, articles, now)? {
             match d {
                 Decision::Unchanged => r.unchanged += 1,
                 Decision::Updated { .. } => r.updated += 1,
