@@ -313,8 +313,9 @@ def steady(a):
     try:
         cfg = os.path.join(work, "wirefold.toml")
         store_extra = f"cache_bytes = {a.cache_bytes}" if a.cache_bytes else ""
-        write_config(cfg, os.path.join(work, "store"), addr, a.sources, interval="15m",
-                     store_extra=store_extra)
+        write_config(cfg, os.path.join(work, "store"), addr, a.sources, interval=a.interval,
+                     store_extra=store_extra,
+                     schedule_extra="" if a.adaptive else "adaptive = false")
         p = subprocess.Popen([a.wirefold, "run", "--config", cfg],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         http = wait_ready(p)
@@ -355,7 +356,8 @@ def steady(a):
         stop(farm)
         shutil.rmtree(work, ignore_errors=True)
     rss = [s[2] for s in samples]
-    print(f"\nsteady state: {a.sources} sources at 15 min, {elapsed / 60:.1f} min measured after the cold phase\n")
+    print(f"\nsteady state: {a.sources} sources at {a.interval}"
+          f"{'' if a.adaptive else ' (not adaptive)'}, {elapsed / 60:.1f} min measured after the cold phase\n")
     print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | polls | farm 304s | bodies not folded again |")
     print("|---|---|---|---|---|---|")
     print(f"| {cpu_share:.2f} | {min(rss):.0f} / {med(rss):.0f} / {max(rss):.0f} | {lag[0.5]} / {lag[0.99]} | "
@@ -495,6 +497,9 @@ def main():
     s = sub.add_parser("steady")
     s.add_argument("--sources", type=int, default=10000)
     s.add_argument("--minutes", type=float, default=10)
+    s.add_argument("--interval", default="15m", help="every source's polling interval")
+    s.add_argument("--no-adaptive", dest="adaptive", action="store_false",
+                   help="poll at the interval, not at the feed's own publishing rate")
     s.add_argument("--no-validators", type=float, default=0.0,
                    help="share of the farm's sources that send no ETag/Last-Modified (0 to 1)")
     s.add_argument("--wirefold", default=os.path.join(BIN, "wirefold"),
