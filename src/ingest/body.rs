@@ -41,12 +41,6 @@ pub fn ingest_body(
         );
     }
     let now = Utc::now();
-    let opts = NormalizeOptions {
-        now,
-        max_future: chrono::Duration::days(1),
-        rules: ctx.rules.clone().unwrap_or_else(Rules::shared_default),
-        detect_language: true,
-    };
     let mut summary = PollSummary {
         seen: feed.entries.len() as u64,
         ..PollSummary::default()
@@ -68,9 +62,14 @@ pub fn ingest_body(
     {
         crate::metrics::unchanged_body();
         summary.unchanged = summary.seen;
-        summary.entries_unchanged = true;
         return Ok((summary, info));
     }
+    let opts = NormalizeOptions {
+        now,
+        max_future: chrono::Duration::days(1),
+        rules: ctx.rules.clone().unwrap_or_else(Rules::shared_default),
+        detect_language: true,
+    };
     let articles = normalize_entries(&mut feed.entries, &opts);
     // One lock and one store transaction for the whole poll: per-article transactions made
     // folding the bottleneck of ingestion.

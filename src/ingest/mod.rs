@@ -95,9 +95,6 @@ pub struct PollSummary {
     pub unchanged: u64,
     /// True when the server said 304 (or the file did not change).
     pub not_modified: bool,
-    /// True when the body's entries were those the source's last poll folded, so they were
-    /// not normalized or folded again (all counted in `unchanged`).
-    pub entries_unchanged: bool,
 }
 
 /// Why a poll failed, classified.
