@@ -23,9 +23,8 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use crate::dedup::DedupParams;
-use crate::fold::polls::entries_digest;
 use crate::fold::{Decision, Folder};
-use crate::ingest::normalize_entries;
+use crate::ingest::fold_entries;
 use crate::normalize::NormalizeOptions;
 use crate::parse::parse_feed;
 use crate::storage::{Store, StoreError};
@@ -129,24 +128,26 @@ pub fn replay(
             folder.evict(now);
             last_evict = now;
         }
-        let opts = NormalizeOptions::new(c.at);
-        // as the ingest normalizes and folds a poll (entries the outlet's last capture folded
-        // skipped, language once per feed, titles cut, repeated keys suffixed; the poll's
-        // articles folded in one go)
+        // as the ingest folds a poll (`ingest::fold_entries`): entries the outlet's last
+        // capture folded skipped, language once per feed, titles cut, repeated keys
+        // suffixed, the poll's articles folded in one go
         r.seen += feed.entries.len();
-        let digest = entries_digest(&feed.entries);
-        if folder.poll_unchanged(&c.outlet, digest, now) {
-            r.skipped += 1;
-            r.unchanged += feed.entries.len();
-            continue;
-        }
-        let articles = normalize_entries(&mut feed.entries, &opts);
-        for d in folder.fold_poll(&c.outlet, digest, articles, now)? {
-            match d {
-                Decision::Unchanged => r.unchanged += 1,
-                Decision::Updated { .. } => r.updated += 1,
-                Decision::New { .. } => r.new += 1,
-                Decision::Copy { .. } => r.copies += 1,
+        match fold_entries(&folder, &c.outlet, &mut feed.entries, c.at, || {
+            NormalizeOptions::new(c.at)
+        })? {
+            None => {
+                r.skipped += 1;
+                r.unchanged += feed.entries.len();
+            }
+            Some(decisions) => {
+                for d in decisions {
+                    match d {
+                        Decision::Unchanged => r.unchanged += 1,
+                        Decision::Updated { .. } => r.updated += 1,
+                        Decision::New { .. } => r.new += 1,
+                        Decision::Copy { .. } => r.copies += 1,
+                    }
+                }
             }
         }
     }

@@ -10,9 +10,10 @@ use tracing::warn;
 
 use super::{FeedInfo, IngestContext, PollError, PollSummary};
 use crate::fold::polls::entries_digest;
-use crate::fold::Decision;
+use crate::fold::{Decision, Folder};
 use crate::normalize::{Article, FeedLanguage, NormalizeOptions, RawEntry, Rules};
 use crate::parse::parse_feed;
+use crate::storage::StoreError;
 
 /// Longest title kept, in characters (longer ones are cut, with `…`).
 pub const MAX_TITLE_CHARS: usize = 1000;
@@ -53,38 +54,53 @@ pub fn ingest_body(
         skip_days: feed.skip_days,
         encoding: feed.encoding,
     };
-    // A feed without working validators sends the same entries again and again: those are
-    // not normalized and folded again (`fold/polls.rs`).
-    let digest = entries_digest(&feed.entries);
-    if ctx
-        .folder
-        .poll_unchanged(source, digest, now.timestamp_millis())
-    {
-        crate::metrics::unchanged_body();
-        summary.unchanged = summary.seen;
-        return Ok((summary, info));
-    }
-    let opts = NormalizeOptions {
-        now,
-        max_future: chrono::Duration::days(1),
-        rules: ctx.rules.clone().unwrap_or_else(Rules::shared_default),
-        detect_language: true,
-    };
-    let articles = normalize_entries(&mut feed.entries, &opts);
-    // One lock and one store transaction for the whole poll: per-article transactions made
-    // folding the bottleneck of ingestion.
-    for d in ctx
-        .folder
-        .fold_poll(source, digest, articles, now.timestamp_millis())?
-    {
-        match d {
-            Decision::Unchanged => summary.unchanged += 1,
-            Decision::Updated { .. } => summary.updated += 1,
-            Decision::New { .. } => summary.new += 1,
-            Decision::Copy { .. } => summary.copies += 1,
+    let folded = fold_entries(&ctx.folder, source, &mut feed.entries, now, || {
+        NormalizeOptions {
+            now,
+            max_future: chrono::Duration::days(1),
+            rules: ctx.rules.clone().unwrap_or_else(Rules::shared_default),
+            detect_language: true,
+        }
+    })?;
+    match folded {
+        None => {
+            crate::metrics::unchanged_body();
+            summary.unchanged = summary.seen;
+        }
+        Some(decisions) => {
+            for d in decisions {
+                match d {
+                    Decision::Unchanged => summary.unchanged += 1,
+                    Decision::Updated { .. } => summary.updated += 1,
+                    Decision::New { .. } => summary.new += 1,
+                    Decision::Copy { .. } => summary.copies += 1,
+                }
+            }
         }
     }
     Ok((summary, info))
+}
+
+/// Normalizes and folds the entries of one poll of `source`, unless they are the ones its
+/// last poll folded (`fold/polls.rs`): then `None`, and nothing is normalized (`opts` is not
+/// called) or folded. A feed without working validators sends the same entries again and
+/// again. The daemon and the eval's feed replay both fold a poll through here.
+pub fn fold_entries(
+    folder: &Folder,
+    source: &str,
+    entries: &mut [RawEntry],
+    now: DateTime<Utc>,
+    opts: impl FnOnce() -> NormalizeOptions,
+) -> Result<Option<Vec<Decision>>, StoreError> {
+    let digest = entries_digest(entries);
+    let at = now.timestamp_millis();
+    if folder.poll_unchanged(source, digest, at) {
+        return Ok(None);
+    }
+    let articles = normalize_entries(entries, &opts());
+    // One lock and one store transaction for the whole poll: per-article transactions made
+    // folding the bottleneck of ingestion.
+    folder.fold_poll(source, digest, articles, at).map(Some)
 }
 
 /// Normalizes the entries of one poll, in order, as the ingest folds them: the language
