@@ -23,7 +23,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use crate::dedup::DedupParams;
-use crate::fold::{Decision, Folder};
+use crate::fold::Folder;
 use crate::ingest::fold_entries;
 use crate::normalize::NormalizeOptions;
 use crate::parse::parse_feed;
@@ -139,15 +139,11 @@ pub fn replay(
                 r.skipped += 1;
                 r.unchanged += feed.entries.len();
             }
-            Some(decisions) => {
-                for d in decisions {
-                    match d {
-                        Decision::Unchanged => r.unchanged += 1,
-                        Decision::Updated { .. } => r.updated += 1,
-                        Decision::New { .. } => r.new += 1,
-                        Decision::Copy { .. } => r.copies += 1,
-                    }
-                }
+            Some(counts) => {
+                r.new += counts.new as usize;
+                r.copies += counts.copies as usize;
+                r.updated += counts.updated as usize;
+                r.unchanged += counts.unchanged as usize;
             }
         }
     }

@@ -42,10 +42,6 @@ pub fn ingest_body(
         );
     }
     let now = Utc::now();
-    let mut summary = PollSummary {
-        seen: feed.entries.len() as u64,
-        ..PollSummary::default()
-    };
     let info = FeedInfo {
         entry_gap: entry_gap(&feed.entries, now),
         title: feed.title,
@@ -62,28 +58,22 @@ pub fn ingest_body(
             detect_language: true,
         }
     })?;
-    match folded {
-        None => {
-            crate::metrics::unchanged_body();
-            summary.unchanged = summary.seen;
+    let summary = folded.unwrap_or_else(|| {
+        crate::metrics::unchanged_body();
+        let seen = feed.entries.len() as u64;
+        PollSummary {
+            seen,
+            unchanged: seen,
+            ..PollSummary::default()
         }
-        Some(decisions) => {
-            for d in decisions {
-                match d {
-                    Decision::Unchanged => summary.unchanged += 1,
-                    Decision::Updated { .. } => summary.updated += 1,
-                    Decision::New { .. } => summary.new += 1,
-                    Decision::Copy { .. } => summary.copies += 1,
-                }
-            }
-        }
-    }
+    });
     Ok((summary, info))
 }
 
 /// Normalizes and folds the entries of one poll of `source`, unless they are the ones its
 /// last poll folded (`fold/polls.rs`): then `None`, and nothing is normalized (`opts` is not
-/// called) or folded. A feed without working validators sends the same entries again and
+/// called) or folded. Otherwise the poll's counts (every entry is new, a copy, updated or
+/// unchanged). A feed without working validators sends the same entries again and
 /// again. The daemon and the eval's feed replay both fold a poll through here.
 pub fn fold_entries(
     folder: &Folder,
@@ -91,7 +81,7 @@ pub fn fold_entries(
     entries: &mut [RawEntry],
     now: DateTime<Utc>,
     opts: impl FnOnce() -> NormalizeOptions,
-) -> Result<Option<Vec<Decision>>, StoreError> {
+) -> Result<Option<PollSummary>, StoreError> {
     let digest = entries_digest(entries);
     let at = now.timestamp_millis();
     if folder.poll_unchanged(source, digest, at) {
@@ -100,7 +90,19 @@ pub fn fold_entries(
     let articles = normalize_entries(entries, &opts());
     // One lock and one store transaction for the whole poll: per-article transactions made
     // folding the bottleneck of ingestion.
-    folder.fold_poll(source, digest, articles, at).map(Some)
+    let mut counts = PollSummary {
+        seen: entries.len() as u64,
+        ..PollSummary::default()
+    };
+    for d in folder.fold_poll(source, digest, articles, at)? {
+        match d {
+            Decision::Unchanged => counts.unchanged += 1,
+            Decision::Updated { .. } => counts.updated += 1,
+            Decision::New { .. } => counts.new += 1,
+            Decision::Copy { .. } => counts.copies += 1,
+        }
+    }
+    Ok(Some(counts))
 }
 
 /// Normalizes the entries of one poll, in order, as the ingest folds them: the language
