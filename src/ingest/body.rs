@@ -1,6 +1,6 @@
-//! What a fetched body becomes: parsed, its entries normalized (titles cut, repeated GUIDs
-//! made unique) and folded in one go ([`ingest_body`]) unless they are the ones the source's
-//! last poll folded, and the feed's publishing rate ([`entry_gap`]). Blocking work, run on
+//! What a fetched body becomes: parsed ([`ingest_body`]), its entries normalized (titles cut,
+//! repeated GUIDs made unique) and folded in one go ([`fold_entries`]) unless they are the
+//! ones the source's last poll folded, and the feed's publishing rate ([`entry_gap`]). Blocking work, run on
 //! the CPU threads.
 
 use std::time::Duration;
@@ -88,12 +88,12 @@ pub fn fold_entries(
         return Ok(None);
     }
     let articles = normalize_entries(entries, &opts());
-    // One lock and one store transaction for the whole poll: per-article transactions made
-    // folding the bottleneck of ingestion.
     let mut counts = PollSummary {
         seen: entries.len() as u64,
         ..PollSummary::default()
     };
+    // One lock and one store transaction for the whole poll: per-article transactions made
+    // folding the bottleneck of ingestion.
     for d in folder.fold_poll(source, digest, articles, at)? {
         match d {
             Decision::Unchanged => counts.unchanged += 1,
