@@ -11,8 +11,9 @@ Builds the release binaries first. Every number comes from this machine in this 
 wall time, CPU time (user+sys) and peak RSS of each child from wait4(2), store size from the
 file system, scheduler lag from wirefold's /metrics. Prints a Markdown table and a JSON line.
 `steady` measures for 20 minutes after the cold phase by default, so that the window holds
-the second poll of every source at the 15-minute interval (with `--no-adaptive`; the daemon's
-adaptive interval polls the farm's hourly-publishing sources less often).
+the second poll of most sources at the 15-minute interval (with `--no-adaptive`, ~85 % of
+them: the daemon spreads the polls over the interval by each source's phase on the wall
+clock; its adaptive interval polls the farm's hourly-publishing sources less often).
 `crash` fills a store with the daemon, kills it (SIGKILL) and starts it again with a
 NOTIFY_SOCKET bound by this script: it prints every service-manager datagram of the start
 and of the stop that follows, with its time.
