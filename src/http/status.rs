@@ -220,6 +220,9 @@ pub struct SourceStatus {
     pub polls: u64,
     /// Polls answered "not modified" (no parse).
     pub not_modified: u64,
+    /// Polls whose whole body held the entries already folded (parsed, not folded again):
+    /// a server that ignores or lacks validators when it equals `polls - not_modified`.
+    pub unchanged_bodies: u64,
     /// The character encoding of the last body.
     pub encoding: Option<String>,
     /// Entries seen in the feed, all polls together.
@@ -400,6 +403,7 @@ pub(super) fn build(
             failures: st.failures,
             polls: st.polls,
             not_modified: st.not_modified,
+            unchanged_bodies: st.unchanged_bodies,
             encoding: st.encoding,
             items_seen: st.items_seen,
             items_new: st.items_new,

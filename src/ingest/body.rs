@@ -64,6 +64,7 @@ pub fn ingest_body(
         PollSummary {
             seen,
             unchanged: seen,
+            body_unchanged: true,
             ..PollSummary::default()
         }
     });

@@ -95,6 +95,9 @@ pub struct PollSummary {
     pub unchanged: u64,
     /// True when the server said 304 (or the file did not change).
     pub not_modified: bool,
+    /// True when the body held the entries the source's last folded poll held, so that
+    /// nothing was normalized or folded (`ingest::body::fold_entries`).
+    pub body_unchanged: bool,
 }
 
 /// Why a poll failed, classified.

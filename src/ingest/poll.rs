@@ -104,6 +104,7 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
             state.items_updated += s.updated;
             state.items_copies += s.copies;
             state.not_modified += u64::from(s.not_modified);
+            state.unchanged_bodies += u64::from(s.body_unchanged);
             Span::current()
                 .record("new", s.new)
                 .record("copies", s.copies);

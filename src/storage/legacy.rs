@@ -12,10 +12,14 @@
 //! copies in a story record (the others in a tree of their own) and appends the copy count:
 //! an older story record is read with the count of its list, whatever its length, and is
 //! rewritten in the new layout the next time it changes (nothing is rewritten by the upgrade).
+//! Schema 7 appends `unchanged_bodies` to [`SourceState`]: an older state reads with the
+//! count at 0 and is written in the new layout after the source's next poll.
 
 use serde::Deserialize;
 
-use super::records::{ArticleRecord, CopyRecord, DateOrigin, IndexRecord, StoryRecord};
+use super::records::{
+    ArticleRecord, CopyRecord, DateOrigin, IndexRecord, SourceState, StoryRecord,
+};
 use crate::fingerprint::{Fingerprint, Sketch};
 
 /// A stored record type, and how its schema-2 bytes are read.
@@ -157,16 +161,31 @@ fn story_before_6(bytes: &[u8]) -> Option<StoryRecord> {
     })
 }
 
-impl Record for super::records::SourceState {}
+impl Record for SourceState {
+    fn legacy(bytes: &[u8]) -> Option<Self> {
+        state_before_7(bytes)
+    }
+}
+
+/// A source state as schemas 1 to 6 wrote it: the layout of schema 7 without its last field,
+/// `unchanged_bodies`. postcard writes a struct's fields one after the other, and 0 as the
+/// single byte 0, so the old bytes with that byte appended are the new record with the count
+/// at 0. `None` when they are not a whole record of that layout either.
+fn state_before_7(bytes: &[u8]) -> Option<SourceState> {
+    let mut padded = Vec::with_capacity(bytes.len() + 1);
+    padded.extend_from_slice(bytes);
+    padded.push(0);
+    exactly(&padded)
+}
 impl Record for super::records::Counts {}
 impl Record for super::records::ChangeRecord {}
 
-/// Schema-2 encodings of records, for tests of the upgrade path.
+/// Older encodings of records (schema 2's and later), for tests of the upgrade path.
 #[cfg(test)]
 pub(super) mod write {
     use serde::Serialize;
 
-    use super::super::records::{ArticleRecord, CopyRecord, DateOrigin, StoryRecord};
+    use super::super::records::{ArticleRecord, CopyRecord, DateOrigin, SourceState, StoryRecord};
     use crate::fingerprint::Sketch;
 
     #[derive(Serialize)]
@@ -268,6 +287,18 @@ pub(super) mod write {
             headlines: &s.headlines,
         })
         .unwrap_or_default()
+    }
+
+    /// `s` as schemas 1 to 6 wrote it: schema 7's record without `unchanged_bodies`, its
+    /// last field (whose 0 postcard writes as one byte).
+    pub fn source_state_v6(s: &SourceState) -> Vec<u8> {
+        let s = SourceState {
+            unchanged_bodies: 0,
+            ..s.clone()
+        };
+        let mut bytes = postcard::to_allocvec(&s).unwrap_or_default();
+        assert_eq!(bytes.pop(), Some(0), "the count is the last byte");
+        bytes
     }
 
     /// `s` with `copies` as schemas 3 to 5 wrote it: schema 2's record, then `merged_from`.

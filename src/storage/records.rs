@@ -258,6 +258,9 @@ pub struct SourceState {
     pub entry_gap_s: Option<u64>,
     /// The character encoding the last body was read as.
     pub encoding: Option<String>,
+    /// Polls whose body held the very entries the source's last folded poll held (a server
+    /// without working validators): parsed, not normalized or folded again. Schema 7.
+    pub unchanged_bodies: u64,
 }
 
 /// Store-wide counters, updated in the same transaction as the records they count.

@@ -16,6 +16,7 @@
 //! | 3 → 4 | drops `firstseen_articleid`: retention reads the time order from `articleid_index` (ids grow with first sighting, the records carry it), one tree insert less per stored article |
 //! | 4 → 5 | `ChangeKind::Deleted` in the change log (nothing rewritten) |
 //! | 5 → 6 | a story record keeps at most `INLINE_COPIES` (16) copies, the others go to `storyarticle_copy`, one record per copy under (story, article); `copy_count` is appended. A copy joining a story rewrote the whole list, so a story of n copies cost O(n²) bytes written and read. Nothing is rewritten: an older record is read with all its copies inside (see `legacy.rs`), and copies joining it from then on go to the tree |
+//! | 6 → 7 | `SourceState::unchanged_bodies`, appended: polls whose body held the entries the source's last folded poll held. Nothing is rewritten: an older state reads with the count at 0 (see `legacy.rs`) |
 //!
 //! A tree a step retires ([`Plan::retire`]) is dropped after the version is bumped; sled
 //! cannot drop a tree inside a transaction, so a crash in between leaves it behind, and every
@@ -103,6 +104,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         from: 5,
         what: "a story's copies beyond its first 16 in a tree of their own",
         plan: v5_to_v6,
+    },
+    Migration {
+        from: 6,
+        what: "each source counts the bodies it sent unchanged",
+        plan: v6_to_v7,
     },
 ];
 
@@ -195,6 +201,13 @@ fn v4_to_v5(_: &Trees) -> Result<Plan> {
 /// (`legacy.rs`). The version moves because a wirefold of schema 5 would read a new record
 /// without the copies beyond it.
 fn v5_to_v6(_: &Trees) -> Result<Plan> {
+    Ok(Plan::default())
+}
+
+/// 6 → 7: nothing to rewrite: an older source state reads with `unchanged_bodies` at 0
+/// (`legacy.rs`) and is written in the new layout after the source's next poll. The version
+/// moves because the record's shape changed.
+fn v6_to_v7(_: &Trees) -> Result<Plan> {
     Ok(Plan::default())
 }
 

@@ -611,6 +611,68 @@ fn a_version_5_store_reads_its_story_records_and_new_copies_go_beside_them() {
 }
 
 #[test]
+fn a_version_6_store_reads_its_source_states_with_no_unchanged_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    // every field set, so that a misread of the old layout shows
+    let mut state = SourceState {
+        etag: Some("\"e-41\"".into()),
+        last_modified: Some("Tue, 03 Mar 2026 10:00:00 GMT".into()),
+        last_poll: Some(1_700_000_000_000),
+        last_success: Some(1_700_000_000_500),
+        last_error: Some(ErrorRecord {
+            class: "http_status".into(),
+            message: "503 Service Unavailable".into(),
+            at: 1_699_999_000_000,
+            status: Some(503),
+        }),
+        next_poll: Some(1_700_000_600_000),
+        failures: 2,
+        polls: 300,
+        items_seen: 9_000,
+        items_new: 120,
+        items_updated: 4,
+        items_copies: 17,
+        feed_title: Some("Harbour wire".into()),
+        configured_url: Some("https://port.test/feed".into()),
+        effective_url: Some("https://port.test/rss".into()),
+        moved_candidate: Some("https://port.test/new".into()),
+        moved_polls: 1,
+        gone_since: None,
+        not_modified: 200,
+        ttl_s: Some(900),
+        skip_hours: 0b111,
+        skip_days: 0b10,
+        entry_gap_s: Some(3_600),
+        encoding: Some("windows-1252".into()),
+        unchanged_bodies: 0,
+    };
+    {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        let t = store.t().unwrap();
+        t.sources
+            .insert("port", legacy::write::source_state_v6(&state))
+            .unwrap();
+        t.meta.insert(KEY_SCHEMA, &6u32.to_be_bytes()).unwrap();
+        store.flush().unwrap();
+    }
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
+    assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
+    assert_eq!(store.source_state("port").unwrap(), Some(state.clone()));
+    let mut v = store.verifier().unwrap();
+    assert!(matches!(
+        store.verify_step(&mut v, usize::MAX).unwrap(),
+        Progress::Done { .. }
+    ));
+
+    // the next poll writes the new layout, count included
+    state.unchanged_bodies = 3;
+    store.put_source_state("port", &state).unwrap();
+    assert_eq!(store.source_state("port").unwrap(), Some(state));
+}
+
+#[test]
 fn an_unreadable_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");

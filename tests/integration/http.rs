@@ -540,6 +540,13 @@ fn a_body_with_the_entries_already_folded_is_not_folded_again() {
     let dateline = "wirefold_boilerplate_rule_hits_total{rule=\"dateline-city-date\"}";
     assert_eq!(metric(&m, dateline), Some(1), "normalized once: {m}");
     let s = d.status();
+    // the source's own count: every poll after the first (no 304: the feed has no validators)
+    assert_eq!(num(&s, "/sources/0/not_modified"), 0, "{s:#}");
+    assert_eq!(
+        num(&s, "/sources/0/unchanged_bodies"),
+        polls(&s) - 1,
+        "{s:#}"
+    );
     assert_eq!(num(&s, "/sources/0/items_new"), 1);
     assert!(
         num(&s, "/sources/0/items_seen") >= 3,
@@ -566,6 +573,12 @@ fn a_body_with_the_entries_already_folded_is_not_folded_again() {
     let s = d.status();
     assert_eq!(num(&s, "/sources/0/items_new"), 2);
     assert_eq!(num(&s, "/sources/0/items_updated"), 0);
+    // two polls folded in full (the first body, the changed one); every other one skipped
+    assert_eq!(
+        num(&s, "/sources/0/unchanged_bodies"),
+        polls(&s) - 2,
+        "{s:#}"
+    );
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0));
 }
