@@ -1,7 +1,7 @@
 //! What a fetched body becomes: parsed ([`ingest_body`]), its entries normalized (titles cut,
 //! repeated GUIDs made unique) and folded in one go ([`fold_entries`]) unless they are the
-//! ones the source's last poll folded, and the feed's publishing rate ([`entry_gap`]). Blocking work, run on
-//! the CPU threads.
+//! ones the source's last poll folded, and the feed's publishing rate ([`entry_gap`]).
+//! Blocking work, run on the CPU threads.
 
 use std::time::Duration;
 
