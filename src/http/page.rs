@@ -69,7 +69,8 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
     );
     h.push_str(
         "<h2>Sources</h2><table id=\"sources\"><thead><tr><th>source</th><th>health</th>\
-<th>last poll</th><th>next poll</th><th>new / copies / updated</th><th>last error</th></tr></thead><tbody>",
+<th>last poll</th><th>next poll</th><th>polls: not modified / same body</th>\
+<th>new / copies / updated</th><th>last error</th></tr></thead><tbody>",
     );
     for s in &status.sources {
         let (class, word) = health(s);
@@ -81,7 +82,8 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
         let _ = write!(
             h,
             "<tr class=\"source\" data-name=\"{}\"><td><a href=\"{}\">{}</a><br><span class=\"muted\">{}</span></td>\
-<td><span class=\"dot {class}\"></span>{word}{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{} / {} / {}</td><td class=\"err\">{}</td></tr>",
+<td><span class=\"dot {class}\"></span>{word}{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td>\
+<td class=\"polls\">{}: {} / {}</td><td>{} / {} / {}</td><td class=\"err\">{}</td></tr>",
             attr(&s.name),
             attr(&s.url),
             text(title),
@@ -89,6 +91,9 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
             if s.failures > 0 { format!(" ({} failures)", s.failures) } else { String::new() },
             opt(&s.last_poll),
             opt(&s.next_poll),
+            s.polls,
+            s.not_modified,
+            s.unchanged_bodies,
             s.items_new,
             s.items_copies,
             s.items_updated,

@@ -71,10 +71,13 @@ fn page_renders_sources_and_stories_with_feed_strings_escaped() {
         "1s",
     );
     let d = Daemon::start(&env);
-    d.wait_for("every source polled", |s| {
-        s["sources"]
-            .as_array()
-            .is_some_and(|a| a.iter().all(|x| x["polls"].as_u64().unwrap_or(0) >= 1))
+    d.wait_for("every source polled, the agency three times", |s| {
+        s["sources"].as_array().is_some_and(|a| {
+            a.iter().all(|x| {
+                let polls = x["polls"].as_u64().unwrap_or(0);
+                polls >= if x["name"] == "agency" { 3 } else { 1 }
+            })
+        })
     });
 
     let profile = tempfile::tempdir().unwrap();
@@ -108,6 +111,31 @@ fn page_renders_sources_and_stories_with_feed_strings_escaped() {
         );
     }
     assert!(dom.contains("dot ok"), "healthy source colour");
+    // polls: not modified / same body, from one stored state: every poll of the unchanging
+    // agency feed after its first is one or the other; the missing feed has neither
+    let polls_cell = |name: &str| -> (u64, u64, u64) {
+        let row = dom
+            .split("<tr ")
+            .find(|r| r.contains(&format!("data-name=\"{name}\"")))
+            .unwrap_or_else(|| panic!("no row for {name}"));
+        let cell = row
+            .split("<td class=\"polls\">")
+            .nth(1)
+            .and_then(|c| c.split("</td>").next())
+            .unwrap_or_else(|| panic!("no polls cell for {name}: {row}"));
+        let n: Vec<u64> = cell
+            .split([':', '/'])
+            .map(|x| x.trim().parse().expect(cell))
+            .collect();
+        assert_eq!(n.len(), 3, "{cell}");
+        (n[0], n[1], n[2])
+    };
+    let (polls, not_modified, same_body) = polls_cell("agency");
+    assert!(polls >= 3, "agency polled {polls} times");
+    assert_eq!(not_modified + same_body, polls - 1, "agency");
+    let (polls, not_modified, same_body) = polls_cell("broken");
+    assert!(polls >= 1);
+    assert_eq!((not_modified, same_body), (0, 0), "broken");
     assert!(
         dom.contains("http_status"),
         "failing source shows its error class"
