@@ -22,9 +22,9 @@ use super::records::{
 };
 use crate::fingerprint::{Fingerprint, Sketch};
 
-/// A stored record type, and how its schema-2 bytes are read.
+/// A stored record type, and how bytes of its older layouts are read.
 pub(super) trait Record: serde::de::DeserializeOwned {
-    /// The record from bytes in the schema-2 layout; `None` when the type did not change or
+    /// The record from bytes in an older layout; `None` when the type did not change or
     /// the bytes are not a whole record of that layout either.
     fn legacy(_bytes: &[u8]) -> Option<Self> {
         None
@@ -177,6 +177,7 @@ fn state_before_7(bytes: &[u8]) -> Option<SourceState> {
     padded.push(0);
     exactly(&padded)
 }
+
 impl Record for super::records::Counts {}
 impl Record for super::records::ChangeRecord {}
 

@@ -158,13 +158,13 @@ fn encode_sized<T: Serialize>(value: &T, hint: usize) -> Result<Vec<u8>> {
         .map_err(|e| StoreError::Io(format!("encoding a record: {e}")))
 }
 
-/// Decodes a record in the current layout, else in the layout of schema 2 (see `legacy`).
 /// The record stored under the big-endian `id` in `tree` (named `name` in errors), if any.
 fn get_decoded<T: Record>(tree: &sled::Tree, name: &'static str, id: u64) -> Result<Option<T>> {
     let k = id.to_be_bytes();
     tree.get(k)?.map(|v| decode(name, &k, &v)).transpose()
 }
 
+/// Decodes a record in the current layout, else in an older one (see `legacy`).
 fn decode<T: Record>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).or_else(|e| {
         T::legacy(bytes).ok_or_else(|| StoreError::Decode {
