@@ -20,9 +20,10 @@
 //!   changes to readers (see `storage`, "Durability"); after a failed write it waits for the
 //!   disk to take writes again and reopens the store; a reopen that finds the store damaged
 //!   stops the daemon as the read-through does. Stops with the token; the last flush is
-//!   the shutdown's. It also saves the index snapshot (`fold/snapshot.rs`) every five minutes
-//!   (30 s after a start that had to rebuild the index; sooner after a burst of changes, see
-//!   `SnapshotClock`), and once more after the last flush.
+//!   the shutdown's. It also saves the index snapshot (`fold/snapshot.rs`) every hour when
+//!   anything changed since the last one (30 s after a start that had to rebuild the index;
+//!   sooner after a burst of changes, see `SnapshotClock`), and once more after the last
+//!   flush.
 //!
 //! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound. Before
 //! it, and after `STOPPING=1`, `STATUS=` names each phase and `EXTEND_TIMEOUT_USEC=` asks for

@@ -34,8 +34,8 @@
 //!
 //! Writing one holds the fold lock for a store flush plus the copy of the index into the page
 //! cache (part of a whole save, which with the fsync took 0.7–0.9 s at 1,000,000 articles,
-//! with the tables as without them): folding pauses that long every five minutes
-//! (at most once a minute during a burst of ingest).
+//! with the tables as without them): folding pauses that long once an hour while articles
+//! change, never while none do (at most once a minute during a burst of ingest).
 //!
 //! # Layout
 //! A header of [`HEADER_BYTES`] (little-endian): magic, format version, record size,
