@@ -257,6 +257,15 @@ def proc_sample(pid):
     return cpu, rss
 
 
+def written_bytes(pid):
+    """Bytes the process caused to be written to storage (`write_bytes` of /proc/PID/io)."""
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    return 0
+
+
 def wait_ready(p, timeout=60):
     """Reads the daemon's stderr until it logs its address; returns it."""
     deadline = time.monotonic() + timeout
@@ -339,6 +348,7 @@ def steady(a):
         # Steady phase.
         samples = []
         cpu0, _ = proc_sample(p.pid)
+        written0 = written_bytes(p.pid)
         t_start = time.monotonic()
         while time.monotonic() - t_start < a.minutes * 60:
             time.sleep(10)
@@ -346,6 +356,7 @@ def steady(a):
             samples.append((time.monotonic() - t_start, cpu - cpu0, rss))
         elapsed = samples[-1][0]
         cpu_share = samples[-1][1] / elapsed * 100
+        written_mb = (written_bytes(p.pid) - written0) / 1e6
         metrics = urllib.request.urlopen(f"http://{http}/metrics").read().decode()
         lag = histogram_quantiles(metrics, "wirefold_scheduler_lag_seconds", [0.5, 0.99])
         polls = sum(float(v) for v in re.findall(r'^wirefold_polls_total{[^}]*} (\S+)$', metrics, re.M))
@@ -363,13 +374,14 @@ def steady(a):
     rss = [s[2] for s in samples]
     print(f"\nsteady state: {a.sources} sources at {a.interval}"
           f"{'' if a.adaptive else ' (not adaptive)'}, {elapsed / 60:.1f} min measured after the cold phase\n")
-    print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | polls | farm 304s | bodies not folded again |")
-    print("|---|---|---|---|---|---|")
+    print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | polls | farm 304s | bodies not folded again | MB written to disk |")
+    print("|---|---|---|---|---|---|---|")
     print(f"| {cpu_share:.2f} | {min(rss):.0f} / {med(rss):.0f} / {max(rss):.0f} | {lag[0.5]} / {lag[0.99]} | "
-          f"{polls:.0f} | {farm_stats['not_modified']} | {unchanged:.0f} |")
+          f"{polls:.0f} | {farm_stats['not_modified']} | {unchanged:.0f} | {written_mb:.0f} |")
     print(json.dumps({"bench": "steady", "sources": a.sources, "no_validators": a.no_validators,
                       "unchanged_bodies": unchanged, "cpu_pct": cpu_share, "rss": rss,
-                      "lag": lag, "cold_s": cold_s, "articles": articles}))
+                      "lag": lag, "cold_s": cold_s, "articles": articles,
+                      "written_mb": written_mb}))
 
 
 def start_store_farm(articles):
