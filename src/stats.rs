@@ -30,6 +30,10 @@ struct Source {
     enabled: bool,
     failures: u32,
     polls: u64,
+    not_modified: u64,
+    /// Absent from the status of a wirefold before store schema 7.
+    #[serde(default)]
+    unchanged_bodies: u64,
     last_success: Option<String>,
     next_poll: Option<String>,
     items_new: u64,
@@ -88,8 +92,17 @@ fn render(s: &Status) -> String {
     );
     let _ = writeln!(
         out,
-        "\n{:<24} {:<8} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  last error",
-        "source", "health", "polls", "new", "copies", "upd", "last success", "next poll"
+        "\n{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  last error",
+        "source",
+        "health",
+        "polls",
+        "304",
+        "same",
+        "new",
+        "copies",
+        "upd",
+        "last success",
+        "next poll"
     );
     for x in &s.sources {
         let health = match (x.enabled, x.polls, x.failures) {
@@ -106,10 +119,12 @@ fn render(s: &Status) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:<24} {:<8} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {}",
+            "{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {}",
             truncate(&x.name, 24),
             health,
             x.polls,
+            x.not_modified,
+            x.unchanged_bodies,
             x.items_new,
             x.items_copies,
             x.items_updated,
@@ -128,5 +143,58 @@ fn truncate(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(source: &str) -> Status {
+        serde_json::from_str(&format!(
+            r#"{{"version": "0.1.0", "uptime_s": 60, "polls_in_flight": 0, "index_size": 3,
+                "store_bytes": 1048576, "counts": {{"sources": 1, "articles": 3, "stories": 2,
+                "copies": 1}}, "sources": [{source}]}}"#
+        ))
+        .expect("status JSON")
+    }
+
+    #[test]
+    fn each_source_shows_its_polls_answered_304_and_those_with_the_same_body() {
+        let text = render(&status(
+            r#"{"name": "port", "enabled": true, "failures": 0, "polls": 12,
+                "not_modified": 7, "unchanged_bodies": 4, "last_success": null,
+                "next_poll": null, "items_new": 3, "items_copies": 1, "items_updated": 0,
+                "last_error": null}"#,
+        ));
+        let header = text.lines().find(|l| l.starts_with("source")).expect(&text);
+        let row = text.lines().find(|l| l.starts_with("port")).expect(&text);
+        let cols = |l: &str| {
+            l.split_whitespace()
+                .take(8)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            cols(header),
+            ["source", "health", "polls", "304", "same", "new", "copies", "upd"]
+        );
+        assert_eq!(cols(row), ["port", "ok", "12", "7", "4", "3", "1", "0"]);
+    }
+
+    #[test]
+    fn a_daemon_without_the_same_body_count_shows_zero() {
+        let text = render(&status(
+            r#"{"name": "port", "enabled": true, "failures": 0, "polls": 2,
+                "not_modified": 1, "last_success": null, "next_poll": null,
+                "items_new": 1, "items_copies": 0, "items_updated": 0, "last_error": null}"#,
+        ));
+        let row = text.lines().find(|l| l.starts_with("port")).expect(&text);
+        assert!(
+            row.split_whitespace()
+                .take(5)
+                .eq(["port", "ok", "2", "1", "0"]),
+            "{row}"
+        );
     }
 }
