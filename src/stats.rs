@@ -159,6 +159,12 @@ mod tests {
         .expect("status JSON")
     }
 
+    /// The first `n` columns of the line of `text` that starts with `first`.
+    fn columns(text: &str, first: &str, n: usize) -> Vec<String> {
+        let line = text.lines().find(|l| l.starts_with(first)).expect(text);
+        line.split_whitespace().take(n).map(str::to_owned).collect()
+    }
+
     #[test]
     fn each_source_shows_its_polls_answered_304_and_those_with_the_same_body() {
         let text = render(&status(
@@ -167,19 +173,14 @@ mod tests {
                 "next_poll": null, "items_new": 3, "items_copies": 1, "items_updated": 0,
                 "last_error": null}"#,
         ));
-        let header = text.lines().find(|l| l.starts_with("source")).expect(&text);
-        let row = text.lines().find(|l| l.starts_with("port")).expect(&text);
-        let cols = |l: &str| {
-            l.split_whitespace()
-                .take(8)
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        };
         assert_eq!(
-            cols(header),
+            columns(&text, "source", 8),
             ["source", "health", "polls", "304", "same", "new", "copies", "upd"]
         );
-        assert_eq!(cols(row), ["port", "ok", "12", "7", "4", "3", "1", "0"]);
+        assert_eq!(
+            columns(&text, "port", 8),
+            ["port", "ok", "12", "7", "4", "3", "1", "0"]
+        );
     }
 
     #[test]
@@ -189,12 +190,6 @@ mod tests {
                 "not_modified": 1, "last_success": null, "next_poll": null,
                 "items_new": 1, "items_copies": 0, "items_updated": 0, "last_error": null}"#,
         ));
-        let row = text.lines().find(|l| l.starts_with("port")).expect(&text);
-        assert!(
-            row.split_whitespace()
-                .take(5)
-                .eq(["port", "ok", "2", "1", "0"]),
-            "{row}"
-        );
+        assert_eq!(columns(&text, "port", 5), ["port", "ok", "2", "1", "0"]);
     }
 }

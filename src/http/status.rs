@@ -221,7 +221,8 @@ pub struct SourceStatus {
     /// Polls answered "not modified" (no parse).
     pub not_modified: u64,
     /// Polls whose whole body held the entries already folded (parsed, not folded again):
-    /// a server that ignores or lacks validators when it equals `polls - not_modified`.
+    /// a server that ignores or lacks validators when it comes close to
+    /// `polls - not_modified` (the polls that brought new entries make the difference).
     pub unchanged_bodies: u64,
     /// The character encoding of the last body.
     pub encoding: Option<String>,
