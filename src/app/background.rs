@@ -176,14 +176,17 @@ pub(super) async fn checkpoint(store: Store) {
     }
 }
 
-/// Saves the index snapshot on the blocking pool and logs the outcome.
+/// Saves the index snapshot on the blocking pool, unless the one on disk covers every change
+/// ([`Folder::save_snapshot_if_changed`]), and logs the outcome.
 pub(super) async fn save_snapshot(folder: Arc<Folder>) {
     let started = Instant::now();
-    let saved =
-        tokio::task::spawn_blocking(move || folder.save_snapshot(Utc::now().timestamp_millis()))
-            .await;
+    let saved = tokio::task::spawn_blocking(move || {
+        folder.save_snapshot_if_changed(Utc::now().timestamp_millis())
+    })
+    .await;
     match saved {
-        Ok(Ok(s)) => info!(
+        Ok(Ok(None)) => debug!("index snapshot not saved again: nothing changed since the last"),
+        Ok(Ok(Some(s))) => info!(
             articles = s.articles,
             seq = s.seq,
             elapsed_ms = started.elapsed().as_millis() as u64,

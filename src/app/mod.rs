@@ -23,7 +23,7 @@
 //!   the shutdown's. It also saves the index snapshot (`fold/snapshot.rs`) every hour when
 //!   anything changed since the last one (30 s after a start that had to rebuild the index;
 //!   sooner after a burst of changes, see `SnapshotClock`), and once more after the last
-//!   flush.
+//!   flush unless the one on disk covers every change.
 //!
 //! `READY=1` (systemd `Type=notify`) goes out once the store is open and HTTP is bound. Before
 //! it, and after `STOPPING=1`, `STATUS=` names each phase and `EXTEND_TIMEOUT_USEC=` asks for
@@ -305,7 +305,11 @@ impl App {
             warn!(error.message = %e, "flush failed");
         }
         // The next start (often the daemon's) reads the index from this.
-        match self.ctx.folder.save_snapshot(Utc::now().timestamp_millis()) {
+        match self
+            .ctx
+            .folder
+            .save_snapshot_if_changed(Utc::now().timestamp_millis())
+        {
             Ok(_) | Err(SnapshotError::Empty) => {}
             Err(e) => warn!(error.message = %e, "index snapshot not saved"),
         }

@@ -382,6 +382,25 @@ impl Folder {
         saved
     }
 
+    /// Like [`Folder::save_snapshot`], unless the snapshot on disk already covers every
+    /// change in the store: then nothing is written and `Ok(None)` says so. A shutdown or a
+    /// `wirefold once` with nothing new would otherwise rewrite the whole file (248 MB at
+    /// 1,000,000 articles) to the same effect: the next start evicts what left the window
+    /// since either way.
+    pub fn save_snapshot_if_changed(
+        &self,
+        now: Millis,
+    ) -> Result<Option<SnapshotSaved>, SnapshotError> {
+        let covered = self.snapshot_seq.load(Ordering::Relaxed);
+        let unchanged = covered != 0
+            && self.store.last_change()? == Some(covered)
+            && self.store.path().join(snapshot::FILE).is_file();
+        if unchanged {
+            return Ok(None);
+        }
+        self.save_snapshot(now).map(Some)
+    }
+
     /// Durable change-log entries after the position the index snapshot on disk covers (all
     /// of them when there is none): what the next start would catch up on after a crash.
     pub fn changes_since_snapshot(&self) -> u64 {

@@ -393,3 +393,60 @@ fn the_rebuild_read_in_two_halves_is_the_index_one_read_gives() {
         assert_eq!(one.is_empty(), hours == 40, "window of {hours} h");
     }
 }
+
+#[test]
+fn a_snapshot_that_covers_every_change_is_not_written_again() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let file = path.join(snapshot::FILE);
+    // The rename of a new file into place changes the inode: how a rewrite shows.
+    let inode = || std::fs::metadata(&file).unwrap().ino();
+    let now = T0 + 6 * HOUR;
+    let first;
+    {
+        let (f, source) = Folder::open_from(open(&path), params(), T0).unwrap();
+        assert_eq!(source, IndexSource::Rebuilt);
+        // Nothing stored: nothing to save, whichever way.
+        assert!(matches!(
+            f.save_snapshot_if_changed(T0),
+            Err(SnapshotError::Empty)
+        ));
+        traffic(&f, 0, 6);
+        f.store.flush().unwrap();
+        let saved = f.save_snapshot_if_changed(now).unwrap();
+        assert_eq!(saved.map(|s| s.articles), Some(f.index_len() as u64));
+        first = inode();
+        assert!(f.save_snapshot_if_changed(now).unwrap().is_none());
+        assert_eq!(inode(), first);
+    }
+    // A start from it, and a shutdown with nothing folded in between.
+    let (f, source) = Folder::open_from(open(&path), params(), now).unwrap();
+    assert_eq!(source, IndexSource::Snapshot);
+    assert!(f.save_snapshot_if_changed(now).unwrap().is_none());
+    assert_eq!(inode(), first);
+    // The same items polled again change nothing either.
+    traffic(&f, 5, 6);
+    f.store.flush().unwrap();
+    assert_eq!(f.changes_since_snapshot(), 0);
+    assert!(f.save_snapshot_if_changed(now).unwrap().is_none());
+    // New items do.
+    traffic(&f, 6, 7);
+    f.store.flush().unwrap();
+    assert!(f.save_snapshot_if_changed(now + HOUR).unwrap().is_some());
+    let second = inode();
+    assert_ne!(second, first);
+    // A file gone (removed by hand, a full disk's discard) is written again.
+    std::fs::remove_file(&file).unwrap();
+    assert!(f.save_snapshot_if_changed(now + HOUR).unwrap().is_some());
+    assert!(file.is_file());
+    // A start that rebuilt the index cannot vouch for the file on disk: it is rewritten.
+    drop(f);
+    let rebuilt = Folder::open_rebuilding(open(&path), params(), now + HOUR).unwrap();
+    let before = inode();
+    assert!(rebuilt
+        .save_snapshot_if_changed(now + HOUR)
+        .unwrap()
+        .is_some());
+    assert_ne!(inode(), before);
+}

@@ -258,6 +258,29 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
     // Tracking parameters do not survive canonicalization.
     let o1 = lines.iter().find(|l| l["source"] == "outlet1").unwrap();
     assert_eq!(o1["url"], "http://outlet1.test/news/99");
+
+    // A run that polls every source again and finds nothing new ends without writing the
+    // index snapshot again (a new file is renamed into place: its inode shows a rewrite).
+    use std::os::unix::fs::MetadataExt;
+    let snapshot = env.store.join("index.snapshot");
+    let inode = || std::fs::metadata(&snapshot).expect("index snapshot").ino();
+    let before = inode();
+    let daemon = Daemon::start(&env);
+    let polls = |s: &serde_json::Value| -> u64 {
+        s["sources"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter_map(|x| x["polls"].as_u64()).sum())
+    };
+    let at_start = polls(&daemon.status());
+    let s = daemon.wait_for("polls with nothing new", |s| polls(s) >= at_start + 8);
+    assert_eq!(num(&s, "/counts/articles"), 6, "{s:#}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        inode(),
+        before,
+        "the shutdown rewrote an unchanged index snapshot"
+    );
 }
 
 #[test]
