@@ -264,6 +264,11 @@ impl Folder {
                         SnapshotError::Missing => {
                             tracing::info!("no index snapshot: rebuilding the index from the store")
                         }
+                        // Once after an upgrade or a longer window: nothing is wrong.
+                        SnapshotError::Outdated(_) => tracing::info!(
+                            reason = %e,
+                            "index snapshot not used: rebuilding the index from the store"
+                        ),
                         e => tracing::warn!(
                             reason = %e,
                             "index snapshot not used: rebuilding the index from the store"

@@ -84,6 +84,10 @@ pub enum SnapshotError {
     /// Not a snapshot of this format, or damaged.
     #[error("the index snapshot is unreadable: {0}")]
     Invalid(String),
+    /// Written by another version of wirefold or under a shorter `dedup.window`: expected
+    /// once after an upgrade or that change, not a fault.
+    #[error("the index snapshot is outdated: {0}")]
+    Outdated(String),
     /// It does not describe this store as it is now.
     #[error("the index snapshot is stale: {0}")]
     Stale(String),
@@ -175,7 +179,9 @@ impl Header {
         ];
         for (i, want) in layout.into_iter().enumerate() {
             if u32_at(i) != Some(want) {
-                return Err(bad("written by another version (format or record layout)"));
+                return Err(SnapshotError::Outdated(
+                    "written by another version (format or record layout)".into(),
+                ));
             }
         }
         let v = |i| u64_at(i).ok_or_else(|| bad("short header"));
@@ -427,11 +433,15 @@ fn caught_up(
 /// Whether the snapshot described by `header` can stand for the store now (module docs).
 fn check(store: &Store, params: &DedupParams, now: Millis, header: &Header) -> Result<()> {
     let stale = |m: String| Err(SnapshotError::Stale(m));
+    let outdated = |m: String| Err(SnapshotError::Outdated(m));
     if header.schema != SCHEMA_VERSION {
-        return stale(format!("written for store schema {}", header.schema));
+        return outdated(format!(
+            "written for store schema {}, the store is at {SCHEMA_VERSION}",
+            header.schema
+        ));
     }
     if params.window.as_secs() > header.window_secs {
-        return stale(format!(
+        return outdated(format!(
             "the window grew from {} s to {} s",
             header.window_secs,
             params.window.as_secs()

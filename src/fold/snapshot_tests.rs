@@ -248,7 +248,7 @@ fn a_snapshot_it_cannot_vouch_for_falls_back_to_the_full_rebuild() {
     };
     assert!(matches!(
         snapshot::load(&store, &wider, now),
-        Err(SnapshotError::Stale(_))
+        Err(SnapshotError::Outdated(_))
     ));
     assert_eq!(source(wider, now), IndexSource::Rebuilt);
     // A clock before the snapshot's time.
@@ -260,6 +260,20 @@ fn a_snapshot_it_cannot_vouch_for_falls_back_to_the_full_rebuild() {
     // One flipped bit in a record.
     let file = path.join(snapshot::FILE);
     let good = std::fs::read(&file).unwrap();
+    // Written for an older store schema (the header's fifth u32), or with another record
+    // layout (its second): what the first start after an upgrade finds.
+    for (at, value) in [(24, crate::storage::SCHEMA_VERSION - 1), (12, 1)] {
+        let mut older = good.clone();
+        older[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        std::fs::write(&file, &older).unwrap();
+        match snapshot::load(&store, &params(), now) {
+            Err(SnapshotError::Outdated(m)) => assert!(m.contains("written "), "{m}"),
+            other => panic!("{at}: expected an outdated snapshot, got {:?}", other.err()),
+        }
+        assert_eq!(source(params(), now), IndexSource::Rebuilt);
+    }
+    std::fs::write(&file, &good).unwrap();
+    assert_eq!(source(params(), now), IndexSource::Snapshot);
     let mut bad = good.clone();
     let last = bad.len() - 1;
     bad[last] ^= 1;
