@@ -406,42 +406,52 @@ def restart(a):
         n = sum(int(m) for m in re.findall(r" new=(\d+)", out))
         print(f"filled a store with {n} articles in {wall:.0f} s ({du(store) / 1e9:.2f} GB)")
         results = []
+        binaries = [a.wirefold] + ([a.also] if a.also else [])
         for rebuild in [False] + ([True] if a.rebuild else []):
-            times, loads = [], []
+            for b in binaries:
+                results.append({"bin": b, "rebuild": rebuild, "ready": [], "stop": [], "load": []})
             for _ in range(a.runs):
-                if rebuild:
-                    # Without the index snapshot the daemon rebuilds the index from the store.
-                    try:
-                        os.remove(os.path.join(store, "index.snapshot"))
-                    except FileNotFoundError:
-                        pass
-                loads.append(os.getloadavg()[0])
-                t0 = time.monotonic()
-                p = subprocess.Popen([os.path.join(BIN, "wirefold"), "run", "--config", cfg],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                http = wait_ready(p, timeout=300)
-                drain(p)
-                while True:
-                    try:
-                        if urllib.request.urlopen(f"http://{http}/readyz").status == 200:
-                            break
-                    except OSError:
-                        pass
-                    time.sleep(0.01)
-                times.append(time.monotonic() - t0)
-                p.send_signal(signal.SIGTERM)
-                p.wait(60)
-            results.append((rebuild, times, loads))
+                # With --also the two binaries alternate on the same store.
+                for r in results[-len(binaries):]:
+                    if rebuild:
+                        # Without the index snapshot the daemon rebuilds the index from the store.
+                        try:
+                            os.remove(os.path.join(store, "index.snapshot"))
+                        except FileNotFoundError:
+                            pass
+                    r["load"].append(os.getloadavg()[0])
+                    t0 = time.monotonic()
+                    p = subprocess.Popen([r["bin"], "run", "--config", cfg],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                    http = wait_ready(p, timeout=300)
+                    drain(p)
+                    while True:
+                        try:
+                            if urllib.request.urlopen(f"http://{http}/readyz").status == 200:
+                                break
+                        except OSError:
+                            pass
+                        time.sleep(0.01)
+                    r["ready"].append(time.monotonic() - t0)
+                    # Nothing new on the farm: the stop is the flush (and, before the
+                    # snapshot was saved only when changed, a whole snapshot write).
+                    t0 = time.monotonic()
+                    p.send_signal(signal.SIGTERM)
+                    p.wait(60)
+                    r["stop"].append(time.monotonic() - t0)
     finally:
         stop(farm)
         shutil.rmtree(work, ignore_errors=True)
-    for rebuild, times, loads in results:
-        how = "rebuilding the index from the store" if rebuild else "from the index snapshot"
-        print(f"\nrestart with {n} stored articles, {how}: ready in {med(times):.2f} s (median of "
-              f"{len(times)}: {', '.join(f'{t:.2f}' for t in times)}; load average "
-              f"{', '.join(f'{l:.1f}' for l in loads)})")
-        print(json.dumps({"bench": "restart", "articles": n, "rebuild": rebuild, "ready_s": times,
-                          "load": loads}))
+    for r in results:
+        how = "rebuilding the index from the store" if r["rebuild"] else "from the index snapshot"
+        fmt = lambda xs: ", ".join(f"{t:.2f}" for t in xs)
+        print(f"\n{r['bin']}: restart with {n} stored articles, {how}: ready in "
+              f"{med(r['ready']):.2f} s (median of {len(r['ready'])}: {fmt(r['ready'])}), "
+              f"stopped in {med(r['stop']):.2f} s ({fmt(r['stop'])}); load average "
+              f"{', '.join(f'{l:.1f}' for l in r['load'])}")
+        print(json.dumps({"bench": "restart", "wirefold": r["bin"], "articles": n,
+                          "rebuild": r["rebuild"], "ready_s": r["ready"], "stop_s": r["stop"],
+                          "load": r["load"]}))
 
 
 def crash(a):
@@ -529,6 +539,10 @@ def main():
     r = sub.add_parser("restart")
     r.add_argument("--articles", type=int, default=1_000_000)
     r.add_argument("--runs", type=int, default=3)
+    r.add_argument("--wirefold", default=os.path.join(BIN, "wirefold"),
+                   help="the binary to restart (the store is filled by the one built here)")
+    r.add_argument("--also", default=None,
+                   help="a second binary whose starts alternate with the first's on the same store")
     r.add_argument("--rebuild", action="store_true",
                    help="then also time starts without the index snapshot (the fallback)")
     k = sub.add_parser("crash")
