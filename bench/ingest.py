@@ -257,13 +257,28 @@ def proc_sample(pid):
     return cpu, rss
 
 
-def written_bytes(pid):
-    """Bytes the process caused to be written to storage (`write_bytes` of /proc/PID/io)."""
+def io_counters(pid):
+    """The process's I/O counters (/proc/PID/io): `wchar` is what it handed to write() and
+    pwrite(); `write_bytes` is the kernel's accounting of what it caused to reach storage,
+    which for sled's small synced writes counts many times over what reaches the device
+    (BENCHMARKS.md, issue 8, "Session 32")."""
+    counters = {}
     with open(f"/proc/{pid}/io") as f:
         for line in f:
-            if line.startswith("write_bytes:"):
-                return int(line.split()[1])
-    return 0
+            key, _, value = line.partition(":")
+            counters[key] = int(value)
+    return counters
+
+
+def device_written(path):
+    """Bytes written so far to the block device that holds `path` (every process's writes,
+    journal included): /sys/dev/block/MAJOR:MINOR/stat, sectors of 512 bytes."""
+    dev = os.stat(path).st_dev
+    try:
+        with open(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}/stat") as f:
+            return int(f.read().split()[6]) * 512
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def wait_ready(p, timeout=60):
@@ -348,7 +363,7 @@ def steady(a):
         # Steady phase.
         samples = []
         cpu0, _ = proc_sample(p.pid)
-        written0 = written_bytes(p.pid)
+        io0, device0 = io_counters(p.pid), device_written(work)
         t_start = time.monotonic()
         while time.monotonic() - t_start < a.minutes * 60:
             time.sleep(10)
@@ -356,7 +371,10 @@ def steady(a):
             samples.append((time.monotonic() - t_start, cpu - cpu0, rss))
         elapsed = samples[-1][0]
         cpu_share = samples[-1][1] / elapsed * 100
-        written_mb = (written_bytes(p.pid) - written0) / 1e6
+        io1, device1 = io_counters(p.pid), device_written(work)
+        wchar_mb = (io1["wchar"] - io0["wchar"]) / 1e6
+        write_bytes_mb = (io1["write_bytes"] - io0["write_bytes"]) / 1e6
+        device_mb = (device1 - device0) / 1e6
         metrics = urllib.request.urlopen(f"http://{http}/metrics").read().decode()
         lag = histogram_quantiles(metrics, "wirefold_scheduler_lag_seconds", [0.5, 0.99])
         polls = sum(float(v) for v in re.findall(r'^wirefold_polls_total{[^}]*} (\S+)$', metrics, re.M))
@@ -374,14 +392,15 @@ def steady(a):
     rss = [s[2] for s in samples]
     print(f"\nsteady state: {a.sources} sources at {a.interval}"
           f"{'' if a.adaptive else ' (not adaptive)'}, {elapsed / 60:.1f} min measured after the cold phase\n")
-    print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | polls | farm 304s | bodies not folded again | MB written to disk |")
-    print("|---|---|---|---|---|---|---|")
+    print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | polls | farm 304s | bodies not folded again | MB handed to write() | MB written by the device (all processes) |")
+    print("|---|---|---|---|---|---|---|---|")
     print(f"| {cpu_share:.2f} | {min(rss):.0f} / {med(rss):.0f} / {max(rss):.0f} | {lag[0.5]} / {lag[0.99]} | "
-          f"{polls:.0f} | {farm_stats['not_modified']} | {unchanged:.0f} | {written_mb:.0f} |")
+          f"{polls:.0f} | {farm_stats['not_modified']} | {unchanged:.0f} | {wchar_mb:.0f} | {device_mb:.0f} |")
     print(json.dumps({"bench": "steady", "sources": a.sources, "no_validators": a.no_validators,
                       "unchanged_bodies": unchanged, "cpu_pct": cpu_share, "rss": rss,
                       "lag": lag, "cold_s": cold_s, "articles": articles,
-                      "written_mb": written_mb}))
+                      "wchar_mb": wchar_mb, "device_mb": device_mb,
+                      "write_bytes_mb": write_bytes_mb}))
 
 
 def start_store_farm(articles):
