@@ -396,9 +396,8 @@ impl Folder {
         &self,
         now: Millis,
     ) -> Result<Option<SnapshotSaved>, SnapshotError> {
-        let covered = self.snapshot_seq.load(Ordering::Relaxed);
-        let unchanged = covered != 0
-            && self.store.last_change()? == Some(covered)
+        let unchanged = self.snapshot_seq.load(Ordering::Relaxed) != 0
+            && self.changes_since_snapshot() == 0
             && self.store.path().join(snapshot::FILE).is_file();
         if unchanged {
             return Ok(None);
