@@ -104,6 +104,16 @@ fn all_polled(min_polls: u64) -> impl Fn(&serde_json::Value) -> bool {
     }
 }
 
+/// Polls of every source together, as `/status` reports them.
+fn total_polls(s: &serde_json::Value) -> u64 {
+    s["sources"]
+        .as_array()
+        .expect("sources in /status")
+        .iter()
+        .map(|x| x["polls"].as_u64().expect("a source's polls"))
+        .sum()
+}
+
 /// The wire feeds served at 1 s intervals, a daemon started on them by `start`, and its
 /// `/status` once every source was polled `polls` times and the five articles are flushed.
 /// `/status` counts are those of the last flush (every 100 ms here), a source's state is live:
@@ -148,21 +158,8 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
     let daemon = Daemon::start(&env);
     let s = daemon.status();
     assert_eq!(num(&s, "/counts/articles"), 5, "after restart {s:#}");
-    let before: u64 = s["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["polls"].as_u64().unwrap())
-        .sum();
-    let s = daemon.wait_for("polls after restart", |s| {
-        s["sources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["polls"].as_u64().unwrap())
-            .sum::<u64>()
-            >= before + 4
-    });
+    let before = total_polls(&s);
+    let s = daemon.wait_for("polls after restart", |s| total_polls(s) >= before + 4);
     assert_eq!(num(&s, "/counts/articles"), 5, "{s:#}");
     assert_eq!(num(&s, "/counts/stories"), 2, "{s:#}");
     assert_eq!(num(&s, "/counts/copies"), 3, "{s:#}");
@@ -266,13 +263,8 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
     let inode = || std::fs::metadata(&snapshot).expect("index snapshot").ino();
     let before = inode();
     let daemon = Daemon::start(&env);
-    let polls = |s: &serde_json::Value| -> u64 {
-        s["sources"]
-            .as_array()
-            .map_or(0, |a| a.iter().filter_map(|x| x["polls"].as_u64()).sum())
-    };
-    let at_start = polls(&daemon.status());
-    let s = daemon.wait_for("polls with nothing new", |s| polls(s) >= at_start + 8);
+    let at_start = total_polls(&daemon.status());
+    let s = daemon.wait_for("polls with nothing new", |s| total_polls(s) >= at_start + 8);
     assert_eq!(num(&s, "/counts/articles"), 6, "{s:#}");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
