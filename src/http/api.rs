@@ -10,11 +10,12 @@
 //! - `GET /stories/{id}`: one story with every copy (title, source, URL, first seen,
 //!   similarity); `GET /articles/{id}`: one article with its text.
 //!
-//! Bad parameters get `400 {"error":"bad_parameter","parameter":…,"message":…}`.
+//! Bad parameters (unknown, given twice, malformed or out of range) get
+//! `400 {"error":"bad_parameter","parameter":…,"message":…}`.
 
 use std::collections::{HashMap, HashSet};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -56,15 +57,27 @@ impl IntoResponse for BadParam {
 pub struct Params(HashMap<String, String>);
 
 impl Params {
-    /// Rejects any parameter not in `allowed`.
-    pub fn check(q: HashMap<String, String>, allowed: &[&str]) -> Result<Params, BadParam> {
-        if let Some(k) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(BadParam {
-                name: k.clone(),
-                message: format!("unknown parameter; allowed: {}", allowed.join(", ")),
-            });
+    /// Parses the raw query string (`RawQuery`; percent-decoded, invalid UTF-8 replaced) and
+    /// rejects a parameter not in `allowed` or one given more than once: `limit=1&limit=500`
+    /// would otherwise be answered with one of the two, and the client would not know which.
+    pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<Params, BadParam> {
+        let mut params = HashMap::new();
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if !allowed.contains(&k.as_ref()) {
+                return Err(BadParam {
+                    name: k.into_owned(),
+                    message: format!("unknown parameter; allowed: {}", allowed.join(", ")),
+                });
+            }
+            if params.contains_key(k.as_ref()) {
+                return Err(BadParam {
+                    name: k.into_owned(),
+                    message: "given more than once; give it once".into(),
+                });
+            }
+            params.insert(k.into_owned(), v.into_owned());
         }
-        Ok(Params(q))
+        Ok(Params(params))
     }
 
     /// An optional unsigned integer parameter.
@@ -72,9 +85,14 @@ impl Params {
         self.0
             .get(name)
             .map(|v| {
-                v.trim().parse::<u64>().map_err(|_| BadParam {
+                let digits = v.trim();
+                digits.parse::<u64>().map_err(|_| BadParam {
                     name: name.into(),
-                    message: format!("\"{v}\" is not a non-negative integer"),
+                    message: if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                        format!("{digits} is too large; at most {}", u64::MAX)
+                    } else {
+                        format!("\"{v}\" is not a non-negative integer")
+                    },
                 })
             })
             .transpose()
@@ -335,11 +353,8 @@ fn changed_ids(
     Ok((ids, next))
 }
 
-pub(super) async fn articles(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let p = match Params::check(q, &["after", "limit", "text"]) {
+pub(super) async fn articles(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let p = match Params::parse(q.as_deref(), &["after", "limit", "text"]) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -396,11 +411,8 @@ pub(super) async fn articles(
     }
 }
 
-pub(super) async fn stories(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let p = match Params::check(q, &["after", "limit"]) {
+pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let p = match Params::parse(q.as_deref(), &["after", "limit"]) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -506,5 +518,68 @@ pub(super) async fn article(State(state): State<AppState>, Path(raw): Path<Strin
         Ok(Some(a)) => Json(ArticleView::new(a, true)).into_response(),
         Ok(None) => super::error(StatusCode::NOT_FOUND, "not_found", "no such article"),
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(query: &str, allowed: &[&str]) -> BadParam {
+        match Params::parse(Some(query), allowed) {
+            Ok(_) => panic!("{query} was accepted"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn parameters_are_decoded_and_each_allowed_once() {
+        let p = match Params::parse(
+            Some("after=12&text=tr%75e&limit=+7"),
+            &["after", "limit", "text"],
+        ) {
+            Ok(p) => p,
+            Err(e) => panic!("{}: {}", e.name, e.message),
+        };
+        assert_eq!(p.u64("after").ok(), Some(Some(12)));
+        assert_eq!(p.get("text"), Some("true"));
+        // `+` is a space in a query string, and integers are trimmed
+        assert_eq!(p.limit().ok(), Some(7));
+        assert!(matches!(Params::parse(None, &["after"]), Ok(p) if p.get("after").is_none()));
+
+        let e = rejected("limit=1&limit=500", &["limit"]);
+        assert_eq!(e.name, "limit");
+        assert!(e.message.contains("more than once"), "{}", e.message);
+        // the same name, once percent-encoded, is the same parameter
+        assert_eq!(rejected("after=1&%61fter=2", &["after"]).name, "after");
+        let e = rejected("after=1&colour=red", &["after", "limit"]);
+        assert_eq!(e.name, "colour");
+        assert!(e.message.contains("allowed: after, limit"), "{}", e.message);
+    }
+
+    #[test]
+    fn integer_errors_say_what_is_wrong() {
+        let p = |q: &str| {
+            Params::parse(Some(q), &["after"])
+                .ok()
+                .unwrap_or_else(|| panic!("{q}"))
+        };
+        let message = |q: &str| p(q).u64("after").err().map(|e| e.message);
+        assert_eq!(
+            message("after=99999999999999999999").as_deref(),
+            Some("99999999999999999999 is too large; at most 18446744073709551615")
+        );
+        assert_eq!(
+            message("after=-1").as_deref(),
+            Some("\"-1\" is not a non-negative integer")
+        );
+        assert_eq!(
+            message("after=").as_deref(),
+            Some("\"\" is not a non-negative integer")
+        );
+        assert_eq!(
+            p("after=18446744073709551615").u64("after").ok(),
+            Some(Some(u64::MAX))
+        );
     }
 }

@@ -6,11 +6,10 @@
 //! because the live subscription is opened before the replay and duplicates are skipped by
 //! position. A client too slow for the live channel falls back to replaying from the store.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -54,9 +53,9 @@ fn to_event(store: &Store, c: &ChangeRecord) -> Event {
 pub(super) async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    RawQuery(q): RawQuery,
 ) -> Response {
-    let p = match Params::check(q, &["after"]) {
+    let p = match Params::parse(q.as_deref(), &["after"]) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };

@@ -3,9 +3,7 @@
 //! entry per story, newest first: the canonical copy's title and link, the other copies
 //! listed in the content.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -59,8 +57,8 @@ fn base_url(state: &AppState) -> String {
 }
 
 /// `?limit=` (default [`FEED_LIMIT`]) and the newest stories.
-async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Vec<StoryView>, ApiError> {
-    let p = Params::check(q, &["limit"])?;
+async fn load(state: &AppState, q: Option<String>) -> Result<Vec<StoryView>, ApiError> {
+    let p = Params::parse(q.as_deref(), &["limit"])?;
     let limit = match p.u64("limit")? {
         None => FEED_LIMIT,
         Some(_) => p.limit()?,
@@ -69,10 +67,7 @@ async fn load(state: &AppState, q: HashMap<String, String>) -> Result<Vec<StoryV
     blocking(move || newest(&store, limit)).await
 }
 
-pub(super) async fn atom(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+pub(super) async fn atom(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let stories = match load(&state, q).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
@@ -129,10 +124,7 @@ pub(super) async fn atom(
         .into_response()
 }
 
-pub(super) async fn json_feed(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+pub(super) async fn json_feed(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let stories = match load(&state, q).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),

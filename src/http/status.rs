@@ -2,12 +2,11 @@
 
 use std::sync::atomic::Ordering;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -272,8 +271,8 @@ const CACHE_FOR: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub struct StatusCache(Mutex<Option<(Instant, Bytes)>>);
 
-fn parse_query(q: HashMap<String, String>, n: usize) -> Result<StatusQuery, BadParam> {
-    let p = Params::check(q, &["sources", "offset", "limit"])?;
+fn parse_query(q: Option<&str>, n: usize) -> Result<StatusQuery, BadParam> {
+    let p = Params::parse(q, &["sources", "offset", "limit"])?;
     let mut query = StatusQuery::default_for(n);
     if let Some(v) = p.get("sources") {
         query.show = match v {
@@ -297,12 +296,9 @@ fn parse_query(q: HashMap<String, String>, n: usize) -> Result<StatusQuery, BadP
     Ok(query)
 }
 
-pub(super) async fn status(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let default = StatusQuery::default_for(state.config.sources.len());
-    let query = match parse_query(q, state.config.sources.len()) {
+    let query = match parse_query(q.as_deref(), state.config.sources.len()) {
         Ok(query) => query,
         Err(e) => return e.into_response(),
     };

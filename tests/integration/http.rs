@@ -198,6 +198,12 @@ fn api_change_feed_feeds_metrics_and_events() {
         ("/stories?colour=red", "colour"),
         ("/stories/xyz", "id"),
         ("/articles?text=maybe", "text"),
+        // a parameter given twice is refused, not answered with one of its values
+        ("/stories?limit=1&limit=2", "limit"),
+        ("/articles?after=1&after=2", "after"),
+        ("/status?sources=all&sources=none", "sources"),
+        ("/feeds/stories.json?limit=5&limit=6", "limit"),
+        ("/stories?after=99999999999999999999", "after"),
     ] {
         let (code, _, body) = get(&d.url(path), &[]);
         assert_eq!(code, 400, "{path}: {body}");
