@@ -159,6 +159,61 @@ fn retention_shorter_than_the_window_is_refused() {
 }
 
 #[test]
+fn a_duration_with_a_wrong_unit_is_refused_where_it_would_do_harm() {
+    // "500m" is 500 minutes: a crash would lose that much unflushed ingest
+    let p = problems(load(
+        GOOD,
+        &[
+            ("WIREFOLD_STORE__FLUSH_EVERY", "500m"),
+            ("WIREFOLD_FETCH__TIMEOUT", "20h"),
+            ("WIREFOLD_FETCH__PER_HOST_SPACING", "2h"),
+            ("WIREFOLD_HTTP__REQUEST_TIMEOUT", "11m"),
+            ("WIREFOLD_HTTP__SHUTDOWN_GRACE", "1day"),
+        ],
+    ));
+    let joined = p.join("\n");
+    for needle in [
+        "store.flush_every: \"500m\" is longer than the 1m allowed; a crash loses",
+        "fetch.timeout: \"20h\" is longer than the 10m allowed",
+        "fetch.per_host_spacing: \"2h\" is longer than the 10m allowed",
+        "http.request_timeout: \"11m\" is longer than the 10m allowed",
+        "http.shutdown_grace: \"1day\" is longer than the 10m allowed",
+    ] {
+        assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+    }
+    assert_eq!(p.len(), 5, "{joined}");
+    // the bounds themselves are allowed
+    let c = load(
+        GOOD,
+        &[
+            ("WIREFOLD_STORE__FLUSH_EVERY", "1m"),
+            ("WIREFOLD_FETCH__TIMEOUT", "10m"),
+            ("WIREFOLD_FETCH__PER_HOST_SPACING", "10m"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.store.flush_every, Duration::from_secs(60));
+}
+
+#[test]
+fn a_default_interval_that_is_not_a_duration_is_one_problem() {
+    let p = problems(load(
+        GOOD,
+        &[("WIREFOLD_SCHEDULE__DEFAULT_INTERVAL", "10 parsecs")],
+    ));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("schedule.default_interval: \"10 parsecs\" is not a duration"),
+        "{p:?}"
+    );
+    let p = problems(load(GOOD, &[("WIREFOLD_SCHEDULE__DEFAULT_INTERVAL", "3d")]));
+    assert_eq!(
+        p,
+        ["schedule.default_interval: must lie between schedule.min_interval and schedule.max_interval"]
+    );
+}
+
+#[test]
 fn unwritable_store_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain-file");

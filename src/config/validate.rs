@@ -49,6 +49,24 @@ impl Checker<'_> {
         }
     }
 
+    /// A positive duration of at most `max`: longer ones are almost always a unit typed
+    /// wrong (`"500m"` is 500 minutes, not milliseconds), so they are refused with `why`.
+    fn bounded_duration(&mut self, key: &str, raw: &str, max: Duration, why: &str) -> Duration {
+        let d = self.duration(key, None, raw);
+        if d > max {
+            self.push(
+                key,
+                None,
+                format!(
+                    "\"{}\" is longer than the {} allowed; {why}",
+                    raw.trim(),
+                    humantime::format_duration(max)
+                ),
+            );
+        }
+        d
+    }
+
     /// A positive duration, or `None` after recording the problem.
     fn try_duration(&mut self, key: &str, source: Option<&str>, raw: &str) -> Option<Duration> {
         match humantime::parse_duration(raw.trim()) {
@@ -81,7 +99,12 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
     } else if let Err(msg) = check_writable_dir(&store_path) {
         c.push("store.path", None, msg);
     }
-    let flush_every = c.duration("store.flush_every", None, &s.store.flush_every);
+    let flush_every = c.bounded_duration(
+        "store.flush_every",
+        &s.store.flush_every,
+        Duration::from_secs(60),
+        "a crash loses what was not flushed (\"500ms\" is half a second, \"500m\" 500 minutes)",
+    );
     if s.store.cache_bytes < 1024 * 1024 {
         c.push(
             "store.cache_bytes",
@@ -108,8 +131,18 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
             SocketAddr::from(([127, 0, 0, 1], 8080))
         }
     };
-    let shutdown_grace = c.duration("http.shutdown_grace", None, &s.http.shutdown_grace);
-    let request_timeout = c.duration("http.request_timeout", None, &s.http.request_timeout);
+    let shutdown_grace = c.bounded_duration(
+        "http.shutdown_grace",
+        &s.http.shutdown_grace,
+        Duration::from_secs(600),
+        "a stop would wait that long for open requests (and a service manager kills sooner)",
+    );
+    let request_timeout = c.bounded_duration(
+        "http.request_timeout",
+        &s.http.request_timeout,
+        Duration::from_secs(600),
+        "a stuck request would hold its connection that long",
+    );
     let token = match s.http.token.as_deref().map(str::trim) {
         None => None,
         Some(t) if t.len() < 16 || t.chars().any(|ch| ch.is_whitespace() || ch.is_control()) => {
@@ -127,7 +160,12 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
     if s.fetch.user_agent.trim().is_empty() {
         c.push("fetch.user_agent", None, "must not be empty");
     }
-    let timeout = c.duration("fetch.timeout", None, &s.fetch.timeout);
+    let timeout = c.bounded_duration(
+        "fetch.timeout",
+        &s.fetch.timeout,
+        Duration::from_secs(600),
+        "a stuck server would hold a poll slot that long",
+    );
     let connect_timeout = c.duration("fetch.connect_timeout", None, &s.fetch.connect_timeout);
     if connect_timeout > timeout {
         c.push(
@@ -173,6 +211,16 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
             NonZeroUsize::MIN
         });
     let per_host_spacing = c.duration_or_zero("fetch.per_host_spacing", &s.fetch.per_host_spacing);
+    if per_host_spacing > Duration::from_secs(600) {
+        c.push(
+            "fetch.per_host_spacing",
+            None,
+            format!(
+                "\"{}\" is longer than the 10m allowed; the sources of one host would wait that long for each other",
+                s.fetch.per_host_spacing.trim()
+            ),
+        );
+    }
     let mut private_hosts = Vec::with_capacity(s.fetch.private_hosts.len());
     for (i, h) in s.fetch.private_hosts.iter().enumerate() {
         let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
@@ -188,7 +236,7 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
     }
 
     // schedule
-    let default_interval = c.duration(
+    let default_interval = c.try_duration(
         "schedule.default_interval",
         None,
         &s.schedule.default_interval,
@@ -222,7 +270,9 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
         &s.schedule.network_probe_interval,
     );
     let schedule = ScheduleConfig {
-        default_interval: default_interval.clamp(min_interval, max_interval.max(min_interval)),
+        default_interval: default_interval
+            .unwrap_or(min_interval)
+            .clamp(min_interval, max_interval.max(min_interval)),
         min_interval,
         max_interval,
         startup_spread,
@@ -231,7 +281,7 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
         max_retry_after,
         network_probe_interval,
     };
-    if default_interval != schedule.default_interval {
+    if default_interval.is_some_and(|d| d != schedule.default_interval) {
         c.push(
             "schedule.default_interval",
             None,
