@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(guarded)
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(state)
@@ -194,6 +195,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// A known path asked with another method than it serves: JSON like every other error;
+/// axum adds the `Allow` header.
+async fn method_not_allowed(method: axum::http::Method) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        &format!("{method} is not served here; the Allow header lists what is"),
+    )
 }
 
 /// A JSON error body: `{"error": code, "message": …}`.

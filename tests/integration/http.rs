@@ -9,13 +9,13 @@ const TOKEN: &str = "test-token-0123456789";
 
 /// GET with optional headers; returns status, content type and body.
 fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
-    let (status, h, body) = send(url, headers, true);
+    let (status, h, body) = send(reqwest::Method::GET, url, headers, true);
     (status, header(&h, "content-type"), body)
 }
 
 /// GET without following redirects; returns status, `Location` and body.
 fn get_unfollowed(url: &str) -> (u16, String, String) {
-    let (status, h, body) = send(url, &[], false);
+    let (status, h, body) = send(reqwest::Method::GET, url, &[], false);
     (status, header(&h, "location"), body)
 }
 
@@ -27,6 +27,7 @@ fn header(h: &reqwest::header::HeaderMap, name: &str) -> String {
 }
 
 fn send(
+    method: reqwest::Method,
     url: &str,
     headers: &[(&str, &str)],
     follow: bool,
@@ -41,7 +42,7 @@ fn send(
         if !follow {
             client = client.redirect(reqwest::redirect::Policy::none());
         }
-        let mut req = client.build().unwrap().get(url);
+        let mut req = client.build().unwrap().request(method, url);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -228,6 +229,13 @@ fn api_change_feed_feeds_metrics_and_events() {
     assert_eq!(json(&body)["error"], "not_found");
     let (code, _, _) = get(&d.url("/stories/999999999"), &[]);
     assert_eq!(code, 404);
+    // Another method on a known path: 405 with Allow, and JSON like every other error.
+    for path in ["/stories", "/status", "/healthz"] {
+        let (code, h, body) = send(reqwest::Method::POST, &d.url(path), &[], true);
+        assert_eq!(code, 405, "{path}: {body}");
+        assert_eq!(header(&h, "allow"), "GET,HEAD", "{path}");
+        assert_eq!(json(&body)["error"], "method_not_allowed", "{path}: {body}");
+    }
 
     // The folded stream as feeds, checked by parsing them with feed-rs.
     let (code, ct, atom) = get(&d.url("/feeds/stories.atom"), &[]);
