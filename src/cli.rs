@@ -44,10 +44,12 @@ pub enum Command {
     },
     /// Print the running daemon's status summary (from its /status).
     Stats {
-        /// The daemon's base URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// Bearer token, when the daemon has `http.token` set.
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The daemon's base URL [default: from the configuration's http.listen].
+        #[arg(long)]
+        url: Option<String>,
+        /// Bearer token, when the daemon has `http.token` set [default: the configuration's].
         #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
@@ -55,9 +57,11 @@ pub enum Command {
     Eval(crate::eval::command::EvalArgs),
     /// Exit 0 if the daemon's /healthz answers OK (for container health checks).
     HealthCheck {
-        /// The health URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
-        url: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The health URL [default: /healthz at the configuration's http.listen].
+        #[arg(long)]
+        url: Option<String>,
     },
 }
 

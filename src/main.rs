@@ -35,6 +35,36 @@ fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
     Config::load(&Config::resolve_path(arg.config.as_deref()))
 }
 
+/// The running daemon's base URL and token for `stats` and `health-check`: `--url` when
+/// given; else from the configuration (`http.listen` and `http.token`, environment overrides
+/// included), so that a container whose `WIREFOLD_HTTP__LISTEN` moved the port checks the
+/// right one; else, when no configuration was named and the default file is absent,
+/// `http://127.0.0.1:8080`.
+fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, Option<String>)> {
+    if let Some(url) = url {
+        return Ok((url, None));
+    }
+    let path = Config::resolve_path(arg.config.as_deref());
+    let named = arg.config.is_some() || std::env::var_os("WIREFOLD_CONFIG").is_some();
+    if !named && !path.exists() {
+        return Ok(("http://127.0.0.1:8080".into(), None));
+    }
+    let config = Config::load(&path)?;
+    let base = config.http.local_url().ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: http.listen {} has port 0, chosen when the daemon starts; pass --url",
+            path.display(),
+            config.http.listen
+        )
+    })?;
+    let token = config
+        .http
+        .token
+        .as_ref()
+        .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());
+    Ok((base, token))
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     // Blocking threads run parsing, folding and store reads: CPU and disk work that gains
     // nothing from more threads than a few per core, while each extra thread costs memory
@@ -144,7 +174,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Stats { url, token } => {
+        Command::Stats { config, url, token } => {
+            let (url, configured) = daemon_url(url, &config)?;
+            let token = token.or(configured);
             let rt = runtime()?;
             let text = rt.block_on(wirefold::stats::stats(&url, token.as_deref()))?;
             // A closed stdout (`wirefold stats | head -0`) is an error to report, not a panic.
@@ -155,7 +187,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             wirefold::eval::command::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::HealthCheck { url } => {
+        Command::HealthCheck { config, url } => {
+            let url = match url {
+                Some(url) => url,
+                None => match daemon_url(None, &config) {
+                    Ok((base, _)) => format!("{base}/healthz"),
+                    Err(e) => {
+                        cli::note(format_args!("{e:#}"));
+                        return Ok(ExitCode::FAILURE);
+                    }
+                },
+            };
             let rt = runtime()?;
             let ok = rt.block_on(async {
                 let _ = rustls::crypto::ring::default_provider().install_default();

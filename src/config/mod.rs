@@ -156,6 +156,25 @@ pub struct HttpConfig {
     pub metrics_max_sources: usize,
 }
 
+impl HttpConfig {
+    /// Where a client on this host reaches the server: `http://` + `listen`, with an
+    /// unspecified address (`0.0.0.0`, `::`) replaced by loopback. `None` for port 0 (the
+    /// port is chosen at start and only the daemon's log names it).
+    pub fn local_url(&self) -> Option<String> {
+        let mut addr = self.listen;
+        if addr.port() == 0 {
+            return None;
+        }
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        Some(format!("http://{addr}"))
+    }
+}
+
 /// The HTTP client used for polling.
 #[derive(Debug, Clone)]
 pub struct FetchConfig {

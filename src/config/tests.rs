@@ -359,3 +359,20 @@ fn the_shipped_rule_example_is_valid() {
         .matching("The story was produced in a hurry.")
         .is_empty());
 }
+
+#[test]
+fn the_local_url_reaches_an_unspecified_listen_address_over_loopback() {
+    let url = |listen: &str| {
+        load(GOOD, &[("WIREFOLD_HTTP__LISTEN", listen)])
+            .unwrap()
+            .http
+            .local_url()
+    };
+    assert_eq!(
+        url("0.0.0.0:9090").as_deref(),
+        Some("http://127.0.0.1:9090")
+    );
+    assert_eq!(url("[::]:9090").as_deref(), Some("http://[::1]:9090"));
+    assert_eq!(url("10.1.2.3:80").as_deref(), Some("http://10.1.2.3:80"));
+    assert_eq!(url("127.0.0.1:0"), None);
+}

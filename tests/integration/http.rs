@@ -380,6 +380,39 @@ fn bearer_token_guards_everything_but_health() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Without --url, `stats` and `health-check` find the daemon (and the token) in the
+    // configuration, environment overrides included: the daemon's own port and token given
+    // the way a container would move them.
+    let tool = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .args(args)
+            .arg("--config")
+            .arg(&env.config)
+            .env_remove("WIREFOLD_CONFIG")
+            .env_remove("WIREFOLD_TOKEN")
+            .env("WIREFOLD_HTTP__LISTEN", d.addr.to_string())
+            .env("WIREFOLD_HTTP__TOKEN", TOKEN)
+            .output()
+            .unwrap()
+    };
+    let out = tool(&["stats"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 sources"));
+    let out = tool(&["health-check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // The test configuration's own listen address has port 0: no URL to derive.
+    let out = std::process::Command::new(bin())
+        .args(["health-check", "--config"])
+        .arg(&env.config)
+        .env_remove("WIREFOLD_CONFIG")
+        .env_remove("WIREFOLD_HTTP__LISTEN")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("has port 0") && err.contains("--url"), "{err}");
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0));
 }
