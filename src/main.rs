@@ -45,7 +45,8 @@ fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, O
         return Ok((url, None));
     }
     let path = Config::resolve_path(arg.config.as_deref());
-    let named = arg.config.is_some() || std::env::var_os("WIREFOLD_CONFIG").is_some();
+    let named =
+        arg.config.is_some() || std::env::var_os("WIREFOLD_CONFIG").is_some_and(|p| !p.is_empty());
     if !named && !path.exists() {
         return Ok(("http://127.0.0.1:8080".into(), None));
     }

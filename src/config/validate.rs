@@ -53,6 +53,12 @@ impl Checker<'_> {
     /// wrong (`"500m"` is 500 minutes, not milliseconds), so they are refused with `why`.
     fn bounded_duration(&mut self, key: &str, raw: &str, max: Duration, why: &str) -> Duration {
         let d = self.duration(key, None, raw);
+        self.at_most(key, raw, d, max, why);
+        d
+    }
+
+    /// Records a problem when the duration `d` (parsed from `raw`) is longer than `max`.
+    fn at_most(&mut self, key: &str, raw: &str, d: Duration, max: Duration, why: &str) {
         if d > max {
             self.push(
                 key,
@@ -64,7 +70,6 @@ impl Checker<'_> {
                 ),
             );
         }
-        d
     }
 
     /// A positive duration, or `None` after recording the problem.
@@ -211,16 +216,13 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
             NonZeroUsize::MIN
         });
     let per_host_spacing = c.duration_or_zero("fetch.per_host_spacing", &s.fetch.per_host_spacing);
-    if per_host_spacing > Duration::from_secs(600) {
-        c.push(
-            "fetch.per_host_spacing",
-            None,
-            format!(
-                "\"{}\" is longer than the 10m allowed; the sources of one host would wait that long for each other",
-                s.fetch.per_host_spacing.trim()
-            ),
-        );
-    }
+    c.at_most(
+        "fetch.per_host_spacing",
+        &s.fetch.per_host_spacing,
+        per_host_spacing,
+        Duration::from_secs(600),
+        "the sources of one host would wait that long for each other",
+    );
     let mut private_hosts = Vec::with_capacity(s.fetch.private_hosts.len());
     for (i, h) in s.fetch.private_hosts.iter().enumerate() {
         let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
