@@ -50,16 +50,15 @@ fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, O
     if !named && !path.exists() {
         return Ok(("http://127.0.0.1:8080".into(), None));
     }
-    let config = Config::load(&path)?;
-    let base = config.http.local_url().ok_or_else(|| {
+    let http = Config::load_http(&path)?;
+    let base = http.local_url().ok_or_else(|| {
         anyhow::anyhow!(
             "{}: http.listen {} has port 0, chosen when the daemon starts; pass --url",
             path.display(),
-            config.http.listen
+            http.listen
         )
     })?;
-    let token = config
-        .http
+    let token = http
         .token
         .as_ref()
         .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());

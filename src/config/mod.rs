@@ -287,6 +287,47 @@ impl Config {
         path: &Path,
         env: Option<std::collections::HashMap<String, String>>,
     ) -> Result<Config, ConfigError> {
+        let (config, problems) = Self::read(path, env)?;
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
+        }
+    }
+
+    /// The `[http]` section alone, for the clients of a running daemon (`wirefold stats`,
+    /// `wirefold health-check`): read and checked like [`Config::load`], but only problems
+    /// of `http.*` keys count. A monitoring user who cannot write the daemon's store, or a
+    /// source edited since the daemon started, does not make the daemon look unhealthy.
+    pub fn load_http(path: &Path) -> Result<HttpConfig, ConfigError> {
+        Self::load_http_with_env(path, None)
+    }
+
+    fn load_http_with_env(
+        path: &Path,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<HttpConfig, ConfigError> {
+        let (config, mut problems) = Self::read(path, env)?;
+        problems.retain(|p| p.key.starts_with("http."));
+        if problems.is_empty() {
+            Ok(config.http)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
+        }
+    }
+
+    /// Reads the file, applies the environment's overrides and validates: the typed
+    /// configuration (with stand-ins where a value was bad) and every problem found.
+    fn read(
+        path: &Path,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<(Config, Vec<Problem>), ConfigError> {
         let read_err = |message: String| ConfigError::Read {
             path: path.to_path_buf(),
             message,
@@ -319,14 +360,7 @@ impl Config {
             })
             .collect();
         let config = validate(path, settings, &mut problems);
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                problems,
-            })
-        }
+        Ok((config, problems))
     }
 
     /// The sources that are polled.

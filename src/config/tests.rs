@@ -376,3 +376,35 @@ fn the_local_url_reaches_an_unspecified_listen_address_over_loopback() {
     assert_eq!(url("10.1.2.3:80").as_deref(), Some("http://10.1.2.3:80"));
     assert_eq!(url("127.0.0.1:0"), None);
 }
+
+#[test]
+fn the_daemons_clients_read_the_http_section_whatever_else_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    // A store the reader cannot write and a source edited into a bad URL since the start.
+    let toml = format!(
+        "[store]\npath = \"{}\"\n[http]\nlisten = \"0.0.0.0:9191\"\n[[sources]]\nname = \"a\"\nurl = \"not a url\"\n",
+        file.join("db").display()
+    );
+    std::fs::write(&path, toml).unwrap();
+    assert!(matches!(
+        Config::load_with_env(&path, Some(HashMap::new())),
+        Err(ConfigError::Invalid { .. })
+    ));
+    let http = Config::load_http_with_env(&path, Some(HashMap::new())).unwrap();
+    assert_eq!(http.local_url().as_deref(), Some("http://127.0.0.1:9191"));
+    // A problem of the http section itself still counts, and only it is listed.
+    let env = HashMap::from([(
+        "WIREFOLD_HTTP__LISTEN".to_string(),
+        "everywhere".to_string(),
+    )]);
+    match Config::load_http_with_env(&path, Some(env)) {
+        Err(ConfigError::Invalid { problems, .. }) => {
+            let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+            assert_eq!(keys, ["http.listen"]);
+        }
+        other => panic!("expected the listen address refused, got {other:?}"),
+    }
+}
