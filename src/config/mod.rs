@@ -265,6 +265,18 @@ pub struct SourceConfig {
     pub agency: bool,
 }
 
+/// `value` when no problem was found, else every problem as [`ConfigError::Invalid`].
+fn valid<T>(path: &Path, value: T, problems: Vec<Problem>) -> Result<T, ConfigError> {
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
+}
+
 impl Config {
     /// The path to read: `--config`, else `WIREFOLD_CONFIG`, else [`DEFAULT_PATH`].
     pub fn resolve_path(cli: Option<&Path>) -> PathBuf {
@@ -288,14 +300,7 @@ impl Config {
         env: Option<std::collections::HashMap<String, String>>,
     ) -> Result<Config, ConfigError> {
         let (config, problems) = Self::read(path, env)?;
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                problems,
-            })
-        }
+        valid(path, config, problems)
     }
 
     /// The `[http]` section alone, for the clients of a running daemon (`wirefold stats`,
@@ -312,14 +317,7 @@ impl Config {
     ) -> Result<HttpConfig, ConfigError> {
         let (config, mut problems) = Self::read(path, env)?;
         problems.retain(|p| p.key.starts_with("http."));
-        if problems.is_empty() {
-            Ok(config.http)
-        } else {
-            Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                problems,
-            })
-        }
+        valid(path, config.http, problems)
     }
 
     /// Reads the file, applies the environment's overrides and validates: the typed
