@@ -154,6 +154,10 @@ pub struct HttpConfig {
     pub token: Option<secrecy::SecretString>,
     /// Per-source metric series exist for at most this many sources (bounded cardinality).
     pub metrics_max_sources: usize,
+    /// Where readers reach the server from outside (`https://news.example.org/wirefold`,
+    /// no trailing slash): the base of the links in the served feeds. Without it, a
+    /// request's own `Host` is used.
+    pub public_url: Option<String>,
 }
 
 impl HttpConfig {

@@ -44,6 +44,7 @@ pub(super) struct HttpSettings {
     pub(super) request_timeout: String,
     pub(super) token: Option<String>,
     pub(super) metrics_max_sources: usize,
+    pub(super) public_url: Option<String>,
 }
 
 impl Default for HttpSettings {
@@ -54,6 +55,7 @@ impl Default for HttpSettings {
             request_timeout: "10s".into(),
             token: None,
             metrics_max_sources: 100,
+            public_url: None,
         }
     }
 }

@@ -408,3 +408,38 @@ fn the_daemons_clients_read_the_http_section_whatever_else_is_wrong() {
         other => panic!("expected the listen address refused, got {other:?}"),
     }
 }
+
+#[test]
+fn the_public_url_is_a_link_base_or_a_specific_problem() {
+    let base = |raw: &str| load(GOOD, &[("WIREFOLD_HTTP__PUBLIC_URL", raw)]);
+    assert_eq!(load(GOOD, &[]).unwrap().http.public_url, None);
+    for (raw, want) in [
+        ("https://news.example.org", "https://news.example.org"),
+        ("https://news.example.org/", "https://news.example.org"),
+        (
+            "https://proxy.example.org/wirefold/",
+            "https://proxy.example.org/wirefold",
+        ),
+        ("http://10.0.0.5:8080", "http://10.0.0.5:8080"),
+    ] {
+        assert_eq!(
+            base(raw).unwrap().http.public_url.as_deref(),
+            Some(want),
+            "{raw}"
+        );
+    }
+    for (raw, why) in [
+        ("news.example.org", "is not an absolute URL"),
+        ("ftp://news.example.org", "must be an http or https URL"),
+        (
+            "https://me:secret@news.example.org",
+            "user name or password",
+        ),
+        ("https://news.example.org/?x=1", "query or fragment"),
+        ("https://news.example.org/#top", "query or fragment"),
+    ] {
+        let p = problems(base(raw)).join("\n");
+        assert!(p.starts_with("http.public_url: "), "{raw}: {p}");
+        assert!(p.contains(why), "{raw}: {p}");
+    }
+}

@@ -160,6 +160,16 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
         }
         Some(t) => Some(secrecy::SecretString::from(t.to_owned())),
     };
+    let public_url = match s.http.public_url.as_deref().map(str::trim) {
+        None => None,
+        Some(raw) => match public_url(raw) {
+            Ok(u) => Some(u),
+            Err(msg) => {
+                c.push("http.public_url", None, format!("\"{raw}\" {msg}"));
+                None
+            }
+        },
+    };
 
     // fetch
     if s.fetch.user_agent.trim().is_empty() {
@@ -446,6 +456,7 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
             request_timeout,
             token,
             metrics_max_sources: s.http.metrics_max_sources,
+            public_url,
         },
         fetch: FetchConfig {
             user_agent: s.fetch.user_agent.trim().to_owned(),
@@ -576,6 +587,23 @@ fn parse_source_url(raw: &str, config_path: &Path) -> Result<Url, url::ParseErro
         }
         other => other,
     }
+}
+
+/// `http.public_url`: an absolute `http(s)` URL with a host and nothing a link base cannot
+/// carry (credentials, query, fragment); returned without its trailing slash.
+fn public_url(raw: &str) -> Result<String, &'static str> {
+    let url =
+        Url::parse(raw).map_err(|_| "is not an absolute URL such as https://news.example.org")?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err("must be an http or https URL with a host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry a user name or password");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment: it is the base every link is built on");
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 /// The store directory must exist and be writable, or be creatable under a writable parent.

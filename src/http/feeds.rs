@@ -4,7 +4,8 @@
 //! listed in the content.
 
 use axum::extract::{RawQuery, State};
-use axum::http::header;
+use axum::http::uri::Authority;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -52,8 +53,25 @@ fn copies_html(s: &StoryView) -> String {
     out
 }
 
-fn base_url(state: &AppState) -> String {
-    format!("http://{}", state.config.http.listen)
+/// The base of the feeds' own links: `http.public_url` when configured, else the `Host`
+/// the reader asked for (answered to that reader only), else the listen address as
+/// reached from this host.
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    let http = &state.config.http;
+    if let Some(url) = &http.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<Authority>().ok())
+        .filter(|a| !a.as_str().contains('@'));
+    match host {
+        Some(a) => format!("http://{a}"),
+        None => http
+            .local_url()
+            .unwrap_or_else(|| format!("http://{}", http.listen)),
+    }
 }
 
 /// `?limit=` (default [`FEED_LIMIT`]) and the newest stories.
@@ -67,12 +85,16 @@ async fn load(state: &AppState, q: Option<String>) -> Result<Vec<StoryView>, Api
     blocking(move || newest(&store, limit)).await
 }
 
-pub(super) async fn atom(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+pub(super) async fn atom(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let stories = match load(&state, q).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let base = base_url(&state);
+    let base = base_url(&state, &headers);
     let entries: Vec<atom_syndication::Entry> = stories
         .iter()
         .map(|s| atom_syndication::Entry {
@@ -124,12 +146,16 @@ pub(super) async fn atom(State(state): State<AppState>, RawQuery(q): RawQuery) -
         .into_response()
 }
 
-pub(super) async fn json_feed(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+pub(super) async fn json_feed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let stories = match load(&state, q).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let base = base_url(&state);
+    let base = base_url(&state, &headers);
     let items: Vec<serde_json::Value> = stories
         .iter()
         .map(|s| {

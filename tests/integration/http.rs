@@ -243,6 +243,16 @@ fn api_change_feed_feeds_metrics_and_events() {
     assert!(ct.starts_with("application/atom+xml"), "{ct}");
     let feed = feed_rs::parser::parse(atom.as_bytes()).expect("valid Atom");
     assert_eq!(feed.entries.len(), 2);
+    // Without http.public_url the feeds' own links use the Host the reader asked for.
+    assert_eq!(feed.id, d.url("/feeds/stories.atom"));
+    let (_, _, moved) = get(
+        &d.url("/feeds/stories.json"),
+        &[("Host", "news.example.org:8443")],
+    );
+    assert_eq!(
+        json(&moved)["feed_url"],
+        "http://news.example.org:8443/feeds/stories.json"
+    );
     assert!(feed
         .entries
         .iter()
@@ -348,7 +358,16 @@ fn bearer_token_guards_everything_but_health() {
     let server = FeedServer::start();
     serve(&server);
     let env = TestEnv::new(&[("agency", server.url("agency.xml"))], "5m");
-    let d = Daemon::start_with(&env.config, &[("WIREFOLD_HTTP__TOKEN", TOKEN)]);
+    let d = Daemon::start_with(
+        &env.config,
+        &[
+            ("WIREFOLD_HTTP__TOKEN", TOKEN),
+            (
+                "WIREFOLD_HTTP__PUBLIC_URL",
+                "https://news.example.org/wirefold/",
+            ),
+        ],
+    );
     assert_eq!(get(&d.url("/healthz"), &[]).0, 200);
     assert_eq!(get(&d.url("/readyz"), &[]).0, 200);
     for path in [
@@ -369,6 +388,20 @@ fn bearer_token_guards_everything_but_health() {
     }
     let auth = format!("Bearer {TOKEN}");
     assert_eq!(get(&d.url("/status"), &[("Authorization", &auth)]).0, 200);
+    // A configured public URL is the base of the feeds' links, whatever Host was asked.
+    let (code, _, atom) = get(&d.url("/feeds/stories.atom"), &[("Authorization", &auth)]);
+    assert_eq!(code, 200, "{atom}");
+    assert!(
+        atom.contains(
+            r#"<link href="https://news.example.org/wirefold/feeds/stories.atom" rel="self"/>"#
+        ),
+        "{atom}"
+    );
+    let (_, _, jf) = get(&d.url("/feeds/stories.json"), &[("Authorization", &auth)]);
+    assert_eq!(
+        json(&jf)["home_page_url"],
+        "https://news.example.org/wirefold/"
+    );
     let out = std::process::Command::new(bin())
         .args(["stats", "--url", &d.url("")])
         .env("WIREFOLD_TOKEN", TOKEN)
