@@ -94,6 +94,15 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
     ))
 }
 
+/// `n` and its noun in the right number, for every line a person reads ("1 source",
+/// "2 sources", "1 copy", "3 copies").
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 /// Writes one line to stdout. A closed stdout (`wirefold eval | head`) is returned as the
 /// error it is, where `println!` panics.
 pub fn say(line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
@@ -110,6 +119,13 @@ pub fn note(line: std::fmt::Arguments<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_right_number() {
+        assert_eq!(counted(0, "copy", "copies"), "0 copies");
+        assert_eq!(counted(1, "copy", "copies"), "1 copy");
+        assert_eq!(counted(2, "story", "stories"), "2 stories");
+    }
 
     #[test]
     fn since_accepts_three_forms() {

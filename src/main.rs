@@ -82,13 +82,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(c) => {
                 let rules = match c.normalize.rules.len() {
                     0 => String::new(),
-                    1 => ", 1 boilerplate rule of its own".into(),
-                    n => format!(", {n} boilerplate rules of its own"),
+                    n => format!(
+                        ", {} of its own",
+                        cli::counted(n as u64, "boilerplate rule", "boilerplate rules")
+                    ),
                 };
                 cli::say(format_args!(
-                    "{}: ok ({} sources, {} enabled{rules})",
+                    "{}: ok ({}, {} enabled{rules})",
                     c.path.display(),
-                    c.sources.len(),
+                    cli::counted(c.sources.len() as u64, "source", "sources"),
                     c.enabled_sources().count()
                 ))?;
                 Ok(ExitCode::SUCCESS)

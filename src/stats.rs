@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 use serde::Deserialize;
 
+use crate::cli::counted;
+
 /// The parts of `/status` the summary shows.
 #[derive(Debug, Deserialize)]
 struct Status {
@@ -74,14 +76,13 @@ fn render(s: &Status) -> String {
     let failing = s.sources.iter().filter(|x| x.failures > 0).count();
     let _ = writeln!(
         out,
-        "wirefold {} · up {}s · {} sources ({} failing) · {} articles · {} stories · {} copies",
+        "wirefold {} · up {}s · {} ({failing} failing) · {} · {} · {}",
         s.version,
         s.uptime_s,
-        s.counts.sources,
-        failing,
-        s.counts.articles,
-        s.counts.stories,
-        s.counts.copies
+        counted(s.counts.sources, "source", "sources"),
+        counted(s.counts.articles, "article", "articles"),
+        counted(s.counts.stories, "story", "stories"),
+        counted(s.counts.copies, "copy", "copies"),
     );
     let _ = writeln!(
         out,
@@ -180,6 +181,21 @@ mod tests {
         assert_eq!(
             columns(&text, "port", 8),
             ["port", "ok", "12", "7", "4", "3", "1", "0"]
+        );
+    }
+
+    #[test]
+    fn the_first_line_counts_in_the_right_number() {
+        let text = render(&status(
+            r#"{"name": "port", "enabled": true, "failures": 2, "polls": 2,
+                "not_modified": 0, "last_success": null, "next_poll": null,
+                "items_new": 0, "items_copies": 0, "items_updated": 0, "last_error": null}"#,
+        ));
+        assert_eq!(
+            text.lines().next(),
+            Some(
+                "wirefold 0.1.0 · up 60s · 1 source (1 failing) · 3 articles · 2 stories · 1 copy"
+            )
         );
     }
 

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::App;
+use crate::cli::counted;
 use crate::notify::State;
 
 impl App {
@@ -67,11 +68,10 @@ impl App {
             .count();
         let counts = self.ctx.store.counts().unwrap_or_default();
         format!(
-            "{} sources ({} failing); {} articles in {} stories; store {} MiB",
-            sources.len(),
-            failing,
-            counts.articles,
-            counts.stories,
+            "{} ({failing} failing); {} in {}; store {} MiB",
+            counted(sources.len() as u64, "source", "sources"),
+            counted(counts.articles, "article", "articles"),
+            counted(counts.stories, "story", "stories"),
             self.ctx.store.size_on_disk() / (1024 * 1024)
         )
     }

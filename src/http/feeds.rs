@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::api::{blocking, story_view, ApiError, Params, StoryView};
 use super::AppState;
+use crate::cli::counted;
 use crate::storage::{Store, StoreError};
 
 /// Stories per feed document unless `?limit=` says otherwise.
@@ -35,8 +36,9 @@ fn when(s: &Option<String>) -> DateTime<FixedOffset> {
 /// The copies of a story as an HTML list (escaped).
 fn copies_html(s: &StoryView) -> String {
     let mut out = format!(
-        "<p>{} copies from {} sources.</p><ul>",
-        s.copy_count, s.source_count
+        "<p>{} from {}.</p><ul>",
+        counted(s.copy_count as u64, "copy", "copies"),
+        counted(s.source_count as u64, "source", "sources")
     );
     for c in &s.copies {
         let title = text(c.title.as_deref().unwrap_or(""));

@@ -13,6 +13,7 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use super::api::{story_view, StoryView};
 use super::status::{build, health_of, SourceStatus, Status, StatusQuery};
 use super::AppState;
+use crate::cli::counted;
 use crate::storage::StoreError;
 
 /// Stories listed on the page.
@@ -104,9 +105,12 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
     if status.sources_omitted > 0 {
         let _ = write!(
             h,
-            "<p class=\"muted\">{} sources not listed here ({} ok, {} waiting, {} disabled); \
+            "<p class=\"muted\">{} not listed here ({} ok, {} waiting, {} disabled); \
 all of them: <a href=\"/status?sources=all&amp;limit=100000\">/status?sources=all</a></p>",
-            status.sources_omitted, status.health.ok, status.health.waiting, status.health.disabled
+            counted(status.sources_omitted as u64, "source", "sources"),
+            status.health.ok,
+            status.health.waiting,
+            status.health.disabled
         );
     }
     h.push_str(

@@ -45,7 +45,7 @@ interval = "often"
     let env = TestEnv::new(&[("a", "https://example.com/feed".into())], "5m");
     let (code, out, err) = env.command(&["check-config"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("ok (1 sources, 1 enabled)"), "{out}");
+    assert!(out.contains("ok (1 source, 1 enabled)"), "{out}");
 }
 
 /// `/dev/full`: every write to it fails (ENOSPC), as a write to a closed pipe does (EPIPE),

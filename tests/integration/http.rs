@@ -431,7 +431,7 @@ fn bearer_token_guards_everything_but_health() {
     let out = tool(&["stats"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 sources"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" · 1 source (0 failing) · "));
     let out = tool(&["health-check"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");

@@ -110,7 +110,7 @@ fn notify_protocol_ready_watchdog_stopping() {
     assert_eq!(lines.next(), Some("READY=1"), "READY datagram: {first:?}");
     let status = lines.next().unwrap_or_default();
     assert!(
-        status.starts_with("STATUS=1 sources (") && status.contains("articles in"),
+        status.starts_with("STATUS=1 source (") && status.contains("articles in"),
         "{first:?}"
     );
     // /healthz answers once READY=1 was sent: the store is open and HTTP bound.
