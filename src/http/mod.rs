@@ -91,14 +91,16 @@ pub fn router(state: AppState) -> Router {
             timeout,
         ))
         // The event stream is long-lived by design: no request timeout.
-        .route("/events", get(events::events))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+        .route("/events", get(events::events));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(guarded)
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        // Around the fallbacks too: without the token a client learns neither which paths
+        // exist (404) nor which methods they take (405).
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(state)
 }
@@ -108,10 +110,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The paths open to anyone when `http.token` is set: liveness and readiness probes.
+const OPEN_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+
 async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = &state.config.http.token else {
         return next.run(req).await;
     };
+    if OPEN_PATHS.contains(&req.uri().path()) {
+        return next.run(req).await;
+    }
     let given = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -386,7 +386,20 @@ fn bearer_token_guards_everything_but_health() {
         );
         assert_eq!(code, 401, "{path} with a wrong token");
     }
+    // Without the token nothing tells which paths exist or which methods they take...
     let auth = format!("Bearer {TOKEN}");
+    let post = |path: &str, headers: &[(&str, &str)]| {
+        send(reqwest::Method::POST, &d.url(path), headers, false).0
+    };
+    assert_eq!(post("/status", &[]), 401);
+    assert_eq!(get(&d.url("/no/such/path"), &[]).0, 401);
+    // ...while the probes stay open to any method's answer, and the token holder is told.
+    assert_eq!(post("/healthz", &[]), 405);
+    assert_eq!(post("/status", &[("Authorization", &auth)]), 405);
+    assert_eq!(
+        get(&d.url("/no/such/path"), &[("Authorization", &auth)]).0,
+        404
+    );
     assert_eq!(get(&d.url("/status"), &[("Authorization", &auth)]).0, 200);
     // A configured public URL is the base of the feeds' links, whatever Host was asked.
     let (code, _, atom) = get(&d.url("/feeds/stories.atom"), &[("Authorization", &auth)]);
