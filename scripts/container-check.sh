@@ -12,7 +12,9 @@
 #   4. checks from outside the container: /healthz answers, /status counts articles; inside:
 #      the HEALTHCHECK command passes and the process is not root;
 #   5. restarts the container and checks that the store survived (same counts), then
-#      replaces the container by a new one on the same volume (an upgrade) and checks again.
+#      replaces the container by a new one on the same volume (an upgrade) and checks again;
+#   6. moves the listen port by environment (WIREFOLD_HTTP__LISTEN), as an operator would:
+#      the HEALTHCHECK follows it, and the served feed links to the address the reader used.
 #
 # Run as root from the repository: bash scripts/container-check.sh
 # Needs: podman, runc, debootstrap (installed with apt-get when missing), a Rust toolchain
@@ -145,12 +147,16 @@ url = "/feeds/valley-herald.atom"
 TOML
 chmod 0644 "$conf"
 "${P[@]}" volume create "$VOLUME" >/dev/null
+# Runs the image; $1 is the port the daemon listens on inside (default 8080), the rest are
+# extra podman arguments.
 run_container() {
+    local inner=${1:-8080}
+    shift || true
     # --health-interval=disable: podman schedules health checks with systemd timers, and
     # there is no systemd here; the check is run by hand below. (podman 4.3 still logs that
     # it cannot reach systemd for the timers: harmless.)
     "${P[@]}" run -d --name "$NAME" "${LIMITS[@]}" --health-interval=disable \
-        -p "127.0.0.1:$PORT:8080" \
+        -p "127.0.0.1:$PORT:$inner" "$@" \
         -v "$VOLUME:/var/lib/wirefold" \
         -v "$conf:/etc/wirefold/wirefold.toml:ro" \
         -v "$PWD/examples/feeds:/feeds:ro" \
@@ -207,4 +213,15 @@ again=$(counts)
 echo "counts in the new container: $again"
 [ "$before" = "$again" ] || fail "counts changed with a new container: $before -> $again"
 
-step "PASS: image built, /healthz from outside, HEALTHCHECK, non-root, store survived restart and replacement"
+step "the listen port moved by environment"
+"${P[@]}" rm -f -t 20 "$NAME" >/dev/null
+run_container 9090 -e WIREFOLD_HTTP__LISTEN=0.0.0.0:9090
+wait_status '.uptime_s >= 0' "the daemon on port 9090"
+"${P[@]}" healthcheck run "$NAME" || fail "HEALTHCHECK does not follow the moved port"
+echo "HEALTHCHECK inside the container, daemon on 9090: healthy"
+self=$(curl -fsS "http://127.0.0.1:$PORT/feeds/stories.json" | jq -r .feed_url)
+[ "$self" = "http://127.0.0.1:$PORT/feeds/stories.json" ] ||
+    fail "the served feed links to $self, not to the address it was read from"
+echo "the served feed links to $self"
+
+step "PASS: image built, /healthz from outside, HEALTHCHECK, non-root, store survived restart and replacement, moved port"
