@@ -15,6 +15,10 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${RUST_IMAGE} AS chef
 RUN cargo install cargo-chef --locked --version 0.1.78
+# No debug info in the image's binary (59 MB with the release profile's line tables, 15 MB
+# without; a panic's backtrace still names the functions). Set here so that the dependency
+# layer and the final build agree.
+ENV CARGO_PROFILE_RELEASE_DEBUG=none
 WORKDIR /app
 
 FROM chef AS planner
@@ -33,7 +37,7 @@ FROM ${RUNTIME_IMAGE} AS runtime
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/wirefold \
         --shell /usr/sbin/nologin wirefold \
     && mkdir -p /var/lib/wirefold /etc/wirefold \
