@@ -18,7 +18,9 @@ fn now_ms() -> Millis {
 }
 
 /// Forgets the URL-bound parts of `state` when the configured URL is not the one they belong
-/// to (the operator edited it): validators, effective URL, redirect candidate, gone.
+/// to (the operator edited it): validators, effective URL, redirect candidate, gone, and the
+/// run of failures (the new URL's first failure backs off from the interval, not from the
+/// old URL's hours).
 fn rebind(state: &mut SourceState, source: &SourceConfig) {
     let configured = source.url.as_str();
     if state.configured_url.as_deref() == Some(configured) {
@@ -34,6 +36,7 @@ fn rebind(state: &mut SourceState, source: &SourceConfig) {
     state.moved_candidate = None;
     state.moved_polls = 0;
     state.gone_since = None;
+    state.failures = 0;
 }
 
 /// Polls one source once and records the outcome on its state.
@@ -299,7 +302,9 @@ mod tests {
         let mut edited = source.clone();
         edited.url = Url::parse("http://d.example/feed").unwrap();
         st.configured_url = Some(source.url.to_string());
+        st.failures = 7;
         rebind(&mut st, &edited);
         assert_eq!(st.effective_url, None);
+        assert_eq!(st.failures, 0);
     }
 }

@@ -257,23 +257,30 @@ impl<P: Poller> Scheduler<P> {
 
     /// Schedules the first polls: stored future polls are kept (a restart does not re-fetch
     /// everything), the rest are spread over `startup_spread` by phase, gone sources are left.
+    /// A source whose URL the operator edited since its last poll is polled with the rest:
+    /// the stored time belongs to the old URL (often a failing one, hours into its back-off).
     fn start(&mut self) {
         let now = Instant::now();
         let wall = self.clock.now_ms();
         let mut overdue = Vec::new();
         for (i, s) in self.sources.iter().enumerate() {
             let state = self.poller.load(s);
+            let mut url_edited = false;
             if let Some(st) = &state {
                 let same_url = st.configured_url.as_deref() == Some(s.url.as_str());
                 if same_url && st.gone_since.is_some() {
                     info!(source = %s.name, "source is gone (410); not polled");
                     continue;
                 }
+                url_edited = !same_url && st.configured_url.is_some();
+                if url_edited && st.next_poll.is_some_and(|n| n > wall) {
+                    info!(source = %s.name, url = %s.url, "configured URL changed; polled now, not at the old URL's next poll");
+                }
             }
             match state.as_ref().and_then(|st| st.next_poll.map(|n| (n, st))) {
                 // Still in the future: keep the schedule the previous run made, within what
                 // the current configuration allows.
-                Some((next, st)) if next > wall => {
+                Some((next, st)) if next > wall && !url_edited => {
                     let cap = if st.failures > 0 {
                         self.bounds.max_backoff.max(self.bounds.max_retry_after)
                     } else {

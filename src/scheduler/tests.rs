@@ -373,6 +373,42 @@ async fn gone_sources_are_not_polled_again() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_edited_url_is_polled_at_start_not_at_the_old_urls_next_poll() {
+    let interval = Duration::from_secs(900);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let sources = vec![
+        source("kept", "a.example", interval),
+        source("moved", "b.example", interval),
+    ];
+    // Both failed five times at their stored URL and wait hours into their back-off; the
+    // operator has since fixed "moved"'s URL.
+    let later = Utc::now().timestamp_millis() + 5 * 3600 * 1000;
+    for (s, url) in [
+        (&sources[0], sources[0].url.to_string()),
+        (&sources[1], "http://old.example/moved.xml".to_string()),
+    ] {
+        let st = SourceState {
+            configured_url: Some(url),
+            failures: 5,
+            next_poll: Some(later),
+            ..SourceState::default()
+        };
+        mock.save(s, &st);
+    }
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, Duration::from_secs(10)),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(mock.starts_of("kept").is_empty());
+    let moved = mock.starts_of("moved");
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(moved[0] <= Duration::from_secs(10), "{moved:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn network_down_holds_back_probes_and_recovers() {
     let interval = Duration::from_secs(60);
     let online = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -325,6 +325,40 @@ fn bad_feeds_are_recorded_and_the_daemon_keeps_running() {
     assert_eq!(code, Some(0));
 }
 
+/// An operator fixes a failing source's URL and restarts: the source is polled at once at its
+/// new URL, not at the next poll its old URL's back-off stored, and its failures start over.
+#[test]
+fn an_edited_url_is_polled_at_start_and_forgets_the_old_failures() {
+    let server = FeedServer::start();
+    server.set(
+        "fixed.xml",
+        rss(
+            "Fixed",
+            &[("f1", "A title", "http://f.test/1", "<p>Some text here.</p>")],
+        ),
+    );
+    let env = TestEnv::new(&[("src", server.url("typo.xml"))], "10m");
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("the typo polled", |s| num(s, "/sources/0/failures") >= 1);
+    assert_eq!(num(&s, "/sources/0/polls"), 1, "{s:#}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+
+    let toml = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(
+        &env.config,
+        toml.replace(&server.url("typo.xml"), &server.url("fixed.xml")),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&env);
+    // Before the fix this waited the old URL's stored 10 minutes.
+    let s = daemon.wait_for("the fixed URL polled", |s| num(s, "/sources/0/polls") >= 2);
+    assert_eq!(num(&s, "/sources/0/failures"), 0, "{s:#}");
+    assert_eq!(num(&s, "/counts/articles"), 1, "{s:#}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// A log reader that goes away (`wirefold run 2>&1 | head`, a collector that dies) costs the
 /// log lines, not the daemon: tracing-subscriber reported a failed write with `eprintln!`,
 /// which panics when stderr is that same broken pipe (exit code 101, no index snapshot).
