@@ -99,6 +99,7 @@ impl App {
         let http_stop = CancellationToken::new();
         let state = AppState {
             config: self.config.clone(),
+            agencies: Arc::new(self.config.agencies()),
             store: self.ctx.store.clone(),
             folder: self.ctx.folder.clone(),
             scheduler: stats.clone(),

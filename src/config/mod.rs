@@ -369,4 +369,13 @@ impl Config {
     pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
         self.sources.iter().filter(|s| s.enabled)
     }
+
+    /// The names of the sources marked `agency = true` (a story's likely origin).
+    pub fn agencies(&self) -> std::collections::HashSet<String> {
+        self.sources
+            .iter()
+            .filter(|s| s.agency)
+            .map(|s| s.name.clone())
+            .collect()
+    }
 }

@@ -591,16 +591,18 @@ impl Folder {
     }
 }
 
-/// The likely origin of a story with `copies` ([`Store::copies`]): the earliest copy from a
-/// source configured as a wire agency (`agency = true`), else the earliest copy (the story's
-/// canonical). `None` for a story without copies.
+/// The likely origin of a story with `copies` ([`Store::copies`]) and `canonical` article:
+/// the earliest copy from a source configured as a wire agency (`agency = true`), else the
+/// canonical copy (else the earliest). `None` for a story without copies.
 pub fn likely_origin<'a>(
     copies: &'a [CopyRecord],
+    canonical: u64,
     is_agency: impl Fn(&str) -> bool,
 ) -> Option<&'a CopyRecord> {
     let earliest =
         |it: &mut dyn Iterator<Item = &'a CopyRecord>| it.min_by_key(|c| (c.first_seen, c.article));
     earliest(&mut copies.iter().filter(|c| is_agency(&c.source)))
+        .or_else(|| copies.iter().find(|c| c.article == canonical))
         .or_else(|| earliest(&mut copies.iter()))
 }
 

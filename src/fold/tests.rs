@@ -261,11 +261,12 @@ fn likely_origin_prefers_the_agency_feed_over_an_earlier_outlet() {
         &entry("a1", "Ferries go electric", &P),
         T0 + HOUR,
     );
+    let canonical = f.store.story(s).unwrap().unwrap().canonical;
     let copies = copies(&f.store, s);
-    let o = super::likely_origin(&copies, |name| name == "agency").unwrap();
+    let o = super::likely_origin(&copies, canonical, |name| name == "agency").unwrap();
     assert_eq!(o.source, "agency");
-    let o = super::likely_origin(&copies, |_| false).unwrap();
-    assert_eq!(o.source, "paper", "without an agency: the earliest copy");
+    let o = super::likely_origin(&copies, canonical, |_| false).unwrap();
+    assert_eq!(o.source, "paper", "without an agency: the canonical copy");
 }
 
 #[test]

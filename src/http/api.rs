@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{rfc3339, AppState};
+use crate::fold::likely_origin;
 use crate::storage::{
     source_count, ArticleRecord, ChangeKind, CopyKind, Store, StoreError, StoryRecord,
 };
@@ -204,7 +205,8 @@ pub struct StoryView {
     pub updated: Option<String>,
     /// Canonical (earliest) copy's article id.
     pub canonical: u64,
-    /// The likely origin: the canonical copy's source.
+    /// The likely origin: the earliest copy's source among those configured as wire agencies
+    /// (`agency = true`), else the canonical copy's.
     pub origin: Option<String>,
     /// Canonical copy's title.
     pub title: String,
@@ -231,8 +233,14 @@ fn copy_kind(k: CopyKind) -> &'static str {
     }
 }
 
-/// Builds a story view; with `titles`, looks up each copy's own headline.
-pub fn story_view(store: &Store, s: StoryRecord, titles: bool) -> Result<StoryView, StoreError> {
+/// Builds a story view; with `titles`, looks up each copy's own headline. `agencies` are the
+/// sources configured as wire agencies, whose copy is the story's likely origin.
+pub fn story_view(
+    store: &Store,
+    agencies: &HashSet<String>,
+    s: StoryRecord,
+    titles: bool,
+) -> Result<StoryView, StoreError> {
     let canonical = store.article(s.canonical)?;
     let stored = store.copies(&s)?;
     let mut copies = Vec::with_capacity(stored.len());
@@ -257,10 +265,7 @@ pub fn story_view(store: &Store, s: StoryRecord, titles: bool) -> Result<StoryVi
         created: rfc3339(s.created),
         updated: rfc3339(s.updated),
         canonical: s.canonical,
-        origin: stored
-            .iter()
-            .find(|c| c.article == s.canonical)
-            .or(stored.first())
+        origin: likely_origin(&stored, s.canonical, |name| agencies.contains(name))
             .map(|c| c.source.clone()),
         title: canonical
             .as_ref()
@@ -420,7 +425,7 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
         (Ok(a), Ok(l)) => (a, l),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    let store = state.store.clone();
+    let (store, agencies) = (state.store.clone(), state.agencies.clone());
     let page = blocking(move || {
         let mut deleted = Vec::new();
         let (records, next) = match after {
@@ -449,7 +454,7 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
         };
         let views = records
             .into_iter()
-            .map(|s| story_view(&store, s, false))
+            .map(|s| story_view(&store, &agencies, s, false))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(json!({"stories": views, "deleted": deleted, "next": next.to_string()}))
     })
@@ -472,9 +477,9 @@ pub(super) async fn story(State(state): State<AppState>, Path(raw): Path<String>
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
-    let store = state.store.clone();
+    let (store, agencies) = (state.store.clone(), state.agencies.clone());
     let found = blocking(move || match store.story(id)? {
-        Some(s) => story_view(&store, s, true).map(|v| StoryLookup::Found(Box::new(v))),
+        Some(s) => story_view(&store, &agencies, s, true).map(|v| StoryLookup::Found(Box::new(v))),
         None => Ok(match store.merged_into(id)? {
             Some(into) => StoryLookup::Merged(into),
             None => StoryLookup::Missing,

@@ -3,6 +3,8 @@
 //! entry per story, newest first: the canonical copy's title and link, the other copies
 //! listed in the content.
 
+use std::collections::HashSet;
+
 use axum::extract::{RawQuery, State};
 use axum::http::uri::Authority;
 use axum::http::{header, HeaderMap};
@@ -19,11 +21,15 @@ use crate::storage::{Store, StoreError};
 /// Stories per feed document unless `?limit=` says otherwise.
 const FEED_LIMIT: usize = 50;
 
-fn newest(store: &Store, limit: usize) -> Result<Vec<StoryView>, StoreError> {
+fn newest(
+    store: &Store,
+    agencies: &HashSet<String>,
+    limit: usize,
+) -> Result<Vec<StoryView>, StoreError> {
     store
         .stories_before(None)
         .take(limit)
-        .map(|s| story_view(store, s?, true))
+        .map(|s| story_view(store, agencies, s?, true))
         .collect()
 }
 
@@ -83,8 +89,8 @@ async fn load(state: &AppState, q: Option<String>) -> Result<Vec<StoryView>, Api
         None => FEED_LIMIT,
         Some(_) => p.limit()?,
     };
-    let store = state.store.clone();
-    blocking(move || newest(&store, limit)).await
+    let (store, agencies) = (state.store.clone(), state.agencies.clone());
+    blocking(move || newest(&store, &agencies, limit)).await
 }
 
 pub(super) async fn atom(

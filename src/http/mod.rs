@@ -57,6 +57,8 @@ const MAX_BODY: usize = 16 * 1024;
 pub struct AppState {
     /// The validated configuration.
     pub config: Arc<Config>,
+    /// The names of the sources configured as wire agencies ([`Config::agencies`]).
+    pub agencies: Arc<std::collections::HashSet<String>>,
     /// The store.
     pub store: Store,
     /// The fold index (for its size) and the live change channel.

@@ -147,7 +147,7 @@ fn load(state: &AppState) -> Result<(Status, Vec<StoryView>), StoreError> {
         .store
         .stories_before(None)
         .take(PAGE_STORIES)
-        .map(|s| story_view(&state.store, s?, false))
+        .map(|s| story_view(&state.store, &state.agencies, s?, false))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((status, stories))
 }

@@ -464,6 +464,36 @@ fn bearer_token_guards_everything_but_health() {
 }
 
 #[test]
+fn a_wire_agencys_copy_is_the_likely_origin_even_when_an_outlet_was_first() {
+    let p = paragraphs(HARBOUR);
+    let server = FeedServer::start();
+    let copy = |title: &str, guid: &str, link: &str| {
+        rss(title, &[(guid, "Channel plan", link, &html(&p))])
+    };
+    server.set("outlet.xml", copy("Outlet", "o1", "http://outlet.test/1"));
+    server.set("wire.xml", rss("Wire", &[]));
+    let env = TestEnv::new(&[("outlet", server.url("outlet.xml"))], "1s");
+    env.append_config(&format!(
+        "[[sources]]\nname = \"wire\"\nurl = \"{}\"\ninterval = \"1s\"\nagency = true\n",
+        server.url("wire.xml")
+    ));
+    let d = Daemon::start(&env);
+    d.wait_for("the outlet's copy", |s| num(s, "/counts/articles") == 1);
+    server.set("wire.xml", copy("Wire", "w1", "http://wire.test/1"));
+    let s = d.wait_for("the agency's copy folded", |s| {
+        num(s, "/counts/articles") == 2
+    });
+    assert_eq!(num(&s, "/counts/stories"), 1, "{s:#}");
+    let (_, _, body) = get(&d.url("/stories"), &[]);
+    let story = &json(&body)["stories"][0];
+    // The outlet's copy came first and stays canonical; the agency is the likely origin.
+    assert_eq!(story["url"], "http://outlet.test/1", "{story:#}");
+    assert_eq!(story["origin"], "wire", "{story:#}");
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0));
+}
+
+#[test]
 fn a_merged_story_id_redirects_to_the_story_it_joined() {
     // Two outlets carry different parts of one report (only the lead in common): two
     // stories. Then a third carries all of it: the two were one story, and are merged.
