@@ -7,6 +7,10 @@
 #     transient user; the hardening is accepted by systemd (the service runs with it);
 #   - journald: wirefold's warnings arrive with priority 4 (the `<4>` prefix), infos with 6;
 #   - Restart=on-failure: after a SIGKILL the service comes back with its store;
+#   - reload: SIGHUP from systemd applies an edited source list in the same process. Sent
+#     with `systemctl kill -s HUP`: ExecReload's own kill cannot run here, because a control
+#     process cannot join the unit's namespaces inside this container ("Failed to set up mount
+#     namespacing: Operation not supported", status 226/NAMESPACE);
 #   - a clean stop: `systemctl stop` ends with the store flushed and Result=success;
 #   - `systemd-analyze security` (online this time) rates it at most 2.0.
 #
@@ -135,6 +139,21 @@ again=$(in_ct 'curl -fsS 127.0.0.1:8080/status' | grep -o '"counts":{[^}]*}')
 echo "restarted (NRestarts=$(show NRestarts)); counts: $again"
 [ "$again" = "$counts" ] || fail "store changed across the restart"
 
+step "reload: a source removed from the file"
+pid=$(show MainPID)
+in_ct 'head -n -3 /etc/wirefold/wirefold.toml > /tmp/w.toml && cat /tmp/w.toml > /etc/wirefold/wirefold.toml'
+in_ct 'grep -q missing /etc/wirefold/wirefold.toml' && fail "the source was not removed from the file"
+in_ct 'systemctl kill --kill-whom=main -s HUP wirefold' || fail "systemctl kill -s HUP"
+for _ in $(seq 1 20); do
+    sources=$(in_ct 'curl -fsS 127.0.0.1:8080/status' 2>/dev/null | grep -o '"sources":[0-9]*' | head -1 || true)
+    [ "$sources" = '"sources":3' ] && break
+    sleep 0.5
+done
+[ "$sources" = '"sources":3' ] || fail "reload did not apply the sources ($sources)"
+[ "$(show MainPID)" = "$pid" ] || fail "the reload restarted the process"
+in_ct 'journalctl -u wirefold --no-pager -q | grep -q "sources reloaded"' || fail "no reload in the journal"
+echo "reloaded in place (MainPID $pid): $sources"
+
 step "systemd-analyze security (online)"
 in_ct 'systemd-analyze security --threshold=20 wirefold.service | tail -1' || fail "exposure above 2.0"
 
@@ -147,4 +166,4 @@ in_ct 'journalctl -u wirefold --no-pager -q' |
     awk '/store flushed$/ {f = 1} f && /[ :>]bye$/ {ok = 1} END {exit !ok}' || fail "no clean shutdown"
 echo "stopped: Result=success, store flushed"
 
-step "PASS: notify start, status, DynamicUser store, journal priorities, restart on failure, clean stop"
+step "PASS: notify start, status, DynamicUser store, journal priorities, restart on failure, reload, clean stop"

@@ -111,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }));
                 let shutdown = CancellationToken::new();
                 tokio::spawn(shutdown_on_signal(shutdown.clone())?);
+                let hangups = hangups()?;
                 // A store replayed after a crash, or an index rebuilt from millions of
                 // articles, can outlast TimeoutStartSec: ask for more time while it works.
                 let starting = LongPhase::start(notifier.clone(), "starting: opening the store");
@@ -118,7 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     App::build_reporting(config, StoreCheck::AfterReady, &|p| starting.set(p))?;
                 drop(starting);
                 let app = app.with_notifier(notifier);
-                app.run(shutdown, |_| {}).await
+                app.run(shutdown, |_| {}, hangups).await
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -241,6 +242,28 @@ fn shutdown_on_signal(
         }
         token.cancel();
     })
+}
+
+/// Installs the SIGHUP handler *now* (a SIGHUP before it would end the process) and returns
+/// a channel with one message per signal: the daemon reloads its sources on each.
+#[cfg(unix)]
+fn hangups() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup())?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            if tx.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+#[cfg(not(unix))]
+fn hangups() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
+    Ok(tokio::sync::mpsc::unbounded_channel().1)
 }
 
 #[cfg(not(unix))]

@@ -12,7 +12,7 @@ use chrono::Utc;
 use tracing::info;
 
 use super::{App, StoreCheck};
-use crate::config::Config;
+use crate::config::{Config, LiveSources};
 use crate::fetch::host_limit::HostLimiter;
 use crate::fetch::Fetcher;
 use crate::fold::{snapshot, Folder};
@@ -114,6 +114,7 @@ impl App {
                 },
                 cpu: crate::ingest::cpu_pool(),
             },
+            sources: Arc::new(LiveSources::new(&config)),
             config: Arc::new(config),
             notifier: Arc::new(Notifier::disabled()),
             index_source,

@@ -9,6 +9,8 @@
 //! - the **maintenance** tick: evicts old index entries, compacts the index tables a growth
 //!   left sparse, releases free heap pages; stops with the token;
 //! - the **retention** sweeps (when `store.retention` is set): stop with the token;
+//! - the **reloader** ([`reload_sources`]): on SIGHUP reads the configuration again and hands
+//!   its sources to the scheduler and to `/status`; stops with the token;
 //! - the **supervisor**: sends the service manager `WATCHDOG=1` at half of its watchdog
 //!   timeout and a one-line `STATUS=`; stops first, right after `STOPPING=1`.
 //! - the **read-through** (`store.verified` in `/status`): reads the whole store for damage in
@@ -45,9 +47,9 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, LiveSources};
 use crate::fold::{IndexSource, SnapshotError};
 use crate::http::{self, AppState};
 use crate::ingest::{poll_source, source_host, IngestContext, PollReport};
@@ -75,6 +77,8 @@ pub enum StoreCheck {
 #[derive(Debug)]
 pub struct App {
     config: Arc<Config>,
+    /// The sources as the last (re)load gave them.
+    sources: Arc<LiveSources>,
     ctx: IngestContext,
     /// The service manager's notification socket (disabled outside systemd).
     notifier: Arc<Notifier>,
@@ -84,11 +88,13 @@ pub struct App {
 
 impl App {
     /// Runs the daemon until `shutdown` is cancelled. `on_ready` is called once the store is
-    /// open and HTTP is bound, with the bound address.
+    /// open and HTTP is bound, with the bound address. Each message on `hangups` (SIGHUP)
+    /// reloads the configuration's sources ([`reload_sources`]).
     pub async fn run(
         self,
         shutdown: CancellationToken,
         on_ready: impl FnOnce(std::net::SocketAddr),
+        hangups: tokio::sync::mpsc::UnboundedReceiver<()>,
     ) -> anyhow::Result<()> {
         let listener = TcpListener::bind(self.config.http.listen)
             .await
@@ -99,7 +105,7 @@ impl App {
         let http_stop = CancellationToken::new();
         let state = AppState {
             config: self.config.clone(),
-            agencies: Arc::new(self.config.agencies()),
+            sources: self.sources.clone(),
             store: self.ctx.store.clone(),
             folder: self.ctx.folder.clone(),
             scheduler: stats.clone(),
@@ -131,7 +137,16 @@ impl App {
         };
 
         // Scheduler and its poll tasks: told to stop by `sched_stop`, awaited through `polls`.
+        // Reloaded source lists reach it on `reloads`.
         let polls = TaskTracker::new();
+        let (reload_tx, reloads) = tokio::sync::mpsc::unbounded_channel();
+        let reloader = tokio::spawn(reload_sources(
+            self.config.clone(),
+            self.sources.clone(),
+            hangups,
+            reload_tx,
+            sched_stop.clone(),
+        ));
         let scheduler = tokio::spawn(scheduler::run(
             Arc::new(self.ctx.clone()),
             self.config.enabled_sources().cloned().collect(),
@@ -140,6 +155,7 @@ impl App {
             stats,
             sched_stop.clone(),
             polls.clone(),
+            reloads,
         ));
 
         let server = {
@@ -236,6 +252,7 @@ impl App {
 
         let grace = self.config.http.shutdown_grace;
         sched_stop.cancel();
+        let _ = reloader.await;
         let _ = scheduler.await;
         let _ = maintenance.await;
         if let Some(r) = retention {
@@ -321,5 +338,48 @@ impl App {
     /// The store (for export and tests).
     pub fn store(&self) -> &Store {
         &self.ctx.store
+    }
+}
+
+/// Reloads the configuration file (with the environment's overrides, as at start) at each
+/// message on `hangups`, until `stop`. A valid one replaces the sources: the scheduler gets
+/// the enabled ones on `scheduler`, `/status` and the API read them from `live`. Changes to
+/// other sections are named in a warning and wait for a restart. An invalid one changes
+/// nothing; its problems are logged.
+pub async fn reload_sources(
+    running: Arc<Config>,
+    live: Arc<LiveSources>,
+    mut hangups: tokio::sync::mpsc::UnboundedReceiver<()>,
+    scheduler: tokio::sync::mpsc::UnboundedSender<Vec<crate::config::SourceConfig>>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            got = hangups.recv() => if got.is_none() { return },
+        }
+        let path = running.path.clone();
+        info!(path = %path.display(), "SIGHUP: reloading the configuration");
+        let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
+        let config = match loaded {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                error!(error.message = %e, "configuration not reloaded; the sources stay as they were");
+                continue;
+            }
+            Err(e) => {
+                error!(error.message = %e, "configuration not reloaded");
+                continue;
+            }
+        };
+        let restart = running.sections_differing(&config);
+        if !restart.is_empty() {
+            warn!(
+                sections = restart.join(", "),
+                "changes outside [[sources]] take effect at the next restart"
+            );
+        }
+        live.set(&config);
+        let _ = scheduler.send(config.enabled_sources().cloned().collect());
     }
 }

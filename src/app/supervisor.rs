@@ -21,6 +21,7 @@ impl App {
     pub(super) fn clone_parts(&self) -> App {
         App {
             config: self.config.clone(),
+            sources: self.sources.clone(),
             ctx: self.ctx.clone(),
             notifier: self.notifier.clone(),
             index_source: self.index_source,
@@ -59,7 +60,8 @@ impl App {
 
     /// One line for `systemctl status`: sources, failures, counts, store size.
     pub fn summary(&self) -> String {
-        let sources: Vec<_> = self.config.enabled_sources().collect();
+        let live = self.sources.get();
+        let sources: Vec<_> = live.enabled().collect();
         let failing = sources
             .iter()
             .filter(

@@ -12,6 +12,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -370,6 +371,32 @@ impl Config {
         self.sources.iter().filter(|s| s.enabled)
     }
 
+    /// The sections other than `[[sources]]` in which `other` differs from this one: a reload
+    /// applies the sources only, these need a restart.
+    pub fn sections_differing(&self, other: &Config) -> Vec<&'static str> {
+        use secrecy::ExposeSecret;
+        let token = |c: &Config| c.http.token.as_ref().map(|t| t.expose_secret().to_owned());
+        let debug = |v: &dyn fmt::Debug| format!("{v:?}");
+        [
+            ("store", debug(&self.store) != debug(&other.store)),
+            (
+                "http",
+                debug(&self.http) != debug(&other.http) || token(self) != token(other),
+            ),
+            ("fetch", debug(&self.fetch) != debug(&other.fetch)),
+            ("schedule", debug(&self.schedule) != debug(&other.schedule)),
+            ("dedup", debug(&self.dedup) != debug(&other.dedup)),
+            (
+                "normalize",
+                debug(&self.normalize) != debug(&other.normalize),
+            ),
+            ("log", debug(&self.log) != debug(&other.log)),
+        ]
+        .into_iter()
+        .filter_map(|(name, differs)| differs.then_some(name))
+        .collect()
+    }
+
     /// The names of the sources marked `agency = true` (a story's likely origin).
     pub fn agencies(&self) -> std::collections::HashSet<String> {
         self.sources
@@ -377,5 +404,50 @@ impl Config {
             .filter(|s| s.agency)
             .map(|s| s.name.clone())
             .collect()
+    }
+}
+
+/// The configured sources as they are now: a reload (SIGHUP) replaces them while the daemon
+/// runs; readers take the current list and keep it for as long as they need it.
+#[derive(Debug)]
+pub struct LiveSources(std::sync::RwLock<Arc<Sources>>);
+
+/// One version of the configured sources.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// Every configured source, enabled or not, in configuration order.
+    pub list: Vec<SourceConfig>,
+    /// The names of those marked `agency = true`.
+    pub agencies: std::collections::HashSet<String>,
+}
+
+impl LiveSources {
+    /// The sources of `config`.
+    pub fn new(config: &Config) -> Self {
+        Self(std::sync::RwLock::new(Arc::new(Sources::of(config))))
+    }
+
+    /// The current sources.
+    pub fn get(&self) -> Arc<Sources> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces them with those of `config`.
+    pub fn set(&self, config: &Config) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Sources::of(config));
+    }
+}
+
+impl Sources {
+    fn of(config: &Config) -> Self {
+        Self {
+            list: config.sources.clone(),
+            agencies: config.agencies(),
+        }
+    }
+
+    /// The sources that are polled.
+    pub fn enabled(&self) -> impl Iterator<Item = &SourceConfig> {
+        self.list.iter().filter(|s| s.enabled)
     }
 }

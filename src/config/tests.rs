@@ -443,3 +443,16 @@ fn the_public_url_is_a_link_base_or_a_specific_problem() {
         assert!(p.contains(why), "{raw}: {p}");
     }
 }
+
+#[test]
+fn a_reload_names_the_sections_that_need_a_restart() {
+    let a = load(GOOD, &[]).unwrap();
+    let mut b = a.clone();
+    b.sources.pop();
+    b.sources[0].interval = Duration::from_secs(60);
+    assert!(a.sections_differing(&b).is_empty(), "sources alone");
+    b.fetch.timeout = Duration::from_secs(3);
+    b.http.token = Some(secrecy::SecretString::from("another-token-0123456789"));
+    b.log.level = "debug".into();
+    assert_eq!(a.sections_differing(&b), ["http", "fetch", "log"]);
+}

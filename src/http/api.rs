@@ -425,7 +425,7 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
         (Ok(a), Ok(l)) => (a, l),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    let (store, agencies) = (state.store.clone(), state.agencies.clone());
+    let (store, live) = (state.store.clone(), state.sources.get());
     let page = blocking(move || {
         let mut deleted = Vec::new();
         let (records, next) = match after {
@@ -454,7 +454,7 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
         };
         let views = records
             .into_iter()
-            .map(|s| story_view(&store, &agencies, s, false))
+            .map(|s| story_view(&store, &live.agencies, s, false))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(json!({"stories": views, "deleted": deleted, "next": next.to_string()}))
     })
@@ -477,9 +477,11 @@ pub(super) async fn story(State(state): State<AppState>, Path(raw): Path<String>
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
-    let (store, agencies) = (state.store.clone(), state.agencies.clone());
+    let (store, live) = (state.store.clone(), state.sources.get());
     let found = blocking(move || match store.story(id)? {
-        Some(s) => story_view(&store, &agencies, s, true).map(|v| StoryLookup::Found(Box::new(v))),
+        Some(s) => {
+            story_view(&store, &live.agencies, s, true).map(|v| StoryLookup::Found(Box::new(v)))
+        }
         None => Ok(match store.merged_into(id)? {
             Some(into) => StoryLookup::Merged(into),
             None => StoryLookup::Missing,

@@ -89,8 +89,8 @@ async fn load(state: &AppState, q: Option<String>) -> Result<Vec<StoryView>, Api
         None => FEED_LIMIT,
         Some(_) => p.limit()?,
     };
-    let (store, agencies) = (state.store.clone(), state.agencies.clone());
-    blocking(move || newest(&store, &agencies, limit)).await
+    let (store, live) = (state.store.clone(), state.sources.get());
+    blocking(move || newest(&store, &live.agencies, limit)).await
 }
 
 pub(super) async fn atom(

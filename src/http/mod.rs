@@ -40,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::config::Config;
+use crate::config::{Config, LiveSources};
 use crate::fold::Folder;
 use crate::scheduler::SchedulerStats;
 use crate::storage::Store;
@@ -57,8 +57,8 @@ const MAX_BODY: usize = 16 * 1024;
 pub struct AppState {
     /// The validated configuration.
     pub config: Arc<Config>,
-    /// The names of the sources configured as wire agencies ([`Config::agencies`]).
-    pub agencies: Arc<std::collections::HashSet<String>>,
+    /// The configured sources, replaced by a reload (read these, not `config.sources`).
+    pub sources: Arc<LiveSources>,
     /// The store.
     pub store: Store,
     /// The fold index (for its size) and the live change channel.
@@ -166,20 +166,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     let s = state.clone();
     let gauges = tokio::task::spawn_blocking(move || {
+        let live = s.sources.get();
         crate::metrics::store_gauges(
             s.store.counts().unwrap_or_default(),
             s.folder.index_len(),
             s.store.size_on_disk(),
-            s.config.sources.len(),
+            live.list.len(),
             s.scheduler.in_flight.load(Ordering::SeqCst),
         );
         crate::metrics::rule_hits(s.folder.rules());
-        for src in s
-            .config
-            .sources
-            .iter()
-            .take(s.config.http.metrics_max_sources)
-        {
+        for src in live.list.iter().take(s.config.http.metrics_max_sources) {
             if let Ok(Some(st)) = s.store.source_state(&src.name) {
                 crate::metrics::source_gauges(&src.name, st.last_success, st.failures);
             }

@@ -142,12 +142,13 @@ all of them: <a href=\"/status?sources=all&amp;limit=100000\">/status?sources=al
 }
 
 fn load(state: &AppState) -> Result<(Status, Vec<StoryView>), StoreError> {
-    let status = build(state, StatusQuery::default_for(state.config.sources.len()))?;
+    let live = state.sources.get();
+    let status = build(state, StatusQuery::default_for(live.list.len()))?;
     let stories = state
         .store
         .stories_before(None)
         .take(PAGE_STORIES)
-        .map(|s| story_view(&state.store, &state.agencies, s?, false))
+        .map(|s| story_view(&state.store, &live.agencies, s?, false))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((status, stories))
 }

@@ -297,8 +297,9 @@ fn parse_query(q: Option<&str>, n: usize) -> Result<StatusQuery, BadParam> {
 }
 
 pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let default = StatusQuery::default_for(state.config.sources.len());
-    let query = match parse_query(q.as_deref(), state.config.sources.len()) {
+    let configured = state.sources.get().list.len();
+    let default = StatusQuery::default_for(configured);
+    let query = match parse_query(q.as_deref(), configured) {
         Ok(query) => query,
         Err(e) => return e.into_response(),
     };
@@ -347,7 +348,8 @@ pub(super) fn build(
     let mut health = HealthCounts::default();
     let mut selected = 0usize;
     let mut sources = Vec::new();
-    for s in &state.config.sources {
+    let live = state.sources.get();
+    for s in &live.list {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
         // State recorded for another URL (the configuration changed) is not this source's.
         let same_url = st.configured_url.as_deref() == Some(s.url.as_str());
@@ -457,7 +459,7 @@ pub(super) fn build(
         scheduler_running: state.scheduler.running.load(Ordering::SeqCst),
         polls_in_flight: state.scheduler.in_flight.load(Ordering::SeqCst),
         counts: StatusCounts {
-            sources: state.config.sources.len(),
+            sources: live.list.len(),
             articles: counts.articles,
             stories: counts.stories,
             copies: counts.copies,
@@ -484,7 +486,7 @@ pub(super) fn build(
             Show::Failing => "failing",
             Show::None => "none",
         },
-        sources_omitted: state.config.sources.len() - sources.len(),
+        sources_omitted: live.list.len() - sources.len(),
         sources,
     })
 }

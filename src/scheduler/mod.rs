@@ -19,6 +19,11 @@
 //! Time: the loop runs on tokio's clock (so tests can pause it) and derives wall-clock times
 //! (stored `next_poll`, skipHours, phase slots) from it and the wall clock read once at start.
 //!
+//! A reload (SIGHUP) hands the loop a new source list: sources are matched by name, the
+//! heap and the held queue are rebuilt over the new indices, new or edited sources are
+//! scheduled as at a start, and a poll that was in flight reports with the list it started
+//! from and is placed by name (`Scheduler::reload`).
+//!
 //! On cancellation the loop stops handing out work and the in-flight tasks are cancelled at
 //! their next await, tracked by the caller's [`TaskTracker`].
 
@@ -142,6 +147,10 @@ enum Done {
     Deferred(Duration),
 }
 
+/// A poll task's report: the source list it was started from (a reload may have replaced
+/// the scheduler's since), the source's index in it, and how it ended.
+type Finished = (Arc<Vec<SourceConfig>>, usize, Done);
+
 /// Wall-clock milliseconds derived from tokio's clock (pausable in tests).
 #[derive(Debug, Clone, Copy)]
 struct Clock {
@@ -161,7 +170,9 @@ impl Clock {
     }
 }
 
-/// Runs the scheduling loop until `cancel` fires.
+/// Runs the scheduling loop until `cancel` fires. Each list received on `reloads` replaces
+/// the enabled sources (matched by name; see `Scheduler::reload`).
+#[allow(clippy::too_many_arguments)]
 pub async fn run<P: Poller>(
     poller: Arc<P>,
     sources: Vec<SourceConfig>,
@@ -170,6 +181,7 @@ pub async fn run<P: Poller>(
     stats: Arc<SchedulerStats>,
     cancel: CancellationToken,
     tracker: TaskTracker,
+    mut reloads: mpsc::UnboundedReceiver<Vec<SourceConfig>>,
 ) {
     let mut s = Scheduler::new(
         poller,
@@ -188,7 +200,8 @@ pub async fn run<P: Poller>(
         tokio::select! {
             biased;
             () = s.cancel.cancelled() => break,
-            Some((i, done)) = s.done_rx.recv() => s.finish(i, done),
+            Some((list, i, done)) = s.done_rx.recv() => s.finish(&list, i, done),
+            Some(sources) = reloads.recv() => s.reload(sources),
             () = sleep_until_opt(wake) => s.dispatch(),
         }
     }
@@ -208,12 +221,17 @@ struct Scheduler<P> {
     tracker: TaskTracker,
     clock: Clock,
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
-    done_tx: mpsc::UnboundedSender<(usize, Done)>,
-    done_rx: mpsc::UnboundedReceiver<(usize, Done)>,
+    done_tx: mpsc::UnboundedSender<Finished>,
+    done_rx: mpsc::UnboundedReceiver<Finished>,
     network: NetworkMonitor,
     held: VecDeque<usize>,
     next_probe: Option<Instant>,
     down_since: Option<Millis>,
+    /// Index of each source by name; filled by the first reload (only reports of polls
+    /// started before a reload need it).
+    by_name: std::collections::HashMap<String, usize>,
+    /// Names of the sources with a poll task (a reload must not schedule them twice).
+    running: std::collections::HashSet<String>,
 }
 
 impl<P: Poller> Scheduler<P> {
@@ -251,6 +269,8 @@ impl<P: Poller> Scheduler<P> {
             held: VecDeque::new(),
             next_probe: None,
             down_since: None,
+            by_name: std::collections::HashMap::new(),
+            running: std::collections::HashSet::new(),
             sources: Arc::new(sources),
         }
     }
@@ -260,10 +280,19 @@ impl<P: Poller> Scheduler<P> {
     /// A source whose URL the operator edited since its last poll is polled with the rest:
     /// the stored time belongs to the old URL (often a failing one, hours into its back-off).
     fn start(&mut self) {
+        let all: Vec<usize> = (0..self.sources.len()).collect();
+        self.schedule_first(&all);
+    }
+
+    /// Schedules the first polls of `indices` (at start, or sources a reload added or edited)
+    /// as [`Scheduler::start`] describes.
+    fn schedule_first(&mut self, indices: &[usize]) {
         let now = Instant::now();
         let wall = self.clock.now_ms();
         let mut overdue = Vec::new();
-        for (i, s) in self.sources.iter().enumerate() {
+        let sources = self.sources.clone();
+        for &i in indices {
+            let s = &sources[i];
             let state = self.poller.load(s);
             let mut url_edited = false;
             if let Some(st) = &state {
@@ -295,6 +324,87 @@ impl<P: Poller> Scheduler<P> {
             }
         }
         self.spread(&overdue, now);
+    }
+
+    /// Replaces the enabled sources (the configuration was reloaded). Sources are matched by
+    /// name. One whose URL and interval are unchanged keeps its place in the schedule; a new
+    /// one, or one whose URL or interval changed, is scheduled as at a start (stored next
+    /// poll kept within the new interval, an edited URL polled soon); a removed one is no
+    /// longer polled (its stored state and articles stay). A poll in flight finishes and
+    /// is then scheduled under the new list.
+    fn reload(&mut self, sources: Vec<SourceConfig>) {
+        let old = std::mem::replace(&mut self.sources, Arc::new(sources));
+        self.by_name = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(j, s)| (s.name.clone(), j))
+            .collect();
+        let names: Vec<&str> = self.sources.iter().map(|s| s.name.as_str()).collect();
+        self.phases = policy::phases(&names);
+        let hosts: std::collections::HashSet<String> =
+            self.sources.iter().filter_map(source_host).collect();
+        self.network.set_hosts(hosts.len());
+
+        // Each old source's new index, when it is still there with the same URL and interval.
+        let mut found = vec![false; self.sources.len()];
+        let kept: Vec<Option<usize>> = old
+            .iter()
+            .map(|o| {
+                let j = *self.by_name.get(&o.name)?;
+                found[j] = true;
+                let n = &self.sources[j];
+                (o.url == n.url && o.interval == n.interval).then_some(j)
+            })
+            .collect();
+        let removed = found.iter().filter(|f| **f).count();
+        let removed = old.len() - removed;
+        let mut unchanged = vec![false; self.sources.len()];
+        for j in kept.iter().flatten() {
+            unchanged[*j] = true;
+        }
+        let heap: Vec<(Instant, usize)> = self.heap.drain().map(|Reverse(e)| e).collect();
+        let mut waiting = vec![false; self.sources.len()];
+        for (due, i) in heap {
+            if let Some(j) = self.by_name.get(&old[i].name).copied() {
+                waiting[j] = true;
+                if let Some(j) = kept[i] {
+                    self.heap.push(Reverse((due, j)));
+                }
+            }
+        }
+        let held: Vec<usize> = self.held.drain(..).collect();
+        for i in held {
+            if let Some(j) = self.by_name.get(&old[i].name).copied() {
+                waiting[j] = true;
+                if let Some(j) = kept[i] {
+                    self.held.push_back(j);
+                }
+            }
+        }
+        // New and changed sources are scheduled as at a start, unless a poll of theirs is
+        // in flight (its report schedules them). A changed one neither waiting nor in flight
+        // is gone: polled again only if its URL changed, which `schedule_first` decides.
+        let mut first = Vec::new();
+        let (mut added, mut changed) = (0, 0);
+        for (j, s) in self.sources.iter().enumerate() {
+            if !found[j] {
+                added += 1;
+            } else if !unchanged[j] {
+                changed += 1;
+            } else {
+                continue;
+            }
+            if waiting[j] || !self.running.contains(&s.name) {
+                first.push(j);
+            }
+        }
+        self.schedule_first(&first);
+        self.publish_network();
+        info!(
+            sources = self.sources.len(),
+            added, removed, changed, "sources reloaded"
+        );
     }
 
     /// Pushes `sources` onto the heap spread by phase over `min(interval, startup_spread)`.
@@ -350,7 +460,8 @@ impl<P: Poller> Scheduler<P> {
         self.publish_network();
     }
 
-    fn spawn_poll(&self, i: usize) {
+    fn spawn_poll(&mut self, i: usize) {
+        self.running.insert(self.sources[i].name.clone());
         let (poller, sources, permits, stats, done, cancel) = (
             self.poller.clone(),
             self.sources.clone(),
@@ -382,13 +493,29 @@ impl<P: Poller> Scheduler<P> {
                 () = cancel.cancelled() => None,
             };
             if let Some(d) = finished {
-                let _ = done.send((i, d));
+                let _ = done.send((sources, i, d));
             }
         });
     }
 
-    /// A poll task reported back: account for it and schedule the source's next poll.
-    fn finish(&mut self, i: usize, done: Done) {
+    /// A poll task reported back: account for it and schedule the source's next poll. A
+    /// task started before a reload finds its source again by name; a source the reload
+    /// removed is left as the poll stored it.
+    fn finish(&mut self, list: &Arc<Vec<SourceConfig>>, i: usize, done: Done) {
+        self.running.remove(&list[i].name);
+        let i = if Arc::ptr_eq(list, &self.sources) {
+            i
+        } else {
+            let Some(&j) = self.by_name.get(&list[i].name) else {
+                return;
+            };
+            if list[i].url != self.sources[j].url {
+                // Edited while it was polled at the old URL: poll the new one soon.
+                self.schedule_first(&[j]);
+                return;
+            }
+            j
+        };
         let sources = self.sources.clone();
         let source = &sources[i];
         let now_ms = self.clock.now_ms();

@@ -35,16 +35,25 @@ impl NetworkMonitor {
     /// A detector for `hosts` distinct HTTP hosts: down after failures from
     /// `min(hosts, max(3, hosts / 4))` distinct hosts in a row; never with fewer than 2 hosts.
     pub fn new(hosts: usize) -> Self {
-        let threshold = if hosts < 2 {
-            usize::MAX
-        } else {
-            hosts.min((hosts / 4).max(3))
-        };
         Self {
-            threshold,
+            threshold: Self::threshold(hosts),
             failing: HashSet::new(),
             down: false,
         }
+    }
+
+    fn threshold(hosts: usize) -> usize {
+        if hosts < 2 {
+            usize::MAX
+        } else {
+            hosts.min((hosts / 4).max(3))
+        }
+    }
+
+    /// The sources were reloaded: `hosts` distinct HTTP hosts from now on. The evidence so
+    /// far stands.
+    pub fn set_hosts(&mut self, hosts: usize) {
+        self.threshold = Self::threshold(hosts);
     }
 
     /// Whether the network is considered down.

@@ -190,6 +190,7 @@ async fn run_for(
         stats.clone(),
         cancel.clone(),
         tracker.clone(),
+        mpsc::unbounded_channel().1,
     ));
     tokio::time::sleep(for_).await;
     cancel.cancel();
@@ -409,6 +410,78 @@ async fn an_edited_url_is_polled_at_start_not_at_the_old_urls_next_poll() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls() {
+    let minute = Duration::from_secs(60);
+    // Every poll takes 20 s, so that some are in flight when the reload comes.
+    let mock = Mock::new(Duration::from_secs(20), |_, _| Answer::Ok);
+    let before = vec![
+        source("kept", "a.example", minute),
+        source("dropped", "a.example", minute),
+        source("slowed", "b.example", minute),
+        source("moved", "c.example", minute),
+    ];
+    let stats = Arc::new(SchedulerStats::default());
+    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let (reload, reloads) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        before.clone(),
+        schedule(minute, Duration::from_secs(5)),
+        64,
+        stats,
+        cancel.clone(),
+        tracker.clone(),
+        reloads,
+    ));
+    tokio::time::sleep(Duration::from_secs(10 * 60 + 30)).await;
+    let at_reload = Instant::now() - mock.t0;
+    let mut after = before.clone();
+    after.remove(1);
+    after[1].interval = 4 * minute;
+    after[2].url = Url::parse("http://d.example/moved.xml").unwrap();
+    after.push(source("added", "e.example", minute));
+    reload.send(after).unwrap();
+    tokio::time::sleep(Duration::from_secs(20 * 60)).await;
+    cancel.cancel();
+    let _ = task.await;
+    tracker.close();
+    tracker.wait().await;
+
+    let since = |name: &str| -> Vec<Duration> {
+        mock.starts_of(name)
+            .into_iter()
+            .filter(|t| *t > at_reload)
+            .collect()
+    };
+    assert_eq!(mock.overlaps.load(Ordering::SeqCst), 0, "overlapping polls");
+    // Kept: still once a minute.
+    assert!(
+        (19..=21).contains(&since("kept").len()),
+        "{:?}",
+        since("kept")
+    );
+    // Dropped: only a poll that was already in flight may finish, none starts.
+    assert!(since("dropped").is_empty(), "{:?}", since("dropped"));
+    // Slowed: every four minutes from now on.
+    let slowed = since("slowed");
+    assert!((4..=6).contains(&slowed.len()), "{slowed:?}");
+    for w in slowed.windows(2) {
+        assert!(w[1] - w[0] >= 3 * minute, "{slowed:?}");
+    }
+    // Moved: polled at its new URL within the startup spread, then once a minute.
+    let moved = since("moved");
+    assert!(moved[0] - at_reload <= Duration::from_secs(45), "{moved:?}");
+    assert_eq!(
+        mock.state("moved").configured_url.as_deref(),
+        Some("http://d.example/moved.xml")
+    );
+    // Added: polled soon, then once a minute.
+    let added = since("added");
+    assert!(added[0] - at_reload <= Duration::from_secs(5), "{added:?}");
+    assert!((19..=21).contains(&added.len()), "{added:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn network_down_holds_back_probes_and_recovers() {
     let interval = Duration::from_secs(60);
     let online = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -435,6 +508,7 @@ async fn network_down_holds_back_probes_and_recovers() {
         stats.clone(),
         cancel.clone(),
         tracker.clone(),
+        mpsc::unbounded_channel().1,
     ));
     // Offline for an hour.
     tokio::time::sleep(Duration::from_secs(3600)).await;

@@ -359,6 +359,86 @@ fn an_edited_url_is_polled_at_start_and_forgets_the_old_failures() {
     assert_eq!(code, Some(0));
 }
 
+/// SIGHUP reloads the sources: one added is polled, one removed is no longer listed, an
+/// invalid file changes nothing, and changes elsewhere are named as waiting for a restart.
+#[test]
+fn sighup_reloads_the_sources_and_survives_a_bad_file() {
+    let server = FeedServer::start();
+    let feed = |name: &str, title: &str, text: &str| {
+        let link = format!("http://{name}.test/1");
+        rss(name, &[(name, title, &link, text)])
+    };
+    server.set(
+        "one.xml",
+        feed("one", "Ferry line opens", &html(&paragraphs(HARBOUR))),
+    );
+    server.set(
+        "two.xml",
+        feed("two", "Frost hits orchards", &html(&paragraphs(ORCHARD))),
+    );
+    let env = TestEnv::new(&[("one", server.url("one.xml"))], "1s");
+    let first = std::fs::read_to_string(&env.config).unwrap();
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("one polled", |s| num(s, "/counts/articles") == 1);
+
+    // A source added.
+    let two = format!(
+        "[[sources]]\nname = \"two\"\nurl = \"{}\"\ninterval = \"1s\"\n",
+        server.url("two.xml")
+    );
+    env.append_config(&two);
+    daemon.hangup();
+    let s = daemon.wait_for("two added and polled", |s| {
+        num(s, "/counts/sources") == 2 && num(s, "/counts/articles") == 2
+    });
+    assert_eq!(s["sources"][1]["name"], "two", "{s:#}");
+    assert!(
+        daemon.log().contains("sources reloaded"),
+        "{}",
+        daemon.log()
+    );
+
+    // An invalid file: logged, nothing changes, the daemon runs on.
+    env.append_config("colour = \"blue\"\n");
+    daemon.hangup();
+    daemon.wait_for_log("configuration not reloaded");
+    assert!(
+        daemon.log().contains("colour: unknown key"),
+        "{}",
+        daemon.log()
+    );
+    let polls = num(&daemon.status(), "/sources/1/polls");
+    let s = daemon.wait_for("two still polled", |s| num(s, "/sources/1/polls") > polls);
+    assert_eq!(num(&s, "/counts/sources"), 2, "{s:#}");
+
+    // "one" removed, and a change outside the sources, which waits for a restart.
+    let only_two = first
+        .replace(
+            &format!(
+                "[[sources]]\nname = \"one\"\nurl = \"{}\"\ninterval = \"1s\"\n",
+                server.url("one.xml")
+            ),
+            &two,
+        )
+        .replace("timeout = \"5s\"", "timeout = \"6s\"");
+    assert!(
+        only_two.contains("6s") && !only_two.contains("one.xml"),
+        "{only_two}"
+    );
+    std::fs::write(&env.config, only_two).unwrap();
+    daemon.hangup();
+    let s = daemon.wait_for("one removed", |s| num(s, "/counts/sources") == 1);
+    assert_eq!(s["sources"][0]["name"], "two", "{s:#}");
+    daemon.wait_for_log("take effect at the next restart");
+    assert!(
+        daemon.log().contains("sections=\"fetch\""),
+        "{}",
+        daemon.log()
+    );
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// A log reader that goes away (`wirefold run 2>&1 | head`, a collector that dies) costs the
 /// log lines, not the daemon: tracing-subscriber reported a failed write with `eprintln!`,
 /// which panics when stderr is that same broken pipe (exit code 101, no index snapshot).

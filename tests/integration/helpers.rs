@@ -392,6 +392,19 @@ impl Daemon {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Waits up to 30 s until the log contains `needle`, or panics with the log.
+    pub fn wait_for_log(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?} in the log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// SIGKILL: the process dies wherever it is, no shutdown, no flush.
     pub fn kill(mut self) {
         let mut child = self.child.take().expect("running");
@@ -437,6 +450,15 @@ impl Daemon {
                 panic!("{what} ({limit:?}):\n{}", self.log());
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGHUP: the daemon reloads its sources.
+    pub fn hangup(&self) {
+        let pid = self.child.as_ref().expect("running").id() as i32;
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(pid, libc::SIGHUP);
         }
     }
 
