@@ -375,6 +375,8 @@ impl Config {
     /// applies the sources only, these need a restart.
     pub fn sections_differing(&self, other: &Config) -> Vec<&'static str> {
         use secrecy::ExposeSecret;
+        // Compared by their Debug text, which shows every field; the token's is redacted, so
+        // it is compared apart.
         let token = |c: &Config| c.http.token.as_ref().map(|t| t.expose_secret().to_owned());
         let debug = |v: &dyn fmt::Debug| format!("{v:?}");
         [

@@ -357,8 +357,7 @@ impl<P: Poller> Scheduler<P> {
                 (o.url == n.url && o.interval == n.interval).then_some(j)
             })
             .collect();
-        let removed = found.iter().filter(|f| **f).count();
-        let removed = old.len() - removed;
+        let removed = old.len() - found.iter().filter(|f| **f).count();
         let mut unchanged = vec![false; self.sources.len()];
         for j in kept.iter().flatten() {
             unchanged[*j] = true;

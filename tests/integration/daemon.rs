@@ -397,6 +397,8 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
         "{}",
         daemon.log()
     );
+    // Only the sources changed: no section is said to wait for a restart.
+    assert!(!daemon.log().contains("take effect"), "{}", daemon.log());
 
     // An invalid file: logged, nothing changes, the daemon runs on.
     env.append_config("colour = \"blue\"\n");
