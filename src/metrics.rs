@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_util::MetricKindMask;
 
 /// Polls finished, by `outcome` (`ok`, `not_modified`, `error`) and error `class`.
 pub const POLLS: &str = "wirefold_polls_total";
@@ -50,6 +51,11 @@ pub const RULE_HITS: &str = "wirefold_boilerplate_rule_hits_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// Every gauge is set by `/metrics` itself right before it renders, so a gauge left unset
+/// this long belongs to something gone: a source removed by a reload, whose
+/// `wirefold_source_*` series would otherwise stay (and keep an alert firing) until a restart.
+const GAUGE_IDLE: Duration = Duration::from_secs(5);
+
 /// Installs the global recorder once per process and returns the handle `/metrics` renders.
 pub fn install() -> PrometheusHandle {
     HANDLE
@@ -58,6 +64,7 @@ pub fn install() -> PrometheusHandle {
                 .set_buckets(&[
                     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
                 ])
+                .map(|b| b.idle_timeout(MetricKindMask::GAUGE, Some(GAUGE_IDLE)))
                 .map(PrometheusBuilder::build_recorder)
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();

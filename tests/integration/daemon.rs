@@ -413,7 +413,14 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     let s = daemon.wait_for("two still polled", |s| num(s, "/sources/1/polls") > polls);
     assert_eq!(num(&s, "/counts/sources"), 2, "{s:#}");
 
-    // "one" removed, and a change outside the sources, which waits for a restart.
+    // "one" removed, and a change outside the sources, which waits for a restart. Its metric
+    // series exist before...
+    let metrics = || crate::helpers::http_get(&daemon.url("/metrics")).1;
+    assert!(
+        metrics().contains(r#"wirefold_source_failures{source="one"}"#),
+        "{}",
+        metrics()
+    );
     let only_two = first
         .replace(
             &format!(
@@ -432,6 +439,20 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     let s = daemon.wait_for("one removed", |s| num(s, "/counts/sources") == 1);
     assert_eq!(s["sources"][0]["name"], "two", "{s:#}");
     daemon.wait_for_log("take effect at the next restart");
+    // ...and leave /metrics within seconds (an alert on them must not fire on forever).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let m = metrics();
+        if !m.contains(r#"source="one""#) {
+            assert!(
+                m.contains(r#"wirefold_source_failures{source="two"}"#),
+                "{m}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{m}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
     assert!(
         daemon.log().contains("sections=\"fetch\""),
         "{}",
