@@ -14,7 +14,9 @@
 #   5. restarts the container and checks that the store survived (same counts), then
 #      replaces the container by a new one on the same volume (an upgrade) and checks again;
 #   6. moves the listen port by environment (WIREFOLD_HTTP__LISTEN), as an operator would:
-#      the HEALTHCHECK follows it, and the served feed links to the address the reader used.
+#      the HEALTHCHECK follows it, and the served feed links to the address the reader used;
+#   7. removes a source from the mounted config and sends SIGHUP (`podman kill -s HUP`): the
+#      daemon, PID 1 in the container, applies it without a restart.
 #
 # Run as root from the repository: bash scripts/container-check.sh
 # Needs: podman, runc, debootstrap (installed with apt-get when missing), a Rust toolchain
@@ -224,4 +226,16 @@ self=$(curl -fsS "http://127.0.0.1:$PORT/feeds/stories.json" | jq -r .feed_url)
     fail "the served feed links to $self, not to the address it was read from"
 echo "the served feed links to $self"
 
-step "PASS: image built, /healthz from outside, HEALTHCHECK, non-root, store survived restart and replacement, moved port"
+step "SIGHUP to PID 1 reloads the sources"
+started=$("${P[@]}" inspect --format '{{.State.StartedAt}}' "$NAME")
+# Rewritten in place (same inode), so that the file bind-mounted into the container changes.
+head -n -3 "$conf" >"$conf.new" && cat "$conf.new" >"$conf" && rm "$conf.new"
+grep -q valley-herald "$conf" && fail "the source was not removed from $conf"
+"${P[@]}" kill -s HUP "$NAME" >/dev/null
+wait_status '.counts.sources == 2' "the reloaded source list"
+[ "$("${P[@]}" inspect --format '{{.State.StartedAt}}' "$NAME")" = "$started" ] ||
+    fail "the container was restarted"
+"${P[@]}" logs "$NAME" 2>&1 | grep -q "sources reloaded" || fail "no reload in the logs"
+echo "reloaded in place: $(curl -fsS "http://127.0.0.1:$PORT/status" | jq -c '[.sources[].name]')"
+
+step "PASS: image built, /healthz from outside, HEALTHCHECK, non-root, store survived restart and replacement, moved port, reload"
