@@ -36,7 +36,7 @@ impl App {
     /// Like [`App::build_with`], calling `phase` with the name of each phase as it starts
     /// ("starting: opening the store", "starting: loading the index").
     pub fn build_reporting(
-        config: Config,
+        mut config: Config,
         check: StoreCheck,
         phase: &dyn Fn(&'static str),
     ) -> anyhow::Result<App> {
@@ -114,7 +114,7 @@ impl App {
                 },
                 cpu: crate::ingest::cpu_pool(),
             },
-            sources: Arc::new(LiveSources::new(&config)),
+            sources: Arc::new(LiveSources::new(std::mem::take(&mut config.sources))),
             config: Arc::new(config),
             notifier: Arc::new(Notifier::disabled()),
             index_source,

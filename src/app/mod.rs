@@ -76,6 +76,8 @@ pub enum StoreCheck {
 /// A built application: store open, index rebuilt, client ready.
 #[derive(Debug)]
 pub struct App {
+    /// The configuration the daemon started with, without its `sources`: those moved to
+    /// `sources`, which a reload replaces.
     config: Arc<Config>,
     /// The sources as the last (re)load gave them.
     sources: Arc<LiveSources>,
@@ -149,7 +151,7 @@ impl App {
         ));
         let scheduler = tokio::spawn(scheduler::run(
             Arc::new(self.ctx.clone()),
-            self.config.enabled_sources().cloned().collect(),
+            self.sources.get().enabled().cloned().collect(),
             self.config.schedule.clone(),
             self.config.fetch.concurrency.get(),
             stats,
@@ -303,7 +305,7 @@ impl App {
     /// Polls every enabled source once, `fetch.concurrency` at a time; reports in config order.
     pub async fn once(&self) -> Vec<(String, PollReport)> {
         use futures::StreamExt;
-        let sources: Vec<_> = self.config.enabled_sources().cloned().collect();
+        let sources: Vec<_> = self.sources.get().enabled().cloned().collect();
         let ctx = &self.ctx;
         let mut reports: Vec<(usize, String, PollReport)> =
             futures::stream::iter(sources.into_iter().enumerate())
@@ -379,7 +381,7 @@ pub async fn reload_sources(
                 "changes outside [[sources]] take effect at the next restart"
             );
         }
-        live.set(&config);
         let _ = scheduler.send(config.enabled_sources().cloned().collect());
+        live.set(config.sources);
     }
 }

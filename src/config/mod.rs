@@ -398,15 +398,6 @@ impl Config {
         .filter_map(|(name, differs)| differs.then_some(name))
         .collect()
     }
-
-    /// The names of the sources marked `agency = true` (a story's likely origin).
-    pub fn agencies(&self) -> std::collections::HashSet<String> {
-        self.sources
-            .iter()
-            .filter(|s| s.agency)
-            .map(|s| s.name.clone())
-            .collect()
-    }
 }
 
 /// The configured sources as they are now: a reload (SIGHUP) replaces them while the daemon
@@ -424,9 +415,9 @@ pub struct Sources {
 }
 
 impl LiveSources {
-    /// The sources of `config`.
-    pub fn new(config: &Config) -> Self {
-        Self(std::sync::RwLock::new(Arc::new(Sources::of(config))))
+    /// Holds `list` (a configuration's `sources`, moved here so that they are kept once).
+    pub fn new(list: Vec<SourceConfig>) -> Self {
+        Self(std::sync::RwLock::new(Arc::new(Sources::of(list))))
     }
 
     /// The current sources.
@@ -434,18 +425,20 @@ impl LiveSources {
         self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Replaces them with those of `config`.
-    pub fn set(&self, config: &Config) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Sources::of(config));
+    /// Replaces them with `list`.
+    pub fn set(&self, list: Vec<SourceConfig>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Sources::of(list));
     }
 }
 
 impl Sources {
-    fn of(config: &Config) -> Self {
-        Self {
-            list: config.sources.clone(),
-            agencies: config.agencies(),
-        }
+    fn of(list: Vec<SourceConfig>) -> Self {
+        let agencies = list
+            .iter()
+            .filter(|s| s.agency)
+            .map(|s| s.name.clone())
+            .collect();
+        Self { list, agencies }
     }
 
     /// The sources that are polled.

@@ -55,9 +55,9 @@ const MAX_BODY: usize = 16 * 1024;
 /// What the handlers read.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The validated configuration.
+    /// The validated configuration, without its `sources` (moved to `sources`).
     pub config: Arc<Config>,
-    /// The configured sources, replaced by a reload (read these, not `config.sources`).
+    /// The configured sources, replaced by a reload.
     pub sources: Arc<LiveSources>,
     /// The store.
     pub store: Store,
