@@ -39,6 +39,11 @@ pub const SOURCES: &str = "wirefold_sources";
 pub const SOURCE_LAST_SUCCESS: &str = "wirefold_source_last_success_timestamp_seconds";
 /// Consecutive failures of each source (bounded set of sources).
 pub const SOURCE_FAILURES: &str = "wirefold_source_failures";
+/// 1 when the last reload of the configuration (SIGHUP) was applied or none was tried, 0
+/// when it was refused.
+pub const CONFIG_RELOAD_OK: &str = "wirefold_config_last_reload_successful";
+/// Unix time the sources in effect were loaded (at start, or by the last applied reload).
+pub const CONFIG_LOADED_AT: &str = "wirefold_config_last_reload_success_timestamp_seconds";
 /// Polls whose body held exactly the entries the source's last folded poll held: parsed,
 /// not normalized or folded again.
 pub const UNCHANGED_BODIES: &str = "wirefold_unchanged_bodies_total";
@@ -102,6 +107,14 @@ fn describe() {
         "Unix time of a source's last successful poll."
     );
     describe_gauge!(SOURCE_FAILURES, "Consecutive failures of a source.");
+    describe_gauge!(
+        CONFIG_RELOAD_OK,
+        "1 if the last configuration reload was applied (or none was tried), 0 if refused."
+    );
+    describe_gauge!(
+        CONFIG_LOADED_AT,
+        "Unix time the sources in effect were loaded (start or last applied reload)."
+    );
     describe_counter!(
         UNCHANGED_BODIES,
         "Polls whose body held the same entries as the source's last folded poll (not folded again)."
@@ -154,6 +167,17 @@ pub fn store_gauges(
     gauge!(STORE_BYTES).set(store_bytes as f64);
     gauge!(SOURCES).set(sources as f64);
     gauge!(POLLS_IN_FLIGHT).set(in_flight as f64);
+}
+
+/// Gauges of the configuration's (re)loads, set at scrape time.
+pub fn config_gauges(loads: &crate::config::Loads) {
+    let ok = if loads.last_reload_error.is_none() {
+        1.0
+    } else {
+        0.0
+    };
+    gauge!(CONFIG_RELOAD_OK).set(ok);
+    gauge!(CONFIG_LOADED_AT).set(loads.loaded_at as f64 / 1000.0);
 }
 
 /// Per-source gauges (call only for the bounded set of sources).

@@ -114,7 +114,10 @@ impl App {
                 },
                 cpu: crate::ingest::cpu_pool(),
             },
-            sources: Arc::new(LiveSources::new(std::mem::take(&mut config.sources))),
+            sources: Arc::new(LiveSources::new(
+                std::mem::take(&mut config.sources),
+                Utc::now().timestamp_millis(),
+            )),
             config: Arc::new(config),
             notifier: Arc::new(Notifier::disabled()),
             index_source,

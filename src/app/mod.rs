@@ -363,13 +363,17 @@ pub async fn reload_sources(
         let path = running.path.clone();
         info!(path = %path.display(), "SIGHUP: reloading the configuration");
         let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
+        let now = Utc::now().timestamp_millis();
         let config = match loaded {
             Ok(Ok(c)) => c,
+            // Recorded before it is logged: whoever read the log finds it in /status.
             Ok(Err(e)) => {
+                live.refused(e.to_string(), now);
                 error!(error.message = %e, "configuration not reloaded; the sources stay as they were");
                 continue;
             }
             Err(e) => {
+                live.refused(e.to_string(), now);
                 error!(error.message = %e, "configuration not reloaded");
                 continue;
             }
@@ -382,6 +386,6 @@ pub async fn reload_sources(
             );
         }
         let _ = scheduler.send(config.enabled_sources().cloned().collect());
-        live.set(config.sources);
+        live.set(config.sources, now);
     }
 }

@@ -401,9 +401,25 @@ impl Config {
 }
 
 /// The configured sources as they are now: a reload (SIGHUP) replaces them while the daemon
-/// runs; readers take the current list and keep it for as long as they need it.
+/// runs; readers take the current list and keep it for as long as they need it. Also what
+/// the last (re)load did, for `/status` and `/metrics`.
 #[derive(Debug)]
-pub struct LiveSources(std::sync::RwLock<Arc<Sources>>);
+pub struct LiveSources {
+    current: std::sync::RwLock<Arc<Sources>>,
+    loads: std::sync::Mutex<Loads>,
+}
+
+/// When the configuration was last loaded, and how the last reload went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loads {
+    /// When the sources in effect were loaded (at start, or by the last good reload), Unix
+    /// milliseconds.
+    pub loaded_at: i64,
+    /// When the last reload was tried (`None`: never), Unix milliseconds.
+    pub last_reload: Option<i64>,
+    /// Why it was refused (`None`: it was applied, or none was tried).
+    pub last_reload_error: Option<String>,
+}
 
 /// One version of the configured sources.
 #[derive(Debug, Default)]
@@ -415,19 +431,47 @@ pub struct Sources {
 }
 
 impl LiveSources {
-    /// Holds `list` (a configuration's `sources`, moved here so that they are kept once).
-    pub fn new(list: Vec<SourceConfig>) -> Self {
-        Self(std::sync::RwLock::new(Arc::new(Sources::of(list))))
+    /// Holds `list` (a configuration's `sources`, moved here so that they are kept once),
+    /// loaded at `now` (Unix milliseconds).
+    pub fn new(list: Vec<SourceConfig>, now: i64) -> Self {
+        Self {
+            current: std::sync::RwLock::new(Arc::new(Sources::of(list))),
+            loads: std::sync::Mutex::new(Loads {
+                loaded_at: now,
+                ..Loads::default()
+            }),
+        }
     }
 
     /// The current sources.
     pub fn get(&self) -> Arc<Sources> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
-    /// Replaces them with `list`.
-    pub fn set(&self, list: Vec<SourceConfig>) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Sources::of(list));
+    /// A reload at `now` replaces them with `list`. The record of the reload is written
+    /// first: whoever sees the new sources sees it too.
+    pub fn set(&self, list: Vec<SourceConfig>, now: i64) {
+        *self.loads.lock().unwrap_or_else(|p| p.into_inner()) = Loads {
+            loaded_at: now,
+            last_reload: Some(now),
+            last_reload_error: None,
+        };
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Sources::of(list));
+    }
+
+    /// A reload at `now` was refused for `error`; the sources stay.
+    pub fn refused(&self, error: String, now: i64) {
+        let mut loads = self.loads.lock().unwrap_or_else(|p| p.into_inner());
+        loads.last_reload = Some(now);
+        loads.last_reload_error = Some(error);
+    }
+
+    /// What the last (re)load did.
+    pub fn loads(&self) -> Loads {
+        self.loads.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

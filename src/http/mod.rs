@@ -174,6 +174,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             live.list.len(),
             s.scheduler.in_flight.load(Ordering::SeqCst),
         );
+        crate::metrics::config_gauges(&s.sources.loads());
         crate::metrics::rule_hits(s.folder.rules());
         for src in live.list.iter().take(s.config.http.metrics_max_sources) {
             if let Ok(Some(st)) = s.store.source_state(&src.name) {

@@ -68,6 +68,16 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
         status.counts.copies,
         status.polls_in_flight,
     );
+    if let Some(err) = &status.config.last_reload_error {
+        let _ = write!(
+            h,
+            "<p class=\"err\" id=\"reload\">The configuration reload at {} was refused; the \
+sources below are those loaded at {}:</p><pre class=\"err\">{}</pre>",
+            opt(&status.config.last_reload),
+            opt(&status.config.loaded_at),
+            text(err)
+        );
+    }
     h.push_str(
         "<h2>Sources</h2><table id=\"sources\"><thead><tr><th>source</th><th>health</th>\
 <th>last poll</th><th>next poll</th><th>polls: not modified / same body</th>\

@@ -40,6 +40,8 @@ pub struct Status {
     /// Whether the store takes writes; a failed write (disk full) stops ingesting until the
     /// disk takes writes again and the store is reopened.
     pub store: StoreHealth,
+    /// The configuration file and its (re)loads.
+    pub config: ConfigStatus,
     /// Sources by health: `ok`, `failing` (1–2 failures in a row), `down` (3 or more),
     /// `gone` (410), `waiting` (not polled yet), `disabled`.
     pub health: HealthCounts,
@@ -63,6 +65,21 @@ pub struct StoreHealth {
     pub damaged: bool,
     /// The write failure that stopped ingesting, while it lasts.
     pub error: Option<StoreErrorStatus>,
+}
+
+/// The configuration in `/status`: where it is read from, when the sources in effect were
+/// loaded, and how the last reload (SIGHUP) went.
+#[derive(Debug, Serialize)]
+pub struct ConfigStatus {
+    /// The file.
+    pub path: String,
+    /// When the sources in effect were loaded: at start, or by the last applied reload.
+    pub loaded_at: Option<String>,
+    /// When a reload was last tried (`null`: never).
+    pub last_reload: Option<String>,
+    /// Why that reload was refused (`null`: it was applied, or none was tried): every
+    /// problem, as `check-config` lists them.
+    pub last_reload_error: Option<String>,
 }
 
 /// A store write failure in `/status`.
@@ -468,6 +485,15 @@ pub(super) fn build(
         store_bytes: state.store.size_on_disk(),
         network,
         errors_by_class,
+        config: {
+            let loads = state.sources.loads();
+            ConfigStatus {
+                path: state.config.path.display().to_string(),
+                loaded_at: rfc3339(loads.loaded_at),
+                last_reload: loads.last_reload.and_then(rfc3339),
+                last_reload_error: loads.last_reload_error,
+            }
+        },
         store: {
             let fault = state.store.fault();
             StoreHealth {

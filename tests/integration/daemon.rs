@@ -410,12 +410,30 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
         daemon.log()
     );
     let polls = num(&daemon.status(), "/sources/1/polls");
-    let s = daemon.wait_for("two still polled", |s| num(s, "/sources/1/polls") > polls);
+    let s = daemon.wait_for("two still polled, the refusal in /status", |s| {
+        num(s, "/sources/1/polls") > polls && s["config"]["last_reload_error"].is_string()
+    });
     assert_eq!(num(&s, "/counts/sources"), 2, "{s:#}");
+    // ...and the refusal is in /status, /metrics and on the page, for whoever did not read
+    // the log.
+    let config = &s["config"];
+    assert!(config["last_reload"].is_string(), "{s:#}");
+    let why = config["last_reload_error"].as_str().unwrap_or_default();
+    assert!(why.contains("colour: unknown key"), "{s:#}");
+    let metrics = || crate::helpers::http_get(&daemon.url("/metrics")).1;
+    assert!(
+        metrics().contains("wirefold_config_last_reload_successful 0"),
+        "{}",
+        metrics()
+    );
+    let page = crate::helpers::http_get(&daemon.url("/")).1;
+    assert!(
+        page.contains("id=\"reload\"") && page.contains("colour: unknown key"),
+        "{page}"
+    );
 
     // "one" removed, and a change outside the sources, which waits for a restart. Its metric
     // series exist before...
-    let metrics = || crate::helpers::http_get(&daemon.url("/metrics")).1;
     assert!(
         metrics().contains(r#"wirefold_source_failures{source="one"}"#),
         "{}",
@@ -439,6 +457,14 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     let s = daemon.wait_for("one removed", |s| num(s, "/counts/sources") == 1);
     assert_eq!(s["sources"][0]["name"], "two", "{s:#}");
     daemon.wait_for_log("take effect at the next restart");
+    let s = daemon.wait_for("the reload recorded", |s| {
+        s["config"]["last_reload_error"].is_null()
+    });
+    assert_eq!(
+        s["config"]["loaded_at"], s["config"]["last_reload"],
+        "{s:#}"
+    );
+    assert!(metrics().contains("wirefold_config_last_reload_successful 1"));
     // ...and leave /metrics within seconds (an alert on them must not fire on forever).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
