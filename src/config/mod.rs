@@ -356,10 +356,17 @@ impl Config {
         let mut problems: Vec<Problem> = unknown
             .into_iter()
             .filter(|k| k != "config") // WIREFOLD_CONFIG names the file itself
-            .map(|key| Problem {
-                key,
-                source: None,
-                message: "unknown key".into(),
+            .map(|raw| {
+                let (key, index) = key_path(&raw);
+                let source = match (raw.starts_with("sources."), index) {
+                    (true, Some(i)) => settings.sources.get(i).map(|s| s.name.clone()),
+                    _ => None,
+                };
+                Problem {
+                    key,
+                    source,
+                    message: "unknown key".into(),
+                }
             })
             .collect();
         let config = validate(path, settings, &mut problems);
@@ -489,4 +496,26 @@ impl Sources {
     pub fn enabled(&self) -> impl Iterator<Item = &SourceConfig> {
         self.list.iter().filter(|s| s.enabled)
     }
+}
+
+/// An ignored key's path as serde reports it (`sources.1.colour`) written the way every
+/// other problem names its key (`sources[1].colour`), with its first index.
+fn key_path(raw: &str) -> (String, Option<usize>) {
+    let mut key = String::with_capacity(raw.len() + 2);
+    let mut first = None;
+    for part in raw.split('.') {
+        match part.parse::<usize>() {
+            Ok(i) if !key.is_empty() => {
+                key.push_str(&format!("[{i}]"));
+                first = first.or(Some(i));
+            }
+            _ => {
+                if !key.is_empty() {
+                    key.push('.');
+                }
+                key.push_str(part);
+            }
+        }
+    }
+    (key, first)
 }

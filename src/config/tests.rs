@@ -100,6 +100,7 @@ fn every_problem_is_listed_with_its_key() {
         [[sources]]
         name = "a"
         url = "not a url"
+        shade = "red"
         [[sources]]
         name = "a"
         url = "ftp://example.com/x"
@@ -118,6 +119,7 @@ fn every_problem_is_listed_with_its_key() {
         "fetch.timeout: must be longer than zero",
         "schedule.min_interval: must not be longer than schedule.max_interval",
         "sources[0].url (source \"a\")",
+        "sources[0].shade (source \"a\"): unknown key",
         "sources[1].name (source \"a\"): duplicate source name",
         "sources[1].url (source \"a\"): scheme \"ftp\" is not allowed",
         "sources[1].interval (source \"a\"): \"soon\" is not a duration",
@@ -317,7 +319,7 @@ fn operator_rules_are_read_and_each_bad_field_is_named() {
         "normalize.rules[6].position: rule \"sideways\": \"middle\" is not a position",
         "normalize.rules[7].kind: rule \"odd-kind\": \"headline\" is not a kind",
         "normalize.rules[8].pattern: rule \"blank\": must not be empty",
-        "normalize.rules.9.drop_from_dispaly: unknown key",
+        "normalize.rules[9].drop_from_dispaly: unknown key",
     ] {
         assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
     }

@@ -405,7 +405,9 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     daemon.hangup();
     daemon.wait_for_log("configuration not reloaded");
     assert!(
-        daemon.log().contains("colour: unknown key"),
+        daemon
+            .log()
+            .contains(r#"sources[1].colour (source "two"): unknown key"#),
         "{}",
         daemon.log()
     );
@@ -419,7 +421,10 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     let config = &s["config"];
     assert!(config["last_reload"].is_string(), "{s:#}");
     let why = config["last_reload_error"].as_str().unwrap_or_default();
-    assert!(why.contains("colour: unknown key"), "{s:#}");
+    assert!(
+        why.contains(r#"sources[1].colour (source "two"): unknown key"#),
+        "{s:#}"
+    );
     let metrics = || crate::helpers::http_get(&daemon.url("/metrics")).1;
     assert!(
         metrics().contains("wirefold_config_last_reload_successful 0"),
@@ -428,7 +433,7 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     );
     let page = crate::helpers::http_get(&daemon.url("/")).1;
     assert!(
-        page.contains("id=\"reload\"") && page.contains("colour: unknown key"),
+        page.contains("id=\"reload\"") && page.contains(r#"sources[1].colour (source "two")"#),
         "{page}"
     );
 
