@@ -364,17 +364,14 @@ pub async fn reload_sources(
         info!(path = %path.display(), "SIGHUP: reloading the configuration");
         let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
         let now = Utc::now().timestamp_millis();
-        let config = match loaded {
-            Ok(Ok(c)) => c,
-            // Recorded before it is logged: whoever read the log finds it in /status.
-            Ok(Err(e)) => {
-                live.refused(e.to_string(), now);
-                error!(error.message = %e, "configuration not reloaded; the sources stay as they were");
-                continue;
-            }
-            Err(e) => {
-                live.refused(e.to_string(), now);
-                error!(error.message = %e, "configuration not reloaded");
+        // Refused by validation, or the loading thread failed.
+        let loaded = loaded.map_err(|e| e.to_string());
+        let config = match loaded.and_then(|r| r.map_err(|e| e.to_string())) {
+            Ok(c) => c,
+            Err(why) => {
+                // Recorded before it is logged: whoever read the log finds it in /status.
+                live.refused(why.clone(), now);
+                error!(error.message = %why, "configuration not reloaded; the sources stay as they were");
                 continue;
             }
         };

@@ -153,7 +153,7 @@ all of them: <a href=\"/status?sources=all&amp;limit=100000\">/status?sources=al
 
 fn load(state: &AppState) -> Result<(Status, Vec<StoryView>), StoreError> {
     let live = state.sources.get();
-    let status = build(state, StatusQuery::default_for(live.list.len()))?;
+    let status = build(state, &live, StatusQuery::default_for(live.list.len()))?;
     let stories = state
         .store
         .stories_before(None)

@@ -314,9 +314,9 @@ fn parse_query(q: Option<&str>, n: usize) -> Result<StatusQuery, BadParam> {
 }
 
 pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let configured = state.sources.get().list.len();
-    let default = StatusQuery::default_for(configured);
-    let query = match parse_query(q.as_deref(), configured) {
+    let live = state.sources.get();
+    let default = StatusQuery::default_for(live.list.len());
+    let query = match parse_query(q.as_deref(), live.list.len()) {
         Ok(query) => query,
         Err(e) => return e.into_response(),
     };
@@ -331,7 +331,7 @@ pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery)
     }
     let st = state.clone();
     let built = tokio::task::spawn_blocking(move || {
-        build(&st, query).map(|s| serde_json::to_vec(&s).map(Bytes::from))
+        build(&st, &live, query).map(|s| serde_json::to_vec(&s).map(Bytes::from))
     })
     .await;
     match built {
@@ -357,15 +357,17 @@ pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery)
     }
 }
 
+/// The status of `live`, the sources the caller read once (its query was checked against
+/// the same list).
 pub(super) fn build(
     state: &AppState,
+    live: &crate::config::Sources,
     query: StatusQuery,
 ) -> Result<Status, crate::storage::StoreError> {
     let counts: Counts = state.store.counts()?;
     let mut health = HealthCounts::default();
     let mut selected = 0usize;
     let mut sources = Vec::new();
-    let live = state.sources.get();
     for s in &live.list {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
         // State recorded for another URL (the configuration changed) is not this source's.
