@@ -11,6 +11,8 @@
 #     with `systemctl kill -s HUP`: ExecReload's own kill cannot run here, because a control
 #     process cannot join the unit's namespaces inside this container ("Failed to set up mount
 #     namespacing: Operation not supported", status 226/NAMESPACE);
+#   - a refused reload (an unknown key): the process runs on, and every line of the logged
+#     error, the problems after the first line included, is an error (`-p err`) in the journal;
 #   - a clean stop: `systemctl stop` ends with the store flushed and Result=success;
 #   - `systemd-analyze security` (online this time) rates it at most 2.0.
 #
@@ -154,6 +156,19 @@ done
 in_ct 'journalctl -u wirefold --no-pager -q | grep -q "sources reloaded"' || fail "no reload in the journal"
 echo "reloaded in place (MainPID $pid): $sources"
 
+step "a refused reload: every line of it is an error in the journal"
+in_ct 'echo "colour = \"blue\"" >> /etc/wirefold/wirefold.toml'
+in_ct 'systemctl kill --kill-whom=main -s HUP wirefold' || fail "systemctl kill -s HUP"
+for _ in $(seq 1 20); do
+    in_ct 'journalctl -u wirefold -p err --no-pager -q | grep -q "unknown key"' && break
+    sleep 0.5
+done
+# The problems follow the message on lines of their own: each must carry the error priority.
+in_ct 'journalctl -u wirefold -p err --no-pager -q' | grep "unknown key" ||
+    fail "the refused reload's problem is not an error in the journal"
+[ "$(show MainPID)" = "$pid" ] || fail "the refused reload stopped the process"
+in_ct 'head -n -1 /etc/wirefold/wirefold.toml > /tmp/w.toml && cat /tmp/w.toml > /etc/wirefold/wirefold.toml'
+
 step "systemd-analyze security (online)"
 in_ct 'systemd-analyze security --threshold=20 wirefold.service | tail -1' || fail "exposure above 2.0"
 
@@ -166,4 +181,4 @@ in_ct 'journalctl -u wirefold --no-pager -q' |
     awk '/store flushed$/ {f = 1} f && /[ :>]bye$/ {ok = 1} END {exit !ok}' || fail "no clean shutdown"
 echo "stopped: Result=success, store flushed"
 
-step "PASS: notify start, status, DynamicUser store, journal priorities, restart on failure, reload, clean stop"
+step "PASS: notify start, status, DynamicUser store, journal priorities, restart on failure, reload, refused reload, clean stop"

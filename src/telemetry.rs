@@ -90,7 +90,8 @@ pub fn syslog_priority(level: &Level) -> u8 {
     }
 }
 
-/// Text lines for the journal: `<N>` priority prefix, then the plain formatter's line.
+/// Text lines for the journal: `<N>` priority prefix, then the plain formatter's line; every
+/// line of a multi-line event gets the prefix.
 struct JournalFormat<F> {
     inner: F,
 }
@@ -107,8 +108,17 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        write!(writer, "<{}>", syslog_priority(event.metadata().level()))?;
-        self.inner.format_event(ctx, writer, event)
+        let priority = syslog_priority(event.metadata().level());
+        let mut text = String::new();
+        self.inner
+            .format_event(ctx, Writer::new(&mut text), event)?;
+        // journald makes every line of its stream an entry of its own and reads the prefix of
+        // each: a message of several lines (a refused configuration's problems) keeps its
+        // priority on all of them, so `journalctl -p err` shows the whole of it.
+        for line in text.split_inclusive('\n') {
+            write!(writer, "<{priority}>{line}")?;
+        }
+        Ok(())
     }
 }
 
@@ -122,6 +132,54 @@ mod tests {
         assert_eq!(parse_journal_stream("8:12345\n"), Some((8, 12345)));
         assert_eq!(parse_journal_stream("8"), None);
         assert_eq!(parse_journal_stream("a:b"), None);
+    }
+
+    /// What the journal format writes for the events `emit` logs.
+    fn journal_lines(emit: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+        use tracing_subscriber::layer::SubscriberExt;
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let out = buffer.clone();
+        let inner = tfmt::format()
+            .with_target(false)
+            .with_ansi(false)
+            .without_time();
+        let subscriber = tracing_subscriber::registry().with(
+            tfmt::layer()
+                .with_writer(move || out.clone())
+                .with_ansi(false)
+                .event_format(JournalFormat { inner }),
+        );
+        tracing::subscriber::with_default(subscriber, emit);
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn every_line_of_a_journal_entry_carries_its_priority() {
+        let text = journal_lines(|| {
+            tracing::error!(error.message = %"invalid configuration:\n  a: bad\n  b: worse", "not reloaded");
+            tracing::warn!("one line");
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        for line in &lines[..3] {
+            assert!(line.starts_with("<3>"), "{text}");
+        }
+        assert!(lines[0].starts_with("<3>ERROR not reloaded"), "{text}");
+        assert_eq!(lines[2], "<3>  b: worse", "{text}");
+        assert!(lines[3].starts_with("<4> WARN one line"), "{text}");
     }
 
     #[test]
