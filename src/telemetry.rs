@@ -7,44 +7,109 @@
 //! `journalctl -p warning` works. JSON logs are left as they are: one object per line.
 
 use std::fmt;
+use std::sync::{Mutex, OnceLock};
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::{fmt as tfmt, EnvFilter};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt as tfmt, reload, EnvFilter, Layer, Registry};
 
 use crate::config::LogFormat;
 
+/// The installed filter, for [`set_level`]: its reload handle and the configured directive
+/// it was last set from (`None` when `RUST_LOG` chose it, which configuration never changes).
+struct Installed {
+    handle: reload::Handle<EnvFilter, Registry>,
+    configured: Mutex<Option<String>>,
+}
+
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
+
 /// Installs the global subscriber. Safe to call once; later calls are ignored.
 pub fn init(format: LogFormat, level: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, configured) = match EnvFilter::try_from_default_env() {
+        Ok(f) => (f, None),
+        Err(_) => (
+            EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info")),
+            Some(level.to_owned()),
+        ),
+    };
+    let (filter, handle) = reload::Layer::new(filter);
     let journald = stderr_is_journal();
     let ansi = !journald && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tfmt()
-        .with_env_filter(filter)
+    let lines = tfmt::layer()
         .with_writer(std::io::stderr)
         // A failed write is otherwise reported with `eprintln!`, which panics when stderr is
         // the broken pipe itself (a log reader that went away): the line is lost, not the
         // task that logged it.
         .log_internal_errors(false)
         .with_target(false);
-    let _ = match (format, journald) {
-        (LogFormat::Json, _) => builder.json().flatten_event(true).try_init(),
+    let lines = match (format, journald) {
+        (LogFormat::Json, _) => lines.json().flatten_event(true).boxed(),
         (LogFormat::Text, true) => {
             let inner = tfmt::format()
                 .with_target(false)
                 .with_ansi(false)
                 .without_time();
-            builder
+            lines
                 .with_ansi(false)
                 .event_format(JournalFormat { inner })
-                .try_init()
+                .boxed()
         }
-        (LogFormat::Text, false) => builder.with_ansi(ansi).try_init(),
+        (LogFormat::Text, false) => lines.with_ansi(ansi).boxed(),
     };
+    if tracing_subscriber::registry()
+        .with(filter)
+        .with(lines)
+        .try_init()
+        .is_ok()
+    {
+        let _ = INSTALLED.set(Installed {
+            handle,
+            configured: Mutex::new(configured),
+        });
+    }
+}
+
+/// What [`set_level`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LevelChange {
+    /// The filter now follows the new directive.
+    Applied,
+    /// The directive is the one in force.
+    Unchanged,
+    /// `RUST_LOG` set the filter at start, and it stays in force.
+    EnvironmentWins,
+    /// [`init`] did not install the subscriber (another was installed first: tests).
+    NotInstalled,
+}
+
+/// Replaces the log filter with `level` (an `EnvFilter` directive such as `debug` or
+/// `info,wirefold=debug`) while the daemon runs: the configuration reload's way to turn
+/// debug lines on and off without a restart.
+pub fn set_level(level: &str) -> Result<LevelChange, String> {
+    let Some(installed) = INSTALLED.get() else {
+        return Ok(LevelChange::NotInstalled);
+    };
+    let mut configured = installed
+        .configured
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match configured.as_deref() {
+        None => return Ok(LevelChange::EnvironmentWins),
+        Some(current) if current == level => return Ok(LevelChange::Unchanged),
+        Some(_) => {}
+    }
+    let filter = EnvFilter::try_new(level).map_err(|e| format!("not a log filter: {e}"))?;
+    installed
+        .handle
+        .reload(filter)
+        .map_err(|e| format!("the log filter could not be replaced: {e}"))?;
+    *configured = Some(level.to_owned());
+    Ok(LevelChange::Applied)
 }
 
 /// True when stderr is connected to the journal: `JOURNAL_STREAM` is `DEVICE:INODE` of the

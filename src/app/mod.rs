@@ -345,9 +345,10 @@ impl App {
 
 /// Reloads the configuration file (with the environment's overrides, as at start) at each
 /// message on `hangups`, until `stop`. A valid one replaces the sources: the scheduler gets
-/// the enabled ones on `scheduler`, `/status` and the API read them from `live`. Changes to
-/// other sections are named in a warning and wait for a restart. An invalid one changes
-/// nothing; its problems are logged.
+/// the enabled ones on `scheduler`, `/status` and the API read them from `live`; and its
+/// `log.level` becomes the log filter (unless `RUST_LOG` set it). Changes to other sections
+/// are named in a warning and wait for a restart. An invalid one changes nothing; its
+/// problems are logged.
 pub async fn reload_sources(
     running: Arc<Config>,
     live: Arc<LiveSources>,
@@ -375,6 +376,7 @@ pub async fn reload_sources(
                 continue;
             }
         };
+        apply_log_level(&running.log.level, &config.log.level);
         let restart = running.sections_differing(&config);
         if !restart.is_empty() {
             warn!(
@@ -384,5 +386,20 @@ pub async fn reload_sources(
         }
         let _ = scheduler.send(config.enabled_sources().cloned().collect());
         live.set(config.sources, now);
+    }
+}
+
+/// Makes a reloaded `log.level` the log filter, and says so; `at_start` is the level the
+/// daemon started with, to tell whether `RUST_LOG` overrides a level the operator changed.
+fn apply_log_level(at_start: &str, level: &str) {
+    use crate::telemetry::LevelChange;
+    match crate::telemetry::set_level(level) {
+        Ok(LevelChange::Applied) => info!(level, "log level changed"),
+        Ok(LevelChange::EnvironmentWins) if level != at_start => warn!(
+            level,
+            "log.level changed, but RUST_LOG was set at start and stays in force"
+        ),
+        Ok(_) => {}
+        Err(e) => warn!(error.message = %e, "log.level not applied"),
     }
 }

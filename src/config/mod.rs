@@ -378,8 +378,8 @@ impl Config {
         self.sources.iter().filter(|s| s.enabled)
     }
 
-    /// The sections other than `[[sources]]` in which `other` differs from this one: a reload
-    /// applies the sources only, these need a restart.
+    /// The sections in which `other` differs from this one in what a reload does not apply:
+    /// it applies `[[sources]]` and `log.level`, the rest needs a restart.
     pub fn sections_differing(&self, other: &Config) -> Vec<&'static str> {
         use secrecy::ExposeSecret;
         // Compared by their Debug text, which shows every field; the token's is redacted, so
@@ -399,7 +399,8 @@ impl Config {
                 "normalize",
                 debug(&self.normalize) != debug(&other.normalize),
             ),
-            ("log", debug(&self.log) != debug(&other.log)),
+            // The level is applied by the reload (`telemetry::set_level`); the format is not.
+            ("log", self.log.format != other.log.format),
         ]
         .into_iter()
         .filter_map(|(name, differs)| differs.then_some(name))

@@ -456,5 +456,11 @@ fn a_reload_names_the_sections_that_need_a_restart() {
     b.fetch.timeout = Duration::from_secs(3);
     b.http.token = Some(secrecy::SecretString::from("another-token-0123456789"));
     b.log.level = "debug".into();
+    assert_eq!(
+        a.sections_differing(&b),
+        ["http", "fetch"],
+        "the level is applied"
+    );
+    b.log.format = LogFormat::Json;
     assert_eq!(a.sections_differing(&b), ["http", "fetch", "log"]);
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tracing::{info, instrument, warn, Span};
+use tracing::{debug, info, instrument, warn, Span};
 use url::Url;
 
 use super::{ingest_body, source_host, IngestContext, PollError, PollReport, PollSummary};
@@ -118,6 +118,13 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
                     updated = s.updated,
                     copies = s.copies,
                     "poll stored articles"
+                );
+            } else {
+                // Most polls: a 304 or a feed with nothing new. Seen with `log.level = "debug"`.
+                debug!(
+                    seen = s.seen,
+                    not_modified = s.not_modified,
+                    "poll found nothing new"
                 );
             }
             Ok(s)

@@ -493,6 +493,80 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     assert_eq!(code, Some(0));
 }
 
+/// SIGHUP applies a changed `log.level`: debug lines (every quiet poll) appear and go away
+/// again without a restart; with `RUST_LOG` set at start, that stays in force and a warning
+/// says the level was not applied.
+#[test]
+fn sighup_applies_a_changed_log_level() {
+    let server = FeedServer::start();
+    server.set(
+        "one.xml",
+        rss(
+            "One",
+            &[(
+                "one",
+                "Ferry line opens",
+                "http://one.test/1",
+                "<p>Some text.</p>",
+            )],
+        ),
+    );
+    let env = TestEnv::new(&[("one", server.url("one.xml"))], "1s");
+    let set_level = |level: &str| {
+        let toml = std::fs::read_to_string(&env.config).unwrap();
+        let (head, tail) = toml.split_once("[log]\nlevel = ").unwrap();
+        let rest = tail.split_once('\n').unwrap().1;
+        std::fs::write(
+            &env.config,
+            format!("{head}[log]\nlevel = \"{level}\"\n{rest}"),
+        )
+        .unwrap();
+    };
+    let quiet = "poll found nothing new";
+    let count = |daemon: &Daemon, needle: &str| daemon.log().matches(needle).count();
+    set_level("info");
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("three polls", |s| num(s, "/sources/0/polls") >= 3);
+    assert_eq!(count(&daemon, quiet), 0, "{s:#}\n{}", daemon.log());
+
+    set_level("info,wirefold=debug");
+    daemon.hangup();
+    daemon.wait_for_log("log level changed");
+    daemon.wait_for_log(quiet);
+    assert!(!daemon.log().contains("take effect"), "{}", daemon.log());
+
+    // Back to info: the quiet polls go on, unlogged.
+    set_level("info");
+    daemon.hangup();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while count(&daemon, "log level changed") < 2 {
+        assert!(std::time::Instant::now() < deadline, "{}", daemon.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let logged = count(&daemon, quiet);
+    let polls = num(&daemon.status(), "/sources/0/polls");
+    daemon.wait_for("three more polls", |s| {
+        num(s, "/sources/0/polls") >= polls + 3
+    });
+    assert_eq!(count(&daemon, quiet), logged, "{}", daemon.log());
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+
+    // RUST_LOG chose the filter at start: the configured level is not applied, and the
+    // operator is told.
+    let daemon = Daemon::start_with(&env.config, &[("RUST_LOG", "info")]);
+    set_level("debug");
+    daemon.hangup();
+    daemon.wait_for_log("RUST_LOG was set at start and stays in force");
+    let polls = num(&daemon.status(), "/sources/0/polls");
+    daemon.wait_for("two more polls", |s| {
+        num(s, "/sources/0/polls") >= polls + 2
+    });
+    assert_eq!(count(&daemon, quiet), 0, "{}", daemon.log());
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// A log reader that goes away (`wirefold run 2>&1 | head`, a collector that dies) costs the
 /// log lines, not the daemon: tracing-subscriber reported a failed write with `eprintln!`,
 /// which panics when stderr is that same broken pipe (exit code 101, no index snapshot).
