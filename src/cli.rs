@@ -42,6 +42,20 @@ pub enum Command {
         #[arg(value_name = "FEED_FILE")]
         file: PathBuf,
     },
+    /// Print `[[sources]]` entries for the feeds of an OPML file (a feed reader's export) on
+    /// stdout, to append to the configuration; feeds already configured are left out, and
+    /// what is left out is listed on stderr.
+    ImportOpml {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Give every imported source this interval (e.g. 30m) instead of leaving it to
+        /// schedule.default_interval.
+        #[arg(long)]
+        interval: Option<String>,
+        /// The OPML file.
+        #[arg(value_name = "OPML_FILE")]
+        file: PathBuf,
+    },
     /// Print the running daemon's status summary (from its /status).
     Stats {
         #[command(flatten)]

@@ -31,6 +31,63 @@ fn main() -> ExitCode {
     }
 }
 
+/// `wirefold import-opml`: the file's new feeds as `[[sources]]` entries on stdout, what is
+/// left out and why on stderr. The configuration (when one is named or the default file
+/// exists) gives the sources already there and the schedule's bounds for `--interval`.
+fn import_opml(
+    arg: &ConfigArg,
+    interval: Option<&str>,
+    file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use wirefold::config::opml;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let feeds = opml::feeds(&bytes).with_context(|| file.display().to_string())?;
+    if feeds.is_empty() {
+        anyhow::bail!(
+            "{}: no feeds in it (no <outline> with an xmlUrl)",
+            file.display()
+        );
+    }
+    let path = Config::resolve_path(arg.config.as_deref());
+    let named =
+        arg.config.is_some() || std::env::var_os("WIREFOLD_CONFIG").is_some_and(|p| !p.is_empty());
+    let (configured, schedule) = if named || path.exists() {
+        Config::load_sources(&path)?
+    } else {
+        (Vec::new(), Default::default())
+    };
+    let interval = interval
+        .map(|raw| opml::check_interval(raw, &schedule))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let found = feeds.len();
+    let import = opml::plan(feeds, &configured);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "# {} from {} (wirefold import-opml)",
+        cli::counted(import.sources.len() as u64, "source", "sources"),
+        file.display()
+    )?;
+    out.write_all(opml::to_toml(&import.sources, interval.as_deref()).as_bytes())?;
+    out.flush()?;
+    cli::note(format_args!(
+        "{} in {}: {} to add, {} left out",
+        cli::counted(found as u64, "feed", "feeds"),
+        file.display(),
+        import.sources.len(),
+        import.skipped.len()
+    ));
+    for s in &import.skipped {
+        cli::note(format_args!(
+            "  - {:?} <{}>: {}",
+            s.feed.title, s.feed.url, s.reason
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
     Config::load(&Config::resolve_path(arg.config.as_deref()))
 }
@@ -177,6 +234,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             Ok(ExitCode::SUCCESS)
         }
+        Command::ImportOpml {
+            config,
+            interval,
+            file,
+        } => import_opml(&config, interval.as_deref(), &file),
         Command::Stats { config, url, token } => {
             let (url, configured) = daemon_url(url, &config)?;
             let token = token.or(configured);

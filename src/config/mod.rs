@@ -72,6 +72,7 @@ impl fmt::Display for Problem {
     }
 }
 
+pub mod opml;
 mod settings;
 #[cfg(test)]
 mod tests;
@@ -236,6 +237,19 @@ pub struct ScheduleConfig {
     pub network_probe_interval: Duration,
 }
 
+impl Default for ScheduleConfig {
+    /// The bounds of a configuration that sets none (the defaults in the README's table).
+    fn default() -> Self {
+        let mut problems = Vec::new();
+        validate(
+            Path::new(DEFAULT_PATH),
+            settings::Settings::default(),
+            &mut problems,
+        )
+        .schedule
+    }
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -323,6 +337,15 @@ impl Config {
         let (config, mut problems) = Self::read(path, env)?;
         problems.retain(|p| p.key.starts_with("http."));
         valid(path, config.http, problems)
+    }
+
+    /// The `[[sources]]` and `[schedule]` sections alone, for `wirefold import-opml`: read
+    /// and checked like [`Config::load`], but only their problems count (an operator who
+    /// cannot write the store can still import a list).
+    pub fn load_sources(path: &Path) -> Result<(Vec<SourceConfig>, ScheduleConfig), ConfigError> {
+        let (config, mut problems) = Self::read(path, None)?;
+        problems.retain(|p| p.key.starts_with("sources") || p.key.starts_with("schedule."));
+        valid(path, (config.sources, config.schedule), problems)
     }
 
     /// Reads the file, applies the environment's overrides and validates: the typed

@@ -61,11 +61,25 @@ fn full() -> std::process::Stdio {
 #[test]
 fn one_shot_commands_report_a_failed_stdout_and_never_panic() {
     let env = TestEnv::new(&[("a", "https://example.com/feed".into())], "5m");
-    let mut commands = vec![vec![
-        "check-config".to_string(),
-        "--config".into(),
-        env.config.display().to_string(),
-    ]];
+    let opml = env.dir().join("subs.opml");
+    std::fs::write(
+        &opml,
+        r#"<opml version="2.0"><body><outline text="B" xmlUrl="https://b.example.com/rss"/></body></opml>"#,
+    )
+    .unwrap();
+    let mut commands = vec![
+        vec![
+            "check-config".to_string(),
+            "--config".into(),
+            env.config.display().to_string(),
+        ],
+        vec![
+            "import-opml".to_string(),
+            opml.display().to_string(),
+            "--config".into(),
+            env.config.display().to_string(),
+        ],
+    ];
     // The evaluation over the shared wire story and the fixtures (quick), when the corpus is here.
     if let Some(corpus) = crate::helpers::corpus("") {
         commands.push(
@@ -370,4 +384,100 @@ fn normalize_prints_what_the_configured_rules_leave() {
         err.contains("parsing") && err.contains("wirefold.toml"),
         "{err}"
     );
+}
+
+/// A feed reader's OPML export becomes `[[sources]]` entries: appended to the configuration
+/// and applied by a reload, its new feeds are polled; one already configured, one listed
+/// twice and one that is not http(s) are left out, each with its reason.
+#[test]
+fn import_opml_prints_sources_a_reload_then_polls() {
+    let server = FeedServer::start();
+    for (path, title) in [
+        ("one.xml", "Ferry line opens"),
+        ("two.xml", "Frost hits orchards"),
+    ] {
+        let link = format!("http://{path}.test/1");
+        server.set(
+            path,
+            rss(
+                path,
+                &[(path, title, &link, "<p>Some text of the story.</p>")],
+            ),
+        );
+    }
+    let env = TestEnv::new(&[("one", server.url("one.xml"))], "1s");
+    let opml = env.dir().join("subs.opml");
+    std::fs::write(
+        &opml,
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>Export</title></head><body>
+<outline text="News" title="News">
+  <outline type="rss" text="The One" xmlUrl="{one}"/>
+  <outline type="rss" text="Two &amp; Co" xmlUrl="{two}"/>
+  <outline type="rss" text="Two again" xmlUrl="{two}"/>
+</outline>
+<outline type="rss" text="Mail" xmlUrl="mailto:desk@example.org"/>
+</body></opml>"#,
+            one = server.url("one.xml"),
+            two = server.url("two.xml"),
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("one polled", |s| {
+        crate::helpers::num(s, "/counts/articles") == 1
+    });
+
+    let path = opml.display().to_string();
+    let (code, out, err) = env.command(&["import-opml", &path, "--interval", "2s"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.starts_with("# 1 source from "), "{out}");
+    assert!(
+        out.contains(&format!(
+            "[[sources]]\nname = \"Two & Co\"\nurl = \"{}\"\ninterval = \"2s\"\n",
+            server.url("two.xml")
+        )),
+        "{out}"
+    );
+    assert!(err.contains("4 feeds in "), "{err}");
+    assert!(
+        err.contains(r#""The One""#) && err.contains(r#"already configured as "one""#),
+        "{err}"
+    );
+    assert!(
+        err.contains(r#"already listed earlier in the file, as "Two & Co""#),
+        "{err}"
+    );
+    assert!(err.contains(r#"scheme "mailto""#), "{err}");
+
+    env.append_config(&out);
+    env.command_ok(&["check-config"]);
+    daemon.hangup();
+    let s = daemon.wait_for("the imported source polled", |s| {
+        crate::helpers::num(s, "/counts/articles") == 2
+    });
+    assert_eq!(s["sources"][1]["name"], "Two & Co", "{s:#}");
+
+    // Imported once, the feed is configured: a second import adds nothing.
+    let (code, out, err) = env.command(&["import-opml", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("# 0 sources from ") && !out.contains("[[sources]]"),
+        "{out}"
+    );
+    assert!(err.contains(r#"already configured as "Two & Co""#), "{err}");
+
+    // Not an OPML file, and an interval the schedule refuses: specific errors, exit 1.
+    let (code, _, err) = env.command(&["import-opml", &env.config.display().to_string()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not an OPML file"), "{err}");
+    let (code, _, err) = env.command(&["import-opml", &path, "--interval", "7d"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--interval 7d is outside the schedule bounds"),
+        "{err}"
+    );
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
 }

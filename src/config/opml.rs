@@ -1,0 +1,466 @@
+//! OPML subscription lists, what feed readers export (newsboat `-e`, FreshRSS, Inoreader,
+//! Feedly), read into `[[sources]]` entries: `wirefold import-opml`.
+//!
+//! Every `<outline>` with an `xmlUrl`, at any depth (readers nest feeds in folders), is a
+//! feed; its `title`, else its `text`, names it. Feeds already configured (the same URL) and
+//! feeds listed twice are left out with the reason; names are made unique against the
+//! configured ones. The entries are printed as TOML for the operator to append, so the
+//! configuration file stays the one place sources are kept (and a reload applies them).
+
+use std::collections::{HashMap, HashSet};
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::XmlVersion;
+use url::Url;
+
+use super::SourceConfig;
+
+/// What stops an OPML file from being read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum OpmlError {
+    /// The XML is broken (an unclosed element, a bad attribute).
+    #[error("not well-formed XML at byte {position}: {message}")]
+    Xml {
+        /// Byte offset in the (UTF-8) text where the reader stopped.
+        position: u64,
+        /// What the XML reader said.
+        message: String,
+    },
+    /// Broken before any element: another kind of file (a TOML file, an HTML error page).
+    #[error("not an OPML file: no XML element before this ({0})")]
+    NotXml(String),
+    /// Well-formed, but another kind of document.
+    #[error("the root element is <{0}>, not <opml>: not an OPML file")]
+    NotOpml(String),
+    /// No element at all.
+    #[error("the file holds no XML element: not an OPML file")]
+    Empty,
+}
+
+/// One feed of an OPML file, as written there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpmlFeed {
+    /// `title`, else `text`, whitespace collapsed; empty when neither says anything.
+    pub title: String,
+    /// `xmlUrl`, trimmed.
+    pub url: String,
+}
+
+/// Every feed of an OPML document, in document order.
+pub fn feeds(xml: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
+    let text = crate::parse::encoding::to_utf8(xml, None);
+    let text = String::from_utf8_lossy(&text.bytes);
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let mut root = None;
+    let mut feeds = Vec::new();
+    loop {
+        let event = reader.read_event().map_err(|e| match root {
+            None => OpmlError::NotXml(e.to_string()),
+            Some(_) => OpmlError::Xml {
+                position: reader.error_position(),
+                message: e.to_string(),
+            },
+        })?;
+        let element = match &event {
+            Event::Start(e) | Event::Empty(e) => e,
+            Event::Eof => break,
+            _ => continue,
+        };
+        let name = element.local_name().as_ref().to_owned();
+        if root.is_none() {
+            if !name.eq_ignore_ascii_case("opml") {
+                return Err(OpmlError::NotOpml(name));
+            }
+            root = Some(name);
+            continue;
+        }
+        if name.eq_ignore_ascii_case("outline") {
+            if let Some(feed) = outline(element).map_err(|message| OpmlError::Xml {
+                position: reader.buffer_position(),
+                message,
+            })? {
+                feeds.push(feed);
+            }
+        }
+    }
+    if root.is_none() {
+        return Err(OpmlError::Empty);
+    }
+    Ok(feeds)
+}
+
+/// The feed an `<outline>` names, if it has an `xmlUrl` (folders have none). Attribute names
+/// are matched without regard to case: `xmlurl` is a common misspelling.
+fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
+    let (mut url, mut title, mut text) = (None, None, None);
+    for attribute in element.attributes() {
+        let attribute = attribute.map_err(|e| e.to_string())?;
+        let key = attribute.key.local_name().as_ref().to_lowercase();
+        let slot = match key.as_str() {
+            "xmlurl" => &mut url,
+            "title" => &mut title,
+            "text" => &mut text,
+            _ => continue,
+        };
+        // An entity XML does not define (`&eacute;` from an HTML-minded exporter) leaves
+        // the value as written rather than losing the feed.
+        let value = attribute
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_or_else(|_| attribute.value.clone().into_owned(), |v| v.into_owned());
+        *slot = Some(value);
+    }
+    let Some(url) = url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let collapse = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let title = [title, text]
+        .into_iter()
+        .flatten()
+        .map(|t| collapse(&t))
+        .find(|t| !t.is_empty())
+        .unwrap_or_default();
+    Ok(Some(OpmlFeed { title, url }))
+}
+
+/// A feed of the file that is not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The feed as the file has it.
+    pub feed: OpmlFeed,
+    /// Why it is left out.
+    pub reason: String,
+}
+
+/// A source to add: a name unique among the configured and the imported ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSource {
+    /// Its name in the configuration.
+    pub name: String,
+    /// Its URL.
+    pub url: Url,
+}
+
+/// What an import adds and what it leaves out.
+#[derive(Debug, Default)]
+pub struct Import {
+    /// The sources to add, in the file's order.
+    pub sources: Vec<NewSource>,
+    /// The feeds left out.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Decides which of `feeds` become sources next to the `configured` ones: http(s) URLs not
+/// configured yet, each once, under a name no other source has.
+pub fn plan(feeds: Vec<OpmlFeed>, configured: &[SourceConfig]) -> Import {
+    let mut names: HashSet<String> = configured.iter().map(|s| s.name.clone()).collect();
+    let mut urls: HashMap<String, String> = configured
+        .iter()
+        .map(|s| {
+            (
+                s.url.as_str().to_owned(),
+                format!("configured as \"{}\"", s.name),
+            )
+        })
+        .collect();
+    let mut import = Import::default();
+    for feed in feeds {
+        let url = match Url::parse(&feed.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => u,
+            Ok(u) => {
+                let reason = format!(
+                    "scheme \"{}\": only http and https feeds are imported",
+                    u.scheme()
+                );
+                import.skipped.push(Skipped { feed, reason });
+                continue;
+            }
+            Err(e) => {
+                let reason = format!("not a URL ({e})");
+                import.skipped.push(Skipped { feed, reason });
+                continue;
+            }
+        };
+        if let Some(already) = urls.get(url.as_str()) {
+            let reason = format!("already {already}");
+            import.skipped.push(Skipped { feed, reason });
+            continue;
+        }
+        let name = unique_name(&feed.title, &url, &names);
+        names.insert(name.clone());
+        urls.insert(
+            url.as_str().to_owned(),
+            format!("listed earlier in the file, as \"{name}\""),
+        );
+        import.sources.push(NewSource { name, url });
+    }
+    import
+}
+
+/// The feed's title, else its host and path; when another source has it, the host is added,
+/// then a number.
+fn unique_name(title: &str, url: &Url, taken: &HashSet<String>) -> String {
+    let host = url.host_str().unwrap_or_default();
+    let base = if title.is_empty() {
+        format!("{host}{}", url.path().trim_end_matches('/'))
+    } else {
+        title.to_owned()
+    };
+    if !taken.contains(&base) {
+        return base;
+    }
+    let with_host = format!("{base} ({host})");
+    if !taken.contains(&with_host) {
+        return with_host;
+    }
+    (2..)
+        .map(|n| format!("{with_host} {n}"))
+        .find(|n| !taken.contains(n))
+        .unwrap_or(with_host)
+}
+
+/// `--interval`: a duration within the schedule's bounds, as the configuration would accept
+/// it for a source.
+pub fn check_interval(raw: &str, schedule: &super::ScheduleConfig) -> Result<String, String> {
+    let raw = raw.trim();
+    let d = humantime::parse_duration(raw)
+        .map_err(|e| format!("--interval {raw:?} is not a duration such as 30m ({e})"))?;
+    if d < schedule.min_interval || d > schedule.max_interval {
+        return Err(format!(
+            "--interval {raw} is outside the schedule bounds; allowed: {} to {}",
+            humantime::format_duration(schedule.min_interval),
+            humantime::format_duration(schedule.max_interval)
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// The sources as `[[sources]]` entries, with `interval` (a duration as the configuration
+/// writes it) when given.
+pub fn to_toml(sources: &[NewSource], interval: Option<&str>) -> String {
+    let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let mut out = String::new();
+    for s in sources {
+        out.push_str("\n[[sources]]\n");
+        out.push_str(&format!("name = {}\n", quote(&s.name)));
+        out.push_str(&format!("url = {}\n", quote(s.url.as_str())));
+        if let Some(interval) = interval {
+            out.push_str(&format!("interval = {}\n", quote(interval)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const READER_EXPORT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0">
+  <head><title>Subscriptions</title></head>
+  <body>
+    <outline text="Agencies" title="Agencies">
+      <outline type="rss" text="Harbour Wire" title="Harbour   Wire" xmlUrl=" https://wire.example.org/rss " htmlUrl="https://wire.example.org/"/>
+      <outline type="rss" text="Valley &amp; Lake" xmlUrl="https://valley.example.net/feed?format=rss&amp;lang=en"/>
+    </outline>
+    <outline text="Regional">
+      <outline type="rss" xmlurl="http://plain.example.com/news/"/>
+      <outline text="Caf&eacute; News" xmlUrl="https://cafe.example.org/atom.xml"></outline>
+      <outline text="No feed here" htmlUrl="https://site.example.org/"/>
+    </outline>
+  </body>
+</opml>"#;
+
+    fn feed(title: &str, url: &str) -> OpmlFeed {
+        OpmlFeed {
+            title: title.into(),
+            url: url.into(),
+        }
+    }
+
+    #[test]
+    fn every_outline_with_a_feed_url_is_a_feed_at_any_depth() {
+        let got = feeds(READER_EXPORT.as_bytes()).unwrap();
+        assert_eq!(
+            got,
+            [
+                feed("Harbour Wire", "https://wire.example.org/rss"),
+                feed(
+                    "Valley & Lake",
+                    "https://valley.example.net/feed?format=rss&lang=en"
+                ),
+                feed("", "http://plain.example.com/news/"),
+                feed("Caf&eacute; News", "https://cafe.example.org/atom.xml"),
+            ]
+        );
+    }
+
+    #[test]
+    fn what_is_not_an_opml_file_is_named() {
+        let err = |xml: &str| feeds(xml.as_bytes()).unwrap_err().to_string();
+        assert_eq!(
+            err("<rss version=\"2.0\"><channel/></rss>"),
+            "the root element is <rss>, not <opml>: not an OPML file"
+        );
+        assert_eq!(err(""), "the file holds no XML element: not an OPML file");
+        let text = err("[sources]\nname = \"Q & A\"\n");
+        assert!(
+            text.starts_with("not an OPML file: no XML element before this ("),
+            "{text}"
+        );
+        let broken = err("<opml><body><outline xmlUrl=\"https://a.example/\"></body></opml>");
+        assert!(
+            broken.starts_with("not well-formed XML at byte "),
+            "{broken}"
+        );
+        let attribute = err("<opml><body><outline xmlUrl=\"a\" xmlUrl=\"b\"/></body></opml>");
+        assert!(
+            attribute.starts_with("not well-formed XML at byte "),
+            "{attribute}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Pieces of OPML in any order: read or refused with an error, never a panic.
+        #[test]
+        fn any_mix_of_opml_pieces_is_read_or_refused(
+            pieces in proptest::collection::vec(0usize..16, 0..40)
+        ) {
+            const PIECES: [&str; 16] = [
+                "<opml>", "</opml>", "<body>", "<outline ", "xmlUrl=\"", "XMLURL='",
+                "https://a.example/f?x=1&amp;y=2", "\"", "'", "/>", ">", "</outline>",
+                "&eacute;", "&", "text=\"T\" ", "\u{feff}",
+            ];
+            let xml: String = pieces.iter().map(|&i| PIECES[i]).collect();
+            if let Ok(found) = feeds(xml.as_bytes()) {
+                for f in found {
+                    proptest::prop_assert!(!f.url.is_empty());
+                }
+            }
+        }
+    }
+
+    fn configured(name: &str, url: &str) -> SourceConfig {
+        SourceConfig {
+            name: name.into(),
+            url: Url::parse(url).unwrap(),
+            interval: Duration::from_secs(900),
+            enabled: true,
+            agency: false,
+        }
+    }
+
+    #[test]
+    fn configured_and_repeated_feeds_are_left_out_and_names_stay_unique() {
+        let existing = [
+            configured("Harbour Wire", "https://wire.example.org/other"),
+            configured(
+                "valley",
+                "https://valley.example.net/feed?format=rss&lang=en",
+            ),
+        ];
+        let import = plan(
+            vec![
+                feed("Harbour Wire", "https://wire.example.org/rss"),
+                feed(
+                    "Valley",
+                    "https://valley.example.net/feed?format=rss&lang=en",
+                ),
+                feed("", "http://plain.example.com/news/"),
+                feed("Again", "HTTPS://WIRE.example.org/rss"),
+                feed("Local file", "file:///srv/feeds/a.xml"),
+                feed("Typo", "https//wire.example.org"),
+                feed("Harbour Wire", "https://mirror.example.org/rss"),
+                feed("Harbour Wire", "https://wire.example.org/rss2"),
+            ],
+            &existing,
+        );
+        let added: Vec<(&str, &str)> = import
+            .sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.url.as_str()))
+            .collect();
+        assert_eq!(
+            added,
+            [
+                (
+                    "Harbour Wire (wire.example.org)",
+                    "https://wire.example.org/rss"
+                ),
+                ("plain.example.com/news", "http://plain.example.com/news/"),
+                (
+                    "Harbour Wire (mirror.example.org)",
+                    "https://mirror.example.org/rss"
+                ),
+                (
+                    "Harbour Wire (wire.example.org) 2",
+                    "https://wire.example.org/rss2"
+                ),
+            ]
+        );
+        let skipped: Vec<(&str, &str)> = import
+            .skipped
+            .iter()
+            .map(|s| (s.feed.title.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("Valley", "already configured as \"valley\""),
+                (
+                    "Again",
+                    "already listed earlier in the file, as \"Harbour Wire (wire.example.org)\""
+                ),
+                (
+                    "Local file",
+                    "scheme \"file\": only http and https feeds are imported"
+                ),
+                ("Typo", "not a URL (relative URL without a base)"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_interval_is_a_duration_within_the_schedule_bounds() {
+        let schedule = crate::config::ScheduleConfig::default();
+        assert_eq!(check_interval(" 30m ", &schedule).unwrap(), "30m");
+        let slow = check_interval("30s", &schedule).unwrap_err();
+        assert!(
+            slow.contains("outside the schedule bounds; allowed: 1m to 6h"),
+            "{slow}"
+        );
+        let typo = check_interval("30 mins please", &schedule).unwrap_err();
+        assert!(typo.contains("is not a duration such as 30m"), "{typo}");
+    }
+
+    #[test]
+    fn the_entries_are_toml_the_configuration_reads_back() {
+        let sources = [
+            NewSource {
+                name: "Quote \" and \\ back\tslash".into(),
+                url: Url::parse("https://a.example.org/feed?x=1&y=\"2\"").unwrap(),
+            },
+            NewSource {
+                name: "Plain".into(),
+                url: Url::parse("https://b.example.org/rss").unwrap(),
+            },
+        ];
+        let text = to_toml(&sources, Some("30m"));
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            name: String,
+            url: String,
+            interval: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct File {
+            sources: Vec<Entry>,
+        }
+        let file: File = toml::from_str(&text).unwrap();
+        assert_eq!(file.sources.len(), 2, "{text}");
+        assert_eq!(file.sources[0].name, sources[0].name);
+        assert_eq!(file.sources[0].url, sources[0].url.as_str());
+        assert_eq!(file.sources[1].interval, "30m");
+        assert!(!to_toml(&sources, None).contains("interval"));
+    }
+}
