@@ -8,6 +8,7 @@
 //! [`Config::load`] URLs are [`Url`], durations are [`Duration`], concurrency is non-zero and
 //! every bound is ordered.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -282,6 +283,72 @@ pub struct SourceConfig {
     /// A wire agency's own feed: its copy is a story's likely origin even when another
     /// outlet was polled first (see `fold::likely_origin`).
     pub agency: bool,
+}
+
+impl SourceConfig {
+    /// The URL as logs, `/status` and the page show it: see [`shown_url`].
+    pub fn shown_url(&self) -> Cow<'_, str> {
+        shown_url(self.url.as_str())
+    }
+}
+
+/// Query parameters whose values are credentials in feed URLs (private feeds of readers and
+/// news APIs: `?apikey=`, `?token=`, signed URLs' `sig`), compared without case.
+const SECRET_PARAMETERS: [&str; 17] = [
+    "key",
+    "apikey",
+    "api_key",
+    "api-key",
+    "token",
+    "access_token",
+    "auth",
+    "auth_token",
+    "secret",
+    "client_secret",
+    "password",
+    "passwd",
+    "pwd",
+    "sig",
+    "signature",
+    "session",
+    "sessionid",
+];
+
+/// A source URL fit to be shown and logged: a password in it (`https://user:pass@host/`)
+/// and the values of query parameters that carry credentials ([`SECRET_PARAMETERS`]) become
+/// `xxxxx`. The request itself uses the URL as configured; anything else is left as it is.
+pub fn shown_url(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['@', '?']) {
+        return Cow::Borrowed(raw);
+    }
+    let Ok(mut url) = Url::parse(raw) else {
+        return Cow::Borrowed(raw);
+    };
+    let mut changed = false;
+    if url.password().is_some() {
+        changed |= url.set_password(Some("xxxxx")).is_ok();
+    }
+    let secret = |k: &str| SECRET_PARAMETERS.iter().any(|s| s.eq_ignore_ascii_case(k));
+    if url.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) {
+                    "xxxxx".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        changed = true;
+    }
+    if changed {
+        Cow::Owned(url.into())
+    } else {
+        Cow::Borrowed(raw)
+    }
 }
 
 /// `value` when no problem was found, else every problem as [`ConfigError::Invalid`].

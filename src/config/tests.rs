@@ -464,3 +464,38 @@ fn a_reload_names_the_sections_that_need_a_restart() {
     b.log.format = LogFormat::Json;
     assert_eq!(a.sections_differing(&b), ["http", "fetch", "log"]);
 }
+
+#[test]
+fn a_source_url_is_shown_without_its_credentials() {
+    for (raw, shown) in [
+        (
+            "https://feeds.example.org/world.rss",
+            "https://feeds.example.org/world.rss",
+        ),
+        (
+            "https://alice:s3cret@feeds.example.org/private.rss",
+            "https://alice:xxxxx@feeds.example.org/private.rss",
+        ),
+        (
+            "https://alice@feeds.example.org/private.rss",
+            "https://alice@feeds.example.org/private.rss",
+        ),
+        (
+            "https://api.example.org/news?q=baku&apiKey=abc123&page=2",
+            "https://api.example.org/news?q=baku&apiKey=xxxxx&page=2",
+        ),
+        (
+            "https://reader.example.com/feed?TOKEN=t0k&sig=zz%2F1",
+            "https://reader.example.com/feed?TOKEN=xxxxx&sig=xxxxx",
+        ),
+        // Names that only contain a secret's name are not secrets.
+        (
+            "https://news.example.org/search?keyword=ukraine&monkey=1",
+            "https://news.example.org/search?keyword=ukraine&monkey=1",
+        ),
+        ("file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml"),
+        ("not a url?token=1", "not a url?token=1"),
+    ] {
+        assert_eq!(shown_url(raw), shown, "{raw}");
+    }
+}

@@ -111,7 +111,15 @@ impl FetchError {
 
     /// Classifies an error reqwest returned while sending a request or reading headers.
     pub(super) fn from_reqwest(e: &reqwest::Error) -> Self {
-        let chain = error_chain(e);
+        let mut chain = error_chain(e);
+        // reqwest names the URL ("error sending request for url (…)") without its password
+        // but with its query: shown as everywhere else, without credentials.
+        if let Some(url) = e.url() {
+            let shown = crate::config::shown_url(url.as_str());
+            if shown != url.as_str() {
+                chain = chain.replace(url.as_str(), &shown);
+            }
+        }
         if let Some(blocked) = find_cause::<BlockedAddress>(e) {
             return FetchError::Blocked(blocked.to_string());
         }

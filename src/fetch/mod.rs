@@ -35,7 +35,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::config::FetchConfig;
+use crate::config::{shown_url, FetchConfig};
 use body::BodyLimits;
 pub use error::FetchError;
 use guard::{Guard, GuardedResolver};
@@ -162,16 +162,18 @@ impl Fetcher {
                 .map_err(|e| FetchError::Redirect(format!("Location {location:?}: {e}")))?;
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(FetchError::Redirect(format!(
-                    "to {next}: scheme \"{}\" is not followed",
+                    "to {}: scheme \"{}\" is not followed",
+                    shown_url(next.as_str()),
                     next.scheme()
                 )));
             }
             if visited.contains(&next) {
-                let chain: Vec<&str> = visited.iter().map(Url::as_str).collect();
-                return Err(FetchError::RedirectLoop(format!(
-                    "{} → {next}",
-                    chain.join(" → ")
-                )));
+                let chain: Vec<_> = visited
+                    .iter()
+                    .chain([&next])
+                    .map(|u| shown_url(u.as_str()))
+                    .collect();
+                return Err(FetchError::RedirectLoop(chain.join(" → ")));
             }
             if visited.len() > self.max_redirects {
                 return Err(FetchError::TooManyRedirects(self.max_redirects));

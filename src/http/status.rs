@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::api::{BadParam, Params};
 use super::AppState;
+use crate::config::shown_url;
 use crate::storage::{Counts, Millis, SourceState};
 
 /// The `/status` document.
@@ -386,18 +387,20 @@ pub(super) fn build(
         };
         let entry = SourceStatus {
             name: s.name.clone(),
-            url: s.url.to_string(),
+            // Shown without credentials (`config::shown_url`), as everywhere.
+            url: s.shown_url().into_owned(),
             effective_url: st
                 .effective_url
-                .clone()
+                .as_deref()
                 .filter(|_| same_url)
-                .unwrap_or_else(|| s.url.to_string()),
+                .map_or_else(|| s.shown_url(), shown_url)
+                .into_owned(),
             moving_to: st
                 .moved_candidate
-                .clone()
+                .as_deref()
                 .filter(|_| same_url)
                 .map(|url| MovingTo {
-                    url,
+                    url: shown_url(url).into_owned(),
                     polls: st.moved_polls,
                 }),
             enabled: s.enabled,

@@ -9,7 +9,7 @@ use tracing::{debug, info, instrument, warn, Span};
 use url::Url;
 
 use super::{ingest_body, source_host, IngestContext, PollError, PollReport, PollSummary};
-use crate::config::SourceConfig;
+use crate::config::{shown_url, SourceConfig};
 use crate::fetch::{Content, Validators};
 use crate::storage::{ErrorRecord, Millis, SourceState, StoreError};
 
@@ -27,7 +27,7 @@ fn rebind(state: &mut SourceState, source: &SourceConfig) {
         return;
     }
     if state.configured_url.is_some() {
-        info!(source = %source.name, url = configured, "configured URL changed; starting afresh");
+        info!(source = %source.name, url = %source.shown_url(), "configured URL changed; starting afresh");
     }
     state.configured_url = Some(configured.to_owned());
     state.etag = None;
@@ -40,7 +40,7 @@ fn rebind(state: &mut SourceState, source: &SourceConfig) {
 }
 
 /// Polls one source once and records the outcome on its state.
-#[instrument(skip_all, fields(source = %source.name, url = %source.url, new, copies))]
+#[instrument(skip_all, fields(source = %source.name, url = %source.shown_url(), new, copies))]
 pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollReport {
     let started = now_ms();
     if let Some(fault) = ctx.store.fault() {
@@ -195,8 +195,8 @@ fn track_move(state: &mut SourceState, source: &SourceConfig, moved_to: Option<&
     if state.moved_polls >= needed {
         info!(
             source = %source.name,
-            from = state.effective_url.as_deref().unwrap_or(source.url.as_str()),
-            to = target,
+            from = %shown_url(state.effective_url.as_deref().unwrap_or(source.url.as_str())),
+            to = %shown_url(target),
             polls = state.moved_polls,
             "feed moved permanently; polling its new URL"
         );

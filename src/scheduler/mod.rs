@@ -303,7 +303,7 @@ impl<P: Poller> Scheduler<P> {
                 }
                 url_edited = !same_url && st.configured_url.is_some();
                 if url_edited && st.next_poll.is_some_and(|n| n > wall) {
-                    info!(source = %s.name, url = %s.url, "configured URL changed; polled now, not at the old URL's next poll");
+                    info!(source = %s.name, url = %s.shown_url(), "configured URL changed; polled now, not at the old URL's next poll");
                 }
             }
             match state.as_ref().and_then(|st| st.next_poll.map(|n| (n, st))) {

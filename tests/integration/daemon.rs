@@ -567,6 +567,81 @@ fn sighup_applies_a_changed_log_level() {
     assert_eq!(code, Some(0));
 }
 
+/// Credentials in a source URL (a password, an `apikey=` or `token=` parameter) are sent to
+/// the feed, and never shown: not in `/status`, the page, the metrics or the log, also when
+/// the poll fails and the error names the URL.
+#[test]
+fn a_sources_credentials_are_used_but_never_shown() {
+    let server = FeedServer::start();
+    server.set(
+        "private/feed.xml",
+        rss(
+            "Private",
+            &[(
+                "p1",
+                "Ferry line opens",
+                "http://p.test/1",
+                "<p>Some text here.</p>",
+            )],
+        ),
+    );
+    let private = format!(
+        "http://alice:s3cret@{}/private/feed.xml?apikey=TOPSECRET&lang=en",
+        server.addr
+    );
+    let env = TestEnv::new(
+        &[
+            ("private", private),
+            (
+                "broken",
+                "http://bob:hunter2@127.0.0.1:1/feed.xml?token=T0KEN".into(),
+            ),
+        ],
+        "1s",
+    );
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("the private feed stored, the broken one failed", |s| {
+        num(s, "/counts/articles") == 1 && num(s, "/sources/1/failures") >= 1
+    });
+    assert_eq!(
+        s["sources"][0]["url"],
+        format!(
+            "http://alice:xxxxx@{}/private/feed.xml?apikey=xxxxx&lang=en",
+            server.addr
+        ),
+        "{s:#}"
+    );
+    assert_eq!(
+        s["sources"][1]["url"], "http://bob:xxxxx@127.0.0.1:1/feed.xml?token=xxxxx",
+        "{s:#}"
+    );
+    let error = s["sources"][1]["last_error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        error.contains("token=xxxxx"),
+        "the error still names the URL: {s:#}"
+    );
+    let shown = [
+        s.to_string(),
+        crate::helpers::http_get(&daemon.url("/")).1,
+        crate::helpers::http_get(&daemon.url("/metrics")).1,
+        crate::helpers::http_get(&daemon.url("/stories")).1,
+        daemon.log(),
+    ];
+    for (what, text) in ["status", "page", "metrics", "stories", "log"]
+        .iter()
+        .zip(shown)
+    {
+        for secret in ["s3cret", "TOPSECRET", "hunter2", "T0KEN"] {
+            assert!(!text.contains(secret), "{secret} in the {what}:\n{text}");
+        }
+    }
+    assert!(daemon.log().contains("apikey=xxxxx"), "{}", daemon.log());
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// A log reader that goes away (`wirefold run 2>&1 | head`, a collector that dies) costs the
 /// log lines, not the daemon: tracing-subscriber reported a failed write with `eprintln!`,
 /// which panics when stderr is that same broken pipe (exit code 101, no index snapshot).

@@ -24,7 +24,8 @@ pub struct Served {
 }
 
 /// A loopback HTTP server whose feeds a test can change between polls. Honours ETag, except
-/// under `plain/`: those feeds are sent whole on every request, with no validator.
+/// under `plain/`: those feeds are sent whole on every request, with no validator. Feeds
+/// under `private/` answer 401 without `alice:s3cret` as basic authentication.
 pub struct FeedServer {
     pub addr: SocketAddr,
     feeds: Arc<RwLock<HashMap<String, Served>>>,
@@ -98,6 +99,12 @@ async fn serve(
     headers: HeaderMap,
 ) -> Response {
     *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v == "Basic YWxpY2U6czNjcmV0");
+    if path.starts_with("private/") && !authorized {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
     let Some(feed) = feeds.read().unwrap().get(&path).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
