@@ -315,7 +315,7 @@ const SECRET_PARAMETERS: [&str; 17] = [
 ];
 
 /// A source URL fit to be shown and logged: a password in it (`https://user:pass@host/`)
-/// and the values of query parameters that carry credentials ([`SECRET_PARAMETERS`]) become
+/// and the values of query parameters that carry credentials (`SECRET_PARAMETERS`) become
 /// `xxxxx`. The request itself uses the URL as configured; anything else is left as it is.
 pub fn shown_url(raw: &str) -> Cow<'_, str> {
     if !raw.contains(['@', '?']) {
