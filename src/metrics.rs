@@ -37,6 +37,9 @@ pub const STORE_BYTES: &str = "wirefold_store_bytes";
 pub const SOURCES: &str = "wirefold_sources";
 /// Unix time of each source's last successful poll (bounded set of sources).
 pub const SOURCE_LAST_SUCCESS: &str = "wirefold_source_last_success_timestamp_seconds";
+/// Unix time each source last sent an article new to it (bounded set of sources): an alert
+/// on `time() - this` finds feeds that answer but stopped publishing.
+pub const SOURCE_LAST_NEW: &str = "wirefold_source_last_new_article_timestamp_seconds";
 /// Consecutive failures of each source (bounded set of sources).
 pub const SOURCE_FAILURES: &str = "wirefold_source_failures";
 /// 1 when the last reload of the configuration (SIGHUP) was applied or none was tried, 0
@@ -105,6 +108,10 @@ fn describe() {
     describe_gauge!(
         SOURCE_LAST_SUCCESS,
         "Unix time of a source's last successful poll."
+    );
+    describe_gauge!(
+        SOURCE_LAST_NEW,
+        "Unix time a poll of a source last stored an article new to it."
     );
     describe_gauge!(SOURCE_FAILURES, "Consecutive failures of a source.");
     describe_gauge!(
@@ -180,12 +187,15 @@ pub fn config_gauges(loads: &crate::config::Loads) {
     gauge!(CONFIG_LOADED_AT).set(loads.loaded_at as f64 / 1000.0);
 }
 
-/// Per-source gauges (call only for the bounded set of sources).
-pub fn source_gauges(name: &str, last_success_ms: Option<i64>, failures: u32) {
-    if let Some(t) = last_success_ms {
+/// Per-source gauges from its stored state (call only for the bounded set of sources).
+pub fn source_gauges(name: &str, state: &crate::storage::SourceState) {
+    if let Some(t) = state.last_success {
         gauge!(SOURCE_LAST_SUCCESS, "source" => name.to_owned()).set(t as f64 / 1000.0);
     }
-    gauge!(SOURCE_FAILURES, "source" => name.to_owned()).set(f64::from(failures));
+    if let Some(t) = state.last_new {
+        gauge!(SOURCE_LAST_NEW, "source" => name.to_owned()).set(t as f64 / 1000.0);
+    }
+    gauge!(SOURCE_FAILURES, "source" => name.to_owned()).set(f64::from(state.failures));
 }
 
 /// Each rule's hits in the ingest's boilerplate table, set at scrape time (one series per

@@ -178,7 +178,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         crate::metrics::rule_hits(s.folder.rules());
         for src in live.list.iter().take(s.config.http.metrics_max_sources) {
             if let Ok(Some(st)) = s.store.source_state(&src.name) {
-                crate::metrics::source_gauges(&src.name, st.last_success, st.failures);
+                crate::metrics::source_gauges(&src.name, &st);
             }
         }
     })

@@ -81,7 +81,7 @@ sources below are those loaded at {}:</p><pre class=\"err\">{}</pre>",
     h.push_str(
         "<h2>Sources</h2><table id=\"sources\"><thead><tr><th>source</th><th>health</th>\
 <th>last poll</th><th>next poll</th><th>polls: not modified / same body</th>\
-<th>new / copies / updated</th><th>last error</th></tr></thead><tbody>",
+<th>new / copies / updated</th><th>last new article</th><th>last error</th></tr></thead><tbody>",
     );
     for s in &status.sources {
         let (class, word) = health(s);
@@ -94,7 +94,7 @@ sources below are those loaded at {}:</p><pre class=\"err\">{}</pre>",
             h,
             "<tr class=\"source\" data-name=\"{}\"><td><a href=\"{}\">{}</a><br><span class=\"muted\">{}</span></td>\
 <td><span class=\"dot {class}\"></span>{word}{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td>\
-<td class=\"polls\">{}: {} / {}</td><td>{} / {} / {}</td><td class=\"err\">{}</td></tr>",
+<td class=\"polls\">{}: {} / {}</td><td>{} / {} / {}</td><td class=\"t last-new\">{}</td><td class=\"err\">{}</td></tr>",
             attr(&s.name),
             attr(&s.url),
             text(title),
@@ -108,6 +108,7 @@ sources below are those loaded at {}:</p><pre class=\"err\">{}</pre>",
             s.items_new,
             s.items_copies,
             s.items_updated,
+            opt(&s.last_new_article),
             text(err.as_deref().unwrap_or("")),
         );
     }

@@ -227,6 +227,10 @@ pub struct SourceStatus {
     pub last_poll: Option<String>,
     /// End of the last successful poll.
     pub last_success: Option<String>,
+    /// When a poll last stored an article new to this source (a new story or a copy): a feed
+    /// that answers but stopped publishing is `ok` with this falling behind. `null` until the
+    /// first such poll (and, after the upgrade to schema 8, until the next one).
+    pub last_new_article: Option<String>,
     /// The last error, if the last poll failed.
     pub last_error: Option<SourceError>,
     /// When the next poll is due.
@@ -410,6 +414,7 @@ pub(super) fn build(
             title: st.feed_title,
             last_poll: st.last_poll.and_then(rfc3339),
             last_success: st.last_success.and_then(rfc3339),
+            last_new_article: st.last_new.and_then(rfc3339),
             last_error: st.last_error.map(|e| SourceError {
                 class: e.class,
                 status: e.status,

@@ -108,6 +108,9 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
             state.items_copies += s.copies;
             state.not_modified += u64::from(s.not_modified);
             state.unchanged_bodies += u64::from(s.body_unchanged);
+            if s.new + s.copies > 0 {
+                state.last_new = Some(now_ms());
+            }
             Span::current()
                 .record("new", s.new)
                 .record("copies", s.copies);

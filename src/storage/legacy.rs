@@ -12,8 +12,9 @@
 //! copies in a story record (the others in a tree of their own) and appends the copy count:
 //! an older story record is read with the count of its list, whatever its length, and is
 //! rewritten in the new layout the next time it changes (nothing is rewritten by the upgrade).
-//! Schema 7 appends `unchanged_bodies` to [`SourceState`]: an older state reads with the
-//! count at 0 and is written in the new layout after the source's next poll.
+//! Schema 7 appends `unchanged_bodies` to [`SourceState`], schema 8 `last_new`: an older
+//! state reads with the count at 0 and the time unknown, and is written in the new layout
+//! after the source's next poll.
 
 use serde::Deserialize;
 
@@ -163,18 +164,20 @@ fn story_before_6(bytes: &[u8]) -> Option<StoryRecord> {
 
 impl Record for SourceState {
     fn legacy(bytes: &[u8]) -> Option<Self> {
-        state_before_7(bytes)
+        state_padded(bytes, 1).or_else(|| state_padded(bytes, 2))
     }
 }
 
-/// A source state as schemas 1 to 6 wrote it: the layout of schema 7 without its last field,
-/// `unchanged_bodies`. postcard writes a struct's fields one after the other, and 0 as the
-/// single byte 0, so the old bytes with that byte appended are the new record with the count
-/// at 0. `None` when they are not a whole record of that layout either.
-fn state_before_7(bytes: &[u8]) -> Option<SourceState> {
-    let mut padded = Vec::with_capacity(bytes.len() + 1);
+/// A source state as an older schema wrote it: the current layout without its last `zeros`
+/// fields (schema 7: without `last_new`; schemas 1 to 6: also without `unchanged_bodies`).
+/// postcard writes a struct's fields one after the other, and both a count of 0 and `None`
+/// as the single byte 0, so the old bytes with that many zeros appended are the new record
+/// with the count at 0 and the time unknown. `None` when they are not a whole record of
+/// that layout either.
+fn state_padded(bytes: &[u8], zeros: usize) -> Option<SourceState> {
+    let mut padded = Vec::with_capacity(bytes.len() + zeros);
     padded.extend_from_slice(bytes);
-    padded.push(0);
+    padded.resize(bytes.len() + zeros, 0);
     exactly(&padded)
 }
 
@@ -297,8 +300,20 @@ pub(super) mod write {
             unchanged_bodies: 0,
             ..s.clone()
         };
-        let mut bytes = postcard::to_allocvec(&s).unwrap_or_default();
+        let mut bytes = source_state_v7(&s);
         assert_eq!(bytes.pop(), Some(0), "the count is the last byte");
+        bytes
+    }
+
+    /// `s` as schema 7 wrote it: without `last_new`, the last field (whose `None` postcard
+    /// writes as one byte).
+    pub fn source_state_v7(s: &SourceState) -> Vec<u8> {
+        let s = SourceState {
+            last_new: None,
+            ..s.clone()
+        };
+        let mut bytes = postcard::to_allocvec(&s).unwrap_or_default();
+        assert_eq!(bytes.pop(), Some(0), "None is the last byte");
         bytes
     }
 

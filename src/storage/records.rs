@@ -261,6 +261,10 @@ pub struct SourceState {
     /// Polls whose body held the very entries the source's last folded poll held (a server
     /// without working validators): parsed, not normalized or folded again. Schema 7.
     pub unchanged_bodies: u64,
+    /// When a poll last stored an article this source had not sent before (a new story or a
+    /// copy; not an update): a feed that answers every poll but has stopped publishing shows
+    /// here. `None` until then, and for a state of an older schema. Schema 8.
+    pub last_new: Option<Millis>,
 }
 
 /// Store-wide counters, updated in the same transaction as the records they count.

@@ -611,7 +611,19 @@ fn a_version_5_store_reads_its_story_records_and_new_copies_go_beside_them() {
 }
 
 #[test]
-fn a_version_6_store_reads_its_source_states_with_no_unchanged_bodies() {
+fn older_stores_read_their_source_states_with_the_new_fields_at_their_defaults() {
+    // schema 6: no `unchanged_bodies` nor `last_new`; schema 7: no `last_new`
+    type Writer = fn(&SourceState) -> Vec<u8>;
+    let writers: [(u32, Writer); 2] = [
+        (6, legacy::write::source_state_v6),
+        (7, legacy::write::source_state_v7),
+    ];
+    for (version, write) in writers {
+        older_store_reads_its_source_state(version, write);
+    }
+}
+
+fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     // every field set, so that a misread of the old layout shows
@@ -645,29 +657,33 @@ fn a_version_6_store_reads_its_source_states_with_no_unchanged_bodies() {
         skip_days: 0b10,
         entry_gap_s: Some(3_600),
         encoding: Some("windows-1252".into()),
-        unchanged_bodies: 0,
+        unchanged_bodies: if version >= 7 { 11 } else { 0 },
+        last_new: None,
     };
     {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
         let t = store.t().unwrap();
-        t.sources
-            .insert("port", legacy::write::source_state_v6(&state))
-            .unwrap();
-        t.meta.insert(KEY_SCHEMA, &6u32.to_be_bytes()).unwrap();
+        t.sources.insert("port", write(&state)).unwrap();
+        t.meta.insert(KEY_SCHEMA, &version.to_be_bytes()).unwrap();
         store.flush().unwrap();
     }
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     let v = store.t().unwrap().meta.get(KEY_SCHEMA).unwrap().unwrap();
     assert_eq!(v.as_ref(), &SCHEMA_VERSION.to_be_bytes());
-    assert_eq!(store.source_state("port").unwrap(), Some(state.clone()));
+    assert_eq!(
+        store.source_state("port").unwrap(),
+        Some(state.clone()),
+        "schema {version}"
+    );
     let mut v = store.verifier().unwrap();
     assert!(matches!(
         store.verify_step(&mut v, usize::MAX).unwrap(),
         Progress::Done { .. }
     ));
 
-    // the next poll writes the new layout, count included
+    // the next poll writes the new layout, count and time included
     state.unchanged_bodies = 3;
+    state.last_new = Some(1_700_000_000_400);
     store.put_source_state("port", &state).unwrap();
     assert_eq!(store.source_state("port").unwrap(), Some(state));
 }

@@ -675,6 +675,26 @@ fn a_body_with_the_entries_already_folded_is_not_folded_again() {
         num(&s, "/sources/0/items_seen") >= 3,
         "unchanged entries are still seen"
     );
+    // The quiet polls answered, but the last new article stays the first poll's.
+    let last_new = |s: &serde_json::Value| {
+        s["sources"][0]["last_new_article"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let first_new = last_new(&s);
+    let last_poll = s["sources"][0]["last_poll"].as_str().unwrap_or_default();
+    assert!(
+        !first_new.is_empty() && first_new.as_str() < last_poll,
+        "{s:#}"
+    );
+    let gauge = m
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("wirefold_source_last_new_article_timestamp_seconds{source=\"port\"} ")
+        })
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    assert!(gauge.is_some_and(|t| t > 1.7e9), "{m}");
 
     // One entry more: both are normalized, the new one stored, the old one unchanged.
     let second = item(
@@ -696,6 +716,7 @@ fn a_body_with_the_entries_already_folded_is_not_folded_again() {
     let s = d.status();
     assert_eq!(num(&s, "/sources/0/items_new"), 2);
     assert_eq!(num(&s, "/sources/0/items_updated"), 0);
+    assert!(last_new(&s) > first_new, "{s:#}");
     // two polls folded in full (the first body, the changed one); every other one skipped
     assert_eq!(
         num(&s, "/sources/0/unchanged_bodies"),
