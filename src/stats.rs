@@ -37,6 +37,9 @@ struct Source {
     #[serde(default)]
     unchanged_bodies: u64,
     last_success: Option<String>,
+    /// Absent from the status of a wirefold before store schema 8.
+    #[serde(default)]
+    last_new_article: Option<String>,
     next_poll: Option<String>,
     items_new: u64,
     items_copies: u64,
@@ -93,7 +96,7 @@ fn render(s: &Status) -> String {
     );
     let _ = writeln!(
         out,
-        "\n{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  last error",
+        "\n{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {:<20}  last error",
         "source",
         "health",
         "polls",
@@ -103,6 +106,7 @@ fn render(s: &Status) -> String {
         "copies",
         "upd",
         "last success",
+        "last new article",
         "next poll"
     );
     for x in &s.sources {
@@ -120,7 +124,7 @@ fn render(s: &Status) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {}",
+            "{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {:<20}  {}",
             truncate(&x.name, 24),
             health,
             x.polls,
@@ -130,6 +134,7 @@ fn render(s: &Status) -> String {
             x.items_copies,
             x.items_updated,
             x.last_success.as_deref().unwrap_or("-"),
+            x.last_new_article.as_deref().unwrap_or("-"),
             x.next_poll.as_deref().unwrap_or("-"),
             truncate(&err, 80)
         );
@@ -170,7 +175,9 @@ mod tests {
     fn each_source_shows_its_polls_answered_304_and_those_with_the_same_body() {
         let text = render(&status(
             r#"{"name": "port", "enabled": true, "failures": 0, "polls": 12,
-                "not_modified": 7, "unchanged_bodies": 4, "last_success": null,
+                "not_modified": 7, "unchanged_bodies": 4,
+                "last_success": "2026-03-03T10:00:01Z",
+                "last_new_article": "2026-03-01T08:00:00Z",
                 "next_poll": null, "items_new": 3, "items_copies": 1, "items_updated": 0,
                 "last_error": null}"#,
         ));
@@ -179,8 +186,20 @@ mod tests {
             ["source", "health", "polls", "304", "same", "new", "copies", "upd"]
         );
         assert_eq!(
-            columns(&text, "port", 8),
-            ["port", "ok", "12", "7", "4", "3", "1", "0"]
+            columns(&text, "port", 11),
+            [
+                "port",
+                "ok",
+                "12",
+                "7",
+                "4",
+                "3",
+                "1",
+                "0",
+                "2026-03-03T10:00:01Z",
+                "2026-03-01T08:00:00Z",
+                "-"
+            ]
         );
     }
 
@@ -200,12 +219,13 @@ mod tests {
     }
 
     #[test]
-    fn a_daemon_without_the_same_body_count_shows_zero() {
+    fn a_daemon_without_the_same_body_count_or_the_last_new_article_shows_zero_and_none() {
         let text = render(&status(
             r#"{"name": "port", "enabled": true, "failures": 0, "polls": 2,
                 "not_modified": 1, "last_success": null, "next_poll": null,
                 "items_new": 1, "items_copies": 0, "items_updated": 0, "last_error": null}"#,
         ));
         assert_eq!(columns(&text, "port", 5), ["port", "ok", "2", "1", "0"]);
+        assert_eq!(columns(&text, "port", 11)[8..], ["-", "-", "-"]);
     }
 }
