@@ -56,6 +56,9 @@ pub enum Command {
         #[arg(value_name = "OPML_FILE")]
         file: PathBuf,
     },
+    /// Print the configured sources as an OPML subscription list on stdout, for another
+    /// feed reader (or another wirefold's import-opml).
+    ExportOpml(ConfigArg),
     /// Print the running daemon's status summary (from its /status).
     Stats {
         #[command(flatten)]

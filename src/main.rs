@@ -239,6 +239,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             interval,
             file,
         } => import_opml(&config, interval.as_deref(), &file),
+        Command::ExportOpml(config) => {
+            let path = Config::resolve_path(config.config.as_deref());
+            let (sources, _) = Config::load_sources(&path)?;
+            let title = format!("wirefold sources ({})", path.display());
+            let mut out = std::io::stdout().lock();
+            out.write_all(wirefold::config::opml::to_opml(&sources, &title).as_bytes())?;
+            out.flush()?;
+            cli::note(format_args!(
+                "{} from {}",
+                cli::counted(sources.len() as u64, "source", "sources"),
+                path.display()
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats { config, url, token } => {
             let (url, configured) = daemon_url(url, &config)?;
             let token = token.or(configured);

@@ -1,5 +1,6 @@
 //! OPML subscription lists, what feed readers export (newsboat `-e`, FreshRSS, Inoreader,
-//! Feedly), read into `[[sources]]` entries: `wirefold import-opml`.
+//! Feedly), read into `[[sources]]` entries: `wirefold import-opml`; and the configured
+//! sources written as one: `wirefold export-opml`.
 //!
 //! Every `<outline>` with an `xmlUrl`, at any depth (readers nest feeds in folders), is a
 //! feed; its `title`, else its `text`, names it. Feeds already configured (the same URL) and
@@ -250,6 +251,27 @@ pub fn to_toml(sources: &[NewSource], interval: Option<&str>) -> String {
     out
 }
 
+/// The sources as an OPML 2.0 subscription list, one `<outline type="rss">` each, named by
+/// its name, in configuration order: what another reader (or [`feeds`]) imports.
+pub fn to_opml(sources: &[SourceConfig], title: &str) -> String {
+    use quick_xml::escape::escape;
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n");
+    out.push_str(&format!(
+        "  <head><title>{}</title></head>\n  <body>\n",
+        escape(title)
+    ));
+    for s in sources {
+        let name = escape(s.name.as_str());
+        out.push_str(&format!(
+            "    <outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{}\"/>\n",
+            escape(s.url.as_str())
+        ));
+    }
+    out.push_str("  </body>\n</opml>\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,6 +440,33 @@ mod tests {
                 ("Typo", "not a URL (relative URL without a base)"),
             ]
         );
+    }
+
+    #[test]
+    fn an_exported_list_imports_as_the_same_sources() {
+        let sources = [
+            configured(
+                "Harbour \"Wire\" & <Co>",
+                "https://wire.example.org/rss?a=1&b=2",
+            ),
+            configured("Valley", "https://valley.example.net/feed"),
+        ];
+        let xml = to_opml(&sources, "wirefold & friends");
+        let read = feeds(xml.as_bytes()).unwrap();
+        let again = plan(read, &[]);
+        let got: Vec<(&str, &str)> = again
+            .sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.url.as_str()))
+            .collect();
+        let want: Vec<(&str, &str)> = sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.url.as_str()))
+            .collect();
+        assert_eq!(got, want, "{xml}");
+        // ...and into the configuration it came from, as nothing new.
+        let same = plan(feeds(xml.as_bytes()).unwrap(), &sources);
+        assert!(same.sources.is_empty() && same.skipped.len() == 2, "{xml}");
     }
 
     #[test]

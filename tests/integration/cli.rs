@@ -79,6 +79,11 @@ fn one_shot_commands_report_a_failed_stdout_and_never_panic() {
             "--config".into(),
             env.config.display().to_string(),
         ],
+        vec![
+            "export-opml".to_string(),
+            "--config".into(),
+            env.config.display().to_string(),
+        ],
     ];
     // The evaluation over the shared wire story and the fixtures (quick), when the corpus is here.
     if let Some(corpus) = crate::helpers::corpus("") {
@@ -467,6 +472,20 @@ fn import_opml_prints_sources_a_reload_then_polls() {
         "{out}"
     );
     assert!(err.contains(r#"already configured as "Two & Co""#), "{err}");
+
+    // Exported, the configured list is both sources, and importing it adds nothing.
+    let exported = env.command_ok(&["export-opml"]);
+    assert_eq!(exported.matches("<outline ").count(), 2, "{exported}");
+    assert!(exported.contains(r#"text="Two &amp; Co""#), "{exported}");
+    let round = env.dir().join("exported.opml");
+    std::fs::write(&round, &exported).unwrap();
+    let (code, out, err) = env.command(&["import-opml", &round.display().to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("# 0 sources from "), "{out}");
+    assert!(
+        err.contains("2 feeds in ") && err.contains("0 to add, 2 left out"),
+        "{err}"
+    );
 
     // Not an OPML file, and an interval the schedule refuses: specific errors, exit 1.
     let (code, _, err) = env.command(&["import-opml", &env.config.display().to_string()]);
