@@ -52,15 +52,18 @@ pub fn feeds(xml: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
     let text = crate::parse::encoding::to_utf8(xml, None);
     let text = String::from_utf8_lossy(&text.bytes);
     let mut reader = quick_xml::Reader::from_str(&text);
-    let mut root = None;
+    let mut in_root = false;
     let mut feeds = Vec::new();
     loop {
-        let event = reader.read_event().map_err(|e| match root {
-            None => OpmlError::NotXml(e.to_string()),
-            Some(_) => OpmlError::Xml {
-                position: reader.error_position(),
-                message: e.to_string(),
-            },
+        let event = reader.read_event().map_err(|e| {
+            if in_root {
+                OpmlError::Xml {
+                    position: reader.error_position(),
+                    message: e.to_string(),
+                }
+            } else {
+                OpmlError::NotXml(e.to_string())
+            }
         })?;
         let element = match &event {
             Event::Start(e) | Event::Empty(e) => e,
@@ -68,11 +71,11 @@ pub fn feeds(xml: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
             _ => continue,
         };
         let name = element.local_name().as_ref().to_owned();
-        if root.is_none() {
+        if !in_root {
             if !name.eq_ignore_ascii_case("opml") {
                 return Err(OpmlError::NotOpml(name));
             }
-            root = Some(name);
+            in_root = true;
             continue;
         }
         if name.eq_ignore_ascii_case("outline") {
@@ -84,7 +87,7 @@ pub fn feeds(xml: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
             }
         }
     }
-    if root.is_none() {
+    if !in_root {
         return Err(OpmlError::Empty);
     }
     Ok(feeds)
