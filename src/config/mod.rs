@@ -238,19 +238,6 @@ pub struct ScheduleConfig {
     pub network_probe_interval: Duration,
 }
 
-impl Default for ScheduleConfig {
-    /// The bounds of a configuration that sets none (the defaults in the README's table).
-    fn default() -> Self {
-        let mut problems = Vec::new();
-        validate(
-            Path::new(DEFAULT_PATH),
-            settings::Settings::default(),
-            &mut problems,
-        )
-        .schedule
-    }
-}
-
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {

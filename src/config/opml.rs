@@ -228,14 +228,10 @@ pub fn check_interval(raw: &str, schedule: &super::ScheduleConfig) -> Result<Str
     let raw = raw.trim();
     let d = humantime::parse_duration(raw)
         .map_err(|e| format!("--interval {raw:?} is not a duration such as 30m ({e})"))?;
-    if d < schedule.min_interval || d > schedule.max_interval {
-        return Err(format!(
-            "--interval {raw} is outside the schedule bounds; allowed: {} to {}",
-            humantime::format_duration(schedule.min_interval),
-            humantime::format_duration(schedule.max_interval)
-        ));
+    match super::validate::outside_bounds(d, schedule) {
+        Some(why) => Err(format!("--interval {why}")),
+        None => Ok(raw.to_owned()),
     }
-    Ok(raw.to_owned())
 }
 
 /// The sources as `[[sources]]` entries, with `interval` (a duration as the configuration
@@ -476,10 +472,9 @@ mod tests {
     fn the_interval_is_a_duration_within_the_schedule_bounds() {
         let schedule = crate::config::ScheduleConfig::default();
         assert_eq!(check_interval(" 30m ", &schedule).unwrap(), "30m");
-        let slow = check_interval("30s", &schedule).unwrap_err();
-        assert!(
-            slow.contains("outside the schedule bounds; allowed: 1m to 6h"),
-            "{slow}"
+        assert_eq!(
+            check_interval("30s", &schedule).unwrap_err(),
+            "--interval 30s is outside schedule bounds; allowed: 1m to 6h"
         );
         let typo = check_interval("30 mins please", &schedule).unwrap_err();
         assert!(typo.contains("is not a duration such as 30m"), "{typo}");

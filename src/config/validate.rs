@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::settings::{RuleSettings, Settings};
+use super::settings::{RuleSettings, ScheduleSettings, Settings};
 use super::*;
 use crate::normalize::{Rule, RuleError, RuleSpec};
 
@@ -247,59 +247,7 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
         }
     }
 
-    // schedule
-    let default_interval = c.try_duration(
-        "schedule.default_interval",
-        None,
-        &s.schedule.default_interval,
-    );
-    let min_interval = c.duration("schedule.min_interval", None, &s.schedule.min_interval);
-    let max_interval = c.duration("schedule.max_interval", None, &s.schedule.max_interval);
-    if min_interval > max_interval {
-        c.push(
-            "schedule.min_interval",
-            None,
-            "must not be longer than schedule.max_interval",
-        );
-    }
-    let startup_spread = c.duration("schedule.startup_spread", None, &s.schedule.startup_spread);
-    let max_backoff = c.duration("schedule.max_backoff", None, &s.schedule.max_backoff);
-    if max_backoff < min_interval {
-        c.push(
-            "schedule.max_backoff",
-            None,
-            "must not be shorter than schedule.min_interval",
-        );
-    }
-    let max_retry_after = c.duration(
-        "schedule.max_retry_after",
-        None,
-        &s.schedule.max_retry_after,
-    );
-    let network_probe_interval = c.duration(
-        "schedule.network_probe_interval",
-        None,
-        &s.schedule.network_probe_interval,
-    );
-    let schedule = ScheduleConfig {
-        default_interval: default_interval
-            .unwrap_or(min_interval)
-            .clamp(min_interval, max_interval.max(min_interval)),
-        min_interval,
-        max_interval,
-        startup_spread,
-        adaptive: s.schedule.adaptive,
-        max_backoff,
-        max_retry_after,
-        network_probe_interval,
-    };
-    if default_interval.is_some_and(|d| d != schedule.default_interval) {
-        c.push(
-            "schedule.default_interval",
-            None,
-            "must lie between schedule.min_interval and schedule.max_interval",
-        );
-    }
+    let schedule = validate_schedule(&mut c, &s.schedule);
 
     // dedup
     if s.dedup.simhash_max_distance > 32 {
@@ -414,20 +362,10 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
             Some(raw) => {
                 let key = format!("sources[{i}].interval");
                 let parsed = c.try_duration(&key, label, raw);
-                let d = parsed.unwrap_or(schedule.default_interval);
-                if parsed.is_some() && (d < schedule.min_interval || d > schedule.max_interval) {
-                    c.push(
-                        key,
-                        label,
-                        format!(
-                            "{} is outside schedule bounds; allowed: {} to {}",
-                            humantime::format_duration(d),
-                            humantime::format_duration(schedule.min_interval),
-                            humantime::format_duration(schedule.max_interval)
-                        ),
-                    );
+                if let Some(why) = parsed.and_then(|d| outside_bounds(d, &schedule)) {
+                    c.push(key, label, why);
                 }
-                d
+                parsed.unwrap_or(schedule.default_interval)
             }
             None => schedule.default_interval,
         };
@@ -482,6 +420,79 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
             level: s.log.level.trim().to_owned(),
         },
         sources,
+    }
+}
+/// The `[schedule]` section: its durations, and bounds that are ordered.
+fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfig {
+    let default_interval = c.try_duration("schedule.default_interval", None, &s.default_interval);
+    let min_interval = c.duration("schedule.min_interval", None, &s.min_interval);
+    let max_interval = c.duration("schedule.max_interval", None, &s.max_interval);
+    if min_interval > max_interval {
+        c.push(
+            "schedule.min_interval",
+            None,
+            "must not be longer than schedule.max_interval",
+        );
+    }
+    let startup_spread = c.duration("schedule.startup_spread", None, &s.startup_spread);
+    let max_backoff = c.duration("schedule.max_backoff", None, &s.max_backoff);
+    if max_backoff < min_interval {
+        c.push(
+            "schedule.max_backoff",
+            None,
+            "must not be shorter than schedule.min_interval",
+        );
+    }
+    let max_retry_after = c.duration("schedule.max_retry_after", None, &s.max_retry_after);
+    let network_probe_interval = c.duration(
+        "schedule.network_probe_interval",
+        None,
+        &s.network_probe_interval,
+    );
+    let schedule = ScheduleConfig {
+        default_interval: default_interval
+            .unwrap_or(min_interval)
+            .clamp(min_interval, max_interval.max(min_interval)),
+        min_interval,
+        max_interval,
+        startup_spread,
+        adaptive: s.adaptive,
+        max_backoff,
+        max_retry_after,
+        network_probe_interval,
+    };
+    if default_interval.is_some_and(|d| d != schedule.default_interval) {
+        c.push(
+            "schedule.default_interval",
+            None,
+            "must lie between schedule.min_interval and schedule.max_interval",
+        );
+    }
+    schedule
+}
+
+/// Why `interval` cannot be a source's, if it lies outside the schedule's bounds.
+pub(super) fn outside_bounds(interval: Duration, schedule: &ScheduleConfig) -> Option<String> {
+    (interval < schedule.min_interval || interval > schedule.max_interval).then(|| {
+        format!(
+            "{} is outside schedule bounds; allowed: {} to {}",
+            humantime::format_duration(interval),
+            humantime::format_duration(schedule.min_interval),
+            humantime::format_duration(schedule.max_interval)
+        )
+    })
+}
+
+impl Default for ScheduleConfig {
+    /// The bounds of a configuration that sets none (the defaults in the README's table).
+    fn default() -> Self {
+        let mut problems = Vec::new();
+        validate_schedule(
+            &mut Checker {
+                problems: &mut problems,
+            },
+            &ScheduleSettings::default(),
+        )
     }
 }
 
