@@ -49,13 +49,9 @@ fn import_opml(
             file.display()
         );
     }
-    let path = Config::resolve_path(arg.config.as_deref());
-    let named =
-        arg.config.is_some() || std::env::var_os("WIREFOLD_CONFIG").is_some_and(|p| !p.is_empty());
-    let (configured, schedule) = if named || path.exists() {
-        Config::load_sources(&path)?
-    } else {
-        (Vec::new(), Default::default())
+    let (configured, schedule) = match optional_config(arg) {
+        Some(path) => Config::load_sources(&path)?,
+        None => (Vec::new(), Default::default()),
     };
     let interval = interval
         .map(|raw| opml::check_interval(raw, &schedule))
@@ -88,6 +84,15 @@ fn import_opml(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The configuration file for a command that can do without one: the one named (`--config`,
+/// `WIREFOLD_CONFIG`), else the default file if it exists, else none.
+fn optional_config(arg: &ConfigArg) -> Option<std::path::PathBuf> {
+    let path = Config::resolve_path(arg.config.as_deref());
+    let named =
+        arg.config.is_some() || std::env::var_os("WIREFOLD_CONFIG").is_some_and(|p| !p.is_empty());
+    (named || path.exists()).then_some(path)
+}
+
 fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
     Config::load(&Config::resolve_path(arg.config.as_deref()))
 }
@@ -101,12 +106,9 @@ fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, O
     if let Some(url) = url {
         return Ok((url, None));
     }
-    let path = Config::resolve_path(arg.config.as_deref());
-    let named =
-        arg.config.is_some() || std::env::var_os("WIREFOLD_CONFIG").is_some_and(|p| !p.is_empty());
-    if !named && !path.exists() {
+    let Some(path) = optional_config(arg) else {
         return Ok(("http://127.0.0.1:8080".into(), None));
-    }
+    };
     let http = Config::load_http(&path)?;
     let base = http.local_url().ok_or_else(|| {
         anyhow::anyhow!(
