@@ -137,6 +137,42 @@ impl Guard {
     }
 }
 
+/// The variables reqwest reads its proxies from (its "system proxies").
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// The proxies the environment names by a host name, as (variable, name): the operator's own
+/// infrastructure, which like `fetch.private_hosts` may resolve to a private address (a
+/// proxy on the office network is the usual case; without this, the DNS guard refused every
+/// poll through it). `lookup` reads one variable: the process's environment, or a test's.
+pub fn proxy_names(lookup: impl Fn(&str) -> Option<String>) -> Vec<(&'static str, String)> {
+    PROXY_VARIABLES
+        .iter()
+        .filter_map(|&var| {
+            let raw = lookup(var)?;
+            let raw = raw.trim();
+            // reqwest takes `proxy.corp:3128` without a scheme as http.
+            let url = Url::parse(raw)
+                .ok()
+                .filter(Url::has_host)
+                .or_else(|| Url::parse(&format!("http://{raw}")).ok())?;
+            match url.host()? {
+                // A `socks5://` URL's host is always a "domain" to the url crate.
+                Host::Domain(d) if d.parse::<IpAddr>().is_err() => {
+                    Some((var, d.trim_end_matches('.').to_ascii_lowercase()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// The system resolver (`getaddrinfo` through tokio) behind the [`Guard`].
 #[derive(Debug, Clone)]
 pub struct GuardedResolver {
@@ -182,6 +218,27 @@ mod tests {
             refuse_private_dns: true,
             private_hosts: ["feeds.corp.example".to_owned()].into_iter().collect(),
         }
+    }
+
+    #[test]
+    fn the_proxies_the_environment_names_by_name_are_found() {
+        let env: HashMap<&str, &str> = [
+            ("HTTPS_PROXY", "http://user:pw@Proxy.Corp.Example:3128"),
+            ("http_proxy", "cache.corp.example.:8080"),
+            ("ALL_PROXY", "socks5://10.0.0.9:1080"),
+            ("all_proxy", ""),
+        ]
+        .into_iter()
+        .collect();
+        let found = proxy_names(|v| env.get(v).map(|s| s.to_string()));
+        assert_eq!(
+            found,
+            [
+                ("http_proxy", "cache.corp.example".to_owned()),
+                ("HTTPS_PROXY", "proxy.corp.example".to_owned()),
+            ]
+        );
+        assert!(proxy_names(|_| None).is_empty());
     }
 
     #[test]

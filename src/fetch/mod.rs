@@ -68,10 +68,21 @@ impl Fetcher {
     ) -> Result<Self, FetchError> {
         // reqwest is built without a default crypto provider; install ring's once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut private_hosts: std::collections::HashSet<String> =
+            cfg.private_hosts.iter().cloned().collect();
+        for (variable, host) in guard::proxy_names(|v| std::env::var(v).ok()) {
+            if private_hosts.insert(host.clone()) {
+                tracing::info!(
+                    variable,
+                    host,
+                    "polls go through the proxy the environment names; it may resolve to a private address"
+                );
+            }
+        }
         let guard = Arc::new(Guard {
             refuse_private_redirects: cfg.refuse_private_redirects,
             refuse_private_dns: cfg.refuse_private_dns,
-            private_hosts: cfg.private_hosts.iter().cloned().collect(),
+            private_hosts,
         });
         let client = reqwest::Client::builder()
             .user_agent(&cfg.user_agent)

@@ -642,6 +642,37 @@ fn a_sources_credentials_are_used_but_never_shown() {
     assert_eq!(code, Some(0));
 }
 
+/// Behind a forward proxy (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` in the
+/// daemon's environment, as a newsroom network often requires) every poll goes through it.
+/// The feed server stands in for the proxy: it answers the absolute-form request by its path.
+/// The source's own address has nothing listening, so only the proxy can have answered.
+#[test]
+fn polls_go_through_the_proxy_the_environment_names() {
+    let proxy = FeedServer::start();
+    proxy.set(
+        "feed.xml",
+        rss(
+            "Proxied",
+            &[(
+                "x1",
+                "Ferry line opens",
+                "http://x.test/1",
+                "<p>Some text here.</p>",
+            )],
+        ),
+    );
+    let env = TestEnv::new(&[("far", "http://127.0.0.2:9/feed.xml".into())], "1s");
+    let via = format!("http://{}", proxy.addr);
+    let daemon = Daemon::start_with(&env.config, &[("HTTP_PROXY", via.as_str())]);
+    let s = daemon.wait_for("the feed stored through the proxy", |s| {
+        num(s, "/counts/articles") == 1
+    });
+    assert_eq!(num(&s, "/sources/0/failures"), 0, "{s:#}");
+    assert!(proxy.hits("feed.xml") >= 1);
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// A log reader that goes away (`wirefold run 2>&1 | head`, a collector that dies) costs the
 /// log lines, not the daemon: tracing-subscriber reported a failed write with `eprintln!`,
 /// which panics when stderr is that same broken pipe (exit code 101, no index snapshot).
