@@ -1,7 +1,9 @@
 //! Where requests may go: the server-side request forgery guard.
 //!
 //! The sources an operator configures are trusted as written, loopback and private addresses
-//! included. What is refused (both configurable, both on by default):
+//! and private names included (a public name that resolves to a private address is checked
+//! like any other: list it in `fetch.private_hosts`; so are the proxies the environment
+//! names, see [`proxy_names`]). What is refused (both configurable, both on by default):
 //! - a **redirect** from a public source to a loopback, private, link-local or metadata address
 //!   (an IP literal, or a name such as `localhost` that is private by definition);
 //! - a **DNS answer** for a public name that points at such an address (DNS rebinding, or a
