@@ -55,22 +55,37 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    /// Builds the client once; clone the `Fetcher` to share it.
+    /// Builds the client once; clone the `Fetcher` to share it. It goes through the proxy
+    /// the environment names (`HTTPS_PROXY` …), as reqwest reads it.
     pub fn new(cfg: &FetchConfig) -> Result<Self, FetchError> {
-        Self::with_fixed_dns(cfg, HashMap::new())
+        Self::build(cfg, HashMap::new(), true)
     }
 
-    /// Like [`Fetcher::new`], with fixed DNS answers for some names (still guarded). Tests use
-    /// it to give a public-looking name a loopback address.
+    /// Like [`Fetcher::new`], with fixed DNS answers for some names (still guarded), and
+    /// without the environment's proxy. Tests use it to give a public-looking name a loopback
+    /// address, and to reach their loopback servers on a machine set up with a proxy.
     pub fn with_fixed_dns(
         cfg: &FetchConfig,
         fixed: HashMap<String, Vec<IpAddr>>,
+    ) -> Result<Self, FetchError> {
+        Self::build(cfg, fixed, false)
+    }
+
+    fn build(
+        cfg: &FetchConfig,
+        fixed: HashMap<String, Vec<IpAddr>>,
+        env_proxy: bool,
     ) -> Result<Self, FetchError> {
         // reqwest is built without a default crypto provider; install ring's once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut private_hosts: std::collections::HashSet<String> =
             cfg.private_hosts.iter().cloned().collect();
-        for (variable, host) in guard::proxy_names(|v| std::env::var(v).ok()) {
+        let proxies = if env_proxy {
+            guard::proxy_names(|v| std::env::var(v).ok())
+        } else {
+            Vec::new()
+        };
+        for (variable, host) in proxies {
             if private_hosts.insert(host.clone()) {
                 tracing::info!(
                     variable,
@@ -84,7 +99,11 @@ impl Fetcher {
             refuse_private_dns: cfg.refuse_private_dns,
             private_hosts,
         });
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder();
+        if !env_proxy {
+            client = client.no_proxy();
+        }
+        let client = client
             .user_agent(&cfg.user_agent)
             .timeout(cfg.timeout)
             .connect_timeout(cfg.connect_timeout)

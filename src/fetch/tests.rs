@@ -58,7 +58,7 @@ fn config() -> FetchConfig {
 #[tokio::test]
 async fn permanent_hops_are_reported_until_the_first_temporary_one() {
     let addr = serve().await;
-    let f = Fetcher::new(&config()).unwrap();
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
     let url = |p: &str| Url::parse(&format!("http://{addr}{p}")).unwrap();
     let out = f.fetch(&url("/a"), &Validators::default()).await.unwrap();
     assert_eq!(out.moved_to, Some(url("/feed")));
@@ -76,7 +76,7 @@ async fn permanent_hops_are_reported_until_the_first_temporary_one() {
 async fn loops_limits_and_bad_locations_are_named() {
     let addr = serve().await;
     let url = |p: &str| Url::parse(&format!("http://{addr}{p}")).unwrap();
-    let f = Fetcher::new(&config()).unwrap();
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
     let e = f
         .fetch(&url("/loop1"), &Validators::default())
         .await
@@ -87,10 +87,13 @@ async fn loops_limits_and_bad_locations_are_named() {
         .await
         .unwrap_err();
     assert_eq!(e.class(), "redirect", "{e}");
-    let strict = Fetcher::new(&FetchConfig {
-        max_redirects: 1,
-        ..config()
-    })
+    let strict = Fetcher::with_fixed_dns(
+        &FetchConfig {
+            max_redirects: 1,
+            ..config()
+        },
+        HashMap::new(),
+    )
     .unwrap();
     let e = strict
         .fetch(&url("/a"), &Validators::default())

@@ -1,6 +1,6 @@
 //! The one-shot commands: check-config, once, export, health-check.
 
-use crate::helpers::{bin, rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{rss, Daemon, FeedServer, TestEnv};
 
 #[test]
 fn check_config_names_every_bad_key() {
@@ -24,7 +24,7 @@ interval = "often"
 "#,
     )
     .unwrap();
-    let out = std::process::Command::new(bin())
+    let out = crate::helpers::wirefold()
         .args(["check-config", "--config"])
         .arg(&path)
         .output()
@@ -97,7 +97,7 @@ fn one_shot_commands_report_a_failed_stdout_and_never_panic() {
     }
     for args in &commands {
         // stdout fails: the error on stderr, exit 1.
-        let out = std::process::Command::new(bin())
+        let out = crate::helpers::wirefold()
             .args(args)
             .stdout(full())
             .output()
@@ -109,7 +109,7 @@ fn one_shot_commands_report_a_failed_stdout_and_never_panic() {
             "{args:?}: {err}"
         );
         // stderr fails too: the report is lost, the exit code is not.
-        let out = std::process::Command::new(bin())
+        let out = crate::helpers::wirefold()
             .args(args)
             .stdout(full())
             .stderr(full())
@@ -120,7 +120,7 @@ fn one_shot_commands_report_a_failed_stdout_and_never_panic() {
     // A bad configuration with stderr failing: exit 2, as with the report readable.
     let bad = env.dir().join("bad.toml");
     std::fs::write(&bad, "[http]\nlisten = \"everywhere\"\n").unwrap();
-    let out = std::process::Command::new(bin())
+    let out = crate::helpers::wirefold()
         .args(["check-config", "--config"])
         .arg(&bad)
         .stderr(full())
@@ -132,7 +132,7 @@ fn one_shot_commands_report_a_failed_stdout_and_never_panic() {
 #[test]
 fn config_path_falls_back_to_the_environment() {
     let env = TestEnv::new(&[("a", "https://example.com/feed".into())], "5m");
-    let out = std::process::Command::new(bin())
+    let out = crate::helpers::wirefold()
         .arg("check-config")
         .env("WIREFOLD_CONFIG", &env.config)
         .output()
@@ -200,14 +200,14 @@ fn once_summarizes_each_source_then_export_sees_a_locked_store() {
     assert!(err.contains("locked by another process"), "{err}");
 
     // health-check against the live daemon, then against nothing.
-    let out = std::process::Command::new(bin())
+    let out = crate::helpers::wirefold()
         .args(["health-check", "--url", &daemon.url("/healthz")])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
-    let out = std::process::Command::new(bin())
+    let out = crate::helpers::wirefold()
         .args([
             "health-check",
             "--url",

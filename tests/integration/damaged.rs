@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::helpers::{rss, Daemon, FeedServer, TestEnv};
@@ -201,7 +201,7 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
 /// Runs `wirefold run` until it exits by itself; kills it after `limit`. Returns its exit code
 /// (`None` when it had to be killed) and its log.
 fn run_daemon_until_exit(config: &Path, limit: Duration) -> (Option<i32>, String) {
-    let mut child = Command::new(crate::helpers::bin())
+    let mut child = crate::helpers::wirefold()
         .args(["run", "--config"])
         .arg(config)
         .env_remove("WIREFOLD_CONFIG")

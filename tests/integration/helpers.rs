@@ -221,7 +221,7 @@ level = "info,wirefold=debug"
 
     /// Runs a one-shot command of the binary and returns (exit code, stdout, stderr).
     pub fn command(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(bin())
+        let out = wirefold()
             .args(args)
             .arg("--config")
             .arg(&self.config)
@@ -256,6 +256,28 @@ level = "info,wirefold=debug"
     }
 }
 
+/// The variables the daemon's HTTP client takes a proxy from.
+const PROXY_VARIABLES: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+/// The binary as a command whose HTTP goes to the test's loopback servers, never through a
+/// proxy the machine running the tests is set up with (a test that wants one names it).
+pub fn wirefold() -> Command {
+    let mut cmd = Command::new(bin());
+    for var in PROXY_VARIABLES {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_wirefold")
 }
@@ -287,7 +309,7 @@ impl Daemon {
     }
 
     fn spawn(config: &Path, extra_env: &[(&str, &str)], keep_log: bool) -> Daemon {
-        let mut cmd = Command::new(bin());
+        let mut cmd = wirefold();
         cmd.arg("run")
             .arg("--config")
             .arg(config)

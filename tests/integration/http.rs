@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::fixtures::{agency_feed, html, paragraphs, HARBOUR, ORCHARD};
-use crate::helpers::{bin, num, rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{num, rss, Daemon, FeedServer, TestEnv};
 
 const TOKEN: &str = "test-token-0123456789";
 
@@ -38,7 +38,9 @@ fn send(
         .unwrap();
     rt.block_on(async {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut client = reqwest::Client::builder().timeout(Duration::from_secs(10));
+        let mut client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .no_proxy();
         if !follow {
             client = client.redirect(reqwest::redirect::Policy::none());
         }
@@ -65,7 +67,10 @@ fn sse_until(url: &str, headers: &[(&str, &str)], done: impl Fn(&str) -> bool) -
         .unwrap();
     rt.block_on(async {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
         let mut req = client.get(url);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -321,7 +326,7 @@ fn api_change_feed_feeds_metrics_and_events() {
     assert!(page.contains("&lt;script&gt;alert"), "{page}");
 
     // `wirefold stats` summarizes the live status.
-    let out = std::process::Command::new(bin())
+    let out = crate::helpers::wirefold()
         .args(["stats", "--url", &d.url("")])
         .output()
         .unwrap();
@@ -335,7 +340,7 @@ fn api_change_feed_feeds_metrics_and_events() {
     assert!(text.contains("2 sources (0 failing)"), "{text}");
     assert!(text.contains("agency"), "{text}");
     // With its stdout closed before it writes: an error and exit 1, not a panic (101).
-    let mut stats = std::process::Command::new(bin())
+    let mut stats = crate::helpers::wirefold()
         .args(["stats", "--url", &d.url("")])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -415,7 +420,7 @@ fn bearer_token_guards_everything_but_health() {
         json(&jf)["home_page_url"],
         "https://news.example.org/wirefold/"
     );
-    let out = std::process::Command::new(bin())
+    let out = crate::helpers::wirefold()
         .args(["stats", "--url", &d.url("")])
         .env("WIREFOLD_TOKEN", TOKEN)
         .output()
@@ -430,7 +435,7 @@ fn bearer_token_guards_everything_but_health() {
     // configuration, environment overrides included: the daemon's own port and token given
     // the way a container would move them.
     let tool = |args: &[&str]| {
-        std::process::Command::new(bin())
+        crate::helpers::wirefold()
             .args(args)
             .arg("--config")
             .arg(&env.config)
@@ -449,7 +454,7 @@ fn bearer_token_guards_everything_but_health() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     // The test configuration's own listen address has port 0: no URL to derive.
-    let out = std::process::Command::new(bin())
+    let out = crate::helpers::wirefold()
         .args(["health-check", "--config"])
         .arg(&env.config)
         .env_remove("WIREFOLD_CONFIG")

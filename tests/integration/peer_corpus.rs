@@ -59,7 +59,8 @@ fn peer_feed_files_fetch_parse_and_normalize_without_panics() {
     let mut all = Vec::new();
     files(&root, &mut all);
     all.sort();
-    let fetcher = Fetcher::new(&fetch_config()).expect("fetcher");
+    let fetcher = Fetcher::with_fixed_dns(&fetch_config(), std::collections::HashMap::new())
+        .expect("fetcher");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

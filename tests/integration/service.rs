@@ -4,11 +4,11 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::fixtures::{html, paragraphs, HARBOUR};
-use crate::helpers::{bin, rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{rss, Daemon, FeedServer, TestEnv};
 
 /// A notification socket like systemd's: a datagram socket in a temp dir.
 struct NotifySocket {
@@ -172,7 +172,7 @@ fn run_logging_to_file(env: &TestEnv, extra_env: &[(&str, &str)], journal: bool)
     let log = std::fs::File::create(&log_path).expect("log file");
     let meta = log.metadata().expect("stat");
     let notify = NotifySocket::bind();
-    let mut cmd = Command::new(bin());
+    let mut cmd = crate::helpers::wirefold();
     cmd.arg("run")
         .arg("--config")
         .arg(&env.config)
