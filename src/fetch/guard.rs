@@ -140,7 +140,7 @@ impl Guard {
 }
 
 /// The variables reqwest reads its proxies from (its "system proxies").
-const PROXY_VARIABLES: [&str; 6] = [
+pub const PROXY_VARIABLES: [&str; 6] = [
     "HTTP_PROXY",
     "http_proxy",
     "HTTPS_PROXY",

@@ -256,23 +256,12 @@ level = "info,wirefold=debug"
     }
 }
 
-/// The variables the daemon's HTTP client takes a proxy from.
-const PROXY_VARIABLES: [&str; 8] = [
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
-
 /// The binary as a command whose HTTP goes to the test's loopback servers, never through a
 /// proxy the machine running the tests is set up with (a test that wants one names it).
 pub fn wirefold() -> Command {
     let mut cmd = Command::new(bin());
-    for var in PROXY_VARIABLES {
+    let proxy = wirefold::fetch::guard::PROXY_VARIABLES;
+    for var in proxy.iter().chain(&["NO_PROXY", "no_proxy"]) {
         cmd.env_remove(var);
     }
     cmd
