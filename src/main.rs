@@ -248,6 +248,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut out = std::io::stdout().lock();
             out.write_all(wirefold::config::opml::to_opml(&sources, &title).as_bytes())?;
             out.flush()?;
+            for s in sources.iter().filter(|s| !s.headers.is_empty()) {
+                cli::note(format_args!(
+                    "source \"{}\": its headers are not written (OPML has no place for them); add them again after an import",
+                    s.name
+                ));
+            }
             cli::note(format_args!(
                 "{} from {}",
                 cli::counted(sources.len() as u64, "source", "sources"),

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
 /// Prefix of environment overrides: `WIREFOLD_HTTP__LISTEN=0.0.0.0:8080` sets `http.listen`.
@@ -270,6 +271,55 @@ pub struct SourceConfig {
     /// A wire agency's own feed: its copy is a story's likely origin even when another
     /// outlet was polled first (see `fold::likely_origin`).
     pub agency: bool,
+    /// Request headers of its own (an API key, a session cookie), sent to the configured
+    /// URL's host only.
+    pub headers: SourceHeaders,
+}
+
+/// Request headers a source sends with its polls (`headers = { "X-Api-Key" = "…" }`), for
+/// feeds behind an API key, a token or a session cookie. Validated names and values; the
+/// values are credentials, so they are marked sensitive and never shown: `Debug` names the
+/// headers only, and neither `/status`, the log nor `export-opml` carries them. The fetcher
+/// sends them to the configured URL's host only (`fetch::sends_own_headers`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SourceHeaders(Vec<(HeaderName, HeaderValue)>);
+
+impl SourceHeaders {
+    /// No header configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The headers, values marked sensitive.
+    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.0.iter().map(|(n, v)| (n, v))
+    }
+
+    /// Whether `name` (lower case) is among them.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n.as_str() == name)
+    }
+}
+
+impl FromIterator<(HeaderName, HeaderValue)> for SourceHeaders {
+    fn from_iter<I: IntoIterator<Item = (HeaderName, HeaderValue)>>(iter: I) -> Self {
+        Self(
+            iter.into_iter()
+                .map(|(n, mut v)| {
+                    v.set_sensitive(true);
+                    (n, v)
+                })
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Debug for SourceHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n.as_str()))
+            .finish()
+    }
 }
 
 impl SourceConfig {

@@ -368,6 +368,7 @@ mod tests {
             interval: Duration::from_secs(900),
             enabled: true,
             agency: false,
+            headers: Default::default(),
         }
     }
 

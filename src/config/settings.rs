@@ -198,4 +198,5 @@ pub(super) struct SourceSettings {
     pub(super) interval: Option<String>,
     pub(super) enabled: Option<bool>,
     pub(super) agency: Option<bool>,
+    pub(super) headers: std::collections::BTreeMap<String, String>,
 }

@@ -499,3 +499,57 @@ fn a_source_url_is_shown_without_its_credentials() {
         assert_eq!(shown_url(raw), shown, "{raw}");
     }
 }
+
+#[test]
+fn a_sources_headers_are_checked_and_their_values_never_shown() {
+    let c = load(
+        r#"
+        [store]
+        path = "STORE"
+        [[sources]]
+        name = "paid"
+        url = "https://api.example.com/wire.xml"
+        headers = { "X-Api-Key" = "s3cret-key-value", Cookie = "session=abc", "User-Agent" = "our-monitor/2" }
+        "#,
+        &[],
+    )
+    .unwrap();
+    let h = &c.sources[0].headers;
+    assert!(h.contains("x-api-key") && h.contains("cookie") && h.contains("user-agent"));
+    assert!(h.iter().all(|(_, v)| v.is_sensitive()));
+    let shown = format!("{c:?}");
+    assert!(shown.contains("x-api-key"), "{shown}");
+    assert!(
+        !shown.contains("s3cret") && !shown.contains("abc"),
+        "{shown}"
+    );
+
+    let found = problems(load(
+        r#"
+        [store]
+        path = "STORE"
+        [[sources]]
+        name = "bad"
+        url = "https://alice:pw@api.example.com/wire.xml"
+        headers = { "X Api" = "1", "If-None-Match" = "x", Host = "other", Authorization = "Bearer t", "X-Key" = "line\nbreak-s3cret" }
+        [[sources]]
+        name = "local"
+        url = "file:///tmp/feed.xml"
+        headers = { "X-Api-Key" = "k" }
+        "#,
+        &[],
+    ));
+    let expected = [
+        r#"sources[0].headers.X Api (source "bad"): "X Api" is not a header name"#,
+        r#"sources[0].headers.If-None-Match (source "bad"): If-None-Match is set by wirefold itself"#,
+        r#"sources[0].headers.Host (source "bad"): Host is set by wirefold itself"#,
+        r#"sources[0].headers.Authorization (source "bad"): the URL carries a password too"#,
+        r#"sources[0].headers.X-Key (source "bad"): not a header value"#,
+        r#"sources[1].headers (source "local"): headers are sent with http and https requests only"#,
+    ];
+    for e in expected {
+        assert!(found.iter().any(|p| p.starts_with(e)), "{e}\nin {found:#?}");
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    assert!(!found.iter().any(|p| p.contains("s3cret")), "{found:#?}");
+}

@@ -7,11 +7,93 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::Duration;
 
+use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
 use super::settings::{RuleSettings, ScheduleSettings, Settings};
 use super::*;
 use crate::normalize::{Rule, RuleError, RuleSpec};
+
+/// Request headers the fetcher sets itself, from the stored validators or for the transfer:
+/// a source's own value would break conditional polls, decoding or the connection.
+const MANAGED_HEADERS: [&str; 13] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+    "proxy-authorization",
+    "accept-encoding",
+    "if-none-match",
+    "if-modified-since",
+];
+
+/// A source's `headers`: each name a valid header name not in [`MANAGED_HEADERS`], each value
+/// a valid header value (no line breaks), only for http(s) URLs, and no `Authorization` beside
+/// a password in the URL (one of them would be silently dropped).
+fn validate_headers(
+    c: &mut Checker<'_>,
+    i: usize,
+    label: Option<&str>,
+    url: Option<&Url>,
+    raw: std::collections::BTreeMap<String, String>,
+) -> SourceHeaders {
+    if raw.is_empty() {
+        return SourceHeaders::default();
+    }
+    if url.is_some_and(|u| u.scheme() == "file") {
+        c.push(
+            format!("sources[{i}].headers"),
+            label,
+            "headers are sent with http and https requests only, not with a file URL",
+        );
+    }
+    let mut headers = Vec::with_capacity(raw.len());
+    for (name, value) in raw {
+        let key = format!("sources[{i}].headers.{name}");
+        let parsed = match HeaderName::from_bytes(name.trim().as_bytes()) {
+            Ok(n) => n,
+            Err(_) => {
+                c.push(
+                    key,
+                    label,
+                    format!("\"{name}\" is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)"),
+                );
+                continue;
+            }
+        };
+        if MANAGED_HEADERS.contains(&parsed.as_str()) {
+            c.push(
+                key,
+                label,
+                format!("{name} is set by wirefold itself and cannot be configured"),
+            );
+            continue;
+        }
+        if parsed == reqwest::header::AUTHORIZATION && url.is_some_and(|u| u.password().is_some()) {
+            c.push(
+                key,
+                label,
+                "the URL carries a password too; give the credentials one way only",
+            );
+            continue;
+        }
+        match HeaderValue::from_str(value.trim()) {
+            Ok(v) => headers.push((parsed, v)),
+            // The value is a credential: the problem names what is wrong, not the value.
+            Err(_) => c.push(
+                key,
+                label,
+                "not a header value: only visible ASCII, spaces and tabs, no line breaks",
+            ),
+        }
+    }
+    headers.into_iter().collect()
+}
 
 /// Collects problems instead of stopping at the first, so one run lists them all.
 struct Checker<'a> {
@@ -369,6 +451,7 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
             }
             None => schedule.default_interval,
         };
+        let headers = validate_headers(&mut c, i, label, url.as_ref(), src.headers);
         if let Some(url) = url {
             sources.push(SourceConfig {
                 name,
@@ -376,6 +459,7 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
                 interval,
                 enabled: src.enabled.unwrap_or(true),
                 agency: src.agency.unwrap_or(false),
+                headers,
             });
         }
     }

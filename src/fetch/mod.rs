@@ -35,7 +35,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::config::{shown_url, FetchConfig};
+use crate::config::{shown_url, FetchConfig, SourceConfig, SourceHeaders};
 use body::BodyLimits;
 pub use error::FetchError;
 use guard::{Guard, GuardedResolver};
@@ -131,10 +131,31 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
+        self.fetch_with(url, validators, None).await
+    }
+
+    /// Polls `source` once at `url` (its configured URL, or the one it moved to), with the
+    /// source's own headers on every hop that [`sends_own_headers`] allows.
+    pub async fn fetch_source(
+        &self,
+        source: &SourceConfig,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
+        let own = (!source.headers.is_empty()).then_some((&source.url, &source.headers));
+        self.fetch_with(url, validators, own).await
+    }
+
+    async fn fetch_with(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        own: Option<(&Url, &SourceHeaders)>,
+    ) -> Result<FetchOutcome, FetchError> {
         if url.scheme() == "file" {
             return file::fetch_file(url, validators, self.limits.max_bytes).await;
         }
-        match tokio::time::timeout(self.timeout, self.fetch_http(url, validators)).await {
+        match tokio::time::timeout(self.timeout, self.fetch_http(url, validators, own)).await {
             Ok(r) => r,
             Err(_) => Err(FetchError::Timeout(format!(
                 "no complete response within {}",
@@ -147,6 +168,7 @@ impl Fetcher {
         &self,
         url: &Url,
         validators: &Validators,
+        own: Option<(&Url, &SourceHeaders)>,
     ) -> Result<FetchOutcome, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
@@ -170,10 +192,16 @@ impl Fetcher {
         let mut moved_to = None;
         let resp = loop {
             let current = visited.last().unwrap_or(url).clone();
+            let mut hop_headers = headers.clone();
+            if let Some((_, own)) = own.filter(|(c, _)| sends_own_headers(c, &current)) {
+                for (name, value) in own.iter() {
+                    hop_headers.insert(name.clone(), value.clone());
+                }
+            }
             let resp = self
                 .client
                 .get(current.clone())
-                .headers(headers.clone())
+                .headers(hop_headers)
                 .send()
                 .await
                 .map_err(|e| FetchError::from_reqwest(&e))?;
@@ -271,6 +299,25 @@ impl Fetcher {
             fresh_for,
         })
     }
+}
+
+/// Whether a source's own headers (credentials, as a rule) go to `hop`, a URL its poll of
+/// `configured` reached: only on the configured host and port under the same scheme, or
+/// after an upgrade from http to https on the default ports (the host's own move to TLS).
+/// A redirect to another host, a permanent move there included, leaves them behind, as
+/// browsers and curl leave `Authorization` behind: a host the operator never named does not
+/// learn the key.
+pub fn sends_own_headers(configured: &Url, hop: &Url) -> bool {
+    if configured.host_str() != hop.host_str() {
+        return false;
+    }
+    let same = configured.scheme() == hop.scheme()
+        && configured.port_or_known_default() == hop.port_or_known_default();
+    let upgraded = configured.scheme() == "http"
+        && hop.scheme() == "https"
+        && configured.port().is_none()
+        && hop.port().is_none();
+    same || upgraded
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{header, StatusCode};
@@ -133,4 +134,141 @@ async fn public_names_resolving_to_private_addresses_are_refused() {
     )
     .unwrap();
     assert!(open.fetch(&public, &Validators::default()).await.is_ok());
+}
+
+/// A server that answers `/private` only to the right key, and records the key (or its
+/// absence) of every request, so that a test sees what each hop carried.
+async fn keyed_server(
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+    elsewhere: Option<String>,
+) -> SocketAddr {
+    use axum::http::HeaderMap as Headers;
+    let record = move |h: &Headers, path: &str| {
+        let key = h
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        seen.lock().unwrap().push(format!("{path} {key}"));
+        key == "k1"
+    };
+    let (r1, r2, r3) = (record.clone(), record.clone(), record);
+    let app = Router::new()
+        .route(
+            "/private",
+            get(move |h: Headers| async move {
+                if r1(&h, "/private") {
+                    (StatusCode::OK, "<rss version=\"2.0\"><channel/></rss>").into_response()
+                } else {
+                    StatusCode::UNAUTHORIZED.into_response()
+                }
+            }),
+        )
+        .route(
+            "/same",
+            get(move |h: Headers| async move {
+                r2(&h, "/same");
+                (StatusCode::FOUND, [(header::LOCATION, "/private")]).into_response()
+            }),
+        )
+        .route(
+            "/away",
+            get(move |h: Headers| async move {
+                r3(&h, "/away");
+                let to = elsewhere.unwrap_or_default();
+                (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+fn keyed_source(url: Url) -> SourceConfig {
+    SourceConfig {
+        name: "private".into(),
+        url,
+        interval: Duration::from_secs(900),
+        enabled: true,
+        agency: false,
+        headers: [(
+            reqwest::header::HeaderName::from_static("x-api-key"),
+            HeaderValue::from_static("k1"),
+        )]
+        .into_iter()
+        .collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_sources_headers_go_to_its_own_host_and_not_past_a_redirect_elsewhere() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let other = keyed_server(seen.clone(), None).await;
+    let own = keyed_server(seen.clone(), Some(format!("http://{other}/private"))).await;
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let at = |addr: SocketAddr, p: &str| Url::parse(&format!("http://{addr}{p}")).unwrap();
+
+    // Sent to the configured URL, and along a redirect on the same host.
+    let source = keyed_source(at(own, "/same"));
+    f.fetch_source(&source, &source.url, &Validators::default())
+        .await
+        .unwrap();
+    // The same source polled without its headers is refused: the key is what opens it.
+    let e = f
+        .fetch(&at(own, "/private"), &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "http_status", "{e}");
+    // A redirect to another port is another origin: the key stays behind, so that server
+    // refuses the poll and never sees the key.
+    let source = keyed_source(at(own, "/away"));
+    let e = f
+        .fetch_source(&source, &source.url, &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "http_status", "{e}");
+    // Nor when the source has moved there for good: the key belongs to the configured host.
+    let e = f
+        .fetch_source(&source, &at(other, "/private"), &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "http_status", "{e}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "/same k1",
+            "/private k1",
+            "/private -",
+            "/away k1",
+            "/private -",
+            "/private -"
+        ]
+    );
+}
+
+#[test]
+fn own_headers_follow_the_configured_host_and_its_move_to_tls_only() {
+    let u = |s: &str| Url::parse(s).unwrap();
+    let configured = u("http://feeds.example.com/news.xml");
+    for (hop, sent) in [
+        ("http://feeds.example.com/other.xml", true),
+        ("http://FEEDS.example.com:80/x", true),
+        ("https://feeds.example.com/news.xml", true),
+        ("https://feeds.example.com:8443/news.xml", false),
+        ("http://feeds.example.com:8080/news.xml", false),
+        ("http://cdn.example.com/news.xml", false),
+        ("http://example.com/news.xml", false),
+        ("http://feeds.example.com.evil.test/news.xml", false),
+    ] {
+        assert_eq!(sends_own_headers(&configured, &u(hop)), sent, "{hop}");
+    }
+    // Never from https down to http: the key would cross the network in clear.
+    let tls = u("https://feeds.example.com/news.xml");
+    assert!(sends_own_headers(&tls, &u("https://feeds.example.com/b")));
+    assert!(!sends_own_headers(
+        &tls,
+        &u("http://feeds.example.com/news.xml")
+    ));
 }

@@ -220,7 +220,7 @@ async fn run(
         last_modified: state.last_modified.clone(),
     };
     let started = std::time::Instant::now();
-    let outcome = ctx.fetcher.fetch(url, &validators).await?;
+    let outcome = ctx.fetcher.fetch_source(source, url, &validators).await?;
     let bytes = match &outcome.content {
         Content::Body { bytes, .. } => bytes.len() as u64,
         Content::NotModified => 0,
@@ -290,6 +290,7 @@ mod tests {
             interval: Duration::from_secs(60),
             enabled: true,
             agency: false,
+            headers: Default::default(),
         };
         let b = Url::parse("http://b.example/feed").unwrap();
         let c = Url::parse("http://c.example/feed").unwrap();

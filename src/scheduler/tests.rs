@@ -169,6 +169,7 @@ fn source(name: &str, host: &str, interval: Duration) -> SourceConfig {
         interval,
         enabled: true,
         agency: false,
+        headers: Default::default(),
     }
 }
 

@@ -642,6 +642,83 @@ fn a_sources_credentials_are_used_but_never_shown() {
     assert_eq!(code, Some(0));
 }
 
+/// A feed behind an API key in a header (`headers = { "X-Api-Key" = … }`): the polls carry
+/// it, a reload that rotates it applies it to the next poll, and the key is never shown.
+#[test]
+fn a_sources_own_headers_open_its_feed_and_are_never_shown() {
+    use crate::helpers::KEY;
+    let server = FeedServer::start();
+    let item = |n: u32| {
+        (
+            format!("k{n}"),
+            format!("Ferry line {n} opens"),
+            format!("http://k.test/{n}"),
+            format!("<p>Ferry line number {n} opens on the northern shore this week.</p>"),
+        )
+    };
+    let feed = |items: &[(String, String, String, String)]| {
+        let items: Vec<_> = items
+            .iter()
+            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+            .collect();
+        rss("Keyed", &items)
+    };
+    server.set("keyed/feed.xml", feed(&[item(1)]));
+    let env = TestEnv::new(&[], "1s");
+    let source = |key: &str| {
+        format!(
+            "[[sources]]\nname = \"paid\"\nurl = \"{}\"\ninterval = \"1s\"\n\
+             headers = {{ \"X-Api-Key\" = \"{key}\", \"User-Agent\" = \"monitor-desk/2\" }}\n",
+            server.url("keyed/feed.xml")
+        )
+    };
+    let base = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, format!("{base}{}", source(KEY))).unwrap();
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("the keyed feed stored", |s| num(s, "/counts/articles") == 1);
+
+    // A rotated key (here a wrong one) is used from the next poll on: refused with 401.
+    let rotated = "r0tated-k3y-value";
+    std::fs::write(&env.config, format!("{base}{}", source(rotated))).unwrap();
+    daemon.hangup();
+    let s = daemon.wait_for("the rotated key refused", |s| {
+        s["sources"][0]["last_error"]["status"] == 401
+    });
+    // Rotated back, the feed's new item arrives.
+    server.set("keyed/feed.xml", feed(&[item(1), item(2)]));
+    std::fs::write(&env.config, format!("{base}{}", source(KEY))).unwrap();
+    daemon.hangup();
+    let s2 = daemon.wait_for("the second item stored", |s| {
+        num(s, "/counts/articles") == 2 && num(s, "/sources/0/failures") == 0
+    });
+    let shown = [
+        s.to_string(),
+        s2.to_string(),
+        crate::helpers::http_get(&daemon.url("/")).1,
+        crate::helpers::http_get(&daemon.url("/metrics")).1,
+        crate::helpers::http_get(&daemon.url("/stories")).1,
+        daemon.log(),
+    ];
+    for (what, text) in ["status", "status", "page", "metrics", "stories", "log"]
+        .iter()
+        .zip(shown)
+    {
+        for secret in [KEY, rotated] {
+            assert!(!text.contains(secret), "{secret} in the {what}:\n{text}");
+        }
+    }
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    // export-opml cannot carry the headers, and says so.
+    let (code, out, err) = env.command(&["export-opml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(KEY), "{out}");
+    assert!(
+        err.contains("source \"paid\": its headers are not written"),
+        "{err}"
+    );
+}
+
 /// Behind a forward proxy (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` in the
 /// daemon's environment, as a newsroom network often requires) every poll goes through it.
 /// The feed server stands in for the proxy: it answers the absolute-form request by its path.

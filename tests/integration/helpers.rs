@@ -17,6 +17,9 @@ use axum::routing::get;
 use axum::Router;
 
 /// One served feed: body and content type.
+/// The API key that opens the feed server's `keyed/` feeds.
+pub const KEY: &str = "k3y-0f-the-w1re";
+
 #[derive(Clone)]
 pub struct Served {
     pub body: Vec<u8>,
@@ -25,7 +28,8 @@ pub struct Served {
 
 /// A loopback HTTP server whose feeds a test can change between polls. Honours ETag, except
 /// under `plain/`: those feeds are sent whole on every request, with no validator. Feeds
-/// under `private/` answer 401 without `alice:s3cret` as basic authentication.
+/// under `private/` answer 401 without `alice:s3cret` as basic authentication, those under
+/// `keyed/` without [`KEY`] as `X-Api-Key`.
 pub struct FeedServer {
     pub addr: SocketAddr,
     feeds: Arc<RwLock<HashMap<String, Served>>>,
@@ -103,6 +107,10 @@ async fn serve(
         .get(header::AUTHORIZATION)
         .is_some_and(|v| v == "Basic YWxpY2U6czNjcmV0");
     if path.starts_with("private/") && !authorized {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let keyed = headers.get("x-api-key").is_some_and(|v| v == KEY);
+    if path.starts_with("keyed/") && !keyed {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let Some(feed) = feeds.read().unwrap().get(&path).cloned() else {
