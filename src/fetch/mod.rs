@@ -215,9 +215,17 @@ impl Fetcher {
             let location = location
                 .to_str()
                 .map_err(|_| FetchError::Redirect("Location is not text".into()))?;
-            let next = current
-                .join(location.trim())
-                .map_err(|e| FetchError::Redirect(format!("Location {location:?}: {e}")))?;
+            let next = current.join(location.trim()).map_err(|e| {
+                // Not a URL, so not redacted as one: its query (a signed URL's
+                // signature, a token) is left out.
+                let shown = location.split_once('?').map_or(location, |(l, _)| l);
+                let cut = if shown.len() < location.len() {
+                    "?…"
+                } else {
+                    ""
+                };
+                FetchError::Redirect(format!("Location \"{shown}{cut}\": {e}"))
+            })?;
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(FetchError::Redirect(format!(
                     "to {}: scheme \"{}\" is not followed",

@@ -26,6 +26,10 @@ async fn serve() -> SocketAddr {
         .route("/loop2", get(moved(StatusCode::FOUND, "/loop1")))
         .route("/ftp", get(moved(StatusCode::FOUND, "ftp://example.com/x")))
         .route(
+            "/badloc",
+            get(moved(StatusCode::FOUND, "http://[::1/x?sig=S1GNATURE")),
+        )
+        .route(
             "/feed",
             get(|| async { "<rss version=\"2.0\"><channel/></rss>" }),
         );
@@ -88,6 +92,15 @@ async fn loops_limits_and_bad_locations_are_named() {
         .await
         .unwrap_err();
     assert_eq!(e.class(), "redirect", "{e}");
+    // A Location that is no URL is quoted without its query, which may be a signature.
+    let e = f
+        .fetch(&url("/badloc"), &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "redirect", "{e}");
+    let shown = e.to_string();
+    assert!(shown.contains("Location \"http://[::1/x?…\""), "{shown}");
+    assert!(!shown.contains("S1GNATURE"), "{shown}");
     let strict = Fetcher::with_fixed_dns(
         &FetchConfig {
             max_redirects: 1,
