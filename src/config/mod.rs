@@ -388,6 +388,54 @@ pub fn shown_url(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// A message fit to be shown: every http(s) URL in it as [`shown_url`] shows it. For texts
+/// made before the URL in them was redacted (a source's stored last error from an older
+/// wirefold) and those quoting a server's own URL (a `Location` header).
+pub fn shown_text(text: &str) -> Cow<'_, str> {
+    if !text.contains("http") || !text.contains(['@', '?']) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut changed = false;
+    let next_url = |s: &str| match (s.find("http://"), s.find("https://")) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    while let Some(start) = next_url(rest) {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let mut end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
+            .unwrap_or(tail.len());
+        // Punctuation after a URL ("(url): refused", "url.") is the sentence's, as a
+        // linkifier reads it: a closing bracket belongs to the URL only when it opened one.
+        while let Some(last) = tail[..end].chars().last() {
+            let token = &tail[..end];
+            let unbalanced = |open: char, close: char| {
+                last == close && token.matches(open).count() < token.matches(close).count()
+            };
+            if matches!(last, '.' | ',' | ':' | ';' | '!' | '?')
+                || unbalanced('(', ')')
+                || unbalanced('[', ']')
+            {
+                end -= last.len_utf8();
+            } else {
+                break;
+            }
+        }
+        let shown = shown_url(&tail[..end]);
+        changed |= matches!(shown, Cow::Owned(_));
+        out.push_str(&shown);
+        rest = &tail[end..];
+    }
+    if !changed {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 /// `value` when no problem was found, else every problem as [`ConfigError::Invalid`].
 fn valid<T>(path: &Path, value: T, problems: Vec<Problem>) -> Result<T, ConfigError> {
     if problems.is_empty() {

@@ -501,6 +501,35 @@ fn a_source_url_is_shown_without_its_credentials() {
 }
 
 #[test]
+fn the_urls_in_a_message_are_shown_without_their_credentials() {
+    for (raw, shown) in [
+        ("connection refused", "connection refused"),
+        (
+            "error sending request for url (http://127.0.0.1:1/feed.xml?token=T0KEN): refused",
+            "error sending request for url (http://127.0.0.1:1/feed.xml?token=xxxxx): refused",
+        ),
+        (
+            "redirect loop: https://a.example/x?sig=1 → http://b:pw@b.example/y → https://a.example/x?sig=1",
+            "redirect loop: https://a.example/x?sig=xxxxx → http://b:xxxxx@b.example/y → https://a.example/x?sig=xxxxx",
+        ),
+        (
+            "Location \"https://cdn.example/f?apikey=K\": bad",
+            "Location \"https://cdn.example/f?apikey=xxxxx\": bad",
+        ),
+        (
+            "see https://example.org/help?topic=feeds, then http://x@y.example/",
+            "see https://example.org/help?topic=feeds, then http://x@y.example/",
+        ),
+        (
+            "moved to https://a.example/f?key=K. (was https://a.example/(old)?key=J)",
+            "moved to https://a.example/f?key=xxxxx. (was https://a.example/(old)?key=xxxxx)",
+        ),
+    ] {
+        assert_eq!(shown_text(raw), shown, "{raw}");
+    }
+}
+
+#[test]
 fn a_sources_headers_are_checked_and_their_values_never_shown() {
     let c = load(
         r#"

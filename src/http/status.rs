@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::api::{BadParam, Params};
 use super::AppState;
-use crate::config::shown_url;
+use crate::config::{shown_text, shown_url};
 use crate::storage::{Counts, Millis, SourceState};
 
 /// The `/status` document.
@@ -418,7 +418,9 @@ pub(super) fn build(
             last_error: st.last_error.map(|e| SourceError {
                 class: e.class,
                 status: e.status,
-                message: e.message,
+                // Redacted again: a message stored by an older wirefold still names the
+                // URL as configured until the source's next poll replaces it.
+                message: shown_text(&e.message).into_owned(),
                 at: rfc3339(e.at),
             }),
             next_poll: if s.enabled && !gone {

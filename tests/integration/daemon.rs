@@ -642,6 +642,53 @@ fn a_sources_credentials_are_used_but_never_shown() {
     assert_eq!(code, Some(0));
 }
 
+/// A poll error stored by a wirefold older than the URL redaction keeps its URL as it was
+/// made until the source's next poll, hours away in back-off: `/status` and the page show
+/// it redacted all the same.
+#[test]
+fn an_error_stored_before_the_redaction_is_shown_without_credentials() {
+    use wirefold::storage::{ErrorRecord, SourceState, Store};
+    let url = "http://bob:hunter2@127.0.0.1:1/feed.xml?token=T0KEN";
+    let env = TestEnv::new(&[("broken", url.into())], "1h");
+    let now = chrono::Utc::now().timestamp_millis();
+    {
+        let store = Store::open(&env.store, std::time::Duration::from_millis(100)).unwrap();
+        let state = SourceState {
+            configured_url: Some(url.into()),
+            last_poll: Some(now - 60_000),
+            next_poll: Some(now + 3_600_000),
+            failures: 1,
+            polls: 1,
+            last_error: Some(ErrorRecord {
+                class: "connect".into(),
+                message: format!("error sending request for url ({url}): connection refused"),
+                at: now - 60_000,
+                status: None,
+            }),
+            ..SourceState::default()
+        };
+        store.put_source_state("broken", &state).unwrap();
+        store.flush().unwrap();
+    }
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("the stored error shown", |s| {
+        !s["sources"][0]["last_error"].is_null()
+    });
+    assert_eq!(num(&s, "/sources/0/polls"), 1, "not polled again: {s:#}");
+    assert_eq!(
+        s["sources"][0]["last_error"]["message"],
+        "error sending request for url (http://bob:xxxxx@127.0.0.1:1/feed.xml?token=xxxxx): connection refused",
+        "{s:#}"
+    );
+    let page = crate::helpers::http_get(&daemon.url("/")).1;
+    for secret in ["hunter2", "T0KEN"] {
+        assert!(!page.contains(secret), "{secret} in the page:\n{page}");
+    }
+    assert!(page.contains("token=xxxxx"), "{page}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// A feed behind an API key in a header (`headers = { "X-Api-Key" = … }`): the polls carry
 /// it, a reload that rotates it applies it to the next poll, and the key is never shown.
 #[test]
