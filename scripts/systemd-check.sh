@@ -97,6 +97,11 @@ name = "missing"
 url = "/srv/feeds/missing.xml"
 TOML
 in_ct 'chmod -R a+rX /srv/feeds /etc/wirefold && systemctl daemon-reload'
+# The secrets file: root's alone, read by systemd (EnvironmentFile=) before it drops to the
+# dynamic user, who could not read it.
+TOKEN=check-token-0123456789abcdef
+in_ct "umask 077 && echo WIREFOLD_HTTP__TOKEN=$TOKEN > /etc/wirefold/secrets.env"
+api() { in_ct "curl -fsS -H 'Authorization: Bearer $TOKEN' 127.0.0.1:8080$1"; }
 
 step "start (Type=notify: returns after READY=1)"
 in_ct 'systemctl start wirefold' || fail "systemctl start"
@@ -108,12 +113,16 @@ echo "StatusText: $status"
 case $status in *" sources ("*" articles in "*) ;; *) fail "no STATUS= line" ;; esac
 echo "WatchdogUSec: $(show WatchdogUSec)"
 for _ in $(seq 1 60); do
-    counts=$(in_ct 'curl -fsS 127.0.0.1:8080/status' 2>/dev/null | grep -o '"counts":{[^}]*}' || true)
+    counts=$(api /status 2>/dev/null | grep -o '"counts":{[^}]*}' || true)
     case $counts in *'"articles":5'*) break ;; esac
     sleep 0.5
 done
 echo "counts: $counts"
 case $counts in *'"articles":5'*) ;; *) fail "sample feeds not stored" ;; esac
+code=$(in_ct 'curl -s -o /dev/null -w %{http_code} 127.0.0.1:8080/status')
+echo "/status without the token from secrets.env: $code"
+[ "$code" = 401 ] || fail "the token in the EnvironmentFile is not in force"
+echo "secrets.env: $(in_ct 'stat -c %U:%a /etc/wirefold/secrets.env')"
 owner=$(in_ct 'stat -c %U:%a /var/lib/private/wirefold/store')
 echo "store owner:mode: $owner (DynamicUser)"
 in_ct 'test -L /var/lib/wirefold' || fail "StateDirectory is not the DynamicUser layout"
@@ -137,7 +146,7 @@ for _ in $(seq 1 40); do
     sleep 0.5
 done
 [ "$(show NRestarts)" -ge 1 ] || fail "not restarted"
-again=$(in_ct 'curl -fsS 127.0.0.1:8080/status' | grep -o '"counts":{[^}]*}')
+again=$(api /status | grep -o '"counts":{[^}]*}')
 echo "restarted (NRestarts=$(show NRestarts)); counts: $again"
 [ "$again" = "$counts" ] || fail "store changed across the restart"
 
@@ -147,7 +156,7 @@ in_ct 'head -n -3 /etc/wirefold/wirefold.toml > /tmp/w.toml && cat /tmp/w.toml >
 in_ct 'grep -q missing /etc/wirefold/wirefold.toml' && fail "the source was not removed from the file"
 in_ct 'systemctl kill --kill-whom=main -s HUP wirefold' || fail "systemctl kill -s HUP"
 for _ in $(seq 1 20); do
-    sources=$(in_ct 'curl -fsS 127.0.0.1:8080/status' 2>/dev/null | grep -o '"sources":[0-9]*' | head -1 || true)
+    sources=$(api /status 2>/dev/null | grep -o '"sources":[0-9]*' | head -1 || true)
     [ "$sources" = '"sources":3' ] && break
     sleep 0.5
 done
@@ -181,4 +190,4 @@ in_ct 'journalctl -u wirefold --no-pager -q' |
     awk '/store flushed$/ {f = 1} f && /[ :>]bye$/ {ok = 1} END {exit !ok}' || fail "no clean shutdown"
 echo "stopped: Result=success, store flushed"
 
-step "PASS: notify start, status, DynamicUser store, journal priorities, restart on failure, reload, refused reload, clean stop"
+step "PASS: notify start, status, secrets from EnvironmentFile, DynamicUser store, journal priorities, restart on failure, reload, refused reload, clean stop"

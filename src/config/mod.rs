@@ -493,10 +493,15 @@ impl Config {
 
     /// The `[[sources]]` and `[schedule]` sections alone, for `wirefold import-opml`: read
     /// and checked like [`Config::load`], but only their problems count (an operator who
-    /// cannot write the store can still import a list).
+    /// cannot write the store can still import a list), a source's `headers` excepted.
     pub fn load_sources(path: &Path) -> Result<(Vec<SourceConfig>, ScheduleConfig), ConfigError> {
         let (config, mut problems) = Self::read(path, None)?;
-        problems.retain(|p| p.key.starts_with("sources") || p.key.starts_with("schedule."));
+        // A source's headers play no part in a subscription list, and their variables may
+        // be set only in the daemon's environment.
+        problems.retain(|p| {
+            (p.key.starts_with("sources") && !p.key.contains("].headers"))
+                || p.key.starts_with("schedule.")
+        });
         valid(path, (config.sources, config.schedule), problems)
     }
 
@@ -513,6 +518,11 @@ impl Config {
         if !path.is_file() {
             return Err(read_err("no such file".into()));
         }
+        let variables = env.clone();
+        let lookup = move |name: &str| match &variables {
+            Some(v) => v.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        };
         let environment = config::Environment::with_prefix(ENV_PREFIX)
             .prefix_separator("_")
             .separator("__")
@@ -544,7 +554,7 @@ impl Config {
                 }
             })
             .collect();
-        let config = validate(path, settings, &mut problems);
+        let config = validate(path, settings, &mut problems, &lookup);
         Ok((config, problems))
     }
 

@@ -582,3 +582,48 @@ fn a_sources_headers_are_checked_and_their_values_never_shown() {
     assert_eq!(found.len(), expected.len(), "{found:#?}");
     assert!(!found.iter().any(|p| p.contains("s3cret")), "{found:#?}");
 }
+
+#[test]
+fn a_header_value_takes_its_secret_from_the_environment() {
+    let toml = r#"
+        [store]
+        path = "STORE"
+        [[sources]]
+        name = "paid"
+        url = "https://api.example.com/wire.xml"
+        headers = { Authorization = "Bearer ${WIRE_TOKEN}", "X-Price" = "$5 a month" }
+        "#;
+    let c = load(toml, &[("WIRE_TOKEN", "t0ken-from-env")]).unwrap();
+    let auth = c.sources[0]
+        .headers
+        .iter()
+        .find(|(n, _)| n.as_str() == "authorization")
+        .map(|(_, v)| v.to_str().unwrap().to_owned());
+    assert_eq!(auth.as_deref(), Some("Bearer t0ken-from-env"));
+    // A `$` without a brace is itself.
+    assert!(c.sources[0]
+        .headers
+        .iter()
+        .any(|(n, v)| n.as_str() == "x-price" && v == "$5 a month"));
+
+    let found = problems(load(toml, &[]));
+    assert_eq!(
+        found,
+        [
+            r#"sources[0].headers.Authorization (source "paid"): ${WIRE_TOKEN}: WIRE_TOKEN is not set in the environment"#
+        ],
+    );
+    let found = problems(load(&toml.replace("${WIRE_TOKEN}", "${WIRE TOKEN}"), &[]));
+    assert!(
+        found[0].contains(r#""${" starts a variable: write ${NAME}"#),
+        "{found:?}"
+    );
+    // A value with a line break from the environment is refused without being shown.
+    let found = problems(load(toml, &[("WIRE_TOKEN", "two\nlines-s3cret")]));
+    assert!(
+        found[0]
+            .ends_with("not a header value: only visible ASCII, spaces and tabs, no line breaks"),
+        "{found:?}"
+    );
+    assert!(!found[0].contains("s3cret"));
+}

@@ -41,6 +41,7 @@ fn validate_headers(
     label: Option<&str>,
     url: Option<&Url>,
     raw: std::collections::BTreeMap<String, String>,
+    environment: &dyn Fn(&str) -> Option<String>,
 ) -> SourceHeaders {
     if raw.is_empty() {
         return SourceHeaders::default();
@@ -82,6 +83,13 @@ fn validate_headers(
             );
             continue;
         }
+        let value = match expand_variables(&value, environment) {
+            Ok(v) => v,
+            Err(why) => {
+                c.push(key, label, why);
+                continue;
+            }
+        };
         match HeaderValue::from_str(value.trim()) {
             Ok(v) => headers.push((parsed, v)),
             // The value is a credential: the problem names what is wrong, not the value.
@@ -93,6 +101,40 @@ fn validate_headers(
         }
     }
     headers.into_iter().collect()
+}
+
+/// `value` with each `${NAME}` replaced by the environment variable `NAME`, so that a key
+/// can stay out of a configuration file that others may read (systemd's `EnvironmentFile=`
+/// is read by root; a `DynamicUser=` service's configuration is readable by all). A `$` not
+/// followed by `{` is itself. The error names the variable, never a value.
+fn expand_variables(
+    value: &str,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let name = after.split_once('}').map(|(n, _)| n).filter(|n| {
+            n.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        let Some(name) = name else {
+            return Err(
+                "\"${\" starts a variable: write ${NAME}, NAME of letters, digits and _".into(),
+            );
+        };
+        match environment(name) {
+            Some(v) => out.push_str(&v),
+            None => return Err(format!("${{{name}}}: {name} is not set in the environment")),
+        }
+        rest = &after[name.len() + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Collects problems instead of stopping at the first, so one run lists them all.
@@ -176,7 +218,12 @@ impl Checker<'_> {
     }
 }
 
-pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) -> Config {
+pub(super) fn validate(
+    path: &Path,
+    s: Settings,
+    problems: &mut Vec<Problem>,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> Config {
     let mut c = Checker { problems };
 
     // store
@@ -451,7 +498,7 @@ pub(super) fn validate(path: &Path, s: Settings, problems: &mut Vec<Problem>) ->
             }
             None => schedule.default_interval,
         };
-        let headers = validate_headers(&mut c, i, label, url.as_ref(), src.headers);
+        let headers = validate_headers(&mut c, i, label, url.as_ref(), src.headers, environment);
         if let Some(url) = url {
             sources.push(SourceConfig {
                 name,

@@ -689,8 +689,9 @@ fn an_error_stored_before_the_redaction_is_shown_without_credentials() {
     assert_eq!(code, Some(0));
 }
 
-/// A feed behind an API key in a header (`headers = { "X-Api-Key" = … }`): the polls carry
-/// it, a reload that rotates it applies it to the next poll, and the key is never shown.
+/// A feed behind an API key in a header (`headers = { "X-Api-Key" = "${WIRE_KEY}" }`, the
+/// key from the daemon's environment): the polls carry it, a reload that changes it applies
+/// it to the next poll, and the key is never shown.
 #[test]
 fn a_sources_own_headers_open_its_feed_and_are_never_shown() {
     use crate::helpers::KEY;
@@ -720,8 +721,9 @@ fn a_sources_own_headers_open_its_feed_and_are_never_shown() {
         )
     };
     let base = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(&env.config, format!("{base}{}", source(KEY))).unwrap();
-    let daemon = Daemon::start(&env);
+    // The key from the daemon's environment (systemd's EnvironmentFile=), not the file.
+    std::fs::write(&env.config, format!("{base}{}", source("${WIRE_KEY}"))).unwrap();
+    let daemon = Daemon::start_with(&env.config, &[("WIRE_KEY", KEY)]);
     daemon.wait_for("the keyed feed stored", |s| num(s, "/counts/articles") == 1);
 
     // A rotated key (here a wrong one) is used from the next poll on: refused with 401.
@@ -733,7 +735,7 @@ fn a_sources_own_headers_open_its_feed_and_are_never_shown() {
     });
     // Rotated back, the feed's new item arrives.
     server.set("keyed/feed.xml", feed(&[item(1), item(2)]));
-    std::fs::write(&env.config, format!("{base}{}", source(KEY))).unwrap();
+    std::fs::write(&env.config, format!("{base}{}", source("${WIRE_KEY}"))).unwrap();
     daemon.hangup();
     let s2 = daemon.wait_for("the second item stored", |s| {
         num(s, "/counts/articles") == 2 && num(s, "/sources/0/failures") == 0
@@ -756,7 +758,7 @@ fn a_sources_own_headers_open_its_feed_and_are_never_shown() {
     }
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
-    // export-opml cannot carry the headers, and says so.
+    // export-opml cannot carry the headers, and says so; it needs no key to run.
     let (code, out, err) = env.command(&["export-opml"]);
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains(KEY), "{out}");
