@@ -70,6 +70,21 @@ pub enum Command {
         #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
+    /// Ask the running daemon to poll a source now instead of at its scheduled time (after
+    /// its feed was fixed, when the next try is hours away in back-off).
+    PollNow {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The daemon's base URL [default: from the configuration's http.listen].
+        #[arg(long)]
+        url: Option<String>,
+        /// Bearer token, when the daemon has `http.token` set [default: the configuration's].
+        #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// The source's name, as configured.
+        #[arg(value_name = "SOURCE")]
+        source: String,
+    },
     /// Measure folding quality and speed on labeled sets (see `wirefold::eval`).
     Eval(crate::eval::command::EvalArgs),
     /// Exit 0 if the daemon's /healthz answers OK (for container health checks).

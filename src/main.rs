@@ -261,6 +261,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             Ok(ExitCode::SUCCESS)
         }
+        Command::PollNow {
+            config,
+            url,
+            token,
+            source,
+        } => {
+            let (url, configured) = daemon_url(url, &config)?;
+            let token = token.or(configured);
+            let rt = runtime()?;
+            let text = rt.block_on(wirefold::stats::poll_now(&url, token.as_deref(), &source))?;
+            cli::note(format_args!("{text}"));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats { config, url, token } => {
             let (url, configured) = daemon_url(url, &config)?;
             let token = token.or(configured);

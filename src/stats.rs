@@ -74,6 +74,46 @@ pub async fn stats(base: &str, token: Option<&str>) -> anyhow::Result<String> {
     Ok(render(&status))
 }
 
+/// Asks the daemon at `base` to poll `source` now (`POST /sources/{name}/poll`); the
+/// sentence to print, or the daemon's refusal as the error.
+pub async fn poll_now(base: &str, token: Option<&str>, source: &str) -> anyhow::Result<String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut url = url::Url::parse(base).map_err(|e| anyhow::anyhow!("{base} is not a URL: {e}"))?;
+    url.path_segments_mut()
+        .map_err(|()| anyhow::anyhow!("{base} cannot be a base URL"))?
+        .pop_if_empty()
+        .extend(["sources", source, "poll"]);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let mut req = client.post(url.clone());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await?;
+    let code = resp.status();
+    let text = resp.text().await?;
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let field = |k: &str| {
+        body.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if !code.is_success() {
+        let why = body
+            .get("message")
+            .map_or(text.trim().to_owned(), |_| field("message"));
+        anyhow::bail!("{url} answered {code}: {why}");
+    }
+    Ok(match field("poll").as_str() {
+        "in_flight" => format!(
+            "source {source:?} is being polled already; its outcome shows in `wirefold stats`"
+        ),
+        _ => format!("polling {source:?} now; its outcome shows in `wirefold stats` and /status"),
+    })
+}
+
 fn render(s: &Status) -> String {
     let mut out = String::new();
     let failing = s.sources.iter().filter(|x| x.failures > 0).count();

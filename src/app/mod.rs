@@ -105,6 +105,8 @@ impl App {
         let stats = Arc::new(SchedulerStats::new(self.ctx.errors.clone()));
         // HTTP drains when `http_stop` fires; long-lived responses end with it.
         let http_stop = CancellationToken::new();
+        // The scheduler's control channel: reloads (below) and polls asked for over HTTP.
+        let (control_tx, control) = tokio::sync::mpsc::unbounded_channel();
         let state = AppState {
             config: self.config.clone(),
             sources: self.sources.clone(),
@@ -115,6 +117,7 @@ impl App {
             metrics: crate::metrics::install(),
             shutdown: http_stop.clone(),
             status_cache: Arc::default(),
+            scheduler_control: control_tx.clone(),
         };
 
         // Background read-through of the store (when not done at open): started before
@@ -139,14 +142,13 @@ impl App {
         };
 
         // Scheduler and its poll tasks: told to stop by `sched_stop`, awaited through `polls`.
-        // Reloaded source lists reach it on `reloads`.
+        // Reloaded source lists and requested polls reach it on `control`.
         let polls = TaskTracker::new();
-        let (reload_tx, reloads) = tokio::sync::mpsc::unbounded_channel();
         let reloader = tokio::spawn(reload_sources(
             self.config.clone(),
             self.sources.clone(),
             hangups,
-            reload_tx,
+            control_tx,
             sched_stop.clone(),
         ));
         let scheduler = tokio::spawn(scheduler::run(
@@ -157,7 +159,7 @@ impl App {
             stats,
             sched_stop.clone(),
             polls.clone(),
-            reloads,
+            control,
         ));
 
         let server = {
@@ -353,7 +355,7 @@ pub async fn reload_sources(
     running: Arc<Config>,
     live: Arc<LiveSources>,
     mut hangups: tokio::sync::mpsc::UnboundedReceiver<()>,
-    scheduler: tokio::sync::mpsc::UnboundedSender<Vec<crate::config::SourceConfig>>,
+    scheduler: tokio::sync::mpsc::UnboundedSender<scheduler::Control>,
     stop: CancellationToken,
 ) {
     loop {
@@ -384,7 +386,9 @@ pub async fn reload_sources(
                 "changes outside [[sources]] take effect at the next restart"
             );
         }
-        let _ = scheduler.send(config.enabled_sources().cloned().collect());
+        let _ = scheduler.send(scheduler::Control::Reload(
+            config.enabled_sources().cloned().collect(),
+        ));
         live.set(config.sources, now);
     }
 }

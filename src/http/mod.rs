@@ -10,14 +10,18 @@
 //! | `GET /articles`, `/stories`, `/articles/{id}`, `/stories/{id}` | the API and change feed (`http/api.rs`) |
 //! | `GET /events` | Server-Sent Events of new stories and copies (`http/events.rs`) |
 //! | `GET /feeds/stories.atom`, `/feeds/stories.json` | the folded stream as feeds (`http/feeds.rs`) |
+//! | `POST /sources/{name}/poll` | poll a source now (`http/control.rs`) |
 //!
 //! Unknown paths get a JSON 404, bad parameters a JSON 400 naming the parameter. With
 //! `http.token` set, everything but `/healthz` and `/readyz` needs a bearer token. Requests
 //! are bounded in time (`http.request_timeout`, the event stream excepted) and in body size.
 //! Handlers only read: the store is shared with the pipeline through the cheap, clonable
-//! [`crate::storage::Store`] handle, and store reads run on blocking threads.
+//! [`crate::storage::Store`] handle, and store reads run on blocking threads. The one
+//! exception asks the scheduler for a poll over its control channel; it writes nothing.
+//! A poll it starts obeys `schedule.min_interval`, so no request rate raises the poll rate.
 
 mod api;
+mod control;
 mod events;
 mod feeds;
 mod page;
@@ -31,7 +35,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
@@ -73,6 +77,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The last default `/status`, served again for up to a second.
     pub status_cache: Arc<status::StatusCache>,
+    /// Asks the scheduler for a poll now (`POST /sources/{name}/poll`).
+    pub scheduler_control: tokio::sync::mpsc::UnboundedSender<crate::scheduler::Control>,
 }
 
 /// Builds the router.
@@ -88,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/stories/{id}", get(api::story))
         .route("/feeds/stories.atom", get(feeds::atom))
         .route("/feeds/stories.json", get(feeds::json_feed))
+        .route("/sources/{name}/poll", post(control::poll))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -170,8 +170,37 @@ impl Clock {
     }
 }
 
-/// Runs the scheduling loop until `cancel` fires. Each list received on `reloads` replaces
-/// the enabled sources (matched by name; see `Scheduler::reload`).
+/// What the rest of the daemon asks of the running scheduler, on its control channel.
+#[derive(Debug)]
+pub enum Control {
+    /// A reloaded configuration's enabled sources (matched by name; see
+    /// `Scheduler::reload`).
+    Reload(Vec<SourceConfig>),
+    /// Poll the named source now instead of at its scheduled time (`POST
+    /// /sources/{name}/poll`: the feed's owner fixed it, and its next try is hours away in
+    /// back-off). Answered on the sender.
+    PollNow(String, oneshot::Sender<PollNow>),
+}
+
+/// The scheduler's answer to [`Control::PollNow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollNow {
+    /// The poll started; its next one is scheduled from its outcome, as after any poll.
+    Started,
+    /// A poll of the source is in flight already (never two at once).
+    InFlight,
+    /// Its host asked for a pause (`Retry-After`) that lasts this much longer; the poll
+    /// stays at its time.
+    HostCoolingDown(Duration),
+    /// No enabled source of that name is scheduled (disabled, gone, or removed by a reload).
+    NotScheduled,
+    /// Its last poll started less than `schedule.min_interval` ago; this much is left. No
+    /// source is polled more often than that, asked or not.
+    TooSoon(Duration),
+}
+
+/// Runs the scheduling loop until `cancel` fires, doing what [`Control`] messages on
+/// `control` ask.
 #[allow(clippy::too_many_arguments)]
 pub async fn run<P: Poller>(
     poller: Arc<P>,
@@ -181,7 +210,7 @@ pub async fn run<P: Poller>(
     stats: Arc<SchedulerStats>,
     cancel: CancellationToken,
     tracker: TaskTracker,
-    mut reloads: mpsc::UnboundedReceiver<Vec<SourceConfig>>,
+    mut control: mpsc::UnboundedReceiver<Control>,
 ) {
     let mut s = Scheduler::new(
         poller,
@@ -201,7 +230,12 @@ pub async fn run<P: Poller>(
             biased;
             () = s.cancel.cancelled() => break,
             Some((list, i, done)) = s.done_rx.recv() => s.finish(&list, i, done),
-            Some(sources) = reloads.recv() => s.reload(sources),
+            Some(c) = control.recv() => match c {
+                Control::Reload(sources) => s.reload(sources),
+                Control::PollNow(name, reply) => {
+                    let _ = reply.send(s.poll_now(&name));
+                }
+            },
             () = sleep_until_opt(wake) => s.dispatch(),
         }
     }
@@ -404,6 +438,44 @@ impl<P: Poller> Scheduler<P> {
             sources = self.sources.len(),
             added, removed, changed, "sources reloaded"
         );
+    }
+
+    /// Starts a poll of the source named `name` now, taking it off the heap (or the held
+    /// queue, while the network is down: an operator's poll is a probe too). A source with
+    /// a poll in flight, or whose host is cooling down, is left where it is.
+    fn poll_now(&mut self, name: &str) -> PollNow {
+        let Some(i) = self.sources.iter().position(|s| s.name == name) else {
+            return PollNow::NotScheduled;
+        };
+        if self.running.contains(name) {
+            return PollNow::InFlight;
+        }
+        let queued = self.heap.iter().any(|Reverse((_, j))| *j == i) || self.held.contains(&i);
+        if !queued {
+            // Neither waiting nor in flight: gone (410), polled again only when its URL is
+            // edited.
+            return PollNow::NotScheduled;
+        }
+        if let Some(wait) = self.poller.host_cooldown(&self.sources[i]) {
+            return PollNow::HostCoolingDown(wait);
+        }
+        let last = self
+            .poller
+            .load(&self.sources[i])
+            .and_then(|st| st.last_poll);
+        let since = last.map(|at| self.clock.now_ms().saturating_sub(at));
+        let min = millis(self.schedule.min_interval);
+        if let Some(since) = since.filter(|s| *s < min) {
+            return PollNow::TooSoon(Duration::from_millis(
+                u64::try_from(min - since).unwrap_or(0),
+            ));
+        }
+        self.heap.retain(|Reverse((_, j))| *j != i);
+        self.held.retain(|j| *j != i);
+        info!(source = %name, "poll requested: polling now");
+        self.spawn_poll(i);
+        self.publish_network();
+        PollNow::Started
     }
 
     /// Pushes `sources` onto the heap spread by phase over `min(interval, startup_spread)`.

@@ -36,6 +36,7 @@ struct Mock {
     overlaps: AtomicUsize,
     hosts: HostLimiter,
     t0: Instant,
+    wall0: Millis,
 }
 
 impl Mock {
@@ -52,6 +53,7 @@ impl Mock {
             overlaps: AtomicUsize::new(0),
             hosts: HostLimiter::new(2, Duration::ZERO),
             t0: Instant::now(),
+            wall0: chrono::Utc::now().timestamp_millis(),
         })
     }
 
@@ -120,6 +122,9 @@ impl Poller for Mock {
         let mut state = self.load(source).unwrap_or_default();
         state.configured_url = Some(source.url.to_string());
         state.polls += 1;
+        // As the real poll records it: the wall-clock start, on the paused clock.
+        let started = self.wall0 + millis(Instant::now() - self.t0 - self.poll_time);
+        state.last_poll = Some(started);
         let result = match (self.script)(&name, state.polls) {
             Answer::Ok => Ok(PollSummary::default()),
             Answer::Status(status, retry_after) => Err(PollError::Fetch(FetchError::Status {
@@ -423,7 +428,7 @@ async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls
     ];
     let stats = Arc::new(SchedulerStats::default());
     let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
-    let (reload, reloads) = mpsc::unbounded_channel();
+    let (control, reloads) = mpsc::unbounded_channel();
     let task = tokio::spawn(run(
         mock.clone(),
         before.clone(),
@@ -441,7 +446,7 @@ async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls
     after[1].interval = 4 * minute;
     after[2].url = Url::parse("http://d.example/moved.xml").unwrap();
     after.push(source("added", "e.example", minute));
-    reload.send(after).unwrap();
+    control.send(Control::Reload(after)).unwrap();
     tokio::time::sleep(Duration::from_secs(20 * 60)).await;
     cancel.cancel();
     let _ = task.await;
@@ -536,4 +541,75 @@ async fn network_down_holds_back_probes_and_recovers() {
     let _ = task.await;
     tracker.close();
     tracker.wait().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_requested_poll_starts_now_once_and_never_sooner_than_the_minimum_interval() {
+    let hour = Duration::from_secs(3600);
+    let mock = Mock::new(Duration::from_secs(20), |name, _| match name {
+        "cooling" => Answer::Status(429, Some(Duration::from_secs(2 * 3600))),
+        "gone" => Answer::Status(410, None),
+        _ => Answer::Ok,
+    });
+    let sources = vec![
+        source("fixed", "a.example", hour),
+        source("cooling", "b.example", hour),
+        source("gone", "c.example", hour),
+    ];
+    let mut sched = schedule(hour, Duration::from_secs(5));
+    sched.min_interval = Duration::from_secs(5 * 60);
+    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let (control, controls) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        sources,
+        sched,
+        64,
+        Arc::new(SchedulerStats::default()),
+        cancel.clone(),
+        tracker.clone(),
+        controls,
+    ));
+    let ask = |name: &str| {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        control.send(Control::PollNow(name.into(), reply)).unwrap();
+        async move { answer.await.unwrap() }
+    };
+    tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+    let asked = Instant::now() - mock.t0;
+    assert_eq!(ask("fixed").await, PollNow::Started);
+    assert_eq!(ask("fixed").await, PollNow::InFlight);
+    // Finished 20 s later: asked again, it is too soon by the rest of the 5 minutes.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    match ask("fixed").await {
+        PollNow::TooSoon(left) => assert!(
+            (Duration::from_secs(260)..=Duration::from_secs(270)).contains(&left),
+            "{left:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // The host asked for two hours' pause; the source polled 410 is off the schedule; a name
+    // the configuration does not have is not scheduled either.
+    assert!(matches!(ask("cooling").await, PollNow::HostCoolingDown(_)));
+    assert_eq!(ask("gone").await, PollNow::NotScheduled);
+    assert_eq!(ask("nobody").await, PollNow::NotScheduled);
+    tokio::time::sleep(3 * hour).await;
+    cancel.cancel();
+    let _ = task.await;
+    tracker.close();
+    tracker.wait().await;
+
+    assert_eq!(mock.overlaps.load(Ordering::SeqCst), 0, "overlapping polls");
+    let fixed = mock.starts_of("fixed");
+    // The first poll, the one asked for at once, then hourly from it: the slot it left on the
+    // schedule (about an hour after the first) is not polled as well.
+    assert!(fixed[0] <= Duration::from_secs(5), "{fixed:?}");
+    assert_eq!(fixed[1], asked, "{fixed:?}");
+    assert_eq!(fixed.len(), 4, "{fixed:?}");
+    for w in fixed[1..].windows(2) {
+        assert!(w[1] - w[0] >= hour, "{fixed:?}");
+    }
+    // The cooling host's source waited out its Retry-After, asked or not.
+    let cooling = mock.starts_of("cooling");
+    assert!(cooling[1..].iter().all(|t| *t >= 2 * hour), "{cooling:?}");
 }

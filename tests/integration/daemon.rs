@@ -642,6 +642,93 @@ fn a_sources_credentials_are_used_but_never_shown() {
     assert_eq!(code, Some(0));
 }
 
+/// `wirefold poll-now SOURCE` (`POST /sources/{name}/poll`): a source whose feed was broken
+/// and is fixed is polled at once, not at the end of its hour-long interval; a source that
+/// is unknown, disabled, or polled less than `schedule.min_interval` ago is refused with the
+/// reason, and the daemon runs on.
+#[test]
+fn poll_now_polls_a_fixed_source_at_once_and_refuses_with_reasons() {
+    let server = FeedServer::start();
+    let env = TestEnv::new(&[("fixme", server.url("fixme.xml"))], "1h");
+    env.append_config(
+        "[[sources]]\nname = \"resting\"\nurl = \"http://127.0.0.1:9/x.xml\"\nenabled = false\n",
+    );
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("the broken feed failed", |s| {
+        num(s, "/sources/0/failures") == 1
+    });
+    server.set(
+        "fixme.xml",
+        rss(
+            "Fixed",
+            &[(
+                "f1",
+                "Ferry line opens",
+                "http://f.test/1",
+                "<p>Some text here.</p>",
+            )],
+        ),
+    );
+    let base = daemon.url("");
+    // Past schedule.min_interval (1 s here) since that poll.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let (code, _, err) = env.command(&["poll-now", "--url", &base, "fixme"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("polling \"fixme\" now"), "{err}");
+    let s = daemon.wait_for("the fixed feed stored", |s| {
+        num(s, "/counts/articles") == 1 && num(s, "/sources/0/failures") == 0
+    });
+    assert_eq!(num(&s, "/sources/0/polls"), 2, "{s:#}");
+    assert!(
+        daemon.log().contains("poll requested: polling now"),
+        "{}",
+        daemon.log()
+    );
+
+    for (args, expected) in [
+        (
+            vec!["nobody"],
+            "answered 404 Not Found: no source named \"nobody\"",
+        ),
+        (
+            vec!["resting"],
+            "answered 409 Conflict: source \"resting\" is disabled",
+        ),
+    ] {
+        let mut all = vec!["poll-now", "--url", &base];
+        all.extend(args);
+        let (code, _, err) = env.command(&all);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(expected), "{expected}\nin {err}");
+    }
+    // Only POST is served there.
+    let (code, body) = crate::helpers::http_get(&daemon.url("/sources/fixme/poll"));
+    assert_eq!(code, 405, "{body}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+
+    // With a minimum interval of 10 minutes, the source polled seconds ago (before the
+    // restart; its next poll is still an hour away) may not be polled again on request.
+    let toml = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(
+        &env.config,
+        toml.replace("min_interval = \"1s\"", "min_interval = \"10m\""),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("the restarted daemon's status", |s| {
+        num(s, "/sources/0/polls") == 2
+    });
+    let (code, _, err) = env.command(&["poll-now", "--url", &daemon.url(""), "fixme"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("429 Too Many Requests: source \"fixme\" was polled less than schedule.min_interval ago; try again in"),
+        "{err}"
+    );
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// A poll error stored by a wirefold older than the URL redaction keeps its URL as it was
 /// made until the source's next poll, hours away in back-off: `/status` and the page show
 /// it redacted all the same.
