@@ -28,9 +28,15 @@ pub enum ParseError {
     /// The body is empty or only whitespace.
     #[error("the response body is empty")]
     Empty,
-    /// The body is an HTML page (an error page, a login wall, a CDN block), not a feed.
-    #[error("not a feed: the body is an HTML page")]
-    NotAFeed,
+    /// The body is an HTML page (an error page, a login wall, a CDN block, or the site's
+    /// home page configured instead of its feed), not a feed. `feeds` are the feeds the page
+    /// announces (`<link rel="alternate" type="application/rss+xml" href=…>`), for the
+    /// operator to pick from; none is followed.
+    #[error("not a feed: the body is an HTML page{}", announced(feeds))]
+    NotAFeed {
+        /// The announced feeds' URLs, resolved against the page's (at most [`MAX_ANNOUNCED`]).
+        feeds: Vec<String>,
+    },
     /// The body looks like XML or JSON but is not a feed feed-rs can read.
     #[error("malformed feed: {0}")]
     Malformed(String),
@@ -41,7 +47,7 @@ impl ParseError {
     pub fn class(&self) -> &'static str {
         match self {
             ParseError::Empty => "empty_body",
-            ParseError::NotAFeed => "not_a_feed",
+            ParseError::NotAFeed { .. } => "not_a_feed",
             ParseError::Malformed(_) => "malformed_feed",
         }
     }
@@ -80,7 +86,9 @@ pub fn parse_feed(
         return Err(ParseError::Empty);
     }
     if looks_like_html(head) {
-        return Err(ParseError::NotAFeed);
+        return Err(ParseError::NotAFeed {
+            feeds: announced_feeds(bytes, url),
+        });
     }
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(url))
@@ -201,6 +209,74 @@ fn first_non_space(bytes: &[u8]) -> &[u8] {
 
 /// An HTML document (not an XML feed that embeds HTML): `<!DOCTYPE html` or `<html` before any
 /// feed root element.
+/// At most this many announced feeds are named in a [`ParseError::NotAFeed`].
+pub const MAX_ANNOUNCED: usize = 3;
+
+fn announced(feeds: &[String]) -> String {
+    if feeds.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " that announces {}: {} (set the source's url to the feed)",
+            if feeds.len() == 1 { "a feed" } else { "feeds" },
+            feeds.join(", ")
+        )
+    }
+}
+
+/// The feeds an HTML page announces in its `<link rel="alternate">` elements with a feed
+/// type, resolved against `page` (http and https only, each once, in page order). Read from
+/// the first 256 KiB, where a page's head is.
+fn announced_feeds(html: &[u8], page: &str) -> Vec<String> {
+    static LINK: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"(?i)<link\b[^>]{0,2000}>").ok());
+    static ATTR: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\b(rel|type|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#).ok()
+    });
+    let (Some(link), Some(attr), Ok(base)) = (&*LINK, &*ATTR, url::Url::parse(page)) else {
+        return Vec::new();
+    };
+    let html = &html[..html.len().min(256 * 1024)];
+    let mut feeds: Vec<String> = Vec::new();
+    for tag in link.find_iter(html) {
+        let (mut rel, mut kind, mut href) = (String::new(), String::new(), None);
+        for a in attr.captures_iter(tag.as_bytes()) {
+            let value = a
+                .get(2)
+                .or_else(|| a.get(3))
+                .or_else(|| a.get(4))
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            match a[1].to_ascii_lowercase().as_slice() {
+                b"rel" => rel = value.to_ascii_lowercase(),
+                b"type" => kind = value.trim().to_ascii_lowercase(),
+                _ => href = Some(html_escape::decode_html_entities(value.trim()).into_owned()),
+            }
+        }
+        let is_feed = matches!(
+            kind.as_str(),
+            "application/rss+xml"
+                | "application/atom+xml"
+                | "application/feed+json"
+                | "application/json"
+        );
+        if !is_feed || !rel.split_ascii_whitespace().any(|r| r == "alternate") {
+            continue;
+        }
+        let Some(url) = href.and_then(|h| base.join(&h).ok()) else {
+            continue;
+        };
+        let url = String::from(url);
+        if url.starts_with("http") && url.len() <= 500 && !feeds.contains(&url) {
+            feeds.push(url);
+            if feeds.len() == MAX_ANNOUNCED {
+                break;
+            }
+        }
+    }
+    feeds
+}
+
 fn looks_like_html(head: &[u8]) -> bool {
     let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
     let find = |needle: &[u8]| lower.windows(needle.len()).position(|w| w == needle);
@@ -278,11 +354,46 @@ mod tests {
     }
 
     #[test]
+    fn a_home_page_names_the_feeds_it_announces() {
+        let page = br#"<!doctype html><html><head><title>Valley Herald</title>
+<link rel="stylesheet" href="/site.css">
+<link rel="alternate" type="application/rss+xml" title="News" href="/rss/news.xml">
+<LINK REL='alternate' TYPE='application/atom+xml' HREF='https://feeds.example.net/herald.atom?a=1&amp;b=2'>
+<link rel="alternate" hreflang="fr" href="/fr/">
+<link href=/rss/news.xml type=application/rss+xml rel=alternate>
+<link rel="alternate" type="application/feed+json" href="ftp://example.org/feed.json">
+<link rel="alternate nofollow" type="application/feed+json" href="feed.json">
+<link rel="alternate" type="application/rss+xml" href="/fourth.xml">
+</head><body>Welcome</body></html>"#;
+        let Err(e) = parse_feed(page, "https://herald.example.org/home/", None) else {
+            panic!("a page is not a feed");
+        };
+        assert_eq!(e.class(), "not_a_feed");
+        let ParseError::NotAFeed { feeds } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(
+            feeds,
+            &[
+                "https://herald.example.org/rss/news.xml",
+                "https://feeds.example.net/herald.atom?a=1&b=2",
+                "https://herald.example.org/home/feed.json",
+            ]
+        );
+        assert_eq!(
+            e.to_string(),
+            "not a feed: the body is an HTML page that announces feeds: \
+             https://herald.example.org/rss/news.xml, https://feeds.example.net/herald.atom?a=1&b=2, \
+             https://herald.example.org/home/feed.json (set the source's url to the feed)"
+        );
+    }
+
+    #[test]
     fn html_pages_and_empty_bodies_are_classified() {
         let html = b"<!DOCTYPE html><html><body>403 Forbidden</body></html>";
         assert!(matches!(
             parse_feed(html, "http://x/", None),
-            Err(ParseError::NotAFeed)
+            Err(ParseError::NotAFeed { feeds }) if feeds.is_empty()
         ));
         assert!(matches!(
             parse_feed(b"  \n ", "http://x/", None),
