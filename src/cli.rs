@@ -81,6 +81,9 @@ pub enum Command {
         /// Bearer token, when the daemon has `http.token` set [default: the configuration's].
         #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// Answer as soon as the poll has started, instead of with its outcome.
+        #[arg(long)]
+        no_wait: bool,
         /// The source's name, as configured.
         #[arg(value_name = "SOURCE")]
         source: String,

@@ -265,12 +265,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             url,
             token,
+            no_wait,
             source,
         } => {
             let (url, configured) = daemon_url(url, &config)?;
             let token = token.or(configured);
             let rt = runtime()?;
-            let text = rt.block_on(wirefold::stats::poll_now(&url, token.as_deref(), &source))?;
+            let text = rt.block_on(wirefold::stats::poll_now(
+                &url,
+                token.as_deref(),
+                &source,
+                !no_wait,
+            ))?;
             cli::note(format_args!("{text}"));
             Ok(ExitCode::SUCCESS)
         }

@@ -74,17 +74,27 @@ pub async fn stats(base: &str, token: Option<&str>) -> anyhow::Result<String> {
     Ok(render(&status))
 }
 
-/// Asks the daemon at `base` to poll `source` now (`POST /sources/{name}/poll`); the
-/// sentence to print, or the daemon's refusal as the error.
-pub async fn poll_now(base: &str, token: Option<&str>, source: &str) -> anyhow::Result<String> {
+/// Asks the daemon at `base` to poll `source` now (`POST /sources/{name}/poll`) and, with
+/// `wait`, for the poll's outcome: the sentence to print, or as the error the daemon's
+/// refusal or the poll's failure.
+pub async fn poll_now(
+    base: &str,
+    token: Option<&str>,
+    source: &str,
+    wait: bool,
+) -> anyhow::Result<String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut url = url::Url::parse(base).map_err(|e| anyhow::anyhow!("{base} is not a URL: {e}"))?;
     url.path_segments_mut()
         .map_err(|()| anyhow::anyhow!("{base} cannot be a base URL"))?
         .pop_if_empty()
         .extend(["sources", source, "poll"]);
+    if wait {
+        url.set_query(Some("wait=true"));
+    }
+    // The daemon answers within its http.request_timeout (at most 10 minutes).
     let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(11 * 60))
         .build()?;
     let mut req = client.post(url.clone());
     if let Some(t) = token {
@@ -94,8 +104,8 @@ pub async fn poll_now(base: &str, token: Option<&str>, source: &str) -> anyhow::
     let code = resp.status();
     let text = resp.text().await?;
     let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    let field = |k: &str| {
-        body.get(k)
+    let field = |v: &serde_json::Value, k: &str| {
+        v.get(k)
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_owned()
@@ -103,12 +113,46 @@ pub async fn poll_now(base: &str, token: Option<&str>, source: &str) -> anyhow::
     if !code.is_success() {
         let why = body
             .get("message")
-            .map_or(text.trim().to_owned(), |_| field("message"));
+            .map_or(text.trim().to_owned(), |_| field(&body, "message"));
         anyhow::bail!("{url} answered {code}: {why}");
     }
-    Ok(match field("poll").as_str() {
+    let status = &body["status"];
+    let next = |what: &str| match status["next_poll"].as_str() {
+        Some(at) => format!("; {what} {at}"),
+        None => String::new(),
+    };
+    Ok(match field(&body, "poll").as_str() {
+        "done" if !status["last_error"].is_null() => {
+            let e = &status["last_error"];
+            let class = match e["status"].as_u64() {
+                Some(code) => format!("{} {code}", field(e, "class")),
+                None => field(e, "class"),
+            };
+            anyhow::bail!(
+                "{source:?}: the poll failed [{class}]: {}{}",
+                field(e, "message"),
+                next("next try")
+            );
+        }
+        "done" if body["not_modified"].as_bool() == Some(true) => {
+            format!("{source:?}: polled: not modified{}", next("next poll"))
+        }
+        "done" => {
+            let n = |k: &str| body[k].as_u64().unwrap_or(0);
+            format!(
+                "{source:?}: polled: {} new, {} {}, {} updated{}",
+                n("new"),
+                n("copies"),
+                if n("copies") == 1 { "copy" } else { "copies" },
+                n("updated"),
+                next("next poll")
+            )
+        }
         "in_flight" => format!(
             "source {source:?} is being polled already; its outcome shows in `wirefold stats`"
+        ),
+        _ if wait => format!(
+            "polling {source:?}; it had not ended when the daemon answered, its outcome shows in `wirefold stats`"
         ),
         _ => format!("polling {source:?} now; its outcome shows in `wirefold stats` and /status"),
     })

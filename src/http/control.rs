@@ -9,15 +9,46 @@ use axum::Json;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::{error, AppState};
+use std::time::Duration;
+
+use axum::extract::RawQuery;
+use tokio::time::Instant;
+
+use super::api::{BadParam, Params};
+use super::{error, status, AppState};
+use crate::config::SourceConfig;
 use crate::scheduler::{Control, PollNow};
+use crate::storage::SourceState;
 
 /// Starts a poll of the source `name` now: `202 {"source", "poll": "started" | "in_flight"}`;
 /// `404` for no source of that name; `409` for one that is disabled, gone (410) or whose
 /// host asked for a pause (`Retry-After`), with the reason; `429` with `Retry-After` for
 /// one polled less than `schedule.min_interval` ago (so that a loop of requests cannot
 /// turn the daemon against a feed's host); `503` while the scheduler is not running. The outcome shows in `/status` as for any poll.
-pub(super) async fn poll(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+///
+/// With `?wait=true` the answer waits for the poll's end (at most `http.request_timeout`
+/// less a second) and is `200 {"source", "poll": "done", "new", "copies", "updated",
+/// "status"}`: what the poll stored, and the source's `/status` entry after it.
+pub(super) async fn poll(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let params = match Params::parse(q.as_deref(), &["wait"]) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let wait = match params.get("wait") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return BadParam {
+                name: "wait".into(),
+                message: format!("\"{other}\" is not allowed; allowed: true, false"),
+            }
+            .into_response()
+        }
+    };
     let live = state.sources.get();
     let Some(source) = live.list.iter().find(|s| s.name == name) else {
         return error(
@@ -33,6 +64,10 @@ pub(super) async fn poll(State(state): State<AppState>, Path(name): Path<String>
             &format!("source {name:?} is disabled (enabled = false)"),
         );
     }
+    let before = match read_state(&state, &name).await {
+        Ok(st) => st,
+        Err(r) => return r,
+    };
     let (reply, answer) = oneshot::channel();
     if state
         .scheduler_control
@@ -52,6 +87,14 @@ pub(super) async fn poll(State(state): State<AppState>, Path(name): Path<String>
             .into_response()
     };
     match answer {
+        PollNow::Started | PollNow::InFlight if wait => {
+            let source = source.clone();
+            match wait_for_poll(&state, &source, before).await {
+                Ok(Some(done)) => (StatusCode::OK, Json(done)).into_response(),
+                Ok(None) => accepted("started"),
+                Err(r) => r,
+            }
+        }
         PollNow::Started => accepted("started"),
         PollNow::InFlight => accepted("in_flight"),
         PollNow::HostCoolingDown(wait) => error(
@@ -84,6 +127,71 @@ pub(super) async fn poll(State(state): State<AppState>, Path(name): Path<String>
         ),
     }
 }
+
+/// The source's stored state (its default before its first poll).
+async fn read_state(state: &AppState, name: &str) -> Result<SourceState, Response> {
+    let (store, name) = (state.store.clone(), name.to_owned());
+    match tokio::task::spawn_blocking(move || store.source_state(&name)).await {
+        Ok(Ok(st)) => Ok(st.unwrap_or_default()),
+        Ok(Err(e)) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "store",
+            &e.to_string(),
+        )),
+        Err(e) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        )),
+    }
+}
+
+/// Waits for the poll of `source` to be recorded (its state's poll count passes `before`'s,
+/// then the scheduler stores its next poll), and answers what it stored; `None` when it did
+/// not end in time.
+async fn wait_for_poll(
+    state: &AppState,
+    source: &SourceConfig,
+    before: SourceState,
+) -> Result<Option<serde_json::Value>, Response> {
+    let budget = state
+        .config
+        .http
+        .request_timeout
+        .saturating_sub(Duration::from_secs(1))
+        .max(Duration::from_millis(500));
+    let deadline = Instant::now() + budget;
+    let mut polled: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let st = read_state(state, &source.name).await?;
+        let now = Instant::now();
+        if polled.is_none() && st.polls > before.polls {
+            polled = Some(now);
+        }
+        let done = match polled {
+            // The poll's own record comes first, the scheduler's next poll just after it.
+            Some(at) => st.next_poll != before.next_poll || now >= at + SETTLE || now >= deadline,
+            None if now >= deadline => return Ok(None),
+            None => false,
+        };
+        if done {
+            let diff = |a: u64, b: u64| a.saturating_sub(b);
+            return Ok(Some(json!({
+                "source": source.name,
+                "poll": "done",
+                "new": diff(st.items_new, before.items_new),
+                "copies": diff(st.items_copies, before.items_copies),
+                "updated": diff(st.items_updated, before.items_updated),
+                "not_modified": st.not_modified > before.not_modified,
+                "status": status::source_entry(source, st),
+            })));
+        }
+    }
+}
+
+/// How long the answer waits for the scheduler's next-poll record after the poll's own.
+const SETTLE: Duration = Duration::from_secs(1);
 
 fn not_running() -> Response {
     error(

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::api::{BadParam, Params};
 use super::AppState;
-use crate::config::{shown_text, shown_url};
+use crate::config::{shown_text, shown_url, SourceConfig};
 use crate::storage::{Counts, Millis, SourceState};
 
 /// The `/status` document.
@@ -362,6 +362,73 @@ pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery)
     }
 }
 
+/// One source's entry in `/status`, from its configuration and stored state.
+pub(super) fn source_entry(s: &SourceConfig, st: SourceState) -> SourceStatus {
+    // State recorded for another URL (the configuration changed) is not this source's.
+    let same_url = st.configured_url.as_deref() == Some(s.url.as_str());
+    let gone = same_url && st.gone_since.is_some();
+    let state = if !s.enabled {
+        "disabled"
+    } else if gone {
+        "gone"
+    } else if st.polls == 0 {
+        "pending"
+    } else if st.failures > 0 {
+        "failing"
+    } else {
+        "ok"
+    };
+    SourceStatus {
+        name: s.name.clone(),
+        // Shown without credentials (`config::shown_url`), as everywhere.
+        url: s.shown_url().into_owned(),
+        effective_url: st
+            .effective_url
+            .as_deref()
+            .filter(|_| same_url)
+            .map_or_else(|| s.shown_url(), shown_url)
+            .into_owned(),
+        moving_to: st
+            .moved_candidate
+            .as_deref()
+            .filter(|_| same_url)
+            .map(|url| MovingTo {
+                url: shown_url(url).into_owned(),
+                polls: st.moved_polls,
+            }),
+        enabled: s.enabled,
+        state,
+        gone_since: st.gone_since.filter(|_| gone).and_then(rfc3339),
+        interval_s: s.interval.as_secs(),
+        title: st.feed_title,
+        last_poll: st.last_poll.and_then(rfc3339),
+        last_success: st.last_success.and_then(rfc3339),
+        last_new_article: st.last_new.and_then(rfc3339),
+        last_error: st.last_error.map(|e| SourceError {
+            class: e.class,
+            status: e.status,
+            // Redacted again: a message stored by an older wirefold still names the
+            // URL as configured until the source's next poll replaces it.
+            message: shown_text(&e.message).into_owned(),
+            at: rfc3339(e.at),
+        }),
+        next_poll: if s.enabled && !gone {
+            st.next_poll.and_then(rfc3339)
+        } else {
+            None
+        },
+        failures: st.failures,
+        polls: st.polls,
+        not_modified: st.not_modified,
+        unchanged_bodies: st.unchanged_bodies,
+        encoding: st.encoding,
+        items_seen: st.items_seen,
+        items_new: st.items_new,
+        items_updated: st.items_updated,
+        items_copies: st.items_copies,
+    }
+}
+
 /// The status of `live`, the sources the caller read once (its query was checked against
 /// the same list).
 pub(super) fn build(
@@ -375,69 +442,7 @@ pub(super) fn build(
     let mut sources = Vec::new();
     for s in &live.list {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
-        // State recorded for another URL (the configuration changed) is not this source's.
-        let same_url = st.configured_url.as_deref() == Some(s.url.as_str());
-        let gone = same_url && st.gone_since.is_some();
-        let state = if !s.enabled {
-            "disabled"
-        } else if gone {
-            "gone"
-        } else if st.polls == 0 {
-            "pending"
-        } else if st.failures > 0 {
-            "failing"
-        } else {
-            "ok"
-        };
-        let entry = SourceStatus {
-            name: s.name.clone(),
-            // Shown without credentials (`config::shown_url`), as everywhere.
-            url: s.shown_url().into_owned(),
-            effective_url: st
-                .effective_url
-                .as_deref()
-                .filter(|_| same_url)
-                .map_or_else(|| s.shown_url(), shown_url)
-                .into_owned(),
-            moving_to: st
-                .moved_candidate
-                .as_deref()
-                .filter(|_| same_url)
-                .map(|url| MovingTo {
-                    url: shown_url(url).into_owned(),
-                    polls: st.moved_polls,
-                }),
-            enabled: s.enabled,
-            state,
-            gone_since: st.gone_since.filter(|_| gone).and_then(rfc3339),
-            interval_s: s.interval.as_secs(),
-            title: st.feed_title,
-            last_poll: st.last_poll.and_then(rfc3339),
-            last_success: st.last_success.and_then(rfc3339),
-            last_new_article: st.last_new.and_then(rfc3339),
-            last_error: st.last_error.map(|e| SourceError {
-                class: e.class,
-                status: e.status,
-                // Redacted again: a message stored by an older wirefold still names the
-                // URL as configured until the source's next poll replaces it.
-                message: shown_text(&e.message).into_owned(),
-                at: rfc3339(e.at),
-            }),
-            next_poll: if s.enabled && !gone {
-                st.next_poll.and_then(rfc3339)
-            } else {
-                None
-            },
-            failures: st.failures,
-            polls: st.polls,
-            not_modified: st.not_modified,
-            unchanged_bodies: st.unchanged_bodies,
-            encoding: st.encoding,
-            items_seen: st.items_seen,
-            items_new: st.items_new,
-            items_updated: st.items_updated,
-            items_copies: st.items_copies,
-        };
+        let entry = source_entry(s, st);
         let word = health_of(&entry);
         match word {
             "ok" => health.ok += 1,

@@ -649,13 +649,19 @@ fn a_sources_credentials_are_used_but_never_shown() {
 #[test]
 fn poll_now_polls_a_fixed_source_at_once_and_refuses_with_reasons() {
     let server = FeedServer::start();
-    let env = TestEnv::new(&[("fixme", server.url("fixme.xml"))], "1h");
+    let env = TestEnv::new(
+        &[
+            ("fixme", server.url("fixme.xml")),
+            ("broken", server.url("broken.xml")),
+        ],
+        "1h",
+    );
     env.append_config(
         "[[sources]]\nname = \"resting\"\nurl = \"http://127.0.0.1:9/x.xml\"\nenabled = false\n",
     );
     let daemon = Daemon::start(&env);
-    daemon.wait_for("the broken feed failed", |s| {
-        num(s, "/sources/0/failures") == 1
+    daemon.wait_for("the broken feeds failed", |s| {
+        num(s, "/sources/0/failures") == 1 && num(s, "/sources/1/failures") == 1
     });
     server.set(
         "fixme.xml",
@@ -672,13 +678,30 @@ fn poll_now_polls_a_fixed_source_at_once_and_refuses_with_reasons() {
     let base = daemon.url("");
     // Past schedule.min_interval (1 s here) since that poll.
     std::thread::sleep(std::time::Duration::from_millis(1200));
+    // It waits for the poll and says what it stored.
     let (code, _, err) = env.command(&["poll-now", "--url", &base, "fixme"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("polling \"fixme\" now"), "{err}");
-    let s = daemon.wait_for("the fixed feed stored", |s| {
-        num(s, "/counts/articles") == 1 && num(s, "/sources/0/failures") == 0
-    });
+    assert!(
+        err.contains("\"fixme\": polled: 1 new, 0 copies, 0 updated; next poll 20"),
+        "{err}"
+    );
+    let s = daemon.status();
+    assert_eq!(num(&s, "/counts/articles"), 1, "{s:#}");
+    assert_eq!(num(&s, "/sources/0/failures"), 0, "{s:#}");
     assert_eq!(num(&s, "/sources/0/polls"), 2, "{s:#}");
+    // Without waiting, it says the poll started; with waiting, a failed poll is exit code 1
+    // with the poll's error.
+    let (code, _, err) = env.command(&["poll-now", "--url", &base, "--no-wait", "broken"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("polling \"broken\" now"), "{err}");
+    daemon.wait_for("broken polled again", |s| num(s, "/sources/1/polls") == 2);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let (code, _, err) = env.command(&["poll-now", "--url", &base, "broken"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("\"broken\": the poll failed [http_status 404]: HTTP status 404; next try 20"),
+        "{err}"
+    );
     assert!(
         daemon.log().contains("poll requested: polling now"),
         "{}",
