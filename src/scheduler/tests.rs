@@ -601,13 +601,14 @@ async fn a_requested_poll_starts_now_once_and_never_sooner_than_the_minimum_inte
 
     assert_eq!(mock.overlaps.load(Ordering::SeqCst), 0, "overlapping polls");
     let fixed = mock.starts_of("fixed");
-    // The first poll, the one asked for at once, then hourly from it: the slot it left on the
-    // schedule (about an hour after the first) is not polled as well.
+    // The first poll, the one asked for at once, then on its hourly slot (at least half an
+    // interval after a poll, `policy::next_poll`): the time it was waiting for is not polled
+    // besides (a poll there would overlap the slot's or come sooner).
     assert!(fixed[0] <= Duration::from_secs(5), "{fixed:?}");
     assert_eq!(fixed[1], asked, "{fixed:?}");
-    assert_eq!(fixed.len(), 4, "{fixed:?}");
+    assert!((4..=5).contains(&fixed.len()), "{fixed:?}");
     for w in fixed[1..].windows(2) {
-        assert!(w[1] - w[0] >= hour, "{fixed:?}");
+        assert!(w[1] - w[0] >= hour / 2, "{fixed:?}");
     }
     // The cooling host's source waited out its Retry-After, asked or not.
     let cooling = mock.starts_of("cooling");
