@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use std::time::Duration;
 
 use axum::extract::RawQuery;
+use axum::http::{header, HeaderMap};
 use tokio::time::Instant;
 
 use super::api::{BadParam, Params};
@@ -33,7 +34,15 @@ pub(super) async fn poll(
     State(state): State<AppState>,
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
 ) -> Response {
+    if let Some(origin) = foreign_origin(&headers) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            &format!("a request from a page at {origin} may not ask for polls"),
+        );
+    }
     let params = match Params::parse(q.as_deref(), &["wait"]) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -128,6 +137,24 @@ pub(super) async fn poll(
     }
 }
 
+/// The `Origin` of a request that a browser sent from another site's page (a form or a
+/// script posting to the daemon's loopback address): browsers name the page's origin on
+/// every cross-origin POST, and that origin's host and port differ from the `Host` the
+/// request was sent to. `curl` and the `wirefold` client send no `Origin`.
+fn foreign_origin(headers: &HeaderMap) -> Option<String> {
+    let origin = headers.get(header::ORIGIN)?.to_str().unwrap_or("?");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let authority = url::Url::parse(origin).ok().map(|u| match u.port() {
+        Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+        None => u.host_str().unwrap_or_default().to_owned(),
+    });
+    let same = authority.is_some_and(|a| !a.is_empty() && a.eq_ignore_ascii_case(host));
+    (!same).then(|| origin.to_owned())
+}
+
 /// The source's stored state (its default before its first poll).
 async fn read_state(state: &AppState, name: &str) -> Result<SourceState, Response> {
     let (store, name) = (state.store.clone(), name.to_owned());
@@ -199,4 +226,45 @@ fn not_running() -> Response {
         "not_running",
         "the scheduler is not running (starting or stopping)",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browsers_cross_site_post_is_told_apart_from_a_client_and_the_same_site() {
+        let request = |pairs: &[(header::HeaderName, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(k.clone(), v.parse().unwrap());
+            }
+            foreign_origin(&h)
+        };
+        // curl, the wirefold client: no Origin.
+        assert_eq!(request(&[(header::HOST, "127.0.0.1:8080")]), None);
+        // A page served by the daemon's own address.
+        assert_eq!(
+            request(&[
+                (header::HOST, "127.0.0.1:8080"),
+                (header::ORIGIN, "http://127.0.0.1:8080")
+            ]),
+            None
+        );
+        assert_eq!(
+            request(&[
+                (header::HOST, "news.example.org"),
+                (header::ORIGIN, "https://news.example.org")
+            ]),
+            None
+        );
+        // Another site's page, another port, an opaque origin.
+        for origin in ["https://evil.example", "http://127.0.0.1:9999", "null"] {
+            assert_eq!(
+                request(&[(header::HOST, "127.0.0.1:8080"), (header::ORIGIN, origin)]),
+                Some(origin.to_owned()),
+                "{origin}"
+            );
+        }
+    }
 }
