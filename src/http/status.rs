@@ -132,11 +132,13 @@ pub enum Show {
     None,
 }
 
-/// The `/status` query: `sources=all|failing|none`, `offset`, `limit`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The `/status` query: `sources=all|failing|none`, `source=NAME`, `offset`, `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusQuery {
     /// Which sources.
     pub show: Show,
+    /// Only the source of this name (then every state is shown unless `sources` says else).
+    pub name: Option<String>,
     /// Skip this many of the selected sources.
     pub offset: usize,
     /// List at most this many.
@@ -155,6 +157,7 @@ impl StatusQuery {
             } else {
                 Show::Failing
             },
+            name: None,
             offset: 0,
             limit: DEFAULT_LISTED,
         }
@@ -293,9 +296,19 @@ const CACHE_FOR: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub struct StatusCache(Mutex<Option<(Instant, Bytes)>>);
 
-fn parse_query(q: Option<&str>, n: usize) -> Result<StatusQuery, BadParam> {
-    let p = Params::parse(q, &["sources", "offset", "limit"])?;
-    let mut query = StatusQuery::default_for(n);
+fn parse_query(q: Option<&str>, live: &crate::config::Sources) -> Result<StatusQuery, BadParam> {
+    let p = Params::parse(q, &["sources", "source", "offset", "limit"])?;
+    let mut query = StatusQuery::default_for(live.list.len());
+    if let Some(name) = p.get("source") {
+        if !live.list.iter().any(|s| s.name == name) {
+            return Err(BadParam {
+                name: "source".into(),
+                message: format!("no source named {name:?} is configured"),
+            });
+        }
+        query.name = Some(name.to_owned());
+        query.show = Show::All;
+    }
     if let Some(v) = p.get("sources") {
         query.show = match v {
             "all" => Show::All,
@@ -321,13 +334,14 @@ fn parse_query(q: Option<&str>, n: usize) -> Result<StatusQuery, BadParam> {
 pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let live = state.sources.get();
     let default = StatusQuery::default_for(live.list.len());
-    let query = match parse_query(q.as_deref(), live.list.len()) {
+    let query = match parse_query(q.as_deref(), &live) {
         Ok(query) => query,
         Err(e) => return e.into_response(),
     };
+    let is_default = query == default;
     let json_response =
         |body: Bytes| ([(header::CONTENT_TYPE, "application/json")], body).into_response();
-    if query == default {
+    if is_default {
         if let Some((at, body)) = state.status_cache.0.lock().ok().and_then(|c| c.clone()) {
             if at.elapsed() < CACHE_FOR {
                 return json_response(body);
@@ -341,7 +355,7 @@ pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery)
     .await;
     match built {
         Ok(Ok(Ok(body))) => {
-            if query == default {
+            if is_default {
                 if let Ok(mut c) = state.status_cache.0.lock() {
                     *c = Some((Instant::now(), body.clone()));
                 }
@@ -456,7 +470,7 @@ pub(super) fn build(
             Show::All => true,
             Show::Failing => matches!(word, "failing" | "down" | "gone"),
             Show::None => false,
-        };
+        } && query.name.as_ref().is_none_or(|n| *n == s.name);
         if wanted {
             if selected >= query.offset && sources.len() < query.limit {
                 sources.push(entry);

@@ -228,6 +228,38 @@ fn api_change_feed_feeds_metrics_and_events() {
         (code, json(&body)["parameter"].as_str()),
         (400, Some("sources"))
     );
+    // One source by name, whatever its state and however many are configured.
+    let v = json(&get(&d.url("/status?source=outlet"), &[]).2);
+    let listed = v["sources"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{v:#}");
+    assert_eq!(listed[0]["name"], "outlet");
+    let (code, _, body) = get(&d.url("/status?source=nobody"), &[]);
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(json(&body)["parameter"], "source", "{body}");
+    // The poll endpoint takes POST only, and refuses a browser's post from another site.
+    let poll = d.url("/sources/outlet/poll");
+    let (code, h, body) = send(reqwest::Method::GET, &poll, &[], true);
+    assert_eq!(
+        (code, header(&h, "allow").as_str()),
+        (405, "POST"),
+        "{body}"
+    );
+    let (code, _, body) = send(
+        reqwest::Method::POST,
+        &poll,
+        &[("origin", "https://evil.example")],
+        true,
+    );
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(json(&body)["error"], "cross_origin", "{body}");
+    let (code, _, body) = send(
+        reqwest::Method::POST,
+        &format!("{poll}?wait=soon"),
+        &[],
+        true,
+    );
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(json(&body)["parameter"], "wait", "{body}");
     let (code, ct, body) = get(&d.url("/no/such/thing"), &[]);
     assert_eq!(code, 404);
     assert!(ct.starts_with("application/json"));
