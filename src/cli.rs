@@ -69,6 +69,10 @@ pub enum Command {
         /// Bearer token, when the daemon has `http.token` set [default: the configuration's].
         #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// Show only this source, whatever its state (with more than 1,000 sources the
+        /// summary lists only the failing ones).
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
     },
     /// Ask the running daemon to poll a source now instead of at its scheduled time (after
     /// its feed was fixed, when the next try is hours away in back-off).

@@ -280,11 +280,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli::note(format_args!("{text}"));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Stats { config, url, token } => {
+        Command::Stats {
+            config,
+            url,
+            token,
+            source,
+        } => {
             let (url, configured) = daemon_url(url, &config)?;
             let token = token.or(configured);
             let rt = runtime()?;
-            let text = rt.block_on(wirefold::stats::stats(&url, token.as_deref()))?;
+            let text = rt.block_on(wirefold::stats::stats(
+                &url,
+                token.as_deref(),
+                source.as_deref(),
+            ))?;
             // A closed stdout (`wirefold stats | head -0`) is an error to report, not a panic.
             std::io::stdout().lock().write_all(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)

@@ -53,13 +53,22 @@ struct SourceError {
     message: String,
 }
 
-/// Fetches `{base}/status` and renders the summary.
-pub async fn stats(base: &str, token: Option<&str>) -> anyhow::Result<String> {
+/// Fetches `{base}/status` (only `source`'s entry, when given) and renders the summary.
+pub async fn stats(
+    base: &str,
+    token: Option<&str>,
+    source: Option<&str>,
+) -> anyhow::Result<String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()?;
-    let mut req = client.get(format!("{}/status", base.trim_end_matches('/')));
+    let mut url = url::Url::parse(&format!("{}/status", base.trim_end_matches('/')))
+        .map_err(|e| anyhow::anyhow!("{base} is not a URL: {e}"))?;
+    if let Some(name) = source {
+        url.query_pairs_mut().append_pair("source", name);
+    }
+    let mut req = client.get(url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -67,7 +76,11 @@ pub async fn stats(base: &str, token: Option<&str>) -> anyhow::Result<String> {
     let code = resp.status();
     let body = resp.text().await?;
     if !code.is_success() {
-        anyhow::bail!("{base}/status answered {code}: {body}");
+        let message = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
+            .unwrap_or(body);
+        anyhow::bail!("{base}/status answered {code}: {}", message.trim());
     }
     let status: Status = serde_json::from_str(&body)
         .map_err(|e| anyhow::anyhow!("{base}/status is not wirefold status JSON: {e}"))?;

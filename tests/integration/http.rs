@@ -371,6 +371,26 @@ fn api_change_feed_feeds_metrics_and_events() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("2 sources (0 failing)"), "{text}");
     assert!(text.contains("agency"), "{text}");
+    // One source by name; an unknown name is the daemon's 400, exit 1.
+    let one = |name: &str| {
+        crate::helpers::wirefold()
+            .args(["stats", "--url", &d.url(""), "--source", name])
+            .output()
+            .unwrap()
+    };
+    let out = one("outlet");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("outlet") && !text.contains("agency"),
+        "{text}"
+    );
+    let out = one("nobody");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("answered 400 Bad Request: no source named \"nobody\" is configured"),
+        "{err}"
+    );
     // With its stdout closed before it writes: an error and exit 1, not a panic (101).
     let mut stats = crate::helpers::wirefold()
         .args(["stats", "--url", &d.url("")])
