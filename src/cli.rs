@@ -62,13 +62,7 @@ pub enum Command {
     /// Print the running daemon's status summary (from its /status).
     Stats {
         #[command(flatten)]
-        config: ConfigArg,
-        /// The daemon's base URL [default: from the configuration's http.listen].
-        #[arg(long)]
-        url: Option<String>,
-        /// Bearer token, when the daemon has `http.token` set [default: the configuration's].
-        #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
-        token: Option<String>,
+        daemon: DaemonArg,
         /// Show only this source, whatever its state (with more than 1,000 sources the
         /// summary lists only the failing ones).
         #[arg(long, value_name = "NAME")]
@@ -78,13 +72,7 @@ pub enum Command {
     /// its feed was fixed, when the next try is hours away in back-off).
     PollNow {
         #[command(flatten)]
-        config: ConfigArg,
-        /// The daemon's base URL [default: from the configuration's http.listen].
-        #[arg(long)]
-        url: Option<String>,
-        /// Bearer token, when the daemon has `http.token` set [default: the configuration's].
-        #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
-        token: Option<String>,
+        daemon: DaemonArg,
         /// Answer as soon as the poll has started, instead of with its outcome.
         #[arg(long)]
         no_wait: bool,
@@ -102,6 +90,20 @@ pub enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+}
+
+/// How a client command reaches the running daemon: `--url` and `--token`, else the
+/// configuration's `http.listen` and `http.token`.
+#[derive(Debug, clap::Args)]
+pub struct DaemonArg {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The daemon's base URL [default: from the configuration's http.listen].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Bearer token, when the daemon has `http.token` set [default: the configuration's].
+    #[arg(long, env = "WIREFOLD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// `--config PATH`, else `WIREFOLD_CONFIG`, else `./config/wirefold.toml`.

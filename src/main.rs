@@ -102,6 +102,13 @@ fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
 /// included), so that a container whose `WIREFOLD_HTTP__LISTEN` moved the port checks the
 /// right one; else, when no configuration was named and the default file is absent,
 /// `http://127.0.0.1:8080`.
+/// The daemon's base URL and the token to send it: the command line's, else the
+/// configuration's ([`daemon_url`]).
+fn daemon_address(arg: cli::DaemonArg) -> anyhow::Result<(String, Option<String>)> {
+    let (url, configured) = daemon_url(arg.url, &arg.config)?;
+    Ok((url, arg.token.or(configured)))
+}
+
 fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, Option<String>)> {
     if let Some(url) = url {
         return Ok((url, None));
@@ -262,14 +269,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::PollNow {
-            config,
-            url,
-            token,
+            daemon,
             no_wait,
             source,
         } => {
-            let (url, configured) = daemon_url(url, &config)?;
-            let token = token.or(configured);
+            let (url, token) = daemon_address(daemon)?;
             let rt = runtime()?;
             let text = rt.block_on(wirefold::stats::poll_now(
                 &url,
@@ -280,14 +284,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli::note(format_args!("{text}"));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Stats {
-            config,
-            url,
-            token,
-            source,
-        } => {
-            let (url, configured) = daemon_url(url, &config)?;
-            let token = token.or(configured);
+        Command::Stats { daemon, source } => {
+            let (url, token) = daemon_address(daemon)?;
             let rt = runtime()?;
             let text = rt.block_on(wirefold::stats::stats(
                 &url,

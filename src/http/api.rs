@@ -99,6 +99,18 @@ impl Params {
             .transpose()
     }
 
+    /// An optional boolean parameter (`true`/`1`, `false`/`0`), false when absent.
+    pub fn bool(&self, name: &str) -> Result<bool, BadParam> {
+        match self.get(name) {
+            None | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(v) => Err(BadParam {
+                name: name.into(),
+                message: format!("\"{v}\" is not a boolean; allowed: true, false"),
+            }),
+        }
+    }
+
     /// A raw parameter value.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
@@ -367,16 +379,9 @@ pub(super) async fn articles(State(state): State<AppState>, RawQuery(q): RawQuer
         (Ok(a), Ok(l)) => (a, l),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    let with_text = match p.0.get("text").map(String::as_str) {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(v) => {
-            return BadParam {
-                name: "text".into(),
-                message: format!("\"{v}\" is not a boolean; allowed: true, false"),
-            }
-            .into_response()
-        }
+    let with_text = match p.bool("text") {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     let store = state.store.clone();
     let page = blocking(move || {

@@ -15,7 +15,7 @@ use axum::extract::RawQuery;
 use axum::http::{header, HeaderMap};
 use tokio::time::Instant;
 
-use super::api::{BadParam, Params};
+use super::api::Params;
 use super::{error, status, AppState};
 use crate::config::SourceConfig;
 use crate::scheduler::{Control, PollNow};
@@ -43,20 +43,9 @@ pub(super) async fn poll(
             &format!("a request from a page at {origin} may not ask for polls"),
         );
     }
-    let params = match Params::parse(q.as_deref(), &["wait"]) {
-        Ok(p) => p,
+    let wait = match Params::parse(q.as_deref(), &["wait"]).and_then(|p| p.bool("wait")) {
+        Ok(w) => w,
         Err(e) => return e.into_response(),
-    };
-    let wait = match params.get("wait") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return BadParam {
-                name: "wait".into(),
-                message: format!("\"{other}\" is not allowed; allowed: true, false"),
-            }
-            .into_response()
-        }
     };
     let live = state.sources.get();
     let Some(source) = live.list.iter().find(|s| s.name == name) else {

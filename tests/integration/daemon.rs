@@ -676,14 +676,21 @@ fn poll_now_polls_a_fixed_source_at_once_and_refuses_with_reasons() {
         ),
     );
     let base = daemon.url("");
+    // Runs `wirefold poll-now ARGS`, which must exit with `code` and say `says`.
+    let poll_now = |args: &[&str], code: i32, says: &str| {
+        let mut all = vec!["poll-now", "--url", &base];
+        all.extend(args);
+        let (got, _, err) = env.command(&all);
+        assert_eq!(got, code, "{err}");
+        assert!(err.contains(says), "{says}\nin {err}");
+    };
     // Past schedule.min_interval (1 s here) since that poll.
     std::thread::sleep(std::time::Duration::from_millis(1200));
     // It waits for the poll and says what it stored.
-    let (code, _, err) = env.command(&["poll-now", "--url", &base, "fixme"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        err.contains("\"fixme\": polled: 1 new, 0 copies, 0 updated; next poll 20"),
-        "{err}"
+    poll_now(
+        &["fixme"],
+        0,
+        "\"fixme\": polled: 1 new, 0 copies, 0 updated; next poll 20",
     );
     let s = daemon.status();
     assert_eq!(num(&s, "/counts/articles"), 1, "{s:#}");
@@ -691,39 +698,29 @@ fn poll_now_polls_a_fixed_source_at_once_and_refuses_with_reasons() {
     assert_eq!(num(&s, "/sources/0/polls"), 2, "{s:#}");
     // Without waiting, it says the poll started; with waiting, a failed poll is exit code 1
     // with the poll's error.
-    let (code, _, err) = env.command(&["poll-now", "--url", &base, "--no-wait", "broken"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(err.contains("polling \"broken\" now"), "{err}");
+    poll_now(&["--no-wait", "broken"], 0, "polling \"broken\" now");
     daemon.wait_for("broken polled again", |s| num(s, "/sources/1/polls") == 2);
     std::thread::sleep(std::time::Duration::from_millis(1200));
-    let (code, _, err) = env.command(&["poll-now", "--url", &base, "broken"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("\"broken\": the poll failed [http_status 404]: HTTP status 404; next try 20"),
-        "{err}"
+    poll_now(
+        &["broken"],
+        1,
+        "\"broken\": the poll failed [http_status 404]: HTTP status 404; next try 20",
     );
     assert!(
         daemon.log().contains("poll requested: polling now"),
         "{}",
         daemon.log()
     );
-
-    for (args, expected) in [
-        (
-            vec!["nobody"],
-            "answered 404 Not Found: no source named \"nobody\"",
-        ),
-        (
-            vec!["resting"],
-            "answered 409 Conflict: source \"resting\" is disabled",
-        ),
-    ] {
-        let mut all = vec!["poll-now", "--url", &base];
-        all.extend(args);
-        let (code, _, err) = env.command(&all);
-        assert_eq!(code, 1, "{err}");
-        assert!(err.contains(expected), "{expected}\nin {err}");
-    }
+    poll_now(
+        &["nobody"],
+        1,
+        "answered 404 Not Found: no source named \"nobody\"",
+    );
+    poll_now(
+        &["resting"],
+        1,
+        "answered 409 Conflict: source \"resting\" is disabled",
+    );
     // Only POST is served there.
     let (code, body) = crate::helpers::http_get(&daemon.url("/sources/fixme/poll"));
     assert_eq!(code, 405, "{body}");
