@@ -178,6 +178,14 @@ in_ct 'journalctl -u wirefold -p err --no-pager -q' | grep "unknown key" ||
 [ "$(show MainPID)" = "$pid" ] || fail "the refused reload stopped the process"
 in_ct 'head -n -1 /etc/wirefold/wirefold.toml > /tmp/w.toml && cat /tmp/w.toml > /etc/wirefold/wirefold.toml'
 
+step "an online backup, written by the dynamic user beside the store"
+backup=$(in_ct "curl -fsS -X POST -H 'Authorization: Bearer $TOKEN' 127.0.0.1:8080/store/backup") ||
+    fail "POST /store/backup"
+echo "backup: $backup"
+in_ct 'ls -d /var/lib/private/wirefold/store.backups/wirefold-*/db' || fail "no backup beside the store"
+[ "$(show MainPID)" = "$pid" ] || fail "the backup restarted the process"
+api /status | grep -q '"writable":true' || fail "the store is not writable after the backup"
+
 step "systemd-analyze security (online)"
 in_ct 'systemd-analyze security --threshold=20 wirefold.service | tail -1' || fail "exposure above 2.0"
 
@@ -190,4 +198,4 @@ in_ct 'journalctl -u wirefold --no-pager -q' |
     awk '/store flushed$/ {f = 1} f && /[ :>]bye$/ {ok = 1} END {exit !ok}' || fail "no clean shutdown"
 echo "stopped: Result=success, store flushed"
 
-step "PASS: notify start, status, secrets from EnvironmentFile, DynamicUser store, journal priorities, restart on failure, reload, refused reload, clean stop"
+step "PASS: notify start, status, secrets from EnvironmentFile, DynamicUser store, journal priorities, restart on failure, reload, refused reload, online backup, clean stop"

@@ -80,6 +80,9 @@ pub enum Command {
         #[arg(value_name = "SOURCE")]
         source: String,
     },
+    /// Ask the running daemon for a backup of its store: a consistent copy under
+    /// store.backup_dir, made while it runs (ingest waits for the copy).
+    Backup(DaemonArg),
     /// Measure folding quality and speed on labeled sets (see `wirefold::eval`).
     Eval(crate::eval::command::EvalArgs),
     /// Exit 0 if the daemon's /healthz answers OK (for container health checks).

@@ -284,6 +284,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli::note(format_args!("{text}"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup(daemon) => {
+            let (url, token) = daemon_address(daemon)?;
+            let rt = runtime()?;
+            let text = rt.block_on(wirefold::stats::backup(&url, token.as_deref()))?;
+            cli::note(format_args!("{text}"));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats { daemon, source } => {
             let (url, token) = daemon_address(daemon)?;
             let rt = runtime()?;

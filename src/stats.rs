@@ -87,27 +87,25 @@ pub async fn stats(
     Ok(render(&status))
 }
 
-/// Asks the daemon at `base` to poll `source` now (`POST /sources/{name}/poll`) and, with
-/// `wait`, for the poll's outcome: the sentence to print, or as the error the daemon's
-/// refusal or the poll's failure.
-pub async fn poll_now(
+/// POSTs to the daemon at `base` under `segments` and returns its JSON answer; an error
+/// status is the error, with the daemon's message.
+async fn post(
     base: &str,
     token: Option<&str>,
-    source: &str,
-    wait: bool,
-) -> anyhow::Result<String> {
+    segments: &[&str],
+    query: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut url = url::Url::parse(base).map_err(|e| anyhow::anyhow!("{base} is not a URL: {e}"))?;
     url.path_segments_mut()
         .map_err(|()| anyhow::anyhow!("{base} cannot be a base URL"))?
         .pop_if_empty()
-        .extend(["sources", source, "poll"]);
-    if wait {
-        url.set_query(Some("wait=true"));
-    }
-    // The daemon answers within its http.request_timeout (at most 10 minutes).
+        .extend(segments);
+    url.set_query(query);
+    // The daemon answers a poll within its http.request_timeout (at most 10 minutes); a
+    // backup takes what the disk needs.
     let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(11 * 60))
+        .timeout(std::time::Duration::from_secs(60 * 60))
         .build()?;
     let mut req = client.post(url.clone());
     if let Some(t) = token {
@@ -117,18 +115,52 @@ pub async fn poll_now(
     let code = resp.status();
     let text = resp.text().await?;
     let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    if !code.is_success() {
+        let why = body
+            .get("message")
+            .and_then(|m| m.as_str())
+            .map_or_else(|| text.trim().to_owned(), str::to_owned);
+        anyhow::bail!("{url} answered {code}: {why}");
+    }
+    Ok(body)
+}
+
+/// Asks the daemon at `base` for a backup of its store (`POST /store/backup`); the sentence
+/// to print.
+pub async fn backup(base: &str, token: Option<&str>) -> anyhow::Result<String> {
+    let body = post(base, token, &["store", "backup"], None).await?;
+    let mib = body["bytes"].as_u64().unwrap_or(0) as f64 / (1024.0 * 1024.0);
+    let closed = body["closed_for_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
+    let mut text = format!(
+        "store backed up to {} ({mib:.1} MiB; the store was closed for {closed:.1} s)",
+        body["path"].as_str().unwrap_or("?")
+    );
+    for removed in body["removed"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "\nremoved the older backup {}",
+            removed.as_str().unwrap_or("?")
+        ));
+    }
+    Ok(text)
+}
+
+/// Asks the daemon at `base` to poll `source` now (`POST /sources/{name}/poll`) and, with
+/// `wait`, for the poll's outcome: the sentence to print, or as the error the daemon's
+/// refusal or the poll's failure.
+pub async fn poll_now(
+    base: &str,
+    token: Option<&str>,
+    source: &str,
+    wait: bool,
+) -> anyhow::Result<String> {
+    let query = wait.then_some("wait=true");
+    let body = post(base, token, &["sources", source, "poll"], query).await?;
     let field = |v: &serde_json::Value, k: &str| {
         v.get(k)
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_owned()
     };
-    if !code.is_success() {
-        let why = body
-            .get("message")
-            .map_or(text.trim().to_owned(), |_| field(&body, "message"));
-        anyhow::bail!("{url} answered {code}: {why}");
-    }
     let status = &body["status"];
     let next = |what: &str| match status["next_poll"].as_str() {
         Some(at) => format!("; {what} {at}"),

@@ -119,6 +119,11 @@ pub struct StoreConfig {
     /// and tombstoned so that they are not ingested again; `None` keeps everything. Never
     /// shorter than `dedup.window`, so the index never matches a deleted article.
     pub retention: Option<Duration>,
+    /// Where `POST /store/backup` writes its copies (`store.backup_dir`; default: beside the
+    /// store, `PATH.backups`).
+    pub backup_dir: PathBuf,
+    /// How many backups are kept there; older ones are removed after a new one is written.
+    pub backups_kept: usize,
 }
 
 /// Normalization settings.

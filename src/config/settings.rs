@@ -23,6 +23,8 @@ pub(super) struct StoreSettings {
     pub(super) flush_every: String,
     pub(super) cache_bytes: u64,
     pub(super) retention: String,
+    pub(super) backup_dir: String,
+    pub(super) backups_kept: u64,
 }
 
 impl Default for StoreSettings {
@@ -32,6 +34,8 @@ impl Default for StoreSettings {
             flush_every: "500ms".into(),
             cache_bytes: crate::storage::DEFAULT_CACHE_BYTES,
             retention: "30d".into(),
+            backup_dir: String::new(),
+            backups_kept: 3,
         }
     }
 }

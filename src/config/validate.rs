@@ -239,6 +239,24 @@ pub(super) fn validate(
         Duration::from_secs(60),
         "a crash loses what was not flushed (\"500ms\" is half a second, \"500m\" 500 minutes)",
     );
+    let backup_dir = match s.store.backup_dir.trim() {
+        "" => {
+            let mut beside = store_path.clone().into_os_string();
+            beside.push(".backups");
+            PathBuf::from(beside)
+        }
+        dir => PathBuf::from(dir),
+    };
+    if !(1..=1000).contains(&s.store.backups_kept) {
+        c.push(
+            "store.backups_kept",
+            None,
+            format!(
+                "{} is out of range; allowed: 1 to 1000",
+                s.store.backups_kept
+            ),
+        );
+    }
     if s.store.cache_bytes < 1024 * 1024 {
         c.push(
             "store.cache_bytes",
@@ -518,6 +536,8 @@ pub(super) fn validate(
             flush_every,
             cache_bytes: s.store.cache_bytes,
             retention,
+            backup_dir,
+            backups_kept: usize::try_from(s.store.backups_kept.clamp(1, 1000)).unwrap_or(3),
         },
         http: HttpConfig {
             listen,

@@ -126,6 +126,69 @@ pub(super) async fn poll(
     }
 }
 
+/// `POST /store/backup`: a consistent copy of the store while the daemon runs
+/// ([`crate::storage::Store::backup`]) under `store.backup_dir`, keeping
+/// `store.backups_kept`. Answers `200 {"path", "bytes", "closed_for_ms", "removed"}`, or
+/// `503` with the reason (the store busy for 10 s, a faulted store, a copy that failed: the
+/// store goes on either way). Not bounded by `http.request_timeout`: the copy takes as long
+/// as the disk needs.
+pub(super) async fn backup(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(origin) = foreign_origin(&headers) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            &format!("a request from a page at {origin} may not ask for a backup"),
+        );
+    }
+    if let Err(e) = Params::parse(q.as_deref(), &[]) {
+        return e.into_response();
+    }
+    let store = state.store.clone();
+    let (dir, keep) = (
+        state.config.store.backup_dir.clone(),
+        state.config.store.backups_kept,
+    );
+    let done =
+        tokio::task::spawn_blocking(move || store.backup(&dir, keep, crate::storage::BACKUP_WAIT))
+            .await;
+    match done {
+        Ok(Ok(r)) => {
+            tracing::info!(
+                path = %r.path.display(),
+                bytes = r.bytes,
+                closed_ms = r.closed_for.as_millis() as u64,
+                removed = r.removed.len(),
+                "store backed up"
+            );
+            let removed: Vec<String> = r.removed.iter().map(|p| p.display().to_string()).collect();
+            Json(json!({
+                "path": r.path.display().to_string(),
+                "bytes": r.bytes,
+                "closed_for_ms": r.closed_for.as_millis() as u64,
+                "removed": removed,
+            }))
+            .into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error.message = %e, "store backup failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "backup_failed",
+                &e.to_string(),
+            )
+        }
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
+    }
+}
+
 /// The `Origin` of a request that a browser sent from another site's page (a form or a
 /// script posting to the daemon's loopback address): browsers name the page's origin on
 /// every cross-origin POST, and that origin's host and port differ from the `Host` the

@@ -11,14 +11,16 @@
 //! | `GET /events` | Server-Sent Events of new stories and copies (`http/events.rs`) |
 //! | `GET /feeds/stories.atom`, `/feeds/stories.json` | the folded stream as feeds (`http/feeds.rs`) |
 //! | `POST /sources/{name}/poll` | poll a source now (`http/control.rs`) |
+//! | `POST /store/backup` | a consistent copy of the store, online (`http/control.rs`) |
 //!
 //! Unknown paths get a JSON 404, bad parameters a JSON 400 naming the parameter. With
 //! `http.token` set, everything but `/healthz` and `/readyz` needs a bearer token. Requests
 //! are bounded in time (`http.request_timeout`, the event stream excepted) and in body size.
 //! Handlers only read: the store is shared with the pipeline through the cheap, clonable
-//! [`crate::storage::Store`] handle, and store reads run on blocking threads. The one
-//! exception asks the scheduler for a poll over its control channel; it writes nothing.
-//! A poll it starts obeys `schedule.min_interval`, so no request rate raises the poll rate.
+//! [`crate::storage::Store`] handle, and store reads run on blocking threads. Two POSTs
+//! are the exceptions, and neither changes what is stored: one asks the scheduler for a poll
+//! over its control channel (obeying `schedule.min_interval`, so no request rate raises the
+//! poll rate), the other copies the store into a backup.
 
 mod api;
 mod control;
@@ -99,8 +101,10 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
-        // The event stream is long-lived by design: no request timeout.
-        .route("/events", get(events::events));
+        // The event stream is long-lived by design, and a backup takes what the disk needs:
+        // no request timeout.
+        .route("/events", get(events::events))
+        .route("/store/backup", post(control::backup));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -53,6 +53,7 @@
 //! [`StoreError::Faulted`], and [`Store::reopen`] (called by the daemon once space is back, see
 //! [`Store::probe_space`]) drops the broken handle and opens the directory again.
 
+mod backup;
 mod error;
 mod legacy;
 mod read;
@@ -70,6 +71,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use backup::{BackupReport, BACKUP_WAIT};
 pub use error::StoreError;
 use legacy::Record;
 pub use records::*;

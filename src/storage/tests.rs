@@ -1029,3 +1029,70 @@ fn a_checkpoint_reopens_the_database_behind_a_new_sled_snapshot_and_keeps_everyt
         Some(a.id)
     );
 }
+
+#[test]
+fn a_backup_is_a_store_of_its_own_and_the_store_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let root = dir.path().join("backups");
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let one = Counts {
+        articles: 1,
+        stories: 1,
+        copies: 0,
+    };
+    fill(&store, 300, one);
+    let last = store.last_change().unwrap();
+
+    // A backup root that cannot be a directory: a clear error, the store untouched.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let e = store.backup(&file, 2, Duration::from_secs(1)).unwrap_err();
+    assert!(e.to_string().contains("a-file"), "{e}");
+    assert_eq!(store.counts().unwrap().articles, 300);
+    // Someone holds the handle past the wait: no backup, and the store is as it was.
+    let held = store.t().unwrap();
+    let busy = store
+        .backup(&root, 2, Duration::from_millis(30))
+        .unwrap_err();
+    assert!(busy.to_string().contains("stayed busy"), "{busy}");
+    drop(held);
+
+    let report = store.backup(&root, 2, Duration::from_secs(1)).unwrap();
+    assert!(report.bytes > 0 && report.removed.is_empty(), "{report:?}");
+    // The store keeps taking writes after the copy.
+    let sid = store.next_id().unwrap();
+    let a = article(&store, sid, "g:after");
+    store
+        .commit(&a, &story(sid, &a), one, ChangeKind::NewStory)
+        .unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.counts().unwrap().articles, 301);
+
+    // The copy opens as a store of its own, with what was there at the backup.
+    {
+        let copy = Store::open(&report.path, Duration::from_millis(100)).unwrap();
+        assert_eq!(copy.counts().unwrap().articles, 300);
+        assert_eq!(copy.last_change().unwrap(), last);
+        assert!(copy.article_id_by_key("src", "g:299").unwrap().is_some());
+        assert!(copy.article_id_by_key("src", "g:after").unwrap().is_none());
+    }
+    // Two kept: the third backup removes the first; a copy a crash left half-written goes.
+    std::fs::create_dir_all(root.join(".partial-wirefold-19700101T000000Z")).unwrap();
+    std::fs::write(root.join("notes.txt"), "the operator's").unwrap();
+    let second = store.backup(&root, 2, Duration::from_secs(1)).unwrap();
+    let third = store.backup(&root, 2, Duration::from_secs(1)).unwrap();
+    assert_eq!(third.removed, vec![report.path.clone()]);
+    let mut left: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
+    let mut expected = vec![name(&second.path), name(&third.path), "notes.txt".into()];
+    expected.sort();
+    assert_eq!(left, expected);
+    drop(store);
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    assert_eq!(store.counts().unwrap().articles, 301);
+}

@@ -749,6 +749,63 @@ fn poll_now_polls_a_fixed_source_at_once_and_refuses_with_reasons() {
     assert_eq!(code, Some(0));
 }
 
+/// `wirefold backup` (`POST /store/backup`) while the daemon runs: the copy is a store of
+/// its own (a daemon started on it serves what was there), and the daemon goes on ingesting.
+#[test]
+fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
+    let server = FeedServer::start();
+    let item = |n: u32| {
+        (
+            format!("b{n}"),
+            format!("Harbour crane {n} arrives"),
+            format!("http://b.test/{n}"),
+            format!("<p>The harbour's crane number {n} arrived on a barge this morning.</p>"),
+        )
+    };
+    let feed = |items: &[(String, String, String, String)]| {
+        let items: Vec<_> = items
+            .iter()
+            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+            .collect();
+        rss("Harbour", &items)
+    };
+    server.set("harbour.xml", feed(&[item(1)]));
+    let env = TestEnv::new(&[("harbour", server.url("harbour.xml"))], "1s");
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("the first item stored", |s| num(s, "/counts/articles") == 1);
+
+    let (code, _, err) = env.command(&["backup", "--url", &daemon.url("")]);
+    assert_eq!(code, 0, "{err}");
+    let path = err
+        .split_once("store backed up to ")
+        .and_then(|(_, rest)| rest.split_once(" ("))
+        .map(|(path, _)| std::path::PathBuf::from(path))
+        .unwrap_or_else(|| panic!("no path in {err}"));
+    assert!(
+        path.starts_with(format!("{}.backups", env.store.display())),
+        "{err}"
+    );
+    assert!(daemon.log().contains("store backed up"), "{}", daemon.log());
+
+    // The daemon goes on: the feed's next item is stored after the backup.
+    server.set("harbour.xml", feed(&[item(1), item(2)]));
+    daemon.wait_for("the second item stored", |s| {
+        num(s, "/counts/articles") == 2
+    });
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+
+    // Restoring is pointing a daemon at the copy: it serves what was there at the backup.
+    let restored = TestEnv::with_store(&[], "1s", Some(&path));
+    let daemon = Daemon::start(&restored);
+    let s = daemon.wait_for("the restored store served", |s| {
+        num(s, "/counts/articles") == 1
+    });
+    assert_eq!(num(&s, "/counts/stories"), 1, "{s:#}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// A poll error stored by a wirefold older than the URL redaction keeps its URL as it was
 /// made until the source's next poll, hours away in back-off: `/status` and the page show
 /// it redacted all the same.

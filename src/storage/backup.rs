@@ -1,0 +1,215 @@
+//! Online backups: a consistent copy of the store while the daemon runs.
+//!
+//! sled 0.34 has no snapshot a second process could copy from, and copying the files of an
+//! open database gives a torn copy. But the store already knows how to close and reopen its
+//! database in place ([`Store::checkpoint`]): every other store call waits on the handle's
+//! lock meanwhile. A backup does the same with a copy in between: wait for the handle's
+//! other users, flush, close, wait until sled's own threads let go of the files (their file
+//! lock), copy sled's files (`conf`, `db`, `blobs/`, `snap.*`) into a new directory, fsync
+//! it, rename it into place, and open the database again. The copy is what a stopped daemon
+//! leaves on disk, so it opens as any store does (`store.path` pointed at it, or copied back).
+//!
+//! Ingest and the API wait for the length of the copy (the store's size at the disk's copy
+//! speed); the index snapshot (`index.snapshot`) is not copied,
+//! since a store restored from a backup is not the one it was written for: the first start
+//! on the copy builds the index from the store.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::{Result, Store, StoreError};
+
+/// What [`Store::backup`] did.
+#[derive(Debug, Clone)]
+pub struct BackupReport {
+    /// The new backup's directory.
+    pub path: PathBuf,
+    /// Bytes copied.
+    pub bytes: u64,
+    /// How long the store was closed for the copy.
+    pub closed_for: Duration,
+    /// Older backups removed to keep the configured number.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Backups are directories named `wirefold-YYYYMMDDTHHMMSSZ` (a suffix when two fall in one
+/// second) under the backup root; only those are counted and pruned.
+const PREFIX: &str = "wirefold-";
+/// A copy in progress, renamed to its name once complete: a crash leaves this, never a
+/// half-written backup under a backup's name.
+const PARTIAL: &str = ".partial-";
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// How long a backup waits for the store handle's other users before it gives up.
+pub const BACKUP_WAIT: Duration = Duration::from_secs(10);
+
+impl Store {
+    /// Copies the store into a new directory under `root` (created if missing) and keeps
+    /// the `keep` newest backups there, removing older ones. See the module documentation.
+    /// The store stays usable whatever happens: a failed copy is removed and the database
+    /// opened again; if opening fails, the store records it as its fault, as a failed
+    /// write does.
+    pub fn backup(&self, root: &Path, keep: usize, wait: Duration) -> Result<BackupReport> {
+        self.check_writable()?;
+        // One backup at a time in this process, so that pruning may clear what a crash
+        // left half-written without touching a copy in progress.
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        fs::create_dir_all(root).map_err(|e| io_error("creating", root, &e))?;
+        let name = backup_name(root);
+        let partial = root.join(format!("{PARTIAL}{name}"));
+        let path = root.join(&name);
+
+        let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
+        let deadline = Instant::now() + wait;
+        loop {
+            match slot.as_ref() {
+                None => return Err(StoreError::Io("the store is being reopened".into())),
+                Some(t) if std::sync::Arc::strong_count(t) == 1 => break,
+                Some(_) if Instant::now() >= deadline => {
+                    return Err(StoreError::Io(format!(
+                        "the store stayed busy for {} s; try again",
+                        wait.as_secs()
+                    )))
+                }
+                Some(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        let closed = Instant::now();
+        if let Some(t) = slot.as_ref() {
+            t.db.flush()?;
+        }
+        drop(slot.take());
+        let copied = wait_for_sled(&self.shared.path).and_then(|()| {
+            copy_store(&self.shared.path, &partial)
+                .and_then(|bytes| {
+                    fs::rename(&partial, &path)
+                        .map_err(|e| io_error("renaming the copy to", &path, &e))?;
+                    sync_dir(root)?;
+                    Ok(bytes)
+                })
+                .inspect_err(|_| {
+                    let _ = fs::remove_dir_all(&partial);
+                })
+        });
+        if let Err(e) = self.open_into(&mut slot) {
+            let message = format!("reopening the store after a backup failed: {e}");
+            return Err(self.note_fault(StoreError::Io(message)));
+        }
+        let closed_for = closed.elapsed();
+        drop(slot);
+        let bytes = copied?;
+        let removed = prune(root, keep)?;
+        Ok(BackupReport {
+            path,
+            bytes,
+            closed_for,
+            removed,
+        })
+    }
+}
+
+/// `wirefold-` and the time, unique under `root`.
+fn backup_name(root: &Path) -> String {
+    let base = format!("{PREFIX}{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
+    let mut name = base.clone();
+    let mut n = 1;
+    while root.join(&name).exists() || root.join(format!("{PARTIAL}{name}")).exists() {
+        n += 1;
+        name = format!("{base}-{n:03}");
+    }
+    name
+}
+
+/// Waits until no thread of ours still holds sled's file lock on `store/db` (its I/O threads
+/// may finish a write after the last handle is dropped), so that the copy is what they left.
+fn wait_for_sled(store: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let db = fs::File::open(store.join("db")).map_err(|e| io_error("opening", store, &e))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        // SAFETY: flock on a descriptor this function owns; no memory is passed.
+        let locked = unsafe { libc::flock(db.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if locked == 0 {
+            // Released by closing `db`.
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(StoreError::Io(
+                "sled kept its file lock for 5 s after the store was closed".into(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Copies sled's files of `store` into the new directory `to` and fsyncs them; returns the
+/// bytes copied.
+fn copy_store(store: &Path, to: &Path) -> Result<u64> {
+    fs::create_dir(to).map_err(|e| io_error("creating", to, &e))?;
+    let mut bytes = 0;
+    for entry in fs::read_dir(store).map_err(|e| io_error("reading", store, &e))? {
+        let entry = entry.map_err(|e| io_error("reading", store, &e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let sled_file = name == "conf" || name == "db" || name.starts_with("snap.");
+        if sled_file {
+            bytes += copy_file(&entry.path(), &to.join(&*name))?;
+        } else if name == "blobs" {
+            let blobs = to.join("blobs");
+            fs::create_dir(&blobs).map_err(|e| io_error("creating", &blobs, &e))?;
+            let from = entry.path();
+            for blob in fs::read_dir(&from).map_err(|e| io_error("reading", &from, &e))? {
+                let blob = blob.map_err(|e| io_error("reading", &from, &e))?;
+                bytes += copy_file(&blob.path(), &blobs.join(blob.file_name()))?;
+            }
+            sync_dir(&blobs)?;
+        }
+    }
+    sync_dir(to)?;
+    Ok(bytes)
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result<u64> {
+    let bytes = fs::copy(from, to).map_err(|e| io_error("copying", from, &e))?;
+    fs::File::open(to)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io_error("syncing", to, &e))?;
+    Ok(bytes)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io_error("syncing", dir, &e))
+}
+
+/// Removes the oldest backups under `root` beyond the `keep` newest (by name, which is by
+/// time), and copies a crash left half-written.
+fn prune(root: &Path, keep: usize) -> Result<Vec<PathBuf>> {
+    let mut backups = Vec::new();
+    for entry in fs::read_dir(root).map_err(|e| io_error("reading", root, &e))? {
+        let entry = entry.map_err(|e| io_error("reading", root, &e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(PREFIX) && entry.path().is_dir() {
+            backups.push(name);
+        } else if name.starts_with(PARTIAL) && entry.path().is_dir() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+    backups.sort();
+    let excess = backups.len().saturating_sub(keep.max(1));
+    let mut removed = Vec::new();
+    for name in backups.into_iter().take(excess) {
+        let path = root.join(name);
+        fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))?;
+        removed.push(path);
+    }
+    Ok(removed)
+}
+
+fn io_error(doing: &str, path: &Path, e: &io::Error) -> StoreError {
+    StoreError::Io(format!("{doing} {}: {e}", path.display()))
+}
