@@ -36,12 +36,8 @@ pub(super) async fn poll(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(origin) = foreign_origin(&headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "cross_origin",
-            &format!("a request from a page at {origin} may not ask for polls"),
-        );
+    if let Some(refused) = refuse_foreign(&headers, "polls") {
+        return refused;
     }
     let wait = match Params::parse(q.as_deref(), &["wait"]).and_then(|p| p.bool("wait")) {
         Ok(w) => w,
@@ -137,12 +133,8 @@ pub(super) async fn backup(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(origin) = foreign_origin(&headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "cross_origin",
-            &format!("a request from a page at {origin} may not ask for a backup"),
-        );
+    if let Some(refused) = refuse_foreign(&headers, "a backup") {
+        return refused;
     }
     if let Err(e) = Params::parse(q.as_deref(), &[]) {
         return e.into_response();
@@ -187,6 +179,18 @@ pub(super) async fn backup(
             &e.to_string(),
         ),
     }
+}
+
+/// `403` for a browser's post from another site's page ([`foreign_origin`]), asking for
+/// `what`.
+fn refuse_foreign(headers: &HeaderMap, what: &str) -> Option<Response> {
+    foreign_origin(headers).map(|origin| {
+        error(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            &format!("a request from a page at {origin} may not ask for {what}"),
+        )
+    })
 }
 
 /// The `Origin` of a request that a browser sent from another site's page (a form or a

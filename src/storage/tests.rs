@@ -981,8 +981,9 @@ fn sled_snapshots(path: &std::path::Path) -> Vec<String> {
     names
 }
 
-#[test]
-fn a_checkpoint_reopens_the_database_behind_a_new_sled_snapshot_and_keeps_everything() {
+/// A store in a temporary directory (its `db` directory) filled with 300 one-article
+/// stories, and the counts of one.
+fn store_of_300() -> (tempfile::TempDir, std::path::PathBuf, Store, Counts) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
@@ -992,6 +993,23 @@ fn a_checkpoint_reopens_the_database_behind_a_new_sled_snapshot_and_keeps_everyt
         copies: 0,
     };
     fill(&store, 300, one);
+    (dir, path, store, one)
+}
+
+/// Commits a one-article story under `key` and flushes; returns the article.
+fn commit_story(store: &Store, key: &str, one: Counts) -> ArticleRecord {
+    let sid = store.next_id().unwrap();
+    let a = article(store, sid, key);
+    store
+        .commit(&a, &story(sid, &a), one, ChangeKind::NewStory)
+        .unwrap();
+    store.flush().unwrap();
+    a
+}
+
+#[test]
+fn a_checkpoint_reopens_the_database_behind_a_new_sled_snapshot_and_keeps_everything() {
+    let (_dir, path, store, one) = store_of_300();
     let before = sled_snapshots(&path);
     assert_eq!(store.articles_since_open(), 300);
     let last = store.last_change().unwrap();
@@ -1013,12 +1031,7 @@ fn a_checkpoint_reopens_the_database_behind_a_new_sled_snapshot_and_keeps_everyt
     assert_eq!(store.counts().unwrap().articles, 300);
     assert_eq!(store.last_change().unwrap(), last);
     assert!(store.article_id_by_key("src", "g:299").unwrap().is_some());
-    let sid = store.next_id().unwrap();
-    let a = article(&store, sid, "g:after");
-    store
-        .commit(&a, &story(sid, &a), one, ChangeKind::NewStory)
-        .unwrap();
-    store.flush().unwrap();
+    let a = commit_story(&store, "g:after", one);
     assert_eq!(store.articles_since_open(), 1);
     assert!(store.last_change().unwrap() > last);
     drop(store);
@@ -1032,16 +1045,8 @@ fn a_checkpoint_reopens_the_database_behind_a_new_sled_snapshot_and_keeps_everyt
 
 #[test]
 fn a_backup_is_a_store_of_its_own_and_the_store_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
+    let (dir, path, store, one) = store_of_300();
     let root = dir.path().join("backups");
-    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
-    let one = Counts {
-        articles: 1,
-        stories: 1,
-        copies: 0,
-    };
-    fill(&store, 300, one);
     let last = store.last_change().unwrap();
 
     // A backup root that cannot be a directory: a clear error, the store untouched.
@@ -1061,12 +1066,7 @@ fn a_backup_is_a_store_of_its_own_and_the_store_goes_on() {
     let report = store.backup(&root, 2, Duration::from_secs(1)).unwrap();
     assert!(report.bytes > 0 && report.removed.is_empty(), "{report:?}");
     // The store keeps taking writes after the copy.
-    let sid = store.next_id().unwrap();
-    let a = article(&store, sid, "g:after");
-    store
-        .commit(&a, &story(sid, &a), one, ChangeKind::NewStory)
-        .unwrap();
-    store.flush().unwrap();
+    commit_story(&store, "g:after", one);
     assert_eq!(store.counts().unwrap().articles, 301);
 
     // The copy opens as a store of its own, with what was there at the backup.

@@ -1,7 +1,7 @@
 //! The real binary end to end: folding across sources, restart, shutdown, update in place.
 
 use crate::fixtures::{html, paragraphs, HARBOUR, ORCHARD};
-use crate::helpers::{num, rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{num, numbered_rss, rss, Daemon, FeedServer, TestEnv};
 
 /// Serves four sources: the agency (two stories), two outlets with edited copies of the first
 /// story, and one with a copy of the second under another headline.
@@ -754,22 +754,7 @@ fn poll_now_polls_a_fixed_source_at_once_and_refuses_with_reasons() {
 #[test]
 fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
     let server = FeedServer::start();
-    let item = |n: u32| {
-        (
-            format!("b{n}"),
-            format!("Harbour crane {n} arrives"),
-            format!("http://b.test/{n}"),
-            format!("<p>The harbour's crane number {n} arrived on a barge this morning.</p>"),
-        )
-    };
-    let feed = |items: &[(String, String, String, String)]| {
-        let items: Vec<_> = items
-            .iter()
-            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
-            .collect();
-        rss("Harbour", &items)
-    };
-    server.set("harbour.xml", feed(&[item(1)]));
+    server.set("harbour.xml", numbered_rss("Harbour", "b", &[1]));
     let env = TestEnv::new(&[("harbour", server.url("harbour.xml"))], "1s");
     let daemon = Daemon::start(&env);
     daemon.wait_for("the first item stored", |s| num(s, "/counts/articles") == 1);
@@ -788,7 +773,7 @@ fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
     assert!(daemon.log().contains("store backed up"), "{}", daemon.log());
 
     // The daemon goes on: the feed's next item is stored after the backup.
-    server.set("harbour.xml", feed(&[item(1), item(2)]));
+    server.set("harbour.xml", numbered_rss("Harbour", "b", &[1, 2]));
     daemon.wait_for("the second item stored", |s| {
         num(s, "/counts/articles") == 2
     });
@@ -860,22 +845,7 @@ fn an_error_stored_before_the_redaction_is_shown_without_credentials() {
 fn a_sources_own_headers_open_its_feed_and_are_never_shown() {
     use crate::helpers::KEY;
     let server = FeedServer::start();
-    let item = |n: u32| {
-        (
-            format!("k{n}"),
-            format!("Ferry line {n} opens"),
-            format!("http://k.test/{n}"),
-            format!("<p>Ferry line number {n} opens on the northern shore this week.</p>"),
-        )
-    };
-    let feed = |items: &[(String, String, String, String)]| {
-        let items: Vec<_> = items
-            .iter()
-            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
-            .collect();
-        rss("Keyed", &items)
-    };
-    server.set("keyed/feed.xml", feed(&[item(1)]));
+    server.set("keyed/feed.xml", numbered_rss("Keyed", "k", &[1]));
     let env = TestEnv::new(&[], "1s");
     let source = |key: &str| {
         format!(
@@ -898,7 +868,7 @@ fn a_sources_own_headers_open_its_feed_and_are_never_shown() {
         s["sources"][0]["last_error"]["status"] == 401
     });
     // Rotated back, the feed's new item arrives.
-    server.set("keyed/feed.xml", feed(&[item(1), item(2)]));
+    server.set("keyed/feed.xml", numbered_rss("Keyed", "k", &[1, 2]));
     std::fs::write(&env.config, format!("{base}{}", source("${WIRE_KEY}"))).unwrap();
     daemon.hangup();
     let s2 = daemon.wait_for("the second item stored", |s| {

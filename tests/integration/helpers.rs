@@ -537,6 +537,29 @@ pub fn http_get(url: &str) -> (u16, String) {
     })
 }
 
+/// An RSS 2.0 document titled `title` with items numbered `numbers`: guid `{tag}{n}`, the
+/// headline and a sentence naming the number.
+pub fn numbered_rss(title: &str, tag: &str, numbers: &[u32]) -> String {
+    let items: Vec<(String, String, String, String)> = numbers
+        .iter()
+        .map(|n| {
+            (
+                format!("{tag}{n}"),
+                format!("{title} item {n} arrives"),
+                format!("http://{tag}.test/{n}"),
+                format!(
+                    "<p>The {title} desk's item number {n} arrived on the wire this morning.</p>"
+                ),
+            )
+        })
+        .collect();
+    let refs: Vec<_> = items
+        .iter()
+        .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+        .collect();
+    rss(title, &refs)
+}
+
 /// An RSS 2.0 document with the given items `(guid, title, link, description)`.
 pub fn rss(title: &str, items: &[(&str, &str, &str, &str)]) -> String {
     let mut s = format!(
