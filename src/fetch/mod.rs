@@ -218,13 +218,11 @@ impl Fetcher {
             let next = current.join(location.trim()).map_err(|e| {
                 // Not a URL, so not redacted as one: its query (a signed URL's
                 // signature, a token) is left out.
-                let shown = location.split_once('?').map_or(location, |(l, _)| l);
-                let cut = if shown.len() < location.len() {
-                    "?…"
-                } else {
-                    ""
+                let shown = match location.split_once('?') {
+                    Some((before, _)) => format!("{before}?…"),
+                    None => location.to_owned(),
                 };
-                FetchError::Redirect(format!("Location \"{shown}{cut}\": {e}"))
+                FetchError::Redirect(format!("Location \"{shown}\": {e}"))
             })?;
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(FetchError::Redirect(format!(

@@ -1,18 +1,16 @@
-//! `POST /sources/{name}/poll`: an operator's "poll this source now". The one endpoint that
-//! changes anything, and all it changes is when a configured source is polled: after its
-//! owner fixed the feed, its next try may be hours away in back-off.
+//! The two requests that ask the daemon to do something: `POST /sources/{name}/poll`, an
+//! operator's "poll this source now" (after its owner fixed the feed, its next try may be
+//! hours away in back-off), and `POST /store/backup`, a copy of the store while it runs.
+//! Neither changes what is stored.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use tokio::sync::oneshot;
-
-use std::time::Duration;
-
-use axum::extract::RawQuery;
-use axum::http::{header, HeaderMap};
 use tokio::time::Instant;
 
 use super::api::Params;
@@ -25,7 +23,8 @@ use crate::storage::SourceState;
 /// `404` for no source of that name; `409` for one that is disabled, gone (410) or whose
 /// host asked for a pause (`Retry-After`), with the reason; `429` with `Retry-After` for
 /// one polled less than `schedule.min_interval` ago (so that a loop of requests cannot
-/// turn the daemon against a feed's host); `503` while the scheduler is not running. The outcome shows in `/status` as for any poll.
+/// turn the daemon against a feed's host); `503` while the scheduler is not running. The
+/// outcome shows in `/status` as for any poll.
 ///
 /// With `?wait=true` the answer waits for the poll's end (at most `http.request_timeout`
 /// less a second) and is `200 {"source", "poll": "done", "new", "copies", "updated",
@@ -82,8 +81,7 @@ pub(super) async fn poll(
     };
     match answer {
         PollNow::Started | PollNow::InFlight if wait => {
-            let source = source.clone();
-            match wait_for_poll(&state, &source, before).await {
+            match wait_for_poll(&state, source, before).await {
                 Ok(Some(done)) => (StatusCode::OK, Json(done)).into_response(),
                 Ok(None) => accepted("started"),
                 Err(r) => r,
@@ -96,7 +94,7 @@ pub(super) async fn poll(
             "host_cooling_down",
             &format!(
                 "the host of {name:?} asked for a pause (Retry-After) for another {}; its poll stays at its time",
-                humantime::format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
+                humantime::format_duration(Duration::from_secs(wait.as_secs().max(1)))
             ),
         ),
         PollNow::TooSoon(wait) => {
@@ -109,7 +107,7 @@ pub(super) async fn poll(
                 ),
             );
             r.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
+                .insert(header::RETRY_AFTER, secs.into());
             r
         }
         PollNow::NotScheduled => error(
