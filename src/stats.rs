@@ -76,11 +76,7 @@ pub async fn stats(
     let code = resp.status();
     let body = resp.text().await?;
     if !code.is_success() {
-        let message = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
-            .unwrap_or(body);
-        anyhow::bail!("{base}/status answered {code}: {}", message.trim());
+        return Err(refusal(&format!("{base}/status"), code, &body));
     }
     let status: Status = serde_json::from_str(&body)
         .map_err(|e| anyhow::anyhow!("{base}/status is not wirefold status JSON: {e}"))?;
@@ -114,15 +110,20 @@ async fn post(
     let resp = req.send().await?;
     let code = resp.status();
     let text = resp.text().await?;
-    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     if !code.is_success() {
-        let why = body
-            .get("message")
-            .and_then(|m| m.as_str())
-            .map_or_else(|| text.trim().to_owned(), str::to_owned);
-        anyhow::bail!("{url} answered {code}: {why}");
+        return Err(refusal(url.as_str(), code, &text));
     }
-    Ok(body)
+    Ok(serde_json::from_str(&text).unwrap_or_default())
+}
+
+/// The daemon's refusal of a request to `url` as an error: the `message` of its JSON error,
+/// else the body as it came.
+fn refusal(url: &str, code: reqwest::StatusCode, body: &str) -> anyhow::Error {
+    let message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| body.to_owned());
+    anyhow::anyhow!("{url} answered {code}: {}", message.trim())
 }
 
 /// Asks the daemon at `base` for a backup of its store (`POST /store/backup`); the sentence
