@@ -59,25 +59,13 @@ pub async fn stats(
     token: Option<&str>,
     source: Option<&str>,
 ) -> anyhow::Result<String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()?;
     let mut url = url::Url::parse(&format!("{}/status", base.trim_end_matches('/')))
         .map_err(|e| anyhow::anyhow!("{base} is not a URL: {e}"))?;
     if let Some(name) = source {
         url.query_pairs_mut().append_pair("source", name);
     }
-    let mut req = client.get(url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await?;
-    let code = resp.status();
-    let body = resp.text().await?;
-    if !code.is_success() {
-        return Err(refusal(&format!("{base}/status"), code, &body));
-    }
+    let client = client(std::time::Duration::from_secs(10))?;
+    let body = answer(client.get(url), token, &format!("{base}/status")).await?;
     let status: Status = serde_json::from_str(&body)
         .map_err(|e| anyhow::anyhow!("{base}/status is not wirefold status JSON: {e}"))?;
     Ok(render(&status))
@@ -91,7 +79,6 @@ async fn post(
     segments: &[&str],
     query: Option<&str>,
 ) -> anyhow::Result<serde_json::Value> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut url = url::Url::parse(base).map_err(|e| anyhow::anyhow!("{base} is not a URL: {e}"))?;
     url.path_segments_mut()
         .map_err(|()| anyhow::anyhow!("{base} cannot be a base URL"))?
@@ -100,20 +87,34 @@ async fn post(
     url.set_query(query);
     // The daemon answers a poll within its http.request_timeout (at most 10 minutes); a
     // backup takes what the disk needs.
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(60 * 60))
-        .build()?;
-    let mut req = client.post(url.clone());
+    let client = client(std::time::Duration::from_secs(60 * 60))?;
+    let text = answer(client.post(url.clone()), token, url.as_str()).await?;
+    Ok(serde_json::from_str(&text).unwrap_or_default())
+}
+
+/// A client for the daemon's API whose requests end after `timeout`.
+fn client(timeout: std::time::Duration) -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(reqwest::Client::builder().timeout(timeout).build()?)
+}
+
+/// Sends `req` with the bearer `token` and returns the body of a success; a refusal (of a
+/// request to `shown`) is the error.
+async fn answer(
+    mut req: reqwest::RequestBuilder,
+    token: Option<&str>,
+    shown: &str,
+) -> anyhow::Result<String> {
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
     let resp = req.send().await?;
     let code = resp.status();
-    let text = resp.text().await?;
+    let body = resp.text().await?;
     if !code.is_success() {
-        return Err(refusal(url.as_str(), code, &text));
+        return Err(refusal(shown, code, &body));
     }
-    Ok(serde_json::from_str(&text).unwrap_or_default())
+    Ok(body)
 }
 
 /// The daemon's refusal of a request to `url` as an error: the `message` of its JSON error,

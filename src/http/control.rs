@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::api::Params;
+use super::api::{blocking, Params};
 use super::{error, status, AppState};
 use crate::config::SourceConfig;
 use crate::scheduler::{Control, PollNow};
@@ -212,19 +212,10 @@ fn foreign_origin(headers: &HeaderMap) -> Option<String> {
 /// The source's stored state (its default before its first poll).
 async fn read_state(state: &AppState, name: &str) -> Result<SourceState, Response> {
     let (store, name) = (state.store.clone(), name.to_owned());
-    match tokio::task::spawn_blocking(move || store.source_state(&name)).await {
-        Ok(Ok(st)) => Ok(st.unwrap_or_default()),
-        Ok(Err(e)) => Err(error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "store",
-            &e.to_string(),
-        )),
-        Err(e) => Err(error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            &e.to_string(),
-        )),
-    }
+    blocking(move || store.source_state(&name))
+        .await
+        .map(Option::unwrap_or_default)
+        .map_err(IntoResponse::into_response)
 }
 
 /// Waits for the poll of `source` to be recorded (its state's poll count passes `before`'s,
