@@ -97,18 +97,11 @@ fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
     Config::load(&Config::resolve_path(arg.config.as_deref()))
 }
 
-/// The running daemon's base URL and token for `stats` and `health-check`: `--url` when
-/// given; else from the configuration (`http.listen` and `http.token`, environment overrides
-/// included), so that a container whose `WIREFOLD_HTTP__LISTEN` moved the port checks the
-/// right one; else, when no configuration was named and the default file is absent,
-/// `http://127.0.0.1:8080`.
-/// The daemon's base URL and the token to send it: the command line's, else the
-/// configuration's ([`daemon_url`]).
-fn daemon_address(arg: cli::DaemonArg) -> anyhow::Result<(String, Option<String>)> {
-    let (url, configured) = daemon_url(arg.url, &arg.config)?;
-    Ok((url, arg.token.or(configured)))
-}
-
+/// The running daemon's base URL and token for the client commands (`stats`, `poll-now`,
+/// `backup`, `health-check`): `--url` when given; else from the configuration
+/// (`http.listen` and `http.token`, environment overrides included), so that a container
+/// whose `WIREFOLD_HTTP__LISTEN` moved the port checks the right one; else, when no
+/// configuration was named and the default file is absent, `http://127.0.0.1:8080`.
 fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, Option<String>)> {
     if let Some(url) = url {
         return Ok((url, None));
@@ -129,6 +122,13 @@ fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, O
         .as_ref()
         .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());
     Ok((base, token))
+}
+
+/// The daemon's base URL and the token to send it: the command line's, else the
+/// configuration's ([`daemon_url`]).
+fn daemon_address(arg: cli::DaemonArg) -> anyhow::Result<(String, Option<String>)> {
+    let (url, configured) = daemon_url(arg.url, &arg.config)?;
+    Ok((url, arg.token.or(configured)))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
