@@ -299,11 +299,6 @@ impl SourceHeaders {
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         self.0.iter().map(|(n, v)| (n, v))
     }
-
-    /// Whether `name` (lower case) is among them.
-    pub fn contains(&self, name: &str) -> bool {
-        self.0.iter().any(|(n, _)| n.as_str() == name)
-    }
 }
 
 impl FromIterator<(HeaderName, HeaderValue)> for SourceHeaders {
