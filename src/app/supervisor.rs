@@ -47,13 +47,20 @@ impl App {
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
+            // The durable counters: read without the database's handle, so a backup that has
+            // it closed does not stop the pings.
             let store_ok = self.ctx.store.counts().is_ok();
             if self.notifier.watchdog_timeout().is_some() && store_ok {
                 self.send(&[State::Watchdog]);
             }
-            if last_status.elapsed() >= status_every {
+            if last_status.elapsed() >= status_every && !self.ctx.store.is_closed() {
                 last_status = Instant::now();
-                self.send(&[State::Status(&self.summary())]);
+                // One store read per source: on the blocking pool, not on a runtime thread,
+                // and not while a backup has the store closed (the line waits for the next).
+                let app = self.clone_parts();
+                if let Ok(line) = tokio::task::spawn_blocking(move || app.summary()).await {
+                    self.send(&[State::Status(&line)]);
+                }
             }
         }
     }

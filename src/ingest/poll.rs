@@ -42,6 +42,8 @@ fn rebind(state: &mut SourceState, source: &SourceConfig) {
 /// Polls one source once and records the outcome on its state.
 #[instrument(skip_all, fields(source = %source.name, url = %source.shown_url(), new, copies))]
 pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollReport {
+    // A backup may have the store closed: wait for it as a task, not on a runtime thread.
+    ctx.store.until_open().await;
     let started = now_ms();
     if let Some(fault) = ctx.store.fault() {
         // The store refuses writes (disk full): fetching now would only be thrown away. The
@@ -137,6 +139,7 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
             Err(e)
         }
     };
+    ctx.store.until_open().await;
     match ctx.store.put_source_state(&source.name, &state) {
         Ok(()) | Err(StoreError::Faulted(_)) => {}
         Err(e) => warn!(error.message = %e, "cannot record source state"),

@@ -65,6 +65,11 @@ pub trait Poller: Send + Sync + 'static {
     fn host_slot(&self, source: &SourceConfig) -> impl Future<Output = Option<HostPermit>> + Send;
     /// Polls the source once.
     fn poll(&self, source: &SourceConfig) -> impl Future<Output = PollReport> + Send;
+    /// Waits until [`Poller::load`] and [`Poller::save`] would not block a thread for long
+    /// (the store closed for a backup); the scheduler awaits it before handling each event.
+    fn until_ready(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 impl Poller for IngestContext {
@@ -92,6 +97,10 @@ impl Poller for IngestContext {
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {
         poll_source(self, source).await
+    }
+
+    async fn until_ready(&self) {
+        self.store.until_open().await;
     }
 }
 
@@ -226,21 +235,38 @@ pub async fn run<P: Poller>(
     info!(sources = s.sources.len(), "scheduler started");
     loop {
         let wake = s.next_wake();
+        let event = tokio::select! {
+            biased;
+            () = s.cancel.cancelled() => break,
+            Some((list, i, done)) = s.done_rx.recv() => Event::Finished(list, i, done),
+            Some(c) = control.recv() => Event::Control(c),
+            () = sleep_until_opt(wake) => Event::Due,
+        };
+        // Each event reads or writes source states: while a backup has the store closed,
+        // wait for it here as a task rather than on one of the runtime's threads.
         tokio::select! {
             biased;
             () = s.cancel.cancelled() => break,
-            Some((list, i, done)) = s.done_rx.recv() => s.finish(&list, i, done),
-            Some(c) = control.recv() => match c {
-                Control::Reload(sources) => s.reload(sources),
-                Control::PollNow(name, reply) => {
-                    let _ = reply.send(s.poll_now(&name));
-                }
-            },
-            () = sleep_until_opt(wake) => s.dispatch(),
+            () = s.poller.until_ready() => {}
+        }
+        match event {
+            Event::Finished(list, i, done) => s.finish(&list, i, done),
+            Event::Control(Control::Reload(sources)) => s.reload(sources),
+            Event::Control(Control::PollNow(name, reply)) => {
+                let _ = reply.send(s.poll_now(&name));
+            }
+            Event::Due => s.dispatch(),
         }
     }
     s.stats.running.store(false, Ordering::SeqCst);
     info!("scheduler stopped");
+}
+
+/// What woke the scheduling loop.
+enum Event {
+    Finished(Arc<Vec<SourceConfig>>, usize, Done),
+    Control(Control),
+    Due,
 }
 
 struct Scheduler<P> {

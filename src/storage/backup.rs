@@ -9,8 +9,9 @@
 //! it, rename it into place, and open the database again. The copy is what a stopped daemon
 //! leaves on disk, so it opens as any store does (`store.path` pointed at it, or copied back).
 //!
-//! Ingest and the API wait for the length of the copy (the store's size at the disk's copy
-//! speed); the index snapshot (`index.snapshot`) is not copied,
+//! Store calls wait for the length of the copy (the store's size at the disk's copy speed):
+//! async code as tasks, not on the runtime's threads (`closed.rs`). The index snapshot
+//! (`index.snapshot`) is not copied,
 //! since a store restored from a backup is not the one it was written for: the first start
 //! on the copy builds the index from the store.
 
@@ -19,7 +20,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Result, Store, StoreError};
+use super::{Closing, Result, Store, StoreError};
 
 /// What [`Store::backup`] did.
 #[derive(Debug, Clone)]
@@ -62,6 +63,7 @@ impl Store {
         let partial = root.join(format!("{PARTIAL}{name}"));
         let path = root.join(&name);
 
+        let closing = Closing::announce(&self.shared);
         let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
         let deadline = Instant::now() + wait;
         loop {
@@ -100,6 +102,7 @@ impl Store {
         }
         let closed_for = closed.elapsed();
         drop(slot);
+        drop(closing);
         let bytes = copied?;
         let removed = prune(root, keep)?;
         Ok(BackupReport {

@@ -54,6 +54,7 @@
 //! [`Store::probe_space`]) drops the broken handle and opens the directory again.
 
 mod backup;
+mod closed;
 mod error;
 mod legacy;
 mod read;
@@ -65,13 +66,14 @@ mod verify;
 mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 
 pub use backup::{BackupReport, BACKUP_WAIT};
+use closed::Closing;
 pub use error::StoreError;
 use legacy::Record;
 pub use records::*;
@@ -120,6 +122,10 @@ struct Shared {
     /// Articles stored when the database was last opened (at start, by [`Store::reopen`] or
     /// by [`Store::checkpoint`]).
     articles_at_open: AtomicU64,
+    /// Closes in progress or about to start ([`closed::Closing`]); async callers wait for
+    /// `reopened` while it is above zero ([`Store::until_open`]).
+    closers: AtomicUsize,
+    reopened: tokio::sync::Notify,
 }
 
 /// The durable line: the newest change-log entry and the counters as of the last flush.
@@ -281,6 +287,8 @@ impl Store {
                 fault: Mutex::new(None),
                 // A new store has nothing to read through.
                 verified: AtomicBool::new(read_through || !existed),
+                closers: AtomicUsize::new(0),
+                reopened: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -480,6 +488,7 @@ impl Store {
         if let Some(f) = self.fault().filter(|f| f.damaged) {
             return Err(StoreError::Faulted(f.message));
         }
+        let _closing = Closing::announce(&self.shared);
         let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
         drop(slot.take());
         self.open_into(&mut slot)?;
@@ -510,6 +519,7 @@ impl Store {
     /// refused until a [`Store::reopen`] (or the next start) opens it.
     pub fn checkpoint(&self, wait: Duration) -> Result<bool> {
         self.check_writable()?;
+        let _closing = Closing::announce(&self.shared);
         let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
         let deadline = std::time::Instant::now() + wait;
         loop {

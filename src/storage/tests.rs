@@ -1096,3 +1096,39 @@ fn a_backup_is_a_store_of_its_own_and_the_store_goes_on() {
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     assert_eq!(store.counts().unwrap().articles, 301);
 }
+
+/// While a backup has the store closed, async callers wait as tasks: with one runtime thread,
+/// another task still runs meanwhile, and the waiting call goes on once the store reopens.
+#[test]
+fn a_store_closed_for_a_backup_is_awaited_without_holding_a_runtime_thread() {
+    let (dir, _path, store, _one) = store_of_300();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Someone holds the handle: the backup announces its close and waits for them.
+    let held = store.t().unwrap();
+    let (s, root) = (store.clone(), dir.path().join("backups"));
+    let backup = std::thread::spawn(move || s.backup(&root, 1, Duration::from_secs(5)));
+    while !store.is_closed() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(2 * closed::CLOSE_GRACE);
+    rt.block_on(async {
+        let s = store.clone();
+        let waiting = tokio::spawn(async move {
+            s.until_open().await;
+            s.article_id_by_key("src", "g:299")
+        });
+        tokio::task::yield_now().await;
+        let other = tokio::spawn(async { "ran" });
+        let ran = tokio::time::timeout(Duration::from_secs(2), other).await;
+        assert_eq!(ran.expect("the runtime thread was held").unwrap(), "ran");
+        assert!(!waiting.is_finished());
+        drop(held);
+        assert!(waiting.await.unwrap().unwrap().is_some());
+    });
+    backup.join().unwrap().unwrap();
+    assert!(!store.is_closed());
+}
