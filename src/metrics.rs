@@ -56,6 +56,11 @@ pub const UNCHANGED_BODIES: &str = "wirefold_unchanged_bodies_total";
 /// body with the same entries as the source's last one is not normalized again
 /// ([`UNCHANGED_BODIES`]).
 pub const RULE_HITS: &str = "wirefold_boilerplate_rule_hits_total";
+/// Gauge: Unix time of the newest backup of the store (this daemon's, or the newest found in
+/// `store.backup_dir` at start); absent while there is none. Alert on `time() - …`.
+pub const LAST_BACKUP: &str = "wirefold_store_last_backup_timestamp_seconds";
+/// Counter: backups this daemon wrote (`result="ok"`) or failed to write (`"error"`).
+pub const BACKUPS: &str = "wirefold_store_backups_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -126,6 +131,14 @@ fn describe() {
         UNCHANGED_BODIES,
         "Polls whose body held the same entries as the source's last folded poll (not folded again)."
     );
+    describe_gauge!(
+        LAST_BACKUP,
+        "Unix time of the newest backup of the store (this daemon's, or found at start)."
+    );
+    describe_counter!(
+        BACKUPS,
+        "Backups of the store written by this daemon, by result."
+    );
     describe_counter!(
         RULE_HITS,
         "Times a boilerplate rule dropped, cut or rewrote a paragraph of a fetched entry."
@@ -185,6 +198,15 @@ pub fn config_gauges(loads: &crate::config::Loads) {
     };
     gauge!(CONFIG_RELOAD_OK).set(ok);
     gauge!(CONFIG_LOADED_AT).set(loads.loaded_at as f64 / 1000.0);
+}
+
+/// The backups' gauge and counters, from their log at scrape time.
+pub fn backup_gauges(log: &crate::storage::BackupLog) {
+    if let Some(b) = &log.last {
+        gauge!(LAST_BACKUP).set(b.at as f64 / 1000.0);
+    }
+    counter!(BACKUPS, "result" => "ok").absolute(log.done);
+    counter!(BACKUPS, "result" => "error").absolute(log.failed);
 }
 
 /// Per-source gauges from its stored state (call only for the bounded set of sources).

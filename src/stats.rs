@@ -16,6 +16,33 @@ struct Status {
     store_bytes: u64,
     counts: Counts,
     sources: Vec<Source>,
+    /// Absent from the status of a wirefold before automatic backups.
+    #[serde(default)]
+    store: Option<StoreStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StoreStatus {
+    backups: Option<BackupStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BackupStatus {
+    every: Option<String>,
+    last: Option<LastBackup>,
+    next: Option<String>,
+    failure: Option<BackupFailure>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LastBackup {
+    at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BackupFailure {
+    at: Option<String>,
+    message: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +232,28 @@ pub async fn poll_now(
     })
 }
 
+/// `last backup …` with the schedule, and a failure since the last success.
+fn backups_line(b: &BackupStatus) -> String {
+    let at = |t: &Option<String>| t.clone().unwrap_or_else(|| "?".into());
+    let mut line = match &b.last {
+        Some(last) => format!("last backup {}", at(&last.at)),
+        None => "no backup yet".to_owned(),
+    };
+    match (&b.every, &b.next) {
+        (Some(every), Some(next)) => {
+            let _ = write!(line, " · every {every}, next {next}");
+        }
+        (Some(every), None) => {
+            let _ = write!(line, " · every {every}");
+        }
+        _ => line.push_str(" · automatic backups off (store.backup_every)"),
+    }
+    if let Some(f) = &b.failure {
+        let _ = write!(line, "\nBACKUP FAILED at {}: {}", at(&f.at), f.message);
+    }
+    line
+}
+
 fn render(s: &Status) -> String {
     let mut out = String::new();
     let failing = s.sources.iter().filter(|x| x.failures > 0).count();
@@ -225,6 +274,9 @@ fn render(s: &Status) -> String {
         s.store_bytes as f64 / (1024.0 * 1024.0),
         s.polls_in_flight
     );
+    if let Some(b) = s.store.as_ref().and_then(|st| st.backups.as_ref()) {
+        let _ = writeln!(out, "{}", backups_line(b));
+    }
     let _ = writeln!(
         out,
         "\n{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {:<20}  last error",
@@ -300,6 +352,36 @@ mod tests {
     fn columns(text: &str, first: &str, n: usize) -> Vec<String> {
         let line = text.lines().find(|l| l.starts_with(first)).expect(text);
         line.split_whitespace().take(n).map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_backups_line_shows_the_last_the_schedule_and_a_failure() {
+        let with = |backups: &str| {
+            let mut st = status("");
+            st.store = serde_json::from_str(&format!(r#"{{"backups": {backups}}}"#)).unwrap();
+            render(&st)
+        };
+        let text = with(
+            r#"{"dir": "/b", "kept": 3, "every": "1day", "next": "2026-03-04T02:00:00Z",
+                "last": {"at": "2026-03-03T02:00:00Z", "path": "/b/w", "bytes": 9,
+                "closed_for_ms": 5}, "failure": null}"#,
+        );
+        assert!(
+            text.contains(
+                "last backup 2026-03-03T02:00:00Z · every 1day, next 2026-03-04T02:00:00Z\n"
+            ),
+            "{text}"
+        );
+        let text = with(
+            r#"{"every": null, "next": null, "last": null,
+                "failure": {"at": "2026-03-03T02:00:00Z", "message": "disk full"}}"#,
+        );
+        assert!(
+            text.contains("no backup yet · automatic backups off (store.backup_every)\nBACKUP FAILED at 2026-03-03T02:00:00Z: disk full"),
+            "{text}"
+        );
+        // An older daemon's status has no backups: no line.
+        assert!(!render(&status("")).contains("backup"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::fold::{snapshot, Folder, SnapshotError};
-use crate::storage::{Progress, Store, StoreError, Verifier};
+use crate::storage::{Backups, Millis, Progress, Store, StoreError, Verifier, BACKUP_WAIT};
 
 /// Records read per step of the background read-through; steps are spaced by
 /// [`VERIFY_PAUSE`] so that polling and HTTP keep the cores they need.
@@ -176,6 +176,63 @@ pub(super) async fn checkpoint(store: Store) {
     }
 }
 
+/// The soonest the first automatic backup after a start falls (or `store.backup_every`, if
+/// shorter): past the start's first polls, and soon when the last backup is overdue or there
+/// is none (a daemon restarted more often than `backup_every` still gets its backups).
+const FIRST_BACKUP_AFTER: Duration = Duration::from_secs(600);
+/// A failed automatic backup is tried again after this (or `store.backup_every`, if shorter).
+const BACKUP_RETRY: Duration = Duration::from_secs(3600);
+
+/// How long after a start at `now` the first automatic backup falls: `every` after the
+/// newest backup there is (`last`), but not sooner than [`FIRST_BACKUP_AFTER`] (or `every`,
+/// if shorter) nor later than `every`.
+pub(super) fn first_backup_in(now: Millis, last: Option<Millis>, every: Duration) -> Duration {
+    let soonest = every.min(FIRST_BACKUP_AFTER);
+    let due = last.map_or(soonest, |at| {
+        let left = at.saturating_add(i64::try_from(every.as_millis()).unwrap_or(i64::MAX)) - now;
+        Duration::from_millis(u64::try_from(left).unwrap_or(0))
+    });
+    // A last backup "in the future" (the clock was set back) waits no longer than `every`.
+    due.min(every).max(soonest)
+}
+
+/// Backs the store up every `every` (`store.backup_every`) until `stop` fires, as
+/// `wirefold backup` does; a failure is logged, shown in `/status` and tried again after
+/// [`BACKUP_RETRY`]. A backup under way when `stop` fires is finished first.
+pub(super) async fn backup_loop(
+    backups: Arc<Backups>,
+    store: Store,
+    every: Duration,
+    stop: CancellationToken,
+) {
+    let last = backups.log().last.map(|b| b.at);
+    let mut wait = first_backup_in(Utc::now().timestamp_millis(), last, every);
+    info!(
+        every = %humantime::format_duration(every),
+        first_in_s = wait.as_secs(),
+        dir = %backups.root().display(),
+        "automatic backups on"
+    );
+    loop {
+        let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+        backups.set_next(Some(Utc::now().timestamp_millis().saturating_add(wait_ms)));
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        let (b, s) = (backups.clone(), store.clone());
+        wait = match tokio::task::spawn_blocking(move || b.run(&s, BACKUP_WAIT, "schedule")).await {
+            Ok(Ok(_)) => every,
+            // Logged and recorded by `run`.
+            Ok(Err(_)) => every.min(BACKUP_RETRY),
+            Err(e) => {
+                warn!(error.message = %e, "store backup task failed");
+                every.min(BACKUP_RETRY)
+            }
+        };
+    }
+}
+
 /// Saves the index snapshot on the blocking pool, unless the one on disk covers every change
 /// ([`Folder::save_snapshot_if_changed`]), and logs the outcome.
 pub(super) async fn save_snapshot(folder: Arc<Folder>) {
@@ -311,6 +368,35 @@ impl Recovery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_automatic_backup_follows_the_last_one_but_not_right_at_the_start() {
+        let day = Duration::from_secs(86_400);
+        let hour_ms = 3_600_000;
+        let now = 1_000 * day.as_millis() as i64;
+        // None yet: soon, but past the start's first polls.
+        assert_eq!(first_backup_in(now, None, day), FIRST_BACKUP_AFTER);
+        // A day after the last one.
+        assert_eq!(
+            first_backup_in(now, Some(now - hour_ms), day),
+            day - Duration::from_secs(3600)
+        );
+        // Overdue (the daemon was down), or due within the first minutes: the soonest.
+        assert_eq!(
+            first_backup_in(now, Some(now - 30 * hour_ms), day),
+            FIRST_BACKUP_AFTER
+        );
+        assert_eq!(
+            first_backup_in(now, Some(now - 24 * hour_ms + 1000), day),
+            FIRST_BACKUP_AFTER
+        );
+        // A last backup in the future (the clock was set back): at most `every` away.
+        assert_eq!(first_backup_in(now, Some(now + hour_ms), day), day);
+        // Shorter intervals than the soonest: the interval.
+        let minute = Duration::from_secs(60);
+        assert_eq!(first_backup_in(now, None, minute), minute);
+        assert_eq!(first_backup_in(now, Some(now - 10_000), minute), minute);
+    }
 
     #[test]
     fn the_snapshot_falls_due_on_its_schedule_once_anything_changed() {

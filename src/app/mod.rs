@@ -9,6 +9,8 @@
 //! - the **maintenance** tick: evicts old index entries, compacts the index tables a growth
 //!   left sparse, releases free heap pages; stops with the token;
 //! - the **retention** sweeps (when `store.retention` is set): stop with the token;
+//! - the **backups** (when `store.backup_every` is set): a copy of the store every
+//!   `backup_every` (`storage/backup.rs`); stops with the token, after a copy under way;
 //! - the **reloader** ([`reload_sources`]): on SIGHUP reads the configuration again and hands
 //!   its sources to the scheduler and to `/status`; stops with the token;
 //! - the **supervisor**: sends the service manager `WATCHDOG=1` at half of its watchdog
@@ -56,10 +58,10 @@ use crate::ingest::{poll_source, source_host, IngestContext, PollReport};
 use crate::memory;
 use crate::notify::{LongPhase, Notifier, State};
 use crate::scheduler::{self, SchedulerStats};
-use crate::storage::Store;
+use crate::storage::{Backups, Store};
 use background::{
-    checkpoint, flush_loop, save_snapshot, verify_in_background, FIRST_SNAPSHOT_AFTER_REBUILD,
-    SNAPSHOT_EVERY,
+    backup_loop, checkpoint, flush_loop, save_snapshot, verify_in_background,
+    FIRST_SNAPSHOT_AFTER_REBUILD, SNAPSHOT_EVERY,
 };
 
 /// When the store is read through for damage (see `storage/verify.rs`).
@@ -107,6 +109,10 @@ impl App {
         let http_stop = CancellationToken::new();
         // The scheduler's control channel: reloads (below) and polls asked for over HTTP.
         let (control_tx, control) = tokio::sync::mpsc::unbounded_channel();
+        let backups = Arc::new(Backups::new(
+            self.config.store.backup_dir.clone(),
+            self.config.store.backups_kept,
+        ));
         let state = AppState {
             config: self.config.clone(),
             sources: self.sources.clone(),
@@ -118,6 +124,7 @@ impl App {
             shutdown: http_stop.clone(),
             status_cache: Arc::default(),
             scheduler_control: control_tx.clone(),
+            backups: backups.clone(),
         };
 
         // Background read-through of the store (when not done at open): started before
@@ -223,6 +230,15 @@ impl App {
                 }
             })
         });
+        // Automatic backups (`store.backup_every`).
+        let backup = self.config.store.backup_every.map(|every| {
+            tokio::spawn(backup_loop(
+                backups,
+                self.ctx.store.clone(),
+                every,
+                sched_stop.clone(),
+            ))
+        });
         let flusher = tokio::spawn(flush_loop(
             self.ctx.store.clone(),
             self.ctx.folder.clone(),
@@ -261,6 +277,9 @@ impl App {
         let _ = maintenance.await;
         if let Some(r) = retention {
             let _ = r.await;
+        }
+        if let Some(b) = backup {
+            let _ = b.await;
         }
         let _ = flusher.await;
         if let Some(v) = verifier {

@@ -124,6 +124,9 @@ pub struct StoreConfig {
     pub backup_dir: PathBuf,
     /// How many backups are kept there; older ones are removed after a new one is written.
     pub backups_kept: usize,
+    /// How often the daemon backs the store up by itself (`store.backup_every`); `None`
+    /// (`"off"`, the default): only when asked (`wirefold backup`).
+    pub backup_every: Option<Duration>,
 }
 
 /// Normalization settings.

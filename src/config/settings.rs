@@ -25,6 +25,7 @@ pub(super) struct StoreSettings {
     pub(super) retention: String,
     pub(super) backup_dir: String,
     pub(super) backups_kept: u64,
+    pub(super) backup_every: String,
 }
 
 impl Default for StoreSettings {
@@ -36,6 +37,7 @@ impl Default for StoreSettings {
             retention: "30d".into(),
             backup_dir: String::new(),
             backups_kept: 3,
+            backup_every: "off".into(),
         }
     }
 }

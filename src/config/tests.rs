@@ -139,6 +139,20 @@ fn retention_defaults_to_30_days_and_can_be_off() {
 }
 
 #[test]
+fn automatic_backups_are_off_by_default_and_take_a_duration() {
+    assert_eq!(load(GOOD, &[]).unwrap().store.backup_every, None);
+    let c = load(GOOD, &[("WIREFOLD_STORE__BACKUP_EVERY", "1d")]).unwrap();
+    assert_eq!(c.store.backup_every, Some(Duration::from_secs(86_400)));
+    let c = load(GOOD, &[("WIREFOLD_STORE__BACKUP_EVERY", "off")]).unwrap();
+    assert_eq!(c.store.backup_every, None);
+    let p = problems(load(GOOD, &[("WIREFOLD_STORE__BACKUP_EVERY", "daily")]));
+    assert!(
+        p[0].starts_with("store.backup_every: \"daily\" is not a duration"),
+        "{p:?}"
+    );
+}
+
+#[test]
 fn retention_shorter_than_the_window_is_refused() {
     let p = problems(load(
         GOOD,

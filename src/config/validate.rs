@@ -247,6 +247,10 @@ pub(super) fn validate(
         }
         dir => PathBuf::from(dir),
     };
+    let backup_every = match s.store.backup_every.trim() {
+        "off" | "none" | "0" | "" => None,
+        raw => c.try_duration("store.backup_every", None, raw),
+    };
     if !(1..=1000).contains(&s.store.backups_kept) {
         c.push(
             "store.backups_kept",
@@ -538,6 +542,7 @@ pub(super) fn validate(
             retention,
             backup_dir,
             backups_kept: usize::try_from(s.store.backups_kept.clamp(1, 1000)).unwrap_or(3),
+            backup_every,
         },
         http: HttpConfig {
             listen,

@@ -137,23 +137,13 @@ pub(super) async fn backup(
     if let Err(e) = Params::parse(q.as_deref(), &[]) {
         return e.into_response();
     }
-    let store = state.store.clone();
-    let (dir, keep) = (
-        state.config.store.backup_dir.clone(),
-        state.config.store.backups_kept,
-    );
-    let done =
-        tokio::task::spawn_blocking(move || store.backup(&dir, keep, crate::storage::BACKUP_WAIT))
-            .await;
+    let (store, backups) = (state.store.clone(), state.backups.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        backups.run(&store, crate::storage::BACKUP_WAIT, "request")
+    })
+    .await;
     match done {
         Ok(Ok(r)) => {
-            tracing::info!(
-                path = %r.path.display(),
-                bytes = r.bytes,
-                closed_ms = r.closed_for.as_millis() as u64,
-                removed = r.removed.len(),
-                "store backed up"
-            );
             let removed: Vec<String> = r.removed.iter().map(|p| p.display().to_string()).collect();
             Json(json!({
                 "path": r.path.display().to_string(),
@@ -163,14 +153,11 @@ pub(super) async fn backup(
             }))
             .into_response()
         }
-        Ok(Err(e)) => {
-            tracing::warn!(error.message = %e, "store backup failed");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "backup_failed",
-                &e.to_string(),
-            )
-        }
+        Ok(Err(e)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "backup_failed",
+            &e.to_string(),
+        ),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

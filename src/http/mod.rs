@@ -81,6 +81,8 @@ pub struct AppState {
     pub status_cache: Arc<status::StatusCache>,
     /// Asks the scheduler for a poll now (`POST /sources/{name}/poll`).
     pub scheduler_control: tokio::sync::mpsc::UnboundedSender<crate::scheduler::Control>,
+    /// The store's backups (`POST /store/backup`, `store.backup_every`) and how they went.
+    pub backups: Arc<crate::storage::Backups>,
 }
 
 /// Builds the router.
@@ -186,6 +188,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             s.scheduler.in_flight.load(Ordering::SeqCst),
         );
         crate::metrics::config_gauges(&s.sources.loads());
+        crate::metrics::backup_gauges(&s.backups.log());
         crate::metrics::rule_hits(s.folder.rules());
         for src in live.list.iter().take(s.config.http.metrics_max_sources) {
             if let Ok(Some(st)) = s.store.source_state(&src.name) {

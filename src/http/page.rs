@@ -68,6 +68,25 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
         status.counts.copies,
         status.polls_in_flight,
     );
+    let backups = &status.store.backups;
+    if let Some(f) = &backups.failure {
+        let _ = write!(
+            h,
+            "<p class=\"err\" id=\"backup\">The store's backup at {} failed: {}</p>",
+            opt(&f.at),
+            text(&f.message)
+        );
+    } else if let Some(last) = &backups.last {
+        let _ = write!(
+            h,
+            "<p class=\"muted\" id=\"backup\">last backup {}{}</p>",
+            opt(&last.at),
+            backups
+                .next
+                .as_ref()
+                .map_or(String::new(), |n| format!(" · next {}", text(n)))
+        );
+    }
     if let Some(err) = &status.config.last_reload_error {
         let _ = write!(
             h,

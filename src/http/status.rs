@@ -66,6 +66,66 @@ pub struct StoreHealth {
     pub damaged: bool,
     /// The write failure that stopped ingesting, while it lasts.
     pub error: Option<StoreErrorStatus>,
+    /// Its backups.
+    pub backups: BackupStatus,
+}
+
+/// The store's backups in `/status`: where they go, the newest, the next automatic one, and
+/// the last failure if none succeeded since.
+#[derive(Debug, Serialize)]
+pub struct BackupStatus {
+    /// `store.backup_dir`.
+    pub dir: String,
+    /// `store.backups_kept`.
+    pub kept: usize,
+    /// `store.backup_every` (e.g. `"1day"`); `null`: only when asked (`wirefold backup`).
+    pub every: Option<String>,
+    /// The newest backup: written by this daemon, or found in `dir` at start (then without
+    /// `bytes` and `closed_for_ms`).
+    pub last: Option<LastBackupStatus>,
+    /// When the next automatic backup falls.
+    pub next: Option<String>,
+    /// The last failed backup, if none succeeded after it.
+    pub failure: Option<BackupFailureStatus>,
+}
+
+/// A backup in `/status`.
+#[derive(Debug, Serialize)]
+pub struct LastBackupStatus {
+    pub at: Option<String>,
+    pub path: String,
+    pub bytes: Option<u64>,
+    pub closed_for_ms: Option<u64>,
+}
+
+/// A failed backup in `/status`.
+#[derive(Debug, Serialize)]
+pub struct BackupFailureStatus {
+    pub at: Option<String>,
+    pub message: String,
+}
+
+impl BackupStatus {
+    fn new(config: &crate::config::StoreConfig, log: crate::storage::BackupLog) -> Self {
+        Self {
+            dir: config.backup_dir.display().to_string(),
+            kept: config.backups_kept,
+            every: config
+                .backup_every
+                .map(|d| humantime::format_duration(d).to_string()),
+            last: log.last.map(|b| LastBackupStatus {
+                at: rfc3339(b.at),
+                path: b.path.display().to_string(),
+                bytes: b.bytes,
+                closed_for_ms: b.closed_for_ms,
+            }),
+            next: log.next.and_then(rfc3339),
+            failure: log.failure.map(|(at, message)| BackupFailureStatus {
+                at: rfc3339(at),
+                message,
+            }),
+        }
+    }
 }
 
 /// The configuration in `/status`: where it is read from, when the sources in effect were
@@ -535,6 +595,7 @@ pub(super) fn build(
                     message: f.message,
                     since: rfc3339(f.since),
                 }),
+                backups: BackupStatus::new(&state.config.store, state.backups.log()),
             }
         },
         health,

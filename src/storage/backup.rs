@@ -20,7 +20,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Closing, Result, Store, StoreError};
+use super::{Closing, Millis, Result, Store, StoreError};
 
 /// What [`Store::backup`] did.
 #[derive(Debug, Clone)]
@@ -112,6 +112,136 @@ impl Store {
             removed,
         })
     }
+}
+
+/// The daemon's backups: where they go, how many are kept, and how the last ones went, for
+/// `/status` and `/metrics`. Both `POST /store/backup` and `store.backup_every` go through
+/// [`Backups::run`].
+#[derive(Debug)]
+pub struct Backups {
+    root: PathBuf,
+    keep: usize,
+    log: std::sync::Mutex<BackupLog>,
+}
+
+/// How the backups went, as [`Backups::log`] reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackupLog {
+    /// The newest backup: written by this process, or found under the root at start.
+    pub last: Option<LastBackup>,
+    /// The last backup that failed, if it came after the last one that succeeded.
+    pub failure: Option<(Millis, String)>,
+    /// Backups this process wrote, and failed to.
+    pub done: u64,
+    pub failed: u64,
+    /// When the next automatic backup falls (`store.backup_every`), Unix ms.
+    pub next: Option<Millis>,
+}
+
+/// A backup that is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastBackup {
+    /// When it was taken (Unix ms; from its name when found at start).
+    pub at: Millis,
+    pub path: PathBuf,
+    /// Bytes copied and how long the store was closed, when this process wrote it.
+    pub bytes: Option<u64>,
+    pub closed_for_ms: Option<u64>,
+}
+
+impl Backups {
+    /// The backups under `root`, keeping `keep`; the newest one there (by its name) is the
+    /// last backup until this process writes one.
+    pub fn new(root: PathBuf, keep: usize) -> Self {
+        let last = newest(&root);
+        Self {
+            root,
+            keep,
+            log: std::sync::Mutex::new(BackupLog {
+                last,
+                ..BackupLog::default()
+            }),
+        }
+    }
+
+    /// Where the backups go.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Backs `store` up ([`Store::backup`]), logs and records how it went; `why` says who
+    /// asked (`"request"`, `"schedule"`).
+    pub fn run(&self, store: &Store, wait: Duration, why: &'static str) -> Result<BackupReport> {
+        let result = store.backup(&self.root, self.keep, wait);
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(r) => {
+                tracing::info!(
+                    path = %r.path.display(),
+                    bytes = r.bytes,
+                    closed_ms = r.closed_for.as_millis() as u64,
+                    removed = r.removed.len(),
+                    why,
+                    "store backed up"
+                );
+                log.last = Some(LastBackup {
+                    at: now,
+                    path: r.path.clone(),
+                    bytes: Some(r.bytes),
+                    closed_for_ms: Some(
+                        u64::try_from(r.closed_for.as_millis()).unwrap_or(u64::MAX),
+                    ),
+                });
+                log.failure = None;
+                log.done += 1;
+            }
+            Err(e) => {
+                tracing::warn!(error.message = %e, why, "store backup failed");
+                log.failure = Some((now, e.to_string()));
+                log.failed += 1;
+            }
+        }
+        result
+    }
+
+    /// Records when the next automatic backup falls.
+    pub fn set_next(&self, at: Option<Millis>) {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).next = at;
+    }
+
+    /// How the backups went so far.
+    pub fn log(&self) -> BackupLog {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The newest backup under `root`, by the time in its name; `None` when there is none (or
+/// no `root`).
+fn newest(root: &Path) -> Option<LastBackup> {
+    let entries = fs::read_dir(root).ok()?;
+    entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let name = e.file_name().into_string().ok()?;
+            let at = backup_time(&name)?;
+            e.path().is_dir().then(|| LastBackup {
+                at,
+                path: e.path(),
+                bytes: None,
+                closed_for_ms: None,
+            })
+        })
+        .max_by_key(|b| (b.at, b.path.clone()))
+}
+
+/// The time a backup's directory name holds (`wirefold-YYYYMMDDTHHMMSSZ`, perhaps with a
+/// `-NNN` suffix), Unix ms.
+fn backup_time(name: &str) -> Option<Millis> {
+    let stamp = name.strip_prefix(PREFIX)?.get(..16)?;
+    chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ")
+        .ok()
+        .map(|t| t.and_utc().timestamp_millis())
 }
 
 /// `wirefold-` and the time, unique under `root`.

@@ -72,7 +72,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use backup::{BackupReport, BACKUP_WAIT};
+pub use backup::{BackupLog, BackupReport, Backups, LastBackup, BACKUP_WAIT};
 use closed::Closing;
 pub use error::StoreError;
 use legacy::Record;

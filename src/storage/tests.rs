@@ -1132,3 +1132,56 @@ fn a_store_closed_for_a_backup_is_awaited_without_holding_a_runtime_thread() {
     backup.join().unwrap().unwrap();
     assert!(!store.is_closed());
 }
+
+/// The backups' log: the newest backup found at start by its name, then this process's own,
+/// and a failure until the next success.
+#[test]
+fn the_backups_log_knows_the_newest_backup_and_the_last_failure() {
+    let (dir, _path, store, _one) = store_of_300();
+    let root = dir.path().join("backups");
+    // None there (no directory yet).
+    assert_eq!(Backups::new(root.clone(), 2).log(), BackupLog::default());
+    // Found by name: the newest, a same-second suffix included; not a partial copy, a file
+    // or another directory.
+    for name in [
+        "wirefold-20260101T000000Z",
+        "wirefold-20260301T120000Z",
+        "wirefold-20260301T120000Z-002",
+        ".partial-wirefold-20270101T000000Z",
+        "wirefold-notatime",
+    ] {
+        std::fs::create_dir_all(root.join(name)).unwrap();
+    }
+    std::fs::write(root.join("wirefold-20280101T000000Z"), "a file").unwrap();
+    let backups = Backups::new(root.clone(), 2);
+    let last = backups.log().last.unwrap();
+    assert_eq!(last.path, root.join("wirefold-20260301T120000Z-002"));
+    assert_eq!(
+        last.at,
+        chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+            .unwrap()
+            .timestamp_millis()
+    );
+    assert_eq!((last.bytes, last.closed_for_ms), (None, None));
+
+    // A failure is recorded (a file where the directory should be), and cleared by the
+    // next success, which is the last backup then, with its size.
+    let flaky = dir.path().join("flaky");
+    std::fs::write(&flaky, "x").unwrap();
+    let backups = Backups::new(flaky.clone(), 2);
+    assert!(backups.run(&store, Duration::from_secs(1), "test").is_err());
+    let log = backups.log();
+    assert_eq!((log.done, log.failed), (0, 1));
+    assert!(log.failure.unwrap().1.contains("flaky"));
+    assert!(log.last.is_none());
+    std::fs::remove_file(&flaky).unwrap();
+    let before = chrono::Utc::now().timestamp_millis();
+    let report = backups.run(&store, Duration::from_secs(1), "test").unwrap();
+    let log = backups.log();
+    let last = log.last.unwrap();
+    assert_eq!(last.path, report.path);
+    assert!(last.at >= before);
+    assert_eq!(last.bytes, Some(report.bytes));
+    assert_eq!((log.done, log.failed), (1, 1));
+    assert!(log.failure.is_none());
+}

@@ -1,7 +1,7 @@
 //! The real binary end to end: folding across sources, restart, shutdown, update in place.
 
 use crate::fixtures::{html, paragraphs, HARBOUR, ORCHARD};
-use crate::helpers::{num, numbered_rss, rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{metric, num, numbered_rss, rss, Daemon, FeedServer, TestEnv};
 
 /// Serves four sources: the agency (two stories), two outlets with edited copies of the first
 /// story, and one with a copy of the second under another headline.
@@ -787,6 +787,96 @@ fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
         num(s, "/counts/articles") == 1
     });
     assert_eq!(num(&s, "/counts/stories"), 1, "{s:#}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
+/// `store.backup_every`: the daemon backs its store up by itself, keeps `backups_kept`, and
+/// shows the newest in `/status` and `/metrics`; a restart finds the newest by its name; a
+/// backup that fails is shown and the daemon goes on.
+#[test]
+fn automatic_backups_are_kept_shown_and_survive_a_restart() {
+    let server = FeedServer::start();
+    server.set("harbour.xml", numbered_rss("Harbour", "b", &[1]));
+    let env = TestEnv::new(&[("harbour", server.url("harbour.xml"))], "1s");
+    let every = [
+        ("WIREFOLD_STORE__BACKUP_EVERY", "1s"),
+        ("WIREFOLD_STORE__BACKUPS_KEPT", "2"),
+    ];
+    let daemon = Daemon::start_with(&env.config, &every);
+    let metrics = || crate::helpers::http_get(&daemon.url("/metrics")).1;
+    let s = daemon.wait_for("three automatic backups", |_| {
+        metric(&metrics(), r#"wirefold_store_backups_total{result="ok"}"#) >= Some(3)
+    });
+    let b = &s["store"]["backups"];
+    assert_eq!(b["every"], "1s", "{b:#}");
+    assert_eq!(b["kept"], 2, "{b:#}");
+    assert!(b["next"].is_string() && b["failure"].is_null(), "{b:#}");
+    assert!(num(b, "/last/bytes") > 0, "{b:#}");
+    let m = metrics();
+    let at: f64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("wirefold_store_last_backup_timestamp_seconds "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        (at - chrono::Utc::now().timestamp() as f64).abs() < 60.0,
+        "{m}"
+    );
+    assert!(
+        daemon.log().contains("why=\"schedule\""),
+        "{}",
+        daemon.log()
+    );
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    let root = std::path::PathBuf::from(format!("{}.backups", env.store.display()));
+    let mut kept: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+
+    // Without automatic backups, a restart still knows the newest one, by its name.
+    let daemon = Daemon::start(&env);
+    let s = daemon.status();
+    let b = &s["store"]["backups"];
+    assert_eq!(
+        b["last"]["path"],
+        root.join(&kept[1]).display().to_string(),
+        "{b:#}"
+    );
+    assert!(b["last"]["bytes"].is_null() && b["every"].is_null() && b["next"].is_null());
+    assert!(crate::helpers::http_get(&daemon.url("/metrics"))
+        .1
+        .contains("wirefold_store_last_backup_timestamp_seconds"));
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+
+    // A backup directory that cannot be made: the failure is shown, the daemon goes on.
+    let blocked = env.dir().join("not-a-dir");
+    std::fs::write(&blocked, "a file").unwrap();
+    let blocked = blocked.display().to_string();
+    let daemon = Daemon::start_with(
+        &env.config,
+        &[every[0], ("WIREFOLD_STORE__BACKUP_DIR", blocked.as_str())],
+    );
+    let s = daemon.wait_for("the failed backup shown", |s| {
+        s["store"]["backups"]["failure"]["message"].is_string()
+    });
+    let failure = s["store"]["backups"]["failure"]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(failure.contains("not-a-dir"), "{failure}");
+    assert!(s["store"]["backups"]["last"].is_null(), "{s:#}");
+    let page = crate::helpers::http_get(&daemon.url("/")).1;
+    assert!(
+        page.contains("id=\"backup\">The store's backup at") && page.contains("not-a-dir"),
+        "{page}"
+    );
+    server.set("harbour.xml", numbered_rss("Harbour", "b", &[1, 2]));
+    daemon.wait_for("the next item stored", |s| num(s, "/counts/articles") == 2);
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 }

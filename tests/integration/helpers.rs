@@ -599,6 +599,15 @@ pub fn corpus(rel: &str) -> Option<PathBuf> {
 }
 
 /// Reads a number at a JSON pointer.
+/// The value of the unlabelled counter or the series `name` (with its labels) in `metrics`.
+pub fn metric(metrics: &str, name: &str) -> Option<u64> {
+    let prefix = format!("{name} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 pub fn num(v: &serde_json::Value, pointer: &str) -> u64 {
     v.pointer(pointer)
         .and_then(serde_json::Value::as_u64)

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::fixtures::{agency_feed, html, paragraphs, HARBOUR, ORCHARD};
-use crate::helpers::{num, rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{metric, num, rss, Daemon, FeedServer, TestEnv};
 
 const TOKEN: &str = "test-token-0123456789";
 
@@ -661,15 +661,6 @@ drop_from_display = true
     );
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0));
-}
-
-/// The value of the unlabelled counter or the series `name` (with its labels) in `metrics`.
-fn metric(metrics: &str, name: &str) -> Option<u64> {
-    let prefix = format!("{name} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 /// A feed without validators sends its whole body on every poll. Entries the source's last
