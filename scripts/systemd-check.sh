@@ -14,6 +14,8 @@
 #   - a refused reload (an unknown key): the process runs on, and every line of the logged
 #     error, the problems after the first line included, is an error (`-p err`) in the journal;
 #   - a clean stop: `systemctl stop` ends with the store flushed and Result=success;
+#   - `wirefold restore` run as root with the service stopped: the restored store keeps the
+#     dynamic user's ownership, and the service starts on it with the backup's articles;
 #   - `systemd-analyze security` (online this time) rates it at most 2.0.
 #
 # Run as root from the repository after `cargo build` (or set WIREFOLD_BIN):
@@ -198,4 +200,26 @@ in_ct 'journalctl -u wirefold --no-pager -q' |
     awk '/store flushed$/ {f = 1} f && /[ :>]bye$/ {ok = 1} END {exit !ok}' || fail "no clean shutdown"
 echo "stopped: Result=success, store flushed"
 
-step "PASS: notify start, status, secrets from EnvironmentFile, DynamicUser store, journal priorities, restart on failure, reload, refused reload, online backup, clean stop"
+step "wirefold restore as root, the service stopped: the store is the dynamic user's again"
+backup_dir=$(in_ct 'ls -d /var/lib/private/wirefold/store.backups/wirefold-* | tail -1')
+in_ct "WIREFOLD_STORE__PATH=/var/lib/private/wirefold/store wirefold restore --config /etc/wirefold/wirefold.toml $backup_dir" ||
+    fail "wirefold restore"
+in_ct 'ls -d /var/lib/private/wirefold/store.replaced-*' || fail "the replaced store was not kept aside"
+uid=$(in_ct 'stat -c %u:%g /var/lib/private/wirefold/store.replaced-*')
+foreign=$(in_ct "find /var/lib/private/wirefold/store ! -user ${uid%:*} -o ! -group ${uid#*:}" | head -3)
+[ -z "$foreign" ] || fail "restored files not owned by the service's user ($uid): $foreign"
+in_ct 'systemctl start wirefold' || fail "start after the restore"
+# The backup was taken with every sample article stored (the source list has one fewer now).
+articles=$(echo "$counts" | grep -o '"articles":[0-9]*')
+for _ in $(seq 1 20); do
+    restored=$(api /status 2>/dev/null | grep -o '"counts":{[^}]*}' || true)
+    case $restored in *"$articles,"*) break ;; esac
+    sleep 0.5
+done
+echo "restored from $backup_dir (owner $uid); counts: $restored"
+case $restored in *"$articles,"*) ;; *) fail "the restored store does not hold the backup's $articles" ;; esac
+sleep 2
+api /status | grep -q '"writable":true' || fail "the restored store is not writable"
+in_ct 'systemctl stop wirefold'
+
+step "PASS: notify start, status, secrets from EnvironmentFile, DynamicUser store, journal priorities, restart on failure, reload, refused reload, online backup, clean stop, restore"

@@ -83,6 +83,16 @@ pub enum Command {
     /// Ask the running daemon for a backup of its store: a consistent copy under
     /// store.backup_dir, made while it runs (ingest waits for the copy).
     Backup(DaemonArg),
+    /// Put a backup (a directory `wirefold backup` wrote) in place of the configured store;
+    /// the daemon must be stopped. The backup is checked by opening a copy of it first; the
+    /// store it replaces is kept beside it as STORE.replaced-TIME.
+    Restore {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The backup's directory, e.g. /var/lib/wirefold/store.backups/wirefold-20260303T020000Z.
+        #[arg(value_name = "BACKUP_DIR")]
+        backup: PathBuf,
+    },
     /// Measure folding quality and speed on labeled sets (see `wirefold::eval`).
     Eval(crate::eval::command::EvalArgs),
     /// Exit 0 if the daemon's /healthz answers OK (for container health checks).

@@ -291,6 +291,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli::note(format_args!("{text}"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Restore { config, backup } => {
+            let config = load(&config)?;
+            let store = &config.store.path;
+            let r = wirefold::storage::restore(&backup, store, config.store.flush_every).map_err(
+                |e| anyhow::anyhow!("restoring {} to {}: {e}", backup.display(), store.display()),
+            )?;
+            cli::note(format_args!(
+                "restored {} and {} from {} to {}",
+                cli::counted(r.counts.articles, "article", "articles"),
+                cli::counted(r.counts.stories, "story", "stories"),
+                backup.display(),
+                store.display()
+            ));
+            if let Some(old) = r.replaced {
+                cli::note(format_args!(
+                    "the store it replaced is at {}; remove it once the daemon serves the restored one",
+                    old.display()
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats { daemon, source } => {
             let (url, token) = daemon_address(daemon)?;
             let rt = runtime()?;

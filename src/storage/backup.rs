@@ -114,6 +114,111 @@ impl Store {
     }
 }
 
+/// What [`restore`] did.
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    /// What the restored store holds.
+    pub counts: super::Counts,
+    /// Where the store it replaced was moved (`None`: there was none).
+    pub replaced: Option<PathBuf>,
+}
+
+/// Puts the backup at `backup` in place of the store at `store`, which no process may have
+/// open (the daemon stopped). The backup is copied beside the store first and opened there
+/// (a full read-through, and a migration if it was written by an older wirefold), so a
+/// backup that does not open leaves everything as it was; only then is the store moved
+/// aside to `STORE.replaced-YYYYMMDDTHHMMSSZ` and the copy renamed into its place. The
+/// backup itself is never written to. The copy takes the owner of the store it replaces
+/// (when run as root for a service whose files belong to its own user).
+pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<RestoreReport> {
+    if !backup.join("conf").is_file() || !backup.join("db").is_file() {
+        return Err(StoreError::Io(format!(
+            "{} is not a backup of a store (no sled files conf and db in it)",
+            backup.display()
+        )));
+    }
+    // Held until the store is replaced: a daemon started meanwhile cannot open it.
+    let _lock = lock_unused(store)?;
+    let parent = store
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let sibling = |what: &str| {
+        let mut name = store.as_os_str().to_owned();
+        name.push(format!(".{what}-{stamp}"));
+        PathBuf::from(name)
+    };
+    let staging = sibling("restoring");
+    let checked = (|| {
+        copy_store(backup, &staging)?;
+        let opened = Store::open(&staging, flush_every)?;
+        let counts = opened.counts()?;
+        opened.flush()?;
+        drop(opened);
+        wait_for_sled(&staging)?;
+        // After the open, which writes files of its own.
+        if let Ok(meta) = fs::metadata(store) {
+            give_owner(&staging, &meta)?;
+        }
+        Ok(counts)
+    })();
+    let counts = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    let replaced = if store.exists() {
+        let aside = sibling("replaced");
+        fs::rename(store, &aside).map_err(|e| io_error("moving aside", store, &e))?;
+        Some(aside)
+    } else {
+        None
+    };
+    fs::rename(&staging, store).map_err(|e| io_error("renaming the copy to", store, &e))?;
+    sync_dir(parent)?;
+    Ok(RestoreReport { counts, replaced })
+}
+
+/// Takes the store's `db` file lock (sled's own, held by a process that has it open), so
+/// that no daemon has it open while it is replaced; `None` when there is no store there.
+fn lock_unused(store: &Path) -> Result<Option<fs::File>> {
+    use std::os::fd::AsRawFd;
+    let Ok(db) = fs::File::open(store.join("db")) else {
+        return Ok(None);
+    };
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    let locked = unsafe { libc::flock(db.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if locked != 0 {
+        return Err(StoreError::Locked {
+            path: store.display().to_string(),
+        });
+    }
+    Ok(Some(db))
+}
+
+/// Gives every file under `dir` (and `dir`) the owner of `like`, where it differs.
+fn give_owner(dir: &Path, like: &fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (uid, gid) = (like.uid(), like.gid());
+    let mut paths = vec![dir.to_path_buf()];
+    while let Some(p) = paths.pop() {
+        let meta = fs::symlink_metadata(&p).map_err(|e| io_error("reading", &p, &e))?;
+        if meta.is_dir() {
+            for entry in fs::read_dir(&p).map_err(|e| io_error("reading", &p, &e))? {
+                paths.push(entry.map_err(|e| io_error("reading", &p, &e))?.path());
+            }
+        }
+        if (meta.uid(), meta.gid()) != (uid, gid) {
+            std::os::unix::fs::chown(&p, Some(uid), Some(gid))
+                .map_err(|e| io_error("giving the store's owner to", &p, &e))?;
+        }
+    }
+    Ok(())
+}
+
 /// The daemon's backups: where they go, how many are kept, and how the last ones went, for
 /// `/status` and `/metrics`. Both `POST /store/backup` and `store.backup_every` go through
 /// [`Backups::run`].
@@ -280,7 +385,7 @@ fn wait_for_sled(store: &Path) -> Result<()> {
 
 /// Copies sled's files of `store` into the new directory `to` and fsyncs them; returns the
 /// bytes copied.
-fn copy_store(store: &Path, to: &Path) -> Result<u64> {
+pub(super) fn copy_store(store: &Path, to: &Path) -> Result<u64> {
     fs::create_dir(to).map_err(|e| io_error("creating", to, &e))?;
     let mut bytes = 0;
     for entry in fs::read_dir(store).map_err(|e| io_error("reading", store, &e))? {

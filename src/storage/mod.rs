@@ -72,7 +72,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use backup::{BackupLog, BackupReport, Backups, LastBackup, BACKUP_WAIT};
+pub use backup::{
+    restore, BackupLog, BackupReport, Backups, LastBackup, RestoreReport, BACKUP_WAIT,
+};
 use closed::Closing;
 pub use error::StoreError;
 use legacy::Record;

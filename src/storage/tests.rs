@@ -1185,3 +1185,101 @@ fn the_backups_log_knows_the_newest_backup_and_the_last_failure() {
     assert_eq!((log.done, log.failed), (1, 1));
     assert!(log.failure.is_none());
 }
+
+/// `restore`: a backup that is not one, or does not open, or a store still open, changes
+/// nothing; a good one takes the store's place, and the store it replaced is kept aside.
+#[test]
+fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
+    let (dir, path, store, one) = store_of_300();
+    let report = store
+        .backup(&dir.path().join("backups"), 2, Duration::from_secs(1))
+        .unwrap();
+    commit_story(&store, "g:after", one);
+    let flush = Duration::from_millis(100);
+
+    // Still open (the daemon running): refused.
+    let e = restore(&report.path, &path, flush).unwrap_err();
+    assert!(matches!(e, StoreError::Locked { .. }), "{e}");
+    drop(store);
+
+    let staged = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".restoring-") || n.contains(".replaced-"))
+            .collect::<Vec<_>>()
+    };
+    // Not a backup.
+    let e = restore(dir.path(), &path, flush).unwrap_err();
+    assert!(e.to_string().contains("is not a backup"), "{e}");
+    // A backup that does not open: no trace, the store as it was.
+    let garbled = dir.path().join("garbled");
+    backup::copy_store(&report.path, &garbled).unwrap();
+    let size = std::fs::metadata(garbled.join("db")).unwrap().len() as usize;
+    std::fs::write(garbled.join("db"), vec![0x5a; size]).unwrap();
+    assert!(restore(&garbled, &path, flush).is_err());
+    assert_eq!(staged(), Vec::<String>::new());
+    assert_eq!(
+        Store::open(&path, flush)
+            .unwrap()
+            .counts()
+            .unwrap()
+            .articles,
+        301
+    );
+
+    // The backup goes in, untouched itself; the replaced store is kept aside, whole.
+    let files = |d: &std::path::Path| {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.path().is_file())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let backup_before = files(&report.path);
+    // The store belongs to the service's own user; the restore runs as root.
+    // SAFETY: geteuid takes nothing and cannot fail.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    if as_root {
+        std::os::unix::fs::chown(&path, Some(4242), Some(4343)).unwrap();
+    }
+    let r = restore(&report.path, &path, flush).unwrap();
+    if as_root {
+        use std::os::unix::fs::MetadataExt;
+        let mut dirs = vec![path.clone()];
+        while let Some(d) = dirs.pop() {
+            let m = std::fs::metadata(&d).unwrap();
+            assert_eq!((m.uid(), m.gid()), (4242, 4343), "{d:?}");
+            if m.is_dir() {
+                dirs.extend(std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()));
+            }
+        }
+    }
+    assert_eq!(r.counts.articles, 300);
+    assert_eq!(files(&report.path), backup_before);
+    let restored = Store::open(&path, flush).unwrap();
+    assert_eq!(restored.counts().unwrap().articles, 300);
+    assert!(restored
+        .article_id_by_key("src", "g:after")
+        .unwrap()
+        .is_none());
+    drop(restored);
+    let aside = r.replaced.unwrap();
+    assert!(aside.to_string_lossy().contains(".replaced-"), "{aside:?}");
+    assert_eq!(
+        Store::open(&aside, flush)
+            .unwrap()
+            .counts()
+            .unwrap()
+            .articles,
+        301
+    );
+}

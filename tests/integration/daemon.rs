@@ -777,10 +777,15 @@ fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
     daemon.wait_for("the second item stored", |s| {
         num(s, "/counts/articles") == 2
     });
+    // No restore under a running daemon.
+    let path_arg = path.display().to_string();
+    let (code, _, err) = env.command(&["restore", &path_arg]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is the daemon running?"), "{err}");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 
-    // Restoring is pointing a daemon at the copy: it serves what was there at the backup.
+    // A daemon pointed at the copy serves what was there at the backup.
     let restored = TestEnv::with_store(&[], "1s", Some(&path));
     let daemon = Daemon::start(&restored);
     let s = daemon.wait_for("the restored store served", |s| {
@@ -789,6 +794,27 @@ fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
     assert_eq!(num(&s, "/counts/stories"), 1, "{s:#}");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
+
+    // `wirefold restore` puts the copy in the configured store's place, the store it
+    // replaced kept aside; the daemon started again serves the restored one.
+    let (code, _, err) = env.command(&["restore", &path_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("restored 1 article and 1 story from"), "{err}");
+    let aside = err
+        .split_once("the store it replaced is at ")
+        .and_then(|(_, rest)| rest.split_once(';'))
+        .map(|(p, _)| std::path::PathBuf::from(p))
+        .unwrap_or_else(|| panic!("no replaced store in {err}"));
+    server.set("harbour.xml", numbered_rss("Harbour", "b", &[1]));
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("the restored store polled", |s| {
+        num(s, "/sources/0/polls") >= 2
+    });
+    assert_eq!(num(&s, "/counts/articles"), 1, "{s:#}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    let replaced = wirefold::storage::Store::open(&aside, std::time::Duration::from_millis(100));
+    assert_eq!(replaced.unwrap().counts().unwrap().articles, 2);
 }
 
 /// `store.backup_every`: the daemon backs its store up by itself, keeps `backups_kept`, and
