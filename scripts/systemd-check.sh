@@ -114,11 +114,17 @@ status=$(show StatusText)
 echo "StatusText: $status"
 case $status in *" sources ("*" articles in "*) ;; *) fail "no STATUS= line" ;; esac
 echo "WatchdogUSec: $(show WatchdogUSec)"
-for _ in $(seq 1 60); do
-    counts=$(api /status 2>/dev/null | grep -o '"counts":{[^}]*}' || true)
-    case $counts in *'"articles":5'*) break ;; esac
-    sleep 0.5
-done
+# /status's counts once they hold $1 (or the last ones after $2 tries half a second apart).
+counts_with() {
+    local c=""
+    for _ in $(seq 1 "$2"); do
+        c=$(api /status 2>/dev/null | grep -o '"counts":{[^}]*}' || true)
+        case $c in *"$1"*) break ;; esac
+        sleep 0.5
+    done
+    echo "$c"
+}
+counts=$(counts_with '"articles":5' 60)
 echo "counts: $counts"
 case $counts in *'"articles":5'*) ;; *) fail "sample feeds not stored" ;; esac
 code=$(in_ct 'curl -s -o /dev/null -w %{http_code} 127.0.0.1:8080/status')
@@ -211,11 +217,7 @@ foreign=$(in_ct "find /var/lib/private/wirefold/store ! -user ${uid%:*} -o ! -gr
 in_ct 'systemctl start wirefold' || fail "start after the restore"
 # The backup was taken with every sample article stored (the source list has one fewer now).
 articles=$(echo "$counts" | grep -o '"articles":[0-9]*')
-for _ in $(seq 1 20); do
-    restored=$(api /status 2>/dev/null | grep -o '"counts":{[^}]*}' || true)
-    case $restored in *"$articles,"*) break ;; esac
-    sleep 0.5
-done
+restored=$(counts_with "$articles," 20)
 echo "restored from $backup_dir (owner $uid); counts: $restored"
 case $restored in *"$articles,"*) ;; *) fail "the restored store does not hold the backup's $articles" ;; esac
 sleep 2
