@@ -16,7 +16,10 @@
 #   6. moves the listen port by environment (WIREFOLD_HTTP__LISTEN), as an operator would:
 #      the HEALTHCHECK follows it, and the served feed links to the address the reader used;
 #   7. removes a source from the mounted config and sends SIGHUP (`podman kill -s HUP`): the
-#      daemon, PID 1 in the container, applies it without a restart.
+#      daemon, PID 1 in the container, applies it without a restart;
+#   8. backs the store up from inside (`wirefold backup`), stops the container, puts the
+#      backup back with the image's `restore` on the same volume, and checks that the
+#      daemon started again serves the backup's store.
 #
 # Run as root from the repository: bash scripts/container-check.sh
 # Needs: podman, runc, debootstrap (installed with apt-get when missing), a Rust toolchain
@@ -238,4 +241,20 @@ wait_status '.counts.sources == 2' "the reloaded source list"
 "${P[@]}" logs "$NAME" 2>&1 | grep -q "sources reloaded" || fail "no reload in the logs"
 echo "reloaded in place: $(curl -fsS "http://127.0.0.1:$PORT/status" | jq -c '[.sources[].name]')"
 
-step "PASS: image built, /healthz from outside, HEALTHCHECK, non-root, store survived restart and replacement, moved port, reload"
+step "a backup on the volume, put back by the image's restore with the daemon stopped"
+"${P[@]}" exec "$NAME" wirefold backup || fail "wirefold backup inside the container"
+backup=$("${P[@]}" exec "$NAME" sh -c 'ls -d /var/lib/wirefold/store.backups/wirefold-* | tail -1')
+backed_up=$(counts)
+"${P[@]}" stop -t 20 "$NAME" >/dev/null
+"${P[@]}" run --rm "${LIMITS[@]}" -v "$VOLUME:/var/lib/wirefold" \
+    -v "$conf:/etc/wirefold/wirefold.toml:ro" "$IMAGE" restore "$backup" ||
+    fail "the image's restore"
+"${P[@]}" run --rm "${LIMITS[@]}" -v "$VOLUME:/var/lib/wirefold" --entrypoint sh "$IMAGE" \
+    -c 'ls -d /var/lib/wirefold/store.replaced-*' || fail "the replaced store was not kept"
+"${P[@]}" start "$NAME" >/dev/null
+wait_status '.uptime_s >= 0' "the daemon on the restored store"
+restored=$(counts)
+echo "counts on the restored store: $restored"
+[ "$restored" = "$backed_up" ] || fail "the restored store differs: $backed_up -> $restored"
+
+step "PASS: image built, /healthz from outside, HEALTHCHECK, non-root, store survived restart and replacement, moved port, reload, backup and restore"
