@@ -426,3 +426,6 @@ fn apply_log_level(at_start: &str, level: &str) {
         Err(e) => warn!(error.message = %e, "log.level not applied"),
     }
 }
+
+#[cfg(test)]
+mod tests;

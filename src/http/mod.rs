@@ -15,7 +15,8 @@
 //!
 //! Unknown paths get a JSON 404, bad parameters a JSON 400 naming the parameter. With
 //! `http.token` set, everything but `/healthz` and `/readyz` needs a bearer token. Requests
-//! are bounded in time (`http.request_timeout`, the event stream excepted) and in body size.
+//! are bounded in time (`http.request_timeout`, the event stream excepted) and in body size;
+//! while a backup has the store closed, they wait for it within that time (`store_open`).
 //! Handlers only read: the store is shared with the pipeline through the cheap, clonable
 //! [`crate::storage::Store`] handle, and store reads run on blocking threads. Two POSTs
 //! are the exceptions, and neither changes what is stored: one asks the scheduler for a poll
@@ -99,6 +100,8 @@ pub fn router(state: AppState) -> Router {
         .route("/feeds/stories.atom", get(feeds::atom))
         .route("/feeds/stories.json", get(feeds::json_feed))
         .route("/sources/{name}/poll", post(control::poll))
+        // Inside the timeout, which it answers before.
+        .layer(middleware::from_fn_with_state(state.clone(), store_open))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -127,6 +130,37 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The paths open to anyone when `http.token` is set: liveness and readiness probes.
 const OPEN_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+
+/// While a backup has the store closed, a request that reads the store waits for the reopen
+/// (as a task) within `http.request_timeout` less a second; past that it gets `503
+/// store_closed` with `Retry-After`, not the timeout's bare 408. `/metrics` does not wait: it
+/// renders what needs no store read.
+async fn store_open(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.store.is_closed() && req.uri().path() != "/metrics" {
+        let within = state
+            .config
+            .http
+            .request_timeout
+            .saturating_sub(STORE_CLOSED_MARGIN);
+        if tokio::time::timeout(within, state.store.until_open())
+            .await
+            .is_err()
+        {
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_closed",
+                "the store is closed while a backup copies it; it answers again once the copy is done",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            return r;
+        }
+    }
+    next.run(req).await
+}
+
+/// What [`store_open`] leaves of the request timeout for the request itself.
+const STORE_CLOSED_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = &state.config.http.token else {
@@ -190,7 +224,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
         crate::metrics::config_gauges(&s.sources.loads());
         crate::metrics::backup_gauges(&s.backups.log());
         crate::metrics::rule_hits(s.folder.rules());
-        for src in live.list.iter().take(s.config.http.metrics_max_sources) {
+        // The sources' states are in the store: while a backup has it closed they are left
+        // out (their series come back at the next scrape after it) rather than failing the
+        // scrape at its timeout.
+        let open = !s.store.is_closed();
+        for src in live
+            .list
+            .iter()
+            .take(s.config.http.metrics_max_sources)
+            .filter(|_| open)
+        {
             if let Ok(Some(st)) = s.store.source_state(&src.name) {
                 crate::metrics::source_gauges(&src.name, &st);
             }

@@ -128,6 +128,8 @@ struct Shared {
     /// `reopened` while it is above zero ([`Store::until_open`]).
     closers: AtomicUsize,
     reopened: tokio::sync::Notify,
+    /// [`Store::size_on_disk`]'s last answer, given while the database is closed.
+    last_size: AtomicU64,
 }
 
 /// The durable line: the newest change-log entry and the counters as of the last flush.
@@ -291,6 +293,7 @@ impl Store {
                 verified: AtomicBool::new(read_through || !existed),
                 closers: AtomicUsize::new(0),
                 reopened: tokio::sync::Notify::new(),
+                last_size: AtomicU64::new(0),
             }),
         })
     }
@@ -569,11 +572,18 @@ impl Store {
     }
 
     /// Bytes the store takes on disk.
+    /// While a backup has the database closed, the size last measured, without waiting.
     pub fn size_on_disk(&self) -> u64 {
-        self.t()
+        if self.is_closed() {
+            return self.shared.last_size.load(Ordering::Relaxed);
+        }
+        let size = self
+            .t()
             .ok()
             .and_then(|t| t.db.size_on_disk().ok())
-            .unwrap_or(0)
+            .unwrap_or(0);
+        self.shared.last_size.store(size, Ordering::Relaxed);
+        size
     }
 }
 
