@@ -280,8 +280,8 @@ impl Backups {
         let result = store.backup(&self.root, self.keep, wait);
         // The reopen frees what the closed database held and allocates its state anew; the
         // free pages stayed in the heap until the next minute's trim (on a store of 100,000
-        // articles, 110 MB resident after each backup instead of 61: BENCHMARKS.md, "Online
-        // backup"). Given back now.
+        // articles, 110 MB resident after each backup instead of 61: BENCHMARKS.md, "Resident
+        // memory after a backup"). Given back now.
         let trimmed = crate::memory::release_free_memory();
         tracing::debug!(
             took_ms = trimmed.as_millis() as u64,
@@ -440,7 +440,7 @@ fn prune(root: &Path, keep: usize) -> Result<Vec<PathBuf>> {
     for entry in fs::read_dir(root).map_err(|e| io_error("reading", root, &e))? {
         let entry = entry.map_err(|e| io_error("reading", root, &e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(PREFIX) && entry.path().is_dir() {
+        if backup_time(&name).is_some() && entry.path().is_dir() {
             backups.push(name);
         } else if name.starts_with(PARTIAL) && entry.path().is_dir() {
             let _ = fs::remove_dir_all(entry.path());

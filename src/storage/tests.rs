@@ -1080,6 +1080,7 @@ fn a_backup_is_a_store_of_its_own_and_the_store_goes_on() {
     // Two kept: the third backup removes the first; a copy a crash left half-written goes.
     std::fs::create_dir_all(root.join(".partial-wirefold-19700101T000000Z")).unwrap();
     std::fs::write(root.join("notes.txt"), "the operator's").unwrap();
+    std::fs::create_dir_all(root.join("wirefold-notes")).unwrap();
     let second = store.backup(&root, 2, Duration::from_secs(1)).unwrap();
     let third = store.backup(&root, 2, Duration::from_secs(1)).unwrap();
     assert_eq!(third.removed, vec![report.path.clone()]);
@@ -1089,7 +1090,12 @@ fn a_backup_is_a_store_of_its_own_and_the_store_goes_on() {
         .collect();
     left.sort();
     let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
-    let mut expected = vec![name(&second.path), name(&third.path), "notes.txt".into()];
+    let mut expected = vec![
+        name(&second.path),
+        name(&third.path),
+        "notes.txt".into(),
+        "wirefold-notes".into(),
+    ];
     expected.sort();
     assert_eq!(left, expected);
     drop(store);
