@@ -11,6 +11,12 @@ source was polled, each run probes GET /healthz every 10 ms on one connection fo
 POSTs /store/backup, keeps probing until the backup answered, and reports the slowest
 /healthz answer before and during the backup and how long the store was closed. With
 --also, a second binary is run on the same store after the first, side by side.
+
+    python3 bench/backup_stall.py --rss 20 --articles 100000 [--also OTHER_BIN]
+
+measures resident memory instead: each daemon runs on the filled store with no sources,
+waits 70 s (past the start's read-through and the first minute's heap trim), then takes
+20 backups (POST /store/backup) 3 s apart and reads VmRSS 1 s after each.
 """
 
 import argparse
@@ -102,6 +108,31 @@ def measure(binary, cfg, live, runs):
     return out
 
 
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmRSS"))
+
+
+def measure_rss(binary, cfg, backups):
+    p = subprocess.Popen([binary, "run", "--config", cfg],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    http = ingest.wait_ready(p, timeout=300)
+    ingest.drain(p)
+    try:
+        time.sleep(70)
+        before = rss_mb(p.pid)
+        after = []
+        for _ in range(backups):
+            post(http, "/store/backup")
+            time.sleep(1)
+            after.append(rss_mb(p.pid))
+            time.sleep(2)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(120)
+    return {"rss_before_mb": before, "rss_after_each_backup_mb": after}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=1_000_000)
@@ -109,6 +140,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--wirefold", default=os.path.join(ingest.BIN, "wirefold"))
     ap.add_argument("--also", default=None, help="a second binary, run on the same store after")
+    ap.add_argument("--rss", type=int, default=0, metavar="N",
+                    help="measure resident memory around N backups instead (no live sources)")
     ap.add_argument("--store", default=None,
                     help="keep the filled store in this directory, and reuse it when it is there")
     a = ap.parse_args()
@@ -127,12 +160,28 @@ def main():
                   f"({ingest.du(store) / 1e9:.2f} GB)")
         # The live sources' last polls lie in the past (the fill's, or an earlier run's, at a
         # one-minute interval): each is due at the daemon's start.
+        binaries = [a.wirefold] + ([a.also] if a.also else [])
+        if a.rss:
+            cfg = os.path.join(work, "quiet.toml")
+            ingest.write_config(cfg, store, addr, 0,
+                                store_extra=f'backup_dir = "{os.path.join(work, "backups")}"\n'
+                                            "backups_kept = 1")
+            rss = {b: measure_rss(b, cfg, a.rss) for b in binaries}
+            print(f"\nresident memory of the daemon on a store of {a.articles} articles, "
+                  f"{a.rss} backups 3 s apart, read 1 s after each\n")
+            print("| binary | RSS before the backups, MB | RSS after each backup, MB |")
+            print("|---|---|---|")
+            for b, r in rss.items():
+                print(f"| {b} | {r['rss_before_mb']} | "
+                      f"{', '.join(map(str, r['rss_after_each_backup_mb']))} |")
+            print(json.dumps({"bench": "backup_rss", "articles": a.articles, "results": rss}))
+            return
         cfg = os.path.join(work, "live.toml")
         ingest.write_config(cfg, store, addr, min(a.live, sources), interval="1m",
                             schedule_extra="adaptive = false",
                             store_extra=f'backup_dir = "{os.path.join(work, "backups")}"\n'
                                         "backups_kept = 1")
-        results = {b: measure(b, cfg, a.live, a.runs) for b in [a.wirefold] + ([a.also] if a.also else [])}
+        results = {b: measure(b, cfg, a.live, a.runs) for b in binaries}
     finally:
         ingest.stop(farm)
         shutil.rmtree(work, ignore_errors=True)
