@@ -46,6 +46,25 @@ pub enum ConfigError {
     },
 }
 
+/// A strict reading's error on one line: where in the file, and what was wrong there.
+fn strict_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            // A byte offset into text that came from outside: never sliced off a character.
+            let end = (0..=span.start.min(text.len()))
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            let before = &text[..end];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
 fn list(problems: &[Problem]) -> String {
     problems
         .iter()
@@ -521,6 +540,12 @@ impl Config {
         if !path.is_file() {
             return Err(read_err("no such file".into()));
         }
+        let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
+        // The layering below turns a value of the wrong type into the type asked for, so
+        // that environment variables (all strings) can set numbers and switches; but in the
+        // file `enabled = 2` would be true, `path = 5` the directory "5" and
+        // `max_body_bytes = 1.5` 2. The file alone is read strictly first.
+        toml::from_str::<Settings>(&text).map_err(|e| read_err(strict_error(&text, &e)))?;
         let variables = env.clone();
         let lookup = move |name: &str| match &variables {
             Some(v) => v.get(name).cloned(),
@@ -532,7 +557,7 @@ impl Config {
             .try_parsing(true)
             .source(env);
         let layered = config::Config::builder()
-            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(config::File::from_str(&text, config::FileFormat::Toml))
             .add_source(environment)
             .build()
             .map_err(|e| read_err(e.to_string()))?;

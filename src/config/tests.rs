@@ -240,6 +240,50 @@ fn unwritable_store_is_refused() {
 }
 
 #[test]
+fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
+    let read_error = |r: Result<Config, ConfigError>| match r {
+        Err(ConfigError::Read { message, .. }) => message,
+        other => panic!("expected a read error, got {other:?}"),
+    };
+    // Each would have been turned into something else: a store in the directory "5", a
+    // source enabled by a 2, a body cap of 2 bytes.
+    let cases = [
+        (
+            "[store]\npath = 5\n",
+            "line 2, column 8: invalid type: integer `5`, expected a string",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\nenabled = 2\n",
+            "line 4, column 11: invalid type: integer `2`, expected a boolean",
+        ),
+        (
+            "[fetch]\nmax_body_bytes = 1.5\n",
+            "line 2, column 18: invalid type: floating point `1.5`",
+        ),
+        (
+            "[store]\npath = \"x\"\npath = \"y\"\n",
+            "line 3, column 1: duplicate key",
+        ),
+    ];
+    for (file, expected) in cases {
+        let message = read_error(load(file, &[]));
+        assert!(message.starts_with(expected), "{file:?}: {message}");
+    }
+    // The environment's values are all strings, and still set numbers and switches; a
+    // number where a number goes is fine in the file too.
+    let c = load(
+        &format!("{GOOD}\n[dedup]\nmin_similarity = 1\n"),
+        &[
+            ("WIREFOLD_FETCH__REFUSE_PRIVATE_DNS", "false"),
+            ("WIREFOLD_STORE__BACKUPS_KEPT", "7"),
+        ],
+    )
+    .unwrap();
+    assert!(!c.fetch.refuse_private_dns);
+    assert_eq!(c.store.backups_kept, 7);
+}
+
+#[test]
 fn missing_file_is_a_read_error() {
     let r = Config::load(Path::new("/nonexistent/wirefold.toml"));
     assert!(matches!(r, Err(ConfigError::Read { .. })));
