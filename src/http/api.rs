@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -52,6 +53,19 @@ impl IntoResponse for BadParam {
         )
             .into_response()
     }
+}
+
+/// The one segment of a path such as `/stories/{id}`, percent-decoded, named `name` in the
+/// error: a segment that does not decode to UTF-8 (`%FF`) gets the same JSON `400` as any
+/// bad parameter, not axum's plain-text one.
+pub(super) fn segment(
+    got: Result<Path<String>, PathRejection>,
+    name: &str,
+) -> Result<String, BadParam> {
+    got.map(|Path(s)| s).map_err(|_| BadParam {
+        name: name.into(),
+        message: "not UTF-8 once percent-decoded".into(),
+    })
 }
 
 /// Query parameters checked against the ones an endpoint accepts.
@@ -477,8 +491,11 @@ fn parse_id(raw: &str) -> Result<u64, BadParam> {
     })
 }
 
-pub(super) async fn story(State(state): State<AppState>, Path(raw): Path<String>) -> Response {
-    let id = match parse_id(&raw) {
+pub(super) async fn story(
+    State(state): State<AppState>,
+    raw: Result<Path<String>, PathRejection>,
+) -> Response {
+    let id = match segment(raw, "id").and_then(|raw| parse_id(&raw)) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
@@ -520,8 +537,11 @@ enum StoryLookup {
     Missing,
 }
 
-pub(super) async fn article(State(state): State<AppState>, Path(raw): Path<String>) -> Response {
-    let id = match parse_id(&raw) {
+pub(super) async fn article(
+    State(state): State<AppState>,
+    raw: Result<Path<String>, PathRejection>,
+) -> Response {
+    let id = match segment(raw, "id").and_then(|raw| parse_id(&raw)) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +14,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::api::{blocking, Params};
+use super::api::{blocking, segment, Params};
 use super::{error, status, AppState};
 use crate::config::SourceConfig;
 use crate::scheduler::{Control, PollNow};
@@ -31,13 +32,17 @@ use crate::storage::SourceState;
 /// "status"}`: what the poll stored, and the source's `/status` entry after it.
 pub(super) async fn poll(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     if let Some(refused) = refuse_foreign(&headers, "polls") {
         return refused;
     }
+    let name = match segment(name, "name") {
+        Ok(name) => name,
+        Err(e) => return e.into_response(),
+    };
     let wait = match Params::parse(q.as_deref(), &["wait"]).and_then(|p| p.bool("wait")) {
         Ok(w) => w,
         Err(e) => return e.into_response(),

@@ -210,6 +210,9 @@ fn api_change_feed_feeds_metrics_and_events() {
         ("/status?sources=all&sources=none", "sources"),
         ("/feeds/stories.json?limit=5&limit=6", "limit"),
         ("/stories?after=99999999999999999999", "after"),
+        // a path segment that is not UTF-8 once decoded: JSON like the rest
+        ("/stories/%FF", "id"),
+        ("/articles/%C3%28", "id"),
     ] {
         let (code, _, body) = get(&d.url(path), &[]);
         assert_eq!(code, 400, "{path}: {body}");
@@ -260,6 +263,14 @@ fn api_change_feed_feeds_metrics_and_events() {
     );
     assert_eq!(code, 400, "{body}");
     assert_eq!(json(&body)["parameter"], "wait", "{body}");
+    let (code, _, body) = send(
+        reqwest::Method::POST,
+        &d.url("/sources/%FF/poll"),
+        &[],
+        true,
+    );
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(json(&body)["parameter"], "name", "{body}");
     let (code, ct, body) = get(&d.url("/no/such/thing"), &[]);
     assert_eq!(code, 404);
     assert!(ct.starts_with("application/json"));
