@@ -97,20 +97,21 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "store open"
         );
+        let hosts = Arc::new(HostLimiter::new(
+            config.fetch.per_host_concurrency.get(),
+            config.fetch.per_host_spacing,
+        ));
+        hosts.set_max_cooldown(config.schedule.max_retry_after);
         Ok(App {
             ctx: IngestContext {
                 fetcher,
                 store,
                 folder: Arc::new(folder),
                 rules,
-                hosts: Arc::new(HostLimiter::new(
-                    config.fetch.per_host_concurrency.get(),
-                    config.fetch.per_host_spacing,
-                )),
+                hosts,
                 errors: Arc::default(),
                 options: IngestOptions {
                     permanent_redirect_polls: config.fetch.permanent_redirect_polls,
-                    max_retry_after: config.schedule.max_retry_after,
                 },
                 cpu: crate::ingest::cpu_pool(),
             },

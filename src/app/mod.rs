@@ -154,6 +154,7 @@ impl App {
         let reloader = tokio::spawn(reload_sources(
             self.config.clone(),
             self.sources.clone(),
+            self.ctx.hosts.clone(),
             hangups,
             control_tx,
             sched_stop.clone(),
@@ -365,14 +366,16 @@ impl App {
 }
 
 /// Reloads the configuration file (with the environment's overrides, as at start) at each
-/// message on `hangups`, until `stop`. A valid one replaces the sources: the scheduler gets
-/// the enabled ones on `scheduler`, `/status` and the API read them from `live`; and its
+/// message on `hangups`, until `stop`. A valid one replaces the sources and `[schedule]`:
+/// the scheduler gets the enabled sources and the schedule on `scheduler`, the longest host
+/// pause goes to `hosts`, `/status` and the API read the sources from `live`; and its
 /// `log.level` becomes the log filter (unless `RUST_LOG` set it). Changes to other sections
 /// are named in a warning and wait for a restart. An invalid one changes nothing; its
 /// problems are logged.
 pub async fn reload_sources(
     running: Arc<Config>,
     live: Arc<LiveSources>,
+    hosts: Arc<crate::fetch::host_limit::HostLimiter>,
     mut hangups: tokio::sync::mpsc::UnboundedReceiver<()>,
     scheduler: tokio::sync::mpsc::UnboundedSender<scheduler::Control>,
     stop: CancellationToken,
@@ -402,11 +405,13 @@ pub async fn reload_sources(
         if !restart.is_empty() {
             warn!(
                 sections = restart.join(", "),
-                "changes outside [[sources]] take effect at the next restart"
+                "changes to these sections take effect at the next restart"
             );
         }
+        hosts.set_max_cooldown(config.schedule.max_retry_after);
         let _ = scheduler.send(scheduler::Control::Reload(
             config.enabled_sources().cloned().collect(),
+            config.schedule.clone(),
         ));
         live.set(config.sources, now);
     }

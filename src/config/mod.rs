@@ -592,7 +592,7 @@ impl Config {
     }
 
     /// The sections in which `other` differs from this one in what a reload does not apply:
-    /// it applies `[[sources]]` and `log.level`, the rest needs a restart.
+    /// it applies `[[sources]]`, `[schedule]` and `log.level`, the rest needs a restart.
     pub fn sections_differing(&self, other: &Config) -> Vec<&'static str> {
         use secrecy::ExposeSecret;
         // Compared by their Debug text, which shows every field; the token's is redacted, so
@@ -606,7 +606,6 @@ impl Config {
                 debug(&self.http) != debug(&other.http) || token(self) != token(other),
             ),
             ("fetch", debug(&self.fetch) != debug(&other.fetch)),
-            ("schedule", debug(&self.schedule) != debug(&other.schedule)),
             ("dedup", debug(&self.dedup) != debug(&other.dedup)),
             (
                 "normalize",

@@ -510,7 +510,8 @@ fn a_reload_names_the_sections_that_need_a_restart() {
     let mut b = a.clone();
     b.sources.pop();
     b.sources[0].interval = Duration::from_secs(60);
-    assert!(a.sections_differing(&b).is_empty(), "sources alone");
+    b.schedule.max_backoff = Duration::from_secs(600);
+    assert!(a.sections_differing(&b).is_empty(), "sources and schedule");
     b.fetch.timeout = Duration::from_secs(3);
     b.http.token = Some(secrecy::SecretString::from("another-token-0123456789"));
     b.log.level = "debug".into();

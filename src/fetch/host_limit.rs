@@ -8,6 +8,7 @@
 //! the port is part of it because two ports are two servers as far as load goes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub fn host_key(url: &Url) -> Option<String> {
 pub struct HostLimiter {
     per_host: usize,
     spacing: Duration,
+    /// Longest cooldown, in milliseconds (`schedule.max_retry_after`; a reload changes it).
+    max_cooldown_ms: AtomicU64,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
 }
 
@@ -61,7 +64,23 @@ impl HostLimiter {
         Self {
             per_host: per_host.max(1),
             spacing,
+            max_cooldown_ms: AtomicU64::new(u64::MAX),
             hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Caps every cooldown at `max` (`schedule.max_retry_after`), those under way included:
+    /// a reload that shortens it shortens the pauses hosts asked for before.
+    pub fn set_max_cooldown(&self, max: Duration) {
+        let ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+        self.max_cooldown_ms.store(ms, Ordering::Relaxed);
+        let latest = Instant::now() + max;
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        for h in hosts.values() {
+            let mut t = h.timing.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(until) = t.cooldown_until.as_mut() {
+                *until = (*until).min(latest);
+            }
         }
     }
 
@@ -112,14 +131,21 @@ impl HostLimiter {
         (until > now).then(|| until - now)
     }
 
-    /// Records that `host` asked (429/503 `Retry-After`) to be left alone for `wait`.
-    pub fn cool_down(&self, host: &str, wait: Duration) {
+    /// Records that `host` asked (429/503 `Retry-After`) to be left alone for `wait`, at
+    /// most the longest cooldown; returns the pause recorded (zero: none).
+    pub fn cool_down(&self, host: &str, wait: Duration) -> Duration {
+        let max = Duration::from_millis(self.max_cooldown_ms.load(Ordering::Relaxed));
+        let wait = wait.min(max);
+        if wait.is_zero() {
+            return wait;
+        }
         let h = self.host(host);
         let mut t = h.timing.lock().unwrap_or_else(|p| p.into_inner());
         let until = Instant::now() + wait;
         if t.cooldown_until.is_none_or(|u| u < until) {
             t.cooldown_until = Some(until);
         }
+        wait
     }
 }
 
@@ -180,5 +206,26 @@ mod tests {
         assert_eq!(limiter.cooldown("b.example"), None);
         tokio::time::advance(Duration::from_secs(121)).await;
         assert_eq!(limiter.cooldown("a.example"), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_longest_cooldown_caps_new_pauses_and_those_under_way() {
+        let limiter = HostLimiter::new(2, Duration::ZERO);
+        let hour = Duration::from_secs(3600);
+        limiter.set_max_cooldown(6 * hour);
+        assert_eq!(limiter.cool_down("a.example", 2 * hour), 2 * hour);
+        assert_eq!(
+            limiter.cool_down("b.example", Duration::ZERO),
+            Duration::ZERO
+        );
+        assert_eq!(limiter.cooldown("b.example"), None);
+        // A reload shortens it: the pause under way ends sooner, a new one is cut.
+        limiter.set_max_cooldown(hour / 6);
+        assert_eq!(limiter.cooldown("a.example"), Some(hour / 6));
+        assert_eq!(limiter.cool_down("c.example", hour), hour / 6);
+        assert_eq!(limiter.cooldown("c.example"), Some(hour / 6));
+        // Lengthening it again does not lengthen the pauses already cut.
+        limiter.set_max_cooldown(6 * hour);
+        assert_eq!(limiter.cooldown("a.example"), Some(hour / 6));
     }
 }

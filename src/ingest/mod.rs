@@ -32,15 +32,12 @@ pub use poll::poll_source;
 pub struct IngestOptions {
     /// Consecutive polls that must see the same permanent redirect before it is adopted.
     pub permanent_redirect_polls: u32,
-    /// Longest `Retry-After` honoured (also the longest host cooldown).
-    pub max_retry_after: Duration,
 }
 
 impl Default for IngestOptions {
     fn default() -> Self {
         Self {
             permanent_redirect_polls: 3,
-            max_retry_after: Duration::from_secs(6 * 3600),
         }
     }
 }

@@ -177,9 +177,8 @@ fn record_failure(
         warn!(source = %source.name, "the feed is gone (410): polling stopped; change its URL to poll it again");
     }
     if let (Some(wait), Some(host)) = (e.retry_after(), source_host(source)) {
-        let wait = wait.min(ctx.options.max_retry_after);
+        let wait = ctx.hosts.cool_down(&host, wait);
         if !wait.is_zero() {
-            ctx.hosts.cool_down(&host, wait);
             info!(host, wait_s = wait.as_secs(), "host asked to be left alone");
         }
     }

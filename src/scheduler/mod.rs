@@ -182,9 +182,9 @@ impl Clock {
 /// What the rest of the daemon asks of the running scheduler, on its control channel.
 #[derive(Debug)]
 pub enum Control {
-    /// A reloaded configuration's enabled sources (matched by name; see
-    /// `Scheduler::reload`).
-    Reload(Vec<SourceConfig>),
+    /// A reloaded configuration's enabled sources (matched by name) and `[schedule]`; see
+    /// `Scheduler::reload`.
+    Reload(Vec<SourceConfig>, ScheduleConfig),
     /// Poll the named source now instead of at its scheduled time (`POST
     /// /sources/{name}/poll`: the feed's owner fixed it, and its next try is hours away in
     /// back-off). Answered on the sender.
@@ -251,7 +251,7 @@ pub async fn run<P: Poller>(
         }
         match event {
             Event::Finished(list, i, done) => s.finish(&list, i, done),
-            Event::Control(Control::Reload(sources)) => s.reload(sources),
+            Event::Control(Control::Reload(sources, schedule)) => s.reload(sources, schedule),
             Event::Control(Control::PollNow(name, reply)) => {
                 let _ = reply.send(s.poll_now(&name));
             }
@@ -370,11 +370,12 @@ impl<P: Poller> Scheduler<P> {
                 // Still in the future: keep the schedule the previous run made, within what
                 // the current configuration allows.
                 Some((next, st)) if next > wall && !url_edited => {
-                    let cap = if st.failures > 0 {
-                        self.bounds.max_backoff.max(self.bounds.max_retry_after)
-                    } else {
-                        let inp = policy::Inputs::from_state(s.interval, st);
-                        policy::base_interval(&inp, &self.bounds).mul_f64(1.5)
+                    let inp = policy::Inputs::from_state(s.interval, st);
+                    let cap = match (st.failures > 0, inp.retry_after) {
+                        (true, None) => self.bounds.max_backoff,
+                        // A pause the server asked for may be longer than the back-off.
+                        (true, Some(_)) => self.bounds.max_backoff.max(self.bounds.max_retry_after),
+                        (false, _) => policy::base_interval(&inp, &self.bounds).mul_f64(1.5),
                     };
                     let wait = Duration::from_millis(u64::try_from(next - wall).unwrap_or(0));
                     self.heap.push(Reverse((now + wait.min(cap), i)));
@@ -392,7 +393,17 @@ impl<P: Poller> Scheduler<P> {
     /// poll kept within the new interval, an edited URL polled soon); a removed one is no
     /// longer polled (its stored state and articles stay). A poll in flight finishes and
     /// is then scheduled under the new list.
-    fn reload(&mut self, sources: Vec<SourceConfig>) {
+    ///
+    /// The new `schedule` applies from now on: to every next poll computed, and to the next
+    /// network probe. When its bounds changed (`min_interval`, `max_interval`, `adaptive`,
+    /// `max_backoff`, `max_retry_after`), every source waiting for its poll is scheduled
+    /// again as at a start, so that its stored time is kept only within the new bounds (a
+    /// source hours into its back-off comes within the new `max_backoff`).
+    fn reload(&mut self, sources: Vec<SourceConfig>, schedule: ScheduleConfig) {
+        let new_bounds = policy::Bounds::from(&schedule);
+        let bounds_changed = new_bounds != self.bounds;
+        self.bounds = new_bounds;
+        self.schedule = schedule;
         let old = std::mem::replace(&mut self.sources, Arc::new(sources));
         self.by_name = self
             .sources
@@ -406,15 +417,19 @@ impl<P: Poller> Scheduler<P> {
             self.sources.iter().filter_map(source_host).collect();
         self.network.set_hosts(hosts.len());
 
-        // Each old source's new index, when it is still there with the same URL and interval.
+        // Each old source's new index, when it is still there with the same URL and interval
+        // (and the bounds are the same: else every source is scheduled again).
         let mut found = vec![false; self.sources.len()];
+        let mut changed = 0;
         let kept: Vec<Option<usize>> = old
             .iter()
             .map(|o| {
                 let j = *self.by_name.get(&o.name)?;
                 found[j] = true;
                 let n = &self.sources[j];
-                (o.url == n.url && o.interval == n.interval).then_some(j)
+                let same = o.url == n.url && o.interval == n.interval;
+                changed += usize::from(!same);
+                (same && !bounds_changed).then_some(j)
             })
             .collect();
         let removed = old.len() - found.iter().filter(|f| **f).count();
@@ -445,13 +460,11 @@ impl<P: Poller> Scheduler<P> {
         // in flight (its report schedules them). A changed one neither waiting nor in flight
         // is gone: polled again only if its URL changed, which `schedule_first` decides.
         let mut first = Vec::new();
-        let (mut added, mut changed) = (0, 0);
+        let mut added = 0;
         for (j, s) in self.sources.iter().enumerate() {
             if !found[j] {
                 added += 1;
-            } else if !unchanged[j] {
-                changed += 1;
-            } else {
+            } else if unchanged[j] {
                 continue;
             }
             if waiting[j] || !self.running.contains(&s.name) {
@@ -460,6 +473,9 @@ impl<P: Poller> Scheduler<P> {
         }
         self.schedule_first(&first);
         self.publish_network();
+        if bounds_changed {
+            info!("schedule bounds changed: every waiting source rescheduled within them");
+        }
         info!(
             sources = self.sources.len(),
             added, removed, changed, "sources reloaded"

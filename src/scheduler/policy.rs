@@ -26,7 +26,7 @@ use crate::config::ScheduleConfig;
 use crate::storage::{Millis, SourceState};
 
 /// Bounds and switches from `[schedule]`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {
     /// Shortest interval.
     pub min: Duration,

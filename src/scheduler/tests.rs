@@ -446,7 +446,12 @@ async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls
     after[1].interval = 4 * minute;
     after[2].url = Url::parse("http://d.example/moved.xml").unwrap();
     after.push(source("added", "e.example", minute));
-    control.send(Control::Reload(after)).unwrap();
+    control
+        .send(Control::Reload(
+            after,
+            schedule(minute, Duration::from_secs(5)),
+        ))
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(20 * 60)).await;
     cancel.cancel();
     let _ = task.await;
@@ -485,6 +490,73 @@ async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls
     let added = since("added");
     assert!(added[0] - at_reload <= Duration::from_secs(5), "{added:?}");
     assert!((19..=21).contains(&added.len()), "{added:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_applies_new_schedule_bounds_to_waiting_sources() {
+    let minute = Duration::from_secs(60);
+    // "down" fails every poll (back-off 1, 2, 4 … minutes); "steady" answers every minute;
+    // both on hosts of their own.
+    let mock = Mock::new(Duration::from_secs(1), |name, _| match name {
+        "down" => Answer::Connect,
+        _ => Answer::Ok,
+    });
+    let sources = vec![
+        source("down", "a.example", minute),
+        source("steady", "b.example", minute),
+    ];
+    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let (control, reloads) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        sources.clone(),
+        schedule(minute, Duration::from_secs(5)),
+        64,
+        Arc::new(SchedulerStats::default()),
+        cancel.clone(),
+        tracker.clone(),
+        reloads,
+    ));
+    // 40 minutes: "down" has failed 6 times and waits ~32 minutes for its next try.
+    tokio::time::sleep(40 * minute).await;
+    let at_reload = Instant::now() - mock.t0;
+    let down = mock.starts_of("down");
+    let gap = down[down.len() - 1] - down[down.len() - 2];
+    assert!(gap >= 14 * minute, "{down:?}");
+    let mut tighter = schedule(minute, Duration::from_secs(5));
+    tighter.max_backoff = 5 * minute;
+    tighter.min_interval = 3 * minute;
+    control.send(Control::Reload(sources, tighter)).unwrap();
+    tokio::time::sleep(30 * minute).await;
+    cancel.cancel();
+    let _ = task.await;
+    tracker.close();
+    tracker.wait().await;
+
+    let since = |name: &str| -> Vec<Duration> {
+        mock.starts_of(name)
+            .into_iter()
+            .filter(|t| *t > at_reload)
+            .collect()
+    };
+    // The failing source comes within the new longest back-off, and keeps to it.
+    let down = since("down");
+    assert!(down[0] - at_reload <= 5 * minute, "{down:?}");
+    for w in down.windows(2) {
+        assert!(
+            w[1] - w[0] <= 5 * minute + Duration::from_secs(2),
+            "{down:?}"
+        );
+    }
+    // The steady one is no longer polled every minute, but on a three-minute slot: the
+    // first poll after the reload is the one already due, the next lands on the new slot
+    // (at least half an interval on), then every three minutes.
+    let steady = since("steady");
+    assert!((8..=11).contains(&steady.len()), "{steady:?}");
+    for (k, w) in steady.windows(2).enumerate() {
+        let least = if k == 0 { 3 * minute / 2 } else { 3 * minute };
+        assert!(w[1] - w[0] >= least, "{steady:?}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -360,7 +360,8 @@ fn an_edited_url_is_polled_at_start_and_forgets_the_old_failures() {
 }
 
 /// SIGHUP reloads the sources: one added is polled, one removed is no longer listed, an
-/// invalid file changes nothing, and changes elsewhere are named as waiting for a restart.
+/// invalid file changes nothing, `[schedule]` is applied, and changes elsewhere are named as
+/// waiting for a restart.
 #[test]
 fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     let server = FeedServer::start();
@@ -452,9 +453,10 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
             ),
             &two,
         )
-        .replace("timeout = \"5s\"", "timeout = \"6s\"");
+        .replace("timeout = \"5s\"", "timeout = \"6s\"")
+        .replace("adaptive = false", "adaptive = false\nmax_backoff = \"1h\"");
     assert!(
-        only_two.contains("6s") && !only_two.contains("one.xml"),
+        only_two.contains("6s") && only_two.contains("1h") && !only_two.contains("one.xml"),
         "{only_two}"
     );
     std::fs::write(&env.config, only_two).unwrap();
@@ -484,8 +486,10 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
         assert!(std::time::Instant::now() < deadline, "{m}");
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
+    // [schedule] is applied, not named as waiting for a restart.
     assert!(
-        daemon.log().contains("sections=\"fetch\""),
+        daemon.log().contains("sections=\"fetch\"")
+            && daemon.log().contains("schedule bounds changed"),
         "{}",
         daemon.log()
     );
