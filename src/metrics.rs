@@ -209,6 +209,23 @@ pub fn backup_gauges(log: &crate::storage::BackupLog) {
     counter!(BACKUPS, "result" => "error").absolute(log.failed);
 }
 
+/// The sources' states a scrape last read from the store (at most
+/// `http.metrics_max_sources`), for the scrapes while a backup has the store closed.
+#[derive(Debug, Default)]
+pub struct LastSourceStates(std::sync::Mutex<Vec<(String, crate::storage::SourceState)>>);
+
+impl LastSourceStates {
+    /// Remembers what this scrape read.
+    pub fn set(&self, states: Vec<(String, crate::storage::SourceState)>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = states;
+    }
+
+    /// What the last scrape with the store open read.
+    pub fn get(&self) -> Vec<(String, crate::storage::SourceState)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 /// Per-source gauges from its stored state (call only for the bounded set of sources).
 pub fn source_gauges(name: &str, state: &crate::storage::SourceState) {
     if let Some(t) = state.last_success {

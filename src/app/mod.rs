@@ -123,6 +123,7 @@ impl App {
             metrics: crate::metrics::install(),
             shutdown: http_stop.clone(),
             status_cache: Arc::default(),
+            metric_states: Arc::default(),
             scheduler_control: control_tx.clone(),
             backups: backups.clone(),
         };

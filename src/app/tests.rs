@@ -7,14 +7,16 @@ use std::time::{Duration, Instant};
 use super::*;
 
 /// `/status` waits for a closed store within the request timeout less a second, then says
-/// why with `503 store_closed` (not the timeout's bare 408); `/metrics` and `/healthz` answer
-/// meanwhile; once the backup is done `/status` answers again.
+/// why with `503 store_closed` (not the timeout's bare 408); `/metrics` (with the sources'
+/// series as last read) and `/healthz` answer meanwhile; once the backup is done `/status`
+/// answers again.
 #[test]
 fn while_a_backup_has_the_store_closed_status_says_so_and_metrics_answer() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.toml");
     let toml = format!(
         "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\nrequest_timeout = \"3s\"\n\
+         [schedule]\nstartup_spread = \"100ms\"\n\
          [[sources]]\nname = \"gone\"\nurl = \"{}\"\n",
         dir.path().join("store").display(),
         dir.path().join("missing.xml").display()
@@ -49,6 +51,13 @@ fn while_a_backup_has_the_store_closed_status_says_so_and_metrics_answer() {
     // Not asked for /status before: its one-second cache would answer.
     assert_eq!(get("/healthz").0, 200);
     assert!(store.size_on_disk() > 0);
+    // The source's first poll (its file is missing) is in its series.
+    let series = "wirefold_source_failures{source=\"gone\"} 1";
+    let polled = Instant::now() + Duration::from_secs(30);
+    while !get("/metrics").1.contains(series) {
+        assert!(Instant::now() < polled, "{}", get("/metrics").1);
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // A store call holds the handle: the backup announces its close and waits for it.
     let held = store.hold_handle();
@@ -76,6 +85,12 @@ fn while_a_backup_has_the_store_closed_status_says_so_and_metrics_answer() {
         .and_then(|v| v.parse::<f64>().ok());
     assert!(bytes.is_some_and(|b| b > 0.0), "{metrics}");
     assert_eq!(get("/healthz"), (200, "ok\n".into()));
+    // Past the gauges' idle time, the source's series are still there: set again from what
+    // the last scrape read, not gone until the store opens.
+    std::thread::sleep(Duration::from_millis(5500));
+    let (code, metrics) = get("/metrics");
+    assert_eq!(code, 200);
+    assert!(metrics.contains(series), "{metrics}");
 
     drop(held);
     backup.join().unwrap().unwrap();

@@ -84,6 +84,9 @@ pub struct AppState {
     pub scheduler_control: tokio::sync::mpsc::UnboundedSender<crate::scheduler::Control>,
     /// The store's backups (`POST /store/backup`, `store.backup_every`) and how they went.
     pub backups: Arc<crate::storage::Backups>,
+    /// The sources' states `/metrics` last read, set again while a backup has the store
+    /// closed.
+    pub metric_states: Arc<crate::metrics::LastSourceStates>,
 }
 
 /// Builds the router.
@@ -224,19 +227,28 @@ async fn metrics(State(state): State<AppState>) -> Response {
         crate::metrics::config_gauges(&s.sources.loads());
         crate::metrics::backup_gauges(&s.backups.log());
         crate::metrics::rule_hits(s.folder.rules());
-        // The sources' states are in the store: while a backup has it closed they are left
-        // out (their series come back at the next scrape after it) rather than failing the
-        // scrape at its timeout.
-        let open = !s.store.is_closed();
-        for src in live
-            .list
-            .iter()
-            .take(s.config.http.metrics_max_sources)
-            .filter(|_| open)
-        {
-            if let Ok(Some(st)) = s.store.source_state(&src.name) {
-                crate::metrics::source_gauges(&src.name, &st);
-            }
+        // The sources' states are in the store: while a backup has it closed, the ones the
+        // last scrape read are set again (rather than failing the scrape at its timeout, or
+        // letting the series go idle and vanish during a long backup).
+        let shown = live.list.iter().take(s.config.http.metrics_max_sources);
+        let states = if s.store.is_closed() {
+            let names: std::collections::HashSet<&str> =
+                shown.map(|src| src.name.as_str()).collect();
+            let mut last = s.metric_states.get();
+            last.retain(|(name, _)| names.contains(name.as_str()));
+            last
+        } else {
+            let read: Vec<_> = shown
+                .filter_map(|src| {
+                    let st = s.store.source_state(&src.name).ok()??;
+                    Some((src.name.clone(), st))
+                })
+                .collect();
+            s.metric_states.set(read.clone());
+            read
+        };
+        for (name, st) in &states {
+            crate::metrics::source_gauges(name, st);
         }
     })
     .await;
