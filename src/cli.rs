@@ -81,8 +81,17 @@ pub enum Command {
         source: String,
     },
     /// Ask the running daemon for a backup of its store: a consistent copy under
-    /// store.backup_dir, made while it runs (ingest waits for the copy).
-    Backup(DaemonArg),
+    /// store.backup_dir, made while it runs (ingest waits for the copy). With --offline, the
+    /// daemon stopped, copy the store's files there directly.
+    Backup {
+        #[command(flatten)]
+        daemon: DaemonArg,
+        /// The daemon is stopped: copy the store's files as they are (never opened, so an
+        /// older wirefold's store keeps its schema: a backup before an upgrade). Refused while
+        /// a process has the store open.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Put a backup (a directory `wirefold backup` wrote) in place of the configured store;
     /// the daemon must be stopped. The backup is checked by opening a copy of it first; the
     /// store it replaces is kept beside it as STORE.replaced-TIME.

@@ -284,7 +284,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli::note(format_args!("{text}"));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Backup(daemon) => {
+        Command::Backup { daemon, offline } if offline => {
+            let config = load(&daemon.config)?;
+            let store = &config.store;
+            let r = wirefold::storage::backup_stopped(
+                &store.path,
+                &store.backup_dir,
+                store.backups_kept,
+            )
+            .map_err(|e| anyhow::anyhow!("backing up {}: {e}", store.path.display()))?;
+            cli::note(format_args!(
+                "store backed up to {} ({:.1} MiB in {:.1} s, the daemon stopped)",
+                r.path.display(),
+                r.bytes as f64 / (1024.0 * 1024.0),
+                r.closed_for.as_secs_f64()
+            ));
+            for removed in &r.removed {
+                cli::note(format_args!(
+                    "removed the older backup {}",
+                    removed.display()
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { daemon, .. } => {
             let (url, token) = daemon_address(daemon)?;
             let rt = runtime()?;
             let text = rt.block_on(wirefold::stats::backup(&url, token.as_deref()))?;

@@ -60,8 +60,6 @@ impl Store {
         let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         fs::create_dir_all(root).map_err(|e| io_error("creating", root, &e))?;
         let name = backup_name(root);
-        let partial = root.join(format!("{PARTIAL}{name}"));
-        let path = root.join(&name);
 
         let closing = Closing::announce(&self.shared);
         let mut slot = self.shared.trees.write().unwrap_or_else(|p| p.into_inner());
@@ -84,18 +82,8 @@ impl Store {
             t.db.flush()?;
         }
         drop(slot.take());
-        let copied = wait_for_sled(&self.shared.path).and_then(|()| {
-            copy_store(&self.shared.path, &partial)
-                .and_then(|bytes| {
-                    fs::rename(&partial, &path)
-                        .map_err(|e| io_error("renaming the copy to", &path, &e))?;
-                    sync_dir(root)?;
-                    Ok(bytes)
-                })
-                .inspect_err(|_| {
-                    let _ = fs::remove_dir_all(&partial);
-                })
-        });
+        let copied = wait_for_sled(&self.shared.path)
+            .and_then(|()| write_backup(&self.shared.path, root, &name));
         if let Err(e) = self.open_into(&mut slot) {
             let message = format!("reopening the store after a backup failed: {e}");
             return Err(self.note_fault(StoreError::Io(message)));
@@ -103,7 +91,7 @@ impl Store {
         let closed_for = closed.elapsed();
         drop(slot);
         drop(closing);
-        let bytes = copied?;
+        let (path, bytes) = copied?;
         let removed = prune(root, keep)?;
         Ok(BackupReport {
             path,
@@ -112,6 +100,53 @@ impl Store {
             removed,
         })
     }
+}
+
+/// Copies the store at `store`, which no process may have open (the daemon stopped), into a
+/// new backup under `root` (created if missing), as [`Store::backup`] does for a running
+/// daemon, and keeps the `keep` newest backups there. The files are copied as they are,
+/// never opened: the store of an older wirefold is backed up in its own schema (a backup
+/// before an upgrade), and one a crash left recovers from the copy as it would in place.
+/// `closed_for` in the report is the copy's length.
+pub fn backup_stopped(store: &Path, root: &Path, keep: usize) -> Result<BackupReport> {
+    if !store.join("conf").is_file() || !store.join("db").is_file() {
+        return Err(StoreError::Io(format!(
+            "there is no store at {} to back up (no sled files conf and db in it)",
+            store.display()
+        )));
+    }
+    // Held until the copy is complete: a daemon started meanwhile cannot open the store.
+    let _lock = lock_unused(store)?;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    fs::create_dir_all(root).map_err(|e| io_error("creating", root, &e))?;
+    let started = Instant::now();
+    let (path, bytes) = write_backup(store, root, &backup_name(root))?;
+    let closed_for = started.elapsed();
+    let removed = prune(root, keep)?;
+    Ok(BackupReport {
+        path,
+        bytes,
+        closed_for,
+        removed,
+    })
+}
+
+/// Copies sled's files of `store` under `root` as the backup `name`: into a partial
+/// directory first, renamed to `name` once complete and synced, so that a crash never leaves
+/// a half-written copy under a backup's name; a failed copy is removed. The backup's path
+/// and the bytes copied.
+fn write_backup(store: &Path, root: &Path, name: &str) -> Result<(PathBuf, u64)> {
+    let partial = root.join(format!("{PARTIAL}{name}"));
+    let path = root.join(name);
+    copy_store(store, &partial)
+        .and_then(|bytes| {
+            fs::rename(&partial, &path).map_err(|e| io_error("renaming the copy to", &path, &e))?;
+            sync_dir(root)?;
+            Ok((path, bytes))
+        })
+        .inspect_err(|_| {
+            let _ = fs::remove_dir_all(&partial);
+        })
 }
 
 /// What [`restore`] did.

@@ -73,7 +73,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use backup::{
-    restore, BackupLog, BackupReport, Backups, LastBackup, RestoreReport, BACKUP_WAIT,
+    backup_stopped, restore, BackupLog, BackupReport, Backups, LastBackup, RestoreReport,
+    BACKUP_WAIT,
 };
 use closed::Closing;
 pub use error::StoreError;

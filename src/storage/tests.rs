@@ -1194,6 +1194,48 @@ fn the_backups_log_knows_the_newest_backup_and_the_last_failure() {
 
 /// `restore`: a backup that is not one, or does not open, or a store still open, changes
 /// nothing; a good one takes the store's place, and the store it replaced is kept aside.
+/// `wirefold backup --offline`: the stopped store's files copied as they are, refused while
+/// a process has the store open, and a backup like the running daemon's (it restores).
+#[test]
+fn a_stopped_store_is_backed_up_as_it_is_and_an_open_one_refused() {
+    let (dir, path, store, one) = store_of_300();
+    let root = dir.path().join("backups");
+    // Open (the daemon running): refused, nothing written.
+    let e = backup_stopped(&path, &root, 2).unwrap_err();
+    assert!(matches!(e, StoreError::Locked { .. }), "{e}");
+    assert!(!root.exists());
+    commit_story(&store, "g:last", one);
+    drop(store);
+    // No store there: said so, and no store made.
+    let nowhere = dir.path().join("nowhere");
+    let e = backup_stopped(&nowhere, &root, 2).unwrap_err();
+    assert!(e.to_string().contains("there is no store at"), "{e}");
+    assert!(!nowhere.exists());
+
+    // Three backups, two kept; a copy a crash left half-written is cleared.
+    std::fs::create_dir_all(root.join(".partial-wirefold-20200101T000000Z")).unwrap();
+    let db_before = std::fs::read(path.join("db")).unwrap();
+    let reports: Vec<_> = (0..3)
+        .map(|_| backup_stopped(&path, &root, 2).unwrap())
+        .collect();
+    let last = &reports[2];
+    assert!(last.bytes > 0);
+    assert_eq!(last.removed, [reports[0].path.clone()]);
+    let mut left: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    left.sort();
+    assert_eq!(left, [reports[1].path.clone(), reports[2].path.clone()]);
+    // The files as they were, the store never opened by the copy.
+    assert_eq!(std::fs::read(last.path.join("db")).unwrap(), db_before);
+    assert_eq!(std::fs::read(path.join("db")).unwrap(), db_before);
+    // It restores as the running daemon's backups do, with everything in it.
+    let flush = Duration::from_millis(100);
+    let restored = restore(&last.path, &path, flush).unwrap();
+    assert_eq!(restored.counts.articles, 301);
+}
+
 #[test]
 fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     let (dir, path, store, one) = store_of_300();

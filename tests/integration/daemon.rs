@@ -754,7 +754,8 @@ fn poll_now_polls_a_fixed_source_at_once_and_refuses_with_reasons() {
 }
 
 /// `wirefold backup` (`POST /store/backup`) while the daemon runs: the copy is a store of
-/// its own (a daemon started on it serves what was there), and the daemon goes on ingesting.
+/// its own (a daemon started on it serves what was there), and the daemon goes on ingesting;
+/// `wirefold backup --offline` once it stopped, refused before.
 #[test]
 fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
     let server = FeedServer::start();
@@ -786,8 +787,25 @@ fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
     let (code, _, err) = env.command(&["restore", &path_arg]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("is the daemon running?"), "{err}");
+    // Nor an offline backup: the files of an open store are no backup.
+    let (code, _, err) = env.command(&["backup", "--offline"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is the daemon running?"), "{err}");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
+
+    // The daemon stopped, `backup --offline` copies the store's files beside the first
+    // backup: a store of its own with both items.
+    let (code, _, err) = env.command(&["backup", "--offline"]);
+    assert_eq!(code, 0, "{err}");
+    let offline = err
+        .split_once("store backed up to ")
+        .and_then(|(_, rest)| rest.split_once(" ("))
+        .map(|(path, _)| std::path::PathBuf::from(path))
+        .unwrap_or_else(|| panic!("no path in {err}"));
+    assert_eq!(offline.parent(), path.parent(), "{err}");
+    let copy = wirefold::storage::Store::open(&offline, std::time::Duration::from_millis(100));
+    assert_eq!(copy.unwrap().counts().unwrap().articles, 2);
 
     // A daemon pointed at the copy serves what was there at the backup.
     let restored = TestEnv::with_store(&[], "1s", Some(&path));
