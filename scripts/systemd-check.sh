@@ -16,6 +16,8 @@
 #   - a clean stop: `systemctl stop` ends with the store flushed and Result=success;
 #   - `wirefold restore` run as root with the service stopped: the restored store keeps the
 #     dynamic user's ownership, and the service starts on it with the backup's articles;
+#   - `wirefold backup --offline` run as root with the service stopped: the backups belong to
+#     the dynamic user, whose own backup then prunes them;
 #   - `systemd-analyze security` (online this time) rates it at most 2.0.
 #
 # Run as root from the repository after `cargo build` (or set WIREFOLD_BIN):
@@ -224,4 +226,21 @@ sleep 2
 api /status | grep -q '"writable":true' || fail "the restored store is not writable"
 in_ct 'systemctl stop wirefold'
 
-step "PASS: notify start, status, secrets from EnvironmentFile, DynamicUser store, journal priorities, restart on failure, reload, refused reload, online backup, clean stop, restore"
+step "wirefold backup --offline as root, the service stopped: the service can prune it"
+for _ in 1 2 3; do
+    in_ct "WIREFOLD_STORE__PATH=/var/lib/private/wirefold/store wirefold backup --offline --config /etc/wirefold/wirefold.toml" ||
+        fail "wirefold backup --offline"
+done
+foreign=$(in_ct "find /var/lib/private/wirefold/store.backups ! -user ${uid%:*} -o ! -group ${uid#*:}" | head -3)
+[ -z "$foreign" ] || fail "offline backups not owned by the service's user ($uid): $foreign"
+in_ct 'systemctl start wirefold' || fail "start after the offline backups"
+# Four backups now: the service's own prunes the oldest offline one, written by root.
+in_ct "curl -fsS -X POST -H 'Authorization: Bearer $TOKEN' 127.0.0.1:8080/store/backup" ||
+    fail "the service's backup (and its pruning) failed beside the offline backups"
+echo
+kept=$(in_ct 'ls -d /var/lib/private/wirefold/store.backups/wirefold-* | wc -l')
+echo "backups kept: $kept"
+[ "$kept" = 3 ] || fail "$kept backups kept, not backups_kept = 3"
+in_ct 'systemctl stop wirefold'
+
+step "PASS: notify start, status, secrets from EnvironmentFile, DynamicUser store, journal priorities, restart on failure, reload, refused reload, online backup, clean stop, restore, offline backup"

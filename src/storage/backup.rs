@@ -118,10 +118,19 @@ pub fn backup_stopped(store: &Path, root: &Path, keep: usize) -> Result<BackupRe
     // Held until the copy is complete: a daemon started meanwhile cannot open the store.
     let _lock = lock_unused(store)?;
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let owner = fs::metadata(store).map_err(|e| io_error("reading", store, &e))?;
+    let made_root = !root.exists();
     fs::create_dir_all(root).map_err(|e| io_error("creating", root, &e))?;
     let started = Instant::now();
     let (path, bytes) = write_backup(store, root, &backup_name(root))?;
     let closed_for = started.elapsed();
+    // Run as root for a service whose files are its own user's: the daemon must be able to
+    // prune this backup, and to write into a directory made here.
+    give_owner(&path, &owner)?;
+    if made_root {
+        let meta = fs::metadata(root).map_err(|e| io_error("reading", root, &e))?;
+        set_owner(root, &meta, &owner)?;
+    }
     let removed = prune(root, keep)?;
     Ok(BackupReport {
         path,
@@ -236,8 +245,6 @@ fn lock_unused(store: &Path) -> Result<Option<fs::File>> {
 
 /// Gives every file under `dir` (and `dir`) the owner of `like`, where it differs.
 fn give_owner(dir: &Path, like: &fs::Metadata) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let (uid, gid) = (like.uid(), like.gid());
     let mut paths = vec![dir.to_path_buf()];
     while let Some(p) = paths.pop() {
         let meta = fs::symlink_metadata(&p).map_err(|e| io_error("reading", &p, &e))?;
@@ -246,10 +253,18 @@ fn give_owner(dir: &Path, like: &fs::Metadata) -> Result<()> {
                 paths.push(entry.map_err(|e| io_error("reading", &p, &e))?.path());
             }
         }
-        if (meta.uid(), meta.gid()) != (uid, gid) {
-            std::os::unix::fs::chown(&p, Some(uid), Some(gid))
-                .map_err(|e| io_error("giving the store's owner to", &p, &e))?;
-        }
+        set_owner(&p, &meta, like)?;
+    }
+    Ok(())
+}
+
+/// Gives `path` (whose metadata is `meta`) the owner of `like`, if it differs.
+fn set_owner(path: &Path, meta: &fs::Metadata, like: &fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (uid, gid) = (like.uid(), like.gid());
+    if (meta.uid(), meta.gid()) != (uid, gid) {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+            .map_err(|e| io_error("giving the store's owner to", path, &e))?;
     }
     Ok(())
 }

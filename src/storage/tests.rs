@@ -1212,6 +1212,23 @@ fn a_stopped_store_is_backed_up_as_it_is_and_an_open_one_refused() {
     assert!(e.to_string().contains("there is no store at"), "{e}");
     assert!(!nowhere.exists());
 
+    // The store belongs to the service's own user; the backup runs as root. The service
+    // must be able to prune the backup, and to write into the directory made for it.
+    // SAFETY: geteuid takes nothing and cannot fail.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    if as_root {
+        std::os::unix::fs::chown(&path, Some(4242), Some(4343)).unwrap();
+    }
+    let first = backup_stopped(&path, &root, 2).unwrap();
+    if as_root {
+        use std::os::unix::fs::MetadataExt;
+        for p in [root.clone(), first.path.clone(), first.path.join("db")] {
+            let m = std::fs::metadata(&p).unwrap();
+            assert_eq!((m.uid(), m.gid()), (4242, 4343), "{}", p.display());
+        }
+    }
+    std::fs::remove_dir_all(&first.path).unwrap();
+
     // Three backups, two kept; a copy a crash left half-written is cleared.
     std::fs::create_dir_all(root.join(".partial-wirefold-20200101T000000Z")).unwrap();
     let db_before = std::fs::read(path.join("db")).unwrap();
