@@ -17,9 +17,10 @@
 #      the HEALTHCHECK follows it, and the served feed links to the address the reader used;
 #   7. removes a source from the mounted config and sends SIGHUP (`podman kill -s HUP`): the
 #      daemon, PID 1 in the container, applies it without a restart;
-#   8. backs the store up from inside (`wirefold backup`), stops the container, puts the
-#      backup back with the image's `restore` on the same volume, and checks that the
-#      daemon started again serves the backup's store.
+#   8. backs the store up from inside (`wirefold backup`), stops the container, backs the
+#      stopped store up with the image's `backup --offline`, puts the first backup back with
+#      the image's `restore` on the same volume, and checks that the daemon started again
+#      serves the backup's store.
 #
 # Run as root from the repository: bash scripts/container-check.sh
 # Needs: podman, runc, debootstrap (installed with apt-get when missing), a Rust toolchain
@@ -246,6 +247,13 @@ step "a backup on the volume, put back by the image's restore with the daemon st
 backup=$("${P[@]}" exec "$NAME" sh -c 'ls -d /var/lib/wirefold/store.backups/wirefold-* | tail -1')
 backed_up=$(counts)
 "${P[@]}" stop -t 20 "$NAME" >/dev/null
+# The stopped container's store, backed up by the image itself (before pulling a new one).
+"${P[@]}" run --rm "${LIMITS[@]}" -v "$VOLUME:/var/lib/wirefold" \
+    -v "$conf:/etc/wirefold/wirefold.toml:ro" "$IMAGE" backup --offline ||
+    fail "the image's backup --offline"
+offline=$("${P[@]}" run --rm "${LIMITS[@]}" -v "$VOLUME:/var/lib/wirefold" --entrypoint sh "$IMAGE" \
+    -c 'ls -d /var/lib/wirefold/store.backups/wirefold-*/db | tail -1')
+[ "$(dirname "$offline")" != "$backup" ] || fail "no offline backup beside the daemon's"
 "${P[@]}" run --rm "${LIMITS[@]}" -v "$VOLUME:/var/lib/wirefold" \
     -v "$conf:/etc/wirefold/wirefold.toml:ro" "$IMAGE" restore "$backup" ||
     fail "the image's restore"
@@ -257,4 +265,4 @@ restored=$(counts)
 echo "counts on the restored store: $restored"
 [ "$restored" = "$backed_up" ] || fail "the restored store differs: $backed_up -> $restored"
 
-step "PASS: image built, /healthz from outside, HEALTHCHECK, non-root, store survived restart and replacement, moved port, reload, backup and restore"
+step "PASS: image built, /healthz from outside, HEALTHCHECK, non-root, store survived restart and replacement, moved port, reload, backup, offline backup and restore"
