@@ -60,7 +60,7 @@ pub struct IngestContext {
     pub hosts: Arc<HostLimiter>,
     /// Failed polls by class.
     pub errors: Arc<ErrorCounts>,
-    /// Redirect adoption and `Retry-After` bounds.
+    /// Redirect adoption.
     pub options: IngestOptions,
     /// The threads that parse, normalize and fold bodies: one per core, one body each at a
     /// time (see [`cpu_pool`]).

@@ -378,6 +378,12 @@ impl<P: Poller> Scheduler<P> {
                         (false, _) => policy::base_interval(&inp, &self.bounds).mul_f64(1.5),
                     };
                     let wait = Duration::from_millis(u64::try_from(next - wall).unwrap_or(0));
+                    if wait > cap {
+                        // Stored too, so that /status shows when it comes now.
+                        let mut st = st.clone();
+                        st.next_poll = Some(wall + millis(cap));
+                        self.poller.save(s, &st);
+                    }
                     self.heap.push(Reverse((now + wait.min(cap), i)));
                 }
                 // Never polled, or overdue after a restart: spread below.

@@ -527,6 +527,13 @@ async fn a_reload_applies_new_schedule_bounds_to_waiting_sources() {
     tighter.max_backoff = 5 * minute;
     tighter.min_interval = 3 * minute;
     control.send(Control::Reload(sources, tighter)).unwrap();
+    // Its stored next try (what /status shows) moved in as well.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let next = mock.state("down").next_poll.unwrap();
+    assert!(
+        next <= mock.wall0 + millis(at_reload + 5 * minute + Duration::from_secs(1)),
+        "{next}"
+    );
     tokio::time::sleep(30 * minute).await;
     cancel.cancel();
     let _ = task.await;
