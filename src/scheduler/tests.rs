@@ -206,6 +206,22 @@ async fn run_for(
     stats
 }
 
+/// Stops a scheduler started by the test, and waits for its polls.
+async fn stop(cancel: CancellationToken, task: tokio::task::JoinHandle<()>, tracker: TaskTracker) {
+    cancel.cancel();
+    let _ = task.await;
+    tracker.close();
+    tracker.wait().await;
+}
+
+/// Start times of `name`'s polls after `at`.
+fn starts_after(mock: &Mock, name: &str, at: Duration) -> Vec<Duration> {
+    mock.starts_of(name)
+        .into_iter()
+        .filter(|t| *t > at)
+        .collect()
+}
+
 #[tokio::test(start_paused = true)]
 async fn ten_thousand_sources_spread_evenly_over_their_interval() {
     let interval = Duration::from_secs(900);
@@ -453,17 +469,8 @@ async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls
         ))
         .unwrap();
     tokio::time::sleep(Duration::from_secs(20 * 60)).await;
-    cancel.cancel();
-    let _ = task.await;
-    tracker.close();
-    tracker.wait().await;
-
-    let since = |name: &str| -> Vec<Duration> {
-        mock.starts_of(name)
-            .into_iter()
-            .filter(|t| *t > at_reload)
-            .collect()
-    };
+    stop(cancel, task, tracker).await;
+    let since = |name: &str| starts_after(&mock, name, at_reload);
     assert_eq!(mock.overlaps.load(Ordering::SeqCst), 0, "overlapping polls");
     // Kept: still once a minute.
     assert!(
@@ -535,17 +542,8 @@ async fn a_reload_applies_new_schedule_bounds_to_waiting_sources() {
         "{next}"
     );
     tokio::time::sleep(30 * minute).await;
-    cancel.cancel();
-    let _ = task.await;
-    tracker.close();
-    tracker.wait().await;
-
-    let since = |name: &str| -> Vec<Duration> {
-        mock.starts_of(name)
-            .into_iter()
-            .filter(|t| *t > at_reload)
-            .collect()
-    };
+    stop(cancel, task, tracker).await;
+    let since = |name: &str| starts_after(&mock, name, at_reload);
     // The failing source comes within the new longest back-off, and keeps to it.
     let down = since("down");
     assert!(down[0] - at_reload <= 5 * minute, "{down:?}");
@@ -616,10 +614,7 @@ async fn network_down_holds_back_probes_and_recovers() {
     for i in 0..6 {
         assert_eq!(mock.state(&format!("s{i}")).failures, 0, "s{i}");
     }
-    cancel.cancel();
-    let _ = task.await;
-    tracker.close();
-    tracker.wait().await;
+    stop(cancel, task, tracker).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -673,10 +668,7 @@ async fn a_requested_poll_starts_now_once_and_never_sooner_than_the_minimum_inte
     assert_eq!(ask("gone").await, PollNow::NotScheduled);
     assert_eq!(ask("nobody").await, PollNow::NotScheduled);
     tokio::time::sleep(3 * hour).await;
-    cancel.cancel();
-    let _ = task.await;
-    tracker.close();
-    tracker.wait().await;
+    stop(cancel, task, tracker).await;
 
     assert_eq!(mock.overlaps.load(Ordering::SeqCst), 0, "overlapping polls");
     let fixed = mock.starts_of("fixed");

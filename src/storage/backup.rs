@@ -109,7 +109,7 @@ impl Store {
 /// before an upgrade), and one a crash left recovers from the copy as it would in place.
 /// `closed_for` in the report is the copy's length.
 pub fn backup_stopped(store: &Path, root: &Path, keep: usize) -> Result<BackupReport> {
-    if !store.join("conf").is_file() || !store.join("db").is_file() {
+    if !holds_sled_files(store) {
         return Err(StoreError::Io(format!(
             "there is no store at {} to back up (no sled files conf and db in it)",
             store.display()
@@ -175,7 +175,7 @@ pub struct RestoreReport {
 /// backup itself is never written to. The copy takes the owner of the store it replaces
 /// (when run as root for a service whose files belong to its own user).
 pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<RestoreReport> {
-    if !backup.join("conf").is_file() || !backup.join("db").is_file() {
+    if !holds_sled_files(backup) {
         return Err(StoreError::Io(format!(
             "{} is not a backup of a store (no sled files conf and db in it)",
             backup.display()
@@ -224,6 +224,11 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
     fs::rename(&staging, store).map_err(|e| io_error("renaming the copy to", store, &e))?;
     sync_dir(parent)?;
     Ok(RestoreReport { counts, replaced })
+}
+
+/// Whether `dir` holds sled's two files (a store, or a backup of one).
+fn holds_sled_files(dir: &Path) -> bool {
+    dir.join("conf").is_file() && dir.join("db").is_file()
 }
 
 /// Takes the store's `db` file lock (sled's own, held by a process that has it open), so
