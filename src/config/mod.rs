@@ -554,7 +554,9 @@ impl Config {
         let environment = config::Environment::with_prefix(ENV_PREFIX)
             .prefix_separator("_")
             .separator("__")
-            .try_parsing(true)
+            // Strings, converted to the type each key asks for: parsed up front, "1.5"
+            // would be a float that an integer key rounds to 2 without a word.
+            .try_parsing(false)
             .source(env);
         let layered = config::Config::builder()
             .add_source(config::File::from_str(&text, config::FileFormat::Toml))

@@ -281,6 +281,12 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
     .unwrap();
     assert!(!c.fetch.refuse_private_dns);
     assert_eq!(c.store.backups_kept, 7);
+    // ...but not a fraction where a whole number goes: 1.5 backups were 2.
+    let message = read_error(load(GOOD, &[("WIREFOLD_STORE__BACKUPS_KEPT", "1.5")]));
+    assert!(
+        message.contains(r#"string "1.5", expected an integer for key `store.backups_kept`"#),
+        "{message}"
+    );
 }
 
 #[test]
