@@ -14,7 +14,7 @@ use tracing::info;
 use super::{App, StoreCheck};
 use crate::config::{Config, LiveSources};
 use crate::fetch::host_limit::HostLimiter;
-use crate::fetch::Fetcher;
+use crate::fetch::{CurrentFetcher, Fetcher};
 use crate::fold::{snapshot, Folder};
 use crate::ingest::{IngestContext, IngestOptions};
 use crate::normalize::Rules;
@@ -104,15 +104,13 @@ impl App {
         hosts.set_max_cooldown(config.schedule.max_retry_after);
         Ok(App {
             ctx: IngestContext {
-                fetcher,
+                fetcher: Arc::new(CurrentFetcher::new(fetcher)),
                 store,
                 folder: Arc::new(folder),
                 rules,
                 hosts,
                 errors: Arc::default(),
-                options: IngestOptions {
-                    permanent_redirect_polls: config.fetch.permanent_redirect_polls,
-                },
+                options: Arc::new(IngestOptions::new(config.fetch.permanent_redirect_polls)),
                 cpu: crate::ingest::cpu_pool(),
             },
             sources: Arc::new(LiveSources::new(

@@ -155,7 +155,7 @@ impl App {
         let reloader = tokio::spawn(reload_sources(
             self.config.clone(),
             self.sources.clone(),
-            self.ctx.hosts.clone(),
+            self.ctx.clone(),
             hangups,
             control_tx,
             sched_stop.clone(),
@@ -376,11 +376,13 @@ impl App {
 pub async fn reload_sources(
     running: Arc<Config>,
     live: Arc<LiveSources>,
-    hosts: Arc<crate::fetch::host_limit::HostLimiter>,
+    ctx: IngestContext,
     mut hangups: tokio::sync::mpsc::UnboundedReceiver<()>,
     scheduler: tokio::sync::mpsc::UnboundedSender<scheduler::Control>,
     stop: CancellationToken,
 ) {
+    // What the polls use now: the start's `[fetch]`, or the last one a reload applied.
+    let mut fetch_in_force = format!("{:?}", running.fetch);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -409,13 +411,36 @@ pub async fn reload_sources(
                 "changes to these sections take effect at the next restart"
             );
         }
-        hosts.set_max_cooldown(config.schedule.max_retry_after);
+        ctx.hosts.set_max_cooldown(config.schedule.max_retry_after);
+        let fetch = format!("{:?}", config.fetch);
+        if fetch != fetch_in_force {
+            apply_fetch(&ctx, &config.fetch);
+            fetch_in_force = fetch;
+        }
         let _ = scheduler.send(scheduler::Control::Reload(
             config.enabled_sources().cloned().collect(),
             config.schedule.clone(),
         ));
         live.set(config.sources, now);
     }
+}
+
+/// Applies a reloaded `[fetch]` to the polls that start from now on: a new HTTP client
+/// (user agent, timeouts, body limits, redirects, the private-address guard), the spacing
+/// between requests to a host, and redirect adoption. The two concurrency limits wait for a
+/// restart (`Config::sections_differing` names them).
+fn apply_fetch(ctx: &IngestContext, fetch: &crate::config::FetchConfig) {
+    match crate::fetch::Fetcher::new(fetch) {
+        Ok(fetcher) => ctx.fetcher.set(fetcher),
+        Err(e) => {
+            error!(error.message = %e, "the reloaded [fetch] settings could not build an HTTP client; polls go on with the previous one");
+            return;
+        }
+    }
+    ctx.hosts.set_spacing(fetch.per_host_spacing);
+    ctx.options
+        .set_permanent_redirect_polls(fetch.permanent_redirect_polls);
+    info!("fetch settings applied to the polls from now on");
 }
 
 /// Makes a reloaded `log.level` the log filter, and says so; `at_start` is the level the

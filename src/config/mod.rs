@@ -594,7 +594,8 @@ impl Config {
     }
 
     /// The sections in which `other` differs from this one in what a reload does not apply:
-    /// it applies `[[sources]]`, `[schedule]` and `log.level`, the rest needs a restart.
+    /// it applies `[[sources]]`, `[schedule]`, `[fetch]` but its two concurrency limits, and
+    /// `log.level`; the rest needs a restart.
     pub fn sections_differing(&self, other: &Config) -> Vec<&'static str> {
         use secrecy::ExposeSecret;
         // Compared by their Debug text, which shows every field; the token's is redacted, so
@@ -607,7 +608,15 @@ impl Config {
                 "http",
                 debug(&self.http) != debug(&other.http) || token(self) != token(other),
             ),
-            ("fetch", debug(&self.fetch) != debug(&other.fetch)),
+            // The rest of [fetch] is applied by the reload (`app::apply_fetch`).
+            (
+                "fetch.concurrency",
+                self.fetch.concurrency != other.fetch.concurrency,
+            ),
+            (
+                "fetch.per_host_concurrency",
+                self.fetch.per_host_concurrency != other.fetch.per_host_concurrency,
+            ),
             ("dedup", debug(&self.dedup) != debug(&other.dedup)),
             (
                 "normalize",

@@ -519,15 +519,24 @@ fn a_reload_names_the_sections_that_need_a_restart() {
     b.schedule.max_backoff = Duration::from_secs(600);
     assert!(a.sections_differing(&b).is_empty(), "sources and schedule");
     b.fetch.timeout = Duration::from_secs(3);
+    b.fetch.user_agent = "desk/1".into();
+    assert!(
+        a.sections_differing(&b).is_empty(),
+        "fetch, its limits excepted"
+    );
+    b.fetch.concurrency = NonZeroUsize::new(3).unwrap();
     b.http.token = Some(secrecy::SecretString::from("another-token-0123456789"));
     b.log.level = "debug".into();
     assert_eq!(
         a.sections_differing(&b),
-        ["http", "fetch"],
+        ["http", "fetch.concurrency"],
         "the level is applied"
     );
     b.log.format = LogFormat::Json;
-    assert_eq!(a.sections_differing(&b), ["http", "fetch", "log"]);
+    assert_eq!(
+        a.sections_differing(&b),
+        ["http", "fetch.concurrency", "log"]
+    );
 }
 
 #[test]

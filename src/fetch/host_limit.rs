@@ -28,11 +28,17 @@ pub fn host_key(url: &Url) -> Option<String> {
     ))
 }
 
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Per-host limits, shared by every poll.
 #[derive(Debug)]
 pub struct HostLimiter {
     per_host: usize,
-    spacing: Duration,
+    /// Least time between two request starts to one host, in milliseconds
+    /// (`fetch.per_host_spacing`; a reload changes it).
+    spacing_ms: AtomicU64,
     /// Longest cooldown, in milliseconds (`schedule.max_retry_after`; a reload changes it).
     max_cooldown_ms: AtomicU64,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
@@ -63,17 +69,22 @@ impl HostLimiter {
     pub fn new(per_host: usize, spacing: Duration) -> Self {
         Self {
             per_host: per_host.max(1),
-            spacing,
+            spacing_ms: AtomicU64::new(millis(spacing)),
             max_cooldown_ms: AtomicU64::new(u64::MAX),
             hosts: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Sets the least time between two request starts to one host (a reloaded
+    /// `fetch.per_host_spacing`), from the next request on.
+    pub fn set_spacing(&self, spacing: Duration) {
+        self.spacing_ms.store(millis(spacing), Ordering::Relaxed);
+    }
+
     /// Caps every cooldown at `max` (`schedule.max_retry_after`), those under way included:
     /// a reload that shortens it shortens the pauses hosts asked for before.
     pub fn set_max_cooldown(&self, max: Duration) {
-        let ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
-        self.max_cooldown_ms.store(ms, Ordering::Relaxed);
+        self.max_cooldown_ms.store(millis(max), Ordering::Relaxed);
         let latest = Instant::now() + max;
         let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         for h in hosts.values() {
@@ -109,7 +120,8 @@ impl HostLimiter {
                 match t.next_start {
                     Some(next) if next > now => next - now,
                     _ => {
-                        t.next_start = Some(now + self.spacing);
+                        let spacing = self.spacing_ms.load(Ordering::Relaxed);
+                        t.next_start = Some(now + Duration::from_millis(spacing));
                         Duration::ZERO
                     }
                 }
@@ -206,6 +218,19 @@ mod tests {
         assert_eq!(limiter.cooldown("b.example"), None);
         tokio::time::advance(Duration::from_secs(121)).await;
         assert_eq!(limiter.cooldown("a.example"), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reloaded_spacing_applies_from_the_next_request() {
+        let limiter = HostLimiter::new(4, Duration::ZERO);
+        let t0 = Instant::now();
+        drop(limiter.acquire("a.example").await);
+        drop(limiter.acquire("a.example").await);
+        assert_eq!(Instant::now(), t0, "no spacing");
+        limiter.set_spacing(Duration::from_secs(3));
+        drop(limiter.acquire("a.example").await);
+        drop(limiter.acquire("a.example").await);
+        assert_eq!(Instant::now() - t0, Duration::from_secs(3));
     }
 
     #[tokio::test(start_paused = true)]

@@ -54,6 +54,28 @@ pub struct Fetcher {
     guard: Arc<Guard>,
 }
 
+/// The fetcher in use: a reload that changes `[fetch]` puts a new one in; each poll takes
+/// the one current at its start.
+#[derive(Debug)]
+pub struct CurrentFetcher(std::sync::RwLock<Fetcher>);
+
+impl CurrentFetcher {
+    /// Starts with `fetcher`.
+    pub fn new(fetcher: Fetcher) -> Self {
+        Self(std::sync::RwLock::new(fetcher))
+    }
+
+    /// The fetcher for a poll starting now (a cheap clone).
+    pub fn get(&self) -> Fetcher {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the fetcher for the polls that start from now on.
+    pub fn set(&self, fetcher: Fetcher) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = fetcher;
+    }
+}
+
 impl Fetcher {
     /// Builds the client once; clone the `Fetcher` to share it. It goes through the proxy
     /// the environment names (`HTTPS_PROXY` …), as reqwest reads it.

@@ -13,12 +13,13 @@ mod counters;
 pub mod cpu;
 mod poll;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::SourceConfig;
 use crate::fetch::host_limit::{host_key, HostLimiter};
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::{CurrentFetcher, FetchError};
 use crate::fold::Folder;
 use crate::normalize::Rules;
 use crate::parse::ParseError;
@@ -27,26 +28,44 @@ pub use body::{entry_gap, fold_entries, ingest_body, normalize_entries, MAX_TITL
 pub use counters::{ErrorClass, ErrorCounts};
 pub use poll::poll_source;
 
-/// Settings of the ingest stage that come from the configuration.
-#[derive(Debug, Clone, Copy)]
+/// Settings of the ingest stage that come from the configuration (a reload changes them).
+#[derive(Debug)]
 pub struct IngestOptions {
     /// Consecutive polls that must see the same permanent redirect before it is adopted.
-    pub permanent_redirect_polls: u32,
+    permanent_redirect_polls: AtomicU32,
+}
+
+impl IngestOptions {
+    /// Options with `fetch.permanent_redirect_polls` = `polls`.
+    pub fn new(permanent_redirect_polls: u32) -> Self {
+        Self {
+            permanent_redirect_polls: AtomicU32::new(permanent_redirect_polls),
+        }
+    }
+
+    /// `fetch.permanent_redirect_polls`.
+    pub fn permanent_redirect_polls(&self) -> u32 {
+        self.permanent_redirect_polls.load(Ordering::Relaxed)
+    }
+
+    /// Applies a reloaded `fetch.permanent_redirect_polls`.
+    pub fn set_permanent_redirect_polls(&self, polls: u32) {
+        self.permanent_redirect_polls
+            .store(polls, Ordering::Relaxed);
+    }
 }
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        Self {
-            permanent_redirect_polls: 3,
-        }
+        Self::new(3)
     }
 }
 
 /// What the pipeline needs, shared by every poll.
 #[derive(Debug, Clone)]
 pub struct IngestContext {
-    /// HTTP client.
-    pub fetcher: Fetcher,
+    /// HTTP client, replaced by a reload of `[fetch]`.
+    pub fetcher: Arc<CurrentFetcher>,
     /// Store.
     pub store: Store,
     /// Index + fold decisions.
@@ -61,7 +80,7 @@ pub struct IngestContext {
     /// Failed polls by class.
     pub errors: Arc<ErrorCounts>,
     /// Redirect adoption.
-    pub options: IngestOptions,
+    pub options: Arc<IngestOptions>,
     /// The threads that parse, normalize and fold bodies: one per core, one body each at a
     /// time (see [`cpu_pool`]).
     pub cpu: Arc<cpu::CpuPool>,

@@ -222,7 +222,8 @@ async fn run(
         last_modified: state.last_modified.clone(),
     };
     let started = std::time::Instant::now();
-    let outcome = ctx.fetcher.fetch_source(source, url, &validators).await?;
+    let fetcher = ctx.fetcher.get();
+    let outcome = fetcher.fetch_source(source, url, &validators).await?;
     let bytes = match &outcome.content {
         Content::Body { bytes, .. } => bytes.len() as u64,
         Content::NotModified => 0,
@@ -232,7 +233,7 @@ async fn run(
         state,
         source,
         outcome.moved_to.as_ref(),
-        ctx.options.permanent_redirect_polls,
+        ctx.options.permanent_redirect_polls(),
     );
     let (bytes, content_type) = match outcome.content {
         Content::NotModified => {

@@ -454,9 +454,13 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
             &two,
         )
         .replace("timeout = \"5s\"", "timeout = \"6s\"")
+        .replace("concurrency = 4", "concurrency = 3")
         .replace("adaptive = false", "adaptive = false\nmax_backoff = \"1h\"");
     assert!(
-        only_two.contains("6s") && only_two.contains("1h") && !only_two.contains("one.xml"),
+        only_two.contains("6s")
+            && only_two.contains("= 3")
+            && only_two.contains("1h")
+            && !only_two.contains("one.xml"),
         "{only_two}"
     );
     std::fs::write(&env.config, only_two).unwrap();
@@ -486,13 +490,44 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
         assert!(std::time::Instant::now() < deadline, "{m}");
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
-    // [schedule] is applied, not named as waiting for a restart.
+    // [schedule] and the fetch timeout are applied; the concurrency waits for a restart.
     assert!(
-        daemon.log().contains("sections=\"fetch\"")
-            && daemon.log().contains("schedule bounds changed"),
+        daemon.log().contains("sections=\"fetch.concurrency\"")
+            && daemon.log().contains("schedule bounds changed")
+            && daemon.log().contains("fetch settings applied"),
         "{}",
         daemon.log()
     );
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
+/// SIGHUP applies `[fetch]` to the next poll: a body cap lowered below the feed's size makes
+/// that poll fail as too large, and raised again it succeeds, without a restart.
+#[test]
+fn a_reload_applies_fetch_settings_to_the_next_poll() {
+    let server = FeedServer::start();
+    server.set("wire.xml", numbered_rss("Wire", "w", &[1]));
+    let env = TestEnv::new(&[("wire", server.url("wire.xml"))], "1s");
+    let base = std::fs::read_to_string(&env.config).unwrap();
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("the first item stored", |s| num(s, "/counts/articles") == 1);
+
+    // A new item makes the body longer than the cap the reload sets.
+    let capped = base.replace("concurrency = 4", "concurrency = 4\nmax_body_bytes = 1024");
+    assert!(capped.contains("1024"), "{capped}");
+    std::fs::write(&env.config, capped).unwrap();
+    server.set("wire.xml", numbered_rss("Wire", "w", &[1, 2, 3, 4, 5, 6]));
+    daemon.hangup();
+    let s = daemon.wait_for("the capped poll refused", |s| {
+        s["sources"][0]["last_error"]["class"] == "too_large"
+    });
+    assert_eq!(num(&s, "/counts/articles"), 1, "{s:#}");
+    // The cap lifted: the items arrive.
+    std::fs::write(&env.config, &base).unwrap();
+    daemon.hangup();
+    daemon.wait_for("the items stored", |s| num(s, "/counts/articles") == 6);
+    assert!(!daemon.log().contains("take effect"), "{}", daemon.log());
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 }
