@@ -196,6 +196,13 @@ pub(super) fn first_backup_in(now: Millis, last: Option<Millis>, every: Duration
     due.min(every).max(soonest)
 }
 
+/// How long after a backup that took `took` the next one falls: `every` after its start (a
+/// daily backup stays at its hour instead of drifting by its own length each day), but the
+/// store stays open at least as long as the copy had it closed.
+pub(super) fn next_backup_in(every: Duration, took: Duration) -> Duration {
+    every.saturating_sub(took).max(took)
+}
+
 /// Backs the store up every `every` (`store.backup_every`) until `stop` fires, as
 /// `wirefold backup` does; a failure is logged, shown in `/status` and tried again after
 /// [`BACKUP_RETRY`]. A backup under way when `stop` fires is finished first.
@@ -221,8 +228,9 @@ pub(super) async fn backup_loop(
             () = tokio::time::sleep(wait) => {}
         }
         let (b, s) = (backups.clone(), store.clone());
+        let started = Instant::now();
         wait = match tokio::task::spawn_blocking(move || b.run(&s, BACKUP_WAIT, "schedule")).await {
-            Ok(Ok(_)) => every,
+            Ok(Ok(_)) => next_backup_in(every, started.elapsed()),
             // Logged and recorded by `run`.
             Ok(Err(_)) => every.min(BACKUP_RETRY),
             Err(e) => {
@@ -396,6 +404,16 @@ mod tests {
         let minute = Duration::from_secs(60);
         assert_eq!(first_backup_in(now, None, minute), minute);
         assert_eq!(first_backup_in(now, Some(now - 10_000), minute), minute);
+    }
+
+    #[test]
+    fn the_next_automatic_backup_counts_from_the_last_ones_start() {
+        let (day, secs) = (Duration::from_secs(86_400), Duration::from_secs);
+        // A 20 s copy: the next one a day after this one began, not a day after its end.
+        assert_eq!(next_backup_in(day, secs(20)), day - secs(20));
+        // A copy longer than the interval: the store stays open as long again.
+        assert_eq!(next_backup_in(secs(1), secs(3)), secs(3));
+        assert_eq!(next_backup_in(secs(10), secs(6)), secs(6));
     }
 
     #[test]

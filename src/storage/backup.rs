@@ -332,6 +332,8 @@ impl Backups {
     /// Backs `store` up ([`Store::backup`]), logs and records how it went; `why` says who
     /// asked (`"request"`, `"schedule"`).
     pub fn run(&self, store: &Store, wait: Duration, why: &'static str) -> Result<BackupReport> {
+        // A backup's time is when it began, as its name says.
+        let began = chrono::Utc::now().timestamp_millis();
         let result = store.backup(&self.root, self.keep, wait);
         // The reopen frees what the closed database held and allocates its state anew; the
         // free pages stayed in the heap until the next minute's trim (on a store of 100,000
@@ -355,7 +357,7 @@ impl Backups {
                     "store backed up"
                 );
                 log.last = Some(LastBackup {
-                    at: now,
+                    at: began,
                     path: r.path.clone(),
                     bytes: Some(r.bytes),
                     closed_for_ms: Some(
@@ -427,7 +429,7 @@ fn backup_name(root: &Path) -> String {
 
 /// Waits until no thread of ours still holds sled's file lock on `store/db` (its I/O threads
 /// may finish a write after the last handle is dropped), so that the copy is what they left.
-fn wait_for_sled(store: &Path) -> Result<()> {
+pub(super) fn wait_for_sled(store: &Path) -> Result<()> {
     use std::os::fd::AsRawFd;
     let db = fs::File::open(store.join("db")).map_err(|e| io_error("opening", store, &e))?;
     let deadline = Instant::now() + Duration::from_secs(5);

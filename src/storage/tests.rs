@@ -1194,6 +1194,12 @@ fn the_backups_log_knows_the_newest_backup_and_the_last_failure() {
 
 /// `restore`: a backup that is not one, or does not open, or a store still open, changes
 /// nothing; a good one takes the store's place, and the store it replaced is kept aside.
+/// Waits until sled's threads of a dropped store let go of its file lock (they may finish a
+/// write after the last handle is gone), as a process that exited has.
+fn let_go(path: &std::path::Path) {
+    backup::wait_for_sled(path).unwrap();
+}
+
 /// `wirefold backup --offline`: the stopped store's files copied as they are, refused while
 /// a process has the store open, and a backup like the running daemon's (it restores).
 #[test]
@@ -1206,6 +1212,7 @@ fn a_stopped_store_is_backed_up_as_it_is_and_an_open_one_refused() {
     assert!(!root.exists());
     commit_story(&store, "g:last", one);
     drop(store);
+    let_go(&path);
     // No store there: said so, and no store made.
     let nowhere = dir.path().join("nowhere");
     let e = backup_stopped(&nowhere, &root, 2).unwrap_err();
@@ -1266,6 +1273,7 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     let e = restore(&report.path, &path, flush).unwrap_err();
     assert!(matches!(e, StoreError::Locked { .. }), "{e}");
     drop(store);
+    let_go(&path);
 
     let staged = || {
         std::fs::read_dir(dir.path())
@@ -1292,6 +1300,7 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
             .articles,
         301
     );
+    let_go(&path);
 
     // The backup goes in, untouched itself; the replaced store is kept aside, whole.
     let files = |d: &std::path::Path| {
