@@ -231,24 +231,26 @@ async fn metrics(State(state): State<AppState>) -> Response {
         // last scrape read are set again (rather than failing the scrape at its timeout, or
         // letting the series go idle and vanish during a long backup).
         let shown = live.list.iter().take(s.config.http.metrics_max_sources);
-        let states = if s.store.is_closed() {
+        let closed = s.store.is_closed();
+        let states = if closed {
             let names: std::collections::HashSet<&str> =
                 shown.map(|src| src.name.as_str()).collect();
             let mut last = s.metric_states.get();
             last.retain(|(name, _)| names.contains(name.as_str()));
             last
         } else {
-            let read: Vec<_> = shown
+            shown
                 .filter_map(|src| {
                     let st = s.store.source_state(&src.name).ok()??;
                     Some((src.name.clone(), st))
                 })
-                .collect();
-            s.metric_states.set(read.clone());
-            read
+                .collect()
         };
         for (name, st) in &states {
             crate::metrics::source_gauges(name, st);
+        }
+        if !closed {
+            s.metric_states.set(states);
         }
     })
     .await;
