@@ -369,7 +369,7 @@ impl App {
 /// Reloads the configuration file (with the environment's overrides, as at start) at each
 /// message on `hangups`, until `stop`. A valid one replaces the sources, `[schedule]` and
 /// `[fetch]`: the scheduler gets the enabled sources and the schedule on `scheduler`, the
-/// polls' HTTP client and host limits in `ctx` take the new settings ([`apply_fetch`]),
+/// polls' HTTP client and host limits in `ctx` take the new settings (`apply_fetch`),
 /// `/status` and the API read the sources from `live`; and its `log.level` becomes the log
 /// filter (unless `RUST_LOG` set it). Changes to other sections (and to the fetch
 /// concurrency limits) are named in a warning and wait for a restart. An invalid one changes
