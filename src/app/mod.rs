@@ -383,7 +383,7 @@ pub async fn reload_sources(
     stop: CancellationToken,
 ) {
     // What the polls use now: the start's `[fetch]`, or the last one a reload applied.
-    let mut fetch_in_force = format!("{:?}", running.fetch);
+    let mut fetch_in_force = running.fetch.clone();
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -413,10 +413,9 @@ pub async fn reload_sources(
             );
         }
         ctx.hosts.set_max_cooldown(config.schedule.max_retry_after);
-        let fetch = format!("{:?}", config.fetch);
-        if fetch != fetch_in_force {
+        if config.fetch.per_poll_differs(&fetch_in_force) {
             apply_fetch(&ctx, &config.fetch);
-            fetch_in_force = fetch;
+            fetch_in_force = config.fetch.clone();
         }
         let _ = scheduler.send(scheduler::Control::Reload(
             config.enabled_sources().cloned().collect(),

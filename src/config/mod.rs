@@ -244,6 +244,21 @@ pub struct FetchConfig {
     pub private_hosts: Vec<String>,
 }
 
+impl FetchConfig {
+    /// Whether `other` differs from `self` in what a reload applies to the next polls
+    /// (`app::apply_fetch`): every key but the two concurrency limits, which size pools that
+    /// are running and wait for a restart.
+    pub fn per_poll_differs(&self, other: &FetchConfig) -> bool {
+        let without_pools = |f: &FetchConfig| {
+            let mut f = f.clone();
+            f.concurrency = NonZeroUsize::MIN;
+            f.per_host_concurrency = NonZeroUsize::MIN;
+            format!("{f:?}")
+        };
+        without_pools(self) != without_pools(other)
+    }
+}
+
 /// Bounds for every source's polling interval.
 #[derive(Debug, Clone)]
 pub struct ScheduleConfig {

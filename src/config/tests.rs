@@ -540,6 +540,30 @@ fn a_reload_names_the_sections_that_need_a_restart() {
 }
 
 #[test]
+fn a_reload_applies_fetch_only_when_a_per_poll_key_changed() {
+    let a = load(GOOD, &[]).unwrap();
+    let mut b = a.clone();
+    assert!(!a.fetch.per_poll_differs(&b.fetch), "the same");
+    b.fetch.concurrency = NonZeroUsize::new(3).unwrap();
+    b.fetch.per_host_concurrency = NonZeroUsize::new(7).unwrap();
+    assert!(
+        !a.fetch.per_poll_differs(&b.fetch),
+        "the pools' sizes wait for a restart: no new client for them"
+    );
+    for change in [
+        |f: &mut FetchConfig| f.timeout = Duration::from_secs(3),
+        |f: &mut FetchConfig| f.max_body_bytes += 1,
+        |f: &mut FetchConfig| f.per_host_spacing = Duration::from_millis(250),
+        |f: &mut FetchConfig| f.private_hosts.push("intranet.example".into()),
+    ] {
+        let mut c = b.fetch.clone();
+        change(&mut c);
+        assert!(a.fetch.per_poll_differs(&c));
+        assert!(c.per_poll_differs(&b.fetch));
+    }
+}
+
+#[test]
 fn a_source_url_is_shown_without_its_credentials() {
     for (raw, shown) in [
         (
