@@ -585,7 +585,9 @@ impl Config {
         .map_err(|e| read_err(e.to_string()))?;
         let mut problems: Vec<Problem> = unknown
             .into_iter()
-            .filter(|k| k != "config") // WIREFOLD_CONFIG names the file itself
+            // WIREFOLD_CONFIG names the file itself; WIREFOLD_TOKEN is the command line's
+            // (`stats`, `poll-now`, `backup`), not a key of the file.
+            .filter(|k| k != "config" && k != "token")
             .map(|raw| {
                 let (key, index) = key_path(&raw);
                 let source = match (raw.starts_with("sources."), index) {
@@ -600,6 +602,14 @@ impl Config {
             })
             .collect();
         let config = validate(path, settings, &mut problems, &lookup);
+        // A problem of a key the environment set is not in the file: say which variable.
+        for p in problems.iter_mut().filter(|p| p.source.is_none()) {
+            let var = format!("{ENV_PREFIX}_{}", p.key.to_uppercase().replace('.', "__"));
+            if lookup(&var).is_some() {
+                p.message
+                    .push_str(&format!(" (set by the environment variable {var})"));
+            }
+        }
         Ok((config, problems))
     }
 

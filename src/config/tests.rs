@@ -540,6 +540,32 @@ fn a_reload_names_the_sections_that_need_a_restart() {
 }
 
 #[test]
+fn the_environment_variable_behind_a_problem_is_named_and_the_token_variable_ignored() {
+    // WIREFOLD_TOKEN is the command line's token for `stats` and `poll-now`: a daemon
+    // started in the same shell must not read it as a key of the file.
+    let c = load(GOOD, &[("WIREFOLD_TOKEN", "abcdefghijklmnopqrstu")]);
+    assert!(c.is_ok(), "{c:?}");
+    let p = problems(load(
+        GOOD,
+        &[("WIREFOLD_HTTP__LISTN", "1"), ("WIREFOLD_HTTP__LISTEN", "")],
+    ));
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(
+        p.iter().any(|p| p.starts_with("http.listn: unknown key")
+            && p.ends_with("(set by the environment variable WIREFOLD_HTTP__LISTN)")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|p| p.starts_with("http.listen:")
+            && p.ends_with("(set by the environment variable WIREFOLD_HTTP__LISTEN)")),
+        "{p:?}"
+    );
+    // A problem in the file names no variable.
+    let p = problems(load(&format!("{GOOD}\n[http]\nlistn = 1\n"), &[]));
+    assert_eq!(p, ["http.listn: unknown key"]);
+}
+
+#[test]
 fn a_reload_applies_fetch_only_when_a_per_poll_key_changed() {
     let a = load(GOOD, &[]).unwrap();
     let mut b = a.clone();
