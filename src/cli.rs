@@ -148,9 +148,10 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
         }
     }
     if let Ok(age) = humantime::parse_duration(s) {
-        if let Ok(age) = chrono::Duration::from_std(age) {
-            return Ok(Utc::now() - age);
-        }
+        return chrono::Duration::from_std(age)
+            .ok()
+            .and_then(|age| Utc::now().checked_sub_signed(age))
+            .ok_or_else(|| format!("\"{s}\" reaches back before any time wirefold can store"));
     }
     Err(format!(
         "\"{s}\" is not a time; use RFC 3339 (2024-05-01T00:00:00Z), a date (2024-05-01) or an age (24h, 7d)"
@@ -203,6 +204,9 @@ mod tests {
         let age = Utc::now() - parse_since("24h").unwrap();
         assert!((age.num_seconds() - 86_400).abs() < 5);
         assert!(parse_since("yesterday-ish").is_err());
+        // An age past what a time can hold is an argument error, not a panic.
+        let err = parse_since("300000y").unwrap_err();
+        assert!(err.contains("reaches back before"), "{err}");
     }
 
     #[test]
