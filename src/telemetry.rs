@@ -28,12 +28,48 @@ struct Installed {
 
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
 
-/// Installs the global subscriber. Safe to call once; later calls are ignored.
+/// The log filter `directives` (`log.level` or `RUST_LOG`) describe, refused when it would
+/// not log what an operator asked for: an empty filter, or a bare word that is not a level
+/// (`warning`, `verbose`: `EnvFilter` reads a bare word as a target's name, and such a filter
+/// silences every line of the daemon). A module's level is given as `target=level`.
+pub fn parse_filter(directives: &str) -> Result<EnvFilter, String> {
+    let directives = directives.trim();
+    if directives.is_empty() {
+        return Err("empty; use a level (error, warn, info, debug, trace, off) or directives such as info,wirefold=debug".into());
+    }
+    for d in directives
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        if !d.contains('=') && d.parse::<tracing::level_filters::LevelFilter>().is_err() {
+            return Err(format!(
+                "\"{d}\" is not a level (error, warn, info, debug, trace, off); a module's level is target=level"
+            ));
+        }
+    }
+    EnvFilter::try_new(directives).map_err(|e| format!("not a log filter: {e}"))
+}
+
+/// Installs the global subscriber. Safe to call once; later calls are ignored. `RUST_LOG`,
+/// when set and not empty, overrides `level`; one that [`parse_filter`] refuses is ignored,
+/// with a warning once the subscriber is in place.
 pub fn init(format: LogFormat, level: &str) {
-    let (filter, configured) = match EnvFilter::try_from_default_env() {
-        Ok(f) => (f, None),
-        Err(_) => (
-            EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info")),
+    let from_env = std::env::var(EnvFilter::DEFAULT_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let mut env_refused = None;
+    let env_filter = from_env.and_then(|v| match parse_filter(&v) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            env_refused = Some((v, e));
+            None
+        }
+    });
+    let (filter, configured) = match env_filter {
+        Some(f) => (f, None),
+        None => (
+            parse_filter(level).unwrap_or_else(|_| EnvFilter::new("info")),
             Some(level.to_owned()),
         ),
     };
@@ -72,6 +108,9 @@ pub fn init(format: LogFormat, level: &str) {
             configured: Mutex::new(configured),
         });
     }
+    if let Some((value, e)) = env_refused {
+        tracing::warn!(RUST_LOG = %value, error.message = %e, level, "RUST_LOG ignored; the configuration's log.level is in force");
+    }
 }
 
 /// What [`set_level`] did.
@@ -103,7 +142,7 @@ pub fn set_level(level: &str) -> Result<LevelChange, String> {
         Some(current) if current == level => return Ok(LevelChange::Unchanged),
         Some(_) => {}
     }
-    let filter = EnvFilter::try_new(level).map_err(|e| format!("not a log filter: {e}"))?;
+    let filter = parse_filter(level)?;
     installed
         .handle
         .reload(filter)
@@ -190,6 +229,33 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filter_that_would_silence_the_daemon_is_refused() {
+        for good in [
+            "info",
+            "WARN",
+            " debug ",
+            "off",
+            "info,wirefold=debug",
+            "warn,hyper=off,",
+        ] {
+            assert!(parse_filter(good).is_ok(), "{good}");
+        }
+        for (bad, says) in [
+            ("warning", "\"warning\" is not a level"),
+            ("verbose", "\"verbose\" is not a level"),
+            ("info,wirefold", "\"wirefold\" is not a level"),
+            ("", "empty"),
+            ("  ", "empty"),
+            ("info,wirefold=dbg", "not a log filter"),
+        ] {
+            match parse_filter(bad) {
+                Err(e) => assert!(e.contains(says), "{bad:?}: {e}"),
+                Ok(_) => panic!("{bad:?} accepted"),
+            }
+        }
+    }
 
     #[test]
     fn journal_stream_is_device_colon_inode() {

@@ -566,6 +566,19 @@ fn the_environment_variable_behind_a_problem_is_named_and_the_token_variable_ign
 }
 
 #[test]
+fn a_log_level_that_would_silence_the_daemon_is_a_problem() {
+    for (level, says) in [
+        ("warning", r#"log.level: "warning" is not a level"#),
+        ("", "log.level: empty"),
+    ] {
+        let p = problems(load(&format!("{GOOD}\n[log]\nlevel = \"{level}\"\n"), &[]));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with(says), "{p:?}");
+    }
+    assert!(load(&format!("{GOOD}\n[log]\nlevel = \"warn,hyper=off\"\n"), &[]).is_ok());
+}
+
+#[test]
 fn a_reload_applies_fetch_only_when_a_per_poll_key_changed() {
     let a = load(GOOD, &[]).unwrap();
     let mut b = a.clone();

@@ -459,8 +459,8 @@ pub(super) fn validate(
             LogFormat::Text
         }
     };
-    if let Err(e) = tracing_subscriber::EnvFilter::try_new(s.log.level.trim()) {
-        c.push("log.level", None, format!("not a log filter: {e}"));
+    if let Err(e) = crate::telemetry::parse_filter(&s.log.level) {
+        c.push("log.level", None, e);
     }
 
     let normalize = NormalizeConfig {
