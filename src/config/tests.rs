@@ -579,6 +579,17 @@ fn a_log_level_that_would_silence_the_daemon_is_a_problem() {
 }
 
 #[test]
+fn a_store_path_with_a_trailing_slash_keeps_its_backups_beside_it() {
+    let c = load(&GOOD.replace("\"STORE\"", "\"STORE/./\""), &[]).unwrap();
+    let store = c.store.path.display().to_string();
+    assert!(store.ends_with("/db"), "{store}");
+    assert_eq!(
+        c.store.backup_dir.display().to_string(),
+        format!("{store}.backups")
+    );
+}
+
+#[test]
 fn a_reload_applies_fetch_only_when_a_per_poll_key_changed() {
     let a = load(GOOD, &[]).unwrap();
     let mut b = a.clone();

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -227,7 +227,9 @@ pub(super) fn validate(
     let mut c = Checker { problems };
 
     // store
-    let store_path = PathBuf::from(s.store.path.trim());
+    // Without a trailing slash or `.` parts: the backups' default directory and a restore's
+    // names are built beside it (`data/store/` would put them inside the store).
+    let store_path: PathBuf = Path::new(s.store.path.trim()).components().collect();
     if s.store.path.trim().is_empty() {
         c.push("store.path", None, "must name a directory");
     } else if let Err(msg) = check_writable_dir(&store_path) {
@@ -776,6 +778,7 @@ fn public_url(raw: &str) -> Result<String, &'static str> {
 /// The store directory must exist and be writable, or be creatable under a writable parent.
 /// Checked without creating anything, so `check-config` has no side effects.
 fn check_writable_dir(path: &Path) -> Result<(), String> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut probe = path;
     loop {
         if probe.exists() {
@@ -790,7 +793,9 @@ fn check_writable_dir(path: &Path) -> Result<(), String> {
         }
         match probe.parent() {
             Some(p) if !p.as_os_str().is_empty() => probe = p,
-            _ => return Ok(()), // relative path under the current directory
+            // A relative path is made under the current directory.
+            _ if path.is_relative() && probe != cwd.as_path() => probe = &cwd,
+            _ => return Ok(()),
         }
     }
 }

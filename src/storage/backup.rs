@@ -188,10 +188,19 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    // A name not taken yet: two restores within a second must not meet.
     let sibling = |what: &str| {
-        let mut name = store.as_os_str().to_owned();
-        name.push(format!(".{what}-{stamp}"));
-        PathBuf::from(name)
+        (1..)
+            .map(|n| {
+                let mut name = store.as_os_str().to_owned();
+                name.push(format!(".{what}-{stamp}"));
+                if n > 1 {
+                    name.push(format!("-{n:03}"));
+                }
+                PathBuf::from(name)
+            })
+            .find(|p| !p.exists())
+            .unwrap_or_default()
     };
     let staging = sibling("restoring");
     let checked = (|| {
@@ -214,14 +223,24 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
             return Err(e);
         }
     };
+    // From here on a failure puts back what was there and removes the copy.
     let replaced = if store.exists() {
         let aside = sibling("replaced");
-        fs::rename(store, &aside).map_err(|e| io_error("moving aside", store, &e))?;
+        if let Err(e) = fs::rename(store, &aside) {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(io_error("moving aside", store, &e));
+        }
         Some(aside)
     } else {
         None
     };
-    fs::rename(&staging, store).map_err(|e| io_error("renaming the copy to", store, &e))?;
+    if let Err(e) = fs::rename(&staging, store) {
+        if let Some(aside) = &replaced {
+            let _ = fs::rename(aside, store);
+        }
+        let _ = fs::remove_dir_all(&staging);
+        return Err(io_error("renaming the copy to", store, &e));
+    }
     sync_dir(parent)?;
     Ok(RestoreReport { counts, replaced })
 }

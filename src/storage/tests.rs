@@ -1356,4 +1356,30 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
             .articles,
         301
     );
+    // A second restore in the same second takes a name of its own for the store it moves
+    // aside (the first one's name and the next seconds' are taken here), and leaves no copy.
+    let now = chrono::Utc::now();
+    for s in 0..30 {
+        let stamp = (now + chrono::Duration::seconds(s)).format("%Y%m%dT%H%M%SZ");
+        let _ = std::fs::create_dir(format!("{}.replaced-{stamp}", path.display()));
+    }
+    let_go(&path);
+    let again = restore(&report.path, &path, flush).unwrap();
+    let aside = again.replaced.unwrap();
+    assert!(aside.to_string_lossy().ends_with("-002"), "{aside:?}");
+    let_go(&path);
+    assert_eq!(
+        Store::open(&aside, flush)
+            .unwrap()
+            .counts()
+            .unwrap()
+            .articles,
+        300
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".restoring-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
