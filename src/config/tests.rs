@@ -225,7 +225,7 @@ fn a_default_interval_that_is_not_a_duration_is_one_problem() {
     let p = problems(load(GOOD, &[("WIREFOLD_SCHEDULE__DEFAULT_INTERVAL", "3d")]));
     assert_eq!(
         p,
-        ["schedule.default_interval: must lie between schedule.min_interval and schedule.max_interval"]
+        ["schedule.default_interval: must lie between schedule.min_interval and schedule.max_interval (set by the environment variable WIREFOLD_SCHEDULE__DEFAULT_INTERVAL)"]
     );
 }
 
