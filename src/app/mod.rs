@@ -173,11 +173,14 @@ impl App {
 
         let server = {
             let stop = http_stop.clone();
-            tokio::spawn(async move {
-                axum::serve(listener, http::router(state))
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await
-            })
+            let head_timeout = self.config.http.request_timeout;
+            tokio::spawn(http::serve(
+                listener,
+                http::router(state),
+                head_timeout,
+                http::MAX_CONNECTIONS,
+                stop,
+            ))
         };
 
         // Maintenance: keeps the index to its time window, gives back the room a growing

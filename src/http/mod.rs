@@ -28,6 +28,7 @@ mod control;
 mod events;
 mod feeds;
 mod page;
+mod serve;
 mod status;
 
 use std::sync::atomic::Ordering;
@@ -53,6 +54,7 @@ use crate::scheduler::SchedulerStats;
 use crate::storage::Store;
 
 pub use api::{ArticleView, CopyView, StoryView};
+pub use serve::{serve, MAX_CONNECTIONS};
 pub(crate) use status::rfc3339;
 pub use status::{SourceStatus, Status, StatusCache};
 

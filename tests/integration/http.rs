@@ -785,3 +785,50 @@ fn a_body_with_the_entries_already_folded_is_not_folded_again() {
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// A client that opens a connection and sends nothing, or sends its request's head a byte
+/// at a time, is cut once `http.request_timeout` has passed without a whole head: such
+/// clients held their connections for good, and ~20,000 of them took every descriptor, the
+/// polls' sockets included. The server goes on answering the others.
+#[test]
+fn a_connection_that_never_completes_its_request_is_closed() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let env = TestEnv::new(&[], "1h");
+    let daemon = Daemon::start_with(&env.config, &[("WIREFOLD_HTTP__REQUEST_TIMEOUT", "1s")]);
+    let idle = TcpStream::connect(daemon.addr).unwrap();
+    let mut slow = TcpStream::connect(daemon.addr).unwrap();
+    slow.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    for s in [&idle, &slow] {
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+    }
+    // Closed: a read gives end of file (or the connection reset), not a timeout.
+    let closed = |mut s: &TcpStream| {
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        }
+    };
+    let start = std::time::Instant::now();
+    let (mut idle_closed, mut slow_closed) = (false, false);
+    while !(idle_closed && slow_closed) && start.elapsed() < Duration::from_secs(20) {
+        // One more byte of a header line every 200 ms: never a whole head.
+        if !slow_closed && slow.write_all(b"X").is_err() {
+            slow_closed = true;
+        }
+        idle_closed = idle_closed || closed(&idle);
+        slow_closed = slow_closed || closed(&slow);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(idle_closed, "an idle connection stayed open for 20 s");
+    assert!(slow_closed, "a trickled request head stayed open for 20 s");
+    let (code, _, _) = get(&daemon.url("/healthz"), &[]);
+    assert_eq!(code, 200);
+}

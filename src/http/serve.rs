@@ -1,0 +1,177 @@
+//! The accept loop: HTTP/1.1 connections served by hyper with the bounds that `axum::serve`
+//! does not set.
+//!
+//! - **A deadline for a request's head.** Without a timer hyper waits for ever: a client that
+//!   sends its headers a byte at a time, or opens a connection and sends nothing, held it
+//!   open for good, and ~20,000 of them took every file descriptor, the polls' sockets
+//!   included (ingest stopped with `Too many open files`). The head of every request must now
+//!   arrive within `http.request_timeout`; that is also how long an idle keep-alive
+//!   connection stays open.
+//! - **A cap on connections served at once** ([`MAX_CONNECTIONS`]): past it the listener
+//!   waits for one to end, and the clients wait in the kernel's queue, so HTTP clients never
+//!   take the descriptors the fetch stage needs.
+//! - **A graceful stop**: no new connection once `stop` is cancelled; each open one finishes
+//!   the request it serves and closes.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+use tracing::{debug, warn};
+
+/// Connections served at once. A page, a scraper, a few API clients and event streams need
+/// tens; the rest of the daemon's descriptors are the polls'.
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// Serves `app` on `listener`, at most `max_connections` at once, until `stop` is cancelled
+/// and the open connections have ended.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    head_timeout: Duration,
+    max_connections: usize,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let connections = TaskTracker::new();
+    let mut at_cap_said = false;
+    loop {
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if !at_cap_said {
+                    warn!(
+                        max = max_connections,
+                        "http connections at their limit: new clients wait for one to close"
+                    );
+                    at_cap_said = true;
+                }
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    p = slots.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                }
+            }
+        };
+        if slots.available_permits() > max_connections / 2 {
+            at_cap_said = false;
+        }
+        let (stream, peer) = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors, or a connection reset before it was accepted: the
+                    // listener itself is fine. A pause, so that a lack of descriptors does not
+                    // spin.
+                    debug!(error.message = %e, "accepting an http connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let stop = stop.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let app = app.clone();
+                async move {
+                    Ok::<_, Infallible>(
+                        app.oneshot(req.map(Body::new))
+                            .await
+                            .unwrap_or_else(|e| match e {}),
+                    )
+                }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(head_timeout);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    result = conn.as_mut() => {
+                        if let Err(e) = result {
+                            debug!(%peer, error.message = %e, "http connection ended");
+                        }
+                        break;
+                    }
+                    () = stop.cancelled(), if !stopping => {
+                        stopping = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    connections.close();
+    connections.wait().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Past the cap a client waits until a served connection closes.
+    #[tokio::test]
+    async fn past_the_cap_a_client_waits_for_a_connection_to_close() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route("/", axum::routing::get(|| async { "hi" }));
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(serve(
+            listener,
+            app,
+            Duration::from_secs(30),
+            2,
+            stop.clone(),
+        ));
+        let ask = |mut c: tokio::net::TcpStream| async move {
+            c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut buf = [0u8; 256];
+            let n = c.read(&mut buf).await.unwrap();
+            assert!(String::from_utf8_lossy(&buf[..n]).contains("hi"));
+            c
+        };
+        let first = ask(tokio::net::TcpStream::connect(addr).await.unwrap()).await;
+        let _second = ask(tokio::net::TcpStream::connect(addr).await.unwrap()).await;
+        // Both kept alive: the third is accepted by the kernel, not served.
+        let third = tokio::spawn(ask(tokio::net::TcpStream::connect(addr).await.unwrap()));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !third.is_finished(),
+            "a third connection was served past the cap of 2"
+        );
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(10), third)
+            .await
+            .expect("served once a slot was free")
+            .unwrap();
+        stop.cancel();
+        drop(_second);
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("stopped")
+            .unwrap()
+            .unwrap();
+    }
+}
