@@ -3,8 +3,15 @@
 //!
 //! Evidence comes from finished polls of HTTP sources: any answer from a server (even an error
 //! status or an HTML page) proves the network works; a DNS, connect or timeout failure is a
-//! vote for "offline". When failures of that kind come from `threshold` distinct hosts in a
-//! row, with no answer from anyone in between, the network is declared down. While it is down
+//! vote for "offline", but only from a host that answered at its last poll: a host that is
+//! dead for its own reasons (its server gone, its name expired) says nothing about this
+//! machine's network. When such failures come from `threshold` distinct hosts in a row, with
+//! no answer from anyone in between, or every host failed in a row (a start without a
+//! network, when no host answered yet), the network is declared down.
+//!
+//! Counting dead hosts as votes, three of four sources on closed ports declared the network
+//! down before the fourth, working one was ever polled, held it back, and flapped between
+//! down and up at each probe. While it is down
 //! the scheduler holds HTTP polls back (and does not count their failures against the
 //! sources), lets one source through every `schedule.network_probe_interval` as a probe, and
 //! releases everything, spread out, at the first answer.
@@ -26,8 +33,14 @@ pub enum Change {
 /// The detector; owned by the scheduler loop.
 #[derive(Debug)]
 pub struct NetworkMonitor {
+    hosts: usize,
     threshold: usize,
+    /// Hosts that failed since the last answer from anyone.
     failing: HashSet<String>,
+    /// Of those, the ones that had answered at their poll before.
+    failing_after_answer: usize,
+    /// Hosts whose last poll got an answer.
+    answering: HashSet<String>,
     down: bool,
 }
 
@@ -36,8 +49,11 @@ impl NetworkMonitor {
     /// `min(hosts, max(3, hosts / 4))` distinct hosts in a row; never with fewer than 2 hosts.
     pub fn new(hosts: usize) -> Self {
         Self {
+            hosts,
             threshold: Self::threshold(hosts),
             failing: HashSet::new(),
+            failing_after_answer: 0,
+            answering: HashSet::new(),
             down: false,
         }
     }
@@ -53,6 +69,7 @@ impl NetworkMonitor {
     /// The sources were reloaded: `hosts` distinct HTTP hosts from now on. The evidence so
     /// far stands.
     pub fn set_hosts(&mut self, hosts: usize) {
+        self.hosts = hosts;
         self.threshold = Self::threshold(hosts);
     }
 
@@ -69,16 +86,29 @@ impl NetworkMonitor {
     /// Records a finished poll of `host`: `network_failure` for DNS/connect/timeout failures,
     /// false when a server answered.
     pub fn record(&mut self, host: &str, network_failure: bool) -> Option<Change> {
+        let host = host.to_ascii_lowercase();
         if !network_failure {
             self.failing.clear();
+            self.failing_after_answer = 0;
+            self.answering.insert(host);
             if self.down {
                 self.down = false;
                 return Some(Change::CameBack);
             }
             return None;
         }
-        self.failing.insert(host.to_ascii_lowercase());
-        if !self.down && self.failing.len() >= self.threshold {
+        // While the network is down a failure says nothing about the host: it keeps its
+        // standing for when the network is back.
+        let answered_before = if self.down {
+            false
+        } else {
+            self.answering.remove(&host)
+        };
+        if self.failing.insert(host) && answered_before {
+            self.failing_after_answer += 1;
+        }
+        let everyone = self.hosts >= 2 && self.failing.len() >= self.hosts;
+        if !self.down && (self.failing_after_answer >= self.threshold || everyone) {
             self.down = true;
             return Some(Change::WentDown);
         }
@@ -90,29 +120,64 @@ impl NetworkMonitor {
 mod tests {
     use super::*;
 
+    /// A monitor of `hosts` hosts whose `answering` ones answered once.
+    fn answered(hosts: usize, answering: &[&str]) -> NetworkMonitor {
+        let mut m = NetworkMonitor::new(hosts);
+        for h in answering {
+            assert_eq!(m.record(h, false), None);
+        }
+        m
+    }
+
     #[test]
-    fn down_after_distinct_hosts_fail_in_a_row() {
-        let mut m = NetworkMonitor::new(5);
+    fn down_after_distinct_answering_hosts_fail_in_a_row() {
+        let mut m = answered(6, &["a", "b", "c", "d", "e"]);
         assert_eq!(m.record("a", true), None);
         assert_eq!(m.record("a", true), None); // the same host again is no new evidence
         assert_eq!(m.record("b", true), None);
         assert_eq!(m.record("c", false), None); // someone answered: start over
-        assert_eq!(m.record("a", true), None);
+        assert_eq!(m.record("c", true), None);
+        assert_eq!(m.record("d", true), None);
+        assert_eq!(m.record("a", true), None); // a and b failed at their last poll: no votes
         assert_eq!(m.record("b", true), None);
-        assert_eq!(m.record("d", true), Some(Change::WentDown));
+        assert_eq!(m.record("e", true), Some(Change::WentDown));
         assert!(m.is_down());
-        assert_eq!(m.record("e", true), None);
-        assert_eq!(m.record("e", false), Some(Change::CameBack));
+        assert_eq!(m.record("f", true), None);
+        assert_eq!(m.record("f", false), Some(Change::CameBack));
         assert!(!m.is_down());
     }
 
     #[test]
+    fn dead_hosts_are_no_evidence_but_every_host_failing_is() {
+        // Three hosts on closed ports, one working: the dead ones fail first, again and
+        // again, and the network stays up.
+        let mut m = NetworkMonitor::new(4);
+        for _ in 0..3 {
+            for h in ["dead-a", "dead-b", "dead-c"] {
+                assert_eq!(m.record(h, true), None);
+            }
+        }
+        assert_eq!(m.record("good", false), None);
+        for h in ["dead-a", "dead-b", "dead-c"] {
+            assert_eq!(m.record(h, true), None);
+        }
+        assert!(!m.is_down());
+        // The working one fails too: now every host failed in a row.
+        assert_eq!(m.record("good", true), Some(Change::WentDown));
+        // A start without a network: nobody ever answered, every host fails.
+        let mut m = NetworkMonitor::new(3);
+        assert_eq!(m.record("a", true), None);
+        assert_eq!(m.record("b", true), None);
+        assert_eq!(m.record("c", true), Some(Change::WentDown));
+    }
+
+    #[test]
     fn thresholds_scale_and_single_hosts_never_go_down() {
-        let mut one = NetworkMonitor::new(1);
+        let mut one = answered(1, &["only"]);
         for _ in 0..10 {
             assert_eq!(one.record("only", true), None);
         }
-        let mut two = NetworkMonitor::new(2);
+        let mut two = answered(2, &["a", "b"]);
         two.record("a", true);
         assert_eq!(two.record("b", true), Some(Change::WentDown));
         assert_eq!(NetworkMonitor::new(100).threshold, 25);

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::fault_server::{FaultServer, BOMB_BYTES};
-use crate::helpers::{num, rss, Daemon, TestEnv};
+use crate::helpers::{num, rss, Daemon, FeedServer, TestEnv};
 
 /// Tight limits so that each fault shows quickly.
 const FETCH: &str = r#"
@@ -326,4 +326,46 @@ fn every_source_failing_at_once_is_reported_as_network_down() {
         assert_eq!(class(&s, n), "connect");
         assert!(num(source(&s, n), "/failures") <= 1, "{s:#}");
     }
+}
+
+/// Three sources on dead hosts and one that works: the dead ones fail first and fail again,
+/// but they never answered, so they are no evidence that this machine is offline. The
+/// working source goes on being polled and the network stays up (they once declared it
+/// down before the working one was polled, held it back, and flapped at each probe).
+#[test]
+fn dead_hosts_beside_a_working_one_do_not_make_the_network_look_down() {
+    let dead: Vec<(String, String)> = (0..3)
+        .map(|i| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .unwrap();
+            (
+                format!("dead{i}"),
+                format!("http://127.0.0.1:{port}/feed.xml"),
+            )
+        })
+        .collect();
+    let server = FeedServer::start();
+    server.set(
+        "good.xml",
+        rss(
+            "Good",
+            &[("g1", "One", "http://good.example/1", "Text one.")],
+        ),
+    );
+    let mut sources: Vec<(&str, String)> =
+        dead.iter().map(|(n, u)| (n.as_str(), u.clone())).collect();
+    sources.push(("good", server.url("good.xml")));
+    let env = TestEnv::new(&sources, "1s");
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("the working source polled five times", |s| {
+        assert_eq!(s["network"]["state"], "up", "{s:#}");
+        num(source(s, "good"), "/polls") >= 5
+    });
+    for (n, _) in &dead {
+        assert_eq!(class(&s, n), "connect");
+        assert!(num(source(&s, n), "/failures") >= 2, "{s:#}");
+    }
+    assert!(!daemon.log().contains("the network looks down"));
 }
