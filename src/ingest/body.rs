@@ -138,14 +138,23 @@ pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> V
 /// of the last 30 days until now, divided by the number of those entries. A feed whose recent
 /// entries stopped long ago therefore looks slow, as it is. `None` when no entry has a date, or
 /// when every date is the same instant (feeds that stamp every entry with the time of the
-/// request say nothing about their rate); 30 days when no entry is recent.
+/// request say nothing about their rate); 30 days when no entry is recent. A feed whose
+/// newest entry lies ahead of `now` (local time labelled as UTC, hours ahead) has its dates
+/// taken back by that much: counted from `now` as they were, its span was nothing and the
+/// source was polled at a quarter of its interval.
 pub fn entry_gap(entries: &[RawEntry], now: DateTime<Utc>) -> Option<Duration> {
     const WINDOW: Duration = Duration::from_secs(30 * 86_400);
-    let dates: Vec<DateTime<Utc>> = entries
+    let mut dates: Vec<DateTime<Utc>> = entries
         .iter()
         .filter_map(|e| e.published.or(e.updated))
         .filter(|d| *d <= now + chrono::Duration::days(1))
         .collect();
+    let ahead = *dates.iter().max()? - now;
+    if ahead > chrono::Duration::zero() {
+        for d in &mut dates {
+            *d -= ahead;
+        }
+    }
     let oldest = dates.iter().min()?;
     let newest = dates.iter().max()?;
     if dates.len() > 1 && (*newest - *oldest) < chrono::Duration::minutes(1) {
@@ -205,5 +214,11 @@ mod tests {
         let stamped: Vec<RawEntry> = (0..5).map(|_| entry(0, now)).collect();
         assert_eq!(entry_gap(&stamped, now), None);
         assert_eq!(entry_gap(&[], now), None);
+        // Dated three hours ahead (local time labelled as UTC): the same rate as the same
+        // entries dated right, not a gap of nothing.
+        let ahead: Vec<RawEntry> = (0..10).map(|i| entry(-180 + i * 10, now)).collect();
+        let right: Vec<RawEntry> = (0..10).map(|i| entry(i * 10, now)).collect();
+        assert_eq!(entry_gap(&ahead, now), entry_gap(&right, now));
+        assert!(entry_gap(&ahead, now).unwrap() >= Duration::from_secs(540));
     }
 }
