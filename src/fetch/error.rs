@@ -63,6 +63,11 @@ pub enum FetchError {
     /// The body broke off (connection reset, truncated chunked encoding, bad compression).
     #[error("reading the body failed: {0}")]
     Body(String),
+    /// The server broke the exchange before its answer: the connection reset or closed
+    /// after the request was sent, or a reply that is not HTTP. A server's fault, not the
+    /// network's: something answered.
+    #[error("the server broke the exchange: {0}")]
+    Protocol(String),
     /// A `file://` source could not be read.
     #[error("cannot read file: {0}")]
     File(String),
@@ -87,6 +92,7 @@ impl FetchError {
             FetchError::Redirect(_) => "redirect",
             FetchError::Blocked(_) => "blocked_address",
             FetchError::Body(_) => "body",
+            FetchError::Protocol(_) => "protocol",
             FetchError::File(_) => "file",
             FetchError::Other(_) => "other",
         }
@@ -141,6 +147,15 @@ impl FetchError {
             FetchError::Connect(chain)
         } else if e.is_body() || e.is_decode() {
             FetchError::Body(chain)
+        } else if lower.contains("connection reset")
+            || lower.contains("connection closed before message completed")
+            || lower.contains("broken pipe")
+            || lower.contains("invalid http version")
+            || lower.contains("invalid status")
+            || lower.contains("invalid header")
+            || lower.contains("message head is too large")
+        {
+            FetchError::Protocol(chain)
         } else {
             FetchError::Other(chain)
         }

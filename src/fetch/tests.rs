@@ -285,3 +285,40 @@ fn own_headers_follow_the_configured_host_and_its_move_to_tls_only() {
         &u("http://feeds.example.com/news.xml")
     ));
 }
+
+/// A server that reads the request and then resets the connection, closes it, or answers
+/// with something that is not HTTP: the `protocol` class, which is no evidence that the
+/// network is down (these were `other`).
+#[tokio::test]
+async fn a_server_that_breaks_the_exchange_is_a_protocol_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for n in 0.. {
+            let Ok((mut c, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 2048];
+            let _ = c.read(&mut buf).await;
+            match n % 3 {
+                0 => {
+                    // An RST instead of a FIN.
+                    let _ = c.set_zero_linger();
+                }
+                1 => {}
+                _ => {
+                    let _ = c.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").await;
+                }
+            }
+            drop(c);
+        }
+    });
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
+    for _ in 0..3 {
+        let e = f.fetch(&url, &Validators::default()).await.unwrap_err();
+        assert_eq!(e.class(), "protocol", "{e}");
+        assert!(!e.is_network(), "{e}");
+    }
+}
