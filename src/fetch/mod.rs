@@ -283,10 +283,20 @@ impl Fetcher {
         let status = resp.status();
         let fresh_for = outcome::fresh_for(resp.headers());
         let final_url = resp.url().clone();
+        let header_string = |name: header::HeaderName| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let validators = Validators {
+            etag: header_string(header::ETAG),
+            last_modified: header_string(header::LAST_MODIFIED),
+        };
         if status == StatusCode::NOT_MODIFIED {
             return Ok(FetchOutcome {
                 content: Content::NotModified,
-                validators: Validators::default(),
+                validators,
                 final_url,
                 moved_to,
                 fresh_for,
@@ -304,16 +314,6 @@ impl Fetcher {
                 retry_after,
             });
         }
-        let header_string = |name: header::HeaderName| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let validators = Validators {
-            etag: header_string(header::ETAG),
-            last_modified: header_string(header::LAST_MODIFIED),
-        };
         let content_type = header_string(header::CONTENT_TYPE);
         let bytes = body::read_body(resp, self.limits).await?;
         Ok(FetchOutcome {

@@ -36,7 +36,8 @@ pub enum Content {
 pub struct FetchOutcome {
     /// The body, or not modified.
     pub content: Content,
-    /// Validators to store for the next poll (empty on 304: keep the stored ones).
+    /// Validators to store for the next poll. On a 304, those it carries (usually none:
+    /// the stored ones stay; a new one replaces its stored one, RFC 9111 4.3.4).
     pub validators: Validators,
     /// The URL after redirects (base for relative links).
     pub final_url: Url,

@@ -237,6 +237,13 @@ async fn run(
     );
     let (bytes, content_type) = match outcome.content {
         Content::NotModified => {
+            // A 304 may renew a validator; one it does not carry stays as stored.
+            if let Some(etag) = outcome.validators.etag {
+                state.etag = Some(etag);
+            }
+            if let Some(last_modified) = outcome.validators.last_modified {
+                state.last_modified = Some(last_modified);
+            }
             let summary = PollSummary {
                 not_modified: true,
                 ..PollSummary::default()

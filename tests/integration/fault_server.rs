@@ -3,6 +3,7 @@
 //! | route | misbehaviour |
 //! |---|---|
 //! | `etag.xml` | a good feed with `ETag`/`Last-Modified`; 304 when they come back |
+//! | `etag-renewed.xml` | `ETag: "r1"`; its 304 carries a new one, `"r2"` (RFC 9111 4.3.4) |
 //! | `trickle.xml` | 200, then one byte every 100 ms, forever |
 //! | `endless.xml` | 200, then 64 KiB chunks as fast as they go, forever |
 //! | `bomb.xml` | `Content-Encoding: gzip`: ~600 KB inflating to 128 MiB of zeros |
@@ -51,6 +52,8 @@ static BOMB: LazyLock<Vec<u8>> = LazyLock::new(|| {
 struct Counters {
     hits: Mutex<HashMap<String, u32>>,
     not_modified: AtomicU32,
+    /// Requests that came back with the ETag a 304 gave.
+    renewed_etag_sent: AtomicU32,
 }
 
 /// The server; lives as long as the value.
@@ -103,6 +106,11 @@ impl FaultServer {
     /// 304 answers so far.
     pub fn not_modified(&self) -> u32 {
         self.counters.not_modified.load(Ordering::SeqCst)
+    }
+
+    /// Requests to `etag-renewed.xml` that sent the ETag its 304 gave.
+    pub fn renewed_etag_sent(&self) -> u32 {
+        self.counters.renewed_etag_sent.load(Ordering::SeqCst)
     }
 }
 
@@ -164,6 +172,29 @@ async fn handle(
                     (header::LAST_MODIFIED, "Mon, 17 Apr 2023 10:05:00 GMT"),
                 ],
                 two_items("Validators"),
+            )
+                .into_response()
+        }
+        "etag-renewed.xml" => {
+            match headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+            {
+                Some("\"r1\"") => {
+                    return (StatusCode::NOT_MODIFIED, [(header::ETAG, "\"r2\"")]).into_response()
+                }
+                Some("\"r2\"") => {
+                    c.renewed_etag_sent.fetch_add(1, Ordering::SeqCst);
+                    return (StatusCode::NOT_MODIFIED, [(header::ETAG, "\"r2\"")]).into_response();
+                }
+                _ => {}
+            }
+            (
+                [
+                    (header::CONTENT_TYPE, "application/rss+xml"),
+                    (header::ETAG, "\"r1\""),
+                ],
+                two_items("Renewed"),
             )
                 .into_response()
         }

@@ -271,6 +271,19 @@ fn a_gzip_bomb_costs_at_most_about_twice_the_cap() {
         .is_some_and(|a| a.iter().any(|x| x["class"] == "too_large")));
 }
 
+/// A 304 that carries a new `ETag` updates the stored one (RFC 9111 4.3.4): the next
+/// request sends it.
+#[test]
+fn a_304_with_a_new_etag_replaces_the_stored_one() {
+    let server = FaultServer::start();
+    let env = TestEnv::new(&[("renewed", server.url("etag-renewed.xml"))], "1s");
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("the renewed ETag sent", |s| {
+        server.renewed_etag_sent() >= 1 && num(source(s, "renewed"), "/not_modified") >= 2
+    });
+    assert_eq!(num(source(&s, "renewed"), "/items_new"), 2);
+}
+
 #[test]
 fn a_restarted_daemon_sends_its_validators_and_parses_nothing_on_304() {
     let server = FaultServer::start();
