@@ -107,10 +107,11 @@ pub fn fold_entries(
 }
 
 /// Normalizes the entries of one poll, in order, as the ingest folds them: the language
-/// detected once for the feed ([`FeedLanguage`]), titles cut at [`MAX_TITLE_CHARS`], and a
-/// repeated key given a positional suffix.
+/// detected once for the feed ([`FeedLanguage`]), titles cut at [`MAX_TITLE_CHARS`], a
+/// repeated key given a positional suffix, and an entry repeated whole (same key, link, title
+/// and text) left out.
 pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> Vec<Article> {
-    let mut keys = std::collections::HashSet::with_capacity(entries.len());
+    let mut keys = std::collections::HashMap::with_capacity(entries.len());
     let mut language = FeedLanguage::default();
     let mut articles = Vec::with_capacity(entries.len());
     for raw in entries {
@@ -121,17 +122,37 @@ pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> V
         cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
         // A feed that repeats a GUID for different items (it happens): the later ones get a
         // positional suffix, so they neither overwrite each other nor flip-flop every poll.
-        if !keys.insert(article.key.clone()) {
-            let base = article.key.clone();
-            let mut n = 2;
-            while !keys.insert(format!("{base}#{n}")) {
-                n += 1;
+        // The same item listed twice is one article: suffixed, its copy became a second
+        // article of the source that never followed the item's edits.
+        let item = item_digest(&article);
+        match keys.get(&article.key) {
+            None => {
+                keys.insert(article.key.clone(), item);
             }
-            article.key = format!("{base}#{n}");
+            Some(&first) if first == item => continue,
+            Some(_) => {
+                let base = article.key.clone();
+                let mut n = 2;
+                while keys.contains_key(&format!("{base}#{n}")) {
+                    n += 1;
+                }
+                article.key = format!("{base}#{n}");
+                keys.insert(article.key.clone(), item);
+            }
         }
         articles.push(article);
     }
     articles
+}
+
+/// What tells an item listed twice in one feed from two items under one key.
+fn item_digest(a: &Article) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for part in [a.url.as_deref().unwrap_or(""), &a.title, &a.text] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest()
 }
 
 /// The feed's publishing rate as a mean time between entries: the span from its oldest entry
@@ -196,6 +217,34 @@ mod tests {
             authors: Vec::new(),
             language: None,
         }
+    }
+
+    #[test]
+    fn an_item_listed_twice_is_one_article_and_two_items_under_one_key_are_two() {
+        let now = Utc::now();
+        let item = |guid: &str, text: &str| RawEntry {
+            guid: Some(guid.into()),
+            link: Some("https://news.example/a".into()),
+            title: Some("Harbour reopens".into()),
+            summary: Some(text.into()),
+            ..entry(10, now)
+        };
+        let mut entries = vec![
+            item("g1", "The harbour reopened on Monday after repairs."),
+            item("g1", "The harbour reopened on Monday after repairs."),
+            item("g1", "A second story that reuses the first one's guid."),
+            item("g2", "The harbour reopened on Monday after repairs."),
+        ];
+        let keys: Vec<String> = normalize_entries(&mut entries, &NormalizeOptions::new(now))
+            .into_iter()
+            .map(|a| a.key)
+            .collect();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        assert!(
+            keys[0].ends_with("g1") && keys[1].ends_with("g1#2"),
+            "{keys:?}"
+        );
+        assert!(keys[2].ends_with("g2"), "{keys:?}");
     }
 
     #[test]
