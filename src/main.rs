@@ -101,15 +101,28 @@ fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
 /// `backup`, `health-check`): `--url` when given; else from the configuration
 /// (`http.listen` and `http.token`, environment overrides included), so that a container
 /// whose `WIREFOLD_HTTP__LISTEN` moved the port checks the right one; else, when no
-/// configuration was named and the default file is absent, `http://127.0.0.1:8080`.
+/// configuration was named and the default file is absent, `http://127.0.0.1:8080`. The
+/// token is the configuration's either way (`--url` names where the daemon is, not who may
+/// ask it).
 fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, Option<String>)> {
+    let token_of = |http: &wirefold::config::HttpConfig| {
+        http.token
+            .as_ref()
+            .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned())
+    };
     if let Some(url) = url {
-        return Ok((url, None));
+        // The configuration is only asked for its token: one that does not load is no reason
+        // to refuse a command told where the daemon is.
+        let token = optional_config(arg)
+            .and_then(|path| Config::load_http(&path).ok())
+            .and_then(|http| token_of(&http));
+        return Ok((url.trim_end_matches('/').to_owned(), token));
     }
     let Some(path) = optional_config(arg) else {
         return Ok(("http://127.0.0.1:8080".into(), None));
     };
     let http = Config::load_http(&path)?;
+    let token = token_of(&http);
     let base = http.local_url().ok_or_else(|| {
         anyhow::anyhow!(
             "{}: http.listen {} has port 0, chosen when the daemon starts; pass --url",
@@ -117,10 +130,6 @@ fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, O
             http.listen
         )
     })?;
-    let token = http
-        .token
-        .as_ref()
-        .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned());
     Ok((base, token))
 }
 

@@ -115,7 +115,7 @@ pub fn router(state: AppState) -> Router {
         // no request timeout.
         .route("/events", get(events::events))
         .route("/store/backup", post(control::backup));
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(guarded)
@@ -125,7 +125,20 @@ pub fn router(state: AppState) -> Router {
         // exist (404) nor which methods they take (405).
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        .with_state(state)
+        .with_state(state);
+    // The method router adds `Allow` to whatever a wrong method got, the 401 included:
+    // taken off outside it.
+    Router::new()
+        .fallback_service(app)
+        .layer(middleware::map_response(no_allow_unless_authorized))
+}
+
+/// A `401` names no methods (see [`router`]).
+async fn no_allow_unless_authorized(mut r: Response) -> Response {
+    if r.status() == StatusCode::UNAUTHORIZED {
+        r.headers_mut().remove(header::ALLOW);
+    }
+    r
 }
 
 /// Compares in time independent of where the inputs differ.
@@ -178,8 +191,10 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        // The scheme is case-insensitive (RFC 9110 11.1): `bearer` and `BEARER` too.
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
     match given {
         Some(g) if constant_time_eq(g.as_bytes(), token.expose_secret().as_bytes()) => {
             next.run(req).await

@@ -460,7 +460,12 @@ fn bearer_token_guards_everything_but_health() {
         send(reqwest::Method::POST, &d.url(path), headers, false).0
     };
     assert_eq!(post("/status", &[]), 401);
+    let (_, h, _) = send(reqwest::Method::POST, &d.url("/status"), &[], false);
+    assert!(h.get("allow").is_none(), "{h:?}");
     assert_eq!(get(&d.url("/no/such/path"), &[]).0, 401);
+    // The scheme's case does not matter (RFC 9110 11.1).
+    let lower = format!("bearer {TOKEN}");
+    assert_eq!(get(&d.url("/status"), &[("Authorization", &lower)]).0, 200);
     // ...while the probes stay open to any method's answer, and the token holder is told.
     assert_eq!(post("/healthz", &[]), 405);
     assert_eq!(post("/status", &[("Authorization", &auth)]), 405);
@@ -514,6 +519,10 @@ fn bearer_token_guards_everything_but_health() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(String::from_utf8_lossy(&out.stdout).contains(" · 1 source (0 failing) · "));
     let out = tool(&["health-check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // `--url` says where the daemon is; the token still comes from the configuration.
+    let out = tool(&["stats", "--url", &d.url("/")]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     // The test configuration's own listen address has port 0: no URL to derive.
