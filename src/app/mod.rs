@@ -398,7 +398,7 @@ pub async fn reload_sources(
         let now = Utc::now().timestamp_millis();
         // Refused by validation, or the loading thread failed.
         let loaded = loaded.map_err(|e| e.to_string());
-        let config = match loaded.and_then(|r| r.map_err(|e| e.to_string())) {
+        let config = match loaded.and_then(|r| r.map_err(|e| e.one_line())) {
             Ok(c) => c,
             Err(why) => {
                 // Recorded before it is logged: whoever read the log finds it in /status.

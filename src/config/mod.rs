@@ -46,6 +46,25 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The error on one line, for a log line or a JSON field: the problems of an invalid file
+    /// separated by `; ` (the display form lists them one per line, for a terminal).
+    pub fn one_line(&self) -> String {
+        match self {
+            ConfigError::Invalid { path, problems } => format!(
+                "invalid configuration {}: {}",
+                path.display(),
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            other => other.to_string().replace(['\n', '\r'], " "),
+        }
+    }
+}
+
 /// A strict reading's error on one line: where in the file, and what was wrong there.
 fn strict_error(text: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim_end();
@@ -591,7 +610,12 @@ impl Config {
             .map(|raw| {
                 let (key, index) = key_path(&raw);
                 let source = match (raw.starts_with("sources."), index) {
-                    (true, Some(i)) => settings.sources.get(i).map(|s| s.name.clone()),
+                    // A name with a line break is refused, not echoed (`validate`).
+                    (true, Some(i)) => settings
+                        .sources
+                        .get(i)
+                        .map(|s| s.name.trim().to_owned())
+                        .filter(|n| !n.chars().any(char::is_control)),
                     _ => None,
                 };
                 Problem {

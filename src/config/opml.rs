@@ -116,7 +116,14 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
     let Some(url) = url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()) else {
         return Ok(None);
     };
-    let collapse = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A title from someone else's list becomes a source name, which goes into log lines
+    // and the configuration: no control characters (a terminal escape, a forged line).
+    let collapse = |s: &str| {
+        s.replace(|c: char| c.is_control(), " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let title = [title, text]
         .into_iter()
         .flatten()
@@ -313,6 +320,17 @@ mod tests {
                 feed("", "http://plain.example.com/news/"),
                 feed("Caf&eacute; News", "https://cafe.example.org/atom.xml"),
             ]
+        );
+    }
+
+    #[test]
+    fn control_characters_of_a_title_are_left_out() {
+        let xml = r#"<opml version="2.0"><body>
+            <outline text="Red&#27;[31m Wire&#1;" xmlUrl="https://wire.example.org/rss"/>
+        </body></opml>"#;
+        assert_eq!(
+            feeds(xml.as_bytes()).unwrap(),
+            [feed("Red [31m Wire", "https://wire.example.org/rss")]
         );
     }
 

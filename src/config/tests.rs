@@ -590,6 +590,20 @@ fn a_store_path_with_a_trailing_slash_keeps_its_backups_beside_it() {
 }
 
 #[test]
+fn a_source_name_with_a_control_character_is_refused_without_echoing_it() {
+    let toml = format!(
+        "{GOOD}\n[[sources]]\nname = \"evil\\n2026-12-05T00:00:00Z ERROR forged\"\nurl = \"https://x.example/f\"\nintervl = \"1h\"\n"
+    );
+    let p = problems(load(&toml, &[]));
+    assert!(
+        p.iter().any(|p| p
+            == "sources[3].name: must not contain control characters (line breaks, tabs, escapes)"),
+        "{p:?}"
+    );
+    assert!(p.iter().all(|p| !p.contains("forged")), "{p:?}");
+}
+
+#[test]
 fn a_reload_applies_fetch_only_when_a_per_poll_key_changed() {
     let a = load(GOOD, &[]).unwrap();
     let mut b = a.clone();

@@ -474,13 +474,20 @@ pub(super) fn validate(
     let mut sources = Vec::with_capacity(s.sources.len());
     for (i, src) in s.sources.into_iter().enumerate() {
         let name = src.name.trim().to_owned();
-        let label = if name.is_empty() {
+        let label = if name.is_empty() || name.chars().any(char::is_control) {
             None
         } else {
             Some(name.as_str())
         };
         if name.is_empty() {
             c.push(format!("sources[{i}].name"), None, "must not be empty");
+        } else if name.chars().any(char::is_control) {
+            // Named without the name: a line break in it would forge a line of the log.
+            c.push(
+                format!("sources[{i}].name"),
+                None,
+                "must not contain control characters (line breaks, tabs, escapes)",
+            );
         } else if !seen.insert(name.clone()) {
             c.push(
                 format!("sources[{i}].name"),

@@ -401,14 +401,19 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     // Only the sources changed: no section is said to wait for a restart.
     assert!(!daemon.log().contains("take effect"), "{}", daemon.log());
 
-    // An invalid file: logged, nothing changes, the daemon runs on.
-    env.append_config("colour = \"blue\"\n");
+    // An invalid file: logged on one line (every problem), nothing changes, the daemon
+    // runs on.
+    env.append_config("colour = \"blue\"\nshade = 3\n");
     daemon.hangup();
     daemon.wait_for_log("configuration not reloaded");
     assert!(
         daemon
             .log()
-            .contains(r#"sources[1].colour (source "two"): unknown key"#),
+            .lines()
+            .any(|l| l.contains("configuration not reloaded")
+                && l.contains(r#"sources[1].colour (source "two"): unknown key"#)
+                && l.contains(r#"sources[1].shade (source "two"): unknown key"#)
+                && l.contains("unknown key; sources[1].")),
         "{}",
         daemon.log()
     );
