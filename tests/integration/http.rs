@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::fixtures::{agency_feed, html, paragraphs, HARBOUR, ORCHARD};
-use crate::helpers::{metric, num, rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{metric, num, numbered_rss, rss, Daemon, FeedServer, TestEnv};
 
 const TOKEN: &str = "test-token-0123456789";
 
@@ -840,4 +840,26 @@ fn a_connection_that_never_completes_its_request_is_closed() {
     assert!(slow_closed, "a trickled request head stayed open for 20 s");
     let (code, _, _) = get(&daemon.url("/healthz"), &[]);
     assert_eq!(code, 200);
+}
+
+/// A replay from the start that is longer than the pages it is read in (256 changes) arrives
+/// whole, in order, each change once.
+#[test]
+fn a_replay_of_many_pages_arrives_whole_and_in_order() {
+    let server = FeedServer::start();
+    let numbers: Vec<u32> = (1..=700).collect();
+    server.set("many.xml", numbered_rss("Many", "m", &numbers));
+    let env = TestEnv::new(&[("many", server.url("many.xml"))], "1h");
+    let d = Daemon::start(&env);
+    d.wait_for("700 articles stored", |s| num(s, "/counts/articles") >= 700);
+    let ids = |t: &str| -> Vec<u64> {
+        t.lines()
+            .filter_map(|l| l.strip_prefix("id:"))
+            .map(|v| v.trim().parse().unwrap())
+            .collect()
+    };
+    let text = sse_until(&d.url("/events?after=0"), &[], |t| ids(t).len() >= 700);
+    let got = ids(&text);
+    assert_eq!(got.len(), 700, "{got:?}");
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
 }
