@@ -36,7 +36,7 @@ pub(super) async fn poll(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = refuse_foreign(&headers, "polls") {
+    if let Some(refused) = refuse_foreign(&headers, &state.config.http, "polls") {
         return refused;
     }
     let name = match segment(name, "name") {
@@ -136,7 +136,7 @@ pub(super) async fn backup(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = refuse_foreign(&headers, "a backup") {
+    if let Some(refused) = refuse_foreign(&headers, &state.config.http, "a backup") {
         return refused;
     }
     if let Err(e) = Params::parse(q.as_deref(), &[]) {
@@ -171,16 +171,61 @@ pub(super) async fn backup(
     }
 }
 
-/// `403` for a browser's post from another site's page ([`foreign_origin`]), asking for
+/// `403` for a browser's post from another site's page ([`foreign_origin`]), or from a page
+/// that reached a loopback daemon under a name of its own ([`rebound_host`]), asking for
 /// `what`.
-fn refuse_foreign(headers: &HeaderMap, what: &str) -> Option<Response> {
-    foreign_origin(headers).map(|origin| {
-        error(
+fn refuse_foreign(
+    headers: &HeaderMap,
+    http: &crate::config::HttpConfig,
+    what: &str,
+) -> Option<Response> {
+    if let Some(origin) = foreign_origin(headers) {
+        return Some(error(
             StatusCode::FORBIDDEN,
             "cross_origin",
             &format!("a request from a page at {origin} may not ask for {what}"),
+        ));
+    }
+    rebound_host(headers, http).map(|host| {
+        error(
+            StatusCode::FORBIDDEN,
+            "host_not_allowed",
+            &format!(
+                "a page at {host} may not ask a daemon listening on loopback for {what}; \
+                 if {host} is this daemon's address, set http.public_url (or http.token)"
+            ),
         )
     })
+}
+
+/// The host name of a browser's request (it sent an `Origin`) to a daemon that listens on
+/// loopback without a token, when that name is neither an address, `localhost`, nor
+/// `http.public_url`'s host: a page that had its own name re-pointed at 127.0.0.1 (DNS
+/// rebinding) is same-origin to itself, so [`foreign_origin`] lets it through, and it
+/// could rotate every backup away or poll the feeds as fast as `min_interval` allows.
+fn rebound_host(headers: &HeaderMap, http: &crate::config::HttpConfig) -> Option<String> {
+    if !headers.contains_key(header::ORIGIN)
+        || !http.listen.ip().is_loopback()
+        || http.token.is_some()
+    {
+        return None;
+    }
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let url = url::Url::parse(&format!("http://{host}/")).ok()?;
+    let allowed = match url.host()? {
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
+        url::Host::Domain(d) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.to_ascii_lowercase().ends_with(".localhost")
+                || http
+                    .public_url
+                    .as_deref()
+                    .and_then(|p| url::Url::parse(p).ok())
+                    .and_then(|p| p.host_str().map(|h| h.eq_ignore_ascii_case(d)))
+                    .unwrap_or(false)
+        }
+    };
+    (!allowed).then(|| host.to_owned())
 }
 
 /// The `Origin` of a request that a browser sent from another site's page (a form or a

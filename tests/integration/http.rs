@@ -255,6 +255,37 @@ fn api_change_feed_feeds_metrics_and_events() {
     );
     assert_eq!(code, 403, "{body}");
     assert_eq!(json(&body)["error"], "cross_origin", "{body}");
+    // A page whose own name was pointed at 127.0.0.1 (DNS rebinding) is same-origin to
+    // itself; on a loopback daemon without a token only an address, localhost or
+    // http.public_url's host may post. The backup would have rotated the backups away.
+    let port = d.addr.port();
+    let rebound = format!("rebind.attacker.example:{port}");
+    let rebound_origin = format!("http://{rebound}");
+    for path in ["/store/backup", "/sources/outlet/poll"] {
+        let (code, _, body) = send(
+            reqwest::Method::POST,
+            &d.url(path),
+            &[("host", &rebound), ("origin", &rebound_origin)],
+            true,
+        );
+        assert_eq!(code, 403, "{path}: {body}");
+        assert_eq!(json(&body)["error"], "host_not_allowed", "{body}");
+        assert!(
+            json(&body)["message"]
+                .as_str()
+                .unwrap()
+                .contains("http.public_url"),
+            "{body}"
+        );
+    }
+    let local = format!("localhost:{port}");
+    let (code, _, body) = send(
+        reqwest::Method::POST,
+        &d.url("/sources/outlet/poll"),
+        &[("host", &local), ("origin", &format!("http://{local}"))],
+        true,
+    );
+    assert!(code == 202 || code == 429, "{code}: {body}");
     let (code, _, body) = send(
         reqwest::Method::POST,
         &format!("{poll}?wait=soon"),
