@@ -139,6 +139,17 @@ impl Folder {
             1 => found.pop(),
             _ => Some(self.merge_bridged(index, batch, found, now)?),
         };
+        // Rule 2a: an exact copy of the source's own article at the same URL under another
+        // key is that article again: a feed that mints a new GUID for its items on every poll
+        // added a "copy" per item per poll, for ever.
+        if let Some((m, story)) = &found {
+            if m.kind == MatchKind::Exact
+                && a.url.is_some()
+                && self.same_item_again(batch, story, m, source, &a.url)?
+            {
+                return Ok(Decision::Unchanged);
+            }
+        }
         let mut rec = ArticleRecord {
             id,
             source: source.to_owned(),
@@ -205,6 +216,32 @@ impl Folder {
         batch.stories.insert(story.id, story);
         batch.writes.push((rec, kind));
         Ok(decision)
+    }
+}
+
+impl Folder {
+    /// Whether `story` (found by the exact match `m`) already holds an article of `source`
+    /// at `url`: among its copies in the story record, or the matched article itself.
+    fn same_item_again(
+        &self,
+        batch: &Batch,
+        story: &StoryRecord,
+        m: &Match,
+        source: &str,
+        url: &Option<String>,
+    ) -> Result<bool, StoreError> {
+        if story
+            .copies
+            .iter()
+            .any(|c| c.source == source && &c.url == url)
+        {
+            return Ok(true);
+        }
+        let matched = match batch.writes.iter().rev().find(|(r, _)| r.id == m.article) {
+            Some((r, _)) => Some(r.clone()),
+            None => self.store.article(m.article)?,
+        };
+        Ok(matched.is_some_and(|r| r.source == source && &r.url == url))
     }
 }
 

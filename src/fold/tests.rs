@@ -79,6 +79,54 @@ fn exact_copy_from_another_source_joins_the_story() {
     );
 }
 
+/// A feed that mints a new GUID for the same item on every poll: the item at its URL is the
+/// source's own article again, not another copy; the same text from the same source at
+/// another URL, or from another source at the same URL, is still a copy.
+#[test]
+fn the_same_item_under_a_new_guid_is_unchanged() {
+    let (_d, f) = folder();
+    let at = |guid: &str, url: &str| RawEntry {
+        link: Some(url.into()),
+        ..entry(guid, "Ferries go electric", &P)
+    };
+    let s = story(fold(
+        &f,
+        "paper",
+        &at("g-1", "https://paper.example/ferries"),
+        T0,
+    ));
+    for n in 2..5 {
+        let d = fold(
+            &f,
+            "paper",
+            &at(&format!("g-{n}"), "https://paper.example/ferries"),
+            T0 + n * HOUR,
+        );
+        assert!(matches!(d, Decision::Unchanged), "poll {n}: {d:?}");
+    }
+    let d = fold(
+        &f,
+        "paper",
+        &at("g-9", "https://paper.example/ferries-2"),
+        T0 + 6 * HOUR,
+    );
+    assert!(
+        matches!(d, Decision::Copy { exact: true, story, .. } if story == s),
+        "{d:?}"
+    );
+    let d = fold(
+        &f,
+        "mirror",
+        &at("m-1", "https://paper.example/ferries"),
+        T0 + 7 * HOUR,
+    );
+    assert!(
+        matches!(d, Decision::Copy { exact: true, story, .. } if story == s),
+        "{d:?}"
+    );
+    assert_eq!(copies(&f.store, s).len(), 3);
+}
+
 #[test]
 fn near_copy_with_dateline_trim_and_boilerplate_joins_the_story() {
     let (_d, f) = folder();
