@@ -71,6 +71,8 @@ const TRACKING: &[&str] = &[
     "wickedid",
     "__twitter_impression",
     "__tn__",
+    // The Daily Mail's feed links carry `ito=1490` beside `ns_mchannel`/`ns_campaign`.
+    "ito",
 ];
 
 /// Tracking parameter prefixes.
@@ -280,6 +282,7 @@ mod tests {
             "UTM_Campaign",
             "smid",
             "xtor",
+            "ito",
         ] {
             assert_eq!(
                 c(&format!("https://e.com/a?{p}=1")).as_deref(),
@@ -287,6 +290,10 @@ mod tests {
                 "{p}"
             );
         }
+        assert_eq!(
+            c("https://www.dailymail.co.uk/news/article-1/X.html?ns_mchannel=rss&ito=1490&ns_campaign=1490").as_deref(),
+            Some("https://www.dailymail.co.uk/news/article-1/X.html")
+        );
         // Ambiguous keys are dropped only with tracking values.
         assert_eq!(
             c("https://e.com/a?from=rss").as_deref(),
