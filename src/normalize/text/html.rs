@@ -147,6 +147,14 @@ impl Out {
                 '\u{2028}' | '\u{2029}' => self.newline(),
                 c if c.is_whitespace() => self.space(),
                 c if is_invisible(c) => {}
+                // A joiner joins two characters of a word (Persian, Indic scripts, emoji
+                // sequences); where no word goes on it joins nothing: a paragraph of only
+                // `&zwnj;` was kept as a paragraph of one invisible character.
+                '\u{200C}' | '\u{200D}' => {
+                    if !self.buf.is_empty() && !self.pending_space && !self.pending_break {
+                        self.emit(c);
+                    }
+                }
                 _ => self.emit(c),
             }
         }

@@ -82,6 +82,12 @@ fn invisible_and_control_chars() {
     assert_eq!(html_to_text("x&#146;s"), "x’s");
     // ZWNJ is meaningful in Persian and kept for display.
     assert_eq!(html_to_text("می\u{200C}خواهم"), "می\u{200C}خواهم");
+    // ...but where no word goes on, it joins nothing: no paragraph of it alone.
+    assert_eq!(
+        html_to_text("<p>&zwnj;</p><p>The project \u{200D}starts.</p><p> \u{200C}</p>"),
+        "The project starts."
+    );
+    assert_eq!(html_to_text("👩\u{200D}💻 codes"), "👩\u{200D}💻 codes");
 }
 
 #[test]
