@@ -188,7 +188,20 @@ pub struct FeedInfo {
     pub encoding: &'static str,
 }
 
-/// The host (`host:port`) whose politeness limits a source's polls obey (`None` for files).
+/// The host (`host:port`) of a source's configured URL (`None` for files): what tells the
+/// network detector which hosts fail.
 pub fn source_host(source: &SourceConfig) -> Option<String> {
     host_key(&source.url)
+}
+
+/// The host (`host:port`) a source's polls go to, whose politeness limits and pauses they
+/// obey: its adopted permanent move's (`state.effective_url`) when it has one, else the
+/// configured URL's. A moved source went on hitting its new host while that host had asked,
+/// through another source, to be left alone.
+pub fn polled_host(source: &SourceConfig, state: Option<&SourceState>) -> Option<String> {
+    state
+        .and_then(|st| st.effective_url.as_deref())
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| host_key(&u))
+        .or_else(|| source_host(source))
 }

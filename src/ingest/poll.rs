@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tracing::{debug, info, instrument, warn, Span};
 use url::Url;
 
-use super::{ingest_body, source_host, IngestContext, PollError, PollReport, PollSummary};
+use super::{ingest_body, polled_host, IngestContext, PollError, PollReport, PollSummary};
 use crate::config::{shown_url, SourceConfig};
 use crate::fetch::{Content, Validators};
 use crate::storage::{ErrorRecord, Millis, SourceState, StoreError};
@@ -176,7 +176,7 @@ fn record_failure(
         state.gone_since = Some(now_ms());
         warn!(source = %source.name, "the feed is gone (410): polling stopped; change its URL to poll it again");
     }
-    if let (Some(wait), Some(host)) = (e.retry_after(), source_host(source)) {
+    if let (Some(wait), Some(host)) = (e.retry_after(), polled_host(source, Some(state))) {
         let wait = ctx.hosts.cool_down(&host, wait);
         if !wait.is_zero() {
             info!(host, wait_s = wait.as_secs(), "host asked to be left alone");
@@ -291,6 +291,23 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_moved_source_obeys_the_limits_of_the_host_it_moved_to() {
+        let source = SourceConfig {
+            name: "s".into(),
+            url: Url::parse("http://a.example/feed").unwrap(),
+            interval: Duration::from_secs(60),
+            enabled: true,
+            agency: false,
+            headers: Default::default(),
+        };
+        assert_eq!(polled_host(&source, None).as_deref(), Some("a.example:80"));
+        let mut st = SourceState::default();
+        assert_eq!(polled_host(&source, Some(&st)).as_deref(), Some("a.example:80"));
+        st.effective_url = Some("https://B.example/new-feed".into());
+        assert_eq!(polled_host(&source, Some(&st)).as_deref(), Some("b.example:443"));
+    }
 
     #[test]
     fn permanent_moves_are_adopted_after_n_polls() {

@@ -48,7 +48,9 @@ use tracing::{debug, info, warn};
 
 use crate::config::{ScheduleConfig, SourceConfig};
 use crate::fetch::host_limit::HostPermit;
-use crate::ingest::{poll_source, source_host, ErrorCounts, IngestContext, PollError, PollReport};
+use crate::ingest::{
+    poll_source, polled_host, source_host, ErrorCounts, IngestContext, PollError, PollReport,
+};
 use crate::storage::{Millis, SourceState};
 use network::{Change, NetworkMonitor};
 
@@ -61,6 +63,9 @@ pub trait Poller: Send + Sync + 'static {
     fn save(&self, source: &SourceConfig, state: &SourceState);
     /// How long the source's host asked to be left alone, if it did.
     fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration>;
+    /// Holds the source's host back for `wait`: a pause it asked for before a restart,
+    /// which the host limits (in memory) forgot.
+    fn resume_host_pause(&self, source: &SourceConfig, state: &SourceState, wait: Duration);
     /// Waits for a slot on the source's host (no slot needed for files).
     fn host_slot(&self, source: &SourceConfig) -> impl Future<Output = Option<HostPermit>> + Send;
     /// Polls the source once.
@@ -88,11 +93,19 @@ impl Poller for IngestContext {
     }
 
     fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration> {
-        self.hosts.cooldown(&source_host(source)?)
+        self.hosts
+            .cooldown(&polled_host(source, self.load(source).as_ref())?)
+    }
+
+    fn resume_host_pause(&self, source: &SourceConfig, state: &SourceState, wait: Duration) {
+        if let Some(host) = polled_host(source, Some(state)) {
+            self.hosts.cool_down(&host, wait);
+        }
     }
 
     async fn host_slot(&self, source: &SourceConfig) -> Option<HostPermit> {
-        self.hosts.acquire(&source_host(source)?).await
+        let host = polled_host(source, self.load(source).as_ref())?;
+        self.hosts.acquire(&host).await
     }
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {
@@ -370,14 +383,31 @@ impl<P: Poller> Scheduler<P> {
                 // Still in the future: keep the schedule the previous run made, within what
                 // the current configuration allows.
                 Some((next, st)) if next > wall && !url_edited => {
-                    let inp = policy::Inputs::from_state(s.interval, st);
+                    let mut inp = policy::Inputs::from_state(s.interval, st);
+                    let wait = Duration::from_millis(u64::try_from(next - wall).unwrap_or(0));
+                    // A 429 or 503 the source got last: its server asked for a pause (its
+                    // length is the stored next poll), which holds back the whole host, and
+                    // may be longer than the back-off. Kept only in memory, it was lost at a
+                    // restart: the host's other sources came at once.
+                    let overloaded = st.failures > 0
+                        && st
+                            .last_error
+                            .as_ref()
+                            .is_some_and(|e| matches!(e.status, Some(429 | 503)));
+                    if overloaded {
+                        inp.retry_after = Some(wait);
+                        self.poller.resume_host_pause(
+                            s,
+                            st,
+                            wait.min(self.bounds.max_backoff.max(self.bounds.max_retry_after)),
+                        );
+                    }
                     let cap = match (st.failures > 0, inp.retry_after) {
                         (true, None) => self.bounds.max_backoff,
                         // A pause the server asked for may be longer than the back-off.
                         (true, Some(_)) => self.bounds.max_backoff.max(self.bounds.max_retry_after),
                         (false, _) => policy::base_interval(&inp, &self.bounds).mul_f64(1.5),
                     };
-                    let wait = Duration::from_millis(u64::try_from(next - wall).unwrap_or(0));
                     if wait > cap {
                         // Stored too, so that /status shows when it comes now.
                         let mut st = st.clone();

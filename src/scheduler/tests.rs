@@ -94,6 +94,12 @@ impl Poller for Mock {
         self.hosts.cooldown(&source_host(source)?)
     }
 
+    fn resume_host_pause(&self, source: &SourceConfig, state: &SourceState, wait: Duration) {
+        if let Some(host) = polled_host(source, Some(state)) {
+            self.hosts.cool_down(&host, wait);
+        }
+    }
+
     async fn host_slot(&self, source: &SourceConfig) -> Option<HostPermit> {
         self.hosts.acquire(&source_host(source)?).await
     }
@@ -343,6 +349,59 @@ async fn retry_after_is_respected_for_the_source_and_its_host() {
     assert_eq!(mock.state("neighbour").failures, 0);
     // The other host is not affected: about one poll a minute.
     assert!(mock.starts_of("elsewhere").len() >= 100);
+}
+
+/// A restart in the middle of a pause a host asked for (429 with Retry-After: 3 h, longer
+/// than the 1 h back-off): the source that got it keeps its time, and the host's other
+/// source waits too. The pause lived only in memory: both came within minutes.
+#[tokio::test(start_paused = true)]
+async fn a_hosts_pause_outlasts_a_restart() {
+    let interval = Duration::from_secs(600);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let sources = vec![
+        source("limited", "busy.example", interval),
+        source("neighbour", "busy.example", interval),
+        source("elsewhere", "calm.example", interval),
+    ];
+    let now = Utc::now().timestamp_millis();
+    let paused = SourceState {
+        configured_url: Some(sources[0].url.to_string()),
+        failures: 1,
+        last_error: Some(crate::storage::ErrorRecord {
+            class: "http_status".into(),
+            message: "HTTP status 429".into(),
+            at: now,
+            status: Some(429),
+        }),
+        next_poll: Some(now + 3 * 3600 * 1000),
+        ..SourceState::default()
+    };
+    mock.save(&sources[0], &paused);
+    for s in &sources[1..] {
+        let st = SourceState {
+            configured_url: Some(s.url.to_string()),
+            next_poll: Some(now + 60 * 1000),
+            ..SourceState::default()
+        };
+        mock.save(s, &st);
+    }
+    let sched = ScheduleConfig {
+        max_backoff: Duration::from_secs(3600),
+        max_retry_after: Duration::from_secs(4 * 3600),
+        ..schedule(interval, Duration::from_secs(10))
+    };
+    run_for(&mock, sources, sched, Duration::from_secs(2 * 3600)).await;
+    assert!(
+        mock.starts_of("limited").is_empty(),
+        "{:?}",
+        mock.starts_of("limited")
+    );
+    assert!(
+        mock.starts_of("neighbour").is_empty(),
+        "{:?}",
+        mock.starts_of("neighbour")
+    );
+    assert!(mock.starts_of("elsewhere").len() >= 10);
 }
 
 #[tokio::test(start_paused = true)]
