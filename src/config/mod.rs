@@ -571,6 +571,9 @@ impl Config {
             path: path.to_path_buf(),
             message,
         };
+        if path.is_dir() {
+            return Err(read_err("a directory, not a configuration file".into()));
+        }
         if !path.is_file() {
             return Err(read_err("no such file".into()));
         }

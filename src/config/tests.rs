@@ -292,7 +292,14 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
 #[test]
 fn missing_file_is_a_read_error() {
     let r = Config::load(Path::new("/nonexistent/wirefold.toml"));
-    assert!(matches!(r, Err(ConfigError::Read { .. })));
+    assert!(matches!(r, Err(ConfigError::Read { message, .. }) if message == "no such file"));
+    // A directory is named as one, not as missing.
+    let dir = tempfile::tempdir().unwrap();
+    let r = Config::load(dir.path());
+    assert!(
+        matches!(&r, Err(ConfigError::Read { message, .. }) if message.contains("a directory")),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -586,6 +593,23 @@ fn a_store_path_with_a_trailing_slash_keeps_its_backups_beside_it() {
     assert_eq!(
         c.store.backup_dir.display().to_string(),
         format!("{store}.backups")
+    );
+    // A backup directory that is a file is a problem now, not at the first backup.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let p = problems(load(
+        &GOOD.replace(
+            "path = \"STORE\"",
+            &format!(
+                "path = \"STORE\"\nbackup_dir = \"{}\"",
+                file.path().display()
+            ),
+        ),
+        &[],
+    ));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("store.backup_dir:") && p[0].ends_with("is not a directory"),
+        "{p:?}"
     );
 }
 

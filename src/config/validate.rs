@@ -249,6 +249,13 @@ pub(super) fn validate(
         }
         dir => PathBuf::from(dir),
     };
+    if backup_dir.exists() && !backup_dir.is_dir() {
+        c.push(
+            "store.backup_dir",
+            None,
+            format!("{} exists and is not a directory", backup_dir.display()),
+        );
+    }
     let backup_every = match s.store.backup_every.trim() {
         "off" | "none" | "0" | "" => None,
         raw => c.try_duration("store.backup_every", None, raw),

@@ -304,9 +304,15 @@ mod tests {
         };
         assert_eq!(polled_host(&source, None).as_deref(), Some("a.example:80"));
         let mut st = SourceState::default();
-        assert_eq!(polled_host(&source, Some(&st)).as_deref(), Some("a.example:80"));
+        assert_eq!(
+            polled_host(&source, Some(&st)).as_deref(),
+            Some("a.example:80")
+        );
         st.effective_url = Some("https://B.example/new-feed".into());
-        assert_eq!(polled_host(&source, Some(&st)).as_deref(), Some("b.example:443"));
+        assert_eq!(
+            polled_host(&source, Some(&st)).as_deref(),
+            Some("b.example:443")
+        );
     }
 
     #[test]
