@@ -349,6 +349,34 @@ pub async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Refuses a cursor (`?after=`, `Last-Event-ID`) past the change log's end: no page or event
+/// ever gave it, and with it a client waited for ever, each page echoing it back as `next`
+/// (one kept from before a restore, or made up).
+pub(super) async fn check_cursor(
+    store: &Store,
+    after: Option<u64>,
+    name: &str,
+) -> Result<(), Response> {
+    let Some(after) = after else {
+        return Ok(());
+    };
+    let s = store.clone();
+    let last = blocking(move || s.last_change())
+        .await
+        .map_err(IntoResponse::into_response)?
+        .unwrap_or(0);
+    if after > last {
+        return Err(BadParam {
+            name: name.into(),
+            message: format!(
+                "{after} is past the newest change ({last}): not a cursor this store gave (one from before a restore?); start again without it"
+            ),
+        }
+        .into_response());
+    }
+    Ok(())
+}
+
 /// Which records a change-feed page walks.
 #[derive(Clone, Copy)]
 enum Feed {
@@ -397,6 +425,9 @@ pub(super) async fn articles(State(state): State<AppState>, RawQuery(q): RawQuer
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
+    if let Err(refused) = check_cursor(&state.store, after, "after").await {
+        return refused;
+    }
     let store = state.store.clone();
     let page = blocking(move || {
         let mut deleted = Vec::new();
@@ -444,6 +475,9 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
         (Ok(a), Ok(l)) => (a, l),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
+    if let Err(refused) = check_cursor(&state.store, after, "after").await {
+        return refused;
+    }
     let (store, live) = (state.store.clone(), state.sources.get());
     let page = blocking(move || {
         let mut deleted = Vec::new();

@@ -86,6 +86,14 @@ pub(super) async fn events(
         Ok(a) => header_cursor.or(a),
         Err(e) => return e.into_response(),
     };
+    let name = if header_cursor.is_some() {
+        "Last-Event-ID"
+    } else {
+        "after"
+    };
+    if let Err(refused) = super::api::check_cursor(&state.store, after, name).await {
+        return refused;
+    }
     // Live subscription first, so nothing committed during the replay is missed.
     let live = state.folder.subscribe();
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(256);

@@ -210,6 +210,10 @@ fn api_change_feed_feeds_metrics_and_events() {
         ("/status?sources=all&sources=none", "sources"),
         ("/feeds/stories.json?limit=5&limit=6", "limit"),
         ("/stories?after=99999999999999999999", "after"),
+        // cursors past the change log's end: no page gave them
+        ("/stories?after=99999999999999", "after"),
+        ("/articles?after=18446744073709551615", "after"),
+        ("/events?after=99999999999", "after"),
         // a path segment that is not UTF-8 once decoded: JSON like the rest
         ("/stories/%FF", "id"),
         ("/articles/%C3%28", "id"),
