@@ -411,6 +411,14 @@ fn shutdown_on_signal(
             _ = int.recv() => {},
         }
         token.cancel();
+        // A second one (Ctrl-C again) means "now": the stop may be waiting for its grace
+        // periods (`http.shutdown_grace`), and the operator chose not to.
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        tracing::warn!("a second stop signal: exiting now without finishing the stop; the store is left as after a crash and the next start reads it through");
+        std::process::exit(1);
     })
 }
 

@@ -1130,3 +1130,40 @@ fn a_closed_stderr_costs_the_log_lines_not_the_daemon() {
         "the shutdown saved no index snapshot"
     );
 }
+
+/// A second SIGTERM or Ctrl-C while the stop waits for its grace period (here a client that
+/// never finishes its request holds the HTTP server's drain) ends the process at once, with
+/// exit code 1; the store opens again afterwards, as after a crash.
+#[test]
+fn a_second_stop_signal_exits_at_once() {
+    use std::io::Write;
+    use std::time::Duration;
+    let env = TestEnv::new(&[], "1h");
+    let daemon = Daemon::start_with(
+        &env.config,
+        &[
+            ("WIREFOLD_HTTP__REQUEST_TIMEOUT", "60s"),
+            ("WIREFOLD_HTTP__SHUTDOWN_GRACE", "30s"),
+        ],
+    );
+    let mut held = std::net::TcpStream::connect(daemon.addr).unwrap();
+    held.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = daemon.pid().unwrap() as i32;
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    daemon.wait_for_log("shutting down");
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let (code, log) = daemon.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("a second stop signal"), "{log}");
+    drop(held);
+    let again = Daemon::start(&env);
+    assert_eq!(again.status()["counts"]["articles"], 0);
+}
