@@ -293,6 +293,17 @@ pub fn headlines_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str)
     Subject::new(a_title, a_text).headlines_agree(&Subject::new(b_title, b_text))
 }
 
+/// Whether two headlines name the same thing whatever their summaries: one's strong words all
+/// in the other's, or at most one word differing each way (the thin-summary test of
+/// [`headlines_agree`], asked always). The fold asks it of two items of one source
+/// (`crate::fold`, rule 3e).
+pub fn same_headline(a_title: &str, b_title: &str) -> bool {
+    let (a, b) = (strong_words(a_title), strong_words(b_title));
+    let ab = a.iter().filter(|w| b.binary_search(w).is_err()).count();
+    let ba = b.iter().filter(|w| a.binary_search(w).is_err()).count();
+    ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
+}
+
 /// A headline + summary item's strong words (not weak, figures count, a plural `s` dropped),
 /// computed once for the guards that compare it with each candidate ([`headlines_agree`],
 /// [`subjects_agree`]).

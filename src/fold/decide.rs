@@ -108,7 +108,7 @@ impl Folder {
             folder: self,
             batch,
         };
-        let looks = SecondLooks::new(&self.params, stored, &a, &fp, now / 1000);
+        let looks = SecondLooks::new(&self.params, stored, &a, &fp, now / 1000).of_source(source);
         let young = |m: &Match, s: &StoryRecord| looks.story_young(m, s.created, now);
         // Stories that vanished (retention) are skipped; none left starts a new one.
         let mut found: Vec<(Match, StoryRecord)> = Vec::new();

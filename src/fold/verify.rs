@@ -27,6 +27,10 @@ pub(crate) trait SeenArticle {
     fn fp_text(&self) -> Cow<'_, str>;
     /// Its date of publication (Unix seconds) when its feed gave one.
     fn published(&self) -> Option<i64>;
+    /// The source it came from, where the candidates have one (the eval's do not).
+    fn source(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Where the second looks find an indexed article.
@@ -53,6 +57,8 @@ pub(crate) struct SecondLooks<'a, S> {
     /// `a`'s summary view (rules 3b and 3c), made once for both searches.
     summary: OnceCell<Summary>,
     now: i64,
+    /// The source `a` came from ([`SecondLooks::of_source`]), for rule 3e.
+    source: Option<&'a str>,
 }
 
 impl<'a, S: Seen> SecondLooks<'a, S> {
@@ -71,7 +77,25 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
             this: ShortItem::new(&a.fp_title, &a.fp_text, published(a)),
             summary: OnceCell::new(),
             now,
+            source: None,
         }
+    }
+
+    /// Names the source `a` came from, so that rule 3e can tell another item of the same
+    /// source from another outlet's copy.
+    pub(crate) fn of_source(mut self, source: &'a str) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Rule 3e: `other` is another item of `a`'s own source whose headline names another
+    /// thing. An outlet puts one boilerplate summary (a hotline notice, a "virus latest"
+    /// box, a campaign paragraph) under its different stories; as headline + summary items
+    /// they verified as one text. Across sources a rewritten headline is an outlet's own.
+    fn another_item_of_the_source(&self, other: &S::Article<'_>) -> bool {
+        self.source.is_some()
+            && other.source() == self.source
+            && !crate::dedup::same_headline(&self.a.fp_title, &other.fp_title())
     }
 
     /// `a`'s summary view: its text's words and 3-grams, its headline's figures.
@@ -127,6 +151,9 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
         let Some(other) = self.seen.article(m.article)? else {
             return Ok(true);
         };
+        if m.kind == MatchKind::Near && self.another_item_of_the_source(&other) {
+            return Ok(false);
+        }
         // an exact copy is checked on its dates only
         let (title, text) = if m.kind == MatchKind::Near {
             (other.fp_title(), other.fp_text())
@@ -207,6 +234,7 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
             // the checks on the fingerprint and the date first: the texts may be recomputed
             if !crate::dedup::published_close(self.params, self.this.published, other.published())
                 || !crate::dedup::summary_names_agree(fp, other.fingerprint())
+                || self.another_item_of_the_source(&other)
             {
                 return Ok(None);
             }
@@ -283,6 +311,9 @@ impl SeenArticle for StoredArticle<'_> {
         let r = &self.record;
         matches!(r.date_origin, DateOrigin::Published | DateOrigin::Updated)
             .then(|| r.published.div_euclid(1000))
+    }
+    fn source(&self) -> Option<&str> {
+        Some(&self.record.source)
     }
 }
 

@@ -1147,7 +1147,8 @@ fn a_second_stop_signal_exits_at_once() {
         ],
     );
     let mut held = std::net::TcpStream::connect(daemon.addr).unwrap();
-    held.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n").unwrap();
+    held.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let pid = daemon.pid().unwrap() as i32;
     // SAFETY: plain kill(2) on our own child's pid.
