@@ -945,10 +945,11 @@ fn automatic_backups_are_kept_shown_and_survive_a_restart() {
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 
-    // A backup directory that cannot be made: the failure is shown, the daemon goes on.
+    // A backup directory that cannot be made (under a file; a backup_dir that is a file
+    // itself is refused by the configuration): the failure is shown, the daemon goes on.
     let blocked = env.dir().join("not-a-dir");
     std::fs::write(&blocked, "a file").unwrap();
-    let blocked = blocked.display().to_string();
+    let blocked = blocked.join("backups").display().to_string();
     let daemon = Daemon::start_with(
         &env.config,
         &[every[0], ("WIREFOLD_STORE__BACKUP_DIR", blocked.as_str())],
