@@ -81,7 +81,11 @@ impl Params {
             if !allowed.contains(&k.as_ref()) {
                 return Err(BadParam {
                     name: k.into_owned(),
-                    message: format!("unknown parameter; allowed: {}", allowed.join(", ")),
+                    message: if allowed.is_empty() {
+                        "unknown parameter; this path takes none".into()
+                    } else {
+                        format!("unknown parameter; allowed: {}", allowed.join(", "))
+                    },
                 });
             }
             if params.contains_key(k.as_ref()) {
@@ -528,7 +532,12 @@ fn parse_id(raw: &str) -> Result<u64, BadParam> {
 pub(super) async fn story(
     State(state): State<AppState>,
     raw: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
 ) -> Response {
+    // None taken: an unknown one is refused, as on the lists.
+    if let Err(e) = Params::parse(q.as_deref(), &[]) {
+        return e.into_response();
+    }
     let id = match segment(raw, "id").and_then(|raw| parse_id(&raw)) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
@@ -574,7 +583,11 @@ enum StoryLookup {
 pub(super) async fn article(
     State(state): State<AppState>,
     raw: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
 ) -> Response {
+    if let Err(e) = Params::parse(q.as_deref(), &[]) {
+        return e.into_response();
+    }
     let id = match segment(raw, "id").and_then(|raw| parse_id(&raw)) {
         Ok(id) => id,
         Err(e) => return e.into_response(),

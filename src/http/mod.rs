@@ -123,20 +123,43 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         // Around the fallbacks too: without the token a client learns neither which paths
         // exist (404) nor which methods they take (405).
-        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        // Inside the token check: a client without the token gets 401 whatever it sends.
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state);
-    // The method router adds `Allow` to whatever a wrong method got, the 401 included:
-    // taken off outside it.
+    // The method router adds `Allow` to whatever a wrong method got, the 401 included, and
+    // the body limit and the timeout answer in plain text: both mended outside.
     Router::new()
         .fallback_service(app)
-        .layer(middleware::map_response(no_allow_unless_authorized))
+        .layer(middleware::map_response(finish))
 }
 
-/// A `401` names no methods (see [`router`]).
-async fn no_allow_unless_authorized(mut r: Response) -> Response {
-    if r.status() == StatusCode::UNAUTHORIZED {
+/// The last word on every answer: a `401` names no methods (see [`router`]); the body
+/// limit's `413` and the timeout's `408` are JSON like every other error.
+async fn finish(mut r: Response) -> Response {
+    let status = r.status();
+    if status == StatusCode::UNAUTHORIZED {
         r.headers_mut().remove(header::ALLOW);
+    }
+    let json = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !json {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return error(
+                status,
+                "body_too_large",
+                &format!("request bodies are limited to {MAX_BODY} bytes (the API takes none)"),
+            );
+        }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            return error(
+                status,
+                "timeout",
+                "the request took longer than http.request_timeout",
+            );
+        }
     }
     r
 }

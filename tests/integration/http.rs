@@ -55,6 +55,26 @@ fn send(
     })
 }
 
+/// POST with a body of `len` bytes; returns status, content type and body.
+fn post_body(url: &str, headers: &[(&str, &str)], len: usize) -> (u16, String, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let mut req = client.post(url).body(vec![b'x'; len]);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let ct = header(resp.headers(), "content-type");
+        (status, ct, resp.text().await.unwrap_or_default())
+    })
+}
+
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
@@ -210,6 +230,9 @@ fn api_change_feed_feeds_metrics_and_events() {
         ("/status?sources=all&sources=none", "sources"),
         ("/feeds/stories.json?limit=5&limit=6", "limit"),
         ("/stories?after=99999999999999999999", "after"),
+        // a single story or article takes no parameter
+        ("/stories/1?foo=bar", "foo"),
+        ("/articles/1?text=false", "text"),
         // cursors past the change log's end: no page gave them
         ("/stories?after=99999999999999", "after"),
         ("/articles?after=18446744073709551615", "after"),
@@ -498,6 +521,13 @@ fn bearer_token_guards_everything_but_health() {
     let (_, h, _) = send(reqwest::Method::POST, &d.url("/status"), &[], false);
     assert!(h.get("allow").is_none(), "{h:?}");
     assert_eq!(get(&d.url("/no/such/path"), &[]).0, 401);
+    // A body over the limit: 401 without the token (nothing learnt), a JSON 413 with it.
+    let poll = d.url("/sources/agency/poll");
+    assert_eq!(post_body(&poll, &[], 20_000).0, 401);
+    let (code, ct, body) = post_body(&poll, &[("Authorization", &auth)], 20_000);
+    assert_eq!(code, 413, "{body}");
+    assert!(ct.starts_with("application/json"), "{ct}");
+    assert_eq!(json(&body)["error"], "body_too_large", "{body}");
     // The scheme's case does not matter (RFC 9110 11.1).
     let lower = format!("bearer {TOKEN}");
     assert_eq!(get(&d.url("/status"), &[("Authorization", &lower)]).0, 200);
