@@ -292,16 +292,21 @@ async fn run(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_moved_source_obeys_the_limits_of_the_host_it_moved_to() {
-        let source = SourceConfig {
+    /// A source at `http://a.example/feed`.
+    fn source_a() -> SourceConfig {
+        SourceConfig {
             name: "s".into(),
             url: Url::parse("http://a.example/feed").unwrap(),
             interval: Duration::from_secs(60),
             enabled: true,
             agency: false,
             headers: Default::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_moved_source_obeys_the_limits_of_the_host_it_moved_to() {
+        let source = source_a();
         assert_eq!(polled_host(&source, None).as_deref(), Some("a.example:80"));
         let mut st = SourceState::default();
         assert_eq!(
@@ -317,14 +322,7 @@ mod tests {
 
     #[test]
     fn permanent_moves_are_adopted_after_n_polls() {
-        let source = SourceConfig {
-            name: "s".into(),
-            url: Url::parse("http://a.example/feed").unwrap(),
-            interval: Duration::from_secs(60),
-            enabled: true,
-            agency: false,
-            headers: Default::default(),
-        };
+        let source = source_a();
         let b = Url::parse("http://b.example/feed").unwrap();
         let c = Url::parse("http://c.example/feed").unwrap();
         let mut st = SourceState::default();

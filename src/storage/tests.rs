@@ -1348,14 +1348,9 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     drop(restored);
     let aside = r.replaced.unwrap();
     assert!(aside.to_string_lossy().contains(".replaced-"), "{aside:?}");
-    assert_eq!(
-        Store::open(&aside, flush)
-            .unwrap()
-            .counts()
-            .unwrap()
-            .articles,
-        301
-    );
+    let articles_at =
+        |p: &std::path::Path| Store::open(p, flush).unwrap().counts().unwrap().articles;
+    assert_eq!(articles_at(&aside), 301);
     // A second restore in the same second takes a name of its own for the store it moves
     // aside (the first one's name and the next seconds' are taken here), and leaves no copy.
     let now = chrono::Utc::now();
@@ -1368,14 +1363,7 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     let aside = again.replaced.unwrap();
     assert!(aside.to_string_lossy().ends_with("-002"), "{aside:?}");
     let_go(&path);
-    assert_eq!(
-        Store::open(&aside, flush)
-            .unwrap()
-            .counts()
-            .unwrap()
-            .articles,
-        300
-    );
+    assert_eq!(articles_at(&aside), 300);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

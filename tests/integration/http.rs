@@ -32,6 +32,17 @@ fn send(
     headers: &[(&str, &str)],
     follow: bool,
 ) -> (u16, reqwest::header::HeaderMap, String) {
+    send_body(method, url, headers, follow, Vec::new())
+}
+
+/// [`send`] with a request body.
+fn send_body(
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    follow: bool,
+    body: Vec<u8>,
+) -> (u16, reqwest::header::HeaderMap, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -45,6 +56,9 @@ fn send(
             client = client.redirect(reqwest::redirect::Policy::none());
         }
         let mut req = client.build().unwrap().request(method, url);
+        if !body.is_empty() {
+            req = req.body(body);
+        }
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -57,22 +71,8 @@ fn send(
 
 /// POST with a body of `len` bytes; returns status, content type and body.
 fn post_body(url: &str, headers: &[(&str, &str)], len: usize) -> (u16, String, String) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let mut req = client.post(url).body(vec![b'x'; len]);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let ct = header(resp.headers(), "content-type");
-        (status, ct, resp.text().await.unwrap_or_default())
-    })
+    let (code, h, body) = send_body(reqwest::Method::POST, url, headers, true, vec![b'x'; len]);
+    (code, header(&h, "content-type"), body)
 }
 
 fn json(body: &str) -> serde_json::Value {
