@@ -157,7 +157,21 @@ fn refusal(url: &str, code: reqwest::StatusCode, body: &str) -> anyhow::Error {
 /// Asks the daemon at `base` for a backup of its store (`POST /store/backup`); the sentence
 /// to print.
 pub async fn backup(base: &str, token: Option<&str>) -> anyhow::Result<String> {
-    let body = post(base, token, &["store", "backup"], None).await?;
+    let body = post(base, token, &["store", "backup"], None)
+        .await
+        .map_err(|e| {
+            // Nobody listening: most likely a stopped daemon, whose store needs the other way.
+            let refused = e
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_connect);
+            if refused {
+                e.context(format!(
+                    "no daemon answers at {base}; with the daemon stopped, use `wirefold backup --offline`"
+                ))
+            } else {
+                e
+            }
+        })?;
     let mib = body["bytes"].as_u64().unwrap_or(0) as f64 / (1024.0 * 1024.0);
     let closed = body["closed_for_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
     let mut text = format!(

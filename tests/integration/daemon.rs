@@ -834,8 +834,13 @@ fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
     let (code, _, err) = env.command(&["backup", "--offline"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("is the daemon running?"), "{err}");
+    let url = daemon.url("");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
+    // Asked of the stopped daemon, the online backup points at the offline one.
+    let (code, _, err) = env.command(&["backup", "--url", &url]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("use `wirefold backup --offline`"), "{err}");
 
     // The daemon stopped, `backup --offline` copies the store's files beside the first
     // backup: a store of its own with both items.
