@@ -136,14 +136,20 @@ impl Default for NormalizeOptions {
 /// Language detection costs ~40 µs an entry, more than the rest of normalization, and the
 /// entries of one feed share a language. So the first entry without a declared language is
 /// detected and its answer stands in as the declared language of the poll's other such
-/// entries ([`normalize`] still detects an entry whose script does not fit it); when the first
-/// detection finds nothing reliable, the rest are not tried either. Start a new one per poll.
+/// entries ([`normalize`] still detects an entry whose script does not fit it); when
+/// [`LANGUAGE_TRIES`] entries in a row give nothing reliable, the rest are not tried either.
+/// Start a new one per poll.
 #[derive(Debug, Default)]
 pub struct FeedLanguage {
     detected: Option<String>,
-    /// The first undeclared entry was tried and nothing reliable came out.
-    undetectable: bool,
+    /// Undeclared entries tried without a reliable answer.
+    failed: u8,
 }
+
+/// Undeclared entries of a poll tried before detection gives up for it: a first entry of one
+/// short line ("Kate Beckinsale is speaking out.") left a whole poll of an English feed
+/// without a language.
+pub const LANGUAGE_TRIES: u8 = 3;
 
 impl FeedLanguage {
     /// Normalizes `raw` as the next entry of the poll; sets `raw.language` when the entry has
@@ -155,7 +161,7 @@ impl FeedLanguage {
         }
         // Set on the entry itself: a copy of the entry (its HTML) per item cost more.
         raw.language.clone_from(&self.detected);
-        if self.undetectable && opts.detect_language {
+        if self.failed >= LANGUAGE_TRIES && opts.detect_language {
             let quiet = NormalizeOptions {
                 detect_language: false,
                 ..opts.clone()
@@ -165,7 +171,9 @@ impl FeedLanguage {
         let article = normalize(raw, opts);
         if self.detected.is_none() {
             self.detected.clone_from(&article.language);
-            self.undetectable = self.detected.is_none();
+            if self.detected.is_none() {
+                self.failed = self.failed.saturating_add(1);
+            }
         }
         article
     }

@@ -265,9 +265,20 @@ fn a_poll_detects_an_undeclared_language_once() {
         poll.normalize(&mut declared, &o).language.as_deref(),
         Some("de")
     );
-    // a first entry with nothing to detect turns detection off for the poll
+    // a first entry with nothing to detect leaves the next ones to try ...
     let mut poll = FeedLanguage::default();
     assert_eq!(poll.normalize(&mut entry("Hi", ""), &o).language, None);
+    assert_eq!(
+        poll.normalize(&mut entry("Talks", fr), &o).language.as_deref(),
+        Some("fr")
+    );
+    let mut next = entry("Talks", en);
+    assert_eq!(poll.normalize(&mut next, &o).language.as_deref(), Some("fr"));
+    // ... and three in a row turn detection off for the poll
+    let mut poll = FeedLanguage::default();
+    for _ in 0..3 {
+        assert_eq!(poll.normalize(&mut entry("Hi", ""), &o).language, None);
+    }
     assert_eq!(poll.normalize(&mut entry("Talks", fr), &o).language, None);
     // and only for the poll: the options still ask for detection
     assert!(o.detect_language);
