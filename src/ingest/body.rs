@@ -168,7 +168,8 @@ pub fn entry_gap(entries: &[RawEntry], now: DateTime<Utc>) -> Option<Duration> {
     let mut dates: Vec<DateTime<Utc>> = entries
         .iter()
         .filter_map(|e| e.published.or(e.updated))
-        .filter(|d| *d <= now + chrono::Duration::days(1))
+        // the epoch is a placeholder, not a date (`normalize::date::choose_date`)
+        .filter(|d| d.timestamp() > 0 && *d <= now + chrono::Duration::days(1))
         .collect();
     let ahead = *dates.iter().max()? - now;
     if ahead > chrono::Duration::zero() {

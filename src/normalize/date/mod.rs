@@ -25,13 +25,16 @@ use parser::Parser;
 
 /// Picks the article date: `published`, else `updated`, else `now`. A date more than
 /// `max_future` ahead of `now` is replaced by `now` and flagged [`DateSource::ClampedFuture`].
+/// A date at or before the Unix epoch is a placeholder (a feed's empty date written as
+/// 0), not a date: it counts as absent.
 pub fn choose_date(
     published: Option<DateTime<Utc>>,
     updated: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     max_future: Duration,
 ) -> (DateTime<Utc>, DateSource) {
-    let (d, src) = match (published, updated) {
+    let real = |d: Option<DateTime<Utc>>| d.filter(|d| d.timestamp() > 0);
+    let (d, src) = match (real(published), real(updated)) {
         (Some(p), _) => (p, DateSource::Published),
         (None, Some(u)) => (u, DateSource::Updated),
         (None, None) => return (now, DateSource::FirstSeen),

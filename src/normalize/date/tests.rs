@@ -154,4 +154,14 @@ fn choose_date_rules() {
         choose_date(None, Some(far), now, day),
         (now, DateSource::ClampedFuture)
     );
+    // 1 January 1970 is a feed's empty date written as 0: absent.
+    let epoch = DateTime::<Utc>::UNIX_EPOCH;
+    assert_eq!(
+        choose_date(Some(epoch), None, now, day),
+        (now, DateSource::FirstSeen)
+    );
+    assert_eq!(
+        choose_date(Some(epoch), Some(soon), now, day),
+        (soon, DateSource::Updated)
+    );
 }
