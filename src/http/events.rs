@@ -83,6 +83,14 @@ pub(super) async fn events(
         }
     };
     let after = match p.u64("after") {
+        // Two cursors that disagree: which one the client meant is unknown.
+        Ok(Some(a)) if header_cursor.is_some_and(|h| h != a) => {
+            return BadParam {
+                name: "after".into(),
+                message: "given with a different Last-Event-ID; give one cursor".into(),
+            }
+            .into_response()
+        }
         Ok(a) => header_cursor.or(a),
         Err(e) => return e.into_response(),
     };

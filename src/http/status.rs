@@ -370,6 +370,14 @@ fn parse_query(q: Option<&str>, live: &crate::config::Sources) -> Result<StatusQ
         query.show = Show::All;
     }
     if let Some(v) = p.get("sources") {
+        if query.name.is_some() {
+            // `source=` lists its source whatever its state: a filter beside it is a
+            // question with two answers.
+            return Err(BadParam {
+                name: "sources".into(),
+                message: "not with source=, which lists that source whatever its state".into(),
+            });
+        }
         query.show = match v {
             "all" => Show::All,
             "failing" => Show::Failing,

@@ -269,11 +269,16 @@ fn a_poll_detects_an_undeclared_language_once() {
     let mut poll = FeedLanguage::default();
     assert_eq!(poll.normalize(&mut entry("Hi", ""), &o).language, None);
     assert_eq!(
-        poll.normalize(&mut entry("Talks", fr), &o).language.as_deref(),
+        poll.normalize(&mut entry("Talks", fr), &o)
+            .language
+            .as_deref(),
         Some("fr")
     );
     let mut next = entry("Talks", en);
-    assert_eq!(poll.normalize(&mut next, &o).language.as_deref(), Some("fr"));
+    assert_eq!(
+        poll.normalize(&mut next, &o).language.as_deref(),
+        Some("fr")
+    );
     // ... and three in a row turn detection off for the poll
     let mut poll = FeedLanguage::default();
     for _ in 0..3 {

@@ -230,6 +230,8 @@ fn api_change_feed_feeds_metrics_and_events() {
         ("/status?sources=all&sources=none", "sources"),
         ("/feeds/stories.json?limit=5&limit=6", "limit"),
         ("/stories?after=99999999999999999999", "after"),
+        // one source's entry, with a filter on the list beside it
+        ("/status?source=outlet&sources=failing", "sources"),
         // a single story or article takes no parameter
         ("/stories/1?foo=bar", "foo"),
         ("/articles/1?text=false", "text"),
@@ -415,6 +417,14 @@ fn api_change_feed_feeds_metrics_and_events() {
         t.matches("event: ").count() >= 4
     });
     assert!(replay.contains("event: new_copy"), "{replay}");
+    // Two cursors that disagree are refused; the same one twice is fine.
+    let (code, _, body) = get(&d.url("/events?after=1"), &[("Last-Event-ID", "0")]);
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(json(&body)["parameter"], "after", "{body}");
+    let same = sse_until(&d.url("/events?after=0"), &[("Last-Event-ID", "0")], |t| {
+        t.matches("event: ").count() >= 4
+    });
+    assert!(same.contains("event: new_copy"), "{same}");
 
     // The page escapes feed-supplied strings (the outlet's feed title carries a script tag).
     let (code, ct, page) = get(&d.url("/"), &[]);
