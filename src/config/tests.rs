@@ -105,6 +105,9 @@ fn every_problem_is_listed_with_its_key() {
         name = "a"
         url = "ftp://example.com/x"
         interval = "soon"
+        [[sources]]
+        name = "c"
+        url = "feeds/local.xml"
     "#;
     let p = problems(load(bad, &[]));
     let joined = p.join("\n");
@@ -123,6 +126,7 @@ fn every_problem_is_listed_with_its_key() {
         "sources[1].name (source \"a\"): duplicate source name",
         "sources[1].url (source \"a\"): scheme \"ftp\" is not allowed",
         "sources[1].interval (source \"a\"): \"soon\" is not a duration",
+        "sources[2].url (source \"c\"): \"feeds/local.xml\" is not a URL (relative URL without a base); a file beside the configuration is written \"./feeds/local.xml\"",
     ] {
         assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
     }

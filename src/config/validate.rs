@@ -517,10 +517,19 @@ pub(super) fn validate(
                 None
             }
             Err(e) => {
+                // A bare relative path is the likely meaning of a URL without a scheme.
+                let hint = if e == url::ParseError::RelativeUrlWithoutBase {
+                    format!(
+                        "; a file beside the configuration is written \"./{}\", a feed on the web with its scheme (https://…)",
+                        src.url.trim()
+                    )
+                } else {
+                    String::new()
+                };
                 c.push(
                     format!("sources[{i}].url"),
                     label,
-                    format!("\"{}\" is not a URL ({e})", src.url),
+                    format!("\"{}\" is not a URL ({e}){hint}", src.url),
                 );
                 None
             }
