@@ -529,16 +529,22 @@ fn parse_id(raw: &str) -> Result<u64, BadParam> {
     })
 }
 
+/// The id of `/stories/{id}` or `/articles/{id}`, which take no query parameter (an unknown
+/// one is refused, as on the lists).
+fn record_id(
+    raw: Result<Path<String>, PathRejection>,
+    query: Option<&str>,
+) -> Result<u64, BadParam> {
+    Params::parse(query, &[])?;
+    segment(raw, "id").and_then(|raw| parse_id(&raw))
+}
+
 pub(super) async fn story(
     State(state): State<AppState>,
     raw: Result<Path<String>, PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    // None taken: an unknown one is refused, as on the lists.
-    if let Err(e) = Params::parse(q.as_deref(), &[]) {
-        return e.into_response();
-    }
-    let id = match segment(raw, "id").and_then(|raw| parse_id(&raw)) {
+    let id = match record_id(raw, q.as_deref()) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
@@ -585,10 +591,7 @@ pub(super) async fn article(
     raw: Result<Path<String>, PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(e) = Params::parse(q.as_deref(), &[]) {
-        return e.into_response();
-    }
-    let id = match segment(raw, "id").and_then(|raw| parse_id(&raw)) {
+    let id = match record_id(raw, q.as_deref()) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
