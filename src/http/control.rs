@@ -36,7 +36,7 @@ pub(super) async fn poll(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = refuse_foreign(&headers, &state.config.http, "polls") {
+    if let Some(refused) = refuse_foreign(&headers, "polls") {
         return refused;
     }
     let name = match segment(name, "name") {
@@ -136,7 +136,7 @@ pub(super) async fn backup(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = refuse_foreign(&headers, &state.config.http, "a backup") {
+    if let Some(refused) = refuse_foreign(&headers, "a backup") {
         return refused;
     }
     if let Err(e) = Params::parse(q.as_deref(), &[]) {
@@ -171,50 +171,43 @@ pub(super) async fn backup(
     }
 }
 
-/// `403` for a browser's post from another site's page ([`foreign_origin`]), or from a page
-/// that reached a loopback daemon under a name of its own ([`rebound_host`]), asking for
-/// `what`.
-fn refuse_foreign(
-    headers: &HeaderMap,
-    http: &crate::config::HttpConfig,
-    what: &str,
-) -> Option<Response> {
-    if let Some(origin) = foreign_origin(headers) {
-        return Some(error(
+/// `403` for a browser's post from another site's page ([`foreign_origin`]), asking for
+/// `what`. A page that reached a loopback daemon under a name of its own is refused before
+/// (`super::host_guard`).
+fn refuse_foreign(headers: &HeaderMap, what: &str) -> Option<Response> {
+    foreign_origin(headers).map(|origin| {
+        error(
             StatusCode::FORBIDDEN,
             "cross_origin",
             &format!("a request from a page at {origin} may not ask for {what}"),
-        ));
-    }
-    rebound_host(headers, http).map(|host| {
-        error(
-            StatusCode::FORBIDDEN,
-            "host_not_allowed",
-            &format!(
-                "a page at {host} may not ask a daemon listening on loopback for {what}; \
-                 if {host} is this daemon's address, set http.public_url (or http.token)"
-            ),
         )
     })
 }
 
-/// The host name of a browser's request (it sent an `Origin`) to a daemon that listens on
-/// loopback without a token, when that name is neither an address, `localhost`, nor
-/// `http.public_url`'s host: a page that had its own name re-pointed at 127.0.0.1 (DNS
-/// rebinding) is same-origin to itself, so [`foreign_origin`] lets it through, and it
-/// could rotate every backup away or poll the feeds as fast as `min_interval` allows.
-fn rebound_host(headers: &HeaderMap, http: &crate::config::HttpConfig) -> Option<String> {
-    if !headers.contains_key(header::ORIGIN)
-        || !http.listen.ip().is_loopback()
-        || http.token.is_some()
-    {
+/// The `Host` of a request to a daemon that listens on loopback without a token, when that
+/// name is neither an address, `localhost`, nor `http.public_url`'s host. A page that had its
+/// own name re-pointed at 127.0.0.1 (DNS rebinding) is same-origin to itself: browsers send
+/// no `Origin` with its GETs and [`foreign_origin`] lets its POSTs through, so it could read
+/// every stored article and the sources' addresses, rotate every backup away, or poll the
+/// feeds as fast as `min_interval` allows. A request without `Host` (HTTP/1.0) is no
+/// browser's.
+pub(super) fn rebound_host(
+    headers: &HeaderMap,
+    http: &crate::config::HttpConfig,
+) -> Option<String> {
+    if !http.listen.ip().is_loopback() || http.token.is_some() {
         return None;
     }
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    let url = url::Url::parse(&format!("http://{host}/")).ok()?;
-    let allowed = match url.host()? {
-        url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
-        url::Host::Domain(d) => {
+    let host = headers.get(header::HOST)?;
+    let Ok(host) = host.to_str() else {
+        return Some(String::from_utf8_lossy(host.as_bytes()).into_owned());
+    };
+    let Some(url) = url::Url::parse(&format!("http://{host}/")).ok() else {
+        return Some(host.to_owned());
+    };
+    let allowed = match url.host() {
+        None | Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
+        Some(url::Host::Domain(d)) => {
             d.eq_ignore_ascii_case("localhost")
                 || d.to_ascii_lowercase().ends_with(".localhost")
                 || http
@@ -348,5 +341,61 @@ mod tests {
                 "{origin}"
             );
         }
+    }
+
+    #[test]
+    fn a_loopback_daemon_without_a_token_answers_only_its_own_names() {
+        let http = |listen: &str, token: Option<&str>, public_url: Option<&str>| {
+            crate::config::HttpConfig {
+                listen: listen.parse().unwrap(),
+                shutdown_grace: Duration::from_secs(5),
+                request_timeout: Duration::from_secs(10),
+                token: token.map(|t| secrecy::SecretString::from(t.to_owned())),
+                metrics_max_sources: 100,
+                public_url: public_url.map(str::to_owned),
+            }
+        };
+        let host = |value: Option<&str>, http: &crate::config::HttpConfig| {
+            let mut h = HeaderMap::new();
+            if let Some(v) = value {
+                h.insert(header::HOST, v.parse().unwrap());
+            }
+            rebound_host(&h, http)
+        };
+        let loopback = http("127.0.0.1:8080", None, None);
+        for own in [
+            None,
+            Some("127.0.0.1:8080"),
+            Some("[::1]:8080"),
+            Some("localhost:8080"),
+            Some("LOCALHOST"),
+            Some("wirefold.localhost:8080"),
+        ] {
+            assert_eq!(host(own, &loopback), None, "{own:?}");
+        }
+        for foreign in [
+            "rebind.attacker.example:8080",
+            "localhost.attacker.example",
+            "a b",
+        ] {
+            assert_eq!(
+                host(Some(foreign), &loopback),
+                Some(foreign.to_owned()),
+                "{foreign}"
+            );
+        }
+        let named = http(
+            "127.0.0.1:8080",
+            None,
+            Some("https://News.example.org/wirefold"),
+        );
+        assert_eq!(host(Some("news.example.org"), &named), None);
+        assert!(host(Some("other.example.org"), &named).is_some());
+        // A token guards every request itself; a listener beyond loopback is reached under
+        // names the daemon cannot know.
+        let with_token = http("127.0.0.1:8080", Some("secret"), None);
+        assert_eq!(host(Some("rebind.attacker.example"), &with_token), None);
+        let everywhere = http("0.0.0.0:8080", None, None);
+        assert_eq!(host(Some("feeds.internal"), &everywhere), None);
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use axum::extract::{RawQuery, State};
 use axum::http::uri::Authority;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -147,11 +147,11 @@ pub(super) async fn atom(
         entries,
         ..Default::default()
     };
-    (
-        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+    conditional(
+        &headers,
+        "application/atom+xml; charset=utf-8",
         feed.to_string(),
     )
-        .into_response()
 }
 
 pub(super) async fn json_feed(
@@ -190,9 +190,44 @@ pub(super) async fn json_feed(
         "feed_url": format!("{base}/feeds/stories.json"),
         "items": items,
     });
-    (
-        [(header::CONTENT_TYPE, "application/feed+json; charset=utf-8")],
+    conditional(
+        &headers,
+        "application/feed+json; charset=utf-8",
         doc.to_string(),
     )
+}
+
+/// A feed document with an `ETag` (the hash of its bytes), or `304 Not Modified` when the
+/// reader's `If-None-Match` names it: feed readers poll, and most polls find the feed as it
+/// was. `Cache-Control: no-cache` lets a cache keep it only to ask again with the tag.
+fn conditional(headers: &HeaderMap, content_type: &'static str, body: String) -> Response {
+    let tag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(body.as_bytes()));
+    let cache = (header::CACHE_CONTROL, "no-cache");
+    if none_match(headers, &tag) {
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, tag), (cache.0, cache.1.to_owned())],
+        )
+            .into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::ETAG, tag),
+            (cache.0, cache.1.to_owned()),
+        ],
+        body,
+    )
         .into_response()
+}
+
+/// Whether `If-None-Match` names `tag` (weakly compared, RFC 9110 13.1.2) or is `*`.
+fn none_match(headers: &HeaderMap, tag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
 }

@@ -14,7 +14,8 @@
 //! | `POST /store/backup` | a consistent copy of the store, online (`http/control.rs`) |
 //!
 //! Unknown paths get a JSON 404, bad parameters a JSON 400 naming the parameter. With
-//! `http.token` set, everything but `/healthz` and `/readyz` needs a bearer token. Requests
+//! `http.token` set, everything but `/healthz` and `/readyz` needs a bearer token; without it,
+//! a loopback listener answers only its own names (`host_guard`, against DNS rebinding). Requests
 //! are bounded in time (`http.request_timeout`, the event stream excepted) and in body size;
 //! while a backup has the store closed, they wait for it within that time (`store_open`).
 //! Handlers only read: the store is shared with the pipeline through the cheap, clonable
@@ -126,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         // Inside the token check: a client without the token gets 401 whatever it sends.
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn_with_state(state.clone(), host_guard))
         .with_state(state);
     // The method router adds `Allow` to whatever a wrong method got, the 401 included, and
     // the body limit and the timeout answer in plain text: both mended outside.
@@ -134,34 +136,41 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::map_response(finish))
 }
 
-/// The last word on every answer: a `401` names no methods (see [`router`]); the body
-/// limit's `413` and the timeout's `408` are JSON like every other error.
-async fn finish(mut r: Response) -> Response {
-    let status = r.status();
-    if status == StatusCode::UNAUTHORIZED {
+/// The last word on every answer: `Cache-Control: no-store` unless it has its own; a `401`
+/// names no methods (see [`router`]); the body limit's `413` and the timeout's `408` are
+/// JSON like every other error.
+async fn finish(r: Response) -> Response {
+    let mut r = as_json(r);
+    if r.status() == StatusCode::UNAUTHORIZED {
         r.headers_mut().remove(header::ALLOW);
     }
+    // Every answer but the feeds' (which carry an ETag) is of the moment, and may be
+    // behind a token: no cache keeps it.
+    r.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(header::HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The body limit's `413` and the timeout's `408` as JSON errors.
+fn as_json(r: Response) -> Response {
     let json = r
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !json {
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return error(
-                status,
-                "body_too_large",
-                &format!("request bodies are limited to {MAX_BODY} bytes (the API takes none)"),
-            );
-        }
-        if status == StatusCode::REQUEST_TIMEOUT {
-            return error(
-                status,
-                "timeout",
-                "the request took longer than http.request_timeout",
-            );
-        }
+    match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE if !json => error(
+            r.status(),
+            "body_too_large",
+            &format!("request bodies are limited to {MAX_BODY} bytes (the API takes none)"),
+        ),
+        StatusCode::REQUEST_TIMEOUT if !json => error(
+            r.status(),
+            "timeout",
+            "the request took longer than http.request_timeout",
+        ),
+        _ => r,
     }
-    r
 }
 
 /// Compares in time independent of where the inputs differ.
@@ -202,6 +211,28 @@ async fn store_open(State(state): State<AppState>, req: Request, next: Next) -> 
 
 /// What [`store_open`] leaves of the request timeout for the request itself.
 const STORE_CLOSED_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `403 host_not_allowed` for a request to a loopback daemon without a token under a name
+/// that is not its own ([`control::rebound_host`]: DNS rebinding), whatever its method and
+/// path but the probes'.
+async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if OPEN_PATHS.contains(&req.uri().path()) {
+        return next.run(req).await;
+    }
+    match control::rebound_host(req.headers(), &state.config.http) {
+        None => next.run(req).await,
+        Some(host) => error(
+            StatusCode::FORBIDDEN,
+            "host_not_allowed",
+            &format!(
+                "this daemon listens on loopback without http.token, so it answers only \
+                 requests addressed to an IP address or localhost, not to {host:?} (a page \
+                 could have pointed that name at this machine); if {host:?} names this \
+                 daemon, set http.public_url to it (or set http.token)"
+            ),
+        ),
+    }
+}
 
 async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = &state.config.http.token else {

@@ -307,7 +307,41 @@ fn api_change_feed_feeds_metrics_and_events() {
             "{body}"
         );
     }
+    // Its GETs carry no Origin, and would read every article and the sources' addresses;
+    // the probes stay open to it.
+    for path in [
+        "/stories",
+        "/status",
+        "/",
+        "/feeds/stories.atom",
+        "/metrics",
+    ] {
+        let (code, _, body) = send(
+            reqwest::Method::GET,
+            &d.url(path),
+            &[("host", &rebound)],
+            true,
+        );
+        assert_eq!(code, 403, "{path}: {body}");
+        assert_eq!(json(&body)["error"], "host_not_allowed", "{path}: {body}");
+    }
+    for path in ["/healthz", "/readyz"] {
+        let (code, _, body) = send(
+            reqwest::Method::GET,
+            &d.url(path),
+            &[("host", &rebound)],
+            true,
+        );
+        assert_eq!(code, 200, "{path}: {body}");
+    }
     let local = format!("localhost:{port}");
+    let (code, _, body) = send(
+        reqwest::Method::GET,
+        &d.url("/stories"),
+        &[("host", &local)],
+        true,
+    );
+    assert_eq!(code, 200, "{body}");
     let (code, _, body) = send(
         reqwest::Method::POST,
         &d.url("/sources/outlet/poll"),
@@ -351,15 +385,45 @@ fn api_change_feed_feeds_metrics_and_events() {
     assert!(ct.starts_with("application/atom+xml"), "{ct}");
     let feed = feed_rs::parser::parse(atom.as_bytes()).expect("valid Atom");
     assert_eq!(feed.entries.len(), 2);
-    // Without http.public_url the feeds' own links use the Host the reader asked for.
+    // A feed reader's poll of an unchanged feed is a 304 without a body; every other
+    // answer is kept by no cache.
+    let atom_url = d.url("/feeds/stories.atom");
+    let (_, h, _) = send(reqwest::Method::GET, &atom_url, &[], true);
+    let tag = header(&h, "etag");
+    assert!(tag.starts_with('"') && tag.len() > 2, "{h:?}");
+    assert_eq!(header(&h, "cache-control"), "no-cache");
+    for asked in [tag.clone(), format!("\"x\", W/{tag}"), "*".to_owned()] {
+        let (code, h, body) = send(
+            reqwest::Method::GET,
+            &atom_url,
+            &[("if-none-match", &asked)],
+            true,
+        );
+        assert_eq!((code, body.as_str()), (304, ""), "{asked}");
+        assert_eq!(header(&h, "etag"), tag);
+    }
+    let (code, _, body) = send(
+        reqwest::Method::GET,
+        &atom_url,
+        &[("if-none-match", "\"other\"")],
+        true,
+    );
+    assert_eq!(code, 200);
+    assert_eq!(body, atom);
+    for path in ["/status", "/stories", "/no/such/thing", "/"] {
+        let (_, h, _) = send(reqwest::Method::GET, &d.url(path), &[], true);
+        assert_eq!(header(&h, "cache-control"), "no-store", "{path}");
+    }
+    // Without http.public_url the feeds' own links use the Host the reader asked for (on
+    // loopback without a token, one of the daemon's own names).
     assert_eq!(feed.id, d.url("/feeds/stories.atom"));
     let (_, _, moved) = get(
         &d.url("/feeds/stories.json"),
-        &[("Host", "news.example.org:8443")],
+        &[("Host", "news.localhost:8443")],
     );
     assert_eq!(
         json(&moved)["feed_url"],
-        "http://news.example.org:8443/feeds/stories.json"
+        "http://news.localhost:8443/feeds/stories.json"
     );
     assert!(feed
         .entries
