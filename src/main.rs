@@ -116,7 +116,7 @@ fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, O
         let token = optional_config(arg)
             .and_then(|path| Config::load_http(&path).ok())
             .and_then(|http| token_of(&http));
-        return Ok((url.trim_end_matches('/').to_owned(), token));
+        return Ok((daemon_base(&url)?, token));
     }
     let Some(path) = optional_config(arg) else {
         return Ok(("http://127.0.0.1:8080".into(), None));
@@ -131,6 +131,32 @@ fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, O
         )
     })?;
     Ok((base, token))
+}
+
+/// `--url` as the daemon's base: an `http://` or `https://` URL without query, and without
+/// a trailing slash or one of the daemon's own endpoints (an operator pastes the
+/// `…/status` or `…/healthz` they watch). A path before it stays: a daemon behind a proxy
+/// at `https://news.example.org/wirefold`.
+fn daemon_base(url: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(url).map_err(|e| {
+        anyhow::anyhow!("--url {url:?} is not a URL ({e}); write it as http://127.0.0.1:8080")
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
+        anyhow::bail!(
+            "--url {url:?} is not an http:// or https:// URL; write it as http://127.0.0.1:8080"
+        );
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        anyhow::bail!("--url {url:?} has a query or fragment; give the daemon's base URL only");
+    }
+    let mut base = parsed.as_str().trim_end_matches('/');
+    for endpoint in ["/status", "/healthz", "/readyz", "/metrics"] {
+        if let Some(stem) = base.strip_suffix(endpoint) {
+            base = stem;
+            break;
+        }
+    }
+    Ok(base.trim_end_matches('/').to_owned())
 }
 
 /// The daemon's base URL and the token to send it: the command line's, else the
@@ -452,4 +478,42 @@ fn shutdown_on_signal(
         let _ = tokio::signal::ctrl_c().await;
         token.cancel();
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::daemon_base;
+
+    #[test]
+    fn a_pasted_endpoint_url_is_taken_as_the_daemons_base() {
+        for (given, base) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("http://127.0.0.1:8080/status", "http://127.0.0.1:8080"),
+            ("http://localhost:8080/healthz/", "http://localhost:8080"),
+            (
+                "https://news.example.org/wirefold/",
+                "https://news.example.org/wirefold",
+            ),
+            (
+                "https://news.example.org/wirefold/metrics",
+                "https://news.example.org/wirefold",
+            ),
+            (
+                "http://127.0.0.1:8080/statusboard",
+                "http://127.0.0.1:8080/statusboard",
+            ),
+        ] {
+            assert_eq!(daemon_base(given).unwrap(), base, "{given}");
+        }
+        for (given, says) in [
+            ("127.0.0.1:8080", "http://"),
+            ("localhost:8080", "http://"),
+            ("ftp://127.0.0.1/", "http://"),
+            ("http://127.0.0.1:8080/status?source=x", "query"),
+        ] {
+            let e = daemon_base(given).unwrap_err().to_string();
+            assert!(e.contains(says) && e.contains(given), "{given}: {e}");
+        }
+    }
 }
