@@ -78,10 +78,51 @@ fn strict_error(text: &str, e: &toml::de::Error) -> String {
             let before = &text[..end];
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            format!("line {line}, column {column}: {message}")
+            // The key is before the value, on its line (or in an inline table on it).
+            let key = before
+                .rsplit('\n')
+                .next()
+                .and_then(|l| l.rsplit_once('='))
+                .and_then(|(k, _)| k.rsplit([',', '{']).next())
+                .map(str::trim);
+            format!(
+                "line {line}, column {column}: {message}{}",
+                key.map(|k| duration_hint(k, message)).unwrap_or_default()
+            )
         }
         None => message.to_owned(),
     }
+}
+
+/// What to write instead when a duration key was given a bare number (`interval = 900`):
+/// durations are strings with a unit.
+fn duration_hint(key: &str, message: &str) -> String {
+    const DURATION_KEYS: [&str; 10] = [
+        "interval",
+        "timeout",
+        "grace",
+        "every",
+        "window",
+        "backoff",
+        "retry_after",
+        "spacing",
+        "spread",
+        "retention",
+    ];
+    let number = message.starts_with("invalid type: integer")
+        || message.starts_with("invalid type: floating point");
+    if !number || !message.contains("expected a string") {
+        return String::new();
+    }
+    let name = key
+        .rsplit('.')
+        .next()
+        .unwrap_or(key)
+        .trim_matches(['"', '\'']);
+    if !DURATION_KEYS.iter().any(|k| name.ends_with(k)) {
+        return String::new();
+    }
+    format!(" ({name} is a duration: a string with its unit, e.g. {name} = \"900s\" or \"15m\")")
 }
 
 fn list(problems: &[Problem]) -> String {

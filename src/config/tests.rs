@@ -273,6 +273,21 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
         let message = read_error(load(file, &[]));
         assert!(message.starts_with(expected), "{file:?}: {message}");
     }
+    // A bare number given as a duration says how to write one; other strings do not.
+    for (file, key) in [
+        ("[fetch]\ntimeout = 20\n", "timeout"),
+        ("[schedule]\nmin_interval = 1.5\n", "min_interval"),
+        (
+            "sources = [{ name = \"a\", url = \"https://example.com/\", interval = 900 }]\n",
+            "interval",
+        ),
+    ] {
+        let message = read_error(load(file, &[]));
+        let hint = format!("({key} is a duration: a string with its unit, e.g. {key} = \"900s\"");
+        assert!(message.contains(&hint), "{file:?}: {message}");
+    }
+    let message = read_error(load("[store]\npath = 5\n", &[]));
+    assert!(message.ends_with("expected a string"), "{message}");
     // The environment's values are all strings, and still set numbers and switches; a
     // number where a number goes is fine in the file too.
     let c = load(
