@@ -188,6 +188,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         cli::counted(n as u64, "boilerplate rule", "boilerplate rules")
                     ),
                 };
+                for w in c.warnings() {
+                    cli::note(format_args!("warning: {w}"));
+                }
                 cli::say(format_args!(
                     "{}: ok ({}, {} enabled{rules})",
                     c.path.display(),
@@ -204,6 +207,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(arg) => {
             let config = load(&arg)?;
             telemetry::init(config.log.format, &config.log.level);
+            for w in config.warnings() {
+                tracing::warn!(path = %config.path.display(), "configuration: {w}");
+            }
             let rt = runtime()?;
             rt.block_on(async {
                 let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {

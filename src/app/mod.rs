@@ -408,6 +408,9 @@ pub async fn reload_sources(
             }
         };
         apply_log_level(&running.log.level, &config.log.level);
+        for w in config.warnings() {
+            warn!(path = %config.path.display(), "configuration: {w}");
+        }
         let restart = running.sections_differing(&config);
         if !restart.is_empty() {
             warn!(

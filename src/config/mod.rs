@@ -686,6 +686,41 @@ impl Config {
         self.sources.iter().filter(|s| s.enabled)
     }
 
+    /// What is allowed but likely a mistake, one line each: no enabled source (the daemon
+    /// serves its store and polls nothing), and enabled sources that poll the same URL with
+    /// the same headers (each poll fetches the feed twice, and its items are stored twice,
+    /// folded as copies of each other). Printed by `check-config`, logged at start and reload.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.enabled_sources().next().is_none() {
+            out.push(match self.sources.len() {
+                0 => "no source is configured: the daemon serves its store and polls nothing \
+                      (add [[sources]] with a name and a url)"
+                    .to_owned(),
+                n => format!(
+                    "none of the {n} configured sources is enabled: the daemon serves its \
+                     store and polls nothing"
+                ),
+            });
+        }
+        let mut by_url: std::collections::HashMap<&str, Vec<&SourceConfig>> =
+            std::collections::HashMap::new();
+        for s in self.enabled_sources() {
+            let same = by_url.entry(s.url.as_str()).or_default();
+            match same.iter().find(|f| f.headers == s.headers) {
+                Some(first) => out.push(format!(
+                    "sources {:?} and {:?} poll the same URL {}: each poll fetches it \
+                     twice and every item is stored twice, folded as copies; keep one",
+                    first.name,
+                    s.name,
+                    s.shown_url()
+                )),
+                None => same.push(s),
+            }
+        }
+        out
+    }
+
     /// The sections in which `other` differs from this one in what a reload does not apply:
     /// it applies `[[sources]]`, `[schedule]`, `[fetch]` but its two concurrency limits, and
     /// `log.level`; the rest needs a restart.

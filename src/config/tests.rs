@@ -833,3 +833,49 @@ fn a_header_value_takes_its_secret_from_the_environment() {
     );
     assert!(!found[0].contains("s3cret"));
 }
+
+#[test]
+fn likely_mistakes_are_warned_about_not_refused() {
+    let source = |name: &str, url: &str, extra: &str| {
+        format!("[[sources]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n")
+    };
+    let warnings = |sources: &[String]| {
+        load(
+            &format!("[store]\npath = \"STORE\"\n{}", sources.concat()),
+            &[],
+        )
+        .unwrap()
+        .warnings()
+    };
+    assert_eq!(load(GOOD, &[]).unwrap().warnings(), Vec::<String>::new());
+    let none = warnings(&[]);
+    assert!(
+        none.len() == 1 && none[0].starts_with("no source is configured"),
+        "{none:?}"
+    );
+    let off = warnings(&[source("a", "https://example.com/f", "enabled = false")]);
+    assert!(
+        off.len() == 1 && off[0].starts_with("none of the 1 configured"),
+        "{off:?}"
+    );
+    // The same feed under two names, however its host is spelled; a third copy is named
+    // once more. Other headers (another account's feed) or a disabled one are no mistake.
+    let twice = warnings(&[
+        source("a", "https://example.com/f?key=secret", ""),
+        source("b", "https://EXAMPLE.com/f?key=secret", ""),
+        source("c", "https://example.com/f?key=secret", ""),
+        source(
+            "d",
+            "https://example.com/f?key=secret",
+            "headers = { Authorization = \"Bearer x\" }",
+        ),
+        source("e", "https://example.com/f?key=secret", "enabled = false"),
+    ]);
+    assert_eq!(twice.len(), 2, "{twice:?}");
+    assert!(
+        twice[0].starts_with("sources \"a\" and \"b\" poll the same URL"),
+        "{twice:?}"
+    );
+    assert!(twice[1].starts_with("sources \"a\" and \"c\""), "{twice:?}");
+    assert!(twice.iter().all(|w| !w.contains("secret")), "{twice:?}");
+}
