@@ -206,7 +206,7 @@ impl App {
                             match tokio::task::spawn_blocking(work).await {
                                 Ok((compacted, took)) => {
                                     if compacted > 0 {
-                                        info!(tables = compacted, "index tables compacted");
+                                        debug!(tables = compacted, "index tables compacted");
                                     }
                                     debug!(took_ms = took.as_millis(), "free heap pages released");
                                 }
