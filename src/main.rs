@@ -219,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let shutdown = CancellationToken::new();
                 tokio::spawn(shutdown_on_signal(shutdown.clone())?);
                 let hangups = hangups()?;
+                let listener = wirefold::app::bind(&config.http).await?;
                 // A store replayed after a crash, or an index rebuilt from millions of
                 // articles, can outlast TimeoutStartSec: ask for more time while it works.
                 let starting = LongPhase::start(notifier.clone(), "starting: opening the store");
@@ -226,7 +227,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     App::build_reporting(config, StoreCheck::AfterReady, &|p| starting.set(p))?;
                 drop(starting);
                 let app = app.with_notifier(notifier);
-                app.run(shutdown, |_| {}, hangups).await
+                app.run(listener, shutdown, |_| {}, hangups).await
             })?;
             Ok(ExitCode::SUCCESS)
         }

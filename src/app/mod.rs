@@ -90,19 +90,32 @@ pub struct App {
     index_source: IndexSource,
 }
 
+/// Binds `http.listen`. The daemon does so before it opens the store: an address in use
+/// fails the start at once, not after the store's replay and the index's rebuild (seconds to
+/// minutes with millions of articles), and leaves no new empty store behind. Connections
+/// wait in the listen queue until [`App::run`] serves them.
+pub async fn bind(http: &crate::config::HttpConfig) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(http.listen).await.with_context(|| {
+        format!(
+            "cannot listen on http.listen {} (another process may use the port; \
+             set http.listen, or WIREFOLD_HTTP__LISTEN, to a free one)",
+            http.listen
+        )
+    })
+}
+
 impl App {
-    /// Runs the daemon until `shutdown` is cancelled. `on_ready` is called once the store is
-    /// open and HTTP is bound, with the bound address. Each message on `hangups` (SIGHUP)
-    /// reloads the configuration's sources ([`reload_sources`]).
+    /// Runs the daemon until `shutdown` is cancelled, serving HTTP on `listener` (from
+    /// [`bind`]). `on_ready` is called once the store is open and HTTP is served, with the
+    /// bound address. Each message on `hangups` (SIGHUP) reloads the configuration's sources
+    /// ([`reload_sources`]).
     pub async fn run(
         self,
+        listener: TcpListener,
         shutdown: CancellationToken,
         on_ready: impl FnOnce(std::net::SocketAddr),
         hangups: tokio::sync::mpsc::UnboundedReceiver<()>,
     ) -> anyhow::Result<()> {
-        let listener = TcpListener::bind(self.config.http.listen)
-            .await
-            .with_context(|| format!("binding http.listen {}", self.config.http.listen))?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(SchedulerStats::new(self.ctx.errors.clone()));
         // HTTP drains when `http_stop` fires; long-lived responses end with it.

@@ -33,7 +33,9 @@ fn while_a_backup_has_the_store_closed_status_says_so_and_metrics_answer() {
     let shutdown = CancellationToken::new();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (_hangups_tx, hangups) = tokio::sync::mpsc::unbounded_channel();
+    let listener = rt.block_on(super::bind(&app.config.http)).unwrap();
     let running = rt.spawn(app.run(
+        listener,
         shutdown.clone(),
         move |addr| {
             let _ = addr_tx.send(addr);

@@ -1179,3 +1179,28 @@ fn a_second_stop_signal_exits_at_once() {
     let again = Daemon::start(&env);
     assert_eq!(again.status()["counts"]["articles"], 0);
 }
+
+/// An address in use fails the start at once, before the store is opened: no empty store
+/// is left behind, and the message names the key to change.
+#[test]
+fn a_listen_address_in_use_fails_the_start_before_the_store_is_opened() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let env = TestEnv::new(&[], "1h");
+    let out = crate::helpers::wirefold()
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .env_remove("WIREFOLD_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("WIREFOLD_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on http.listen 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(!env.store.exists(), "a store was created: {err}");
+    drop(taken);
+}
