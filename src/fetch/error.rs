@@ -41,7 +41,7 @@ pub enum FetchError {
         limit: u64,
     },
     /// The server answered with an error status.
-    #[error("HTTP status {status}")]
+    #[error("HTTP status {status}{}", status_words(*.status, *.retry_after))]
     Status {
         /// The status code.
         status: u16,
@@ -74,6 +74,23 @@ pub enum FetchError {
     /// Anything else the client reported.
     #[error("request failed: {0}")]
     Other(String),
+}
+
+/// After a status code: its reason phrase (`404 Not Found`), and the pause a server asked for
+/// (`Retry-After`).
+fn status_words(status: u16, retry_after: Option<Duration>) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    match retry_after {
+        Some(d) => format!(
+            "{reason} (Retry-After: {})",
+            humantime::format_duration(Duration::from_secs(d.as_secs()))
+        ),
+        None => reason,
+    }
 }
 
 impl FetchError {
@@ -200,4 +217,23 @@ pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_error_says_what_the_code_means_and_the_pause_asked_for() {
+        let status = |status, retry_after| FetchError::Status {
+            status,
+            retry_after,
+        };
+        assert_eq!(status(404, None).to_string(), "HTTP status 404 Not Found");
+        assert_eq!(
+            status(429, Some(Duration::from_millis(120_400))).to_string(),
+            "HTTP status 429 Too Many Requests (Retry-After: 2m)"
+        );
+        assert_eq!(status(599, None).to_string(), "HTTP status 599");
+    }
 }

@@ -178,7 +178,7 @@ fn once_summarizes_each_source_then_export_sees_a_locked_store() {
         "{out}"
     );
     assert!(
-        out.contains("gone: error [http_status(404)] HTTP status 404"),
+        out.contains("gone: error [http_status(404)] HTTP status 404 Not Found"),
         "{out}"
     );
 

@@ -756,7 +756,7 @@ fn poll_now_polls_a_fixed_source_at_once_and_refuses_with_reasons() {
     poll_now(
         &["broken"],
         1,
-        "\"broken\": the poll failed [http_status 404]: HTTP status 404; next try 20",
+        "\"broken\": the poll failed [http_status 404]: HTTP status 404 Not Found; next try 20",
     );
     assert!(
         daemon.log().contains("poll requested: polling now"),
