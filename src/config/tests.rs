@@ -819,6 +819,13 @@ fn a_header_value_takes_its_secret_from_the_environment() {
             r#"sources[0].headers.Authorization (source "paid"): ${WIRE_TOKEN}: WIRE_TOKEN is not set in the environment"#
         ],
     );
+    let found = problems(load(toml, &[("WIRE_TOKEN", " ")]));
+    assert_eq!(
+        found,
+        [
+            r#"sources[0].headers.Authorization (source "paid"): ${WIRE_TOKEN}: WIRE_TOKEN is empty in the environment"#
+        ],
+    );
     let found = problems(load(&toml.replace("${WIRE_TOKEN}", "${WIRE TOKEN}"), &[]));
     assert!(
         found[0].contains(r#""${" starts a variable: write ${NAME}"#),

@@ -128,6 +128,11 @@ fn expand_variables(
             );
         };
         match environment(name) {
+            // An empty one is a credential that did not reach the service (an
+            // `EnvironmentFile=` line `NAME=`), and would be sent as `Bearer `.
+            Some(v) if v.trim().is_empty() => {
+                return Err(format!("${{{name}}}: {name} is empty in the environment"))
+            }
             Some(v) => out.push_str(&v),
             None => return Err(format!("${{{name}}}: {name} is not set in the environment")),
         }
