@@ -886,3 +886,40 @@ fn likely_mistakes_are_warned_about_not_refused() {
     assert!(twice[1].starts_with("sources \"a\" and \"c\""), "{twice:?}");
     assert!(twice.iter().all(|w| !w.contains("secret")), "{twice:?}");
 }
+
+#[test]
+fn one_refused_value_is_one_problem_not_a_cascade() {
+    // Each typo would also have failed the rules that compare it with other keys, against
+    // the stand-in used in its place.
+    for (section, only) in [
+        (
+            "[schedule]\nmax_interval = \"abc\"\n",
+            "schedule.max_interval: \"abc\" is not a duration",
+        ),
+        (
+            "[schedule]\nmin_interval = \"2h\"\nmax_interval = \"1h\"\n",
+            "schedule.min_interval: must not be longer than schedule.max_interval",
+        ),
+        (
+            "[fetch]\ntimeout = \"-5s\"\n",
+            "fetch.timeout: \"-5s\" is not a duration",
+        ),
+    ] {
+        let toml = format!(
+            "[store]\npath = \"STORE\"\n{section}[[sources]]\nname = \"a\"\n\
+             url = \"https://example.com/f\"\ninterval = \"2h\"\n"
+        );
+        let found = problems(load(&toml, &[]));
+        assert_eq!(found.len(), 1, "{section}: {found:?}");
+        assert!(found[0].starts_with(only), "{section}: {found:?}");
+    }
+    // A source's interval is still checked against bounds that are sound.
+    let found = problems(load(
+        "[store]\npath = \"STORE\"\n[[sources]]\nname = \"a\"\nurl = \"https://example.com/f\"\ninterval = \"30h\"\n",
+        &[],
+    ));
+    assert!(
+        found.len() == 1 && found[0].contains("outside schedule bounds"),
+        "{found:?}"
+    );
+}

@@ -156,6 +156,12 @@ impl Checker<'_> {
         });
     }
 
+    /// Whether one of `keys` has a problem already: a rule that relates keys is not checked
+    /// against a stand-in for a value that was refused (one typo, one problem).
+    fn refused(&self, keys: &[&str]) -> bool {
+        self.problems.iter().any(|p| keys.contains(&p.key.as_str()))
+    }
+
     fn duration(&mut self, key: &str, source: Option<&str>, raw: &str) -> Duration {
         self.try_duration(key, source, raw)
             .unwrap_or(Duration::from_secs(1))
@@ -347,7 +353,7 @@ pub(super) fn validate(
         "a stuck server would hold a poll slot that long",
     );
     let connect_timeout = c.duration("fetch.connect_timeout", None, &s.fetch.connect_timeout);
-    if connect_timeout > timeout {
+    if connect_timeout > timeout && !c.refused(&["fetch.timeout", "fetch.connect_timeout"]) {
         c.push(
             "fetch.connect_timeout",
             None,
@@ -543,7 +549,11 @@ pub(super) fn validate(
             Some(raw) => {
                 let key = format!("sources[{i}].interval");
                 let parsed = c.try_duration(&key, label, raw);
-                if let Some(why) = parsed.and_then(|d| outside_bounds(d, &schedule)) {
+                let bounds_refused = c.refused(&["schedule.min_interval", "schedule.max_interval"]);
+                if let Some(why) = parsed
+                    .filter(|_| !bounds_refused)
+                    .and_then(|d| outside_bounds(d, &schedule))
+                {
                     c.push(key, label, why);
                 }
                 parsed.unwrap_or(schedule.default_interval)
@@ -613,7 +623,8 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
     let default_interval = c.try_duration("schedule.default_interval", None, &s.default_interval);
     let min_interval = c.duration("schedule.min_interval", None, &s.min_interval);
     let max_interval = c.duration("schedule.max_interval", None, &s.max_interval);
-    if min_interval > max_interval {
+    let bounds_refused = c.refused(&["schedule.min_interval", "schedule.max_interval"]);
+    if min_interval > max_interval && !bounds_refused {
         c.push(
             "schedule.min_interval",
             None,
@@ -622,7 +633,8 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
     }
     let startup_spread = c.duration("schedule.startup_spread", None, &s.startup_spread);
     let max_backoff = c.duration("schedule.max_backoff", None, &s.max_backoff);
-    if max_backoff < min_interval {
+    if max_backoff < min_interval && !c.refused(&["schedule.min_interval", "schedule.max_backoff"])
+    {
         c.push(
             "schedule.max_backoff",
             None,
@@ -647,7 +659,9 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
         max_retry_after,
         network_probe_interval,
     };
-    if default_interval.is_some_and(|d| d != schedule.default_interval) {
+    // refused, or found out of order above
+    let bounds_refused = c.refused(&["schedule.min_interval", "schedule.max_interval"]);
+    if default_interval.is_some_and(|d| d != schedule.default_interval) && !bounds_refused {
         c.push(
             "schedule.default_interval",
             None,
