@@ -115,6 +115,7 @@ impl App {
             },
             sources: Arc::new(LiveSources::new(
                 std::mem::take(&mut config.sources),
+                config.schedule.clone(),
                 Utc::now().timestamp_millis(),
             )),
             config: Arc::new(config),

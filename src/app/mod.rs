@@ -440,7 +440,7 @@ pub async fn reload_sources(
             config.enabled_sources().cloned().collect(),
             config.schedule.clone(),
         ));
-        live.set(config.sources, now);
+        live.set(config.sources, config.schedule, now);
     }
 }
 

@@ -787,14 +787,16 @@ pub struct Sources {
     pub list: Vec<SourceConfig>,
     /// The names of those marked `agency = true`.
     pub agencies: std::collections::HashSet<String>,
+    /// The `[schedule]` loaded with them (a reload applies both).
+    pub schedule: ScheduleConfig,
 }
 
 impl LiveSources {
     /// Holds `list` (a configuration's `sources`, moved here so that they are kept once),
     /// loaded at `now` (Unix milliseconds).
-    pub fn new(list: Vec<SourceConfig>, now: i64) -> Self {
+    pub fn new(list: Vec<SourceConfig>, schedule: ScheduleConfig, now: i64) -> Self {
         Self {
-            current: std::sync::RwLock::new(Arc::new(Sources::of(list))),
+            current: std::sync::RwLock::new(Arc::new(Sources::of(list, schedule))),
             loads: std::sync::Mutex::new(Loads {
                 loaded_at: now,
                 ..Loads::default()
@@ -810,15 +812,16 @@ impl LiveSources {
             .clone()
     }
 
-    /// A reload at `now` replaces them with `list`. The record of the reload is written
-    /// first: whoever sees the new sources sees it too.
-    pub fn set(&self, list: Vec<SourceConfig>, now: i64) {
+    /// A reload at `now` replaces them with `list` and `schedule`. The record of the reload
+    /// is written first: whoever sees the new sources sees it too.
+    pub fn set(&self, list: Vec<SourceConfig>, schedule: ScheduleConfig, now: i64) {
         *self.loads.lock().unwrap_or_else(|p| p.into_inner()) = Loads {
             loaded_at: now,
             last_reload: Some(now),
             last_reload_error: None,
         };
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Sources::of(list));
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) =
+            Arc::new(Sources::of(list, schedule));
     }
 
     /// A reload at `now` was refused for `error`; the sources stay.
@@ -835,13 +838,17 @@ impl LiveSources {
 }
 
 impl Sources {
-    fn of(list: Vec<SourceConfig>) -> Self {
+    fn of(list: Vec<SourceConfig>, schedule: ScheduleConfig) -> Self {
         let agencies = list
             .iter()
             .filter(|s| s.agency)
             .map(|s| s.name.clone())
             .collect();
-        Self { list, agencies }
+        Self {
+            list,
+            agencies,
+            schedule,
+        }
     }
 
     /// The sources that are polled.

@@ -284,6 +284,11 @@ pub struct SourceStatus {
     pub gone_since: Option<String>,
     /// Configured interval in seconds.
     pub interval_s: u64,
+    /// The interval between polls that succeed, as the schedule has it now: the configured
+    /// one, adapted to the feed's publishing rate (`schedule.adaptive`), lengthened by its
+    /// `<ttl>`, within `[min_interval, max_interval]`. A response's `Cache-Control` may
+    /// lengthen one wait; failures back off from it.
+    pub poll_interval_s: u64,
     /// The feed's own title.
     pub title: Option<String>,
     /// Start of the last poll (RFC 3339).
@@ -445,7 +450,11 @@ pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery)
 }
 
 /// One source's entry in `/status`, from its configuration and stored state.
-pub(super) fn source_entry(s: &SourceConfig, st: SourceState) -> SourceStatus {
+pub(super) fn source_entry(
+    s: &SourceConfig,
+    schedule: &crate::config::ScheduleConfig,
+    st: SourceState,
+) -> SourceStatus {
     // State recorded for another URL (the configuration changed) is not this source's.
     let same_url = st.configured_url.as_deref() == Some(s.url.as_str());
     let gone = same_url && st.gone_since.is_some();
@@ -482,6 +491,20 @@ pub(super) fn source_entry(s: &SourceConfig, st: SourceState) -> SourceStatus {
         state,
         gone_since: st.gone_since.filter(|_| gone).and_then(rfc3339),
         interval_s: s.interval.as_secs(),
+        // What the policy makes of it after a success; state of another URL does not count.
+        poll_interval_s: {
+            use crate::scheduler::policy::{base_interval, Bounds, Inputs};
+            let own = if same_url {
+                &st
+            } else {
+                &SourceState::default()
+            };
+            base_interval(
+                &Inputs::from_state(s.interval, own),
+                &Bounds::from(schedule),
+            )
+            .as_secs()
+        },
         title: st.feed_title,
         last_poll: st.last_poll.and_then(rfc3339),
         last_success: st.last_success.and_then(rfc3339),
@@ -524,7 +547,7 @@ pub(super) fn build(
     let mut sources = Vec::new();
     for s in &live.list {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
-        let entry = source_entry(s, st);
+        let entry = source_entry(s, &live.schedule, st);
         let word = health_of(&entry);
         match word {
             "ok" => health.ok += 1,
@@ -615,4 +638,49 @@ pub(super) fn build(
         sources_omitted: live.list.len() - sources.len(),
         sources,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_poll_interval_is_what_the_schedule_makes_of_the_configured_one() {
+        let source = SourceConfig {
+            name: "outlet".into(),
+            url: url::Url::parse("http://news.test/feed.xml").unwrap(),
+            interval: Duration::from_secs(900),
+            enabled: true,
+            agency: false,
+            headers: Default::default(),
+        };
+        let schedule = crate::config::ScheduleConfig::default();
+        let polled = |entry_gap_s: Option<u64>, ttl_s: Option<u32>, url: &str| SourceState {
+            configured_url: Some(url.to_owned()),
+            polls: 3,
+            entry_gap_s,
+            ttl_s,
+            ..SourceState::default()
+        };
+        let own = source.url.as_str();
+        let interval = |st| {
+            let e = source_entry(&source, &schedule, st);
+            (e.interval_s, e.poll_interval_s)
+        };
+        assert_eq!(interval(SourceState::default()), (900, 900));
+        // A feed publishing every 2 h is polled at most 4 times less often; one publishing
+        // every 5 minutes, every 5 minutes; every minute, at most 4 times more often; a
+        // <ttl> of 3 h lengthens any of them.
+        assert_eq!(interval(polled(Some(7200), None, own)), (900, 3600));
+        assert_eq!(interval(polled(Some(300), None, own)), (900, 300));
+        assert_eq!(interval(polled(Some(60), None, own)), (900, 225));
+        assert_eq!(interval(polled(Some(60), Some(10_800), own)), (900, 10_800));
+        // State recorded for the URL before an edit is not this source's.
+        assert_eq!(
+            interval(polled(Some(7200), None, "http://old.test/")),
+            (900, 900)
+        );
+    }
 }
