@@ -5,7 +5,7 @@
 //! - **poll tasks** (in the [`TaskTracker`]): finish or are cancelled at their next await, and
 //!   are waited for with a deadline;
 //! - the **HTTP server**: drains in-flight requests (graceful shutdown) within
-//!   `http.shutdown_grace`;
+//!   `http.shutdown_grace`, while the poll tasks finish within the same grace;
 //! - the **maintenance** tick: evicts old index entries, compacts the index tables a growth
 //!   left sparse, releases free heap pages; stops with the token;
 //! - the **retention** sweeps (when `store.retention` is set): stop with the token;
@@ -303,23 +303,35 @@ impl App {
         if let Some(v) = verifier {
             let _ = v.await;
         }
+        // The polls, the ingest threads and HTTP's requests under way finish together within
+        // one `shutdown_grace` (one after the other, each with its own, a stop could take
+        // three).
+        let deadline = tokio::time::Instant::now() + grace;
         polls.close();
-        if tokio::time::timeout(grace, polls.wait()).await.is_err() {
-            warn!("poll tasks did not finish in time");
-        }
-        if tokio::time::timeout(grace, self.ctx.cpu.close())
-            .await
-            .is_err()
-        {
-            warn!("ingest threads did not finish in time");
-        }
         http_stop.cancel();
-        match tokio::time::timeout(grace, server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => warn!(error.message = %e, "http server error"),
-            Ok(Err(e)) => warn!(error.message = %e, "http server task failed"),
-            Err(_) => warn!("http server did not drain in time"),
-        }
+        let polls_done = async {
+            if tokio::time::timeout_at(deadline, polls.wait())
+                .await
+                .is_err()
+            {
+                warn!("poll tasks did not finish in time");
+            }
+            if tokio::time::timeout_at(deadline, self.ctx.cpu.close())
+                .await
+                .is_err()
+            {
+                warn!("ingest threads did not finish in time");
+            }
+        };
+        let http_done = async {
+            match tokio::time::timeout_at(deadline, server).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => warn!(error.message = %e, "http server error"),
+                Ok(Err(e)) => warn!(error.message = %e, "http server task failed"),
+                Err(_) => warn!("http server did not drain in time"),
+            }
+        };
+        tokio::join!(polls_done, http_done);
         if let Some(e) = damaged {
             // Nothing more is written to a damaged store.
             return Err(anyhow::Error::new(e).context("stopped on a damaged store"));

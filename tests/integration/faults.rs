@@ -382,3 +382,40 @@ fn dead_hosts_beside_a_working_one_do_not_make_the_network_look_down() {
     }
     assert!(!daemon.log().contains("the network looks down"));
 }
+
+/// A stop waits for polls under way and for HTTP requests under way together, within one
+/// `http.shutdown_grace`: a feed that trickles and a client that never finishes its request
+/// each hold their part of the stop for the whole grace, and one after the other they took
+/// two.
+#[test]
+fn a_stop_waits_one_grace_for_polls_and_requests_together() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let server = FaultServer::start();
+    let env = TestEnv::new(&[("trickle", server.url("trickle.xml"))], "1h");
+    let daemon = Daemon::start_with(
+        &env.config,
+        &[
+            ("WIREFOLD_FETCH__TIMEOUT", "60s"),
+            ("WIREFOLD_FETCH__STALL_TIMEOUT", "60s"),
+            ("WIREFOLD_HTTP__SHUTDOWN_GRACE", "4s"),
+            ("WIREFOLD_HTTP__REQUEST_TIMEOUT", "60s"),
+        ],
+    );
+    let started = Instant::now();
+    while server.hits("trickle.xml") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(20), "never polled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut held = std::net::TcpStream::connect(daemon.addr).unwrap();
+    held.write_all(b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, took) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    assert!(
+        took < Duration::from_millis(7_000),
+        "the stop took {took:?}"
+    );
+    drop(held);
+}
