@@ -241,15 +241,7 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
     if OPEN_PATHS.contains(&req.uri().path()) {
         return next.run(req).await;
     }
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        // The scheme is case-insensitive (RFC 9110 11.1): `bearer` and `BEARER` too.
-        .and_then(|v| v.trim_start().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
-    match given {
+    match given_token(req.headers()) {
         Some(g) if constant_time_eq(g.as_bytes(), token.expose_secret().as_bytes()) => {
             next.run(req).await
         }
@@ -257,15 +249,48 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
             let mut r = error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "this endpoint needs Authorization: Bearer <http.token>",
+                "this endpoint needs Authorization: Bearer <http.token>, or HTTP Basic \
+                 with the token as the password (any user name), as a feed reader or a \
+                 browser sends it",
             );
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
+            // Both challenges: a browser asked for Basic prompts for the token.
+            for challenge in ["Bearer", "Basic realm=\"wirefold\", charset=\"UTF-8\""] {
+                r.headers_mut().append(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static(challenge),
+                );
+            }
             r
         }
     }
+}
+
+/// The token a request offers: `Authorization: Bearer TOKEN`, or `Basic` credentials whose
+/// password is the token, whatever the user name. Feed readers send no bearer token, but
+/// most send Basic credentials from a subscription URL such as
+/// `https://reader:TOKEN@news.example.org/feeds/stories.atom`, and a browser prompts for
+/// them. The scheme is case-insensitive (RFC 9110 11.1).
+fn given_token(headers: &header::HeaderMap) -> Option<String> {
+    use base64::Engine;
+    let (scheme, credentials) = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim_start()
+        .split_once(' ')?;
+    let credentials = credentials.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(credentials.to_owned());
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(credentials)
+        .ok()?;
+    let pair = String::from_utf8(decoded).ok()?;
+    pair.split_once(':')
+        .map(|(_, password)| password.to_owned())
 }
 
 async fn healthz() -> &'static str {

@@ -605,6 +605,46 @@ fn bearer_token_guards_everything_but_health() {
     // The scheme's case does not matter (RFC 9110 11.1).
     let lower = format!("bearer {TOKEN}");
     assert_eq!(get(&d.url("/status"), &[("Authorization", &lower)]).0, 200);
+    // A feed reader (or a browser, which the 401 asks for Basic too) sends the token as
+    // the password of Basic credentials, from a URL such as http://reader:TOKEN@host/….
+    let (_, h, _) = send(reqwest::Method::GET, &d.url("/"), &[], false);
+    let challenges: Vec<&str> = h
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        challenges,
+        ["Bearer", "Basic realm=\"wirefold\", charset=\"UTF-8\""]
+    );
+    let basic = |credentials: &str| {
+        use base64::Engine;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )
+    };
+    for (credentials, code) in [
+        (format!("reader:{TOKEN}"), 200),
+        (format!(":{TOKEN}"), 200),
+        (format!("{TOKEN}:"), 401),
+        ("reader:wrong-token-000000000".to_owned(), 401),
+        (TOKEN.to_owned(), 401),
+    ] {
+        let header = basic(&credentials);
+        for path in ["/feeds/stories.atom", "/"] {
+            let got = get(&d.url(path), &[("Authorization", &header)]).0;
+            assert_eq!(got, code, "{path} with Basic {credentials:?}");
+        }
+    }
+    assert_eq!(
+        get(&d.url("/status"), &[("Authorization", "Basic not-base64!")]).0,
+        401
+    );
+    let in_url =
+        d.url("/feeds/stories.json")
+            .replacen("http://", &format!("http://reader:{TOKEN}@"), 1);
+    assert_eq!(get(&in_url, &[]).0, 200, "{in_url}");
     // ...while the probes stay open to any method's answer, and the token holder is told.
     assert_eq!(post("/healthz", &[]), 405);
     assert_eq!(post("/status", &[("Authorization", &auth)]), 405);
