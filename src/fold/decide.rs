@@ -86,8 +86,13 @@ impl Folder {
             rec.url = a.url;
             rec.title = a.title;
             rec.text = a.text;
-            rec.published = a.published.timestamp_millis();
-            rec.date_origin = origin(a.date_source);
+            // A date the feed gives replaces the stored one; an undated (or far-future)
+            // item's stand-in is the time of this poll, and would make an edit look like a
+            // new publication: the stored date stays.
+            if matches!(a.date_source, DateSource::Published | DateSource::Updated) {
+                rec.published = a.published.timestamp_millis();
+                rec.date_origin = origin(a.date_source);
+            }
             rec.language = a.language;
             rec.fingerprint = fp;
             rec.updated = now;

@@ -187,6 +187,20 @@ fn same_source_and_key_is_unchanged_or_updated_in_place() {
     let rec = f.store.article(article).unwrap().unwrap();
     assert_eq!(rec.story, s, "and its story");
     assert_eq!(rec.revisions, 1);
+    // Undated, it keeps the time it was first seen: the edit is no new publication.
+    assert_eq!(rec.published, T0, "an undated edit moved the date");
+    // A date the feed gives does replace it.
+    let dated = RawEntry {
+        published: DateTime::<Utc>::from_timestamp_millis(T0 + HOUR),
+        link: Some("https://example.com/ferries-updated".into()),
+        ..entry("a1", "Ferries go electric (updated)", &P)
+    };
+    assert!(matches!(
+        fold(&f, "agency", &dated, T0 + 3 * HOUR),
+        Decision::Updated { .. }
+    ));
+    let rec = f.store.article(article).unwrap().unwrap();
+    assert_eq!(rec.published, T0 + HOUR);
     let st = f.store.story(s).unwrap().unwrap();
     assert!(
         st.headlines.iter().any(|h| h.ends_with("(updated)")),
