@@ -156,9 +156,10 @@ fn item_digest(a: &Article) -> u64 {
 }
 
 /// The feed's publishing rate as a mean time between entries: the span from its oldest entry
-/// of the last 30 days until now, divided by the number of those entries. A feed whose recent
-/// entries stopped long ago therefore looks slow, as it is. `None` when no entry has a date, or
-/// when every date is the same instant (feeds that stamp every entry with the time of the
+/// of the last 30 days until now, divided by the number of those entries (with only one
+/// recent entry, the same over all dated entries, at most 30 days). A feed whose recent
+/// entries stopped long ago therefore looks slow, as it is. `None` when no entry has a date,
+/// when only one has, or when every date is the same instant (feeds that stamp every entry with the time of the
 /// request say nothing about their rate); 30 days when no entry is recent. A feed whose
 /// newest entry lies ahead of `now` (local time labelled as UTC, hours ahead) has its dates
 /// taken back by that much: counted from `now` as they were, its span was nothing and the
@@ -187,8 +188,18 @@ pub fn entry_gap(entries: &[RawEntry], now: DateTime<Utc>) -> Option<Duration> {
     let Some(oldest_recent) = recent.iter().min() else {
         return Some(WINDOW);
     };
-    let span = (now - **oldest_recent).to_std().unwrap_or(Duration::ZERO);
-    Some(span / recent.len() as u32)
+    if recent.len() >= 2 {
+        let span = (now - **oldest_recent).to_std().unwrap_or(Duration::ZERO);
+        return Some(span / recent.len() as u32);
+    }
+    // One recent entry is no rate: counted alone, an item posted a minute ago made the feed
+    // look as if it published every minute. With older entries beside it, the rate over
+    // all of them; alone, none.
+    if dates.len() < 2 {
+        return None;
+    }
+    let span = (now - *oldest).to_std().unwrap_or(Duration::ZERO);
+    Some((span / dates.len() as u32).min(WINDOW))
 }
 
 #[cfg(test)]
@@ -264,6 +275,16 @@ mod tests {
         let stamped: Vec<RawEntry> = (0..5).map(|_| entry(0, now)).collect();
         assert_eq!(entry_gap(&stamped, now), None);
         assert_eq!(entry_gap(&[], now), None);
+        // One item, posted two minutes ago: no rate, not one item every two minutes.
+        assert_eq!(entry_gap(&[entry(2, now)], now), None);
+        // The first item in a month, after items ten days apart: their rate, not the new
+        // one's age.
+        let mut slow: Vec<RawEntry> = (4..=7).map(|d| entry(d * 10 * 1440, now)).collect();
+        slow.push(entry(2, now));
+        assert_eq!(
+            entry_gap(&slow, now),
+            Some(Duration::from_secs(70 * 86_400 / 5))
+        );
         // Dated three hours ahead (local time labelled as UTC): the same rate as the same
         // entries dated right, not a gap of nothing.
         let ahead: Vec<RawEntry> = (0..10).map(|i| entry(-180 + i * 10, now)).collect();
