@@ -107,11 +107,11 @@ pub fn fold_entries(
 }
 
 /// Normalizes the entries of one poll, in order, as the ingest folds them: the language
-/// detected once for the feed ([`FeedLanguage`]), titles cut at [`MAX_TITLE_CHARS`], a
-/// repeated key given a positional suffix, and an entry repeated whole (same key, link, title
-/// and text) left out.
+/// detected once for the feed ([`FeedLanguage`]), titles cut at [`MAX_TITLE_CHARS`], an entry
+/// repeated whole (same key, link, title and text) left out, and the items of a key that
+/// several different items share told apart by their own link and title ([`shared_key`]).
 pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> Vec<Article> {
-    let mut keys = std::collections::HashMap::with_capacity(entries.len());
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
     let mut language = FeedLanguage::default();
     let mut articles = Vec::with_capacity(entries.len());
     for raw in entries {
@@ -120,29 +120,51 @@ pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> V
         // headline variants on every copy. Headlines are short: keep the first characters.
         cut_chars(&mut article.title, MAX_TITLE_CHARS);
         cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
-        // A feed that repeats a GUID for different items (it happens): the later ones get a
-        // positional suffix, so they neither overwrite each other nor flip-flop every poll.
-        // The same item listed twice is one article: suffixed, its copy became a second
+        // The same item listed twice is one article: kept twice, its copy became a second
         // article of the source that never followed the item's edits.
-        let item = item_digest(&article);
-        match keys.get(&article.key) {
-            None => {
-                keys.insert(article.key.clone(), item);
-            }
-            Some(&first) if first == item => continue,
-            Some(_) => {
-                let base = article.key.clone();
-                let mut n = 2;
-                while keys.contains_key(&format!("{base}#{n}")) {
-                    n += 1;
-                }
-                article.key = format!("{base}#{n}");
-                keys.insert(article.key.clone(), item);
-            }
+        if seen.insert((article.key.clone(), item_digest(&article))) {
+            articles.push(article);
         }
-        articles.push(article);
+    }
+    let mut per_key: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(articles.len());
+    for a in &articles {
+        *per_key.entry(a.key.as_str()).or_default() += 1;
+    }
+    let shared: std::collections::HashSet<String> = per_key
+        .into_iter()
+        .filter(|&(_, n)| n > 1)
+        .map(|(k, _)| k.to_owned())
+        .collect();
+    if !shared.is_empty() {
+        shared_key(&mut articles, &shared);
     }
     articles
+}
+
+/// A feed that gives several different items one GUID (it happens: the channel's link, a
+/// constant, a counter reset): each of them is keyed by the shared key and a hash of its
+/// own link and title, `key#1f2e3d4c`, so that they neither overwrite each other nor trade
+/// keys when the feed's order changes (a new item on top would have taken the key of the
+/// item that was first, and every item would have been "updated" with its neighbour's
+/// text). Items alike in link and title too are numbered in feed order after the hash.
+fn shared_key(articles: &mut [Article], shared: &std::collections::HashSet<String>) {
+    let mut given = std::collections::HashSet::new();
+    for a in articles.iter_mut().filter(|a| shared.contains(&a.key)) {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for part in [a.url.as_deref().unwrap_or(""), &a.title] {
+            h.update(part.as_bytes());
+            h.update(&[0]);
+        }
+        let base = format!("{}#{:08x}", a.key, h.digest() as u32);
+        let mut key = base.clone();
+        let mut n = 2;
+        while !given.insert(key.clone()) {
+            key = format!("{base}#{n}");
+            n += 1;
+        }
+        a.key = key;
+    }
 }
 
 /// What tells an item listed twice in one feed from two items under one key.
@@ -253,10 +275,51 @@ mod tests {
             .collect();
         assert_eq!(keys.len(), 3, "{keys:?}");
         assert!(
-            keys[0].ends_with("g1") && keys[1].ends_with("g1#2"),
+            keys[0].contains("g1#") && keys[1].contains("g1#") && keys[0] != keys[1],
             "{keys:?}"
         );
         assert!(keys[2].ends_with("g2"), "{keys:?}");
+    }
+
+    #[test]
+    fn items_sharing_a_guid_keep_their_keys_when_the_feed_reorders() {
+        let now = Utc::now();
+        let item = |title: &str, link: &str| RawEntry {
+            guid: Some("https://news.example/".into()),
+            link: Some(link.into()),
+            title: Some(title.into()),
+            summary: Some(format!("{title}: the story in one line.")),
+            ..entry(10, now)
+        };
+        let keyed = |mut entries: Vec<RawEntry>| -> Vec<(String, String)> {
+            normalize_entries(&mut entries, &NormalizeOptions::new(now))
+                .into_iter()
+                .map(|a| (a.title, a.key))
+                .collect()
+        };
+        let a = item("Harbour reopens", "https://news.example/a");
+        let b = item("Bridge closes", "https://news.example/b");
+        let c = item("Ferry delayed", "https://news.example/c");
+        // The same title and link twice, with other texts: numbered after the hash.
+        let c2 = RawEntry {
+            summary: Some("Another text under the same headline.".into()),
+            ..c.clone()
+        };
+        let before = keyed(vec![a.clone(), b.clone(), c.clone(), c2.clone()]);
+        let after = keyed(vec![
+            item("Tram strike", "https://news.example/t"),
+            c,
+            c2,
+            b,
+            a,
+        ]);
+        for (title, key) in &before {
+            let again = after.iter().filter(|(t, k)| t == title && k == key).count();
+            assert!(again >= 1, "{title} lost its key {key}: {after:?}");
+        }
+        let keys: std::collections::HashSet<&String> = after.iter().map(|(_, k)| k).collect();
+        assert_eq!(keys.len(), after.len(), "{after:?}");
+        assert_eq!(before[3].1, format!("{}#2", before[2].1));
     }
 
     #[test]
