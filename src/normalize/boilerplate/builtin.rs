@@ -61,7 +61,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "dateline-city-dash",
             Dateline,
             Leading,
-            format!(r"\p{{Lu}}{{3}}[\p{{Lu}}\p{{M}}'’.\-]*(?:[ \-]\p{{Lu}}[\p{{Lu}}\p{{M}}'’.\-]*){{0,3}}{COUNTRY}\s*(?:—|--|–)\s*"),
+            format!(r"\p{{Lu}}{{3}}[\p{{Lu}}\p{{M}}'’.\-]*(?:[ \-]\p{{Lu}}[\p{{Lu}}\p{{M}}'’.\-]*){{0,3}}{COUNTRY}(?:\s*(?:—|--|–)\s*|\s+-\s+)"),
             false,
         ),
         (

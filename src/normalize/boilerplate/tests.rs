@@ -19,6 +19,7 @@ const PROSE: &[&str] = &[
     "The agency reported a rise in cases, officials said.",
     "He said all rights reserved by the treaty remain in force today.",
     "Follow-up talks are planned, the spokesman said.",
+    "SINGAPORE-listed banks rose - by a third - in the quarter.",
 ];
 
 fn rule(name: &str) -> Rule {
@@ -104,6 +105,9 @@ fn dateline_city_dash_and_agency_only() {
         &[
             "WASHINGTON — The Senate voted.",
             "SAN FRANCISCO -- Tech shares fell.",
+            // A plain hyphen between spaces (Singapore's and Malaysia's papers).
+            "SINGAPORE - Shares rose.",
+            "KUALA LUMPUR - Rain is expected.",
         ],
     );
     check(
