@@ -58,7 +58,7 @@ use crate::ingest::{poll_source, source_host, IngestContext, PollReport};
 use crate::memory;
 use crate::notify::{LongPhase, Notifier, State};
 use crate::scheduler::{self, SchedulerStats};
-use crate::storage::{Backups, Store};
+use crate::storage::{Backups, PreviousRun, RunMarker, Store, RUNNING_FILE};
 use background::{
     backup_loop, checkpoint, flush_loop, save_snapshot, verify_in_background,
     FIRST_SNAPSHOT_AFTER_REBUILD, SNAPSHOT_EVERY,
@@ -90,6 +90,32 @@ pub struct App {
     index_source: IndexSource,
 }
 
+/// Reads how the previous run on the store ended and marks this one as running
+/// ([`RunMarker`]); says so when it did not stop cleanly. A marker that cannot be written
+/// costs only that message at the next start.
+fn claim_run(store: &std::path::Path) -> (Option<RunMarker>, PreviousRun) {
+    let now = Utc::now().timestamp_millis();
+    match RunMarker::claim(store, std::process::id(), now) {
+        Ok((marker, previous)) => {
+            if let PreviousRun::Unclean { started, pid } = &previous {
+                warn!(
+                    previous.started = started.and_then(crate::http::rfc3339).unwrap_or_default(),
+                    previous.pid = pid.unwrap_or_default(),
+                    "the previous run on this store did not stop cleanly (killed, crashed, \
+                     power lost or a second stop signal): the store was recovered from its \
+                     log, and what that run wrote in its last store.flush_every may be \
+                     missing (the next polls fetch it again)"
+                );
+            }
+            (Some(marker), previous)
+        }
+        Err(e) => {
+            warn!(error.message = %e, file = RUNNING_FILE, "cannot mark the store as in use; an unclean stop will not be told at the next start");
+            (None, PreviousRun::Clean)
+        }
+    }
+}
+
 /// Binds `http.listen`. The daemon does so before it opens the store: an address in use
 /// fails the start at once, not after the store's replay and the index's rebuild (seconds to
 /// minutes with millions of articles), and leaves no new empty store behind. Connections
@@ -117,6 +143,7 @@ impl App {
         hangups: tokio::sync::mpsc::UnboundedReceiver<()>,
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
+        let (marker, previous_run) = claim_run(&self.config.store.path);
         let stats = Arc::new(SchedulerStats::new(self.ctx.errors.clone()));
         // HTTP drains when `http_stop` fires; long-lived responses end with it.
         let http_stop = CancellationToken::new();
@@ -139,6 +166,7 @@ impl App {
             metric_states: Arc::default(),
             scheduler_control: control_tx.clone(),
             backups: backups.clone(),
+            previous_run,
         };
 
         // Background read-through of the store (when not done at open): started before
@@ -349,6 +377,9 @@ impl App {
         stopping.set("stopping: checkpointing the store");
         checkpoint(self.ctx.store.clone()).await;
         drop(stopping);
+        if let Some(Err(e)) = marker.map(RunMarker::release) {
+            warn!(error.message = %e, file = RUNNING_FILE, "the stop was clean but its marker could not be removed; the next start will call it unclean");
+        }
         info!("bye");
         Ok(())
     }

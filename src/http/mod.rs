@@ -90,6 +90,8 @@ pub struct AppState {
     /// The sources' states `/metrics` last read, set again while a backup has the store
     /// closed.
     pub metric_states: Arc<crate::metrics::LastSourceStates>,
+    /// How the previous run on the store ended (`store.previous_stop` in `/status`).
+    pub previous_run: crate::storage::PreviousRun,
 }
 
 /// Builds the router.

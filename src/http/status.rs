@@ -68,6 +68,10 @@ pub struct StoreHealth {
     pub error: Option<StoreErrorStatus>,
     /// Its backups.
     pub backups: BackupStatus,
+    /// How the daemon's previous run on this store ended: `clean` (or there was none), or
+    /// `unclean` (killed, crashed, power lost: the store was recovered from its log, and that
+    /// run's last `store.flush_every` of writes may be missing).
+    pub previous_stop: &'static str,
 }
 
 /// The store's backups in `/status`: where they go, the newest, the next automatic one, and
@@ -627,6 +631,10 @@ pub(super) fn build(
                     since: rfc3339(f.since),
                 }),
                 backups: BackupStatus::new(&state.config.store, state.backups.log()),
+                previous_stop: match state.previous_run {
+                    crate::storage::PreviousRun::Clean => "clean",
+                    crate::storage::PreviousRun::Unclean { .. } => "unclean",
+                },
             }
         },
         health,

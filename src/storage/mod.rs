@@ -57,6 +57,7 @@ mod backup;
 mod closed;
 mod error;
 mod legacy;
+mod marker;
 mod read;
 mod records;
 mod retention;
@@ -79,6 +80,7 @@ pub use backup::{
 use closed::Closing;
 pub use error::StoreError;
 use legacy::Record;
+pub use marker::{PreviousRun, RunMarker, RUNNING_FILE};
 pub use records::*;
 pub use retention::{Pruned, ORDER_SLACK_MS, TOMBSTONE_TOUCH_MS};
 use trees::Trees;

@@ -409,6 +409,13 @@ fn sigkill_at_random_moments_loses_and_doubles_nothing() {
             .collect()
     };
     let daemon = Daemon::start(&env);
+    // The killed run left its marker: the start says so, in the log and in /status.
+    assert_eq!(daemon.status()["store"]["previous_stop"], "unclean");
+    assert!(
+        daemon.log().contains("did not stop cleanly"),
+        "{}",
+        daemon.log()
+    );
     let polls = |s: &serde_json::Value| -> Vec<u64> {
         s["sources"]
             .as_array()

@@ -157,6 +157,8 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
     // Restart on the same store: nothing doubled, no story split.
     let daemon = Daemon::start(&env);
     let s = daemon.status();
+    assert_eq!(s["store"]["previous_stop"], "clean", "{s:#}");
+    assert!(!daemon.log().contains("did not stop cleanly"));
     assert_eq!(num(&s, "/counts/articles"), 5, "after restart {s:#}");
     let before = total_polls(&s);
     let s = daemon.wait_for("polls after restart", |s| total_polls(s) >= before + 4);
@@ -1178,6 +1180,8 @@ fn a_second_stop_signal_exits_at_once() {
     drop(held);
     let again = Daemon::start(&env);
     assert_eq!(again.status()["counts"]["articles"], 0);
+    // Left as after a crash, and told so.
+    assert_eq!(again.status()["store"]["previous_stop"], "unclean");
 }
 
 /// An address in use fails the start at once, before the store is opened: no empty store
