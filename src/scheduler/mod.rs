@@ -61,13 +61,16 @@ pub trait Poller: Send + Sync + 'static {
     fn load(&self, source: &SourceConfig) -> Option<SourceState>;
     /// Stores the state after the scheduler amended it (next poll, forgiven failure).
     fn save(&self, source: &SourceConfig, state: &SourceState);
-    /// How long the source's host asked to be left alone, if it did.
-    fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration>;
+    /// The host a poll of the source goes to (the new one once a permanent move was
+    /// adopted); `None` for a file.
+    fn host(&self, source: &SourceConfig) -> Option<String>;
+    /// How long `host` asked to be left alone, if it did.
+    fn host_cooldown(&self, host: &str) -> Option<Duration>;
     /// Holds the source's host back for `wait`: a pause it asked for before a restart,
     /// which the host limits (in memory) forgot.
     fn resume_host_pause(&self, source: &SourceConfig, state: &SourceState, wait: Duration);
-    /// Waits for a slot on the source's host (no slot needed for files).
-    fn host_slot(&self, source: &SourceConfig) -> impl Future<Output = Option<HostPermit>> + Send;
+    /// Waits for a slot on `host`.
+    fn host_slot(&self, host: &str) -> impl Future<Output = Option<HostPermit>> + Send;
     /// Polls the source once.
     fn poll(&self, source: &SourceConfig) -> impl Future<Output = PollReport> + Send;
     /// Waits until [`Poller::load`] and [`Poller::save`] would not block a thread for long
@@ -92,9 +95,12 @@ impl Poller for IngestContext {
         }
     }
 
-    fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration> {
-        self.hosts
-            .cooldown(&polled_host(source, self.load(source).as_ref())?)
+    fn host(&self, source: &SourceConfig) -> Option<String> {
+        polled_host(source, self.load(source).as_ref())
+    }
+
+    fn host_cooldown(&self, host: &str) -> Option<Duration> {
+        self.hosts.cooldown(host)
     }
 
     fn resume_host_pause(&self, source: &SourceConfig, state: &SourceState, wait: Duration) {
@@ -103,9 +109,8 @@ impl Poller for IngestContext {
         }
     }
 
-    async fn host_slot(&self, source: &SourceConfig) -> Option<HostPermit> {
-        let host = polled_host(source, self.load(source).as_ref())?;
-        self.hosts.acquire(&host).await
+    async fn host_slot(&self, host: &str) -> Option<HostPermit> {
+        self.hosts.acquire(host).await
     }
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {
@@ -534,7 +539,8 @@ impl<P: Poller> Scheduler<P> {
             // edited.
             return PollNow::NotScheduled;
         }
-        if let Some(wait) = self.poller.host_cooldown(&self.sources[i]) {
+        let host = self.poller.host(&self.sources[i]);
+        if let Some(wait) = host.and_then(|h| self.poller.host_cooldown(&h)) {
             return PollNow::HostCoolingDown(wait);
         }
         let last = self
@@ -622,11 +628,16 @@ impl<P: Poller> Scheduler<P> {
         self.tracker.spawn(async move {
             let source = &sources[i];
             let work = async {
-                if let Some(wait) = poller.host_cooldown(source) {
+                // Read once: the cooldown and the slot are the same host's.
+                let host = poller.host(source);
+                if let Some(wait) = host.as_deref().and_then(|h| poller.host_cooldown(h)) {
                     return Some(Done::Deferred(wait));
                 }
                 // Host first, then a global slot: a busy host must not hold global slots.
-                let _host = poller.host_slot(source).await;
+                let _host = match &host {
+                    Some(h) => poller.host_slot(h).await,
+                    None => None,
+                };
                 let _permit = permits.acquire().await.ok()?;
                 let _counted = InFlight::enter(&stats.in_flight);
                 // The poll's future (HTTP client, decoder, body) is kilobytes; boxed, it is

@@ -90,8 +90,12 @@ impl Poller for Mock {
             .insert(source.name.clone(), state.clone());
     }
 
-    fn host_cooldown(&self, source: &SourceConfig) -> Option<Duration> {
-        self.hosts.cooldown(&source_host(source)?)
+    fn host(&self, source: &SourceConfig) -> Option<String> {
+        source_host(source)
+    }
+
+    fn host_cooldown(&self, host: &str) -> Option<Duration> {
+        self.hosts.cooldown(host)
     }
 
     fn resume_host_pause(&self, source: &SourceConfig, state: &SourceState, wait: Duration) {
@@ -100,8 +104,8 @@ impl Poller for Mock {
         }
     }
 
-    async fn host_slot(&self, source: &SourceConfig) -> Option<HostPermit> {
-        self.hosts.acquire(&source_host(source)?).await
+    async fn host_slot(&self, host: &str) -> Option<HostPermit> {
+        self.hosts.acquire(host).await
     }
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {
