@@ -47,6 +47,9 @@ pub enum FetchError {
         status: u16,
         /// `Retry-After`, when the server sent one (429 and 503 only).
         retry_after: Option<Duration>,
+        /// The host (`host:port`) that answered: another than the source's after a
+        /// temporary redirect. Its pause (`Retry-After`) is that host's.
+        host: Option<String>,
     },
     /// A redirect led back to a URL already visited.
     #[error("redirect loop: {0}")]
@@ -112,6 +115,14 @@ impl FetchError {
             FetchError::Protocol(_) => "protocol",
             FetchError::File(_) => "file",
             FetchError::Other(_) => "other",
+        }
+    }
+
+    /// The host that answered a [`FetchError::Status`] (`host:port`).
+    pub fn answered_by(&self) -> Option<&str> {
+        match self {
+            FetchError::Status { host, .. } => host.as_deref(),
+            _ => None,
         }
     }
 
@@ -228,6 +239,7 @@ mod tests {
         let status = |status, retry_after| FetchError::Status {
             status,
             retry_after,
+            host: None,
         };
         assert_eq!(status(404, None).to_string(), "HTTP status 404 Not Found");
         assert_eq!(

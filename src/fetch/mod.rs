@@ -312,6 +312,7 @@ impl Fetcher {
             return Err(FetchError::Status {
                 status: status.as_u16(),
                 retry_after,
+                host: host_limit::host_key(&final_url),
             });
         }
         let content_type = header_string(header::CONTENT_TYPE);

@@ -322,3 +322,45 @@ async fn a_server_that_breaks_the_exchange_is_a_protocol_error() {
         assert!(!e.is_network(), "{e}");
     }
 }
+
+#[tokio::test]
+async fn an_error_status_names_the_host_that_answered_after_a_redirect() {
+    let busy = Router::new().route(
+        "/busy",
+        get(|| async {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "120")],
+            )
+                .into_response()
+        }),
+    );
+    let spawn = |app: Router| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        addr
+    };
+    let b = spawn(busy).await;
+    let to = format!("http://{b}/busy");
+    let hop = Router::new().route(
+        "/hop",
+        get(move || async move { (StatusCode::FOUND, [(header::LOCATION, to)]).into_response() }),
+    );
+    let a = spawn(hop).await;
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("http://{a}/hop")).unwrap();
+    let e = f.fetch(&url, &Validators::default()).await.unwrap_err();
+    assert_eq!(e.http_status(), Some(429), "{e}");
+    // The pause is the redirect target's to keep, not the configured host's.
+    assert_eq!(e.answered_by(), Some(format!("{b}").as_str()), "{e}");
+    assert!(matches!(
+        e,
+        FetchError::Status {
+            retry_after: Some(d),
+            ..
+        } if d == Duration::from_secs(120)
+    ));
+}

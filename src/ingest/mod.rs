@@ -154,6 +154,15 @@ impl PollError {
         }
     }
 
+    /// The host that answered with an error status (`host:port`): another than the
+    /// source's after a temporary redirect.
+    pub fn answered_by(&self) -> Option<&str> {
+        match self {
+            PollError::Fetch(e) => e.answered_by(),
+            _ => None,
+        }
+    }
+
     /// A failure that may mean this machine is offline rather than the server down.
     pub fn is_network(&self) -> bool {
         matches!(self, PollError::Fetch(e) if e.is_network())

@@ -176,7 +176,13 @@ fn record_failure(
         state.gone_since = Some(now_ms());
         warn!(source = %source.name, "the feed is gone (410): polling stopped; change its URL to poll it again");
     }
-    if let (Some(wait), Some(host)) = (e.retry_after(), polled_host(source, Some(state))) {
+    // The host that asked: a source that a temporary redirect took elsewhere does not
+    // pause its own host for the other host's sake.
+    let asked = e
+        .answered_by()
+        .map(str::to_owned)
+        .or_else(|| polled_host(source, Some(state)));
+    if let (Some(wait), Some(host)) = (e.retry_after(), asked) {
         let wait = ctx.hosts.cool_down(&host, wait);
         if !wait.is_zero() {
             info!(host, wait_s = wait.as_secs(), "host asked to be left alone");

@@ -140,6 +140,7 @@ impl Poller for Mock {
             Answer::Status(status, retry_after) => Err(PollError::Fetch(FetchError::Status {
                 status,
                 retry_after,
+                host: None,
             })),
             Answer::Connect => Err(PollError::Fetch(FetchError::Connect("refused".into()))),
         };
