@@ -68,7 +68,27 @@ fn render(status: &Status, stories: &[StoryView]) -> String {
         status.counts.copies,
         status.polls_in_flight,
     );
-    let backups = &status.store.backups;
+    let store = &status.store;
+    if let Some(e) = &store.error {
+        let what = if store.damaged {
+            "The store is damaged and the daemon stops"
+        } else {
+            "The store takes no writes, and ingest waits for the disk,"
+        };
+        let _ = write!(
+            h,
+            "<p class=\"err\" id=\"store\">{what} since {}: {}</p>",
+            opt(&e.since),
+            text(&e.message)
+        );
+    }
+    if store.previous_stop == "unclean" {
+        h.push_str(
+            "<p class=\"muted\" id=\"previous\">The previous run did not stop cleanly: \
+the store was recovered from its log (see the log of this start).</p>",
+        );
+    }
+    let backups = &store.backups;
     if let Some(f) = &backups.failure {
         let _ = write!(
             h,

@@ -411,6 +411,8 @@ fn sigkill_at_random_moments_loses_and_doubles_nothing() {
     let daemon = Daemon::start(&env);
     // The killed run left its marker: the start says so, in the log and in /status.
     assert_eq!(daemon.status()["store"]["previous_stop"], "unclean");
+    let (_, page) = crate::helpers::http_get(&daemon.url("/"));
+    assert!(page.contains("did not stop cleanly"), "{page}");
     assert!(
         daemon.log().contains("did not stop cleanly"),
         "{}",

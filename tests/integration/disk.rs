@@ -195,6 +195,13 @@ fn a_full_disk_stops_ingesting_without_damage_and_ingesting_resumes_when_space_r
         "ingesting went on: {s:#}"
     );
     assert_eq!(s["store"]["writable"], false);
+    // The page for people says so too.
+    let (code, page) = http_get(&daemon.url("/"));
+    assert_eq!(code, 200, "{page}");
+    assert!(
+        page.contains("id=\"store\">The store takes no writes"),
+        "{page}"
+    );
     // The recovery probes (every 2 s) fail for one reason: said once, not at every probe.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !daemon.log().contains("store recovery failed") {
