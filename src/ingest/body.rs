@@ -109,7 +109,7 @@ pub fn fold_entries(
 /// Normalizes the entries of one poll, in order, as the ingest folds them: the language
 /// detected once for the feed ([`FeedLanguage`]), titles cut at [`MAX_TITLE_CHARS`], an entry
 /// repeated whole (same key, link, title and text) left out, and the items of a key that
-/// several different items share told apart by their own link and title ([`shared_key`]).
+/// several different items share told apart by their own link and title (`shared_key`).
 pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> Vec<Article> {
     let mut seen = std::collections::HashSet::with_capacity(entries.len());
     let mut language = FeedLanguage::default();
