@@ -24,6 +24,20 @@ struct Status {
 #[derive(Debug, Deserialize)]
 struct StoreStatus {
     backups: Option<BackupStatus>,
+    /// The write failure that stops ingesting, while it lasts.
+    #[serde(default)]
+    error: Option<StoreFailure>,
+    #[serde(default)]
+    damaged: bool,
+    /// Absent from the status of a wirefold before session 40's run marker.
+    #[serde(default)]
+    previous_stop: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StoreFailure {
+    message: String,
+    since: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -291,6 +305,23 @@ fn render(s: &Status) -> String {
     if let Some(b) = s.store.as_ref().and_then(|st| st.backups.as_ref()) {
         let _ = writeln!(out, "{}", backups_line(b));
     }
+    if let Some(st) = &s.store {
+        if let Some(e) = &st.error {
+            let what = if st.damaged {
+                "STORE DAMAGED: the daemon stops"
+            } else {
+                "STORE TAKES NO WRITES: ingest waits for the disk"
+            };
+            let since = e.since.as_deref().unwrap_or("?");
+            let _ = writeln!(out, "{what} (since {since}): {}", e.message);
+        }
+        if st.previous_stop.as_deref() == Some("unclean") {
+            let _ = writeln!(
+                out,
+                "the previous run did not stop cleanly: the store was recovered from its log"
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "\n{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {:<20}  last error",
@@ -366,6 +397,32 @@ mod tests {
     fn columns(text: &str, first: &str, n: usize) -> Vec<String> {
         let line = text.lines().find(|l| l.starts_with(first)).expect(text);
         line.split_whitespace().take(n).map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn a_store_that_takes_no_writes_or_stopped_uncleanly_is_said() {
+        let with = |store: &str| {
+            let mut st = status("");
+            st.store = serde_json::from_str(store).unwrap();
+            render(&st)
+        };
+        let text = with(
+            r#"{"writable": false, "damaged": false, "previous_stop": "unclean",
+                "error": {"message": "No space left on device", "since": "2026-03-03T02:00:00Z"}}"#,
+        );
+        assert!(
+            text.contains(
+                "STORE TAKES NO WRITES: ingest waits for the disk (since 2026-03-03T02:00:00Z): \
+                 No space left on device"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("did not stop cleanly"), "{text}");
+        let text = with(r#"{"writable": true, "previous_stop": "clean", "error": null}"#);
+        assert!(
+            !text.contains("STORE") && !text.contains("cleanly"),
+            "{text}"
+        );
     }
 
     #[test]
