@@ -35,6 +35,9 @@ pub const INDEX_SIZE: &str = "wirefold_index_articles";
 pub const STORE_BYTES: &str = "wirefold_store_bytes";
 /// Configured sources.
 pub const SOURCES: &str = "wirefold_sources";
+/// 1 while the store takes writes, 0 after a failed write (disk full, I/O error) until the
+/// store is reopened: ingest has stopped meanwhile.
+pub const STORE_WRITABLE: &str = "wirefold_store_writable";
 /// Unix time of each source's last successful poll (bounded set of sources).
 pub const SOURCE_LAST_SUCCESS: &str = "wirefold_source_last_success_timestamp_seconds";
 /// Unix time each source last sent an article new to it (bounded set of sources): an alert
@@ -111,6 +114,10 @@ fn describe() {
     describe_gauge!(STORE_BYTES, metrics::Unit::Bytes, "Store size on disk.");
     describe_gauge!(SOURCES, "Configured sources.");
     describe_gauge!(
+        STORE_WRITABLE,
+        "1 while the store takes writes, 0 after a failed write (ingest stopped) until it is reopened."
+    );
+    describe_gauge!(
         SOURCE_LAST_SUCCESS,
         "Unix time of a source's last successful poll."
     );
@@ -180,7 +187,9 @@ pub fn store_gauges(
     store_bytes: u64,
     sources: usize,
     in_flight: usize,
+    writable: bool,
 ) {
+    gauge!(STORE_WRITABLE).set(if writable { 1.0 } else { 0.0 });
     gauge!(STORIES).set(counts.stories as f64);
     gauge!(STORED_ARTICLES).set(counts.articles as f64);
     gauge!(INDEX_SIZE).set(index as f64);

@@ -321,6 +321,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             s.store.size_on_disk(),
             live.list.len(),
             s.scheduler.in_flight.load(Ordering::SeqCst),
+            s.store.fault().is_none(),
         );
         crate::metrics::config_gauges(&s.sources.loads());
         crate::metrics::backup_gauges(&s.backups.log());

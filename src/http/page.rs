@@ -49,7 +49,7 @@ fn opt(s: &Option<String>) -> String {
     text(s.as_deref().unwrap_or("–")).into_owned()
 }
 
-fn render(status: &Status, stories: &[StoryView]) -> String {
+fn render(status: &Status, stories: &Result<Vec<StoryView>, StoreError>) -> String {
     let mut h = String::with_capacity(16 * 1024);
     let _ = write!(
         h,
@@ -167,6 +167,18 @@ all of them: <a href=\"/status?sources=all&amp;limit=100000\">/status?sources=al
         "<h2>Newest stories</h2><table id=\"stories\"><thead><tr><th>story</th><th>copies</th>\
 <th>sources</th><th>first seen</th></tr></thead><tbody>",
     );
+    let stories = match stories {
+        Ok(list) => list.as_slice(),
+        Err(e) => {
+            let _ = write!(
+                h,
+                "</tbody></table><p class=\"err\" id=\"stories-error\">The newest stories \
+cannot be read now: {}</p></body></html>",
+                text(&e.to_string())
+            );
+            return h;
+        }
+    };
     for s in stories {
         let sources: Vec<&str> = {
             let mut v: Vec<&str> = s.copies.iter().map(|c| c.source.as_str()).collect();
@@ -191,7 +203,11 @@ all of them: <a href=\"/status?sources=all&amp;limit=100000\">/status?sources=al
     h
 }
 
-fn load(state: &AppState) -> Result<(Status, Vec<StoryView>), StoreError> {
+/// The status, and the newest stories unless they cannot be read: sled cannot scan while
+/// the disk is full, and the page is what shows an operator that the store takes no writes.
+type Loaded = (Status, Result<Vec<StoryView>, StoreError>);
+
+fn load(state: &AppState) -> Result<Loaded, StoreError> {
     let live = state.sources.get();
     let status = build(state, &live, StatusQuery::default_for(live.list.len()))?;
     let stories = state
@@ -199,7 +215,7 @@ fn load(state: &AppState) -> Result<(Status, Vec<StoryView>), StoreError> {
         .stories_before(None)
         .take(PAGE_STORIES)
         .map(|s| story_view(&state.store, &live.agencies, s?, false))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>();
     Ok((status, stories))
 }
 

@@ -195,7 +195,13 @@ fn a_full_disk_stops_ingesting_without_damage_and_ingesting_resumes_when_space_r
         "ingesting went on: {s:#}"
     );
     assert_eq!(s["store"]["writable"], false);
-    // The page for people says so too.
+    // So do /metrics, for an alert,
+    let (_, metrics) = http_get(&daemon.url("/metrics"));
+    assert!(
+        metrics.contains("\nwirefold_store_writable 0\n"),
+        "{metrics}"
+    );
+    // and the page for people.
     let (code, page) = http_get(&daemon.url("/"));
     assert_eq!(code, 200, "{page}");
     assert!(

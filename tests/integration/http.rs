@@ -162,6 +162,7 @@ fn api_change_feed_feeds_metrics_and_events() {
         "wirefold_articles_total{decision=\"copy\"}",
         "wirefold_stories 2",
         "wirefold_index_articles 3",
+        "wirefold_store_writable 1",
         "wirefold_store_bytes",
         "wirefold_scheduler_lag_seconds",
         "wirefold_source_last_success_timestamp_seconds{source=\"agency\"}",
