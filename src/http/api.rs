@@ -355,7 +355,8 @@ pub async fn blocking<T: Send + 'static>(
 
 /// Refuses a cursor (`?after=`, `Last-Event-ID`) past the change log's end: no page or event
 /// ever gave it, and with it a client waited for ever, each page echoing it back as `next`
-/// (one kept from before a restore, or made up).
+/// (one kept from before a restore, or made up). `410 cursor_expired` for one older than the
+/// changes retention pruned: its holder missed changes nobody can replay.
 pub(super) async fn check_cursor(
     store: &Store,
     after: Option<u64>,
@@ -365,10 +366,27 @@ pub(super) async fn check_cursor(
         return Ok(());
     };
     let s = store.clone();
-    let last = blocking(move || s.last_change())
+    let (last, pruned) = blocking(move || Ok((s.last_change()?, s.changes_pruned_through()?)))
         .await
-        .map_err(IntoResponse::into_response)?
-        .unwrap_or(0);
+        .map_err(IntoResponse::into_response)?;
+    let last = last.unwrap_or(0);
+    // 0 is "from the start": its holder saw nothing, so nothing it holds went stale; what
+    // is still stored was written after the pruned changes.
+    if let Some(pruned) = pruned.filter(|&p| after > 0 && after < p) {
+        return Err((
+            StatusCode::GONE,
+            Json(json!({
+                "error": "cursor_expired",
+                "parameter": name,
+                "message": format!(
+                    "the changes after {after} up to {pruned} are no longer kept (store.retention \
+                     deleted them): the records they named may have changed or gone; start again \
+                     without {name} and resume from that page's next"
+                ),
+            })),
+        )
+            .into_response());
+    }
     if after > last {
         return Err(BadParam {
             name: name.into(),

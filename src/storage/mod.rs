@@ -7,7 +7,7 @@
 //! # Trees
 //! Named `key_value`, as Conduit does:
 //! - `meta`: `schema_version`, `counts` ([`Counts`]), `index_epoch` (retention deletes, for
-//!   the index snapshot);
+//!   the index snapshot), `changes_pruned_through` (the newest change retention pruned);
 //! - `sourcename_state`: source name → [`SourceState`];
 //! - `articleid_article`: article id (u64 big-endian) → [`ArticleRecord`];
 //! - `articleid_index`: article id → [`IndexRecord`] (what the in-memory index is rebuilt from);
@@ -102,6 +102,10 @@ const KEY_COUNTS: &[u8] = b"counts";
 /// snapshot records it: a snapshot is caught up through the change log, which tells of new
 /// and updated articles but not of deleted ones.
 const KEY_INDEX_EPOCH: &[u8] = b"index_epoch";
+/// The newest change-log position retention pruned (u64 big-endian; absent: none): the log's
+/// end when retention emptied it, so that cursors stay monotonic across a restart, and the
+/// line below which a cursor missed changes nobody can replay any more.
+const KEY_PRUNED_THROUGH: &[u8] = b"changes_pruned_through";
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -26,7 +26,7 @@ use sled::Transactional;
 use super::{
     copy_key, decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, ChangeKind,
     ChangeRecord, CopyKind, CopyRecord, Counts, IndexRecord, Millis, Result, Store, StoryRecord,
-    KEY_COUNTS, KEY_INDEX_EPOCH,
+    KEY_COUNTS, KEY_INDEX_EPOCH, KEY_PRUNED_THROUGH,
 };
 
 /// A tombstone's time is refreshed when its item is seen again and the stored time is older
@@ -291,17 +291,30 @@ impl Store {
         let t = self.t()?;
         let mut batch = sled::Batch::default();
         let mut n = 0;
+        let mut newest = None;
         for kv in t.changes.iter().take(max) {
             let (k, v) = kv?;
             let change: ChangeRecord = decode("seq_change", &k, &v)?;
             if change.at >= cutoff {
                 break;
             }
+            newest = Some(k.clone());
             batch.remove(k);
             n += 1;
         }
+        // The line is written before the entries go: after a crash in between it covers at
+        // most entries still there, which read as they did.
+        if let Some(k) = newest {
+            self.wrote(t.meta.insert(KEY_PRUNED_THROUGH, k))?;
+        }
         self.wrote(t.changes.apply_batch(batch))?;
         Ok(n)
+    }
+
+    /// The newest change-log position retention pruned: a cursor before it missed changes
+    /// that can no longer be replayed.
+    pub fn changes_pruned_through(&self) -> Result<Option<u64>> {
+        self.t()?.pruned_through()
     }
 
     /// Live tombstones.

@@ -298,6 +298,35 @@ fn the_change_log_is_pruned_by_time() {
     store.flush().unwrap();
     let left: Vec<_> = store.changes_after(None).map(|c| c.unwrap().at).collect();
     assert_eq!(left, vec![9_000]);
+    let newest = store.last_change().unwrap();
+    assert!(store.changes_pruned_through().unwrap() < newest);
+}
+
+#[test]
+fn change_positions_stay_put_when_retention_empties_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let newest = {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        commit_at(&store, "g:1", 1_000);
+        commit_at(&store, "g:2", 2_000);
+        store.flush().unwrap();
+        let newest = store.last_change().unwrap();
+        assert!(newest.is_some());
+        assert_eq!(store.prune_changes_before(5_000, 10).unwrap(), 2);
+        store.flush().unwrap();
+        // The log is empty; its end is where it was, and that is what was pruned.
+        assert_eq!(store.changes_after(None).count(), 0);
+        assert_eq!(store.last_change().unwrap(), newest);
+        assert_eq!(store.changes_pruned_through().unwrap(), newest);
+        newest
+    };
+    // And after a restart: a cursor handed out before is not past the end.
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    assert_eq!(store.last_change().unwrap(), newest);
+    commit_at(&store, "g:3", 9_000);
+    store.flush().unwrap();
+    assert!(store.last_change().unwrap() > newest);
 }
 
 #[test]

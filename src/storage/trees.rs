@@ -142,8 +142,15 @@ impl Trees {
         }
     }
 
-    /// Newest change-log entry as written (durable or not).
+    /// Newest change-log position as written (durable or not): the newest entry, or the
+    /// newest one retention pruned when it pruned them all. Positions never go back.
     pub(super) fn last_change(&self) -> Result<Option<u64>> {
-        Ok(self.changes.last()?.and_then(|(k, _)| id_from(&k)))
+        let last = self.changes.last()?.and_then(|(k, _)| id_from(&k));
+        Ok(last.max(self.pruned_through()?))
+    }
+
+    /// The newest change-log position retention pruned, if it pruned any.
+    pub(super) fn pruned_through(&self) -> Result<Option<u64>> {
+        Ok(self.meta.get(KEY_PRUNED_THROUGH)?.and_then(|v| id_from(&v)))
     }
 }

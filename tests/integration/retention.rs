@@ -44,6 +44,12 @@ fn old_items_vanish_and_do_not_come_back() {
         ],
     );
     daemon.wait_for("both items stored", |s| num(source(s), "/items_new") == 2);
+    // A consumer's cursor from now, which it will hold past the retention.
+    let held = daemon.get_json("/articles?after=0")["next"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(held, "0");
     let s = daemon.wait_for("both items deleted by retention", |s| {
         num(s, "/counts/articles") == 0 && num(s, "/counts/stories") == 0
     });
@@ -69,6 +75,23 @@ fn old_items_vanish_and_do_not_come_back() {
     let next = articles["next"].as_str().unwrap_or("0").to_owned();
     let rest = daemon.get_json(&format!("/articles?after={next}"));
     assert_eq!(ids(&rest, "deleted"), Vec::<u64>::new(), "{rest:#}");
+    // Once retention pruned the changes after the held cursor, it is refused as expired: its
+    // holder would never learn of deletions it missed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (code, body) =
+            crate::helpers::http_get(&daemon.url(&format!("/articles?after={held}")));
+        if code == 410 {
+            assert!(body.contains("\"cursor_expired\""), "{body}");
+            break;
+        }
+        assert_eq!(code, 200, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never expired: {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 
     // The feed changes (so it is parsed again, not a 304) and still carries both old items.
     server.set("agency.xml", rss("Agency", &ITEMS));
@@ -85,6 +108,35 @@ fn old_items_vanish_and_do_not_come_back() {
     let s = daemon.wait_for("two more polls", |s| num(source(s), "/polls") >= polls + 2);
     assert_eq!(num(source(&s), "/items_new"), 3);
     assert!(daemon.log().contains("retention deleted old items"));
+    // The newest cursor survives a restart after retention emptied the log: it was taken
+    // for one past the end of an empty log.
+    daemon.wait_for_within(
+        "retention to empty the change log",
+        std::time::Duration::from_secs(60),
+        |_| {
+            let log = daemon.get_json("/stories?after=0&limit=1000");
+            log["stories"] == serde_json::json!([]) && log["deleted"] == serde_json::json!([])
+        },
+    );
+    let newest = daemon.get_json("/articles?limit=1")["next"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    let daemon = Daemon::start_with(
+        &env.config,
+        &[
+            ("WIREFOLD_STORE__RETENTION", "8s"),
+            ("WIREFOLD_DEDUP__WINDOW", "1s"),
+        ],
+    );
+    let (code, body) = crate::helpers::http_get(&daemon.url(&format!("/articles?after={newest}")));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        daemon.get_json("/articles?limit=1")["next"],
+        newest.as_str()
+    );
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 }
