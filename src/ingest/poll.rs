@@ -104,6 +104,7 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
             state.last_success = Some(now_ms());
             state.last_error = None;
             state.failures = 0;
+            state.host_pause = None;
             state.items_seen += s.seen;
             state.items_new += s.new;
             state.items_updated += s.updated;
@@ -182,10 +183,15 @@ fn record_failure(
         .answered_by()
         .map(str::to_owned)
         .or_else(|| polled_host(source, Some(state)));
+    state.host_pause = None;
     if let (Some(wait), Some(host)) = (e.retry_after(), asked) {
         let wait = ctx.hosts.cool_down(&host, wait);
         if !wait.is_zero() {
             info!(host, wait_s = wait.as_secs(), "host asked to be left alone");
+            // Kept with the state: a restart resumes this pause, not the source's back-off.
+            let until =
+                now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+            state.host_pause = Some(crate::storage::HostPause { host, until });
         }
     }
 }

@@ -66,9 +66,9 @@ pub trait Poller: Send + Sync + 'static {
     fn host(&self, source: &SourceConfig) -> Option<String>;
     /// How long `host` asked to be left alone, if it did.
     fn host_cooldown(&self, host: &str) -> Option<Duration>;
-    /// Holds the source's host back for `wait`: a pause it asked for before a restart,
-    /// which the host limits (in memory) forgot.
-    fn resume_host_pause(&self, source: &SourceConfig, state: &SourceState, wait: Duration);
+    /// Holds `host` back for `wait`: a pause it asked for before a restart, which the host
+    /// limits (in memory) forgot.
+    fn resume_host_pause(&self, host: &str, wait: Duration);
     /// Waits for a slot on `host`.
     fn host_slot(&self, host: &str) -> impl Future<Output = Option<HostPermit>> + Send;
     /// Polls the source once.
@@ -103,10 +103,8 @@ impl Poller for IngestContext {
         self.hosts.cooldown(host)
     }
 
-    fn resume_host_pause(&self, source: &SourceConfig, state: &SourceState, wait: Duration) {
-        if let Some(host) = polled_host(source, Some(state)) {
-            self.hosts.cool_down(&host, wait);
-        }
+    fn resume_host_pause(&self, host: &str, wait: Duration) {
+        self.hosts.cool_down(host, wait);
     }
 
     async fn host_slot(&self, host: &str) -> Option<HostPermit> {
@@ -384,16 +382,27 @@ impl<P: Poller> Scheduler<P> {
                     info!(source = %s.name, url = %s.shown_url(), "configured URL changed; polled now, not at the old URL's next poll");
                 }
             }
+            // A pause a server asked of its whole host (`Retry-After`), as long as it asked:
+            // kept only in memory, it was lost at a restart and the host's other sources
+            // came at once.
+            if let Some(p) = state
+                .as_ref()
+                .and_then(|st| st.host_pause.as_ref())
+                .filter(|p| p.until > wall)
+            {
+                let wait = Duration::from_millis(u64::try_from(p.until - wall).unwrap_or(0));
+                self.poller
+                    .resume_host_pause(&p.host, wait.min(self.bounds.max_retry_after));
+            }
             match state.as_ref().and_then(|st| st.next_poll.map(|n| (n, st))) {
                 // Still in the future: keep the schedule the previous run made, within what
                 // the current configuration allows.
                 Some((next, st)) if next > wall && !url_edited => {
                     let mut inp = policy::Inputs::from_state(s.interval, st);
                     let wait = Duration::from_millis(u64::try_from(next - wall).unwrap_or(0));
-                    // A 429 or 503 the source got last: its server asked for a pause (its
-                    // length is the stored next poll), which holds back the whole host, and
-                    // may be longer than the back-off. Kept only in memory, it was lost at a
-                    // restart: the host's other sources came at once.
+                    // A 429 or 503 the source got last: its own wait (the stored next poll)
+                    // may be longer than the back-off. Its host's pause is resumed above, for
+                    // as long as the server asked, not for the source's back-off.
                     let overloaded = st.failures > 0
                         && st
                             .last_error
@@ -401,11 +410,6 @@ impl<P: Poller> Scheduler<P> {
                             .is_some_and(|e| matches!(e.status, Some(429 | 503)));
                     if overloaded {
                         inp.retry_after = Some(wait);
-                        self.poller.resume_host_pause(
-                            s,
-                            st,
-                            wait.min(self.bounds.max_backoff.max(self.bounds.max_retry_after)),
-                        );
                     }
                     let cap = match (st.failures > 0, inp.retry_after) {
                         (true, None) => self.bounds.max_backoff,

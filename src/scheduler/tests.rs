@@ -98,10 +98,8 @@ impl Poller for Mock {
         self.hosts.cooldown(host)
     }
 
-    fn resume_host_pause(&self, source: &SourceConfig, state: &SourceState, wait: Duration) {
-        if let Some(host) = polled_host(source, Some(state)) {
-            self.hosts.cool_down(&host, wait);
-        }
+    fn resume_host_pause(&self, host: &str, wait: Duration) {
+        self.hosts.cool_down(host, wait);
     }
 
     async fn host_slot(&self, host: &str) -> Option<HostPermit> {
@@ -379,6 +377,10 @@ async fn a_hosts_pause_outlasts_a_restart() {
             status: Some(429),
         }),
         next_poll: Some(now + 3 * 3600 * 1000),
+        host_pause: Some(crate::storage::HostPause {
+            host: "busy.example:80".into(),
+            until: now + 3 * 3600 * 1000,
+        }),
         ..SourceState::default()
     };
     mock.save(&sources[0], &paused);
@@ -407,6 +409,54 @@ async fn a_hosts_pause_outlasts_a_restart() {
         mock.starts_of("neighbour")
     );
     assert!(mock.starts_of("elsewhere").len() >= 10);
+}
+
+/// The pause a restart resumes is the one the server asked for, not the failing source's
+/// back-off: a 503 with `Retry-After: 120` on a source three failures deep (its own next try
+/// an hour away) held every other source of its host for that hour after a restart.
+#[tokio::test(start_paused = true)]
+async fn a_restart_resumes_the_pause_the_server_asked_for_not_the_back_off() {
+    let interval = Duration::from_secs(600);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let sources = vec![
+        source("limited", "busy.example", interval),
+        source("neighbour", "busy.example", interval),
+    ];
+    let now = Utc::now().timestamp_millis();
+    let failing = SourceState {
+        configured_url: Some(sources[0].url.to_string()),
+        failures: 3,
+        last_error: Some(crate::storage::ErrorRecord {
+            class: "http_status".into(),
+            message: "HTTP status 503 Service Unavailable (Retry-After: 2m)".into(),
+            at: now,
+            status: Some(503),
+        }),
+        next_poll: Some(now + 3600 * 1000),
+        host_pause: Some(crate::storage::HostPause {
+            host: "busy.example:80".into(),
+            until: now + 120 * 1000,
+        }),
+        ..SourceState::default()
+    };
+    mock.save(&sources[0], &failing);
+    let neighbour = SourceState {
+        configured_url: Some(sources[1].url.to_string()),
+        polls: 5,
+        next_poll: Some(now + 30 * 1000),
+        ..SourceState::default()
+    };
+    mock.save(&sources[1], &neighbour);
+    let sched = ScheduleConfig {
+        max_backoff: Duration::from_secs(6 * 3600),
+        ..schedule(interval, Duration::from_secs(10))
+    };
+    run_for(&mock, sources, sched, Duration::from_secs(15 * 60)).await;
+    let starts = mock.starts_of("neighbour");
+    assert!(!starts.is_empty(), "the neighbour waited out the back-off");
+    // Not before the server's two minutes were up.
+    assert!(starts[0] >= Duration::from_secs(115), "{starts:?}");
+    assert!(mock.starts_of("limited").is_empty());
 }
 
 #[tokio::test(start_paused = true)]

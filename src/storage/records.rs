@@ -265,6 +265,21 @@ pub struct SourceState {
     /// copy; not an update): a feed that answers every poll but has stopped publishing shows
     /// here. `None` until then, and for a state of an older schema. Schema 8.
     pub last_new: Option<Millis>,
+    /// The pause the server that answered the source's last poll asked for (`Retry-After`
+    /// on a 429 or 503), for its whole host: resumed at a start, so that a restart neither
+    /// forgets it nor stretches it to the source's own back-off. `None` after a poll
+    /// without one, and for a state of an older schema. Schema 9.
+    pub host_pause: Option<HostPause>,
+}
+
+/// A host's pause, as one source's poll learnt it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostPause {
+    /// The host (`host:port`) that asked: the source's own, its adopted move's, or a
+    /// temporary redirect's target.
+    pub host: String,
+    /// Until when (Unix milliseconds), as capped by `schedule.max_retry_after`.
+    pub until: Millis,
 }
 
 /// Store-wide counters, updated in the same transaction as the records they count.

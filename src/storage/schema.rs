@@ -18,6 +18,7 @@
 //! | 5 → 6 | a story record keeps at most `INLINE_COPIES` (16) copies, the others go to `storyarticle_copy`, one record per copy under (story, article); `copy_count` is appended. A copy joining a story rewrote the whole list, so a story of n copies cost O(n²) bytes written and read. Nothing is rewritten: an older record is read with all its copies inside (see `legacy.rs`), and copies joining it from then on go to the tree |
 //! | 6 → 7 | `SourceState::unchanged_bodies`, appended: polls whose body held the entries the source's last folded poll held. Nothing is rewritten: an older state reads with the count at 0 (see `legacy.rs`) |
 //! | 7 → 8 | `SourceState::last_new`, appended: when a poll last stored an article new to the source. Nothing is rewritten: an older state reads with it unknown (see `legacy.rs`) |
+//! | 8 → 9 | `SourceState::host_pause`, appended: the pause the source's server asked of its host (`Retry-After`), resumed at a start. Nothing is rewritten: an older state reads without one (see `legacy.rs`) |
 //!
 //! A tree a step retires ([`Plan::retire`]) is dropped after the version is bumped; sled
 //! cannot drop a tree inside a transaction, so a crash in between leaves it behind, and every
@@ -115,6 +116,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         from: 7,
         what: "each source records when it last sent a new article",
         plan: v7_to_v8,
+    },
+    Migration {
+        from: 8,
+        what: "each source records the pause its server asked of its host",
+        plan: v8_to_v9,
     },
 ];
 
@@ -220,6 +226,12 @@ fn v6_to_v7(_: &Trees) -> Result<Plan> {
 /// 7 → 8: nothing to rewrite: an older source state reads with `last_new` unknown
 /// (`legacy.rs`) and is written in the new layout after the source's next poll.
 fn v7_to_v8(_: &Trees) -> Result<Plan> {
+    Ok(Plan::default())
+}
+
+/// 8 → 9: nothing to rewrite: an older source state reads without a host pause
+/// (`legacy.rs`) and is written in the new layout after the source's next poll.
+fn v8_to_v9(_: &Trees) -> Result<Plan> {
     Ok(Plan::default())
 }
 

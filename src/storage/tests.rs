@@ -641,11 +641,13 @@ fn a_version_5_store_reads_its_story_records_and_new_copies_go_beside_them() {
 
 #[test]
 fn older_stores_read_their_source_states_with_the_new_fields_at_their_defaults() {
-    // schema 6: no `unchanged_bodies` nor `last_new`; schema 7: no `last_new`
+    // schema 6: no `unchanged_bodies`, `last_new` nor `host_pause`; schema 7: no
+    // `last_new` nor `host_pause`; schema 8: no `host_pause`
     type Writer = fn(&SourceState) -> Vec<u8>;
-    let writers: [(u32, Writer); 2] = [
+    let writers: [(u32, Writer); 3] = [
         (6, legacy::write::source_state_v6),
         (7, legacy::write::source_state_v7),
+        (8, legacy::write::source_state_v8),
     ];
     for (version, write) in writers {
         older_store_reads_its_source_state(version, write);
@@ -687,7 +689,8 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         entry_gap_s: Some(3_600),
         encoding: Some("windows-1252".into()),
         unchanged_bodies: if version >= 7 { 11 } else { 0 },
-        last_new: None,
+        last_new: (version >= 8).then_some(1_699_999_500_000),
+        host_pause: None,
     };
     {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
@@ -710,9 +713,13 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         Progress::Done { .. }
     ));
 
-    // the next poll writes the new layout, count and time included
+    // the next poll writes the new layout, count, time and pause included
     state.unchanged_bodies = 3;
     state.last_new = Some(1_700_000_000_400);
+    state.host_pause = Some(HostPause {
+        host: "port.test:443".into(),
+        until: 1_700_000_120_000,
+    });
     store.put_source_state("port", &state).unwrap();
     assert_eq!(store.source_state("port").unwrap(), Some(state));
 }
