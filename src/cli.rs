@@ -108,7 +108,8 @@ pub enum Command {
     HealthCheck {
         #[command(flatten)]
         config: ConfigArg,
-        /// The health URL [default: /healthz at the configuration's http.listen].
+        /// The health URL, or the daemon's base URL (then /healthz is asked) [default:
+        /// /healthz at the configuration's http.listen].
         #[arg(long)]
         url: Option<String>,
     },

@@ -159,6 +159,18 @@ fn daemon_base(url: &str) -> anyhow::Result<String> {
     Ok(base.trim_end_matches('/').to_owned())
 }
 
+/// `health-check --url`: a full health URL as given; the daemon's base (what `stats --url`
+/// takes, `http://127.0.0.1:8080`) with `/healthz` added. The base alone fetched the page
+/// for people, which needs the token when one is set.
+fn health_url(given: &str) -> String {
+    match url::Url::parse(given) {
+        Ok(u) if matches!(u.path(), "" | "/") && u.query().is_none() => {
+            format!("{}/healthz", given.trim_end_matches('/'))
+        }
+        _ => given.to_owned(),
+    }
+}
+
 /// The daemon's base URL and the token to send it: the command line's, else the
 /// configuration's ([`daemon_url`]).
 fn daemon_address(arg: cli::DaemonArg) -> anyhow::Result<(String, Option<String>)> {
@@ -395,7 +407,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::HealthCheck { config, url } => {
             let url = match url {
-                Some(url) => url,
+                Some(url) => health_url(&url),
                 None => match daemon_url(None, &config) {
                     Ok((base, _)) => format!("{base}/healthz"),
                     Err(e) => {
@@ -489,7 +501,27 @@ fn shutdown_on_signal(
 
 #[cfg(test)]
 mod tests {
-    use super::daemon_base;
+    use super::{daemon_base, health_url};
+
+    #[test]
+    fn a_health_check_given_the_daemons_base_asks_its_healthz() {
+        assert_eq!(
+            health_url("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/healthz"
+        );
+        assert_eq!(
+            health_url("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080/healthz"
+        );
+        assert_eq!(
+            health_url("http://127.0.0.1:8080/healthz"),
+            "http://127.0.0.1:8080/healthz"
+        );
+        assert_eq!(
+            health_url("https://news.example.org/wirefold/healthz"),
+            "https://news.example.org/wirefold/healthz"
+        );
+    }
 
     #[test]
     fn a_pasted_endpoint_url_is_taken_as_the_daemons_base() {

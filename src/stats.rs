@@ -71,6 +71,9 @@ struct Counts {
 struct Source {
     name: String,
     enabled: bool,
+    /// `gone` for a feed that answered 410 (no longer polled); absent from older daemons.
+    #[serde(default)]
+    state: Option<String>,
     failures: u32,
     polls: u64,
     not_modified: u64,
@@ -284,7 +287,12 @@ fn backups_line(b: &BackupStatus) -> String {
 
 fn render(s: &Status) -> String {
     let mut out = String::new();
-    let failing = s.sources.iter().filter(|x| x.failures > 0).count();
+    let gone = |x: &Source| x.state.as_deref() == Some("gone");
+    let failing = s
+        .sources
+        .iter()
+        .filter(|x| x.failures > 0 && !gone(x))
+        .count();
     let _ = writeln!(
         out,
         "wirefold {} · up {}s · {} ({failing} failing) · {} · {} · {}",
@@ -340,6 +348,7 @@ fn render(s: &Status) -> String {
     for x in &s.sources {
         let health = match (x.enabled, x.polls, x.failures) {
             (false, _, _) => "disabled",
+            _ if gone(x) => "gone",
             (_, 0, _) => "waiting",
             (_, _, 0) => "ok",
             (_, _, 1..=2) => "failing",
@@ -500,6 +509,21 @@ mod tests {
                 "wirefold 0.1.0 · up 60s · 1 source (1 failing) · 3 articles · 2 stories · 1 copy"
             )
         );
+    }
+
+    #[test]
+    fn a_feed_that_answered_410_is_gone_not_failing() {
+        let text = render(&status(
+            r#"{"name": "old", "enabled": true, "state": "gone", "failures": 1, "polls": 4,
+                "not_modified": 0, "last_success": null, "next_poll": null,
+                "items_new": 0, "items_copies": 0, "items_updated": 0,
+                "last_error": {"class": "http_status", "message": "HTTP status 410 Gone"}}"#,
+        ));
+        assert!(
+            text.lines().next().unwrap().contains("(0 failing)"),
+            "{text}"
+        );
+        assert_eq!(columns(&text, "old", 2), ["old", "gone"]);
     }
 
     #[test]
