@@ -88,6 +88,7 @@ pub fn install() -> PrometheusHandle {
             // and `/metrics` still renders.
             let _ = metrics::set_global_recorder(recorder);
             describe();
+            zero();
             handle
         })
         .clone()
@@ -150,6 +151,19 @@ fn describe() {
         RULE_HITS,
         "Times a boilerplate rule dropped, cut or rewrote a paragraph of a fetched entry."
     );
+}
+
+/// The counters, with the labels every daemon has, at 0 from the start: a series that
+/// appears only at its first event breaks `rate()` over a restart and `absent()` alerts.
+fn zero() {
+    for outcome in ["ok", "not_modified"] {
+        counter!(POLLS, "outcome" => outcome, "class" => "").absolute(0);
+    }
+    for decision in ["new", "copy", "updated"] {
+        counter!(ARTICLES, "decision" => decision).absolute(0);
+    }
+    counter!(FETCH_BYTES).absolute(0);
+    counter!(UNCHANGED_BODIES).absolute(0);
 }
 
 /// One finished poll.

@@ -1043,3 +1043,26 @@ fn a_replay_of_many_pages_arrives_whole_and_in_order() {
     assert_eq!(got.len(), 700, "{got:?}");
     assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
 }
+
+/// The counters are there at 0 before their first event: a series that appears only then
+/// breaks `rate()` across a restart and `absent()` alerts.
+#[test]
+fn the_counters_start_at_zero() {
+    let env = TestEnv::new(&[], "1h");
+    let d = Daemon::start(&env);
+    let (code, _, m) = get(&d.url("/metrics"), &[]);
+    assert_eq!(code, 200);
+    for line in [
+        "wirefold_polls_total{outcome=\"ok\",class=\"\"} 0",
+        "wirefold_polls_total{outcome=\"not_modified\",class=\"\"} 0",
+        "wirefold_articles_total{decision=\"new\"} 0",
+        "wirefold_articles_total{decision=\"copy\"} 0",
+        "wirefold_articles_total{decision=\"updated\"} 0",
+        "wirefold_fetch_bytes_total 0",
+        "wirefold_unchanged_bodies_total 0",
+    ] {
+        assert!(m.lines().any(|l| l == line), "missing {line} in\n{m}");
+    }
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0));
+}
