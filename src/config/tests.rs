@@ -397,6 +397,11 @@ fn operator_rules_are_read_and_each_bad_field_is_named() {
     position = "whole"
     pattern = "x"
     drop_from_dispaly = true
+    [[normalize.rules]]
+    name = "byline-by"
+    position = "middle"
+    pattern = "(unclosed"
+    kind = "headline"
     "#;
     let p = problems(load(bad, &[]));
     let joined = p.join("\n");
@@ -410,6 +415,11 @@ fn operator_rules_are_read_and_each_bad_field_is_named() {
         "normalize.rules[7].kind: rule \"odd-kind\": \"headline\" is not a kind",
         "normalize.rules[8].pattern: rule \"blank\": must not be empty",
         "normalize.rules[9].drop_from_dispaly: unknown key",
+        // Every problem of one rule, in one run.
+        "normalize.rules[10].name: \"byline-by\" is the name of a built-in rule",
+        "normalize.rules[10].position: rule \"byline-by\": \"middle\" is not a position",
+        "normalize.rules[10].kind: rule \"byline-by\": \"headline\" is not a kind",
+        "normalize.rules[10].pattern: rule \"byline-by\": not a valid pattern",
     ] {
         assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
     }

@@ -707,34 +707,31 @@ fn validate_rules(c: &mut Checker<'_>, raw: Vec<RuleSettings>) -> Vec<RuleSpec> 
     for (i, r) in raw.into_iter().enumerate() {
         let key = |field: &str| format!("normalize.rules[{i}].{field}");
         let name = r.name.trim().to_owned();
+        // Every field is checked, so that one run lists all of a rule's problems.
+        let mut ok = true;
         if name.is_empty() {
             c.push(key("name"), None, "must not be empty");
-            continue;
-        }
-        if builtin.contains(name.as_str()) {
+            ok = false;
+        } else if builtin.contains(name.as_str()) {
             c.push(
                 key("name"),
                 None,
                 format!("\"{name}\" is the name of a built-in rule; choose another"),
             );
-            continue;
-        }
-        if !seen.insert(name.clone()) {
+            ok = false;
+        } else if !seen.insert(name.clone()) {
             c.push(
                 key("name"),
                 None,
                 format!("duplicate rule name \"{name}\"; every name must be unique"),
             );
-            continue;
+            ok = false;
         }
-        if r.pattern.trim().is_empty() {
-            c.push(
-                key("pattern"),
-                None,
-                format!("rule \"{name}\": must not be empty"),
-            );
-            continue;
-        }
+        let shown = if name.is_empty() {
+            format!("rule {i}")
+        } else {
+            format!("rule \"{name}\"")
+        };
         let spec = RuleSpec {
             name,
             position: r.position,
@@ -742,16 +739,29 @@ fn validate_rules(c: &mut Checker<'_>, raw: Vec<RuleSettings>) -> Vec<RuleSpec> 
             kind: r.kind,
             drop_from_display: r.drop_from_display,
         };
-        match Rule::from_spec(&spec) {
-            Ok(_) => rules.push(spec),
-            Err(e) => {
+        if spec.pattern.trim().is_empty() {
+            c.push(key("pattern"), None, format!("{shown}: must not be empty"));
+            ok = false;
+        } else {
+            // A bad position or kind stops the compilation before the pattern: each is
+            // reported, then stood in for, and the rest compiled again.
+            let mut trial = spec.clone();
+            for _ in 0..3 {
+                let Err(e) = Rule::from_spec(&trial) else {
+                    break;
+                };
+                ok = false;
                 let (field, message) = rule_problem(&e);
-                c.push(
-                    key(field),
-                    None,
-                    format!("rule \"{}\": {message}", spec.name),
-                );
+                c.push(key(field), None, format!("{shown}: {message}"));
+                match e {
+                    RuleError::UnknownPosition { .. } => trial.position = "inline".into(),
+                    RuleError::UnknownKind { .. } => trial.kind = None,
+                    _ => break,
+                }
             }
+        }
+        if ok {
+            rules.push(spec);
         }
     }
     rules
