@@ -10,7 +10,7 @@ use anyhow::Context;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::NormalizeConfig;
 use crate::ingest::normalize_entries;
 use crate::normalize::{Article, DateSource, NormalizeOptions, Rules};
 use crate::parse::parse_feed;
@@ -57,7 +57,11 @@ impl<'a> From<&'a Article> for NormalizedEntry<'a> {
 
 /// Parses the feed file at `path`, normalizes its entries with `config`'s rules and writes
 /// them to `out`; returns how many.
-pub fn normalize_file(config: &Config, path: &Path, out: &mut impl Write) -> anyhow::Result<u64> {
+pub fn normalize_file(
+    normalize: &NormalizeConfig,
+    path: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<u64> {
     let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let url = std::path::absolute(path)
         .ok()
@@ -65,8 +69,7 @@ pub fn normalize_file(config: &Config, path: &Path, out: &mut impl Write) -> any
         .map_or_else(|| "file:///".to_owned(), String::from);
     let mut feed =
         parse_feed(&body, &url, None).with_context(|| format!("parsing {}", path.display()))?;
-    let rules = config
-        .normalize
+    let rules = normalize
         .operator_table()
         .context("compiling normalize.rules")?
         .unwrap_or_else(Rules::shared_default);

@@ -288,12 +288,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Normalize { config, file } => {
-            let config = load(&config)?;
-            let n =
-                wirefold::inspect::normalize_file(&config, &file, &mut std::io::stdout().lock())?;
+            // Without a configuration named or found, the built-in rules alone: checking how
+            // a feed normalizes needs no daemon set up.
+            let normalize = match optional_config(&config) {
+                Some(path) => Config::load(&path)?.normalize,
+                None => wirefold::config::NormalizeConfig::default(),
+            };
+            let n = wirefold::inspect::normalize_file(
+                &normalize,
+                &file,
+                &mut std::io::stdout().lock(),
+            )?;
             cli::note(format_args!(
                 "normalized {n} entries with the built-in rules and {} of normalize.rules",
-                config.normalize.rules.len()
+                normalize.rules.len()
             ));
             Ok(ExitCode::SUCCESS)
         }

@@ -382,6 +382,18 @@ fn normalize_prints_what_the_configured_rules_leave() {
     let text = e["text"].as_str().unwrap_or_default();
     assert!(text.contains("Tide tables"), "{text}");
 
+    // With no configuration named and none in the working directory: the built-in rules.
+    let out = crate::helpers::wirefold()
+        .args(["normalize", feed_arg])
+        .current_dir(env.dir())
+        .env_remove("WIREFOLD_CONFIG")
+        .output()
+        .expect("run wirefold");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("and 0 of normalize.rules"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+
     // Not a feed: a clear error, non-zero.
     let (code, _, err) = env.command(&["normalize", env.config.to_str().expect("utf-8")]);
     assert_ne!(code, 0);
