@@ -153,8 +153,9 @@ fn describe() {
     );
 }
 
-/// The counters, with the labels every daemon has, at 0 from the start: a series that
-/// appears only at its first event breaks `rate()` over a restart and `absent()` alerts.
+/// The counters, with the labels every daemon has, and the histograms, at 0 from the start:
+/// a series that appears only at its first event breaks `rate()` over a restart and
+/// `absent()` alerts.
 fn zero() {
     for outcome in ["ok", "not_modified"] {
         counter!(POLLS, "outcome" => outcome, "class" => "").absolute(0);
@@ -164,6 +165,9 @@ fn zero() {
     }
     counter!(FETCH_BYTES).absolute(0);
     counter!(UNCHANGED_BODIES).absolute(0);
+    // registered without a sample: every bucket at 0
+    let _ = histogram!(FETCH_SECONDS);
+    let _ = histogram!(SCHEDULER_LAG);
 }
 
 /// One finished poll.

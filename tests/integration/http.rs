@@ -1060,6 +1060,8 @@ fn the_counters_start_at_zero() {
         "wirefold_articles_total{decision=\"updated\"} 0",
         "wirefold_fetch_bytes_total 0",
         "wirefold_unchanged_bodies_total 0",
+        "wirefold_fetch_duration_seconds_count 0",
+        "wirefold_scheduler_lag_seconds_count 0",
     ] {
         assert!(m.lines().any(|l| l == line), "missing {line} in\n{m}");
     }
