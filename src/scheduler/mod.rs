@@ -47,7 +47,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::config::{ScheduleConfig, SourceConfig};
-use crate::fetch::host_limit::HostPermit;
+use crate::fetch::host_limit::{HostLimiter, HostPermit};
 use crate::ingest::{
     poll_source, polled_host, source_host, ErrorCounts, IngestContext, PollError, PollReport,
 };
@@ -64,13 +64,21 @@ pub trait Poller: Send + Sync + 'static {
     /// The host a poll of the source goes to (the new one once a permanent move was
     /// adopted); `None` for a file.
     fn host(&self, source: &SourceConfig) -> Option<String>;
+    /// The per-host limits the polls obey.
+    fn hosts(&self) -> &HostLimiter;
     /// How long `host` asked to be left alone, if it did.
-    fn host_cooldown(&self, host: &str) -> Option<Duration>;
+    fn host_cooldown(&self, host: &str) -> Option<Duration> {
+        self.hosts().cooldown(host)
+    }
     /// Holds `host` back for `wait`: a pause it asked for before a restart, which the host
     /// limits (in memory) forgot.
-    fn resume_host_pause(&self, host: &str, wait: Duration);
+    fn resume_host_pause(&self, host: &str, wait: Duration) {
+        self.hosts().cool_down(host, wait);
+    }
     /// Waits for a slot on `host`.
-    fn host_slot(&self, host: &str) -> impl Future<Output = Option<HostPermit>> + Send;
+    fn host_slot(&self, host: &str) -> impl Future<Output = Option<HostPermit>> + Send {
+        self.hosts().acquire(host)
+    }
     /// Polls the source once.
     fn poll(&self, source: &SourceConfig) -> impl Future<Output = PollReport> + Send;
     /// Waits until [`Poller::load`] and [`Poller::save`] would not block a thread for long
@@ -99,16 +107,8 @@ impl Poller for IngestContext {
         polled_host(source, self.load(source).as_ref())
     }
 
-    fn host_cooldown(&self, host: &str) -> Option<Duration> {
-        self.hosts.cooldown(host)
-    }
-
-    fn resume_host_pause(&self, host: &str, wait: Duration) {
-        self.hosts.cool_down(host, wait);
-    }
-
-    async fn host_slot(&self, host: &str) -> Option<HostPermit> {
-        self.hosts.acquire(host).await
+    fn hosts(&self) -> &HostLimiter {
+        &self.hosts
     }
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {

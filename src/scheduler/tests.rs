@@ -94,16 +94,8 @@ impl Poller for Mock {
         source_host(source)
     }
 
-    fn host_cooldown(&self, host: &str) -> Option<Duration> {
-        self.hosts.cooldown(host)
-    }
-
-    fn resume_host_pause(&self, host: &str, wait: Duration) {
-        self.hosts.cool_down(host, wait);
-    }
-
-    async fn host_slot(&self, host: &str) -> Option<HostPermit> {
-        self.hosts.acquire(host).await
+    fn hosts(&self) -> &HostLimiter {
+        &self.hosts
     }
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {
