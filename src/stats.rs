@@ -71,7 +71,8 @@ struct Counts {
 struct Source {
     name: String,
     enabled: bool,
-    /// `gone` for a feed that answered 410 (no longer polled); absent from older daemons.
+    /// `gone` for a feed that answered 410 (no longer polled), `held` while the network is
+    /// down; absent from older daemons.
     #[serde(default)]
     state: Option<String>,
     failures: u32,
@@ -349,6 +350,7 @@ fn render(s: &Status) -> String {
         let health = match (x.enabled, x.polls, x.failures) {
             (false, _, _) => "disabled",
             _ if gone(x) => "gone",
+            _ if x.state.as_deref() == Some("held") => "held",
             (_, 0, _) => "waiting",
             (_, _, 0) => "ok",
             (_, _, 1..=2) => "failing",

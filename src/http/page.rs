@@ -35,6 +35,9 @@ th{background:#f0f0f0;font-weight:600}
 
 /// Health of a source, as a CSS class and a word.
 fn health(s: &SourceStatus) -> (&'static str, &'static str) {
+    if s.state == "held" {
+        return ("idle", "held: network down");
+    }
     let word = health_of(s);
     let class = match word {
         "ok" => "ok",

@@ -178,7 +178,7 @@ pub fn health_of(s: &SourceStatus) -> &'static str {
     match s.state {
         "disabled" => "disabled",
         "gone" => "gone",
-        "pending" => "waiting",
+        "pending" | "held" => "waiting",
         _ if s.failures == 0 => "ok",
         _ if s.failures < 3 => "failing",
         _ => "down",
@@ -282,7 +282,8 @@ pub struct SourceStatus {
     /// Polled at all.
     pub enabled: bool,
     /// `pending` (never polled), `ok`, `failing` (retried with backoff, never given up),
-    /// `gone` (410: not polled any more) or `disabled`.
+    /// `held` (its last poll failed while the network is down: polled again once it is
+    /// back, no back-off), `gone` (410: not polled any more) or `disabled`.
     pub state: &'static str,
     /// When the server said 410 Gone.
     pub gone_since: Option<String>,
@@ -470,6 +471,10 @@ pub(super) fn source_entry(
         "pending"
     } else if st.failures > 0 {
         "failing"
+    } else if st.last_error.is_some() && st.next_poll.is_none() {
+        // Its last poll failed as every source's did while the network is down: not counted
+        // against it (no back-off), and polled again once the network is back.
+        "held"
     } else {
         "ok"
     };
@@ -690,5 +695,46 @@ mod tests {
             interval(polled(Some(7200), None, "http://old.test/")),
             (900, 900)
         );
+    }
+
+    #[test]
+    fn a_source_held_while_the_network_is_down_is_not_ok() {
+        let source = SourceConfig {
+            name: "outlet".into(),
+            url: url::Url::parse("http://news.test/feed.xml").unwrap(),
+            interval: Duration::from_secs(900),
+            enabled: true,
+            agency: false,
+            headers: Default::default(),
+        };
+        let schedule = crate::config::ScheduleConfig::default();
+        let error = crate::storage::ErrorRecord {
+            class: "connect".into(),
+            message: "connection failed: refused".into(),
+            at: 1_700_000_000_000,
+            status: None,
+        };
+        // The scheduler took the failure back and holds the source (no next poll).
+        let held = SourceState {
+            configured_url: Some(source.url.to_string()),
+            polls: 4,
+            last_error: Some(error.clone()),
+            ..SourceState::default()
+        };
+        let e = source_entry(&source, &schedule, held.clone());
+        assert_eq!((e.state, health_of(&e)), ("held", "waiting"));
+        let failing = SourceState {
+            failures: 1,
+            next_poll: Some(1_700_000_900_000),
+            ..held.clone()
+        };
+        let e = source_entry(&source, &schedule, failing);
+        assert_eq!((e.state, health_of(&e)), ("failing", "failing"));
+        let ok = SourceState {
+            last_error: None,
+            next_poll: Some(1_700_000_900_000),
+            ..held
+        };
+        assert_eq!(source_entry(&source, &schedule, ok).state, "ok");
     }
 }

@@ -339,6 +339,15 @@ fn every_source_failing_at_once_is_reported_as_network_down() {
         assert_eq!(class(&s, n), "connect");
         assert!(num(source(&s, n), "/failures") <= 1, "{s:#}");
     }
+    // A source whose failure was not counted against it shows as held, not as ok.
+    let s = daemon.wait_for("a source held", |s| {
+        s["sources"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["state"] == "held"))
+    });
+    for x in s["sources"].as_array().unwrap() {
+        assert_ne!(x["state"], "ok", "{s:#}");
+    }
 }
 
 /// Three sources on dead hosts and one that works: the dead ones fail first and fail again,
