@@ -159,15 +159,19 @@ fn daemon_base(url: &str) -> anyhow::Result<String> {
     Ok(base.trim_end_matches('/').to_owned())
 }
 
-/// `health-check --url`: a full health URL as given; the daemon's base (what `stats --url`
-/// takes, `http://127.0.0.1:8080`) with `/healthz` added. The base alone fetched the page
-/// for people, which needs the token when one is set.
+/// `health-check --url`: a URL of `/healthz` or `/readyz` as given; otherwise the daemon's
+/// base as `stats --url` reads it ([`daemon_base`]) with `/healthz` added. The base alone
+/// fetched the page for people, which needs the token when one is set.
 fn health_url(given: &str) -> String {
-    match url::Url::parse(given) {
-        Ok(u) if matches!(u.path(), "" | "/") && u.query().is_none() => {
-            format!("{}/healthz", given.trim_end_matches('/'))
-        }
-        _ => given.to_owned(),
+    let trimmed = given.trim_end_matches('/');
+    if trimmed.ends_with("/healthz") || trimmed.ends_with("/readyz") {
+        return given.to_owned();
+    }
+    // The base as `stats --url` reads it: a path prefix kept (behind a proxy), a pasted
+    // `/status` dropped; what is no base URL is asked as given, and fails as such.
+    match daemon_base(given) {
+        Ok(base) => format!("{base}/healthz"),
+        Err(_) => given.to_owned(),
     }
 }
 
@@ -528,6 +532,19 @@ mod tests {
         assert_eq!(
             health_url("https://news.example.org/wirefold/healthz"),
             "https://news.example.org/wirefold/healthz"
+        );
+        // Behind a proxy, and pasted from the status the operator watches.
+        assert_eq!(
+            health_url("https://news.example.org/wirefold/"),
+            "https://news.example.org/wirefold/healthz"
+        );
+        assert_eq!(
+            health_url("http://127.0.0.1:8080/status"),
+            "http://127.0.0.1:8080/healthz"
+        );
+        assert_eq!(
+            health_url("http://127.0.0.1:8080/readyz"),
+            "http://127.0.0.1:8080/readyz"
         );
     }
 

@@ -933,3 +933,27 @@ fn one_refused_value_is_one_problem_not_a_cascade() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_token_is_visible_ascii_of_16_characters_or_more() {
+    let with = |token: &str| {
+        load(
+            &format!("[store]\npath = \"STORE\"\n[http]\ntoken = \"{token}\"\n"),
+            &[],
+        )
+    };
+    assert!(with("0123456789abcdef-+/=").is_ok());
+    for bad in [
+        "short-token",
+        "ünïcødé-tøkèn-0123",
+        "with a space 0123456789",
+    ] {
+        let found = problems(with(bad));
+        assert!(
+            found.len() == 1
+                && found[0].starts_with("http.token: must be at least 16 visible ASCII"),
+            "{bad}: {found:?}"
+        );
+        assert!(!found[0].contains(bad), "the token is not echoed");
+    }
+}

@@ -321,11 +321,14 @@ pub(super) fn validate(
     );
     let token = match s.http.token.as_deref().map(str::trim) {
         None => None,
-        Some(t) if t.len() < 16 || t.chars().any(|ch| ch.is_whitespace() || ch.is_control()) => {
+        // Visible ASCII only: HTTP header values carry nothing else reliably, so a token
+        // with `ü` passed here and then matched no `Authorization: Bearer` ever sent.
+        Some(t) if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
             c.push(
                 "http.token",
                 None,
-                "must be at least 16 characters without spaces (or absent for no token)",
+                "must be at least 16 visible ASCII characters (letters, digits, punctuation; \
+                 no spaces), or absent for no token",
             );
             None
         }
