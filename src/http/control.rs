@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::uri::Authority;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -184,41 +185,70 @@ fn refuse_foreign(headers: &HeaderMap, what: &str) -> Option<Response> {
     })
 }
 
-/// The `Host` of a request to a daemon that listens on loopback without a token, when that
-/// name is neither an address, `localhost`, nor `http.public_url`'s host. A page that had its
-/// own name re-pointed at 127.0.0.1 (DNS rebinding) is same-origin to itself: browsers send
-/// no `Origin` with its GETs and [`foreign_origin`] lets its POSTs through, so it could read
-/// every stored article and the sources' addresses, rotate every backup away, or poll the
-/// feeds as fast as `min_interval` allows. A request without `Host` (HTTP/1.0) is no
-/// browser's.
+/// The host a request to a daemon that listens on loopback without a token is addressed to,
+/// when that is neither an address, `localhost` (or a name under it), nor
+/// `http.public_url`'s host. A page that had its own name re-pointed at 127.0.0.1 (DNS
+/// rebinding) is same-origin to itself: browsers send no `Origin` with its GETs and
+/// [`foreign_origin`] lets its POSTs through, so it could read every stored article and the
+/// sources' addresses, rotate every backup away, or poll the feeds as fast as
+/// `min_interval` allows.
+///
+/// The host is the request target's authority when it has one (absolute form, which hyper
+/// routes by), else the `Host` header, read strictly as `host[:port]`: two `Host` headers,
+/// user info, a path or anything else that is no authority is refused as given. A request
+/// without either (HTTP/1.0) is no browser's. A trailing dot (`localhost.`) is the same
+/// name.
 pub(super) fn rebound_host(
     headers: &HeaderMap,
+    target: Option<&Authority>,
     http: &crate::config::HttpConfig,
 ) -> Option<String> {
     if !http.listen.ip().is_loopback() || http.token.is_some() {
         return None;
     }
-    let host = headers.get(header::HOST)?;
-    let Ok(host) = host.to_str() else {
-        return Some(String::from_utf8_lossy(host.as_bytes()).into_owned());
-    };
-    let Some(url) = url::Url::parse(&format!("http://{host}/")).ok() else {
-        return Some(host.to_owned());
-    };
-    let allowed = match url.host() {
-        None | Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
-        Some(url::Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost")
-                || d.to_ascii_lowercase().ends_with(".localhost")
-                || http
-                    .public_url
-                    .as_deref()
-                    .and_then(|p| url::Url::parse(p).ok())
-                    .and_then(|p| p.host_str().map(|h| h.eq_ignore_ascii_case(d)))
-                    .unwrap_or(false)
+    let given = match target {
+        Some(a) => a.clone(),
+        None => {
+            let mut hosts = headers.get_all(header::HOST).iter();
+            let first = hosts.next()?;
+            let shown = || String::from_utf8_lossy(first.as_bytes()).into_owned();
+            if hosts.next().is_some() {
+                return Some(format!("{} (and another Host header)", shown()));
+            }
+            match first
+                .to_str()
+                .ok()
+                .and_then(|h| h.parse::<Authority>().ok())
+            {
+                Some(a) => a,
+                None => return Some(shown()),
+            }
         }
     };
-    (!allowed).then(|| host.to_owned())
+    if given.as_str().contains('@') {
+        return Some(given.as_str().to_owned());
+    }
+    let host = given.host();
+    let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let address = name
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .map_or_else(
+            || name.parse::<std::net::Ipv4Addr>().is_ok(),
+            |h| h.parse::<std::net::Ipv6Addr>().is_ok(),
+        );
+    let public = || {
+        http.public_url
+            .as_deref()
+            .and_then(|p| url::Url::parse(p).ok())
+            .and_then(|p| {
+                p.host_str()
+                    .map(|h| h.trim_end_matches('.').eq_ignore_ascii_case(&name))
+            })
+            .unwrap_or(false)
+    };
+    let allowed = address || name == "localhost" || name.ends_with(".localhost") || public();
+    (!allowed).then(|| given.as_str().to_owned())
 }
 
 /// The `Origin` of a request that a browser sent from another site's page (a form or a
@@ -360,7 +390,7 @@ mod tests {
             if let Some(v) = value {
                 h.insert(header::HOST, v.parse().unwrap());
             }
-            rebound_host(&h, http)
+            rebound_host(&h, None, http)
         };
         let loopback = http("127.0.0.1:8080", None, None);
         for own in [
@@ -373,10 +403,18 @@ mod tests {
         ] {
             assert_eq!(host(own, &loopback), None, "{own:?}");
         }
+        for own in ["localhost.:8080", "a.localhost.", "[::1]", "127.0.0.1."] {
+            assert_eq!(host(Some(own), &loopback), None, "{own}");
+        }
         for foreign in [
             "rebind.attacker.example:8080",
             "localhost.attacker.example",
             "a b",
+            // no authority, however a lenient reader would take it
+            "evil.example@127.0.0.1",
+            "127.0.0.1/evil.example",
+            "127.0.0.1\\evil.example",
+            "local%68ost",
         ] {
             assert_eq!(
                 host(Some(foreign), &loopback),
@@ -384,6 +422,21 @@ mod tests {
                 "{foreign}"
             );
         }
+        // Two Host headers, one of them ours: refused.
+        let mut two = HeaderMap::new();
+        two.append(header::HOST, "localhost".parse().unwrap());
+        two.append(header::HOST, "evil.example".parse().unwrap());
+        assert!(rebound_host(&two, None, &loopback).is_some());
+        // The absolute-form target is what hyper routes by, whatever Host says.
+        let mut ours = HeaderMap::new();
+        ours.insert(header::HOST, "127.0.0.1".parse().unwrap());
+        let evil: Authority = "evil.example".parse().unwrap();
+        assert!(rebound_host(&ours, Some(&evil), &loopback).is_some());
+        let local: Authority = "localhost:8080".parse().unwrap();
+        assert_eq!(
+            rebound_host(&HeaderMap::new(), Some(&local), &loopback),
+            None
+        );
         let named = http(
             "127.0.0.1:8080",
             None,

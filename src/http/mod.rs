@@ -221,7 +221,7 @@ async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> 
     if OPEN_PATHS.contains(&req.uri().path()) {
         return next.run(req).await;
     }
-    match control::rebound_host(req.headers(), &state.config.http) {
+    match control::rebound_host(req.headers(), req.uri().authority(), &state.config.http) {
         None => next.run(req).await,
         Some(host) => error(
             StatusCode::FORBIDDEN,
