@@ -33,10 +33,12 @@ fn newest(
         .collect()
 }
 
+/// A story's time; the epoch when it has none: a stand-in of "now" changed the document,
+/// and so its `ETag`, every second, and a reader never got a 304.
 fn when(s: &Option<String>) -> DateTime<FixedOffset> {
     s.as_deref()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .unwrap_or_else(|| Utc::now().fixed_offset())
+        .unwrap_or_else(|| DateTime::<Utc>::UNIX_EPOCH.fixed_offset())
 }
 
 /// The copies of a story as an HTML list (escaped).
@@ -130,10 +132,11 @@ pub(super) async fn atom(
     let feed = atom_syndication::Feed {
         id: format!("{base}/feeds/stories.atom"),
         title: "wirefold stories".into(),
+        // An empty feed's too stays the same from one request to the next (see `when`).
         updated: entries
             .first()
             .map(|e| e.updated)
-            .unwrap_or_else(|| Utc::now().fixed_offset()),
+            .unwrap_or_else(|| DateTime::<Utc>::UNIX_EPOCH.fixed_offset()),
         links: vec![atom_syndication::Link {
             href: format!("{base}/feeds/stories.atom"),
             rel: "self".into(),

@@ -1068,3 +1068,20 @@ fn the_counters_start_at_zero() {
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// A feed with no story yet is the same document from one second to the next, so a reader
+/// polling it gets 304s (its date stood in as "now", and its ETag changed every second).
+#[test]
+fn an_empty_feed_keeps_its_etag() {
+    let env = TestEnv::new(&[], "1h");
+    let d = Daemon::start(&env);
+    let url = d.url("/feeds/stories.atom");
+    let (code, h, _) = send(reqwest::Method::GET, &url, &[], true);
+    assert_eq!(code, 200);
+    let tag = header(&h, "etag");
+    std::thread::sleep(Duration::from_millis(1_100));
+    let (code, _, _) = send(reqwest::Method::GET, &url, &[("if-none-match", &tag)], true);
+    assert_eq!(code, 304);
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0));
+}
