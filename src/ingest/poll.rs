@@ -104,7 +104,8 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
             state.last_success = Some(now_ms());
             state.last_error = None;
             state.failures = 0;
-            state.host_pause = None;
+            let polled = polled_host(source, Some(&state));
+            forget_pause_on_success(&mut state, polled.as_deref(), now_ms());
             state.items_seen += s.seen;
             state.items_new += s.new;
             state.items_updated += s.updated;
@@ -193,6 +194,19 @@ fn record_failure(
                 now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
             state.host_pause = Some(crate::storage::HostPause { host, until });
         }
+    }
+}
+
+/// After a successful poll of `polled`: that host is no longer paused, so its pause is
+/// forgotten; a pause another host asked for (the source's before it moved) is kept until it
+/// ends, so that a restart still resumes it.
+fn forget_pause_on_success(state: &mut SourceState, polled: Option<&str>, now: Millis) {
+    if state
+        .host_pause
+        .as_ref()
+        .is_some_and(|p| p.until <= now || Some(p.host.as_str()) == polled)
+    {
+        state.host_pause = None;
     }
 }
 
@@ -330,6 +344,26 @@ mod tests {
             polled_host(&source, Some(&st)).as_deref(),
             Some("b.example:443")
         );
+    }
+
+    #[test]
+    fn a_success_forgets_its_own_hosts_pause_not_anothers() {
+        let paused = |host: &str| SourceState {
+            host_pause: Some(crate::storage::HostPause {
+                host: host.into(),
+                until: 10_000,
+            }),
+            ..SourceState::default()
+        };
+        let mut own = paused("a.example:80");
+        forget_pause_on_success(&mut own, Some("a.example:80"), 5_000);
+        assert_eq!(own.host_pause, None);
+        // Moved to b.example since a.example asked for its pause: kept until it ends.
+        let mut moved = paused("a.example:80");
+        forget_pause_on_success(&mut moved, Some("b.example:80"), 5_000);
+        assert!(moved.host_pause.is_some());
+        forget_pause_on_success(&mut moved, Some("b.example:80"), 10_000);
+        assert_eq!(moved.host_pause, None);
     }
 
     #[test]
