@@ -659,16 +659,21 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn the_poll_interval_is_what_the_schedule_makes_of_the_configured_one() {
-        let source = SourceConfig {
+    /// An enabled source polled every 15 minutes.
+    fn outlet() -> SourceConfig {
+        SourceConfig {
             name: "outlet".into(),
             url: url::Url::parse("http://news.test/feed.xml").unwrap(),
             interval: Duration::from_secs(900),
             enabled: true,
             agency: false,
             headers: Default::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn the_poll_interval_is_what_the_schedule_makes_of_the_configured_one() {
+        let source = outlet();
         let schedule = crate::config::ScheduleConfig::default();
         let polled = |entry_gap_s: Option<u64>, ttl_s: Option<u32>, url: &str| SourceState {
             configured_url: Some(url.to_owned()),
@@ -699,14 +704,7 @@ mod tests {
 
     #[test]
     fn a_source_held_while_the_network_is_down_is_not_ok() {
-        let source = SourceConfig {
-            name: "outlet".into(),
-            url: url::Url::parse("http://news.test/feed.xml").unwrap(),
-            interval: Duration::from_secs(900),
-            enabled: true,
-            agency: false,
-            headers: Default::default(),
-        };
+        let source = outlet();
         let schedule = crate::config::ScheduleConfig::default();
         let error = crate::storage::ErrorRecord {
             class: "connect".into(),
