@@ -51,7 +51,7 @@ use crate::fetch::host_limit::{HostLimiter, HostPermit};
 use crate::ingest::{
     poll_source, polled_host, source_host, ErrorCounts, IngestContext, PollError, PollReport,
 };
-use crate::storage::{Millis, SourceState};
+use crate::storage::{HostPause, Millis, SourceState};
 use network::{Change, NetworkMonitor};
 
 /// What the scheduler needs from the rest of the pipeline; [`IngestContext`] is the real one,
@@ -75,6 +75,9 @@ pub trait Poller: Send + Sync + 'static {
     fn resume_host_pause(&self, host: &str, wait: Duration) {
         self.hosts().cool_down(host, wait);
     }
+    /// The host pauses every stored source state holds, those of sources no longer
+    /// configured or enabled included.
+    fn stored_host_pauses(&self) -> Vec<HostPause>;
     /// Waits for a slot on `host`.
     fn host_slot(&self, host: &str) -> impl Future<Output = Option<HostPermit>> + Send {
         self.hosts().acquire(host)
@@ -109,6 +112,16 @@ impl Poller for IngestContext {
 
     fn hosts(&self) -> &HostLimiter {
         &self.hosts
+    }
+
+    fn stored_host_pauses(&self) -> Vec<HostPause> {
+        match self.store.host_pauses() {
+            Ok(pauses) => pauses,
+            Err(e) => {
+                warn!(error.message = %e, "cannot read the host pauses asked before the restart");
+                Vec::new()
+            }
+        }
     }
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {
@@ -356,6 +369,17 @@ impl<P: Poller> Scheduler<P> {
     /// A source whose URL the operator edited since its last poll is polled with the rest:
     /// the stored time belongs to the old URL (often a failing one, hours into its back-off).
     fn start(&mut self) {
+        // The pauses servers asked of their whole host (`Retry-After`), for as long as they
+        // asked: the host limits keep them in memory only. Every stored state's, so a pause
+        // outlives the source that learnt it being disabled or removed.
+        let wall = self.clock.now_ms();
+        for p in self.poller.stored_host_pauses() {
+            if p.until > wall {
+                let wait = Duration::from_millis(u64::try_from(p.until - wall).unwrap_or(0));
+                self.poller
+                    .resume_host_pause(&p.host, wait.min(self.bounds.max_retry_after));
+            }
+        }
         let all: Vec<usize> = (0..self.sources.len()).collect();
         self.schedule_first(&all);
     }
@@ -382,18 +406,6 @@ impl<P: Poller> Scheduler<P> {
                     info!(source = %s.name, url = %s.shown_url(), "configured URL changed; polled now, not at the old URL's next poll");
                 }
             }
-            // A pause a server asked of its whole host (`Retry-After`), as long as it asked:
-            // kept only in memory, it was lost at a restart and the host's other sources
-            // came at once.
-            if let Some(p) = state
-                .as_ref()
-                .and_then(|st| st.host_pause.as_ref())
-                .filter(|p| p.until > wall)
-            {
-                let wait = Duration::from_millis(u64::try_from(p.until - wall).unwrap_or(0));
-                self.poller
-                    .resume_host_pause(&p.host, wait.min(self.bounds.max_retry_after));
-            }
             match state.as_ref().and_then(|st| st.next_poll.map(|n| (n, st))) {
                 // Still in the future: keep the schedule the previous run made, within what
                 // the current configuration allows.
@@ -401,7 +413,7 @@ impl<P: Poller> Scheduler<P> {
                     let mut inp = policy::Inputs::from_state(s.interval, st);
                     let wait = Duration::from_millis(u64::try_from(next - wall).unwrap_or(0));
                     // A 429 or 503 the source got last: its own wait (the stored next poll)
-                    // may be longer than the back-off. Its host's pause is resumed above, for
+                    // may be longer than the back-off. Its host's pause is resumed at start, for
                     // as long as the server asked, not for the source's back-off.
                     let overloaded = st.failures > 0
                         && st

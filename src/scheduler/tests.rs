@@ -98,6 +98,14 @@ impl Poller for Mock {
         &self.hosts
     }
 
+    fn stored_host_pauses(&self) -> Vec<crate::storage::HostPause> {
+        let states = self.states.lock().unwrap();
+        states
+            .values()
+            .filter_map(|s| s.host_pause.clone())
+            .collect()
+    }
+
     async fn poll(&self, source: &SourceConfig) -> PollReport {
         let name = source.name.clone();
         self.starts
@@ -449,6 +457,37 @@ async fn a_restart_resumes_the_pause_the_server_asked_for_not_the_back_off() {
     // Not before the server's two minutes were up.
     assert!(starts[0] >= Duration::from_secs(115), "{starts:?}");
     assert!(mock.starts_of("limited").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pause_outlives_the_removal_of_the_source_that_learnt_it() {
+    let interval = Duration::from_secs(600);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let removed = source("removed", "busy.example", interval);
+    let now = Utc::now().timestamp_millis();
+    let failing = SourceState {
+        configured_url: Some(removed.url.to_string()),
+        failures: 1,
+        next_poll: Some(now + 120 * 1000),
+        host_pause: Some(crate::storage::HostPause {
+            host: "busy.example:80".into(),
+            until: now + 120 * 1000,
+        }),
+        ..SourceState::default()
+    };
+    mock.save(&removed, &failing);
+    // Only the neighbour is configured now; it was due at once.
+    let sources = vec![source("neighbour", "busy.example", interval)];
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, Duration::from_secs(10)),
+        Duration::from_secs(5 * 60),
+    )
+    .await;
+    let starts = mock.starts_of("neighbour");
+    assert!(!starts.is_empty());
+    assert!(starts[0] >= Duration::from_secs(115), "{starts:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -383,6 +383,21 @@ impl Store {
             .transpose()
     }
 
+    /// The host pauses (`Retry-After`) that every stored source state holds, configured or
+    /// not: a source disabled or removed since its server asked for a pause still had it
+    /// asked of the host that its neighbours poll.
+    pub fn host_pauses(&self) -> Result<Vec<HostPause>> {
+        let mut pauses = Vec::new();
+        for kv in self.t()?.sources.iter() {
+            let (k, v) = kv?;
+            // A damaged state is the read-through's to report; its pause is lost either way.
+            if let Ok(state) = decode::<SourceState>("sourcename_state", &k, &v) {
+                pauses.extend(state.host_pause);
+            }
+        }
+        Ok(pauses)
+    }
+
     /// Replaces a source's polling state.
     pub fn put_source_state(&self, name: &str, state: &SourceState) -> Result<()> {
         self.check_writable()?;

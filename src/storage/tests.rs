@@ -721,7 +721,22 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         until: 1_700_000_120_000,
     });
     store.put_source_state("port", &state).unwrap();
-    assert_eq!(store.source_state("port").unwrap(), Some(state));
+    assert_eq!(store.source_state("port").unwrap(), Some(state.clone()));
+
+    // The pauses of every stored state, an older layout's (none) and a damaged one's skipped.
+    store
+        .put_source_state("calm", &SourceState::default())
+        .unwrap();
+    store
+        .t()
+        .unwrap()
+        .sources
+        .insert("torn", &[0xff][..])
+        .unwrap();
+    assert_eq!(
+        store.host_pauses().unwrap(),
+        vec![state.host_pause.unwrap()]
+    );
 }
 
 #[test]
