@@ -4,11 +4,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use wirefold::app::{App, StoreCheck};
+use wirefold::app::{App, OnceOutcome, StoreCheck};
 use wirefold::cli::{self, Cli, Command, ConfigArg};
 use wirefold::config::{Config, ConfigError};
 use wirefold::export;
@@ -257,7 +258,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             let mut out = std::io::stdout().lock();
             let mut failed = 0;
-            for (name, r) in &reports {
+            for (name, outcome) in &reports {
+                let r = match outcome {
+                    OnceOutcome::Polled(r) => r,
+                    OnceOutcome::HostPaused { host, left } => {
+                        let left = Duration::from_secs(left.as_secs().max(1));
+                        writeln!(
+                            out,
+                            "{name}: not polled: {host} asked for a pause (Retry-After), {} left",
+                            humantime::format_duration(left)
+                        )?;
+                        continue;
+                    }
+                };
                 match &r.result {
                     Ok(s) => writeln!(
                         out,

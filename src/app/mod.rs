@@ -54,10 +54,10 @@ use tracing::{debug, error, info, warn};
 use crate::config::{Config, LiveSources};
 use crate::fold::{IndexSource, SnapshotError};
 use crate::http::{self, AppState};
-use crate::ingest::{poll_source, source_host, IngestContext, PollReport};
+use crate::ingest::{poll_source, IngestContext, PollReport};
 use crate::memory;
 use crate::notify::{LongPhase, Notifier, State};
-use crate::scheduler::{self, SchedulerStats};
+use crate::scheduler::{self, Poller, SchedulerStats};
 use crate::storage::{Backups, PreviousRun, RunMarker, Store, RUNNING_FILE};
 use background::{
     backup_loop, checkpoint, flush_loop, save_snapshot, verify_in_background,
@@ -88,6 +88,20 @@ pub struct App {
     notifier: Arc<Notifier>,
     /// Where the index came from at start: a rebuilt one is snapshotted soon.
     index_source: IndexSource,
+}
+
+/// What [`App::once`] did with one source.
+#[derive(Debug)]
+pub enum OnceOutcome {
+    /// It was polled.
+    Polled(Box<PollReport>),
+    /// Its host asked for a pause (`Retry-After`) that is not over: not polled.
+    HostPaused {
+        /// The host (`host:port`).
+        host: String,
+        /// How much of the pause is left.
+        left: Duration,
+    },
 }
 
 /// Reads how the previous run on the store ended and marks this one as running
@@ -385,19 +399,35 @@ impl App {
     }
 
     /// Polls every enabled source once, `fetch.concurrency` at a time; reports in config order.
-    pub async fn once(&self) -> Vec<(String, PollReport)> {
+    /// A source whose host asked for a pause (`Retry-After`, in this run or stored by an
+    /// earlier one) is left alone until the pause is over: `once` run from a timer would
+    /// otherwise come back every time.
+    pub async fn once(&self) -> Vec<(String, OnceOutcome)> {
         use futures::StreamExt;
+        let (marker, _) = claim_run(&self.config.store.path);
         let sources: Vec<_> = self.sources.get().enabled().cloned().collect();
         let ctx = &self.ctx;
-        let mut reports: Vec<(usize, String, PollReport)> =
+        ctx.resume_stored_host_pauses(
+            Utc::now().timestamp_millis(),
+            self.config.schedule.max_retry_after,
+        );
+        let mut reports: Vec<(usize, String, OnceOutcome)> =
             futures::stream::iter(sources.into_iter().enumerate())
                 .map(|(i, s)| async move {
-                    let _host = match source_host(&s) {
-                        Some(h) => ctx.hosts.acquire(&h).await,
+                    let host = Poller::host(ctx, &s);
+                    let _slot = match &host {
+                        Some(h) => ctx.hosts.acquire(h).await,
                         None => None,
                     };
+                    // Checked with the slot held: a poll of the same host that just ended
+                    // may have been asked for the pause.
+                    if let Some((host, left)) =
+                        host.and_then(|h| ctx.hosts.cooldown(&h).map(|left| (h, left)))
+                    {
+                        return (i, s.name, OnceOutcome::HostPaused { host, left });
+                    }
                     let r = poll_source(ctx, &s).await;
-                    (i, s.name, r)
+                    (i, s.name, OnceOutcome::Polled(Box::new(r)))
                 })
                 .buffer_unordered(self.config.fetch.concurrency.get())
                 .collect()
@@ -416,6 +446,9 @@ impl App {
             Err(e) => warn!(error.message = %e, "index snapshot not saved"),
         }
         checkpoint(self.ctx.store.clone()).await;
+        if let Some(Err(e)) = marker.map(RunMarker::release) {
+            warn!(error.message = %e, file = RUNNING_FILE, "the run was clean but its marker could not be removed; the next start will call it unclean");
+        }
         reports.into_iter().map(|(_, n, r)| (n, r)).collect()
     }
 

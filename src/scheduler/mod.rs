@@ -78,6 +78,18 @@ pub trait Poller: Send + Sync + 'static {
     /// The host pauses every stored source state holds, those of sources no longer
     /// configured or enabled included.
     fn stored_host_pauses(&self) -> Vec<HostPause>;
+    /// Resumes the stored pauses (`Retry-After`) not yet over at `wall`, each for as long as
+    /// its server asked, at most `max`: the host limits keep them in memory only. Every
+    /// stored state's, so a pause outlives the source that learnt it being disabled or
+    /// removed.
+    fn resume_stored_host_pauses(&self, wall: Millis, max: Duration) {
+        for p in self.stored_host_pauses() {
+            if p.until > wall {
+                let wait = Duration::from_millis(u64::try_from(p.until - wall).unwrap_or(0));
+                self.resume_host_pause(&p.host, wait.min(max));
+            }
+        }
+    }
     /// Waits for a slot on `host`.
     fn host_slot(&self, host: &str) -> impl Future<Output = Option<HostPermit>> + Send {
         self.hosts().acquire(host)
@@ -369,17 +381,8 @@ impl<P: Poller> Scheduler<P> {
     /// A source whose URL the operator edited since its last poll is polled with the rest:
     /// the stored time belongs to the old URL (often a failing one, hours into its back-off).
     fn start(&mut self) {
-        // The pauses servers asked of their whole host (`Retry-After`), for as long as they
-        // asked: the host limits keep them in memory only. Every stored state's, so a pause
-        // outlives the source that learnt it being disabled or removed.
-        let wall = self.clock.now_ms();
-        for p in self.poller.stored_host_pauses() {
-            if p.until > wall {
-                let wait = Duration::from_millis(u64::try_from(p.until - wall).unwrap_or(0));
-                self.poller
-                    .resume_host_pause(&p.host, wait.min(self.bounds.max_retry_after));
-            }
-        }
+        self.poller
+            .resume_stored_host_pauses(self.clock.now_ms(), self.bounds.max_retry_after);
         let all: Vec<usize> = (0..self.sources.len()).collect();
         self.schedule_first(&all);
     }

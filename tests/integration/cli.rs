@@ -219,6 +219,44 @@ fn once_summarizes_each_source_then_export_sees_a_locked_store() {
     assert_ne!(out.status.code(), Some(0));
 }
 
+/// `once` run again (from a timer) leaves a host alone for the pause it asked for with
+/// `Retry-After`, its other sources too, and marks the store as in use while it runs.
+#[test]
+fn once_respects_a_hosts_pause_across_runs() {
+    let server = crate::fault_server::FaultServer::start();
+    let env = TestEnv::new(
+        &[
+            ("limited", server.url("429-seconds.xml")),
+            ("neighbour", server.url("etag.xml")),
+        ],
+        "5m",
+    );
+    let (code, out, err) = env.command(&["once"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("limited: error [http_status(429)]"), "{out}");
+    assert_eq!(server.hits("429-seconds.xml"), 1);
+    assert!(!env.store.join("wirefold.running").exists());
+    let neighbour_hits = server.hits("etag.xml");
+
+    // A run that was killed left its marker: the next one says so.
+    std::fs::write(env.store.join("wirefold.running"), "4242 1000\n").unwrap();
+    let (code, out, err) = env.command(&["once"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let host = server.addr.to_string();
+    for name in ["limited", "neighbour"] {
+        assert!(
+            out.contains(&format!(
+                "{name}: not polled: {host} asked for a pause (Retry-After), 59m"
+            )),
+            "{out}"
+        );
+    }
+    assert_eq!(server.hits("429-seconds.xml"), 1);
+    assert_eq!(server.hits("etag.xml"), neighbour_hits);
+    assert!(err.contains("did not stop cleanly"), "{err}");
+    assert!(!env.store.join("wirefold.running").exists());
+}
+
 /// `[[normalize.rules]]` reaches the daemon's ingest: a paragraph that only the operator's rule
 /// knows as boilerplate leaves the stored text and the fingerprint, so the two outlets' copies
 /// fold as exact copies; without the rule (the same feeds, another store) the paragraph is
