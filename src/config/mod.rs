@@ -703,10 +703,13 @@ impl Config {
                 ),
             });
         }
-        let mut by_url: std::collections::HashMap<&str, Vec<&SourceConfig>> =
+        let mut by_url: std::collections::HashMap<Url, Vec<&SourceConfig>> =
             std::collections::HashMap::new();
         for s in self.enabled_sources() {
-            let same = by_url.entry(s.url.as_str()).or_default();
+            // A fragment never reaches the server: `…/feed#news` fetches `…/feed`.
+            let mut url = s.url.clone();
+            url.set_fragment(None);
+            let same = by_url.entry(url).or_default();
             match same.iter().find(|f| f.headers == s.headers) {
                 Some(first) => out.push(format!(
                     "sources {:?} and {:?} poll the same URL {}: each poll fetches it \

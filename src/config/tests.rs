@@ -887,13 +887,15 @@ fn likely_mistakes_are_warned_about_not_refused() {
             "headers = { Authorization = \"Bearer x\" }",
         ),
         source("e", "https://example.com/f?key=secret", "enabled = false"),
+        source("f", "https://example.com/f?key=secret#latest", ""),
     ]);
-    assert_eq!(twice.len(), 2, "{twice:?}");
+    assert_eq!(twice.len(), 3, "{twice:?}");
     assert!(
         twice[0].starts_with("sources \"a\" and \"b\" poll the same URL"),
         "{twice:?}"
     );
     assert!(twice[1].starts_with("sources \"a\" and \"c\""), "{twice:?}");
+    assert!(twice[2].starts_with("sources \"a\" and \"f\""), "{twice:?}");
     assert!(twice.iter().all(|w| !w.contains("secret")), "{twice:?}");
 }
 
