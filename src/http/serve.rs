@@ -88,11 +88,17 @@ pub async fn serve(
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let app = app.clone();
                 async move {
-                    Ok::<_, Infallible>(
-                        app.oneshot(req.map(Body::new))
-                            .await
-                            .unwrap_or_else(|e| match e {}),
-                    )
+                    let mut res = app
+                        .oneshot(req.map(Body::new))
+                        .await
+                        .unwrap_or_else(|e| match e {});
+                    // axum gives a HEAD answer the length of the body it drops, 0 for a 304;
+                    // a cache would take that for the stored feed's new length (RFC 9110
+                    // 8.6: a 304's must be the 200's, or absent).
+                    if res.status() == axum::http::StatusCode::NOT_MODIFIED {
+                        res.headers_mut().remove(axum::http::header::CONTENT_LENGTH);
+                    }
+                    Ok::<_, Infallible>(res)
                 }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
@@ -128,6 +134,42 @@ pub async fn serve(
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A 304 to HEAD carries no `Content-Length: 0`, which would claim the feed is empty.
+    #[tokio::test]
+    async fn a_not_modified_answer_to_head_claims_no_length() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route(
+            "/",
+            axum::routing::get(|| async { axum::http::StatusCode::NOT_MODIFIED }),
+        );
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(serve(
+            listener,
+            app,
+            Duration::from_secs(30),
+            2,
+            stop.clone(),
+        ));
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = String::new();
+        c.read_to_string(&mut head).await.unwrap();
+        assert!(head.starts_with("HTTP/1.1 304"), "{head}");
+        assert!(
+            !head.to_ascii_lowercase().contains("content-length"),
+            "{head}"
+        );
+        stop.cancel();
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("stopped")
+            .unwrap()
+            .unwrap();
+    }
 
     /// Past the cap a client waits until a served connection closes.
     #[tokio::test]
