@@ -110,6 +110,15 @@ pub fn parse_feed(
         .map_err(|e| ParseError::Malformed(e.to_string()))?;
     let (skip_hours, skip_days) = skip_times(bytes);
     let feed_language = feed.language.clone();
+    // What the format declares plain text is read literally; RSS declares nothing (feed-rs
+    // calls its titles plain, but they carry HTML and entities in the wild).
+    let declares = !matches!(
+        feed.feed_type,
+        feed_rs::model::FeedType::RSS0
+            | feed_rs::model::FeedType::RSS1
+            | feed_rs::model::FeedType::RSS2
+    );
+    let plain = |media_type: &str| declares && is_plain(media_type);
     let entries = feed
         .entries
         .into_iter()
@@ -120,12 +129,27 @@ pub fn parse_feed(
                 .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
                 .or_else(|| e.links.first())
                 .map(|l| l.href.clone());
+            let plain = crate::normalize::PlainText {
+                title: e
+                    .title
+                    .as_ref()
+                    .is_some_and(|t| plain(t.content_type.as_str())),
+                summary: e
+                    .summary
+                    .as_ref()
+                    .is_some_and(|t| plain(t.content_type.as_str())),
+                content: e
+                    .content
+                    .as_ref()
+                    .is_some_and(|c| plain(c.content_type.as_str())),
+            };
             RawEntry {
                 guid: Some(e.id).filter(|id| !id.trim().is_empty()),
                 link,
                 title: e.title.map(|t| t.content),
                 summary: e.summary.map(|t| t.content),
                 content: e.content.and_then(|c| c.body),
+                plain,
                 published: e.published,
                 updated: e.updated,
                 authors: e.authors.into_iter().filter_map(|p| p.name).collect(),
@@ -142,6 +166,14 @@ pub fn parse_feed(
         replaced_bytes: decoded.replaced,
         entries,
     })
+}
+
+/// `text/plain`, with or without parameters.
+fn is_plain(media_type: &str) -> bool {
+    media_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/plain"))
 }
 
 /// RSS `<skipHours>` and `<skipDays>` as bit masks (hours UTC; 24 is read as 0; days from
@@ -466,5 +498,44 @@ mod tests {
         let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
         assert_eq!(f.entries[0].guid.as_deref(), Some("j1"));
         assert_eq!(f.entries[0].title.as_deref(), Some("JT"));
+    }
+
+    /// Plain text as declared: Atom's `type="text"` (also by default) and JSON Feed's plain
+    /// fields; never RSS, whose titles and descriptions carry HTML.
+    #[test]
+    fn the_strings_a_format_declares_plain_text_are_marked() {
+        use crate::normalize::PlainText;
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+<entry><id>1</id><title type="text">Why &lt;script&gt; tags</title>
+<summary type="html">&lt;p&gt;S&lt;/p&gt;</summary><content>C</content></entry></feed>"#;
+        let f = parse_feed(atom.as_bytes(), "https://e.com/", None).unwrap();
+        let want = PlainText {
+            title: true,
+            summary: false,
+            content: true,
+        };
+        assert_eq!(f.entries[0].plain, want);
+        assert_eq!(f.entries[0].title.as_deref(), Some("Why <script> tags"));
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+{"id":"1","title":"T","summary":"S","content_text":"a < b"},
+{"id":"2","title":"T","content_html":"<p>H</p>"}]}"#;
+        let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
+        let all = PlainText {
+            title: true,
+            summary: true,
+            content: true,
+        };
+        assert_eq!(f.entries[0].plain, all);
+        assert_eq!(
+            f.entries[1].plain,
+            PlainText {
+                title: true,
+                ..PlainText::default()
+            }
+        );
+        let rss = "<rss version=\"2.0\"><channel><title>R</title><item><guid>1</guid>\
+            <title>x &lt;b&gt;</title><description>d</description></item></channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "https://e.com/", None).unwrap();
+        assert_eq!(f.entries[0].plain, PlainText::default());
     }
 }

@@ -247,9 +247,7 @@ mod tests {
             summary: None,
             content: None,
             published: Some(now - chrono::Duration::minutes(age_min)),
-            updated: None,
-            authors: Vec::new(),
-            language: None,
+            ..RawEntry::default()
         }
     }
 

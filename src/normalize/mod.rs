@@ -29,7 +29,7 @@ use crate::fingerprint::entities::EntityMask;
 pub use boilerplate::{Position, Rule, RuleError, RuleKind, RuleSpec, Rules};
 pub use date::{choose_date, parse_date};
 pub use lang::Script;
-pub use text::{fingerprint_text, html_to_text};
+pub use text::{fingerprint_text, html_to_text, plain_to_text};
 pub use title::strip_site_name;
 pub use url::canonical_url;
 
@@ -54,6 +54,22 @@ pub struct RawEntry {
     pub authors: Vec<String>,
     /// Language declared by the entry or feed (e.g. "en-us"), if any.
     pub language: Option<String>,
+    /// Which of the strings above the feed declares plain text.
+    pub plain: PlainText,
+}
+
+/// Which of a [`RawEntry`]'s strings its feed declares plain text: Atom's `type="text"` (the
+/// default) and JSON Feed's `title`, `summary` and `content_text`. They are read literally
+/// ([`text::plain_to_text`]): a `<` or `&` in them is a character, not markup. RSS declares
+/// nothing, and its titles and descriptions carry HTML and entities: never set for RSS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlainText {
+    /// The title is plain text.
+    pub title: bool,
+    /// The summary is plain text.
+    pub summary: bool,
+    /// The content is plain text.
+    pub content: bool,
 }
 
 /// Where [`Article::published`] came from.
@@ -188,7 +204,11 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         .title
         .as_deref()
         .map(|t| {
-            let t = html_to_text(&text::protect_bracketed_names(t));
+            let t = if raw.plain.title {
+                text::plain_to_text(t)
+            } else {
+                html_to_text(&text::protect_bracketed_names(t))
+            };
             // most titles are one paragraph: no search (and no new string) then
             if memchr::memchr(b'\n', t.as_bytes()).is_some() {
                 t.replace("\n\n", " ")
@@ -198,8 +218,23 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         })
         .unwrap_or_default();
     // Body: the longer of content and summary (some feeds put a teaser in one of them).
-    let content = raw.content.as_deref().map(html_to_text).unwrap_or_default();
-    let summary = raw.summary.as_deref().map(html_to_text).unwrap_or_default();
+    let to_text = |plain: bool| -> fn(&str) -> String {
+        if plain {
+            text::plain_to_text
+        } else {
+            html_to_text
+        }
+    };
+    let content = raw
+        .content
+        .as_deref()
+        .map(to_text(raw.plain.content))
+        .unwrap_or_default();
+    let summary = raw
+        .summary
+        .as_deref()
+        .map(to_text(raw.plain.summary))
+        .unwrap_or_default();
     let body = if summary.len() > content.len() {
         summary
     } else {

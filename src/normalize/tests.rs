@@ -741,3 +741,48 @@ fn rule_hits_count_fetched_articles_not_stored_ones_cleaned_again() {
     let _ = normalize(&raw, &o);
     assert_eq!(dateline(&table), 2, "a fetched article is");
 }
+
+/// Plain text keeps what looks like markup as the words it is; HTML mislabelled as plain
+/// text is still read as HTML.
+#[test]
+fn text_declared_plain_keeps_its_angle_brackets_and_ampersands() {
+    let raw = RawEntry {
+        title: Some("Why <script> tags still matter & more".into()),
+        content: Some("Bracket ]]> inside: a < b and AT&amp;T.\n\nSecond paragraph.".into()),
+        plain: PlainText {
+            title: true,
+            summary: false,
+            content: true,
+        },
+        ..RawEntry::default()
+    };
+    let a = normalize(&raw, &opts());
+    assert_eq!(a.title, "Why <script> tags still matter & more");
+    assert_eq!(
+        a.text,
+        "Bracket ]]> inside: a < b and AT&amp;T.\n\nSecond paragraph."
+    );
+    // The same strings read as HTML lose the "tag" and what follows it.
+    let html = normalize(
+        &RawEntry {
+            plain: PlainText::default(),
+            ..raw
+        },
+        &opts(),
+    );
+    assert_eq!(html.title, "Why");
+    for mislabelled in [
+        "<p>One</p><p>Two</p>",
+        "One<br>Two",
+        "One<!-- c -->",
+        "<div>One</div>",
+    ] {
+        assert_eq!(
+            plain_to_text(mislabelled),
+            html_to_text(mislabelled),
+            "{mislabelled}"
+        );
+    }
+    assert_eq!(plain_to_text("Use <b> for bold"), "Use <b> for bold");
+    assert_eq!(plain_to_text("x\u{200B}y  z\r\n\r\nw"), "xy z\n\nw");
+}

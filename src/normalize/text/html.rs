@@ -3,8 +3,8 @@
 //! control characters it drops or maps.
 
 use super::markup::{
-    find, has_markup, looks_like_escaped_markup, looks_like_markup, parse_markup, skip_raw, Markup,
-    TagClass, TagName,
+    carries_html, find, has_markup, looks_like_escaped_markup, looks_like_markup, parse_markup,
+    skip_raw, Markup, TagClass, TagName,
 };
 use crate::normalize::swar;
 
@@ -24,6 +24,27 @@ pub fn html_to_text(input: &str) -> String {
         }
     }
     s
+}
+
+/// Converts text a feed declares plain (Atom `type="text"`, JSON Feed's `title`, `summary`
+/// and `content_text`) to display text as [`html_to_text`] does, but reads `<`, `&` and `]]>`
+/// as the characters they are: `Why <script> tags still matter` keeps its words. Text that
+/// carries HTML all the same (closing tags, comments, `<br>`, `<p>`: a feed that mislabels
+/// its HTML) goes to [`html_to_text`].
+pub fn plain_to_text(input: &str) -> String {
+    if carries_html(input.as_bytes()) {
+        return html_to_text(input);
+    }
+    let mut out = Out {
+        buf: String::with_capacity(input.len()),
+        pending_space: false,
+        pending_break: false,
+        newlines: 0,
+        plain: true,
+        line_chars: 0,
+    };
+    out.literal(input);
+    out.buf
 }
 
 /// Output builder: collapses whitespace and turns pending breaks into `"\n\n"` lazily so
@@ -112,6 +133,11 @@ impl Out {
             };
             &cleaned
         };
+        self.literal(s);
+    }
+
+    /// Feeds text as it is meant to be read (entities decoded, or plain text) into the output.
+    fn literal(&mut self, s: &str) {
         let bytes = s.as_bytes();
         let mut i = 0;
         while i < bytes.len() {

@@ -350,6 +350,37 @@ pub(super) fn looks_like_escaped_markup(s: &str) -> bool {
     false
 }
 
+/// Does text declared plain carry HTML all the same: a closing tag of a known element, a
+/// comment, or a `<br>` or `<p>`? A `<script>` or `<b>` alone is words about markup.
+pub(super) fn carries_html(b: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(p) = find(b, i, b"<") {
+        let rest = &b[p + 1..];
+        if rest.starts_with(b"!--") {
+            return true;
+        }
+        if let Some(closing) = rest.strip_prefix(b"/") {
+            if tag_hint_at(closing, b">") {
+                return true;
+            }
+        }
+        let n = rest
+            .iter()
+            .take(3)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        if matches!(&rest[..n], [b'b' | b'B', b'r' | b'R'] | [b'p' | b'P'])
+            && rest[n..]
+                .first()
+                .is_some_and(|c| matches!(c, b'>' | b'/') || c.is_ascii_whitespace())
+        {
+            return true;
+        }
+        i = p + 1;
+    }
+    false
+}
+
 /// Does `rest` start with a known tag name followed by whitespace, `/` or `close`?
 fn tag_hint_at(rest: &[u8], close: &[u8]) -> bool {
     let n = rest
