@@ -250,13 +250,15 @@ fn holds_sled_files(dir: &Path) -> bool {
     dir.join("conf").is_file() && dir.join("db").is_file()
 }
 
-/// Takes the store's `db` file lock (sled's own, held by a process that has it open), so
-/// that no daemon has it open while it is replaced; `None` when there is no store there.
-fn lock_unused(store: &Path) -> Result<Option<fs::File>> {
+/// Takes the store's locks, its own (`lock.rs`: held by a process that has the store open,
+/// its database closed for a backup or not) and sled's on `db`, so that no daemon has it
+/// open while it is copied or replaced; `None` when there is no store there.
+fn lock_unused(store: &Path) -> Result<Option<(fs::File, fs::File)>> {
     use std::os::fd::AsRawFd;
     let Ok(db) = fs::File::open(store.join("db")) else {
         return Ok(None);
     };
+    let own = super::lock::lock_store(store)?;
     // SAFETY: flock on a descriptor this function owns; no memory is passed.
     let locked = unsafe { libc::flock(db.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if locked != 0 {
@@ -264,7 +266,7 @@ fn lock_unused(store: &Path) -> Result<Option<fs::File>> {
             path: store.display().to_string(),
         });
     }
-    Ok(Some(db))
+    Ok(Some((own, db)))
 }
 
 /// Gives every file under `dir` (and `dir`) the owner of `like`, where it differs.

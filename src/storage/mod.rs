@@ -57,6 +57,7 @@ mod backup;
 mod closed;
 mod error;
 mod legacy;
+mod lock;
 mod marker;
 mod read;
 mod records;
@@ -80,6 +81,7 @@ pub use backup::{
 use closed::Closing;
 pub use error::StoreError;
 use legacy::Record;
+pub use lock::LOCK_FILE;
 pub use marker::{PreviousRun, RunMarker, RUNNING_FILE};
 pub use records::*;
 pub use retention::{Pruned, ORDER_SLACK_MS, TOMBSTONE_TOUCH_MS};
@@ -137,6 +139,8 @@ struct Shared {
     reopened: tokio::sync::Notify,
     /// [`Store::size_on_disk`]'s last answer, given while the database is closed.
     last_size: AtomicU64,
+    /// The store directory's lock (`lock.rs`), held while the database is closed too.
+    _lock: std::fs::File,
 }
 
 /// The durable line: the newest change-log entry and the counters as of the last flush.
@@ -253,10 +257,12 @@ impl Store {
     ) -> Result<Store> {
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
-        if path.exists()
-            && !existed
-            && std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some())
-        {
+        // Our own lock file alone is what an open that failed left.
+        let others = |d: std::fs::ReadDir| {
+            d.flatten()
+                .any(|e| e.file_name() != std::ffi::OsStr::new(LOCK_FILE))
+        };
+        if path.exists() && !existed && std::fs::read_dir(path).is_ok_and(others) {
             // A non-empty directory without sled's files: something else, or a store whose
             // files were lost. Never start an empty store over it.
             return Err(StoreError::Corrupt {
@@ -264,6 +270,8 @@ impl Store {
                 message: "the directory holds other files but no sled database (conf, db)".into(),
             });
         }
+        // Before sled's: a daemon whose database is closed for a backup still holds this.
+        let lock = lock::lock_store(path)?;
         // sled 0.34 panics on some damage (a truncated segment) instead of returning an error:
         // catch that and report it as damage, without the panic's own message on stderr.
         let trees = catching_sled_panics(&shown, || {
@@ -301,6 +309,7 @@ impl Store {
                 closers: AtomicUsize::new(0),
                 reopened: tokio::sync::Notify::new(),
                 last_size: AtomicU64::new(0),
+                _lock: lock,
             }),
         })
     }

@@ -123,6 +123,28 @@ fn second_open_reports_lock() {
     }
 }
 
+/// While the daemon has its database closed (a backup's copy, a checkpoint, a reopen after a
+/// full disk), sled's file lock is gone: the store's own lock keeps every other opener out.
+#[test]
+fn the_store_stays_locked_while_its_database_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let backups = dir.path().join("backups");
+    let every = Duration::from_millis(100);
+    let store = Store::open(&path, every).unwrap();
+    let taken = store.backup(&backups, 5, Duration::from_secs(5)).unwrap();
+    drop(store.shared.trees.write().unwrap().take());
+    backup::wait_for_sled(&path).unwrap();
+    let locked = |r: Result<()>| matches!(r, Err(StoreError::Locked { .. }));
+    assert!(locked(Store::open(&path, every).map(drop)));
+    assert!(locked(restore(&taken.path, &path, every).map(drop)));
+    assert!(locked(backup_stopped(&path, &backups, 5).map(drop)));
+    drop(store);
+    backup_stopped(&path, &backups, 5).unwrap();
+    restore(&taken.path, &path, every).unwrap();
+    drop(Store::open(&path, every).unwrap());
+}
+
 #[test]
 fn only_a_store_this_process_opened_waits_out_a_lock() {
     let dir = tempfile::tempdir().unwrap();

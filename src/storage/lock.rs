@@ -1,0 +1,48 @@
+//! The store's own lock: `wirefold.lock` in the store directory, `flock`ed by the process
+//! that has the store open ([`Store::open`]) for as long as its [`Store`] lives.
+//!
+//! sled locks its `db` file too, but only while its database is open, and the daemon closes
+//! it now and then for a while: an online backup for the length of the copy (seconds per GB),
+//! a checkpoint, a reopen after a full disk. In that gap another process (`wirefold restore`,
+//! `backup --offline`, `once`, `export`, a second daemon) found the store unused and opened,
+//! copied or replaced it under the daemon. This lock is held through those gaps.
+//!
+//! [`Store`]: super::Store
+//! [`Store::open`]: super::Store::open
+
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use super::{Result, StoreError};
+
+/// The lock's file name in the store directory.
+pub const LOCK_FILE: &str = "wirefold.lock";
+
+/// Takes the lock of the store at `store`, creating the directory and the file when
+/// missing; held until the returned file is closed. `Locked` when another process (or
+/// another [`super::Store`] of this one) holds it.
+pub(super) fn lock_store(store: &Path) -> Result<fs::File> {
+    let io = |what: &str, e: std::io::Error| {
+        StoreError::Io(format!("{what} {}: {e}", store.join(LOCK_FILE).display()))
+    };
+    fs::create_dir_all(store).map_err(|e| io("creating the directory of", e))?;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(store.join(LOCK_FILE))
+        .map_err(|e| io("opening", e))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            return Err(StoreError::Locked {
+                path: store.display().to_string(),
+            });
+        }
+        return Err(io("locking", e));
+    }
+    Ok(file)
+}
