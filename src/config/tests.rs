@@ -72,11 +72,14 @@ fn env_overrides_nested_keys() {
         &[
             ("WIREFOLD_HTTP__LISTEN", "127.0.0.1:9999"),
             ("WIREFOLD_FETCH__CONCURRENCY", "4"),
+            ("WIREFOLD_FETCH__USER_AGENT", "Zeitungsschau/1 (München)"),
         ],
     )
     .unwrap();
     assert_eq!(c.http.listen.port(), 9999);
     assert_eq!(c.fetch.concurrency.get(), 4);
+    // Not ASCII, and still a header value the HTTP client sends.
+    assert!(crate::fetch::Fetcher::new(&c.fetch).is_ok());
 }
 
 #[test]
@@ -94,6 +97,7 @@ fn every_problem_is_listed_with_its_key() {
         per_host_spacing = "often"
         stall_timeout = "soon"
         private_hosts = ["ok.example", "http://bad/"]
+        user_agent = "desk\u0001/1"
         [schedule]
         min_interval = "2h"
         max_interval = "1h"
@@ -118,6 +122,7 @@ fn every_problem_is_listed_with_its_key() {
         "fetch.per_host_spacing: \"often\" is not a duration",
         "fetch.stall_timeout: \"soon\" is not a duration",
         "fetch.private_hosts[1]: must be a host name",
+        "fetch.user_agent: not a header value",
         "http.listen",
         "fetch.timeout: must be longer than zero",
         "schedule.min_interval: must not be longer than schedule.max_interval",

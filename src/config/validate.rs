@@ -348,6 +348,14 @@ pub(super) fn validate(
     // fetch
     if s.fetch.user_agent.trim().is_empty() {
         c.push("fetch.user_agent", None, "must not be empty");
+    } else if HeaderValue::from_bytes(s.fetch.user_agent.trim().as_bytes()).is_err() {
+        // As the HTTP client reads it: the daemon failed to start, and a reload kept the
+        // previous client, with "failed to parse header value" and no key named.
+        c.push(
+            "fetch.user_agent",
+            None,
+            "not a header value: no control characters or line breaks",
+        );
     }
     let timeout = c.bounded_duration(
         "fetch.timeout",
