@@ -435,6 +435,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(url) => health_url(&url),
                 None => match daemon_url(None, &config) {
                     Ok((base, _)) => format!("{base}/healthz"),
+                    // The daemon runs on the configuration it read at its start (or its last
+                    // good reload): a file edited since into one that does not load, which a
+                    // reload refuses and the daemon survives, says nothing of its health.
+                    Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+                        let base = wirefold::config::fallback_local_url();
+                        cli::note(format_args!(
+                            "{e:#}\nasking {base} (WIREFOLD_HTTP__LISTEN, else the default \
+                             http.listen) instead"
+                        ));
+                        format!("{base}/healthz")
+                    }
                     Err(e) => {
                         cli::note(format_args!("{e:#}"));
                         return Ok(ExitCode::FAILURE);

@@ -256,18 +256,34 @@ impl HttpConfig {
     /// unspecified address (`0.0.0.0`, `::`) replaced by loopback. `None` for port 0 (the
     /// port is chosen at start and only the daemon's log names it).
     pub fn local_url(&self) -> Option<String> {
-        let mut addr = self.listen;
-        if addr.port() == 0 {
-            return None;
-        }
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr {
-                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-            });
-        }
-        Some(format!("http://{addr}"))
+        local_url(self.listen)
     }
+}
+
+/// [`HttpConfig::local_url`] of a listen address.
+pub fn local_url(listen: SocketAddr) -> Option<String> {
+    let mut addr = listen;
+    if addr.port() == 0 {
+        return None;
+    }
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    Some(format!("http://{addr}"))
+}
+
+/// Where a client on this host reaches a daemon whose configuration it cannot read:
+/// `WIREFOLD_HTTP__LISTEN` when set (and an address), else the default `http.listen`.
+pub fn fallback_local_url() -> String {
+    std::env::var(format!("{ENV_PREFIX}_HTTP__LISTEN"))
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(|| settings::Settings::default().http.listen.parse().ok())
+        .and_then(local_url)
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into())
 }
 
 /// The HTTP client used for polling.

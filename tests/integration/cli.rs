@@ -219,6 +219,43 @@ fn once_summarizes_each_source_then_export_sees_a_locked_store() {
     assert_ne!(out.status.code(), Some(0));
 }
 
+/// A configuration file broken after the daemon started (a reload refuses it and the daemon
+/// runs on) does not fail `health-check`: it asks `WIREFOLD_HTTP__LISTEN`'s address, as a
+/// container's `HEALTHCHECK` does.
+#[test]
+fn health_check_survives_a_configuration_broken_since_the_start() {
+    let env = TestEnv::new(&[], "5m");
+    let daemon = Daemon::start(&env);
+    let addr = daemon
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    env.append_config("[[[ not toml\n");
+    let check = |listen: Option<&str>| {
+        let mut cmd = crate::helpers::wirefold();
+        cmd.args(["health-check", "--config"]).arg(&env.config);
+        cmd.env_remove("WIREFOLD_HTTP__LISTEN");
+        if let Some(l) = listen {
+            cmd.env("WIREFOLD_HTTP__LISTEN", l);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = check(Some(&addr));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("cannot read"), "{err}");
+    assert!(err.contains(&format!("asking http://{addr}")), "{err}");
+    // A port nothing listens on is unhealthy, not a pass.
+    let (code, _) = check(Some("127.0.0.1:1"));
+    assert_eq!(code, Some(1));
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// `once` run again (from a timer) leaves a host alone for the pause it asked for with
 /// `Retry-After`, its other sources too, and marks the store as in use while it runs.
 #[test]
