@@ -161,6 +161,31 @@ fn automatic_backups_are_off_by_default_and_take_a_duration() {
     );
 }
 
+/// A restore moves the store directory aside with everything in it: backups kept inside
+/// the store went with it.
+#[test]
+fn backups_inside_the_store_are_refused() {
+    for inside in ["STORE", "STORE/", "STORE/nightly", "STORE/../db/./nightly"] {
+        let p = problems(load(
+            &format!("[store]\npath = \"STORE\"\nbackup_dir = \"{inside}\"\n"),
+            &[],
+        ));
+        assert!(
+            p.len() == 1
+                && p[0].starts_with("store.backup_dir: ")
+                && p[0].contains("inside store.path"),
+            "{inside}: {p:?}"
+        );
+    }
+    for outside in ["STORE.backups", "STORE-nightly", "STORE/../nightly"] {
+        load(
+            &format!("[store]\npath = \"STORE\"\nbackup_dir = \"{outside}\"\n"),
+            &[],
+        )
+        .unwrap();
+    }
+}
+
 #[test]
 fn retention_shorter_than_the_window_is_refused() {
     let p = problems(load(

@@ -260,11 +260,40 @@ pub(super) fn validate(
         }
         dir => PathBuf::from(dir),
     };
+    // Lexically: `..` taken back, `.` dropped (symbolic links are not followed).
+    let absolute = |p: &Path| -> PathBuf {
+        let mut out = PathBuf::new();
+        for part in std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .components()
+        {
+            match part {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    };
     if backup_dir.exists() && !backup_dir.is_dir() {
         c.push(
             "store.backup_dir",
             None,
             format!("{} exists and is not a directory", backup_dir.display()),
+        );
+    } else if !store_path.as_os_str().is_empty()
+        && absolute(&backup_dir).starts_with(absolute(&store_path))
+    {
+        // A restore moves the whole store directory aside, its backups with it.
+        c.push(
+            "store.backup_dir",
+            None,
+            format!(
+                "{} is inside store.path: backups must live outside the store they copy",
+                backup_dir.display()
+            ),
         );
     }
     let backup_every = match s.store.backup_every.trim() {
