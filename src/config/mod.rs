@@ -260,6 +260,14 @@ impl HttpConfig {
     }
 }
 
+/// What a poll of `url` fetches: the URL without its fragment, which never reaches the
+/// server (`…/feed#news` fetches `…/feed`). Two sources with the same one are one feed.
+pub(crate) fn fetched_url(url: &Url) -> Url {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    url
+}
+
 /// [`HttpConfig::local_url`] of a listen address.
 pub fn local_url(listen: SocketAddr) -> Option<String> {
     let mut addr = listen;
@@ -722,10 +730,7 @@ impl Config {
         let mut by_url: std::collections::HashMap<Url, Vec<&SourceConfig>> =
             std::collections::HashMap::new();
         for s in self.enabled_sources() {
-            // A fragment never reaches the server: `…/feed#news` fetches `…/feed`.
-            let mut url = s.url.clone();
-            url.set_fragment(None);
-            let same = by_url.entry(url).or_default();
+            let same = by_url.entry(fetched_url(&s.url)).or_default();
             match same.iter().find(|f| f.headers == s.headers) {
                 Some(first) => out.push(format!(
                     "sources {:?} and {:?} poll the same URL {}: each poll fetches it \

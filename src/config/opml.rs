@@ -168,7 +168,7 @@ pub fn plan(feeds: Vec<OpmlFeed>, configured: &[SourceConfig]) -> Import {
         .iter()
         .map(|s| {
             (
-                s.url.as_str().to_owned(),
+                super::fetched_url(&s.url).as_str().to_owned(),
                 format!("configured as \"{}\"", s.name),
             )
         })
@@ -191,7 +191,7 @@ pub fn plan(feeds: Vec<OpmlFeed>, configured: &[SourceConfig]) -> Import {
                 continue;
             }
         };
-        if let Some(already) = urls.get(url.as_str()) {
+        if let Some(already) = urls.get(super::fetched_url(&url).as_str()) {
             let reason = format!("already {already}");
             import.skipped.push(Skipped { feed, reason });
             continue;
@@ -199,7 +199,7 @@ pub fn plan(feeds: Vec<OpmlFeed>, configured: &[SourceConfig]) -> Import {
         let name = unique_name(&feed.title, &url, &names);
         names.insert(name.clone());
         urls.insert(
-            url.as_str().to_owned(),
+            super::fetched_url(&url).as_str().to_owned(),
             format!("listed earlier in the file, as \"{name}\""),
         );
         import.sources.push(NewSource { name, url });
@@ -402,12 +402,13 @@ mod tests {
         let import = plan(
             vec![
                 feed("Harbour Wire", "https://wire.example.org/rss"),
+                // The fragment never reaches the server: the same feed.
                 feed(
                     "Valley",
-                    "https://valley.example.net/feed?format=rss&lang=en",
+                    "https://valley.example.net/feed?format=rss&lang=en#latest",
                 ),
                 feed("", "http://plain.example.com/news/"),
-                feed("Again", "HTTPS://WIRE.example.org/rss"),
+                feed("Again", "HTTPS://WIRE.example.org/rss#top"),
                 feed("Local file", "file:///srv/feeds/a.xml"),
                 feed("Typo", "https//wire.example.org"),
                 feed("Harbour Wire", "https://mirror.example.org/rss"),
