@@ -212,7 +212,7 @@ pub(super) async fn backup_loop(
     every: Duration,
     stop: CancellationToken,
 ) {
-    let last = backups.log().last.map(|b| b.at);
+    let mut last = backups.log().last.map(|b| b.at);
     let mut wait = first_backup_in(Utc::now().timestamp_millis(), last, every);
     info!(
         every = %humantime::format_duration(every),
@@ -227,10 +227,25 @@ pub(super) async fn backup_loop(
             () = stop.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
         }
+        // A backup asked for meanwhile (`wirefold backup`) counts: the next falls `every`
+        // after it, as after one of ours.
+        let newest = backups.log().last.map(|b| b.at);
+        if let Some(at) = newest.filter(|&at| Some(at) > last) {
+            last = newest;
+            let left = at.saturating_add(i64::try_from(every.as_millis()).unwrap_or(i64::MAX))
+                - Utc::now().timestamp_millis();
+            if left > 0 {
+                wait = Duration::from_millis(u64::try_from(left).unwrap_or(0)).min(every);
+                continue;
+            }
+        }
         let (b, s) = (backups.clone(), store.clone());
         let started = Instant::now();
         wait = match tokio::task::spawn_blocking(move || b.run(&s, BACKUP_WAIT, "schedule")).await {
-            Ok(Ok(_)) => next_backup_in(every, started.elapsed()),
+            Ok(Ok(_)) => {
+                last = backups.log().last.map(|b| b.at);
+                next_backup_in(every, started.elapsed())
+            }
             // Logged and recorded by `run`.
             Ok(Err(_)) => every.min(BACKUP_RETRY),
             Err(e) => {
@@ -414,6 +429,45 @@ mod tests {
         // A copy longer than the interval: the store stays open as long again.
         assert_eq!(next_backup_in(secs(1), secs(3)), secs(3));
         assert_eq!(next_backup_in(secs(10), secs(6)), secs(6));
+    }
+
+    /// A backup asked for between two automatic ones moves the next automatic one to
+    /// `every` after it: the daemon does not copy the store again minutes later, nor prune
+    /// the one just asked for (with `backups_kept = 1`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backup_asked_for_meanwhile_moves_the_next_automatic_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store"), Duration::from_millis(100)).unwrap();
+        let backups = Arc::new(Backups::new(dir.path().join("backups"), 5));
+        let every = Duration::from_secs(4);
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(backup_loop(
+            backups.clone(),
+            store.clone(),
+            every,
+            stop.clone(),
+        ));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (b, s) = (backups.clone(), store.clone());
+        tokio::task::spawn_blocking(move || b.run(&s, BACKUP_WAIT, "request"))
+            .await
+            .unwrap()
+            .unwrap();
+        let asked = backups.log().last.unwrap().at;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while backups.log().done < 2 {
+            assert!(Instant::now() < deadline, "no automatic backup");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let automatic = backups.log().last.unwrap().at;
+        // Without the one asked for, it fell 4 s after the start, 3 s after that one.
+        assert!(
+            automatic - asked >= 3_900,
+            "{} ms after the backup asked for",
+            automatic - asked
+        );
+        stop.cancel();
+        task.await.unwrap();
     }
 
     #[test]
