@@ -472,6 +472,25 @@ const SECRET_PARAMETERS: [&str; 17] = [
     "sessionid",
 ];
 
+/// Endings of parameter names that carry credentials whatever comes before them
+/// (`csrf_token`, `accessToken`, `X-Amz-Signature`, `client-secret`).
+const SECRET_ENDINGS: [&str; 5] = ["token", "secret", "signature", "password", "apikey"];
+
+/// Whether a query parameter's value is a credential: its name, without case and without
+/// `-` or `_` (`access-token` is `access_token`), is one of [`SECRET_PARAMETERS`] or ends in
+/// one of [`SECRET_ENDINGS`].
+fn is_secret_parameter(name: &str) -> bool {
+    let bare: String = name
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    SECRET_PARAMETERS
+        .iter()
+        .any(|s| s.replace(['-', '_'], "") == bare)
+        || SECRET_ENDINGS.iter().any(|e| bare.ends_with(e))
+}
+
 /// A source URL fit to be shown and logged: a password in it (`https://user:pass@host/`)
 /// and the values of query parameters that carry credentials (`SECRET_PARAMETERS`) become
 /// `xxxxx`. The request itself uses the URL as configured; anything else is left as it is.
@@ -486,7 +505,7 @@ pub fn shown_url(raw: &str) -> Cow<'_, str> {
     if url.password().is_some() {
         changed |= url.set_password(Some("xxxxx")).is_ok();
     }
-    let secret = |k: &str| SECRET_PARAMETERS.iter().any(|s| s.eq_ignore_ascii_case(k));
+    let secret = |k: &str| is_secret_parameter(k);
     if url.query_pairs().any(|(k, _)| secret(&k)) {
         let pairs: Vec<(String, String)> = url
             .query_pairs()

@@ -733,6 +733,15 @@ fn a_source_url_is_shown_without_its_credentials() {
             "https://reader.example.com/feed?TOKEN=t0k&sig=zz%2F1",
             "https://reader.example.com/feed?TOKEN=xxxxx&sig=xxxxx",
         ),
+        // Spelt with a hyphen, in camel case, or ending in a secret's name.
+        (
+            "https://a.example/f?access-token=AT7&X-Amz-Signature=f00&client-secret=cs&page=2",
+            "https://a.example/f?access-token=xxxxx&X-Amz-Signature=xxxxx&client-secret=xxxxx&page=2",
+        ),
+        (
+            "https://a.example/f?accessToken=AT7&csrf_token=c&sessionId=s",
+            "https://a.example/f?accessToken=xxxxx&csrf_token=xxxxx&sessionId=xxxxx",
+        ),
         // Names that only contain a secret's name are not secrets.
         (
             "https://news.example.org/search?keyword=ukraine&monkey=1",
