@@ -16,6 +16,7 @@ use serde_json::json;
 use super::api::{blocking, story_view, ApiError, Params, StoryView};
 use super::AppState;
 use crate::cli::counted;
+use crate::config::HttpConfig;
 use crate::storage::{Store, StoreError};
 
 /// Stories per feed document unless `?limit=` says otherwise.
@@ -66,8 +67,7 @@ fn copies_html(s: &StoryView) -> String {
 /// The base of the feeds' own links: `http.public_url` when configured, else the `Host`
 /// the reader asked for (answered to that reader only), else the listen address as
 /// reached from this host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    let http = &state.config.http;
+fn base_url(http: &HttpConfig, headers: &HeaderMap) -> String {
     if let Some(url) = &http.public_url {
         return url.clone();
     }
@@ -82,6 +82,16 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
             .local_url()
             .unwrap_or_else(|| format!("http://{}", http.listen)),
     }
+}
+
+/// The base of the Atom feed's id, which is permanent (RFC 4287 4.2.6) whoever asks and
+/// under whatever name: `http.public_url`, else the listen address as reached from this
+/// host; only for a port chosen at start (0, tests) the links' base ([`base_url`]).
+fn id_base(http: &HttpConfig, headers: &HeaderMap) -> String {
+    http.public_url
+        .clone()
+        .or_else(|| http.local_url())
+        .unwrap_or_else(|| base_url(http, headers))
 }
 
 /// `?limit=` (default [`FEED_LIMIT`]) and the newest stories.
@@ -104,7 +114,7 @@ pub(super) async fn atom(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let base = base_url(&state, &headers);
+    let base = base_url(&state.config.http, &headers);
     let entries: Vec<atom_syndication::Entry> = stories
         .iter()
         .map(|s| atom_syndication::Entry {
@@ -130,13 +140,25 @@ pub(super) async fn atom(
         })
         .collect();
     let feed = atom_syndication::Feed {
-        id: format!("{base}/feeds/stories.atom"),
+        // Permanent (RFC 4287 4.2.6): not the `Host` a reader happened to use.
+        id: format!(
+            "{}/feeds/stories.atom",
+            id_base(&state.config.http, &headers)
+        ),
         title: "wirefold stories".into(),
-        // An empty feed's too stays the same from one request to the next (see `when`).
+        // The newest change of any entry (they are in order of creation, and an older
+        // story may have changed last); an empty feed's too stays the same from one request
+        // to the next (see `when`).
         updated: entries
-            .first()
+            .iter()
             .map(|e| e.updated)
+            .max()
             .unwrap_or_else(|| DateTime::<Utc>::UNIX_EPOCH.fixed_offset()),
+        // Required of a feed whose entries have none (RFC 4287 4.1.1).
+        authors: vec![atom_syndication::Person {
+            name: "wirefold".into(),
+            ..Default::default()
+        }],
         links: vec![atom_syndication::Link {
             href: format!("{base}/feeds/stories.atom"),
             rel: "self".into(),
@@ -166,24 +188,32 @@ pub(super) async fn json_feed(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let base = base_url(&state, &headers);
+    let base = base_url(&state.config.http, &headers);
     let items: Vec<serde_json::Value> = stories
         .iter()
         .map(|s| {
-            json!({
+            let mut item = json!({
                 "id": format!("urn:wirefold:story:{}", s.id),
-                "url": s.url,
                 "title": s.title,
                 "content_html": copies_html(s),
-                "date_published": s.created,
-                "date_modified": s.updated,
                 "_wirefold": {
                     "story": s.id,
                     "copy_count": s.copy_count,
                     "source_count": s.source_count,
                     "copies": s.copies,
                 },
-            })
+            });
+            // JSON Feed's optional strings are left out, never null.
+            for (key, value) in [
+                ("url", &s.url),
+                ("date_published", &s.created),
+                ("date_modified", &s.updated),
+            ] {
+                if let Some(v) = value {
+                    item[key] = json!(v);
+                }
+            }
+            item
         })
         .collect();
     let doc = json!({
@@ -233,4 +263,43 @@ fn none_match(headers: &HeaderMap, tag: &str) -> bool {
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_atom_id_stays_whatever_name_the_reader_used() {
+        let http = |listen: &str, public_url: Option<&str>| HttpConfig {
+            listen: listen.parse().unwrap(),
+            shutdown_grace: std::time::Duration::from_secs(5),
+            request_timeout: std::time::Duration::from_secs(10),
+            token: None,
+            metrics_max_sources: 100,
+            public_url: public_url.map(str::to_owned),
+        };
+        let asked = |host: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, host.parse().unwrap());
+            h
+        };
+        let plain = http("0.0.0.0:8080", None);
+        for host in ["localhost", "LOCALHOST:8080", "127.0.0.1:8080"] {
+            assert_eq!(id_base(&plain, &asked(host)), "http://127.0.0.1:8080");
+        }
+        // The links follow the name asked for.
+        assert_eq!(base_url(&plain, &asked("localhost")), "http://localhost");
+        let public = http("0.0.0.0:8080", Some("https://news.example.org/w"));
+        assert_eq!(
+            id_base(&public, &asked("localhost")),
+            "https://news.example.org/w"
+        );
+        // A port chosen at start: the links' base, the best there is.
+        let chosen = http("127.0.0.1:0", None);
+        assert_eq!(
+            id_base(&chosen, &asked("localhost:4242")),
+            "http://localhost:4242"
+        );
+    }
 }

@@ -386,6 +386,8 @@ fn api_change_feed_feeds_metrics_and_events() {
     assert!(ct.starts_with("application/atom+xml"), "{ct}");
     let feed = feed_rs::parser::parse(atom.as_bytes()).expect("valid Atom");
     assert_eq!(feed.entries.len(), 2);
+    // Valid Atom names an author of a feed whose entries have none (RFC 4287 4.1.1).
+    assert!(atom.contains("<author><name>wirefold</name></author>"), "{atom}");
     // A feed reader's poll of an unchanged feed is a 304 without a body; every other
     // answer is kept by no cache.
     let atom_url = d.url("/feeds/stories.atom");
@@ -432,6 +434,7 @@ fn api_change_feed_feeds_metrics_and_events() {
         .all(|e| e.id.starts_with("urn:wirefold:story:")));
     let (code, _, jf) = get(&d.url("/feeds/stories.json"), &[]);
     assert_eq!(code, 200);
+    assert!(!jf.contains(":null"), "JSON Feed leaves out what it lacks: {jf}");
     let feed = feed_rs::parser::parse(jf.as_bytes()).expect("valid JSON Feed");
     assert_eq!(feed.entries.len(), 2);
     let titles: Vec<String> = feed
