@@ -62,7 +62,12 @@ pub(super) async fn events(
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let header_cursor = match headers.get("last-event-id").map(|v| v.to_str()) {
+    // Empty is none: an EventSource sends the header only when it has an id, but some
+    // client libraries send it empty.
+    let given = headers
+        .get("last-event-id")
+        .filter(|v| !v.as_bytes().trim_ascii().is_empty());
+    let header_cursor = match given.map(|v| v.to_str()) {
         None => None,
         Some(Ok(v)) => match v.trim().parse::<u64>() {
             Ok(n) => Some(n),

@@ -387,7 +387,10 @@ fn api_change_feed_feeds_metrics_and_events() {
     let feed = feed_rs::parser::parse(atom.as_bytes()).expect("valid Atom");
     assert_eq!(feed.entries.len(), 2);
     // Valid Atom names an author of a feed whose entries have none (RFC 4287 4.1.1).
-    assert!(atom.contains("<author><name>wirefold</name></author>"), "{atom}");
+    assert!(
+        atom.contains("<author><name>wirefold</name></author>"),
+        "{atom}"
+    );
     // A feed reader's poll of an unchanged feed is a 304 without a body; every other
     // answer is kept by no cache.
     let atom_url = d.url("/feeds/stories.atom");
@@ -434,7 +437,10 @@ fn api_change_feed_feeds_metrics_and_events() {
         .all(|e| e.id.starts_with("urn:wirefold:story:")));
     let (code, _, jf) = get(&d.url("/feeds/stories.json"), &[]);
     assert_eq!(code, 200);
-    assert!(!jf.contains(":null"), "JSON Feed leaves out what it lacks: {jf}");
+    assert!(
+        !jf.contains(":null"),
+        "JSON Feed leaves out what it lacks: {jf}"
+    );
     let feed = feed_rs::parser::parse(jf.as_bytes()).expect("valid JSON Feed");
     assert_eq!(feed.entries.len(), 2);
     let titles: Vec<String> = feed
@@ -493,6 +499,11 @@ fn api_change_feed_feeds_metrics_and_events() {
         t.matches("event: ").count() >= 4
     });
     assert!(same.contains("event: new_copy"), "{same}");
+    // An empty Last-Event-ID (some client libraries send one) is no cursor.
+    let empty = sse_until(&d.url("/events?after=0"), &[("Last-Event-ID", "")], |t| {
+        t.matches("event: ").count() >= 4
+    });
+    assert!(empty.contains("event: new_copy"), "{empty}");
 
     // The page escapes feed-supplied strings (the outlet's feed title carries a script tag).
     let (code, ct, page) = get(&d.url("/"), &[]);
