@@ -19,6 +19,16 @@ struct Status {
     /// Absent from the status of a wirefold before automatic backups.
     #[serde(default)]
     store: Option<StoreStatus>,
+    #[serde(default)]
+    config: Option<ConfigStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConfigStatus {
+    #[serde(default)]
+    last_reload: Option<String>,
+    #[serde(default)]
+    last_reload_error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -331,6 +341,15 @@ fn render(s: &Status) -> String {
             );
         }
     }
+    if let Some(c) = &s.config {
+        if let Some(e) = &c.last_reload_error {
+            let at = c.last_reload.as_deref().unwrap_or("?");
+            let _ = writeln!(
+                out,
+                "RELOAD REFUSED ({at}): the daemon runs on the configuration before it\n{e}"
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "\n{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {:<20}  last error",
@@ -434,6 +453,27 @@ mod tests {
             !text.contains("STORE") && !text.contains("cleanly"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_refused_reload_is_said_with_its_problems() {
+        let mut st = status("");
+        st.config = serde_json::from_str(
+            r#"{"path": "/etc/wirefold/wirefold.toml", "last_reload": "2026-03-03T02:00:00Z",
+                "last_reload_error": "sources[2].url: not a URL"}"#,
+        )
+        .unwrap();
+        let text = render(&st);
+        assert!(
+            text.contains("RELOAD REFUSED (2026-03-03T02:00:00Z)")
+                && text.contains("sources[2].url: not a URL"),
+            "{text}"
+        );
+        st.config = serde_json::from_str(
+            r#"{"last_reload": "2026-03-03T02:00:00Z", "last_reload_error": null}"#,
+        )
+        .unwrap();
+        assert!(!render(&st).contains("RELOAD"));
     }
 
     #[test]
