@@ -205,7 +205,21 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
     let staging = sibling("restoring");
     let checked = (|| {
         copy_store(backup, &staging)?;
-        let opened = Store::open(&staging, flush_every)?;
+        // Said of the backup: the copy it failed in is removed below.
+        let opened = Store::open(&staging, flush_every).map_err(|e| match e {
+            StoreError::Corrupt { message, .. } => StoreError::BadBackup {
+                path: backup.display().to_string(),
+                message: format!("damaged ({message})"),
+            },
+            StoreError::Schema { found, .. } => StoreError::BadBackup {
+                path: backup.display().to_string(),
+                message: format!(
+                    "schema version {found}, newer than this wirefold reads ({})",
+                    super::SCHEMA_VERSION
+                ),
+            },
+            e => e,
+        })?;
         let counts = opened.counts()?;
         opened.flush()?;
         drop(opened);

@@ -30,6 +30,15 @@ pub enum StoreError {
         /// Version found on disk.
         found: String,
     },
+    /// A backup handed to `restore` does not open as a store (damaged, or a newer schema);
+    /// nothing was changed.
+    #[error("the backup at {path} does not open as a store: {message}; the store was left as it was (restore another backup)")]
+    BadBackup {
+        /// The backup's directory.
+        path: String,
+        /// Why it does not open.
+        message: String,
+    },
     /// A read or write failed (disk full, permissions, …).
     #[error("store I/O failed: {0}")]
     Io(String),
