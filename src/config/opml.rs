@@ -207,6 +207,9 @@ pub fn plan(feeds: Vec<OpmlFeed>, configured: &[SourceConfig]) -> Import {
     import
 }
 
+/// Longest name given to an imported source, in characters (an ellipsis added).
+const MAX_NAME_CHARS: usize = 80;
+
 /// The feed's title, else its host and path; when another source has it, the host is added,
 /// then a number.
 fn unique_name(title: &str, url: &Url, taken: &HashSet<String>) -> String {
@@ -215,6 +218,12 @@ fn unique_name(title: &str, url: &Url, taken: &HashSet<String>) -> String {
         format!("{host}{}", url.path().trim_end_matches('/'))
     } else {
         title.to_owned()
+    };
+    // A name goes into every log line, metric label and URL of its source: an outline's
+    // title of a whole article (or megabytes, in a hostile file) is cut.
+    let base = match base.char_indices().nth(MAX_NAME_CHARS) {
+        Some((cut, _)) => format!("{}…", base[..cut].trim_end()),
+        None => base,
     };
     if !taken.contains(&base) {
         return base;
@@ -388,6 +397,18 @@ mod tests {
             agency: false,
             headers: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_long_title_is_cut_into_a_name() {
+        let long = "Wire ".repeat(1000);
+        let import = plan(vec![feed(&long, "https://wire.example.org/rss")], &[]);
+        let name = &import.sources[0].name;
+        assert_eq!(name.chars().count(), MAX_NAME_CHARS);
+        assert!(
+            name.starts_with("Wire Wire") && name.ends_with("Wire…"),
+            "{name}"
+        );
     }
 
     #[test]
