@@ -186,6 +186,29 @@ fn backups_inside_the_store_are_refused() {
     }
 }
 
+/// A string of digits is told what its number would be with a unit; one with a fraction
+/// that durations are whole (humantime's own message quoted "60.5" as "60").
+#[test]
+fn a_number_given_as_a_duration_string_says_how_to_write_it() {
+    let p = problems(load(
+        GOOD,
+        &[
+            ("WIREFOLD_FETCH__TIMEOUT", "60"),
+            ("WIREFOLD_SCHEDULE__DEFAULT_INTERVAL", "60.5"),
+        ],
+    ));
+    let joined = p.join("\n");
+    assert!(
+        joined
+            .contains("\"60\" is not a duration (a number without a unit: \"60s\" is 60 seconds)"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("\"60.5\" is not a duration (a number with a fraction and no unit"),
+        "{joined}"
+    );
+}
+
 #[test]
 fn retention_shorter_than_the_window_is_refused() {
     let p = problems(load(

@@ -176,7 +176,8 @@ impl Checker<'_> {
                     key,
                     None,
                     format!(
-                        "\"{raw}\" is not a duration ({e}); write e.g. \"0s\", \"500ms\", \"2s\""
+                        "\"{raw}\" is not a duration ({}); write e.g. \"0s\", \"500ms\", \"2s\"",
+                        why_not_a_duration(raw, &e)
                     ),
                 );
                 Duration::ZERO
@@ -220,12 +221,28 @@ impl Checker<'_> {
                     key,
                     source,
                     format!(
-                        "\"{raw}\" is not a duration ({e}); write e.g. \"30s\", \"15m\", \"2h\""
+                        "\"{raw}\" is not a duration ({}); write e.g. \"30s\", \"15m\", \"2h\"",
+                        why_not_a_duration(raw, &e)
                     ),
                 );
                 None
             }
         }
+    }
+}
+
+/// Why `raw` is no duration: humantime's words, but for a bare number, which humantime
+/// quotes without its fraction (`"60.5"`: "for example 60sec"); durations take whole numbers.
+fn why_not_a_duration(raw: &str, e: &humantime::DurationError) -> String {
+    let raw = raw.trim();
+    if raw.parse::<u64>().is_ok() {
+        format!("a number without a unit: \"{raw}s\" is {raw} seconds")
+    } else if raw.parse::<f64>().is_ok_and(f64::is_finite) {
+        "a number with a fraction and no unit: durations are whole numbers with units, such \
+         as \"1m 30s\" or \"1500ms\""
+            .into()
+    } else {
+        e.to_string()
     }
 }
 
