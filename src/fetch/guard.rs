@@ -4,8 +4,9 @@
 //! and private names included (a public name that resolves to a private address is checked
 //! like any other: list it in `fetch.private_hosts`; so are the proxies the environment
 //! names, see [`proxy_names`]). What is refused (both configurable, both on by default):
-//! - a **redirect** from a public source to a loopback, private, link-local or metadata address
-//!   (an IP literal, or a name such as `localhost` that is private by definition);
+//! - a **redirect** from a public host to a loopback, private, link-local or metadata address
+//!   (an IP literal, or a name such as `localhost` that is private by definition), at any hop
+//!   of a chain, also one that began at a trusted private source;
 //! - a **DNS answer** for a public name that points at such an address (DNS rebinding, or a
 //!   public name that an attacker points at the metadata service). Names that are private by
 //!   definition (`localhost`, single labels, `.local`, `.internal`, `.lan`, `.home.arpa`) and
@@ -100,7 +101,8 @@ impl Guard {
         self.private_hosts.contains(&name)
     }
 
-    /// Checks one redirect hop: `origin` is the URL the poll started from.
+    /// Checks one redirect hop: `origin` is the URL that answered with the redirect. Checked
+    /// hop by hop, a chain never goes from a public host to a private one, wherever it began.
     pub fn check_redirect(&self, origin: &Url, target: &Url) -> Result<(), BlockedAddress> {
         if self.refuse_private_redirects
             && !self.is_private_target(origin)

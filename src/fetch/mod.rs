@@ -264,8 +264,10 @@ impl Fetcher {
             if visited.len() > self.max_redirects {
                 return Err(FetchError::TooManyRedirects(self.max_redirects));
             }
+            // Against the hop that sent it, not where the poll started: a trusted private
+            // source whose chain passes a public host must not be sent back inside by it.
             self.guard
-                .check_redirect(url, &next)
+                .check_redirect(&current, &next)
                 .map_err(|b| FetchError::Blocked(b.0))?;
             if all_permanent
                 && matches!(

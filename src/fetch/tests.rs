@@ -32,6 +32,19 @@ async fn serve() -> SocketAddr {
         .route(
             "/feed",
             get(|| async { "<rss version=\"2.0\"><channel/></rss>" }),
+        )
+        // A redirect to `?to=`, absolute.
+        .route(
+            "/to",
+            get(
+                |axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+                    let to = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+                        .find(|(k, _)| k == "to")
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default();
+                    (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+                },
+            ),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -147,6 +160,51 @@ async fn public_names_resolving_to_private_addresses_are_refused() {
     )
     .unwrap();
     assert!(open.fetch(&public, &Validators::default()).await.is_ok());
+}
+
+/// A trusted private source whose chain passes a public host may not be sent back to a
+/// private address by that public host: each hop is checked against the one that sent it.
+#[tokio::test]
+async fn a_public_hop_in_a_chain_cannot_redirect_to_a_private_address() {
+    let addr = serve().await;
+    let port = addr.port();
+    // A public-looking name on loopback, which the DNS check is told to let through, so
+    // that only the redirect check stands between it and the private address.
+    let fixed: HashMap<String, Vec<IpAddr>> = [("cdn.example.com".to_owned(), vec![addr.ip()])]
+        .into_iter()
+        .collect();
+    let cfg = FetchConfig {
+        refuse_private_dns: false,
+        ..config()
+    };
+    let f = Fetcher::with_fixed_dns(&cfg, fixed).unwrap();
+    let back = format!("http://127.0.0.1:{port}/feed");
+    let public = format!(
+        "http://cdn.example.com:{port}/to?to={}",
+        url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+    );
+    let start = Url::parse(&format!(
+        "http://127.0.0.1:{port}/to?to={}",
+        url::form_urlencoded::byte_serialize(public.as_bytes()).collect::<String>()
+    ))
+    .unwrap();
+    let e = f.fetch(&start, &Validators::default()).await.unwrap_err();
+    assert_eq!(e.class(), "blocked_address", "{e}");
+    assert!(
+        e.to_string()
+            .contains("from the public address cdn.example.com"),
+        "{e}"
+    );
+    // The private source alone, and its redirect to a public host, are fine.
+    let to_public = Url::parse(&format!(
+        "http://127.0.0.1:{port}/to?to={}",
+        url::form_urlencoded::byte_serialize(
+            format!("http://cdn.example.com:{port}/feed").as_bytes()
+        )
+        .collect::<String>()
+    ))
+    .unwrap();
+    assert!(f.fetch(&to_public, &Validators::default()).await.is_ok());
 }
 
 /// A server that answers `/private` only to the right key, and records the key (or its
