@@ -27,33 +27,55 @@ use url::{Host, Url};
 #[error("{0}")]
 pub struct BlockedAddress(pub String);
 
-/// True for loopback, private, shared (CGNAT), link-local (metadata), unspecified, broadcast
-/// and unique-local addresses, including IPv4 addresses mapped into IPv6.
+/// True for loopback, private, shared (CGNAT), link-local (metadata), unspecified, broadcast,
+/// multicast, reserved and unique-local addresses, including IPv4 addresses carried inside
+/// IPv6 ones (mapped, compatible, NAT64 and 6to4: each reaches the IPv4 address it holds).
 pub fn is_private_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
         IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                Ipv4Addr::new(a, b, c, d)
+            };
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_private_v4(v4);
             }
-            let seg0 = v6.segments()[0];
+            // ::a.b.c.d (IPv4-compatible, deprecated) and 64:ff9b::a.b.c.d (NAT64).
+            if seg[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified()
+                || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+            {
+                return is_private_v4(embedded(seg[6], seg[7]));
+            }
+            // 2002:AABB:CCDD::/48 (6to4) carries AA.BB.CC.DD.
+            if seg[0] == 0x2002 && is_private_v4(embedded(seg[1], seg[2])) {
+                return true;
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (seg0 & 0xfe00) == 0xfc00 // fc00::/7 unique local (incl. fd00:ec2::254)
-                || (seg0 & 0xffc0) == 0xfe80 // fe80::/10 link local
+                || v6.is_multicast() // ff00::/8
+                || (seg[0] & 0xfe00) == 0xfc00 // fc00::/7 unique local (incl. fd00:ec2::254)
+                || (seg[0] & 0xffc0) == 0xfe80 // fe80::/10 link local
+                || (seg[0] & 0xffc0) == 0xfec0 // fec0::/10 site local (deprecated)
         }
     }
 }
 
 fn is_private_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     ip.is_loopback()            // 127/8
         || ip.is_private()      // 10/8, 172.16/12, 192.168/16
         || ip.is_link_local()   // 169.254/16, the cloud metadata range
         || ip.is_unspecified()  // 0.0.0.0
         || ip.is_broadcast()
+        || ip.is_multicast()    // 224/4
+        || a >= 240             // 240/4 reserved
         || a == 0               // 0/8 "this network"
         || (a == 100 && (b & 0xc0) == 64) // 100.64/10 shared address space (some metadata)
+        || (a == 198 && (b & 0xfe) == 18) // 198.18/15 benchmarking (device networks)
+        || (a == 192 && b == 0 && c == 0) // 192.0.0/24 protocol assignments
 }
 
 /// Names that are private by definition and never resolved on the public internet.
@@ -263,6 +285,20 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            // IPv4 inside IPv6: compatible, NAT64, 6to4.
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
+            "fec0::1",
+            "ff02::1",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "192.0.0.170",
         ] {
             assert!(is_private_ip(ip.parse().unwrap()), "{ip}");
         }
@@ -270,8 +306,12 @@ mod tests {
             "8.8.8.8",
             "172.32.0.1",
             "192.169.0.1",
+            "198.20.0.1",
+            "192.0.2.1",
             "2a00:1450::1",
             "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
         ] {
             assert!(!is_private_ip(ip.parse().unwrap()), "{ip}");
         }
