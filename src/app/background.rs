@@ -212,7 +212,10 @@ pub(super) async fn backup_loop(
     every: Duration,
     stop: CancellationToken,
 ) {
-    let mut last = backups.log().last.map(|b| b.at);
+    // The newest backup: found on disk, written here, or under way here (a failed one does
+    // not count, and a failure of ours is tried again after BACKUP_RETRY).
+    let newest = |log: crate::storage::BackupLog| log.last.map(|b| b.at).max(log.under_way_since);
+    let mut last = newest(backups.log());
     let mut wait = first_backup_in(Utc::now().timestamp_millis(), last, every);
     info!(
         every = %humantime::format_duration(every),
@@ -227,11 +230,11 @@ pub(super) async fn backup_loop(
             () = stop.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
         }
-        // A backup asked for meanwhile (`wirefold backup`) counts: the next falls `every`
-        // after it, as after one of ours.
-        let newest = backups.log().last.map(|b| b.at);
-        if let Some(at) = newest.filter(|&at| Some(at) > last) {
-            last = newest;
+        // A backup asked for meanwhile (`wirefold backup`), done or still under way, counts:
+        // the next falls `every` after its start, as after one of ours.
+        let begun = newest(backups.log());
+        if let Some(at) = begun.filter(|&at| Some(at) > last) {
+            last = begun;
             let left = at.saturating_add(i64::try_from(every.as_millis()).unwrap_or(i64::MAX))
                 - Utc::now().timestamp_millis();
             if left > 0 {
@@ -243,7 +246,7 @@ pub(super) async fn backup_loop(
         let started = Instant::now();
         wait = match tokio::task::spawn_blocking(move || b.run(&s, BACKUP_WAIT, "schedule")).await {
             Ok(Ok(_)) => {
-                last = backups.log().last.map(|b| b.at);
+                last = newest(backups.log());
                 next_backup_in(every, started.elapsed())
             }
             // Logged and recorded by `run`.

@@ -331,6 +331,8 @@ pub struct BackupLog {
     pub failed: u64,
     /// When the next automatic backup falls (`store.backup_every`), Unix ms.
     pub next: Option<Millis>,
+    /// When the backup under way in this process began (Unix ms), while it is.
+    pub under_way_since: Option<Millis>,
 }
 
 /// A backup that is there.
@@ -369,6 +371,10 @@ impl Backups {
     pub fn run(&self, store: &Store, wait: Duration, why: &'static str) -> Result<BackupReport> {
         // A backup's time is when it began, as its name says.
         let began = chrono::Utc::now().timestamp_millis();
+        self.log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .under_way_since = Some(began);
         let result = store.backup(&self.root, self.keep, wait);
         // The reopen frees what the closed database held and allocates its state anew; the
         // free pages stayed in the heap until the next minute's trim (on a store of 100,000
@@ -381,6 +387,7 @@ impl Backups {
         );
         let now = chrono::Utc::now().timestamp_millis();
         let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.under_way_since = None;
         match &result {
             Ok(r) => {
                 tracing::info!(
