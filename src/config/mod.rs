@@ -476,10 +476,67 @@ const SECRET_PARAMETERS: [&str; 17] = [
 /// (`csrf_token`, `accessToken`, `X-Amz-Signature`, `client-secret`).
 const SECRET_ENDINGS: [&str; 5] = ["token", "secret", "signature", "password", "apikey"];
 
+/// [`shown_url`] of a text that does not parse as a URL: whatever stands between `://` and
+/// the last `@` before the path becomes `xxxxx`, and the values of credential parameters
+/// after a `?` too.
+fn shown_unparsed(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    if let Some(at) = raw.find("://") {
+        let (scheme, after) = raw.split_at(at + 3);
+        out.push_str(scheme);
+        // The authority ends at the first `?` or `#`, or at the `/` after the last `@`
+        // (a password may hold a `/`).
+        let end = after.find(['?', '#']).unwrap_or(after.len());
+        match after[..end].rfind('@') {
+            Some(p) => {
+                out.push_str("xxxxx");
+                rest = &after[p..];
+            }
+            None => rest = after,
+        }
+    }
+    match rest.split_once('?') {
+        Some((before, query)) => {
+            out.push_str(before);
+            out.push('?');
+            let (query, fragment) = match query.split_once('#') {
+                Some((q, f)) => (q, Some(f)),
+                None => (query, None),
+            };
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if is_secret_parameter(k) => format!("{k}=xxxxx"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            out.push_str(&pairs.join("&"));
+            if let Some(f) = fragment {
+                out.push('#');
+                out.push_str(f);
+            }
+        }
+        None => out.push_str(rest),
+    }
+    out
+}
+
 /// Whether a query parameter's value is a credential: its name, without case and without
 /// `-` or `_` (`access-token` is `access_token`), is one of [`SECRET_PARAMETERS`] or ends in
-/// one of [`SECRET_ENDINGS`].
+/// one of [`SECRET_ENDINGS`], or it is a key spelt as a word of its own (`access_key`,
+/// `subscription-key`, `privateKey`; not `monkey`).
 fn is_secret_parameter(name: &str) -> bool {
+    let word_key = ["_key", "-key", "_KEY", "-KEY"]
+        .iter()
+        .any(|e| name.ends_with(e))
+        || name
+            .strip_suffix("Key")
+            .and_then(|stem| stem.chars().last())
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if word_key {
+        return true;
+    }
     let bare: String = name
         .chars()
         .filter(|c| !matches!(c, '-' | '_'))
@@ -499,11 +556,16 @@ pub fn shown_url(raw: &str) -> Cow<'_, str> {
         return Cow::Borrowed(raw);
     }
     let Ok(mut url) = Url::parse(raw) else {
-        return Cow::Borrowed(raw);
+        // Not a URL (a password with an unencoded `/` or `#`, an empty host): shown all the
+        // same, in `check-config` and a refused reload's error, so redacted by its text.
+        return Cow::Owned(shown_unparsed(raw));
     };
     let mut changed = false;
     if url.password().is_some() {
         changed |= url.set_password(Some("xxxxx")).is_ok();
+    } else if !url.username().is_empty() {
+        // A user name alone is a token as often as not (`https://TOKEN@host/feed`).
+        changed |= url.set_username("xxxxx").is_ok();
     }
     let secret = |k: &str| is_secret_parameter(k);
     if url.query_pairs().any(|(k, _)| secret(&k)) {

@@ -744,9 +744,24 @@ fn a_source_url_is_shown_without_its_credentials() {
             "https://alice:s3cret@feeds.example.org/private.rss",
             "https://alice:xxxxx@feeds.example.org/private.rss",
         ),
+        // A user name alone is a token as often as not.
         (
-            "https://alice@feeds.example.org/private.rss",
-            "https://alice@feeds.example.org/private.rss",
+            "https://T0KEN123@feeds.example.org/private.rss",
+            "https://xxxxx@feeds.example.org/private.rss",
+        ),
+        // Not a URL (an unencoded `/` in the password, an empty host): redacted by its text.
+        (
+            "https://reader:ab/cdPW@feeds.example.com/rss?token=T0K&page=2#top",
+            "https://xxxxx@feeds.example.com/rss?token=xxxxx&page=2#top",
+        ),
+        (
+            "https://reader:PW@/feed?token=T0K",
+            "https://xxxxx@/feed?token=xxxxx",
+        ),
+        // Keys spelt as words of their own.
+        (
+            "https://api.example/v1?access_key=AK&subscription-key=SK&privateKey=PK&turkey=1",
+            "https://api.example/v1?access_key=xxxxx&subscription-key=xxxxx&privateKey=xxxxx&turkey=1",
         ),
         (
             "https://api.example.org/news?q=baku&apiKey=abc123&page=2",
@@ -771,7 +786,7 @@ fn a_source_url_is_shown_without_its_credentials() {
             "https://news.example.org/search?keyword=ukraine&monkey=1",
         ),
         ("file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml"),
-        ("not a url?token=1", "not a url?token=1"),
+        ("not a url?token=1", "not a url?token=xxxxx"),
     ] {
         assert_eq!(shown_url(raw), shown, "{raw}");
     }
@@ -795,7 +810,7 @@ fn the_urls_in_a_message_are_shown_without_their_credentials() {
         ),
         (
             "see https://example.org/help?topic=feeds, then http://x@y.example/",
-            "see https://example.org/help?topic=feeds, then http://x@y.example/",
+            "see https://example.org/help?topic=feeds, then http://xxxxx@y.example/",
         ),
         (
             "moved to https://a.example/f?key=K. (was https://a.example/(old)?key=J)",

@@ -597,7 +597,10 @@ pub(super) fn validate(
                 c.push(
                     format!("sources[{i}].url"),
                     label,
-                    format!("\"{}\" is not a URL ({e}){hint}", src.url),
+                    format!(
+                        "\"{}\" is not a URL ({e}){hint}",
+                        super::shown_url(&src.url)
+                    ),
                 );
                 None
             }
