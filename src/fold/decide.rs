@@ -117,7 +117,14 @@ impl Folder {
         let young = |m: &Match, s: &StoryRecord| looks.story_young(m, s.created, now);
         // Stories that vanished (retention) are skipped; none left starts a new one.
         let mut found: Vec<(Match, StoryRecord)> = Vec::new();
-        for m in index.find_all(&fp, now / 1000) {
+        // Nothing to compare (no word in its title or text: an enclosure alone): every such
+        // item was an exact copy of every other.
+        let blank = a.fp_title.trim().is_empty() && a.fp_text.trim().is_empty();
+        for m in index
+            .find_all(&fp, now / 1000)
+            .into_iter()
+            .filter(|_| !blank)
+        {
             if !looks.holds(&m)? {
                 continue;
             }
@@ -134,6 +141,7 @@ impl Folder {
             // Rule 3b: a long article may be the full text of a headline + summary item, and
             // the other way round.
             // Rule 3c: two headline + summary items whose summaries are one text.
+            0 if blank => None,
             0 => match looks.find(index, lead.as_ref())? {
                 Some(m) => self
                     .story(batch, m.story)?

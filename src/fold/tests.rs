@@ -82,6 +82,30 @@ fn exact_copy_from_another_source_joins_the_story() {
 /// A feed that mints a new GUID for the same item on every poll: the item at its URL is the
 /// source's own article again, not another copy; the same text from the same source at
 /// another URL, or from another source at the same URL, is still a copy.
+/// Items with no word to compare (an enclosure alone, or markup only) are not copies of one
+/// another: each is its own story.
+#[test]
+fn items_without_words_never_fold() {
+    let (_d, f) = folder();
+    let bare = |guid: &str| RawEntry {
+        guid: Some(guid.into()),
+        link: Some(format!("https://pods.example/{guid}.mp3")),
+        content: Some("<img src=\"x.png\">".into()),
+        ..RawEntry::default()
+    };
+    let first = story(fold(&f, "podcast", &bare("ep1"), T0));
+    let other = fold(&f, "radio", &bare("ep77"), T0 + HOUR);
+    assert!(
+        matches!(other, Decision::New { story, .. } if story != first),
+        "{other:?}"
+    );
+    // The same item again from its own source is still that item.
+    assert!(matches!(
+        fold(&f, "podcast", &bare("ep1"), T0 + 2 * HOUR),
+        Decision::Unchanged
+    ));
+}
+
 #[test]
 fn the_same_item_under_a_new_guid_is_unchanged() {
     let (_d, f) = folder();
