@@ -128,7 +128,14 @@ pub fn parse_feed(
                 .iter()
                 .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
                 .or_else(|| e.links.first())
-                .map(|l| l.href.clone());
+                .map(|l| l.href.clone())
+                // An item that is only an enclosure (a podcast episode): its file.
+                .or_else(|| {
+                    e.media
+                        .iter()
+                        .flat_map(|m| m.content.iter())
+                        .find_map(|c| c.url.as_ref().map(|u| u.to_string()))
+                });
             let plain = crate::normalize::PlainText {
                 title: e
                     .title
@@ -498,6 +505,24 @@ mod tests {
         let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
         assert_eq!(f.entries[0].guid.as_deref(), Some("j1"));
         assert_eq!(f.entries[0].title.as_deref(), Some("JT"));
+    }
+
+    #[test]
+    fn an_item_that_is_only_an_enclosure_links_to_its_file() {
+        let rss = "<rss version=\"2.0\"><channel><title>P</title><item><guid>ep1</guid>\
+            <enclosure url=\"https://pods.example/ep1.mp3\" type=\"audio/mpeg\" length=\"1\"/>\
+            </item><item><guid>ep2</guid><link>https://pods.example/ep2</link>\
+            <enclosure url=\"https://pods.example/ep2.mp3\" type=\"audio/mpeg\" length=\"1\"/>\
+            </item></channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "https://pods.example/", None).unwrap();
+        assert_eq!(
+            f.entries[0].link.as_deref(),
+            Some("https://pods.example/ep1.mp3")
+        );
+        assert_eq!(
+            f.entries[1].link.as_deref(),
+            Some("https://pods.example/ep2")
+        );
     }
 
     /// Plain text as declared: Atom's `type="text"` (also by default) and JSON Feed's plain
