@@ -98,16 +98,28 @@ pub fn parse_feed(
     // The XML reader under feed-rs has panicked on malformed documents (a declared encoding met
     // late, found by fuzzing; `to_utf8` now drops declarations): should another such input turn
     // up, a hostile body must give an error, not take the poll down.
-    let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
-        .map_err(|panic| {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            ParseError::Malformed(format!("the XML reader failed on this document: {why}"))
-        })?
-        .map_err(|e| ParseError::Malformed(e.to_string()))?;
+    let parse = |bytes: &[u8]| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+            .map_err(|panic| {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                ParseError::Malformed(format!("the XML reader failed on this document: {why}"))
+            })?
+            .map_err(|e| ParseError::Malformed(e.to_string()))
+    };
+    let feed = match parse(bytes) {
+        Ok(feed) => feed,
+        // JSON Feed readers are to take an item id that is a number as its text (1.1, "id");
+        // feed-rs refuses the whole feed instead.
+        Err(e) if head.first() == Some(&b'{') => match json_ids_as_strings(bytes) {
+            Some(fixed) => parse(&fixed)?,
+            None => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
     let (skip_hours, skip_days) = skip_times(bytes);
     let feed_language = feed.language.clone();
     // What the format declares plain text is read literally; RSS declares nothing (feed-rs
@@ -173,6 +185,20 @@ pub fn parse_feed(
         replaced_bytes: decoded.replaced,
         entries,
     })
+}
+
+/// A JSON Feed whose items' ids include numbers, with those ids as strings; `None` when the
+/// body is no JSON object or every id is a string already.
+fn json_ids_as_strings(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut changed = false;
+    for item in doc.get_mut("items")?.as_array_mut()? {
+        if let Some(id) = item.get_mut("id").filter(|id| id.is_number()) {
+            *id = serde_json::Value::String(id.to_string());
+            changed = true;
+        }
+    }
+    changed.then(|| serde_json::to_vec(&doc).ok()).flatten()
 }
 
 /// `text/plain`, with or without parameters.
@@ -505,6 +531,22 @@ mod tests {
         let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
         assert_eq!(f.entries[0].guid.as_deref(), Some("j1"));
         assert_eq!(f.entries[0].title.as_deref(), Some("JT"));
+    }
+
+    #[test]
+    fn a_json_feed_item_id_that_is_a_number_is_read_as_its_text() {
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+{"id":17,"url":"https://e.com/17","title":"Seventeen","content_text":"x"},
+{"id":"s","url":"https://e.com/s","title":"S","content_text":"y"}]}"#;
+        let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
+        assert_eq!(f.entries[0].guid.as_deref(), Some("17"));
+        assert_eq!(f.entries[1].guid.as_deref(), Some("s"));
+        // Other bad JSON is still refused, with feed-rs's reason.
+        let bad = r#"{"version":"https://jsonfeed.org/version/1.1","title":5,"items":[]}"#;
+        assert!(matches!(
+            parse_feed(bad.as_bytes(), "https://e.com/", None),
+            Err(ParseError::Malformed(_))
+        ));
     }
 
     #[test]
