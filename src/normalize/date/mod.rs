@@ -55,5 +55,26 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return d.with_timezone(&Utc).with_nanosecond(0);
     }
-    Parser::new(s)?.parse()
+    Parser::new(s)?.parse().or_else(|| {
+        // A leading word the parser does not know as a weekday: an abbreviated one in
+        // another language (`mar.,` `Mo,` `Вт,` `di`), which it may even take for a month
+        // (French and Spanish `mar` is Tuesday). The date after it, read alone.
+        let rest = without_leading_word(s)?;
+        Parser::new(rest)?.parse()
+    })
+}
+
+/// `s` without its first word (letters of any script, at most 12) and the `.`, `,` and
+/// spaces after it; `None` when it does not start with such a word followed by a separator.
+fn without_leading_word(s: &str) -> Option<&str> {
+    let end = s
+        .char_indices()
+        .find(|(_, c)| !c.is_alphabetic())
+        .map(|(i, _)| i)?;
+    if end == 0 || s[..end].chars().count() > 12 {
+        return None;
+    }
+    let rest = &s[end..];
+    let trimmed = rest.trim_start_matches(['.', ',', ' ', '\t']);
+    (trimmed.len() < rest.len() && !trimmed.is_empty()).then_some(trimmed)
 }
