@@ -261,7 +261,7 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         let sample = if text.is_empty() { &title } else { &text };
         (None, lang::detect_script(sample))
     };
-    let key = make_key(raw.guid.as_deref(), url.as_deref(), &fp_title, &fp_text);
+    let key = make_key(raw, url.as_deref(), &fp_title, &fp_text);
 
     Article {
         key,
@@ -366,10 +366,25 @@ pub fn entry_key(raw: &RawEntry) -> String {
         return format!("g:{g}");
     }
     if let Some(u) = article_url(raw) {
-        return format!("u:{u}");
+        return url_key(&u, raw.link.as_deref());
     }
     let opts = NormalizeOptions::new(DateTime::<Utc>::UNIX_EPOCH);
     normalize(raw, &opts).key
+}
+
+/// The key of an entry without a GUID, by its canonical URL `url`, and by the anchor of its
+/// raw `link` when it has one: a live blog's posts all link to one page (`…/live#post-1`,
+/// `#post-2`), and a feed that carried one post at a time had each overwrite the last. A
+/// fragment that looks like tracking (`#xtor=RSS-1`, with `=` or `&`) is no anchor.
+fn url_key(url: &str, link: Option<&str>) -> String {
+    let anchor = link
+        .and_then(|l| l.split_once('#'))
+        .map(|(_, f)| f.trim())
+        .filter(|f| !f.is_empty() && f.len() <= 64 && !f.contains(['=', '&']));
+    match anchor {
+        Some(f) => format!("u:{url}#{f}"),
+        None => format!("u:{url}"),
+    }
 }
 
 fn nonempty_guid(guid: Option<&str>) -> Option<&str> {
@@ -391,12 +406,12 @@ fn article_url(raw: &RawEntry) -> Option<String> {
         })
 }
 
-fn make_key(guid: Option<&str>, url: Option<&str>, fp_title: &str, fp_text: &str) -> String {
-    if let Some(g) = nonempty_guid(guid) {
+fn make_key(raw: &RawEntry, url: Option<&str>, fp_title: &str, fp_text: &str) -> String {
+    if let Some(g) = nonempty_guid(raw.guid.as_deref()) {
         return format!("g:{g}");
     }
     if let Some(u) = url {
-        return format!("u:{u}");
+        return url_key(u, raw.link.as_deref());
     }
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(fp_title.as_bytes());

@@ -158,6 +158,21 @@ fn keys() {
     assert_eq!(entry_key(&raw), "g:urn:x:1");
     assert_eq!(normalize(&raw, &opts()).key, "g:urn:x:1");
     raw.guid = Some("   ".into());
+    // A live blog's posts link to anchors of one page: each anchor is its own item.
+    assert_eq!(entry_key(&raw), "u:https://e.com/a#x");
+    assert_eq!(normalize(&raw, &opts()).key, "u:https://e.com/a#x");
+    raw.link = Some("https://e.com/live?utm_source=rss#post-2".into());
+    assert_eq!(entry_key(&raw), "u:https://e.com/live#post-2");
+    // A fragment that tracks is no anchor; nor is an empty one.
+    for tracked in [
+        "https://e.com/a#xtor=RSS-1",
+        "https://e.com/a#a=1&b=2",
+        "https://e.com/a#",
+    ] {
+        raw.link = Some(tracked.into());
+        assert_eq!(entry_key(&raw), "u:https://e.com/a", "{tracked}");
+    }
+    raw.link = Some("https://e.com/a".into());
     assert_eq!(entry_key(&raw), "u:https://e.com/a");
     raw.link = None;
     raw.guid = Some("https://e.com/b?utm_source=x".into());
