@@ -131,6 +131,13 @@ pub fn parse_feed(
             | feed_rs::model::FeedType::RSS2
     );
     let plain = |media_type: &str| declares && is_plain(media_type);
+    // feed-rs resolves RSS and Atom links against the feed's URL, not JSON Feed's: a
+    // relative item `url` was dropped as no URL.
+    let base = url::Url::parse(url).ok();
+    let absolute = |href: String| match (&base, url::Url::parse(&href)) {
+        (_, Ok(_)) | (None, _) => href,
+        (Some(b), Err(_)) => b.join(&href).map_or(href, |u| u.to_string()),
+    };
     let entries = feed
         .entries
         .into_iter()
@@ -147,7 +154,8 @@ pub fn parse_feed(
                         .iter()
                         .flat_map(|m| m.content.iter())
                         .find_map(|c| c.url.as_ref().map(|u| u.to_string()))
-                });
+                })
+                .map(absolute);
             let plain = crate::normalize::PlainText {
                 title: e
                     .title
@@ -547,6 +555,14 @@ mod tests {
             parse_feed(bad.as_bytes(), "https://e.com/", None),
             Err(ParseError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_json_feed_items_relative_url_is_resolved() {
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+{"id":"1","url":"/rel/j1","title":"T","content_text":"x"}]}"#;
+        let f = parse_feed(json.as_bytes(), "https://e.com/feeds/all.json", None).unwrap();
+        assert_eq!(f.entries[0].link.as_deref(), Some("https://e.com/rel/j1"));
     }
 
     #[test]
