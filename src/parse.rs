@@ -110,12 +110,20 @@ pub fn parse_feed(
             })?
             .map_err(|e| ParseError::Malformed(e.to_string()))
     };
-    let feed = match parse(bytes) {
+    // What the server called the body, when a body is no feed: `unable to parse JSON`
+    // alone did not say that it came as an image.
+    let served_as = |e: ParseError| match (e, content_type) {
+        (ParseError::Malformed(m), Some(ct)) if !ct.trim().is_empty() => {
+            ParseError::Malformed(format!("{m} (served as {})", ct.trim()))
+        }
+        (e, _) => e,
+    };
+    let feed = match parse(bytes).map_err(served_as) {
         Ok(feed) => feed,
         // JSON Feed readers are to take an item id that is a number as its text (1.1, "id");
         // feed-rs refuses the whole feed instead.
         Err(e) if head.first() == Some(&b'{') => match json_ids_as_strings(bytes) {
-            Some(fixed) => parse(&fixed)?,
+            Some(fixed) => parse(&fixed).map_err(served_as)?,
             None => return Err(e),
         },
         Err(e) => return Err(e),
@@ -555,6 +563,14 @@ mod tests {
             parse_feed(bad.as_bytes(), "https://e.com/", None),
             Err(ParseError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_body_that_is_no_feed_says_what_it_was_served_as() {
+        let e = parse_feed(b"\x89PNG\r\n{\x1a\n", "https://e.com/", Some("image/png"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("(served as image/png)"), "{e}");
     }
 
     #[test]
