@@ -135,23 +135,36 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A 304 to HEAD carries no `Content-Length: 0`, which would claim the feed is empty.
-    #[tokio::test]
-    async fn a_not_modified_answer_to_head_claims_no_length() {
+    /// Serves `app` on an ephemeral loopback port, at most `cap` connections at once.
+    async fn start(
+        app: Router,
+        cap: usize,
+    ) -> (
+        std::net::SocketAddr,
+        CancellationToken,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    ) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = Router::new().route(
-            "/",
-            axum::routing::get(|| async { axum::http::StatusCode::NOT_MODIFIED }),
-        );
         let stop = CancellationToken::new();
         let server = tokio::spawn(serve(
             listener,
             app,
             Duration::from_secs(30),
-            2,
+            cap,
             stop.clone(),
         ));
+        (addr, stop, server)
+    }
+
+    /// A 304 to HEAD carries no `Content-Length: 0`, which would claim the feed is empty.
+    #[tokio::test]
+    async fn a_not_modified_answer_to_head_claims_no_length() {
+        let app = Router::new().route(
+            "/",
+            axum::routing::get(|| async { axum::http::StatusCode::NOT_MODIFIED }),
+        );
+        let (addr, stop, server) = start(app, 2).await;
         let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
         c.write_all(b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .await
@@ -174,17 +187,8 @@ mod tests {
     /// Past the cap a client waits until a served connection closes.
     #[tokio::test]
     async fn past_the_cap_a_client_waits_for_a_connection_to_close() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let app = Router::new().route("/", axum::routing::get(|| async { "hi" }));
-        let stop = CancellationToken::new();
-        let server = tokio::spawn(serve(
-            listener,
-            app,
-            Duration::from_secs(30),
-            2,
-            stop.clone(),
-        ));
+        let (addr, stop, server) = start(app, 2).await;
         let ask = |mut c: tokio::net::TcpStream| async move {
             c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
                 .await
