@@ -268,14 +268,12 @@ fn holds_sled_files(dir: &Path) -> bool {
 /// its database closed for a backup or not) and sled's on `db`, so that no daemon has it
 /// open while it is copied or replaced; `None` when there is no store there.
 fn lock_unused(store: &Path) -> Result<Option<(fs::File, fs::File)>> {
-    use std::os::fd::AsRawFd;
     let Ok(db) = fs::File::open(store.join("db")) else {
         return Ok(None);
     };
     let own = super::lock::lock_store(store)?;
-    // SAFETY: flock on a descriptor this function owns; no memory is passed.
-    let locked = unsafe { libc::flock(db.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if locked != 0 {
+    // sled's: a store opened by a wirefold from before the lock of our own.
+    if !super::lock::try_lock(&db).unwrap_or(false) {
         return Err(StoreError::Locked {
             path: store.display().to_string(),
         });
@@ -472,13 +470,10 @@ fn backup_name(root: &Path) -> String {
 /// Waits until no thread of ours still holds sled's file lock on `store/db` (its I/O threads
 /// may finish a write after the last handle is dropped), so that the copy is what they left.
 pub(super) fn wait_for_sled(store: &Path) -> Result<()> {
-    use std::os::fd::AsRawFd;
     let db = fs::File::open(store.join("db")).map_err(|e| io_error("opening", store, &e))?;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        // SAFETY: flock on a descriptor this function owns; no memory is passed.
-        let locked = unsafe { libc::flock(db.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if locked == 0 {
+        if super::lock::try_lock(&db).unwrap_or(false) {
             // Released by closing `db`.
             return Ok(());
         }

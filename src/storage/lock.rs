@@ -34,15 +34,26 @@ pub(super) fn lock_store(store: &Path) -> Result<fs::File> {
         .truncate(false)
         .open(store.join(LOCK_FILE))
         .map_err(|e| io("opening", e))?;
-    // SAFETY: flock on a descriptor this function owns; no memory is passed.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.kind() == std::io::ErrorKind::WouldBlock {
-            return Err(StoreError::Locked {
-                path: store.display().to_string(),
-            });
-        }
-        return Err(io("locking", e));
+    match try_lock(&file) {
+        Ok(true) => Ok(file),
+        Ok(false) => Err(StoreError::Locked {
+            path: store.display().to_string(),
+        }),
+        Err(e) => Err(io("locking", e)),
     }
-    Ok(file)
+}
+
+/// Takes an exclusive `flock` on `file` without waiting: `false` when another open file
+/// (another process's, or another of this one's) holds it. Released when `file` is closed.
+pub(super) fn try_lock(file: &fs::File) -> std::io::Result<bool> {
+    // SAFETY: flock on a descriptor the caller owns; no memory is passed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.kind() == std::io::ErrorKind::WouldBlock {
+        Ok(false)
+    } else {
+        Err(e)
+    }
 }
