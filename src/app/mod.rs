@@ -414,15 +414,16 @@ impl App {
         let mut reports: Vec<(usize, String, OnceOutcome)> =
             futures::stream::iter(sources.into_iter().enumerate())
                 .map(|(i, s)| async move {
-                    let host = Poller::host(ctx, &s);
+                    // As the scheduler asks them (`Poller`).
+                    let host = ctx.host(&s);
                     let _slot = match &host {
-                        Some(h) => ctx.hosts.acquire(h).await,
+                        Some(h) => ctx.host_slot(h).await,
                         None => None,
                     };
                     // Checked with the slot held: a poll of the same host that just ended
                     // may have been asked for the pause.
                     if let Some((host, left)) =
-                        host.and_then(|h| ctx.hosts.cooldown(&h).map(|left| (h, left)))
+                        host.and_then(|h| ctx.host_cooldown(&h).map(|left| (h, left)))
                     {
                         return (i, s.name, OnceOutcome::HostPaused { host, left });
                     }
