@@ -141,10 +141,13 @@ pub fn parse_feed(
     let plain = |media_type: &str| declares && is_plain(media_type);
     // feed-rs resolves RSS and Atom links against the feed's URL, not JSON Feed's: a
     // relative item `url` was dropped as no URL.
-    let base = url::Url::parse(url).ok();
-    let absolute = |href: String| match (&base, url::Url::parse(&href)) {
-        (_, Ok(_)) | (None, _) => href,
-        (Some(b), Err(_)) => b.join(&href).map_or(href, |u| u.to_string()),
+    // (Only there: another URL parse per entry is no cost the others need to pay.)
+    let base = matches!(feed.feed_type, feed_rs::model::FeedType::JSON)
+        .then(|| url::Url::parse(url).ok())
+        .flatten();
+    let absolute = |href: String| match &base {
+        Some(b) if url::Url::parse(&href).is_err() => b.join(&href).map_or(href, |u| u.to_string()),
+        _ => href,
     };
     let entries = feed
         .entries
