@@ -27,19 +27,45 @@ pub(super) fn lock_store(store: &Path) -> Result<fs::File> {
         StoreError::Io(format!("{what} {}: {e}", store.join(LOCK_FILE).display()))
     };
     fs::create_dir_all(store).map_err(|e| io("creating the directory of", e))?;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(store.join(LOCK_FILE))
-        .map_err(|e| io("opening", e))?;
+    let file = open_lock_file(store).map_err(|e| io("opening", e))?;
     match try_lock(&file) {
         Ok(true) => Ok(file),
         Ok(false) => Err(StoreError::Locked {
             path: store.display().to_string(),
         }),
         Err(e) => Err(io("locking", e)),
+    }
+}
+
+/// Opens the lock file for reading (all `flock` needs, so a file another user made serves
+/// too), creating it when missing with the owner of the store directory: made by root (a
+/// `backup --offline` or `restore` for a service with its own user), it must not keep the
+/// daemon from opening it.
+fn open_lock_file(store: &Path) -> std::io::Result<fs::File> {
+    let path = store.join(LOCK_FILE);
+    match fs::File::open(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        opened => return opened,
+    }
+    match fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(file) => {
+            use std::os::unix::fs::MetadataExt;
+            if let (Ok(dir), Ok(own)) = (fs::metadata(store), file.metadata()) {
+                if (dir.uid(), dir.gid()) != (own.uid(), own.gid()) {
+                    // Best effort: only root may, and only root needs to.
+                    let _ = std::os::unix::fs::fchown(&file, Some(dir.uid()), Some(dir.gid()));
+                }
+            }
+            Ok(file)
+        }
+        // Made by another process in between.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => fs::File::open(&path),
+        Err(e) => Err(e),
     }
 }
 
