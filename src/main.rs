@@ -100,9 +100,11 @@ fn load(arg: &ConfigArg) -> Result<Config, ConfigError> {
 
 /// The running daemon's base URL and token for the client commands (`stats`, `poll-now`,
 /// `backup`, `health-check`): `--url` when given; else from the configuration
-/// (`http.listen` and `http.token`, environment overrides included), so that a container
-/// whose `WIREFOLD_HTTP__LISTEN` moved the port checks the right one; else, when no
-/// configuration was named and the default file is absent, `http://127.0.0.1:8080`. The
+/// (`http.token`, and the address the daemon running on its `store.path` bound, else
+/// `http.listen`; environment overrides included), so that a container whose
+/// `WIREFOLD_HTTP__LISTEN` moved the port checks the right one; else, when no
+/// configuration was named and the default file is absent, `WIREFOLD_HTTP__LISTEN` or
+/// `http://127.0.0.1:8080`. The
 /// token is the configuration's either way (`--url` names where the daemon is, not who may
 /// ask it).
 fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, Option<String>)> {
@@ -120,11 +122,17 @@ fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, O
         return Ok((daemon_base(&url)?, token));
     }
     let Some(path) = optional_config(arg) else {
-        return Ok(("http://127.0.0.1:8080".into(), None));
+        return Ok((wirefold::config::fallback_local_url(), None));
     };
-    let http = Config::load_http(&path)?;
+    let (http, store) = Config::load_client(&path)?;
     let token = token_of(&http);
-    let base = http.local_url().ok_or_else(|| {
+    // The address the daemon bound, as it marked the store: `http.listen` may have been
+    // edited since, for the next restart.
+    let bound = store
+        .as_deref()
+        .and_then(wirefold::storage::listening)
+        .and_then(wirefold::config::local_url);
+    let base = bound.or_else(|| http.local_url()).ok_or_else(|| {
         anyhow::anyhow!(
             "{}: http.listen {} has port 0, chosen when the daemon starts; pass --url",
             path.display(),

@@ -107,9 +107,12 @@ pub enum OnceOutcome {
 /// Reads how the previous run on the store ended and marks this one as running
 /// ([`RunMarker`]); says so when it did not stop cleanly. A marker that cannot be written
 /// costs only that message at the next start.
-fn claim_run(store: &std::path::Path) -> (Option<RunMarker>, PreviousRun) {
+fn claim_run(
+    store: &std::path::Path,
+    listen: Option<std::net::SocketAddr>,
+) -> (Option<RunMarker>, PreviousRun) {
     let now = Utc::now().timestamp_millis();
-    match RunMarker::claim(store, std::process::id(), now) {
+    match RunMarker::claim(store, std::process::id(), now, listen) {
         Ok((marker, previous)) => {
             if let PreviousRun::Unclean { started, pid } = &previous {
                 warn!(
@@ -157,7 +160,7 @@ impl App {
         hangups: tokio::sync::mpsc::UnboundedReceiver<()>,
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
-        let (marker, previous_run) = claim_run(&self.config.store.path);
+        let (marker, previous_run) = claim_run(&self.config.store.path, Some(addr));
         let stats = Arc::new(SchedulerStats::new(self.ctx.errors.clone()));
         // HTTP drains when `http_stop` fires; long-lived responses end with it.
         let http_stop = CancellationToken::new();
@@ -404,7 +407,7 @@ impl App {
     /// otherwise come back every time.
     pub async fn once(&self) -> Vec<(String, OnceOutcome)> {
         use futures::StreamExt;
-        let (marker, _) = claim_run(&self.config.store.path);
+        let (marker, _) = claim_run(&self.config.store.path, None);
         let sources: Vec<_> = self.sources.get().enabled().cloned().collect();
         let ctx = &self.ctx;
         ctx.resume_stored_host_pauses(

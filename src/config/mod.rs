@@ -688,9 +688,24 @@ impl Config {
         path: &Path,
         env: Option<std::collections::HashMap<String, String>>,
     ) -> Result<HttpConfig, ConfigError> {
+        Self::load_client_with_env(path, env).map(|(http, _)| http)
+    }
+
+    /// [`Config::load_http`], and `store.path` unless that key has a problem: where the
+    /// running daemon's marker says which address it bound
+    /// ([`crate::storage::listening`]).
+    pub fn load_client(path: &Path) -> Result<(HttpConfig, Option<PathBuf>), ConfigError> {
+        Self::load_client_with_env(path, None)
+    }
+
+    fn load_client_with_env(
+        path: &Path,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<(HttpConfig, Option<PathBuf>), ConfigError> {
         let (config, mut problems) = Self::read(path, env)?;
+        let store = (!problems.iter().any(|p| p.key == "store.path")).then_some(config.store.path);
         problems.retain(|p| p.key.starts_with("http."));
-        valid(path, config.http, problems)
+        valid(path, (config.http, store), problems)
     }
 
     /// The `[[sources]]` and `[schedule]` sections alone, for `wirefold import-opml`: read

@@ -82,7 +82,7 @@ use closed::Closing;
 pub use error::StoreError;
 use legacy::Record;
 pub use lock::LOCK_FILE;
-pub use marker::{PreviousRun, RunMarker, RUNNING_FILE};
+pub use marker::{listening, PreviousRun, RunMarker, RUNNING_FILE};
 pub use records::*;
 pub use retention::{Pruned, ORDER_SLACK_MS, TOMBSTONE_TOUCH_MS};
 use trees::Trees;

@@ -256,6 +256,50 @@ fn health_check_survives_a_configuration_broken_since_the_start() {
     assert_eq!(code, Some(0));
 }
 
+/// `health-check` and `stats` ask the address the running daemon bound (its marker in the
+/// store says), not `http.listen` as the file says now: port 0, or a port edited for the next
+/// restart. Once the daemon has stopped, the file's address is asked, and fails.
+#[test]
+fn client_commands_ask_the_address_the_daemon_bound() {
+    let env = TestEnv::new(&[], "5m");
+    let daemon = Daemon::start(&env);
+    // The test configuration listens on port 0.
+    let out = env.command_ok(&["health-check"]);
+    assert_eq!(out, "");
+    let status = env.command_ok(&["stats"]);
+    assert!(status.contains("sources"), "{status}");
+    let toml = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(
+        &env.config,
+        toml.replace(r#"listen = "127.0.0.1:0""#, r#"listen = "127.0.0.1:1""#),
+    )
+    .unwrap();
+    env.command_ok(&["health-check"]);
+    // No configuration at all: `WIREFOLD_HTTP__LISTEN` says where the daemon is.
+    let addr = daemon.url("");
+    let nowhere = tempfile::tempdir().unwrap();
+    let out = crate::helpers::wirefold()
+        .arg("stats")
+        .current_dir(nowhere.path())
+        .env_remove("WIREFOLD_CONFIG")
+        .env(
+            "WIREFOLD_HTTP__LISTEN",
+            addr.trim_start_matches("http://").trim_end_matches('/'),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    let (code, _, err) = env.command(&["health-check"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+}
+
 /// `once` run again (from a timer) leaves a host alone for the pause it asked for with
 /// `Retry-After`, its other sources too, and marks the store as in use while it runs.
 #[test]
