@@ -536,9 +536,14 @@ impl<P: Poller> Scheduler<P> {
         if bounds_changed {
             info!("schedule bounds changed: every waiting source rescheduled within them");
         }
+        // The scheduler holds the enabled sources only: a source disabled by the reload
+        // leaves it as one removed does.
         info!(
             sources = self.sources.len(),
-            added, removed, changed, "sources reloaded"
+            added,
+            removed_or_disabled = removed,
+            changed,
+            "sources reloaded"
         );
     }
 
