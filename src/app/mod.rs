@@ -512,8 +512,8 @@ pub async fn reload_sources(
             );
         }
         ctx.hosts.set_max_cooldown(config.schedule.max_retry_after);
-        if config.fetch.per_poll_differs(&fetch_in_force) {
-            apply_fetch(&ctx, &config.fetch);
+        // A `[fetch]` that could not be applied is tried again at the next reload.
+        if config.fetch.per_poll_differs(&fetch_in_force) && apply_fetch(&ctx, &config.fetch) {
             fetch_in_force = config.fetch.clone();
         }
         let _ = scheduler.send(scheduler::Control::Reload(
@@ -527,19 +527,21 @@ pub async fn reload_sources(
 /// Applies a reloaded `[fetch]` to the polls that start from now on: a new HTTP client
 /// (user agent, timeouts, body limits, redirects, the private-address guard), the spacing
 /// between requests to a host, and redirect adoption. The two concurrency limits wait for a
-/// restart (`Config::sections_differing` names them).
-fn apply_fetch(ctx: &IngestContext, fetch: &crate::config::FetchConfig) {
+/// restart (`Config::sections_differing` names them). False when no client could be built:
+/// nothing of it applies then.
+fn apply_fetch(ctx: &IngestContext, fetch: &crate::config::FetchConfig) -> bool {
     match crate::fetch::Fetcher::new(fetch) {
         Ok(fetcher) => ctx.fetcher.set(fetcher),
         Err(e) => {
-            error!(error.message = %e, "the reloaded [fetch] settings could not build an HTTP client; polls go on with the previous one");
-            return;
+            error!(error.message = %e, "the reloaded [fetch] settings could not build an HTTP client; polls go on with the previous [fetch] settings");
+            return false;
         }
     }
     ctx.hosts.set_spacing(fetch.per_host_spacing);
     ctx.options
         .set_permanent_redirect_polls(fetch.permanent_redirect_polls);
     info!("fetch settings applied to the polls from now on");
+    true
 }
 
 /// Makes a reloaded `log.level` the log filter, and says so; `at_start` is the level the
