@@ -1,6 +1,6 @@
 //! Reading a response body politely and safely.
 //!
-//! - The cap applies to the **decoded** stream: reqwest inflates gzip/brotli/deflate/zstd chunk
+//! - The cap applies to the **decoded** stream: reqwest inflates gzip/brotli/zstd chunk
 //!   by chunk and reading stops as soon as the total passes `max_body_bytes`, so a compression
 //!   bomb costs at most the cap plus one chunk (and the `Vec`'s growth slack), never its
 //!   inflated size.

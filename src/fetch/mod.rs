@@ -3,7 +3,7 @@
 //!
 //! # Architecture
 //! One [`Fetcher`] is built at start and cloned: one `reqwest::Client` (connection pool, user
-//! agent, connect timeout, gzip/brotli/deflate/zstd) behind a guarded DNS resolver
+//! agent, connect timeout, gzip/brotli/zstd) behind a guarded DNS resolver
 //! ([`guard`]). A fetch:
 //! 1. sends the stored validators (`If-None-Match`, `If-Modified-Since`), so an unchanged feed
 //!    costs a 304 and no parse;

@@ -422,3 +422,45 @@ async fn an_error_status_names_the_host_that_answered_after_a_redirect() {
         } if d == Duration::from_secs(120)
     ));
 }
+
+/// A server that answers `deflate` with raw DEFLATE (no zlib wrapper), as some do: wirefold
+/// does not ask for `deflate`, so it gets the feed uncompressed; gzip it still asks for.
+#[tokio::test]
+async fn a_server_that_sends_raw_deflate_when_asked_for_it_is_never_asked() {
+    use std::io::Write;
+    const FEED: &str = "<rss version=\"2.0\"><channel><title>raw</title></channel></rss>";
+    let app = Router::new().route(
+        "/feed",
+        get(|headers: axum::http::HeaderMap| async move {
+            let asked = headers
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            if asked.split(',').any(|c| c.trim().starts_with("deflate")) {
+                let mut raw =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+                raw.write_all(FEED.as_bytes()).unwrap();
+                let body = raw.finish().unwrap();
+                ([(header::CONTENT_ENCODING, "deflate")], body).into_response()
+            } else {
+                ([(header::VARY, "Accept-Encoding")], asked).into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
+    let got = f.fetch(&url, &Validators::default()).await.unwrap();
+    let Content::Body { bytes, .. } = got.content else {
+        panic!("no body");
+    };
+    // The server echoed what was asked for.
+    let asked = String::from_utf8(bytes).unwrap();
+    assert!(asked.contains("gzip"), "{asked}");
+    assert!(!asked.contains("deflate"), "{asked}");
+}
