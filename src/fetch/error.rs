@@ -67,7 +67,8 @@ pub enum FetchError {
     #[error("reading the body failed: {0}")]
     Body(String),
     /// The server broke the exchange before its answer: the connection reset or closed
-    /// after the request was sent, or a reply that is not HTTP. A server's fault, not the
+    /// after the request was sent, a reply that is not HTTP, or a response head HTTP does not
+    /// allow (two different `Content-Length`s, a negative one, a NUL in a header). A server's fault, not the
     /// network's: something answered.
     #[error("the server broke the exchange: {0}")]
     Protocol(String),
@@ -175,7 +176,9 @@ impl FetchError {
             FetchError::Connect(chain)
         } else if e.is_body() || e.is_decode() {
             FetchError::Body(chain)
-        } else if lower.contains("connection reset")
+        } else if find_cause::<hyper::Error>(e)
+            .is_some_and(|h| h.is_parse() || h.is_parse_status() || h.is_incomplete_message())
+            || lower.contains("connection reset")
             || lower.contains("connection closed before message completed")
             || lower.contains("broken pipe")
             || lower.contains("invalid http version")

@@ -359,14 +359,32 @@ async fn a_server_that_breaks_the_exchange_is_a_protocol_error() {
             };
             let mut buf = [0u8; 2048];
             let _ = c.read(&mut buf).await;
-            match n % 3 {
+            match n % 6 {
                 0 => {
                     // An RST instead of a FIN.
                     let _ = c.set_zero_linger();
                 }
                 1 => {}
-                _ => {
+                2 => {
                     let _ = c.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").await;
+                }
+                // Heads hyper refuses to parse: two lengths, a negative one, a NUL.
+                3 => {
+                    let _ = c
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello")
+                        .await;
+                }
+                4 => {
+                    let _ = c
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\nhello")
+                        .await;
+                }
+                _ => {
+                    let _ = c
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nX-Bad: a\0b\r\nContent-Length: 5\r\n\r\nhello",
+                        )
+                        .await;
                 }
             }
             drop(c);
@@ -374,7 +392,7 @@ async fn a_server_that_breaks_the_exchange_is_a_protocol_error() {
     });
     let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
     let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
-    for _ in 0..3 {
+    for _ in 0..6 {
         let e = f.fetch(&url, &Validators::default()).await.unwrap_err();
         assert_eq!(e.class(), "protocol", "{e}");
         assert!(!e.is_network(), "{e}");
