@@ -777,7 +777,8 @@ fn text_declared_plain_keeps_its_angle_brackets_and_ampersands() {
         a.text,
         "Bracket ]]> inside: a < b and AT&amp;T.\n\nSecond paragraph."
     );
-    // The same strings read as HTML lose the "tag" and what follows it.
+    // The same strings read as HTML decode their entities (an unclosed `<script>` is words
+    // there too).
     let html = normalize(
         &RawEntry {
             plain: PlainText::default(),
@@ -785,7 +786,8 @@ fn text_declared_plain_keeps_its_angle_brackets_and_ampersands() {
         },
         &opts(),
     );
-    assert_eq!(html.title, "Why");
+    assert_eq!(html.title, "Why <script> tags still matter & more");
+    assert!(html.text.contains("AT&T."), "{}", html.text);
     for mislabelled in [
         "<p>One</p><p>Two</p>",
         "One<br>Two",

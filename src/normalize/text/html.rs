@@ -311,8 +311,16 @@ fn strip_pass(input: &str) -> String {
             Markup::Open { name, self_closing } => {
                 let class = name.class();
                 if !self_closing && class == TagClass::RawSkip {
-                    i = skip_raw(b, end, &name);
-                    out.space();
+                    match skip_raw(b, end, &name) {
+                        Some(after) => {
+                            i = after;
+                            out.space();
+                        }
+                        // Never closed: no script, but words about one (`Why <script>
+                        // tags still matter`, or `&lt;script&gt;` decoded by the pass
+                        // before), which must not take the rest of the text with them.
+                        None => out.text(&input[lt..end]),
+                    }
                 } else if let Some((sname, depth, _)) = skip.as_mut() {
                     if !self_closing && *sname == name {
                         *depth = depth.saturating_add(1);

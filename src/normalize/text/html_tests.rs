@@ -17,6 +17,10 @@ fn paragraphs_and_inline_tags() {
     let html = "<p>Hello <b>big</b>\n   world.</p><p></p><div>Second<br>third</div>";
     assert_eq!(html_to_text(html), "Hello big world.\n\nSecond\n\nthird");
     assert_eq!(html_to_text("wo<span>rd</span>s"), "words");
+    assert_eq!(
+        html_to_text("Álvarez-<wbr>Núñez reg<wbr/>ulators"),
+        "Álvarez-Núñez regulators"
+    );
     assert_eq!(html_to_text("<ul><li>a</li><li>b</li></ul>"), "a\n\nb");
     assert_eq!(html_to_text("<h2>Head</h2>Body"), "Head\n\nBody");
     assert_eq!(
@@ -112,7 +116,21 @@ fn plain_text_blank_lines_are_paragraphs() {
 
 #[test]
 fn unclosed_constructs() {
-    assert_eq!(html_to_text("before<script>never closed"), "before");
+    // A raw-text element never closed is words about one, not a script: it must not take
+    // the rest of the text (an article, a headline) with it, served or escaped.
+    assert_eq!(
+        html_to_text("before<script>never closed"),
+        "before<script>never closed"
+    );
+    assert_eq!(
+        html_to_text("<p>hiding a &lt;script&gt; tag in ads.</p><p>More.</p>"),
+        "hiding a <script> tag in ads.\n\nMore."
+    );
+    assert_eq!(
+        html_to_text("Why <script> tags still matter"),
+        "Why <script> tags still matter"
+    );
+    assert_eq!(html_to_text("a<style>b</style>c <style>d"), "a c <style>d");
     assert_eq!(html_to_text("before<!-- never closed"), "before");
     // An unclosed skipped element does not swallow the article.
     assert_eq!(

@@ -102,7 +102,8 @@ impl TagName {
             | b"summary" | b"fieldset" | b"legend" | b"hgroup" | b"body" | b"html" => {
                 TagClass::Block
             }
-            b"td" | b"th" | b"img" | b"wbr" | b"option" => TagClass::Spaced,
+            // `<wbr>` only marks where a long word may break: it joins, as inline tags do.
+            b"td" | b"th" | b"img" | b"option" => TagClass::Spaced,
             _ => TagClass::Inline,
         }
     }
@@ -223,8 +224,9 @@ pub(super) fn parse_markup(b: &[u8], lt: usize) -> Option<(usize, Markup)> {
 }
 
 /// Finds the end of the raw-text element `name` starting at `from`: the index after the
-/// `>` of its end tag, or the end of input.
-pub(super) fn skip_raw(b: &[u8], from: usize, name: &TagName) -> usize {
+/// `>` of its end tag (or the end of input when that `>` is missing); `None` when the
+/// element is never closed.
+pub(super) fn skip_raw(b: &[u8], from: usize, name: &TagName) -> Option<usize> {
     let n = name.as_bytes();
     let mut i = from;
     while let Some(p) = find(b, i, b"</") {
@@ -234,11 +236,11 @@ pub(super) fn skip_raw(b: &[u8], from: usize, name: &TagName) -> usize {
             && b[start..end].eq_ignore_ascii_case(n)
             && b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric())
         {
-            return find(b, end, b">").map_or(b.len(), |q| q + 1);
+            return Some(find(b, end, b">").map_or(b.len(), |q| q + 1));
         }
         i = p + 2;
     }
-    b.len()
+    None
 }
 
 /// Does the input contain anything the scanner would treat as markup?
