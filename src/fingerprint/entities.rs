@@ -35,7 +35,11 @@ const CAPS_LINE: f32 = 0.6;
 const SALT: u64 = 0x7fb5_d329_728e_a185;
 
 fn trim_word(w: &str) -> &str {
-    w.trim_matches(|c: char| !c.is_alphanumeric())
+    // A word's last letter may carry combining marks (`José` decomposed): they stay.
+    w.trim_start_matches(|c: char| !c.is_alphanumeric())
+        .trim_end_matches(|c: char| {
+            !c.is_alphanumeric() && !unicode_normalization::char::is_combining_mark(c)
+        })
 }
 
 /// ASCII whitespace as `char::is_whitespace` sees it: `9..=13` (with the vertical tab) and
@@ -186,7 +190,10 @@ impl EntityMask {
                 ascii_lower.make_ascii_lowercase();
                 &ascii_lower
             } else {
-                owned = w.to_lowercase();
+                // Folded as the fingerprint text is (NFKC, lower case, one apostrophe): a
+                // copy that writes `O’Brien`, `Seán` decomposed or `Ｔｏｋｙｏ` names the same
+                // people and places.
+                owned = crate::normalize::fingerprint_text(w);
                 &owned
             };
             if is_weak(lower) || is_calendar_word(lower) {
@@ -223,6 +230,7 @@ pub fn entity_mask<'a>(paragraphs: impl IntoIterator<Item = &'a str>) -> u64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use unicode_normalization::UnicodeNormalization;
 
     proptest! {
         /// The byte scan splits as `split_whitespace` + `trim_word`.
@@ -232,6 +240,20 @@ mod tests {
                 s.split_whitespace().map(trim_word).filter(|w| !w.is_empty()).collect();
             prop_assert_eq!(ascii_words(&s).collect::<Vec<_>>(), reference);
         }
+    }
+
+    #[test]
+    fn a_name_is_the_same_name_however_its_letters_are_written() {
+        let lead = "Seán O’Brien met Tokyo officials and Ireland’s envoy José Müller on Monday.";
+        let straight = lead.replace('’', "'");
+        let decomposed: String = lead.nfd().collect();
+        let wide = lead.replace("Tokyo", "Ｔｏｋｙｏ");
+        let m = entity_mask([lead]);
+        assert!(m.count_ones() >= 5, "{m:064b}");
+        for other in [&straight, &decomposed, &wide] {
+            assert_eq!(entity_mask([other.as_str()]), m, "{other}");
+        }
+        assert_ne!(entity_mask([lead.replace("Tokyo", "Kyoto").as_str()]), m);
     }
 
     #[test]
