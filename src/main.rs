@@ -296,7 +296,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )?,
                     Err(e) => {
                         failed += 1;
-                        writeln!(out, "{name}: error [{}] {e}", e.class())?;
+                        writeln!(
+                            out,
+                            "{name}: error [{}] {}",
+                            e.class(),
+                            wirefold::config::shown_message(&e.to_string())
+                        )?;
                     }
                 }
             }

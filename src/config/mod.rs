@@ -590,6 +590,35 @@ pub fn shown_url(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// The longest error message kept and shown, in bytes; the rest is counted, not shown.
+pub const MESSAGE_MAX_BYTES: usize = 1024;
+
+/// An error message that quotes what a server sent (a tag name from a malformed feed, a
+/// `Content-Type`, a redirect target) made fit for a log line, `/status`, the page and a
+/// terminal: URLs as [`shown_text`] shows them, control characters (escape sequences, line
+/// breaks that would forge a log line) and bidirectional overrides written as escapes, and
+/// at most [`MESSAGE_MAX_BYTES`] of it.
+pub fn shown_message(text: &str) -> String {
+    let text = shown_text(text);
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    let mut out = String::with_capacity(text.len().min(MESSAGE_MAX_BYTES + 32));
+    for (i, c) in text.char_indices() {
+        if out.len() >= MESSAGE_MAX_BYTES {
+            out.push_str(&format!("… ({} bytes more)", text.len() - i));
+            break;
+        }
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A message fit to be shown: every http(s) URL in it as [`shown_url`] shows it. For texts
 /// made before the URL in them was redacted (a source's stored last error from an older
 /// wirefold) and those quoting a server's own URL (a `Location` header).

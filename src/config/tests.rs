@@ -1036,3 +1036,16 @@ fn a_token_is_visible_ascii_of_16_characters_or_more() {
         assert!(!found[0].contains(bad), "the token is not echoed");
     }
 }
+
+#[test]
+fn a_message_is_shown_without_control_characters_and_cut() {
+    assert_eq!(shown_message("plain: ok"), "plain: ok");
+    assert_eq!(
+        shown_message("tag </ti\u{1b}[31m>\nFAKE\u{202e}x https://u:pw@h.example/f?token=T"),
+        "tag </ti\\u{1b}[31m>\\nFAKE\\u{202e}x https://u:xxxxx@h.example/f?token=xxxxx"
+    );
+    let long = format!("é{}", "Z".repeat(5000));
+    let shown = shown_message(&long);
+    assert!(shown.len() <= MESSAGE_MAX_BYTES + 32, "{}", shown.len());
+    assert!(shown.ends_with(&format!("… ({} bytes more)", long.len() - 1024)), "{shown}");
+}

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::api::{BadParam, Params};
 use super::AppState;
-use crate::config::{shown_text, shown_url, SourceConfig};
+use crate::config::{shown_message, shown_url, SourceConfig};
 use crate::storage::{Counts, Millis, SourceState};
 
 /// The `/status` document.
@@ -523,7 +523,7 @@ pub(super) fn source_entry(
             status: e.status,
             // Redacted again: a message stored by an older wirefold still names the
             // URL as configured until the source's next poll replaces it.
-            message: shown_text(&e.message).into_owned(),
+            message: shown_message(&e.message),
             at: rfc3339(e.at),
         }),
         next_poll: if s.enabled && !gone {

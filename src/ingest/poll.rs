@@ -40,7 +40,11 @@ fn rebind(state: &mut SourceState, source: &SourceConfig) {
 }
 
 /// Polls one source once and records the outcome on its state.
-#[instrument(skip_all, fields(source = %source.name, url = %source.shown_url(), new, copies))]
+///
+/// The span names the source in every event of the poll; it is at `error` level so that it
+/// is there whatever `log.level` lets through (at `warn`, "poll failed" must still say
+/// which source).
+#[instrument(level = "error", skip_all, fields(source = %source.name, url = %source.shown_url(), new, copies))]
 pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollReport {
     // A backup may have the store closed: wait for it as a task, not on a runtime thread.
     ctx.store.until_open().await;
@@ -162,18 +166,20 @@ fn record_failure(
     let class = e.class();
     ctx.errors.record(class);
     state.failures = state.failures.saturating_add(1);
-    state.last_error = Some(ErrorRecord {
-        class: class.name.to_owned(),
-        message: e.to_string(),
-        at: now_ms(),
-        status: class.status,
-    });
+    // What the server sent may be quoted in it: shown safe and short in the log and /status.
+    let message = crate::config::shown_message(&e.to_string());
     warn!(
         error.class = %class,
-        error.message = %e,
+        error.message = %message,
         failures = state.failures,
         "poll failed"
     );
+    state.last_error = Some(ErrorRecord {
+        class: class.name.to_owned(),
+        message,
+        at: now_ms(),
+        status: class.status,
+    });
     if class.status == Some(410) {
         state.gone_since = Some(now_ms());
         warn!(source = %source.name, "the feed is gone (410): polling stopped; change its URL to poll it again");

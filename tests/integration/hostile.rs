@@ -163,3 +163,43 @@ fn external_entities_never_read_local_files() {
         );
     }
 }
+
+/// A malformed feed whose tag name carries escape sequences, a line break with a forged log
+/// line, and 20 KB: the error is shown escaped and cut in the log and `/status`, and at
+/// `warn` the log line still names the source that failed.
+#[test]
+fn what_a_broken_feed_quotes_cannot_forge_log_lines() {
+    let server = FeedServer::start();
+    let forged = "2026-12-05T00:00:00Z ERROR forged line";
+    server.set(
+        "h.xml",
+        format!(
+            "{HEAD}<item><title>x</ti\u{1b}[31mRED\u{1b}[0m\n{forged} {}></item>{TAIL}",
+            "Z".repeat(20_000)
+        ),
+    );
+    let env = TestEnv::new(&[("broken", server.url("h.xml"))], "1h");
+    let daemon = Daemon::start_with(&env.config, &[("RUST_LOG", "warn,wirefold::app=info")]);
+    let s = daemon.wait_for("the failed poll", |s| {
+        !s["sources"][0]["last_error"].is_null()
+    });
+    let message = s["sources"][0]["last_error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!message.contains(['\u{1b}', '\n']), "{message}");
+    assert!(message.contains("\\u{1b}[31mRED"), "{message}");
+    assert!(message.len() < 1200, "{} bytes", message.len());
+    assert!(message.ends_with("bytes more)"), "{message}");
+    let log = daemon.log();
+    let failed = log
+        .lines()
+        .find(|l| l.contains("poll failed"))
+        .unwrap_or_else(|| panic!("no poll failed line:\n{log}"));
+    assert!(failed.contains("source=broken"), "{failed}");
+    assert!(!log.contains('\u{1b}'), "{log}");
+    assert!(
+        !log.lines().any(|l| l.starts_with(forged)),
+        "a forged line:\n{log}"
+    );
+}
