@@ -121,8 +121,9 @@ pub fn parse_feed(
     let feed = match parse(bytes).map_err(served_as) {
         Ok(feed) => feed,
         // JSON Feed readers are to take an item id that is a number as its text (1.1, "id");
-        // feed-rs refuses the whole feed instead.
-        Err(e) if head.first() == Some(&b'{') => match json_ids_as_strings(bytes) {
+        // feed-rs refuses the whole feed instead, as it does for one item's date that is
+        // no string.
+        Err(e) if head.first() == Some(&b'{') => match json_items_repaired(bytes) {
             Some(fixed) => parse(&fixed).map_err(served_as)?,
             None => return Err(e),
         },
@@ -206,15 +207,39 @@ pub fn parse_feed(
     })
 }
 
-/// A JSON Feed whose items' ids include numbers, with those ids as strings; `None` when the
-/// body is no JSON object or every id is a string already.
-fn json_ids_as_strings(bytes: &[u8]) -> Option<Vec<u8>> {
+/// A JSON Feed whose items feed-rs refuses for a value of the wrong type, repaired: an id
+/// that is a number as its text; a `date_published` or `date_modified` that is a number as
+/// the Unix time it says (seconds, or milliseconds when that large), any other non-string
+/// date left out (the item is then dated as an undated one). `None` when the body is no
+/// JSON object or there was nothing to repair.
+fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let mut changed = false;
     for item in doc.get_mut("items")?.as_array_mut()? {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
         if let Some(id) = item.get_mut("id").filter(|id| id.is_number()) {
             *id = serde_json::Value::String(id.to_string());
             changed = true;
+        }
+        for key in ["date_published", "date_modified"] {
+            let Some(date) = item.get(key).filter(|d| !d.is_string() && !d.is_null()) else {
+                continue;
+            };
+            changed = true;
+            let unix = date.as_f64().and_then(|n| {
+                let ms = if n.abs() >= 1e11 { n } else { n * 1000.0 };
+                chrono::DateTime::from_timestamp_millis(ms as i64)
+            });
+            match unix {
+                Some(t) => {
+                    item.insert(key.into(), serde_json::Value::String(t.to_rfc3339()));
+                }
+                None => {
+                    item.remove(key);
+                }
+            }
         }
     }
     changed.then(|| serde_json::to_vec(&doc).ok()).flatten()
@@ -553,13 +578,27 @@ mod tests {
     }
 
     #[test]
-    fn a_json_feed_item_id_that_is_a_number_is_read_as_its_text() {
+    fn a_json_feed_items_id_or_date_that_is_a_number_is_read_as_such() {
         let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
 {"id":17,"url":"https://e.com/17","title":"Seventeen","content_text":"x"},
 {"id":"s","url":"https://e.com/s","title":"S","content_text":"y"}]}"#;
         let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
         assert_eq!(f.entries[0].guid.as_deref(), Some("17"));
         assert_eq!(f.entries[1].guid.as_deref(), Some("s"));
+        // A date that is a number is the Unix time it says; another non-string, no date.
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+{"id":"a","url":"https://e.com/a","title":"A","content_text":"x","date_published":1796466864},
+{"id":"b","url":"https://e.com/b","title":"B","content_text":"y","date_modified":1796466864000},
+{"id":"c","url":"https://e.com/c","title":"C","content_text":"z","date_published":{"at":1}}]}"#;
+        let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
+        assert_eq!(f.entries.len(), 3);
+        let when = |i: usize| {
+            let e = &f.entries[i];
+            e.published.or(e.updated).map(|t| t.timestamp())
+        };
+        assert_eq!(when(0), Some(1_796_466_864));
+        assert_eq!(when(1), Some(1_796_466_864));
+        assert_eq!(when(2), None);
         // Other bad JSON is still refused, with feed-rs's reason.
         let bad = r#"{"version":"https://jsonfeed.org/version/1.1","title":5,"items":[]}"#;
         assert!(matches!(

@@ -1047,5 +1047,8 @@ fn a_message_is_shown_without_control_characters_and_cut() {
     let long = format!("é{}", "Z".repeat(5000));
     let shown = shown_message(&long);
     assert!(shown.len() <= MESSAGE_MAX_BYTES + 32, "{}", shown.len());
-    assert!(shown.ends_with(&format!("… ({} bytes more)", long.len() - 1024)), "{shown}");
+    assert!(
+        shown.ends_with(&format!("… ({} bytes more)", long.len() - 1024)),
+        "{shown}"
+    );
 }
