@@ -3,7 +3,8 @@
 //!
 //! Rules: http/https only; scheme and host lowercased and the default port dropped (the
 //! `url` crate does that); fragment dropped; tracking parameters dropped; remaining query
-//! parameters sorted by key (stable, original encoding kept); empty query removed; AMP
+//! parameters sorted by key (stable, original encoding kept; a cache-buster `_=TIMESTAMP`
+//! dropped too); empty query removed; AMP
 //! variants folded (`amp.` host prefix, `/amp` path segments, `.amp.html`, `?amp`,
 //! `amp=1`, `outputType=amp`). `www.` and `index.html` are kept as they are.
 
@@ -86,6 +87,11 @@ fn is_tracking(key: &str, value: &str) -> bool {
     }
     if k == "amp" {
         return value.is_empty() || value == "1" || value.eq_ignore_ascii_case("true");
+    }
+    if k == "_" {
+        // A cache-buster (jQuery's `_=1733390000000`): a timestamp that changes every
+        // request, and would make every poll's link another article's.
+        return value.len() >= 9 && value.bytes().all(|b| b.is_ascii_digit());
     }
     if matches!(
         k.as_str(),
@@ -302,6 +308,23 @@ mod tests {
         assert_eq!(
             c("https://e.com/a?from=2020").as_deref(),
             Some("https://e.com/a?from=2020")
+        );
+        // A cache-buster's timestamp goes; `_` with another value stays.
+        assert_eq!(
+            c("https://e.com/a?id=4&_=1733390000123").as_deref(),
+            Some("https://e.com/a?id=4")
+        );
+        assert_eq!(
+            c("https://e.com/a?_=1733390000").as_deref(),
+            Some("https://e.com/a")
+        );
+        assert_eq!(
+            c("https://e.com/a?_=top").as_deref(),
+            Some("https://e.com/a?_=top")
+        );
+        assert_eq!(
+            c("https://e.com/a?_=12").as_deref(),
+            Some("https://e.com/a?_=12")
         );
         // Stable sort keeps repeated keys in order; encoding preserved.
         assert_eq!(
