@@ -183,9 +183,9 @@ fn item_digest(a: &Article) -> u64 {
 /// entries stopped long ago therefore looks slow, as it is. `None` when no entry has a date,
 /// when only one has, or when every date is the same instant (feeds that stamp every entry with the time of the
 /// request say nothing about their rate); 30 days when no entry is recent. A feed whose
-/// newest entry lies ahead of `now` (local time labelled as UTC, hours ahead) has its dates
-/// taken back by that much: counted from `now` as they were, its span was nothing and the
-/// source was polled at a quarter of its interval.
+/// entries lie ahead of `now`, half of them or more (local time labelled as UTC, hours
+/// ahead), has its dates taken back by the newest one's lead: counted from `now` as they
+/// were, its span was nothing and the source was polled at a quarter of its interval.
 pub fn entry_gap(entries: &[RawEntry], now: DateTime<Utc>) -> Option<Duration> {
     const WINDOW: Duration = Duration::from_secs(30 * 86_400);
     let mut dates: Vec<DateTime<Utc>> = entries
@@ -195,7 +195,11 @@ pub fn entry_gap(entries: &[RawEntry], now: DateTime<Utc>) -> Option<Duration> {
         .filter(|d| d.timestamp() > 0 && *d <= now + chrono::Duration::days(1))
         .collect();
     let ahead = *dates.iter().max()? - now;
-    if ahead > chrono::Duration::zero() {
+    // Only a feed ahead as a whole (half its entries or more) writes local time as UTC; one
+    // event's or embargoed item's date ahead says nothing of the others.
+    dates.sort_unstable();
+    let feed_ahead = dates[(dates.len() - 1) / 2] > now;
+    if ahead > chrono::Duration::zero() && feed_ahead {
         for d in &mut dates {
             *d -= ahead;
         }
@@ -352,5 +356,13 @@ mod tests {
         let right: Vec<RawEntry> = (0..10).map(|i| entry(i * 10, now)).collect();
         assert_eq!(entry_gap(&ahead, now), entry_gap(&right, now));
         assert!(entry_gap(&ahead, now).unwrap() >= Duration::from_secs(540));
+        // One entry dated 20 h ahead (an event, an embargo) among entries dated right: they
+        // keep their dates, and the rate is theirs and its.
+        let mut one_ahead = busy.clone();
+        one_ahead.push(entry(-20 * 60, now));
+        assert_eq!(
+            entry_gap(&one_ahead, now),
+            Some(Duration::from_secs(100 * 60) / 11)
+        );
     }
 }
