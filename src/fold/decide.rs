@@ -154,11 +154,14 @@ impl Folder {
         };
         // Rule 2a: an exact copy of the source's own article at the same URL under another
         // key is that article again: a feed that mints a new GUID for its items on every poll
-        // added a "copy" per item per poll, for ever.
+        // added a "copy" per item per poll, for ever. Without a URL, the same date the feed
+        // gives (to the millisecond) says so: a daily item with the same words has another.
         if let Some((m, story)) = &found {
+            let dated = matches!(a.date_source, DateSource::Published | DateSource::Updated)
+                .then(|| a.published.timestamp_millis());
             if m.kind == MatchKind::Exact
-                && a.url.is_some()
-                && self.same_item_again(batch, story, m, source, &a.url)?
+                && (a.url.is_some() || dated.is_some())
+                && self.same_item_again(batch, story, m, source, &a.url, dated)?
             {
                 return Ok(Decision::Unchanged);
             }
@@ -234,7 +237,8 @@ impl Folder {
 
 impl Folder {
     /// Whether `story` (found by the exact match `m`) already holds an article of `source`
-    /// at `url`: among its copies in the story record, or the matched article itself.
+    /// at `url` (among its copies in the story record, or the matched article itself); for
+    /// an item without URL, one without URL that the feed dated `dated` as well.
     fn same_item_again(
         &self,
         batch: &Batch,
@@ -242,19 +246,41 @@ impl Folder {
         m: &Match,
         source: &str,
         url: &Option<String>,
+        dated: Option<Millis>,
     ) -> Result<bool, StoreError> {
-        if story
-            .copies
-            .iter()
-            .any(|c| c.source == source && &c.url == url)
-        {
+        let record = |id: u64| match batch.writes.iter().rev().find(|(r, _)| r.id == id) {
+            Some((r, _)) => Ok(Some(r.clone())),
+            None => self.store.article(id),
+        };
+        if url.is_some() {
+            if story
+                .copies
+                .iter()
+                .any(|c| c.source == source && &c.url == url)
+            {
+                return Ok(true);
+            }
+            return Ok(record(m.article)?.is_some_and(|r| r.source == source && &r.url == url));
+        }
+        let same = |r: &ArticleRecord| {
+            r.source == source
+                && r.url.is_none()
+                && matches!(r.date_origin, DateOrigin::Published | DateOrigin::Updated)
+                && Some(r.published) == dated
+        };
+        if record(m.article)?.is_some_and(|r| same(&r)) {
             return Ok(true);
         }
-        let matched = match batch.writes.iter().rev().find(|(r, _)| r.id == m.article) {
-            Some((r, _)) => Some(r.clone()),
-            None => self.store.article(m.article)?,
-        };
-        Ok(matched.is_some_and(|r| r.source == source && &r.url == url))
+        for c in story
+            .copies
+            .iter()
+            .filter(|c| c.source == source && c.url.is_none())
+        {
+            if c.article != m.article && record(c.article)?.is_some_and(|r| same(&r)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 

@@ -9,7 +9,9 @@
 //!    is not folded at all (every entry would be unchanged; see [`polls`]).
 //! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story.
 //!    2a. Unless it is the source's own article at the same URL under another entry key (a
-//!    feed that mints new GUIDs on every poll): that is the article again, unchanged.
+//!    feed that mints new GUIDs on every poll): that is the article again, unchanged. An item
+//!    without URL is that article again when both carry the same date from the feed; the
+//!    same words dated another day (a daily item), or undated, stay a copy.
 //! 3. **Near-duplicate** found by the index within the time window and verified there → a near
 //!    copy in the matched article's story.
 //!    3a. **Short items, verified again on the texts** ([`crate::dedup::short_match_holds`]):

@@ -106,6 +106,36 @@ fn items_without_words_never_fold() {
     ));
 }
 
+/// Without a link, the item under a new GUID with the same words and the same date the feed
+/// gives is that item again; the same words dated another day (a daily item), or undated,
+/// are another article.
+#[test]
+fn the_same_dated_item_without_link_under_a_new_guid_is_unchanged() {
+    let (_d, f) = folder();
+    let dated = |guid: &str, at: i64| RawEntry {
+        published: DateTime::<Utc>::from_timestamp_millis(at),
+        ..entry(guid, "Ferries go electric", &P)
+    };
+    let s = story(fold(&f, "paper", &dated("r-1", T0), T0));
+    for n in 2..5 {
+        let d = fold(&f, "paper", &dated(&format!("r-{n}"), T0), T0 + n * HOUR);
+        assert!(matches!(d, Decision::Unchanged), "poll {n}: {d:?}");
+    }
+    let d = fold(&f, "paper", &dated("r-9", T0 + 24 * HOUR), T0 + 25 * HOUR);
+    assert!(
+        matches!(d, Decision::Copy { exact: true, story, .. } if story == s),
+        "{d:?}"
+    );
+    // Undated: nothing tells the same item from another with the same words.
+    let undated = |guid: &str| entry(guid, "Ferries go electric", &P);
+    let u = story(fold(&f, "radio", &undated("u-1"), T0));
+    let d = fold(&f, "radio", &undated("u-2"), T0 + HOUR);
+    assert!(
+        matches!(d, Decision::Copy { exact: true, story, .. } if story == u),
+        "{d:?}"
+    );
+}
+
 #[test]
 fn the_same_item_under_a_new_guid_is_unchanged() {
     let (_d, f) = folder();
