@@ -34,6 +34,10 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// Largest page size.
 pub const MAX_LIMIT: usize = 1000;
 
+/// The largest `limit` of `GET /articles` with `text=true`: a page of articles with their
+/// texts (up to [`crate::ingest::MAX_TEXT_BYTES`] each) is built in memory whole.
+pub const MAX_LIMIT_WITH_TEXT: usize = 100;
+
 /// A rejected request parameter.
 #[derive(Debug)]
 pub struct BadParam {
@@ -439,13 +443,25 @@ pub(super) async fn articles(State(state): State<AppState>, RawQuery(q): RawQuer
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let (after, limit) = match (p.u64("after"), p.limit()) {
-        (Ok(a), Ok(l)) => (a, l),
-        (Err(e), _) | (_, Err(e)) => return e.into_response(),
-    };
     let with_text = match p.bool("text") {
         Ok(b) => b,
         Err(e) => return e.into_response(),
+    };
+    let max = if with_text {
+        MAX_LIMIT_WITH_TEXT
+    } else {
+        MAX_LIMIT
+    };
+    let limit = p.limit_up_to(max).map_err(|mut e| {
+        if with_text {
+            e.message
+                .push_str(" with text=true (each article carries its text)");
+        }
+        e
+    });
+    let (after, limit) = match (p.u64("after"), limit) {
+        (Ok(a), Ok(l)) => (a, l),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
     if let Err(refused) = check_cursor(&state.store, after, "after").await {
         return refused;

@@ -18,6 +18,22 @@ use crate::storage::StoreError;
 /// Longest title kept, in characters (longer ones are cut, with `…`).
 pub const MAX_TITLE_CHARS: usize = 1000;
 
+/// Longest article text kept, in bytes (cut on a character boundary, with `…`): a long read
+/// is a few tens of KiB; a hostile or broken feed's megabytes would be stored, indexed by
+/// nothing and served whole. The fingerprints are taken from the whole text before.
+pub const MAX_TEXT_BYTES: usize = 256 * 1024;
+
+fn cut_bytes(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut at = max;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+        s.push('…');
+    }
+}
+
 fn cut_chars(s: &mut String, max: usize) {
     if let Some((at, _)) = s.char_indices().nth(max) {
         s.truncate(at);
@@ -107,7 +123,8 @@ pub fn fold_entries(
 }
 
 /// Normalizes the entries of one poll, in order, as the ingest folds them: the language
-/// detected once for the feed ([`FeedLanguage`]), titles cut at [`MAX_TITLE_CHARS`], an entry
+/// detected once for the feed ([`FeedLanguage`]), titles cut at [`MAX_TITLE_CHARS`] and texts
+/// at [`MAX_TEXT_BYTES`], an entry
 /// repeated whole (same key, link, title and text) left out, and the items of a key that
 /// several different items share told apart by their own link and title (`shared_key`).
 pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> Vec<Article> {
@@ -120,6 +137,7 @@ pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> V
         // headline variants on every copy. Headlines are short: keep the first characters.
         cut_chars(&mut article.title, MAX_TITLE_CHARS);
         cut_chars(&mut article.fp_title, MAX_TITLE_CHARS);
+        cut_bytes(&mut article.text, MAX_TEXT_BYTES);
         // The same item listed twice is one article: kept twice, its copy became a second
         // article of the source that never followed the item's edits.
         if seen.insert((article.key.clone(), item_digest(&article))) {
@@ -241,6 +259,17 @@ mod tests {
         let mut short = "short".to_owned();
         cut_chars(&mut short, MAX_TITLE_CHARS);
         assert_eq!(short, "short");
+        let mut text = format!("a{}", "é".repeat(MAX_TEXT_BYTES));
+        cut_bytes(&mut text, MAX_TEXT_BYTES);
+        assert!(
+            text.len() <= MAX_TEXT_BYTES + '…'.len_utf8(),
+            "{}",
+            text.len()
+        );
+        assert!(text.ends_with("é…"));
+        let mut fits = "é".repeat(MAX_TEXT_BYTES / 2);
+        cut_bytes(&mut fits, MAX_TEXT_BYTES);
+        assert_eq!(fits.len(), MAX_TEXT_BYTES);
     }
 
     fn entry(age_min: i64, now: DateTime<Utc>) -> RawEntry {

@@ -24,7 +24,9 @@ use crate::fold::Folder;
 use crate::normalize::Rules;
 use crate::parse::ParseError;
 use crate::storage::{SourceState, Store, StoreError};
-pub use body::{entry_gap, fold_entries, ingest_body, normalize_entries, MAX_TITLE_CHARS};
+pub use body::{
+    entry_gap, fold_entries, ingest_body, normalize_entries, MAX_TEXT_BYTES, MAX_TITLE_CHARS,
+};
 pub use counters::{ErrorClass, ErrorCounts};
 pub use poll::poll_source;
 

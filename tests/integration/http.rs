@@ -225,6 +225,8 @@ fn api_change_feed_feeds_metrics_and_events() {
         ("/stories?colour=red", "colour"),
         ("/stories/xyz", "id"),
         ("/articles?text=maybe", "text"),
+        // with their texts, pages are smaller
+        ("/articles?text=true&limit=101", "limit"),
         // a parameter given twice is refused, not answered with one of its values
         ("/stories?limit=1&limit=2", "limit"),
         ("/articles?after=1&after=2", "after"),
@@ -248,6 +250,11 @@ fn api_change_feed_feeds_metrics_and_events() {
         assert_eq!(code, 400, "{path}: {body}");
         assert_eq!(json(&body)["parameter"], param, "{path}: {body}");
     }
+    let (code, _, body) = get(&d.url("/articles?text=true&limit=100"), &[]);
+    assert_eq!(code, 200, "{body}");
+    let (_, _, body) = get(&d.url("/articles?limit=101&text=true"), &[]);
+    assert!(body.contains("1 to 100 with text=true"), "{body}");
+    assert_eq!(get(&d.url("/articles?limit=1000"), &[]).0, 200);
     // /status filters: failing sources only, counts only, and a page of the list.
     let v = json(&get(&d.url("/status?sources=failing"), &[]).2);
     assert_eq!(v["sources_shown"], "failing");
@@ -719,19 +726,26 @@ fn bearer_token_guards_everything_but_health() {
     let out = tool(&["stats", "--url", &d.url("/")]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    // The test configuration's own listen address has port 0: no URL to derive.
-    let out = crate::helpers::wirefold()
-        .args(["health-check", "--config"])
-        .arg(&env.config)
-        .env_remove("WIREFOLD_CONFIG")
-        .env_remove("WIREFOLD_HTTP__LISTEN")
-        .output()
-        .unwrap();
+    // The test configuration's own listen address has port 0: the running daemon's marker
+    // names the port it bound; once it has stopped, there is no URL to derive.
+    let health_check = || {
+        crate::helpers::wirefold()
+            .args(["health-check", "--config"])
+            .arg(&env.config)
+            .env_remove("WIREFOLD_CONFIG")
+            .env_remove("WIREFOLD_HTTP__LISTEN")
+            .output()
+            .unwrap()
+    };
+    let out = health_check();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0));
+    let out = health_check();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("has port 0") && err.contains("--url"), "{err}");
-    let (code, _) = d.terminate();
-    assert_eq!(code, Some(0));
 }
 
 #[test]
