@@ -16,11 +16,22 @@ struct Status {
     store_bytes: u64,
     counts: Counts,
     sources: Vec<Source>,
+    /// Every source's health, counted by the daemon (`stats --source` lists one source).
+    #[serde(default)]
+    health: Option<Health>,
     /// Absent from the status of a wirefold before automatic backups.
     #[serde(default)]
     store: Option<StoreStatus>,
     #[serde(default)]
     config: Option<ConfigStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Health {
+    #[serde(default)]
+    failing: usize,
+    #[serde(default)]
+    down: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,11 +310,15 @@ fn backups_line(b: &BackupStatus) -> String {
 fn render(s: &Status) -> String {
     let mut out = String::new();
     let gone = |x: &Source| x.state.as_deref() == Some("gone");
-    let failing = s
-        .sources
-        .iter()
-        .filter(|x| x.failures > 0 && !gone(x))
-        .count();
+    let failing = match &s.health {
+        Some(h) => h.failing + h.down,
+        // An older daemon: the listed sources.
+        None => s
+            .sources
+            .iter()
+            .filter(|x| x.failures > 0 && !gone(x))
+            .count(),
+    };
     let _ = writeln!(
         out,
         "wirefold {} · up {}s · {} ({failing} failing) · {} · {} · {}",
@@ -550,6 +565,27 @@ mod tests {
             Some(
                 "wirefold 0.1.0 · up 60s · 1 source (1 failing) · 3 articles · 2 stories · 1 copy"
             )
+        );
+    }
+
+    #[test]
+    fn one_source_shown_keeps_the_fleets_failing_count() {
+        let one = r#"{"name": "fine", "enabled": true, "failures": 0, "polls": 2,
+                "not_modified": 0, "last_success": null, "next_poll": null,
+                "items_new": 0, "items_copies": 0, "items_updated": 0, "last_error": null}"#;
+        let json = format!(
+            r#"{{"version": "0.1.0", "uptime_s": 60, "polls_in_flight": 0, "index_size": 3,
+                "store_bytes": 1048576, "counts": {{"sources": 6, "articles": 3, "stories": 2,
+                "copies": 1}}, "health": {{"ok": 1, "failing": 1, "down": 4}},
+                "sources": [{one}]}}"#
+        );
+        let text = render(&serde_json::from_str(&json).unwrap());
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .contains("6 sources (5 failing)"),
+            "{text}"
         );
     }
 
