@@ -512,10 +512,16 @@ fn api_change_feed_feeds_metrics_and_events() {
     });
     assert!(empty.contains("event: new_copy"), "{empty}");
 
-    // The page escapes feed-supplied strings (the outlet's feed title carries a script tag).
+    // The page escapes feed-supplied strings (the outlet's feed title carries a script tag),
+    // and tells the browser to run no script should an escape be missed.
     let (code, ct, page) = get(&d.url("/"), &[]);
     assert_eq!(code, 200);
     assert!(ct.starts_with("text/html"));
+    let (_, h, _) = send(reqwest::Method::GET, &d.url("/"), &[], true);
+    let policy = header(&h, "content-security-policy");
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+    assert!(!policy.contains("script-src"), "{policy}");
+    assert_eq!(header(&h, "x-content-type-options"), "nosniff");
     assert!(
         !page.contains("<script>alert"),
         "unescaped feed string in page"
