@@ -15,7 +15,8 @@ use metrics_util::MetricKindMask;
 
 /// Polls finished, by `outcome` (`ok`, `not_modified`, `error`) and error `class`.
 pub const POLLS: &str = "wirefold_polls_total";
-/// Fetch duration (request start to body read), seconds.
+/// Fetch duration (request start to body read, or to the error that ended the fetch),
+/// seconds; every fetch attempt.
 pub const FETCH_SECONDS: &str = "wirefold_fetch_duration_seconds";
 /// Decoded body bytes fetched.
 pub const FETCH_BYTES: &str = "wirefold_fetch_bytes_total";
@@ -96,7 +97,11 @@ pub fn install() -> PrometheusHandle {
 
 fn describe() {
     describe_counter!(POLLS, "Polls finished, by outcome and error class.");
-    describe_histogram!(FETCH_SECONDS, metrics::Unit::Seconds, "Fetch duration.");
+    describe_histogram!(
+        FETCH_SECONDS,
+        metrics::Unit::Seconds,
+        "Fetch duration, request start to the whole body read or to the error that ended it; every fetch."
+    );
     describe_counter!(
         FETCH_BYTES,
         metrics::Unit::Bytes,
@@ -180,7 +185,7 @@ pub fn unchanged_body() {
     counter!(UNCHANGED_BODIES).increment(1);
 }
 
-/// One fetch with a body (or a 304).
+/// One fetch attempt: its duration, and the bytes of its body (0 for a 304 or an error).
 pub fn fetch(elapsed: Duration, bytes: u64) {
     histogram!(FETCH_SECONDS).record(elapsed.as_secs_f64());
     counter!(FETCH_BYTES).increment(bytes);

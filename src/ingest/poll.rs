@@ -10,7 +10,7 @@ use url::Url;
 
 use super::{ingest_body, polled_host, IngestContext, PollError, PollReport, PollSummary};
 use crate::config::{shown_url, SourceConfig};
-use crate::fetch::{Content, Validators};
+use crate::fetch::{Content, FetchOutcome, Validators};
 use crate::storage::{ErrorRecord, Millis, SourceState, StoreError};
 
 fn now_ms() -> Millis {
@@ -255,12 +255,17 @@ async fn run(
     };
     let started = std::time::Instant::now();
     let fetcher = ctx.fetcher.get();
-    let outcome = fetcher.fetch_source(source, url, &validators).await?;
-    let bytes = match &outcome.content {
-        Content::Body { bytes, .. } => bytes.len() as u64,
-        Content::NotModified => 0,
+    let fetched = fetcher.fetch_source(source, url, &validators).await;
+    // Every attempt is timed: the slowest fetches are those that end in a timeout.
+    let bytes = match &fetched {
+        Ok(FetchOutcome {
+            content: Content::Body { bytes, .. },
+            ..
+        }) => bytes.len() as u64,
+        _ => 0,
     };
     crate::metrics::fetch(started.elapsed(), bytes);
+    let outcome = fetched?;
     track_move(
         state,
         source,

@@ -218,6 +218,20 @@ fn every_fault_is_classified_and_the_daemon_keeps_serving() {
     assert!(server.hits("moved-final.xml") > before);
     assert_eq!(num(source(&s2, "file"), "/items_seen"), 1);
     assert!(server.not_modified() >= 1);
+    // Every fetch is timed, those that ended in an error too (timeouts are the slowest).
+    let polls: u64 = s2["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| num(x, "/polls"))
+        .sum();
+    let metrics = crate::helpers::http_get(&daemon.url("/metrics")).1;
+    let timed: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("wirefold_fetch_duration_seconds_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no fetch count in\n{metrics}"));
+    assert!(timed >= polls, "{timed} fetches timed, {polls} polls");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 }
