@@ -430,7 +430,19 @@ impl<P: Poller> Scheduler<P> {
                         (true, None) => self.bounds.max_backoff,
                         // A pause the server asked for may be longer than the back-off.
                         (true, Some(_)) => self.bounds.max_backoff.max(self.bounds.max_retry_after),
-                        (false, _) => policy::base_interval(&inp, &self.bounds).mul_f64(1.5),
+                        (false, _) => {
+                            // The feed's <skipHours>/<skipDays> move the latest poll allowed
+                            // out of them, as they moved the stored one.
+                            let latest = policy::skip(
+                                wall + millis(
+                                    policy::base_interval(&inp, &self.bounds).mul_f64(1.5),
+                                ),
+                                inp.skip_hours,
+                                inp.skip_days,
+                                self.phases[i],
+                            );
+                            Duration::from_millis(u64::try_from(latest - wall).unwrap_or(0))
+                        }
                     };
                     if wait > cap {
                         // Stored too, so that /status shows when it comes now.

@@ -182,7 +182,7 @@ fn align(now: Millis, period: Duration, phase: f64) -> Millis {
 }
 
 /// Moves `due` out of skipped hours and days (UTC).
-fn skip(due: Millis, hours: u32, days: u8, phase: f64) -> Millis {
+pub fn skip(due: Millis, hours: u32, days: u8, phase: f64) -> Millis {
     if hours == 0 && days == 0 {
         return due;
     }

@@ -830,3 +830,38 @@ async fn a_requested_poll_starts_now_once_and_never_sooner_than_the_minimum_inte
     let cooling = mock.starts_of("cooling");
     assert!(cooling[1..].iter().all(|t| *t >= 2 * hour), "{cooling:?}");
 }
+
+/// A feed's `<skipHours>` hold across a restart: the next poll it stored, hours away in the
+/// one hour the feed allows, is kept, not brought within 1.5 intervals.
+#[tokio::test(start_paused = true)]
+async fn a_restart_keeps_a_next_poll_that_skip_hours_moved() {
+    use chrono::Timelike;
+    let interval = Duration::from_secs(600);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let sources = vec![source("nightly", "night.example", interval)];
+    let now = Utc::now().timestamp_millis();
+    let next = now + 5 * 3600 * 1000;
+    let allowed = chrono::DateTime::<Utc>::from_timestamp_millis(next)
+        .unwrap()
+        .hour();
+    let state = SourceState {
+        configured_url: Some(sources[0].url.to_string()),
+        polls: 3,
+        next_poll: Some(next),
+        skip_hours: !(1u32 << allowed) & 0x00FF_FFFF,
+        ..SourceState::default()
+    };
+    mock.save(&sources[0], &state);
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, Duration::from_secs(10)),
+        Duration::from_secs(3600),
+    )
+    .await;
+    assert!(
+        mock.starts_of("nightly").is_empty(),
+        "{:?}",
+        mock.starts_of("nightly")
+    );
+}
