@@ -91,7 +91,15 @@ pub fn fresh_for(headers: &HeaderMap) -> Option<Duration> {
                 return None;
             }
             if let Some(v) = directive.strip_prefix("max-age=") {
-                max_age = v.trim_matches('"').parse::<u64>().ok();
+                let v = v.trim_matches('"');
+                // RFC 9111 1.2.2: a delta-seconds too large to hold is taken as the largest
+                // (the schedule's bounds cap it anyway).
+                max_age = match v.parse::<u64>() {
+                    Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+                        Some(u64::from(u32::MAX))
+                    }
+                    parsed => parsed.ok(),
+                };
             }
         }
         if let Some(secs) = max_age {
@@ -150,6 +158,10 @@ mod tests {
     fn freshness_from_max_age_or_expires() {
         let h = headers(&[(header::CACHE_CONTROL, "public, max-age=1800")]);
         assert_eq!(fresh_for(&h), Some(Duration::from_secs(1800)));
+        let h = headers(&[(header::CACHE_CONTROL, "max-age=99999999999999999999")]);
+        assert_eq!(fresh_for(&h), Some(Duration::from_secs(u64::from(u32::MAX))));
+        let h = headers(&[(header::CACHE_CONTROL, "max-age=-5")]);
+        assert_eq!(fresh_for(&h), None);
         let h = headers(&[(header::CACHE_CONTROL, "no-cache, max-age=1800")]);
         assert_eq!(fresh_for(&h), None);
         let h = headers(&[
