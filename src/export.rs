@@ -24,6 +24,8 @@ pub struct ExportedArticle<'a> {
     pub title: &'a str,
     /// Publication date (RFC 3339).
     pub published: Option<String>,
+    /// Where `published` comes from (`published`, `updated`, `first_seen`, `clamped_future`).
+    pub date_source: &'static str,
     /// When wirefold first saw it (RFC 3339).
     pub first_seen: Option<String>,
     /// When its content last changed (RFC 3339).
@@ -47,6 +49,7 @@ impl<'a> From<&'a ArticleRecord> for ExportedArticle<'a> {
             url: a.url.as_deref(),
             title: &a.title,
             published: rfc3339(a.published),
+            date_source: a.date_origin.name(),
             first_seen: rfc3339(a.first_seen),
             updated: rfc3339(a.updated),
             story: a.story,

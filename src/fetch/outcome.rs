@@ -159,7 +159,10 @@ mod tests {
         let h = headers(&[(header::CACHE_CONTROL, "public, max-age=1800")]);
         assert_eq!(fresh_for(&h), Some(Duration::from_secs(1800)));
         let h = headers(&[(header::CACHE_CONTROL, "max-age=99999999999999999999")]);
-        assert_eq!(fresh_for(&h), Some(Duration::from_secs(u64::from(u32::MAX))));
+        assert_eq!(
+            fresh_for(&h),
+            Some(Duration::from_secs(u64::from(u32::MAX)))
+        );
         let h = headers(&[(header::CACHE_CONTROL, "max-age=-5")]);
         assert_eq!(fresh_for(&h), None);
         let h = headers(&[(header::CACHE_CONTROL, "no-cache, max-age=1800")]);

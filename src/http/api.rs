@@ -171,6 +171,9 @@ pub struct ArticleView {
     pub title: String,
     /// Publication date.
     pub published: Option<String>,
+    /// Where `published` comes from: `published` or `updated` (the feed's dates), else
+    /// `first_seen` or `clamped_future` (a stand-in: the time of the first sighting).
+    pub date_source: &'static str,
     /// First seen by wirefold.
     pub first_seen: Option<String>,
     /// Last content change.
@@ -193,6 +196,7 @@ impl ArticleView {
         Self {
             id: a.id,
             published: rfc3339(a.published),
+            date_source: a.date_origin.name(),
             first_seen: rfc3339(a.first_seen),
             updated: rfc3339(a.updated),
             revisions: a.revisions,

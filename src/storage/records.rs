@@ -24,6 +24,19 @@ pub enum DateOrigin {
     ClampedFuture,
 }
 
+impl DateOrigin {
+    /// Its name in the API and `export`: `published`, `updated`, `first_seen` (the feed gave
+    /// no usable date) or `clamped_future` (the feed's date lay too far ahead).
+    pub fn name(self) -> &'static str {
+        match self {
+            DateOrigin::Published => "published",
+            DateOrigin::Updated => "updated",
+            DateOrigin::FirstSeen => "first_seen",
+            DateOrigin::ClampedFuture => "clamped_future",
+        }
+    }
+}
+
 /// One stored article: one entry of one source, however many times it was polled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArticleRecord {

@@ -392,6 +392,7 @@ fn operator_rules_from_the_config_clean_text_and_fingerprints() {
             .iter()
             .find(|a| a["source"] == "port")
             .expect("port's article");
+        assert_eq!(port["date_source"], "published", "{port}");
         let same_story = articles[0]["story"] == articles[1]["story"];
         let exact = articles
             .iter()

@@ -197,6 +197,9 @@ fn api_change_feed_feeds_metrics_and_events() {
     let (code, _, body) = get(&d.url(&format!("/articles/{art}")), &[]);
     assert_eq!(code, 200);
     assert!(json(&body)["text"].as_str().unwrap().contains("Valmora"));
+    // The date is the feed's, and says so (a stand-in would say `first_seen`).
+    assert_eq!(json(&body)["published"], "2023-04-17T10:05:00Z", "{body}");
+    assert_eq!(json(&body)["date_source"], "published", "{body}");
 
     // The change feed: page through from the start one at a time, then resume.
     let mut cursor = "0".to_owned();
