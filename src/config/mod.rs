@@ -852,20 +852,44 @@ impl Config {
                 ),
             });
         }
-        let mut by_url: std::collections::HashMap<Url, Vec<&SourceConfig>> =
+        // One warning per feed polled more than once, naming every source that polls it (a
+        // list of 500 copies is one line, not 499).
+        let mut groups: Vec<Vec<&SourceConfig>> = Vec::new();
+        let mut by_url: std::collections::HashMap<Url, Vec<usize>> =
             std::collections::HashMap::new();
         for s in self.enabled_sources() {
             let same = by_url.entry(fetched_url(&s.url)).or_default();
-            match same.iter().find(|f| f.headers == s.headers) {
-                Some(first) => out.push(format!(
-                    "sources {:?} and {:?} poll the same URL {}: each poll fetches it \
-                     twice and every item is stored twice, folded as copies; keep one",
-                    first.name,
-                    s.name,
-                    s.shown_url()
-                )),
-                None => same.push(s),
+            match same.iter().find(|&&g| groups[g][0].headers == s.headers) {
+                Some(&g) => groups[g].push(s),
+                None => {
+                    same.push(groups.len());
+                    groups.push(vec![s]);
+                }
             }
+        }
+        for group in groups.iter().filter(|g| g.len() > 1) {
+            const NAMED: usize = 5;
+            let n = group.len();
+            let mut names: Vec<String> = group
+                .iter()
+                .take(NAMED)
+                .map(|s| format!("{:?}", s.name))
+                .collect();
+            if n > NAMED {
+                names.push(format!("{} more", n - NAMED));
+            }
+            let last = names.pop().unwrap_or_default();
+            let times = if n == 2 {
+                "twice".to_owned()
+            } else {
+                format!("{n} times")
+            };
+            out.push(format!(
+                "sources {} and {last} poll the same URL {}: each poll fetches it {times} and \
+                 every item is stored {times}, folded as copies; keep one",
+                names.join(", "),
+                group[0].shown_url()
+            ));
         }
         out
     }

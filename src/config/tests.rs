@@ -966,14 +966,32 @@ fn likely_mistakes_are_warned_about_not_refused() {
         source("e", "https://example.com/f?key=secret", "enabled = false"),
         source("f", "https://example.com/f?key=secret#latest", ""),
     ]);
-    assert_eq!(twice.len(), 3, "{twice:?}");
+    assert_eq!(twice.len(), 1, "{twice:?}");
     assert!(
-        twice[0].starts_with("sources \"a\" and \"b\" poll the same URL"),
+        twice[0].starts_with("sources \"a\", \"b\", \"c\" and \"f\" poll the same URL"),
         "{twice:?}"
     );
-    assert!(twice[1].starts_with("sources \"a\" and \"c\""), "{twice:?}");
-    assert!(twice[2].starts_with("sources \"a\" and \"f\""), "{twice:?}");
+    assert!(twice[0].contains("fetches it 4 times"), "{twice:?}");
     assert!(twice.iter().all(|w| !w.contains("secret")), "{twice:?}");
+    let pair = warnings(&[
+        source("a", "https://example.com/f", ""),
+        source("b", "https://example.com/f", ""),
+    ]);
+    assert!(
+        pair[0].starts_with("sources \"a\" and \"b\" poll the same URL")
+            && pair[0].contains("fetches it twice"),
+        "{pair:?}"
+    );
+    // Hundreds of the same feed: one line, a few names.
+    let many: Vec<String> = (0..500)
+        .map(|i| source(&format!("s{i}"), "https://example.com/f", ""))
+        .collect();
+    let many = warnings(&many);
+    assert_eq!(many.len(), 1, "{many:?}");
+    assert!(
+        many[0].starts_with("sources \"s0\", \"s1\", \"s2\", \"s3\", \"s4\" and 495 more poll"),
+        "{many:?}"
+    );
 }
 
 #[test]
