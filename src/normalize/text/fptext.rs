@@ -40,6 +40,8 @@ fn classify(c: char) -> Class {
             Class::Word(c)
         }
         '\u{200C}' | '\u{200D}' | '\u{00AD}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => Class::Join,
+        // Arabic tatweel (a stretched stroke, typography only) and the Arabic letter mark.
+        '\u{0640}' | '\u{061C}' => Class::Join,
         '\u{FE00}'..='\u{FE0F}' => Class::Join,
         c if c.is_alphanumeric() || is_combining_mark(c) => Class::Word(c),
         _ => Class::Sep,
@@ -332,6 +334,9 @@ mod tests {
         assert!(!t.contains('\u{307}'));
         assert_eq!(fingerprint_text("Москва — СТОЛИЦА"), "москва столица");
         assert_eq!(fingerprint_text("باكو، أذربيجان"), "باكو أذربيجان");
+        // Tatweel stretches a word, the Arabic letter mark steers display: neither is a letter.
+        assert_eq!(fingerprint_text("بـــاكو أذربيـجان"), "باكو أذربيجان");
+        assert_eq!(fingerprint_text("با\u{61C}كو"), "باكو");
         assert_eq!(fingerprint_text("ΟΔΟΣ Σ"), "οδοσ σ");
     }
 

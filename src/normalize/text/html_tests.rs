@@ -84,6 +84,8 @@ fn invisible_and_control_chars() {
         "ab c d efg ’s"
     );
     assert_eq!(html_to_text("x&#146;s"), "x’s");
+    // The Arabic letter mark steers display like LRM and RLM, which go too.
+    assert_eq!(html_to_text("\u{61C}باكو\u{200F}"), "باكو");
     // ZWNJ is meaningful in Persian and kept for display.
     assert_eq!(html_to_text("می\u{200C}خواهم"), "می\u{200C}خواهم");
     // ...but where no word goes on, it joins nothing: no paragraph of it alone.
