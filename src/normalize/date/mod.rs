@@ -24,24 +24,27 @@ use super::DateSource;
 use parser::Parser;
 
 /// Picks the article date: `published`, else `updated`, else `now`. A date more than
-/// `max_future` ahead of `now` is replaced by `now` and flagged [`DateSource::ClampedFuture`].
-/// A date at or before the Unix epoch is a placeholder (a feed's empty date written as
-/// 0), not a date: it counts as absent.
+/// `max_future` ahead of `now` counts as absent while the other one is usable; when neither
+/// is, it is replaced by `now` and flagged [`DateSource::ClampedFuture`]. A date before the
+/// Unix epoch or on its first day (a feed's empty date written as 0, in any time zone:
+/// `Thu, 01 Jan 1970 00:00:00 EST`) is a placeholder, not a date: it counts as absent.
 pub fn choose_date(
     published: Option<DateTime<Utc>>,
     updated: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     max_future: Duration,
 ) -> (DateTime<Utc>, DateSource) {
-    let real = |d: Option<DateTime<Utc>>| d.filter(|d| d.timestamp() > 0);
-    let (d, src) = match (real(published), real(updated)) {
+    let real = |d: Option<DateTime<Utc>>| d.filter(|d| d.timestamp() > 86_400);
+    let (published, updated) = (real(published), real(updated));
+    let limit = now.checked_add_signed(max_future);
+    let in_time = |d: Option<DateTime<Utc>>| d.filter(|d| limit.is_none_or(|l| *d <= l));
+    match (in_time(published), in_time(updated)) {
         (Some(p), _) => (p, DateSource::Published),
         (None, Some(u)) => (u, DateSource::Updated),
-        (None, None) => return (now, DateSource::FirstSeen),
-    };
-    match now.checked_add_signed(max_future) {
-        Some(limit) if d > limit => (now, DateSource::ClampedFuture),
-        _ => (d, src),
+        (None, None) if published.is_some() || updated.is_some() => {
+            (now, DateSource::ClampedFuture)
+        }
+        (None, None) => (now, DateSource::FirstSeen),
     }
 }
 

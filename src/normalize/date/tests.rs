@@ -175,4 +175,25 @@ fn choose_date_rules() {
         choose_date(Some(epoch), Some(soon), now, day),
         (soon, DateSource::Updated)
     );
+    // ...in any time zone: midnight in New York is 05:00 UTC.
+    let epoch_est = utc("1970-01-01T05:00:00Z");
+    assert_eq!(
+        choose_date(Some(epoch_est), None, now, day),
+        (now, DateSource::FirstSeen)
+    );
+    // A published date far ahead (an event's) beside a usable updated one: the updated.
+    assert_eq!(
+        choose_date(Some(far), Some(u), now, day),
+        (u, DateSource::Updated)
+    );
+    assert_eq!(
+        choose_date(Some(far), Some(far), now, day),
+        (now, DateSource::ClampedFuture)
+    );
+    // Reuters-21578 is of 1987: a real date.
+    let old = utc("1987-02-26T15:01:01Z");
+    assert_eq!(
+        choose_date(Some(old), None, now, day),
+        (old, DateSource::Published)
+    );
 }
