@@ -182,6 +182,15 @@ impl<'a> Parser<'a> {
             "下午" | "午後" => f.pm = Some(true),
             "년" | "월" | "일" | "시" | "분" | "초" => f.korean = true,
             "年" | "月" | "日" | "时" | "時" | "分" | "秒" => {}
+            // A military zone letter after the time (`10:05:00 A`): RFC 5322 4.3 reads
+            // them all as -0000, their sign having been used both ways.
+            _ if lw.len() == 1
+                && lw.bytes().all(|b| b.is_ascii_alphabetic())
+                && f.time.is_some()
+                && f.zone.is_none() =>
+            {
+                f.zone = zone_abbrev("z");
+            }
             _ => {
                 let z = zone_iana(lw).or_else(|| zone_abbrev(lw))?;
                 f.zone = Some(z);
