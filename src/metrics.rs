@@ -36,6 +36,11 @@ pub const INDEX_SIZE: &str = "wirefold_index_articles";
 pub const STORE_BYTES: &str = "wirefold_store_bytes";
 /// Configured sources.
 pub const SOURCES: &str = "wirefold_sources";
+/// Sources by `health` (as `/status` counts them), all of them: the per-source series stop
+/// at `http.metrics_max_sources`.
+pub const SOURCES_HEALTH: &str = "wirefold_sources_health";
+/// The health words of [`SOURCES_HEALTH`].
+pub const HEALTHS: [&str; 6] = ["ok", "failing", "down", "gone", "waiting", "disabled"];
 /// 1 while the store takes writes, 0 after a failed write (disk full, I/O error) until the
 /// store is reopened: ingest has stopped meanwhile.
 pub const STORE_WRITABLE: &str = "wirefold_store_writable";
@@ -120,6 +125,10 @@ fn describe() {
     describe_gauge!(STORE_BYTES, metrics::Unit::Bytes, "Store size on disk.");
     describe_gauge!(SOURCES, "Configured sources.");
     describe_gauge!(
+        SOURCES_HEALTH,
+        "Sources by health: ok, failing (1-2 failures in a row), down (3 or more), gone (410), waiting (not polled yet, or held while the network is down), disabled; every source, past http.metrics_max_sources too."
+    );
+    describe_gauge!(
         STORE_WRITABLE,
         "1 while the store takes writes, 0 after a failed write (ingest stopped) until it is reopened."
     );
@@ -170,6 +179,9 @@ fn zero() {
     }
     counter!(FETCH_BYTES).absolute(0);
     counter!(UNCHANGED_BODIES).absolute(0);
+    for health in HEALTHS {
+        gauge!(SOURCES_HEALTH, "health" => health).set(0.0);
+    }
     // registered without a sample: every bucket at 0
     let _ = histogram!(FETCH_SECONDS);
     let _ = histogram!(SCHEDULER_LAG);
@@ -219,6 +231,13 @@ pub fn store_gauges(
     gauge!(STORE_BYTES).set(store_bytes as f64);
     gauge!(SOURCES).set(sources as f64);
     gauge!(POLLS_IN_FLIGHT).set(in_flight as f64);
+}
+
+/// Every source's health, counted at scrape time (`counts` in the order of [`HEALTHS`]).
+pub fn health_gauges(counts: [usize; 6]) {
+    for (health, n) in HEALTHS.into_iter().zip(counts) {
+        gauge!(SOURCES_HEALTH, "health" => health).set(n as f64);
+    }
 }
 
 /// Gauges of the configuration's (re)loads, set at scrape time.

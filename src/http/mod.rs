@@ -349,6 +349,22 @@ async fn metrics(State(state): State<AppState>) -> Response {
             crate::metrics::source_gauges(name, st);
         }
         if !closed {
+            // Every source's health, past the per-source series' cap: an alert on sources
+            // down must not miss the 101st.
+            let mut counts = [0usize; 6];
+            for src in &live.list {
+                let st = s
+                    .store
+                    .source_state(&src.name)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                let word = status::health_of(&status::source_entry(src, &live.schedule, st));
+                if let Some(i) = crate::metrics::HEALTHS.iter().position(|h| *h == word) {
+                    counts[i] += 1;
+                }
+            }
+            crate::metrics::health_gauges(counts);
             s.metric_states.set(states);
         }
     })

@@ -232,6 +232,21 @@ fn every_fault_is_classified_and_the_daemon_keeps_serving() {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no fetch count in\n{metrics}"));
     assert!(timed >= polls, "{timed} fetches timed, {polls} polls");
+    // Every source is counted by its health, as /status counts them.
+    let health = |word: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("wirefold_sources_health{{health=\"{word}\"}} ")))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {word} count in\n{metrics}"))
+    };
+    let total: u64 = ["ok", "failing", "down", "gone", "waiting", "disabled"]
+        .into_iter()
+        .map(health)
+        .sum();
+    assert_eq!(total, s2["sources"].as_array().unwrap().len() as u64);
+    assert_eq!(health("gone"), 1);
+    assert!(health("failing") + health("down") >= 5, "{metrics}");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 }
