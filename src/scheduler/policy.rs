@@ -158,7 +158,12 @@ pub fn next_poll(name: &str, now: Millis, inp: &Inputs, b: &Bounds) -> Millis {
     let due = if inp.failures == 0 {
         let base = base_interval(inp, b);
         let with_retry = inp.retry_after.map(|r| r.min(b.max_retry_after));
-        let aligned = align(now, base, inp.phase);
+        // The slot lies half an interval to one and a half ahead; the bounds are the
+        // operator's promise to the feed's owner and to readers (no poll sooner than
+        // `min_interval` after the last, none later than `max_interval`), and win.
+        let aligned = align(now, base, inp.phase)
+            .max(now + millis(b.min))
+            .min(now + millis(b.max));
         match with_retry {
             Some(r) => aligned.max(now + millis(r)),
             None => aligned,
@@ -252,6 +257,34 @@ mod tests {
         assert_eq!((t - 225_000).rem_euclid(900_000), 0);
         // From the slot, the next one is exactly one interval later.
         assert_eq!(next_poll("a", t, &i, &b), t + 900_000);
+    }
+
+    #[test]
+    fn the_slot_stays_within_min_and_max_interval() {
+        let now: Millis = 1_700_000_000_000;
+        // An interval at the minimum: the slot may come half an interval after the last
+        // poll, but never before the minimum has passed.
+        let b = Bounds {
+            min: Duration::from_secs(600),
+            ..bounds()
+        };
+        for k in 0..20 {
+            let i = Inputs {
+                phase: f64::from(k) / 20.0,
+                ..inputs(600)
+            };
+            let wait = next_poll("m", now, &i, &b) - now;
+            assert!((600_000..1_200_000).contains(&wait), "phase {k}: {wait}");
+        }
+        // An interval at the maximum: never more than the maximum away.
+        for k in 0..20 {
+            let i = Inputs {
+                phase: f64::from(k) / 20.0,
+                ..inputs(6 * 3600)
+            };
+            let wait = next_poll("x", now, &i, &b) - now;
+            assert!(wait <= 6 * 3_600_000, "phase {k}: {wait}");
+        }
     }
 
     #[test]
