@@ -701,12 +701,22 @@ fn a_source_name_with_a_control_character_is_refused_without_echoing_it() {
         "{GOOD}\n[[sources]]\nname = \"evil\\n2026-12-05T00:00:00Z ERROR forged\"\nurl = \"https://x.example/f\"\nintervl = \"1h\"\n"
     );
     let p = problems(load(&toml, &[]));
-    assert!(
-        p.iter().any(|p| p
-            == "sources[3].name: must not contain control characters (line breaks, tabs, escapes)"),
-        "{p:?}"
-    );
+    let refused = "sources[3].name: must not contain control characters (line breaks, tabs, \
+                   escapes) or direction overrides and line separators";
+    assert!(p.iter().any(|p| p == refused), "{p:?}");
     assert!(p.iter().all(|p| !p.contains("forged")), "{p:?}");
+    // A right-to-left override or a line separator turns how the name reads in a log.
+    for invisible in ["\\u202E", "\\u2028"] {
+        let toml = format!(
+            "{GOOD}\n[[sources]]\nname = \"evil{invisible}gpj.exe\"\nurl = \"https://x.example/f\"\n"
+        );
+        let p = problems(load(&toml, &[]));
+        assert!(p.iter().any(|p| p == refused), "{invisible}: {p:?}");
+    }
+    // Letters of any script are names.
+    let toml =
+        format!("{GOOD}\n[[sources]]\nname = \"وكالة أنباء\"\nurl = \"https://x.example/f\"\n");
+    assert!(load(&toml, &[]).is_ok());
 }
 
 #[test]

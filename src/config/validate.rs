@@ -545,23 +545,31 @@ pub(super) fn validate(
     };
 
     // sources
+    // Control characters, and the invisible ones that move or break a line as shown
+    // (bidirectional overrides, line and paragraph separators): a name is printed in the log,
+    // /status, the page and metrics labels.
+    let unprintable = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
     let mut seen = HashSet::new();
     let mut sources = Vec::with_capacity(s.sources.len());
     for (i, src) in s.sources.into_iter().enumerate() {
         let name = src.name.trim().to_owned();
-        let label = if name.is_empty() || name.chars().any(char::is_control) {
+        let label = if name.is_empty() || name.chars().any(unprintable) {
             None
         } else {
             Some(name.as_str())
         };
         if name.is_empty() {
             c.push(format!("sources[{i}].name"), None, "must not be empty");
-        } else if name.chars().any(char::is_control) {
+        } else if name.chars().any(unprintable) {
             // Named without the name: a line break in it would forge a line of the log.
             c.push(
                 format!("sources[{i}].name"),
                 None,
-                "must not contain control characters (line breaks, tabs, escapes)",
+                "must not contain control characters (line breaks, tabs, escapes) or \
+                 direction overrides and line separators",
             );
         } else if !seen.insert(name.clone()) {
             c.push(
