@@ -79,6 +79,17 @@ pub fn parse_feed(
     url: &str,
     content_type: Option<&str>,
 ) -> Result<ParsedFeed, ParseError> {
+    parse_feed_at(body, url, content_type, chrono::Utc::now())
+}
+
+/// [`parse_feed`] of a body fetched at `fetched_at` (a replayed capture's time): dates whose
+/// day and month could be read either way are read as the nearer to it.
+pub fn parse_feed_at(
+    body: &[u8],
+    url: &str,
+    content_type: Option<&str>,
+    fetched_at: chrono::DateTime<chrono::Utc>,
+) -> Result<ParsedFeed, ParseError> {
     let decoded = encoding::to_utf8(body, content_type.and_then(crate::fetch::charset));
     let bytes: &[u8] = &decoded.bytes;
     let head = first_non_space(bytes);
@@ -93,7 +104,7 @@ pub fn parse_feed(
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(url))
         .id_generator(|_, _, _| String::new())
-        .timestamp_parser(crate::normalize::date::parse_date)
+        .timestamp_parser(move |s| crate::normalize::date::parse_date_near(s, fetched_at))
         .build();
     // The XML reader under feed-rs has panicked on malformed documents (a declared encoding met
     // late, found by fuzzing; `to_utf8` now drops declarations): should another such input turn
@@ -605,6 +616,30 @@ mod tests {
             parse_feed(bad.as_bytes(), "https://e.com/", None),
             Err(ParseError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_date_either_way_round_is_read_near_the_fetch() {
+        let rss = r#"<rss version="2.0"><channel><title>T</title>
+<item><guid>a</guid><title>A</title><pubDate>05/12/2026 09:36</pubDate></item>
+</channel></rss>"#;
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let f = parse_feed_at(
+            rss.as_bytes(),
+            "https://e.com/",
+            None,
+            at("2026-12-05T10:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(f.entries[0].published, Some(at("2026-12-05T09:36:00Z")));
+        let f = parse_feed_at(
+            rss.as_bytes(),
+            "https://e.com/",
+            None,
+            at("2026-05-12T10:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(f.entries[0].published, Some(at("2026-05-12T09:36:00Z")));
     }
 
     #[test]

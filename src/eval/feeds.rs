@@ -26,7 +26,7 @@ use crate::dedup::DedupParams;
 use crate::fold::Folder;
 use crate::ingest::fold_entries;
 use crate::normalize::NormalizeOptions;
-use crate::parse::parse_feed;
+use crate::parse::parse_feed_at;
 use crate::storage::{Store, StoreError};
 
 /// One capture of `index.tsv`.
@@ -119,7 +119,7 @@ pub fn replay(
             r.parse_errors += 1;
             continue;
         };
-        let Ok(mut feed) = parse_feed(&bytes, &c.url, None) else {
+        let Ok(mut feed) = parse_feed_at(&bytes, &c.url, None, c.at) else {
             r.parse_errors += 1;
             continue;
         };

@@ -49,21 +49,50 @@ pub fn choose_date(
 }
 
 /// Parses a feed date string leniently; `None` when it is not a date. Fractional seconds
-/// are dropped (whole-second precision, as feed dates are compared across feeds).
+/// are dropped (whole-second precision, as feed dates are compared across feeds). Day and
+/// month given as two numbers that both could be the month are read month first after `/`
+/// (`05/12/2026` is 12 May), else day first; [`parse_date_near`] decides by the date.
 pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    readings(s).map(|(d, _)| d)
+}
+
+/// [`parse_date`], for a feed fetched at `now`: when day and month could be read either
+/// way round (`05/12/2026`), the reading nearer to `now` that is not more than a day ahead
+/// of it (a feed's item is of the last days, not seven months away).
+pub fn parse_date_near(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let (d, other) = readings(s)?;
+    let Some(other) = other else {
+        return Some(d);
+    };
+    let limit = now + Duration::days(1);
+    let distance = |x: DateTime<Utc>| {
+        if x > limit {
+            i64::MAX
+        } else {
+            (now - x).num_seconds().abs()
+        }
+    };
+    Some(if distance(other) < distance(d) {
+        other
+    } else {
+        d
+    })
+}
+
+fn readings(s: &str) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
     let s = s.trim();
     if s.is_empty() || s.len() > 120 {
         return None;
     }
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return d.with_timezone(&Utc).with_nanosecond(0);
+        return Some((d.with_timezone(&Utc).with_nanosecond(0)?, None));
     }
-    Parser::new(s)?.parse().or_else(|| {
+    Parser::new(s)?.parse_readings().or_else(|| {
         // A leading word the parser does not know as a weekday: an abbreviated one in
         // another language (`mar.,` `Mo,` `Вт,` `di`), which it may even take for a month
         // (French and Spanish `mar` is Tuesday). The date after it, read alone.
         let rest = without_leading_word(s)?;
-        Parser::new(rest)?.parse()
+        Parser::new(rest)?.parse_readings()
     })
 }
 

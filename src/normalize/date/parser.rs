@@ -12,7 +12,7 @@ pub(super) struct Parser<'a> {
     i: usize,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Fields {
     year: Option<i32>,
     month: Option<u32>,
@@ -22,6 +22,9 @@ struct Fields {
     zone: Option<Zone>,
     pm: Option<bool>,
     korean: bool,
+    /// Day and month came as two numbers of which either could be the month (`05/12/2026`):
+    /// the other reading is a date too.
+    swappable: bool,
 }
 
 fn two_digit_year(v: u32) -> i32 {
@@ -72,11 +75,12 @@ impl<'a> Parser<'a> {
         Some(v)
     }
 
-    pub(super) fn parse(mut self) -> Option<DateTime<Utc>> {
+    /// The date, and when day and month could be read the other way round, that reading.
+    pub(super) fn parse_readings(mut self) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
         // Truncated ISO 8601 forms that are only digits and dashes.
         if let Some(nums) = self.only_numbers() {
             if let Some(d) = compact_iso(&nums) {
-                return Some(d);
+                return Some((d, None));
             }
         }
         let mut f = Fields::default();
@@ -102,7 +106,12 @@ impl<'a> Parser<'a> {
                 Tok::Punct(_) => return None,
             }
         }
-        finish(f)
+        let other = f.swappable.then(|| {
+            let mut g = f.clone();
+            std::mem::swap(&mut g.month, &mut g.day);
+            g
+        });
+        Some((finish(f)?, other.and_then(finish)))
     }
 
     /// Parses `HH`, `HHMM`, `HH:MM` after a sign; returns minutes.
@@ -353,6 +362,7 @@ impl<'a> Parser<'a> {
         let (y, m, d) = match nums.as_slice() {
             [(y, 4), (m, _), (d, _)] => (*y as i32, *m, *d),
             [(a, la), (b, _), (c, 4)] if *la <= 2 => {
+                f.swappable = (1..=12).contains(a) && (1..=12).contains(b) && a != b;
                 let (mo, da) = if sep == b'/' {
                     if *a > 12 {
                         (*b, *a)

@@ -201,3 +201,46 @@ fn choose_date_rules() {
         (old, DateSource::Published)
     );
 }
+
+#[test]
+fn day_and_month_that_could_be_either_are_read_near_the_fetch() {
+    let now = utc("2026-12-05T10:36:00Z");
+    // Month first by default after `/`, day first after `.` and `-`.
+    assert_eq!(
+        parse_date("05/12/2026 09:36"),
+        Some(utc("2026-05-12T09:36:00Z"))
+    );
+    assert_eq!(
+        parse_date("05.12.2026 09:36"),
+        Some(utc("2026-12-05T09:36:00Z"))
+    );
+    // Near the fetch: 5 December, this morning, not 12 May.
+    assert_eq!(
+        parse_date_near("05/12/2026 09:36", now),
+        Some(utc("2026-12-05T09:36:00Z"))
+    );
+    // The reading nearer to now, if not ahead: 3 December, not 12 March.
+    assert_eq!(
+        parse_date_near("12/03/2026", now),
+        Some(utc("2026-12-03T00:00:00Z"))
+    );
+    // Up to a day ahead is near (time zones): 6 December, not 12 June.
+    assert_eq!(
+        parse_date_near("06/12/2026", now),
+        Some(utc("2026-12-06T00:00:00Z"))
+    );
+    // More than a day ahead is no item's date: 12 July, not 7 December.
+    assert_eq!(
+        parse_date_near("12/07/2026", now),
+        Some(utc("2026-07-12T00:00:00Z"))
+    );
+    // Unambiguous forms are as parse_date reads them.
+    assert_eq!(
+        parse_date_near("25/11/2026", now),
+        Some(utc("2026-11-25T00:00:00Z"))
+    );
+    assert_eq!(
+        parse_date_near("2026-12-05T09:00:00Z", now),
+        Some(utc("2026-12-05T09:00:00Z"))
+    );
+}
