@@ -10,6 +10,11 @@
 //! - **A cap on connections served at once** ([`MAX_CONNECTIONS`]): past it the listener
 //!   waits for one to end, and the clients wait in the kernel's queue, so HTTP clients never
 //!   take the descriptors the fetch stage needs.
+//! - **A reserve past the cap** (an eighth of it): while every slot is taken, a new
+//!   connection is still served, for one request whose head must come within
+//!   [`RESERVE_HEAD_TIMEOUT`], then closed. Clients that open connections and send nothing
+//!   (or hold keep-alive ones) can no longer keep a health check or a scrape waiting for
+//!   `http.request_timeout`; to hold the reserve too they must keep opening connections.
 //! - **A graceful stop**: no new connection once `stop` is cancelled; each open one finishes
 //!   the request it serves and closes.
 
@@ -31,6 +36,9 @@ use tracing::{debug, warn};
 /// tens; the rest of the daemon's descriptors are the polls'.
 pub const MAX_CONNECTIONS: usize = 512;
 
+/// How soon the head of the one request a reserve connection serves must arrive.
+pub const RESERVE_HEAD_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Serves `app` on `listener`, at most `max_connections` at once, until `stop` is cancelled
 /// and the open connections have ended.
 pub async fn serve(
@@ -41,24 +49,33 @@ pub async fn serve(
     stop: CancellationToken,
 ) -> std::io::Result<()> {
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let reserve = Arc::new(tokio::sync::Semaphore::new((max_connections / 8).max(1)));
     let connections = TaskTracker::new();
     let mut at_cap_said = false;
     loop {
-        let permit = match slots.clone().try_acquire_owned() {
-            Ok(p) => p,
+        // (permit, from the reserve)
+        let (permit, hurried) = match slots.clone().try_acquire_owned() {
+            Ok(p) => (p, false),
             Err(_) => {
                 if !at_cap_said {
                     warn!(
                         max = max_connections,
-                        "http connections at their limit: new clients wait for one to close"
+                        "http connections at their limit: new clients get one quick request each from a small reserve, or wait for a connection to close"
                     );
                     at_cap_said = true;
                 }
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    p = slots.clone().acquire_owned() => match p {
-                        Ok(p) => p,
-                        Err(_) => break,
+                match reserve.clone().try_acquire_owned() {
+                    Ok(p) => (p, true),
+                    Err(_) => tokio::select! {
+                        () = stop.cancelled() => break,
+                        p = slots.clone().acquire_owned() => match p {
+                            Ok(p) => (p, false),
+                            Err(_) => break,
+                        },
+                        p = reserve.clone().acquire_owned() => match p {
+                            Ok(p) => (p, true),
+                            Err(_) => break,
+                        },
                     },
                 }
             }
@@ -104,7 +121,12 @@ pub async fn serve(
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(head_timeout);
+                .header_read_timeout(if hurried {
+                    head_timeout.min(RESERVE_HEAD_TIMEOUT)
+                } else {
+                    head_timeout
+                })
+                .keep_alive(!hurried);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             let mut stopping = false;
@@ -184,7 +206,42 @@ mod tests {
             .unwrap();
     }
 
-    /// Past the cap a client waits until a served connection closes.
+    /// Connections that send nothing hold every slot: a health check is still answered at
+    /// once, from the reserve, and its connection closed.
+    #[tokio::test]
+    async fn idle_connections_holding_every_slot_do_not_keep_a_health_check_waiting() {
+        let app = Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+        let (addr, stop, server) = start(app, 2).await;
+        let mut idle = Vec::new();
+        for _ in 0..2 {
+            idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        // Read to the end: the reserve's connection closes after its one answer.
+        tokio::time::timeout(Duration::from_secs(1), c.read_to_string(&mut answer))
+            .await
+            .expect("answered from the reserve while the slots are held")
+            .unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok"),
+            "{answer}"
+        );
+        stop.cancel();
+        drop(idle);
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("stopped")
+            .unwrap()
+            .unwrap();
+    }
+
+    /// Past the cap and the reserve a client waits until a connection closes; a reserve
+    /// connection that sends nothing is closed after [`RESERVE_HEAD_TIMEOUT`].
     #[tokio::test]
     async fn past_the_cap_a_client_waits_for_a_connection_to_close() {
         let app = Router::new().route("/", axum::routing::get(|| async { "hi" }));
@@ -200,18 +257,25 @@ mod tests {
         };
         let first = ask(tokio::net::TcpStream::connect(addr).await.unwrap()).await;
         let _second = ask(tokio::net::TcpStream::connect(addr).await.unwrap()).await;
-        // Both kept alive: the third is accepted by the kernel, not served.
-        let third = tokio::spawn(ask(tokio::net::TcpStream::connect(addr).await.unwrap()));
+        // Both kept alive; a third connection takes the reserve (of 1) and sends nothing.
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The fourth is accepted by the kernel, not served.
+        let fourth = tokio::spawn(ask(tokio::net::TcpStream::connect(addr).await.unwrap()));
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(
-            !third.is_finished(),
-            "a third connection was served past the cap of 2"
+            !fourth.is_finished(),
+            "a fourth connection was served past the cap of 2 and the reserve of 1"
         );
-        drop(first);
-        tokio::time::timeout(Duration::from_secs(10), third)
+        // The silent one is closed within the reserve's deadline; the fourth is served.
+        let mut buf = [0u8; 16];
+        let closed = tokio::time::timeout(RESERVE_HEAD_TIMEOUT * 3, silent.read(&mut buf)).await;
+        assert!(closed.is_ok(), "a silent reserve connection kept open");
+        tokio::time::timeout(Duration::from_secs(10), fourth)
             .await
-            .expect("served once a slot was free")
+            .expect("served once the reserve was free")
             .unwrap();
+        drop(first);
         stop.cancel();
         drop(_second);
         tokio::time::timeout(Duration::from_secs(10), server)
