@@ -179,6 +179,15 @@ mod tests {
         (addr, stop, server)
     }
 
+    /// Waits for the server that `stop` was cancelled for to end, cleanly.
+    async fn stopped(server: tokio::task::JoinHandle<std::io::Result<()>>) {
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("stopped")
+            .unwrap()
+            .unwrap();
+    }
+
     /// A 304 to HEAD carries no `Content-Length: 0`, which would claim the feed is empty.
     #[tokio::test]
     async fn a_not_modified_answer_to_head_claims_no_length() {
@@ -199,11 +208,7 @@ mod tests {
             "{head}"
         );
         stop.cancel();
-        tokio::time::timeout(Duration::from_secs(10), server)
-            .await
-            .expect("stopped")
-            .unwrap()
-            .unwrap();
+        stopped(server).await;
     }
 
     /// Connections that send nothing hold every slot: a health check is still answered at
@@ -233,11 +238,7 @@ mod tests {
         );
         stop.cancel();
         drop(idle);
-        tokio::time::timeout(Duration::from_secs(10), server)
-            .await
-            .expect("stopped")
-            .unwrap()
-            .unwrap();
+        stopped(server).await;
     }
 
     /// Past the cap and the reserve a client waits until a connection closes; a reserve
@@ -278,10 +279,6 @@ mod tests {
         drop(first);
         stop.cancel();
         drop(_second);
-        tokio::time::timeout(Duration::from_secs(10), server)
-            .await
-            .expect("stopped")
-            .unwrap()
-            .unwrap();
+        stopped(server).await;
     }
 }
