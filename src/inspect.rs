@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::config::NormalizeConfig;
 use crate::ingest::normalize_entries;
-use crate::normalize::{Article, DateSource, NormalizeOptions, Rules};
+use crate::normalize::{Article, NormalizeOptions, Rules};
 use crate::parse::parse_feed;
 
 /// One printed line.
@@ -24,11 +24,11 @@ pub struct NormalizedEntry<'a> {
     pub url: Option<&'a str>,
     /// Display title.
     pub title: &'a str,
-    /// Publication date (RFC 3339).
-    pub published: String,
-    /// Where it came from: `Published`, `Updated`, `FirstSeen` (no date: now) or
-    /// `ClampedFuture` (too far ahead: now).
-    pub date_source: DateSource,
+    /// Publication date (RFC 3339, whole seconds, as `export` writes it).
+    pub published: Option<String>,
+    /// Where it came from: `published`, `updated`, `first_seen` (no date: now) or
+    /// `clamped_future` (too far ahead: now), as `export` names it.
+    pub date_source: &'static str,
     /// Detected or declared language.
     pub language: Option<&'a str>,
     /// Display text, paragraphs separated by a blank line.
@@ -45,8 +45,8 @@ impl<'a> From<&'a Article> for NormalizedEntry<'a> {
             key: &a.key,
             url: a.url.as_deref(),
             title: &a.title,
-            published: a.published.to_rfc3339(),
-            date_source: a.date_source,
+            published: crate::http::rfc3339(a.published.timestamp_millis()),
+            date_source: a.date_source.name(),
             language: a.language.as_deref(),
             text: &a.text,
             fingerprint_title: &a.fp_title,

@@ -85,6 +85,19 @@ pub enum DateSource {
     ClampedFuture,
 }
 
+impl DateSource {
+    /// Its name where it is shown (`normalize`, and as the stored article's `date_source`
+    /// in `export` and the API): `published`, `updated`, `first_seen`, `clamped_future`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DateSource::Published => "published",
+            DateSource::Updated => "updated",
+            DateSource::FirstSeen => "first_seen",
+            DateSource::ClampedFuture => "clamped_future",
+        }
+    }
+}
+
 /// A normalized entry, ready for fingerprinting and storage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Article {

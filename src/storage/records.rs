@@ -25,8 +25,9 @@ pub enum DateOrigin {
 }
 
 impl DateOrigin {
-    /// Its name in the API and `export`: `published`, `updated`, `first_seen` (the feed gave
-    /// no usable date) or `clamped_future` (the feed's date lay too far ahead).
+    /// Its name in the API and `export` (as [`crate::normalize::DateSource::name`]):
+    /// `published`, `updated`, `first_seen` (the feed gave no usable date) or
+    /// `clamped_future` (the feed's date lay too far ahead).
     pub fn name(self) -> &'static str {
         match self {
             DateOrigin::Published => "published",

@@ -483,7 +483,9 @@ fn normalize_prints_what_the_configured_rules_leave() {
     let e = entry(&env);
     assert_eq!(e["key"], "g:h-1");
     assert_eq!(e["url"], "http://port.test/1");
-    assert_eq!(e["date_source"], "Published");
+    // Named and dated as `export` writes them.
+    assert_eq!(e["date_source"], "published");
+    assert_eq!(e["published"], "2023-04-17T10:05:00Z");
     let fp = e["fingerprint_text"].as_str().unwrap_or_default();
     assert!(fp.starts_with("dock workers walked out"), "{fp}");
     assert!(fp.contains("tide tables"), "{fp}");
