@@ -1,7 +1,7 @@
 # wirefold container image.
 #
 #   docker build -t wirefold .
-#   docker run -d --name wirefold -p 8080:8080 -v wirefold-data:/var/lib/wirefold wirefold
+#   docker run -d --name wirefold -p 127.0.0.1:8080:8080 -v wirefold-data:/var/lib/wirefold wirefold
 #
 # Stages: `chef` (toolchain + cargo-chef), `planner` (dependency recipe), `build`
 # (dependencies compiled as their own cached layer, then wirefold), `runtime` (Debian slim,
