@@ -39,7 +39,8 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release")
+# Where `cargo build` puts the binaries: CARGO_TARGET_DIR when set, as cargo does.
+BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release")
 
 
 def build():
@@ -173,6 +174,14 @@ def med(xs):
 
 
 def cold(a):
+    # A peer that is missing is said, not silently left out of the table.
+    for wanted, program in ((a.newsboat, "newsboat"), (a.sfeed, "sfeed_update")):
+        if wanted and not shutil.which(program):
+            print(
+                f"{program} is not installed: its row is left out "
+                "(scripts/install-peers.sh installs it as root)",
+                file=sys.stderr,
+            )
     farm, addr = start_farm(
         "--sources", a.sources, "--items-min", a.items, "--items-max", a.items,
         "--formats", "rss,atom", "--prerender",
