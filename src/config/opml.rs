@@ -45,6 +45,10 @@ pub struct OpmlFeed {
     pub title: String,
     /// `xmlUrl`, trimmed.
     pub url: String,
+    /// False when the outline says `wirefoldEnabled="false"` ([`to_opml`] of a disabled
+    /// source), so that a list exported by one wirefold and imported by another keeps its
+    /// disabled sources disabled.
+    pub enabled: bool,
 }
 
 /// Every feed of an OPML document, in document order.
@@ -96,7 +100,7 @@ pub fn feeds(xml: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
 /// The feed an `<outline>` names, if it has an `xmlUrl` (folders have none). Attribute names
 /// are matched without regard to case: `xmlurl` is a common misspelling.
 fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
-    let (mut url, mut title, mut text) = (None, None, None);
+    let (mut url, mut title, mut text, mut enabled) = (None, None, None, None);
     for attribute in element.attributes() {
         let attribute = attribute.map_err(|e| e.to_string())?;
         let key = attribute.key.local_name().as_ref().to_lowercase();
@@ -104,6 +108,7 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
             "xmlurl" => &mut url,
             "title" => &mut title,
             "text" => &mut text,
+            "wirefoldenabled" => &mut enabled,
             _ => continue,
         };
         // An entity XML does not define (`&eacute;` from an HTML-minded exporter) leaves
@@ -130,7 +135,12 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
         .map(|t| collapse(&t))
         .find(|t| !t.is_empty())
         .unwrap_or_default();
-    Ok(Some(OpmlFeed { title, url }))
+    let enabled = enabled.is_none_or(|e| !e.trim().eq_ignore_ascii_case("false"));
+    Ok(Some(OpmlFeed {
+        title,
+        url,
+        enabled,
+    }))
 }
 
 /// A feed of the file that is not imported, and why.
@@ -149,6 +159,8 @@ pub struct NewSource {
     pub name: String,
     /// Its URL.
     pub url: Url,
+    /// Whether it is polled (`enabled = false` written otherwise).
+    pub enabled: bool,
 }
 
 /// What an import adds and what it leaves out.
@@ -202,7 +214,11 @@ pub fn plan(feeds: Vec<OpmlFeed>, configured: &[SourceConfig]) -> Import {
             super::fetched_url(&url).as_str().to_owned(),
             format!("listed earlier in the file, as \"{name}\""),
         );
-        import.sources.push(NewSource { name, url });
+        import.sources.push(NewSource {
+            name,
+            url,
+            enabled: feed.enabled,
+        });
     }
     import
 }
@@ -262,12 +278,16 @@ pub fn to_toml(sources: &[NewSource], interval: Option<&str>) -> String {
         if let Some(interval) = interval {
             out.push_str(&format!("interval = {}\n", quote(interval)));
         }
+        if !s.enabled {
+            out.push_str("enabled = false\n");
+        }
     }
     out
 }
 
 /// The sources as an OPML 2.0 subscription list, one `<outline type="rss">` each, named by
-/// its name, in configuration order: what another reader (or [`feeds`]) imports.
+/// its name, in configuration order: what another reader (or [`feeds`]) imports. A disabled
+/// source carries `wirefoldEnabled="false"`, which other readers ignore.
 pub fn to_opml(sources: &[SourceConfig], title: &str) -> String {
     use quick_xml::escape::escape;
     let mut out =
@@ -278,8 +298,13 @@ pub fn to_opml(sources: &[SourceConfig], title: &str) -> String {
     ));
     for s in sources {
         let name = escape(s.name.as_str());
+        let disabled = if s.enabled {
+            ""
+        } else {
+            " wirefoldEnabled=\"false\""
+        };
         out.push_str(&format!(
-            "    <outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{}\"/>\n",
+            "    <outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{}\"{disabled}/>\n",
             escape(s.url.as_str())
         ));
     }
@@ -312,6 +337,7 @@ mod tests {
         OpmlFeed {
             title: title.into(),
             url: url.into(),
+            enabled: true,
         }
     }
 
@@ -484,24 +510,26 @@ mod tests {
 
     #[test]
     fn an_exported_list_imports_as_the_same_sources() {
-        let sources = [
+        let mut sources = [
             configured(
                 "Harbour \"Wire\" & <Co>",
                 "https://wire.example.org/rss?a=1&b=2",
             ),
             configured("Valley", "https://valley.example.net/feed"),
         ];
+        // A disabled source stays disabled.
+        sources[1].enabled = false;
         let xml = to_opml(&sources, "wirefold & friends");
         let read = feeds(xml.as_bytes()).unwrap();
         let again = plan(read, &[]);
-        let got: Vec<(&str, &str)> = again
+        let got: Vec<(&str, &str, bool)> = again
             .sources
             .iter()
-            .map(|s| (s.name.as_str(), s.url.as_str()))
+            .map(|s| (s.name.as_str(), s.url.as_str(), s.enabled))
             .collect();
-        let want: Vec<(&str, &str)> = sources
+        let want: Vec<(&str, &str, bool)> = sources
             .iter()
-            .map(|s| (s.name.as_str(), s.url.as_str()))
+            .map(|s| (s.name.as_str(), s.url.as_str(), s.enabled))
             .collect();
         assert_eq!(got, want, "{xml}");
         // ...and into the configuration it came from, as nothing new.
@@ -527,10 +555,12 @@ mod tests {
             NewSource {
                 name: "Quote \" and \\ back\tslash".into(),
                 url: Url::parse("https://a.example.org/feed?x=1&y=\"2\"").unwrap(),
+                enabled: true,
             },
             NewSource {
                 name: "Plain".into(),
                 url: Url::parse("https://b.example.org/rss").unwrap(),
+                enabled: false,
             },
         ];
         let text = to_toml(&sources, Some("30m"));
@@ -539,6 +569,7 @@ mod tests {
             name: String,
             url: String,
             interval: String,
+            enabled: Option<bool>,
         }
         #[derive(serde::Deserialize)]
         struct File {
@@ -549,6 +580,11 @@ mod tests {
         assert_eq!(file.sources[0].name, sources[0].name);
         assert_eq!(file.sources[0].url, sources[0].url.as_str());
         assert_eq!(file.sources[1].interval, "30m");
+        assert_eq!(
+            (file.sources[0].enabled, file.sources[1].enabled),
+            (None, Some(false)),
+            "{text}"
+        );
         assert!(!to_toml(&sources, None).contains("interval"));
     }
 }
