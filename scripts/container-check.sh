@@ -251,9 +251,11 @@ backed_up=$(counts)
 "${P[@]}" run --rm "${LIMITS[@]}" -v "$VOLUME:/var/lib/wirefold" \
     -v "$conf:/etc/wirefold/wirefold.toml:ro" "$IMAGE" backup --offline ||
     fail "the image's backup --offline"
+# The newest backup that holds a store, sorted by directory name here: sorted with their
+# `/db`, a same-second `wirefold-…Z-002/db` came before `wirefold-…Z/db` (`-` before `/`).
 offline=$("${P[@]}" run --rm "${LIMITS[@]}" -v "$VOLUME:/var/lib/wirefold" --entrypoint sh "$IMAGE" \
-    -c 'ls -d /var/lib/wirefold/store.backups/wirefold-*/db | tail -1')
-[ "$(dirname "$offline")" != "$backup" ] || fail "no offline backup beside the daemon's"
+    -c 'ls -d /var/lib/wirefold/store.backups/wirefold-*/db' | sed 's|/db$||' | LC_ALL=C sort | tail -1)
+[ -n "$offline" ] && [ "$offline" != "$backup" ] || fail "no offline backup beside the daemon's ($offline)"
 "${P[@]}" run --rm "${LIMITS[@]}" -v "$VOLUME:/var/lib/wirefold" \
     -v "$conf:/etc/wirefold/wirefold.toml:ro" "$IMAGE" restore "$backup" ||
     fail "the image's restore"
