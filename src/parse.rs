@@ -624,22 +624,14 @@ mod tests {
 <item><guid>a</guid><title>A</title><pubDate>05/12/2026 09:36</pubDate></item>
 </channel></rss>"#;
         let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
-        let f = parse_feed_at(
-            rss.as_bytes(),
-            "https://e.com/",
-            None,
-            at("2026-12-05T10:00:00Z"),
-        )
-        .unwrap();
-        assert_eq!(f.entries[0].published, Some(at("2026-12-05T09:36:00Z")));
-        let f = parse_feed_at(
-            rss.as_bytes(),
-            "https://e.com/",
-            None,
-            at("2026-05-12T10:00:00Z"),
-        )
-        .unwrap();
-        assert_eq!(f.entries[0].published, Some(at("2026-05-12T09:36:00Z")));
+        // (fetched, read as)
+        for (fetched, read) in [
+            ("2026-12-05T10:00:00Z", "2026-12-05T09:36:00Z"),
+            ("2026-05-12T10:00:00Z", "2026-05-12T09:36:00Z"),
+        ] {
+            let f = parse_feed_at(rss.as_bytes(), "https://e.com/", None, at(fetched)).unwrap();
+            assert_eq!(f.entries[0].published, Some(at(read)), "fetched {fetched}");
+        }
     }
 
     #[test]
