@@ -329,42 +329,42 @@ async fn metrics(State(state): State<AppState>) -> Response {
         // The sources' states are in the store: while a backup has it closed, the ones the
         // last scrape read are set again (rather than failing the scrape at its timeout, or
         // letting the series go idle and vanish during a long backup).
-        let shown = live.list.iter().take(s.config.http.metrics_max_sources);
+        let max = s.config.http.metrics_max_sources;
         let closed = s.store.is_closed();
         let states = if closed {
-            let names: std::collections::HashSet<&str> =
-                shown.map(|src| src.name.as_str()).collect();
+            let names: std::collections::HashSet<&str> = live
+                .list
+                .iter()
+                .take(max)
+                .map(|src| src.name.as_str())
+                .collect();
             let mut last = s.metric_states.get();
             last.retain(|(name, _)| names.contains(name.as_str()));
             last
         } else {
-            shown
-                .filter_map(|src| {
-                    let st = s.store.source_state(&src.name).ok()??;
-                    Some((src.name.clone(), st))
-                })
-                .collect()
-        };
-        for (name, st) in &states {
-            crate::metrics::source_gauges(name, st);
-        }
-        if !closed {
-            // Every source's health, past the per-source series' cap: an alert on sources
-            // down must not miss the 101st.
+            // Each state read once: the first `max` sources' for their own series, and every
+            // source's health, past that cap too (an alert on sources down must not miss the
+            // 101st).
             let mut counts = [0usize; 6];
-            for src in &live.list {
-                let st = s
-                    .store
-                    .source_state(&src.name)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                let word = status::health_of(&status::source_entry(src, &live.schedule, st));
+            let mut shown = Vec::with_capacity(max.min(live.list.len()));
+            for (k, src) in live.list.iter().enumerate() {
+                let st = s.store.source_state(&src.name).ok().flatten();
+                if let Some(st) = st.as_ref().filter(|_| k < max) {
+                    shown.push((src.name.clone(), st.clone()));
+                }
+                let entry = status::source_entry(src, &live.schedule, st.unwrap_or_default());
+                let word = status::health_of(&entry);
                 if let Some(i) = crate::metrics::HEALTHS.iter().position(|h| *h == word) {
                     counts[i] += 1;
                 }
             }
             crate::metrics::health_gauges(counts);
+            shown
+        };
+        for (name, st) in &states {
+            crate::metrics::source_gauges(name, st);
+        }
+        if !closed {
             s.metric_states.set(states);
         }
     })
