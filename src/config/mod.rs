@@ -590,6 +590,24 @@ pub fn shown_url(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// A character that must not reach a log line, a terminal or the page as it is: a control
+/// character (an escape sequence, a line break that would forge a line) or an invisible one
+/// that turns or breaks how a line reads (direction marks and overrides, line and
+/// paragraph separators).
+pub(crate) fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
 /// The longest error message kept and shown, in bytes; the rest is counted, not shown.
 pub const MESSAGE_MAX_BYTES: usize = 1024;
 
@@ -600,17 +618,13 @@ pub const MESSAGE_MAX_BYTES: usize = 1024;
 /// at most [`MESSAGE_MAX_BYTES`] of it.
 pub fn shown_message(text: &str) -> String {
     let text = shown_text(text);
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
     let mut out = String::with_capacity(text.len().min(MESSAGE_MAX_BYTES + 32));
     for (i, c) in text.char_indices() {
         if out.len() >= MESSAGE_MAX_BYTES {
             out.push_str(&format!("… ({} bytes more)", text.len() - i));
             break;
         }
-        if unsafe_char(c) {
+        if unprintable(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

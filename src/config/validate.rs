@@ -545,13 +545,8 @@ pub(super) fn validate(
     };
 
     // sources
-    // Control characters, and the invisible ones that move or break a line as shown
-    // (bidirectional overrides, line and paragraph separators): a name is printed in the log,
-    // /status, the page and metrics labels.
-    let unprintable = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
+    // A name is printed in the log, /status, the page and metrics labels.
+    use super::unprintable;
     let mut seen = HashSet::new();
     let mut sources = Vec::with_capacity(s.sources.len());
     for (i, src) in s.sources.into_iter().enumerate() {
