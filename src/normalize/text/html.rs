@@ -127,7 +127,7 @@ impl Out {
             } else {
                 raw.into()
             };
-            cleaned = match decode_entities(&raw) {
+            cleaned = match without_control_refs(decode_entities(&raw)) {
                 std::borrow::Cow::Borrowed(_) => raw,
                 std::borrow::Cow::Owned(d) => d.into(),
             };
@@ -260,6 +260,47 @@ fn decode_entities(raw: &str) -> std::borrow::Cow<'_, str> {
     } else {
         html_escape::decode_html_entities(raw)
     }
+}
+
+/// `decoded` (by [`decode_entities`]) without the references to control characters
+/// (`&#0;`, `&#x1F;`) that html_escape leaves as written: noise in a feed's text, gone like
+/// the characters themselves (white space as a space).
+fn without_control_refs(decoded: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
+    if !decoded.contains("&#") {
+        return decoded;
+    }
+    let mut out = String::with_capacity(decoded.len());
+    let mut rest: &str = &decoded;
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let (digits, radix) = match after.strip_prefix(['x', 'X']) {
+            Some(hex) => (hex, 16),
+            None => (after, 10),
+        };
+        let len = digits
+            .bytes()
+            .take_while(|b| char::from(*b).is_digit(radix))
+            .count();
+        let value = (len > 0 && len <= 8 && digits[len..].starts_with(';'))
+            .then(|| u32::from_str_radix(&digits[..len], radix).ok())
+            .flatten()
+            .filter(|v| *v < 0x20);
+        match value {
+            Some(v) => {
+                if matches!(v, 9 | 10 | 12 | 13) {
+                    out.push(' ');
+                }
+                rest = &digits[len + 1..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// One linear pass: markup removed, entities decoded once, paragraphs built.

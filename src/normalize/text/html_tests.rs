@@ -84,6 +84,14 @@ fn invisible_and_control_chars() {
         "ab c d efg ’s"
     );
     assert_eq!(html_to_text("x&#146;s"), "x’s");
+    // References to control characters go as the characters do.
+    assert_eq!(html_to_text("a&#0;b&#x1F;c&#00;d&#9;e"), "abcd e");
+    assert_eq!(html_to_text("&#1;"), "");
+    // Other numeric references, and what only looks like one, as before.
+    assert_eq!(
+        html_to_text("a&#65;b &#; &#x; &#12345678901;"),
+        "aAb &#; &#x; &#12345678901;"
+    );
     // The Arabic letter mark steers display like LRM and RLM, which go too.
     assert_eq!(html_to_text("\u{61C}باكو\u{200F}"), "باكو");
     // ZWNJ is meaningful in Persian and kept for display.
