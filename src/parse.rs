@@ -169,7 +169,24 @@ pub fn parse_feed_at(
                 .links
                 .iter()
                 .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-                .or_else(|| e.links.first())
+                // Else any link but those that name another resource than the entry: a
+                // `related` page, the entry's own `self` or `edit` document, its `replies`.
+                .or_else(|| {
+                    e.links.iter().find(|l| {
+                        !l.rel.as_deref().is_some_and(|r| {
+                            matches!(
+                                r,
+                                "related"
+                                    | "self"
+                                    | "edit"
+                                    | "edit-media"
+                                    | "replies"
+                                    | "via"
+                                    | "license"
+                            )
+                        })
+                    })
+                })
                 .map(|l| l.href.clone())
                 // An item that is only an enclosure (a podcast episode): its file.
                 .or_else(|| {
@@ -616,6 +633,25 @@ mod tests {
             parse_feed(bad.as_bytes(), "https://e.com/", None),
             Err(ParseError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn an_atom_entry_is_not_linked_to_a_related_page() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:f</id>
+<updated>2026-12-05T10:00:00Z</updated>
+<entry><id>urn:a</id><title>A</title><updated>2026-12-05T10:00:00Z</updated>
+<link rel="related" href="https://other.example/background"/></entry>
+<entry><id>urn:b</id><title>B</title><updated>2026-12-05T10:00:00Z</updated>
+<link rel="self" href="https://e.com/api/b"/><link rel="enclosure" href="https://e.com/b.mp3"/></entry>
+<entry><id>urn:c</id><title>C</title><updated>2026-12-05T10:00:00Z</updated>
+<link rel="related" href="https://other.example/x"/><link href="https://e.com/c"/></entry>
+</feed>"#;
+        let f = parse_feed(atom.as_bytes(), "https://e.com/feed", None).unwrap();
+        let links: Vec<Option<&str>> = f.entries.iter().map(|e| e.link.as_deref()).collect();
+        assert_eq!(
+            links,
+            [None, Some("https://e.com/b.mp3"), Some("https://e.com/c")]
+        );
     }
 
     #[test]
