@@ -209,8 +209,10 @@ pub fn entry_gap(entries: &[RawEntry], now: DateTime<Utc>) -> Option<Duration> {
     let mut dates: Vec<DateTime<Utc>> = entries
         .iter()
         .filter_map(|e| e.published.or(e.updated))
-        // the epoch is a placeholder, not a date (`normalize::date::choose_date`)
-        .filter(|d| d.timestamp() > 86_400 && *d <= now + chrono::Duration::days(1))
+        // the epoch is a placeholder, not a date (as `normalize::date::choose_date` reads it)
+        .filter(|d| {
+            !crate::normalize::date::is_placeholder(*d) && *d <= now + chrono::Duration::days(1)
+        })
         .collect();
     let ahead = *dates.iter().max()? - now;
     // Only a feed ahead as a whole (half its entries or more) writes local time as UTC; one

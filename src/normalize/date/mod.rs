@@ -34,7 +34,7 @@ pub fn choose_date(
     now: DateTime<Utc>,
     max_future: Duration,
 ) -> (DateTime<Utc>, DateSource) {
-    let real = |d: Option<DateTime<Utc>>| d.filter(|d| d.timestamp() > 86_400);
+    let real = |d: Option<DateTime<Utc>>| d.filter(|d| !is_placeholder(*d));
     let (published, updated) = (real(published), real(updated));
     let limit = now.checked_add_signed(max_future);
     let in_time = |d: Option<DateTime<Utc>>| d.filter(|d| limit.is_none_or(|l| *d <= l));
@@ -46,6 +46,12 @@ pub fn choose_date(
         }
         (None, None) => (now, DateSource::FirstSeen),
     }
+}
+
+/// A date before the Unix epoch or on its first day: a feed's empty date written as 0, in any
+/// time zone (`Thu, 01 Jan 1970 00:00:00 EST` is 05:00 UTC), not a date.
+pub fn is_placeholder(d: DateTime<Utc>) -> bool {
+    d.timestamp() <= 86_400
 }
 
 /// Parses a feed date string leniently; `None` when it is not a date. Fractional seconds
