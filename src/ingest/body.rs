@@ -23,6 +23,44 @@ pub const MAX_TITLE_CHARS: usize = 1000;
 /// nothing and served whole. The fingerprints are taken from the whole text before.
 pub const MAX_TEXT_BYTES: usize = 256 * 1024;
 
+/// Most entries one poll folds. A news feed lists tens to hundreds; an archive feed a few
+/// thousand. A broken or hostile one can list 100,000 small items within
+/// `fetch.max_body_bytes`, and folding them all took seconds of a CPU thread and hundreds of
+/// MB at each poll. The newest are kept ([`keep_newest`]).
+pub const MAX_ENTRIES_PER_POLL: usize = 5_000;
+
+/// Keeps the `max` newest of `entries`, in their document order, and says how many were
+/// left out. Newest by published (else updated) date; an undated entry counts as newest, as
+/// the ingest dates it when it first sees it; equal dates keep the feed's order.
+pub fn keep_newest(entries: &mut Vec<RawEntry>, max: usize) -> usize {
+    let total = entries.len();
+    if total <= max {
+        return 0;
+    }
+    let mut order: Vec<usize> = (0..total).collect();
+    order.sort_by_key(|&i| {
+        let e = &entries[i];
+        (
+            std::cmp::Reverse(
+                e.published
+                    .or(e.updated)
+                    .map_or(i64::MAX, |d| d.timestamp_millis()),
+            ),
+            i,
+        )
+    });
+    let mut keep = vec![false; total];
+    for &i in &order[..max] {
+        keep[i] = true;
+    }
+    let mut at = 0;
+    entries.retain(|_| {
+        at += 1;
+        keep[at - 1]
+    });
+    total - max
+}
+
 fn cut_bytes(s: &mut String, max: usize) {
     if s.len() > max {
         let mut at = max;
@@ -50,6 +88,15 @@ pub fn ingest_body(
     content_type: Option<&str>,
 ) -> Result<(PollSummary, FeedInfo), PollError> {
     let mut feed = parse_feed(body, url, content_type)?;
+    let left_out = keep_newest(&mut feed.entries, MAX_ENTRIES_PER_POLL);
+    if left_out > 0 {
+        warn!(
+            source,
+            entries = feed.entries.len() + left_out,
+            left_out,
+            "the feed lists more entries than one poll folds; the oldest are left out"
+        );
+    }
     if feed.replaced_bytes {
         warn!(
             source,
@@ -272,6 +319,50 @@ mod tests {
         let mut fits = "é".repeat(MAX_TEXT_BYTES / 2);
         cut_bytes(&mut fits, MAX_TEXT_BYTES);
         assert_eq!(fits.len(), MAX_TEXT_BYTES);
+    }
+
+    #[test]
+    fn a_poll_keeps_the_newest_entries_in_the_feeds_order() {
+        let now = Utc::now();
+        let titled = |t: &str, e: RawEntry| RawEntry {
+            title: Some(t.into()),
+            ..e
+        };
+        let undated = RawEntry {
+            published: None,
+            ..entry(0, now)
+        };
+        let mut entries = vec![
+            titled("old", entry(300, now)),
+            titled("newest", entry(1, now)),
+            titled("undated", undated.clone()),
+            titled("oldest", entry(900, now)),
+            titled("tie-a", entry(60, now)),
+            titled(
+                "updated-only",
+                RawEntry {
+                    published: None,
+                    updated: Some(now - chrono::Duration::minutes(5)),
+                    ..entry(0, now)
+                },
+            ),
+            titled("tie-b", entry(60, now)),
+        ];
+        let titles = |es: &[RawEntry]| -> Vec<String> {
+            es.iter().filter_map(|e| e.title.clone()).collect()
+        };
+        let mut all = entries.clone();
+        assert_eq!(keep_newest(&mut all, 7), 0);
+        assert_eq!(titles(&all).len(), 7);
+        assert_eq!(keep_newest(&mut entries, 4), 3);
+        assert_eq!(
+            titles(&entries),
+            ["newest", "undated", "tie-a", "updated-only"],
+            "the newest four, undated first, ties in the feed's order, kept in the feed's order"
+        );
+        let mut none = vec![undated.clone(), undated.clone(), undated];
+        assert_eq!(keep_newest(&mut none, 1), 2);
+        assert_eq!(none.len(), 1);
     }
 
     fn entry(age_min: i64, now: DateTime<Utc>) -> RawEntry {
