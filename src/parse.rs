@@ -188,8 +188,13 @@ pub fn parse_feed_at(
                     })
                 })
                 .map(|l| l.href.clone())
-                // An item that is only an enclosure (a podcast episode): its file.
+                // An item that is only an enclosure (a podcast episode): its file. Not when
+                // its GUID is a URL: that is the item's page (`normalize` takes it), which
+                // an image or a media file must not stand in for.
                 .or_else(|| {
+                    if is_http_url(&e.id) {
+                        return None;
+                    }
                     e.media
                         .iter()
                         .flat_map(|m| m.content.iter())
@@ -233,6 +238,11 @@ pub fn parse_feed_at(
         replaced_bytes: decoded.replaced,
         entries,
     })
+}
+
+fn is_http_url(s: &str) -> bool {
+    let s = s.trim();
+    s.starts_with("http://") || s.starts_with("https://")
 }
 
 /// A JSON Feed whose items feed-rs refuses for a value of the wrong type, repaired: an id
@@ -701,6 +711,27 @@ mod tests {
         assert_eq!(
             f.entries[1].link.as_deref(),
             Some("https://pods.example/ep2")
+        );
+        // A GUID that is a URL is the item's page, not its picture or its file.
+        let rss = "<rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel>\
+            <title>P</title><item><guid>https://news.example/b</guid>\
+            <media:content url=\"https://cdn.example/b.jpg\" medium=\"image\"/></item>\
+            <item><guid>https://pods.example/ep3</guid>\
+            <enclosure url=\"https://pods.example/ep3.mp3\" type=\"audio/mpeg\" length=\"1\"/>\
+            </item></channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "https://news.example/", None).unwrap();
+        let opts = crate::normalize::NormalizeOptions::new(chrono::Utc::now());
+        let urls: Vec<Option<String>> = f
+            .entries
+            .iter()
+            .map(|e| crate::normalize::normalize(e, &opts).url)
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                Some("https://news.example/b".to_owned()),
+                Some("https://pods.example/ep3".to_owned())
+            ]
         );
     }
 
