@@ -10,10 +10,15 @@
 //! - its timestamp parser: ours (`normalize::date::parse_date`) reads the non-RFC dates real
 //!   feeds carry.
 //!
+//! A document feed-rs refuses, or reads no entry from while it holds some, is repaired as
+//! other feed readers take it (`repair`: a bare `&`, an unknown RSS version or namespace,
+//! RSS 0.90, Atom 0.3, RSS 1.0 items without link) and parsed again.
+//!
 //! feed-rs does not read RSS `<skipHours>`/`<skipDays>`; [`skip_times`] picks them out of the
 //! decoded text with two small regexes.
 
 pub mod encoding;
+mod repair;
 
 use std::sync::LazyLock;
 
@@ -101,16 +106,20 @@ pub fn parse_feed_at(
             feeds: announced_feeds(bytes, url),
         });
     }
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(url))
-        .id_generator(|_, _, _| String::new())
-        .timestamp_parser(move |s| crate::normalize::date::parse_date_near(s, fetched_at))
-        .build();
+    // A parser per attempt: feed-rs keeps the Media RSS state of an entry in the parser, and
+    // after a document failed within an entry a second parse by it panicked.
+    let parser = || {
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(url))
+            .id_generator(|_, _, _| String::new())
+            .timestamp_parser(move |s| crate::normalize::date::parse_date_near(s, fetched_at))
+            .build()
+    };
     // The XML reader under feed-rs has panicked on malformed documents (a declared encoding met
     // late, found by fuzzing; `to_utf8` now drops declarations): should another such input turn
     // up, a hostile body must give an error, not take the poll down.
     let parse = |bytes: &[u8]| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser().parse(bytes)))
             .map_err(|panic| {
                 let why = panic
                     .downcast_ref::<&str>()
@@ -129,16 +138,34 @@ pub fn parse_feed_at(
         }
         (e, _) => e,
     };
+    let is_json = head.first() == Some(&b'{');
     let feed = match parse(bytes).map_err(served_as) {
+        // An XML feed read without one entry while it holds some: a namespace or a format
+        // feed-rs does not read (`repair`).
+        Ok(feed) if feed.entries.is_empty() && !is_json => {
+            let held = repair::scan(bytes).entry_tags;
+            match (held, repair::repaired(bytes)) {
+                (0, _) => feed,
+                (_, Some(fixed)) => match parse(&fixed).map_err(served_as)? {
+                    fixed if !fixed.entries.is_empty() => fixed,
+                    _ => return Err(unread_entries(held)),
+                },
+                (_, None) => return Err(unread_entries(held)),
+            }
+        }
         Ok(feed) => feed,
         // JSON Feed readers are to take an item id that is a number as its text (1.1, "id");
         // feed-rs refuses the whole feed instead, as it does for one item's date that is
         // no string.
-        Err(e) if head.first() == Some(&b'{') => match json_items_repaired(bytes) {
+        Err(e) if is_json => match json_items_repaired(bytes) {
             Some(fixed) => parse(&fixed).map_err(served_as)?,
             None => return Err(e),
         },
-        Err(e) => return Err(e),
+        // A bare `&`, an RSS version feed-rs does not know: what other readers take.
+        Err(e) => match repair::repaired(bytes) {
+            Some(fixed) => parse(&fixed).map_err(|_| e)?,
+            None => return Err(e),
+        },
     };
     let (skip_hours, skip_days) = skip_times(bytes);
     let feed_language = feed.language.clone();
@@ -238,6 +265,13 @@ pub fn parse_feed_at(
         replaced_bytes: decoded.replaced,
         entries,
     })
+}
+
+fn unread_entries(held: usize) -> ParseError {
+    ParseError::Malformed(format!(
+        "the document holds {held} item or entry elements but none where its feed format has them \
+         (an unknown namespace or format version)"
+    ))
 }
 
 fn is_http_url(s: &str) -> bool {
@@ -488,6 +522,81 @@ mod tests {
 
     const RSS_BODY: &str = "<rss version=\"2.0\"><channel><title>T</title>\
         <item><title>Only item</title><link>https://example.com/1</link></item></channel></rss>";
+
+    /// What other readers take and feed-rs refused, or read no entry from (`repair`).
+    #[test]
+    fn feeds_feed_rs_refuses_or_reads_empty_are_repaired() {
+        let titles = |xml: &str| -> Vec<String> {
+            let f = parse_feed(xml.as_bytes(), "https://e.com/feed", None)
+                .unwrap_or_else(|e| panic!("{e}: {xml}"));
+            f.entries.into_iter().filter_map(|e| e.title).collect()
+        };
+        let item =
+            |t: &str| format!("<item><title>{t}</title><link>https://e.com/{t}</link></item>");
+        // A bare `&` in one item's link and another's title.
+        let amp = format!(
+            "<rss version=\"2.0\"><channel><title>A</title>{}<item><title>Fish & Chips</title>\
+             <link>https://e.com/b?x=1&y=2</link></item>{}</channel></rss>",
+            item("one"),
+            item("three")
+        );
+        assert_eq!(titles(&amp), ["one", "Fish & Chips", "three"]);
+        let f = parse_feed(amp.as_bytes(), "https://e.com/feed", None).unwrap();
+        assert_eq!(
+            f.entries[1].link.as_deref(),
+            Some("https://e.com/b?x=1&y=2")
+        );
+        // RSS without a version, with one feed-rs does not know, with a default namespace.
+        for root in [
+            "<rss>",
+            "<rss version=\"0.94\">",
+            "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\">",
+        ] {
+            let xml = format!(
+                "<?xml version=\"1.0\"?>{root}<channel><title>A</title>{}</channel></rss>",
+                item("one")
+            );
+            assert_eq!(titles(&xml), ["one"], "{root}");
+        }
+        // RSS 0.90; an RSS 1.0 item without link; Atom 0.3 with its own dates.
+        let rdf = |ns: &str, item: &str| {
+            format!("<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"{ns}\">\
+                <channel><title>A</title><link>https://e.com/</link></channel>{item}</rdf:RDF>")
+        };
+        assert_eq!(
+            titles(&rdf("http://my.netscape.com/rdf/simple/0.9/", &item("one"))),
+            ["one"]
+        );
+        let about = "<item rdf:about=\"https://e.com/a\"><title>no link</title></item>";
+        let f = parse_feed(
+            rdf("http://purl.org/rss/1.0/", about).as_bytes(),
+            "https://e.com/",
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.entries[0].link.as_deref(), Some("https://e.com/a"));
+        let atom03 = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>A</title>\
+            <entry><title type=\"text/plain\">old</title><link rel=\"alternate\" href=\"https://e.com/o\"/>\
+            <id>tag:e.com,2004:1</id><issued>2004-01-01T19:48:21Z</issued></entry></feed>";
+        let f = parse_feed(atom03.as_bytes(), "https://e.com/", None).unwrap();
+        assert_eq!(f.entries[0].title.as_deref(), Some("old"));
+        assert_eq!(
+            f.entries[0].published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2004-01-01T19:48:21+00:00")
+        );
+        // Entries nothing reads are an error, not a feed that never has news; an empty
+        // feed, or an item in a CDATA section, is no such case.
+        let unknown = "<rss version=\"2.0\"><channel><title>A</title><x:items xmlns:x=\"urn:x\">\
+            <x:item><x:title>t</x:title></x:item></x:items></channel></rss>";
+        let err = parse_feed(unknown.as_bytes(), "https://e.com/", None).unwrap_err();
+        assert!(
+            err.to_string().contains("holds 1 item or entry elements"),
+            "{err}"
+        );
+        let empty = "<rss version=\"2.0\"><channel><title>A</title>\
+            <description><![CDATA[<item>]]></description></channel></rss>";
+        assert_eq!(titles(empty), Vec::<String>::new());
+    }
 
     #[test]
     fn entries_without_id_get_no_invented_id() {

@@ -1,0 +1,364 @@
+//! XML feeds feed-rs refuses, or reads no entry from, that other feed readers take: repaired
+//! and parsed again by [`super::parse_feed_at`], only after the document as served failed.
+//!
+//! - A bare `&` (`AT&T`, `?a=1&b=2`) makes the XML reader refuse the whole feed; it is
+//!   written `&amp;` outside CDATA sections, comments and processing instructions.
+//! - An `<rss>` root without `version`, or with one feed-rs does not know (`0.93`, `0.94`,
+//!   `2.01`, `2.0 `), is "no root element": it is read as RSS 2.0, which reads the others'
+//!   elements.
+//! - An `<rss>` root with a default namespace (`xmlns="http://backend.userland.com/rss2"`)
+//!   puts every element in a namespace feed-rs ignores: the feed parsed with no entries. RSS
+//!   has no namespace; the declaration is dropped.
+//! - RSS 0.90 (`http://my.netscape.com/rdf/simple/0.9/`) is read as RSS 1.0, and Atom 0.3
+//!   (`http://purl.org/atom/ns#`) as Atom 1.0: its `issued` and `modified` are `published`
+//!   and `updated`, its MIME-typed text constructs `text`, `html` and `xhtml`.
+
+use std::sync::LazyLock;
+
+use regex::bytes::{Captures, Regex};
+
+/// What [`scan`] found outside CDATA sections, comments and processing instructions.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Scan {
+    /// `&`s that start no entity or character reference.
+    pub bare_ampersands: usize,
+    /// Start tags of items and entries (`<item`, `<entry`, with any prefix).
+    pub entry_tags: usize,
+}
+
+/// Counts what [`repaired`] would change and the entries the document holds.
+pub(super) fn scan(xml: &[u8]) -> Scan {
+    let mut found = Scan::default();
+    walk_at(xml, |piece, _| match piece {
+        Piece::Bare => found.bare_ampersands += 1,
+        Piece::EntryTag => found.entry_tags += 1,
+    });
+    found
+}
+
+enum Piece {
+    Bare,
+    EntryTag,
+}
+
+/// Calls `seen` with the position of every bare `&` and entry start tag outside CDATA
+/// sections, comments and processing instructions.
+fn walk_at(xml: &[u8], mut seen: impl FnMut(Piece, usize)) {
+    let mut i = 0;
+    while let Some(off) = memchr::memchr2(b'<', b'&', &xml[i..]) {
+        let at = i + off;
+        let rest = &xml[at..];
+        if rest[0] == b'&' {
+            if !starts_reference(&rest[1..]) {
+                seen(Piece::Bare, at);
+            }
+            i = at + 1;
+            continue;
+        }
+        let skip_to =
+            |end: &[u8]| memchr::memmem::find(rest, end).map_or(xml.len(), |e| at + e + end.len());
+        i = if rest.starts_with(b"<![CDATA[") {
+            skip_to(b"]]>")
+        } else if rest.starts_with(b"<!--") {
+            skip_to(b"-->")
+        } else if rest.starts_with(b"<?") {
+            skip_to(b"?>")
+        } else {
+            if is_entry_tag(&rest[1..]) {
+                seen(Piece::EntryTag, at);
+            }
+            at + 1
+        };
+    }
+}
+
+/// Whether `s` (after an `&`) is the rest of an entity or character reference: `name;`,
+/// `#123;` or `#x1F;`.
+fn starts_reference(s: &[u8]) -> bool {
+    let s = &s[..s.len().min(40)];
+    let Some(end) = memchr::memchr(b';', s) else {
+        return false;
+    };
+    let body = &s[..end];
+    match body {
+        [b'#', b'x' | b'X', hex @ ..] => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
+        [b'#', dec @ ..] => !dec.is_empty() && dec.iter().all(u8::is_ascii_digit),
+        [first, rest @ ..] => {
+            (first.is_ascii_alphabetic() || *first == b'_')
+                && rest
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        }
+        [] => false,
+    }
+}
+
+/// Whether `s` (after a `<`) is the name of an item or entry start tag, with any prefix.
+fn is_entry_tag(s: &[u8]) -> bool {
+    let name_end = s
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.')))
+        .unwrap_or(s.len());
+    let name = &s[..name_end];
+    let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
+    local == b"item" || local == b"entry"
+}
+
+/// The document repaired as the module says, or `None` when nothing in it is to repair.
+pub(super) fn repaired(xml: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(xml.len() + 64);
+    let mut from = 0;
+    walk_at(xml, |piece, at| {
+        if let Piece::Bare = piece {
+            out.extend_from_slice(&xml[from..=at]);
+            out.extend_from_slice(b"amp;");
+            from = at + 1;
+        }
+    });
+    let changed_amps = from > 0;
+    out.extend_from_slice(&xml[from..]);
+    let root = root_repaired(&out);
+    match root {
+        Some(fixed) => Some(fixed),
+        None if changed_amps => Some(out),
+        None => None,
+    }
+}
+
+/// RSS 0.90's namespace, as Netscape published it and as feeds wrote it too.
+const RSS_090: [&str; 2] = [
+    "http://my.netscape.com/rdf/simple/0.9/",
+    "http://channel.netscape.com/rdf/simple/0.9/",
+];
+const RSS_10: &str = "http://purl.org/rss/1.0/";
+const ATOM_03: &str = "http://purl.org/atom/ns#";
+const ATOM_10: &str = "http://www.w3.org/2005/Atom";
+
+/// The root element's start tag, repaired as the module says; `None` when it needs nothing.
+fn root_repaired(xml: &[u8]) -> Option<Vec<u8>> {
+    // The first start tag that is no declaration, comment or processing instruction.
+    static ROOT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s)\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)*<([A-Za-z_][\w.:-]*)([^>]*)>")
+            .expect("valid regex")
+    });
+    static VERSION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
+    });
+    static DEFAULT_NS: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"\sxmlns\s*=\s*(?:"[^"]*"|'[^']*')"#).expect("valid regex"));
+    let caps = ROOT.captures(xml)?;
+    let (name, attrs) = (caps.get(1)?, caps.get(2)?);
+    let local = name
+        .as_bytes()
+        .rsplit(|b| *b == b':')
+        .next()
+        .unwrap_or_default();
+    let with_attrs = |new: &[u8]| {
+        let mut out = Vec::with_capacity(xml.len() + 16);
+        out.extend_from_slice(&xml[..attrs.start()]);
+        out.extend_from_slice(new);
+        out.extend_from_slice(&xml[attrs.end()..]);
+        out
+    };
+    match local {
+        b"rss" => {
+            let mut new = attrs.as_bytes().to_vec();
+            let known = VERSION.captures(&new).map(|v| {
+                let value = v
+                    .get(1)
+                    .or_else(|| v.get(2))
+                    .map_or(&b""[..], |m| m.as_bytes());
+                (
+                    v.get(0).map_or(0..0, |m| m.range()),
+                    matches!(value, b"2.0" | b"" | b"0.91" | b"0.92"),
+                )
+            });
+            let mut changed = false;
+            match known {
+                Some((_, true)) => {}
+                Some((range, false)) => {
+                    new.splice(range, b" version=\"2.0\"".iter().copied());
+                    changed = true;
+                }
+                None => {
+                    new.extend_from_slice(b" version=\"2.0\"");
+                    changed = true;
+                }
+            }
+            if DEFAULT_NS.is_match(&new) {
+                new = DEFAULT_NS.replace_all(&new, &b""[..]).into_owned();
+                changed = true;
+            }
+            changed.then(|| with_attrs(&new))
+        }
+        b"RDF" => {
+            let mut out = None;
+            for ns in RSS_090 {
+                if memchr::memmem::find(attrs.as_bytes(), ns.as_bytes()).is_some() {
+                    out = Some(replace_all(xml, ns, RSS_10));
+                }
+            }
+            let linked = items_linked(out.as_deref().unwrap_or(xml));
+            linked.or(out)
+        }
+        b"feed" if memchr::memmem::find(attrs.as_bytes(), ATOM_03.as_bytes()).is_some() => {
+            Some(atom_03_as_10(&replace_all(xml, ATOM_03, ATOM_10)))
+        }
+        _ => None,
+    }
+}
+
+/// RSS 1.0 items without `<link>` (feed-rs drops them) given their `rdf:about` as link;
+/// `None` when every item has one.
+fn items_linked(xml: &[u8]) -> Option<Vec<u8>> {
+    static ITEM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?s)<item\s[^>]*?rdf:about\s*=\s*(?:"([^"]*)"|'([^']*)')[^>]*>(.*?)</item>"#)
+            .expect("valid regex")
+    });
+    static LINK: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<(?:[\w.-]+:)?link[\s>]").expect("valid regex"));
+    let mut changed = false;
+    let out = ITEM.replace_all(xml, |c: &Captures| {
+        let whole = &c[0];
+        let (Some(about), Some(body)) = (c.get(1).or_else(|| c.get(2)), c.get(3)) else {
+            return whole.to_vec();
+        };
+        if LINK.is_match(body.as_bytes()) {
+            return whole.to_vec();
+        }
+        changed = true;
+        let open = body.start() - c.get(0).map_or(0, |m| m.start());
+        [
+            &whole[..open],
+            b"<link>",
+            about.as_bytes(),
+            b"</link>",
+            &whole[open..],
+        ]
+        .concat()
+    });
+    changed.then(|| out.into_owned())
+}
+
+fn replace_all(xml: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(xml.len() + 16);
+    let mut rest = xml;
+    while let Some(at) = memchr::memmem::find(rest, from.as_bytes()) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(to.as_bytes());
+        rest = &rest[at + from.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// Atom 0.3's element names and text types, as Atom 1.0 writes them.
+fn atom_03_as_10(xml: &[u8]) -> Vec<u8> {
+    static NAMES: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<(/?)(issued|modified)([\s/>])").expect("valid regex"));
+    static TYPES: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\stype\s*=\s*"(text/plain|application/xhtml\+xml)""#).expect("valid regex")
+    });
+    let named = NAMES.replace_all(xml, |c: &Captures| {
+        let new: &[u8] = if &c[2] == b"issued" {
+            b"published"
+        } else {
+            b"updated"
+        };
+        [b"<", &c[1], new, &c[3]].concat()
+    });
+    TYPES
+        .replace_all(&named, |c: &Captures| {
+            if &c[1] == b"text/plain" {
+                b" type=\"text\"".to_vec()
+            } else {
+                b" type=\"xhtml\"".to_vec()
+            }
+        })
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed(xml: &str) -> String {
+        String::from_utf8(repaired(xml.as_bytes()).expect("something to repair")).unwrap()
+    }
+
+    #[test]
+    fn bare_ampersands_are_escaped_outside_cdata_comments_and_instructions() {
+        let xml = "<rss version=\"2.0\"><channel><!-- a&b --><?pi x&y?><item><title>AT&T &amp; Fish &#38; &#x26; &nbsp; & Chips</title>\
+            <link>https://e.com/?a=1&b=2</link><description><![CDATA[x & y]]></description></item></channel></rss>";
+        assert_eq!(
+            scan(xml.as_bytes()),
+            Scan {
+                bare_ampersands: 3,
+                entry_tags: 1
+            }
+        );
+        let out = fixed(xml);
+        assert!(
+            out.contains("<title>AT&amp;T &amp; Fish &#38; &#x26; &nbsp; &amp; Chips</title>"),
+            "{out}"
+        );
+        assert!(out.contains("?a=1&amp;b=2"), "{out}");
+        assert!(
+            out.contains("<![CDATA[x & y]]>")
+                && out.contains("<!-- a&b -->")
+                && out.contains("<?pi x&y?>"),
+            "{out}"
+        );
+        assert_eq!(
+            repaired(b"<rss version=\"2.0\"><channel><title>A &amp; B</title></channel></rss>"),
+            None
+        );
+    }
+
+    #[test]
+    fn an_rss_root_is_given_a_version_feed_rs_reads_and_loses_its_namespace() {
+        let decl = "<?xml version=\"1.0\"?>\n<!-- x -->\n<!DOCTYPE rss>\n";
+        assert_eq!(
+            fixed(&format!("{decl}<rss><channel/></rss>")),
+            format!("{decl}<rss version=\"2.0\"><channel/></rss>")
+        );
+        assert_eq!(
+            fixed("<rss version='0.94' a=\"b\"><channel/></rss>"),
+            "<rss version=\"2.0\" a=\"b\"><channel/></rss>"
+        );
+        assert_eq!(
+            fixed("<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel/></rss>"),
+            "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel/></rss>"
+        );
+        assert_eq!(repaired(b"<rss version=\"0.91\"><channel/></rss>"), None);
+        assert_eq!(
+            repaired(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"/>"),
+            None
+        );
+    }
+
+    #[test]
+    fn old_formats_are_read_as_their_successors() {
+        for ns in RSS_090 {
+            let rss090 = format!("<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"{ns}\"><item><link>l</link></item></rdf:RDF>");
+            assert!(fixed(&rss090).contains(&format!("xmlns=\"{RSS_10}\"")));
+        }
+        let rdf = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\">\
+            <item rdf:about=\"https://e.com/1\"><title>T</title></item>\
+            <item rdf:about='https://e.com/2'><link>https://e.com/two</link></item></rdf:RDF>";
+        let out = fixed(rdf);
+        assert!(out.contains("<item rdf:about=\"https://e.com/1\"><link>https://e.com/1</link><title>T</title></item>"), "{out}");
+        assert!(
+            out.contains("<item rdf:about='https://e.com/2'><link>https://e.com/two</link></item>"),
+            "{out}"
+        );
+        let atom03 = format!("<feed version=\"0.3\" xmlns=\"{ATOM_03}\"><entry><title type=\"text/plain\">T</title><issued>2004-01-01T19:48:21Z</issued><modified>2004-01-02T00:00:00Z</modified><content type=\"application/xhtml+xml\"><div/></content></entry></feed>");
+        let out = fixed(&atom03);
+        assert!(out.contains(&format!("xmlns=\"{ATOM_10}\"")), "{out}");
+        assert!(out.contains("<published>2004-01-01T19:48:21Z</published><updated>2004-01-02T00:00:00Z</updated>"), "{out}");
+        assert!(
+            out.contains("<title type=\"text\">") && out.contains("<content type=\"xhtml\">"),
+            "{out}"
+        );
+    }
+}
