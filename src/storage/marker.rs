@@ -48,8 +48,11 @@ impl RunMarker {
         listen: Option<SocketAddr>,
     ) -> io::Result<(RunMarker, PreviousRun)> {
         let path = store_dir.join(RUNNING_FILE);
-        let previous = match fs::read_to_string(&path) {
-            Ok(text) => {
+        // Any marker is an unclean stop, whatever its bytes: one that is no UTF-8 failed the
+        // read, was never replaced, and every later stop looked clean.
+        let previous = match fs::read(&path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
                 let mut words = text.split_whitespace();
                 let pid = words.next().and_then(|w| w.parse().ok());
                 let started = words.next().and_then(|w| w.parse().ok());
@@ -105,15 +108,22 @@ mod tests {
         next.release().unwrap();
         assert!(!dir.path().join(RUNNING_FILE).exists());
         // A marker that says nothing readable still says the run did not stop cleanly.
-        fs::write(dir.path().join(RUNNING_FILE), "garbage").unwrap();
-        let (_, previous) = RunMarker::claim(dir.path(), 44, 4_000, None).unwrap();
-        assert_eq!(
-            previous,
-            PreviousRun::Unclean {
-                started: None,
-                pid: None
-            }
-        );
+        for garbage in [&b"garbage"[..], b"garbage\x00\xff"] {
+            fs::write(dir.path().join(RUNNING_FILE), garbage).unwrap();
+            let (_, previous) = RunMarker::claim(dir.path(), 44, 4_000, None).unwrap();
+            assert_eq!(
+                previous,
+                PreviousRun::Unclean {
+                    started: None,
+                    pid: None
+                }
+            );
+            assert_eq!(
+                fs::read_to_string(dir.path().join(RUNNING_FILE)).unwrap(),
+                "44 4000\n",
+                "replaced by this run's"
+            );
+        }
     }
 
     #[test]
