@@ -66,6 +66,9 @@ pub fn export(
     since: Option<DateTime<Utc>>,
     out: &mut impl Write,
 ) -> anyhow::Result<u64> {
+    if let Some(e) = crate::storage::interrupted_restore(&config.store.path) {
+        return Err(e.into());
+    }
     if !config.store.path.exists() {
         anyhow::bail!(
             "no store at {} (has the daemon run yet?)",

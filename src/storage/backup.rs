@@ -259,6 +259,36 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
     Ok(RestoreReport { counts, replaced })
 }
 
+/// The error to give when the store at `store` is missing because a [`restore`] stopped
+/// (killed) between moving the store aside and renaming its copy into place, or while
+/// copying into a place where there was no store: its copy `STORE.restoring-TIME` is still
+/// beside it (a finished restore leaves none). Opening would start an empty store there.
+pub(crate) fn interrupted_restore(store: &Path) -> Option<StoreError> {
+    if store.exists() {
+        return None;
+    }
+    let name = store.file_name()?.to_str()?;
+    let parent = store
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let restoring = format!("{name}.restoring-");
+    // Stamps sort as times: the newest copy.
+    let restored = fs::read_dir(parent)
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&restoring))
+        .max()?;
+    let stamp = &restored[restoring.len()..];
+    let replaced = parent.join(format!("{name}.replaced-{stamp}"));
+    Some(StoreError::InterruptedRestore {
+        path: store.display().to_string(),
+        restored: parent.join(&restored).display().to_string(),
+        replaced: replaced.exists().then(|| replaced.display().to_string()),
+    })
+}
+
 /// Whether `dir` holds sled's two files (a store, or a backup of one).
 fn holds_sled_files(dir: &Path) -> bool {
     dir.join("conf").is_file() && dir.join("db").is_file()

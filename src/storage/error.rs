@@ -39,6 +39,17 @@ pub enum StoreError {
         /// Why it does not open.
         message: String,
     },
+    /// The store is missing and a `restore` stopped between moving it aside and renaming
+    /// the checked copy into its place: nothing is opened, lest an empty store start there.
+    #[error("there is no store at {path}, and a restore stopped before it finished: {restored} is its copy of the backup{}; rename the one to keep to {path} (or restore the backup again), or remove {restored} to start with an empty store", replaced.as_ref().map(|r| format!(", {r} the store it replaced")).unwrap_or_default())]
+    InterruptedRestore {
+        /// Store directory.
+        path: String,
+        /// The copy the restore made (`STORE.restoring-TIME`).
+        restored: String,
+        /// The store it moved aside (`STORE.replaced-TIME`), if that is beside it.
+        replaced: Option<String>,
+    },
     /// A read or write failed (disk full, permissions, …).
     #[error("store I/O failed: {0}")]
     Io(String),

@@ -74,6 +74,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub(crate) use backup::interrupted_restore;
 pub use backup::{
     backup_stopped, restore, BackupLog, BackupReport, Backups, LastBackup, RestoreReport,
     BACKUP_WAIT,
@@ -255,6 +256,9 @@ impl Store {
         cache_bytes: u64,
         read_through: bool,
     ) -> Result<Store> {
+        if let Some(e) = backup::interrupted_restore(path) {
+            return Err(e);
+        }
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
         // Our own lock file alone is what an open that failed left.

@@ -1451,4 +1451,23 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
         .filter(|n| n.contains(".restoring-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A restore killed between its two renames: the store aside, its copy beside it, no
+    // store. Nothing opens an empty store there; the message names both.
+    let stamp = "20200101T000000Z";
+    let copy = dir.path().join(format!("db.restoring-{stamp}"));
+    let replaced = dir.path().join(format!("db.replaced-{stamp}"));
+    assert_eq!(path.file_name().unwrap(), "db");
+    std::fs::rename(&aside, &copy).unwrap();
+    std::fs::rename(&path, &replaced).unwrap();
+    let e = Store::open(&path, flush).unwrap_err();
+    let shown = e.to_string();
+    assert!(matches!(e, StoreError::InterruptedRestore { .. }), "{e:?}");
+    assert!(
+        shown.contains(&copy.display().to_string())
+            && shown.contains(&replaced.display().to_string()),
+        "{shown}"
+    );
+    assert!(!path.exists(), "no store was started");
+    std::fs::rename(&copy, &path).unwrap();
+    assert_eq!(articles_at(&path), 300);
 }
