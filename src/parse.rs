@@ -188,7 +188,11 @@ pub fn parse_feed_at(
         Some(b) if url::Url::parse(&href).is_err() => b.join(&href).map_or(href, |u| u.to_string()),
         _ => href,
     };
-    let entries = feed
+    let is_rss2 = matches!(
+        feed.feed_type,
+        feed_rs::model::FeedType::RSS0 | feed_rs::model::FeedType::RSS2
+    );
+    let mut entries: Vec<RawEntry> = feed
         .entries
         .into_iter()
         .map(|e| {
@@ -256,6 +260,9 @@ pub fn parse_feed_at(
             }
         })
         .collect();
+    if is_rss2 {
+        keep_pub_dates(&mut entries, bytes, fetched_at);
+    }
     Ok(ParsedFeed {
         title: feed.title.map(|t| t.content),
         ttl_minutes: feed.ttl,
@@ -265,6 +272,44 @@ pub fn parse_feed_at(
         replaced_bytes: decoded.replaced,
         entries,
     })
+}
+
+/// feed-rs gives an RSS item the date of whichever of `<pubDate>` and `<dc:date>` comes
+/// last, even one it cannot read (`garbage`, empty, 1970): a good `pubDate` was lost and
+/// the item dated when first seen. Items left without a usable date take their `pubDate`
+/// again, read from the document, when its items are the parsed entries one for one.
+fn keep_pub_dates(entries: &mut [RawEntry], xml: &[u8], fetched_at: chrono::DateTime<chrono::Utc>) {
+    use crate::normalize::date::{is_placeholder, parse_date_near};
+    static ITEM: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?s)<item[\s>].*?</item>").expect("valid regex"));
+    static PUB_DATE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s)<pubDate>\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*</pubDate>")
+            .expect("valid regex")
+    });
+    let undated = |e: &RawEntry| e.published.is_none_or(is_placeholder);
+    if !entries.iter().any(undated)
+        || memchr::memmem::find(xml, b"pubDate>").is_none()
+        || memchr::memmem::find(xml, b":date>").is_none()
+    {
+        return;
+    }
+    let items: Vec<&[u8]> = ITEM.find_iter(xml).map(|m| m.as_bytes()).collect();
+    if items.len() != entries.len() {
+        return;
+    }
+    for (entry, item) in entries.iter_mut().zip(items) {
+        if !undated(entry) {
+            continue;
+        }
+        let date = PUB_DATE
+            .captures(item)
+            .and_then(|c| std::str::from_utf8(c.get(1)?.as_bytes()).ok())
+            .and_then(|s| parse_date_near(s.trim(), fetched_at))
+            .filter(|d| !is_placeholder(*d));
+        if date.is_some() {
+            entry.published = date;
+        }
+    }
 }
 
 fn unread_entries(held: usize) -> ParseError {
@@ -522,6 +567,34 @@ mod tests {
 
     const RSS_BODY: &str = "<rss version=\"2.0\"><channel><title>T</title>\
         <item><title>Only item</title><link>https://example.com/1</link></item></channel></rss>";
+
+    #[test]
+    fn a_dc_date_that_says_nothing_does_not_hide_the_pub_date() {
+        let rss = "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>A</title>\
+            <item><title>a</title><pubDate>Mon, 16 Oct 2017 15:10:00 +0000</pubDate><dc:date>garbage</dc:date></item>\
+            <item><title>b</title><pubDate><![CDATA[Tue, 17 Oct 2017 15:10:00 GMT]]></pubDate><dc:date></dc:date></item>\
+            <item><title>c</title><pubDate>Wed, 18 Oct 2017 15:10:00 +0000</pubDate><dc:date>1970-01-01T00:00:00Z</dc:date></item>\
+            <item><title>d</title><pubDate>Thu, 19 Oct 2017 15:10:00 +0000</pubDate><dc:date>2017-10-19T16:00:00Z</dc:date></item>\
+            <item><title>e</title><dc:date>soon</dc:date></item>\
+            </channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "https://e.com/", None).unwrap();
+        let dates: Vec<Option<String>> = f
+            .entries
+            .iter()
+            .map(|e| e.published.map(|d| d.to_rfc3339()))
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                Some("2017-10-16T15:10:00+00:00".to_owned()),
+                Some("2017-10-17T15:10:00+00:00".to_owned()),
+                Some("2017-10-18T15:10:00+00:00".to_owned()),
+                // a dc:date that reads, after the pubDate, is the one feed-rs took
+                Some("2017-10-19T16:00:00+00:00".to_owned()),
+                None,
+            ]
+        );
+    }
 
     /// What other readers take and feed-rs refused, or read no entry from (`repair`).
     #[test]
