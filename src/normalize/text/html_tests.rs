@@ -150,4 +150,14 @@ fn unclosed_constructs() {
     assert_eq!(html_to_text("text <a href=\"x"), "text");
     assert_eq!(html_to_text("<<<<"), "<<<<");
     assert_eq!(html_to_text("]]>x"), "x");
+    // Escaped `<`s are text once decoded: a `&lt;b y.` is not read again as an unterminated
+    // tag that takes the rest of the article; escaped tags that close still are markup.
+    assert_eq!(
+        html_to_text("<p>Vote: yes&lt;no, and x &lt;b y. More after it.</p>"),
+        "Vote: yes<no, and x <b y. More after it."
+    );
+    assert_eq!(
+        html_to_text("&lt;p&gt;Twice &lt;b class=\"x\"&gt;escaped&lt;/b&gt;.&lt;/p&gt;"),
+        "Twice escaped."
+    );
 }

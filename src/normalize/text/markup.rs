@@ -257,7 +257,10 @@ pub(super) fn has_markup(b: &[u8]) -> bool {
     false
 }
 
-/// Does `s` contain something that looks like a real HTML tag or comment?
+/// Does `s` contain something that looks like a real HTML tag or comment: a known element's
+/// name whose tag closes (`>`) before the next `<`? Text that says `yes<no, x <b y.` (the
+/// display text of `yes&lt;no, x &lt;b y.`) is no markup: read as HTML again, the
+/// unterminated `<b` took the rest of the text.
 pub(super) fn looks_like_markup(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
@@ -267,7 +270,9 @@ pub(super) fn looks_like_markup(s: &str) -> bool {
             return true;
         }
         let rest = rest.strip_prefix(b"/").unwrap_or(rest);
-        if tag_hint_at(rest, b">") {
+        if tag_hint_at(rest, b">")
+            && memchr::memchr2(b'>', b'<', rest).is_some_and(|e| rest[e] == b'>')
+        {
             return true;
         }
         i = p + 1;
