@@ -139,6 +139,10 @@ pub fn parse_feed_at(
         (e, _) => e,
     };
     let is_json = head.first() == Some(&b'{');
+    let wrapped = (!is_json)
+        .then(|| repair::naked_markup_wrapped(bytes))
+        .flatten();
+    let bytes: &[u8] = wrapped.as_deref().unwrap_or(bytes);
     let feed = match parse(bytes).map_err(served_as) {
         // An XML feed read without one entry while it holds some: a namespace or a format
         // feed-rs does not read (`repair`).
@@ -656,6 +660,15 @@ mod tests {
         assert_eq!(
             f.entries[0].published.map(|d| d.to_rfc3339()).as_deref(),
             Some("2004-01-01T19:48:21+00:00")
+        );
+        // HTML written as XML in an RSS description: the whole text, not up to `<em>`.
+        let naked = "<rss version=\"2.0\"><channel><title>A</title><item><title>t</title>\
+            <link>https://e.com/n</link><description>Lead <em>words</em> and the rest.</description>\
+            </item></channel></rss>";
+        let f = parse_feed(naked.as_bytes(), "https://e.com/", None).unwrap();
+        assert_eq!(
+            f.entries[0].summary.as_deref(),
+            Some("Lead <em>words</em> and the rest.")
         );
         // Entries nothing reads are an error, not a feed that never has news; an empty
         // feed, or an item in a CDATA section, is no such case.

@@ -9,6 +9,9 @@
 //! - An `<rss>` root with a default namespace (`xmlns="http://backend.userland.com/rss2"`)
 //!   puts every element in a namespace feed-rs ignores: the feed parsed with no entries. RSS
 //!   has no namespace; the declaration is dropped.
+//! - RSS `<title>`, `<description>` and `<content:encoded>` holding HTML elements as XML
+//!   ([`naked_markup_wrapped`], the one repair made before the first parse, as nothing
+//!   fails: feed-rs cut the text at the first element).
 //! - RSS 0.90 (`http://my.netscape.com/rdf/simple/0.9/`) is read as RSS 1.0, and Atom 0.3
 //!   (`http://purl.org/atom/ns#`) as Atom 1.0: its `issued` and `modified` are `published`
 //!   and `updated`, its MIME-typed text constructs `text`, `html` and `xhtml`.
@@ -134,13 +137,72 @@ const RSS_10: &str = "http://purl.org/rss/1.0/";
 const ATOM_03: &str = "http://purl.org/atom/ns#";
 const ATOM_10: &str = "http://www.w3.org/2005/Atom";
 
-/// The root element's start tag, repaired as the module says; `None` when it needs nothing.
-fn root_repaired(xml: &[u8]) -> Option<Vec<u8>> {
-    // The first start tag that is no declaration, comment or processing instruction.
-    static ROOT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?s)\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)*<([A-Za-z_][\w.:-]*)([^>]*)>")
+/// An RSS document whose `<title>`, `<description>` or `<content:encoded>` holds HTML
+/// elements as XML (`<description>Text <em>x</em> more</description>`, not escaped, not in
+/// CDATA) with that HTML put in CDATA sections: feed-rs reads those elements' text up to the
+/// first child element, so the item's text stopped at `Text` (or was none at all). `None`
+/// when the document is no RSS or has no such element. Run on every RSS body, before the
+/// first parse: nothing fails, the text is only cut.
+pub(super) fn naked_markup_wrapped(xml: &[u8]) -> Option<Vec<u8>> {
+    static NAKED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"<(?:title|description|content:encoded)(?:\s[^>]*)?>[^<]*<[A-Za-z]")
             .expect("valid regex")
     });
+    static ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s)<(title|description|content:encoded)(\s[^>]*)?>(.*?)</(title|description|content:encoded)\s*>")
+            .expect("valid regex")
+    });
+    let first = NAKED.find(xml)?;
+    if !matches!(root_name(xml), Some(b"rss" | b"RDF")) {
+        return None;
+    }
+    let mut changed = false;
+    let mut out = Vec::with_capacity(xml.len() + 256);
+    let mut from = 0;
+    for c in ELEMENT.captures_iter(&xml[first.start()..]) {
+        let (Some(open), Some(body), Some(close)) = (c.get(1), c.get(3), c.get(4)) else {
+            continue;
+        };
+        let body_bytes = body.as_bytes();
+        let naked = open.as_bytes() == close.as_bytes()
+            && memchr::memmem::find(body_bytes, b"<![CDATA[").is_none()
+            && body_bytes
+                .windows(2)
+                .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/'));
+        if !naked {
+            continue;
+        }
+        changed = true;
+        let at = first.start();
+        out.extend_from_slice(&xml[from..at + body.start()]);
+        out.extend_from_slice(b"<![CDATA[");
+        out.extend_from_slice(&replace_all(body_bytes, "]]>", "]]]]><![CDATA[>"));
+        out.extend_from_slice(b"]]>");
+        from = at + body.end();
+    }
+    if !changed {
+        return None;
+    }
+    out.extend_from_slice(&xml[from..]);
+    Some(out)
+}
+
+/// The local name of the document's root element.
+fn root_name(xml: &[u8]) -> Option<&[u8]> {
+    let caps = ROOT.captures(xml)?;
+    let name = caps.get(1)?.as_bytes();
+    name.rsplit(|b| *b == b':').next()
+}
+
+/// The first start tag that is no declaration, comment or processing instruction: the
+/// root element's name and its attributes.
+static ROOT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)*<([A-Za-z_][\w.:-]*)([^>]*)>")
+        .expect("valid regex")
+});
+
+/// The root element's start tag, repaired as the module says; `None` when it needs nothing.
+fn root_repaired(xml: &[u8]) -> Option<Vec<u8>> {
     static VERSION: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
     });
@@ -335,6 +397,32 @@ mod tests {
             repaired(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"/>"),
             None
         );
+    }
+
+    #[test]
+    fn html_written_as_xml_in_rss_text_elements_is_put_in_cdata() {
+        let xml = "<rss version=\"2.0\"><channel><title>Feed</title><item>\
+            <title><p>Item Title</p></title>\
+            <description>Text <em>x</em> more ]]> end</description>\
+            <content:encoded><![CDATA[<p>fine</p>]]></content:encoded>\
+            <media:title>m <b>x</b></media:title></item></channel></rss>";
+        let out = String::from_utf8(naked_markup_wrapped(xml.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "<rss version=\"2.0\"><channel><title>Feed</title><item>\
+            <title><![CDATA[<p>Item Title</p>]]></title>\
+            <description><![CDATA[Text <em>x</em> more ]]]]><![CDATA[> end]]></description>\
+            <content:encoded><![CDATA[<p>fine</p>]]></content:encoded>\
+            <media:title>m <b>x</b></media:title></item></channel></rss>"
+        );
+        assert_eq!(
+            naked_markup_wrapped(
+                b"<rss version=\"2.0\"><channel><title>A &lt;b&gt;</title></channel></rss>"
+            ),
+            None
+        );
+        // Atom's xhtml is XML by right.
+        assert_eq!(naked_markup_wrapped(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"xhtml\"><div>x</div></title></feed>"), None);
     }
 
     #[test]
