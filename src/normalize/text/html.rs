@@ -16,14 +16,37 @@ use crate::normalize::swar;
 pub fn html_to_text(input: &str) -> String {
     let mut s = strip_pass(input);
     // Double-escaped input shows up as markup (or escaped markup) after a pass.
+    // So does an entity escaped once more than the text was read (`&amp;amp;amp;`,
+    // `&amp;amp;#8217;`): the display text would show `&amp;`.
     for _ in 0..3 {
-        if looks_like_markup(&s) || looks_like_escaped_markup(&s) {
+        if looks_like_markup(&s) || looks_like_escaped_markup(&s) || holds_entity(&s) {
             s = strip_pass(&s);
         } else {
             break;
         }
     }
     s
+}
+
+/// Whether display text still holds an entity reference a pass decodes: `&amp;`, `&lt;`,
+/// `&gt;`, `&quot;`, `&apos;`, `&nbsp;` or a numeric one.
+fn holds_entity(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'&', b).any(|p| {
+        let rest = &b[p + 1..];
+        let rest = &rest[..rest.len().min(12)];
+        let Some(end) = memchr::memchr(b';', rest) else {
+            return false;
+        };
+        match &rest[..end] {
+            b"amp" | b"lt" | b"gt" | b"quot" | b"apos" | b"nbsp" => true,
+            [b'#', b'x' | b'X', hex @ ..] => {
+                !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit)
+            }
+            [b'#', dec @ ..] => !dec.is_empty() && dec.iter().all(u8::is_ascii_digit),
+            _ => false,
+        }
+    })
 }
 
 /// Converts text a feed declares plain (Atom `type="text"`, JSON Feed's `title`, `summary`

@@ -72,6 +72,13 @@ fn entities_and_double_escaping() {
         html_to_text("&amp;lt;p&amp;gt;One&amp;lt;/p&amp;gt;&amp;lt;p&amp;gt;Two &amp;amp; three&amp;lt;/p&amp;gt;"),
         "One\n\nTwo & three"
     );
+    // Entities escaped twice or three times (the XML reader decoded once before).
+    assert_eq!(
+        html_to_text("Fish &amp;amp; Chips, it&amp;#8217;s &amp;quot;fine&amp;quot;"),
+        "Fish & Chips, it’s \"fine\""
+    );
+    assert_eq!(html_to_text("It&amp;amp;#8217;s"), "It’s");
+    assert_eq!(html_to_text("AT&amp;T;"), "AT&T;");
     // Escaped text that is not markup stays as text.
     assert_eq!(html_to_text("1 &lt; 2 and 3 &gt; 2"), "1 < 2 and 3 > 2");
     assert_eq!(html_to_text("a < b > c"), "a < b > c");
