@@ -20,7 +20,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::api::{BadParam, Params};
 use super::{rfc3339, AppState};
-use crate::storage::{ChangeKind, ChangeRecord, Store};
+use crate::storage::{ChangeKind, ChangeRecord, Store, StoreError};
 
 /// Changes a replay reads from the store at a time.
 const REPLAY_PAGE: usize = 256;
@@ -35,8 +35,11 @@ fn kind_name(k: ChangeKind) -> &'static str {
     }
 }
 
-fn to_event(store: &Store, c: &ChangeRecord) -> Event {
-    let article = store.article(c.article).ok().flatten();
+/// The event of change `c`, with its article's source, title and URL (none once retention
+/// deleted it). An error when the article cannot be read (the store closed for a backup that
+/// failed, being reopened): an event sent without them would be kept by the client for good.
+fn to_event(store: &Store, c: &ChangeRecord) -> Result<Event, StoreError> {
+    let article = store.article(c.article)?;
     let data = json!({
         "seq": c.seq.to_string(),
         "kind": kind_name(c.kind),
@@ -47,10 +50,41 @@ fn to_event(store: &Store, c: &ChangeRecord) -> Event {
         "title": article.as_ref().map(|a| a.title.as_str()),
         "url": article.as_ref().and_then(|a| a.url.as_deref()),
     });
-    Event::default()
+    Ok(Event::default()
         .id(c.seq.to_string())
         .event(kind_name(c.kind))
-        .data(data.to_string())
+        .data(data.to_string()))
+}
+
+/// A page of the replay after `from`: the changes read first and the iterator let go, then
+/// each one's article (reading articles under a live log iterator kept a backup waiting on
+/// it). Stops at the first change whose article cannot be read; `complete` says whether
+/// none failed.
+fn replay_page(store: &Store, from: u64) -> (Vec<(u64, Event)>, bool) {
+    let mut changes: Vec<ChangeRecord> = Vec::with_capacity(REPLAY_PAGE);
+    let mut read_all = true;
+    for c in store.changes_after(Some(from)) {
+        match c {
+            Ok(c) => changes.push(c),
+            // A record that does not decode never will: left out, as before.
+            Err(StoreError::Decode { .. }) => continue,
+            Err(_) => {
+                read_all = false;
+                break;
+            }
+        }
+        if changes.len() == REPLAY_PAGE {
+            break;
+        }
+    }
+    let mut page = Vec::with_capacity(changes.len());
+    for c in changes {
+        match to_event(store, &c) {
+            Ok(ev) => page.push((c.seq, ev)),
+            Err(_) => return (page, false),
+        }
+    }
+    (page, read_all)
 }
 
 pub(super) async fn events(
@@ -127,16 +161,10 @@ pub(super) async fn events(
             while need_replay {
                 let s = store.clone();
                 let from = last;
-                let page = tokio::task::spawn_blocking(move || {
-                    s.changes_after(Some(from))
-                        .filter_map(Result::ok)
-                        .take(REPLAY_PAGE)
-                        .map(|c| (c.seq, to_event(&s, &c)))
-                        .collect::<Vec<_>>()
-                })
-                .await
-                .unwrap_or_default();
-                need_replay = page.len() == REPLAY_PAGE;
+                let (page, complete) = tokio::task::spawn_blocking(move || replay_page(&s, from))
+                    .await
+                    .unwrap_or_default();
+                need_replay = !complete || page.len() == REPLAY_PAGE;
                 for (seq, ev) in page {
                     if tx.send(Ok(ev)).await.is_err() {
                         return;
@@ -145,6 +173,18 @@ pub(super) async fn events(
                 }
                 if stop.is_cancelled() {
                     return;
+                }
+                if !complete {
+                    // The store is closed or being reopened: resume from `last` once it
+                    // opens, a second at the soonest (a store that stays down is no loop).
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tx.closed() => return,
+                        () = async {
+                            store.until_open().await;
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        } => {}
+                    }
                 }
             }
             let c = tokio::select! {
@@ -158,10 +198,16 @@ pub(super) async fn events(
                     let Ok(ev) = tokio::task::spawn_blocking(move || to_event(&s, &c)).await else {
                         return;
                     };
-                    if tx.send(Ok(ev)).await.is_err() {
-                        return;
+                    match ev {
+                        Ok(ev) => {
+                            if tx.send(Ok(ev)).await.is_err() {
+                                return;
+                            }
+                            last = c.seq;
+                        }
+                        // Sent by the replay from `last`, which waits for the store.
+                        Err(_) => need_replay = true,
                     }
-                    last = c.seq;
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => need_replay = true,

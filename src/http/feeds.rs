@@ -27,10 +27,14 @@ fn newest(
     agencies: &HashSet<String>,
     limit: usize,
 ) -> Result<Vec<StoryView>, StoreError> {
-    store
+    // The records first, their iterator let go (see `page::load`).
+    let records = store
         .stories_before(None)
         .take(limit)
-        .map(|s| story_view(store, agencies, s?, true))
+        .collect::<Result<Vec<_>, _>>()?;
+    records
+        .into_iter()
+        .map(|s| story_view(store, agencies, s, true))
         .collect()
 }
 

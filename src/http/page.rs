@@ -213,12 +213,19 @@ type Loaded = (Status, Result<Vec<StoryView>, StoreError>);
 fn load(state: &AppState) -> Result<Loaded, StoreError> {
     let live = state.sources.get();
     let status = build(state, &live, StatusQuery::default_for(live.list.len()))?;
+    // The records first, their iterator let go, then each one's copies: a backup waits for
+    // a live iterator, and reading under one kept it waiting.
     let stories = state
         .store
         .stories_before(None)
         .take(PAGE_STORIES)
-        .map(|s| story_view(&state.store, &live.agencies, s?, false))
-        .collect::<Result<Vec<_>, _>>();
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|records| {
+            records
+                .into_iter()
+                .map(|s| story_view(&state.store, &live.agencies, s, false))
+                .collect::<Result<Vec<_>, _>>()
+        });
     Ok((status, stories))
 }
 

@@ -2,6 +2,35 @@
 
 use super::*;
 
+/// A sled iterator together with the handle it came from. A sled iterator keeps the
+/// database open after the handle is dropped: a backup, which waits until it holds the last
+/// handle, closed the store under a live iterator (an event stream's replay), found sled's
+/// files still locked, and could not open them again. Holding the handle, the iterator
+/// counts as a user of the store, and the backup waits for it.
+struct Holding<I> {
+    inner: I,
+    _trees: Arc<Trees>,
+}
+
+impl<I: Iterator> Iterator for Holding<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        self.inner.next()
+    }
+}
+
+fn holding<'a, T: 'a, I: Iterator<Item = T> + Send + 'a>(
+    trees: Arc<Trees>,
+    inner: impl FnOnce(&Trees) -> I,
+) -> Box<dyn Iterator<Item = T> + Send + 'a> {
+    let inner = inner(&trees);
+    Box::new(Holding {
+        inner,
+        _trees: trees,
+    })
+}
+
 impl Store {
     /// Change-log entries after `after` (exclusive), oldest first, up to the last flush: a
     /// change is listed only once it is durable.
@@ -17,14 +46,14 @@ impl Store {
             return Box::new(std::iter::empty());
         }
         match self.t() {
-            Ok(t) => Box::new(
+            Ok(t) => holding(t, |t| {
                 t.changes
                     .range(start.to_be_bytes()..=last.to_be_bytes())
                     .map(|kv| {
                         let (k, v) = kv?;
                         decode("seq_change", &k, &v)
-                    }),
-            ),
+                    })
+            }),
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
     }
@@ -39,10 +68,12 @@ impl Store {
             return Box::new(std::iter::empty());
         };
         match self.t() {
-            Ok(t) => Box::new(t.changes.range(start.to_be_bytes()..).map(|kv| {
-                let (k, v) = kv?;
-                decode("seq_change", &k, &v)
-            })),
+            Ok(t) => holding(t, |t| {
+                t.changes.range(start.to_be_bytes()..).map(|kv| {
+                    let (k, v) = kv?;
+                    decode("seq_change", &k, &v)
+                })
+            }),
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
     }
@@ -73,7 +104,7 @@ impl Store {
             Ok(t) => t,
             Err(e) => return Box::new(std::iter::once(Err(e))),
         };
-        Box::new(
+        holding(t, |t| {
             t.index
                 .range((
                     ids.start_bound().map(|id| id.to_be_bytes()),
@@ -91,8 +122,8 @@ impl Store {
                 .take_while(move |r| match r {
                     Ok((_, rec)) => rec.at / 1000 >= since / 1000,
                     Err(_) => true,
-                }),
-        )
+                })
+        })
     }
 
     /// The lowest and the highest article id with an index record, if there is any.
@@ -133,10 +164,12 @@ impl Store {
         first: u64,
     ) -> Box<dyn Iterator<Item = Result<ArticleRecord>> + Send + '_> {
         match self.t() {
-            Ok(t) => Box::new(t.articles.range(first.to_be_bytes()..).map(|kv| {
-                let (k, v) = kv?;
-                decode("articleid_article", &k, &v)
-            })),
+            Ok(t) => holding(t, |t| {
+                t.articles.range(first.to_be_bytes()..).map(|kv| {
+                    let (k, v) = kv?;
+                    decode("articleid_article", &k, &v)
+                })
+            }),
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
     }
@@ -144,10 +177,12 @@ impl Store {
     /// Articles, newest first.
     pub fn articles_newest(&self) -> Box<dyn Iterator<Item = Result<ArticleRecord>> + Send + '_> {
         match self.t() {
-            Ok(t) => Box::new(t.articles.iter().rev().map(|kv| {
-                let (k, v) = kv?;
-                decode("articleid_article", &k, &v)
-            })),
+            Ok(t) => holding(t, |t| {
+                t.articles.iter().rev().map(|kv| {
+                    let (k, v) = kv?;
+                    decode("articleid_article", &k, &v)
+                })
+            }),
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
     }
@@ -159,10 +194,12 @@ impl Store {
     ) -> Box<dyn Iterator<Item = Result<StoryRecord>> + Send + '_> {
         let end = before.unwrap_or(u64::MAX).to_be_bytes();
         match self.t() {
-            Ok(t) => Box::new(t.stories.range(..end).rev().map(|kv| {
-                let (k, v) = kv?;
-                decode("storyid_story", &k, &v)
-            })),
+            Ok(t) => holding(t, |t| {
+                t.stories.range(..end).rev().map(|kv| {
+                    let (k, v) = kv?;
+                    decode("storyid_story", &k, &v)
+                })
+            }),
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
     }
