@@ -175,6 +175,18 @@ pub struct RestoreReport {
 /// backup itself is never written to. The copy takes the owner of the store it replaces
 /// (when run as root for a service whose files belong to its own user).
 pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<RestoreReport> {
+    if backup
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(PARTIAL))
+    {
+        return Err(StoreError::BadBackup {
+            path: backup.display().to_string(),
+            message: "it is an unfinished backup (a backup stopped while copying; the next \
+                      backup removes it)"
+                .into(),
+        });
+    }
     if !holds_sled_files(backup) {
         return Err(StoreError::Io(format!(
             "{} is not a backup of a store (no sled files conf and db in it)",

@@ -1374,6 +1374,12 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     // Not a backup.
     let e = restore(dir.path(), &path, flush).unwrap_err();
     assert!(e.to_string().contains("is not a backup"), "{e}");
+    // A backup stopped while copying, named as such: said so, not "damaged".
+    let partial = dir.path().join(".partial-wirefold-20200101T000000Z");
+    backup::copy_store(&report.path, &partial).unwrap();
+    let e = restore(&partial, &path, flush).unwrap_err();
+    assert!(e.to_string().contains("unfinished backup"), "{e}");
+    assert!(staged().is_empty(), "{:?}", staged());
     // A backup that does not open: no trace, the store as it was.
     let garbled = dir.path().join("garbled");
     backup::copy_store(&report.path, &garbled).unwrap();
