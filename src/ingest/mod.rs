@@ -25,7 +25,8 @@ use crate::normalize::Rules;
 use crate::parse::ParseError;
 use crate::storage::{SourceState, Store, StoreError};
 pub use body::{
-    entry_gap, fold_entries, ingest_body, normalize_entries, MAX_TEXT_BYTES, MAX_TITLE_CHARS,
+    entry_gap, fold_entries, ingest_body, keep_newest, normalize_entries, MAX_ENTRIES_PER_POLL,
+    MAX_TEXT_BYTES, MAX_TITLE_CHARS,
 };
 pub use counters::{ErrorClass, ErrorCounts};
 pub use poll::poll_source;
