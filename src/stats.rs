@@ -203,9 +203,19 @@ pub async fn backup(base: &str, token: Option<&str>) -> anyhow::Result<String> {
             let refused = e
                 .downcast_ref::<reqwest::Error>()
                 .is_some_and(reqwest::Error::is_connect);
+            // Asked, and no answer came (the daemon stopped or died meanwhile): whether
+            // the copy was finished is unknown.
+            let unanswered = e
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(|e| e.is_request() || e.is_body());
             if refused {
                 e.context(format!(
                     "no daemon answers at {base}; with the daemon stopped, use `wirefold backup --offline`"
+                ))
+            } else if unanswered {
+                e.context(format!(
+                    "the daemon at {base} did not answer the backup (did it stop?): it may or may not have finished; \
+                     a finished backup is a wirefold-TIME directory under store.backup_dir, an unfinished one starts with .partial-"
                 ))
             } else {
                 e
@@ -428,6 +438,30 @@ fn truncate(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A daemon that takes the backup request and goes away without answering: the copy
+    /// may or may not be there, and the message says where to look.
+    #[tokio::test]
+    async fn a_backup_left_unanswered_says_it_may_have_finished() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf).await;
+            // closed without a word
+        });
+        let e = backup(&base, None).await.unwrap_err();
+        let shown = format!("{e:#}");
+        assert!(
+            shown.contains("may or may not have finished") && shown.contains(".partial-"),
+            "{shown}"
+        );
+        // Nobody listening at all is another case, with its own advice.
+        let e = backup("http://127.0.0.1:9", None).await.unwrap_err();
+        assert!(format!("{e:#}").contains("--offline"), "{e:#}");
+    }
 
     fn status(source: &str) -> Status {
         serde_json::from_str(&format!(
