@@ -227,7 +227,7 @@ pub fn parse_feed_at(
                 // its GUID is a URL: that is the item's page (`normalize` takes it), which
                 // an image or a media file must not stand in for.
                 .or_else(|| {
-                    if is_http_url(&e.id) {
+                    if crate::normalize::guid_is_url(&e.id) {
                         return None;
                     }
                     e.media
@@ -321,11 +321,6 @@ fn unread_entries(held: usize) -> ParseError {
         "the document holds {held} item or entry elements but none where its feed format has them \
          (an unknown namespace or format version)"
     ))
-}
-
-fn is_http_url(s: &str) -> bool {
-    let s = s.trim();
-    s.starts_with("http://") || s.starts_with("https://")
 }
 
 /// A JSON Feed whose items feed-rs refuses for a value of the wrong type, repaired: an id

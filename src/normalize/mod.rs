@@ -411,12 +411,19 @@ fn article_url(raw: &RawEntry) -> Option<String> {
         .and_then(|l| canonical_url(l, None))
         .or_else(|| {
             let g = nonempty_guid(raw.guid.as_deref())?;
-            if g.starts_with("http://") || g.starts_with("https://") {
+            if guid_is_url(g) {
                 canonical_url(g, None)
             } else {
                 None
             }
         })
+}
+
+/// Whether an entry's GUID is an http(s) URL: the article's URL when the entry has no
+/// link (so the parse stage does not put an image or a media file in the link's place).
+pub fn guid_is_url(guid: &str) -> bool {
+    let g = guid.trim();
+    g.starts_with("http://") || g.starts_with("https://")
 }
 
 fn make_key(raw: &RawEntry, url: Option<&str>, fp_title: &str, fp_text: &str) -> String {
