@@ -326,6 +326,11 @@ struct Scheduler<P> {
     done_rx: mpsc::UnboundedReceiver<Finished>,
     network: NetworkMonitor,
     held: VecDeque<usize>,
+    /// Sources whose polls failed on the network since a server last answered: the ones
+    /// whose failures the detector counted before it called the network down. They are held
+    /// then, their failure forgiven, as those that fail while it is down are (indices into
+    /// `sources`; cleared by a reload).
+    suspects: std::collections::HashSet<usize>,
     next_probe: Option<Instant>,
     down_since: Option<Millis>,
     /// Index of each source by name; filled by the first reload (only reports of polls
@@ -368,6 +373,7 @@ impl<P: Poller> Scheduler<P> {
             done_rx,
             network: NetworkMonitor::new(hosts.len()),
             held: VecDeque::new(),
+            suspects: std::collections::HashSet::new(),
             next_probe: None,
             down_since: None,
             by_name: std::collections::HashMap::new(),
@@ -519,6 +525,7 @@ impl<P: Poller> Scheduler<P> {
                 }
             }
         }
+        self.suspects.clear();
         let held: Vec<usize> = self.held.drain(..).collect();
         for i in held {
             if let Some(j) = self.by_name.get(&old[i].name).copied() {
@@ -736,7 +743,7 @@ impl<P: Poller> Scheduler<P> {
         if matches!(result, Err(PollError::Gone(_))) {
             return; // gone before this poll; nothing was fetched
         }
-        self.observe_network(source, &result);
+        self.observe_network(i, &result);
         if state.gone_since.is_some() {
             state.next_poll = None;
             self.poller.save(source, &state);
@@ -764,13 +771,14 @@ impl<P: Poller> Scheduler<P> {
         self.heap.push(Reverse((self.clock.instant(next), i)));
     }
 
-    /// Feeds a finished HTTP poll to the network detector and acts on a change.
+    /// Feeds a finished HTTP poll of source `i` to the network detector and acts on a
+    /// change.
     fn observe_network(
         &mut self,
-        source: &SourceConfig,
+        i: usize,
         result: &Result<crate::ingest::PollSummary, PollError>,
     ) {
-        let Some(host) = source_host(source) else {
+        let Some(host) = source_host(&self.sources[i]) else {
             return;
         };
         let failed = match result {
@@ -780,6 +788,9 @@ impl<P: Poller> Scheduler<P> {
             Err(PollError::Fetch(_) | PollError::Parse(_)) => false,
             Err(_) => return,
         };
+        if !failed {
+            self.suspects.clear();
+        }
         match self.network.record(&host, failed) {
             Some(Change::WentDown) => {
                 self.down_since = Some(self.clock.now_ms());
@@ -788,6 +799,7 @@ impl<P: Poller> Scheduler<P> {
                     failing_hosts = self.network.failing_hosts(),
                     "every source fails: the network looks down; holding polls back and probing"
                 );
+                self.hold_suspects();
             }
             Some(Change::CameBack) => {
                 let held: Vec<usize> = self.held.drain(..).collect();
@@ -801,7 +813,37 @@ impl<P: Poller> Scheduler<P> {
             }
             None => {}
         }
+        if failed && !self.network.is_down() {
+            self.suspects.insert(i);
+        }
         self.publish_network();
+    }
+
+    /// The sources whose network failures led to calling the network down, taken off the
+    /// heap and held, their failure forgiven: counted against them, they showed `failing`
+    /// with a back-off step while those that failed a moment later showed `held`.
+    fn hold_suspects(&mut self) {
+        let suspects = std::mem::take(&mut self.suspects);
+        if suspects.is_empty() {
+            return;
+        }
+        let mut taken = Vec::new();
+        self.heap.retain(|Reverse((_, j))| {
+            let take = suspects.contains(j);
+            if take {
+                taken.push(*j);
+            }
+            !take
+        });
+        for i in taken {
+            let source = &self.sources[i];
+            if let Some(mut state) = self.poller.load(source) {
+                state.failures = state.failures.saturating_sub(1);
+                state.next_poll = None;
+                self.poller.save(source, &state);
+            }
+            self.held.push_back(i);
+        }
     }
 
     fn publish_network(&self) {
