@@ -147,7 +147,7 @@ pub fn parse_feed_at(
         // An XML feed read without one entry while it holds some: a namespace or a format
         // feed-rs does not read (`repair`).
         Ok(feed) if feed.entries.is_empty() && !is_json => {
-            let held = repair::scan(bytes).entry_tags;
+            let held = repair::entry_tags(bytes);
             match (held, repair::repaired(bytes)) {
                 (0, _) => feed,
                 (_, Some(fixed)) => match parse(&fixed).map_err(served_as)? {
