@@ -425,6 +425,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     old.display()
                 ));
             }
+            for copy in r.removed {
+                cli::note(format_args!(
+                    "removed {}, left by a restore that was stopped",
+                    copy.display()
+                ));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats { daemon, source } => {

@@ -41,6 +41,9 @@ const PREFIX: &str = "wirefold-";
 /// A copy in progress, renamed to its name once complete: a crash leaves this, never a
 /// half-written backup under a backup's name.
 const PARTIAL: &str = ".partial-";
+/// Written into a restore's copy (`STORE.restoring-TIME`) once the copy has been opened and
+/// checked: a copy without it was cut short while copying, and is no store to keep.
+pub(super) const CHECKED: &str = "restore-checked";
 
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -165,6 +168,9 @@ pub struct RestoreReport {
     pub counts: super::Counts,
     /// Where the store it replaced was moved (`None`: there was none).
     pub replaced: Option<PathBuf>,
+    /// Copies that earlier restores of this store left when they were stopped before the
+    /// store was replaced, removed by this one.
+    pub removed: Vec<PathBuf>,
 }
 
 /// Puts the backup at `backup` in place of the store at `store`, which no process may have
@@ -194,7 +200,18 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         )));
     }
     // Held until the store is replaced: a daemon started meanwhile cannot open it.
-    let _lock = lock_unused(store)?;
+    let lock = lock_unused(store)?;
+    // With the store there and locked, no other restore of it is running: a copy beside it
+    // is what one stopped before its renames left (a partial copy of the backup, or a
+    // checked one that never went in), and the backup it came from is still there.
+    let removed = if lock.is_some() {
+        restoring_copies(store)
+            .into_iter()
+            .filter(|copy| fs::remove_dir_all(copy).is_ok())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let parent = store
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -236,6 +253,10 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         opened.flush()?;
         drop(opened);
         wait_for_sled(&staging)?;
+        let mark = staging.join(CHECKED);
+        fs::File::create(&mark)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io_error("marking the checked copy", &mark, &e))?;
         // After the open, which writes files of its own.
         if let Ok(meta) = fs::metadata(store) {
             give_owner(&staging, &meta)?;
@@ -267,8 +288,38 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         let _ = fs::remove_dir_all(&staging);
         return Err(io_error("renaming the copy to", store, &e));
     }
+    // It marked the copy, not the store.
+    let _ = fs::remove_file(store.join(CHECKED));
     sync_dir(parent)?;
-    Ok(RestoreReport { counts, replaced })
+    Ok(RestoreReport {
+        counts,
+        replaced,
+        removed,
+    })
+}
+
+/// The copies `STORE.restoring-TIME` beside `store` that restores made, oldest first (the
+/// stamps sort as times). A finished restore leaves none.
+pub(crate) fn restoring_copies(store: &Path) -> Vec<PathBuf> {
+    let Some(name) = store.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    let parent = store
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let restoring = format!("{name}.restoring-");
+    let Ok(dir) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut copies: Vec<String> = dir
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&restoring))
+        .collect();
+    copies.sort();
+    copies.into_iter().map(|n| parent.join(n)).collect()
 }
 
 /// The error to give when the store at `store` is missing because a [`restore`] stopped
@@ -279,25 +330,18 @@ pub(crate) fn interrupted_restore(store: &Path) -> Option<StoreError> {
     if store.exists() {
         return None;
     }
+    let restored = restoring_copies(store).pop()?;
     let name = store.file_name()?.to_str()?;
-    let parent = store
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let restoring = format!("{name}.restoring-");
-    // Stamps sort as times: the newest copy.
-    let restored = fs::read_dir(parent)
-        .ok()?
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&restoring))
-        .max()?;
-    let stamp = &restored[restoring.len()..];
-    let replaced = parent.join(format!("{name}.replaced-{stamp}"));
+    let copy = restored.file_name()?.to_str()?;
+    let stamp = &copy[name.len() + ".restoring-".len()..];
+    let replaced = restored.with_file_name(format!("{name}.replaced-{stamp}"));
+    // The store is moved aside only after the copy was checked.
+    let checked = restored.join(CHECKED).exists() || replaced.exists();
     Some(StoreError::InterruptedRestore {
         path: store.display().to_string(),
-        restored: parent.join(&restored).display().to_string(),
+        restored: restored.display().to_string(),
         replaced: replaced.exists().then(|| replaced.display().to_string()),
+        checked,
     })
 }
 

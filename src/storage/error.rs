@@ -40,8 +40,9 @@ pub enum StoreError {
         message: String,
     },
     /// The store is missing and a `restore` stopped between moving it aside and renaming
-    /// the checked copy into its place: nothing is opened, lest an empty store start there.
-    #[error("there is no store at {path}, and a restore stopped before it finished: {restored} is its copy of the backup{}; rename the one to keep to {path} (or restore the backup again), or remove {restored} to start with an empty store", replaced.as_ref().map(|r| format!(", {r} the store it replaced")).unwrap_or_default())]
+    /// the checked copy into its place, or while copying the backup where there was no
+    /// store: nothing is opened, lest an empty store start there.
+    #[error("{}", interrupted_restore(path, restored, replaced.as_deref(), *checked))]
     InterruptedRestore {
         /// Store directory.
         path: String,
@@ -49,6 +50,8 @@ pub enum StoreError {
         restored: String,
         /// The store it moved aside (`STORE.replaced-TIME`), if that is beside it.
         replaced: Option<String>,
+        /// Whether the copy was complete and checked (else it was cut short while copying).
+        checked: bool,
     },
     /// A read or write failed (disk full, permissions, …).
     #[error("store I/O failed: {0}")]
@@ -66,6 +69,29 @@ pub enum StoreError {
         /// Decoder message.
         message: String,
     },
+}
+
+fn interrupted_restore(
+    path: &str,
+    restored: &str,
+    replaced: Option<&str>,
+    checked: bool,
+) -> String {
+    if !checked {
+        return format!(
+            "there is no store at {path}, and a restore was stopped while copying the backup \
+             (or is still copying it): {restored} is an unfinished copy; restore the backup \
+             again, or remove {restored} to start with an empty store"
+        );
+    }
+    let replaced = replaced
+        .map(|r| format!(", {r} the store it replaced"))
+        .unwrap_or_default();
+    format!(
+        "there is no store at {path}, and a restore stopped before it finished: {restored} is \
+         its checked copy of the backup{replaced}; rename the one to keep to {path} (or \
+         restore the backup again), or remove {restored} to start with an empty store"
+    )
 }
 
 fn at_path(path: &str) -> String {

@@ -259,6 +259,15 @@ impl Store {
         if let Some(e) = backup::interrupted_restore(path) {
             return Err(e);
         }
+        if path.exists() {
+            for copy in backup::restoring_copies(path) {
+                tracing::warn!(
+                    copy = %copy.display(),
+                    "a restore of this store was stopped before it replaced the store; its \
+                     copy of the backup is left beside it: remove it (the next restore does)"
+                );
+            }
+        }
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
         // Our own lock file alone is what an open that failed left.

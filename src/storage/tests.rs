@@ -1428,7 +1428,16 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     if as_root {
         std::os::unix::fs::chown(&path, Some(4242), Some(4343)).unwrap();
     }
+    // A restore stopped while copying left its copy beside the store: this one removes it.
+    let stale = dir.path().join("db.restoring-20190101T000000Z");
+    backup::copy_store(&report.path, &stale).unwrap();
     let r = restore(&report.path, &path, flush).unwrap();
+    assert_eq!(r.removed, std::slice::from_ref(&stale));
+    assert!(!stale.exists());
+    assert!(
+        !path.join(backup::CHECKED).exists(),
+        "the copy's mark stays out of the store"
+    );
     if as_root {
         use std::os::unix::fs::MetadataExt;
         let mut dirs = vec![path.clone()];
@@ -1489,6 +1498,18 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
             && shown.contains(&replaced.display().to_string()),
         "{shown}"
     );
+    assert!(!path.exists(), "no store was started");
+    // Stopped while copying where there was no store: the copy is not offered as a store.
+    std::fs::rename(&replaced, dir.path().join("elsewhere")).unwrap();
+    let shown = Store::open(&path, flush).unwrap_err().to_string();
+    assert!(
+        shown.contains("stopped while copying") && shown.contains("unfinished copy"),
+        "{shown}"
+    );
+    // Stopped after its check (the copy marked), before the rename: offered.
+    std::fs::write(copy.join(backup::CHECKED), b"").unwrap();
+    let shown = Store::open(&path, flush).unwrap_err().to_string();
+    assert!(shown.contains("its checked copy"), "{shown}");
     assert!(!path.exists(), "no store was started");
     std::fs::rename(&copy, &path).unwrap();
     assert_eq!(articles_at(&path), 300);
