@@ -656,6 +656,27 @@ mod tests {
             f.entries[0].published.map(|d| d.to_rfc3339()).as_deref(),
             Some("2004-01-01T19:48:21+00:00")
         );
+        // One text element of a type feed-rs does not know refused the whole feed.
+        let entry = |t: &str, extra: &str| {
+            format!("<entry><title>{t}</title><id>urn:{t}</id><link href=\"https://e.com/{t}\"/>{extra}</entry>")
+        };
+        let typed = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title>{}{}{}</feed>",
+            entry(
+                "one",
+                "<summary type=\"text/plain\">AT&amp;T &lt;S&gt;</summary>"
+            ),
+            entry(
+                "two",
+                "<content type=\"HTML\">&lt;p&gt;Lead &lt;b&gt;words&lt;/b&gt;&lt;/p&gt;</content>"
+            ),
+            entry("three", "<rights type=\"\">r</rights>"),
+        );
+        let f = parse_feed(typed.as_bytes(), "https://e.com/feed", None).unwrap();
+        assert_eq!(f.entries.len(), 3);
+        assert_eq!(f.entries[0].summary.as_deref(), Some("AT&T <S>"));
+        assert!(f.entries[0].plain.summary, "text/plain is plain text");
+        assert!(!f.entries[1].plain.content, "HTML is HTML");
         // HTML written as XML in an RSS description: the whole text, not up to `<em>`.
         let naked = "<rss version=\"2.0\"><channel><title>A</title><item><title>t</title>\
             <link>https://e.com/n</link><description>Lead <em>words</em> and the rest.</description>\

@@ -15,6 +15,11 @@
 //! - RSS 0.90 (`http://my.netscape.com/rdf/simple/0.9/`) is read as RSS 1.0, and Atom 0.3
 //!   (`http://purl.org/atom/ns#`) as Atom 1.0: its `issued` and `modified` are `published`
 //!   and `updated`, its MIME-typed text constructs `text`, `html` and `xhtml`.
+//! - A text element whose `type` feed-rs does not know refuses the whole feed
+//!   ("unsupported content type"): an Atom title, subtitle, summary or rights of
+//!   `text/plain`, `HTML` or `""`, a content of `Html`, a Media RSS title or description of
+//!   `text/html` or `text`. Such a type is read as the one it names (`text`, `html`,
+//!   `xhtml`; Media RSS's `plain`, `html`), and as plain text when it names none.
 
 use std::sync::LazyLock;
 
@@ -111,14 +116,15 @@ pub(super) fn repaired(xml: &[u8]) -> Option<Vec<u8>> {
             from = at + 1;
         }
     });
-    let changed_amps = from > 0;
+    let mut changed = from > 0;
     out.extend_from_slice(&xml[from..]);
-    let root = root_repaired(&out);
-    match root {
-        Some(fixed) => Some(fixed),
-        None if changed_amps => Some(out),
-        None => None,
+    for repair in [root_repaired, text_types_known] {
+        if let Some(fixed) = repair(&out) {
+            out = fixed;
+            changed = true;
+        }
     }
+    changed.then_some(out)
 }
 
 /// RSS 0.90's namespace, as Netscape published it and as feeds wrote it too.
@@ -295,6 +301,47 @@ fn items_linked(xml: &[u8]) -> Option<Vec<u8>> {
     changed.then(|| out.into_owned())
 }
 
+/// Text elements whose `type` feed-rs refuses, given the one they name (see the module);
+/// `None` when there is none.
+fn text_types_known(xml: &[u8]) -> Option<Vec<u8>> {
+    static TYPED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"<(?:(?:atom:)?(title|subtitle|summary|rights|content)|media:(?:title|description|text))(\s[^>]*?)?\stype\s*=\s*(?:"([^"]*)"|'([^']*)')"#,
+        )
+        .expect("valid regex")
+    });
+    let mut changed = false;
+    let out = TYPED.replace_all(xml, |c: &Captures| {
+        let whole = &c[0];
+        let Some(value) = c.get(3).or_else(|| c.get(4)) else {
+            return whole.to_vec();
+        };
+        let named = value.as_bytes().trim_ascii().to_ascii_lowercase();
+        let new: &[u8] = match c.get(1).map(|m| m.as_bytes()) {
+            // Media RSS: `plain` or `html`.
+            None => match &named[..] {
+                b"html" | b"text/html" => b"html",
+                _ => b"plain",
+            },
+            Some(element) => match &named[..] {
+                b"html" | b"text/html" => b"html",
+                b"xhtml" => b"xhtml",
+                b"application/xhtml+xml" if element != b"content" => b"xhtml",
+                // Content of another media type is read as that type.
+                other if element == b"content" && other.contains(&b'/') => value.as_bytes(),
+                _ => b"text",
+            },
+        };
+        if new == value.as_bytes() {
+            return whole.to_vec();
+        }
+        changed = true;
+        let at = value.start() - c.get(0).map_or(0, |m| m.start());
+        [&whole[..at], new, &whole[at + value.len()..]].concat()
+    });
+    changed.then(|| out.into_owned())
+}
+
 fn replace_all(xml: &[u8], from: &str, to: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(xml.len() + 16);
     let mut rest = xml;
@@ -415,6 +462,47 @@ mod tests {
         );
         // Atom's xhtml is XML by right.
         assert_eq!(naked_markup_wrapped(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"xhtml\"><div>x</div></title></feed>"), None);
+    }
+
+    #[test]
+    fn text_types_feed_rs_refuses_are_read_as_the_one_they_name() {
+        let cases = [
+            ("<summary type=\"text/plain\">x", "<summary type=\"text\">x"),
+            ("<title type='HTML'>x", "<title type='html'>x"),
+            ("<rights type=\"\">x", "<rights type=\"text\">x"),
+            (
+                "<atom:subtitle type=\"application/xhtml+xml\">",
+                "<atom:subtitle type=\"xhtml\">",
+            ),
+            (
+                "<content xml:lang=\"en\" type=\" Html \">",
+                "<content xml:lang=\"en\" type=\"html\">",
+            ),
+            ("<summary type=\"image/png\">", "<summary type=\"text\">"),
+            (
+                "<media:description type=\"text/html\">",
+                "<media:description type=\"html\">",
+            ),
+            (
+                "<media:title type=\"text\">",
+                "<media:title type=\"plain\">",
+            ),
+        ];
+        for (from, to) in cases {
+            assert_eq!(fixed(from), to);
+        }
+        // What feed-rs reads stays as it is: content of a media type, the right names.
+        for kept in [
+            "<content type=\"text/plain\">x",
+            "<content type=\"application/xhtml+xml\">",
+            "<content type=\"image/png\">",
+            "<media:content type=\"image/jpeg\"/>",
+            "<title type=\"xhtml\">",
+            "<media:description type=\"plain\">",
+            "<textInput type=\"x\">",
+        ] {
+            assert_eq!(repaired(kept.as_bytes()), None, "{kept}");
+        }
     }
 
     #[test]
