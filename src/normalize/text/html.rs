@@ -14,12 +14,17 @@ use crate::normalize::swar;
 ///
 /// Plain text is accepted too: a blank line in text is a paragraph break.
 pub fn html_to_text(input: &str) -> String {
+    let mut read = looks_like_markup(input);
     let mut s = strip_pass(input);
-    // Double-escaped input shows up as markup (or escaped markup) after a pass.
-    // So does an entity escaped once more than the text was read (`&amp;amp;amp;`,
-    // `&amp;amp;#8217;`): the display text would show `&amp;`.
+    // Double-escaped input shows up as markup (or escaped markup) after a pass, when that
+    // pass read none: HTML that has elements of its own and escapes a tag's name in its
+    // text (`the &lt;strong&gt; element`, code in `<pre>`) shows it, as a browser does.
+    // An entity escaped once more than the text was read (`&amp;amp;amp;`,
+    // `&amp;amp;#8217;`) shows up as an entity: the display text would show `&amp;`.
     for _ in 0..3 {
-        if looks_like_markup(&s) || looks_like_escaped_markup(&s) || holds_entity(&s) {
+        let escaped = !read && (looks_like_markup(&s) || looks_like_escaped_markup(&s));
+        if escaped || holds_entity(&s) {
+            read = looks_like_markup(&s);
             s = strip_pass(&s);
         } else {
             break;

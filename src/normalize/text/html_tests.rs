@@ -79,6 +79,18 @@ fn entities_and_double_escaping() {
     );
     assert_eq!(html_to_text("It&amp;amp;#8217;s"), "It’s");
     assert_eq!(html_to_text("AT&amp;T;"), "AT&T;");
+    // HTML with elements of its own that escapes a tag in its text shows the tag, as a
+    // browser does: it is not double-escaped HTML.
+    assert_eq!(
+        html_to_text("<p>Wrap words in the &lt;strong&gt; element, not in &lt;b&gt;.</p>"),
+        "Wrap words in the <strong> element, not in <b>."
+    );
+    assert_eq!(
+        html_to_text("<p>Example:</p><pre>&lt;div class=\"x\"&gt;Hello&lt;/div&gt;</pre>"),
+        "Example:\n\n<div class=\"x\">Hello</div>"
+    );
+    // Its entities escaped once more are still decoded.
+    assert_eq!(html_to_text("<p>Fish &amp;amp; Chips</p>"), "Fish & Chips");
     // Escaped text that is not markup stays as text.
     assert_eq!(html_to_text("1 &lt; 2 and 3 &gt; 2"), "1 < 2 and 3 > 2");
     assert_eq!(html_to_text("a < b > c"), "a < b > c");
