@@ -20,6 +20,15 @@
 //! | 7 → 8 | `SourceState::last_new`, appended: when a poll last stored an article new to the source. Nothing is rewritten: an older state reads with it unknown (see `legacy.rs`) |
 //! | 8 → 9 | `SourceState::host_pause`, appended: the pause the source's server asked of its host (`Retry-After`), resumed at a start. Nothing is rewritten: an older state reads without one (see `legacy.rs`) |
 //!
+//! Two steps also record where the change log was pruned, which wirefold did not record
+//! before `KEY_PRUNED_THROUGH` (within schema 8): without it a change-feed cursor from before
+//! the pruned changes read as current (`200` with no deletions) instead of `410
+//! cursor_expired`. 8 → 9 records the log's first remaining position less one, when no line
+//! is recorded: every cursor a client holds was a logged position, so only one from before
+//! pruned changes lies below it. 4 → 5 records the log's end when retention had deleted
+//! articles (tombstones): schema 4 did not log deletions, so every cursor of before the
+//! upgrade may have missed some.
+//!
 //! A tree a step retires ([`Plan::retire`]) is dropped after the version is bumped; sled
 //! cannot drop a tree inside a transaction, so a crash in between leaves it behind, and every
 //! open drops the [`RETIRED`] trees still there.
@@ -29,7 +38,10 @@ use sled::Transactional;
 use tracing::info;
 
 use super::SCHEMA_VERSION;
-use super::{decode, ArticleRecord, IndexRecord, Result, StoreError, Trees, KEY_SCHEMA};
+use super::{
+    decode, id_from, ArticleRecord, IndexRecord, Result, StoreError, Trees, KEY_PRUNED_THROUGH,
+    KEY_SCHEMA,
+};
 
 /// Trees of older schemas that the current one no longer has.
 pub(super) const RETIRED: &[&str] = &[FIRST_SEEN];
@@ -51,6 +63,9 @@ pub(super) struct Migration {
 #[derive(Default)]
 pub(super) struct Plan {
     trees: Vec<(&'static str, sled::Batch)>,
+    /// Writes to the `meta` tree, which holds the version (and is written in the same
+    /// transaction).
+    meta: Vec<(&'static [u8], Vec<u8>)>,
     writes: usize,
     /// Trees dropped once the version is bumped.
     retired: Vec<&'static str>,
@@ -60,6 +75,12 @@ impl Plan {
     /// Inserts `key → value` into tree `tree`.
     pub fn insert(&mut self, tree: &'static str, key: &[u8], value: &[u8]) {
         self.batch(tree).insert(key, value);
+        self.writes += 1;
+    }
+
+    /// Sets `key` of the `meta` tree to `value`.
+    pub fn meta(&mut self, key: &'static [u8], value: &[u8]) {
+        self.meta.push((key, value.to_vec()));
         self.writes += 1;
     }
 
@@ -169,6 +190,9 @@ fn migrate_with(
                 for ((_, batch), view) in plan.trees.iter().zip(&views[1..]) {
                     view.apply_batch(batch)?;
                 }
+                for (key, value) in &plan.meta {
+                    views[0].insert(*key, value.as_slice())?;
+                }
                 views[0].insert(KEY_SCHEMA, &next.to_be_bytes())?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
@@ -204,9 +228,17 @@ fn v3_to_v4(_: &Trees) -> Result<Plan> {
 }
 
 /// Schema 5 adds [`super::ChangeKind::Deleted`] to the change log: nothing to rewrite, but a
-/// wirefold of schema 4 could not decode the new entries, so the version moves.
-fn v4_to_v5(_: &Trees) -> Result<Plan> {
-    Ok(Plan::default())
+/// wirefold of schema 4 could not decode the new entries, so the version moves. When
+/// retention deleted articles (tombstones), which schema 4 did not log, the log's end is
+/// recorded as pruned: a cursor of before the upgrade may have missed deletions.
+fn v4_to_v5(store: &Trees) -> Result<Plan> {
+    let mut plan = Plan::default();
+    if !store.tombstones.is_empty() {
+        if let Some(last) = store.last_change()? {
+            plan.meta(KEY_PRUNED_THROUGH, &last.saturating_add(1).to_be_bytes());
+        }
+    }
+    Ok(plan)
 }
 
 /// 5 → 6: nothing to rewrite: an older story record reads as one whose copies all fit in it
@@ -230,9 +262,17 @@ fn v7_to_v8(_: &Trees) -> Result<Plan> {
 }
 
 /// 8 → 9: nothing to rewrite: an older source state reads without a host pause
-/// (`legacy.rs`) and is written in the new layout after the source's next poll.
-fn v8_to_v9(_: &Trees) -> Result<Plan> {
-    Ok(Plan::default())
+/// (`legacy.rs`) and is written in the new layout after the source's next poll. Where the
+/// change log was pruned is recorded when it is not (see the module).
+fn v8_to_v9(store: &Trees) -> Result<Plan> {
+    let mut plan = Plan::default();
+    if store.pruned_through()?.is_none() {
+        let first = store.changes.first()?.and_then(|(k, _)| id_from(&k));
+        if let Some(before) = first.and_then(|f| f.checked_sub(1)) {
+            plan.meta(KEY_PRUNED_THROUGH, &before.to_be_bytes());
+        }
+    }
+    Ok(plan)
 }
 
 /// 2 → 3: every index record again, with the entity mask of its article. The plan holds one

@@ -1514,3 +1514,44 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     std::fs::rename(&copy, &path).unwrap();
     assert_eq!(articles_at(&path), 300);
 }
+
+/// Before `KEY_PRUNED_THROUGH` (within schema 8) retention pruned the change log without
+/// recording where, and schema 4 did not log deletions at all: an upgrade records the line, so
+/// that a cursor from before it is told it expired instead of reading as current.
+#[test]
+fn an_upgrade_records_where_an_older_wirefold_pruned_the_change_log() {
+    let flush = Duration::from_millis(100);
+    let (_dir, path, store, _) = store_of_300();
+    let reopen_at = |store: Store, version: u32, edit: &dyn Fn(&Trees)| {
+        let t = store.t().unwrap();
+        edit(&t);
+        t.meta.remove(KEY_PRUNED_THROUGH).unwrap();
+        t.meta.insert(KEY_SCHEMA, &version.to_be_bytes()).unwrap();
+        t.db.flush().unwrap();
+        drop((t, store));
+        let_go(&path);
+        Store::open(&path, flush).unwrap()
+    };
+    // Nothing pruned: the line lies below every position a client was given.
+    let first = store.t().unwrap().changes.first().unwrap().unwrap().0;
+    let first = id_from(&first).unwrap();
+    let store = reopen_at(store, 8, &|_| {});
+    assert_eq!(store.changes_pruned_through().unwrap(), Some(first - 1));
+    // The ten oldest changes pruned by an older wirefold.
+    let kept = store.t().unwrap().changes.iter().keys().nth(10).unwrap();
+    let kept = id_from(&kept.unwrap()).unwrap();
+    let store = reopen_at(store, 8, &|t| {
+        for k in t.changes.iter().keys().take(10) {
+            t.changes.remove(k.unwrap()).unwrap();
+        }
+    });
+    assert_eq!(store.changes_pruned_through().unwrap(), Some(kept - 1));
+    // Schema 4 after retention deleted articles (a tombstone), unlogged: every cursor of
+    // before the upgrade has expired.
+    let last = store.last_change().unwrap().unwrap();
+    let store = reopen_at(store, 4, &|t| {
+        t.tombstones.insert(b"src\0gone", &[0u8; 8]).unwrap();
+    });
+    assert_eq!(store.changes_pruned_through().unwrap(), Some(last + 1));
+    assert_eq!(store.last_change().unwrap(), Some(last + 1));
+}
