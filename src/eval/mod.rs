@@ -180,7 +180,12 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
                 // rule 5 of `crate::fold`: a bridge merges the stories into the earliest
                 let others: Vec<u64> = matches[1..]
                     .iter()
-                    .filter(|m| crate::fold::bridges(params, best, m))
+                    .filter(|m| {
+                        matches!(
+                            crate::fold::bridges(params, &Memory(&seen), best, m),
+                            Ok(true)
+                        )
+                    })
                     .map(|m| m.story)
                     .collect();
                 for &o in &others {

@@ -1,15 +1,33 @@
 //! Rule 5 of the [fold stage](super): two stories found to be one are merged.
 
 use super::batch::{Batch, Undo};
+use super::verify::{Seen, SeenArticle, Stored};
 use super::Folder;
 use crate::dedup::{DedupParams, Index, Match};
 use crate::storage::{ChangeKind, CopyKind, Millis, StoreError, StoryRecord};
 
 /// Rule 5's test: whether a new article whose best match is `best` bridges that story and
-/// the story of `other`, its match in another story (both at least `merge_min_similarity`).
-pub(crate) fn bridges(params: &DedupParams, best: &Match, other: &Match) -> bool {
+/// the story of `other`, its match in another story: both at least `merge_min_similarity`,
+/// and the two matched copies' headlines not *each* carrying a figure the other lacks (rule
+/// 3d, which kept those stories apart: "… bites (3)" / "… bites (4)" are two reports, and
+/// an article that names no figure, and so matches both, does not make them one).
+pub(crate) fn bridges<S: Seen>(
+    params: &DedupParams,
+    seen: &S,
+    best: &Match,
+    other: &Match,
+) -> Result<bool, S::Error> {
     let min = params.merge_min_similarity;
-    best.similarity >= min && other.similarity >= min
+    if best.similarity < min || other.similarity < min {
+        return Ok(false);
+    }
+    let (Some(a), Some(b)) = (seen.article(best.article)?, seen.article(other.article)?) else {
+        return Ok(true);
+    };
+    Ok(crate::dedup::headline_figures_agree(
+        &a.fp_title(),
+        &b.fp_title(),
+    ))
 }
 
 impl Folder {
@@ -29,12 +47,15 @@ impl Folder {
     ) -> Result<(Match, StoryRecord), StoreError> {
         let (best, best_story) = found.remove(0);
         let mut group = vec![best_story];
-        group.extend(
-            found
-                .into_iter()
-                .filter(|(m, _)| bridges(&self.params, &best, m))
-                .map(|(_, s)| s),
-        );
+        let seen = Stored {
+            folder: self,
+            batch: &*batch,
+        };
+        for (m, s) in found {
+            if bridges(&self.params, &seen, &best, &m)? {
+                group.push(s);
+            }
+        }
         if group.len() == 1 {
             return Ok((best, group.remove(0)));
         }

@@ -61,7 +61,9 @@
 //! 5. **Two stories found to be one.** When the new article's verified matches lie in several
 //!    stories and the best match and another story's match both score at least
 //!    `dedup.merge_min_similarity` (0.8: the article nearly contains, or is nearly contained
-//!    in, a copy of each), those stories are merged into the *earliest* of them (lowest id),
+//!    in, a copy of each), and the two matched copies' headlines do not *each* carry a figure
+//!    the other lacks (rule 3d kept them apart as two reports; an article naming no figure
+//!    matches both and must not join them), those stories are merged into the *earliest* of them (lowest id),
 //!    and the article joins it. The survivor lists the absorbed ids in `merged_from`, takes
 //!    their copies and headlines (its canonical stays the earliest copy); every article of an
 //!    absorbed story is re-pointed in the store and the index and gets a `Merged` change-log

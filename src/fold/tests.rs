@@ -706,6 +706,37 @@ fn an_article_matching_two_stories_merges_the_later_into_the_earlier() {
 }
 
 #[test]
+fn a_bridge_does_not_merge_stories_whose_headlines_report_other_figures() {
+    // A and B share the lead under headlines that each carry a figure the other lacks (rule
+    // 3d: two reports). C, the full text under a headline without the figure, matches both
+    // well; it joins one, and the two reports stay apart.
+    let (_d, f) = folder();
+    let a = story(fold(
+        &f,
+        "one",
+        &entry("a", "Ferry fares to rise 3 pct", &[P[0], P[1], P[2]]),
+        T0,
+    ));
+    let b = story(fold(
+        &f,
+        "two",
+        &entry("b", "Ferry fares to rise 4 pct", &[P[0], P[3], P[4]]),
+        T0 + HOUR,
+    ));
+    assert_ne!(a, b);
+    let c = fold(
+        &f,
+        "three",
+        &entry("c", "Ferry fares to rise", &P),
+        T0 + 2 * HOUR,
+    );
+    assert!(matches!(c, Decision::Copy { .. }), "{c:?}");
+    assert!(f.store.story(a).unwrap().is_some(), "A stays its own story");
+    assert!(f.store.story(b).unwrap().is_some(), "B stays its own story");
+    assert!(f.store.story(a).unwrap().unwrap().merged_from.is_empty());
+}
+
+#[test]
 fn a_weak_bridge_does_not_merge() {
     // C matches A well but B only at the containment floor: no merge, C joins A.
     let (_d, f) = folder();
