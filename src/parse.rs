@@ -118,14 +118,10 @@ pub fn parse_feed_at(
     // The XML reader under feed-rs has panicked on malformed documents (a declared encoding met
     // late, found by fuzzing; `to_utf8` now drops declarations): should another such input turn
     // up, a hostile body must give an error, not take the poll down.
+    // Its report stays off stderr: the poll's error says it.
     let parse = |bytes: &[u8]| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser().parse(bytes)))
-            .map_err(|panic| {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
+        crate::telemetry::quietly_catching_panics(|| parser().parse(bytes))
+            .map_err(|why| {
                 ParseError::Malformed(format!("the XML reader failed on this document: {why}"))
             })?
             .map_err(|e| ParseError::Malformed(e.to_string()))

@@ -226,6 +226,39 @@ where
     }
 }
 
+thread_local! {
+    /// Set while [`quietly_catching_panics`] runs on this thread.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err(message)` without the panic's report on stderr.
+///
+/// Only panics on the calling thread are silenced: the first call wraps the process's panic
+/// hook once in one that skips the report while this thread is inside `f`. (Swapping the hook
+/// for a silent one around `f`, as before, silenced every thread meanwhile, and two
+/// overlapping calls — a store reopened while another opens, parallel tests — could leave the
+/// silent hook installed for good.)
+pub(crate) fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    static WRAP_HOOK: std::sync::Once = std::sync::Once::new();
+    WRAP_HOOK.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                report(info);
+            }
+        }));
+    });
+    let outer = QUIET.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(outer));
+    result.map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,5 +352,29 @@ mod tests {
         assert_eq!(syslog_priority(&Level::WARN), 4);
         assert_eq!(syslog_priority(&Level::INFO), 6);
         assert_eq!(syslog_priority(&Level::DEBUG), 7);
+    }
+
+    #[test]
+    fn a_panic_becomes_an_error_and_only_its_own_thread_is_silenced() {
+        let r: Result<(), String> = super::quietly_catching_panics(|| panic!("sled says no"));
+        assert_eq!(r.unwrap_err(), "sled says no");
+        let quiet_here = || super::QUIET.with(std::cell::Cell::get);
+        assert!(!quiet_here(), "the calling thread is loud again afterwards");
+
+        // While another thread is inside, this one is not silenced.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let (inside, entered) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || {
+            super::quietly_catching_panics(|| {
+                inside.send(()).ok();
+                wait.recv().ok();
+                panic!("on the other thread")
+            })
+        });
+        entered.recv().expect("the other thread entered");
+        assert!(!quiet_here(), "another thread's call silenced this one");
+        go.send(()).expect("the other thread waits");
+        let r: Result<(), String> = other.join().expect("the panic was caught");
+        assert_eq!(r.unwrap_err(), "on the other thread");
     }
 }

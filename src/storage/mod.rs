@@ -110,6 +110,8 @@ const KEY_INDEX_EPOCH: &[u8] = b"index_epoch";
 /// line below which a cursor missed changes nobody can replay any more.
 const KEY_PRUNED_THROUGH: &[u8] = b"changes_pruned_through";
 
+use crate::telemetry::quietly_catching_panics;
+
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The store handle; cheap to clone (all clones share one open database).
@@ -629,39 +631,6 @@ impl Store {
         self.shared.last_size.store(size, Ordering::Relaxed);
         size
     }
-}
-
-thread_local! {
-    /// Set while [`quietly_catching_panics`] runs on this thread.
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `f`, turning a panic into `Err(message)` without the panic's report on stderr.
-///
-/// Only panics on the calling thread are silenced: the first call wraps the process's panic
-/// hook once in one that skips the report while this thread is inside `f`. (Swapping the hook
-/// for a silent one around `f`, as before, silenced every thread meanwhile, and two
-/// overlapping calls — a store reopened while another opens, parallel tests — could leave the
-/// silent hook installed for good.)
-pub(crate) fn quietly_catching_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    static WRAP_HOOK: std::sync::Once = std::sync::Once::new();
-    WRAP_HOOK.call_once(|| {
-        let report = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(std::cell::Cell::get) {
-                report(info);
-            }
-        }));
-    });
-    let outer = QUIET.with(|q| q.replace(true));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    QUIET.with(|q| q.set(outer));
-    result.map_err(|p| {
-        p.downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".into())
-    })
 }
 
 /// Runs a sled operation `f` on this thread, reporting a panic in it as damage: a

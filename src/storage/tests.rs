@@ -913,30 +913,6 @@ fn counters_that_disagree_with_the_records_are_damage() {
 }
 
 #[test]
-fn a_panic_becomes_an_error_and_only_its_own_thread_is_silenced() {
-    let r: Result<(), String> = super::quietly_catching_panics(|| panic!("sled says no"));
-    assert_eq!(r.unwrap_err(), "sled says no");
-    let quiet_here = || super::QUIET.with(std::cell::Cell::get);
-    assert!(!quiet_here(), "the calling thread is loud again afterwards");
-
-    // While another thread is inside, this one is not silenced.
-    let (go, wait) = std::sync::mpsc::channel::<()>();
-    let (inside, entered) = std::sync::mpsc::channel::<()>();
-    let other = std::thread::spawn(move || {
-        super::quietly_catching_panics(|| {
-            inside.send(()).ok();
-            wait.recv().ok();
-            panic!("on the other thread")
-        })
-    });
-    entered.recv().expect("the other thread entered");
-    assert!(!quiet_here(), "another thread's call silenced this one");
-    go.send(()).expect("the other thread waits");
-    let r: Result<(), String> = other.join().expect("the panic was caught");
-    assert_eq!(r.unwrap_err(), "on the other thread");
-}
-
-#[test]
 fn a_sled_panic_becomes_corrupt_and_results_pass_through() {
     let e =
         super::catching_sled_panics::<()>("/var/lib/wf", || panic!("sled says no")).unwrap_err();
