@@ -4,7 +4,8 @@
 //! `Content-Type`, and it garbles the common mismatches (a prolog that says ISO-8859-1 over a
 //! body that is really UTF-8). So the body is decoded here, with encoding_rs, and its XML
 //! declarations are dropped (see `without_declarations`). The order of evidence:
-//! 1. a byte-order mark (UTF-8, UTF-16LE/BE) wins;
+//! 1. a byte-order mark (UTF-8, UTF-16LE/BE) wins; without one, UTF-16 is told by its first
+//!    characters, ASCII markup, every other byte of which is zero (XML 1.0, appendix F);
 //! 2. a body that is valid UTF-8 is UTF-8, whatever it declares (Miniflux's rule: a legacy
 //!    encoding's text is almost never valid UTF-8 by accident, the reverse mistake is common);
 //! 3. otherwise the declared legacy encoding: the XML prolog first (it travels with the
@@ -16,7 +17,7 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 /// A body decoded to UTF-8.
 #[derive(Debug)]
@@ -33,6 +34,10 @@ pub struct Decoded<'a> {
 pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
     if let Some((enc, bom_len)) = Encoding::for_bom(body) {
         let (text, replaced) = enc.decode_without_bom_handling(&body[bom_len..]);
+        return finish(text, enc, replaced);
+    }
+    if let Some(enc) = utf16_unmarked(body) {
+        let (text, replaced) = enc.decode_without_bom_handling(body);
         return finish(text, enc, replaced);
     }
     if let Ok(s) = std::str::from_utf8(body) {
@@ -54,6 +59,23 @@ pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
     });
     let (text, replaced) = enc.decode_without_bom_handling(body);
     finish(text, enc, replaced)
+}
+
+/// UTF-16 without a byte-order mark: its first four characters are ASCII (`<?xm`, `<rss`,
+/// white space), so every other one of its first eight bytes is zero: the high bytes, first
+/// (big-endian) or second (little-endian). Text in an ASCII-compatible encoding has no zero
+/// byte there. Read as UTF-8, an ASCII-only UTF-16 body is even valid (zeros and all), and the
+/// XML reader switched decoders on its declaration too late (and panicked).
+fn utf16_unmarked(body: &[u8]) -> Option<&'static Encoding> {
+    let head = body.get(..8)?;
+    let units = || head.chunks_exact(2);
+    if units().all(|u| u[0] != 0 && u[0].is_ascii() && u[1] == 0) {
+        Some(UTF_16LE)
+    } else if units().all(|u| u[0] == 0 && u[1] != 0 && u[1].is_ascii()) {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
 }
 
 fn finish<'a>(text: Cow<'a, str>, enc: &'static Encoding, replaced: bool) -> Decoded<'a> {
@@ -245,6 +267,45 @@ mod tests {
         let d = to_utf8(&body, None);
         assert_eq!(d.encoding, "UTF-16LE");
         assert_eq!(text(&d), "<rss>ü</rss>");
+    }
+
+    #[test]
+    fn utf16_without_a_bom_is_told_by_its_first_characters() {
+        let utf16 = |s: &str, le: bool| -> Vec<u8> {
+            s.encode_utf16()
+                .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+                .collect()
+        };
+        let doc =
+            "<?xml version=\"1.0\" encoding=\"UTF-16\"?><rss><title>Zürich – Genève</title></rss>";
+        for (le, name) in [(true, "UTF-16LE"), (false, "UTF-16BE")] {
+            let body = utf16(doc, le);
+            let d = to_utf8(&body, None);
+            assert_eq!(d.encoding, name);
+            assert_eq!(text(&d), "<rss><title>Zürich – Genève</title></rss>");
+            // ASCII only (valid UTF-8, zeros and all), and without a declaration.
+            let body = utf16("<rss><title>Plain</title></rss>", le);
+            let d = to_utf8(&body, Some("utf-8"));
+            assert_eq!(d.encoding, name);
+            assert_eq!(text(&d), "<rss><title>Plain</title></rss>");
+        }
+        // Other text has no zero byte among its first characters.
+        for other in [
+            "<rss>",
+            "<?xml version=\"1.0\"?><rss/>",
+            "\u{0}\u{0}\u{0}\u{0}<rss/>",
+        ] {
+            assert_ne!(
+                to_utf8(other.as_bytes(), None).encoding,
+                "UTF-16LE",
+                "{other:?}"
+            );
+            assert_ne!(
+                to_utf8(other.as_bytes(), None).encoding,
+                "UTF-16BE",
+                "{other:?}"
+            );
+        }
     }
 
     #[test]
