@@ -119,6 +119,18 @@ fn common_feed_forms() {
         ("martedì 11 luglio 2023 10:00", "2023-07-11T10:00:00Z"),
         ("wtorek, 11 lipca 2023 10:00", "2023-07-11T10:00:00Z"),
         ("Τρίτη, 11 Ιουλίου 2023 10:00", "2023-07-11T10:00:00Z"),
+        // A comment at the end (RFC 5322; JavaScript's `Date.toString()`).
+        (
+            "Thu Nov 12 2020 17:00:00 GMT+0100 (Central European Standard Time)",
+            "2020-11-12T16:00:00Z",
+        ),
+        (
+            "Mon, 01 Jan 2024 10:00:00 GMT (Greenwich Mean Time)",
+            "2024-01-01T10:00:00Z",
+        ),
+        // Unix time, in seconds or milliseconds.
+        ("1520932969", "2018-03-13T09:22:49Z"),
+        ("1520932969123", "2018-03-13T09:22:49Z"),
     ];
     for (input, want) in cases {
         assert_eq!(parse_date(input), Some(utc(want)), "{input:?}");
@@ -130,6 +142,10 @@ fn common_feed_forms() {
         "2023-13-45",
         "Mon, 32 Jan 2023",
         "¯\\_(ツ)_/¯",
+        "(comment)",
+        "Mon (x) (y)",
+        "152093296",
+        "15209329691",
     ] {
         assert_eq!(parse_date(bad), None, "{bad:?}");
     }
