@@ -46,7 +46,9 @@ pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
     let declared = [prolog_encoding(body), http_charset]
         .into_iter()
         .flatten()
-        .filter_map(|label| Encoding::for_label(label.trim().as_bytes()))
+        .filter_map(|label| {
+            Encoding::for_label(label.trim().as_bytes()).or_else(|| loose_label(label))
+        })
         // A UTF-8 (or UTF-16, which cannot be declared in ASCII) label over bytes that are not
         // valid UTF-8 is no help.
         .find(|e| e.is_ascii_compatible() && *e != UTF_8);
@@ -76,6 +78,44 @@ fn utf16_unmarked(body: &[u8]) -> Option<&'static Encoding> {
     } else {
         None
     }
+}
+
+/// A label the encoding standard does not list but feeds write (`win-1251`, `windows1251`,
+/// `cp-1251`, `koi8r`, `CP936`, `GB-2312`, `EUC_KR`): read without its separators, and for
+/// Windows code pages by number. Without it the body was read as windows-1252.
+fn loose_label(label: &str) -> Option<&'static Encoding> {
+    let l: String = label
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let page = ["windows", "win", "cp"]
+        .iter()
+        .find_map(|p| l.strip_prefix(p))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let name = match (page, l.as_str()) {
+        (Some("936"), _) => "gbk".to_owned(),
+        (Some("932"), _) => "shift_jis".to_owned(),
+        (Some("949"), _) => "euc-kr".to_owned(),
+        (Some("950"), _) => "big5".to_owned(),
+        (Some("866"), _) => "ibm866".to_owned(),
+        (Some(n), _) => format!("windows-{n}"),
+        (None, l) => match l.strip_prefix("iso8859") {
+            Some(n) => format!("iso-8859-{n}"),
+            None => match l {
+                "koi8r" => "koi8-r",
+                "koi8u" => "koi8-u",
+                "euckr" => "euc-kr",
+                "eucjp" => "euc-jp",
+                "shiftjis" | "sjis" => "shift_jis",
+                "gb2312" => "gbk",
+                "utf8" => "utf-8",
+                _ => return None,
+            }
+            .to_owned(),
+        },
+    };
+    Encoding::for_label(name.as_bytes())
 }
 
 fn finish<'a>(text: Cow<'a, str>, enc: &'static Encoding, replaced: bool) -> Decoded<'a> {
@@ -267,6 +307,34 @@ mod tests {
         let d = to_utf8(&body, None);
         assert_eq!(d.encoding, "UTF-16LE");
         assert_eq!(text(&d), "<rss>ü</rss>");
+    }
+
+    #[test]
+    fn labels_outside_the_standard_are_read_loosely() {
+        let cyrillic = "Привет";
+        for (label, name) in [
+            ("win-1251", "windows-1251"),
+            ("windows1251", "windows-1251"),
+            ("cp-1251", "windows-1251"),
+            ("WIN_1251", "windows-1251"),
+        ] {
+            let (body, _, _) = encoding_rs::WINDOWS_1251.encode(cyrillic);
+            let d = to_utf8(&body, Some(label));
+            assert_eq!((d.encoding, text(&d).as_str()), (name, cyrillic), "{label}");
+        }
+        for (label, name) in [
+            ("koi8r", "KOI8-R"),
+            ("CP936", "GBK"),
+            ("GB-2312", "GBK"),
+            ("EUC_KR", "EUC-KR"),
+            ("Shift-JIS", "Shift_JIS"),
+            ("ISO8859_5", "ISO-8859-5"),
+        ] {
+            assert_eq!(loose_label(label).map(|e| e.name()), Some(name), "{label}");
+        }
+        for unknown in ["win", "cp", "cpx1", "klingon", "iso8859"] {
+            assert_eq!(loose_label(unknown), None, "{unknown}");
+        }
     }
 
     #[test]
