@@ -263,6 +263,7 @@ pub fn parse_feed_at(
     if is_rss2 {
         keep_pub_dates(&mut entries, bytes, fetched_at);
     }
+    original_links(&mut entries, bytes);
     Ok(ParsedFeed {
         title: feed.title.map(|t| t.content),
         ttl_minutes: feed.ttl,
@@ -308,6 +309,38 @@ fn keep_pub_dates(entries: &mut [RawEntry], xml: &[u8], fetched_at: chrono::Date
             .filter(|d| !is_placeholder(*d));
         if date.is_some() {
             entry.published = date;
+        }
+    }
+}
+
+/// A feed served through FeedBurner links each item to its proxy
+/// (`feedproxy.google.com/~r/…`) and gives the publisher's own URL in `feedburner:origLink`,
+/// which feed-rs does not read: the article took the proxy URL, and its copy on the
+/// publisher's own feed another canonical URL. Entries take the original link, read from the
+/// document, when its items (or Atom entries) are the parsed entries one for one.
+fn original_links(entries: &mut [RawEntry], xml: &[u8]) {
+    static ITEM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s)<(item|entry)[\s>].*?</(?:item|entry)>").expect("valid regex")
+    });
+    static ORIG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s)<(?:[\w.-]+:)?origLink>\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*</(?:[\w.-]+:)?origLink>")
+            .expect("valid regex")
+    });
+    if memchr::memmem::find(xml, b"origLink>").is_none() {
+        return;
+    }
+    let items: Vec<&[u8]> = ITEM.find_iter(xml).map(|m| m.as_bytes()).collect();
+    if items.len() != entries.len() {
+        return;
+    }
+    for (entry, item) in entries.iter_mut().zip(items) {
+        let original = ORIG
+            .captures(item)
+            .and_then(|c| std::str::from_utf8(c.get(1)?.as_bytes()).ok())
+            .and_then(|s| quick_xml::escape::unescape(s.trim()).ok())
+            .filter(|s| url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
+        if let Some(link) = original {
+            entry.link = Some(link.into_owned());
         }
     }
 }
@@ -562,6 +595,41 @@ mod tests {
 
     const RSS_BODY: &str = "<rss version=\"2.0\"><channel><title>T</title>\
         <item><title>Only item</title><link>https://example.com/1</link></item></channel></rss>";
+
+    #[test]
+    fn a_feedburner_item_links_to_the_publishers_page_not_the_proxy() {
+        let links = |xml: &str| -> Vec<Option<String>> {
+            let f = parse_feed(xml.as_bytes(), "https://feeds.example.com/x", None).unwrap();
+            f.entries.into_iter().map(|e| e.link).collect()
+        };
+        let fb = "xmlns:feedburner=\"http://rssnamespace.org/feedburner/ext/1.0\"";
+        let rss = format!(
+            "<rss version=\"2.0\" {fb}><channel><title>A</title>\
+             <item><title>one</title><link>http://feedproxy.google.com/~r/x/~3/a/</link>\
+             <feedburner:origLink>https://news.example.org/a?x=1&amp;y=2</feedburner:origLink></item>\
+             <item><title>two</title><link>https://news.example.org/b</link></item>\
+             <item><title>three</title><link>http://feedproxy.google.com/~r/x/~3/c/</link>\
+             <feedburner:origLink>javascript:alert(1)</feedburner:origLink></item>\
+             </channel></rss>"
+        );
+        assert_eq!(
+            links(&rss),
+            [
+                Some("https://news.example.org/a?x=1&y=2".to_owned()),
+                Some("https://news.example.org/b".to_owned()),
+                Some("http://feedproxy.google.com/~r/x/~3/c/".to_owned()),
+            ]
+        );
+        let atom = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\" {fb}><title>A</title>\
+             <entry><title>one</title><id>urn:1</id><link rel=\"alternate\" href=\"http://feedproxy.google.com/~r/x/~3/a/\"/>\
+             <feedburner:origLink>https://news.example.org/a</feedburner:origLink></entry></feed>"
+        );
+        assert_eq!(
+            links(&atom),
+            [Some("https://news.example.org/a".to_owned())]
+        );
+    }
 
     #[test]
     fn a_dc_date_that_says_nothing_does_not_hide_the_pub_date() {
