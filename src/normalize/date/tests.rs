@@ -128,9 +128,6 @@ fn common_feed_forms() {
             "Mon, 01 Jan 2024 10:00:00 GMT (Greenwich Mean Time)",
             "2024-01-01T10:00:00Z",
         ),
-        // Unix time, in seconds or milliseconds.
-        ("1520932969", "2018-03-13T09:22:49Z"),
-        ("1520932969123", "2018-03-13T09:22:49Z"),
     ];
     for (input, want) in cases {
         assert_eq!(parse_date(input), Some(utc(want)), "{input:?}");
@@ -144,8 +141,8 @@ fn common_feed_forms() {
         "¯\\_(ツ)_/¯",
         "(comment)",
         "Mon (x) (y)",
-        "152093296",
-        "15209329691",
+        "1518478934",
+        "1520932969123",
     ] {
         assert_eq!(parse_date(bad), None, "{bad:?}");
     }
