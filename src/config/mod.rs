@@ -56,7 +56,16 @@ impl ConfigError {
                 path.display(),
                 problems
                     .iter()
-                    .map(ToString::to_string)
+                    // A message of several lines (a regex's error draws a caret under its
+                    // pattern) on one.
+                    .map(|p| {
+                        p.to_string()
+                            .lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
                     .collect::<Vec<_>>()
                     .join("; ")
             ),

@@ -125,7 +125,7 @@ fn every_problem_is_listed_with_its_key() {
         "fetch.user_agent: not a header value",
         "http.listen",
         "fetch.timeout: must be longer than zero",
-        "schedule.min_interval: must not be longer than schedule.max_interval",
+        "schedule.min_interval: 2h is longer than schedule.max_interval (1h): it must not be",
         "sources[0].url (source \"a\")",
         "sources[0].shade (source \"a\"): unknown key",
         "sources[1].name (source \"a\"): duplicate source name",
@@ -282,7 +282,7 @@ fn a_default_interval_that_is_not_a_duration_is_one_problem() {
     let p = problems(load(GOOD, &[("WIREFOLD_SCHEDULE__DEFAULT_INTERVAL", "3d")]));
     assert_eq!(
         p,
-        ["schedule.default_interval: must lie between schedule.min_interval and schedule.max_interval (set by the environment variable WIREFOLD_SCHEDULE__DEFAULT_INTERVAL)"]
+        ["schedule.default_interval: 3d must lie between schedule.min_interval (1m) and schedule.max_interval (6h) (the defaults are 15m, 1m and 6h) (set by the environment variable WIREFOLD_SCHEDULE__DEFAULT_INTERVAL)"]
     );
 }
 
@@ -478,6 +478,10 @@ fn operator_rules_are_read_and_each_bad_field_is_named() {
     }
     // `twice`'s first entry is fine; only the second is a problem.
     assert!(!joined.contains("normalize.rules[2]"), "{joined}");
+    // On one line for a log line, the regex's own caret drawing included.
+    let one = load(bad, &[]).unwrap_err().one_line();
+    assert!(!one.contains('\n'), "{one}");
+    assert!(one.contains("not a valid pattern"), "{one}");
 }
 
 /// The commented `[[normalize.rules]]` example in the shipped configuration, uncommented,
@@ -1015,7 +1019,7 @@ fn one_refused_value_is_one_problem_not_a_cascade() {
         ),
         (
             "[schedule]\nmin_interval = \"2h\"\nmax_interval = \"1h\"\n",
-            "schedule.min_interval: must not be longer than schedule.max_interval",
+            "schedule.min_interval: 2h is longer than schedule.max_interval (1h)",
         ),
         (
             "[fetch]\ntimeout = \"-5s\"\n",
@@ -1078,5 +1082,67 @@ fn a_message_is_shown_without_control_characters_and_cut() {
     assert!(
         shown.ends_with(&format!("… ({} bytes more)", long.len() - 1024)),
         "{shown}"
+    );
+}
+
+/// A problem between two keys gives both values, and the default when one was not set:
+/// `fetch.timeout = "8s"` alone clashed with the 10 s default of a key the file never named.
+#[test]
+fn a_clash_between_two_keys_names_both_values() {
+    let with = |section: &str| {
+        problems(load(
+            &format!(
+                "[store]\npath = \"STORE\"\n{section}[[sources]]\nname = \"a\"\n\
+                 url = \"https://example.com/f\"\n"
+            ),
+            &[],
+        ))
+    };
+    assert_eq!(
+        with("[fetch]\ntimeout = \"8s\"\n"),
+        ["fetch.connect_timeout: 10s is longer than fetch.timeout (8s): it must not be (its default is 10s)"]
+    );
+    // Durations as an operator writes them, not `1month 13h 26m 24s`.
+    let p = with("[dedup]\nwindow = \"31d\"\n");
+    assert!(
+        p.iter()
+            .any(|p| p.starts_with("store.retention: must not be shorter than dedup.window (31d)")),
+        "{p:?}"
+    );
+    assert_eq!(
+        with("[schedule]\nmax_backoff = \"30s\"\n"),
+        ["schedule.max_backoff: 30s is shorter than schedule.min_interval (1m): it must not be"]
+    );
+    use super::validate::shown_duration;
+    for (secs, shown) in [
+        (90, "90s"),
+        (120, "2m"),
+        (7200, "2h"),
+        (86_400 * 365, "365d"),
+    ] {
+        assert_eq!(shown_duration(std::time::Duration::from_secs(secs)), shown);
+    }
+    assert_eq!(
+        shown_duration(std::time::Duration::from_millis(1500)),
+        "1s 500ms"
+    );
+}
+
+/// `dedup.simhash_max_distance` accepts a candidate whatever its similarity: past 12 bits,
+/// unrelated stories of one length folded (32 was allowed).
+#[test]
+fn a_simhash_distance_that_folds_unrelated_stories_is_refused() {
+    let with = |d: u32| {
+        load(
+            &format!("{GOOD}\n[dedup]\nsimhash_max_distance = {d}\n"),
+            &[],
+        )
+    };
+    assert_eq!(with(12).unwrap().dedup.simhash_max_distance, 12);
+    let p = problems(with(13));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("dedup.simhash_max_distance: 13 is out of range; allowed: 0 to 12"),
+        "{p:?}"
     );
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
-use super::settings::{RuleSettings, ScheduleSettings, Settings};
+use super::settings::{FetchSettings, RuleSettings, ScheduleSettings, Settings};
 use super::*;
 use crate::normalize::{Rule, RuleError, RuleSpec};
 
@@ -202,7 +202,7 @@ impl Checker<'_> {
                 format!(
                     "\"{}\" is longer than the {} allowed; {why}",
                     raw.trim(),
-                    humantime::format_duration(max)
+                    shown_duration(max)
                 ),
             );
         }
@@ -414,7 +414,12 @@ pub(super) fn validate(
         c.push(
             "fetch.connect_timeout",
             None,
-            "must not be longer than fetch.timeout",
+            format!(
+                "{} is longer than fetch.timeout ({}): it must not be (its default is {})",
+                shown_duration(connect_timeout),
+                shown_duration(timeout),
+                FetchSettings::default().connect_timeout
+            ),
         );
     }
     if s.fetch.max_body_bytes < 1024 {
@@ -478,12 +483,15 @@ pub(super) fn validate(
     let schedule = validate_schedule(&mut c, &s.schedule);
 
     // dedup
-    if s.dedup.simhash_max_distance > 32 {
+    // It accepts a candidate whatever its similarity: at 32 bits, half of all pairs of texts
+    // of a length; at 12, about one unrelated pair in ten million.
+    if s.dedup.simhash_max_distance > 12 {
         c.push(
             "dedup.simhash_max_distance",
             None,
             format!(
-                "{} is out of range; allowed: 0 to 32",
+                "{} is out of range; allowed: 0 to 12 (a candidate this close folds whatever its \
+                 similarity: further apart, unrelated stories of one length fold)",
                 s.dedup.simhash_max_distance
             ),
         );
@@ -511,7 +519,7 @@ pub(super) fn validate(
             None,
             format!(
                 "must not be shorter than dedup.window ({}); or \"off\" to keep everything",
-                humantime::format_duration(window)
+                shown_duration(window)
             ),
         );
     }
@@ -691,7 +699,11 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
         c.push(
             "schedule.min_interval",
             None,
-            "must not be longer than schedule.max_interval",
+            format!(
+                "{} is longer than schedule.max_interval ({}): it must not be",
+                shown_duration(min_interval),
+                shown_duration(max_interval)
+            ),
         );
     }
     let startup_spread = c.duration("schedule.startup_spread", None, &s.startup_spread);
@@ -701,7 +713,11 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
         c.push(
             "schedule.max_backoff",
             None,
-            "must not be shorter than schedule.min_interval",
+            format!(
+                "{} is shorter than schedule.min_interval ({}): it must not be",
+                shown_duration(max_backoff),
+                shown_duration(min_interval)
+            ),
         );
     }
     let max_retry_after = c.duration("schedule.max_retry_after", None, &s.max_retry_after);
@@ -724,12 +740,24 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
     };
     // refused, or found out of order above
     let bounds_refused = c.refused(&["schedule.min_interval", "schedule.max_interval"]);
-    if default_interval.is_some_and(|d| d != schedule.default_interval) && !bounds_refused {
-        c.push(
-            "schedule.default_interval",
-            None,
-            "must lie between schedule.min_interval and schedule.max_interval",
-        );
+    if let Some(d) = default_interval.filter(|d| *d != schedule.default_interval) {
+        if !bounds_refused {
+            let defaults = ScheduleSettings::default();
+            c.push(
+                "schedule.default_interval",
+                None,
+                format!(
+                    "{} must lie between schedule.min_interval ({}) and schedule.max_interval ({}) \
+                     (the defaults are {}, {} and {})",
+                    shown_duration(d),
+                    shown_duration(schedule.min_interval),
+                    shown_duration(schedule.max_interval),
+                    defaults.default_interval,
+                    defaults.min_interval,
+                    defaults.max_interval
+                ),
+            );
+        }
     }
     schedule
 }
@@ -739,9 +767,9 @@ pub(super) fn outside_bounds(interval: Duration, schedule: &ScheduleConfig) -> O
     (interval < schedule.min_interval || interval > schedule.max_interval).then(|| {
         format!(
             "{} is outside schedule bounds; allowed: {} to {}",
-            humantime::format_duration(interval),
-            humantime::format_duration(schedule.min_interval),
-            humantime::format_duration(schedule.max_interval)
+            shown_duration(interval),
+            shown_duration(schedule.min_interval),
+            shown_duration(schedule.max_interval)
         )
     })
 }
@@ -928,4 +956,20 @@ fn dir_is_writable(dir: &Path) -> bool {
 #[cfg(not(unix))]
 fn dir_is_writable(_dir: &Path) -> bool {
     true
+}
+
+/// A duration as an operator writes one: whole days, hours, minutes or seconds in one unit
+/// (`31d`, not humantime's `1month 13h 26m 24s`), else humantime's form.
+pub(super) fn shown_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if d.subsec_nanos() != 0 || secs == 0 {
+        return humantime::format_duration(d).to_string();
+    }
+    [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")]
+        .iter()
+        .find(|(unit, _)| secs % unit == 0)
+        .map_or_else(
+            || humantime::format_duration(d).to_string(),
+            |(unit, name)| format!("{}{name}", secs / unit),
+        )
 }
