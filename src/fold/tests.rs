@@ -1135,6 +1135,18 @@ fn a_story_of_many_copies_keeps_its_first_in_its_record_and_the_others_beside_it
     assert_eq!(left.len(), n - INLINE_COPIES - 1);
     assert_eq!(rec.copy_count as usize, left.len());
     assert_eq!(rec.canonical, left[0].article);
+    // ... and the story's origin, kept beside the record, no longer counted as a copy
+    assert_eq!(left[0].kind, crate::storage::CopyKind::Origin);
+    assert!(left[1..]
+        .iter()
+        .all(|c| c.kind != crate::storage::CopyKind::Origin));
+    f.store.flush().unwrap();
+    let counts = f.store.counts().unwrap();
+    assert_eq!(
+        counts.copies,
+        counts.articles - counts.stories,
+        "{counts:?}"
+    );
     // ... and it goes with its last copy, leaving nothing behind
     let pruned = f.prune(at(n + 60), at(n + 60), 100).unwrap();
     assert_eq!(pruned.stories, 1);

@@ -197,6 +197,25 @@ impl Store {
                                     story.canonical = next;
                                 }
                             }
+                            // The story's origin gone, the copy now canonical is its origin:
+                            // counted as a copy no more, so that copies stay articles less
+                            // stories, and the story shows an origin.
+                            if removed == Some(CopyKind::Origin) {
+                                let next = story.canonical;
+                                if let Some(c) = story.copies.iter_mut().find(|c| c.article == next)
+                                {
+                                    c.kind = CopyKind::Origin;
+                                    delta_copies = 1;
+                                } else if let Some(c) = tree_next.filter(|c| c.article == next) {
+                                    let mut c = c.clone();
+                                    c.kind = CopyKind::Origin;
+                                    copies.insert(
+                                        &super::copy_key(a.story, next),
+                                        encode(&c).map_err(Abortable::Abort)?,
+                                    )?;
+                                    delta_copies = 1;
+                                }
+                            }
                             stories
                                 .insert(&story_key, encode(&story).map_err(Abortable::Abort)?)?;
                         }

@@ -385,9 +385,16 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
     let s = store.story(sid).unwrap().unwrap();
     assert_eq!(s.canonical, copy.id);
     assert_eq!(s.copy_count, 1);
-    assert_eq!(store.copies(&s).unwrap(), vec![near]);
+    // The origin gone, the copy now canonical is the story's origin, and no longer counted
+    // as a copy: copies stay articles less stories.
+    let origin = CopyRecord {
+        kind: CopyKind::Origin,
+        ..near
+    };
+    assert_eq!(store.copies(&s).unwrap(), vec![origin]);
     store.flush().unwrap();
-    assert_eq!(store.counts().unwrap().articles, 1);
+    let counts = store.counts().unwrap();
+    assert_eq!((counts.articles, counts.stories, counts.copies), (1, 1, 0));
 }
 
 #[test]
