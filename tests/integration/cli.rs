@@ -628,7 +628,7 @@ fn import_opml_prints_sources_a_reload_then_polls() {
     let (code, _, err) = env.command(&["import-opml", &path, "--interval", "7d"]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("--interval 7days is outside schedule bounds; allowed: 1s to 6h"),
+        err.contains("--interval 7d is outside schedule bounds; allowed: 1s to 6h"),
         "{err}"
     );
     let (code, _) = daemon.terminate();
