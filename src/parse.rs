@@ -196,10 +196,21 @@ pub fn parse_feed_at(
         .entries
         .into_iter()
         .map(|e| {
+            let alternate =
+                |l: &&feed_rs::model::Link| l.rel.as_deref().is_none_or(|r| r == "alternate");
             let link = e
                 .links
                 .iter()
-                .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+                // The entry's page: an alternate link of no type or an HTML one before
+                // another alternate (a PDF, an audio file listed first).
+                .find(|l| {
+                    alternate(l)
+                        && l.media_type.as_deref().is_none_or(|t| {
+                            let t = t.trim().to_ascii_lowercase();
+                            t.starts_with("text/html") || t.starts_with("application/xhtml")
+                        })
+                })
+                .or_else(|| e.links.iter().find(alternate))
                 // Else any link but those that name another resource than the entry: a
                 // `related` page, the entry's own `self` or `edit` document, its `replies`.
                 .or_else(|| {

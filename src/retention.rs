@@ -10,9 +10,14 @@
 //!
 //! A tombstone is refreshed whenever its item is seen again in its feed, and expires once the
 //! item has not been seen for [`tombstone_ttl`] (`retention`, at least a day).
+//!
+//! Retention and the index window go by a [`DeletionClock`]: the wall clock, never ahead of
+//! the time elapsed since the start, so that a wall clock stepped forward deletes nothing
+//! early.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
@@ -76,8 +81,68 @@ pub fn step(
     Ok((swept, swept.changes == BATCH || swept.tombstones == BATCH))
 }
 
+/// The time by which retention deletes and the index window forgets: the wall clock, but
+/// never further than the time elapsed since the daemon started (a monotonic clock) carried
+/// the wall clock of the start. A wall clock stepped forward (a wrong time server, a virtual
+/// machine resumed with a skewed clock, an operator's typo) deleted every article at once,
+/// and for good: their tombstones kept them out while they stayed in their feeds; and it
+/// emptied the index, so fresh copies no longer folded. Such a step is now told in a
+/// warning, and deletions by time come late (until a restart, or until the wall clock comes
+/// back), never early. A wall clock stepped back is followed as it is.
+#[derive(Debug, Clone)]
+pub struct DeletionClock {
+    wall0: Millis,
+    t0: Instant,
+    warned: Arc<AtomicBool>,
+}
+
+/// How far the wall clock may run ahead of the elapsed time before it is held back (and
+/// said so): more than any drift a time server slews away.
+const AHEAD_TOLERANCE_MS: Millis = 60_000;
+
+impl DeletionClock {
+    /// A clock that starts at the wall clock's time now.
+    pub fn start() -> Self {
+        Self::started_at(Utc::now().timestamp_millis(), Instant::now())
+    }
+
+    fn started_at(wall0: Millis, t0: Instant) -> Self {
+        DeletionClock {
+            wall0,
+            t0,
+            warned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Unix milliseconds to delete and forget by (see the type).
+    pub fn now_ms(&self) -> Millis {
+        let wall = Utc::now().timestamp_millis();
+        let elapsed = Millis::try_from(self.t0.elapsed().as_millis()).unwrap_or(Millis::MAX);
+        let steady = self.wall0.saturating_add(elapsed);
+        if wall > steady.saturating_add(AHEAD_TOLERANCE_MS) {
+            if !self.warned.swap(true, Ordering::Relaxed) {
+                warn!(
+                    ahead_s = (wall - steady) / 1000,
+                    "the wall clock jumped ahead of the time elapsed since the start: retention \
+                     and the dedup window go by the elapsed time, and delete nothing early, \
+                     until a restart or until the wall clock comes back"
+                );
+            }
+            return steady;
+        }
+        self.warned.store(false, Ordering::Relaxed);
+        wall
+    }
+}
+
 /// Sweeps every [`sweep_every`] until `stop` fires.
-pub async fn run(folder: Arc<Folder>, store: Store, retention: Duration, stop: CancellationToken) {
+pub async fn run(
+    folder: Arc<Folder>,
+    store: Store,
+    retention: Duration,
+    clock: DeletionClock,
+    stop: CancellationToken,
+) {
     let mut tick = tokio::time::interval(sweep_every(retention));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -88,7 +153,7 @@ pub async fn run(folder: Arc<Folder>, store: Store, retention: Duration, stop: C
         let mut total = Swept::default();
         loop {
             let (f, s) = (folder.clone(), store.clone());
-            let now = Utc::now().timestamp_millis();
+            let now = clock.now_ms();
             let result = tokio::task::spawn_blocking(move || step(&f, &s, retention, now)).await;
             match result {
                 Ok(Ok((swept, more))) => {
@@ -127,6 +192,27 @@ pub async fn run(folder: Arc<Folder>, store: Store, retention: Duration, stop: C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wall_clock_stepped_forward_deletes_nothing_early() {
+        let hour = 3_600_000;
+        let now = Utc::now().timestamp_millis();
+        // Started an hour "ago" by the wall clock, a moment ago by the monotonic one: the
+        // wall clock jumped an hour ahead since. Retention goes by the elapsed time.
+        let jumped = DeletionClock::started_at(now - hour, Instant::now());
+        let t = jumped.now_ms();
+        assert!((now - hour..now - hour + 5_000).contains(&t), "{}", now - t);
+        assert!(jumped.warned.load(Ordering::Relaxed));
+        // Stepped back an hour: the wall clock, as it is.
+        let back = DeletionClock::started_at(now + hour, Instant::now());
+        let t = back.now_ms();
+        assert!((now..now + 5_000).contains(&t), "{}", t - now);
+        assert!(!back.warned.load(Ordering::Relaxed));
+        // Within the tolerance (a time server's slew): the wall clock.
+        let close = DeletionClock::started_at(now - 30_000, Instant::now());
+        let t = close.now_ms();
+        assert!((now..now + 5_000).contains(&t), "{}", t - now);
+    }
 
     #[test]
     fn sweeps_are_bounded() {

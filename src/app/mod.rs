@@ -244,16 +244,18 @@ impl App {
         // Maintenance: keeps the index to its time window, gives back the room a growing
         // index left in its tables, and hands the heap pages freed since the last minute back
         // to the system.
+        let deletion_clock = crate::retention::DeletionClock::start();
         let maintenance = {
             let folder = self.ctx.folder.clone();
             let stop = sched_stop.clone();
+            let clock = deletion_clock.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(60));
                 loop {
                     tokio::select! {
                         () = stop.cancelled() => break,
                         _ = tick.tick() => {
-                            let evicted = folder.evict(Utc::now().timestamp_millis());
+                            let evicted = folder.evict(clock.now_ms());
                             if evicted > 0 {
                                 info!(evicted, "index window moved");
                             }
@@ -283,6 +285,7 @@ impl App {
                 self.ctx.folder.clone(),
                 self.ctx.store.clone(),
                 r,
+                deletion_clock.clone(),
                 sched_stop.clone(),
             );
             let (stop, verified) = (sched_stop.clone(), verified.clone());
