@@ -338,6 +338,11 @@ struct Scheduler<P> {
     by_name: std::collections::HashMap<String, usize>,
     /// Names of the sources with a poll task (a reload must not schedule them twice).
     running: std::collections::HashSet<String>,
+    /// When each source's last poll task started, on the monotonic clock: what an
+    /// operator's poll-now is measured against (`schedule.min_interval`). The stored
+    /// `last_poll` is wall-clock time: after the wall clock stepped forward it lay ahead of
+    /// the scheduler's clock, and poll-now was refused for the length of the step.
+    started: std::collections::HashMap<String, Instant>,
 }
 
 impl<P: Poller> Scheduler<P> {
@@ -378,6 +383,7 @@ impl<P: Poller> Scheduler<P> {
             down_since: None,
             by_name: std::collections::HashMap::new(),
             running: std::collections::HashSet::new(),
+            started: std::collections::HashMap::new(),
             sources: Arc::new(sources),
         }
     }
@@ -489,6 +495,8 @@ impl<P: Poller> Scheduler<P> {
             .enumerate()
             .map(|(j, s)| (s.name.clone(), j))
             .collect();
+        let by_name = &self.by_name;
+        self.started.retain(|name, _| by_name.contains_key(name));
         let names: Vec<&str> = self.sources.iter().map(|s| s.name.as_str()).collect();
         self.phases = policy::phases(&names);
         let hosts: std::collections::HashSet<String> =
@@ -586,11 +594,17 @@ impl<P: Poller> Scheduler<P> {
         if let Some(wait) = host.and_then(|h| self.poller.host_cooldown(&h)) {
             return PollNow::HostCoolingDown(wait);
         }
-        let last = self
-            .poller
-            .load(&self.sources[i])
-            .and_then(|st| st.last_poll);
-        let since = last.map(|at| self.clock.now_ms().saturating_sub(at));
+        // Since this process's last poll of it, else since the stored one (before a
+        // restart), which a wall clock stepped back between the two puts ahead: unknown.
+        let since = match self.started.get(name) {
+            Some(at) => Some(millis(Instant::now().saturating_duration_since(*at))),
+            None => self
+                .poller
+                .load(&self.sources[i])
+                .and_then(|st| st.last_poll)
+                .map(|at| self.clock.now_ms().saturating_sub(at))
+                .filter(|since| *since >= 0),
+        };
         let min = millis(self.schedule.min_interval);
         if let Some(since) = since.filter(|s| *s < min) {
             return PollNow::TooSoon(Duration::from_millis(
@@ -660,6 +674,8 @@ impl<P: Poller> Scheduler<P> {
 
     fn spawn_poll(&mut self, i: usize) {
         self.running.insert(self.sources[i].name.clone());
+        self.started
+            .insert(self.sources[i].name.clone(), Instant::now());
         let (poller, sources, permits, stats, done, cancel) = (
             self.poller.clone(),
             self.sources.clone(),

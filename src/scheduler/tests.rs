@@ -44,6 +44,16 @@ impl Mock {
         poll_time: Duration,
         script: impl Fn(&str, u64) -> Answer + Send + Sync + 'static,
     ) -> Arc<Self> {
+        Self::with_wall_ahead(poll_time, 0, script)
+    }
+
+    /// A mock whose polls stamp their wall-clock start `ahead` ms ahead of the scheduler's
+    /// clock: the wall clock stepped forward since the scheduler started.
+    fn with_wall_ahead(
+        poll_time: Duration,
+        ahead: Millis,
+        script: impl Fn(&str, u64) -> Answer + Send + Sync + 'static,
+    ) -> Arc<Self> {
         Arc::new(Self {
             script: Box::new(script),
             poll_time,
@@ -53,7 +63,7 @@ impl Mock {
             overlaps: AtomicUsize::new(0),
             hosts: HostLimiter::new(2, Duration::ZERO),
             t0: Instant::now(),
-            wall0: chrono::Utc::now().timestamp_millis(),
+            wall0: chrono::Utc::now().timestamp_millis() + ahead,
         })
     }
 
@@ -761,6 +771,48 @@ async fn network_down_holds_back_probes_and_recovers() {
     assert_eq!(net.held, 0);
     for i in 0..6 {
         assert_eq!(mock.state(&format!("s{i}")).failures, 0, "s{i}");
+    }
+    stop(cancel, task, tracker).await;
+}
+
+/// The stored `last_poll` is wall-clock time: with the wall clock stepped an hour forward,
+/// it lay an hour ahead of the scheduler's clock, and poll-now was refused for that hour.
+#[tokio::test(start_paused = true)]
+async fn a_requested_poll_is_measured_on_the_monotonic_clock() {
+    let hour = Duration::from_secs(3600);
+    let mock = Mock::with_wall_ahead(Duration::from_secs(1), 3_600_000, |_, _| Answer::Ok);
+    let mut sched = schedule(hour, Duration::from_secs(5));
+    sched.min_interval = Duration::from_secs(60);
+    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let (control, controls) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        vec![source("a", "a.example", hour)],
+        sched,
+        64,
+        Arc::new(SchedulerStats::default()),
+        cancel.clone(),
+        tracker.clone(),
+        controls,
+    ));
+    let ask = || {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        control.send(Control::PollNow("a".into(), reply)).unwrap();
+        async move { answer.await.unwrap() }
+    };
+    // The first poll within the startup spread, then a minute and a half later: allowed.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(mock.starts_of("a").len(), 1);
+    tokio::time::sleep(Duration::from_secs(90)).await;
+    assert_eq!(ask().await, PollNow::Started);
+    // Asked again at once: too soon, by the minute.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    match ask().await {
+        PollNow::TooSoon(left) => assert!(
+            (Duration::from_secs(50)..=Duration::from_secs(60)).contains(&left),
+            "{left:?}"
+        ),
+        other => panic!("{other:?}"),
     }
     stop(cancel, task, tracker).await;
 }
