@@ -76,16 +76,21 @@ pub trait Poller: Send + Sync + 'static {
         self.hosts().cool_down(host, wait);
     }
     /// The host pauses every stored source state holds, those of sources no longer
-    /// configured or enabled included.
-    fn stored_host_pauses(&self) -> Vec<HostPause>;
+    /// configured or enabled included, each with the wall-clock time its server asked (the
+    /// last poll of the source that learnt it).
+    fn stored_host_pauses(&self) -> Vec<(HostPause, Option<Millis>)>;
     /// Resumes the stored pauses (`Retry-After`) not yet over at `wall`, each for as long as
     /// its server asked, at most `max`: the host limits keep them in memory only. Every
     /// stored state's, so a pause outlives the source that learnt it being disabled or
-    /// removed.
+    /// removed. Never for longer than the server asked: a wall clock set back between two
+    /// runs put a 60 s pause hours ahead (up to `max`).
     fn resume_stored_host_pauses(&self, wall: Millis, max: Duration) {
-        for p in self.stored_host_pauses() {
+        for (p, asked) in self.stored_host_pauses() {
             if p.until > wall {
-                let wait = Duration::from_millis(u64::try_from(p.until - wall).unwrap_or(0));
+                let left = p.until - wall;
+                let asked_for = asked.filter(|a| *a < p.until).map(|a| p.until - a);
+                let wait = asked_for.map_or(left, |a| left.min(a));
+                let wait = Duration::from_millis(u64::try_from(wait).unwrap_or(0));
                 self.resume_host_pause(&p.host, wait.min(max));
             }
         }
@@ -126,7 +131,7 @@ impl Poller for IngestContext {
         &self.hosts
     }
 
-    fn stored_host_pauses(&self) -> Vec<HostPause> {
+    fn stored_host_pauses(&self) -> Vec<(HostPause, Option<Millis>)> {
         match self.store.host_pauses() {
             Ok(pauses) => pauses,
             Err(e) => {
@@ -426,7 +431,11 @@ impl<P: Poller> Scheduler<P> {
                 // the current configuration allows.
                 Some((next, st)) if next > wall && !url_edited => {
                     let mut inp = policy::Inputs::from_state(s.interval, st);
-                    let wait = Duration::from_millis(u64::try_from(next - wall).unwrap_or(0));
+                    // Never longer than the wait the last poll planned: a wall clock set back
+                    // between two runs put a 80 s back-off hours ahead (up to the bounds).
+                    let planned = st.last_poll.filter(|l| *l < next).map(|l| next - l);
+                    let left = planned.map_or(next - wall, |p| (next - wall).min(p));
+                    let wait = Duration::from_millis(u64::try_from(left).unwrap_or(0));
                     // A 429 or 503 the source got last: its own wait (the stored next poll)
                     // may be longer than the back-off. Its host's pause is resumed at start, for
                     // as long as the server asked, not for the source's back-off.
@@ -456,13 +465,14 @@ impl<P: Poller> Scheduler<P> {
                             Duration::from_millis(u64::try_from(latest - wall).unwrap_or(0))
                         }
                     };
-                    if wait > cap {
+                    let wait = wait.min(cap);
+                    if wall + millis(wait) < next {
                         // Stored too, so that /status shows when it comes now.
                         let mut st = st.clone();
-                        st.next_poll = Some(wall + millis(cap));
+                        st.next_poll = Some(wall + millis(wait));
                         self.poller.save(s, &st);
                     }
-                    self.heap.push(Reverse((now + wait.min(cap), i)));
+                    self.heap.push(Reverse((now + wait, i)));
                 }
                 // Never polled, or overdue after a restart: spread below.
                 _ => overdue.push(i),

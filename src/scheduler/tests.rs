@@ -108,11 +108,11 @@ impl Poller for Mock {
         &self.hosts
     }
 
-    fn stored_host_pauses(&self) -> Vec<crate::storage::HostPause> {
+    fn stored_host_pauses(&self) -> Vec<(crate::storage::HostPause, Option<Millis>)> {
         let states = self.states.lock().unwrap();
         states
             .values()
-            .filter_map(|s| s.host_pause.clone())
+            .filter_map(|s| s.host_pause.clone().map(|p| (p, s.last_poll)))
             .collect()
     }
 
@@ -467,6 +467,75 @@ async fn a_restart_resumes_the_pause_the_server_asked_for_not_the_back_off() {
     // Not before the server's two minutes were up.
     assert!(starts[0] >= Duration::from_secs(115), "{starts:?}");
     assert!(mock.starts_of("limited").is_empty());
+}
+
+/// The wall clock set back six hours between two runs: the stored back-off (80 s) and the
+/// host's pause (60 s) lay six hours ahead, and were kept up to `max_backoff` and
+/// `max_retry_after` (6 h). Each is kept for no longer than it was planned.
+#[tokio::test(start_paused = true)]
+async fn a_clock_set_back_between_runs_does_not_stretch_waits() {
+    let interval = Duration::from_secs(600);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let sources = vec![
+        source("failing", "down.example", interval),
+        source("limited", "busy.example", interval),
+        source("neighbour", "busy.example", interval),
+    ];
+    // The last polls, by the clock of the previous run: six hours ahead of this one's.
+    let then = Utc::now().timestamp_millis() + 6 * 3600 * 1000;
+    let failing = SourceState {
+        configured_url: Some(sources[0].url.to_string()),
+        failures: 2,
+        last_poll: Some(then),
+        next_poll: Some(then + 80 * 1000),
+        ..SourceState::default()
+    };
+    mock.save(&sources[0], &failing);
+    let limited = SourceState {
+        configured_url: Some(sources[1].url.to_string()),
+        failures: 1,
+        last_poll: Some(then),
+        last_error: Some(crate::storage::ErrorRecord {
+            class: "http_status".into(),
+            message: "HTTP status 429 Too Many Requests (Retry-After: 60s)".into(),
+            at: then,
+            status: Some(429),
+        }),
+        next_poll: Some(then + 60 * 1000),
+        host_pause: Some(crate::storage::HostPause {
+            host: "busy.example:80".into(),
+            until: then + 60 * 1000,
+        }),
+        ..SourceState::default()
+    };
+    mock.save(&sources[1], &limited);
+    let neighbour = SourceState {
+        configured_url: Some(sources[2].url.to_string()),
+        polls: 5,
+        last_poll: Some(then),
+        next_poll: Some(then + 10 * 1000),
+        ..SourceState::default()
+    };
+    mock.save(&sources[2], &neighbour);
+    let sched = ScheduleConfig {
+        max_backoff: Duration::from_secs(6 * 3600),
+        max_retry_after: Duration::from_secs(6 * 3600),
+        ..schedule(interval, Duration::from_secs(10))
+    };
+    run_for(&mock, sources, sched, Duration::from_secs(5 * 60)).await;
+    // Each as it was planned (the neighbour due at once, held by its host's pause).
+    for (name, from, by) in [
+        ("failing", 0, 85),
+        ("limited", 55, 65),
+        ("neighbour", 55, 65),
+    ] {
+        let starts = mock.starts_of(name);
+        let first = starts.first().copied();
+        assert!(
+            first.is_some_and(|s| (from..=by).contains(&s.as_secs())),
+            "{name}: {starts:?}"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]

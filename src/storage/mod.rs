@@ -409,14 +409,15 @@ impl Store {
 
     /// The host pauses (`Retry-After`) that every stored source state holds, configured or
     /// not: a source disabled or removed since its server asked for a pause still had it
-    /// asked of the host that its neighbours poll.
-    pub fn host_pauses(&self) -> Result<Vec<HostPause>> {
+    /// asked of the host that its neighbours poll. Each with the last poll of the source
+    /// that learnt it (when the server asked), by the same wall clock.
+    pub fn host_pauses(&self) -> Result<Vec<(HostPause, Option<Millis>)>> {
         let mut pauses = Vec::new();
         for kv in self.t()?.sources.iter() {
             let (k, v) = kv?;
             // A damaged state is the read-through's to report; its pause is lost either way.
             if let Ok(state) = decode::<SourceState>("sourcename_state", &k, &v) {
-                pauses.extend(state.host_pause);
+                pauses.extend(state.host_pause.map(|p| (p, state.last_poll)));
             }
         }
         Ok(pauses)

@@ -764,7 +764,7 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         .unwrap();
     assert_eq!(
         store.host_pauses().unwrap(),
-        vec![state.host_pause.unwrap()]
+        vec![(state.host_pause.unwrap(), state.last_poll)]
     );
 }
 
