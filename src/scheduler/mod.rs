@@ -87,10 +87,7 @@ pub trait Poller: Send + Sync + 'static {
     fn resume_stored_host_pauses(&self, wall: Millis, max: Duration) {
         for (p, asked) in self.stored_host_pauses() {
             if p.until > wall {
-                let left = p.until - wall;
-                let asked_for = asked.filter(|a| *a < p.until).map(|a| p.until - a);
-                let wait = asked_for.map_or(left, |a| left.min(a));
-                let wait = Duration::from_millis(u64::try_from(wait).unwrap_or(0));
+                let wait = Duration::from_millis(resumed_wait(p.until, asked, wall));
                 self.resume_host_pause(&p.host, wait.min(max));
             }
         }
@@ -431,11 +428,7 @@ impl<P: Poller> Scheduler<P> {
                 // the current configuration allows.
                 Some((next, st)) if next > wall && !url_edited => {
                     let mut inp = policy::Inputs::from_state(s.interval, st);
-                    // Never longer than the wait the last poll planned: a wall clock set back
-                    // between two runs put a 80 s back-off hours ahead (up to the bounds).
-                    let planned = st.last_poll.filter(|l| *l < next).map(|l| next - l);
-                    let left = planned.map_or(next - wall, |p| (next - wall).min(p));
-                    let wait = Duration::from_millis(u64::try_from(left).unwrap_or(0));
+                    let wait = Duration::from_millis(resumed_wait(next, st.last_poll, wall));
                     // A 429 or 503 the source got last: its own wait (the stored next poll)
                     // may be longer than the back-off. Its host's pause is resumed at start, for
                     // as long as the server asked, not for the source's back-off.
@@ -883,6 +876,16 @@ impl<P: Poller> Scheduler<P> {
             failing_hosts: self.network.failing_hosts(),
         };
     }
+}
+
+/// Milliseconds from `wall` to a stored wall-clock deadline `until` (a next poll, the end of
+/// a host's pause), but never more than were planned when it was set at `set_at` (the poll
+/// that chose it): a wall clock set back between two runs put an 80 s back-off or a 60 s
+/// pause hours ahead, kept up to the bounds (6 h).
+fn resumed_wait(until: Millis, set_at: Option<Millis>, wall: Millis) -> u64 {
+    let left = until.saturating_sub(wall);
+    let planned = set_at.filter(|s| *s < until).map(|s| until - s);
+    u64::try_from(planned.map_or(left, |p| left.min(p))).unwrap_or(0)
 }
 
 fn millis(d: Duration) -> Millis {
