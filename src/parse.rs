@@ -608,6 +608,31 @@ mod tests {
         <item><title>Only item</title><link>https://example.com/1</link></item></channel></rss>";
 
     #[test]
+    fn an_entry_links_to_its_html_page_before_another_alternate() {
+        let link = |links: &str| {
+            let xml = format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title>\
+                 <entry><title>t</title><id>urn:1</id>{links}</entry></feed>"
+            );
+            let f = parse_feed(xml.as_bytes(), "https://e.com/feed", None).unwrap();
+            f.entries[0].link.clone()
+        };
+        let pdf = "<link rel=\"alternate\" type=\"application/pdf\" href=\"https://e.com/a.pdf\"/>";
+        let html = "<link rel=\"alternate\" type=\"text/html\" href=\"https://e.com/a\"/>";
+        let untyped = "<link href=\"https://e.com/b\"/>";
+        assert_eq!(
+            link(&format!("{pdf}{html}")).as_deref(),
+            Some("https://e.com/a")
+        );
+        assert_eq!(
+            link(&format!("{pdf}{untyped}")).as_deref(),
+            Some("https://e.com/b")
+        );
+        // The only alternate, whatever its type.
+        assert_eq!(link(pdf).as_deref(), Some("https://e.com/a.pdf"));
+    }
+
+    #[test]
     fn a_feedburner_item_links_to_the_publishers_page_not_the_proxy() {
         let links = |xml: &str| -> Vec<Option<String>> {
             let f = parse_feed(xml.as_bytes(), "https://feeds.example.com/x", None).unwrap();
