@@ -292,8 +292,6 @@ pub fn parse_feed_at(
 /// again, read from the document, when its items are the parsed entries one for one.
 fn keep_pub_dates(entries: &mut [RawEntry], xml: &[u8], fetched_at: chrono::DateTime<chrono::Utc>) {
     use crate::normalize::date::{is_placeholder, parse_date_near};
-    static ITEM: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?s)<item[\s>].*?</item>").expect("valid regex"));
     static PUB_DATE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?s)<pubDate>\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*</pubDate>")
             .expect("valid regex")
@@ -305,10 +303,9 @@ fn keep_pub_dates(entries: &mut [RawEntry], xml: &[u8], fetched_at: chrono::Date
     {
         return;
     }
-    let items: Vec<&[u8]> = ITEM.find_iter(xml).map(|m| m.as_bytes()).collect();
-    if items.len() != entries.len() {
+    let Some(items) = raw_items(xml, entries.len()) else {
         return;
-    }
+    };
     for (entry, item) in entries.iter_mut().zip(items) {
         if !undated(entry) {
             continue;
@@ -330,9 +327,6 @@ fn keep_pub_dates(entries: &mut [RawEntry], xml: &[u8], fetched_at: chrono::Date
 /// publisher's own feed another canonical URL. Entries take the original link, read from the
 /// document, when its items (or Atom entries) are the parsed entries one for one.
 fn original_links(entries: &mut [RawEntry], xml: &[u8]) {
-    static ITEM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?s)<(item|entry)[\s>].*?</(?:item|entry)>").expect("valid regex")
-    });
     static ORIG: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?s)<(?:[\w.-]+:)?origLink>\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*</(?:[\w.-]+:)?origLink>")
             .expect("valid regex")
@@ -340,10 +334,9 @@ fn original_links(entries: &mut [RawEntry], xml: &[u8]) {
     if memchr::memmem::find(xml, b"origLink>").is_none() {
         return;
     }
-    let items: Vec<&[u8]> = ITEM.find_iter(xml).map(|m| m.as_bytes()).collect();
-    if items.len() != entries.len() {
+    let Some(items) = raw_items(xml, entries.len()) else {
         return;
-    }
+    };
     for (entry, item) in entries.iter_mut().zip(items) {
         let original = ORIG
             .captures(item)
@@ -354,6 +347,16 @@ fn original_links(entries: &mut [RawEntry], xml: &[u8]) {
             entry.link = Some(link.into_owned());
         }
     }
+}
+
+/// The document's RSS items or Atom entries as raw XML, for reading what feed-rs leaves out;
+/// `None` unless they are the parsed entries one for one (`n` of them).
+fn raw_items(xml: &[u8], n: usize) -> Option<Vec<&[u8]>> {
+    static ITEM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s)<(item|entry)[\s>].*?</(?:item|entry)>").expect("valid regex")
+    });
+    let items: Vec<&[u8]> = ITEM.find_iter(xml).map(|m| m.as_bytes()).collect();
+    (items.len() == n).then_some(items)
 }
 
 fn unread_entries(held: usize) -> ParseError {
