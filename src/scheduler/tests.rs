@@ -421,6 +421,25 @@ async fn a_hosts_pause_outlasts_a_restart() {
     assert!(mock.starts_of("elsewhere").len() >= 10);
 }
 
+/// The stored state of `source` after its server answered `status` at `at` with a
+/// `Retry-After` that pauses its host, `busy.example:80`, until `until`.
+fn paused(source: &SourceConfig, status: u16, at: Millis, until: Millis) -> SourceState {
+    SourceState {
+        configured_url: Some(source.url.to_string()),
+        last_error: Some(crate::storage::ErrorRecord {
+            class: "http_status".into(),
+            message: format!("HTTP status {status} (Retry-After)"),
+            at,
+            status: Some(status),
+        }),
+        host_pause: Some(crate::storage::HostPause {
+            host: "busy.example:80".into(),
+            until,
+        }),
+        ..SourceState::default()
+    }
+}
+
 /// The pause a restart resumes is the one the server asked for, not the failing source's
 /// back-off: a 503 with `Retry-After: 120` on a source three failures deep (its own next try
 /// an hour away) held every other source of its host for that hour after a restart.
@@ -434,20 +453,9 @@ async fn a_restart_resumes_the_pause_the_server_asked_for_not_the_back_off() {
     ];
     let now = Utc::now().timestamp_millis();
     let failing = SourceState {
-        configured_url: Some(sources[0].url.to_string()),
         failures: 3,
-        last_error: Some(crate::storage::ErrorRecord {
-            class: "http_status".into(),
-            message: "HTTP status 503 Service Unavailable (Retry-After: 2m)".into(),
-            at: now,
-            status: Some(503),
-        }),
         next_poll: Some(now + 3600 * 1000),
-        host_pause: Some(crate::storage::HostPause {
-            host: "busy.example:80".into(),
-            until: now + 120 * 1000,
-        }),
-        ..SourceState::default()
+        ..paused(&sources[0], 503, now, now + 120 * 1000)
     };
     mock.save(&sources[0], &failing);
     let neighbour = SourceState {
@@ -492,21 +500,10 @@ async fn a_clock_set_back_between_runs_does_not_stretch_waits() {
     };
     mock.save(&sources[0], &failing);
     let limited = SourceState {
-        configured_url: Some(sources[1].url.to_string()),
         failures: 1,
         last_poll: Some(then),
-        last_error: Some(crate::storage::ErrorRecord {
-            class: "http_status".into(),
-            message: "HTTP status 429 Too Many Requests (Retry-After: 60s)".into(),
-            at: then,
-            status: Some(429),
-        }),
         next_poll: Some(then + 60 * 1000),
-        host_pause: Some(crate::storage::HostPause {
-            host: "busy.example:80".into(),
-            until: then + 60 * 1000,
-        }),
-        ..SourceState::default()
+        ..paused(&sources[1], 429, then, then + 60 * 1000)
     };
     mock.save(&sources[1], &limited);
     let neighbour = SourceState {
