@@ -600,6 +600,8 @@ fn the_public_url_is_a_link_base_or_a_specific_problem() {
         let p = problems(base(raw)).join("\n");
         assert!(p.starts_with("http.public_url: "), "{raw}: {p}");
         assert!(p.contains(why), "{raw}: {p}");
+        // Refused for its password, it does not repeat it.
+        assert!(!p.contains("secret"), "{raw}: {p}");
     }
 }
 

@@ -385,7 +385,12 @@ pub(super) fn validate(
         Some(raw) => match public_url(raw) {
             Ok(u) => Some(u),
             Err(msg) => {
-                c.push("http.public_url", None, format!("\"{raw}\" {msg}"));
+                // Shown without the credentials it was refused for.
+                c.push(
+                    "http.public_url",
+                    None,
+                    format!("\"{}\" {msg}", shown_url(raw)),
+                );
                 None
             }
         },
