@@ -162,6 +162,7 @@ impl fmt::Display for Problem {
     }
 }
 
+mod env;
 pub mod opml;
 mod settings;
 #[cfg(test)]
@@ -796,28 +797,46 @@ impl Config {
         // file `enabled = 2` would be true, `path = 5` the directory "5" and
         // `max_body_bytes = 1.5` 2. The file alone is read strictly first.
         toml::from_str::<Settings>(&text).map_err(|e| read_err(strict_error(&text, &e)))?;
-        let variables = env.clone();
-        let lookup = move |name: &str| match &variables {
-            Some(v) => v.get(name).cloned(),
-            None => std::env::var(name).ok(),
+        let lookup = {
+            let env = env.clone();
+            move |name: &str| match &env {
+                Some(v) => v.get(name).cloned(),
+                None => std::env::var(name).ok(),
+            }
         };
-        let environment = config::Environment::with_prefix(ENV_PREFIX)
-            .prefix_separator("_")
-            .separator("__")
-            // Strings, converted to the type each key asks for: parsed up front, "1.5"
-            // would be a float that an integer key rounds to 2 without a word.
-            .try_parsing(false)
-            .source(env);
-        let layered = config::Config::builder()
-            .add_source(config::File::from_str(&text, config::FileFormat::Toml))
-            .add_source(environment)
-            .build()
-            .map_err(|e| read_err(e.to_string()))?;
-        let mut unknown = Vec::new();
-        let settings: Settings = serde_ignored::deserialize(layered, |p| {
-            unknown.push(p.to_string());
-        })
-        .map_err(|e| read_err(e.to_string()))?;
+        // Problems of variables that set no key, or a value of the wrong type: each is taken
+        // out and the rest read again, so that every problem is reported at once.
+        let mut env_problems = Vec::new();
+        let mut variables = env::overrides(env.as_ref(), &mut env_problems);
+        let (settings, unknown) = loop {
+            let environment = config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("_")
+                .separator("__")
+                // Strings, converted to the type each key asks for: parsed up front, "1.5"
+                // would be a float that an integer key rounds to 2 without a word.
+                .try_parsing(false)
+                .source(Some(
+                    variables
+                        .iter()
+                        .map(|v| (v.name.clone(), v.value.clone()))
+                        .collect(),
+                ));
+            let layered = config::Config::builder()
+                .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+                .add_source(environment)
+                .build()
+                .map_err(|e| read_err(e.to_string()))?;
+            let mut unknown = Vec::new();
+            match serde_ignored::deserialize::<_, _, Settings>(layered, |p| {
+                unknown.push(p.to_string());
+            }) {
+                Ok(settings) => break (settings, unknown),
+                Err(e) => match env::refused(&e, &mut variables) {
+                    Some(problem) => env_problems.push(problem),
+                    None => return Err(read_err(e.to_string())),
+                },
+            }
+        };
         let mut problems: Vec<Problem> = unknown
             .into_iter()
             // WIREFOLD_CONFIG names the file itself; WIREFOLD_TOKEN is the command line's
@@ -844,12 +863,15 @@ impl Config {
         let config = validate(path, settings, &mut problems, &lookup);
         // A problem of a key the environment set is not in the file: say which variable.
         for p in problems.iter_mut().filter(|p| p.source.is_none()) {
-            let var = format!("{ENV_PREFIX}_{}", p.key.to_uppercase().replace('.', "__"));
-            if lookup(&var).is_some() {
-                p.message
-                    .push_str(&format!(" (set by the environment variable {var})"));
+            if let Some(v) = variables.iter().find(|v| v.key == p.key) {
+                if p.message == "unknown key" {
+                    p.message
+                        .push_str(&env::separator_hint(&v.key).unwrap_or_default());
+                }
+                p.message = env::attributed(std::mem::take(&mut p.message), &v.name);
             }
         }
+        problems.splice(0..0, env_problems);
         Ok((config, problems))
     }
 

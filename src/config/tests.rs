@@ -354,10 +354,85 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
     assert!(!c.fetch.refuse_private_dns);
     assert_eq!(c.store.backups_kept, 7);
     // ...but not a fraction where a whole number goes: 1.5 backups were 2.
-    let message = read_error(load(GOOD, &[("WIREFOLD_STORE__BACKUPS_KEPT", "1.5")]));
+    let p = problems(load(GOOD, &[("WIREFOLD_STORE__BACKUPS_KEPT", "1.5")]));
+    assert_eq!(
+        p,
+        [
+            r#"store.backups_kept: "1.5" is not a whole number (set by the environment variable WIREFOLD_STORE__BACKUPS_KEPT)"#
+        ]
+    );
+}
+
+#[test]
+fn a_variable_that_sets_no_key_says_why_and_the_others_are_still_checked() {
+    // Before, the first of these stopped the reading with the reader's words about the
+    // types it reads into ("expected struct LogSettings for key `log`"), naming no variable.
+    let p = problems(load(
+        GOOD,
+        &[
+            ("WIREFOLD_LOG", "debug"),
+            ("WIREFOLD_FETCH__PRIVATE_HOSTS", "a.example,b.example"),
+            ("WIREFOLD_SOURCES", "https://example.com/feed"),
+            ("WIREFOLD_FETCH__CONCURRENCY", "many"),
+            ("WIREFOLD_FETCH__REFUSE_PRIVATE_DNS", "maybe"),
+            ("WIREFOLD_DEDUP__MIN_SIMILARITY", "high"),
+            ("WIREFOLD_LOG__LEVEL__CRATE", "debug"),
+            ("WIREFOLD_SCHEDULE_MIN_INTERVAL", "1m"),
+            ("WIREFOLD_FETCH__TIMEOUT", "0s"),
+        ],
+    ));
+    let mut p = p;
+    p.sort();
+    let var = |name: &str| format!(" (set by the environment variable {name})");
+    let mut expected = vec![
+        format!(
+            "log: a section, not a value: set its keys one by one, as WIREFOLD_LOG__<KEY>{}",
+            var("WIREFOLD_LOG")
+        ),
+        format!(
+            "fetch.private_hosts: a list, which the environment cannot set: write it in the file{}",
+            var("WIREFOLD_FETCH__PRIVATE_HOSTS")
+        ),
+        format!(
+            "sources: a list, which the environment cannot set: write it in the file{}",
+            var("WIREFOLD_SOURCES")
+        ),
+        format!(
+            r#"fetch.concurrency: "many" is not a whole number{}"#,
+            var("WIREFOLD_FETCH__CONCURRENCY")
+        ),
+        format!(
+            r#"fetch.refuse_private_dns: "maybe" is not true or false{}"#,
+            var("WIREFOLD_FETCH__REFUSE_PRIVATE_DNS")
+        ),
+        format!(
+            r#"dedup.min_similarity: "high" is not a number{}"#,
+            var("WIREFOLD_DEDUP__MIN_SIMILARITY")
+        ),
+        format!(
+            "log.level.crate: unknown key: a variable sets one key of a section, as WIREFOLD_LOG__<KEY>{}",
+            var("WIREFOLD_LOG__LEVEL__CRATE")
+        ),
+        format!(
+            "schedule_min_interval: unknown key; a section's key takes two underscores: WIREFOLD_SCHEDULE__MIN_INTERVAL{}",
+            var("WIREFOLD_SCHEDULE_MIN_INTERVAL")
+        ),
+        // A problem of the file's validation is still found beside them.
+        format!(
+            "fetch.timeout: must be longer than zero{}",
+            var("WIREFOLD_FETCH__TIMEOUT")
+        ),
+    ];
+    expected.sort();
+    assert_eq!(p, expected);
+    // The prefix is matched in any case, as the reader applies it, and the variable is
+    // named as it was set.
+    let p = problems(load(GOOD, &[("wirefold_log__level", "loud")]));
+    assert_eq!(p.len(), 1, "{p:?}");
     assert!(
-        message.contains(r#"string "1.5", expected an integer for key `store.backups_kept`"#),
-        "{message}"
+        p[0].starts_with("log.level: \"loud\" is not a level")
+            && p[0].ends_with(&var("wirefold_log__level")),
+        "{p:?}"
     );
 }
 

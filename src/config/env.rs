@@ -1,0 +1,159 @@
+//! The `WIREFOLD_…` overrides: which variable sets which key, and a specific problem for a
+//! variable that cannot set one (a section, a list, a value of the wrong type, text that is
+//! not UTF-8) instead of the reader's message about the internal types it was read into.
+
+use std::collections::HashMap;
+
+use super::{Problem, ENV_PREFIX};
+
+/// The sections of the file: a variable naming one alone (`WIREFOLD_LOG=debug`) sets no key.
+const SECTIONS: [&str; 7] = [
+    "store",
+    "http",
+    "fetch",
+    "schedule",
+    "dedup",
+    "normalize",
+    "log",
+];
+
+/// Keys that hold a list or a table: the environment's text cannot set them (README).
+const LISTS: [&str; 3] = ["sources", "fetch.private_hosts", "normalize.rules"];
+
+/// One override: the variable as it was set and the dotted key it sets.
+pub(super) struct Variable {
+    pub(super) name: String,
+    pub(super) key: String,
+    pub(super) value: String,
+}
+
+/// Every variable that sets a key: its name starts with `WIREFOLD_` in any case, as the
+/// `config` crate matches it, and `__` separates a section from its key. `env` stands in
+/// for the process's environment in tests. A variable that cannot set a key is left out,
+/// with its problem in `problems`.
+pub(super) fn overrides(
+    env: Option<&HashMap<String, String>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Variable> {
+    let variables: Vec<(String, Result<String, String>)> = match env {
+        Some(env) => env
+            .iter()
+            .map(|(name, value)| (name.clone(), Ok(value.clone())))
+            .collect(),
+        None => std::env::vars_os()
+            // A name that is not UTF-8 cannot start with the prefix as text.
+            .filter_map(|(name, value)| {
+                let name = name.into_string().ok()?;
+                Some((name, value.into_string().map_err(|v| format!("{v:?}"))))
+            })
+            .collect(),
+    };
+    let prefix = format!("{}_", ENV_PREFIX.to_lowercase());
+    let mut out = Vec::new();
+    for (name, value) in variables {
+        let lower = name.to_lowercase();
+        let Some(rest) = lower.strip_prefix(&prefix) else {
+            continue;
+        };
+        let key = rest.replace("__", ".");
+        let problem = |message: String| Problem {
+            key: if key.is_empty() {
+                name.clone()
+            } else {
+                key.clone()
+            },
+            source: None,
+            message: attributed(message, &name),
+        };
+        let section = key.split('.').next().unwrap_or_default().to_uppercase();
+        if key.is_empty() {
+            problems.push(problem(format!(
+                "names no key: a variable sets one key of a section, as \
+                 {ENV_PREFIX}_<SECTION>__<KEY>"
+            )));
+        } else if key == "normalize" {
+            problems.push(problem(
+                "a section whose one key, rules, is a list, which the environment cannot \
+                 set: write it in the file"
+                    .into(),
+            ));
+        } else if SECTIONS.contains(&key.as_str()) {
+            problems.push(problem(format!(
+                "a section, not a value: set its keys one by one, as \
+                 {ENV_PREFIX}_{section}__<KEY>"
+            )));
+        } else if LISTS
+            .iter()
+            .any(|l| key == *l || key.starts_with(&format!("{l}.")))
+        {
+            problems.push(problem(
+                "a list, which the environment cannot set: write it in the file".into(),
+            ));
+        } else if key.split('.').count() > 2 || key.split('.').any(str::is_empty) {
+            // `config` would make the value a table under a key that holds text or a number.
+            problems.push(problem(format!(
+                "unknown key: a variable sets one key of a section, as \
+                 {ENV_PREFIX}_{section}__<KEY>"
+            )));
+        } else {
+            match value {
+                Ok(value) => out.push(Variable { name, key, value }),
+                Err(shown) => problems.push(problem(format!("{shown} is not UTF-8 text"))),
+            }
+        }
+    }
+    out
+}
+
+/// The problem of the variable behind `error`, when the error is a value of the wrong type
+/// for a key the environment set; that variable is taken out of `variables`, so that the
+/// rest can be read again and every problem reported at once.
+pub(super) fn refused(
+    error: &config::ConfigError,
+    variables: &mut Vec<Variable>,
+) -> Option<Problem> {
+    let config::ConfigError::Type {
+        key: Some(key),
+        expected,
+        ..
+    } = error
+    else {
+        return None;
+    };
+    let i = variables.iter().position(|v| &v.key == key)?;
+    let variable = variables.remove(i);
+    let wanted = match *expected {
+        e if e.contains("integer") => "a whole number",
+        "a boolean" => "true or false",
+        "a floating point" => "a number",
+        e => e,
+    };
+    Some(Problem {
+        key: variable.key,
+        source: None,
+        message: attributed(
+            format!("{:?} is not {wanted}", variable.value),
+            &variable.name,
+        ),
+    })
+}
+
+/// `message`, saying which variable set the key.
+pub(super) fn attributed(message: String, name: &str) -> String {
+    format!("{message} (set by the environment variable {name})")
+}
+
+/// A hint for an unknown key that a variable set with one underscore where a section's key
+/// takes two (`WIREFOLD_LOG_LEVEL` for `WIREFOLD_LOG__LEVEL`).
+pub(super) fn separator_hint(key: &str) -> Option<String> {
+    SECTIONS.iter().find_map(|section| {
+        let rest = key.strip_prefix(section)?.strip_prefix('_')?;
+        (!rest.is_empty() && !key.contains('.')).then(|| {
+            format!(
+                "; a section's key takes two underscores: {ENV_PREFIX}_{}__{}",
+                section.to_uppercase(),
+                rest.to_uppercase()
+            )
+        })
+    })
+}
