@@ -517,7 +517,8 @@ impl<P: Poller> Scheduler<P> {
                 found[j] = true;
                 let n = &self.sources[j];
                 let same = o.url == n.url && o.interval == n.interval;
-                changed += usize::from(!same);
+                // Headers and the agency mark apply from the next poll on, without moving it.
+                changed += usize::from(o != n);
                 (same && !bounds_changed).then_some(j)
             })
             .collect();

@@ -402,6 +402,13 @@ fn sighup_reloads_the_sources_and_survives_a_bad_file() {
     );
     // Only the sources changed: no section is said to wait for a restart.
     assert!(!daemon.log().contains("take effect"), "{}", daemon.log());
+    assert!(daemon.log().contains("added=1"), "{}", daemon.log());
+
+    // An edit that moves no poll ("two" marked as an agency's feed; it is the file's last
+    // table) is still counted as a change.
+    env.append_config("agency = true\n");
+    daemon.hangup();
+    daemon.wait_for_log("changed=1");
 
     // An invalid file: logged on one line (every problem), nothing changes, the daemon
     // runs on.
