@@ -55,6 +55,21 @@ impl Folder {
                     message: format!("key {source}/{} points at missing article {id}", a.key),
                 });
             };
+            // An item whose feed dropped its description or content keeps the stored text
+            // (its headline may still change): a thinner poll says nothing new of the body,
+            // and the archive's only copy of the lead is not given up for it.
+            let (a, fp) = if a.text.is_empty() && !rec.text.is_empty() {
+                let a = crate::normalize::with_stored_text(
+                    a,
+                    &rec.text,
+                    rec.language.clone(),
+                    self.rules(),
+                );
+                let (fp, _) = super::fingerprint_article_and_lead(&a);
+                (a, fp)
+            } else {
+                (a, fp)
+            };
             // moved by a merge earlier in this batch
             if let Some(story) = self.story(batch, rec.story)? {
                 rec.story = story.id;

@@ -5,8 +5,10 @@
 //! 1. **Same source, same entry key** → the same article. Unchanged content (same content hash,
 //!    title and URL) is a no-op; anything else updates the article in place: it keeps its id
 //!    and its story, its fingerprints in the index are replaced, its headline joins the story's
-//!    headline variants. A poll whose entries are exactly those the source's last poll folded
-//!    is not folded at all (every entry would be unchanged; see [`polls`]).
+//!    headline variants. An entry that comes without text (its feed dropped the description)
+//!    keeps the stored text: only its headline, link or date can change. A poll whose entries
+//!    are exactly those the source's last poll folded is not folded at all (every entry would
+//!    be unchanged; see [`polls`]).
 //! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story.
 //!    2a. Unless it is the source's own article at the same URL under another entry key (a
 //!    feed that mints new GUIDs on every poll): that is the article again, unchanged. An item

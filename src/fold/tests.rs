@@ -269,6 +269,57 @@ fn same_source_and_key_is_unchanged_or_updated_in_place() {
     );
 }
 
+/// Rule 1: a poll whose item lost its description (CNN's feed did so for items it had given
+/// a lead hours before) keeps the stored text; the headline may still change.
+#[test]
+fn an_item_that_lost_its_text_keeps_the_stored_one() {
+    let (_d, f) = folder();
+    let first = fold(&f, "agency", &entry("a1", "Ferries go electric", &P), T0);
+    let Decision::New { article, .. } = first else {
+        panic!("{first:?}")
+    };
+    let text = f.store.article(article).unwrap().unwrap().text;
+    assert!(text.len() > 100, "{text}");
+    let bare = |title: &str| RawEntry {
+        content: None,
+        ..entry("a1", title, &[])
+    };
+    // The same headline and no text: nothing new.
+    let d = fold(&f, "agency", &bare("Ferries go electric"), T0 + HOUR);
+    assert!(matches!(d, Decision::Unchanged), "{d:?}");
+    // A new headline and no text: the headline changes, the text stays.
+    let d = fold(
+        &f,
+        "agency",
+        &bare("Ferry fleet goes electric"),
+        T0 + 2 * HOUR,
+    );
+    assert!(matches!(d, Decision::Updated { .. }), "{d:?}");
+    let rec = f.store.article(article).unwrap().unwrap();
+    assert_eq!(rec.title, "Ferry fleet goes electric");
+    assert_eq!(rec.text, text);
+    assert!(
+        !rec.fingerprint.short,
+        "fingerprinted as the long article it still is"
+    );
+    // Its copies still find it by the text.
+    let d = fold(
+        &f,
+        "paper",
+        &entry("p1", "Electric ferries", &P),
+        T0 + 3 * HOUR,
+    );
+    assert!(matches!(d, Decision::Copy { .. }), "{d:?}");
+    // Text the feed gives again replaces it as before.
+    let d = fold(
+        &f,
+        "agency",
+        &entry("a1", "Ferry fleet goes electric", &P[..2]),
+        T0 + 4 * HOUR,
+    );
+    assert!(matches!(d, Decision::Updated { .. }), "{d:?}");
+}
+
 #[test]
 fn chains_join_the_story_of_the_matched_copy() {
     // Copies keep the lead and drop other paragraphs: A = paragraphs 0,1,2, B = 0,2,3

@@ -353,6 +353,30 @@ fn stored_paragraphs(text: &str) -> Vec<Cow<'_, str>> {
         .collect()
 }
 
+/// `a` with the display text of its stored article (`text`, as [`normalize`] returned it)
+/// in place of its own empty one, its fingerprint side derived again from the two: a poll
+/// whose item lost its description keeps the lead the archive has (`crate::fold`, rule 1).
+/// The stored text's `language` stays with it.
+pub fn with_stored_text(
+    mut a: Article,
+    text: &str,
+    language: Option<String>,
+    rules: &Rules,
+) -> Article {
+    let FpBody {
+        fp_title,
+        fp_text,
+        entities,
+    } = fp_body(&a.title, &stored_paragraphs(text), rules, true);
+    a.script = lang::detect_script(text);
+    a.text = text.to_owned();
+    a.fp_title = fp_title;
+    a.fp_text = fp_text;
+    a.entities = entities;
+    a.language = language;
+    a
+}
+
 /// The fingerprint text of a stored article, from its display title and text as
 /// [`normalize`] returned them (same cleaning and headline-echo rule): for comparing a short
 /// item with a stored long one on their texts (`crate::fold`, short → long).
