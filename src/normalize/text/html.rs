@@ -70,6 +70,7 @@ pub fn plain_to_text(input: &str) -> String {
         newlines: 0,
         plain: true,
         line_chars: 0,
+        line_start: false,
     };
     out.literal(input);
     out.buf
@@ -87,6 +88,18 @@ struct Out {
     plain: bool,
     /// Characters emitted since the last newline.
     line_chars: usize,
+    /// Plain text: a line break read as a space, and nothing visible since. A bullet there
+    /// begins a list item of its own, however long the line before it.
+    line_start: bool,
+}
+
+/// Bullets that begin a list item on a line of plain text (`&bull;` and its kin; not `-` or
+/// `*`, which also begin lines of hard-wrapped prose).
+pub(crate) fn is_bullet(c: char) -> bool {
+    matches!(
+        c,
+        '•' | '◦' | '‣' | '▪' | '▫' | '●' | '○' | '■' | '□' | '►' | '▸' | '➢' | '➤'
+    )
 }
 
 /// Lines shorter than this (in chars) end a paragraph in plain text; hard-wrapped prose has
@@ -109,9 +122,13 @@ impl Out {
         self.pending_break = false;
         self.pending_space = false;
         self.newlines = 0;
+        self.line_start = false;
     }
 
     fn emit(&mut self, c: char) {
+        if self.line_start && is_bullet(c) {
+            self.pending_break = true;
+        }
         self.flush_pending();
         self.line_chars += 1;
         self.buf.push(c);
@@ -222,6 +239,7 @@ impl Out {
             self.brk();
         } else {
             self.space();
+            self.line_start = self.plain;
         }
     }
 }
@@ -341,6 +359,7 @@ fn strip_pass(input: &str) -> String {
         newlines: 0,
         plain: !has_markup(b),
         line_chars: 0,
+        line_start: false,
     };
     let mut i = 0;
     // Skip state for nested non-content elements: (name, depth, index after its open tag).

@@ -137,8 +137,26 @@ fn plain_text_blank_lines_are_paragraphs() {
     // ...hard-wrapped prose lines are joined.
     let wrapped = "This is a long line of hard-wrapped wire copy that goes on\nand continues here.";
     assert_eq!(html_to_text(wrapped), wrapped.replace('\n', " "));
+    // A bullet at a line's start begins an item of its own, however long the line before
+    // it (NZ Herald's "VIRUS LATEST" box, CNN's lists, as `&bull;` or as the character).
+    assert_eq!(
+        html_to_text(
+            "VIRUS LATEST\n&bull;  UK death toll nears 30,000 - the highest in Europe \n&bull; Globally, there are now 3.63 million cases\n \u{2022} NZ has recorded 21 deaths"
+        ),
+        "VIRUS LATEST\n\n• UK death toll nears 30,000 - the highest in Europe\n\n• Globally, there are now 3.63 million cases\n\n• NZ has recorded 21 deaths"
+    );
+    // ...but not a bullet inside a line, nor a dash that goes on with wrapped prose.
+    let dash =
+        "This is a long line of hard-wrapped wire copy that goes on\n- and on \u{2022} here.";
+    assert_eq!(html_to_text(dash), dash.replace('\n', " "));
     // In HTML, newlines are just whitespace.
     assert_eq!(html_to_text("<p>Short\nline</p>"), "Short line");
+    assert_eq!(
+        html_to_text(
+            "<p>A long line of text in a paragraph of HTML that goes on\n\u{2022} one</p>"
+        ),
+        "A long line of text in a paragraph of HTML that goes on \u{2022} one"
+    );
     assert_eq!(html_to_text("   "), "");
     assert_eq!(html_to_text(""), "");
 }
