@@ -59,8 +59,10 @@ pub(super) fn for_builtin(name: &str) -> Option<MayMatch> {
         "copyright" => |s| first_in(s, b"cC("),
         "all-rights-reserved" => |s| contains_ignore_ascii_case(s.as_bytes(), b"ght"),
         "photo-caption" => |s| first_in(s, b"PIFV"),
-        "subscribe" | "sign-up" => |s| first_in(s, b"sS"),
-        "click-here" => |s| first_in(s, b"cC"),
+        "subscribe" => |s| first_in(s, b"sS"),
+        "sign-up" => |s| first_in(s, b"sSlL"),
+        // "click here" may end a clause: its second word, anywhere.
+        "click-here" => |s| contains_ignore_ascii_case(s.as_bytes(), b"here"),
         "agency-signoff" => |s| first_in(s, b"-(RAXTdUB"),
         // `(?i:appeared first on)`: found from its `p` (rarer than `a` in prose).
         "post-appeared-first" => |s| {

@@ -164,6 +164,12 @@ impl Compiled {
         }
     }
 
+    /// Whether `para`, removed, was a header a whole-paragraph rule took ("READ MORE:").
+    fn header(&self, para: &str) -> bool {
+        let p = para.trim();
+        p.ends_with(':') && p.len() <= WHOLE_MAX && self.whole.iter().any(|r| r.is_match(p))
+    }
+
     /// Applies inline rules to one paragraph.
     fn inline<'a>(&self, para: &'a str, tally: Tally) -> Cow<'a, str> {
         let mut cur = Cow::Borrowed(para);
@@ -190,7 +196,17 @@ impl Compiled {
     pub(super) fn apply<'a>(&self, paragraphs: &[&'a str], tally: Tally) -> Vec<Cow<'a, str>> {
         let n = paragraphs.len();
         let mut out = Vec::with_capacity(n);
+        // A header removed whole ("READ MORE:", "Related:") takes the bulleted list right
+        // under it along: other stories' headlines, not this one's last paragraphs.
+        let mut under_header = false;
         for (i, &p) in paragraphs.iter().enumerate() {
+            if under_header
+                && p.trim_start()
+                    .starts_with(crate::normalize::text::is_bullet)
+            {
+                continue;
+            }
+            under_header = false;
             let at_edge = i < EDGE || i + EDGE >= n;
             let mut cur: Cow<'a, str> = Cow::Borrowed(p);
             if i < EDGE || i + 2 >= n {
@@ -204,11 +220,17 @@ impl Compiled {
                 cur = match cur {
                     Cow::Borrowed(b) => match self.edge(b, trailing, tally) {
                         Some(e) => Cow::Borrowed(e),
-                        None => continue,
+                        None => {
+                            under_header = self.header(b);
+                            continue;
+                        }
                     },
                     Cow::Owned(o) => match self.edge(&o, trailing, tally) {
                         Some(e) => Cow::Owned(e.to_string()),
-                        None => continue,
+                        None => {
+                            under_header = self.header(&o);
+                            continue;
+                        }
                     },
                 };
             }

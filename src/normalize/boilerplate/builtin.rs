@@ -217,14 +217,16 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "click-here",
             TrailingNote,
             WholeParagraph,
-            r"(?i:click\s+here)\b.*".to_string(),
+            // also at the end of one clause: "To read our full coverage, click here."
+            r"(?:[^.!?\n]{0,120}?[\s,])?(?i:click\s+here)\b.*".to_string(),
             true,
         ),
         (
             "sign-up",
             TrailingNote,
             WholeParagraph,
-            r"(?i:sign\s+up)\s+(?i:for|to|here|now|today)\b.*".to_string(),
+            // and the line under it: "Sign in or register, then select …"
+            r"(?i:sign\s+up)\s+(?i:for|to|here|now|today)\b.*|(?i:sign|log)\s+(?i:in)\s+(?i:or|to)\s.*".to_string(),
             true,
         ),
         (

@@ -20,6 +20,7 @@ const PROSE: &[&str] = &[
     "He said all rights reserved by the treaty remain in force today.",
     "Follow-up talks are planned, the spokesman said.",
     "SINGAPORE-listed banks rose - by a third - in the quarter.",
+    "Sign in front of the school was vandalised overnight, police said.",
 ];
 
 fn rule(name: &str) -> Rule {
@@ -181,6 +182,39 @@ fn attributions() {
     );
 }
 
+/// A "READ MORE:" header on a line of its own takes the bulleted list of other stories under
+/// it along (NZ Herald); a list under the story's own words, or under a header no rule
+/// removes, stays.
+#[test]
+fn a_removed_header_takes_its_list_along() {
+    let rules = Rules::default();
+    let text = |paras: &[&str]| -> Vec<String> {
+        let display = rules.clean_display(paras);
+        let fp = rules.clean_fingerprint(&display);
+        assert_eq!(display, fp, "display and fingerprint agree here");
+        display.iter().map(|p| p.to_string()).collect()
+    };
+    let story = "The minister said the talks in Washington would continue next week.";
+    assert_eq!(
+        text(&[
+            story,
+            "READ MORE:",
+            "• Paul Glass: 9 things the govt needs to do to save the economy",
+            "• Fran O'Sullivan: the budget nobody wanted",
+        ]),
+        [story]
+    );
+    assert_eq!(
+        text(&[story, "READ MORE:", "• Another story", story]),
+        [story, story],
+        "the list ends where a paragraph without a bullet begins"
+    );
+    assert_eq!(
+        text(&[story, "The measures:", "• schools reopen", "• shops reopen"]),
+        [story, "The measures:", "• schools reopen", "• shops reopen"]
+    );
+}
+
 #[test]
 fn inline_attribution_keeps_sentence() {
     let rules = Rules::default();
@@ -255,11 +289,28 @@ fn trailing_notes() {
         "subscribe",
         &["Subscribe to our newsletter", "Subscribe now for updates"],
     );
-    check("click-here", &["Click here to read more", "Click here."]);
+    check(
+        "click-here",
+        &[
+            "Click here to read more",
+            "Click here.",
+            // NZ Herald's prompts, leading and trailing
+            "TO READ THE HERALD'S FULL CORONAVIRUS COVERAGE CLICK HERE",
+            "To challenge yourself with more quizzes, CLICK HERE.",
+        ],
+    );
     check(
         "sign-up",
-        &["Sign up for our daily briefing", "Sign up here"],
+        &[
+            "Sign up for our daily briefing",
+            "Sign up here",
+            "SIGN IN OR REGISTER, THEN SELECT TOP NEWS STORIES",
+            "Log in to continue reading",
+        ],
     );
+    // A paragraph that goes on after a sentence's end is not the prompt.
+    assert!(!rule("click-here")
+        .is_match("The council met on Monday. Residents can click here for the minutes, it said."));
     check("agency-signoff", &["Reuters", "— AP", "(AFP)"]);
 }
 

@@ -22,5 +22,6 @@ mod markup;
 
 pub(super) use fptext::lines;
 pub use fptext::{fingerprint_text, fingerprint_text_into};
+pub(crate) use html::is_bullet;
 pub use html::{html_to_text, plain_to_text};
 pub use markup::protect_bracketed_names;
