@@ -59,7 +59,7 @@ fn import_opml(
         .transpose()
         .map_err(anyhow::Error::msg)?;
     let found = feeds.len();
-    let import = opml::plan(feeds, &configured);
+    let import = opml::plan(feeds, &configured, &schedule);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -81,6 +81,9 @@ fn import_opml(
             "  - {:?} <{}>: {}",
             s.feed.title, s.feed.url, s.reason
         ));
+    }
+    for n in &import.notes {
+        cli::note(format_args!("  - {n}"));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -342,10 +345,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => import_opml(&config, interval.as_deref(), &file),
         Command::ExportOpml(config) => {
             let path = Config::resolve_path(config.config.as_deref());
-            let (sources, _) = Config::load_sources(&path)?;
+            let (sources, schedule) = Config::load_sources(&path)?;
             let title = format!("wirefold sources ({})", path.display());
             let mut out = std::io::stdout().lock();
-            out.write_all(wirefold::config::opml::to_opml(&sources, &title).as_bytes())?;
+            out.write_all(
+                wirefold::config::opml::to_opml(&sources, &title, schedule.default_interval)
+                    .as_bytes(),
+            )?;
             out.flush()?;
             for s in sources.iter().filter(|s| !s.headers.is_empty()) {
                 cli::note(format_args!(

@@ -9,6 +9,7 @@
 //! configuration file stays the one place sources are kept (and a reload applies them).
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::XmlVersion;
@@ -49,6 +50,10 @@ pub struct OpmlFeed {
     /// source), so that a list exported by one wirefold and imported by another keeps its
     /// disabled sources disabled.
     pub enabled: bool,
+    /// `wirefoldInterval`: the source's own polling interval, as [`to_opml`] writes it.
+    pub interval: Option<String>,
+    /// `wirefoldAgency="true"`: a wire agency's own feed, as [`to_opml`] writes it.
+    pub agency: bool,
 }
 
 /// Every feed of an OPML document, in document order.
@@ -101,6 +106,7 @@ pub fn feeds(xml: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
 /// are matched without regard to case: `xmlurl` is a common misspelling.
 fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
     let (mut url, mut title, mut text, mut enabled) = (None, None, None, None);
+    let (mut interval, mut agency) = (None, None);
     for attribute in element.attributes() {
         let attribute = attribute.map_err(|e| e.to_string())?;
         let key = attribute.key.local_name().as_ref().to_lowercase();
@@ -109,6 +115,8 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
             "title" => &mut title,
             "text" => &mut text,
             "wirefoldenabled" => &mut enabled,
+            "wirefoldinterval" => &mut interval,
+            "wirefoldagency" => &mut agency,
             _ => continue,
         };
         // An entity XML does not define (`&eacute;` from an HTML-minded exporter) leaves
@@ -140,6 +148,8 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
         title,
         url,
         enabled,
+        interval: interval.map(|i| collapse(&i)).filter(|i| !i.is_empty()),
+        agency: agency.is_some_and(|a| a.trim().eq_ignore_ascii_case("true")),
     }))
 }
 
@@ -161,6 +171,10 @@ pub struct NewSource {
     pub url: Url,
     /// Whether it is polled (`enabled = false` written otherwise).
     pub enabled: bool,
+    /// Its own interval, from the file (checked against the schedule's bounds).
+    pub interval: Option<String>,
+    /// A wire agency's own feed (`agency = true`).
+    pub agency: bool,
 }
 
 /// What an import adds and what it leaves out.
@@ -170,11 +184,19 @@ pub struct Import {
     pub sources: Vec<NewSource>,
     /// The feeds left out.
     pub skipped: Vec<Skipped>,
+    /// What of an imported feed was left out, one line each (an interval outside the
+    /// schedule's bounds).
+    pub notes: Vec<String>,
 }
 
 /// Decides which of `feeds` become sources next to the `configured` ones: http(s) URLs not
-/// configured yet, each once, under a name no other source has.
-pub fn plan(feeds: Vec<OpmlFeed>, configured: &[SourceConfig]) -> Import {
+/// configured yet, each once, under a name no other source has. A feed's own interval is kept
+/// when it lies within `schedule`'s bounds.
+pub fn plan(
+    feeds: Vec<OpmlFeed>,
+    configured: &[SourceConfig],
+    schedule: &super::ScheduleConfig,
+) -> Import {
     let mut names: HashSet<String> = configured.iter().map(|s| s.name.clone()).collect();
     let mut urls: HashMap<String, String> = configured
         .iter()
@@ -214,10 +236,24 @@ pub fn plan(feeds: Vec<OpmlFeed>, configured: &[SourceConfig]) -> Import {
             super::fetched_url(&url).as_str().to_owned(),
             format!("listed earlier in the file, as \"{name}\""),
         );
+        let interval =
+            feed.interval
+                .as_deref()
+                .and_then(|raw| match check_duration(raw, schedule) {
+                    Ok(i) => Some(i),
+                    Err(why) => {
+                        import
+                            .notes
+                            .push(format!("{name:?}: wirefoldInterval {why}; not kept"));
+                        None
+                    }
+                });
         import.sources.push(NewSource {
             name,
             url,
             enabled: feed.enabled,
+            interval,
+            agency: feed.agency,
         });
     }
     import
@@ -257,17 +293,22 @@ fn unique_name(title: &str, url: &Url, taken: &HashSet<String>) -> String {
 /// `--interval`: a duration within the schedule's bounds, as the configuration would accept
 /// it for a source.
 pub fn check_interval(raw: &str, schedule: &super::ScheduleConfig) -> Result<String, String> {
+    check_duration(raw, schedule).map_err(|why| format!("--interval {why}"))
+}
+
+/// `raw`, trimmed, when it is a duration within the schedule's bounds; else why not.
+fn check_duration(raw: &str, schedule: &super::ScheduleConfig) -> Result<String, String> {
     let raw = raw.trim();
     let d = humantime::parse_duration(raw)
-        .map_err(|e| format!("--interval {raw:?} is not a duration such as 30m ({e})"))?;
+        .map_err(|e| format!("{raw:?} is not a duration such as 30m ({e})"))?;
     match super::validate::outside_bounds(d, schedule) {
-        Some(why) => Err(format!("--interval {why}")),
+        Some(why) => Err(why),
         None => Ok(raw.to_owned()),
     }
 }
 
 /// The sources as `[[sources]]` entries, with `interval` (a duration as the configuration
-/// writes it) when given.
+/// writes it) when given, else each source's own.
 pub fn to_toml(sources: &[NewSource], interval: Option<&str>) -> String {
     let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
     let mut out = String::new();
@@ -275,20 +316,25 @@ pub fn to_toml(sources: &[NewSource], interval: Option<&str>) -> String {
         out.push_str("\n[[sources]]\n");
         out.push_str(&format!("name = {}\n", quote(&s.name)));
         out.push_str(&format!("url = {}\n", quote(s.url.as_str())));
-        if let Some(interval) = interval {
+        if let Some(interval) = interval.or(s.interval.as_deref()) {
             out.push_str(&format!("interval = {}\n", quote(interval)));
         }
         if !s.enabled {
             out.push_str("enabled = false\n");
+        }
+        if s.agency {
+            out.push_str("agency = true\n");
         }
     }
     out
 }
 
 /// The sources as an OPML 2.0 subscription list, one `<outline type="rss">` each, named by
-/// its name, in configuration order: what another reader (or [`feeds`]) imports. A disabled
-/// source carries `wirefoldEnabled="false"`, which other readers ignore.
-pub fn to_opml(sources: &[SourceConfig], title: &str) -> String {
+/// its name, in configuration order: what another reader (or [`feeds`]) imports. What only
+/// wirefold reads, other readers ignore: `wirefoldEnabled="false"` on a disabled source,
+/// `wirefoldInterval` on one whose interval is not `default_interval`, `wirefoldAgency="true"`
+/// on an agency's feed.
+pub fn to_opml(sources: &[SourceConfig], title: &str, default_interval: Duration) -> String {
     use quick_xml::escape::escape;
     let mut out =
         String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n");
@@ -298,13 +344,21 @@ pub fn to_opml(sources: &[SourceConfig], title: &str) -> String {
     ));
     for s in sources {
         let name = escape(s.name.as_str());
-        let disabled = if s.enabled {
-            ""
-        } else {
-            " wirefoldEnabled=\"false\""
-        };
+        let mut own = String::new();
+        if !s.enabled {
+            own.push_str(" wirefoldEnabled=\"false\"");
+        }
+        if s.interval != default_interval {
+            own.push_str(&format!(
+                " wirefoldInterval=\"{}\"",
+                super::validate::shown_duration(s.interval)
+            ));
+        }
+        if s.agency {
+            own.push_str(" wirefoldAgency=\"true\"");
+        }
         out.push_str(&format!(
-            "    <outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{}\"{disabled}/>\n",
+            "    <outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{}\"{own}/>\n",
             escape(s.url.as_str())
         ));
     }
@@ -338,6 +392,8 @@ mod tests {
             title: title.into(),
             url: url.into(),
             enabled: true,
+            interval: None,
+            agency: false,
         }
     }
 
@@ -428,7 +484,11 @@ mod tests {
     #[test]
     fn a_long_title_is_cut_into_a_name() {
         let long = "Wire ".repeat(1000);
-        let import = plan(vec![feed(&long, "https://wire.example.org/rss")], &[]);
+        let import = plan(
+            vec![feed(&long, "https://wire.example.org/rss")],
+            &[],
+            &Default::default(),
+        );
         let name = &import.sources[0].name;
         assert_eq!(name.chars().count(), MAX_NAME_CHARS);
         assert!(
@@ -462,6 +522,7 @@ mod tests {
                 feed("Harbour Wire", "https://wire.example.org/rss2"),
             ],
             &existing,
+            &Default::default(),
         );
         let added: Vec<(&str, &str)> = import
             .sources
@@ -517,24 +578,61 @@ mod tests {
             ),
             configured("Valley", "https://valley.example.net/feed"),
         ];
-        // A disabled source stays disabled.
+        // A disabled source stays disabled; an agency's feed and a source's own interval
+        // are kept (they were lost before: the origin of every story that agency's feed
+        // began moved to the first outlet).
         sources[1].enabled = false;
-        let xml = to_opml(&sources, "wirefold & friends");
+        sources[0].agency = true;
+        sources[0].interval = Duration::from_secs(300);
+        let schedule = crate::config::ScheduleConfig::default();
+        let xml = to_opml(&sources, "wirefold & friends", schedule.default_interval);
+        assert_eq!(xml.matches("wirefoldInterval").count(), 1, "{xml}");
         let read = feeds(xml.as_bytes()).unwrap();
-        let again = plan(read, &[]);
-        let got: Vec<(&str, &str, bool)> = again
-            .sources
+        let again = plan(read, &[], &schedule);
+        assert!(again.notes.is_empty(), "{:?}", again.notes);
+        let toml = to_toml(&again.sources, None);
+        let table: toml::Table = toml.parse().unwrap();
+        let entries = table["sources"].as_array().unwrap();
+        let field = |e: &toml::Value, k: &str| e.get(k).map(|v| v.to_string());
+        let got: Vec<[Option<String>; 5]> = entries
             .iter()
-            .map(|s| (s.name.as_str(), s.url.as_str(), s.enabled))
+            .map(|e| ["name", "url", "interval", "enabled", "agency"].map(|k| field(e, k)))
             .collect();
-        let want: Vec<(&str, &str, bool)> = sources
-            .iter()
-            .map(|s| (s.name.as_str(), s.url.as_str(), s.enabled))
-            .collect();
-        assert_eq!(got, want, "{xml}");
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            got,
+            [
+                [
+                    s(r#"'Harbour "Wire" & <Co>'"#),
+                    s(r#""https://wire.example.org/rss?a=1&b=2""#),
+                    s(r#""5m""#),
+                    None,
+                    s("true")
+                ],
+                [
+                    s(r#""Valley""#),
+                    s(r#""https://valley.example.net/feed""#),
+                    None,
+                    s("false"),
+                    None
+                ],
+            ],
+            "{xml}"
+        );
         // ...and into the configuration it came from, as nothing new.
-        let same = plan(feeds(xml.as_bytes()).unwrap(), &sources);
+        let same = plan(feeds(xml.as_bytes()).unwrap(), &sources, &schedule);
         assert!(same.sources.is_empty() && same.skipped.len() == 2, "{xml}");
+        // An interval the importing configuration's bounds refuse is left out, and said.
+        let tight = crate::config::ScheduleConfig {
+            min_interval: Duration::from_secs(600),
+            ..schedule
+        };
+        let bounded = plan(feeds(xml.as_bytes()).unwrap(), &[], &tight);
+        assert_eq!(bounded.sources[0].interval, None);
+        assert_eq!(
+            bounded.notes,
+            ["\"Harbour \\\"Wire\\\" & <Co>\": wirefoldInterval 5m is outside schedule bounds; allowed: 10m to 6h; not kept"]
+        );
     }
 
     #[test]
@@ -556,11 +654,16 @@ mod tests {
                 name: "Quote \" and \\ back\tslash".into(),
                 url: Url::parse("https://a.example.org/feed?x=1&y=\"2\"").unwrap(),
                 enabled: true,
+                interval: None,
+                agency: false,
             },
             NewSource {
                 name: "Plain".into(),
                 url: Url::parse("https://b.example.org/rss").unwrap(),
                 enabled: false,
+                // `--interval` comes before the file's own
+                interval: Some("2h".into()),
+                agency: false,
             },
         ];
         let text = to_toml(&sources, Some("30m"));
@@ -580,11 +683,17 @@ mod tests {
         assert_eq!(file.sources[0].name, sources[0].name);
         assert_eq!(file.sources[0].url, sources[0].url.as_str());
         assert_eq!(file.sources[1].interval, "30m");
+        assert_eq!(file.sources[0].interval, "30m");
         assert_eq!(
             (file.sources[0].enabled, file.sources[1].enabled),
             (None, Some(false)),
             "{text}"
         );
-        assert!(!to_toml(&sources, None).contains("interval"));
+        // Without `--interval`, each its own.
+        let own = to_toml(&sources, None);
+        assert!(
+            own.matches("interval").count() == 1 && own.contains("interval = \"2h\""),
+            "{own}"
+        );
     }
 }
