@@ -16,6 +16,10 @@ struct Status {
     store_bytes: u64,
     counts: Counts,
     sources: Vec<Source>,
+    /// Sources the daemon left out of `sources` (it lists up to 1,000, the failing ones
+    /// first when more are configured).
+    #[serde(default)]
+    sources_omitted: usize,
     /// Every source's health, counted by the daemon (`stats --source` lists one source).
     #[serde(default)]
     health: Option<Health>,
@@ -422,6 +426,14 @@ fn render(s: &Status) -> String {
             truncate(&err, 80)
         );
     }
+    if s.sources_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "… and {} not listed here (the daemon lists up to 1,000, the failing ones first); \
+             one of them: wirefold stats --source NAME; all: /status?sources=all&limit=100000",
+            counted(s.sources_omitted as u64, "source", "sources")
+        );
+    }
     out
 }
 
@@ -619,6 +631,17 @@ mod tests {
                 .next()
                 .unwrap()
                 .contains("6 sources (5 failing)"),
+            "{text}"
+        );
+        assert!(!text.contains("not listed"), "{text}");
+        // The sources the daemon left out of its list are said under it, not passed over.
+        let json = json.replace(r#""sources": ["#, r#""sources_omitted": 5, "sources": ["#);
+        let text = render(&serde_json::from_str(&json).unwrap());
+        assert!(
+            text.lines()
+                .last()
+                .unwrap()
+                .starts_with("… and 5 sources not listed here"),
             "{text}"
         );
     }

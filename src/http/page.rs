@@ -158,12 +158,10 @@ sources below are those loaded at {}:</p><pre class=\"err\">{}</pre>",
     if status.sources_omitted > 0 {
         let _ = write!(
             h,
-            "<p class=\"muted\">{} not listed here ({} ok, {} waiting, {} disabled); \
+            "<p class=\"muted\">{} not listed here ({}); \
 all of them: <a href=\"/status?sources=all&amp;limit=100000\">/status?sources=all</a></p>",
             counted(status.sources_omitted as u64, "source", "sources"),
-            status.health.ok,
-            status.health.waiting,
-            status.health.disabled
+            omitted_by_health(&status.health, status.sources.iter().map(health_of))
         );
     }
     h.push_str(
@@ -253,5 +251,56 @@ pub(super) async fn page(State(state): State<AppState>) -> Response {
             "internal",
             &e.to_string(),
         ),
+    }
+}
+
+/// The sources `/status` left out of its list, counted by health: every source's count
+/// (`all`) less the listed ones' (`listed`, their [`health_of`] words). With more than a page
+/// of failing sources, some failing ones are left out too.
+fn omitted_by_health<'a>(
+    all: &super::status::HealthCounts,
+    listed: impl Iterator<Item = &'a str>,
+) -> String {
+    let mut counts = [
+        ("failing", all.failing),
+        ("down", all.down),
+        ("gone", all.gone),
+        ("ok", all.ok),
+        ("waiting", all.waiting),
+        ("disabled", all.disabled),
+    ];
+    for word in listed {
+        if let Some((_, n)) = counts.iter_mut().find(|(w, _)| *w == word) {
+            *n = n.saturating_sub(1);
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|&(_, n)| n > 0)
+        .map(|(word, n)| format!("{n} {word}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 1,502 failing sources of 2,000, a page of 1,000 listed: 502 failing ones are left out
+    /// beside the 498 that are fine (the footer said "498 ok, 0 waiting, 0 disabled").
+    #[test]
+    fn the_sources_left_out_are_counted_by_health() {
+        let all = super::super::status::HealthCounts {
+            ok: 498,
+            failing: 2,
+            down: 1500,
+            ..Default::default()
+        };
+        let listed = std::iter::repeat_n("down", 998).chain(["failing", "failing"]);
+        assert_eq!(omitted_by_health(&all, listed), "502 down, 498 ok");
+        assert_eq!(
+            omitted_by_health(&all, std::iter::empty()),
+            "2 failing, 1500 down, 498 ok"
+        );
     }
 }
