@@ -386,6 +386,8 @@ def steady(a):
         device_mb = (device1 - device0) / 1e6
         metrics = urllib.request.urlopen(f"http://{http}/metrics").read().decode()
         lag = histogram_quantiles(metrics, "wirefold_scheduler_lag_seconds", [0.5, 0.99])
+        # a started poll's wait for its fetch slots (None from a wirefold without the metric)
+        queue = histogram_quantiles(metrics, "wirefold_poll_queue_seconds", [0.5, 0.99])
         polls = sum(float(v) for v in re.findall(r'^wirefold_polls_total{[^}]*} (\S+)$', metrics, re.M))
         unchanged = sum(float(v) for v in
                         re.findall(r'^wirefold_unchanged_bodies_total (\S+)$', metrics, re.M))
@@ -401,13 +403,14 @@ def steady(a):
     rss = [s[2] for s in samples]
     print(f"\nsteady state: {a.sources} sources at {a.interval}"
           f"{'' if a.adaptive else ' (not adaptive)'}, {elapsed / 60:.1f} min measured after the cold phase\n")
-    print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | polls | farm 304s | bodies not folded again | MB handed to write() | MB written by the device (all processes) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| CPU % of one core | RSS MB min / median / max | scheduler lag p50 / p99 (s, bucket bound) | wait for a fetch slot p50 / p99 | polls | farm 304s | bodies not folded again | MB handed to write() | MB written by the device (all processes) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(f"| {cpu_share:.2f} | {min(rss):.0f} / {med(rss):.0f} / {max(rss):.0f} | {lag[0.5]} / {lag[0.99]} | "
+          f"{queue[0.5]} / {queue[0.99]} | "
           f"{polls:.0f} | {farm_stats['not_modified']} | {unchanged:.0f} | {wchar_mb:.0f} | {device_mb:.0f} |")
     print(json.dumps({"bench": "steady", "sources": a.sources, "no_validators": a.no_validators,
                       "unchanged_bodies": unchanged, "cpu_pct": cpu_share, "rss": rss,
-                      "lag": lag, "cold_s": cold_s, "articles": articles,
+                      "lag": lag, "queue": queue, "cold_s": cold_s, "articles": articles,
                       "wchar_mb": wchar_mb, "device_mb": device_mb,
                       "write_bytes_mb": write_bytes_mb}))
 

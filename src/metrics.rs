@@ -24,6 +24,8 @@ pub const FETCH_BYTES: &str = "wirefold_fetch_bytes_total";
 pub const ARTICLES: &str = "wirefold_articles_total";
 /// How late polls start after their due time, seconds.
 pub const SCHEDULER_LAG: &str = "wirefold_scheduler_lag_seconds";
+/// Histogram: how long a started poll waited for its fetch slots.
+pub const POLL_QUEUE: &str = "wirefold_poll_queue_seconds";
 /// Polls holding a permit.
 pub const POLLS_IN_FLIGHT: &str = "wirefold_polls_in_flight";
 /// Stored stories.
@@ -116,7 +118,12 @@ fn describe() {
     describe_histogram!(
         SCHEDULER_LAG,
         metrics::Unit::Seconds,
-        "How late polls start after their due time."
+        "How late the scheduler starts polls after their due time; a started poll may then wait for a fetch slot (wirefold_poll_queue_seconds)."
+    );
+    describe_histogram!(
+        POLL_QUEUE,
+        metrics::Unit::Seconds,
+        "How long a started poll waited for a fetch slot (its host's, then one of fetch.concurrency) before its request."
     );
     describe_gauge!(POLLS_IN_FLIGHT, "Polls in flight.");
     describe_gauge!(STORIES, "Stored stories.");
@@ -185,6 +192,7 @@ fn zero() {
     // registered without a sample: every bucket at 0
     let _ = histogram!(FETCH_SECONDS);
     let _ = histogram!(SCHEDULER_LAG);
+    let _ = histogram!(POLL_QUEUE);
 }
 
 /// One finished poll.
@@ -213,6 +221,11 @@ pub fn articles(new: u64, copies: u64, updated: u64) {
 /// A poll started `lag` after it was due.
 pub fn scheduler_lag(lag: Duration) {
     histogram!(SCHEDULER_LAG).record(lag.as_secs_f64());
+}
+
+/// A started poll got its fetch slots after `wait`.
+pub fn poll_queue(wait: Duration) {
+    histogram!(POLL_QUEUE).record(wait.as_secs_f64());
 }
 
 /// Gauges describing the store and the pipeline, set at scrape time.

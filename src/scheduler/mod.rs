@@ -680,6 +680,7 @@ impl<P: Poller> Scheduler<P> {
         self.running.insert(self.sources[i].name.clone());
         self.started
             .insert(self.sources[i].name.clone(), Instant::now());
+        let started = Instant::now();
         let (poller, sources, permits, stats, done, cancel) = (
             self.poller.clone(),
             self.sources.clone(),
@@ -702,6 +703,7 @@ impl<P: Poller> Scheduler<P> {
                     None => None,
                 };
                 let _permit = permits.acquire().await.ok()?;
+                crate::metrics::poll_queue(started.elapsed());
                 let _counted = InFlight::enter(&stats.in_flight);
                 // The poll's future (HTTP client, decoder, body) is kilobytes; boxed, it is
                 // allocated only here, for the `fetch.concurrency` polls in flight, instead of

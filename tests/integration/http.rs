@@ -169,6 +169,11 @@ fn api_change_feed_feeds_metrics_and_events() {
     ] {
         assert!(m.contains(needle), "missing {needle} in\n{m}");
     }
+    // Every poll's wait for its fetch slots is recorded beside the scheduler's lag.
+    // (A poll started just before the scrape may not have its slots yet.)
+    let started = crate::helpers::metric(&m, "wirefold_scheduler_lag_seconds_count");
+    let slotted = crate::helpers::metric(&m, "wirefold_poll_queue_seconds_count");
+    assert!(slotted.is_some_and(|n| n >= 2) && slotted <= started, "{m}");
 
     // Stories, newest first, with copies; one story in full with each copy's headline.
     let (code, _, body) = get(&d.url("/stories"), &[]);
@@ -1099,6 +1104,7 @@ fn the_counters_start_at_zero() {
         "wirefold_unchanged_bodies_total 0",
         "wirefold_fetch_duration_seconds_count 0",
         "wirefold_scheduler_lag_seconds_count 0",
+        "wirefold_poll_queue_seconds_count 0",
     ] {
         assert!(m.lines().any(|l| l == line), "missing {line} in\n{m}");
     }
