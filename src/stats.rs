@@ -111,6 +111,9 @@ struct Source {
     #[serde(default)]
     last_new_article: Option<String>,
     next_poll: Option<String>,
+    /// Its host's `Retry-After` pause; absent from older daemons.
+    #[serde(default)]
+    host_paused_until: Option<String>,
     items_new: u64,
     items_copies: u64,
     items_updated: u64,
@@ -404,11 +407,12 @@ fn render(s: &Status) -> String {
             (_, _, 1..=2) => "failing",
             _ => "down",
         };
-        let err = x
-            .last_error
-            .as_ref()
-            .map(|e| format!("[{}] {}", e.class, e.message))
-            .unwrap_or_default();
+        // Its host's pause is what holds a source with no error of its own back.
+        let err = match (&x.last_error, &x.host_paused_until) {
+            (Some(e), _) => format!("[{}] {}", e.class, e.message),
+            (None, Some(until)) => format!("host paused until {until} (Retry-After)"),
+            (None, None) => String::new(),
+        };
         let _ = writeln!(
             out,
             "{:<24} {:<8} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  {:<20}  {:<20}  {:<20}  {}",
@@ -642,6 +646,21 @@ mod tests {
                 .last()
                 .unwrap()
                 .starts_with("… and 5 sources not listed here"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_source_held_back_by_its_hosts_pause_says_so() {
+        let text = render(&status(
+            r#"{"name": "quiet", "enabled": true, "failures": 0, "polls": 2,
+                "not_modified": 0, "last_success": null, "next_poll": null,
+                "host_paused_until": "2026-12-05T19:00:00Z",
+                "items_new": 0, "items_copies": 0, "items_updated": 0, "last_error": null}"#,
+        ));
+        let row = text.lines().find(|l| l.starts_with("quiet")).unwrap();
+        assert!(
+            row.ends_with("host paused until 2026-12-05T19:00:00Z (Retry-After)"),
             "{text}"
         );
     }

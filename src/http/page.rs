@@ -135,7 +135,7 @@ sources below are those loaded at {}:</p><pre class=\"err\">{}</pre>",
         let _ = write!(
             h,
             "<tr class=\"source\" data-name=\"{}\"><td><a href=\"{}\">{}</a><br><span class=\"muted\">{}</span></td>\
-<td><span class=\"dot {class}\"></span>{word}{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td>\
+<td><span class=\"dot {class}\"></span>{word}{}</td><td class=\"t\">{}</td><td class=\"t\">{}{}</td>\
 <td class=\"polls\">{}: {} / {}</td><td>{} / {} / {}</td><td class=\"t last-new\">{}</td><td class=\"err\">{}</td></tr>",
             attr(&s.name),
             attr(&s.url),
@@ -144,6 +144,10 @@ sources below are those loaded at {}:</p><pre class=\"err\">{}</pre>",
             if s.failures > 0 { format!(" ({} failures)", s.failures) } else { String::new() },
             opt(&s.last_poll),
             opt(&s.next_poll),
+            s.host_paused_until.as_ref().map_or(String::new(), |until| format!(
+                "<br><span class=\"muted host-paused\">host paused until {} (Retry-After)</span>",
+                text(until)
+            )),
             s.polls,
             s.not_modified,
             s.unchanged_bodies,

@@ -308,6 +308,10 @@ pub struct SourceStatus {
     pub last_error: Option<SourceError>,
     /// When the next poll is due.
     pub next_poll: Option<String>,
+    /// Until when the host its polls go to asked to be left alone (`Retry-After` on a 429
+    /// or 503 to any source of that host): no poll of it goes out before then, whatever
+    /// `next_poll` says. `null` when there is no such pause.
+    pub host_paused_until: Option<String>,
     /// Failures in a row.
     pub failures: u32,
     /// Polls made.
@@ -531,6 +535,8 @@ pub(super) fn source_entry(
         } else {
             None
         },
+        // set by `build`, which sees every source's pause
+        host_paused_until: None,
         failures: st.failures,
         polls: st.polls,
         not_modified: st.not_modified,
@@ -554,8 +560,18 @@ pub(super) fn build(
     let mut health = HealthCounts::default();
     let mut selected = 0usize;
     let mut sources = Vec::new();
+    // Each listed source's host, and the hosts that asked for a pause (any source's state
+    // may hold one, a source not listed included).
+    let mut hosts = Vec::new();
+    let mut pauses: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let now = chrono::Utc::now().timestamp_millis();
     for s in &live.list {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
+        if let Some(p) = st.host_pause.as_ref().filter(|p| p.until > now) {
+            let until = pauses.entry(p.host.clone()).or_insert(p.until);
+            *until = (*until).max(p.until);
+        }
+        let host = crate::ingest::polled_host(s, Some(&st));
         let entry = source_entry(s, &live.schedule, st);
         let word = health_of(&entry);
         match word {
@@ -574,9 +590,16 @@ pub(super) fn build(
         if wanted {
             if selected >= query.offset && sources.len() < query.limit {
                 sources.push(entry);
+                hosts.push(host);
             }
             selected += 1;
         }
+    }
+    for (entry, host) in sources.iter_mut().zip(hosts) {
+        entry.host_paused_until = host
+            .and_then(|h| pauses.get(&h).copied())
+            .filter(|_| entry.enabled && entry.state != "gone")
+            .and_then(rfc3339);
     }
     let net = state.scheduler.network();
     let network = NetworkInfo {

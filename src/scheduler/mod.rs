@@ -87,8 +87,9 @@ pub trait Poller: Send + Sync + 'static {
     fn resume_stored_host_pauses(&self, wall: Millis, max: Duration) {
         for (p, asked) in self.stored_host_pauses() {
             if p.until > wall {
-                let wait = Duration::from_millis(resumed_wait(p.until, asked, wall));
-                self.resume_host_pause(&p.host, wait.min(max));
+                let wait = Duration::from_millis(resumed_wait(p.until, asked, wall)).min(max);
+                info!(host = %p.host, wait_s = wait.as_secs(), "a host's Retry-After pause goes on after the restart: none of its sources is polled before it ends");
+                self.resume_host_pause(&p.host, wait);
             }
         }
     }

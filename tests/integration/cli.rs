@@ -336,6 +336,25 @@ fn once_respects_a_hosts_pause_across_runs() {
     assert_eq!(server.hits("etag.xml"), neighbour_hits);
     assert!(err.contains("did not stop cleanly"), "{err}");
     assert!(!env.store.join("wirefold.running").exists());
+
+    // The daemon started on that store goes on with the pause, says so, and shows it on
+    // both sources: the neighbour, whose own polls succeeded, looked fine and unpolled.
+    let daemon = Daemon::start(&env);
+    daemon.wait_for_log("Retry-After pause goes on after the restart");
+    let s = daemon.status();
+    for i in 0..2 {
+        assert!(
+            s["sources"][i]["host_paused_until"].is_string(),
+            "{}: {s:#}",
+            s["sources"][i]["name"]
+        );
+    }
+    let page = crate::helpers::http_get(&daemon.url("/")).1;
+    assert_eq!(page.matches("host paused until").count(), 2, "{page}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    assert_eq!(server.hits("429-seconds.xml"), 1);
+    assert_eq!(server.hits("etag.xml"), neighbour_hits);
 }
 
 /// `[[normalize.rules]]` reaches the daemon's ingest: a paragraph that only the operator's rule
