@@ -408,6 +408,8 @@ impl<P: Poller> Scheduler<P> {
         let now = Instant::now();
         let wall = self.clock.now_ms();
         let mut overdue = Vec::new();
+        // Sources whose URL was edited, with the state whose next poll was the old URL's.
+        let mut edited = Vec::new();
         let sources = self.sources.clone();
         for &i in indices {
             let s = &sources[i];
@@ -421,7 +423,8 @@ impl<P: Poller> Scheduler<P> {
                 }
                 url_edited = !same_url && st.configured_url.is_some();
                 if url_edited && st.next_poll.is_some_and(|n| n > wall) {
-                    info!(source = %s.name, url = %s.shown_url(), "configured URL changed; polled now, not at the old URL's next poll");
+                    info!(source = %s.name, url = %s.shown_url(), "configured URL changed; polled within schedule.startup_spread, not at the old URL's next poll");
+                    edited.push((i, st.clone()));
                 }
             }
             match state.as_ref().and_then(|st| st.next_poll.map(|n| (n, st))) {
@@ -472,7 +475,14 @@ impl<P: Poller> Scheduler<P> {
                 _ => overdue.push(i),
             }
         }
-        self.spread(&overdue, now);
+        let delays = self.spread(&overdue, now);
+        // Stored too, so that /status shows when it comes, not the old URL's time.
+        for (i, mut st) in edited {
+            if let Some(d) = overdue.iter().position(|&j| j == i).map(|k| delays[k]) {
+                st.next_poll = Some(wall + millis(d));
+                self.poller.save(&sources[i], &st);
+            }
+        }
     }
 
     /// Replaces the enabled sources (the configuration was reloaded). Sources are matched by
@@ -625,13 +635,15 @@ impl<P: Poller> Scheduler<P> {
     }
 
     /// Pushes `sources` onto the heap spread by phase over `min(interval, startup_spread)`.
-    fn spread(&mut self, sources: &[usize], from: Instant) {
+    /// Schedules `sources` over `startup_spread` from `from`; returns each one's delay.
+    fn spread(&mut self, sources: &[usize], from: Instant) -> Vec<Duration> {
         let phases: Vec<f64> = sources.iter().map(|&i| self.phases[i]).collect();
         let intervals: Vec<Duration> = sources.iter().map(|&i| self.sources[i].interval).collect();
         let delays = policy::startup_delays(&phases, &intervals, self.schedule.startup_spread);
-        for (&i, d) in sources.iter().zip(delays) {
-            self.heap.push(Reverse((from + d, i)));
+        for (&i, d) in sources.iter().zip(&delays) {
+            self.heap.push(Reverse((from + *d, i)));
         }
+        delays
     }
 
     fn next_wake(&self) -> Option<Instant> {

@@ -652,6 +652,35 @@ async fn an_edited_url_is_polled_at_start_not_at_the_old_urls_next_poll() {
     assert!(moved[0] <= Duration::from_secs(10), "{moved:?}");
 }
 
+/// The edited source's stored next poll is its new time, not the old URL's hours away, so
+/// that /status says when it comes.
+#[tokio::test(start_paused = true)]
+async fn an_edited_urls_new_time_is_stored() {
+    let interval = Duration::from_secs(900);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let sources = vec![source("moved", "b.example", interval)];
+    let later = Utc::now().timestamp_millis() + 5 * 3600 * 1000;
+    let st = SourceState {
+        configured_url: Some("http://old.example/moved.xml".into()),
+        failures: 5,
+        next_poll: Some(later),
+        ..SourceState::default()
+    };
+    mock.save(&sources[0], &st);
+    let spread = Duration::from_secs(600);
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, spread),
+        Duration::from_secs(1),
+    )
+    .await;
+    assert!(mock.starts_of("moved").is_empty(), "not polled yet");
+    let next = mock.state("moved").next_poll.unwrap_or(i64::MAX);
+    let latest = Utc::now().timestamp_millis() + spread.as_millis() as i64;
+    assert!(next <= latest, "{next} > {latest}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls() {
     let minute = Duration::from_secs(60);
