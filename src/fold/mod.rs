@@ -9,7 +9,9 @@
 //!    keeps the stored text: only its headline, link or date can change. A poll whose entries
 //!    are exactly those the source's last poll folded is not folded at all (every entry would
 //!    be unchanged; see [`polls`]).
-//! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story.
+//! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story:
+//!    the newest such copy's, else (when that one does not hold, 3a and 3e) the newest older
+//!    one's that does.
 //!    2a. Unless it is the source's own article at the same URL under another entry key (a
 //!    feed that mints new GUIDs on every poll): that is the article again, unchanged. An item
 //!    without URL is that article again when both carry the same date from the feed; the
@@ -52,7 +54,10 @@
 //!    "… causes 950 mln dlrs in losses"), not a copy; the candidate's headline is read.
 //!    3e. **Two items of one source.** A headline + summary item folds with another item of
 //!    its own source (rules 3a and 3c; exact copies excepted) only when their headlines name
-//!    the same thing ([`crate::dedup::same_headline`]):
+//!    the same thing ([`crate::dedup::same_headline`]); a long item's exact copy from its own
+//!    source under another headline, only when the two were published within `short_window`
+//!    (SMH's 49-word hotline notice under two days' live blogs, CNN's one description under
+//!    two videos of two days were one story each; the same day's re-titled blog still folds):
 //!    an outlet puts one boilerplate summary (a hotline notice, a "virus latest" box, a
 //!    campaign paragraph) under its different stories. Across sources a rewritten headline is
 //!    an outlet's own, and 3a–3c decide. The eval's Reuters sets have no sources; in the

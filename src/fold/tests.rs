@@ -1067,6 +1067,70 @@ fn an_identical_item_published_a_day_later_is_a_new_story() {
     );
 }
 
+/// Rule 3e for exact copies of more than 40 words: an outlet's boilerplate text (SMH doubles
+/// its hotline notice in the feed, 49 words) under two days' live blogs. The replayed SMH
+/// blogs of 11 and 12 May 2020 were one story.
+#[test]
+fn one_sources_long_boilerplate_under_two_days_headlines_stays_apart() {
+    let (_d, f) = folder();
+    let notice = "If you think you or someone in your family has the virus, call your doctor first or ring the health information line on 1800 555 010 before you visit a clinic.";
+    let text = format!("{notice} {notice}");
+    assert!(text.split_whitespace().count() > 40, "a long item");
+    let item = |guid: &str, title: &str, published: i64| RawEntry {
+        published: DateTime::<Utc>::from_timestamp_millis(published),
+        ..entry(guid, title, &[&text])
+    };
+    let monday = story(fold(
+        &f,
+        "herald",
+        &item(
+            "h1",
+            "Live: state eases restrictions as cases pass four million",
+            T0,
+        ),
+        T0,
+    ));
+    // the next day's blog, the same text under another headline, 21 h later
+    let d = fold(
+        &f,
+        "herald",
+        &item("h2", "Live: back to school plan announced", T0 + 21 * HOUR),
+        T0 + 21 * HOUR,
+    );
+    let tuesday = story(d);
+    assert!(
+        matches!(d, Decision::New { .. }) && tuesday != monday,
+        "{d:?}"
+    );
+    // Monday's item re-keyed by the outlet, seen after Tuesday's: its newest exact copy is
+    // Tuesday's, which does not hold; Monday's, older, does.
+    let d = fold(
+        &f,
+        "herald",
+        &item(
+            "h3",
+            "Live: cases pass four million, restrictions eased",
+            T0 + 2 * HOUR,
+        ),
+        T0 + 22 * HOUR,
+    );
+    assert!(
+        matches!(d, Decision::Copy { exact: true, story, .. } if story == monday),
+        "{d:?}"
+    );
+    // Another outlet's copy a day later joins the newest.
+    let d = fold(
+        &f,
+        "courier",
+        &item("c1", "Restrictions eased", T0 + 30 * HOUR),
+        T0 + 30 * HOUR,
+    );
+    assert!(
+        matches!(d, Decision::Copy { exact: true, story, .. } if story == tuesday || story == monday),
+        "{d:?}"
+    );
+}
+
 #[test]
 fn a_daily_item_does_not_chain_onto_yesterdays_story_through_a_late_copy() {
     let (_d, f) = folder();

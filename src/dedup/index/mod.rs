@@ -707,16 +707,10 @@ impl Index {
             .collect()
     }
 
-    /// Every story `fp` matches: the best verified match in each, best first
-    /// (by score, then Jaccard, then recency). An exact copy is the only
-    /// match returned when there is one. More than one story means the
-    /// article bridges stories that were kept apart (see `crate::fold`, story
-    /// merges).
-    pub fn find_all(&self, fp: &Fingerprint, at_unix_secs: i64) -> Vec<Match> {
+    /// Every live article within the window around `at_unix_secs` of which `fp` is an exact
+    /// copy (the same content hash and sketch).
+    fn each_exact<'s>(&'s self, fp: &Fingerprint, at_unix_secs: i64, mut f: impl FnMut(&'s Entry)) {
         let content = fp.content as u64;
-        self.by_content.prefetch(exact_hash(content));
-        self.prefetch_anchor_cells(fp.sketch.anchors().iter().copied(), fp.short);
-        let mut exact: Option<&Entry> = None;
         self.by_content
             .for_each(exact_hash(content), u32::MAX, |s| {
                 if let Some(e) = self.slots.get(s as usize) {
@@ -726,13 +720,46 @@ impl Index {
                         && e.numbers == fp.sketch.numbers
                         && e.short() == fp.short
                         && self.in_window(e, at_unix_secs, true)
-                        && exact.is_none_or(|b| e.at > b.at)
                     {
-                        exact = Some(e);
+                        f(e);
                     }
                 }
                 true
             });
+    }
+
+    /// Every exact copy of `fp` within the window (see [`Index::find_all`], which gives the
+    /// newest alone), newest first: for a fold whose newest exact copy does not hold on the
+    /// texts (another day's issue of the same words) to try the older ones.
+    pub fn exact_all(&self, fp: &Fingerprint, at_unix_secs: i64) -> Vec<Match> {
+        let mut found: Vec<&Entry> = Vec::new();
+        self.each_exact(fp, at_unix_secs, |e| found.push(e));
+        found.sort_by_key(|e| std::cmp::Reverse(e.at));
+        found
+            .into_iter()
+            .map(|e| Match {
+                article: e.article,
+                story: e.story,
+                kind: MatchKind::Exact,
+                similarity: 1.0,
+            })
+            .collect()
+    }
+
+    /// Every story `fp` matches: the best verified match in each, best first
+    /// (by score, then Jaccard, then recency). An exact copy is the only
+    /// match returned when there is one. More than one story means the
+    /// article bridges stories that were kept apart (see `crate::fold`, story
+    /// merges).
+    pub fn find_all(&self, fp: &Fingerprint, at_unix_secs: i64) -> Vec<Match> {
+        self.by_content.prefetch(exact_hash(fp.content as u64));
+        self.prefetch_anchor_cells(fp.sketch.anchors().iter().copied(), fp.short);
+        let mut exact: Option<&Entry> = None;
+        self.each_exact(fp, at_unix_secs, |e| {
+            if exact.is_none_or(|b| e.at > b.at) {
+                exact = Some(e);
+            }
+        });
         if let Some(e) = exact {
             return vec![Match {
                 article: e.article,
