@@ -24,6 +24,8 @@ pub const FETCH_BYTES: &str = "wirefold_fetch_bytes_total";
 pub const ARTICLES: &str = "wirefold_articles_total";
 /// How late polls start after their due time, seconds.
 pub const SCHEDULER_LAG: &str = "wirefold_scheduler_lag_seconds";
+/// Gauge: the feed servers' clock less ours (median of the recent hosts).
+pub const CLOCK_OFFSET: &str = "wirefold_clock_offset_seconds";
 /// Histogram: how long a started poll waited for its fetch slots.
 pub const POLL_QUEUE: &str = "wirefold_poll_queue_seconds";
 /// Polls holding a permit.
@@ -119,6 +121,11 @@ fn describe() {
         SCHEDULER_LAG,
         metrics::Unit::Seconds,
         "How late the scheduler starts polls after their due time; a started poll may then wait for a fetch slot (wirefold_poll_queue_seconds)."
+    );
+    describe_gauge!(
+        CLOCK_OFFSET,
+        metrics::Unit::Seconds,
+        "The feed servers' clock less the system's, by their Date headers: the median of the last 64 hosts, once 3 answered (positive: the system clock is behind)."
     );
     describe_histogram!(
         POLL_QUEUE,
@@ -250,6 +257,13 @@ pub fn store_gauges(
 pub fn health_gauges(counts: [usize; 6]) {
     for (health, n) in HEALTHS.into_iter().zip(counts) {
         gauge!(SOURCES_HEALTH, "health" => health).set(n as f64);
+    }
+}
+
+/// The clock offset gauge, set at scrape time once known.
+pub fn clock_gauge(skew: Option<crate::ingest::clock_check::Skew>) {
+    if let Some(s) = skew {
+        gauge!(CLOCK_OFFSET).set(s.seconds as f64);
     }
 }
 

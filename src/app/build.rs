@@ -110,6 +110,7 @@ impl App {
                 rules,
                 hosts,
                 errors: Arc::default(),
+                clock: Arc::default(),
                 options: Arc::new(IngestOptions::new(config.fetch.permanent_redirect_polls)),
                 cpu: crate::ingest::cpu_pool(),
             },

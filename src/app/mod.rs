@@ -161,7 +161,10 @@ impl App {
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         let (marker, previous_run) = claim_run(&self.config.store.path, Some(addr));
-        let stats = Arc::new(SchedulerStats::new(self.ctx.errors.clone()));
+        let stats = Arc::new(SchedulerStats {
+            clock: self.ctx.clock.clone(),
+            ..SchedulerStats::new(self.ctx.errors.clone())
+        });
         // HTTP drains when `http_stop` fires; long-lived responses end with it.
         let http_stop = CancellationToken::new();
         // The scheduler's control channel: reloads (below) and polls asked for over HTTP.

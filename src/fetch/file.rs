@@ -44,6 +44,7 @@ pub async fn fetch_file(
         final_url: url.clone(),
         moved_to: None,
         fresh_for: None,
+        clock_offset: None,
     };
     if validators.etag.as_deref() == Some(tag.as_str()) {
         return Ok(outcome(Content::NotModified));

@@ -283,6 +283,7 @@ impl Fetcher {
         };
 
         let status = resp.status();
+        let clock_offset = outcome::clock_offset(resp.headers(), chrono::Utc::now());
         let fresh_for = outcome::fresh_for(resp.headers());
         let final_url = resp.url().clone();
         let header_string = |name: header::HeaderName| {
@@ -302,6 +303,7 @@ impl Fetcher {
                 final_url,
                 moved_to,
                 fresh_for,
+                clock_offset,
             });
         }
         if !status.is_success() {
@@ -328,6 +330,7 @@ impl Fetcher {
             final_url,
             moved_to,
             fresh_for,
+            clock_offset,
         })
     }
 }

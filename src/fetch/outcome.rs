@@ -46,6 +46,20 @@ pub struct FetchOutcome {
     pub moved_to: Option<Url>,
     /// How long the server says the response stays fresh (`max-age`, else `Expires`).
     pub fresh_for: Option<Duration>,
+    /// The server's clock less ours when the response came, in seconds ([`clock_offset`]);
+    /// `None` without a `Date` (and for files).
+    pub clock_offset: Option<i64>,
+}
+
+/// What the response's `Date` says of our clock at `now`: the server's time less ours, in
+/// seconds, with `Age` added (a cache's copy keeps the `Date` its server gave it).
+pub fn clock_offset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<i64> {
+    let date = http_date(header_str(headers, header::DATE)?)?;
+    let age = header_str(headers, header::AGE)
+        .and_then(|a| a.parse::<i64>().ok())
+        .unwrap_or(0)
+        .clamp(0, 86_400 * 365);
+    Some((date - now).num_seconds().saturating_add(age))
 }
 
 /// The server's clock when it sent the response (`Date`), else ours.
@@ -132,6 +146,22 @@ mod tests {
             h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn the_servers_clock_is_its_date_plus_the_age_of_a_cached_copy() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let h = headers(&[(header::DATE, "Thu, 22 Oct 2015 07:28:30 GMT")]);
+        assert_eq!(clock_offset(&h, now), Some(86_430));
+        let h = headers(&[
+            (header::DATE, "Wed, 21 Oct 2015 07:20:00 GMT"),
+            (header::AGE, "480"),
+        ]);
+        assert_eq!(clock_offset(&h, now), Some(0));
+        assert_eq!(clock_offset(&headers(&[(header::DATE, "soon")]), now), None);
+        assert_eq!(clock_offset(&HeaderMap::new(), now), None);
     }
 
     #[test]

@@ -324,6 +324,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             s.store.fault().is_none(),
         );
         crate::metrics::config_gauges(&s.sources.loads());
+        crate::metrics::clock_gauge(s.scheduler.clock.skew());
         crate::metrics::backup_gauges(&s.backups.log());
         crate::metrics::rule_hits(s.folder.rules());
         // The sources' states are in the store: while a backup has it closed, the ones the

@@ -71,6 +71,21 @@ fn render(status: &Status, stories: &Result<Vec<StoryView>, StoreError>) -> Stri
         status.counts.copies,
         status.polls_in_flight,
     );
+    if let Some(skew) = status
+        .clock
+        .as_ref()
+        .map(|c| crate::ingest::clock_check::Skew {
+            seconds: c.offset_s,
+            hosts: c.hosts,
+        })
+        .filter(crate::ingest::clock_check::Skew::off)
+    {
+        let _ = write!(
+            h,
+            "<p class=\"err\" id=\"clock\">{}</p>",
+            text(&skew.warning())
+        );
+    }
     let store = &status.store;
     if let Some(e) = &store.error {
         let what = if store.damaged {

@@ -36,6 +36,9 @@ pub struct Status {
     pub store_bytes: u64,
     /// Whether the daemon can reach the network at all.
     pub network: NetworkInfo,
+    /// The system clock against the feed servers' (`null` until three hosts answered with a
+    /// `Date`); past 300 s off the log and the page warn of it.
+    pub clock: Option<ClockStatus>,
     /// Failed polls by error class since the process started.
     pub errors_by_class: Vec<ClassCount>,
     /// Whether the store takes writes; a failed write (disk full) stops ingesting until the
@@ -52,6 +55,16 @@ pub struct Status {
     pub sources_omitted: usize,
     /// The listed sources, in configuration order.
     pub sources: Vec<SourceStatus>,
+}
+
+/// The system clock against the feed servers' in `/status`.
+#[derive(Debug, Serialize)]
+pub struct ClockStatus {
+    /// The median, over the last hosts that answered with a `Date` (up to 64), of their clock
+    /// less ours, in seconds: positive when ours is behind.
+    pub offset_s: i64,
+    /// Hosts it is the median of.
+    pub hosts: usize,
 }
 
 /// The store's health in `/status`.
@@ -638,6 +651,10 @@ pub(super) fn build(
         index_size: state.folder.index_len(),
         store_bytes: state.store.size_on_disk(),
         network,
+        clock: state.scheduler.clock.skew().map(|s| ClockStatus {
+            offset_s: s.seconds,
+            hosts: s.hosts,
+        }),
         errors_by_class,
         config: {
             let loads = state.sources.loads();

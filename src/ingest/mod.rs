@@ -9,6 +9,7 @@
 //! last error with its class. Failed polls are also counted by class in [`ErrorCounts`].
 
 mod body;
+pub mod clock_check;
 mod counters;
 pub mod cpu;
 mod poll;
@@ -82,6 +83,8 @@ pub struct IngestContext {
     pub hosts: Arc<HostLimiter>,
     /// Failed polls by class.
     pub errors: Arc<ErrorCounts>,
+    /// The system clock against the feed servers' `Date`.
+    pub clock: Arc<clock_check::ClockCheck>,
     /// Redirect adoption.
     pub options: Arc<IngestOptions>,
     /// The threads that parse, normalize and fold bodies: one per core, one body each at a

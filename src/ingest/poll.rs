@@ -266,6 +266,14 @@ async fn run(
     };
     crate::metrics::fetch(started.elapsed(), bytes);
     let outcome = fetched?;
+    if let (Some(offset), Some(host)) = (
+        outcome.clock_offset,
+        crate::fetch::host_limit::host_key(&outcome.final_url),
+    ) {
+        if let Some(skew) = ctx.clock.observe(&host, offset) {
+            warn!("{}", skew.warning());
+        }
+    }
     track_move(
         state,
         source,

@@ -170,6 +170,8 @@ pub struct SchedulerStats {
     pub in_flight: AtomicUsize,
     /// Failed polls by class (shared with the ingest stage that counts them).
     pub errors: Arc<ErrorCounts>,
+    /// The system clock against the feed servers' (shared with the ingest stage).
+    pub clock: Arc<crate::ingest::clock_check::ClockCheck>,
     /// Network state.
     pub network: Mutex<NetworkStatus>,
 }

@@ -19,6 +19,7 @@
 //! | `503.xml`, `500.xml`, `410.xml` | those statuses |
 //! | `reset.xml` | `Content-Length: 100000`, 400 bytes, then the connection drops |
 //! | `empty.xml` | 200 with an empty body |
+//! | `day-ahead.xml` | a good feed whose `Date` is a day ahead (our clock a day behind) |
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -303,6 +304,17 @@ async fn handle(
             )
                 .into_response()
         }
+        "day-ahead.xml" => (
+            [
+                (
+                    header::DATE,
+                    httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(86_400)),
+                ),
+                (header::CONTENT_TYPE, "application/rss+xml".to_owned()),
+            ],
+            two_items("Tomorrow"),
+        )
+            .into_response(),
         "503.xml" => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         "500.xml" => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         "410.xml" => StatusCode::GONE.into_response(),

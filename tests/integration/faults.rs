@@ -457,3 +457,65 @@ fn a_stop_waits_one_grace_for_polls_and_requests_together() {
     );
     drop(held);
 }
+
+/// A system clock a day behind the feed servers' (three of them, by their `Date`) is said in
+/// the log, `/status`, the page and `/metrics`; one server's clock alone is not believed.
+#[test]
+fn a_clock_a_day_behind_the_servers_is_said() {
+    let servers: Vec<FaultServer> = (0..3).map(|_| FaultServer::start()).collect();
+    let env = TestEnv::new(
+        &[
+            ("a", servers[0].url("day-ahead.xml")),
+            ("b", servers[1].url("day-ahead.xml")),
+            ("c", servers[2].url("day-ahead.xml")),
+        ],
+        "1h",
+    );
+    let d = Daemon::start(&env);
+    let s = d.wait_for("three hosts answered", |s| {
+        s["clock"]["hosts"].as_u64() == Some(3)
+    });
+    let offset = s["clock"]["offset_s"].as_i64().unwrap_or_default();
+    assert!((86_390..=86_410).contains(&offset), "{s:#}");
+    d.wait_for_log("the system clock is 1day behind the clocks of 3 feed servers");
+    let page = crate::helpers::http_get(&d.url("/")).1;
+    assert!(page.contains("id=\"clock\""), "{page}");
+    let metrics = crate::helpers::http_get(&d.url("/metrics")).1;
+    assert!(
+        crate::helpers::metric(&metrics, "wirefold_clock_offset_seconds")
+            .is_some_and(|o| (86_390..=86_410).contains(&o)),
+        "{metrics}"
+    );
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0));
+
+    // One server a day ahead and three on time: its clock is not believed.
+    let on_time = FeedServer::start();
+    on_time.set(
+        "f.xml",
+        rss("On time", &[("g1", "One", "https://x.example/1", "Words.")]),
+    );
+    let (also, and_also) = (FaultServer::start(), FaultServer::start());
+    let env = TestEnv::new(
+        &[
+            ("a", servers[0].url("day-ahead.xml")),
+            ("c", on_time.url("f.xml")),
+            ("d", also.url("etag.xml")),
+            ("e", and_also.url("etag.xml")),
+        ],
+        "1h",
+    );
+    let d = Daemon::start(&env);
+    let s = d.wait_for("four hosts answered", |s| {
+        s["clock"]["hosts"].as_u64() == Some(4)
+    });
+    assert!(
+        s["clock"]["offset_s"]
+            .as_i64()
+            .is_some_and(|o| o.abs() < 10),
+        "{s:#}"
+    );
+    assert!(!d.log().contains("system clock"), "{}", d.log());
+    let (code, _) = d.terminate();
+    assert_eq!(code, Some(0));
+}
