@@ -21,6 +21,8 @@ struct Check {
     may_match: Option<MayMatch>,
     /// The rule's place in its table (and in the table's [`Hits`]).
     id: usize,
+    /// The built-in `read-more` rule: a header it removes takes the list under it along.
+    takes_list: bool,
 }
 
 impl Check {
@@ -108,6 +110,8 @@ impl Compiled {
                 matcher: Arc::clone(&r.matcher),
                 may_match: r.may_match,
                 id,
+                // by name: an operator's rule of that name would have been refused
+                takes_list: r.name == "read-more",
             });
         }
         c
@@ -164,10 +168,14 @@ impl Compiled {
         }
     }
 
-    /// Whether `para`, removed, was a header a whole-paragraph rule took ("READ MORE:").
+    /// Whether `para`, removed, was a "READ MORE:" header (not a photo caption's "Video:" or
+    /// another rule's paragraph that happens to end in a colon: the list under those is the
+    /// story's).
     fn header(&self, para: &str) -> bool {
         let p = para.trim();
-        p.ends_with(':') && p.len() <= WHOLE_MAX && self.whole.iter().any(|r| r.is_match(p))
+        p.ends_with(':')
+            && p.len() <= WHOLE_MAX
+            && self.whole.iter().any(|r| r.takes_list && r.is_match(p))
     }
 
     /// Applies inline rules to one paragraph.

@@ -217,8 +217,9 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "click-here",
             TrailingNote,
             WholeParagraph,
-            // also at the end of one clause: "To read our full coverage, click here."
-            r"(?:[^.!?\n]{0,120}?[\s,])?(?i:click\s+here)\b.*".to_string(),
+            // or ending one clause: "To read our full coverage, click here." ("Readers who
+            // click here are sent to a fake page" goes on: news, not a prompt)
+            r"(?i:click\s+here)\b.*|[^.!?\n]{0,120}?[\s,](?i:click\s+here)\s*[.!]?".to_string(),
             true,
         ),
         (
@@ -226,7 +227,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             TrailingNote,
             WholeParagraph,
             // and the line under it: "Sign in or register, then select …"
-            r"(?i:sign\s+up)\s+(?i:for|to|here|now|today)\b.*|(?i:sign|log)\s+(?i:in)\s+(?i:or|to)\s.*".to_string(),
+            r"(?i:sign\s+up)\s+(?i:for|to|here|now|today)\b.*|(?i:sign|log)\s+(?i:in)\s+(?i:or)\s+(?i:register|sign\s+up|subscribe)\b.*".to_string(),
             true,
         ),
         (

@@ -213,6 +213,18 @@ fn a_removed_header_takes_its_list_along() {
         text(&[story, "The measures:", "• schools reopen", "• shops reopen"]),
         [story, "The measures:", "• schools reopen", "• shops reopen"]
     );
+    // Another rule's paragraph ending in a colon (a video caption, taken from the
+    // fingerprint only) leaves the story's own list under it.
+    let paras = [
+        story,
+        "Video: What the new rules mean for you:",
+        "• schools reopen",
+        "• shops reopen",
+    ];
+    let display = rules.clean_display(&paras);
+    assert_eq!(display.len(), 4);
+    let fp = rules.clean_fingerprint(&display);
+    assert_eq!(fp, [story, "• schools reopen", "• shops reopen"]);
 }
 
 #[test]
@@ -305,12 +317,23 @@ fn trailing_notes() {
             "Sign up for our daily briefing",
             "Sign up here",
             "SIGN IN OR REGISTER, THEN SELECT TOP NEWS STORIES",
-            "Log in to continue reading",
+            "Log in or subscribe to read more",
         ],
     );
-    // A paragraph that goes on after a sentence's end is not the prompt.
-    assert!(!rule("click-here")
-        .is_match("The council met on Monday. Residents can click here for the minutes, it said."));
+    // A paragraph that goes on after a sentence's end, or after the words, is news, not the
+    // prompt.
+    for news in [
+        "The council met on Monday. Residents can click here for the minutes, it said.",
+        "Recipients who click here are sent to a fake tax office page that asks for bank details, police said.",
+    ] {
+        assert!(!rule("click-here").is_match(news), "{news}");
+    }
+    for news in [
+        "Sign in to vote was the message thousands of citizens saw when the new online portal crashed on Sunday, the commission said.",
+        "Log in to the tax office website with your national ID number and choose the refund tab.",
+    ] {
+        assert!(!rule("sign-up").is_match(news), "{news}");
+    }
     check("agency-signoff", &["Reuters", "— AP", "(AFP)"]);
 }
 
