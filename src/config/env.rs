@@ -49,13 +49,20 @@ pub(super) fn overrides(
             .collect(),
     };
     let prefix = format!("{}_", ENV_PREFIX.to_lowercase());
-    let mut out = Vec::new();
+    let mut out: Vec<Variable> = Vec::new();
+    // The names in order, so that what is reported does not depend on the environment's.
+    let mut variables = variables;
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, value) in variables {
         let lower = name.to_lowercase();
         let Some(rest) = lower.strip_prefix(&prefix) else {
             continue;
         };
         let key = rest.replace("__", ".");
+        // The file's path and the command line's token: not keys, read where they are used.
+        if key == "config" || key == "token" {
+            continue;
+        }
         let problem = |message: String| Problem {
             key: if key.is_empty() {
                 name.clone()
@@ -94,6 +101,14 @@ pub(super) fn overrides(
             problems.push(problem(format!(
                 "unknown key: a variable sets one key of a section, as \
                  {ENV_PREFIX}_{section}__<KEY>"
+            )));
+        } else if let Some(i) = out.iter().position(|v| v.key == key) {
+            // The same key in two spellings (`WIREFOLD_LOG__LEVEL`, `wirefold_log__level`):
+            // the reader would take either, as the environment happens to list them.
+            let other = out.remove(i);
+            problems.push(problem(format!(
+                "set twice, also by the environment variable {}: keep one",
+                other.name
             )));
         } else {
             match value {
@@ -144,8 +159,15 @@ pub(super) fn attributed(message: String, name: &str) -> String {
 }
 
 /// A hint for an unknown key that a variable set with one underscore where a section's key
-/// takes two (`WIREFOLD_LOG_LEVEL` for `WIREFOLD_LOG__LEVEL`).
+/// takes two (`WIREFOLD_LOG_LEVEL` for `WIREFOLD_LOG__LEVEL`), or two after the prefix
+/// (`WIREFOLD__LOG__LEVEL`).
 pub(super) fn separator_hint(key: &str) -> Option<String> {
+    if let Some(rest) = key.strip_prefix('_') {
+        return Some(format!(
+            "; one underscore after {ENV_PREFIX}: {ENV_PREFIX}_{}",
+            rest.to_uppercase().replace('.', "__")
+        ));
+    }
     SECTIONS.iter().find_map(|section| {
         let rest = key.strip_prefix(section)?.strip_prefix('_')?;
         (!rest.is_empty() && !key.contains('.')).then(|| {

@@ -863,7 +863,14 @@ impl Config {
         let config = validate(path, settings, &mut problems, &lookup);
         // A problem of a key the environment set is not in the file: say which variable.
         for p in problems.iter_mut().filter(|p| p.source.is_none()) {
-            if let Some(v) = variables.iter().find(|v| v.key == p.key) {
+            // An unknown section is reported alone (`scheduler`), its variable sets a key of it.
+            let sets = |v: &&env::Variable| {
+                v.key == p.key
+                    || v.key
+                        .strip_prefix(p.key.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+            };
+            if let Some(v) = variables.iter().find(sets) {
                 if p.message == "unknown key" {
                     p.message
                         .push_str(&env::separator_hint(&v.key).unwrap_or_default());

@@ -425,6 +425,36 @@ fn a_variable_that_sets_no_key_says_why_and_the_others_are_still_checked() {
     ];
     expected.sort();
     assert_eq!(p, expected);
+    // An unknown section is named with the variable that set a key of it; two underscores
+    // after the prefix get a hint; the same key in two spellings is refused, whatever the
+    // environment's order, naming both.
+    let p = problems(load(
+        GOOD,
+        &[
+            ("WIREFOLD_SCHEDULER__DEFAULT_INTERVAL", "5m"),
+            ("WIREFOLD__LOG__LEVEL", "debug"),
+            ("WIREFOLD_FETCH__CONCURRENCY", "5"),
+            ("wirefold_fetch__concurrency", "many"),
+        ],
+    ));
+    let mut p = p;
+    p.sort();
+    assert_eq!(
+        p,
+        [
+            format!(
+                "_log: unknown key; one underscore after WIREFOLD: WIREFOLD_LOG__LEVEL{}",
+                var("WIREFOLD__LOG__LEVEL")
+            ),
+            format!(
+                "fetch.concurrency: set twice, also by the environment variable WIREFOLD_FETCH__CONCURRENCY: keep one{}",
+                var("wirefold_fetch__concurrency")
+            ),
+            format!("scheduler: unknown key{}", var("WIREFOLD_SCHEDULER__DEFAULT_INTERVAL")),
+        ]
+    );
+    // WIREFOLD_CONFIG names the file, whatever its bytes.
+    assert!(load(GOOD, &[("WIREFOLD_CONFIG", "/tmp/elsewhere.toml")]).is_ok());
     // The prefix is matched in any case, as the reader applies it, and the variable is
     // named as it was set.
     let p = problems(load(GOOD, &[("wirefold_log__level", "loud")]));
