@@ -187,6 +187,7 @@ impl App {
             scheduler_control: control_tx.clone(),
             backups: backups.clone(),
             previous_run,
+            hosts: self.ctx.hosts.clone(),
         };
 
         // Background read-through of the store (when not done at open): started before

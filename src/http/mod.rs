@@ -92,6 +92,8 @@ pub struct AppState {
     pub metric_states: Arc<crate::metrics::LastSourceStates>,
     /// How the previous run on the store ended (`store.previous_stop` in `/status`).
     pub previous_run: crate::storage::PreviousRun,
+    /// The polls' per-host limits, with the pauses hosts asked for (`host_paused_until`).
+    pub hosts: Arc<crate::fetch::host_limit::HostLimiter>,
 }
 
 /// Builds the router.

@@ -573,17 +573,10 @@ pub(super) fn build(
     let mut health = HealthCounts::default();
     let mut selected = 0usize;
     let mut sources = Vec::new();
-    // Each listed source's host, and the hosts that asked for a pause (any source's state
-    // may hold one, a source not listed included).
+    // Each listed source's host, for the pause the polls' host limits hold it to.
     let mut hosts = Vec::new();
-    let mut pauses: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    let now = chrono::Utc::now().timestamp_millis();
     for s in &live.list {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
-        if let Some(p) = st.host_pause.as_ref().filter(|p| p.until > now) {
-            let until = pauses.entry(p.host.clone()).or_insert(p.until);
-            *until = (*until).max(p.until);
-        }
         let host = crate::ingest::polled_host(s, Some(&st));
         let entry = source_entry(s, &live.schedule, st);
         let word = health_of(&entry);
@@ -608,11 +601,15 @@ pub(super) fn build(
             selected += 1;
         }
     }
+    // The pause in force (a removed source's, one shortened by a reload, one resumed at
+    // start), not the one a source's state stored.
+    let now = chrono::Utc::now();
     for (entry, host) in sources.iter_mut().zip(hosts) {
         entry.host_paused_until = host
-            .and_then(|h| pauses.get(&h).copied())
+            .and_then(|h| state.hosts.cooldown(&h))
             .filter(|_| entry.enabled && entry.state != "gone")
-            .and_then(rfc3339);
+            .and_then(|wait| chrono::Duration::from_std(wait).ok())
+            .and_then(|wait| rfc3339((now + wait).timestamp_millis()));
     }
     let net = state.scheduler.network();
     let network = NetworkInfo {

@@ -351,6 +351,21 @@ fn once_respects_a_hosts_pause_across_runs() {
     }
     let page = crate::helpers::http_get(&daemon.url("/")).1;
     assert_eq!(page.matches("host paused until").count(), 2, "{page}");
+    // The source that learnt the pause removed by a reload: the pause stays in force, and
+    // shows on the neighbour still.
+    let toml = std::fs::read_to_string(&env.config).unwrap();
+    let limited = format!(
+        "[[sources]]\nname = \"limited\"\nurl = \"{}\"\ninterval = \"5m\"\n",
+        server.url("429-seconds.xml")
+    );
+    assert!(toml.contains(&limited), "{toml}");
+    std::fs::write(&env.config, toml.replace(&limited, "")).unwrap();
+    daemon.hangup();
+    let s = daemon.wait_for("limited removed", |s| {
+        crate::helpers::num(s, "/counts/sources") == 1
+    });
+    assert_eq!(s["sources"][0]["name"], "neighbour", "{s:#}");
+    assert!(s["sources"][0]["host_paused_until"].is_string(), "{s:#}");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
     assert_eq!(server.hits("429-seconds.xml"), 1);
