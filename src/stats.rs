@@ -20,6 +20,9 @@ struct Status {
     /// first when more are configured).
     #[serde(default)]
     sources_omitted: usize,
+    /// `all`, or `failing` when more than 1,000 are configured.
+    #[serde(default)]
+    sources_shown: Option<String>,
     /// Every source's health, counted by the daemon (`stats --source` lists one source).
     #[serde(default)]
     health: Option<Health>,
@@ -139,8 +142,12 @@ pub async fn stats(
     }
     let client = client(std::time::Duration::from_secs(10))?;
     let body = answer(client.get(url), token, &format!("{base}/status")).await?;
-    let status: Status = serde_json::from_str(&body)
+    let mut status: Status = serde_json::from_str(&body)
         .map_err(|e| anyhow::anyhow!("{base}/status is not wirefold status JSON: {e}"))?;
+    if source.is_some() {
+        // the others were not asked for
+        status.sources_omitted = 0;
+    }
     Ok(render(&status))
 }
 
@@ -431,10 +438,15 @@ fn render(s: &Status) -> String {
         );
     }
     if s.sources_omitted > 0 {
+        let why = if s.sources_shown.as_deref() == Some("failing") {
+            "with more than 1,000 sources configured the daemon lists the failing ones, up to 1,000"
+        } else {
+            "the daemon lists up to 1,000"
+        };
         let _ = writeln!(
             out,
-            "… and {} not listed here (the daemon lists up to 1,000, the failing ones first); \
-             one of them: wirefold stats --source NAME; all: /status?sources=all&limit=100000",
+            "… and {} not listed here ({why}); one of them: wirefold stats --source NAME; \
+             all: /status?sources=all&limit=100000",
             counted(s.sources_omitted as u64, "source", "sources")
         );
     }
@@ -639,13 +651,15 @@ mod tests {
         );
         assert!(!text.contains("not listed"), "{text}");
         // The sources the daemon left out of its list are said under it, not passed over.
-        let json = json.replace(r#""sources": ["#, r#""sources_omitted": 5, "sources": ["#);
+        let json = json.replace(
+            r#""sources": ["#,
+            r#""sources_omitted": 5, "sources_shown": "failing", "sources": ["#,
+        );
         let text = render(&serde_json::from_str(&json).unwrap());
         assert!(
-            text.lines()
-                .last()
-                .unwrap()
-                .starts_with("… and 5 sources not listed here"),
+            text.lines().last().unwrap().starts_with(
+                "… and 5 sources not listed here (with more than 1,000 sources configured the daemon lists the failing ones"
+            ),
             "{text}"
         );
     }

@@ -149,7 +149,12 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
         url,
         enabled,
         interval: interval.map(|i| collapse(&i)).filter(|i| !i.is_empty()),
-        agency: agency.is_some_and(|a| a.trim().eq_ignore_ascii_case("true")),
+        agency: agency.is_some_and(|a| {
+            let a = a.trim();
+            ["true", "yes", "1"]
+                .iter()
+                .any(|t| a.eq_ignore_ascii_case(t))
+        }),
     }))
 }
 

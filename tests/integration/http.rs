@@ -563,6 +563,8 @@ fn api_change_feed_feeds_metrics_and_events() {
         text.contains("outlet") && !text.contains("agency"),
         "{text}"
     );
+    // The source not asked for is not said to be left out.
+    assert!(!text.contains("not listed"), "{text}");
     let out = one("nobody");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
