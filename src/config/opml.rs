@@ -420,6 +420,23 @@ mod tests {
     }
 
     #[test]
+    fn an_agency_mark_is_read_as_true_yes_or_1() {
+        let xml = r#"<opml version="2.0"><body>
+            <outline text="a" xmlUrl="https://a.example/rss" wirefoldAgency="TRUE"/>
+            <outline text="b" xmlUrl="https://b.example/rss" wirefoldAgency=" yes "/>
+            <outline text="c" xmlUrl="https://c.example/rss" wirefoldAgency="1"/>
+            <outline text="d" xmlUrl="https://d.example/rss" wirefoldAgency="no"/>
+            <outline text="e" xmlUrl="https://e.example/rss"/>
+        </body></opml>"#;
+        let marks: Vec<bool> = feeds(xml.as_bytes())
+            .unwrap()
+            .iter()
+            .map(|f| f.agency)
+            .collect();
+        assert_eq!(marks, [true, true, true, false, false]);
+    }
+
+    #[test]
     fn control_characters_of_a_title_are_left_out() {
         let xml = r#"<opml version="2.0"><body>
             <outline text="Red&#27;[31m Wire&#1;" xmlUrl="https://wire.example.org/rss"/>
