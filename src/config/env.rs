@@ -35,7 +35,7 @@ pub(super) fn overrides(
     env: Option<&HashMap<String, String>>,
     problems: &mut Vec<Problem>,
 ) -> Vec<Variable> {
-    let variables: Vec<(String, Result<String, String>)> = match env {
+    let mut variables: Vec<(String, Result<String, String>)> = match env {
         Some(env) => env
             .iter()
             .map(|(name, value)| (name.clone(), Ok(value.clone())))
@@ -51,7 +51,6 @@ pub(super) fn overrides(
     let prefix = format!("{}_", ENV_PREFIX.to_lowercase());
     let mut out: Vec<Variable> = Vec::new();
     // The names in order, so that what is reported does not depend on the environment's.
-    let mut variables = variables;
     variables.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, value) in variables {
         let lower = name.to_lowercase();
