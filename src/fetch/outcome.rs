@@ -46,7 +46,7 @@ pub struct FetchOutcome {
     pub moved_to: Option<Url>,
     /// How long the server says the response stays fresh (`max-age`, else `Expires`).
     pub fresh_for: Option<Duration>,
-    /// The server's clock less ours when the response came, in seconds ([`clock_offset`]);
+    /// The server's clock less ours when the response came, in seconds (see `clock_offset`);
     /// `None` without a `Date` (and for files).
     pub clock_offset: Option<i64>,
 }
