@@ -509,13 +509,20 @@ pub(super) async fn articles(State(state): State<AppState>, RawQuery(q): RawQuer
 }
 
 pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let p = match Params::parse(q.as_deref(), &["after", "limit"]) {
+    let p = match Params::parse(q.as_deref(), &["after", "limit", "copies"]) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let (after, limit) = match (p.u64("after"), p.limit()) {
-        (Ok(a), Ok(l)) => (a, l),
-        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    // `copies=false`: each story without its list of copies (`copy_count` stays), for a
+    // reader of the change feed, where a story comes again with all its copies each time one
+    // joins it.
+    let with_copies = match p.get("copies").map(|_| p.bool("copies")) {
+        None => Ok(true),
+        Some(b) => b,
+    };
+    let (after, limit, with_copies) = match (p.u64("after"), p.limit(), with_copies) {
+        (Ok(a), Ok(l), Ok(c)) => (a, l, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e.into_response(),
     };
     if let Err(refused) = check_cursor(&state.store, after, "after").await {
         return refused;
@@ -551,7 +558,15 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
             .into_iter()
             .map(|s| story_view(&store, &live.agencies, s, false))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(json!({"stories": views, "deleted": deleted, "next": next.to_string()}))
+        let mut page = json!({"stories": views, "deleted": deleted, "next": next.to_string()});
+        if !with_copies {
+            if let Some(list) = page["stories"].as_array_mut() {
+                for story in list.iter_mut().filter_map(|s| s.as_object_mut()) {
+                    story.remove("copies");
+                }
+            }
+        }
+        Ok(page)
     })
     .await;
     match page {

@@ -186,6 +186,18 @@ fn api_change_feed_feeds_metrics_and_events() {
         .find(|s| s["copy_count"] == 2)
         .expect("folded story");
     let id = harbour["id"].as_u64().unwrap();
+    assert_eq!(harbour["copies"].as_array().map(Vec::len), Some(2), "{v:#}");
+    // Without the copies' list (a change-feed reader's choice), the count stays.
+    let (code, _, body) = get(&d.url("/stories?copies=false"), &[]);
+    assert_eq!(code, 200, "{body}");
+    let bare = json(&body);
+    let bare = bare["stories"].as_array().unwrap();
+    assert_eq!(bare.len(), 2);
+    assert!(
+        bare.iter()
+            .all(|s| s.get("copies").is_none() && s["copy_count"].as_u64() >= Some(1)),
+        "{body}"
+    );
     let (code, _, body) = get(&d.url(&format!("/stories/{id}")), &[]);
     assert_eq!(code, 200);
     let full = json(&body);
@@ -231,6 +243,7 @@ fn api_change_feed_feeds_metrics_and_events() {
         ("/articles?limit=0", "limit"),
         ("/stories?after=-1", "after"),
         ("/stories?colour=red", "colour"),
+        ("/stories?copies=some", "copies"),
         ("/stories/xyz", "id"),
         ("/articles?text=maybe", "text"),
         // with their texts, pages are smaller
