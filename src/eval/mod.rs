@@ -164,16 +164,7 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
         };
         let mut matches = Vec::new();
         for m in index.find_all(&fp, at) {
-            let Ok(holds) = looks.holds(&m);
-            // the fold's rule 2: an older exact copy when the newest does not hold
-            let m = match (holds, m.kind) {
-                (true, _) => Some(m),
-                (false, crate::dedup::MatchKind::Exact) => {
-                    let Ok(older) = looks.older_exact(&index, &m);
-                    older
-                }
-                (false, _) => None,
-            };
+            let Ok(m) = looks.holding(&index, m);
             if let Some(m) = m.filter(|m| young(m)) {
                 matches.push(m);
             }

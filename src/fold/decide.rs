@@ -140,16 +140,7 @@ impl Folder {
             .into_iter()
             .filter(|_| !blank)
         {
-            let m = if looks.holds(&m)? {
-                m
-            } else if m.kind == MatchKind::Exact {
-                // Rule 2: the newest copy of these words is another day's issue; an older one
-                // may be this item's.
-                match looks.older_exact(index, &m)? {
-                    Some(older) => older,
-                    None => continue,
-                }
-            } else {
+            let Some(m) = looks.holding(index, m)? else {
                 continue;
             };
             if let Some(s) = self.story(batch, m.story)? {

@@ -107,7 +107,7 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
     /// Whether a match [`Index::find_all`] gave holds on the texts: rule 3a's second
     /// verification for a headline + summary item, rule 3d's headline guard for a long one.
     /// A candidate that is gone is kept.
-    pub(crate) fn holds(&self, m: &Match) -> Result<bool, S::Error> {
+    fn holds(&self, m: &Match) -> Result<bool, S::Error> {
         if self.fp.short {
             self.short_match_holds(m)
         } else {
@@ -195,16 +195,18 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
         ))
     }
 
-    /// Rule 2, when the newest exact copy `newest` did not hold: the newest of the older exact
-    /// copies in the window that does.
-    pub(crate) fn older_exact(
-        &self,
-        index: &Index,
-        newest: &Match,
-    ) -> Result<Option<Match>, S::Error> {
-        for m in index.exact_all(self.fp, self.now) {
-            if m.article != newest.article && self.holds(&m)? {
-                return Ok(Some(m));
+    /// The match [`Index::find_all`] gave, if it [holds](SecondLooks::holds); for an exact
+    /// copy that does not (another day's issue of the same words, rule 2), the newest of the
+    /// older exact copies in the window that does.
+    pub(crate) fn holding(&self, index: &Index, m: Match) -> Result<Option<Match>, S::Error> {
+        if self.holds(&m)? {
+            return Ok(Some(m));
+        }
+        if m.kind == MatchKind::Exact {
+            for older in index.exact_all(self.fp, self.now) {
+                if older.article != m.article && self.holds(&older)? {
+                    return Ok(Some(older));
+                }
             }
         }
         Ok(None)
