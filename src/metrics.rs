@@ -253,9 +253,10 @@ pub fn store_gauges(
     gauge!(POLLS_IN_FLIGHT).set(in_flight as f64);
 }
 
-/// Every source's health, counted at scrape time (`counts` in the order of [`HEALTHS`]).
-pub fn health_gauges(counts: [usize; 6]) {
-    for (health, n) in HEALTHS.into_iter().zip(counts) {
+/// Every source's health, counted at scrape time (`counts`: each word of [`HEALTHS`] with its
+/// count).
+pub fn health_gauges(counts: [(&'static str, usize); 6]) {
+    for (health, n) in counts {
         gauge!(SOURCES_HEALTH, "health" => health).set(n as f64);
     }
 }

@@ -348,7 +348,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             // Each state read once: the first `max` sources' for their own series, and every
             // source's health, past that cap too (an alert on sources down must not miss the
             // 101st).
-            let mut counts = [0usize; 6];
+            let mut counts = status::HealthCounts::default();
             let mut shown = Vec::with_capacity(max.min(live.list.len()));
             for (k, src) in live.list.iter().enumerate() {
                 let st = s.store.source_state(&src.name).ok().flatten();
@@ -356,12 +356,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
                     shown.push((src.name.clone(), st.clone()));
                 }
                 let entry = status::source_entry(src, &live.schedule, st.unwrap_or_default());
-                let word = status::health_of(&entry);
-                if let Some(i) = crate::metrics::HEALTHS.iter().position(|h| *h == word) {
-                    counts[i] += 1;
-                }
+                counts.add(status::health_of(&entry));
             }
-            crate::metrics::health_gauges(counts);
+            crate::metrics::health_gauges(counts.by_word());
             shown
         };
         for (name, st) in &states {

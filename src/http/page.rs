@@ -280,19 +280,13 @@ fn omitted_by_health<'a>(
     all: &super::status::HealthCounts,
     listed: impl Iterator<Item = &'a str>,
 ) -> String {
-    let mut counts = [
-        ("failing", all.failing),
-        ("down", all.down),
-        ("gone", all.gone),
-        ("ok", all.ok),
-        ("waiting", all.waiting),
-        ("disabled", all.disabled),
-    ];
+    let mut left = *all;
     for word in listed {
-        if let Some((_, n)) = counts.iter_mut().find(|(w, _)| *w == word) {
-            *n = n.saturating_sub(1);
-        }
+        left.remove(word);
     }
+    // The troubled ones first.
+    let mut counts = left.by_word();
+    counts.sort_by_key(|&(w, _)| !matches!(w, "failing" | "down" | "gone"));
     counts
         .into_iter()
         .filter(|&(_, n)| n > 0)

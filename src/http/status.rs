@@ -170,7 +170,7 @@ pub struct StoreErrorStatus {
 }
 
 /// Sources by health.
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct HealthCounts {
     /// Last poll succeeded.
     pub ok: usize,
@@ -184,6 +184,41 @@ pub struct HealthCounts {
     pub waiting: usize,
     /// Not polled by configuration.
     pub disabled: usize,
+}
+
+impl HealthCounts {
+    /// The count of health `word` (a [`health_of`] word; `None` for any other).
+    fn count_mut(&mut self, word: &str) -> Option<&mut usize> {
+        match word {
+            "ok" => Some(&mut self.ok),
+            "failing" => Some(&mut self.failing),
+            "down" => Some(&mut self.down),
+            "gone" => Some(&mut self.gone),
+            "waiting" => Some(&mut self.waiting),
+            "disabled" => Some(&mut self.disabled),
+            _ => None,
+        }
+    }
+
+    /// Counts one more source of health `word`.
+    pub fn add(&mut self, word: &str) {
+        if let Some(n) = self.count_mut(word) {
+            *n += 1;
+        }
+    }
+
+    /// Counts one source of health `word` less (not below zero).
+    pub fn remove(&mut self, word: &str) {
+        if let Some(n) = self.count_mut(word) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Each health word of [`crate::metrics::HEALTHS`] with its count, in that order.
+    pub fn by_word(&self) -> [(&'static str, usize); 6] {
+        let mut me = *self;
+        crate::metrics::HEALTHS.map(|w| (w, me.count_mut(w).map_or(0, |n| *n)))
+    }
 }
 
 /// How a source is doing, in one word: its `state`, with failing split by how long.
@@ -580,14 +615,7 @@ pub(super) fn build(
         let host = crate::ingest::polled_host(s, Some(&st));
         let entry = source_entry(s, &live.schedule, st);
         let word = health_of(&entry);
-        match word {
-            "ok" => health.ok += 1,
-            "failing" => health.failing += 1,
-            "down" => health.down += 1,
-            "gone" => health.gone += 1,
-            "waiting" => health.waiting += 1,
-            _ => health.disabled += 1,
-        }
+        health.add(word);
         let wanted = match query.show {
             Show::All => true,
             Show::Failing => matches!(word, "failing" | "down" | "gone"),
@@ -706,6 +734,27 @@ mod tests {
             agency: false,
             headers: Default::default(),
         }
+    }
+
+    /// The three places that count sources by health (`/status`, `/metrics`, the page's
+    /// footer) count through `HealthCounts`: each word lands in its own field, in the order
+    /// of the metric's words.
+    #[test]
+    fn health_counts_count_each_word_in_its_own_field() {
+        let mut h = HealthCounts::default();
+        for (k, word) in crate::metrics::HEALTHS.iter().enumerate() {
+            for _ in 0..=k {
+                h.add(word);
+            }
+        }
+        h.add("no such health");
+        h.remove("ok");
+        h.remove("ok");
+        assert_eq!((h.ok, h.failing, h.down, h.gone), (0, 2, 3, 4));
+        assert_eq!((h.waiting, h.disabled), (5, 6));
+        let words = h.by_word();
+        assert_eq!(words.map(|(w, _)| w), crate::metrics::HEALTHS);
+        assert_eq!(words.map(|(_, n)| n), [0, 2, 3, 4, 5, 6]);
     }
 
     #[test]
