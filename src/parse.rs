@@ -275,6 +275,7 @@ pub fn parse_feed_at(
         keep_pub_dates(&mut entries, bytes, fetched_at);
     }
     original_links(&mut entries, bytes);
+    raw_item_fallbacks(&mut entries, bytes, url);
     Ok(ParsedFeed {
         title: feed.title.map(|t| t.content),
         ttl_minutes: feed.ttl,
@@ -345,6 +346,105 @@ fn original_links(entries: &mut [RawEntry], xml: &[u8]) {
             .filter(|s| url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
         if let Some(link) = original {
             entry.link = Some(link.into_owned());
+        }
+    }
+}
+
+/// What feed-rs leaves out of an entry that lacks a headline, a text or a link, read from
+/// the document when its items are the parsed entries one for one, as other readers do
+/// (gofeed's item fallbacks):
+/// - an item without `<title>` takes its `<dc:title>`, else its `<itunes:title>`; an item
+///   without `<description>` or content takes its `<dc:description>`, else its
+///   `<itunes:summary>`. feed-rs drops the Dublin Core ones and files the iTunes ones under
+///   the entry's media, where any caption may have a title too;
+/// - an item without a link whose GUID is a path on the feed's site (`<guid>/news/123</guid>`,
+///   a permalink unless it says `isPermaLink="false"`) links to that path on the feed's host.
+///   feed-rs resolves relative links, not GUIDs, and `normalize` takes only an absolute GUID.
+fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], feed_url: &str) {
+    static ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?s)<(dc|itunes):(title|description|summary)(?:\s[^>]*)?>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</(?:dc|itunes):(?:title|description|summary)>",
+        )
+        .expect("valid regex")
+    });
+    static NOT_PERMALINK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"<guid\s[^>]*isPermaLink\s*=\s*["']\s*false"#).expect("valid regex")
+    });
+    let blank = |t: Option<&str>| t.is_none_or(|t| t.trim().is_empty());
+    let untitled = |e: &RawEntry| blank(e.title.as_deref());
+    let textless = |e: &RawEntry| blank(e.summary.as_deref()) && blank(e.content.as_deref());
+    let path_guid = |e: &RawEntry| {
+        e.link.is_none()
+            && e.guid
+                .as_deref()
+                .is_some_and(|g| g.starts_with('/') && !g.starts_with("//"))
+    };
+    // Most feeds have neither kind of element: no second scan of their body for items.
+    let extended = [b"<dc:".as_slice(), b"<itunes:"]
+        .iter()
+        .any(|tag| memchr::memmem::find(xml, tag).is_some());
+    if !entries
+        .iter()
+        .any(|e| (extended && (untitled(e) || textless(e))) || path_guid(e))
+    {
+        return;
+    }
+    let Some(items) = raw_items(xml, entries.len()) else {
+        return;
+    };
+    let base = url::Url::parse(feed_url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    for (entry, item) in entries.iter_mut().zip(items) {
+        let (want_title, want_text) = (extended && untitled(entry), extended && textless(entry));
+        if want_title || want_text {
+            // The first non-blank of each: dc:title, itunes:title, dc:description,
+            // itunes:summary.
+            let mut found: [Option<String>; 4] = Default::default();
+            for c in ELEMENT.captures_iter(item) {
+                let slot = match (
+                    c.get(1).map(|m| m.as_bytes()),
+                    c.get(2).map(|m| m.as_bytes()),
+                ) {
+                    (Some(b"dc"), Some(b"title")) => 0,
+                    (Some(b"itunes"), Some(b"title")) => 1,
+                    (Some(b"dc"), Some(b"description")) => 2,
+                    (Some(b"itunes"), Some(b"summary")) => 3,
+                    _ => continue,
+                };
+                if found[slot].is_some() {
+                    continue;
+                }
+                // CDATA as it is, else the text unescaped
+                found[slot] = match (c.get(3), c.get(4)) {
+                    (Some(cdata), _) => std::str::from_utf8(cdata.as_bytes())
+                        .ok()
+                        .map(std::borrow::Cow::Borrowed),
+                    (None, Some(t)) => std::str::from_utf8(t.as_bytes())
+                        .ok()
+                        .and_then(|t| quick_xml::escape::unescape(t.trim()).ok()),
+                    (None, None) => None,
+                }
+                .filter(|t| !t.trim().is_empty())
+                .map(std::borrow::Cow::into_owned);
+            }
+            let [dc_title, itunes_title, dc_text, itunes_text] = found;
+            if want_title {
+                if let Some(t) = dc_title.or(itunes_title) {
+                    entry.title = Some(t);
+                }
+            }
+            if want_text {
+                if let Some(t) = dc_text.or(itunes_text) {
+                    entry.summary = Some(t);
+                }
+            }
+        }
+        if path_guid(entry) && !NOT_PERMALINK.is_match(item) {
+            let guid = entry.guid.as_deref().unwrap_or_default();
+            if let Some(link) = base.as_ref().and_then(|b| b.join(guid.trim()).ok()) {
+                entry.link = Some(link.to_string());
+            }
         }
     }
 }
@@ -668,6 +768,75 @@ mod tests {
             links(&atom),
             [Some("https://news.example.org/a".to_owned())]
         );
+    }
+
+    #[test]
+    fn an_item_without_a_title_or_text_takes_its_dc_or_itunes_one() {
+        let rss = "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+            xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"><channel><title>A</title>\
+            <item><itunes:title>Episode</itunes:title><dc:title><![CDATA[Budget & <b>tax</b>]]></dc:title><link>https://e.org/1</link></item>\
+            <item><itunes:title>Fish &amp; chips</itunes:title><link>https://e.org/2</link></item>\
+            <item><title>Own</title><dc:title>Other</dc:title><link>https://e.org/3</link></item>\
+            <item><title> </title><dc:title> </dc:title><itunes:title>Second choice</itunes:title><link>https://e.org/4</link></item>\
+            <item><link>https://e.org/5</link><description>untitled</description></item>\
+            </channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "https://e.org/feed", None).unwrap();
+        let titles: Vec<Option<&str>> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(
+            titles,
+            [
+                Some("Budget & <b>tax</b>"),
+                Some("Fish & chips"),
+                Some("Own"),
+                Some("Second choice"),
+                None,
+            ]
+        );
+        let rss = "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+            xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"><channel><title>A</title>\
+            <item><title>a</title><itunes:summary>Show notes</itunes:summary><dc:description>Budget &amp; tax</dc:description></item>\
+            <item><title>b</title><itunes:summary><![CDATA[<p>Notes</p>]]></itunes:summary></item>\
+            <item><title>c</title><description>Own</description><dc:description>Other</dc:description></item>\
+            <item><title>d</title></item>\
+            </channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "https://e.org/feed", None).unwrap();
+        let texts: Vec<Option<&str>> = f.entries.iter().map(|e| e.summary.as_deref()).collect();
+        assert_eq!(
+            texts,
+            [
+                Some("Budget & tax"),
+                Some("<p>Notes</p>"),
+                Some("Own"),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn a_linkless_items_path_guid_links_to_the_feeds_site() {
+        let rss = "<rss version=\"2.0\"><channel><title>A</title>\
+            <item><title>a</title><guid>/news/a-1</guid></item>\
+            <item><title>b</title><guid isPermaLink=\"false\">/news/b-2</guid></item>\
+            <item><title>c</title><guid>/news/c-3</guid><link>https://e.org/c</link></item>\
+            <item><title>d</title><guid>//cdn.example/d</guid></item>\
+            <item><title>e</title><guid>e-5</guid></item>\
+            </channel></rss>";
+        let links = |feed_url: &str| -> Vec<Option<String>> {
+            let f = parse_feed(rss.as_bytes(), feed_url, None).unwrap();
+            f.entries.into_iter().map(|e| e.link).collect()
+        };
+        assert_eq!(
+            links("https://e.org/rss/all.xml"),
+            [
+                Some("https://e.org/news/a-1".to_owned()),
+                None,
+                Some("https://e.org/c".to_owned()),
+                None,
+                None,
+            ]
+        );
+        // A feed read from a file has no site to resolve against.
+        assert_eq!(links("file:///srv/feeds/all.xml")[0], None);
     }
 
     #[test]
