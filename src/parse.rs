@@ -18,6 +18,7 @@
 //! decoded text with two small regexes.
 
 pub mod encoding;
+mod nesting;
 mod repair;
 
 use std::sync::LazyLock;
@@ -120,6 +121,13 @@ pub fn parse_feed_at(
     // up, a hostile body must give an error, not take the poll down.
     // Its report stays off stderr: the poll's error says it.
     let parse = |bytes: &[u8]| {
+        // A stack overflow inside feed-rs is no panic: it would abort the daemon.
+        if let Some(depth) = nesting::media_rss_too_deep(bytes, nesting::MAX_MEDIA_DEPTH) {
+            return Err(ParseError::Malformed(format!(
+                "Media RSS elements nested {depth} deep or more (at most {} are read)",
+                nesting::MAX_MEDIA_DEPTH
+            )));
+        }
         crate::telemetry::quietly_catching_panics(|| parser().parse(bytes))
             .map_err(|why| {
                 ParseError::Malformed(format!("the XML reader failed on this document: {why}"))
@@ -810,6 +818,31 @@ mod tests {
                 None
             ]
         );
+    }
+
+    /// feed-rs recurses once per nested Media RSS element: 3,000 levels overflowed the stack
+    /// and aborted the process (this test's too, had the guard let it through).
+    #[test]
+    fn deeply_nested_media_rss_is_a_malformed_feed_not_a_stack_overflow() {
+        for (open, close) in [
+            ("<media:group>", "</media:group>"),
+            (
+                "<media:content url=\"https://e.org/a.jpg\">",
+                "</media:content>",
+            ),
+        ] {
+            let rss = format!(
+                "<rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>A</title>\
+                 <item><title>a</title>{}{}</item></channel></rss>",
+                open.repeat(3000),
+                close.repeat(3000)
+            );
+            let e = parse_feed(rss.as_bytes(), "https://e.org/feed", None).unwrap_err();
+            assert!(
+                matches!(&e, ParseError::Malformed(m) if m.contains("nested 65 deep")),
+                "{e}"
+            );
+        }
     }
 
     #[test]
