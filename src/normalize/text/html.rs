@@ -365,6 +365,10 @@ fn strip_pass(input: &str) -> String {
     // Skip state for nested non-content elements: (name, depth, index after its open tag).
     let mut skip: Option<(TagName, u32, usize)> = None;
     let mut skipping_allowed = true;
+    // Raw-text elements found never closed, each with the least position its end tag was
+    // sought from: no end tag follows it, so later ones of that name are not sought again
+    // (each search ran to the end of the input: `<script>` repeated took quadratic time).
+    let mut unclosed: Vec<(TagName, usize)> = Vec::new();
 
     loop {
         let Some(off) = b.get(i..).and_then(|r| memchr::memchr(b'<', r)) else {
@@ -400,7 +404,21 @@ fn strip_pass(input: &str) -> String {
             Markup::Open { name, self_closing } => {
                 let class = name.class();
                 if !self_closing && class == TagClass::RawSkip {
-                    match skip_raw(b, end, &name) {
+                    let known_unclosed =
+                        unclosed.iter().any(|(n, from)| *n == name && end >= *from);
+                    let after = if known_unclosed {
+                        None
+                    } else {
+                        let after = skip_raw(b, end, &name);
+                        if after.is_none() {
+                            match unclosed.iter_mut().find(|(n, _)| *n == name) {
+                                Some((_, from)) => *from = (*from).min(end),
+                                None => unclosed.push((name, end)),
+                            }
+                        }
+                        after
+                    };
+                    match after {
                         Some(after) => {
                             i = after;
                             out.space();

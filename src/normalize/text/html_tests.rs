@@ -12,6 +12,34 @@ proptest! {
     }
 }
 
+/// Each unclosed `<script>` searched the rest of the input for its end tag: 2 MB of
+/// `<script>x ` took two minutes. Counted in bytes searched, not timed: at most a few passes
+/// over the input, however many unclosed tags it holds.
+#[test]
+fn unclosed_raw_text_tags_are_searched_past_once() {
+    use super::super::markup::RAW_SEARCHED;
+    for unit in ["<script>x ", "<style>a <textarea>b ", "&lt;script&gt;x "] {
+        let html = unit.repeat(4000);
+        RAW_SEARCHED.with(|c| c.set(0));
+        let text = html_to_text(&html);
+        let searched = RAW_SEARCHED.with(std::cell::Cell::get);
+        assert!(
+            text.contains("x") || text.contains("b"),
+            "{unit}: {text:.40}"
+        );
+        assert!(
+            searched <= 8 * html.len(),
+            "{unit}: {searched} bytes searched for end tags in {} bytes",
+            html.len()
+        );
+    }
+    // A closed one after unclosed ones of another name is still dropped.
+    assert_eq!(
+        html_to_text("<p>a <style>b <p>c</p><script>gone</script><p>d</p>"),
+        "a <style>b\n\nc\n\nd"
+    );
+}
+
 #[test]
 fn paragraphs_and_inline_tags() {
     let html = "<p>Hello <b>big</b>\n   world.</p><p></p><div>Second<br>third</div>";

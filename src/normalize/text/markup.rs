@@ -236,11 +236,22 @@ pub(super) fn skip_raw(b: &[u8], from: usize, name: &TagName) -> Option<usize> {
             && b[start..end].eq_ignore_ascii_case(n)
             && b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric())
         {
+            #[cfg(test)]
+            RAW_SEARCHED.with(|c| c.set(c.get() + (end - from)));
             return Some(find(b, end, b">").map_or(b.len(), |q| q + 1));
         }
         i = p + 2;
     }
+    #[cfg(test)]
+    RAW_SEARCHED.with(|c| c.set(c.get() + b.len().saturating_sub(from)));
     None
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes [`skip_raw`] has searched on this thread, for the tests that check the scan
+    /// stays linear.
+    pub(super) static RAW_SEARCHED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Does the input contain anything the scanner would treat as markup?
