@@ -527,8 +527,44 @@ pub async fn reload_sources(
             config.enabled_sources().cloned().collect(),
             config.schedule.clone(),
         ));
+        if let Some((marked, unmarked)) = agency_changes(&live.get().agencies, &config.sources) {
+            info!(
+                marked = marked.join(", "),
+                unmarked = unmarked.join(", "),
+                "agency marks changed: a story's origin follows them when read, so stories \
+                 with copies from these sources may show another origin; the change feed and \
+                 /events do not send those stories again"
+            );
+        }
         live.set(config.sources, config.schedule, now);
     }
+}
+
+/// The sources a reload marks as agencies (`marked`, sorted) and those no longer marked or
+/// no longer configured (`unmarked`), against the `agencies` in force; `None` when the marks
+/// are the same. Stories derive their `origin` from the marks when read.
+fn agency_changes<'a>(
+    agencies: &'a std::collections::HashSet<String>,
+    reloaded: &'a [crate::config::SourceConfig],
+) -> Option<(Vec<&'a str>, Vec<&'a str>)> {
+    let now: std::collections::HashSet<&str> = reloaded
+        .iter()
+        .filter(|s| s.agency)
+        .map(|s| s.name.as_str())
+        .collect();
+    let mut marked: Vec<&str> = now
+        .iter()
+        .copied()
+        .filter(|n| !agencies.contains(*n))
+        .collect();
+    let mut unmarked: Vec<&str> = agencies
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !now.contains(n))
+        .collect();
+    marked.sort_unstable();
+    unmarked.sort_unstable();
+    (!marked.is_empty() || !unmarked.is_empty()).then_some((marked, unmarked))
 }
 
 /// Applies a reloaded `[fetch]` to the polls that start from now on: a new HTTP client

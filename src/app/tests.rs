@@ -100,3 +100,33 @@ fn while_a_backup_has_the_store_closed_status_says_so_and_metrics_answer() {
     shutdown.cancel();
     rt.block_on(running).unwrap().unwrap();
 }
+
+/// A reload that marks or unmarks agencies (or removes one) changes stories' `origin` as
+/// they are read, with nothing in the change feed: the reload says which marks changed.
+#[test]
+fn a_reload_names_the_agency_marks_it_changes() {
+    let source = |name: &str, agency: bool| crate::config::SourceConfig {
+        name: name.into(),
+        url: url::Url::parse("http://news.test/feed.xml").expect("a URL"),
+        interval: std::time::Duration::from_secs(900),
+        enabled: true,
+        agency,
+        headers: Default::default(),
+    };
+    let agencies: std::collections::HashSet<String> = ["wire".to_owned(), "afp".to_owned()].into();
+    let same = [
+        source("afp", true),
+        source("wire", true),
+        source("outa", false),
+    ];
+    assert_eq!(super::agency_changes(&agencies, &same), None);
+    let changed = [
+        source("afp", false),
+        source("outa", true),
+        source("zeta", true),
+    ];
+    assert_eq!(
+        super::agency_changes(&agencies, &changed),
+        Some((vec!["outa", "zeta"], vec!["afp", "wire"]))
+    );
+}
