@@ -208,6 +208,24 @@ impl FeedLanguage {
     }
 }
 
+/// What of an entry's title, summary or content is read: the first 2 MiB. Texts are stored
+/// cut at 256 KiB anyway (`crate::ingest::MAX_TEXT_BYTES`), but each paragraph costs its
+/// own small allocations on the way: one 8 MB description of two-character list items took
+/// 220 MB to normalize, and a body may be 16 MiB.
+pub const MAX_FIELD_BYTES: usize = 2 << 20;
+
+/// `s` cut to [`MAX_FIELD_BYTES`] at a character boundary.
+fn capped(s: &str) -> &str {
+    if s.len() <= MAX_FIELD_BYTES {
+        return s;
+    }
+    let mut at = MAX_FIELD_BYTES;
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    &s[..at]
+}
+
 /// Normalizes one raw entry. Never panics; every field may be arbitrary text.
 pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     let rules: &Rules = &opts.rules;
@@ -216,6 +234,7 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     let title = raw
         .title
         .as_deref()
+        .map(capped)
         .map(|t| {
             let t = if raw.plain.title {
                 text::plain_to_text(t)
@@ -241,11 +260,13 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     let content = raw
         .content
         .as_deref()
+        .map(capped)
         .map(to_text(raw.plain.content))
         .unwrap_or_default();
     let summary = raw
         .summary
         .as_deref()
+        .map(capped)
         .map(to_text(raw.plain.summary))
         .unwrap_or_default();
     let body = if summary.len() > content.len() {

@@ -147,6 +147,31 @@ fn wire_story_edited_copy_folds() {
     assert!(!b.text.contains("Follow us"));
 }
 
+/// Only the first `MAX_FIELD_BYTES` of a field are read: what follows never reaches the text
+/// or the fingerprint (an 8 MB description of tiny paragraphs took 220 MB to read whole).
+#[test]
+fn only_the_first_two_mib_of_a_field_are_read() {
+    let unit = "<p>\u{e9}t\u{e9} x</p>";
+    let filler = unit.repeat(MAX_FIELD_BYTES / unit.len() + 1);
+    assert!(filler.len() > MAX_FIELD_BYTES);
+    for field in ["summary", "content", "title"] {
+        let long = format!("{filler}<p>zebra crossing</p>");
+        let mut raw = RawEntry {
+            title: Some("T".into()),
+            ..Default::default()
+        };
+        match field {
+            "summary" => raw.summary = Some(long),
+            "content" => raw.content = Some(long),
+            _ => raw.title = Some(long),
+        }
+        let a = normalize(&raw, &opts());
+        let all = format!("{} {} {} {}", a.title, a.text, a.fp_title, a.fp_text);
+        assert!(all.contains('x'), "{field}");
+        assert!(!all.contains("zebra"), "{field}");
+    }
+}
+
 #[test]
 fn keys() {
     let mut raw = RawEntry {
