@@ -124,7 +124,7 @@ pub fn parse_feed_at(
         // A stack overflow inside feed-rs is no panic: it would abort the daemon.
         if let Some(depth) = nesting::media_rss_too_deep(bytes, nesting::MAX_MEDIA_DEPTH) {
             return Err(ParseError::Malformed(format!(
-                "Media RSS elements nested {depth} deep or more (at most {} are read)",
+                "Media RSS or iTunes elements nested {depth} deep or more (at most {} are read)",
                 nesting::MAX_MEDIA_DEPTH
             )));
         }

@@ -1,24 +1,28 @@
-//! How deep a document nests Media RSS elements, checked before feed-rs reads it.
+//! How deep a document nests Media RSS and iTunes elements, checked before feed-rs reads it.
 //!
-//! feed-rs 3 reads a `<media:group>` by calling itself for each child, and a `<media:content>`
-//! the same way, with no limit on the depth: 1,500 nested groups (a 41 KB feed) overflowed an
+//! feed-rs 3 reads a `<media:group>` by calling itself for each child, a `<media:content>`
+//! and an `<itunes:category>` the same way, with no limit on the depth: 1,500 nested groups (a 41 KB feed) overflowed an
 //! ingest thread's stack. A stack overflow aborts the process — no panic to catch — so one
 //! hostile feed stopped the daemon at every start. Real feeds nest Media RSS two or three
-//! levels (`group` › `content` › `title`); a document nesting more than [`MAX_MEDIA_DEPTH`] is
-//! refused before feed-rs sees it.
+//! levels (`group` › `content` › `title`), iTunes categories two; a document nesting them
+//! more than [`MAX_MEDIA_DEPTH`] deep is refused before feed-rs sees it.
 //!
-//! The check is a byte scan: the prefixes bound to the Media RSS namespace (feed-rs knows it
-//! by its URI only), then the depth of elements with one of those prefixes, skipping comments
-//! and CDATA sections. It runs only on documents that declare the namespace.
+//! The check is a byte scan: the prefixes bound to those namespaces (feed-rs knows them by
+//! their URI only), then the depth of elements with one of those prefixes, skipping comments,
+//! CDATA sections and quoted attribute values. It runs only on documents that declare one.
 
-/// The Media RSS namespace, as feed-rs recognises it.
-const MEDIA_RSS: &[u8] = b"http://search.yahoo.com/mrss/";
+/// The namespaces whose elements feed-rs reads by recursion, as it recognises them: Media RSS
+/// (`group`, `content`) and iTunes (`category` in `category`).
+const RECURSIVE_NAMESPACES: [&[u8]; 2] = [
+    b"http://search.yahoo.com/mrss/",
+    b"http://www.itunes.com/dtds/podcast-1.0.dtd",
+];
 
-/// Nesting of Media RSS elements allowed; far more than any real feed, far less than what
+/// Nesting of Media RSS and iTunes elements allowed; far more than any real feed, far less than what
 /// overflowed a 2 MiB stack (about 1,000 levels).
 pub const MAX_MEDIA_DEPTH: usize = 64;
 
-/// The Media RSS nesting depth of `xml` once it exceeds `limit` (where the scan stops), or
+/// The Media RSS and iTunes nesting depth of `xml` once it exceeds `limit` (where the scan stops), or
 /// `None` while it stays within it.
 pub fn media_rss_too_deep(xml: &[u8], limit: usize) -> Option<usize> {
     let prefixes = media_prefixes(xml);
@@ -38,7 +42,7 @@ pub fn media_rss_too_deep(xml: &[u8], limit: usize) -> Option<usize> {
             at = skip_past(xml, start, b"]]>");
             continue;
         }
-        let end = memchr::memchr(b'>', rest).map_or(xml.len(), |e| start + e);
+        let end = tag_end(xml, start);
         let tag = &xml[start..end];
         at = (end + 1).min(xml.len());
         let (closing, name) = match tag.strip_prefix(b"/") {
@@ -60,24 +64,53 @@ pub fn media_rss_too_deep(xml: &[u8], limit: usize) -> Option<usize> {
     None
 }
 
+/// Index of the `>` that ends the tag starting at `from` (after its `<`), outside quoted
+/// attribute values (`url="a>b"`); the end of `xml` when there is none.
+fn tag_end(xml: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(off) = memchr::memchr3(b'>', b'"', b'\'', &xml[i..]) {
+        let at = i + off;
+        match xml[at] {
+            b'>' => return at,
+            q => match memchr::memchr(q, &xml[at + 1..]) {
+                Some(close) => i = at + 1 + close + 1,
+                None => return xml.len(),
+            },
+        }
+    }
+    xml.len()
+}
+
 /// Index just past the first `end` at or after `from`, else the end of `xml`.
 fn skip_past(xml: &[u8], from: usize, end: &[u8]) -> usize {
     memchr::memmem::find(&xml[from..], end).map_or(xml.len(), |i| from + i + end.len())
 }
 
-/// Whether the element name `name` (what follows `<` or `</`) has the prefix `prefix`.
+/// Whether the element name `name` (what follows `<` or `</`) has the prefix `prefix`; the
+/// empty prefix (a default namespace) is that of a name without one.
 fn is_prefixed(name: &[u8], prefix: &[u8]) -> bool {
+    if prefix.is_empty() {
+        let qname_end = name
+            .iter()
+            .position(|b| b.is_ascii_whitespace() || *b == b'/')
+            .unwrap_or(name.len());
+        return name.first().is_some_and(u8::is_ascii_alphabetic)
+            && !name[..qname_end].contains(&b':');
+    }
     name.strip_prefix(prefix)
         .is_some_and(|rest| rest.first() == Some(&b':'))
 }
 
-/// The prefixes `xmlns:PREFIX="…mrss/"` binds to the Media RSS namespace, and the empty
+/// The prefixes `xmlns:PREFIX="…"` binds to those namespaces, and the empty
 /// prefix when it is declared as a default namespace (`xmlns="…mrss/"`): then unprefixed
 /// elements are counted, which over-counts the feed's own elements, harmlessly for a
 /// limit this far above real nesting.
 fn media_prefixes(xml: &[u8]) -> Vec<&[u8]> {
     let mut found = Vec::new();
-    for i in memchr::memmem::find_iter(xml, MEDIA_RSS) {
+    let uses = RECURSIVE_NAMESPACES
+        .iter()
+        .flat_map(|ns| memchr::memmem::find_iter(xml, ns));
+    for i in uses {
         // `xmlns:media = "` before the URI: back over the quote, spaces, `=`, spaces.
         let before = &xml[..i];
         if !matches!(before.last(), Some(b'"' | b'\'')) {
@@ -88,9 +121,10 @@ fn media_prefixes(xml: &[u8]) -> Vec<&[u8]> {
             continue;
         };
         let before = before.trim_ascii_end();
+        // (the XML reader also takes `version="2.0"xmlns:media=…`, without a space)
         let name_start = before
             .iter()
-            .rposition(|b| b.is_ascii_whitespace() || *b == b'<')
+            .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'<' | b'"' | b'\''))
             .map_or(0, |p| p + 1);
         let attr = &before[name_start..];
         let prefix: &[u8] = match attr.strip_prefix(b"xmlns") {
@@ -147,6 +181,42 @@ mod tests {
         // group › content › title
         assert_eq!(media_rss_too_deep(doc.as_bytes(), 3), None);
         assert_eq!(media_rss_too_deep(doc.as_bytes(), 2), Some(3));
+    }
+
+    #[test]
+    fn itunes_categories_and_unspaced_declarations_count() {
+        let itunes = format!(
+            "<rss xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"><channel>{}{}</channel></rss>",
+            "<itunes:category text=\"a\">".repeat(100),
+            "</itunes:category>".repeat(100)
+        );
+        assert!(media_rss_too_deep(itunes.as_bytes(), 64).is_some());
+        let unspaced = nested(100, "media")
+            .replace("<rss version=\"2.0\" xmlns:", "<rss version=\"2.0\"xmlns:");
+        assert!(unspaced.contains("\"2.0\"xmlns:media"));
+        assert!(media_rss_too_deep(unspaced.as_bytes(), 64).is_some());
+        // A closing tag inside a quoted value closes nothing.
+        let hidden = format!(
+            "<rss xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><item>{}</item></channel></rss>",
+            "<media:group a=\"x></media:group>z\">".repeat(100)
+        );
+        assert!(media_rss_too_deep(hidden.as_bytes(), 64).is_some());
+    }
+
+    #[test]
+    fn a_default_namespace_and_quoted_brackets_are_read_right() {
+        let default = format!(
+            "<rss version=\"2.0\"><channel><item><group xmlns=\"http://search.yahoo.com/mrss/\">{}{}</group></item></channel></rss>",
+            "<group>".repeat(100),
+            "</group>".repeat(100)
+        );
+        assert!(media_rss_too_deep(default.as_bytes(), 64).is_some());
+        // `>` inside a quoted value does not end the tag: these are self-closing siblings.
+        let quoted = format!(
+            "<rss xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><item>{}</item></channel></rss>",
+            "<media:content url=\"https://e.org/a?x=>\" title='b>c'/>".repeat(100)
+        );
+        assert_eq!(media_rss_too_deep(quoted.as_bytes(), 64), None);
     }
 
     #[test]
