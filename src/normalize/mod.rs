@@ -208,22 +208,31 @@ impl FeedLanguage {
     }
 }
 
-/// What of an entry's title, summary or content is read: the first 2 MiB. Texts are stored
-/// cut at 256 KiB anyway (`crate::ingest::MAX_TEXT_BYTES`), but each paragraph costs its
-/// own small allocations on the way: one 8 MB description of two-character list items took
-/// 220 MB to normalize, and a body may be 16 MiB.
+/// What of an entry's title, summary or content is read: the first 2 MiB of its text, once
+/// the markup is gone (cutting the markup could leave a `<script>` open, whose code would
+/// then be read as words). Texts are stored cut at 256 KiB anyway
+/// (`crate::ingest::MAX_TEXT_BYTES`), but each paragraph costs its own small allocations on
+/// the way: one 8 MB description of two-character list items took 220 MB to normalize, and
+/// a body may be 16 MiB.
 pub const MAX_FIELD_BYTES: usize = 2 << 20;
 
-/// `s` cut to [`MAX_FIELD_BYTES`] at a character boundary.
-fn capped(s: &str) -> &str {
-    if s.len() <= MAX_FIELD_BYTES {
-        return s;
+/// `text` cut to [`MAX_FIELD_BYTES`]: at the last paragraph break before the limit when there
+/// is one in its second half, else at a character boundary.
+fn capped(mut text: String) -> String {
+    if text.len() <= MAX_FIELD_BYTES {
+        return text;
     }
     let mut at = MAX_FIELD_BYTES;
-    while !s.is_char_boundary(at) {
+    while !text.is_char_boundary(at) {
         at -= 1;
     }
-    &s[..at]
+    if let Some(p) = memchr::memmem::rfind(&text.as_bytes()[..at], b"\n\n") {
+        if p >= MAX_FIELD_BYTES / 2 {
+            at = p;
+        }
+    }
+    text.truncate(at);
+    text
 }
 
 /// Normalizes one raw entry. Never panics; every field may be arbitrary text.
@@ -234,13 +243,12 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     let title = raw
         .title
         .as_deref()
-        .map(capped)
         .map(|t| {
-            let t = if raw.plain.title {
+            let t = capped(if raw.plain.title {
                 text::plain_to_text(t)
             } else {
                 html_to_text(&text::protect_bracketed_names(t))
-            };
+            });
             // most titles are one paragraph: no search (and no new string) then
             if memchr::memchr(b'\n', t.as_bytes()).is_some() {
                 t.replace("\n\n", " ")
@@ -260,14 +268,14 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     let content = raw
         .content
         .as_deref()
-        .map(capped)
         .map(to_text(raw.plain.content))
+        .map(capped)
         .unwrap_or_default();
     let summary = raw
         .summary
         .as_deref()
-        .map(capped)
         .map(to_text(raw.plain.summary))
+        .map(capped)
         .unwrap_or_default();
     let body = if summary.len() > content.len() {
         summary

@@ -147,13 +147,14 @@ fn wire_story_edited_copy_folds() {
     assert!(!b.text.contains("Follow us"));
 }
 
-/// Only the first `MAX_FIELD_BYTES` of a field are read: what follows never reaches the text
-/// or the fingerprint (an 8 MB description of tiny paragraphs took 220 MB to read whole).
+/// Only the first `MAX_FIELD_BYTES` of a field's text are read: what follows never reaches
+/// the text or the fingerprint (an 8 MB description of tiny paragraphs took 220 MB to read
+/// whole).
 #[test]
 fn only_the_first_two_mib_of_a_field_are_read() {
     let unit = "<p>\u{e9}t\u{e9} x</p>";
-    let filler = unit.repeat(MAX_FIELD_BYTES / unit.len() + 1);
-    assert!(filler.len() > MAX_FIELD_BYTES);
+    // each gives at least 7 bytes of text ("été x" and a paragraph break)
+    let filler = unit.repeat(MAX_FIELD_BYTES / 7 + 1);
     for field in ["summary", "content", "title"] {
         let long = format!("{filler}<p>zebra crossing</p>");
         let mut raw = RawEntry {
@@ -170,6 +171,19 @@ fn only_the_first_two_mib_of_a_field_are_read() {
         assert!(all.contains('x'), "{field}");
         assert!(!all.contains("zebra"), "{field}");
     }
+    // The limit counts text, not markup: a script past 2 MiB is still markup, dropped whole,
+    // and the words after it are read.
+    let script = format!(
+        "<p>Lead paragraph.</p><script type=\"application/json\">{{\"data\":\"{}\"}}</script><p>After the script.</p>",
+        "x".repeat(MAX_FIELD_BYTES + 1000)
+    );
+    let raw = RawEntry {
+        title: Some("T".into()),
+        content: Some(script),
+        ..Default::default()
+    };
+    let a = normalize(&raw, &opts());
+    assert_eq!(a.text, "Lead paragraph.\n\nAfter the script.");
 }
 
 #[test]
