@@ -177,6 +177,19 @@ pub fn parse_feed_at(
     };
     let (skip_hours, skip_days) = skip_times(bytes);
     let feed_language = feed.language.clone();
+    // The site the feed is about (RSS `<channel><link>`, Atom's alternate link), else the
+    // feed's own URL: what a path GUID is a path on.
+    let site = feed
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .map(|l| l.href.as_str())
+        .chain([url])
+        .find_map(|href| {
+            url::Url::parse(href)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+        });
     // What the format declares plain text is read literally; RSS declares nothing (feed-rs
     // calls its titles plain, but they carry HTML and entities in the wild).
     let declares = !matches!(
@@ -283,7 +296,7 @@ pub fn parse_feed_at(
         keep_pub_dates(&mut entries, bytes, fetched_at);
     }
     original_links(&mut entries, bytes);
-    raw_item_fallbacks(&mut entries, bytes, url);
+    raw_item_fallbacks(&mut entries, bytes, site.as_ref());
     Ok(ParsedFeed {
         title: feed.title.map(|t| t.content),
         ttl_minutes: feed.ttl,
@@ -361,14 +374,16 @@ fn original_links(entries: &mut [RawEntry], xml: &[u8]) {
 /// What feed-rs leaves out of an entry that lacks a headline, a text or a link, read from
 /// the document when its items are the parsed entries one for one, as other readers do
 /// (gofeed's item fallbacks):
-/// - an item without `<title>` takes its `<dc:title>`, else its `<itunes:title>`; an item
+/// - an item without `<title>` takes its own `<dc:title>`, else its `<itunes:title>`; an item
 ///   without `<description>` or content takes its `<dc:description>`, else its
 ///   `<itunes:summary>`. feed-rs drops the Dublin Core ones and files the iTunes ones under
-///   the entry's media, where any caption may have a title too;
-/// - an item without a link whose GUID is a path on the feed's site (`<guid>/news/123</guid>`,
-///   a permalink unless it says `isPermaLink="false"`) links to that path on the feed's host.
-///   feed-rs resolves relative links, not GUIDs, and `normalize` takes only an absolute GUID.
-fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], feed_url: &str) {
+///   the entry's media. Only the item's own elements count, not those inside its media (a
+///   photo's `<dc:title>` is a file name or a caption);
+/// - an item without a link whose GUID is a path (`<guid>/news/123</guid>`, a permalink unless
+///   it says `isPermaLink="false"`) links to that path on `site` (the channel's link, else
+///   the feed's URL). feed-rs resolves relative links, not GUIDs, and `normalize` takes only
+///   an absolute GUID.
+fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], site: Option<&url::Url>) {
     static ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
             r"(?s)<(dc|itunes):(title|description|summary)(?:\s[^>]*)?>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</(?:dc|itunes):(?:title|description|summary)>",
@@ -376,16 +391,18 @@ fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], feed_url: &str) {
         .expect("valid regex")
     });
     static NOT_PERMALINK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"<guid\s[^>]*isPermaLink\s*=\s*["']\s*false"#).expect("valid regex")
+        Regex::new(r#"(?i)<guid\s[^>]*isPermaLink\s*=\s*["']\s*false"#).expect("valid regex")
     });
     let blank = |t: Option<&str>| t.is_none_or(|t| t.trim().is_empty());
     let untitled = |e: &RawEntry| blank(e.title.as_deref());
     let textless = |e: &RawEntry| blank(e.summary.as_deref()) && blank(e.content.as_deref());
     let path_guid = |e: &RawEntry| {
         e.link.is_none()
-            && e.guid
-                .as_deref()
-                .is_some_and(|g| g.starts_with('/') && !g.starts_with("//"))
+            && e.guid.as_deref().is_some_and(|g| {
+                let g = g.trim();
+                // not `//host/…`, nor `/\host/…`, which URL parsers read as another host
+                g.starts_with('/') && !g.starts_with("//") && !g.contains('\\')
+            })
     };
     // Most feeds have neither kind of element: no second scan of their body for items.
     let extended = [b"<dc:".as_slice(), b"<itunes:"]
@@ -400,9 +417,6 @@ fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], feed_url: &str) {
     let Some(items) = raw_items(xml, entries.len()) else {
         return;
     };
-    let base = url::Url::parse(feed_url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"));
     for (entry, item) in entries.iter_mut().zip(items) {
         let (want_title, want_text) = (extended && untitled(entry), extended && textless(entry));
         if want_title || want_text {
@@ -420,17 +434,23 @@ fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], feed_url: &str) {
                     (Some(b"itunes"), Some(b"summary")) => 3,
                     _ => continue,
                 };
-                if found[slot].is_some() {
+                // the item's own: one element (the item) open where it starts
+                let own = c
+                    .get(0)
+                    .is_some_and(|m| nesting::depth_at(item, m.start()) == 1);
+                if found[slot].is_some() || !own {
                     continue;
                 }
-                // CDATA as it is, else the text unescaped
+                // CDATA as it is, else the text unescaped (an HTML entity such as `&eacute;`,
+                // which XML does not know, is left for the HTML reading after)
                 found[slot] = match (c.get(3), c.get(4)) {
                     (Some(cdata), _) => std::str::from_utf8(cdata.as_bytes())
                         .ok()
                         .map(std::borrow::Cow::Borrowed),
-                    (None, Some(t)) => std::str::from_utf8(t.as_bytes())
-                        .ok()
-                        .and_then(|t| quick_xml::escape::unescape(t.trim()).ok()),
+                    (None, Some(t)) => std::str::from_utf8(t.as_bytes()).ok().map(|t| {
+                        let t = t.trim();
+                        quick_xml::escape::unescape(t).unwrap_or(std::borrow::Cow::Borrowed(t))
+                    }),
                     (None, None) => None,
                 }
                 .filter(|t| !t.trim().is_empty())
@@ -450,7 +470,7 @@ fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], feed_url: &str) {
         }
         if path_guid(entry) && !NOT_PERMALINK.is_match(item) {
             let guid = entry.guid.as_deref().unwrap_or_default();
-            if let Some(link) = base.as_ref().and_then(|b| b.join(guid.trim()).ok()) {
+            if let Some(link) = site.and_then(|b| b.join(guid.trim()).ok()) {
                 entry.link = Some(link.to_string());
             }
         }
@@ -460,10 +480,17 @@ fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], feed_url: &str) {
 /// The document's RSS items or Atom entries as raw XML, for reading what feed-rs leaves out;
 /// `None` unless they are the parsed entries one for one (`n` of them).
 fn raw_items(xml: &[u8], n: usize) -> Option<Vec<&[u8]>> {
+    // Comments and CDATA sections are matched to be passed over: an item commented out, or
+    // one quoted in a description, is no entry.
     static ITEM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?s)<(item|entry)[\s>].*?</(?:item|entry)>").expect("valid regex")
+        Regex::new(r"(?s)<!--.*?-->|<!\[CDATA\[.*?\]\]>|<(?:item|entry)[\s>].*?</(?:item|entry)>")
+            .expect("valid regex")
     });
-    let items: Vec<&[u8]> = ITEM.find_iter(xml).map(|m| m.as_bytes()).collect();
+    let items: Vec<&[u8]> = ITEM
+        .find_iter(xml)
+        .map(|m| m.as_bytes())
+        .filter(|m| !m.starts_with(b"<!"))
+        .collect();
     (items.len() == n).then_some(items)
 }
 
@@ -870,6 +897,44 @@ mod tests {
         );
         // A feed read from a file has no site to resolve against.
         assert_eq!(links("file:///srv/feeds/all.xml")[0], None);
+        // The channel's link is the site, wherever the feed is served from; a GUID that a URL
+        // parser reads as another host, or that says (in any case) it is no permalink, is not
+        // followed.
+        let rss = "<rss version=\"2.0\"><channel><title>A</title><link>https://www.e.org/</link>\
+            <atom:link xmlns:atom=\"http://www.w3.org/2005/Atom\" rel=\"self\" href=\"https://feeds.e.org/rss\"/>\
+            <item><title>a</title><guid>/news/a-1</guid></item>\
+            <item><title>b</title><guid>/\\evil.example/x</guid></item>\
+            <item><title>c</title><guid isPermaLink=\"False\">/news/c-3</guid></item>\
+            </channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "https://feeds.e.org/rss", None).unwrap();
+        let got: Vec<Option<String>> = f.entries.into_iter().map(|e| e.link).collect();
+        assert_eq!(
+            got,
+            [Some("https://www.e.org/news/a-1".to_owned()), None, None]
+        );
+    }
+
+    #[test]
+    fn only_an_items_own_dc_title_counts_and_commented_items_are_no_items() {
+        let rss = "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+            xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>A</title>\
+            <!-- <item><dc:title>Withdrawn story</dc:title></item> -->\
+            <item><media:content url=\"https://e.org/p.jpg\"><dc:title>IMG_4411.jpg</dc:title></media:content>\
+            <dc:title>Real headline</dc:title><link>https://e.org/1</link></item>\
+            <item><dc:title>Caf&eacute; owners&nbsp;protest</dc:title><link>https://e.org/2</link></item>\
+            <item><media:content url=\"https://e.org/q.jpg\"><dc:title>caption only</dc:title></media:content>\
+            <link>https://e.org/3</link></item>\
+            </channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "https://e.org/feed", None).unwrap();
+        let titles: Vec<Option<&str>> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(
+            titles,
+            [
+                Some("Real headline"),
+                Some("Caf&eacute; owners&nbsp;protest"),
+                None
+            ]
+        );
     }
 
     #[test]

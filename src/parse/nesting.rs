@@ -30,8 +30,57 @@ pub fn media_rss_too_deep(xml: &[u8], limit: usize) -> Option<usize> {
         return None;
     }
     let mut depth = 0usize;
+    for tag in tags(xml) {
+        if !prefixes.iter().any(|p| is_prefixed(tag.name, p)) {
+            continue;
+        }
+        match tag.kind {
+            TagKind::Close => depth = depth.saturating_sub(1),
+            TagKind::Open => {
+                depth += 1;
+                if depth > limit {
+                    return Some(depth);
+                }
+            }
+            TagKind::Empty => {}
+        }
+    }
+    None
+}
+
+/// How many elements are open at byte `pos` of `xml` (counted from its start).
+pub fn depth_at(xml: &[u8], pos: usize) -> usize {
+    let mut depth = 0usize;
+    for tag in tags(&xml[..pos.min(xml.len())]) {
+        match tag.kind {
+            TagKind::Open => depth += 1,
+            TagKind::Close => depth = depth.saturating_sub(1),
+            TagKind::Empty => {}
+        }
+    }
+    depth
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TagKind {
+    Open,
+    Close,
+    Empty,
+}
+
+/// One element tag of a document.
+struct Tag<'a> {
+    kind: TagKind,
+    /// What follows `<` or `</`: the name, then the attributes.
+    name: &'a [u8],
+}
+
+/// The element tags of `xml` in order, past comments, CDATA sections, processing
+/// instructions and declarations, each read to its `>` outside quoted values.
+fn tags(xml: &[u8]) -> impl Iterator<Item = Tag<'_>> {
     let mut at = 0;
-    while let Some(lt) = memchr::memchr(b'<', &xml[at..]) {
+    std::iter::from_fn(move || loop {
+        let lt = memchr::memchr(b'<', xml.get(at..)?)?;
         let start = at + lt + 1;
         let rest = &xml[start..];
         if rest.starts_with(b"!--") {
@@ -45,23 +94,24 @@ pub fn media_rss_too_deep(xml: &[u8], limit: usize) -> Option<usize> {
         let end = tag_end(xml, start);
         let tag = &xml[start..end];
         at = (end + 1).min(xml.len());
-        let (closing, name) = match tag.strip_prefix(b"/") {
-            Some(name) => (true, name),
-            None => (false, tag),
-        };
-        if !prefixes.iter().any(|p| is_prefixed(name, p)) {
+        if matches!(tag.first(), Some(b'!' | b'?')) {
             continue;
         }
-        if closing {
-            depth = depth.saturating_sub(1);
-        } else if !tag.ends_with(b"/") {
-            depth += 1;
-            if depth > limit {
-                return Some(depth);
-            }
-        }
-    }
-    None
+        return Some(match tag.strip_prefix(b"/") {
+            Some(name) => Tag {
+                kind: TagKind::Close,
+                name,
+            },
+            None => Tag {
+                kind: if tag.ends_with(b"/") {
+                    TagKind::Empty
+                } else {
+                    TagKind::Open
+                },
+                name: tag,
+            },
+        });
+    })
 }
 
 /// Index of the `>` that ends the tag starting at `from` (after its `<`), outside quoted
