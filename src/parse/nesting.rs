@@ -1,9 +1,9 @@
 //! How deep a document nests Media RSS and iTunes elements, checked before feed-rs reads it.
 //!
 //! feed-rs 3 reads a `<media:group>` by calling itself for each child, a `<media:content>`
-//! and an `<itunes:category>` the same way, with no limit on the depth: 1,500 nested groups (a 41 KB feed) overflowed an
-//! ingest thread's stack. A stack overflow aborts the process — no panic to catch — so one
-//! hostile feed stopped the daemon at every start. Real feeds nest Media RSS two or three
+//! and an `<itunes:category>` the same way, with no limit on the depth: 1,500 nested groups
+//! (a 41 KB feed) overflowed an ingest thread's stack. A stack overflow aborts the process —
+//! no panic to catch — so one hostile feed stopped the daemon at every start. Real feeds nest Media RSS two or three
 //! levels (`group` › `content` › `title`), iTunes categories two; a document nesting them
 //! more than [`MAX_MEDIA_DEPTH`] deep is refused before feed-rs sees it.
 //!
@@ -18,12 +18,12 @@ const RECURSIVE_NAMESPACES: [&[u8]; 2] = [
     b"http://www.itunes.com/dtds/podcast-1.0.dtd",
 ];
 
-/// Nesting of Media RSS and iTunes elements allowed; far more than any real feed, far less than what
-/// overflowed a 2 MiB stack (about 1,000 levels).
+/// Nesting of Media RSS and iTunes elements allowed; far more than any real feed, far less
+/// than what overflowed a 2 MiB stack (about 1,000 levels).
 pub const MAX_MEDIA_DEPTH: usize = 64;
 
-/// The Media RSS and iTunes nesting depth of `xml` once it exceeds `limit` (where the scan stops), or
-/// `None` while it stays within it.
+/// The Media RSS and iTunes nesting depth of `xml` once it exceeds `limit` (where the scan
+/// stops), or `None` while it stays within it.
 pub fn media_rss_too_deep(xml: &[u8], limit: usize) -> Option<usize> {
     let prefixes = media_prefixes(xml);
     if prefixes.is_empty() {
@@ -151,10 +151,10 @@ fn is_prefixed(name: &[u8], prefix: &[u8]) -> bool {
         .is_some_and(|rest| rest.first() == Some(&b':'))
 }
 
-/// The prefixes `xmlns:PREFIX="…"` binds to those namespaces, and the empty
-/// prefix when it is declared as a default namespace (`xmlns="…mrss/"`): then unprefixed
-/// elements are counted, which over-counts the feed's own elements, harmlessly for a
-/// limit this far above real nesting.
+/// The prefixes `xmlns:PREFIX="…"` binds to those namespaces, and the empty prefix when one
+/// is declared as a default namespace (`xmlns="…mrss/"`): then unprefixed elements are
+/// counted, which over-counts the feed's own elements, harmlessly for a limit this far above
+/// real nesting.
 fn media_prefixes(xml: &[u8]) -> Vec<&[u8]> {
     let mut found = Vec::new();
     let uses = RECURSIVE_NAMESPACES
