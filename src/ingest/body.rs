@@ -63,11 +63,7 @@ pub fn keep_newest(entries: &mut Vec<RawEntry>, max: usize) -> usize {
 
 fn cut_bytes(s: &mut String, max: usize) {
     if s.len() > max {
-        let mut at = max;
-        while !s.is_char_boundary(at) {
-            at -= 1;
-        }
-        s.truncate(at);
+        s.truncate(crate::normalize::boilerplate::floor_boundary(s, max));
         s.push('…');
     }
 }

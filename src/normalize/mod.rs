@@ -222,10 +222,7 @@ fn capped(mut text: String) -> String {
     if text.len() <= MAX_FIELD_BYTES {
         return text;
     }
-    let mut at = MAX_FIELD_BYTES;
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
+    let mut at = boilerplate::floor_boundary(&text, MAX_FIELD_BYTES);
     if let Some(p) = memchr::memmem::rfind(&text.as_bytes()[..at], b"\n\n") {
         if p >= MAX_FIELD_BYTES / 2 {
             at = p;

@@ -49,7 +49,7 @@ pub const WHOLE_MAX: usize = 240;
 pub const TRAILING_EDGE: usize = 3;
 
 /// Largest char boundary <= `i`.
-pub(super) fn floor_boundary(s: &str, i: usize) -> usize {
+pub(crate) fn floor_boundary(s: &str, i: usize) -> usize {
     if i >= s.len() {
         return s.len();
     }
