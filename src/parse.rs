@@ -177,19 +177,6 @@ pub fn parse_feed_at(
     };
     let (skip_hours, skip_days) = skip_times(bytes);
     let feed_language = feed.language.clone();
-    // The site the feed is about (RSS `<channel><link>`, Atom's alternate link), else the
-    // feed's own URL: what a path GUID is a path on.
-    let site = feed
-        .links
-        .iter()
-        .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .map(|l| l.href.as_str())
-        .chain([url])
-        .find_map(|href| {
-            url::Url::parse(href)
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https"))
-        });
     // What the format declares plain text is read literally; RSS declares nothing (feed-rs
     // calls its titles plain, but they carry HTML and entities in the wild).
     let declares = !matches!(
@@ -296,7 +283,7 @@ pub fn parse_feed_at(
         keep_pub_dates(&mut entries, bytes, fetched_at);
     }
     original_links(&mut entries, bytes);
-    raw_item_fallbacks(&mut entries, bytes, site.as_ref());
+    raw_item_fallbacks(&mut entries, bytes, &feed.links, url);
     Ok(ParsedFeed {
         title: feed.title.map(|t| t.content),
         ttl_minutes: feed.ttl,
@@ -380,10 +367,15 @@ fn original_links(entries: &mut [RawEntry], xml: &[u8]) {
 ///   the entry's media. Only the item's own elements count, not those inside its media (a
 ///   photo's `<dc:title>` is a file name or a caption);
 /// - an item without a link whose GUID is a path (`<guid>/news/123</guid>`, a permalink unless
-///   it says `isPermaLink="false"`) links to that path on `site` (the channel's link, else
-///   the feed's URL). feed-rs resolves relative links, not GUIDs, and `normalize` takes only
-///   an absolute GUID.
-fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], site: Option<&url::Url>) {
+///   it says `isPermaLink="false"`) links to that path on the site the feed is about (its
+///   `links`: RSS `<channel><link>`, Atom's alternate link), else on the feed's `url`.
+///   feed-rs resolves relative links, not GUIDs, and `normalize` takes only an absolute GUID.
+fn raw_item_fallbacks(
+    entries: &mut [RawEntry],
+    xml: &[u8],
+    links: &[feed_rs::model::Link],
+    url: &str,
+) {
     static ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
             r"(?s)<(dc|itunes):(title|description|summary)(?:\s[^>]*)?>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</(?:dc|itunes):(?:title|description|summary)>",
@@ -416,6 +408,23 @@ fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], site: Option<&url::U
     }
     let Some(items) = raw_items(xml, entries.len()) else {
         return;
+    };
+    // Read once, when the first path GUID needs it.
+    let site = std::cell::OnceCell::new();
+    let site = || {
+        site.get_or_init(|| {
+            links
+                .iter()
+                .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+                .map(|l| l.href.as_str())
+                .chain([url])
+                .find_map(|href| {
+                    url::Url::parse(href)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"))
+                })
+        })
+        .as_ref()
     };
     for (entry, item) in entries.iter_mut().zip(items) {
         let (want_title, want_text) = (extended && untitled(entry), extended && textless(entry));
@@ -470,7 +479,7 @@ fn raw_item_fallbacks(entries: &mut [RawEntry], xml: &[u8], site: Option<&url::U
         }
         if path_guid(entry) && !NOT_PERMALINK.is_match(item) {
             let guid = entry.guid.as_deref().unwrap_or_default();
-            if let Some(link) = site.and_then(|b| b.join(guid.trim()).ok()) {
+            if let Some(link) = site().and_then(|b| b.join(guid.trim()).ok()) {
                 entry.link = Some(link.to_string());
             }
         }
