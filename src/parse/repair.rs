@@ -37,14 +37,20 @@ pub(super) fn entry_tags(xml: &[u8]) -> usize {
     found
 }
 
-enum Piece {
+pub(super) enum Piece {
+    /// A bare `&`.
     Bare,
+    /// An item or entry start tag.
     EntryTag,
+    /// An XML declaration (a processing instruction whose target is `xml`), ending before
+    /// the position it holds, past its `?>`.
+    Declaration(usize),
 }
 
-/// Calls `seen` with the position of every bare `&` and entry start tag outside CDATA
-/// sections, comments and processing instructions.
-fn walk_at(xml: &[u8], mut seen: impl FnMut(Piece, usize)) {
+/// Calls `seen` with the position of every bare `&`, entry start tag and XML declaration
+/// outside CDATA sections, comments and other processing instructions. Linear: a section
+/// without its end runs to the end of the document.
+pub(super) fn walk_at(xml: &[u8], mut seen: impl FnMut(Piece, usize)) {
     let mut i = 0;
     while let Some(off) = memchr::memchr2(b'<', b'&', &xml[i..]) {
         let at = i + off;
@@ -63,7 +69,20 @@ fn walk_at(xml: &[u8], mut seen: impl FnMut(Piece, usize)) {
         } else if rest.starts_with(b"<!--") {
             skip_to(b"-->")
         } else if rest.starts_with(b"<?") {
-            skip_to(b"?>")
+            // The reader ends a processing instruction at the first `?>` after its `<?`.
+            match memchr::memmem::find(&rest[2..], b"?>") {
+                Some(e) => {
+                    let end = at + 2 + e + 2;
+                    // target `xml`, then white space or the end
+                    if rest.starts_with(b"<?xml")
+                        && matches!(rest.get(5), Some(b' ' | b'\t' | b'\r' | b'\n' | b'?'))
+                    {
+                        seen(Piece::Declaration(end), at);
+                    }
+                    end
+                }
+                None => xml.len(),
+            }
         } else {
             if is_entry_tag(&rest[1..]) {
                 seen(Piece::EntryTag, at);
