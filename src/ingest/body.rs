@@ -97,7 +97,7 @@ pub fn ingest_body(
         warn!(
             source,
             encoding = feed.encoding,
-            "invalid bytes in the feed were replaced"
+            "bytes invalid in the feed's encoding were replaced (U+FFFD; in UTF-8, read as windows-1252)"
         );
     }
     let now = Utc::now();

@@ -7,17 +7,21 @@
 //! 1. a byte-order mark (UTF-8, UTF-16LE/BE) wins; without one, UTF-16 is told by its first
 //!    characters, ASCII markup, every other byte of which is zero (XML 1.0, appendix F);
 //! 2. a body that is valid UTF-8 is UTF-8, whatever it declares (Miniflux's rule: a legacy
-//!    encoding's text is almost never valid UTF-8 by accident, the reverse mistake is common);
+//!    encoding's text is almost never valid UTF-8 by accident, the reverse mistake is common),
+//!    except 7-bit ISO-2022-JP, declared and holding its escape sequences;
 //! 3. otherwise the declared legacy encoding: the XML prolog first (it travels with the
 //!    document; a header charset is often a server-wide default), then `Content-Type`;
-//! 4. nothing usable declared: mostly-valid UTF-8 with a few bad bytes stays UTF-8, anything
-//!    else is read as windows-1252 (the web's default for undeclared 8-bit text).
+//!    unless the body is mostly valid UTF-8 (more valid multi-byte sequences than invalid);
+//! 4. UTF-8 with some bad bytes (mostly valid, or declared UTF-8 with some valid multi-byte
+//!    sequences) stays UTF-8, its invalid bytes read as windows-1252 (an item pasted from a
+//!    Latin-1 source); anything else is read as windows-1252 (the web's default for
+//!    undeclared 8-bit text).
 //!
-//! Invalid bytes become U+FFFD; decoding never fails.
+//! Bytes invalid in a legacy encoding become U+FFFD; decoding never fails.
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, ISO_2022_JP, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 /// A body decoded to UTF-8.
 #[derive(Debug)]
@@ -26,7 +30,8 @@ pub struct Decoded<'a> {
     pub bytes: Cow<'a, [u8]>,
     /// The encoding the body was read as (its WHATWG name, e.g. `windows-1251`).
     pub encoding: &'static str,
-    /// Whether some bytes were invalid in that encoding and replaced by U+FFFD.
+    /// Whether some bytes were invalid in that encoding: replaced by U+FFFD, or in UTF-8 read
+    /// as windows-1252.
     pub replaced: bool,
 }
 
@@ -40,27 +45,86 @@ pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
         let (text, replaced) = enc.decode_without_bom_handling(body);
         return finish(text, enc, replaced);
     }
+    let declared = || {
+        [prolog_encoding(body), http_charset]
+            .into_iter()
+            .flatten()
+            .filter_map(|label| {
+                Encoding::for_label(label.trim().as_bytes()).or_else(|| loose_label(label))
+            })
+    };
     if let Ok(s) = std::str::from_utf8(body) {
+        // ISO-2022-JP is 7-bit, so valid UTF-8 too; its escape sequences (ESC is no character
+        // XML allows) tell it from ASCII.
+        if memchr::memchr(0x1B, body).is_some() && declared().any(|e| e == ISO_2022_JP) {
+            let (text, replaced) = ISO_2022_JP.decode_without_bom_handling(body);
+            return finish(text, ISO_2022_JP, replaced);
+        }
         return finish(Cow::Borrowed(s), UTF_8, false);
     }
-    let declared = [prolog_encoding(body), http_charset]
-        .into_iter()
-        .flatten()
-        .filter_map(|label| {
-            Encoding::for_label(label.trim().as_bytes()).or_else(|| loose_label(label))
-        })
-        // A UTF-8 (or UTF-16, which cannot be declared in ASCII) label over bytes that are not
-        // valid UTF-8 is no help.
-        .find(|e| e.is_ascii_compatible() && *e != UTF_8);
-    let enc = declared.unwrap_or_else(|| {
-        if mostly_utf8(body) {
-            UTF_8
-        } else {
-            WINDOWS_1252
+    let scan = Utf8Scan::of(body);
+    let utf8_declared = declared().any(|e| e == UTF_8);
+    // A UTF-8 (or UTF-16, which cannot be declared in ASCII) label over bytes that are not
+    // valid UTF-8 is no help.
+    let legacy = declared().find(|e| e.is_ascii_compatible() && *e != UTF_8);
+    let enc = match legacy {
+        // UTF-8 with a few bad bytes under a wrong legacy label (ISO-8859-1 over UTF-8, and
+        // one character cut short) is UTF-8 all the same.
+        Some(enc) if !scan.mostly_utf8() => enc,
+        _ if scan.multibyte > 0 && (utf8_declared || scan.mostly_utf8()) => {
+            return finish(Cow::Owned(mixed(body)), UTF_8, true);
         }
-    });
+        _ => WINDOWS_1252,
+    };
     let (text, replaced) = enc.decode_without_bom_handling(body);
     finish(text, enc, replaced)
+}
+
+/// `body` (not valid UTF-8) read as UTF-8 where it is valid and each invalid byte as
+/// windows-1252: a UTF-8 feed holding one item pasted from a Latin-1 source keeps its other
+/// items as they are (read whole as windows-1252, every `’` became `â€™`, and stored
+/// articles were updated to that), and the pasted item reads as written, not as U+FFFD.
+/// A surrogate pair written as two three-byte sequences (CESU-8, Java's modified UTF-8) is
+/// the character it encodes.
+fn mixed(body: &[u8]) -> String {
+    let mut out = String::with_capacity(body.len() + body.len() / 8);
+    let mut rest = body;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                if let Ok(valid) = std::str::from_utf8(valid) {
+                    out.push_str(valid);
+                }
+                if let Some(c) = cesu_pair(after) {
+                    out.push(c);
+                    rest = &after[6..];
+                    continue;
+                }
+                let len = e.error_len().unwrap_or(after.len());
+                out.push_str(&WINDOWS_1252.decode_without_bom_handling(&after[..len]).0);
+                rest = &after[len..];
+            }
+        }
+    }
+}
+
+/// The character of a CESU-8 surrogate pair at the start of `b`: `ED A0–AF xx ED B0–BF xx`.
+fn cesu_pair(b: &[u8]) -> Option<char> {
+    let unit = |s: &[u8], lo: u8, hi: u8| match s {
+        [0xED, b1, b2, ..] if (lo..=hi).contains(b1) && (0x80..=0xBF).contains(b2) => {
+            Some((u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F))
+        }
+        _ => None,
+    };
+    let high = unit(b, 0xA0, 0xAF)?;
+    let low = unit(b.get(3..)?, 0xB0, 0xBF)?;
+    // `high` and `low` are the units' last ten bits plus 0x800 or 0xC00 (of 0xD800, 0xDC00)
+    char::from_u32(0x10000 + (((high & 0x3FF) << 10) | (low & 0x3FF)))
 }
 
 /// UTF-16 without a byte-order mark: its first four characters are ASCII (`<?xm`, `<rss`,
@@ -235,27 +299,39 @@ fn without_declarations(text: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// More valid multi-byte UTF-8 sequences than invalid bytes: UTF-8 with a few bad bytes.
-fn mostly_utf8(mut bytes: &[u8]) -> bool {
-    let (mut multibyte, mut invalid) = (0usize, 0usize);
-    loop {
-        match std::str::from_utf8(bytes) {
-            Ok(s) => {
-                multibyte += s.chars().filter(|c| !c.is_ascii()).count();
-                break;
-            }
-            Err(e) => {
-                let valid = &bytes[..e.valid_up_to()];
-                multibyte += std::str::from_utf8(valid)
-                    .map(|s| s.chars().filter(|c| !c.is_ascii()).count())
-                    .unwrap_or(0);
-                invalid += 1;
-                let skip = e.error_len().unwrap_or(bytes.len() - e.valid_up_to());
-                bytes = &bytes[e.valid_up_to() + skip..];
+/// What a body that is not valid UTF-8 holds: non-ASCII characters in its valid stretches,
+/// and invalid sequences.
+struct Utf8Scan {
+    multibyte: usize,
+    invalid: usize,
+}
+
+impl Utf8Scan {
+    fn of(mut bytes: &[u8]) -> Self {
+        let (mut multibyte, mut invalid) = (0usize, 0usize);
+        let non_ascii = |s: &str| s.chars().filter(|c| !c.is_ascii()).count();
+        loop {
+            match std::str::from_utf8(bytes) {
+                Ok(s) => {
+                    multibyte += non_ascii(s);
+                    return Utf8Scan { multibyte, invalid };
+                }
+                Err(e) => {
+                    let valid = &bytes[..e.valid_up_to()];
+                    multibyte += std::str::from_utf8(valid).map(non_ascii).unwrap_or(0);
+                    invalid += 1;
+                    let skip = e.error_len().unwrap_or(bytes.len() - e.valid_up_to());
+                    bytes = &bytes[e.valid_up_to() + skip..];
+                }
             }
         }
     }
-    multibyte > invalid
+
+    /// More valid multi-byte UTF-8 sequences than invalid ones: UTF-8 with a few bad bytes
+    /// (text in a legacy encoding is almost never valid UTF-8 by accident).
+    fn mostly_utf8(&self) -> bool {
+        self.multibyte > self.invalid
+    }
 }
 
 #[cfg(test)]
@@ -399,10 +475,11 @@ mod tests {
         body.extend_from_slice("</title></rss>".as_bytes());
         let d = to_utf8(&body, Some("utf-8"));
         assert!(d.replaced);
-        assert_eq!(
-            text(&d),
-            "<rss><title>Zürich – Genève\u{FFFD}</title></rss>"
-        );
+        assert_eq!(text(&d), "<rss><title>Zürich – Genèveÿ</title></rss>");
+        // Bytes invalid in a legacy encoding: U+FFFD.
+        let d = to_utf8(b"<rss>\x82\xa0\x82</rss>", Some("shift_jis"));
+        assert!(d.replaced);
+        assert_eq!(text(&d), "<rss>\u{3042}\u{FFFD}</rss>");
         // Undeclared 8-bit text: windows-1252.
         let d = to_utf8(b"<rss><title>caf\xe9</title></rss>", None);
         assert_eq!(d.encoding, "windows-1252");
@@ -413,6 +490,106 @@ mod tests {
             None,
         );
         assert_eq!(text(&d), "<a>é</a>");
+    }
+
+    #[test]
+    fn utf8_with_a_few_bad_bytes_keeps_its_good_text() {
+        // Declared UTF-8, three curly quotes and one item pasted from a Latin-1 source (more
+        // invalid bytes than valid multi-byte characters): each part reads as written.
+        let good = "<item>The Fed’s chair</item><item>the city’s budget — 7 to 2</item>";
+        let mut body =
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss>{good}").into_bytes();
+        let (pasted, _, _) = WINDOWS_1252.encode("<item>Café crème brûlée à la française</item>");
+        body.extend_from_slice(&pasted);
+        body.extend_from_slice(b"</rss>");
+        let want = format!("<rss>{good}<item>Café crème brûlée à la française</item></rss>");
+        for header in [Some("utf-8"), None] {
+            let d = to_utf8(&body, header);
+            assert_eq!((d.encoding, d.replaced), ("UTF-8", true));
+            assert_eq!(text(&d), want);
+        }
+        // UTF-8 under a wrong ISO-8859-1 prolog, one character cut short: UTF-8 still.
+        let mut body = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss>beschließt für \
+                        Großstädte über Österreich"
+            .as_bytes()
+            .to_vec();
+        body.extend_from_slice(b" K\xc3</rss>");
+        let d = to_utf8(&body, Some("iso-8859-1"));
+        assert_eq!(d.encoding, "UTF-8");
+        assert_eq!(
+            text(&d),
+            "<rss>beschließt für Großstädte über Österreich KÃ</rss>"
+        );
+        // An emoji written as two surrogates (CESU-8) beside a curly quote.
+        let mut body = "<rss>Party ’ ".as_bytes().to_vec();
+        body.extend_from_slice(&[0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80]);
+        body.extend_from_slice(b"</rss>");
+        assert_eq!(
+            text(&to_utf8(&body, Some("utf-8"))),
+            "<rss>Party ’ 😀</rss>"
+        );
+    }
+
+    #[test]
+    fn legacy_text_is_not_taken_for_utf8() {
+        // Real sentences in multi-byte and single-byte legacy encodings, declared: never
+        // mostly valid UTF-8, so never read as it.
+        for (label, enc, s) in [
+            (
+                "shift_jis",
+                encoding_rs::SHIFT_JIS,
+                "政府は来年度予算案を閣議決定した。",
+            ),
+            (
+                "euc-jp",
+                encoding_rs::EUC_JP,
+                "東京株式市場で日経平均株価が続伸した。",
+            ),
+            (
+                "gbk",
+                encoding_rs::GBK,
+                "交通运输部今年新建改造农村公路三万公里。",
+            ),
+            (
+                "big5",
+                encoding_rs::BIG5,
+                "立法院今日三讀通過年度總預算案。",
+            ),
+            (
+                "euc-kr",
+                encoding_rs::EUC_KR,
+                "정부는 내년도 예산안을 의결했다.",
+            ),
+            (
+                "windows-1251",
+                encoding_rs::WINDOWS_1251,
+                "Правительство одобрило бюджет — «Ёж»",
+            ),
+            (
+                "iso-8859-7",
+                encoding_rs::ISO_8859_7,
+                "Η κυβέρνηση ενέκρινε τον προϋπολογισμό.",
+            ),
+        ] {
+            let (body, _, _) = enc.encode(s);
+            let d = to_utf8(&body, Some(label));
+            assert_eq!((d.encoding, text(&d).as_str()), (enc.name(), s), "{label}");
+        }
+    }
+
+    #[test]
+    fn iso_2022_jp_is_told_by_its_escapes() {
+        let doc = "<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?><rss><title>日本語のニュース</title></rss>";
+        let (body, _, _) = ISO_2022_JP.encode(doc);
+        assert!(std::str::from_utf8(&body).is_ok());
+        for header in [None, Some("ISO-2022-JP")] {
+            let d = to_utf8(&body, header);
+            assert_eq!(d.encoding, "ISO-2022-JP");
+            assert_eq!(text(&d), "<rss><title>日本語のニュース</title></rss>");
+        }
+        // Declared, but plain ASCII: UTF-8 as before.
+        let d = to_utf8(doc.split("<title>").next().unwrap_or("").as_bytes(), None);
+        assert_eq!(d.encoding, "UTF-8");
     }
 
     #[test]
