@@ -165,10 +165,14 @@ pub fn parse_feed_at(
         // JSON Feed readers are to take an item id that is a number as its text (1.1, "id");
         // feed-rs refuses the whole feed instead, as it does for one item's date that is
         // no string.
-        Err(e) if is_json => match json_items_repaired(bytes) {
-            Some(fixed) => parse(&fixed).map_err(served_as)?,
-            None => return Err(e),
-        },
+        Err(e) if is_json => {
+            let unpaired = json_surrogates_repaired(bytes);
+            let json = unpaired.as_deref().unwrap_or(bytes);
+            match json_items_repaired(json).or(unpaired) {
+                Some(fixed) => parse(&fixed).map_err(served_as)?,
+                None => return Err(e),
+            }
+        }
         // A bare `&`, an RSS version feed-rs does not know: what other readers take.
         Err(e) => match repair::repaired(bytes) {
             Some(fixed) => parse(&fixed).map_err(|_| e)?,
@@ -546,6 +550,60 @@ fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
         }
     }
     changed.then(|| serde_json::to_vec(&doc).ok()).flatten()
+}
+
+/// JSON text with each unpaired surrogate escape (`\ud83d` with no low surrogate after it,
+/// from JavaScript that cut a string inside an emoji; a low one alone) written `\ufffd`:
+/// serde_json refuses the whole feed for one. `None` when there is none.
+fn json_surrogates_repaired(json: &[u8]) -> Option<Vec<u8>> {
+    let unit = |at: usize| {
+        let hex = json.get(at..at + 4)?;
+        hex.iter()
+            .all(u8::is_ascii_hexdigit)
+            .then(|| std::str::from_utf8(hex).ok())
+            .flatten()
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
+    };
+    let mut unpaired = Vec::new();
+    let mut i = 0;
+    // Every `\` in JSON starts an escape, in a string: read one escape after another.
+    while let Some(off) = json.get(i..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+        let at = i + off;
+        i = at + 2;
+        if json.get(at + 1) != Some(&b'u') {
+            continue;
+        }
+        match unit(at + 2) {
+            Some(0xD800..=0xDBFF) => {
+                let low = (json.get(at + 6..at + 8) == Some(b"\\u"))
+                    .then(|| unit(at + 8))
+                    .flatten();
+                if matches!(low, Some(0xDC00..=0xDFFF)) {
+                    i = at + 12;
+                } else {
+                    unpaired.push(at);
+                    i = at + 6;
+                }
+            }
+            Some(0xDC00..=0xDFFF) => {
+                unpaired.push(at);
+                i = at + 6;
+            }
+            _ => i = at + 6,
+        }
+    }
+    if unpaired.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(json.len());
+    let mut from = 0;
+    for at in unpaired {
+        out.extend_from_slice(&json[from..at]);
+        out.extend_from_slice(b"\\ufffd");
+        from = at + 6;
+    }
+    out.extend_from_slice(&json[from..]);
+    Some(out)
 }
 
 /// `text/plain`, with or without parameters.
@@ -1173,6 +1231,40 @@ mod tests {
         let f = parse_feed(&body, "http://x/", Some("text/xml; charset=iso-8859-1")).unwrap();
         assert_eq!(f.title.as_deref(), Some("ニュース"));
         assert_eq!(f.entries[0].title.as_deref(), Some("東京"));
+    }
+
+    #[test]
+    fn a_reference_to_no_character_costs_its_character_not_the_feed() {
+        // XML: a surrogate pair written as two references (Java, JavaScript), one alone,
+        // NUL, past U+10FFFF; each made the reader refuse the whole feed.
+        let rss = "<rss version=\"2.0\"><channel><title>S</title>
+<item><guid>1</guid><title>Smile &#55357;&#56832; &#xD83D;&#xDE00; now</title></item>
+<item><guid>2</guid><title>Cut &#55357; here &#56832; &#0; &#1114112; &#99999999999;</title></item>
+<item><guid>3</guid><title>Fine &#233; &amp; AT&T</title></item></channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "http://x/", None).unwrap();
+        let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(
+            titles,
+            [
+                Some("Smile 😀 😀 now"),
+                Some("Cut \u{FFFD} here \u{FFFD} \u{FFFD} \u{FFFD} \u{FFFD}"),
+                Some("Fine é & AT&T")
+            ]
+        );
+        // JSON Feed: a lone surrogate escape (a string cut inside an emoji), a low one alone;
+        // a pair and an escaped backslash before `u` are left as they are.
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [
+{"id": "1", "title": "Party \ud83d", "content_text": "a \ude00 b \\ud83d c \ud83d\ude00"},
+{"id": "2", "title": "Second", "content_text": "x"}]}"#;
+        let f = parse_feed(json.as_bytes(), "http://x/", None).unwrap();
+        assert_eq!(f.entries.len(), 2);
+        assert_eq!(f.entries[0].title.as_deref(), Some("Party \u{FFFD}"));
+        assert_eq!(json_surrogates_repaired(b"\"\\"), None);
+        assert_eq!(json_surrogates_repaired(br#""\\ud83d \ud83d\ude00""#), None);
+        assert_eq!(
+            json_surrogates_repaired(b"\"\\ud83d"),
+            Some(b"\"\\ufffd".to_vec())
+        );
     }
 
     #[test]

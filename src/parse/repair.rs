@@ -3,6 +3,9 @@
 //!
 //! - A bare `&` (`AT&T`, `?a=1&b=2`) makes the XML reader refuse the whole feed; it is
 //!   written `&amp;` outside CDATA sections, comments and processing instructions.
+//! - So does a character reference to no character (`&#0;`, past U+10FFFF, a surrogate):
+//!   a surrogate pair written as two references (`&#55357;&#56832;`, from Java or
+//!   JavaScript) is the character it encodes, any other such reference U+FFFD.
 //! - An `<rss>` root without `version`, or with one feed-rs does not know (`0.93`, `0.94`,
 //!   `2.01`, `2.0 `), is "no root element": it is read as RSS 2.0, which reads the others'
 //!   elements.
@@ -45,6 +48,10 @@ pub(super) enum Piece {
     /// An XML declaration (a processing instruction whose target is `xml`), ending before
     /// the position it holds, past its `?>`.
     Declaration(usize),
+    /// A character reference to no character XML allows the reader to take (`&#0;`, a
+    /// surrogate such as `&#55357;`, past U+10FFFF), ending before `end`; `value` is its
+    /// number when it has one.
+    BadCharRef { end: usize, value: Option<u32> },
 }
 
 /// Calls `seen` with the position of every bare `&`, entry start tag and XML declaration
@@ -56,8 +63,20 @@ pub(super) fn walk_at(xml: &[u8], mut seen: impl FnMut(Piece, usize)) {
         let at = i + off;
         let rest = &xml[at..];
         if rest[0] == b'&' {
-            if !starts_reference(&rest[1..]) {
-                seen(Piece::Bare, at);
+            match reference(&rest[1..]) {
+                None => seen(Piece::Bare, at),
+                Some(Reference::Number(len, value))
+                    if value.is_none_or(|v| v == 0 || char::from_u32(v).is_none()) =>
+                {
+                    seen(
+                        Piece::BadCharRef {
+                            end: at + 1 + len,
+                            value,
+                        },
+                        at,
+                    )
+                }
+                Some(_) => {}
             }
             i = at + 1;
             continue;
@@ -92,24 +111,39 @@ pub(super) fn walk_at(xml: &[u8], mut seen: impl FnMut(Piece, usize)) {
     }
 }
 
-/// Whether `s` (after an `&`) is the rest of an entity or character reference: `name;`,
-/// `#123;` or `#x1F;`.
-fn starts_reference(s: &[u8]) -> bool {
+/// What follows an `&`.
+enum Reference {
+    /// `name;`
+    Entity,
+    /// `#123;` or `#x1F;`, so many bytes long (to its `;`), and its number unless it
+    /// overflows.
+    Number(usize, Option<u32>),
+}
+
+/// The entity or character reference `s` (after an `&`) starts with, if any.
+fn reference(s: &[u8]) -> Option<Reference> {
     let s = &s[..s.len().min(40)];
-    let Some(end) = memchr::memchr(b';', s) else {
-        return false;
-    };
+    let end = memchr::memchr(b';', s)?;
     let body = &s[..end];
+    let number = |digits: &[u8], radix| {
+        let ok = !digits.is_empty() && digits.iter().all(|b| char::from(*b).is_digit(radix));
+        ok.then(|| {
+            let value = std::str::from_utf8(digits).ok();
+            Reference::Number(
+                end + 1,
+                value.and_then(|d| u32::from_str_radix(d, radix).ok()),
+            )
+        })
+    };
     match body {
-        [b'#', b'x' | b'X', hex @ ..] => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
-        [b'#', dec @ ..] => !dec.is_empty() && dec.iter().all(u8::is_ascii_digit),
-        [first, rest @ ..] => {
-            (first.is_ascii_alphabetic() || *first == b'_')
-                && rest
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-        }
-        [] => false,
+        [b'#', b'x' | b'X', hex @ ..] => number(hex, 16),
+        [b'#', dec @ ..] => number(dec, 10),
+        [first, rest @ ..] => ((first.is_ascii_alphabetic() || *first == b'_')
+            && rest
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
+        .then_some(Reference::Entity),
+        [] => None,
     }
 }
 
@@ -126,16 +160,43 @@ fn is_entry_tag(s: &[u8]) -> bool {
 
 /// The document repaired as the module says, or `None` when nothing in it is to repair.
 pub(super) fn repaired(xml: &[u8]) -> Option<Vec<u8>> {
+    // (start, end, what replaces those bytes)
+    let mut edits: Vec<(usize, usize, Edit)> = Vec::new();
+    walk_at(xml, |piece, at| match piece {
+        Piece::Bare => edits.push((at + 1, at + 1, Edit::Amp)),
+        Piece::BadCharRef { end, value } => {
+            let low = value.filter(|v| (0xDC00..=0xDFFF).contains(v));
+            match (edits.last_mut(), low) {
+                // a surrogate pair written as two references: the character it encodes
+                (Some((_, prev_end, edit @ Edit::High(_))), Some(low)) if *prev_end == at => {
+                    if let Edit::High(high) = *edit {
+                        *edit = Edit::Char(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00));
+                        *prev_end = end;
+                    }
+                }
+                _ => {
+                    let edit = match value {
+                        Some(v @ 0xD800..=0xDBFF) => Edit::High(v),
+                        _ => Edit::Char(0xFFFD),
+                    };
+                    edits.push((at, end, edit));
+                }
+            }
+        }
+        _ => {}
+    });
     let mut out = Vec::with_capacity(xml.len() + 64);
     let mut from = 0;
-    walk_at(xml, |piece, at| {
-        if let Piece::Bare = piece {
-            out.extend_from_slice(&xml[from..=at]);
-            out.extend_from_slice(b"amp;");
-            from = at + 1;
+    for (start, end, edit) in &edits {
+        out.extend_from_slice(&xml[from..*start]);
+        match edit {
+            Edit::Amp => out.extend_from_slice(b"amp;"),
+            Edit::High(_) => out.extend_from_slice(b"&#xFFFD;"),
+            Edit::Char(c) => out.extend_from_slice(format!("&#x{c:X};").as_bytes()),
         }
-    });
-    let mut changed = from > 0;
+        from = *end;
+    }
+    let mut changed = !edits.is_empty();
     out.extend_from_slice(&xml[from..]);
     for repair in [root_repaired, text_types_known] {
         if let Some(fixed) = repair(&out) {
@@ -144,6 +205,16 @@ pub(super) fn repaired(xml: &[u8]) -> Option<Vec<u8>> {
         }
     }
     changed.then_some(out)
+}
+
+/// What [`repaired`] writes in place of a bare `&` or a bad character reference.
+enum Edit {
+    /// `&amp;` (after the `&`).
+    Amp,
+    /// A high surrogate, U+FFFD unless a low one follows.
+    High(u32),
+    /// The reference to this character.
+    Char(u32),
 }
 
 /// RSS 0.90's namespace, as Netscape published it and as feeds wrote it too.

@@ -308,38 +308,66 @@ fn decode_entities(raw: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// `decoded` (by [`decode_entities`]) without the references to control characters
-/// (`&#0;`, `&#x1F;`) that html_escape leaves as written: noise in a feed's text, gone like
-/// the characters themselves (white space as a space).
+/// `decoded` (by [`decode_entities`]) without the references html_escape leaves as
+/// written: to control characters (`&#0;`, `&#x1F;`), noise in a feed's text, gone like the
+/// characters themselves (white space as a space); and to no character at all: a surrogate
+/// pair written as two references (`&#55357;&#56832;`, from Java or JavaScript) is the
+/// character it encodes, a surrogate alone or a number past U+10FFFF is U+FFFD.
 fn without_control_refs(decoded: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
     if !decoded.contains("&#") {
         return decoded;
+    }
+    /// The number of the character reference `s` starts with (after its `&#`), and the
+    /// rest of `s` after its `;`.
+    fn number(s: &str) -> Option<(u32, &str)> {
+        let (digits, radix) = match s.strip_prefix(['x', 'X']) {
+            Some(hex) => (hex, 16),
+            None => (s, 10),
+        };
+        let len = digits
+            .bytes()
+            .take_while(|b| char::from(*b).is_digit(radix))
+            .count();
+        let rest = digits.get(len..)?.strip_prefix(';')?;
+        let value = (len > 0 && len <= 8)
+            .then(|| u32::from_str_radix(&digits[..len], radix).ok())
+            .flatten()?;
+        Some((value, rest))
     }
     let mut out = String::with_capacity(decoded.len());
     let mut rest: &str = &decoded;
     while let Some(at) = rest.find("&#") {
         out.push_str(&rest[..at]);
         let after = &rest[at + 2..];
-        let (digits, radix) = match after.strip_prefix(['x', 'X']) {
-            Some(hex) => (hex, 16),
-            None => (after, 10),
-        };
-        let len = digits
-            .bytes()
-            .take_while(|b| char::from(*b).is_digit(radix))
-            .count();
-        let value = (len > 0 && len <= 8 && digits[len..].starts_with(';'))
-            .then(|| u32::from_str_radix(&digits[..len], radix).ok())
-            .flatten()
-            .filter(|v| *v < 0x20);
-        match value {
-            Some(v) => {
+        match number(after) {
+            Some((v, next)) if v < 0x20 => {
                 if matches!(v, 9 | 10 | 12 | 13) {
                     out.push(' ');
                 }
-                rest = &digits[len + 1..];
+                rest = next;
             }
-            None => {
+            Some((high @ 0xD800..=0xDBFF, next)) => {
+                let low = next
+                    .strip_prefix("&#")
+                    .and_then(number)
+                    .filter(|(v, _)| (0xDC00..=0xDFFF).contains(v));
+                match low {
+                    Some((low, after_low)) => {
+                        let c = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                        out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
+                        rest = after_low;
+                    }
+                    None => {
+                        out.push('\u{FFFD}');
+                        rest = next;
+                    }
+                }
+            }
+            Some((v, next)) if char::from_u32(v).is_none() => {
+                out.push('\u{FFFD}');
+                rest = next;
+            }
+            _ => {
                 out.push_str("&#");
                 rest = after;
             }

@@ -134,6 +134,16 @@ fn invisible_and_control_chars() {
     // References to control characters go as the characters do.
     assert_eq!(html_to_text("a&#0;b&#x1F;c&#00;d&#9;e"), "abcd e");
     assert_eq!(html_to_text("&#1;"), "");
+    // References to no character: a surrogate pair written as two is its character, any
+    // other is U+FFFD (they were shown as written).
+    assert_eq!(
+        html_to_text("Smile &#55357;&#56832; &#xD83D;&#xde00; now"),
+        "Smile 😀 😀 now"
+    );
+    assert_eq!(
+        html_to_text("cut &#55357; &#56832; &#55357;&#65; &#1114112;"),
+        "cut \u{FFFD} \u{FFFD} \u{FFFD}A \u{FFFD}"
+    );
     // Other numeric references, and what only looks like one, as before.
     assert_eq!(
         html_to_text("a&#65;b &#; &#x; &#12345678901;"),
