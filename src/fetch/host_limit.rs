@@ -42,6 +42,10 @@ pub struct HostLimiter {
     /// Longest cooldown, in milliseconds (`schedule.max_retry_after`; a reload changes it).
     max_cooldown_ms: AtomicU64,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
+    /// The other host each source's last poll was redirected to (a temporary redirect to a
+    /// CDN or a feed proxy), by source name: that host's pause, slots and spacing bind the
+    /// source's polls too ([`HostLimiter::redirected`]).
+    redirects: Mutex<HashMap<String, String>>,
 }
 
 #[derive(Debug)]
@@ -72,6 +76,7 @@ impl HostLimiter {
             spacing_ms: AtomicU64::new(millis(spacing)),
             max_cooldown_ms: AtomicU64::new(u64::MAX),
             hosts: Mutex::new(HashMap::new()),
+            redirects: Mutex::new(HashMap::new()),
         }
     }
 
@@ -132,6 +137,24 @@ impl HostLimiter {
             tokio::time::sleep(wait).await;
         }
         Some(HostPermit { _permit: permit })
+    }
+
+    /// Records that a poll of `source` sent to the host `polled` was answered by `reached`
+    /// (after redirects): another host is remembered for the source's next polls, the same
+    /// one forgets it.
+    pub fn note_reached(&self, source: &str, polled: Option<&str>, reached: &str) {
+        let mut redirects = self.redirects.lock().unwrap_or_else(|p| p.into_inner());
+        if polled.is_some_and(|p| p.eq_ignore_ascii_case(reached)) {
+            redirects.remove(source);
+        } else if redirects.get(source).map(String::as_str) != Some(reached) {
+            redirects.insert(source.to_owned(), reached.to_ascii_lowercase());
+        }
+    }
+
+    /// The other host `source`'s last poll was redirected to, if any.
+    pub fn redirected(&self, source: &str) -> Option<String> {
+        let redirects = self.redirects.lock().unwrap_or_else(|p| p.into_inner());
+        redirects.get(source).cloned()
     }
 
     /// How long `host` asked to be left alone from now, if it did.

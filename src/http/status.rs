@@ -633,8 +633,13 @@ pub(super) fn build(
     // start), not the one a source's state stored.
     let now = chrono::Utc::now();
     for (entry, host) in sources.iter_mut().zip(hosts) {
+        // its own host's, or that of the host its last poll was redirected to
+        let via = state.hosts.redirected(&entry.name);
         entry.host_paused_until = host
-            .and_then(|h| state.hosts.cooldown(&h))
+            .into_iter()
+            .chain(via)
+            .filter_map(|h| state.hosts.cooldown(&h))
+            .max()
             .filter(|_| entry.enabled && entry.state != "gone")
             .and_then(|wait| chrono::Duration::from_std(wait).ok())
             .and_then(|wait| rfc3339((now + wait).timestamp_millis()));

@@ -265,6 +265,16 @@ async fn run(
         _ => 0,
     };
     crate::metrics::fetch(started.elapsed(), bytes);
+    // The host that answered, after redirects: its limits bind this source's next polls.
+    let reached = match &fetched {
+        Ok(outcome) => crate::fetch::host_limit::host_key(&outcome.final_url),
+        Err(e) => e.answered_by().map(str::to_owned),
+    };
+    if let Some(reached) = reached {
+        let polled = crate::fetch::host_limit::host_key(url);
+        ctx.hosts
+            .note_reached(&source.name, polled.as_deref(), &reached);
+    }
     let outcome = fetched?;
     if let (Some(offset), Some(host)) = (
         outcome.clock_offset,

@@ -64,6 +64,34 @@ pub trait Poller: Send + Sync + 'static {
     /// The host a poll of the source goes to (the new one once a permanent move was
     /// adopted); `None` for a file.
     fn host(&self, source: &SourceConfig) -> Option<String>;
+    /// The other host the source's last poll was redirected to, if any (see
+    /// [`HostLimiter::redirected`]).
+    fn redirect_host(&self, source: &SourceConfig) -> Option<String> {
+        self.hosts().redirected(&source.name)
+    }
+    /// The hosts a poll of the source reaches, [`Poller::host`] and [`Poller::redirect_host`],
+    /// whose pauses, slots and spacing it obeys: a host's 429 holds back the sources a
+    /// redirect takes to it, and `per_host_concurrency` counts them. Sorted, so that two
+    /// polls taking slots on the same two hosts take them in the same order, never each
+    /// holding one the other waits for.
+    fn poll_hosts(&self, source: &SourceConfig) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .host(source)
+            .into_iter()
+            .chain(self.redirect_host(source))
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        hosts
+    }
+    /// How long the hosts a poll of the source reaches asked to be left alone, the longest,
+    /// if any did.
+    fn poll_cooldown(&self, source: &SourceConfig) -> Option<Duration> {
+        self.poll_hosts(source)
+            .iter()
+            .filter_map(|h| self.host_cooldown(h))
+            .max()
+    }
     /// The per-host limits the polls obey.
     fn hosts(&self) -> &HostLimiter;
     /// How long `host` asked to be left alone, if it did.
@@ -607,8 +635,7 @@ impl<P: Poller> Scheduler<P> {
             // edited.
             return PollNow::NotScheduled;
         }
-        let host = self.poller.host(&self.sources[i]);
-        if let Some(wait) = host.and_then(|h| self.poller.host_cooldown(&h)) {
+        if let Some(wait) = self.poller.poll_cooldown(&self.sources[i]) {
             return PollNow::HostCoolingDown(wait);
         }
         // Since this process's last poll of it, else since the stored one (before a
@@ -707,16 +734,16 @@ impl<P: Poller> Scheduler<P> {
         self.tracker.spawn(async move {
             let source = &sources[i];
             let work = async {
-                // Read once: the cooldown and the slot are the same host's.
-                let host = poller.host(source);
-                if let Some(wait) = host.as_deref().and_then(|h| poller.host_cooldown(h)) {
+                // Read once: the cooldowns and the slots are the same hosts'.
+                let hosts = poller.poll_hosts(source);
+                if let Some(wait) = hosts.iter().filter_map(|h| poller.host_cooldown(h)).max() {
                     return Some(Done::Deferred(wait));
                 }
-                // Host first, then a global slot: a busy host must not hold global slots.
-                let _host = match &host {
-                    Some(h) => poller.host_slot(h).await,
-                    None => None,
-                };
+                // Hosts first, then a global slot: a busy host must not hold global slots.
+                let mut _hosts = Vec::with_capacity(hosts.len());
+                for h in &hosts {
+                    _hosts.push(poller.host_slot(h).await);
+                }
                 let _permit = permits.acquire().await.ok()?;
                 crate::metrics::poll_queue(started.elapsed());
                 let _counted = InFlight::enter(&stats.in_flight);

@@ -131,6 +131,13 @@ impl Poller for Mock {
             }
         }
         tokio::time::sleep(self.poll_time).await;
+        // Sources named `via…` are redirected (temporarily) to busy.example, as the real
+        // poll learns it from the fetch.
+        if name.starts_with("via") {
+            let polled = source_host(source);
+            self.hosts
+                .note_reached(&name, polled.as_deref(), "busy.example:80");
+        }
         *self
             .running
             .lock()
@@ -362,6 +369,65 @@ async fn retry_after_is_respected_for_the_source_and_its_host() {
     assert_eq!(mock.state("neighbour").failures, 0);
     // The other host is not affected: about one poll a minute.
     assert!(mock.starts_of("elsewhere").len() >= 100);
+}
+
+/// Sources on hosts of their own that a temporary redirect takes to one busy host: once a
+/// poll learnt it, that host's `Retry-After` holds them back too, and its
+/// `per_host_concurrency` (2) counts their polls (when the pause ends, all six are due at
+/// once). Both held only for the sources configured on the host: the others went on hitting
+/// the paused host every minute, all at once.
+#[tokio::test(start_paused = true)]
+async fn a_host_reached_through_a_redirect_is_paused_and_limited_for_its_sources_too() {
+    let interval = Duration::from_secs(60);
+    let poll_time = Duration::from_secs(10);
+    let mock = Mock::new(poll_time, |name, n| match (name, n) {
+        ("limited", 3) => Answer::Status(429, Some(Duration::from_secs(3600))),
+        _ => Answer::Ok,
+    });
+    let mut sources = vec![source("limited", "busy.example", interval)];
+    for i in 0..5 {
+        sources.push(source(
+            &format!("via{i}"),
+            &format!("origin{i}.example"),
+            interval,
+        ));
+    }
+    run_for(
+        &mock,
+        sources,
+        schedule(interval, Duration::from_secs(1)),
+        Duration::from_secs(2 * 3600),
+    )
+    .await;
+    let via: Vec<Duration> = (0..5)
+        .flat_map(|i| mock.starts_of(&format!("via{i}")))
+        .collect();
+    // Polls reaching busy.example once every source's first poll learnt the redirect: at
+    // most two in flight at any time.
+    let mut reaching: Vec<Duration> = via.clone();
+    reaching.extend(mock.starts_of("limited"));
+    reaching.retain(|t| *t >= poll_time + Duration::from_secs(2));
+    let most = reaching
+        .iter()
+        .map(|t| {
+            reaching
+                .iter()
+                .filter(|u| **u <= *t && *t < **u + poll_time)
+                .count()
+        })
+        .max();
+    assert_eq!(most, Some(2), "{reaching:?}");
+    // The pause: from the end of the poll the 429 answered, none of them starts for an hour.
+    let paused_at = mock.starts_of("limited")[2] + poll_time;
+    let inside: Vec<_> = via
+        .iter()
+        .filter(|t| **t > paused_at + Duration::from_secs(1))
+        .filter(|t| **t < paused_at + Duration::from_secs(3600))
+        .collect();
+    assert!(inside.is_empty(), "polled during the pause: {inside:?}");
+    assert!(via
+        .iter()
+        .any(|t| *t >= paused_at + Duration::from_secs(3600)));
 }
 
 /// A restart in the middle of a pause a host asked for (429 with Retry-After: 3 h, longer
