@@ -158,11 +158,14 @@ pub fn next_poll(name: &str, now: Millis, inp: &Inputs, b: &Bounds) -> Millis {
     let due = if inp.failures == 0 {
         let base = base_interval(inp, b);
         let with_retry = inp.retry_after.map(|r| r.min(b.max_retry_after));
-        // The slot lies half an interval to one and a half ahead; the bounds are the
-        // operator's promise to the feed's owner and to readers (no poll sooner than
-        // `min_interval` after the last, none later than `max_interval`), and win.
+        // The slot lies half an interval to one and a half ahead, but never sooner than the
+        // lifetime the server gave the response (`<ttl>`, `max-age`: the first slot after a
+        // 2-hour `<ttl>` appeared came after one hour). The bounds are the operator's promise
+        // to the feed's owner and to readers (no poll sooner than `min_interval` after the
+        // last, none later than `max_interval`), and win.
+        let fresh = [inp.ttl, inp.fresh_for].into_iter().flatten().max();
         let aligned = align(now, base, inp.phase)
-            .max(now + millis(b.min))
+            .max(now + millis(fresh.map_or(b.min, |f| f.max(b.min))))
             .min(now + millis(b.max));
         match with_retry {
             Some(r) => aligned.max(now + millis(r)),
@@ -285,6 +288,34 @@ mod tests {
             let wait = next_poll("x", now, &i, &b) - now;
             assert!(wait <= 6 * 3_600_000, "phase {k}: {wait}");
         }
+    }
+
+    #[test]
+    fn no_poll_comes_before_the_lifetime_the_server_gave() {
+        let b = bounds();
+        let now: Millis = 1_700_000_000_000;
+        for k in 0..20 {
+            for (ttl, fresh_for) in [
+                (Some(7200), None),
+                (None, Some(7200)),
+                (Some(60), Some(7200)),
+            ] {
+                let i = Inputs {
+                    phase: f64::from(k) / 20.0,
+                    ttl: ttl.map(Duration::from_secs),
+                    fresh_for: fresh_for.map(Duration::from_secs),
+                    ..inputs(600)
+                };
+                let wait = next_poll("t", now, &i, &b) - now;
+                assert!((7_200_000..14_400_000).contains(&wait), "phase {k}: {wait}");
+            }
+        }
+        // Past `max_interval`, the operator's bound wins.
+        let i = Inputs {
+            ttl: Some(Duration::from_secs(86_400)),
+            ..inputs(600)
+        };
+        assert_eq!(next_poll("t", now, &i, &b) - now, 6 * 3_600_000);
     }
 
     #[test]
