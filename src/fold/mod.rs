@@ -97,7 +97,7 @@
 //! Decisions are serialized behind one lock (the index lookup, the id assignment and the store
 //! transaction), so two copies arriving at once from two sources cannot open two stories.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use self::batch::Batch;
@@ -165,6 +165,9 @@ pub struct Folder {
     rules: OnceLock<Arc<Rules>>,
     /// Each source's last fully folded entries ([`Folder::poll_unchanged`]).
     polls: FoldedPolls,
+    /// The latest first-seen time folded (Unix ms), read and set under the fold lock
+    /// ([`Folder::fold_batch`]).
+    folded_at: AtomicI64,
 }
 
 /// Most articles folded under one lock and written in one transaction.
@@ -345,6 +348,7 @@ impl Folder {
             snapshot_seq: AtomicU64::new(snapshot_seq),
             rules: OnceLock::new(),
             polls: FoldedPolls::default(),
+            folded_at: AtomicI64::new(i64::MIN),
         })
     }
 
@@ -562,6 +566,19 @@ impl Folder {
             })
             .collect();
         let mut index = self.lock();
+        // First seen in fold order. A poll fetched a moment before another but folded after
+        // it (a big feed still fingerprinting while a small one took the lock) would give
+        // the later story, whose id is higher, the earlier copy: the story's canonical copy
+        // (its first) was then not its earliest, and after a merge a `near` copy was
+        // canonical beside another `origin`. Within `ORDER_SLACK_MS`; a clock set back
+        // further starts over from its time.
+        let last = self.folded_at.load(Ordering::Relaxed);
+        let now = if now < last && last - now < crate::storage::ORDER_SLACK_MS {
+            last
+        } else {
+            now
+        };
+        self.folded_at.store(now, Ordering::Relaxed);
         let mut batch = Batch::default();
         let mut decisions = Vec::with_capacity(fingerprinted.len());
         for (a, fp, lead) in fingerprinted {
