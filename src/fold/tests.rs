@@ -64,14 +64,25 @@ fn story(d: Decision) -> u64 {
 #[test]
 fn a_copy_folded_after_the_story_is_seen_no_earlier_than_its_first_copy() {
     let (_d, f) = folder();
-    let s = story(fold(&f, "small", &entry("s1", "Ferries go electric", &P), T0 + 400));
+    let s = story(fold(
+        &f,
+        "small",
+        &entry("s1", "Ferries go electric", &P),
+        T0 + 400,
+    ));
     let d = fold(&f, "big", &entry("b1", "Electric ferries", &P), T0);
-    assert!(matches!(d, Decision::Copy { story, .. } if story == s), "{d:?}");
+    assert!(
+        matches!(d, Decision::Copy { story, .. } if story == s),
+        "{d:?}"
+    );
     let record = f.store.story(s).unwrap().unwrap();
     let all = copies(&f.store, s);
     let first = all.iter().find(|c| c.article == record.canonical).unwrap();
     assert_eq!(first.source, "small");
-    assert!(all.iter().all(|c| c.first_seen >= first.first_seen), "{all:?}");
+    assert!(
+        all.iter().all(|c| c.first_seen >= first.first_seen),
+        "{all:?}"
+    );
     let origin = super::likely_origin(&all, record.canonical, |_| false).unwrap();
     assert_eq!(origin.source, "small");
     // A clock set back further than the slack: the time as given.
@@ -79,7 +90,10 @@ fn a_copy_folded_after_the_story_is_seen_no_earlier_than_its_first_copy() {
     let Decision::Copy { article, .. } = d else {
         panic!("{d:?}")
     };
-    assert_eq!(f.store.article(article).unwrap().unwrap().first_seen, T0 - HOUR);
+    assert_eq!(
+        f.store.article(article).unwrap().unwrap().first_seen,
+        T0 - HOUR
+    );
 }
 
 #[test]

@@ -614,10 +614,12 @@ pub(super) async fn story(
     .await;
     match found {
         Ok(StoryLookup::Found(v)) => Json(v).into_response(),
-        // A story found later to be part of another: its id stays a valid link.
+        // A story found later to be part of another: its id stays a valid link. Relative
+        // (`/stories/7` → `9`, read as `/stories/9`): behind a proxy that serves wirefold
+        // under a path, `/stories/9` left that path.
         Ok(StoryLookup::Merged(into)) => (
             StatusCode::PERMANENT_REDIRECT,
-            [(header::LOCATION, format!("/stories/{into}"))],
+            [(header::LOCATION, into.to_string())],
             Json(json!({
                 "error": "merged",
                 "message": format!("story {id} was merged into story {into}"),
