@@ -56,9 +56,9 @@ pub struct Swept {
     pub tombstones: usize,
 }
 
-/// One blocking step: at most [`BATCH`] articles, then (when none are left) at most
-/// [`BATCH`] change-log entries and [`BATCH`] tombstones. Returns what it deleted and whether
-/// more is due.
+/// One blocking step: at most [`BATCH`] change-log entries and [`BATCH`] articles, then
+/// (when no article is left) at most [`BATCH`] tombstones. Returns what it deleted and
+/// whether more is due.
 pub fn step(
     folder: &Folder,
     store: &Store,
@@ -66,16 +66,22 @@ pub fn step(
     now: Millis,
 ) -> Result<(Swept, bool), StoreError> {
     let cutoff = now.saturating_sub(ms(retention));
+    // The change log first: a reader whose cursor is older than the retention is told so
+    // (`410 cursor_expired`, start again) before it can read this step's deletions. Pruned
+    // only after the last old article, the log kept such a cursor valid through a whole
+    // sweep, and a lagging mirror read "story A deleted" without ever having read that A
+    // had absorbed the stories B and C it held: it kept them for good.
+    let changes = store.prune_changes_before(cutoff, BATCH)?;
     let pruned = folder.prune(cutoff, now, BATCH)?;
     let mut swept = Swept {
         articles: pruned.articles.len(),
         stories: pruned.stories,
+        changes,
         ..Swept::default()
     };
     if swept.articles == BATCH {
         return Ok((swept, true));
     }
-    swept.changes = store.prune_changes_before(cutoff, BATCH)?;
     swept.tombstones =
         store.expire_tombstones(now.saturating_sub(ms(tombstone_ttl(retention))), BATCH)?;
     Ok((swept, swept.changes == BATCH || swept.tombstones == BATCH))
@@ -212,6 +218,36 @@ mod tests {
         let close = DeletionClock::started_at(now - 30_000, Instant::now());
         let t = close.now_ms();
         assert!((now..now + 5_000).contains(&t), "{}", t - now);
+    }
+
+    #[test]
+    fn a_sweep_expires_old_cursors_before_its_first_deletions_show() {
+        use crate::dedup::DedupParams;
+        use crate::normalize::{normalize, NormalizeOptions, RawEntry};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s"), Duration::from_secs(60)).unwrap();
+        let t0: Millis = 1_700_000_000_000;
+        let folder = Folder::open(store.clone(), DedupParams::default(), t0).unwrap();
+        let at = chrono::DateTime::from_timestamp_millis(t0).unwrap();
+        let articles = (0..BATCH + 40)
+            .map(|i| {
+                let raw = RawEntry {
+                    guid: Some(format!("g{i}")),
+                    title: Some(format!("Report {i} of the harbour office")),
+                    ..RawEntry::default()
+                };
+                normalize(&raw, &NormalizeOptions::new(at))
+            })
+            .collect();
+        folder.fold_all("s", articles, t0).unwrap();
+        // A mirror read up to change 1; a day later, with a retention of an hour, the first
+        // step deletes a full batch of articles (more to come).
+        let (swept, more) =
+            step(&folder, &store, Duration::from_secs(3600), t0 + 86_400_000).unwrap();
+        assert_eq!((swept.articles, more), (BATCH, true));
+        // Its cursor is already refused: the changes after it are pruned.
+        let pruned = store.changes_pruned_through().unwrap();
+        assert!(pruned.is_some_and(|p| p > 1), "{pruned:?}");
     }
 
     #[test]
