@@ -56,7 +56,7 @@ pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
     if let Ok(s) = std::str::from_utf8(body) {
         // ISO-2022-JP is 7-bit, so valid UTF-8 too; its escape sequences (ESC is no character
         // XML allows) tell it from ASCII.
-        if memchr::memchr(0x1B, body).is_some() && declared().any(|e| e == ISO_2022_JP) {
+        if declared().any(|e| e == ISO_2022_JP) && memchr::memchr(0x1B, body).is_some() {
             let (text, replaced) = ISO_2022_JP.decode_without_bom_handling(body);
             return finish(text, ISO_2022_JP, replaced);
         }
