@@ -25,6 +25,38 @@ pub struct BodyLimits {
     pub stall_min_bytes: u64,
 }
 
+/// `bytes`, read under a `Content-Encoding` reqwest left alone, decoded when it is gzip by
+/// another name: reqwest decodes `gzip` only as written, so `GZIP` and `x-gzip` (which RFC
+/// 9110 asks a recipient to read as gzip) reached the parser compressed and failed as a
+/// malformed feed. Every member of the stream is read, within `max_bytes` decoded. Anything
+/// else is returned as it came: a server that writes its charset there
+/// (`Content-Encoding: UTF-8`) sends plain text.
+pub fn gzip_left_alone(
+    coding: Option<&str>,
+    bytes: Vec<u8>,
+    max_bytes: u64,
+) -> Result<Vec<u8>, FetchError> {
+    use std::io::Read;
+    let Some(coding) = coding.map(str::trim) else {
+        return Ok(bytes);
+    };
+    let gzip = coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip");
+    if !gzip || !bytes.starts_with(&[0x1F, 0x8B]) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    let read = flate2::read::MultiGzDecoder::new(bytes.as_slice())
+        .take(max_bytes.saturating_add(1))
+        .read_to_end(&mut out);
+    match read {
+        Err(e) => Err(FetchError::Body(format!(
+            "the body sent as Content-Encoding: {coding} is no valid gzip: {e}"
+        ))),
+        Ok(n) if n as u64 > max_bytes => Err(FetchError::TooLarge { limit: max_bytes }),
+        Ok(_) => Ok(out),
+    }
+}
+
 /// Reads `resp`'s decoded body within `limits`.
 pub async fn read_body(
     mut resp: reqwest::Response,

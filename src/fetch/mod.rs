@@ -320,7 +320,10 @@ impl Fetcher {
             });
         }
         let content_type = header_string(header::CONTENT_TYPE);
+        // Present only when reqwest did not decode the body.
+        let coding = header_string(header::CONTENT_ENCODING);
         let bytes = body::read_body(resp, self.limits).await?;
+        let bytes = body::gzip_left_alone(coding.as_deref(), bytes, self.limits.max_bytes)?;
         Ok(FetchOutcome {
             content: Content::Body {
                 bytes,

@@ -441,6 +441,54 @@ async fn an_error_status_names_the_host_that_answered_after_a_redirect() {
     ));
 }
 
+/// gzip under another name (`GZIP`, `x-gzip`), in two members: decoded whole. A charset
+/// written as the coding (`Content-Encoding: UTF-8`) over plain text: read as it is.
+#[tokio::test]
+async fn gzip_by_another_name_is_decoded_and_a_charset_as_coding_is_ignored() {
+    use std::io::Write;
+    const FEED: &str = "<rss version=\"2.0\"><channel><title>zipped</title></channel></rss>";
+    let member = |s: &str| {
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(s.as_bytes()).unwrap();
+        z.finish().unwrap()
+    };
+    let (head, tail) = FEED.split_at(30);
+    let mut two = member(head);
+    two.extend(member(tail));
+    let app = Router::new().route(
+        "/{coding}",
+        get(
+            move |axum::extract::Path(coding): axum::extract::Path<String>| {
+                let body = if coding == "UTF-8" {
+                    FEED.as_bytes().to_vec()
+                } else {
+                    two.clone()
+                };
+                async move { ([(header::CONTENT_ENCODING, coding)], body).into_response() }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    for coding in ["GZIP", "x-gzip", "UTF-8"] {
+        let url = Url::parse(&format!("http://{addr}/{coding}")).unwrap();
+        let got = f.fetch(&url, &Validators::default()).await.unwrap();
+        let Content::Body { bytes, .. } = got.content else {
+            panic!("no body");
+        };
+        assert_eq!(String::from_utf8(bytes).unwrap(), FEED, "{coding}");
+    }
+    // Past the cap once decoded: too large, as any other body.
+    assert!(matches!(
+        body::gzip_left_alone(Some("x-gzip"), member(FEED), 10),
+        Err(FetchError::TooLarge { limit: 10 })
+    ));
+}
+
 /// A server that answers `deflate` with raw DEFLATE (no zlib wrapper), as some do: wirefold
 /// does not ask for `deflate`, so it gets the feed uncompressed; gzip it still asks for.
 #[tokio::test]
