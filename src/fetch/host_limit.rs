@@ -43,9 +43,10 @@ pub struct HostLimiter {
     max_cooldown_ms: AtomicU64,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     /// The other host each source's last poll was redirected to (a temporary redirect to a
-    /// CDN or a feed proxy), by source name: that host's pause, slots and spacing bind the
-    /// source's polls too ([`HostLimiter::redirected`]).
-    redirects: Mutex<HashMap<String, String>>,
+    /// CDN or a feed proxy), by source name, with the configured URL it was learnt for: that
+    /// host's pause, slots and spacing bind the source's polls too
+    /// ([`HostLimiter::redirected`]).
+    redirects: Mutex<HashMap<String, (String, String)>>,
 }
 
 #[derive(Debug)]
@@ -139,22 +140,34 @@ impl HostLimiter {
         Some(HostPermit { _permit: permit })
     }
 
-    /// Records that a poll of `source` sent to the host `polled` was answered by `reached`
-    /// (after redirects): another host is remembered for the source's next polls, the same
-    /// one forgets it.
-    pub fn note_reached(&self, source: &str, polled: Option<&str>, reached: &str) {
+    /// Records that a poll of `source` (configured with the URL `configured`) sent to the
+    /// host `polled` was answered by `reached` (after redirects): another host is remembered
+    /// for the source's next polls, the same one forgets it.
+    pub fn note_reached(
+        &self,
+        source: &str,
+        configured: &str,
+        polled: Option<&str>,
+        reached: &str,
+    ) {
         let mut redirects = self.redirects.lock().unwrap_or_else(|p| p.into_inner());
         if polled.is_some_and(|p| p.eq_ignore_ascii_case(reached)) {
             redirects.remove(source);
-        } else if redirects.get(source).map(String::as_str) != Some(reached) {
-            redirects.insert(source.to_owned(), reached.to_ascii_lowercase());
+        } else {
+            let entry = (configured.to_owned(), reached.to_ascii_lowercase());
+            redirects.insert(source.to_owned(), entry);
         }
     }
 
-    /// The other host `source`'s last poll was redirected to, if any.
-    pub fn redirected(&self, source: &str) -> Option<String> {
+    /// The other host `source`'s last poll was redirected to, if any, while it is configured
+    /// with the URL that poll went to (`configured`): a source moved off a host that paused
+    /// it is polled at its new URL at once, not after the old host's pause.
+    pub fn redirected(&self, source: &str, configured: &str) -> Option<String> {
         let redirects = self.redirects.lock().unwrap_or_else(|p| p.into_inner());
-        redirects.get(source).cloned()
+        redirects
+            .get(source)
+            .filter(|(url, _)| url == configured)
+            .map(|(_, host)| host.clone())
     }
 
     /// How long `host` asked to be left alone from now, if it did.
@@ -188,6 +201,22 @@ impl HostLimiter {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_redirect_host_holds_while_the_source_keeps_its_url() {
+        let l = HostLimiter::new(2, Duration::ZERO);
+        l.note_reached("s", "http://a.test/x", Some("a.test:80"), "CDN.test:80");
+        assert_eq!(
+            l.redirected("s", "http://a.test/x").as_deref(),
+            Some("cdn.test:80")
+        );
+        // Moved off it by a reload: polled at its new URL, not held by the old host's pause.
+        assert_eq!(l.redirected("s", "http://c.test/y"), None);
+        assert_eq!(l.redirected("other", "http://a.test/x"), None);
+        // A poll answered by its own host again forgets it.
+        l.note_reached("s", "http://a.test/x", Some("a.test:80"), "a.test:80");
+        assert_eq!(l.redirected("s", "http://a.test/x"), None);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn at_most_n_per_host_and_spaced() {

@@ -612,7 +612,11 @@ pub(super) fn build(
     let mut hosts = Vec::new();
     for s in &live.list {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
-        let host = crate::ingest::polled_host(s, Some(&st));
+        // its own, and the one its last poll was redirected to
+        let host = [
+            crate::ingest::polled_host(s, Some(&st)),
+            state.hosts.redirected(&s.name, s.url.as_str()),
+        ];
         let entry = source_entry(s, &live.schedule, st);
         let word = health_of(&entry);
         health.add(word);
@@ -633,11 +637,9 @@ pub(super) fn build(
     // start), not the one a source's state stored.
     let now = chrono::Utc::now();
     for (entry, host) in sources.iter_mut().zip(hosts) {
-        // its own host's, or that of the host its last poll was redirected to
-        let via = state.hosts.redirected(&entry.name);
         entry.host_paused_until = host
             .into_iter()
-            .chain(via)
+            .flatten()
             .filter_map(|h| state.hosts.cooldown(&h))
             .max()
             .filter(|_| entry.enabled && entry.state != "gone")

@@ -272,8 +272,9 @@ async fn run(
     };
     if let Some(reached) = reached {
         let polled = crate::fetch::host_limit::host_key(url);
+        let configured = source.url.as_str();
         ctx.hosts
-            .note_reached(&source.name, polled.as_deref(), &reached);
+            .note_reached(&source.name, configured, polled.as_deref(), &reached);
     }
     let outcome = fetched?;
     if let (Some(offset), Some(host)) = (

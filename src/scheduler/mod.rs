@@ -67,7 +67,7 @@ pub trait Poller: Send + Sync + 'static {
     /// The other host the source's last poll was redirected to, if any (see
     /// [`HostLimiter::redirected`]).
     fn redirect_host(&self, source: &SourceConfig) -> Option<String> {
-        self.hosts().redirected(&source.name)
+        self.hosts().redirected(&source.name, source.url.as_str())
     }
     /// The hosts a poll of the source reaches, [`Poller::host`] and [`Poller::redirect_host`],
     /// whose pauses, slots and spacing it obeys: a host's 429 holds back the sources a

@@ -135,8 +135,9 @@ impl Poller for Mock {
         // poll learns it from the fetch.
         if name.starts_with("via") {
             let polled = source_host(source);
+            let configured = source.url.as_str();
             self.hosts
-                .note_reached(&name, polled.as_deref(), "busy.example:80");
+                .note_reached(&name, configured, polled.as_deref(), "busy.example:80");
         }
         *self
             .running
