@@ -627,6 +627,13 @@ mod tests {
                 "<rss><!-- <?xml version=\"1.0\"?> --><?xml version=\"1.0\"?></rss>",
                 "<rss><!-- <?xml version=\"1.0\"?> --></rss>",
             ),
+            // What opens a comment, an instruction or CDATA in an attribute value is its text:
+            // the declaration after it still goes.
+            (
+                "<rss><a d=\"<!--\" e='<?php'>c</a><b d=\"<![CDATA[\"/><?xml version=\"1.0\" \
+                 encoding=\"UTF-16\"?></rss>",
+                "<rss><a d=\"<!--\" e='<?php'>c</a><b d=\"<![CDATA[\"/></rss>",
+            ),
             (
                 "{\"items\": [{\"content_text\": \"Write <?xml version=\\\"1.0\\\"?> first\"}]}",
                 "{\"items\": [{\"content_text\": \"Write <?xml version=\\\"1.0\\\"?> first\"}]}",

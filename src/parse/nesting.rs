@@ -116,7 +116,7 @@ fn tags(xml: &[u8]) -> impl Iterator<Item = Tag<'_>> {
 
 /// Index of the `>` that ends the tag starting at `from` (after its `<`), outside quoted
 /// attribute values (`url="a>b"`); the end of `xml` when there is none.
-fn tag_end(xml: &[u8], from: usize) -> usize {
+pub(super) fn tag_end(xml: &[u8], from: usize) -> usize {
     let mut i = from;
     while let Some(off) = memchr::memchr3(b'>', b'"', b'\'', &xml[i..]) {
         let at = i + off;

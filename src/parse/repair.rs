@@ -58,26 +58,23 @@ pub(super) enum Piece {
 /// outside CDATA sections, comments and other processing instructions. Linear: a section
 /// without its end runs to the end of the document.
 pub(super) fn walk_at(xml: &[u8], mut seen: impl FnMut(Piece, usize)) {
+    // the `&` at `at`: a bare one, a bad character reference, or a good reference
+    let amp = |at: usize, seen: &mut dyn FnMut(Piece, usize)| match reference(&xml[at + 1..]) {
+        None => seen(Piece::Bare, at),
+        Some(Reference::Number(len, value))
+            if value.is_none_or(|v| v == 0 || char::from_u32(v).is_none()) =>
+        {
+            let end = at + 1 + len;
+            seen(Piece::BadCharRef { end, value }, at)
+        }
+        Some(_) => {}
+    };
     let mut i = 0;
     while let Some(off) = memchr::memchr2(b'<', b'&', &xml[i..]) {
         let at = i + off;
         let rest = &xml[at..];
         if rest[0] == b'&' {
-            match reference(&rest[1..]) {
-                None => seen(Piece::Bare, at),
-                Some(Reference::Number(len, value))
-                    if value.is_none_or(|v| v == 0 || char::from_u32(v).is_none()) =>
-                {
-                    seen(
-                        Piece::BadCharRef {
-                            end: at + 1 + len,
-                            value,
-                        },
-                        at,
-                    )
-                }
-                Some(_) => {}
-            }
+            amp(at, &mut seen);
             i = at + 1;
             continue;
         }
@@ -102,10 +99,21 @@ pub(super) fn walk_at(xml: &[u8], mut seen: impl FnMut(Piece, usize)) {
                 }
                 None => xml.len(),
             }
-        } else {
+        } else if rest.get(1).is_some_and(|b| {
+            b.is_ascii_alphabetic() || matches!(b, b'_' | b':' | b'/') || !b.is_ascii()
+        }) {
             if is_entry_tag(&rest[1..]) {
                 seen(Piece::EntryTag, at);
             }
+            // A tag, read to its `>` outside quoted values, as the reader reads it: a `<!--`
+            // or `<?` in an attribute value (`domain="<!--"`) is the value's text, not a
+            // comment that would hide the rest of the document. Its references still count.
+            let end = super::nesting::tag_end(xml, at + 1);
+            for amp_at in memchr::memchr_iter(b'&', &xml[at..end]) {
+                amp(at + amp_at, &mut seen);
+            }
+            end
+        } else {
             at + 1
         };
     }
