@@ -11,11 +11,12 @@
 //!    except 7-bit ISO-2022-JP, declared and holding its escape sequences;
 //! 3. otherwise the declared legacy encoding: the XML prolog first (it travels with the
 //!    document; a header charset is often a server-wide default), then `Content-Type`;
-//!    unless the body is mostly valid UTF-8 (more valid multi-byte sequences than invalid);
-//! 4. UTF-8 with some bad bytes (mostly valid, or declared UTF-8 with some valid multi-byte
-//!    sequences) stays UTF-8, its invalid bytes read as windows-1252 (an item pasted from a
-//!    Latin-1 source); anything else is read as windows-1252 (the web's default for
-//!    undeclared 8-bit text).
+//!    unless that is a single-byte encoding and the body clearly UTF-8 (over four times more
+//!    valid multi-byte sequences than invalid ones);
+//! 4. UTF-8 with some bad bytes (mostly valid, or declared UTF-8 with sequences of three or
+//!    four bytes) stays UTF-8, its invalid bytes read as windows-1252 or the declared
+//!    single-byte encoding (an item pasted from a Latin-1 source); anything else is read as
+//!    windows-1252 (the web's default for undeclared 8-bit text).
 //!
 //! Bytes invalid in a legacy encoding become U+FFFD; decoding never fails.
 
@@ -67,26 +68,36 @@ pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
     // A UTF-8 (or UTF-16, which cannot be declared in ASCII) label over bytes that are not
     // valid UTF-8 is no help.
     let legacy = declared().find(|e| e.is_ascii_compatible() && *e != UTF_8);
-    let enc = match legacy {
-        // UTF-8 with a few bad bytes under a wrong legacy label (ISO-8859-1 over UTF-8, and
-        // one character cut short) is UTF-8 all the same.
-        Some(enc) if !scan.mostly_utf8() => enc,
-        _ if scan.multibyte > 0 && (utf8_declared || scan.mostly_utf8()) => {
-            return finish(Cow::Owned(mixed(body)), UTF_8, true);
+    let mixed_with = match legacy {
+        // UTF-8 with a few bad bytes under a wrong single-byte label (ISO-8859-1 over UTF-8,
+        // one character cut short) is UTF-8 all the same, its bad bytes read by the label.
+        // Never under a multi-byte label: a fifth of GB2312's characters, say, are valid
+        // UTF-8 pairs by themselves, and a short title or two outweighed the rest.
+        Some(enc) if enc.is_single_byte() && scan.clearly_utf8() => Some(enc),
+        Some(_) => None,
+        // Undeclared and mostly valid; or declared UTF-8 with characters only UTF-8 writes
+        // this way (three-byte sequences: ’ “ — …; a windows-1252 letter and a sign that
+        // pair as two bytes by accident, `ß“`, are no evidence).
+        None if scan.mostly_utf8() || (utf8_declared && scan.long_sequences > 0) => {
+            Some(WINDOWS_1252)
         }
-        _ => WINDOWS_1252,
+        None => None,
     };
+    if let Some(fallback) = mixed_with {
+        return finish(Cow::Owned(mixed(body, fallback)), UTF_8, true);
+    }
+    let enc = legacy.unwrap_or(WINDOWS_1252);
     let (text, replaced) = enc.decode_without_bom_handling(body);
     finish(text, enc, replaced)
 }
 
-/// `body` (not valid UTF-8) read as UTF-8 where it is valid and each invalid byte as
-/// windows-1252: a UTF-8 feed holding one item pasted from a Latin-1 source keeps its other
-/// items as they are (read whole as windows-1252, every `’` became `â€™`, and stored
-/// articles were updated to that), and the pasted item reads as written, not as U+FFFD.
-/// A surrogate pair written as two three-byte sequences (CESU-8, Java's modified UTF-8) is
-/// the character it encodes.
-fn mixed(body: &[u8]) -> String {
+/// `body` (not valid UTF-8) read as UTF-8 where it is valid and each invalid byte in the
+/// single-byte encoding `fallback`: a UTF-8 feed holding one item pasted from a Latin-1 source
+/// keeps its other items as they are (read whole as windows-1252, every `’` became `â€™`,
+/// and stored articles were updated to that), and the pasted item reads as written, not as
+/// U+FFFD. A surrogate pair written as two three-byte sequences (CESU-8, Java's modified
+/// UTF-8) is the character it encodes.
+fn mixed(body: &[u8], fallback: &'static Encoding) -> String {
     let mut out = String::with_capacity(body.len() + body.len() / 8);
     let mut rest = body;
     loop {
@@ -106,7 +117,7 @@ fn mixed(body: &[u8]) -> String {
                     continue;
                 }
                 let len = e.error_len().unwrap_or(after.len());
-                out.push_str(&WINDOWS_1252.decode_without_bom_handling(&after[..len]).0);
+                out.push_str(&fallback.decode_without_bom_handling(&after[..len]).0);
                 rest = &after[len..];
             }
         }
@@ -303,23 +314,36 @@ fn without_declarations(text: &[u8]) -> Cow<'_, [u8]> {
 /// and invalid sequences.
 struct Utf8Scan {
     multibyte: usize,
+    /// Of those, the ones of three or four bytes.
+    long_sequences: usize,
     invalid: usize,
 }
 
 impl Utf8Scan {
     fn of(mut bytes: &[u8]) -> Self {
-        let (mut multibyte, mut invalid) = (0usize, 0usize);
-        let non_ascii = |s: &str| s.chars().filter(|c| !c.is_ascii()).count();
+        let mut scan = Utf8Scan {
+            multibyte: 0,
+            long_sequences: 0,
+            invalid: 0,
+        };
+        let mut count = |s: &str| {
+            for c in s.chars().filter(|c| !c.is_ascii()) {
+                scan.multibyte += 1;
+                scan.long_sequences += usize::from(c.len_utf8() > 2);
+            }
+        };
         loop {
             match std::str::from_utf8(bytes) {
                 Ok(s) => {
-                    multibyte += non_ascii(s);
-                    return Utf8Scan { multibyte, invalid };
+                    count(s);
+                    return scan;
                 }
                 Err(e) => {
                     let valid = &bytes[..e.valid_up_to()];
-                    multibyte += std::str::from_utf8(valid).map(non_ascii).unwrap_or(0);
-                    invalid += 1;
+                    if let Ok(valid) = std::str::from_utf8(valid) {
+                        count(valid);
+                    }
+                    scan.invalid += 1;
                     let skip = e.error_len().unwrap_or(bytes.len() - e.valid_up_to());
                     bytes = &bytes[e.valid_up_to() + skip..];
                 }
@@ -331,6 +355,11 @@ impl Utf8Scan {
     /// (text in a legacy encoding is almost never valid UTF-8 by accident).
     fn mostly_utf8(&self) -> bool {
         self.multibyte > self.invalid
+    }
+
+    /// Over four times as many: enough to overrule a declared single-byte encoding.
+    fn clearly_utf8(&self) -> bool {
+        self.multibyte > self.invalid.saturating_mul(4)
     }
 }
 
@@ -575,6 +604,26 @@ mod tests {
             let d = to_utf8(&body, Some(label));
             assert_eq!((d.encoding, text(&d).as_str()), (enc.name(), s), "{label}");
         }
+    }
+
+    #[test]
+    fn accidental_utf8_pairs_do_not_overrule_a_legacy_text() {
+        // windows-1252 under a UTF-8 label: `ß“` (DF 93) is a valid UTF-8 pair by accident,
+        // the rest is invalid; read as windows-1252, as before.
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><title>„Der Druck ist \
+                   groß“</title><p>Die Bürger in München äußern sich über höhere Preise.</p></rss>";
+        let (body, _, _) = WINDOWS_1252.encode(doc);
+        let d = to_utf8(&body, Some("utf-8"));
+        assert_eq!(d.encoding, "windows-1252");
+        assert_eq!(text(&d), doc.split_once("?>").map_or("", |(_, r)| r));
+        // GBK, declared, short titles beside ASCII: many of its characters are valid UTF-8
+        // pairs by themselves (茅台 is), more than the invalid ones here; GBK all the same.
+        let doc = "<?xml version=\"1.0\" encoding=\"GBK\"?><rss><t>茅台: Kweichow Moutai Q3</t>\
+                   <t>煤炭: coal</t><t>鲁迅: essays</t><t>庐山: travel</t><t>新闻: news</t></rss>";
+        let (body, _, _) = encoding_rs::GBK.encode(doc);
+        let d = to_utf8(&body, None);
+        assert_eq!(d.encoding, "GBK");
+        assert_eq!(text(&d), doc.split_once("?>").map_or("", |(_, r)| r));
     }
 
     #[test]
