@@ -36,9 +36,16 @@ fn classify(c: char) -> Class {
             Class::Connector('-')
         }
         '.' | ',' | ':' | '/' | '&' => Class::Connector(c),
+        // The Arabic decimal and thousands separators (`٥٫٨`, `١٬٠٠٠`).
+        '\u{066B}' => Class::Connector('.'),
+        '\u{066C}' => Class::Connector(','),
         '%' | '$' | '€' | '£' | '¥' | '₽' | '₺' | '₼' | '₹' | '₩' | '#' | '@' => {
             Class::Word(c)
         }
+        // A digit of any script is its ASCII digit: the number checks read those, so `٢٠`
+        // against `١١` (or `२०` against `११`) was no figure at all, and daily bulletins in
+        // Arabic or Hindi folded whatever their figures; and `20` in one copy matches `٢٠`.
+        c if c.is_numeric() => Class::Word(ascii_digit(c).unwrap_or(c)),
         '\u{200C}' | '\u{200D}' | '\u{00AD}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => Class::Join,
         // Arabic tatweel (a stretched stroke, typography only) and the Arabic letter mark.
         '\u{0640}' | '\u{061C}' => Class::Join,
@@ -46,6 +53,20 @@ fn classify(c: char) -> Class {
         c if c.is_alphanumeric() || is_combining_mark(c) => Class::Word(c),
         _ => Class::Sep,
     }
+}
+
+/// The first code points of the decimal digit blocks (Unicode category Nd) of the scripts
+/// news is written in, each followed by its digits one to nine; fullwidth digits are NFKC's.
+const DIGIT_ZEROS: [u32; 24] = [
+    0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
+    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0xA9D0, 0xABF0,
+];
+
+/// The ASCII digit of a decimal digit of another script.
+fn ascii_digit(c: char) -> Option<char> {
+    let c = u32::from(c);
+    let zero = DIGIT_ZEROS.iter().find(|z| (**z..**z + 10).contains(&c))?;
+    char::from_digit(c - zero, 10)
 }
 
 /// Fingerprint-normalizes text: NFKC, lowercase (Unicode, locale-free; `İ` -> `i`,
@@ -338,6 +359,12 @@ mod tests {
         assert_eq!(fingerprint_text("بـــاكو أذربيـجان"), "باكو أذربيجان");
         assert_eq!(fingerprint_text("با\u{61C}كو"), "باكو");
         assert_eq!(fingerprint_text("ΟΔΟΣ Σ"), "οδοσ σ");
+        // Digits of every script are ASCII digits, with the Arabic separators.
+        assert_eq!(
+            fingerprint_text("زلزال بقوة ٥٫٨ و١٬٢٠٠ منزل"),
+            "زلزال بقوة 5.8 و1,200 منزل"
+        );
+        assert_eq!(fingerprint_text("२० नए मामले ۱۱ ๑๒"), "20 नए मामले 11 12");
     }
 
     #[test]
