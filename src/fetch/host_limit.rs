@@ -153,7 +153,12 @@ impl HostLimiter {
         let mut redirects = self.redirects.lock().unwrap_or_else(|p| p.into_inner());
         if polled.is_some_and(|p| p.eq_ignore_ascii_case(reached)) {
             redirects.remove(source);
-        } else {
+            return;
+        }
+        let known = redirects
+            .get(source)
+            .is_some_and(|(url, host)| url == configured && host.eq_ignore_ascii_case(reached));
+        if !known {
             let entry = (configured.to_owned(), reached.to_ascii_lowercase());
             redirects.insert(source.to_owned(), entry);
         }
