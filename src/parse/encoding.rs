@@ -126,16 +126,16 @@ fn mixed(body: &[u8], fallback: &'static Encoding) -> String {
 
 /// The character of a CESU-8 surrogate pair at the start of `b`: `ED A0–AF xx ED B0–BF xx`.
 fn cesu_pair(b: &[u8]) -> Option<char> {
+    // the UTF-16 code unit a three-byte sequence `ED b1 b2` encodes
     let unit = |s: &[u8], lo: u8, hi: u8| match s {
         [0xED, b1, b2, ..] if (lo..=hi).contains(b1) && (0x80..=0xBF).contains(b2) => {
-            Some((u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F))
+            Some(0xD000 | (u16::from(b1 & 0x3F) << 6) | u16::from(b2 & 0x3F))
         }
         _ => None,
     };
     let high = unit(b, 0xA0, 0xAF)?;
     let low = unit(b.get(3..)?, 0xB0, 0xBF)?;
-    // `high` and `low` are the units' last ten bits plus 0x800 or 0xC00 (of 0xD800, 0xDC00)
-    char::from_u32(0x10000 + (((high & 0x3FF) << 10) | (low & 0x3FF)))
+    char::decode_utf16([high, low]).next()?.ok()
 }
 
 /// UTF-16 without a byte-order mark: its first four characters are ASCII (`<?xm`, `<rss`,

@@ -178,7 +178,9 @@ pub(super) fn repaired(xml: &[u8]) -> Option<Vec<u8>> {
                 // a surrogate pair written as two references: the character it encodes
                 (Some((_, prev_end, edit @ Edit::High(_))), Some(low)) if *prev_end == at => {
                     if let Edit::High(high) = *edit {
-                        *edit = Edit::Char(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00));
+                        let units = [high, low].map(|u| u16::try_from(u).unwrap_or(0));
+                        let c = char::decode_utf16(units).next().and_then(Result::ok);
+                        *edit = Edit::Char(c.map_or(0xFFFD, u32::from));
                         *prev_end = end;
                     }
                 }

@@ -353,8 +353,9 @@ fn without_control_refs(decoded: std::borrow::Cow<'_, str>) -> std::borrow::Cow<
                     .filter(|(v, _)| (0xDC00..=0xDFFF).contains(v));
                 match low {
                     Some((low, after_low)) => {
-                        let c = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-                        out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
+                        let units = [high, low].map(|u| u16::try_from(u).unwrap_or(0));
+                        let c = char::decode_utf16(units).next().and_then(Result::ok);
+                        out.push(c.unwrap_or('\u{FFFD}'));
                         rest = after_low;
                     }
                     None => {
