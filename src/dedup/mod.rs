@@ -183,6 +183,25 @@ pub struct Match {
 /// look up no candidates for a shorter one.
 pub const SUMMARY_MIN_TRIGRAMS: usize = 8;
 
+/// [`SUMMARY_MIN_TRIGRAMS`] for a text without word spaces, in character 3-grams: a summary
+/// of about 20 characters, a short sentence of Chinese or Japanese (a character carries about
+/// as much as a short word; eight of them are a phrase).
+pub const SUMMARY_MIN_CHAR_TRIGRAMS: usize = 20;
+
+/// Rule 3b's least share of a summary's character 3-grams found in the long text, for a
+/// text without word spaces (0.8 for words). There is no entity guard in such scripts (no
+/// capitals): a template twin's summary about another organisation, the same sentence
+/// around a name of six or seven characters, keeps about 0.8 of its 3-grams.
+pub const SHORT_IN_LONG_MIN_CHARS: f32 = 0.9;
+
+/// The fewest distinct 3-grams a summary in `script` needs for rules 3b and 3c.
+pub fn summary_min_trigrams(script: crate::fingerprint::Script) -> usize {
+    match script {
+        crate::fingerprint::Script::Words => SUMMARY_MIN_TRIGRAMS,
+        crate::fingerprint::Script::Chars => SUMMARY_MIN_CHAR_TRIGRAMS,
+    }
+}
+
 /// Short → long verification: the headline + summary item `short` (its text's word 3-grams
 /// `short_tris`) against the long item `long` (its body's 3-grams, which `long_tris` computes
 /// once the fingerprints' guards have passed: most candidates fail them). Folds when the

@@ -340,7 +340,10 @@ fn summaries_agree_on_a_shared_run_and_keep_their_guards() {
     let item = |title: &str, text: &str, entities: u64| {
         let mut f = fp(title, text);
         f.entities = entities;
-        (f, Summary::of_item(title, text))
+        (
+            f,
+            Summary::of_item(title, text, crate::fingerprint::Script::Words),
+        )
     };
     let lead = "the harbour board said on monday it would close the old north pier to heavy traffic until engineers finish checking the piles";
     let (a, sa) = item("north pier closed to trucks", lead, 0b0011);

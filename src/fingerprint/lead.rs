@@ -5,22 +5,24 @@
 //! the summary, `crate::fold` rule 3c).
 
 use super::shingle::{self, WEAK};
+use super::Script;
 
-/// The distinct word 3-gram hashes of `text` (a fingerprint text), sorted: the shingles a long
-/// item's fingerprint is made of (3-grams of weak words only are skipped).
-pub fn trigrams(text: &str) -> Vec<u64> {
-    Summary::new(text).trigrams
+/// The distinct 3-gram hashes of `text` (a fingerprint text), sorted: the shingles a long
+/// item's fingerprint is made of in `script` — word 3-grams (those of weak words only are
+/// skipped), or character 3-grams for [`Script::Chars`].
+pub fn trigrams(text: &str, script: Script) -> Vec<u64> {
+    Summary::new(text, script).trigrams
 }
 
 /// The summary of a headline + summary item (its fingerprint text, without the headline) as
 /// rule 3c compares it.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
-    /// Word hashes in text order.
+    /// Word hashes in text order (character hashes for [`Script::Chars`]).
     pub words: Vec<u64>,
     /// Each word's flags (as the tokenizer gives them: weak, number), for [`Summary::bigrams`].
     pub flags: Vec<u8>,
-    /// Distinct word 3-gram hashes, sorted (as [`trigrams`]).
+    /// Distinct 3-gram hashes, sorted (as [`trigrams`]).
     pub trigrams: Vec<u64>,
     /// Number mask of the summary's figures (as the fingerprint's).
     pub numbers: u64,
@@ -29,22 +31,32 @@ pub struct Summary {
     /// Hash of its first word that is not weak (a stop word or a word of one or two letters;
     /// 0 when none): the subject a wire copy keeps and a template item about another company
     /// changes ("sun co said it raised the contract price ..." / "diamond shamrock said ...").
+    /// 0 for [`Script::Chars`].
     pub first: u64,
 }
 
 impl Summary {
-    /// The summary view of an item's fingerprint title and text.
-    pub fn of_item(title: &str, text: &str) -> Self {
-        let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
-        shingle::word_tokens(title, &mut t, &mut f, &mut numbers);
+    /// The summary view of an item's fingerprint title and text, tokenized for `script`.
+    pub fn of_item(title: &str, text: &str, script: Script) -> Self {
+        let mut numbers = 0u64;
+        match script {
+            Script::Words => {
+                let (mut t, mut f) = (Vec::new(), Vec::new());
+                shingle::word_tokens(title, &mut t, &mut f, &mut numbers);
+            }
+            Script::Chars => shingle::number_mask(title, &mut numbers),
+        }
         Summary {
             headline_numbers: numbers,
-            ..Summary::new(text)
+            ..Summary::new(text, script)
         }
     }
 
-    /// The summary view of a fingerprint text (no headline).
-    pub fn new(text: &str) -> Self {
+    /// The summary view of a fingerprint text (no headline), tokenized for `script`.
+    pub fn new(text: &str, script: Script) -> Self {
+        if script == Script::Chars {
+            return Self::of_chars(text);
+        }
         let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
         shingle::word_tokens(text, &mut t, &mut f, &mut numbers);
         let mut tris: Vec<u64> = (0..t.len().saturating_sub(2))
@@ -65,6 +77,25 @@ impl Summary {
             numbers,
             headline_numbers: 0,
             first,
+        }
+    }
+
+    /// [`Summary::new`] for a text without word spaces: one token per character, and the
+    /// character 3-grams hashed as a long [`Script::Chars`] item's shingles are.
+    fn of_chars(text: &str) -> Self {
+        let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
+        shingle::char_tokens(text, &mut t, &mut f);
+        shingle::number_mask(text, &mut numbers);
+        let mut tris: Vec<u64> = t.windows(3).map(shingle::chars).collect();
+        tris.sort_unstable();
+        tris.dedup();
+        Summary {
+            words: t,
+            flags: f,
+            trigrams: tris,
+            numbers,
+            headline_numbers: 0,
+            first: 0,
         }
     }
 
@@ -120,27 +151,35 @@ pub fn contained(small: &[u64], large: &[u64]) -> f32 {
 mod tests {
     use super::*;
 
+    const W: Script = Script::Words;
+
     #[test]
     fn a_summary_is_contained_in_its_full_text() {
         let full = "the board approved a plan to replace the four oldest ferries on the crossing\nthe contract went to a shipyard in the north";
         let summary = "the board approved a plan to replace the four oldest ferries";
-        assert_eq!(contained(&trigrams(summary), &trigrams(full)), 1.0);
+        assert_eq!(contained(&trigrams(summary, W), &trigrams(full, W)), 1.0);
         assert!(
             contained(
-                &trigrams("a shipyard in the south built ferries for the board"),
-                &trigrams(full)
+                &trigrams("a shipyard in the south built ferries for the board", W),
+                &trigrams(full, W)
             ) < 0.5
         );
     }
 
     #[test]
     fn the_longest_shared_run_counts_words_in_order() {
-        let a = Summary::new("meet your new but shy galactic neighbour a black hole left over");
-        let b = Summary::new("a black hole left over from the death of a star meet your new");
+        let a = Summary::new(
+            "meet your new but shy galactic neighbour a black hole left over",
+            W,
+        );
+        let b = Summary::new(
+            "a black hole left over from the death of a star meet your new",
+            W,
+        );
         // "a black hole left over"
         assert_eq!(longest_run(&a.words, &b.words), (5, 7, 0));
         assert_eq!(longest_run(&a.words, &[]).0, 0);
         assert_eq!(longest_run(&a.words, &a.words), (a.words.len(), 0, 0));
-        assert_eq!(a.first, Summary::new("the meet").first);
+        assert_eq!(a.first, Summary::new("the meet", W).first);
     }
 }

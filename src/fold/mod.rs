@@ -41,13 +41,18 @@
 //!    ([`crate::dedup::short_in_long`]: ≥ 80% of the summary's 3-grams in the body, every
 //!    figure and the names agreeing). The two shingle spaces (word uni+bigrams of headline
 //!    and summary, 3-grams of the body) never meet in the sketches, hence the text check.
+//!    In scripts without word spaces (Chinese, Japanese, Thai) the lead is the first 150
+//!    characters, the 3-grams are of characters, and ≥ 90% of the summary's must be in the
+//!    body ([`crate::dedup::SHORT_IN_LONG_MIN_CHARS`]: no capitals, so no entity guard; a
+//!    twin teaser about another organisation keeps about 80%).
 //!    3c. **Short ↔ short on the summary.** A headline + summary item still without a match is
 //!    compared with the headline + summary items of the `short_window` by their summaries
 //!    alone: an outlet that rewrites the headline or cuts the summary to a teaser changes half
 //!    of the headline + summary shingles. Candidates whose anchors occur among the summary's
 //!    bigrams, verified on the texts ([`crate::dedup::summaries_agree`]: a shared run of 12
 //!    words and half of the smaller summary's 3-grams, alike starts, figures of the summary
-//!    and of one headline in the other item, names agreeing loosely).
+//!    and of one headline in the other item, names agreeing loosely). Words only: its runs
+//!    and anchors are counted in words.
 //!    3d. **Long articles, headline figures** ([`crate::dedup::headline_figures_agree`]): a
 //!    near match between long articles whose headlines *each* carry a figure the other lacks
 //!    is a new fact over the same lead paragraphs ("… to cut oil revenues 800 mln dlrs" /

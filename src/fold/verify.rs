@@ -13,7 +13,7 @@ use super::batch::Batch;
 use super::{Folder, LONG_CANDIDATES};
 use crate::dedup::{ArticleId, DedupParams, Index, Match, MatchKind, ShortItem};
 use crate::fingerprint::lead::Summary;
-use crate::fingerprint::Fingerprint;
+use crate::fingerprint::{Fingerprint, Script};
 use crate::normalize::{Article, DateSource, Rules};
 use crate::storage::{ArticleRecord, DateOrigin, Millis, StoreError};
 
@@ -101,7 +101,12 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
     /// `a`'s summary view: its text's words and 3-grams, its headline's figures.
     fn summary(&self) -> &Summary {
         self.summary
-            .get_or_init(|| Summary::of_item(&self.a.fp_title, &self.a.fp_text))
+            .get_or_init(|| Summary::of_item(&self.a.fp_title, &self.a.fp_text, self.script()))
+    }
+
+    /// How `a`'s texts are split into tokens (characters for scripts without word spaces).
+    fn script(&self) -> Script {
+        super::fingerprint_input(self.a).script
     }
 
     /// Whether a match [`Index::find_all`] gave holds on the texts: rule 3a's second
@@ -221,7 +226,8 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
         }
         // the text's 3-grams (`lead::trigrams`), from the summary view rule 3c needs too
         let tris = &self.summary().trigrams;
-        if tris.len() < crate::dedup::SUMMARY_MIN_TRIGRAMS {
+        let script = self.script();
+        if tris.len() < crate::dedup::summary_min_trigrams(script) {
             return Ok(None);
         }
         let candidates = index.long_candidates(tris, self.now, LONG_CANDIDATES);
@@ -231,20 +237,21 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
             };
             // the long text is read (in the daemon: recomputed with the rules) only past the
             // fingerprints' guards
-            Ok(crate::dedup::short_in_long(
-                self.fp,
-                tris,
-                other.fingerprint(),
-                || crate::fingerprint::lead::trigrams(&other.fp_text()),
-            ))
+            Ok(
+                crate::dedup::short_in_long(self.fp, tris, other.fingerprint(), || {
+                    crate::fingerprint::lead::trigrams(&other.fp_text(), script)
+                })
+                .filter(|&c| script == Script::Words || c >= crate::dedup::SHORT_IN_LONG_MIN_CHARS),
+            )
         })
     }
 
     /// Rule 3c, short → short on the summary: the headline + summary item (within
     /// `short_window`) whose summary is this one's, headlines left out, verified on the texts
-    /// ([`crate::dedup::summaries_agree`]); candidates from the index by their anchors.
+    /// ([`crate::dedup::summaries_agree`]); candidates from the index by their anchors. Not
+    /// for scripts without word spaces: its runs and anchors are counted in words.
     fn short_by_summary(&self, index: &Index) -> Result<Option<Match>, S::Error> {
-        if !self.fp.short {
+        if !self.fp.short || self.script() == Script::Chars {
             return Ok(None);
         }
         let fp = self.fp;
@@ -266,7 +273,7 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 return Ok(None);
             }
             let (title, text) = (other.fp_title(), other.fp_text());
-            let theirs = Summary::of_item(&title, &text);
+            let theirs = Summary::of_item(&title, &text, Script::Words);
             // the summaries first: most candidates fail there, before any strong word is
             // computed
             Ok(
