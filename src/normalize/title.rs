@@ -2,9 +2,10 @@
 //! `Title: AP News`, and wire tags such as `UPDATE 2-Title`.
 //!
 //! A trailing ` - X` / ` | X` / ` – X` / ` — X` segment is removed when X is a known outlet,
-//! or when X is short (at most 4 words) and looks like a name (every word capitalised, a
-//! digit, or a domain) and at least three words remain; after ` | ` any X of at most 6
-//! words. Known outlets are also removed as prefixes and after `: `.
+//! or when X is short (at most 4 words) and looks like a name (every word capitalised, or a
+//! domain; no figure: a score, a date or a part number tells a headline from its other
+//! issues) and at least three words remain; after ` | ` any X of at most 6 words. Known
+//! outlets are also removed as prefixes and after `: `.
 
 /// Outlet names (lowercase) removed as prefix or suffix with any separator.
 const KNOWN_OUTLETS: &[&str] = &[
@@ -175,21 +176,33 @@ fn last_sep(t: &str) -> Option<(usize, &'static str)> {
     })
 }
 
+/// A domain name (`Example.com`, `news24.com`): a dot inside a word of more than three bytes.
+fn is_domain(w: &str) -> bool {
+    w.contains('.') && w.len() > 3
+}
+
+/// Does the tail `s` look like a site's name: every word capitalised or a domain (`of`, `the`
+/// and a few such words between), the first one capitalised? A figure is no part of a name
+/// here (`9News` aside, which the pipe or a known name covers): after ` - ` it is a score
+/// (`Harriers 2 - 1 Dunmore Rovers`), a date (`- May 8, 2020`) or a part (`- Part 1`), which
+/// the headline needs to be told from its other issues.
 fn looks_like_name(s: &str) -> bool {
     let words: Vec<&str> = s.split_whitespace().collect();
     !words.is_empty()
         && words.iter().all(|w| {
-            let mut cs = w.chars();
-            let first = cs.next().unwrap_or(' ');
-            first.is_uppercase()
-                || first.is_ascii_digit()
-                || w.contains('.') && w.len() > 3
+            if is_domain(w) {
+                return true;
+            }
+            if w.bytes().any(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            w.chars().next().is_some_and(char::is_uppercase)
                 || matches!(*w, "&" | "of" | "the" | "and" | "de" | "la")
         })
         && words
             .first()
             .and_then(|w| w.chars().next())
-            .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+            .is_some_and(|c| c.is_uppercase())
 }
 
 /// `s.split_whitespace().count() <= n`, without counting past `n + 1`.
@@ -331,6 +344,15 @@ mod tests {
             strip_site_name("Storm hits the coast - Example.com"),
             "Storm hits the coast"
         );
+        assert_eq!(
+            strip_site_name("Storm hits the coast - News24.com"),
+            "Storm hits the coast"
+        );
+        // a speaker's name after a sentence-case headline (as RNZ writes them)
+        assert_eq!(
+            strip_site_name("School holiday dates to remain unchanged - Minister Hipkins"),
+            "School holiday dates to remain unchanged"
+        );
     }
 
     #[test]
@@ -343,6 +365,12 @@ mod tests {
             "Man - Dog",
             "Reuters",
             "",
+            // a score, a date or a part: figures tell such headlines apart
+            "Kelby Harriers 2 - 1 Dunmore Rovers",
+            "Sydney living with the virus - May 8, 2020",
+            "Locations of interest – September 17",
+            "Week in pictures: 11 - 17 September 2021",
+            "A guide to the new season - Part 1",
         ] {
             assert_eq!(strip_site_name(t), t.trim(), "{t:?}");
         }
