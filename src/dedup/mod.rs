@@ -361,6 +361,23 @@ impl<'a> Subject<'a> {
         ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
     }
 
+    /// Does the headline alone name a story: at least [`HEADLINE_ONLY_MIN_WORDS`] strong
+    /// words? A word of a script written without spaces (a Chinese or Thai headline is one
+    /// "word") counts one for every two of its characters.
+    pub fn headline_names_a_story(&self) -> bool {
+        let weight = |w: &Cow<'_, str>| {
+            let unspaced = w
+                .chars()
+                .filter(|&c| {
+                    crate::normalize::Script::of_char(c)
+                        .is_some_and(crate::normalize::Script::uses_char_ngrams)
+                })
+                .count();
+            (unspaced / 2).max(1)
+        };
+        self.title.iter().map(weight).sum::<usize>() >= HEADLINE_ONLY_MIN_WORDS
+    }
+
     /// [`subjects_agree`] with `other`.
     pub fn subjects_agree(&self, other: &Subject<'_>) -> bool {
         !(self.names_own_subject(other) && other.names_own_subject(self))
@@ -516,11 +533,17 @@ pub fn short_match_holds(
     b: &ShortItem<'_>,
 ) -> bool {
     published_close(params, a.published, b.published)
+        && (!a.text.trim().is_empty() || a.subject().headline_names_a_story())
         && (kind == MatchKind::Exact || {
             let (sa, sb) = (a.subject(), b.subject());
             sa.headlines_agree(sb) && sa.subjects_agree(sb)
         })
 }
+
+/// Rule 3a: the fewest strong words a headline without a summary needs to fold with another
+/// item, word for word or near. Every outlet has its "Crossword", "Letters to the editor"
+/// and "Morning briefing" each day; such a headline names a section, not a story.
+pub const HEADLINE_ONLY_MIN_WORDS: usize = 3;
 
 /// The best of `candidates` (article, story) by the score `verify` gives it (`None`: does not
 /// fold), as a near [`Match`]; the first of equal scores wins. Shared by the second looks of

@@ -27,7 +27,10 @@
 //!    way); and the two must not *each* name a subject the other never mentions
 //!    ([`crate::dedup::subjects_agree`]: "Corn supply/demand by country" / "Cotton …", a
 //!    word in both headline and summary of one item and nowhere in the other; rule 3c asks
-//!    this too). The index keeps neither headlines nor dates, so the candidate's record is read.
+//!    this too). A headline without a summary folds only when it has at least
+//!    [`crate::dedup::HEADLINE_ONLY_MIN_WORDS`] strong words: "Crossword", "Letters to the
+//!    editor" or "Morning briefing" from two outlets name a section, not a story.
+//!    The index keeps neither headlines nor dates, so the candidate's record is read.
 //!    And a short item joins a story by a *near* match only while the story is younger than
 //!    `short_window` (a copy twelve hours late must not chain the next day's issue of a daily
 //!    item onto the first; exact copies keep the full window).

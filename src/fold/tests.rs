@@ -1544,3 +1544,60 @@ fn a_headline_and_summary_about_another_partner_stays_apart_in_an_unspaced_scrip
         "{c:?}"
     );
 }
+
+fn headline(guid: &str, title: &str) -> RawEntry {
+    RawEntry {
+        guid: Some(guid.into()),
+        title: Some(title.into()),
+        ..RawEntry::default()
+    }
+}
+
+#[test]
+fn generic_headlines_without_a_summary_do_not_fold() {
+    // Every outlet has a "Crossword" and "Letters to the editor" each day: headline-only
+    // items of fewer than three strong words name no story, even word for word.
+    let (_d, f) = folder();
+    for (i, title) in ["Crossword", "Letters to the editor", "Morning briefing"]
+        .into_iter()
+        .enumerate()
+    {
+        let at = T0 + i as i64 * HOUR;
+        let a = story(fold(&f, "paper", &headline(&format!("p{i}"), title), at));
+        let b = fold(&f, "radio", &headline(&format!("r{i}"), title), at + 60_000);
+        assert!(
+            matches!(b, Decision::New { story, .. } if story != a),
+            "{title}: {b:?}"
+        );
+    }
+    // a headline that names its story still folds word for word
+    let title = "Quake of magnitude 6.1 strikes off the Kelby coast";
+    let a = story(fold(&f, "paper", &headline("q1", title), T0 + 5 * HOUR));
+    let b = fold(&f, "radio", &headline("q2", title), T0 + 6 * HOUR);
+    assert!(
+        matches!(b, Decision::Copy { story, exact: true, .. } if story == a),
+        "{b:?}"
+    );
+}
+
+#[test]
+fn scores_and_dates_after_a_dash_keep_headlines_apart() {
+    // ` - 1 Dunmore Rovers` is no site name: two results of one club are two stories.
+    let (_d, f) = folder();
+    let a = story(fold(
+        &f,
+        "paper",
+        &headline("a", "Kelby Harriers 2 - 1 Dunmore Rovers"),
+        T0,
+    ));
+    let b = fold(
+        &f,
+        "radio",
+        &headline("b", "Kelby Harriers 2 - 0 Southport Wanderers"),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(b, Decision::New { story, .. } if story != a),
+        "{b:?}"
+    );
+}
