@@ -41,7 +41,7 @@ pub enum FetchError {
         limit: u64,
     },
     /// The server answered with an error status.
-    #[error("HTTP status {status}{}", status_words(*.status, *.retry_after))]
+    #[error("HTTP status {status}{}{}", status_words(*.status, *.retry_after), redirected_words(*.redirected, .host.as_deref()))]
     Status {
         /// The status code.
         status: u16,
@@ -50,6 +50,9 @@ pub enum FetchError {
         /// The host (`host:port`) that answered: another than the source's after a
         /// temporary redirect. Its pause (`Retry-After`) is that host's.
         host: Option<String>,
+        /// The answer came through a temporary redirect (302, 303, 307): it is the
+        /// redirect target's, not the feed URL's (a 410 there does not end the source).
+        redirected: bool,
     },
     /// A redirect led back to a URL already visited.
     #[error("redirect loop: {0}")]
@@ -97,7 +100,27 @@ fn status_words(status: u16, retry_after: Option<Duration>) -> String {
     }
 }
 
+fn redirected_words(redirected: bool, host: Option<&str>) -> String {
+    match (redirected, host) {
+        (false, _) => String::new(),
+        (true, Some(h)) => format!(" from {h}, after a temporary redirect"),
+        (true, None) => " after a temporary redirect".into(),
+    }
+}
+
 impl FetchError {
+    /// True for a status answered by the feed URL itself, or through permanent moves
+    /// only: not the target of a temporary redirect.
+    pub fn from_feed_url(&self) -> bool {
+        !matches!(
+            self,
+            FetchError::Status {
+                redirected: true,
+                ..
+            }
+        )
+    }
+
     /// The error class recorded on the source and counted by class.
     pub fn class(&self) -> &'static str {
         match self {
@@ -243,6 +266,7 @@ mod tests {
             status,
             retry_after,
             host: None,
+            redirected: false,
         };
         assert_eq!(status(404, None).to_string(), "HTTP status 404 Not Found");
         assert_eq!(
@@ -250,5 +274,15 @@ mod tests {
             "HTTP status 429 Too Many Requests (Retry-After: 2m)"
         );
         assert_eq!(status(599, None).to_string(), "HTTP status 599");
+        let moved = FetchError::Status {
+            status: 410,
+            retry_after: None,
+            host: Some("b.example:80".into()),
+            redirected: true,
+        };
+        assert_eq!(
+            moved.to_string(),
+            "HTTP status 410 Gone from b.example:80, after a temporary redirect"
+        );
     }
 }

@@ -317,6 +317,7 @@ impl Fetcher {
                 status: status.as_u16(),
                 retry_after,
                 host: host_limit::host_key(&final_url),
+                redirected: !all_permanent,
             });
         }
         let content_type = header_string(header::CONTENT_TYPE);

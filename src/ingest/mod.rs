@@ -169,6 +169,15 @@ impl PollError {
         }
     }
 
+    /// False for an error status the target of a temporary redirect answered (see
+    /// [`crate::fetch::FetchError::from_feed_url`]).
+    pub fn from_feed_url(&self) -> bool {
+        match self {
+            PollError::Fetch(e) => e.from_feed_url(),
+            _ => true,
+        }
+    }
+
     /// A failure that may mean this machine is offline rather than the server down.
     pub fn is_network(&self) -> bool {
         matches!(self, PollError::Fetch(e) if e.is_network())

@@ -95,6 +95,11 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
         .and_then(|u| Url::parse(u).ok())
         .unwrap_or_else(|| source.url.clone());
     let result = run(ctx, source, &url, &mut state).await;
+    if result.is_err() {
+        // A permanent move is adopted after that many *consecutive* successful polls
+        // through it: a failed poll starts the count again.
+        track_move(&mut state, source, None, 0);
+    }
     match &result {
         Ok((s, _)) if s.not_modified => crate::metrics::poll("not_modified", ""),
         Ok(_) => crate::metrics::poll("ok", ""),
@@ -180,7 +185,9 @@ fn record_failure(
         at: now_ms(),
         status: class.status,
     });
-    if class.status == Some(410) {
+    // Gone is the feed URL's word (or a permanent move's) for good; a dated copy that a
+    // temporary redirect pointed at may go while the feed stays.
+    if class.status == Some(410) && e.from_feed_url() {
         state.gone_since = Some(now_ms());
         warn!(source = %source.name, "the feed is gone (410): polling stopped; change its URL to poll it again");
     }
@@ -285,14 +292,11 @@ async fn run(
             warn!("{}", skew.warning());
         }
     }
-    track_move(
-        state,
-        source,
-        outcome.moved_to.as_ref(),
-        ctx.options.permanent_redirect_polls(),
-    );
+    let moved_to = outcome.moved_to;
+    let needed = ctx.options.permanent_redirect_polls();
     let (bytes, content_type) = match outcome.content {
         Content::NotModified => {
+            track_move(state, source, moved_to.as_ref(), needed);
             // A 304 may renew a validator; one it does not carry stays as stored.
             if let Some(etag) = outcome.validators.etag {
                 state.etag = Some(etag);
@@ -329,6 +333,9 @@ async fn run(
         })
         .await
         .map_err(|e| StoreError::Io(format!("ingest task failed: {e}")))??;
+    // A move counts only once its new URL served a feed: a 301 to a sign-in page or an
+    // error page with status 200 is not the feed's new home.
+    track_move(state, source, moved_to.as_ref(), needed);
     // Validators are kept only once the body went into the store: a failed store write must
     // not make the next poll a 304 that skips the items that were never stored.
     state.etag = outcome.validators.etag;

@@ -157,6 +157,7 @@ impl Poller for Mock {
                 status,
                 retry_after,
                 host: None,
+                redirected: false,
             })),
             Answer::Connect => Err(PollError::Fetch(FetchError::Connect("refused".into()))),
         };

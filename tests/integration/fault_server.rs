@@ -154,7 +154,12 @@ async fn handle(
     UrlPath(path): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
-    *c.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+    let hit = {
+        let mut hits = c.hits.lock().unwrap();
+        let n = hits.entry(path.clone()).or_default();
+        *n += 1;
+        *n
+    };
     match path.as_str() {
         "etag.xml" => {
             let etag = "\"v1\"";
@@ -283,6 +288,20 @@ async fn handle(
         "moved-1.xml" => redirect(StatusCode::MOVED_PERMANENTLY, "/moved-2.xml"),
         "moved-2.xml" => redirect(StatusCode::MOVED_PERMANENTLY, "/moved-final.xml"),
         "moved-final.xml" => xml(two_items("Moved")),
+        // A permanent move to a sign-in page (200, HTML): no feed's new home.
+        "moved-login.xml" => redirect(StatusCode::MOVED_PERMANENTLY, "/login.html"),
+        "login.html" => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html><html><head><title>Sign in</title></head>\
+             <body><form><input name=\"user\"></form></body></html>",
+        )
+            .into_response(),
+        // A permanent move seen twice, then a failure, and again: never three in a row.
+        "moved-flaky.xml" if hit % 3 == 0 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        "moved-flaky.xml" => redirect(StatusCode::MOVED_PERMANENTLY, "/moved-final.xml"),
+        // A temporary redirect to a dated copy that is gone: the feed itself is not.
+        "temp-410.xml" => redirect(StatusCode::FOUND, "/dated-410.xml"),
+        "dated-410.xml" => StatusCode::GONE.into_response(),
         "loop-a.xml" => redirect(StatusCode::FOUND, "/loop-b.xml"),
         "loop-b.xml" => redirect(StatusCode::FOUND, "/loop-a.xml"),
         "429-seconds.xml" => (

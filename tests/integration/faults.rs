@@ -519,3 +519,38 @@ fn a_clock_a_day_behind_the_servers_is_said() {
     let (code, _) = d.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// A permanent move counts only when its new URL serves a feed, on consecutive polls; a 410
+/// behind a temporary redirect is the redirect target's, not the end of the feed.
+#[test]
+fn a_move_counts_only_to_a_feed_and_a_redirect_targets_410_ends_nothing() {
+    let server = FaultServer::start();
+    let sources: Vec<(&str, String)> = ["moved-login", "moved-flaky", "temp-410"]
+        .iter()
+        .map(|n| (*n, server.url(&format!("{n}.xml"))))
+        .collect();
+    let env = TestEnv::custom(&sources, "1s", FETCH, "max_backoff = \"1s\"");
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("each source polled seven times", |s| {
+        ["moved-login", "moved-flaky", "temp-410"]
+            .iter()
+            .all(|n| num(source(s, n), "/polls") >= 7)
+    });
+    for name in ["moved-login", "moved-flaky"] {
+        let x = source(&s, name);
+        assert_eq!(x["effective_url"], x["url"], "{name}: {x:#}");
+    }
+    assert_eq!(source(&s, "moved-login")["state"], "failing");
+    assert_eq!(class(&s, "moved-login"), "not_a_feed");
+    let gone = source(&s, "temp-410");
+    assert_eq!(gone["state"], "failing", "{gone:#}");
+    assert_eq!(gone["gone_since"], Value::Null, "{gone:#}");
+    assert_eq!(gone["last_error"]["status"], 410);
+    assert!(
+        gone["last_error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("after a temporary redirect")),
+        "{gone:#}"
+    );
+    assert!(server.hits("temp-410.xml") >= 7);
+}
