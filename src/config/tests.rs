@@ -118,7 +118,7 @@ fn every_problem_is_listed_with_its_key() {
     for needle in [
         "colour: unknown key",
         "fetch.concurency: unknown key",
-        "fetch.per_host_concurrency: must be at least 1",
+        "fetch.per_host_concurrency: 0 is out of range; allowed: 1 to 100000",
         "fetch.per_host_spacing: \"often\" is not a duration",
         "fetch.stall_timeout: \"soon\" is not a duration",
         "fetch.private_hosts[1]: must be a host name",
@@ -159,6 +159,31 @@ fn automatic_backups_are_off_by_default_and_take_a_duration() {
         p[0].starts_with("store.backup_every: \"daily\" is not a duration"),
         "{p:?}"
     );
+    // "1m" is a minute, not a month: each backup replaces the oldest kept one.
+    let p = problems(load(GOOD, &[("WIREFOLD_STORE__BACKUP_EVERY", "1m")]));
+    assert!(
+        p[0].starts_with("store.backup_every: \"1m\" is too often; allowed: 1h or longer"),
+        "{p:?}"
+    );
+    let c = load(GOOD, &[("WIREFOLD_STORE__BACKUP_EVERY", "1h")]).unwrap();
+    assert_eq!(c.store.backup_every, Some(Duration::from_secs(3600)));
+}
+
+#[test]
+fn a_concurrency_past_any_machine_is_refused() {
+    for key in ["CONCURRENCY", "PER_HOST_CONCURRENCY"] {
+        let var = format!("WIREFOLD_FETCH__{key}");
+        let p = problems(load(GOOD, &[(&var, "9223372036854775807")]));
+        let name = key.to_ascii_lowercase();
+        assert_eq!(
+            p,
+            [format!(
+                "fetch.{name}: 9223372036854775807 is out of range; allowed: 1 to 100000 \
+                 (set by the environment variable {var})"
+            )]
+        );
+        assert!(load(GOOD, &[(&var, "100000")]).is_ok());
+    }
 }
 
 /// A restore moves the store directory aside with everything in it: backups kept inside
@@ -560,6 +585,10 @@ fn operator_rules_are_read_and_each_bad_field_is_named() {
     position = "middle"
     pattern = "(unclosed"
     kind = "headline"
+    [[normalize.rules]]
+    name = "anything"
+    position = "whole"
+    pattern = ".+"
     "#;
     let p = problems(load(bad, &[]));
     let joined = p.join("\n");
@@ -578,9 +607,13 @@ fn operator_rules_are_read_and_each_bad_field_is_named() {
         "normalize.rules[10].position: rule \"byline-by\": \"middle\" is not a position",
         "normalize.rules[10].kind: rule \"byline-by\": \"headline\" is not a kind",
         "normalize.rules[10].pattern: rule \"byline-by\": not a valid pattern",
+        "normalize.rules[11].pattern: rule \"anything\": matches any text whole",
     ] {
         assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
     }
+    // A pattern's error quotes it as written, not the anchored form the rule runs.
+    assert!(joined.contains("(sign up"), "{joined}");
+    assert!(!joined.contains("^(?:"), "{joined}");
     // `twice`'s first entry is fine; only the second is a problem.
     assert!(!joined.contains("normalize.rules[2]"), "{joined}");
     // On one line for a log line, the regex's own caret drawing included.

@@ -142,6 +142,12 @@ fn expand_variables(
     Ok(out)
 }
 
+/// Most requests in flight at once (`fetch.concurrency`, `fetch.per_host_concurrency`).
+const MAX_CONCURRENCY: usize = 100_000;
+
+/// Shortest `store.backup_every`.
+const MIN_BACKUP_EVERY: Duration = Duration::from_secs(3600);
+
 /// Collects problems instead of stopping at the first, so one run lists them all.
 struct Checker<'a> {
     problems: &'a mut Vec<Problem>,
@@ -154,6 +160,22 @@ impl Checker<'_> {
             source: source.map(str::to_owned),
             message: message.into(),
         });
+    }
+
+    /// A number of requests at once: 1 to [`MAX_CONCURRENCY`] (past that a semaphore
+    /// refuses the count; no machine holds that many connections anyway).
+    fn concurrency(&mut self, key: &str, n: usize) -> NonZeroUsize {
+        match NonZeroUsize::new(n) {
+            Some(n) if n.get() <= MAX_CONCURRENCY => n,
+            _ => {
+                self.push(
+                    key,
+                    None,
+                    format!("{n} is out of range; allowed: 1 to {MAX_CONCURRENCY}"),
+                );
+                NonZeroUsize::MIN
+            }
+        }
     }
 
     /// Whether one of `keys` has a problem already: a rule that relates keys is not checked
@@ -315,7 +337,22 @@ pub(super) fn validate(
     }
     let backup_every = match s.store.backup_every.trim() {
         "off" | "none" | "0" | "" => None,
-        raw => c.try_duration("store.backup_every", None, raw),
+        raw => c
+            .try_duration("store.backup_every", None, raw)
+            .filter(|every| {
+                // Each backup closes the store for its copy and the oldest of
+                // `backups_kept` goes: "1m" (a slip for a month) would replace the good
+                // copies within minutes.
+                let ok = *every >= MIN_BACKUP_EVERY;
+                if !ok {
+                    c.push(
+                        "store.backup_every",
+                        None,
+                        format!("\"{raw}\" is too often; allowed: 1h or longer, or \"off\" (a month is \"30d\")"),
+                    );
+                }
+                ok
+            }),
     };
     if !(1..=1000).contains(&s.store.backups_kept) {
         c.push(
@@ -437,10 +474,7 @@ pub(super) fn validate(
             ),
         );
     }
-    let concurrency = NonZeroUsize::new(s.fetch.concurrency).unwrap_or_else(|| {
-        c.push("fetch.concurrency", None, "must be at least 1");
-        NonZeroUsize::MIN
-    });
+    let concurrency = c.concurrency("fetch.concurrency", s.fetch.concurrency);
     // A window longer than the whole request could never fire: the total timeout would.
     let stall_timeout = c
         .duration("fetch.stall_timeout", None, &s.fetch.stall_timeout)
@@ -459,10 +493,7 @@ pub(super) fn validate(
         c.push("fetch.permanent_redirect_polls", None, "must be at least 1");
     }
     let per_host_concurrency =
-        NonZeroUsize::new(s.fetch.per_host_concurrency).unwrap_or_else(|| {
-            c.push("fetch.per_host_concurrency", None, "must be at least 1");
-            NonZeroUsize::MIN
-        });
+        c.concurrency("fetch.per_host_concurrency", s.fetch.per_host_concurrency);
     let per_host_spacing = c.duration_or_zero("fetch.per_host_spacing", &s.fetch.per_host_spacing);
     c.at_most(
         "fetch.per_host_spacing",
@@ -872,6 +903,10 @@ fn rule_problem(e: &RuleError) -> (&'static str, String) {
         RuleError::MatchesEmpty { .. } => (
             "pattern",
             "matches the empty string, so it would match every paragraph".into(),
+        ),
+        RuleError::MatchesAnyText { .. } => (
+            "pattern",
+            "matches any text whole, so it would take every article's text away".into(),
         ),
         RuleError::UnknownPosition { position, .. } => (
             "position",

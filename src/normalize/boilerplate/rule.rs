@@ -110,7 +110,22 @@ pub enum RuleError {
         /// Rule name.
         name: String,
     },
+    /// The pattern matches any text whole (`.+`): it would empty every article.
+    #[error("boilerplate rule {name:?}: pattern matches any text")]
+    MatchesAnyText {
+        /// Rule name.
+        name: String,
+    },
 }
+
+/// Paragraphs with nothing in common: a pattern that matches each of them whole matches any
+/// text (`.+`, `[\s\S]+`, `\S.*`), and a rule of it would take every article's text away.
+const UNRELATED: [&str; 4] = [
+    "x",
+    "The regional board approved the plan on Tuesday.",
+    "12 345,6 — «Ünïcode» ✓",
+    "Subscribe to our newsletter",
+];
 
 /// Largest compiled program a rule may have (the `regex` crate's size limit, and the forward-only
 /// matcher's NFA limit).
@@ -136,7 +151,8 @@ fn build(name: &str, src: &str) -> Result<Regex, RuleError> {
 }
 
 impl Rule {
-    /// Builds a rule; the pattern must compile and must not match the empty string.
+    /// Builds a rule; the pattern must compile and must match neither the empty string nor
+    /// any text.
     pub fn new(
         name: &str,
         kind: RuleKind,
@@ -144,9 +160,18 @@ impl Rule {
         pattern: &str,
         drop_from_display: bool,
     ) -> Result<Rule, RuleError> {
+        // Compiled as written first, so that an error quotes the operator's pattern, not
+        // the anchored form the rule runs.
+        build(name, pattern)?;
         let rule = Rule::compile(name, kind, position, pattern, drop_from_display)?;
-        if pattern.trim().is_empty() || build(name, &format!("^(?:{pattern})$"))?.is_match("") {
+        let whole = build(name, &format!("^(?:{pattern})$"))?;
+        if pattern.trim().is_empty() || whole.is_match("") {
             return Err(RuleError::MatchesEmpty {
+                name: name.to_string(),
+            });
+        }
+        if UNRELATED.iter().all(|t| whole.is_match(t)) {
+            return Err(RuleError::MatchesAnyText {
                 name: name.to_string(),
             });
         }
