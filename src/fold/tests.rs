@@ -1601,3 +1601,51 @@ fn scores_and_dates_after_a_dash_keep_headlines_apart() {
         "{b:?}"
     );
 }
+
+#[test]
+fn an_agency_dateline_in_mixed_case_is_the_agencys_dateline() {
+    // Outlets print AFP's "KELBY (AFP) -" as "Kelby (AFP) -". Left in, its two capitalised
+    // words took a 28-word first paragraph past the entity lead's 30, so the copy's lead
+    // lost the second paragraph's names while adding two of its own: no fold.
+    let lead = "The regional transport board approved on Tuesday a plan to replace the four oldest ferries on the Lindholm crossing with battery-electric vessels, cutting fuel use by nine tenths.";
+    let rest = [
+        "Board chairwoman Ragna Holt said the shipyard in Kvitsund would deliver the first vessel next autumn.",
+        "Unions representing the crews welcomed the decision but asked for a training programme before the new vessels enter service.",
+    ];
+    let (_d, f) = folder();
+    let agency = [
+        format!("KELBY (AFP) - {lead}"),
+        rest[0].into(),
+        rest[1].into(),
+    ];
+    let outlet = [
+        format!("Kelby (AFP) - {lead}"),
+        rest[0].into(),
+        rest[1].into(),
+    ];
+    let s = story(fold(
+        &f,
+        "afp",
+        &entry(
+            "a",
+            "Lindholm ferries to go electric",
+            &agency.each_ref().map(String::as_str),
+        ),
+        T0,
+    ));
+    let c = fold(
+        &f,
+        "outlet",
+        &entry(
+            "o",
+            "Lindholm ferries to go electric",
+            &outlet.each_ref().map(String::as_str),
+        ),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(c, Decision::Copy { story, .. } if story == s),
+        "{c:?}"
+    );
+}
+

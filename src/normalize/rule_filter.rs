@@ -46,6 +46,14 @@ pub(super) fn for_builtin(name: &str) -> Option<MayMatch> {
         // `CITY`: an uppercase letter, then an uppercase letter, mark, `'`, `’`, `.`, `-`.
         "dateline-city-date" | "dateline-city-agency" | "dateline-city-dash" => city_start,
         "dateline-agency" | "reporting-by-parenthesised" => |s| first_in(s, b"("),
+        // `PLACE` (an uppercase letter first), and the agency's parenthesis.
+        "dateline-place-agency" => |s| {
+            s.as_bytes()
+                .first()
+                .is_some_and(|b| !b.is_ascii() || b.is_ascii_uppercase())
+                && memchr::memchr(b'(', s.as_bytes()).is_some()
+        },
+        "editors-note" => |s| first_in(s, b"eE"),
         // `\p{Han}` / `\p{Thai}` first.
         "dateline-cjk" | "dateline-thai" => |s| s.as_bytes().first().is_none_or(|b| !b.is_ascii()),
         // The time (`\d{1,2}:\d{2}`) is not optional.

@@ -11,6 +11,13 @@ const CITY: &str = r"\p{Lu}[\p{Lu}\p{M}'’.\-]+(?:[ \-]\p{Lu}[\p{Lu}\p{M}'’.\
 const COUNTRY: &str = r"(?:,\s*\p{Lu}[\p{L}.]*(?:\s\p{Lu}[\p{L}.]*){0,2})?";
 /// A parenthesised agency tag: `(AP)`, `(Reuters)`, `(Trend)`, `(UPI)`.
 const AGENCY: &str = r"\(\p{L}[\p{L}\p{N} .&'\-]*\)";
+/// A place written in mixed case, one to four capitalised words (`Paris`, `Rio de Janeiro`
+/// is out: only capitalised words), for datelines that an agency tag follows.
+const PLACE: &str = r"\p{Lu}[\p{L}\p{M}'’.\-]*(?:[ \-]\p{Lu}[\p{L}\p{M}'’.\-]*){0,3}";
+/// The tag of a known agency, as outlets print it after a mixed-case place (`Paris (AFP) -`,
+/// as Barron's and Yahoo carry AFP copy): unlike [`AGENCY`], a list, because a mixed-case
+/// opening word and a parenthesis also begin prose.
+const KNOWN_AGENCY: &str = r"\((?:AFP|AP|Reuters|REUTERS|Xinhua|XINHUA|UPI|dpa|DPA|Trend|TREND|AZERTAC|Azertac|APA|TASS|Tass|Anadolu|EFE|ANSA|Kyodo|Yonhap|Bernama|PTI|IANS|CNN|Bloomberg|Sputnik|Interfax|KUNA|WAM|IRNA|AAP|PA|CP)\)";
 /// Separator after a dateline.
 const SEP: &str = r"\s*(?:-{1,2}|–|—|‒|―|:|\.)\s*";
 /// A name word: `Sabir`, `O'Neil`, `J.`, `Al-Assad`.
@@ -58,6 +65,13 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             false,
         ),
         (
+            "dateline-place-agency",
+            Dateline,
+            Leading,
+            format!(r"{PLACE}{COUNTRY}(?:,\s*{date_dm})?\s*{KNOWN_AGENCY}{SEP}"),
+            false,
+        ),
+        (
             "dateline-city-dash",
             Dateline,
             Leading,
@@ -99,6 +113,13 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             Line,
             WholeParagraph,
             r"(?i:updated|published|posted|last updated|first published)(?:\s+on)?:?\s+[\p{L} ,.]*\d[\p{L}\p{N} ,.:/+\-]*".to_string(),
+            false,
+        ),
+        (
+            "editors-note",
+            Line,
+            WholeParagraph,
+            r"(?i:editor['’]?s['’]?\s+note)\s*[:.\-–—].*".to_string(),
             false,
         ),
         // --- bylines ---

@@ -81,6 +81,39 @@ fn dateline_city_agency() {
 }
 
 #[test]
+fn dateline_place_agency() {
+    check(
+        "dateline-place-agency",
+        &[
+            "Paris (AFP) - France on Friday unveiled a plan.",
+            "Paris, Dec 5 (AFP) - France on Friday unveiled a plan.",
+            "Washington (AP) — The Senate voted.",
+            "Baku, Azerbaijan, Dec. 5 (Trend): A delegation met officials.",
+            "Rio De Janeiro (Reuters) - Shares fell.",
+        ],
+    );
+    // a name and a party, a company and its ticker: no agency
+    for prose in [
+        "Smith (Labour) - the member for the north - voted against.",
+        "Kellan Foods (KFD) - shares rose.",
+    ] {
+        assert!(!rule("dateline-place-agency").is_match(prose), "{prose}");
+    }
+}
+
+#[test]
+fn editors_note() {
+    check(
+        "editors-note",
+        &[
+            "Editor's note: This story has been updated with the final vote count.",
+            "EDITOR’S NOTE — This is part of a series on the drought.",
+            "Editors' note: An earlier version misstated the date.",
+        ],
+    );
+}
+
+#[test]
 fn dateline_cjk_and_thai() {
     check(
         "dateline-cjk",
