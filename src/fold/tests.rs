@@ -1649,3 +1649,49 @@ fn an_agency_dateline_in_mixed_case_is_the_agencys_dateline() {
     );
 }
 
+/// A corridor meeting and its twin with another partner: one name apart in the first
+/// paragraph, and the ministers apart in the second, a sentence full of titles.
+fn corridor(country: &str, adjective: &str, minister: &str, capital: &str) -> Vec<String> {
+    vec![
+        format!("Azerbaijan and {country} discussed expanding cargo transportation along the Middle Corridor at a meeting in Baku."),
+        format!("The meeting brought together Azerbaijani Minister of Digital Development and Transport Rashad Nabiyev and {adjective} Minister of Transport {minister}."),
+        "The sides noted that cargo volumes on the route grew by 62 percent this year and agreed to simplify customs procedures at the border crossings.".into(),
+        format!("The next round of talks will be held in {capital} in the spring."),
+    ]
+}
+
+#[test]
+fn a_sentence_full_of_titles_still_names_its_people() {
+    // A paragraph mostly in capitals is a headline-style line and names no one, unless it
+    // is a sentence: "... Minister of Digital Development and Transport Rashad Nabiyev ...".
+    let (_d, f) = folder();
+    let kz = corridor("Kazakhstan", "Kazakh", "Marat Karabayev", "Astana");
+    let uz = corridor("Uzbekistan", "Uzbek", "Ilhom Makhkamov", "Tashkent");
+    fn p(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let s = story(fold(
+        &f,
+        "trend",
+        &entry(
+            "kz",
+            "Azerbaijan, Kazakhstan discuss Middle Corridor cargo",
+            &p(&kz),
+        ),
+        T0,
+    ));
+    let twin = fold(
+        &f,
+        "apa",
+        &entry(
+            "uz",
+            "Azerbaijan, Uzbekistan discuss Middle Corridor cargo",
+            &p(&uz),
+        ),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(twin, Decision::New { story, .. } if story != s),
+        "{twin:?}"
+    );
+}
