@@ -141,7 +141,9 @@ pub async fn stats(
         url.query_pairs_mut().append_pair("source", name);
     }
     let client = client(std::time::Duration::from_secs(10))?;
-    let body = answer(client.get(url), token, &format!("{base}/status")).await?;
+    let body = answer(client.get(url), token, &format!("{base}/status"))
+        .await
+        .map_err(|e| no_daemon(e, base))?;
     let mut status: Status = serde_json::from_str(&body)
         .map_err(|e| anyhow::anyhow!("{base}/status is not wirefold status JSON: {e}"))?;
     if source.is_some() {
@@ -149,6 +151,20 @@ pub async fn stats(
         status.sources_omitted = 0;
     }
     Ok(render(&status))
+}
+
+/// `e`, said plainly when nothing listens at `base` (the daemon is stopped, or listens
+/// elsewhere than this configuration says).
+fn no_daemon(e: anyhow::Error, base: &str) -> anyhow::Error {
+    if e.downcast_ref::<reqwest::Error>()
+        .is_some_and(reqwest::Error::is_connect)
+    {
+        e.context(format!(
+            "no daemon answers at {base}: is it running, and does its http.listen match this configuration?"
+        ))
+    } else {
+        e
+    }
 }
 
 /// POSTs to the daemon at `base` under `segments` and returns its JSON answer; an error
@@ -260,7 +276,9 @@ pub async fn poll_now(
     wait: bool,
 ) -> anyhow::Result<String> {
     let query = wait.then_some("wait=true");
-    let body = post(base, token, &["sources", source, "poll"], query).await?;
+    let body = post(base, token, &["sources", source, "poll"], query)
+        .await
+        .map_err(|e| no_daemon(e, base))?;
     let field = |v: &serde_json::Value, k: &str| {
         v.get(k)
             .and_then(|v| v.as_str())
@@ -489,6 +507,22 @@ mod tests {
         // Nobody listening at all is another case, with its own advice.
         let e = backup("http://127.0.0.1:9", None).await.unwrap_err();
         assert!(format!("{e:#}").contains("--offline"), "{e:#}");
+    }
+
+    /// `stats` and `poll-now` with nobody listening say so, not only the client's error.
+    #[tokio::test]
+    async fn a_stopped_daemon_is_named_as_such() {
+        let base = "http://127.0.0.1:9";
+        let e = stats(base, None, None).await.unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("no daemon answers at"),
+            "{e:#}"
+        );
+        let e = poll_now(base, None, "agency", false).await.unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("no daemon answers at"),
+            "{e:#}"
+        );
     }
 
     fn status(source: &str) -> Status {

@@ -138,12 +138,27 @@ fn claim_run(
 /// minutes with millions of articles), and leaves no new empty store behind. Connections
 /// wait in the listen queue until [`App::run`] serves them.
 pub async fn bind(http: &crate::config::HttpConfig) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(http.listen).await.with_context(|| {
-        format!(
-            "cannot listen on http.listen {} (another process may use the port; \
-             set http.listen, or WIREFOLD_HTTP__LISTEN, to a free one)",
+    TcpListener::bind(http.listen).await.map_err(|e| {
+        // The advice fits the cause: a port in use, or an address this machine lacks.
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "another process uses the port; set http.listen, \
+                 or WIREFOLD_HTTP__LISTEN, to a free one"
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                "no interface of this machine has that \
+                 address; listen on 127.0.0.1, 0.0.0.0 or one of its own addresses"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "ports below 1024 need privileges; \
+                 use a higher port"
+            }
+            _ => "set http.listen, or WIREFOLD_HTTP__LISTEN, to an address this machine can serve",
+        };
+        anyhow::Error::new(e).context(format!(
+            "cannot listen on http.listen {} ({why})",
             http.listen
-        )
+        ))
     })
 }
 

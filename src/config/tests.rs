@@ -112,6 +112,11 @@ fn every_problem_is_listed_with_its_key() {
         [[sources]]
         name = "c"
         url = "feeds/local.xml"
+        [[sources]]
+        name = ".."
+        url = "https://feeds.example/up"
+        [[sources]]
+        name = "cut-off"
     "#;
     let p = problems(load(bad, &[]));
     let joined = p.join("\n");
@@ -132,6 +137,8 @@ fn every_problem_is_listed_with_its_key() {
         "sources[1].url (source \"a\"): scheme \"ftp\" is not allowed",
         "sources[1].interval (source \"a\"): \"soon\" is not a duration",
         "sources[2].url (source \"c\"): \"feeds/local.xml\" is not a URL (relative URL without a base); a file beside the configuration is written \"./feeds/local.xml\"",
+        "sources[3].name (source \"..\"): must not be dots alone",
+        "sources[4].url (source \"cut-off\"): missing: every source needs its feed's URL",
     ] {
         assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
     }

@@ -610,6 +610,13 @@ pub(super) fn validate(
                 "must not contain control characters (line breaks, tabs, escapes) or \
                  direction overrides and line separators",
             );
+        } else if name.bytes().all(|b| b == b'.') {
+            // `/sources/../poll` is a step up the path to any HTTP client, not a name.
+            c.push(
+                format!("sources[{i}].name"),
+                label,
+                "must not be dots alone: \".\" and \"..\" cannot be named in the API's URLs",
+            );
         } else if !seen.insert(name.clone()) {
             c.push(
                 format!("sources[{i}].name"),
@@ -618,6 +625,14 @@ pub(super) fn validate(
             );
         }
         let url = match parse_source_url(src.url.trim(), path) {
+            _ if src.url.trim().is_empty() => {
+                c.push(
+                    format!("sources[{i}].url"),
+                    label,
+                    "missing: every source needs its feed's URL (https://…, or a file: ./feed.xml)",
+                );
+                None
+            }
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
             Ok(u) if u.scheme() == "file" => Some(u),
             Ok(u) => {

@@ -1209,9 +1209,27 @@ fn a_listen_address_in_use_fails_the_start_before_the_store_is_opened() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains(&format!("cannot listen on http.listen 127.0.0.1:{port}")),
+        err.contains(&format!(
+            "cannot listen on http.listen 127.0.0.1:{port} (another process uses the port"
+        )),
         "{err}"
     );
     assert!(!env.store.exists(), "a store was created: {err}");
     drop(taken);
+    // An address no interface has (a documentation address): told as such, not as a port
+    // in use.
+    let out = crate::helpers::wirefold()
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .env_remove("WIREFOLD_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("WIREFOLD_HTTP__LISTEN", "192.0.2.1:18080")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("cannot listen on http.listen 192.0.2.1:18080 (no interface of this machine has that address"),
+        "{err}"
+    );
 }
