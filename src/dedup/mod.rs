@@ -434,24 +434,65 @@ fn strong_words(t: &str) -> Vec<Cow<'_, str>> {
 /// one-sided differences pass (a headline without figures, one with an extra figure); wire
 /// tags such as `UPDATE 2-` are stripped before the titles are fingerprinted. On the Reuters
 /// long set no pair of copies differed so, and 17 false pairs did.
+///
+/// A figure is its number and its unit, however written ("$12B", "$12bn", "$12 billion"
+/// are one figure); a figure without a unit is the same figure with any (a copy's headline
+/// may drop "billion"), while another unit makes another figure ("12 billion" / "12
+/// million").
 pub fn headline_figures_agree(a_title: &str, b_title: &str) -> bool {
     let (a, b) = (figures(a_title), figures(b_title));
-    let missing = |x: &[String], y: &[String]| x.iter().any(|f| y.binary_search(f).is_err());
+    let found = |(n, u): &(String, &str), y: &[(String, &str)]| {
+        y.iter()
+            .any(|(m, v)| m == n && (u == v || u.is_empty() || v.is_empty()))
+    };
+    let missing = |x: &[(String, &str)], y: &[(String, &str)]| x.iter().any(|f| !found(f, y));
     !(missing(&a, &b) && missing(&b, &a))
 }
 
-/// The distinct figures of a fingerprint text (words that start with a digit, thousands
-/// separators dropped), sorted.
-fn figures(t: &str) -> Vec<String> {
-    let mut v: Vec<String> = t
+/// The distinct figures of a fingerprint text, sorted: each word that starts with a digit,
+/// as its number (thousands separators dropped) and its unit in one spelling however
+/// written, joined or as the next word ("12b", "12bn", "12 billion", "12 bln" are all
+/// `("12", "b")`; "4.5m", "4.5 million" `("4.5", "m")`); ordinal endings are no unit ("8th"
+/// is `("8", "")`), any other ending is kept as the unit ("2-1").
+fn figures(t: &str) -> Vec<(String, &str)> {
+    let words: Vec<&str> = t
         .split_whitespace()
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
-        .filter(|w| w.starts_with(|c: char| c.is_ascii_digit()))
-        .map(|w| w.replace(',', ""))
         .collect();
+    let mut v: Vec<(String, &str)> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if !w.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let digits = w
+            .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.'))
+            .unwrap_or(w.len());
+        let (number, rest) = w.split_at(digits);
+        let number = number.trim_end_matches(['.', ',']).replace(',', "");
+        let unit = match unit(rest) {
+            Some(u) => u,
+            // a number alone may take its unit from the next word
+            None if rest.is_empty() => words.get(i + 1).and_then(|n| unit(n)).unwrap_or(""),
+            None => rest,
+        };
+        v.push((number, unit));
+    }
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The one spelling of a unit a figure may carry (`None` for any other word): thousands,
+/// millions, billions, trillions; ordinal endings are no unit (`Some("")`).
+fn unit(w: &str) -> Option<&'static str> {
+    Some(match w {
+        "k" | "thousand" => "k",
+        "m" | "mn" | "mln" | "million" | "millions" => "m",
+        "b" | "bn" | "bln" | "billion" | "billions" => "b",
+        "t" | "tn" | "trn" | "trillion" | "trillions" => "t",
+        "st" | "nd" | "rd" | "th" => "",
+        _ => return None,
+    })
 }
 
 /// The subject guard of short items (`crate::fold`, rule 3a): two headline + summary items

@@ -579,6 +579,20 @@ fn headlines_each_with_a_figure_of_their_own_disagree() {
     ));
     // thousands separators and punctuation do not make a figure differ
     assert!(agree("strike costs 1,200 jobs.", "strike costs 1200 jobs"));
+    // nor a unit written short or long, joined or apart
+    for (a, b) in [
+        ("fire aid tops 12b", "fire aid tops 12 billion"),
+        ("fire aid tops 12bn", "fire aid tops 12 bln dlrs"),
+        ("plant to cost 4.5m", "plant to cost 4.5 million"),
+        ("the 8th round", "the 8 round"),
+    ] {
+        assert!(agree(a, b), "{a} / {b}");
+    }
+    // a copy may drop the unit; another unit is another figure
+    assert!(agree("fire aid tops 12b", "fire aid tops 12"));
+    assert!(!agree("fire aid tops 12b", "fire aid tops 12 million"));
+    assert!(!agree("fire aid tops 12b", "fire aid tops 15b"));
+    assert!(!agree("harriers 2-1 rovers", "harriers 2-0 rovers"));
 }
 
 /// Words for paragraphs no story shares: a seeded pick of plain words.
