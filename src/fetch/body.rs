@@ -25,36 +25,114 @@ pub struct BodyLimits {
     pub stall_min_bytes: u64,
 }
 
-/// `bytes`, read under a `Content-Encoding` reqwest left alone, decoded when it is gzip by
-/// another name: reqwest decodes `gzip` only as written, so `GZIP` and `x-gzip` (which RFC
-/// 9110 asks a recipient to read as gzip) reached the parser compressed and failed as a
-/// malformed feed. Every member of the stream is read, within `max_bytes` decoded. Anything
-/// else is returned as it came: a server that writes its charset there
-/// (`Content-Encoding: UTF-8`) sends plain text.
-pub fn gzip_left_alone(
+/// `bytes`, read under a `Content-Encoding` reqwest left alone, decoded when it names codings
+/// wirefold can undo. reqwest decodes `gzip`, `br` and `zstd` only as written and one at a
+/// time, and `deflate` not at all (wirefold does not ask for it: servers send it raw, without
+/// the zlib wrapper HTTP names). So `GZIP` and `x-gzip` (which RFC 9110 asks a recipient to
+/// read as gzip), `deflate` sent unasked (zlib or raw), and lists (`gzip, gzip`, `gzip,
+/// identity`) reached the parser compressed and failed as a malformed feed. Every member of
+/// a gzip stream is read, within `max_bytes` decoded. A body that does not look compressed
+/// is returned as it came, and so is any value that names no coding: a server that writes
+/// its charset there (`Content-Encoding: UTF-8`) sends plain text. A coding wirefold cannot
+/// undo (`compress`, or `br` in a list) is an error that names it.
+pub fn decode_left_alone(
     coding: Option<&str>,
     bytes: Vec<u8>,
     max_bytes: u64,
 ) -> Result<Vec<u8>, FetchError> {
-    use std::io::Read;
-    let Some(coding) = coding.map(str::trim) else {
+    let Some(header) = coding.map(str::trim) else {
         return Ok(bytes);
     };
-    let gzip = coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip");
-    if !gzip || !bytes.starts_with(&[0x1F, 0x8B]) {
+    let codings: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty() && c != "identity")
+        .collect();
+    let known = |c: &str| {
+        matches!(
+            c,
+            "gzip" | "x-gzip" | "deflate" | "compress" | "x-compress" | "br" | "zstd"
+        )
+    };
+    if !codings.iter().all(|c| known(c)) {
         return Ok(bytes);
     }
+    let mut body = bytes;
+    // The last coding applied is undone first.
+    for c in codings.iter().rev() {
+        body = match c.as_str() {
+            "gzip" | "x-gzip" if body.starts_with(&[0x1F, 0x8B]) => {
+                inflate(Codec::Gzip, &body, header, max_bytes)?
+            }
+            "deflate" if looks_zlib(&body) => inflate(Codec::Zlib, &body, header, max_bytes)?,
+            "deflate" if !body.is_empty() && !looks_plain(&body) => {
+                inflate(Codec::Raw, &body, header, max_bytes)?
+            }
+            "gzip" | "x-gzip" | "deflate" => return Ok(body),
+            _ => {
+                return Err(FetchError::Body(format!(
+                    "the body came as Content-Encoding: {header}, and wirefold cannot undo \"{c}\""
+                )))
+            }
+        };
+    }
+    Ok(body)
+}
+
+/// A compressed stream's format.
+#[derive(Clone, Copy)]
+enum Codec {
+    Gzip,
+    Zlib,
+    Raw,
+}
+
+/// Decodes `bytes` as `codec`, within `max_bytes`.
+fn inflate(
+    codec: Codec,
+    bytes: &[u8],
+    header: &str,
+    max_bytes: u64,
+) -> Result<Vec<u8>, FetchError> {
+    use std::io::Read;
+    let limit = max_bytes.saturating_add(1);
     let mut out = Vec::new();
-    let read = flate2::read::MultiGzDecoder::new(bytes.as_slice())
-        .take(max_bytes.saturating_add(1))
-        .read_to_end(&mut out);
+    let read = match codec {
+        Codec::Gzip => flate2::read::MultiGzDecoder::new(bytes)
+            .take(limit)
+            .read_to_end(&mut out),
+        Codec::Zlib => flate2::read::ZlibDecoder::new(bytes)
+            .take(limit)
+            .read_to_end(&mut out),
+        Codec::Raw => flate2::read::DeflateDecoder::new(bytes)
+            .take(limit)
+            .read_to_end(&mut out),
+    };
+    let name = match codec {
+        Codec::Gzip => "gzip",
+        Codec::Zlib | Codec::Raw => "deflate",
+    };
     match read {
         Err(e) => Err(FetchError::Body(format!(
-            "the body sent as Content-Encoding: {coding} is no valid gzip: {e}"
+            "the body sent as Content-Encoding: {header} is no valid {name}: {e}"
         ))),
         Ok(n) if n as u64 > max_bytes => Err(FetchError::TooLarge { limit: max_bytes }),
         Ok(_) => Ok(out),
     }
+}
+
+/// A zlib header: method 8 (deflate) and a check value the two bytes divide by 31.
+fn looks_zlib(b: &[u8]) -> bool {
+    matches!(b, [cmf, flg, ..] if cmf & 0x0F == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0)
+}
+
+/// A body that starts as text does (`<`, `{`, a byte-order mark, white space): a feed sent
+/// under a `deflate` label without being compressed.
+fn looks_plain(b: &[u8]) -> bool {
+    matches!(
+        b.iter().find(|c| !c.is_ascii_whitespace()),
+        None | Some(b'<' | b'{' | 0xEF | 0xFE | 0xFF)
+    )
 }
 
 /// Reads `resp`'s decoded body within `limits`.

@@ -324,7 +324,7 @@ impl Fetcher {
         // Present only when reqwest did not decode the body.
         let coding = header_string(header::CONTENT_ENCODING);
         let bytes = body::read_body(resp, self.limits).await?;
-        let bytes = body::gzip_left_alone(coding.as_deref(), bytes, self.limits.max_bytes)?;
+        let bytes = body::decode_left_alone(coding.as_deref(), bytes, self.limits.max_bytes)?;
         Ok(FetchOutcome {
             content: Content::Body {
                 bytes,

@@ -484,9 +484,73 @@ async fn gzip_by_another_name_is_decoded_and_a_charset_as_coding_is_ignored() {
     }
     // Past the cap once decoded: too large, as any other body.
     assert!(matches!(
-        body::gzip_left_alone(Some("x-gzip"), member(FEED), 10),
+        body::decode_left_alone(Some("x-gzip"), member(FEED), 10),
         Err(FetchError::TooLarge { limit: 10 })
     ));
+}
+
+/// Codings reqwest leaves alone: `deflate` sent unasked (zlib or raw), a list (`gzip,
+/// gzip`, `gzip, identity`), and one wirefold cannot undo, named in the error.
+#[tokio::test]
+async fn deflate_and_lists_of_codings_are_decoded_and_others_named() {
+    use std::io::Write;
+    const FEED: &str = "<rss version=\"2.0\"><channel><title>coded</title></channel></rss>";
+    let gz = |b: &[u8]| {
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b).unwrap();
+        z.finish().unwrap()
+    };
+    let zlib = {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(FEED.as_bytes()).unwrap();
+        z.finish().unwrap()
+    };
+    let raw = {
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(FEED.as_bytes()).unwrap();
+        z.finish().unwrap()
+    };
+    let cases: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("zlib", "deflate", zlib),
+        ("raw", "Deflate", raw),
+        ("twice", "gzip, gzip", gz(&gz(FEED.as_bytes()))),
+        ("identity", "gzip, identity", gz(FEED.as_bytes())),
+        ("plain", "deflate", FEED.as_bytes().to_vec()),
+        ("compress", "compress", b"\x1f\x9d\x90<rss".to_vec()),
+    ];
+    let served = cases.clone();
+    let app = Router::new().route(
+        "/{case}",
+        get(
+            move |axum::extract::Path(case): axum::extract::Path<String>| {
+                let (coding, body) = served
+                    .iter()
+                    .find(|(name, _, _)| *name == case)
+                    .map(|(_, c, b)| (c.to_string(), b.clone()))
+                    .unwrap();
+                async move { ([(header::CONTENT_ENCODING, coding)], body).into_response() }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    for (case, coding, _) in &cases {
+        let url = Url::parse(&format!("http://{addr}/{case}")).unwrap();
+        let got = f.fetch(&url, &Validators::default()).await;
+        if *case == "compress" {
+            let e = got.unwrap_err().to_string();
+            assert!(e.contains("cannot undo \"compress\""), "{e}");
+            continue;
+        }
+        let Content::Body { bytes, .. } = got.unwrap().content else {
+            panic!("no body");
+        };
+        assert_eq!(String::from_utf8_lossy(&bytes), FEED, "{case}: {coding}");
+    }
 }
 
 /// A server that answers `deflate` with raw DEFLATE (no zlib wrapper), as some do: wirefold
