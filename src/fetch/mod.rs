@@ -209,6 +209,8 @@ impl Fetcher {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
 
+        let conditional = headers.contains_key(header::IF_NONE_MATCH)
+            || headers.contains_key(header::IF_MODIFIED_SINCE);
         let mut visited: Vec<Url> = vec![url.clone()];
         let mut all_permanent = true;
         let mut moved_to = None;
@@ -297,6 +299,15 @@ impl Fetcher {
             last_modified: header_string(header::LAST_MODIFIED),
         };
         if status == StatusCode::NOT_MODIFIED {
+            if !conditional {
+                // Nothing was asked to be compared: a 304 then says nothing about the feed,
+                // and taken as "unchanged" it would keep a source "ok" that never stored
+                // an article.
+                return Err(FetchError::Protocol(
+                    "304 Not Modified to a request without If-None-Match or If-Modified-Since"
+                        .into(),
+                ));
+            }
             return Ok(FetchOutcome {
                 content: Content::NotModified,
                 validators,

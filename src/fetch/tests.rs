@@ -594,3 +594,29 @@ async fn a_server_that_sends_raw_deflate_when_asked_for_it_is_never_asked() {
     assert!(asked.contains("gzip"), "{asked}");
     assert!(!asked.contains("deflate"), "{asked}");
 }
+
+/// A 304 to a request that asked no condition says nothing about the feed: an error, so
+/// that a source whose server always answers so does not stay "ok" with nothing stored.
+#[tokio::test]
+async fn a_304_to_an_unconditional_request_is_an_error() {
+    let app = Router::new().route(
+        "/feed",
+        get(|| async { axum::http::StatusCode::NOT_MODIFIED.into_response() }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
+    let e = f.fetch(&url, &Validators::default()).await.unwrap_err();
+    assert_eq!(e.class(), "protocol", "{e}");
+    assert!(e.to_string().contains("without If-None-Match"), "{e}");
+    let asked = Validators {
+        etag: Some("\"v1\"".into()),
+        last_modified: None,
+    };
+    let got = f.fetch(&url, &asked).await.unwrap();
+    assert!(matches!(got.content, Content::NotModified));
+}
