@@ -893,6 +893,18 @@ impl Config {
     /// folded as copies of each other). Printed by `check-config`, logged at start and reload.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if let Some(every) = self.store.backup_every.filter(|e| e.as_secs() < 3600) {
+            // "1m" is a minute, not a month; each backup closes the store for its copy,
+            // and the oldest of backups_kept goes.
+            let kept = u32::try_from(self.store.backups_kept).unwrap_or(u32::MAX);
+            out.push(format!(
+                "store.backup_every is {}: a backup that often keeps none older than {} \
+                 (backups_kept = {}); a month is \"30d\"",
+                validate::shown_duration(every),
+                validate::shown_duration(every.saturating_mul(kept)),
+                self.store.backups_kept
+            ));
+        }
         if self.enabled_sources().next().is_none() {
             out.push(match self.sources.len() {
                 0 => "no source is configured: the daemon serves its store and polls nothing \

@@ -145,9 +145,6 @@ fn expand_variables(
 /// Most requests in flight at once (`fetch.concurrency`, `fetch.per_host_concurrency`).
 const MAX_CONCURRENCY: usize = 100_000;
 
-/// Shortest `store.backup_every`.
-const MIN_BACKUP_EVERY: Duration = Duration::from_secs(3600);
-
 /// Collects problems instead of stopping at the first, so one run lists them all.
 struct Checker<'a> {
     problems: &'a mut Vec<Problem>,
@@ -337,22 +334,7 @@ pub(super) fn validate(
     }
     let backup_every = match s.store.backup_every.trim() {
         "off" | "none" | "0" | "" => None,
-        raw => c
-            .try_duration("store.backup_every", None, raw)
-            .filter(|every| {
-                // Each backup closes the store for its copy and the oldest of
-                // `backups_kept` goes: "1m" (a slip for a month) would replace the good
-                // copies within minutes.
-                let ok = *every >= MIN_BACKUP_EVERY;
-                if !ok {
-                    c.push(
-                        "store.backup_every",
-                        None,
-                        format!("\"{raw}\" is too often; allowed: 1h or longer, or \"off\" (a month is \"30d\")"),
-                    );
-                }
-                ok
-            }),
+        raw => c.try_duration("store.backup_every", None, raw),
     };
     if !(1..=1000).contains(&s.store.backups_kept) {
         c.push(
