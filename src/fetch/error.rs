@@ -227,6 +227,12 @@ impl FetchError {
     }
 }
 
+/// Did the connection close before any answer came (hyper's "connection closed before
+/// message completed")? The mark of a kept-alive connection the server had just closed.
+pub(super) fn closed_before_answer(e: &reqwest::Error) -> bool {
+    find_cause::<hyper::Error>(e).is_some_and(hyper::Error::is_incomplete_message)
+}
+
 /// The first error of type `T` in `e`'s chain of causes.
 fn find_cause<'a, T: std::error::Error + 'static>(
     e: &'a (dyn std::error::Error + 'static),

@@ -222,13 +222,26 @@ impl Fetcher {
                     hop_headers.insert(name.clone(), value.clone());
                 }
             }
-            let resp = self
+            let resp = match self
                 .client
                 .get(current.clone())
-                .headers(hop_headers)
+                .headers(hop_headers.clone())
                 .send()
                 .await
-                .map_err(|e| FetchError::from_reqwest(&e))?;
+            {
+                Ok(r) => r,
+                // A kept-alive connection the server closed as the request went out (its
+                // idle timeout and our reuse crossed): once more, on a fresh connection, as
+                // curl does. A GET changes nothing on the server.
+                Err(e) if error::closed_before_answer(&e) => self
+                    .client
+                    .get(current.clone())
+                    .headers(hop_headers)
+                    .send()
+                    .await
+                    .map_err(|e| FetchError::from_reqwest(&e))?,
+                Err(e) => return Err(FetchError::from_reqwest(&e)),
+            };
             let status = resp.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break resp;

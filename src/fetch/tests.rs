@@ -620,3 +620,50 @@ async fn a_304_to_an_unconditional_request_is_an_error() {
     let got = f.fetch(&url, &asked).await.unwrap();
     assert!(matches!(got.content, Content::NotModified));
 }
+
+/// A server that closes a kept-alive connection as the next request arrives, without an
+/// answer (its idle timeout and our reuse crossed): the request is sent once more, on a
+/// fresh connection, and the poll succeeds.
+#[tokio::test]
+async fn a_kept_alive_connection_closed_under_the_request_is_retried_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const FEED: &str = "<rss version=\"2.0\"><channel><title>again</title></channel></rss>";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                // the first connection answers one request, then drops the next unanswered
+                for answered in 0.. {
+                    let Ok(read) = conn.read(&mut buf).await else {
+                        return;
+                    };
+                    if read == 0 || (n == 0 && answered == 1) {
+                        return;
+                    }
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\n\r\n{FEED}",
+                        FEED.len()
+                    );
+                    if conn.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
+    for poll in 0..2 {
+        let got = f.fetch(&url, &Validators::default()).await;
+        assert!(got.is_ok(), "poll {poll}: {:?}", got.err());
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
