@@ -140,8 +140,10 @@ pub async fn read_body(
     mut resp: reqwest::Response,
     limits: BodyLimits,
 ) -> Result<Vec<u8>, FetchError> {
-    if resp.content_length().is_some_and(|n| n > limits.max_bytes) {
-        return Err(FetchError::TooLarge {
+    let announced = resp.content_length();
+    if let Some(n) = announced.filter(|&n| n > limits.max_bytes) {
+        return Err(FetchError::AnnouncedTooLarge {
+            announced: n,
             limit: limits.max_bytes,
         });
     }
@@ -150,7 +152,9 @@ pub async fn read_body(
     let mut window_bytes: u64 = 0;
     loop {
         let chunk = tokio::select! {
-            c = resp.chunk() => c.map_err(|e| FetchError::from_body(&e, limits.stall_window))?,
+            c = resp.chunk() => c.map_err(|e| {
+                FetchError::from_body(&e, limits.stall_window, body.len() as u64, announced)
+            })?,
             () = tokio::time::sleep_until(window_end) => {
                 if window_bytes < limits.stall_min_bytes {
                     return Err(FetchError::Stalled {

@@ -40,6 +40,14 @@ pub enum FetchError {
         /// The configured cap.
         limit: u64,
     },
+    /// The response announced a `Content-Length` over `max_body_bytes`: nothing was read.
+    #[error("Content-Length announces {announced} bytes, over the {limit} bytes allowed (fetch.max_body_bytes); not read")]
+    AnnouncedTooLarge {
+        /// The length announced.
+        announced: u64,
+        /// The configured cap.
+        limit: u64,
+    },
     /// The server answered with an error status.
     #[error("HTTP status {status}{}{}", status_words(*.status, *.retry_after), redirected_words(*.redirected, .host.as_deref()))]
     Status {
@@ -129,7 +137,7 @@ impl FetchError {
             FetchError::Tls(_) => "tls",
             FetchError::Timeout(_) => "timeout",
             FetchError::Stalled { .. } => "stalled",
-            FetchError::TooLarge { .. } => "too_large",
+            FetchError::TooLarge { .. } | FetchError::AnnouncedTooLarge { .. } => "too_large",
             FetchError::Status { .. } => "http_status",
             FetchError::RedirectLoop(_) => "redirect_loop",
             FetchError::TooManyRedirects(_) => "too_many_redirects",
@@ -215,15 +223,32 @@ impl FetchError {
         }
     }
 
-    /// Classifies an error reqwest returned while the body streamed in.
-    pub(super) fn from_body(e: &reqwest::Error, window: Duration) -> Self {
+    /// Classifies an error reqwest returned while the body streamed in, `got` bytes of
+    /// it read, of the `announced` `Content-Length` when there was one.
+    pub(super) fn from_body(
+        e: &reqwest::Error,
+        window: Duration,
+        got: u64,
+        announced: Option<u64>,
+    ) -> Self {
         if e.is_timeout() {
             return FetchError::Timeout(format!(
                 "{} (body not complete within the deadline; stall window {window:?})",
                 error_chain(e)
             ));
         }
-        FetchError::Body(error_chain(e))
+        let chain = error_chain(e);
+        match announced {
+            // hyper: "end of file before message length reached"
+            Some(n) if find_cause::<hyper::Error>(e).is_some_and(hyper::Error::is_incomplete_message)
+                || chain.contains("before message length reached") =>
+            {
+                FetchError::Body(format!(
+                    "the connection closed after {got} of the {n} bytes Content-Length announced ({chain})"
+                ))
+            }
+            _ => FetchError::Body(chain),
+        }
     }
 }
 

@@ -667,3 +667,46 @@ async fn a_kept_alive_connection_closed_under_the_request_is_retried_once() {
     }
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// A body cut short of its `Content-Length`, and one announced over the cap: each error says
+/// what happened in numbers.
+#[tokio::test]
+async fn a_short_or_oversized_body_is_told_in_bytes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let Ok(n) = conn.read(&mut buf).await else {
+                    return;
+                };
+                let huge = String::from_utf8_lossy(&buf[..n]).contains("/huge");
+                let head = if huge {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\n\r\n<rss"
+                } else {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<rss version=\"2.0\">"
+                };
+                let _ = conn.write_all(head.as_bytes()).await;
+                // and the connection closes
+            });
+        }
+    });
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let short = Url::parse(&format!("http://{addr}/short")).unwrap();
+    let e = f.fetch(&short, &Validators::default()).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the connection closed after 19 of the 1000 bytes Content-Length announced"),
+        "{e}"
+    );
+    let huge = Url::parse(&format!("http://{addr}/huge")).unwrap();
+    let e = f.fetch(&huge, &Validators::default()).await.unwrap_err();
+    assert_eq!(e.class(), "too_large");
+    assert!(
+        e.to_string()
+            .starts_with("Content-Length announces 50000000 bytes, over the"),
+        "{e}"
+    );
+}
