@@ -181,28 +181,71 @@ fn is_domain(w: &str) -> bool {
     w.contains('.') && w.len() > 3
 }
 
-/// Does the tail `s` look like a site's name: every word capitalised or a domain (`of`, `the`
-/// and a few such words between), the first one capitalised? A figure is no part of a name
-/// here (`9News` aside, which the pipe or a known name covers): after ` - ` it is a score
-/// (`Harriers 2 - 1 Dunmore Rovers`), a date (`- May 8, 2020`) or a part (`- Part 1`), which
-/// the headline needs to be told from its other issues.
+/// Does the tail `s` look like a site's name: every word capitalised, a figure or a domain
+/// (`of`, `the` and a few such words between), the first one capitalised or a domain? Station
+/// names carry figures (`FOX 5 Atlanta`, `WSB-TV 2`, `11Alive.com`). A tail that opens with
+/// a figure (a score: `Harriers 2 - 1 Dunmore Rovers`; `- 17 September 2021`) or that has a
+/// figure and a date or part word (`- May 8, 2020`, `- Part 1`) is the headline's own: it
+/// tells the headline from its other issues.
 fn looks_like_name(s: &str) -> bool {
     let words: Vec<&str> = s.split_whitespace().collect();
-    !words.is_empty()
+    let Some(first) = words.first() else {
+        return false;
+    };
+    let first_ok = is_domain(first) || first.chars().next().is_some_and(char::is_uppercase);
+    let figured = words.iter().any(|w| w.bytes().any(|b| b.is_ascii_digit()));
+    first_ok
+        && !(figured && words.iter().any(|w| is_date_or_part(w)))
         && words.iter().all(|w| {
-            if is_domain(w) {
-                return true;
-            }
-            if w.bytes().any(|b| b.is_ascii_digit()) {
-                return false;
-            }
-            w.chars().next().is_some_and(char::is_uppercase)
+            is_domain(w)
+                || w.chars()
+                    .next()
+                    .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
                 || matches!(*w, "&" | "of" | "the" | "and" | "de" | "la")
         })
-        && words
-            .first()
-            .and_then(|w| w.chars().next())
-            .is_some_and(|c| c.is_uppercase())
+}
+
+/// A month's name or abbreviation, or a word that numbers a part (`Part 1`, `Chapter 2`).
+fn is_date_or_part(w: &str) -> bool {
+    let w = w.trim_end_matches(['.', ',']).to_ascii_lowercase();
+    matches!(
+        w.as_str(),
+        "jan"
+            | "january"
+            | "feb"
+            | "february"
+            | "mar"
+            | "march"
+            | "apr"
+            | "april"
+            | "may"
+            | "jun"
+            | "june"
+            | "jul"
+            | "july"
+            | "aug"
+            | "august"
+            | "sep"
+            | "sept"
+            | "september"
+            | "oct"
+            | "october"
+            | "nov"
+            | "november"
+            | "dec"
+            | "december"
+            | "part"
+            | "chapter"
+            | "episode"
+            | "ep"
+            | "vol"
+            | "volume"
+            | "no"
+            | "round"
+            | "day"
+            | "week"
+            | "game"
+    )
 }
 
 /// `s.split_whitespace().count() <= n`, without counting past `n + 1`.
@@ -348,6 +391,21 @@ mod tests {
             strip_site_name("Storm hits the coast - News24.com"),
             "Storm hits the coast"
         );
+        // station names carry figures
+        for station in [
+            "FOX 5 Atlanta",
+            "NBC 5 Chicago",
+            "WSB-TV 2",
+            "News 12 New Jersey",
+            "ABC7 Los Angeles",
+            "11Alive.com",
+        ] {
+            assert_eq!(
+                strip_site_name(&format!("Storm hits the coast - {station}")),
+                "Storm hits the coast",
+                "{station}"
+            );
+        }
         // a speaker's name after a sentence-case headline (as RNZ writes them)
         assert_eq!(
             strip_site_name("School holiday dates to remain unchanged - Minister Hipkins"),
