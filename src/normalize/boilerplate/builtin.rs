@@ -68,7 +68,10 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "dateline-place-agency",
             Dateline,
             Leading,
-            format!(r"{PLACE}{COUNTRY}(?:,\s*{date_dm})?\s*{KNOWN_AGENCY}{SEP}"),
+            // without a date, a dash only: "The Canadian Press (CP): A new poll" is prose
+            format!(
+                r"{PLACE}{COUNTRY}(?:,\s*{date_dm}\s*{KNOWN_AGENCY}{SEP}|\s*{KNOWN_AGENCY}\s*(?:-{{1,2}}|–|—|‒|―)\s*)"
+            ),
             false,
         ),
         (
@@ -116,10 +119,11 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             false,
         ),
         (
+            // The note's first sentence: a one-paragraph summary may go on after it.
             "editors-note",
             Line,
-            WholeParagraph,
-            r"(?i:editor['’]?s['’]?\s+note)\s*[:.\-–—].*".to_string(),
+            Leading,
+            r"(?i:editor['’]?s['’]?\s+note)\s*[:.\-–—][^.!?]*[.!?]*\s*".to_string(),
             false,
         ),
         // --- bylines ---

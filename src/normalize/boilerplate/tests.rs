@@ -96,6 +96,7 @@ fn dateline_place_agency() {
     for prose in [
         "Smith (Labour) - the member for the north - voted against.",
         "Kellan Foods (KFD) - shares rose.",
+        "The Canadian Press (CP): A new poll shows support rising.",
     ] {
         assert!(!rule("dateline-place-agency").is_match(prose), "{prose}");
     }
@@ -111,6 +112,13 @@ fn editors_note() {
             "Editors' note: An earlier version misstated the date.",
         ],
     );
+    // the note's sentence goes; a summary after it in the same paragraph stays
+    let rules = Rules::default();
+    let cleaned = rules.clean_fingerprint(&[std::borrow::Cow::Borrowed(
+        "Editor's note: This story was updated. The council approved its budget on Monday.",
+    )]);
+    assert_eq!(cleaned.len(), 1, "{cleaned:?}");
+    assert_eq!(cleaned[0], "The council approved its budget on Monday.");
 }
 
 #[test]
