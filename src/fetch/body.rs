@@ -65,9 +65,13 @@ pub fn decode_left_alone(
                 inflate(Codec::Gzip, &body, header, max_bytes)?
             }
             "deflate" if looks_zlib(&body) => inflate(Codec::Zlib, &body, header, max_bytes)?,
-            "deflate" if !body.is_empty() && !looks_plain(&body) => {
-                inflate(Codec::Raw, &body, header, max_bytes)?
-            }
+            // Raw DEFLATE has no mark: a stream may start with `<` or `{` too. Tried first;
+            // a body that does not inflate and reads as text came uncompressed.
+            "deflate" if !body.is_empty() => match inflate(Codec::Raw, &body, header, max_bytes) {
+                Ok(out) => out,
+                Err(FetchError::Body(_)) if looks_plain(&body) => return Ok(body),
+                Err(e) => return Err(e),
+            },
             "gzip" | "x-gzip" | "deflate" => return Ok(body),
             _ => {
                 return Err(FetchError::Body(format!(
@@ -127,7 +131,7 @@ fn looks_zlib(b: &[u8]) -> bool {
 }
 
 /// A body that starts as text does (`<`, `{`, a byte-order mark, white space): a feed sent
-/// under a `deflate` label without being compressed.
+/// under a `deflate` label without being compressed, once it did not inflate.
 fn looks_plain(b: &[u8]) -> bool {
     matches!(
         b.iter().find(|c| !c.is_ascii_whitespace()),
