@@ -296,7 +296,8 @@ async fn run(
     let needed = ctx.options.permanent_redirect_polls();
     let (bytes, content_type) = match outcome.content {
         Content::NotModified => {
-            track_move(state, source, moved_to.as_ref(), needed);
+            // A 304 counts neither way for a move: the page moved to may be a sign-in
+            // page that answers the feed's If-Modified-Since so, and no feed was read.
             // A 304 may renew a validator; one it does not carry stays as stored.
             if let Some(etag) = outcome.validators.etag {
                 state.etag = Some(etag);

@@ -299,6 +299,25 @@ async fn handle(
         // A permanent move seen twice, then a failure, and again: never three in a row.
         "moved-flaky.xml" if hit % 3 == 0 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         "moved-flaky.xml" => redirect(StatusCode::MOVED_PERMANENTLY, "/moved-final.xml"),
+        // A feed, then a permanent move to a sign-in page that answers any condition with
+        // 304: no feed is ever read there.
+        "moved-304.xml" if hit == 1 => (
+            [
+                (header::CONTENT_TYPE, "application/rss+xml"),
+                (header::LAST_MODIFIED, "Mon, 17 Apr 2023 10:05:00 GMT"),
+            ],
+            two_items("Before the move"),
+        )
+            .into_response(),
+        "moved-304.xml" => redirect(StatusCode::MOVED_PERMANENTLY, "/signin-304.html"),
+        "signin-304.html" if headers.contains_key(header::IF_MODIFIED_SINCE) => {
+            StatusCode::NOT_MODIFIED.into_response()
+        }
+        "signin-304.html" => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html><html><body><form></form></body></html>",
+        )
+            .into_response(),
         // A temporary redirect to a dated copy that is gone: the feed itself is not.
         "temp-410.xml" => redirect(StatusCode::FOUND, "/dated-410.xml"),
         "dated-410.xml" => StatusCode::GONE.into_response(),

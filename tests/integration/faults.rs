@@ -525,18 +525,18 @@ fn a_clock_a_day_behind_the_servers_is_said() {
 #[test]
 fn a_move_counts_only_to_a_feed_and_a_redirect_targets_410_ends_nothing() {
     let server = FaultServer::start();
-    let sources: Vec<(&str, String)> = ["moved-login", "moved-flaky", "temp-410"]
+    let sources: Vec<(&str, String)> = ["moved-login", "moved-flaky", "moved-304", "temp-410"]
         .iter()
         .map(|n| (*n, server.url(&format!("{n}.xml"))))
         .collect();
     let env = TestEnv::custom(&sources, "1s", FETCH, "max_backoff = \"1s\"");
     let daemon = Daemon::start(&env);
     let s = daemon.wait_for("each source polled seven times", |s| {
-        ["moved-login", "moved-flaky", "temp-410"]
+        ["moved-login", "moved-flaky", "moved-304", "temp-410"]
             .iter()
             .all(|n| num(source(s, n), "/polls") >= 7)
     });
-    for name in ["moved-login", "moved-flaky"] {
+    for name in ["moved-login", "moved-flaky", "moved-304"] {
         let x = source(&s, name);
         assert_eq!(x["effective_url"], x["url"], "{name}: {x:#}");
     }
