@@ -1529,6 +1529,28 @@ fn a_headline_and_summary_about_another_partner_stays_apart_in_an_unspaced_scrip
         T0 + HOUR,
     );
     assert!(matches!(t, Decision::New { .. }), "{t:?}");
+    // a person's name is two or three characters: another deputy premier's talks, the
+    // sentence of the body a teaser quotes with only the name changed
+    let (_d, f) = folder();
+    let talks = [
+        "两国经贸合作近年来发展迅速，去年双边贸易额再创新高，铁路、港口和电力等领域的一批重点项目相继开工建设，农产品贸易规模持续扩大，人员往来日益密切，地方合作也不断深化，为双边关系注入了新的动力。",
+        "国务院副总理王立新星期二在北京会见了来访的越南副总理阮文安，双方就加强两国在贸易、交通和能源领域的合作交换了意见。",
+        "阮文安说，越方重视两国关系，愿加强在铁路互联互通方面的合作。",
+    ];
+    fold(
+        &f,
+        "xinhua",
+        &entry("x", "中越经贸合作持续深化", &talks),
+        T0,
+    );
+    let other = talks[1].replace("阮文安", "黎春平");
+    let o = fold(
+        &f,
+        "radio",
+        &entry("o", "越南副总理黎春平访华", &[&other]),
+        T0 + HOUR,
+    );
+    assert!(matches!(o, Decision::New { .. }), "{o:?}");
     // the same teaser about the same partner joins (checked against the full text alone:
     // two teasers are compared by their own sketches, which the twin's would pass)
     let (_d, f) = folder();

@@ -241,7 +241,12 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 crate::dedup::short_in_long(self.fp, tris, other.fingerprint(), || {
                     crate::fingerprint::lead::trigrams(&other.fp_text(), script)
                 })
-                .filter(|&c| script == Script::Words || c >= crate::dedup::SHORT_IN_LONG_MIN_CHARS),
+                .filter(|&c| {
+                    // c of the summary's 3-grams are in the body: how many are not
+                    let missing = ((1.0 - c) * tris.len() as f32).round() as usize;
+                    script == Script::Words
+                        || missing <= crate::dedup::SHORT_IN_LONG_MAX_MISSING_CHARS
+                }),
             )
         })
     }
