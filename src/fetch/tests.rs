@@ -46,6 +46,11 @@ async fn serve() -> SocketAddr {
                 },
             ),
         );
+    serve_app(app).await
+}
+
+/// Serves `app` on an ephemeral loopback port.
+async fn serve_app(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -249,11 +254,7 @@ async fn keyed_server(
                 (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = serve_app(app).await;
     addr
 }
 
@@ -468,11 +469,7 @@ async fn gzip_by_another_name_is_decoded_and_a_charset_as_coding_is_ignored() {
             },
         ),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = serve_app(app).await;
     let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
     for coding in ["GZIP", "x-gzip", "UTF-8"] {
         let url = Url::parse(&format!("http://{addr}/{coding}")).unwrap();
@@ -540,11 +537,7 @@ async fn deflate_and_lists_of_codings_are_decoded_and_others_named() {
             },
         ),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = serve_app(app).await;
     let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
     for (case, coding, _) in &cases {
         let url = Url::parse(&format!("http://{addr}/{case}")).unwrap();
@@ -591,11 +584,7 @@ async fn a_server_that_sends_raw_deflate_when_asked_for_it_is_never_asked() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = serve_app(app).await;
     let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
     let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
     let got = f.fetch(&url, &Validators::default()).await.unwrap();
@@ -616,11 +605,7 @@ async fn a_304_to_an_unconditional_request_is_an_error() {
         "/feed",
         get(|| async { axum::http::StatusCode::NOT_MODIFIED.into_response() }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = serve_app(app).await;
     let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
     let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
     let e = f.fetch(&url, &Validators::default()).await.unwrap_err();

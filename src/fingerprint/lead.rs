@@ -59,25 +59,16 @@ impl Summary {
         }
         let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
         shingle::word_tokens(text, &mut t, &mut f, &mut numbers);
-        let mut tris: Vec<u64> = (0..t.len().saturating_sub(2))
+        let tris: Vec<u64> = (0..t.len().saturating_sub(2))
             .filter(|&i| f[i] & f[i + 1] & f[i + 2] & WEAK == 0)
             .map(|i| shingle::tri(t[i], t[i + 1], t[i + 2]))
             .collect();
-        tris.sort_unstable();
-        tris.dedup();
         let first = t
             .iter()
             .zip(&f)
             .find(|(_, &fl)| fl & WEAK == 0)
             .map_or(0, |(&h, _)| h);
-        Summary {
-            words: t,
-            flags: f,
-            trigrams: tris,
-            numbers,
-            headline_numbers: 0,
-            first,
-        }
+        Self::of_tokens(t, f, tris, numbers, first)
     }
 
     /// [`Summary::new`] for a text without word spaces: one token per character, and the
@@ -86,16 +77,28 @@ impl Summary {
         let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
         shingle::char_tokens(text, &mut t, &mut f);
         shingle::number_mask(text, &mut numbers);
-        let mut tris: Vec<u64> = t.windows(3).map(shingle::chars).collect();
+        let tris: Vec<u64> = t.windows(3).map(shingle::chars).collect();
+        Self::of_tokens(t, f, tris, numbers, 0)
+    }
+
+    /// The summary of tokens `words` (their `flags`), its 3-grams `tris` (sorted and made
+    /// distinct here), figures and first strong word.
+    fn of_tokens(
+        words: Vec<u64>,
+        flags: Vec<u8>,
+        mut tris: Vec<u64>,
+        numbers: u64,
+        first: u64,
+    ) -> Self {
         tris.sort_unstable();
         tris.dedup();
         Summary {
-            words: t,
-            flags: f,
+            words,
+            flags,
             trigrams: tris,
             numbers,
             headline_numbers: 0,
-            first: 0,
+            first,
         }
     }
 
