@@ -108,9 +108,23 @@ fn inflate(
         Codec::Zlib => flate2::read::ZlibDecoder::new(bytes)
             .take(limit)
             .read_to_end(&mut out),
-        Codec::Raw => flate2::read::DeflateDecoder::new(bytes)
-            .take(limit)
-            .read_to_end(&mut out),
+        Codec::Raw => {
+            // Raw DEFLATE has no mark and no check: a plain body's first bytes may read as
+            // a complete tiny stream (`{` and a line break). Only a stream that takes the
+            // whole body is one.
+            let mut d = flate2::read::DeflateDecoder::new(bytes);
+            let read = (&mut d).take(limit).read_to_end(&mut out);
+            match read {
+                Ok(n) if n as u64 <= max_bytes && d.total_in() != bytes.len() as u64 => {
+                    Err(std::io::Error::other(format!(
+                        "the stream ends after {} of {} bytes",
+                        d.total_in(),
+                        bytes.len()
+                    )))
+                }
+                other => other,
+            }
+        }
     };
     let name = match codec {
         Codec::Gzip => "gzip",
