@@ -119,11 +119,13 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             false,
         ),
         (
-            // The note's first sentence: a one-paragraph summary may go on after it.
+            // The note's first sentence, to its end (or to a colon that introduces what
+            // follows): a one-paragraph summary may go on after it. Without an end in sight,
+            // nothing.
             "editors-note",
             Line,
             Leading,
-            r"(?i:editor['’]?s['’]?\s+note)\s*[:.\-–—][^.!?]*[.!?]*\s*".to_string(),
+            r"(?i:editor['’]?s['’]?\s+note)\s*[:.\-–—][^.!?:]*[.!?:]+(?:\s+|$)".to_string(),
             false,
         ),
         // --- bylines ---

@@ -119,6 +119,21 @@ fn editors_note() {
     )]);
     assert_eq!(cleaned.len(), 1, "{cleaned:?}");
     assert_eq!(cleaned[0], "The council approved its budget on Monday.");
+    // a note that introduces what follows ends at its colon; one without an end stays
+    for (para, kept) in [
+        (
+            "Editor's note: The following is a release from city hall: The council approved its budget.",
+            "The council approved its budget.",
+        ),
+        (
+            "Editor's note - the council approved its budget on Monday and the mayor spoke",
+            "Editor's note - the council approved its budget on Monday and the mayor spoke",
+        ),
+    ] {
+        let paras = [std::borrow::Cow::Borrowed(para)];
+        let cleaned = rules.clean_fingerprint(&paras);
+        assert_eq!(cleaned.first().map(|c| c.as_ref()), Some(kept), "{para}");
+    }
 }
 
 #[test]
