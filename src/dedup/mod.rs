@@ -188,13 +188,42 @@ pub const SUMMARY_MIN_TRIGRAMS: usize = 8;
 /// as much as a short word; eight of them are a phrase).
 pub const SUMMARY_MIN_CHAR_TRIGRAMS: usize = 20;
 
-/// Rule 3b for a text without word spaces: the most character 3-grams of the summary that
-/// may be missing from the long text (for words, 20% may be). There is no entity guard in
-/// such scripts (no capitals), and a person's name is two or three characters: the teaser of
-/// a meeting with another deputy premier, the same sentence around the name, keeps over 90%
-/// of its 3-grams. So the summary must be in the body as written (a character changed
-/// inside it costs three 3-grams); two may go where the summary's ends were cut.
+/// Rule 3b for a text without word spaces: the most character 3-grams inside the summary
+/// that may be missing from the long text (for words, 20% may be). There is no entity guard
+/// in such scripts (no capitals), and a person's name is two or three characters: the
+/// teaser of a meeting with another deputy premier, the same sentence around the name,
+/// keeps over 90% of its 3-grams. So the summary must be in the body as written (a character
+/// changed inside it costs three 3-grams)…
 pub const SHORT_IN_LONG_MAX_MISSING_CHARS: usize = 2;
+/// …but for what an outlet puts before or after it: an attribution (`据新华社报道，`, seven
+/// 3-grams) and a reporter's name (`（记者 王磊）`, six), up to this many 3-grams at its two
+/// ends together. A name changed there passes: what precedes the run the body holds is
+/// taken for an outlet's words.
+pub const SHORT_IN_LONG_MAX_EXTRA_CHARS: usize = 16;
+
+/// Rule 3b's order check for a summary without word spaces: its characters' hashes in text
+/// order (`chars`, [`crate::fingerprint::lead::Summary::words`]) against the body's
+/// character 3-grams (`body`, sorted). Holds when the summary's 3-grams missing from the
+/// body are at most [`SHORT_IN_LONG_MAX_MISSING_CHARS`] inside the run the body holds, and at
+/// most [`SHORT_IN_LONG_MAX_EXTRA_CHARS`] before and after it.
+pub fn held_as_written(chars: &[u64], body: &[u64]) -> bool {
+    let present: Vec<bool> = chars
+        .windows(3)
+        .map(|w| {
+            body.binary_search(&crate::fingerprint::shingle::chars(w))
+                .is_ok()
+        })
+        .collect();
+    let (Some(first), Some(last)) = (
+        present.iter().position(|&p| p),
+        present.iter().rposition(|&p| p),
+    ) else {
+        return false;
+    };
+    let ends = first + (present.len() - 1 - last);
+    let inside = present[first..=last].iter().filter(|&&p| !p).count();
+    inside <= SHORT_IN_LONG_MAX_MISSING_CHARS && ends <= SHORT_IN_LONG_MAX_EXTRA_CHARS
+}
 
 /// The fewest distinct 3-grams a summary in `script` needs for rules 3b and 3c.
 pub fn summary_min_trigrams(script: crate::fingerprint::Script) -> usize {

@@ -46,9 +46,9 @@
 //!    and summary, 3-grams of the body) never meet in the sketches, hence the text check.
 //!    In scripts without word spaces (Chinese, Japanese, Thai) the lead is the first 150
 //!    characters, the 3-grams are of characters, and the summary must be in the body as
-//!    written, all but two of its 3-grams ([`crate::dedup::SHORT_IN_LONG_MAX_MISSING_CHARS`]:
-//!    no capitals, so no entity guard, and a name of two or three characters changed keeps
-//!    over 90% of them).
+//!    written ([`crate::dedup::held_as_written`]: no capitals, so no entity guard, and a name
+//!    of two or three characters changed keeps over 90% of the 3-grams), but for an outlet's
+//!    attribution before it or a reporter's name after it.
 //!    3c. **Short ↔ short on the summary.** A headline + summary item still without a match is
 //!    compared with the headline + summary items of the `short_window` by their summaries
 //!    alone: an outlet that rewrites the headline or cuts the summary to a teaser changes half

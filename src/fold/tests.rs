@@ -1478,6 +1478,28 @@ fn a_headline_and_summary_joins_its_full_text_in_an_unspaced_script() {
         matches!(t, Decision::Copy { story, .. } if story == s),
         "{t:?}"
     );
+    // an outlet's attribution before it and its reporter after it (against the full text
+    // alone)
+    {
+        let (_d, f) = folder();
+        let s = story(fold(
+            &f,
+            "paper",
+            &entry("p", "林德霍尔姆航线将使用电动渡轮", &P_ZH),
+            T0,
+        ));
+        let quoted = format!("据新华社报道，{}（记者 王磊）", P_ZH[0]);
+        let q = fold(
+            &f,
+            "tv",
+            &entry("q", "林德霍尔姆航线渡轮将电动化", &[&quoted]),
+            T0 + HOUR,
+        );
+        assert!(
+            matches!(q, Decision::Copy { story, .. } if story == s),
+            "{q:?}"
+        );
+    }
     // the figure guard still applies: a teaser with another figure is another story
     let other = P_ZH[0].replace("四艘", "6艘");
     let o = fold(

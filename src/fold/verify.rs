@@ -236,18 +236,21 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 return Ok(None);
             };
             // the long text is read (in the daemon: recomputed with the rules) only past the
-            // fingerprints' guards
-            Ok(
-                crate::dedup::short_in_long(self.fp, tris, other.fingerprint(), || {
-                    crate::fingerprint::lead::trigrams(&other.fp_text(), script)
-                })
-                .filter(|&c| {
-                    // c of the summary's 3-grams are in the body: how many are not
-                    let missing = ((1.0 - c) * tris.len() as f32).round() as usize;
-                    script == Script::Words
-                        || missing <= crate::dedup::SHORT_IN_LONG_MAX_MISSING_CHARS
-                }),
-            )
+            // fingerprints' guards; kept for the order check of unspaced scripts
+            let mut body = None;
+            let c = crate::dedup::short_in_long(self.fp, tris, other.fingerprint(), || {
+                let t = crate::fingerprint::lead::trigrams(&other.fp_text(), script);
+                if script == Script::Chars {
+                    body = Some(t.clone());
+                }
+                t
+            });
+            Ok(c.filter(|_| {
+                script == Script::Words
+                    || body
+                        .as_deref()
+                        .is_some_and(|b| crate::dedup::held_as_written(&self.summary().words, b))
+            }))
         })
     }
 
