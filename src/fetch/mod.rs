@@ -231,8 +231,10 @@ impl Fetcher {
             {
                 Ok(r) => r,
                 // A kept-alive connection the server closed as the request went out (its
-                // idle timeout and our reuse crossed): once more, on a fresh connection, as
-                // curl does. A GET changes nothing on the server.
+                // idle timeout and our reuse crossed): once more, on a fresh connection. A
+                // GET changes nothing on the server. The client does not say whether the
+                // connection was a reused one, so a server that closes every connection
+                // unanswered gets two requests a poll (curl retries reused ones only).
                 Err(e) if error::closed_before_answer(&e) => self
                     .client
                     .get(current.clone())
