@@ -54,6 +54,9 @@ pub struct OpmlFeed {
     pub interval: Option<String>,
     /// `wirefoldAgency="true"`: a wire agency's own feed, as [`to_opml`] writes it.
     pub agency: bool,
+    /// What of the outline was not understood (a `wirefoldEnabled` or `wirefoldAgency`
+    /// that is neither yes nor no), one line each, for the import's notes.
+    pub unread: Vec<String>,
 }
 
 /// Every feed of an OPML document, in document order.
@@ -126,7 +129,9 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
             .map_or_else(|_| attribute.value.clone().into_owned(), |v| v.into_owned());
         *slot = Some(value);
     }
-    let Some(url) = url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()) else {
+    // Folders have no `xmlUrl`; an empty one is a feed without its address, left out with
+    // the reason rather than taken for a folder.
+    let Some(url) = url.map(|u| u.trim().to_owned()) else {
         return Ok(None);
     };
     // A title from someone else's list becomes a source name, which goes into log lines
@@ -143,18 +148,40 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
         .map(|t| collapse(&t))
         .find(|t| !t.is_empty())
         .unwrap_or_default();
-    let enabled = enabled.is_none_or(|e| !e.trim().eq_ignore_ascii_case("false"));
+    let mut unread = Vec::new();
+    // yes, no, or neither (noted, and read as `default`)
+    let mut flag = |attribute: &str, value: Option<String>, default: bool| {
+        let Some(v) = value else {
+            return default;
+        };
+        let v = v.trim();
+        if ["true", "yes", "1"]
+            .iter()
+            .any(|t| v.eq_ignore_ascii_case(t))
+        {
+            true
+        } else if ["false", "no", "0"]
+            .iter()
+            .any(|t| v.eq_ignore_ascii_case(t))
+        {
+            false
+        } else {
+            unread.push(format!(
+                "{attribute}=\"{}\" is neither true nor false; read as {default}",
+                collapse(v)
+            ));
+            default
+        }
+    };
+    let enabled = flag("wirefoldEnabled", enabled, true);
+    let agency = flag("wirefoldAgency", agency, false);
     Ok(Some(OpmlFeed {
         title,
         url,
         enabled,
         interval: interval.map(|i| collapse(&i)).filter(|i| !i.is_empty()),
-        agency: agency.is_some_and(|a| {
-            let a = a.trim();
-            ["true", "yes", "1"]
-                .iter()
-                .any(|t| a.eq_ignore_ascii_case(t))
-        }),
+        agency,
+        unread,
     }))
 }
 
@@ -214,6 +241,11 @@ pub fn plan(
         .collect();
     let mut import = Import::default();
     for feed in feeds {
+        if feed.url.is_empty() {
+            let reason = "its xmlUrl is empty".to_owned();
+            import.skipped.push(Skipped { feed, reason });
+            continue;
+        }
         let url = match Url::parse(&feed.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => u,
             Ok(u) => {
@@ -253,6 +285,9 @@ pub fn plan(
                         None
                     }
                 });
+        for n in &feed.unread {
+            import.notes.push(format!("{name:?}: {n}"));
+        }
         import.sources.push(NewSource {
             name,
             url,
@@ -399,6 +434,7 @@ mod tests {
             enabled: true,
             interval: None,
             agency: false,
+            unread: Vec::new(),
         }
     }
 
@@ -434,6 +470,35 @@ mod tests {
             .map(|f| f.agency)
             .collect();
         assert_eq!(marks, [true, true, true, false, false]);
+    }
+
+    /// An outline with an empty address, and marks that say neither yes nor no: left out
+    /// or read as the default, and said, not passed over.
+    #[test]
+    fn what_an_import_cannot_read_is_said() {
+        let xml = r#"<opml version="2.0"><body>
+            <outline text="blank" xmlUrl="  "/>
+            <outline text="odd" xmlUrl="https://odd.example/rss" wirefoldEnabled="nope" wirefoldAgency="yes please"/>
+            <outline text="off" xmlUrl="https://off.example/rss" wirefoldEnabled="no"/>
+        </body></opml>"#;
+        let found = feeds(xml.as_bytes()).unwrap();
+        assert_eq!(found.len(), 3);
+        let import = plan(found, &[], &crate::config::ScheduleConfig::default());
+        assert_eq!(import.skipped.len(), 1);
+        assert_eq!(import.skipped[0].reason, "its xmlUrl is empty");
+        assert_eq!(
+            import.notes,
+            [
+                "\"odd\": wirefoldEnabled=\"nope\" is neither true nor false; read as true",
+                "\"odd\": wirefoldAgency=\"yes please\" is neither true nor false; read as false",
+            ]
+        );
+        let states: Vec<(bool, bool)> = import
+            .sources
+            .iter()
+            .map(|s| (s.enabled, s.agency))
+            .collect();
+        assert_eq!(states, [(true, false), (false, false)]);
     }
 
     #[test]
