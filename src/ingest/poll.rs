@@ -98,7 +98,7 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
     if result.is_err() {
         // A permanent move is adopted after that many *consecutive* successful polls
         // through it: a failed poll starts the count again.
-        track_move(&mut state, source, None, 0);
+        forget_move(&mut state);
     }
     match &result {
         Ok((s, _)) if s.not_modified => crate::metrics::poll("not_modified", ""),
@@ -223,11 +223,16 @@ fn forget_pause_on_success(state: &mut SourceState, polled: Option<&str>, now: M
     }
 }
 
+/// Starts the count of a permanent move again: this poll did not go through it.
+fn forget_move(state: &mut SourceState) {
+    state.moved_candidate = None;
+    state.moved_polls = 0;
+}
+
 /// Counts a permanent redirect seen on this poll; adopts it after enough consecutive polls.
 fn track_move(state: &mut SourceState, source: &SourceConfig, moved_to: Option<&Url>, needed: u32) {
     let Some(target) = moved_to.map(Url::as_str) else {
-        state.moved_candidate = None;
-        state.moved_polls = 0;
+        forget_move(state);
         return;
     };
     if state.moved_candidate.as_deref() == Some(target) {
