@@ -201,18 +201,15 @@ pub const SHORT_IN_LONG_MAX_MISSING_CHARS: usize = 2;
 /// taken for an outlet's words.
 pub const SHORT_IN_LONG_MAX_EXTRA_CHARS: usize = 16;
 
-/// Rule 3b's order check for a summary without word spaces: its characters' hashes in text
-/// order (`chars`, [`crate::fingerprint::lead::Summary::words`]) against the body's
+/// Rule 3b's order check for a summary without word spaces: its character 3-grams in text
+/// order (`ordered`, [`crate::fingerprint::lead::Summary::ordered`]) against the body's
 /// character 3-grams (`body`, sorted). Holds when the summary's 3-grams missing from the
 /// body are at most [`SHORT_IN_LONG_MAX_MISSING_CHARS`] inside the run the body holds, and at
 /// most [`SHORT_IN_LONG_MAX_EXTRA_CHARS`] before and after it.
-pub fn held_as_written(chars: &[u64], body: &[u64]) -> bool {
-    let present: Vec<bool> = chars
-        .windows(3)
-        .map(|w| {
-            body.binary_search(&crate::fingerprint::shingle::chars(w))
-                .is_ok()
-        })
+pub fn held_as_written(ordered: &[u64], body: &[u64]) -> bool {
+    let present: Vec<bool> = ordered
+        .iter()
+        .map(|h| body.binary_search(h).is_ok())
         .collect();
     let (Some(first), Some(last)) = (
         present.iter().position(|&p| p),
@@ -239,11 +236,11 @@ pub fn summary_min_trigrams(script: crate::fingerprint::Script) -> usize {
 /// summary has at least [`SUMMARY_MIN_TRIGRAMS`] 3-grams and 80% of them are in the long
 /// text, every figure of the short item (headline included) is in the long one, and the names
 /// agree (entity guard). Returns the containment.
-pub fn short_in_long(
+pub fn short_in_long<'a>(
     short: &crate::fingerprint::Fingerprint,
     short_tris: &[u64],
     long: &crate::fingerprint::Fingerprint,
-    long_tris: impl FnOnce() -> Vec<u64>,
+    long_tris: impl FnOnce() -> &'a [u64],
 ) -> Option<f32> {
     if !short.short || long.short || short_tris.len() < SUMMARY_MIN_TRIGRAMS {
         return None;
@@ -253,7 +250,7 @@ pub fn short_in_long(
     {
         return None;
     }
-    let c = crate::fingerprint::lead::contained(short_tris, &long_tris());
+    let c = crate::fingerprint::lead::contained(short_tris, long_tris());
     (c >= 0.8).then_some(c)
 }
 

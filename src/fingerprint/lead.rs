@@ -24,6 +24,9 @@ pub struct Summary {
     pub flags: Vec<u8>,
     /// Distinct 3-gram hashes, sorted (as [`trigrams`]).
     pub trigrams: Vec<u64>,
+    /// For [`Script::Chars`], the character 3-gram hashes in text order, repeats kept (rule
+    /// 3b's order check, [`crate::dedup::held_as_written`]); empty for words.
+    pub ordered: Vec<u64>,
     /// Number mask of the summary's figures (as the fingerprint's).
     pub numbers: u64,
     /// Number mask of the headline's figures.
@@ -77,8 +80,11 @@ impl Summary {
         let (mut t, mut f, mut numbers) = (Vec::new(), Vec::new(), 0u64);
         shingle::char_tokens(text, &mut t, &mut f);
         shingle::number_mask(text, &mut numbers);
-        let tris: Vec<u64> = t.windows(3).map(shingle::chars).collect();
-        Self::of_tokens(t, f, tris, numbers, 0)
+        let ordered: Vec<u64> = t.windows(3).map(shingle::chars).collect();
+        Summary {
+            ordered: ordered.clone(),
+            ..Self::of_tokens(t, f, ordered, numbers, 0)
+        }
     }
 
     /// The summary of tokens `words` (their `flags`), its 3-grams `tris` (sorted and made
@@ -96,6 +102,7 @@ impl Summary {
             words,
             flags,
             trigrams: tris,
+            ordered: Vec::new(),
             numbers,
             headline_numbers: 0,
             first,

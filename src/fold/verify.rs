@@ -239,17 +239,13 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
             // fingerprints' guards; kept for the order check of unspaced scripts
             let mut body = None;
             let c = crate::dedup::short_in_long(self.fp, tris, other.fingerprint(), || {
-                let t = crate::fingerprint::lead::trigrams(&other.fp_text(), script);
-                if script == Script::Chars {
-                    body = Some(t.clone());
-                }
-                t
+                body.insert(crate::fingerprint::lead::trigrams(&other.fp_text(), script))
             });
             Ok(c.filter(|_| {
                 script == Script::Words
                     || body
                         .as_deref()
-                        .is_some_and(|b| crate::dedup::held_as_written(&self.summary().words, b))
+                        .is_some_and(|b| crate::dedup::held_as_written(&self.summary().ordered, b))
             }))
         })
     }
