@@ -72,6 +72,18 @@ pub(super) fn for_builtin(name: &str) -> Option<MayMatch> {
         // "click here" may end a clause: its second word, anywhere.
         "click-here" => |s| contains_ignore_ascii_case(s.as_bytes(), b"here"),
         "agency-signoff" => |s| first_in(s, b"-(RAXTdUB"),
+        // `{date_dm}`: a month's letter or a day's digit.
+        "dateline-date-agency" => |s| first_in(s, b"JFMASONDjfmasond0123456789"),
+        "contributed" => |s| first_in(s, b"TARBX"),
+        "with-assistance" => |s| first_in(s, b"-mM"),
+        "first-published" => |s| first_in(s, b"tT"),
+        "coverage-footer" => {
+            |s| contains_ignore_ascii_case(s.as_bytes(), b"olely") || first_in(s, b"FMS")
+        }
+        "trust-principles" => |s| first_in(s, b"oO"),
+        "advertisement" => |s| first_in(s, b"aAsScC"),
+        "desk-initials" => |s| s.as_bytes().first().is_some_and(u8::is_ascii_lowercase),
+        "enditem" => |s| contains_ignore_ascii_case(s.as_bytes(), b"enditem"),
         // `(?i:appeared first on)`: found from its `p` (rarer than `a` in prose).
         "post-appeared-first" => |s| {
             let b = s.as_bytes();

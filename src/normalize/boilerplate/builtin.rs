@@ -85,8 +85,16 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "dateline-agency",
             Dateline,
             Leading,
-            r"\((?i:reuters|ap|afp|upi|xinhua|trend|azertac|apa|dpa|tass|anadolu)\)\s*(?:-{1,2}|–|—|:)\s*"
+            r"\((?i:reuters|ap|afp|upi|xinhua|trend|azertac|apa|dpa|tass|anadolu|bloomberg|efe|ansa|kyodo|yonhap|bernama|aap|pa|cp)\)\s*(?:-{1,2}|–|—|:)\s*"
                 .to_string(),
+            false,
+        ),
+        (
+            // UPI's "Dec. 5 (UPI) --": a date and a known agency's tag, no place
+            "dateline-date-agency",
+            Dateline,
+            Leading,
+            format!(r"{date_dm}\s*{KNOWN_AGENCY}\s*(?:-{{1,2}}|–|—|‒|―)\s*"),
             false,
         ),
         (
@@ -133,7 +141,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "byline-by",
             Byline,
             WholeParagraph,
-            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*[\p{{L}} .]+)?\.?"),
+            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*[\p{{L}} .]+|\s+(?:AP|Associated Press)(?:\s+[A-Za-z]+){{0,3}})?\.?"),
             false,
         ),
         (
@@ -255,6 +263,71 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             WholeParagraph,
             // and the line under it: "Sign in or register, then select …"
             r"(?i:sign\s+up)\s+(?i:for|to|here|now|today)\b.*|(?i:sign|log)\s+(?i:in)\s+(?i:or)\s+(?i:register|sign\s+up|subscribe)\b.*".to_string(),
+            true,
+        ),
+        (
+            // AP's "___" then "Associated Press writers … contributed (to this report)."
+            "contributed",
+            Attribution,
+            WholeParagraph,
+            r"(?:The\s+)?(?:Associated\s+Press|AP|Reuters|AFP|Bloomberg|Xinhua)(?:\s+(?i:staff|video|news|business|political|medical|science|sports|global|investigative|data))?\s+(?i:writers?|reporters?|correspondents?|journalists?|photographers?)\b.*\s(?i:contributed)(?:\s+(?i:to|reporting|from)\b.*)?\.?".to_string(),
+            false,
+        ),
+        (
+            // Bloomberg's "--With assistance from …", "Most Read from Bloomberg"
+            "with-assistance",
+            Attribution,
+            WholeParagraph,
+            r"(?:-{1,2}|–|—)\s*(?i:with\s+assistance\s+from)\s.+|(?i:most\s+read\s+from)\s+\p{Lu}[\p{L} ]*".to_string(),
+            true,
+        ),
+        (
+            // "This report by The Canadian Press was first published Dec. 5, 2026.", "This
+            // article was originally published on The Conversation."
+            "first-published",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:this\s+(?:report|story|article)\s+by\s+the\s+canadian\s+press\s+was\s+first\s+published|this\s+(?:story|article)\s+(?:was|has\s+been)\s+(?:originally|first)\s+(?:published|posted)\s+(?:on|by|in|at))\b.*".to_string(),
+            false,
+        ),
+        (
+            // AP's closing lines: "Follow AP's coverage of … at …", "Find more of AP's …
+            // coverage at …", "… AP is solely responsible for all content."
+            "coverage-footer",
+            TrailingNote,
+            WholeParagraph,
+            r"(?:Follow|Find\s+more\s+of|Find|More\s+of|See)\s+(?:AP|the\s+AP|Reuters|AFP)['’]s\s.*(?i:coverage|stories|reporting)\b.*|.*(?i:is\s+solely\s+responsible\s+for\s+all\s+content)\b.*".to_string(),
+            false,
+        ),
+        (
+            "trust-principles",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:our\s+standards\s*:\s*the\s+thomson\s+reuters\s+trust\s+principles)\.?".to_string(),
+            true,
+        ),
+        (
+            // a web page's ad slot, left in a feed's HTML
+            "advertisement",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:advertisement|advertising|(?:story|article|content)\s+continues\s+(?:below|after)\s+(?:this\s+|the\s+)?(?:advertisement|ad))\.?".to_string(),
+            true,
+        ),
+        (
+            // AFP's desk initials closing a dispatch: "abc/dl/xyz", "burs-fz/lth"
+            "desk-initials",
+            TrailingNote,
+            WholeParagraph,
+            r"(?:burs?-)?[a-z]{2,5}(?:[/\-][a-z]{2,5}){1,5}".to_string(),
+            true,
+        ),
+        (
+            // Xinhua's English copy ends its last paragraph with "Enditem"
+            "enditem",
+            TrailingNote,
+            Trailing,
+            r"(?:^|\s+)(?:Enditem|ENDITEM)\.?".to_string(),
             true,
         ),
         (

@@ -21,6 +21,11 @@ const PROSE: &[&str] = &[
     "Follow-up talks are planned, the spokesman said.",
     "SINGAPORE-listed banks rose - by a third - in the quarter.",
     "Sign in front of the school was vandalised overnight, police said.",
+    "Advertisement spending rose 5% in the quarter, the agency said.",
+    "This report was first published in March and has been cited by ministers since.",
+    "Most read from the start, the novel was banned in 1956.",
+    "Follow the money, the prosecutor told the jury on Monday.",
+    "AP Business Writer Stan Choe said stocks fell.",
 ];
 
 fn rule(name: &str) -> Rule {
@@ -169,7 +174,18 @@ fn dateline_city_dash_and_agency_only() {
     );
     check(
         "dateline-agency",
-        &["(Reuters) - Shares fell.", "(AP) — Storms hit."],
+        &[
+            "(Reuters) - Shares fell.",
+            "(AP) — Storms hit.",
+            "(Bloomberg) -- Treasuries rose.",
+        ],
+    );
+    check(
+        "dateline-date-agency",
+        &[
+            "Dec. 5 (UPI) -- The council voted.",
+            "5 December (AFP) - Talks resumed.",
+        ],
     );
 }
 
@@ -202,6 +218,8 @@ fn bylines() {
             "By JOHN SMITH, Associated Press",
             "By Jane Doe and John Roe",
             "BY ANNA O'NEIL | Reuters",
+            "By STAN CHOE AP Business Writer",
+            "By Zeke Miller and Colleen Long Associated Press",
         ],
     );
     check("name-line", &["TurkicWorld Sabir Alizade", "Jane Doe"]);
@@ -391,6 +409,57 @@ fn trailing_notes() {
         assert!(!rule("sign-up").is_match(news), "{news}");
     }
     check("agency-signoff", &["Reuters", "— AP", "(AFP)"]);
+    check(
+        "contributed",
+        &[
+            "Associated Press writers Matt Ott and Elaine Kurtenbach contributed.",
+            "AP Medical Writer Jane Doe contributed to this report.",
+            "Reuters reporter John Roe in Lagos contributed reporting.",
+        ],
+    );
+    check(
+        "with-assistance",
+        &[
+            "--With assistance from Jane Doe and John Roe.",
+            "Most Read from Bloomberg",
+            "Most Read from Bloomberg Businessweek",
+        ],
+    );
+    check(
+        "first-published",
+        &[
+            "This report by The Canadian Press was first published Dec. 5, 2026.",
+            "This article was originally published on The Conversation.",
+        ],
+    );
+    check(
+        "coverage-footer",
+        &[
+            "Follow AP's coverage of Congress at https://example.com/hub/congress.",
+            "Find more of AP's climate coverage at https://example.com/climate.",
+            "The Associated Press receives support from several private foundations. AP is solely responsible for all content.",
+        ],
+    );
+    check(
+        "trust-principles",
+        &["Our Standards: The Thomson Reuters Trust Principles."],
+    );
+    check(
+        "advertisement",
+        &[
+            "Advertisement",
+            "ADVERTISEMENT",
+            "Story continues below advertisement",
+        ],
+    );
+    check("desk-initials", &["abc/dl/xyz", "burs-fz/lth"]);
+    check(
+        "enditem",
+        &[
+            "Shipments to Southeast Asia grew strongly. Enditem",
+            "Enditem",
+        ],
+    );
 }
 
 #[test]
