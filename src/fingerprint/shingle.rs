@@ -241,8 +241,9 @@ fn push_ascii_word(
     }
     let core = &w[a..b];
     let h = xxh3_64(core);
-    // A listed word is all lowercase, so only a lowercase word can be found.
-    let special = if classes & B_DIGIT == 0 && (3..=7).contains(&core.len()) {
+    // A listed word is all lowercase, so only a lowercase word can be found; stop words
+    // have 3 to 7 letters, number words 3 to 9 ("seventeen").
+    let special = if classes & B_DIGIT == 0 && (3..=9).contains(&core.len()) {
         table.get(h, core)
     } else {
         None

@@ -19,8 +19,9 @@ pub(super) const STOP_WORDS: &[&[u8]] = &[
     b"among", b"upon", b"since", b"until", b"within", b"without", b"however", b"told",
 ];
 
-/// Spelled-out number words and their digit forms, for [`super::shingle::number_mask`]: one to twelve and
-/// twenty to fifty (three to six letters).
+/// Spelled-out number words and their digit forms, for [`super::shingle::number_mask`]: one to
+/// nineteen and the tens to ninety (three to nine letters). "Fifteen people were killed" and
+/// "Seventeen people were killed" are two reports, as "15" and "17" are.
 pub(super) const NUMBER_WORDS: &[(&[u8], &[u8])] = &[
     (b"one", b"1"),
     (b"two", b"2"),
@@ -34,10 +35,21 @@ pub(super) const NUMBER_WORDS: &[(&[u8], &[u8])] = &[
     (b"ten", b"10"),
     (b"eleven", b"11"),
     (b"twelve", b"12"),
+    (b"thirteen", b"13"),
+    (b"fourteen", b"14"),
+    (b"fifteen", b"15"),
+    (b"sixteen", b"16"),
+    (b"seventeen", b"17"),
+    (b"eighteen", b"18"),
+    (b"nineteen", b"19"),
     (b"twenty", b"20"),
     (b"thirty", b"30"),
     (b"forty", b"40"),
     (b"fifty", b"50"),
+    (b"sixty", b"60"),
+    (b"seventy", b"70"),
+    (b"eighty", b"80"),
+    (b"ninety", b"90"),
 ];
 
 /// Slots of [`WordTable`] (a power of two, more than twice the number of words).
@@ -125,7 +137,7 @@ pub(super) fn is_stopword(w: &[u8]) -> bool {
 
 /// The number-mask bit of a spelled-out number word (see [`NUMBER_WORDS`]), else 0.
 pub(super) fn number_word_bit(w: &[u8]) -> u64 {
-    if (3..=6).contains(&w.len()) {
+    if (3..=9).contains(&w.len()) {
         WORDS.get(xxh3_64(w), w).map_or(0, |e| e.number)
     } else {
         0

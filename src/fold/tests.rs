@@ -1739,3 +1739,59 @@ fn a_sentence_full_of_titles_still_names_its_people() {
         "{twin:?}"
     );
 }
+
+#[test]
+fn reports_of_another_count_written_out_stay_apart() {
+    // "Fifteen" and "Seventeen" were no figures: the two reports of one crash, a day's count
+    // apart, folded at 0.99 under the same headline.
+    let body = |n: &str| {
+        [
+            format!("{n} people were killed when a bus plunged into a ravine in the northern hills, police said on Sunday."),
+            "The bus was carrying pilgrims back from a festival when the driver lost control on a narrow mountain road after heavy rain.".to_string(),
+            "Rescue workers and villagers pulled survivors from the wreckage and took them to the district hospital, where several were in a serious condition.".to_string(),
+            "Officials said an inquiry would look at the state of the road and of the vehicle, which was more than twenty years old.".to_string(),
+        ]
+    };
+    let (_d, f) = folder();
+    let fifteen = body("Fifteen");
+    let a = story(fold(
+        &f,
+        "agency",
+        &entry(
+            "a",
+            "Bus plunges into ravine in northern hills",
+            &fifteen.each_ref().map(String::as_str),
+        ),
+        T0,
+    ));
+    let seventeen = body("Seventeen");
+    let b = fold(
+        &f,
+        "outlet",
+        &entry(
+            "b",
+            "Bus plunges into ravine in northern hills",
+            &seventeen.each_ref().map(String::as_str),
+        ),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(b, Decision::New { story, .. } if story != a),
+        "{b:?}"
+    );
+    // an outlet's copy of the first report still folds
+    let c = fold(
+        &f,
+        "herald",
+        &entry(
+            "c",
+            "Fifteen killed as bus plunges into ravine",
+            &fifteen[..3].iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        T0 + 2 * HOUR,
+    );
+    assert!(
+        matches!(c, Decision::Copy { story, .. } if story == a),
+        "{c:?}"
+    );
+}
