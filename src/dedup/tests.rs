@@ -653,3 +653,57 @@ fn releases_sharing_half_their_text_do_not_fold() {
         assert_eq!(ix.find(&b, T0 + 60), None, "{shared} paragraphs shared");
     }
 }
+
+#[test]
+fn headlines_with_a_word_of_their_own_in_their_texts_disagree() {
+    use super::headline_words_agree as agree;
+    let text = |w: &str| {
+        format!("the official {w} of fraud on friday the court ruled\nhe had denied the charges")
+    };
+    assert!(!agree(
+        "official found guilty of fraud",
+        &text("was found guilty"),
+        "official acquitted of fraud",
+        &text("was acquitted")
+    ));
+    // a rewritten headline takes its words from the text both share
+    assert!(agree(
+        "official found guilty of fraud",
+        &text("was found guilty"),
+        "court rules official guilty",
+        &text("was found guilty")
+    ));
+    // one side only: a headline word the copy's text lost to a cut
+    assert!(agree(
+        "official found guilty of fraud",
+        &text("was found guilty"),
+        "official acquitted of fraud",
+        "he had denied the charges"
+    ));
+    // a correction in headline and text
+    assert!(agree(
+        "banking centres plan",
+        &text("planned centres"),
+        "banking centers plan",
+        &text("planned centers")
+    ));
+    assert!(agree(
+        "fieldcor to add to losses",
+        &text("fieldcor"),
+        "fidelcor to add to losses",
+        &text("fidelcor")
+    ));
+    // hyphens
+    assert!(agree(
+        "deal signed by year end says chan",
+        &text("by year end"),
+        "deal signed by year-end chan chun",
+        &text("by year-end")
+    ));
+    assert!(!agree(
+        "closed northbound after crash",
+        &text("closed northbound"),
+        "closed southbound after crash",
+        &text("closed southbound")
+    ));
+}

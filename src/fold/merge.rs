@@ -10,7 +10,9 @@ use crate::storage::{ChangeKind, CopyKind, Millis, StoreError, StoryRecord};
 /// the story of `other`, its match in another story: both at least `merge_min_similarity`,
 /// and the two matched copies' headlines not *each* carrying a figure the other lacks (rule
 /// 3d, which kept those stories apart: "… bites (3)" / "… bites (4)" are two reports, and
-/// an article that names no figure, and so matches both, does not make them one).
+/// an article that names no figure, and so matches both, does not make them one), nor each
+/// a word of its own that its text states (rule 3f: "found guilty" / "acquitted", bridged
+/// by an outlet's "convicted" copy).
 pub(crate) fn bridges<S: Seen>(
     params: &DedupParams,
     seen: &S,
@@ -24,10 +26,9 @@ pub(crate) fn bridges<S: Seen>(
     let (Some(a), Some(b)) = (seen.article(best.article)?, seen.article(other.article)?) else {
         return Ok(true);
     };
-    Ok(crate::dedup::headline_figures_agree(
-        &a.fp_title(),
-        &b.fp_title(),
-    ))
+    let (a_title, b_title) = (a.fp_title(), b.fp_title());
+    Ok(crate::dedup::headline_figures_agree(&a_title, &b_title)
+        && crate::dedup::headline_words_agree(&a_title, &a.fp_text(), &b_title, &b.fp_text()))
 }
 
 impl Folder {

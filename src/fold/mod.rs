@@ -61,6 +61,13 @@
 //!    near match between long articles whose headlines *each* carry a figure the other lacks
 //!    is a new fact over the same lead paragraphs ("… to cut oil revenues 800 mln dlrs" /
 //!    "… causes 950 mln dlrs in losses"), not a copy; the candidate's headline is read.
+//!    3f. **Long articles, headline words** ([`crate::dedup::headline_words_agree`]): a near
+//!    match between long articles whose headlines *each* carry a word that their own text
+//!    states and the other text lacks is another fact on one template ("found guilty" /
+//!    "acquitted", "yellow" / "red warning", "northbound" / "southbound"); a copy's
+//!    rewritten headline takes its words from a text both share. Words one spelling apart
+//!    (a correction: "centres" / "centers") are one word. On the Reuters sets it parted 3
+//!    false pairs and no true one; the template probe's families lost 28 of 45 false pairs.
 //!    3e. **Two items of one source.** A headline + summary item folds with another item of
 //!    its own source (rules 3a and 3c; exact copies excepted) only when their headlines name
 //!    the same thing ([`crate::dedup::same_headline`]); a long item's exact copy from its own
@@ -79,7 +86,7 @@
 //!    `dedup.merge_min_similarity` (0.8: the article nearly contains, or is nearly contained
 //!    in, a copy of each), and the two matched copies' headlines do not *each* carry a figure
 //!    the other lacks (rule 3d kept them apart as two reports; an article naming no figure
-//!    matches both and must not join them), those stories are merged into the *earliest* of them (lowest id),
+//!    matches both and must not join them), nor each a word of their own (rule 3f), those stories are merged into the *earliest* of them (lowest id),
 //!    and the article joins it. The survivor lists the absorbed ids in `merged_from`, takes
 //!    their copies and headlines (its canonical stays the earliest copy); every article of an
 //!    absorbed story is re-pointed in the store and the index and gets a `Merged` change-log

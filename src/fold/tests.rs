@@ -1795,3 +1795,142 @@ fn reports_of_another_count_written_out_stay_apart() {
         "{c:?}"
     );
 }
+
+#[test]
+fn a_word_changed_in_headline_and_text_alike_is_another_story() {
+    // Template twins the entity and number guards cannot tell apart: one lowercase word
+    // reverses the fact, in the headline and the text alike (template probe, 0.90–0.94).
+    let (_d, f) = folder();
+    let pairs = [
+        (
+            (
+                "Former Kelby official found guilty of fraud",
+                "was found guilty of fraud",
+            ),
+            (
+                "Former Kelby official acquitted of fraud",
+                "was acquitted of fraud",
+            ),
+        ),
+        (
+            ("Yellow rain warning for Kelby", "issued a yellow warning"),
+            ("Red rain warning for Kelby", "issued a red warning"),
+        ),
+        (
+            (
+                "M9 closed northbound after lorry crash",
+                "is closed northbound",
+            ),
+            (
+                "M9 closed southbound after lorry crash",
+                "is closed southbound",
+            ),
+        ),
+    ];
+    for (i, ((ta, wa), (tb, wb))) in pairs.into_iter().enumerate() {
+        let text = |w: &str| {
+            [
+                format!("The regional authority said on Friday that the matter {w} after a long review of the evidence and the reports."),
+                "Officials said the decision followed months of work by several agencies, and that residents and businesses would be kept informed as the situation developed.".to_string(),
+                "A spokesman said further details would be published on the authority's website in the coming days, and that questions could be sent by letter.".to_string(),
+            ]
+        };
+        let at = T0 + i64::try_from(i).unwrap() * 3 * HOUR;
+        let a = text(wa);
+        let s = story(fold(
+            &f,
+            "agency",
+            &entry(&format!("a{i}"), ta, &a.each_ref().map(String::as_str)),
+            at,
+        ));
+        let b = text(wb);
+        let d = fold(
+            &f,
+            "outlet",
+            &entry(&format!("b{i}"), tb, &b.each_ref().map(String::as_str)),
+            at + HOUR,
+        );
+        assert!(
+            matches!(d, Decision::New { story, .. } if story != s),
+            "{tb}: {d:?}"
+        );
+        // a copy under a longer headline, its last paragraph cut and a word of its text
+        // misspelt, still folds
+        let mut c = text(wa);
+        c[1] = c[1].replace("agencies", "agencys");
+        let d = fold(
+            &f,
+            "herald",
+            &entry(
+                &format!("c{i}"),
+                &format!("{ta} after review"),
+                &c[..2].iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+            at + 2 * HOUR,
+        );
+        assert!(
+            matches!(d, Decision::Copy { story, .. } if story == s),
+            "{ta}: {d:?}"
+        );
+    }
+}
+
+#[test]
+fn a_copy_that_names_neither_word_does_not_bridge_the_two_stories() {
+    // "convicted" in a copy's headline, "found guilty" in its text: it matches the guilty
+    // story and the acquittal alike, and must not make them one.
+    let bg = [
+        "Prosecutors said the pair had set up a network of shell companies to win public contracts for road repairs that were never carried out, costing taxpayers about 3.2 million euros.",
+        "The trial at the regional court lasted six weeks and heard from more than 40 witnesses, including former officials of the city transport department.",
+        "Both men had denied the charges throughout the proceedings.",
+    ];
+    let item = |lead: &str, n: usize| {
+        let mut v = vec![lead.to_string()];
+        v.extend(bg[..n].iter().map(|s| s.to_string()));
+        v
+    };
+    let (_d, f) = folder();
+    let guilty = item("A former Kelby city official was found guilty on Friday of fraud and abuse of office over road repair contracts, the regional court ruled.", 3);
+    let acquitted = item("A former Kelby city official was acquitted on Friday of fraud and abuse of office over road repair contracts, the regional court ruled.", 3);
+    let g = story(fold(
+        &f,
+        "wire",
+        &entry(
+            "g",
+            "Former Kelby official found guilty in road contracts fraud",
+            &guilty.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        T0,
+    ));
+    let a = story(fold(
+        &f,
+        "wire",
+        &entry(
+            "a",
+            "Former Kelby official acquitted in road contracts fraud",
+            &acquitted.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        T0 + HOUR,
+    ));
+    assert_ne!(g, a);
+    let copy = item("KELBY (Wirepoint) - A former Kelby city official was found guilty on Friday of fraud and abuse of office over road repair contracts, the regional court ruled.", 2);
+    let c = fold(
+        &f,
+        "paper",
+        &entry(
+            "c",
+            "Ex-official convicted over road repair contracts",
+            &copy.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        T0 + 2 * HOUR,
+    );
+    assert!(
+        matches!(c, Decision::Copy { story, .. } if story == g),
+        "{c:?}"
+    );
+    assert_eq!(
+        copies(&f.store, a).len(),
+        1,
+        "the acquittal keeps its own story"
+    );
+}

@@ -194,10 +194,16 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 crate::dedup::published_close(self.params, self.this.published, other.published());
             return Ok(close || !self.another_item_of_the_source(&other));
         }
-        Ok(crate::dedup::headline_figures_agree(
-            &self.a.fp_title,
-            &other.fp_title(),
-        ))
+        let other_title = other.fp_title();
+        Ok(
+            crate::dedup::headline_figures_agree(&self.a.fp_title, &other_title)
+                && crate::dedup::headline_words_agree(
+                    &self.a.fp_title,
+                    &self.a.fp_text,
+                    &other_title,
+                    &other.fp_text(),
+                ),
+        )
     }
 
     /// The match [`Index::find_all`] gave, if it [holds](SecondLooks::holds); for an exact
