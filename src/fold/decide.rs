@@ -268,14 +268,22 @@ impl Folder {
             None => self.store.article(id),
         };
         if url.is_some() {
+            // a URL stored before the canonical form last changed is read in today's form
+            let same_url = |u: &Option<String>| {
+                u == url
+                    || u.as_deref()
+                        .and_then(|u| crate::normalize::url::canonical_url(u, None))
+                        .as_ref()
+                        == url.as_ref()
+            };
             if story
                 .copies
                 .iter()
-                .any(|c| c.source == source && &c.url == url)
+                .any(|c| c.source == source && same_url(&c.url))
             {
                 return Ok(true);
             }
-            return Ok(record(m.article)?.is_some_and(|r| r.source == source && &r.url == url));
+            return Ok(record(m.article)?.is_some_and(|r| r.source == source && same_url(&r.url)));
         }
         let same = |r: &ArticleRecord| {
             r.source == source

@@ -1934,3 +1934,23 @@ fn a_copy_that_names_neither_word_does_not_bridge_the_two_stories() {
         "the acquittal keeps its own story"
     );
 }
+
+#[test]
+fn an_article_stored_under_an_older_canonical_url_is_the_same_item_again() {
+    // An article stored before the canonical form wrote escapes in one case: the same item
+    // under a new guid, its URL now canonical in today's form, is still that article (rule
+    // 2a), not a copy of it on every poll after an upgrade.
+    let (_d, f) = folder();
+    let raw = |guid: &str| RawEntry {
+        link: Some("https://paper.example/caf%c3%a9;jsessionid=A1".into()),
+        ..entry(guid, "Ferries go electric", &P)
+    };
+    let now = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    let mut old = normalize(&raw("g-1"), &NormalizeOptions::new(now));
+    assert_eq!(old.url.as_deref(), Some("https://paper.example/caf%C3%A9"));
+    old.url = Some("https://paper.example/caf%c3%a9;jsessionid=A1".into());
+    let s = story(f.fold("paper", old, T0).unwrap());
+    let d = fold(&f, "paper", &raw("g-2"), T0 + HOUR);
+    assert!(matches!(d, Decision::Unchanged), "{d:?}");
+    assert_eq!(copies(&f.store, s).len(), 1);
+}

@@ -74,6 +74,9 @@ const TRACKING: &[&str] = &[
     "__tn__",
     // The Daily Mail's feed links carry `ito=1490` beside `ns_mchannel`/`ns_campaign`.
     "ito",
+    // session ids: another one on every request
+    "jsessionid",
+    "phpsessid",
 ];
 
 /// Tracking parameter prefixes.
@@ -127,6 +130,17 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
     let _ = url.set_username("");
     let _ = url.set_password(None);
 
+    // A fully qualified name's root dot: `news.example.` is `news.example`.
+    if let Some(host) = url.host_str() {
+        if let Some(bare) = host
+            .strip_suffix('.')
+            .filter(|h| h.contains(|c: char| c.is_ascii_alphabetic()))
+        {
+            let bare = bare.to_string();
+            let _ = url.set_host(Some(&bare));
+        }
+    }
+
     // AMP host prefix: amp.theguardian.com -> theguardian.com.
     if let Some(host) = url.host_str() {
         if let Some(rest) = host.strip_prefix("amp.") {
@@ -137,9 +151,9 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
         }
     }
 
-    // AMP path variants.
+    // AMP path variants, a session id in the path (`/a/1;jsessionid=…`), escapes in one case.
     let path = url.path().to_string();
-    let new_path = fold_amp_path(&path);
+    let new_path = same_escapes(&without_session_id(&fold_amp_path(&path)));
     if new_path != path {
         url.set_path(&new_path);
     }
@@ -168,11 +182,54 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
                     }
                 })
                 .collect();
-            let nq = joined.join("&");
+            let nq = same_escapes(&joined.join("&"));
             url.set_query(Some(&nq));
         }
     }
     Some(url.to_string())
+}
+
+/// `path` without a `;jsessionid=…` path parameter (Java servlets' session id, another on
+/// every request), in any letter case.
+fn without_session_id(path: &str) -> String {
+    let Some(at) = path.to_ascii_lowercase().find(";jsessionid=") else {
+        return path.to_string();
+    };
+    let end = path[at..].find('/').map_or(path.len(), |e| at + e);
+    format!("{}{}", &path[..at], &path[end..])
+}
+
+/// Percent-escapes written one way (RFC 3986, 6.2.2): hex digits in upper case (`%c3%a9` is
+/// `%C3%A9`), and escaped letters, digits, `-`, `_` and `~` as themselves (`%41` is `A`).
+/// An escaped `.` stays escaped: unescaped, it could make a `..` path step.
+fn same_escapes(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                let byte = u8::try_from(h * 16 + l).unwrap_or(0);
+                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'~') {
+                    out.push(char::from(byte));
+                } else {
+                    out.push('%');
+                    out.push(char::from(b[i + 1].to_ascii_uppercase()));
+                    out.push(char::from(b[i + 2].to_ascii_uppercase()));
+                }
+                i += 3;
+                continue;
+            }
+        }
+        let ch_len = s[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&s[i..i + ch_len]);
+        i += ch_len;
+    }
+    out
 }
 
 /// Removes AMP markers from a path: `/amp` segments, `.amp.html` -> `.html`, `.amp` suffix.
@@ -336,6 +393,44 @@ mod tests {
         assert_eq!(
             c("https://e.com/a?flag").as_deref(),
             Some("https://e.com/a?flag")
+        );
+    }
+
+    #[test]
+    fn spellings_of_one_url_are_one_url() {
+        let one = Some("https://news.example/a/caf%C3%A9".to_string());
+        // escapes in either case, raw non-ASCII, escaped letters
+        assert_eq!(c("https://news.example/a/caf%c3%a9"), one);
+        assert_eq!(c("https://news.example/a/caf%C3%A9"), one);
+        assert_eq!(c("https://news.example/a/café"), one);
+        assert_eq!(c("https://news.example/a/%63af%c3%a9"), one);
+        // the root dot, a session id in the path or the query
+        assert_eq!(c("https://news.example./a/caf%C3%A9"), one);
+        assert_eq!(
+            c("https://news.example/a/caf%C3%A9;jsessionid=ABC0DEF"),
+            one
+        );
+        assert_eq!(
+            c("https://news.example/a/caf%C3%A9;JSESSIONID=ABC1DEF"),
+            one
+        );
+        assert_eq!(c("https://news.example/a/caf%C3%A9?PHPSESSID=77"), one);
+        assert_eq!(
+            c("https://news.example/a;jsessionid=X1/b?q=%e2%82%ac&r=%2e").as_deref(),
+            Some("https://news.example/a/b?q=%E2%82%AC&r=%2E")
+        );
+        // an escaped slash stays escaped; an IP address keeps its form
+        assert_eq!(
+            c("https://news.example/a/b%2fc").as_deref(),
+            Some("https://news.example/a/b%2Fc")
+        );
+        assert_eq!(
+            c("http://192.0.2.1/x").as_deref(),
+            Some("http://192.0.2.1/x")
+        );
+        assert_eq!(
+            c("https://news.example/100%").as_deref(),
+            Some("https://news.example/100%")
         );
     }
 
