@@ -84,6 +84,28 @@ pub(super) fn for_builtin(name: &str) -> Option<MayMatch> {
         "advertisement" => |s| first_in(s, b"aAsScC"),
         "desk-initials" => |s| s.as_bytes().first().is_some_and(u8::is_ascii_lowercase),
         "enditem" => |s| contains_ignore_ascii_case(s.as_bytes(), b"enditem"),
+        "dateline-agency-city-date" => |s| first_in(s, b"("),
+        "dateline-city-date-slashed" => |s| {
+            s.as_bytes()
+                .first()
+                .is_none_or(|b| !b.is_ascii() || b.is_ascii_uppercase())
+                && memchr::memchr(b',', s.as_bytes()).is_some()
+        },
+        "dateline-cjk-agency" => |s| {
+            s.as_bytes()
+                .first()
+                .is_none_or(|b| !b.is_ascii() || *b == b'(')
+        },
+        "updated-line-intl" => |s| {
+            memchr::memchr(b':', s.as_bytes()).is_some()
+                || memchr::memchr(b'h', s.as_bytes()).is_some()
+        },
+        "source-line" => |s| memchr::memchr(b':', s.as_bytes()).is_some() || !s.is_ascii(),
+        "cjk-signoff" => |s| {
+            s.as_bytes()
+                .first()
+                .is_none_or(|b| !b.is_ascii() || *b == b'(' || *b == b'[')
+        },
         // `(?i:appeared first on)`: found from its `p` (rarer than `a` in prose).
         "post-appeared-first" => |s| {
             let b = s.as_bytes();

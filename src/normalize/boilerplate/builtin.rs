@@ -17,9 +17,12 @@ const PLACE: &str = r"\p{Lu}[\p{L}\p{M}'’.\-]*(?:[ \-]\p{Lu}[\p{L}\p{M}'’.\-
 /// The tag of a known agency, as outlets print it after a mixed-case place (`Paris (AFP) -`,
 /// as Barron's and Yahoo carry AFP copy): unlike [`AGENCY`], a list, because a mixed-case
 /// opening word and a parenthesis also begin prose.
-const KNOWN_AGENCY: &str = r"\((?:AFP|AP|Reuters|REUTERS|Xinhua|XINHUA|UPI|dpa|DPA|Trend|TREND|AZERTAC|Azertac|APA|TASS|Tass|Anadolu|EFE|ANSA|Kyodo|Yonhap|Bernama|PTI|IANS|CNN|Bloomberg|Sputnik|Interfax|KUNA|WAM|IRNA|AAP|PA|CP)\)";
+const KNOWN_AGENCY: &str = r"\((?:AFP|AP|Reuters|REUTERS|Xinhua|XINHUA|UPI|dpa|DPA|Trend|TREND|AZERTAC|Azertac|APA|TASS|Tass|Anadolu|AA|EFE|ANSA|Kyodo|Yonhap|Bernama|PTI|IANS|CNN|Bloomberg|Sputnik|Interfax|KUNA|WAM|IRNA|AAP|PA|CP|Lusa|LUSA|PAP|ANP|Belga|BELGA|BTA|MTI|ČTK|CTK|STA|HINA|Agerpres|ATS|SDA|TTXVN|MENA|Europa Press|EUROPA PRESS|Prensa Latina|Notimex|Télam)\)";
+/// Month names of French, Spanish, Portuguese, Italian and German datelines (`5 dic`,
+/// `05 dez 2026`, `5 de diciembre de 2026`, `5. Dezember`), for the known agencies' datelines.
+const MONTH_INTL: &str = r"(?i:janv(?:ier)?|févr(?:ier)?|mars|avr(?:il)?|mai|juin|juil(?:let)?|août|sept(?:embre)?|oct(?:obre)?|nov(?:embre)?|déc(?:embre)?|ene(?:ro)?|feb(?:rero)?|mar(?:zo|ço)?|abr(?:il)?|may(?:o)?|jun(?:io|ho)?|jul(?:io|ho)?|ago(?:sto)?|sep(?:tiembre)?|set(?:embro|tembre)?|oct(?:ubre)?|nov(?:iembre|embro)?|dic(?:iembre|embre)?|jan(?:eiro|uar)?|fev(?:ereiro)?|mai(?:o)?|out(?:ubro)?|dez(?:embro|ember)?|gen(?:naio)?|febbraio|apr(?:ile)?|mag(?:gio)?|giu(?:gno)?|lug(?:lio)?|ott(?:obre)?|märz|okt(?:ober)?)\.?";
 /// Separator after a dateline.
-const SEP: &str = r"\s*(?:-{1,2}|–|—|‒|―|:|\.)\s*";
+const SEP: &str = r"\s*(?:\.?(?:-{1,2}|–|—)|‒|―|:|\.)\s*";
 /// A name word: `Sabir`, `O'Neil`, `J.`, `Al-Assad`.
 const NAME: &str = r"\p{Lu}[\p{L}\p{M}'’.\-]*";
 
@@ -48,6 +51,11 @@ pub(super) fn builtin_defs() -> Vec<Def> {
     use Position::*;
     use RuleKind::*;
     let date_dm = format!(r"(?:{MONTH}\s*\d{{1,2}}|\d{{1,2}}\s+{MONTH})(?:,?\s*\d{{4}})?");
+    // other languages' dates, only before a known agency: `5 dic`, `05 dez 2026`, `5 de
+    // diciembre de 2026`, `5. Dezember`, `5/12`
+    let date_intl = format!(
+        r"(?:\d{{1,2}}\.?\s+(?:de\s+)?{MONTH_INTL}(?:\s+de)?(?:,?\s*\d{{4}})?|\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?)"
+    );
     vec![
         // --- datelines ---
         (
@@ -69,9 +77,34 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             Dateline,
             Leading,
             // without a date, a dash only: "The Canadian Press (CP): A new poll" is prose
+            // two places: dpa's "Berlin/Brüssel (dpa) -"
             format!(
-                r"{PLACE}{COUNTRY}(?:,\s*{date_dm}\s*{KNOWN_AGENCY}{SEP}|\s*{KNOWN_AGENCY}\s*(?:-{{1,2}}|–|—|‒|―)\s*)"
+                r"{PLACE}(?:/{PLACE})?{COUNTRY}(?:,\s*(?:{date_dm}|{date_intl})\s*{KNOWN_AGENCY}{SEP}|\s*{KNOWN_AGENCY}\s*\.?(?:-{{1,2}}|–|—|‒|―)\s*)"
             ),
+            false,
+        ),
+        (
+            // the agency first: ANSA's "(ANSA) - ROMA, 05 DIC -"
+            "dateline-agency-city-date",
+            Dateline,
+            Leading,
+            format!(r"{KNOWN_AGENCY}\s*(?:-{{1,2}}|–|—)\s*{CITY},\s*\d{{1,2}}\s+\p{{L}}{{3,10}}\.?\s*(?:-{{1,2}}|–|—)\s*"),
+            false,
+        ),
+        (
+            // TASS and RIA Novosti: "МОСКВА, 5 декабря. /ТАСС/.", "МОСКВА, 5 дек — РИА Новости."
+            "dateline-city-date-slashed",
+            Dateline,
+            Leading,
+            format!(r"{CITY},\s*\d{{1,2}}\s+\p{{Ll}}{{3,10}}\.?\s*(?:/\p{{Lu}}{{2,8}}/|[—–-]\s*РИА\s+Новости)\.?\s*"),
+            false,
+        ),
+        (
+            // Kyodo's "【東京共同】", Yonhap's "(서울=연합뉴스) 홍길동 기자 ="
+            "dateline-cjk-agency",
+            Dateline,
+            Leading,
+            r"【\p{Han}{1,8}共同】\s*|[(（]\p{Hangul}{1,8}=연합뉴스[)）]\s*(?:\p{Hangul}{2,5}\s*(?:기자|특파원)\s*=\s*)?".to_string(),
             false,
         ),
         (
@@ -124,6 +157,15 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             Line,
             WholeParagraph,
             r"(?i:updated|published|posted|last updated|first published)(?:\s+on)?:?\s+[\p{L} ,.]*\d[\p{L}\p{N} ,.:/+\-]*".to_string(),
+            false,
+        ),
+        (
+            // "Publié le 05/12/2026 à 11h42", "Texto atualizado às 14h20",
+            // "Aktualisiert am 5.12.2026, 11:42 Uhr"
+            "updated-line-intl",
+            Line,
+            WholeParagraph,
+            r"(?:\p{Lu}\p{Ll}+\s+)?(?i:publié|mis à jour|mise à jour|actualizado|actualización|atualizado|atualização|publicado|aggiornato|aggiornamento|pubblicato|aktualisiert|veröffentlicht|opublikowano|zaktualizowano|обновлено|опубликовано)\b[^\n]*\d{1,2}[:h]\d{2}\s*(?:h|Uhr)?\.?".to_string(),
             false,
         ),
         (
@@ -270,7 +312,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "contributed",
             Attribution,
             WholeParagraph,
-            r"(?:The\s+)?(?:Associated\s+Press|AP|Reuters|AFP|Bloomberg|Xinhua)(?:\s+(?i:staff|video|news|business|political|medical|science|sports|global|investigative|data))?\s+(?i:writers?|reporters?|correspondents?|journalists?|photographers?)\b.*\s(?i:contributed)(?:\s+(?i:to|reporting|from)\b.*)?\.?".to_string(),
+            r"(?:The\s+)?(?:Associated\s+Press|AP|Reuters|AFP|Bloomberg|Xinhua)(?:\s+(?i:staff|video|news|business|political|medical|science|sports|global|investigative|data))?\s+(?i:writers?|reporters?|correspondents?|journalists?|photographers?)\b[^.]*\s(?i:contributed)(?:\s+(?i:to\s+this\s+(?:report|story)|reporting|from)\b[^.]*)?\.?".to_string(),
             false,
         ),
         (
@@ -287,7 +329,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "first-published",
             TrailingNote,
             WholeParagraph,
-            r"(?i:this\s+(?:report|story|article)\s+by\s+the\s+canadian\s+press\s+was\s+first\s+published|this\s+(?:story|article)\s+(?:was|has\s+been)\s+(?:originally|first)\s+(?:published|posted)\s+(?:on|by|in|at))\b.*".to_string(),
+            r"(?i:this\s+(?:report|story|article)\s+by\s+the\s+canadian\s+press\s+was\s+first\s+published)\b.*|(?i:this\s+(?:story|article)\s+(?:was|has\s+been)\s+(?:originally|first)\s+(?:published|posted)\s+(?:on|by|in|at))\s+(?:[Tt]he\s+)?\p{Lu}[^,;]*".to_string(),
             false,
         ),
         (
@@ -296,7 +338,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "coverage-footer",
             TrailingNote,
             WholeParagraph,
-            r"(?:Follow|Find\s+more\s+of|Find|More\s+of|See)\s+(?:AP|the\s+AP|Reuters|AFP)['’]s\s.*(?i:coverage|stories|reporting)\b.*|.*(?i:is\s+solely\s+responsible\s+for\s+all\s+content)\b.*".to_string(),
+            r"(?:Follow|Find\s+more\s+of|Find|More\s+of)\s+AP['’]s\s.*(?i:coverage)\b.*|(?:.*\s)?AP\s+is\s+solely\s+responsible\s+for\s+all\s+content\.?".to_string(),
             false,
         ),
         (
@@ -328,6 +370,55 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             TrailingNote,
             Trailing,
             r"(?:^|\s+)(?:Enditem|ENDITEM)\.?".to_string(),
+            true,
+        ),
+        (
+            // an outlet's desk alone on its line: "Redacción", "Redazione", "La rédaction
+            // avec AFP", "oprac. redakcja"
+            "desk-credit",
+            Byline,
+            WholeParagraph,
+            r"(?:(?i:oprac)\.\s*)?(?i:redacción|redazione|redakcja|la rédaction|redaktion|redactie|redação|haber merkezi)(?:\s+(?i:avec|con|com|mit|met|with|z)\s+\p{L}+)?\.?".to_string(),
+            false,
+        ),
+        (
+            // "Читайте также:", "Te puede interesar:", "Leggi anche:", "Lire aussi :", …
+            "read-more-intl",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:читайте также|смотрите также|te puede interesar|lee también|leggi anche|lire aussi|à lire aussi|mehr zum thema|lesen sie auch|lees ook|leia também|xem thêm|czytaj także|czytaj też|ayrıca oku|اقرأ أيضا|यह भी पढ़ें|相关新闻|関連記事|관련기사)\s*:?.*".to_string(),
+            true,
+        ),
+        (
+            // "Síguenos en …", "Suivez-nous sur …", "Folgen Sie uns …", "Seguici su …"
+            "follow-us-intl",
+            TrailingNote,
+            WholeParagraph,
+            r"(?i:síguenos|suivez-nous|folgen sie uns|seguici|siga-nos|obserwuj nas|подписывайтесь|bizi takip edin|volg ons)\b.*".to_string(),
+            true,
+        ),
+        (
+            // a credit line: "Источник: ТАСС", "Fonte: ANSA", "Quelle: dpa", "Source: Reuters"
+            "source-line",
+            Attribution,
+            WholeParagraph,
+            r"(?i:источник|fonte|quelle|bron|kaynak|nguồn|fuente|source|źródło|来源|출처)\s*[:：]\s*\p{L}[\p{L} .&\-/]{0,40}".to_string(),
+            false,
+        ),
+        (
+            // "RIPRODUZIONE RISERVATA © Copyright ANSA", "<저작권자(c) 연합뉴스, 무단 전재…>"
+            "rights-reserved-intl",
+            TrailingNote,
+            WholeParagraph,
+            r".*(?i:riproduzione riservata|todos los derechos reservados|tous droits réservés|alle rechte vorbehalten|todos os direitos reservados|все права защищены|wszelkie prawa zastrzeżone|tüm hakları saklıdır|무단 전재|저작권자).*".to_string(),
+            false,
+        ),
+        (
+            // Xinhua's Chinese sign-offs: "（完）", "责任编辑：王磊", "【纠错】 【责任编辑：…】"
+            "cjk-signoff",
+            TrailingNote,
+            WholeParagraph,
+            r"[（(]完[）)]|[【\[]?责任编辑[：:][^】\]]*[】\]]?|【纠错】.*".to_string(),
             true,
         ),
         (

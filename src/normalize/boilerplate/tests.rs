@@ -26,6 +26,13 @@ const PROSE: &[&str] = &[
     "Most read from the start, the novel was banned in 1956.",
     "Follow the money, the prosecutor told the jury on Monday.",
     "AP Business Writer Stan Choe said stocks fell.",
+    "Reuters reporters at the scene said heavy rain had contributed to the collapse of 15 homes.",
+    "AP reporters found that a lack of inspections contributed to the 2019 collapse that killed 43 people.",
+    "Associated Press journalists saw smoke rising from the plant, which officials said contributed to the outage.",
+    "Under the new law, each platform is solely responsible for all content its users post, the ministry said.",
+    "See Reuters's earlier reporting on the dispute, the lawyer said.",
+    "This article was first published in 1962 and sparked a national debate, the historian said.",
+    "This story was first published in the school newspaper in 1968, according to archives.",
 ];
 
 fn rule(name: &str) -> Rule {
@@ -178,6 +185,45 @@ fn dateline_city_dash_and_agency_only() {
             "(Reuters) - Shares fell.",
             "(AP) — Storms hit.",
             "(Bloomberg) -- Treasuries rose.",
+        ],
+    );
+    check(
+        "dateline-place-agency",
+        &[
+            "Madrid, 5 dic (EFE).- El Gobierno aprobó el plan.",
+            "Lisboa, 05 dez 2026 (Lusa) - O Governo aprovou o plano.",
+            "Paris, 5 déc 2026 (AFP) - Le gouvernement a approuvé le plan.",
+            "Berlin/Brüssel (dpa) - Die Regierung billigte den Plan.",
+            "Warszawa (PAP) - Rząd przyjął plan.",
+            "Madrid, 5 de diciembre de 2026 (Europa Press).- El Gobierno aprobó el plan.",
+            "Hà Nội, 5/12 (TTXVN) - Chính phủ đã phê duyệt kế hoạch.",
+        ],
+    );
+    check(
+        "dateline-agency-city-date",
+        &["(ANSA) - ROMA, 05 DIC - Il governo ha approvato il piano."],
+    );
+    check(
+        "dateline-city-date-slashed",
+        &[
+            "МОСКВА, 5 декабря. /ТАСС/. Правительство одобрило план.",
+            "МОСКВА, 5 дек — РИА Новости. Правительство одобрило план.",
+        ],
+    );
+    check(
+        "dateline-cjk-agency",
+        &[
+            "【東京共同】政府は計画を承認した。",
+            "(서울=연합뉴스) 김민준 기자 = 정부는 계획을 승인했다.",
+        ],
+    );
+    check(
+        "updated-line-intl",
+        &[
+            "Publié le 05/12/2026 à 11h42",
+            "Texto atualizado às 14h20",
+            "Aktualisiert am 5.12.2026, 11:42 Uhr",
+            "Ultimo aggiornamento 05/12/2026 14:12",
         ],
     );
     check(
@@ -453,6 +499,47 @@ fn trailing_notes() {
         ],
     );
     check("desk-initials", &["abc/dl/xyz", "burs-fz/lth"]);
+    check(
+        "read-more-intl",
+        &[
+            "Читайте также: что-то ещё",
+            "Leggi anche:",
+            "Lire aussi : autre chose",
+        ],
+    );
+    check(
+        "follow-us-intl",
+        &["Síguenos en nuestras redes", "Suivez-nous sur X"],
+    );
+    check(
+        "source-line",
+        &[
+            "Источник: ТАСС",
+            "Fonte: ANSA",
+            "Quelle: dpa",
+            "Source: Reuters",
+        ],
+    );
+    check(
+        "rights-reserved-intl",
+        &[
+            "RIPRODUZIONE RISERVATA © Copyright ANSA",
+            "<저작권자(c) 연합뉴스, 무단 전재-재배포 금지>",
+        ],
+    );
+    check(
+        "cjk-signoff",
+        &["（完）", "责任编辑：王磊", "【纠错】 【责任编辑：王磊】"],
+    );
+    check(
+        "desk-credit",
+        &[
+            "Redacción",
+            "Redazione",
+            "La rédaction avec AFP",
+            "oprac. redakcja",
+        ],
+    );
     check(
         "enditem",
         &[
