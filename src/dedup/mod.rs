@@ -494,12 +494,21 @@ pub fn headline_words_agree(a_title: &str, a_text: &str, b_title: &str, b_text: 
     if !ha.iter().any(|w| lacks(&hb, w)) || !hb.iter().any(|w| lacks(&ha, w)) {
         return true;
     }
-    // "year-end" and "year end" are the same words, "opens" and "opened" one
+    // "year-end" and "year end" are the same words, "opens" and "opened" one; two words
+    // written as one are that word too ("cease-fire", "health care", "per cent")
     let text = |t: &str| -> Vec<u64> {
-        let mut v: Vec<u64> = t
+        let words: Vec<&str> = t
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
+            .collect();
+        let mut v: Vec<u64> = words
+            .iter()
             .map(|w| xxh3_64(stem(w).as_bytes()))
+            .chain(
+                words
+                    .windows(2)
+                    .map(|p| xxh3_64(stem(&format!("{}{}", p[0], p[1])).as_bytes())),
+            )
             .collect();
         v.sort_unstable();
         v.dedup();
@@ -566,12 +575,15 @@ fn stem(w: &str) -> &str {
         .unwrap_or(w)
 }
 
-/// Whether two words of five letters or more are one spelling apart: the same letters in
-/// another order ("centres" / "centers", "fieldcor" / "fidelcor"), or one letter changed,
-/// added or left out ("organisation" / "organization").
+/// Whether two words are one spelling apart (a correction, or a house style: "centres" /
+/// "centers", "organisation" / "organization", "programme" / "program", "sulphur" /
+/// "sulfur", "fieldcor" / "fidelcor"): the same first letter, and the same letters in
+/// another order, or one edit for words of five letters, two from six. Another first letter
+/// is another word ("fired" / "hired", "detained" / "retained").
 fn one_spelling_apart(a: &str, b: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len().min(b.len()) < 5 {
+    let shorter = a.len().min(b.len());
+    if shorter < 5 || a.first() != b.first() {
         return false;
     }
     let sorted = |w: &[char]| {
@@ -582,30 +594,24 @@ fn one_spelling_apart(a: &str, b: &str) -> bool {
     if sorted(&a) == sorted(&b) {
         return true;
     }
-    let (short, long) = if a.len() <= b.len() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
-    match long.len() - short.len() {
-        0 => {
-            short
-                .iter()
-                .zip(long.iter())
-                .filter(|(x, y)| x != y)
-                .count()
-                == 1
-        }
-        1 => {
-            let i = short
-                .iter()
-                .zip(long.iter())
-                .take_while(|(x, y)| x == y)
-                .count();
-            short[i..] == long[i + 1..]
-        }
-        _ => false,
+    let allowed = if shorter >= 6 { 2 } else { 1 };
+    if a.len().abs_diff(b.len()) > allowed {
+        return false;
     }
+    // edit distance, one row kept
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let next = (diag + usize::from(x != y))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()] <= allowed
 }
 
 /// The distinct figures of a fingerprint text, sorted: each word that starts with a digit,

@@ -706,4 +706,29 @@ fn headlines_with_a_word_of_their_own_in_their_texts_disagree() {
         "closed southbound after crash",
         &text("closed southbound")
     ));
+    // a house style, throughout: compounds, British and American spellings
+    for (a, b) in [
+        ("ceasefire", "cease-fire"),
+        ("healthcare", "health care"),
+        ("per cent", "percent"),
+        ("programme", "program"),
+        ("sulphur", "sulfur"),
+    ] {
+        assert!(
+            agree(
+                &format!("rivals agree {a} deal"),
+                &text(&format!("agreed a {a} deal")),
+                &format!("rivals agree {b} deal"),
+                &text(&format!("agreed a {b} deal"))
+            ),
+            "{a} / {b}"
+        );
+    }
+    // another first letter is another word
+    assert!(!agree(
+        "official fired over fraud",
+        &text("was fired"),
+        "official hired after fraud",
+        &text("was hired")
+    ));
 }

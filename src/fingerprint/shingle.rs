@@ -441,6 +441,27 @@ pub fn number_mask(s: &str, mask: &mut u64) {
     number_mask_bytes(s.as_bytes(), mask);
 }
 
+/// A tens word at `b[start..end]` joined by a hyphen to a unit word ("sixty-five"): its
+/// digits ("65") and where the unit word ends.
+fn compound_number(b: &[u8], start: usize, end: usize) -> Option<([u8; 2], usize)> {
+    let tens = super::words::number_word_digits(&b[start..end])?;
+    if tens.len() != 2 || tens[0] < b'2' || tens[1] != b'0' || b.get(end) != Some(&b'-') {
+        return None;
+    }
+    let unit_start = end + 1;
+    let unit_end = b[unit_start..]
+        .iter()
+        .position(|c| !c.is_ascii_lowercase())
+        .map_or(b.len(), |p| unit_start + p);
+    if b.get(unit_end).is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    match super::words::number_word_digits(&b[unit_start..unit_end])? {
+        [d] if *d != b'0' => Some(([tens[0], *d], unit_end)),
+        _ => None,
+    }
+}
+
 fn number_mask_bytes(b: &[u8], mask: &mut u64) {
     let mut i = 0;
     while i < b.len() {
@@ -469,6 +490,12 @@ fn number_mask_bytes(b: &[u8], mask: &mut u64) {
             }
             let end_ok = j == b.len() || !b[j].is_ascii_alphanumeric();
             if end_ok {
+                // "sixty-five" is 65, as a copy in figures writes it
+                if let Some((n, end)) = compound_number(b, start, j) {
+                    *mask |= 1u64 << (xxh3_64(&n) & 63);
+                    i = end;
+                    continue;
+                }
                 *mask |= number_word_bit(&b[start..j]);
             }
             i = j;

@@ -223,3 +223,16 @@ proptest! {
         check_lead(&s, n)?;
     }
 }
+
+#[test]
+fn a_compound_number_word_is_its_figure() {
+    let mask = |s: &str| {
+        let mut m = 0;
+        number_mask(s, &mut m);
+        m
+    };
+    assert_eq!(mask("sixty-five prisoners"), mask("65 prisoners"));
+    assert_eq!(mask("a twenty-one-year-old"), mask("a 21-year-old"));
+    assert_ne!(mask("sixty-five"), mask("sixty five"));
+    assert_eq!(mask("ten-five"), mask("10 5"));
+}

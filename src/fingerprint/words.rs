@@ -135,6 +135,11 @@ pub(super) fn is_stopword(w: &[u8]) -> bool {
     (3..=7).contains(&w.len()) && WORDS.get(xxh3_64(w), w).is_some_and(|e| e.stop)
 }
 
+/// The digit form of a spelled-out number word (see [`NUMBER_WORDS`]).
+pub(super) fn number_word_digits(w: &[u8]) -> Option<&'static [u8]> {
+    NUMBER_WORDS.iter().find(|(n, _)| *n == w).map(|&(_, d)| d)
+}
+
 /// The number-mask bit of a spelled-out number word (see [`NUMBER_WORDS`]), else 0.
 pub(super) fn number_word_bit(w: &[u8]) -> u64 {
     if (3..=9).contains(&w.len()) {

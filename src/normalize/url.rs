@@ -153,13 +153,14 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
 
     // AMP path variants, a session id in the path (`/a/1;jsessionid=…`), escapes in one case.
     let path = url.path().to_string();
-    let new_path = same_escapes(&without_session_id(&fold_amp_path(&path)));
+    let new_path = without_session_id(&same_escapes(&fold_amp_path(&path)));
     if new_path != path {
         url.set_path(&new_path);
     }
 
     // Query: drop tracking params, sort the rest by key (stable), keep their encoding.
-    if let Some(q) = url.query() {
+    if let Some(q) = url.query().map(same_escapes) {
+        let q = q.as_str();
         let mut pairs: Vec<(&str, &str)> = q
             .split('&')
             .filter(|p| !p.is_empty())
@@ -182,7 +183,7 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
                     }
                 })
                 .collect();
-            let nq = same_escapes(&joined.join("&"));
+            let nq = joined.join("&");
             url.set_query(Some(&nq));
         }
     }
@@ -192,11 +193,15 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
 /// `path` without a `;jsessionid=…` path parameter (Java servlets' session id, another on
 /// every request), in any letter case.
 fn without_session_id(path: &str) -> String {
-    let Some(at) = path.to_ascii_lowercase().find(";jsessionid=") else {
-        return path.to_string();
-    };
-    let end = path[at..].find('/').map_or(path.len(), |e| at + e);
-    format!("{}{}", &path[..at], &path[end..])
+    let mut out = path.to_string();
+    // each one, to the next parameter, segment or the path's end
+    while let Some(at) = out.to_ascii_lowercase().find(";jsessionid=") {
+        let end = out[at + 1..]
+            .find([';', '/'])
+            .map_or(out.len(), |e| at + 1 + e);
+        out.replace_range(at..end, "");
+    }
+    out
 }
 
 /// Percent-escapes written one way (RFC 3986, 6.2.2): hex digits in upper case (`%c3%a9` is
@@ -415,6 +420,17 @@ mod tests {
             one
         );
         assert_eq!(c("https://news.example/a/caf%C3%A9?PHPSESSID=77"), one);
+        // only the session id: another parameter keeps the page apart
+        assert_eq!(
+            c("http://n.example/view;jsessionid=A1B2;id=101").as_deref(),
+            Some("http://n.example/view;id=101")
+        );
+        assert_eq!(
+            c("http://n.example/a;JSessionId=Q/b;jsessionid=R/c").as_deref(),
+            Some("http://n.example/a/b/c")
+        );
+        // an escaped tracking key is a tracking key
+        assert_eq!(c("https://news.example/a/caf%C3%A9?%75tm_source=2"), one);
         assert_eq!(
             c("https://news.example/a;jsessionid=X1/b?q=%e2%82%ac&r=%2e").as_deref(),
             Some("https://news.example/a/b?q=%E2%82%AC&r=%2E")
