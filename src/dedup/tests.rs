@@ -724,6 +724,34 @@ fn headlines_with_a_word_of_their_own_in_their_texts_disagree() {
             "{a} / {b}"
         );
     }
+    // names as other agencies write them
+    for (a, b) in [("gaddafi", "qaddafi"), ("yevgeny", "evgeny")] {
+        assert!(
+            agree(
+                &format!("{a} speaks"),
+                &text(&format!("{a} spoke")),
+                &format!("{b} speaks"),
+                &text(&format!("{b} spoke"))
+            ),
+            "{a} / {b}"
+        );
+    }
+    // but two edits in general are two words
+    for (a, b) in [
+        ("slovakia", "slovenia"),
+        ("tuesday", "thursday"),
+        ("expands", "extends"),
+    ] {
+        assert!(
+            !agree(
+                &format!("strike on {a}"),
+                &text(&format!("a strike on {a}")),
+                &format!("strike on {b}"),
+                &text(&format!("a strike on {b}"))
+            ),
+            "{a} / {b}"
+        );
+    }
     // another first letter is another word
     assert!(!agree(
         "official fired over fraud",

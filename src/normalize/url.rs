@@ -200,6 +200,10 @@ fn without_session_id(path: &str) -> String {
             .find([';', '/'])
             .map_or(out.len(), |e| at + 1 + e);
         out.replace_range(at..end, "");
+        // a `;` that only ended it goes too
+        if &out[at..] == ";" {
+            out.pop();
+        }
     }
     out
 }
@@ -431,6 +435,7 @@ mod tests {
         );
         // an escaped tracking key is a tracking key
         assert_eq!(c("https://news.example/a/caf%C3%A9?%75tm_source=2"), one);
+        assert_eq!(c("https://news.example/a/caf%C3%A9;jsessionid=x;"), one);
         assert_eq!(
             c("https://news.example/a;jsessionid=X1/b?q=%e2%82%ac&r=%2e").as_deref(),
             Some("https://news.example/a/b?q=%E2%82%AC&r=%2E")

@@ -14,6 +14,9 @@ const AGENCY: &str = r"\(\p{L}[\p{L}\p{N} .&'\-]*\)";
 /// A place written in mixed case, one to four capitalised words (`Paris`, `Rio de Janeiro`
 /// is out: only capitalised words), for datelines that an agency tag follows.
 const PLACE: &str = r"\p{Lu}[\p{L}\p{M}'’.\-]*(?:[ \-]\p{Lu}[\p{L}\p{M}'’.\-]*){0,3}";
+/// A capitalised word other than "The": an undated place before an agency's tag ("The
+/// Automobile Association (AA) - Britain's biggest motoring group" is a subject).
+const NOT_THE: &str = r"(?:[\p{Lu}--T][\p{L}\p{M}'’.\-]*|T(?:[^h\s][\p{L}\p{M}'’.\-]*)?|Th(?:[^e\s][\p{L}\p{M}'’.\-]*)?|The[\p{L}\p{M}'’.\-]+)";
 /// The tag of a known agency, as outlets print it after a mixed-case place (`Paris (AFP) -`,
 /// as Barron's and Yahoo carry AFP copy): unlike [`AGENCY`], a list, because a mixed-case
 /// opening word and a parenthesis also begin prose.
@@ -76,10 +79,11 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "dateline-place-agency",
             Dateline,
             Leading,
-            // without a date, a dash only: "The Canadian Press (CP): A new poll" is prose
-            // two places: dpa's "Berlin/Brüssel (dpa) -"
+            // two places: dpa's "Berlin/Brüssel (dpa) -"; without a date, a place of up to
+            // three words not opening with "The", and a dash only: "The Canadian Press (CP): A
+            // new poll" is prose
             format!(
-                r"{PLACE}(?:/{PLACE})?{COUNTRY}(?:,\s*(?:{date_dm}|{date_intl})\s*{KNOWN_AGENCY}{SEP}|\s*{KNOWN_AGENCY}\s*\.?(?:-{{1,2}}|–|—|‒|―)\s*)"
+                r"{PLACE}(?:/\p{{Lu}}\p{{L}}+)?{COUNTRY},\s*(?:{date_dm}|{date_intl})\s*{KNOWN_AGENCY}{SEP}|{NOT_THE}(?:[ \-]\p{{Lu}}[\p{{L}}\p{{M}}'’.\-]*){{0,2}}(?:/\p{{Lu}}\p{{L}}+)?{COUNTRY}\s*{KNOWN_AGENCY}\s*\.?(?:-{{1,2}}|–|—|‒|―)\s*"
             ),
             false,
         ),
@@ -88,7 +92,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "dateline-agency-city-date",
             Dateline,
             Leading,
-            format!(r"{KNOWN_AGENCY}\s*(?:-{{1,2}}|–|—)\s*{CITY},\s*\d{{1,2}}\s+\p{{L}}{{3,10}}\.?\s*(?:-{{1,2}}|–|—)\s*"),
+            format!(r"{KNOWN_AGENCY}\s*(?:-{{1,2}}|–|—)\s*{CITY},\s*\d{{1,2}}\s+\p{{L}}+\.?\s*(?:-{{1,2}}|–|—)\s*"),
             false,
         ),
         (
@@ -96,7 +100,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "dateline-city-date-slashed",
             Dateline,
             Leading,
-            format!(r"{CITY},\s*\d{{1,2}}\s+\p{{Ll}}{{3,10}}\.?\s*(?:/\p{{Lu}}{{2,8}}/|[—–-]\s*РИА\s+Новости)\.?\s*"),
+            format!(r"{CITY},\s*\d{{1,2}}\s+\p{{Ll}}+\.?\s*(?:/\p{{Lu}}+/|[—–-]\s*РИА\s+Новости)\.?\s*"),
             false,
         ),
         (
@@ -165,7 +169,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "updated-line-intl",
             Line,
             WholeParagraph,
-            r"(?:\p{Lu}\p{Ll}+\s+)?(?i:publié|mis à jour|mise à jour|actualizado|actualización|atualizado|atualização|publicado|aggiornato|aggiornamento|pubblicato|aktualisiert|veröffentlicht|opublikowano|zaktualizowano|обновлено|опубликовано)\b[^\n]*\d{1,2}[:h]\d{2}\s*(?:h|Uhr)?\.?".to_string(),
+            r"(?:\p{Lu}\p{Ll}+\s+)?(?i:publié|mis à jour|mise à jour|actualizado|actualización|atualizado|atualização|publicado|aggiornato|aggiornamento|pubblicato|aktualisiert|veröffentlicht|opublikowano|zaktualizowano|обновлено|опубликовано)(?:\s+(?i:le|el|em|am|on|il|às|as|a las|à|at|de|do|del|um|alle|o|a|dnia|в)\b|\s*[\d/.\-:,]+|\s*\d{1,2}h\d{2})*\s*\d{1,2}[:h]\d{2}\s*(?:h|Uhr)?\.?".to_string(),
             false,
         ),
         (
@@ -312,7 +316,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "contributed",
             Attribution,
             WholeParagraph,
-            r"(?:The\s+)?(?:Associated\s+Press|AP|Reuters|AFP|Bloomberg|Xinhua)(?:\s+(?i:staff|video|news|business|political|medical|science|sports|global|investigative|data))?\s+(?i:writers?|reporters?|correspondents?|journalists?|photographers?)\b[^.]*\s(?i:contributed)(?:\s+(?i:to\s+this\s+(?:report|story)|reporting|from)\b[^.]*)?\.?".to_string(),
+            r"(?:The\s+)?(?:Associated\s+Press|AP|Reuters|AFP|Bloomberg|Xinhua)(?:\s+(?i:staff|video|news|business|political|medical|science|sports|global|investigative|data))?\s+(?i:writers?|reporters?|correspondents?|journalists?|photographers?)\b[^.]*\s(?i:contributed)(?:\s+(?i:to\s+this\s+(?:report|story)|reporting)\b[^.]*|\s+(?i:from)\s+\p{Lu}[^.]*)?\.?".to_string(),
             false,
         ),
         (
@@ -329,7 +333,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "first-published",
             TrailingNote,
             WholeParagraph,
-            r"(?i:this\s+(?:report|story|article)\s+by\s+the\s+canadian\s+press\s+was\s+first\s+published)\b.*|(?i:this\s+(?:story|article)\s+(?:was|has\s+been)\s+(?:originally|first)\s+(?:published|posted)\s+(?:on|by|in|at))\s+(?:[Tt]he\s+)?\p{Lu}[^,;]*".to_string(),
+            r"(?i:this\s+(?:report|story|article)\s+by\s+the\s+canadian\s+press\s+was\s+first\s+published)\b.*|(?i:this\s+(?:story|article)\s+(?:was|has\s+been)\s+(?:originally|first)\s+(?:published|posted)\s+(?:on|by|in|at))\s+(?:[Tt]he\s+)?\p{Lu}[\p{L}'’.\-]*(?:\s+\p{Lu}[\p{L}'’.\-]*){0,4}(?:\s+(?:on|in)\s+[^.]{0,30})?\.?".to_string(),
             false,
         ),
         (
@@ -386,7 +390,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "read-more-intl",
             TrailingNote,
             WholeParagraph,
-            r"(?i:читайте также|смотрите также|te puede interesar|lee también|leggi anche|lire aussi|à lire aussi|mehr zum thema|lesen sie auch|lees ook|leia também|xem thêm|czytaj także|czytaj też|ayrıca oku|اقرأ أيضا|यह भी पढ़ें|相关新闻|関連記事|관련기사)\s*:?.*".to_string(),
+            r"(?i:читайте также|смотрите также|te puede interesar|lee también|leggi anche|lire aussi|à lire aussi|mehr zum thema|lesen sie auch|lees ook|leia também|xem thêm|czytaj także|czytaj też|ayrıca oku|اقرأ أيضا|यह भी पढ़ें|相关新闻|関連記事|관련기사)\s*(?:[:：].*|\.\.\.|…)?".to_string(),
             true,
         ),
         (
@@ -402,7 +406,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "source-line",
             Attribution,
             WholeParagraph,
-            r"(?i:источник|fonte|quelle|bron|kaynak|nguồn|fuente|source|źródło|来源|출처)\s*[:：]\s*\p{L}[\p{L} .&\-/]{0,40}".to_string(),
+            r"(?i:источник|fonte|quelle|bron|kaynak|nguồn|fuente|source|źródło|来源|출처)\s*[:：]\s*\p{L}[\p{L}.&\-/]*(?:\s+\p{Lu}[\p{L}.&\-/]*){0,4}".to_string(),
             false,
         ),
         (
@@ -410,7 +414,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "rights-reserved-intl",
             TrailingNote,
             WholeParagraph,
-            r".*(?i:riproduzione riservata|todos los derechos reservados|tous droits réservés|alle rechte vorbehalten|todos os direitos reservados|все права защищены|wszelkie prawa zastrzeżone|tüm hakları saklıdır|무단 전재|저작권자).*".to_string(),
+            r"(?:(?:©|\((?i:c)\)|(?i:copyright))[^.!?]{0,3})?(?i:riproduzione riservata|todos los derechos reservados|tous droits réservés|alle rechte vorbehalten|todos os direitos reservados|все права защищены|wszelkie prawa zastrzeżone|tüm hakları saklıdır)(?:\s*(?:©|\((?i:c)\)|(?i:copyright)|\d{4}|\p{Lu}[\p{L}\p{N}.\-]*|[-–—|,.]))*|[<‹]\s*저작권자.*".to_string(),
             false,
         ),
         (

@@ -33,6 +33,21 @@ const PROSE: &[&str] = &[
     "See Reuters's earlier reporting on the dispute, the lawyer said.",
     "This article was first published in 1962 and sparked a national debate, the historian said.",
     "This story was first published in the school newspaper in 1968, according to archives.",
+    "Reuters journalists across the region contributed from their own salaries to a fund for the family.",
+    "This article was first published in The New Yorker in 1962 and sparked a national debate.",
+    "The Automobile Association (AA) – Britain's biggest motoring group – said petrol prices would rise.",
+    "Balanço atualizado da Proteção Civil indica 12 mortos; o próximo ponto de situação está marcado para as 18h00.",
+    "Publicado hoy en el Boletín Oficial del Estado, el decreto entra en vigor mañana a las 00:00.",
+    "Publié dimanche au Journal officiel, l'arrêté interdit la circulation de 7h00 à 19h00.",
+    "Le journal a été condamné, alors que la mention tous droits réservés figurait sur chaque image.",
+    "Alle Rechte vorbehalten, sagte der Verleger, gelten auch für KI-Trainingsdaten.",
+    "Президент заявил, что все права защищены законом.",
+    "Все права защищены законом, заявил президент.",
+    "음악 저작권자들은 스트리밍 수익 배분 방식에 반발했다.",
+    "Lee también criticó la decisión del tribunal constitucional.",
+    "Mehr zum Thema Migration sagte Merz am Abend in der ARD.",
+    "相关新闻发布会定于周五上午在市政府举行。",
+    "Source: The deputy minister himself.",
 ];
 
 fn rule(name: &str) -> Rule {
