@@ -14,9 +14,10 @@ const AGENCY: &str = r"\(\p{L}[\p{L}\p{N} .&'\-]*\)";
 /// A place written in mixed case, one to four capitalised words (`Paris`, `Rio de Janeiro`
 /// is out: only capitalised words), for datelines that an agency tag follows.
 const PLACE: &str = r"\p{Lu}[\p{L}\p{M}'’.\-]*(?:[ \-]\p{Lu}[\p{L}\p{M}'’.\-]*){0,3}";
-/// A capitalised word other than "The": an undated place before an agency's tag ("The
-/// Automobile Association (AA) - Britain's biggest motoring group" is a subject).
-const NOT_THE: &str = r"(?:[\p{Lu}--T][\p{L}\p{M}'’.\-]*|T(?:[^h\s][\p{L}\p{M}'’.\-]*)?|Th(?:[^e\s][\p{L}\p{M}'’.\-]*)?|The[\p{L}\p{M}'’.\-]+)";
+/// A capitalised word other than "The" (but The Hague): an undated place before an
+/// agency's tag ("The Automobile Association (AA) - Britain's biggest motoring group" is a
+/// subject).
+const NOT_THE: &str = r"(?:[\p{Lu}--T][\p{L}\p{M}'’.\-]*|T(?:[^h\s][\p{L}\p{M}'’.\-]*)?|Th(?:[^e\s][\p{L}\p{M}'’.\-]*)?|The[\p{L}\p{M}'’.\-]+|The Hague)";
 /// The tag of a known agency, as outlets print it after a mixed-case place (`Paris (AFP) -`,
 /// as Barron's and Yahoo carry AFP copy): unlike [`AGENCY`], a list, because a mixed-case
 /// opening word and a parenthesis also begin prose.

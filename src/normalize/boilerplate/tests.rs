@@ -210,6 +210,7 @@ fn dateline_city_dash_and_agency_only() {
             "Paris, 5 déc 2026 (AFP) - Le gouvernement a approuvé le plan.",
             "Berlin/Brüssel (dpa) - Die Regierung billigte den Plan.",
             "Warszawa (PAP) - Rząd przyjął plan.",
+            "The Hague (AFP) - Judges opened hearings.",
             "Madrid, 5 de diciembre de 2026 (Europa Press).- El Gobierno aprobó el plan.",
             "Hà Nội, 5/12 (TTXVN) - Chính phủ đã phê duyệt kế hoạch.",
         ],
