@@ -239,7 +239,7 @@ impl App {
         ));
         let scheduler = tokio::spawn(scheduler::run(
             Arc::new(self.ctx.clone()),
-            self.sources.get().enabled().cloned().collect(),
+            self.sources.get().enabled_list(),
             self.config.schedule.clone(),
             self.config.fetch.concurrency.get(),
             stats,
@@ -538,10 +538,6 @@ pub async fn reload_sources(
         if config.fetch.per_poll_differs(&fetch_in_force) && apply_fetch(&ctx, &config.fetch) {
             fetch_in_force = config.fetch.clone();
         }
-        let _ = scheduler.send(scheduler::Control::Reload(
-            config.enabled_sources().cloned().collect(),
-            config.schedule.clone(),
-        ));
         if let Some((marked, unmarked)) = agency_changes(&live.get().agencies, &config.sources) {
             info!(
                 marked = marked.join(", "),
@@ -551,7 +547,12 @@ pub async fn reload_sources(
                  /events do not send those stories again"
             );
         }
+        let schedule = config.schedule.clone();
         live.set(config.sources, config.schedule, now);
+        let _ = scheduler.send(scheduler::Control::Reload(
+            live.get().enabled_list(),
+            schedule,
+        ));
     }
 }
 

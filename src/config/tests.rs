@@ -1296,3 +1296,23 @@ fn a_simhash_distance_that_folds_unrelated_stories_is_refused() {
         "{p:?}"
     );
 }
+
+/// The scheduler holds the enabled sources; while every source is enabled it shares the
+/// list instead of a second copy of it.
+#[test]
+fn the_scheduler_shares_the_source_list_while_every_source_is_enabled() {
+    let toml = "[[sources]]\nname = \"a\"\nurl = \"https://a.example/feed\"\n\
+                [[sources]]\nname = \"b\"\nurl = \"https://b.example/feed\"\n";
+    let mut c = load(toml, &[]).unwrap();
+    let live = LiveSources::new(std::mem::take(&mut c.sources), c.schedule.clone(), 0);
+    let now = live.get();
+    assert!(Arc::ptr_eq(&now.enabled_list(), &now.list));
+
+    let mut c = load(&format!("{toml}enabled = false\n"), &[]).unwrap();
+    live.set(std::mem::take(&mut c.sources), c.schedule.clone(), 1);
+    let now = live.get();
+    let enabled = now.enabled_list();
+    assert!(!Arc::ptr_eq(&enabled, &now.list));
+    let names: Vec<&str> = enabled.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["a"]);
+}

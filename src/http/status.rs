@@ -610,7 +610,7 @@ pub(super) fn build(
     let mut sources = Vec::new();
     // Each listed source's host, for the pause the polls' host limits hold it to.
     let mut hosts = Vec::new();
-    for s in &live.list {
+    for s in live.list.iter() {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
         // its own, and the one its last poll was redirected to
         let host = [

@@ -232,7 +232,7 @@ enum Done {
 
 /// A poll task's report: the source list it was started from (a reload may have replaced
 /// the scheduler's since), the source's index in it, and how it ended.
-type Finished = (Arc<Vec<SourceConfig>>, usize, Done);
+type Finished = (Arc<[SourceConfig]>, usize, Done);
 
 /// Wall-clock milliseconds derived from tokio's clock (pausable in tests).
 #[derive(Debug, Clone, Copy)]
@@ -258,7 +258,7 @@ impl Clock {
 pub enum Control {
     /// A reloaded configuration's enabled sources (matched by name) and `[schedule]`; see
     /// `Scheduler::reload`.
-    Reload(Vec<SourceConfig>, ScheduleConfig),
+    Reload(Arc<[SourceConfig]>, ScheduleConfig),
     /// Poll the named source now instead of at its scheduled time (`POST
     /// /sources/{name}/poll`: the feed's owner fixed it, and its next try is hours away in
     /// back-off). Answered on the sender.
@@ -287,7 +287,7 @@ pub enum PollNow {
 #[allow(clippy::too_many_arguments)]
 pub async fn run<P: Poller>(
     poller: Arc<P>,
-    sources: Vec<SourceConfig>,
+    sources: Arc<[SourceConfig]>,
     schedule: ScheduleConfig,
     concurrency: usize,
     stats: Arc<SchedulerStats>,
@@ -338,14 +338,14 @@ pub async fn run<P: Poller>(
 
 /// What woke the scheduling loop.
 enum Event {
-    Finished(Arc<Vec<SourceConfig>>, usize, Done),
+    Finished(Arc<[SourceConfig]>, usize, Done),
     Control(Control),
     Due,
 }
 
 struct Scheduler<P> {
     poller: Arc<P>,
-    sources: Arc<Vec<SourceConfig>>,
+    sources: Arc<[SourceConfig]>,
     phases: Vec<f64>,
     schedule: ScheduleConfig,
     bounds: policy::Bounds,
@@ -371,17 +371,18 @@ struct Scheduler<P> {
     by_name: std::collections::HashMap<String, usize>,
     /// Names of the sources with a poll task (a reload must not schedule them twice).
     running: std::collections::HashSet<String>,
-    /// When each source's last poll task started, on the monotonic clock: what an
-    /// operator's poll-now is measured against (`schedule.min_interval`). The stored
-    /// `last_poll` is wall-clock time: after the wall clock stepped forward it lay ahead of
-    /// the scheduler's clock, and poll-now was refused for the length of the step.
-    started: std::collections::HashMap<String, Instant>,
+    /// When each source's last poll task started, on the monotonic clock (by index into
+    /// `sources`; a reload carries them over by name): what an operator's poll-now is
+    /// measured against (`schedule.min_interval`). The stored `last_poll` is wall-clock time:
+    /// after the wall clock stepped forward it lay ahead of the scheduler's clock, and
+    /// poll-now was refused for the length of the step.
+    started: Vec<Option<Instant>>,
 }
 
 impl<P: Poller> Scheduler<P> {
     fn new(
         poller: Arc<P>,
-        sources: Vec<SourceConfig>,
+        sources: Arc<[SourceConfig]>,
         schedule: ScheduleConfig,
         concurrency: usize,
         stats: Arc<SchedulerStats>,
@@ -416,8 +417,8 @@ impl<P: Poller> Scheduler<P> {
             down_since: None,
             by_name: std::collections::HashMap::new(),
             running: std::collections::HashSet::new(),
-            started: std::collections::HashMap::new(),
-            sources: Arc::new(sources),
+            started: vec![None; sources.len()],
+            sources,
         }
     }
 
@@ -527,20 +528,25 @@ impl<P: Poller> Scheduler<P> {
     /// `max_backoff`, `max_retry_after`), every source waiting for its poll is scheduled
     /// again as at a start, so that its stored time is kept only within the new bounds (a
     /// source hours into its back-off comes within the new `max_backoff`).
-    fn reload(&mut self, sources: Vec<SourceConfig>, schedule: ScheduleConfig) {
+    fn reload(&mut self, sources: Arc<[SourceConfig]>, schedule: ScheduleConfig) {
         let new_bounds = policy::Bounds::from(&schedule);
         let bounds_changed = new_bounds != self.bounds;
         self.bounds = new_bounds;
         self.schedule = schedule;
-        let old = std::mem::replace(&mut self.sources, Arc::new(sources));
+        let old = std::mem::replace(&mut self.sources, sources);
         self.by_name = self
             .sources
             .iter()
             .enumerate()
             .map(|(j, s)| (s.name.clone(), j))
             .collect();
-        let by_name = &self.by_name;
-        self.started.retain(|name, _| by_name.contains_key(name));
+        let mut started = vec![None; self.sources.len()];
+        for (o, at) in old.iter().zip(&self.started) {
+            if let Some(&j) = self.by_name.get(&o.name) {
+                started[j] = *at;
+            }
+        }
+        self.started = started;
         let names: Vec<&str> = self.sources.iter().map(|s| s.name.as_str()).collect();
         self.phases = policy::phases(&names);
         let hosts: std::collections::HashSet<String> =
@@ -640,8 +646,8 @@ impl<P: Poller> Scheduler<P> {
         }
         // Since this process's last poll of it, else since the stored one (before a
         // restart), which a wall clock stepped back between the two puts ahead: unknown.
-        let since = match self.started.get(name) {
-            Some(at) => Some(millis(Instant::now().saturating_duration_since(*at))),
+        let since = match self.started[i] {
+            Some(at) => Some(millis(Instant::now().saturating_duration_since(at))),
             None => self
                 .poller
                 .load(&self.sources[i])
@@ -720,8 +726,7 @@ impl<P: Poller> Scheduler<P> {
 
     fn spawn_poll(&mut self, i: usize) {
         self.running.insert(self.sources[i].name.clone());
-        self.started
-            .insert(self.sources[i].name.clone(), Instant::now());
+        self.started[i] = Some(Instant::now());
         let started = Instant::now();
         let (poller, sources, permits, stats, done, cancel) = (
             self.poller.clone(),
@@ -768,7 +773,7 @@ impl<P: Poller> Scheduler<P> {
     /// A poll task reported back: account for it and schedule the source's next poll. A
     /// task started before a reload finds its source again by name; a source the reload
     /// removed is left as the poll stored it.
-    fn finish(&mut self, list: &Arc<Vec<SourceConfig>>, i: usize, done: Done) {
+    fn finish(&mut self, list: &Arc<[SourceConfig]>, i: usize, done: Done) {
         self.running.remove(&list[i].name);
         let i = if Arc::ptr_eq(list, &self.sources) {
             i

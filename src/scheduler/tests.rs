@@ -218,7 +218,7 @@ async fn run_for(
     let tracker = TaskTracker::new();
     let task = tokio::spawn(run(
         mock.clone(),
-        sources,
+        sources.into(),
         sched,
         64,
         stats.clone(),
@@ -765,7 +765,7 @@ async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls
     let (control, reloads) = mpsc::unbounded_channel();
     let task = tokio::spawn(run(
         mock.clone(),
-        before.clone(),
+        before.clone().into(),
         schedule(minute, Duration::from_secs(5)),
         64,
         stats,
@@ -782,7 +782,7 @@ async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls
     after.push(source("added", "e.example", minute));
     control
         .send(Control::Reload(
-            after,
+            after.into(),
             schedule(minute, Duration::from_secs(5)),
         ))
         .unwrap();
@@ -834,7 +834,7 @@ async fn a_reload_applies_new_schedule_bounds_to_waiting_sources() {
     let (control, reloads) = mpsc::unbounded_channel();
     let task = tokio::spawn(run(
         mock.clone(),
-        sources.clone(),
+        sources.clone().into(),
         schedule(minute, Duration::from_secs(5)),
         64,
         Arc::new(SchedulerStats::default()),
@@ -851,7 +851,9 @@ async fn a_reload_applies_new_schedule_bounds_to_waiting_sources() {
     let mut tighter = schedule(minute, Duration::from_secs(5));
     tighter.max_backoff = 5 * minute;
     tighter.min_interval = 3 * minute;
-    control.send(Control::Reload(sources, tighter)).unwrap();
+    control
+        .send(Control::Reload(sources.into(), tighter))
+        .unwrap();
     // Its stored next try (what /status shows) moved in as well.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let next = mock.state("down").next_poll.unwrap();
@@ -903,7 +905,7 @@ async fn network_down_holds_back_probes_and_recovers() {
     let tracker = TaskTracker::new();
     let task = tokio::spawn(run(
         mock.clone(),
-        sources,
+        sources.into(),
         sched,
         8,
         stats.clone(),
@@ -950,7 +952,7 @@ async fn a_requested_poll_is_measured_on_the_monotonic_clock() {
     let (control, controls) = mpsc::unbounded_channel();
     let task = tokio::spawn(run(
         mock.clone(),
-        vec![source("a", "a.example", hour)],
+        vec![source("a", "a.example", hour)].into(),
         sched,
         64,
         Arc::new(SchedulerStats::default()),
@@ -980,6 +982,61 @@ async fn a_requested_poll_is_measured_on_the_monotonic_clock() {
     stop(cancel, task, tracker).await;
 }
 
+/// The start times poll-now is measured against are kept by index into the source list;
+/// a reload that puts another source before it must carry the time over by name.
+#[tokio::test(start_paused = true)]
+async fn a_requested_poll_is_measured_against_the_poll_before_a_reload() {
+    let hour = Duration::from_secs(3600);
+    // The stored wall-clock times lie an hour ahead, so only the scheduler's own record
+    // of the last start can refuse a poll asked for too soon.
+    let mock = Mock::with_wall_ahead(Duration::from_secs(1), 3_600_000, |_, _| Answer::Ok);
+    let mut sched = schedule(hour, Duration::from_secs(5));
+    sched.min_interval = Duration::from_secs(60);
+    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let (control, controls) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        vec![
+            source("a", "a.example", hour),
+            source("b", "b.example", hour),
+        ]
+        .into(),
+        sched.clone(),
+        64,
+        Arc::new(SchedulerStats::default()),
+        cancel.clone(),
+        tracker.clone(),
+        controls,
+    ));
+    let ask = |name: &str| {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        control.send(Control::PollNow(name.into(), reply)).unwrap();
+        async move { answer.await.unwrap() }
+    };
+    tokio::time::sleep(Duration::from_secs(100)).await;
+    assert_eq!(ask("a").await, PollNow::Started);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let reordered = vec![
+        source("c", "c.example", hour),
+        source("b", "b.example", hour),
+        source("a", "a.example", hour),
+    ];
+    control
+        .send(Control::Reload(reordered.into(), sched))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    match ask("a").await {
+        PollNow::TooSoon(left) => assert!(
+            (Duration::from_secs(50)..=Duration::from_secs(60)).contains(&left),
+            "{left:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // "b" was polled only by its first poll, at the start: long enough ago.
+    assert_eq!(ask("b").await, PollNow::Started);
+    stop(cancel, task, tracker).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_requested_poll_starts_now_once_and_never_sooner_than_the_minimum_interval() {
     let hour = Duration::from_secs(3600);
@@ -999,7 +1056,7 @@ async fn a_requested_poll_starts_now_once_and_never_sooner_than_the_minimum_inte
     let (control, controls) = mpsc::unbounded_channel();
     let task = tokio::spawn(run(
         mock.clone(),
-        sources,
+        sources.into(),
         sched,
         64,
         Arc::new(SchedulerStats::default()),
