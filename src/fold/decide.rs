@@ -43,79 +43,20 @@ impl Folder {
         &self,
         index: &mut Index,
         batch: &mut Batch,
-        source: &str,
+        poll: &Poll<'_>,
         a: Article,
         (fp, lead): (Fingerprint, Option<Fingerprint>),
         now: Millis,
     ) -> Result<Decision, StoreError> {
+        let source = poll.source;
         if let Some(id) = self.store.article_id_by_key(source, &a.key)? {
-            let Some(mut rec) = self.store.article(id)? else {
+            let Some(rec) = self.store.article(id)? else {
                 return Err(StoreError::Corrupt {
                     path: String::new(),
                     message: format!("key {source}/{} points at missing article {id}", a.key),
                 });
             };
-            // An item whose feed dropped its description or content keeps the stored text
-            // (its headline may still change): a thinner poll says nothing new of the body,
-            // and the archive's only copy of the lead is not given up for it.
-            let (a, fp) = if a.text.is_empty() && !rec.text.is_empty() {
-                let a = crate::normalize::with_stored_text(
-                    a,
-                    &rec.text,
-                    rec.language.clone(),
-                    self.rules(),
-                );
-                let (fp, _) = super::fingerprint_article_and_lead(&a);
-                (a, fp)
-            } else {
-                (a, fp)
-            };
-            // moved by a merge earlier in this batch
-            if let Some(story) = self.story(batch, rec.story)? {
-                rec.story = story.id;
-            }
-            if rec.fingerprint.content == fp.content && rec.title == a.title && rec.url == a.url {
-                return Ok(Decision::Unchanged);
-            }
-            let mut story = match self.story(batch, rec.story)? {
-                Some(s) => s,
-                None => new_story(rec.story, &rec),
-            };
-            story.add_headline(&a.title);
-            story.updated = now;
-            if rec.url != a.url {
-                // in the story record, else in the copy tree
-                if let Some(copy) = story.copies.iter_mut().find(|c| c.article == id) {
-                    copy.url.clone_from(&a.url);
-                } else if let Some(mut copy) = self.tree_copy(batch, story.id, id)? {
-                    copy.url.clone_from(&a.url);
-                    batch.copies.put(story.id, copy);
-                }
-            }
-            batch.undo.push(Undo::Restore {
-                id,
-                story: rec.story,
-                at: rec.first_seen / 1000,
-                fingerprint: rec.fingerprint.clone(),
-            });
-            rec.url = a.url;
-            rec.title = a.title;
-            rec.text = a.text;
-            // A date the feed gives replaces the stored one; an undated (or far-future)
-            // item's stand-in is the time of this poll, and would make an edit look like a
-            // new publication: the stored date stays.
-            if matches!(a.date_source, DateSource::Published | DateSource::Updated) {
-                rec.published = a.published.timestamp_millis();
-                rec.date_origin = origin(a.date_source);
-            }
-            rec.language = a.language;
-            rec.fingerprint = fp;
-            rec.updated = now;
-            rec.revisions = rec.revisions.saturating_add(1);
-            index.insert(id, rec.story, &rec.fingerprint, rec.first_seen / 1000);
-            batch.stories.insert(story.id, story);
-            batch.writes.push((rec, ChangeKind::Updated));
-            return Ok(Decision::Updated { article: id });
+            return self.update(index, batch, rec, a, fp, now);
         }
 
         // Deleted by retention and still in the feed: not a new article.
@@ -179,6 +120,17 @@ impl Folder {
                 && self.same_item_again(batch, story, m, source, &a.url, dated)?
             {
                 return Ok(Decision::Unchanged);
+            }
+        }
+        // Rule 1b: the source's own article at the same URL in the matched story, edited
+        // under another key (a feed that changed the item's GUID, whose change rule 2a took
+        // for the item again; a shared GUID's item keyed by its edited title) is that
+        // article, updated. Not while its own key is in the same poll: two items.
+        if let (Some((m, story)), Some(url)) = (&found, &a.url) {
+            if let Some(own) = self.own_article_at(batch, story, m, source, url)? {
+                if !poll.keys.contains(&own.key) {
+                    return self.update(index, batch, own, a, fp, now);
+                }
             }
         }
         let mut rec = ArticleRecord {
@@ -250,7 +202,130 @@ impl Folder {
     }
 }
 
+/// Whether a stored URL is `url`; one stored before the canonical form last changed is read
+/// in today's form.
+fn same_url(stored: &Option<String>, url: &str) -> bool {
+    match stored.as_deref() {
+        Some(u) if u == url => true,
+        Some(u) => crate::normalize::url::canonical_url(u, None).as_deref() == Some(url),
+        None => false,
+    }
+}
+
+/// The poll an article comes from: its source, and the keys of all its entries.
+pub(super) struct Poll<'a> {
+    pub(super) source: &'a str,
+    pub(super) keys: &'a std::collections::HashSet<String>,
+}
+
 impl Folder {
+    /// The article of `source` at `url` in `story` (found by the match `m`): the matched
+    /// article itself, else one of the copies in the story record; as this batch left it.
+    fn own_article_at(
+        &self,
+        batch: &Batch,
+        story: &StoryRecord,
+        m: &Match,
+        source: &str,
+        url: &str,
+    ) -> Result<Option<ArticleRecord>, StoreError> {
+        let record = |id: u64| match batch.writes.iter().rev().find(|(r, _)| r.id == id) {
+            Some((r, _)) => Ok(Some(r.clone())),
+            None => self.store.article(id),
+        };
+        let own = |r: &ArticleRecord| r.source == source && same_url(&r.url, url);
+        // The story record names most copies' sources and URLs: a record is read only for a
+        // copy of this source at this URL, or for a matched article the record does not list.
+        for c in story
+            .copies
+            .iter()
+            .filter(|c| c.source == source && same_url(&c.url, url))
+        {
+            if let Some(r) = record(c.article)?.filter(own) {
+                return Ok(Some(r));
+            }
+        }
+        if story.copies.iter().any(|c| c.article == m.article) {
+            return Ok(None);
+        }
+        Ok(record(m.article)?.filter(own))
+    }
+
+    /// Rule 1 (and 1a): `a` is stored article `rec` again; unchanged, or updated in place:
+    /// it keeps its id and its story.
+    fn update(
+        &self,
+        index: &mut Index,
+        batch: &mut Batch,
+        mut rec: ArticleRecord,
+        a: Article,
+        fp: Fingerprint,
+        now: Millis,
+    ) -> Result<Decision, StoreError> {
+        let id = rec.id;
+        // An item whose feed dropped its description or content keeps the stored text
+        // (its headline may still change): a thinner poll says nothing new of the body,
+        // and the archive's only copy of the lead is not given up for it.
+        let (a, fp) = if a.text.is_empty() && !rec.text.is_empty() {
+            let a = crate::normalize::with_stored_text(
+                a,
+                &rec.text,
+                rec.language.clone(),
+                self.rules(),
+            );
+            let (fp, _) = super::fingerprint_article_and_lead(&a);
+            (a, fp)
+        } else {
+            (a, fp)
+        };
+        // moved by a merge earlier in this batch
+        if let Some(story) = self.story(batch, rec.story)? {
+            rec.story = story.id;
+        }
+        if rec.fingerprint.content == fp.content && rec.title == a.title && rec.url == a.url {
+            return Ok(Decision::Unchanged);
+        }
+        let mut story = match self.story(batch, rec.story)? {
+            Some(s) => s,
+            None => new_story(rec.story, &rec),
+        };
+        story.add_headline(&a.title);
+        story.updated = now;
+        if rec.url != a.url {
+            // in the story record, else in the copy tree
+            if let Some(copy) = story.copies.iter_mut().find(|c| c.article == id) {
+                copy.url.clone_from(&a.url);
+            } else if let Some(mut copy) = self.tree_copy(batch, story.id, id)? {
+                copy.url.clone_from(&a.url);
+                batch.copies.put(story.id, copy);
+            }
+        }
+        batch.undo.push(Undo::Restore {
+            id,
+            story: rec.story,
+            at: rec.first_seen / 1000,
+            fingerprint: rec.fingerprint.clone(),
+        });
+        rec.url = a.url;
+        rec.title = a.title;
+        rec.text = a.text;
+        // A date the feed gives replaces the stored one; an undated (or far-future)
+        // item's stand-in is the time of this poll, and would make an edit look like a
+        // new publication: the stored date stays.
+        if matches!(a.date_source, DateSource::Published | DateSource::Updated) {
+            rec.published = a.published.timestamp_millis();
+            rec.date_origin = origin(a.date_source);
+        }
+        rec.language = a.language;
+        rec.fingerprint = fp;
+        rec.updated = now;
+        rec.revisions = rec.revisions.saturating_add(1);
+        index.insert(id, rec.story, &rec.fingerprint, rec.first_seen / 1000);
+        batch.stories.insert(story.id, story);
+        batch.writes.push((rec, ChangeKind::Updated));
+        Ok(Decision::Updated { article: id })
+    }
+
     /// Whether `story` (found by the exact match `m`) already holds an article of `source`
     /// at `url` (among its copies in the story record, or the matched article itself); for
     /// an item without URL, one without URL that the feed dated `dated` as well.
@@ -267,15 +342,8 @@ impl Folder {
             Some((r, _)) => Ok(Some(r.clone())),
             None => self.store.article(id),
         };
-        if url.is_some() {
-            // a URL stored before the canonical form last changed is read in today's form
-            let same_url = |u: &Option<String>| {
-                u == url
-                    || u.as_deref()
-                        .and_then(|u| crate::normalize::url::canonical_url(u, None))
-                        .as_ref()
-                        == url.as_ref()
-            };
+        if let Some(url) = url {
+            let same_url = |u: &Option<String>| same_url(u, url);
             if story
                 .copies
                 .iter()

@@ -9,6 +9,12 @@
 //!    keeps the stored text: only its headline, link or date can change. A poll whose entries
 //!    are exactly those the source's last poll folded is not folded at all (every entry would
 //!    be unchanged; see [`polls`]).
+//!    1b. **The source's own article at the same URL under another key**, found by a near
+//!    match in its story, is that article, updated in place as by rule 1: a feed that
+//!    changed an item's GUID and then edited it (rule 2a takes the unchanged item for
+//!    itself), or a feed that gives all its items one GUID, whose items are keyed by link
+//!    and title, when it edits a headline. Not while the stored article's own key is in the
+//!    same poll: the feed lists two items at one URL (one page linked from every item).
 //! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story:
 //!    the newest such copy's, else (when that one does not hold, 3a and 3e) the newest older
 //!    one's that does.
@@ -535,10 +541,15 @@ impl Folder {
         now: Millis,
     ) -> Result<Vec<Decision>, StoreError> {
         let mut decisions = Vec::with_capacity(articles.len());
+        let keys = articles.iter().map(|a| a.key.clone()).collect();
+        let poll = decide::Poll {
+            source,
+            keys: &keys,
+        };
         let mut articles = articles.into_iter().peekable();
         while articles.peek().is_some() {
             let chunk: Vec<Article> = articles.by_ref().take(BATCH_MAX).collect();
-            decisions.extend(self.fold_batch(source, chunk, now)?);
+            decisions.extend(self.fold_batch(&poll, chunk, now)?);
         }
         Ok(decisions)
     }
@@ -567,7 +578,7 @@ impl Folder {
 
     fn fold_batch(
         &self,
-        source: &str,
+        poll: &decide::Poll<'_>,
         articles: Vec<Article>,
         now: Millis,
     ) -> Result<Vec<Decision>, StoreError> {
@@ -598,7 +609,7 @@ impl Folder {
         let mut batch = Batch::default();
         let mut decisions = Vec::with_capacity(fingerprinted.len());
         for (a, fp, lead) in fingerprinted {
-            match self.decide(&mut index, &mut batch, source, a, (fp, lead), now) {
+            match self.decide(&mut index, &mut batch, poll, a, (fp, lead), now) {
                 Ok(d) => decisions.push(d),
                 Err(e) => {
                     batch.undo(&mut index);

@@ -248,6 +248,120 @@ fn near_copy_with_dateline_trim_and_boilerplate_joins_the_story() {
     );
 }
 
+/// Rule 1b: a feed changed an item's GUID (rule 2a took the unchanged item for itself), then
+/// edited it. The edit is the article's, not a second copy from the same outlet.
+#[test]
+fn an_item_edited_under_a_new_guid_updates_its_article() {
+    let (_d, f) = folder();
+    let url = "https://paper.example/ferries";
+    let at = |guid: &str, paras: &[&str]| RawEntry {
+        link: Some(url.into()),
+        ..entry(guid, "Ferries go electric", paras)
+    };
+    let first = fold(&f, "paper", &at("g-1", &P), T0);
+    let Decision::New { article, story: s } = first else {
+        panic!("{first:?}")
+    };
+    let mirrored = RawEntry {
+        link: Some("https://mirror.example/ferries".into()),
+        ..entry("m-1", "Ferries go electric", &P)
+    };
+    assert!(matches!(
+        fold(&f, "mirror", &mirrored, T0 + HOUR),
+        Decision::Copy { .. }
+    ));
+    assert_eq!(
+        fold(&f, "paper", &at("g-2", &P), T0 + 2 * HOUR),
+        Decision::Unchanged
+    );
+    let mut edited = P.to_vec();
+    edited.push("The board will publish the full contract next week.");
+    let d = fold(&f, "paper", &at("g-2", &edited), T0 + 3 * HOUR);
+    assert_eq!(
+        d,
+        Decision::Updated { article },
+        "the edit is the article's"
+    );
+    let rec = f.store.article(article).unwrap().unwrap();
+    assert!(rec.text.contains("full contract"), "{}", rec.text);
+    assert_eq!(rec.story, s);
+    assert_eq!(
+        copies(&f.store, s).len(),
+        2,
+        "the paper's copy and the mirror's"
+    );
+    // Polled again under the new GUID: the same article, unchanged.
+    assert_eq!(
+        fold(&f, "paper", &at("g-2", &edited), T0 + 4 * HOUR),
+        Decision::Unchanged
+    );
+}
+
+/// Rule 1b stops where the feed lists both keys: two items at one URL (a feed linking all
+/// its items to one page) are two articles, whatever their texts.
+#[test]
+fn two_items_of_one_poll_at_one_url_stay_two_articles() {
+    let (_d, f) = folder();
+    let url = "https://paper.example/news";
+    let mut edited = P.to_vec();
+    edited.push("The board will publish the full contract next week.");
+    let now = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    let poll = [("g-1", &P[..]), ("g-2", &edited[..])].map(|(guid, paras)| {
+        let raw = RawEntry {
+            link: Some(url.into()),
+            ..entry(guid, "Ferries go electric", paras)
+        };
+        normalize(&raw, &NormalizeOptions::new(now))
+    });
+    let d = f.fold_all("paper", poll.to_vec(), T0).unwrap();
+    assert!(matches!(d[0], Decision::New { .. }), "{d:?}");
+    assert!(matches!(d[1], Decision::Copy { exact: false, .. }), "{d:?}");
+}
+
+/// A feed that gives all its items one GUID: each is keyed by its link and title, so an
+/// edited headline is another key. Its edit is still the article's (rule 1b).
+#[test]
+fn an_edited_headline_under_a_shared_guid_updates_its_article() {
+    let (_d, f) = folder();
+    let now = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    let opts = NormalizeOptions::new(now);
+    let other = [
+        "A storm closed the northern mountain pass for the third time this winter, and the road authority said snow ploughs could not reach the summit before Thursday evening at the earliest.",
+        "Drivers were told to use the coastal road, which adds about two hours to the journey between the two valleys, while lorries were held at the depot in Skarvik.",
+    ];
+    let poll = |title: &str, paras: &[&str]| {
+        let mut entries = vec![
+            RawEntry {
+                link: Some("https://paper.example/ferries".into()),
+                ..entry("same", title, paras)
+            },
+            RawEntry {
+                link: Some("https://paper.example/pass".into()),
+                ..entry("same", "Mountain pass closed again", &other)
+            },
+        ];
+        crate::ingest::normalize_entries(&mut entries, &opts)
+    };
+    let first = f
+        .fold_all("paper", poll("Ferries go electric", &P), T0)
+        .unwrap();
+    let Decision::New { article, story: s } = first[0] else {
+        panic!("{first:?}")
+    };
+    let mut edited = P.to_vec();
+    edited.push("The board will publish the full contract next week.");
+    let d = f
+        .fold_all(
+            "paper",
+            poll("Four ferries go electric", &edited),
+            T0 + HOUR,
+        )
+        .unwrap();
+    assert_eq!(d[0], Decision::Updated { article }, "{d:?}");
+    assert_eq!(d[1], Decision::Unchanged, "{d:?}");
+    assert_eq!(copies(&f.store, s).len(), 1);
+}
+
 #[test]
 fn same_source_and_key_is_unchanged_or_updated_in_place() {
     let (_d, f) = folder();
