@@ -547,12 +547,12 @@ pub async fn reload_sources(
                  /events do not send those stories again"
             );
         }
+        // The scheduler first: an operator's poll-now of an added source, sent on the same
+        // channel once the HTTP side sees the source, must come after the reload.
         let schedule = config.schedule.clone();
-        live.set(config.sources, config.schedule, now);
-        let _ = scheduler.send(scheduler::Control::Reload(
-            live.get().enabled_list(),
-            schedule,
-        ));
+        let next = LiveSources::prepare(config.sources, config.schedule);
+        let _ = scheduler.send(scheduler::Control::Reload(next.enabled_list(), schedule));
+        live.install(next, now);
     }
 }
 

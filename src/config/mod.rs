@@ -1053,13 +1053,24 @@ impl LiveSources {
     /// A reload at `now` replaces them with `list` and `schedule`. The record of the reload
     /// is written first: whoever sees the new sources sees it too.
     pub fn set(&self, list: Vec<SourceConfig>, schedule: ScheduleConfig, now: i64) {
+        self.install(Self::prepare(list, schedule), now);
+    }
+
+    /// A reload's sources, built to hand to the scheduler before [`LiveSources::install`]
+    /// shows them to readers: a request that sees a new source must find it scheduled.
+    pub fn prepare(list: Vec<SourceConfig>, schedule: ScheduleConfig) -> Arc<Sources> {
+        Arc::new(Sources::of(list, schedule))
+    }
+
+    /// A reload at `now` replaces them with `sources` ([`LiveSources::prepare`]); as
+    /// [`LiveSources::set`].
+    pub fn install(&self, sources: Arc<Sources>, now: i64) {
         *self.loads.lock().unwrap_or_else(|p| p.into_inner()) = Loads {
             loaded_at: now,
             last_reload: Some(now),
             last_reload_error: None,
         };
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) =
-            Arc::new(Sources::of(list, schedule));
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = sources;
     }
 
     /// A reload at `now` was refused for `error`; the sources stay.
