@@ -122,14 +122,22 @@ impl Folder {
                 return Ok(Decision::Unchanged);
             }
         }
-        // Rule 1b: the source's own article at the same URL in the matched story, edited
-        // under another key (a feed that changed the item's GUID, whose change rule 2a took
-        // for the item again; a shared GUID's item keyed by its edited title) is that
-        // article, updated. Not while its own key is in the same poll: two items.
+        // Rule 1b: the source's own article at the same URL, edited under another key (a
+        // feed that changed the item's GUID, whose change rule 2a took for the item again;
+        // a shared GUID's item keyed by its edited title), is that article, updated.
         if let (Some((m, story)), Some(url)) = (&found, &a.url) {
-            if let Some(own) = self.own_article_at(batch, story, m, source, url)? {
-                if !poll.keys.contains(&own.key) {
-                    return self.update(index, batch, own, a, fp, now);
+            if !site_root(url) {
+                let own = self.own_article_at(index, batch, story, m, (poll, url), (&fp, now))?;
+                if let Some(own) = own {
+                    let feed_dated =
+                        |o: DateOrigin| matches!(o, DateOrigin::Published | DateOrigin::Updated);
+                    let dated_apart = feed_dated(own.date_origin)
+                        && feed_dated(origin(a.date_source))
+                        && own.published != a.published.timestamp_millis();
+                    if !dated_apart && !poll.keys.contains(&own.key) {
+                        poll.claimed.borrow_mut().insert(own.id);
+                        return self.update(index, batch, own, a, fp, now);
+                    }
                 }
             }
         }
@@ -212,43 +220,66 @@ fn same_url(stored: &Option<String>, url: &str) -> bool {
     }
 }
 
-/// The poll an article comes from: its source, and the keys of all its entries.
+/// Rule 1b: how close an item must be to the source's article at its URL to be taken for
+/// that article edited (containment of the smaller in the larger for long items, Jaccard
+/// for short ones). An edit keeps nearly all of the text; a live blog's next post over the
+/// same background paragraphs, or a follow-up at the same page, keeps three quarters.
+const SAME_ITEM_MIN_SIMILARITY: f32 = 0.9;
+
+/// Whether `url` is a site's home page, which a feed that links every item to it gives
+/// every item: no article's identity.
+fn site_root(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.path() == "/" && u.query().is_none())
+}
+
+/// The poll an article comes from: its source, the keys of all its entries, and the stored
+/// articles rule 1b gave an entry of it (each one at most once: two items of one poll are
+/// two articles).
 pub(super) struct Poll<'a> {
     pub(super) source: &'a str,
     pub(super) keys: &'a std::collections::HashSet<String>,
+    pub(super) claimed: std::cell::RefCell<std::collections::HashSet<u64>>,
 }
 
 impl Folder {
-    /// The article of `source` at `url` in `story` (found by the match `m`): the matched
-    /// article itself, else one of the copies in the story record; as this batch left it.
+    /// Rule 1b: the article of the poll's source at `url` in `story` (found by the match
+    /// `m`) that `fp` is most like, at least [`SAME_ITEM_MIN_SIMILARITY`], and that no other
+    /// entry of the poll took; as this batch left it. The story record names most copies'
+    /// sources and URLs; the matched article is read when it does not list it.
     fn own_article_at(
         &self,
+        index: &Index,
         batch: &Batch,
         story: &StoryRecord,
         m: &Match,
-        source: &str,
-        url: &str,
+        (poll, url): (&Poll<'_>, &str),
+        (fp, now): (&Fingerprint, Millis),
     ) -> Result<Option<ArticleRecord>, StoreError> {
         let record = |id: u64| match batch.writes.iter().rev().find(|(r, _)| r.id == id) {
             Some((r, _)) => Ok(Some(r.clone())),
             None => self.store.article(id),
         };
-        let own = |r: &ArticleRecord| r.source == source && same_url(&r.url, url);
-        // The story record names most copies' sources and URLs: a record is read only for a
-        // copy of this source at this URL, or for a matched article the record does not list.
-        for c in story
+        let own = |r: &ArticleRecord| r.source == poll.source && same_url(&r.url, url);
+        let mut ids: Vec<u64> = story
             .copies
             .iter()
-            .filter(|c| c.source == source && same_url(&c.url, url))
-        {
-            if let Some(r) = record(c.article)?.filter(own) {
-                return Ok(Some(r));
-            }
+            .filter(|c| c.source == poll.source && same_url(&c.url, url))
+            .map(|c| c.article)
+            .collect();
+        if !story.copies.iter().any(|c| c.article == m.article) {
+            ids.push(m.article);
         }
-        if story.copies.iter().any(|c| c.article == m.article) {
-            return Ok(None);
+        let claimed = poll.claimed.borrow();
+        let best = ids
+            .into_iter()
+            .filter(|id| !claimed.contains(id))
+            .filter_map(|id| Some((id, index.similarity_to(fp, id, now / 1000)?)))
+            .filter(|&(_, sim)| sim >= SAME_ITEM_MIN_SIMILARITY)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        match best {
+            Some((id, _)) => Ok(record(id)?.filter(own)),
+            None => Ok(None),
         }
-        Ok(record(m.article)?.filter(own))
     }
 
     /// Rule 1 (and 1a): `a` is stored article `rec` again; unchanged, or updated in place:

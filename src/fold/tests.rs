@@ -297,6 +297,91 @@ fn an_item_edited_under_a_new_guid_updates_its_article() {
     );
 }
 
+/// Rule 1b takes an item for the source's article only when it is like that article
+/// itself: an item that matched the story through another outlet's longer copy is not
+/// an edit of it; nor is an item at a site's home page, nor one the feed dates another
+/// day; and two items of one poll do not both take one article.
+#[test]
+fn rule_1b_takes_only_a_close_edit_of_the_article_itself() {
+    let (_d, f) = folder();
+    let at = |guid: &str, url: &str, title: &str, paras: &[&str]| RawEntry {
+        link: Some(url.into()),
+        ..entry(guid, title, paras)
+    };
+    let page = "https://paper.example/ferries";
+    let title = "Ferries go electric";
+    let Decision::New { article, story: s } = fold(&f, "paper", &at("g-1", page, title, &P), T0)
+    else {
+        panic!()
+    };
+    let mut wire = P.to_vec();
+    wire.extend([
+        "The shipyard in Tromsvik said it would hire forty welders for the order and open a second dry dock before the hulls are laid down in the spring.",
+        "Its managing director said the yard had not won an order of this size since the offshore boom ended, and that the county's contract would keep it busy for three years.",
+    ]);
+    let d = fold(
+        &f,
+        "wire",
+        &at("w-1", "https://wire.example/ferries", title, &wire),
+        T0 + HOUR,
+    );
+    assert!(matches!(d, Decision::Copy { .. }), "{d:?}");
+    // The paper's next item at its page: the wire's added paragraphs and one of its own.
+    let mut other = vec![P[0]];
+    other.extend_from_slice(&wire[5..]);
+    other.push("Crews will train on a simulator in Skarvik during the winter months before the first crossing.");
+    let d = fold(&f, "paper", &at("g-2", page, title, &other), T0 + 2 * HOUR);
+    assert!(!matches!(d, Decision::Updated { .. }), "{d:?}");
+    let rec = f.store.article(article).unwrap().unwrap();
+    assert_eq!(
+        rec.revisions, 0,
+        "the paper's first article was overwritten"
+    );
+
+    // Two close edits in one poll: the first takes the article, the second is a copy.
+    let mut one = P.to_vec();
+    one.push("The board will publish the full contract next week.");
+    let mut two = P.to_vec();
+    two.push("The opposition asked for the contract to be reviewed by the county auditor.");
+    let now = DateTime::<Utc>::from_timestamp_millis(T0 + 3 * HOUR).unwrap();
+    let poll = [("g-3", &one), ("g-4", &two)]
+        .map(|(g, paras)| normalize(&at(g, page, title, paras), &NormalizeOptions::new(now)));
+    let d = f.fold_all("paper", poll.to_vec(), T0 + 3 * HOUR).unwrap();
+    assert_eq!(d[0], Decision::Updated { article }, "{d:?}");
+    assert!(matches!(d[1], Decision::Copy { .. }), "{d:?}");
+    assert!(copies(&f.store, s).len() >= 3);
+
+    // At a site's home page, or dated another day by the feed: not the article.
+    let pass = [
+        "A storm closed the northern mountain pass for the third time this winter, and the road authority said snow ploughs could not reach the summit before Thursday evening at the earliest.",
+        "Drivers were told to use the coastal road, which adds about two hours to the journey between the two valleys, while lorries were held at the depot in Skarvik.",
+        "The authority said it would review whether the pass should stay closed for the rest of the winter, as residents of the upper valley have asked for a tunnel for years.",
+    ];
+    let mut later = pass.to_vec();
+    later.push(
+        "Police said a lorry driver who ignored the closure had to be rescued by helicopter.",
+    );
+    for (n, (url, dated)) in [
+        ("https://daily.example/", false),
+        ("https://daily.example/brief", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (_d, f) = folder();
+        let source = format!("daily{n}");
+        let day = |k: i64, paras: &[&str]| RawEntry {
+            published: dated
+                .then(|| DateTime::<Utc>::from_timestamp_millis(T0 + k * 24 * HOUR).unwrap()),
+            ..at(&format!("b-{k}"), url, "Mountain pass closed", paras)
+        };
+        let first = fold(&f, &source, &day(0, &pass), T0 + 4 * HOUR);
+        assert!(matches!(first, Decision::New { .. }), "{first:?}");
+        let d = fold(&f, &source, &day(1, &later), T0 + 5 * HOUR);
+        assert!(matches!(d, Decision::Copy { .. }), "{url}: {d:?}");
+    }
+}
+
 /// Rule 1b stops where the feed lists both keys: two items at one URL (a feed linking all
 /// its items to one page) are two articles, whatever their texts.
 #[test]
