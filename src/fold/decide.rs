@@ -113,7 +113,9 @@ impl Folder {
         // added a "copy" per item per poll, for ever. Without a URL, the same date the feed
         // gives (to the millisecond) says so: a daily item with the same words has another.
         if let Some((m, story)) = &found {
-            let dated = matches!(a.date_source, DateSource::Published | DateSource::Updated)
+            let dated = a
+                .date_source
+                .from_feed()
                 .then(|| a.published.timestamp_millis());
             if m.kind == MatchKind::Exact
                 && (a.url.is_some() || dated.is_some())
@@ -125,14 +127,13 @@ impl Folder {
         // Rule 1b: the source's own article at the same URL, edited under another key (a
         // feed that changed the item's GUID, whose change rule 2a took for the item again;
         // a shared GUID's item keyed by its edited title), is that article, updated.
-        if let (Some((m, story)), Some(url)) = (&found, &a.url) {
+        if let (Some((_, story)), Some(url)) = (&found, &a.url) {
             if !site_root(url) {
-                let own = self.own_article_at(index, batch, story, m, (poll, url), (&fp, now))?;
-                if let Some(own) = own {
-                    let feed_dated =
-                        |o: DateOrigin| matches!(o, DateOrigin::Published | DateOrigin::Updated);
-                    let dated_apart = feed_dated(own.date_origin)
-                        && feed_dated(origin(a.date_source))
+                if let Some(own) =
+                    self.own_article_at(index, batch, story, (poll, url), (&fp, now))?
+                {
+                    let dated_apart = own.date_origin.from_feed()
+                        && a.date_source.from_feed()
                         && own.published != a.published.timestamp_millis();
                     if !dated_apart && !poll.keys.contains(&own.key) {
                         poll.claimed.borrow_mut().insert(own.id);
@@ -242,42 +243,40 @@ pub(super) struct Poll<'a> {
 }
 
 impl Folder {
-    /// Rule 1b: the article of the poll's source at `url` in `story` (found by the match
-    /// `m`) that `fp` is most like, at least [`SAME_ITEM_MIN_SIMILARITY`], and that no other
-    /// entry of the poll took; as this batch left it. The story record names most copies'
-    /// sources and URLs; the matched article is read when it does not list it.
+    /// Article `id` as this batch left it, else as stored.
+    fn record(&self, batch: &Batch, id: u64) -> Result<Option<ArticleRecord>, StoreError> {
+        match batch.writes.iter().rev().find(|(r, _)| r.id == id) {
+            Some((r, _)) => Ok(Some(r.clone())),
+            None => self.store.article(id),
+        }
+    }
+
+    /// Rule 1b: the article of the poll's source at `url` among the copies the `story`
+    /// record lists (the first [`crate::storage::INLINE_COPIES`]: no article is read to find
+    /// it) that `fp` is most like, at least [`SAME_ITEM_MIN_SIMILARITY`], and that no other
+    /// entry of the poll took; as this batch left it.
     fn own_article_at(
         &self,
         index: &Index,
         batch: &Batch,
         story: &StoryRecord,
-        m: &Match,
         (poll, url): (&Poll<'_>, &str),
         (fp, now): (&Fingerprint, Millis),
     ) -> Result<Option<ArticleRecord>, StoreError> {
-        let record = |id: u64| match batch.writes.iter().rev().find(|(r, _)| r.id == id) {
-            Some((r, _)) => Ok(Some(r.clone())),
-            None => self.store.article(id),
-        };
-        let own = |r: &ArticleRecord| r.source == poll.source && same_url(&r.url, url);
-        let mut ids: Vec<u64> = story
+        let claimed = poll.claimed.borrow();
+        let best = story
             .copies
             .iter()
             .filter(|c| c.source == poll.source && same_url(&c.url, url))
             .map(|c| c.article)
-            .collect();
-        if !story.copies.iter().any(|c| c.article == m.article) {
-            ids.push(m.article);
-        }
-        let claimed = poll.claimed.borrow();
-        let best = ids
-            .into_iter()
             .filter(|id| !claimed.contains(id))
             .filter_map(|id| Some((id, index.similarity_to(fp, id, now / 1000)?)))
             .filter(|&(_, sim)| sim >= SAME_ITEM_MIN_SIMILARITY)
             .max_by(|a, b| a.1.total_cmp(&b.1));
         match best {
-            Some((id, _)) => Ok(record(id)?.filter(own)),
+            Some((id, _)) => Ok(self
+                .record(batch, id)?
+                .filter(|r| r.source == poll.source && same_url(&r.url, url))),
             None => Ok(None),
         }
     }
@@ -343,7 +342,7 @@ impl Folder {
         // A date the feed gives replaces the stored one; an undated (or far-future)
         // item's stand-in is the time of this poll, and would make an edit look like a
         // new publication: the stored date stays.
-        if matches!(a.date_source, DateSource::Published | DateSource::Updated) {
+        if a.date_source.from_feed() {
             rec.published = a.published.timestamp_millis();
             rec.date_origin = origin(a.date_source);
         }
@@ -369,10 +368,7 @@ impl Folder {
         url: &Option<String>,
         dated: Option<Millis>,
     ) -> Result<bool, StoreError> {
-        let record = |id: u64| match batch.writes.iter().rev().find(|(r, _)| r.id == id) {
-            Some((r, _)) => Ok(Some(r.clone())),
-            None => self.store.article(id),
-        };
+        let record = |id: u64| self.record(batch, id);
         if let Some(url) = url {
             let same_url = |u: &Option<String>| same_url(u, url);
             if story
@@ -387,7 +383,7 @@ impl Folder {
         let same = |r: &ArticleRecord| {
             r.source == source
                 && r.url.is_none()
-                && matches!(r.date_origin, DateOrigin::Published | DateOrigin::Updated)
+                && r.date_origin.from_feed()
                 && Some(r.published) == dated
         };
         if record(m.article)?.is_some_and(|r| same(&r)) {

@@ -12,14 +12,15 @@
 //!    1b. **The source's own article at the same URL under another key** is that article,
 //!    updated in place as by rule 1: a feed that changed an item's GUID and then edited it
 //!    (rule 2a takes the unchanged item for itself), or a feed that gives all its items one
-//!    GUID, whose items are keyed by link and title, when it edits a headline. Only when
-//!    that article is the item's best match in its story, at a similarity of at least 0.9
-//!    (a live blog's next post over the same background paragraphs, or a follow-up linked to
-//!    the same page, is less alike); never at a site's home page (a feed linking every item
-//!    to it), nor when the feed dates the two differently (a daily item at a fixed URL),
-//!    nor when the stored article's own key is in the same poll or another entry of the
-//!    poll took it already (two items). The new key is not stored: the next poll finds the
-//!    article again by rules 2a or 1b.
+//!    GUID, whose items are keyed by link and title, when it edits a headline. The article
+//!    is looked for among the copies the story record lists (the first 16), and taken only
+//!    when the item is like it at a similarity of at least 0.9 (a live blog's next post
+//!    over the same background paragraphs, or a follow-up linked to the same page, is less
+//!    alike); never at a site's home page (a feed linking every item to it), nor when the
+//!    feed dates the two differently (a daily item at a fixed URL), nor when the stored
+//!    article's own key is in the same poll or another entry of the poll took it already
+//!    (two items). The new key is not stored: the next poll finds the article again by
+//!    rules 2a or 1b.
 //! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story:
 //!    the newest such copy's, else (when that one does not hold, 3a and 3e) the newest older
 //!    one's that does.

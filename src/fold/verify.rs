@@ -14,8 +14,8 @@ use super::{Folder, LONG_CANDIDATES};
 use crate::dedup::{ArticleId, DedupParams, Index, Match, MatchKind, ShortItem};
 use crate::fingerprint::lead::Summary;
 use crate::fingerprint::{Fingerprint, Script};
-use crate::normalize::{Article, DateSource, Rules};
-use crate::storage::{ArticleRecord, DateOrigin, Millis, StoreError};
+use crate::normalize::{Article, Rules};
+use crate::storage::{ArticleRecord, Millis, StoreError};
 
 /// An indexed article as the second looks read it.
 pub(crate) trait SeenArticle {
@@ -353,7 +353,8 @@ impl SeenArticle for StoredArticle<'_> {
     }
     fn published(&self) -> Option<i64> {
         let r = &self.record;
-        matches!(r.date_origin, DateOrigin::Published | DateOrigin::Updated)
+        r.date_origin
+            .from_feed()
             .then(|| r.published.div_euclid(1000))
     }
     fn source(&self) -> Option<&str> {
@@ -363,6 +364,5 @@ impl SeenArticle for StoredArticle<'_> {
 
 /// The article's date of publication (Unix seconds) when its feed gave one.
 fn published(a: &Article) -> Option<i64> {
-    matches!(a.date_source, DateSource::Published | DateSource::Updated)
-        .then(|| a.published.timestamp())
+    a.date_source.from_feed().then(|| a.published.timestamp())
 }

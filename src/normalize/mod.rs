@@ -86,6 +86,11 @@ pub enum DateSource {
 }
 
 impl DateSource {
+    /// Whether the feed gave the date (published or updated), not a stand-in for it.
+    pub fn from_feed(self) -> bool {
+        matches!(self, DateSource::Published | DateSource::Updated)
+    }
+
     /// Its name where it is shown (`normalize`, and as the stored article's `date_source`
     /// in `export` and the API): `published`, `updated`, `first_seen`, `clamped_future`.
     pub fn name(self) -> &'static str {

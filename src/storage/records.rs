@@ -25,6 +25,11 @@ pub enum DateOrigin {
 }
 
 impl DateOrigin {
+    /// Whether the feed gave the date (as [`crate::normalize::DateSource::from_feed`]).
+    pub fn from_feed(self) -> bool {
+        matches!(self, DateOrigin::Published | DateOrigin::Updated)
+    }
+
     /// Its name in the API and `export` (as [`crate::normalize::DateSource::name`]):
     /// `published`, `updated`, `first_seen` (the feed gave no usable date) or
     /// `clamped_future` (the feed's date lay too far ahead).
