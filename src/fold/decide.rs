@@ -43,12 +43,11 @@ impl Folder {
         &self,
         index: &mut Index,
         batch: &mut Batch,
-        poll: &Poll<'_>,
+        source: &str,
         a: Article,
         (fp, lead): (Fingerprint, Option<Fingerprint>),
         now: Millis,
     ) -> Result<Decision, StoreError> {
-        let source = poll.source;
         if let Some(id) = self.store.article_id_by_key(source, &a.key)? {
             let Some(rec) = self.store.article(id)? else {
                 return Err(StoreError::Corrupt {
@@ -122,24 +121,6 @@ impl Folder {
                 && self.same_item_again(batch, story, m, source, &a.url, dated)?
             {
                 return Ok(Decision::Unchanged);
-            }
-        }
-        // Rule 1b: the source's own article at the same URL, edited under another key (a
-        // feed that changed the item's GUID, whose change rule 2a took for the item again;
-        // a shared GUID's item keyed by its edited title), is that article, updated.
-        if let (Some((_, story)), Some(url)) = (&found, &a.url) {
-            if !site_root(url) {
-                if let Some(own) =
-                    self.own_article_at(index, batch, story, (poll, url), (&fp, now))?
-                {
-                    let dated_apart = own.date_origin.from_feed()
-                        && a.date_source.from_feed()
-                        && own.published != a.published.timestamp_millis();
-                    if !dated_apart && !poll.keys.contains(&own.key) {
-                        poll.claimed.borrow_mut().insert(own.id);
-                        return self.update(index, batch, own, a, fp, now);
-                    }
-                }
             }
         }
         let mut rec = ArticleRecord {
@@ -221,27 +202,6 @@ fn same_url(stored: &Option<String>, url: &str) -> bool {
     }
 }
 
-/// Rule 1b: how close an item must be to the source's article at its URL to be taken for
-/// that article edited (containment of the smaller in the larger for long items, Jaccard
-/// for short ones). An edit keeps nearly all of the text; a live blog's next post over the
-/// same background paragraphs, or a follow-up at the same page, keeps three quarters.
-const SAME_ITEM_MIN_SIMILARITY: f32 = 0.9;
-
-/// Whether `url` is a site's home page, which a feed that links every item to it gives
-/// every item: no article's identity.
-fn site_root(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|u| u.path() == "/" && u.query().is_none())
-}
-
-/// The poll an article comes from: its source, the keys of all its entries, and the stored
-/// articles rule 1b gave an entry of it (each one at most once: two items of one poll are
-/// two articles).
-pub(super) struct Poll<'a> {
-    pub(super) source: &'a str,
-    pub(super) keys: &'a std::collections::HashSet<String>,
-    pub(super) claimed: std::cell::RefCell<std::collections::HashSet<u64>>,
-}
-
 impl Folder {
     /// Article `id` as this batch left it, else as stored.
     fn record(&self, batch: &Batch, id: u64) -> Result<Option<ArticleRecord>, StoreError> {
@@ -251,37 +211,7 @@ impl Folder {
         }
     }
 
-    /// Rule 1b: the article of the poll's source at `url` among the copies the `story`
-    /// record lists (the first [`crate::storage::INLINE_COPIES`]: no article is read to find
-    /// it) that `fp` is most like, at least [`SAME_ITEM_MIN_SIMILARITY`], and that no other
-    /// entry of the poll took; as this batch left it.
-    fn own_article_at(
-        &self,
-        index: &Index,
-        batch: &Batch,
-        story: &StoryRecord,
-        (poll, url): (&Poll<'_>, &str),
-        (fp, now): (&Fingerprint, Millis),
-    ) -> Result<Option<ArticleRecord>, StoreError> {
-        let claimed = poll.claimed.borrow();
-        let best = story
-            .copies
-            .iter()
-            .filter(|c| c.source == poll.source && same_url(&c.url, url))
-            .map(|c| c.article)
-            .filter(|id| !claimed.contains(id))
-            .filter_map(|id| Some((id, index.similarity_to(fp, id, now / 1000)?)))
-            .filter(|&(_, sim)| sim >= SAME_ITEM_MIN_SIMILARITY)
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        match best {
-            Some((id, _)) => Ok(self
-                .record(batch, id)?
-                .filter(|r| r.source == poll.source && same_url(&r.url, url))),
-            None => Ok(None),
-        }
-    }
-
-    /// Rule 1 (and 1a): `a` is stored article `rec` again; unchanged, or updated in place:
+    /// Rule 1: `a` is stored article `rec` again; unchanged, or updated in place:
     /// it keeps its id and its story.
     fn update(
         &self,

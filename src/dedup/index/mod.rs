@@ -493,28 +493,6 @@ impl Index {
         }
     }
 
-    /// How closely `fp` matches indexed article `article`: 1.0 for the same content, else
-    /// the verified score [`Index::find_all`] ranks by; `None` when it does not match it
-    /// within the window, or the article is not indexed.
-    pub fn similarity_to(
-        &self,
-        fp: &Fingerprint,
-        article: ArticleId,
-        at_unix_secs: i64,
-    ) -> Option<f32> {
-        let e = self
-            .slot_of(article)
-            .and_then(|s| self.slots.get(s as usize))
-            .filter(|e| e.live())?;
-        if e.content == fp.content as u64 && e.bins == fp.sketch.bins && e.short() == fp.short {
-            return Some(1.0);
-        }
-        if !self.in_window(e, at_unix_secs, false) {
-            return None;
-        }
-        self.verify(fp, e, at_unix_secs).map(|v| v.score)
-    }
-
     /// Story of an indexed article.
     pub fn story_of(&self, article: ArticleId) -> Option<StoryId> {
         self.slot_of(article)
