@@ -118,7 +118,7 @@ impl Folder {
                 .then(|| a.published.timestamp_millis());
             if m.kind == MatchKind::Exact
                 && (a.url.is_some() || dated.is_some())
-                && self.same_item_again(batch, story, m, source, &a.url, dated)?
+                && self.same_item_again(batch, story, (m, fp.content), source, &a.url, dated)?
             {
                 return Ok(Decision::Unchanged);
             }
@@ -286,29 +286,39 @@ impl Folder {
         Ok(Decision::Updated { article: id })
     }
 
-    /// Whether `story` (found by the exact match `m`) already holds an article of `source`
-    /// at `url` (among its copies in the story record, or the matched article itself); for
-    /// an item without URL, one without URL that the feed dated `dated` as well.
+    /// Whether `story` (found by the exact match `m` of an item whose fingerprint text hashes
+    /// to `content`) already holds this item of `source`: the matched article itself at
+    /// `url`, or a copy in the story record at `url` with the same words; for an item
+    /// without URL, one without URL that the feed dated `dated` as well.
     fn same_item_again(
         &self,
         batch: &Batch,
         story: &StoryRecord,
-        m: &Match,
+        (m, content): (&Match, u128),
         source: &str,
         url: &Option<String>,
         dated: Option<Millis>,
     ) -> Result<bool, StoreError> {
         let record = |id: u64| self.record(batch, id);
         if let Some(url) = url {
-            let same_url = |u: &Option<String>| same_url(u, url);
-            if story
-                .copies
-                .iter()
-                .any(|c| c.source == source && same_url(&c.url))
-            {
+            let own = |r: &ArticleRecord| r.source == source && same_url(&r.url, url);
+            if record(m.article)?.is_some_and(|r| own(&r)) {
                 return Ok(true);
             }
-            return Ok(record(m.article)?.is_some_and(|r| r.source == source && same_url(&r.url)));
+            // The newest exact copy may be another outlet's: the source's own copy at this
+            // URL must hold these words too. A copy of the source at its URL (a feed that
+            // links every item to one page) with other words is another item, and this
+            // one, an exact copy of another outlet's text, is a copy of its own.
+            for c in story
+                .copies
+                .iter()
+                .filter(|c| c.article != m.article && c.source == source && same_url(&c.url, url))
+            {
+                if record(c.article)?.is_some_and(|r| own(&r) && r.fingerprint.content == content) {
+                    return Ok(true);
+                }
+            }
+            return Ok(false);
         }
         let same = |r: &ArticleRecord| {
             r.source == source

@@ -219,6 +219,38 @@ fn the_same_item_under_a_new_guid_is_unchanged() {
     assert_eq!(copies(&f.store, s).len(), 3);
 }
 
+/// Rule 2a asks for the source's own copy of the same words: a feed that links every item
+/// to its home page, whose new item is word for word another outlet's copy of a story it
+/// already carries in other words, has a second item, not the first one again.
+#[test]
+fn another_outlets_words_at_the_sources_page_are_not_its_item_again() {
+    let (_d, f) = folder();
+    let home = "https://paper.example/";
+    let at = |source: &str, guid: &str, url: &str, paras: &[&str]| {
+        let raw = RawEntry {
+            link: Some(url.into()),
+            ..entry(guid, "Ferries go electric", paras)
+        };
+        fold(&f, source, &raw, T0)
+    };
+    let s = story(at("paper", "g-1", home, &P));
+    let mut wire = P.to_vec();
+    wire.push("The shipyard in Tromsvik said it would hire forty welders for the order.");
+    let d = at("wire", "w-1", "https://wire.example/ferries", &wire);
+    assert!(
+        matches!(d, Decision::Copy { exact: false, story, .. } if story == s),
+        "{d:?}"
+    );
+    let d = at("paper", "g-2", home, &wire);
+    assert!(
+        matches!(d, Decision::Copy { exact: true, story, .. } if story == s),
+        "{d:?}"
+    );
+    // Its own words again under a new GUID are the first item again.
+    assert_eq!(at("paper", "g-3", home, &P), Decision::Unchanged);
+    assert_eq!(copies(&f.store, s).len(), 3);
+}
+
 #[test]
 fn near_copy_with_dateline_trim_and_boilerplate_joins_the_story() {
     let (_d, f) = folder();
