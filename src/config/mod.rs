@@ -1050,20 +1050,14 @@ impl LiveSources {
             .clone()
     }
 
-    /// A reload at `now` replaces them with `list` and `schedule`. The record of the reload
-    /// is written first: whoever sees the new sources sees it too.
-    pub fn set(&self, list: Vec<SourceConfig>, schedule: ScheduleConfig, now: i64) {
-        self.install(Self::prepare(list, schedule), now);
-    }
-
     /// A reload's sources, built to hand to the scheduler before [`LiveSources::install`]
     /// shows them to readers: a request that sees a new source must find it scheduled.
     pub fn prepare(list: Vec<SourceConfig>, schedule: ScheduleConfig) -> Arc<Sources> {
         Arc::new(Sources::of(list, schedule))
     }
 
-    /// A reload at `now` replaces them with `sources` ([`LiveSources::prepare`]); as
-    /// [`LiveSources::set`].
+    /// A reload at `now` replaces them with `sources` ([`LiveSources::prepare`]). The
+    /// record of the reload is written first: whoever sees the new sources sees it too.
     pub fn install(&self, sources: Arc<Sources>, now: i64) {
         *self.loads.lock().unwrap_or_else(|p| p.into_inner()) = Loads {
             loaded_at: now,

@@ -1309,7 +1309,8 @@ fn the_scheduler_shares_the_source_list_while_every_source_is_enabled() {
     assert!(Arc::ptr_eq(&now.enabled_list(), &now.list));
 
     let mut c = load(&format!("{toml}enabled = false\n"), &[]).unwrap();
-    live.set(std::mem::take(&mut c.sources), c.schedule.clone(), 1);
+    let next = LiveSources::prepare(std::mem::take(&mut c.sources), c.schedule.clone());
+    live.install(next, 1);
     let now = live.get();
     let enabled = now.enabled_list();
     assert!(!Arc::ptr_eq(&enabled, &now.list));
