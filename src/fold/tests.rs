@@ -219,6 +219,41 @@ fn the_same_item_under_a_new_guid_is_unchanged() {
     assert_eq!(copies(&f.store, s).len(), 3);
 }
 
+/// A site that moves to https, or to its `www.` name, re-keys every item whose GUID is its
+/// link: its feed's next poll is the same items again (rule 2a), not a copy of each. Another
+/// path, or another host, is still another page.
+#[test]
+fn a_site_moving_to_https_or_www_polls_the_same_items_again() {
+    let (_d, f) = folder();
+    let at = |url: &str| RawEntry {
+        link: Some(url.into()),
+        ..entry(url, "Ferries go electric", &P)
+    };
+    let s = story(fold(&f, "paper", &at("http://paper.example/ferries"), T0));
+    for (n, url) in [
+        "https://paper.example/ferries",
+        "https://www.paper.example/ferries",
+        "http://www.paper.example/ferries",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let d = fold(&f, "paper", &at(url), T0 + (n as i64 + 1) * HOUR);
+        assert_eq!(d, Decision::Unchanged, "{url}");
+    }
+    for url in [
+        "https://paper.example/ferries-2",
+        "https://news.paper.example/ferries",
+    ] {
+        let d = fold(&f, "paper", &at(url), T0 + 6 * HOUR);
+        assert!(
+            matches!(d, Decision::Copy { exact: true, story, .. } if story == s),
+            "{url}: {d:?}"
+        );
+    }
+    assert_eq!(copies(&f.store, s).len(), 3);
+}
+
 /// Rule 2a asks for the source's own copy of the same words: a feed that links every item
 /// to its home page, whose new item is word for word another outlet's copy of a story it
 /// already carries in other words, has a second item, not the first one again.
