@@ -107,6 +107,12 @@ fn is_tracking(key: &str, value: &str) -> bool {
             "rss" | "rss_feed" | "rssfeed" | "feed" | "share" | "social" | "twitter" | "facebook"
         );
     }
+    if matches!(k.as_str(), "sc_lang" | "sc_site" | "sc_device") {
+        // Sitecore's selectors of the language, site and layout a page is served in:
+        // `?sc_lang=de` is another text than `?sc_lang=en`, not a campaign's tag like
+        // Adobe's `sc_cid`.
+        return false;
+    }
     TRACKING.contains(&k.as_str()) || TRACKING_PREFIX.iter().any(|p| k.starts_with(p))
 }
 
@@ -365,6 +371,15 @@ mod tests {
         assert_eq!(
             c("https://www.dailymail.co.uk/news/article-1/X.html?ns_mchannel=rss&ito=1490&ns_campaign=1490").as_deref(),
             Some("https://www.dailymail.co.uk/news/article-1/X.html")
+        );
+        // A campaign tag with the `sc_` prefix goes; Sitecore's language of the page stays.
+        assert_eq!(
+            c("https://e.com/a?sc_cid=rss&sc_lang=de").as_deref(),
+            Some("https://e.com/a?sc_lang=de")
+        );
+        assert_eq!(
+            c("https://e.com/a?SC_Site=int&sc_device=amp").as_deref(),
+            Some("https://e.com/a?SC_Site=int&sc_device=amp")
         );
         // Ambiguous keys are dropped only with tracking values.
         assert_eq!(
