@@ -9,6 +9,16 @@
 //!    keeps the stored text: only its headline, link or date can change. A poll whose entries
 //!    are exactly those the source's last poll folded is not folded at all (every entry would
 //!    be unchanged; see [`polls`]).
+//!    1a. Unless it is another item under a reused key (a feed's "top story" slot, a daily
+//!    item at a fixed URL, GUIDs numbered again after a move to another system): the texts
+//!    share less than a tenth of their 3-grams and the headlines share no strong word (or
+//!    are the same generic words). Updated in place, the stored article lost its text and
+//!    its story took in an unrelated one. It is a new article, folded by the rules below;
+//!    the key points at it from then on, and the stored one keeps its text and story
+//!    ([`crate::dedup::another_item`]). A headline that names a story, kept over a rewritten
+//!    summary, is an update: outlets rewrite summaries under one headline all day (on the
+//!    captures' replay the rule takes 11 of 829 updates, each a different story at a
+//!    reused URL or GUID, and leaves the copy pairs as they were).
 //! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story:
 //!    the newest such copy's, else (when that one does not hold, 3a and 3e) the newest older
 //!    one's that does.
