@@ -3,8 +3,8 @@
 //!
 //! Rules: http/https only; scheme and host lowercased and the default port dropped (the
 //! `url` crate does that); fragment dropped; tracking parameters dropped; remaining query
-//! parameters sorted by key (stable, original encoding kept; a cache-buster `_=TIMESTAMP`,
-//! or `t=`, `ts=`, `cb=`, … with a Unix time, dropped too); empty query removed; AMP
+//! parameters sorted by key (stable, original encoding kept; a cache-buster `_=TIMESTAMP`
+//! dropped too); empty query removed; AMP
 //! variants folded (`amp.` host prefix, `/amp` path segments, `.amp.html`, `?amp`,
 //! `amp=1`, `outputType=amp`). `www.` and `index.html` are kept as they are.
 
@@ -98,15 +98,6 @@ fn is_tracking(key: &str, value: &str) -> bool {
     }
     if matches!(
         k.as_str(),
-        "t" | "ts" | "_t" | "_ts" | "timestamp" | "cb" | "cachebuster" | "nocache" | "rnd" | "rand"
-    ) {
-        // The same, under the names feeds use for it, but only with the clock's value (Unix
-        // seconds or milliseconds of 2001-2100): `t=95` is a video's offset, and a key like
-        // these with a smaller number may choose the page.
-        return is_unix_time(value);
-    }
-    if matches!(
-        k.as_str(),
         "from" | "feature" | "partner" | "source" | "ref"
     ) {
         // Ambiguous keys: only their well-known tracking values.
@@ -123,16 +114,6 @@ fn is_tracking(key: &str, value: &str) -> bool {
         return false;
     }
     TRACKING.contains(&k.as_str()) || TRACKING_PREFIX.iter().any(|p| k.starts_with(p))
-}
-
-/// Is `value` a Unix time in seconds or milliseconds between 2001 and 2100?
-fn is_unix_time(value: &str) -> bool {
-    let secs = match value.len() {
-        10 => value.parse::<u64>().ok(),
-        13 => value.parse::<u64>().ok().map(|ms| ms / 1000),
-        _ => None,
-    };
-    secs.is_some_and(|s| (1_000_000_000..4_102_444_800).contains(&s))
 }
 
 /// Canonical form of an article URL; `base` resolves relative references. `None` for
@@ -426,32 +407,6 @@ mod tests {
             c("https://e.com/a?_=12").as_deref(),
             Some("https://e.com/a?_=12")
         );
-        // Under the other names of cache-busters, only a clock's value goes.
-        for p in ["t", "ts", "_ts", "timestamp", "cb", "nocache", "rand", "T"] {
-            assert_eq!(
-                c(&format!("https://e.com/a?{p}=1733390000&id=4")).as_deref(),
-                Some("https://e.com/a?id=4"),
-                "{p}"
-            );
-        }
-        assert_eq!(
-            c("https://e.com/a?t=1733390000123").as_deref(),
-            Some("https://e.com/a")
-        );
-        for kept in [
-            "t=95",
-            "t=1m30s",
-            "ts=20241205",
-            "t=0999999999",
-            "t=4102444800",
-            "page=1733390000",
-        ] {
-            assert_eq!(
-                c(&format!("https://e.com/a?{kept}")).as_deref(),
-                Some(format!("https://e.com/a?{kept}").as_str()),
-                "{kept}"
-            );
-        }
         // Stable sort keeps repeated keys in order; encoding preserved.
         assert_eq!(
             c("https://e.com/s?q=b%20c&a=2&a=1").as_deref(),
