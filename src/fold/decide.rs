@@ -201,31 +201,14 @@ impl Folder {
     }
 }
 
-/// Whether a stored URL is the page at `url`; one stored before the canonical form last
-/// changed is read in today's form. A site that moves to https, or to its `www.` name (or
-/// off it), still links the same pages: its feed's next poll is not a second copy of each
-/// item ([`same_page`]).
+/// Whether a stored URL is `url`; one stored before the canonical form last changed is read
+/// in today's form.
 fn same_url(stored: &Option<String>, url: &str) -> bool {
     match stored.as_deref() {
-        Some(u) if same_page(u, url) => true,
-        Some(u) => {
-            crate::normalize::url::canonical_url(u, None).is_some_and(|c| same_page(&c, url))
-        }
+        Some(u) if u == url => true,
+        Some(u) => crate::normalize::url::canonical_url(u, None).as_deref() == Some(url),
         None => false,
     }
-}
-
-/// Whether two canonical URLs name one page: equal but for `http`/`https` and a leading
-/// `www.` of the host.
-fn same_page(a: &str, b: &str) -> bool {
-    fn page(u: &str) -> &str {
-        let rest = u
-            .strip_prefix("https://")
-            .or_else(|| u.strip_prefix("http://"))
-            .unwrap_or(u);
-        rest.strip_prefix("www.").unwrap_or(rest)
-    }
-    a == b || page(a) == page(b)
 }
 
 impl Folder {

@@ -23,9 +23,7 @@
 //!    the newest such copy's, else (when that one does not hold, 3a and 3e) the newest older
 //!    one's that does.
 //!    2a. Unless it is the source's own article at the same URL under another entry key (a
-//!    feed that mints new GUIDs on every poll, or whose GUIDs are links and whose site moved
-//!    to https or to its `www.` name: the URLs count as one page across those): that is the
-//!    article again, unchanged. An item
+//!    feed that mints new GUIDs on every poll): that is the article again, unchanged. An item
 //!    without URL is that article again when both carry the same date from the feed; the
 //!    same words dated another day (a daily item), or undated, stay a copy. An *edited*
 //!    item under a new key stays a near copy: taking it for the source's article at the
