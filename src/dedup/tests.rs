@@ -768,7 +768,7 @@ fn another_item_is_told_by_the_share_of_3_grams_the_texts_keep() {
     };
     let apart = |text: &str| {
         another_item(
-            ("harbour crane collapses", &old),
+            ("harbour crane collapses", || Cow::Borrowed(old.as_str())),
             ("orchestra strike begins", text),
             Script::Words,
         )

@@ -220,7 +220,7 @@ impl Folder {
         }
         let stored = StoredArticle::borrowed(rec, self.rules());
         crate::dedup::another_item(
-            (&stored.fp_title(), &stored.fp_text()),
+            (&stored.fp_title(), || stored.fp_text()),
             (&a.fp_title, &a.fp_text),
             super::fingerprint_input(a).script,
         )

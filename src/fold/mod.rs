@@ -16,9 +16,10 @@
 //!    its story took in an unrelated one. It is a new article, folded by the rules below;
 //!    the key points at it from then on, and the stored one keeps its text and story
 //!    ([`crate::dedup::another_item`]). A headline that names a story, kept over a rewritten
-//!    summary, is an update: outlets rewrite summaries under one headline all day (on the
-//!    captures' replay the rule takes 11 of 829 updates, each a different story at a
-//!    reused URL or GUID, and leaves the copy pairs as they were).
+//!    summary, is an update: outlets rewrite summaries under one headline all day. On the
+//!    captures' replay the rule takes 11 of 829 updates: 9 other stories at a reused URL or
+//!    GUID, 2 one story rewritten whole (headline and summary sharing no word), now two
+//!    articles with both texts kept; the copy pairs stay as they were.
 //! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story:
 //!    the newest such copy's, else (when that one does not hold, 3a and 3e) the newest older
 //!    one's that does.
