@@ -230,50 +230,6 @@ pub fn summary_min_trigrams(script: crate::fingerprint::Script) -> usize {
     }
 }
 
-/// Rule 1a: the most a stored article's text and a new one under its key may share (of the
-/// smaller text's 3-grams) and still be taken for another item.
-pub const ANOTHER_ITEM_MAX_SHARED: f32 = 0.1;
-
-/// Rule 1a (`crate::fold`): is an item under a stored article's key another item, the key
-/// reused (a feed's "top story" slot, a daily item at a fixed URL, GUIDs numbered again after
-/// a move to another system)? Given the two fingerprint titles and texts (the stored text
-/// made only when the headlines leave the question open): the headlines share no strong
-/// word, or are the same generic words ("Morning briefing": fewer than
-/// [`HEADLINE_ONLY_MIN_WORDS`] strong words); both texts have enough 3-grams to tell
-/// ([`summary_min_trigrams`]); and they share less than [`ANOTHER_ITEM_MAX_SHARED`] of the
-/// smaller one's. An edited headline over a rewritten text is the same story developing; a
-/// headline that names a story, kept over another summary, is the outlet rewriting its
-/// summary (the captures hold dozens); an item that lost its text is not judged.
-pub fn another_item<'t>(
-    (old_title, old_text): (&str, impl FnOnce() -> Cow<'t, str>),
-    (new_title, new_text): (&str, &str),
-    script: crate::fingerprint::Script,
-) -> bool {
-    use crate::fingerprint::lead::{contained, trigrams};
-    let (a, b) = (Subject::new(old_title, ""), Subject::new(new_title, ""));
-    let headlines_apart = if a.title == b.title {
-        // The same headline over another text: a specific one is the article's summary
-        // rewritten (outlets do so under one headline all day), a generic one says nothing.
-        !a.headline_names_a_story()
-    } else {
-        !a.title.iter().any(|w| b.title.binary_search(w).is_ok())
-    };
-    if !headlines_apart {
-        return false;
-    }
-    let (old, new) = (trigrams(&old_text(), script), trigrams(new_text, script));
-    let least = summary_min_trigrams(script);
-    if old.len() < least || new.len() < least {
-        return false;
-    }
-    let (small, large) = if old.len() <= new.len() {
-        (&old, &new)
-    } else {
-        (&new, &old)
-    };
-    contained(small, large) < ANOTHER_ITEM_MAX_SHARED
-}
-
 /// Short → long verification: the headline + summary item `short` (its text's word 3-grams
 /// `short_tris`) against the long item `long` (its body's 3-grams, which `long_tris` computes
 /// once the fingerprints' guards have passed: most candidates fail them). Folds when the

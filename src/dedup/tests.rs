@@ -744,39 +744,3 @@ fn headlines_with_a_word_of_their_own_in_their_texts_disagree() {
         &text("was hired")
     ));
 }
-
-/// Rule 1a: texts sharing a tenth or more of the smaller one's 3-grams are one item edited,
-/// below that another item (headlines apart); too few 3-grams say nothing.
-#[test]
-fn another_item_is_told_by_the_share_of_3_grams_the_texts_keep() {
-    let words = |prefix: char, n: usize| -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                format!(
-                    "{prefix}{}{}x",
-                    (b'a' + (i / 26) as u8) as char,
-                    (b'a' + (i % 26) as u8) as char
-                )
-            })
-            .collect()
-    };
-    let old = words('k', 50).join(" ");
-    let with_kept = |kept: usize| {
-        let mut w = words('k', kept);
-        w.extend(words('m', 50 - kept));
-        w.join(" ")
-    };
-    let apart = |text: &str| {
-        another_item(
-            ("harbour crane collapses", || Cow::Borrowed(old.as_str())),
-            ("orchestra strike begins", text),
-            Script::Words,
-        )
-    };
-    // 8 of 48 3-grams kept (0.17): edited; 3 of 48 (0.06): another item
-    assert!(!apart(&with_kept(10)));
-    assert!(apart(&with_kept(5)));
-    assert!(apart(&words('m', 50).join(" ")));
-    // too short to tell
-    assert!(!apart("one two three four"));
-}

@@ -1,7 +1,7 @@
 //! Rules 1–5 of the [fold stage](super), applied to one article: [`Folder::decide`].
 
 use super::batch::{Batch, Undo};
-use super::verify::{SecondLooks, SeenArticle, Stored, StoredArticle};
+use super::verify::{SecondLooks, Stored};
 use super::{Decision, Folder};
 use crate::dedup::{Index, Match, MatchKind};
 use crate::fingerprint::Fingerprint;
@@ -48,27 +48,18 @@ impl Folder {
         (fp, lead): (Fingerprint, Option<Fingerprint>),
         now: Millis,
     ) -> Result<Decision, StoreError> {
-        let reused = match self.store.article_id_by_key(source, &a.key)? {
-            Some(id) => {
-                let Some(rec) = self.store.article(id)? else {
-                    return Err(StoreError::Corrupt {
-                        path: String::new(),
-                        message: format!("key {source}/{} points at missing article {id}", a.key),
-                    });
-                };
-                if !self.another_item(&rec, &a, &fp) {
-                    return self.update(index, batch, rec, a, fp, now);
-                }
-                // Rule 1a: another item under a reused key is a new article, folded as any
-                // other; its write points the key at it, and the stored one keeps its text
-                // and its story.
-                true
-            }
-            None => false,
-        };
+        if let Some(id) = self.store.article_id_by_key(source, &a.key)? {
+            let Some(rec) = self.store.article(id)? else {
+                return Err(StoreError::Corrupt {
+                    path: String::new(),
+                    message: format!("key {source}/{} points at missing article {id}", a.key),
+                });
+            };
+            return self.update(index, batch, rec, a, fp, now);
+        }
 
         // Deleted by retention and still in the feed: not a new article.
-        if !reused && self.store.tombstoned(source, &a.key, now)? {
+        if self.store.tombstoned(source, &a.key, now)? {
             return Ok(Decision::Unchanged);
         }
 
@@ -212,20 +203,6 @@ fn same_url(stored: &Option<String>, url: &str) -> bool {
 }
 
 impl Folder {
-    /// Rule 1a: is `a` (fingerprinted `fp`) under stored article `rec`'s key another item
-    /// ([`crate::dedup::another_item`])? Asked only when the text changed.
-    fn another_item(&self, rec: &ArticleRecord, a: &Article, fp: &Fingerprint) -> bool {
-        if rec.fingerprint.content == fp.content {
-            return false;
-        }
-        let stored = StoredArticle::borrowed(rec, self.rules());
-        crate::dedup::another_item(
-            (&stored.fp_title(), || stored.fp_text()),
-            (&a.fp_title, &a.fp_text),
-            super::fingerprint_input(a).script,
-        )
-    }
-
     /// Article `id` as this batch left it, else as stored.
     fn record(&self, batch: &Batch, id: u64) -> Result<Option<ArticleRecord>, StoreError> {
         match batch.writes.iter().rev().find(|(r, _)| r.id == id) {

@@ -8,18 +8,15 @@
 //!    headline variants. An entry that comes without text (its feed dropped the description)
 //!    keeps the stored text: only its headline, link or date can change. A poll whose entries
 //!    are exactly those the source's last poll folded is not folded at all (every entry would
-//!    be unchanged; see [`polls`]).
-//!    1a. Unless it is another item under a reused key (a feed's "top story" slot, a daily
-//!    item at a fixed URL, GUIDs numbered again after a move to another system): the texts
-//!    share less than a tenth of their 3-grams and the headlines share no strong word (or
-//!    are the same generic words). Updated in place, the stored article lost its text and
-//!    its story took in an unrelated one. It is a new article, folded by the rules below;
-//!    the key points at it from then on, and the stored one keeps its text and story
-//!    ([`crate::dedup::another_item`]). A headline that names a story, kept over a rewritten
-//!    summary, is an update: outlets rewrite summaries under one headline all day. On the
-//!    captures' replay the rule takes 11 of 829 updates: 9 other stories at a reused URL or
-//!    GUID, 2 one story rewritten whole (headline and summary sharing no word), now two
-//!    articles with both texts kept; the copy pairs stay as they were.
+//!    be unchanged; see [`polls`]). A key reused for another story (a "top story" GUID slot, a
+//!    daily item at a fixed URL) is updated in place too: the stored text is replaced and the
+//!    story takes in the other. Taking such an item for a new article (tried in session 51:
+//!    texts sharing under a tenth of their 3-grams, headlines no strong word) made a key name
+//!    two articles, and a review found the store growing by an article per poll for a feed
+//!    alternating two undated items without links, deleted items coming back past their
+//!    tombstones, a merge's rewrite pointing the key back at the old article, and CJK or
+//!    two-word headlines splitting real updates. Doing it needs each key's articles recorded
+//!    (not one id per key) and the tombstones kept per article.
 //! 2. **Identical fingerprint text** from any source (xxh3-128) → an exact copy in that story:
 //!    the newest such copy's, else (when that one does not hold, 3a and 3e) the newest older
 //!    one's that does.

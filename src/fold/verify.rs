@@ -335,16 +335,6 @@ pub(super) struct StoredArticle<'s> {
     rules: &'s Rules,
 }
 
-impl<'s> StoredArticle<'s> {
-    /// A stored article the caller holds.
-    pub(super) fn borrowed(record: &'s ArticleRecord, rules: &'s Rules) -> Self {
-        StoredArticle {
-            record: Cow::Borrowed(record),
-            rules,
-        }
-    }
-}
-
 impl SeenArticle for StoredArticle<'_> {
     fn fingerprint(&self) -> &Fingerprint {
         &self.record.fingerprint
