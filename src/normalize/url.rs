@@ -6,7 +6,10 @@
 //! parameters sorted by key (stable, original encoding kept; a cache-buster `_=TIMESTAMP`
 //! dropped too); empty query removed; AMP
 //! variants folded (`amp.` host prefix, `/amp` path segments, `.amp.html`, `?amp`,
-//! `amp=1`, `outputType=amp`). `www.` and `index.html` are kept as they are.
+//! `amp=1`, `outputType=amp`). `www.` and `index.html` are kept as they are. A Unix time
+//! under another name than `_` (`t=`, `ts=`, `cb=`) is kept: dropping it (tried in session
+//! 51) gave two episodes of a replay page told apart by `?t=` one URL, and without GUIDs one
+//! key, so the second overwrote the first's text.
 
 use url::Url;
 
