@@ -477,6 +477,18 @@ pub fn headline_figures_agree(a_title: &str, b_title: &str) -> bool {
     !(missing(&a, &b) && missing(&b, &a))
 }
 
+/// Rules 3d and 3f, as a near match between long articles (`crate::fold`) and a bridge between
+/// two stories (rule 5) ask them: [`headline_figures_agree`] and [`headline_words_agree`]. The
+/// texts are made only when the headlines leave it open (in the daemon each is the stored
+/// article normalized again).
+pub fn long_headlines_agree<'a, 'b>(
+    (a_title, a_text): (&str, impl FnOnce() -> Cow<'a, str>),
+    (b_title, b_text): (&str, impl FnOnce() -> Cow<'b, str>),
+) -> bool {
+    headline_figures_agree(a_title, b_title)
+        && headline_words_agree((a_title, a_text), (b_title, b_text))
+}
+
 /// The word guard of long items (`crate::fold`, rule 3f): two articles whose headlines *each*
 /// carry a word that their own text states and the other text lacks report different facts.
 /// A template story changes a word in its headline and its lead alike: "found guilty" /
@@ -487,7 +499,11 @@ pub fn headline_figures_agree(a_title: &str, b_title: &str) -> bool {
 /// to reach its headline too. A correction does reach both ("centres" / "centers",
 /// "Fieldcor" / "Fidelcor"): words one spelling apart are the same word. Lowercase
 /// fingerprint texts; words of scripts without spaces are left out.
-pub fn headline_words_agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str) -> bool {
+/// The texts are made only when the headlines each carry a word the other lacks.
+pub fn headline_words_agree<'a, 'b>(
+    (a_title, a_text): (&str, impl FnOnce() -> Cow<'a, str>),
+    (b_title, b_text): (&str, impl FnOnce() -> Cow<'b, str>),
+) -> bool {
     use xxhash_rust::xxh3::xxh3_64;
     let (ha, hb) = (headline_words(a_title), headline_words(b_title));
     let lacks = |y: &[(u64, &str)], w: &(u64, &str)| y.binary_search_by_key(&w.0, |o| o.0).is_err();
@@ -514,7 +530,7 @@ pub fn headline_words_agree(a_title: &str, a_text: &str, b_title: &str, b_text: 
         v.dedup();
         v
     };
-    let (ta, tb) = (text(a_text), text(b_text));
+    let (ta, tb) = (text(&a_text()), text(&b_text()));
     let (fa, fb) = (facts(&ha, &hb, &ta, &tb), facts(&hb, &ha, &tb, &ta));
     if fa.is_empty() || fb.is_empty() {
         return true;

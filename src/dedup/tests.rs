@@ -656,7 +656,12 @@ fn releases_sharing_half_their_text_do_not_fold() {
 
 #[test]
 fn headlines_with_a_word_of_their_own_in_their_texts_disagree() {
-    use super::headline_words_agree as agree;
+    fn agree(a_title: &str, a_text: &str, b_title: &str, b_text: &str) -> bool {
+        super::headline_words_agree(
+            (a_title, || Cow::Borrowed(a_text)),
+            (b_title, || Cow::Borrowed(b_text)),
+        )
+    }
     let text = |w: &str| {
         format!("the official {w} of fraud on friday the court ruled\nhe had denied the charges")
     };

@@ -26,9 +26,10 @@ pub(crate) fn bridges<S: Seen>(
     let (Some(a), Some(b)) = (seen.article(best.article)?, seen.article(other.article)?) else {
         return Ok(true);
     };
-    let (a_title, b_title) = (a.fp_title(), b.fp_title());
-    Ok(crate::dedup::headline_figures_agree(&a_title, &b_title)
-        && crate::dedup::headline_words_agree(&a_title, &a.fp_text(), &b_title, &b.fp_text()))
+    Ok(crate::dedup::long_headlines_agree(
+        (&a.fp_title(), || a.fp_text()),
+        (&b.fp_title(), || b.fp_text()),
+    ))
 }
 
 impl Folder {

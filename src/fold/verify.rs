@@ -194,16 +194,10 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 crate::dedup::published_close(self.params, self.this.published, other.published());
             return Ok(close || !self.another_item_of_the_source(&other));
         }
-        let other_title = other.fp_title();
-        Ok(
-            crate::dedup::headline_figures_agree(&self.a.fp_title, &other_title)
-                && crate::dedup::headline_words_agree(
-                    &self.a.fp_title,
-                    &self.a.fp_text,
-                    &other_title,
-                    &other.fp_text(),
-                ),
-        )
+        Ok(crate::dedup::long_headlines_agree(
+            (&self.a.fp_title, || Cow::Borrowed(self.a.fp_text.as_str())),
+            (&other.fp_title(), || other.fp_text()),
+        ))
     }
 
     /// The match [`Index::find_all`] gave, if it [holds](SecondLooks::holds); for an exact
@@ -345,6 +339,7 @@ impl SeenArticle for StoredArticle<'_> {
         ))
     }
     fn fp_text(&self) -> Cow<'_, str> {
+        eprintln!("FPTEXT");
         Cow::Owned(crate::normalize::stored_fp_text(
             &self.record.title,
             &self.record.text,
