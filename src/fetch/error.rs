@@ -198,7 +198,8 @@ impl FetchError {
             || lower.contains("no address associated")
         {
             FetchError::Dns(chain)
-        } else if lower.contains("certificate")
+        } else if tls_failed(e)
+            || lower.contains("certificate")
             || lower.contains("tls")
             || lower.contains("handshake")
         {
@@ -270,6 +271,31 @@ fn find_cause<'a, T: std::error::Error + 'static>(
         cur = err.source();
     }
     None
+}
+
+/// Whether the TLS layer (rustls) failed anywhere in `e`'s causes: a certificate, but also a
+/// server that answers a TLS hello in plain HTTP ("received corrupt message of type
+/// InvalidContentType"), whose message names neither. rustls' error travels inside
+/// `io::Error`s (two, nested), whose `source()` skips what they wrap, so each is opened.
+fn tls_failed(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let mut wrapped = err;
+        loop {
+            if wrapped.is::<rustls::Error>() {
+                return true;
+            }
+            match wrapped
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+            {
+                Some(inner) => wrapped = inner,
+                None => break,
+            }
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// `e` and its causes, joined with `: `, without repeating a message already included.

@@ -400,6 +400,18 @@ async fn a_server_that_breaks_the_exchange_is_a_protocol_error() {
     }
 }
 
+/// An `https://` URL at a port that speaks plain HTTP (a common configuration slip) is a TLS
+/// failure, not a connection failure, and no sign that the network is down.
+#[tokio::test]
+async fn a_tls_hello_answered_in_plain_http_is_a_tls_error() {
+    let addr = serve().await;
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("https://{addr}/feed")).unwrap();
+    let e = f.fetch(&url, &Validators::default()).await.unwrap_err();
+    assert_eq!(e.class(), "tls", "{e}");
+    assert!(!e.is_network(), "{e}");
+}
+
 #[tokio::test]
 async fn an_error_status_names_the_host_that_answered_after_a_redirect() {
     let busy = Router::new().route(
