@@ -84,7 +84,7 @@ fn http_date(raw: &str) -> Option<DateTime<Utc>> {
 /// skewed clock on either side does not matter).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let raw = header_str(headers, header::RETRY_AFTER)?;
-    if let Ok(secs) = raw.parse::<u64>() {
+    if let Some(secs) = delta_seconds(raw) {
         return Some(Duration::from_secs(secs));
     }
     let when = http_date(raw)?;
@@ -93,6 +93,17 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .to_std()
             .unwrap_or(Duration::ZERO),
     )
+}
+
+/// A number of seconds as HTTP writes it (digits only); one too large to hold is taken as
+/// the largest (RFC 9111 1.2.2: 2^31 at least; the schedule's bounds cap it anyway).
+fn delta_seconds(v: &str) -> Option<u64> {
+    match v.parse::<u64>() {
+        Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(u64::from(u32::MAX))
+        }
+        parsed => parsed.ok(),
+    }
 }
 
 /// Freshness lifetime: `Cache-Control: max-age` (ignored with `no-cache`/`no-store`), else
@@ -105,15 +116,7 @@ pub fn fresh_for(headers: &HeaderMap) -> Option<Duration> {
                 return None;
             }
             if let Some(v) = directive.strip_prefix("max-age=") {
-                let v = v.trim_matches('"');
-                // RFC 9111 1.2.2: a delta-seconds too large to hold is taken as the largest
-                // (the schedule's bounds cap it anyway).
-                max_age = match v.parse::<u64>() {
-                    Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
-                        Some(u64::from(u32::MAX))
-                    }
-                    parsed => parsed.ok(),
-                };
+                max_age = delta_seconds(v.trim_matches('"'));
             }
         }
         if let Some(secs) = max_age {
@@ -182,6 +185,12 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         let h = headers(&[(header::RETRY_AFTER, "soon")]);
         assert_eq!(retry_after(&h), None);
+        // Too many seconds to hold is the longest pause, not none.
+        let h = headers(&[(header::RETRY_AFTER, "99999999999999999999")]);
+        assert_eq!(
+            retry_after(&h),
+            Some(Duration::from_secs(u64::from(u32::MAX)))
+        );
     }
 
     #[test]
