@@ -339,7 +339,6 @@ impl SeenArticle for StoredArticle<'_> {
         ))
     }
     fn fp_text(&self) -> Cow<'_, str> {
-        eprintln!("FPTEXT");
         Cow::Owned(crate::normalize::stored_fp_text(
             &self.record.title,
             &self.record.text,
