@@ -161,7 +161,7 @@ pub(super) async fn events(
             while need_replay {
                 let s = store.clone();
                 let from = last;
-                let (page, complete) = tokio::task::spawn_blocking(move || replay_page(&s, from))
+                let (page, complete) = super::api::blocking(move || Ok(replay_page(&s, from)))
                     .await
                     .unwrap_or_default();
                 need_replay = !complete || page.len() == REPLAY_PAGE;

@@ -211,6 +211,42 @@ mod tests {
         stopped(server).await;
     }
 
+    /// A client that pipelines requests and reads none of the answers has at most two of them
+    /// made and held for it (one being written, one waiting), not one per request: hyper
+    /// reads a connection's next request only once its last answer is buffered, within its
+    /// write buffer's bound. What a few hundred such clients hold is that, times their
+    /// number; how fast it is reached is [`super::api::READS_AT_ONCE`]'s.
+    #[tokio::test]
+    async fn answers_to_pipelined_requests_nobody_reads_are_not_piled_up() {
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = made.clone();
+        let app = Router::new().route(
+            "/big",
+            axum::routing::get(move || {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    vec![b'x'; 8 << 20]
+                }
+            }),
+        );
+        let (addr, stop, server) = start(app, 2).await;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut c = socket.connect(addr).await.unwrap();
+        let requests = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10);
+        c.write_all(requests.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let n = made.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            (1..=2).contains(&n),
+            "{n} answers made for a client reading none"
+        );
+        drop(c);
+        stop.cancel();
+        stopped(server).await;
+    }
+
     /// Connections that send nothing hold every slot: a health check is still answered at
     /// once, from the reserve, and its connection closed.
     #[tokio::test]
