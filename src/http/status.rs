@@ -452,6 +452,16 @@ fn parse_query(q: Option<&str>, live: &crate::config::Sources) -> Result<StatusQ
             }
         };
     }
+    // `source=` answers one entry: a page of it is the entry or nothing (an offset of 1 gave
+    // an empty list beside "omitted: 300").
+    for paging in ["offset", "limit"] {
+        if query.name.is_some() && p.get(paging).is_some() {
+            return Err(BadParam {
+                name: paging.into(),
+                message: "not with source=, which lists that one source".into(),
+            });
+        }
+    }
     if let Some(o) = p.u64("offset")? {
         query.offset = usize::try_from(o).unwrap_or(usize::MAX);
     }

@@ -256,6 +256,9 @@ fn api_change_feed_feeds_metrics_and_events() {
         ("/stories?after=99999999999999999999", "after"),
         // one source's entry, with a filter on the list beside it
         ("/status?source=outlet&sources=failing", "sources"),
+        // and a page of it
+        ("/status?source=outlet&offset=1", "offset"),
+        ("/status?limit=5&source=outlet", "limit"),
         // a single story or article takes no parameter
         ("/stories/1?foo=bar", "foo"),
         ("/articles/1?text=false", "text"),
