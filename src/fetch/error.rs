@@ -198,7 +198,7 @@ impl FetchError {
             || lower.contains("no address associated")
         {
             FetchError::Dns(chain)
-        } else if tls_failed(e)
+        } else if find_cause::<rustls::Error>(e).is_some()
             || lower.contains("certificate")
             || lower.contains("tls")
             || lower.contains("handshake")
@@ -265,25 +265,13 @@ fn find_cause<'a, T: std::error::Error + 'static>(
 ) -> Option<&'a T> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(found) = err.downcast_ref::<T>() {
-            return Some(found);
-        }
-        cur = err.source();
-    }
-    None
-}
-
-/// Whether the TLS layer (rustls) failed anywhere in `e`'s causes: a certificate, but also a
-/// server that answers a TLS hello in plain HTTP ("received corrupt message of type
-/// InvalidContentType"), whose message names neither. rustls' error travels inside
-/// `io::Error`s (two, nested), whose `source()` skips what they wrap, so each is opened.
-fn tls_failed(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
+        // An `io::Error`'s `source()` skips the error it wraps (rustls' travels inside two,
+        // nested: a plain-HTTP answer to a TLS hello names neither TLS nor a certificate),
+        // so each wrapper is opened too.
         let mut wrapped = err;
         loop {
-            if wrapped.is::<rustls::Error>() {
-                return true;
+            if let Some(found) = wrapped.downcast_ref::<T>() {
+                return Some(found);
             }
             match wrapped
                 .downcast_ref::<std::io::Error>()
@@ -295,7 +283,7 @@ fn tls_failed(e: &(dyn std::error::Error + 'static)) -> bool {
         }
         cur = err.source();
     }
-    false
+    None
 }
 
 /// `e` and its causes, joined with `: `, without repeating a message already included.

@@ -364,9 +364,16 @@ static READ_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(RE
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    // The semaphore is never closed, so a turn always comes.
-    let _turn = READ_TURNS.acquire().await.ok();
-    match tokio::task::spawn_blocking(f).await {
+    // The semaphore is never closed, so a turn always comes. The read keeps it to its end,
+    // also when the request times out and drops this future: a blocking job cannot be
+    // cancelled, and its thread stays taken.
+    let turn = READ_TURNS.acquire().await.ok();
+    match tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        f()
+    })
+    .await
+    {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(ApiError::Store(e)),
         Err(e) => Err(ApiError::Internal(e.to_string())),
@@ -681,6 +688,16 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
         static NOW: AtomicUsize = AtomicUsize::new(0);
         static MOST: AtomicUsize = AtomicUsize::new(0);
+        // A request that timed out while its read ran: the read keeps its turn to its end.
+        let slow = blocking(|| {
+            let n = NOW.fetch_add(1, SeqCst) + 1;
+            MOST.fetch_max(n, SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            NOW.fetch_sub(1, SeqCst);
+            Ok(0)
+        });
+        let timed_out = tokio::time::timeout(std::time::Duration::from_millis(30), slow).await;
+        assert!(timed_out.is_err());
         let reads = (0..12).map(|i| {
             tokio::spawn(blocking(move || {
                 let n = NOW.fetch_add(1, SeqCst) + 1;
