@@ -431,15 +431,24 @@ fn parse_query(q: Option<&str>, live: &crate::config::Sources) -> Result<StatusQ
         query.name = Some(name.to_owned());
         query.show = Show::All;
     }
-    if let Some(v) = p.get("sources") {
-        if query.name.is_some() {
-            // `source=` lists its source whatever its state: a filter beside it is a
-            // question with two answers.
-            return Err(BadParam {
-                name: "sources".into(),
-                message: "not with source=, which lists that source whatever its state".into(),
-            });
+    // `source=` lists its source whatever its state: a filter beside it is a question with
+    // two answers, and a page of it is the entry or nothing (an offset of 1 gave an empty
+    // list beside "omitted: 300").
+    if query.name.is_some() {
+        for (param, lists) in [
+            ("sources", "that source whatever its state"),
+            ("offset", "that one source"),
+            ("limit", "that one source"),
+        ] {
+            if p.get(param).is_some() {
+                return Err(BadParam {
+                    name: param.into(),
+                    message: format!("not with source=, which lists {lists}"),
+                });
+            }
         }
+    }
+    if let Some(v) = p.get("sources") {
         query.show = match v {
             "all" => Show::All,
             "failing" => Show::Failing,
@@ -451,16 +460,6 @@ fn parse_query(q: Option<&str>, live: &crate::config::Sources) -> Result<StatusQ
                 })
             }
         };
-    }
-    // `source=` answers one entry: a page of it is the entry or nothing (an offset of 1 gave
-    // an empty list beside "omitted: 300").
-    for paging in ["offset", "limit"] {
-        if query.name.is_some() && p.get(paging).is_some() {
-            return Err(BadParam {
-                name: paging.into(),
-                message: "not with source=, which lists that one source".into(),
-            });
-        }
     }
     if let Some(o) = p.u64("offset")? {
         query.offset = usize::try_from(o).unwrap_or(usize::MAX);
