@@ -7,6 +7,12 @@
 //!   included (ingest stopped with `Too many open files`). The head of every request must now
 //!   arrive within `http.request_timeout`; that is also how long an idle keep-alive
 //!   connection stays open.
+//! - **A deadline for every write.** An answer that the client does not read fills the
+//!   socket's buffers, and hyper then waits for them to drain, for ever: a client that sent
+//!   requests (pipelined, or to the event stream) and stopped reading held its connection,
+//!   its slot and up to two built answers each with no limit. A write that makes no progress
+//!   for `http.request_timeout` now ends the connection (a slow reader that takes its bytes
+//!   goes on: the clock starts again with each write that goes through).
 //! - **A cap on connections served at once** ([`MAX_CONNECTIONS`]): past it the listener
 //!   waits for one to end, and the clients wait in the kernel's queue, so HTTP clients never
 //!   take the descriptors the fetch stage needs.
@@ -27,6 +33,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio_io_timeout::TimeoutStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -118,16 +125,19 @@ pub async fn serve(
                     Ok::<_, Infallible>(res)
                 }
             });
+            let deadline = if hurried {
+                head_timeout.min(RESERVE_HEAD_TIMEOUT)
+            } else {
+                head_timeout
+            };
+            let mut stream = TimeoutStream::new(stream);
+            stream.set_write_timeout(Some(deadline));
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(if hurried {
-                    head_timeout.min(RESERVE_HEAD_TIMEOUT)
-                } else {
-                    head_timeout
-                })
+                .header_read_timeout(deadline)
                 .keep_alive(!hurried);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let conn = builder.serve_connection(TokioIo::new(Box::pin(stream)), service);
             tokio::pin!(conn);
             let mut stopping = false;
             loop {
@@ -166,16 +176,23 @@ mod tests {
         CancellationToken,
         tokio::task::JoinHandle<std::io::Result<()>>,
     ) {
+        start_with(app, cap, Duration::from_secs(30)).await
+    }
+
+    /// As [`start`], with `timeout` as `http.request_timeout`.
+    async fn start_with(
+        app: Router,
+        cap: usize,
+        timeout: Duration,
+    ) -> (
+        std::net::SocketAddr,
+        CancellationToken,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    ) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
-        let server = tokio::spawn(serve(
-            listener,
-            app,
-            Duration::from_secs(30),
-            cap,
-            stop.clone(),
-        ));
+        let server = tokio::spawn(serve(listener, app, timeout, cap, stop.clone()));
         (addr, stop, server)
     }
 
@@ -243,6 +260,68 @@ mod tests {
             "{n} answers made for a client reading none"
         );
         drop(c);
+        stop.cancel();
+        stopped(server).await;
+    }
+
+    /// A client that asks for an answer and stops reading it loses its connection once a
+    /// write has waited `http.request_timeout`, instead of holding it, its slot and the
+    /// answer for ever; one that reads slowly but steadily gets the whole answer.
+    #[tokio::test]
+    async fn a_client_that_stops_reading_loses_its_connection_after_the_timeout() {
+        const BODY: usize = 8 << 20;
+        let app = Router::new().route("/big", axum::routing::get(|| async { vec![b'x'; BODY] }));
+        let (addr, stop, server) = start_with(app, 2, Duration::from_millis(500)).await;
+        let connect = |small_buffer: bool| async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            if small_buffer {
+                socket.set_recv_buffer_size(4096).unwrap();
+            }
+            let mut c = socket.connect(addr).await.unwrap();
+            c.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            c
+        };
+        // Reads up to 256 KiB every 50 ms: no write waits as long as 500 ms.
+        let mut slow = connect(false).await;
+        let slow = tokio::spawn(async move {
+            let mut got = 0;
+            let mut buf = vec![0u8; 256 << 10];
+            loop {
+                match slow.read(&mut buf).await {
+                    Ok(0) | Err(_) => break got,
+                    Ok(n) => got += n,
+                }
+                if got > BODY {
+                    break got;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let mut stalled = connect(true).await;
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        let mut got = 0;
+        let mut buf = vec![0u8; 1 << 20];
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match stalled.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the stalled connection is still open");
+        assert!(
+            got < BODY,
+            "a client that stopped reading for 2 s still got the whole answer ({got} bytes)"
+        );
+        let slow_got = tokio::time::timeout(Duration::from_secs(60), slow)
+            .await
+            .expect("the slow reader finished")
+            .unwrap();
+        assert!(slow_got > BODY, "the slow reader got {slow_got} bytes");
         stop.cancel();
         stopped(server).await;
     }
