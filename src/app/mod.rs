@@ -432,7 +432,7 @@ impl App {
         let (marker, _) = claim_run(&self.config.store.path, None);
         let sources: Vec<_> = self.sources.get().enabled().cloned().collect();
         let ctx = &self.ctx;
-        ctx.resume_stored_host_pauses(
+        ctx.resume_stored_host_limits(
             Utc::now().timestamp_millis(),
             self.config.schedule.max_retry_after,
         );

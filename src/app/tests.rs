@@ -130,3 +130,87 @@ fn a_reload_names_the_agency_marks_it_changes() {
         Some((vec!["outa", "zeta"], vec!["afp", "wire"]))
     );
 }
+
+/// A poll that a temporary redirect (302) takes to another host keeps that host with the
+/// source's state, and the next start resumes it for the host limits before any poll, so
+/// that the first round after a restart obeys that host's `fetch.per_host_concurrency`. A
+/// poll answered by the polled host itself forgets it.
+#[test]
+fn the_host_a_redirect_took_a_source_to_is_known_after_a_restart() {
+    use axum::response::IntoResponse;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let serve = |app: axum::Router| {
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            addr
+        })
+    };
+    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
+                <title>Harbour reopens after storm</title><description>The harbour reopened \
+                on Monday after the storm.</description></item></channel></rss>";
+    let cdn = serve(
+        axum::Router::new().route("/feed.xml", axum::routing::get(move || async move { feed })),
+    );
+    let redirecting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = redirecting.clone();
+    let origin = serve(axum::Router::new().route(
+        "/feed.xml",
+        axum::routing::get(move || {
+            let flag = flag.clone();
+            async move {
+                if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    axum::response::Redirect::temporary(&format!("http://{cdn}/feed.xml"))
+                        .into_response()
+                } else {
+                    feed.into_response()
+                }
+            }
+        }),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let url = format!("http://{origin}/feed.xml");
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+             [[sources]]\nname = \"s\"\nurl = \"{url}\"\n",
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let config = || Config::load_with_env(&path, Some(HashMap::new())).unwrap();
+    let cdn_host = format!("{cdn}");
+    {
+        let app = App::build(config()).unwrap();
+        let outcomes = rt.block_on(app.once());
+        assert_eq!(outcomes.len(), 1);
+        let st = app.ctx.store.source_state("s").unwrap().unwrap();
+        assert_eq!(st.redirect_host.as_deref(), Some(cdn_host.as_str()));
+        assert_eq!(st.items_new, 1, "{st:?}");
+    }
+    // A new process on the same store: known before any poll.
+    let app = App::build(config()).unwrap();
+    assert_eq!(
+        app.ctx.hosts.redirected("s", &url),
+        None,
+        "not before the start"
+    );
+    app.ctx.resume_stored_host_limits(
+        chrono::Utc::now().timestamp_millis(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(app.ctx.hosts.redirected("s", &url), Some(cdn_host));
+    // The origin answers itself again: forgotten, in memory and in the store.
+    redirecting.store(false, std::sync::atomic::Ordering::SeqCst);
+    rt.block_on(app.once());
+    assert_eq!(app.ctx.hosts.redirected("s", &url), None);
+    let st = app.ctx.store.source_state("s").unwrap().unwrap();
+    assert_eq!(st.redirect_host, None);
+}

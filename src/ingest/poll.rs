@@ -18,7 +18,7 @@ fn now_ms() -> Millis {
 }
 
 /// Forgets the URL-bound parts of `state` when the configured URL is not the one they belong
-/// to (the operator edited it): validators, effective URL, redirect candidate, gone, and the
+/// to (the operator edited it): validators, effective URL, redirects, gone, and the
 /// run of failures (the new URL's first failure backs off from the interval, not from the
 /// old URL's hours).
 fn rebind(state: &mut SourceState, source: &SourceConfig) {
@@ -33,6 +33,7 @@ fn rebind(state: &mut SourceState, source: &SourceConfig) {
     state.etag = None;
     state.last_modified = None;
     state.effective_url = None;
+    state.redirect_host = None;
     state.moved_candidate = None;
     state.moved_polls = 0;
     state.gone_since = None;
@@ -287,6 +288,9 @@ async fn run(
         let configured = source.url.as_str();
         ctx.hosts
             .note_reached(&source.name, configured, polled.as_deref(), &reached);
+        // Kept with the state too: a restart resumes it (`Poller::resume_stored_host_limits`).
+        state.redirect_host =
+            (!polled.is_some_and(|p| p.eq_ignore_ascii_case(&reached))).then_some(reached);
     }
     let outcome = fetched?;
     if let (Some(offset), Some(host)) = (

@@ -107,18 +107,27 @@ pub trait Poller: Send + Sync + 'static {
     /// configured or enabled included, each with the wall-clock time its server asked (the
     /// last poll of the source that learnt it).
     fn stored_host_pauses(&self) -> Vec<(HostPause, Option<Millis>)>;
-    /// Resumes the stored pauses (`Retry-After`) not yet over at `wall`, each for as long as
-    /// its server asked, at most `max`: the host limits keep them in memory only. Every
-    /// stored state's, so a pause outlives the source that learnt it being disabled or
-    /// removed. Never for longer than the server asked: a wall clock set back between two
-    /// runs put a 60 s pause hours ahead (up to `max`).
-    fn resume_stored_host_pauses(&self, wall: Millis, max: Duration) {
+    /// The other hosts that temporary redirects took the stored sources' last polls to:
+    /// (source name, the configured URL it was learnt for, `host:port`).
+    fn stored_redirects(&self) -> Vec<(String, String, String)>;
+    /// Resumes what the host limits keep in memory only, from the stored states:
+    /// - the pauses (`Retry-After`) not yet over at `wall`, each for as long as its server
+    ///   asked, at most `max`. Every stored state's, so a pause outlives the source that
+    ///   learnt it being disabled or removed. Never for longer than the server asked: a wall
+    ///   clock set back between two runs put a 60 s pause hours ahead (up to `max`);
+    /// - the hosts temporary redirects took sources to, for as long as each source keeps the
+    ///   URL it was learnt for: the first round after a restart sent every source that a
+    ///   redirect takes to one host there at once, past `fetch.per_host_concurrency`.
+    fn resume_stored_host_limits(&self, wall: Millis, max: Duration) {
         for (p, asked) in self.stored_host_pauses() {
             if p.until > wall {
                 let wait = Duration::from_millis(resumed_wait(p.until, asked, wall)).min(max);
                 info!(host = %p.host, wait_s = wait.as_secs(), "a host's Retry-After pause goes on after the restart: none of its sources is polled before it ends");
                 self.resume_host_pause(&p.host, wait);
             }
+        }
+        for (source, configured, host) in self.stored_redirects() {
+            self.hosts().note_reached(&source, &configured, None, &host);
         }
     }
     /// Waits for a slot on `host`.
@@ -162,6 +171,16 @@ impl Poller for IngestContext {
             Ok(pauses) => pauses,
             Err(e) => {
                 warn!(error.message = %e, "cannot read the host pauses asked before the restart");
+                Vec::new()
+            }
+        }
+    }
+
+    fn stored_redirects(&self) -> Vec<(String, String, String)> {
+        match self.store.redirect_hosts() {
+            Ok(found) => found,
+            Err(e) => {
+                warn!(error.message = %e, "cannot read the hosts redirects took sources to before the restart");
                 Vec::new()
             }
         }
@@ -428,7 +447,7 @@ impl<P: Poller> Scheduler<P> {
     /// the stored time belongs to the old URL (often a failing one, hours into its back-off).
     fn start(&mut self) {
         self.poller
-            .resume_stored_host_pauses(self.clock.now_ms(), self.bounds.max_retry_after);
+            .resume_stored_host_limits(self.clock.now_ms(), self.bounds.max_retry_after);
         let all: Vec<usize> = (0..self.sources.len()).collect();
         self.schedule_first(&all);
     }

@@ -116,6 +116,20 @@ impl Poller for Mock {
             .collect()
     }
 
+    fn stored_redirects(&self) -> Vec<(String, String, String)> {
+        let states = self.states.lock().unwrap();
+        states
+            .iter()
+            .filter_map(|(name, s)| {
+                Some((
+                    name.clone(),
+                    s.configured_url.clone()?,
+                    s.redirect_host.clone()?,
+                ))
+            })
+            .collect()
+    }
+
     async fn poll(&self, source: &SourceConfig) -> PollReport {
         let name = source.name.clone();
         self.starts
@@ -132,8 +146,9 @@ impl Poller for Mock {
         }
         tokio::time::sleep(self.poll_time).await;
         // Sources named `via…` are redirected (temporarily) to busy.example, as the real
-        // poll learns it from the fetch.
-        if name.starts_with("via") {
+        // poll learns it from the fetch, and keeps it with the state.
+        let redirected = name.starts_with("via");
+        if redirected {
             let polled = source_host(source);
             let configured = source.url.as_str();
             self.hosts
@@ -147,6 +162,7 @@ impl Poller for Mock {
             .or_default() -= 1;
         let mut state = self.load(source).unwrap_or_default();
         state.configured_url = Some(source.url.to_string());
+        state.redirect_host = redirected.then(|| "busy.example:80".to_owned());
         state.polls += 1;
         // As the real poll records it: the wall-clock start, on the paused clock.
         let started = self.wall0 + millis(Instant::now() - self.t0 - self.poll_time);
@@ -430,6 +446,72 @@ async fn a_host_reached_through_a_redirect_is_paused_and_limited_for_its_sources
     assert!(via
         .iter()
         .any(|t| *t >= paused_at + Duration::from_secs(3600)));
+}
+
+/// Most polls in flight at once among those started at `starts`, each `poll_time` long.
+fn most_at_once(starts: &[Duration], poll_time: Duration) -> usize {
+    starts
+        .iter()
+        .map(|t| {
+            starts
+                .iter()
+                .filter(|u| **u <= *t && *t < **u + poll_time)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// A restart: the first round's polls of sources that a temporary redirect took to one host
+/// on their last polls obey that host's `per_host_concurrency` (2) from the start. The
+/// redirects were known in memory only: all five went there at once, until each poll had
+/// learnt its redirect again.
+#[tokio::test(start_paused = true)]
+async fn the_hosts_redirects_take_sources_to_are_known_after_a_restart() {
+    let interval = Duration::from_secs(3600);
+    let poll_time = Duration::from_secs(10);
+    let mock = Mock::new(poll_time, |_, _| Answer::Ok);
+    let sources: Vec<SourceConfig> = (0..5)
+        .map(|i| source(&format!("via{i}"), &format!("origin{i}.example"), interval))
+        .collect();
+    for s in &sources {
+        let st = SourceState {
+            configured_url: Some(s.url.to_string()),
+            redirect_host: Some("busy.example:80".into()),
+            ..SourceState::default()
+        };
+        mock.save(s, &st);
+    }
+    // A source whose URL was edited since: its redirect belonged to the old URL.
+    let edited = source("via_edited", "origin9.example", interval);
+    mock.save(
+        &edited,
+        &SourceState {
+            configured_url: Some("http://old.example/feed.xml".into()),
+            redirect_host: Some("busy.example:80".into()),
+            ..SourceState::default()
+        },
+    );
+    let mut all = sources.clone();
+    all.push(edited.clone());
+    run_for(
+        &mock,
+        all,
+        schedule(interval, Duration::from_secs(1)),
+        Duration::from_secs(120),
+    )
+    .await;
+    let first: Vec<Duration> = (0..5)
+        .flat_map(|i| mock.starts_of(&format!("via{i}")))
+        .collect();
+    assert_eq!(first.len(), 5, "{first:?}");
+    assert_eq!(most_at_once(&first, poll_time), 2, "{first:?}");
+    // Not held back by a redirect learnt for another URL.
+    assert!(
+        mock.starts_of("via_edited")[0] < poll_time,
+        "{:?}",
+        mock.starts_of("via_edited")
+    );
 }
 
 /// A restart in the middle of a pause a host asked for (429 with Retry-After: 3 h, longer

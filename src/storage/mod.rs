@@ -97,7 +97,7 @@ pub use write::CopyWrites;
 pub const DEFAULT_CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
@@ -421,6 +421,28 @@ impl Store {
             }
         }
         Ok(pauses)
+    }
+
+    /// The other hosts that temporary redirects took the stored sources' last polls to:
+    /// (source name, the configured URL the redirect was learnt for, `host:port`), for the
+    /// host limits to resume at a start.
+    pub fn redirect_hosts(&self) -> Result<Vec<(String, String, String)>> {
+        let mut found = Vec::new();
+        for kv in self.t()?.sources.iter() {
+            let (k, v) = kv?;
+            // A damaged state is the read-through's to report; its redirect is lost either way.
+            let Ok(state) = decode::<SourceState>("sourcename_state", &k, &v) else {
+                continue;
+            };
+            if let (Some(url), Some(host), Ok(name)) = (
+                state.configured_url,
+                state.redirect_host,
+                String::from_utf8(k.to_vec()),
+            ) {
+                found.push((name, url, host));
+            }
+        }
+        Ok(found)
     }
 
     /// Replaces a source's polling state.

@@ -289,6 +289,12 @@ pub struct SourceState {
     /// forgets it nor stretches it to the source's own back-off. `None` after a poll
     /// without one, and for a state of an older schema. Schema 9.
     pub host_pause: Option<HostPause>,
+    /// The other host (`host:port`) that answered the source's last answered poll through a
+    /// temporary redirect (a CDN, a feed proxy), whose slots, spacing and pauses bind the
+    /// source's polls: resumed at a start, so that the first round after a restart does not
+    /// send every source redirected to one host there at once. `None` when the polled host
+    /// answered itself, and for a state of an older schema. Schema 10.
+    pub redirect_host: Option<String>,
 }
 
 /// A host's pause, as one source's poll learnt it.

@@ -19,6 +19,7 @@
 //! | 6 → 7 | `SourceState::unchanged_bodies`, appended: polls whose body held the entries the source's last folded poll held. Nothing is rewritten: an older state reads with the count at 0 (see `legacy.rs`) |
 //! | 7 → 8 | `SourceState::last_new`, appended: when a poll last stored an article new to the source. Nothing is rewritten: an older state reads with it unknown (see `legacy.rs`) |
 //! | 8 → 9 | `SourceState::host_pause`, appended: the pause the source's server asked of its host (`Retry-After`), resumed at a start. Nothing is rewritten: an older state reads without one (see `legacy.rs`) |
+//! | 9 → 10 | `SourceState::redirect_host`, appended: the other host a temporary redirect took the source's last poll to, whose limits bind its polls, resumed at a start. Nothing is rewritten: an older state reads without one (see `legacy.rs`) |
 //!
 //! Two steps also record where the change log was pruned, which wirefold did not record
 //! before `KEY_PRUNED_THROUGH` (within schema 8): without it a change-feed cursor from before
@@ -142,6 +143,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         from: 8,
         what: "each source records the pause its server asked of its host",
         plan: v8_to_v9,
+    },
+    Migration {
+        from: 9,
+        what: "each source records the host a temporary redirect takes it to",
+        plan: v9_to_v10,
     },
 ];
 
@@ -273,6 +279,12 @@ fn v8_to_v9(store: &Trees) -> Result<Plan> {
         }
     }
     Ok(plan)
+}
+
+/// 9 → 10: nothing to rewrite: an older source state reads without a redirect's host
+/// (`legacy.rs`) and is written in the new layout after the source's next poll.
+fn v9_to_v10(_: &Trees) -> Result<Plan> {
+    Ok(Plan::default())
 }
 
 /// 2 → 3: every index record again, with the entity mask of its article. The plan holds one

@@ -670,13 +670,15 @@ fn a_version_5_store_reads_its_story_records_and_new_copies_go_beside_them() {
 
 #[test]
 fn older_stores_read_their_source_states_with_the_new_fields_at_their_defaults() {
-    // schema 6: no `unchanged_bodies`, `last_new` nor `host_pause`; schema 7: no
-    // `last_new` nor `host_pause`; schema 8: no `host_pause`
+    // schema 6: no `unchanged_bodies`, `last_new`, `host_pause` nor `redirect_host`;
+    // schema 7: no `last_new` and on; schema 8: no `host_pause` and on; schema 9: no
+    // `redirect_host`
     type Writer = fn(&SourceState) -> Vec<u8>;
-    let writers: [(u32, Writer); 3] = [
+    let writers: [(u32, Writer); 4] = [
         (6, legacy::write::source_state_v6),
         (7, legacy::write::source_state_v7),
         (8, legacy::write::source_state_v8),
+        (9, legacy::write::source_state_v9),
     ];
     for (version, write) in writers {
         older_store_reads_its_source_state(version, write);
@@ -719,7 +721,11 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         encoding: Some("windows-1252".into()),
         unchanged_bodies: if version >= 7 { 11 } else { 0 },
         last_new: (version >= 8).then_some(1_699_999_500_000),
-        host_pause: None,
+        host_pause: (version >= 9).then(|| HostPause {
+            host: "port.test:443".into(),
+            until: 1_699_999_900_000,
+        }),
+        redirect_host: None,
     };
     {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
@@ -742,15 +748,26 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         Progress::Done { .. }
     ));
 
-    // the next poll writes the new layout, count, time and pause included
+    assert_eq!(store.redirect_hosts().unwrap(), vec![], "schema {version}");
+
+    // the next poll writes the new layout, count, time, pause and redirect included
     state.unchanged_bodies = 3;
     state.last_new = Some(1_700_000_000_400);
     state.host_pause = Some(HostPause {
         host: "port.test:443".into(),
         until: 1_700_000_120_000,
     });
+    state.redirect_host = Some("cdn.test:443".into());
     store.put_source_state("port", &state).unwrap();
     assert_eq!(store.source_state("port").unwrap(), Some(state.clone()));
+    assert_eq!(
+        store.redirect_hosts().unwrap(),
+        vec![(
+            "port".to_owned(),
+            "https://port.test/feed".to_owned(),
+            "cdn.test:443".to_owned()
+        )]
+    );
 
     // The pauses of every stored state, an older layout's (none) and a damaged one's skipped.
     store
