@@ -22,34 +22,9 @@ fn while_a_backup_has_the_store_closed_status_says_so_and_metrics_answer() {
         dir.path().join("missing.xml").display()
     );
     std::fs::write(&path, toml).unwrap();
-    let config = Config::load_with_env(&path, Some(HashMap::new())).unwrap();
-    let app = App::build(config).unwrap();
-    let store = app.ctx.store.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let shutdown = CancellationToken::new();
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let (_hangups_tx, hangups) = tokio::sync::mpsc::unbounded_channel();
-    let listener = rt.block_on(super::bind(&app.config.http)).unwrap();
-    let running = rt.spawn(app.run(
-        listener,
-        shutdown.clone(),
-        move |addr| {
-            let _ = addr_tx.send(addr);
-        },
-        hangups,
-    ));
-    let addr = addr_rx.recv_timeout(Duration::from_secs(30)).unwrap();
-    let get = |path: &str| {
-        let url = format!("http://{addr}{path}");
-        rt.block_on(async {
-            let r = reqwest::get(url).await.unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        })
-    };
+    let daemon = InProcess::start(&path);
+    let store = daemon.store.clone();
+    let get = |path: &str| daemon.get(path);
     // Not asked for /status before: its one-second cache would answer.
     assert_eq!(get("/healthz").0, 200);
     assert!(store.size_on_disk() > 0);
@@ -97,8 +72,105 @@ fn while_a_backup_has_the_store_closed_status_says_so_and_metrics_answer() {
     drop(held);
     backup.join().unwrap().unwrap();
     assert_eq!(get("/status").0, 200);
-    shutdown.cancel();
-    rt.block_on(running).unwrap().unwrap();
+    daemon.stop();
+}
+
+/// The daemon run in this process on `config`'s configuration, with its HTTP server on
+/// loopback.
+struct InProcess {
+    rt: tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    store: crate::storage::Store,
+    shutdown: CancellationToken,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl InProcess {
+    fn start(config: &std::path::Path) -> InProcess {
+        let config = Config::load_with_env(config, Some(HashMap::new())).unwrap();
+        let app = App::build(config).unwrap();
+        let store = app.ctx.store.clone();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let shutdown = CancellationToken::new();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (_hangups_tx, hangups) = tokio::sync::mpsc::unbounded_channel();
+        let listener = rt.block_on(super::bind(&app.config.http)).unwrap();
+        let running = rt.spawn(app.run(
+            listener,
+            shutdown.clone(),
+            move |addr| {
+                let _ = addr_tx.send(addr);
+            },
+            hangups,
+        ));
+        let addr = addr_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        InProcess {
+            rt,
+            addr,
+            store,
+            shutdown,
+            running,
+        }
+    }
+
+    /// GET `path`: the status code and the body.
+    fn get(&self, path: &str) -> (u16, String) {
+        let url = format!("http://{}{path}", self.addr);
+        self.rt.block_on(async {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    }
+
+    fn stop(self) {
+        self.shutdown.cancel();
+        self.rt.block_on(self.running).unwrap().unwrap();
+    }
+}
+
+/// `/status`, the page and `/metrics` read the sources' states on a blocking thread only
+/// with the one turn they share ([`crate::http::api::STATUS_TURNS`]): held by another
+/// request, each waits for it, without a thread of its own; a default `/status` built less
+/// than a second ago is answered without it. Each took a thread of its own, and a flood of
+/// them took the blocking threads the polls' ingest and the store's flushes run on.
+#[test]
+fn status_the_page_and_metrics_take_the_turn_they_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let toml = format!(
+        "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+         [[sources]]\nname = \"gone\"\nurl = \"{}\"\n",
+        dir.path().join("store").display(),
+        dir.path().join("missing.xml").display()
+    );
+    std::fs::write(&path, toml).unwrap();
+    let daemon = std::sync::Arc::new(InProcess::start(&path));
+    assert_eq!(daemon.get("/status").0, 200);
+    for path in ["/status?sources=failing", "/", "/metrics"] {
+        let held = daemon
+            .rt
+            .block_on(crate::http::api::STATUS_TURNS.acquire())
+            .unwrap();
+        // The default /status, just built: from its cache.
+        assert_eq!(daemon.get("/status").0, 200);
+        let d = daemon.clone();
+        let asked = std::thread::spawn(move || d.get(path));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !asked.is_finished(),
+            "{path} answered while the turn was held"
+        );
+        drop(held);
+        assert_eq!(asked.join().unwrap().0, 200, "{path}");
+    }
+    match std::sync::Arc::try_unwrap(daemon) {
+        Ok(d) => d.stop(),
+        Err(_) => panic!("a request still holds the daemon"),
+    }
 }
 
 /// A reload that marks or unmarks agencies (or removes one) changes stories' `origin` as

@@ -357,23 +357,39 @@ impl IntoResponse for ApiError {
 /// turn without holding a thread.
 pub const READS_AT_ONCE: usize = 2;
 
-/// Turns for [`READS_AT_ONCE`].
-static READ_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(READS_AT_ONCE);
+/// Turns of the API's reads ([`READS_AT_ONCE`]): the lists, a story or article, the feeds,
+/// an event stream's replay and its events.
+pub static READ_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(READS_AT_ONCE);
+
+/// The one turn of `/status`, the page and `/metrics`, which read every source's state:
+/// apart from the API's, so that a flood of API reads does not keep a scrape or a health
+/// page waiting (nor the other way round), and one only, so that with the API's two, HTTP
+/// holds at most three of the four blocking threads a 2-core machine has
+/// (`max_blocking_threads` is twice the cores). A default `/status` built by the request
+/// before is served from its one-second cache without waiting.
+pub static STATUS_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Runs `f` on a blocking thread once one of `turns` is free; the thread is not taken while
+/// it waits. The semaphore is never closed, so a turn always comes. `f` keeps it to its
+/// end, also when the request times out and drops this future: a blocking job cannot be
+/// cancelled, and its thread stays taken.
+pub async fn in_turn<T: Send + 'static>(
+    turns: &'static tokio::sync::Semaphore,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    let turn = turns.acquire().await.ok();
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        f()
+    })
+    .await
+}
 
 /// Runs store reads on a blocking thread, at most [`READS_AT_ONCE`] at a time.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    // The semaphore is never closed, so a turn always comes. The read keeps it to its end,
-    // also when the request times out and drops this future: a blocking job cannot be
-    // cancelled, and its thread stays taken.
-    let turn = READ_TURNS.acquire().await.ok();
-    match tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        f()
-    })
-    .await
-    {
+    match in_turn(&READ_TURNS, f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(ApiError::Store(e)),
         Err(e) => Err(ApiError::Internal(e.to_string())),

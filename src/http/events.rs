@@ -195,7 +195,10 @@ pub(super) async fn events(
             match c {
                 Ok(c) if c.seq > last => {
                     let s = store.clone();
-                    let Ok(ev) = tokio::task::spawn_blocking(move || to_event(&s, &c)).await else {
+                    let Ok(ev) =
+                        super::api::in_turn(&super::api::READ_TURNS, move || to_event(&s, &c))
+                            .await
+                    else {
                         return;
                     };
                     match ev {

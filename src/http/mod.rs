@@ -24,7 +24,7 @@
 //! over its control channel (obeying `schedule.min_interval`, so no request rate raises the
 //! poll rate), the other copies the store into a backup.
 
-mod api;
+pub(crate) mod api;
 mod control;
 mod events;
 mod feeds;
@@ -315,7 +315,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let s = state.clone();
-    let gauges = tokio::task::spawn_blocking(move || {
+    let gauges = api::in_turn(&api::STATUS_TURNS, move || {
         let live = s.sources.get();
         crate::metrics::store_gauges(
             s.store.counts().unwrap_or_default(),

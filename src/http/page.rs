@@ -252,7 +252,7 @@ const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; base-u
                            form-action 'none'; frame-ancestors 'none'";
 
 pub(super) async fn page(State(state): State<AppState>) -> Response {
-    match tokio::task::spawn_blocking(move || load(&state)).await {
+    match super::api::in_turn(&super::api::STATUS_TURNS, move || load(&state)).await {
         Ok(Ok((status, stories))) => (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),

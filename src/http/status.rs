@@ -418,6 +418,23 @@ const CACHE_FOR: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub struct StatusCache(Mutex<Option<(Instant, Bytes)>>);
 
+impl StatusCache {
+    /// The body built less than [`CACHE_FOR`] ago, if there is one.
+    fn fresh(&self) -> Option<Bytes> {
+        let c = self.0.lock().ok()?;
+        c.as_ref()
+            .filter(|(at, _)| at.elapsed() < CACHE_FOR)
+            .map(|(_, body)| body.clone())
+    }
+
+    /// Keeps `body`, built now.
+    fn keep(&self, body: &Bytes) {
+        if let Ok(mut c) = self.0.lock() {
+            *c = Some((Instant::now(), body.clone()));
+        }
+    }
+}
+
 fn parse_query(q: Option<&str>, live: &crate::config::Sources) -> Result<StatusQuery, BadParam> {
     let p = Params::parse(q, &["sources", "source", "offset", "limit"])?;
     let mut query = StatusQuery::default_for(live.list.len());
@@ -480,27 +497,25 @@ pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery)
     let is_default = query == default;
     let json_response =
         |body: Bytes| ([(header::CONTENT_TYPE, "application/json")], body).into_response();
-    if is_default {
-        if let Some((at, body)) = state.status_cache.0.lock().ok().and_then(|c| c.clone()) {
-            if at.elapsed() < CACHE_FOR {
-                return json_response(body);
-            }
-        }
+    if let Some(body) = is_default.then(|| state.status_cache.fresh()).flatten() {
+        return json_response(body);
     }
     let st = state.clone();
-    let built = tokio::task::spawn_blocking(move || {
-        build(&st, &live, query).map(|s| serde_json::to_vec(&s).map(Bytes::from))
+    let built = super::api::in_turn(&super::api::STATUS_TURNS, move || {
+        // Built by a request that held the turn before this one: one build a second, however
+        // many clients ask at once.
+        if let Some(body) = is_default.then(|| st.status_cache.fresh()).flatten() {
+            return Ok(Ok(body));
+        }
+        let body = build(&st, &live, query).map(|s| serde_json::to_vec(&s).map(Bytes::from));
+        if let (true, Ok(Ok(body))) = (is_default, &body) {
+            st.status_cache.keep(body);
+        }
+        body
     })
     .await;
     match built {
-        Ok(Ok(Ok(body))) => {
-            if is_default {
-                if let Ok(mut c) = state.status_cache.0.lock() {
-                    *c = Some((Instant::now(), body.clone()));
-                }
-            }
-            json_response(body)
-        }
+        Ok(Ok(Ok(body))) => json_response(body),
         Ok(Ok(Err(e))) => super::error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
