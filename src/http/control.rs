@@ -36,7 +36,14 @@ pub(super) async fn poll(
     name: Result<Path<String>, PathRejection>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
+    // Read (and dropped) so that the body limit holds for a chunked body too, which has no
+    // length to refuse it by before it is read: a body of any size was accepted unread.
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    if let Err(e) = body {
+        // The limit's 413, made JSON by `finish`.
+        return e.into_response();
+    }
     if let Some(refused) = refuse_foreign(&headers, "polls") {
         return refused;
     }

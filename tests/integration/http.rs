@@ -656,6 +656,26 @@ fn bearer_token_guards_everything_but_health() {
     assert_eq!(code, 413, "{body}");
     assert!(ct.starts_with("application/json"), "{ct}");
     assert_eq!(json(&body)["error"], "body_too_large", "{body}");
+    // The same body in chunks, which carries no length to refuse it by: read, and refused.
+    let chunked = {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(d.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            c,
+            "POST /sources/agency/poll HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n",
+            20_000
+        )
+        .unwrap();
+        c.write_all(&[b'x'; 20_000]).unwrap();
+        c.write_all(b"\r\n0\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        answer
+    };
+    assert!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
+    assert!(chunked.contains("\"body_too_large\""), "{chunked}");
     // The scheme's case does not matter (RFC 9110 11.1).
     let lower = format!("bearer {TOKEN}");
     assert_eq!(get(&d.url("/status"), &[("Authorization", &lower)]).0, 200);
