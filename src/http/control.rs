@@ -166,6 +166,9 @@ pub(super) async fn backup(
             }))
             .into_response()
         }
+        Ok(Err(e @ crate::storage::StoreError::BackupUnderWay { .. })) => {
+            error(StatusCode::CONFLICT, "backup_under_way", &e.to_string())
+        }
         Ok(Err(e)) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "backup_failed",

@@ -430,6 +430,18 @@ pub struct LastBackup {
     pub closed_for_ms: Option<u64>,
 }
 
+/// Clears [`BackupLog::under_way_since`] when dropped.
+struct UnderWay<'a>(&'a std::sync::Mutex<BackupLog>);
+
+impl Drop for UnderWay<'_> {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .under_way_since = None;
+    }
+}
+
 impl Backups {
     /// The backups under `root`, keeping `keep`; the newest one there (by its name) is the
     /// last backup until this process writes one.
@@ -455,11 +467,19 @@ impl Backups {
     pub fn run(&self, store: &Store, wait: Duration, why: &'static str) -> Result<BackupReport> {
         // A backup's time is when it began, as its name says.
         let began = chrono::Utc::now().timestamp_millis();
-        self.log
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .under_way_since = Some(began);
+        {
+            let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(since) = log.under_way_since {
+                let since = chrono::DateTime::from_timestamp_millis(since)
+                    .map_or_else(|| since.to_string(), |t| t.to_rfc3339());
+                return Err(StoreError::BackupUnderWay { since });
+            }
+            log.under_way_since = Some(began);
+        }
+        // Over however the copy ends: a panic in it must not refuse every later backup.
+        let under_way = UnderWay(&self.log);
         let result = store.backup(&self.root, self.keep, wait);
+        drop(under_way);
         // The reopen frees what the closed database held and allocates its state anew; the
         // free pages stayed in the heap until the next minute's trim (on a store of 100,000
         // articles, 110 MB resident after each backup instead of 61: BENCHMARKS.md, "Resident
@@ -471,7 +491,6 @@ impl Backups {
         );
         let now = chrono::Utc::now().timestamp_millis();
         let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
-        log.under_way_since = None;
         match &result {
             Ok(r) => {
                 tracing::info!(

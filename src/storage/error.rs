@@ -59,6 +59,14 @@ pub enum StoreError {
     /// An earlier write failed; nothing is written until the store is reopened.
     #[error("the store refuses writes since an earlier write failed ({0}); it is reopened once the disk accepts writes again")]
     Faulted(String),
+    /// A backup was asked for while another one of this process was under way: refused at
+    /// once rather than queued behind it, each waiting on a thread of its own and each
+    /// then copying the store again.
+    #[error("a backup is under way since {since}; its outcome shows in /status (backups.last)")]
+    BackupUnderWay {
+        /// When it began (RFC 3339).
+        since: String,
+    },
     /// A stored record could not be decoded.
     #[error("stored record {tree}/{key} cannot be decoded: {message}")]
     Decode {

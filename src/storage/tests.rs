@@ -1281,6 +1281,50 @@ fn the_backups_log_knows_the_newest_backup_and_the_last_failure() {
     assert!(log.failure.is_none());
 }
 
+/// A backup asked for while another is under way is refused at once, not queued behind it
+/// (each waiting on a thread of its own, then copying the store again); the next one once
+/// it is over goes ahead.
+#[test]
+fn a_backup_asked_for_during_another_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let backups = std::sync::Arc::new(Backups::new(dir.path().join("backups"), 3));
+    // A store call holds the handle: the first backup waits for it to close the store.
+    let held = store.hold_handle();
+    let (b, s) = (backups.clone(), store.clone());
+    let first = std::thread::spawn(move || b.run(&s, Duration::from_secs(20), "test"));
+    while !store.is_closed() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (b, s) = (backups.clone(), store.clone());
+    let second = std::thread::spawn(move || b.run(&s, Duration::from_secs(20), "test"));
+    let asked = std::time::Instant::now();
+    while !second.is_finished() && asked.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let answered = second.is_finished();
+    let log = backups.log();
+    if !answered {
+        drop(held);
+        panic!("the second backup waited for the first");
+    }
+    match second.join().unwrap() {
+        Err(e @ StoreError::BackupUnderWay { .. }) => {
+            assert!(e.to_string().contains("under way"), "{e}")
+        }
+        other => panic!("expected BackupUnderWay, got {other:?}"),
+    }
+    assert_eq!((log.done, log.failed), (0, 0), "the refusal is no failure");
+    assert!(log.under_way_since.is_some());
+    drop(held);
+    first.join().unwrap().unwrap();
+    assert!(backups.log().under_way_since.is_none());
+    backups
+        .run(&store, Duration::from_secs(20), "test")
+        .unwrap();
+    assert_eq!(backups.log().done, 2);
+}
+
 /// `restore`: a backup that is not one, or does not open, or a store still open, changes
 /// nothing; a good one takes the store's place, and the store it replaced is kept aside.
 /// Waits until sled's threads of a dropped store let go of its file lock (they may finish a
