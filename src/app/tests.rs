@@ -126,6 +126,15 @@ impl InProcess {
         })
     }
 
+    /// POST `path` with no body: the status code and the body.
+    fn post(&self, path: &str) -> (u16, String) {
+        let url = format!("http://{}{path}", self.addr);
+        self.rt.block_on(async {
+            let r = reqwest::Client::new().post(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    }
+
     fn stop(self) {
         self.shutdown.cancel();
         self.rt.block_on(self.running).unwrap().unwrap();
@@ -136,9 +145,10 @@ impl InProcess {
 /// with the one turn they share ([`crate::http::api::STATUS_TURNS`]): held by another
 /// request, each waits for it, without a thread of its own; a default `/status` built less
 /// than a second ago is answered without it. Each took a thread of its own, and a flood of
-/// them took the blocking threads the polls' ingest and the store's flushes run on.
+/// them took the blocking threads the polls' ingest and the store's flushes run on. A
+/// poll-now reads with that turn too, not with the API's.
 #[test]
-fn status_the_page_and_metrics_take_the_turn_they_share() {
+fn status_the_page_metrics_and_poll_now_take_the_turn_they_share() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.toml");
     let toml = format!(
@@ -167,6 +177,20 @@ fn status_the_page_and_metrics_take_the_turn_they_share() {
         drop(held);
         assert_eq!(asked.join().unwrap().0, 200, "{path}");
     }
+    // An operator's poll-now reads with that turn, not the API's: a flood of API reads
+    // holding both of theirs does not keep it waiting.
+    let api = daemon
+        .rt
+        .block_on(crate::http::api::READ_TURNS.acquire_many(2))
+        .unwrap();
+    let asked = std::time::Instant::now();
+    let (code, body) = daemon.post("/sources/gone/poll");
+    assert!(
+        [202, 429].contains(&code) && asked.elapsed() < Duration::from_secs(3),
+        "{code} {body} after {:?}",
+        asked.elapsed()
+    );
+    drop(api);
     match std::sync::Arc::try_unwrap(daemon) {
         Ok(d) => d.stop(),
         Err(_) => panic!("a request still holds the daemon"),

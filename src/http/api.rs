@@ -361,12 +361,12 @@ pub const READS_AT_ONCE: usize = 2;
 /// an event stream's replay and its events.
 pub static READ_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(READS_AT_ONCE);
 
-/// The one turn of `/status`, the page and `/metrics`, which read every source's state:
-/// apart from the API's, so that a flood of API reads does not keep a scrape or a health
-/// page waiting (nor the other way round), and one only, so that with the API's two, HTTP
-/// holds at most three of the four blocking threads a 2-core machine has
-/// (`max_blocking_threads` is twice the cores). A default `/status` built by the request
-/// before is served from its one-second cache without waiting.
+/// The one turn of `/status`, the page, `/metrics` and an operator's poll-now, which read
+/// sources' states: apart from the API's, so that a flood of API reads does not keep a
+/// scrape, a health page or a poll-now waiting (nor the other way round), and one only, so
+/// that with the API's two, HTTP holds at most three of the four blocking threads a 2-core
+/// machine has (`max_blocking_threads` is twice the cores). A default `/status` built by
+/// the request before is served from its one-second cache without waiting.
 pub static STATUS_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// Runs `f` on a blocking thread once one of `turns` is free; the thread is not taken while
@@ -389,7 +389,15 @@ pub async fn in_turn<T: Send + 'static>(
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    match in_turn(&READ_TURNS, f).await {
+    blocking_with(&READ_TURNS, f).await
+}
+
+/// Runs store reads on a blocking thread once one of `turns` is free ([`in_turn`]).
+pub async fn blocking_with<T: Send + 'static>(
+    turns: &'static tokio::sync::Semaphore,
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match in_turn(turns, f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(ApiError::Store(e)),
         Err(e) => Err(ApiError::Internal(e.to_string())),

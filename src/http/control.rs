@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::api::{blocking, segment, Params};
+use super::api::{blocking_with, segment, Params, STATUS_TURNS};
 use super::{error, status, AppState};
 use crate::config::SourceConfig;
 use crate::scheduler::{Control, PollNow};
@@ -280,9 +280,12 @@ fn foreign_origin(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The source's stored state (its default before its first poll).
+/// The source's state, read with the turn of `/status` and `/metrics`, not the API's: an
+/// operator's poll waited behind a flood of API reads (one timed out at 408 under 400
+/// clients).
 async fn read_state(state: &AppState, name: &str) -> Result<SourceState, Response> {
     let (store, name) = (state.store.clone(), name.to_owned());
-    blocking(move || store.source_state(&name))
+    blocking_with(&STATUS_TURNS, move || store.source_state(&name))
         .await
         .map(Option::unwrap_or_default)
         .map_err(IntoResponse::into_response)
