@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use axum::extract::{RawQuery, State};
 use axum::http::uri::Authority;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -68,19 +68,29 @@ fn copies_html(s: &StoryView) -> String {
     out
 }
 
-/// The base of the feeds' own links: `http.public_url` when configured, else the `Host`
-/// the reader asked for (answered to that reader only), else the listen address as
+/// The name the reader asked for: the request target's authority when it has one (absolute
+/// form; RFC 9112 3.2.2 has the `Host` header ignored then, as the check against DNS
+/// rebinding does), else the `Host` header. Never one with user info.
+fn asked(headers: &HeaderMap, uri: &Uri) -> Option<Authority> {
+    uri.authority()
+        .cloned()
+        .or_else(|| {
+            headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|h| h.parse::<Authority>().ok())
+        })
+        .filter(|a| !a.as_str().contains('@'))
+}
+
+/// The base of the feeds' own links: `http.public_url` when configured, else the name the
+/// reader asked for ([`asked`]; answered to that reader only), else the listen address as
 /// reached from this host.
-fn base_url(http: &HttpConfig, headers: &HeaderMap) -> String {
+fn base_url(http: &HttpConfig, asked: Option<&Authority>) -> String {
     if let Some(url) = &http.public_url {
         return url.clone();
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.parse::<Authority>().ok())
-        .filter(|a| !a.as_str().contains('@'));
-    match host {
+    match asked {
         Some(a) => format!("http://{a}"),
         None => http
             .local_url()
@@ -91,11 +101,11 @@ fn base_url(http: &HttpConfig, headers: &HeaderMap) -> String {
 /// The base of the Atom feed's id, which is permanent (RFC 4287 4.2.6) whoever asks and
 /// under whatever name: `http.public_url`, else the listen address as reached from this
 /// host; only for a port chosen at start (0, tests) the links' base ([`base_url`]).
-fn id_base(http: &HttpConfig, headers: &HeaderMap) -> String {
+fn id_base(http: &HttpConfig, asked: Option<&Authority>) -> String {
     http.public_url
         .clone()
         .or_else(|| http.local_url())
-        .unwrap_or_else(|| base_url(http, headers))
+        .unwrap_or_else(|| base_url(http, asked))
 }
 
 /// `?limit=` (default [`FEED_LIMIT`]) and the newest stories.
@@ -112,13 +122,15 @@ async fn load(state: &AppState, q: Option<String>) -> Result<Vec<StoryView>, Api
 pub(super) async fn atom(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Response {
     let stories = match load(&state, q).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let base = base_url(&state.config.http, &headers);
+    let asked = asked(&headers, &uri);
+    let base = base_url(&state.config.http, asked.as_ref());
     let entries: Vec<atom_syndication::Entry> = stories
         .iter()
         .map(|s| atom_syndication::Entry {
@@ -147,7 +159,7 @@ pub(super) async fn atom(
         // Permanent (RFC 4287 4.2.6): not the `Host` a reader happened to use.
         id: format!(
             "{}/feeds/stories.atom",
-            id_base(&state.config.http, &headers)
+            id_base(&state.config.http, asked.as_ref())
         ),
         title: "wirefold stories".into(),
         // The newest change of any entry (they are in order of creation, and an older
@@ -186,13 +198,15 @@ pub(super) async fn atom(
 pub(super) async fn json_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
     RawQuery(q): RawQuery,
 ) -> Response {
     let stories = match load(&state, q).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let base = base_url(&state.config.http, &headers);
+    let asked = asked(&headers, &uri);
+    let base = base_url(&state.config.http, asked.as_ref());
     let items: Vec<serde_json::Value> = stories
         .iter()
         .map(|s| {
@@ -283,27 +297,56 @@ mod tests {
             metrics_max_sources: 100,
             public_url: public_url.map(str::to_owned),
         };
-        let asked = |host: &str| {
+        let host = |host: &str| {
             let mut h = HeaderMap::new();
             h.insert(header::HOST, host.parse().unwrap());
             h
         };
+        let origin_form: Uri = "/feeds/stories.atom".parse().unwrap();
+        let by_host = |h: &str| asked(&host(h), &origin_form);
         let plain = http("0.0.0.0:8080", None);
-        for host in ["localhost", "LOCALHOST:8080", "127.0.0.1:8080"] {
-            assert_eq!(id_base(&plain, &asked(host)), "http://127.0.0.1:8080");
+        for h in ["localhost", "LOCALHOST:8080", "127.0.0.1:8080"] {
+            assert_eq!(
+                id_base(&plain, by_host(h).as_ref()),
+                "http://127.0.0.1:8080"
+            );
         }
         // The links follow the name asked for.
-        assert_eq!(base_url(&plain, &asked("localhost")), "http://localhost");
+        assert_eq!(
+            base_url(&plain, by_host("localhost").as_ref()),
+            "http://localhost"
+        );
         let public = http("0.0.0.0:8080", Some("https://news.example.org/w"));
         assert_eq!(
-            id_base(&public, &asked("localhost")),
+            id_base(&public, by_host("localhost").as_ref()),
             "https://news.example.org/w"
         );
         // A port chosen at start: the links' base, the best there is.
         let chosen = http("127.0.0.1:0", None);
         assert_eq!(
-            id_base(&chosen, &asked("localhost:4242")),
+            id_base(&chosen, by_host("localhost:4242").as_ref()),
             "http://localhost:4242"
         );
+    }
+
+    /// A request in absolute form names its host in the target, and its `Host` header is
+    /// ignored (RFC 9112 3.2.2), as the check against DNS rebinding ignores it: the links
+    /// took the header's name, which that check never saw. User info is no name.
+    #[test]
+    fn an_absolute_target_names_the_host_over_the_header() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "elsewhere.example".parse().unwrap());
+        let absolute: Uri = "http://127.0.0.1:8080/feeds/stories.atom".parse().unwrap();
+        assert_eq!(
+            asked(&h, &absolute).map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        let origin_form: Uri = "/feeds/stories.atom".parse().unwrap();
+        assert_eq!(
+            asked(&h, &origin_form).map(|a| a.to_string()).as_deref(),
+            Some("elsewhere.example")
+        );
+        let with_user: Uri = "http://u@127.0.0.1/feeds/stories.atom".parse().unwrap();
+        assert_eq!(asked(&h, &with_user), None);
     }
 }
