@@ -109,7 +109,7 @@ impl Params {
             .get(name)
             .map(|v| {
                 let digits = v.trim();
-                digits.parse::<u64>().map_err(|_| BadParam {
+                unsigned(digits).ok_or_else(|| BadParam {
                     name: name.into(),
                     message: if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
                         format!("{digits} is too large; at most {}", u64::MAX)
@@ -618,8 +618,17 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
     }
 }
 
+/// Decimal digits only, as an integer: Rust's parse also takes a leading `+`, so that
+/// `/stories/+1` was story 1.
+pub(super) fn unsigned(digits: &str) -> Option<u64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 fn parse_id(raw: &str) -> Result<u64, BadParam> {
-    raw.parse().map_err(|_| BadParam {
+    unsigned(raw).ok_or_else(|| BadParam {
         name: "id".into(),
         message: format!("\"{raw}\" is not a numeric id"),
     })
@@ -793,6 +802,12 @@ mod tests {
             message("after=").as_deref(),
             Some("\"\" is not a non-negative integer")
         );
+        assert_eq!(
+            message("after=%2B5").as_deref(),
+            Some("\"+5\" is not a non-negative integer")
+        );
+        assert!(matches!(parse_id("+1"), Err(e) if e.name == "id"));
+        assert!(matches!(parse_id("1"), Ok(1)));
         assert_eq!(
             p("after=18446744073709551615").u64("after").ok(),
             Some(Some(u64::MAX))

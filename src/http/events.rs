@@ -103,9 +103,9 @@ pub(super) async fn events(
         .filter(|v| !v.as_bytes().trim_ascii().is_empty());
     let header_cursor = match given.map(|v| v.to_str()) {
         None => None,
-        Some(Ok(v)) => match v.trim().parse::<u64>() {
-            Ok(n) => Some(n),
-            Err(_) => {
+        Some(Ok(v)) => match super::api::unsigned(v.trim()) {
+            Some(n) => Some(n),
+            None => {
                 return BadParam {
                     name: "Last-Event-ID".into(),
                     message: format!("\"{v}\" is not an event id"),
