@@ -167,28 +167,20 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// Serves `app` on an ephemeral loopback port, at most `cap` connections at once.
-    async fn start(
-        app: Router,
-        cap: usize,
-    ) -> (
+    /// A server started for a test: its address, its stop, its task.
+    type Started = (
         std::net::SocketAddr,
         CancellationToken,
         tokio::task::JoinHandle<std::io::Result<()>>,
-    ) {
+    );
+
+    /// Serves `app` on an ephemeral loopback port, at most `cap` connections at once.
+    async fn start(app: Router, cap: usize) -> Started {
         start_with(app, cap, Duration::from_secs(30)).await
     }
 
     /// As [`start`], with `timeout` as `http.request_timeout`.
-    async fn start_with(
-        app: Router,
-        cap: usize,
-        timeout: Duration,
-    ) -> (
-        std::net::SocketAddr,
-        CancellationToken,
-        tokio::task::JoinHandle<std::io::Result<()>>,
-    ) {
+    async fn start_with(app: Router, cap: usize, timeout: Duration) -> Started {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
