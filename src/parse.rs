@@ -365,11 +365,13 @@ fn original_links(entries: &mut [RawEntry], xml: &[u8]) {
 /// What feed-rs leaves out of an entry that lacks a headline, a text or a link, read from
 /// the document when its items are the parsed entries one for one, as other readers do
 /// (gofeed's item fallbacks):
-/// - an item without `<title>` takes its own `<dc:title>`, else its `<itunes:title>`; an item
-///   without `<description>` or content takes its `<dc:description>`, else its
-///   `<itunes:summary>`. feed-rs drops the Dublin Core ones and files the iTunes ones under
-///   the entry's media. Only the item's own elements count, not those inside its media (a
-///   photo's `<dc:title>` is a file name or a caption);
+/// - an item without `<title>` takes its own `<dc:title>`, else its `<itunes:title>`, else
+///   its `<media:title>`; an item without `<description>` or content takes its
+///   `<dc:description>`, else its `<itunes:summary>`, else its `<media:description>` (a
+///   video's, on YouTube's feeds). feed-rs drops the Dublin Core ones and files the others
+///   under the entry's media. Only the item's own elements count (or, for Media RSS, those
+///   of a `<media:group>` of its own), not those inside a `<media:content>` (a photo's title
+///   is a file name or a caption);
 /// - an item without a link whose GUID is a path (`<guid>/news/123</guid>`, a permalink unless
 ///   it says `isPermaLink="false"`) links to that path on the site the feed is about (its
 ///   `links`: RSS `<channel><link>`, Atom's alternate link), else on the feed's `url`.
@@ -382,7 +384,7 @@ fn raw_item_fallbacks(
 ) {
     static ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?s)<(dc|itunes):(title|description|summary)(?:\s[^>]*)?>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</(?:dc|itunes):(?:title|description|summary)>",
+            r"(?s)<(dc|itunes|media):(title|description|summary)(?:\s[^>]*)?>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</(?:dc|itunes|media):(?:title|description|summary)>",
         )
         .expect("valid regex")
     });
@@ -401,7 +403,7 @@ fn raw_item_fallbacks(
             })
     };
     // Most feeds have neither kind of element: no second scan of their body for items.
-    let extended = [b"<dc:".as_slice(), b"<itunes:"]
+    let extended = [b"<dc:".as_slice(), b"<itunes:", b"<media:"]
         .iter()
         .any(|tag| memchr::memmem::find(xml, tag).is_some());
     if !entries
@@ -433,9 +435,9 @@ fn raw_item_fallbacks(
     for (entry, item) in entries.iter_mut().zip(items) {
         let (want_title, want_text) = (extended && untitled(entry), extended && textless(entry));
         if want_title || want_text {
-            // The first non-blank of each: dc:title, itunes:title, dc:description,
-            // itunes:summary.
-            let mut found: [Option<String>; 4] = Default::default();
+            // The first non-blank of each: dc:title, itunes:title, media:title,
+            // dc:description, itunes:summary, media:description.
+            let mut found: [Option<String>; 6] = Default::default();
             for c in ELEMENT.captures_iter(item) {
                 let slot = match (
                     c.get(1).map(|m| m.as_bytes()),
@@ -443,14 +445,21 @@ fn raw_item_fallbacks(
                 ) {
                     (Some(b"dc"), Some(b"title")) => 0,
                     (Some(b"itunes"), Some(b"title")) => 1,
-                    (Some(b"dc"), Some(b"description")) => 2,
-                    (Some(b"itunes"), Some(b"summary")) => 3,
+                    (Some(b"media"), Some(b"title")) => 2,
+                    (Some(b"dc"), Some(b"description")) => 3,
+                    (Some(b"itunes"), Some(b"summary")) => 4,
+                    (Some(b"media"), Some(b"description")) => 5,
                     _ => continue,
                 };
-                // the item's own: one element (the item) open where it starts
-                let own = c
-                    .get(0)
-                    .is_some_and(|m| nesting::depth_at(item, m.start()) == 1);
+                // the item's own: one element (the item) open where it starts; for Media
+                // RSS also the item's `<media:group>`
+                let own =
+                    c.get(0)
+                        .is_some_and(|m| match nesting::open_at(item, m.start()).as_slice() {
+                            [_] => true,
+                            [_, group] => slot % 3 == 2 && *group == b"media:group",
+                            _ => false,
+                        });
                 if found[slot].is_some() || !own {
                     continue;
                 }
@@ -469,14 +478,14 @@ fn raw_item_fallbacks(
                 .filter(|t| !t.trim().is_empty())
                 .map(std::borrow::Cow::into_owned);
             }
-            let [dc_title, itunes_title, dc_text, itunes_text] = found;
+            let [dc_title, itunes_title, media_title, dc_text, itunes_text, media_text] = found;
             if want_title {
-                if let Some(t) = dc_title.or(itunes_title) {
+                if let Some(t) = dc_title.or(itunes_title).or(media_title) {
                     entry.title = Some(t);
                 }
             }
             if want_text {
-                if let Some(t) = dc_text.or(itunes_text) {
+                if let Some(t) = dc_text.or(itunes_text).or(media_text) {
                     entry.summary = Some(t);
                 }
             }
@@ -870,6 +879,50 @@ mod tests {
             links(&atom),
             [Some("https://news.example.org/a".to_owned())]
         );
+    }
+
+    /// Media RSS: an item's own `<media:title>` and `<media:description>`, or those of its
+    /// `<media:group>` (YouTube's feeds), stand in for a missing headline or text; a photo's
+    /// inside `<media:content>` does not. Such items were stored empty.
+    #[test]
+    fn an_item_without_a_title_or_text_takes_its_media_one() {
+        let rss = "<rss version=\"2.0\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>A</title>\
+            <item><link>https://e.org/1</link><media:title>Harbour reopens</media:title>\
+            <media:description>The harbour reopened on Monday.</media:description></item>\
+            <item><link>https://e.org/2</link><media:group><media:title type=\"plain\">Storm &amp; floods</media:title>\
+            <media:description>Rivers rose overnight.</media:description><media:content url=\"https://e.org/v.mp4\"/></media:group></item>\
+            <item><link>https://e.org/3</link><media:content url=\"https://e.org/p.jpg\"><media:title>IMG_1234.jpg</media:title>\
+            <media:description>A photo</media:description></media:content></item>\
+            <item><title>Own</title><description>Own text</description><link>https://e.org/4</link>\
+            <media:title>Other</media:title><media:description>Other text</media:description></item>\
+            </channel></rss>";
+        let f = parse_feed(rss.as_bytes(), "https://e.org/feed", None).unwrap();
+        let got: Vec<(Option<&str>, Option<&str>)> = f
+            .entries
+            .iter()
+            .map(|e| (e.title.as_deref(), e.summary.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Some("Harbour reopens"),
+                    Some("The harbour reopened on Monday.")
+                ),
+                (Some("Storm & floods"), Some("Rivers rose overnight.")),
+                (None, None),
+                (Some("Own"), Some("Own text")),
+            ]
+        );
+        let youtube = "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:media=\"http://search.yahoo.com/mrss/\">\
+            <title>Channel</title><entry><id>yt:video:1</id><title>Launch day</title>\
+            <link rel=\"alternate\" href=\"https://www.youtube.com/watch?v=1\"/>\
+            <media:group><media:title>Launch day</media:title><media:description>The rocket lifted off at dawn.</media:description></media:group>\
+            </entry></feed>";
+        let f = parse_feed(youtube.as_bytes(), "https://e.org/feed", None).unwrap();
+        let e = &f.entries[0];
+        let text = e.summary.as_deref().or(e.content.as_deref());
+        assert_eq!(text, Some("The rocket lifted off at dawn."));
     }
 
     #[test]

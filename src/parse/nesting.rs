@@ -48,17 +48,26 @@ pub fn media_rss_too_deep(xml: &[u8], limit: usize) -> Option<usize> {
     None
 }
 
-/// How many elements are open at byte `pos` of `xml` (counted from its start).
-pub fn depth_at(xml: &[u8], pos: usize) -> usize {
-    let mut depth = 0usize;
+/// The names of the elements open at byte `pos` of `xml`, outermost first.
+pub fn open_at(xml: &[u8], pos: usize) -> Vec<&[u8]> {
+    let mut open = Vec::new();
     for tag in tags(&xml[..pos.min(xml.len())]) {
         match tag.kind {
-            TagKind::Open => depth += 1,
-            TagKind::Close => depth = depth.saturating_sub(1),
+            TagKind::Open => {
+                let end = tag
+                    .name
+                    .iter()
+                    .position(|b| b.is_ascii_whitespace() || *b == b'/')
+                    .unwrap_or(tag.name.len());
+                open.push(&tag.name[..end]);
+            }
+            TagKind::Close => {
+                open.pop();
+            }
             TagKind::Empty => {}
         }
     }
-    depth
+    open
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
