@@ -135,9 +135,10 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
         return Ok(None);
     };
     // A title from someone else's list becomes a source name, which goes into log lines
-    // and the configuration: no control characters (a terminal escape, a forged line).
+    // and the configuration: none of what a name may not hold (a terminal escape, a forged
+    // line, a direction override), or the configuration it is appended to is refused.
     let collapse = |s: &str| {
-        s.replace(|c: char| c.is_control(), " ")
+        s.replace(super::unprintable, " ")
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
@@ -505,10 +506,14 @@ mod tests {
     fn control_characters_of_a_title_are_left_out() {
         let xml = r#"<opml version="2.0"><body>
             <outline text="Red&#27;[31m Wire&#1;" xmlUrl="https://wire.example.org/rss"/>
+            <outline text="u&#x202e;rtl&#x2066;x&#x200f;" xmlUrl="https://rtl.example.org/rss"/>
         </body></opml>"#;
         assert_eq!(
             feeds(xml.as_bytes()).unwrap(),
-            [feed("Red [31m Wire", "https://wire.example.org/rss")]
+            [
+                feed("Red [31m Wire", "https://wire.example.org/rss"),
+                feed("u rtl x", "https://rtl.example.org/rss")
+            ]
         );
     }
 
