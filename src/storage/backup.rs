@@ -199,6 +199,8 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
             backup.display()
         )));
     }
+    // A store a daemon has open is no backup: its files change while they are copied.
+    let _backup_held = hold_if_unused(backup)?;
     // Held until the store is replaced: a daemon started meanwhile cannot open it.
     let lock = lock_unused(store)?;
     // With the store there and locked, no other restore of it is running: a copy beside it
@@ -216,6 +218,8 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // A new host: the store's directory is yet to be made, as `run` makes it.
+    fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, &e))?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     // A name not taken yet: two restores within a second must not meet.
     let sibling = |what: &str| {
@@ -365,6 +369,25 @@ fn lock_unused(store: &Path) -> Result<Option<(fs::File, fs::File)>> {
         });
     }
     Ok(Some((own, db)))
+}
+
+/// The locks of the store directory `dir` (its own lock file and sled's `db`), taken where
+/// the files are there, without making any (a backup may be read-only); `Locked` when a
+/// process holds one: a running daemon's store given as a backup.
+fn hold_if_unused(dir: &Path) -> Result<Vec<fs::File>> {
+    let mut held = Vec::new();
+    for name in [super::lock::LOCK_FILE, "db"] {
+        let Ok(file) = fs::File::open(dir.join(name)) else {
+            continue;
+        };
+        if !super::lock::try_lock(&file).unwrap_or(true) {
+            return Err(StoreError::Locked {
+                path: dir.display().to_string(),
+            });
+        }
+        held.push(file);
+    }
+    Ok(held)
 }
 
 /// Gives every file under `dir` (and `dir`) the owner of `like`, where it differs.

@@ -1405,8 +1405,26 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     // Still open (the daemon running): refused.
     let e = restore(&report.path, &path, flush).unwrap_err();
     assert!(matches!(e, StoreError::Locked { .. }), "{e}");
+    // A running daemon's store given as the backup: refused too, naming it.
+    let elsewhere = dir.path().join("new-host").join("store");
+    let e = restore(&path, &elsewhere, flush).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Locked { path: p } if *p == path.display().to_string()),
+        "{e}"
+    );
     drop(store);
     let_go(&path);
+    // A store whose directory is yet to be made (a new host): made.
+    restore(&report.path, &elsewhere, flush).unwrap();
+    assert_eq!(
+        Store::open(&elsewhere, flush)
+            .unwrap()
+            .counts()
+            .unwrap()
+            .articles,
+        300
+    );
+    let_go(&elsewhere);
 
     let staged = || {
         std::fs::read_dir(dir.path())
