@@ -249,6 +249,11 @@ pub(super) async fn backup_loop(
                 last = newest(backups.log());
                 next_backup_in(every, started.elapsed())
             }
+            // One asked for began meanwhile: the next turn of the loop counts from it.
+            Ok(Err(StoreError::BackupUnderWay { .. })) => {
+                debug!("a backup asked for is under way; the automatic one is moved after it");
+                every.min(BACKUP_RETRY)
+            }
             // Logged and recorded by `run`.
             Ok(Err(_)) => every.min(BACKUP_RETRY),
             Err(e) => {

@@ -585,14 +585,37 @@ fn backup_time(name: &str) -> Option<Millis> {
 
 /// `wirefold-` and the time, unique under `root`.
 fn backup_name(root: &Path) -> String {
-    let base = format!("{PREFIX}{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
-    let mut name = base.clone();
-    let mut n = 1;
-    while root.join(&name).exists() || root.join(format!("{PARTIAL}{name}")).exists() {
-        n += 1;
-        name = format!("{base}-{n:03}");
+    next_name(
+        root,
+        &format!("{PREFIX}{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")),
+    )
+}
+
+/// `base`, or `base-NNN` numbered past every backup of that second under `root` (finished
+/// or not): never a name that sorts before one of them. Taking the first free one, a fourth
+/// backup within a second got the plain name again once pruning had removed the first, sorted
+/// as the oldest, and was removed as soon as it was written (reported as done).
+pub(super) fn next_name(root: &Path, base: &str) -> String {
+    let numbered = |name: &str| -> Option<u32> {
+        let rest = name
+            .strip_prefix(PARTIAL)
+            .unwrap_or(name)
+            .strip_prefix(base)?;
+        match rest.strip_prefix('-') {
+            None if rest.is_empty() => Some(1),
+            Some(n) => n.parse().ok(),
+            None => None,
+        }
+    };
+    let last = fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str().and_then(numbered))
+        .max();
+    match last {
+        None => base.to_owned(),
+        Some(n) => format!("{base}-{:03}", n.saturating_add(1)),
     }
-    name
 }
 
 /// Waits until no thread of ours still holds sled's file lock on `store/db` (its I/O threads

@@ -1281,6 +1281,42 @@ fn the_backups_log_knows_the_newest_backup_and_the_last_failure() {
     assert!(log.failure.is_none());
 }
 
+/// A backup's name is numbered past every backup of its second still there: a fourth one
+/// within a second took the plain name once pruning had removed the first, sorted as the
+/// oldest and was pruned as soon as it was written, while reported as done.
+#[test]
+fn backups_within_one_second_are_named_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let base = "wirefold-20261206T120957Z";
+    assert_eq!(backup::next_name(root, base), base);
+    std::fs::create_dir(root.join(base)).unwrap();
+    assert_eq!(backup::next_name(root, base), format!("{base}-002"));
+    std::fs::create_dir(root.join(format!("{base}-002"))).unwrap();
+    // the first pruned: the next still sorts after the one kept
+    std::fs::remove_dir(root.join(base)).unwrap();
+    let next = backup::next_name(root, base);
+    assert_eq!(next, format!("{base}-003"));
+    assert!(next.as_str() > format!("{base}-002").as_str());
+    // an unfinished one counts too; other seconds do not
+    std::fs::create_dir(root.join(format!(".partial-{base}-007"))).unwrap();
+    std::fs::create_dir(root.join("wirefold-20261206T120958Z-009")).unwrap();
+    assert_eq!(backup::next_name(root, base), format!("{base}-008"));
+
+    // Run: three backups in a row keeping one, each there once written.
+    let store = Store::open(&root.join("db"), Duration::from_millis(100)).unwrap();
+    let backups = Backups::new(root.join("backups"), 1);
+    for _ in 0..3 {
+        let report = backups.run(&store, Duration::from_secs(5), "test").unwrap();
+        assert!(
+            report.path.is_dir(),
+            "{} was removed",
+            report.path.display()
+        );
+        assert_eq!(backups.log().last.map(|l| l.path), Some(report.path));
+    }
+}
+
 /// A backup asked for while another is under way is refused at once, not queued behind it
 /// (each waiting on a thread of its own, then copying the store again); the next one once
 /// it is over goes ahead.
