@@ -161,6 +161,18 @@ pub fn parse_feed_at(
                 (_, None) => return Err(unread_entries(held)),
             }
         }
+        // RSS 1.0: feed-rs drops an item without `<link>`; `repair` gives it its
+        // `rdf:about`. Only when that went wrong did it read none, and one item of several
+        // was dropped unsaid.
+        Ok(feed)
+            if feed.feed_type == feed_rs::model::FeedType::RSS1
+                && repair::entry_tags(bytes) > feed.entries.len() =>
+        {
+            match repair::repaired(bytes).map(|fixed| parse(&fixed)) {
+                Some(Ok(fixed)) if fixed.entries.len() > feed.entries.len() => fixed,
+                _ => feed,
+            }
+        }
         Ok(feed) => feed,
         // JSON Feed readers are to take an item id that is a number as its text (1.1, "id");
         // feed-rs refuses the whole feed instead, as it does for one item's date that is
@@ -1137,6 +1149,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.entries[0].link.as_deref(), Some("https://e.com/a"));
+        // ... also beside an item with its link, which feed-rs reads: both are entries.
+        let linked = "<item rdf:about=\"https://e.com/b\"><title>linked</title><link>https://e.com/b</link></item>";
+        let f = parse_feed(
+            rdf("http://purl.org/rss/1.0/", &format!("{linked}{about}")).as_bytes(),
+            "https://e.com/",
+            None,
+        )
+        .unwrap();
+        let got: Vec<Option<&str>> = f.entries.iter().map(|e| e.link.as_deref()).collect();
+        assert_eq!(got, [Some("https://e.com/b"), Some("https://e.com/a")]);
         let atom03 = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>A</title>\
             <entry><title type=\"text/plain\">old</title><link rel=\"alternate\" href=\"https://e.com/o\"/>\
             <id>tag:e.com,2004:1</id><issued>2004-01-01T19:48:21Z</issued></entry></feed>";
