@@ -535,22 +535,98 @@ fn unread_entries(held: usize) -> ParseError {
     ))
 }
 
-/// A JSON Feed whose items feed-rs refuses for a value of the wrong type, repaired: an id
-/// that is a number as its text; a `date_published` or `date_modified` that is a number as
-/// the Unix time it says (seconds, or milliseconds when that large), any other non-string
-/// date left out (the item is then dated as an undated one). `None` when the body is no
-/// JSON object or there was nothing to repair.
+/// A JSON Feed whose fields feed-rs refuses for a value of the wrong type, repaired, as other
+/// readers take them rather than losing every item for one field:
+/// - an item's `date_published` or `date_modified` that is a number as the Unix time it says
+///   (seconds, or milliseconds when that large), any other non-string date left out (the
+///   item is then dated as an undated one);
+/// - a text field (an id, a URL, a title, a text) that is a number or a boolean as its text,
+///   any other kind left out;
+/// - an author given as a name alone (`"author": "Jane"`) as that name, an author list as its
+///   authors, `tags` as their strings, `attachments` as those with a URL and a type; anything
+///   else in their place left out;
+/// - an item that is no object left out.
+///
+/// `None` when the body is no JSON object or there was nothing to repair.
 fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    use serde_json::{Map, Value};
+    let mut doc: Value = serde_json::from_slice(bytes).ok()?;
     let mut changed = false;
-    for item in doc.get_mut("items")?.as_array_mut()? {
-        let Some(item) = item.as_object_mut() else {
-            continue;
-        };
-        if let Some(id) = item.get_mut("id").filter(|id| id.is_number()) {
-            *id = serde_json::Value::String(id.to_string());
-            changed = true;
+    /// A string where feed-rs wants one: a number or a boolean as its text, null as absent.
+    fn text(v: &Value) -> Option<Value> {
+        match v {
+            Value::String(_) | Value::Null => Some(v.clone()),
+            Value::Number(n) => Some(Value::String(n.to_string())),
+            Value::Bool(b) => Some(Value::String(b.to_string())),
+            _ => None,
         }
+    }
+    /// An author object (`name`, `url` strings), from a name alone too.
+    fn author(v: &Value) -> Option<Value> {
+        match v {
+            Value::String(name) => Some(serde_json::json!({ "name": name })),
+            Value::Object(o) => {
+                let mut a = Map::new();
+                for key in ["name", "url", "avatar"] {
+                    if let Some(t) = o.get(key).and_then(text) {
+                        a.insert(key.into(), t);
+                    }
+                }
+                Some(Value::Object(a))
+            }
+            _ => None,
+        }
+    }
+    /// `obj[key]` made what `fix` makes of it (removed when nothing); true when it changed.
+    fn mend(
+        obj: &mut Map<String, Value>,
+        key: &str,
+        fix: impl Fn(&Value) -> Option<Value>,
+    ) -> bool {
+        let Some(v) = obj.get(key) else {
+            return false;
+        };
+        match fix(v) {
+            Some(fixed) if fixed == *v => false,
+            Some(fixed) => {
+                obj.insert(key.into(), fixed);
+                true
+            }
+            None => {
+                obj.remove(key);
+                true
+            }
+        }
+    }
+    let authors = |v: &Value| match v {
+        Value::Array(list) => Some(Value::Array(list.iter().filter_map(author).collect())),
+        Value::String(_) | Value::Object(_) => author(v).map(|a| Value::Array(vec![a])),
+        _ => None,
+    };
+    let feed = doc.as_object_mut()?;
+    for key in [
+        "title",
+        "home_page_url",
+        "feed_url",
+        "language",
+        "description",
+        "icon",
+        "favicon",
+    ] {
+        changed |= mend(feed, key, text);
+    }
+    if !feed.get("title").is_some_and(Value::is_string) {
+        // the one text feed-rs cannot do without
+        feed.insert("title".into(), Value::String(String::new()));
+        changed = true;
+    }
+    changed |= mend(feed, "author", author);
+    changed |= mend(feed, "authors", authors);
+    let items = feed.get_mut("items")?.as_array_mut()?;
+    let before = items.len();
+    items.retain(Value::is_object);
+    changed |= items.len() != before;
+    for item in items.iter_mut().filter_map(Value::as_object_mut) {
         for key in ["date_published", "date_modified"] {
             let Some(date) = item.get(key).filter(|d| !d.is_string() && !d.is_null()) else {
                 continue;
@@ -562,13 +638,57 @@ fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
             });
             match unix {
                 Some(t) => {
-                    item.insert(key.into(), serde_json::Value::String(t.to_rfc3339()));
+                    item.insert(key.into(), Value::String(t.to_rfc3339()));
                 }
                 None => {
                     item.remove(key);
                 }
             }
         }
+        for key in [
+            "id",
+            "url",
+            "external_url",
+            "title",
+            "content_html",
+            "content_text",
+            "summary",
+            "language",
+            "image",
+            "banner_image",
+        ] {
+            changed |= mend(item, key, text);
+        }
+        changed |= mend(item, "author", author);
+        changed |= mend(item, "authors", authors);
+        changed |= mend(item, "tags", |v| match v {
+            Value::Array(list) => Some(Value::Array(
+                list.iter()
+                    .filter_map(|t| text(t).filter(|t| !t.is_null()))
+                    .collect(),
+            )),
+            Value::String(_) => Some(Value::Array(vec![v.clone()])),
+            _ => None,
+        });
+        changed |= mend(item, "attachments", |v| match v {
+            Value::Array(list) => Some(Value::Array(
+                list.iter()
+                    .filter(|a| {
+                        a.get("url").is_some_and(Value::is_string)
+                            && a.get("mime_type").is_some_and(Value::is_string)
+                    })
+                    .map(|a| {
+                        let mut a = a.clone();
+                        if let Some(o) = a.as_object_mut() {
+                            mend(o, "title", text);
+                            mend(o, "size_in_bytes", |n| n.as_u64().map(Value::from));
+                        }
+                        a
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        });
     }
     changed.then(|| serde_json::to_vec(&doc).ok()).flatten()
 }
@@ -1394,12 +1514,52 @@ mod tests {
         assert_eq!(when(0), Some(1_796_466_864));
         assert_eq!(when(1), Some(1_796_466_864));
         assert_eq!(when(2), None);
-        // Other bad JSON is still refused, with feed-rs's reason.
-        let bad = r#"{"version":"https://jsonfeed.org/version/1.1","title":5,"items":[]}"#;
+        // JSON that is no feed is still refused, with feed-rs's reason.
+        let bad = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":{"a":1}}"#;
         assert!(matches!(
             parse_feed(bad.as_bytes(), "https://e.com/", None),
             Err(ParseError::Malformed(_))
         ));
+    }
+
+    /// One field of the wrong type (an attachment without its type, an author given as a
+    /// name, tags as a string, a number for a text) refused the whole feed, every good item
+    /// with it: the field is now read as other readers read it, or left out.
+    #[test]
+    fn a_json_feed_field_of_the_wrong_type_costs_that_field_not_the_feed() {
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":7,"author":"Desk",
+"items":[
+{"id":"good","url":"https://e.com/good","title":"Good","content_text":"kept"},
+{"id":"a","url":"https://e.com/a","title":"A","content_text":"x",
+ "attachments":[{"url":"https://e.com/a.mp3"},{"url":"https://e.com/b.mp3","mime_type":"audio/mpeg","size_in_bytes":1.5}]},
+{"id":"b","url":"https://e.com/b","title":"B","content_text":"y","author":"Jane","authors":"Joe",
+ "tags":"x","summary":123},
+{"id":"c","url":"https://e.com/c","title":"C","content_text":"z","tags":[1,"two",null,{}],
+ "attachments":{"url":"https://e.com/c.mp3"},"authors":[{"name":"Ann"},"Bo",5]},
+"not an item"]}"#;
+        let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
+        assert_eq!(f.title.as_deref(), Some("7"));
+        let got: Vec<(Option<&str>, Vec<&str>)> = f
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.guid.as_deref(),
+                    e.authors.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                // the feed's author stands for an item's without one
+                (Some("good"), vec!["Desk"]),
+                (Some("a"), vec!["Desk"]),
+                (Some("b"), vec!["Jane", "Joe"]),
+                (Some("c"), vec!["Ann", "Bo"]),
+            ]
+        );
+        assert_eq!(f.entries[2].summary.as_deref(), Some("123"));
     }
 
     #[test]
