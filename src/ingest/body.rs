@@ -103,7 +103,12 @@ pub fn ingest_body(
     let now = Utc::now();
     let info = FeedInfo {
         entry_gap: entry_gap(&feed.entries, now),
-        title: feed.title,
+        // Shown beside the source (/status, the page): read as an item's headline is, so
+        // that a direction override or an escape in it does not reach them raw.
+        title: feed
+            .title
+            .map(|t| crate::normalize::title_text(&t, false))
+            .filter(|t| !t.is_empty()),
         ttl_minutes: feed.ttl_minutes,
         skip_hours: feed.skip_hours,
         skip_days: feed.skip_days,

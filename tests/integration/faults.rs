@@ -74,7 +74,8 @@ fn every_fault_is_classified_and_the_daemon_keeps_serving() {
     std::fs::write(
         &file,
         rss(
-            "Local",
+            // A direction override and markup in the feed's own title: shown as read.
+            "Lo\u{202E}cal\u{202C} <b>feed</b>",
             &[(
                 "l-1",
                 "Local item",
@@ -152,7 +153,7 @@ fn every_fault_is_classified_and_the_daemon_keeps_serving() {
         ("cp1251", "Новости", "windows-1251", 1),
         ("sjis", "ニュース", "Shift_JIS", 1),
         ("moved-1", "Moved", "UTF-8", 2),
-        ("file", "Local", "UTF-8", 1),
+        ("file", "Local feed", "UTF-8", 1),
     ] {
         let x = source(&s, name);
         assert_eq!(x["state"], "ok", "{name}: {x:#}");
