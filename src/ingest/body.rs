@@ -103,12 +103,13 @@ pub fn ingest_body(
     let now = Utc::now();
     let info = FeedInfo {
         entry_gap: entry_gap(&feed.entries, now),
-        // Shown beside the source (/status, the page): read as an item's headline is, so
-        // that a direction override or an escape in it does not reach them raw.
+        // Shown beside the source (/status, the page, the log) as the feed gave it, escaped
+        // there, but without what a source name may not hold either: a direction override
+        // reversed its cell on the page, an escape reached a terminal.
         title: feed
             .title
-            .map(|t| crate::normalize::title_text(&t, false))
-            .filter(|t| !t.is_empty()),
+            .map(|t| t.replace(crate::config::unprintable, ""))
+            .filter(|t| !t.trim().is_empty()),
         ttl_minutes: feed.ttl_minutes,
         skip_hours: feed.skip_hours,
         skip_days: feed.skip_days,

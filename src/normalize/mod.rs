@@ -237,31 +237,27 @@ fn capped(mut text: String) -> String {
     text
 }
 
-/// A headline as text: markup stripped (unless `plain`), entities read, control and
-/// direction characters dropped, paragraphs folded into one line, capped. A feed's own title
-/// too, which is shown beside its sources.
-pub fn title_text(t: &str, plain: bool) -> String {
-    let t = capped(if plain {
-        text::plain_to_text(t)
-    } else {
-        html_to_text(&text::protect_bracketed_names(t))
-    });
-    // most titles are one paragraph: no search (and no new string) then
-    if memchr::memchr(b'\n', t.as_bytes()).is_some() {
-        t.replace("\n\n", " ")
-    } else {
-        t
-    }
-}
-
 /// Normalizes one raw entry. Never panics; every field may be arbitrary text.
 pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
     let rules: &Rules = &opts.rules;
 
+    // Title: markup stripped, paragraphs folded into one line.
     let title = raw
         .title
         .as_deref()
-        .map(|t| title_text(t, raw.plain.title))
+        .map(|t| {
+            let t = capped(if raw.plain.title {
+                text::plain_to_text(t)
+            } else {
+                html_to_text(&text::protect_bracketed_names(t))
+            });
+            // most titles are one paragraph: no search (and no new string) then
+            if memchr::memchr(b'\n', t.as_bytes()).is_some() {
+                t.replace("\n\n", " ")
+            } else {
+                t
+            }
+        })
         .unwrap_or_default();
     // Body: the longer of content and summary (some feeds put a teaser in one of them).
     let to_text = |plain: bool| -> fn(&str) -> String {

@@ -842,14 +842,3 @@ fn text_declared_plain_keeps_its_angle_brackets_and_ampersands() {
     assert_eq!(plain_to_text("Use <b> for bold"), "Use <b> for bold");
     assert_eq!(plain_to_text("x\u{200B}y  z\r\n\r\nw"), "xy z\n\nw");
 }
-
-/// A feed's own title is read as a headline is: markup and entities, direction overrides
-/// and escapes do not reach /status or the page raw.
-#[test]
-fn a_feed_title_is_read_as_a_headline() {
-    assert_eq!(
-        title_text("Lo\u{202E}cal\u{202C} <b>&amp;</b> \u{1b}[2J wire", false),
-        "Local & [2J wire"
-    );
-    assert_eq!(title_text("Plain <b>", true), "Plain <b>");
-}

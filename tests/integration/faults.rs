@@ -74,7 +74,7 @@ fn every_fault_is_classified_and_the_daemon_keeps_serving() {
     std::fs::write(
         &file,
         rss(
-            // A direction override and markup in the feed's own title: shown as read.
+            // A direction override in the feed's own title: left out; its markup is text.
             "Lo\u{202E}cal\u{202C} <b>feed</b>",
             &[(
                 "l-1",
@@ -153,7 +153,7 @@ fn every_fault_is_classified_and_the_daemon_keeps_serving() {
         ("cp1251", "Новости", "windows-1251", 1),
         ("sjis", "ニュース", "Shift_JIS", 1),
         ("moved-1", "Moved", "UTF-8", 2),
-        ("file", "Local feed", "UTF-8", 1),
+        ("file", "Local <b>feed</b>", "UTF-8", 1),
     ] {
         let x = source(&s, name);
         assert_eq!(x["state"], "ok", "{name}: {x:#}");
