@@ -450,6 +450,7 @@ fn raw_item_fallbacks(
             // The first non-blank of each: dc:title, itunes:title, media:title,
             // dc:description, itunes:summary, media:description.
             let mut found: [Option<String>; 6] = Default::default();
+            let mut open = nesting::OpenAt::new(item);
             for c in ELEMENT.captures_iter(item) {
                 let slot = match (
                     c.get(1).map(|m| m.as_bytes()),
@@ -463,16 +464,17 @@ fn raw_item_fallbacks(
                     (Some(b"media"), Some(b"description")) => 5,
                     _ => continue,
                 };
+                if found[slot].is_some() {
+                    continue;
+                }
                 // the item's own: one element (the item) open where it starts; for Media
                 // RSS also the item's `<media:group>`
-                let own =
-                    c.get(0)
-                        .is_some_and(|m| match nesting::open_at(item, m.start()).as_slice() {
-                            [_] => true,
-                            [_, group] => slot % 3 == 2 && *group == b"media:group",
-                            _ => false,
-                        });
-                if found[slot].is_some() || !own {
+                let own = c.get(0).is_some_and(|m| match open.at(m.start()) {
+                    [_] => true,
+                    [_, group] => slot % 3 == 2 && *group == b"media:group",
+                    _ => false,
+                });
+                if !own {
                     continue;
                 }
                 // CDATA as it is, else the text unescaped (an HTML entity such as `&eacute;`,

@@ -48,26 +48,51 @@ pub fn media_rss_too_deep(xml: &[u8], limit: usize) -> Option<usize> {
     None
 }
 
-/// The names of the elements open at byte `pos` of `xml`, outermost first.
-pub fn open_at(xml: &[u8], pos: usize) -> Vec<&[u8]> {
-    let mut open = Vec::new();
-    for tag in tags(&xml[..pos.min(xml.len())]) {
-        match tag.kind {
-            TagKind::Open => {
-                let end = tag
-                    .name
-                    .iter()
-                    .position(|b| b.is_ascii_whitespace() || *b == b'/')
-                    .unwrap_or(tag.name.len());
-                open.push(&tag.name[..end]);
-            }
-            TagKind::Close => {
-                open.pop();
-            }
-            TagKind::Empty => {}
+/// The elements open at positions of one document, asked in increasing order and read in
+/// one pass: a gallery item of 20,000 photos was read again from its start for each of
+/// their titles (18 s for 2 MB).
+pub struct OpenAt<'a> {
+    start: usize,
+    tags: std::iter::Peekable<Box<dyn Iterator<Item = Tag<'a>> + 'a>>,
+    open: Vec<&'a [u8]>,
+}
+
+impl<'a> OpenAt<'a> {
+    pub fn new(xml: &'a [u8]) -> Self {
+        let tags: Box<dyn Iterator<Item = Tag<'a>> + 'a> = Box::new(tags(xml));
+        OpenAt {
+            start: xml.as_ptr() as usize,
+            tags: tags.peekable(),
+            open: Vec::new(),
         }
     }
-    open
+
+    /// The names of the elements open at byte `pos` (no lower than the last one asked),
+    /// outermost first.
+    pub fn at(&mut self, pos: usize) -> &[&'a [u8]] {
+        let start = self.start;
+        // a tag whose name begins at or before `pos` began before it (at its `<`)
+        while let Some(tag) = self
+            .tags
+            .next_if(|t| t.name.as_ptr() as usize - start <= pos)
+        {
+            match tag.kind {
+                TagKind::Open => {
+                    let end = tag
+                        .name
+                        .iter()
+                        .position(|b| b.is_ascii_whitespace() || *b == b'/')
+                        .unwrap_or(tag.name.len());
+                    self.open.push(&tag.name[..end]);
+                }
+                TagKind::Close => {
+                    self.open.pop();
+                }
+                TagKind::Empty => {}
+            }
+        }
+        &self.open
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -288,5 +313,39 @@ mod tests {
             "</x:div>".repeat(100)
         );
         assert_eq!(media_rss_too_deep(other.as_bytes(), 64), None);
+    }
+
+    /// One pass over a document answers at each position what a pass from its start to that
+    /// position answers: past comments, CDATA, self-closing and quoted `>`.
+    #[test]
+    fn the_open_elements_read_in_one_pass_are_those_read_from_the_start() {
+        let xml = br#"<item><title>t</title><!-- <media:group> --><media:group a="x>y">
+<media:title>a</media:title><![CDATA[ <media:content> ]]><media:content url="u"/>
+<media:content><media:title>photo</media:title></media:content></media:group>
+<media:description>d</media:description></item>"#;
+        let mut once = OpenAt::new(xml);
+        let mut checked = 0;
+        for pos in (0..xml.len()).filter(|&p| xml[p] == b'<') {
+            let from_start: Vec<&[u8]> = OpenAt::new(xml).at(pos).to_vec();
+            assert_eq!(once.at(pos), from_start.as_slice(), "at {pos}");
+            checked += 1;
+        }
+        assert!(checked > 10);
+        let photo = xml.windows(12).position(|w| w == b"<media:title").unwrap();
+        let later = photo
+            + 1
+            + xml[photo + 1..]
+                .windows(12)
+                .position(|w| w == b"<media:title")
+                .unwrap();
+        let names = |p: usize| -> Vec<String> {
+            OpenAt::new(xml)
+                .at(p)
+                .iter()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .collect()
+        };
+        assert_eq!(names(photo), ["item", "media:group"]);
+        assert_eq!(names(later), ["item", "media:group", "media:content"]);
     }
 }
