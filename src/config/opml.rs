@@ -147,7 +147,8 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
         .into_iter()
         .flatten()
         .map(|t| collapse(&t))
-        .find(|t| !t.is_empty())
+        // nor dots alone, which cannot be named in the API's URLs (empty: none either)
+        .find(|t| !t.bytes().all(|b| b == b'.'))
         .unwrap_or_default();
     let mut unread = Vec::new();
     // yes, no, or neither (noted, and read as `default`)
@@ -507,12 +508,15 @@ mod tests {
         let xml = r#"<opml version="2.0"><body>
             <outline text="Red&#27;[31m Wire&#1;" xmlUrl="https://wire.example.org/rss"/>
             <outline text="u&#x202e;rtl&#x2066;x&#x200f;" xmlUrl="https://rtl.example.org/rss"/>
+            <outline text=".." title=" . " xmlUrl="https://dots.example.org/rss"/>
         </body></opml>"#;
         assert_eq!(
             feeds(xml.as_bytes()).unwrap(),
             [
                 feed("Red [31m Wire", "https://wire.example.org/rss"),
-                feed("u rtl x", "https://rtl.example.org/rss")
+                feed("u rtl x", "https://rtl.example.org/rss"),
+                // dots alone are no name: the host and path will be
+                feed("", "https://dots.example.org/rss")
             ]
         );
     }
