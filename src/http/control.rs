@@ -216,28 +216,11 @@ pub(super) fn rebound_host(
     if !http.listen.ip().is_loopback() || http.token.is_some() {
         return None;
     }
-    let given = match target {
-        Some(a) => a.clone(),
-        None => {
-            let mut hosts = headers.get_all(header::HOST).iter();
-            let first = hosts.next()?;
-            let shown = || String::from_utf8_lossy(first.as_bytes()).into_owned();
-            if hosts.next().is_some() {
-                return Some(format!("{} (and another Host header)", shown()));
-            }
-            match first
-                .to_str()
-                .ok()
-                .and_then(|h| h.parse::<Authority>().ok())
-            {
-                Some(a) => a,
-                None => return Some(shown()),
-            }
-        }
+    let given = match asked_host(headers, target) {
+        Ok(Some(a)) => a,
+        Ok(None) => return None,
+        Err(shown) => return Some(shown),
     };
-    if given.as_str().contains('@') {
-        return Some(given.as_str().to_owned());
-    }
     let host = given.host();
     let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
     let address = name
@@ -261,6 +244,38 @@ pub(super) fn rebound_host(
     (!allowed).then(|| given.as_str().to_owned())
 }
 
+/// The host a request was addressed to: the request target's authority when it has one
+/// (absolute form; RFC 9112 3.2.2 has the `Host` header ignored then), else the `Host`
+/// header, read strictly as `host[:port]`. `Ok(None)` without either (HTTP/1.0); the value as
+/// given when it is no such name (two `Host` headers, user info, a path).
+pub(super) fn asked_host(
+    headers: &HeaderMap,
+    target: Option<&Authority>,
+) -> Result<Option<Authority>, String> {
+    let given = match target {
+        Some(a) => a.clone(),
+        None => {
+            let mut hosts = headers.get_all(header::HOST).iter();
+            let Some(first) = hosts.next() else {
+                return Ok(None);
+            };
+            let shown = || String::from_utf8_lossy(first.as_bytes()).into_owned();
+            if hosts.next().is_some() {
+                return Err(format!("{} (and another Host header)", shown()));
+            }
+            first
+                .to_str()
+                .ok()
+                .and_then(|h| h.parse::<Authority>().ok())
+                .ok_or_else(shown)?
+        }
+    };
+    if given.as_str().contains('@') {
+        return Err(given.as_str().to_owned());
+    }
+    Ok(Some(given))
+}
+
 /// The `Origin` of a request that a browser sent from another site's page (a form or a
 /// script posting to the daemon's loopback address): browsers name the page's origin on
 /// every cross-origin POST, and that origin's host and port differ from the `Host` the
@@ -279,10 +294,9 @@ fn foreign_origin(headers: &HeaderMap) -> Option<String> {
     (!same).then(|| origin.to_owned())
 }
 
-/// The source's stored state (its default before its first poll).
-/// The source's state, read with the turn of `/status` and `/metrics`, not the API's: an
-/// operator's poll waited behind a flood of API reads (one timed out at 408 under 400
-/// clients).
+/// The source's stored state (its default before its first poll), read with the turn of
+/// `/status` and `/metrics`, not the API's: an operator's poll waited behind a flood of API
+/// reads (one timed out at 408 under 400 clients).
 async fn read_state(state: &AppState, name: &str) -> Result<SourceState, Response> {
     let (store, name) = (state.store.clone(), name.to_owned());
     blocking_with(&STATUS_TURNS, move || store.source_state(&name))

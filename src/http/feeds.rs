@@ -68,19 +68,13 @@ fn copies_html(s: &StoryView) -> String {
     out
 }
 
-/// The name the reader asked for: the request target's authority when it has one (absolute
-/// form; RFC 9112 3.2.2 has the `Host` header ignored then, as the check against DNS
-/// rebinding does), else the `Host` header. Never one with user info.
+/// The name the reader asked for, as the check against DNS rebinding reads it
+/// ([`super::control::asked_host`]: the request target's authority in absolute form, else
+/// the `Host` header); none when it is no such name.
 fn asked(headers: &HeaderMap, uri: &Uri) -> Option<Authority> {
-    uri.authority()
-        .cloned()
-        .or_else(|| {
-            headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .and_then(|h| h.parse::<Authority>().ok())
-        })
-        .filter(|a| !a.as_str().contains('@'))
+    super::control::asked_host(headers, uri.authority())
+        .ok()
+        .flatten()
 }
 
 /// The base of the feeds' own links: `http.public_url` when configured, else the name the
