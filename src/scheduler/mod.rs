@@ -51,7 +51,7 @@ use crate::fetch::host_limit::{HostLimiter, HostPermit};
 use crate::ingest::{
     poll_source, polled_host, source_host, ErrorCounts, IngestContext, PollError, PollReport,
 };
-use crate::storage::{HostPause, Millis, SourceState};
+use crate::storage::{Millis, SourceState, StoredHostLimits};
 use network::{Change, NetworkMonitor};
 
 /// What the scheduler needs from the rest of the pipeline; [`IngestContext`] is the real one,
@@ -103,13 +103,10 @@ pub trait Poller: Send + Sync + 'static {
     fn resume_host_pause(&self, host: &str, wait: Duration) {
         self.hosts().cool_down(host, wait);
     }
-    /// The host pauses every stored source state holds, those of sources no longer
-    /// configured or enabled included, each with the wall-clock time its server asked (the
-    /// last poll of the source that learnt it).
-    fn stored_host_pauses(&self) -> Vec<(HostPause, Option<Millis>)>;
-    /// The other hosts that temporary redirects took the stored sources' last polls to:
-    /// (source name, the configured URL it was learnt for, `host:port`).
-    fn stored_redirects(&self) -> Vec<(String, String, String)>;
+    /// What the stored source states hold for the host limits: every pause, those of
+    /// sources no longer configured or enabled included, and the hosts redirects took
+    /// sources to.
+    fn stored_host_limits(&self) -> StoredHostLimits;
     /// Resumes what the host limits keep in memory only, from the stored states:
     /// - the pauses (`Retry-After`) not yet over at `wall`, each for as long as its server
     ///   asked, at most `max`. Every stored state's, so a pause outlives the source that
@@ -119,14 +116,15 @@ pub trait Poller: Send + Sync + 'static {
     ///   URL it was learnt for: the first round after a restart sent every source that a
     ///   redirect takes to one host there at once, past `fetch.per_host_concurrency`.
     fn resume_stored_host_limits(&self, wall: Millis, max: Duration) {
-        for (p, asked) in self.stored_host_pauses() {
+        let stored = self.stored_host_limits();
+        for (p, asked) in stored.pauses {
             if p.until > wall {
                 let wait = Duration::from_millis(resumed_wait(p.until, asked, wall)).min(max);
                 info!(host = %p.host, wait_s = wait.as_secs(), "a host's Retry-After pause goes on after the restart: none of its sources is polled before it ends");
                 self.resume_host_pause(&p.host, wait);
             }
         }
-        for (source, configured, host) in self.stored_redirects() {
+        for (source, configured, host) in stored.redirects {
             self.hosts().note_reached(&source, &configured, None, &host);
         }
     }
@@ -166,22 +164,12 @@ impl Poller for IngestContext {
         &self.hosts
     }
 
-    fn stored_host_pauses(&self) -> Vec<(HostPause, Option<Millis>)> {
-        match self.store.host_pauses() {
-            Ok(pauses) => pauses,
-            Err(e) => {
-                warn!(error.message = %e, "cannot read the host pauses asked before the restart");
-                Vec::new()
-            }
-        }
-    }
-
-    fn stored_redirects(&self) -> Vec<(String, String, String)> {
-        match self.store.redirect_hosts() {
+    fn stored_host_limits(&self) -> StoredHostLimits {
+        match self.store.host_limits() {
             Ok(found) => found,
             Err(e) => {
-                warn!(error.message = %e, "cannot read the hosts redirects took sources to before the restart");
-                Vec::new()
+                warn!(error.message = %e, "cannot read the host pauses and redirects of before the restart");
+                StoredHostLimits::default()
             }
         }
     }

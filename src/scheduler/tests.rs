@@ -108,26 +108,24 @@ impl Poller for Mock {
         &self.hosts
     }
 
-    fn stored_host_pauses(&self) -> Vec<(crate::storage::HostPause, Option<Millis>)> {
+    fn stored_host_limits(&self) -> crate::storage::StoredHostLimits {
         let states = self.states.lock().unwrap();
-        states
-            .values()
-            .filter_map(|s| s.host_pause.clone().map(|p| (p, s.last_poll)))
-            .collect()
-    }
-
-    fn stored_redirects(&self) -> Vec<(String, String, String)> {
-        let states = self.states.lock().unwrap();
-        states
-            .iter()
-            .filter_map(|(name, s)| {
-                Some((
-                    name.clone(),
-                    s.configured_url.clone()?,
-                    s.redirect_host.clone()?,
-                ))
-            })
-            .collect()
+        crate::storage::StoredHostLimits {
+            pauses: states
+                .values()
+                .filter_map(|s| s.host_pause.clone().map(|p| (p, s.last_poll)))
+                .collect(),
+            redirects: states
+                .iter()
+                .filter_map(|(name, s)| {
+                    Some((
+                        name.clone(),
+                        s.configured_url.clone()?,
+                        s.redirect_host.clone()?,
+                    ))
+                })
+                .collect(),
+        }
     }
 
     async fn poll(&self, source: &SourceConfig) -> PollReport {

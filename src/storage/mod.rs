@@ -407,39 +407,25 @@ impl Store {
             .transpose()
     }
 
-    /// The host pauses (`Retry-After`) that every stored source state holds, configured or
-    /// not: a source disabled or removed since its server asked for a pause still had it
-    /// asked of the host that its neighbours poll. Each with the last poll of the source
-    /// that learnt it (when the server asked), by the same wall clock.
-    pub fn host_pauses(&self) -> Result<Vec<(HostPause, Option<Millis>)>> {
-        let mut pauses = Vec::new();
+    /// What every stored source state holds for the host limits, which keep it in memory
+    /// only, read in one pass for a start (see [`StoredHostLimits`]).
+    pub fn host_limits(&self) -> Result<StoredHostLimits> {
+        let mut found = StoredHostLimits::default();
         for kv in self.t()?.sources.iter() {
             let (k, v) = kv?;
-            // A damaged state is the read-through's to report; its pause is lost either way.
-            if let Ok(state) = decode::<SourceState>("sourcename_state", &k, &v) {
-                pauses.extend(state.host_pause.map(|p| (p, state.last_poll)));
-            }
-        }
-        Ok(pauses)
-    }
-
-    /// The other hosts that temporary redirects took the stored sources' last polls to:
-    /// (source name, the configured URL the redirect was learnt for, `host:port`), for the
-    /// host limits to resume at a start.
-    pub fn redirect_hosts(&self) -> Result<Vec<(String, String, String)>> {
-        let mut found = Vec::new();
-        for kv in self.t()?.sources.iter() {
-            let (k, v) = kv?;
-            // A damaged state is the read-through's to report; its redirect is lost either way.
+            // A damaged state is the read-through's to report; what it held is lost either way.
             let Ok(state) = decode::<SourceState>("sourcename_state", &k, &v) else {
                 continue;
             };
+            found
+                .pauses
+                .extend(state.host_pause.map(|p| (p, state.last_poll)));
             if let (Some(url), Some(host), Ok(name)) = (
                 state.configured_url,
                 state.redirect_host,
                 String::from_utf8(k.to_vec()),
             ) {
-                found.push((name, url, host));
+                found.redirects.push((name, url, host));
             }
         }
         Ok(found)

@@ -297,6 +297,19 @@ pub struct SourceState {
     pub redirect_host: Option<String>,
 }
 
+/// What the stored source states hold for the host limits ([`super::Store::host_limits`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredHostLimits {
+    /// The host pauses (`Retry-After`) of every stored state, configured or not: a source
+    /// disabled or removed since its server asked for a pause still had it asked of the host
+    /// that its neighbours poll. Each with the last poll of the source that learnt it (when
+    /// the server asked), by the same wall clock.
+    pub pauses: Vec<(HostPause, Option<Millis>)>,
+    /// The other hosts temporary redirects took the sources' last polls to: (source name,
+    /// the configured URL the redirect was learnt for, `host:port`).
+    pub redirects: Vec<(String, String, String)>,
+}
+
 /// A host's pause, as one source's poll learnt it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostPause {

@@ -748,7 +748,11 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         Progress::Done { .. }
     ));
 
-    assert_eq!(store.redirect_hosts().unwrap(), vec![], "schema {version}");
+    assert_eq!(
+        store.host_limits().unwrap().redirects,
+        vec![],
+        "schema {version}"
+    );
 
     // the next poll writes the new layout, count, time, pause and redirect included
     state.unchanged_bodies = 3;
@@ -761,7 +765,7 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
     store.put_source_state("port", &state).unwrap();
     assert_eq!(store.source_state("port").unwrap(), Some(state.clone()));
     assert_eq!(
-        store.redirect_hosts().unwrap(),
+        store.host_limits().unwrap().redirects,
         vec![(
             "port".to_owned(),
             "https://port.test/feed".to_owned(),
@@ -780,7 +784,7 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         .insert("torn", &[0xff][..])
         .unwrap();
     assert_eq!(
-        store.host_pauses().unwrap(),
+        store.host_limits().unwrap().pauses,
         vec![(state.host_pause.unwrap(), state.last_poll)]
     );
 }
