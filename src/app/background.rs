@@ -390,7 +390,9 @@ enum Recovery {
 impl Recovery {
     fn of(e: StoreError, doing: &str) -> Recovery {
         match e {
-            e @ StoreError::Corrupt { .. } => Recovery::Damaged(e),
+            e @ (StoreError::Corrupt { .. } | StoreError::LostWrites { .. }) => {
+                Recovery::Damaged(e)
+            }
             e => Recovery::Failed(format!("{doing}: {e}")),
         }
     }

@@ -22,6 +22,21 @@ pub enum StoreError {
         /// What sled or the decoder said.
         message: String,
     },
+    /// The store's change log ends before a position a flush had made durable (its mark,
+    /// `durable.line`): its files lost writes, though what is left reads whole (`mark.rs`).
+    #[error("the store at {path} lost writes it had made durable: its change log ends at {}, but a flush at {flushed_at} had made change {seq} durable ({mark}); its files were damaged or cut short, or an older copy of them was put in their place. Restore a backup (wirefold restore); or, to go on with what is left, remove {mark}", end_of(*.end))]
+    LostWrites {
+        /// Store directory.
+        path: String,
+        /// Where its change log ends (`None`: it is empty).
+        end: Option<u64>,
+        /// The position the mark holds.
+        seq: u64,
+        /// When the flush that wrote the mark was (RFC 3339).
+        flushed_at: String,
+        /// The mark's file.
+        mark: String,
+    },
     /// The store was written by a newer wirefold, or by something else entirely.
     #[error("the store at {path} has schema version {found}; this wirefold reads version {SCHEMA_VERSION} and older (a newer wirefold wrote it: run that one, or restore a backup)")]
     Schema {
@@ -100,6 +115,10 @@ fn interrupted_restore(
          its checked copy of the backup{replaced}; rename the one to keep to {path} (or \
          restore the backup again), or remove {restored} to start with an empty store"
     )
+}
+
+fn end_of(end: Option<u64>) -> String {
+    end.map_or_else(|| "nothing (it is empty)".into(), |e| format!("change {e}"))
 }
 
 fn at_path(path: &str) -> String {

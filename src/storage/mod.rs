@@ -45,7 +45,10 @@
 //! log ([`Store::changes_after`], [`Store::last_change`]) and the counters ([`Store::counts`])
 //! stop at the last completed flush, so a change a consumer has seen cannot be taken back by a
 //! crash. Writes land in the order articles → source state, so a stored `ETag` never covers
-//! articles that were lost.
+//! articles that were lost. Each flush that moved the line writes its mark beside sled's
+//! files (`durable.line`, `mark.rs`), and an open refuses a store whose change log ends
+//! before it ([`StoreError::LostWrites`]): sled would open a store that lost its log's tail
+//! as an older one, without a word.
 //!
 //! # Write failures
 //! After a failed write (disk full, I/O error) sled refuses every further write until it is
@@ -58,6 +61,7 @@ mod closed;
 mod error;
 mod legacy;
 mod lock;
+mod mark;
 mod marker;
 mod read;
 mod records;
@@ -83,6 +87,7 @@ use closed::Closing;
 pub use error::StoreError;
 use legacy::Record;
 pub use lock::LOCK_FILE;
+pub use mark::MARK_FILE;
 pub use marker::{listening, PreviousRun, RunMarker, RUNNING_FILE};
 pub use records::*;
 pub use retention::{Pruned, ORDER_SLACK_MS, TOMBSTONE_TOUCH_MS};
@@ -142,6 +147,10 @@ struct Shared {
     reopened: tokio::sync::Notify,
     /// [`Store::size_on_disk`]'s last answer, given while the database is closed.
     last_size: AtomicU64,
+    /// The position the durable line's mark (`mark.rs`) holds, 0 without one.
+    marked: AtomicU64,
+    /// Writing the mark failed last time (warned once, until it works again).
+    mark_failing: AtomicBool,
     /// The store directory's lock (`lock.rs`), held while the database is closed too.
     _lock: std::fs::File,
 }
@@ -309,6 +318,7 @@ impl Store {
             seq: trees.last_change().map_err(|e| e.at(&shown))?,
             counts: trees.counts().map_err(|e| e.at(&shown))?,
         };
+        let marked = mark::check(path, &shown, durable.seq)?;
         Ok(Store {
             shared: Arc::new(Shared {
                 path: path.to_owned(),
@@ -324,6 +334,8 @@ impl Store {
                 closers: AtomicUsize::new(0),
                 reopened: tokio::sync::Notify::new(),
                 last_size: AtomicU64::new(0),
+                marked: AtomicU64::new(marked),
+                mark_failing: AtomicBool::new(false),
                 _lock: lock,
             }),
         })
@@ -523,7 +535,35 @@ impl Store {
         // entries: the line's position only moves forward; the counters always follow.
         durable.seq = durable.seq.max(seq);
         durable.counts = counts;
+        if let Some(seq) = durable.seq {
+            self.mark(seq);
+        }
         Ok(durable.seq)
+    }
+
+    /// Writes the durable line's mark (`mark.rs`) of `seq`, just made durable, unless it
+    /// holds that already. A failure is warned of once: the store works without it.
+    fn mark(&self, seq: u64) {
+        let shared = &self.shared;
+        if seq <= shared.marked.load(Ordering::Relaxed) {
+            return;
+        }
+        match mark::write(&shared.path, seq, chrono::Utc::now().timestamp_millis()) {
+            Ok(()) => {
+                shared.marked.store(seq, Ordering::Relaxed);
+                shared.mark_failing.store(false, Ordering::Relaxed);
+            }
+            Err(e) => {
+                if !shared.mark_failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        error.message = %e,
+                        file = %shared.path.join(MARK_FILE).display(),
+                        "the store's durable line mark could not be written: a store that \
+                         loses flushed writes may go unnoticed at the next start"
+                    );
+                }
+            }
+        }
     }
 
     /// Checks that the store's filesystem accepts writes again: writes and removes a 1 MiB
@@ -611,6 +651,8 @@ impl Store {
         trees.check_schema(shown, true)?;
         let counts = trees.counts()?;
         let seq = trees.last_change()?;
+        // A reopen after a write failure keeps what was flushed: checked as at start.
+        mark::check(&self.shared.path, shown, seq)?;
         *slot = Some(Arc::new(trees));
         let mut durable = self
             .shared

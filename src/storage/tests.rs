@@ -1657,3 +1657,120 @@ fn an_upgrade_records_where_an_older_wirefold_pruned_the_change_log() {
     assert_eq!(store.changes_pruned_through().unwrap(), Some(last + 1));
     assert_eq!(store.last_change().unwrap(), Some(last + 1));
 }
+
+/// sled recovers a prefix of its log without complaint: a store whose files lost flushed
+/// writes (an older copy put in their place, or a `db` cut short) would open as an older
+/// store and read through clean. Its durable line mark (`mark.rs`) has it refused instead,
+/// until the operator removes the mark to go on with what is left.
+#[test]
+fn a_store_whose_files_lost_flushed_writes_is_refused_until_its_mark_is_removed() {
+    let (dir, path, store, one) = store_of_300();
+    drop(store);
+    let_go(&path);
+    let older = dir.path().join("older");
+    backup::copy_store(&path, &older).unwrap();
+    let db_at_open = {
+        let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        let size = std::fs::metadata(path.join("db")).unwrap().len();
+        for i in 0..50 {
+            commit_story(&store, &format!("g:late{i}"), one);
+        }
+        size
+    };
+    let_go(&path);
+    let intact = dir.path().join("intact");
+    backup::copy_store(&path, &intact).unwrap();
+
+    // What a flush made durable is there: the store opens as it was left.
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    assert_eq!(store.counts().unwrap().articles, 350);
+    drop(store);
+    let_go(&path);
+
+    let refused =
+        |what: &str, sled_may_see_it: bool| match Store::open(&path, Duration::from_millis(100)) {
+            Err(e @ StoreError::LostWrites { .. }) => {
+                let said = e.to_string();
+                assert!(
+                    said.contains(&path.join(MARK_FILE).display().to_string())
+                        && said.contains("Restore a backup"),
+                    "{said}"
+                );
+            }
+            // sled may find a cut itself: refused either way.
+            Err(StoreError::Corrupt { .. }) if sled_may_see_it => {}
+            Ok(s) => panic!(
+                "{what}: opened with {} of 350 articles",
+                s.counts().unwrap().articles
+            ),
+            Err(e) => panic!("{what}: {e}"),
+        };
+    // sled's files of `from` in place of the store's, the mark left as it is.
+    let put_back = |from: &std::path::Path| {
+        for e in std::fs::read_dir(&path).unwrap() {
+            let e = e.unwrap();
+            if e.path().is_dir() {
+                std::fs::remove_dir_all(e.path()).unwrap();
+            } else if e.file_name() != MARK_FILE && e.file_name() != LOCK_FILE {
+                std::fs::remove_file(e.path()).unwrap();
+            }
+        }
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let to = path.join(e.file_name());
+            if e.path().is_dir() {
+                std::fs::create_dir(&to).unwrap();
+                for blob in std::fs::read_dir(e.path()).unwrap() {
+                    let blob = blob.unwrap();
+                    std::fs::copy(blob.path(), to.join(blob.file_name())).unwrap();
+                }
+            } else {
+                std::fs::copy(e.path(), to).unwrap();
+            }
+        }
+    };
+
+    // The files of an older copy in their place.
+    put_back(&older);
+    refused("an older copy", false);
+    // The writes made since the last open cut off the end of `db`.
+    put_back(&intact);
+    let db = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path.join("db"))
+        .unwrap();
+    db.set_len(db_at_open).unwrap();
+    drop(db);
+    refused("a db cut short", true);
+
+    // The operator's way on with what is left: remove the mark.
+    put_back(&older);
+    std::fs::remove_file(path.join(MARK_FILE)).unwrap();
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    assert_eq!(store.counts().unwrap().articles, 300);
+    // Its next flush marks what it holds now.
+    commit_story(&store, "g:on", one);
+    let seq = store.last_change().unwrap().unwrap();
+    assert_eq!(mark::read(&path).unwrap().map(|m| m.seq), Some(seq));
+}
+
+/// A reopen (after a write failure, or a checkpoint) checks the mark as a start does.
+#[test]
+fn a_reopen_checks_the_durable_line_mark_too() {
+    let (_dir, path, store, _one) = store_of_300();
+    let seq = store.last_change().unwrap().unwrap();
+    assert_eq!(mark::read(&path).unwrap().map(|m| m.seq), Some(seq));
+    assert!(store.checkpoint(Duration::from_secs(1)).unwrap());
+    // As if the files had lost the last ten flushed changes.
+    mark::write(&path, seq + 10, 1_700_000_000_000).unwrap();
+    let e = store.checkpoint(Duration::from_secs(1)).unwrap_err();
+    assert!(e.to_string().contains("lost writes"), "{e}");
+    match store.reopen() {
+        Err(StoreError::LostWrites {
+            end, seq: marked, ..
+        }) => {
+            assert_eq!((end, marked), (Some(seq), seq + 10));
+        }
+        other => panic!("expected LostWrites, got {other:?}"),
+    }
+}
