@@ -79,9 +79,11 @@
 //! snapshot, see `fold/snapshot.rs`): tables sized for the records at 70%
 //! load, no rebuilds, no lookups — 1.1–1.3 s for 1M articles instead of
 //! 4.4–5 s of one-by-one inserts (load ~6).
+mod contrary;
 mod index;
 mod table;
 
+pub use contrary::headlines_contradict;
 pub use index::{Index, Record, StateError};
 
 use std::borrow::Cow;
@@ -755,7 +757,9 @@ pub fn published_close(params: &DedupParams, a: Option<i64>, b: Option<i64>) -> 
 ///   the full `window` of first sightings — the same item in two feeds of one outlet may be
 ///   polled a day apart — but its date of publication stays the same;
 /// - a **near** copy must also pass [`headlines_agree`] (thin summaries: the headline names the
-///   story) and [`subjects_agree`] (each naming a subject the other never mentions).
+///   story) and [`subjects_agree`] (each naming a subject the other never mentions), and its
+///   headline must not say the opposite of the other's over one template
+///   ([`headlines_contradict`], rule 3g).
 pub fn short_match_holds(
     params: &DedupParams,
     kind: MatchKind,
@@ -766,7 +770,9 @@ pub fn short_match_holds(
         && (!a.text.trim().is_empty() || a.subject().headline_names_a_story())
         && (kind == MatchKind::Exact || {
             let (sa, sb) = (a.subject(), b.subject());
-            sa.headlines_agree(sb) && sa.subjects_agree(sb)
+            sa.headlines_agree(sb)
+                && sa.subjects_agree(sb)
+                && !headlines_contradict(a.title, b.title)
         })
 }
 

@@ -1,7 +1,8 @@
 //! The shared wire story with edited copies, plus our own fixtures: copies that must fold and
 //! template stories that must not ("Azerbaijan, SCO …" vs "Azerbaijan, ASEAN …", daily
-//! reports with other figures, live blogs of other days, "20 new cases" vs "11 new cases"),
-//! and Chinese and Thai items (character n-grams).
+//! reports with other figures, live blogs of other days, "20 new cases" vs "11 new cases",
+//! headlines saying the opposite over one summary), and Chinese and Thai items (character
+//! n-grams).
 //!
 //! The shared story is read from the corpus at run time; its template twin is derived from it
 //! at run time (other organization, people, places and date). Everything else here is our
@@ -180,6 +181,67 @@ pub fn set(corpus: &Path) -> EvalSet {
         32,
         &mut items,
     );
+    // 6. Headline + summary items over one summary whose headlines say the opposite (rule
+    // 3g): two stories each; another outlet's copy under a headline that names no outcome
+    // joins the first and bridges nothing. And copies whose rewritten headlines use opposite
+    // words in another order, which stay one story.
+    let vote = "Parliament voted on the opposition's motion of no confidence in Prime Minister Elin Vass's cabinet on Tuesday evening after a debate that lasted six hours.";
+    push(
+        "Government survives confidence vote",
+        html(&[vote]),
+        60,
+        &mut items,
+    );
+    push(
+        "Government loses confidence vote",
+        html(&[vote]),
+        61,
+        &mut items,
+    );
+    push(
+        "Vass cabinet faces confidence vote - Daily Courier",
+        html(&[vote]),
+        60,
+        &mut items,
+    );
+    let open = "Share trading began on the Caspian exchange this morning with bank and energy stocks leading the board, dealers in Baku said.";
+    push("Caspian markets open higher", html(&[open]), 62, &mut items);
+    push("Caspian markets open lower", html(&[open]), 63, &mut items);
+    let senate = "Senators voted 52 to 48 on the nomination of Adaeze Okafor as trade minister after a hearing on her years as head of the export agency.";
+    push(
+        "Senate votes to confirm Okafor as trade minister",
+        html(&[senate]),
+        64,
+        &mut items,
+    );
+    push(
+        "Senate votes not to confirm Okafor as trade minister",
+        html(&[senate]),
+        65,
+        &mut items,
+    );
+    let fx = "The dollar traded at 151.20 yen in Tokyo on Thursday afternoon, its strongest level in five weeks, as traders bet on a wider gap between interest rates.";
+    push("Dollar rises against the yen", html(&[fx]), 66, &mut items);
+    push(
+        "Yen falls against the dollar",
+        html(&[&format!("{fx} Read more: Markets")]),
+        66,
+        &mut items,
+    );
+    let cup = "Harbour City won the regional cup final 3-1 against Rovers at the North Stadium on Saturday, with two goals from striker Tomas Reyes in the second half.";
+    push(
+        "Harbour City beat Rovers in cup final",
+        html(&[cup]),
+        67,
+        &mut items,
+    );
+    push(
+        "Rovers lose to Harbour City in cup final",
+        html(&[cup]),
+        67,
+        &mut items,
+    );
+
     // 5. Scripts without word spaces (character n-grams): our own Chinese and Thai items, a
     // trimmed copy under another dateline, and an unrelated item of the same agency.
     let zh = "交通运输部周二表示，今年将新建和改造农村公路三万公里，重点支持中西部地区的县乡道路建设。该部门负责人说，资金将主要来自中央财政和地方政府专项债券，预计带动就业超过五十万人。";

@@ -12,7 +12,9 @@ use crate::storage::{ChangeKind, CopyKind, Millis, StoreError, StoryRecord};
 /// 3d, which kept those stories apart: "… bites (3)" / "… bites (4)" are two reports, and
 /// an article that names no figure, and so matches both, does not make them one), nor each
 /// a word of its own that its text states (rule 3f: "found guilty" / "acquitted", bridged
-/// by an outlet's "convicted" copy).
+/// by an outlet's "convicted" copy), nor saying the opposite over one template (rule 3g:
+/// "… survives confidence vote" / "… loses confidence vote", bridged by a copy whose
+/// rewritten headline names no outcome).
 pub(crate) fn bridges<S: Seen>(
     params: &DedupParams,
     seen: &S,
@@ -26,10 +28,11 @@ pub(crate) fn bridges<S: Seen>(
     let (Some(a), Some(b)) = (seen.article(best.article)?, seen.article(other.article)?) else {
         return Ok(true);
     };
-    Ok(crate::dedup::long_headlines_agree(
-        (&a.fp_title(), || a.fp_text()),
-        (&b.fp_title(), || b.fp_text()),
-    ))
+    let (ta, tb) = (a.fp_title(), b.fp_title());
+    Ok(
+        crate::dedup::long_headlines_agree((&ta, || a.fp_text()), (&tb, || b.fp_text()))
+            && !crate::dedup::headlines_contradict(&ta, &tb),
+    )
 }
 
 impl Folder {

@@ -2074,3 +2074,89 @@ fn an_article_stored_under_an_older_canonical_url_is_the_same_item_again() {
     assert!(matches!(d, Decision::Unchanged), "{d:?}");
     assert_eq!(copies(&f.store, s).len(), 1);
 }
+
+#[test]
+fn headlines_saying_the_opposite_over_one_summary_are_two_stories() {
+    // Rule 3g: headline + summary items over one summary, one word of the headline reversing
+    // the fact; neither the summary nor rule 3f's texts tell them apart.
+    let (_d, f) = folder();
+    let vote = "Parliament voted on the opposition's motion of no confidence in Prime Minister Elin Vass's cabinet on Tuesday evening after a debate that lasted six hours.";
+    let senate = "Senators voted 52 to 48 on the nomination of Adaeze Okafor as trade minister after a hearing on her years as head of the export agency.";
+    let pairs = [
+        (
+            "Government survives confidence vote",
+            "Government loses confidence vote",
+            "Government faces confidence vote",
+            vote,
+        ),
+        (
+            "Senate votes to confirm Okafor as trade minister",
+            "Senate votes not to confirm Okafor as trade minister",
+            "Senate votes on Okafor as trade minister",
+            senate,
+        ),
+    ];
+    for (i, (ta, tb, neutral, summary)) in pairs.into_iter().enumerate() {
+        let at = T0 + i64::try_from(i).unwrap() * 3 * HOUR;
+        let s = story(fold(
+            &f,
+            "agency",
+            &entry(&format!("a{i}"), ta, &[summary]),
+            at,
+        ));
+        let d = fold(
+            &f,
+            "outlet",
+            &entry(&format!("b{i}"), tb, &[summary]),
+            at + HOUR / 4,
+        );
+        assert!(
+            matches!(d, Decision::New { story, .. } if story != s),
+            "{tb}: {d:?}"
+        );
+        let other = story(d);
+        // a third outlet's copy of the first under a headline naming no outcome matches both:
+        // it joins one and merges nothing (rule 5 asks rule 3g too)
+        let d = fold(
+            &f,
+            "herald",
+            &entry(
+                &format!("c{i}"),
+                &format!("{} - Daily Courier", ta),
+                &[summary],
+            ),
+            at + HOUR / 2,
+        );
+        assert!(
+            matches!(d, Decision::Copy { story, .. } if story == s),
+            "{ta}: {d:?}"
+        );
+        let d = fold(
+            &f,
+            "gazette",
+            &entry(&format!("d{i}"), neutral, &[summary]),
+            at + HOUR,
+        );
+        assert!(matches!(d, Decision::Copy { .. }), "{d:?}");
+        assert!(f.store.story(s).unwrap().is_some(), "{ta}: merged away");
+        assert!(f.store.story(other).unwrap().is_some(), "{tb}: merged away");
+    }
+    // opposite words in another order are one fact told the other way round: one story
+    let fx = "The dollar traded at 151.20 yen in Tokyo on Thursday afternoon, its strongest level in five weeks, as traders bet on a wider gap between interest rates.";
+    let s = story(fold(
+        &f,
+        "agency",
+        &entry("fx1", "Dollar rises against the yen", &[fx]),
+        T0 + 9 * HOUR,
+    ));
+    let d = fold(
+        &f,
+        "outlet",
+        &entry("fx2", "Yen falls against the dollar", &[fx]),
+        T0 + 10 * HOUR,
+    );
+    assert!(
+        matches!(d, Decision::Copy { story, .. } if story == s),
+        "{d:?}"
+    );
+}

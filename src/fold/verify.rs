@@ -130,12 +130,28 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
         lead: Option<&Fingerprint>,
     ) -> Result<Option<Match>, S::Error> {
         if let Some(m) = lead.and_then(|l| index.find_lead(l, self.now)) {
-            return Ok(Some(m));
+            if !self.contradicted_by(m.article)? {
+                return Ok(Some(m));
+            }
         }
         match self.short_in_long(index)? {
             Some(m) => Ok(Some(m)),
             None => self.short_by_summary(index),
         }
+    }
+
+    /// Rule 3g: whether article `id`'s headline says the opposite of `a`'s over one template
+    /// ([`crate::dedup::headlines_contradict`]); an article that is gone does not.
+    fn contradicted_by(&self, id: ArticleId) -> Result<bool, S::Error> {
+        Ok(self
+            .seen
+            .article(id)?
+            .is_some_and(|other| self.contradicts(&other.fp_title())))
+    }
+
+    /// Rule 3g against headline `title` (a fingerprint title).
+    fn contradicts(&self, title: &str) -> bool {
+        crate::dedup::headlines_contradict(&self.a.fp_title, title)
     }
 
     /// Rule 3a: a headline + summary item joins a story by a near match `m` only while the
@@ -194,10 +210,11 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 crate::dedup::published_close(self.params, self.this.published, other.published());
             return Ok(close || !self.another_item_of_the_source(&other));
         }
+        let title = other.fp_title();
         Ok(crate::dedup::long_headlines_agree(
             (&self.a.fp_title, || Cow::Borrowed(self.a.fp_text.as_str())),
-            (&other.fp_title(), || other.fp_text()),
-        ))
+            (&title, || other.fp_text()),
+        ) && !self.contradicts(&title))
     }
 
     /// The match [`Index::find_all`] gave, if it [holds](SecondLooks::holds); for an exact
@@ -242,10 +259,11 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 body.insert(crate::fingerprint::lead::trigrams(&other.fp_text(), script))
             });
             Ok(c.filter(|_| {
-                script == Script::Words
+                (script == Script::Words
                     || body
                         .as_deref()
-                        .is_some_and(|b| crate::dedup::held_as_written(&self.summary().ordered, b))
+                        .is_some_and(|b| crate::dedup::held_as_written(&self.summary().ordered, b)))
+                    && !self.contradicts(&other.fp_title())
             }))
         })
     }
@@ -286,6 +304,7 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                         self.this
                             .subject()
                             .subjects_agree(&crate::dedup::Subject::new(&title, &text))
+                            && !self.contradicts(&title)
                     },
                 ),
             )
