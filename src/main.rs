@@ -316,6 +316,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Export { config, since } => {
             let config = load(&config)?;
+            // Warnings only (the store's, such as a durable line mark that does not read), on
+            // stderr: stdout is the export.
+            telemetry::init(config.log.format, "warn");
             let n = export::export(&config, since, &mut std::io::stdout().lock())?;
             cli::note(format_args!("exported {n} articles"));
             Ok(ExitCode::SUCCESS)

@@ -37,11 +37,14 @@ pub(super) struct Mark {
     pub at: Millis,
 }
 
-/// Writes the mark of `seq`, made durable by a flush at `at`, into the store directory `dir`.
-pub(super) fn write(dir: &Path, seq: u64, at: Millis) -> io::Result<()> {
-    let tmp = dir.join(TMP);
-    fs::write(&tmp, format!("{FIRST_LINE}\nseq {seq}\nat {at}\n"))?;
-    fs::rename(&tmp, dir.join(MARK_FILE))
+/// Writes the mark of `seq`, made durable by a flush at `at`, into the store directory `dir`;
+/// a failure names the file it failed on (the temporary one, or the mark).
+pub(super) fn write(dir: &Path, seq: u64, at: Millis) -> Result<(), String> {
+    let (tmp, mark) = (dir.join(TMP), dir.join(MARK_FILE));
+    fs::write(&tmp, format!("{FIRST_LINE}\nseq {seq}\nat {at}\n"))
+        .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    fs::rename(&tmp, &mark)
+        .map_err(|e| format!("renaming {} to {}: {e}", tmp.display(), mark.display()))
 }
 
 /// The mark in `dir`: `Ok(None)` when there is none, `Err` saying why one does not read.
@@ -107,6 +110,14 @@ mod tests {
         };
         assert_eq!(read(dir.path()), Ok(Some(mark)));
         assert!(!dir.path().join(TMP).exists());
+        // A write that fails says on which file: here the temporary one.
+        std::fs::create_dir(dir.path().join(TMP)).unwrap();
+        let e = write(dir.path(), 43, 1_700_000_000_000).unwrap_err();
+        assert!(
+            e.starts_with(&format!("writing {}", dir.path().join(TMP).display())),
+            "{e}"
+        );
+        std::fs::remove_dir(dir.path().join(TMP)).unwrap();
         for cut in [
             "",
             "wirefold durable line\nseq 4",

@@ -551,15 +551,17 @@ impl Store {
         match mark::write(&shared.path, seq, chrono::Utc::now().timestamp_millis()) {
             Ok(()) => {
                 shared.marked.store(seq, Ordering::Relaxed);
-                shared.mark_failing.store(false, Ordering::Relaxed);
+                if shared.mark_failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the store's durable line mark is written again");
+                }
             }
             Err(e) => {
                 if !shared.mark_failing.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         error.message = %e,
-                        file = %shared.path.join(MARK_FILE).display(),
-                        "the store's durable line mark could not be written: a store that \
-                         loses flushed writes may go unnoticed at the next start"
+                        "the store's durable line mark could not be written (tried again at \
+                         every flush; said once until it works): a store that loses flushed \
+                         writes may go unnoticed at the next start"
                     );
                 }
             }

@@ -254,6 +254,16 @@ fn a_store_whose_files_were_put_back_older_is_refused_by_every_command() {
         "the daemon: exit {code:?}\n{err}"
     );
 
+    // A mark a crash cut short is not checked, and every command says so (export too,
+    // whose stdout is the data).
+    std::fs::write(&mark, "").unwrap();
+    let (code, out, err) = env.command(&["export"]);
+    assert_eq!((code, out.lines().count()), (0, 150), "{err}");
+    assert!(
+        err.contains("durable line mark does not read") && err.contains("durable.line"),
+        "{err}"
+    );
+
     // The operator's way on with what is left: the mark removed.
     std::fs::remove_file(&mark).unwrap();
     assert_eq!(env.export().len(), 150);
