@@ -25,9 +25,7 @@ use serde_json::json;
 
 use super::{rfc3339, AppState};
 use crate::fold::likely_origin;
-use crate::storage::{
-    source_count, ArticleRecord, ChangeKind, CopyKind, Store, StoreError, StoryRecord,
-};
+use crate::storage::{source_count, ArticleRecord, CopyKind, Store, StoreError, StoryRecord};
 
 /// Default and largest page size.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -457,32 +455,35 @@ enum Feed {
     Stories,
 }
 
-/// Walks the change log after `after` and returns up to `limit` distinct ids (articles or
-/// stories), each at its latest change in the page, plus the cursor to resume from.
-fn changed_ids(
+/// Walks the change log after `after`, handing `place` each id (articles or stories) the
+/// first time it comes, until `limit` of them took a place on the page (`place` says whether
+/// it did: a story merged into another, which the page lists with its Merged changes, takes
+/// none, so that a run of them cannot make an empty page before the end of the log, which a
+/// reader takes for "caught up"). Returns the cursor to resume from.
+fn walk_changes(
     store: &Store,
     feed: Feed,
     after: u64,
     limit: usize,
-) -> Result<(Vec<(u64, ChangeKind)>, u64), StoreError> {
+    mut place: impl FnMut(u64) -> Result<bool, StoreError>,
+) -> Result<u64, StoreError> {
     let mut seen = HashSet::new();
-    let mut ids = Vec::new();
-    let mut next = after;
+    let (mut placed, mut next) = (0, after);
     for c in store.changes_after(Some(after)) {
         let c = c?;
         let id = match feed {
             Feed::Articles => c.article,
             Feed::Stories => c.story,
         };
-        if !seen.contains(&id) && ids.len() == limit {
+        if !seen.contains(&id) && placed == limit {
             break;
         }
         next = c.seq;
-        if seen.insert(id) {
-            ids.push((id, c.kind));
+        if seen.insert(id) && place(id)? {
+            placed += 1;
         }
     }
-    Ok((ids, next))
+    Ok(next)
 }
 
 pub(super) async fn articles(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
@@ -526,15 +527,15 @@ pub(super) async fn articles(State(state): State<AppState>, RawQuery(q): RawQuer
                 (list, next)
             }
             Some(after) => {
-                let (ids, next) = changed_ids(&store, Feed::Articles, after, limit)?;
-                let mut list = Vec::with_capacity(ids.len());
-                for (id, _) in ids {
+                let mut list = Vec::new();
+                let next = walk_changes(&store, Feed::Articles, after, limit, |id| {
                     match store.article(id)? {
                         Some(a) => list.push(a),
                         // gone from the store: retention deleted it
                         None => deleted.push(id),
                     }
-                }
+                    Ok(true)
+                })?;
                 (list, next)
             }
         };
@@ -583,17 +584,17 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
                 (list, next)
             }
             Some(after) => {
-                let (ids, next) = changed_ids(&store, Feed::Stories, after, limit)?;
-                let mut list = Vec::with_capacity(ids.len());
-                for (id, _) in ids {
+                let mut list = Vec::new();
+                let next = walk_changes(&store, Feed::Stories, after, limit, |id| {
                     match store.story(id)? {
                         Some(s) => list.push(s),
-                        // merged into another (which the page lists with its Merged changes)
-                        None if store.merged_into(id)?.is_some() => {}
+                        // merged into another: no place on the page
+                        None if store.merged_into(id)?.is_some() => return Ok(false),
                         // retention deleted its last copy
                         None => deleted.push(id),
                     }
-                }
+                    Ok(true)
+                })?;
                 (list, next)
             }
         };

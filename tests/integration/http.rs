@@ -881,6 +881,30 @@ fn a_merged_story_id_redirects_to_the_story_it_joined() {
     let (code, _, body) = get(&d.url(&format!("/stories/{gone}")), &[]);
     assert_eq!(code, 200);
     assert_eq!(json(&body)["id"].as_u64(), Some(survivor));
+
+    // The change feed read a story at a time: the merged-away story takes no page of its
+    // own, so no page is empty before the end of the log (a reader stops at an empty one).
+    let (mut after, mut read) = (0u64, Vec::new());
+    loop {
+        let (code, _, body) = get(&d.url(&format!("/stories?after={after}&limit=1")), &[]);
+        assert_eq!(code, 200, "{body}");
+        let v = json(&body);
+        let next: u64 = v["next"].as_str().unwrap().parse().unwrap();
+        let stories = v["stories"].as_array().unwrap();
+        if stories.is_empty() && v["deleted"].as_array().unwrap().is_empty() {
+            assert_eq!(
+                next, after,
+                "an empty page before the end of the log: {body}"
+            );
+            break;
+        }
+        read.extend(stories.iter().map(|s| s["id"].as_u64().unwrap()));
+        after = next;
+    }
+    assert!(
+        read.contains(&survivor) && !read.contains(&gone),
+        "{read:?}"
+    );
 }
 
 /// `wirefold_boilerplate_rule_hits_total{rule}`: how many paragraphs each rule of the
