@@ -136,7 +136,7 @@ pub struct StoryRecord {
     pub id: u64,
     /// When the story was created (its first copy's first sighting).
     pub created: Millis,
-    /// Last time a copy joined or changed.
+    /// Last time a copy joined or changed, or retention deleted one.
     pub updated: Millis,
     /// The canonical copy: the earliest one.
     pub canonical: u64,

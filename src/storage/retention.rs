@@ -216,6 +216,10 @@ impl Store {
                                     delta_copies = 1;
                                 }
                             }
+                            // changed now (one copy less, perhaps another canonical and
+                            // so another title and URL): a reader that goes by `updated`
+                            // sees it
+                            story.updated = story.updated.max(now);
                             stories
                                 .insert(&story_key, encode(&story).map_err(Abortable::Abort)?)?;
                         }

@@ -385,6 +385,8 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
     let s = store.story(sid).unwrap().unwrap();
     assert_eq!(s.canonical, copy.id);
     assert_eq!(s.copy_count, 1);
+    // Changed (another canonical, so another title and URL) when retention ran.
+    assert_eq!(s.updated, 10_000);
     // The origin gone, the copy now canonical is the story's origin, and no longer counted
     // as a copy: copies stay articles less stories.
     let origin = CopyRecord {
