@@ -894,9 +894,10 @@ fn an_article_matching_two_stories_merges_the_later_into_the_earlier() {
         .changes_after(None)
         .map(|c| c.unwrap())
         .filter(|c| c.kind == crate::storage::ChangeKind::Merged)
-        .map(|c| (c.article, c.story))
+        .map(|c| (c.article, c.story, c.at))
         .collect();
-    assert_eq!(kinds, vec![(b_article, a)]);
+    // at the time of the merge, not of the moved article's last edit
+    assert_eq!(kinds, vec![(b_article, a, T0 + 2 * HOUR)]);
     let counts = store.counts().unwrap();
     assert_eq!(
         (counts.articles, counts.stories, counts.copies),

@@ -100,12 +100,21 @@ impl Store {
         let mut rows = Vec::with_capacity(articles.len());
         let mut changes = Vec::with_capacity(articles.len());
         for (article, kind) in articles {
+            // A merge moves an article without changing it: its change is as old as the
+            // survivor's record, which the merge updated.
+            let at = match kind {
+                ChangeKind::Merged => stories
+                    .iter()
+                    .find(|s| s.id == article.story)
+                    .map_or(article.updated, |s| s.updated.max(article.updated)),
+                _ => article.updated,
+            };
             let change = ChangeRecord {
                 seq: self.wrote(t.db.generate_id())?,
                 kind: *kind,
                 article: article.id,
                 story: article.story,
-                at: article.updated,
+                at,
             };
             rows.push(Row {
                 key: article.id.to_be_bytes(),
