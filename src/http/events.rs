@@ -98,9 +98,19 @@ pub(super) async fn events(
     };
     // Empty is none: an EventSource sends the header only when it has an id, but some
     // client libraries send it empty.
-    let given = headers
-        .get("last-event-id")
+    let mut all = headers
+        .get_all("last-event-id")
+        .iter()
         .filter(|v| !v.as_bytes().trim_ascii().is_empty());
+    let given = all.next();
+    // Two that disagree: which one the client meant is unknown (as with `after`).
+    if all.any(|v| given.is_some_and(|g| g.as_bytes().trim_ascii() != v.as_bytes().trim_ascii())) {
+        return BadParam {
+            name: "Last-Event-ID".into(),
+            message: "given twice with different values; give one cursor".into(),
+        }
+        .into_response();
+    }
     let header_cursor = match given.map(|v| v.to_str()) {
         None => None,
         Some(Ok(v)) => match super::api::unsigned(v.trim()) {

@@ -530,6 +530,13 @@ fn api_change_feed_feeds_metrics_and_events() {
         t.matches("event: ").count() >= 4
     });
     assert!(same.contains("event: new_copy"), "{same}");
+    // So are two Last-Event-ID headers that disagree (the first one won).
+    let (code, _, body) = get(
+        &d.url("/events"),
+        &[("Last-Event-ID", "0"), ("Last-Event-ID", "1")],
+    );
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(json(&body)["parameter"], "Last-Event-ID", "{body}");
     // An empty Last-Event-ID (some client libraries send one) is no cursor.
     let empty = sse_until(&d.url("/events?after=0"), &[("Last-Event-ID", "")], |t| {
         t.matches("event: ").count() >= 4
