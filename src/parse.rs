@@ -547,7 +547,9 @@ fn unread_entries(held: usize) -> ParseError {
 /// - an author given as a name alone (`"author": "Jane"`) as that name, an author list as its
 ///   authors, `tags` as their strings, `attachments` as those with a URL and a type; anything
 ///   else in their place left out;
-/// - an item that is no object left out.
+/// - an item that is no object left out;
+/// - a version that names JSON Feed 1 in another spelling (`"1.0"`, `"1.1"`,
+///   `http://jsonfeed.org/version/1`, a trailing slash) as the URL feed-rs knows.
 ///
 /// `None` when the body is no JSON object or there was nothing to repair.
 fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -624,6 +626,24 @@ fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
     }
     changed |= mend(feed, "author", author);
     changed |= mend(feed, "authors", authors);
+    // A version feed-rs does not know but that names JSON Feed 1 all the same: a bare number
+    // ("1.0", "1.1") or the URL over http or with a trailing slash.
+    if let Some(v) = feed.get("version").and_then(Value::as_str) {
+        let spelt = v.trim().trim_end_matches('/');
+        let spelt = spelt
+            .strip_prefix("https://")
+            .or_else(|| spelt.strip_prefix("http://"))
+            .unwrap_or(spelt);
+        let known = match spelt {
+            "1" | "1.0" | "jsonfeed.org/version/1" => Some("https://jsonfeed.org/version/1"),
+            "1.1" | "jsonfeed.org/version/1.1" => Some("https://jsonfeed.org/version/1.1"),
+            _ => None,
+        };
+        if let Some(known) = known.filter(|k| k != &v) {
+            feed.insert("version".into(), Value::String(known.into()));
+            changed = true;
+        }
+    }
     let items = feed.get_mut("items")?.as_array_mut()?;
     let before = items.len();
     items.retain(Value::is_object);
@@ -1527,6 +1547,36 @@ mod tests {
     /// One field of the wrong type (an attachment without its type, an author given as a
     /// name, tags as a string, a number for a text) refused the whole feed, every good item
     /// with it: the field is now read as other readers read it, or left out.
+    #[test]
+    fn a_json_feed_version_in_another_spelling_is_read() {
+        for version in [
+            "1.0",
+            "1",
+            "1.1",
+            "http://jsonfeed.org/version/1",
+            "https://jsonfeed.org/version/1.1/",
+        ] {
+            let json = format!(
+                r#"{{"version":"{version}","title":"J","items":[
+{{"id":"a","url":"https://e.com/a","title":"A","content_text":"x"}}]}}"#
+            );
+            let f = parse_feed(json.as_bytes(), "https://e.com/", None)
+                .unwrap_or_else(|e| panic!("{version}: {e}"));
+            assert_eq!(f.entries.len(), 1, "{version}");
+        }
+        // another version, or none, is still refused: no JSON Feed says so
+        for version in ["\"2.0\"", "\"https://example.com/version/1\"", "null"] {
+            let json = format!(
+                r#"{{"version":{version},"title":"J","items":[
+{{"id":"a","url":"https://e.com/a","title":"A","content_text":"x"}}]}}"#
+            );
+            assert!(
+                parse_feed(json.as_bytes(), "https://e.com/", None).is_err(),
+                "{version}"
+            );
+        }
+    }
+
     #[test]
     fn a_json_feed_field_of_the_wrong_type_costs_that_field_not_the_feed() {
         let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":7,"author":"Desk",
