@@ -445,6 +445,8 @@ pub fn entry_key(raw: &RawEntry) -> String {
 /// `#post-2`), and a feed that carried one post at a time had each overwrite the last. A
 /// fragment that looks like tracking (`#xtor=RSS-1`, with `=` or `&`) is no anchor.
 fn url_key(url: &str, link: Option<&str>) -> String {
+    // a route the canonical URL keeps (`#!/…`) is the anchor below, as before it was kept
+    let url = url.split_once('#').map_or(url, |(page, _)| page);
     let anchor = link
         .and_then(|l| l.split_once('#'))
         .map(|(_, f)| f.trim())

@@ -211,6 +211,14 @@ fn keys() {
         raw.link = Some(tracked.into());
         assert_eq!(entry_key(&raw), "u:https://e.com/a", "{tracked}");
     }
+    // A route of a one-script site: its own URL, and the key it had when the URL was the
+    // front page and the route its anchor.
+    raw.link = Some("https://e.com/#!/news/2".into());
+    assert_eq!(entry_key(&raw), "u:https://e.com/#!/news/2");
+    assert_eq!(
+        normalize(&raw, &opts()).url.as_deref(),
+        Some("https://e.com/#!/news/2")
+    );
     raw.link = Some("https://e.com/a".into());
     assert_eq!(entry_key(&raw), "u:https://e.com/a");
     raw.link = None;

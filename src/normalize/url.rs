@@ -2,7 +2,8 @@
 //! variants and cosmetic differences.
 //!
 //! Rules: http/https only; scheme and host lowercased and the default port dropped (the
-//! `url` crate does that); fragment dropped; tracking parameters dropped; remaining query
+//! `url` crate does that); fragment dropped, but for a route (`#!/…`, `#/…`); tracking
+//! parameters dropped; remaining query
 //! parameters sorted by key (stable, original encoding kept; a cache-buster `_=TIMESTAMP`
 //! dropped too); empty query removed; AMP
 //! variants folded (`amp.` host prefix, `/amp` path segments, `.amp.html`, `?amp`,
@@ -135,7 +136,15 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
         return None;
     }
     url.host_str()?;
-    url.set_fragment(None);
+    // A route after `#!` (the hashbang) or `#/` addresses another page of a site built as
+    // one script: without it every article of such a site had the site's front page as its
+    // URL. Any other fragment is a place in the page.
+    let route = url
+        .fragment()
+        .is_some_and(|f| f.len() > 1 && (f.starts_with('!') || f.starts_with('/')));
+    if !route {
+        url.set_fragment(None);
+    }
     let _ = url.set_username("");
     let _ = url.set_password(None);
 
@@ -313,6 +322,17 @@ mod tests {
         assert_eq!(
             c("http://example.com:8080/x").as_deref(),
             Some("http://example.com:8080/x")
+        );
+        // a route of a one-script site is its page: kept
+        for route in [
+            "https://example.com/#!/news/12",
+            "https://example.com/app#/story/7",
+        ] {
+            assert_eq!(c(route).as_deref(), Some(route));
+        }
+        assert_eq!(
+            c("https://example.com/a#!").as_deref(),
+            Some("https://example.com/a")
         );
         assert_eq!(c("ftp://example.com/x"), None);
         assert_eq!(c("mailto:a@b.c"), None);
