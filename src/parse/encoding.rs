@@ -15,8 +15,9 @@
 //!    valid multi-byte sequences than invalid ones);
 //! 4. UTF-8 with some bad bytes (mostly valid, or declared UTF-8 with sequences of three or
 //!    four bytes) stays UTF-8, its invalid bytes read as windows-1252 or the declared
-//!    single-byte encoding (an item pasted from a Latin-1 source); anything else is read as
-//!    windows-1252 (the web's default for undeclared 8-bit text).
+//!    single-byte encoding (an item pasted from a Latin-1 source); anything else is read in
+//!    the encoding chardetng (Firefox's detector) guesses, windows-1252 for Western text (the
+//!    web's default for undeclared 8-bit text).
 //!
 //! Bytes invalid in a legacy encoding become U+FFFD; decoding never fails.
 
@@ -86,9 +87,19 @@ pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
     if let Some(fallback) = mixed_with {
         return finish(Cow::Owned(mixed(body, fallback)), UTF_8, true);
     }
-    let enc = legacy.unwrap_or(WINDOWS_1252);
+    let enc = legacy.unwrap_or_else(|| undeclared(body));
     let (text, replaced) = enc.decode_without_bom_handling(body);
     finish(text, enc, replaced)
+}
+
+/// The legacy encoding of an 8-bit body that declares none, as a browser guesses it
+/// (chardetng, Firefox's detector): read as windows-1252 always, a Russian feed in
+/// windows-1251 or a Japanese one in Shift_JIS was stored as Latin letters. Western text
+/// still guesses windows-1252.
+fn undeclared(body: &[u8]) -> &'static Encoding {
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(body, true);
+    detector.guess(None, chardetng::Utf8Detection::Deny)
 }
 
 /// `body` (not valid UTF-8) read as UTF-8 where it is valid and each invalid byte in the
@@ -404,6 +415,36 @@ mod tests {
                 format!("<rss><title>{s}</title></rss>"),
                 "{label}"
             );
+        }
+    }
+
+    #[test]
+    fn an_undeclared_legacy_encoding_is_guessed() {
+        for (enc, s) in [
+            (
+                encoding_rs::WINDOWS_1251,
+                "Правительство одобрило новый бюджет на следующий год",
+            ),
+            (
+                encoding_rs::KOI8_R,
+                "Правительство одобрило новый бюджет на следующий год",
+            ),
+            (
+                encoding_rs::SHIFT_JIS,
+                "政府は来年度の新しい予算案を承認した",
+            ),
+            (encoding_rs::EUC_KR, "정부는 내년 새 예산안을 승인했다"),
+            (
+                encoding_rs::WINDOWS_1252,
+                "Le gouvernement a approuvé le budget de l'année prochaine",
+            ),
+        ] {
+            let xml =
+                format!("<rss><title>{s}</title><item><description>{s}</description></item></rss>");
+            let (body, _, _) = enc.encode(&xml);
+            let d = to_utf8(&body, None);
+            // (KOI8-R text may be named KOI8-U, its superset: the same letters)
+            assert_eq!(text(&d), xml, "{} read as {}", enc.name(), d.encoding);
         }
     }
 
