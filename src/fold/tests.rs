@@ -2160,4 +2160,33 @@ fn headlines_saying_the_opposite_over_one_summary_are_two_stories() {
         matches!(d, Decision::Copy { story, .. } if story == s),
         "{d:?}"
     );
+    // An outlet's rewrite tells both moves in other words: a copy, short or long (the
+    // review's copies that a first version of the rule split).
+    let markets = [
+        "London's FTSE 100 index closed 0.8 percent higher on Thursday, led by mining and energy shares, while the Dow Jones in New York fell in early trading after weak retail figures.",
+        "Anglo Kelby and Northsea Petroleum gained more than three percent each as metal and oil prices climbed on hopes of stronger demand from Asia.",
+        "In New York, retailers weighed on the Dow after sales in October came in below what economists had expected, the second miss in three months.",
+        "Traders said attention would turn on Friday to the payroll figures, which could shift bets on the timing of the next interest rate cut.",
+    ];
+    for (i, paras) in [&markets[..1], &markets[..]].into_iter().enumerate() {
+        let at = T0 + (12 + 3 * i64::try_from(i).unwrap()) * HOUR;
+        let s = story(fold(
+            &f,
+            "agency",
+            &entry(&format!("m{i}"), "FTSE rises while Dow falls", paras),
+            at,
+        ));
+        let cut = &paras[..paras.len().saturating_sub(1).max(1)];
+        let d = fold(
+            &f,
+            "outlet",
+            &entry(&format!("n{i}"), "FTSE gains, Dow slips", cut),
+            at + HOUR,
+        );
+        assert!(
+            matches!(d, Decision::Copy { story, .. } if story == s),
+            "{} paragraphs: {d:?}",
+            paras.len()
+        );
+    }
 }

@@ -210,11 +210,10 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 crate::dedup::published_close(self.params, self.this.published, other.published());
             return Ok(close || !self.another_item_of_the_source(&other));
         }
-        let title = other.fp_title();
         Ok(crate::dedup::long_headlines_agree(
             (&self.a.fp_title, || Cow::Borrowed(self.a.fp_text.as_str())),
-            (&title, || other.fp_text()),
-        ) && !self.contradicts(&title))
+            (&other.fp_title(), || other.fp_text()),
+        ))
     }
 
     /// The match [`Index::find_all`] gave, if it [holds](SecondLooks::holds); for an exact
