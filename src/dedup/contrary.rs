@@ -237,17 +237,7 @@ pub fn headlines_contradict(a: &str, b: &str) -> bool {
         return false;
     }
     // the words both have at the start and at the end
-    let head = short
-        .iter()
-        .zip(long.iter())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let tail = short[head..]
-        .iter()
-        .rev()
-        .zip(long[head..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
+    let (head, tail) = super::common_ends(short, long);
     let shared = short[..head]
         .iter()
         .chain(&short[short.len() - tail..])

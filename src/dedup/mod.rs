@@ -630,14 +630,21 @@ fn one_spelling_apart(a: &str, b: &str) -> bool {
         return false;
     }
     // one edit: the two differ in one place only
-    let head = x.iter().zip(y.iter()).take_while(|(p, q)| p == q).count();
+    let (head, tail) = common_ends(x, y);
+    x.len() - head - tail <= 1 && y.len() - head - tail <= 1
+}
+
+/// How many items `x` and `y` share at their start, and then at their end (never
+/// overlapping the start): what lies between is where they differ.
+fn common_ends<T: PartialEq>(x: &[T], y: &[T]) -> (usize, usize) {
+    let head = x.iter().zip(y).take_while(|(p, q)| p == q).count();
     let tail = x[head..]
         .iter()
         .rev()
         .zip(y[head..].iter().rev())
         .take_while(|(p, q)| p == q)
         .count();
-    x.len() - head - tail <= 1 && y.len() - head - tail <= 1
+    (head, tail)
 }
 
 /// The distinct figures of a fingerprint text, sorted: each word that starts with a digit,

@@ -42,11 +42,10 @@ fn words(i: usize) -> String {
         .join(" ")
 }
 
-#[test]
-fn truncated_or_garbled_stores_are_refused_clearly() {
-    // A store of a few MiB (several sled segments), written by the real binary.
-    let server = FeedServer::start();
-    let items: Vec<(String, String, String, String)> = (0..1500)
+/// An RSS feed titled `title` of the first `n` of the distinct items these tests store
+/// (a headline and 150 words each).
+fn feed_of(title: &str, n: usize) -> String {
+    let items: Vec<(String, String, String, String)> = (0..n)
         .map(|i| {
             (
                 format!("g{i}"),
@@ -60,7 +59,14 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
         .iter()
         .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
         .collect();
-    server.set("d.xml", rss("Damage", &refs));
+    rss(title, &refs)
+}
+
+#[test]
+fn truncated_or_garbled_stores_are_refused_clearly() {
+    // A store of a few MiB (several sled segments), written by the real binary.
+    let server = FeedServer::start();
+    server.set("d.xml", feed_of("Damage", 1500));
     let env = TestEnv::new(&[("d", server.url("d.xml"))], "1h");
     env.command_ok(&["once"]);
     let pristine_lines = env.export().len();
@@ -204,29 +210,12 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
 #[test]
 fn a_store_whose_files_were_put_back_older_is_refused_by_every_command() {
     let server = FeedServer::start();
-    let items: Vec<(String, String, String, String)> = (0..400)
-        .map(|i| {
-            (
-                format!("g{i}"),
-                format!("Headline {i}"),
-                format!("http://d.test/{i}"),
-                format!("<p>{}</p>", words(i)),
-            )
-        })
-        .collect();
-    let feed = |n: usize| {
-        let refs: Vec<(&str, &str, &str, &str)> = items[..n]
-            .iter()
-            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
-            .collect();
-        rss("Older", &refs)
-    };
-    server.set("d.xml", feed(150));
+    server.set("d.xml", feed_of("Older", 150));
     let env = TestEnv::new(&[("d", server.url("d.xml"))], "1h");
     env.command_ok(&["once"]);
     let older = env.store.with_extension("older");
     copy_dir(&env.store, &older);
-    server.set("d.xml", feed(400));
+    server.set("d.xml", feed_of("Older", 400));
     env.command_ok(&["once"]);
     assert_eq!(env.export().len(), 400);
 
