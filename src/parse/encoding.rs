@@ -16,8 +16,8 @@
 //! 4. UTF-8 with some bad bytes (mostly valid, or declared UTF-8 with sequences of three or
 //!    four bytes) stays UTF-8, its invalid bytes read as windows-1252 or the declared
 //!    single-byte encoding (an item pasted from a Latin-1 source); anything else is read in
-//!    the encoding chardetng (Firefox's detector) guesses, windows-1252 for Western text (the
-//!    web's default for undeclared 8-bit text).
+//!    the encoding chardetng (Firefox's detector) guesses when that writes another script
+//!    than Latin, else as windows-1252 (the web's default for undeclared 8-bit text).
 //!
 //! Bytes invalid in a legacy encoding become U+FFFD; decoding never fails.
 
@@ -92,14 +92,47 @@ pub fn to_utf8<'a>(body: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
     finish(text, enc, replaced)
 }
 
-/// The legacy encoding of an 8-bit body that declares none, as a browser guesses it
-/// (chardetng, Firefox's detector): read as windows-1252 always, a Russian feed in
-/// windows-1251 or a Japanese one in Shift_JIS was stored as Latin letters. Western text
-/// still guesses windows-1252.
+/// The legacy encoding of an 8-bit body that declares none: the one a browser guesses
+/// (chardetng, Firefox's detector) when that writes another script than Latin (Cyrillic,
+/// Greek, Hebrew, Arabic, Thai, Chinese, Japanese, Korean), else windows-1252. Read as
+/// windows-1252 always, a Russian feed in windows-1251 or a Japanese one in Shift_JIS was
+/// stored as Latin letters. Its Latin guesses are not taken: a British feed whose only
+/// 8-bit byte was the pound sign came out as ISO-8859-2 (every `£` an `Ł`), and Icelandic
+/// as windows-1250, where windows-1252 read both right (the review of session 53).
 fn undeclared(body: &[u8]) -> &'static Encoding {
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(body, true);
-    detector.guess(None, chardetng::Utf8Detection::Deny)
+    let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
+    if latin(guess) {
+        WINDOWS_1252
+    } else {
+        guess
+    }
+}
+
+/// Whether `enc` is a single-byte encoding of the Latin script (Central European, Turkish,
+/// Baltic, Vietnamese, and windows-1252 itself).
+fn latin(enc: &'static Encoding) -> bool {
+    use encoding_rs::{
+        ISO_8859_10, ISO_8859_13, ISO_8859_14, ISO_8859_15, ISO_8859_16, ISO_8859_2, ISO_8859_3,
+        ISO_8859_4, WINDOWS_1250, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258,
+    };
+    [
+        WINDOWS_1252,
+        WINDOWS_1250,
+        WINDOWS_1254,
+        WINDOWS_1257,
+        WINDOWS_1258,
+        ISO_8859_2,
+        ISO_8859_3,
+        ISO_8859_4,
+        ISO_8859_10,
+        ISO_8859_13,
+        ISO_8859_14,
+        ISO_8859_15,
+        ISO_8859_16,
+    ]
+    .contains(&enc)
 }
 
 /// `body` (not valid UTF-8) read as UTF-8 where it is valid and each invalid byte in the
@@ -437,6 +470,17 @@ mod tests {
             (
                 encoding_rs::WINDOWS_1252,
                 "Le gouvernement a approuvé le budget de l'année prochaine",
+            ),
+            // Latin guesses are not taken: chardetng read these as ISO-8859-2 / windows-1250
+            (encoding_rs::WINDOWS_1252, "Firm fined £5m over data breach"),
+            (
+                encoding_rs::WINDOWS_1252,
+                "Alþingi samþykkir fjárlög næsta árs, segir Fjármálaráðherra",
+            ),
+            (encoding_rs::GBK, "政府批准了明年的新预算案"),
+            (
+                encoding_rs::WINDOWS_1253,
+                "Η κυβέρνηση ενέκρινε τον νέο προϋπολογισμό",
             ),
         ] {
             let xml =
