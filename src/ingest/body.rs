@@ -219,7 +219,13 @@ fn shared_key(articles: &mut [Article], shared: &std::collections::HashSet<Strin
     let mut given = std::collections::HashSet::new();
     for a in articles.iter_mut().filter(|a| shared.contains(&a.key)) {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for part in [a.url.as_deref().unwrap_or(""), &a.title] {
+        // The page without a route the canonical URL keeps (`#!/…`): the keys made before
+        // it kept them stay the same.
+        let page = a
+            .url
+            .as_deref()
+            .map_or("", |u| u.split_once('#').map_or(u, |(p, _)| p));
+        for part in [page, &a.title] {
             h.update(part.as_bytes());
             h.update(&[0]);
         }
@@ -405,6 +411,38 @@ mod tests {
             "{keys:?}"
         );
         assert!(keys[2].ends_with("g2"), "{keys:?}");
+    }
+
+    #[test]
+    fn items_of_one_page_told_apart_by_long_routes_keep_the_keys_they_had() {
+        // Routes too long to be an anchor of the key share the page's key; the canonical
+        // URL keeps them now (`#!/…`), and the keys stay those made when it did not.
+        let now = Utc::now();
+        let keys = |links: [&str; 2]| -> Vec<String> {
+            let mut entries: Vec<RawEntry> = links
+                .iter()
+                .zip(["Harbour reopens", "Bridge closes"])
+                .map(|(link, title)| RawEntry {
+                    link: Some((*link).into()),
+                    title: Some(title.into()),
+                    summary: Some(format!("{title}: the story in one line.")),
+                    ..entry(10, now)
+                })
+                .collect();
+            normalize_entries(&mut entries, &NormalizeOptions::new(now))
+                .into_iter()
+                .map(|a| a.key)
+                .collect()
+        };
+        let routed = keys([
+            "https://spa.example/#!/news/2024/12/06/harbour-reopens-after-a-long-winter-of-repairs-to-the-quay",
+            "https://spa.example/#!/article?id=100",
+        ]);
+        assert_eq!(
+            routed,
+            keys(["https://spa.example/", "https://spa.example/"])
+        );
+        assert_ne!(routed[0], routed[1]);
     }
 
     #[test]
