@@ -287,9 +287,10 @@ pub(super) async fn save_snapshot(folder: Arc<Folder>) {
 }
 
 /// Flushes the store every `store.flush_every` and publishes what became durable. After a
-/// write failure (disk full, I/O error) the store refuses writes: this loop then logs it once,
-/// checks every few seconds whether the disk takes writes again, and reopens the store, which
-/// keeps what was flushed and resumes ingesting. Polls meanwhile fail fast with class `store`.
+/// write failure (disk full, I/O error, a reopen after a backup that failed) the store refuses
+/// writes: this loop then tries every 2 s whether the disk takes writes again and the store
+/// reopens, which keeps what was flushed and resumes ingesting; the fault is logged once,
+/// after the first try, unless that try found damage. Polls meanwhile fail fast with class `store`.
 /// Each new reason a recovery attempt fails for (the disk still full, then perhaps a reopen
 /// that finds the store locked) is logged once as a warning, its repeats at debug. A reopen or
 /// index rebuild that finds the store damaged stops the daemon, as the read-through does:
@@ -321,16 +322,10 @@ pub(super) async fn flush_loop(
                 // Reported where it was found, which stops the daemon; nothing to recover.
                 continue;
             }
-            if !reported {
-                error!(
-                    error.message = %fault.message,
-                    "store write failed: ingesting stops until the disk takes writes again; \
-                     everything flushed so far is kept"
-                );
-                reported = true;
-                last_probe = Some(Instant::now());
-            }
-            if last_probe.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+            // A new fault is first tried 2 s on (then every 2 s), and only then reported: what
+            // it is (a full disk, or damage that the reopen after a backup found) shows then.
+            let since = *last_probe.get_or_insert_with(Instant::now);
+            if since.elapsed() < Duration::from_secs(2) {
                 continue;
             }
             last_probe = Some(Instant::now());
@@ -344,10 +339,19 @@ pub(super) async fn flush_loop(
                     .map_err(|e| Recovery::of(e, "rebuilding the index failed"))
             })
             .await;
+            if !reported && !matches!(reopened, Ok(Err(Recovery::Damaged(_)))) {
+                error!(
+                    error.message = %fault.message,
+                    "store write failed: ingesting stops until the store reopens (tried every \
+                     2 s); everything flushed so far is kept"
+                );
+                reported = true;
+            }
             match reopened {
                 Ok(Ok(index)) => {
                     reported = false;
                     last_reason = None;
+                    last_probe = None;
                     info!(index, fault.message = %fault.message, "store reopened; ingesting resumes")
                 }
                 Ok(Err(Recovery::Damaged(e))) => stop_on_damage(&store, e, &damage),

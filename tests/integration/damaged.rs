@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{num, rss, Daemon, FeedServer, TestEnv};
 
 fn copy_dir(from: &Path, to: &Path) {
     let _ = std::fs::remove_dir_all(to);
@@ -295,4 +295,47 @@ fn run_daemon_until_exit(config: &Path, limit: Duration) -> (Option<i32>, String
         std::thread::sleep(Duration::from_millis(20));
     };
     (code, reader.join().unwrap())
+}
+
+/// A backup closes and reopens the store; a reopen that finds the store lost writes (here its
+/// mark moved past the change log's end while the daemon ran) stops the daemon as damage, and
+/// is not first reported as a full disk to wait for.
+#[test]
+fn a_backup_whose_reopen_finds_lost_writes_stops_the_daemon_in_plain_words() {
+    let server = FeedServer::start();
+    server.set("d.xml", feed_of("Reopened", 20));
+    let env = TestEnv::new(&[("d", server.url("d.xml"))], "1h");
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("the items stored", |s| num(s, "/counts/articles") == 20);
+    let mark = env.store.join("durable.line");
+    // Written after the flush that made the items durable; nothing moves the line after it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&mark).is_ok_and(|m| m.contains("seq ")) {
+        assert!(Instant::now() < deadline, "no durable line mark written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::write(
+        &mark,
+        "wirefold durable line\nseq 999999999\nat 1700000000000\n",
+    )
+    .unwrap();
+
+    let (code, _, err) = env.command(&["backup", "--url", &daemon.url("")]);
+    assert_ne!(code, 0, "the backup: {err}");
+    let (code, log) = daemon.wait_exit(Duration::from_secs(30));
+    assert_eq!(code, Some(1), "the daemon went on:\n{log}");
+    assert!(
+        log.contains("the store is damaged: ingesting stops and the daemon exits")
+            && log.contains("lost writes it had made durable"),
+        "{log}"
+    );
+    // Not first called a write failure to wait out.
+    for wrong in [
+        "stopped taking writes",
+        "store write failed",
+        "disk takes writes",
+    ] {
+        assert!(!log.contains(wrong), "{wrong:?}:\n{log}");
+    }
+    assert!(!log.contains("panicked"), "{log}");
 }
