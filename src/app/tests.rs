@@ -310,3 +310,62 @@ fn the_host_a_redirect_took_a_source_to_is_known_after_a_restart() {
     let st = app.ctx.store.source_state("s").unwrap().unwrap();
     assert_eq!(st.redirect_host, None);
 }
+
+/// A `Retry-After` past `schedule.max_retry_after` is quoted as the server sent it, and the
+/// error says how long the host is really left alone; one within it says nothing more.
+#[test]
+fn a_retry_after_past_the_bound_says_what_is_held() {
+    use axum::response::IntoResponse;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let serve = |retry_after: &'static str| {
+        rt.block_on(async {
+            let app = axum::Router::new().route(
+                "/feed.xml",
+                axum::routing::get(move || async move {
+                    (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        [(axum::http::header::RETRY_AFTER, retry_after)],
+                    )
+                        .into_response()
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            addr
+        })
+    };
+    let (far, near) = (serve("4294967295"), serve("600"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+             [schedule]\nmax_retry_after = \"2h\"\n\
+             [[sources]]\nname = \"far\"\nurl = \"http://{far}/feed.xml\"\n\
+             [[sources]]\nname = \"near\"\nurl = \"http://{near}/feed.xml\"\n",
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let app = App::build(Config::load_with_env(&path, Some(HashMap::new())).unwrap()).unwrap();
+    rt.block_on(app.once());
+    let error = |name: &str| {
+        let st = app.ctx.store.source_state(name).unwrap().unwrap();
+        st.last_error.map(|e| e.message).unwrap_or_default()
+    };
+    assert_eq!(
+        error("far"),
+        "HTTP status 503 Service Unavailable (Retry-After: 136years 1month 5days 19h 54m 39s); \
+         the host is left alone for 2h (schedule.max_retry_after)"
+    );
+    assert_eq!(
+        error("near"),
+        "HTTP status 503 Service Unavailable (Retry-After: 10m)"
+    );
+}

@@ -172,8 +172,30 @@ fn record_failure(
     let class = e.class();
     ctx.errors.record(class);
     state.failures = state.failures.saturating_add(1);
+    // The host that asked: a source that a temporary redirect took elsewhere does not
+    // pause its own host for the other host's sake.
+    let asked = e
+        .answered_by()
+        .map(str::to_owned)
+        .or_else(|| polled_host(source, Some(state)));
+    let pause = match (e.retry_after(), asked) {
+        (Some(wait), Some(host)) => {
+            let held = ctx.hosts.cool_down(&host, wait);
+            Some((host, wait, held))
+        }
+        _ => None,
+    };
     // What the server sent may be quoted in it: shown safe and short in the log and /status.
-    let message = crate::config::shown_message(&e.to_string());
+    let mut message = crate::config::shown_message(&e.to_string());
+    // A `Retry-After` past `schedule.max_retry_after` is quoted as sent: say what is held.
+    if let Some((_, asked, held)) = &pause {
+        if held < asked {
+            message.push_str(&format!(
+                "; the host is left alone for {} (schedule.max_retry_after)",
+                humantime::format_duration(Duration::from_secs(held.as_secs()))
+            ));
+        }
+    }
     warn!(
         error.class = %class,
         error.message = %message,
@@ -192,15 +214,8 @@ fn record_failure(
         state.gone_since = Some(now_ms());
         warn!(source = %source.name, "the feed is gone (410): polling stopped; change its URL to poll it again");
     }
-    // The host that asked: a source that a temporary redirect took elsewhere does not
-    // pause its own host for the other host's sake.
-    let asked = e
-        .answered_by()
-        .map(str::to_owned)
-        .or_else(|| polled_host(source, Some(state)));
     state.host_pause = None;
-    if let (Some(wait), Some(host)) = (e.retry_after(), asked) {
-        let wait = ctx.hosts.cool_down(&host, wait);
+    if let Some((host, _, wait)) = pause {
         if !wait.is_zero() {
             info!(host, wait_s = wait.as_secs(), "host asked to be left alone");
             // Kept with the state: a restart resumes this pause, not the source's back-off.
