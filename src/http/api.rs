@@ -106,7 +106,8 @@ impl Params {
         self.0
             .get(name)
             .map(|v| {
-                let digits = v.trim();
+                // As strict as the ids in paths: digits, nothing around them.
+                let digits = v.as_str();
                 unsigned(digits).ok_or_else(|| BadParam {
                     name: name.into(),
                     message: if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -126,7 +127,7 @@ impl Params {
             Some("true") | Some("1") => Ok(true),
             Some(v) => Err(BadParam {
                 name: name.into(),
-                message: format!("\"{v}\" is not a boolean; allowed: true, false"),
+                message: format!("\"{v}\" is not a boolean; allowed: true, false, 1, 0"),
             }),
         }
     }
@@ -807,6 +808,19 @@ mod tests {
             message("after=%2B5").as_deref(),
             Some("\"+5\" is not a non-negative integer")
         );
+        // Nothing around the digits, as in a path's id: no space, ASCII or other.
+        for q in [
+            "after=%205",
+            "after=5%20",
+            "after=%C2%A05",
+            "after=5%E2%80%83",
+        ] {
+            assert!(
+                message(q).is_some_and(|m| m.ends_with("is not a non-negative integer")),
+                "{q}: {:?}",
+                message(q)
+            );
+        }
         assert!(matches!(parse_id("+1"), Err(e) if e.name == "id"));
         assert!(matches!(parse_id("1"), Ok(1)));
         assert_eq!(

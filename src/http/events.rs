@@ -98,39 +98,42 @@ pub(super) async fn events(
     };
     // Empty is none: an EventSource sends the header only when it has an id, but some
     // client libraries send it empty.
-    let mut all = headers
+    let mut header_cursor = None;
+    for v in headers
         .get_all("last-event-id")
         .iter()
-        .filter(|v| !v.as_bytes().trim_ascii().is_empty());
-    let given = all.next();
-    // Two that disagree: which one the client meant is unknown (as with `after`).
-    if all.any(|v| given.is_some_and(|g| g.as_bytes().trim_ascii() != v.as_bytes().trim_ascii())) {
-        return BadParam {
-            name: "Last-Event-ID".into(),
-            message: "given twice with different values; give one cursor".into(),
-        }
-        .into_response();
-    }
-    let header_cursor = match given.map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(v)) => match super::api::unsigned(v.trim()) {
-            Some(n) => Some(n),
-            None => {
+        .filter(|v| !v.as_bytes().trim_ascii().is_empty())
+    {
+        let n = match v.to_str() {
+            Ok(v) => match super::api::unsigned(v.trim_ascii()) {
+                Some(n) => n,
+                None => {
+                    return BadParam {
+                        name: "Last-Event-ID".into(),
+                        message: format!("\"{v}\" is not an event id"),
+                    }
+                    .into_response()
+                }
+            },
+            Err(_) => {
                 return BadParam {
                     name: "Last-Event-ID".into(),
-                    message: format!("\"{v}\" is not an event id"),
+                    message: "not ASCII".into(),
                 }
                 .into_response()
             }
-        },
-        Some(Err(_)) => {
+        };
+        // Two that disagree: which one the client meant is unknown (as with `after`). Told
+        // apart as numbers, as `after` is: "5" and "05" are one cursor.
+        if header_cursor.is_some_and(|h| h != n) {
             return BadParam {
                 name: "Last-Event-ID".into(),
-                message: "not ASCII".into(),
+                message: "given twice with different values; give one cursor".into(),
             }
-            .into_response()
+            .into_response();
         }
-    };
+        header_cursor = Some(n);
+    }
     let after = match p.u64("after") {
         // Two cursors that disagree: which one the client meant is unknown.
         Ok(Some(a)) if header_cursor.is_some_and(|h| h != a) => {
