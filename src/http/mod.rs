@@ -219,9 +219,24 @@ const STORE_CLOSED_MARGIN: std::time::Duration = std::time::Duration::from_secs(
 /// `403 host_not_allowed` for a request to a loopback daemon without a token under a name
 /// that is not its own ([`control::rebound_host`]: DNS rebinding), whatever its method and
 /// path but the probes'.
+///
+/// Also `400 missing_host` for an HTTP/1.1 request that names no host at all (no `Host`
+/// header, no absolute target), as RFC 9112 3.2 has a server answer it; the probes are
+/// answered anyway, for the simplest health checkers.
 async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if OPEN_PATHS.contains(&req.uri().path()) {
         return next.run(req).await;
+    }
+    if req.version() == axum::http::Version::HTTP_11
+        && req.uri().authority().is_none()
+        && !req.headers().contains_key(header::HOST)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "missing_host",
+            "an HTTP/1.1 request must name the host it is sent to in a Host header \
+             (RFC 9112 3.2)",
+        );
     }
     match control::rebound_host(req.headers(), req.uri().authority(), &state.config.http) {
         None => next.run(req).await,

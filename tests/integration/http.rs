@@ -366,6 +366,27 @@ fn api_change_feed_feeds_metrics_and_events() {
         );
         assert_eq!(code, 200, "{path}: {body}");
     }
+    // An HTTP/1.1 request that names no host: 400 (RFC 9112 3.2), but for the probes;
+    // HTTP/1.0 had no Host.
+    let raw = |request: &str| {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(d.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        answer
+    };
+    let hostless = raw("GET /stories HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(hostless.starts_with("HTTP/1.1 400"), "{hostless}");
+    assert!(hostless.contains("\"missing_host\""), "{hostless}");
+    let probe = raw("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(probe.starts_with("HTTP/1.1 200"), "{probe}");
+    let old = raw("GET /stories HTTP/1.0\r\n\r\n");
+    assert!(
+        old.starts_with("HTTP/1.1 200") || old.starts_with("HTTP/1.0 200"),
+        "{old}"
+    );
     let local = format!("localhost:{port}");
     let (code, _, body) = send(
         reqwest::Method::GET,
@@ -537,6 +558,13 @@ fn api_change_feed_feeds_metrics_and_events() {
     );
     assert_eq!(code, 400, "{body}");
     assert_eq!(json(&body)["parameter"], "Last-Event-ID", "{body}");
+    // Told apart as numbers, as `after` is: "0" and "00" are one cursor.
+    let twice = sse_until(
+        &d.url("/events"),
+        &[("Last-Event-ID", "0"), ("Last-Event-ID", "00")],
+        |t| t.matches("event: ").count() >= 4,
+    );
+    assert!(twice.contains("event: new_copy"), "{twice}");
     // An empty Last-Event-ID (some client libraries send one) is no cursor.
     let empty = sse_until(&d.url("/events?after=0"), &[("Last-Event-ID", "")], |t| {
         t.matches("event: ").count() >= 4
