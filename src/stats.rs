@@ -208,19 +208,32 @@ async fn answer(
     let code = resp.status();
     let body = resp.text().await?;
     if !code.is_success() {
-        return Err(refusal(shown, code, &body));
+        return Err(refusal(shown, code, &body, token.is_some()));
     }
     Ok(body)
 }
 
 /// The daemon's refusal of a request to `url` as an error: the `message` of its JSON error,
-/// else the body as it came.
-fn refusal(url: &str, code: reqwest::StatusCode, body: &str) -> anyhow::Error {
+/// else the body as it came. A `401` also says what to do about the token the command sent
+/// (`sent_token`) or did not.
+fn refusal(url: &str, code: reqwest::StatusCode, body: &str, sent_token: bool) -> anyhow::Error {
     let message = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
         .unwrap_or_else(|| body.to_owned());
-    anyhow::anyhow!("{url} answered {code}: {}", message.trim())
+    let hint = match (code, sent_token) {
+        (reqwest::StatusCode::UNAUTHORIZED, true) => {
+            " (the command sent the configuration's http.token, which the daemon refused: \
+             a daemon reads http.token when it starts, so one started before the token was \
+             edited still takes the old one until it is restarted)"
+        }
+        (reqwest::StatusCode::UNAUTHORIZED, false) => {
+            " (the command sent no token: give it the daemon's configuration with -c, which \
+             holds http.token)"
+        }
+        _ => "",
+    };
+    anyhow::anyhow!("{url} answered {code}: {}{hint}", message.trim())
 }
 
 /// Asks the daemon at `base` for a backup of its store (`POST /store/backup`); the sentence

@@ -1,6 +1,6 @@
 //! The one-shot commands: check-config, once, export, health-check.
 
-use crate::helpers::{rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{numbered_rss, rss, Daemon, FeedServer, TestEnv};
 
 #[test]
 fn check_config_names_every_bad_key() {
@@ -665,6 +665,57 @@ fn import_opml_prints_sources_a_reload_then_polls() {
         err.contains("--interval 7d is outside schedule bounds; allowed: 1s to 6h"),
         "{err}"
     );
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
+/// A command refused for its token says why: a daemon reads `http.token` when it starts, so
+/// after the token was edited (and SIGHUP, which says it needs a restart) the command's new
+/// one is refused until the daemon restarts; a command that sent none is told where it is.
+#[test]
+fn a_refused_token_is_explained_to_the_command() {
+    let server = FeedServer::start();
+    server.set("d.xml", numbered_rss("Harbour", "t", &[1]));
+    let env = TestEnv::new(&[("d", server.url("d.xml"))], "1h");
+    let with_token = |token: &str| {
+        let toml = std::fs::read_to_string(&env.config).unwrap();
+        let toml = match toml.find("\ntoken = ") {
+            Some(at) => {
+                let end = at + 1 + toml[at + 1..].find('\n').unwrap();
+                format!("{}\ntoken = \"{token}\"{}", &toml[..at], &toml[end..])
+            }
+            None => toml.replacen(
+                "listen = \"127.0.0.1:0\"",
+                &format!("listen = \"127.0.0.1:0\"\ntoken = \"{token}\""),
+                1,
+            ),
+        };
+        std::fs::write(&env.config, toml).unwrap();
+    };
+    with_token("first-token-0123456789");
+    let daemon = Daemon::start(&env);
+    let (code, _, err) = env.command(&["stats"]);
+    assert_eq!(code, 0, "{err}");
+
+    with_token("second-token-0123456789");
+    daemon.hangup();
+    daemon.wait_for_log("restart");
+    let (code, _, err) = env.command(&["stats"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("401") && err.contains("started before the token was edited"),
+        "{err}"
+    );
+    // Told where the daemon is but given no configuration: no token sent.
+    let out = crate::helpers::wirefold()
+        .args(["stats", "--url", &daemon.url("")])
+        .env_remove("WIREFOLD_CONFIG")
+        .current_dir(env.dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the command sent no token"), "{err}");
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 }
