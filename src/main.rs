@@ -136,8 +136,15 @@ fn daemon_url(url: Option<String>, arg: &ConfigArg) -> anyhow::Result<(String, O
         .and_then(wirefold::storage::listening)
         .and_then(wirefold::config::local_url);
     let base = bound.or_else(|| http.local_url()).ok_or_else(|| {
+        // Port 0 is known only from a running daemon's mark in its store.
+        let store = store.as_deref().map_or_else(
+            || "the store".to_owned(),
+            |s| format!("the store {}", s.display()),
+        );
         anyhow::anyhow!(
-            "{}: http.listen {} has port 0, chosen when the daemon starts; pass --url",
+            "{}: http.listen {} has port 0, chosen when the daemon starts, and {store} names \
+             no address a daemon listens on: is the daemon running? (If it runs on another \
+             store, pass --url.)",
             path.display(),
             http.listen
         )

@@ -832,7 +832,10 @@ fn bearer_token_guards_everything_but_health() {
     let out = health_check();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("has port 0") && err.contains("--url"), "{err}");
+    assert!(
+        err.contains("has port 0") && err.contains("is the daemon running?"),
+        "{err}"
+    );
 }
 
 #[test]
