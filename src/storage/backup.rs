@@ -469,6 +469,9 @@ impl Backups {
     /// The backups under `root`, keeping `keep`; the newest one there (by its name) is the
     /// last backup until this process writes one.
     pub fn new(root: PathBuf, keep: usize) -> Self {
+        // Absolute, so that the paths reported (to `wirefold backup`, `/status`) name the
+        // copies from wherever they are read, not from the daemon's working directory.
+        let root = std::path::absolute(&root).unwrap_or(root);
         let last = newest(&root);
         Self {
             root,

@@ -1242,6 +1242,15 @@ fn the_backups_log_knows_the_newest_backup_and_the_last_failure() {
     let root = dir.path().join("backups");
     // None there (no directory yet).
     assert_eq!(Backups::new(root.clone(), 2).log(), BackupLog::default());
+    // A relative directory is made absolute: the paths reported name the copies from
+    // wherever they are read (`wirefold backup` runs in another working directory).
+    let relative = Backups::new(PathBuf::from("store.backups"), 2);
+    assert!(
+        relative.root().is_absolute(),
+        "{}",
+        relative.root().display()
+    );
+    assert!(relative.root().ends_with("store.backups"));
     // Found by name: the newest, a same-second suffix included; not a partial copy, a file
     // or another directory.
     for name in [
