@@ -334,7 +334,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Without a configuration named or found, the built-in rules alone: checking how
             // a feed normalizes needs no daemon set up.
             let normalize = match optional_config(&config) {
-                Some(path) => Config::load(&path)?.normalize,
+                Some(path) => Config::load_normalize(&path)?,
                 None => wirefold::config::NormalizeConfig::default(),
             };
             let n = wirefold::inspect::normalize_file(

@@ -775,6 +775,15 @@ impl Config {
         valid(path, (config.sources, config.schedule), problems)
     }
 
+    /// The `[normalize]` section alone, for `wirefold normalize`: read and checked like
+    /// [`Config::load`], but only its problems count (trying the rules on a feed file needs
+    /// no store, listener or source that works).
+    pub fn load_normalize(path: &Path) -> Result<NormalizeConfig, ConfigError> {
+        let (config, mut problems) = Self::read(path, None)?;
+        problems.retain(|p| p.key.starts_with("normalize."));
+        valid(path, config.normalize, problems)
+    }
+
     /// Reads the file, applies the environment's overrides and validates: the typed
     /// configuration (with stand-ins where a value was bad) and every problem found.
     fn read(

@@ -538,6 +538,14 @@ fn normalize_prints_what_the_configured_rules_leave() {
     let text = e["text"].as_str().unwrap_or_default();
     assert!(text.contains("Tide tables"), "{text}");
 
+    // Problems elsewhere in the configuration (a source that would not start) do not stop
+    // it (a bad rule does: below).
+    env.append_config("[[sources]]\nname = \"broken\"\nurl = \"gopher://x.test/\"\n");
+    let (code, _, err) = env.command(&["once"]);
+    assert_ne!(code, 0, "{err}");
+    let e = entry(&env);
+    assert!(e["fingerprint_text"].as_str().is_some(), "{e}");
+
     // With no configuration named and none in the working directory: the built-in rules.
     let out = crate::helpers::wirefold()
         .args(["normalize", feed_arg])
@@ -555,6 +563,17 @@ fn normalize_prints_what_the_configured_rules_leave() {
     assert_ne!(code, 0);
     assert!(
         err.contains("parsing") && err.contains("wirefold.toml"),
+        "{err}"
+    );
+
+    // A bad rule stops it, named alone.
+    env.append_config(
+        "[[normalize.rules]]\nname = \"broken\"\nposition = \"whole\"\npattern = \"(open\"\n",
+    );
+    let (code, _, err) = env.command(&["normalize", feed_arg]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("normalize.rules[1].pattern") && !err.contains("sources["),
         "{err}"
     );
 }
