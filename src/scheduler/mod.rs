@@ -491,7 +491,9 @@ impl<P: Poller> Scheduler<P> {
                             // out of them, as they moved the stored one.
                             let latest = policy::skip(
                                 wall + millis(
-                                    policy::base_interval(&inp, &self.bounds).mul_f64(1.5),
+                                    policy::base_interval(&inp, &self.bounds)
+                                        .mul_f64(1.5)
+                                        .min(self.bounds.max),
                                 ),
                                 inp.skip_hours,
                                 inp.skip_days,

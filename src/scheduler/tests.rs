@@ -964,6 +964,49 @@ async fn a_reload_applies_new_schedule_bounds_to_waiting_sources() {
     }
 }
 
+/// A lowered `max_interval` is a promise to readers: no source waits longer than it after
+/// the reload, though the schedule otherwise keeps a stored time up to 1½ intervals ahead.
+#[tokio::test(start_paused = true)]
+async fn a_reload_that_lowers_max_interval_brings_every_wait_within_it() {
+    let minute = Duration::from_secs(60);
+    let mock = Mock::new(Duration::from_secs(1), |_, _| Answer::Ok);
+    let sources = vec![source("hourly", "a.example", 60 * minute)];
+    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let (control, reloads) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        sources.clone().into(),
+        schedule(60 * minute, Duration::from_secs(5)),
+        64,
+        Arc::new(SchedulerStats::default()),
+        cancel.clone(),
+        tracker.clone(),
+        reloads,
+    ));
+    // Polled once; its next poll is at least half an hour on.
+    tokio::time::sleep(5 * minute).await;
+    assert_eq!(mock.starts_of("hourly").len(), 1);
+    let at_reload = Instant::now() - mock.t0;
+    let mut tighter = schedule(60 * minute, Duration::from_secs(5));
+    tighter.max_interval = 10 * minute;
+    control
+        .send(Control::Reload(sources.into(), tighter))
+        .unwrap();
+    tokio::time::sleep(40 * minute).await;
+    stop(cancel, task, tracker).await;
+    let after = starts_after(&mock, "hourly", at_reload);
+    assert!(
+        !after.is_empty() && after[0] - at_reload <= 10 * minute + Duration::from_secs(1),
+        "{after:?}"
+    );
+    for w in after.windows(2) {
+        assert!(
+            w[1] - w[0] <= 10 * minute + Duration::from_secs(2),
+            "{after:?}"
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn network_down_holds_back_probes_and_recovers() {
     let interval = Duration::from_secs(60);
