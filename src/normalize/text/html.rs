@@ -71,6 +71,7 @@ pub fn plain_to_text(input: &str) -> String {
         plain: true,
         line_chars: 0,
         line_start: false,
+        cdata_ends: false,
     };
     out.literal(input);
     out.buf
@@ -91,6 +92,18 @@ struct Out {
     /// Plain text: a line break read as a space, and nothing visible since. A bullet there
     /// begins a list item of its own, however long the line before it.
     line_start: bool,
+    /// `]]>` in text is a CDATA end marker left over from a broken feed (see
+    /// [`leftover_cdata_ends`]), dropped; else it is text ("Use ]]> to end a section").
+    cdata_ends: bool,
+}
+
+/// Whether the `]]>`s of `input` are CDATA end markers left over from a broken feed: it opens
+/// a CDATA section itself (one nested in another, `<![CDATA[<![CDATA[x]]>]]>`, leaves the
+/// inner one's end as text), or begins or ends with one (a section closed twice). A `]]>`
+/// between words is text.
+fn leftover_cdata_ends(input: &str) -> bool {
+    let t = input.trim();
+    t.starts_with("]]>") || t.ends_with("]]>") || find(input.as_bytes(), 0, b"<![CDATA[").is_some()
 }
 
 /// Bullets that begin a list item on a line of plain text (`&bull;` and its kin; not `-` or
@@ -154,7 +167,7 @@ impl Out {
         if raw.is_empty() {
             return;
         }
-        // CDATA end markers left over from broken feeds, then entities. Most text has neither
+        // CDATA end markers left over from broken feeds (when they are), then entities. Most text has neither
         // `]` nor `&`: one search says so, instead of one search for each. Many chunks are a
         // line break between two tags: a short one is read byte by byte (cheaper than a call).
         let rb = raw.as_bytes();
@@ -167,11 +180,12 @@ impl Out {
         let s: &str = if plain {
             raw
         } else {
-            let raw: std::borrow::Cow<'_, str> = if find(raw.as_bytes(), 0, b"]]>").is_some() {
-                raw.replace("]]>", "").into()
-            } else {
-                raw.into()
-            };
+            let raw: std::borrow::Cow<'_, str> =
+                if self.cdata_ends && find(raw.as_bytes(), 0, b"]]>").is_some() {
+                    raw.replace("]]>", "").into()
+                } else {
+                    raw.into()
+                };
             cleaned = match without_control_refs(decode_entities(&raw)) {
                 std::borrow::Cow::Borrowed(_) => raw,
                 std::borrow::Cow::Owned(d) => d.into(),
@@ -389,6 +403,7 @@ fn strip_pass(input: &str) -> String {
         plain: !has_markup(b),
         line_chars: 0,
         line_start: false,
+        cdata_ends: leftover_cdata_ends(input),
     };
     let mut i = 0;
     // Skip state for nested non-content elements: (name, depth, index after its open tag).

@@ -225,6 +225,18 @@ fn unclosed_constructs() {
     assert_eq!(html_to_text("text <a href=\"x"), "text");
     assert_eq!(html_to_text("<<<<"), "<<<<");
     assert_eq!(html_to_text("]]>x"), "x");
+    // Left over from a broken feed: a section closed twice, or nested in another.
+    assert_eq!(html_to_text("<p>Body</p>]]>"), "Body");
+    assert_eq!(html_to_text("<![CDATA[<p>A ]]> b</p>"), "A b");
+    // Text: a `]]>` between words, decoded from an entity or not.
+    assert_eq!(
+        html_to_text("Use ]]&gt; to end a CDATA section"),
+        "Use ]]> to end a CDATA section"
+    );
+    assert_eq!(
+        html_to_text("<p>Tokens like ]]> close sections</p>"),
+        "Tokens like ]]> close sections"
+    );
     // Escaped `<`s are text once decoded: a `&lt;b y.` is not read again as an unterminated
     // tag that takes the rest of the article; escaped tags that close still are markup.
     assert_eq!(
