@@ -48,6 +48,9 @@ pub const HEALTHS: [&str; 6] = ["ok", "failing", "down", "gone", "waiting", "dis
 /// 1 while the store takes writes, 0 after a failed write (disk full, I/O error) until the
 /// store is reopened: ingest has stopped meanwhile.
 pub const STORE_WRITABLE: &str = "wirefold_store_writable";
+/// 1 while the network is up, 0 while it is down: every source failed at once and polls are
+/// held back (the held sources count as `waiting` in [`SOURCES_HEALTH`], not as failing).
+pub const NETWORK_UP: &str = "wirefold_network_up";
 /// Unix time of each source's last successful poll (bounded set of sources).
 pub const SOURCE_LAST_SUCCESS: &str = "wirefold_source_last_success_timestamp_seconds";
 /// Unix time each source last sent an article new to it (bounded set of sources): an alert
@@ -141,6 +144,10 @@ fn describe() {
     describe_gauge!(
         SOURCES_HEALTH,
         "Sources by health: ok, failing (1-2 failures in a row), down (3 or more), gone (410), waiting (not polled yet, or held while the network is down), disabled; every source, past http.metrics_max_sources too."
+    );
+    describe_gauge!(
+        NETWORK_UP,
+        "1 while the network is up, 0 while every source failed at once and polls are held back (held sources count as waiting in wirefold_sources_health)."
     );
     describe_gauge!(
         STORE_WRITABLE,
@@ -261,6 +268,11 @@ pub fn health_gauges(counts: [(&'static str, usize); 6]) {
     }
 }
 
+/// Whether the network is up, as the scheduler sees it, set at scrape time.
+pub fn network_gauge(up: bool) {
+    gauge!(NETWORK_UP).set(if up { 1.0 } else { 0.0 });
+}
+
 /// The clock offset gauge, set at scrape time once known.
 pub fn clock_gauge(skew: Option<crate::ingest::clock_check::Skew>) {
     if let Some(s) = skew {
@@ -288,19 +300,29 @@ pub fn backup_gauges(log: &crate::storage::BackupLog) {
     counter!(BACKUPS, "result" => "error").absolute(log.failed);
 }
 
-/// The sources' states a scrape last read from the store (at most
-/// `http.metrics_max_sources`), for the scrapes while a backup has the store closed.
+/// What a scrape last read from the store, for the scrapes while a backup has it closed: the
+/// sources' states (at most `http.metrics_max_sources`) and every source's health counts.
 #[derive(Debug, Default)]
-pub struct LastSourceStates(std::sync::Mutex<Vec<(String, crate::storage::SourceState)>>);
+pub struct LastSourceStates(std::sync::Mutex<LastScrape>);
+
+/// What [`LastSourceStates`] holds.
+#[derive(Debug, Default, Clone)]
+pub struct LastScrape {
+    /// The first sources' states, by name.
+    pub states: Vec<(String, crate::storage::SourceState)>,
+    /// Every source's health: each word of [`HEALTHS`] with its count (`None` before a scrape
+    /// read them).
+    pub health: Option<[(&'static str, usize); 6]>,
+}
 
 impl LastSourceStates {
     /// Remembers what this scrape read.
-    pub fn set(&self, states: Vec<(String, crate::storage::SourceState)>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = states;
+    pub fn set(&self, last: LastScrape) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = last;
     }
 
     /// What the last scrape with the store open read.
-    pub fn get(&self) -> Vec<(String, crate::storage::SourceState)> {
+    pub fn get(&self) -> LastScrape {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

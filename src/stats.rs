@@ -31,6 +31,21 @@ struct Status {
     store: Option<StoreStatus>,
     #[serde(default)]
     config: Option<ConfigStatus>,
+    /// Absent from the status of an older wirefold.
+    #[serde(default)]
+    network: Option<Network>,
+}
+
+/// `/status`'s `network`.
+#[derive(Debug, Deserialize)]
+struct Network {
+    state: String,
+    #[serde(default)]
+    down_since: Option<String>,
+    #[serde(default)]
+    held: usize,
+    #[serde(default)]
+    next_probe: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -391,6 +406,17 @@ fn render(s: &Status) -> String {
         s.store_bytes as f64 / (1024.0 * 1024.0),
         s.polls_in_flight
     );
+    if let Some(n) = s.network.as_ref().filter(|n| n.state == "down") {
+        // Held sources count as waiting, not failing: the header alone would look calm.
+        let _ = writeln!(
+            out,
+            "NETWORK DOWN since {}: every source failed at once; {} held back until a probe \
+             gets through (next {})",
+            n.down_since.as_deref().unwrap_or("?"),
+            counted(n.held as u64, "source", "sources"),
+            n.next_probe.as_deref().unwrap_or("?"),
+        );
+    }
     if let Some(b) = s.store.as_ref().and_then(|st| st.backups.as_ref()) {
         let _ = writeln!(out, "{}", backups_line(b));
     }
@@ -447,7 +473,11 @@ fn render(s: &Status) -> String {
         };
         // Its host's pause is what holds a source with no error of its own back.
         let err = match (&x.last_error, &x.host_paused_until) {
-            (Some(e), _) => format!("[{}] {}", e.class, e.message),
+            // First: the error's message may be long, and the row cuts it at 80.
+            (Some(e), Some(until)) => {
+                format!("host paused until {until}; [{}] {}", e.class, e.message)
+            }
+            (Some(e), None) => format!("[{}] {}", e.class, e.message),
             (None, Some(until)) => format!("host paused until {until} (Retry-After)"),
             (None, None) => String::new(),
         };
@@ -722,6 +752,19 @@ mod tests {
         let row = text.lines().find(|l| l.starts_with("quiet")).unwrap();
         assert!(
             row.ends_with("host paused until 2026-12-05T19:00:00Z (Retry-After)"),
+            "{text}"
+        );
+        // The source whose 429 asked for the pause shows both.
+        let text = render(&status(
+            r#"{"name": "asked", "enabled": true, "failures": 1, "polls": 2,
+                "not_modified": 0, "last_success": null, "next_poll": null,
+                "host_paused_until": "2026-12-05T19:00:00Z",
+                "items_new": 0, "items_copies": 0, "items_updated": 0,
+                "last_error": {"class": "http_status", "message": "HTTP status 429"}}"#,
+        ));
+        let row = text.lines().find(|l| l.starts_with("asked")).unwrap();
+        assert!(
+            row.ends_with("host paused until 2026-12-05T19:00:00Z; [http_status] HTTP status 429"),
             "{text}"
         );
     }

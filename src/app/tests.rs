@@ -68,6 +68,11 @@ fn while_a_backup_has_the_store_closed_status_says_so_and_metrics_answer() {
     let (code, metrics) = get("/metrics");
     assert_eq!(code, 200);
     assert!(metrics.contains(series), "{metrics}");
+    // And so are the health counts an alert on sources down reads.
+    assert!(
+        metrics.contains("wirefold_sources_health{health=\"failing\"} 1"),
+        "{metrics}"
+    );
 
     drop(held);
     backup.join().unwrap().unwrap();

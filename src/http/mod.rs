@@ -344,11 +344,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
         crate::metrics::clock_gauge(s.scheduler.clock.skew());
         crate::metrics::backup_gauges(&s.backups.log());
         crate::metrics::rule_hits(s.folder.rules());
+        crate::metrics::network_gauge(s.scheduler.network().down_since.is_none());
         // The sources' states are in the store: while a backup has it closed, the ones the
-        // last scrape read are set again (rather than failing the scrape at its timeout, or
-        // letting the series go idle and vanish during a long backup).
+        // last scrape read are set again, and so are the health counts (rather than failing
+        // the scrape at its timeout, or letting the series go idle and vanish during a long
+        // backup, which an alert on `down` or on `absent()` would take for a change).
         let max = s.config.http.metrics_max_sources;
         let closed = s.store.is_closed();
+        let mut health = None;
         let states = if closed {
             let names: std::collections::HashSet<&str> = live
                 .list
@@ -357,8 +360,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 .map(|src| src.name.as_str())
                 .collect();
             let mut last = s.metric_states.get();
-            last.retain(|(name, _)| names.contains(name.as_str()));
-            last
+            if let Some(counts) = last.health {
+                crate::metrics::health_gauges(counts);
+            }
+            last.states
+                .retain(|(name, _)| names.contains(name.as_str()));
+            last.states
         } else {
             // Each state read once: the first `max` sources' for their own series, and every
             // source's health, past that cap too (an alert on sources down must not miss the
@@ -373,6 +380,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 let entry = status::source_entry(src, &live.schedule, st.unwrap_or_default());
                 counts.add(status::health_of(&entry));
             }
+            health = Some(counts.by_word());
             crate::metrics::health_gauges(counts.by_word());
             shown
         };
@@ -380,7 +388,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
             crate::metrics::source_gauges(name, st);
         }
         if !closed {
-            s.metric_states.set(states);
+            s.metric_states
+                .set(crate::metrics::LastScrape { states, health });
         }
     })
     .await;

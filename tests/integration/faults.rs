@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::fault_server::{FaultServer, BOMB_BYTES};
-use crate::helpers::{num, rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{http_get, num, rss, Daemon, FeedServer, TestEnv};
 
 /// Tight limits so that each fault shows quickly.
 const FETCH: &str = r#"
@@ -378,6 +378,13 @@ fn every_source_failing_at_once_is_reported_as_network_down() {
     for x in s["sources"].as_array().unwrap() {
         assert_ne!(x["state"], "ok", "{s:#}");
     }
+    // Held sources count as waiting, not failing: the outage has a gauge of its own,
+    let (_, metrics) = http_get(&daemon.url("/metrics"));
+    assert!(metrics.contains("\nwirefold_network_up 0\n"), "{metrics}");
+    // and `wirefold stats` says it.
+    let (code, out, err) = env.command(&["stats"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("NETWORK DOWN since"), "{out}");
 }
 
 /// Three sources on dead hosts and one that works: the dead ones fail first and fail again,
@@ -415,6 +422,8 @@ fn dead_hosts_beside_a_working_one_do_not_make_the_network_look_down() {
         assert_eq!(s["network"]["state"], "up", "{s:#}");
         num(source(s, "good"), "/polls") >= 5
     });
+    let (_, metrics) = http_get(&daemon.url("/metrics"));
+    assert!(metrics.contains("\nwirefold_network_up 1\n"), "{metrics}");
     for (n, _) in &dead {
         assert_eq!(class(&s, n), "connect");
         assert!(num(source(&s, n), "/failures") >= 2, "{s:#}");
