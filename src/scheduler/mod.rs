@@ -471,10 +471,13 @@ impl<P: Poller> Scheduler<P> {
                 Some((next, st)) if next > wall && !url_edited => {
                     let mut inp = policy::Inputs::from_state(s.interval, st);
                     let wait = Duration::from_millis(resumed_wait(next, st.last_poll, wall));
-                    // A 429 or 503 the source got last: its own wait (the stored next poll)
-                    // may be longer than the back-off. Its host's pause is resumed at start, for
-                    // as long as the server asked, not for the source's back-off.
+                    // A 429 or 503 with `Retry-After` the source got last (its host's pause
+                    // is kept with the state): its own wait (the stored next poll) may be
+                    // longer than the back-off. Its host's pause is resumed at start, for as
+                    // long as the server asked, not for the source's back-off. One without
+                    // `Retry-After` is a failure like another, within `max_backoff`.
                     let overloaded = st.failures > 0
+                        && st.host_pause.is_some()
                         && st
                             .last_error
                             .as_ref()

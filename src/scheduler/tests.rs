@@ -625,6 +625,56 @@ async fn a_restart_resumes_the_pause_the_server_asked_for_not_the_back_off() {
     assert!(mock.starts_of("limited").is_empty());
 }
 
+/// A 429 or 503 without `Retry-After` is a failure like another: a restart with a shorter
+/// `max_backoff` brings its stored next try within it, as for a 500; one with `Retry-After`
+/// keeps the pause the server asked for (up to `max_retry_after`).
+#[tokio::test(start_paused = true)]
+async fn a_429_without_retry_after_comes_within_a_shorter_max_backoff() {
+    let interval = Duration::from_secs(600);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let sources = vec![
+        source("plain", "a.example", interval),
+        source("asked", "busy.example", interval),
+    ];
+    let now = Utc::now().timestamp_millis();
+    let mut plain = paused(&sources[0], 429, now, now);
+    plain.host_pause = None;
+    plain.last_error = plain.last_error.map(|e| crate::storage::ErrorRecord {
+        message: "HTTP status 429 Too Many Requests".into(),
+        ..e
+    });
+    mock.save(
+        &sources[0],
+        &SourceState {
+            failures: 5,
+            next_poll: Some(now + 3600 * 1000),
+            ..plain
+        },
+    );
+    mock.save(
+        &sources[1],
+        &SourceState {
+            failures: 5,
+            next_poll: Some(now + 3600 * 1000),
+            ..paused(&sources[1], 429, now, now + 3600 * 1000)
+        },
+    );
+    let sched = ScheduleConfig {
+        max_backoff: Duration::from_secs(300),
+        max_retry_after: Duration::from_secs(2 * 3600),
+        ..schedule(interval, Duration::from_secs(10))
+    };
+    run_for(&mock, sources, sched, Duration::from_secs(30 * 60)).await;
+    let plain = mock.starts_of("plain");
+    assert!(
+        plain
+            .first()
+            .is_some_and(|s| *s <= Duration::from_secs(301)),
+        "{plain:?}"
+    );
+    assert!(mock.starts_of("asked").is_empty());
+}
+
 /// The wall clock set back six hours between two runs: the stored back-off (80 s) and the
 /// host's pause (60 s) lay six hours ahead, and were kept up to `max_backoff` and
 /// `max_retry_after` (6 h). Each is kept for no longer than it was planned.
