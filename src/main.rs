@@ -255,12 +255,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tokio::spawn(shutdown_on_signal(shutdown.clone())?);
                 let hangups = hangups()?;
                 let listener = wirefold::app::bind(&config.http).await?;
+                // Probes get an answer while the store opens, not a connection left waiting.
+                let early =
+                    wirefold::http::StartingServer::start(&listener, config.http.request_timeout)?;
                 // A store replayed after a crash, or an index rebuilt from millions of
                 // articles, can outlast TimeoutStartSec: ask for more time while it works.
                 let starting = LongPhase::start(notifier.clone(), "starting: opening the store");
-                let app =
-                    App::build_reporting(config, StoreCheck::AfterReady, &|p| starting.set(p))?;
+                early.set_phase("starting: opening the store");
+                let app = App::build_reporting(config, StoreCheck::AfterReady, &|p| {
+                    starting.set(p);
+                    early.set_phase(p);
+                })?;
                 drop(starting);
+                early.stop().await;
                 let app = app.with_notifier(notifier);
                 app.run(listener, shutdown, |_| {}, hangups).await
             })?;

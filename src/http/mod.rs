@@ -30,6 +30,7 @@ mod events;
 mod feeds;
 mod page;
 mod serve;
+mod starting;
 mod status;
 
 use std::sync::atomic::Ordering;
@@ -56,6 +57,7 @@ use crate::storage::Store;
 
 pub use api::{ArticleView, CopyView, StoryView};
 pub use serve::{serve, MAX_CONNECTIONS};
+pub use starting::StartingServer;
 pub(crate) use status::rfc3339;
 pub use status::{SourceStatus, Status, StatusCache};
 
