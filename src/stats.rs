@@ -498,7 +498,8 @@ fn render(s: &Status) -> String {
             truncate(&err, 80)
         );
     }
-    if s.sources_omitted > 0 {
+    // `--source NAME` asked for one: the others are not missing from the answer.
+    if s.sources_omitted > 0 && s.sources_shown.as_deref() != Some("one") {
         let why = if s.sources_shown.as_deref() == Some("failing") {
             "with more than 1,000 sources configured the daemon lists the failing ones, up to 1,000"
         } else {
@@ -739,6 +740,10 @@ mod tests {
             ),
             "{text}"
         );
+        // `stats --source NAME`: the others are not missing.
+        let json = json.replace(r#""sources_shown": "failing""#, r#""sources_shown": "one""#);
+        let text = render(&serde_json::from_str(&json).unwrap());
+        assert!(!text.contains("not listed"), "{text}");
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub struct Status {
     /// Sources by health: `ok`, `failing` (1–2 failures in a row), `down` (3 or more),
     /// `gone` (410), `waiting` (not polled yet), `disabled`.
     pub health: HealthCounts,
-    /// Which sources `sources` lists: `all`, `failing` or `none`.
+    /// Which sources `sources` lists: `all`, `failing` or `none`, or `one` (`source=NAME`).
     pub sources_shown: &'static str,
     /// Sources left out of `sources` by the filter or the page (`offset`, `limit`).
     pub sources_omitted: usize,
@@ -740,6 +740,8 @@ pub(super) fn build(
         },
         health,
         sources_shown: match query.show {
+            // `source=NAME`: that one, the rest left out by the filter
+            _ if query.name.is_some() => "one",
             Show::All => "all",
             Show::Failing => "failing",
             Show::None => "none",

@@ -297,6 +297,7 @@ fn api_change_feed_feeds_metrics_and_events() {
     let listed = v["sources"].as_array().unwrap();
     assert_eq!(listed.len(), 1, "{v:#}");
     assert_eq!(listed[0]["name"], "outlet");
+    assert_eq!(v["sources_shown"], "one", "{v:#}");
     let (code, _, body) = get(&d.url("/status?source=nobody"), &[]);
     assert_eq!(code, 400, "{body}");
     assert_eq!(json(&body)["parameter"], "source", "{body}");
