@@ -106,8 +106,9 @@ impl Params {
         self.0
             .get(name)
             .map(|v| {
-                // As strict as the ids in paths: digits, nothing around them.
-                let digits = v.as_str();
+                // Digits, with ASCII spaces around them at most (`limit=+7`: a `+` is a
+                // space in a query); not other whitespace (`%C2%A0`), which no client adds.
+                let digits = v.trim_ascii();
                 unsigned(digits).ok_or_else(|| BadParam {
                     name: name.into(),
                     message: if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -808,13 +809,9 @@ mod tests {
             message("after=%2B5").as_deref(),
             Some("\"+5\" is not a non-negative integer")
         );
-        // Nothing around the digits, as in a path's id: no space, ASCII or other.
-        for q in [
-            "after=%205",
-            "after=5%20",
-            "after=%C2%A05",
-            "after=5%E2%80%83",
-        ] {
+        // ASCII spaces around the digits at most: no other whitespace.
+        assert_eq!(p("after=%205%20").u64("after").ok(), Some(Some(5)));
+        for q in ["after=%C2%A05", "after=5%E2%80%83", "after=%E3%80%805"] {
             assert!(
                 message(q).is_some_and(|m| m.ends_with("is not a non-negative integer")),
                 "{q}: {:?}",
