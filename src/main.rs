@@ -267,7 +267,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     early.set_phase(p);
                 })?;
                 drop(starting);
-                early.stop().await;
+                early.stop();
                 let app = app.with_notifier(notifier);
                 app.run(listener, shutdown, |_| {}, hangups).await
             })?;

@@ -6,8 +6,11 @@
 //!
 //! [`StartingServer`] serves a duplicate of the listener's socket until the daemon is ready:
 //! `/healthz` answers `200 starting` (the process lives and works), `/readyz` `503` with the
-//! phase under way, and every other path `503 {"error": "starting"}` with `Retry-After`.
-//! Stopped, it closes its duplicate; the daemon's server then accepts on the socket.
+//! phase under way, `/events` an event stream that ends at once after a `retry:` (a browser's
+//! `EventSource` takes any other answer for the end of the stream, for good, and reconnects
+//! only after a stream that ended), and every other path `503 {"error": "starting"}` with
+//! `Retry-After`. Stopped, it closes its duplicate at once (the daemon's server then accepts
+//! on the socket), and the connections it holds each end after the request they serve.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,14 +24,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Connections the starting server serves at once: probes and the odd early client.
 const STARTING_CONNECTIONS: usize = 64;
-/// How long [`StartingServer::stop`] waits for the requests it serves to end.
-const STOP_WAIT: Duration = Duration::from_secs(2);
 
 /// The answers while the daemon starts, served on a duplicate of its listener.
 pub struct StartingServer {
     phase: Arc<Mutex<&'static str>>,
     stop: CancellationToken,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl StartingServer {
@@ -41,14 +41,15 @@ impl StartingServer {
         let duplicate = TcpListener::from_std(duplicate)?;
         let phase = Arc::new(Mutex::new("starting"));
         let stop = CancellationToken::new();
-        let task = tokio::spawn(super::serve(
+        // Not awaited: it ends once the connections it holds have (each after its request).
+        tokio::spawn(super::serve(
             duplicate,
             router(phase.clone()),
             head_timeout,
             STARTING_CONNECTIONS,
             stop.clone(),
         ));
-        Ok(Self { phase, stop, task })
+        Ok(Self { phase, stop })
     }
 
     /// The phase under way, which `/readyz` names.
@@ -56,15 +57,11 @@ impl StartingServer {
         *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = phase;
     }
 
-    /// Stops accepting, and waits (a little) for the requests under way to be answered.
-    pub async fn stop(mut self) {
+    /// Stops accepting: the daemon's server takes the next connection. A request under way
+    /// (a slow client's half-sent head) is still answered "starting", without holding the
+    /// daemon's readiness back.
+    pub fn stop(self) {
         self.stop.cancel();
-        if tokio::time::timeout(STOP_WAIT, &mut self.task)
-            .await
-            .is_err()
-        {
-            self.task.abort();
-        }
     }
 }
 
@@ -85,6 +82,15 @@ fn router(phase: Arc<Mutex<&'static str>>) -> Router {
 fn answer(path: &str, phase: &str) -> Response {
     match path {
         "/healthz" => (StatusCode::OK, "starting\n").into_response(),
+        "/events" => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/event-stream"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            ": the daemon is starting; reconnect\nretry: 2000\n\n",
+        )
+            .into_response(),
         "/readyz" => (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(json!({"ready": false, "reason": phase})),
@@ -142,8 +148,21 @@ mod tests {
             other.to_ascii_lowercase().contains("retry-after: 2"),
             "{other}"
         );
+        // An event stream that ends at once: an EventSource reconnects after it, and gives
+        // up for good on any other answer.
+        let events = ask(addr, "/events").await;
+        assert!(events.starts_with("HTTP/1.1 200"), "{events}");
+        assert!(events.contains("text/event-stream"), "{events}");
+        assert!(events.ends_with("retry: 2000\n\n"), "{events}");
 
-        starting.stop().await;
+        // A client that sent half its request before the stop is answered, and holds
+        // nothing up.
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        starting.stop();
         // The daemon's own listener takes the next connection.
         let daemon = tokio::spawn(async move {
             let (mut s, _) = listener.accept().await.unwrap();
@@ -156,5 +175,9 @@ mod tests {
         let answer = ask(addr, "/status").await;
         assert!(answer.ends_with("ready"), "{answer}");
         daemon.await.unwrap();
+        slow.write_all(b"Connection: close\r\n\r\n").await.unwrap();
+        let mut late = String::new();
+        slow.read_to_string(&mut late).await.unwrap();
+        assert!(late.starts_with("HTTP/1.1 503"), "{late}");
     }
 }
