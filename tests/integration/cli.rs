@@ -566,6 +566,24 @@ fn normalize_prints_what_the_configured_rules_leave() {
         "{err}"
     );
 
+    // So does a misspelt section, whose rules would be left out without a word.
+    let typo = env.dir().join("typo.toml");
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(
+        &typo,
+        text.replace("[[normalize.rules]]", "[[normalise.rules]]"),
+    )
+    .unwrap();
+    let out = crate::helpers::wirefold()
+        .args(["normalize", "--config"])
+        .arg(&typo)
+        .arg(feed_arg)
+        .env_remove("WIREFOLD_CONFIG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("normalise: unknown key"), "{err}");
     // A bad rule stops it, named alone.
     env.append_config(
         "[[normalize.rules]]\nname = \"broken\"\nposition = \"whole\"\npattern = \"(open\"\n",
