@@ -238,9 +238,10 @@ fn refusal(url: &str, code: reqwest::StatusCode, body: &str, sent_token: bool) -
         .unwrap_or_else(|| body.to_owned());
     let hint = match (code, sent_token) {
         (reqwest::StatusCode::UNAUTHORIZED, true) => {
-            " (the command sent the configuration's http.token, which the daemon refused: \
-             a daemon reads http.token when it starts, so one started before the token was \
-             edited still takes the old one until it is restarted)"
+            " (the daemon refused the token the command sent, --token's or else the \
+             configuration's http.token: a daemon reads http.token when it starts, so one \
+             started before the token was edited still takes the old one until it is \
+             restarted)"
         }
         (reqwest::StatusCode::UNAUTHORIZED, false) => {
             " (the command sent no token: give it the daemon's configuration with -c, which \
