@@ -313,10 +313,18 @@ pub(super) async fn flush_loop(
     let mut reported = false;
     let mut last_reason: Option<String> = None;
     loop {
-        tokio::select! {
+        // A fault is looked for every 2 s (`store.flush_every` may be a minute), and while
+        // one waits for its next try, that try's time wakes the loop, not the flush's tick.
+        let retry_at = last_probe
+            .filter(|_| store.fault().is_some_and(|f| !f.damaged))
+            .map(|t| tokio::time::Instant::from_std(t + RECOVERY_EVERY));
+        let flush = tokio::select! {
             () = stop.cancelled() => break,
-            _ = tick.tick() => {}
-        }
+            _ = tick.tick(), if retry_at.is_none() => true,
+            () = tokio::time::sleep_until(
+                retry_at.unwrap_or_else(|| tokio::time::Instant::now() + RECOVERY_EVERY),
+            ) => false,
+        };
         if let Some(fault) = store.fault() {
             if fault.damaged {
                 // Reported where it was found, which stops the daemon; nothing to recover.
@@ -325,7 +333,7 @@ pub(super) async fn flush_loop(
             // A new fault is first tried 2 s on (then every 2 s), and only then reported: what
             // it is (a full disk, or damage that the reopen after a backup found) shows then.
             let since = *last_probe.get_or_insert_with(Instant::now);
-            if since.elapsed() < Duration::from_secs(2) {
+            if since.elapsed() < RECOVERY_EVERY {
                 continue;
             }
             last_probe = Some(Instant::now());
@@ -366,6 +374,9 @@ pub(super) async fn flush_loop(
             }
             continue;
         }
+        if !flush {
+            continue;
+        }
         let f = folder.clone();
         match tokio::task::spawn_blocking(move || f.flush_and_publish()).await {
             Ok(Ok(())) => {
@@ -382,6 +393,10 @@ pub(super) async fn flush_loop(
         }
     }
 }
+
+/// How often [`flush_loop`] tries to reopen a store that stopped taking writes; the first
+/// try comes this long after the fault was found.
+const RECOVERY_EVERY: Duration = Duration::from_secs(2);
 
 /// Why a recovery attempt of [`flush_loop`] did not reopen the store.
 enum Recovery {

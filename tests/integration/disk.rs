@@ -96,6 +96,15 @@ struct FullDisk {
 /// Mounts the tmpfs, starts the daemon with its store there and feeds it new items until the
 /// disk is full. `None` (the test is skipped) where no tmpfs can be mounted.
 fn daemon_on_a_full_disk(test: &str, ballast: usize) -> Option<FullDisk> {
+    daemon_on_a_full_disk_with(test, ballast, &[])
+}
+
+/// [`daemon_on_a_full_disk`], the daemon started with `extra_env`.
+fn daemon_on_a_full_disk_with(
+    test: &str,
+    ballast: usize,
+    extra_env: &[(&str, &str)],
+) -> Option<FullDisk> {
     let fs = match Tmpfs::mount("3m") {
         Ok(fs) => fs,
         Err(e) => {
@@ -110,7 +119,7 @@ fn daemon_on_a_full_disk(test: &str, ballast: usize) -> Option<FullDisk> {
     server.set("d.xml", feed(20));
     let store: &Path = &fs.path.join("store");
     let env = TestEnv::with_store(&[("d", server.url("d.xml"))], "1s", Some(store));
-    let daemon = Daemon::start(&env);
+    let daemon = Daemon::start_with(&env.config, extra_env);
     daemon.wait_for("the first items", |s| num(s, "/counts/articles") >= 20);
 
     // A steady stream of new items until the disk is full.
@@ -285,4 +294,28 @@ fn a_store_found_damaged_when_space_returns_stops_the_daemon() {
         !log.contains("store recovery failed"),
         "reported as worth retrying:\n{log}"
     );
+}
+
+/// A store that stopped taking writes is found, tried and reported within seconds, not at
+/// the flush's pace: `store.flush_every` may be a minute.
+#[test]
+fn a_full_disk_is_reported_within_seconds_whatever_the_flush_interval() {
+    let Some(FullDisk { daemon, .. }) = daemon_on_a_full_disk_with(
+        "slow-flush full-disk test",
+        0,
+        &[("WIREFOLD_STORE__FLUSH_EVERY", "8s")],
+    ) else {
+        return;
+    };
+    // `/status` says the store takes no writes as soon as a write failed; the log's report
+    // follows the first recovery try, 2 s after the fault was found.
+    let failed = std::time::Instant::now();
+    daemon.wait_for_log("store write failed");
+    assert!(
+        failed.elapsed() < Duration::from_secs(6),
+        "reported {:?} after the store stopped taking writes:\n{}",
+        failed.elapsed(),
+        daemon.log()
+    );
+    daemon.kill();
 }
