@@ -123,9 +123,14 @@ pub struct BackupFailureStatus {
 }
 
 impl BackupStatus {
-    fn new(config: &crate::config::StoreConfig, log: crate::storage::BackupLog) -> Self {
+    /// `dir`: where the backups go, as [`crate::storage::Backups`] made it (absolute).
+    fn new(
+        config: &crate::config::StoreConfig,
+        dir: &std::path::Path,
+        log: crate::storage::BackupLog,
+    ) -> Self {
         Self {
-            dir: config.backup_dir.display().to_string(),
+            dir: dir.display().to_string(),
             kept: config.backups_kept,
             every: config
                 .backup_every
@@ -731,7 +736,11 @@ pub(super) fn build(
                     message: f.message,
                     since: rfc3339(f.since),
                 }),
-                backups: BackupStatus::new(&state.config.store, state.backups.log()),
+                backups: BackupStatus::new(
+                    &state.config.store,
+                    state.backups.root(),
+                    state.backups.log(),
+                ),
                 previous_stop: match state.previous_run {
                     crate::storage::PreviousRun::Clean => "clean",
                     crate::storage::PreviousRun::Unclean { .. } => "unclean",
