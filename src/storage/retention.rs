@@ -3,7 +3,8 @@
 //!
 //! - [`Store::prune_before`] scans `articleid_index` in id order, which is the order of first
 //!   sighting (ids grow with time; the records carry the first sighting) give or take
-//!   [`ORDER_SLACK_MS`], up to the first record seen that long after a cutoff, and deletes at
+//!   [`ORDER_SLACK_MS`], up to the first record seen that long after a cutoff (one stamped
+//!   ahead of now, stored while the wall clock had stepped forward, is passed over), and deletes at
 //!   most `max` articles, each in its own transaction: the article, its index record, its
 //!   key, its copy in its story (the story goes when its last copy goes), the counters, a
 //!   tombstone for its source and key, and a [`ChangeKind::Deleted`] change-log entry (the
@@ -75,6 +76,13 @@ impl Store {
             let rec: IndexRecord = decode("articleid_index", &k, &v)?;
             // Ids grow with first sighting, give or take the slack.
             if rec.at >= cutoff.saturating_add(ORDER_SLACK_MS) {
+                // But one stamped ahead of now (stored while the wall clock had stepped
+                // forward) says nothing of the ones after it: passed over, and deleted once
+                // its time comes. Stopping there kept every later article, for as long as
+                // the step was.
+                if rec.at > now.saturating_add(ORDER_SLACK_MS) {
+                    continue;
+                }
                 break;
             }
             if rec.at < cutoff {

@@ -221,6 +221,24 @@ fn commit_at(store: &Store, key: &str, at: Millis) -> (u64, u64) {
     (a.id, sid)
 }
 
+/// An article stored while the wall clock had stepped ten days ahead is kept until its time
+/// comes, but holds back none of those stored after the clock came back.
+#[test]
+fn an_article_stamped_ahead_of_now_holds_no_later_one_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let day = 86_400_000;
+    let (old_a, _) = commit_at(&store, "g:old", 1_000);
+    let (ahead_a, _) = commit_at(&store, "g:ahead", 10 * day);
+    let (after_a, _) = commit_at(&store, "g:after", 2_000);
+    let p = store.prune_before(5_000, 10_000, 10).unwrap();
+    assert_eq!(p.articles, vec![old_a, after_a]);
+    assert!(store.article(ahead_a).unwrap().is_some());
+    // Its time come, it goes too.
+    let p = store.prune_before(10 * day + 1, 10 * day + 2, 10).unwrap();
+    assert_eq!(p.articles, vec![ahead_a]);
+}
+
 #[test]
 fn prune_deletes_old_articles_in_time_order_and_tombstones_them() {
     let dir = tempfile::tempdir().unwrap();
