@@ -100,6 +100,10 @@ pub async fn serve(
             at_cap_said = false;
         }
         let (stream, peer) = tokio::select! {
+            // The stop first: once it is asked for, no connection is taken. The daemon's
+            // server takes over the socket of the starting one (`starting.rs`), and a
+            // connection made after that must not be accepted by the one that stopped.
+            biased;
             () = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
