@@ -95,6 +95,27 @@ pub fn step(
     Ok((swept, swept.changes == BATCH || swept.tombstones == BATCH))
 }
 
+/// A whole sweep at once, step after step, for `wirefold once` (the daemon's [`run`] yields
+/// between steps): what it deleted.
+pub fn sweep(
+    folder: &Folder,
+    store: &Store,
+    retention: Duration,
+    now: Millis,
+) -> Result<Swept, StoreError> {
+    let mut total = Swept::default();
+    loop {
+        let (swept, more) = step(folder, store, retention, now)?;
+        total.articles += swept.articles;
+        total.stories += swept.stories;
+        total.changes += swept.changes;
+        total.tombstones += swept.tombstones;
+        if !more {
+            return Ok(total);
+        }
+    }
+}
+
 /// The time by which retention deletes and the index window forgets: the wall clock, but
 /// never further than the time elapsed since the daemon started (a monotonic clock) carried
 /// the wall clock of the start. A wall clock stepped forward (a wrong time server, a virtual

@@ -459,6 +459,29 @@ impl App {
                 .collect()
                 .await;
         reports.sort_by_key(|(i, _, _)| *i);
+        // `once` from a timer is the whole daemon for some: its store keeps to
+        // `store.retention` too (the store was read through before this ran).
+        if let Some(retention) = self.config.store.retention {
+            let (folder, store) = (self.ctx.folder.clone(), self.ctx.store.clone());
+            let now = Utc::now().timestamp_millis();
+            let swept = tokio::task::spawn_blocking(move || {
+                crate::retention::sweep(&folder, &store, retention, now)
+            })
+            .await;
+            match swept {
+                Ok(Ok(s)) if s != crate::retention::Swept::default() => info!(
+                    articles = s.articles,
+                    stories = s.stories,
+                    changes = s.changes,
+                    tombstones = s.tombstones,
+                    retention = %humantime::format_duration(retention),
+                    "retention deleted old items"
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => warn!(error.message = %e, "retention sweep failed"),
+                Err(e) => warn!(error.message = %e, "retention task failed"),
+            }
+        }
         if let Err(e) = self.ctx.store.flush() {
             warn!(error.message = %e, "flush failed");
         }

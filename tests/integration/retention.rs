@@ -154,3 +154,38 @@ fn old_items_vanish_and_do_not_come_back() {
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// `wirefold once` from a timer keeps to `store.retention` as the daemon does: each run ends
+/// with a sweep, and the deleted items, still in their feed, are not stored again.
+#[test]
+fn once_keeps_to_the_retention_too() {
+    let server = FeedServer::start();
+    server.set("agency.xml", rss("Agency", &ITEMS[..2]));
+    let env = TestEnv::new(&[("agency", server.url("agency.xml"))], "1s");
+    let once = || {
+        let out = crate::helpers::wirefold()
+            .args(["once", "--config"])
+            .arg(&env.config)
+            .env_remove("WIREFOLD_CONFIG")
+            .env("WIREFOLD_STORE__RETENTION", "2s")
+            .env("WIREFOLD_DEDUP__WINDOW", "1s")
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        err
+    };
+    once();
+    assert_eq!(env.export().len(), 2);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    server.set("agency.xml", rss("Agency", &ITEMS));
+    let log = once();
+    assert!(log.contains("retention deleted old items"), "{log}");
+    let left: Vec<String> = env
+        .export()
+        .iter()
+        .map(|a| a["key"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(left, ["g:r-3"], "{log}");
+}
