@@ -56,6 +56,29 @@ pub struct Swept {
     pub tombstones: usize,
 }
 
+impl Swept {
+    fn add(&mut self, step: Swept) {
+        self.articles += step.articles;
+        self.stories += step.stories;
+        self.changes += step.changes;
+        self.tombstones += step.tombstones;
+    }
+
+    /// Logs what a sweep deleted under `retention`, if anything.
+    pub fn log(&self, retention: Duration) {
+        if *self != Swept::default() {
+            info!(
+                articles = self.articles,
+                stories = self.stories,
+                changes = self.changes,
+                tombstones = self.tombstones,
+                retention = %humantime::format_duration(retention),
+                "retention deleted old items"
+            );
+        }
+    }
+}
+
 /// One blocking step: at most [`BATCH`] change-log entries; when none older than the cutoff
 /// is left, at most [`BATCH`] articles; when no old article is left either, at most
 /// [`BATCH`] tombstones. Returns what it deleted and whether more is due.
@@ -106,10 +129,7 @@ pub fn sweep(
     let mut total = Swept::default();
     loop {
         let (swept, more) = step(folder, store, retention, now)?;
-        total.articles += swept.articles;
-        total.stories += swept.stories;
-        total.changes += swept.changes;
-        total.tombstones += swept.tombstones;
+        total.add(swept);
         if !more {
             return Ok(total);
         }
@@ -192,10 +212,7 @@ pub async fn run(
             let result = tokio::task::spawn_blocking(move || step(&f, &s, retention, now)).await;
             match result {
                 Ok(Ok((swept, more))) => {
-                    total.articles += swept.articles;
-                    total.stories += swept.stories;
-                    total.changes += swept.changes;
-                    total.tombstones += swept.tombstones;
+                    total.add(swept);
                     if !more || stop.is_cancelled() {
                         break;
                     }
@@ -211,16 +228,7 @@ pub async fn run(
                 }
             }
         }
-        if total != Swept::default() {
-            info!(
-                articles = total.articles,
-                stories = total.stories,
-                changes = total.changes,
-                tombstones = total.tombstones,
-                retention = %humantime::format_duration(retention),
-                "retention deleted old items"
-            );
-        }
+        total.log(retention);
     }
 }
 

@@ -469,15 +469,7 @@ impl App {
             })
             .await;
             match swept {
-                Ok(Ok(s)) if s != crate::retention::Swept::default() => info!(
-                    articles = s.articles,
-                    stories = s.stories,
-                    changes = s.changes,
-                    tombstones = s.tombstones,
-                    retention = %humantime::format_duration(retention),
-                    "retention deleted old items"
-                ),
-                Ok(Ok(_)) => {}
+                Ok(Ok(s)) => s.log(retention),
                 Ok(Err(e)) => warn!(error.message = %e, "retention sweep failed"),
                 Err(e) => warn!(error.message = %e, "retention task failed"),
             }
