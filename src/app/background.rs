@@ -290,7 +290,8 @@ pub(super) async fn save_snapshot(folder: Arc<Folder>) {
 /// write failure (disk full, I/O error, a reopen after a backup that failed) the store refuses
 /// writes: this loop then tries every 2 s whether the disk takes writes again and the store
 /// reopens, which keeps what was flushed and resumes ingesting; the fault is logged once,
-/// after the first try, unless that try found damage. Polls meanwhile fail fast with class `store`.
+/// after the first try, unless that try found damage. Polls meanwhile fail fast with class
+/// `store`.
 /// Each new reason a recovery attempt fails for (the disk still full, then perhaps a reopen
 /// that finds the store locked) is logged once as a warning, its repeats at debug. A reopen or
 /// index rebuild that finds the store damaged stops the daemon, as the read-through does:

@@ -382,8 +382,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 let entry = status::source_entry(src, &live.schedule, st.unwrap_or_default());
                 counts.add(status::health_of(&entry));
             }
-            health = Some(counts.by_word());
-            crate::metrics::health_gauges(counts.by_word());
+            let by_word = counts.by_word();
+            crate::metrics::health_gauges(by_word);
+            health = Some(by_word);
             shown
         };
         for (name, st) in &states {
