@@ -167,9 +167,10 @@ impl Out {
         if raw.is_empty() {
             return;
         }
-        // CDATA end markers left over from broken feeds (when they are), then entities. Most text has neither
-        // `]` nor `&`: one search says so, instead of one search for each. Many chunks are a
-        // line break between two tags: a short one is read byte by byte (cheaper than a call).
+        // CDATA end markers left over from broken feeds (when they are), then entities. Most
+        // text has neither `]` nor `&`: one search says so, instead of one search for each.
+        // Many chunks are a line break between two tags: a short one is read byte by byte
+        // (cheaper than a call).
         let rb = raw.as_bytes();
         let plain = if rb.len() < 16 {
             !rb.iter().any(|&c| c == b']' || c == b'&')
@@ -403,7 +404,8 @@ fn strip_pass(input: &str) -> String {
         plain: !has_markup(b),
         line_chars: 0,
         line_start: false,
-        cdata_ends: leftover_cdata_ends(input),
+        // (most text has no `]`: one quick search spares the others)
+        cdata_ends: memchr::memchr(b']', b).is_some() && leftover_cdata_ends(input),
     };
     let mut i = 0;
     // Skip state for nested non-content elements: (name, depth, index after its open tag).
