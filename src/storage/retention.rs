@@ -3,8 +3,9 @@
 //!
 //! - [`Store::prune_before`] scans `articleid_index` in id order, which is the order of first
 //!   sighting (ids grow with time; the records carry the first sighting) give or take
-//!   [`ORDER_SLACK_MS`], up to the first record seen that long after a cutoff (one stamped
-//!   ahead of now, stored while the wall clock had stepped forward, is passed over), and deletes at
+//!   [`ORDER_SLACK_MS`], up to the first record seen that long after a cutoff (and on past
+//!   up to [`PASS_OVER`] such records, stored while the wall clock had stepped forward, looking
+//!   for due ones stored after it came back), and deletes at
 //!   most `max` articles, each in its own transaction: the article, its index record, its
 //!   key, its copy in its story (the story goes when its last copy goes), the counters, a
 //!   tombstone for its source and key, and a [`ChangeKind::Deleted`] change-log entry (the
@@ -41,6 +42,11 @@ pub const TOMBSTONE_TOUCH_MS: Millis = 60 * 60 * 1000;
 /// early.
 pub const ORDER_SLACK_MS: Millis = 10 * 60 * 1000;
 
+/// How many records past the stop line [`Store::prune_before`] reads on, looking for one that
+/// is due (a run of articles stored while the wall clock had stepped forward lies before the
+/// articles stored after it came back): a longer run holds those back until its own time.
+const PASS_OVER: usize = 1024;
+
 /// What one [`Store::prune_before`] call deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -66,6 +72,7 @@ impl Store {
         }
         let t = self.t()?;
         let mut due = Vec::with_capacity(max.min(1024));
+        let mut past_line = 0;
         for kv in t.index.iter() {
             let (k, v) = kv?;
             let Some(id) = id_from(&k) else {
@@ -74,17 +81,19 @@ impl Store {
                 continue;
             };
             let rec: IndexRecord = decode("articleid_index", &k, &v)?;
-            // Ids grow with first sighting, give or take the slack.
+            // Ids grow with first sighting, give or take the slack: past that line, the rest
+            // is newer. But records stored while the wall clock had stepped forward lie
+            // before those stored after it came back, and stopping at them kept every later
+            // article for as long as the step was: up to `PASS_OVER` records past the line
+            // are passed over, looking for one that is due, each time one is found.
             if rec.at >= cutoff.saturating_add(ORDER_SLACK_MS) {
-                // But one stamped ahead of now (stored while the wall clock had stepped
-                // forward) says nothing of the ones after it: passed over, and deleted once
-                // its time comes. Stopping there kept every later article, for as long as
-                // the step was.
-                if rec.at > now.saturating_add(ORDER_SLACK_MS) {
-                    continue;
+                past_line += 1;
+                if past_line > PASS_OVER {
+                    break;
                 }
-                break;
+                continue;
             }
+            past_line = 0;
             if rec.at < cutoff {
                 due.push((id, rec.story));
                 if due.len() == max {

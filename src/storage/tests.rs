@@ -237,6 +237,15 @@ fn an_article_stamped_ahead_of_now_holds_no_later_one_back() {
     // Its time come, it goes too.
     let p = store.prune_before(10 * day + 1, 10 * day + 2, 10).unwrap();
     assert_eq!(p.articles, vec![ahead_a]);
+
+    // A step shorter than the retention (3 days against 2): when the later article falls
+    // due, the one stored during the step is no longer ahead of now, but still past the line.
+    let (ahead_a, _) = commit_at(&store, "g:ahead2", 20 * day + 2 * day);
+    let (after_a, _) = commit_at(&store, "g:after2", 20 * day);
+    let now = 20 * day + 3 * day + 3_600_000;
+    let p = store.prune_before(now - 3 * day, now, 10).unwrap();
+    assert_eq!(p.articles, vec![after_a]);
+    assert!(store.article(ahead_a).unwrap().is_some());
 }
 
 #[test]
