@@ -777,14 +777,11 @@ impl Config {
 
     /// The `[normalize]` section alone, for `wirefold normalize`: read and checked like
     /// [`Config::load`], but only its problems count (trying the rules on a feed file needs
-    /// no store, listener or source that works), and a section of a name no section has:
-    /// rules under a misspelt `[normalise]` would otherwise be left out without a word.
+    /// no store, listener or source that works), and those of a misspelt name of it (rules
+    /// under `[normalise]` would otherwise be left out without a word).
     pub fn load_normalize(path: &Path) -> Result<NormalizeConfig, ConfigError> {
         let (config, mut problems) = Self::read(path, None)?;
-        problems.retain(|p| {
-            p.key.starts_with("normalize")
-                || (!p.key.contains(['.', '[']) && p.message.starts_with("unknown key"))
-        });
+        problems.retain(|p| p.key.starts_with("normali"));
         valid(path, config.normalize, problems)
     }
 

@@ -584,6 +584,18 @@ fn normalize_prints_what_the_configured_rules_leave() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("normalise: unknown key"), "{err}");
+    // Not another stray key of the file, nor a variable meant for the daemon.
+    std::fs::write(&typo, format!("colour = 1\n{text}")).unwrap();
+    let out = crate::helpers::wirefold()
+        .args(["normalize", "--config"])
+        .arg(&typo)
+        .arg(feed_arg)
+        .env_remove("WIREFOLD_CONFIG")
+        .env("WIREFOLD_SCHEDULE_MIN_INTERVAL", "1m")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
     // A bad rule stops it, named alone.
     env.append_config(
         "[[normalize.rules]]\nname = \"broken\"\nposition = \"whole\"\npattern = \"(open\"\n",
