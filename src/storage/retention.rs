@@ -233,6 +233,27 @@ impl Store {
                                     delta_copies = 1;
                                 }
                             }
+                            // Its headline goes with it, unless a copy left carries it too
+                            // (read from their articles: those in the record; a story with
+                            // copies in the copy tree as well keeps its headlines).
+                            if tree_next.is_none() && story.headlines.contains(&a.title) {
+                                let mut carried = false;
+                                for c in &story.copies {
+                                    let key = c.article.to_be_bytes();
+                                    if let Some(bytes) = articles.get(key)? {
+                                        let other: ArticleRecord =
+                                            decode("articleid_article", &key, &bytes)
+                                                .map_err(Abortable::Abort)?;
+                                        if other.title == a.title {
+                                            carried = true;
+                                            break;
+                                        }
+                                    }
+                                }
+                                if !carried {
+                                    story.headlines.retain(|h| *h != a.title);
+                                }
+                            }
                             // changed now (one copy less, perhaps another canonical and
                             // so another title and URL): a reader that goes by `updated`
                             // sees it

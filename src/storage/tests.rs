@@ -426,6 +426,51 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
     assert_eq!((counts.articles, counts.stories, counts.copies), (1, 1, 0));
 }
 
+/// A deleted copy's headline leaves its story, unless a copy left carries it too.
+#[test]
+fn a_deleted_copys_headline_goes_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let (first, sid) = commit_at(&store, "g:1", 1_000);
+    // Two more copies: one under the first's headline, one under its own, seen later.
+    for (key, title, at) in [("g:2", "Title", 2_000), ("g:3", "Another headline", 8_000)] {
+        let mut copy = article(&store, sid, key);
+        copy.title = title.into();
+        copy.first_seen = at;
+        let mut s = store.story(sid).unwrap().unwrap();
+        s.push_copy(CopyRecord {
+            article: copy.id,
+            source: "src".into(),
+            url: None,
+            first_seen: at,
+            similarity: 0.9,
+            kind: CopyKind::Near,
+        });
+        s.add_headline(title);
+        store
+            .commit(
+                &copy,
+                &s,
+                Counts {
+                    articles: 1,
+                    stories: 0,
+                    copies: 1,
+                },
+                ChangeKind::NewCopy,
+            )
+            .unwrap();
+    }
+    let headlines = |store: &Store| store.story(sid).unwrap().unwrap().headlines;
+    assert_eq!(headlines(&store), ["Title", "Another headline"]);
+    // The first goes; the second carries its headline still.
+    let p = store.prune_before(1_500, 10_000, 10).unwrap();
+    assert_eq!(p.articles, vec![first]);
+    assert_eq!(headlines(&store), ["Title", "Another headline"]);
+    // The second goes: so does the headline.
+    store.prune_before(5_000, 10_000, 10).unwrap();
+    assert_eq!(headlines(&store), ["Another headline"]);
+}
+
 #[test]
 fn tombstones_expire_unless_seen_again() {
     let dir = tempfile::tempdir().unwrap();
