@@ -378,23 +378,29 @@ fn change_positions_stay_put_when_retention_empties_the_log() {
     assert!(store.last_change().unwrap() > newest);
 }
 
-#[test]
-fn a_story_loses_one_copy_and_keeps_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
-    let (first, sid) = commit_at(&store, "g:1", 1_000);
-    let mut copy = article(&store, sid, "g:2");
-    copy.first_seen = 8_000;
-    let mut s = store.story(sid).unwrap().unwrap();
+/// Commits article `key` headlined `title`, first seen at `at`, as a near copy of story
+/// `sid` (its headline added); returns the article and its copy record.
+fn commit_copy_at(
+    store: &Store,
+    sid: u64,
+    key: &str,
+    title: &str,
+    at: Millis,
+) -> (ArticleRecord, CopyRecord) {
+    let mut copy = article(store, sid, key);
+    copy.title = title.into();
+    copy.first_seen = at;
     let near = CopyRecord {
         article: copy.id,
         source: "src".into(),
         url: None,
-        first_seen: 8_000,
+        first_seen: at,
         similarity: 0.9,
         kind: CopyKind::Near,
     };
+    let mut s = store.story(sid).unwrap().unwrap();
     s.push_copy(near.clone());
+    s.add_headline(title);
     store
         .commit(
             &copy,
@@ -407,6 +413,15 @@ fn a_story_loses_one_copy_and_keeps_the_others() {
             ChangeKind::NewCopy,
         )
         .unwrap();
+    (copy, near)
+}
+
+#[test]
+fn a_story_loses_one_copy_and_keeps_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let (first, sid) = commit_at(&store, "g:1", 1_000);
+    let (copy, near) = commit_copy_at(&store, sid, "g:2", "Title", 8_000);
     let p = store.prune_before(5_000, 10_000, 10).unwrap();
     assert_eq!((p.articles, p.stories), (vec![first], 0));
     let s = store.story(sid).unwrap().unwrap();
@@ -434,31 +449,7 @@ fn a_deleted_copys_headline_goes_with_it() {
     let (first, sid) = commit_at(&store, "g:1", 1_000);
     // Two more copies: one under the first's headline, one under its own, seen later.
     for (key, title, at) in [("g:2", "Title", 2_000), ("g:3", "Another headline", 8_000)] {
-        let mut copy = article(&store, sid, key);
-        copy.title = title.into();
-        copy.first_seen = at;
-        let mut s = store.story(sid).unwrap().unwrap();
-        s.push_copy(CopyRecord {
-            article: copy.id,
-            source: "src".into(),
-            url: None,
-            first_seen: at,
-            similarity: 0.9,
-            kind: CopyKind::Near,
-        });
-        s.add_headline(title);
-        store
-            .commit(
-                &copy,
-                &s,
-                Counts {
-                    articles: 1,
-                    stories: 0,
-                    copies: 1,
-                },
-                ChangeKind::NewCopy,
-            )
-            .unwrap();
+        commit_copy_at(&store, sid, key, title, at);
     }
     let headlines = |store: &Store| store.story(sid).unwrap().unwrap().headlines;
     assert_eq!(headlines(&store), ["Title", "Another headline"]);
