@@ -374,3 +374,94 @@ fn a_retry_after_past_the_bound_says_what_is_held() {
         "HTTP status 503 Service Unavailable (Retry-After: 10m)"
     );
 }
+
+/// A feed that answers 304 for longer than a tombstone lives still lists the items its last
+/// full poll saw: their tombstones are kept, and its next changed body stores only what is new.
+#[test]
+fn a_feed_answering_304_keeps_the_tombstones_of_the_items_it_lists() {
+    use axum::response::IntoResponse;
+    use std::sync::{Arc, Mutex};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let item = |n: u32, title: &str| {
+        format!(
+            "<item><guid>g{n}</guid><title>{title}</title><link>http://a.test/{n}</link>\
+             <description>{title}: the council of Orrin met on day {n} and voted on the \
+             harbour budget, the tram line and the school year.</description></item>"
+        )
+    };
+    let rss = |items: &str| {
+        format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>{items}</channel></rss>")
+    };
+    let old = format!(
+        "{}{}",
+        item(1, "Orrin council passes the harbour budget"),
+        item(2, "Tram line to Eastgate approved")
+    );
+    // The body and its ETag: a request naming the ETag gets a 304.
+    let feed = Arc::new(Mutex::new((rss(&old), "\"v1\"")));
+    let served = feed.clone();
+    let addr = rt.block_on(async {
+        let app = axum::Router::new().route(
+            "/feed.xml",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                let (body, etag) = served.lock().unwrap().clone();
+                async move {
+                    let asked = headers.get(axum::http::header::IF_NONE_MATCH);
+                    if asked.is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
+                        return axum::http::StatusCode::NOT_MODIFIED.into_response();
+                    }
+                    ([(axum::http::header::ETAG, etag)], body).into_response()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+             [[sources]]\nname = \"a\"\nurl = \"http://{addr}/feed.xml\"\n",
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let app = App::build(Config::load_with_env(&path, Some(HashMap::new())).unwrap()).unwrap();
+    let store = &app.ctx.store;
+    let state = || store.source_state("a").unwrap().unwrap();
+    rt.block_on(app.once());
+    assert_eq!(state().items_new, 2);
+    // Retention deleted both two days ago, the feed still listing them.
+    let now = chrono::Utc::now().timestamp_millis();
+    let day = 24 * 60 * 60 * 1000;
+    assert_eq!(
+        store
+            .prune_before(now, now - 2 * day, 10)
+            .unwrap()
+            .articles
+            .len(),
+        2
+    );
+    // Since then the feed has answered "not modified".
+    rt.block_on(app.once());
+    assert_eq!(state().not_modified, 1);
+    // The sweep forgets tombstones not seen for a day (the shortest life): these were.
+    assert_eq!(store.expire_tombstones(now - day, 10).unwrap(), 0);
+    assert_eq!(store.tombstone_count(), 2);
+    // The feed changes: only its new item is stored.
+    *feed.lock().unwrap() = (
+        rss(&format!("{}{old}", item(3, "Schools open a week later"))),
+        "\"v2\"",
+    );
+    rt.block_on(app.once());
+    let st = state();
+    assert_eq!((st.items_seen, st.items_new), (5, 3), "{st:?}");
+}

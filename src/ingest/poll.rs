@@ -329,6 +329,9 @@ async fn run(
             if let Some(last_modified) = outcome.validators.last_modified {
                 state.last_modified = Some(last_modified);
             }
+            // The feed still lists what its last full poll saw: that is a sighting of the
+            // items retention deleted since, as a body's entries would be.
+            ctx.store.touch_tombstones(&source.name, now_ms())?;
             let summary = PollSummary {
                 not_modified: true,
                 ..PollSummary::default()
