@@ -214,40 +214,81 @@ pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> V
 /// own link and title, `key#1f2e3d4c`, so that they neither overwrite each other nor trade
 /// keys when the feed's order changes (a new item on top would have taken the key of the
 /// item that was first, and every item would have been "updated" with its neighbour's
-/// text). Items alike in link and title too are numbered in feed order after the hash.
+/// text). Items alike in link and title too (a "Daily briefing" feed without GUIDs, one
+/// landing page, one headline) are told apart by something of their own after that hash:
+/// their published dates when the feed gives each of them another, else their texts when
+/// those differ. Only items alike in all of that are numbered in feed order. Numbered by
+/// position, a new briefing on top took the key of yesterday's, which took the key of the
+/// day before's: each was "updated" with its neighbour's text.
 fn shared_key(articles: &mut [Article], shared: &std::collections::HashSet<String>) {
-    let mut given = std::collections::HashSet::new();
-    for a in articles.iter_mut().filter(|a| shared.contains(&a.key)) {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut groups: std::collections::HashMap<String, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, a) in articles.iter().enumerate() {
+        if !shared.contains(&a.key) {
+            continue;
+        }
         // The page without a route the canonical URL keeps (`#!/…`): the keys made before
         // it kept them stay the same.
         let page = a
             .url
             .as_deref()
             .map_or("", |u| u.split_once('#').map_or(u, |(p, _)| p));
-        for part in [page, &a.title] {
-            h.update(part.as_bytes());
-            h.update(&[0]);
+        let base = format!("{}#{:08x}", a.key, hash_parts(&[page, &a.title]) as u32);
+        groups.entry(base).or_default().push(i);
+    }
+    let mut given = std::collections::HashSet::new();
+    let mut groups: Vec<(String, Vec<usize>)> = groups.into_iter().collect();
+    // Feed order, so that the numbered last resort is too.
+    groups.sort_unstable_by_key(|(_, members)| members[0]);
+    for (base, members) in groups {
+        if let [only] = members[..] {
+            given.insert(base.clone());
+            articles[only].key = base;
+            continue;
         }
-        let base = format!("{}#{:08x}", a.key, h.digest() as u32);
-        let mut key = base.clone();
-        let mut n = 2;
-        while !given.insert(key.clone()) {
-            key = format!("{base}#{n}");
-            n += 1;
+        let own = |of: &dyn Fn(&Article) -> Option<String>| -> Option<Vec<String>> {
+            let told: Vec<String> = members
+                .iter()
+                .map(|&i| of(&articles[i]))
+                .collect::<Option<_>>()?;
+            let distinct: std::collections::HashSet<&String> = told.iter().collect();
+            (distinct.len() == told.len()).then_some(told)
+        };
+        let dates = own(&|a: &Article| {
+            (a.date_source == crate::normalize::DateSource::Published)
+                .then(|| a.published.timestamp_millis().to_string())
+        });
+        let suffixes = dates.or_else(|| own(&|a: &Article| Some(a.text.clone())));
+        for (n, &i) in members.iter().enumerate() {
+            let mut key = match &suffixes {
+                Some(s) => format!("{base}#{:08x}", hash_parts(&[&s[n]]) as u32),
+                None if n == 0 => base.clone(),
+                None => format!("{base}#{}", n + 1),
+            };
+            // Two hashes alike (one in four billion): numbered, as before.
+            let mut extra = 2;
+            while !given.insert(key.clone()) {
+                key = format!("{base}#{extra}");
+                extra += 1;
+            }
+            articles[i].key = key;
         }
-        a.key = key;
     }
 }
 
-/// What tells an item listed twice in one feed from two items under one key.
-fn item_digest(a: &Article) -> u64 {
+/// xxh3 of `parts`, each ended by a NUL.
+fn hash_parts(parts: &[&str]) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for part in [a.url.as_deref().unwrap_or(""), &a.title, &a.text] {
+    for part in parts {
         h.update(part.as_bytes());
         h.update(&[0]);
     }
     h.digest()
+}
+
+/// What tells an item listed twice in one feed from two items under one key.
+fn item_digest(a: &Article) -> u64 {
+    hash_parts(&[a.url.as_deref().unwrap_or(""), &a.title, &a.text])
 }
 
 /// The feed's publishing rate as a mean time between entries: the span from its oldest entry
@@ -483,7 +524,69 @@ mod tests {
         }
         let keys: std::collections::HashSet<&String> = after.iter().map(|(_, k)| k).collect();
         assert_eq!(keys.len(), after.len(), "{after:?}");
-        assert_eq!(before[3].1, format!("{}#2", before[2].1));
+        // The same title and link twice: told apart by their texts after that hash.
+        let (k, k2) = (&before[2].1, &before[3].1);
+        assert_ne!(k, k2);
+        assert_eq!(
+            k.rsplit_once('#').map(|p| p.0),
+            k2.rsplit_once('#').map(|p| p.0)
+        );
+    }
+
+    /// A daily briefing without GUIDs: one landing page, one headline, a new text each day.
+    /// A new day on top leaves every other day its key (numbered in feed order, each day took
+    /// its predecessor's key and was "updated" with its text).
+    #[test]
+    fn items_alike_in_link_and_title_keep_their_keys_when_one_comes_on_top() {
+        let now = Utc::now();
+        let day = |d: i64, text: &str| RawEntry {
+            link: Some("https://news.example/briefing".into()),
+            title: Some("Daily briefing".into()),
+            summary: Some(text.into()),
+            ..entry(d * 1440, now)
+        };
+        let keyed = |mut entries: Vec<RawEntry>| -> Vec<(String, String)> {
+            normalize_entries(&mut entries, &NormalizeOptions::new(now))
+                .into_iter()
+                .map(|a| (a.text, a.key))
+                .collect()
+        };
+        let one = day(3, "Snow closes the pass.");
+        let two = day(2, "The harbour budget passes.");
+        let three = day(1, "The airline adds a route.");
+        let before = keyed(vec![two.clone(), one.clone()]);
+        let after = keyed(vec![three.clone(), two.clone(), one.clone()]);
+        for kept in &before {
+            assert!(after.contains(kept), "{kept:?} lost its key: {after:?}");
+        }
+        // A text edited in place keeps its key: the dates tell the days apart.
+        let edited = RawEntry {
+            summary: Some("The harbour budget passes, narrowly.".into()),
+            ..two.clone()
+        };
+        let again = keyed(vec![three.clone(), edited, one.clone()]);
+        assert_eq!(again[1].1, after[1].1);
+        // Undated (or stamped alike): the texts tell them apart, whatever the order.
+        let undated = |e: &RawEntry| RawEntry {
+            published: Some(now),
+            ..e.clone()
+        };
+        let before = keyed(vec![undated(&two), undated(&one)]);
+        let after = keyed(vec![undated(&three), undated(&two), undated(&one)]);
+        for kept in &before {
+            assert!(after.contains(kept), "{kept:?} lost its key: {after:?}");
+        }
+        // Alike in everything they are told by (links apart by their anchors only):
+        // numbered, and each key is one item's.
+        let anchored = |anchor: &str| RawEntry {
+            link: Some(format!("https://news.example/briefing#{anchor}")),
+            ..one.clone()
+        };
+        let keys: std::collections::HashSet<String> = keyed(vec![anchored("a"), anchored("b")])
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        assert_eq!(keys.len(), 2);
     }
 
     #[test]
