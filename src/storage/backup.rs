@@ -95,7 +95,7 @@ impl Store {
         drop(slot);
         drop(closing);
         let (path, bytes) = copied?;
-        let removed = prune(root, keep)?;
+        let removed = prune(root, keep, &path)?;
         Ok(BackupReport {
             path,
             bytes,
@@ -134,7 +134,7 @@ pub fn backup_stopped(store: &Path, root: &Path, keep: usize) -> Result<BackupRe
         let meta = fs::metadata(root).map_err(|e| io_error("reading", root, &e))?;
         set_owner(root, &meta, &owner)?;
     }
-    let removed = prune(root, keep)?;
+    let removed = prune(root, keep, &path)?;
     Ok(BackupReport {
         path,
         bytes,
@@ -579,8 +579,16 @@ fn newest(root: &Path) -> Option<LastBackup> {
 
 /// The time a backup's directory name holds (`wirefold-YYYYMMDDTHHMMSSZ`, perhaps with a
 /// `-NNN` suffix), Unix ms.
+/// Nothing else: a copy an operator renamed to keep it (`wirefold-…Z-before-upgrade`) is
+/// not a backup pruning may remove.
 fn backup_time(name: &str) -> Option<Millis> {
-    let stamp = name.strip_prefix(PREFIX)?.get(..16)?;
+    let rest = name.strip_prefix(PREFIX)?;
+    let stamp = rest.get(..16)?;
+    match rest[16..].strip_prefix('-') {
+        None if rest.len() == 16 => {}
+        Some(n) if n.len() >= 3 && n.bytes().all(|b| b.is_ascii_digit()) => {}
+        _ => return None,
+    }
     chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ")
         .ok()
         .map(|t| t.and_utc().timestamp_millis())
@@ -682,8 +690,10 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Removes the oldest backups under `root` beyond the `keep` newest (by name, which is by
-/// time), and copies a crash left half-written.
-fn prune(root: &Path, keep: usize) -> Result<Vec<PathBuf>> {
+/// time), and copies a crash left half-written. Never `written`, the backup just made: one
+/// named by a clock that was once ahead (`wirefold-2030…`) sorts after it, and took its place
+/// among the newest, so every backup was removed as soon as it was written.
+fn prune(root: &Path, keep: usize, written: &Path) -> Result<Vec<PathBuf>> {
     let mut backups = Vec::new();
     for entry in fs::read_dir(root).map_err(|e| io_error("reading", root, &e))? {
         let entry = entry.map_err(|e| io_error("reading", root, &e))?;
@@ -697,7 +707,12 @@ fn prune(root: &Path, keep: usize) -> Result<Vec<PathBuf>> {
     backups.sort();
     let excess = backups.len().saturating_sub(keep.max(1));
     let mut removed = Vec::new();
-    for name in backups.into_iter().take(excess) {
+    let just_written = |name: &String| written.file_name().is_some_and(|w| *w == **name);
+    for name in backups
+        .into_iter()
+        .filter(|n| !just_written(n))
+        .take(excess)
+    {
         let path = root.join(name);
         fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))?;
         removed.push(path);

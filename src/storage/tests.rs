@@ -1414,9 +1414,16 @@ fn backups_within_one_second_are_named_in_order() {
     std::fs::create_dir(root.join("wirefold-20261206T120958Z-009")).unwrap();
     assert_eq!(backup::next_name(root, base), format!("{base}-008"));
 
-    // Run: three backups in a row keeping one, each there once written.
+    // Run: three backups in a row keeping one, each there once written; beside a backup
+    // named by a clock once years ahead, which sorts after each of them, and a copy the
+    // operator renamed to keep, which is no backup of wirefold's.
     let store = Store::open(&root.join("db"), Duration::from_millis(100)).unwrap();
     let backups = Backups::new(root.join("backups"), 1);
+    let ahead = root.join("backups/wirefold-20300101T000000Z");
+    let kept = root.join("backups/wirefold-20261206T120957Z-before-upgrade");
+    for dir in [&ahead, &kept] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
     for _ in 0..3 {
         let report = backups.run(&store, Duration::from_secs(5), "test").unwrap();
         assert!(
@@ -1424,8 +1431,10 @@ fn backups_within_one_second_are_named_in_order() {
             "{} was removed",
             report.path.display()
         );
+        assert!(!ahead.exists());
         assert_eq!(backups.log().last.map(|l| l.path), Some(report.path));
     }
+    assert!(kept.is_dir(), "the operator's copy was pruned");
 }
 
 /// A backup asked for while another is under way is refused at once, not queued behind it
