@@ -65,6 +65,8 @@ pub fn feeds(xml: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
     let text = String::from_utf8_lossy(&text.bytes);
     let mut reader = quick_xml::Reader::from_str(&text);
     let mut in_root = false;
+    // Elements open; the root's end brings it back to 0, after which nothing may follow.
+    let mut open = 0usize;
     let mut feeds = Vec::new();
     loop {
         let event = reader.read_event().map_err(|e| {
@@ -79,9 +81,33 @@ pub fn feeds(xml: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
         })?;
         let element = match &event {
             Event::Start(e) | Event::Empty(e) => e,
+            Event::End(_) => {
+                open = open.saturating_sub(1);
+                continue;
+            }
+            // A file cut short (a download or copy that stopped) ends inside its elements:
+            // its feeds up to the cut were all that was read, without a word.
+            Event::Eof if open > 0 => {
+                return Err(OpmlError::Xml {
+                    position: reader.buffer_position(),
+                    message: format!(
+                        "the file ends with {open} element{} unclosed (cut short?)",
+                        if open == 1 { "" } else { "s" }
+                    ),
+                })
+            }
             Event::Eof => break,
             _ => continue,
         };
+        if in_root && open == 0 {
+            return Err(OpmlError::Xml {
+                position: reader.buffer_position(),
+                message: "an element after the end of <opml> (two files in one?)".into(),
+            });
+        }
+        if matches!(event, Event::Start(_)) {
+            open += 1;
+        }
         let name = element.local_name().as_ref().to_owned();
         if !in_root {
             if !name.eq_ignore_ascii_case("opml") {
@@ -544,6 +570,18 @@ mod tests {
             attribute.starts_with("not well-formed XML at byte "),
             "{attribute}"
         );
+        // Cut short after a whole outline: refused, not read as the feeds up to the cut.
+        let cut = err("<opml><body><outline text=\"a\" xmlUrl=\"https://a.example/\"/>\n");
+        assert!(
+            cut.starts_with("not well-formed XML at byte ")
+                && cut.ends_with("the file ends with 2 elements unclosed (cut short?)"),
+            "{cut}"
+        );
+        // A second document after the first: refused, not read as more feeds.
+        let two = err("<opml><body/></opml><opml><body><outline xmlUrl=\"https://b.example/\"/></body></opml>");
+        assert!(two.contains("after the end of <opml>"), "{two}");
+        assert!(feeds(b"<opml/>").unwrap().is_empty());
+        assert!(err("<opml/><outline xmlUrl=\"https://b.example/\"/>").contains("after the end"));
     }
 
     proptest::proptest! {
