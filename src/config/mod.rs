@@ -74,6 +74,32 @@ impl ConfigError {
     }
 }
 
+/// `text` with only `keep` of it (top-level tables, or `table.key`), when the TOML reads and
+/// that part of it reads strictly as [`Settings`]; `None` otherwise.
+fn part_of(text: &str, keep: &[&str]) -> Option<String> {
+    let full: toml::Table = text.parse().ok()?;
+    let mut part = toml::Table::new();
+    for k in keep {
+        match k.split_once('.') {
+            None => {
+                if let Some(v) = full.get(*k) {
+                    part.insert((*k).to_owned(), v.clone());
+                }
+            }
+            Some((table, key)) => {
+                if let Some(v) = full.get(table).and_then(|t| t.get(key)) {
+                    part.entry(table)
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                        .as_table_mut()?
+                        .insert(key.to_owned(), v.clone());
+                }
+            }
+        }
+    }
+    let text = toml::to_string(&part).ok()?;
+    toml::from_str::<Settings>(&text).is_ok().then_some(text)
+}
+
 /// A strict reading's error on one line: where in the file, and what was wrong there.
 fn strict_error(text: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim_end();
@@ -755,7 +781,7 @@ impl Config {
         path: &Path,
         env: Option<std::collections::HashMap<String, String>>,
     ) -> Result<(HttpConfig, Option<PathBuf>), ConfigError> {
-        let (config, mut problems) = Self::read(path, env)?;
+        let (config, mut problems) = Self::read_part(path, env, &["http", "store.path"])?;
         let store = (!problems.iter().any(|p| p.key == "store.path")).then_some(config.store.path);
         problems.retain(|p| p.key.starts_with("http."));
         valid(path, (config.http, store), problems)
@@ -765,7 +791,7 @@ impl Config {
     /// and checked like [`Config::load`], but only their problems count (an operator who
     /// cannot write the store can still import a list), a source's `headers` excepted.
     pub fn load_sources(path: &Path) -> Result<(Vec<SourceConfig>, ScheduleConfig), ConfigError> {
-        let (config, mut problems) = Self::read(path, None)?;
+        let (config, mut problems) = Self::read_part(path, None, &["sources", "schedule"])?;
         // A source's headers play no part in a subscription list, and their variables may
         // be set only in the daemon's environment.
         problems.retain(|p| {
@@ -780,9 +806,34 @@ impl Config {
     /// no store, listener or source that works), and those of a misspelt name of it (rules
     /// under `[normalise]` would otherwise be left out without a word).
     pub fn load_normalize(path: &Path) -> Result<NormalizeConfig, ConfigError> {
-        let (config, mut problems) = Self::read(path, None)?;
+        let (config, mut problems) = Self::read_part(path, None, &["normalize", "normalise"])?;
         problems.retain(|p| p.key.starts_with("normali"));
         valid(path, config.normalize, problems)
+    }
+
+    /// [`Config::read`], for a command that needs only `keep` of the file (top-level tables,
+    /// or `table.key`): a value of the wrong type elsewhere, which stops the whole file from
+    /// being read (a source's `interval = 5` typed for `"5m"`), leaves that part read alone
+    /// instead. `wirefold health-check` took a healthy daemon for down (the default address
+    /// in place of the file's) after such a typo in a source. The error stays the file's when
+    /// the part has one of its own.
+    fn read_part(
+        path: &Path,
+        env: Option<std::collections::HashMap<String, String>>,
+        keep: &[&str],
+    ) -> Result<(Config, Vec<Problem>), ConfigError> {
+        match Self::read(path, env.clone()) {
+            Err(e @ ConfigError::Read { .. }) => {
+                let part = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|text| part_of(&text, keep));
+                match part {
+                    Some(text) => Self::read_text(path, &text, env),
+                    None => Err(e),
+                }
+            }
+            read => read,
+        }
     }
 
     /// Reads the file, applies the environment's overrides and validates: the typed
@@ -802,11 +853,24 @@ impl Config {
             return Err(read_err("no such file".into()));
         }
         let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
+        Self::read_text(path, &text, env)
+    }
+
+    /// [`Config::read`] of `text`, the file's or a part of it ([`Config::read_part`]).
+    fn read_text(
+        path: &Path,
+        text: &str,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<(Config, Vec<Problem>), ConfigError> {
+        let read_err = |message: String| ConfigError::Read {
+            path: path.to_path_buf(),
+            message,
+        };
         // The layering below turns a value of the wrong type into the type asked for, so
         // that environment variables (all strings) can set numbers and switches; but in the
         // file `enabled = 2` would be true, `path = 5` the directory "5" and
         // `max_body_bytes = 1.5` 2. The file alone is read strictly first.
-        toml::from_str::<Settings>(&text).map_err(|e| read_err(strict_error(&text, &e)))?;
+        toml::from_str::<Settings>(text).map_err(|e| read_err(strict_error(text, &e)))?;
         let lookup = {
             let env = env.clone();
             move |name: &str| match &env {
@@ -832,7 +896,7 @@ impl Config {
                         .collect(),
                 ));
             let layered = config::Config::builder()
-                .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+                .add_source(config::File::from_str(text, config::FileFormat::Toml))
                 .add_source(environment)
                 .build()
                 .map_err(|e| read_err(e.to_string()))?;

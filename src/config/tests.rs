@@ -716,6 +716,41 @@ fn the_daemons_clients_read_the_http_section_whatever_else_is_wrong() {
     }
 }
 
+/// A value of the wrong type outside the part a command reads (a source's `interval = 5`,
+/// typed for `"5m"`) stops the daemon's reload, not `health-check`, `stats`, `import-opml`
+/// or `normalize`; one inside it still does, named at its place in the file.
+#[test]
+fn a_wrong_type_elsewhere_leaves_a_commands_part_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let file = |text: &str| std::fs::write(&path, text).unwrap();
+    let typo = "[store]\npath = \"/var/lib/w\"\nflush_every = 5\n\
+                [http]\nlisten = \"127.0.0.1:9191\"\n\
+                [[sources]]\nname = \"a\"\nurl = \"http://a.example/feed\"\ninterval = 5\n";
+    file(typo);
+    let env = || Some(HashMap::new());
+    let whole = Config::load_with_env(&path, env()).unwrap_err().to_string();
+    assert!(whole.contains("line 9"), "{whole}");
+    let (http, store) = Config::load_client_with_env(&path, env()).unwrap();
+    assert_eq!(http.local_url().as_deref(), Some("http://127.0.0.1:9191"));
+    assert_eq!(store, Some(PathBuf::from("/var/lib/w")));
+    assert!(Config::load_normalize(&path).is_ok());
+    // The sources' own typo stops the import, named where it is.
+    let import = Config::load_sources(&path).unwrap_err().to_string();
+    assert!(import.contains("line 9"), "{import}");
+    // Only the store's: the import reads on.
+    file(&typo.replace("interval = 5", "interval = \"5m\""));
+    let whole = Config::load_with_env(&path, env()).unwrap_err().to_string();
+    assert!(whole.contains("line 3"), "{whole}");
+    assert_eq!(Config::load_sources(&path).unwrap().0.len(), 1);
+    // In the listener's part: refused, at its line in the file.
+    file(&typo.replace("\"127.0.0.1:9191\"", "9191"));
+    let client = Config::load_client_with_env(&path, env())
+        .unwrap_err()
+        .to_string();
+    assert!(client.contains("line 5"), "{client}");
+}
+
 #[test]
 fn the_public_url_is_a_link_base_or_a_specific_problem() {
     let base = |raw: &str| load(GOOD, &[("WIREFOLD_HTTP__PUBLIC_URL", raw)]);
