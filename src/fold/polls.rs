@@ -41,7 +41,7 @@ pub const RECHECK: Millis = 6 * 60 * 60 * 1000;
 /// A digest of everything normalization reads of a poll's entries, in order. Bumping
 /// `VERSION` (or the fields hashed) only costs one full fold per source.
 pub fn entries_digest(entries: &[RawEntry]) -> u64 {
-    const VERSION: u64 = 1;
+    const VERSION: u64 = 2;
     let mut h = Xxh3::new();
     h.update(&VERSION.to_le_bytes());
     h.update(&(entries.len() as u64).to_le_bytes());
@@ -62,18 +62,43 @@ pub fn entries_digest(entries: &[RawEntry]) -> u64 {
         }
     };
     for e in entries {
-        text(&mut h, e.guid.as_deref());
-        text(&mut h, e.link.as_deref());
-        text(&mut h, e.title.as_deref());
-        text(&mut h, e.summary.as_deref());
-        text(&mut h, e.content.as_deref());
-        date(&mut h, e.published);
-        date(&mut h, e.updated);
-        h.update(&(e.authors.len() as u64).to_le_bytes());
-        for a in &e.authors {
+        // Every field, named: one added to `RawEntry` does not compile here until it is
+        // hashed (the plain-text marks were not, and an Atom title changed from
+        // `type="text"` to `type="html"` kept its escaped tags until the recheck).
+        let RawEntry {
+            guid,
+            link,
+            title,
+            summary,
+            content,
+            published,
+            updated,
+            authors,
+            language,
+            plain:
+                crate::normalize::PlainText {
+                    title: plain_title,
+                    summary: plain_summary,
+                    content: plain_content,
+                },
+        } = e;
+        text(&mut h, guid.as_deref());
+        text(&mut h, link.as_deref());
+        text(&mut h, title.as_deref());
+        text(&mut h, summary.as_deref());
+        text(&mut h, content.as_deref());
+        date(&mut h, *published);
+        date(&mut h, *updated);
+        h.update(&(authors.len() as u64).to_le_bytes());
+        for a in authors {
             text(&mut h, Some(a));
         }
-        text(&mut h, e.language.as_deref());
+        text(&mut h, language.as_deref());
+        h.update(&[
+            u8::from(*plain_title),
+            u8::from(*plain_summary),
+            u8::from(*plain_content),
+        ]);
     }
     h.digest()
 }
@@ -204,6 +229,22 @@ mod tests {
                 ..base.clone()
             },
         ];
+        let plain = |title, summary, content| RawEntry {
+            plain: crate::normalize::PlainText {
+                title,
+                summary,
+                content,
+            },
+            ..base.clone()
+        };
+        let variants: Vec<RawEntry> = variants
+            .into_iter()
+            .chain([
+                plain(true, false, false),
+                plain(false, true, false),
+                plain(false, false, true),
+            ])
+            .collect();
         for v in &variants {
             assert_ne!(entries_digest(std::slice::from_ref(v)), d, "{v:?}");
         }
