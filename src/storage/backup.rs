@@ -44,6 +44,14 @@ const PARTIAL: &str = ".partial-";
 /// Written into a restore's copy (`STORE.restoring-TIME`) once the copy has been opened and
 /// checked: a copy without it was cut short while copying, and is no store to keep.
 pub(super) const CHECKED: &str = "restore-checked";
+/// Written into each backup last: every file copied, with its size and xxh3, which
+/// [`restore`] checks before it copies anything. A backup that lost the end of its `db` (an
+/// off-host copy or sync that stopped) otherwise opened as a smaller store, and replaced a
+/// whole one without a word: sled reads a log cut at a segment's end as a clean end.
+/// Backups of wirefolds before it have none, and are restored as before.
+pub(super) const MANIFEST: &str = "wirefold-backup.manifest";
+/// The manifest's first line.
+const MANIFEST_HEAD: &str = "wirefold backup manifest 1";
 
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -86,15 +94,20 @@ impl Store {
         }
         drop(slot.take());
         let copied = wait_for_sled(&self.shared.path)
-            .and_then(|()| write_backup(&self.shared.path, root, &name));
+            .and_then(|()| copy_backup(&self.shared.path, root, &name));
         if let Err(e) = self.open_into(&mut slot) {
+            // The copy is whole: it is a backup still (the store may need it now).
+            if let Ok((partial, _)) = &copied {
+                let _ = finish_backup(root, &name, partial);
+            }
             let message = format!("reopening the store after a backup failed: {e}");
             return Err(self.note_fault(StoreError::Io(message)));
         }
         let closed_for = closed.elapsed();
         drop(slot);
         drop(closing);
-        let (path, bytes) = copied?;
+        let (partial, bytes) = copied?;
+        let path = finish_backup(root, &name, &partial)?;
         let removed = prune(root, keep, &path)?;
         Ok(BackupReport {
             path,
@@ -148,17 +161,36 @@ pub fn backup_stopped(store: &Path, root: &Path, keep: usize) -> Result<BackupRe
 /// a half-written copy under a backup's name; a failed copy is removed. The backup's path
 /// and the bytes copied.
 fn write_backup(store: &Path, root: &Path, name: &str) -> Result<(PathBuf, u64)> {
+    let (partial, bytes) = copy_backup(store, root, name)?;
+    Ok((finish_backup(root, name, &partial)?, bytes))
+}
+
+/// The copy half of [`write_backup`], the part that needs the store closed: the partial
+/// directory and the bytes copied.
+fn copy_backup(store: &Path, root: &Path, name: &str) -> Result<(PathBuf, u64)> {
     let partial = root.join(format!("{PARTIAL}{name}"));
+    match copy_store(store, &partial) {
+        Ok(bytes) => Ok((partial, bytes)),
+        Err(e) => {
+            let _ = fs::remove_dir_all(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// The rest of [`write_backup`], with the store open again: the [`MANIFEST`] (a read of the
+/// whole copy), then the rename to the backup's name.
+fn finish_backup(root: &Path, name: &str, partial: &Path) -> Result<PathBuf> {
     let path = root.join(name);
-    copy_store(store, &partial)
-        .and_then(|bytes| {
-            fs::rename(&partial, &path).map_err(|e| io_error("renaming the copy to", &path, &e))?;
-            sync_dir(root)?;
-            Ok((path, bytes))
+    write_manifest(partial)
+        .and_then(|()| {
+            fs::rename(partial, &path).map_err(|e| io_error("renaming the copy to", &path, &e))?;
+            sync_dir(root)
         })
         .inspect_err(|_| {
-            let _ = fs::remove_dir_all(&partial);
-        })
+            let _ = fs::remove_dir_all(partial);
+        })?;
+    Ok(path)
 }
 
 /// What [`restore`] did.
@@ -193,12 +225,32 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
                 .into(),
         });
     }
+    if !backup.is_dir() {
+        return Err(StoreError::Io(format!(
+            "{} is not a backup of a store: {}",
+            backup.display(),
+            if backup.exists() {
+                "not a directory"
+            } else {
+                "no such directory"
+            }
+        )));
+    }
     if !holds_sled_files(backup) {
         return Err(StoreError::Io(format!(
             "{} is not a backup of a store (no sled files conf and db in it)",
             backup.display()
         )));
     }
+    if let (Ok(a), Ok(b)) = (backup.canonicalize(), store.canonicalize()) {
+        if a == b {
+            return Err(StoreError::Io(format!(
+                "{} is the configured store itself, not a backup of it",
+                backup.display()
+            )));
+        }
+    }
+    check_manifest(backup)?;
     // A store a daemon has open is no backup: its files change while they are copied.
     let _backup_held = hold_if_unused(backup)?;
     // Held until the store is replaced: a daemon started meanwhile cannot open it.
@@ -673,6 +725,138 @@ pub(super) fn copy_store(store: &Path, to: &Path) -> Result<u64> {
     }
     sync_dir(to)?;
     Ok(bytes)
+}
+
+/// The sled files under `dir` (`conf`, `db`, `snap.*`, `blobs/*`), as paths relative to it.
+fn sled_files(dir: &Path) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| io_error("reading", dir, &e))? {
+        let entry = entry.map_err(|e| io_error("reading", dir, &e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "conf" || name == "db" || name.starts_with("snap.") {
+            files.push(name);
+        } else if name == "blobs" && entry.path().is_dir() {
+            let from = entry.path();
+            for blob in fs::read_dir(&from).map_err(|e| io_error("reading", &from, &e))? {
+                let blob = blob.map_err(|e| io_error("reading", &from, &e))?;
+                files.push(format!("blobs/{}", blob.file_name().to_string_lossy()));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Size and xxh3 of the file at `path`.
+fn size_and_hash(path: &Path) -> Result<(u64, u64)> {
+    use std::io::Read;
+    let mut file = fs::File::open(path).map_err(|e| io_error("reading", path, &e))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| io_error("reading", path, &e))?;
+        if n == 0 {
+            return Ok((size, hasher.digest()));
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+}
+
+/// Writes the [`MANIFEST`] of the copy at `dir` (synced).
+fn write_manifest(dir: &Path) -> Result<()> {
+    use std::io::Write;
+    let mut text = format!("{MANIFEST_HEAD}\n");
+    for name in sled_files(dir)? {
+        let (size, hash) = size_and_hash(&dir.join(&name))?;
+        text.push_str(&format!("{hash:016x} {size} {name}\n"));
+    }
+    let path = dir.join(MANIFEST);
+    fs::File::create(&path)
+        .and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        })
+        .map_err(|e| io_error("writing", &path, &e))?;
+    sync_dir(dir)
+}
+
+/// Checks the backup at `dir` against its [`MANIFEST`], when it has one (every file there,
+/// whole and as written): what is wrong, if anything.
+fn manifest_problem(dir: &Path) -> Result<Option<String>> {
+    let path = dir.join(MANIFEST);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("reading", &path, &e)),
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(MANIFEST_HEAD) {
+        return Ok(Some(format!(
+            "its {MANIFEST} is not one this wirefold wrote"
+        )));
+    }
+    for line in lines {
+        let mut parts = line.splitn(3, ' ');
+        let parsed = match (parts.next(), parts.next(), parts.next()) {
+            (Some(hash), Some(size), Some(name)) => u64::from_str_radix(hash, 16)
+                .ok()
+                .zip(size.parse::<u64>().ok())
+                .map(|(hash, size)| (hash, size, name)),
+            _ => None,
+        };
+        let Some((hash, size, name)) = parsed else {
+            return Ok(Some(format!("its {MANIFEST} is damaged: {line:?}")));
+        };
+        let file = dir.join(name);
+        if !file.is_file() {
+            return Ok(Some(format!("{name} is missing (the backup wrote it)")));
+        }
+        let (found, found_hash) = size_and_hash(&file)?;
+        if found != size {
+            return Ok(Some(format!(
+                "{name} is {found} bytes, the backup wrote {size} (cut short in a copy?)"
+            )));
+        }
+        if found_hash != hash {
+            return Ok(Some(format!(
+                "{name} is not as the backup wrote it (its contents changed since)"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// [`restore`]'s check of a backup against its [`MANIFEST`].
+pub(super) fn check_manifest(dir: &Path) -> Result<()> {
+    match manifest_problem(dir)? {
+        None => Ok(()),
+        Some(message) => Err(StoreError::BadBackup {
+            path: dir.display().to_string(),
+            message,
+        }),
+    }
+}
+
+/// A backup opened as a store in place (`store.path` pointed at it) is checked against its
+/// [`MANIFEST`] first, which then goes: the store about to be written is no longer the copy
+/// the manifest describes (a `restore` of it later takes it as it is then).
+pub(super) fn adopt_backup(dir: &Path, shown: &str) -> Result<()> {
+    let path = dir.join(MANIFEST);
+    if !path.exists() {
+        return Ok(());
+    }
+    if let Some(message) = manifest_problem(dir)? {
+        return Err(StoreError::Corrupt {
+            path: shown.to_owned(),
+            message: format!("a backup not whole as written: {message}"),
+        });
+    }
+    fs::remove_file(&path).map_err(|e| io_error("removing", &path, &e))?;
+    sync_dir(dir)
 }
 
 fn copy_file(from: &Path, to: &Path) -> Result<u64> {

@@ -45,9 +45,10 @@ pub enum StoreError {
         /// Version found on disk.
         found: String,
     },
-    /// A backup handed to `restore` does not open as a store (damaged, or a newer schema);
+    /// A backup handed to `restore` is not whole as written (its manifest), or does not
+    /// open as a store (damaged, or a newer schema);
     /// nothing was changed.
-    #[error("the backup at {path} does not open as a store: {message}; the store was left as it was (restore another backup)")]
+    #[error("the backup at {path} cannot be restored: {message}; the store was left as it was (restore another backup)")]
     BadBackup {
         /// The backup's directory.
         path: String,

@@ -296,6 +296,7 @@ impl Store {
         }
         // Before sled's: a daemon whose database is closed for a backup still holds this.
         let lock = lock::lock_store(path)?;
+        backup::adopt_backup(path, &shown)?;
         // sled 0.34 panics on some damage (a truncated segment) instead of returning an error:
         // catch that and report it as damage, without the panic's own message on stderr.
         let trees = catching_sled_panics(&shown, || {

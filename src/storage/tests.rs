@@ -1607,12 +1607,71 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     // Said of the backup, not of the copy it was found damaged in (which is gone).
     assert!(
         e.starts_with(&format!(
-            "the backup at {} does not open",
+            "the backup at {} cannot be restored: damaged",
             garbled.display()
         )) && !e.contains(".restoring-"),
         "{e}"
     );
     assert_eq!(staged(), Vec::<String>::new());
+    // A backup whose db lost its end in a copy (it may still open, smaller): its manifest
+    // says so before anything is copied.
+    let cut = dir.path().join("cut");
+    backup::copy_store(&report.path, &cut).unwrap();
+    std::fs::copy(
+        report.path.join(backup::MANIFEST),
+        cut.join(backup::MANIFEST),
+    )
+    .unwrap();
+    backup::check_manifest(&cut).unwrap();
+    let db = std::fs::OpenOptions::new()
+        .write(true)
+        .open(cut.join("db"))
+        .unwrap();
+    let size = db.metadata().unwrap().len();
+    db.set_len(size - 1).unwrap();
+    let e = restore(&cut, &path, flush).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!(
+            "db is {} bytes, the backup wrote {size} (cut short in a copy?)",
+            size - 1
+        )),
+        "{e}"
+    );
+    drop(db);
+    // Whole in size, a byte changed.
+    let mut bytes = std::fs::read(report.path.join("db")).unwrap();
+    bytes[size as usize / 2] ^= 1;
+    std::fs::write(cut.join("db"), bytes).unwrap();
+    let e = restore(&cut, &path, flush).unwrap_err().to_string();
+    assert!(e.contains("db is not as the backup wrote it"), "{e}");
+    // Opened in place as a store (`store.path` pointed at it): checked too.
+    let e = Store::open(&cut, flush).unwrap_err().to_string();
+    assert!(
+        e.contains("a backup not whole as written: db is not as the backup wrote it"),
+        "{e}"
+    );
+    // Whole, it opens, and is a store from then on: its manifest goes.
+    let whole = dir.path().join("whole");
+    backup::copy_store(&report.path, &whole).unwrap();
+    std::fs::copy(
+        report.path.join(backup::MANIFEST),
+        whole.join(backup::MANIFEST),
+    )
+    .unwrap();
+    drop(Store::open(&whole, flush).unwrap());
+    assert!(!whole.join(backup::MANIFEST).exists());
+    let_go(&whole);
+    assert_eq!(staged(), Vec::<String>::new());
+    // The store itself, or nothing there: said as such.
+    let e = restore(&path, &path, flush).unwrap_err().to_string();
+    assert!(e.contains("is the configured store itself"), "{e}");
+    let e = restore(&dir.path().join("nowhere"), &path, flush)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("nowhere is not a backup of a store: no such directory"),
+        "{e}"
+    );
     assert_eq!(
         Store::open(&path, flush)
             .unwrap()
