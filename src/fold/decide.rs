@@ -242,7 +242,14 @@ impl Folder {
         if let Some(story) = self.story(batch, rec.story)? {
             rec.story = story.id;
         }
-        if rec.fingerprint.content == fp.content && rec.title == a.title && rec.url == a.url {
+        // A stand-in date (the item came undated, or dated too far ahead) gives way to the
+        // first date the feed gives it, though nothing else changed: the stand-in was ours.
+        let dated_now = a.date_source.from_feed() && !rec.date_origin.from_feed();
+        if rec.fingerprint.content == fp.content
+            && rec.title == a.title
+            && rec.url == a.url
+            && !dated_now
+        {
             return Ok(Decision::Unchanged);
         }
         let mut story = match self.story(batch, rec.story)? {

@@ -3,7 +3,8 @@
 //!
 //! # Rules
 //! 1. **Same source, same entry key** → the same article. Unchanged content (same content hash,
-//!    title and URL) is a no-op; anything else updates the article in place: it keeps its id
+//!    title and URL) is a no-op, unless the feed now dates an item whose stored date was a
+//!    stand-in (first seen, or clamped); anything else updates the article in place: it keeps its id
 //!    and its story, its fingerprints in the index are replaced, its headline joins the story's
 //!    headline variants. An entry that comes without text (its feed dropped the description)
 //!    keeps the stored text: only its headline, link or date can change. A poll whose entries

@@ -427,6 +427,39 @@ fn same_source_and_key_is_unchanged_or_updated_in_place() {
     );
 }
 
+/// Rule 1: an item first seen undated (or dated too far ahead) keeps the time it was first
+/// seen as a stand-in only until its feed gives it a date, its words unchanged.
+#[test]
+fn a_stand_in_date_gives_way_to_the_feeds_own() {
+    let (_d, f) = folder();
+    let undated = entry("a1", "Ferries go electric", &P);
+    let Decision::New { article, .. } = fold(&f, "agency", &undated, T0) else {
+        panic!()
+    };
+    let date = |rec: &crate::storage::ArticleRecord| (rec.published, rec.date_origin.name());
+    let rec = f.store.article(article).unwrap().unwrap();
+    assert_eq!(date(&rec), (T0, "first_seen"));
+    let dated = RawEntry {
+        published: DateTime::<Utc>::from_timestamp_millis(T0 - HOUR),
+        ..undated.clone()
+    };
+    let d = fold(&f, "agency", &dated, T0 + HOUR);
+    assert_eq!(d, Decision::Updated { article });
+    let rec = f.store.article(article).unwrap().unwrap();
+    assert_eq!(date(&rec), (T0 - HOUR, "published"));
+    // Once the feed's, an undated poll leaves it, and the same date is no change.
+    assert_eq!(
+        fold(&f, "agency", &undated, T0 + 2 * HOUR),
+        Decision::Unchanged
+    );
+    assert_eq!(
+        fold(&f, "agency", &dated, T0 + 3 * HOUR),
+        Decision::Unchanged
+    );
+    let rec = f.store.article(article).unwrap().unwrap();
+    assert_eq!(date(&rec), (T0 - HOUR, "published"));
+}
+
 /// Rule 1: a poll whose item lost its description (CNN's feed did so for items it had given
 /// a lead hours before) keeps the stored text; the headline may still change.
 #[test]
