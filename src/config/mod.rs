@@ -952,6 +952,26 @@ impl Config {
                 p.message = env::attributed(std::mem::take(&mut p.message), &v.name);
             }
         }
+        // A problem of a key checked against another one that a variable set: the file
+        // alone does not explain it (the file's `min_interval = "1s"` did not allow its
+        // source's 10s only because WIREFOLD_SCHEDULE__MIN_INTERVAL=30s).
+        for p in &mut problems {
+            let related: &[&str] = if p.key == "store.retention" {
+                &["dedup.window"]
+            } else if p.key.starts_with("sources[") && p.key.ends_with("].interval") {
+                &["schedule.min_interval", "schedule.max_interval"]
+            } else {
+                &[]
+            };
+            for key in related {
+                if let Some(v) = variables.iter().find(|v| v.key == *key) {
+                    p.message.push_str(&format!(
+                        " ({key} set by the environment variable {})",
+                        v.name
+                    ));
+                }
+            }
+        }
         problems.splice(0..0, env_problems);
         Ok((config, problems))
     }

@@ -1352,3 +1352,30 @@ fn the_scheduler_shares_the_source_list_while_every_source_is_enabled() {
     let names: Vec<&str> = enabled.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["a"]);
 }
+
+/// A problem of a key checked against another that a variable set names the variable: the
+/// file alone does not explain it.
+#[test]
+fn a_bound_set_by_the_environment_is_named_where_it_refuses_a_key() {
+    let p = problems(load(GOOD, &[("WIREFOLD_SCHEDULE__MIN_INTERVAL", "15m")]));
+    assert!(
+        p.iter().any(|p| p.contains("10m is outside schedule bounds; allowed: 15m to 6h \
+             (schedule.min_interval set by the environment variable WIREFOLD_SCHEDULE__MIN_INTERVAL)")),
+        "{p:?}"
+    );
+    let p = problems(load(GOOD, &[("WIREFOLD_DEDUP__WINDOW", "40d")]));
+    assert!(
+        p.iter().any(|p| p
+            .starts_with("store.retention: must not be shorter than dedup.window (40d)")
+            && p.ends_with(
+                "(dedup.window set by the environment variable WIREFOLD_DEDUP__WINDOW)"
+            )),
+        "{p:?}"
+    );
+    // Set in the file: nothing more said.
+    let p = problems(load(
+        &GOOD.replace("[store]", "[dedup]\nwindow = \"40d\"\n[store]"),
+        &[],
+    ));
+    assert!(p.iter().all(|p| !p.contains("environment")), "{p:?}");
+}
