@@ -1379,3 +1379,44 @@ fn a_bound_set_by_the_environment_is_named_where_it_refuses_a_key() {
     ));
     assert!(p.iter().all(|p| !p.contains("environment")), "{p:?}");
 }
+
+/// Two names apart only in how Unicode spells them show as one in `/status`, the log and
+/// `/metrics`: refused, naming the first.
+#[test]
+fn source_names_that_look_the_same_are_refused() {
+    let two = |a: &str, b: &str| {
+        problems(load(
+            &format!(
+                "[store]\npath = \"STORE\"\n\
+                 [[sources]]\nname = \"{a}\"\nurl = \"https://a.example/f\"\n\
+                 [[sources]]\nname = \"{b}\"\nurl = \"https://b.example/f\"\n"
+            ),
+            &[],
+        ))
+    };
+    for (a, b) in [
+        ("Caf\\u00e9", "Cafe\\u0301"),
+        ("news", "news\\u200b"),
+        ("news", "ne\\u00adws"),
+    ] {
+        let p = two(a, b);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("looks the same as sources[0].name")
+                && p[0].contains("another Unicode form"),
+            "{p:?}"
+        );
+    }
+    let p = two("news", "news");
+    assert!(
+        p[0].ends_with("duplicate source name; every name must be unique"),
+        "{p:?}"
+    );
+    // Letters apart are names apart, in any case.
+    assert!(load(
+        "[store]\npath = \"STORE\"\n[[sources]]\nname = \"News\"\nurl = \"https://a.example/f\"\n\
+         [[sources]]\nname = \"news\"\nurl = \"https://b.example/f\"\n",
+        &[]
+    )
+    .is_ok());
+}

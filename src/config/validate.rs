@@ -573,7 +573,9 @@ pub(super) fn validate(
     // sources
     // A name is printed in the log, /status, the page and metrics labels.
     use super::unprintable;
-    let mut seen = HashSet::new();
+    // By how each name looks: its first source's index and name.
+    let mut seen: std::collections::HashMap<String, (usize, String)> =
+        std::collections::HashMap::new();
     let mut sources = Vec::with_capacity(s.sources.len());
     for (i, src) in s.sources.into_iter().enumerate() {
         let name = src.name.trim().to_owned();
@@ -599,12 +601,21 @@ pub(super) fn validate(
                 label,
                 "must not be dots alone: \".\" and \"..\" cannot be named in the API's URLs",
             );
-        } else if !seen.insert(name.clone()) {
-            c.push(
-                format!("sources[{i}].name"),
-                label,
-                "duplicate source name; every name must be unique",
-            );
+        } else if let Some(&(j, ref first)) = seen.get(&looks(&name)) {
+            let message = if *first == name {
+                "duplicate source name; every name must be unique".to_owned()
+            } else {
+                // Two names apart only in how Unicode spells them ("Café" composed and
+                // decomposed, a zero-width space) showed as one in /status and /metrics.
+                format!(
+                    "looks the same as sources[{j}].name {first:?}: the same letters in \
+                     another Unicode form, or with invisible characters; every name must be \
+                     unique"
+                )
+            };
+            c.push(format!("sources[{i}].name"), label, message);
+        } else {
+            seen.insert(looks(&name), (i, name.clone()));
         }
         let url = match parse_source_url(src.url.trim(), path) {
             _ if src.url.trim().is_empty() => {
@@ -793,6 +804,19 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
         }
     }
     schedule
+}
+
+/// A name as it shows: composed (NFC), without the characters that show as nothing.
+fn looks(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfc()
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{00AD}' | '\u{034F}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+            )
+        })
+        .collect()
 }
 
 /// Why `interval` cannot be a source's, if it lies outside the schedule's bounds.
