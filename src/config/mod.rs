@@ -102,7 +102,8 @@ fn part_of(text: &str, keep: &[&str]) -> Option<String> {
 
 /// A strict reading's error on one line: where in the file, and what was wrong there.
 fn strict_error(text: &str, e: &toml::de::Error) -> String {
-    let message = e.message().trim_end();
+    let message = plain_types(e.message().trim_end());
+    let message = message.as_str();
     match e.span() {
         Some(span) => {
             // A byte offset into text that came from outside: never sliced off a character.
@@ -127,6 +128,30 @@ fn strict_error(text: &str, e: &toml::de::Error) -> String {
         }
         None => message.to_owned(),
     }
+}
+
+/// serde's message with the Rust types it names said as an operator would ("expected usize":
+/// "expected a whole number, 0 or more"), and a number too big for any said so.
+fn plain_types(message: &str) -> String {
+    const TYPES: [(&str, &str); 9] = [
+        ("usize", "a whole number, 0 or more"),
+        ("u64", "a whole number, 0 or more"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u8", "a whole number from 0 to 255"),
+        ("i64", "a whole number"),
+        ("i32", "a whole number"),
+        ("f64", "a number"),
+        ("f32", "a number"),
+    ];
+    let mut message = message.replace("` as i128,", "` (too big),");
+    for (rust, plain) in TYPES {
+        if let Some(head) = message.strip_suffix(&format!("expected {rust}")) {
+            message = format!("{head}expected {plain}");
+            break;
+        }
+    }
+    message
 }
 
 /// What to write instead when a duration key was given a bare number (`interval = 900`):

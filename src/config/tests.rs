@@ -350,7 +350,16 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
         ),
         (
             "[fetch]\nmax_body_bytes = 1.5\n",
-            "line 2, column 18: invalid type: floating point `1.5`",
+            "line 2, column 18: invalid type: floating point `1.5`, expected a whole number, 0 or more",
+        ),
+        // Said as an operator says it, not as Rust's types.
+        (
+            "[fetch]\nconcurrency = -1\n",
+            "line 2, column 15: invalid value: integer `-1`, expected a whole number, 0 or more",
+        ),
+        (
+            "[fetch]\nconcurrency = 99999999999999999999999\n",
+            "line 2, column 15: invalid type: integer `99999999999999999999999` (too big), expected a whole number, 0 or more",
         ),
         (
             "[store]\npath = \"x\"\npath = \"y\"\n",
