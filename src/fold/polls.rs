@@ -21,7 +21,9 @@
 //!
 //! The normalization rules cannot change while a `Folder` lives (they are set once, see
 //! `Folder::use_rules`). Dates an entry lacks are taken from the clock, but the fold compares
-//! an existing article's content hash, title and URL only, so they do not matter here.
+//! an existing article's content hash, title and URL only, so they do not matter here; a
+//! date too far ahead, clamped, is replaced once in range, and [`entries_digest`] hashes
+//! which side of that line each date lies on.
 //!
 //! Memory: one entry per source polled with a body, ~20 bytes (10,000 sources: ~0.3 MB).
 
@@ -40,7 +42,15 @@ pub const RECHECK: Millis = 6 * 60 * 60 * 1000;
 
 /// A digest of everything normalization reads of a poll's entries, in order. Bumping
 /// `VERSION` (or the fields hashed) only costs one full fold per source.
-pub fn entries_digest(entries: &[RawEntry]) -> u64 {
+///
+/// Normalization also reads the clock, for one thing the fold keeps: whether a date lies too
+/// far ahead to be taken ([`crate::normalize::MAX_FUTURE`]; clamped to first seen, and
+/// replaced by the feed's date once in range). Which side of that line each date lies on
+/// at `now` is hashed too, so a date coming within range folds the poll in full.
+pub fn entries_digest(entries: &[RawEntry], now: chrono::DateTime<chrono::Utc>) -> u64 {
+    let limit = now.checked_add_signed(crate::normalize::MAX_FUTURE);
+    let ahead =
+        |d: &Option<chrono::DateTime<chrono::Utc>>| d.is_some_and(|d| limit.is_some_and(|l| d > l));
     const VERSION: u64 = 2;
     let mut h = Xxh3::new();
     h.update(&VERSION.to_le_bytes());
@@ -99,6 +109,7 @@ pub fn entries_digest(entries: &[RawEntry]) -> u64 {
             u8::from(*plain_summary),
             u8::from(*plain_content),
         ]);
+        h.update(&[u8::from(ahead(published)), u8::from(ahead(updated))]);
     }
     h.digest()
 }
@@ -191,9 +202,10 @@ mod tests {
 
     #[test]
     fn the_digest_sees_every_field_normalization_reads() {
+        let now = chrono::Utc::now();
         let base = entry("Storm");
-        let d = entries_digest(std::slice::from_ref(&base));
-        assert_eq!(d, entries_digest(&[entry("Storm")]));
+        let d = entries_digest(std::slice::from_ref(&base), now);
+        assert_eq!(d, entries_digest(&[entry("Storm")], now));
         let variants: Vec<RawEntry> = vec![
             RawEntry {
                 guid: None,
@@ -246,14 +258,14 @@ mod tests {
             ])
             .collect();
         for v in &variants {
-            assert_ne!(entries_digest(std::slice::from_ref(v)), d, "{v:?}");
+            assert_ne!(entries_digest(std::slice::from_ref(v), now), d, "{v:?}");
         }
         // Order and boundaries count: the same entries in another order, or text moved from
         // one field to the next, are other bodies.
         let (a, b) = (entry("A"), entry("B"));
         assert_ne!(
-            entries_digest(&[a.clone(), b.clone()]),
-            entries_digest(&[b, a])
+            entries_digest(&[a.clone(), b.clone()], now),
+            entries_digest(&[b, a], now)
         );
         let split = |t: &str, s: &str| RawEntry {
             title: Some(t.into()),
@@ -261,10 +273,28 @@ mod tests {
             ..RawEntry::default()
         };
         assert_ne!(
-            entries_digest(&[split("ab", "c")]),
-            entries_digest(&[split("a", "bc")])
+            entries_digest(&[split("ab", "c")], now),
+            entries_digest(&[split("a", "bc")], now)
         );
-        assert_ne!(entries_digest(&[]), entries_digest(&[RawEntry::default()]));
+        assert_ne!(
+            entries_digest(&[], now),
+            entries_digest(&[RawEntry::default()], now)
+        );
+        // The clock, only where a date crosses the line past which it is clamped: a date
+        // coming within range folds in full (its stand-in gives way), else the same.
+        let dated = RawEntry {
+            published: Some(now + chrono::Duration::hours(30)),
+            ..base.clone()
+        };
+        let at = |h: i64| {
+            entries_digest(
+                std::slice::from_ref(&dated),
+                now + chrono::Duration::hours(h),
+            )
+        };
+        assert_eq!(at(0), at(5));
+        assert_ne!(at(5), at(7));
+        assert_eq!(at(7), at(12));
     }
 
     #[test]

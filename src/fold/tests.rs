@@ -1568,7 +1568,7 @@ fn a_poll_of_entries_already_folded_is_skipped_until_the_recheck() {
         entry("a", "Ferries go electric", &P[..3]),
         entry("b", "Crews ask for training", &P[3..]),
     ];
-    let digest = entries_digest(&raw);
+    let digest = entries_digest(&raw, DateTime::<Utc>::from_timestamp_millis(T0).unwrap());
     let articles = |at: i64| {
         let now = DateTime::<Utc>::from_timestamp_millis(at).unwrap();
         let opts = NormalizeOptions::new(now);

@@ -118,7 +118,7 @@ pub fn ingest_body(
     let folded = fold_entries(&ctx.folder, source, &mut feed.entries, now, || {
         NormalizeOptions {
             now,
-            max_future: chrono::Duration::days(1),
+            max_future: crate::normalize::MAX_FUTURE,
             rules: ctx.rules.clone().unwrap_or_else(Rules::shared_default),
             detect_language: true,
         }
@@ -148,7 +148,7 @@ pub fn fold_entries(
     now: DateTime<Utc>,
     opts: impl FnOnce() -> NormalizeOptions,
 ) -> Result<Option<PollSummary>, StoreError> {
-    let digest = entries_digest(entries);
+    let digest = entries_digest(entries, now);
     let at = now.timestamp_millis();
     if folder.poll_unchanged(source, digest, at) {
         return Ok(None);

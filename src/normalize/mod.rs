@@ -147,12 +147,16 @@ pub struct NormalizeOptions {
     pub detect_language: bool,
 }
 
+/// How far ahead of now the ingest lets a feed's date lie before it clamps it
+/// ([`NormalizeOptions::max_future`]).
+pub const MAX_FUTURE: chrono::Duration = chrono::Duration::days(1);
+
 impl NormalizeOptions {
     /// Options with the given `now`, a one-day `max_future` and the built-in rules.
     pub fn new(now: DateTime<Utc>) -> Self {
         NormalizeOptions {
             now,
-            max_future: chrono::Duration::days(1),
+            max_future: MAX_FUTURE,
             rules: Rules::shared_default(),
             detect_language: true,
         }
