@@ -74,6 +74,16 @@ impl ConfigError {
     }
 }
 
+/// Whether `message` names the dotted `key` as a whole (`schedule.min_interval`, not within
+/// `schedule.min_interval_x`).
+fn names_key(message: &str, key: &str) -> bool {
+    let part = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    message.match_indices(key).any(|(at, _)| {
+        !message[..at].chars().next_back().is_some_and(part)
+            && !message[at + key.len()..].chars().next().is_some_and(part)
+    })
+}
+
 /// `text` with only `keep` of it (top-level tables, or `table.key`), when the TOML reads and
 /// that part of it reads strictly as [`Settings`]; `None` otherwise.
 fn part_of(text: &str, keep: &[&str]) -> Option<String> {
@@ -959,6 +969,11 @@ impl Config {
                 }
             })
             .collect();
+        let raw_intervals: Vec<Option<String>> = settings
+            .sources
+            .iter()
+            .map(|s| s.interval.clone())
+            .collect();
         let config = validate(path, settings, &mut problems, &lookup);
         // A problem of a key the environment set is not in the file: say which variable.
         for p in problems.iter_mut().filter(|p| p.source.is_none()) {
@@ -978,22 +993,38 @@ impl Config {
             }
         }
         // A problem of a key checked against another one that a variable set: the file
-        // alone does not explain it (the file's `min_interval = "1s"` did not allow its
-        // source's 10s only because WIREFOLD_SCHEDULE__MIN_INTERVAL=30s).
+        // alone does not explain it (WIREFOLD_DEDUP__WINDOW=40d made the file's retention
+        // too short). The other key is the one the message names; for a source's interval
+        // outside the bounds, the bound it is outside.
         for p in &mut problems {
-            let related: &[&str] = if p.key == "store.retention" {
-                &["dedup.window"]
-            } else if p.key.starts_with("sources[") && p.key.ends_with("].interval") {
-                &["schedule.min_interval", "schedule.max_interval"]
-            } else {
-                &[]
-            };
-            for key in related {
-                if let Some(v) = variables.iter().find(|v| v.key == *key) {
-                    p.message.push_str(&format!(
-                        " ({key} set by the environment variable {})",
-                        v.name
-                    ));
+            let mut others: Vec<&str> = variables
+                .iter()
+                .map(|v| v.key.as_str())
+                .filter(|k| *k != p.key && names_key(&p.message, k))
+                .collect();
+            if p.message.contains(" is outside schedule bounds") {
+                let raw = p
+                    .key
+                    .strip_prefix("sources[")
+                    .and_then(|rest| rest.strip_suffix("].interval"))
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| raw_intervals.get(i).cloned().flatten());
+                if let Some(d) = raw.and_then(|raw| humantime::parse_duration(raw.trim()).ok()) {
+                    others.push(if d < config.schedule.min_interval {
+                        "schedule.min_interval"
+                    } else {
+                        "schedule.max_interval"
+                    });
+                }
+            }
+            for key in others {
+                if let Some(v) = variables.iter().find(|v| v.key == key) {
+                    if !p.message.contains(&v.name) {
+                        p.message.push_str(&format!(
+                            " ({key} set by the environment variable {})",
+                            v.name
+                        ));
+                    }
                 }
             }
         }

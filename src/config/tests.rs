@@ -1387,6 +1387,38 @@ fn a_bound_set_by_the_environment_is_named_where_it_refuses_a_key() {
         &[],
     ));
     assert!(p.iter().all(|p| !p.contains("environment")), "{p:?}");
+    // Only the variable that did it: a value bad in itself, or outside the other bound.
+    let p = problems(load(
+        &GOOD.replace("interval = \"10m\"", "interval = \"abc\""),
+        &[("WIREFOLD_SCHEDULE__MIN_INTERVAL", "15m")],
+    ));
+    assert!(p.iter().all(|p| !p.contains("environment")), "{p:?}");
+    let p = problems(load(
+        &GOOD.replace("interval = \"10m\"", "interval = \"10s\""),
+        &[("WIREFOLD_SCHEDULE__MAX_INTERVAL", "12h")],
+    ));
+    assert!(p.iter().all(|p| !p.contains("environment")), "{p:?}");
+    let p = problems(load(
+        GOOD,
+        &[
+            ("WIREFOLD_DEDUP__WINDOW", "40d"),
+            ("WIREFOLD_STORE__RETENTION", "banana"),
+        ],
+    ));
+    assert!(
+        p.iter().all(|p| !p.contains("dedup.window set by")),
+        "{p:?}"
+    );
+    // Any key the message names: the default interval within bounds a variable moved.
+    let p = problems(load(
+        &GOOD.replace("interval = \"10m\"", "interval = \"2h\""),
+        &[("WIREFOLD_SCHEDULE__MIN_INTERVAL", "30m")],
+    ));
+    assert!(
+        p.iter().any(|p| p.starts_with("schedule.default_interval")
+            && p.ends_with("(schedule.min_interval set by the environment variable WIREFOLD_SCHEDULE__MIN_INTERVAL)")),
+        "{p:?}"
+    );
 }
 
 /// Two names apart only in how Unicode spells them show as one in `/status`, the log and
