@@ -8,9 +8,9 @@
 //! status server for long. Sweeps run every `retention / 8`, between one second and ten
 //! minutes.
 //!
-//! A tombstone is refreshed whenever its item is seen again in its feed (or its feed answers
-//! 304: `Store::touch_tombstones`), and expires once the item has not been seen for
-//! [`tombstone_ttl`] (`retention`, at least a day).
+//! A tombstone is refreshed whenever its item is seen again in its feed (a feed that answers
+//! 304 is asked for its body now and then: `Folder::full_poll_due`), and expires once the
+//! item has not been seen for [`tombstone_ttl`] (`retention`, at least a day).
 //!
 //! Retention and the index window go by a [`DeletionClock`]: the wall clock, never ahead of
 //! the time elapsed since the start, so that a wall clock stepped forward deletes nothing

@@ -375,11 +375,14 @@ fn a_retry_after_past_the_bound_says_what_is_held() {
     );
 }
 
-/// A feed that answers 304 for longer than a tombstone lives still lists the items its last
-/// full poll saw: their tombstones are kept, and its next changed body stores only what is new.
+/// A feed that answers 304 shows no entries: a source with tombstones is asked for its body
+/// without validators once no poll of it was folded in full for six hours, so that the items
+/// retention deleted that it still lists are seen, their tombstones live on, and its next
+/// changed body stores only what is new. A source without tombstones keeps its validators.
 #[test]
-fn a_feed_answering_304_keeps_the_tombstones_of_the_items_it_lists() {
+fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
     use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::{Arc, Mutex};
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -401,18 +404,26 @@ fn a_feed_answering_304_keeps_the_tombstones_of_the_items_it_lists() {
         item(1, "Orrin council passes the harbour budget"),
         item(2, "Tram line to Eastgate approved")
     );
-    // The body and its ETag: a request naming the ETag gets a 304.
+    // The body and its ETag: a request naming the ETag gets a 304. Unconditional requests
+    // are counted.
     let feed = Arc::new(Mutex::new((rss(&old), "\"v1\"")));
-    let served = feed.clone();
+    let unconditional = Arc::new(AtomicU32::new(0));
+    let (served, counted) = (feed.clone(), unconditional.clone());
     let addr = rt.block_on(async {
         let app = axum::Router::new().route(
             "/feed.xml",
             axum::routing::get(move |headers: axum::http::HeaderMap| {
                 let (body, etag) = served.lock().unwrap().clone();
+                let counted = counted.clone();
                 async move {
-                    let asked = headers.get(axum::http::header::IF_NONE_MATCH);
-                    if asked.is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
-                        return axum::http::StatusCode::NOT_MODIFIED.into_response();
+                    match headers.get(axum::http::header::IF_NONE_MATCH) {
+                        Some(v) if v.as_bytes() == etag.as_bytes() => {
+                            return axum::http::StatusCode::NOT_MODIFIED.into_response()
+                        }
+                        Some(_) => {}
+                        None => {
+                            counted.fetch_add(1, Ordering::SeqCst);
+                        }
                     }
                     ([(axum::http::header::ETAG, etag)], body).into_response()
                 }
@@ -437,24 +448,44 @@ fn a_feed_answering_304_keeps_the_tombstones_of_the_items_it_lists() {
     let app = App::build(Config::load_with_env(&path, Some(HashMap::new())).unwrap()).unwrap();
     let store = &app.ctx.store;
     let state = || store.source_state("a").unwrap().unwrap();
+    let hours = |h: i64| h * 60 * 60 * 1000;
     rt.block_on(app.once());
-    assert_eq!(state().items_new, 2);
-    // Retention deleted both two days ago, the feed still listing them.
-    let now = chrono::Utc::now().timestamp_millis();
-    let day = 24 * 60 * 60 * 1000;
     assert_eq!(
-        store
-            .prune_before(now, now - 2 * day, 10)
-            .unwrap()
-            .articles
-            .len(),
-        2
+        (state().items_new, unconditional.load(Ordering::SeqCst)),
+        (2, 1)
     );
-    // Since then the feed has answered "not modified".
+    // Six hours of 304s without tombstones: the validators are sent still.
+    app.ctx.folder.age_polls(hours(7));
     rt.block_on(app.once());
-    assert_eq!(state().not_modified, 1);
+    assert_eq!(
+        (state().not_modified, unconditional.load(Ordering::SeqCst)),
+        (1, 1)
+    );
+    // Retention deleted both two days ago, the feed still listing them: the last full fold
+    // was seven hours ago, so the next poll asks for the body, and both are seen.
+    let now = chrono::Utc::now().timestamp_millis();
+    let pruned = store.prune_before(now, now - hours(48), 10).unwrap();
+    assert_eq!(pruned.articles.len(), 2);
+    rt.block_on(app.once());
+    assert_eq!(
+        (state().not_modified, unconditional.load(Ordering::SeqCst)),
+        (1, 2)
+    );
+    // Within six hours of that: 304s again; past them, the body again.
+    app.ctx.folder.age_polls(hours(5));
+    rt.block_on(app.once());
+    assert_eq!(
+        (state().not_modified, unconditional.load(Ordering::SeqCst)),
+        (2, 2)
+    );
+    app.ctx.folder.age_polls(hours(2));
+    rt.block_on(app.once());
+    assert_eq!(
+        (state().not_modified, unconditional.load(Ordering::SeqCst)),
+        (2, 3)
+    );
     // The sweep forgets tombstones not seen for a day (the shortest life): these were.
-    assert_eq!(store.expire_tombstones(now - day, 10).unwrap(), 0);
+    assert_eq!(store.expire_tombstones(now - hours(24), 10).unwrap(), 0);
     assert_eq!(store.tombstone_count(), 2);
     // The feed changes: only its new item is stored.
     *feed.lock().unwrap() = (
@@ -463,5 +494,5 @@ fn a_feed_answering_304_keeps_the_tombstones_of_the_items_it_lists() {
     );
     rt.block_on(app.once());
     let st = state();
-    assert_eq!((st.items_seen, st.items_new), (5, 3), "{st:?}");
+    assert_eq!((st.items_new, st.unchanged_bodies), (3, 0), "{st:?}");
 }

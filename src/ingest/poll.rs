@@ -277,9 +277,20 @@ async fn run(
     url: &Url,
     state: &mut SourceState,
 ) -> Result<(PollSummary, Option<Duration>), PollError> {
-    let validators = Validators {
-        etag: state.etag.clone(),
-        last_modified: state.last_modified.clone(),
+    // A 304 shows no entries: now and then the body is asked for whole, so that the items
+    // retention deleted that the feed still lists are seen and their tombstones live on.
+    ctx.store.until_open().await;
+    let validators = if ctx.folder.full_poll_due(&source.name, now_ms()) {
+        debug!(
+            source = %source.name,
+            "polled without validators: its tombstoned items must be seen again"
+        );
+        Validators::default()
+    } else {
+        Validators {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        }
     };
     let started = std::time::Instant::now();
     let fetcher = ctx.fetcher.get();
@@ -329,9 +340,6 @@ async fn run(
             if let Some(last_modified) = outcome.validators.last_modified {
                 state.last_modified = Some(last_modified);
             }
-            // The feed still lists what its last full poll saw: that is a sighting of the
-            // items retention deleted since, as a body's entries would be.
-            ctx.store.touch_tombstones(&source.name, now_ms())?;
             let summary = PollSummary {
                 not_modified: true,
                 ..PollSummary::default()

@@ -318,39 +318,18 @@ impl Store {
         Ok(true)
     }
 
-    /// Refreshes, as [`Store::tombstoned`] would, every tombstone of `source` last seen more
-    /// than [`TOMBSTONE_TOUCH_MS`] before `now`; returns how many. A poll answered "not
-    /// modified" sends no entries, but its feed still lists the items the last full poll saw:
-    /// without this, a feed that kept answering 304 for `store.retention` let the tombstones
-    /// of the items it still listed expire, and its next changed body stored them again as
-    /// new stories. Tombstones of items the feed had dropped before are kept too while the
-    /// feed is unchanged; they expire once a full poll no longer sees them.
-    pub fn touch_tombstones(&self, source: &str, now: Millis) -> Result<usize> {
+    /// Whether retention left tombstones of `source`'s items (whose feed must be seen now and
+    /// then for them to live: [`crate::fold::Folder::full_poll_due`]).
+    pub fn has_tombstones(&self, source: &str) -> Result<bool> {
         let t = self.t()?;
-        if !t.may_have_tombstones.load(Ordering::SeqCst) || self.fault().is_some() {
-            return Ok(0);
+        if !t.may_have_tombstones.load(Ordering::SeqCst) {
+            return Ok(false);
         }
-        let prefix = source_key(source, "");
-        let mut stale = Vec::new();
-        for kv in t.tombstones.scan_prefix(&prefix) {
-            let (sk, seen) = kv?;
-            let seen = millis_from(&seen);
-            if now.saturating_sub(seen) > TOMBSTONE_TOUCH_MS {
-                stale.push((sk, seen));
-            }
-        }
-        for (sk, seen) in &stale {
-            (&t.tombstones, &t.tombstones_seen).transaction(|(tombs, tombs_seen)| {
-                // Expired or refreshed in between: leave it as it is.
-                if tombs.get(sk)?.map(|v| millis_from(&v)) == Some(*seen) {
-                    tombs.insert(sk, &now.to_be_bytes())?;
-                    tombs_seen.remove(tombstone_seen_key(*seen, sk))?;
-                    tombs_seen.insert(tombstone_seen_key(now, sk), &[])?;
-                }
-                Ok::<_, Abortable<super::StoreError>>(())
-            })?;
-        }
-        Ok(stale.len())
+        Ok(t.tombstones
+            .scan_prefix(source_key(source, ""))
+            .next()
+            .transpose()?
+            .is_some())
     }
 
     /// Forgets up to `max` tombstones last seen before `cutoff`; returns how many.
