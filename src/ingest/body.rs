@@ -215,11 +215,13 @@ pub fn normalize_entries(entries: &mut [RawEntry], opts: &NormalizeOptions) -> V
 /// keys when the feed's order changes (a new item on top would have taken the key of the
 /// item that was first, and every item would have been "updated" with its neighbour's
 /// text). Items alike in link and title too (a "Daily briefing" feed without GUIDs, one
-/// landing page, one headline) are told apart by something of their own after that hash:
-/// their published dates when the feed gives each of them another, else their texts when
-/// those differ. Only items alike in all of that are numbered in feed order. Numbered by
-/// position, a new briefing on top took the key of yesterday's, which took the key of the
-/// day before's: each was "updated" with its neighbour's text.
+/// landing page, one headline) are each told apart by something of its own after that hash,
+/// whatever the others are: its published date, else its text (and both when another item
+/// has the same date). Only items alike in all of that are numbered in feed order. Numbered
+/// by position, a new briefing on top took the key of yesterday's, which took the key of the
+/// day before's: each was "updated" with its neighbour's text. An edit that changes what
+/// tells an item apart (the text of an undated one, the date of a dated one) changes its
+/// key: it is then a copy of itself rather than an update.
 fn shared_key(articles: &mut [Article], shared: &std::collections::HashSet<String>) {
     let mut groups: std::collections::HashMap<String, Vec<usize>> =
         std::collections::HashMap::new();
@@ -246,26 +248,16 @@ fn shared_key(articles: &mut [Article], shared: &std::collections::HashSet<Strin
             articles[only].key = base;
             continue;
         }
-        let own = |of: &dyn Fn(&Article) -> Option<String>| -> Option<Vec<String>> {
-            let told: Vec<String> = members
-                .iter()
-                .map(|&i| of(&articles[i]))
-                .collect::<Option<_>>()?;
-            let distinct: std::collections::HashSet<&String> = told.iter().collect();
-            (distinct.len() == told.len()).then_some(told)
-        };
-        let dates = own(&|a: &Article| {
-            (a.date_source == crate::normalize::DateSource::Published)
-                .then(|| a.published.timestamp_millis().to_string())
-        });
-        let suffixes = dates.or_else(|| own(&|a: &Article| Some(a.text.clone())));
+        // Each item by what is its own, whatever the others are: its published date, else
+        // its text; an item sharing its date with another, by both.
+        let own: Vec<String> = members.iter().map(|&i| own_part(&articles[i])).collect();
         for (n, &i) in members.iter().enumerate() {
-            let mut key = match &suffixes {
-                Some(s) => format!("{base}#{:08x}", hash_parts(&[&s[n]]) as u32),
-                None if n == 0 => base.clone(),
-                None => format!("{base}#{}", n + 1),
-            };
-            // Two hashes alike (one in four billion): numbered, as before.
+            let alone = own.iter().filter(|o| **o == own[n]).count() == 1;
+            let text = format!("t{}", articles[i].text);
+            let parts: &[&str] = if alone { &[&own[n]] } else { &[&own[n], &text] };
+            let mut key = format!("{base}#{:08x}", hash_parts(parts) as u32);
+            // Alike in all of that (links apart by their anchors only), or two hashes alike:
+            // numbered in feed order.
             let mut extra = 2;
             while !given.insert(key.clone()) {
                 key = format!("{base}#{extra}");
@@ -273,6 +265,16 @@ fn shared_key(articles: &mut [Article], shared: &std::collections::HashSet<Strin
             }
             articles[i].key = key;
         }
+    }
+}
+
+/// What tells an item apart from others alike in key, link and title: its published date,
+/// else its text.
+fn own_part(a: &Article) -> String {
+    if a.date_source == crate::normalize::DateSource::Published {
+        format!("d{}", a.published.timestamp_millis())
+    } else {
+        format!("t{}", a.text)
     }
 }
 
@@ -559,6 +561,15 @@ mod tests {
         for kept in &before {
             assert!(after.contains(kept), "{kept:?} lost its key: {after:?}");
         }
+        // A newcomer dated as day two (a correction, a second edition) leaves the other days
+        // their keys, whatever its own and day two's become.
+        let second = RawEntry {
+            summary: Some("The harbour budget passes: the figures.".into()),
+            ..two.clone()
+        };
+        let crowded = keyed(vec![three.clone(), second, two.clone(), one.clone()]);
+        assert_eq!((&crowded[0], &crowded[3]), (&after[0], &after[2]));
+        assert_ne!(crowded[1].1, crowded[2].1);
         // A text edited in place keeps its key: the dates tell the days apart.
         let edited = RawEntry {
             summary: Some("The harbour budget passes, narrowly.".into()),
