@@ -226,15 +226,15 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         });
     }
     if !backup.is_dir() {
-        return Err(StoreError::Io(format!(
-            "{} is not a backup of a store: {}",
-            backup.display(),
-            if backup.exists() {
-                "not a directory"
+        return Err(StoreError::BadBackup {
+            path: backup.display().to_string(),
+            message: if backup.exists() {
+                "it is not a directory"
             } else {
-                "no such directory"
+                "there is no such directory"
             }
-        )));
+            .into(),
+        });
     }
     if !holds_sled_files(backup) {
         return Err(StoreError::Io(format!(
@@ -244,10 +244,10 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
     }
     if let (Ok(a), Ok(b)) = (backup.canonicalize(), store.canonicalize()) {
         if a == b {
-            return Err(StoreError::Io(format!(
-                "{} is the configured store itself, not a backup of it",
-                backup.display()
-            )));
+            return Err(StoreError::BadBackup {
+                path: backup.display().to_string(),
+                message: "it is the configured store itself, not a backup of it".into(),
+            });
         }
     }
     check_manifest(backup)?;
@@ -626,7 +626,17 @@ fn newest(root: &Path) -> Option<LastBackup> {
                 closed_for_ms: None,
             })
         })
-        .max_by_key(|b| (b.at, b.path.clone()))
+        // One named by a clock that was once ahead is the newest only when all are.
+        .max_by_key(|b| {
+            let ahead = ahead_of(chrono::Utc::now().timestamp_millis());
+            let name = b.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            (!ahead(name), b.at, b.path.clone())
+        })
+}
+
+/// Whether a backup's name is dated more than a day ahead of `now`.
+fn ahead_of(now: Millis) -> impl Fn(&str) -> bool {
+    move |name| backup_time(name).is_some_and(|at| at > now + 24 * 60 * 60 * 1000)
 }
 
 /// The time a backup's directory name holds (`wirefold-YYYYMMDDTHHMMSSZ`, perhaps with a
@@ -844,12 +854,21 @@ pub(super) fn check_manifest(dir: &Path) -> Result<()> {
 /// A backup opened as a store in place (`store.path` pointed at it) is checked against its
 /// [`MANIFEST`] first, which then goes: the store about to be written is no longer the copy
 /// the manifest describes (a `restore` of it later takes it as it is then).
-pub(super) fn adopt_backup(dir: &Path, shown: &str) -> Result<()> {
+///
+/// `opened_before`: the directory held the store's lock file before this open, so a
+/// wirefold has opened it as a store since the backup (one from before manifests, which
+/// leaves them): its files have changed, and the manifest only goes.
+pub(super) fn adopt_backup(dir: &Path, shown: &str, opened_before: bool) -> Result<()> {
     let path = dir.join(MANIFEST);
     if !path.exists() {
         return Ok(());
     }
-    if let Some(message) = manifest_problem(dir)? {
+    if opened_before {
+        tracing::info!(
+            store = shown,
+            "a backup's manifest left in a store opened since: removed unchecked"
+        );
+    } else if let Some(message) = manifest_problem(dir)? {
         return Err(StoreError::Corrupt {
             path: shown.to_owned(),
             message: format!("a backup not whole as written: {message}"),
@@ -888,7 +907,11 @@ fn prune(root: &Path, keep: usize, written: &Path) -> Result<Vec<PathBuf>> {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
-    backups.sort();
+    // Oldest first by name, which is by time; but those named more than a day ahead of the
+    // clock (by a clock that was once ahead) count as the oldest: sorted by name, they were
+    // the newest for years and pushed out every real backup.
+    let ahead = ahead_of(chrono::Utc::now().timestamp_millis());
+    backups.sort_by_key(|name| (!ahead(name), name.clone()));
     let excess = backups.len().saturating_sub(keep.max(1));
     let mut removed = Vec::new();
     let just_written = |name: &String| written.file_name().is_some_and(|w| *w == **name);

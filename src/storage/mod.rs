@@ -294,9 +294,15 @@ impl Store {
                 message: "the directory holds other files but no sled database (conf, db)".into(),
             });
         }
+        // A backup's copy holds none of these: one there was made by an open since (the
+        // lock file by any wirefold with one; the others at a flush or stop; the index
+        // snapshot is the fold stage's `snapshot::FILE`, named here to keep storage below it).
+        let opened_before = [LOCK_FILE, mark::MARK_FILE, "index.snapshot"]
+            .iter()
+            .any(|f| path.join(f).exists());
         // Before sled's: a daemon whose database is closed for a backup still holds this.
         let lock = lock::lock_store(path)?;
-        backup::adopt_backup(path, &shown)?;
+        backup::adopt_backup(path, &shown, opened_before)?;
         // sled 0.34 panics on some damage (a truncated segment) instead of returning an error:
         // catch that and report it as damage, without the panic's own message on stderr.
         let trees = catching_sled_panics(&shown, || {

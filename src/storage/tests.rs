@@ -1418,6 +1418,21 @@ fn backups_within_one_second_are_named_in_order() {
         assert_eq!(backups.log().last.map(|l| l.path), Some(report.path));
     }
     assert!(kept.is_dir(), "the operator's copy was pruned");
+    // Kept three, beside two named years ahead: those go first, and the newest is a real one.
+    let real = backups.log().last.map(|l| l.path).unwrap();
+    let years_ahead = ["wirefold-20300101T000000Z", "wirefold-20310101T000000Z"]
+        .map(|n| root.join("backups").join(n));
+    for dir in &years_ahead {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let backups = Backups::new(root.join("backups"), 3);
+    assert_eq!(backups.log().last.map(|l| l.path), Some(real.clone()));
+    let first = backups.run(&store, Duration::from_secs(5), "test").unwrap();
+    let second = backups.run(&store, Duration::from_secs(5), "test").unwrap();
+    assert!(years_ahead.iter().all(|d| !d.exists()));
+    for path in [&real, &first.path, &second.path] {
+        assert!(path.is_dir(), "{} was removed", path.display());
+    }
 }
 
 /// A backup asked for while another is under way is refused at once, not queued behind it
@@ -1644,15 +1659,32 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     drop(Store::open(&whole, flush).unwrap());
     assert!(!whole.join(backup::MANIFEST).exists());
     let_go(&whole);
+    // A store opened before by a wirefold that left the manifest (one from before them):
+    // its files changed since, so the manifest only goes.
+    backup::copy_store(&report.path, &whole.with_extension("old")).unwrap();
+    let old = whole.with_extension("old");
+    let manifest = std::fs::read_to_string(report.path.join(backup::MANIFEST)).unwrap();
+    std::fs::write(
+        old.join(backup::MANIFEST),
+        manifest.replace(" db\n", " db-gone\n"),
+    )
+    .unwrap();
+    std::fs::write(old.join(crate::storage::LOCK_FILE), "").unwrap();
+    drop(Store::open(&old, flush).unwrap());
+    assert!(!old.join(backup::MANIFEST).exists());
+    let_go(&old);
     assert_eq!(staged(), Vec::<String>::new());
     // The store itself, or nothing there: said as such.
     let e = restore(&path, &path, flush).unwrap_err().to_string();
-    assert!(e.contains("is the configured store itself"), "{e}");
+    assert!(
+        e.contains("cannot be restored: it is the configured store itself"),
+        "{e}"
+    );
     let e = restore(&dir.path().join("nowhere"), &path, flush)
         .unwrap_err()
         .to_string();
     assert!(
-        e.ends_with("nowhere is not a backup of a store: no such directory"),
+        e.contains("nowhere cannot be restored: there is no such directory;") && !e.contains("I/O"),
         "{e}"
     );
     assert_eq!(
