@@ -141,20 +141,21 @@ fn strict_error(text: &str, e: &toml::de::Error) -> String {
 }
 
 /// serde's message with the Rust types it names said as an operator would ("expected usize":
-/// "expected a whole number, 0 or more"), and a number too big for any said so.
+/// "expected a whole number, 0 or more"), and a number beyond any said to be out of range.
 fn plain_types(message: &str) -> String {
     const TYPES: [(&str, &str); 9] = [
         ("usize", "a whole number, 0 or more"),
         ("u64", "a whole number, 0 or more"),
-        ("u32", "a whole number from 0 to 4294967295"),
-        ("u16", "a whole number from 0 to 65535"),
-        ("u8", "a whole number from 0 to 255"),
+        // The key's own bounds are checked after (`simhash_max_distance`: 0 to 12).
+        ("u32", "a whole number, 0 or more"),
+        ("u16", "a whole number, 0 or more"),
+        ("u8", "a whole number, 0 or more"),
         ("i64", "a whole number"),
         ("i32", "a whole number"),
         ("f64", "a number"),
         ("f32", "a number"),
     ];
-    let mut message = message.replace("` as i128,", "` (too big),");
+    let mut message = message.replace("` as i128,", "` (out of range),");
     for (rust, plain) in TYPES {
         if let Some(head) = message.strip_suffix(&format!("expected {rust}")) {
             message = format!("{head}expected {plain}");

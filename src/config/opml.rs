@@ -257,7 +257,11 @@ pub fn plan(
     configured: &[SourceConfig],
     schedule: &super::ScheduleConfig,
 ) -> Import {
-    let mut names: HashSet<String> = configured.iter().map(|s| s.name.clone()).collect();
+    // By how they look, as the configuration compares them (`validate::looks`).
+    let mut names: HashSet<String> = configured
+        .iter()
+        .map(|s| super::validate::looks(&s.name))
+        .collect();
     let mut urls: HashMap<String, String> = configured
         .iter()
         .map(|s| {
@@ -296,7 +300,7 @@ pub fn plan(
             continue;
         }
         let name = unique_name(&feed.title, &url, &names);
-        names.insert(name.clone());
+        names.insert(super::validate::looks(&name));
         urls.insert(
             super::fetched_url(&url).as_str().to_owned(),
             format!("listed earlier in the file, as \"{name}\""),
@@ -330,8 +334,9 @@ pub fn plan(
 /// Longest name given to an imported source, in characters (an ellipsis added).
 const MAX_NAME_CHARS: usize = 80;
 
-/// The feed's title, else its host and path; when another source has it, the host is added,
-/// then a number.
+/// The feed's title, else its host and path; when another source has it (or one that looks
+/// the same: `taken` holds names as `validate::looks` gives them), the host is added, then a
+/// number.
 fn unique_name(title: &str, url: &Url, taken: &HashSet<String>) -> String {
     let host = url.host_str().unwrap_or_default();
     let base = if title.is_empty() {
@@ -345,16 +350,17 @@ fn unique_name(title: &str, url: &Url, taken: &HashSet<String>) -> String {
         Some((cut, _)) => format!("{}…", base[..cut].trim_end()),
         None => base,
     };
-    if !taken.contains(&base) {
+    let free = |name: &str| !taken.contains(&super::validate::looks(name));
+    if free(&base) {
         return base;
     }
     let with_host = format!("{base} ({host})");
-    if !taken.contains(&with_host) {
+    if free(&with_host) {
         return with_host;
     }
     (2..)
         .map(|n| format!("{with_host} {n}"))
-        .find(|n| !taken.contains(n))
+        .find(|n| free(n))
         .unwrap_or(with_host)
 }
 
@@ -700,6 +706,27 @@ mod tests {
                 ),
                 ("Typo", "not a URL (relative URL without a base)"),
             ]
+        );
+    }
+
+    /// Names that look like a configured one, as the configuration compares them, are made
+    /// unique too: appended, they would have made the configuration refuse itself.
+    #[test]
+    fn imported_names_that_look_like_configured_ones_are_made_unique() {
+        let existing = [configured("Caf\u{e9}", "https://a.example/feed")];
+        let import = plan(
+            vec![
+                feed("Cafe\u{301}", "https://b.example/feed"),
+                feed("news", "https://c.example/feed"),
+                feed("ne\u{ad}ws", "https://d.example/feed"),
+            ],
+            &existing,
+            &Default::default(),
+        );
+        let names: Vec<&str> = import.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Cafe\u{301} (b.example)", "news", "ne\u{ad}ws (d.example)"]
         );
     }
 

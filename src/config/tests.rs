@@ -359,7 +359,7 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
         ),
         (
             "[fetch]\nconcurrency = 99999999999999999999999\n",
-            "line 2, column 15: invalid type: integer `99999999999999999999999` (too big), expected a whole number, 0 or more",
+            "line 2, column 15: invalid type: integer `99999999999999999999999` (out of range), expected a whole number, 0 or more",
         ),
         (
             "[store]\npath = \"x\"\npath = \"y\"\n",
@@ -1439,6 +1439,8 @@ fn source_names_that_look_the_same_are_refused() {
         ("Caf\\u00e9", "Cafe\\u0301"),
         ("news", "news\\u200b"),
         ("news", "ne\\u00adws"),
+        ("news", "news\\u3164"),
+        ("news", "news\\U000E0001"),
     ] {
         let p = two(a, b);
         assert_eq!(p.len(), 1, "{p:?}");
@@ -1453,6 +1455,27 @@ fn source_names_that_look_the_same_are_refused() {
         p[0].ends_with("duplicate source name; every name must be unique"),
         "{p:?}"
     );
+    // Joiners change how letters join and emoji combine: names apart.
+    for (a, b) in [
+        (
+            "\\u0645\\u06cc\\u200c\\u062e\\u0648\\u0627\\u0647\\u0645",
+            "\\u0645\\u06cc\\u062e\\u0648\\u0627\\u0647\\u0645",
+        ),
+        (
+            "\\U0001F468\\u200d\\U0001F469 family",
+            "\\U0001F468\\U0001F469 family",
+        ),
+    ] {
+        let p = problems(load(
+            &format!(
+                "[store]\npath = \"STORE\"\n[[sources]]\nname = \"{a}\"\nurl = \"https://a.example/f\"\n\
+                 [[sources]]\nname = \"{b}\"\nurl = \"https://b.example/f\"\n\
+                 [[sources]]\nname = \"x\"\nurl = \"not a url\"\n"
+            ),
+            &[],
+        ));
+        assert!(p.iter().all(|p| !p.contains("looks the same")), "{p:?}");
+    }
     // Letters apart are names apart, in any case.
     assert!(load(
         "[store]\npath = \"STORE\"\n[[sources]]\nname = \"News\"\nurl = \"https://a.example/f\"\n\

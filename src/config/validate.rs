@@ -806,14 +806,26 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
     schedule
 }
 
-/// A name as it shows: composed (NFC), without the characters that show as nothing.
-fn looks(name: &str) -> String {
+/// A source name as it shows: composed (NFC), without the characters that show as nothing
+/// (soft hyphen, zero-width space, word joiner, fillers, tags…). The joiners U+200C and
+/// U+200D stay: they change how letters join (Persian, Indic scripts) and emoji combine.
+pub(super) fn looks(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     name.nfc()
         .filter(|c| {
             !matches!(
                 c,
-                '\u{00AD}' | '\u{034F}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+                '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{180E}'
+                    | '\u{200B}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{3164}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+                    | '\u{E0000}'..='\u{E007F}'
             )
         })
         .collect()
