@@ -6,6 +6,43 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
+/// A runtime of two workers, for the tests that serve feeds on loopback.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Serves `app` on an ephemeral loopback port, on `rt`.
+fn serve(rt: &tokio::runtime::Runtime, app: axum::Router) -> std::net::SocketAddr {
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    })
+}
+
+/// A configuration file of a store in a new temporary directory, the listener on a free
+/// port, and `rest` (sources, sections); its directory, and the configuration as loaded.
+fn config_with(rest: &str) -> (tempfile::TempDir, impl Fn() -> Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n{rest}",
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    (dir, move || {
+        Config::load_with_env(&path, Some(HashMap::new())).unwrap()
+    })
+}
+
 /// `/status` waits for a closed store within the request timeout less a second, then says
 /// why with `503 store_closed` (not the timeout's bare 408); `/metrics` (with the sources'
 /// series as last read) and `/healthz` answer meanwhile; once the backup is done `/status`
@@ -239,19 +276,8 @@ fn a_reload_names_the_agency_marks_it_changes() {
 #[test]
 fn the_host_a_redirect_took_a_source_to_is_known_after_a_restart() {
     use axum::response::IntoResponse;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let serve = |app: axum::Router| {
-        rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            tokio::spawn(async move { axum::serve(listener, app).await });
-            addr
-        })
-    };
+    let rt = runtime();
+    let serve = |app: axum::Router| serve(&rt, app);
     let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
                 <title>Harbour reopens after storm</title><description>The harbour reopened \
                 on Monday after the storm.</description></item></channel></rss>";
@@ -274,19 +300,8 @@ fn the_host_a_redirect_took_a_source_to_is_known_after_a_restart() {
             }
         }),
     ));
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.toml");
     let url = format!("http://{origin}/feed.xml");
-    std::fs::write(
-        &path,
-        format!(
-            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
-             [[sources]]\nname = \"s\"\nurl = \"{url}\"\n",
-            dir.path().join("store").display()
-        ),
-    )
-    .unwrap();
-    let config = || Config::load_with_env(&path, Some(HashMap::new())).unwrap();
+    let (_dir, config) = config_with(&format!("[[sources]]\nname = \"s\"\nurl = \"{url}\"\n"));
     let cdn_host = format!("{cdn}");
     {
         let app = App::build(config()).unwrap();
@@ -321,44 +336,27 @@ fn the_host_a_redirect_took_a_source_to_is_known_after_a_restart() {
 #[test]
 fn a_retry_after_past_the_bound_says_what_is_held() {
     use axum::response::IntoResponse;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let serve = |retry_after: &'static str| {
-        rt.block_on(async {
-            let app = axum::Router::new().route(
-                "/feed.xml",
-                axum::routing::get(move || async move {
-                    (
-                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                        [(axum::http::header::RETRY_AFTER, retry_after)],
-                    )
-                        .into_response()
-                }),
-            );
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            tokio::spawn(async move { axum::serve(listener, app).await });
-            addr
-        })
+        let app = axum::Router::new().route(
+            "/feed.xml",
+            axum::routing::get(move || async move {
+                (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, retry_after)],
+                )
+                    .into_response()
+            }),
+        );
+        serve(&rt, app)
     };
     let (far, near) = (serve("4294967295"), serve("600"));
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
-             [schedule]\nmax_retry_after = \"2h\"\n\
-             [[sources]]\nname = \"far\"\nurl = \"http://{far}/feed.xml\"\n\
-             [[sources]]\nname = \"near\"\nurl = \"http://{near}/feed.xml\"\n",
-            dir.path().join("store").display()
-        ),
-    )
-    .unwrap();
-    let app = App::build(Config::load_with_env(&path, Some(HashMap::new())).unwrap()).unwrap();
+    let (_dir, config) = config_with(&format!(
+        "[schedule]\nmax_retry_after = \"2h\"\n\
+         [[sources]]\nname = \"far\"\nurl = \"http://{far}/feed.xml\"\n\
+         [[sources]]\nname = \"near\"\nurl = \"http://{near}/feed.xml\"\n"
+    ));
+    let app = App::build(config()).unwrap();
     rt.block_on(app.once());
     let error = |name: &str| {
         let st = app.ctx.store.source_state(name).unwrap().unwrap();
@@ -384,11 +382,7 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
     use axum::response::IntoResponse;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::{Arc, Mutex};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let item = |n: u32, title: &str| {
         format!(
             "<item><guid>g{n}</guid><title>{title}</title><link>http://a.test/{n}</link>\
@@ -409,8 +403,9 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
     let feed = Arc::new(Mutex::new((rss(&old), "\"v1\"")));
     let unconditional = Arc::new(AtomicU32::new(0));
     let (served, counted) = (feed.clone(), unconditional.clone());
-    let addr = rt.block_on(async {
-        let app = axum::Router::new().route(
+    let addr = serve(
+        &rt,
+        axum::Router::new().route(
             "/feed.xml",
             axum::routing::get(move |headers: axum::http::HeaderMap| {
                 let (body, etag) = served.lock().unwrap().clone();
@@ -428,27 +423,20 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
                     ([(axum::http::header::ETAG, etag)], body).into_response()
                 }
             }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        addr
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
-             [[sources]]\nname = \"a\"\nurl = \"http://{addr}/feed.xml\"\n",
-            dir.path().join("store").display()
         ),
-    )
-    .unwrap();
-    let app = App::build(Config::load_with_env(&path, Some(HashMap::new())).unwrap()).unwrap();
+    );
+    let (_dir, config) = config_with(&format!(
+        "[[sources]]\nname = \"a\"\nurl = \"http://{addr}/feed.xml\"\n"
+    ));
+    let app = App::build(config()).unwrap();
     let store = &app.ctx.store;
     let state = || store.source_state("a").unwrap().unwrap();
     let hours = |h: i64| h * 60 * 60 * 1000;
+    // A poll, then the source's 304s so far and the requests sent without validators.
+    let poll = || {
+        rt.block_on(app.once());
+        (state().not_modified, unconditional.load(Ordering::SeqCst))
+    };
     rt.block_on(app.once());
     assert_eq!(
         (state().items_new, unconditional.load(Ordering::SeqCst)),
@@ -456,34 +444,18 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
     );
     // Six hours of 304s without tombstones: the validators are sent still.
     app.ctx.folder.age_polls(hours(7));
-    rt.block_on(app.once());
-    assert_eq!(
-        (state().not_modified, unconditional.load(Ordering::SeqCst)),
-        (1, 1)
-    );
+    assert_eq!(poll(), (1, 1));
     // Retention deleted both two days ago, the feed still listing them: the last full fold
     // was seven hours ago, so the next poll asks for the body, and both are seen.
     let now = chrono::Utc::now().timestamp_millis();
     let pruned = store.prune_before(now, now - hours(48), 10).unwrap();
     assert_eq!(pruned.articles.len(), 2);
-    rt.block_on(app.once());
-    assert_eq!(
-        (state().not_modified, unconditional.load(Ordering::SeqCst)),
-        (1, 2)
-    );
+    assert_eq!(poll(), (1, 2));
     // Within six hours of that: 304s again; past them, the body again.
     app.ctx.folder.age_polls(hours(5));
-    rt.block_on(app.once());
-    assert_eq!(
-        (state().not_modified, unconditional.load(Ordering::SeqCst)),
-        (2, 2)
-    );
+    assert_eq!(poll(), (2, 2));
     app.ctx.folder.age_polls(hours(2));
-    rt.block_on(app.once());
-    assert_eq!(
-        (state().not_modified, unconditional.load(Ordering::SeqCst)),
-        (2, 3)
-    );
+    assert_eq!(poll(), (2, 3));
     // The sweep forgets tombstones not seen for a day (the shortest life): these were.
     assert_eq!(store.expire_tombstones(now - hours(24), 10).unwrap(), 0);
     assert_eq!(store.tombstone_count(), 2);
