@@ -1613,13 +1613,18 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     assert_eq!(staged(), Vec::<String>::new());
     // A backup whose db lost its end in a copy (it may still open, smaller): its manifest
     // says so before anything is copied.
-    let cut = dir.path().join("cut");
-    backup::copy_store(&report.path, &cut).unwrap();
-    std::fs::copy(
-        report.path.join(backup::MANIFEST),
-        cut.join(backup::MANIFEST),
-    )
-    .unwrap();
+    // The backup copied whole, its manifest too, as a sync to another host leaves it.
+    let synced = |name: &str| {
+        let to = dir.path().join(name);
+        backup::copy_store(&report.path, &to).unwrap();
+        std::fs::copy(
+            report.path.join(backup::MANIFEST),
+            to.join(backup::MANIFEST),
+        )
+        .unwrap();
+        to
+    };
+    let cut = synced("cut");
     backup::check_manifest(&cut).unwrap();
     let db = std::fs::OpenOptions::new()
         .write(true)
@@ -1649,21 +1654,14 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
         "{e}"
     );
     // Whole, it opens, and is a store from then on: its manifest goes.
-    let whole = dir.path().join("whole");
-    backup::copy_store(&report.path, &whole).unwrap();
-    std::fs::copy(
-        report.path.join(backup::MANIFEST),
-        whole.join(backup::MANIFEST),
-    )
-    .unwrap();
+    let whole = synced("whole");
     drop(Store::open(&whole, flush).unwrap());
     assert!(!whole.join(backup::MANIFEST).exists());
     let_go(&whole);
     // A store opened before by a wirefold that left the manifest (one from before them):
     // its files changed since, so the manifest only goes.
-    backup::copy_store(&report.path, &whole.with_extension("old")).unwrap();
-    let old = whole.with_extension("old");
-    let manifest = std::fs::read_to_string(report.path.join(backup::MANIFEST)).unwrap();
+    let old = synced("whole.old");
+    let manifest = std::fs::read_to_string(old.join(backup::MANIFEST)).unwrap();
     std::fs::write(
         old.join(backup::MANIFEST),
         manifest.replace(" db\n", " db-gone\n"),
