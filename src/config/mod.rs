@@ -74,6 +74,14 @@ impl ConfigError {
     }
 }
 
+/// The error of a configuration file at `path` that cannot be read, saying why.
+fn read_error(path: &Path) -> impl Fn(String) -> ConfigError + '_ {
+    move |message| ConfigError::Read {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
 /// Whether `message` names the dotted `key` as a whole (`schedule.min_interval`, not within
 /// `schedule.min_interval_x`).
 fn names_key(message: &str, key: &str) -> bool {
@@ -878,10 +886,7 @@ impl Config {
         path: &Path,
         env: Option<std::collections::HashMap<String, String>>,
     ) -> Result<(Config, Vec<Problem>), ConfigError> {
-        let read_err = |message: String| ConfigError::Read {
-            path: path.to_path_buf(),
-            message,
-        };
+        let read_err = read_error(path);
         if path.is_dir() {
             return Err(read_err("a directory, not a configuration file".into()));
         }
@@ -898,10 +903,7 @@ impl Config {
         text: &str,
         env: Option<std::collections::HashMap<String, String>>,
     ) -> Result<(Config, Vec<Problem>), ConfigError> {
-        let read_err = |message: String| ConfigError::Read {
-            path: path.to_path_buf(),
-            message,
-        };
+        let read_err = read_error(path);
         // The layering below turns a value of the wrong type into the type asked for, so
         // that environment variables (all strings) can set numbers and switches; but in the
         // file `enabled = 2` would be true, `path = 5` the directory "5" and
