@@ -9,7 +9,7 @@
 //! minutes.
 //!
 //! A tombstone is refreshed whenever its item is seen again in its feed (a feed that answers
-//! 304 is asked for its body now and then: `Folder::full_poll_due`), and expires once the
+//! 304 is asked for its body now and then: `ingest::poll`), and expires once the
 //! item has not been seen for [`tombstone_ttl`] (`retention`, at least a day).
 //!
 //! Retention and the index window go by a [`DeletionClock`]: the wall clock, never ahead of

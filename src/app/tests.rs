@@ -432,6 +432,13 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
     let store = &app.ctx.store;
     let state = || store.source_state("a").unwrap().unwrap();
     let hours = |h: i64| h * 60 * 60 * 1000;
+    // Time passing: the source's last full poll, and the fold's memory of it, `by` older.
+    let age = |by: i64| {
+        app.ctx.folder.age_polls(by);
+        let mut st = state();
+        st.last_full_poll = st.last_full_poll.map(|at| at - by);
+        store.put_source_state("a", &st).unwrap();
+    };
     // A poll, then the source's 304s so far and the requests sent without validators.
     let poll = || {
         rt.block_on(app.once());
@@ -443,7 +450,7 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
         (2, 1)
     );
     // Six hours of 304s without tombstones: the validators are sent still.
-    app.ctx.folder.age_polls(hours(7));
+    age(hours(7));
     assert_eq!(poll(), (1, 1));
     // Retention deleted both two days ago, the feed still listing them: the last full fold
     // was seven hours ago, so the next poll asks for the body, and both are seen.
@@ -452,9 +459,9 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
     assert_eq!(pruned.articles.len(), 2);
     assert_eq!(poll(), (1, 2));
     // Within six hours of that: 304s again; past them, the body again.
-    app.ctx.folder.age_polls(hours(5));
+    age(hours(5));
     assert_eq!(poll(), (2, 2));
-    app.ctx.folder.age_polls(hours(2));
+    age(hours(2));
     assert_eq!(poll(), (2, 3));
     // The sweep forgets tombstones not seen for a day (the shortest life): these were.
     assert_eq!(store.expire_tombstones(now - hours(24), 10).unwrap(), 0);
@@ -467,4 +474,21 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
     rt.block_on(app.once());
     let st = state();
     assert_eq!((st.items_new, st.unchanged_bodies), (3, 0), "{st:?}");
+    // A new process (`wirefold once` from a timer) knows the last full poll from the state:
+    // within six hours of it, a 304; past them, the body.
+    drop(app);
+    let app = App::build(config()).unwrap();
+    let store = &app.ctx.store;
+    let last_full_poll = |ago: i64| {
+        let mut st = store.source_state("a").unwrap().unwrap();
+        st.last_full_poll = Some(chrono::Utc::now().timestamp_millis() - ago);
+        store.put_source_state("a", &st).unwrap();
+    };
+    let before = unconditional.load(Ordering::SeqCst);
+    last_full_poll(hours(5));
+    rt.block_on(app.once());
+    assert_eq!(unconditional.load(Ordering::SeqCst), before);
+    last_full_poll(hours(7));
+    rt.block_on(app.once());
+    assert_eq!(unconditional.load(Ordering::SeqCst), before + 1);
 }

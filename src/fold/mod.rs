@@ -358,7 +358,7 @@ impl Folder {
             "index ready"
         );
         Ok((
-            Self::with_index(store, params, index, snapshot_seq, now)?,
+            Self::with_index(store, params, index, snapshot_seq)?,
             source,
         ))
     }
@@ -370,7 +370,7 @@ impl Folder {
         now: Millis,
     ) -> Result<Self, StoreError> {
         let index = snapshot::rebuild(&store, &params, now)?;
-        Self::with_index(store, params, index, 0, now)
+        Self::with_index(store, params, index, 0)
     }
 
     fn with_index(
@@ -378,7 +378,6 @@ impl Folder {
         params: DedupParams,
         index: Index,
         snapshot_seq: u64,
-        now: Millis,
     ) -> Result<Self, StoreError> {
         let window_ms = i64::try_from(params.window.as_millis()).unwrap_or(i64::MAX);
         Ok(Self {
@@ -391,7 +390,7 @@ impl Folder {
             events: tokio::sync::broadcast::channel(EVENT_CAPACITY).0,
             snapshot_seq: AtomicU64::new(snapshot_seq),
             rules: OnceLock::new(),
-            polls: FoldedPolls::new(now),
+            polls: FoldedPolls::default(),
             folded_at: AtomicI64::new(i64::MIN),
         })
     }
@@ -569,14 +568,6 @@ impl Folder {
             decisions.extend(self.fold_batch(source, chunk, now)?);
         }
         Ok(decisions)
-    }
-
-    /// Whether `source`'s next poll should be asked without validators, so that its feed's
-    /// entries are seen and the tombstones of those retention deleted are kept: it has
-    /// tombstones, and no poll of it was folded in full for [`polls::RECHECK`]
-    /// ([`FoldedPolls::full_poll_due`]). A store that cannot answer says no.
-    pub fn full_poll_due(&self, source: &str, now: Millis) -> bool {
-        self.polls.full_poll_due(source, now) && self.store.has_tombstones(source).unwrap_or(false)
     }
 
     /// Makes the folds remembered `by` older (tests).

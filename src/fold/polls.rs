@@ -15,7 +15,8 @@
 //!   skipped only within [`RECHECK`] of the source's last full fold, far below the shortest
 //!   tombstone life (one day, `retention::tombstone_ttl`); and a source with tombstones
 //!   that has answered only 304s (or the same entries) for [`RECHECK`] is asked without
-//!   validators ([`FoldedPolls::full_poll_due`]), so that its body is folded in full;
+//!   validators (`ingest::poll`, by the time kept in its state), so that its body is
+//!   folded in full;
 //! - the store drops unflushed writes when it reopens after a failure
 //!   ([`super::Folder::reload`]): every digest is forgotten then, and a fold that overlapped
 //!   the reload records nothing;
@@ -129,9 +130,6 @@ struct Inner {
     by_source: HashMap<u64, Folded>,
     /// Bumped by [`FoldedPolls::forget_all`]: a fold that started before cannot be recorded.
     generation: u64,
-    /// When this started remembering: a source not folded since counts from here for
-    /// [`FoldedPolls::full_poll_due`].
-    started: Millis,
 }
 
 /// The digest of each source's last fully folded poll (see the module docs).
@@ -143,33 +141,10 @@ pub struct FoldedPolls(Mutex<Inner>);
 pub struct Ticket(u64);
 
 impl FoldedPolls {
-    /// Nothing remembered yet, at `now`.
-    pub fn new(now: Millis) -> Self {
-        FoldedPolls(Mutex::new(Inner {
-            started: now,
-            ..Inner::default()
-        }))
-    }
-
-    /// Whether `source` has gone [`RECHECK`] or longer without a poll folded in full (since
-    /// its last one, else since this started): its items deleted by retention that its feed
-    /// still lists have not been seen since, and their tombstones expire unless they are. A
-    /// feed answering 304 Not Modified, or sending the very entries again, shows none. The
-    /// poller then asks without validators, so that the body comes and is folded in full.
-    pub fn full_poll_due(&self, source: &str, now: Millis) -> bool {
-        let inner = self.inner();
-        let last = inner
-            .by_source
-            .get(&xxh3_64(source.as_bytes()))
-            .map_or(inner.started, |f| f.at);
-        now - last >= RECHECK
-    }
-
-    /// Makes every fold remembered, and the start, `by` older (tests: six hours in a moment).
+    /// Makes every fold remembered `by` older (tests: six hours in a moment).
     #[cfg(test)]
     pub fn age(&self, by: Millis) {
         let mut inner = self.inner();
-        inner.started -= by;
         for f in inner.by_source.values_mut() {
             f.at -= by;
         }

@@ -271,6 +271,19 @@ fn track_move(state: &mut SourceState, source: &SourceConfig, moved_to: Option<&
     }
 }
 
+/// Whether `source`'s poll should go without validators, so that its feed's entries are
+/// seen and the tombstones of those retention deleted live on: it has tombstones, and none of
+/// its polls was folded in full for [`RECHECK`](crate::fold::polls::RECHECK) (or none is known: a state of an older
+/// schema). A 304, or a body holding the entries already folded, shows none of them. The
+/// time is kept with the source's state, so `wirefold once` from a timer and a daemon
+/// restarted often are asked too. A store that cannot answer says no.
+fn full_poll_due(ctx: &IngestContext, source: &str, state: &SourceState, now: Millis) -> bool {
+    state
+        .last_full_poll
+        .is_none_or(|at| now.saturating_sub(at) >= crate::fold::polls::RECHECK)
+        && ctx.store.has_tombstones(source).unwrap_or(false)
+}
+
 async fn run(
     ctx: &IngestContext,
     source: &SourceConfig,
@@ -280,7 +293,7 @@ async fn run(
     // A 304 shows no entries: now and then the body is asked for whole, so that the items
     // retention deleted that the feed still lists are seen and their tombstones live on.
     ctx.store.until_open().await;
-    let validators = if ctx.folder.full_poll_due(&source.name, now_ms()) {
+    let validators = if full_poll_due(ctx, &source.name, state, now_ms()) {
         debug!(
             source = %source.name,
             "polled without validators: its tombstoned items must be seen again"
@@ -376,6 +389,9 @@ async fn run(
     // not make the next poll a 304 that skips the items that were never stored.
     state.etag = outcome.validators.etag;
     state.last_modified = outcome.validators.last_modified;
+    if !summary.body_unchanged {
+        state.last_full_poll = Some(now_ms());
+    }
     if info.title.is_some() {
         state.feed_title = info.title;
     }

@@ -13,9 +13,9 @@
 //! an older story record is read with the count of its list, whatever its length, and is
 //! rewritten in the new layout the next time it changes (nothing is rewritten by the upgrade).
 //! Schema 7 appends `unchanged_bodies` to [`SourceState`], schema 8 `last_new`, schema 9
-//! `host_pause`, schema 10 `redirect_host`: an older state reads with the count at 0, the
-//! time unknown, no pause and no redirect, and is written in the new layout after the
-//! source's next poll.
+//! `host_pause`, schema 10 `redirect_host`, schema 11 `last_full_poll`: an older state reads
+//! with the count at 0, the times unknown, no pause and no redirect, and is written in the
+//! new layout after the source's next poll.
 
 use serde::Deserialize;
 
@@ -165,12 +165,13 @@ fn story_before_6(bytes: &[u8]) -> Option<StoryRecord> {
 
 impl Record for SourceState {
     fn legacy(bytes: &[u8]) -> Option<Self> {
-        (1..=4).find_map(|zeros| state_padded(bytes, zeros))
+        (1..=5).find_map(|zeros| state_padded(bytes, zeros))
     }
 }
 
 /// A source state as an older schema wrote it: the current layout without its last `zeros`
-/// fields (schema 9: without `redirect_host`; schema 8: also without `host_pause`; schema 7:
+/// fields (schema 10: without `last_full_poll`; schema 9: also without `redirect_host`;
+/// schema 8: also without `host_pause`; schema 7:
 /// also without `last_new`; schemas 1 to 6: also without `unchanged_bodies`).
 /// postcard writes a struct's fields one after the other, and both a count of 0 and `None`
 /// as the single byte 0, so the old bytes with that many zeros appended are the new record
@@ -331,11 +332,23 @@ pub(super) mod write {
         bytes
     }
 
-    /// `s` as schema 9 wrote it: without `redirect_host`, the last field (whose `None`
-    /// postcard writes as one byte).
+    /// `s` as schema 9 wrote it: schema 10's record without `redirect_host`, its last field
+    /// (whose `None` postcard writes as one byte).
     pub fn source_state_v9(s: &SourceState) -> Vec<u8> {
         let s = SourceState {
             redirect_host: None,
+            ..s.clone()
+        };
+        let mut bytes = source_state_v10(&s);
+        assert_eq!(bytes.pop(), Some(0), "None is the last byte");
+        bytes
+    }
+
+    /// `s` as schema 10 wrote it: without `last_full_poll`, the last field (whose `None`
+    /// postcard writes as one byte).
+    pub fn source_state_v10(s: &SourceState) -> Vec<u8> {
+        let s = SourceState {
+            last_full_poll: None,
             ..s.clone()
         };
         let mut bytes = postcard::to_allocvec(&s).unwrap_or_default();

@@ -102,7 +102,7 @@ pub use write::CopyWrites;
 pub const DEFAULT_CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
@@ -297,12 +297,22 @@ impl Store {
         // A backup's copy holds none of these: one there was made by an open since (the
         // lock file by any wirefold with one; the others at a flush or stop; the index
         // snapshot is the fold stage's `snapshot::FILE`, named here to keep storage below it).
-        let opened_before = [LOCK_FILE, mark::MARK_FILE, "index.snapshot"]
-            .iter()
-            .any(|f| path.join(f).exists());
+        let locked_before = path.join(LOCK_FILE).exists();
+        let opened_before = locked_before
+            || [mark::MARK_FILE, "index.snapshot"]
+                .iter()
+                .any(|f| path.join(f).exists());
         // Before sled's: a daemon whose database is closed for a backup still holds this.
         let lock = lock::lock_store(path)?;
-        backup::adopt_backup(path, &shown, opened_before)?;
+        if let Err(e) = backup::adopt_backup(path, &shown, opened_before) {
+            // The lock file this open made would pass for an open since: the next open
+            // would drop the manifest unchecked, and take the damaged backup.
+            if !locked_before {
+                drop(lock);
+                let _ = std::fs::remove_file(path.join(LOCK_FILE));
+            }
+            return Err(e);
+        }
         // sled 0.34 panics on some damage (a truncated segment) instead of returning an error:
         // catch that and report it as damage, without the panic's own message on stderr.
         let trees = catching_sled_panics(&shown, || {

@@ -295,6 +295,13 @@ pub struct SourceState {
     /// send every source redirected to one host there at once. `None` when the polled host
     /// answered itself, and for a state of an older schema. Schema 10.
     pub redirect_host: Option<String>,
+    /// When a poll of the source last had its entries folded in full (not a 304, not a body
+    /// holding the entries already folded): the entries retention deleted that its feed
+    /// still lists were seen then, and their tombstones refreshed. A source with tombstones
+    /// is polled without validators once this is [`crate::fold::polls::RECHECK`] old, so
+    /// that its body is folded in full (`ingest::poll`). `None` until then, and for a state
+    /// of an older schema. Schema 11.
+    pub last_full_poll: Option<Millis>,
 }
 
 /// What the stored source states hold for the host limits ([`super::Store::host_limits`]).

@@ -319,7 +319,7 @@ impl Store {
     }
 
     /// Whether retention left tombstones of `source`'s items (whose feed must be seen now and
-    /// then for them to live: [`crate::fold::Folder::full_poll_due`]).
+    /// then for them to live: `ingest::poll` asks it before polling without validators).
     pub fn has_tombstones(&self, source: &str) -> Result<bool> {
         let t = self.t()?;
         if !t.may_have_tombstones.load(Ordering::SeqCst) {

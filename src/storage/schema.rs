@@ -149,6 +149,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         what: "each source records the host a temporary redirect takes it to",
         plan: v9_to_v10,
     },
+    Migration {
+        from: 10,
+        what: "each source records when a poll of it was last folded in full",
+        plan: v10_to_v11,
+    },
 ];
 
 /// Drops the [`RETIRED`] trees still in the store (a crash right after the step that retired
@@ -284,6 +289,12 @@ fn v8_to_v9(store: &Trees) -> Result<Plan> {
 /// 9 → 10: nothing to rewrite: an older source state reads without a redirect's host
 /// (`legacy.rs`) and is written in the new layout after the source's next poll.
 fn v9_to_v10(_: &Trees) -> Result<Plan> {
+    Ok(Plan::default())
+}
+
+/// 10 → 11: nothing to rewrite: an older source state reads without the time of its last
+/// full poll (`legacy.rs`), so a source with tombstones is polled once without validators.
+fn v10_to_v11(_: &Trees) -> Result<Plan> {
     Ok(Plan::default())
 }
 

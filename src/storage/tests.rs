@@ -753,13 +753,14 @@ fn a_version_5_store_reads_its_story_records_and_new_copies_go_beside_them() {
 fn older_stores_read_their_source_states_with_the_new_fields_at_their_defaults() {
     // schema 6: no `unchanged_bodies`, `last_new`, `host_pause` nor `redirect_host`;
     // schema 7: no `last_new` and on; schema 8: no `host_pause` and on; schema 9: no
-    // `redirect_host`
+    // `redirect_host`; schema 10: no `last_full_poll`
     type Writer = fn(&SourceState) -> Vec<u8>;
-    let writers: [(u32, Writer); 4] = [
+    let writers: [(u32, Writer); 5] = [
         (6, legacy::write::source_state_v6),
         (7, legacy::write::source_state_v7),
         (8, legacy::write::source_state_v8),
         (9, legacy::write::source_state_v9),
+        (10, legacy::write::source_state_v10),
     ];
     for (version, write) in writers {
         older_store_reads_its_source_state(version, write);
@@ -806,7 +807,8 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
             host: "port.test:443".into(),
             until: 1_699_999_900_000,
         }),
-        redirect_host: None,
+        redirect_host: (version >= 10).then(|| "cdn.test:443".into()),
+        last_full_poll: None,
     };
     {
         let store = Store::open(&path, Duration::from_millis(100)).unwrap();
@@ -829,9 +831,20 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         Progress::Done { .. }
     ));
 
+    let redirect = |to: &str| {
+        vec![(
+            "port".to_owned(),
+            "https://port.test/feed".to_owned(),
+            to.to_owned(),
+        )]
+    };
     assert_eq!(
         store.host_limits().unwrap().redirects,
-        vec![],
+        if version >= 10 {
+            redirect("cdn.test:443")
+        } else {
+            vec![]
+        },
         "schema {version}"
     );
 
@@ -842,16 +855,13 @@ fn older_store_reads_its_source_state(version: u32, write: fn(&SourceState) -> V
         host: "port.test:443".into(),
         until: 1_700_000_120_000,
     });
-    state.redirect_host = Some("cdn.test:443".into());
+    state.redirect_host = Some("cdn2.test:443".into());
+    state.last_full_poll = Some(1_700_000_000_300);
     store.put_source_state("port", &state).unwrap();
     assert_eq!(store.source_state("port").unwrap(), Some(state.clone()));
     assert_eq!(
         store.host_limits().unwrap().redirects,
-        vec![(
-            "port".to_owned(),
-            "https://port.test/feed".to_owned(),
-            "cdn.test:443".to_owned()
-        )]
+        redirect("cdn2.test:443")
     );
 
     // The pauses of every stored state, an older layout's (none) and a damaged one's skipped.
@@ -1647,12 +1657,14 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     std::fs::write(cut.join("db"), bytes).unwrap();
     let e = restore(&cut, &path, flush).unwrap_err().to_string();
     assert!(e.contains("db is not as the backup wrote it"), "{e}");
-    // Opened in place as a store (`store.path` pointed at it): checked too.
-    let e = Store::open(&cut, flush).unwrap_err().to_string();
-    assert!(
-        e.contains("a backup not whole as written: db is not as the backup wrote it"),
-        "{e}"
-    );
+    // Opened in place as a store (`store.path` pointed at it): checked too, every time.
+    for _ in 0..2 {
+        let e = Store::open(&cut, flush).unwrap_err().to_string();
+        assert!(
+            e.contains("a backup not whole as written: db is not as the backup wrote it"),
+            "{e}"
+        );
+    }
     // Whole, it opens, and is a store from then on: its manifest goes.
     let whole = synced("whole");
     drop(Store::open(&whole, flush).unwrap());
