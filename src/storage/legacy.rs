@@ -296,64 +296,48 @@ pub(super) mod write {
         .unwrap_or_default()
     }
 
-    /// `s` as schemas 1 to 6 wrote it: schema 7's record without `unchanged_bodies`, its
-    /// last field (whose 0 postcard writes as one byte).
+    /// `s` as the schema before `newer`'s wrote it: `newer`'s bytes of `s` with `clear`
+    /// applied, less their last byte (the cleared field, the last of `newer`'s layout, whose
+    /// 0 or `None` postcard writes as one byte).
+    fn one_field_less(
+        s: &SourceState,
+        clear: fn(&mut SourceState),
+        newer: fn(&SourceState) -> Vec<u8>,
+    ) -> Vec<u8> {
+        let mut s = s.clone();
+        clear(&mut s);
+        let mut bytes = newer(&s);
+        assert_eq!(bytes.pop(), Some(0), "the cleared field is the last byte");
+        bytes
+    }
+
+    /// `s` as schemas 1 to 6 wrote it: schema 7's record without `unchanged_bodies`.
     pub fn source_state_v6(s: &SourceState) -> Vec<u8> {
-        let s = SourceState {
-            unchanged_bodies: 0,
-            ..s.clone()
-        };
-        let mut bytes = source_state_v7(&s);
-        assert_eq!(bytes.pop(), Some(0), "the count is the last byte");
-        bytes
+        one_field_less(s, |s| s.unchanged_bodies = 0, source_state_v7)
     }
 
-    /// `s` as schema 7 wrote it: schema 8's record without `last_new`, its last field
-    /// (whose `None` postcard writes as one byte).
+    /// `s` as schema 7 wrote it: schema 8's record without `last_new`.
     pub fn source_state_v7(s: &SourceState) -> Vec<u8> {
-        let s = SourceState {
-            last_new: None,
-            ..s.clone()
-        };
-        let mut bytes = source_state_v8(&s);
-        assert_eq!(bytes.pop(), Some(0), "None is the last byte");
-        bytes
+        one_field_less(s, |s| s.last_new = None, source_state_v8)
     }
 
-    /// `s` as schema 8 wrote it: schema 9's record without `host_pause`, its last field
-    /// (whose `None` postcard writes as one byte).
+    /// `s` as schema 8 wrote it: schema 9's record without `host_pause`.
     pub fn source_state_v8(s: &SourceState) -> Vec<u8> {
-        let s = SourceState {
-            host_pause: None,
-            ..s.clone()
-        };
-        let mut bytes = source_state_v9(&s);
-        assert_eq!(bytes.pop(), Some(0), "None is the last byte");
-        bytes
+        one_field_less(s, |s| s.host_pause = None, source_state_v9)
     }
 
-    /// `s` as schema 9 wrote it: schema 10's record without `redirect_host`, its last field
-    /// (whose `None` postcard writes as one byte).
+    /// `s` as schema 9 wrote it: schema 10's record without `redirect_host`.
     pub fn source_state_v9(s: &SourceState) -> Vec<u8> {
-        let s = SourceState {
-            redirect_host: None,
-            ..s.clone()
-        };
-        let mut bytes = source_state_v10(&s);
-        assert_eq!(bytes.pop(), Some(0), "None is the last byte");
-        bytes
+        one_field_less(s, |s| s.redirect_host = None, source_state_v10)
     }
 
-    /// `s` as schema 10 wrote it: without `last_full_poll`, the last field (whose `None`
-    /// postcard writes as one byte).
+    /// `s` as schema 10 wrote it: schema 11's record without `last_full_poll`.
     pub fn source_state_v10(s: &SourceState) -> Vec<u8> {
-        let s = SourceState {
-            last_full_poll: None,
-            ..s.clone()
-        };
-        let mut bytes = postcard::to_allocvec(&s).unwrap_or_default();
-        assert_eq!(bytes.pop(), Some(0), "None is the last byte");
-        bytes
+        one_field_less(
+            s,
+            |s| s.last_full_poll = None,
+            |s| postcard::to_allocvec(s).unwrap_or_default(),
+        )
     }
 
     /// `s` with `copies` as schemas 3 to 5 wrote it: schema 2's record, then `merged_from`.
