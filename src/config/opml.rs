@@ -339,7 +339,7 @@ const MAX_NAME_CHARS: usize = 80;
 /// number.
 fn unique_name(title: &str, url: &Url, taken: &HashSet<String>) -> String {
     let host = url.host_str().unwrap_or_default();
-    let base = if title.is_empty() {
+    let base = if super::validate::shows_nothing(title) {
         format!("{host}{}", url.path().trim_end_matches('/'))
     } else {
         title.to_owned()
@@ -719,6 +719,8 @@ mod tests {
                 feed("Cafe\u{301}", "https://b.example/feed"),
                 feed("news", "https://c.example/feed"),
                 feed("ne\u{ad}ws", "https://d.example/feed"),
+                // A title of invisible characters alone is no title.
+                feed("\u{200b}\u{2060}", "https://e.example/feed/"),
             ],
             &existing,
             &Default::default(),
@@ -726,7 +728,12 @@ mod tests {
         let names: Vec<&str> = import.sources.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
-            ["Cafe\u{301} (b.example)", "news", "ne\u{ad}ws (d.example)"]
+            [
+                "Cafe\u{301} (b.example)",
+                "news",
+                "ne\u{ad}ws (d.example)",
+                "e.example/feed"
+            ]
         );
     }
 

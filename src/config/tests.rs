@@ -1476,6 +1476,28 @@ fn source_names_that_look_the_same_are_refused() {
         ));
         assert!(p.iter().all(|p| !p.contains("looks the same")), "{p:?}");
     }
+    // A name of invisible characters alone shows as nothing in the log, /status and
+    // /metrics; one joiner between letters is a name like any other.
+    for (name, refused) in [
+        ("\\u200b", true),
+        ("\\u200b\\u00ad \\u2060", true),
+        ("\\u200d", true),
+        ("\\u3164\\U000E0041", true),
+        ("a\\u200db", false),
+    ] {
+        let p = problems(load(
+            &format!(
+                "[store]\npath = \"STORE\"\n[[sources]]\nname = \"{name}\"\n\
+                 url = \"https://a.example/f\"\n\
+                 [[sources]]\nname = \"x\"\nurl = \"not a url\"\n"
+            ),
+            &[],
+        ));
+        let shown = p
+            .iter()
+            .any(|p| p.starts_with("sources[0].name") && p.contains("only invisible characters"));
+        assert_eq!(shown, refused, "{name:?}: {p:?}");
+    }
     // Letters apart are names apart, in any case.
     assert!(load(
         "[store]\npath = \"STORE\"\n[[sources]]\nname = \"News\"\nurl = \"https://a.example/f\"\n\

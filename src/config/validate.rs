@@ -586,6 +586,14 @@ pub(super) fn validate(
         };
         if name.is_empty() {
             c.push(format!("sources[{i}].name"), None, "must not be empty");
+        } else if shows_nothing(&name) {
+            // Logged, listed in /status and labelled in /metrics as nothing at all.
+            c.push(
+                format!("sources[{i}].name"),
+                None,
+                "must show something: it is only invisible characters (zero-width spaces, \
+                 joiners, fillers…)",
+            );
         } else if name.chars().any(unprintable) {
             // Named without the name: a line break in it would forge a line of the log.
             c.push(
@@ -829,6 +837,14 @@ pub(super) fn looks(name: &str) -> String {
             )
         })
         .collect()
+}
+
+/// Whether a name shows as nothing: blank once its invisible characters are gone (the
+/// joiners too, which show only between letters).
+pub(super) fn shows_nothing(name: &str) -> bool {
+    looks(name)
+        .chars()
+        .all(|c| c.is_whitespace() || matches!(c, '\u{200C}' | '\u{200D}'))
 }
 
 /// Why `interval` cannot be a source's, if it lies outside the schedule's bounds.
