@@ -100,10 +100,30 @@ struct Out {
 /// Whether the `]]>`s of `input` are CDATA end markers left over from a broken feed: it opens
 /// a CDATA section itself (one nested in another, `<![CDATA[<![CDATA[x]]>]]>`, leaves the
 /// inner one's end as text), or begins or ends with one (a section closed twice). A `]]>`
-/// between words is text.
+/// between words is text, and so is a `<![CDATA[` in a comment, which opens nothing.
 fn leftover_cdata_ends(input: &str) -> bool {
     let t = input.trim();
-    t.starts_with("]]>") || t.ends_with("]]>") || find(input.as_bytes(), 0, b"<![CDATA[").is_some()
+    t.starts_with("]]>") || t.ends_with("]]>") || opens_cdata(input.as_bytes())
+}
+
+/// Whether `b` opens a CDATA section outside its comments. Linear: each search starts past
+/// the last.
+fn opens_cdata(b: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(lt) = find(b, i, b"<!") {
+        if b[lt..].starts_with(b"<![CDATA[") {
+            return true;
+        }
+        i = if b[lt..].starts_with(b"<!--") {
+            match find(b, lt + 4, b"-->") {
+                Some(end) => end + 3,
+                None => return false,
+            }
+        } else {
+            lt + 2
+        };
+    }
+    false
 }
 
 /// Bullets that begin a list item on a line of plain text (`&bull;` and its kin; not `-` or

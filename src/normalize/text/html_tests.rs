@@ -237,6 +237,12 @@ fn unclosed_constructs() {
         html_to_text("<p>Tokens like ]]> close sections</p>"),
         "Tokens like ]]> close sections"
     );
+    // A CDATA opening in a comment opens nothing: the `]]>` after it stays text.
+    assert_eq!(
+        html_to_text("<!-- <![CDATA[ --><p>Tokens like ]]> close sections</p>"),
+        "Tokens like ]]> close sections"
+    );
+    assert_eq!(html_to_text("<!-- x --><![CDATA[<p>A ]]> b</p>"), "A b");
     // Escaped `<`s are text once decoded: a `&lt;b y.` is not read again as an unterminated
     // tag that takes the rest of the article; escaped tags that close still are markup.
     assert_eq!(
