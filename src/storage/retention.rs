@@ -134,6 +134,12 @@ impl Store {
                 break;
             }
         }
+        // Whether a copy in the copy tree carries this article's headline, when its story lists
+        // it: read here for the same reason (the record's own copies are read inside).
+        let tree_carries = match &tree_next {
+            Some(_) => self.tree_copy_carries_headline(&t, id, of_story)?,
+            None => false,
+        };
         let seq = self.wrote(t.db.generate_id())?;
         (
             &t.meta,
@@ -238,11 +244,11 @@ impl Store {
                                 }
                             }
                             // Its headline goes with it, unless a copy left carries it too
-                            // (read from their articles: those in the record; a story with
-                            // copies in the copy tree as well keeps its headlines).
-                            if tree_next.is_none() && story.headlines.contains(&a.title) {
-                                let mut carried = false;
-                                for c in &story.copies {
+                            // (read from their articles: those in the copy tree above, those
+                            // in the record here).
+                            if story.headlines.contains(&a.title) {
+                                let mut carried = tree_carries;
+                                for c in story.copies.iter().filter(|_| !carried) {
                                     let key = c.article.to_be_bytes();
                                     if let Some(bytes) = articles.get(key)? {
                                         let other: ArticleRecord =
@@ -359,6 +365,38 @@ impl Store {
             })?;
         }
         Ok(due.len())
+    }
+
+    /// Whether another copy of story `of_story` in the copy tree than article `id` is an
+    /// article under `id`'s headline, when the story lists that headline (else no copy is
+    /// read). Stops at the first.
+    fn tree_copy_carries_headline(&self, t: &super::Trees, id: u64, of_story: u64) -> Result<bool> {
+        let article = |id: u64| -> Result<Option<ArticleRecord>> {
+            let key = id.to_be_bytes();
+            t.articles
+                .get(key)?
+                .map(|bytes| decode("articleid_article", &key, &bytes))
+                .transpose()
+        };
+        let Some(a) = article(id)? else {
+            return Ok(false);
+        };
+        let story_key = of_story.to_be_bytes();
+        let Some(bytes) = t.stories.get(story_key)? else {
+            return Ok(false);
+        };
+        let story: StoryRecord = decode("storyid_story", &story_key, &bytes)?;
+        if !story.headlines.contains(&a.title) {
+            return Ok(false);
+        }
+        for kv in t.copies.scan_prefix(story_key) {
+            let (k, v) = kv?;
+            let c: CopyRecord = decode("storyarticle_copy", &k, &v)?;
+            if c.article != id && article(c.article)?.is_some_and(|o| o.title == a.title) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Forgets up to `max` change-log entries older than `cutoff`, oldest first; returns how

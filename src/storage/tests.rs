@@ -483,6 +483,63 @@ fn a_deleted_copys_headline_goes_with_it() {
     assert_eq!(headlines(&store), ["Another headline"]);
 }
 
+/// The same beyond the copies a story record holds: the copy tree's copies carry headlines
+/// too, and a headline none carries goes.
+#[test]
+fn a_deleted_copys_headline_goes_with_it_from_a_story_of_many_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let (_, sid) = commit_at(&store, "g:1", 1_000);
+    // Copies under the first's headline fill the record; the rest go to the copy tree.
+    let mut copies: Vec<(String, &str, Millis)> = (0..INLINE_COPIES)
+        .map(|n| (format!("g:t{n}"), "Title", 8_000))
+        .collect();
+    copies.push(("g:2".into(), "Lone", 2_000));
+    copies.push(("g:3".into(), "Twice", 3_000));
+    copies.push(("g:4".into(), "Twice", 4_000));
+    for (key, title, at) in &copies {
+        let mut copy = article(&store, sid, key);
+        copy.title = (*title).into();
+        copy.first_seen = *at;
+        let near = CopyRecord {
+            article: copy.id,
+            source: "src".into(),
+            url: None,
+            first_seen: *at,
+            similarity: 0.9,
+            kind: CopyKind::Near,
+        };
+        let mut s = store.story(sid).unwrap().unwrap();
+        let mut tree = CopyWrites::default();
+        if let Some(beyond) = s.push_copy(near) {
+            tree.put(sid, beyond);
+        }
+        s.add_headline(title);
+        let delta = Counts {
+            articles: 1,
+            stories: 0,
+            copies: 1,
+        };
+        store
+            .commit_batch(&[(copy, ChangeKind::NewCopy)], &[&s], &tree, delta)
+            .unwrap();
+    }
+    let headlines = |store: &Store| store.story(sid).unwrap().unwrap().headlines;
+    assert_eq!(headlines(&store), ["Title", "Lone", "Twice"]);
+    // The first goes: copies in the record carry its headline.
+    store.prune_before(1_500, 10_000, 10).unwrap();
+    assert_eq!(headlines(&store), ["Title", "Lone", "Twice"]);
+    // A copy in the tree goes, and its headline with it.
+    store.prune_before(2_500, 10_000, 10).unwrap();
+    assert_eq!(headlines(&store), ["Title", "Twice"]);
+    // One of two in the tree goes: the other carries the headline; then it goes too.
+    store.prune_before(3_500, 10_000, 10).unwrap();
+    assert_eq!(headlines(&store), ["Title", "Twice"]);
+    store.prune_before(4_500, 10_000, 10).unwrap();
+    assert_eq!(headlines(&store), ["Title"]);
+    assert_eq!(store.story(sid).unwrap().unwrap().copy_count, 16);
+}
+
 #[test]
 fn tombstones_expire_unless_seen_again() {
     let dir = tempfile::tempdir().unwrap();
