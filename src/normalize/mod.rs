@@ -447,17 +447,24 @@ pub fn entry_key(raw: &RawEntry) -> String {
 /// The key of an entry without a GUID, by its canonical URL `url`, and by the anchor of its
 /// raw `link` when it has one: a live blog's posts all link to one page (`…/live#post-1`,
 /// `#post-2`), and a feed that carried one post at a time had each overwrite the last. A
-/// fragment that looks like tracking (`#xtor=RSS-1`, with `=` or `&`) is no anchor.
+/// fragment that looks like tracking (`#xtor=RSS-1`, with `=` or `&`) is no anchor; a route
+/// the canonical URL keeps (`#!/…`) is, whatever its length and characters.
 fn url_key(url: &str, link: Option<&str>) -> String {
-    // a route the canonical URL keeps (`#!/…`) is the anchor below, as before it was kept
-    let url = url.split_once('#').map_or(url, |(page, _)| page);
+    // A route is the link's anchor, as it was before the canonical URL kept it: the keys
+    // of short routes stay what they were. A long one (`#!/news/2026/12/06/a-long-slug`)
+    // or one with a query (`#!/article?id=7`) passed for tracking, and every article of
+    // such a site had its front page's key: each new one overwrote the last.
+    let (page, route) = match url.split_once('#') {
+        Some((page, route)) => (page, Some(route)),
+        None => (url, None),
+    };
     let anchor = link
         .and_then(|l| l.split_once('#'))
         .map(|(_, f)| f.trim())
         .filter(|f| !f.is_empty() && f.len() <= 64 && !f.contains(['=', '&']));
-    match anchor {
-        Some(f) => format!("u:{url}#{f}"),
-        None => format!("u:{url}"),
+    match anchor.or(route) {
+        Some(f) => format!("u:{page}#{f}"),
+        None => format!("u:{page}"),
     }
 }
 

@@ -219,6 +219,17 @@ fn keys() {
         normalize(&raw, &opts()).url.as_deref(),
         Some("https://e.com/#!/news/2")
     );
+    // A long route, or one with a query, is the article's too: each its own key.
+    let long = format!(
+        "https://e.com/#!/news/2026/12/06/{}",
+        "a-long-slug-".repeat(8)
+    );
+    let query = "https://e.com/#!/article?id=7";
+    for link in [long.as_str(), query] {
+        raw.link = Some(link.into());
+        assert_eq!(entry_key(&raw), format!("u:{link}"));
+        assert_eq!(normalize(&raw, &opts()).key, format!("u:{link}"));
+    }
     raw.link = Some("https://e.com/a".into());
     assert_eq!(entry_key(&raw), "u:https://e.com/a");
     raw.link = None;
