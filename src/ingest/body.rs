@@ -31,19 +31,23 @@ pub const MAX_ENTRIES_PER_POLL: usize = 5_000;
 
 /// Keeps the `max` newest of `entries`, in their document order, and says how many were
 /// left out. Newest by published (else updated) date; an undated entry counts as newest, as
-/// the ingest dates it when it first sees it; equal dates keep the feed's order.
+/// the ingest dates it when it first sees it (so does one dated by a placeholder such as
+/// 1 January 1970, which the ingest reads as no date); equal dates keep the feed's order.
 pub fn keep_newest(entries: &mut Vec<RawEntry>, max: usize) -> usize {
     let total = entries.len();
     if total <= max {
         return 0;
     }
+    let real = |d: Option<chrono::DateTime<chrono::Utc>>| {
+        d.filter(|d| !crate::normalize::date::is_placeholder(*d))
+    };
     let mut order: Vec<usize> = (0..total).collect();
     order.sort_by_key(|&i| {
         let e = &entries[i];
         (
             std::cmp::Reverse(
-                e.published
-                    .or(e.updated)
+                real(e.published)
+                    .or(real(e.updated))
                     .map_or(i64::MAX, |d| d.timestamp_millis()),
             ),
             i,
@@ -414,6 +418,33 @@ mod tests {
         let mut none = vec![undated.clone(), undated.clone(), undated];
         assert_eq!(keep_newest(&mut none, 1), 2);
         assert_eq!(none.len(), 1);
+        // A placeholder date (1970) is no date: such an item counts as undated, and a
+        // placeholder published date does not hide a real updated one.
+        let epoch = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        let mut entries = vec![
+            titled("old", entry(300, now)),
+            titled(
+                "placeholder",
+                RawEntry {
+                    published: Some(epoch),
+                    ..entry(0, now)
+                },
+            ),
+            titled(
+                "placeholder-then-updated",
+                RawEntry {
+                    published: Some(epoch),
+                    updated: Some(now - chrono::Duration::minutes(5)),
+                    ..entry(0, now)
+                },
+            ),
+            titled("older", entry(400, now)),
+        ];
+        assert_eq!(keep_newest(&mut entries, 2), 2);
+        assert_eq!(
+            titles(&entries),
+            ["placeholder", "placeholder-then-updated"]
+        );
     }
 
     fn entry(age_min: i64, now: DateTime<Utc>) -> RawEntry {
