@@ -49,6 +49,29 @@ fn classify(c: char) -> Class {
         '\u{200C}' | '\u{200D}' | '\u{00AD}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => Class::Join,
         // Arabic tatweel (a stretched stroke, typography only) and the Arabic letter mark.
         '\u{0640}' | '\u{061C}' => Class::Join,
+        // Vowel signs, written in full in some copies and left out in most: Arabic harakat
+        // (fatha, kasra, shadda, sukun, tanwin…), the dagger alef and the Quranic marks,
+        // Hebrew niqqud and cantillation (not maqaf, paseq or sof pasuq: punctuation).
+        '\u{064B}'..='\u{065F}'
+        | '\u{0670}'
+        | '\u{06D6}'..='\u{06DC}'
+        | '\u{06DF}'..='\u{06E4}'
+        | '\u{06E7}'
+        | '\u{06E8}'
+        | '\u{06EA}'..='\u{06ED}'
+        | '\u{0591}'..='\u{05BD}'
+        | '\u{05BF}'
+        | '\u{05C1}'
+        | '\u{05C2}'
+        | '\u{05C4}'
+        | '\u{05C5}'
+        | '\u{05C7}' => Class::Join,
+        // Letters written in their Arabic or their Persian form alike (a Persian copy typed
+        // on an Arabic keyboard, an Arabic one with `ى` for a final `ي`), and alef with or
+        // without its hamza or madda: one letter each, as search engines fold them.
+        '\u{064A}' | '\u{0649}' | '\u{06CC}' => Class::Word('\u{06CC}'),
+        '\u{0643}' | '\u{06A9}' => Class::Word('\u{06A9}'),
+        '\u{0622}' | '\u{0623}' | '\u{0625}' | '\u{0671}' => Class::Word('\u{0627}'),
         '\u{FE00}'..='\u{FE0F}' => Class::Join,
         c if c.is_alphanumeric() || is_combining_mark(c) => Class::Word(c),
         _ => Class::Sep,
@@ -354,10 +377,28 @@ mod tests {
         assert_eq!(t, "istanbul işık ılık");
         assert!(!t.contains('\u{307}'));
         assert_eq!(fingerprint_text("Москва — СТОЛИЦА"), "москва столица");
-        assert_eq!(fingerprint_text("باكو، أذربيجان"), "باكو أذربيجان");
+        assert_eq!(fingerprint_text("باكو، أذربيجان"), "باکو اذربیجان");
         // Tatweel stretches a word, the Arabic letter mark steers display: neither is a letter.
-        assert_eq!(fingerprint_text("بـــاكو أذربيـجان"), "باكو أذربيجان");
-        assert_eq!(fingerprint_text("با\u{61C}كو"), "باكو");
+        assert_eq!(fingerprint_text("بـــاكو أذربيـجان"), "باکو اذربیجان");
+        assert_eq!(fingerprint_text("با\u{61C}كو"), "باکو");
+        // Vowel signs are left out, and letters written in Arabic or Persian form alike
+        // (yeh, kaf; alef with or without hamza) are one: copies typed either way meet.
+        assert_eq!(fingerprint_text("الْحُكُومَةُ"), fingerprint_text("الحكومة"));
+        assert_eq!(
+            fingerprint_text("كشور ايران"),
+            fingerprint_text("کشور ایران")
+        );
+        assert_eq!(
+            fingerprint_text("على أن إلى آخر"),
+            fingerprint_text("علی ان الی اخر")
+        );
+        assert_eq!(
+            fingerprint_text("\u{5D4}\u{5B7}\u{5DE}\u{5BC}\u{5B6}\u{5DE}\u{5B0}\u{5E9}\u{5C1}\u{5B8}\u{5DC}\u{5B8}\u{5D4}"),
+            "\u{5D4}\u{5DE}\u{5DE}\u{5E9}\u{5DC}\u{5D4}"
+        );
+        // Hebrew's hyphen (maqaf) still parts words; distinct letters stay apart.
+        assert_eq!(fingerprint_text("\u{5D1}\u{5BE}\u{5D2}"), "\u{5D1} \u{5D2}");
+        assert_ne!(fingerprint_text("باب"), fingerprint_text("بات"));
         assert_eq!(fingerprint_text("ΟΔΟΣ Σ"), "οδοσ σ");
         // Digits of every script are ASCII digits, with the Arabic separators.
         assert_eq!(
