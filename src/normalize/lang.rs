@@ -298,7 +298,7 @@ fn script_fits(lang: &str, script: Script) -> bool {
 /// fixed cost of ~40 µs per call (it scores every language of the script), which would
 /// dominate normalization. Otherwise whatlang runs on a bounded sample of title + text when
 /// it holds enough letters, and its answer is used when reliable; failing that the declared
-/// language (if any) is returned. Callers without a declared language can pass a language
+/// language is returned only for text without letters (none of another script). Callers without a declared language can pass a language
 /// detected once per feed to keep the fast path.
 pub fn detect(title: &str, text: &str, declared: Option<&str>) -> (Option<String>, Script) {
     use super::boilerplate::floor_boundary;
@@ -336,7 +336,11 @@ pub fn detect(title: &str, text: &str, declared: Option<&str>) -> (Option<String
             }
         }
     }
-    (declared, script)
+    // A language its script cannot be written in is no answer: a feed's stand-in ("ar",
+    // detected on its first item) labelled its short English and Hebrew items Arabic. Text
+    // without letters keeps it.
+    let letterless = counts.iter().all(|&n| n == 0);
+    (declared.filter(|_| letterless), script)
 }
 
 #[cfg(test)]
@@ -415,8 +419,14 @@ mod tests {
             detect("", ru, None),
             (Some("ru".to_string()), Script::Cyrillic)
         );
-        // Too short: declared wins.
+        // Too short: declared wins, if it can be written in the text's script.
         assert_eq!(detect("Hi", "", Some("de-AT")).0.as_deref(), Some("de"));
         assert_eq!(detect("", "", None), (None, Script::Other));
+        assert_eq!(detect("Markets open higher", "", Some("ar")).0, None);
+        assert_eq!(
+            detect("\u{5E9}\u{5DC}\u{5D5}\u{5DD}", "", Some("ar")).0,
+            None
+        );
+        assert_eq!(detect("2026", "", Some("ar")).0.as_deref(), Some("ar"));
     }
 }
