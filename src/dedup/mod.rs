@@ -651,10 +651,13 @@ fn common_ends<T: PartialEq>(x: &[T], y: &[T]) -> (usize, usize) {
 /// as its number (thousands separators dropped) and its unit in one spelling however
 /// written, joined or as the next word ("12b", "12bn", "12 billion", "12 bln" are all
 /// `("12", "b")`; "4.5m", "4.5 million" `("4.5", "m")`); ordinal endings are no unit ("8th"
-/// is `("8", "")`), any other ending is kept as the unit ("2-1").
+/// is `("8", "")`), any other ending is kept as the unit ("2-1"). In scripts written without
+/// spaces a figure begins where its digits do, and its unit is one character:
+/// "新增确诊病例20例" holds `("20", "例")`, "震度5弱の地震" `("5", "弱")`.
 fn figures(t: &str) -> Vec<(String, &str)> {
     let words: Vec<&str> = t
         .split_whitespace()
+        .flat_map(unspaced_runs)
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
         .collect();
     let mut v: Vec<(String, &str)> = Vec::new();
@@ -665,8 +668,12 @@ fn figures(t: &str) -> Vec<(String, &str)> {
         let digits = w
             .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.'))
             .unwrap_or(w.len());
-        let (number, rest) = w.split_at(digits);
+        let (number, mut rest) = w.split_at(digits);
         let number = number.trim_end_matches(['.', ',']).replace(',', "");
+        // a counter of an unspaced script is one character ("20例"), the clause goes on
+        if let Some(c) = rest.chars().next().filter(|&c| unspaced(c)) {
+            rest = &rest[..c.len_utf8()];
+        }
         let unit = match unit(rest) {
             Some(u) => u,
             // a number alone may take its unit from the next word
@@ -678,6 +685,27 @@ fn figures(t: &str) -> Vec<(String, &str)> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// `w` cut before each run of digits that follows a letter of a script written without
+/// spaces, where a figure within a clause begins.
+fn unspaced_runs(w: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let mut last = None;
+    let mut cuts = w.char_indices().filter_map(move |(i, c)| {
+        let cut = c.is_ascii_digit() && last.is_some_and(unspaced);
+        last = Some(c);
+        cut.then_some(i)
+    });
+    std::iter::from_fn(move || {
+        if start > w.len() {
+            return None;
+        }
+        let end = cuts.next().unwrap_or(w.len());
+        let piece = &w[start..end];
+        start = end + usize::from(end == w.len());
+        Some(piece)
+    })
 }
 
 /// The one spelling of a unit a figure may carry (`None` for any other word): thousands,

@@ -593,6 +593,19 @@ fn headlines_each_with_a_figure_of_their_own_disagree() {
     assert!(!agree("fire aid tops 12b", "fire aid tops 12 million"));
     assert!(!agree("fire aid tops 12b", "fire aid tops 15b"));
     assert!(!agree("harriers 2-1 rovers", "harriers 2-0 rovers"));
+    // Within a clause of a script written without spaces, a figure begins at its digits.
+    assert!(!agree(
+        "国家卫健委 新增确诊病例20例",
+        "国家卫健委 新增确诊病例11例"
+    ));
+    assert!(agree(
+        "国家卫健委 新增确诊病例20例",
+        "新增确诊病例20例 其中本土8例"
+    ));
+    assert!(!agree("東京で震度5弱の地震", "東京で震度4の地震"));
+    assert!(agree("東京で震度5弱の地震", "震度5弱 東京で地震"));
+    // Latin words with digits stay as they were: "g20" is no figure.
+    assert!(agree("g20 summit opens", "g7 summit opens"));
 }
 
 /// Words for paragraphs no story shares: a seeded pick of plain words.
