@@ -84,6 +84,70 @@ fn miniflux_corpus() {
     assert!(checked >= 8, "only {checked} rows checked");
 }
 
+/// Zones that keep summer time and zones that do not (expected values from the IANA
+/// database, through Python's `zoneinfo`).
+#[test]
+fn zones_with_and_without_summer_time() {
+    for (input, want) in [
+        // The generic North American names are the local time, summer or winter.
+        ("Sat, 04 Jul 2026 10:00:00 ET", "2026-07-04T14:00:00Z"),
+        ("Sun, 04 Jan 2026 10:00:00 ET", "2026-01-04T15:00:00Z"),
+        ("July 4, 2026 10:00 AM PT", "2026-07-04T17:00:00Z"),
+        ("Sat, 04 Jul 2026 10:00:00 CT", "2026-07-04T15:00:00Z"),
+        // A standard-time name is its offset, written in summer or not.
+        ("Sat, 04 Jul 2026 10:00:00 EST", "2026-07-04T15:00:00Z"),
+        (
+            "Sat, 04 Jul 2026 10:00 Asia/Jerusalem",
+            "2026-07-04T07:00:00Z",
+        ),
+        (
+            "Thu, 26 Mar 2026 12:00 Asia/Jerusalem",
+            "2026-03-26T10:00:00Z",
+        ),
+        (
+            "Sat, 28 Mar 2026 12:00 Asia/Jerusalem",
+            "2026-03-28T09:00:00Z",
+        ),
+        (
+            "Sun, 04 Jan 2026 10:00 Asia/Jerusalem",
+            "2026-01-04T08:00:00Z",
+        ),
+        (
+            "Sat, 04 Jul 2026 10:00 Africa/Cairo",
+            "2026-07-04T07:00:00Z",
+        ),
+        (
+            "Thu, 23 Apr 2026 12:00 Africa/Cairo",
+            "2026-04-23T10:00:00Z",
+        ),
+        (
+            "Fri, 24 Apr 2026 12:00 Africa/Cairo",
+            "2026-04-24T09:00:00Z",
+        ),
+        (
+            "Thu, 29 Oct 2026 12:00 Africa/Cairo",
+            "2026-10-29T09:00:00Z",
+        ),
+        (
+            "Fri, 30 Oct 2026 12:00 Africa/Cairo",
+            "2026-10-30T10:00:00Z",
+        ),
+        (
+            "Sat, 04 Jul 2020 10:00 Africa/Cairo",
+            "2020-07-04T08:00:00Z",
+        ),
+        ("Sat, 04 Jul 2026 10:00 Asia/Beirut", "2026-07-04T07:00:00Z"),
+        ("Sun, 04 Jan 2026 10:00 Asia/Beirut", "2026-01-04T08:00:00Z"),
+        ("Sun, 04 Jan 2026 10:00 Asia/Amman", "2026-01-04T07:00:00Z"),
+        (
+            "Sat, 04 Jul 2026 10:00 Asia/Damascus",
+            "2026-07-04T07:00:00Z",
+        ),
+    ] {
+        assert_eq!(parse_date(input), Some(utc(want)), "{input:?}");
+    }
+}
+
 #[test]
 fn common_feed_forms() {
     let cases = [

@@ -15,6 +15,14 @@ enum Dst {
     AuSouth,
     /// New Zealand: last Sunday of September to 1st Sunday of April.
     Nz,
+    /// Israel: the Friday before the last Sunday of March, 02:00, to the last Sunday of
+    /// October, 02:00.
+    Israel,
+    /// Lebanon: last Sunday of March to last Sunday of October, at midnight.
+    Lebanon,
+    /// Egypt (again since 2023): last Friday of April to the end of the last Thursday of
+    /// October, at midnight.
+    Egypt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +39,14 @@ const fn fixed(min: i32) -> Zone {
     }
 }
 
-/// Timezone abbreviations (fixed offsets) used by feeds.
+/// Timezone abbreviations used by feeds: fixed offsets, but for the generic North American
+/// names (`ET`, `CT`, `MT`, `PT`, `AT`), which mean the local time, daylight saving or not.
 pub(super) fn zone_abbrev(w: &str) -> Option<Zone> {
     let h = |x: i32| fixed(x * 60);
+    let us = |x: i32| Zone {
+        std_min: x * 60,
+        dst: Dst::Us,
+    };
     Some(match w {
         "z" | "ut" | "utc" | "gmt" | "wet" | "etc/utc" | "etc/gmt" | "etc/universal"
         | "etc/zulu" | "universal" | "zulu" | "utc/gmt" => h(0),
@@ -54,15 +67,20 @@ pub(super) fn zone_abbrev(w: &str) -> Option<Zone> {
         "aedt" => h(11),
         "nzst" => h(12),
         "nzdt" => h(13),
-        "at" | "ast" => h(-4),
+        "at" => us(-4),
+        "ast" => h(-4),
         "adt" => h(-3),
-        "et" | "est" => h(-5),
+        "et" => us(-5),
+        "est" => h(-5),
         "edt" => h(-4),
-        "ct" | "cst" => h(-6),
+        "ct" => us(-6),
+        "cst" => h(-6),
         "cdt" => h(-5),
-        "mt" | "mst" => h(-7),
+        "mt" => us(-7),
+        "mst" => h(-7),
         "mdt" => h(-6),
-        "pt" | "pst" => h(-8),
+        "pt" => us(-8),
+        "pst" => h(-8),
         "pdt" => h(-7),
         "akst" => h(-9),
         "akdt" => h(-8),
@@ -115,8 +133,10 @@ pub(super) fn zone_iana(w: &str) -> Option<Zone> {
         "europe/athens" | "europe/helsinki" | "europe/kiev" | "europe/kyiv"
         | "europe/bucharest" | "europe/sofia" | "europe/riga" | "europe/tallinn"
         | "europe/vilnius" | "europe/chisinau" | "asia/nicosia" | "eet" => z(2, Dst::Eu),
+        // Jordan and Syria keep summer time all year since October 2022.
         "europe/moscow" | "europe/istanbul" | "asia/istanbul" | "europe/minsk" | "asia/riyadh"
-        | "asia/baghdad" | "asia/qatar" | "asia/kuwait" | "africa/nairobi" => z(3, Dst::None),
+        | "asia/baghdad" | "asia/qatar" | "asia/kuwait" | "africa/nairobi" | "asia/amman"
+        | "asia/damascus" => z(3, Dst::None),
         "asia/tehran" => Zone {
             std_min: 210,
             dst: Dst::None,
@@ -152,13 +172,10 @@ pub(super) fn zone_iana(w: &str) -> Option<Zone> {
             dst: Dst::AuSouth,
         },
         "pacific/auckland" | "nz" => z(12, Dst::Nz),
-        "africa/cairo"
-        | "africa/johannesburg"
-        | "africa/tripoli"
-        | "asia/jerusalem"
-        | "asia/beirut"
-        | "asia/amman"
-        | "asia/damascus" => z(2, Dst::None),
+        "africa/johannesburg" | "africa/tripoli" => z(2, Dst::None),
+        "asia/jerusalem" | "asia/tel_aviv" | "israel" => z(2, Dst::Israel),
+        "asia/beirut" => z(2, Dst::Lebanon),
+        "africa/cairo" | "egypt" => z(2, Dst::Egypt),
         "africa/lagos" | "africa/algiers" | "africa/casablanca" | "africa/tunis" => z(1, Dst::None),
         _ => return None,
     })
@@ -177,6 +194,18 @@ fn sunday(year: i32, month: u32, n: u8) -> Option<NaiveDate> {
         return last.checked_sub_signed(Duration::days(i64::from(back)));
     }
     NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Sun, n)
+}
+
+/// The last `day` of a month.
+fn last_weekday(year: i32, month: u32, day: Weekday) -> Option<NaiveDate> {
+    let (ny, nm) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    let last = NaiveDate::from_ymd_opt(ny, nm, 1)?.pred_opt()?;
+    let back = (7 + last.weekday().num_days_from_monday() - day.num_days_from_monday()) % 7;
+    last.checked_sub_signed(Duration::days(i64::from(back)))
 }
 
 /// Offset (minutes east of UTC) of `zone` at local time `local`.
@@ -209,6 +238,20 @@ pub(super) fn zone_offset(zone: Zone, local: NaiveDateTime) -> i32 {
         Dst::Nz => {
             let (e, s) = (at(sunday(y, 4, 1), 2), at(sunday(y, 9, 0), 2));
             matches!((s, e), (Some(s), Some(e)) if std_local >= s || std_local < e)
+        }
+        Dst::Israel => {
+            let friday = sunday(y, 3, 0).and_then(|d| d.checked_sub_signed(Duration::days(2)));
+            let (s, e) = (at(friday, 2), at(sunday(y, 10, 0), 2));
+            matches!((s, e), (Some(s), Some(e)) if std_local >= s && std_local < e)
+        }
+        Dst::Lebanon => {
+            let (s, e) = (at(sunday(y, 3, 0), 0), at(sunday(y, 10, 0), 0));
+            matches!((s, e), (Some(s), Some(e)) if std_local >= s && std_local < e)
+        }
+        Dst::Egypt => {
+            let friday = last_weekday(y, 10, Weekday::Thu).and_then(|d| d.succ_opt());
+            let (s, e) = (at(last_weekday(y, 4, Weekday::Fri), 0), at(friday, 0));
+            y >= 2023 && matches!((s, e), (Some(s), Some(e)) if std_local >= s && std_local < e)
         }
     };
     zone.std_min + if in_dst { 60 } else { 0 }
