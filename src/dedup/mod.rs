@@ -331,6 +331,20 @@ pub fn summary_names_agree(
 /// hold rule 3c's shared run identifies no story by itself.
 pub const THIN_SUMMARY_WORDS: usize = SUMMARY_MIN_RUN;
 
+/// Whether `text` holds `n` words or more, a run of a script written without spaces counting
+/// one for every two of its characters (a Chinese summary is one "word" between spaces, and
+/// every one was thin, so a copy under a rewritten headline did not fold).
+fn at_least_words(text: &str, n: usize) -> bool {
+    let mut words = 0;
+    for w in text.split_whitespace() {
+        words += (w.chars().filter(|&c| unspaced(c)).count() / 2).max(1);
+        if words >= n {
+            return true;
+        }
+    }
+    false
+}
+
 /// The headline guard of short items whose summaries are thin (`crate::fold`, rule 3): when
 /// either summary (`a_text`, `b_text`, fingerprint text) has fewer than
 /// [`THIN_SUMMARY_WORDS`] words, the headlines (`a_title`, `b_title`, fingerprint titles)
@@ -363,7 +377,8 @@ pub fn same_headline(a_title: &str, b_title: &str) -> bool {
 pub struct Subject<'a> {
     title: Vec<Cow<'a, str>>,
     text: Vec<Cow<'a, str>>,
-    /// The summary has fewer than [`THIN_SUMMARY_WORDS`] words.
+    /// The summary has fewer than [`THIN_SUMMARY_WORDS`] words (two characters of a script
+    /// written without spaces counting one).
     thin: bool,
 }
 
@@ -373,10 +388,7 @@ impl<'a> Subject<'a> {
         Subject {
             title: strong_words(title),
             text: strong_words(text),
-            thin: text
-                .split_whitespace()
-                .nth(THIN_SUMMARY_WORDS - 1)
-                .is_none(),
+            thin: !at_least_words(text, THIN_SUMMARY_WORDS),
         }
     }
 

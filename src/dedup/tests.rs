@@ -418,6 +418,21 @@ fn thin_summaries_need_headlines_naming_the_same_thing() {
         "chase ends at harbour bridge",
         summary
     ));
+    // The same in a script written without spaces: a Chinese summary of a few dozen
+    // characters carries the story; one of a few does not.
+    let zh = "国家卫健委今天通报 全国新增确诊病例20例 其中本土病例8例 无新增死亡病例 累计治愈出院病例持续增加";
+    assert!(headlines_agree(
+        "国家卫健委:新增确诊病例20例",
+        zh,
+        "新增确诊病例20例 其中本土8例",
+        zh
+    ));
+    assert!(!headlines_agree(
+        "上海市 新增确诊病例",
+        "今日通报",
+        "北京市 新增确诊病例 其中本土病例",
+        "今日通报"
+    ));
     // headline only against headline only: the headlines are all there is
     assert!(!headlines_agree(
         "fed adds reserves via customer repurchases",
