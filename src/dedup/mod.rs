@@ -512,7 +512,7 @@ pub fn long_headlines_agree<'a, 'b>(
 /// part of it, so its new words are in both texts; and an edit of the copy's text would have
 /// to reach its headline too. A correction does reach both ("centres" / "centers",
 /// "Fieldcor" / "Fidelcor"): words one spelling apart are the same word. Lowercase
-/// fingerprint texts; words of scripts without spaces are left out.
+/// fingerprint texts; in scripts without spaces the words are pairs of letters.
 /// The texts are made only when the headlines each carry a word the other lacks.
 pub fn headline_words_agree<'a, 'b>(
     (a_title, a_text): (&str, impl FnOnce() -> Cow<'a, str>),
@@ -539,6 +539,12 @@ pub fn headline_words_agree<'a, 'b>(
                     .windows(2)
                     .map(|p| xxh3_64(stem(&format!("{}{}", p[0], p[1])).as_bytes())),
             )
+            .chain(
+                words
+                    .iter()
+                    .flat_map(|w| unspaced_pairs(w))
+                    .map(|p| xxh3_64(p.as_bytes())),
+            )
             .collect();
         v.sort_unstable();
         v.dedup();
@@ -554,24 +560,40 @@ pub fn headline_words_agree<'a, 'b>(
     respelt(&fa, &fb) && respelt(&fb, &fa)
 }
 
-/// A headline's strong words, stemmed, with their hashes, sorted: no figures, no weak words,
-/// and no run of Chinese or Thai between punctuation (a clause, not a word).
+/// A headline's strong words, stemmed, with their hashes, sorted: no figures, no weak words;
+/// a run of Chinese, Japanese or Thai between punctuation is a clause, not a word, and gives
+/// its character pairs instead ("上海協力機構" / "東南アジア諸国連合": the names differ).
 fn headline_words(t: &str) -> Vec<(u64, &str)> {
-    let mut v: Vec<(u64, &str)> = t
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| {
-            !w.is_empty()
-                && !w.contains(|c: char| c.is_ascii_digit() || unspaced(c))
-                && !crate::fingerprint::shingle::is_weak(w)
-        })
-        .map(|w| {
-            let w = stem(w);
-            (xxhash_rust::xxh3::xxh3_64(w.as_bytes()), w)
-        })
-        .collect();
+    fn hashed(w: &str) -> (u64, &str) {
+        (xxhash_rust::xxh3::xxh3_64(w.as_bytes()), w)
+    }
+    let mut v: Vec<(u64, &str)> = Vec::new();
+    for w in t.split(|c: char| !c.is_alphanumeric()) {
+        if w.contains(unspaced) {
+            v.extend(unspaced_pairs(w).map(hashed));
+        } else if !w.is_empty()
+            && !w.contains(|c: char| c.is_ascii_digit())
+            && !crate::fingerprint::shingle::is_weak(w)
+        {
+            v.push(hashed(stem(w)));
+        }
+    }
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The pairs of neighbouring letters of scripts written without spaces in `w`: the words of
+/// such a text, as far as a guard can tell without a dictionary.
+fn unspaced_pairs(w: &str) -> impl Iterator<Item = &str> {
+    let mut chars = w.char_indices().peekable();
+    std::iter::from_fn(move || loop {
+        let (i, c) = chars.next()?;
+        let &(_, d) = chars.peek()?;
+        if unspaced(c) && unspaced(d) {
+            return Some(&w[i..i + c.len_utf8() + d.len_utf8()]);
+        }
+    })
 }
 
 /// The words of headline `h` that headline `oh` lacks, stated by text `t` and not by `ot`
