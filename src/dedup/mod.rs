@@ -380,6 +380,10 @@ pub struct Subject<'a> {
     /// The summary has fewer than [`THIN_SUMMARY_WORDS`] words (two characters of a script
     /// written without spaces counting one).
     thin: bool,
+    /// The pairs of letters of scripts without spaces in the headline and in the summary,
+    /// sorted: their words, for the subject guard (empty when the headline has none).
+    title_pairs: Vec<&'a str>,
+    text_pairs: Vec<&'a str>,
 }
 
 impl<'a> Subject<'a> {
@@ -389,6 +393,12 @@ impl<'a> Subject<'a> {
             title: strong_words(title),
             text: strong_words(text),
             thin: !at_least_words(text, THIN_SUMMARY_WORDS),
+            title_pairs: sorted_pairs(title),
+            text_pairs: if title.contains(unspaced) {
+                sorted_pairs(text)
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -426,12 +436,16 @@ impl<'a> Subject<'a> {
     }
 
     /// A strong word in both this item's headline and summary that is in neither of
-    /// `other`'s.
+    /// `other`'s; in a script without spaces, a pair of letters ("เชียงใหม่" / "เชียงราย").
     fn names_own_subject(&self, other: &Subject<'_>) -> bool {
         self.title.iter().any(|w| {
             self.text.binary_search(w).is_ok()
                 && other.title.binary_search(w).is_err()
                 && other.text.binary_search(w).is_err()
+        }) || self.title_pairs.iter().any(|p| {
+            self.text_pairs.binary_search(p).is_ok()
+                && other.title_pairs.binary_search(p).is_err()
+                && other.text_pairs.binary_search(p).is_err()
         })
     }
 }
@@ -578,6 +592,14 @@ fn headline_words(t: &str) -> Vec<(u64, &str)> {
             v.push(hashed(stem(w)));
         }
     }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// [`unspaced_pairs`] of each word of `t`, sorted, without repeats.
+fn sorted_pairs(t: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = t.split_whitespace().flat_map(unspaced_pairs).collect();
     v.sort_unstable();
     v.dedup();
     v

@@ -525,6 +525,23 @@ fn items_each_naming_a_subject_the_other_lacks_are_apart() {
         "maize supply/demand by country usda",
         &format!("{lead} grain by country")
     ));
+    // In a script without spaces the subject is a pair of letters: floods in Chiang Mai and
+    // in Chiang Rai are two stories; a copy under a rewritten headline is one.
+    let th = |province: &str| {
+        (
+            format!("น้ำท่วม{province}"),
+            format!("ฝนตกหนักทำให้น้ำท่วมหลายอำเภอในจังหวัด{province}"),
+        )
+    };
+    let (mai, rai) = (th("เชียงใหม่"), th("เชียงราย"));
+    assert!(!subjects_agree(&mai.0, &mai.1, &rai.0, &rai.1));
+    assert!(subjects_agree(&mai.0, &mai.1, "ฝนตกหนักหลายอำเภอ", &mai.1));
+    assert!(subjects_agree(
+        "上海 暴雨 预警",
+        "上海发布暴雨预警",
+        "上海市发布暴雨预警",
+        "上海发布暴雨预警"
+    ));
 }
 
 /// A daily table: 24 figures, of which `new` (from the end) change from one issue to the next.
