@@ -24,6 +24,10 @@ pub enum FetchError {
     /// The request took longer than the configured timeout.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The server answered, but its body did not arrive within the configured timeout: the
+    /// same class as [`FetchError::Timeout`], but no sign that the network is down.
+    #[error("timed out: {0}")]
+    BodyTimeout(String),
     /// The body arrived too slowly (a trickle): fewer than the configured bytes per window.
     #[error("the transfer stalled: {got} bytes in {window:?} (at least {min} needed)")]
     Stalled {
@@ -135,7 +139,7 @@ impl FetchError {
             FetchError::Dns(_) => "dns",
             FetchError::Connect(_) => "connect",
             FetchError::Tls(_) => "tls",
-            FetchError::Timeout(_) => "timeout",
+            FetchError::Timeout(_) | FetchError::BodyTimeout(_) => "timeout",
             FetchError::Stalled { .. } => "stalled",
             FetchError::TooLarge { .. } | FetchError::AnnouncedTooLarge { .. } => "too_large",
             FetchError::Status { .. } => "http_status",
@@ -167,7 +171,8 @@ impl FetchError {
     }
 
     /// True for errors that say "this machine cannot reach the network" as much as "this
-    /// server is down": used to notice that every source fails at once.
+    /// server is down": used to notice that every source fails at once. A server that
+    /// answered and then sent its body too slowly says the network works.
     pub fn is_network(&self) -> bool {
         matches!(
             self,
@@ -233,7 +238,7 @@ impl FetchError {
         announced: Option<u64>,
     ) -> Self {
         if e.is_timeout() {
-            return FetchError::Timeout(format!(
+            return FetchError::BodyTimeout(format!(
                 "{} (body not complete within the deadline; stall window {window:?})",
                 error_chain(e)
             ));

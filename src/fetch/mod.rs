@@ -177,8 +177,18 @@ impl Fetcher {
         if url.scheme() == "file" {
             return file::fetch_file(url, validators, self.limits.max_bytes).await;
         }
-        match tokio::time::timeout(self.timeout, self.fetch_http(url, validators, own)).await {
+        // Set when a response's head arrives: a timeout after that is the server's
+        // slowness, not a sign that the network is down.
+        let answered = std::sync::atomic::AtomicBool::new(false);
+        let fetch = self.fetch_http(url, validators, own, &answered);
+        match tokio::time::timeout(self.timeout, fetch).await {
             Ok(r) => r,
+            Err(_) if answered.load(std::sync::atomic::Ordering::Relaxed) => {
+                Err(FetchError::BodyTimeout(format!(
+                    "the server answered, but no complete response within {}",
+                    humantime::format_duration(self.timeout)
+                )))
+            }
             Err(_) => Err(FetchError::Timeout(format!(
                 "no complete response within {}",
                 humantime::format_duration(self.timeout)
@@ -191,6 +201,7 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         own: Option<(&Url, &SourceHeaders)>,
+        answered: &std::sync::atomic::AtomicBool,
     ) -> Result<FetchOutcome, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
@@ -244,6 +255,7 @@ impl Fetcher {
                     .map_err(|e| FetchError::from_reqwest(&e))?,
                 Err(e) => return Err(FetchError::from_reqwest(&e)),
             };
+            answered.store(true, std::sync::atomic::Ordering::Relaxed);
             let status = resp.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break resp;
@@ -251,9 +263,10 @@ impl Fetcher {
             let Some(location) = resp.headers().get(header::LOCATION) else {
                 break resp; // a 3xx without Location is answered as a status below
             };
-            let location = location
-                .to_str()
-                .map_err(|_| FetchError::Redirect("Location is not text".into()))?;
+            // Visible ASCII, or UTF-8 as some servers send it raw ("/ok/é"): the join below
+            // percent-encodes it, as browsers and curl do.
+            let location = std::str::from_utf8(location.as_bytes())
+                .map_err(|_| FetchError::Redirect("Location is not UTF-8 text".into()))?;
             let next = current.join(location.trim()).map_err(|e| {
                 // Not a URL, so not redacted as one: its query (a signed URL's
                 // signature, a token) is left out.

@@ -730,3 +730,80 @@ async fn a_short_or_oversized_body_is_told_in_bytes() {
         "{e}"
     );
 }
+
+/// A timeout after the server answered is the server's slowness: the class is `timeout` as
+/// before, but it is no sign that the network is down (the scheduler holds every poll back
+/// on such signs). A server that never answers still is.
+#[tokio::test]
+async fn a_body_too_slow_for_the_timeout_is_no_sign_of_a_network_down() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let Ok(n) = conn.read(&mut buf).await else {
+                    return;
+                };
+                if String::from_utf8_lossy(&buf[..n]).contains("/silent") {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    return;
+                }
+                let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n<rss";
+                let _ = conn.write_all(head.as_bytes()).await;
+                // a byte every 50 ms: never stalled, never done within the timeout
+                for _ in 0..1000 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if conn.write_all(b" ").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let f = Fetcher::with_fixed_dns(
+        &FetchConfig {
+            timeout: Duration::from_secs(1),
+            ..config()
+        },
+        HashMap::new(),
+    )
+    .unwrap();
+    let url = |p: &str| Url::parse(&format!("http://{addr}{p}")).unwrap();
+    let e = f
+        .fetch(&url("/slow"), &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "timeout", "{e}");
+    assert!(!e.is_network(), "{e}");
+    assert!(e.to_string().contains("the server answered"), "{e}");
+    let e = f
+        .fetch(&url("/silent"), &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "timeout", "{e}");
+    assert!(e.is_network(), "{e}");
+}
+
+/// A `Location` sent as raw UTF-8 is followed, percent-encoded, as browsers and curl do.
+#[tokio::test]
+async fn a_location_in_raw_utf8_is_followed() {
+    let app = Router::new()
+        .route(
+            "/moved",
+            get(|| async {
+                let to = header::HeaderValue::from_bytes("/ok/é ü".as_bytes()).unwrap();
+                (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+            }),
+        )
+        .route(
+            "/ok/{name}",
+            get(|| async { "<rss version=\"2.0\"><channel/></rss>" }),
+        );
+    let addr = serve_app(app).await;
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("http://{addr}/moved")).unwrap();
+    let got = f.fetch(&url, &Validators::default()).await.unwrap();
+    assert_eq!(got.final_url.path(), "/ok/%C3%A9%20%C3%BC");
+}
