@@ -439,17 +439,20 @@ impl App {
         let mut reports: Vec<(usize, String, OnceOutcome)> =
             futures::stream::iter(sources.into_iter().enumerate())
                 .map(|(i, s)| async move {
-                    // As the scheduler asks them (`Poller`).
-                    let host = ctx.host(&s);
-                    let _slot = match &host {
-                        Some(h) => ctx.host_slot(h).await,
-                        None => None,
-                    };
-                    // Checked with the slot held: a poll of the same host that just ended
+                    // As the scheduler asks them (`Poller`): the source's host and the one
+                    // its last poll was redirected to, whose pause and slots bind it too.
+                    let hosts = ctx.poll_hosts(&s);
+                    let mut _slots = Vec::with_capacity(hosts.len());
+                    for h in &hosts {
+                        _slots.push(ctx.host_slot(h).await);
+                    }
+                    // Checked with the slots held: a poll of the same host that just ended
                     // may have been asked for the pause.
-                    if let Some((host, left)) =
-                        host.and_then(|h| ctx.host_cooldown(&h).map(|left| (h, left)))
-                    {
+                    let paused = hosts
+                        .into_iter()
+                        .filter_map(|h| ctx.host_cooldown(&h).map(|left| (left, h)))
+                        .max();
+                    if let Some((left, host)) = paused {
                         return (i, s.name, OnceOutcome::HostPaused { host, left });
                     }
                     let r = poll_source(ctx, &s).await;

@@ -331,6 +331,58 @@ fn the_host_a_redirect_took_a_source_to_is_known_after_a_restart() {
     assert_eq!(st.redirect_host, None);
 }
 
+/// `once` run again (from a timer) leaves alone the host a redirect took a source to when
+/// that host asked for a pause, as the daemon does: it polled the source again, and the
+/// redirect took it back to the host that had asked to be left alone.
+#[test]
+fn once_leaves_alone_the_paused_host_a_redirect_takes_a_source_to() {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let rt = runtime();
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let cdn = serve(
+        &rt,
+        axum::Router::new().route(
+            "/feed.xml",
+            axum::routing::get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async {
+                    (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        [(axum::http::header::RETRY_AFTER, "600")],
+                    )
+                        .into_response()
+                }
+            }),
+        ),
+    );
+    let origin = serve(
+        &rt,
+        axum::Router::new().route(
+            "/feed.xml",
+            axum::routing::get(move || async move {
+                axum::response::Redirect::temporary(&format!("http://{cdn}/feed.xml"))
+            }),
+        ),
+    );
+    let (_dir, config) = config_with(&format!(
+        "[[sources]]\nname = \"s\"\nurl = \"http://{origin}/feed.xml\"\n"
+    ));
+    let outcomes = rt.block_on(App::build(config()).unwrap().once());
+    assert!(matches!(outcomes[0].1, OnceOutcome::Polled(_)));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    let outcomes = rt.block_on(App::build(config()).unwrap().once());
+    match &outcomes[0].1 {
+        OnceOutcome::HostPaused { host, left } => {
+            assert_eq!(*host, cdn.to_string());
+            assert!(*left > Duration::from_secs(500), "{left:?}");
+        }
+        other => panic!("polled again: {other:?}"),
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
 /// A `Retry-After` past `schedule.max_retry_after` is quoted as the server sent it, and the
 /// error says how long the host is really left alone; one within it says nothing more.
 #[test]
