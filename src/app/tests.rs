@@ -239,6 +239,43 @@ fn status_the_page_metrics_and_poll_now_take_the_turn_they_share() {
     }
 }
 
+/// A poll-now waiting for its poll's end answers at once when the daemon stops (the stop
+/// cancels the poll, which then records nothing): it held the stop for the whole
+/// `http.shutdown_grace`.
+#[test]
+fn a_waiting_poll_now_does_not_hold_the_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let path = dir.path().join("w.toml");
+    let toml = format!(
+        "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"20s\"\n\
+         request_timeout = \"60s\"\n\
+         [[sources]]\nname = \"slow\"\nurl = \"http://{}/feed.xml\"\n",
+        dir.path().join("store").display(),
+        silent.local_addr().unwrap()
+    );
+    std::fs::write(&path, toml).unwrap();
+    let daemon = InProcess::start(&path);
+    let url = format!("http://{}/sources/slow/poll?wait=true", daemon.addr);
+    let asked = daemon.rt.spawn(async move {
+        let r = reqwest::Client::new().post(url).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let stopping = Instant::now();
+    daemon.shutdown.cancel();
+    let (code, body) = daemon.rt.block_on(asked).unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("not_running"), "{body}");
+    daemon.rt.block_on(daemon.running).unwrap().unwrap();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "stopped after {:?}",
+        stopping.elapsed()
+    );
+    drop(silent);
+}
+
 /// A reload that marks or unmarks agencies (or removes one) changes stories' `origin` as
 /// they are read, with nothing in the change feed: the reload says which marks changed.
 #[test]

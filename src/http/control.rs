@@ -322,7 +322,12 @@ async fn wait_for_poll(
     let deadline = Instant::now() + budget;
     let mut polled: Option<Instant> = None;
     loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // A stop cancels the poll, which then records nothing: waiting on for the deadline
+        // held the daemon's stop for its whole shutdown grace.
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            () = state.shutdown.cancelled() => return Err(not_running()),
+        }
         let st = read_state(state, &source.name).await?;
         let now = Instant::now();
         if polled.is_none() && st.polls > before.polls {
