@@ -182,13 +182,20 @@ fn no_daemon(e: anyhow::Error, base: &str) -> anyhow::Error {
     }
 }
 
+/// How long `poll-now` waits for an answer: the daemon answers within its
+/// `http.request_timeout` (at most 10 minutes), and at once without `--wait`; a daemon that
+/// accepts connections and never answers (stopped, hung) held a timer's job for an hour.
+const POLL_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60 + 30);
+const POLL_STARTED_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// POSTs to the daemon at `base` under `segments` and returns its JSON answer; an error
-/// status is the error, with the daemon's message.
+/// status is the error, with the daemon's message; no answer within `timeout` is an error.
 async fn post(
     base: &str,
     token: Option<&str>,
     segments: &[&str],
     query: Option<&str>,
+    timeout: std::time::Duration,
 ) -> anyhow::Result<serde_json::Value> {
     let mut url = url::Url::parse(base).map_err(|e| anyhow::anyhow!("{base} is not a URL: {e}"))?;
     url.path_segments_mut()
@@ -196,10 +203,21 @@ async fn post(
         .pop_if_empty()
         .extend(segments);
     url.set_query(query);
-    // The daemon answers a poll within its http.request_timeout (at most 10 minutes); a
-    // backup takes what the disk needs.
-    let client = client(std::time::Duration::from_secs(60 * 60))?;
-    let text = answer(client.post(url.clone()), token, url.as_str()).await?;
+    let client = client(timeout)?;
+    let text = answer(client.post(url.clone()), token, url.as_str())
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout)
+            {
+                let waited = humantime::format_duration(timeout);
+                e.context(format!(
+                    "the daemon at {base} gave no answer within {waited} (is it hung or stopped?)"
+                ))
+            } else {
+                e
+            }
+        })?;
     Ok(serde_json::from_str(&text).unwrap_or_default())
 }
 
@@ -255,7 +273,9 @@ fn refusal(url: &str, code: reqwest::StatusCode, body: &str, sent_token: bool) -
 /// Asks the daemon at `base` for a backup of its store (`POST /store/backup`); the sentence
 /// to print.
 pub async fn backup(base: &str, token: Option<&str>) -> anyhow::Result<String> {
-    let body = post(base, token, &["store", "backup"], None)
+    // A backup takes what the disk needs: an hour covers the largest stores.
+    let hour = std::time::Duration::from_secs(60 * 60);
+    let body = post(base, token, &["store", "backup"], None, hour)
         .await
         .map_err(|e| {
             // Nobody listening: most likely a stopped daemon, whose store needs the other way.
@@ -305,7 +325,12 @@ pub async fn poll_now(
     wait: bool,
 ) -> anyhow::Result<String> {
     let query = wait.then_some("wait=true");
-    let body = post(base, token, &["sources", source, "poll"], query)
+    let timeout = if wait {
+        POLL_ANSWER_WAIT
+    } else {
+        POLL_STARTED_WAIT
+    };
+    let body = post(base, token, &["sources", source, "poll"], query, timeout)
         .await
         .map_err(|e| no_daemon(e, base))?;
     let field = |v: &serde_json::Value, k: &str| {
@@ -552,6 +577,27 @@ mod tests {
         // Nobody listening at all is another case, with its own advice.
         let e = backup("http://127.0.0.1:9", None).await.unwrap_err();
         assert!(format!("{e:#}").contains("--offline"), "{e:#}");
+    }
+
+    /// A daemon that takes requests and never answers (stopped with SIGSTOP, hung): the
+    /// command gives up after its wait and says so; `poll-now` without `--wait` waits half
+    /// a minute, not the hour a backup may take.
+    #[tokio::test]
+    async fn a_daemon_that_never_answers_is_given_up_on() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", silent.local_addr().unwrap());
+        let wait = std::time::Duration::from_millis(300);
+        let e = post(&base, None, &["sources", "a", "poll"], None, wait)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with(&format!(
+                "the daemon at {base} gave no answer within 300ms (is it hung or stopped?)"
+            )),
+            "{e:#}"
+        );
+        assert!(POLL_STARTED_WAIT < std::time::Duration::from_secs(60));
+        drop(silent);
     }
 
     /// `stats` and `poll-now` with nobody listening say so, not only the client's error.
