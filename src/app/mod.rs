@@ -405,9 +405,23 @@ impl App {
         }
         stopping.set("stopping: flushing the store");
         let folder = self.ctx.folder.clone();
-        tokio::task::spawn_blocking(move || folder.flush_and_publish())
+        let flushed = tokio::task::spawn_blocking(move || folder.flush_and_publish())
             .await
-            .context("flush task")??;
+            .context("flush task")?;
+        if let Err(crate::storage::StoreError::Faulted(why)) = flushed {
+            // A full disk stops ingesting, not the daemon, and a stop asked for then is no
+            // failure: what the store could not write was never kept, and the sources'
+            // states with it, so their next polls fetch it again. The marker stays, so the
+            // next start rebuilds the index rather than trust one that held those writes;
+            // no snapshot is saved, for the same reason.
+            warn!(
+                error.message = %why,
+                "stopping with the store refusing writes since an earlier write failed:                  what it could not write was not kept and is fetched again after the restart,                  which rebuilds the index"
+            );
+            info!("bye");
+            return Ok(());
+        }
+        flushed?;
         info!("store flushed");
         stopping.set("stopping: saving the index snapshot");
         save_snapshot(self.ctx.folder.clone()).await;

@@ -312,7 +312,7 @@ fn a_full_disk_is_reported_within_seconds_whatever_the_flush_interval() {
     // The file system bound too: left in `..`, it was unmounted (in vain: the daemon had it
     // open) at the end of this statement, and stayed mounted after the test.
     let Some(FullDisk {
-        fs: _fs, daemon, ..
+        fs, env, daemon, ..
     }) = daemon_on_a_full_disk_with(
         "slow-flush full-disk test",
         0,
@@ -331,5 +331,25 @@ fn a_full_disk_is_reported_within_seconds_whatever_the_flush_interval() {
         failed.elapsed(),
         daemon.log()
     );
+    // A stop asked for meanwhile is no failure (a service manager would mark the unit
+    // failed): said plainly, the marker left for the next start, which rebuilds the index
+    // and goes on once space returns.
+    let pid = daemon.pid().expect("running");
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGTERM);
+    }
+    let (code, log) = daemon.wait_exit(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        log.contains("stopping with the store refusing writes"),
+        "{log}"
+    );
+    assert!(!log.contains("it is reopened once the disk"), "{log}");
+    assert!(env.store.join("wirefold.running").exists());
+    fs.resize("64m");
+    let daemon = Daemon::start(&env);
+    daemon.wait_for_log("did not stop cleanly");
+    daemon.wait_for("the store writable", |s| s["store"]["writable"] == true);
     daemon.kill();
 }
