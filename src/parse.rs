@@ -96,6 +96,15 @@ pub fn parse_feed_at(
     content_type: Option<&str>,
     fetched_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<ParsedFeed, ParseError> {
+    // gzip data the server did not label (a `.xml.gz` file): read as text it was "unable to
+    // parse JSON", which named neither gzip nor the missing label.
+    if body.starts_with(&[0x1f, 0x8b]) {
+        return Err(ParseError::Malformed(
+            "the body is gzip-compressed data sent without Content-Encoding: gzip (a .gz \
+             file?); the server must label it so, or serve the feed uncompressed"
+                .into(),
+        ));
+    }
     let decoded = encoding::to_utf8(body, content_type.and_then(crate::fetch::charset));
     let bytes: &[u8] = &decoded.bytes;
     let head = first_non_space(bytes);
@@ -970,6 +979,26 @@ mod tests {
             assert_eq!(f.entries.len(), 1, "{body}");
             assert_eq!(f.entries[0].title.as_deref(), Some("Only item"));
         }
+    }
+
+    /// gzip data sent unlabelled (a `.xml.gz` file) is named as such, not as bad JSON.
+    #[test]
+    fn an_unlabelled_gzip_body_is_named() {
+        use std::io::Write;
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(RSS_BODY.as_bytes()).unwrap();
+        let gz = z.finish().unwrap();
+        let e = parse_feed(
+            &gz,
+            "https://example.com/feed.xml.gz",
+            Some("application/rss+xml"),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("gzip-compressed data sent without Content-Encoding: gzip"),
+            "{e}"
+        );
     }
 
     const RSS_BODY: &str = "<rss version=\"2.0\"><channel><title>T</title>\

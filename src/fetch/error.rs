@@ -253,6 +253,10 @@ impl FetchError {
                     "the connection closed after {got} of the {n} bytes Content-Length announced ({chain})"
                 ))
             }
+            // The decoder's own words name no header: say what was wrong with the label.
+            _ if chain.contains("Invalid gzip header") => FetchError::Body(format!(
+                "the body is labelled Content-Encoding: gzip but is not gzip data ({chain})"
+            )),
             _ => FetchError::Body(chain),
         }
     }

@@ -807,3 +807,29 @@ async fn a_location_in_raw_utf8_is_followed() {
     let got = f.fetch(&url, &Validators::default()).await.unwrap();
     assert_eq!(got.final_url.path(), "/ok/%C3%A9%20%C3%BC");
 }
+
+/// A plain body labelled `Content-Encoding: gzip` is an error that names the label, not
+/// the decoder's bare "Invalid gzip header".
+#[tokio::test]
+async fn a_plain_body_labelled_gzip_names_the_label() {
+    let app = Router::new().route(
+        "/feed",
+        get(|| async {
+            (
+                [(header::CONTENT_ENCODING, "gzip")],
+                "<rss version=\"2.0\"><channel/></rss>",
+            )
+                .into_response()
+        }),
+    );
+    let addr = serve_app(app).await;
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
+    let e = f.fetch(&url, &Validators::default()).await.unwrap_err();
+    assert_eq!(e.class(), "body", "{e}");
+    assert!(
+        e.to_string()
+            .contains("labelled Content-Encoding: gzip but is not gzip data"),
+        "{e}"
+    );
+}
