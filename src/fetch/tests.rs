@@ -59,6 +59,34 @@ async fn serve_app(app: Router) -> SocketAddr {
     addr
 }
 
+/// A raw HTTP server on an ephemeral loopback port, for answers no HTTP library writes:
+/// each connection's first read (the request head, as text) and the connection go to
+/// `answer`, on a task of their own.
+async fn raw_server<F, Fut>(answer: F) -> SocketAddr
+where
+    F: Fn(String, tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let Ok(n) = conn.read(&mut buf).await else {
+                    return;
+                };
+                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                answer(request, conn).await;
+            });
+        }
+    });
+    addr
+}
+
 fn config() -> FetchConfig {
     FetchConfig {
         user_agent: "wirefold-test".into(),
@@ -692,27 +720,17 @@ async fn a_kept_alive_connection_closed_under_the_request_is_retried_once() {
 /// what happened in numbers.
 #[tokio::test]
 async fn a_short_or_oversized_body_is_told_in_bytes() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let Ok(n) = conn.read(&mut buf).await else {
-                    return;
-                };
-                let huge = String::from_utf8_lossy(&buf[..n]).contains("/huge");
-                let head = if huge {
-                    "HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\n\r\n<rss"
-                } else {
-                    "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<rss version=\"2.0\">"
-                };
-                let _ = conn.write_all(head.as_bytes()).await;
-                // and the connection closes
-            });
-        }
-    });
+    use tokio::io::AsyncWriteExt;
+    let addr = raw_server(|request, mut conn| async move {
+        let head = if request.contains("/huge") {
+            "HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\n\r\n<rss"
+        } else {
+            "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<rss version=\"2.0\">"
+        };
+        let _ = conn.write_all(head.as_bytes()).await;
+        // and the connection closes
+    })
+    .await;
     let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
     let short = Url::parse(&format!("http://{addr}/short")).unwrap();
     let e = f.fetch(&short, &Validators::default()).await.unwrap_err();
@@ -736,32 +754,23 @@ async fn a_short_or_oversized_body_is_told_in_bytes() {
 /// on such signs). A server that never answers still is.
 #[tokio::test]
 async fn a_body_too_slow_for_the_timeout_is_no_sign_of_a_network_down() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let Ok(n) = conn.read(&mut buf).await else {
-                    return;
-                };
-                if String::from_utf8_lossy(&buf[..n]).contains("/silent") {
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                    return;
-                }
-                let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n<rss";
-                let _ = conn.write_all(head.as_bytes()).await;
-                // a byte every 50 ms: never stalled, never done within the timeout
-                for _ in 0..1000 {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    if conn.write_all(b" ").await.is_err() {
-                        return;
-                    }
-                }
-            });
+    use tokio::io::AsyncWriteExt;
+    let addr = raw_server(|request, mut conn| async move {
+        if request.contains("/silent") {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            return;
         }
-    });
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n<rss";
+        let _ = conn.write_all(head.as_bytes()).await;
+        // a byte every 50 ms: never stalled, never done within the timeout
+        for _ in 0..1000 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if conn.write_all(b" ").await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
     let f = Fetcher::with_fixed_dns(
         &FetchConfig {
             timeout: Duration::from_secs(1),

@@ -400,7 +400,8 @@ fn change_positions_stay_put_when_retention_empties_the_log() {
 }
 
 /// Commits article `key` headlined `title`, first seen at `at`, as a near copy of story
-/// `sid` (its headline added); returns the article and its copy record.
+/// `sid` (its headline added; in the copy tree when the record is full); returns the
+/// article and its copy record.
 fn commit_copy_at(
     store: &Store,
     sid: u64,
@@ -420,19 +421,18 @@ fn commit_copy_at(
         kind: CopyKind::Near,
     };
     let mut s = store.story(sid).unwrap().unwrap();
-    s.push_copy(near.clone());
+    let mut tree = CopyWrites::default();
+    if let Some(beyond) = s.push_copy(near.clone()) {
+        tree.put(sid, beyond);
+    }
     s.add_headline(title);
+    let one = Counts {
+        articles: 1,
+        stories: 0,
+        copies: 1,
+    };
     store
-        .commit(
-            &copy,
-            &s,
-            Counts {
-                articles: 1,
-                stories: 0,
-                copies: 1,
-            },
-            ChangeKind::NewCopy,
-        )
+        .commit_batch(&[(copy.clone(), ChangeKind::NewCopy)], &[&s], &tree, one)
         .unwrap();
     (copy, near)
 }
@@ -498,31 +498,7 @@ fn a_deleted_copys_headline_goes_with_it_from_a_story_of_many_copies() {
     copies.push(("g:3".into(), "Twice", 3_000));
     copies.push(("g:4".into(), "Twice", 4_000));
     for (key, title, at) in &copies {
-        let mut copy = article(&store, sid, key);
-        copy.title = (*title).into();
-        copy.first_seen = *at;
-        let near = CopyRecord {
-            article: copy.id,
-            source: "src".into(),
-            url: None,
-            first_seen: *at,
-            similarity: 0.9,
-            kind: CopyKind::Near,
-        };
-        let mut s = store.story(sid).unwrap().unwrap();
-        let mut tree = CopyWrites::default();
-        if let Some(beyond) = s.push_copy(near) {
-            tree.put(sid, beyond);
-        }
-        s.add_headline(title);
-        let delta = Counts {
-            articles: 1,
-            stories: 0,
-            copies: 1,
-        };
-        store
-            .commit_batch(&[(copy, ChangeKind::NewCopy)], &[&s], &tree, delta)
-            .unwrap();
+        commit_copy_at(&store, sid, key, title, *at);
     }
     let headlines = |store: &Store| store.story(sid).unwrap().unwrap().headlines;
     assert_eq!(headlines(&store), ["Title", "Lone", "Twice"]);
