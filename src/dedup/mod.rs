@@ -337,7 +337,11 @@ pub const THIN_SUMMARY_WORDS: usize = SUMMARY_MIN_RUN;
 fn at_least_words(text: &str, n: usize) -> bool {
     let mut words = 0;
     for w in text.split_whitespace() {
-        words += (w.chars().filter(|&c| unspaced(c)).count() / 2).max(1);
+        words += if w.is_ascii() {
+            1
+        } else {
+            (w.chars().filter(|&c| unspaced(c)).count() / 2).max(1)
+        };
         if words >= n {
             return true;
         }
@@ -389,15 +393,20 @@ pub struct Subject<'a> {
 impl<'a> Subject<'a> {
     /// The strong words of fingerprint title `title` and fingerprint text `text`.
     pub fn new(title: &'a str, text: &'a str) -> Self {
+        let spaced = title.is_ascii() || !title.contains(unspaced);
         Subject {
             title: strong_words(title),
             text: strong_words(text),
             thin: !at_least_words(text, THIN_SUMMARY_WORDS),
-            title_pairs: sorted_pairs(title),
-            text_pairs: if title.contains(unspaced) {
-                sorted_pairs(text)
-            } else {
+            title_pairs: if spaced {
                 Vec::new()
+            } else {
+                sorted_pairs(title)
+            },
+            text_pairs: if spaced {
+                Vec::new()
+            } else {
+                sorted_pairs(text)
             },
         }
     }
