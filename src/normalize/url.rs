@@ -177,35 +177,52 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
     }
 
     // Query: drop tracking params, sort the rest by key (stable), keep their encoding.
-    if let Some(q) = url.query().map(same_escapes) {
-        let q = q.as_str();
-        let mut pairs: Vec<(&str, &str)> = q
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| p.split_once('=').unwrap_or((p, "")))
-            // `?a=1&amp;b=2` escaped once too often by the feed: the separator is `&`
-            .map(|(k, v)| (k.strip_prefix("amp;").unwrap_or(k), v))
-            .filter(|(k, v)| !k.is_empty() && !is_tracking(k, v))
-            .collect();
-        if pairs.is_empty() {
-            url.set_query(None);
-        } else {
-            pairs.sort_by(|a, b| a.0.cmp(b.0));
-            let joined: Vec<String> = pairs
-                .iter()
-                .map(|(k, v)| {
-                    if v.is_empty() && !q.contains(&format!("{k}=")) {
-                        (*k).to_string()
-                    } else {
-                        format!("{k}={v}")
-                    }
-                })
-                .collect();
-            let nq = joined.join("&");
-            url.set_query(Some(&nq));
+    if let Some(q) = url.query() {
+        let cleaned = clean_query(q);
+        url.set_query(cleaned.as_deref());
+    }
+    // A route's own query the same way (`#!/article?id=7&utm_source=rss`): kept whole, it
+    // made each poll's tracking tag or cache-buster another article's key.
+    if route {
+        if let Some((path, q)) = url.fragment().and_then(|f| f.split_once('?')) {
+            let fragment = match clean_query(q) {
+                Some(q) => format!("{path}?{q}"),
+                None => path.to_owned(),
+            };
+            url.set_fragment(Some(&fragment));
         }
     }
     Some(url.to_string())
+}
+
+/// A query without its tracking parameters, the rest sorted by key (stable) in their own
+/// encoding; `None` when nothing is left.
+fn clean_query(q: &str) -> Option<String> {
+    let q = same_escapes(q);
+    let q = q.as_str();
+    let mut pairs: Vec<(&str, &str)> = q
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        // `?a=1&amp;b=2` escaped once too often by the feed: the separator is `&`
+        .map(|(k, v)| (k.strip_prefix("amp;").unwrap_or(k), v))
+        .filter(|(k, v)| !k.is_empty() && !is_tracking(k, v))
+        .collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let joined: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| {
+            if v.is_empty() && !q.contains(&format!("{k}=")) {
+                (*k).to_string()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect();
+    Some(joined.join("&"))
 }
 
 /// `path` without a `;jsessionid=…` path parameter (Java servlets' session id, another on
@@ -330,6 +347,21 @@ mod tests {
         ] {
             assert_eq!(c(route).as_deref(), Some(route));
         }
+        // its own query cleaned as a page's is: the same article on every poll
+        for tagged in [
+            "https://spa.example/#!/article?id=7&utm_source=rss&utm_campaign=mon",
+            "https://spa.example/#!/article?utm_campaign=tue&id=7&_=1733390000000",
+        ] {
+            assert_eq!(
+                c(tagged).as_deref(),
+                Some("https://spa.example/#!/article?id=7"),
+                "{tagged}"
+            );
+        }
+        assert_eq!(
+            c("https://spa.example/#!/news/1?fbclid=x").as_deref(),
+            Some("https://spa.example/#!/news/1")
+        );
         assert_eq!(
             c("https://example.com/a#!").as_deref(),
             Some("https://example.com/a")
