@@ -60,10 +60,6 @@ fn millis_from(bytes: &[u8]) -> Millis {
     id_from(bytes).map_or(0, |v| Millis::try_from(v).unwrap_or(Millis::MAX))
 }
 
-/// How many change-log entries at or past the cutoff [`Store::prune_changes_before`] reads
-/// beyond the last one older than it, looking for an older one stamped after them.
-const LOOK_PAST: usize = 4096;
-
 impl Store {
     /// Deletes up to `max` articles first seen before `cutoff`, in id order (oldest first,
     /// within [`ORDER_SLACK_MS`]), leaving a tombstone stamped `now` for each. Fewer than
@@ -399,49 +395,33 @@ impl Store {
         Ok(false)
     }
 
-    /// Forgets up to `max` change-log entries older than `cutoff`, oldest first; returns how
-    /// many. Entries of articles deleted by retention would only point at nothing.
-    ///
-    /// The log is in the order things happened (sequence numbers grow with time), so an
-    /// entry is no younger than any entry after it: one stamped by a wall clock that ran
-    /// ahead goes with the older entries behind it. Taken at its stamp, one such entry held
-    /// back the pruning of the whole log until the clock caught up with it (years, for a
-    /// clock set a year ahead). Up to `LOOK_PAST` entries at or past the cutoff are read
-    /// beyond the last one older than it.
+    /// Forgets up to `max` change-log entries older than `cutoff`, oldest first (the log is
+    /// in time order: sequence numbers grow with time); returns how many. Entries of articles
+    /// deleted by retention would only point at nothing.
     pub fn prune_changes_before(&self, cutoff: Millis, max: usize) -> Result<usize> {
         // Nothing is deleted while the store refuses writes (disk full).
         self.check_writable()?;
         let t = self.t()?;
-        let mut keys = Vec::new();
-        let mut old = 0;
-        for (read, kv) in t.changes.iter().enumerate() {
-            if read - old >= LOOK_PAST {
-                break;
-            }
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        let mut newest = None;
+        for kv in t.changes.iter().take(max) {
             let (k, v) = kv?;
             let change: ChangeRecord = decode("seq_change", &k, &v)?;
-            if change.at < cutoff {
-                old = read + 1;
-            }
-            if keys.len() < max {
-                keys.push(k);
-            }
-            if old >= max {
+            if change.at >= cutoff {
                 break;
             }
+            newest = Some(k.clone());
+            batch.remove(k);
+            n += 1;
         }
-        keys.truncate(old);
         // The line is written before the entries go: after a crash in between it covers at
         // most entries still there, which read as they did.
-        if let Some(k) = keys.last() {
-            self.wrote(t.meta.insert(KEY_PRUNED_THROUGH, k.clone()))?;
-        }
-        let mut batch = sled::Batch::default();
-        for k in &keys {
-            batch.remove(k.clone());
+        if let Some(k) = newest {
+            self.wrote(t.meta.insert(KEY_PRUNED_THROUGH, k))?;
         }
         self.wrote(t.changes.apply_batch(batch))?;
-        Ok(keys.len())
+        Ok(n)
     }
 
     /// The newest change-log position retention pruned: a cursor before it missed changes
