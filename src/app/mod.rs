@@ -119,7 +119,8 @@ fn claim_run(
                     previous.started = started.and_then(crate::http::rfc3339).unwrap_or_default(),
                     previous.pid = pid.unwrap_or_default(),
                     "the previous run on this store did not stop cleanly (killed, crashed, \
-                     power lost or a second stop signal): the store was recovered from its \
+                     power lost, a second stop signal, or stopped while the store refused \
+                     writes): the store was recovered from its \
                      log, and what that run wrote in its last store.flush_every may be \
                      missing (the next polls fetch it again)"
                 );
@@ -408,15 +409,17 @@ impl App {
         let flushed = tokio::task::spawn_blocking(move || folder.flush_and_publish())
             .await
             .context("flush task")?;
-        if let Err(crate::storage::StoreError::Faulted(why)) = flushed {
+        let damaged = self.ctx.store.fault().is_some_and(|f| f.damaged);
+        if let (Err(crate::storage::StoreError::Faulted(why)), false) = (&flushed, damaged) {
             // A full disk stops ingesting, not the daemon, and a stop asked for then is no
             // failure: what the store could not write was never kept, and the sources'
             // states with it, so their next polls fetch it again. The marker stays, so the
-            // next start rebuilds the index rather than trust one that held those writes;
-            // no snapshot is saved, for the same reason.
+            // next start says the stop was not clean. (Damage found meanwhile stays an
+            // error, below.)
             warn!(
                 error.message = %why,
-                "stopping with the store refusing writes since an earlier write failed:                  what it could not write was not kept and is fetched again after the restart,                  which rebuilds the index"
+                "stopping with the store refusing writes since an earlier write failed: what it \
+                 could not write was not kept, and is fetched again after the restart"
             );
             info!("bye");
             return Ok(());

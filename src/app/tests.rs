@@ -276,6 +276,27 @@ fn a_waiting_poll_now_does_not_hold_the_stop() {
     drop(silent);
 }
 
+/// Damage found while the stop is under way (a store recovery, or the read-through running
+/// when the stop signal came) keeps the stop an error (exit 1), whatever the final flush
+/// says: a stop on a store that merely refuses writes is none.
+#[test]
+fn a_store_found_damaged_as_the_stop_begins_fails_the_stop() {
+    let (dir, _) = config_with("");
+    let daemon = InProcess::start(&dir.path().join("w.toml"));
+    daemon
+        .store
+        .mark_damaged(&crate::storage::StoreError::Corrupt {
+            path: "store".into(),
+            message: "sled found corrupted data".into(),
+        });
+    daemon.shutdown.cancel();
+    let r = daemon.rt.block_on(daemon.running).unwrap();
+    assert!(
+        r.is_err(),
+        "the stop of a damaged store returned Ok (exit 0)"
+    );
+}
+
 /// A reload that marks or unmarks agencies (or removes one) changes stories' `origin` as
 /// they are read, with nothing in the change feed: the reload says which marks changed.
 #[test]

@@ -177,8 +177,8 @@ impl Fetcher {
         if url.scheme() == "file" {
             return file::fetch_file(url, validators, self.limits.max_bytes).await;
         }
-        // Set when a response's head arrives: a timeout after that is the server's
-        // slowness, not a sign that the network is down.
+        // Set when the last hop's response head arrives: a timeout after that is that
+        // server's slowness, not a sign that the network is down.
         let answered = std::sync::atomic::AtomicBool::new(false);
         let fetch = self.fetch_http(url, validators, own, &answered);
         match tokio::time::timeout(self.timeout, fetch).await {
@@ -227,6 +227,7 @@ impl Fetcher {
         let mut moved_to = None;
         let resp = loop {
             let current = visited.last().unwrap_or(url).clone();
+            answered.store(false, std::sync::atomic::Ordering::Relaxed);
             let mut hop_headers = headers.clone();
             if let Some((_, own)) = own.filter(|(c, _)| sends_own_headers(c, &current)) {
                 for (name, value) in own.iter() {
@@ -255,6 +256,7 @@ impl Fetcher {
                     .map_err(|e| FetchError::from_reqwest(&e))?,
                 Err(e) => return Err(FetchError::from_reqwest(&e)),
             };
+            // This hop's server answered; the next hop's has not yet.
             answered.store(true, std::sync::atomic::Ordering::Relaxed);
             let status = resp.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {

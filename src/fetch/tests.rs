@@ -756,6 +756,14 @@ async fn a_short_or_oversized_body_is_told_in_bytes() {
 async fn a_body_too_slow_for_the_timeout_is_no_sign_of_a_network_down() {
     use tokio::io::AsyncWriteExt;
     let addr = raw_server(|request, mut conn| async move {
+        if request.contains("/redirect-to-silent") {
+            let _ = conn
+                .write_all(b"HTTP/1.1 302 Found\r\nLocation: /silent\r\nContent-Length: 0\r\n\r\n")
+                .await;
+            // kept open: the next hop may come on this connection
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            return;
+        }
         if request.contains("/silent") {
             tokio::time::sleep(Duration::from_secs(30)).await;
             return;
@@ -794,6 +802,13 @@ async fn a_body_too_slow_for_the_timeout_is_no_sign_of_a_network_down() {
     );
     let e = f
         .fetch(&url("/silent"), &Validators::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.class(), "timeout", "{e}");
+    assert!(e.is_network(), "{e}");
+    // A redirect answered, then a hop that never answers: that hop's silence.
+    let e = f
+        .fetch(&url("/redirect-to-silent"), &Validators::default())
         .await
         .unwrap_err();
     assert_eq!(e.class(), "timeout", "{e}");

@@ -332,8 +332,8 @@ fn a_full_disk_is_reported_within_seconds_whatever_the_flush_interval() {
         daemon.log()
     );
     // A stop asked for meanwhile is no failure (a service manager would mark the unit
-    // failed): said plainly, the marker left for the next start, which rebuilds the index
-    // and goes on once space returns.
+    // failed): said plainly, and the marker left for the next start, which says so and
+    // goes on once space returns.
     let pid = daemon.pid().expect("running");
     // SAFETY: plain kill(2) on our own child's pid.
     unsafe {
@@ -346,6 +346,7 @@ fn a_full_disk_is_reported_within_seconds_whatever_the_flush_interval() {
         "{log}"
     );
     assert!(!log.contains("it is reopened once the disk"), "{log}");
+    assert!(!log.contains("   what it"), "{log}");
     assert!(env.store.join("wirefold.running").exists());
     fs.resize("64m");
     let daemon = Daemon::start(&env);
