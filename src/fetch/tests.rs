@@ -757,6 +757,9 @@ async fn a_body_too_slow_for_the_timeout_is_no_sign_of_a_network_down() {
     use tokio::io::AsyncWriteExt;
     let addr = raw_server(|request, mut conn| async move {
         if request.contains("/redirect-to-silent") {
+            // late, so that the fetcher's deadline (started before this hop) comes before
+            // the client's own for the next hop
+            tokio::time::sleep(Duration::from_millis(600)).await;
             let _ = conn
                 .write_all(b"HTTP/1.1 302 Found\r\nLocation: /silent\r\nContent-Length: 0\r\n\r\n")
                 .await;
