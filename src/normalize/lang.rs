@@ -274,7 +274,12 @@ pub fn normalize_declared(tag: &str) -> Option<String> {
 
 /// Could text in `script` be written in the (normalized) language `lang`?
 fn script_fits(lang: &str, script: Script) -> bool {
-    let expected: &[Script] = match lang {
+    scripts_of(lang).contains(&script)
+}
+
+/// The scripts `lang` is written in.
+fn scripts_of(lang: &str) -> &'static [Script] {
+    match lang {
         "ru" | "uk" | "bg" | "be" | "mk" | "kk" | "ky" | "mn" | "tg" | "tt" | "ba" | "cv"
         | "os" => &[Script::Cyrillic],
         "sr" | "az" | "uz" | "tk" | "bs" | "me" => &[Script::Latin, Script::Cyrillic],
@@ -288,8 +293,7 @@ fn script_fits(lang: &str, script: Script) -> bool {
         | "as" | "sa" => &[Script::Indic],
         "ka" | "hy" | "am" | "ti" => &[Script::Other],
         _ => &[Script::Latin],
-    };
-    expected.contains(&script)
+    }
 }
 
 /// Detects `(language, script)` from the display title and text.
@@ -336,11 +340,20 @@ pub fn detect(title: &str, text: &str, declared: Option<&str>) -> (Option<String
             }
         }
     }
-    // A language its script cannot be written in is no answer: a feed's stand-in ("ar",
-    // detected on its first item) labelled its short English and Hebrew items Arabic. Text
-    // without letters keeps it.
+    // A language none of whose letters the text holds is no answer: a feed's stand-in
+    // ("ar", detected on its first item) labelled its short English and Hebrew items Arabic.
+    // Text without letters keeps it, and so does text with some of its letters among
+    // others ("Apple、iPhone 16を発表", declared "ja", counts more Latin letters).
     let letterless = counts.iter().all(|&n| n == 0);
-    (declared.filter(|_| letterless), script)
+    let some_of_its_own = |d: &String| {
+        scripts_of(d)
+            .iter()
+            .any(|&sc| counts.get(sc as usize).is_some_and(|&n| n > 0))
+    };
+    (
+        declared.filter(|d| letterless || some_of_its_own(d)),
+        script,
+    )
 }
 
 #[cfg(test)]
@@ -428,5 +441,17 @@ mod tests {
             None
         );
         assert_eq!(detect("2026", "", Some("ar")).0.as_deref(), Some("ar"));
+        // Its own letters among more of another script: kept.
+        for (title, lang) in [
+            ("Apple、iPhone 16を発表", "ja"),
+            ("Samsung Galaxy S25 공개", "ko"),
+            ("Apple发布iPhone 16", "zh"),
+        ] {
+            assert_eq!(
+                detect(title, "", Some(lang)).0.as_deref(),
+                Some(lang),
+                "{title}"
+            );
+        }
     }
 }
