@@ -734,7 +734,11 @@ fn figures(t: &str) -> Vec<(String, &str)> {
             .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.'))
             .unwrap_or(w.len());
         let (number, mut rest) = w.split_at(digits);
-        let number = number.trim_end_matches(['.', ',']).replace(',', "");
+        let mut number = number.trim_end_matches(['.', ',']).replace(',', "");
+        // "3万8000円" is 38000円, as another outlet writes it
+        if let Some((value, after)) = with_multipliers(&number, rest) {
+            (number, rest) = (value, after);
+        }
         // a counter of an unspaced script is one character ("20例"), the clause goes on
         if let Some(c) = rest.chars().next().filter(|&c| unspaced(c)) {
             rest = &rest[..c.len_utf8()];
@@ -752,13 +756,61 @@ fn figures(t: &str) -> Vec<(String, &str)> {
     v
 }
 
+/// The value of a Chinese or Japanese number word written after digits (`3万`, `1.2亿`).
+fn multiplier(c: char) -> Option<f64> {
+    match c {
+        '千' => Some(1e3),
+        '万' | '萬' => Some(1e4),
+        '亿' | '億' => Some(1e8),
+        '兆' => Some(1e12),
+        _ => None,
+    }
+}
+
+/// `number` and what follows it (`rest`) read with the number words of Chinese and
+/// Japanese, when `rest` begins with one: "3" + "万8000円台" is 38000 and "円台", "3.8" +
+/// "万人" 38000 and "人", "1" + "兆2000億円" 1200000000000 and "円"; `None` otherwise.
+fn with_multipliers<'a>(number: &str, rest: &'a str) -> Option<(String, &'a str)> {
+    let first = rest.chars().next()?;
+    let mut total = number.parse::<f64>().ok()? * multiplier(first)?;
+    let mut rest = &rest[first.len_utf8()..];
+    loop {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let Some(n) = rest[..digits].parse::<f64>().ok() else {
+            break;
+        };
+        let after = &rest[digits..];
+        match after.chars().next().and_then(|c| Some((c, multiplier(c)?))) {
+            Some((c, m)) => {
+                total += n * m;
+                rest = &after[c.len_utf8()..];
+            }
+            None => {
+                total += n;
+                rest = after;
+                break;
+            }
+        }
+    }
+    let shown = if total.fract() == 0.0 && total < 1e18 {
+        format!("{}", total as u64)
+    } else {
+        format!("{total}")
+    };
+    Some((shown, rest))
+}
+
 /// `w` cut before each run of digits that follows a letter of a script written without
-/// spaces, where a figure within a clause begins.
+/// spaces (not a number word: `3万8000` is one figure), where a figure within a clause
+/// begins.
 fn unspaced_runs(w: &str) -> impl Iterator<Item = &str> {
     let mut start = 0;
     let mut last = None;
     let mut cuts = w.char_indices().filter_map(move |(i, c)| {
-        let cut = c.is_ascii_digit() && last.is_some_and(unspaced);
+        let cut =
+            c.is_ascii_digit() && last.is_some_and(|l| unspaced(l) && multiplier(l).is_none());
         last = Some(c);
         cut.then_some(i)
     });

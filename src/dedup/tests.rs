@@ -636,6 +636,18 @@ fn headlines_each_with_a_figure_of_their_own_disagree() {
     ));
     assert!(!agree("東京で震度5弱の地震", "東京で震度4の地震"));
     assert!(agree("東京で震度5弱の地震", "震度5弱 東京で地震"));
+    // Number words: "3万8000円" is 38000円, "3.8万人" 38000人.
+    assert!(agree(
+        "日経平均終値は3万8000円台",
+        "日経平均の終値は38000円台"
+    ));
+    assert!(agree("观众达3.8万人", "观众达38000人"));
+    assert!(agree("売上高1兆2000億円", "売上高1200000000000円"));
+    assert!(!agree(
+        "日経平均終値は3万8000円台",
+        "日経平均終値は3万9000円台"
+    ));
+    assert!(!agree("观众达3万人", "观众达4万人"));
     // Latin words with digits stay as they were: "g20" is no figure.
     assert!(agree("g20 summit opens", "g7 summit opens"));
 }
