@@ -100,8 +100,9 @@ pub fn parse_feed_at(
     // parse JSON", which named neither gzip nor the missing label.
     if body.starts_with(&[0x1f, 0x8b]) {
         return Err(ParseError::Malformed(
-            "the body is gzip-compressed data sent without Content-Encoding: gzip (a .gz \
-             file?); the server must label it so, or serve the feed uncompressed"
+            "the body is still gzip-compressed data (served without Content-Encoding: gzip, \
+             as a .gz file is, or compressed twice): label it so on the server, or keep the \
+             feed uncompressed"
                 .into(),
         ));
     }
@@ -996,7 +997,7 @@ mod tests {
         .unwrap_err();
         assert!(
             e.to_string()
-                .contains("gzip-compressed data sent without Content-Encoding: gzip"),
+                .contains("still gzip-compressed data (served without Content-Encoding: gzip"),
             "{e}"
         );
     }

@@ -1483,6 +1483,8 @@ fn source_names_that_look_the_same_are_refused() {
         ("\\u200b\\u00ad \\u2060", true),
         ("\\u200d", true),
         ("\\u3164\\U000E0041", true),
+        ("\\ufe0f", true),
+        ("\\u2800\\u2800", true),
         ("a\\u200db", false),
     ] {
         let p = problems(load(

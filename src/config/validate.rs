@@ -815,7 +815,7 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
 }
 
 /// A source name as it shows: composed (NFC), without the characters that show as nothing
-/// (soft hyphen, zero-width space, word joiner, fillers, tags…). The joiners U+200C and
+/// (soft hyphen, zero-width space, word joiner, fillers, tags, variation selectors…). The joiners U+200C and
 /// U+200D stay: they change how letters join (Persian, Indic scripts) and emoji combine.
 pub(super) fn looks(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
@@ -834,17 +834,19 @@ pub(super) fn looks(name: &str) -> String {
                     | '\u{FEFF}'
                     | '\u{FFA0}'
                     | '\u{E0000}'..='\u{E007F}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{E0100}'..='\u{E01EF}'
             )
         })
         .collect()
 }
 
 /// Whether a name shows as nothing: blank once its invisible characters are gone (the
-/// joiners too, which show only between letters).
+/// joiners too, which show only between letters, and the braille blank).
 pub(super) fn shows_nothing(name: &str) -> bool {
     looks(name)
         .chars()
-        .all(|c| c.is_whitespace() || matches!(c, '\u{200C}' | '\u{200D}'))
+        .all(|c| c.is_whitespace() || matches!(c, '\u{200C}' | '\u{200D}' | '\u{2800}'))
 }
 
 /// Why `interval` cannot be a source's, if it lies outside the schedule's bounds.
