@@ -143,6 +143,15 @@ fn zones_with_and_without_summer_time() {
             "Sat, 04 Jul 2026 10:00 Asia/Damascus",
             "2026-07-04T07:00:00Z",
         ),
+        // Before October 2022 they kept winter and summer time.
+        (
+            "Fri, 15 Jan 2021 12:00:00 Asia/Amman",
+            "2021-01-15T10:00:00Z",
+        ),
+        (
+            "Thu, 15 Jul 2021 12:00:00 Asia/Amman",
+            "2021-07-15T09:00:00Z",
+        ),
     ] {
         assert_eq!(parse_date(input), Some(utc(want)), "{input:?}");
     }

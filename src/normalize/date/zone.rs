@@ -23,6 +23,9 @@ enum Dst {
     /// Egypt (again since 2023): last Friday of April to the end of the last Thursday of
     /// October, at midnight.
     Egypt,
+    /// Jordan and Syria: summer time all year since 28 October 2022; before, about the EU's
+    /// (their own dates were a few days apart from it, and from each other).
+    Levant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,10 +136,9 @@ pub(super) fn zone_iana(w: &str) -> Option<Zone> {
         "europe/athens" | "europe/helsinki" | "europe/kiev" | "europe/kyiv"
         | "europe/bucharest" | "europe/sofia" | "europe/riga" | "europe/tallinn"
         | "europe/vilnius" | "europe/chisinau" | "asia/nicosia" | "eet" => z(2, Dst::Eu),
-        // Jordan and Syria keep summer time all year since October 2022.
         "europe/moscow" | "europe/istanbul" | "asia/istanbul" | "europe/minsk" | "asia/riyadh"
-        | "asia/baghdad" | "asia/qatar" | "asia/kuwait" | "africa/nairobi" | "asia/amman"
-        | "asia/damascus" => z(3, Dst::None),
+        | "asia/baghdad" | "asia/qatar" | "asia/kuwait" | "africa/nairobi" => z(3, Dst::None),
+        "asia/amman" | "asia/damascus" => z(2, Dst::Levant),
         "asia/tehran" => Zone {
             std_min: 210,
             dst: Dst::None,
@@ -208,6 +210,16 @@ fn last_weekday(year: i32, month: u32, day: Weekday) -> Option<NaiveDate> {
     last.checked_sub_signed(Duration::days(i64::from(back)))
 }
 
+/// Whether local time `local` of `zone` falls in the EU's summer time: last Sunday of March
+/// to last Sunday of October, 01:00 UTC both ways.
+fn eu_summer(zone: Zone, local: NaiveDateTime) -> bool {
+    let y = local.year();
+    let at = |d: Option<NaiveDate>| d.and_then(|d| d.and_hms_opt(1, 0, 0));
+    let utc = local - Duration::minutes(i64::from(zone.std_min));
+    let (s, e) = (at(sunday(y, 3, 0)), at(sunday(y, 10, 0)));
+    matches!((s, e), (Some(s), Some(e)) if utc >= s && utc < e)
+}
+
 /// Offset (minutes east of UTC) of `zone` at local time `local`.
 pub(super) fn zone_offset(zone: Zone, local: NaiveDateTime) -> i32 {
     let y = local.year();
@@ -225,11 +237,11 @@ pub(super) fn zone_offset(zone: Zone, local: NaiveDateTime) -> i32 {
             };
             matches!((start, end), (Some(s), Some(e)) if std_local >= s && std_local < e)
         }
-        Dst::Eu => {
-            // 01:00 UTC both ways.
-            let utc = local - Duration::minutes(i64::from(zone.std_min));
-            let (s, e) = (at(sunday(y, 3, 0), 1), at(sunday(y, 10, 0), 1));
-            matches!((s, e), (Some(s), Some(e)) if utc >= s && utc < e)
+        Dst::Eu => eu_summer(zone, local),
+        Dst::Levant => {
+            let all_year =
+                NaiveDate::from_ymd_opt(2022, 10, 28).and_then(|d| d.and_hms_opt(0, 0, 0));
+            all_year.is_some_and(|a| local >= a) || eu_summer(zone, local)
         }
         Dst::AuSouth => {
             let (e, s) = (at(sunday(y, 4, 1), 2), at(sunday(y, 10, 1), 2));
