@@ -1441,6 +1441,7 @@ fn source_names_that_look_the_same_are_refused() {
         ("news", "ne\\u00adws"),
         ("news", "news\\u3164"),
         ("news", "news\\U000E0001"),
+        ("news", "news\\u2800"),
     ] {
         let p = two(a, b);
         assert_eq!(p.len(), 1, "{p:?}");

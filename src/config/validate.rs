@@ -815,7 +815,8 @@ fn validate_schedule(c: &mut Checker<'_>, s: &ScheduleSettings) -> ScheduleConfi
 }
 
 /// A source name as it shows: composed (NFC), without the characters that show as nothing
-/// (soft hyphen, zero-width space, word joiner, fillers, tags, variation selectors…). The joiners U+200C and
+/// (soft hyphen, zero-width space, word joiner, fillers, tags, variation selectors, the
+/// braille blank…). The joiners U+200C and
 /// U+200D stay: they change how letters join (Persian, Indic scripts) and emoji combine.
 pub(super) fn looks(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
@@ -835,6 +836,7 @@ pub(super) fn looks(name: &str) -> String {
                     | '\u{FFA0}'
                     | '\u{E0000}'..='\u{E007F}'
                     | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{2800}'
                     | '\u{E0100}'..='\u{E01EF}'
             )
         })
@@ -842,11 +844,11 @@ pub(super) fn looks(name: &str) -> String {
 }
 
 /// Whether a name shows as nothing: blank once its invisible characters are gone (the
-/// joiners too, which show only between letters, and the braille blank).
+/// joiners too, which show only between letters).
 pub(super) fn shows_nothing(name: &str) -> bool {
     looks(name)
         .chars()
-        .all(|c| c.is_whitespace() || matches!(c, '\u{200C}' | '\u{200D}' | '\u{2800}'))
+        .all(|c| c.is_whitespace() || matches!(c, '\u{200C}' | '\u{200D}'))
 }
 
 /// Why `interval` cannot be a source's, if it lies outside the schedule's bounds.

@@ -735,9 +735,16 @@ fn figures(t: &str) -> Vec<(String, &str)> {
             .unwrap_or(w.len());
         let (number, mut rest) = w.split_at(digits);
         let mut number = number.trim_end_matches(['.', ',']).replace(',', "");
-        // "3万8000円" is 38000円, as another outlet writes it
+        // "3万8000円" is 38000円, as another outlet writes it; so is "3 万8000円"
         if let Some((value, after)) = with_multipliers(&number, rest) {
             (number, rest) = (value, after);
+        } else if rest.is_empty() {
+            if let Some((value, after)) = words
+                .get(i + 1)
+                .and_then(|next| with_multipliers(&number, next))
+            {
+                (number, rest) = (value, after);
+            }
         }
         // a counter of an unspaced script is one character ("20例"), the clause goes on
         if let Some(c) = rest.chars().next().filter(|&c| unspaced(c)) {
@@ -759,6 +766,7 @@ fn figures(t: &str) -> Vec<(String, &str)> {
 /// The value of a Chinese or Japanese number word written after digits (`3万`, `1.2亿`).
 fn multiplier(c: char) -> Option<f64> {
     match c {
+        '百' => Some(1e2),
         '千' => Some(1e3),
         '万' | '萬' => Some(1e4),
         '亿' | '億' => Some(1e8),
@@ -769,35 +777,60 @@ fn multiplier(c: char) -> Option<f64> {
 
 /// `number` and what follows it (`rest`) read with the number words of Chinese and
 /// Japanese, when `rest` begins with one: "3" + "万8000円台" is 38000 and "円台", "3.8" +
-/// "万人" 38000 and "人", "1" + "兆2000億円" 1200000000000 and "円"; `None` otherwise.
+/// "万人" 38000 and "人", "1" + "兆2000億円" 1200000000000 and "円", "3" + "千万人"
+/// 30000000 and "人"; `None` otherwise. Exact (in millionths), so that 2.3亿 is 230000000.
 fn with_multipliers<'a>(number: &str, rest: &'a str) -> Option<(String, &'a str)> {
-    let first = rest.chars().next()?;
-    let mut total = number.parse::<f64>().ok()? * multiplier(first)?;
-    let mut rest = &rest[first.len_utf8()..];
+    // A decimal in millionths; `None` past what u128 holds.
+    fn millionths(n: &str) -> Option<u128> {
+        let n = n.replace(',', "");
+        let (whole, frac) = n.split_once('.').unwrap_or((&n, ""));
+        if whole.is_empty() && frac.is_empty() {
+            return None;
+        }
+        let frac = format!("{:0<6}", frac.get(..frac.len().min(6))?);
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        whole
+            .checked_mul(1_000_000)?
+            .checked_add(frac.parse().ok()?)
+    }
+    fn multiplied(mut group: u128, rest: &str) -> Option<(u128, &str)> {
+        // consecutive number words multiply: 千万 is ten million
+        let mut rest = rest;
+        while let Some(c) = rest.chars().next() {
+            let Some(m) = multiplier(c) else { break };
+            group = group.checked_mul(m as u128)?;
+            rest = &rest[c.len_utf8()..];
+        }
+        Some((group, rest))
+    }
+    multiplier(rest.chars().next()?)?;
+    let (mut total, mut rest) = multiplied(millionths(number)?, rest)?;
     loop {
         let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
             .unwrap_or(rest.len());
-        let Some(n) = rest[..digits].parse::<f64>().ok() else {
+        if digits == 0 {
+            break;
+        }
+        let Some(n) = millionths(&rest[..digits]) else {
             break;
         };
-        let after = &rest[digits..];
-        match after.chars().next().and_then(|c| Some((c, multiplier(c)?))) {
-            Some((c, m)) => {
-                total += n * m;
-                rest = &after[c.len_utf8()..];
-            }
-            None => {
-                total += n;
-                rest = after;
-                break;
-            }
+        let (group, after) = multiplied(n, &rest[digits..])?;
+        total = total.checked_add(group)?;
+        rest = after;
+        if group == n {
+            break; // digits without a number word end the figure
         }
     }
-    let shown = if total.fract() == 0.0 && total < 1e18 {
-        format!("{}", total as u64)
+    let shown = if total % 1_000_000 == 0 {
+        (total / 1_000_000).to_string()
     } else {
-        format!("{total}")
+        let frac = format!("{:06}", total % 1_000_000);
+        format!("{}.{}", total / 1_000_000, frac.trim_end_matches('0'))
     };
     Some((shown, rest))
 }
@@ -807,11 +840,14 @@ fn with_multipliers<'a>(number: &str, rest: &'a str) -> Option<(String, &'a str)
 /// begins.
 fn unspaced_runs(w: &str) -> impl Iterator<Item = &str> {
     let mut start = 0;
-    let mut last = None;
+    let (mut last, mut before): (Option<char>, Option<char>) = (None, None);
     let mut cuts = w.char_indices().filter_map(move |(i, c)| {
-        let cut =
-            c.is_ascii_digit() && last.is_some_and(|l| unspaced(l) && multiplier(l).is_none());
-        last = Some(c);
+        // a number word after digits goes on with the figure ("3万8000"); after letters
+        // ("破亿3天") it is a word, and the digits begin a figure
+        let in_figure = last.is_some_and(|l| multiplier(l).is_some())
+            && before.is_some_and(|b| b.is_ascii_digit());
+        let cut = c.is_ascii_digit() && last.is_some_and(unspaced) && !in_figure;
+        (before, last) = (last, Some(c));
         cut.then_some(i)
     });
     std::iter::from_fn(move || {

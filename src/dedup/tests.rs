@@ -648,6 +648,20 @@ fn headlines_each_with_a_figure_of_their_own_disagree() {
         "日経平均終値は3万9000円台"
     ));
     assert!(!agree("观众达3万人", "观众达4万人"));
+    for (a, b) in [
+        ("营收2.3亿元", "营收23000万元"),
+        ("营收2.3亿元", "营收230000000元"),
+        ("3千万人", "3000万人"),
+        ("1.2万亿元", "12000亿元"),
+        ("1万2千3百人", "12300人"),
+        ("料金1万2,000円", "料金12000円"),
+        ("观众3 万人", "观众3万人"),
+    ] {
+        assert!(agree(a, b), "{a} / {b}");
+    }
+    // a number word after letters is a word: the digits after it are a figure
+    assert!(!agree("噴火の前兆3日前から観測", "噴火の前兆5日前から観測"));
+    assert!(!agree("电影票房破亿3天", "电影票房破亿5天"));
     // Latin words with digits stay as they were: "g20" is no figure.
     assert!(agree("g20 summit opens", "g7 summit opens"));
 }

@@ -273,7 +273,7 @@ pub fn normalize_declared(tag: &str) -> Option<String> {
 }
 
 /// Could text in `script` be written in the (normalized) language `lang`?
-fn script_fits(lang: &str, script: Script) -> bool {
+pub(super) fn script_fits(lang: &str, script: Script) -> bool {
     scripts_of(lang).contains(&script)
 }
 

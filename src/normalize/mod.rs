@@ -199,18 +199,31 @@ impl FeedLanguage {
         }
         // Set on the entry itself: a copy of the entry (its HTML) per item cost more.
         raw.language.clone_from(&self.detected);
-        if self.failed >= LANGUAGE_TRIES && opts.detect_language {
+        let mut article = if self.failed >= LANGUAGE_TRIES && opts.detect_language {
             let quiet = NormalizeOptions {
                 detect_language: false,
                 ..opts.clone()
             };
-            return normalize(raw, &quiet);
-        }
-        let article = normalize(raw, opts);
-        if self.detected.is_none() {
-            self.detected.clone_from(&article.language);
-            if self.detected.is_none() {
-                self.failed = self.failed.saturating_add(1);
+            normalize(raw, &quiet)
+        } else {
+            normalize(raw, opts)
+        };
+        match &self.detected {
+            // A stand-in the item's script cannot be written in is no answer: a feed whose
+            // first item was Arabic labelled its short English and Hebrew items "ar". (A
+            // language the feed itself declares is its word, and stays.)
+            Some(stand_in)
+                if article.language.as_ref() == Some(stand_in)
+                    && !lang::script_fits(stand_in, article.script) =>
+            {
+                article.language = None;
+            }
+            Some(_) => {}
+            None => {
+                self.detected.clone_from(&article.language);
+                if self.detected.is_none() {
+                    self.failed = self.failed.saturating_add(1);
+                }
             }
         }
         article

@@ -338,6 +338,21 @@ fn a_poll_detects_an_undeclared_language_once() {
         poll.normalize(&mut declared, &o).language.as_deref(),
         Some("de")
     );
+    // a short item of another script, too short to detect, is not given the stand-in
+    for short in ["Армия получила F-16", "\u{5E2}\u{5D3}\u{5DB}\u{5D5}\u{5DF}"] {
+        assert_eq!(
+            poll.normalize(&mut entry(short, ""), &o).language,
+            None,
+            "{short}"
+        );
+    }
+    // (a language the feed declares is its word: kept)
+    let mut declared = entry("Армия получила F-16", "");
+    declared.language = Some("en".into());
+    assert_eq!(
+        poll.normalize(&mut declared, &o).language.as_deref(),
+        Some("en")
+    );
     // a first entry with nothing to detect leaves the next ones to try ...
     let mut poll = FeedLanguage::default();
     assert_eq!(poll.normalize(&mut entry("Hi", ""), &o).language, None);

@@ -184,12 +184,14 @@ pub fn canonical_url(input: &str, base: Option<&Url>) -> Option<String> {
     // A route's own query the same way (`#!/article?id=7&utm_source=rss`): kept whole, it
     // made each poll's tracking tag or cache-buster another article's key.
     if route {
-        if let Some((path, q)) = url.fragment().and_then(|f| f.split_once('?')) {
-            let fragment = match clean_query(q) {
-                Some(q) => format!("{path}?{q}"),
-                None => path.to_owned(),
-            };
-            url.set_fragment(Some(&fragment));
+        let fragment = url.fragment().unwrap_or_default().to_owned();
+        if let Some((path, q)) = fragment.split_once('?') {
+            match clean_query(q) {
+                Some(q) => url.set_fragment(Some(&format!("{path}?{q}"))),
+                // `#!` or `#/` alone is no route, as above
+                None if path.len() <= 1 => url.set_fragment(None),
+                None => url.set_fragment(Some(path)),
+            }
         }
     }
     Some(url.to_string())
@@ -362,6 +364,12 @@ mod tests {
             c("https://spa.example/#!/news/1?fbclid=x").as_deref(),
             Some("https://spa.example/#!/news/1")
         );
+        for bare in [
+            "https://ex.com/a#!?utm_source=rss",
+            "https://ex.com/a#/?utm_source=rss",
+        ] {
+            assert_eq!(c(bare).as_deref(), Some("https://ex.com/a"), "{bare}");
+        }
         assert_eq!(
             c("https://example.com/a#!").as_deref(),
             Some("https://example.com/a")

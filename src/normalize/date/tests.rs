@@ -152,6 +152,26 @@ fn zones_with_and_without_summer_time() {
             "Thu, 15 Jul 2021 12:00:00 Asia/Amman",
             "2021-07-15T09:00:00Z",
         ),
+        (
+            "Tue, 01 Mar 2022 12:00:00 Asia/Amman",
+            "2022-03-01T09:00:00Z",
+        ),
+        (
+            "Sun, 15 Dec 2013 12:00:00 Asia/Amman",
+            "2013-12-15T09:00:00Z",
+        ),
+        (
+            "Tue, 15 Jan 2013 12:00:00 Asia/Amman",
+            "2013-01-15T09:00:00Z",
+        ),
+        (
+            "Wed, 15 Jan 2014 12:00:00 Asia/Amman",
+            "2014-01-15T10:00:00Z",
+        ),
+        (
+            "Tue, 15 Jan 2019 12:00:00 Asia/Damascus",
+            "2019-01-15T10:00:00Z",
+        ),
     ] {
         assert_eq!(parse_date(input), Some(utc(want)), "{input:?}");
     }

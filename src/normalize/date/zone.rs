@@ -23,9 +23,11 @@ enum Dst {
     /// Egypt (again since 2023): last Friday of April to the end of the last Thursday of
     /// October, at midnight.
     Egypt,
-    /// Jordan and Syria: summer time all year since 28 October 2022; before, about the EU's
-    /// (their own dates were a few days apart from it, and from each other).
-    Levant,
+    /// Jordan: summer time all year since 24 February 2022 (and from October 2012 to
+    /// December 2013); otherwise about the EU's dates (its own were days to weeks apart).
+    Jordan,
+    /// Syria: summer time all year since 25 March 2022; before, about the EU's dates.
+    Syria,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +140,8 @@ pub(super) fn zone_iana(w: &str) -> Option<Zone> {
         | "europe/vilnius" | "europe/chisinau" | "asia/nicosia" | "eet" => z(2, Dst::Eu),
         "europe/moscow" | "europe/istanbul" | "asia/istanbul" | "europe/minsk" | "asia/riyadh"
         | "asia/baghdad" | "asia/qatar" | "asia/kuwait" | "africa/nairobi" => z(3, Dst::None),
-        "asia/amman" | "asia/damascus" => z(2, Dst::Levant),
+        "asia/amman" => z(2, Dst::Jordan),
+        "asia/damascus" => z(2, Dst::Syria),
         "asia/tehran" => Zone {
             std_min: 210,
             dst: Dst::None,
@@ -238,9 +241,17 @@ pub(super) fn zone_offset(zone: Zone, local: NaiveDateTime) -> i32 {
             matches!((start, end), (Some(s), Some(e)) if std_local >= s && std_local < e)
         }
         Dst::Eu => eu_summer(zone, local),
-        Dst::Levant => {
+        Dst::Jordan => {
+            let day =
+                |y, m, d| NaiveDate::from_ymd_opt(y, m, d).and_then(|d| d.and_hms_opt(0, 0, 0));
+            let since = |d: Option<NaiveDateTime>| d.is_some_and(|d| local >= d);
+            since(day(2022, 2, 24))
+                || (since(day(2012, 10, 26)) && !since(day(2013, 12, 20)))
+                || eu_summer(zone, local)
+        }
+        Dst::Syria => {
             let all_year =
-                NaiveDate::from_ymd_opt(2022, 10, 28).and_then(|d| d.and_hms_opt(0, 0, 0));
+                NaiveDate::from_ymd_opt(2022, 3, 25).and_then(|d| d.and_hms_opt(0, 0, 0));
             all_year.is_some_and(|a| local >= a) || eu_summer(zone, local)
         }
         Dst::AuSouth => {
