@@ -331,17 +331,22 @@ pub fn summary_names_agree(
 /// hold rule 3c's shared run identifies no story by itself.
 pub const THIN_SUMMARY_WORDS: usize = SUMMARY_MIN_RUN;
 
+/// How many words `w` counts for: one, or one for every two of its letters of a script
+/// written without spaces (a Chinese clause between spaces is several words).
+fn word_weight(w: &str) -> usize {
+    if w.is_ascii() {
+        return 1;
+    }
+    (w.chars().filter(|&c| unspaced(c)).count() / 2).max(1)
+}
+
 /// Whether `text` holds `n` words or more, a run of a script written without spaces counting
 /// one for every two of its characters (a Chinese summary is one "word" between spaces, and
 /// every one was thin, so a copy under a rewritten headline did not fold).
 fn at_least_words(text: &str, n: usize) -> bool {
     let mut words = 0;
     for w in text.split_whitespace() {
-        words += if w.is_ascii() {
-            1
-        } else {
-            (w.chars().filter(|&c| unspaced(c)).count() / 2).max(1)
-        };
+        words += word_weight(w);
         if words >= n {
             return true;
         }
@@ -426,17 +431,7 @@ impl<'a> Subject<'a> {
     /// words? A word of a script written without spaces (a Chinese or Thai headline is one
     /// "word") counts one for every two of its characters.
     pub fn headline_names_a_story(&self) -> bool {
-        let weight = |w: &Cow<'_, str>| {
-            let unspaced = w
-                .chars()
-                .filter(|&c| {
-                    crate::normalize::Script::of_char(c)
-                        .is_some_and(crate::normalize::Script::uses_char_ngrams)
-                })
-                .count();
-            (unspaced / 2).max(1)
-        };
-        self.title.iter().map(weight).sum::<usize>() >= HEADLINE_ONLY_MIN_WORDS
+        self.title.iter().map(|w| word_weight(w)).sum::<usize>() >= HEADLINE_ONLY_MIN_WORDS
     }
 
     /// [`subjects_agree`] with `other`.
