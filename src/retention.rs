@@ -95,7 +95,7 @@ pub fn step(
     // a deletion. Pruned only after the last old article, the log kept such a cursor valid
     // through a whole sweep, and a lagging mirror read "story A deleted" without ever
     // having read that A had absorbed the stories B and C it held: it kept them for good.
-    let changes = store.prune_changes_before(cutoff, BATCH)?;
+    let changes = store.prune_changes_before(cutoff, now, BATCH)?;
     if changes == BATCH {
         // More of the log to go first: no article is deleted while an older change is kept.
         let swept = Swept {

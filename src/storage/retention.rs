@@ -395,20 +395,51 @@ impl Store {
         Ok(false)
     }
 
-    /// Forgets up to `max` change-log entries older than `cutoff`, oldest first (the log is
-    /// in time order: sequence numbers grow with time); returns how many. Entries of articles
-    /// deleted by retention would only point at nothing.
-    pub fn prune_changes_before(&self, cutoff: Millis, max: usize) -> Result<usize> {
+    /// Forgets up to `max` change-log entries older than `cutoff`, oldest first; returns how
+    /// many. Entries of articles deleted by retention would only point at nothing.
+    ///
+    /// The log is in time order (sequence numbers grow with time) but for entries stamped
+    /// while the wall clock ran ahead of `now`: those are young and kept, and passed over, so
+    /// that one of them cannot keep every change logged after it for as long as the clock ran
+    /// ahead. Passed over, they lie behind the line of what was pruned; a reader from the
+    /// start still reads them, as their articles are still stored. They go once their time
+    /// comes, read first at each call (in order, up to the first that is still young). Past
+    /// the line, the scan stops at the first young entry not ahead of `now`: the rest is
+    /// newer.
+    pub fn prune_changes_before(&self, cutoff: Millis, now: Millis, max: usize) -> Result<usize> {
         // Nothing is deleted while the store refuses writes (disk full).
         self.check_writable()?;
         let t = self.t()?;
+        let line = t.pruned_through()?;
         let mut batch = sled::Batch::default();
         let mut n = 0;
         let mut newest = None;
-        for kv in t.changes.iter().take(max) {
+        // Behind the line: only entries once passed over as stamped ahead.
+        if let Some(line) = line {
+            for kv in t.changes.range(..=line.to_be_bytes()) {
+                if n == max {
+                    break;
+                }
+                let (k, v) = kv?;
+                let change: ChangeRecord = decode("seq_change", &k, &v)?;
+                if change.at >= cutoff {
+                    break;
+                }
+                batch.remove(k);
+                n += 1;
+            }
+        }
+        let from = line.map_or(0, |l| l.saturating_add(1));
+        for kv in t.changes.range(from.to_be_bytes()..) {
+            if n == max {
+                break;
+            }
             let (k, v) = kv?;
             let change: ChangeRecord = decode("seq_change", &k, &v)?;
             if change.at >= cutoff {
+                if change.at > now {
+                    continue;
+                }
                 break;
             }
             newest = Some(k.clone());

@@ -341,14 +341,75 @@ fn the_change_log_is_pruned_by_time() {
     commit_at(&store, "g:1", 1_000);
     commit_at(&store, "g:2", 2_000);
     commit_at(&store, "g:3", 9_000);
-    assert_eq!(store.prune_changes_before(5_000, 1).unwrap(), 1);
-    assert_eq!(store.prune_changes_before(5_000, 10).unwrap(), 1);
-    assert_eq!(store.prune_changes_before(5_000, 10).unwrap(), 0);
+    assert_eq!(store.prune_changes_before(5_000, 10_000, 1).unwrap(), 1);
+    assert_eq!(store.prune_changes_before(5_000, 10_000, 10).unwrap(), 1);
+    assert_eq!(store.prune_changes_before(5_000, 10_000, 10).unwrap(), 0);
     store.flush().unwrap();
     let left: Vec<_> = store.changes_after(None).map(|c| c.unwrap().at).collect();
     assert_eq!(left, vec![9_000]);
     let newest = store.last_change().unwrap();
     assert!(store.changes_pruned_through().unwrap() < newest);
+}
+
+/// Entries stamped while the wall clock ran a year ahead are kept until their time comes,
+/// but hold back none of the older entries logged after them; passed over, they are still
+/// read from the start, and go once they are due.
+#[test]
+fn entries_stamped_ahead_hold_back_no_later_pruning_and_go_in_their_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let year = 365 * 86_400_000;
+    commit_at(&store, "g:1", 1_000);
+    for i in 0..300 {
+        commit_at(&store, &format!("g:ahead{i}"), year + i);
+    }
+    commit_at(&store, "g:2", 2_000);
+    commit_at(&store, "g:3", 3_000);
+    commit_at(&store, "g:4", year + 500);
+    commit_at(&store, "g:5", 4_000);
+    let young = commit_at(&store, "g:6", 9_000);
+    commit_at(&store, "g:7", 4_500);
+    let at = |store: &Store| -> Vec<Millis> {
+        store.changes_after(None).map(|c| c.unwrap().at).collect()
+    };
+    assert_eq!(store.prune_changes_before(5_000, 10_000, 2).unwrap(), 2);
+    assert_eq!(store.prune_changes_before(5_000, 10_000, 10).unwrap(), 2);
+    // Stopped at the young entry of 9,000: the one of 4,500 logged after it waits.
+    assert_eq!(store.prune_changes_before(5_000, 10_000, 10).unwrap(), 0);
+    store.flush().unwrap();
+    let left = at(&store);
+    assert_eq!(left.len(), 300 + 3);
+    assert_eq!(left[..300], (0..300).map(|i| year + i).collect::<Vec<_>>());
+    assert_eq!(left[300..], [year + 500, 9_000, 4_500]);
+    // The line is past the entries passed over: a cursor before it missed changes, a reader
+    // from the start reads them all.
+    let line = store.changes_pruned_through().unwrap().unwrap();
+    let first_ahead = store.changes_after(None).next().unwrap().unwrap().seq;
+    assert!(first_ahead < line);
+    let young_seq = store
+        .changes_after(None)
+        .map(|c| c.unwrap())
+        .find(|c| c.article == young.0)
+        .unwrap()
+        .seq;
+    assert!(line < young_seq);
+
+    // A year on, the entries passed over are due, behind the line as past it.
+    let now = year + 10_000;
+    assert_eq!(
+        store.prune_changes_before(year + 250, now, 100).unwrap(),
+        100
+    );
+    assert_eq!(
+        store.prune_changes_before(year + 250, now, 1_000).unwrap(),
+        150 + 2
+    );
+    store.flush().unwrap();
+    let left = at(&store);
+    assert_eq!(left[..50], (250..300).map(|i| year + i).collect::<Vec<_>>());
+    assert_eq!(left[50..], [year + 500]);
+    assert_eq!(store.prune_changes_before(now, now, 1_000).unwrap(), 51);
+    assert_eq!(store.changes_after(None).count(), 0);
 }
 
 #[test]
@@ -362,7 +423,7 @@ fn change_positions_stay_put_when_retention_empties_the_log() {
         store.flush().unwrap();
         let newest = store.last_change().unwrap();
         assert!(newest.is_some());
-        assert_eq!(store.prune_changes_before(5_000, 10).unwrap(), 2);
+        assert_eq!(store.prune_changes_before(5_000, 10_000, 10).unwrap(), 2);
         store.flush().unwrap();
         // The log is empty; its end is where it was, and that is what was pruned.
         assert_eq!(store.changes_after(None).count(), 0);
