@@ -472,6 +472,9 @@ impl App {
                     if let Some((left, host)) = paused {
                         return (i, s.name, OnceOutcome::HostPaused { host, left });
                     }
+                    for slot in _slots.iter().flatten() {
+                        slot.start().await;
+                    }
                     let r = poll_source(ctx, &s).await;
                     (i, s.name, OnceOutcome::Polled(Box::new(r)))
                 })

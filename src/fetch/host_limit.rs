@@ -63,10 +63,37 @@ struct HostTiming {
     cooldown_until: Option<Instant>,
 }
 
-/// Held while a request to a host is in flight.
+/// Held while a request to a host is in flight. [`HostPermit::start`] marks the request's
+/// start for the host's spacing.
 #[derive(Debug)]
 pub struct HostPermit {
     _permit: OwnedSemaphorePermit,
+    host: Arc<Host>,
+    spacing: Duration,
+}
+
+impl HostPermit {
+    /// Waits until the host's spacing allows a request to start, and marks it started: the
+    /// next request to the host starts `fetch.per_host_spacing` later. Called just before the
+    /// request, with every other slot the poll needs held: a poll that waited for a global
+    /// slot after its host slot would otherwise start closer to the last one than the
+    /// spacing.
+    pub async fn start(&self) {
+        loop {
+            let wait = {
+                let mut t = self.host.timing.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                match t.next_start {
+                    Some(next) if next > now => next - now,
+                    _ => {
+                        t.next_start = Some(now + self.spacing);
+                        return;
+                    }
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
 }
 
 impl HostLimiter {
@@ -114,30 +141,30 @@ impl HostLimiter {
             .clone()
     }
 
-    /// Waits for a free slot on `host` and for its spacing; the slot is held until the permit
-    /// is dropped. Cooldowns are not waited for here: see [`HostLimiter::cooldown`].
+    /// Waits for a free slot on `host`, and for its spacing, which [`HostPermit::start`]
+    /// checks again and marks; the slot is held until the permit is dropped. Cooldowns are
+    /// not waited for here: see [`HostLimiter::cooldown`].
     pub async fn acquire(&self, host: &str) -> Option<HostPermit> {
         let h = self.host(host);
         let permit = h.permits.clone().acquire_owned().await.ok()?;
         loop {
             let wait = {
-                let mut t = h.timing.lock().unwrap_or_else(|p| p.into_inner());
-                let now = Instant::now();
-                match t.next_start {
-                    Some(next) if next > now => next - now,
-                    _ => {
-                        let spacing = self.spacing_ms.load(Ordering::Relaxed);
-                        t.next_start = Some(now + Duration::from_millis(spacing));
-                        Duration::ZERO
-                    }
-                }
+                let t = h.timing.lock().unwrap_or_else(|p| p.into_inner());
+                t.next_start.map_or(Duration::ZERO, |next| {
+                    next.saturating_duration_since(Instant::now())
+                })
             };
             if wait.is_zero() {
                 break;
             }
             tokio::time::sleep(wait).await;
         }
-        Some(HostPermit { _permit: permit })
+        let spacing = Duration::from_millis(self.spacing_ms.load(Ordering::Relaxed));
+        Some(HostPermit {
+            _permit: permit,
+            host: h,
+            spacing,
+        })
     }
 
     /// Records that a poll of `source` (configured with the URL `configured`) sent to the
@@ -239,7 +266,8 @@ mod tests {
                 starts.clone(),
             );
             tasks.push(tokio::spawn(async move {
-                let _p = limiter.acquire("example.com").await;
+                let p = limiter.acquire("example.com").await.unwrap();
+                p.start().await;
                 starts.lock().unwrap().push(Instant::now() - t0);
                 let n = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 max_seen.fetch_max(n, Ordering::SeqCst);
@@ -262,6 +290,27 @@ mod tests {
         }
     }
 
+    /// A request starts the spacing after the last start, however long its poll waited
+    /// between taking the host's slot and starting it (for a global slot).
+    #[tokio::test(start_paused = true)]
+    async fn spacing_counts_from_the_starts_not_from_the_slots() {
+        let limiter = HostLimiter::new(2, Duration::from_secs(2));
+        let t0 = Instant::now();
+        let first = limiter.acquire("a.example").await.unwrap();
+        let second = limiter.acquire("a.example").await.unwrap();
+        assert_eq!(Instant::now(), t0);
+        second.start().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        first.start().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(2));
+        drop(second);
+        // A slot taken now waits for the spacing after the last start.
+        let third = limiter.acquire("a.example").await.unwrap();
+        assert_eq!(Instant::now() - t0, Duration::from_secs(4));
+        third.start().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(4));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn cooldown_is_per_host_and_only_lengthens() {
         let limiter = HostLimiter::new(2, Duration::ZERO);
@@ -281,12 +330,16 @@ mod tests {
     async fn a_reloaded_spacing_applies_from_the_next_request() {
         let limiter = HostLimiter::new(4, Duration::ZERO);
         let t0 = Instant::now();
-        drop(limiter.acquire("a.example").await);
-        drop(limiter.acquire("a.example").await);
+        let request = || async {
+            let p = limiter.acquire("a.example").await.unwrap();
+            p.start().await;
+        };
+        request().await;
+        request().await;
         assert_eq!(Instant::now(), t0, "no spacing");
         limiter.set_spacing(Duration::from_secs(3));
-        drop(limiter.acquire("a.example").await);
-        drop(limiter.acquire("a.example").await);
+        request().await;
+        request().await;
         assert_eq!(Instant::now() - t0, Duration::from_secs(3));
     }
 

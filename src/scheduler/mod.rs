@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -227,6 +227,14 @@ impl SchedulerStats {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
+
+    /// The time now while the network is down (the scheduler holds back every source whose
+    /// poll is due), else `None`.
+    pub fn held_at(&self) -> Option<Millis> {
+        self.network()
+            .down_since
+            .map(|_| Utc::now().timestamp_millis())
+    }
 }
 
 /// How a poll task ended.
@@ -235,6 +243,9 @@ enum Done {
     Polled(Box<PollReport>),
     /// The host is cooling down: try again after this long, no failure counted.
     Deferred(Duration),
+    /// A reload removed the source, or edited its URL, while its poll waited for its slots:
+    /// nothing was fetched.
+    Withdrawn,
 }
 
 /// A poll task's report: the source list it was started from (a reload may have replaced
@@ -378,6 +389,9 @@ struct Scheduler<P> {
     by_name: std::collections::HashMap<String, usize>,
     /// Names of the sources with a poll task (a reload must not schedule them twice).
     running: std::collections::HashSet<String>,
+    /// The current source list, for poll tasks to check that their source is still
+    /// configured once they have their slots (a reload replaces it).
+    live: watch::Sender<Arc<[SourceConfig]>>,
     /// When each source's last poll task started, on the monotonic clock (by index into
     /// `sources`; a reload carries them over by name): what an operator's poll-now is
     /// measured against (`schedule.min_interval`). The stored `last_poll` is wall-clock time:
@@ -424,6 +438,7 @@ impl<P: Poller> Scheduler<P> {
             down_since: None,
             by_name: std::collections::HashMap::new(),
             running: std::collections::HashSet::new(),
+            live: watch::Sender::new(sources.clone()),
             started: vec![None; sources.len()],
             sources,
         }
@@ -465,6 +480,12 @@ impl<P: Poller> Scheduler<P> {
                     edited.push((i, st.clone()));
                 }
             }
+            let min = millis(self.schedule.min_interval);
+            let recent = state
+                .as_ref()
+                .and_then(|st| st.last_poll)
+                .filter(|&last| !url_edited && last <= wall && wall - last < min)
+                .map(|last| Duration::from_millis(u64::try_from(last + min - wall).unwrap_or(0)));
             match state.as_ref().and_then(|st| st.next_poll.map(|n| (n, st))) {
                 // Still in the future: keep the schedule the previous run made, within what
                 // the current configuration allows.
@@ -514,8 +535,14 @@ impl<P: Poller> Scheduler<P> {
                     }
                     self.heap.push(Reverse((now + wait, i)));
                 }
-                // Never polled, or overdue after a restart: spread below.
-                _ => overdue.push(i),
+                // Polled less than `min_interval` ago, with no next poll stored after it: a
+                // reload removed it while it was polled and has added it again (or a restart
+                // came right after the poll). Not before `min_interval` is over.
+                _ => match recent {
+                    Some(left) => self.heap.push(Reverse((now + left, i))),
+                    // Never polled, or overdue after a restart: spread below.
+                    None => overdue.push(i),
+                },
             }
         }
         let delays = self.spread(&overdue, now);
@@ -546,6 +573,7 @@ impl<P: Poller> Scheduler<P> {
         self.bounds = new_bounds;
         self.schedule = schedule;
         let old = std::mem::replace(&mut self.sources, sources);
+        self.live.send_replace(self.sources.clone());
         self.by_name = self
             .sources
             .iter()
@@ -748,6 +776,7 @@ impl<P: Poller> Scheduler<P> {
             self.done_tx.clone(),
             self.cancel.clone(),
         );
+        let live = self.live.subscribe();
         self.tracker.spawn(async move {
             let source = &sources[i];
             let work = async {
@@ -762,6 +791,17 @@ impl<P: Poller> Scheduler<P> {
                     _hosts.push(poller.host_slot(h).await);
                 }
                 let _permit = permits.acquire().await.ok()?;
+                // Checked again with every slot held: the waits can be long (thousands of
+                // sources on one host), and a reload or a host's 429 may have come in between.
+                if !still_configured(&live.borrow(), &sources, source) {
+                    return Some(Done::Withdrawn);
+                }
+                if let Some(wait) = hosts.iter().filter_map(|h| poller.host_cooldown(h)).max() {
+                    return Some(Done::Deferred(wait));
+                }
+                for slot in _hosts.iter().flatten() {
+                    slot.start().await;
+                }
                 crate::metrics::poll_queue(started.elapsed());
                 let _counted = InFlight::enter(&stats.in_flight);
                 // The poll's future (HTTP client, decoder, body) is kilobytes; boxed, it is
@@ -805,6 +845,11 @@ impl<P: Poller> Scheduler<P> {
         let now_ms = self.clock.now_ms();
         let report = match done {
             Done::Polled(r) => r,
+            Done::Withdrawn => {
+                // Removed and added again since: scheduled as an added source is.
+                self.schedule_first(&[i]);
+                return;
+            }
             Done::Deferred(wait) => {
                 let jitter = Duration::from_secs(1).mul_f64(self.phases[i] * 5.0);
                 let next = now_ms + millis(wait + jitter);
@@ -952,6 +997,19 @@ fn resumed_wait(until: Millis, set_at: Option<Millis>, wall: Millis) -> u64 {
 
 fn millis(d: Duration) -> Millis {
     Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX / 4)
+}
+
+/// Whether `source`, from the list `from` a poll task was started with, is still in the
+/// scheduler's list `now` with the same URL.
+fn still_configured(
+    now: &Arc<[SourceConfig]>,
+    from: &Arc<[SourceConfig]>,
+    source: &SourceConfig,
+) -> bool {
+    Arc::ptr_eq(now, from)
+        || now
+            .iter()
+            .any(|s| s.name == source.name && s.url == source.url)
 }
 
 /// Counts a poll in flight for as long as it lives (also when cancelled).

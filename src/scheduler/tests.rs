@@ -1280,3 +1280,141 @@ async fn a_restart_keeps_a_next_poll_that_skip_hours_moved() {
         mock.starts_of("nightly")
     );
 }
+
+/// A mock whose hosts take one request at a time.
+fn one_per_host(
+    poll_time: Duration,
+    script: impl Fn(&str, u64) -> Answer + Send + Sync + 'static,
+) -> Arc<Mock> {
+    let Some(mock) = Arc::try_unwrap(Mock::new(poll_time, script)).ok() else {
+        unreachable!("a new mock has one owner");
+    };
+    Arc::new(Mock {
+        hosts: HostLimiter::new(1, Duration::ZERO),
+        ..mock
+    })
+}
+
+/// Starts the scheduler on `sources`; returns what stops it and the reload channel.
+fn start_with(
+    mock: &Arc<Mock>,
+    sources: Vec<SourceConfig>,
+    sched: ScheduleConfig,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<()>,
+    TaskTracker,
+    mpsc::UnboundedSender<Control>,
+) {
+    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let (control, controls) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        sources.into(),
+        sched,
+        64,
+        Arc::new(SchedulerStats::default()),
+        cancel.clone(),
+        tracker.clone(),
+        controls,
+    ));
+    (cancel, task, tracker, control)
+}
+
+/// Polls queued behind a host's slot when it answers 429 with `Retry-After` wait for the
+/// pause: they checked it before they queued, and went on to hit the host as the slot
+/// came free.
+#[tokio::test(start_paused = true)]
+async fn polls_queued_for_a_hosts_slot_obey_the_pause_it_asked_for_meanwhile() {
+    let hour = Duration::from_secs(3600);
+    let mock = one_per_host(Duration::from_secs(1), move |name, n| match (name, n) {
+        ("limited", 1) => Answer::Status(429, Some(hour)),
+        _ => Answer::Ok,
+    });
+    let mut sources: Vec<SourceConfig> = (0..6)
+        .map(|i| source(&format!("n{i}"), "busy.example", 2 * hour))
+        .collect();
+    sources.insert(3, source("limited", "busy.example", 2 * hour));
+    run_for(
+        &mock,
+        sources,
+        schedule(2 * hour, Duration::from_millis(100)),
+        Duration::from_secs(2 * 3600),
+    )
+    .await;
+    let limited = mock.starts_of("limited");
+    let t429 = limited[0];
+    let starts = mock.starts.lock().unwrap().clone();
+    let before = starts.iter().filter(|(_, t)| *t < t429).count();
+    assert!(
+        before < 6,
+        "the 429 came last: nothing was queued behind it"
+    );
+    let inside: Vec<_> = starts
+        .iter()
+        .filter(|(_, t)| *t > t429 && *t < t429 + hour)
+        .collect();
+    assert!(inside.is_empty(), "polled during the pause: {inside:?}");
+    // Deferred, not failed: every one is polled, those held back once the pause is over.
+    for i in 0..6 {
+        assert!(!mock.starts_of(&format!("n{i}")).is_empty());
+        assert_eq!(mock.state(&format!("n{i}")).failures, 0);
+    }
+}
+
+/// A source a reload removes while its poll waits for its host's slot is not polled: only a
+/// poll in flight finishes.
+#[tokio::test(start_paused = true)]
+async fn a_source_removed_while_its_poll_waits_for_a_slot_is_not_polled() {
+    let minute = Duration::from_secs(60);
+    let mock = one_per_host(Duration::from_secs(20), |_, _| Answer::Ok);
+    let sources: Vec<SourceConfig> = (0..4)
+        .map(|i| source(&format!("q{i}"), "one.example", 10 * minute))
+        .collect();
+    let sched = schedule(10 * minute, Duration::from_millis(100));
+    let (cancel, task, tracker, control) = start_with(&mock, sources.clone(), sched.clone());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let at_reload = Instant::now() - mock.t0;
+    let first = mock.starts.lock().unwrap()[0].0.clone();
+    let kept: Vec<SourceConfig> = sources.into_iter().filter(|s| s.name == first).collect();
+    control.send(Control::Reload(kept.into(), sched)).unwrap();
+    tokio::time::sleep(5 * minute).await;
+    stop(cancel, task, tracker).await;
+    let later: Vec<_> = mock
+        .starts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, t)| *t > at_reload)
+        .cloned()
+        .collect();
+    assert!(later.is_empty(), "removed sources polled: {later:?}");
+}
+
+/// A source removed while it is polled and added back soon after is not polled again
+/// before `min_interval`: that poll stored no next poll, and the one stored before it was
+/// past.
+#[tokio::test(start_paused = true)]
+async fn a_source_removed_while_polled_and_added_back_waits_for_the_minimum_interval() {
+    let minute = Duration::from_secs(60);
+    let mock = Mock::new(Duration::from_secs(3), |_, _| Answer::Ok);
+    let x = vec![source("x", "a.example", minute)];
+    let mut sched = schedule(minute, Duration::from_millis(100));
+    sched.min_interval = Duration::from_secs(30);
+    let (cancel, task, tracker, control) = start_with(&mock, x.clone(), sched.clone());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(mock.starts_of("x").len(), 1, "polled first");
+    control
+        .send(Control::Reload(Vec::new().into(), sched.clone()))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    control.send(Control::Reload(x.into(), sched)).unwrap();
+    tokio::time::sleep(2 * minute).await;
+    stop(cancel, task, tracker).await;
+    let starts = mock.starts_of("x");
+    assert!(starts.len() >= 2, "{starts:?}");
+    assert!(
+        starts[1] - starts[0] >= Duration::from_secs(30),
+        "{starts:?}"
+    );
+}
