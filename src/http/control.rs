@@ -348,7 +348,7 @@ async fn wait_for_poll(
                 "copies": diff(st.items_copies, before.items_copies),
                 "updated": diff(st.items_updated, before.items_updated),
                 "not_modified": st.not_modified > before.not_modified,
-                "status": status::source_entry(source, &state.sources.get().schedule, st),
+                "status": status::source_entry(source, &state.sources.get().schedule, st, state.scheduler.held_at()),
             })));
         }
     }

@@ -373,13 +373,15 @@ async fn metrics(State(state): State<AppState>) -> Response {
             // source's health, past that cap too (an alert on sources down must not miss the
             // 101st).
             let mut counts = status::HealthCounts::default();
+            let held_at = s.scheduler.held_at();
             let mut shown = Vec::with_capacity(max.min(live.list.len()));
             for (k, src) in live.list.iter().enumerate() {
                 let st = s.store.source_state(&src.name).ok().flatten();
                 if let Some(st) = st.as_ref().filter(|_| k < max) {
                     shown.push((src.name.clone(), st.clone()));
                 }
-                let entry = status::source_entry(src, &live.schedule, st.unwrap_or_default());
+                let entry =
+                    status::source_entry(src, &live.schedule, st.unwrap_or_default(), held_at);
                 counts.add(status::health_of(&entry));
             }
             let by_word = counts.by_word();

@@ -335,8 +335,8 @@ pub struct SourceStatus {
     /// Polled at all.
     pub enabled: bool,
     /// `pending` (never polled), `ok`, `failing` (retried with backoff, never given up),
-    /// `held` (its last poll failed while the network is down: polled again once it is
-    /// back, no back-off), `gone` (410: not polled any more) or `disabled`.
+    /// `held` (due, or its last poll failed, while the network is down: polled again once
+    /// it is back, no back-off), `gone` (410: not polled any more) or `disabled`.
     pub state: &'static str,
     /// When the server said 410 Gone.
     pub gone_since: Option<String>,
@@ -536,10 +536,14 @@ pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery)
 }
 
 /// One source's entry in `/status`, from its configuration and stored state.
+///
+/// `held_at`: the time now while the network is down, when the scheduler holds back every
+/// source whose poll is due.
 pub(super) fn source_entry(
     s: &SourceConfig,
     schedule: &crate::config::ScheduleConfig,
     st: SourceState,
+    held_at: Option<Millis>,
 ) -> SourceStatus {
     // State recorded for another URL (the configuration changed) is not this source's.
     let same_url = st.configured_url.as_deref() == Some(s.url.as_str());
@@ -550,6 +554,9 @@ pub(super) fn source_entry(
         "gone"
     } else if st.polls == 0 {
         "pending"
+    } else if held_at.is_some_and(|now| st.next_poll.is_some_and(|next| next <= now)) {
+        // Due while the network is down: held back, not polled (nor counted failing).
+        "held"
     } else if st.failures > 0 {
         "failing"
     } else if st.last_error.is_some() && st.next_poll.is_none() {
@@ -639,6 +646,7 @@ pub(super) fn build(
     let mut sources = Vec::new();
     // Each listed source's host, for the pause the polls' host limits hold it to.
     let mut hosts = Vec::new();
+    let held_at = state.scheduler.held_at();
     for s in live.list.iter() {
         let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
         // its own, and the one its last poll was redirected to
@@ -646,7 +654,7 @@ pub(super) fn build(
             crate::ingest::polled_host(s, Some(&st)),
             state.hosts.redirected(&s.name, s.url.as_str()),
         ];
-        let entry = source_entry(s, &live.schedule, st);
+        let entry = source_entry(s, &live.schedule, st, held_at);
         let word = health_of(&entry);
         health.add(word);
         let wanted = match query.show {
@@ -812,7 +820,7 @@ mod tests {
         };
         let own = source.url.as_str();
         let interval = |st| {
-            let e = source_entry(&source, &schedule, st);
+            let e = source_entry(&source, &schedule, st, None);
             (e.interval_s, e.poll_interval_s)
         };
         assert_eq!(interval(SourceState::default()), (900, 900));
@@ -847,20 +855,32 @@ mod tests {
             last_error: Some(error.clone()),
             ..SourceState::default()
         };
-        let e = source_entry(&source, &schedule, held.clone());
+        let e = source_entry(&source, &schedule, held.clone(), None);
         assert_eq!((e.state, health_of(&e)), ("held", "waiting"));
         let failing = SourceState {
             failures: 1,
             next_poll: Some(1_700_000_900_000),
             ..held.clone()
         };
-        let e = source_entry(&source, &schedule, failing);
+        let e = source_entry(&source, &schedule, failing.clone(), None);
         assert_eq!((e.state, health_of(&e)), ("failing", "failing"));
         let ok = SourceState {
             last_error: None,
             next_poll: Some(1_700_000_900_000),
             ..held
         };
-        assert_eq!(source_entry(&source, &schedule, ok).state, "ok");
+        assert_eq!(
+            source_entry(&source, &schedule, ok.clone(), None).state,
+            "ok"
+        );
+        // Due while the network is down, whether its last poll failed or not: held back.
+        let now = Some(1_700_001_000_000);
+        for st in [ok.clone(), failing] {
+            let e = source_entry(&source, &schedule, st, now);
+            assert_eq!((e.state, health_of(&e)), ("held", "waiting"));
+        }
+        // Not due yet: as it was.
+        let before = Some(1_700_000_800_000);
+        assert_eq!(source_entry(&source, &schedule, ok, before).state, "ok");
     }
 }
