@@ -10,15 +10,17 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::api::{BadParam, Params};
+use super::serve::ReserveConnection;
 use super::{rfc3339, AppState};
 use crate::storage::{ChangeKind, ChangeRecord, Store, StoreError};
 
@@ -56,20 +58,33 @@ fn to_event(store: &Store, c: &ChangeRecord) -> Result<Event, StoreError> {
         .data(data.to_string()))
 }
 
+/// A page of the replay after `from`.
+#[derive(Default)]
+struct Replay {
+    /// The events read, each with its position.
+    page: Vec<(u64, Event)>,
+    /// Whether no change or article failed to read.
+    complete: bool,
+    /// Retention pruned changes after `from`: they cannot be replayed.
+    expired: bool,
+}
+
 /// A page of the replay after `from`: the changes read first and the iterator let go, then
 /// each one's article (reading articles under a live log iterator kept a backup waiting on
-/// it). Stops at the first change whose article cannot be read; `complete` says whether
-/// none failed.
-fn replay_page(store: &Store, from: u64) -> (Vec<(u64, Event)>, bool) {
+/// it). Stops at the first change whose article cannot be read. Expired when retention
+/// pruned changes after `from` (the line is read after the changes: it is written before
+/// the entries go), as a new stream's cursor would be ([`super::api::check_cursor`]): a
+/// client that fell that far behind while connected lost them too.
+fn replay_page(store: &Store, from: u64) -> Replay {
     let mut changes: Vec<ChangeRecord> = Vec::with_capacity(REPLAY_PAGE);
-    let mut read_all = true;
+    let mut complete = true;
     for c in store.changes_after(Some(from)) {
         match c {
             Ok(c) => changes.push(c),
             // A record that does not decode never will: left out, as before.
             Err(StoreError::Decode { .. }) => continue,
             Err(_) => {
-                read_all = false;
+                complete = false;
                 break;
             }
         }
@@ -77,21 +92,67 @@ fn replay_page(store: &Store, from: u64) -> (Vec<(u64, Event)>, bool) {
             break;
         }
     }
+    match store.changes_pruned_through() {
+        Ok(Some(line)) if from > 0 && from < line => {
+            return Replay {
+                expired: true,
+                ..Replay::default()
+            }
+        }
+        Ok(_) => {}
+        Err(_) => return Replay::default(),
+    }
     let mut page = Vec::with_capacity(changes.len());
     for c in changes {
         match to_event(store, &c) {
             Ok(ev) => page.push((c.seq, ev)),
-            Err(_) => return (page, false),
+            Err(_) => {
+                complete = false;
+                break;
+            }
         }
     }
-    (page, read_all)
+    Replay {
+        page,
+        complete,
+        expired: false,
+    }
+}
+
+/// The last event of a stream whose position retention pruned past: the client starts
+/// again without a cursor, as a reconnect would be told (`410 cursor_expired`).
+fn expired_event(after: u64) -> Event {
+    let data = json!({
+        "error": "cursor_expired",
+        "after": after.to_string(),
+        "message": "the changes after this position are no longer kept (store.retention deleted \
+                    them) and this stream fell behind them; start again without a cursor",
+    });
+    Event::default()
+        .event("cursor_expired")
+        .data(data.to_string())
 }
 
 pub(super) async fn events(
     State(state): State<AppState>,
+    reserve: Option<Extension<ReserveConnection>>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
+    // A stream lasts: on one of the few connections kept for health checks and scrapes
+    // while every slot is taken, it would hold one for good, and some hundreds of
+    // subscribers would leave `/healthz` no way in.
+    if reserve.is_some() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "10")],
+            Json(json!({
+                "error": "busy",
+                "message": "every http connection slot is taken; event streams are not served on the few kept for health checks: retry later",
+            })),
+        )
+            .into_response();
+    }
     let p = match Params::parse(q.as_deref(), &["after"]) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -174,9 +235,17 @@ pub(super) async fn events(
             while need_replay {
                 let s = store.clone();
                 let from = last;
-                let (page, complete) = super::api::blocking(move || Ok(replay_page(&s, from)))
+                let Replay {
+                    page,
+                    complete,
+                    expired,
+                } = super::api::blocking(move || Ok(replay_page(&s, from)))
                     .await
                     .unwrap_or_default();
+                if expired {
+                    let _ = tx.send(Ok(expired_event(last))).await;
+                    return;
+                }
                 need_replay = !complete || page.len() == REPLAY_PAGE;
                 for (seq, ev) in page {
                     if tx.send(Ok(ev)).await.is_err() {
@@ -234,4 +303,41 @@ pub(super) async fn events(
     Sse::new(ReceiverStream::new(rx))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::tests::commit_at;
+
+    /// A replay from a position retention pruned past is expired, whether the stream just
+    /// opened or fell that far behind while connected; one from the start, or from the
+    /// line, is not.
+    #[test]
+    fn a_replay_from_before_the_pruned_changes_is_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+        commit_at(&store, "g:1", 1_000);
+        commit_at(&store, "g:2", 2_000);
+        commit_at(&store, "g:3", 9_000);
+        // The log is read as far as it is durable.
+        store.flush().unwrap();
+        let seqs: Vec<u64> = store.changes_after(None).map(|c| c.unwrap().seq).collect();
+        let fresh = replay_page(&store, seqs[0]);
+        assert!(!fresh.expired && fresh.complete);
+        assert_eq!(fresh.page.len(), 2);
+        assert_eq!(store.prune_changes_before(5_000, 10_000, 10).unwrap(), 2);
+        store.flush().unwrap();
+        let behind = replay_page(&store, seqs[0]);
+        assert!(behind.expired);
+        assert!(behind.page.is_empty());
+        for from in [0, seqs[1]] {
+            let r = replay_page(&store, from);
+            assert!(!r.expired, "{from}");
+            assert_eq!(
+                r.page.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+                [seqs[2]]
+            );
+        }
+    }
 }

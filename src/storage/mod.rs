@@ -720,4 +720,4 @@ pub(crate) fn catching_sled_panics<T>(path: &str, f: impl FnOnce() -> Result<T>)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

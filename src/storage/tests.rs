@@ -199,7 +199,8 @@ fn index_scan_stops_at_window_start() {
 }
 
 /// Commits a one-copy story for article `key` first seen at `at`; returns (article, story).
-fn commit_at(store: &Store, key: &str, at: Millis) -> (u64, u64) {
+/// Commits a new story of one article first seen at `at`: its (article, story) ids.
+pub(crate) fn commit_at(store: &Store, key: &str, at: Millis) -> (u64, u64) {
     let sid = store.next_id().unwrap();
     let mut a = article(store, sid, key);
     a.first_seen = at;
