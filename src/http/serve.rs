@@ -55,6 +55,11 @@ pub const SEND_BUFFER: usize = 128 * 1024;
 /// How soon the head of the one request a reserve connection serves must arrive.
 pub const RESERVE_HEAD_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Marks a request served on a reserve connection (an extension): one that must not hold it
+/// for long, such as an event stream, is refused there.
+#[derive(Debug, Clone, Copy)]
+pub struct ReserveConnection;
+
 /// Serves `app` on `listener`, at most `max_connections` at once, until `stop` is cancelled
 /// and the open connections have ended.
 pub async fn serve(
@@ -123,8 +128,11 @@ pub async fn serve(
         let stop = stop.clone();
         connections.spawn(async move {
             let _permit = permit;
-            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 let app = app.clone();
+                if hurried {
+                    req.extensions_mut().insert(ReserveConnection);
+                }
                 async move {
                     let mut res = app
                         .oneshot(req.map(Body::new))
@@ -368,6 +376,44 @@ mod tests {
         );
         stop.cancel();
         drop(idle);
+        stopped(server).await;
+    }
+
+    /// A request on a reserve connection carries [`ReserveConnection`], so that a handler
+    /// whose answer lasts (the event stream) can refuse it there; one on a slot does not.
+    #[tokio::test]
+    async fn requests_on_a_reserve_connection_are_marked_as_such() {
+        let app = Router::new().route(
+            "/which",
+            axum::routing::get(
+                |reserve: Option<axum::Extension<ReserveConnection>>| async move {
+                    if reserve.is_some() {
+                        "reserve"
+                    } else {
+                        "slot"
+                    }
+                },
+            ),
+        );
+        let (addr, stop, server) = start(app, 2).await;
+        async fn ask(c: &mut tokio::net::TcpStream) -> String {
+            c.write_all(b"GET /which HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut buf = [0u8; 512];
+            let n = c.read(&mut buf).await.unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        }
+        let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(ask(&mut first).await.ends_with("slot"));
+        let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(ask(&mut second).await.ends_with("slot"));
+        // Both kept alive: the third is served from the reserve.
+        let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let answer = ask(&mut third).await;
+        assert!(answer.ends_with("reserve"), "{answer}");
+        stop.cancel();
+        drop((first, second, third));
         stopped(server).await;
     }
 
