@@ -239,31 +239,46 @@ const ATOM_10: &str = "http://www.w3.org/2005/Atom";
 /// An RSS document whose `<title>`, `<description>` or `<content:encoded>` holds HTML
 /// elements as XML (`<description>Text <em>x</em> more</description>`, not escaped, not in
 /// CDATA) with that HTML put in CDATA sections: feed-rs reads those elements' text up to the
-/// first child element, so the item's text stopped at `Text` (or was none at all). `None`
-/// when the document is no RSS or has no such element. Run on every RSS body, before the
-/// first parse: nothing fails, the text is only cut.
+/// first child element, so the item's text stopped at `Text` (or was none at all). The same
+/// for an Atom document's `<title>`, `<subtitle>`, `<summary>` and `<content>`, but those of
+/// type `xhtml` (or Atom 0.3's mode `xml`), which hold XML by right. `None` when the document
+/// is neither or has no such element. Run on every XML body, before the first parse:
+/// nothing fails, the text is only cut.
 pub(super) fn naked_markup_wrapped(xml: &[u8]) -> Option<Vec<u8>> {
     static NAKED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"<(?:title|description|content:encoded)(?:\s[^>]*)?>[^<]*<[A-Za-z]")
+        Regex::new(r"<(?:title|description|content:encoded|subtitle|summary|content)(?:\s[^>]*)?>[^<]*<[A-Za-z]")
             .expect("valid regex")
     });
-    static ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
+    static RSS: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?s)<(title|description|content:encoded)(\s[^>]*)?>(.*?)</(title|description|content:encoded)\s*>")
             .expect("valid regex")
     });
+    static ATOM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?s)<(title|subtitle|summary|content)(\s[^>]*)?>(.*?)</(title|subtitle|summary|content)\s*>")
+            .expect("valid regex")
+    });
+    static XML_BY_RIGHT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\b(?:type\s*=\s*["'][^"']*xhtml|mode\s*=\s*["']\s*xml\b)"#)
+            .expect("valid regex")
+    });
     let first = NAKED.find(xml)?;
-    if !matches!(root_name(xml), Some(b"rss" | b"RDF")) {
-        return None;
-    }
+    let element: &Regex = match root_name(xml) {
+        Some(b"rss" | b"RDF") => &RSS,
+        Some(b"feed") => &ATOM,
+        _ => return None,
+    };
     let mut changed = false;
     let mut out = Vec::with_capacity(xml.len() + 256);
     let mut from = 0;
-    for c in ELEMENT.captures_iter(&xml[first.start()..]) {
+    for c in element.captures_iter(&xml[first.start()..]) {
         let (Some(open), Some(body), Some(close)) = (c.get(1), c.get(3), c.get(4)) else {
             continue;
         };
         let body_bytes = body.as_bytes();
         let naked = open.as_bytes() == close.as_bytes()
+            && !c
+                .get(2)
+                .is_some_and(|a| XML_BY_RIGHT.is_match(a.as_bytes()))
             && memchr::memmem::find(body_bytes, b"<![CDATA[").is_none()
             && body_bytes
                 .windows(2)
@@ -562,6 +577,36 @@ mod tests {
         );
         // Atom's xhtml is XML by right.
         assert_eq!(naked_markup_wrapped(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"xhtml\"><div>x</div></title></feed>"), None);
+        assert_eq!(naked_markup_wrapped(b"<feed xmlns=\"http://purl.org/atom/ns#\"><content type=\"application/xhtml+xml\" mode=\"xml\"><div>x</div></content></feed>"), None);
+    }
+
+    #[test]
+    fn html_written_as_xml_in_atom_text_elements_is_put_in_cdata() {
+        let xml = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Feed</title><entry>\
+            <title type=\"html\">Senate passes <em>budget</em> bill</title>\
+            <summary>Lead <b>bold</b> tail</summary>\
+            <content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><p>x</p></div></content>\
+            </entry></feed>";
+        let out = String::from_utf8(naked_markup_wrapped(xml.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Feed</title><entry>\
+            <title type=\"html\"><![CDATA[Senate passes <em>budget</em> bill]]></title>\
+            <summary><![CDATA[Lead <b>bold</b> tail]]></summary>\
+            <content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\"><p>x</p></div></content>\
+            </entry></feed>"
+        );
+        // Read whole: the title and the summary.
+        let feed = crate::parse::parse_feed(xml.as_bytes(), "http://example.com/", None).unwrap();
+        let e = &feed.entries[0];
+        assert!(
+            e.title.as_deref().is_some_and(|t| t.contains("bill")),
+            "{e:?}"
+        );
+        assert!(
+            e.summary.as_deref().is_some_and(|t| t.contains("tail")),
+            "{e:?}"
+        );
     }
 
     #[test]
