@@ -134,10 +134,10 @@ pub(super) fn zone_iana(w: &str) -> Option<Zone> {
         | "europe/oslo" | "europe/copenhagen" | "europe/warsaw" | "europe/prague"
         | "europe/budapest" | "europe/belgrade" | "europe/zagreb" | "europe/ljubljana"
         | "europe/bratislava" | "europe/luxembourg" | "europe/monaco" | "europe/malta"
-        | "europe/sarajevo" | "europe/skopje" | "europe/tirane" | "cet" => z(1, Dst::Eu),
+        | "europe/sarajevo" | "europe/skopje" | "europe/tirane" => z(1, Dst::Eu),
         "europe/athens" | "europe/helsinki" | "europe/kiev" | "europe/kyiv"
         | "europe/bucharest" | "europe/sofia" | "europe/riga" | "europe/tallinn"
-        | "europe/vilnius" | "europe/chisinau" | "asia/nicosia" | "eet" => z(2, Dst::Eu),
+        | "europe/vilnius" | "europe/chisinau" | "asia/nicosia" => z(2, Dst::Eu),
         "europe/moscow" | "europe/istanbul" | "asia/istanbul" | "europe/minsk" | "asia/riyadh"
         | "asia/baghdad" | "asia/qatar" | "asia/kuwait" | "africa/nairobi" => z(3, Dst::None),
         "asia/amman" => z(2, Dst::Jordan),
