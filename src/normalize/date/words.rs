@@ -102,6 +102,14 @@ pub(super) fn month_name(w: &str) -> Option<u32> {
         | "dezembro" | "dekabr" | "aralık" | "december." => 12,
         "enero" | "ene" | "gennaio" | "janeiro" | "yanvar" | "ocak" => 1,
         "febrero" | "febbraio" | "fevereiro" | "fevral" | "şubat" => 2,
+        // Portuguese and Italian abbreviations that are none of the above
+        "gen" => 1,
+        "fev" => 2,
+        "mag" => 5,
+        "giu" => 6,
+        "lug" => 7,
+        "set" => 9,
+        "out" | "ott" => 10,
         "marzo" | "março" => 3,
         // Russian (nominative and genitive)
         "январь" | "января" | "янв" => 1,
