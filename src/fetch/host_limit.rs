@@ -73,25 +73,43 @@ pub struct HostPermit {
 }
 
 impl HostPermit {
-    /// Waits until the host's spacing allows a request to start, and marks it started: the
-    /// next request to the host starts `fetch.per_host_spacing` later. Called just before the
-    /// request, with every other slot the poll needs held: a poll that waited for a global
-    /// slot after its host slot would otherwise start closer to the last one than the
-    /// spacing.
-    pub async fn start(&self) {
+    /// Waits until the host's spacing would let a request start (without starting one).
+    pub async fn ready(&self) {
         loop {
             let wait = {
-                let mut t = self.host.timing.lock().unwrap_or_else(|p| p.into_inner());
-                let now = Instant::now();
-                match t.next_start {
-                    Some(next) if next > now => next - now,
-                    _ => {
-                        t.next_start = Some(now + self.spacing);
-                        return;
-                    }
-                }
+                let t = self.host.timing.lock().unwrap_or_else(|p| p.into_inner());
+                t.next_start.map_or(Duration::ZERO, |next| {
+                    next.saturating_duration_since(Instant::now())
+                })
             };
+            if wait.is_zero() {
+                return;
+            }
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Marks a request to the host started, if its spacing allows one now: the next starts
+    /// `fetch.per_host_spacing` later. Called just before the request, with every other
+    /// slot the poll needs held: a poll that waited for a global slot after its host slot
+    /// would otherwise start closer to the last one than the spacing.
+    pub fn try_start(&self) -> bool {
+        let mut t = self.host.timing.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if t.next_start.is_some_and(|next| next > now) {
+            return false;
+        }
+        t.next_start = Some(now + self.spacing);
+        true
+    }
+
+    /// Waits for the spacing and marks the request started ([`HostPermit::try_start`]).
+    pub async fn start(&self) {
+        loop {
+            self.ready().await;
+            if self.try_start() {
+                return;
+            }
         }
     }
 }
@@ -147,24 +165,14 @@ impl HostLimiter {
     pub async fn acquire(&self, host: &str) -> Option<HostPermit> {
         let h = self.host(host);
         let permit = h.permits.clone().acquire_owned().await.ok()?;
-        loop {
-            let wait = {
-                let t = h.timing.lock().unwrap_or_else(|p| p.into_inner());
-                t.next_start.map_or(Duration::ZERO, |next| {
-                    next.saturating_duration_since(Instant::now())
-                })
-            };
-            if wait.is_zero() {
-                break;
-            }
-            tokio::time::sleep(wait).await;
-        }
         let spacing = Duration::from_millis(self.spacing_ms.load(Ordering::Relaxed));
-        Some(HostPermit {
+        let permit = HostPermit {
             _permit: permit,
             host: h,
             spacing,
-        })
+        };
+        permit.ready().await;
+        Some(permit)
     }
 
     /// Records that a poll of `source` (configured with the URL `configured`) sent to the

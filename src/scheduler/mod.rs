@@ -790,18 +790,28 @@ impl<P: Poller> Scheduler<P> {
                 for h in &hosts {
                     _hosts.push(poller.host_slot(h).await);
                 }
-                let _permit = permits.acquire().await.ok()?;
-                // Checked again with every slot held: the waits can be long (thousands of
-                // sources on one host), and a reload or a host's 429 may have come in between.
-                if !still_configured(&live.borrow(), &sources, source) {
-                    return Some(Done::Withdrawn);
-                }
-                if let Some(wait) = hosts.iter().filter_map(|h| poller.host_cooldown(h)).max() {
-                    return Some(Done::Deferred(wait));
-                }
-                for slot in _hosts.iter().flatten() {
-                    slot.start().await;
-                }
+                let _permit = loop {
+                    let permit = permits.acquire().await.ok()?;
+                    // Checked again with every slot held: the waits can be long (thousands
+                    // of sources on one host), and a reload or a host's 429 may have come in
+                    // between.
+                    if !still_configured(&live.borrow(), &sources, source) {
+                        return Some(Done::Withdrawn);
+                    }
+                    if let Some(wait) = hosts.iter().filter_map(|h| poller.host_cooldown(h)).max() {
+                        return Some(Done::Deferred(wait));
+                    }
+                    if _hosts.iter().flatten().all(|slot| slot.try_start()) {
+                        break permit;
+                    }
+                    // Another request to the host started while this poll waited for its
+                    // global slot: the spacing is waited for without holding that slot, which
+                    // polls of other hosts may use meanwhile.
+                    drop(permit);
+                    for slot in _hosts.iter().flatten() {
+                        slot.ready().await;
+                    }
+                };
                 crate::metrics::poll_queue(started.elapsed());
                 let _counted = InFlight::enter(&stats.in_flight);
                 // The poll's future (HTTP client, decoder, body) is kilobytes; boxed, it is

@@ -1418,3 +1418,82 @@ async fn a_source_removed_while_polled_and_added_back_waits_for_the_minimum_inte
         "{starts:?}"
     );
 }
+
+/// A poll waiting for its host's spacing holds no global slot (`fetch.concurrency` = 2
+/// here): polls of other hosts, with no spacing to wait for, do not wait behind it.
+#[tokio::test(start_paused = true)]
+async fn a_poll_waiting_for_its_hosts_spacing_holds_no_global_slot() {
+    let minute = Duration::from_secs(60);
+    let Some(mock) = Arc::try_unwrap(Mock::new(Duration::from_secs(1), |_, _| Answer::Ok)).ok()
+    else {
+        unreachable!()
+    };
+    // per_host_concurrency 2 (the default), per_host_spacing 10m.
+    let mock = Arc::new(Mock {
+        hosts: HostLimiter::new(2, 10 * minute),
+        ..mock
+    });
+    let mut sources = Vec::new();
+    for i in 0..2 {
+        sources.push(source(&format!("a{i}"), "a.example", 6 * 60 * minute));
+        sources.push(source(&format!("c{i}"), "c.example", 6 * 60 * minute));
+    }
+    for i in 0..6 {
+        sources.push(source(
+            &format!("b{i}"),
+            &format!("b{i}.example"),
+            6 * 60 * minute,
+        ));
+    }
+    // Two polls of other hosts that take both global slots first.
+    for i in 0..2 {
+        sources.push(source(
+            &format!("x{i}"),
+            &format!("x{i}.example"),
+            6 * 60 * minute,
+        ));
+    }
+    // Stored next polls (as a restart finds them): the a and c polls due in 1 s, the b
+    // polls in 3 s.
+    let wall = chrono::Utc::now().timestamp_millis();
+    for s in &sources {
+        let due = match &s.name[..1] {
+            "x" => 1_000,
+            "b" => 3_000,
+            _ => 1_500,
+        };
+        mock.save(
+            s,
+            &SourceState {
+                configured_url: Some(s.url.to_string()),
+                polls: 1,
+                last_poll: Some(wall - 3_600_000),
+                next_poll: Some(wall + due),
+                ..SourceState::default()
+            },
+        );
+    }
+    let stats = Arc::new(SchedulerStats::default());
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        sources.into(),
+        schedule(6 * 60 * minute, Duration::from_millis(100)),
+        2,
+        stats.clone(),
+        cancel.clone(),
+        tracker.clone(),
+        mpsc::unbounded_channel().1,
+    ));
+    tokio::time::sleep(30 * minute).await;
+    stop(cancel, task, tracker).await;
+    let mut starts = mock.starts.lock().unwrap().clone();
+    starts.sort_by_key(|(_, t)| *t);
+    // Six polls on six hosts with no spacing among them, two at a time, 1 s each.
+    let last_b = (0..6)
+        .map(|i| mock.starts_of(&format!("b{i}"))[0])
+        .max()
+        .unwrap();
+    assert!(last_b < minute, "the b polls waited for a.example's and c.example's spacing: last at {last_b:?}: {starts:?}");
+}
