@@ -825,4 +825,42 @@ mod tests {
             Some(Some(u64::MAX))
         );
     }
+
+    /// A reader from the start pages through the log with the `next` each page gives,
+    /// also past changes stamped while the wall clock ran ahead, which retention passed
+    /// over and pruned older ones after.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_from_the_start_goes_on_with_its_own_next_past_entries_stamped_ahead() {
+        use crate::storage::tests::commit_at;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("db"),
+            std::time::Duration::from_millis(100),
+        )
+        .unwrap();
+        let year = 365 * 86_400_000;
+        commit_at(&store, "g:ahead1", year);
+        commit_at(&store, "g:ahead2", year + 1);
+        commit_at(&store, "g:old", 2_000);
+        commit_at(&store, "g:young", 9_000);
+        store.flush().unwrap();
+        assert_eq!(store.prune_changes_before(5_000, 10_000, 10).unwrap(), 1);
+        store.flush().unwrap();
+        let mut after = 0;
+        let mut read = 0;
+        loop {
+            assert!(
+                check_cursor(&store, Some(after), "after").await.is_ok(),
+                "{after} refused (line {:?})",
+                store.changes_pruned_through().unwrap()
+            );
+            let next = walk_changes(&store, Feed::Articles, after, 1, |_| Ok(true)).unwrap();
+            if next == after {
+                break;
+            }
+            read += 1;
+            after = next;
+        }
+        assert_eq!(read, 3);
+    }
 }

@@ -340,4 +340,28 @@ mod tests {
             );
         }
     }
+
+    /// A stream from the start replays more than a page of changes stamped while the wall
+    /// clock ran ahead, which retention passed over, without being cut off.
+    #[test]
+    fn a_replay_from_the_start_goes_past_entries_stamped_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+        let year = 365 * 86_400_000;
+        for i in 0..(REPLAY_PAGE as i64 + 10) {
+            commit_at(&store, &format!("g:ahead{i}"), year + i);
+        }
+        commit_at(&store, "g:old", 2_000);
+        commit_at(&store, "g:young", 9_000);
+        store.flush().unwrap();
+        assert_eq!(store.prune_changes_before(5_000, 10_000, 10).unwrap(), 1);
+        store.flush().unwrap();
+        let first = replay_page(&store, 0);
+        assert!(!first.expired);
+        assert_eq!(first.page.len(), REPLAY_PAGE);
+        let last = first.page.last().unwrap().0;
+        let second = replay_page(&store, last);
+        assert!(!second.expired, "cut off after {last}");
+        assert_eq!(second.page.len(), 11);
+    }
 }

@@ -399,38 +399,23 @@ impl Store {
     /// many. Entries of articles deleted by retention would only point at nothing.
     ///
     /// The log is in time order (sequence numbers grow with time) but for entries stamped
-    /// while the wall clock ran ahead of `now`: those are young and kept, and passed over, so
-    /// that one of them cannot keep every change logged after it for as long as the clock ran
-    /// ahead. Passed over, they lie behind the line of what was pruned; a reader from the
-    /// start still reads them, as their articles are still stored. They go once their time
-    /// comes, read first at each call (in order, up to the first that is still young). Past
-    /// the line, the scan stops at the first young entry not ahead of `now`: the rest is
-    /// newer.
+    /// while the wall clock ran ahead of `now`: those are young, kept and passed over, so that
+    /// one of them cannot keep every change logged after it for as long as the clock ran
+    /// ahead. One passed over that the pruned line would pass is logged again past the end,
+    /// as it was (a reader may read it twice): everything before the line stays pruned, so
+    /// that a cursor before it is one that missed changes, and a reader from the start, who
+    /// reads it, can go on with the cursors it is given. That happens once per retention
+    /// at most: the scan stops at the first young entry not ahead of `now`, and the entries
+    /// logged again come after every one then in the log.
     pub fn prune_changes_before(&self, cutoff: Millis, now: Millis, max: usize) -> Result<usize> {
         // Nothing is deleted while the store refuses writes (disk full).
         self.check_writable()?;
         let t = self.t()?;
-        let line = t.pruned_through()?;
         let mut batch = sled::Batch::default();
         let mut n = 0;
         let mut newest = None;
-        // Behind the line: only entries once passed over as stamped ahead.
-        if let Some(line) = line {
-            for kv in t.changes.range(..=line.to_be_bytes()) {
-                if n == max {
-                    break;
-                }
-                let (k, v) = kv?;
-                let change: ChangeRecord = decode("seq_change", &k, &v)?;
-                if change.at >= cutoff {
-                    break;
-                }
-                batch.remove(k);
-                n += 1;
-            }
-        }
-        let from = line.map_or(0, |l| l.saturating_add(1));
-        for kv in t.changes.range(from.to_be_bytes()..) {
+        let mut passed = Vec::new();
+        for kv in t.changes.iter() {
             if n == max {
                 break;
             }
@@ -438,6 +423,7 @@ impl Store {
             let change: ChangeRecord = decode("seq_change", &k, &v)?;
             if change.at >= cutoff {
                 if change.at > now {
+                    passed.push((k, change));
                     continue;
                 }
                 break;
@@ -446,10 +432,16 @@ impl Store {
             batch.remove(k);
             n += 1;
         }
-        // The line is written before the entries go: after a crash in between it covers at
-        // most entries still there, which read as they did.
-        if let Some(k) = newest {
-            self.wrote(t.meta.insert(KEY_PRUNED_THROUGH, k))?;
+        if let Some(line) = newest {
+            // Logged again before the line is written, and the line before the entries go:
+            // after a crash in between, an entry is there twice at most, and the line covers
+            // at most entries still there, which read as they did.
+            for (k, mut change) in passed.into_iter().filter(|(k, _)| *k < line) {
+                change.seq = self.wrote(t.db.generate_id())?;
+                self.wrote(t.changes.insert(change.seq.to_be_bytes(), encode(&change)?))?;
+                batch.remove(k);
+            }
+            self.wrote(t.meta.insert(KEY_PRUNED_THROUGH, line))?;
         }
         self.wrote(t.changes.apply_batch(batch))?;
         Ok(n)
