@@ -890,19 +890,11 @@ async fn a_reload_adds_removes_and_reschedules_sources_without_overlapping_polls
         source("slowed", "b.example", minute),
         source("moved", "c.example", minute),
     ];
-    let stats = Arc::new(SchedulerStats::default());
-    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
-    let (control, reloads) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(
-        mock.clone(),
-        before.clone().into(),
+    let (cancel, task, tracker, control) = start_with(
+        &mock,
+        before.clone(),
         schedule(minute, Duration::from_secs(5)),
-        64,
-        stats,
-        cancel.clone(),
-        tracker.clone(),
-        reloads,
-    ));
+    );
     tokio::time::sleep(Duration::from_secs(10 * 60 + 30)).await;
     let at_reload = Instant::now() - mock.t0;
     let mut after = before.clone();
@@ -960,18 +952,11 @@ async fn a_reload_applies_new_schedule_bounds_to_waiting_sources() {
         source("down", "a.example", minute),
         source("steady", "b.example", minute),
     ];
-    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
-    let (control, reloads) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(
-        mock.clone(),
-        sources.clone().into(),
+    let (cancel, task, tracker, control) = start_with(
+        &mock,
+        sources.clone(),
         schedule(minute, Duration::from_secs(5)),
-        64,
-        Arc::new(SchedulerStats::default()),
-        cancel.clone(),
-        tracker.clone(),
-        reloads,
-    ));
+    );
     // 40 minutes: "down" has failed 6 times and waits ~32 minutes for its next try.
     tokio::time::sleep(40 * minute).await;
     let at_reload = Instant::now() - mock.t0;
@@ -1021,18 +1006,11 @@ async fn a_reload_that_lowers_max_interval_brings_every_wait_within_it() {
     let minute = Duration::from_secs(60);
     let mock = Mock::new(Duration::from_secs(1), |_, _| Answer::Ok);
     let sources = vec![source("hourly", "a.example", 60 * minute)];
-    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
-    let (control, reloads) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(
-        mock.clone(),
-        sources.clone().into(),
+    let (cancel, task, tracker, control) = start_with(
+        &mock,
+        sources.clone(),
         schedule(60 * minute, Duration::from_secs(5)),
-        64,
-        Arc::new(SchedulerStats::default()),
-        cancel.clone(),
-        tracker.clone(),
-        reloads,
-    ));
+    );
     // Polled once; its next poll is at least half an hour on.
     tokio::time::sleep(5 * minute).await;
     assert_eq!(mock.starts_of("hourly").len(), 1);
@@ -1123,22 +1101,14 @@ async fn a_requested_poll_is_measured_on_the_monotonic_clock() {
     let mock = Mock::with_wall_ahead(Duration::from_secs(1), 3_600_000, |_, _| Answer::Ok);
     let mut sched = schedule(hour, Duration::from_secs(5));
     sched.min_interval = Duration::from_secs(60);
-    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
-    let (control, controls) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(
-        mock.clone(),
+    let (cancel, task, tracker, control) = start_with(
+        &mock,
         vec![
             source("a", "a.example", hour),
             source("b", "b.example", hour),
-        ]
-        .into(),
+        ],
         sched.clone(),
-        64,
-        Arc::new(SchedulerStats::default()),
-        cancel.clone(),
-        tracker.clone(),
-        controls,
-    ));
+    );
     let ask_for = |name: &str| {
         let (reply, answer) = tokio::sync::oneshot::channel();
         control.send(Control::PollNow(name.into(), reply)).unwrap();
@@ -1192,18 +1162,7 @@ async fn a_requested_poll_starts_now_once_and_never_sooner_than_the_minimum_inte
     ];
     let mut sched = schedule(hour, Duration::from_secs(5));
     sched.min_interval = Duration::from_secs(5 * 60);
-    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
-    let (control, controls) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(
-        mock.clone(),
-        sources.into(),
-        sched,
-        64,
-        Arc::new(SchedulerStats::default()),
-        cancel.clone(),
-        tracker.clone(),
-        controls,
-    ));
+    let (cancel, task, tracker, control) = start_with(&mock, sources, sched);
     let ask = |name: &str| {
         let (reply, answer) = tokio::sync::oneshot::channel();
         control.send(Control::PollNow(name.into(), reply)).unwrap();
