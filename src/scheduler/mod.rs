@@ -782,7 +782,8 @@ impl<P: Poller> Scheduler<P> {
             let work = async {
                 // Read once: the cooldowns and the slots are the same hosts'.
                 let hosts = poller.poll_hosts(source);
-                if let Some(wait) = hosts.iter().filter_map(|h| poller.host_cooldown(h)).max() {
+                let paused = || hosts.iter().filter_map(|h| poller.host_cooldown(h)).max();
+                if let Some(wait) = paused() {
                     return Some(Done::Deferred(wait));
                 }
                 // Hosts first, then a global slot: a busy host must not hold global slots.
@@ -798,7 +799,7 @@ impl<P: Poller> Scheduler<P> {
                     if !still_configured(&live.borrow(), &sources, source) {
                         return Some(Done::Withdrawn);
                     }
-                    if let Some(wait) = hosts.iter().filter_map(|h| poller.host_cooldown(h)).max() {
+                    if let Some(wait) = paused() {
                         return Some(Done::Deferred(wait));
                     }
                     if _hosts.iter().flatten().all(|slot| slot.try_start()) {
