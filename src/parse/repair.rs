@@ -242,7 +242,8 @@ const ATOM_10: &str = "http://www.w3.org/2005/Atom";
 /// first child element, so the item's text stopped at `Text` (or was none at all). The same
 /// for an Atom document's `<title>`, `<subtitle>`, `<summary>` and `<content>`, but those of
 /// type `xhtml` (or Atom 0.3's mode `xml`), which hold XML by right. `None` when the document
-/// is neither or has no such element. Run on every XML body, before the first parse:
+/// is neither or has no such element. A self-closing element holds nothing, and a body that
+/// writes markup escaped is left as it is. Run on every XML body, before the first parse:
 /// nothing fails, the text is only cut.
 pub(super) fn naked_markup_wrapped(xml: &[u8]) -> Option<Vec<u8>> {
     static NAKED: LazyLock<Regex> = LazyLock::new(|| {
@@ -250,11 +251,11 @@ pub(super) fn naked_markup_wrapped(xml: &[u8]) -> Option<Vec<u8>> {
             .expect("valid regex")
     });
     static RSS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?s)<(title|description|content:encoded)(\s[^>]*)?>(.*?)</(title|description|content:encoded)\s*>")
+        Regex::new(r"(?s)<(title|description|content:encoded)(\s[^>]*[^>/]|\s)?>(.*?)</(title|description|content:encoded)\s*>")
             .expect("valid regex")
     });
     static ATOM: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?s)<(title|subtitle|summary|content)(\s[^>]*)?>(.*?)</(title|subtitle|summary|content)\s*>")
+        Regex::new(r"(?s)<(title|subtitle|summary|content)(\s[^>]*[^>/]|\s)?>(.*?)</(title|subtitle|summary|content)\s*>")
             .expect("valid regex")
     });
     static XML_BY_RIGHT: LazyLock<Regex> = LazyLock::new(|| {
@@ -280,6 +281,9 @@ pub(super) fn naked_markup_wrapped(xml: &[u8]) -> Option<Vec<u8>> {
                 .get(2)
                 .is_some_and(|a| XML_BY_RIGHT.is_match(a.as_bytes()))
             && memchr::memmem::find(body_bytes, b"<![CDATA[").is_none()
+            // Markup written escaped (`&lt;p&gt;`) beside a stray element (a `<br/>`, a
+            // tracking pixel): in CDATA its entities would be read as text.
+            && memchr::memmem::find(body_bytes, b"&lt;").is_none()
             && body_bytes
                 .windows(2)
                 .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/'));
@@ -607,6 +611,20 @@ mod tests {
             e.summary.as_deref().is_some_and(|t| t.contains("tail")),
             "{e:?}"
         );
+        // A self-closing element holds nothing: the next element of its name is not its
+        // end. Escaped markup beside a stray element is left as it is.
+        let closed = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Feed</title>\
+            <entry><title type=\"text\" /><summary>Lead <b>bold</b> tail</summary>\
+            <content type=\"audio/mpeg\" src=\"http://e.com/a.mp3\"/></entry>\
+            <entry><content type=\"html\">&lt;p&gt;Hello&lt;/p&gt;<br/></content><title>Two</title></entry></feed>";
+        let wrapped = String::from_utf8(naked_markup_wrapped(closed.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            wrapped,
+            closed.replace("Lead <b>bold</b> tail", "<![CDATA[Lead <b>bold</b> tail]]>")
+        );
+        let read =
+            crate::parse::parse_feed(wrapped.as_bytes(), "http://example.com/", None).unwrap();
+        assert_eq!(read.entries.len(), 2);
     }
 
     #[test]
