@@ -296,7 +296,12 @@ pub fn parse_feed_at(
                 link,
                 title: e.title.map(|t| t.content),
                 summary: e.summary.map(|t| t.content),
-                content: e.content.and_then(|c| c.body),
+                // Atom's content of another type than text, HTML or XML is base64 data
+                // (RFC 4287 4.1.3.3): no text to show or fold.
+                content: e
+                    .content
+                    .filter(|c| is_text_media(c.content_type.as_str()))
+                    .and_then(|c| c.body),
                 plain,
                 published: e.published,
                 updated: e.updated,
@@ -780,6 +785,19 @@ fn json_surrogates_repaired(json: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// `text/plain`, with or without parameters.
+/// Whether content of `media_type` is text: `text/*`, HTML, XHTML or XML (Atom's other
+/// types are base64 data).
+fn is_text_media(media_type: &str) -> bool {
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let (ty, sub) = essence.split_once('/').unwrap_or((essence.as_str(), ""));
+    ty == "text" || sub.contains("html") || sub == "xml" || sub.ends_with("+xml")
+}
+
 fn is_plain(media_type: &str) -> bool {
     media_type
         .split(';')
@@ -1642,6 +1660,45 @@ mod tests {
             ]
         );
         assert_eq!(f.entries[2].summary.as_deref(), Some("123"));
+    }
+
+    /// Atom content of a type that is not text is base64 data: no article text. Text,
+    /// HTML, XHTML and XML content is kept.
+    #[test]
+    fn atom_content_that_is_not_text_is_no_text() {
+        let entry = |ty: &str, body: &str| {
+            format!(
+                "<entry><id>urn:{ty}</id><title>T</title><summary>S</summary>\
+                 <content type=\"{ty}\">{body}</content></entry>"
+            )
+        };
+        let atom = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title>{}{}{}{}</feed>",
+            entry("application/octet-stream", "RW50cnkgQ29udGVudA=="),
+            entry("html", "&lt;p&gt;Body&lt;/p&gt;"),
+            entry("text", "Body"),
+            entry("image/png", "iVBORw0KGgo="),
+        );
+        let f = parse_feed(atom.as_bytes(), "https://e.com/", None).unwrap();
+        let content: Vec<Option<&str>> = f.entries.iter().map(|e| e.content.as_deref()).collect();
+        assert_eq!(content[0], None);
+        assert!(
+            content[1].is_some_and(|c| c.contains("Body")),
+            "{content:?}"
+        );
+        assert_eq!(content[2], Some("Body"));
+        assert_eq!(content[3], None);
+        assert!(f.entries.iter().all(|e| e.summary.as_deref() == Some("S")));
+        for (ty, text) in [
+            ("text/html; charset=utf-8", true),
+            ("application/xhtml+xml", true),
+            ("application/atom+xml", true),
+            ("text/plain", true),
+            ("application/octet-stream", false),
+            ("audio/mpeg", false),
+        ] {
+            assert_eq!(is_text_media(ty), text, "{ty}");
+        }
     }
 
     #[test]

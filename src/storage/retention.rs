@@ -404,9 +404,11 @@ impl Store {
     /// ahead. One passed over that the pruned line would pass is logged again past the end,
     /// as it was (a reader may read it twice): everything before the line stays pruned, so
     /// that a cursor before it is one that missed changes, and a reader from the start, who
-    /// reads it, can go on with the cursors it is given. That happens once per retention
-    /// at most: the scan stops at the first young entry not ahead of `now`, and the entries
-    /// logged again come after every one then in the log.
+    /// reads it, can go on with the cursors it is given. Changes are stamped when they are
+    /// written, so those logged after an entry logged again fall due a retention later: it
+    /// is logged again about once per retention, not at every sweep (were changes written
+    /// with stamps already past the cutoff, as a wall clock set back by more than the
+    /// retention writes them, it would be at every sweep that prunes one).
     pub fn prune_changes_before(&self, cutoff: Millis, now: Millis, max: usize) -> Result<usize> {
         // Nothing is deleted while the store refuses writes (disk full).
         self.check_writable()?;
