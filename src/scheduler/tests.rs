@@ -1254,24 +1254,33 @@ fn one_per_host(
     })
 }
 
-/// Starts the scheduler on `sources`; returns what stops it and the reload channel.
-fn start_with(
-    mock: &Arc<Mock>,
-    sources: Vec<SourceConfig>,
-    sched: ScheduleConfig,
-) -> (
+/// A scheduler started for a test: its stop, its task, its tracker, its control channel.
+type Running = (
     CancellationToken,
     tokio::task::JoinHandle<()>,
     TaskTracker,
     mpsc::UnboundedSender<Control>,
-) {
+);
+
+/// Starts the scheduler on `sources`; returns what stops it and the reload channel.
+fn start_with(mock: &Arc<Mock>, sources: Vec<SourceConfig>, sched: ScheduleConfig) -> Running {
+    start_limited(mock, sources, sched, 64)
+}
+
+/// [`start_with`], `concurrency` polls at once (`fetch.concurrency`).
+fn start_limited(
+    mock: &Arc<Mock>,
+    sources: Vec<SourceConfig>,
+    sched: ScheduleConfig,
+    concurrency: usize,
+) -> Running {
     let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
     let (control, controls) = mpsc::unbounded_channel();
     let task = tokio::spawn(run(
         mock.clone(),
         sources.into(),
         sched,
-        64,
+        concurrency,
         Arc::new(SchedulerStats::default()),
         cancel.clone(),
         tracker.clone(),
@@ -1432,19 +1441,12 @@ async fn a_poll_waiting_for_its_hosts_spacing_holds_no_global_slot() {
             },
         );
     }
-    let stats = Arc::new(SchedulerStats::default());
-    let cancel = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    let task = tokio::spawn(run(
-        mock.clone(),
-        sources.into(),
+    let (cancel, task, tracker, _control) = start_limited(
+        &mock,
+        sources,
         schedule(6 * 60 * minute, Duration::from_millis(100)),
         2,
-        stats.clone(),
-        cancel.clone(),
-        tracker.clone(),
-        mpsc::unbounded_channel().1,
-    ));
+    );
     tokio::time::sleep(30 * minute).await;
     stop(cancel, task, tracker).await;
     let mut starts = mock.starts.lock().unwrap().clone();
