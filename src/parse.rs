@@ -142,7 +142,12 @@ pub fn parse_feed_at(
             .map_err(|why| {
                 ParseError::Malformed(format!("the XML reader failed on this document: {why}"))
             })?
-            .map_err(|e| ParseError::Malformed(e.to_string()))
+            .map_err(|e| match e {
+                feed_rs::parser::ParseFeedError::ParseError(
+                    feed_rs::parser::ParseErrorKind::NoFeedRoot,
+                ) => ParseError::Malformed(no_feed_root(bytes)),
+                e => ParseError::Malformed(e.to_string()),
+            })
     };
     // What the server called the body, when a body is no feed: `unable to parse JSON`
     // alone did not say that it came as an image.
@@ -785,6 +790,19 @@ fn json_surrogates_repaired(json: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// `text/plain`, with or without parameters.
+/// What feed-rs's "no root element" means for `bytes`: it found no feed's root, and the
+/// document's root, when there is one, says which it found instead.
+fn no_feed_root(bytes: &[u8]) -> String {
+    match repair::root_name(bytes) {
+        Some(b"rss") => "an <rss> document without a <channel> element".to_owned(),
+        Some(name) => format!(
+            "the root element is <{}>, not an RSS, RDF or Atom feed's",
+            String::from_utf8_lossy(name)
+        ),
+        None => "no root element".to_owned(),
+    }
+}
+
 /// Whether content of `media_type` is text: `text/*`, HTML, XHTML or XML (Atom's other
 /// types are base64 data).
 fn is_text_media(media_type: &str) -> bool {
@@ -1660,6 +1678,21 @@ mod tests {
             ]
         );
         assert_eq!(f.entries[2].summary.as_deref(), Some("123"));
+    }
+
+    /// A document with no feed's root says which root it has: feed-rs's "no root element"
+    /// was said of documents that have one.
+    #[test]
+    fn a_document_without_a_feeds_root_names_the_root_it_has() {
+        let message = |xml: &str| match parse_feed(xml.as_bytes(), "https://e.com/", None) {
+            Err(ParseError::Malformed(m)) => m,
+            other => panic!("{xml}: {other:?}"),
+        };
+        assert!(
+            message("<?xml version=\"1.0\"?>\n<rss version=\"2.0\"></rss>")
+                .contains("an <rss> document without a <channel> element")
+        );
+        assert!(message("<note><to>x</to></note>").contains("the root element is <note>"));
     }
 
     /// Atom content of a type that is not text is base64 data: no article text. Text,

@@ -306,7 +306,7 @@ pub(super) fn naked_markup_wrapped(xml: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The local name of the document's root element.
-fn root_name(xml: &[u8]) -> Option<&[u8]> {
+pub(super) fn root_name(xml: &[u8]) -> Option<&[u8]> {
     let caps = ROOT.captures(xml)?;
     let name = caps.get(1)?.as_bytes();
     name.rsplit(|b| *b == b':').next()
