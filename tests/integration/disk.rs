@@ -36,6 +36,13 @@ impl Tmpfs {
         Ok(Tmpfs { path, _dir: dir })
     }
 
+    /// Whether the tmpfs is still mounted (on its path, in this process's mount table).
+    fn mounted(&self) -> bool {
+        let path = self.path.to_string_lossy();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .is_ok_and(|t| t.lines().any(|l| l.split(' ').nth(4) == Some(&*path)))
+    }
+
     fn resize(&self, size: &str) {
         let ok = Command::new("mount")
             .args(["-o", &format!("remount,size={size}")])
@@ -347,7 +354,16 @@ fn a_full_disk_is_reported_within_seconds_whatever_the_flush_interval() {
     );
     assert!(!log.contains("it is reopened once the disk"), "{log}");
     assert!(!log.contains("   what it"), "{log}");
-    assert!(env.store.join("wirefold.running").exists());
+    let marker = env.store.join("wirefold.running");
+    assert!(
+        marker.exists(),
+        "no run marker after the stop: {:?}; the store holds {:?}; {} in the mount table",
+        marker.metadata().err(),
+        std::fs::read_dir(&env.store).map(|d| d
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect::<Vec<_>>()),
+        if fs.mounted() { "still" } else { "NOT" },
+    );
     fs.resize("64m");
     let daemon = Daemon::start(&env);
     daemon.wait_for_log("did not stop cleanly");
