@@ -277,14 +277,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&arg)?;
             telemetry::init(config.log.format, &config.log.level);
             let rt = runtime()?;
+            let stop = CancellationToken::new();
             let reports = rt.block_on(async {
+                // Before the store opens: a stop from then on leaves it flushed and marked
+                // clean, as the daemon's does (a second signal exits at once).
+                tokio::spawn(shutdown_on_signal(stop.clone())?);
                 let app = App::build(config)?;
-                anyhow::Ok(app.once().await)
+                anyhow::Ok(app.once_until(&stop).await)
             })?;
             let mut out = std::io::stdout().lock();
             let mut failed = 0;
             for (name, outcome) in &reports {
                 let r = match outcome {
+                    OnceOutcome::NotStarted => {
+                        writeln!(out, "{name}: not polled: stopped")?;
+                        continue;
+                    }
+                    OnceOutcome::CutOff => {
+                        writeln!(
+                            out,
+                            "{name}: cut off: stopped while polled (http.shutdown_grace ran out)"
+                        )?;
+                        continue;
+                    }
                     OnceOutcome::Polled(r) => r,
                     OnceOutcome::HostPaused { host, left } => {
                         let left = Duration::from_secs(left.as_secs().max(1));
@@ -322,11 +337,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if !reports.is_empty() && failed == reports.len() {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
+            // A run stopped before its polls were done did not do its work: no success for
+            // a script to go on from.
+            let stopped = reports
+                .iter()
+                .any(|(_, r)| matches!(r, OnceOutcome::NotStarted | OnceOutcome::CutOff));
+            Ok(
+                if stopped || !reports.is_empty() && failed == reports.len() {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                },
+            )
         }
         Command::Export { config, since } => {
             let config = load(&config)?;

@@ -102,6 +102,11 @@ pub enum OnceOutcome {
         /// How much of the pause is left.
         left: Duration,
     },
+    /// A stop was asked for before its poll started: not polled.
+    NotStarted,
+    /// A stop was asked for while it was polled, and the poll outlasted `http.shutdown_grace`:
+    /// cut off, and whatever it had not stored yet is fetched again by the next poll.
+    CutOff,
 }
 
 /// Reads how the previous run on the store ended and marks this one as running
@@ -445,10 +450,29 @@ impl App {
     /// earlier one) is left alone until the pause is over: `once` run from a timer would
     /// otherwise come back every time.
     pub async fn once(&self) -> Vec<(String, OnceOutcome)> {
+        self.once_until(&CancellationToken::new()).await
+    }
+
+    /// [`App::once`] that stops when `stop` is cancelled, as the daemon does: no poll starts
+    /// after it, the polls under way have `http.shutdown_grace` to finish (and are cut off
+    /// then), and the store is flushed and left marked as cleanly stopped. The retention
+    /// sweep is left to the next run.
+    pub async fn once_until(&self, stop: &CancellationToken) -> Vec<(String, OnceOutcome)> {
         use futures::StreamExt;
         let (marker, _) = claim_run(&self.config.store.path, None);
+        // Cancelled one grace after the stop: the polls under way end then.
+        let cut_off = CancellationToken::new();
+        let grace = self.config.http.shutdown_grace;
+        let timer = tokio::spawn({
+            let (stop, cut_off) = (stop.clone(), cut_off.clone());
+            async move {
+                stop.cancelled().await;
+                tokio::time::sleep(grace).await;
+                cut_off.cancel();
+            }
+        });
         let sources: Vec<_> = self.sources.get().enabled().cloned().collect();
-        let ctx = &self.ctx;
+        let (ctx, cut_off) = (&self.ctx, &cut_off);
         ctx.resume_stored_host_limits(
             Utc::now().timestamp_millis(),
             self.config.schedule.max_retry_after,
@@ -456,12 +480,18 @@ impl App {
         let mut reports: Vec<(usize, String, OnceOutcome)> =
             futures::stream::iter(sources.into_iter().enumerate())
                 .map(|(i, s)| async move {
+                    if stop.is_cancelled() {
+                        return (i, s.name, OnceOutcome::NotStarted);
+                    }
                     // As the scheduler asks them (`Poller`): the source's host and the one
                     // its last poll was redirected to, whose pause and slots bind it too.
                     let hosts = ctx.poll_hosts(&s);
                     let mut _slots = Vec::with_capacity(hosts.len());
                     for h in &hosts {
-                        _slots.push(ctx.host_slot(h).await);
+                        tokio::select! {
+                            slot = ctx.host_slot(h) => _slots.push(slot),
+                            () = stop.cancelled() => return (i, s.name, OnceOutcome::NotStarted),
+                        }
                     }
                     // Checked with the slots held: a poll of the same host that just ended
                     // may have been asked for the pause.
@@ -473,18 +503,53 @@ impl App {
                         return (i, s.name, OnceOutcome::HostPaused { host, left });
                     }
                     for slot in _slots.iter().flatten() {
-                        slot.start().await;
+                        tokio::select! {
+                            () = slot.start() => {}
+                            () = stop.cancelled() => return (i, s.name, OnceOutcome::NotStarted),
+                        }
                     }
-                    let r = poll_source(ctx, &s).await;
-                    (i, s.name, OnceOutcome::Polled(Box::new(r)))
+                    if stop.is_cancelled() {
+                        return (i, s.name, OnceOutcome::NotStarted);
+                    }
+                    tokio::select! {
+                        r = poll_source(ctx, &s) => (i, s.name, OnceOutcome::Polled(Box::new(r))),
+                        () = cut_off.cancelled() => (i, s.name, OnceOutcome::CutOff),
+                    }
                 })
                 .buffer_unordered(self.config.fetch.concurrency.get())
                 .collect()
                 .await;
         reports.sort_by_key(|(i, _, _)| *i);
+        timer.abort();
+        let stopped = stop.is_cancelled();
+        if stopped {
+            let not_started = reports
+                .iter()
+                .filter(|(_, _, r)| matches!(r, OnceOutcome::NotStarted))
+                .count();
+            let cut = reports
+                .iter()
+                .filter(|(_, _, r)| matches!(r, OnceOutcome::CutOff))
+                .count();
+            warn!(
+                not_started,
+                cut_off = cut,
+                "stopped before every source was polled; the store is flushed and the next run \
+                 polls them"
+            );
+            // A cut-off poll's fold may be running on an ingest thread: what it was handed
+            // is stored (or not) whole before the flush, within the grace that is left.
+            if tokio::time::timeout(grace, self.ctx.cpu.close())
+                .await
+                .is_err()
+            {
+                warn!("ingest threads did not finish in time");
+            }
+        }
         // `once` from a timer is the whole daemon for some: its store keeps to
-        // `store.retention` too (the store was read through before this ran).
-        if let Some(retention) = self.config.store.retention {
+        // `store.retention` too (the store was read through before this ran). A stopped run
+        // leaves it to the next: a sweep of a large store can outlast the stop's patience.
+        if let Some(retention) = self.config.store.retention.filter(|_| !stopped) {
             let (folder, store) = (self.ctx.folder.clone(), self.ctx.store.clone());
             let now = Utc::now().timestamp_millis();
             let swept = tokio::task::spawn_blocking(move || {

@@ -564,3 +564,70 @@ fn a_move_counts_only_to_a_feed_and_a_redirect_targets_410_ends_nothing() {
     );
     assert!(server.hits("temp-410.xml") >= 7);
 }
+
+/// `wirefold once` stopped by a signal stops as the daemon does: no poll starts after it, a
+/// poll under way has `http.shutdown_grace` and is cut off then, the store is flushed and
+/// marked as stopped cleanly, and the exit says the run did not finish.
+#[test]
+fn once_stopped_by_a_signal_flushes_and_says_what_it_did_not_poll() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let trickle = FaultServer::start();
+    let feeds = FeedServer::start();
+    feeds.set(
+        "a.xml",
+        rss("A", &[("1", "One", "http://a.test/1", "<p>Some text.</p>")]),
+    );
+    // One poll at a time: `a` waits behind the trickle.
+    let env = TestEnv::new(
+        &[
+            ("trickle", trickle.url("trickle.xml")),
+            ("a", feeds.url("a.xml")),
+        ],
+        "5m",
+    );
+    let child = crate::helpers::wirefold()
+        .args(["once", "--config"])
+        .arg(&env.config)
+        .env_remove("WIREFOLD_CONFIG")
+        .env("RUST_LOG", "warn")
+        .env("WIREFOLD_FETCH__CONCURRENCY", "1")
+        .env("WIREFOLD_FETCH__TIMEOUT", "60s")
+        .env("WIREFOLD_FETCH__STALL_TIMEOUT", "60s")
+        .env("WIREFOLD_HTTP__SHUTDOWN_GRACE", "2s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run wirefold once");
+    let started = Instant::now();
+    while trickle.hits("trickle.xml") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(20), "never polled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().expect("wait for wirefold once");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("trickle: cut off: stopped while polled")
+            && stdout.contains("a: not polled: stopped"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("stopped before every source was polled"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Stopped cleanly: no marker left, the store unlocked, and nothing of `a` stored.
+    assert!(
+        !env.store.join("wirefold.running").exists(),
+        "the stop was not clean:\n{stderr}"
+    );
+    assert_eq!(env.command_ok(&["export"]).lines().count(), 0);
+}
