@@ -5,6 +5,8 @@ use super::{rule_filter, Position, Rule, RuleKind};
 
 /// Month names for dateline patterns (English, abbreviated with optional dot).
 const MONTH: &str = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?";
+/// Weekday names, abbreviated with optional dot.
+const WEEKDAY: &str = r"(?i:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?";
 /// An all-caps city of one to four words (`BAKU`, `NEW YORK`, `RIO DE JANEIRO`).
 const CITY: &str = r"\p{Lu}[\p{Lu}\p{M}'’.\-]+(?:[ \-]\p{Lu}[\p{Lu}\p{M}'’.\-]*){0,3}";
 /// Optional `, Country` / `, Calif.` / `, N.Y.` after the city.
@@ -161,7 +163,10 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "updated-line",
             Line,
             WholeParagraph,
-            r"(?i:updated|published|posted|last updated|first published)(?:\s+on)?:?\s+[\p{L} ,.]*\d[\p{L}\p{N} ,.:/+\-]*".to_string(),
+            // Before the first digit only a date's words ("Updated Monday, Dec. 5, 2026
+            // 10:30", "Published today 09:12"): "Updated figures released on Monday show
+            // inflation fell to 2.1 percent" is news.
+            format!(r"(?i:updated|published|posted|last updated|first published)(?:\s+(?i:on|at))?:?\s+(?:(?:{WEEKDAY}|{MONTH}|(?i:today|yesterday))[,.]?\s+){{0,2}}\d[\p{{L}}\p{{N}} ,.:/+\-]*"),
             false,
         ),
         (
@@ -188,7 +193,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "byline-by",
             Byline,
             WholeParagraph,
-            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*[\p{{L}} .]+|\s+(?:AP|Associated Press)(?:\s+[A-Za-z]+){{0,3}})?\.?"),
+            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*[\p{{L}}.]+(?:\s+[\p{{L}}.]+){{0,4}}|\s+(?:AP|Associated Press)(?:\s+[A-Za-z]+){{0,3}})?\.?"),
             false,
         ),
         (
@@ -235,7 +240,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "follow-us",
             TrailingNote,
             WholeParagraph,
-            r"(?i:(?:follow|join)\s+(?:us|\S+(?:\s+\S+)?)\s+on\s+(?:twitter|x|facebook|telegram|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|google news|our)\b).*|(?i:follow\s+us\b).*"
+            r"(?i:(?:follow|join)\s+(?:us|\S+(?:\s+\S+)?)\s+on\s+(?:twitter|x|facebook|telegram|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|google news|our)\b).*|(?i:follow\s+us)(?:\s*[:!.>»]|\s+(?i:for|here|at|@)|\s*$).*"
                 .to_string(),
             true,
         ),
@@ -285,14 +290,18 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "photo-caption",
             TrailingNote,
             WholeParagraph,
-            r"(?:Photo|PHOTO|Image|IMAGE|Picture|Photograph|File photo|FILE PHOTO|Video|VIDEO)(?:\s+(?i:by|credit)\s*:?|\s*:)\s*.+".to_string(),
+            // "by" a name and a few words of credit ("Video by a bystander shows police …"
+            // is news); after a colon, the caption.
+            format!(r"(?:Photo|PHOTO|Image|IMAGE|Picture|Photograph|File photo|FILE PHOTO|Video|VIDEO)(?:\s+(?i:by)\s+{NAME}(?:\s+\S+){{0,5}}|\s+(?i:credit)\s*:?\s*.+|\s*:\s*.+)"),
             false,
         ),
         (
             "subscribe",
             TrailingNote,
             WholeParagraph,
-            r"(?i:subscribe)\s+(?i:to|for|now|today|here)\b.*".to_string(),
+            // Addressed to the reader: "Subscribe now", "Subscribe to our newsletter",
+            // "Subscribe for $1". "Subscribe to Netflix or not, viewers will pay more" is news.
+            r"(?i:subscribe)\s+(?i:now|today|here)\b.*|(?i:subscribe)\s+(?i:to|for)\s+(?:(?i:our|this|free|just|only|unlimited|full|read|continue|get|access)\b|[$£€\d]).*|(?i:subscribe)\s+to\s+[^.!?]{0,60}\b(?i:newsletters?|podcast|channel|briefing|digest|alerts|updates)\b.*".to_string(),
             true,
         ),
         (
@@ -301,7 +310,9 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             WholeParagraph,
             // or ending one clause: "To read our full coverage, click here." ("Readers who
             // click here are sent to a fake page" goes on: news, not a prompt)
-            r"(?i:click\s+here)\b.*|[^.!?\n]{0,120}?[\s,](?i:click\s+here)\s*[.!]?".to_string(),
+            // "… urge their victims to click here." is news: the clause before it begins
+            // with "To", "For" or "If", or ends with a comma.
+            r"(?i:click\s+here)\b.*|(?i:to|for|if)\s[^.!?\n]{0,120}?[\s,](?i:click\s+here)\s*[.!]?|[^.!?\n]{0,120}?,\s*(?i:click\s+here)\s*[.!]?".to_string(),
             true,
         ),
         (
@@ -309,7 +320,9 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             TrailingNote,
             WholeParagraph,
             // and the line under it: "Sign in or register, then select …"
-            r"(?i:sign\s+up)\s+(?i:for|to|here|now|today)\b.*|(?i:sign|log)\s+(?i:in)\s+(?i:or)\s+(?i:register|sign\s+up|subscribe)\b.*".to_string(),
+            // Addressed to the reader, as for `subscribe` ("Sign up to the scheme has been
+            // slow" is news).
+            r"(?i:sign\s+up)\s+(?i:here|now|today)\b.*|(?i:sign\s+up)\s+(?i:for|to)\s+(?:(?i:our|this|free|a\s+free|get|receive)\b|[^.!?]{0,60}\b(?i:newsletters?|briefing|digest|alerts|updates|emails?)\b).*|(?i:sign|log)\s+(?i:in)\s+(?i:or)\s+(?i:register|sign\s+up|subscribe)\b.*".to_string(),
             true,
         ),
         (

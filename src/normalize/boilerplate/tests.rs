@@ -48,6 +48,15 @@ const PROSE: &[&str] = &[
     "Mehr zum Thema Migration sagte Merz am Abend in der ARD.",
     "相关新闻发布会定于周五上午在市政府举行。",
     "Source: The deputy minister himself.",
+    "Updated figures released on Monday show inflation fell to 2.1 percent in November.",
+    "Published data show 40 percent of homes lack insulation.",
+    "Published by Penguin in 2019, the memoir sold 2 million copies.",
+    "By Monday, thousands of residents had fled the city as the fire spread toward the coast.",
+    "Video by a bystander shows police officers dragging the man from his car.",
+    "Fraudsters send messages that urge their victims to click here.",
+    "Follow us, the protest leader shouted as the crowd surged toward the gates.",
+    "Sign up to the scheme has been slow, the minister admitted.",
+    "Subscribe to Netflix or not, viewers will see price rises in 2027.",
 ];
 
 fn rule(name: &str) -> Rule {
@@ -267,6 +276,10 @@ fn section_line() {
         &[
             "Updated: April 17, 2023 14:05 GMT",
             "Published 17 April 2023",
+            "Updated Monday, Dec. 5, 2026 10:30 a.m.",
+            "Published on Tue 7 Dec 2026 09.12 GMT",
+            "Posted today 09:12",
+            "Updated 2 hours ago",
         ],
     );
 }
@@ -282,6 +295,7 @@ fn bylines() {
             "BY ANNA O'NEIL | Reuters",
             "By STAN CHOE AP Business Writer",
             "By Zeke Miller and Colleen Long Associated Press",
+            "By Jane Doe, Staff Writer for the Herald",
         ],
     );
     check("name-line", &["TurkicWorld Sabir Alizade", "Jane Doe"]);
@@ -381,6 +395,9 @@ fn trailing_notes() {
             "Follow us on Twitter @x",
             "Follow Trend on Telegram",
             "Join us on Facebook today",
+            "Follow us for more updates.",
+            "Follow us: @herald",
+            "Follow us",
         ],
     );
     check(
@@ -431,11 +448,20 @@ fn trailing_notes() {
             "Photo: Reuters",
             "Photo by John Doe/Getty",
             "FILE PHOTO: A view of the city",
+            "Photo by John Smith/Getty Images",
+            "Video by Jane Doe for the Herald",
+            "Photo credit: Getty Images",
         ],
     );
     check(
         "subscribe",
-        &["Subscribe to our newsletter", "Subscribe now for updates"],
+        &[
+            "Subscribe to our newsletter",
+            "Subscribe now for updates",
+            "Subscribe for $1 a week",
+            "Subscribe to The Morning newsletter for the day's news",
+            "Subscribe to read the full story",
+        ],
     );
     check(
         "click-here",
@@ -445,6 +471,8 @@ fn trailing_notes() {
             // NZ Herald's prompts, leading and trailing
             "TO READ THE HERALD'S FULL CORONAVIRUS COVERAGE CLICK HERE",
             "To challenge yourself with more quizzes, CLICK HERE.",
+            "For the full schedule click here.",
+            "If you want the results, click here",
         ],
     );
     check(
@@ -452,6 +480,8 @@ fn trailing_notes() {
         &[
             "Sign up for our daily briefing",
             "Sign up here",
+            "Sign up to get the Morning Report newsletter in your inbox",
+            "Sign up for free",
             "SIGN IN OR REGISTER, THEN SELECT TOP NEWS STORIES",
             "Log in or subscribe to read more",
         ],
