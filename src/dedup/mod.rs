@@ -440,12 +440,20 @@ impl<'a> Subject<'a> {
     }
 
     /// A strong word in both this item's headline and summary that is in neither of
-    /// `other`'s; in a script without spaces, a pair of letters ("เชียงใหม่" / "เชียงราย").
+    /// `other`'s, not even spelt another way ("defence" / "defense", [`one_spelling_apart`];
+    /// a figure is never another's spelling);
+    /// in a script without spaces, a pair of letters ("เชียงใหม่" / "เชียงราย").
     fn names_own_subject(&self, other: &Subject<'_>) -> bool {
         self.title.iter().any(|w| {
             self.text.binary_search(w).is_ok()
                 && other.title.binary_search(w).is_err()
                 && other.text.binary_search(w).is_err()
+                && (w.starts_with(|c: char| c.is_ascii_digit())
+                    || !other
+                        .title
+                        .iter()
+                        .chain(&other.text)
+                        .any(|o| one_spelling_apart(w, o)))
         }) || self.title_pairs.iter().any(|p| {
             self.text_pairs.binary_search(p).is_ok()
                 && other.title_pairs.binary_search(p).is_err()
@@ -455,15 +463,19 @@ impl<'a> Subject<'a> {
 }
 
 /// The distinct strong words of a fingerprint text, sorted: not weak (see
-/// [`crate::fingerprint::shingle::is_weak`]; figures count), a plural `s` dropped from words of
-/// more than four letters ("soybeans" / "soybean"). Fingerprint texts are lower case already,
-/// so the words are borrowed from `t`; a word with capitals (any other text) is lowered.
+/// [`crate::fingerprint::shingle::is_weak`]; figures count, without thousands separators:
+/// "1,200" is "1200"), a plural `s` dropped from words of more than four letters ("soybeans"
+/// / "soybean"). Fingerprint texts are lower case already, so the words are borrowed from
+/// `t`; a word with capitals (any other text) is lowered.
 fn strong_words(t: &str) -> Vec<Cow<'_, str>> {
     let mut v: Vec<Cow<'_, str>> = t
         .split_whitespace()
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
         .filter(|w| !w.is_empty() && !crate::fingerprint::shingle::is_weak(w))
         .map(|w| {
+            if has_thousands_separators(w) {
+                return Cow::Owned(w.replace(',', ""));
+            }
             let w: Cow<'_, str> = if w.chars().any(char::is_uppercase) {
                 Cow::Owned(w.to_lowercase())
             } else {
@@ -485,6 +497,24 @@ fn strong_words(t: &str) -> Vec<Cow<'_, str>> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// Whether `w` is a figure written with thousands separators: "1,200", "12,345,678",
+/// "1,200.5" (not "1,2" or "1,2000").
+fn has_thousands_separators(w: &str) -> bool {
+    let mut groups = w.split(',');
+    let first = groups.next().unwrap_or_default();
+    let digits = |g: &str| !g.is_empty() && g.bytes().all(|c| c.is_ascii_digit());
+    let mut rest = groups.peekable();
+    rest.peek().is_some()
+        && digits(first)
+        && first.len() <= 3
+        && rest.all(|g| {
+            let whole = g
+                .split_once('.')
+                .map_or(g, |(whole, frac)| if digits(frac) { whole } else { "" });
+            whole.len() == 3 && digits(whole)
+        })
 }
 
 /// The headline guard of long items (`crate::fold`, rule 3d): two articles whose headlines

@@ -542,6 +542,57 @@ fn items_each_naming_a_subject_the_other_lacks_are_apart() {
         "上海市发布暴雨预警",
         "上海发布暴雨预警"
     ));
+    // A word spelt another way by another outlet, or a figure written without its thousands
+    // separator, is the same subject: British and American copies fold.
+    let defence = (
+        "government to boost defence spending",
+        "the government will boost defence spending by 2 percent next year, the minister said",
+    );
+    assert!(subjects_agree(
+        defence.0,
+        defence.1,
+        &defence.0.replace("defence", "defense"),
+        &defence.1.replace("defence", "defense")
+    ));
+    let strike = (
+        "strike disrupts 1,200 flights across europe",
+        "a strike by air traffic controllers disrupted 1,200 flights across europe on thursday",
+    );
+    assert!(subjects_agree(
+        strike.0,
+        strike.1,
+        &strike.0.replace("1,200", "1200"),
+        &strike.1.replace("1,200", "1200")
+    ));
+    // but not another figure, even one digit apart
+    for other in ["1,300", "12,200"] {
+        assert!(!subjects_agree(
+            strike.0,
+            strike.1,
+            &strike.0.replace("1,200", other),
+            &strike.1.replace("1,200", other)
+        ));
+    }
+    let big = |n: &str| {
+        (
+            format!("strike disrupts {n} flights"),
+            format!("a strike disrupted {n} flights on thursday"),
+        )
+    };
+    let (a, b) = (big("12,200"), big("12,300"));
+    assert!(!subjects_agree(&a.0, &a.1, &b.0, &b.1));
+}
+
+#[test]
+fn thousands_separators_are_told_from_other_commas() {
+    for w in ["1,200", "12,345,678", "1,200.5", "999,000"] {
+        assert!(has_thousands_separators(w), "{w}");
+    }
+    for w in [
+        "1,2", "1,2000", "1200", "1234,567", ",200", "1,", "1,20a", "a,200",
+    ] {
+        assert!(!has_thousands_separators(w), "{w}");
+    }
 }
 
 /// A daily table: 24 figures, of which `new` (from the end) change from one issue to the next.
