@@ -586,10 +586,8 @@ fn once_stopped_by_a_signal_flushes_and_says_what_it_did_not_poll() {
         ],
         "5m",
     );
-    let child = crate::helpers::wirefold()
-        .args(["once", "--config"])
-        .arg(&env.config)
-        .env_remove("WIREFOLD_CONFIG")
+    let child = env
+        .wirefold(&["once"])
         .env("RUST_LOG", "warn")
         .env("WIREFOLD_FETCH__CONCURRENCY", "1")
         .env("WIREFOLD_FETCH__TIMEOUT", "60s")

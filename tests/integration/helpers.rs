@@ -228,12 +228,20 @@ level = "info,wirefold=debug"
     }
 
     /// Runs a one-shot command of the binary and returns (exit code, stdout, stderr).
-    pub fn command(&self, args: &[&str]) -> (i32, String, String) {
-        let out = wirefold()
-            .args(args)
+    /// The binary running `args` on this configuration (and on no other the environment
+    /// names), for a test that sets more of its environment or runs it as a child.
+    pub fn wirefold(&self, args: &[&str]) -> Command {
+        let mut cmd = wirefold();
+        cmd.args(args)
             .arg("--config")
             .arg(&self.config)
-            .env_remove("WIREFOLD_CONFIG")
+            .env_remove("WIREFOLD_CONFIG");
+        cmd
+    }
+
+    pub fn command(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self
+            .wirefold(args)
             .env("RUST_LOG", "warn")
             .output()
             .expect("run wirefold");

@@ -163,10 +163,8 @@ fn once_keeps_to_the_retention_too() {
     server.set("agency.xml", rss("Agency", &ITEMS[..2]));
     let env = TestEnv::new(&[("agency", server.url("agency.xml"))], "1s");
     let once = || {
-        let out = crate::helpers::wirefold()
-            .args(["once", "--config"])
-            .arg(&env.config)
-            .env_remove("WIREFOLD_CONFIG")
+        let out = env
+            .wirefold(&["once"])
             .env("WIREFOLD_STORE__RETENTION", "2s")
             .env("WIREFOLD_DEDUP__WINDOW", "1s")
             .env("RUST_LOG", "info")
