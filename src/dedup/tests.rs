@@ -562,9 +562,35 @@ fn items_each_naming_a_subject_the_other_lacks_are_apart() {
         "a strike by air traffic controllers disrupted 1,200 flights across europe on thursday",
     );
     assert!(swapped(strike, "1,200", "1200"));
-    // but not another figure, even one digit apart
+    // but not another figure, even one digit apart, nor a name a letter from another
     for other in ["1,300", "12,200"] {
         assert!(!swapped(strike, "1,200", other));
+    }
+    let floods = (
+        "floods kill 12 in gambia after days of heavy rain",
+        "floods in gambia killed 12 people after days of heavy rain, officials said",
+    );
+    for (a, b) in [("gambia", "zambia"), ("gambia", "guinea")] {
+        assert!(!swapped(floods, a, b), "{a} / {b}");
+    }
+    let arrest = (
+        "police arrest hansen over fraud at charity",
+        "police arrested hansen over fraud at the charity he ran",
+    );
+    assert!(!swapped(arrest, "hansen", "hanson"));
+    assert!(swapped(defence, "defence", "defense"));
+    for (gb, us) in [
+        ("prioritise", "prioritize"),
+        ("organisation", "organization"),
+        ("centre", "center"),
+        ("colour", "color"),
+        ("programme", "program"),
+        ("cancelled", "canceled"),
+        ("analyse", "analyze"),
+        ("catalogue", "catalog"),
+    ] {
+        assert_eq!(american(gb), us);
+        assert_eq!(american(us), us);
     }
     let big = |n: &str| {
         (
