@@ -29,6 +29,10 @@ const KNOWN_AGENCY: &str = r"\((?:AFP|AP|Reuters|REUTERS|Xinhua|XINHUA|UPI|dpa|D
 const MONTH_INTL: &str = r"(?i:janv(?:ier)?|févr(?:ier)?|mars|avr(?:il)?|mai|juin|juil(?:let)?|août|sept(?:embre)?|oct(?:obre)?|nov(?:embre)?|déc(?:embre)?|ene(?:ro)?|feb(?:rero)?|mar(?:zo|ço)?|abr(?:il)?|may(?:o)?|jun(?:io|ho)?|jul(?:io|ho)?|ago(?:sto)?|sep(?:tiembre)?|set(?:embro|tembre)?|oct(?:ubre)?|nov(?:iembre|embro)?|dic(?:iembre|embre)?|jan(?:eiro|uar)?|fev(?:ereiro)?|mai(?:o)?|out(?:ubro)?|dez(?:embro|ember)?|gen(?:naio)?|febbraio|apr(?:ile)?|mag(?:gio)?|giu(?:gno)?|lug(?:lio)?|ott(?:obre)?|märz|okt(?:ober)?)\.?";
 /// Separator after a dateline.
 const SEP: &str = r"\s*(?:\.?(?:-{1,2}|–|—)|‒|―|:|\.)\s*";
+/// A word of a byline's credit after its comma: capitalised (`Associated Press Writer`, `The
+/// Globe and Mail`), a connector, or a role in lower case (`staff writer`); "By Monday,
+/// thousands had fled" goes on in other words.
+const CREDIT: &str = r"(?:\p{Lu}[\p{L}.'’&\-]*|to|for|and|of|the|at|in|on|with|de|staff|writer|reporter|correspondent|editor|contributor|special|senior|chief|political|business)";
 /// A name word: `Sabir`, `O'Neil`, `J.`, `Al-Assad`.
 const NAME: &str = r"\p{Lu}[\p{L}\p{M}'’.\-]*";
 
@@ -166,7 +170,10 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             // Before the first digit only a date's words ("Updated Monday, Dec. 5, 2026
             // 10:30", "Published today 09:12"): "Updated figures released on Monday show
             // inflation fell to 2.1 percent" is news.
-            format!(r"(?i:updated|published|posted|last updated|first published)(?:\s+(?i:on|at))?:?\s+(?:(?:{WEEKDAY}|{MONTH}|(?i:today|yesterday))[,.]?\s+){{0,2}}\d[\p{{L}}\p{{N}} ,.:/+\-]*"),
+            // "Posted by Jane Doe on", "Published in print on", "Updated this morning at"
+            // may come first; after the digit only a date's or a time's words and figures,
+            // not a sentence ("Updated 2026 figures show inflation fell to 2.1 percent").
+            format!(r"(?i:updated|published|posted|last updated|first published)(?:\s+(?i:by)\s+\S+(?:\s+\S+){{0,3}}?|\s+(?i:in\s+print))?(?:\s+(?i:on|at))?:?\s+(?:(?i:this\s+(?:morning|afternoon|evening)\s+at)\s+)?(?:(?:{WEEKDAY}|{MONTH}|(?i:today|yesterday))[,.]?\s+){{0,2}}\d+(?i:st|nd|rd|th)?(?:[\s,.:/+\-|]*(?:\d+(?i:st|nd|rd|th)?|{MONTH}|{WEEKDAY}|[AaPp]\.?[Mm]\.?|[A-Z]{{1,4}}|(?i:at|on|ago|hours?|hrs?|minutes?|mins?|days?|h|uhr)\b))*[\s.]*"),
             false,
         ),
         (
@@ -193,7 +200,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "byline-by",
             Byline,
             WholeParagraph,
-            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*[\p{{L}}.]+(?:\s+[\p{{L}}.]+){{0,4}}|\s+(?:AP|Associated Press)(?:\s+[A-Za-z]+){{0,3}})?\.?"),
+            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*{CREDIT}(?:\s+{CREDIT}){{0,9}}|\s+(?:AP|Associated Press)(?:\s+[A-Za-z]+){{0,3}})?\.?"),
             false,
         ),
         (
@@ -240,7 +247,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "follow-us",
             TrailingNote,
             WholeParagraph,
-            r"(?i:(?:follow|join)\s+(?:us|\S+(?:\s+\S+)?)\s+on\s+(?:twitter|x|facebook|telegram|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|google news|our)\b).*|(?i:follow\s+us)(?:\s*[:!.>»]|\s+(?i:for|here|at|@)|\s*$).*"
+            r"(?i:(?:follow|join)\s+(?:us|\S+(?:\s+\S+)?)\s+on\s+(?:twitter|x|facebook|telegram|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|google news|our)\b).*|(?i:follow\s+us)(?:\s*[:!.>»]|\s+(?i:on|and|for|here|at|@)|\s*$).*"
                 .to_string(),
             true,
         ),
@@ -292,7 +299,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             WholeParagraph,
             // "by" a name and a few words of credit ("Video by a bystander shows police …"
             // is news); after a colon, the caption.
-            format!(r"(?:Photo|PHOTO|Image|IMAGE|Picture|Photograph|File photo|FILE PHOTO|Video|VIDEO)(?:\s+(?i:by)\s+{NAME}(?:\s+\S+){{0,5}}|\s+(?i:credit)\s*:?\s*.+|\s*:\s*.+)"),
+            format!(r"(?:Photo|PHOTO|Image|IMAGE|Picture|Photograph|File photo|FILE PHOTO|Video|VIDEO)(?:\s+(?i:by)\s*:?\s+(?:{NAME}|@\S+|(?i:the\s+(?:author|writer|reporter)))(?:\s+\S+){{0,9}}|\s+(?i:credit)\s*:?\s*.+|\s*:\s*.+)"),
             false,
         ),
         (
@@ -301,7 +308,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             WholeParagraph,
             // Addressed to the reader: "Subscribe now", "Subscribe to our newsletter",
             // "Subscribe for $1". "Subscribe to Netflix or not, viewers will pay more" is news.
-            r"(?i:subscribe)\s+(?i:now|today|here)\b.*|(?i:subscribe)\s+(?i:to|for)\s+(?:(?i:our|this|free|just|only|unlimited|full|read|continue|get|access)\b|[$£€\d]).*|(?i:subscribe)\s+to\s+[^.!?]{0,60}\b(?i:newsletters?|podcast|channel|briefing|digest|alerts|updates)\b.*".to_string(),
+            r"(?i:subscribe)\s+(?i:now|today|here)\b.*|(?i:subscribe)\s+(?i:to|for)\s+(?:(?i:our|this|free|just|only|unlimited|full|read|continue|get|access|unlock|support|keep|enjoy|receive|stay)\b|[$£€\d]).*|(?i:subscribe)\s+to\s+(?:(?i:the)\s+)?\p{Lu}\S*(?:\s+\p{Lu}\S*){0,3}(?:\s+(?i:for)\s.*|\s*[.!]?)|(?i:subscribe)\s+to\s+[^.!?]{0,60}\b(?i:newsletters?|podcast|channel|briefing|digest|alerts|updates)\b.*".to_string(),
             true,
         ),
         (
@@ -312,7 +319,9 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             // click here are sent to a fake page" goes on: news, not a prompt)
             // "… urge their victims to click here." is news: the clause before it begins
             // with "To", "For" or "If", or ends with a comma.
-            r"(?i:click\s+here)\b.*|(?i:to|for|if)\s[^.!?\n]{0,120}?[\s,](?i:click\s+here)\s*[.!]?|[^.!?\n]{0,120}?,\s*(?i:click\s+here)\s*[.!]?".to_string(),
+            // "For years, residents were told to click here." is news too: the word before
+            // it is not "to".
+            r"(?i:click\s+here)\b.*|(?i:to|for|if)\s[^.!?\n]{0,120}?(?:,|\s(?:[^\s,]{3,}|[^\stT,][^\s,]?|[tT][^\soO,]))\s*(?i:click\s+here)\s*[.!]?|[^.!?\n]{0,120}?(?:,|\s[-–—:])\s*(?i:click\s+here)\s*[.!]?".to_string(),
             true,
         ),
         (
@@ -322,7 +331,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             // and the line under it: "Sign in or register, then select …"
             // Addressed to the reader, as for `subscribe` ("Sign up to the scheme has been
             // slow" is news).
-            r"(?i:sign\s+up)\s+(?i:here|now|today)\b.*|(?i:sign\s+up)\s+(?i:for|to)\s+(?:(?i:our|this|free|a\s+free|get|receive)\b|[^.!?]{0,60}\b(?i:newsletters?|briefing|digest|alerts|updates|emails?)\b).*|(?i:sign|log)\s+(?i:in)\s+(?i:or)\s+(?i:register|sign\s+up|subscribe)\b.*".to_string(),
+            r"(?i:sign\s+up)\s+(?i:here|now|today)\b.*|(?i:sign\s+up)\s+(?i:for|to)\s+(?:(?i:our|this|free|a\s+free|get|receive|unlimited|continue|read|access|keep|unlock)\b|[^.!?]{0,60}\b(?i:newsletters?|briefing|digest|alerts|updates|emails?)\b|(?:(?i:the)\s+)?\p{Lu}\S*(?:\s+\p{Lu}\S*){0,3}\s*[.!]?$).*|(?i:sign|log)\s+(?i:in)\s+(?i:or)\s+(?i:register|sign\s+up|subscribe)\b.*".to_string(),
             true,
         ),
         (

@@ -57,6 +57,13 @@ const PROSE: &[&str] = &[
     "Follow us, the protest leader shouted as the crowd surged toward the gates.",
     "Sign up to the scheme has been slow, the minister admitted.",
     "Subscribe to Netflix or not, viewers will see price rises in 2027.",
+    "For years, residents were told to click here.",
+    "To steal passwords, the gang sent emails telling staff to click here.",
+    "Updated 2026 figures show inflation fell to 2.1 percent in November.",
+    "By Friday, most residents had fled the city.",
+    "Updated Dec. 5, officials said 12 people had died in the floods.",
+    "Posted 12 times on the forum, the video was later removed.",
+    "Photographs by the author's father were shown in Paris in 1962.",
 ];
 
 fn rule(name: &str) -> Rule {
@@ -280,6 +287,14 @@ fn section_line() {
             "Published on Tue 7 Dec 2026 09.12 GMT",
             "Posted today 09:12",
             "Updated 2 hours ago",
+            "Posted by Jane Doe on Dec 7, 2026",
+            "Posted by admin on December 7, 2026 at 10:32 am",
+            "Published in print on Dec 7, 2026",
+            "Updated this morning at 10:32",
+            "Published 5:02 PM EST, Sat December 5, 2026",
+            "Updated 10:32 a.m. EST Dec. 5, 2026",
+            "Last updated: 07/12/2026 - 10:32",
+            "Published: 7th December 2026",
         ],
     );
 }
@@ -296,6 +311,10 @@ fn bylines() {
             "By STAN CHOE AP Business Writer",
             "By Zeke Miller and Colleen Long Associated Press",
             "By Jane Doe, Staff Writer for the Herald",
+            "By Jane Doe, Special to The Globe and Mail",
+            "By Jane Doe, Chief Political Correspondent for The New York Times",
+            "By Jane Doe | Senior Reporter at The Daily Herald Group",
+            "By Jane Doe, staff writer",
         ],
     );
     check("name-line", &["TurkicWorld Sabir Alizade", "Jane Doe"]);
@@ -398,6 +417,9 @@ fn trailing_notes() {
             "Follow us for more updates.",
             "Follow us: @herald",
             "Follow us",
+            "Follow us on social media for the latest updates",
+            "Follow us on Mastodon",
+            "Follow us and like us on Facebook",
         ],
     );
     check(
@@ -451,6 +473,10 @@ fn trailing_notes() {
             "Photo by John Smith/Getty Images",
             "Video by Jane Doe for the Herald",
             "Photo credit: Getty Images",
+            "Photo by: Jane Doe",
+            "Photo by Jane Doe for The New York Times via Getty Images",
+            "Photo by the author",
+            "Photo by @janedoe",
         ],
     );
     check(
@@ -461,6 +487,11 @@ fn trailing_notes() {
             "Subscribe for $1 a week",
             "Subscribe to The Morning newsletter for the day's news",
             "Subscribe to read the full story",
+            "Subscribe to The Times",
+            "Subscribe to unlock this article",
+            "Subscribe to support local journalism",
+            "Subscribe to keep reading",
+            "Subscribe to the Herald for unlimited access",
         ],
     );
     check(
@@ -473,6 +504,7 @@ fn trailing_notes() {
             "To challenge yourself with more quizzes, CLICK HERE.",
             "For the full schedule click here.",
             "If you want the results, click here",
+            "Listen to the podcast - click here",
         ],
     );
     check(
@@ -482,6 +514,10 @@ fn trailing_notes() {
             "Sign up here",
             "Sign up to get the Morning Report newsletter in your inbox",
             "Sign up for free",
+            "Sign up for The Morning Report",
+            "Sign up for unlimited access",
+            "Sign up to continue reading",
+            "Sign up to read this article",
             "SIGN IN OR REGISTER, THEN SELECT TOP NEWS STORIES",
             "Log in or subscribe to read more",
         ],
