@@ -440,23 +440,15 @@ impl<'a> Subject<'a> {
     }
 
     /// A strong word in both this item's headline and summary that is in neither of
-    /// `other`'s, not even in the other spelling of English ("defence" / "defense",
-    /// [`american`]; a word one letter from another is often another place or person:
-    /// Gambia / Zambia, Hansen / Hanson);
+    /// `other`'s. Another spelling counts as another word: a word one letter from another is
+    /// often another place or person (Gambia / Zambia, Hansen / Hanson), and a British
+    /// spelling another name (Labour / Labor, Endeavour / Endeavor);
     /// in a script without spaces, a pair of letters ("เชียงใหม่" / "เชียงราย").
     fn names_own_subject(&self, other: &Subject<'_>) -> bool {
         self.title.iter().any(|w| {
             self.text.binary_search(w).is_ok()
                 && other.title.binary_search(w).is_err()
                 && other.text.binary_search(w).is_err()
-                && !{
-                    let us = american(w);
-                    other
-                        .title
-                        .iter()
-                        .chain(&other.text)
-                        .any(|o| american(o) == us)
-                }
         }) || self.title_pairs.iter().any(|p| {
             self.text_pairs.binary_search(p).is_ok()
                 && other.title_pairs.binary_search(p).is_err()
@@ -500,45 +492,6 @@ fn strong_words(t: &str) -> Vec<Cow<'_, str>> {
     v.sort_unstable();
     v.dedup();
     v
-}
-
-/// `w` in American spelling where British spelling differs by a regular ending: "defence",
-/// "prioritise", "organisation", "colour", "centre", "catalogue", "programme", "travelled",
-/// "analyse" (and their forms) are "defense", "prioritize", "organization", "color",
-/// "center", "catalog", "program", "traveled", "analyze". Other words are unchanged.
-fn american(w: &str) -> Cow<'_, str> {
-    const ENDINGS: &[(&str, &str)] = &[
-        ("isations", "izations"),
-        ("isation", "ization"),
-        ("ising", "izing"),
-        ("ised", "ized"),
-        ("ises", "izes"),
-        ("ise", "ize"),
-        ("ysing", "yzing"),
-        ("ysed", "yzed"),
-        ("yse", "yze"),
-        ("ence", "ense"),
-        ("our", "or"),
-        ("ours", "ors"),
-        ("oured", "ored"),
-        ("ouring", "oring"),
-        ("tre", "ter"),
-        ("tres", "ters"),
-        ("ogue", "og"),
-        ("ogues", "ogs"),
-        ("amme", "am"),
-        ("ammes", "ams"),
-        ("elled", "eled"),
-        ("elling", "eling"),
-    ];
-    ENDINGS
-        .iter()
-        .find_map(|(gb, us)| {
-            w.strip_suffix(gb)
-                .filter(|stem| stem.chars().count() >= 3)
-                .map(|stem| Cow::Owned(format!("{stem}{us}")))
-        })
-        .unwrap_or(Cow::Borrowed(w))
 }
 
 /// Whether `w` is a figure written with thousands separators: "1,200", "12,345,678",

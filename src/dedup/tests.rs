@@ -542,8 +542,7 @@ fn items_each_naming_a_subject_the_other_lacks_are_apart() {
         "上海市发布暴雨预警",
         "上海发布暴雨预警"
     ));
-    // A word spelt another way by another outlet, or a figure written without its thousands
-    // separator, is the same subject: British and American copies fold.
+    // A figure written without its thousands separator is the same subject,
     let swapped = |(title, text): (&str, &str), from: &str, to: &str| {
         subjects_agree(
             title,
@@ -552,17 +551,13 @@ fn items_each_naming_a_subject_the_other_lacks_are_apart() {
             &text.replace(from, to),
         )
     };
-    let defence = (
-        "government to boost defence spending",
-        "the government will boost defence spending by 2 percent next year, the minister said",
-    );
-    assert!(swapped(defence, "defence", "defense"));
     let strike = (
         "strike disrupts 1,200 flights across europe",
         "a strike by air traffic controllers disrupted 1,200 flights across europe on thursday",
     );
     assert!(swapped(strike, "1,200", "1200"));
-    // but not another figure, even one digit apart, nor a name a letter from another
+    // but not another figure, even one digit apart, nor a word spelt another way: a name a
+    // letter from another, or a British spelling, is often another place, person or party
     for other in ["1,300", "12,200"] {
         assert!(!swapped(strike, "1,200", other));
     }
@@ -570,28 +565,12 @@ fn items_each_naming_a_subject_the_other_lacks_are_apart() {
         "floods kill 12 in gambia after days of heavy rain",
         "floods in gambia killed 12 people after days of heavy rain, officials said",
     );
-    for (a, b) in [("gambia", "zambia"), ("gambia", "guinea")] {
-        assert!(!swapped(floods, a, b), "{a} / {b}");
-    }
-    let arrest = (
-        "police arrest hansen over fraud at charity",
-        "police arrested hansen over fraud at the charity he ran",
+    assert!(!swapped(floods, "gambia", "zambia"));
+    let vote = (
+        "labour wins by-election in safe seat",
+        "labour won the by-election in a safe seat on thursday, officials said",
     );
-    assert!(!swapped(arrest, "hansen", "hanson"));
-    assert!(swapped(defence, "defence", "defense"));
-    for (gb, us) in [
-        ("prioritise", "prioritize"),
-        ("organisation", "organization"),
-        ("centre", "center"),
-        ("colour", "color"),
-        ("programme", "program"),
-        ("cancelled", "canceled"),
-        ("analyse", "analyze"),
-        ("catalogue", "catalog"),
-    ] {
-        assert_eq!(american(gb), us);
-        assert_eq!(american(us), us);
-    }
+    assert!(!swapped(vote, "labour", "labor"));
     let big = |n: &str| {
         (
             format!("strike disrupts {n} flights"),
