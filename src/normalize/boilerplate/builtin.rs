@@ -247,7 +247,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "follow-us",
             TrailingNote,
             WholeParagraph,
-            r"(?i:(?:follow|join)\s+(?:us|\S+(?:\s+\S+)?)\s+on\s+(?:twitter|x|facebook|telegram|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|google news|our)\b).*|(?i:follow\s+us)(?:\s*[:!.>»]|\s+(?i:on|and|for|here|at|@)|\s*$).*"
+            r"(?i:(?:follow|join)\s+(?:us|\S+(?:\s+\S+)?)\s+on\s+(?:twitter|x|facebook|telegram|instagram|linkedin|youtube|tiktok|threads|bluesky|mastodon|whatsapp|google news|our)\b).*|(?i:follow\s+us)(?:\s*[:!.>»]|\s+(?i:for|here|at|@|on\s+social\s+media)|\s*$).*"
                 .to_string(),
             true,
         ),
@@ -299,7 +299,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             WholeParagraph,
             // "by" a name and a few words of credit ("Video by a bystander shows police …"
             // is news); after a colon, the caption.
-            format!(r"(?:Photo|PHOTO|Image|IMAGE|Picture|Photograph|File photo|FILE PHOTO|Video|VIDEO)(?:\s+(?i:by)\s*:?\s+(?:{NAME}|@\S+|(?i:the\s+(?:author|writer|reporter)))(?:\s+\S+){{0,9}}|\s+(?i:credit)\s*:?\s*.+|\s*:\s*.+)"),
+            format!(r"(?:Photo|PHOTO|Image|IMAGE|Picture|Photograph|File photo|FILE PHOTO|Video|VIDEO)(?:\s+(?i:by)\s*:?\s+(?:{NAME}|@\S+|(?i:the\s+(?:author|writer|reporter)))(?:\s+\S+){{0,5}}|\s+(?i:credit)\s*:?\s*.+|\s*:\s*.+)"),
             false,
         ),
         (
@@ -308,7 +308,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             WholeParagraph,
             // Addressed to the reader: "Subscribe now", "Subscribe to our newsletter",
             // "Subscribe for $1". "Subscribe to Netflix or not, viewers will pay more" is news.
-            r"(?i:subscribe)\s+(?i:now|today|here)\b.*|(?i:subscribe)\s+(?i:to|for)\s+(?:(?i:our|this|free|just|only|unlimited|full|read|continue|get|access|unlock|support|keep|enjoy|receive|stay)\b|[$£€\d]).*|(?i:subscribe)\s+to\s+(?:(?i:the)\s+)?\p{Lu}\S*(?:\s+\p{Lu}\S*){0,3}(?:\s+(?i:for)\s.*|\s*[.!]?)|(?i:subscribe)\s+to\s+[^.!?]{0,60}\b(?i:newsletters?|podcast|channel|briefing|digest|alerts|updates)\b.*".to_string(),
+            r"(?i:subscribe)\s+(?i:now|today|here)\b.*|(?i:subscribe)\s+(?i:to|for)\s+(?:(?i:our|this|free|just|only|unlimited|full|read|continue|get|access|unlock|support|keep|enjoy|receive|stay)\b|[$£€\d]).*|(?i:subscribe)\s+to\s+(?:(?i:the)\s+)?\p{Lu}\S*(?:\s+\p{Lu}\S*){0,3}\s*[.!]?|(?i:subscribe)\s+to\s+[^.!?]{0,60}\b(?i:newsletters?|podcast|channel|briefing|digest|alerts|updates)\b.*".to_string(),
             true,
         ),
         (
@@ -331,7 +331,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             // and the line under it: "Sign in or register, then select …"
             // Addressed to the reader, as for `subscribe` ("Sign up to the scheme has been
             // slow" is news).
-            r"(?i:sign\s+up)\s+(?i:here|now|today)\b.*|(?i:sign\s+up)\s+(?i:for|to)\s+(?:(?i:our|this|free|a\s+free|get|receive|unlimited|continue|read|access|keep|unlock)\b|[^.!?]{0,60}\b(?i:newsletters?|briefing|digest|alerts|updates|emails?)\b|(?:(?i:the)\s+)?\p{Lu}\S*(?:\s+\p{Lu}\S*){0,3}\s*[.!]?$).*|(?i:sign|log)\s+(?i:in)\s+(?i:or)\s+(?i:register|sign\s+up|subscribe)\b.*".to_string(),
+            r"(?i:sign\s+up)\s+(?i:here|now|today)\b.*|(?i:sign\s+up)\s+(?i:for|to)\s+(?:(?i:our|this|free|a\s+free|get|receive|unlimited|continue|read|access|keep|unlock)\b|[^.!?]{0,60}\b(?i:newsletters?|briefing|digest|alerts|updates|emails?)\b).*|(?i:sign|log)\s+(?i:in)\s+(?i:or)\s+(?i:register|sign\s+up|subscribe)\b.*".to_string(),
             true,
         ),
         (
