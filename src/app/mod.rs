@@ -480,37 +480,39 @@ impl App {
         let mut reports: Vec<(usize, String, OnceOutcome)> =
             futures::stream::iter(sources.into_iter().enumerate())
                 .map(|(i, s)| async move {
-                    if stop.is_cancelled() {
-                        return (i, s.name, OnceOutcome::NotStarted);
-                    }
                     // As the scheduler asks them (`Poller`): the source's host and the one
                     // its last poll was redirected to, whose pause and slots bind it too.
-                    let hosts = ctx.poll_hosts(&s);
-                    let mut _slots = Vec::with_capacity(hosts.len());
-                    for h in &hosts {
-                        tokio::select! {
-                            slot = ctx.host_slot(h) => _slots.push(slot),
-                            () = stop.cancelled() => return (i, s.name, OnceOutcome::NotStarted),
+                    let ready = async {
+                        let hosts = ctx.poll_hosts(&s);
+                        let mut slots = Vec::with_capacity(hosts.len());
+                        for h in &hosts {
+                            slots.push(ctx.host_slot(h).await);
                         }
-                    }
-                    // Checked with the slots held: a poll of the same host that just ended
-                    // may have been asked for the pause.
-                    let paused = hosts
-                        .into_iter()
-                        .filter_map(|h| ctx.host_cooldown(&h).map(|left| (left, h)))
-                        .max();
-                    if let Some((left, host)) = paused {
-                        return (i, s.name, OnceOutcome::HostPaused { host, left });
-                    }
-                    for slot in _slots.iter().flatten() {
-                        tokio::select! {
-                            () = slot.start() => {}
-                            () = stop.cancelled() => return (i, s.name, OnceOutcome::NotStarted),
+                        // Checked with the slots held: a poll of the same host that just
+                        // ended may have been asked for the pause.
+                        let paused = hosts
+                            .into_iter()
+                            .filter_map(|h| ctx.host_cooldown(&h).map(|left| (left, h)))
+                            .max();
+                        if let Some((left, host)) = paused {
+                            return Err(OnceOutcome::HostPaused { host, left });
                         }
-                    }
-                    if stop.is_cancelled() {
-                        return (i, s.name, OnceOutcome::NotStarted);
-                    }
+                        for slot in slots.iter().flatten() {
+                            slot.start().await;
+                        }
+                        Ok(slots)
+                    };
+                    // A stop wins over slots that are ready too (`biased`): no poll starts
+                    // after it.
+                    let waited = tokio::select! {
+                        biased;
+                        () = stop.cancelled() => Err(OnceOutcome::NotStarted),
+                        r = ready => r,
+                    };
+                    let _slots = match waited {
+                        Ok(slots) => slots,
+                        Err(outcome) => return (i, s.name, outcome),
+                    };
                     tokio::select! {
                         r = poll_source(ctx, &s) => (i, s.name, OnceOutcome::Polled(Box::new(r))),
                         () = cut_off.cancelled() => (i, s.name, OnceOutcome::CutOff),
