@@ -167,12 +167,11 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "updated-line",
             Line,
             WholeParagraph,
-            // Before the first digit only a date's words ("Updated Monday, Dec. 5, 2026
-            // 10:30", "Published today 09:12"): "Updated figures released on Monday show
-            // inflation fell to 2.1 percent" is news.
-            // "Posted by Jane Doe on", "Published in print on", "Updated this morning at"
-            // may come first; after the digit only a date's or a time's words and figures,
-            // not a sentence ("Updated 2026 figures show inflation fell to 2.1 percent").
+            // Around the digits only a date's or a time's words and figures ("Updated
+            // Monday, Dec. 5, 2026 10:30", "Published today 09:12"), after "Posted by Jane
+            // Doe on", "Published in print on" or "Updated this morning at": "Updated figures
+            // released on Monday show inflation fell to 2.1 percent" and "Updated 2026
+            // figures show …" are news.
             format!(r"(?i:updated|published|posted|last updated|first published)(?:\s+(?i:by)\s+\S+(?:\s+\S+){{0,3}}?|\s+(?i:in\s+print))?(?:\s+(?i:on|at))?:?\s+(?:(?i:this\s+(?:morning|afternoon|evening)\s+at)\s+)?(?:(?:{WEEKDAY}|{MONTH}|(?i:today|yesterday))[,.]?\s+){{0,2}}\d+(?i:st|nd|rd|th)?(?:[\s,.:/+\-|]*(?:\d+(?i:st|nd|rd|th)?|{MONTH}|{WEEKDAY}|[AaPp]\.?[Mm]\.?|[A-Z]{{1,4}}|(?i:at|on|ago|hours?|hrs?|minutes?|mins?|days?|h|uhr)\b))*[\s.]*"),
             false,
         ),
@@ -317,10 +316,10 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             WholeParagraph,
             // or ending one clause: "To read our full coverage, click here." ("Readers who
             // click here are sent to a fake page" goes on: news, not a prompt)
-            // "… urge their victims to click here." is news: the clause before it begins
-            // with "To", "For" or "If", or ends with a comma.
-            // "For years, residents were told to click here." is news too: the word before
-            // it is not "to".
+            // A clause that addresses the reader: it begins with "To", "For" or "If" and the
+            // word before "click here" is not "to", or a comma, dash or colon comes before
+            // it. "… urge their victims to click here." and "For years, residents were told
+            // to click here." are news.
             r"(?i:click\s+here)\b.*|(?i:to|for|if)\s[^.!?\n]{0,120}?(?:,|\s(?:[^\s,]{3,}|[^\stT,][^\s,]?|[tT][^\soO,]))\s*(?i:click\s+here)\s*[.!]?|[^.!?\n]{0,120}?(?:,|\s[-–—:])\s*(?i:click\s+here)\s*[.!]?".to_string(),
             true,
         ),
