@@ -102,6 +102,17 @@ pub enum Command {
         #[arg(value_name = "BACKUP_DIR")]
         backup: PathBuf,
     },
+    /// Rewrite the configured store into a file holding only its live data, the daemon
+    /// stopped: sled's file grows under retention, and does not shrink by itself. The copy
+    /// is checked against the store before it replaces it; the store as it was is removed
+    /// then (kept as STORE.replaced-TIME with --keep-old).
+    Compact {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Keep the store as it was beside the compacted one, as STORE.replaced-TIME.
+        #[arg(long)]
+        keep_old: bool,
+    },
     /// Measure folding quality and speed on labeled sets (see `wirefold::eval`).
     Eval(crate::eval::command::EvalArgs),
     /// Exit 0 if the daemon's /healthz answers OK (for container health checks).

@@ -478,6 +478,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compact { config, keep_old } => {
+            let config = load(&config)?;
+            let store = &config.store.path;
+            let r = wirefold::storage::compact(store, config.store.flush_every, keep_old)
+                .map_err(|e| anyhow::anyhow!("compacting {}: {e}", store.display()))?;
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            cli::note(format_args!(
+                "compacted {}: {:.1} MiB on disk before, {:.1} MiB after ({}, {}; {} keys copied in {:.1} s)",
+                store.display(),
+                mib(r.before),
+                mib(r.after),
+                cli::counted(r.counts.articles, "article", "articles"),
+                cli::counted(r.counts.stories, "story", "stories"),
+                r.entries,
+                r.took.as_secs_f64()
+            ));
+            if let Some(old) = r.kept {
+                cli::note(format_args!(
+                    "the store as it was is at {}; remove it once the daemon serves the compacted one",
+                    old.display()
+                ));
+            }
+            for copy in r.removed {
+                cli::note(format_args!(
+                    "removed {}, left by a restore or compaction that was stopped",
+                    copy.display()
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats { daemon, source } => {
             let (url, token) = daemon_address(daemon)?;
             let rt = runtime()?;

@@ -272,22 +272,8 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         .unwrap_or(Path::new("."));
     // A new host: the store's directory is yet to be made, as `run` makes it.
     fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, &e))?;
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    // A name not taken yet: two restores within a second must not meet.
-    let sibling = |what: &str| {
-        (1..)
-            .map(|n| {
-                let mut name = store.as_os_str().to_owned();
-                name.push(format!(".{what}-{stamp}"));
-                if n > 1 {
-                    name.push(format!("-{n:03}"));
-                }
-                PathBuf::from(name)
-            })
-            .find(|p| !p.exists())
-            .unwrap_or_default()
-    };
-    let staging = sibling("restoring");
+    let stamp = stamp_now();
+    let staging = beside(store, "restoring", &stamp);
     let checked = (|| {
         copy_store(backup, &staging)?;
         // Said of the backup: the copy it failed in is removed below.
@@ -326,32 +312,67 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
             return Err(e);
         }
     };
-    // From here on a failure puts back what was there and removes the copy.
+    let replaced = put_in_place(&staging, store, &stamp)?;
+    Ok(RestoreReport {
+        counts,
+        replaced,
+        removed,
+    })
+}
+
+/// The time in the names of a restore's (or compaction's) directories beside the store.
+pub(super) fn stamp_now() -> String {
+    chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// `STORE.WHAT-STAMP` beside `store`, numbered (`-002`, …) past any name taken: two restores
+/// within a second must not meet.
+pub(super) fn beside(store: &Path, what: &str, stamp: &str) -> PathBuf {
+    (1..)
+        .map(|n| {
+            let mut name = store.as_os_str().to_owned();
+            name.push(format!(".{what}-{stamp}"));
+            if n > 1 {
+                name.push(format!("-{n:03}"));
+            }
+            PathBuf::from(name)
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_default()
+}
+
+/// Puts the checked copy `staging` (`STORE.restoring-STAMP`, marked [`CHECKED`]) in place of
+/// the store at `store`, which the caller holds locked: the store moved aside to
+/// `STORE.replaced-STAMP` (returned; `None` where there was none), then the copy renamed into
+/// its place. A failure puts back what was there and removes the copy. Killed between the two
+/// renames, it leaves no store and the marked copy beside it: [`interrupted_restore`] names
+/// both at the next open.
+pub(super) fn put_in_place(staging: &Path, store: &Path, stamp: &str) -> Result<Option<PathBuf>> {
+    let parent = store
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let replaced = if store.exists() {
-        let aside = sibling("replaced");
+        let aside = beside(store, "replaced", stamp);
         if let Err(e) = fs::rename(store, &aside) {
-            let _ = fs::remove_dir_all(&staging);
+            let _ = fs::remove_dir_all(staging);
             return Err(io_error("moving aside", store, &e));
         }
         Some(aside)
     } else {
         None
     };
-    if let Err(e) = fs::rename(&staging, store) {
+    if let Err(e) = fs::rename(staging, store) {
         if let Some(aside) = &replaced {
             let _ = fs::rename(aside, store);
         }
-        let _ = fs::remove_dir_all(&staging);
+        let _ = fs::remove_dir_all(staging);
         return Err(io_error("renaming the copy to", store, &e));
     }
     // It marked the copy, not the store.
     let _ = fs::remove_file(store.join(CHECKED));
     sync_dir(parent)?;
-    Ok(RestoreReport {
-        counts,
-        replaced,
-        removed,
-    })
+    Ok(replaced)
 }
 
 /// The copies `STORE.restoring-TIME` beside `store` that restores made, oldest first (the
@@ -402,14 +423,14 @@ pub(crate) fn interrupted_restore(store: &Path) -> Option<StoreError> {
 }
 
 /// Whether `dir` holds sled's two files (a store, or a backup of one).
-fn holds_sled_files(dir: &Path) -> bool {
+pub(super) fn holds_sled_files(dir: &Path) -> bool {
     dir.join("conf").is_file() && dir.join("db").is_file()
 }
 
 /// Takes the store's locks, its own (`lock.rs`: held by a process that has the store open,
 /// its database closed for a backup or not) and sled's on `db`, so that no daemon has it
 /// open while it is copied or replaced; `None` when there is no store there.
-fn lock_unused(store: &Path) -> Result<Option<(fs::File, fs::File)>> {
+pub(super) fn lock_unused(store: &Path) -> Result<Option<(fs::File, fs::File)>> {
     let Ok(db) = fs::File::open(store.join("db")) else {
         return Ok(None);
     };
@@ -443,7 +464,7 @@ fn hold_if_unused(dir: &Path) -> Result<Vec<fs::File>> {
 }
 
 /// Gives every file under `dir` (and `dir`) the owner of `like`, where it differs.
-fn give_owner(dir: &Path, like: &fs::Metadata) -> Result<()> {
+pub(super) fn give_owner(dir: &Path, like: &fs::Metadata) -> Result<()> {
     let mut paths = vec![dir.to_path_buf()];
     while let Some(p) = paths.pop() {
         let meta = fs::symlink_metadata(&p).map_err(|e| io_error("reading", &p, &e))?;
@@ -886,7 +907,7 @@ fn copy_file(from: &Path, to: &Path) -> Result<u64> {
     Ok(bytes)
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> Result<()> {
     fs::File::open(dir)
         .and_then(|f| f.sync_all())
         .map_err(|e| io_error("syncing", dir, &e))
@@ -927,6 +948,6 @@ fn prune(root: &Path, keep: usize, written: &Path) -> Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-fn io_error(doing: &str, path: &Path, e: &io::Error) -> StoreError {
+pub(super) fn io_error(doing: &str, path: &Path, e: &io::Error) -> StoreError {
     StoreError::Io(format!("{doing} {}: {e}", path.display()))
 }

@@ -55,8 +55,16 @@ pub enum StoreError {
         /// Why it does not open.
         message: String,
     },
-    /// The store is missing and a `restore` stopped between moving it aside and renaming
-    /// the checked copy into its place, or while copying the backup where there was no
+    /// `compact` found its copy of the store not the same as the store; nothing was changed.
+    #[error("compacting the store at {path} failed: {message}; the store was left as it was")]
+    CompactFailed {
+        /// Store directory.
+        path: String,
+        /// What differed.
+        message: String,
+    },
+    /// The store is missing and a `restore` (or `compact`) stopped between moving it aside
+    /// and renaming the checked copy into its place, or while copying the backup where there was no
     /// store: nothing is opened, lest an empty store start there.
     #[error("{}", interrupted_restore(path, restored, replaced.as_deref(), *checked))]
     InterruptedRestore {
@@ -112,9 +120,10 @@ fn interrupted_restore(
         .map(|r| format!(", {r} the store it replaced"))
         .unwrap_or_default();
     format!(
-        "there is no store at {path}, and a restore stopped before it finished: {restored} is \
-         its checked copy of the backup{replaced}; rename the one to keep to {path} (or \
-         restore the backup again), or remove {restored} to start with an empty store"
+        "there is no store at {path}, and a restore or compaction stopped before it \
+         finished: {restored} is its checked copy (of the backup, or the compacted \
+         store){replaced}; rename the one to keep to {path} (or run the restore again), or \
+         remove {restored} to start with an empty store"
     )
 }
 

@@ -58,6 +58,7 @@
 
 mod backup;
 mod closed;
+mod compact;
 mod error;
 mod legacy;
 mod lock;
@@ -84,6 +85,7 @@ pub use backup::{
     BACKUP_WAIT,
 };
 use closed::Closing;
+pub use compact::{compact, CompactReport};
 pub use error::StoreError;
 use legacy::Record;
 pub use lock::LOCK_FILE;
@@ -274,8 +276,9 @@ impl Store {
             for copy in backup::restoring_copies(path) {
                 tracing::warn!(
                     copy = %copy.display(),
-                    "a restore of this store was stopped before it replaced the store; its \
-                     copy of the backup is left beside it: remove it (the next restore does)"
+                    "a restore or compaction of this store was stopped before it replaced \
+                     the store; its copy is left beside it: remove it (the next restore or \
+                     compaction does)"
                 );
             }
         }

@@ -2078,3 +2078,150 @@ fn a_reopen_checks_the_durable_line_mark_too() {
         other => panic!("expected LostWrites, got {other:?}"),
     }
 }
+
+/// A store that retention churned: 40 rounds of 100 articles of 2 KB, each round deleting
+/// the one before, so its file holds far more than the 100 live articles.
+fn churned_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let mut store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let one = Counts {
+        articles: 1,
+        stories: 1,
+        copies: 0,
+    };
+    for round in 1..=40i64 {
+        if round % 10 == 0 {
+            // Restarts: each moves sled's id generator 2,000,000 on, past what a new
+            // database hands out in its first opens.
+            drop(store);
+            let_go(&path);
+            store = Store::open(&path, Duration::from_millis(100)).unwrap();
+        }
+        let at = round * 10_000;
+        for i in 0..100 {
+            let sid = store.next_id().unwrap();
+            let mut a = article(&store, sid, &format!("g:{round}:{i}"));
+            a.text = format!("{round} {i} {}", "words of a wire story ".repeat(90));
+            (a.first_seen, a.updated) = (at, at);
+            let mut s = story(sid, &a);
+            s.push_copy(origin(&a));
+            store.commit(&a, &s, one, ChangeKind::NewStory).unwrap();
+        }
+        store.flush().unwrap();
+        store.prune_before(at, at + 1, 1_000).unwrap();
+        store.flush().unwrap();
+    }
+    (dir, path, store)
+}
+
+/// What a store holds, read through its API: every live article by key with its story, the
+/// change log, and the counts.
+fn holdings(
+    store: &Store,
+) -> (
+    Vec<(String, ArticleRecord, StoryRecord)>,
+    Vec<String>,
+    Counts,
+) {
+    let mut articles = Vec::new();
+    for i in 0..100 {
+        let key = format!("g:40:{i}");
+        let id = store.article_id_by_key("src", &key).unwrap().unwrap();
+        let a = store.article(id).unwrap().unwrap();
+        let s = store.story(a.story).unwrap().unwrap();
+        articles.push((key, a, s));
+    }
+    let changes = store
+        .changes_after(None)
+        .map(|c| format!("{:?}", c.unwrap()))
+        .collect();
+    (articles, changes, store.counts().unwrap())
+}
+
+/// `wirefold compact`: the churned store's file rewritten to its live data, everything it
+/// held still there, ids never handed out twice, its other files carried over; refused while
+/// the store is open, and a missing store is not made.
+#[test]
+fn a_compacted_store_holds_the_same_in_a_smaller_file_and_hands_out_new_ids() {
+    let flush = Duration::from_millis(100);
+    let (dir, path, store) = churned_store();
+    let held = holdings(&store);
+    assert_eq!(held.2.articles, 100);
+    let highest = held.0.iter().map(|(_, a, s)| a.id.max(s.id)).max().unwrap();
+    assert!(highest > 8_000_000, "{highest}");
+    assert!(store.next_id().unwrap() > highest);
+
+    // Open: refused, nothing left beside it.
+    let e = compact(&path, flush, false).unwrap_err();
+    assert!(matches!(e, StoreError::Locked { .. }), "{e:?}");
+    let beside = |dir: &tempfile::TempDir| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(beside(&dir), vec!["db"]);
+    drop(store);
+    let_go(&path);
+    // A daemon that did not stop cleanly left its marker: the next start still says so.
+    std::fs::write(path.join(RUNNING_FILE), b"4242 1700000000000\n").unwrap();
+    assert!(path.join(MARK_FILE).exists());
+
+    let r = compact(&path, flush, false).unwrap();
+    assert_eq!(r.counts, held.2);
+    // sled's file is a few 512 KiB segments at least (4 MiB here, with 0.5 MB live).
+    assert!(
+        r.before > 2 * r.after,
+        "{} bytes before, {} after",
+        r.before,
+        r.after
+    );
+    assert!(r.kept.is_none() && r.removed.is_empty(), "{r:?}");
+    assert_eq!(beside(&dir), vec!["db"], "the old store is removed");
+    assert_eq!(
+        std::fs::read(path.join(RUNNING_FILE)).unwrap(),
+        b"4242 1700000000000\n"
+    );
+    assert!(path.join(MARK_FILE).exists());
+    assert!(!path.join(backup::CHECKED).exists());
+
+    let store = Store::open(&path, flush).unwrap();
+    assert_eq!(holdings(&store), held);
+    let next = store.next_id().unwrap();
+    assert!(next > highest, "id {next} handed out again");
+    // The store goes on taking writes, under ids of its own.
+    let (a, s) = commit_at(&store, "g:after", 500_000);
+    assert!(a > next && s > next);
+    store.flush().unwrap();
+    drop(store);
+    let_go(&path);
+
+    // Kept when asked; compacting again does not move the ids further than a restart does
+    // (a few million), however large they are: never doubling them.
+    let r = compact(&path, flush, true).unwrap();
+    let kept = r.kept.unwrap();
+    assert!(kept.to_string_lossy().contains("db.replaced-"), "{kept:?}");
+    let store = Store::open(&kept, flush).unwrap();
+    assert_eq!(store.counts().unwrap().articles, 101);
+    drop(store);
+    let_go(&kept);
+    std::fs::remove_dir_all(&kept).unwrap();
+    let store = Store::open(&path, flush).unwrap();
+    assert!(store.article_id_by_key("src", "g:after").unwrap().is_some());
+    let again = store.next_id().unwrap();
+    assert!(
+        again > a && again - next < 20_000_000,
+        "{next} then {again}"
+    );
+    drop(store);
+    let_go(&path);
+
+    // No store there: none is made.
+    let missing = dir.path().join("missing");
+    let e = compact(&missing, flush, false).unwrap_err().to_string();
+    assert!(e.contains("no store at"), "{e}");
+    assert!(!missing.exists());
+}

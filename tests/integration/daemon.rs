@@ -901,6 +901,54 @@ fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
     assert_eq!(replaced.unwrap().counts().unwrap().articles, 2);
 }
 
+/// `wirefold compact`: refused while the daemon runs; once it stopped, the store is
+/// rewritten in place and the daemon started again serves the same articles, loads the
+/// index snapshot carried over (no rebuild), and goes on storing.
+#[test]
+fn a_stopped_store_compacts_in_place_and_the_daemon_goes_on_from_it() {
+    let server = FeedServer::start();
+    server.set("harbour.xml", numbered_rss("Harbour", "b", &[1, 2, 3]));
+    let env = TestEnv::new(&[("harbour", server.url("harbour.xml"))], "1s");
+    let daemon = Daemon::start(&env);
+    daemon.wait_for("three items stored", |s| num(s, "/counts/articles") == 3);
+    let (code, _, err) = env.command(&["compact"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is the daemon running?"), "{err}");
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+
+    let (code, _, err) = env.command(&["compact"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("compacted {}: ", env.store.display()))
+            && err.contains("MiB on disk before")
+            && err.contains("(3 articles, 3 stories;"),
+        "{err}"
+    );
+    let parent = env.store.parent().unwrap();
+    let left: Vec<_> = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".replaced-") || n.contains(".restoring-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    server.set("harbour.xml", numbered_rss("Harbour", "b", &[1, 2, 3, 4]));
+    let daemon = Daemon::start(&env);
+    let s = daemon.wait_for("the fourth item stored", |s| {
+        num(s, "/counts/articles") == 4
+    });
+    assert_eq!(num(&s, "/counts/stories"), 4, "{s:#}");
+    assert_eq!(s["store"]["previous_stop"], "clean", "{s:#}");
+    let log = daemon.log();
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    assert!(
+        !log.contains("rebuilding the index from the store"),
+        "the carried snapshot was not used: {log}"
+    );
+}
+
 /// `store.backup_every`: the daemon backs its store up by itself, keeps `backups_kept`, and
 /// shows the newest in `/status` and `/metrics`; a restart finds the newest by its name; a
 /// backup that fails is shown and the daemon goes on.

@@ -1,0 +1,301 @@
+//! Compaction: the store rewritten into a file that holds only its live data.
+//!
+//! sled 0.34 reuses a stretch of its file only once at most half of it is live, and does
+//! that work in its own flusher thread, which the store turns off (it flushes itself; see
+//! "Durability"). Under retention, with as much deleted as ingested, the file then grows by
+//! about what is written (BENCHMARKS.md, issue 9, "Session 58: the store on disk under
+//! retention churn"). sled has no call that rewrites its file in place, so [`compact`] does
+//! what a restore does, with a compacted copy where the backup's copy would be: the daemon
+//! stopped, it reads the store into a new database beside it (`STORE.restoring-TIME`, the
+//! name a restore's copy has, so that a compaction killed at any point leaves what a restore
+//! killed there leaves, and every open reports it the same way), checks the copy, and puts
+//! it in place.
+//!
+//! The copy is checked three ways before anything is replaced: sled's checksum of every key
+//! and value in every tree is the store's; it opens as a store (the full read-through, the
+//! durable line's mark); and its id generator hands out ids past every one the store handed
+//! out. That last one needs care: article, story and change-log ids come from sled's
+//! generator, which starts again at 0 in a new database, and ids must never be reused (a
+//! client's cursor, a merged story's id). sled keeps the generator's persisted value in the
+//! database and, on every open, starts `2 × idgen_persist_interval` past it; there is no
+//! call that sets it. So the copy is opened once with the interval at half the store's next
+//! id (rounded up to a multiple of sled's interval), and one id is taken there: that persists
+//! the generator just past the store's next id, which every later open starts from, as after
+//! any restart.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::backup::{
+    beside, give_owner, holds_sled_files, io_error, lock_unused, put_in_place, restoring_copies,
+    stamp_now, sync_dir, wait_for_sled, CHECKED,
+};
+use super::{Counts, Result, Store, StoreError, MARK_FILE, RUNNING_FILE};
+
+/// Files of the store directory outside sled's that stay with the data: the durable line's
+/// mark (which the copy's open then checks), the run marker of a daemon that did not stop
+/// cleanly (so the next start still says so), and the index snapshot (a cache of the same
+/// records and change-log position, still valid for an identical copy: the next start loads
+/// it instead of rebuilding the index). The snapshot's name is the fold stage's
+/// `snapshot::FILE`, named here to keep storage below it, as `Store::open` does.
+const CARRIED: [&str; 3] = [MARK_FILE, RUNNING_FILE, "index.snapshot"];
+
+/// sled's `idgen_persist_interval`, which the store leaves at sled's default.
+const SLED_IDGEN_INTERVAL: u64 = 1_000_000;
+
+/// Bytes written to the copy per batch.
+const BATCH_BYTES: usize = 8 << 20;
+
+/// What [`compact`] did.
+#[derive(Debug, Clone)]
+pub struct CompactReport {
+    /// What the store holds (the same before and after).
+    pub counts: Counts,
+    /// The store directory's bytes on disk before and after.
+    pub before: u64,
+    pub after: u64,
+    /// Keys and values copied, in all trees.
+    pub entries: u64,
+    /// How long it took.
+    pub took: Duration,
+    /// Where the store as it was is kept (`keep_old`); `None` once removed.
+    pub kept: Option<PathBuf>,
+    /// Copies that restores or compactions of this store left when they were stopped before
+    /// the store was replaced, removed by this one.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Rewrites the store at `store`, which no process may have open (the daemon stopped), into
+/// a copy holding its live data only, and puts the copy in its place (see the module
+/// documentation). The store as it was is removed once the copy is in place, or kept beside
+/// it as `STORE.replaced-TIME` with `keep_old`. Any failure before the copy is in place
+/// removes the copy and leaves the store as it was.
+pub fn compact(store: &Path, flush_every: Duration, keep_old: bool) -> Result<CompactReport> {
+    let started = Instant::now();
+    if !holds_sled_files(store) {
+        return Err(StoreError::Io(format!(
+            "there is no store at {} to compact (no sled files conf and db in it)",
+            store.display()
+        )));
+    }
+    let before = dir_bytes(store)?;
+    let stamp = stamp_now();
+    let staging = beside(store, "restoring", &stamp);
+    let shown = store.display().to_string();
+    let failed = |message: String| StoreError::CompactFailed {
+        path: shown.clone(),
+        message,
+    };
+
+    // The store opened as the daemon opens it (read through, migrated): a damaged store is
+    // refused here, never copied. Held open until the copy is written, so nothing else
+    // writes to it meanwhile; `Locked` when the daemon runs.
+    let old = Store::open(store, flush_every)?;
+    let counts = old.counts()?;
+    let copied = (|| {
+        let t = old.t()?;
+        let next_id = t.db.generate_id()?;
+        let entries = copy_database(&t.db, &staging)?;
+        Ok::<_, StoreError>((next_id, entries, t.db.checksum()?))
+    })();
+    // Whatever the copy did, the store is left as it was found, flushed.
+    let flushed = old.flush();
+    drop(old);
+    let checked = copied
+        .and_then(|(next_id, entries, checksum)| {
+            flushed?;
+            wait_for_sled(store)?;
+            check_copy(store, &staging, flush_every, next_id, checksum, &counts).map_err(|e| {
+                match e {
+                    StoreError::CompactFailed { .. } => e,
+                    StoreError::Io(message) => failed(message),
+                    e => failed(e.to_string()),
+                }
+            })?;
+            Ok(entries)
+        })
+        .and_then(|entries| {
+            // The store's owner (run as root for a service whose files are its own user's).
+            let meta = fs::metadata(store).map_err(|e| io_error("reading", store, &e))?;
+            give_owner(&staging, &meta)?;
+            Ok(entries)
+        });
+    let entries = match checked {
+        Ok(entries) => entries,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+
+    // Held until the copy is in place: a daemon started meanwhile cannot open the store. A
+    // daemon that opened it in the moment since it was closed above is refused here, and
+    // whatever it wrote is kept.
+    let lock = match lock_unused(store) {
+        Ok(lock) => lock,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    let replaced = put_in_place(&staging, store, &stamp)?;
+    drop(lock);
+    let removed = restoring_copies(store)
+        .into_iter()
+        .filter(|copy| fs::remove_dir_all(copy).is_ok())
+        .collect();
+    let kept = match replaced {
+        Some(old) if !keep_old => {
+            fs::remove_dir_all(&old).map_err(|e| {
+                io_error(
+                    "removing the store as it was (the compacted one is in place) at",
+                    &old,
+                    &e,
+                )
+            })?;
+            None
+        }
+        other => other,
+    };
+    Ok(CompactReport {
+        counts,
+        before,
+        after: dir_bytes(store)?,
+        entries,
+        took: started.elapsed(),
+        kept,
+        removed,
+    })
+}
+
+/// Copies every tree of `from` into a new database at `to`, flushed; the keys and values
+/// copied.
+fn copy_database(from: &sled::Db, to: &Path) -> Result<u64> {
+    fs::create_dir(to).map_err(|e| io_error("creating", to, &e))?;
+    let db = sled_config(to).open()?;
+    let mut entries = 0;
+    for name in from.tree_names() {
+        let (source, target) = (from.open_tree(&name)?, db.open_tree(&name)?);
+        let (mut batch, mut bytes) = (sled::Batch::default(), 0);
+        for kv in source.iter() {
+            let (k, v) = kv?;
+            bytes += k.len() + v.len();
+            batch.insert(k, v);
+            entries += 1;
+            if bytes >= BATCH_BYTES {
+                target.apply_batch(std::mem::take(&mut batch))?;
+                bytes = 0;
+            }
+        }
+        target.apply_batch(batch)?;
+    }
+    db.flush()?;
+    Ok(entries)
+}
+
+/// Checks the copy at `copy` of the store at `store` (closed) against it, and makes it the
+/// store to put in place: the store's other files carried over ([`CARRIED`]), its id
+/// generator moved past `next_id` (the store's next id), opened as a store, and marked
+/// checked.
+fn check_copy(
+    store: &Path,
+    copy: &Path,
+    flush_every: Duration,
+    next_id: u64,
+    checksum: u32,
+    counts: &Counts,
+) -> Result<()> {
+    wait_for_sled(copy)?;
+    {
+        // The generator must be persisted at a multiple of the interval every later open
+        // uses (sled asserts it): the first multiple past the store's next id. Opened with
+        // half that as the interval, the copy's first id is that multiple, and taking it
+        // persists it.
+        let past = (next_id / SLED_IDGEN_INTERVAL + 1)
+            .checked_mul(SLED_IDGEN_INTERVAL)
+            .ok_or_else(|| StoreError::CompactFailed {
+                path: store.display().to_string(),
+                message: format!("its next id {next_id} is too large to carry over"),
+            })?;
+        let db = sled_config(copy).idgen_persist_interval(past / 2).open()?;
+        let copied = db.checksum()?;
+        if copied != checksum {
+            return Err(StoreError::CompactFailed {
+                path: store.display().to_string(),
+                message: format!("the copy's checksum is {copied:08x}, the store's {checksum:08x}"),
+            });
+        }
+        let first = db.generate_id()?;
+        db.flush()?;
+        if first != past {
+            return Err(StoreError::CompactFailed {
+                path: store.display().to_string(),
+                message: format!("the copy's id generator started at {first}, not at {past}"),
+            });
+        }
+    }
+    wait_for_sled(copy)?;
+    for name in CARRIED {
+        let from = store.join(name);
+        if from.exists() {
+            let to = copy.join(name);
+            fs::copy(&from, &to)
+                .and_then(|_| fs::File::open(&to)?.sync_all())
+                .map_err(|e| io_error("copying", &from, &e))?;
+        }
+    }
+    sync_dir(copy)?;
+    let opened = Store::open(copy, flush_every)?;
+    let id = opened.next_id()?;
+    let found = opened.counts()?;
+    opened.flush()?;
+    drop(opened);
+    wait_for_sled(copy)?;
+    if id <= next_id {
+        return Err(StoreError::CompactFailed {
+            path: store.display().to_string(),
+            message: format!(
+                "the copy's ids start again at {id}, and the store had handed out ids up to {}",
+                next_id.saturating_sub(1)
+            ),
+        });
+    }
+    if found != *counts {
+        return Err(StoreError::CompactFailed {
+            path: store.display().to_string(),
+            message: format!("the copy counts {found:?}, the store {counts:?}"),
+        });
+    }
+    let mark = copy.join(CHECKED);
+    fs::File::create(&mark)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io_error("marking the checked copy", &mark, &e))?;
+    sync_dir(copy)
+}
+
+/// sled's configuration as the store opens it ([`super::trees`]): its own flusher off.
+fn sled_config(path: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(path)
+        .flush_every_ms(None)
+        .cache_capacity(super::DEFAULT_CACHE_BYTES)
+}
+
+/// Bytes of the files under `dir`.
+fn dir_bytes(dir: &Path) -> Result<u64> {
+    let mut bytes = 0;
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in fs::read_dir(&d).map_err(|e| io_error("reading", &d, &e))? {
+            let entry = entry.map_err(|e| io_error("reading", &d, &e))?;
+            let meta = entry.metadata().map_err(|e| io_error("reading", &d, &e))?;
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                bytes += meta.len();
+            }
+        }
+    }
+    Ok(bytes)
+}
