@@ -484,6 +484,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let r = wirefold::storage::compact(store, config.store.flush_every, keep_old)
                 .map_err(|e| anyhow::anyhow!("compacting {}: {e}", store.display()))?;
             let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            if !r.replaced {
+                cli::note(format_args!(
+                    "{} is compact already: a copy of it took {:.1} MiB on disk, the store {:.1} MiB; it was left as it was",
+                    store.display(),
+                    mib(r.after),
+                    mib(r.before)
+                ));
+                return Ok(ExitCode::SUCCESS);
+            }
             cli::note(format_args!(
                 "compacted {}: {:.1} MiB on disk before, {:.1} MiB after ({}, {}; {} keys copied in {:.1} s)",
                 store.display(),

@@ -213,6 +213,8 @@ pub struct RestoreReport {
 /// backup itself is never written to. The copy takes the owner of the store it replaces
 /// (when run as root for a service whose files belong to its own user).
 pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<RestoreReport> {
+    // Replaced where it is, a store reached through a symbolic link (the link left as it is).
+    let store = &resolved(store);
     if backup
         .file_name()
         .and_then(|n| n.to_str())
@@ -302,6 +304,9 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         // After the open, which writes files of its own.
         if let Ok(meta) = fs::metadata(store) {
             give_owner(&staging, &meta)?;
+            if holds_sled_files(store) {
+                give_modes(&staging, store)?;
+            }
         }
         Ok(counts)
     })();
@@ -375,9 +380,24 @@ pub(super) fn put_in_place(staging: &Path, store: &Path, stamp: &str) -> Result<
     Ok(replaced)
 }
 
-/// The copies `STORE.restoring-TIME` beside `store` that restores made, oldest first (the
-/// stamps sort as times). A finished restore leaves none.
+/// The copies `STORE.restoring-TIME` beside `store` that restores (and compactions) made,
+/// oldest first (the stamps sort as times). A finished restore leaves none.
 pub(crate) fn restoring_copies(store: &Path) -> Vec<PathBuf> {
+    siblings(store, "restoring")
+}
+
+/// What a compaction names the store it replaced once the copy is in place, before it
+/// removes it: `STORE.discarded-TIME`.
+pub(super) const DISCARDED: &str = "discarded";
+
+/// The stores `STORE.discarded-TIME` beside `store` that compactions were stopped while
+/// removing (what is left of them), oldest first. A finished compaction leaves none.
+pub(crate) fn discarded_stores(store: &Path) -> Vec<PathBuf> {
+    siblings(store, DISCARDED)
+}
+
+/// The directories `STORE.WHAT-…` beside `store`, by name.
+fn siblings(store: &Path, what: &str) -> Vec<PathBuf> {
     let Some(name) = store.file_name().and_then(|n| n.to_str()) else {
         return Vec::new();
     };
@@ -385,18 +405,30 @@ pub(crate) fn restoring_copies(store: &Path) -> Vec<PathBuf> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let restoring = format!("{name}.restoring-");
+    let prefix = format!("{name}.{what}-");
     let Ok(dir) = fs::read_dir(parent) else {
         return Vec::new();
     };
-    let mut copies: Vec<String> = dir
+    let mut found: Vec<String> = dir
         .flatten()
         .filter(|e| e.path().is_dir())
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&restoring))
+        .filter(|n| n.starts_with(&prefix))
         .collect();
-    copies.sort();
-    copies.into_iter().map(|n| parent.join(n)).collect()
+    found.sort();
+    found.into_iter().map(|n| parent.join(n)).collect()
+}
+
+/// `store` itself, or where it leads when it is a symbolic link: a restore or compaction
+/// replaces the directory, and must replace it where it is (renaming the link put the new
+/// store on the link's disk, and left the old one where the link led).
+pub(super) fn resolved(store: &Path) -> PathBuf {
+    match fs::symlink_metadata(store) {
+        Ok(m) if m.file_type().is_symlink() => {
+            fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf())
+        }
+        _ => store.to_path_buf(),
+    }
 }
 
 /// The error to give when the store at `store` is missing because a [`restore`] stopped
@@ -431,17 +463,25 @@ pub(super) fn holds_sled_files(dir: &Path) -> bool {
 /// its database closed for a backup or not) and sled's on `db`, so that no daemon has it
 /// open while it is copied or replaced; `None` when there is no store there.
 pub(super) fn lock_unused(store: &Path) -> Result<Option<(fs::File, fs::File)>> {
+    if !store.join("db").exists() {
+        return Ok(None);
+    }
+    let own = super::lock::lock_store(store)?;
+    Ok(lock_sled(store)?.map(|db| (own, db)))
+}
+
+/// sled's lock on `store/db`, which a store opened by a wirefold from before the lock of our
+/// own holds alone; `None` when there is no `db`.
+pub(super) fn lock_sled(store: &Path) -> Result<Option<fs::File>> {
     let Ok(db) = fs::File::open(store.join("db")) else {
         return Ok(None);
     };
-    let own = super::lock::lock_store(store)?;
-    // sled's: a store opened by a wirefold from before the lock of our own.
     if !super::lock::try_lock(&db).unwrap_or(false) {
         return Err(StoreError::Locked {
             path: store.display().to_string(),
         });
     }
-    Ok(Some((own, db)))
+    Ok(Some(db))
 }
 
 /// The locks of the store directory `dir` (its own lock file and sled's `db`), taken where
@@ -474,6 +514,41 @@ pub(super) fn give_owner(dir: &Path, like: &fs::Metadata) -> Result<()> {
             }
         }
         set_owner(&p, &meta, like)?;
+    }
+    Ok(())
+}
+
+/// Gives every file and directory under `dir` (and `dir`) the permissions of its namesake
+/// under `like`, or, where there is none (sled names its files anew), those of `like`
+/// itself for a directory and of `like/db` for a file: a new directory and sled's new files
+/// take the process's umask, and made a store only its user could read readable by all.
+pub(super) fn give_modes(dir: &Path, like: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| -> Result<u32> {
+        Ok(fs::metadata(p)
+            .map_err(|e| io_error("reading", p, &e))?
+            .permissions()
+            .mode())
+    };
+    let (dir_mode, file_mode) = (mode(like)?, mode(&like.join("db"))?);
+    let mut paths = vec![dir.to_path_buf()];
+    while let Some(p) = paths.pop() {
+        let meta = fs::symlink_metadata(&p).map_err(|e| io_error("reading", &p, &e))?;
+        if meta.is_dir() {
+            for entry in fs::read_dir(&p).map_err(|e| io_error("reading", &p, &e))? {
+                paths.push(entry.map_err(|e| io_error("reading", &p, &e))?.path());
+            }
+        }
+        let namesake = p.strip_prefix(dir).ok().map(|rel| like.join(rel));
+        let wanted = match namesake.and_then(|n| fs::metadata(n).ok()) {
+            Some(n) if n.is_dir() == meta.is_dir() => n.permissions().mode(),
+            _ if meta.is_dir() => dir_mode,
+            _ => file_mode,
+        };
+        if meta.permissions().mode() & 0o7777 != wanted & 0o7777 {
+            fs::set_permissions(&p, fs::Permissions::from_mode(wanted & 0o7777))
+                .map_err(|e| io_error("giving the store's permissions to", &p, &e))?;
+        }
     }
     Ok(())
 }

@@ -281,6 +281,14 @@ impl Store {
                      compaction does)"
                 );
             }
+            for old in backup::discarded_stores(path) {
+                tracing::warn!(
+                    store = %old.display(),
+                    "a compaction of this store was stopped while it removed the store it \
+                     replaced; what is left of that is beside it: remove it (the next \
+                     compaction does)"
+                );
+            }
         }
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
@@ -416,6 +424,17 @@ impl Store {
             .durable
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Closes the store and returns its own lock file, still locked (see `lock.rs`), so that
+    /// no other process opens the store until it is dropped: [`compact`] holds it until its
+    /// copy is in place. Refused while a clone of this handle is still around.
+    pub(super) fn close_keeping_lock(self) -> Result<std::fs::File> {
+        let shared = Arc::try_unwrap(self.shared)
+            .map_err(|_| StoreError::Io("the store is still in use in this process".into()))?;
+        let Shared { trees, _lock, .. } = shared;
+        drop(trees);
+        Ok(_lock)
     }
 
     /// A new id, unique and increasing across restarts.

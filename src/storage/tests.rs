@@ -2084,16 +2084,26 @@ fn a_reopen_checks_the_durable_line_mark_too() {
 fn churned_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
-    let mut store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let store = churn(
+        Store::open(&path, Duration::from_millis(100)).unwrap(),
+        1..=40,
+    );
+    (dir, path, store)
+}
+
+/// `rounds` of 100 articles of 2 KB (keys `g:ROUND:N`, first seen at ROUND × 10 s), each
+/// round deleting what was first seen before it. Every tenth round reopens the store: each
+/// open moves sled's id generator 2,000,000 on, past what a new database hands out in its
+/// first opens.
+fn churn(mut store: Store, rounds: std::ops::RangeInclusive<i64>) -> Store {
+    let path = store.shared.path.clone();
     let one = Counts {
         articles: 1,
         stories: 1,
         copies: 0,
     };
-    for round in 1..=40i64 {
+    for round in rounds {
         if round % 10 == 0 {
-            // Restarts: each moves sled's id generator 2,000,000 on, past what a new
-            // database hands out in its first opens.
             drop(store);
             let_go(&path);
             store = Store::open(&path, Duration::from_millis(100)).unwrap();
@@ -2112,7 +2122,7 @@ fn churned_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
         store.prune_before(at, at + 1, 1_000).unwrap();
         store.flush().unwrap();
     }
-    (dir, path, store)
+    store
 }
 
 /// What a store holds, read through its API: every live article by key with its story, the
@@ -2193,14 +2203,15 @@ fn a_compacted_store_holds_the_same_in_a_smaller_file_and_hands_out_new_ids() {
     let next = store.next_id().unwrap();
     assert!(next > highest, "id {next} handed out again");
     // The store goes on taking writes, under ids of its own.
-    let (a, s) = commit_at(&store, "g:after", 500_000);
+    let (a, s) = commit_at(&store, "g:after", 10_000_000);
     assert!(a > next && s > next);
     store.flush().unwrap();
+    let store = churn(store, 41..=60);
     drop(store);
     let_go(&path);
 
-    // Kept when asked; compacting again does not move the ids further than a restart does
-    // (a few million), however large they are: never doubling them.
+    // Kept when asked; compacting again does not move the ids further than restarts do
+    // (2,000,000 an open), however large they are: never doubling them.
     let r = compact(&path, flush, true).unwrap();
     let kept = r.kept.unwrap();
     assert!(kept.to_string_lossy().contains("db.replaced-"), "{kept:?}");
@@ -2213,7 +2224,7 @@ fn a_compacted_store_holds_the_same_in_a_smaller_file_and_hands_out_new_ids() {
     assert!(store.article_id_by_key("src", "g:after").unwrap().is_some());
     let again = store.next_id().unwrap();
     assert!(
-        again > a && again - next < 20_000_000,
+        again > a && again - next < 30_000_000,
         "{next} then {again}"
     );
     drop(store);
@@ -2224,4 +2235,162 @@ fn a_compacted_store_holds_the_same_in_a_smaller_file_and_hands_out_new_ids() {
     let e = compact(&missing, flush, false).unwrap_err().to_string();
     assert!(e.contains("no store at"), "{e}");
     assert!(!missing.exists());
+}
+
+/// While `compact` checks its copy, and until the copy is in place, the store stays locked:
+/// a wirefold started then (a timer's `once`) is refused, instead of writing into the store
+/// the copy is about to replace. The copy keeps the store's permissions (not the umask's),
+/// and a store reached through a symbolic link is compacted where it is, the link kept.
+#[test]
+fn a_compaction_keeps_the_store_locked_its_permissions_and_its_place() {
+    use std::os::unix::fs::PermissionsExt;
+    let flush = Duration::from_millis(100);
+    let (dir, real, store) = churned_store();
+    let counts = store.counts().unwrap();
+    drop(store);
+    let_go(&real);
+    // Modes no umask gives: a copy left with the umask's differs whatever the umask.
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o750)).unwrap();
+    for e in std::fs::read_dir(&real).unwrap() {
+        let p = e.unwrap().path();
+        let m = if p.is_dir() { 0o750 } else { 0o640 };
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+
+    let mut tried = false;
+    let r = compact::compact_with(&link, flush, false, |at| {
+        assert_eq!(at, real.canonicalize().unwrap());
+        let e = Store::open(at, flush).unwrap_err();
+        assert!(matches!(e, StoreError::Locked { .. }), "{e:?}");
+        tried = true;
+    })
+    .unwrap();
+    assert!(tried && r.replaced, "{r:?}");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["db", "link"],
+        "the old store is gone from beside it"
+    );
+    assert_eq!(mode(&real), 0o750);
+    for e in std::fs::read_dir(&real).unwrap() {
+        let p = e.unwrap().path();
+        let want = if p.is_dir() { 0o750 } else { 0o640 };
+        assert_eq!(mode(&p), want, "{}", p.display());
+    }
+    let store = Store::open(&link, flush).unwrap();
+    assert_eq!(store.counts().unwrap(), counts);
+}
+
+/// A store with nothing to win (never churned) is left as it was; what stopped compactions
+/// left beside a store (a copy, a store being removed) goes with the next one; and a store
+/// missing because one was stopped between its renames is named, as `run` names it.
+#[test]
+fn a_compaction_leaves_a_compact_store_alone_and_clears_what_stopped_ones_left() {
+    let flush = Duration::from_millis(100);
+    let (dir, path, store, _) = store_of_300();
+    drop(store);
+    let_go(&path);
+    let files = |p: &std::path::Path| -> Vec<(String, u64)> {
+        let mut f: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let len = e.metadata().unwrap().len();
+                (e.file_name().to_string_lossy().into_owned(), len)
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    let r = compact(&path, flush, false).unwrap();
+    assert!(!r.replaced && r.after >= r.before, "{r:?}");
+    assert_eq!(r.counts.articles, 300);
+    assert_eq!(files(dir.path()).len(), 1, "{:?}", files(dir.path()));
+    assert!(!path.join(backup::CHECKED).exists());
+
+    // Leftovers of stopped ones: a copy never put in place, and what was left of a store
+    // being removed. The open names the latter.
+    let copy = dir.path().join("db.restoring-20200101T000000Z");
+    let discarded = dir.path().join("db.discarded-20200101T000000Z");
+    for d in [&copy, &discarded] {
+        std::fs::create_dir(d).unwrap();
+        std::fs::write(d.join("db"), b"part").unwrap();
+    }
+    let (_churned_dir, churned, store) = churned_store();
+    drop(store);
+    let_go(&churned);
+    std::fs::remove_dir_all(&path).unwrap();
+    std::fs::rename(&churned, &path).unwrap();
+    let r = compact(&path, flush, false).unwrap();
+    assert!(r.replaced, "{r:?}");
+    assert_eq!(r.removed, vec![copy.clone(), discarded.clone()]);
+    assert_eq!(files(dir.path()).len(), 1, "{:?}", files(dir.path()));
+
+    // Stopped between its two renames: no store, the checked copy beside it.
+    std::fs::rename(&path, &copy).unwrap();
+    std::fs::write(copy.join(backup::CHECKED), b"").unwrap();
+    let e = compact(&path, flush, false).unwrap_err();
+    assert!(matches!(e, StoreError::InterruptedRestore { .. }), "{e:?}");
+    assert!(e.to_string().contains("its checked copy"), "{e}");
+    assert!(!path.exists());
+}
+
+/// A restore replaces the store where it is when the configured path is a symbolic link
+/// (the link kept, the restored store on the link target's disk), with the permissions of
+/// the store it replaces rather than the umask's.
+#[test]
+fn a_restore_keeps_the_store_in_its_place_with_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let flush = Duration::from_millis(100);
+    let (dir, real, store, _) = store_of_300();
+    drop(store);
+    let_go(&real);
+    let backup = backup_stopped(&real, &dir.path().join("backups"), 3).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o750)).unwrap();
+    for e in std::fs::read_dir(&real).unwrap() {
+        let p = e.unwrap().path();
+        let m = if p.is_dir() { 0o750 } else { 0o640 };
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+
+    let r = restore(&backup.path, &link, flush).unwrap();
+    assert_eq!(r.counts.articles, 300);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let aside = r.replaced.unwrap();
+    assert!(
+        aside.starts_with(dir.path()) && aside.to_string_lossy().contains("db.replaced-"),
+        "{aside:?}"
+    );
+    assert_eq!(mode(&real), 0o750);
+    for e in std::fs::read_dir(&real).unwrap() {
+        let p = e.unwrap().path();
+        let want = if p.is_dir() { 0o750 } else { 0o640 };
+        assert_eq!(mode(&p), want, "{}", p.display());
+    }
+    assert_eq!(
+        Store::open(&link, flush)
+            .unwrap()
+            .counts()
+            .unwrap()
+            .articles,
+        300
+    );
 }

@@ -901,16 +901,49 @@ fn a_backup_of_the_running_store_restores_and_the_daemon_goes_on() {
     assert_eq!(replaced.unwrap().counts().unwrap().articles, 2);
 }
 
-/// `wirefold compact`: refused while the daemon runs; once it stopped, the store is
-/// rewritten in place and the daemon started again serves the same articles, loads the
-/// index snapshot carried over (no rebuild), and goes on storing.
+/// `wirefold compact`: refused while the daemon runs; a store with nothing to win is left as
+/// it was; once edits have rewritten its articles a few times, the store is rewritten in
+/// place, and the daemon started again serves the same articles, loads the index snapshot
+/// carried over (no rebuild), and goes on storing.
 #[test]
 fn a_stopped_store_compacts_in_place_and_the_daemon_goes_on_from_it() {
     let server = FeedServer::start();
     server.set("harbour.xml", numbered_rss("Harbour", "b", &[1, 2, 3]));
-    let env = TestEnv::new(&[("harbour", server.url("harbour.xml"))], "1s");
+    let env = TestEnv::new(
+        &[
+            ("harbour", server.url("harbour.xml")),
+            ("desk", server.url("desk.xml")),
+        ],
+        "1s",
+    );
+    // The desk's 60 long items, edited in each round: every poll rewrites them all.
+    let desk = |round: u32| {
+        let items: Vec<(String, String, String, String)> = (0..60)
+            .map(|n| {
+                (
+                    format!("d{n}"),
+                    format!("Desk report {n} on the harbour works"),
+                    format!("http://desk.test/{n}"),
+                    // Words of this item's own, so that no two items fold.
+                    format!(
+                        "<p>Revision {round}. {}</p>",
+                        (0..300)
+                            .map(|k| format!("w{:x}", (n * 7919 + k * 104_729) % 999_983))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                )
+            })
+            .collect();
+        let refs: Vec<_> = items
+            .iter()
+            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+            .collect();
+        crate::helpers::rss("Desk", &refs)
+    };
+    server.set("desk.xml", desk(0));
     let daemon = Daemon::start(&env);
-    daemon.wait_for("three items stored", |s| num(s, "/counts/articles") == 3);
+    daemon.wait_for("63 items stored", |s| num(s, "/counts/articles") == 63);
     let (code, _, err) = env.command(&["compact"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("is the daemon running?"), "{err}");
@@ -919,10 +952,19 @@ fn a_stopped_store_compacts_in_place_and_the_daemon_goes_on_from_it() {
 
     let (code, _, err) = env.command(&["compact"]);
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is compact already"), "{err}");
+    for round in 1..=8 {
+        server.set("desk.xml", desk(round));
+        let (code, out, err) = env.command(&["once"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("updated=60"), "round {round}: {out}");
+    }
+    let (code, _, err) = env.command(&["compact"]);
+    assert_eq!(code, 0, "{err}");
     assert!(
         err.contains(&format!("compacted {}: ", env.store.display()))
             && err.contains("MiB on disk before")
-            && err.contains("(3 articles, 3 stories;"),
+            && err.contains("(63 articles, 63 stories;"),
         "{err}"
     );
     let parent = env.store.parent().unwrap();
@@ -935,10 +977,10 @@ fn a_stopped_store_compacts_in_place_and_the_daemon_goes_on_from_it() {
 
     server.set("harbour.xml", numbered_rss("Harbour", "b", &[1, 2, 3, 4]));
     let daemon = Daemon::start(&env);
-    let s = daemon.wait_for("the fourth item stored", |s| {
-        num(s, "/counts/articles") == 4
+    let s = daemon.wait_for("the fourth harbour item stored", |s| {
+        num(s, "/counts/articles") == 64
     });
-    assert_eq!(num(&s, "/counts/stories"), 4, "{s:#}");
+    assert_eq!(num(&s, "/counts/stories"), 64, "{s:#}");
     assert_eq!(s["store"]["previous_stop"], "clean", "{s:#}");
     let log = daemon.log();
     let (code, _) = daemon.terminate();
