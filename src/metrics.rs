@@ -77,6 +77,13 @@ pub const RULE_HITS: &str = "wirefold_boilerplate_rule_hits_total";
 pub const LAST_BACKUP: &str = "wirefold_store_last_backup_timestamp_seconds";
 /// Counter: backups this daemon wrote (`result="ok"`) or failed to write (`"error"`).
 pub const BACKUPS: &str = "wirefold_store_backups_total";
+/// Counter: what the retention sweeps deleted (`what="articles"`, `"stories"`, `"changes"`,
+/// `"tombstones"`).
+pub const RETENTION_DELETED: &str = "wirefold_retention_deleted_total";
+/// Gauge: Unix time the last retention sweep finished.
+pub const RETENTION_LAST_SWEEP: &str = "wirefold_retention_last_sweep_timestamp_seconds";
+/// Counter: retention sweeps that failed.
+pub const RETENTION_FAILURES: &str = "wirefold_retention_failed_sweeps_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -182,6 +189,15 @@ fn describe() {
         BACKUPS,
         "Backups of the store written by this daemon, by result."
     );
+    describe_counter!(
+        RETENTION_DELETED,
+        "What the retention sweeps deleted since the start, by kind."
+    );
+    describe_gauge!(
+        RETENTION_LAST_SWEEP,
+        "Unix time the last retention sweep finished."
+    );
+    describe_counter!(RETENTION_FAILURES, "Retention sweeps that failed.");
     describe_counter!(
         RULE_HITS,
         "Times a boilerplate rule dropped, cut or rewrote a paragraph of a fetched entry."
@@ -298,6 +314,20 @@ pub fn backup_gauges(log: &crate::storage::BackupLog) {
     }
     counter!(BACKUPS, "result" => "ok").absolute(log.done);
     counter!(BACKUPS, "result" => "error").absolute(log.failed);
+}
+
+/// The retention sweeps' counters and gauge, from their log at scrape time (none while
+/// `store.retention` is off).
+pub fn retention_gauges(log: &crate::retention::RetentionState) {
+    let d = log.deleted;
+    counter!(RETENTION_DELETED, "what" => "articles").absolute(d.articles as u64);
+    counter!(RETENTION_DELETED, "what" => "stories").absolute(d.stories);
+    counter!(RETENTION_DELETED, "what" => "changes").absolute(d.changes as u64);
+    counter!(RETENTION_DELETED, "what" => "tombstones").absolute(d.tombstones as u64);
+    counter!(RETENTION_FAILURES).absolute(log.failed);
+    if let Some(last) = log.last {
+        gauge!(RETENTION_LAST_SWEEP).set(last as f64 / 1000.0);
+    }
 }
 
 /// What a scrape last read from the store, for the scrapes while a backup has it closed: the

@@ -45,7 +45,7 @@ fn ms(d: Duration) -> Millis {
 }
 
 /// What one sweep deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Swept {
     /// Articles deleted.
     pub articles: usize,
@@ -77,6 +77,38 @@ impl Swept {
                 "retention deleted old items"
             );
         }
+    }
+}
+
+/// How the daemon's sweeps went, for `/status` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct RetentionLog(std::sync::Mutex<RetentionState>);
+
+/// What [`RetentionLog`] holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionState {
+    /// Sweeps finished since the start (with or without anything to delete).
+    pub sweeps: u64,
+    /// When the last one finished (Unix ms).
+    pub last: Option<Millis>,
+    /// When the next one is due (Unix ms); `None` until the store was read through.
+    pub next: Option<Millis>,
+    /// What the sweeps deleted since the start.
+    pub deleted: Swept,
+    /// Sweeps that failed since the start, and when the last one did, if no sweep finished
+    /// after it.
+    pub failed: u64,
+    pub failing_since: Option<Millis>,
+}
+
+impl RetentionLog {
+    /// What the sweeps did so far.
+    pub fn get(&self) -> RetentionState {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn update(&self, f: impl FnOnce(&mut RetentionState)) {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
     }
 }
 
@@ -191,15 +223,17 @@ impl DeletionClock {
     }
 }
 
-/// Sweeps every [`sweep_every`] until `stop` fires.
+/// Sweeps every [`sweep_every`] until `stop` fires, recording how they went in `log`.
 pub async fn run(
     folder: Arc<Folder>,
     store: Store,
     retention: Duration,
     clock: DeletionClock,
+    log: Arc<RetentionLog>,
     stop: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(sweep_every(retention));
+    let every = sweep_every(retention);
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -207,6 +241,7 @@ pub async fn run(
             _ = tick.tick() => {}
         }
         let mut total = Swept::default();
+        let mut failed = false;
         loop {
             let (f, s) = (folder.clone(), store.clone());
             let now = clock.now_ms();
@@ -221,15 +256,30 @@ pub async fn run(
                 }
                 Ok(Err(e)) => {
                     warn!(error.message = %e, error.cause_chain = ?e, "retention sweep failed");
+                    failed = true;
                     break;
                 }
                 Err(e) => {
                     warn!(error.message = %e, "retention task failed");
+                    failed = true;
                     break;
                 }
             }
         }
         total.log(retention);
+        let now = Utc::now().timestamp_millis();
+        log.update(|s| {
+            s.deleted.add(total);
+            s.next = Some(now.saturating_add(ms(every)));
+            if failed {
+                s.failed += 1;
+                s.failing_since.get_or_insert(now);
+            } else {
+                s.sweeps += 1;
+                s.last = Some(now);
+                s.failing_since = None;
+            }
+        });
     }
 }
 

@@ -67,6 +67,9 @@ struct ConfigStatus {
 #[derive(Debug, Deserialize)]
 struct StoreStatus {
     backups: Option<BackupStatus>,
+    /// Absent from the status of a wirefold before session 59.
+    #[serde(default)]
+    retention: Option<RetentionStatus>,
     /// The write failure that stops ingesting, while it lasts.
     #[serde(default)]
     error: Option<StoreFailure>,
@@ -89,6 +92,21 @@ struct BackupStatus {
     last: Option<LastBackup>,
     next: Option<String>,
     failure: Option<BackupFailure>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RetentionStatus {
+    after: Option<String>,
+    sweeps: u64,
+    last: Option<String>,
+    deleted: Deleted,
+    failing_since: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Deleted {
+    articles: u64,
+    tombstones: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -403,6 +421,31 @@ fn backups_line(b: &BackupStatus) -> String {
     line
 }
 
+/// `retention 30days · 12 sweeps, the last …, 340 articles and 12 tombstones deleted since
+/// the start`, with a failure that lasts; `None` while retention is off.
+fn retention_line(r: &RetentionStatus) -> Option<String> {
+    let after = r.after.as_deref()?;
+    let mut line = match &r.last {
+        Some(last) => format!(
+            "retention {after} · {}, the last {last}; {} and {} deleted since the start",
+            counted(r.sweeps, "sweep", "sweeps"),
+            counted(r.deleted.articles, "article", "articles"),
+            counted(r.deleted.tombstones, "tombstone", "tombstones"),
+        ),
+        None => {
+            format!("retention {after} · no sweep yet (the first follows the store's read-through)")
+        }
+    };
+    if let Some(since) = &r.failing_since {
+        let _ = write!(
+            line,
+            "
+RETENTION SWEEPS FAILING since {since} (see the log)"
+        );
+    }
+    Some(line)
+}
+
 fn render(s: &Status) -> String {
     let mut out = String::new();
     let gone = |x: &Source| x.state.as_deref() == Some("gone");
@@ -445,6 +488,10 @@ fn render(s: &Status) -> String {
     }
     if let Some(b) = s.store.as_ref().and_then(|st| st.backups.as_ref()) {
         let _ = writeln!(out, "{}", backups_line(b));
+    }
+    let retention = s.store.as_ref().and_then(|st| st.retention.as_ref());
+    if let Some(line) = retention.and_then(retention_line) {
+        let _ = writeln!(out, "{line}");
     }
     if let Some(st) = &s.store {
         if let Some(e) = &st.error {
@@ -706,6 +753,42 @@ mod tests {
         );
         // An older daemon's status has no backups: no line.
         assert!(!render(&status("")).contains("backup"));
+    }
+
+    #[test]
+    fn the_retention_line_shows_the_sweeps_and_a_failure_and_nothing_when_off() {
+        let with = |retention: &str| {
+            let mut st = status("");
+            st.store = serde_json::from_str(&format!(r#"{{"retention": {retention}}}"#)).unwrap();
+            render(&st)
+        };
+        let text = with(
+            r#"{"after": "30days", "every": "10m", "sweeps": 12, "last": "2026-03-03T02:00:00Z",
+                "next": "2026-03-03T02:10:00Z", "failed": 0, "failing_since": null,
+                "deleted": {"articles": 340, "stories": 300, "changes": 700, "tombstones": 1}}"#,
+        );
+        assert!(
+            text.contains(
+                "retention 30days · 12 sweeps, the last 2026-03-03T02:00:00Z; 340 articles and \
+                 1 tombstone deleted since the start\n"
+            ),
+            "{text}"
+        );
+        let text = with(
+            r#"{"after": "1day", "sweeps": 0, "last": null, "failed": 2,
+                "failing_since": "2026-03-03T02:00:00Z",
+                "deleted": {"articles": 0, "stories": 0, "changes": 0, "tombstones": 0}}"#,
+        );
+        assert!(
+            text.contains("retention 1day · no sweep yet")
+                && text.contains("RETENTION SWEEPS FAILING since 2026-03-03T02:00:00Z"),
+            "{text}"
+        );
+        let text = with(
+            r#"{"after": null, "sweeps": 0, "last": null, "failing_since": null,
+                "deleted": {"articles": 0, "stories": 0, "changes": 0, "tombstones": 0}}"#,
+        );
+        assert!(!text.contains("retention"), "{text}");
     }
 
     #[test]

@@ -194,6 +194,7 @@ impl App {
             self.config.store.backup_dir.clone(),
             self.config.store.backups_kept,
         ));
+        let retention_log = Arc::<crate::retention::RetentionLog>::default();
         let state = AppState {
             config: self.config.clone(),
             sources: self.sources.clone(),
@@ -209,6 +210,7 @@ impl App {
             backups: backups.clone(),
             previous_run,
             hosts: self.ctx.hosts.clone(),
+            retention: retention_log.clone(),
         };
 
         // Background read-through of the store (when not done at open): started before
@@ -311,6 +313,7 @@ impl App {
                 self.ctx.store.clone(),
                 r,
                 deletion_clock.clone(),
+                retention_log.clone(),
                 sched_stop.clone(),
             );
             let (stop, verified) = (sched_stop.clone(), verified.clone());

@@ -96,6 +96,8 @@ pub struct AppState {
     pub previous_run: crate::storage::PreviousRun,
     /// The polls' per-host limits, with the pauses hosts asked for (`host_paused_until`).
     pub hosts: Arc<crate::fetch::host_limit::HostLimiter>,
+    /// How the retention sweeps went (`store.retention` in `/status`).
+    pub retention: Arc<crate::retention::RetentionLog>,
 }
 
 /// Builds the router.
@@ -345,6 +347,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
         crate::metrics::config_gauges(&s.sources.loads());
         crate::metrics::clock_gauge(s.scheduler.clock.skew());
         crate::metrics::backup_gauges(&s.backups.log());
+        if s.config.store.retention.is_some() {
+            crate::metrics::retention_gauges(&s.retention.get());
+        }
         crate::metrics::rule_hits(s.folder.rules());
         crate::metrics::network_gauge(s.scheduler.network().down_since.is_none());
         // The sources' states are in the store: while a backup has it closed, the ones the

@@ -81,6 +81,8 @@ pub struct StoreHealth {
     pub error: Option<StoreErrorStatus>,
     /// Its backups.
     pub backups: BackupStatus,
+    /// What retention keeps and how its sweeps went.
+    pub retention: RetentionStatus,
     /// How the daemon's previous run on this store ended: `clean` (or there was none), or
     /// `unclean` (killed, crashed, power lost: the store was recovered from its log, and that
     /// run's last `store.flush_every` of writes may be missing).
@@ -104,6 +106,44 @@ pub struct BackupStatus {
     pub next: Option<String>,
     /// The last failed backup, if none succeeded after it.
     pub failure: Option<BackupFailureStatus>,
+}
+
+/// Retention in `/status`: what `store.retention` keeps, and how the sweeps went since the
+/// start.
+#[derive(Debug, Serialize)]
+pub struct RetentionStatus {
+    /// `store.retention` (e.g. `"30days"`); `null`: off, everything is kept.
+    pub after: Option<String>,
+    /// How often a sweep runs (`retention / 8`, between a second and ten minutes).
+    pub every: Option<String>,
+    /// Sweeps finished since the start; none before the store was read through.
+    pub sweeps: u64,
+    /// When the last sweep finished, and when the next is due.
+    pub last: Option<String>,
+    pub next: Option<String>,
+    /// What the sweeps deleted since the start: articles, stories (with their last copy),
+    /// change-log entries and tombstones.
+    pub deleted: crate::retention::Swept,
+    /// Sweeps that failed since the start, and since when they fail (`null` once one
+    /// finished after them).
+    pub failed: u64,
+    pub failing_since: Option<String>,
+}
+
+impl RetentionStatus {
+    fn new(retention: Option<std::time::Duration>, log: crate::retention::RetentionState) -> Self {
+        let human = |d| humantime::format_duration(d).to_string();
+        Self {
+            after: retention.map(human),
+            every: retention.map(|r| human(crate::retention::sweep_every(r))),
+            sweeps: log.sweeps,
+            last: log.last.and_then(rfc3339),
+            next: log.next.and_then(rfc3339),
+            deleted: log.deleted,
+            failed: log.failed,
+            failing_since: log.failing_since.and_then(rfc3339),
+        }
+    }
 }
 
 /// A backup in `/status`.
@@ -748,6 +788,10 @@ pub(super) fn build(
                     &state.config.store,
                     state.backups.root(),
                     state.backups.log(),
+                ),
+                retention: RetentionStatus::new(
+                    state.config.store.retention,
+                    state.retention.get(),
                 ),
                 previous_stop: match state.previous_run {
                     crate::storage::PreviousRun::Clean => "clean",

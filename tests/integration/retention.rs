@@ -54,6 +54,33 @@ fn old_items_vanish_and_do_not_come_back() {
         num(s, "/counts/articles") == 0 && num(s, "/counts/stories") == 0
     });
     assert_eq!(num(source(&s), "/items_new"), 2);
+    // `/status` and `/metrics` tell what the sweeps did.
+    let s = daemon.wait_for("the sweep's deletions shown", |s| {
+        s.pointer("/store/retention/deleted/articles")
+            .and_then(serde_json::Value::as_u64)
+            == Some(2)
+    });
+    let r = &s["store"]["retention"];
+    assert_eq!(r["after"], "8s", "{r:#}");
+    assert_eq!(r["every"], "1s", "{r:#}");
+    assert!(
+        num(r, "/sweeps") >= 1 && num(r, "/deleted/stories") == 2,
+        "{r:#}"
+    );
+    assert!(r["last"].is_string() && r["next"].is_string(), "{r:#}");
+    assert!(
+        r["failing_since"].is_null() && num(r, "/failed") == 0,
+        "{r:#}"
+    );
+    let metrics = crate::helpers::http_get(&daemon.url("/metrics")).1;
+    assert_eq!(
+        crate::helpers::metric(
+            &metrics,
+            r#"wirefold_retention_deleted_total{what="articles"}"#
+        ),
+        Some(2),
+        "{metrics}"
+    );
     // The change feed tells a consumer that follows it which articles and stories went.
     let ids = |v: &serde_json::Value, key: &str| {
         let mut ids: Vec<u64> = v[key]
