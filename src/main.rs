@@ -480,6 +480,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Compact { config, keep_old } => {
             let config = load(&config)?;
+            // The store's warnings, as `export` shows them.
+            telemetry::init(config.log.format, "warn");
             let store = &config.store.path;
             let r = wirefold::storage::compact(store, config.store.flush_every, keep_old)
                 .map_err(|e| anyhow::anyhow!("compacting {}: {e}", store.display()))?;

@@ -274,7 +274,7 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         .unwrap_or(Path::new("."));
     // A new host: the store's directory is yet to be made, as `run` makes it.
     fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, &e))?;
-    let stamp = stamp_now();
+    let stamp = free_stamp(store);
     let staging = beside(store, "restoring", &stamp);
     let checked = (|| {
         copy_store(backup, &staging)?;
@@ -317,7 +317,7 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
             return Err(e);
         }
     };
-    let replaced = put_in_place(&staging, store, &stamp)?;
+    let replaced = put_in_place(&staging, store, &stamp, "replaced")?;
     Ok(RestoreReport {
         counts,
         replaced,
@@ -325,41 +325,73 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
     })
 }
 
-/// The time in the names of a restore's (or compaction's) directories beside the store.
-pub(super) fn stamp_now() -> String {
-    chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
+/// The stamp of a restore's (or compaction's) directories beside `store`: the time now,
+/// numbered (`-002`, …) until no `STORE.restoring-`, `STORE.replaced-` or
+/// `STORE.discarded-` directory of that stamp is there. So two restores within a second do
+/// not meet, and the copy and the store moved aside that an interrupted one leaves have one
+/// stamp, by which [`interrupted_restore`] names the one from the other (numbered each on
+/// its own, a copy `…-002` was named beside an older `replaced-…` of another run).
+pub(super) fn free_stamp(store: &Path) -> String {
+    free_stamp_at(
+        store,
+        &chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string(),
+    )
 }
 
-/// `STORE.WHAT-STAMP` beside `store`, numbered (`-002`, …) past any name taken: two restores
-/// within a second must not meet.
-pub(super) fn beside(store: &Path, what: &str, stamp: &str) -> PathBuf {
+/// [`free_stamp`] at the time `now` (`YYYYMMDDTHHMMSSZ`).
+pub(super) fn free_stamp_at(store: &Path, now: &str) -> String {
+    let now = now.to_owned();
     (1..)
         .map(|n| {
-            let mut name = store.as_os_str().to_owned();
-            name.push(format!(".{what}-{stamp}"));
-            if n > 1 {
-                name.push(format!("-{n:03}"));
+            if n == 1 {
+                now.clone()
+            } else {
+                format!("{now}-{n:03}")
             }
-            PathBuf::from(name)
         })
-        .find(|p| !p.exists())
-        .unwrap_or_default()
+        .find(|stamp| {
+            ["restoring", "replaced", DISCARDED]
+                .iter()
+                .all(|what| !beside(store, what, stamp).exists())
+        })
+        .unwrap_or(now)
+}
+
+/// `STORE.WHAT-STAMP` beside `store`.
+pub(super) fn beside(store: &Path, what: &str, stamp: &str) -> PathBuf {
+    let mut name = store.as_os_str().to_owned();
+    name.push(format!(".{what}-{stamp}"));
+    PathBuf::from(name)
 }
 
 /// Puts the checked copy `staging` (`STORE.restoring-STAMP`, marked [`CHECKED`]) in place of
 /// the store at `store`, which the caller holds locked: the store moved aside to
-/// `STORE.replaced-STAMP` (returned; `None` where there was none), then the copy renamed into
-/// its place. A failure puts back what was there and removes the copy. Killed between the two
-/// renames, it leaves no store and the marked copy beside it: [`interrupted_restore`] names
-/// both at the next open.
-pub(super) fn put_in_place(staging: &Path, store: &Path, stamp: &str) -> Result<Option<PathBuf>> {
+/// `STORE.ASIDE-STAMP` (`replaced`, or a compaction's `discarded`; returned, `None` where
+/// there was none), then the copy renamed into its place. A failure puts back what was there
+/// and removes the copy. Killed between the two renames, it leaves no store and the marked
+/// copy beside it: [`interrupted_restore`] names both at the next open.
+pub(super) fn put_in_place(
+    staging: &Path,
+    store: &Path,
+    stamp: &str,
+    aside: &str,
+) -> Result<Option<PathBuf>> {
     let parent = store
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let replaced = if store.exists() {
-        let aside = beside(store, "replaced", stamp);
-        if let Err(e) = fs::rename(store, &aside) {
+        let aside = beside(store, aside, stamp);
+        // A rename onto an empty directory would replace it.
+        let moved = if aside.exists() {
+            Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} is there already", aside.display()),
+            ))
+        } else {
+            fs::rename(store, &aside)
+        };
+        if let Err(e) = moved {
             let _ = fs::remove_dir_all(staging);
             return Err(io_error("moving aside", store, &e));
         }
@@ -422,13 +454,22 @@ fn siblings(store: &Path, what: &str) -> Vec<PathBuf> {
 /// `store` itself, or where it leads when it is a symbolic link: a restore or compaction
 /// replaces the directory, and must replace it where it is (renaming the link put the new
 /// store on the link's disk, and left the old one where the link led).
-pub(super) fn resolved(store: &Path) -> PathBuf {
-    match fs::symlink_metadata(store) {
-        Ok(m) if m.file_type().is_symlink() => {
-            fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf())
-        }
-        _ => store.to_path_buf(),
+/// Read link by link, not canonicalized: a link whose store a stopped restore moved aside
+/// leads nowhere, and must still lead to where the store's leftovers are.
+pub(crate) fn resolved(store: &Path) -> PathBuf {
+    let mut path = store.to_path_buf();
+    // Links to links, up to the kernel's own limit on a path's links.
+    for _ in 0..40 {
+        let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        let Some(target) = is_link.then(|| fs::read_link(&path).ok()).flatten() else {
+            break;
+        };
+        path = match path.parent() {
+            Some(parent) if target.is_relative() => parent.join(target),
+            _ => target,
+        };
     }
+    path
 }
 
 /// The error to give when the store at `store` is missing because a [`restore`] stopped
@@ -442,14 +483,18 @@ pub(crate) fn interrupted_restore(store: &Path) -> Option<StoreError> {
     let restored = restoring_copies(store).pop()?;
     let name = store.file_name()?.to_str()?;
     let copy = restored.file_name()?.to_str()?;
-    let stamp = &copy[name.len() + ".restoring-".len()..];
-    let replaced = restored.with_file_name(format!("{name}.replaced-{stamp}"));
+    let stamp = copy.get(name.len() + ".restoring-".len()..)?;
+    // A compaction moves the store aside as `discarded`, a restore as `replaced`.
+    let replaced = ["replaced", DISCARDED]
+        .iter()
+        .map(|what| restored.with_file_name(format!("{name}.{what}-{stamp}")))
+        .find(|p| p.exists());
     // The store is moved aside only after the copy was checked.
-    let checked = restored.join(CHECKED).exists() || replaced.exists();
+    let checked = restored.join(CHECKED).exists() || replaced.is_some();
     Some(StoreError::InterruptedRestore {
         path: store.display().to_string(),
         restored: restored.display().to_string(),
-        replaced: replaced.exists().then(|| replaced.display().to_string()),
+        replaced: replaced.map(|r| r.display().to_string()),
         checked,
     })
 }

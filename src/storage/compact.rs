@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::backup::{
-    beside, discarded_stores, give_modes, give_owner, holds_sled_files, interrupted_restore,
-    io_error, lock_sled, put_in_place, resolved, restoring_copies, stamp_now, sync_dir,
+    beside, discarded_stores, free_stamp, give_modes, give_owner, holds_sled_files,
+    interrupted_restore, io_error, lock_sled, put_in_place, resolved, restoring_copies, sync_dir,
     wait_for_sled, CHECKED, DISCARDED,
 };
 use super::{Counts, Result, Store, StoreError, MARK_FILE, RUNNING_FILE};
@@ -94,12 +94,12 @@ pub(super) fn compact_with(
     before_swap: impl FnOnce(&Path),
 ) -> Result<CompactReport> {
     let started = Instant::now();
-    if let Some(e) = interrupted_restore(store) {
-        return Err(e);
-    }
     // A store reached through a symbolic link is compacted where it is: the copy beside the
     // link's target, on its disk, and the link left as it is.
     let store = &resolved(store);
+    if let Some(e) = interrupted_restore(store) {
+        return Err(e);
+    }
     if !holds_sled_files(store) {
         return Err(StoreError::Io(format!(
             "there is no store at {} to compact (no sled files conf and db in it)",
@@ -107,7 +107,7 @@ pub(super) fn compact_with(
         )));
     }
     let before = dir_bytes(store)?;
-    let stamp = stamp_now();
+    let stamp = free_stamp(store);
     let staging = beside(store, "restoring", &stamp);
     let shown = store.display().to_string();
     let failed = |message: String| StoreError::CompactFailed {
@@ -173,45 +173,54 @@ pub(super) fn compact_with(
             removed,
             replaced,
         };
+    // What stopped restores and compactions left beside the store, removed while it is
+    // locked (a restore running now holds the lock, and its copy is no leftover).
+    let leftovers = || -> Vec<PathBuf> {
+        restoring_copies(store)
+            .into_iter()
+            .chain(discarded_stores(store))
+            .filter(|copy| fs::remove_dir_all(copy).is_ok())
+            .collect()
+    };
     if after >= before {
         fs::remove_dir_all(&staging).map_err(|e| io_error("removing", &staging, &e))?;
-        return Ok(report(after, None, Vec::new(), false));
+        let removed = leftovers();
+        drop(own_lock);
+        return Ok(report(after, None, removed, false));
     }
 
     before_swap(store);
-    // sled's lock as well, which a wirefold from before the store's own lock takes alone.
-    let sled_lock = match lock_sled(store) {
-        Ok(lock) => lock,
+    // sled's lock as well, which a wirefold from before the store's own lock takes alone;
+    // and the copy's own lock, which is the store's once the copy is in place.
+    let locks = lock_sled(store).and_then(|sled| Ok((sled, super::lock::lock_store(&staging)?)));
+    let locks = match locks {
+        Ok(locks) => locks,
         Err(e) => {
             let _ = fs::remove_dir_all(&staging);
             return Err(e);
         }
     };
-    let replaced = put_in_place(&staging, store, &stamp)?;
-    drop((sled_lock, own_lock));
+    // Moved aside under the name of what it is about to be: a compaction killed before
+    // removing it leaves a directory the next open warns of and the next compaction removes
+    // (or, killed before the copy went in, one the open names beside the copy).
+    let aside = if keep_old { "replaced" } else { DISCARDED };
+    let replaced = put_in_place(&staging, store, &stamp, aside)?;
+    drop(own_lock);
     let kept = match replaced {
         Some(old) if !keep_old => {
-            // Renamed first: a compaction killed while removing it leaves a directory that
-            // says what it is, which the next open warns of and the next compaction removes.
-            let discarded = beside(store, DISCARDED, &stamp);
-            fs::rename(&old, &discarded)
-                .and_then(|()| fs::remove_dir_all(&discarded))
-                .map_err(|e| {
-                    io_error(
-                        "removing the store as it was (the compacted one is in place) at",
-                        &old,
-                        &e,
-                    )
-                })?;
+            fs::remove_dir_all(&old).map_err(|e| {
+                io_error(
+                    "removing the store as it was (the compacted one is in place) at",
+                    &old,
+                    &e,
+                )
+            })?;
             None
         }
         other => other,
     };
-    let removed = restoring_copies(store)
-        .into_iter()
-        .chain(discarded_stores(store))
-        .filter(|copy| fs::remove_dir_all(copy).is_ok())
-        .collect();
+    let removed = leftovers();
+    drop(locks);
     Ok(report(dir_bytes(store)?, kept, removed, true))
 }
 

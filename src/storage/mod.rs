@@ -269,26 +269,10 @@ impl Store {
         cache_bytes: u64,
         read_through: bool,
     ) -> Result<Store> {
-        if let Some(e) = backup::interrupted_restore(path) {
+        // Beside where a symbolic link leads: that is where a restore or compaction works.
+        let real = backup::resolved(path);
+        if let Some(e) = backup::interrupted_restore(&real) {
             return Err(e);
-        }
-        if path.exists() {
-            for copy in backup::restoring_copies(path) {
-                tracing::warn!(
-                    copy = %copy.display(),
-                    "a restore or compaction of this store was stopped before it replaced \
-                     the store; its copy is left beside it: remove it (the next restore or \
-                     compaction does)"
-                );
-            }
-            for old in backup::discarded_stores(path) {
-                tracing::warn!(
-                    store = %old.display(),
-                    "a compaction of this store was stopped while it removed the store it \
-                     replaced; what is left of that is beside it: remove it (the next \
-                     compaction does)"
-                );
-            }
         }
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
@@ -315,6 +299,24 @@ impl Store {
                 .any(|f| path.join(f).exists());
         // Before sled's: a daemon whose database is closed for a backup still holds this.
         let lock = lock::lock_store(path)?;
+        // Told once the lock is ours: a wirefold started while a restore or compaction runs
+        // is refused as locked, without taking that one's copy for a leftover.
+        for copy in backup::restoring_copies(&real) {
+            tracing::warn!(
+                copy = %copy.display(),
+                "a restore or compaction of this store was stopped before it replaced the \
+                 store; its copy is left beside it: remove it (the next restore or compaction \
+                 does)"
+            );
+        }
+        for old in backup::discarded_stores(&real) {
+            tracing::warn!(
+                store = %old.display(),
+                "a compaction of this store was stopped while it removed the store it \
+                 replaced; what is left of that is beside it: remove it (the next compaction \
+                 does)"
+            );
+        }
         if let Err(e) = backup::adopt_backup(path, &shown, opened_before) {
             // The lock file this open made would pass for an open since: the next open
             // would drop the manifest unchecked, and take the damaged backup.

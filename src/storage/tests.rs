@@ -2293,58 +2293,80 @@ fn a_compaction_keeps_the_store_locked_its_permissions_and_its_place() {
     assert_eq!(store.counts().unwrap(), counts);
 }
 
-/// A store with nothing to win (never churned) is left as it was; what stopped compactions
-/// left beside a store (a copy, a store being removed) goes with the next one; and a store
-/// missing because one was stopped between its renames is named, as `run` names it.
+/// What stopped compactions left beside a store (a copy, a store being removed) goes with
+/// the next one, also when the store has nothing to win (never churned) and is left as it
+/// was; a store missing because one was stopped between its renames is named, as `run`
+/// names it, through a symbolic link too; and the store a compaction moves aside is named
+/// with its copy's stamp, even when an older run of that second left one.
 #[test]
 fn a_compaction_leaves_a_compact_store_alone_and_clears_what_stopped_ones_left() {
     let flush = Duration::from_millis(100);
     let (dir, path, store, _) = store_of_300();
     drop(store);
     let_go(&path);
-    let files = |p: &std::path::Path| -> Vec<(String, u64)> {
+    let names = |p: &std::path::Path| -> Vec<String> {
         let mut f: Vec<_> = std::fs::read_dir(p)
             .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                let len = e.metadata().unwrap().len();
-                (e.file_name().to_string_lossy().into_owned(), len)
-            })
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         f.sort();
         f
     };
-    let r = compact(&path, flush, false).unwrap();
-    assert!(!r.replaced && r.after >= r.before, "{r:?}");
-    assert_eq!(r.counts.articles, 300);
-    assert_eq!(files(dir.path()).len(), 1, "{:?}", files(dir.path()));
-    assert!(!path.join(backup::CHECKED).exists());
-
     // Leftovers of stopped ones: a copy never put in place, and what was left of a store
-    // being removed. The open names the latter.
+    // being removed.
     let copy = dir.path().join("db.restoring-20200101T000000Z");
     let discarded = dir.path().join("db.discarded-20200101T000000Z");
     for d in [&copy, &discarded] {
         std::fs::create_dir(d).unwrap();
         std::fs::write(d.join("db"), b"part").unwrap();
     }
+    let r = compact(&path, flush, false).unwrap();
+    assert!(!r.replaced && r.after >= r.before, "{r:?}");
+    assert_eq!(r.counts.articles, 300);
+    assert_eq!(r.removed, vec![copy.clone(), discarded.clone()]);
+    assert_eq!(names(dir.path()), vec!["db"]);
+    assert!(!path.join(backup::CHECKED).exists());
+
+    // Stopped between its two renames (the store moved aside as the store to remove, the
+    // checked copy beside it): no store, and both named, also through a link.
     let (_churned_dir, churned, store) = churned_store();
     drop(store);
     let_go(&churned);
-    std::fs::remove_dir_all(&path).unwrap();
-    std::fs::rename(&churned, &path).unwrap();
-    let r = compact(&path, flush, false).unwrap();
-    assert!(r.replaced, "{r:?}");
-    assert_eq!(r.removed, vec![copy.clone(), discarded.clone()]);
-    assert_eq!(files(dir.path()).len(), 1, "{:?}", files(dir.path()));
-
-    // Stopped between its two renames: no store, the checked copy beside it.
-    std::fs::rename(&path, &copy).unwrap();
+    let stamp = "20200101T000000Z";
+    let aside = dir.path().join(format!("db.discarded-{stamp}"));
+    std::fs::rename(&path, &aside).unwrap();
+    std::fs::rename(&churned, &copy).unwrap();
     std::fs::write(copy.join(backup::CHECKED), b"").unwrap();
-    let e = compact(&path, flush, false).unwrap_err();
-    assert!(matches!(e, StoreError::InterruptedRestore { .. }), "{e:?}");
-    assert!(e.to_string().contains("its checked copy"), "{e}");
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink("db", &link).unwrap();
+    for at in [&path, &link] {
+        for e in [
+            compact(at, flush, false).unwrap_err(),
+            Store::open(at, flush).unwrap_err(),
+        ] {
+            assert!(matches!(e, StoreError::InterruptedRestore { .. }), "{e:?}");
+            let shown = e.to_string();
+            assert!(
+                shown.contains("its checked copy")
+                    && shown.contains(&copy.display().to_string())
+                    && shown.contains(&aside.display().to_string()),
+                "{shown}"
+            );
+        }
+    }
     assert!(!path.exists());
+    std::fs::remove_dir_all(&aside).unwrap();
+    std::fs::rename(&copy, &path).unwrap();
+    std::fs::remove_file(path.join(backup::CHECKED)).unwrap();
+
+    // The stamp of a copy and of the store moved aside are one, past any name of an older
+    // run of that second, whichever of the three it is.
+    let t = "20260101T000000Z";
+    assert_eq!(backup::free_stamp_at(&path, t), t);
+    std::fs::create_dir(dir.path().join(format!("db.replaced-{t}"))).unwrap();
+    assert_eq!(backup::free_stamp_at(&path, t), format!("{t}-002"));
+    std::fs::create_dir(dir.path().join(format!("db.restoring-{t}-002"))).unwrap();
+    assert_eq!(backup::free_stamp_at(&path, t), format!("{t}-003"));
 }
 
 /// A restore replaces the store where it is when the configured path is a symbolic link
