@@ -486,6 +486,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let r = wirefold::storage::compact(store, config.store.flush_every, keep_old)
                 .map_err(|e| anyhow::anyhow!("compacting {}: {e}", store.display()))?;
             let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            for copy in &r.removed {
+                cli::note(format_args!(
+                    "removed {}, left by a restore or compaction that was stopped",
+                    copy.display()
+                ));
+            }
             if !r.replaced {
                 cli::note(format_args!(
                     "{} is compact already: a copy of it took {:.1} MiB on disk, the store {:.1} MiB; it was left as it was",
@@ -509,12 +515,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli::note(format_args!(
                     "the store as it was is at {}; remove it once the daemon serves the compacted one",
                     old.display()
-                ));
-            }
-            for copy in r.removed {
-                cli::note(format_args!(
-                    "removed {}, left by a restore or compaction that was stopped",
-                    copy.display()
                 ));
             }
             Ok(ExitCode::SUCCESS)

@@ -548,8 +548,9 @@ fn hold_if_unused(dir: &Path) -> Result<Vec<fs::File>> {
     Ok(held)
 }
 
-/// Gives every file under `dir` (and `dir`) the owner of `like`, where it differs.
-pub(super) fn give_owner(dir: &Path, like: &fs::Metadata) -> Result<()> {
+/// Calls `each` with every path under `dir` (and `dir`) and its metadata (not following
+/// links).
+fn walk(dir: &Path, mut each: impl FnMut(&Path, &fs::Metadata) -> Result<()>) -> Result<()> {
     let mut paths = vec![dir.to_path_buf()];
     while let Some(p) = paths.pop() {
         let meta = fs::symlink_metadata(&p).map_err(|e| io_error("reading", &p, &e))?;
@@ -558,9 +559,14 @@ pub(super) fn give_owner(dir: &Path, like: &fs::Metadata) -> Result<()> {
                 paths.push(entry.map_err(|e| io_error("reading", &p, &e))?.path());
             }
         }
-        set_owner(&p, &meta, like)?;
+        each(&p, &meta)?;
     }
     Ok(())
+}
+
+/// Gives every file under `dir` (and `dir`) the owner of `like`, where it differs.
+pub(super) fn give_owner(dir: &Path, like: &fs::Metadata) -> Result<()> {
+    walk(dir, |p, meta| set_owner(p, meta, like))
 }
 
 /// Gives every file and directory under `dir` (and `dir`) the permissions of its namesake
@@ -576,14 +582,7 @@ pub(super) fn give_modes(dir: &Path, like: &Path) -> Result<()> {
             .mode())
     };
     let (dir_mode, file_mode) = (mode(like)?, mode(&like.join("db"))?);
-    let mut paths = vec![dir.to_path_buf()];
-    while let Some(p) = paths.pop() {
-        let meta = fs::symlink_metadata(&p).map_err(|e| io_error("reading", &p, &e))?;
-        if meta.is_dir() {
-            for entry in fs::read_dir(&p).map_err(|e| io_error("reading", &p, &e))? {
-                paths.push(entry.map_err(|e| io_error("reading", &p, &e))?.path());
-            }
-        }
+    walk(dir, |p, meta| {
         let namesake = p.strip_prefix(dir).ok().map(|rel| like.join(rel));
         let wanted = match namesake.and_then(|n| fs::metadata(n).ok()) {
             Some(n) if n.is_dir() == meta.is_dir() => n.permissions().mode(),
@@ -591,11 +590,11 @@ pub(super) fn give_modes(dir: &Path, like: &Path) -> Result<()> {
             _ => file_mode,
         };
         if meta.permissions().mode() & 0o7777 != wanted & 0o7777 {
-            fs::set_permissions(&p, fs::Permissions::from_mode(wanted & 0o7777))
-                .map_err(|e| io_error("giving the store's permissions to", &p, &e))?;
+            fs::set_permissions(p, fs::Permissions::from_mode(wanted & 0o7777))
+                .map_err(|e| io_error("giving the store's permissions to", p, &e))?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Gives `path` (whose metadata is `meta`) the owner of `like`, if it differs.

@@ -2237,28 +2237,46 @@ fn a_compacted_store_holds_the_same_in_a_smaller_file_and_hands_out_new_ids() {
     assert!(!missing.exists());
 }
 
+/// Gives the store at `real` modes no umask gives (0750 for directories, 0640 for files:
+/// a copy left with the umask's differs whatever the umask), and returns a symbolic link
+/// `link` in `dir` to it.
+fn restricted_behind_a_link(dir: &std::path::Path, real: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(real, std::fs::Permissions::from_mode(0o750)).unwrap();
+    for e in std::fs::read_dir(real).unwrap() {
+        let p = e.unwrap().path();
+        let m = if p.is_dir() { 0o750 } else { 0o640 };
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(real, &link).unwrap();
+    link
+}
+
+/// Asserts the modes [`restricted_behind_a_link`] gave, on the store at `real` and its files.
+fn assert_restricted(real: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(real), 0o750);
+    for e in std::fs::read_dir(real).unwrap() {
+        let p = e.unwrap().path();
+        let want = if p.is_dir() { 0o750 } else { 0o640 };
+        assert_eq!(mode(&p), want, "{}", p.display());
+    }
+}
+
 /// While `compact` checks its copy, and until the copy is in place, the store stays locked:
 /// a wirefold started then (a timer's `once`) is refused, instead of writing into the store
 /// the copy is about to replace. The copy keeps the store's permissions (not the umask's),
 /// and a store reached through a symbolic link is compacted where it is, the link kept.
 #[test]
 fn a_compaction_keeps_the_store_locked_its_permissions_and_its_place() {
-    use std::os::unix::fs::PermissionsExt;
     let flush = Duration::from_millis(100);
     let (dir, real, store) = churned_store();
     let counts = store.counts().unwrap();
     drop(store);
     let_go(&real);
-    // Modes no umask gives: a copy left with the umask's differs whatever the umask.
-    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o750)).unwrap();
-    for e in std::fs::read_dir(&real).unwrap() {
-        let p = e.unwrap().path();
-        let m = if p.is_dir() { 0o750 } else { 0o640 };
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).unwrap();
-    }
-    let link = dir.path().join("link");
-    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let link = restricted_behind_a_link(dir.path(), &real);
 
     let mut tried = false;
     let r = compact::compact_with(&link, flush, false, |at| {
@@ -2283,12 +2301,7 @@ fn a_compaction_keeps_the_store_locked_its_permissions_and_its_place() {
         vec!["db", "link"],
         "the old store is gone from beside it"
     );
-    assert_eq!(mode(&real), 0o750);
-    for e in std::fs::read_dir(&real).unwrap() {
-        let p = e.unwrap().path();
-        let want = if p.is_dir() { 0o750 } else { 0o640 };
-        assert_eq!(mode(&p), want, "{}", p.display());
-    }
+    assert_restricted(&real);
     let store = Store::open(&link, flush).unwrap();
     assert_eq!(store.counts().unwrap(), counts);
 }
@@ -2374,21 +2387,12 @@ fn a_compaction_leaves_a_compact_store_alone_and_clears_what_stopped_ones_left()
 /// the store it replaces rather than the umask's.
 #[test]
 fn a_restore_keeps_the_store_in_its_place_with_its_permissions() {
-    use std::os::unix::fs::PermissionsExt;
     let flush = Duration::from_millis(100);
     let (dir, real, store, _) = store_of_300();
     drop(store);
     let_go(&real);
     let backup = backup_stopped(&real, &dir.path().join("backups"), 3).unwrap();
-    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o750)).unwrap();
-    for e in std::fs::read_dir(&real).unwrap() {
-        let p = e.unwrap().path();
-        let m = if p.is_dir() { 0o750 } else { 0o640 };
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).unwrap();
-    }
-    let link = dir.path().join("link");
-    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let link = restricted_behind_a_link(dir.path(), &real);
 
     let r = restore(&backup.path, &link, flush).unwrap();
     assert_eq!(r.counts.articles, 300);
@@ -2401,12 +2405,7 @@ fn a_restore_keeps_the_store_in_its_place_with_its_permissions() {
         aside.starts_with(dir.path()) && aside.to_string_lossy().contains("db.replaced-"),
         "{aside:?}"
     );
-    assert_eq!(mode(&real), 0o750);
-    for e in std::fs::read_dir(&real).unwrap() {
-        let p = e.unwrap().path();
-        let want = if p.is_dir() { 0o750 } else { 0o640 };
-        assert_eq!(mode(&p), want, "{}", p.display());
-    }
+    assert_restricted(&real);
     assert_eq!(
         Store::open(&link, flush)
             .unwrap()

@@ -950,9 +950,20 @@ fn a_stopped_store_compacts_in_place_and_the_daemon_goes_on_from_it() {
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 
+    // A copy a stopped compaction left goes with the next one, which says so.
+    let mut leftover = env.store.as_os_str().to_owned();
+    leftover.push(".restoring-20200101T000000Z");
+    std::fs::create_dir(&leftover).unwrap();
     let (code, _, err) = env.command(&["compact"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("is compact already"), "{err}");
+    assert!(
+        err.contains(
+            "restoring-20200101T000000Z, left by a restore or compaction that was stopped"
+        ),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(&leftover).exists());
     for round in 1..=8 {
         server.set("desk.xml", desk(round));
         let (code, out, err) = env.command(&["once"]);
