@@ -125,6 +125,25 @@ the store was recovered from its log (see the log of this start).</p>",
                 .map_or(String::new(), |n| format!(" · next {}", text(n)))
         );
     }
+    let retention = &store.retention;
+    if let Some(since) = &retention.failing_since {
+        let _ = write!(
+            h,
+            "<p class=\"err\" id=\"retention\">Retention sweeps fail since {} (see the log): \
+nothing older than {} is deleted meanwhile.</p>",
+            text(since),
+            opt(&retention.after)
+        );
+    } else if let (Some(after), Some(last)) = (&retention.after, &retention.last) {
+        let _ = write!(
+            h,
+            "<p class=\"muted\" id=\"retention\">retention {} · last sweep {} · {} articles \
+deleted since the start</p>",
+            text(after),
+            text(last),
+            retention.deleted.articles
+        );
+    }
     if let Some(err) = &status.config.last_reload_error {
         let _ = write!(
             h,

@@ -81,6 +81,12 @@ fn old_items_vanish_and_do_not_come_back() {
         Some(2),
         "{metrics}"
     );
+    let page = crate::helpers::http_get(&daemon.url("/")).1;
+    assert!(
+        page.contains("id=\"retention\">retention 8s · last sweep ")
+            && page.contains(" · 2 articles deleted since the start</p>"),
+        "{page}"
+    );
     // The change feed tells a consumer that follows it which articles and stories went.
     let ids = |v: &serde_json::Value, key: &str| {
         let mut ids: Vec<u64> = v[key]
