@@ -107,8 +107,20 @@ impl RetentionLog {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn update(&self, f: impl FnOnce(&mut RetentionState)) {
-        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    /// Records a sweep that ended at `now` having deleted `deleted`, `failed` or not, with
+    /// the next one due `every` later.
+    fn record(&self, deleted: Swept, failed: bool, now: Millis, every: Duration) {
+        let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        s.deleted.add(deleted);
+        s.next = Some(now.saturating_add(ms(every)));
+        if failed {
+            s.failed += 1;
+            s.failing_since.get_or_insert(now);
+        } else {
+            s.sweeps += 1;
+            s.last = Some(now);
+            s.failing_since = None;
+        }
     }
 }
 
@@ -267,25 +279,40 @@ pub async fn run(
             }
         }
         total.log(retention);
-        let now = Utc::now().timestamp_millis();
-        log.update(|s| {
-            s.deleted.add(total);
-            s.next = Some(now.saturating_add(ms(every)));
-            if failed {
-                s.failed += 1;
-                s.failing_since.get_or_insert(now);
-            } else {
-                s.sweeps += 1;
-                s.last = Some(now);
-                s.failing_since = None;
-            }
-        });
+        log.record(total, failed, Utc::now().timestamp_millis(), every);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A failing sweep keeps what the earlier ones deleted and the last good one's time, and
+    /// is told from its first failure until a sweep finishes again.
+    #[test]
+    fn the_log_keeps_the_last_good_sweep_and_the_first_failure_until_one_passes() {
+        let log = RetentionLog::default();
+        let minute = Duration::from_secs(60);
+        let two = Swept {
+            articles: 2,
+            stories: 1,
+            changes: 3,
+            tombstones: 0,
+        };
+        log.record(two, false, 1_000, minute);
+        log.record(Swept::default(), true, 2_000, minute);
+        log.record(two, true, 3_000, minute);
+        let s = log.get();
+        assert_eq!((s.sweeps, s.failed), (1, 2));
+        assert_eq!(
+            (s.last, s.failing_since, s.next),
+            (Some(1_000), Some(2_000), Some(63_000))
+        );
+        assert_eq!((s.deleted.articles, s.deleted.changes), (4, 6));
+        log.record(Swept::default(), false, 4_000, minute);
+        let s = log.get();
+        assert_eq!((s.sweeps, s.last, s.failing_since), (2, Some(4_000), None));
+    }
 
     #[test]
     fn a_wall_clock_stepped_forward_deletes_nothing_early() {
