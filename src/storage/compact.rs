@@ -18,10 +18,11 @@
 //! generator, which starts again at 0 in a new database, and ids must never be reused (a
 //! client's cursor, a merged story's id). sled keeps the generator's persisted value in the
 //! database and, on every open, starts `2 × idgen_persist_interval` past it; there is no
-//! call that sets it. So the copy is opened once with the interval at half the store's next
-//! id (rounded up to a multiple of sled's interval), and one id is taken there: that persists
-//! the generator just past the store's next id, which every later open starts from, as after
-//! any restart.
+//! call that sets it. So the copy is opened once with the interval at half of `past`, the
+//! first multiple of sled's interval above the store's next id, and one id is taken there:
+//! that id is `past`, and taking it persists the generator at `past` (sled asserts that a
+//! persisted value is a multiple of the interval every later open uses), which every later
+//! open starts from, as after any restart.
 
 use std::fs;
 use std::path::{Path, PathBuf};
