@@ -400,11 +400,32 @@ pub(super) fn put_in_place(
         None
     };
     if let Err(e) = fs::rename(staging, store) {
-        if let Some(aside) = &replaced {
-            let _ = fs::rename(aside, store);
+        let Some(aside) = &replaced else {
+            let _ = fs::remove_dir_all(staging);
+            return Err(io_error("renaming the copy to", store, &e));
+        };
+        if fs::rename(aside, store).is_ok() {
+            let _ = fs::remove_dir_all(staging);
+            return Err(io_error("renaming the copy to", store, &e));
         }
-        let _ = fs::remove_dir_all(staging);
-        return Err(io_error("renaming the copy to", store, &e));
+        // Something took the store's place meanwhile (a process that created the directory
+        // in the moment it was missing): nothing is removed, and the store as it was loses
+        // the name of a store being removed, which the next compaction would remove.
+        let kept = beside(store, "replaced", stamp);
+        let kept = if aside != &kept && !kept.exists() && fs::rename(aside, &kept).is_ok() {
+            kept
+        } else {
+            aside.clone()
+        };
+        return Err(StoreError::Io(format!(
+            "renaming the checked copy {} to {} failed ({e}), and something took the store's \
+             place meanwhile: the store as it was is at {}; move what is at {} away and rename \
+             one of the two to it",
+            staging.display(),
+            store.display(),
+            kept.display(),
+            store.display()
+        )));
     }
     // It marked the copy, not the store.
     let _ = fs::remove_file(store.join(CHECKED));
@@ -477,6 +498,8 @@ pub(crate) fn resolved(store: &Path) -> PathBuf {
 /// copying into a place where there was no store: its copy `STORE.restoring-TIME` is still
 /// beside it (a finished restore leaves none). Opening would start an empty store there.
 pub(crate) fn interrupted_restore(store: &Path) -> Option<StoreError> {
+    // Beside where a symbolic link leads: that is where a restore or compaction works.
+    let store = &resolved(store);
     if store.exists() {
         return None;
     }
@@ -497,6 +520,25 @@ pub(crate) fn interrupted_restore(store: &Path) -> Option<StoreError> {
         replaced: replaced.map(|r| r.display().to_string()),
         checked,
     })
+}
+
+/// The device and inode of the directory at `path`, if there is one.
+pub(super) fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Whether the store directory an open found (`before`, by [`identity`]) is not the one it
+/// locked (`after`) while a copy of a restore or compaction is beside `store`: the store was
+/// moved aside between the two, and the open made a new directory in its place, which the
+/// copy's rename into place would then meet (and the next compaction took the store moved
+/// aside for a leftover).
+pub(super) fn swap_under_way(
+    store: &Path,
+    before: Option<(u64, u64)>,
+    after: Option<(u64, u64)>,
+) -> bool {
+    before != after && !restoring_copies(store).is_empty()
 }
 
 /// Whether `dir` holds sled's two files (a store, or a backup of one).

@@ -274,6 +274,7 @@ impl Store {
         if let Some(e) = backup::interrupted_restore(&real) {
             return Err(e);
         }
+        let found = backup::identity(path);
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
         // Our own lock file alone is what an open that failed left.
@@ -299,6 +300,15 @@ impl Store {
                 .any(|f| path.join(f).exists());
         // Before sled's: a daemon whose database is closed for a backup still holds this.
         let lock = lock::lock_store(path)?;
+        if backup::swap_under_way(&real, found, backup::identity(path)) {
+            // Made (or found anew) since the check above: a restore or compaction moved the
+            // store aside in that moment, and its copy is about to take this place. What this
+            // open made goes again, so that the copy can.
+            drop(lock);
+            let _ = std::fs::remove_file(path.join(LOCK_FILE));
+            let _ = std::fs::remove_dir(path);
+            return Err(StoreError::Locked { path: shown });
+        }
         // Told once the lock is ours: a wirefold started while a restore or compaction runs
         // is refused as locked, without taking that one's copy for a leftover.
         for copy in backup::restoring_copies(&real) {

@@ -2353,9 +2353,11 @@ fn a_compaction_leaves_a_compact_store_alone_and_clears_what_stopped_ones_left()
     let link = dir.path().join("link");
     std::os::unix::fs::symlink("db", &link).unwrap();
     for at in [&path, &link] {
+        // `export` asks `interrupted_restore` before anything else.
         for e in [
             compact(at, flush, false).unwrap_err(),
             Store::open(at, flush).unwrap_err(),
+            backup::interrupted_restore(at).unwrap(),
         ] {
             assert!(matches!(e, StoreError::InterruptedRestore { .. }), "{e:?}");
             let shown = e.to_string();
@@ -2414,4 +2416,32 @@ fn a_restore_keeps_the_store_in_its_place_with_its_permissions() {
             .articles,
         300
     );
+}
+
+/// An open that found the store directory, and then locked another in its place (a restore
+/// or compaction moved the store aside in that moment and the open made a new one), while a
+/// copy is beside it, sees a swap under way; a directory that stayed, or none beside, does not.
+#[test]
+fn an_open_tells_a_store_moved_aside_under_it_from_one_that_stayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    std::fs::create_dir(&path).unwrap();
+    let before = backup::identity(&path);
+    assert!(before.is_some());
+    assert!(!backup::swap_under_way(
+        &path,
+        before,
+        backup::identity(&path)
+    ));
+    // Moved aside, and a new directory made where it was.
+    std::fs::rename(&path, dir.path().join("db.discarded-20200101T000000Z")).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let after = backup::identity(&path);
+    assert_ne!(before, after);
+    // No copy beside: no swap (an operator's own doing).
+    assert!(!backup::swap_under_way(&path, before, after));
+    std::fs::create_dir(dir.path().join("db.restoring-20200101T000000Z")).unwrap();
+    assert!(backup::swap_under_way(&path, before, after));
+    assert!(backup::swap_under_way(&path, None, after));
+    assert!(!backup::swap_under_way(&path, after, after));
 }
