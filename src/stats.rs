@@ -239,6 +239,34 @@ async fn post(
     Ok(serde_json::from_str(&text).unwrap_or_default())
 }
 
+/// Whether the daemon at `base` answers `GET /healthz` within `wait`; the error says what
+/// it did instead (nobody listening, no answer, an error status).
+async fn healthy(base: &str, wait: std::time::Duration) -> anyhow::Result<()> {
+    let url = format!("{}/healthz", base.trim_end_matches('/'));
+    let client = client(wait)?;
+    match answer(client.get(&url), None, &url).await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout) =>
+        {
+            let waited = humantime::format_duration(wait);
+            Err(e.context(format!(
+                "the daemon at {base} gave no answer to /healthz within {waited} (is it hung or stopped?); no backup was asked for"
+            )))
+        }
+        Err(e)
+            if e.downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_connect) =>
+        {
+            Err(e.context(format!(
+                "no daemon answers at {base}; with the daemon stopped, use `wirefold backup --offline`"
+            )))
+        }
+        Err(e) => Err(e.context(format!("the daemon at {base} is not healthy; no backup was asked for"))),
+    }
+}
+
 /// A client for the daemon's API whose requests end after `timeout`.
 fn client(timeout: std::time::Duration) -> anyhow::Result<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -291,6 +319,21 @@ fn refusal(url: &str, code: reqwest::StatusCode, body: &str, sent_token: bool) -
 /// Asks the daemon at `base` for a backup of its store (`POST /store/backup`); the sentence
 /// to print.
 pub async fn backup(base: &str, token: Option<&str>) -> anyhow::Result<String> {
+    backup_with(base, token, BACKUP_ASK_WAIT).await
+}
+
+/// How long `backup` waits for the daemon's `/healthz` before it asks for the copy: a
+/// daemon that takes connections and never answers (stopped with SIGSTOP, hung) held a
+/// timer's backup job for the hour a copy may take.
+const BACKUP_ASK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// [`backup`], giving up after `ask_wait` when the daemon does not answer `/healthz`.
+async fn backup_with(
+    base: &str,
+    token: Option<&str>,
+    ask_wait: std::time::Duration,
+) -> anyhow::Result<String> {
+    healthy(base, ask_wait).await?;
     // A backup takes what the disk needs: an hour covers the largest stores.
     let hour = std::time::Duration::from_secs(60 * 60);
     let body = post(base, token, &["store", "backup"], None, hour)
@@ -610,10 +653,17 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            // The health check is answered…
             let (mut conn, _) = listener.accept().await.unwrap();
             let mut buf = [0u8; 1024];
             let _ = conn.read(&mut buf).await;
-            // closed without a word
+            let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n";
+            let _ = conn.write_all(ok).await;
+            drop(conn);
+            // …the backup request is not: closed without a word.
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let _ = conn.read(&mut buf).await;
         });
         let e = backup(&base, None).await.unwrap_err();
         let shown = format!("{e:#}");
@@ -644,6 +694,29 @@ mod tests {
             "{e:#}"
         );
         assert!(POLL_STARTED_WAIT < std::time::Duration::from_secs(60));
+        drop(silent);
+    }
+
+    /// A daemon that takes connections and never answers: `backup` gives up after its
+    /// health check's wait, not after the hour a copy may take, and says nothing was asked.
+    #[tokio::test]
+    async fn a_backup_of_a_daemon_that_never_answers_is_not_asked_for() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", silent.local_addr().unwrap());
+        let asked = backup_with(&base, None, std::time::Duration::from_millis(300));
+        // Not the hour: the health check's wait, with room for a loaded machine.
+        let e = tokio::time::timeout(std::time::Duration::from_secs(60), asked)
+            .await
+            .expect("given up on within a minute")
+            .unwrap_err();
+        let shown = format!("{e:#}");
+        assert!(
+            shown.starts_with(&format!(
+                "the daemon at {base} gave no answer to /healthz within 300ms (is it hung or stopped?); no backup was asked for"
+            )),
+            "{shown}"
+        );
+        assert!(BACKUP_ASK_WAIT <= std::time::Duration::from_secs(60));
         drop(silent);
     }
 
