@@ -38,6 +38,8 @@ pub const STORED_ARTICLES: &str = "wirefold_stored_articles";
 pub const INDEX_SIZE: &str = "wirefold_index_articles";
 /// Store size on disk, bytes.
 pub const STORE_BYTES: &str = "wirefold_store_bytes";
+/// The store's keys and values at the last read-through, bytes.
+pub const STORE_DATA_BYTES: &str = "wirefold_store_data_bytes";
 /// Configured sources.
 pub const SOURCES: &str = "wirefold_sources";
 /// Sources by `health` (as `/status` counts them), all of them: the per-source series stop
@@ -147,6 +149,11 @@ fn describe() {
     describe_gauge!(STORED_ARTICLES, "Stored articles.");
     describe_gauge!(INDEX_SIZE, "Articles in the near-duplicate index window.");
     describe_gauge!(STORE_BYTES, metrics::Unit::Bytes, "Store size on disk.");
+    describe_gauge!(
+        STORE_DATA_BYTES,
+        metrics::Unit::Bytes,
+        "The store's keys and values, counted by the last read-through (at start); against wirefold_store_bytes, what `wirefold compact` could give back."
+    );
     describe_gauge!(SOURCES, "Configured sources.");
     describe_gauge!(
         SOURCES_HEALTH,
@@ -274,6 +281,13 @@ pub fn store_gauges(
     gauge!(STORE_BYTES).set(store_bytes as f64);
     gauge!(SOURCES).set(sources as f64);
     gauge!(POLLS_IN_FLIGHT).set(in_flight as f64);
+}
+
+/// The store's data as the last read-through counted it (absent until one finished).
+pub fn store_data_gauge(data: Option<crate::storage::DataSize>) {
+    if let Some(d) = data {
+        gauge!(STORE_DATA_BYTES).set(d.bytes as f64);
+    }
 }
 
 /// Every source's health, counted at scrape time (`counts`: each word of [`HEALTHS`] with its

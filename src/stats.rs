@@ -78,6 +78,18 @@ struct StoreStatus {
     /// Absent from the status of a wirefold before session 40's run marker.
     #[serde(default)]
     previous_stop: Option<String>,
+    /// The store's keys and values at the last read-through; absent before one finished,
+    /// and from the status of a wirefold before session 60.
+    #[serde(default)]
+    data: Option<DataStatus>,
+}
+
+/// `/status`'s `store.data`.
+#[derive(Debug, Deserialize)]
+struct DataStatus {
+    bytes: u64,
+    #[serde(default)]
+    counted_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -511,13 +523,29 @@ fn render(s: &Status) -> String {
         counted(s.counts.stories, "story", "stories"),
         counted(s.counts.copies, "copy", "copies"),
     );
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let data = s.store.as_ref().and_then(|st| st.data.as_ref());
     let _ = writeln!(
         out,
-        "index {} articles · store {:.1} MiB · {} polls in flight",
+        "index {} articles · store {:.1} MiB{} · {} polls in flight",
         s.index_size,
-        s.store_bytes as f64 / (1024.0 * 1024.0),
+        mib(s.store_bytes),
+        data.map_or(String::new(), |d| format!(
+            " ({:.1} MiB of data)",
+            mib(d.bytes)
+        )),
         s.polls_in_flight
     );
+    if let Some(d) = data.filter(|d| crate::storage::worth_compacting(s.store_bytes, d.bytes)) {
+        let _ = writeln!(
+            out,
+            "the store's file is mostly space retention freed ({:.1} MiB for {:.1} MiB of data \
+             counted at {}): `wirefold compact`, with the daemon stopped, gives it back",
+            mib(s.store_bytes),
+            mib(d.bytes),
+            d.counted_at.as_deref().unwrap_or("?")
+        );
+    }
     if let Some(n) = s.network.as_ref().filter(|n| n.state == "down") {
         // Held sources count as waiting, not failing: the header alone would look calm.
         let _ = writeln!(
@@ -826,6 +854,43 @@ mod tests {
         );
         // An older daemon's status has no backups: no line.
         assert!(!render(&status("")).contains("backup"));
+    }
+
+    /// The store's data beside its file, and the advice to compact once the file is mostly
+    /// space: at 6× its data and 64 MiB, not below either.
+    #[test]
+    fn the_store_line_shows_its_data_and_advises_a_compaction_only_when_it_pays() {
+        let with = |file: u64, data: &str| {
+            let mut st = status("");
+            st.store_bytes = file;
+            st.store = serde_json::from_str(&format!(r#"{{"data": {data}}}"#)).unwrap();
+            render(&st)
+        };
+        let mib = 1 << 20;
+        let churned = with(
+            129 * mib,
+            r#"{"bytes": 6291456, "records": 60000, "counted_at": "2026-03-03T02:00:00Z"}"#,
+        );
+        assert!(
+            churned.contains("store 129.0 MiB (6.0 MiB of data) ·")
+                && churned.contains(
+                    "mostly space retention freed (129.0 MiB for 6.0 MiB of data counted at \
+                     2026-03-03T02:00:00Z): `wirefold compact`"
+                ),
+            "{churned}"
+        );
+        for (file, data) in [(35 * mib, 6 * mib), (64 * mib, 11 * mib), (63 * mib, mib)] {
+            let text = with(file, &format!(r#"{{"bytes": {data}, "records": 9}}"#));
+            assert!(text.contains("MiB of data) ·"), "{text}");
+            assert!(!text.contains("compact"), "{file} for {data}: {text}");
+        }
+        assert!(with(
+            64 * mib,
+            &format!(r#"{{"bytes": {}, "records": 9}}"#, 64 * mib / 6)
+        )
+        .contains("wirefold compact"));
+        // Not counted yet (or an older daemon): the file alone.
+        assert!(render(&status("")).contains("store 1.0 MiB ·"));
     }
 
     #[test]

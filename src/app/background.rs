@@ -50,11 +50,12 @@ pub(super) async fn verify_in_background(
         v = back;
         match progress {
             Ok(Progress::Reading { .. }) => tokio::time::sleep(VERIFY_PAUSE).await,
-            Ok(Progress::Done { read }) => {
-                store.set_verified();
+            Ok(Progress::Done { read, data }) => {
+                store.set_verified(data);
                 verified.cancel();
                 info!(
                     records = read,
+                    data_bytes = data.bytes,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "store read through: no damage"
                 );

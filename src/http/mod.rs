@@ -344,6 +344,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             s.scheduler.in_flight.load(Ordering::SeqCst),
             s.store.fault().is_none(),
         );
+        crate::metrics::store_data_gauge(s.store.data_size());
         crate::metrics::config_gauges(&s.sources.loads());
         crate::metrics::clock_gauge(s.scheduler.clock.skew());
         crate::metrics::backup_gauges(&s.backups.log());

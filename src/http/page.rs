@@ -30,7 +30,7 @@ th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #e4e4e4;vertical
 th{background:#f0f0f0;font-weight:600}
 .dot{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.4em}
 .ok{background:#2e9d4f}.warn{background:#e0a000}.bad{background:#d33}.idle{background:#aaa}
-.err{color:#a00;font-size:.9em}td.t{white-space:nowrap}.muted{color:#777;font-size:.9em}
+.err{color:#a00;font-size:.9em}td.t{white-space:nowrap}.muted{color:#777;font-size:.9em}.note{color:#8a5a00;font-size:.9em}
 ";
 
 /// Health of a source, as a CSS class and a word.
@@ -143,6 +143,37 @@ deleted since the start</p>",
             text(last),
             retention.deleted.articles
         );
+    }
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    match &store.data {
+        Some(d) if crate::storage::worth_compacting(status.store_bytes, d.bytes) => {
+            let _ = write!(
+                h,
+                "<p class=\"note\" id=\"disk\">The store takes {:.1} MiB on disk for {:.1} MiB \
+of data (counted at {}): mostly space retention freed. <code>wirefold compact</code>, with the \
+daemon stopped, gives it back.</p>",
+                mib(status.store_bytes),
+                mib(d.bytes),
+                opt(&d.counted_at)
+            );
+        }
+        Some(d) => {
+            let _ = write!(
+                h,
+                "<p class=\"muted\" id=\"disk\">store {:.1} MiB on disk · {:.1} MiB of data \
+counted at {}</p>",
+                mib(status.store_bytes),
+                mib(d.bytes),
+                opt(&d.counted_at)
+            );
+        }
+        None => {
+            let _ = write!(
+                h,
+                "<p class=\"muted\" id=\"disk\">store {:.1} MiB on disk</p>",
+                mib(status.store_bytes)
+            );
+        }
     }
     if let Some(err) = &status.config.last_reload_error {
         let _ = write!(

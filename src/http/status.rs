@@ -83,10 +83,41 @@ pub struct StoreHealth {
     pub backups: BackupStatus,
     /// What retention keeps and how its sweeps went.
     pub retention: RetentionStatus,
+    /// The store's keys and values as the last read-through counted them (the daemon's,
+    /// right after start): what a `wirefold compact` copies. `null` until it finished, and
+    /// for a store that was new at start.
+    pub data: Option<DataStatus>,
     /// How the daemon's previous run on this store ended: `clean` (or there was none), or
     /// `unclean` (killed, crashed, power lost: the store was recovered from its log, and that
     /// run's last `store.flush_every` of writes may be missing).
     pub previous_stop: &'static str,
+}
+
+/// The store's data in `/status` (see [`StoreHealth::data`]).
+#[derive(Debug, Serialize)]
+pub struct DataStatus {
+    /// Bytes of keys and values, every tree.
+    pub bytes: u64,
+    /// Records (key–value pairs).
+    pub records: u64,
+    /// When they were counted.
+    pub counted_at: Option<String>,
+    /// `store_bytes` now against `bytes` then, one decimal: a fresh copy takes about 2–4×
+    /// its data on disk; far above that, retention's churn has left the file mostly empty
+    /// space, which `wirefold compact` gives back.
+    pub file_to_data: Option<f64>,
+}
+
+impl DataStatus {
+    fn new(d: crate::storage::DataSize, store_bytes: u64) -> Self {
+        DataStatus {
+            bytes: d.bytes,
+            records: d.records,
+            counted_at: rfc3339(d.at),
+            file_to_data: (d.bytes > 0)
+                .then(|| (store_bytes as f64 / d.bytes as f64 * 10.0).round() / 10.0),
+        }
+    }
 }
 
 /// The store's backups in `/status`: where they go, the newest, the next automatic one, and
@@ -746,6 +777,7 @@ pub(super) fn build(
             count,
         })
         .collect();
+    let store_bytes = state.store.size_on_disk();
     Ok(Status {
         version: env!("CARGO_PKG_VERSION"),
         uptime_s: state.started.elapsed().as_secs(),
@@ -758,7 +790,7 @@ pub(super) fn build(
             copies: counts.copies,
         },
         index_size: state.folder.index_len(),
-        store_bytes: state.store.size_on_disk(),
+        store_bytes,
         network,
         clock: state.scheduler.clock.skew().map(|s| ClockStatus {
             offset_s: s.seconds,
@@ -793,6 +825,10 @@ pub(super) fn build(
                     state.config.store.retention,
                     state.retention.get(),
                 ),
+                data: state
+                    .store
+                    .data_size()
+                    .map(|d| DataStatus::new(d, store_bytes)),
                 previous_stop: match state.previous_run {
                     crate::storage::PreviousRun::Clean => "clean",
                     crate::storage::PreviousRun::Unclean { .. } => "unclean",

@@ -85,7 +85,7 @@ pub use backup::{
     BACKUP_WAIT,
 };
 use closed::Closing;
-pub use compact::{compact, CompactReport};
+pub use compact::{compact, worth_compacting, CompactReport};
 pub use error::StoreError;
 use legacy::Record;
 pub use lock::LOCK_FILE;
@@ -94,7 +94,7 @@ pub use marker::{listening, PreviousRun, RunMarker, RUNNING_FILE};
 pub use records::*;
 pub use retention::{Pruned, ORDER_SLACK_MS, TOMBSTONE_TOUCH_MS};
 use trees::Trees;
-pub use verify::{Progress, Verifier};
+pub use verify::{DataSize, Progress, Verifier};
 pub use write::CopyWrites;
 
 /// sled page cache used unless configured (`store.cache_bytes`). 4 MiB: the cold ingest of
@@ -140,6 +140,8 @@ struct Shared {
     fault: Mutex<Option<StoreFault>>,
     /// The store was read through without damage (`verify.rs`).
     verified: AtomicBool,
+    /// What that read-through counted ([`Store::data_size`]).
+    data: Mutex<Option<DataSize>>,
     /// Articles stored when the database was last opened (at start, by [`Store::reopen`] or
     /// by [`Store::checkpoint`]).
     articles_at_open: AtomicU64,
@@ -338,6 +340,7 @@ impl Store {
         }
         // sled 0.34 panics on some damage (a truncated segment) instead of returning an error:
         // catch that and report it as damage, without the panic's own message on stderr.
+        let mut data = None;
         let trees = catching_sled_panics(&shown, || {
             let trees = Trees::open(path, &shown, cache_bytes)?;
             let found = trees.check_schema(&shown, existed)?;
@@ -348,7 +351,7 @@ impl Store {
             if existed {
                 trees.quick_check(&shown)?;
                 if read_through {
-                    trees.verify(&shown)?;
+                    data = trees.verify(&shown)?;
                 }
             }
             Ok(trees)
@@ -371,6 +374,7 @@ impl Store {
                 fault: Mutex::new(None),
                 // A new store has nothing to read through.
                 verified: AtomicBool::new(read_through || !existed),
+                data: Mutex::new(data),
                 closers: AtomicUsize::new(0),
                 reopened: tokio::sync::Notify::new(),
                 last_size: AtomicU64::new(0),

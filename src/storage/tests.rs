@@ -1090,13 +1090,78 @@ fn the_read_through_runs_in_steps_and_counts_only_what_existed_when_it_started()
         steps += 1;
         match store.verify_step(&mut v, 7).unwrap() {
             Progress::Reading { .. } => {}
-            Progress::Done { read } => break read,
+            Progress::Done { read, .. } => break read,
         }
     };
     assert!(steps > 10, "{steps} steps");
     // 70 articles, stories, index records and changes; 50 keys (the second fill reused the
     // first 20 keys); no source state; no story with more copies than its record holds.
     assert_eq!(read, 4 * 70 + 50);
+}
+
+/// A read-through counts every tree's keys and values: the verifying open's count and the
+/// background one's are what the trees hold, all of them (sled's own default tree aside); a
+/// new store has nothing counted.
+#[test]
+fn a_read_through_counts_the_data_of_every_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let one = Counts {
+        articles: 1,
+        stories: 1,
+        copies: 0,
+    };
+    let store = Store::open(&path, Duration::from_millis(100)).unwrap();
+    assert_eq!(store.data_size(), None, "a new store");
+    fill(&store, 40, one);
+    store
+        .put_source_state("s", &SourceState::default())
+        .unwrap();
+    // Tombstones: retention's, in trees nothing checks.
+    commit_at(&store, "g:old", 1_000);
+    assert_eq!(
+        store
+            .prune_before(5_000, 10_000, 10)
+            .unwrap()
+            .articles
+            .len(),
+        1
+    );
+    assert!(store.tombstoned("src", "g:old", 10_000).unwrap());
+    store.flush().unwrap();
+    let (bytes, records) = {
+        let t = store.t().unwrap();
+        let (mut bytes, mut records) = (0, 0);
+        for name in t.db.tree_names() {
+            if name.as_ref() == b"__sled__default" {
+                continue;
+            }
+            for kv in t.db.open_tree(&name).unwrap().iter() {
+                let (k, v) = kv.unwrap();
+                bytes += (k.len() + v.len()) as u64;
+                records += 1;
+            }
+        }
+        (bytes, records)
+    };
+    drop(store);
+    assert!(records > 4 * 40, "{records}");
+    let opened = Store::open(&path, Duration::from_millis(100)).unwrap();
+    let data = opened.data_size().expect("counted at open");
+    assert_eq!((data.bytes, data.records), (bytes, records));
+    drop(opened);
+    let store = Store::open_unverified(&path, Duration::from_millis(100), 1 << 20).unwrap();
+    assert_eq!(store.data_size(), None, "not read through yet");
+    let mut v = store.verifier().unwrap();
+    let data = loop {
+        match store.verify_step(&mut v, 7).unwrap() {
+            Progress::Reading { .. } => {}
+            Progress::Done { data, .. } => break data,
+        }
+    };
+    assert_eq!((data.bytes, data.records), (bytes, records));
+    store.set_verified(data);
+    assert_eq!(store.data_size(), Some(data));
 }
 
 #[test]

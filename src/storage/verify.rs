@@ -100,6 +100,8 @@ pub struct Verifier {
     stories: u64,
     /// Records read, all trees.
     read: u64,
+    /// Bytes of their keys and values.
+    bytes: u64,
 }
 
 /// How far a read-through got.
@@ -114,8 +116,27 @@ pub enum Progress {
     Done {
         /// Records read.
         read: u64,
+        /// What the store's keys and values add up to, every tree (see [`DataSize`]).
+        data: DataSize,
     },
 }
+
+/// What a store's keys and values add up to, counted by a read-through: the data a
+/// compaction copies (a fresh sled copy takes about 2–4× this on disk; the store's own file
+/// grows past that under retention's churn, see `wirefold compact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataSize {
+    /// Bytes of keys and values.
+    pub bytes: u64,
+    /// Records (key–value pairs).
+    pub records: u64,
+    /// When the read-through finished (Unix milliseconds). Records written while it ran may
+    /// or may not be in it.
+    pub at: crate::storage::Millis,
+}
+
+/// Trees without records to check, whose sizes a read-through adds to [`DataSize`].
+const ONLY_COUNTED: [&str; 3] = ["meta", "tombstones", "tombstones_seen"];
 
 impl Verifier {
     /// A read-through of `t` as it is now.
@@ -132,6 +153,7 @@ impl Verifier {
             articles: 0,
             stories: 0,
             read: 0,
+            bytes: 0,
         })
     }
 
@@ -166,6 +188,7 @@ impl Verifier {
                     _ => {}
                 }
                 self.read += 1;
+                self.bytes += (k.len() + v.len()) as u64;
                 budget -= 1;
                 last = Some(k.to_vec());
             }
@@ -177,17 +200,39 @@ impl Verifier {
                 self.expect.articles, self.expect.stories, self.articles, self.stories
             )));
         }
-        Ok(Progress::Done { read: self.read })
+        let (mut bytes, mut records) = (self.bytes, self.read);
+        for name in ONLY_COUNTED {
+            let t = match name {
+                "meta" => &t.meta,
+                "tombstones" => &t.tombstones,
+                _ => &t.tombstones_seen,
+            };
+            for kv in t.iter() {
+                let (k, v) = kv.map_err(|e| damaged(format!("{name}: {e}")))?;
+                bytes += (k.len() + v.len()) as u64;
+                records += 1;
+            }
+        }
+        Ok(Progress::Done {
+            read: self.read,
+            data: DataSize {
+                bytes,
+                records,
+                at: chrono::Utc::now().timestamp_millis(),
+            },
+        })
     }
 }
 
 impl Trees {
-    /// Reads the whole store once, so that damage anywhere is found before anything is served.
-    pub(super) fn verify(&self, shown: &str) -> Result<()> {
-        Verifier::new(self)?
-            .step(self, usize::MAX)
-            .map(drop)
-            .map_err(|e| e.at(shown))
+    /// Reads the whole store once, so that damage anywhere is found before anything is
+    /// served; what its data adds up to.
+    pub(super) fn verify(&self, shown: &str) -> Result<Option<DataSize>> {
+        match Verifier::new(self)?.step(self, usize::MAX) {
+            Ok(Progress::Done { data, .. }) => Ok(Some(data)),
+            Ok(Progress::Reading { .. }) => Ok(None),
+            Err(e) => Err(e.at(shown)),
+        }
     }
 }
 
@@ -228,11 +273,20 @@ impl Store {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Records that a background read-through completed without damage.
-    pub fn set_verified(&self) {
+    /// Records that a background read-through completed without damage, and what it
+    /// counted.
+    pub fn set_verified(&self, data: DataSize) {
         self.shared
             .verified
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        *self.shared.data.lock().unwrap_or_else(|p| p.into_inner()) = Some(data);
+    }
+
+    /// What the store's keys and values added up to at the last read-through (at open, or
+    /// the daemon's in the background); `None` before one finished, and for a store that
+    /// was new when opened.
+    pub fn data_size(&self) -> Option<DataSize> {
+        *self.shared.data.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Records damage found after open: the store refuses writes from now on, [`Store::fault`]

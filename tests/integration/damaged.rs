@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{num, rss, Daemon, FeedServer, TestEnv};
+use crate::helpers::{http_get, metric, num, rss, Daemon, FeedServer, TestEnv};
 
 fn copy_dir(from: &Path, to: &Path) {
     let _ = std::fs::remove_dir_all(to);
@@ -194,6 +194,19 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
         assert_eq!(store["damaged"], false, "{store}");
         if store["verified"] == true {
             assert_eq!(store["writable"], true, "{store}");
+            // What it counted: 1,500 articles' keys and values, and when; `/metrics` too.
+            let bytes = num(&store, "/data/bytes");
+            assert!(bytes > 1500 * 200, "{store}");
+            assert!(num(&store, "/data/records") > 4 * 1500, "{store}");
+            assert!(store["data"]["counted_at"].is_string(), "{store}");
+            let (_, metrics) = http_get(&daemon.url("/metrics"));
+            assert_eq!(metric(&metrics, "wirefold_store_data_bytes"), Some(bytes));
+            let (_, page) = http_get(&daemon.url("/"));
+            assert!(
+                page.contains("<p class=\"muted\" id=\"disk\">store ")
+                    && page.contains(" MiB of data counted at "),
+                "{page}"
+            );
             break;
         }
         assert!(

@@ -606,7 +606,6 @@ pub fn corpus(rel: &str) -> Option<PathBuf> {
     .find(|p| p.exists())
 }
 
-/// Reads a number at a JSON pointer.
 /// The value of the unlabelled counter or the series `name` (with its labels) in `metrics`.
 pub fn metric(metrics: &str, name: &str) -> Option<u64> {
     let prefix = format!("{name} ");
@@ -616,6 +615,7 @@ pub fn metric(metrics: &str, name: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Reads a number at a JSON pointer.
 pub fn num(v: &serde_json::Value, pointer: &str) -> u64 {
     v.pointer(pointer)
         .and_then(serde_json::Value::as_u64)
