@@ -95,8 +95,8 @@
 //!    the Reuters edit sets and the feeds replay are as before it but for the generated
 //!    headline edits that swapped a negation for a random word (BENCHMARKS.md, "Session 53").
 //!    3e. **Two items of one source.** A headline + summary item folds with another item of
-//!    its own source (rules 3a and 3c; exact copies excepted) only when their headlines name
-//!    the same thing ([`crate::dedup::same_headline`]); a long item's exact copy from its own
+//!    its own source (rules 3a, 3b both ways, and 3c; exact copies excepted) only when their
+//!    headlines name the same thing ([`crate::dedup::same_headline`]); a long item's exact copy from its own
 //!    source under another headline, only when the two were published within `short_window`
 //!    (SMH's 49-word hotline notice under two days' live blogs, CNN's one description under
 //!    two videos of two days were one story each; the same day's re-titled blog still folds):

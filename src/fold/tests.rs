@@ -663,6 +663,59 @@ fn one_sources_items_with_a_boilerplate_summary_stay_apart() {
     );
 }
 
+/// Rule 3e holds for rule 3b too, both ways: an outlet's boilerplate paragraph that opens
+/// (here twice, as SMH's feed doubled its hotline notice) one of its long items does not take
+/// its headline + summary item about another thing into that story, whichever comes first.
+/// Another outlet's item of the same text still folds into the long one.
+#[test]
+fn one_sources_boilerplate_summary_does_not_join_its_long_item_about_another_thing() {
+    let notice = "If you think you or someone in your family has the virus, call your doctor first or ring the health information line on 1800 555 010 before you visit a clinic.";
+    let long = entry(
+        "h1",
+        "Live: mayor resigns after the river floods the old town",
+        &[notice, notice],
+    );
+    let short = entry(
+        "h2",
+        "Harbour bridge closes for a month of repairs",
+        &[notice],
+    );
+    for short_first in [false, true] {
+        let (_d, f) = folder();
+        let (first, second) = if short_first {
+            (&short, &long)
+        } else {
+            (&long, &short)
+        };
+        let a = story(fold(&f, "herald", first, T0));
+        let d = fold(&f, "herald", second, T0 + HOUR);
+        assert!(
+            matches!(d, Decision::New { story, .. } if story != a),
+            "short first: {short_first}: {d:?}"
+        );
+    }
+    // Another outlet's item with the long one's text folds there (rule 3b), both ways.
+    for short_first in [false, true] {
+        let (_d, f) = folder();
+        let courier = entry(
+            "c1",
+            "Harbour bridge closes for a month of repairs",
+            &[notice],
+        );
+        let (first, second) = if short_first {
+            (("courier", &courier), ("herald", &long))
+        } else {
+            (("herald", &long), ("courier", &courier))
+        };
+        let a = story(fold(&f, first.0, first.1, T0));
+        let d = fold(&f, second.0, second.1, T0 + HOUR);
+        assert!(
+            matches!(d, Decision::Copy { story, .. } if story == a),
+            "short first: {short_first}: {d:?}"
+        );
+    }
+}
+
 #[test]
 fn likely_origin_prefers_the_agency_feed_over_an_earlier_outlet() {
     let (_d, f) = folder();

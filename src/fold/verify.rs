@@ -130,7 +130,7 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
         lead: Option<&Fingerprint>,
     ) -> Result<Option<Match>, S::Error> {
         if let Some(m) = lead.and_then(|l| index.find_lead(l, self.now)) {
-            if !self.contradicted_by(m.article)? {
+            if self.lead_holds(m.article)? {
                 return Ok(Some(m));
             }
         }
@@ -140,13 +140,15 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
         }
     }
 
-    /// Rule 3g: whether article `id`'s headline says the opposite of `a`'s over one template
-    /// ([`crate::dedup::headlines_contradict`]); an article that is gone does not.
-    fn contradicted_by(&self, id: ArticleId) -> Result<bool, S::Error> {
-        Ok(self
-            .seen
-            .article(id)?
-            .is_some_and(|other| self.contradicts(&other.fp_title())))
+    /// Rule 3b, long → short: whether the headline + summary item `id` whose text is this
+    /// long article's lead may take it: not when its headline says the opposite of `a`'s
+    /// (rule 3g, [`crate::dedup::headlines_contradict`]), nor when it is another item of
+    /// `a`'s own source (rule 3e: an outlet's boilerplate paragraph opens several of its
+    /// stories). An article that is gone may.
+    fn lead_holds(&self, id: ArticleId) -> Result<bool, S::Error> {
+        Ok(self.seen.article(id)?.is_none_or(|other| {
+            !self.contradicts(&other.fp_title()) && !self.another_item_of_the_source(&other)
+        }))
     }
 
     /// Rule 3g against headline `title` (a fingerprint title).
@@ -263,6 +265,7 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                         .as_deref()
                         .is_some_and(|b| crate::dedup::held_as_written(&self.summary().ordered, b)))
                     && !self.contradicts(&other.fp_title())
+                    && !self.another_item_of_the_source(&other)
             }))
         })
     }
