@@ -95,9 +95,10 @@ pub struct RetentionState {
     pub next: Option<Millis>,
     /// What the sweeps deleted since the start.
     pub deleted: Swept,
-    /// Sweeps that failed since the start, and when the last one did, if no sweep finished
-    /// after it.
+    /// Sweeps that failed since the start.
     pub failed: u64,
+    /// When the first of the failures since the last sweep that finished happened; `None`
+    /// once one finishes.
     pub failing_since: Option<Millis>,
 }
 
@@ -107,12 +108,13 @@ impl RetentionLog {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a sweep that ended at `now` having deleted `deleted`, `failed` or not, with
-    /// the next one due `every` later.
-    fn record(&self, deleted: Swept, failed: bool, now: Millis, every: Duration) {
+    /// Records a sweep that started at `started` and ended at `now` having deleted
+    /// `deleted`, `failed` or not. The sweeps start `every` apart ([`run`]'s interval), or
+    /// at once after one that took longer.
+    fn record(&self, deleted: Swept, failed: bool, started: Millis, now: Millis, every: Duration) {
         let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
         s.deleted.add(deleted);
-        s.next = Some(now.saturating_add(ms(every)));
+        s.next = Some(started.saturating_add(ms(every)).max(now));
         if failed {
             s.failed += 1;
             s.failing_since.get_or_insert(now);
@@ -252,6 +254,7 @@ pub async fn run(
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
+        let started = Utc::now().timestamp_millis();
         let mut total = Swept::default();
         let mut failed = false;
         loop {
@@ -279,7 +282,7 @@ pub async fn run(
             }
         }
         total.log(retention);
-        log.record(total, failed, Utc::now().timestamp_millis(), every);
+        log.record(total, failed, started, Utc::now().timestamp_millis(), every);
     }
 }
 
@@ -299,19 +302,23 @@ mod tests {
             changes: 3,
             tombstones: 0,
         };
-        log.record(two, false, 1_000, minute);
-        log.record(Swept::default(), true, 2_000, minute);
-        log.record(two, true, 3_000, minute);
+        log.record(two, false, 500, 1_000, minute);
+        log.record(Swept::default(), true, 1_500, 2_000, minute);
+        log.record(two, true, 2_500, 3_000, minute);
         let s = log.get();
         assert_eq!((s.sweeps, s.failed), (1, 2));
+        // The next sweep starts a minute after this one started.
         assert_eq!(
             (s.last, s.failing_since, s.next),
-            (Some(1_000), Some(2_000), Some(63_000))
+            (Some(1_000), Some(2_000), Some(62_500))
         );
         assert_eq!((s.deleted.articles, s.deleted.changes), (4, 6));
-        log.record(Swept::default(), false, 4_000, minute);
+        log.record(Swept::default(), false, 3_500, 4_000, minute);
         let s = log.get();
         assert_eq!((s.sweeps, s.last, s.failing_since), (2, Some(4_000), None));
+        // One that took longer than a minute: the next starts at once.
+        log.record(two, false, 5_000, 95_000, minute);
+        assert_eq!(log.get().next, Some(95_000));
     }
 
     #[test]

@@ -487,6 +487,7 @@ fn retention_line(r: &RetentionStatus) -> Option<String> {
             counted(r.deleted.articles, "article", "articles"),
             counted(r.deleted.tombstones, "tombstone", "tombstones"),
         ),
+        None if r.failing_since.is_some() => format!("retention {after} · no sweep finished yet"),
         None => {
             format!("retention {after} · no sweep yet (the first follows the store's read-through)")
         }
@@ -918,8 +919,18 @@ mod tests {
                 "deleted": {"articles": 0, "stories": 0, "changes": 0, "tombstones": 0}}"#,
         );
         assert!(
-            text.contains("retention 1day · no sweep yet")
+            text.contains("retention 1day · no sweep finished yet\n")
                 && text.contains("RETENTION SWEEPS FAILING since 2026-03-03T02:00:00Z"),
+            "{text}"
+        );
+        let text = with(
+            r#"{"after": "1day", "sweeps": 0, "last": null, "failed": 0, "failing_since": null,
+                "deleted": {"articles": 0, "stories": 0, "changes": 0, "tombstones": 0}}"#,
+        );
+        assert!(
+            text.contains(
+                "retention 1day · no sweep yet (the first follows the store's read-through)\n"
+            ),
             "{text}"
         );
         let text = with(

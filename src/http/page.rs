@@ -125,25 +125,7 @@ the store was recovered from its log (see the log of this start).</p>",
                 .map_or(String::new(), |n| format!(" · next {}", text(n)))
         );
     }
-    let retention = &store.retention;
-    if let Some(since) = &retention.failing_since {
-        let _ = write!(
-            h,
-            "<p class=\"err\" id=\"retention\">Retention sweeps fail since {} (see the log): \
-nothing older than {} is deleted meanwhile.</p>",
-            text(since),
-            opt(&retention.after)
-        );
-    } else if let (Some(after), Some(last)) = (&retention.after, &retention.last) {
-        let _ = write!(
-            h,
-            "<p class=\"muted\" id=\"retention\">retention {} · last sweep {} · {} articles \
-deleted since the start</p>",
-            text(after),
-            text(last),
-            retention.deleted.articles
-        );
-    }
+    retention_line(&mut h, &store.retention);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     match &store.data {
         Some(d) if crate::storage::worth_compacting(status.store_bytes, d.bytes) => {
@@ -345,9 +327,72 @@ fn omitted_by_health<'a>(
         .join(", ")
 }
 
+/// The retention line: the failure while sweeps fail, else the last sweep, else that none
+/// ran yet; nothing while retention is off.
+fn retention_line(h: &mut String, retention: &super::status::RetentionStatus) {
+    if let Some(since) = &retention.failing_since {
+        let _ = write!(
+            h,
+            "<p class=\"err\" id=\"retention\">Retention sweeps fail since {} (see the log): \
+nothing older than {} is deleted meanwhile.</p>",
+            text(since),
+            opt(&retention.after)
+        );
+    } else if let (Some(after), Some(last)) = (&retention.after, &retention.last) {
+        let _ = write!(
+            h,
+            "<p class=\"muted\" id=\"retention\">retention {} · last sweep {} · {} articles \
+deleted since the start</p>",
+            text(after),
+            text(last),
+            retention.deleted.articles
+        );
+    } else if let Some(after) = &retention.after {
+        let _ = write!(
+            h,
+            "<p class=\"muted\" id=\"retention\">retention {} · no sweep yet (the first \
+follows the store's read-through)</p>",
+            text(after)
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Retention on and no sweep yet (the first follows the read-through) has a line; off
+    /// has none; a failure is an error line.
+    #[test]
+    fn the_retention_line_says_when_no_sweep_ran_yet() {
+        let mut r = super::super::status::RetentionStatus {
+            after: Some("30days".into()),
+            every: Some("10m".into()),
+            sweeps: 0,
+            last: None,
+            next: None,
+            deleted: crate::retention::Swept::default(),
+            failed: 0,
+            failing_since: None,
+        };
+        let line = |r: &super::super::status::RetentionStatus| {
+            let mut h = String::new();
+            retention_line(&mut h, r);
+            h
+        };
+        assert!(
+            line(&r).contains("id=\"retention\">retention 30days · no sweep yet"),
+            "{}",
+            line(&r)
+        );
+        r.last = Some("2026-03-03T02:00:00Z".into());
+        assert!(line(&r).contains("last sweep 2026-03-03T02:00:00Z · 0 articles"));
+        r.failing_since = Some("2026-03-03T02:10:00Z".into());
+        assert!(line(&r).contains("class=\"err\" id=\"retention\">Retention sweeps fail"));
+        r.after = None;
+        r.failing_since = None;
+        assert_eq!(line(&r), "");
+    }
 
     /// 1,502 failing sources of 2,000, a page of 1,000 listed: 502 failing ones are left out
     /// beside the 498 that are fine (the footer said "498 ok, 0 waiting, 0 disabled").
