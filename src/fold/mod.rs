@@ -263,7 +263,7 @@ pub const LONG_CANDIDATES: usize = 4;
 /// The lead view of a long article: its headline and the first
 /// [`SHORT_MAX_WORDS`](crate::fingerprint::SHORT_MAX_WORDS) words of its text (characters for
 /// unspaced scripts), fingerprinted as a short item
-/// ([`fingerprint_lead`](crate::fingerprint::fingerprint_lead)), for [`Index::find_lead`].
+/// ([`fingerprint_lead`](crate::fingerprint::fingerprint_lead)), for [`Index::find_leads`].
 /// `None` for short items.
 pub fn lead_fingerprint(a: &Article, fp: &Fingerprint) -> Option<Fingerprint> {
     if fp.short {

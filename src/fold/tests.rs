@@ -716,6 +716,44 @@ fn one_sources_boilerplate_summary_does_not_join_its_long_item_about_another_thi
     }
 }
 
+/// Rule 3b, long → short, takes the best of the headline + summary items the long article's
+/// lead matches that may take it: the outlet's own item about another thing (rule 3e), kept
+/// apart from the other outlet's by rule 3g, no longer hides the other outlet's item, in
+/// whichever order the two came.
+#[test]
+fn a_refused_lead_match_does_not_hide_another_outlets_item() {
+    let p = "Rescue teams moved three hundred families out of the harbour district overnight as the Wenlock river rose two metres above its banks, the county council said on Tuesday morning.";
+    let p2 = "Council leader Anna Brandt told reporters that the harbour master had offered to resign after residents criticised the slow response to warnings issued on Monday evening.";
+    let p3 = "Engineers were sandbagging the old swing bridge and the county hospital, while schools in the valley stayed closed and ferries to Kirkholm were suspended until Thursday.";
+    let own = entry(
+        "h2",
+        "Council votes not to evacuate the harbour district",
+        &[p],
+    );
+    let other = entry("c1", "Council votes to evacuate the harbour district", &[p]);
+    let long = entry(
+        "h1",
+        "Live: harbour master quits after river floods the old quay",
+        &[p, p2, p3],
+    );
+    for own_first in [false, true] {
+        let (_d, f) = folder();
+        let (c, h) = if own_first {
+            let h = story(fold(&f, "herald", &own, T0));
+            (story(fold(&f, "courier", &other, T0 + HOUR)), h)
+        } else {
+            let c = story(fold(&f, "courier", &other, T0));
+            (c, story(fold(&f, "herald", &own, T0 + HOUR)))
+        };
+        assert_ne!(c, h, "rule 3g keeps the two short items apart");
+        let d = fold(&f, "herald", &long, T0 + 2 * HOUR);
+        assert!(
+            matches!(d, Decision::Copy { story, .. } if story == c),
+            "own first: {own_first}: {d:?}"
+        );
+    }
+}
+
 #[test]
 fn likely_origin_prefers_the_agency_feed_over_an_earlier_outlet() {
     let (_d, f) = folder();

@@ -122,14 +122,14 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
 
     /// Rules 3b and 3c, for an article [`Index::find_all`] matched with nothing: the
     /// headline-and-summary item whose text is this long article's lead (`lead`,
-    /// [`Index::find_lead`]); for a headline-and-summary item, the long article that contains
+    /// [`Index::find_leads`], the first of them that may take it); for a headline-and-summary item, the long article that contains
     /// it, else the headline-and-summary item with the same summary.
     pub(crate) fn find(
         &self,
         index: &Index,
         lead: Option<&Fingerprint>,
     ) -> Result<Option<Match>, S::Error> {
-        if let Some(m) = lead.and_then(|l| index.find_lead(l, self.now)) {
+        for m in lead.map_or_else(Vec::new, |l| index.find_leads(l, self.now)) {
             if self.lead_holds(m.article)? {
                 return Ok(Some(m));
             }

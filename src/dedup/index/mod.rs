@@ -586,21 +586,23 @@ impl Index {
         cands
     }
 
-    /// Short ↔ long: the best short item (headline + summary) that `lead` — the headline and
+    /// Short ↔ long: the short items (headline + summary) that `lead` — the headline and
     /// first [`crate::fingerprint::SHORT_MAX_WORDS`] words of a long article, fingerprinted as
     /// a short item — verifies against by the short-item rules (Jaccard, trimmed-summary
-    /// containment, number and entity guards, `short_window`). Used when the long article has
-    /// no match among long items: an outlet's headline + summary of a story another outlet
-    /// carries in full. Only this direction is searched: a short item arriving after the
-    /// long one would need the long item's lead sketch in the index (64 more bytes per
-    /// article).
-    pub fn find_lead(&self, lead: &Fingerprint, at_unix_secs: i64) -> Option<Match> {
+    /// containment, number and entity guards, `short_window`), best first. Used when the long
+    /// article has no match among long items: an outlet's headline + summary of a story
+    /// another outlet carries in full. All of them, not the best alone: the fold's second
+    /// look may refuse the best (rule 3e, an item of the long one's own outlet; rule 3g), and
+    /// another outlet's item behind it is then the match. Only this direction is searched: a
+    /// short item arriving after the long one would need the long item's lead sketch in the
+    /// index (64 more bytes per article).
+    pub fn find_leads(&self, lead: &Fingerprint, at_unix_secs: i64) -> Vec<Match> {
         if !lead.short {
-            return None;
+            return Vec::new();
         }
         self.prefetch_anchor_cells(lead.sketch.anchors().iter().copied(), lead.short);
         let cands = self.anchor_slots(lead);
-        let mut best: Option<(&Entry, Verdict)> = None;
+        let mut found: Vec<(&Entry, Verdict)> = Vec::new();
         self.each_candidate(
             &cands,
             |s| s,
@@ -610,20 +612,24 @@ impl Index {
                     return;
                 }
                 if let Some(v) = self.verify(lead, e, at_unix_secs) {
-                    if best.as_ref().is_none_or(|(b, bv)| {
-                        (v.score, v.jaccard, e.at) > (bv.score, bv.jaccard, b.at)
-                    }) {
-                        best = Some((e, v));
-                    }
+                    found.push((e, v));
                 }
             },
         );
-        best.map(|(e, v)| Match {
-            article: e.article,
-            story: e.story,
-            kind: MatchKind::Near,
-            similarity: v.score,
-        })
+        found.sort_by(|(a, av), (b, bv)| {
+            (bv.score, bv.jaccard, b.at)
+                .partial_cmp(&(av.score, av.jaccard, a.at))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        found
+            .into_iter()
+            .map(|(e, v)| Match {
+                article: e.article,
+                story: e.story,
+                kind: MatchKind::Near,
+                similarity: v.score,
+            })
+            .collect()
     }
 
     /// Short → long candidates: long articles within `short_window` whose anchors are among
