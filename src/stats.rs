@@ -90,6 +90,10 @@ struct DataStatus {
     bytes: u64,
     #[serde(default)]
     counted_at: Option<String>,
+    #[serde(default)]
+    expected_after_compact: Option<u64>,
+    #[serde(default)]
+    compact_advised: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -537,13 +541,14 @@ fn render(s: &Status) -> String {
         )),
         s.polls_in_flight
     );
-    if let Some(d) = data.filter(|d| crate::storage::worth_compacting(s.store_bytes, d.bytes)) {
+    if let Some(d) = data.filter(|d| d.compact_advised) {
         let _ = writeln!(
             out,
-            "the store's file is mostly space retention freed ({:.1} MiB for {:.1} MiB of data \
-             counted at {}): `wirefold compact`, with the daemon stopped, gives it back",
+            "the store's file is mostly space retention freed: a compaction would leave about \
+             {:.1} MiB of its {:.1} MiB (data counted at {}); `wirefold compact`, with the \
+             daemon stopped, gives it back",
+            mib(d.expected_after_compact.unwrap_or(0)),
             mib(s.store_bytes),
-            mib(d.bytes),
             d.counted_at.as_deref().unwrap_or("?")
         );
     }
@@ -857,10 +862,9 @@ mod tests {
         assert!(!render(&status("")).contains("backup"));
     }
 
-    /// The store's data beside its file, and the advice to compact once the file is mostly
-    /// space: at 6× its data and 64 MiB, not below either.
+    /// The store's data beside its file, and the daemon's advice to compact when it gives it.
     #[test]
-    fn the_store_line_shows_its_data_and_advises_a_compaction_only_when_it_pays() {
+    fn the_store_line_shows_its_data_and_the_advice_to_compact() {
         let with = |file: u64, data: &str| {
             let mut st = status("");
             st.store_bytes = file;
@@ -870,26 +874,24 @@ mod tests {
         let mib = 1 << 20;
         let churned = with(
             129 * mib,
-            r#"{"bytes": 6291456, "records": 60000, "counted_at": "2026-03-03T02:00:00Z"}"#,
+            r#"{"bytes": 6291456, "records": 60000, "counted_at": "2026-03-03T02:00:00Z",
+                "expected_after_compact": 27262976, "compact_advised": true}"#,
         );
         assert!(
             churned.contains("store 129.0 MiB (6.0 MiB of data) ·")
                 && churned.contains(
-                    "mostly space retention freed (129.0 MiB for 6.0 MiB of data counted at \
-                     2026-03-03T02:00:00Z): `wirefold compact`"
+                    "a compaction would leave about 26.0 MiB of its 129.0 MiB (data counted at \
+                     2026-03-03T02:00:00Z); `wirefold compact`"
                 ),
             "{churned}"
         );
-        for (file, data) in [(35 * mib, 6 * mib), (64 * mib, 11 * mib), (63 * mib, mib)] {
-            let text = with(file, &format!(r#"{{"bytes": {data}, "records": 9}}"#));
-            assert!(text.contains("MiB of data) ·"), "{text}");
-            assert!(!text.contains("compact"), "{file} for {data}: {text}");
-        }
-        assert!(with(
-            64 * mib,
-            &format!(r#"{{"bytes": {}, "records": 9}}"#, 64 * mib / 6)
-        )
-        .contains("wirefold compact"));
+        let calm = with(
+            35 * mib,
+            r#"{"bytes": 6291456, "records": 60000, "expected_after_compact": 27262976,
+                "compact_advised": false}"#,
+        );
+        assert!(calm.contains("(6.0 MiB of data) ·"), "{calm}");
+        assert!(!calm.contains("compact"), "{calm}");
         // Not counted yet (or an older daemon): the file alone.
         assert!(render(&status("")).contains("store 1.0 MiB ·"));
     }

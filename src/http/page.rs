@@ -128,14 +128,15 @@ the store was recovered from its log (see the log of this start).</p>",
     retention_line(&mut h, &store.retention);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     match &store.data {
-        Some(d) if crate::storage::worth_compacting(status.store_bytes, d.bytes) => {
+        Some(d) if d.compact_advised => {
             let _ = write!(
                 h,
-                "<p class=\"note\" id=\"disk\">The store takes {:.1} MiB on disk for {:.1} MiB \
-of data (counted at {}): mostly space retention freed. <code>wirefold compact</code>, with the \
-daemon stopped, gives it back.</p>",
+                "<p class=\"note\" id=\"disk\">The store takes {:.1} MiB on disk, and a \
+compaction would leave about {:.1} MiB of it (its data counted at {}, scaled by the articles \
+since): the rest is space retention freed. <code>wirefold compact</code>, with the daemon \
+stopped, gives it back.</p>",
                 mib(status.store_bytes),
-                mib(d.bytes),
+                mib(d.expected_after_compact.unwrap_or(0)),
                 opt(&d.counted_at)
             );
         }

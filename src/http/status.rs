@@ -100,22 +100,30 @@ pub struct DataStatus {
     pub bytes: u64,
     /// Records (key–value pairs).
     pub records: u64,
+    /// Articles among them.
+    pub articles: u64,
     /// When they were counted.
     pub counted_at: Option<String>,
-    /// `store_bytes` now against `bytes` then, one decimal: a fresh copy takes about 2–4×
-    /// its data on disk; far above that, retention's churn has left the file mostly empty
-    /// space, which `wirefold compact` gives back.
-    pub file_to_data: Option<f64>,
+    /// About what `wirefold compact` would leave now: the count scaled by the articles
+    /// stored since, at what a fresh copy takes per byte and per record (`null` when the
+    /// count found no article).
+    pub expected_after_compact: Option<u64>,
+    /// Whether `store_bytes` is at least 64 MiB and twice that: the file is mostly space
+    /// retention freed, which `wirefold compact` (with the daemon stopped) gives back.
+    pub compact_advised: bool,
 }
 
 impl DataStatus {
-    fn new(d: crate::storage::DataSize, store_bytes: u64) -> Self {
+    fn new(d: crate::storage::DataSize, store_bytes: u64, articles_now: u64) -> Self {
+        let expected = crate::storage::expected_copy(&d, articles_now);
         DataStatus {
             bytes: d.bytes,
             records: d.records,
+            articles: d.articles,
             counted_at: rfc3339(d.at),
-            file_to_data: (d.bytes > 0)
-                .then(|| (store_bytes as f64 / d.bytes as f64 * 10.0).round() / 10.0),
+            expected_after_compact: expected,
+            compact_advised: expected
+                .is_some_and(|e| crate::storage::worth_compacting(store_bytes, e)),
         }
     }
 }
@@ -828,7 +836,7 @@ pub(super) fn build(
                 data: state
                     .store
                     .data_size()
-                    .map(|d| DataStatus::new(d, store_bytes)),
+                    .map(|d| DataStatus::new(d, store_bytes, counts.articles)),
                 previous_stop: match state.previous_run {
                     crate::storage::PreviousRun::Clean => "clean",
                     crate::storage::PreviousRun::Unclean { .. } => "unclean",

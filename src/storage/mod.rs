@@ -85,7 +85,7 @@ pub use backup::{
     BACKUP_WAIT,
 };
 use closed::Closing;
-pub use compact::{compact, worth_compacting, CompactReport};
+pub use compact::{compact, expected_copy, worth_compacting, CompactReport};
 pub use error::StoreError;
 use legacy::Record;
 pub use lock::LOCK_FILE;

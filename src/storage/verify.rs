@@ -130,6 +130,9 @@ pub struct DataSize {
     pub bytes: u64,
     /// Records (key–value pairs).
     pub records: u64,
+    /// Articles among them: what the data is scaled by as the store grows or shrinks after
+    /// the count (`crate::storage::compact::expected_copy`).
+    pub articles: u64,
     /// When the read-through finished (Unix milliseconds). Records written while it ran may
     /// or may not be in it.
     pub at: crate::storage::Millis,
@@ -218,6 +221,7 @@ impl Verifier {
             data: DataSize {
                 bytes,
                 records,
+                articles: self.articles,
                 at: chrono::Utc::now().timestamp_millis(),
             },
         })

@@ -199,6 +199,8 @@ fn truncated_or_garbled_stores_are_refused_clearly() {
             assert!(bytes > 1500 * 200, "{store}");
             assert!(num(&store, "/data/records") > 4 * 1500, "{store}");
             assert!(store["data"]["counted_at"].is_string(), "{store}");
+            assert_eq!(num(&store, "/data/articles"), 1500, "{store}");
+            assert_eq!(store["data"]["compact_advised"], false, "{store}");
             let (_, metrics) = http_get(&daemon.url("/metrics"));
             assert_eq!(metric(&metrics, "wirefold_store_data_bytes"), Some(bytes));
             let (_, page) = http_get(&daemon.url("/"));
