@@ -64,7 +64,7 @@ pub const WORTH_COMPACTING_BYTES: u64 = 64 << 20;
 
 /// About what [`compact`] would leave of a store whose read-through counted `data`, now that
 /// it holds `articles_now` articles: the count scaled by the articles (retention shrinks the
-/// data with them), at [`COPY_PER_BYTE`] and [`COPY_PER_RECORD`]. `None` once the store
+/// data with them), at `COPY_PER_BYTE` and `COPY_PER_RECORD`. `None` once the store
 /// holds more than twice the articles counted: a count taken young (a store of one short
 /// article, later fed 400 sources of long ones) says nothing of the articles since, and the
 /// next start counts again.
@@ -86,7 +86,7 @@ pub fn expected_copy(data: &super::DataSize, articles_now: u64) -> Option<u64> {
 
 /// Whether a store file of `file_bytes` that a compaction would take to about
 /// `expected_copy` bytes is worth saying so to the operator (`/status`, the page,
-/// `wirefold stats`): at least [`WORTH_COMPACTING_BYTES`], and at least twice the copy.
+/// `wirefold stats`): at least `WORTH_COMPACTING_BYTES` (64 MiB), and at least twice the copy.
 pub fn worth_compacting(file_bytes: u64, expected_copy: u64) -> bool {
     file_bytes >= WORTH_COMPACTING_BYTES && file_bytes / 2 >= expected_copy
 }
