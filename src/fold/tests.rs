@@ -754,6 +754,94 @@ fn a_refused_lead_match_does_not_hide_another_outlets_item() {
     }
 }
 
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The entity guard's second look: a copy whose first paragraph an attribution lengthened
+/// past the lead's 30 words has a lead of one paragraph where the original's takes in the
+/// second, with its names; each lead then names people the other's lacks. Their first 80
+/// words hold each other's lead names, so they fold. A template story about another
+/// company, named in its own lead and nowhere in the other's opening, stays apart.
+#[test]
+fn a_lead_an_attribution_lengthened_folds_and_a_template_twin_does_not() {
+    let first = "Rescue divers recovered the last two bodies from the sunken ferry near the harbour mouth on Tuesday, ending a search that lasted nine days";
+    let second = "Coast guard commander Piet Ravensberg told reporters in Marlow that the ferry operator Nordstrand Lines had ignored a storm warning before the crossing.";
+    let rest = [
+        "Investigators said the vessel took on water through a loading door that had not been closed properly, and that the crew sent a distress call only minutes before it capsized.",
+        "Families of the victims gathered at the quay for a memorial service, where the mayor announced that a public inquiry would examine the safety rules for the island routes.",
+        "The operator suspended its remaining crossings pending an inspection of its fleet and said it would cooperate fully with the inquiry and with the families.",
+    ];
+    let original: Vec<String> = [format!("{first}."), second.to_owned()]
+        .into_iter()
+        .chain(rest.iter().map(|p| (*p).to_owned()))
+        .collect();
+    let attributed: Vec<String> = [
+        format!("{first}, the Italian news agency ANSA reported."),
+        second.to_owned(),
+    ]
+    .into_iter()
+    .chain(rest.iter().map(|p| (*p).to_owned()))
+    .collect();
+    let (_d, f) = folder();
+    let a = story(fold(
+        &f,
+        "wire",
+        &entry(
+            "w1",
+            "Divers recover last bodies from sunken ferry",
+            &refs(&original),
+        ),
+        T0,
+    ));
+    let d = fold(
+        &f,
+        "paper",
+        &entry("p1", "Last ferry victims recovered", &refs(&attributed)),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(d, Decision::Copy { story, .. } if story == a),
+        "{d:?}"
+    );
+
+    // The same text about another operator and another port: another story.
+    let (_d, f) = folder();
+    let twin = |operator: &str, port: &str, commander: &str| -> Vec<String> {
+        [
+            format!("{first} off {port}."),
+            format!("Coast guard commander {commander} told reporters that the ferry operator {operator} had ignored a storm warning before the crossing."),
+        ]
+        .into_iter()
+        .chain(rest.iter().map(|p| (*p).to_owned()))
+        .collect()
+    };
+    let a = story(fold(
+        &f,
+        "wire",
+        &entry(
+            "w1",
+            "Divers recover last bodies from sunken ferry",
+            &refs(&twin("Nordstrand Lines", "Marlow", "Piet Ravensberg")),
+        ),
+        T0,
+    ));
+    let d = fold(
+        &f,
+        "wire",
+        &entry(
+            "w2",
+            "Divers recover last bodies from sunken ferry",
+            &refs(&twin("Baltic Sun Ferries", "Kalvik", "Ines Moreau")),
+        ),
+        T0 + HOUR,
+    );
+    assert!(
+        matches!(d, Decision::New { story, .. } if story != a),
+        "{d:?}"
+    );
+}
+
 #[test]
 fn likely_origin_prefers_the_agency_feed_over_an_earlier_outlet() {
     let (_d, f) = folder();
