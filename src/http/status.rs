@@ -105,8 +105,8 @@ pub struct DataStatus {
     /// When they were counted.
     pub counted_at: Option<String>,
     /// About what `wirefold compact` would leave now: the count scaled by the articles
-    /// stored since, at what a fresh copy takes per byte and per record (`null` when the
-    /// count found no article).
+    /// stored since (tombstones as counted), at what a fresh copy takes per byte and per
+    /// record (`null` once the store holds more than twice the articles counted).
     pub expected_after_compact: Option<u64>,
     /// Whether `store_bytes` is at least 64 MiB and twice that: the file is mostly space
     /// retention freed, which `wirefold compact` (with the daemon stopped) gives back.

@@ -72,15 +72,22 @@ pub fn expected_copy(data: &super::DataSize, articles_now: u64) -> Option<u64> {
     if articles_now > data.articles.saturating_mul(2) {
         return None;
     }
-    let scaled = |v: u64| match data.articles {
-        0 => v,
-        then => u64::try_from(u128::from(v) * u128::from(articles_now) / u128::from(then))
-            .unwrap_or(u64::MAX),
+    // Tombstones and meta records as counted: retention adds tombstones as it deletes.
+    let scaled = |v: u64, fixed: u64| {
+        let v = v.saturating_sub(fixed);
+        let v = match data.articles {
+            0 => v,
+            then => u64::try_from(u128::from(v) * u128::from(articles_now) / u128::from(then))
+                .unwrap_or(u64::MAX),
+        };
+        v.saturating_add(fixed)
     };
     Some(
-        scaled(data.bytes)
+        scaled(data.bytes, data.unscaled_bytes)
             .saturating_mul(COPY_PER_BYTE)
-            .saturating_add(scaled(data.records).saturating_mul(COPY_PER_RECORD)),
+            .saturating_add(
+                scaled(data.records, data.unscaled_records).saturating_mul(COPY_PER_RECORD),
+            ),
     )
 }
 
@@ -406,6 +413,8 @@ mod advice_tests {
             bytes,
             records,
             articles,
+            unscaled_bytes: 0,
+            unscaled_records: 0,
             at: 0,
         }
     }
@@ -440,5 +449,16 @@ mod advice_tests {
             expected_copy(&counted(1_000, 10, 100), 200),
             Some(3 * 2_000 + 128 * 20)
         );
+        // Tombstones are not scaled: a compacted store of 373,000 tombstones (10.7 MB)
+        // counted with 2 articles, whose articles retention then deleted (session 60's
+        // recheck: advised at "0.0 MiB" for a 79 MB file).
+        let drained = DataSize {
+            unscaled_bytes: 10_730_000,
+            unscaled_records: 373_500,
+            ..counted(10_738_996, 373_532, 2)
+        };
+        let e = expected_copy(&drained, 0).unwrap();
+        assert!(e > 75 * mb, "{e}");
+        assert!(!worth_compacting(79 * mb, e));
     }
 }

@@ -133,6 +133,11 @@ pub struct DataSize {
     /// Articles among them: what the data is scaled by as the store grows or shrinks after
     /// the count (`crate::storage::compact::expected_copy`).
     pub articles: u64,
+    /// Of `bytes` and `records`, those of the trees that do not grow and shrink with the
+    /// articles (retention's tombstones, which outlive the articles they stand for; the
+    /// store's meta records): not scaled.
+    pub unscaled_bytes: u64,
+    pub unscaled_records: u64,
     /// When the read-through finished (Unix milliseconds). Records written while it ran may
     /// or may not be in it.
     pub at: crate::storage::Millis,
@@ -203,7 +208,7 @@ impl Verifier {
                 self.expect.articles, self.expect.stories, self.articles, self.stories
             )));
         }
-        let (mut bytes, mut records) = (self.bytes, self.read);
+        let (mut unscaled_bytes, mut unscaled_records) = (0, 0);
         for name in ONLY_COUNTED {
             let t = match name {
                 "meta" => &t.meta,
@@ -212,16 +217,18 @@ impl Verifier {
             };
             for kv in t.iter() {
                 let (k, v) = kv.map_err(|e| damaged(format!("{name}: {e}")))?;
-                bytes += (k.len() + v.len()) as u64;
-                records += 1;
+                unscaled_bytes += (k.len() + v.len()) as u64;
+                unscaled_records += 1;
             }
         }
         Ok(Progress::Done {
             read: self.read,
             data: DataSize {
-                bytes,
-                records,
+                bytes: self.bytes + unscaled_bytes,
+                records: self.read + unscaled_records,
                 articles: self.articles,
+                unscaled_bytes,
+                unscaled_records,
                 at: chrono::Utc::now().timestamp_millis(),
             },
         })
