@@ -621,21 +621,7 @@ impl Index {
                 }
             },
         );
-        found.sort_by(|(a, av), (b, bv)| {
-            (bv.score, bv.jaccard, b.at)
-                .partial_cmp(&(av.score, av.jaccard, a.at))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        found
-            .into_iter()
-            .map(|(e, v)| Match {
-                article: e.article,
-                story: e.story,
-                kind: MatchKind::Near,
-                similarity: v.score,
-                names_unsure: v.names_unsure,
-            })
-            .collect()
+        ranked(found)
     }
 
     /// Short → long candidates: long articles within `short_window` whose anchors are among
@@ -815,21 +801,28 @@ impl Index {
                 }
             },
         );
-        best.sort_by(|(a, av), (b, bv)| {
-            (bv.score, bv.jaccard, b.at)
-                .partial_cmp(&(av.score, av.jaccard, a.at))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        best.into_iter()
-            .map(|(e, v)| Match {
-                article: e.article,
-                story: e.story,
-                kind: MatchKind::Near,
-                similarity: v.score,
-                names_unsure: v.names_unsure,
-            })
-            .collect()
+        ranked(best)
     }
+}
+
+/// Verified candidates as near matches, best first: by score, then Jaccard, then recency
+/// (the first found of equals first).
+fn ranked(mut found: Vec<(&Entry, Verdict)>) -> Vec<Match> {
+    found.sort_by(|(a, av), (b, bv)| {
+        (bv.score, bv.jaccard, b.at)
+            .partial_cmp(&(av.score, av.jaccard, a.at))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    found
+        .into_iter()
+        .map(|(e, v)| Match {
+            article: e.article,
+            story: e.story,
+            kind: MatchKind::Near,
+            similarity: v.score,
+            names_unsure: v.names_unsure,
+        })
+        .collect()
 }
 
 /// The slots of `shared` ((slot, position) once per anchor a slot shares) ordered by how many
