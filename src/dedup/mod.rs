@@ -25,11 +25,7 @@
 //!   [`crate::fingerprint::entities`]) must agree — one side's inside the other's, or at most
 //!   one name extra on each side — which keeps template stories about other companies,
 //!   organisations or places apart (the SCO / ASEAN twin); items without a mask are not
-//!   checked. For long items a disagreement is not the last word: the match comes back
-//!   marked ([`Match::names_unsure`]) and the fold folds it only when each lead's names are
-//!   in the other's first 80 words ([`wide_names_agree`]): an attribution that ended one
-//!   lead a paragraph early ("…, the Italian news agency ANSA reported") no longer splits
-//!   a copy from its original;
+//!   checked;
 //! * long items: estimated Jaccard `J >= min_similarity` (0.2) and estimated
 //!   containment `C = J(|A|+|B|)/((1+J)·min(|A|,|B|)) >= min_containment`
 //!   (0.6: a trimmed copy shares nearly all of its text, while two releases on one template
@@ -182,30 +178,6 @@ pub struct Match {
     /// of the smaller item in the larger (long items) or the estimated
     /// Jaccard resemblance (short items).
     pub similarity: f32,
-    /// A near match of long items that passed every guard but the entity guard: their
-    /// leads name people the other's lead does not, which a lead that an attribution or a
-    /// caption lengthened also does. It folds only if the fold's second look on the texts
-    /// finds each lead's names in the other's first 80 words ([`wide_names_agree`]).
-    #[serde(default)]
-    pub names_unsure: bool,
-}
-
-/// The entity guard's second look (see [`Match::names_unsure`]): the names each lead has
-/// that the other's first 80 words lack (`lead` and `wide` masks of each side, see
-/// [`crate::fingerprint::entities`]) agree as the lead masks must (none on one side, or at
-/// most one each way). A copy whose lead an attribution ended a paragraph early keeps the
-/// original's names within its first 80 words; a template story about another company or
-/// place names it in its own lead and nowhere in the other's opening.
-pub fn wide_names_agree(a: (u64, u64), b: (u64, u64)) -> bool {
-    let ((a_lead, a_wide), (b_lead, b_wide)) = (a, b);
-    if a_lead == 0 || b_lead == 0 {
-        return true;
-    }
-    let (ab, ba) = (
-        (a_lead & !b_wide).count_ones(),
-        (b_lead & !a_wide).count_ones(),
-    );
-    ab == 0 || ba == 0 || (ab <= 1 && ba <= 1)
 }
 
 /// Rules 3b and 3c: the fewest distinct word 3-grams a summary needs before it is compared with
@@ -1034,7 +1006,6 @@ pub fn best_verified<E>(
                     story,
                     kind: MatchKind::Near,
                     similarity,
-                    names_unsure: false,
                 });
             }
         }

@@ -213,7 +213,6 @@ pub fn run_wirefold(items: &[EvalItem], params: &DedupParams) -> Run {
             fp: fp.clone(),
             title: a.fp_title.clone(),
             text: a.fp_text.clone(),
-            names: (a.entities, a.wide_entities),
             published: at,
         });
         index.insert(n as u64, story, &fp, at);
@@ -248,8 +247,6 @@ struct Kept {
     fp: Fingerprint,
     title: String,
     text: String,
-    /// `Article::entities` and `Article::wide_entities`.
-    names: (u64, u64),
     /// The item's time: the eval's items are published when they appear.
     published: i64,
 }
@@ -279,9 +276,6 @@ impl SeenArticle for &Kept {
     }
     fn fp_text(&self) -> Cow<'_, str> {
         Cow::Borrowed(&self.text)
-    }
-    fn names(&self) -> (u64, u64) {
-        self.names
     }
     fn published(&self) -> Option<i64> {
         Some(self.published)

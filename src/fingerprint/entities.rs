@@ -145,8 +145,6 @@ fn is_calendar_word(w: &str) -> bool {
 pub struct EntityMask {
     mask: u64,
     words: usize,
-    /// The wide mask: the first [`LEAD_MAX_WORDS`] words, whatever the paragraphs.
-    wide: bool,
 }
 
 impl EntityMask {
@@ -155,27 +153,10 @@ impl EntityMask {
         Self::default()
     }
 
-    /// An empty wide mask: the names of the first [`LEAD_MAX_WORDS`] words, across
-    /// paragraphs (it holds the lead's). Not indexed: the fold computes it from the texts
-    /// when two long items' leads disagree, to tell a lead that an attribution or a caption
-    /// lengthened ("…, the Italian news agency ANSA reported", which ends the lead one
-    /// paragraph early) from another story (see `crate::dedup::wide_names_agree`).
-    pub fn wide() -> Self {
-        Self {
-            wide: true,
-            ..Self::default()
-        }
-    }
-
-    /// True once the lead is complete (at least [`LEAD_MIN_WORDS`] words seen, or
-    /// [`LEAD_MAX_WORDS`] for a wide mask): later paragraphs add nothing.
+    /// True once the lead is complete (at least [`LEAD_MIN_WORDS`] words seen): later
+    /// paragraphs add nothing.
     pub fn full(&self) -> bool {
-        self.words
-            >= if self.wide {
-                LEAD_MAX_WORDS
-            } else {
-                LEAD_MIN_WORDS
-            }
+        self.words >= LEAD_MIN_WORDS
     }
 
     /// Adds the names among the next words of the lead (a cased, cleaned paragraph).

@@ -25,9 +25,6 @@ pub(crate) trait SeenArticle {
     fn fp_title(&self) -> Cow<'_, str>;
     /// Its fingerprint text (as `Article::fp_text`).
     fn fp_text(&self) -> Cow<'_, str>;
-    /// The names of its lead and of its first 80 words (`Article::entities`,
-    /// `Article::wide_entities`).
-    fn names(&self) -> (u64, u64);
     /// Its date of publication (Unix seconds) when its feed gave one.
     fn published(&self) -> Option<i64>;
     /// The source it came from, where the candidates have one (the eval's do not).
@@ -215,16 +212,6 @@ impl<'a, S: Seen> SecondLooks<'a, S> {
                 crate::dedup::published_close(self.params, self.this.published, other.published());
             return Ok(close || !self.another_item_of_the_source(&other));
         }
-        // The leads name different people: the same only if each lead's names are in the
-        // other's opening (an attribution that ended one lead a paragraph early).
-        if m.names_unsure
-            && !crate::dedup::wide_names_agree(
-                (self.a.entities, self.a.wide_entities),
-                other.names(),
-            )
-        {
-            return Ok(false);
-        }
         Ok(crate::dedup::long_headlines_agree(
             (&self.a.fp_title, || Cow::Borrowed(self.a.fp_text.as_str())),
             (&other.fp_title(), || other.fp_text()),
@@ -378,9 +365,6 @@ impl SeenArticle for StoredArticle<'_> {
             &self.record.text,
             self.rules,
         ))
-    }
-    fn names(&self) -> (u64, u64) {
-        crate::normalize::stored_entities(&self.record.title, &self.record.text, self.rules)
     }
     fn published(&self) -> Option<i64> {
         let r = &self.record;

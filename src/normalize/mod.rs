@@ -130,10 +130,6 @@ pub struct Article {
     /// Names of the lead (see [`crate::fingerprint::entities`]), from the cleaned body before
     /// it is lowercased.
     pub entities: u64,
-    /// Names of the first 80 words ([`EntityMask::wide`]), for the fold's second look when
-    /// two leads disagree; not stored (a stored article's is computed from its text).
-    #[serde(default)]
-    pub wide_entities: u64,
 }
 
 /// Settings for [`normalize`].
@@ -315,7 +311,6 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         fp_title,
         fp_text,
         entities,
-        wide_entities,
     } = fp_body(&title, &display, rules, false);
 
     let url = article_url(raw);
@@ -341,7 +336,6 @@ pub fn normalize(raw: &RawEntry, opts: &NormalizeOptions) -> Article {
         language,
         script,
         entities,
-        wide_entities,
     }
 }
 
@@ -353,8 +347,6 @@ struct FpBody {
     fp_text: String,
     /// The entity mask of the body's lead.
     entities: u64,
-    /// The names of its first 80 words.
-    wide_entities: u64,
 }
 
 /// The fingerprint side of a body, from its display title and paragraphs: every boilerplate
@@ -377,7 +369,6 @@ fn fp_body(title: &str, display: &[Cow<'_, str>], rules: &Rules, stored: bool) -
     // and taken back out when it is empty or the headline echo.
     let mut fp_text = String::with_capacity(cleaned.iter().map(|p| p.len() + 1).sum());
     let mut entities = EntityMask::new();
-    let mut wide = EntityMask::wide();
     for (i, para) in cleaned.iter().enumerate() {
         let start = fp_text.len();
         if start > 0 {
@@ -394,13 +385,11 @@ fn fp_body(title: &str, display: &[Cow<'_, str>], rules: &Rules, stored: bool) -
             continue;
         }
         entities.add_paragraph(para);
-        wide.add_paragraph(para);
     }
     FpBody {
         fp_title,
         fp_text,
         entities: entities.finish(),
-        wide_entities: wide.finish(),
     }
 }
 
@@ -426,14 +415,12 @@ pub fn with_stored_text(
         fp_title,
         fp_text,
         entities,
-        wide_entities,
     } = fp_body(&a.title, &stored_paragraphs(text), rules, true);
     a.script = lang::detect_script(text);
     a.text = text.to_owned();
     a.fp_title = fp_title;
     a.fp_text = fp_text;
     a.entities = entities;
-    a.wide_entities = wide_entities;
     a.language = language;
     a
 }
@@ -451,14 +438,6 @@ pub fn stored_fp_text(title: &str, text: &str, rules: &Rules) -> String {
 /// stored before them.
 pub fn lead_entities(title: &str, text: &str, rules: &Rules) -> u64 {
     fp_body(title, &stored_paragraphs(text), rules, true).entities
-}
-
-/// The lead's mask and the wide one ([`Article::wide_entities`]) of a stored article, as
-/// [`lead_entities`] computes the first: for the fold's second look at two long items whose
-/// leads name different people.
-pub fn stored_entities(title: &str, text: &str, rules: &Rules) -> (u64, u64) {
-    let b = fp_body(title, &stored_paragraphs(text), rules, true);
-    (b.entities, b.wide_entities)
 }
 
 /// The stable key of an entry, as [`normalize`] computes it with the built-in rules:

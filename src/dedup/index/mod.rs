@@ -557,13 +557,8 @@ impl Index {
     /// Best verified match for `fp` among the articles within the window
     /// around `at_unix_secs`: an exact copy (same content hash and sketch)
     /// first, else the near duplicate with the highest score.
-    ///
-    /// A match whose leads' names disagree ([`Match::names_unsure`]) is not one here: only
-    /// the fold, with the texts, can take it.
     pub fn find(&self, fp: &Fingerprint, at_unix_secs: i64) -> Option<Match> {
-        self.find_all(fp, at_unix_secs)
-            .into_iter()
-            .find(|m| !m.names_unsure)
+        self.find_all(fp, at_unix_secs).into_iter().next()
     }
 
     /// Asks for the anchor table's home cells of `anchors` (of short or long items) ahead of
@@ -740,7 +735,6 @@ impl Index {
                 story: e.story,
                 kind: MatchKind::Exact,
                 similarity: 1.0,
-                names_unsure: false,
             })
             .collect()
     }
@@ -765,7 +759,6 @@ impl Index {
                 story: e.story,
                 kind: MatchKind::Exact,
                 similarity: 1.0,
-                names_unsure: false,
             }];
         }
         let cands = self.anchor_slots(fp);
@@ -780,19 +773,10 @@ impl Index {
                     return;
                 }
                 if let Some(v) = self.verify(fp, e, at_unix_secs) {
-                    // within a story, a match whose names agree before one that needs the
-                    // texts: refused there, it would hide the other
-                    let key = (!v.names_unsure, v.score, v.jaccard, e.at);
+                    let key = (v.score, v.jaccard, e.at);
                     match best.iter_mut().find(|(b, _)| b.story == e.story) {
                         Some(slot) => {
-                            if key
-                                > (
-                                    !slot.1.names_unsure,
-                                    slot.1.score,
-                                    slot.1.jaccard,
-                                    slot.0.at,
-                                )
-                            {
+                            if key > (slot.1.score, slot.1.jaccard, slot.0.at) {
                                 *slot = (e, v);
                             }
                         }
@@ -820,7 +804,6 @@ fn ranked(mut found: Vec<(&Entry, Verdict)>) -> Vec<Match> {
             story: e.story,
             kind: MatchKind::Near,
             similarity: v.score,
-            names_unsure: v.names_unsure,
         })
         .collect()
 }

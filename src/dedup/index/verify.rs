@@ -41,8 +41,6 @@ pub(crate) fn entities_agree(a: u64, b: u64) -> bool {
 pub(super) struct Verdict {
     pub(super) score: f32,
     pub(super) jaccard: f32,
-    /// Long items whose leads' names disagree: see [`crate::dedup::Match::names_unsure`].
-    pub(super) names_unsure: bool,
 }
 
 impl Index {
@@ -106,10 +104,7 @@ impl Index {
         if extra > allowed {
             return None;
         }
-        // Long items whose leads' names disagree are left to the fold's look at the texts
-        // (`Match::names_unsure`); short ones have no more text than their lead.
-        let names_unsure = !entities_agree(fp.entities, e.entities);
-        if names_unsure && fp.short {
+        if !entities_agree(fp.entities, e.entities) {
             return None;
         }
         let sk_a = minhash::Sketch {
@@ -136,7 +131,6 @@ impl Index {
         ok.then_some(Verdict {
             score: if fp.short { j } else { c },
             jaccard: j,
-            names_unsure,
         })
     }
 }
