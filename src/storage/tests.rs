@@ -71,6 +71,12 @@ fn origin(a: &ArticleRecord) -> CopyRecord {
     }
 }
 
+/// The counts one new article in a new story adds.
+const ONE_STORY: Counts = Counts {
+    articles: 1,
+    stories: 1,
+    copies: 0,
+};
 #[test]
 fn commit_is_readable_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
@@ -727,11 +733,7 @@ fn a_version_2_store_is_read_and_its_index_gets_entity_masks() {
         a.text = "Comerica Inc said it raised its prime rate.\n\nThe bank said more.".into();
         let mut s = story(sid, &a);
         s.push_copy(origin(&a));
-        let one = Counts {
-            articles: 1,
-            stories: 1,
-            copies: 0,
-        };
+        let one = ONE_STORY;
         store.commit(&a, &s, one, ChangeKind::NewStory).unwrap();
         // Rewrite the records exactly as schema 2 wrote them.
         let t = store.t().unwrap();
@@ -1031,11 +1033,7 @@ fn counts_move_with_flushes() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
     let a = article(&store, 1, "g:1");
-    let one = Counts {
-        articles: 1,
-        stories: 1,
-        copies: 0,
-    };
+    let one = ONE_STORY;
     store
         .commit(&a, &story(1, &a), one, ChangeKind::NewStory)
         .unwrap();
@@ -1070,11 +1068,7 @@ fn fill(store: &Store, n: usize, delta: Counts) {
 fn the_read_through_runs_in_steps_and_counts_only_what_existed_when_it_started() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
-    let one = Counts {
-        articles: 1,
-        stories: 1,
-        copies: 0,
-    };
+    let one = ONE_STORY;
     fill(
         &Store::open(&path, Duration::from_millis(100)).unwrap(),
         50,
@@ -1106,11 +1100,7 @@ fn the_read_through_runs_in_steps_and_counts_only_what_existed_when_it_started()
 fn a_read_through_counts_the_data_of_every_tree() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
-    let one = Counts {
-        articles: 1,
-        stories: 1,
-        copies: 0,
-    };
+    let one = ONE_STORY;
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
     assert_eq!(store.data_size(), None, "a new store");
     fill(&store, 40, one);
@@ -1324,11 +1314,7 @@ fn store_of_300() -> (tempfile::TempDir, std::path::PathBuf, Store, Counts) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let store = Store::open(&path, Duration::from_millis(100)).unwrap();
-    let one = Counts {
-        articles: 1,
-        stories: 1,
-        copies: 0,
-    };
+    let one = ONE_STORY;
     fill(&store, 300, one);
     (dir, path, store, one)
 }
@@ -2162,11 +2148,7 @@ fn churned_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
 /// first opens.
 fn churn(mut store: Store, rounds: std::ops::RangeInclusive<i64>) -> Store {
     let path = store.shared.path.clone();
-    let one = Counts {
-        articles: 1,
-        stories: 1,
-        copies: 0,
-    };
+    let one = ONE_STORY;
     for round in rounds {
         if round % 10 == 0 {
             drop(store);
