@@ -266,6 +266,43 @@ fn retention_shorter_than_the_window_is_refused() {
     );
 }
 
+/// A duration past what the clock can add (~292 billion years) panicked the daemon where it
+/// was added: at start, in every reload after it, or in the scheduler, which stopped polling.
+#[test]
+fn a_duration_longer_than_a_century_is_refused() {
+    let huge = "500000000000y";
+    let keys = [
+        (
+            "WIREFOLD_SCHEDULE__MAX_RETRY_AFTER",
+            "schedule.max_retry_after",
+        ),
+        (
+            "WIREFOLD_SCHEDULE__NETWORK_PROBE_INTERVAL",
+            "schedule.network_probe_interval",
+        ),
+        ("WIREFOLD_SCHEDULE__MAX_BACKOFF", "schedule.max_backoff"),
+        ("WIREFOLD_STORE__RETENTION", "store.retention"),
+        ("WIREFOLD_STORE__BACKUP_EVERY", "store.backup_every"),
+    ];
+    let env: Vec<(&str, &str)> = keys.iter().map(|(v, _)| (*v, huge)).collect();
+    let p = problems(load(GOOD, &env));
+    let joined = p.join("\n");
+    for (_, key) in keys {
+        let needle = format!("{key}: \"{huge}\" is longer than the 100 years (36500d)");
+        assert!(joined.contains(&needle), "missing {needle:?} in:\n{joined}");
+    }
+    // a century itself is allowed
+    let c = load(
+        GOOD,
+        &[
+            ("WIREFOLD_SCHEDULE__MAX_RETRY_AFTER", "36500d"),
+            ("WIREFOLD_SCHEDULE__MAX_INTERVAL", "36500d"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.schedule.max_retry_after.as_secs(), 36500 * 86400);
+}
+
 #[test]
 fn a_duration_with_a_wrong_unit_is_refused_where_it_would_do_harm() {
     // "500m" is 500 minutes: a crash would lose that much unflushed ingest

@@ -189,6 +189,10 @@ impl Checker<'_> {
     /// A duration that may be zero.
     fn duration_or_zero(&mut self, key: &str, raw: &str) -> Duration {
         match humantime::parse_duration(raw.trim()) {
+            Ok(d) if d > LONGEST => {
+                self.push(key, None, too_long(raw));
+                Duration::ZERO
+            }
             Ok(d) => d,
             Err(e) => {
                 self.push(
@@ -234,6 +238,10 @@ impl Checker<'_> {
                 self.push(key, source, "must be longer than zero");
                 None
             }
+            Ok(d) if d > LONGEST => {
+                self.push(key, source, too_long(raw));
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 self.push(
@@ -248,6 +256,19 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// The longest duration any setting takes. Past ~292 billion years a duration added to the
+/// clock overflows it, which panicked the daemon (`schedule.max_retry_after = "500000000000y"`
+/// at start and in every reload after it; `schedule.network_probe_interval` in the scheduler,
+/// which then never polled again); nothing that waits is meant to wait a century.
+const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+fn too_long(raw: &str) -> String {
+    format!(
+        "\"{}\" is longer than the 100 years (36500d) any duration may be",
+        raw.trim()
+    )
 }
 
 /// Why `raw` is no duration: humantime's words, but for a bare number, which humantime

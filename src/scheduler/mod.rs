@@ -323,7 +323,7 @@ pub async fn run<P: Poller>(
         tracker,
     );
     s.start();
-    s.stats.running.store(true, Ordering::SeqCst);
+    let _running = Running::set(Arc::clone(&s.stats));
     info!(sources = s.sources.len(), "scheduler started");
     loop {
         let wake = s.next_wake();
@@ -350,8 +350,24 @@ pub async fn run<P: Poller>(
             Event::Due => s.dispatch(),
         }
     }
-    s.stats.running.store(false, Ordering::SeqCst);
     info!("scheduler stopped");
+}
+
+/// [`SchedulerStats::running`] while it lives: cleared however the loop ends, by a panic (a
+/// bug) too, so that `/readyz` and `/status` do not report a scheduler that polls no more.
+struct Running(Arc<SchedulerStats>);
+
+impl Running {
+    fn set(stats: Arc<SchedulerStats>) -> Self {
+        stats.running.store(true, Ordering::SeqCst);
+        Running(stats)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::SeqCst);
+    }
 }
 
 /// What woke the scheduling loop.

@@ -248,6 +248,56 @@ async fn run_for(
     stats
 }
 
+/// A poller whose state saving panics: a bug in the scheduler's task, which it runs on.
+struct Crashing(Arc<Mock>);
+
+impl Poller for Crashing {
+    fn load(&self, source: &SourceConfig) -> Option<SourceState> {
+        self.0.load(source)
+    }
+    fn save(&self, _: &SourceConfig, _: &SourceState) {
+        panic!("a bug in the scheduler's task");
+    }
+    fn host(&self, source: &SourceConfig) -> Option<String> {
+        self.0.host(source)
+    }
+    fn hosts(&self) -> &HostLimiter {
+        self.0.hosts()
+    }
+    fn stored_host_limits(&self) -> crate::storage::StoredHostLimits {
+        self.0.stored_host_limits()
+    }
+    async fn poll(&self, source: &SourceConfig) -> PollReport {
+        self.0.poll(source).await
+    }
+}
+
+/// A scheduler whose task died (a panic, a bug) no longer says it runs: `/readyz` turns 503
+/// and a service manager's health check sees it, instead of a daemon that polls no more.
+#[tokio::test(start_paused = true)]
+async fn a_scheduler_task_that_panicked_is_not_reported_running() {
+    let stats = Arc::new(SchedulerStats::default());
+    let task = tokio::spawn(run(
+        Arc::new(Crashing(Mock::new(Duration::from_millis(10), |_, _| {
+            Answer::Ok
+        }))),
+        vec![source("a", "one.example", Duration::from_secs(60))].into(),
+        schedule(Duration::from_secs(60), Duration::from_secs(1)),
+        64,
+        stats.clone(),
+        CancellationToken::new(),
+        TaskTracker::new(),
+        mpsc::unbounded_channel().1,
+    ));
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert!(stats.running.load(Ordering::SeqCst), "started");
+    let ended = tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("the first poll's end panics");
+    assert!(ended.unwrap_err().is_panic());
+    assert!(!stats.running.load(Ordering::SeqCst));
+}
+
 /// Stops a scheduler started by the test, and waits for its polls.
 async fn stop(cancel: CancellationToken, task: tokio::task::JoinHandle<()>, tracker: TaskTracker) {
     cancel.cancel();
