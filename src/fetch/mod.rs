@@ -347,6 +347,14 @@ impl Fetcher {
                 clock_offset,
             });
         }
+        if status == StatusCode::PARTIAL_CONTENT {
+            // No range was asked for: the body is a part of the feed, which read as the feed
+            // fails as a "malformed feed" (or, cut between items, passes for a shorter one).
+            return Err(FetchError::Protocol(
+                "206 Partial Content to a request without Range: the body is only a part of the feed"
+                    .into(),
+            ));
+        }
         if !status.is_success() {
             let retry_after = matches!(
                 status,

@@ -669,6 +669,29 @@ async fn a_304_to_an_unconditional_request_is_an_error() {
     assert!(matches!(got.content, Content::NotModified));
 }
 
+/// A 206 answers a request for a range, which a poll never asks: its body is a part of the
+/// feed, and taken for the feed it failed as malformed, or passed for a shorter feed.
+#[tokio::test]
+async fn a_partial_content_answer_is_an_error() {
+    let app = Router::new().route(
+        "/feed",
+        get(|| async {
+            (
+                axum::http::StatusCode::PARTIAL_CONTENT,
+                [("content-range", "bytes 0-39/4000")],
+                "<rss version=\"2.0\"><channel><title>x</t",
+            )
+                .into_response()
+        }),
+    );
+    let addr = serve_app(app).await;
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
+    let e = f.fetch(&url, &Validators::default()).await.unwrap_err();
+    assert_eq!(e.class(), "protocol", "{e}");
+    assert!(e.to_string().contains("206 Partial Content"), "{e}");
+}
+
 /// A server that closes a kept-alive connection as the next request arrives, without an
 /// answer (its idle timeout and our reuse crossed): the request is sent once more, on a
 /// fresh connection, and the poll succeeds.
