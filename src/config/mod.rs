@@ -148,6 +148,65 @@ fn strict_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// The sections are tables and `[[sources]]` and `[[normalize.rules]]` lists of tables: the
+/// settings' derived readers also take a list for a table, field by field in order, so
+/// `log = ["json", "debug"]` set `log.format` and `log.level` and
+/// `fetch = ["agent/9"]` the user agent, with nothing said.
+fn misshapen(file: &toml::Table) -> Option<String> {
+    const SECTIONS: [&str; 7] = [
+        "store",
+        "http",
+        "fetch",
+        "schedule",
+        "dedup",
+        "normalize",
+        "log",
+    ];
+    let entries = |key: &str, list: Option<&toml::Value>, how: &str| {
+        let list = list?.as_array()?;
+        let at = list.iter().position(|v| !v.is_table())?;
+        Some(format!(
+            "{key}: entry {} is {}, not a table: write each entry as {how}",
+            at + 1,
+            a_value(&list[at])
+        ))
+    };
+    SECTIONS
+        .iter()
+        .find_map(|&key| {
+            let v = file.get(key).filter(|v| !v.is_table())?;
+            Some(format!(
+                "{key}: {}, not a section: write [{key}] and its keys on the lines below it",
+                a_value(v)
+            ))
+        })
+        .or_else(|| {
+            entries(
+                "sources",
+                file.get("sources"),
+                "[[sources]] with its keys (name = …, url = …) on the lines below it",
+            )
+        })
+        .or_else(|| {
+            entries(
+                "normalize.rules",
+                file.get("normalize").and_then(|n| n.get("rules")),
+                "[[normalize.rules]] with its keys on the lines below it",
+            )
+        })
+}
+
+/// "an array", "a string": the kind of TOML value `v` is.
+fn a_value(v: &toml::Value) -> String {
+    let kind = v.type_str();
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
+}
+
 /// serde's message with the Rust types it names said as an operator would ("expected usize":
 /// "expected a whole number, 0 or more"), and a number beyond any said to be out of range.
 fn plain_types(message: &str) -> String {
@@ -155,15 +214,22 @@ fn plain_types(message: &str) -> String {
         ("usize", "a whole number, 0 or more"),
         ("u64", "a whole number, 0 or more"),
         // The key's own bounds are checked after (`simhash_max_distance`: 0 to 12).
-        ("u32", "a whole number, 0 or more"),
-        ("u16", "a whole number, 0 or more"),
-        ("u8", "a whole number, 0 or more"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u8", "a whole number from 0 to 255"),
         ("i64", "a whole number"),
         ("i32", "a whole number"),
         ("f64", "a number"),
         ("f32", "a number"),
     ];
     let mut message = message.replace("` as i128,", "` (out of range),");
+    // `fetch = 5`: "expected struct FetchSettings" named a type of ours
+    if let Some((head, _)) = message
+        .split_once("expected struct ")
+        .filter(|(_, name)| name.ends_with("Settings"))
+    {
+        return format!("{head}expected a table of keys ([section], or {{ key = … }})");
+    }
     for (rust, plain) in TYPES {
         if let Some(head) = message.strip_suffix(&format!("expected {rust}")) {
             message = format!("{head}expected {plain}");
@@ -909,6 +975,9 @@ impl Config {
         // file `enabled = 2` would be true, `path = 5` the directory "5" and
         // `max_body_bytes = 1.5` 2. The file alone is read strictly first.
         toml::from_str::<Settings>(text).map_err(|e| read_err(strict_error(text, &e)))?;
+        if let Some(why) = text.parse::<toml::Table>().ok().and_then(|t| misshapen(&t)) {
+            return Err(read_err(why));
+        }
         let lookup = {
             let env = env.clone();
             move |name: &str| match &env {

@@ -402,6 +402,32 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
             "[store]\npath = \"x\"\npath = \"y\"\n",
             "line 3, column 1: duplicate key",
         ),
+        // Each of these was read field by field in order, as the section's keys: the log
+        // format and level, the user agent, a source's name and URL.
+        (
+            "log = [\"json\", \"debug\"]\n",
+            "log: an array, not a section: write [log] and its keys",
+        ),
+        (
+            "fetch = [\"agent/9\"]\n",
+            "fetch: an array, not a section: write [fetch] and its keys",
+        ),
+        (
+            "sources = [[\"a\", \"https://example.com/\"]]\n",
+            "sources: entry 1 is an array, not a table: write each entry as [[sources]]",
+        ),
+        (
+            "[normalize]\nrules = [{ name = \"x\" }, [\"y\"]]\n",
+            "normalize.rules: entry 2 is an array, not a table",
+        ),
+        (
+            "fetch = 5\n",
+            "line 1, column 9: invalid type: integer `5`, expected a table of keys ([section], or { key = … })",
+        ),
+        (
+            "[dedup]\nsimhash_max_distance = 5000000000\n",
+            "line 2, column 24: invalid value: integer `5000000000`, expected a whole number from 0 to 4294967295",
+        ),
     ];
     for (file, expected) in cases {
         let message = read_error(load(file, &[]));
