@@ -65,7 +65,7 @@ fn import_opml(
         out,
         "# {} from {} (wirefold import-opml)",
         cli::counted(import.sources.len() as u64, "source", "sources"),
-        file.display()
+        opml::one_line(&file.display().to_string())
     )?;
     out.write_all(opml::to_toml(&import.sources, interval.as_deref()).as_bytes())?;
     out.flush()?;

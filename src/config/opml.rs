@@ -44,6 +44,9 @@ pub enum OpmlError {
 pub struct OpmlFeed {
     /// `title`, else `text`, whitespace collapsed; empty when neither says anything.
     pub title: String,
+    /// `wirefoldName`: the source's name as [`to_opml`] writes it when its title would not
+    /// give it back (spaces collapsed, a long name cut), when it may name a source.
+    pub name: Option<String>,
     /// `xmlUrl`, trimmed.
     pub url: String,
     /// False when the outline says `wirefoldEnabled="false"` ([`to_opml`] of a disabled
@@ -135,7 +138,7 @@ pub fn feeds(xml: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
 /// are matched without regard to case: `xmlurl` is a common misspelling.
 fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
     let (mut url, mut title, mut text, mut enabled) = (None, None, None, None);
-    let (mut interval, mut agency) = (None, None);
+    let (mut interval, mut agency, mut name) = (None, None, None);
     for attribute in element.attributes() {
         let attribute = attribute.map_err(|e| e.to_string())?;
         let key = attribute.key.local_name().as_ref().to_lowercase();
@@ -146,6 +149,7 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
             "wirefoldenabled" => &mut enabled,
             "wirefoldinterval" => &mut interval,
             "wirefoldagency" => &mut agency,
+            "wirefoldname" => &mut name,
             _ => continue,
         };
         // An entity XML does not define (`&eacute;` from an HTML-minded exporter) leaves
@@ -203,8 +207,19 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
     };
     let enabled = flag("wirefoldEnabled", enabled, true);
     let agency = flag("wirefoldAgency", agency, false);
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| {
+        let fits = may_name_a_source(n);
+        if !fits {
+            unread.push(format!(
+                "wirefoldName=\"{}\" is no source name; named by its title",
+                collapse(n).chars().take(MAX_NAME_CHARS).collect::<String>()
+            ));
+        }
+        fits
+    });
     Ok(Some(OpmlFeed {
         title,
+        name,
         url,
         enabled,
         interval: interval.map(|i| collapse(&i)).filter(|i| !i.is_empty()),
@@ -299,7 +314,10 @@ pub fn plan(
             import.skipped.push(Skipped { feed, reason });
             continue;
         }
-        let name = unique_name(&feed.title, &url, &names);
+        let name = match &feed.name {
+            Some(own) => unique_name(own, &url, &names, usize::MAX),
+            None => unique_name(&feed.title, &url, &names, MAX_NAME_CHARS),
+        };
         names.insert(super::validate::looks(&name));
         urls.insert(
             super::fetched_url(&url).as_str().to_owned(),
@@ -331,13 +349,43 @@ pub fn plan(
     import
 }
 
-/// Longest name given to an imported source, in characters (an ellipsis added).
+/// `text` for a comment line of the configuration: its control characters written as
+/// escapes (`\n`). A file name with a line break ended the comment the import prints above
+/// its entries, and the rest of the name went into the configuration as keys
+/// (`subs\nenabled = false\n#.opml` disabled the last configured source).
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || super::unprintable(c) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Longest name given to an imported source from its title, in characters (an ellipsis
+/// added).
 const MAX_NAME_CHARS: usize = 80;
 
-/// The feed's title, else its host and path; when another source has it (or one that looks
-/// the same: `taken` holds names as `validate::looks` gives them), the host is added, then a
-/// number.
-fn unique_name(title: &str, url: &Url, taken: &HashSet<String>) -> String {
+/// Longest `wirefoldName` taken (a hostile file's megabytes are not).
+const MAX_OWN_NAME_BYTES: usize = 4096;
+
+/// Whether `name` (trimmed) passes as a source's name in the configuration
+/// (`validate`: something to show, no control character, not dots alone).
+fn may_name_a_source(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_OWN_NAME_BYTES
+        && !name.chars().any(super::unprintable)
+        && !super::validate::shows_nothing(name)
+        && !name.bytes().all(|b| b == b'.')
+}
+
+/// The feed's title (cut at `max_chars`), else its host and path; when another source has it
+/// (or one that looks the same: `taken` holds names as `validate::looks` gives them), the
+/// host is added, then a number.
+fn unique_name(title: &str, url: &Url, taken: &HashSet<String>, max_chars: usize) -> String {
     let host = url.host_str().unwrap_or_default();
     let base = if super::validate::shows_nothing(title) {
         format!("{host}{}", url.path().trim_end_matches('/'))
@@ -346,7 +394,7 @@ fn unique_name(title: &str, url: &Url, taken: &HashSet<String>) -> String {
     };
     // A name goes into every log line, metric label and URL of its source: an outline's
     // title of a whole article (or megabytes, in a hostile file) is cut.
-    let base = match base.char_indices().nth(MAX_NAME_CHARS) {
+    let base = match base.char_indices().nth(max_chars) {
         Some((cut, _)) => format!("{}…", base[..cut].trim_end()),
         None => base,
     };
@@ -407,7 +455,9 @@ pub fn to_toml(sources: &[NewSource], interval: Option<&str>) -> String {
 /// its name, in configuration order: what another reader (or [`feeds`]) imports. What only
 /// wirefold reads, other readers ignore: `wirefoldEnabled="false"` on a disabled source,
 /// `wirefoldInterval` on one whose interval is not `default_interval`, `wirefoldAgency="true"`
-/// on an agency's feed.
+/// on an agency's feed, and `wirefoldName` on one whose title an import would not take for
+/// its name as it is (spaces collapsed, cut at 80 characters): a source renamed is a new
+/// source, without the old one's state.
 pub fn to_opml(sources: &[SourceConfig], title: &str, default_interval: Duration) -> String {
     use quick_xml::escape::escape;
     let mut out =
@@ -430,6 +480,11 @@ pub fn to_opml(sources: &[SourceConfig], title: &str, default_interval: Duration
         }
         if s.agency {
             own.push_str(" wirefoldAgency=\"true\"");
+        }
+        if s.name.split_whitespace().collect::<Vec<_>>().join(" ") != s.name
+            || s.name.chars().nth(MAX_NAME_CHARS).is_some()
+        {
+            own.push_str(&format!(" wirefoldName=\"{name}\""));
         }
         out.push_str(&format!(
             "    <outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{}\"{own}/>\n",
@@ -464,6 +519,7 @@ mod tests {
     fn feed(title: &str, url: &str) -> OpmlFeed {
         OpmlFeed {
             title: title.into(),
+            name: None,
             url: url.into(),
             enabled: true,
             interval: None,
@@ -735,6 +791,52 @@ mod tests {
                 "e.example/feed"
             ]
         );
+    }
+
+    /// A name is a source's identity: one that came back with its spaces collapsed or cut at
+    /// 80 characters was a new source, which started without the old one's state and stored
+    /// its items again as copies.
+    #[test]
+    fn an_exported_name_that_its_title_would_not_give_back_comes_back_whole() {
+        let long = "a name of a hundred characters, ".repeat(4)[..100].to_owned();
+        let names = [
+            "two  spaces",
+            "Le\u{a0}Monde",
+            "em\u{2003}space",
+            long.as_str(),
+            "plain",
+        ];
+        let sources: Vec<SourceConfig> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| configured(n, &format!("https://s{i}.example/rss")))
+            .collect();
+        let schedule = crate::config::ScheduleConfig::default();
+        let xml = to_opml(&sources, "t", schedule.default_interval);
+        assert_eq!(xml.matches("wirefoldName").count(), 4, "{xml}");
+        let again = plan(feeds(xml.as_bytes()).unwrap(), &[], &schedule);
+        let got: Vec<&str> = again.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(got, names, "{xml}");
+        // One that may not name a source is said, and the title names it.
+        let hostile = r#"<opml version="2.0"><body>
+            <outline text="Fine" wirefoldName="two&#10;lines" xmlUrl="https://a.example/rss"/>
+            </body></opml>"#;
+        let read = feeds(hostile.as_bytes()).unwrap();
+        assert_eq!(read[0].name, None);
+        assert_eq!(
+            read[0].unread,
+            ["wirefoldName=\"two lines\" is no source name; named by its title"]
+        );
+        assert_eq!(plan(read, &[], &schedule).sources[0].name, "Fine");
+    }
+
+    #[test]
+    fn a_file_name_stays_on_its_comment_line() {
+        assert_eq!(
+            one_line("subs\nenabled = false\r#\u{202e}.opml"),
+            "subs\\nenabled = false\\r#\\u{202e}.opml"
+        );
+        assert_eq!(one_line("Café feeds.opml"), "Café feeds.opml");
     }
 
     #[test]
