@@ -30,6 +30,8 @@ pub struct ExportedArticle<'a> {
     pub first_seen: Option<String>,
     /// When its content last changed (RFC 3339).
     pub updated: Option<String>,
+    /// Content changes after the first sighting (as `GET /articles/{id}` has it).
+    pub revisions: u32,
     /// The story it belongs to.
     pub story: u64,
     /// Similarity to the copy it was matched with.
@@ -52,6 +54,7 @@ impl<'a> From<&'a ArticleRecord> for ExportedArticle<'a> {
             date_source: a.date_origin.name(),
             first_seen: rfc3339(a.first_seen),
             updated: rfc3339(a.updated),
+            revisions: a.revisions,
             story: a.story,
             similarity: a.similarity,
             language: a.language.as_deref(),

@@ -239,6 +239,13 @@ fn folds_copies_restarts_without_doubling_and_exits_cleanly() {
             assert!(!l[field].is_null(), "{field} missing in {l}");
         }
     }
+    // The one updated in place says so, as `GET /articles/{id}` does.
+    let revised: Vec<u64> = lines
+        .iter()
+        .filter_map(|l| l["revisions"].as_u64())
+        .collect();
+    assert_eq!(revised.len(), 6, "{lines:?}");
+    assert_eq!(revised.iter().filter(|&&r| r == 1).count(), 1, "{lines:?}");
     let story_of = |src: &str| {
         lines
             .iter()
