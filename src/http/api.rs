@@ -407,37 +407,41 @@ pub async fn blocking_with<T: Send + 'static>(
 /// Refuses a cursor (`?after=`, `Last-Event-ID`) past the change log's end: no page or event
 /// ever gave it, and with it a client waited for ever, each page echoing it back as `next`
 /// (one kept from before a restore, or made up). `410 cursor_expired` for one older than the
-/// changes retention pruned: its holder missed changes nobody can replay.
+/// changes retention pruned: its holder missed changes nobody can replay. (The change-feed
+/// pages ask that after reading their changes instead: [`pruned_past`].)
 pub(super) async fn check_cursor(
     store: &Store,
     after: Option<u64>,
     name: &str,
 ) -> Result<(), Response> {
+    cursor_in_log(store, after, name, true).await
+}
+
+/// [`check_cursor`]; `expired` false leaves out the test for a pruned cursor, which a
+/// change-feed page makes after reading its changes.
+async fn cursor_in_log(
+    store: &Store,
+    after: Option<u64>,
+    name: &str,
+    expired: bool,
+) -> Result<(), Response> {
     let Some(after) = after else {
         return Ok(());
     };
     let s = store.clone();
-    let (last, pruned) = blocking(move || Ok((s.last_change()?, s.changes_pruned_through()?)))
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let last = last.unwrap_or(0);
-    // 0 is "from the start": its holder saw nothing, so nothing it holds went stale; what
-    // is still stored was written after the pruned changes.
-    if let Some(pruned) = pruned.filter(|&p| after > 0 && after < p) {
-        return Err((
-            StatusCode::GONE,
-            Json(json!({
-                "error": "cursor_expired",
-                "parameter": name,
-                "message": format!(
-                    "the changes after {after} up to {pruned} are no longer kept (store.retention \
-                     deleted them): the records they named may have changed or gone; start again \
-                     without {name} and resume from that page's next"
-                ),
-            })),
-        )
-            .into_response());
+    let (last, pruned) = blocking(move || {
+        let pruned = match expired {
+            true => pruned_past(&s, Some(after))?,
+            false => None,
+        };
+        Ok((s.last_change()?, pruned))
+    })
+    .await
+    .map_err(IntoResponse::into_response)?;
+    if let Some(pruned) = pruned {
+        return Err(cursor_expired(after, pruned, name));
     }
+    let last = last.unwrap_or(0);
     if after > last {
         return Err(BadParam {
             name: name.into(),
@@ -448,6 +452,36 @@ pub(super) async fn check_cursor(
         .into_response());
     }
     Ok(())
+}
+
+/// The line through which retention pruned the change log, when it lies past `after`: the
+/// changes after `after` are not all kept. 0 is "from the start": its holder saw nothing,
+/// so nothing it holds went stale; what is still stored was written after the pruned
+/// changes. Read *after* a page's changes, it also catches a prune between the cursor's
+/// check and the page (the line is written before the entries go): the page missed the
+/// changes pruned under it, and its `next` would have skipped them unsaid.
+fn pruned_past(store: &Store, after: Option<u64>) -> Result<Option<u64>, StoreError> {
+    match after.filter(|&a| a > 0) {
+        Some(after) => Ok(store.changes_pruned_through()?.filter(|&p| after < p)),
+        None => Ok(None),
+    }
+}
+
+/// `410 cursor_expired`: the changes after `after` up to `pruned` are gone.
+fn cursor_expired(after: u64, pruned: u64, name: &str) -> Response {
+    (
+        StatusCode::GONE,
+        Json(json!({
+            "error": "cursor_expired",
+            "parameter": name,
+            "message": format!(
+                "the changes after {after} up to {pruned} are no longer kept (store.retention \
+                 deleted them): the records they named may have changed or gone; start again \
+                 without {name} and resume from that page's next"
+            ),
+        })),
+    )
+        .into_response()
 }
 
 /// Which records a change-feed page walks.
@@ -513,7 +547,8 @@ pub(super) async fn articles(State(state): State<AppState>, RawQuery(q): RawQuer
         (Ok(a), Ok(l)) => (a, l),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    if let Err(refused) = check_cursor(&state.store, after, "after").await {
+    // expired or not is asked after the page's changes are read (`pruned_past`)
+    if let Err(refused) = cursor_in_log(&state.store, after, "after", false).await {
         return refused;
     }
     let store = state.store.clone();
@@ -541,15 +576,21 @@ pub(super) async fn articles(State(state): State<AppState>, RawQuery(q): RawQuer
                 (list, next)
             }
         };
+        if let Some(pruned) = pruned_past(&store, after)? {
+            return Ok(Err(pruned));
+        }
         let views: Vec<ArticleView> = records
             .into_iter()
             .map(|a| ArticleView::new(a, with_text))
             .collect();
-        Ok(json!({"articles": views, "deleted": deleted, "next": next.to_string()}))
+        Ok(Ok(
+            json!({"articles": views, "deleted": deleted, "next": next.to_string()}),
+        ))
     })
     .await;
     match page {
-        Ok(v) => Json(v).into_response(),
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(pruned)) => cursor_expired(after.unwrap_or(0), pruned, "after"),
         Err(e) => e.into_response(),
     }
 }
@@ -570,7 +611,8 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
         (Ok(a), Ok(l), Ok(c)) => (a, l, c),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e.into_response(),
     };
-    if let Err(refused) = check_cursor(&state.store, after, "after").await {
+    // expired or not is asked after the page's changes are read (`pruned_past`)
+    if let Err(refused) = cursor_in_log(&state.store, after, "after", false).await {
         return refused;
     }
     let (store, live) = (state.store.clone(), state.sources.get());
@@ -600,6 +642,9 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
                 (list, next)
             }
         };
+        if let Some(pruned) = pruned_past(&store, after)? {
+            return Ok(Err(pruned));
+        }
         let views = records
             .into_iter()
             .map(|s| story_view(&store, &live.agencies, s, false))
@@ -612,11 +657,12 @@ pub(super) async fn stories(State(state): State<AppState>, RawQuery(q): RawQuery
                 }
             }
         }
-        Ok(page)
+        Ok(Ok(page))
     })
     .await;
     match page {
-        Ok(v) => Json(v).into_response(),
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(pruned)) => cursor_expired(after.unwrap_or(0), pruned, "after"),
         Err(e) => e.into_response(),
     }
 }

@@ -116,6 +116,10 @@ fn old_items_vanish_and_do_not_come_back() {
             crate::helpers::http_get(&daemon.url(&format!("/articles?after={held}")));
         if code == 410 {
             assert!(body.contains("\"cursor_expired\""), "{body}");
+            let (code, body) =
+                crate::helpers::http_get(&daemon.url(&format!("/stories?after={held}")));
+            assert_eq!(code, 410, "{body}");
+            assert!(body.contains("\"cursor_expired\""), "{body}");
             break;
         }
         assert_eq!(code, 200, "{body}");
