@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::{Problem, ENV_PREFIX};
 
 /// The sections of the file: a variable naming one alone (`WIREFOLD_LOG=debug`) sets no key.
-const SECTIONS: [&str; 7] = [
+pub(super) const SECTIONS: [&str; 7] = [
     "store",
     "http",
     "fetch",

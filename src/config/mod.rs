@@ -153,15 +153,6 @@ fn strict_error(text: &str, e: &toml::de::Error) -> String {
 /// `log = ["json", "debug"]` set `log.format` and `log.level` and
 /// `fetch = ["agent/9"]` the user agent, with nothing said.
 fn misshapen(file: &toml::Table) -> Option<String> {
-    const SECTIONS: [&str; 7] = [
-        "store",
-        "http",
-        "fetch",
-        "schedule",
-        "dedup",
-        "normalize",
-        "log",
-    ];
     let entries = |key: &str, list: Option<&toml::Value>, how: &str| {
         let list = list?.as_array()?;
         let at = list.iter().position(|v| !v.is_table())?;
@@ -171,7 +162,7 @@ fn misshapen(file: &toml::Table) -> Option<String> {
             a_value(&list[at])
         ))
     };
-    SECTIONS
+    env::SECTIONS
         .iter()
         .find_map(|&key| {
             let v = file.get(key).filter(|v| !v.is_table())?;
