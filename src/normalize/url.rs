@@ -104,8 +104,13 @@ fn is_tracking(key: &str, value: &str) -> bool {
         k.as_str(),
         "from" | "feature" | "partner" | "source" | "ref"
     ) {
-        // Ambiguous keys: only their well-known tracking values.
+        // Ambiguous keys: only their well-known tracking values (Medium's
+        // `source=rss----d12c403d4976--food` and `source=rss-<author>` too: the same story
+        // linked from two of its feeds had two URLs).
         let v = value.to_ascii_lowercase();
+        if k == "source" && (v.starts_with("rss-") || v.starts_with("rss_")) {
+            return true;
+        }
         return matches!(
             v.as_str(),
             "rss" | "rss_feed" | "rssfeed" | "feed" | "share" | "social" | "twitter" | "facebook"
@@ -452,6 +457,17 @@ mod tests {
         assert_eq!(
             c("https://e.com/a?from=2020").as_deref(),
             Some("https://e.com/a?from=2020")
+        );
+        // Medium names the feed an item was read from in `source`
+        for feed in ["rss----d12c403d4976--food", "rss-jane_doe-abc123"] {
+            assert_eq!(
+                c(&format!("https://medium.example/p/harbour-1?source={feed}")).as_deref(),
+                Some("https://medium.example/p/harbour-1")
+            );
+        }
+        assert_eq!(
+            c("https://e.com/a?source=rssi").as_deref(),
+            Some("https://e.com/a?source=rssi")
         );
         // A cache-buster's timestamp goes; `_` with another value stays.
         assert_eq!(

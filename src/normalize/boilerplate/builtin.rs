@@ -194,12 +194,23 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             r"(?i:editor['’]?s['’]?\s+note)\s*[:.\-–—][^.!?:]*[.!?:]+(?:\s+|$)".to_string(),
             false,
         ),
+        (
+            // A section's label before the text ("OPINION:", "COMMENT:", "COVID LATEST:"),
+            // a paragraph of its own or in front of the first sentence: another outlet's
+            // copy of the piece has none. In capitals, as labels are set; "Analysis: …" in
+            // a sentence's case is left alone.
+            "section-label",
+            Line,
+            Leading,
+            r"(?:OPINION|COMMENT|ANALYSIS|EDITORIAL|EXCLUSIVE|EXPLAINER|REVIEW|PODCAST|VIDEO|WATCH|LISTEN|BREAKING(?: NEWS)?|LIVE|UPDATE|FACT CHECK|(?:COVID(?:-19)? |CORONAVIRUS )?LATEST)(?:\s*:\s*|\s*$)".to_string(),
+            false,
+        ),
         // --- bylines ---
         (
             "byline-by",
             Byline,
             WholeParagraph,
-            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*{CREDIT}(?:\s+{CREDIT}){{0,9}}|\s+(?:AP|Associated Press)(?:\s+[A-Za-z]+){{0,3}})?\.?"),
+            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*{CREDIT}(?:\s+{CREDIT}){{0,9}}|\s+(?:of|at|for)\s+(?:the\s+)?\p{{Lu}}[\p{{L}}.'’&\-]*(?:\s+{CREDIT}){{0,5}}|\s+(?:AP|Associated Press)(?:\s+[A-Za-z]+){{0,3}})?\.?"),
             false,
         ),
         (

@@ -304,6 +304,24 @@ fn section_line() {
 }
 
 #[test]
+fn section_labels() {
+    check(
+        "section-label",
+        &["OPINION:", "COMMENT: There are early signs", "ANALYSIS", "COVID LATEST: Cases rose"],
+    );
+    let r = rule("section-label");
+    for prose in ["Analysis: the vote", "LIVE coverage goes on", "UPDATED figures"] {
+        assert!(!r.is_match(prose), "{prose}");
+    }
+    // a label of its own leaves no paragraph; one in front of the text leaves the text
+    let cleaned = Rules::default().clean_fingerprint(&[
+        std::borrow::Cow::Borrowed("COMMENT:"),
+        std::borrow::Cow::Borrowed("OPINION: There are early signs of a recovery."),
+    ]);
+    assert_eq!(cleaned, ["There are early signs of a recovery."]);
+}
+
+#[test]
 fn bylines() {
     check(
         "byline-by",
@@ -319,6 +337,10 @@ fn bylines() {
             "By Jane Doe, Chief Political Correspondent for The New York Times",
             "By Jane Doe | Senior Reporter at The Daily Herald Group",
             "By Jane Doe, staff writer",
+            "By Amber Allott at Newstalk ZB",
+            "By Charlotte Cook of RNZ",
+            "By Eleisha Foon for RNZ",
+            "By Jane Doe for the Harbour Herald",
         ],
     );
     check("name-line", &["TurkicWorld Sabir Alizade", "Jane Doe"]);
