@@ -307,10 +307,19 @@ fn section_line() {
 fn section_labels() {
     check(
         "section-label",
-        &["OPINION:", "COMMENT: There are early signs", "ANALYSIS", "COVID LATEST: Cases rose"],
+        &[
+            "OPINION:",
+            "COMMENT: There are early signs",
+            "ANALYSIS",
+            "COVID LATEST: Cases rose",
+        ],
     );
     let r = rule("section-label");
-    for prose in ["Analysis: the vote", "LIVE coverage goes on", "UPDATED figures"] {
+    for prose in [
+        "Analysis: the vote",
+        "LIVE coverage goes on",
+        "UPDATED figures",
+    ] {
         assert!(!r.is_match(prose), "{prose}");
     }
     // a label of its own leaves no paragraph; one in front of the text leaves the text
