@@ -256,6 +256,15 @@ impl Folder {
             Some(s) => s,
             None => new_story(rec.story, &rec),
         };
+        // The story's headlines are those its copies carry: the one this article had goes
+        // unless another copy carries it too. (Kept, it stayed with the story when retention
+        // deleted the article, carried by no copy, for as long as the story lived.)
+        if rec.title != a.title
+            && story.headlines.contains(&rec.title)
+            && !self.another_copy_carries(batch, &story, id, &rec.title)?
+        {
+            story.headlines.retain(|h| *h != rec.title);
+        }
         story.add_headline(&a.title);
         story.updated = now;
         if rec.url != a.url {
@@ -291,6 +300,30 @@ impl Folder {
         batch.stories.insert(story.id, story);
         batch.writes.push((rec, ChangeKind::Updated));
         Ok(Decision::Updated { article: id })
+    }
+
+    /// Whether a copy of `story` other than article `id` carries `title`, as this batch left
+    /// it. A story with copies in the copy tree (beyond the record's) is taken to: reading
+    /// them all at every retitle of a big story's copy is not worth one headline.
+    fn another_copy_carries(
+        &self,
+        batch: &Batch,
+        story: &StoryRecord,
+        id: u64,
+        title: &str,
+    ) -> Result<bool, StoreError> {
+        if story.copy_count as usize > story.copies.len() {
+            return Ok(true);
+        }
+        for c in story.copies.iter().filter(|c| c.article != id) {
+            if self
+                .record(batch, c.article)?
+                .is_some_and(|r| r.title == title)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Whether `story` (found by the exact match `m` of an item whose fingerprint text hashes

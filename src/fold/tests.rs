@@ -368,6 +368,61 @@ fn an_edit_under_a_new_key_at_the_same_url_is_a_copy_not_an_overwrite() {
     assert!(rec.text.contains("pier road"), "{}", rec.text);
 }
 
+/// A story's headlines are those its copies carry: a copy retitled in place takes its old
+/// headline out unless another copy carries it. Kept, it stayed with the story when retention
+/// deleted the copy, carried by no copy, for as long as the story lived.
+#[test]
+fn a_retitled_copy_takes_its_old_headline_out_unless_another_carries_it() {
+    let (_d, f) = folder();
+    let s = story(fold(
+        &f,
+        "agency",
+        &entry("a1", "Ferries go electric", &P),
+        T0,
+    ));
+    for (source, title) in [
+        ("outlet1", "Crossing to get battery ferries"),
+        ("outlet2", "Ferries go electric"),
+    ] {
+        assert_eq!(
+            story(fold(&f, source, &entry("o1", title, &P), T0 + HOUR)),
+            s
+        );
+    }
+    let headlines = || f.store.story(s).unwrap().unwrap().headlines;
+    assert_eq!(
+        headlines(),
+        ["Ferries go electric", "Crossing to get battery ferries"]
+    );
+    // outlet1 retitles: its first headline was its own
+    let retitled = entry("o1", "Battery ferries for the Lindholm crossing", &P);
+    assert!(matches!(
+        fold(&f, "outlet1", &retitled, T0 + 2 * HOUR),
+        Decision::Updated { .. }
+    ));
+    assert_eq!(
+        headlines(),
+        [
+            "Ferries go electric",
+            "Battery ferries for the Lindholm crossing"
+        ]
+    );
+    // the agency retitles: outlet2 still carries its first headline
+    let retitled = entry("a1", "Lindholm ferries go electric", &P);
+    assert!(matches!(
+        fold(&f, "agency", &retitled, T0 + 3 * HOUR),
+        Decision::Updated { .. }
+    ));
+    assert_eq!(
+        headlines(),
+        [
+            "Ferries go electric",
+            "Battery ferries for the Lindholm crossing",
+            "Lindholm ferries go electric"
+        ]
+    );
+}
+
 #[test]
 fn same_source_and_key_is_unchanged_or_updated_in_place() {
     let (_d, f) = folder();

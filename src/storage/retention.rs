@@ -20,7 +20,6 @@
 //! Callers serialize pruning with folding (the fold lock), so an article is never updated and
 //! deleted at the same time.
 
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 use sled::transaction::ConflictableTransactionError as Abortable;
@@ -131,11 +130,11 @@ impl Store {
                 break;
             }
         }
-        // The headlines the copy tree's other copies carry, when one may go with this
-        // article: read here for the same reason (the record's own copies are read inside).
-        let tree_titles = match &tree_next {
-            Some(_) => self.tree_copy_titles(&t, id, of_story)?,
-            None => HashSet::new(),
+        // Whether a copy in the copy tree carries this article's headline, when its story lists
+        // it: read here for the same reason (the record's own copies are read inside).
+        let tree_carries = match &tree_next {
+            Some(_) => self.tree_copy_carries_headline(&t, id, of_story)?,
+            None => false,
         };
         let seq = self.wrote(t.db.generate_id())?;
         (
@@ -242,24 +241,22 @@ impl Store {
                             }
                             // Its headline goes with it, unless a copy left carries it too
                             // (read from their articles: those in the copy tree above, those
-                            // in the record here). An article updated in place may have
-                            // brought others, which the store does not tie to it: every
-                            // headline no copy left carries goes then.
-                            let revised = a.revisions > 0;
-                            if revised || story.headlines.contains(&a.title) {
-                                let mut carried = tree_titles.clone();
-                                for c in &story.copies {
+                            // in the record here).
+                            if story.headlines.contains(&a.title) {
+                                let mut carried = tree_carries;
+                                for c in story.copies.iter().filter(|_| !carried) {
                                     let key = c.article.to_be_bytes();
                                     if let Some(bytes) = articles.get(key)? {
                                         let other: ArticleRecord =
                                             decode("articleid_article", &key, &bytes)
                                                 .map_err(Abortable::Abort)?;
-                                        carried.insert(other.title);
+                                        if other.title == a.title {
+                                            carried = true;
+                                            break;
+                                        }
                                     }
                                 }
-                                if revised {
-                                    story.headlines.retain(|h| carried.contains(h));
-                                } else if !carried.contains(&a.title) {
+                                if !carried {
                                     story.headlines.retain(|h| *h != a.title);
                                 }
                             }
@@ -366,15 +363,10 @@ impl Store {
         Ok(due.len())
     }
 
-    /// The headlines the copies of story `of_story` in the copy tree other than article `id`
-    /// carry, when one of the story's headlines may go with `id`: its own is listed, or it
-    /// was updated in place (else none is read).
-    fn tree_copy_titles(
-        &self,
-        t: &super::Trees,
-        id: u64,
-        of_story: u64,
-    ) -> Result<HashSet<String>> {
+    /// Whether another copy of story `of_story` in the copy tree than article `id` is an
+    /// article under `id`'s headline, when the story lists that headline (else no copy is
+    /// read). Stops at the first.
+    fn tree_copy_carries_headline(&self, t: &super::Trees, id: u64, of_story: u64) -> Result<bool> {
         let article = |id: u64| -> Result<Option<ArticleRecord>> {
             let key = id.to_be_bytes();
             t.articles
@@ -382,28 +374,25 @@ impl Store {
                 .map(|bytes| decode("articleid_article", &key, &bytes))
                 .transpose()
         };
-        let mut titles = HashSet::new();
         let Some(a) = article(id)? else {
-            return Ok(titles);
+            return Ok(false);
         };
         let story_key = of_story.to_be_bytes();
         let Some(bytes) = t.stories.get(story_key)? else {
-            return Ok(titles);
+            return Ok(false);
         };
         let story: StoryRecord = decode("storyid_story", &story_key, &bytes)?;
-        if a.revisions == 0 && !story.headlines.contains(&a.title) {
-            return Ok(titles);
+        if !story.headlines.contains(&a.title) {
+            return Ok(false);
         }
         for kv in t.copies.scan_prefix(story_key) {
             let (k, v) = kv?;
             let c: CopyRecord = decode("storyarticle_copy", &k, &v)?;
-            if c.article != id {
-                if let Some(o) = article(c.article)? {
-                    titles.insert(o.title);
-                }
+            if c.article != id && article(c.article)?.is_some_and(|o| o.title == a.title) {
+                return Ok(true);
             }
         }
-        Ok(titles)
+        Ok(false)
     }
 
     /// Forgets up to `max` change-log entries older than `cutoff`, oldest first; returns how

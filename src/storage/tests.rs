@@ -539,38 +539,6 @@ fn a_deleted_copys_headline_goes_with_it() {
     assert_eq!(headlines(&store), ["Another headline"]);
 }
 
-/// An article updated in place under a new headline brought two to its story; deleted, it
-/// takes both with it when no copy left carries them (the first stayed, for as long as the
-/// story lived, and went to every mirror).
-#[test]
-fn a_deleted_copy_takes_the_headlines_of_its_updates_with_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
-    let (first, sid) = commit_at(&store, "g:1", 1_000);
-    let mut revised = store.article(first).unwrap().unwrap();
-    revised.title = "Title, two hurt".into();
-    revised.revisions = 1;
-    let mut s = store.story(sid).unwrap().unwrap();
-    s.add_headline(&revised.title);
-    store
-        .commit_batch(
-            &[(revised, ChangeKind::Updated)],
-            &[&s],
-            &CopyWrites::default(),
-            Counts::default(),
-        )
-        .unwrap();
-    commit_copy_at(&store, sid, "g:2", "Port crane falls", 8_000);
-    let headlines = |store: &Store| store.story(sid).unwrap().unwrap().headlines;
-    assert_eq!(
-        headlines(&store),
-        ["Title", "Title, two hurt", "Port crane falls"]
-    );
-    let p = store.prune_before(5_000, 10_000, 10).unwrap();
-    assert_eq!(p.articles, vec![first]);
-    assert_eq!(headlines(&store), ["Port crane falls"]);
-}
-
 /// The same beyond the copies a story record holds: the copy tree's copies carry headlines
 /// too, and a headline none carries goes.
 #[test]
