@@ -205,9 +205,9 @@ fn plain_types(message: &str) -> String {
         ("usize", "a whole number, 0 or more"),
         ("u64", "a whole number, 0 or more"),
         // The key's own bounds are checked after (`simhash_max_distance`: 0 to 12).
-        ("u32", "a whole number from 0 to 4294967295"),
-        ("u16", "a whole number from 0 to 65535"),
-        ("u8", "a whole number from 0 to 255"),
+        ("u32", "a whole number, 0 or more"),
+        ("u16", "a whole number, 0 or more"),
+        ("u8", "a whole number, 0 or more"),
         ("i64", "a whole number"),
         ("i32", "a whole number"),
         ("f64", "a number"),
@@ -223,6 +223,16 @@ fn plain_types(message: &str) -> String {
     }
     for (rust, plain) in TYPES {
         if let Some(head) = message.strip_suffix(&format!("expected {rust}")) {
+            // "integer `5000000000`, expected a whole number, 0 or more" is one: too large
+            // for the key's type, which is said
+            let too_large = head
+                .strip_prefix("invalid value: integer `")
+                .and_then(|rest| rest.split_once('`'))
+                .is_some_and(|(n, _)| n.parse::<u64>().is_ok());
+            let head = match head.strip_suffix("`, ") {
+                Some(number) if too_large => format!("{number}` (out of range), "),
+                _ => head.to_owned(),
+            };
             message = format!("{head}expected {plain}");
             break;
         }

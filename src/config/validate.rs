@@ -261,12 +261,14 @@ impl Checker<'_> {
 /// The longest duration any setting takes. Past ~292 billion years a duration added to the
 /// clock overflows it, which panicked the daemon (`schedule.max_retry_after = "500000000000y"`
 /// at start and in every reload after it; `schedule.network_probe_interval` in the scheduler,
-/// which then never polled again); nothing that waits is meant to wait a century.
-const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+/// which then never polled again); nothing that waits is meant to wait a century. (A
+/// century as humantime counts it: `"1200months"` of 30.44 days, a little past `"100y"` of
+/// 365.25.)
+const LONGEST: Duration = Duration::from_secs(1200 * 2_630_016);
 
 fn too_long(raw: &str) -> String {
     format!(
-        "\"{}\" is longer than the 100 years (36500d) any duration may be",
+        "\"{}\" is longer than the 100 years any duration may be",
         raw.trim()
     )
 }
