@@ -347,9 +347,10 @@ impl Fetcher {
                 clock_offset,
             });
         }
-        if status == StatusCode::PARTIAL_CONTENT {
+        if status == StatusCode::PARTIAL_CONTENT && !whole_range(resp.headers()) {
             // No range was asked for: the body is a part of the feed, which read as the feed
             // fails as a "malformed feed" (or, cut between items, passes for a shorter one).
+            // A 206 of the whole (`bytes 0-N-1/N`) is read as the 200 it should have been.
             return Err(FetchError::Protocol(
                 "206 Partial Content to a request without Range: the body is only a part of the feed"
                     .into(),
@@ -386,6 +387,26 @@ impl Fetcher {
             clock_offset,
         })
     }
+}
+
+/// Whether `Content-Range` says the body is the whole resource (`bytes 0-99/100`).
+fn whole_range(headers: &header::HeaderMap) -> bool {
+    let Some(range) = headers
+        .get(header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let parsed = range
+        .trim()
+        .strip_prefix("bytes ")
+        .and_then(|r| r.split_once('/'))
+        .and_then(|(span, total)| {
+            let (start, end) = span.trim().split_once('-')?;
+            let number = |n: &str| n.trim().parse::<u64>().ok();
+            Some((number(start)?, number(end)?, number(total)?))
+        });
+    matches!(parsed, Some((0, end, total)) if end.checked_add(1) == Some(total))
 }
 
 /// Whether a source's own headers (credentials, as a rule) go to `hop`, a URL its poll of

@@ -690,6 +690,24 @@ async fn a_partial_content_answer_is_an_error() {
     let e = f.fetch(&url, &Validators::default()).await.unwrap_err();
     assert_eq!(e.class(), "protocol", "{e}");
     assert!(e.to_string().contains("206 Partial Content"), "{e}");
+    // One that says it holds the whole is read, as before.
+    let whole = "<rss version=\"2.0\"><channel><title>x</title></channel></rss>";
+    let range = format!("bytes 0-{}/{}", whole.len() - 1, whole.len());
+    let app = Router::new().route(
+        "/feed",
+        get(move || async move {
+            (
+                axum::http::StatusCode::PARTIAL_CONTENT,
+                [("content-range", range)],
+                whole,
+            )
+                .into_response()
+        }),
+    );
+    let addr = serve_app(app).await;
+    let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
+    let got = f.fetch(&url, &Validators::default()).await.unwrap();
+    assert!(matches!(got.content, Content::Body { .. }));
 }
 
 /// A server that closes a kept-alive connection as the next request arrives, without an
