@@ -303,8 +303,9 @@ impl Folder {
     }
 
     /// Whether a copy of `story` other than article `id` carries `title`, as this batch left
-    /// it. A story with copies in the copy tree (beyond the record's) is taken to: reading
-    /// them all at every retitle of a big story's copy is not worth one headline.
+    /// it: those in the story record, and those in the copy tree (stored, and written by this
+    /// batch). A story keeps copies there once it had more than the record holds, however
+    /// few are left.
     fn another_copy_carries(
         &self,
         batch: &Batch,
@@ -312,12 +313,20 @@ impl Folder {
         id: u64,
         title: &str,
     ) -> Result<bool, StoreError> {
-        if story.copy_count as usize > story.copies.len() {
-            return Ok(true);
-        }
-        for c in story.copies.iter().filter(|c| c.article != id) {
+        let stored = match story.copy_count as usize > story.copies.len() {
+            true => self.store.overflow_copies(story.id)?,
+            false => Vec::new(),
+        };
+        let articles = story
+            .copies
+            .iter()
+            .chain(&stored)
+            .chain(batch.copies.of_story(story.id))
+            .map(|c| c.article)
+            .filter(|&a| a != id);
+        for article in articles {
             if self
-                .record(batch, c.article)?
+                .record(batch, article)?
                 .is_some_and(|r| r.title == title)
             {
                 return Ok(true);

@@ -7,7 +7,7 @@
 //!    stand-in (first seen, or clamped); anything else updates the article in place: it keeps its id
 //!    and its story, its fingerprints in the index are replaced, its headline joins the story's
 //!    headline variants in place of the one it had (which stays when another copy carries it
-//!    too, or when the story has copies beyond its record's, which are not read for it). An entry that comes without text (its feed dropped the description)
+//!    too). An entry that comes without text (its feed dropped the description)
 //!    keeps the stored text: only its headline, link or date can change. A poll whose entries
 //!    are exactly those the source's last poll folded is not folded at all (every entry would
 //!    be unchanged; see [`polls`]). A key reused for another story (a "top story" GUID slot, a

@@ -423,6 +423,62 @@ fn a_retitled_copy_takes_its_old_headline_out_unless_another_carries_it() {
     );
 }
 
+/// The same for a story with copies beyond its record's, in the copy tree: they are read
+/// too (a story keeps copies there once it had more than the record holds).
+#[test]
+fn a_retitled_copy_in_the_copy_tree_takes_its_old_headline_out_too() {
+    let (_d, f) = folder();
+    let s = story(fold(
+        &f,
+        "agency",
+        &entry("a1", "Ferries go electric", &P),
+        T0,
+    ));
+    for n in 0..16 {
+        let title = if n == 15 {
+            "Tree title"
+        } else {
+            "Ferries go electric"
+        };
+        let d = fold(
+            &f,
+            &format!("outlet{n}"),
+            &entry("o1", title, &P),
+            T0 + HOUR,
+        );
+        assert_eq!(story(d), s);
+    }
+    let st = f.store.story(s).unwrap().unwrap();
+    assert!(
+        st.copy_count as usize > st.copies.len(),
+        "a copy in the tree"
+    );
+    let headlines = || f.store.story(s).unwrap().unwrap().headlines;
+    assert_eq!(headlines(), ["Ferries go electric", "Tree title"]);
+    // the copy in the tree retitles: no other copy carries its first headline
+    let retitled = entry("o1", "Lindholm crossing goes electric", &P);
+    assert!(matches!(
+        fold(&f, "outlet15", &retitled, T0 + 2 * HOUR),
+        Decision::Updated { .. }
+    ));
+    assert_eq!(
+        headlines(),
+        ["Ferries go electric", "Lindholm crossing goes electric"]
+    );
+    // one in the record retitles to it, and back: the tree's copy carries it still
+    for (title, at) in [
+        ("Lindholm crossing goes electric", 3),
+        ("Ferries go electric", 4),
+    ] {
+        let d = fold(&f, "outlet0", &entry("o1", title, &P), T0 + at * HOUR);
+        assert!(matches!(d, Decision::Updated { .. }), "{d:?}");
+    }
+    assert_eq!(
+        headlines(),
+        ["Ferries go electric", "Lindholm crossing goes electric"]
+    );
+}
+
 #[test]
 fn same_source_and_key_is_unchanged_or_updated_in_place() {
     let (_d, f) = folder();

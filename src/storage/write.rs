@@ -25,6 +25,13 @@ impl CopyWrites {
         self.put.get(&(story, article))
     }
 
+    /// The copies of `story` written in this batch.
+    pub fn of_story(&self, story: u64) -> impl Iterator<Item = &CopyRecord> {
+        self.put
+            .range((story, 0)..=(story, u64::MAX))
+            .map(|(_, c)| c)
+    }
+
     /// Takes back the copies of `story` written in this batch, in article order.
     pub fn take_story(&mut self, story: u64) -> Vec<CopyRecord> {
         let keys: Vec<(u64, u64)> = self
