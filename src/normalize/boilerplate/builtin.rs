@@ -210,7 +210,7 @@ pub(super) fn builtin_defs() -> Vec<Def> {
             "byline-by",
             Byline,
             WholeParagraph,
-            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*{CREDIT}(?:\s+{CREDIT}){{0,9}}|\s+(?:of|at|for)\s+(?:the\s+)?\p{{Lu}}[\p{{L}}.'’&\-]*(?:\s+{CREDIT}){{0,5}}|\s+(?:AP|Associated Press)(?:\s+[A-Za-z]+){{0,3}})?\.?"),
+            format!(r"(?:By|BY)\s+{NAME}(?:\s+{NAME}){{0,3}}(?:(?:,\s*|\s+and\s+|\s*&\s*){NAME}(?:\s+{NAME}){{0,3}}){{0,3}}(?:\s*[,|/]\s*{CREDIT}(?:\s+{CREDIT}){{0,9}}|\s+(?:AP|Associated Press)(?:\s+[A-Za-z]+){{0,3}})?\.?"),
             false,
         ),
         (

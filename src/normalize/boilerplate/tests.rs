@@ -346,10 +346,6 @@ fn bylines() {
             "By Jane Doe, Chief Political Correspondent for The New York Times",
             "By Jane Doe | Senior Reporter at The Daily Herald Group",
             "By Jane Doe, staff writer",
-            "By Amber Allott at Newstalk ZB",
-            "By Charlotte Cook of RNZ",
-            "By Eleisha Foon for RNZ",
-            "By Jane Doe for the Harbour Herald",
         ],
     );
     check("name-line", &["TurkicWorld Sabir Alizade", "Jane Doe"]);
