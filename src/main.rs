@@ -77,10 +77,7 @@ fn import_opml(
         import.skipped.len()
     ));
     for s in &import.skipped {
-        cli::note(format_args!(
-            "  - {:?} <{}>: {}",
-            s.feed.title, s.feed.url, s.reason
-        ));
+        cli::note(format_args!("  - {s}"));
     }
     for n in &import.notes {
         cli::note(format_args!("  - {n}"));

@@ -237,6 +237,22 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// The line `import-opml` prints for a feed it leaves out: its title, its URL as
+/// [`super::shown_url`] shows a source's (a password or token in it written `xxxxx`, so
+/// that credentials in a file of subscriptions do not end up in a terminal's scrollback or
+/// a CI log), and the reason, each on one line.
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} <{}>: {}",
+            self.feed.title,
+            one_line(&super::shown_url(&self.feed.url)),
+            one_line(&self.reason)
+        )
+    }
+}
+
 /// A source to add: a name unique among the configured and the imported ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSource {
@@ -828,6 +844,43 @@ mod tests {
             ["wirefoldName=\"two lines\" is no source name; named by its title"]
         );
         assert_eq!(plan(read, &[], &schedule).sources[0].name, "Fine");
+    }
+
+    /// A feed left out is printed with the credentials in its URL hidden, however it is left
+    /// out: by its scheme, as a URL that does not parse, or as one configured already.
+    #[test]
+    fn a_feed_left_out_is_printed_without_its_credentials() {
+        let feeds = vec![
+            feed("Files", "ftp://reader:hunter2@files.example/feed.xml"),
+            feed("Odd", "https://reader:hun/ter2@odd.example/rss"),
+            feed(
+                "Again",
+                "https://token-hunter2@wire.example/rss?api_key=hunter2",
+            ),
+            feed("Line", "mailto:desk@example.org\nenabled = false"),
+        ];
+        let configured = [configured(
+            "Wire",
+            "https://token-hunter2@wire.example/rss?api_key=hunter2",
+        )];
+        let import = plan(
+            feeds,
+            &configured,
+            &crate::config::ScheduleConfig::default(),
+        );
+        let lines: Vec<String> = import.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines.iter().all(|l| !l.contains("hunter2")), "{lines:?}");
+        assert!(
+            lines[0].starts_with(r#""Files" <ftp://reader:xxxxx@files.example/feed.xml>: scheme"#),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2]
+                .starts_with(r#""Again" <https://xxxxx@wire.example/rss?api_key=xxxxx>: already"#),
+            "{lines:?}"
+        );
+        assert!(!lines[3].contains('\n'), "{lines:?}");
     }
 
     #[test]
