@@ -136,20 +136,35 @@ pub(super) fn refused(
     };
     let i = variables.iter().position(|v| &v.key == key)?;
     let variable = variables.remove(i);
-    let wanted = match *expected {
-        e if e.contains("integer") => "a whole number",
-        "a boolean" => "true or false",
-        "a floating point" => "a number",
-        e => e,
+    let message = match *expected {
+        // A whole number that does not fit the key's type (too large, or below 0 where it
+        // cannot be) is one all the same: said to be out of range, as the file's reading says.
+        e if e.contains("integer") => match whole_number(&variable.value) {
+            Some(number) => format!("{number} is out of range"),
+            None => format!("{:?} is not a whole number", variable.value),
+        },
+        e => {
+            let wanted = match e {
+                "a boolean" => "true or false",
+                "a floating point" => "a number",
+                e => e,
+            };
+            format!("{:?} is not {wanted}", variable.value)
+        }
     };
     Some(Problem {
         key: variable.key,
         source: None,
-        message: attributed(
-            format!("{:?} is not {wanted}", variable.value),
-            &variable.name,
-        ),
+        message: attributed(message, &variable.name),
     })
+}
+
+/// `value` as a whole number's digits with its sign (`-`, no `+`), when it is one of any size
+/// (spaces around it are the reader's to ignore).
+fn whole_number(value: &str) -> Option<&str> {
+    let value = value.trim();
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(value)
 }
 
 /// `message`, saying which variable set the key.

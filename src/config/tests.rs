@@ -475,6 +475,28 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
             r#"store.backups_kept: "1.5" is not a whole number (set by the environment variable WIREFOLD_STORE__BACKUPS_KEPT)"#
         ]
     );
+    // A whole number too large for its key, or below 0 where it cannot be, is said to be out
+    // of range, as the file's reading says it (it was "not a whole number").
+    for (value, said) in [
+        (
+            "99999999999999999999999",
+            "99999999999999999999999 is out of range",
+        ),
+        ("5000000000", "5000000000 is out of range"),
+        (" -1", "-1 is out of range"),
+        ("+3x", r#""+3x" is not a whole number"#),
+    ] {
+        let p = problems(load(
+            GOOD,
+            &[("WIREFOLD_FETCH__PERMANENT_REDIRECT_POLLS", value)],
+        ));
+        assert_eq!(
+            p,
+            [format!(
+                "fetch.permanent_redirect_polls: {said} (set by the environment variable WIREFOLD_FETCH__PERMANENT_REDIRECT_POLLS)"
+            )]
+        );
+    }
 }
 
 #[test]
