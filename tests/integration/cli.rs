@@ -640,6 +640,7 @@ fn import_opml_prints_sources_a_reload_then_polls() {
   <outline type="rss" text="Two again" xmlUrl="{two}"/>
 </outline>
 <outline type="rss" text="Mail" xmlUrl="mailto:desk@example.org"/>
+<outline type="rss" text="Files" xmlUrl="ftp://reader:hunter2@files.test/feed.xml"/>
 </body></opml>"#,
             one = server.url("one.xml"),
             two = server.url("two.xml"),
@@ -662,7 +663,7 @@ fn import_opml_prints_sources_a_reload_then_polls() {
         )),
         "{out}"
     );
-    assert!(err.contains("4 feeds in "), "{err}");
+    assert!(err.contains("5 feeds in "), "{err}");
     assert!(
         err.contains(r#""The One""#) && err.contains(r#"already configured as "one""#),
         "{err}"
@@ -672,6 +673,11 @@ fn import_opml_prints_sources_a_reload_then_polls() {
         "{err}"
     );
     assert!(err.contains(r#"scheme "mailto""#), "{err}");
+    // A feed left out is listed without the password in its URL.
+    assert!(
+        err.contains("<ftp://reader:xxxxx@files.test/feed.xml>") && !err.contains("hunter2"),
+        "{err}"
+    );
 
     env.append_config(&out);
     env.command_ok(&["check-config"]);
