@@ -399,6 +399,9 @@ struct Scheduler<P> {
     /// `sources`; cleared by a reload).
     suspects: std::collections::HashSet<usize>,
     next_probe: Option<Instant>,
+    /// Hosts added by a reload while the network is down that no poll reached yet: the first
+    /// of their sources to come due is the next probe, at once.
+    new_hosts: std::collections::HashSet<String>,
     down_since: Option<Millis>,
     /// Index of each source by name; filled by the first reload (only reports of polls
     /// started before a reload need it).
@@ -451,6 +454,7 @@ impl<P: Poller> Scheduler<P> {
             held: VecDeque::new(),
             suspects: std::collections::HashSet::new(),
             next_probe: None,
+            new_hosts: std::collections::HashSet::new(),
             down_since: None,
             by_name: std::collections::HashMap::new(),
             running: std::collections::HashSet::new(),
@@ -608,6 +612,16 @@ impl<P: Poller> Scheduler<P> {
         let hosts: std::collections::HashSet<String> =
             self.sources.iter().filter_map(source_host).collect();
         self.network.set_hosts(hosts.len());
+        // Hosts the reload brought: while the network is down, each is probed as soon as a
+        // source of its comes due, not at the old ones' next probe (the reload may have
+        // replaced the feeds that failed).
+        let before: std::collections::HashSet<String> =
+            old.iter().filter_map(source_host).collect();
+        self.new_hosts = if self.network.is_down() {
+            hosts.into_iter().filter(|h| !before.contains(h)).collect()
+        } else {
+            Default::default()
+        };
 
         // Each old source's new index, when it is still there with the same URL and interval
         // (and the bounds are the same: else every source is scheduled again).
@@ -759,9 +773,16 @@ impl<P: Poller> Scheduler<P> {
                 break;
             }
             self.heap.pop();
-            if self.network.is_down() && source_host(&self.sources[i]).is_some() {
-                self.held.push_back(i);
-                continue;
+            if self.network.is_down() {
+                if let Some(host) = source_host(&self.sources[i]) {
+                    if self.new_hosts.remove(&host) {
+                        self.held.push_front(i);
+                        self.next_probe = Some(now);
+                    } else {
+                        self.held.push_back(i);
+                    }
+                    continue;
+                }
             }
             let lag = now.saturating_duration_since(due);
             crate::metrics::scheduler_lag(lag);
@@ -962,6 +983,7 @@ impl<P: Poller> Scheduler<P> {
                 );
                 self.down_since = None;
                 self.next_probe = None;
+                self.new_hosts.clear();
                 self.spread(&held, Instant::now());
             }
             None => {}

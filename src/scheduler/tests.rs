@@ -1141,6 +1141,57 @@ async fn network_down_holds_back_probes_and_recovers() {
     stop(cancel, task, tracker).await;
 }
 
+/// A reload that brings new hosts while the network is down probes with one of them as soon
+/// as it comes due, instead of at the next probe of the old ones: an operator who replaced
+/// the failing feeds saw the network called down for up to `network_probe_interval` more.
+#[tokio::test(start_paused = true)]
+async fn a_reload_with_new_hosts_probes_them_at_once_while_the_network_is_down() {
+    let interval = Duration::from_secs(60);
+    let mock = Mock::new(Duration::ZERO, |name, _| {
+        if name.starts_with("new") {
+            Answer::Ok
+        } else {
+            Answer::Connect
+        }
+    });
+    let old: Vec<SourceConfig> = (0..6)
+        .map(|i| source(&format!("s{i}"), &format!("h{i}.example"), interval))
+        .collect();
+    let sched = schedule(interval, Duration::from_secs(6));
+    let stats = Arc::new(SchedulerStats::default());
+    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
+    let (control, controls) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(
+        mock.clone(),
+        old.into(),
+        sched.clone(),
+        8,
+        stats.clone(),
+        cancel.clone(),
+        tracker.clone(),
+        controls,
+    ));
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert!(stats.network().down_since.is_some());
+    // Just after a probe of the old sources: the next one would come 30 s later.
+    let probes = mock.starts.lock().unwrap().len();
+    while mock.starts.lock().unwrap().len() == probes {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // One of the failing feeds stays; the probe goes to the new host all the same.
+    let new = vec![
+        source("s0", "h0.example", interval),
+        source("new", "n.example", interval),
+    ];
+    control.send(Control::Reload(new.into(), sched)).unwrap();
+    // Due within the startup spread (6 s), probed then, and the network is back.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let net = stats.network();
+    assert!(net.down_since.is_none(), "{net:?}");
+    assert_eq!(mock.starts_of("new").len(), 1);
+    stop(cancel, task, tracker).await;
+}
+
 /// The stored `last_poll` is wall-clock time: with the wall clock stepped an hour forward,
 /// it lay an hour ahead of the scheduler's clock, and poll-now was refused for that hour.
 /// The scheduler's own start times are kept by index into the source list: a reload that
