@@ -598,8 +598,9 @@ impl SourceConfig {
 }
 
 /// Query parameters whose values are credentials in feed URLs (private feeds of readers and
-/// news APIs: `?apikey=`, `?token=`, signed URLs' `sig`), compared without case.
-const SECRET_PARAMETERS: [&str; 17] = [
+/// news APIs: `?apikey=`, `?token=`, signed URLs' `sig`; private trackers' and podcast hosts'
+/// `passkey`, `authkey`; session ids), compared without case.
+const SECRET_PARAMETERS: [&str; 34] = [
     "key",
     "apikey",
     "api_key",
@@ -617,54 +618,71 @@ const SECRET_PARAMETERS: [&str; 17] = [
     "signature",
     "session",
     "sessionid",
+    "sid",
+    "jsessionid",
+    "phpsessid",
+    "passkey",
+    "authkey",
+    "rsskey",
+    "feedkey",
+    "userkey",
+    "pass",
+    "pw",
+    "passphrase",
+    "credential",
+    "credentials",
+    "jwt",
+    "bearer",
+    "hmac",
+    "authorization",
 ];
 
 /// Endings of parameter names that carry credentials whatever comes before them
 /// (`csrf_token`, `accessToken`, `X-Amz-Signature`, `client-secret`).
-const SECRET_ENDINGS: [&str; 5] = ["token", "secret", "signature", "password", "apikey"];
+const SECRET_ENDINGS: [&str; 8] = [
+    "token",
+    "secret",
+    "signature",
+    "password",
+    "apikey",
+    "passkey",
+    "sessionid",
+    "passphrase",
+];
 
-/// [`shown_url`] of a text that does not parse as a URL: whatever stands between `://` and
-/// the last `@` before the path becomes `xxxxx`, and the values of credential parameters
-/// after a `?` too.
+/// [`shown_url`] of a text that does not parse as a URL: whatever stands between the start
+/// of its authority (after the scheme's `://` in any case, after a leading `//`, else the
+/// text's start: `TOKEN@host/feed` written without a scheme) and the last `@` becomes
+/// `xxxxx`, and so do the values of credential parameters wherever they stand. A password
+/// may hold `/`, `?` or `#`, and such a text is better shown with too much hidden than with
+/// too little.
 fn shown_unparsed(raw: &str) -> String {
+    let start = match raw.find("://") {
+        Some(at) => at + 3,
+        None if raw.starts_with("//") => 2,
+        None => 0,
+    };
     let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    if let Some(at) = raw.find("://") {
-        let (scheme, after) = raw.split_at(at + 3);
-        out.push_str(scheme);
-        // The authority ends at the first `?` or `#`, or at the `/` after the last `@`
-        // (a password may hold a `/`).
-        let end = after.find(['?', '#']).unwrap_or(after.len());
-        match after[..end].rfind('@') {
-            Some(p) => {
-                out.push_str("xxxxx");
-                rest = &after[p..];
-            }
-            None => rest = after,
-        }
+    out.push_str(&raw[..start]);
+    let mut rest = &raw[start..];
+    if let Some(p) = rest.rfind('@') {
+        out.push_str("xxxxx");
+        rest = &rest[p..];
     }
-    match rest.split_once('?') {
-        Some((before, query)) => {
-            out.push_str(before);
-            out.push('?');
-            let (query, fragment) = match query.split_once('#') {
-                Some((q, f)) => (q, Some(f)),
-                None => (query, None),
-            };
-            let pairs: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((k, _)) if is_secret_parameter(k) => format!("{k}=xxxxx"),
-                    _ => pair.to_owned(),
-                })
-                .collect();
-            out.push_str(&pairs.join("&"));
-            if let Some(f) = fragment {
-                out.push('#');
-                out.push_str(f);
+    // Every `name=value` between separators, the query's or not (`;`, a fragment's).
+    for piece in rest.split_inclusive(['?', '&', ';', '#']) {
+        let (pair, separator) = match piece.char_indices().last() {
+            Some((i, '?' | '&' | ';' | '#')) => piece.split_at(i),
+            _ => (piece, ""),
+        };
+        match pair.split_once('=') {
+            Some((k, _)) if is_secret_parameter(k) => {
+                out.push_str(k);
+                out.push_str("=xxxxx");
             }
+            _ => out.push_str(pair),
         }
-        None => out.push_str(rest),
+        out.push_str(separator);
     }
     out
 }
@@ -784,15 +802,21 @@ pub fn shown_message(text: &str) -> String {
 /// made before the URL in them was redacted (a source's stored last error from an older
 /// wirefold) and those quoting a server's own URL (a `Location` header).
 pub fn shown_text(text: &str) -> Cow<'_, str> {
-    if !text.contains("http") || !text.contains(['@', '?']) {
+    // Schemes in any case (`HTTP://`, as a server may write a Location).
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains("http") || !text.contains(['@', '?']) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut changed = false;
-    let next_url = |s: &str| match (s.find("http://"), s.find("https://")) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    // Found in the lower-cased text, whose offsets are the text's.
+    let next_url = |rest: &str| {
+        let s = &lower[text.len() - rest.len()..];
+        match (s.find("http://"), s.find("https://")) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     };
     while let Some(start) = next_url(rest) {
         out.push_str(&rest[..start]);

@@ -1087,6 +1087,41 @@ fn a_source_url_is_shown_without_its_credentials() {
         ),
         ("file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml"),
         ("not a url?token=1", "not a url?token=xxxxx"),
+        // A `#` or `?` in the password, no scheme or a scheme-relative form, a scheme in
+        // capitals, an `@` in the query, other separators: hidden all the same.
+        (
+            "https://zed:RE#LOADPW@127.0.0.1/feed",
+            "https://xxxxx@127.0.0.1/feed",
+        ),
+        (
+            "https://zed:RE?LOADPW@127.0.0.1/feed",
+            "https://xxxxx@127.0.0.1/feed",
+        ),
+        (
+            "TOKEN105@feeds.example.com/rss",
+            "xxxxx@feeds.example.com/rss",
+        ),
+        (
+            "//user:SCHEMEREL@127.0.0.1:99999/x",
+            "//xxxxx@127.0.0.1:99999/x",
+        ),
+        (
+            "HTTP://user:BADPORT@127.0.0.1:99999/x",
+            "HTTP://xxxxx@127.0.0.1:99999/x",
+        ),
+        (
+            "https://h.example:99999/f?email=a@b.example&token=T0K",
+            "https://xxxxx@b.example&token=xxxxx",
+        ),
+        (
+            "https://h.example:99999/f?a=1;token=SEMI#access_token=FRAG",
+            "https://h.example:99999/f?a=1;token=xxxxx#access_token=xxxxx",
+        ),
+        // Private trackers' and podcast hosts' keys, session ids.
+        (
+            "https://t.example/rss?passkey=P&authkey=A&PHPSESSID=S&sid=I&id=7",
+            "https://t.example/rss?passkey=xxxxx&authkey=xxxxx&PHPSESSID=xxxxx&sid=xxxxx&id=7",
+        ),
     ] {
         assert_eq!(shown_url(raw), shown, "{raw}");
     }
@@ -1115,6 +1150,11 @@ fn the_urls_in_a_message_are_shown_without_their_credentials() {
         (
             "moved to https://a.example/f?key=K. (was https://a.example/(old)?key=J)",
             "moved to https://a.example/f?key=xxxxx. (was https://a.example/(old)?key=xxxxx)",
+        ),
+        // A scheme in capitals, as a server may write a Location.
+        (
+            "Location \"HTTP://user:PW@127.0.0.1:99999/x\": invalid port number",
+            "Location \"HTTP://xxxxx@127.0.0.1:99999/x\": invalid port number",
         ),
     ] {
         assert_eq!(shown_text(raw), shown, "{raw}");

@@ -270,11 +270,11 @@ impl Fetcher {
             let location = std::str::from_utf8(location.as_bytes())
                 .map_err(|_| FetchError::Redirect("Location is not UTF-8 text".into()))?;
             let next = current.join(location.trim()).map_err(|e| {
-                // Not a URL, so not redacted as one: its query (a signed URL's
-                // signature, a token) is left out.
+                // Not a URL: its query (a signed URL's signature, a token) is left out,
+                // and what may be a password hidden as in a source URL that does not parse.
                 let shown = match location.split_once('?') {
-                    Some((before, _)) => format!("{before}?…"),
-                    None => location.to_owned(),
+                    Some((before, _)) => format!("{}?…", shown_url(before)),
+                    None => shown_url(location).into_owned(),
                 };
                 FetchError::Redirect(format!("Location \"{shown}\": {e}"))
             })?;

@@ -30,6 +30,13 @@ async fn serve() -> SocketAddr {
             get(moved(StatusCode::FOUND, "http://[::1/x?sig=S1GNATURE")),
         )
         .route(
+            "/badpass",
+            get(moved(
+                StatusCode::FOUND,
+                "//user:PA#SSW0RD@127.0.0.1:99999/x",
+            )),
+        )
+        .route(
             "/feed",
             get(|| async { "<rss version=\"2.0\"><channel/></rss>" }),
         )
@@ -147,6 +154,16 @@ async fn loops_limits_and_bad_locations_are_named() {
     let shown = e.to_string();
     assert!(shown.contains("Location \"http://[::1/x?…\""), "{shown}");
     assert!(!shown.contains("S1GNATURE"), "{shown}");
+    // Nor with a password, however it is written.
+    let e = f
+        .fetch(&url("/badpass"), &Validators::default())
+        .await
+        .unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.contains("Location \"//xxxxx@127.0.0.1:99999/x\"") && !shown.contains("SSW0RD"),
+        "{shown}"
+    );
     let strict = Fetcher::with_fixed_dns(
         &FetchConfig {
             max_redirects: 1,
