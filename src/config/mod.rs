@@ -755,6 +755,43 @@ pub fn shown_url(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// `raw` without its credentials (a user name and password, credential parameters: see
+/// [`shown_url`]) instead of with them hidden: the base a feed's relative links are read
+/// against. An item whose link is only a fragment (`#post-1`) or empty links to the feed
+/// itself, and stored as the article's URL, the feed's token went out on every surface that
+/// shows articles (the API, the feeds of stories, the page, `export`). A text that does not
+/// parse is returned as it is.
+pub fn without_credentials(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['@', '?']) {
+        return Cow::Borrowed(raw);
+    }
+    let Ok(mut url) = Url::parse(raw) else {
+        return Cow::Borrowed(raw);
+    };
+    let mut changed = false;
+    if !url.username().is_empty() || url.password().is_some() {
+        changed |= url.set_username("").is_ok() && url.set_password(None).is_ok();
+    }
+    if url.query_pairs().any(|(k, _)| is_secret_parameter(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_secret_parameter(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if pairs.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        changed = true;
+    }
+    if changed {
+        Cow::Owned(url.into())
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
 /// A character that must not reach a log line, a terminal or the page as it is: a control
 /// character (an escape sequence, a line break that would forge a line) or an invisible one
 /// that turns or breaks how a line reads (direction marks and overrides, line and

@@ -1128,6 +1128,27 @@ fn a_source_url_is_shown_without_its_credentials() {
 }
 
 #[test]
+fn a_feeds_base_for_its_links_has_no_credentials() {
+    for (raw, base) in [
+        (
+            "https://alice:s3cret@h.example/f.xml?token=T&page=2",
+            "https://h.example/f.xml?page=2",
+        ),
+        (
+            "https://T0K@h.example/f.xml?api_key=K",
+            "https://h.example/f.xml",
+        ),
+        (
+            "https://h.example/f.xml?id=3",
+            "https://h.example/f.xml?id=3",
+        ),
+        ("file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml"),
+    ] {
+        assert_eq!(without_credentials(raw), base, "{raw}");
+    }
+}
+
+#[test]
 fn the_urls_in_a_message_are_shown_without_their_credentials() {
     for (raw, shown) in [
         ("connection refused", "connection refused"),

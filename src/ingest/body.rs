@@ -87,7 +87,10 @@ pub fn ingest_body(
     url: &str,
     content_type: Option<&str>,
 ) -> Result<(PollSummary, FeedInfo), PollError> {
-    let mut feed = parse_feed(body, url, content_type)?;
+    // Links are read against the feed's URL without its credentials: a link that is only a
+    // fragment, or empty, is the feed's own URL, and would be stored with them.
+    let base = crate::config::without_credentials(url);
+    let mut feed = parse_feed(body, &base, content_type)?;
     let left_out = keep_newest(&mut feed.entries, MAX_ENTRIES_PER_POLL);
     if left_out > 0 {
         warn!(

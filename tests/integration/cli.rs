@@ -774,3 +774,35 @@ fn a_refused_token_is_explained_to_the_command() {
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
 }
+
+/// An item whose link is only a fragment, or empty, links to the feed itself: stored with
+/// the feed's URL as it was configured, its token went out with every article surface
+/// (`export` here; the API and the page show the same URL).
+#[test]
+fn an_item_linking_to_its_feed_is_stored_without_the_feeds_credentials() {
+    let server = FeedServer::start();
+    server.set(
+        "feed.xml",
+        rss(
+            "Private",
+            &[
+                (
+                    "p-1",
+                    "Ferry line opens",
+                    "#post-1",
+                    "<p>The ferry runs.</p>",
+                ),
+                ("p-2", "Frost hits orchards", "", "<p>Frost came early.</p>"),
+            ],
+        ),
+    );
+    let url = format!("{}?token=T0KSECRET&edition=2", server.url("feed.xml"));
+    let env = TestEnv::new(&[("private", url)], "1h");
+    env.command_ok(&["once"]);
+    let articles = env.export();
+    assert_eq!(articles.len(), 2, "{articles:?}");
+    let text = serde_json::to_string(&articles).unwrap();
+    assert!(!text.contains("T0KSECRET"), "{text}");
+    // Still the feed's own page, with what is not a credential.
+    assert!(text.contains("feed.xml?edition=2"), "{text}");
+}
