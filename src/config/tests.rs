@@ -117,6 +117,12 @@ fn every_problem_is_listed_with_its_key() {
         url = "https://feeds.example/up"
         [[sources]]
         name = "cut-off"
+        [[sources]]
+        name = "no-scheme"
+        url = "//zed:PW9@feeds.example/rss?token=T9&ed=2"
+        [[sources]]
+        name = "keyed"
+        url = "feeds.example/rss?apikey=K9"
     "#;
     let p = problems(load(bad, &[]));
     let joined = p.join("\n");
@@ -139,9 +145,13 @@ fn every_problem_is_listed_with_its_key() {
         "sources[2].url (source \"c\"): \"feeds/local.xml\" is not a URL (relative URL without a base); a file beside the configuration is written \"./feeds/local.xml\"",
         "sources[3].name (source \"..\"): must not be dots alone",
         "sources[4].url (source \"cut-off\"): missing: every source needs its feed's URL",
+        // A scheme-relative URL is no file path; neither problem shows a credential.
+        "sources[5].url (source \"no-scheme\"): \"//xxxxx@feeds.example/rss?token=xxxxx&ed=2\" is not a URL (relative URL without a base); a feed on the web is written with its scheme: \"https://xxxxx@feeds.example/rss?token=xxxxx&ed=2\"",
+        "sources[6].url (source \"keyed\"): \"feeds.example/rss?apikey=xxxxx\" is not a URL (relative URL without a base); a file beside the configuration is written \"./feeds.example/rss?apikey=xxxxx\"",
     ] {
         assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
     }
+    assert!(!joined.contains("PW9") && !joined.contains("T9") && !joined.contains("K9"));
 }
 
 #[test]

@@ -672,10 +672,12 @@ pub(super) fn validate(
             }
             Err(e) => {
                 // A bare relative path is the likely meaning of a URL without a scheme.
-                let hint = if e == url::ParseError::RelativeUrlWithoutBase {
+                let shown = super::shown_url(src.url.trim());
+                let hint = if shown.starts_with("//") {
+                    format!("; a feed on the web is written with its scheme: \"https:{shown}\"")
+                } else if e == url::ParseError::RelativeUrlWithoutBase {
                     format!(
-                        "; a file beside the configuration is written \"./{}\", a feed on the web with its scheme (https://…)",
-                        src.url.trim()
+                        "; a file beside the configuration is written \"./{shown}\", a feed on the web with its scheme (https://…)"
                     )
                 } else {
                     String::new()
@@ -1001,6 +1003,9 @@ fn rule_problem(e: &RuleError) -> (&'static str, String) {
 /// relative to the config file's directory), which becomes a `file://` URL.
 fn parse_source_url(raw: &str, config_path: &Path) -> Result<Url, url::ParseError> {
     match Url::parse(raw) {
+        // A scheme-relative URL (`//host/feed`) is no path: read as one, its host (and a
+        // password before it) became a file name.
+        Err(e) if raw.starts_with("//") => Err(e),
         Err(url::ParseError::RelativeUrlWithoutBase)
             if raw.starts_with('/') || raw.starts_with("./") || raw.starts_with("../") =>
         {
