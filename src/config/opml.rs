@@ -173,10 +173,12 @@ fn outline(element: &BytesStart<'_>) -> Result<Option<OpmlFeed>, String> {
             .collect::<Vec<_>>()
             .join(" ")
     };
+    // A reader writes the feed's URL as its text when it has no title: shown, and taken for
+    // the source's name, without the credentials in it.
     let title = [title, text]
         .into_iter()
         .flatten()
-        .map(|t| collapse(&t))
+        .map(|t| collapse(&super::shown_text(&t)))
         // nor dots alone, which cannot be named in the API's URLs (empty: none either)
         .find(|t| !t.bytes().all(|b| b == b'.'))
         .unwrap_or_default();
@@ -881,6 +883,25 @@ mod tests {
             "{lines:?}"
         );
         assert!(!lines[3].contains('\n'), "{lines:?}");
+        // A feed titled by its URL: named, and listed as left out, without its credentials.
+        let xml = r#"<opml version="2.0"><body>
+            <outline text="https://oz:PW147@feeds.example/rss?token=T148" xmlUrl="https://oz:PW147@feeds.example/rss?token=T148"/>
+            <outline text="https://oz:PW147@feeds.example/rss?token=T148" xmlUrl="https://oz:PW147@feeds.example/rss?token=T148"/>
+        </body></opml>"#;
+        let import = plan(
+            super::feeds(xml.as_bytes()).unwrap(),
+            &[],
+            &crate::config::ScheduleConfig::default(),
+        );
+        assert_eq!(
+            import.sources[0].name,
+            "https://oz:xxxxx@feeds.example/rss?token=xxxxx"
+        );
+        let left_out = import.skipped[0].to_string();
+        assert!(
+            !left_out.contains("PW147") && !left_out.contains("T148"),
+            "{left_out}"
+        );
     }
 
     #[test]
