@@ -37,6 +37,7 @@ pub fn parse_filter(directives: &str) -> Result<EnvFilter, String> {
     if directives.is_empty() {
         return Err("empty; use a level (error, warn, info, debug, trace, off) or directives such as info,wirefold=debug".into());
     }
+    let mut bare_trace = false;
     for d in directives
         .split(',')
         .map(str::trim)
@@ -47,9 +48,20 @@ pub fn parse_filter(directives: &str) -> Result<EnvFilter, String> {
                 "\"{d}\" is not a level (error, warn, info, debug, trace, off); a module's level is target=level"
             ));
         }
+        bare_trace |= d.eq_ignore_ascii_case("trace");
     }
-    EnvFilter::try_new(directives).map_err(|e| format!("not a log filter: {e}"))
+    let filter = EnvFilter::try_new(directives).map_err(|e| format!("not a log filter: {e}"))?;
+    // sled logs the store's records at trace level as raw bytes: every stored source URL
+    // with its password and token, every article. A bare `trace` keeps it at debug; a
+    // directive that names sled (`sled=trace`) is taken as asked.
+    Ok(match SLED_AT_DEBUG.parse() {
+        Ok(sled) if bare_trace && !directives.contains("sled") => filter.add_directive(sled),
+        _ => filter,
+    })
 }
+
+/// The directive a bare `trace` filter gets (see [`parse_filter`]).
+const SLED_AT_DEBUG: &str = "sled=debug";
 
 /// Installs the global subscriber. Safe to call once; later calls are ignored. `RUST_LOG`,
 /// when set and not empty, overrides `level`; one that [`parse_filter`] refuses is ignored,
@@ -287,6 +299,22 @@ mod tests {
                 Err(e) => assert!(e.contains(says), "{bad:?}: {e}"),
                 Ok(_) => panic!("{bad:?} accepted"),
             }
+        }
+    }
+
+    /// sled's trace lines are the store's records as bytes, credentials of stored source URLs
+    /// included: a bare `trace` keeps sled at debug.
+    #[test]
+    fn a_bare_trace_keeps_the_stores_raw_records_out() {
+        let shown = |f: &str| parse_filter(f).map(|f| f.to_string()).unwrap_or_default();
+        assert!(shown("trace").contains("sled=debug"), "{}", shown("trace"));
+        assert!(shown("info,TRACE").contains("sled=debug"));
+        for kept in ["debug", "info,wirefold=trace", "trace,sled=trace"] {
+            assert!(
+                !shown(kept).contains("sled=debug"),
+                "{kept}: {}",
+                shown(kept)
+            );
         }
     }
 
