@@ -133,19 +133,47 @@ fn strict_error(text: &str, e: &toml::de::Error) -> String {
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             // The key is before the value, on its line (or in an inline table on it).
-            let key = before
-                .rsplit('\n')
-                .next()
-                .and_then(|l| l.rsplit_once('='))
+            let this_line = before.rsplit('\n').next().unwrap_or_default();
+            let key = this_line
+                .rsplit_once('=')
                 .and_then(|(k, _)| k.rsplit([',', '{']).next())
                 .map(str::trim);
+            // A value in a secret's place (a header's, the API token) is not quoted back:
+            // the message goes to a terminal, the log and /status.
+            let section = before
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.starts_with('['))
+                .unwrap_or_default();
+            let secret = key.is_some_and(|k| k.trim_matches(['"', '\'']) == "token")
+                || this_line.contains("headers")
+                || section.contains("headers");
+            let message = if secret {
+                without_quoted_values(message)
+            } else {
+                message.to_owned()
+            };
             format!(
                 "line {line}, column {column}: {message}{}",
-                key.map(|k| duration_hint(k, message)).unwrap_or_default()
+                key.map(|k| duration_hint(k, &message)).unwrap_or_default()
             )
         }
         None => message.to_owned(),
     }
+}
+
+/// `message` with every value it quotes between backticks (serde's "integer `5`") left out.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for (i, piece) in message.split('`').enumerate() {
+        if i % 2 == 0 {
+            out.push_str(piece);
+        } else {
+            out.push_str("(its value not shown)");
+        }
+    }
+    out
 }
 
 /// The sections are tables and `[[sources]]` and `[[normalize.rules]]` lists of tables: the

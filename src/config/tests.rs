@@ -445,6 +445,19 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
             "[dedup]\nsimhash_max_distance = 5000000000\n",
             "line 2, column 24: invalid value: integer `5000000000` (out of range), expected a whole number, 0 or more",
         ),
+        // A secret written as a number is not quoted back (a header's value, the API token).
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\nheaders = { \"X-Api-Key\" = 9876543210129 }\n",
+            "line 4, column 27: invalid type: integer (its value not shown), expected a string",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\n[sources.headers]\nX-Api-Key = 1.5e135\n",
+            "line 5, column 13: invalid type: floating point (its value not shown), expected a string",
+        ),
+        (
+            "[http]\ntoken = 12345678901234567890\n",
+            "line 2, column 9: invalid type: integer (its value not shown)",
+        ),
     ];
     for (file, expected) in cases {
         let message = read_error(load(file, &[]));
