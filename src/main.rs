@@ -26,7 +26,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            cli::note(format_args!("wirefold: error: {e:#}"));
+            // A URL an error quotes (`--url` as typed, a reqwest error's) without the
+            // credentials in it: the line may go to a CI log or a container's health record.
+            let message = format!("{e:#}");
+            let shown = wirefold::config::shown_text(&message);
+            cli::note(format_args!("wirefold: error: {shown}"));
             ExitCode::FAILURE
         }
     }
@@ -562,14 +566,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .build()?;
                 anyhow::Ok(client.get(&url).send().await?.status().is_success())
             });
+            let shown = |text: String| wirefold::config::shown_text(&text).into_owned();
             match ok {
                 Ok(true) => Ok(ExitCode::SUCCESS),
                 Ok(false) => {
-                    cli::note(format_args!("{url}: not healthy"));
+                    cli::note(format_args!("{}", shown(format!("{url}: not healthy"))));
                     Ok(ExitCode::FAILURE)
                 }
                 Err(e) => {
-                    cli::note(format_args!("{url}: {e:#}"));
+                    cli::note(format_args!("{}", shown(format!("{url}: {e:#}"))));
                     Ok(ExitCode::FAILURE)
                 }
             }

@@ -217,6 +217,29 @@ fn once_summarizes_each_source_then_export_sees_a_locked_store() {
         .output()
         .unwrap();
     assert_ne!(out.status.code(), Some(0));
+    // Nothing answers: the error quotes the URL as typed, without its credentials.
+    for args in [
+        [
+            "health-check",
+            "--url",
+            "http://hc:HCPW1@127.0.0.1:1/healthz?token=HCTOK",
+        ],
+        ["stats", "--url", "http://st:STPW2@127.0.0.1:1"],
+        ["poll-now", "--url", "http://pn:PNPW3@127.0.0.1:1"],
+    ] {
+        let mut cmd = crate::helpers::wirefold();
+        cmd.args(args);
+        if args[0] == "poll-now" {
+            cmd.arg("a");
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.contains("xxxxx@127.0.0.1:1"), "{args:?}: {err}");
+        for secret in ["HCPW1", "HCTOK", "STPW2", "PNPW3"] {
+            assert!(!err.contains(secret), "{args:?}: {err}");
+        }
+    }
 }
 
 /// A configuration file broken after the daemon started (a reload refuses it and the daemon
