@@ -685,15 +685,28 @@ const SECRET_ENDINGS: [&str; 8] = [
 /// may hold `/`, `?` or `#`, and such a text is better shown with too much hidden than with
 /// too little.
 fn shown_unparsed(raw: &str) -> String {
-    let start = match raw.find("://") {
+    // A scheme only at the start (not the `://` of a URL in the query: `?next=http://…`).
+    let scheme = raw.find("://").filter(|&at| {
+        let name = &raw[..at];
+        name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    });
+    let start = match scheme {
+        _ if raw.starts_with("//") => 2,
         Some(at) => at + 3,
-        None if raw.starts_with("//") => 2,
         None => 0,
     };
     let mut out = String::with_capacity(raw.len());
     out.push_str(&raw[..start]);
     let mut rest = &raw[start..];
-    if let Some(p) = rest.rfind('@') {
+    // Without a scheme, only a user name or password before a host (`TOKEN@host/feed`): a
+    // path's `@` (`feeds/me@home.xml`) is not one.
+    let user_info = rest
+        .rfind('@')
+        .filter(|&p| start > 0 || !rest[..p].contains('/'));
+    if let Some(p) = user_info {
         out.push_str("xxxxx");
         rest = &rest[p..];
     }

@@ -1140,6 +1140,16 @@ fn a_source_url_is_shown_without_its_credentials() {
             "https://h.example:99999/f?a=1;token=SEMI#access_token=FRAG",
             "https://h.example:99999/f?a=1;token=xxxxx#access_token=xxxxx",
         ),
+        // A URL in the query is no scheme of the text's; a path's `@` is no user's.
+        (
+            "//user:PW1@127.0.0.1:99999/x?next=http://a.example/",
+            "//xxxxx@127.0.0.1:99999/x?next=http://a.example/",
+        ),
+        (
+            "TOKEN2@h.example:99999/feed?u=https://x.example/",
+            "xxxxx@h.example:99999/feed?u=https://x.example/",
+        ),
+        ("feeds/me@home.xml", "feeds/me@home.xml"),
         // Private trackers' and podcast hosts' keys, session ids.
         (
             "https://t.example/rss?passkey=P&authkey=A&PHPSESSID=S&sid=I&id=7",

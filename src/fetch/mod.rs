@@ -272,9 +272,10 @@ impl Fetcher {
             let next = current.join(location.trim()).map_err(|e| {
                 // Not a URL: its query (a signed URL's signature, a token) is left out,
                 // and what may be a password hidden as in a source URL that does not parse.
-                let shown = match location.split_once('?') {
-                    Some((before, _)) => format!("{}?…", shown_url(before)),
-                    None => shown_url(location).into_owned(),
+                let hidden = shown_url(location);
+                let shown = match hidden.split_once('?') {
+                    Some((before, _)) => format!("{before}?…"),
+                    None => hidden.into_owned(),
                 };
                 FetchError::Redirect(format!("Location \"{shown}\": {e}"))
             })?;

@@ -33,7 +33,7 @@ async fn serve() -> SocketAddr {
             "/badpass",
             get(moved(
                 StatusCode::FOUND,
-                "//user:PA#SSW0RD@127.0.0.1:99999/x",
+                "//user:PA?SSW0RD@127.0.0.1:99999/x#http://y",
             )),
         )
         .route(
@@ -161,7 +161,8 @@ async fn loops_limits_and_bad_locations_are_named() {
         .unwrap_err();
     let shown = e.to_string();
     assert!(
-        shown.contains("Location \"//xxxxx@127.0.0.1:99999/x\"") && !shown.contains("SSW0RD"),
+        shown.contains("Location \"//xxxxx@127.0.0.1:99999/x#http://y\"")
+            && !shown.contains("SSW0RD"),
         "{shown}"
     );
     let strict = Fetcher::with_fixed_dns(
