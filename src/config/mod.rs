@@ -140,16 +140,10 @@ fn strict_error(text: &str, e: &toml::de::Error) -> String {
                 .map(str::trim);
             // A value in a secret's place (a header's, the API token) is not quoted back:
             // the message goes to a terminal, the log and /status.
-            let section = before
-                .lines()
-                .rev()
-                .map(str::trim)
-                .find(|l| l.starts_with('['))
-                .unwrap_or_default();
-            let secret = key.is_some_and(|k| k.trim_matches(['"', '\'']) == "token")
-                || this_line.contains("headers")
-                || section.contains("headers");
-            let message = if secret {
+            let quotes_a_value = ["invalid type", "invalid value"]
+                .iter()
+                .any(|m| message.starts_with(m));
+            let message = if quotes_a_value && secret_of_another_type(text) {
                 without_quoted_values(message)
             } else {
                 message.to_owned()
@@ -163,10 +157,33 @@ fn strict_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-/// `message` with every value it quotes between backticks (serde's "integer `5`") left out.
+/// True when the file (which reads as TOML: the error is a value's type) has a secret that is
+/// not a string: `http.token`, or a source's `headers` not a table of strings. The type error
+/// is then likely the secret's, wherever and however it is written (a dotted key, an inline
+/// table over several lines), and no value is quoted back.
+fn secret_of_another_type(text: &str) -> bool {
+    let Ok(file) = text.parse::<toml::Table>() else {
+        // A number beyond what a table holds (past 64 bits): told apart by its words alone.
+        return text.contains("token") || text.contains("headers");
+    };
+    let token = file
+        .get("http")
+        .and_then(|h| h.get("token"))
+        .is_some_and(|t| !t.is_str());
+    let headers = file
+        .get("sources")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("headers"))
+        .any(|h| h.as_table().is_none_or(|t| t.values().any(|v| !v.is_str())));
+    token || headers
+}
+
+/// `message` with every value it quotes (serde's "integer `5`", "string \"…\"") left out.
 fn without_quoted_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    for (i, piece) in message.split('`').enumerate() {
+    for (i, piece) in message.split(['`', '"']).enumerate() {
         if i % 2 == 0 {
             out.push_str(piece);
         } else {

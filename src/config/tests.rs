@@ -458,11 +458,29 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
             "[http]\ntoken = 12345678901234567890\n",
             "line 2, column 9: invalid type: integer (its value not shown)",
         ),
+        (
+            "http.token = 12345678901234567890\n",
+            "line 1, column 14: invalid type: integer (its value not shown)",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\nheaders = \"Authorization: Bearer S3CRET\"\n",
+            "line 4, column 11: invalid type: string (its value not shown), expected",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\nheaders = {\n  \"X-Api-Key\" = 9876543210129,\n}\n",
+            "line 5, column 17: invalid type: integer (its value not shown), expected a string",
+        ),
     ];
     for (file, expected) in cases {
         let message = read_error(load(file, &[]));
         assert!(message.starts_with(expected), "{file:?}: {message}");
     }
+    // A syntax error among the headers quotes what it expected, as anywhere.
+    let message = read_error(load(
+        "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\n[sources.headers]\nX-Api-Key = 'S3CRET\n",
+        &[],
+    ));
+    assert!(!message.contains("not shown"), "{message}");
     // A bare number given as a duration says how to write one; other strings do not.
     for (file, key) in [
         ("[fetch]\ntimeout = 20\n", "timeout"),
