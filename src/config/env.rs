@@ -159,12 +159,12 @@ pub(super) fn refused(
     })
 }
 
-/// `value` as a whole number's digits with its sign (`-`, no `+`), when it is one of any size
-/// (spaces around it are the reader's to ignore).
+/// `value` when it is a whole number other than zero, of any size, written as the reader takes
+/// one: digits after an optional sign, nothing around them.
 fn whole_number(value: &str) -> Option<&str> {
-    let value = value.trim();
-    let digits = value.strip_prefix('-').unwrap_or(value);
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(value)
+    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+    let number = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    (number && digits.bytes().any(|b| b != b'0')).then_some(value)
 }
 
 /// `message`, saying which variable set the key.

@@ -524,8 +524,11 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
             "99999999999999999999999 is out of range",
         ),
         ("5000000000", "5000000000 is out of range"),
-        (" -1", "-1 is out of range"),
+        ("-1", "-1 is out of range"),
+        ("+5000000000", "+5000000000 is out of range"),
         ("+3x", r#""+3x" is not a whole number"#),
+        // Spaces are not the reader's to ignore.
+        (" 5", r#"" 5" is not a whole number"#),
     ] {
         let p = problems(load(
             GOOD,
