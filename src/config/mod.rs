@@ -645,7 +645,7 @@ impl SourceConfig {
 /// Query parameters whose values are credentials in feed URLs (private feeds of readers and
 /// news APIs: `?apikey=`, `?token=`, signed URLs' `sig`; private trackers' and podcast hosts'
 /// `passkey`, `authkey`; session ids), compared without case.
-const SECRET_PARAMETERS: [&str; 34] = [
+const SECRET_PARAMETERS: [&str; 33] = [
     "key",
     "apikey",
     "api_key",
@@ -663,7 +663,6 @@ const SECRET_PARAMETERS: [&str; 34] = [
     "signature",
     "session",
     "sessionid",
-    "sid",
     "jsessionid",
     "phpsessid",
     "passkey",
@@ -830,17 +829,19 @@ pub fn without_credentials(raw: &str) -> Cow<'_, str> {
     if !url.username().is_empty() || url.password().is_some() {
         changed |= url.set_username("").is_ok() && url.set_password(None).is_ok();
     }
-    if url.query_pairs().any(|(k, _)| is_secret_parameter(&k)) {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| !is_secret_parameter(k))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if pairs.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
+    // The other parameters stay as they were written (not decoded and encoded again).
+    let query = url.query().map(|q| {
+        let secret = |segment: &&str| {
+            url::form_urlencoded::parse(segment.as_bytes())
+                .next()
+                .is_some_and(|(name, _)| is_secret_parameter(&name))
+        };
+        let all = q.split('&').count();
+        let kept: Vec<&str> = q.split('&').filter(|s| !secret(s)).collect();
+        (kept.len() < all).then(|| kept.join("&"))
+    });
+    if let Some(Some(kept)) = query {
+        url.set_query((!kept.is_empty()).then_some(kept.as_str()));
         changed = true;
     }
     if changed {

@@ -1173,8 +1173,8 @@ fn a_source_url_is_shown_without_its_credentials() {
         ("feeds/me@home.xml", "feeds/me@home.xml"),
         // Private trackers' and podcast hosts' keys, session ids.
         (
-            "https://t.example/rss?passkey=P&authkey=A&PHPSESSID=S&sid=I&id=7",
-            "https://t.example/rss?passkey=xxxxx&authkey=xxxxx&PHPSESSID=xxxxx&sid=xxxxx&id=7",
+            "https://t.example/rss?passkey=P&authkey=A&PHPSESSID=S&sid=12&id=7",
+            "https://t.example/rss?passkey=xxxxx&authkey=xxxxx&PHPSESSID=xxxxx&sid=12&id=7",
         ),
     ] {
         assert_eq!(shown_url(raw), shown, "{raw}");
@@ -1195,6 +1195,11 @@ fn a_feeds_base_for_its_links_has_no_credentials() {
         (
             "https://h.example/f.xml?id=3",
             "https://h.example/f.xml?id=3",
+        ),
+        // The other parameters as they were written.
+        (
+            "https://h.example/f.xml?a&q=b%20c&token=T&sid=12",
+            "https://h.example/f.xml?a&q=b%20c&sid=12",
         ),
         ("file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml"),
     ] {
