@@ -399,8 +399,8 @@ struct Scheduler<P> {
     /// `sources`; cleared by a reload).
     suspects: std::collections::HashSet<usize>,
     next_probe: Option<Instant>,
-    /// Hosts added by a reload while the network is down that no poll reached yet: the first
-    /// of their sources to come due is the next probe, at once.
+    /// Hosts added by reloads while the network is down that no poll reached yet: the first
+    /// of each one's sources to come due is polled as a probe of its own, at once.
     new_hosts: std::collections::HashSet<String>,
     down_since: Option<Millis>,
     /// Index of each source by name; filled by the first reload (only reports of polls
@@ -617,8 +617,13 @@ impl<P: Poller> Scheduler<P> {
         // replaced the feeds that failed).
         let before: std::collections::HashSet<String> =
             old.iter().filter_map(source_host).collect();
+        // Those an earlier reload added and no poll reached yet stay new.
+        let carried = std::mem::take(&mut self.new_hosts);
         self.new_hosts = if self.network.is_down() {
-            hosts.into_iter().filter(|h| !before.contains(h)).collect()
+            hosts
+                .into_iter()
+                .filter(|h| !before.contains(h) || carried.contains(h))
+                .collect()
         } else {
             Default::default()
         };
@@ -776,8 +781,8 @@ impl<P: Poller> Scheduler<P> {
             if self.network.is_down() {
                 if let Some(host) = source_host(&self.sources[i]) {
                     if self.new_hosts.remove(&host) {
-                        self.held.push_front(i);
-                        self.next_probe = Some(now);
+                        info!(source = %self.sources[i].name, "network down: probing with a host the reload added");
+                        self.spawn_poll(i);
                     } else {
                         self.held.push_back(i);
                     }

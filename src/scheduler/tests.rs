@@ -1183,7 +1183,14 @@ async fn a_reload_with_new_hosts_probes_them_at_once_while_the_network_is_down()
         source("s0", "h0.example", interval),
         source("new", "n.example", interval),
     ];
-    control.send(Control::Reload(new.into(), sched)).unwrap();
+    control
+        .send(Control::Reload(new.clone().into(), sched.clone()))
+        .unwrap();
+    // A second reload before the new host's source came due keeps it new.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let mut again = new;
+    again.push(source("s0b", "h0.example", interval));
+    control.send(Control::Reload(again.into(), sched)).unwrap();
     // Due within the startup spread (6 s), probed then, and the network is back.
     tokio::time::sleep(Duration::from_secs(8)).await;
     let net = stats.network();
