@@ -123,6 +123,9 @@ fn every_problem_is_listed_with_its_key() {
         [[sources]]
         name = "keyed"
         url = "feeds.example/rss?apikey=K9"
+        [[sources]]
+        name = "path"
+        url = "//srv/feeds/a.xml"
     "#;
     let p = problems(load(bad, &[]));
     let joined = p.join("\n");
@@ -152,6 +155,8 @@ fn every_problem_is_listed_with_its_key() {
         assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
     }
     assert!(!joined.contains("PW9") && !joined.contains("T9") && !joined.contains("K9"));
+    // A path written with two slashes is the path it always was.
+    assert!(!joined.contains("sources[7].url"), "{joined}");
 }
 
 #[test]

@@ -1003,9 +1003,17 @@ fn rule_problem(e: &RuleError) -> (&'static str, String) {
 /// relative to the config file's directory), which becomes a `file://` URL.
 fn parse_source_url(raw: &str, config_path: &Path) -> Result<Url, url::ParseError> {
     match Url::parse(raw) {
-        // A scheme-relative URL (`//host/feed`) is no path: read as one, its host (and a
-        // password before it) became a file name.
-        Err(e) if raw.starts_with("//") => Err(e),
+        // A scheme-relative URL with a user name or password (`//user:pw@host/feed`) is no
+        // path: read as one, the password went into the file name, and into the poll's
+        // error. (`//srv/feeds/a.xml` stays the path it always was.)
+        Err(e)
+            if raw
+                .strip_prefix("//")
+                .and_then(|r| r.split('/').next())
+                .is_some_and(|authority| authority.contains('@')) =>
+        {
+            Err(e)
+        }
         Err(url::ParseError::RelativeUrlWithoutBase)
             if raw.starts_with('/') || raw.starts_with("./") || raw.starts_with("../") =>
         {
