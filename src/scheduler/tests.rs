@@ -1102,18 +1102,7 @@ async fn network_down_holds_back_probes_and_recovers() {
         .collect();
     let sched = schedule(interval, Duration::from_secs(6));
     let stats = Arc::new(SchedulerStats::default());
-    let cancel = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    let task = tokio::spawn(run(
-        mock.clone(),
-        sources.into(),
-        sched,
-        8,
-        stats.clone(),
-        cancel.clone(),
-        tracker.clone(),
-        mpsc::unbounded_channel().1,
-    ));
+    let (cancel, task, tracker, _control) = start_observed(&mock, sources, sched, 8, stats.clone());
     // Offline for an hour.
     tokio::time::sleep(Duration::from_secs(3600)).await;
     let net = stats.network();
@@ -1159,18 +1148,8 @@ async fn a_reload_with_new_hosts_probes_them_at_once_while_the_network_is_down()
         .collect();
     let sched = schedule(interval, Duration::from_secs(6));
     let stats = Arc::new(SchedulerStats::default());
-    let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
-    let (control, controls) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(
-        mock.clone(),
-        old.into(),
-        sched.clone(),
-        8,
-        stats.clone(),
-        cancel.clone(),
-        tracker.clone(),
-        controls,
-    ));
+    let (cancel, task, tracker, control) =
+        start_observed(&mock, old, sched.clone(), 8, stats.clone());
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert!(stats.network().down_since.is_some());
     // Just after a probe of the old sources: the next one would come 30 s later.
@@ -1382,6 +1361,18 @@ fn start_limited(
     sched: ScheduleConfig,
     concurrency: usize,
 ) -> Running {
+    let stats = Arc::new(SchedulerStats::default());
+    start_observed(mock, sources, sched, concurrency, stats)
+}
+
+/// [`start_limited`], reporting to `stats` (the network's state, the held sources).
+fn start_observed(
+    mock: &Arc<Mock>,
+    sources: Vec<SourceConfig>,
+    sched: ScheduleConfig,
+    concurrency: usize,
+    stats: Arc<SchedulerStats>,
+) -> Running {
     let (cancel, tracker) = (CancellationToken::new(), TaskTracker::new());
     let (control, controls) = mpsc::unbounded_channel();
     let task = tokio::spawn(run(
@@ -1389,7 +1380,7 @@ fn start_limited(
         sources.into(),
         sched,
         concurrency,
-        Arc::new(SchedulerStats::default()),
+        stats,
         cancel.clone(),
         tracker.clone(),
         controls,
