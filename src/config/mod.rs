@@ -166,10 +166,10 @@ fn secret_of_another_type(text: &str) -> bool {
         // A number beyond what a table holds (past 64 bits): told apart by its words alone.
         return text.contains("token") || text.contains("headers");
     };
-    let token = file
-        .get("http")
-        .and_then(|h| h.get("token"))
-        .is_some_and(|t| !t.is_str());
+    let token = file.get("http").is_some_and(|h| {
+        h.as_table()
+            .is_none_or(|h| h.get("token").is_some_and(|t| !t.is_str()))
+    });
     let headers = file
         .get("sources")
         .and_then(toml::Value::as_array)
@@ -180,17 +180,20 @@ fn secret_of_another_type(text: &str) -> bool {
     token || headers
 }
 
-/// `message` with every value it quotes (serde's "integer `5`", "string \"…\"") left out.
+/// serde's "invalid type: string \"…\", expected a map" said without the value: its kind
+/// and what was expected. Nothing of the value is kept (it may hold quotes or backticks
+/// itself).
 fn without_quoted_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    for (i, piece) in message.split(['`', '"']).enumerate() {
-        if i % 2 == 0 {
-            out.push_str(piece);
-        } else {
-            out.push_str("(its value not shown)");
-        }
-    }
-    out
+    let Some((head, found)) = message.split_once(": ") else {
+        return message.to_owned();
+    };
+    let kind = found
+        .split(['`', '"'])
+        .next()
+        .unwrap_or_default()
+        .trim_end();
+    let expected = message.rfind(", expected ").map_or("", |at| &message[at..]);
+    format!("{head}: {kind} (its value not shown){expected}")
 }
 
 /// The sections are tables and `[[sources]]` and `[[normalize.rules]]` lists of tables: the
@@ -717,11 +720,11 @@ fn shown_unparsed(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     out.push_str(&raw[..start]);
     let mut rest = &raw[start..];
-    // Without a scheme, only a user name or password before a host (`TOKEN@host/feed`): a
-    // path's `@` (`feeds/me@home.xml`) is not one.
-    let user_info = rest
-        .rfind('@')
-        .filter(|&p| start > 0 || !rest[..p].contains('/'));
+    let user_info = if start > 0 {
+        rest.rfind('@')
+    } else {
+        user_info_end(rest)
+    };
     if let Some(p) = user_info {
         out.push_str("xxxxx");
         rest = &rest[p..];
@@ -742,6 +745,17 @@ fn shown_unparsed(raw: &str) -> String {
         out.push_str(separator);
     }
     out
+}
+
+/// Where the user name or password of `text`, a URL written without its scheme, ends (its
+/// last `@`): at the start (`TOKEN@host/feed`, an `@` before any `/`), or after a `:` (a
+/// password; a scheme misspelt, `https//user:pw@host`). A path's `@` (`feeds/me@home.xml`:
+/// a `/` first, no `:`) is none.
+pub(crate) fn user_info_end(text: &str) -> Option<usize> {
+    let last = text.rfind('@')?;
+    let first = text.find('@').unwrap_or(last);
+    let path = text.find('/').is_some_and(|slash| slash < first) && !text[..last].contains(':');
+    (!path).then_some(last)
 }
 
 /// Whether a query parameter's value is a credential: its name, without case and without

@@ -126,6 +126,9 @@ fn every_problem_is_listed_with_its_key() {
         [[sources]]
         name = "path"
         url = "//srv/feeds/a.xml"
+        [[sources]]
+        name = "slashed"
+        url = "//user:pa/ss9@h.example/feed"
     "#;
     let p = problems(load(bad, &[]));
     let joined = p.join("\n");
@@ -155,8 +158,11 @@ fn every_problem_is_listed_with_its_key() {
         assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
     }
     assert!(!joined.contains("PW9") && !joined.contains("T9") && !joined.contains("K9"));
-    // A path written with two slashes is the path it always was.
+    // A path written with two slashes is the path it always was; one with a password
+    // holding a `/` is not.
     assert!(!joined.contains("sources[7].url"), "{joined}");
+    assert!(joined.contains("sources[8].url"), "{joined}");
+    assert!(!joined.contains("ss9"), "{joined}");
 }
 
 #[test]
@@ -471,6 +477,12 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
             "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\nheaders = \"Authorization: Bearer S3CRET\"\n",
             "line 4, column 11: invalid type: string (its value not shown), expected",
         ),
+        // A value holding quotes or backticks of its own.
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\nheaders = 'Cookie: s=\"C00K\"; t=`x` y'\n",
+            "line 4, column 11: invalid type: string (its value not shown), expected",
+        ),
+        ("http = \"S3CRET\"\n", "line 1, column 8: invalid type: string (its value not shown)"),
         (
             "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\nheaders = {\n  \"X-Api-Key\" = 9876543210129,\n}\n",
             "line 5, column 17: invalid type: integer (its value not shown), expected a string",
@@ -1176,6 +1188,19 @@ fn a_source_url_is_shown_without_its_credentials() {
             "xxxxx@h.example:99999/feed?u=https://x.example/",
         ),
         ("feeds/me@home.xml", "feeds/me@home.xml"),
+        (
+            "TOKEN@h.example/feed?e=a@b.example",
+            "xxxxx@b.example",
+        ),
+        (
+            "https//user:PW2@h.example/feed",
+            "xxxxx@h.example/feed",
+        ),
+        (
+            "x?next=http://u:PW4@a.example/",
+            "xxxxx@a.example/",
+        ),
+        ("é://user:PW5@h/feed", "xxxxx@h/feed"),
         // Private trackers' and podcast hosts' keys, session ids.
         (
             "https://t.example/rss?passkey=P&authkey=A&PHPSESSID=S&sid=12&id=7",

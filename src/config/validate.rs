@@ -1009,8 +1009,7 @@ fn parse_source_url(raw: &str, config_path: &Path) -> Result<Url, url::ParseErro
         Err(e)
             if raw
                 .strip_prefix("//")
-                .and_then(|r| r.split('/').next())
-                .is_some_and(|authority| authority.contains('@')) =>
+                .is_some_and(|r| super::user_info_end(r).is_some()) =>
         {
             Err(e)
         }
