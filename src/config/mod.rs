@@ -729,22 +729,43 @@ fn shown_unparsed(raw: &str) -> String {
         out.push_str("xxxxx");
         rest = &rest[p..];
     }
-    // Every `name=value` between separators, the query's or not (`;`, a fragment's).
-    for piece in rest.split_inclusive(['?', '&', ';', '#']) {
+    hide_parameters(rest, &mut out);
+    out
+}
+
+/// Appends `rest` (the part of a URL from its path on) to `out` with the value of every
+/// credential parameter as `xxxxx`: each `name=value` after a `?`, `&`, `;` or `#` (a query's
+/// pairs with either separator, a path parameter such as `/feed;jsessionid=…`, a fragment's),
+/// its name read as a query's is (`api%5Fkey` is `api_key`). What comes before the first
+/// separator is the path, no parameter. Returns whether a value was hidden.
+fn hide_parameters(rest: &str, out: &mut String) -> bool {
+    let mut hidden = false;
+    let mut pieces = rest.split_inclusive(['?', '&', ';', '#']);
+    if let Some(path) = pieces.next() {
+        out.push_str(path);
+    }
+    for piece in pieces {
         let (pair, separator) = match piece.char_indices().last() {
             Some((i, '?' | '&' | ';' | '#')) => piece.split_at(i),
             _ => (piece, ""),
         };
-        match pair.split_once('=') {
-            Some((k, _)) if is_secret_parameter(k) => {
+        let name = pair.split_once('=').map(|(k, _)| k);
+        let secret = name.filter(|k| {
+            url::form_urlencoded::parse(k.as_bytes())
+                .next()
+                .is_some_and(|(decoded, _)| is_secret_parameter(&decoded))
+        });
+        match secret {
+            Some(k) => {
                 out.push_str(k);
                 out.push_str("=xxxxx");
+                hidden = true;
             }
-            _ => out.push_str(pair),
+            None => out.push_str(pair),
         }
         out.push_str(separator);
     }
-    out
+    hidden
 }
 
 /// Where the user name or password of `text`, a URL written without its scheme, ends (its
@@ -788,7 +809,7 @@ fn is_secret_parameter(name: &str) -> bool {
 /// and the values of query parameters that carry credentials (`SECRET_PARAMETERS`) become
 /// `xxxxx`. The request itself uses the URL as configured; anything else is left as it is.
 pub fn shown_url(raw: &str) -> Cow<'_, str> {
-    if !raw.contains(['@', '?']) {
+    if !raw.contains(['@', '?', ';', '#']) {
         return Cow::Borrowed(raw);
     }
     let Ok(mut url) = Url::parse(raw) else {
@@ -803,24 +824,16 @@ pub fn shown_url(raw: &str) -> Cow<'_, str> {
         // A user name alone is a token as often as not (`https://TOKEN@host/feed`).
         changed |= url.set_username("xxxxx").is_ok();
     }
-    let secret = |k: &str| is_secret_parameter(k);
-    if url.query_pairs().any(|(k, _)| secret(&k)) {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if secret(&k) {
-                    "xxxxx".into()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-        changed = true;
-    }
+    // The parameters as they were written, whichever separator stands before them (a
+    // query's `;`, a path parameter, a fragment): `query_pairs` would see `a=1;token=T` as
+    // one value of `a`, and encode it again unhidden.
+    let path_at = url[..url::Position::BeforePath].len();
+    let serialized = url.as_str();
+    let mut shown = String::with_capacity(serialized.len());
+    shown.push_str(&serialized[..path_at]);
+    changed |= hide_parameters(&serialized[path_at..], &mut shown);
     if changed {
-        Cow::Owned(url.into())
+        Cow::Owned(shown)
     } else {
         Cow::Borrowed(raw)
     }
@@ -843,16 +856,24 @@ pub fn without_credentials(raw: &str) -> Cow<'_, str> {
     if !url.username().is_empty() || url.password().is_some() {
         changed |= url.set_username("").is_ok() && url.set_password(None).is_ok();
     }
-    // The other parameters stay as they were written (not decoded and encoded again).
+    // The other parameters stay as they were written (not decoded and encoded again), with
+    // the separators they had (`&` or `;`).
     let query = url.query().map(|q| {
-        let secret = |segment: &&str| {
-            url::form_urlencoded::parse(segment.as_bytes())
+        let secret = |piece: &str| {
+            url::form_urlencoded::parse(piece.trim_end_matches(['&', ';']).as_bytes())
                 .next()
                 .is_some_and(|(name, _)| is_secret_parameter(&name))
         };
-        let all = q.split('&').count();
-        let kept: Vec<&str> = q.split('&').filter(|s| !secret(s)).collect();
-        (kept.len() < all).then(|| kept.join("&"))
+        let mut dropped = false;
+        let mut kept = String::with_capacity(q.len());
+        for piece in q.split_inclusive(['&', ';']) {
+            if secret(piece) {
+                dropped = true;
+            } else {
+                kept.push_str(piece);
+            }
+        }
+        dropped.then(|| kept.trim_end_matches(['&', ';']).to_owned())
     });
     if let Some(Some(kept)) = query {
         url.set_query((!kept.is_empty()).then_some(kept.as_str()));
@@ -914,7 +935,7 @@ pub fn shown_message(text: &str) -> String {
 pub fn shown_text(text: &str) -> Cow<'_, str> {
     // Schemes in any case (`HTTP://`, as a server may write a Location).
     let lower = text.to_ascii_lowercase();
-    if !lower.contains("http") || !text.contains(['@', '?']) {
+    if !lower.contains("http") || !text.contains(['@', '?', ';', '#']) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());

@@ -1206,6 +1206,31 @@ fn a_source_url_is_shown_without_its_credentials() {
             "https://t.example/rss?passkey=P&authkey=A&PHPSESSID=S&sid=12&id=7",
             "https://t.example/rss?passkey=xxxxx&authkey=xxxxx&PHPSESSID=xxxxx&sid=12&id=7",
         ),
+        // A URL that parses, with a credential after a `;` (in the query, as a path
+        // parameter), in its fragment, or with its name's letters escaped; the other
+        // parameters as written.
+        (
+            "https://h.example/f?a=1;token=SEMI#access_token=FRAG",
+            "https://h.example/f?a=1;token=xxxxx#access_token=xxxxx",
+        ),
+        (
+            "https://h.example/feed;jsessionid=PATHSID?q=b%20c+d",
+            "https://h.example/feed;jsessionid=xxxxx?q=b%20c+d",
+        ),
+        (
+            "https://h.example/f?key=K&a=b;api_key=AK",
+            "https://h.example/f?key=xxxxx&a=b;api_key=xxxxx",
+        ),
+        (
+            "https://h.example/f?api%5Fkey=ESCAPED&page=2",
+            "https://h.example/f?api%5Fkey=xxxxx&page=2",
+        ),
+        // A path that reads like a parameter is the path.
+        (
+            "https://h.example/a/token=1/feed.xml",
+            "https://h.example/a/token=1/feed.xml",
+        ),
+        ("https://h.example/f#top", "https://h.example/f#top"),
     ] {
         assert_eq!(shown_url(raw), shown, "{raw}");
     }
@@ -1230,6 +1255,11 @@ fn a_feeds_base_for_its_links_has_no_credentials() {
         (
             "https://h.example/f.xml?a&q=b%20c&token=T&sid=12",
             "https://h.example/f.xml?a&q=b%20c&sid=12",
+        ),
+        // Pairs separated by `;`, the last one a credential.
+        (
+            "https://h.example/f.xml?a=1;token=T&b=2;sig=S",
+            "https://h.example/f.xml?a=1;b=2",
         ),
         ("file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml"),
     ] {
@@ -1265,6 +1295,11 @@ fn the_urls_in_a_message_are_shown_without_their_credentials() {
         (
             "Location \"HTTP://user:PW@127.0.0.1:99999/x\": invalid port number",
             "Location \"HTTP://xxxxx@127.0.0.1:99999/x\": invalid port number",
+        ),
+        // A session id as a path parameter, the message's only credential.
+        (
+            "error sending request for url (http://127.0.0.1:1/feed;jsessionid=S1D): refused",
+            "error sending request for url (http://127.0.0.1:1/feed;jsessionid=xxxxx): refused",
         ),
     ] {
         assert_eq!(shown_text(raw), shown, "{raw}");
