@@ -4,7 +4,7 @@
 
 use super::markup::{
     carries_html, find, has_markup, looks_like_escaped_markup, looks_like_markup, parse_markup,
-    skip_raw, Markup, TagClass, TagName,
+    reads_as_markup, skip_raw, Markup, TagClass, TagName,
 };
 use crate::normalize::swar;
 
@@ -18,11 +18,12 @@ pub fn html_to_text(input: &str) -> String {
     let mut s = strip_pass(input);
     // Double-escaped input shows up as markup (or escaped markup) after a pass, when that
     // pass read none: HTML that has elements of its own and escapes a tag's name in its
-    // text (`the &lt;strong&gt; element`, code in `<pre>`) shows it, as a browser does.
+    // text (`the &lt;strong&gt; element`, code in `<pre>`) shows it, as a browser does, and
+    // so does text whose `<` and `>` are words (`a&lt;b and c&gt;d`: [`reads_as_markup`]).
     // An entity escaped once more than the text was read (`&amp;amp;amp;`,
     // `&amp;amp;#8217;`) shows up as an entity: the display text would show `&amp;`.
     for _ in 0..3 {
-        let escaped = !read && (looks_like_markup(&s) || looks_like_escaped_markup(&s));
+        let escaped = !read && (reads_as_markup(&s) || looks_like_escaped_markup(&s));
         if escaped || holds_entity(&s) {
             read = looks_like_markup(&s);
             s = strip_pass(&s);

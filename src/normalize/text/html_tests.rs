@@ -121,6 +121,20 @@ fn entities_and_double_escaping() {
     assert_eq!(html_to_text("<p>Fish &amp;amp; Chips</p>"), "Fish & Chips");
     // Escaped text that is not markup stays as text.
     assert_eq!(html_to_text("1 &lt; 2 and 3 &gt; 2"), "1 < 2 and 3 > 2");
+    // Comparisons escaped once, whose words between `<` and `>` start with a tag's name:
+    // text, not a tag to drop.
+    assert_eq!(html_to_text("a&lt;b and c&gt;d"), "a<b and c>d");
+    assert_eq!(
+        html_to_text("Rates: x &lt;i or j&gt; r, then &lt;a few&gt; more."),
+        "Rates: x <i or j> r, then <a few> more."
+    );
+    // Markup escaped once more, told by its attributes, a `/>` or a closing tag.
+    assert_eq!(html_to_text("&lt;img src=\"x.jpg\"&gt;Caption"), "Caption");
+    assert_eq!(html_to_text("Lead&lt;hr/&gt;Body"), "Lead\n\nBody");
+    assert_eq!(
+        html_to_text("&lt;b&gt;Breaking&lt;/b&gt;: news"),
+        "Breaking: news"
+    );
     assert_eq!(html_to_text("a < b > c"), "a < b > c");
 }
 

@@ -291,6 +291,34 @@ pub(super) fn looks_like_markup(s: &str) -> bool {
     false
 }
 
+/// Does decoded text read as HTML escaped once more than it was served (`&lt;p&gt;…`), not
+/// as words that hold a `<`? It carries HTML as [`carries_html`] says (a known element's
+/// closing tag, a comment, `<br>`, `<p>`), or holds a known element's tag with an attribute
+/// (`<img src="…">`, `<a href=…>`) or closed by `/>`, or a CDATA section. A lone tag name in
+/// brackets is not enough: `a<b and c>d` (the display text of `a&lt;b and c&gt;d`) is a `<b>`
+/// tag to [`looks_like_markup`], and read again as HTML it lost `b and c`.
+pub(super) fn reads_as_markup(s: &str) -> bool {
+    let b = s.as_bytes();
+    if carries_html(b) {
+        return true;
+    }
+    let mut i = 0;
+    while let Some(p) = find(b, i, b"<") {
+        let rest = &b[p + 1..];
+        if rest.starts_with(b"![CDATA[") {
+            return true;
+        }
+        if tag_hint_at(rest, b">") {
+            let end = memchr::memchr2(b'>', b'<', rest).filter(|&e| rest[e] == b'>');
+            if end.is_some_and(|e| rest[..e].contains(&b'=') || rest[..e].ends_with(b"/")) {
+                return true;
+            }
+        }
+        i = p + 1;
+    }
+    false
+}
+
 /// Titles only: `<SAMSUNG CO>`, `<ARBR>` — an upper-case name in angle brackets that is no
 /// HTML tag (agency style for company names and tickers) — escaped so that [`html_to_text`]
 /// keeps it as text instead of dropping it as an unknown tag; without it `<SAMSUNG CO>
