@@ -9,26 +9,47 @@ pub(super) struct Reading {
     /// What the format declares plain text is read literally; RSS declares nothing (feed-rs
     /// calls its titles plain, but they carry HTML and entities in the wild).
     declares: bool,
-    /// A JSON Feed's URL: feed-rs resolves RSS and Atom links against the feed's URL, not
-    /// JSON Feed's, and a relative item `url` was dropped as no URL. (Only there: another URL
-    /// parse per entry is no cost the others need to pay.)
+    /// What a relative item link is read against, where feed-rs does not: a JSON Feed's URL
+    /// (feed-rs resolves RSS and Atom links against the feed's URL, not JSON Feed's, and a
+    /// relative item `url` was dropped as no URL); for a feed read from a file, the web
+    /// address the feed gives for itself (Atom's or JSON Feed's `self`), else its site's
+    /// (RSS `<channel><link>`, Atom's alternate link, JSON Feed's `home_page_url`). (Only
+    /// there: another URL parse per entry is no cost the others need to pay.)
     base: Option<url::Url>,
     /// The feed's language, for an entry without its own.
     language: Option<String>,
 }
 
 impl Reading {
-    /// The reading of `feed`'s entries, fetched from `url`.
-    pub(super) fn of(feed: &feed_rs::model::Feed, url: &str) -> Self {
+    /// The reading of `feed`'s entries, fetched from `url` (from the web when `web`, else
+    /// read from a file).
+    pub(super) fn of(feed: &feed_rs::model::Feed, url: &str, web: bool) -> Self {
         use feed_rs::model::FeedType;
+        let own_address = || {
+            let web_url = |l: &feed_rs::model::Link| {
+                url::Url::parse(&l.href)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+            };
+            let rel =
+                |l: &&feed_rs::model::Link, r: &str| l.rel.as_deref().unwrap_or("alternate") == r;
+            let links = &feed.links;
+            links
+                .iter()
+                .filter(|l| rel(l, "self"))
+                .chain(links.iter().filter(|l| rel(l, "alternate")))
+                .find_map(web_url)
+        };
         Reading {
             declares: !matches!(
                 feed.feed_type,
                 FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2
             ),
-            base: matches!(feed.feed_type, FeedType::JSON)
-                .then(|| url::Url::parse(url).ok())
-                .flatten(),
+            base: match feed.feed_type {
+                _ if !web => own_address(),
+                FeedType::JSON => url::Url::parse(url).ok(),
+                _ => None,
+            },
             language: feed.language.clone(),
         }
     }

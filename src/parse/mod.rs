@@ -97,6 +97,13 @@ pub fn parse_feed(
     parse_feed_at(body, url, content_type, chrono::Utc::now())
 }
 
+/// Whether `url` is an `http` or `https` URL (a source's feed fetched from the web, not a
+/// file).
+fn is_web(url: &str) -> bool {
+    let scheme = url.split_once(':').map_or("", |(s, _)| s);
+    scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+}
+
 /// [`parse_feed`] of a body fetched at `fetched_at` (a replayed capture's time): dates whose
 /// day and month could be read either way are read as the nearer to it.
 pub fn parse_feed_at(
@@ -128,9 +135,13 @@ pub fn parse_feed_at(
     }
     // A parser per attempt: feed-rs keeps the Media RSS state of an entry in the parser, and
     // after a document failed within an entry a second parse by it panicked.
+    // Relative links of a feed read from a file are the web site's, not the file's: feed-rs
+    // would resolve them to `file:` URLs, which no article keeps (`entry::Reading` resolves
+    // them against the feed's own address or its site instead).
+    let web = is_web(url);
     let parser = || {
         feed_rs::parser::Builder::new()
-            .base_uri(Some(url))
+            .base_uri(web.then_some(url))
             .id_generator(|_, _, _| String::new())
             .timestamp_parser(move |s| crate::normalize::date::parse_date_near(s, fetched_at))
             .build()
@@ -216,7 +227,7 @@ pub fn parse_feed_at(
         },
     };
     let (skip_hours, skip_days) = skip_times(bytes);
-    let reading = entry::Reading::of(&feed, url);
+    let reading = entry::Reading::of(&feed, url, web);
     let is_rss2 = matches!(
         feed.feed_type,
         feed_rs::model::FeedType::RSS0 | feed_rs::model::FeedType::RSS2

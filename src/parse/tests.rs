@@ -889,3 +889,52 @@ fn the_strings_a_format_declares_plain_text_are_marked() {
     let f = parse_feed(rss.as_bytes(), "https://e.com/", None).unwrap();
     assert_eq!(f.entries[0].plain, PlainText::default());
 }
+
+/// A feed read from a file links its items relative to the web address it gives for itself
+/// (Atom's `self`), else to its site's (RSS `<channel><link>`), not to the file: resolved
+/// against a `file:` URL, such links were dropped as no article URL.
+#[test]
+fn a_file_feeds_relative_links_are_read_against_its_own_web_address() {
+    let rss = "<rss version=\"2.0\"><channel><title>S</title><link>https://site.example/news/</link>\
+            <item><title>A</title><link>/2024/a.html</link><description>x</description></item>\
+            <item><title>B</title><link>b.html</link><description>y</description></item>\
+            <item><title>C</title><link>https://other.example/c</link><description>z</description></item>\
+            </channel></rss>";
+    let f = parse_feed(rss.as_bytes(), "file:///srv/feeds/site.xml", None).unwrap();
+    let links: Vec<_> = f.entries.iter().map(|e| e.link.as_deref()).collect();
+    assert_eq!(
+        links,
+        [
+            Some("https://site.example/2024/a.html"),
+            Some("https://site.example/news/b.html"),
+            Some("https://other.example/c"),
+        ]
+    );
+    let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>S</title><id>urn:s</id>\
+            <link rel=\"alternate\" href=\"https://site.example/\"/>\
+            <link rel=\"self\" href=\"https://site.example/feeds/all.atom\"/>\
+            <entry><id>urn:1</id><title>A</title><link href=\"posts/1\"/><summary>x</summary></entry>\
+            </feed>";
+    let f = parse_feed(atom.as_bytes(), "file:///srv/feeds/all.atom", None).unwrap();
+    assert_eq!(
+        f.entries[0].link.as_deref(),
+        Some("https://site.example/feeds/posts/1")
+    );
+    // Fetched from the web, the feed's URL is the base, as before.
+    let f = parse_feed(rss.as_bytes(), "https://mirror.example/f/site.xml", None).unwrap();
+    assert_eq!(
+        f.entries[1].link.as_deref(),
+        Some("https://mirror.example/f/b.html")
+    );
+    // A file feed that gives no web address of its own: its relative links stay unresolved
+    // (no article URL), never a `file:` one.
+    let bare = rss.replace("<link>https://site.example/news/</link>", "");
+    let f = parse_feed(bare.as_bytes(), "file:///srv/feeds/site.xml", None).unwrap();
+    assert!(
+        f.entries
+            .iter()
+            .all(|e| !e.link.as_deref().is_some_and(|l| l.starts_with("file:"))),
+        "{:?}",
+        f.entries.iter().map(|e| &e.link).collect::<Vec<_>>()
+    );
+}
