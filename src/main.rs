@@ -241,6 +241,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Run(arg) => {
+            // Before anything slow (a configuration of thousands of sources, the runtime): a
+            // SIGHUP from here on is kept for the reload handler instead of ending the process.
+            early_hangup::catch();
             let config = load(&arg)?;
             telemetry::init(config.log.format, &config.log.level);
             for w in config.warnings() {
@@ -617,6 +620,11 @@ fn hangups() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hup = signal(SignalKind::hangup())?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    // One that came while the configuration was read may ask for an edit made after it was
+    // read: reloaded once the daemon runs.
+    if early_hangup::seen() {
+        let _ = tx.send(());
+    }
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             if tx.send(()).is_err() {
@@ -625,6 +633,41 @@ fn hangups() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
         }
     });
     Ok(rx)
+}
+
+/// A SIGHUP before [`hangups`] installs the reload handler: its default action ends the
+/// process, so a reload asked for in the first moments of a start (by a script, a container
+/// runtime) killed the daemon. [`catch`](early_hangup::catch) installs a handler that only
+/// remembers it; tokio's handler, installed later, calls it too, which does no harm.
+#[cfg(unix)]
+mod early_hangup {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static SEEN: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn remember(_: libc::c_int) {
+        // Async-signal-safe: an atomic store, nothing else.
+        SEEN.store(true, Ordering::SeqCst);
+    }
+
+    pub fn catch() {
+        // SAFETY: `remember` only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(
+                libc::SIGHUP,
+                remember as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
+    }
+
+    pub fn seen() -> bool {
+        SEEN.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(not(unix))]
+mod early_hangup {
+    pub fn catch() {}
 }
 
 #[cfg(not(unix))]

@@ -368,6 +368,32 @@ fn an_edited_url_is_polled_at_start_and_forgets_the_old_failures() {
     assert_eq!(code, Some(0));
 }
 
+/// A SIGHUP that comes while the daemon still reads its configuration (5,000 sources: most
+/// of a second in a debug build) is a reload once it runs, not the end of the process that
+/// SIGHUP's default action is.
+#[test]
+fn a_sighup_while_the_configuration_is_read_reloads_once_running() {
+    let server = FeedServer::start();
+    server.set("/a.xml", numbered_rss("a", "a", &[1]));
+    let env = TestEnv::new(&[("a", server.url("/a.xml"))], "1h");
+    let mut more = String::new();
+    for i in 0..5_000 {
+        more.push_str(&format!(
+            "[[sources]]\nname = \"off-{i}\"\nurl = \"http://127.0.0.1:9/{i}.xml\"\nenabled = false\n"
+        ));
+    }
+    env.append_config(&more);
+    let daemon = Daemon::start_hung_up_after(&env.config, std::time::Duration::from_millis(150));
+    daemon.wait_for_log("SIGHUP: reloading the configuration");
+    daemon.wait_for("the reload applied and the source polled", |s| {
+        s.pointer("/config/last_reload")
+            .is_some_and(|r| !r.is_null())
+            && num(s, "/counts/articles") >= 1
+    });
+    let (code, _) = daemon.terminate();
+    assert_eq!(code, Some(0));
+}
+
 /// SIGHUP reloads the sources: one added is polled, one removed is no longer listed, an
 /// invalid file changes nothing, `[schedule]` is applied, and changes elsewhere are named as
 /// waiting for a restart.

@@ -303,17 +303,28 @@ impl Daemon {
     }
 
     pub fn start_with(config: &Path, extra_env: &[(&str, &str)]) -> Daemon {
-        Self::spawn(config, extra_env, true)
+        Self::spawn(config, extra_env, true, None)
+    }
+
+    /// Starts `wirefold run` like [`Daemon::start`], sends it SIGHUP `after` the spawn (while
+    /// it may still read its configuration), then waits until it says it is ready.
+    pub fn start_hung_up_after(config: &Path, after: Duration) -> Daemon {
+        Self::spawn(config, &[], true, Some(after))
     }
 
     /// Starts `wirefold run` like [`Daemon::start`], then closes its stderr once it said it
     /// is ready: every later log line fails to write (EPIPE), as when a log reader goes away
     /// (`wirefold run | head`). [`Daemon::log`] holds the lines up to ready.
     pub fn start_then_close_log(env: &TestEnv) -> Daemon {
-        Self::spawn(&env.config, &[], false)
+        Self::spawn(&env.config, &[], false, None)
     }
 
-    fn spawn(config: &Path, extra_env: &[(&str, &str)], keep_log: bool) -> Daemon {
+    fn spawn(
+        config: &Path,
+        extra_env: &[(&str, &str)],
+        keep_log: bool,
+        hangup_after: Option<Duration>,
+    ) -> Daemon {
         let mut cmd = wirefold();
         cmd.arg("run")
             .arg("--config")
@@ -353,12 +364,20 @@ impl Daemon {
                 }
             })
         };
+        if let Some(after) = hangup_after {
+            std::thread::sleep(after);
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGHUP);
+            }
+        }
         let addr = match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(a) => a,
             Err(_) => {
+                let exited = child.try_wait().ok().flatten();
                 let _ = child.kill();
                 panic!(
-                    "daemon did not become ready:\n{}",
+                    "daemon did not become ready (exit: {exited:?}):\n{}",
                     log.lock().unwrap().join("\n")
                 );
             }
