@@ -611,7 +611,7 @@ impl<P: Poller> Scheduler<P> {
         self.phases = policy::phases(&names);
         let hosts: std::collections::HashSet<String> =
             self.sources.iter().filter_map(source_host).collect();
-        self.network.set_hosts(hosts.len());
+        self.network.set_hosts(&hosts);
         // Hosts the reload brought: while the network is down, each is probed as soon as a
         // source of its comes due, not at the old ones' next probe (the reload may have
         // replaced the feeds that failed).

@@ -38,7 +38,7 @@ pub struct NetworkMonitor {
     /// Hosts that failed since the last answer from anyone.
     failing: HashSet<String>,
     /// Of those, the ones that had answered at their poll before.
-    failing_after_answer: usize,
+    failing_answered: HashSet<String>,
     /// Hosts whose last poll got an answer.
     answering: HashSet<String>,
     down: bool,
@@ -52,7 +52,7 @@ impl NetworkMonitor {
             hosts,
             threshold: Self::threshold(hosts),
             failing: HashSet::new(),
-            failing_after_answer: 0,
+            failing_answered: HashSet::new(),
             answering: HashSet::new(),
             down: false,
         }
@@ -66,11 +66,20 @@ impl NetworkMonitor {
         }
     }
 
-    /// The sources were reloaded: `hosts` distinct HTTP hosts from now on. The evidence so
-    /// far stands.
-    pub fn set_hosts(&mut self, hosts: usize) {
-        self.hosts = hosts;
-        self.threshold = Self::threshold(hosts);
+    /// The sources were reloaded: `hosts` (`host:port`) are the distinct HTTP hosts from now
+    /// on. The evidence of those that stay stands; a host the reload removed is no evidence
+    /// any more: its failures, counted against the fewer hosts left, called the network
+    /// down at the first timeout of one that stayed.
+    pub fn set_hosts(&mut self, hosts: &HashSet<String>) {
+        let kept = |h: &String| hosts.contains(h) || hosts.contains(&h.to_ascii_lowercase());
+        let gone: Vec<String> = self.failing.iter().filter(|h| !kept(h)).cloned().collect();
+        for h in &gone {
+            self.failing.remove(h);
+            self.failing_answered.remove(h);
+        }
+        self.answering.retain(|h| kept(h));
+        self.hosts = hosts.len();
+        self.threshold = Self::threshold(self.hosts);
     }
 
     /// Whether the network is considered down.
@@ -89,7 +98,7 @@ impl NetworkMonitor {
         let host = host.to_ascii_lowercase();
         if !network_failure {
             self.failing.clear();
-            self.failing_after_answer = 0;
+            self.failing_answered.clear();
             self.answering.insert(host);
             if self.down {
                 self.down = false;
@@ -104,11 +113,11 @@ impl NetworkMonitor {
         } else {
             self.answering.remove(&host)
         };
-        if self.failing.insert(host) && answered_before {
-            self.failing_after_answer += 1;
+        if self.failing.insert(host.clone()) && answered_before {
+            self.failing_answered.insert(host);
         }
         let everyone = self.hosts >= 2 && self.failing.len() >= self.hosts;
-        if !self.down && (self.failing_after_answer >= self.threshold || everyone) {
+        if !self.down && (self.failing_answered.len() >= self.threshold || everyone) {
             self.down = true;
             return Some(Change::WentDown);
         }
@@ -169,6 +178,28 @@ mod tests {
         assert_eq!(m.record("a", true), None);
         assert_eq!(m.record("b", true), None);
         assert_eq!(m.record("c", true), Some(Change::WentDown));
+    }
+
+    /// Hosts a reload removed are no evidence: with their failures kept, one timeout of a
+    /// host that stayed made "every host" of the two left fail.
+    #[test]
+    fn a_reload_drops_the_evidence_of_the_hosts_it_removed() {
+        let set = |hosts: &[&str]| hosts.iter().map(|h| h.to_string()).collect::<HashSet<_>>();
+        let mut m = answered(4, &["g1:80", "g2:80", "d3:80", "d4:80"]);
+        assert_eq!(m.record("d3:80", true), None);
+        assert_eq!(m.record("d4:80", true), None);
+        m.set_hosts(&set(&["g1:80", "g2:80"]));
+        assert_eq!(m.failing_hosts(), 0);
+        assert_eq!(m.record("g1:80", true), None);
+        assert!(!m.is_down());
+        assert_eq!(m.failing_hosts(), 1);
+        // The evidence of the hosts that stay stands: the other one failing too is every
+        // host.
+        assert_eq!(m.record("g2:80", true), Some(Change::WentDown));
+        // Answering hosts the reload removed count no more as having answered.
+        let mut m = answered(5, &["a:80", "b:80", "c:80", "d:80", "e:80"]);
+        m.set_hosts(&set(&["a:80", "b:80", "c:80", "d:80"]));
+        assert!(!m.answering.contains("e:80"));
     }
 
     #[test]
