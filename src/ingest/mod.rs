@@ -221,9 +221,16 @@ pub fn source_host(source: &SourceConfig) -> Option<String> {
 /// The host (`host:port`) a source's polls go to, whose politeness limits and pauses they
 /// obey: its adopted permanent move's (`state.effective_url`) when it has one, else the
 /// configured URL's. A moved source went on hitting its new host while that host had asked,
-/// through another source, to be left alone.
+/// through another source, to be left alone. A move adopted for a URL the operator has
+/// since edited is none: the next poll goes to the new URL (and forgets the move), and
+/// waited for the pause of the host the old URL had moved to.
 pub fn polled_host(source: &SourceConfig, state: Option<&SourceState>) -> Option<String> {
     state
+        .filter(|st| {
+            st.configured_url
+                .as_deref()
+                .is_none_or(|c| c == source.url.as_str())
+        })
         .and_then(|st| st.effective_url.as_deref())
         .and_then(|u| url::Url::parse(u).ok())
         .and_then(|u| host_key(&u))

@@ -433,6 +433,19 @@ mod tests {
             polled_host(&source, Some(&st)).as_deref(),
             Some("b.example:443")
         );
+        st.configured_url = Some(source.url.to_string());
+        assert_eq!(
+            polled_host(&source, Some(&st)).as_deref(),
+            Some("b.example:443")
+        );
+        // The operator edited the URL since the move: the next poll goes to the new URL's
+        // host, not to the one the old URL moved to (and obeys its limits, not the other's).
+        let mut edited = source_a();
+        edited.url = url::Url::parse("http://c.example/feed").unwrap();
+        assert_eq!(
+            polled_host(&edited, Some(&st)).as_deref(),
+            Some("c.example:80")
+        );
     }
 
     #[test]
