@@ -28,7 +28,7 @@ use sled::Transactional;
 use super::{
     copy_key, decode, encode, id_from, source_key, tombstone_seen_key, ArticleRecord, ChangeKind,
     ChangeRecord, CopyKind, CopyRecord, Counts, IndexRecord, Millis, Result, Store, StoryRecord,
-    KEY_COUNTS, KEY_INDEX_EPOCH, KEY_PRUNED_THROUGH,
+    KEY_COUNTS, KEY_INDEX_EPOCH, KEY_PRUNED_THROUGH, MAX_HEADLINES,
 };
 
 /// A tombstone's time is refreshed when its item is seen again and the stored time is older
@@ -132,9 +132,9 @@ impl Store {
         }
         // Whether a copy in the copy tree carries this article's headline, when its story lists
         // it: read here for the same reason (the record's own copies are read inside).
-        let tree_carries = match &tree_next {
-            Some(_) => self.tree_copy_carries_headline(&t, id, of_story)?,
-            None => false,
+        let (tree_carries, tree_titles) = match &tree_next {
+            Some(_) => self.tree_copy_headlines(&t, id, of_story)?,
+            None => (false, Vec::new()),
         };
         let seq = self.wrote(t.db.generate_id())?;
         (
@@ -244,6 +244,7 @@ impl Store {
                             // in the record here).
                             if story.headlines.contains(&a.title) {
                                 let mut carried = tree_carries;
+                                let mut titles = Vec::new();
                                 for c in story.copies.iter().filter(|_| !carried) {
                                     let key = c.article.to_be_bytes();
                                     if let Some(bytes) = articles.get(key)? {
@@ -254,10 +255,17 @@ impl Store {
                                             carried = true;
                                             break;
                                         }
+                                        titles.push(other.title);
                                     }
                                 }
                                 if !carried {
                                     story.headlines.retain(|h| *h != a.title);
+                                    // The room it leaves goes to a headline of a copy left
+                                    // that the full list had no room for: a story whose
+                                    // listed copies all went kept copies and no headline.
+                                    for t in titles.iter().chain(&tree_titles) {
+                                        story.add_headline(t);
+                                    }
                                 }
                             }
                             // changed now (one copy less, perhaps another canonical and
@@ -363,10 +371,17 @@ impl Store {
         Ok(due.len())
     }
 
-    /// Whether another copy of story `of_story` in the copy tree than article `id` is an
-    /// article under `id`'s headline, when the story lists that headline (else no copy is
-    /// read). Stops at the first.
-    fn tree_copy_carries_headline(&self, t: &super::Trees, id: u64, of_story: u64) -> Result<bool> {
+    /// What the copy tree's copies of `of_story` other than `id` say of headlines, read when
+    /// the story lists `id`'s headline (else none goes, and nothing is read; sled's
+    /// transactions cannot scan): whether one carries that headline too, and the first
+    /// [`MAX_HEADLINES`] other headlines they carry, in the
+    /// tree's order, which may take the room a headline that goes leaves.
+    fn tree_copy_headlines(
+        &self,
+        t: &super::Trees,
+        id: u64,
+        of_story: u64,
+    ) -> Result<(bool, Vec<String>)> {
         let article = |id: u64| -> Result<Option<ArticleRecord>> {
             let key = id.to_be_bytes();
             t.articles
@@ -375,24 +390,33 @@ impl Store {
                 .transpose()
         };
         let Some(a) = article(id)? else {
-            return Ok(false);
+            return Ok((false, Vec::new()));
         };
         let story_key = of_story.to_be_bytes();
         let Some(bytes) = t.stories.get(story_key)? else {
-            return Ok(false);
+            return Ok((false, Vec::new()));
         };
         let story: StoryRecord = decode("storyid_story", &story_key, &bytes)?;
         if !story.headlines.contains(&a.title) {
-            return Ok(false);
+            return Ok((false, Vec::new()));
         }
+        let mut others = Vec::new();
         for kv in t.copies.scan_prefix(story_key) {
             let (k, v) = kv?;
             let c: CopyRecord = decode("storyarticle_copy", &k, &v)?;
-            if c.article != id && article(c.article)?.is_some_and(|o| o.title == a.title) {
-                return Ok(true);
+            let Some(o) = (c.article != id).then(|| article(c.article)).transpose()? else {
+                continue;
+            };
+            match o {
+                // It stays, and nothing needs the room.
+                Some(o) if o.title == a.title => return Ok((true, Vec::new())),
+                Some(o) if others.len() < MAX_HEADLINES && !others.contains(&o.title) => {
+                    others.push(o.title);
+                }
+                _ => {}
             }
         }
-        Ok(false)
+        Ok((false, others))
     }
 
     /// Forgets up to `max` change-log entries older than `cutoff`, oldest first; returns how

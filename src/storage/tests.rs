@@ -572,6 +572,42 @@ fn a_deleted_copys_headline_goes_with_it_from_a_story_of_many_copies() {
     assert_eq!(store.story(sid).unwrap().unwrap().copy_count, 16);
 }
 
+/// A headline that goes makes room for one of a copy left that the full list had no room
+/// for: a story whose listed copies all went kept its other copies under no headline.
+#[test]
+fn a_deleted_copys_headline_makes_room_for_one_the_list_had_no_room_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let (_, sid) = commit_at(&store, "g:1", 1_000);
+    // The record's copies, each under its own headline, fill the list; four later copies
+    // (in the copy tree) under headlines of their own are not listed.
+    let mut copies: Vec<(String, String, Millis)> = (1..INLINE_COPIES)
+        .map(|n| (format!("g:h{n}"), format!("Early {n}"), 2_000))
+        .collect();
+    copies.extend((0..4).map(|n| (format!("g:t{n}"), format!("Late {n}"), 9_000)));
+    for (key, title, at) in &copies {
+        commit_copy_at(&store, sid, key, title, *at);
+    }
+    let headlines = |store: &Store| store.story(sid).unwrap().unwrap().headlines;
+    assert_eq!(headlines(&store).len(), MAX_HEADLINES);
+    assert!(!headlines(&store).contains(&"Late 0".to_owned()));
+    // The first goes: a late copy's headline takes its place.
+    store.prune_before(1_500, 10_000, 10).unwrap();
+    let h = headlines(&store);
+    assert_eq!(h.len(), MAX_HEADLINES, "{h:?}");
+    assert!(
+        !h.contains(&"Title".to_owned()) && h.contains(&"Late 0".to_owned()),
+        "{h:?}"
+    );
+    // Every early copy goes: the late ones are left, each under its headline.
+    store.prune_before(5_000, 10_000, 100).unwrap();
+    let story = store.story(sid).unwrap().unwrap();
+    assert_eq!(story.copy_count, 4);
+    let mut h = story.headlines;
+    h.sort();
+    assert_eq!(h, ["Late 0", "Late 1", "Late 2", "Late 3"]);
+}
+
 #[test]
 fn tombstones_expire_unless_seen_again() {
     let dir = tempfile::tempdir().unwrap();
