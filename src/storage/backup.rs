@@ -318,6 +318,20 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         }
     };
     let replaced = put_in_place(&staging, store, &stamp, "replaced")?;
+    // With no store there to lock first (one an interrupted restore had moved aside, as the
+    // start's refusal says: "or run the restore again"), the copies that restore left are
+    // removed now, those older than this one's: a full copy of a store each, which every
+    // later open warned of.
+    let mut removed = removed;
+    if lock.is_none() {
+        let own = beside(store, "restoring", &stamp);
+        removed.extend(
+            restoring_copies(store)
+                .into_iter()
+                .filter(|copy| copy.as_os_str() < own.as_os_str())
+                .filter(|copy| fs::remove_dir_all(copy).is_ok()),
+        );
+    }
     Ok(RestoreReport {
         counts,
         replaced,
