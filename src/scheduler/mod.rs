@@ -528,8 +528,12 @@ impl<P: Poller> Scheduler<P> {
                     }
                     let cap = match (st.failures > 0, inp.retry_after) {
                         (true, None) => self.bounds.max_backoff,
-                        // A pause the server asked for may be longer than the back-off.
-                        (true, Some(_)) => self.bounds.max_backoff.max(self.bounds.max_retry_after),
+                        // A pause the server asked for may be longer than the back-off, up to
+                        // `max_retry_after` as it is now: the back-off its failures make, or
+                        // what is left of the pause within that bound, the longer. Capped at
+                        // `max_backoff.max(max_retry_after)`, a shorter `max_retry_after`
+                        // left the source that got the 429 waiting out the whole pause.
+                        (true, Some(_)) => policy::backoff(&s.name, &inp, &self.bounds),
                         (false, _) => {
                             // The feed's <skipHours>/<skipDays> move the latest poll allowed
                             // out of them, as they moved the stored one.

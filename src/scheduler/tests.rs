@@ -725,6 +725,40 @@ async fn a_429_without_retry_after_comes_within_a_shorter_max_backoff() {
     assert!(mock.starts_of("asked").is_empty());
 }
 
+/// A restart (or a reload) with a shorter `max_retry_after` than the pause a source's host
+/// asked for (an hour; the bound now ten minutes): the source that got the 429, three
+/// failures deep, is tried again after its own back-off (600 s × 4, with up to 15 % of
+/// jitter off), not at the end of the whole pause.
+#[tokio::test(start_paused = true)]
+async fn a_shorter_max_retry_after_brings_the_paused_source_within_its_back_off() {
+    let interval = Duration::from_secs(600);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let sources = vec![source("asked", "busy.example", interval)];
+    let now = Utc::now().timestamp_millis();
+    mock.save(
+        &sources[0],
+        &SourceState {
+            failures: 3,
+            last_poll: Some(now),
+            next_poll: Some(now + 3600 * 1000),
+            ..paused(&sources[0], 429, now, now + 3600 * 1000)
+        },
+    );
+    let sched = ScheduleConfig {
+        max_backoff: Duration::from_secs(3600),
+        max_retry_after: Duration::from_secs(600),
+        ..schedule(interval, Duration::from_secs(10))
+    };
+    run_for(&mock, sources, sched, Duration::from_secs(3000)).await;
+    let starts = mock.starts_of("asked");
+    assert!(
+        starts
+            .first()
+            .is_some_and(|s| (2030..=2410).contains(&s.as_secs())),
+        "{starts:?}"
+    );
+}
+
 /// The wall clock set back six hours between two runs: the stored back-off (80 s) and the
 /// host's pause (60 s) lay six hours ahead, and were kept up to `max_backoff` and
 /// `max_retry_after` (6 h). Each is kept for no longer than it was planned.
