@@ -33,7 +33,7 @@ pub mod policy;
 mod tests;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -393,11 +393,15 @@ struct Scheduler<P> {
     done_rx: mpsc::UnboundedReceiver<Finished>,
     network: NetworkMonitor,
     held: VecDeque<usize>,
-    /// Sources whose polls failed on the network since a server last answered: the ones
-    /// whose failures the detector counted before it called the network down. They are held
-    /// then, their failure forgiven, as those that fail while it is down are (indices into
-    /// `sources`; cleared by a reload).
-    suspects: std::collections::HashSet<usize>,
+    /// Sources whose polls failed on the network since a server last answered, with how
+    /// many times each: the failures the detector counted before it called the network
+    /// down. They are held then, those failures forgiven, as those that fail while it is
+    /// down are (indices into `sources`; cleared by a reload).
+    suspects: HashMap<usize, u32>,
+    /// Suspects that were being polled when the network was called down: their failures
+    /// counted before are forgiven when that poll ends on the network too (by index, as
+    /// `suspects`).
+    forgive_at_end: HashMap<usize, u32>,
     next_probe: Option<Instant>,
     /// Hosts added by reloads while the network is down that no poll reached yet: the first
     /// of each one's sources to come due is polled as a probe of its own, at once.
@@ -405,7 +409,7 @@ struct Scheduler<P> {
     down_since: Option<Millis>,
     /// Index of each source by name; filled by the first reload (only reports of polls
     /// started before a reload need it).
-    by_name: std::collections::HashMap<String, usize>,
+    by_name: HashMap<String, usize>,
     /// Names of the sources with a poll task (a reload must not schedule them twice).
     running: std::collections::HashSet<String>,
     /// The current source list, for poll tasks to check that their source is still
@@ -452,7 +456,8 @@ impl<P: Poller> Scheduler<P> {
             done_rx,
             network: NetworkMonitor::new(hosts.len()),
             held: VecDeque::new(),
-            suspects: std::collections::HashSet::new(),
+            suspects: HashMap::new(),
+            forgive_at_end: HashMap::new(),
             next_probe: None,
             new_hosts: std::collections::HashSet::new(),
             down_since: None,
@@ -664,6 +669,7 @@ impl<P: Poller> Scheduler<P> {
             }
         }
         self.suspects.clear();
+        self.forgive_at_end.clear();
         let held: Vec<usize> = self.held.drain(..).collect();
         for i in held {
             if let Some(j) = self.by_name.get(&old[i].name).copied() {
@@ -932,11 +938,13 @@ impl<P: Poller> Scheduler<P> {
             self.poller.save(source, &state);
             return;
         }
+        let earlier = self.forgive_at_end.remove(&i).unwrap_or(0);
         if let Err(e) = &result {
             if e.is_network() && self.network.is_down() {
-                // Not this source's fault: no backoff step for it. Held until the network is
-                // back, or until it is picked as a probe.
-                state.failures = state.failures.saturating_sub(1);
+                // Not this source's fault: no backoff step for it (nor for the failures it
+                // had while the detector counted). Held until the network is back, or until
+                // it is picked as a probe.
+                state.failures = state.failures.saturating_sub(1 + earlier);
                 state.next_poll = None;
                 self.poller.save(source, &state);
                 self.held.push_back(i);
@@ -993,12 +1001,13 @@ impl<P: Poller> Scheduler<P> {
                 self.down_since = None;
                 self.next_probe = None;
                 self.new_hosts.clear();
+                self.forgive_at_end.clear();
                 self.spread(&held, Instant::now());
             }
             None => {}
         }
         if failed && !self.network.is_down() {
-            self.suspects.insert(i);
+            *self.suspects.entry(i).or_default() += 1;
         }
         self.publish_network();
     }
@@ -1013,21 +1022,30 @@ impl<P: Poller> Scheduler<P> {
         }
         let mut taken = Vec::new();
         self.heap.retain(|Reverse((_, j))| {
-            let take = suspects.contains(j);
+            let take = suspects.contains_key(j);
             if take {
                 taken.push(*j);
             }
             !take
         });
-        for i in taken {
+        for &i in &taken {
             let source = &self.sources[i];
             if let Some(mut state) = self.poller.load(source) {
-                state.failures = state.failures.saturating_sub(1);
+                // Every failure it had since a server last answered: a source on a short
+                // interval failed several times before the others' one each called the
+                // network down, and showed `failing` with the rest.
+                state.failures = state.failures.saturating_sub(suspects[&i]);
                 state.next_poll = None;
                 self.poller.save(source, &state);
             }
             self.held.push_back(i);
         }
+        // Not on the heap: polled now. Their earlier failures are forgiven when that poll
+        // ends held (on the network, the network down).
+        self.forgive_at_end = suspects
+            .into_iter()
+            .filter(|(i, _)| !taken.contains(i))
+            .collect();
     }
 
     fn publish_network(&self) {

@@ -1164,6 +1164,49 @@ async fn network_down_holds_back_probes_and_recovers() {
     stop(cancel, task, tracker).await;
 }
 
+/// A source on a short interval fails several times (backing off) before the others, on
+/// long intervals, fail once each and the network is called down: every failure it had
+/// since a server last answered is forgiven, not one, and it shows `held` with the rest
+/// instead of `failing` with a back-off.
+#[tokio::test(start_paused = true)]
+async fn every_failure_of_a_source_that_led_to_calling_the_network_down_is_forgiven() {
+    let online = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = online.clone();
+    let mock = Mock::new(Duration::ZERO, move |_, _| {
+        if flag.load(Ordering::SeqCst) {
+            Answer::Ok
+        } else {
+            Answer::Connect
+        }
+    });
+    let sources = vec![
+        source("quick", "q.example", Duration::from_secs(60)),
+        source("slow-a", "a.example", Duration::from_secs(1800)),
+        source("slow-b", "b.example", Duration::from_secs(1800)),
+    ];
+    let sched = schedule(Duration::from_secs(60), Duration::from_secs(5));
+    let stats = Arc::new(SchedulerStats::default());
+    let (cancel, task, tracker, _control) = start_observed(&mock, sources, sched, 4, stats.clone());
+    // Everyone answers once; then the network goes.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    online.store(false, Ordering::SeqCst);
+    // The quick one fails (and backs off) until the slow ones fail at their next polls.
+    tokio::time::sleep(Duration::from_secs(1500)).await;
+    let quick = mock.state("quick");
+    assert!(quick.failures >= 3, "{quick:?}");
+    assert!(stats.network().down_since.is_none());
+    // The slow ones' next polls come within 1½ intervals of their first.
+    tokio::time::sleep(Duration::from_secs(1300)).await;
+    let net = stats.network();
+    assert!(net.down_since.is_some(), "{net:?}");
+    for name in ["quick", "slow-a", "slow-b"] {
+        let st = mock.state(name);
+        assert_eq!(st.failures, 0, "{name}: {st:?}");
+        assert_eq!(st.next_poll, None, "{name}: {st:?}");
+    }
+    stop(cancel, task, tracker).await;
+}
+
 /// A reload that brings new hosts while the network is down probes with one of them as soon
 /// as it comes due, instead of at the next probe of the old ones: an operator who replaced
 /// the failing feeds saw the network called down for up to `network_probe_interval` more.
