@@ -24,9 +24,15 @@ pub fn html_to_text(input: &str) -> String {
     // `&amp;amp;#8217;`) shows up as an entity: the display text would show `&amp;`.
     for _ in 0..3 {
         let escaped = !read && (reads_as_markup(&s) || looks_like_escaped_markup(&s));
-        if escaped || holds_entity(&s) {
+        if escaped {
             read = looks_like_markup(&s);
             s = strip_pass(&s);
+        } else if holds_entity(&s) {
+            // Only its entities are read again: a `<` in it is the text it was decoded to
+            // (`a<b and c>d &amp; e`, `the <b> tag` of HTML that had tags of its own), not a
+            // tag to drop with the words it seems to enclose. (What the last pass read,
+            // `read`, stays: its text's `<`s are still text.)
+            s = strip_pass(&s.replace('<', "&lt;"));
         } else {
             break;
         }

@@ -135,6 +135,40 @@ fn entities_and_double_escaping() {
         html_to_text("&lt;b&gt;Breaking&lt;/b&gt;: news"),
         "Breaking: news"
     );
+    // Tags without attributes, closed or not (a summary cut before its closing tag, void
+    // elements written without a slash).
+    assert_eq!(html_to_text("Lead&lt;hr&gt;Body"), "Lead\n\nBody");
+    assert_eq!(html_to_text("&lt;li&gt;One&lt;li&gt;Two"), "One\n\nTwo");
+    assert_eq!(html_to_text("&lt;img&gt;Caption"), "Caption");
+    assert_eq!(
+        html_to_text("&lt;b&gt;Breaking:&lt;b&gt; news"),
+        "Breaking: news"
+    );
+    // Words after a tag's name, `p` and `br` too, or with an `=` among them: text.
+    assert_eq!(html_to_text("0&lt;p and q&gt;1"), "0<p and q>1");
+    assert_eq!(
+        html_to_text("if x&lt;br or y&gt;q then"),
+        "if x<br or y>q then"
+    );
+    assert_eq!(
+        html_to_text("if a&lt;b and c == d&gt;e"),
+        "if a<b and c == d>e"
+    );
+    // An entity escaped twice beside them is decoded, the words kept.
+    assert_eq!(
+        html_to_text("a&lt;b and c&gt;d &amp;amp; e"),
+        "a<b and c>d & e"
+    );
+    assert_eq!(
+        html_to_text("Use &amp;lt; to write a&lt;b and c&gt;d"),
+        "Use < to write a<b and c>d"
+    );
+    // HTML with tags of its own, a tag escaped in its text and an entity escaped twice:
+    // the tag's name stays text, as a browser shows it.
+    assert_eq!(
+        html_to_text("<p>Use the &lt;b&gt;x&lt;/b&gt; tag &amp;amp; more</p>"),
+        "Use the <b>x</b> tag & more"
+    );
     assert_eq!(html_to_text("a < b > c"), "a < b > c");
 }
 

@@ -292,31 +292,99 @@ pub(super) fn looks_like_markup(s: &str) -> bool {
 }
 
 /// Does decoded text read as HTML escaped once more than it was served (`&lt;p&gt;…`), not
-/// as words that hold a `<`? It carries HTML as [`carries_html`] says (a known element's
-/// closing tag, a comment, `<br>`, `<p>`), or holds a known element's tag with an attribute
-/// (`<img src="…">`, `<a href=…>`) or closed by `/>`, or a CDATA section. A lone tag name in
-/// brackets is not enough: `a<b and c>d` (the display text of `a&lt;b and c&gt;d`) is a `<b>`
-/// tag to [`looks_like_markup`], and read again as HTML it lost `b and c`.
+/// as words that hold a `<`? It holds a comment, a CDATA section, a known element's closing
+/// tag (`</b>`), or a known element's opening tag whose attributes read as a tag's
+/// ([`tag_attributes`]: none, `<hr>`, `<li>`; or each with a value, `<img src="…">`; a `/`
+/// at the end or not). A known name followed by words is text: `a<b and c>d` (the display
+/// text of `a&lt;b and c&gt;d`) is a `<b>` tag to [`looks_like_markup`], and read again as
+/// HTML it lost `b and c`.
 pub(super) fn reads_as_markup(s: &str) -> bool {
     let b = s.as_bytes();
-    if carries_html(b) {
-        return true;
-    }
     let mut i = 0;
     while let Some(p) = find(b, i, b"<") {
+        i = p + 1;
         let rest = &b[p + 1..];
-        if rest.starts_with(b"![CDATA[") {
+        if rest.starts_with(b"!--") || rest.starts_with(b"![CDATA[") {
             return true;
         }
-        if tag_hint_at(rest, b">") {
-            let end = memchr::memchr2(b'>', b'<', rest).filter(|&e| rest[e] == b'>');
-            if end.is_some_and(|e| rest[..e].contains(&b'=') || rest[..e].ends_with(b"/")) {
-                return true;
-            }
+        let (closing, rest) = match rest.strip_prefix(b"/") {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let n = rest
+            .iter()
+            .take(12)
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        if n == 0 || !is_markup_name(&rest[..n]) {
+            continue;
         }
-        i = p + 1;
+        let Some(end) = memchr::memchr2(b'>', b'<', rest).filter(|&e| rest[e] == b'>') else {
+            continue;
+        };
+        let inner = &rest[n..end];
+        let tag = if closing {
+            inner.iter().all(u8::is_ascii_whitespace)
+        } else {
+            inner
+                .first()
+                .is_none_or(|c| c.is_ascii_whitespace() || *c == b'/')
+                && tag_attributes(inner)
+        };
+        if tag {
+            return true;
+        }
     }
     false
+}
+
+/// Whether `inner`, what stands between a tag's name and its `>`, reads as a tag's
+/// attributes: nothing, or attributes each with a value (`src="x.jpg"`, `width=300`), with
+/// a `/` at the end or not. An attribute without a value (`<b and c>`: `and`, `c`) is a
+/// word: HTML allows a few (`<input disabled>`), which feeds' text does not need.
+fn tag_attributes(inner: &[u8]) -> bool {
+    let trimmed = inner.trim_ascii_end();
+    let inner = trimmed.strip_suffix(b"/").unwrap_or(trimmed);
+    let mut i = 0;
+    let skip_space = |mut i: usize| {
+        while inner.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    loop {
+        i = skip_space(i);
+        if i == inner.len() {
+            return true;
+        }
+        let name = i;
+        while inner
+            .get(i)
+            .is_some_and(|c| !c.is_ascii_whitespace() && !b"=/\"'".contains(c))
+        {
+            i += 1;
+        }
+        if i == name {
+            return false;
+        }
+        i = skip_space(i);
+        if inner.get(i) != Some(&b'=') {
+            return false;
+        }
+        i = skip_space(i + 1);
+        match inner.get(i) {
+            None => return false,
+            Some(&q @ (b'"' | b'\'')) => match memchr::memchr(q, &inner[i + 1..]) {
+                Some(close) => i += close + 2,
+                None => return false,
+            },
+            Some(_) => {
+                while inner.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
+                    i += 1;
+                }
+            }
+        }
+    }
 }
 
 /// Titles only: `<SAMSUNG CO>`, `<ARBR>` — an upper-case name in angle brackets that is no
