@@ -608,6 +608,27 @@ fn a_deleted_copys_headline_makes_room_for_one_the_list_had_no_room_for() {
     assert_eq!(h, ["Late 0", "Late 1", "Late 2", "Late 3"]);
 }
 
+/// A deletion reads the first 64 copies of the copy tree for the headlines they carry, not
+/// the whole tree (which pruning a story of thousands of copies read for every copy): a
+/// headline carried only further on goes with the copy deleted.
+#[test]
+fn a_deletion_reads_the_first_copies_of_the_tree_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let (_, sid) = commit_at(&store, "g:1", 1_000);
+    let mut copies: Vec<(String, &str, Millis)> = (1..INLINE_COPIES + 64)
+        .map(|n| (format!("g:c{n:03}"), "Common", 8_000))
+        .collect();
+    copies.push(("g:far".into(), "Title", 9_000));
+    for (key, title, at) in &copies {
+        commit_copy_at(&store, sid, key, title, *at);
+    }
+    let headlines = |store: &Store| store.story(sid).unwrap().unwrap().headlines;
+    assert_eq!(headlines(&store), ["Title", "Common"]);
+    store.prune_before(1_500, 10_000, 10).unwrap();
+    assert_eq!(headlines(&store), ["Common"]);
+}
+
 #[test]
 fn tombstones_expire_unless_seen_again() {
     let dir = tempfile::tempdir().unwrap();
