@@ -26,18 +26,29 @@ impl Reading {
     pub(super) fn of(feed: &feed_rs::model::Feed, url: &str, web: bool) -> Self {
         use feed_rs::model::FeedType;
         let own_address = || {
+            // Without the credentials it may carry (a private feed's `self` link with its
+            // token), as a feed fetched from the web is read against its URL without them.
             let web_url = |l: &feed_rs::model::Link| {
                 url::Url::parse(&l.href)
                     .ok()
                     .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .and_then(|u| {
+                        url::Url::parse(&crate::config::without_credentials(u.as_str())).ok()
+                    })
             };
             let rel =
                 |l: &&feed_rs::model::Link, r: &str| l.rel.as_deref().unwrap_or("alternate") == r;
             let links = &feed.links;
+            // feed-rs gives JSON Feed's `home_page_url` then its `feed_url`, both without a
+            // `rel`: the feed's own address is the last.
+            let alternates: Vec<&feed_rs::model::Link> = match feed.feed_type {
+                FeedType::JSON => links.iter().rev().collect(),
+                _ => links.iter().filter(|l| rel(l, "alternate")).collect(),
+            };
             links
                 .iter()
                 .filter(|l| rel(l, "self"))
-                .chain(links.iter().filter(|l| rel(l, "alternate")))
+                .chain(alternates)
                 .find_map(web_url)
         };
         Reading {

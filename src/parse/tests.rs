@@ -920,6 +920,24 @@ fn a_file_feeds_relative_links_are_read_against_its_own_web_address() {
         f.entries[0].link.as_deref(),
         Some("https://site.example/feeds/posts/1")
     );
+    // A token in the feed's own address stays out of its articles' URLs.
+    let private = atom.replace("all.atom\"", "all.atom?token=S3CRET\"");
+    assert!(private.contains("token=S3CRET"));
+    let private = private.replace("posts/1", "#p1");
+    let f = parse_feed(private.as_bytes(), "file:///srv/feeds/all.atom", None).unwrap();
+    assert_eq!(
+        f.entries[0].link.as_deref(),
+        Some("https://site.example/feeds/all.atom#p1")
+    );
+    // JSON Feed: its `feed_url`, not its `home_page_url`.
+    let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J",
+        "home_page_url":"https://site.example/","feed_url":"https://site.example/feeds/feed.json",
+        "items":[{"id":"1","url":"posts/1","title":"T","content_text":"x"}]}"#;
+    let f = parse_feed(json.as_bytes(), "file:///srv/feeds/feed.json", None).unwrap();
+    assert_eq!(
+        f.entries[0].link.as_deref(),
+        Some("https://site.example/feeds/posts/1")
+    );
     // Fetched from the web, the feed's URL is the base, as before.
     let f = parse_feed(rss.as_bytes(), "https://mirror.example/f/site.xml", None).unwrap();
     assert_eq!(
