@@ -729,40 +729,60 @@ fn shown_unparsed(raw: &str) -> String {
         out.push_str("xxxxx");
         rest = &rest[p..];
     }
-    hide_parameters(rest, &mut out);
+    hide_parameters(rest, false, &mut out);
     out
 }
 
 /// Appends `rest` (the part of a URL from its path on) to `out` with the value of every
-/// credential parameter as `xxxxx`: each `name=value` after a `?`, `&`, `;` or `#` (a query's
-/// pairs with either separator, a path parameter such as `/feed;jsessionid=…`, a fragment's),
-/// its name read as a query's is (`api%5Fkey` is `api_key`). What comes before the first
-/// separator is the path, no parameter. Returns whether a value was hidden.
-fn hide_parameters(rest: &str, out: &mut String) -> bool {
-    let mut hidden = false;
-    let mut pieces = rest.split_inclusive(['?', '&', ';', '#']);
-    if let Some(path) = pieces.next() {
-        out.push_str(path);
+/// credential parameter as `xxxxx`: a path parameter (`/feed;jsessionid=…`, its value up to
+/// the segment's end), and each `name=value` of the query and the fragment after a `?`,
+/// `&`, `;` or `#`, its name read as a query's is (`api%5Fkey` is `api_key`). Returns
+/// whether a value was hidden. Of a text that does not parse (`parsed` false), every
+/// separator after the first part counts, wherever it stands.
+fn hide_parameters(rest: &str, parsed: bool, out: &mut String) -> bool {
+    fn secret(pair: &str) -> Option<&str> {
+        pair.split_once('=').map(|(k, _)| k).filter(|k| {
+            url::form_urlencoded::parse(k.as_bytes())
+                .next()
+                .is_some_and(|(decoded, _)| is_secret_parameter(&decoded))
+        })
     }
-    for piece in pieces {
+    let mut hidden = false;
+    let mut hide = |piece: &str, out: &mut String| match secret(piece) {
+        Some(k) => {
+            out.push_str(k);
+            out.push_str("=xxxxx");
+            hidden = true;
+        }
+        None => out.push_str(piece),
+    };
+    // A text that did not parse (`parsed` false) is cut anywhere a separator stands: what
+    // comes before the first is its path.
+    let end = if parsed {
+        rest.find(['?', '#'])
+    } else {
+        rest.find(['?', '&', ';', '#'])
+    };
+    let (path, tail) = rest.split_at(end.unwrap_or(rest.len()));
+    for (n, segment) in path.split('/').enumerate() {
+        if n > 0 {
+            out.push('/');
+        }
+        for (m, piece) in segment.split(';').enumerate() {
+            if m == 0 {
+                out.push_str(piece);
+            } else {
+                out.push(';');
+                hide(piece, out);
+            }
+        }
+    }
+    for piece in tail.split_inclusive(['?', '&', ';', '#']) {
         let (pair, separator) = match piece.char_indices().last() {
             Some((i, '?' | '&' | ';' | '#')) => piece.split_at(i),
             _ => (piece, ""),
         };
-        let name = pair.split_once('=').map(|(k, _)| k);
-        let secret = name.filter(|k| {
-            url::form_urlencoded::parse(k.as_bytes())
-                .next()
-                .is_some_and(|(decoded, _)| is_secret_parameter(&decoded))
-        });
-        match secret {
-            Some(k) => {
-                out.push_str(k);
-                out.push_str("=xxxxx");
-                hidden = true;
-            }
-            None => out.push_str(pair),
-        }
+        hide(pair, out);
         out.push_str(separator);
     }
     hidden
@@ -831,7 +851,7 @@ pub fn shown_url(raw: &str) -> Cow<'_, str> {
     let serialized = url.as_str();
     let mut shown = String::with_capacity(serialized.len());
     shown.push_str(&serialized[..path_at]);
-    changed |= hide_parameters(&serialized[path_at..], &mut shown);
+    changed |= hide_parameters(&serialized[path_at..], true, &mut shown);
     if changed {
         Cow::Owned(shown)
     } else {
@@ -846,7 +866,7 @@ pub fn shown_url(raw: &str) -> Cow<'_, str> {
 /// shows articles (the API, the feeds of stories, the page, `export`). A text that does not
 /// parse is returned as it is.
 pub fn without_credentials(raw: &str) -> Cow<'_, str> {
-    if !raw.contains(['@', '?']) {
+    if !raw.contains(['@', '?', ';']) {
         return Cow::Borrowed(raw);
     }
     let Ok(mut url) = Url::parse(raw) else {
@@ -878,6 +898,31 @@ pub fn without_credentials(raw: &str) -> Cow<'_, str> {
     if let Some(Some(kept)) = query {
         url.set_query((!kept.is_empty()).then_some(kept.as_str()));
         changed = true;
+    }
+    // Path parameters too (`/feed;token=…`): a link that is only a fragment kept them.
+    if url.path().contains(';') {
+        let path: Vec<String> = url
+            .path()
+            .split('/')
+            .map(|segment| {
+                let mut pieces = segment.split(';');
+                let first = pieces.next().unwrap_or_default().to_owned();
+                pieces
+                    .filter(|p| {
+                        !p.split_once('=').is_some_and(|(k, _)| {
+                            url::form_urlencoded::parse(k.as_bytes())
+                                .next()
+                                .is_some_and(|(name, _)| is_secret_parameter(&name))
+                        })
+                    })
+                    .fold(first, |acc, p| acc + ";" + p)
+            })
+            .collect();
+        let path = path.join("/");
+        if path != url.path() {
+            url.set_path(&path);
+            changed = true;
+        }
     }
     if changed {
         Cow::Owned(url.into())

@@ -1230,6 +1230,16 @@ fn a_source_url_is_shown_without_its_credentials() {
             "https://h.example/a/token=1/feed.xml",
             "https://h.example/a/token=1/feed.xml",
         ),
+        // A path parameter's value ends with its segment; after a `;`, a later segment is
+        // the path again.
+        (
+            "https://h.example/a;jsessionid=S1D/rss.xml",
+            "https://h.example/a;jsessionid=xxxxx/rss.xml",
+        ),
+        (
+            "https://h.example/a;x/token=1/feed.xml",
+            "https://h.example/a;x/token=1/feed.xml",
+        ),
         ("https://h.example/f#top", "https://h.example/f#top"),
     ] {
         assert_eq!(shown_url(raw), shown, "{raw}");
@@ -1255,6 +1265,11 @@ fn a_feeds_base_for_its_links_has_no_credentials() {
         (
             "https://h.example/f.xml?a&q=b%20c&token=T&sid=12",
             "https://h.example/f.xml?a&q=b%20c&sid=12",
+        ),
+        // Path parameters, a credential or not.
+        (
+            "https://h.example/feed;token=T;v=2/x;jsessionid=S",
+            "https://h.example/feed;v=2/x",
         ),
         // Pairs separated by `;`, the last one a credential.
         (
