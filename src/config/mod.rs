@@ -740,16 +740,12 @@ fn shown_unparsed(raw: &str) -> String {
 /// whether a value was hidden. Of a text that does not parse (`parsed` false), every
 /// separator after the first part counts, wherever it stands.
 fn hide_parameters(rest: &str, parsed: bool, out: &mut String) -> bool {
-    fn secret(pair: &str) -> Option<&str> {
-        pair.split_once('=').map(|(k, _)| k).filter(|k| {
-            url::form_urlencoded::parse(k.as_bytes())
-                .next()
-                .is_some_and(|(decoded, _)| is_secret_parameter(&decoded))
-        })
-    }
     let mut hidden = false;
-    let mut hide = |piece: &str, out: &mut String| match secret(piece) {
-        Some(k) => {
+    let mut hide = |piece: &str, out: &mut String| match piece
+        .split_once('=')
+        .filter(|_| is_secret_pair(piece))
+    {
+        Some((k, _)) => {
             out.push_str(k);
             out.push_str("=xxxxx");
             hidden = true;
@@ -786,6 +782,15 @@ fn hide_parameters(rest: &str, parsed: bool, out: &mut String) -> bool {
         out.push_str(separator);
     }
     hidden
+}
+
+/// Whether the parameter `pair` (`name=value` or a bare `name`, as written) carries a
+/// credential: [`is_secret_parameter`] of its name read as a query's is (`api%5Fkey` is
+/// `api_key`).
+fn is_secret_pair(pair: &str) -> bool {
+    url::form_urlencoded::parse(pair.as_bytes())
+        .next()
+        .is_some_and(|(name, _)| is_secret_parameter(&name))
 }
 
 /// Where the user name or password of `text`, a URL written without its scheme, ends (its
@@ -879,15 +884,10 @@ pub fn without_credentials(raw: &str) -> Cow<'_, str> {
     // The other parameters stay as they were written (not decoded and encoded again), with
     // the separators they had (`&` or `;`).
     let query = url.query().map(|q| {
-        let secret = |piece: &str| {
-            url::form_urlencoded::parse(piece.trim_end_matches(['&', ';']).as_bytes())
-                .next()
-                .is_some_and(|(name, _)| is_secret_parameter(&name))
-        };
         let mut dropped = false;
         let mut kept = String::with_capacity(q.len());
         for piece in q.split_inclusive(['&', ';']) {
-            if secret(piece) {
+            if is_secret_pair(piece.trim_end_matches(['&', ';'])) {
                 dropped = true;
             } else {
                 kept.push_str(piece);
@@ -908,13 +908,7 @@ pub fn without_credentials(raw: &str) -> Cow<'_, str> {
                 let mut pieces = segment.split(';');
                 let first = pieces.next().unwrap_or_default().to_owned();
                 pieces
-                    .filter(|p| {
-                        !p.split_once('=').is_some_and(|(k, _)| {
-                            url::form_urlencoded::parse(k.as_bytes())
-                                .next()
-                                .is_some_and(|(name, _)| is_secret_parameter(&name))
-                        })
-                    })
+                    .filter(|p| !(p.contains('=') && is_secret_pair(p)))
                     .fold(first, |acc, p| acc + ";" + p)
             })
             .collect();

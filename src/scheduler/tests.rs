@@ -1119,10 +1119,10 @@ async fn a_reload_that_lowers_max_interval_brings_every_wait_within_it() {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn network_down_holds_back_probes_and_recovers() {
-    let interval = Duration::from_secs(60);
-    let online = Arc::new(std::sync::atomic::AtomicBool::new(false));
+/// A mock whose every poll answers while the switch is on (it starts `on`), and fails to
+/// connect while it is off: this machine's network, on and off.
+fn network_switch(on: bool) -> (Arc<Mock>, Arc<std::sync::atomic::AtomicBool>) {
+    let online = Arc::new(std::sync::atomic::AtomicBool::new(on));
     let flag = online.clone();
     let mock = Mock::new(Duration::ZERO, move |_, _| {
         if flag.load(Ordering::SeqCst) {
@@ -1131,6 +1131,13 @@ async fn network_down_holds_back_probes_and_recovers() {
             Answer::Connect
         }
     });
+    (mock, online)
+}
+
+#[tokio::test(start_paused = true)]
+async fn network_down_holds_back_probes_and_recovers() {
+    let interval = Duration::from_secs(60);
+    let (mock, online) = network_switch(false);
     let sources: Vec<SourceConfig> = (0..6)
         .map(|i| source(&format!("s{i}"), &format!("h{i}.example"), interval))
         .collect();
@@ -1170,15 +1177,7 @@ async fn network_down_holds_back_probes_and_recovers() {
 /// instead of `failing` with a back-off.
 #[tokio::test(start_paused = true)]
 async fn every_failure_of_a_source_that_led_to_calling_the_network_down_is_forgiven() {
-    let online = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let flag = online.clone();
-    let mock = Mock::new(Duration::ZERO, move |_, _| {
-        if flag.load(Ordering::SeqCst) {
-            Answer::Ok
-        } else {
-            Answer::Connect
-        }
-    });
+    let (mock, online) = network_switch(true);
     let sources = vec![
         source("quick", "q.example", Duration::from_secs(60)),
         source("slow-a", "a.example", Duration::from_secs(1800)),
