@@ -375,11 +375,11 @@ impl Store {
         Ok(due.len())
     }
 
-    /// What the first [`TREE_COPIES_READ`] of the copy tree's copies of `of_story` other
+    /// What the newest [`TREE_COPIES_READ`] of the copy tree's copies of `of_story` other
     /// than `id` say of headlines, read when the story lists `id`'s headline (else none
     /// goes, and nothing is read; sled's transactions cannot scan): whether one carries that
-    /// headline too, and the first [`MAX_HEADLINES`] other headlines they carry, in the
-    /// tree's order, which may take the room a headline that goes leaves.
+    /// headline too, and the first [`MAX_HEADLINES`] other headlines they carry, newest
+    /// first, which may take the room a headline that goes leaves.
     fn tree_copy_headlines(
         &self,
         t: &super::Trees,
@@ -405,12 +405,13 @@ impl Store {
             return Ok((false, Vec::new()));
         }
         let mut others = Vec::new();
-        // The first copies of the tree only: each deletion of a copy under a listed headline
-        // reads them, and the list refilled from them stays full, so that pruning a story of
-        // thousands of copies read its whole tree for every copy (31 s for 1,200 in a debug
-        // build, 11.5 s before the refill). A headline carried only further on goes, as a
-        // list of 16 of a story's headlines could not hold every one anyway.
-        for kv in t.copies.scan_prefix(story_key).take(TREE_COPIES_READ) {
+        // The newest copies of the tree only (those retention deletes last): each deletion
+        // of a copy under a listed headline reads them, and the list refilled from them stays
+        // full, so that pruning a story of thousands of copies read its whole tree for every
+        // copy (31 s for 1,200 in a debug build, 11.5 s before the refill). A headline
+        // carried only by older ones goes, as a list of 16 of a story's headlines could not
+        // hold every one anyway.
+        for kv in t.copies.scan_prefix(story_key).rev().take(TREE_COPIES_READ) {
             let (k, v) = kv?;
             let c: CopyRecord = decode("storyarticle_copy", &k, &v)?;
             let Some(o) = (c.article != id).then(|| article(c.article)).transpose()? else {

@@ -591,12 +591,12 @@ fn a_deleted_copys_headline_makes_room_for_one_the_list_had_no_room_for() {
     let headlines = |store: &Store| store.story(sid).unwrap().unwrap().headlines;
     assert_eq!(headlines(&store).len(), MAX_HEADLINES);
     assert!(!headlines(&store).contains(&"Late 0".to_owned()));
-    // The first goes: a late copy's headline takes its place.
+    // The first goes: a late copy's headline (the newest's) takes its place.
     store.prune_before(1_500, 10_000, 10).unwrap();
     let h = headlines(&store);
     assert_eq!(h.len(), MAX_HEADLINES, "{h:?}");
     assert!(
-        !h.contains(&"Title".to_owned()) && h.contains(&"Late 0".to_owned()),
+        !h.contains(&"Title".to_owned()) && h.contains(&"Late 3".to_owned()),
         "{h:?}"
     );
     // Every early copy goes: the late ones are left, each under its headline.
@@ -608,18 +608,21 @@ fn a_deleted_copys_headline_makes_room_for_one_the_list_had_no_room_for() {
     assert_eq!(h, ["Late 0", "Late 1", "Late 2", "Late 3"]);
 }
 
-/// A deletion reads the first 64 copies of the copy tree for the headlines they carry, not
-/// the whole tree (which pruning a story of thousands of copies read for every copy): a
-/// headline carried only further on goes with the copy deleted.
+/// A deletion reads the newest 64 copies of the copy tree (those retention deletes last)
+/// for the headlines they carry, not the whole tree (which pruning a story of thousands of
+/// copies read for every copy): a headline carried only by an older one goes with the copy
+/// deleted; one a newer copy carries stays.
 #[test]
-fn a_deletion_reads_the_first_copies_of_the_tree_only() {
+fn a_deletion_reads_the_newest_copies_of_the_tree_only() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
     let (_, sid) = commit_at(&store, "g:1", 1_000);
-    let mut copies: Vec<(String, &str, Millis)> = (1..INLINE_COPIES + 64)
+    let mut copies: Vec<(String, &str, Millis)> = (1..INLINE_COPIES)
         .map(|n| (format!("g:c{n:03}"), "Common", 8_000))
         .collect();
-    copies.push(("g:far".into(), "Title", 9_000));
+    // The tree's oldest copy carries the first's headline, then 64 newer copies do not.
+    copies.push(("g:old".into(), "Title", 8_500));
+    copies.extend((0..64).map(|n| (format!("g:n{n:03}"), "Common", 9_000)));
     for (key, title, at) in &copies {
         commit_copy_at(&store, sid, key, title, *at);
     }
@@ -627,6 +630,22 @@ fn a_deletion_reads_the_first_copies_of_the_tree_only() {
     assert_eq!(headlines(&store), ["Title", "Common"]);
     store.prune_before(1_500, 10_000, 10).unwrap();
     assert_eq!(headlines(&store), ["Common"]);
+    // The same with the carrier among the newest: the headline stays.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), Duration::from_millis(100)).unwrap();
+    let (_, sid) = commit_at(&store, "g:1", 1_000);
+    let mut copies: Vec<(String, &str, Millis)> = (1..INLINE_COPIES + 64)
+        .map(|n| (format!("g:c{n:03}"), "Common", 8_000))
+        .collect();
+    copies.push(("g:new".into(), "Title", 9_000));
+    for (key, title, at) in &copies {
+        commit_copy_at(&store, sid, key, title, *at);
+    }
+    store.prune_before(1_500, 10_000, 10).unwrap();
+    assert_eq!(
+        store.story(sid).unwrap().unwrap().headlines,
+        ["Title", "Common"]
+    );
 }
 
 #[test]
