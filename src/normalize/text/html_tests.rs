@@ -144,6 +144,20 @@ fn entities_and_double_escaping() {
         html_to_text("&lt;b&gt;Breaking:&lt;b&gt; news"),
         "Breaking: news"
     );
+    // One tag's name in text, a type's name: words, as a browser shows them.
+    assert_eq!(
+        html_to_text("Use the &lt;b&gt; tag for bold"),
+        "Use the <b> tag for bold"
+    );
+    assert_eq!(
+        html_to_text("Returns Vec&lt;Article&gt; now, not a slice"),
+        "Returns Vec<Article> now, not a slice"
+    );
+    assert_eq!(
+        html_to_text("Wrap rows in a &lt;Table&gt; component"),
+        "Wrap rows in a <Table> component"
+    );
+    assert_eq!(html_to_text("x&lt;i&gt;y then more"), "x<i>y then more");
     // Words after a tag's name, `p` and `br` too, or with an `=` among them: text.
     assert_eq!(html_to_text("0&lt;p and q&gt;1"), "0<p and q>1");
     assert_eq!(

@@ -293,14 +293,15 @@ pub(super) fn looks_like_markup(s: &str) -> bool {
 
 /// Does decoded text read as HTML escaped once more than it was served (`&lt;p&gt;…`), not
 /// as words that hold a `<`? It holds a comment, a CDATA section, a known element's closing
-/// tag (`</b>`), or a known element's opening tag whose attributes read as a tag's
-/// ([`tag_attributes`]: none, `<hr>`, `<li>`; or each with a value, `<img src="…">`; a `/`
-/// at the end or not). A known name followed by words is text: `a<b and c>d` (the display
-/// text of `a&lt;b and c&gt;d`) is a `<b>` tag to [`looks_like_markup`], and read again as
-/// HTML it lost `b and c`.
+/// tag (`</b>`), a known element's opening tag with attributes that each have a value
+/// (`<img src="…">`; [`tag_attributes`]), or lower-case tags without attributes: one of
+/// those that stand alone (`<br>`, `<hr>`, `<img>`, `<p>`, `<li>`), or two others. A known
+/// name followed by words is text: `a<b and c>d` (the display text of `a&lt;b and c&gt;d`)
+/// is a `<b>` tag to [`looks_like_markup`], and read again as HTML it lost `b and c`.
 pub(super) fn reads_as_markup(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
+    let mut bare = 0;
     while let Some(p) = find(b, i, b"<") {
         i = p + 1;
         let rest = &b[p + 1..];
@@ -323,15 +324,38 @@ pub(super) fn reads_as_markup(s: &str) -> bool {
             continue;
         };
         let inner = &rest[n..end];
-        let tag = if closing {
-            inner.iter().all(u8::is_ascii_whitespace)
-        } else {
-            inner
-                .first()
-                .is_none_or(|c| c.is_ascii_whitespace() || *c == b'/')
-                && tag_attributes(inner)
-        };
-        if tag {
+        if closing {
+            if inner.iter().all(u8::is_ascii_whitespace) {
+                return true;
+            }
+            continue;
+        }
+        if !inner
+            .first()
+            .is_none_or(|c| c.is_ascii_whitespace() || *c == b'/')
+            || !tag_attributes(inner)
+        {
+            continue;
+        }
+        if inner.contains(&b'=') {
+            return true;
+        }
+        // A name alone: markup when it stands alone in HTML (`<br>`, `<hr>`, `<img>`, `<p>`,
+        // `<li>`) or when a second such tag follows, written in lower case as HTML's are.
+        // One tag name in text (`Use the <b> tag`, `x<i>y`) or a type's name (`Vec<Article>`,
+        // `<Table>`) is words.
+        let name = &rest[..n];
+        if !name
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        {
+            continue;
+        }
+        if matches!(name, b"br" | b"hr" | b"img" | b"p" | b"li") {
+            return true;
+        }
+        bare += 1;
+        if bare == 2 {
             return true;
         }
     }
