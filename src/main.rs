@@ -480,6 +480,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     copy.display()
                 ));
             }
+            if let Some(first) = r.ids_from {
+                cli::note(format_args!(
+                    "its ids now start at {first}, past those the replaced store handed out: change-feed cursors from the replaced store get 410 cursor_expired"
+                ));
+            }
+            if let Some(why) = r.ids_unknown {
+                cli::note(format_args!(
+                    "warning: the replaced store did not tell which ids it handed out ({why}): the restored store may give its articles', stories' and cursors' ids again; followers should start again without a cursor"
+                ));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Compact { config, keep_old } => {

@@ -407,8 +407,10 @@ pub async fn blocking_with<T: Send + 'static>(
 /// Refuses a cursor (`?after=`, `Last-Event-ID`) past the change log's end: no page or event
 /// ever gave it, and with it a client waited for ever, each page echoing it back as `next`
 /// (one kept from before a restore, or made up). `410 cursor_expired` for one older than the
-/// changes retention pruned: its holder missed changes nobody can replay. (The change-feed
-/// pages ask that after reading their changes instead: [`pruned_past`].)
+/// changes retention pruned: its holder missed changes nobody can replay (the change-feed
+/// pages ask that after reading their changes instead: [`pruned_past`]); and for one in the
+/// ids a restore skipped ([`Store::restored_gap`]): the store the restore replaced gave it,
+/// and what its holder saw there is not in this store, deleted or not.
 pub(super) async fn check_cursor(
     store: &Store,
     after: Option<u64>,
@@ -429,15 +431,30 @@ async fn cursor_in_log(
         return Ok(());
     };
     let s = store.clone();
-    let (last, pruned) = blocking(move || {
+    let (last, pruned, restored) = blocking(move || {
         let pruned = match expired {
             true => pruned_past(&s, Some(after))?,
             false => None,
         };
-        Ok((s.last_change()?, pruned))
+        Ok((s.last_change()?, pruned, s.restored_gap(after)?))
     })
     .await
     .map_err(IntoResponse::into_response)?;
+    if let Some((from, _)) = restored {
+        return Err((
+            StatusCode::GONE,
+            Json(json!({
+                "error": "cursor_expired",
+                "parameter": name,
+                "message": format!(
+                    "{after} is a cursor of the store a restore replaced (this store's changes \
+                     after {from} are others): what it saw there may be gone here; start again \
+                     without {name} and resume from that page's next"
+                ),
+            })),
+        )
+            .into_response());
+    }
     if let Some(pruned) = pruned {
         return Err(cursor_expired(after, pruned, name));
     }
@@ -908,5 +925,34 @@ mod tests {
             after = next;
         }
         assert_eq!(read, 3);
+    }
+
+    /// After a restore, a follower's cursor from the store it replaced is refused as expired,
+    /// also once the restored store's new changes passed it; one from before the backup
+    /// reads on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cursor_from_the_store_a_restore_replaced_has_expired() {
+        use crate::storage::tests::{commit_at, replaced_by_its_backup};
+        let dir = tempfile::tempdir().unwrap();
+        let r = replaced_by_its_backup(dir.path());
+        let store = Store::open(&r.path, std::time::Duration::from_millis(100)).unwrap();
+        for round in 0..2 {
+            let refused = check_cursor(&store, Some(r.cursor), "after")
+                .await
+                .unwrap_err();
+            assert_eq!(refused.status(), StatusCode::GONE, "round {round}");
+            let body = axum::body::to_bytes(refused.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"], "cursor_expired");
+            assert_eq!(body["parameter"], "after");
+            assert!(check_cursor(&store, Some(r.in_backup), "after")
+                .await
+                .is_ok());
+            commit_at(&store, "g:new", 5_000);
+            store.flush().unwrap();
+        }
+        assert!(store.last_change().unwrap().unwrap() > r.cursor);
     }
 }

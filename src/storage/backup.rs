@@ -20,7 +20,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Closing, Millis, Result, Store, StoreError};
+use super::{ids, mark, Closing, Millis, Result, Store, StoreError};
 
 /// What [`Store::backup`] did.
 #[derive(Debug, Clone)]
@@ -203,6 +203,46 @@ pub struct RestoreReport {
     /// Copies that earlier restores of this store left when they were stopped before the
     /// store was replaced, removed by this one.
     pub removed: Vec<PathBuf>,
+    /// The first id the restored store hands out, when its ids were moved past those the
+    /// replaced store handed out (`None`: they were past them already, or no store was
+    /// replaced, or it did not tell).
+    pub ids_from: Option<u64>,
+    /// Why the replaced store did not tell which ids it handed out (it has no line of them,
+    /// `ids.line`, nor a durable line): the restored store may hand them out again.
+    pub ids_unknown: Option<String>,
+}
+
+/// The line of the ids the store at `store` (about to be replaced) handed out: its own
+/// (`ids.line`), else one past its durable line's change (`durable.line`, from a wirefold
+/// before the ids' line; written without a sync, so with [`ids::RESERVE`] more for the
+/// flushes it may lag). Read from those files, not sled's: the store replaced is often a
+/// damaged one. `Ok(None)`: no store there; `Err`: why it does not tell.
+fn ids_handed_out(store: &Path) -> std::result::Result<Option<u64>, String> {
+    if !holds_sled_files(store) {
+        return Ok(None);
+    }
+    let own = ids::read(store);
+    if let Ok(Some(below)) = own {
+        return Ok(Some(below));
+    }
+    match mark::read(store) {
+        Ok(Some(mark)) => Ok(Some(
+            mark.seq.saturating_add(1).saturating_add(ids::RESERVE),
+        )),
+        durable => Err(match (own, durable) {
+            (Err(why), _) => format!("its {} does not read ({why})", ids::IDS_FILE),
+            (_, Err(why)) => format!(
+                "it has no {} and its {} does not read ({why})",
+                ids::IDS_FILE,
+                mark::MARK_FILE
+            ),
+            _ => format!(
+                "it has neither {} nor {} (it was never flushed by a wirefold that writes them)",
+                ids::IDS_FILE,
+                mark::MARK_FILE
+            ),
+        }),
+    }
 }
 
 /// Puts the backup at `backup` in place of the store at `store`, which no process may have
@@ -276,6 +316,7 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
     fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, &e))?;
     let stamp = free_stamp(store);
     let staging = beside(store, "restoring", &stamp);
+    let handed_out = ids_handed_out(store);
     let checked = (|| {
         copy_store(backup, &staging)?;
         // Said of the backup: the copy it failed in is removed below.
@@ -294,6 +335,10 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
             e => e,
         })?;
         let counts = opened.counts()?;
+        let ids_from = match &handed_out {
+            Ok(Some(floor)) => opened.move_ids_past(*floor)?,
+            _ => None,
+        };
         opened.flush()?;
         drop(opened);
         wait_for_sled(&staging)?;
@@ -308,9 +353,9 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
                 give_modes(&staging, store)?;
             }
         }
-        Ok(counts)
+        Ok((counts, ids_from))
     })();
-    let counts = match checked {
+    let (counts, ids_from) = match checked {
         Ok(c) => c,
         Err(e) => {
             let _ = fs::remove_dir_all(&staging);
@@ -336,6 +381,8 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         counts,
         replaced,
         removed,
+        ids_from,
+        ids_unknown: handed_out.err(),
     })
 }
 

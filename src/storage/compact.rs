@@ -33,7 +33,7 @@ use super::backup::{
     interrupted_restore, io_error, lock_sled, put_in_place, resolved, restoring_copies, sync_dir,
     wait_for_sled, CHECKED, DISCARDED,
 };
-use super::{Counts, Result, Store, StoreError, MARK_FILE, RUNNING_FILE};
+use super::{Counts, Result, Store, StoreError, IDS_FILE, MARK_FILE, RUNNING_FILE};
 
 /// Files of the store directory outside sled's that stay with the data: the durable line's
 /// mark (which the copy's open then checks), the run marker of a daemon that did not stop
@@ -41,7 +41,7 @@ use super::{Counts, Result, Store, StoreError, MARK_FILE, RUNNING_FILE};
 /// records and change-log position, still valid for an identical copy: the next start loads
 /// it instead of rebuilding the index). The snapshot's name is the fold stage's
 /// `snapshot::FILE`, named here to keep storage below it, as `Store::open` does.
-const CARRIED: [&str; 3] = [MARK_FILE, RUNNING_FILE, "index.snapshot"];
+const CARRIED: [&str; 4] = [MARK_FILE, IDS_FILE, RUNNING_FILE, "index.snapshot"];
 
 /// sled's `idgen_persist_interval`, which the store leaves at sled's default.
 const SLED_IDGEN_INTERVAL: u64 = 1_000_000;
@@ -350,7 +350,8 @@ fn check_copy(
     }
     sync_dir(copy)?;
     let opened = Store::open(copy, flush_every)?;
-    let id = opened.next_id()?;
+    // sled's id: the offset a restore set was copied with `meta`.
+    let id = opened.next_id()? - opened.id_offset();
     let found = opened.counts()?;
     opened.flush()?;
     drop(opened);

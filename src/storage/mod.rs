@@ -7,7 +7,8 @@
 //! # Trees
 //! Named `key_value`, as Conduit does:
 //! - `meta`: `schema_version`, `counts` ([`Counts`]), `index_epoch` (retention deletes, for
-//!   the index snapshot), `changes_pruned_through` (the newest change retention pruned);
+//!   the index snapshot), `changes_pruned_through` (the newest change retention pruned),
+//!   `id_offset` and `restored_gaps` (what restores did to the ids, `ids.rs`);
 //! - `sourcename_state`: source name → [`SourceState`];
 //! - `articleid_article`: article id (u64 big-endian) → [`ArticleRecord`];
 //! - `articleid_index`: article id → [`IndexRecord`] (what the in-memory index is rebuilt from);
@@ -22,8 +23,10 @@
 //! - `seq_change`: change sequence number → [`ChangeRecord`], the change log behind the change
 //!   feed (`/articles?after=`, `/stories?after=`) and the event stream.
 //!
-//! Ids come from sled's persistent monotonic generator, so ordering by id is ordering by the
-//! time a record was created, and big-endian keys make "newest first" a reverse range scan.
+//! Ids come from sled's persistent monotonic generator (plus the `id_offset` a restore set),
+//! so ordering by id is ordering by the time a record was created, and big-endian keys make
+//! "newest first" a reverse range scan. The ids handed out are bounded by a line in a file of
+//! its own (`ids.line`, `ids.rs`), which a restore reads to move the restored store past them.
 //! Retention relies on that too: it deletes in id order from `articleid_index`, whose records
 //! carry the first sighting (schemas 2 and 3 kept a separate `firstseen_articleid` tree for
 //! it, one more insert per article; schema 4 dropped it).
@@ -60,6 +63,7 @@ mod backup;
 mod closed;
 mod compact;
 mod error;
+mod ids;
 mod legacy;
 mod lock;
 mod mark;
@@ -87,6 +91,7 @@ pub use backup::{
 use closed::Closing;
 pub use compact::{compact, expected_copy, worth_compacting, CompactReport};
 pub use error::StoreError;
+pub use ids::IDS_FILE;
 use legacy::Record;
 pub use lock::LOCK_FILE;
 pub use mark::MARK_FILE;
@@ -116,6 +121,13 @@ const KEY_INDEX_EPOCH: &[u8] = b"index_epoch";
 /// end when retention emptied it, so that cursors stay monotonic across a restart, and the
 /// line below which a cursor missed changes nobody can replay any more.
 const KEY_PRUNED_THROUGH: &[u8] = b"changes_pruned_through";
+/// Added to sled's ids (u64 big-endian; absent is 0): set by a restore, so that the restored
+/// store's ids start past those the store it replaced handed out ([`Store::move_ids_past`]).
+const KEY_ID_OFFSET: &[u8] = b"id_offset";
+/// The ids restores skipped (pairs of u64 big-endian, `from` and `to`; absent: none): no id
+/// after `from` and before `to` was handed out by this store, so a change-feed cursor there
+/// came from the store a restore replaced ([`Store::restored_gap`]).
+const KEY_RESTORED_GAPS: &[u8] = b"restored_gaps";
 
 use crate::telemetry::quietly_catching_panics;
 
@@ -155,6 +167,12 @@ struct Shared {
     marked: AtomicU64,
     /// Writing the mark failed last time (warned once, until it works again).
     mark_failing: AtomicBool,
+    /// What is added to sled's ids ([`KEY_ID_OFFSET`]).
+    id_offset: AtomicU64,
+    /// The line `ids.line` holds (`ids.rs`); 0 until this open wrote it. Only ids below it
+    /// are handed out; `ids_writing` is held to move it.
+    ids_below: AtomicU64,
+    ids_writing: Mutex<()>,
     /// The store directory's lock (`lock.rs`), held while the database is closed too.
     _lock: std::fs::File,
 }
@@ -362,6 +380,12 @@ impl Store {
             counts: trees.counts().map_err(|e| e.at(&shown))?,
         };
         let marked = mark::check(path, &shown, durable.seq)?;
+        let id_offset = trees
+            .meta
+            .get(KEY_ID_OFFSET)
+            .map_err(|e| StoreError::from(e).at(&shown))?
+            .and_then(|v| id_from(&v))
+            .unwrap_or(0);
         Ok(Store {
             shared: Arc::new(Shared {
                 path: path.to_owned(),
@@ -380,6 +404,9 @@ impl Store {
                 last_size: AtomicU64::new(0),
                 marked: AtomicU64::new(marked),
                 mark_failing: AtomicBool::new(false),
+                id_offset: AtomicU64::new(id_offset),
+                ids_below: AtomicU64::new(0),
+                ids_writing: Mutex::new(()),
                 _lock: lock,
             }),
         })
@@ -457,7 +484,76 @@ impl Store {
     pub fn next_id(&self) -> Result<u64> {
         self.check_writable()?;
         let t = self.t()?;
-        self.wrote(t.db.generate_id())
+        self.fresh_id(&t)
+    }
+
+    /// A new id from `t`'s generator, past what a restore skipped, and below the line of
+    /// `ids.line`, which is moved first when the id would reach it.
+    fn fresh_id(&self, t: &Trees) -> Result<u64> {
+        let shared = &self.shared;
+        let id = self
+            .wrote(t.db.generate_id())?
+            .checked_add(shared.id_offset.load(Ordering::Acquire))
+            .ok_or_else(|| StoreError::Io("the store's ids have run out".into()))?;
+        if id < shared.ids_below.load(Ordering::Acquire) {
+            return Ok(id);
+        }
+        let _writing = shared.ids_writing.lock().unwrap_or_else(|p| p.into_inner());
+        if id >= shared.ids_below.load(Ordering::Acquire) {
+            let below = id.saturating_add(ids::RESERVE);
+            ids::write(&shared.path, below)
+                .map_err(|why| StoreError::Io(format!("the line of the ids handed out: {why}")))?;
+            shared.ids_below.store(below, Ordering::Release);
+        }
+        Ok(id)
+    }
+
+    /// What is added to sled's ids (a restore's [`Store::move_ids_past`]).
+    pub(super) fn id_offset(&self) -> u64 {
+        self.shared.id_offset.load(Ordering::Acquire)
+    }
+
+    /// Moves this store's ids past `floor`, the line of the ids the store a restore replaces
+    /// handed out ([`IDS_FILE`]): ids from `floor` on, so none names again what one named
+    /// there. The ids skipped after the newest change are recorded as a gap
+    /// ([`Store::restored_gap`]): a change-feed cursor in it came from the replaced store.
+    /// Returns the first id the store now hands out, `None` when its ids were past `floor`
+    /// already.
+    pub(super) fn move_ids_past(&self, floor: u64) -> Result<Option<u64>> {
+        self.check_writable()?;
+        let t = self.t()?;
+        let next = self.fresh_id(&t)?;
+        if next >= floor {
+            return Ok(None);
+        }
+        let offset = self.shared.id_offset.load(Ordering::Acquire) + (floor - next);
+        let from = self.last_change()?.unwrap_or(0);
+        let mut gaps = t
+            .meta
+            .get(KEY_RESTORED_GAPS)?
+            .map_or_else(Vec::new, |v| v.to_vec());
+        gaps.extend_from_slice(&from.to_be_bytes());
+        gaps.extend_from_slice(&floor.to_be_bytes());
+        self.wrote(t.meta.insert(KEY_ID_OFFSET, &offset.to_be_bytes()))?;
+        self.wrote(t.meta.insert(KEY_RESTORED_GAPS, gaps))?;
+        self.shared.id_offset.store(offset, Ordering::Release);
+        self.wrote(t.db.flush())?;
+        let first = self.fresh_id(&t)?;
+        Ok(Some(first))
+    }
+
+    /// The gap a restore left in the ids (`restore`) that `cursor` falls in:
+    /// after the restored store's newest change and before the first id it handed out. No
+    /// page of this store gave such a cursor; the store the restore replaced did, and the
+    /// changes its holder saw are not this store's.
+    pub fn restored_gap(&self, cursor: u64) -> Result<Option<(u64, u64)>> {
+        let gaps = self.t()?.meta.get(KEY_RESTORED_GAPS)?;
+        Ok(gaps
+            .as_deref()
+            .unwrap_or_default()
+            .chunks_exact(16)
+            .filter_map(|pair| Some((id_from(&pair[..8])?, id_from(&pair[8..])?)))
+            .find(|&(from, to)| from < cursor && cursor < to))
     }
 
     /// Store-wide counters as of the last flush (what is durable).

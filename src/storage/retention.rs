@@ -140,7 +140,7 @@ impl Store {
             Some(_) => self.tree_copy_headlines(&t, id, of_story)?,
             None => (false, Vec::new()),
         };
-        let seq = self.wrote(t.db.generate_id())?;
+        let seq = self.fresh_id(&t)?;
         (
             &t.meta,
             &t.articles,
@@ -473,7 +473,7 @@ impl Store {
             // after a crash in between, an entry is there twice at most, and the line covers
             // at most entries still there, which read as they did.
             for (k, mut change) in passed.into_iter().filter(|(k, _)| *k < line) {
-                change.seq = self.wrote(t.db.generate_id())?;
+                change.seq = self.fresh_id(&t)?;
                 self.wrote(t.changes.insert(change.seq.to_be_bytes(), encode(&change)?))?;
                 batch.remove(k);
             }

@@ -2574,3 +2574,115 @@ fn an_open_tells_a_store_moved_aside_under_it_from_one_that_stayed() {
     assert!(backup::swap_under_way(&path, None, after));
     assert!(!backup::swap_under_way(&path, after, after));
 }
+
+/// What [`replaced_by_its_backup`] left.
+pub(crate) struct Replaced {
+    /// The store, restored from its backup.
+    pub path: std::path::PathBuf,
+    /// The newest change in the backup.
+    pub in_backup: u64,
+    /// The newest change of the replaced store: a follower's cursor.
+    pub cursor: u64,
+    /// An id the replaced store handed out last.
+    pub highest: u64,
+    /// The articles the replaced store stored after the backup.
+    pub gone: Vec<u64>,
+    pub report: RestoreReport,
+}
+
+/// A store under `dir` backed up, then written to across two restarts (each moves sled's
+/// generator on by two of its intervals, as a daemon's restarts do), stopped, and restored
+/// from that backup.
+pub(crate) fn replaced_by_its_backup(dir: &std::path::Path) -> Replaced {
+    let path = dir.join("db");
+    let flush = Duration::from_millis(100);
+    let store = Store::open(&path, flush).unwrap();
+    commit_at(&store, "g:before", 1_000);
+    store.flush().unwrap();
+    let backup = store.backup(&dir.join("backups"), 2, flush).unwrap().path;
+    let in_backup = store.last_change().unwrap().unwrap();
+    let mut store = Some(store);
+    let mut gone = Vec::new();
+    for restart in 0..3 {
+        let s = match store.take() {
+            Some(s) => s,
+            None => Store::open(&path, flush).unwrap(),
+        };
+        gone.push(commit_at(&s, &format!("g:after{restart}"), 2_000).0);
+        s.flush().unwrap();
+        drop(s);
+        let_go(&path);
+    }
+    let s = Store::open(&path, flush).unwrap();
+    let cursor = s.last_change().unwrap().unwrap();
+    let highest = s.next_id().unwrap();
+    drop(s);
+    let_go(&path);
+    let report = restore(&backup, &path, flush).unwrap();
+    Replaced {
+        path,
+        in_backup,
+        cursor,
+        highest,
+        gone,
+        report,
+    }
+}
+
+/// A restore keeps the backup's ids where they were, and moves the generator past every id
+/// the store it replaces handed out (its `ids.line`, read without sled): no id of an article,
+/// story or change-feed cursor of the replaced store names something else in the restored
+/// one, restart after restart; and a cursor from the replaced store is known for one.
+#[test]
+fn a_restored_store_hands_out_none_of_the_replaced_stores_ids_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = replaced_by_its_backup(dir.path());
+    let flush = Duration::from_millis(100);
+    assert!(r.report.ids_unknown.is_none(), "{:?}", r.report.ids_unknown);
+    let first = r.report.ids_from.unwrap();
+    assert!(first > r.highest, "{first} <= {}", r.highest);
+    for restart in 0..3 {
+        let store = Store::open(&r.path, flush).unwrap();
+        let id = store.next_id().unwrap();
+        assert!(id > r.highest, "restart {restart}: {id} <= {}", r.highest);
+        for a in &r.gone {
+            assert!(store.article(*a).unwrap().is_none());
+        }
+        assert_eq!(
+            store.restored_gap(r.cursor).unwrap().map(|(from, _)| from),
+            Some(r.in_backup)
+        );
+        assert_eq!(store.restored_gap(r.in_backup).unwrap(), None);
+        assert_eq!(store.restored_gap(id).unwrap(), None);
+        commit_at(&store, &format!("g:restored{restart}"), 3_000);
+        store.flush().unwrap();
+        drop(store);
+        let_go(&r.path);
+    }
+
+    // A store from before the ids' line: its durable line bounds its ids (with room for the
+    // flushes it may lag). With neither, the restore says it cannot tell.
+    let backup = Store::open(&r.path, flush)
+        .unwrap()
+        .backup(&dir.path().join("backups2"), 2, flush)
+        .unwrap()
+        .path;
+    let_go(&r.path);
+    let store = Store::open(&r.path, flush).unwrap();
+    commit_at(&store, "g:later", 4_000);
+    store.flush().unwrap();
+    let highest = store.next_id().unwrap();
+    drop(store);
+    let_go(&r.path);
+    std::fs::remove_file(r.path.join(IDS_FILE)).unwrap();
+    let again = restore(&backup, &r.path, flush).unwrap();
+    assert!(again.ids_unknown.is_none(), "{:?}", again.ids_unknown);
+    assert!(again.ids_from.unwrap() > highest);
+    for file in [IDS_FILE, MARK_FILE] {
+        std::fs::remove_file(r.path.join(file)).unwrap();
+    }
+    let blind = restore(&backup, &r.path, flush).unwrap();
+    assert_eq!(blind.ids_from, None);
+    let why = blind.ids_unknown.unwrap();
+    assert!(why.contains("neither ids.line nor durable.line"), "{why}");
+}

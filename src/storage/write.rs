@@ -117,7 +117,7 @@ impl Store {
                 _ => article.updated,
             };
             let change = ChangeRecord {
-                seq: self.wrote(t.db.generate_id())?,
+                seq: self.fresh_id(&t)?,
                 kind: *kind,
                 article: article.id,
                 story: article.story,
