@@ -312,14 +312,9 @@ pub(super) fn reads_as_markup(s: &str) -> bool {
             Some(r) => (true, r),
             None => (false, rest),
         };
-        let n = rest
-            .iter()
-            .take(12)
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .count();
-        if n == 0 || !is_markup_name(&rest[..n]) {
+        let Some(n) = markup_name_len(rest) else {
             continue;
-        }
+        };
         let Some(end) = memchr::memchr2(b'>', b'<', rest).filter(|&e| rest[e] == b'>') else {
             continue;
         };
@@ -521,19 +516,23 @@ pub(super) fn carries_html(b: &[u8]) -> bool {
 
 /// Does `rest` start with a known tag name followed by whitespace, `/` or `close`?
 fn tag_hint_at(rest: &[u8], close: &[u8]) -> bool {
+    let Some(n) = markup_name_len(rest) else {
+        return false;
+    };
+    let after = &rest[n..];
+    after.starts_with(close)
+        || after
+            .first()
+            .is_some_and(|c| c.is_ascii_whitespace() || *c == b'/')
+}
+
+/// The length of the known tag name ([`is_markup_name`]) that `rest`, the bytes after a `<`
+/// (or `</`), starts with: up to 12 ASCII letters and digits. `None` when it starts with none.
+fn markup_name_len(rest: &[u8]) -> Option<usize> {
     let n = rest
         .iter()
         .take(12)
         .take_while(|c| c.is_ascii_alphanumeric())
         .count();
-    if n == 0 {
-        return false;
-    }
-    let name = &rest[..n];
-    let after = &rest[n..];
-    let terminated = after.starts_with(close)
-        || after
-            .first()
-            .is_some_and(|c| c.is_ascii_whitespace() || *c == b'/');
-    terminated && is_markup_name(name)
+    (n > 0 && is_markup_name(&rest[..n])).then_some(n)
 }
