@@ -276,6 +276,38 @@ fn a_waiting_poll_now_does_not_hold_the_stop() {
     drop(silent);
 }
 
+/// A poll-now waiting for a poll that was under way already, out of time before it ends,
+/// says so (`in_flight`), as the request without `wait` does: not that it started one.
+#[test]
+fn a_waiting_poll_now_out_of_time_says_the_poll_was_in_flight_already() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let path = dir.path().join("w.toml");
+    let toml = format!(
+        "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"1s\"\n\
+         request_timeout = \"2s\"\n[fetch]\ntimeout = \"60s\"\n\
+         [[sources]]\nname = \"slow\"\nurl = \"http://{}/feed.xml\"\n",
+        dir.path().join("store").display(),
+        silent.local_addr().unwrap()
+    );
+    std::fs::write(&path, toml).unwrap();
+    let daemon = InProcess::start(&path);
+    let url = format!("http://{}/sources/slow/poll", daemon.addr);
+    let post = |url: String| async move {
+        let r = reqwest::Client::new().post(url).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    // The start's own poll of the source, or this one: under way either way, and silent.
+    let (code, body) = daemon.rt.block_on(post(url.clone()));
+    assert_eq!(code, 202, "{body}");
+    let (code, body) = daemon.rt.block_on(post(format!("{url}?wait=true")));
+    assert_eq!(code, 202, "{body}");
+    assert!(body.contains("\"in_flight\""), "{body}");
+    daemon.shutdown.cancel();
+    daemon.rt.block_on(daemon.running).unwrap().unwrap();
+    drop(silent);
+}
+
 /// Damage found while the stop is under way (a store recovery, or the read-through running
 /// when the stop signal came) keeps the stop an error (exit 1), whatever the final flush
 /// says: a stop on a store that merely refuses writes is none.

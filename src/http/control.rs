@@ -96,7 +96,11 @@ pub(super) async fn poll(
         PollNow::Started | PollNow::InFlight if wait => {
             match wait_for_poll(&state, source, before).await {
                 Ok(Some(done)) => (StatusCode::OK, Json(done)).into_response(),
-                Ok(None) => accepted("started"),
+                // Out of time: the `202` the request without `wait` gets.
+                Ok(None) => accepted(match answer {
+                    PollNow::InFlight => "in_flight",
+                    _ => "started",
+                }),
                 Err(r) => r,
             }
         }

@@ -196,14 +196,9 @@ pub(super) async fn events(
         header_cursor = Some(n);
     }
     let after = match p.u64("after") {
-        // Two cursors that disagree: which one the client meant is unknown.
-        Ok(Some(a)) if header_cursor.is_some_and(|h| h != a) => {
-            return BadParam {
-                name: "after".into(),
-                message: "given with a different Last-Event-ID; give one cursor".into(),
-            }
-            .into_response()
-        }
+        // Both given: the header wins. A browser's EventSource reconnects to the URL it was
+        // opened with (`?after=` where it resumed from a saved cursor) and adds the id of the
+        // last event it got: the newer of the two.
         Ok(a) => header_cursor.or(a),
         Err(e) => return e.into_response(),
     };

@@ -52,7 +52,11 @@ fn opt(s: &Option<String>) -> String {
     text(s.as_deref().unwrap_or("–")).into_owned()
 }
 
-fn render(status: &Status, stories: &Result<Vec<StoryView>, StoreError>) -> String {
+fn render(
+    status: &Status,
+    stories: &Result<Vec<StoryView>, StoreError>,
+    public_url: Option<&str>,
+) -> String {
     let mut h = String::with_capacity(16 * 1024);
     let _ = write!(
         h,
@@ -211,9 +215,10 @@ sources below are those loaded at {}:</p><pre class=\"err\">{}</pre>",
         let _ = write!(
             h,
             "<p class=\"muted\">{} not listed here ({}); \
-all of them: <a href=\"/status?sources=all&amp;limit=100000\">/status?sources=all</a></p>",
+all of them: <a href=\"{}\">/status?sources=all</a></p>",
             counted(status.sources_omitted as u64, "source", "sources"),
-            omitted_by_health(&status.health, status.sources.iter().map(health_of))
+            omitted_by_health(&status.health, status.sources.iter().map(health_of)),
+            attr(&all_sources_href(public_url))
         );
     }
     h.push_str(
@@ -285,6 +290,7 @@ const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; base-u
                            form-action 'none'; frame-ancestors 'none'";
 
 pub(super) async fn page(State(state): State<AppState>) -> Response {
+    let config = state.config.clone();
     match super::api::in_turn(&super::api::STATUS_TURNS, move || load(&state)).await {
         Ok(Ok((status, stories))) => (
             [
@@ -294,7 +300,7 @@ pub(super) async fn page(State(state): State<AppState>) -> Response {
                 (header::CONTENT_SECURITY_POLICY, PAGE_POLICY),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             ],
-            render(&status, &stories),
+            render(&status, &stories, config.http.public_url.as_deref()),
         )
             .into_response(),
         Ok(Err(e)) => super::error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
@@ -304,6 +310,16 @@ pub(super) async fn page(State(state): State<AppState>) -> Response {
             &e.to_string(),
         ),
     }
+}
+
+/// The page's link to every source's status: under `http.public_url`'s path when one is set
+/// (behind a proxy that serves wirefold at `/wirefold`, say), as the feeds' links are.
+fn all_sources_href(public_url: Option<&str>) -> String {
+    let mount = public_url
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    format!("{mount}/status?sources=all&limit=100000")
 }
 
 /// The sources `/status` left out of its list, counted by health: every source's count
@@ -393,6 +409,27 @@ mod tests {
         r.after = None;
         r.failing_since = None;
         assert_eq!(line(&r), "");
+    }
+
+    /// Behind a proxy that serves wirefold under a path (`http.public_url`), the link to
+    /// every source's status keeps it.
+    #[test]
+    fn the_link_to_every_source_keeps_the_public_urls_path() {
+        let all = "/status?sources=all&limit=100000";
+        assert_eq!(all_sources_href(None), all);
+        for url in ["https://news.example.org", "https://news.example.org/"] {
+            assert_eq!(all_sources_href(Some(url)), all, "{url}");
+        }
+        for url in [
+            "https://news.example.org/wirefold",
+            "https://news.example.org/wirefold/",
+        ] {
+            assert_eq!(
+                all_sources_href(Some(url)),
+                format!("/wirefold{all}"),
+                "{url}"
+            );
+        }
     }
 
     /// 1,502 failing sources of 2,000, a page of 1,000 listed: 502 failing ones are left out
