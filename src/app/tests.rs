@@ -634,3 +634,55 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
     rt.block_on(app.once());
     assert_eq!(unconditional.load(Ordering::SeqCst), before + 1);
 }
+
+/// Scheduler F5, as `once` (and the daemon) polls: a feed URL that redirects (302) to another
+/// URL on its own host is asked again `fetch.per_host_spacing` after the first request, not
+/// at once; and the wait does not count against `fetch.timeout`, which is shorter here.
+///
+/// The spacing is counted between request starts; the first request arrives a little after
+/// it starts (a new connection), so the gap the server sees is allowed 50 ms less. Without
+/// the spacing it is a few milliseconds.
+#[test]
+fn a_redirect_on_the_same_host_comes_a_spacing_after_the_first_request() {
+    use std::sync::{Arc, Mutex};
+    let rt = runtime();
+    let arrivals: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let noted = arrivals.clone();
+    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
+                <title>Harbour reopens after storm</title><description>The harbour reopened \
+                on Monday after the storm.</description></item></channel></rss>";
+    let addr = serve(
+        &rt,
+        axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            noted
+                .lock()
+                .unwrap()
+                .push((uri.path().to_owned(), Instant::now()));
+            async move {
+                use axum::response::IntoResponse;
+                match uri.path() {
+                    "/feed.xml" => axum::response::Redirect::temporary("/real.xml").into_response(),
+                    _ => feed.into_response(),
+                }
+            }
+        }),
+    );
+    let (_dir, config) = config_with(&format!(
+        "[fetch]\ntimeout = \"1s\"\nconnect_timeout = \"1s\"\nper_host_spacing = \"1500ms\"\n\
+         [[sources]]\nname = \"s\"\nurl = \"http://{addr}/feed.xml\"\n"
+    ));
+    let app = App::build(config()).unwrap();
+    let outcomes = rt.block_on(app.once());
+    match &outcomes[0].1 {
+        OnceOutcome::Polled(report) => assert!(report.result.is_ok(), "{:?}", report.result),
+        other => panic!("not polled: {other:?}"),
+    }
+    let seen = arrivals.lock().unwrap().clone();
+    let paths: Vec<_> = seen.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/feed.xml", "/real.xml"]);
+    let hop = seen[1].1 - seen[0].1;
+    assert!(
+        hop + Duration::from_millis(50) >= Duration::from_millis(1500),
+        "the redirect came {hop:?} after the first request"
+    );
+}
