@@ -15,7 +15,7 @@
 //!    is why the loop is here;
 //! 3. reads the body through [`body::read_body`]: decoded size capped, trickles cut;
 //! 4. the whole of it, redirects included, within `fetch.timeout`; the waits for a host's
-//!    spacing before a hop are not counted ([`budget`]).
+//!    spacing before a hop are not counted (`budget.rs`).
 //!
 //! Per-host politeness ([`host_limit`]) is applied by the caller around a fetch, so that a poll
 //! waits for its host before it takes one of the global slots; only the spacing of the
