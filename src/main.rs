@@ -487,7 +487,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if let Some(why) = r.ids_unknown {
                 cli::note(format_args!(
-                    "warning: the replaced store did not tell which ids it handed out ({why}): the restored store may give its articles', stories' and cursors' ids again; followers should start again without a cursor"
+                    "warning: which ids the store it stands in for handed out is unknown: {why}; the restored store may give articles, stories and change-feed cursors ids it gave, and followers should start again without a cursor"
                 ));
             }
             Ok(ExitCode::SUCCESS)

@@ -207,42 +207,68 @@ pub struct RestoreReport {
     /// replaced store handed out (`None`: they were past them already, or no store was
     /// replaced, or it did not tell).
     pub ids_from: Option<u64>,
-    /// Why the replaced store did not tell which ids it handed out (it has no line of them,
-    /// `ids.line`, nor a durable line): the restored store may hand them out again.
+    /// Why no store told which ids it handed out (none was there, or it has no line of them,
+    /// `ids.line`, nor a durable line that reads): the restored store may hand them out again.
     pub ids_unknown: Option<String>,
 }
 
 /// The line of the ids the store at `store` (about to be replaced) handed out: its own
 /// (`ids.line`), else one past its durable line's change (`durable.line`, from a wirefold
 /// before the ids' line; written without a sync, so with [`ids::RESERVE`] more for the
-/// flushes it may lag). Read from those files, not sled's: the store replaced is often a
-/// damaged one. `Ok(None)`: no store there; `Err`: why it does not tell.
-fn ids_handed_out(store: &Path) -> std::result::Result<Option<u64>, String> {
-    if !holds_sled_files(store) {
-        return Ok(None);
+/// flushes it may lag). Read from those files, not sled's, and whether sled's files are
+/// whole or not: the store replaced is often a damaged one. With no store there, the one an
+/// interrupted restore moved aside (the newest `STORE.replaced-TIME`) tells: the start's
+/// refusal says "or run the restore again". `Err`: why none tells.
+fn ids_handed_out(store: &Path) -> std::result::Result<u64, String> {
+    let dir = if store.is_dir() {
+        store.to_path_buf()
+    } else {
+        siblings(store, "replaced").pop().ok_or_else(|| {
+            format!(
+                "there is no store at {} to tell (a new host?)",
+                store.display()
+            )
+        })?
+    };
+    let shown = dir.display();
+    let own = ids::read(&dir);
+    let below = match own {
+        Ok(Some(below)) => below,
+        _ => match mark::read(&dir) {
+            Ok(Some(mark)) => mark.seq.saturating_add(1).saturating_add(ids::RESERVE),
+            durable => {
+                return Err(match (own, durable) {
+                    (Err(why), _) => {
+                        format!(
+                            "the {} of the store at {shown} does not read ({why})",
+                            ids::IDS_FILE
+                        )
+                    }
+                    (_, Err(why)) => format!(
+                        "the store at {shown} has no {} and its {} does not read ({why})",
+                        ids::IDS_FILE,
+                        mark::MARK_FILE
+                    ),
+                    _ => format!(
+                        "the store at {shown} has neither {} nor {} (never flushed by a \
+                         wirefold that writes them)",
+                        ids::IDS_FILE,
+                        mark::MARK_FILE
+                    ),
+                })
+            }
+        },
+    };
+    if below > ids::MAX_ID {
+        return Err(format!(
+            "the store at {shown} says its ids reached {below}, past any a store hands out \
+             ({}): its {} or {} was written by something else",
+            ids::MAX_ID,
+            ids::IDS_FILE,
+            mark::MARK_FILE
+        ));
     }
-    let own = ids::read(store);
-    if let Ok(Some(below)) = own {
-        return Ok(Some(below));
-    }
-    match mark::read(store) {
-        Ok(Some(mark)) => Ok(Some(
-            mark.seq.saturating_add(1).saturating_add(ids::RESERVE),
-        )),
-        durable => Err(match (own, durable) {
-            (Err(why), _) => format!("its {} does not read ({why})", ids::IDS_FILE),
-            (_, Err(why)) => format!(
-                "it has no {} and its {} does not read ({why})",
-                ids::IDS_FILE,
-                mark::MARK_FILE
-            ),
-            _ => format!(
-                "it has neither {} nor {} (it was never flushed by a wirefold that writes them)",
-                ids::IDS_FILE,
-                mark::MARK_FILE
-            ),
-        }),
-    }
+    Ok(below)
 }
 
 /// Puts the backup at `backup` in place of the store at `store`, which no process may have
@@ -336,7 +362,7 @@ pub fn restore(backup: &Path, store: &Path, flush_every: Duration) -> Result<Res
         })?;
         let counts = opened.counts()?;
         let ids_from = match &handed_out {
-            Ok(Some(floor)) => opened.move_ids_past(*floor)?,
+            Ok(floor) => opened.move_ids_past(*floor)?,
             _ => None,
         };
         opened.flush()?;

@@ -24,6 +24,12 @@ pub const IDS_FILE: &str = "ids.line";
 const TMP: &str = "ids.line.tmp";
 const FIRST_LINE: &str = "wirefold ids below";
 
+/// The highest line a restore takes from a store it replaces: 2^53, the largest integer
+/// JSON readers that parse numbers as doubles (JavaScript) read exactly, which the ids a
+/// store hands out stay far below (sled's generator moves two million per restart). One
+/// past it was not written by a store.
+pub(super) const MAX_ID: u64 = 1 << 53;
+
 /// How many ids past the one handed out the line is written at: one write (two fsyncs) per
 /// this many ids, and one per open.
 pub(super) const RESERVE: u64 = 1 << 20;

@@ -109,7 +109,7 @@ pub use write::CopyWrites;
 pub const DEFAULT_CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Version of the record layout; stored in `meta` and checked on open.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_COUNTS: &[u8] = b"counts";
@@ -526,7 +526,14 @@ impl Store {
         if next >= floor {
             return Ok(None);
         }
-        let offset = self.shared.id_offset.load(Ordering::Acquire) + (floor - next);
+        let offset = self
+            .shared
+            .id_offset
+            .load(Ordering::Acquire)
+            .checked_add(floor - next)
+            .ok_or_else(|| {
+                StoreError::Io(format!("the store's ids cannot be moved past {floor}"))
+            })?;
         let from = self.last_change()?.unwrap_or(0);
         let mut gaps = t
             .meta

@@ -20,6 +20,8 @@
 //! | 7 → 8 | `SourceState::last_new`, appended: when a poll last stored an article new to the source. Nothing is rewritten: an older state reads with it unknown (see `legacy.rs`) |
 //! | 8 → 9 | `SourceState::host_pause`, appended: the pause the source's server asked of its host (`Retry-After`), resumed at a start. Nothing is rewritten: an older state reads without one (see `legacy.rs`) |
 //! | 9 → 10 | `SourceState::redirect_host`, appended: the other host a temporary redirect took the source's last poll to, whose limits bind its polls, resumed at a start. Nothing is rewritten: an older state reads without one (see `legacy.rs`) |
+//! | 10 → 11 | `SourceState::last_full_poll`, appended: when a poll of the source was last folded in full. Nothing is rewritten: an older state reads without it (see `legacy.rs`) |
+//! | 11 → 12 | a restore's `id_offset` and `restored_gaps` in `meta` (nothing rewritten): a schema-11 wirefold would ignore the offset and hand out ids below the store's, and leave `ids.line` behind them |
 //!
 //! Two steps also record where the change log was pruned, which wirefold did not record
 //! before `KEY_PRUNED_THROUGH` (within schema 8): without it a change-feed cursor from before
@@ -153,6 +155,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         from: 10,
         what: "each source records when a poll of it was last folded in full",
         plan: v10_to_v11,
+    },
+    Migration {
+        from: 11,
+        what: "a restore's id offset and skipped ids are kept in meta",
+        plan: v11_to_v12,
     },
 ];
 
@@ -295,6 +302,14 @@ fn v9_to_v10(_: &Trees) -> Result<Plan> {
 /// 10 → 11: nothing to rewrite: an older source state reads without the time of its last
 /// full poll (`legacy.rs`), so a source with tombstones is polled once without validators.
 fn v10_to_v11(_: &Trees) -> Result<Plan> {
+    Ok(Plan::default())
+}
+
+/// 11 → 12: nothing to rewrite. The version says that the store may carry a restore's
+/// `id_offset` and `restored_gaps` in meta, and keeps `ids.line` beside it: a wirefold of
+/// schema 11 would ignore the offset and hand out ids below the store's (a follower's cursor
+/// then never saw its articles), and would leave `ids.line` behind the ids it handed out.
+fn v11_to_v12(_: &Trees) -> Result<Plan> {
     Ok(Plan::default())
 }
 

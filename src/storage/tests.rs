@@ -2590,10 +2590,19 @@ pub(crate) struct Replaced {
     pub report: RestoreReport,
 }
 
+/// What [`outgrown_backup`] left: a stopped store that went on past its backup.
+pub(crate) struct Outgrown {
+    pub path: std::path::PathBuf,
+    pub backup: std::path::PathBuf,
+    pub in_backup: u64,
+    pub cursor: u64,
+    pub highest: u64,
+    pub gone: Vec<u64>,
+}
+
 /// A store under `dir` backed up, then written to across two restarts (each moves sled's
-/// generator on by two of its intervals, as a daemon's restarts do), stopped, and restored
-/// from that backup.
-pub(crate) fn replaced_by_its_backup(dir: &std::path::Path) -> Replaced {
+/// generator on by two of its intervals, as a daemon's restarts do), and stopped.
+pub(crate) fn outgrown_backup(dir: &std::path::Path) -> Outgrown {
     let path = dir.join("db");
     let flush = Duration::from_millis(100);
     let store = Store::open(&path, flush).unwrap();
@@ -2618,13 +2627,26 @@ pub(crate) fn replaced_by_its_backup(dir: &std::path::Path) -> Replaced {
     let highest = s.next_id().unwrap();
     drop(s);
     let_go(&path);
-    let report = restore(&backup, &path, flush).unwrap();
-    Replaced {
+    Outgrown {
         path,
+        backup,
         in_backup,
         cursor,
         highest,
         gone,
+    }
+}
+
+/// [`outgrown_backup`], restored from that backup.
+pub(crate) fn replaced_by_its_backup(dir: &std::path::Path) -> Replaced {
+    let o = outgrown_backup(dir);
+    let report = restore(&o.backup, &o.path, Duration::from_millis(100)).unwrap();
+    Replaced {
+        path: o.path,
+        in_backup: o.in_backup,
+        cursor: o.cursor,
+        highest: o.highest,
+        gone: o.gone,
         report,
     }
 }
@@ -2685,4 +2707,49 @@ fn a_restored_store_hands_out_none_of_the_replaced_stores_ids_again() {
     assert_eq!(blind.ids_from, None);
     let why = blind.ids_unknown.unwrap();
     assert!(why.contains("neither ids.line nor durable.line"), "{why}");
+}
+
+/// The ids' line is read whatever state the replaced store is in: sled's files damaged (one
+/// gone), or the store moved aside by a restore killed between its renames and run again;
+/// a line no store wrote, and no store at all, are said, not taken.
+#[test]
+fn a_restore_reads_the_ids_line_of_a_damaged_or_moved_aside_store() {
+    let flush = Duration::from_millis(100);
+    // sled's conf gone: the line still tells.
+    let dir = tempfile::tempdir().unwrap();
+    let o = outgrown_backup(dir.path());
+    std::fs::remove_file(o.path.join("conf")).unwrap();
+    let r = restore(&o.backup, &o.path, flush).unwrap();
+    assert!(r.ids_unknown.is_none(), "{:?}", r.ids_unknown);
+    assert!(r.ids_from.unwrap() > o.highest);
+
+    // Moved aside by the restore that was killed, the store is found there.
+    let dir = tempfile::tempdir().unwrap();
+    let o = outgrown_backup(dir.path());
+    let aside = backup::beside(&o.path, "replaced", "20261207T180000Z");
+    std::fs::rename(&o.path, &aside).unwrap();
+    let r = restore(&o.backup, &o.path, flush).unwrap();
+    assert!(r.ids_unknown.is_none(), "{:?}", r.ids_unknown);
+    assert!(r.ids_from.unwrap() > o.highest);
+    let store = Store::open(&o.path, flush).unwrap();
+    assert!(store.next_id().unwrap() > o.highest);
+    assert!(store.restored_gap(o.cursor).unwrap().is_some());
+    drop(store);
+    let_go(&o.path);
+
+    // A line past any id a store hands out: said, and not taken.
+    std::fs::write(
+        o.path.join(IDS_FILE),
+        format!("wirefold ids below\n{}\n", u64::MAX),
+    )
+    .unwrap();
+    let r = restore(&o.backup, &o.path, flush).unwrap();
+    assert_eq!(r.ids_from, None);
+    let why = r.ids_unknown.unwrap();
+    assert!(why.contains("past any a store hands out"), "{why}");
+
+    // No store: a new host, said.
+    let r = restore(&o.backup, &dir.path().join("new-host"), flush).unwrap();
+    let why = r.ids_unknown.unwrap();
+    assert!(why.contains("there is no store at"), "{why}");
 }
