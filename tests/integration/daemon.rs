@@ -313,10 +313,12 @@ fn bad_feeds_are_recorded_and_the_daemon_keeps_running() {
         "1s",
     );
     let daemon = Daemon::start(&env);
+    // The counts are the durable ones: they follow the polls' state by up to a flush.
     let s = daemon.wait_for("every source polled", |s| {
         s["sources"]
             .as_array()
             .is_some_and(|a| a.iter().all(|x| x["polls"].as_u64().unwrap_or(0) >= 1))
+            && num(s, "/counts/articles") >= 1
     });
     let class = |i: usize| {
         s["sources"][i]["last_error"]["class"]
@@ -361,7 +363,10 @@ fn an_edited_url_is_polled_at_start_and_forgets_the_old_failures() {
     .unwrap();
     let daemon = Daemon::start(&env);
     // Before the fix this waited the old URL's stored 10 minutes.
-    let s = daemon.wait_for("the fixed URL polled", |s| num(s, "/sources/0/polls") >= 2);
+    // The counts are the durable ones: they follow the poll's state by up to a flush.
+    let s = daemon.wait_for("the fixed URL polled", |s| {
+        num(s, "/sources/0/polls") >= 2 && num(s, "/counts/articles") >= 1
+    });
     assert_eq!(num(&s, "/sources/0/failures"), 0, "{s:#}");
     assert_eq!(num(&s, "/counts/articles"), 1, "{s:#}");
     let (code, _) = daemon.terminate();
