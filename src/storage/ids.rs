@@ -16,7 +16,6 @@
 //! first id.
 
 use std::fs;
-use std::io;
 use std::path::Path;
 
 /// File name in the store directory.
@@ -50,10 +49,8 @@ pub(super) fn write(dir: &Path, below: u64) -> Result<(), String> {
 
 /// The line in `dir`: `Ok(None)` when there is none, `Err` saying why one does not read.
 pub(super) fn read(dir: &Path) -> Result<Option<u64>, String> {
-    let text = match fs::read_to_string(dir.join(IDS_FILE)) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+    let Some(text) = super::mark::read_text(&dir.join(IDS_FILE))? else {
+        return Ok(None);
     };
     let mut lines = text.lines();
     let below = (lines.next() == Some(FIRST_LINE))

@@ -49,14 +49,22 @@ pub(super) fn write(dir: &Path, seq: u64, at: Millis) -> Result<(), String> {
 
 /// The mark in `dir`: `Ok(None)` when there is none, `Err` saying why one does not read.
 pub(super) fn read(dir: &Path) -> Result<Option<Mark>, String> {
-    let text = match fs::read_to_string(dir.join(MARK_FILE)) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+    let Some(text) = read_text(&dir.join(MARK_FILE))? else {
+        return Ok(None);
     };
     parse(&text)
         .map(Some)
         .ok_or_else(|| format!("not a mark of this form: {text:.80?}"))
+}
+
+/// The text of the line file at `path` (this mark, or `ids.line`): `Ok(None)` when there is
+/// none, `Err` saying why it does not read.
+pub(super) fn read_text(path: &Path) -> Result<Option<String>, String> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn parse(text: &str) -> Option<Mark> {
