@@ -72,19 +72,16 @@ pub struct HostPermit {
     spacing: Duration,
 }
 
-impl Host {
-    /// How long until the spacing would let a request start.
-    fn spaced_in(&self) -> Duration {
-        let t = self.timing.lock().unwrap_or_else(|p| p.into_inner());
-        t.next_start.map_or(Duration::ZERO, |next| {
-            next.saturating_duration_since(Instant::now())
-        })
-    }
-
-    /// Waits until the spacing would let a request start (without starting one).
-    async fn ready(&self) {
+impl HostPermit {
+    /// Waits until the host's spacing would let a request start (without starting one).
+    pub async fn ready(&self) {
         loop {
-            let wait = self.spaced_in();
+            let wait = {
+                let t = self.host.timing.lock().unwrap_or_else(|p| p.into_inner());
+                t.next_start.map_or(Duration::ZERO, |next| {
+                    next.saturating_duration_since(Instant::now())
+                })
+            };
             if wait.is_zero() {
                 return;
             }
@@ -92,46 +89,28 @@ impl Host {
         }
     }
 
-    /// Marks a request started if the spacing allows one now; the next starts `spacing`
-    /// later.
-    fn try_start(&self, spacing: Duration) -> bool {
-        let mut t = self.timing.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if t.next_start.is_some_and(|next| next > now) {
-            return false;
-        }
-        t.next_start = Some(now + spacing);
-        true
-    }
-
-    /// Waits for the spacing and marks a request started.
-    async fn start(&self, spacing: Duration) {
-        loop {
-            self.ready().await;
-            if self.try_start(spacing) {
-                return;
-            }
-        }
-    }
-}
-
-impl HostPermit {
-    /// Waits until the host's spacing would let a request start (without starting one).
-    pub async fn ready(&self) {
-        self.host.ready().await;
-    }
-
     /// Marks a request to the host started, if its spacing allows one now: the next starts
     /// `fetch.per_host_spacing` later. Called just before the request, with every other
     /// slot the poll needs held: a poll that waited for a global slot after its host slot
     /// would otherwise start closer to the last one than the spacing.
     pub fn try_start(&self) -> bool {
-        self.host.try_start(self.spacing)
+        let mut t = self.host.timing.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if t.next_start.is_some_and(|next| next > now) {
+            return false;
+        }
+        t.next_start = Some(now + self.spacing);
+        true
     }
 
     /// Waits for the spacing and marks the request started ([`HostPermit::try_start`]).
     pub async fn start(&self) {
-        self.host.start(self.spacing).await;
+        loop {
+            self.ready().await;
+            if self.try_start() {
+                return;
+            }
+        }
     }
 }
 
@@ -194,32 +173,6 @@ impl HostLimiter {
         };
         permit.ready().await;
         Some(permit)
-    }
-
-    /// Waits for `host`'s spacing before a redirect hop of a poll goes to it, and marks the
-    /// hop started. The poll's first request was spaced by its caller (the slots of
-    /// [`HostLimiter::acquire`]), but a 301/302/307/308 to the same host was sent at once:
-    /// the host saw two requests closer together than `fetch.per_host_spacing`.
-    ///
-    /// A hop to another host obeys that host's spacing too, when the limits know it (a
-    /// source's host, or one a redirect took a source to before): the operator's spacing is
-    /// per host, whichever source's chain leads there. A host met in a chain only is left
-    /// unspaced, and gets no entry: the map stays bounded by the configuration, and the
-    /// source's next polls know it ([`HostLimiter::note_reached`]). The start the caller
-    /// marked for a redirect host learnt before counts as a request to it: a hop there waits
-    /// until a spacing after the poll began (a mark does not say whose it is, and one taken
-    /// for another poll's request must be obeyed). No slot is taken: the poll holds its
-    /// host's already, and a poll holding one host's slot while waiting for another's could
-    /// wait forever on a poll redirected the other way.
-    pub async fn space_hop(&self, host: &str) {
-        let known = {
-            let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            hosts.get(&host.to_ascii_lowercase()).cloned()
-        };
-        if let Some(h) = known {
-            let spacing = Duration::from_millis(self.spacing_ms.load(Ordering::Relaxed));
-            h.start(spacing).await;
-        }
     }
 
     /// Records that a poll of `source` (configured with the URL `configured`) sent to the

@@ -14,16 +14,12 @@
 //!    redirect policy of reqwest sees one hop at a time and keeps no per-request state, which
 //!    is why the loop is here;
 //! 3. reads the body through [`body::read_body`]: decoded size capped, trickles cut;
-//! 4. the whole of it, redirects included, within `fetch.timeout`; the waits for a host's
-//!    spacing before a hop are not counted (`budget.rs`).
+//! 4. the whole of it, redirects included, within `fetch.timeout`.
 //!
 //! Per-host politeness ([`host_limit`]) is applied by the caller around a fetch, so that a poll
-//! waits for its host before it takes one of the global slots; only the spacing of the
-//! redirect hops, which the caller cannot see, is waited for inside
-//! ([`HostLimiter::space_hop`]).
+//! waits for its host before it takes one of the global slots.
 
 pub mod body;
-mod budget;
 mod error;
 mod file;
 pub mod guard;
@@ -41,10 +37,8 @@ use url::Url;
 
 use crate::config::{shown_url, FetchConfig, SourceConfig, SourceHeaders};
 use body::BodyLimits;
-use budget::Budget;
 pub use error::FetchError;
 use guard::{Guard, GuardedResolver};
-use host_limit::HostLimiter;
 pub use outcome::{charset, Content, FetchOutcome, Validators};
 
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
@@ -153,29 +147,25 @@ impl Fetcher {
         })
     }
 
-    /// Polls `url` once, conditionally on `validators`, its redirect hops not spaced.
+    /// Polls `url` once, conditionally on `validators`.
     pub async fn fetch(
         &self,
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
-        self.fetch_with(url, validators, None, None).await
+        self.fetch_with(url, validators, None).await
     }
 
     /// Polls `source` once at `url` (its configured URL, or the one it moved to), with the
-    /// source's own headers on every hop that [`sends_own_headers`] allows, and each
-    /// redirect hop spaced after the request before it as `hosts` says
-    /// ([`HostLimiter::space_hop`]). The first request is not: the caller waited for its
-    /// host's slot and spacing.
+    /// source's own headers on every hop that [`sends_own_headers`] allows.
     pub async fn fetch_source(
         &self,
         source: &SourceConfig,
         url: &Url,
         validators: &Validators,
-        hosts: &HostLimiter,
     ) -> Result<FetchOutcome, FetchError> {
         let own = (!source.headers.is_empty()).then_some((&source.url, &source.headers));
-        self.fetch_with(url, validators, own, Some(hosts)).await
+        self.fetch_with(url, validators, own).await
     }
 
     async fn fetch_with(
@@ -183,7 +173,6 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         own: Option<(&Url, &SourceHeaders)>,
-        hosts: Option<&HostLimiter>,
     ) -> Result<FetchOutcome, FetchError> {
         if url.scheme() == "file" {
             return file::fetch_file(url, validators, self.limits.max_bytes).await;
@@ -191,32 +180,19 @@ impl Fetcher {
         // Set when the last hop's response head arrives: a timeout after that is that
         // server's slowness, not a sign that the network is down.
         let answered = std::sync::atomic::AtomicBool::new(false);
-        let budget = Budget::new(self.timeout);
-        let fetch = self.fetch_http(url, validators, own, hosts, &answered, &budget);
-        let mut fetch = std::pin::pin!(fetch);
-        // The fetch first (`biased`), as `tokio::time::timeout` polls it: one that is done
-        // when the time is up is not lost.
-        loop {
-            tokio::select! {
-                biased;
-                r = &mut fetch => return r,
-                () = tokio::time::sleep_until(budget.next_check()) => {
-                    if budget.is_up() {
-                        break;
-                    }
-                }
+        let fetch = self.fetch_http(url, validators, own, &answered);
+        match tokio::time::timeout(self.timeout, fetch).await {
+            Ok(r) => r,
+            Err(_) if answered.load(std::sync::atomic::Ordering::Relaxed) => {
+                Err(FetchError::BodyTimeout(format!(
+                    "the server answered, but no complete response within {}",
+                    humantime::format_duration(self.timeout)
+                )))
             }
-        }
-        if answered.load(std::sync::atomic::Ordering::Relaxed) {
-            Err(FetchError::BodyTimeout(format!(
-                "the server answered, but no complete response within {}",
-                humantime::format_duration(self.timeout)
-            )))
-        } else {
-            Err(FetchError::Timeout(format!(
+            Err(_) => Err(FetchError::Timeout(format!(
                 "no complete response within {}",
                 humantime::format_duration(self.timeout)
-            )))
+            ))),
         }
     }
 
@@ -225,9 +201,7 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         own: Option<(&Url, &SourceHeaders)>,
-        hosts: Option<&HostLimiter>,
         answered: &std::sync::atomic::AtomicBool,
-        budget: &Budget,
     ) -> Result<FetchOutcome, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
@@ -254,13 +228,6 @@ impl Fetcher {
         let resp = loop {
             let current = visited.last().unwrap_or(url).clone();
             answered.store(false, std::sync::atomic::Ordering::Relaxed);
-            if visited.len() > 1 {
-                if let (Some(hosts), Some(host)) = (hosts, host_limit::host_key(&current)) {
-                    // Not counted against the timeout: the wait is ours, not the server's.
-                    let _stopped = budget.stop();
-                    hosts.space_hop(&host).await;
-                }
-            }
             let mut hop_headers = headers.clone();
             if let Some((_, own)) = own.filter(|(c, _)| sends_own_headers(c, &current)) {
                 for (name, value) in own.iter() {

@@ -327,11 +327,10 @@ async fn a_sources_headers_go_to_its_own_host_and_not_past_a_redirect_elsewhere(
     let own = keyed_server(seen.clone(), Some(format!("http://{other}/private"))).await;
     let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
     let at = |addr: SocketAddr, p: &str| Url::parse(&format!("http://{addr}{p}")).unwrap();
-    let hosts = HostLimiter::new(1, Duration::ZERO);
 
     // Sent to the configured URL, and along a redirect on the same host.
     let source = keyed_source(at(own, "/same"));
-    f.fetch_source(&source, &source.url, &Validators::default(), &hosts)
+    f.fetch_source(&source, &source.url, &Validators::default())
         .await
         .unwrap();
     // The same source polled without its headers is refused: the key is what opens it.
@@ -344,18 +343,13 @@ async fn a_sources_headers_go_to_its_own_host_and_not_past_a_redirect_elsewhere(
     // refuses the poll and never sees the key.
     let source = keyed_source(at(own, "/away"));
     let e = f
-        .fetch_source(&source, &source.url, &Validators::default(), &hosts)
+        .fetch_source(&source, &source.url, &Validators::default())
         .await
         .unwrap_err();
     assert_eq!(e.class(), "http_status", "{e}");
     // Nor when the source has moved there for good: the key belongs to the configured host.
     let e = f
-        .fetch_source(
-            &source,
-            &at(other, "/private"),
-            &Validators::default(),
-            &hosts,
-        )
+        .fetch_source(&source, &at(other, "/private"), &Validators::default())
         .await
         .unwrap_err();
     assert_eq!(e.class(), "http_status", "{e}");
@@ -928,111 +922,5 @@ async fn a_plain_body_labelled_gzip_names_the_label() {
         e.to_string()
             .contains("labelled Content-Encoding: gzip but is not gzip data"),
         "{e}"
-    );
-}
-
-/// A server on an ephemeral loopback port that notes when each request arrives (path and
-/// time) and answers a request for `?to=URL` with a 302 there, any other with a feed.
-async fn timed_server(arrivals: Arrivals) -> SocketAddr {
-    let app = Router::new().fallback(
-        move |uri: axum::http::Uri, axum::extract::RawQuery(q): axum::extract::RawQuery| {
-            let arrivals = arrivals.clone();
-            async move {
-                let at = std::time::Instant::now();
-                arrivals.lock().unwrap().push((uri.path().to_owned(), at));
-                let to = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
-                    .find(|(k, _)| k == "to")
-                    .map(|(_, v)| v.into_owned());
-                match to {
-                    Some(to) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
-                    None => "<rss version=\"2.0\"><channel/></rss>".into_response(),
-                }
-            }
-        },
-    );
-    serve_app(app).await
-}
-
-/// The requests a [`timed_server`] saw: path, and when it arrived.
-type Arrivals = Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>;
-
-/// Scheduler F5: a poll's redirect hop to the same host went out as soon as the redirect
-/// came, closer to the first request than `fetch.per_host_spacing`. It comes a spacing after
-/// it now, and a hop to another host the limits know comes a spacing after that host's last
-/// request. The spacing (1.5 s) is longer than `fetch.timeout` (1 s): its wait is not
-/// counted against the timeout, or every such poll would time out.
-///
-/// The spacing is counted between request starts; a request arrives a little after it
-/// starts (on a new connection for the first), so the gaps the server sees are allowed
-/// 50 ms less. Without the spacing they are a few milliseconds.
-#[tokio::test]
-async fn a_redirect_hop_waits_for_its_hosts_spacing_outside_the_timeout() {
-    let spacing = Duration::from_millis(1500);
-    let slack = Duration::from_millis(50);
-    let arrivals = Arrivals::default();
-    let own = timed_server(arrivals.clone()).await;
-    let other = timed_server(arrivals.clone()).await;
-    let cfg = FetchConfig {
-        timeout: Duration::from_secs(1),
-        per_host_spacing: spacing,
-        ..config()
-    };
-    let f = Fetcher::with_fixed_dns(&cfg, HashMap::new()).unwrap();
-    let hosts = HostLimiter::new(1, spacing);
-    let source = |url: String| SourceConfig {
-        name: "s".into(),
-        url: Url::parse(&url).unwrap(),
-        interval: Duration::from_secs(60),
-        enabled: true,
-        agency: false,
-        headers: Default::default(),
-    };
-    let arrived = |i: usize| arrivals.lock().unwrap()[i].1;
-
-    // The first request is spaced by the caller, as the scheduler does; the hop by the fetch.
-    let same = source(format!("http://{own}/same?to=/feed"));
-    let slot = hosts.acquire(&own.to_string()).await.unwrap();
-    slot.start().await;
-    let out = f
-        .fetch_source(&same, &same.url, &Validators::default(), &hosts)
-        .await
-        .unwrap();
-    drop(slot);
-    assert_eq!(out.final_url.path(), "/feed");
-    let hop = arrived(1) - arrived(0);
-    assert!(
-        hop + slack >= spacing,
-        "the hop on the same host came {hop:?} after the first request"
-    );
-
-    // A hop to another host that a request (another source's) has just reached.
-    let other_feed = format!("http://{other}/other-feed");
-    let away = source(format!("http://{own}/away?to={other_feed}"));
-    let slot = hosts.acquire(&own.to_string()).await.unwrap();
-    slot.start().await;
-    let other_slot = hosts.acquire(&other.to_string()).await.unwrap();
-    other_slot.start().await;
-    f.fetch(&Url::parse(&other_feed).unwrap(), &Validators::default())
-        .await
-        .unwrap();
-    drop(other_slot);
-    f.fetch_source(&away, &away.url, &Validators::default(), &hosts)
-        .await
-        .unwrap();
-    drop(slot);
-    let paths: Vec<_> = arrivals
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(p, _)| p.clone())
-        .collect();
-    assert_eq!(
-        paths,
-        ["/same", "/feed", "/other-feed", "/away", "/other-feed"]
-    );
-    let hop = arrived(4) - arrived(2);
-    assert!(
-        hop + slack >= spacing,
-        "the hop to the other host came {hop:?} after its last request"
     );
 }

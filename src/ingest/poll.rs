@@ -307,9 +307,7 @@ async fn run(
     };
     let started = std::time::Instant::now();
     let fetcher = ctx.fetcher.get();
-    let fetched = fetcher
-        .fetch_source(source, url, &validators, &ctx.hosts)
-        .await;
+    let fetched = fetcher.fetch_source(source, url, &validators).await;
     // Every attempt is timed: the slowest fetches are those that end in a timeout.
     let bytes = match &fetched {
         Ok(FetchOutcome {
