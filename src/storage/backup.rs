@@ -217,24 +217,50 @@ pub struct RestoreReport {
 /// before the ids' line; written without a sync, so with [`ids::RESERVE`] more for the
 /// flushes it may lag). Read from those files, not sled's, and whether sled's files are
 /// whole or not: the store replaced is often a damaged one. With no store there, the one an
-/// interrupted restore moved aside (the newest `STORE.replaced-TIME`) tells: the start's
-/// refusal says "or run the restore again". `Err`: why none tells.
+/// interrupted restore or compaction moved aside tells: the newest `STORE.replaced-TIME` or
+/// `STORE.discarded-TIME` (the start's refusal names it "the store it replaced" and says
+/// "or run the restore again"), and no older one beside it may tell of more. `Err`: why
+/// none tells.
 fn ids_handed_out(store: &Path) -> std::result::Result<u64, String> {
-    let dir = if store.is_dir() {
-        store.to_path_buf()
-    } else {
-        siblings(store, "replaced").pop().ok_or_else(|| {
-            format!(
-                "there is no store at {} to tell (a new host?)",
-                store.display()
-            )
-        })?
+    if store.is_dir() {
+        return ids_handed_out_in(store);
+    }
+    let mut aside: Vec<PathBuf> = siblings(store, "replaced");
+    aside.extend(siblings(store, DISCARDED));
+    // By their stamps, which sort as times: the newest last.
+    let name = store
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let stamp = |p: &PathBuf| {
+        let n = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        ["replaced", DISCARDED]
+            .iter()
+            .find_map(|what| n.strip_prefix(&format!("{name}.{what}-")))
+            .unwrap_or_default()
+            .to_owned()
     };
+    aside.sort_by_key(stamp);
+    let newest = aside.pop().ok_or_else(|| {
+        format!(
+            "there is no store at {} to tell (a new host?)",
+            store.display()
+        )
+    })?;
+    let below = ids_handed_out_in(&newest)?;
+    Ok(aside
+        .iter()
+        .filter_map(|older| ids_handed_out_in(older).ok())
+        .fold(below, u64::max))
+}
+
+/// [`ids_handed_out`] of the store directory `dir`.
+fn ids_handed_out_in(dir: &Path) -> std::result::Result<u64, String> {
     let shown = dir.display();
-    let own = ids::read(&dir);
+    let own = ids::read(dir);
     let below = match own {
         Ok(Some(below)) => below,
-        _ => match mark::read(&dir) {
+        _ => match mark::read(dir) {
             Ok(Some(mark)) => mark.seq.saturating_add(1).saturating_add(ids::RESERVE),
             durable => {
                 return Err(match (own, durable) {

@@ -2737,6 +2737,19 @@ fn a_restore_reads_the_ids_line_of_a_damaged_or_moved_aside_store() {
     drop(store);
     let_go(&o.path);
 
+    // Moved aside by a compaction that was killed, with an older restore's store beside it
+    // that tells of fewer ids: the newest tells.
+    let dir = tempfile::tempdir().unwrap();
+    let o = outgrown_backup(dir.path());
+    let older = backup::beside(&o.path, "replaced", "20261207T170000Z");
+    std::fs::create_dir(&older).unwrap();
+    ids::write(&older, 3).unwrap();
+    let aside = backup::beside(&o.path, backup::DISCARDED, "20261207T180000Z");
+    std::fs::rename(&o.path, &aside).unwrap();
+    let r = restore(&o.backup, &o.path, flush).unwrap();
+    assert!(r.ids_unknown.is_none(), "{:?}", r.ids_unknown);
+    assert!(r.ids_from.unwrap() > o.highest);
+
     // A line past any id a store hands out: said, and not taken.
     std::fs::write(
         o.path.join(IDS_FILE),
