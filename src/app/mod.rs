@@ -52,6 +52,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, LiveSources};
+use crate::fetch::host_limit::PollSlots;
 use crate::fold::{IndexSource, SnapshotError};
 use crate::http::{self, AppState};
 use crate::ingest::{poll_source, IngestContext, PollReport};
@@ -503,7 +504,7 @@ impl App {
                         for slot in slots.iter().flatten() {
                             slot.start().await;
                         }
-                        Ok(slots)
+                        Ok(PollSlots::new(slots.into_iter().flatten().collect(), None))
                     };
                     // A stop wins over slots that are ready too (`biased`): no poll starts
                     // after it.
@@ -512,12 +513,13 @@ impl App {
                         () = stop.cancelled() => Err(OnceOutcome::NotStarted),
                         r = ready => r,
                     };
-                    let _slots = match waited {
+                    let slots = match waited {
                         Ok(slots) => slots,
                         Err(outcome) => return (i, s.name, outcome),
                     };
+                    let poll = poll_source(ctx, &s, slots);
                     tokio::select! {
-                        r = poll_source(ctx, &s) => (i, s.name, OnceOutcome::Polled(Box::new(r))),
+                        r = poll => (i, s.name, OnceOutcome::Polled(Box::new(r))),
                         () = cut_off.cancelled() => (i, s.name, OnceOutcome::CutOff),
                     }
                 })

@@ -634,3 +634,103 @@ fn a_feed_answering_304_is_asked_for_its_body_to_keep_its_tombstones() {
     rt.block_on(app.once());
     assert_eq!(unconditional.load(Ordering::SeqCst), before + 1);
 }
+
+/// The requests a test server saw: each one's path and arrival time.
+type Arrivals = std::sync::Arc<std::sync::Mutex<Vec<(String, Instant)>>>;
+
+/// A feed server on `rt` that notes the path and arrival time of every request, answers
+/// `/feed.xml` with a temporary redirect to `/real.xml` when `redirect`, and anything else
+/// with a one-item feed.
+fn noting_server(rt: &tokio::runtime::Runtime, redirect: bool) -> (std::net::SocketAddr, Arrivals) {
+    use axum::response::IntoResponse;
+    let arrivals = Arrivals::default();
+    let noted = arrivals.clone();
+    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
+                <title>Harbour reopens after storm</title><description>The harbour reopened \
+                on Monday after the storm.</description></item></channel></rss>";
+    let addr = serve(
+        rt,
+        axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            noted
+                .lock()
+                .unwrap()
+                .push((uri.path().to_owned(), Instant::now()));
+            async move {
+                if redirect && uri.path() == "/feed.xml" {
+                    axum::response::Redirect::temporary("/real.xml").into_response()
+                } else {
+                    feed.into_response()
+                }
+            }
+        }),
+    );
+    (addr, arrivals)
+}
+
+/// Scheduler F5, as `once` polls: a feed URL that redirects (302) to another URL on its own
+/// host is asked again `fetch.per_host_spacing` after the first request, not at once; and
+/// the wait does not count against `fetch.timeout`, which is shorter here.
+///
+/// The spacing is counted between request starts; the first request arrives a little after
+/// it starts (a new connection), so the gap the server sees is allowed 50 ms less.
+#[test]
+fn a_redirect_on_the_same_host_comes_a_spacing_after_the_first_request() {
+    let rt = runtime();
+    let (addr, arrivals) = noting_server(&rt, true);
+    let (_dir, config) = config_with(&format!(
+        "[fetch]\ntimeout = \"1s\"\nconnect_timeout = \"1s\"\nper_host_spacing = \"1500ms\"\n\
+         [[sources]]\nname = \"s\"\nurl = \"http://{addr}/feed.xml\"\n"
+    ));
+    let outcomes = rt.block_on(App::build(config()).unwrap().once());
+    match &outcomes[0].1 {
+        OnceOutcome::Polled(report) => assert!(report.result.is_ok(), "{:?}", report.result),
+        other => panic!("not polled: {other:?}"),
+    }
+    let seen = arrivals.lock().unwrap().clone();
+    let paths: Vec<_> = seen.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/feed.xml", "/real.xml"]);
+    let hop = seen[1].1 - seen[0].1;
+    assert!(
+        hop + Duration::from_millis(50) >= Duration::from_millis(1500),
+        "the redirect came {hop:?} after the first request"
+    );
+}
+
+/// The daemon, with one global slot (`fetch.concurrency = 1`): a poll whose redirect waits
+/// for its host's spacing lets that slot go meanwhile, so another host's source due in the
+/// wait is polled then, not after it.
+#[test]
+fn a_redirect_waiting_for_its_hosts_spacing_holds_no_global_slot() {
+    let rt = runtime();
+    let (spaced, spaced_arrivals) = noting_server(&rt, true);
+    let (other, other_arrivals) = noting_server(&rt, false);
+    // First polls are spread over 4 s, at 1 s and 3 s by their names' phases; the spaced
+    // host's second request waits 5 s after its first.
+    let (dir, _) = config_with(&format!(
+        "[fetch]\nconcurrency = 1\nper_host_spacing = \"5s\"\n\
+         [schedule]\nstartup_spread = \"4s\"\n\
+         [[sources]]\nname = \"a\"\nurl = \"http://{spaced}/feed.xml\"\n\
+         [[sources]]\nname = \"b\"\nurl = \"http://{other}/feed.xml\"\n"
+    ));
+    let daemon = InProcess::start(&dir.path().join("w.toml"));
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while spaced_arrivals.lock().unwrap().len() < 2 && Instant::now() < give_up {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    daemon.stop();
+    let spaced = spaced_arrivals.lock().unwrap().clone();
+    let other = other_arrivals.lock().unwrap().clone();
+    assert_eq!(spaced.len(), 2, "{spaced:?}");
+    assert_eq!(other.len(), 1, "{other:?}");
+    // The test's own premise: the spaced source is polled first.
+    assert!(
+        spaced[0].1 < other[0].1,
+        "the other source was polled first"
+    );
+    assert!(
+        other[0].1 < spaced[1].1,
+        "the other host's poll came {:?} after the redirect it waited for",
+        other[0].1 - spaced[1].1
+    );
+    assert!(spaced[1].1 - spaced[0].1 + Duration::from_millis(50) >= Duration::from_secs(5));
+}

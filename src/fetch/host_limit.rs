@@ -69,15 +69,17 @@ struct HostTiming {
 pub struct HostPermit {
     _permit: OwnedSemaphorePermit,
     host: Arc<Host>,
+    /// The host's key, lower-case.
+    key: String,
     spacing: Duration,
 }
 
-impl HostPermit {
-    /// Waits until the host's spacing would let a request start (without starting one).
-    pub async fn ready(&self) {
+impl Host {
+    /// Waits until the spacing would let a request start (without starting one).
+    async fn ready(&self) {
         loop {
             let wait = {
-                let t = self.host.timing.lock().unwrap_or_else(|p| p.into_inner());
+                let t = self.timing.lock().unwrap_or_else(|p| p.into_inner());
                 t.next_start.map_or(Duration::ZERO, |next| {
                     next.saturating_duration_since(Instant::now())
                 })
@@ -89,18 +91,41 @@ impl HostPermit {
         }
     }
 
+    /// Marks a request started if the spacing allows one now; the next starts `spacing`
+    /// later.
+    fn try_start(&self, spacing: Duration) -> bool {
+        let mut t = self.timing.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if t.next_start.is_some_and(|next| next > now) {
+            return false;
+        }
+        t.next_start = Some(now + spacing);
+        true
+    }
+
+    /// A request marked started a little earlier starts now: the next one comes no sooner
+    /// than `spacing` from now.
+    fn restart(&self, spacing: Duration) {
+        let mut t = self.timing.lock().unwrap_or_else(|p| p.into_inner());
+        let next = Instant::now() + spacing;
+        if t.next_start.is_none_or(|n| n < next) {
+            t.next_start = Some(next);
+        }
+    }
+}
+
+impl HostPermit {
+    /// Waits until the host's spacing would let a request start (without starting one).
+    pub async fn ready(&self) {
+        self.host.ready().await;
+    }
+
     /// Marks a request to the host started, if its spacing allows one now: the next starts
     /// `fetch.per_host_spacing` later. Called just before the request, with every other
     /// slot the poll needs held: a poll that waited for a global slot after its host slot
     /// would otherwise start closer to the last one than the spacing.
     pub fn try_start(&self) -> bool {
-        let mut t = self.host.timing.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if t.next_start.is_some_and(|next| next > now) {
-            return false;
-        }
-        t.next_start = Some(now + self.spacing);
-        true
+        self.host.try_start(self.spacing)
     }
 
     /// Waits for the spacing and marks the request started ([`HostPermit::try_start`]).
@@ -111,6 +136,92 @@ impl HostPermit {
                 return;
             }
         }
+    }
+}
+
+/// The slots a poll holds from its start to its end, handed to its fetch so that every
+/// request of the poll, its redirect hops included, obeys `fetch.per_host_spacing`.
+///
+/// The caller took a slot on each host the poll is expected to reach (the source's, and
+/// the one a redirect took it to before) and marked a start on each: that mark stands for
+/// the poll's first request to that host, which goes without waiting
+/// ([`PollSlots::before_request`]). Any other request (a second hop to the same host, a hop
+/// to another host the limits know) waits for its host's spacing, letting go of the global
+/// slot meanwhile: a poll that waits for its own spacing does not keep other hosts' polls
+/// from the slots `fetch.concurrency` allows.
+#[derive(Debug, Default)]
+pub struct PollSlots {
+    /// Each held host's slot, and whether its start mark is still to be used.
+    hosts: Vec<(HostPermit, bool)>,
+    /// The global slot, let go while a request waits for its host's spacing.
+    global: Option<GlobalSlot>,
+}
+
+/// One of the `fetch.concurrency` slots, held by a poll.
+#[derive(Debug)]
+struct GlobalSlot {
+    slots: Arc<Semaphore>,
+    held: Option<OwnedSemaphorePermit>,
+}
+
+impl PollSlots {
+    /// The slots of a poll: `hosts`, each with a start marked for the poll
+    /// ([`HostPermit::try_start`]), and the global slot `held` of `slots`, if any.
+    pub fn new(
+        hosts: Vec<HostPermit>,
+        global: Option<(Arc<Semaphore>, OwnedSemaphorePermit)>,
+    ) -> Self {
+        Self {
+            hosts: hosts.into_iter().map(|h| (h, true)).collect(),
+            global: global.map(|(slots, held)| GlobalSlot {
+                slots,
+                held: Some(held),
+            }),
+        }
+    }
+
+    /// Waits until a request of the poll may start to `host` (a [`host_key`]), and marks it
+    /// started; returns how long it waited, which is the poll's politeness and not the
+    /// server's time (`fetch.timeout` does not count it).
+    ///
+    /// - A host whose start mark the poll has not used yet: no wait; the mark is this
+    ///   request's, and the host's next request comes a spacing after this one.
+    /// - A host the poll holds a slot on, its mark used (a redirect to the same host), or
+    ///   one the limits know (another source's host): its spacing is waited for, without
+    ///   the global slot, which is taken again before the request starts.
+    /// - A host met in a redirect chain only: no wait, and no entry in the limits, which
+    ///   stay bounded by the configuration. The source's next poll holds a slot on it
+    ///   ([`HostLimiter::note_reached`]). No slot is taken on a host mid-poll: a poll that
+    ///   holds one host's slot while it waits for another's could wait forever on a poll
+    ///   redirected the other way.
+    pub async fn before_request(&mut self, limiter: &HostLimiter, host: &str) -> Duration {
+        let key = host.to_ascii_lowercase();
+        let spacing = limiter.spacing();
+        let held = self.hosts.iter_mut().find(|(p, _)| p.key == key);
+        let host = match held {
+            Some((permit, unused @ true)) => {
+                *unused = false;
+                permit.host.restart(spacing);
+                return Duration::ZERO;
+            }
+            Some((permit, false)) => permit.host.clone(),
+            None => match limiter.known(&key) {
+                Some(host) => host,
+                None => return Duration::ZERO,
+            },
+        };
+        let began = Instant::now();
+        while !host.try_start(spacing) {
+            if let Some(g) = self.global.as_mut() {
+                g.held = None;
+            }
+            host.ready().await;
+            if let Some(g) = self.global.as_mut() {
+                // Closed only as the daemon stops, when the poll is dropped anyway.
+                g.held = g.slots.clone().acquire_owned().await.ok();
+            }
+        }
+        began.elapsed()
     }
 }
 
@@ -146,6 +257,17 @@ impl HostLimiter {
         }
     }
 
+    /// The least time between two request starts to one host now.
+    fn spacing(&self) -> Duration {
+        Duration::from_millis(self.spacing_ms.load(Ordering::Relaxed))
+    }
+
+    /// The host's state if a source or a redirect made it known; none is made for it.
+    fn known(&self, host: &str) -> Option<Arc<Host>> {
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts.get(&host.to_ascii_lowercase()).cloned()
+    }
+
     fn host(&self, host: &str) -> Arc<Host> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         hosts
@@ -165,11 +287,11 @@ impl HostLimiter {
     pub async fn acquire(&self, host: &str) -> Option<HostPermit> {
         let h = self.host(host);
         let permit = h.permits.clone().acquire_owned().await.ok()?;
-        let spacing = Duration::from_millis(self.spacing_ms.load(Ordering::Relaxed));
         let permit = HostPermit {
             _permit: permit,
             host: h,
-            spacing,
+            key: host.to_ascii_lowercase(),
+            spacing: self.spacing(),
         };
         permit.ready().await;
         Some(permit)
@@ -317,6 +439,68 @@ mod tests {
         assert_eq!(Instant::now() - t0, Duration::from_secs(4));
         third.start().await;
         assert_eq!(Instant::now() - t0, Duration::from_secs(4));
+    }
+
+    /// Scheduler F5: every request of a poll obeys its host's spacing, redirect hops
+    /// included. The starts the caller marked are the poll's first requests to those hosts
+    /// (its own and the one a redirect took it to before), which go at once; a second
+    /// request to a host waits for the spacing with the global slot let go, and takes it
+    /// again before it starts; a host met in a chain only is not waited for, nor kept.
+    #[tokio::test(start_paused = true)]
+    async fn a_polls_requests_each_wait_for_their_hosts_spacing_without_the_global_slot() {
+        let spacing = Duration::from_secs(2);
+        let limiter = Arc::new(HostLimiter::new(2, spacing));
+        let global = Arc::new(Semaphore::new(1));
+        let t0 = Instant::now();
+        let own = limiter.acquire("a.test:80").await.unwrap();
+        let learnt = limiter.acquire("cdn.test:80").await.unwrap();
+        assert!(own.try_start() && learnt.try_start());
+        let held = global.clone().acquire_owned().await.unwrap();
+        let mut slots = PollSlots::new(vec![own, learnt], Some((global.clone(), held)));
+
+        // The first request, and 100 ms later its redirect to the learnt host: no wait.
+        assert_eq!(
+            slots.before_request(&limiter, "a.test:80").await,
+            Duration::ZERO
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            slots.before_request(&limiter, "CDN.test:80").await,
+            Duration::ZERO
+        );
+        // A host met in the chain only: no wait, and nothing kept of it.
+        assert_eq!(
+            slots.before_request(&limiter, "x.test:80").await,
+            Duration::ZERO
+        );
+        assert!(limiter.known("x.test:80").is_none());
+
+        // A second hop to the poll's own host waits for its spacing after the first request,
+        // without the global slot, which another poll can take meanwhile.
+        let limits = limiter.clone();
+        let hop = tokio::spawn(async move {
+            let waited = slots.before_request(&limits, "a.test:80").await;
+            (waited, slots)
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let other = global.clone().try_acquire_owned();
+        assert!(other.is_ok(), "the global slot is held through the wait");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        drop(other);
+        let (waited, _slots) = hop.await.unwrap();
+        assert_eq!(waited, Duration::from_millis(1900));
+        assert_eq!(Instant::now() - t0, spacing);
+        assert_eq!(
+            global.available_permits(),
+            0,
+            "taken again before the request"
+        );
+
+        // The learnt host's next request comes a spacing after the hop that went there,
+        // not after the mark taken at the poll's start.
+        let next = limiter.acquire("cdn.test:80").await.unwrap();
+        next.start().await;
+        assert_eq!(Instant::now() - t0, spacing + Duration::from_millis(100));
     }
 
     #[tokio::test(start_paused = true)]

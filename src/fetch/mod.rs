@@ -17,7 +17,10 @@
 //! 4. the whole of it, redirects included, within `fetch.timeout`.
 //!
 //! Per-host politeness ([`host_limit`]) is applied by the caller around a fetch, so that a poll
-//! waits for its host before it takes one of the global slots.
+//! waits for its host before it takes one of the global slots. The poll's slots
+//! ([`PollSlots`]) come into the fetch too: each request of the chain, redirect hops
+//! included, waits there for its host's spacing, and that wait is not counted against
+//! `fetch.timeout` (the spacing may be minutes, the timeout seconds).
 
 pub mod body;
 mod error;
@@ -39,6 +42,7 @@ use crate::config::{shown_url, FetchConfig, SourceConfig, SourceHeaders};
 use body::BodyLimits;
 pub use error::FetchError;
 use guard::{Guard, GuardedResolver};
+use host_limit::{HostLimiter, PollSlots};
 pub use outcome::{charset, Content, FetchOutcome, Validators};
 
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
@@ -147,25 +151,28 @@ impl Fetcher {
         })
     }
 
-    /// Polls `url` once, conditionally on `validators`.
+    /// Polls `url` once, conditionally on `validators`, no request of it spaced.
     pub async fn fetch(
         &self,
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
-        self.fetch_with(url, validators, None).await
+        self.fetch_with(url, validators, None, None).await
     }
 
     /// Polls `source` once at `url` (its configured URL, or the one it moved to), with the
-    /// source's own headers on every hop that [`sends_own_headers`] allows.
+    /// source's own headers on every hop that [`sends_own_headers`] allows. With the
+    /// poll's `slots`, each request, redirect hops included, first waits for its host's
+    /// spacing ([`PollSlots::before_request`]).
     pub async fn fetch_source(
         &self,
         source: &SourceConfig,
         url: &Url,
         validators: &Validators,
+        slots: Option<(&HostLimiter, &mut PollSlots)>,
     ) -> Result<FetchOutcome, FetchError> {
         let own = (!source.headers.is_empty()).then_some((&source.url, &source.headers));
-        self.fetch_with(url, validators, own).await
+        self.fetch_with(url, validators, own, slots).await
     }
 
     async fn fetch_with(
@@ -173,26 +180,24 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         own: Option<(&Url, &SourceHeaders)>,
+        slots: Option<(&HostLimiter, &mut PollSlots)>,
     ) -> Result<FetchOutcome, FetchError> {
         if url.scheme() == "file" {
             return file::fetch_file(url, validators, self.limits.max_bytes).await;
         }
-        // Set when the last hop's response head arrives: a timeout after that is that
-        // server's slowness, not a sign that the network is down.
-        let answered = std::sync::atomic::AtomicBool::new(false);
-        let fetch = self.fetch_http(url, validators, own, &answered);
-        match tokio::time::timeout(self.timeout, fetch).await {
-            Ok(r) => r,
-            Err(_) if answered.load(std::sync::atomic::Ordering::Relaxed) => {
-                Err(FetchError::BodyTimeout(format!(
-                    "the server answered, but no complete response within {}",
-                    humantime::format_duration(self.timeout)
-                )))
-            }
-            Err(_) => Err(FetchError::Timeout(format!(
-                "no complete response within {}",
-                humantime::format_duration(self.timeout)
-            ))),
+        self.fetch_http(url, validators, own, slots).await
+    }
+
+    /// `fetch.timeout` is up, in a request (no answer yet: `answered` false) or in the
+    /// body of the answer: that server's slowness, not a sign that the network is down.
+    fn timed_out(&self, answered: bool) -> FetchError {
+        let timeout = humantime::format_duration(self.timeout);
+        if answered {
+            FetchError::BodyTimeout(format!(
+                "the server answered, but no complete response within {timeout}"
+            ))
+        } else {
+            FetchError::Timeout(format!("no complete response within {timeout}"))
         }
     }
 
@@ -201,8 +206,10 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         own: Option<(&Url, &SourceHeaders)>,
-        answered: &std::sync::atomic::AtomicBool,
+        mut slots: Option<(&HostLimiter, &mut PollSlots)>,
     ) -> Result<FetchOutcome, FetchError> {
+        // The whole of it within `fetch.timeout`, less the waits for the hosts' spacing.
+        let mut deadline = tokio::time::Instant::now() + self.timeout;
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
         if let Some(v) = validators
@@ -227,37 +234,44 @@ impl Fetcher {
         let mut moved_to = None;
         let resp = loop {
             let current = visited.last().unwrap_or(url).clone();
-            answered.store(false, std::sync::atomic::Ordering::Relaxed);
+            if let (Some((limiter, slots)), Some(host)) =
+                (slots.as_mut(), host_limit::host_key(&current))
+            {
+                deadline += slots.before_request(limiter, &host).await;
+            }
             let mut hop_headers = headers.clone();
             if let Some((_, own)) = own.filter(|(c, _)| sends_own_headers(c, &current)) {
                 for (name, value) in own.iter() {
                     hop_headers.insert(name.clone(), value.clone());
                 }
             }
-            let resp = match self
-                .client
-                .get(current.clone())
-                .headers(hop_headers.clone())
-                .send()
-                .await
-            {
-                Ok(r) => r,
-                // A kept-alive connection the server closed as the request went out (its
-                // idle timeout and our reuse crossed): once more, on a fresh connection. A
-                // GET changes nothing on the server. The client does not say whether the
-                // connection was a reused one, so a server that closes every connection
-                // unanswered gets two requests a poll (curl retries reused ones only).
-                Err(e) if error::closed_before_answer(&e) => self
+            let send = async {
+                match self
                     .client
                     .get(current.clone())
-                    .headers(hop_headers)
+                    .headers(hop_headers.clone())
                     .send()
                     .await
-                    .map_err(|e| FetchError::from_reqwest(&e))?,
-                Err(e) => return Err(FetchError::from_reqwest(&e)),
+                {
+                    Ok(r) => Ok(r),
+                    // A kept-alive connection the server closed as the request went out (its
+                    // idle timeout and our reuse crossed): once more, on a fresh connection. A
+                    // GET changes nothing on the server. The client does not say whether the
+                    // connection was a reused one, so a server that closes every connection
+                    // unanswered gets two requests a poll (curl retries reused ones only).
+                    Err(e) if error::closed_before_answer(&e) => self
+                        .client
+                        .get(current.clone())
+                        .headers(hop_headers)
+                        .send()
+                        .await
+                        .map_err(|e| FetchError::from_reqwest(&e)),
+                    Err(e) => Err(FetchError::from_reqwest(&e)),
+                }
             };
-            // This hop's server answered; the next hop's has not yet.
-            answered.store(true, std::sync::atomic::Ordering::Relaxed);
+            let resp = tokio::time::timeout_at(deadline, send)
+                .await
+                .map_err(|_| self.timed_out(false))??;
             let status = resp.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break resp;
@@ -374,7 +388,9 @@ impl Fetcher {
         let content_type = header_string(header::CONTENT_TYPE);
         // Present only when reqwest did not decode the body.
         let coding = header_string(header::CONTENT_ENCODING);
-        let bytes = body::read_body(resp, self.limits).await?;
+        let bytes = tokio::time::timeout_at(deadline, body::read_body(resp, self.limits))
+            .await
+            .map_err(|_| self.timed_out(true))??;
         let bytes = body::decode_left_alone(coding.as_deref(), bytes, self.limits.max_bytes)?;
         Ok(FetchOutcome {
             content: Content::Body {

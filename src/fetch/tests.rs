@@ -330,7 +330,7 @@ async fn a_sources_headers_go_to_its_own_host_and_not_past_a_redirect_elsewhere(
 
     // Sent to the configured URL, and along a redirect on the same host.
     let source = keyed_source(at(own, "/same"));
-    f.fetch_source(&source, &source.url, &Validators::default())
+    f.fetch_source(&source, &source.url, &Validators::default(), None)
         .await
         .unwrap();
     // The same source polled without its headers is refused: the key is what opens it.
@@ -343,13 +343,18 @@ async fn a_sources_headers_go_to_its_own_host_and_not_past_a_redirect_elsewhere(
     // refuses the poll and never sees the key.
     let source = keyed_source(at(own, "/away"));
     let e = f
-        .fetch_source(&source, &source.url, &Validators::default())
+        .fetch_source(&source, &source.url, &Validators::default(), None)
         .await
         .unwrap_err();
     assert_eq!(e.class(), "http_status", "{e}");
     // Nor when the source has moved there for good: the key belongs to the configured host.
     let e = f
-        .fetch_source(&source, &at(other, "/private"), &Validators::default())
+        .fetch_source(
+            &source,
+            &at(other, "/private"),
+            &Validators::default(),
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(e.class(), "http_status", "{e}");

@@ -10,6 +10,7 @@ use url::Url;
 
 use super::{ingest_body, polled_host, IngestContext, PollError, PollReport, PollSummary};
 use crate::config::{shown_url, SourceConfig};
+use crate::fetch::host_limit::PollSlots;
 use crate::fetch::{Content, FetchOutcome, Validators};
 use crate::storage::{ErrorRecord, Millis, SourceState, StoreError};
 
@@ -46,7 +47,11 @@ fn rebind(state: &mut SourceState, source: &SourceConfig) {
 /// is there whatever `log.level` lets through (at `warn`, "poll failed" must still say
 /// which source).
 #[instrument(level = "error", skip_all, fields(source = %source.name, url = %source.shown_url(), new, copies))]
-pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollReport {
+pub async fn poll_source(
+    ctx: &IngestContext,
+    source: &SourceConfig,
+    mut slots: PollSlots,
+) -> PollReport {
     // A backup may have the store closed: wait for it as a task, not on a runtime thread.
     ctx.store.until_open().await;
     let started = now_ms();
@@ -95,7 +100,7 @@ pub async fn poll_source(ctx: &IngestContext, source: &SourceConfig) -> PollRepo
         .as_deref()
         .and_then(|u| Url::parse(u).ok())
         .unwrap_or_else(|| source.url.clone());
-    let result = run(ctx, source, &url, &mut state).await;
+    let result = run(ctx, source, &url, &mut state, &mut slots).await;
     if result.is_err() {
         // A permanent move is adopted after that many *consecutive* successful polls
         // through it: a failed poll starts the count again.
@@ -289,6 +294,7 @@ async fn run(
     source: &SourceConfig,
     url: &Url,
     state: &mut SourceState,
+    slots: &mut PollSlots,
 ) -> Result<(PollSummary, Option<Duration>), PollError> {
     // A 304 shows no entries: now and then the body is asked for whole, so that the items
     // retention deleted that the feed still lists are seen and their tombstones live on.
@@ -307,7 +313,9 @@ async fn run(
     };
     let started = std::time::Instant::now();
     let fetcher = ctx.fetcher.get();
-    let fetched = fetcher.fetch_source(source, url, &validators).await;
+    let fetched = fetcher
+        .fetch_source(source, url, &validators, Some((&ctx.hosts, slots)))
+        .await;
     // Every attempt is timed: the slowest fetches are those that end in a timeout.
     let bytes = match &fetched {
         Ok(FetchOutcome {

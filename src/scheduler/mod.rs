@@ -47,7 +47,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::config::{ScheduleConfig, SourceConfig};
-use crate::fetch::host_limit::{HostLimiter, HostPermit};
+use crate::fetch::host_limit::{HostLimiter, HostPermit, PollSlots};
 use crate::ingest::{
     poll_source, polled_host, source_host, ErrorCounts, IngestContext, PollError, PollReport,
 };
@@ -132,8 +132,13 @@ pub trait Poller: Send + Sync + 'static {
     fn host_slot(&self, host: &str) -> impl Future<Output = Option<HostPermit>> + Send {
         self.hosts().acquire(host)
     }
-    /// Polls the source once.
-    fn poll(&self, source: &SourceConfig) -> impl Future<Output = PollReport> + Send;
+    /// Polls the source once, holding `slots` (its hosts', each with its first start
+    /// marked, and a global one) until it ends.
+    fn poll(
+        &self,
+        source: &SourceConfig,
+        slots: PollSlots,
+    ) -> impl Future<Output = PollReport> + Send;
     /// Waits until [`Poller::load`] and [`Poller::save`] would not block a thread for long
     /// (the store closed for a backup); the scheduler awaits it before handling each event.
     fn until_ready(&self) -> impl Future<Output = ()> + Send {
@@ -174,8 +179,8 @@ impl Poller for IngestContext {
         }
     }
 
-    async fn poll(&self, source: &SourceConfig) -> PollReport {
-        poll_source(self, source).await
+    async fn poll(&self, source: &SourceConfig, slots: PollSlots) -> PollReport {
+        poll_source(self, source, slots).await
     }
 
     async fn until_ready(&self) {
@@ -843,8 +848,8 @@ impl<P: Poller> Scheduler<P> {
                 for h in &hosts {
                     _hosts.push(poller.host_slot(h).await);
                 }
-                let _permit = loop {
-                    let permit = permits.acquire().await.ok()?;
+                let permit = loop {
+                    let permit = permits.clone().acquire_owned().await.ok()?;
                     // Checked again with every slot held: the waits can be long (thousands
                     // of sources on one host), and a reload or a host's 429 may have come in
                     // between.
@@ -872,7 +877,11 @@ impl<P: Poller> Scheduler<P> {
                 // inside every spawned task while it waits for its slots: at start every source
                 // is due within `startup_spread` and thousands of tasks wait at once, and
                 // those short-lived blocks left the heap fragmented (BENCHMARKS.md, issue 8).
-                let poll = Box::pin(poller.poll(source));
+                let slots = PollSlots::new(
+                    _hosts.into_iter().flatten().collect(),
+                    Some((permits.clone(), permit)),
+                );
+                let poll = Box::pin(poller.poll(source, slots));
                 Some(Done::Polled(Box::new(poll.await)))
             };
             let finished = tokio::select! {

@@ -128,7 +128,7 @@ impl Poller for Mock {
         }
     }
 
-    async fn poll(&self, source: &SourceConfig) -> PollReport {
+    async fn poll(&self, source: &SourceConfig, _slots: PollSlots) -> PollReport {
         let name = source.name.clone();
         self.starts
             .lock()
@@ -267,8 +267,8 @@ impl Poller for Crashing {
     fn stored_host_limits(&self) -> crate::storage::StoredHostLimits {
         self.0.stored_host_limits()
     }
-    async fn poll(&self, source: &SourceConfig) -> PollReport {
-        self.0.poll(source).await
+    async fn poll(&self, source: &SourceConfig, slots: PollSlots) -> PollReport {
+        self.0.poll(source, slots).await
     }
 }
 
