@@ -242,6 +242,44 @@ fn backups_inside_the_store_are_refused() {
     }
 }
 
+/// Through a symbolic link too (helper audit, session 65): a store path that is a link to
+/// the directory the backups are under, or a backup directory reached through a link to the
+/// store, passed the lexical check, and a compaction then removed every backup with the old
+/// store.
+#[cfg(unix)]
+#[test]
+fn backups_inside_the_store_through_a_symbolic_link_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("sstore");
+    let link = dir.path().join("slink");
+    std::fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    for (store, backups) in [(&link, &real), (&real, &link)] {
+        let p = problems(load(
+            &format!(
+                "[store]\npath = \"{}\"\nbackup_dir = \"{}\"\n",
+                store.display(),
+                backups.join("backups").display()
+            ),
+            &[],
+        ));
+        assert!(
+            p.len() == 1 && p[0].contains("inside store.path"),
+            "{store:?}, {backups:?}: {p:?}"
+        );
+    }
+    // Beside it, through the link, is outside.
+    load(
+        &format!(
+            "[store]\npath = \"{}\"\nbackup_dir = \"{}.backups\"\n",
+            link.display(),
+            real.display()
+        ),
+        &[],
+    )
+    .unwrap();
+}
+
 /// A string of digits is told what its number would be with a unit; one with a fraction
 /// that durations are whole (humantime's own message quoted "60.5" as "60").
 #[test]

@@ -336,6 +336,27 @@ pub(super) fn validate(
         }
         out
     };
+    // And as the file system has it: a symbolic link on either side (a store path that is
+    // a link, a backup directory reached through one) puts the backups inside the store as
+    // surely, and a compaction or restore removes them with it.
+    let resolved = |p: &Path| -> PathBuf {
+        let whole = absolute(p);
+        let mut existing = whole.as_path();
+        let mut rest = Vec::new();
+        loop {
+            if let Ok(mut out) = std::fs::canonicalize(existing) {
+                out.extend(rest.iter().rev());
+                return out;
+            }
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name);
+                    existing = parent;
+                }
+                _ => return whole.clone(),
+            }
+        }
+    };
     if backup_dir.exists() && !backup_dir.is_dir() {
         c.push(
             "store.backup_dir",
@@ -343,7 +364,8 @@ pub(super) fn validate(
             format!("{} exists and is not a directory", backup_dir.display()),
         );
     } else if !store_path.as_os_str().is_empty()
-        && absolute(&backup_dir).starts_with(absolute(&store_path))
+        && (absolute(&backup_dir).starts_with(absolute(&store_path))
+            || resolved(&backup_dir).starts_with(resolved(&store_path)))
     {
         // A restore moves the whole store directory aside, its backups with it.
         c.push(

@@ -108,7 +108,7 @@ impl Store {
         drop(closing);
         let (partial, bytes) = copied?;
         let path = finish_backup(root, &name, &partial)?;
-        let removed = prune(root, keep, &path)?;
+        let removed = prune(root, keep, &path, &self.shared.path)?;
         Ok(BackupReport {
             path,
             bytes,
@@ -147,7 +147,7 @@ pub fn backup_stopped(store: &Path, root: &Path, keep: usize) -> Result<BackupRe
         let meta = fs::metadata(root).map_err(|e| io_error("reading", root, &e))?;
         set_owner(root, &meta, &owner)?;
     }
-    let removed = prune(root, keep, &path)?;
+    let removed = prune(root, keep, &path, store)?;
     Ok(BackupReport {
         path,
         bytes,
@@ -1191,11 +1191,23 @@ pub(super) fn sync_dir(dir: &Path) -> Result<()> {
 /// time), and copies a crash left half-written. Never `written`, the backup just made: one
 /// named by a clock that was once ahead (`wirefold-2030…`) sorts after it, and took its place
 /// among the newest, so every backup was removed as soon as it was written.
-fn prune(root: &Path, keep: usize, written: &Path) -> Result<Vec<PathBuf>> {
+fn prune(root: &Path, keep: usize, written: &Path, store: &Path) -> Result<Vec<PathBuf>> {
+    // The store itself may be one of them: a daemon serving a backup in place (its
+    // `store.path` names it) with `store.backup_dir` the directory that holds it, by name or
+    // through a symbolic link. It is never removed, nor a directory it lives in.
+    let store = fs::canonicalize(store).ok();
+    let holds_store = |path: &Path| {
+        store
+            .as_deref()
+            .is_some_and(|s| fs::canonicalize(path).is_ok_and(|p| s.starts_with(p)))
+    };
     let mut backups = Vec::new();
     for entry in fs::read_dir(root).map_err(|e| io_error("reading", root, &e))? {
         let entry = entry.map_err(|e| io_error("reading", root, &e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        if holds_store(&entry.path()) {
+            continue;
+        }
         if backup_time(&name).is_some() && entry.path().is_dir() {
             backups.push(name);
         } else if name.starts_with(PARTIAL) && entry.path().is_dir() {

@@ -151,6 +151,35 @@ fn the_store_stays_locked_while_its_database_is_closed() {
     drop(Store::open(&path, every).unwrap());
 }
 
+/// A daemon may serve a backup in place (its `store.path` names it); with
+/// `store.backup_dir` the directory that holds it, pruning took it for the oldest backup and
+/// removed the store in use (helper audit, session 65), by name or through a link.
+#[test]
+fn pruning_backups_never_removes_the_store_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("bk");
+    let path = backups.join("wirefold-20200101T000000Z");
+    let every = Duration::from_millis(100);
+    let store = Store::open(&path, every).unwrap();
+    let taken = store.backup(&backups, 1, Duration::from_secs(5)).unwrap();
+    assert!(taken.removed.is_empty(), "{:?}", taken.removed);
+    assert!(path.join("conf").exists() && taken.path.exists());
+    drop(store);
+    let taken = backup_stopped(&path, &backups, 1).unwrap();
+    assert!(path.join("conf").exists());
+    assert_eq!(taken.removed.len(), 1, "the older real backup goes");
+    // Through a link: the store opened by a name outside, its directory among the backups.
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("live");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let taken = backup_stopped(&link, &backups, 1).unwrap();
+        assert!(path.join("conf").exists());
+        assert_eq!(taken.removed.len(), 1);
+    }
+    drop(Store::open(&path, every).unwrap());
+}
+
 #[test]
 fn only_a_store_this_process_opened_waits_out_a_lock() {
     let dir = tempfile::tempdir().unwrap();
