@@ -1087,7 +1087,10 @@ impl Config {
         env: Option<std::collections::HashMap<String, String>>,
     ) -> Result<(HttpConfig, Option<PathBuf>), ConfigError> {
         let (config, mut problems) = Self::read_part(path, env, &["http", "store.path"])?;
-        let store = (!problems.iter().any(|p| p.key == "store.path")).then_some(config.store.path);
+        // Only read: a store this user cannot write (the service's own, for an operator's
+        // `wirefold stats`) still names the daemon's address in its marker, which is
+        // readable. Its problems are the daemon's; one that names no directory names none.
+        let store = (!config.store.path.as_os_str().is_empty()).then_some(config.store.path);
         problems.retain(|p| p.key.starts_with("http."));
         valid(path, (config.http, store), problems)
     }

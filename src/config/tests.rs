@@ -951,6 +951,33 @@ fn a_wrong_type_elsewhere_leaves_a_commands_part_read() {
     assert!(client.contains("line 5"), "{client}");
 }
 
+/// `stats`, `health-check` and `poll-now` read the daemon's address from the store's marker
+/// file: a store the operator cannot write (the service's own) is still read (helper audit,
+/// session 65: any problem of `store.path` dropped it, and the commands then said that no
+/// daemon answers, or that port 0 names no address).
+#[test]
+fn a_client_reads_the_marker_of_a_store_it_could_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let store = file.join("store");
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            store.display()
+        ),
+    )
+    .unwrap();
+    let whole = Config::load_with_env(&path, Some(HashMap::new()))
+        .unwrap_err()
+        .to_string();
+    assert!(whole.contains("store.path"), "{whole}");
+    let (_, read) = Config::load_client_with_env(&path, Some(HashMap::new())).unwrap();
+    assert_eq!(read, Some(store));
+}
+
 #[test]
 fn the_public_url_is_a_link_base_or_a_specific_problem() {
     let base = |raw: &str| load(GOOD, &[("WIREFOLD_HTTP__PUBLIC_URL", raw)]);
