@@ -280,6 +280,39 @@ fn backups_inside_the_store_through_a_symbolic_link_are_refused() {
     .unwrap();
 }
 
+/// Too short to work (helper audit, session 65): `store.flush_every = "1ns"` kept an idle
+/// daemon at 68 % of a core, `http.request_timeout = "1ns"` answered every `/status` 408.
+#[test]
+fn durations_too_short_to_work_are_refused() {
+    let p = problems(load(
+        GOOD,
+        &[
+            ("WIREFOLD_STORE__FLUSH_EVERY", "1ns"),
+            ("WIREFOLD_HTTP__REQUEST_TIMEOUT", "999ms"),
+        ],
+    ));
+    assert_eq!(
+        p,
+        [
+            "store.flush_every: \"1ns\" is shorter than the 10ms allowed; flushing more often \
+             keeps the daemon busy doing nothing else (set by the environment variable \
+             WIREFOLD_STORE__FLUSH_EVERY)",
+            "http.request_timeout: \"999ms\" is shorter than the 1s allowed; a shorter one \
+             answers most requests with 408 (set by the environment variable \
+             WIREFOLD_HTTP__REQUEST_TIMEOUT)",
+        ]
+    );
+    let c = load(
+        GOOD,
+        &[
+            ("WIREFOLD_STORE__FLUSH_EVERY", "10ms"),
+            ("WIREFOLD_HTTP__REQUEST_TIMEOUT", "1s"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.store.flush_every, Duration::from_millis(10));
+}
+
 /// A string of digits is told what its number would be with a unit; one with a fraction
 /// that durations are whole (humantime's own message quoted "60.5" as "60").
 #[test]

@@ -216,6 +216,21 @@ impl Checker<'_> {
         d
     }
 
+    /// Records a problem when the duration `d` (parsed from `raw`) is shorter than `min`.
+    fn at_least(&mut self, key: &str, raw: &str, d: Duration, min: Duration, why: &str) {
+        if d < min {
+            self.push(
+                key,
+                None,
+                format!(
+                    "\"{}\" is shorter than the {} allowed; {why}",
+                    raw.trim(),
+                    shown_duration(min)
+                ),
+            );
+        }
+    }
+
     /// Records a problem when the duration `d` (parsed from `raw`) is longer than `max`.
     fn at_most(&mut self, key: &str, raw: &str, d: Duration, max: Duration, why: &str) {
         if d > max {
@@ -310,6 +325,13 @@ pub(super) fn validate(
         &s.store.flush_every,
         Duration::from_secs(60),
         "a crash loses what was not flushed (\"500ms\" is half a second, \"500m\" 500 minutes)",
+    );
+    c.at_least(
+        "store.flush_every",
+        &s.store.flush_every,
+        flush_every,
+        Duration::from_millis(10),
+        "flushing more often keeps the daemon busy doing nothing else",
     );
     let backup_dir = match s.store.backup_dir.trim() {
         "" => {
@@ -428,6 +450,13 @@ pub(super) fn validate(
         &s.http.request_timeout,
         Duration::from_secs(600),
         "a stuck request would hold its connection that long",
+    );
+    c.at_least(
+        "http.request_timeout",
+        &s.http.request_timeout,
+        request_timeout,
+        Duration::from_secs(1),
+        "a shorter one answers most requests with 408",
     );
     let token = match s.http.token.as_deref().map(str::trim) {
         None => None,
