@@ -179,6 +179,23 @@ pub fn counted(n: u64, one: &str, many: &str) -> String {
     }
 }
 
+/// `--token` (or `WIREFOLD_TOKEN`): trimmed as `http.token` is, and visible ASCII, as an HTTP
+/// header carries it. A line break (a `WIREFOLD_TOKEN` read from a file written on Windows)
+/// failed at the request as "builder error: failed to parse header value". Checked here
+/// rather than by clap, whose refusal quotes the value: a secret is never shown.
+pub fn parse_token(raw: &str) -> Result<String, String> {
+    let token = raw.trim();
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "--token (or WIREFOLD_TOKEN): a token is visible ASCII characters only \
+                    (letters, digits, punctuation), with no space or line break inside; \
+                    the value is not shown here"
+                .into(),
+        );
+    }
+    Ok(token.to_owned())
+}
+
 /// Writes one line to stdout. A closed stdout (`wirefold eval | head`) is returned as the
 /// error it is, where `println!` panics.
 pub fn say(line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
@@ -219,6 +236,18 @@ mod tests {
         // An age past what a time can hold is an argument error, not a panic.
         let err = parse_since("300000y").unwrap_err();
         assert!(err.contains("reaches back before"), "{err}");
+    }
+
+    #[test]
+    fn a_token_is_trimmed_and_one_no_header_can_carry_is_refused() {
+        assert_eq!(parse_token(" s3cret-token\r\n").unwrap(), "s3cret-token");
+        for bad in ["a\nb", "tok en", "", "  ", "tökén"] {
+            let e = parse_token(bad).unwrap_err();
+            assert!(
+                e.contains("visible ASCII") && !e.contains(bad.trim()) || bad.trim().is_empty(),
+                "{bad:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -198,8 +198,14 @@ fn health_url(given: &str) -> String {
 /// The daemon's base URL and the token to send it: the command line's, else the
 /// configuration's ([`daemon_url`]).
 fn daemon_address(arg: cli::DaemonArg) -> anyhow::Result<(String, Option<String>)> {
+    let given = arg
+        .token
+        .as_deref()
+        .map(cli::parse_token)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
     let (url, configured) = daemon_url(arg.url, &arg.config)?;
-    Ok((url, arg.token.or(configured)))
+    Ok((url, given.or(configured)))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
