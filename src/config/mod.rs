@@ -1155,7 +1155,15 @@ impl Config {
             return Err(read_err("a directory, not a configuration file".into()));
         }
         if !path.is_file() {
-            return Err(read_err("no such file".into()));
+            // A pipe (`-c <(…)`), a device or a link to nothing: what it is, not "no such
+            // file" for a path that `ls` shows. A pipe is not read: a reload reads the file
+            // again, and a pipe read once is empty then.
+            let what = match std::fs::symlink_metadata(path) {
+                Err(_) => "no such file",
+                Ok(m) if m.file_type().is_symlink() => "a symbolic link to no file",
+                Ok(_) => "not a regular file (a pipe or a device); give the path of a file",
+            };
+            return Err(read_err(what.into()));
         }
         let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
         Self::read_text(path, &text, env)

@@ -745,6 +745,18 @@ fn missing_file_is_a_read_error() {
         matches!(&r, Err(ConfigError::Read { message, .. }) if message.contains("a directory")),
         "{r:?}"
     );
+    // A device and a link to nothing are named for what they are (they were "no such file").
+    let message = |path: &Path| match Config::load(path) {
+        Err(ConfigError::Read { message, .. }) => message,
+        other => panic!("{other:?}"),
+    };
+    assert!(message(Path::new("/dev/null")).starts_with("not a regular file"));
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("w.toml");
+        std::os::unix::fs::symlink(dir.path().join("gone.toml"), &link).unwrap();
+        assert_eq!(message(&link), "a symbolic link to no file");
+    }
 }
 
 #[test]
