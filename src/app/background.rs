@@ -343,10 +343,12 @@ pub(super) async fn flush_loop(
             let reopened = tokio::task::spawn_blocking(move || {
                 s.probe_space()
                     .map_err(|e| Recovery::Failed(format!("the disk still refuses writes: {e}")))?;
-                s.reopen()
-                    .map_err(|e| Recovery::of(e, "reopening failed"))?;
-                f.reload(Utc::now().timestamp_millis())
-                    .map_err(|e| Recovery::of(e, "rebuilding the index failed"))
+                // Under the fold lock, both: no poll folds between them.
+                f.reload_after(
+                    Utc::now().timestamp_millis(),
+                    || s.reopen().map_err(|e| Recovery::of(e, "reopening failed")),
+                    |e| Recovery::of(e, "rebuilding the index failed"),
+                )
             })
             .await;
             if !reported && !matches!(reopened, Ok(Err(Recovery::Damaged(_)))) {

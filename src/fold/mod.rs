@@ -429,12 +429,27 @@ impl Folder {
         Ok(())
     }
 
-    /// Rebuilds the index from the store, after [`Store::reopen`] dropped the writes that
-    /// were not flushed when the store failed. Returns the index size.
+    /// Rebuilds the index from the store. Returns the index size.
     pub fn reload(&self, now: Millis) -> Result<usize, StoreError> {
-        let fresh = snapshot::rebuild(&self.store, &self.params, now)?;
+        self.reload_after(now, || Ok(()), |e| e)
+    }
+
+    /// Runs `reopen` ([`Store::reopen`] after a failure, which drops the writes that were not
+    /// flushed) and rebuilds the index from the store, with the fold lock held from before
+    /// the one to after the other: once the reopen clears the fault, polls fold again, and
+    /// one that folded between the rebuild's read and the swap went into the index thrown
+    /// away. A few hundred articles of every recovery from a full disk were missing from
+    /// the index, and from its snapshot after a clean stop (helper audit, session 65).
+    /// A rebuild's failure is made an `E` by `rebuilding`. Returns the index size.
+    pub fn reload_after<E>(
+        &self,
+        now: Millis,
+        reopen: impl FnOnce() -> Result<(), E>,
+        rebuilding: impl FnOnce(StoreError) -> E,
+    ) -> Result<usize, E> {
         let mut index = self.lock();
-        *index = fresh;
+        reopen()?;
+        *index = snapshot::rebuild(&self.store, &self.params, now).map_err(rebuilding)?;
         self.index_size.store(index.len(), Ordering::Relaxed);
         // What the digests say was folded may be among the dropped writes.
         self.polls.forget_all();
