@@ -318,6 +318,13 @@ impl Store {
             || [mark::MARK_FILE, "index.snapshot"]
                 .iter()
                 .any(|f| path.join(f).exists());
+        // sled's files, and none of what a store that ever held data has beside them (the
+        // durable mark of its first flush, the ids' line of its first article, an index
+        // snapshot): a first open killed before it finished.
+        let unfinished = existed
+            && [mark::MARK_FILE, ids::IDS_FILE, "index.snapshot"]
+                .iter()
+                .all(|f| !path.join(f).exists());
         // Before sled's: a daemon whose database is closed for a backup still holds this.
         let lock = lock::lock_store(path)?;
         if backup::swap_under_way(&real, found, backup::identity(path)) {
@@ -361,7 +368,7 @@ impl Store {
         let mut data = None;
         let trees = catching_sled_panics(&shown, || {
             let trees = Trees::open(path, &shown, cache_bytes)?;
-            let found = trees.check_schema(&shown, existed)?;
+            let found = trees.check_schema(&shown, existed, unfinished)?;
             if found < SCHEMA_VERSION {
                 schema::migrate(&trees, &shown, found)?;
             }
@@ -808,7 +815,7 @@ impl Store {
         let trees = catching_sled_panics(shown, || {
             Trees::open(&self.shared.path, shown, self.shared.cache_bytes)
         })?;
-        trees.check_schema(shown, true)?;
+        trees.check_schema(shown, true, false)?;
         let counts = trees.counts()?;
         let seq = trees.last_change()?;
         // A reopen after a write failure keeps what was flushed: checked as at start.

@@ -1147,6 +1147,49 @@ fn counts_move_with_flushes() {
     assert_eq!(store.counts().unwrap(), one);
 }
 
+/// A first start killed between sled making its files and the schema version's flush left
+/// a store every later start refused as damaged ("the schema version is missing"), so a
+/// service manager restarted it in a loop (helper crash audit, session 65). Empty, and with
+/// nothing beside it that a store which held data has, it is set up as new; with data in a
+/// tree, or a durable mark beside it, it is still refused.
+#[test]
+fn a_store_whose_creation_was_killed_is_set_up_as_new() {
+    let every = Duration::from_millis(100);
+    let unfinished = |dir: &Path, fill: bool| {
+        let db = sled::open(dir).unwrap();
+        if fill {
+            db.open_tree("sourcekey_articleid")
+                .unwrap()
+                .insert("k", "v")
+                .unwrap();
+        }
+        db.flush().unwrap();
+        drop(db);
+        std::fs::write(dir.join(LOCK_FILE), "").unwrap();
+    };
+    let refused = |r: Result<Store>| match r {
+        Err(StoreError::Corrupt { message, .. }) => {
+            assert!(message.contains("schema version is missing"), "{message}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    unfinished(&path, false);
+    let store = Store::open(&path, every).unwrap();
+    assert_eq!(store.counts().unwrap(), Counts::default());
+    drop(store);
+    drop(Store::open(&path, every).unwrap());
+
+    let path = dir.path().join("filled");
+    unfinished(&path, true);
+    refused(Store::open(&path, every));
+    let path = dir.path().join("marked");
+    unfinished(&path, false);
+    std::fs::write(path.join(mark::MARK_FILE), "1\n").unwrap();
+    refused(Store::open(&path, every));
+}
+
 #[test]
 fn a_directory_of_other_files_is_not_taken_for_an_empty_store() {
     let dir = tempfile::tempdir().unwrap();

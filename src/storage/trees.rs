@@ -102,7 +102,28 @@ impl Trees {
         })
     }
 
-    pub(super) fn check_schema(&self, shown: &str, existed: bool) -> Result<u32> {
+    /// The store's schema version: written into a new store (`existed` false), or into one
+    /// whose creation never finished (`unfinished`: sled's files made, then the process killed
+    /// before the version was flushed, which left a store every later start refused as
+    /// damaged) when every tree is empty: there is nothing in it to lose.
+    pub(super) fn check_schema(&self, shown: &str, existed: bool, unfinished: bool) -> Result<u32> {
+        let empty = || {
+            [
+                &self.meta,
+                &self.sources,
+                &self.articles,
+                &self.index,
+                &self.keys,
+                &self.stories,
+                &self.copies,
+                &self.tombstones,
+                &self.tombstones_seen,
+                &self.changes,
+                &self.merged_into,
+            ]
+            .iter()
+            .all(|t| t.is_empty())
+        };
         match self.meta.get(KEY_SCHEMA)? {
             None if !existed && self.articles.is_empty() && self.sources.is_empty() => {
                 self.meta
@@ -110,6 +131,14 @@ impl Trees {
                 self.meta.insert(KEY_COUNTS, encode(&Counts::default())?)?;
                 self.db.flush()?;
                 Ok(SCHEMA_VERSION)
+            }
+            None if unfinished && empty() => {
+                tracing::info!(
+                    store = shown,
+                    "the store's creation was stopped before it finished; it holds nothing and \
+                     is set up as new"
+                );
+                self.check_schema(shown, false, false)
             }
             None => Err(StoreError::Corrupt {
                 path: shown.to_owned(),
