@@ -94,6 +94,11 @@ pub use error::StoreError;
 pub use ids::IDS_FILE;
 use legacy::Record;
 pub use lock::LOCK_FILE;
+
+/// Made in a new store's directory before sled's files, removed once its schema version is
+/// flushed: left there, the first open was stopped before it finished
+/// ([`Store::open`] sets such a store up as new when it holds nothing).
+const CREATING_FILE: &str = "wirefold.creating";
 pub use mark::MARK_FILE;
 pub use marker::{listening, PreviousRun, RunMarker, RUNNING_FILE};
 pub use records::*;
@@ -297,10 +302,14 @@ impl Store {
         let found = backup::identity(path);
         let shown = path.display().to_string();
         let existed = path.join("conf").exists() || path.join("db").exists();
-        // Our own lock file alone is what an open that failed left.
+        // Our own lock file alone is what an open that failed left (with the file that says
+        // a first open began).
         let others = |d: std::fs::ReadDir| {
-            d.flatten()
-                .any(|e| e.file_name() != std::ffi::OsStr::new(LOCK_FILE))
+            d.flatten().any(|e| {
+                let name = e.file_name();
+                name != std::ffi::OsStr::new(LOCK_FILE)
+                    && name != std::ffi::OsStr::new(CREATING_FILE)
+            })
         };
         if path.exists() && !existed && std::fs::read_dir(path).is_ok_and(others) {
             // A non-empty directory without sled's files: something else, or a store whose
@@ -318,13 +327,11 @@ impl Store {
             || [mark::MARK_FILE, "index.snapshot"]
                 .iter()
                 .any(|f| path.join(f).exists());
-        // sled's files, and none of what a store that ever held data has beside them (the
-        // durable mark of its first flush, the ids' line of its first article, an index
-        // snapshot): a first open killed before it finished.
-        let unfinished = existed
-            && [mark::MARK_FILE, ids::IDS_FILE, "index.snapshot"]
-                .iter()
-                .all(|f| !path.join(f).exists());
+        // Made before sled's files by the first open, removed once the schema version is
+        // flushed: still there, that open was killed before it finished. (sled's files alone
+        // tell nothing: it reads a garbled file as an empty database.)
+        let creating = path.join(CREATING_FILE);
+        let unfinished = existed && creating.exists();
         // Before sled's: a daemon whose database is closed for a backup still holds this.
         let lock = lock::lock_store(path)?;
         if backup::swap_under_way(&real, found, backup::identity(path)) {
@@ -365,10 +372,18 @@ impl Store {
         }
         // sled 0.34 panics on some damage (a truncated segment) instead of returning an error:
         // catch that and report it as damage, without the panic's own message on stderr.
+        if !existed {
+            std::fs::write(&creating, "")
+                .map_err(|e| backup::io_error("writing", &creating, &e))?;
+        }
         let mut data = None;
         let trees = catching_sled_panics(&shown, || {
             let trees = Trees::open(path, &shown, cache_bytes)?;
             let found = trees.check_schema(&shown, existed, unfinished)?;
+            if !existed || unfinished {
+                std::fs::remove_file(&creating)
+                    .map_err(|e| backup::io_error("removing", &creating, &e))?;
+            }
             if found < SCHEMA_VERSION {
                 schema::migrate(&trees, &shown, found)?;
             }

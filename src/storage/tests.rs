@@ -1149,9 +1149,9 @@ fn counts_move_with_flushes() {
 
 /// A first start killed between sled making its files and the schema version's flush left
 /// a store every later start refused as damaged ("the schema version is missing"), so a
-/// service manager restarted it in a loop (helper crash audit, session 65). Empty, and with
-/// nothing beside it that a store which held data has, it is set up as new; with data in a
-/// tree, or a durable mark beside it, it is still refused.
+/// service manager restarted it in a loop (helper crash audit, session 65). With the file
+/// the first open makes first still there, and empty, it is set up as new; with data in a
+/// tree, or without that file, it is still refused.
 #[test]
 fn a_store_whose_creation_was_killed_is_set_up_as_new() {
     let every = Duration::from_millis(100);
@@ -1166,6 +1166,7 @@ fn a_store_whose_creation_was_killed_is_set_up_as_new() {
         db.flush().unwrap();
         drop(db);
         std::fs::write(dir.join(LOCK_FILE), "").unwrap();
+        std::fs::write(dir.join(CREATING_FILE), "").unwrap();
     };
     let refused = |r: Result<Store>| match r {
         Err(StoreError::Corrupt { message, .. }) => {
@@ -1178,15 +1179,23 @@ fn a_store_whose_creation_was_killed_is_set_up_as_new() {
     unfinished(&path, false);
     let store = Store::open(&path, every).unwrap();
     assert_eq!(store.counts().unwrap(), Counts::default());
+    assert!(!path.join(CREATING_FILE).exists());
     drop(store);
     drop(Store::open(&path, every).unwrap());
+    // Killed before sled made its files: the lock and this file only.
+    let path = dir.path().join("early");
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join(LOCK_FILE), "").unwrap();
+    std::fs::write(path.join(CREATING_FILE), "").unwrap();
+    drop(Store::open(&path, every).unwrap());
+    // Without the file (a garbled backup reads as an empty database), refused.
+    let path = dir.path().join("garbled");
+    unfinished(&path, false);
+    std::fs::remove_file(path.join(CREATING_FILE)).unwrap();
+    refused(Store::open(&path, every));
 
     let path = dir.path().join("filled");
     unfinished(&path, true);
-    refused(Store::open(&path, every));
-    let path = dir.path().join("marked");
-    unfinished(&path, false);
-    std::fs::write(path.join(mark::MARK_FILE), "1\n").unwrap();
     refused(Store::open(&path, every));
 }
 
