@@ -28,7 +28,8 @@ pub const SCHEDULER_LAG: &str = "wirefold_scheduler_lag_seconds";
 pub const CLOCK_OFFSET: &str = "wirefold_clock_offset_seconds";
 /// Histogram: how long a started poll waited for its fetch slots.
 pub const POLL_QUEUE: &str = "wirefold_poll_queue_seconds";
-/// Polls holding a permit.
+/// Polls started and not finished: those holding one of the `fetch.concurrency` slots, and
+/// those that let theirs go while a redirect hop waits for its host's spacing.
 pub const POLLS_IN_FLIGHT: &str = "wirefold_polls_in_flight";
 /// Stored stories.
 pub const STORIES: &str = "wirefold_stories";
@@ -144,7 +145,10 @@ fn describe() {
         metrics::Unit::Seconds,
         "How long a started poll waited for a fetch slot (its host's, then one of fetch.concurrency) before its request."
     );
-    describe_gauge!(POLLS_IN_FLIGHT, "Polls in flight.");
+    describe_gauge!(
+        POLLS_IN_FLIGHT,
+        "Polls in flight (those whose redirect waits for its host's spacing included)."
+    );
     describe_gauge!(STORIES, "Stored stories.");
     describe_gauge!(STORED_ARTICLES, "Stored articles.");
     describe_gauge!(INDEX_SIZE, "Articles in the near-duplicate index window.");

@@ -102,6 +102,7 @@ impl App {
             config.fetch.per_host_spacing,
         ));
         hosts.set_max_cooldown(config.schedule.max_retry_after);
+        hosts.know(config.sources.iter().filter_map(crate::ingest::source_host));
         Ok(App {
             ctx: IngestContext {
                 fetcher: Arc::new(CurrentFetcher::new(fetcher)),

@@ -476,7 +476,14 @@ impl App {
             }
         });
         let sources: Vec<_> = self.sources.get().enabled().cloned().collect();
-        let (ctx, cut_off) = (&self.ctx, &cut_off);
+        let all = sources.len().max(1);
+        // `fetch.concurrency` polls at once, as the scheduler counts them: a slot taken with
+        // the hosts' slots held, and let go while a redirect hop waits for its host's spacing
+        // (`PollSlots`).
+        let permits = Arc::new(tokio::sync::Semaphore::new(
+            self.config.fetch.concurrency.get(),
+        ));
+        let (ctx, cut_off, permits) = (&self.ctx, &cut_off, &permits);
         ctx.resume_stored_host_limits(
             Utc::now().timestamp_millis(),
             self.config.schedule.max_retry_after,
@@ -501,10 +508,21 @@ impl App {
                         if let Some((left, host)) = paused {
                             return Err(OnceOutcome::HostPaused { host, left });
                         }
-                        for slot in slots.iter().flatten() {
-                            slot.start().await;
-                        }
-                        Ok(PollSlots::new(slots.into_iter().flatten().collect(), None))
+                        let slots: Vec<_> = slots.into_iter().flatten().collect();
+                        // The spacing waited for without the global slot, as the scheduler
+                        // does.
+                        let permit = loop {
+                            let permit = permits.clone().acquire_owned().await.ok();
+                            if slots.iter().all(|slot| slot.try_start()) {
+                                break permit;
+                            }
+                            drop(permit);
+                            for slot in &slots {
+                                slot.ready().await;
+                            }
+                        };
+                        let global = permit.map(|p| (permits.clone(), p));
+                        Ok(PollSlots::new(slots, global))
                     };
                     // A stop wins over slots that are ready too (`biased`): no poll starts
                     // after it.
@@ -517,13 +535,14 @@ impl App {
                         Ok(slots) => slots,
                         Err(outcome) => return (i, s.name, outcome),
                     };
-                    let poll = poll_source(ctx, &s, slots);
+                    // Boxed: the futures of the polls waiting for their slots stay small.
+                    let poll = Box::pin(poll_source(ctx, &s, slots));
                     tokio::select! {
                         r = poll => (i, s.name, OnceOutcome::Polled(Box::new(r))),
                         () = cut_off.cancelled() => (i, s.name, OnceOutcome::CutOff),
                     }
                 })
-                .buffer_unordered(self.config.fetch.concurrency.get())
+                .buffer_unordered(all)
                 .collect()
                 .await;
         reports.sort_by_key(|(i, _, _)| *i);

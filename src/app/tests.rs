@@ -734,3 +734,39 @@ fn a_redirect_waiting_for_its_hosts_spacing_holds_no_global_slot() {
     );
     assert!(spaced[1].1 - spaced[0].1 + Duration::from_millis(50) >= Duration::from_secs(5));
 }
+
+/// `once` counts `fetch.concurrency` as the daemon does: a poll whose redirect waits for its
+/// host's spacing lets its slot go meanwhile (the review of F5: with one slot, the other
+/// host's source waited the whole spacing behind it).
+#[test]
+fn once_lets_the_slot_go_while_a_redirect_waits_for_its_hosts_spacing() {
+    let rt = runtime();
+    let (spaced, spaced_arrivals) = noting_server(&rt, true);
+    let (other, other_arrivals) = noting_server(&rt, false);
+    let (_dir, config) = config_with(&format!(
+        "[fetch]\nconcurrency = 1\nper_host_spacing = \"3s\"\n\
+         [[sources]]\nname = \"a\"\nurl = \"http://{spaced}/feed.xml\"\n\
+         [[sources]]\nname = \"b\"\nurl = \"http://{other}/feed.xml\"\n"
+    ));
+    let outcomes = rt.block_on(App::build(config()).unwrap().once());
+    for (_, outcome) in &outcomes {
+        match outcome {
+            OnceOutcome::Polled(report) => assert!(report.result.is_ok(), "{:?}", report.result),
+            other => panic!("not polled: {other:?}"),
+        }
+    }
+    let spaced = spaced_arrivals.lock().unwrap().clone();
+    let other = other_arrivals.lock().unwrap().clone();
+    assert_eq!((spaced.len(), other.len()), (2, 1), "{spaced:?} {other:?}");
+    // The test's own premise: the spaced source is polled first.
+    assert!(
+        spaced[0].1 < other[0].1,
+        "the other source was polled first"
+    );
+    assert!(
+        other[0].1 < spaced[1].1,
+        "the other host's poll came {:?} after the redirect it waited for",
+        other[0].1 - spaced[1].1
+    );
+    assert!(spaced[1].1 - spaced[0].1 + Duration::from_millis(50) >= Duration::from_secs(3));
+}

@@ -103,14 +103,28 @@ impl Host {
         true
     }
 
-    /// A request marked started a little earlier starts now: the next one comes no sooner
-    /// than `spacing` from now.
-    fn restart(&self, spacing: Duration) {
+    /// The start this host's spacing counts from now (the last mark's next start).
+    fn next_start(&self) -> Option<Instant> {
+        self.timing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next_start
+    }
+
+    /// The request a start was marked for (the mark that made the next start `marked`)
+    /// starts now, if no other request was marked on the host since: the next one comes no
+    /// sooner than `spacing` from now. `false` when another was (the mark is spent: it held
+    /// the host for one spacing, and a request after that may have started since).
+    fn start_marked(&self, marked: Option<Instant>, spacing: Duration) -> bool {
         let mut t = self.timing.lock().unwrap_or_else(|p| p.into_inner());
+        if t.next_start != marked {
+            return false;
+        }
         let next = Instant::now() + spacing;
         if t.next_start.is_none_or(|n| n < next) {
             t.next_start = Some(next);
         }
+        true
     }
 }
 
@@ -144,17 +158,20 @@ impl HostPermit {
 ///
 /// The caller took a slot on each host the poll is expected to reach (the source's, and
 /// the one a redirect took it to before) and marked a start on each: that mark stands for
-/// the poll's first request to that host, which goes without waiting
-/// ([`PollSlots::before_request`]). Any other request (a second hop to the same host, a hop
-/// to another host the limits know) waits for its host's spacing, letting go of the global
-/// slot meanwhile: a poll that waits for its own spacing does not keep other hosts' polls
-/// from the slots `fetch.concurrency` allows.
+/// the poll's first request to that host, which goes without waiting while no other
+/// request was marked there since ([`PollSlots::before_request`]). Any other request (a
+/// second hop to the same host, a hop to another host the limits know) waits for its
+/// host's spacing, letting go of the global slot meanwhile: a poll that waits for its own
+/// spacing does not keep other hosts' polls from the slots `fetch.concurrency` allows.
 #[derive(Debug, Default)]
 pub struct PollSlots {
-    /// Each held host's slot, and whether its start mark is still to be used.
-    hosts: Vec<(HostPermit, bool)>,
+    /// Each held host's slot, and the next start its mark set while it is still to be
+    /// used.
+    hosts: Vec<(HostPermit, Option<Option<Instant>>)>,
     /// The global slot, let go while a request waits for its host's spacing.
     global: Option<GlobalSlot>,
+    /// How long the poll's requests waited for their hosts' spacing, in all.
+    waited: Duration,
 }
 
 /// One of the `fetch.concurrency` slots, held by a poll.
@@ -172,20 +189,35 @@ impl PollSlots {
         global: Option<(Arc<Semaphore>, OwnedSemaphorePermit)>,
     ) -> Self {
         Self {
-            hosts: hosts.into_iter().map(|h| (h, true)).collect(),
+            hosts: hosts
+                .into_iter()
+                .map(|h| {
+                    let marked = h.host.next_start();
+                    (h, Some(marked))
+                })
+                .collect(),
             global: global.map(|(slots, held)| GlobalSlot {
                 slots,
                 held: Some(held),
             }),
+            waited: Duration::ZERO,
         }
+    }
+
+    /// How long the poll's requests waited for their hosts' spacing so far, in all.
+    pub fn waited(&self) -> Duration {
+        self.waited
     }
 
     /// Waits until a request of the poll may start to `host` (a [`host_key`]), and marks it
     /// started; returns how long it waited, which is the poll's politeness and not the
     /// server's time (`fetch.timeout` does not count it).
     ///
-    /// - A host whose start mark the poll has not used yet: no wait; the mark is this
-    ///   request's, and the host's next request comes a spacing after this one.
+    /// - A host whose start mark the poll has not used yet, and no other request was marked
+    ///   there since: no wait; the mark is this request's, and the host's next request
+    ///   comes a spacing after this one. (A mark holds the host for one spacing: a first
+    ///   answer slower than that, or a second hop before this one, may see another poll's
+    ///   request marked there meanwhile; then it waits as below.)
     /// - A host the poll holds a slot on, its mark used (a redirect to the same host), or
     ///   one the limits know (another source's host): its spacing is waited for, without
     ///   the global slot, which is taken again before the request starts.
@@ -199,12 +231,13 @@ impl PollSlots {
         let spacing = limiter.spacing();
         let held = self.hosts.iter_mut().find(|(p, _)| p.key == key);
         let host = match held {
-            Some((permit, unused @ true)) => {
-                *unused = false;
-                permit.host.restart(spacing);
-                return Duration::ZERO;
+            Some((permit, mark)) => {
+                let marked = mark.take();
+                if marked.is_some_and(|m| permit.host.start_marked(m, spacing)) {
+                    return Duration::ZERO;
+                }
+                permit.host.clone()
             }
-            Some((permit, false)) => permit.host.clone(),
             None => match limiter.known(&key) {
                 Some(host) => host,
                 None => return Duration::ZERO,
@@ -221,7 +254,9 @@ impl PollSlots {
                 g.held = g.slots.clone().acquire_owned().await.ok();
             }
         }
-        began.elapsed()
+        let waited = began.elapsed();
+        self.waited += waited;
+        waited
     }
 }
 
@@ -260,6 +295,15 @@ impl HostLimiter {
     /// The least time between two request starts to one host now.
     fn spacing(&self) -> Duration {
         Duration::from_millis(self.spacing_ms.load(Ordering::Relaxed))
+    }
+
+    /// Makes `hosts` known (the configured sources' hosts, at start and after a reload), so
+    /// that a redirect hop of another source's poll there is spaced before any poll of their
+    /// own took a slot on them.
+    pub fn know(&self, hosts: impl IntoIterator<Item = String>) {
+        for h in hosts {
+            drop(self.host(&h));
+        }
     }
 
     /// The host's state if a source or a redirect made it known; none is made for it.
@@ -487,8 +531,9 @@ mod tests {
         assert!(other.is_ok(), "the global slot is held through the wait");
         tokio::time::sleep(Duration::from_millis(500)).await;
         drop(other);
-        let (waited, _slots) = hop.await.unwrap();
+        let (waited, slots) = hop.await.unwrap();
         assert_eq!(waited, Duration::from_millis(1900));
+        assert_eq!(slots.waited(), waited, "the poll's waits, in all");
         assert_eq!(Instant::now() - t0, spacing);
         assert_eq!(
             global.available_permits(),
@@ -501,6 +546,45 @@ mod tests {
         let next = limiter.acquire("cdn.test:80").await.unwrap();
         next.start().await;
         assert_eq!(Instant::now() - t0, spacing + Duration::from_millis(100));
+    }
+
+    /// A mark holds its host for one spacing: a first answer slower than that lets another
+    /// poll's request start on the learnt host, and the hop there then waits its spacing
+    /// after that one (the review of F5: it went 1 s after another poll's request, at a 2 s
+    /// spacing). A host a source names is spaced as a hop of another source's poll before
+    /// any poll of its own made it known.
+    #[tokio::test(start_paused = true)]
+    async fn a_mark_another_request_followed_is_spent_and_named_hosts_are_spaced_at_once() {
+        let spacing = Duration::from_secs(2);
+        let limiter = HostLimiter::new(2, spacing);
+        let t0 = Instant::now();
+        let own = limiter.acquire("a.test:80").await.unwrap();
+        let learnt = limiter.acquire("cdn.test:80").await.unwrap();
+        assert!(own.try_start() && learnt.try_start());
+        let mut slots = PollSlots::new(vec![own, learnt], None);
+        assert_eq!(
+            slots.before_request(&limiter, "a.test:80").await,
+            Duration::ZERO
+        );
+        // The first answer takes 3 s; meanwhile another poll's request starts on the CDN.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let other = limiter.acquire("cdn.test:80").await.unwrap();
+        other.start().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(3));
+        let waited = slots.before_request(&limiter, "cdn.test:80").await;
+        assert_eq!(waited, spacing, "the hop came {waited:?} early");
+
+        // Named by a source (known at start, before any poll of it): a hop there marks a
+        // start, and that source's poll comes a spacing later.
+        limiter.know(["b.test:80".to_owned()]);
+        let t1 = Instant::now();
+        assert_eq!(
+            slots.before_request(&limiter, "b.test:80").await,
+            Duration::ZERO
+        );
+        let own = limiter.acquire("b.test:80").await.unwrap();
+        own.start().await;
+        assert_eq!(Instant::now() - t1, spacing);
     }
 
     #[tokio::test(start_paused = true)]

@@ -26,7 +26,8 @@ pub struct Status {
     pub uptime_s: u64,
     /// Whether the scheduler is running.
     pub scheduler_running: bool,
-    /// Polls in flight.
+    /// Polls in flight: holding one of the `fetch.concurrency` slots, or waiting without it
+    /// for a redirect hop's spacing.
     pub polls_in_flight: usize,
     /// Store-wide counts.
     pub counts: StatusCounts,

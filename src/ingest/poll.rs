@@ -324,7 +324,8 @@ async fn run(
         }) => bytes.len() as u64,
         _ => 0,
     };
-    crate::metrics::fetch(started.elapsed(), bytes);
+    // Less the waits for the hosts' spacing, which are the poll's politeness, not the fetch.
+    crate::metrics::fetch(started.elapsed().saturating_sub(slots.waited()), bytes);
     // The host that answered, after redirects: its limits bind this source's next polls.
     let reached = match &fetched {
         Ok(outcome) => crate::fetch::host_limit::host_key(&outcome.final_url),

@@ -626,6 +626,8 @@ impl<P: Poller> Scheduler<P> {
         let hosts: std::collections::HashSet<String> =
             self.sources.iter().filter_map(source_host).collect();
         self.network.set_hosts(&hosts);
+        // Spaced from now on, also as a hop of another source's poll.
+        self.poller.hosts().know(hosts.iter().cloned());
         // Hosts the reload brought: while the network is down, each is probed as soon as a
         // source of its comes due, not at the old ones' next probe (the reload may have
         // replaced the feeds that failed).
