@@ -1158,10 +1158,13 @@ impl Config {
             // A pipe (`-c <(…)`), a device or a link to nothing: what it is, not "no such
             // file" for a path that `ls` shows. A pipe is not read: a reload reads the file
             // again, and a pipe read once is empty then.
-            let what = match std::fs::symlink_metadata(path) {
-                Err(_) => "no such file",
-                Ok(m) if m.file_type().is_symlink() => "a symbolic link to no file",
-                Ok(_) => "not a regular file (a pipe or a device); give the path of a file",
+            let what = match (std::fs::symlink_metadata(path), std::fs::metadata(path)) {
+                (Err(_), _) => "no such file",
+                // `-c <(…)` is `/dev/fd/N`, itself a link to the pipe.
+                (Ok(_), Ok(_)) => {
+                    "not a regular file (a pipe or a device); give the path of a file"
+                }
+                (Ok(_), Err(_)) => "a symbolic link to no file",
             };
             return Err(read_err(what.into()));
         }

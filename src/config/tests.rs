@@ -268,6 +268,23 @@ fn backups_inside_the_store_through_a_symbolic_link_are_refused() {
             "{store:?}, {backups:?}: {p:?}"
         );
     }
+    // A `..` after a link is the target's parent (the recheck: lexically, `link/../store`
+    // was taken for a store beside the link, and the backups went inside the real store).
+    let deep = dir.path().join("elsewhere/deep");
+    let store = dir.path().join("elsewhere/store");
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::create_dir_all(dir.path().join("x")).unwrap();
+    std::os::unix::fs::symlink(&deep, dir.path().join("x/link")).unwrap();
+    let p = problems(load(
+        &format!(
+            "[store]\npath = \"{}\"\nbackup_dir = \"{}\"\n",
+            dir.path().join("x/link/../store").display(),
+            store.join("bk").display()
+        ),
+        &[],
+    ));
+    assert!(p.len() == 1 && p[0].contains("inside store.path"), "{p:?}");
     // Beside it, through the link, is outside.
     load(
         &format!(
@@ -756,6 +773,10 @@ fn missing_file_is_a_read_error() {
         let link = dir.path().join("w.toml");
         std::os::unix::fs::symlink(dir.path().join("gone.toml"), &link).unwrap();
         assert_eq!(message(&link), "a symbolic link to no file");
+        // A link to a device (`-c <(…)` is a link to a pipe) is what it leads to.
+        let to_device = dir.path().join("null.toml");
+        std::os::unix::fs::symlink("/dev/null", &to_device).unwrap();
+        assert!(message(&to_device).starts_with("not a regular file"));
     }
 }
 

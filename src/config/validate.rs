@@ -361,23 +361,27 @@ pub(super) fn validate(
     // And as the file system has it: a symbolic link on either side (a store path that is
     // a link, a backup directory reached through one) puts the backups inside the store as
     // surely, and a compaction or restore removes them with it.
+    // The path as written (a `..` after a link is the link target's parent, as the system
+    // opens it), its longest existing part canonicalized, the rest taken lexically.
     let resolved = |p: &Path| -> PathBuf {
-        let whole = absolute(p);
-        let mut existing = whole.as_path();
-        let mut rest = Vec::new();
-        loop {
-            if let Ok(mut out) = std::fs::canonicalize(existing) {
-                out.extend(rest.iter().rev());
+        let written = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let parts: Vec<_> = written.components().collect();
+        for cut in (1..=parts.len()).rev() {
+            let head: PathBuf = parts[..cut].iter().collect();
+            if let Ok(mut out) = std::fs::canonicalize(&head) {
+                for part in &parts[cut..] {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            out.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        other => out.push(other),
+                    }
+                }
                 return out;
             }
-            match (existing.parent(), existing.file_name()) {
-                (Some(parent), Some(name)) => {
-                    rest.push(name);
-                    existing = parent;
-                }
-                _ => return whole.clone(),
-            }
         }
+        absolute(p)
     };
     if backup_dir.exists() && !backup_dir.is_dir() {
         c.push(
