@@ -198,9 +198,11 @@ fn health_url(given: &str) -> String {
 /// The daemon's base URL and the token to send it: the command line's, else the
 /// configuration's ([`daemon_url`]).
 fn daemon_address(arg: cli::DaemonArg) -> anyhow::Result<(String, Option<String>)> {
+    // Empty (`WIREFOLD_TOKEN=` in an env file): none given, the configuration's is sent.
     let given = arg
         .token
         .as_deref()
+        .filter(|t| !t.trim().is_empty())
         .map(cli::parse_token)
         .transpose()
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -131,6 +131,14 @@ pub fn backup_stopped(store: &Path, root: &Path, keep: usize) -> Result<BackupRe
             store.display()
         )));
     }
+    if store.join(super::CREATING_FILE).exists() {
+        // Its copy would lack that file, and a restore of it is refused as damaged.
+        return Err(StoreError::Io(format!(
+            "the store at {} was never finished: its first open was stopped before it \
+             was set up, and it holds nothing to back up (the next start sets it up)",
+            store.display()
+        )));
+    }
     // Held until the copy is complete: a daemon started meanwhile cannot open the store.
     let _lock = lock_unused(store)?;
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());

@@ -1177,6 +1177,9 @@ fn a_store_whose_creation_was_killed_is_set_up_as_new() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     unfinished(&path, false);
+    // Nothing to back up (its copy would lack the file, and not restore).
+    let e = backup_stopped(&path, &dir.path().join("bk"), 3).unwrap_err();
+    assert!(e.to_string().contains("never finished"), "{e}");
     let store = Store::open(&path, every).unwrap();
     assert_eq!(store.counts().unwrap(), Counts::default());
     assert!(!path.join(CREATING_FILE).exists());
