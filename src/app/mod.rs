@@ -283,16 +283,20 @@ impl App {
                     tokio::select! {
                         () = stop.cancelled() => break,
                         _ = tick.tick() => {
-                            let evicted = folder.evict(clock.now_ms());
-                            if evicted > 0 {
-                                info!(evicted, "index window moved");
-                            }
-                            // the tables a growing index left room in, then the heap pages
-                            // freed since the last tick
-                            let folder = folder.clone();
-                            let work = move || (folder.compact_index(), memory::release_free_memory());
+                            // the index's old entries, the tables a growing index left room
+                            // in, then the heap pages freed since the last tick; on a blocking
+                            // thread, as it waits for the fold lock, which a recovery from a
+                            // full disk holds through a whole rebuild
+                            let (folder, now) = (folder.clone(), clock.now_ms());
+                            let work = move || {
+                                let evicted = folder.evict(now);
+                                (evicted, folder.compact_index(), memory::release_free_memory())
+                            };
                             match tokio::task::spawn_blocking(work).await {
-                                Ok((compacted, took)) => {
+                                Ok((evicted, compacted, took)) => {
+                                    if evicted > 0 {
+                                        info!(evicted, "index window moved");
+                                    }
                                     if compacted > 0 {
                                         debug!(tables = compacted, "index tables compacted");
                                     }
