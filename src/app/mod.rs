@@ -512,21 +512,11 @@ impl App {
                         if let Some((left, host)) = paused {
                             return Err(OnceOutcome::HostPaused { host, left });
                         }
-                        let slots: Vec<_> = slots.into_iter().flatten().collect();
-                        // The spacing waited for without the global slot, as the scheduler
-                        // does.
-                        let permit = loop {
-                            let permit = permits.clone().acquire_owned().await.ok();
-                            if slots.iter().all(|slot| slot.try_start()) {
-                                break permit;
-                            }
-                            drop(permit);
-                            for slot in &slots {
-                                slot.ready().await;
-                            }
-                        };
-                        let global = permit.map(|p| (permits.clone(), p));
-                        Ok(PollSlots::new(slots, global))
+                        // As the scheduler takes them; the semaphore is never closed.
+                        let slots = slots.into_iter().flatten().collect();
+                        PollSlots::take(slots, permits, || Ok(()))
+                            .await?
+                            .ok_or(OnceOutcome::NotStarted)
                     };
                     // A stop wins over slots that are ready too (`biased`): no poll starts
                     // after it.

@@ -204,6 +204,33 @@ impl PollSlots {
         }
     }
 
+    /// Takes one of `global`'s slots for a poll that holds `hosts`' slots, and marks a start
+    /// on each host ([`HostPermit::try_start`]), with every slot held: a poll that waited
+    /// for the global slot after its hosts' would otherwise start closer to the last request
+    /// than the spacing. When another request to a host started meanwhile, the spacing is
+    /// waited for without the global slot, which polls of other hosts may use meanwhile, and
+    /// the slot is taken again. `check` runs each time the slot is taken (the waits can be
+    /// long): its error gives the poll up. `Ok(None)`: `global` was closed.
+    pub async fn take<E>(
+        hosts: Vec<HostPermit>,
+        global: &Arc<Semaphore>,
+        mut check: impl FnMut() -> Result<(), E>,
+    ) -> Result<Option<Self>, E> {
+        loop {
+            let Ok(permit) = global.clone().acquire_owned().await else {
+                return Ok(None);
+            };
+            check()?;
+            if hosts.iter().all(HostPermit::try_start) {
+                return Ok(Some(Self::new(hosts, Some((global.clone(), permit)))));
+            }
+            drop(permit);
+            for host in &hosts {
+                host.ready().await;
+            }
+        }
+    }
+
     /// How long the poll's requests waited for their hosts' spacing so far, in all.
     pub fn waited(&self) -> Duration {
         self.waited

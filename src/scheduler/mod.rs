@@ -850,27 +850,23 @@ impl<P: Poller> Scheduler<P> {
                 for h in &hosts {
                     _hosts.push(poller.host_slot(h).await);
                 }
-                let permit = loop {
-                    let permit = permits.clone().acquire_owned().await.ok()?;
+                let _hosts = _hosts.into_iter().flatten().collect();
+                let taken = PollSlots::take(_hosts, &permits, || {
                     // Checked again with every slot held: the waits can be long (thousands
                     // of sources on one host), and a reload or a host's 429 may have come in
                     // between.
                     if !still_configured(&live.borrow(), &sources, source) {
-                        return Some(Done::Withdrawn);
+                        return Err(Done::Withdrawn);
                     }
-                    if let Some(wait) = paused() {
-                        return Some(Done::Deferred(wait));
+                    match paused() {
+                        Some(wait) => Err(Done::Deferred(wait)),
+                        None => Ok(()),
                     }
-                    if _hosts.iter().flatten().all(|slot| slot.try_start()) {
-                        break permit;
-                    }
-                    // Another request to the host started while this poll waited for its
-                    // global slot: the spacing is waited for without holding that slot, which
-                    // polls of other hosts may use meanwhile.
-                    drop(permit);
-                    for slot in _hosts.iter().flatten() {
-                        slot.ready().await;
-                    }
+                })
+                .await;
+                let slots = match taken {
+                    Ok(slots) => slots?,
+                    Err(done) => return Some(done),
                 };
                 crate::metrics::poll_queue(started.elapsed());
                 let _counted = InFlight::enter(&stats.in_flight);
@@ -879,10 +875,6 @@ impl<P: Poller> Scheduler<P> {
                 // inside every spawned task while it waits for its slots: at start every source
                 // is due within `startup_spread` and thousands of tasks wait at once, and
                 // those short-lived blocks left the heap fragmented (BENCHMARKS.md, issue 8).
-                let slots = PollSlots::new(
-                    _hosts.into_iter().flatten().collect(),
-                    Some((permits.clone(), permit)),
-                );
                 let poll = Box::pin(poller.poll(source, slots));
                 Some(Done::Polled(Box::new(poll.await)))
             };
