@@ -235,6 +235,28 @@ fn misshapen(file: &toml::Table) -> Option<String> {
         })
 }
 
+/// How to write `[[sources]]` or `[[normalize.rules]]` when the file gives one of them as
+/// something else than a list (`[sources]` with one bracket, `sources = "…"`): said after the
+/// reader's "expected a sequence".
+fn not_a_list(file: &toml::Table) -> Option<String> {
+    [
+        ("sources", file.get("sources")),
+        (
+            "normalize.rules",
+            file.get("normalize").and_then(|n| n.get("rules")),
+        ),
+    ]
+    .into_iter()
+    .find_map(|(key, v)| {
+        let v = v.filter(|v| !v.is_array())?;
+        Some(format!(
+            "; {key} is {}, not a list: write each entry as [[{key}]] (two brackets) with \
+             its keys on the lines below it",
+            a_value(v)
+        ))
+    })
+}
+
 /// "an array", "a string": the kind of TOML value `v` is.
 fn a_value(v: &toml::Value) -> String {
     let kind = v.type_str();
@@ -928,7 +950,8 @@ pub fn without_credentials(raw: &str) -> Cow<'_, str> {
 /// A character that must not reach a log line, a terminal or the page as it is: a control
 /// character (an escape sequence, a line break that would forge a line) or an invisible one
 /// that turns or breaks how a line reads (direction marks and overrides, line and
-/// paragraph separators).
+/// paragraph separators); and the noncharacters U+FFFE and U+FFFF, which no XML document
+/// may hold (a name with one made an OPML export no reader opens).
 pub(crate) fn unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -940,6 +963,8 @@ pub(crate) fn unprintable(c: char) -> bool {
                 | '\u{061C}'
                 | '\u{202A}'..='\u{202E}'
                 | '\u{2066}'..='\u{2069}'
+                | '\u{FFFE}'
+                | '\u{FFFF}'
         )
 }
 
@@ -1060,6 +1085,23 @@ impl Config {
         valid(path, config, problems)
     }
 
+    /// [`Config::load`] for a reload of a daemon that polls `running` sources. A file that
+    /// holds no settings at all (empty, blank or only comments: an editor still writing it,
+    /// a failed copy over it) is refused then, instead of dropping every source; a file meant
+    /// to poll nothing says so with `sources = []`.
+    pub fn load_again(path: &Path, running: usize) -> Result<Config, ConfigError> {
+        let text = Self::read_file(path)?;
+        if running > 0 && text.parse::<toml::Table>().is_ok_and(|t| t.is_empty()) {
+            return Err(read_error(path)(format!(
+                "the file holds no settings (it is empty or only comments); not taken, \
+                 because it would drop all {running} sources (if that is meant, write \
+                 `sources = []`)"
+            )));
+        }
+        let (config, problems) = Self::read_text(path, &text, None)?;
+        valid(path, config, problems)
+    }
+
     /// The `[http]` section alone, for the clients of a running daemon (`wirefold stats`,
     /// `wirefold health-check`): read and checked like [`Config::load`], but only problems
     /// of `http.*` keys count. A monitoring user who cannot write the daemon's store, or a
@@ -1150,6 +1192,12 @@ impl Config {
         path: &Path,
         env: Option<std::collections::HashMap<String, String>>,
     ) -> Result<(Config, Vec<Problem>), ConfigError> {
+        let text = Self::read_file(path)?;
+        Self::read_text(path, &text, env)
+    }
+
+    /// The text of the configuration file at `path`, or why it cannot be read.
+    fn read_file(path: &Path) -> Result<String, ConfigError> {
         let read_err = read_error(path);
         if path.is_dir() {
             return Err(read_err("a directory, not a configuration file".into()));
@@ -1168,8 +1216,7 @@ impl Config {
             };
             return Err(read_err(what.into()));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
-        Self::read_text(path, &text, env)
+        std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))
     }
 
     /// [`Config::read`] of `text`, the file's or a part of it ([`Config::read_part`]).
@@ -1183,7 +1230,17 @@ impl Config {
         // that environment variables (all strings) can set numbers and switches; but in the
         // file `enabled = 2` would be true, `path = 5` the directory "5" and
         // `max_body_bytes = 1.5` 2. The file alone is read strictly first.
-        toml::from_str::<Settings>(text).map_err(|e| read_err(strict_error(text, &e)))?;
+        toml::from_str::<Settings>(text).map_err(|e| {
+            let mut why = strict_error(text, &e);
+            if let Some(hint) = text
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|t| not_a_list(&t))
+            {
+                why.push_str(&hint);
+            }
+            read_err(why)
+        })?;
         if let Some(why) = text.parse::<toml::Table>().ok().and_then(|t| misshapen(&t)) {
             return Err(read_err(why));
         }

@@ -129,6 +129,12 @@ fn every_problem_is_listed_with_its_key() {
         [[sources]]
         name = "slashed"
         url = "//user:pa/ss9@h.example/feed"
+        [[sources]]
+        name = "elsewhere"
+        url = "file://fileserver/feeds/a.xml"
+        [[sources]]
+        name = "local"
+        url = "file://localhost/tmp/a.xml"
     "#;
     let p = problems(load(bad, &[]));
     let joined = p.join("\n");
@@ -163,6 +169,15 @@ fn every_problem_is_listed_with_its_key() {
     assert!(!joined.contains("sources[7].url"), "{joined}");
     assert!(joined.contains("sources[8].url"), "{joined}");
     assert!(!joined.contains("ss9"), "{joined}");
+    // Another machine's file failed at every poll; `localhost` is this one.
+    assert!(
+        joined.contains(
+            "sources[9].url (source \"elsewhere\"): \"file://fileserver/feeds/a.xml\" is not a \
+             file on this machine: a file URL is written file:///path/to/feed.xml"
+        ),
+        "{joined}"
+    );
+    assert!(!joined.contains("sources[10]"), "{joined}");
 }
 
 #[test]
@@ -239,6 +254,25 @@ fn backups_inside_the_store_are_refused() {
             &[],
         )
         .unwrap();
+    }
+}
+
+/// A store path that is no directory of its own (`.`, `..`, `/`) is refused by name; it was
+/// refused with a message about `store.backup_dir`, a key never set (config audit, session
+/// 65).
+#[test]
+fn a_store_path_that_is_no_directory_of_its_own_is_refused_by_name() {
+    for path in [".", "./", "..", "/", "data/..", "/."] {
+        let p = problems(load(&format!("[store]\npath = \"{path}\"\n"), &[]));
+        assert_eq!(
+            p,
+            [format!(
+                "store.path: \"{path}\" is not a directory of its own (the current, a parent or \
+                 the root directory): compaction and restore move the store's directory aside \
+                 whole; give it one, such as \"data/wirefold\""
+            )],
+            "{path}"
+        );
     }
 }
 
@@ -527,6 +561,19 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
         (
             "sources = [[\"a\", \"https://example.com/\"]]\n",
             "sources: entry 1 is an array, not a table: write each entry as [[sources]]",
+        ),
+        // One bracket makes a table, not the list of sources (it said "expected a sequence"
+        // alone).
+        (
+            "[sources]\nname = \"a\"\nurl = \"https://example.com/\"\n",
+            "line 1, column 1: invalid type: map, expected a sequence; sources is a table, not \
+             a list: write each entry as [[sources]] (two brackets) with its keys on the lines \
+             below it",
+        ),
+        (
+            "[normalize.rules]\nname = \"x\"\n",
+            "line 1, column 1: invalid type: map, expected a sequence; normalize.rules is a \
+             table, not a list: write each entry as [[normalize.rules]] (two brackets)",
         ),
         (
             "[normalize]\nrules = [{ name = \"x\" }, [\"y\"]]\n",
@@ -1184,11 +1231,13 @@ fn a_source_name_with_a_control_character_is_refused_without_echoing_it() {
     );
     let p = problems(load(&toml, &[]));
     let refused = "sources[3].name: must not contain control characters (line breaks, tabs, \
-                   escapes) or direction overrides and line separators";
+                   escapes) or direction overrides, line separators and the noncharacters \
+                   U+FFFE, U+FFFF";
     assert!(p.iter().any(|p| p == refused), "{p:?}");
     assert!(p.iter().all(|p| !p.contains("forged")), "{p:?}");
     // A right-to-left override or a line separator turns how the name reads in a log.
-    for invisible in ["\\u202E", "\\u2028"] {
+    // U+FFFF made an OPML export that no XML reader opens.
+    for invisible in ["\\u202E", "\\u2028", "\\uFFFF", "\\uFFFE"] {
         let toml = format!(
             "{GOOD}\n[[sources]]\nname = \"evil{invisible}gpj.exe\"\nurl = \"https://x.example/f\"\n"
         );
@@ -1931,4 +1980,48 @@ fn source_names_that_look_the_same_are_refused() {
         &[]
     )
     .is_ok());
+}
+
+/// A reload of a file that holds no settings (an editor mid-write, a failed copy) would drop
+/// every source: refused while sources run, with how to mean it. A file with settings but
+/// no source, or `sources = []`, is taken.
+#[test]
+fn a_reload_of_a_file_without_settings_is_refused_while_sources_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let store = dir.path().join("db").display().to_string();
+    let again = |text: &str, running: usize| {
+        std::fs::write(&path, text).unwrap();
+        Config::load_again(&path, running)
+    };
+    for blank in [
+        "",
+        "\n  \n",
+        "# all sources moved to feeds.toml\n\n# [[sources]]\n",
+    ] {
+        match again(blank, 3) {
+            Err(ConfigError::Read { message, .. }) => assert_eq!(
+                message,
+                "the file holds no settings (it is empty or only comments); not taken, \
+                 because it would drop all 3 sources (if that is meant, write `sources = []`)"
+            ),
+            other => panic!("{blank:?}: {other:?}"),
+        }
+        // Nothing to drop: read as at start (all defaults).
+        let first = again(blank, 0);
+        assert!(
+            !matches!(&first, Err(ConfigError::Read { message, .. }) if message.contains("no settings")),
+            "{first:?}"
+        );
+    }
+    let none = again(&format!("sources = []\n[store]\npath = {store:?}\n"), 3).unwrap();
+    assert!(none.sources.is_empty());
+    let settings_only = again(&format!("[store]\npath = {store:?}\n"), 3).unwrap();
+    assert!(settings_only.sources.is_empty());
+    let kept = again(
+        &format!("[store]\npath = {store:?}\n[[sources]]\nname = \"a\"\nurl = \"./a.xml\"\n"),
+        3,
+    )
+    .unwrap();
+    assert_eq!(kept.sources.len(), 1);
 }

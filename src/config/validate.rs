@@ -317,6 +317,19 @@ pub(super) fn validate(
     let store_path: PathBuf = Path::new(s.store.path.trim()).components().collect();
     if s.store.path.trim().is_empty() {
         c.push("store.path", None, "must name a directory");
+    } else if store_path.file_name().is_none() {
+        // `.`, `..` or `/`: compaction and restore rename the store's directory, and its
+        // backups' default directory is made beside it.
+        c.push(
+            "store.path",
+            None,
+            format!(
+                "\"{}\" is not a directory of its own (the current, a parent or the root \
+                 directory): compaction and restore move the store's directory aside whole; \
+                 give it one, such as \"data/wirefold\"",
+                s.store.path.trim()
+            ),
+        );
     } else if let Err(msg) = check_writable_dir(&store_path) {
         c.push("store.path", None, msg);
     }
@@ -383,7 +396,9 @@ pub(super) fn validate(
         }
         absolute(p)
     };
-    if backup_dir.exists() && !backup_dir.is_dir() {
+    if store_path.file_name().is_none() {
+        // Refused above; a default `backup_dir` beside it means nothing.
+    } else if backup_dir.exists() && !backup_dir.is_dir() {
         c.push(
             "store.backup_dir",
             None,
@@ -678,7 +693,7 @@ pub(super) fn validate(
                 format!("sources[{i}].name"),
                 None,
                 "must not contain control characters (line breaks, tabs, escapes) or \
-                 direction overrides and line separators",
+                 direction overrides, line separators and the noncharacters U+FFFE, U+FFFF",
             );
         } else if name.bytes().all(|b| b == b'.') {
             // `/sources/../poll` is a step up the path to any HTTP client, not a name.
@@ -713,7 +728,20 @@ pub(super) fn validate(
                 None
             }
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
-            Ok(u) if u.scheme() == "file" => Some(u),
+            Ok(u) if u.scheme() == "file" && u.to_file_path().is_ok() => Some(u),
+            Ok(u) if u.scheme() == "file" => {
+                // `file://server/feed.xml` names another machine's file: every poll failed.
+                c.push(
+                    format!("sources[{i}].url"),
+                    label,
+                    format!(
+                        "\"{}\" is not a file on this machine: a file URL is written \
+                         file:///path/to/feed.xml (or ./feed.xml beside the configuration)",
+                        super::shown_url(src.url.trim())
+                    ),
+                );
+                None
+            }
             Ok(u) => {
                 c.push(
                     format!("sources[{i}].url"),
