@@ -449,7 +449,18 @@ impl Folder {
     ) -> Result<usize, E> {
         let mut index = self.lock();
         reopen()?;
-        *index = snapshot::rebuild(&self.store, &self.params, now).map_err(rebuilding)?;
+        *index = match snapshot::rebuild(&self.store, &self.params, now) {
+            Ok(rebuilt) => rebuilt,
+            Err(e) => {
+                // The reopen cleared the store's fault: set again, writes stay refused and the
+                // recovery tries again, instead of polls folding against the index of before
+                // the failure, which may name articles the reopen dropped.
+                self.store.refuse_writes(format!(
+                    "rebuilding the index after reopening the store failed: {e}"
+                ));
+                return Err(rebuilding(e));
+            }
+        };
         self.index_size.store(index.len(), Ordering::Relaxed);
         // What the digests say was folded may be among the dropped writes.
         self.polls.forget_all();

@@ -1829,6 +1829,31 @@ fn a_store_reopened_after_a_failure_is_read_into_the_index_under_the_fold_lock()
     let failed = f.reload_after(T0 + HOUR, || Err("still full"), |_| "rebuild");
     assert_eq!(failed, Err("still full"));
     assert_eq!(f.lock().len(), 1);
+    // A rebuild that fails after the reopen cleared the fault sets it again: writes stay
+    // refused and the recovery tries again (they resumed against the index of before the
+    // failure, and the rebuild was never tried again: recheck, session 65).
+    let failed = f.reload_after(
+        T0 + HOUR,
+        || {
+            f.store.reopen()?;
+            f.store.take_trees();
+            Ok(())
+        },
+        |e| e,
+    );
+    assert!(failed.is_err());
+    let fault = f.store.fault().expect("writes refused again");
+    assert!(
+        fault
+            .message
+            .starts_with("rebuilding the index after reopening the store failed: "),
+        "{fault:?}"
+    );
+    // The next try mends it.
+    f.reload_after(T0 + HOUR, || f.store.reopen(), |e| e)
+        .unwrap();
+    assert!(f.store.fault().is_none());
+    assert_eq!(f.lock().len(), 1);
 }
 
 /// The ferry story of [`P`] in Chinese (our own translation): written without spaces, so

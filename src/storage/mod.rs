@@ -467,6 +467,26 @@ impl Store {
         e
     }
 
+    /// Refuses writes from now on, as after a failed write, for `why`: until a
+    /// [`Store::reopen`] clears it ([`Store::fault`]). For what fails around the store
+    /// (rebuilding the index after a reopen).
+    pub fn refuse_writes(&self, why: String) {
+        self.note_fault(StoreError::Io(why));
+    }
+
+    /// Takes the database away as a failed reopen leaves it: every call fails until the next
+    /// [`Store::reopen`].
+    #[cfg(test)]
+    pub(crate) fn take_trees(&self) {
+        drop(
+            self.shared
+                .trees
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+    }
+
     fn check_writable(&self) -> Result<()> {
         match self.fault() {
             Some(f) => Err(StoreError::Faulted(f.message)),
