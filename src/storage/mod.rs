@@ -373,8 +373,11 @@ impl Store {
         // sled 0.34 panics on some damage (a truncated segment) instead of returning an error:
         // catch that and report it as damage, without the panic's own message on stderr.
         if !existed {
+            // Synced into the directory before sled writes there: a crash must not keep
+            // sled's files and lose this mark.
             std::fs::write(&creating, "")
                 .map_err(|e| backup::io_error("writing", &creating, &e))?;
+            backup::sync_dir(path)?;
         }
         let mut data = None;
         let trees = catching_sled_panics(&shown, || {
@@ -383,6 +386,9 @@ impl Store {
             if !existed || unfinished {
                 std::fs::remove_file(&creating)
                     .map_err(|e| backup::io_error("removing", &creating, &e))?;
+                // Else a crash after the first articles were flushed could bring the mark
+                // back beside them, and the next start refuse the store as damaged.
+                backup::sync_dir(path)?;
             }
             if found < SCHEMA_VERSION {
                 schema::migrate(&trees, &shown, found)?;
