@@ -629,15 +629,21 @@ pub(crate) fn interrupted_restore(store: &Path) -> Option<StoreError> {
     let copy = restored.file_name()?.to_str()?;
     let stamp = copy.get(name.len() + ".restoring-".len()..)?;
     // A compaction moves the store aside as `discarded`, a restore as `replaced`.
-    let replaced = ["replaced", DISCARDED]
+    let (replaced, compaction) = ["replaced", DISCARDED]
         .iter()
-        .map(|what| restored.with_file_name(format!("{name}.{what}-{stamp}")))
-        .find(|p| p.exists());
+        .find_map(|&what| {
+            let aside = restored.with_file_name(format!("{name}.{what}-{stamp}"));
+            aside.exists().then_some((aside, what == DISCARDED))
+        })
+        .map_or((None, false), |(aside, compaction)| {
+            (Some(aside), compaction)
+        });
     // The store is moved aside only after the copy was checked.
     let checked = restored.join(CHECKED).exists() || replaced.is_some();
     Some(StoreError::InterruptedRestore {
         path: store.display().to_string(),
         restored: restored.display().to_string(),
+        compaction,
         replaced: replaced.map(|r| r.display().to_string()),
         checked,
     })

@@ -66,7 +66,7 @@ pub enum StoreError {
     /// The store is missing and a `restore` (or `compact`) stopped between moving it aside
     /// and renaming the checked copy into its place, or while copying the backup where there was no
     /// store: nothing is opened, lest an empty store start there.
-    #[error("{}", interrupted_restore(path, restored, replaced.as_deref(), *checked))]
+    #[error("{}", interrupted_restore(path, restored, replaced.as_deref(), *checked, *compaction))]
     InterruptedRestore {
         /// Store directory.
         path: String,
@@ -76,6 +76,8 @@ pub enum StoreError {
         replaced: Option<String>,
         /// Whether the copy was complete and checked (else it was cut short while copying).
         checked: bool,
+        /// Whether the store moved aside is a compaction's (`STORE.discarded-TIME`).
+        compaction: bool,
     },
     /// A read or write failed (disk full, permissions, …).
     #[error("store I/O failed: {0}")]
@@ -108,6 +110,7 @@ fn interrupted_restore(
     restored: &str,
     replaced: Option<&str>,
     checked: bool,
+    compaction: bool,
 ) -> String {
     if !checked {
         return format!(
@@ -116,15 +119,27 @@ fn interrupted_restore(
              again, or remove {restored} to start with an empty store"
         );
     }
-    let replaced = replaced
-        .map(|r| format!(", {r} the store it replaced"))
-        .unwrap_or_default();
-    format!(
-        "there is no store at {path}, and a restore or compaction stopped before it \
-         finished: {restored} is its checked copy (of the backup, or the compacted \
-         store){replaced}; rename the one to keep to {path} (or run the restore again), or \
-         remove {restored} to start with an empty store"
-    )
+    match replaced {
+        // A compaction is not run again: there is no store to compact.
+        Some(r) if compaction => format!(
+            "there is no store at {path}, and a compaction stopped before it finished: \
+             {restored} is its checked copy of the compacted store, {r} the store it \
+             compacted; rename the one to keep to {path}, or remove {restored} to start with \
+             an empty store"
+        ),
+        Some(r) => format!(
+            "there is no store at {path}, and a restore stopped before it finished: \
+             {restored} is its checked copy of the backup, {r} the store it replaced; rename \
+             the one to keep to {path} (or run the restore again), or remove {restored} to \
+             start with an empty store"
+        ),
+        None => format!(
+            "there is no store at {path}, and a restore or compaction stopped before it \
+             finished: {restored} is its checked copy (of the backup, or the compacted \
+             store); rename it to {path} (or run the restore again), or remove {restored} to \
+             start with an empty store"
+        ),
+    }
 }
 
 fn end_of(end: Option<u64>) -> String {

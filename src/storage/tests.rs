@@ -2112,7 +2112,9 @@ fn a_backup_restores_in_place_of_the_store_and_a_bad_one_changes_nothing() {
     assert!(matches!(e, StoreError::InterruptedRestore { .. }), "{e:?}");
     assert!(
         shown.contains(&copy.display().to_string())
-            && shown.contains(&replaced.display().to_string()),
+            && shown.contains(&replaced.display().to_string())
+            && shown.contains("a restore stopped before it finished")
+            && shown.contains("(or run the restore again)"),
         "{shown}"
     );
     assert!(!path.exists(), "no store was started");
@@ -2574,10 +2576,14 @@ fn a_compaction_leaves_a_compact_store_alone_and_clears_what_stopped_ones_left()
         ] {
             assert!(matches!(e, StoreError::InterruptedRestore { .. }), "{e:?}");
             let shown = e.to_string();
+            // Named a compaction's, which is not run again (it said "or run the restore
+            // again" for either).
             assert!(
-                shown.contains("its checked copy")
+                shown.contains("a compaction stopped before it finished")
+                    && shown.contains("its checked copy of the compacted store")
                     && shown.contains(&copy.display().to_string())
-                    && shown.contains(&aside.display().to_string()),
+                    && shown.contains(&aside.display().to_string())
+                    && !shown.contains("restore"),
                 "{shown}"
             );
         }
