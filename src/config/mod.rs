@@ -235,6 +235,39 @@ fn misshapen(file: &toml::Table) -> Option<String> {
         })
 }
 
+/// A key written in quotes with a dot in it (`"store.path" = …`), under `at`: the layering
+/// reads it as the dotted key, so it set `store.path` with nothing said. Header names are
+/// keys that may hold dots (`headers = { "X.Api" = … }`), and are kept as written.
+fn quoted_dotted_key(table: &toml::Table, at: &str) -> Option<String> {
+    let under = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    table.iter().find_map(|(key, value)| {
+        if key.contains('.') {
+            return Some(format!(
+                "{}: a quoted key holding a dot is read as the dotted key {}; write it \
+                 without the quotes",
+                under(&format!("\"{key}\"")),
+                under(key)
+            ));
+        }
+        if key == "headers" && at.starts_with("sources[") {
+            return None;
+        }
+        match value {
+            toml::Value::Table(t) => quoted_dotted_key(t, &under(key)),
+            toml::Value::Array(list) => list.iter().enumerate().find_map(|(i, v)| {
+                quoted_dotted_key(v.as_table()?, &format!("{}[{i}]", under(key)))
+            }),
+            _ => None,
+        }
+    })
+}
+
 /// How to write `[[sources]]` or `[[normalize.rules]]` when the file gives one of them as
 /// something else than a list (`[sources]` with one bracket, `sources = "…"`): said after the
 /// reader's "expected a sequence".
@@ -283,6 +316,10 @@ fn plain_types(message: &str) -> String {
         ("f64", "a number"),
         ("f32", "a number"),
     ];
+    // A TOML integer beyond i64 (which the file's table reader takes for a u64 once).
+    if message == "u64 value was too large" {
+        return format!("number out of range: at most {}", i64::MAX);
+    }
     let mut message = message.replace("` as i128,", "` (out of range),");
     // `fetch = 5`: "expected struct FetchSettings" named a type of ours
     if let Some((head, _)) = message
@@ -1241,7 +1278,13 @@ impl Config {
             }
             read_err(why)
         })?;
-        if let Some(why) = text.parse::<toml::Table>().ok().and_then(|t| misshapen(&t)) {
+        // The layering below reads the file with `config`'s own TOML reader, which takes no
+        // integer beyond i64: a larger one failed there as "number too large to fit in
+        // target type", without its key or place. Read here, it gets both.
+        let table = text
+            .parse::<toml::Table>()
+            .map_err(|e| read_err(strict_error(text, &e)))?;
+        if let Some(why) = misshapen(&table).or_else(|| quoted_dotted_key(&table, "")) {
             return Err(read_err(why));
         }
         let lookup = {

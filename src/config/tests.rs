@@ -587,6 +587,23 @@ fn a_value_of_the_wrong_type_in_the_file_is_refused_with_its_place() {
             "fetch = 5\n",
             "line 1, column 9: invalid type: integer `5`, expected a table of keys ([section], or { key = … })",
         ),
+        // A quoted key with a dot was read as the dotted key: `store.path` set with
+        // nothing said (config audit, session 65). A header name may hold one.
+        (
+            "\"store.path\" = \"x\"\n",
+            "\"store.path\": a quoted key holding a dot is read as the dotted key store.path; \
+             write it without the quotes",
+        ),
+        (
+            "[[sources]]\nname = \"a\"\nurl = \"https://example.com/\"\n\"fetch.timeout\" = \"1s\"\n",
+            "sources[0].\"fetch.timeout\": a quoted key holding a dot is read as the dotted \
+             key sources[0].fetch.timeout",
+        ),
+        // Beyond i64: it failed in the layering without its key or place.
+        (
+            "[fetch]\nmax_body_bytes = 10000000000000000000\n",
+            "line 2, column 18: number out of range: at most 9223372036854775807",
+        ),
         (
             "[dedup]\nsimhash_max_distance = 5000000000\n",
             "line 2, column 24: invalid value: integer `5000000000` (out of range), expected a whole number, 0 or more",
@@ -1510,14 +1527,15 @@ fn a_sources_headers_are_checked_and_their_values_never_shown() {
         [[sources]]
         name = "paid"
         url = "https://api.example.com/wire.xml"
-        headers = { "X-Api-Key" = "s3cret-key-value", Cookie = "session=abc", "User-Agent" = "our-monitor/2" }
+        headers = { "X-Api-Key" = "s3cret-key-value", Cookie = "session=abc", "User-Agent" = "our-monitor/2", "X.Trace" = "1" }
         "#,
         &[],
     )
     .unwrap();
     let h = &c.sources[0].headers;
     let names: Vec<&str> = h.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["cookie", "user-agent", "x-api-key"]);
+    // A header's name may hold a dot, unlike a setting's.
+    assert_eq!(names, ["cookie", "user-agent", "x-api-key", "x.trace"]);
     assert!(h.iter().all(|(_, v)| v.is_sensitive()));
     let shown = format!("{c:?}");
     assert!(shown.contains("x-api-key"), "{shown}");
