@@ -111,12 +111,41 @@ pub(super) fn overrides(
             )));
         } else {
             match value {
+                // The reader takes these words for 1 and 0 wherever a number is asked for:
+                // `CONCURRENCY=yes` ran one poll at a time, `MIN_SIMILARITY=on` was 1.0.
+                Ok(value) if SWITCH_WORDS.contains(&value.trim().to_lowercase().as_str()) => {
+                    match number_kind(&key) {
+                        Some(kind) => problems.push(problem(format!("{value:?} is not {kind}"))),
+                        None => out.push(Variable { name, key, value }),
+                    }
+                }
                 Ok(value) => out.push(Variable { name, key, value }),
                 Err(shown) => problems.push(problem(format!("{shown} is not UTF-8 text"))),
             }
         }
     }
     out
+}
+
+/// What the `config` crate reads as a switch, and as 1 or 0 for a number.
+const SWITCH_WORDS: [&str; 6] = ["true", "false", "yes", "no", "on", "off"];
+
+/// "a whole number" or "a number" when `key` (`section.key`) takes one, found by reading a
+/// file that sets it alone; `None` for a switch, text, or a key that is not there.
+fn number_kind(key: &str) -> Option<&'static str> {
+    let (section, name) = key.split_once('.')?;
+    let reads = |value: &str| {
+        let quoted = toml::Value::String(name.to_owned());
+        toml::from_str::<super::settings::Settings>(&format!("[{section}]\n{quoted} = {value}\n"))
+            .is_ok()
+    };
+    if reads("true") || !reads("1") {
+        None
+    } else if reads("1.5") {
+        Some("a number")
+    } else {
+        Some("a whole number")
+    }
 }
 
 /// The problem of the variable behind `error`, when the error is a value of the wrong type

@@ -728,6 +728,12 @@ fn a_variable_that_sets_no_key_says_why_and_the_others_are_still_checked() {
             ("WIREFOLD_LOG__LEVEL__CRATE", "debug"),
             ("WIREFOLD_SCHEDULE_MIN_INTERVAL", "1m"),
             ("WIREFOLD_FETCH__TIMEOUT", "0s"),
+            // Switch words were read as 1 and 0 for numbers (config audit, session 65);
+            // for a switch or text they are what they say.
+            ("WIREFOLD_STORE__BACKUPS_KEPT", "Yes"),
+            ("WIREFOLD_DEDUP__MIN_CONTAINMENT", "on"),
+            ("WIREFOLD_SCHEDULE__ADAPTIVE", "off"),
+            ("WIREFOLD_FETCH__USER_AGENT", "yes"),
         ],
     ));
     let mut p = p;
@@ -765,6 +771,14 @@ fn a_variable_that_sets_no_key_says_why_and_the_others_are_still_checked() {
         format!(
             "schedule_min_interval: unknown key; a section's key takes two underscores: WIREFOLD_SCHEDULE__MIN_INTERVAL{}",
             var("WIREFOLD_SCHEDULE_MIN_INTERVAL")
+        ),
+        format!(
+            r#"store.backups_kept: "Yes" is not a whole number{}"#,
+            var("WIREFOLD_STORE__BACKUPS_KEPT")
+        ),
+        format!(
+            r#"dedup.min_containment: "on" is not a number{}"#,
+            var("WIREFOLD_DEDUP__MIN_CONTAINMENT")
         ),
         // A problem of the file's validation is still found beside them.
         format!(
