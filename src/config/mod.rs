@@ -1253,7 +1253,18 @@ impl Config {
             };
             return Err(read_err(what.into()));
         }
-        std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))
+        let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|e| {
+            // Where, as the other reading errors say it: the text before is good.
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+            let last = good.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+            let column = String::from_utf8_lossy(last).chars().count() + 1;
+            read_err(format!(
+                "line {line}, column {column}: not UTF-8 text (a file saved in another \
+                 encoding, such as Latin-1 or UTF-16?)"
+            ))
+        })
     }
 
     /// [`Config::read`] of `text`, the file's or a part of it ([`Config::read_part`]).

@@ -856,6 +856,14 @@ fn missing_file_is_a_read_error() {
         std::os::unix::fs::symlink("/dev/null", &to_device).unwrap();
         assert!(message(&to_device).starts_with("not a regular file"));
     }
+    // Text in another encoding says where (it said "stream did not contain valid UTF-8").
+    let latin1 = dir.path().join("latin1.toml");
+    std::fs::write(&latin1, b"[store]\npath = \"data\"\n# Caf\xe9 feeds\n").unwrap();
+    assert_eq!(
+        message(&latin1),
+        "line 3, column 6: not UTF-8 text (a file saved in another encoding, such as \
+         Latin-1 or UTF-16?)"
+    );
 }
 
 #[test]
