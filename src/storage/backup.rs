@@ -1236,12 +1236,20 @@ fn prune(root: &Path, keep: usize, written: &Path, store: &Path) -> Result<Vec<P
     let excess = backups.len().saturating_sub(keep.max(1));
     let mut removed = Vec::new();
     let just_written = |name: &String| written.file_name().is_some_and(|w| *w == **name);
-    for name in backups
-        .into_iter()
-        .filter(|n| !just_written(n))
-        .take(excess)
-    {
+    for name in backups.into_iter().filter(|n| !just_written(n)) {
+        if removed.len() == excess {
+            break;
+        }
         let path = root.join(name);
+        // Another daemon serving this backup in place (a shared `backup_dir`): its store,
+        // never removed under it; the next older one goes instead.
+        let Ok(_claimed) = super::lock::claim_unused(&path) else {
+            tracing::warn!(
+                backup = %path.display(),
+                "an old backup is not removed: a process has it open as its store"
+            );
+            continue;
+        };
         fs::remove_dir_all(&path).map_err(|e| io_error("removing", &path, &e))?;
         removed.push(path);
     }

@@ -180,6 +180,28 @@ fn pruning_backups_never_removes_the_store_in_use() {
     drop(Store::open(&path, every).unwrap());
 }
 
+/// Nor another daemon's: one serving an old backup in place, in a `backup_dir` this store's
+/// backups share (recheck, session 65: it was removed under that daemon).
+#[test]
+fn pruning_backups_never_removes_a_backup_another_store_has_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("bk");
+    let every = Duration::from_millis(100);
+    let store = Store::open(&dir.path().join("db"), every).unwrap();
+    let served = backups.join("wirefold-20200101T000000Z");
+    drop(Store::open(&served, every).unwrap());
+    let older = backups.join("wirefold-20190101T000000Z");
+    drop(Store::open(&older, every).unwrap());
+    let other = Store::open(&served, every).unwrap();
+    let taken = store.backup(&backups, 1, Duration::from_secs(5)).unwrap();
+    // The unused one goes, the one in use stays; kept 1 beside it is all that could be.
+    assert_eq!(taken.removed, vec![older.clone()]);
+    assert!(served.join("conf").exists() && taken.path.exists());
+    drop(other);
+    let taken = store.backup(&backups, 1, Duration::from_secs(5)).unwrap();
+    assert!(taken.removed.contains(&served), "{:?}", taken.removed);
+}
+
 #[test]
 fn only_a_store_this_process_opened_waits_out_a_lock() {
     let dir = tempfile::tempdir().unwrap();
