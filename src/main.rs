@@ -581,10 +581,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let rt = runtime()?;
             let ok = rt.block_on(async {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let client = reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(5))
-                    .build()?;
+                let client = wirefold::stats::client(std::time::Duration::from_secs(5))?;
                 anyhow::Ok(client.get(&url).send().await?.status().is_success())
             });
             let shown = |text: String| wirefold::config::shown_text(&text).into_owned();

@@ -283,10 +283,15 @@ async fn healthy(base: &str, wait: std::time::Duration) -> anyhow::Result<()> {
     }
 }
 
-/// A client for the daemon's API whose requests end after `timeout`.
-fn client(timeout: std::time::Duration) -> anyhow::Result<reqwest::Client> {
+/// A client for the daemon's API whose requests end after `timeout`. Never through a proxy
+/// of the environment (`HTTP_PROXY`, `ALL_PROXY`: set for the daemon's polls, in a container
+/// too): the daemon is reached directly, and the token must not go to a proxy.
+pub fn client(timeout: std::time::Duration) -> anyhow::Result<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Ok(reqwest::Client::builder().timeout(timeout).build()?)
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .build()?)
 }
 
 /// Sends `req` with the bearer `token` and returns the body of a success; a refusal (of a

@@ -205,6 +205,37 @@ fn once_summarizes_each_source_then_export_sees_a_locked_store() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
+    // A proxy set in the environment (for the daemon's polls, as a container's) is not for
+    // the daemon's own API: the clients sent it their requests, the token with them, and
+    // its refusal failed the container's health check (observability audit, session 66).
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    for args in [
+        vec!["health-check", "--url", &daemon.url("/healthz")],
+        vec![
+            "stats",
+            "--url",
+            &daemon.url("/"),
+            "--token",
+            "PROXIED-TOKEN",
+        ],
+    ] {
+        let mut cmd = crate::helpers::wirefold();
+        for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+            cmd.env(var, &proxy_url);
+        }
+        cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+        let out = cmd.args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+    assert!(
+        proxy
+            .accept()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "a client went through the proxy"
+    );
     let (code, _) = daemon.terminate();
     assert_eq!(code, Some(0));
     let out = crate::helpers::wirefold()
