@@ -763,3 +763,41 @@ fn polled_during_the_wait(spaced: &Arrivals, other: &Arrivals, spacing: Duration
     );
     assert!(spaced[1].1 - spaced[0].1 + Duration::from_millis(50) >= spacing);
 }
+
+/// `/status` and the page answer while the store cannot read a source's state (sled fails
+/// every read after a failed write, until the store reopens): each such source is shown as
+/// `unknown`, saying why. Both answered 500 for the whole document while the disk was full
+/// (observability audit, session 66).
+#[test]
+fn status_and_the_page_answer_while_the_store_cannot_read_a_sources_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let toml = format!(
+        "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+         [[sources]]\nname = \"gone\"\nurl = \"{}\"\n",
+        dir.path().join("store").display(),
+        dir.path().join("missing.xml").display()
+    );
+    std::fs::write(&path, toml).unwrap();
+    let daemon = InProcess::start(&path);
+    daemon.store.take_trees();
+    let (code, body) = daemon.get("/status?source=gone");
+    assert_eq!(code, 200, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let entry = &status["sources"][0];
+    assert_eq!(entry["state"], "unknown", "{body}");
+    assert_eq!(entry["last_error"]["class"], "store", "{body}");
+    assert!(
+        entry["last_error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("its state cannot be read now: ")),
+        "{body}"
+    );
+    assert_eq!(status["health"]["waiting"], 1, "{body}");
+    let (code, page) = daemon.get("/");
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("its state cannot be read now"), "{page}");
+    daemon.store.reopen().unwrap();
+    assert_eq!(daemon.get("/status").0, 200);
+    daemon.stop();
+}

@@ -311,7 +311,8 @@ pub fn health_of(s: &SourceStatus) -> &'static str {
     match s.state {
         "disabled" => "disabled",
         "gone" => "gone",
-        "pending" | "held" => "waiting",
+        // Unknown: its state could not be read (the store refusing writes).
+        "pending" | "held" | "unknown" => "waiting",
         _ if s.failures == 0 => "ok",
         _ if s.failures < 3 => "failing",
         _ => "down",
@@ -416,7 +417,8 @@ pub struct SourceStatus {
     pub enabled: bool,
     /// `pending` (never polled), `ok`, `failing` (retried with backoff, never given up),
     /// `held` (due, or its last poll failed, while the network is down: polled again once
-    /// it is back, no back-off), `gone` (410: not polled any more) or `disabled`.
+    /// it is back, no back-off), `gone` (410: not polled any more), `disabled`, or `unknown`
+    /// (its state could not be read: the store fails reads after a failed write).
     pub state: &'static str,
     /// When the server said 410 Gone.
     pub gone_since: Option<String>,
@@ -728,13 +730,28 @@ pub(super) fn build(
     let mut hosts = Vec::new();
     let held_at = state.scheduler.held_at();
     for s in live.list.iter() {
-        let st: SourceState = state.store.source_state(&s.name)?.unwrap_or_default();
+        // A state the store cannot read now (sled fails every read after a failed write
+        // until the store is reopened, and while it reopens) is shown as unknown: the whole
+        // document failed, page included, just when the disk was full.
+        let (st, unreadable) = match state.store.source_state(&s.name) {
+            Ok(st) => (st.unwrap_or_default(), None),
+            Err(e) => (SourceState::default(), Some(e)),
+        };
         // its own, and the one its last poll was redirected to
         let host = [
             crate::ingest::polled_host(s, Some(&st)),
             state.hosts.redirected(&s.name, s.url.as_str()),
         ];
-        let entry = source_entry(s, &live.schedule, st, held_at);
+        let mut entry = source_entry(s, &live.schedule, st, held_at);
+        if let Some(e) = unreadable.filter(|_| entry.enabled) {
+            entry.state = "unknown";
+            entry.last_error = Some(SourceError {
+                class: "store".into(),
+                status: None,
+                message: format!("its state cannot be read now: {e}"),
+                at: None,
+            });
+        }
         let word = health_of(&entry);
         health.add(word);
         let wanted = match query.show {
