@@ -801,3 +801,44 @@ fn status_and_the_page_answer_while_the_store_cannot_read_a_sources_state() {
     assert_eq!(daemon.get("/status").0, 200);
     daemon.stop();
 }
+
+/// A disabled source has no per-source series: a source disabled by a reload kept its
+/// `wirefold_source_failures` (and an alert on it firing) until a restart, where a removed
+/// one's went (observability audit, session 66).
+#[test]
+fn a_disabled_source_has_no_series_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    {
+        let s = crate::storage::Store::open(&store, Duration::from_millis(100)).unwrap();
+        let failing = crate::storage::SourceState {
+            failures: 7,
+            polls: 9,
+            ..Default::default()
+        };
+        for name in ["off-series-test", "on-series-test"] {
+            s.put_source_state(name, &failing).unwrap();
+        }
+        s.flush().unwrap();
+    }
+    let path = dir.path().join("w.toml");
+    let missing = dir.path().join("missing.xml");
+    let toml = format!(
+        "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+         [[sources]]\nname = \"off-series-test\"\nurl = \"{}\"\nenabled = false\n\
+         [[sources]]\nname = \"on-series-test\"\nurl = \"{}\"\n",
+        store.display(),
+        missing.display(),
+        missing.display()
+    );
+    std::fs::write(&path, toml).unwrap();
+    let daemon = InProcess::start(&path);
+    let (code, metrics) = daemon.get("/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("wirefold_source_failures{source=\"on-series-test\"}"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("off-series-test"), "{metrics}");
+    daemon.stop();
+}

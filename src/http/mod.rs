@@ -364,6 +364,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             let names: std::collections::HashSet<&str> = live
                 .list
                 .iter()
+                .filter(|src| src.enabled)
                 .take(max)
                 .map(|src| src.name.as_str())
                 .collect();
@@ -375,15 +376,15 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 .retain(|(name, _)| names.contains(name.as_str()));
             last.states
         } else {
-            // Each state read once: the first `max` sources' for their own series, and every
-            // source's health, past that cap too (an alert on sources down must not miss the
-            // 101st).
+            // Each state read once: the first `max` enabled sources' for their own series (a
+            // disabled one's failures kept an alert on it firing), and every source's health,
+            // past that cap too (an alert on sources down must not miss the 101st).
             let mut counts = status::HealthCounts::default();
             let held_at = s.scheduler.held_at();
             let mut shown = Vec::with_capacity(max.min(live.list.len()));
-            for (k, src) in live.list.iter().enumerate() {
+            for src in live.list.iter() {
                 let st = s.store.source_state(&src.name).ok().flatten();
-                if let Some(st) = st.as_ref().filter(|_| k < max) {
+                if let Some(st) = st.as_ref().filter(|_| src.enabled && shown.len() < max) {
                     shown.push((src.name.clone(), st.clone()));
                 }
                 let entry =
