@@ -65,15 +65,21 @@ impl App {
         }
     }
 
-    /// One line for `systemctl status`: sources, failures, counts, store size.
+    /// One line for `systemctl status`: sources, failures, counts, store size. Failing is
+    /// what `/status` and `wirefold stats` count so (`failing` or `down`): a source gone
+    /// (410, not polled any more) was counted too.
     pub fn summary(&self) -> String {
         let live = self.sources.get();
         let sources: Vec<_> = live.enabled().collect();
         let failing = sources
             .iter()
-            .filter(
-                |s| matches!(self.ctx.store.source_state(&s.name), Ok(Some(st)) if st.failures > 0),
-            )
+            .filter(|s| {
+                let Ok(Some(st)) = self.ctx.store.source_state(&s.name) else {
+                    return false;
+                };
+                let entry = crate::http::source_entry(s, &live.schedule, st, None);
+                matches!(crate::http::health_of(&entry), "failing" | "down")
+            })
             .count();
         let counts = self.ctx.store.counts().unwrap_or_default();
         format!(

@@ -842,3 +842,44 @@ fn a_disabled_source_has_no_series_of_its_own() {
     assert!(!metrics.contains("off-series-test"), "{metrics}");
     daemon.stop();
 }
+
+/// `STATUS=` counts as failing what `/status` and `wirefold stats` count so: a source gone
+/// (410, not polled any more) was counted too (observability audit, session 66: "2 failing"
+/// beside /status's failing 0, down 1, gone 1).
+#[test]
+fn the_service_status_line_counts_failing_sources_as_status_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let missing = dir.path().join("missing.xml");
+    let url = url::Url::from_file_path(&missing).unwrap();
+    {
+        let s = crate::storage::Store::open(&store, Duration::from_millis(100)).unwrap();
+        let state = |failures, gone: bool| crate::storage::SourceState {
+            failures,
+            polls: 5,
+            configured_url: Some(url.to_string()),
+            gone_since: gone.then_some(1_700_000_000_000),
+            ..Default::default()
+        };
+        s.put_source_state("gone", &state(4, true)).unwrap();
+        s.put_source_state("down", &state(4, false)).unwrap();
+        s.put_source_state("fine", &state(0, false)).unwrap();
+        s.flush().unwrap();
+    }
+    let path = dir.path().join("w.toml");
+    let sources: String = ["gone", "down", "fine"]
+        .iter()
+        .map(|n| format!("[[sources]]\nname = \"{n}\"\nurl = \"{url}\"\n"))
+        .collect();
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n{sources}",
+            store.display()
+        ),
+    )
+    .unwrap();
+    let app = App::build(Config::load_with_env(&path, Some(HashMap::new())).unwrap()).unwrap();
+    let line = app.summary();
+    assert!(line.starts_with("3 sources (1 failing); "), "{line}");
+}

@@ -58,7 +58,7 @@ use crate::storage::Store;
 pub use api::{ArticleView, CopyView, StoryView};
 pub use serve::{serve, MAX_CONNECTIONS};
 pub use starting::StartingServer;
-pub(crate) use status::rfc3339;
+pub(crate) use status::{health_of, rfc3339, source_entry};
 pub use status::{SourceStatus, Status, StatusCache};
 
 /// Largest request body accepted (wirefold's API takes none).

@@ -621,7 +621,7 @@ pub(super) async fn status(State(state): State<AppState>, RawQuery(q): RawQuery)
 ///
 /// `held_at`: the time now while the network is down, when the scheduler holds back every
 /// source whose poll is due.
-pub(super) fn source_entry(
+pub(crate) fn source_entry(
     s: &SourceConfig,
     schedule: &crate::config::ScheduleConfig,
     st: SourceState,
