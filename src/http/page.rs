@@ -90,6 +90,19 @@ fn render(
             text(&skew.warning())
         );
     }
+    // As `wirefold stats` says it: else only each held row's grey "waiting" told of it, and
+    // past the rows a page lists, nothing.
+    let net = &status.network;
+    if net.state == "down" {
+        let _ = write!(
+            h,
+            "<p class=\"err\" id=\"network\">The network is down since {}: every source \
+failed at once; {} held back until a probe gets through (next {}).</p>",
+            opt(&net.down_since),
+            text(&counted(net.held as u64, "source", "sources")),
+            opt(&net.next_probe)
+        );
+    }
     let store = &status.store;
     if let Some(e) = &store.error {
         let what = if store.damaged {

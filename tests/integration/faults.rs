@@ -385,6 +385,12 @@ fn every_source_failing_at_once_is_reported_as_network_down() {
     let (code, out, err) = env.command(&["stats"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("NETWORK DOWN since"), "{out}");
+    // So does the page, above its rows (it showed only each held row's "waiting").
+    let (_, page) = http_get(&daemon.url("/"));
+    assert!(
+        page.contains("<p class=\"err\" id=\"network\">The network is down since "),
+        "{page}"
+    );
 }
 
 /// Three sources on dead hosts and one that works: the dead ones fail first and fail again,
