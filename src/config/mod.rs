@@ -74,12 +74,26 @@ impl ConfigError {
     }
 }
 
-/// The error of a configuration file at `path` that cannot be read, saying why.
+/// The error of a configuration file at `path` that cannot be read, saying why (what it
+/// quotes of the file [`escaped`]).
 fn read_error(path: &Path) -> impl Fn(String) -> ConfigError + '_ {
     move |message| ConfigError::Read {
         path: path.to_path_buf(),
-        message,
+        message: escaped(&message),
     }
+}
+
+/// `s` with what may not reach a terminal or a log line as it is ([`unprintable`]: an
+/// escape sequence that retitles the window, a bidirectional override) written as an
+/// escape; its line breaks (a pattern's caret under it) kept.
+fn escaped(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' => c.to_string(),
+            c if unprintable(c) => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Whether `message` names the dotted `key` as a whole (`schedule.min_interval`, not within
@@ -398,10 +412,15 @@ pub struct Problem {
 }
 
 impl fmt::Display for Problem {
+    /// A message quotes what the file or the environment holds (`"info\u{1b}]0;…" is not a
+    /// level`): what may not reach a terminal or a log line as it is ([`unprintable`]) is
+    /// written as an escape, for `check-config`, the reload's log line, `/status` and
+    /// `wirefold stats`; a message's own line breaks (a pattern's caret) stay.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (key, message) = (escaped(&self.key), escaped(&self.message));
         match &self.source {
-            Some(name) => write!(f, "{} (source \"{}\"): {}", self.key, name, self.message),
-            None => write!(f, "{}: {}", self.key, self.message),
+            Some(name) => write!(f, "{key} (source \"{}\"): {message}", escaped(name)),
+            None => write!(f, "{key}: {message}"),
         }
     }
 }

@@ -1287,6 +1287,17 @@ fn a_source_name_with_a_control_character_is_refused_without_echoing_it() {
     let toml =
         format!("{GOOD}\n[[sources]]\nname = \"وكالة أنباء\"\nurl = \"https://x.example/f\"\n");
     assert!(load(&toml, &[]).is_ok());
+    // A value a message quotes reaches the terminal, the log and `stats` escaped: a refused
+    // reload's log level retitled the operator's window (observability audit, session 66).
+    let toml = format!("{GOOD}\n[log]\nlevel = \"info\\u001b]0;pwned\\u0007\"\n");
+    let e = load(&toml, &[]).unwrap_err();
+    for shown in [e.to_string(), e.one_line()] {
+        assert!(
+            shown.contains(r#"log.level: "info\u{1b}]0;pwned\u{7}" is not a level"#),
+            "{shown}"
+        );
+        assert!(!shown.contains(['\u{1b}', '\u{7}']), "{shown}");
+    }
 }
 
 #[test]
