@@ -72,6 +72,20 @@ fn cut_bytes(s: &mut String, max: usize) {
     }
 }
 
+/// The longest feed title kept, in characters.
+const FEED_TITLE_CHARS: usize = 200;
+
+/// A feed's own title as it is kept with the source's state and shown beside it (/status,
+/// the page, the log): as the feed gave it, escaped there, but without what a source name
+/// may not hold either (a direction override reversed its cell on the page, an escape
+/// reached a terminal), and cut at [`FEED_TITLE_CHARS`]: a 50 KB title was stored with
+/// every poll's state and served whole in every /status (observability audit, session 66).
+fn feed_title(raw: String) -> Option<String> {
+    let mut title = raw.replace(crate::config::unprintable, "");
+    cut_chars(&mut title, FEED_TITLE_CHARS);
+    (!title.trim().is_empty()).then_some(title)
+}
+
 fn cut_chars(s: &mut String, max: usize) {
     if let Some((at, _)) = s.char_indices().nth(max) {
         s.truncate(at);
@@ -110,13 +124,7 @@ pub fn ingest_body(
     let now = Utc::now();
     let info = FeedInfo {
         entry_gap: entry_gap(&feed.entries, now),
-        // Shown beside the source (/status, the page, the log) as the feed gave it, escaped
-        // there, but without what a source name may not hold either: a direction override
-        // reversed its cell on the page, an escape reached a terminal.
-        title: feed
-            .title
-            .map(|t| t.replace(crate::config::unprintable, ""))
-            .filter(|t| !t.trim().is_empty()),
+        title: feed.title.and_then(feed_title),
         ttl_minutes: feed.ttl_minutes,
         skip_hours: feed.skip_hours,
         skip_days: feed.skip_days,
@@ -356,6 +364,18 @@ pub fn entry_gap(entries: &[RawEntry], now: DateTime<Utc>) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feeds_title_is_kept_without_what_a_name_may_not_hold_and_cut() {
+        assert_eq!(
+            feed_title("Lo\u{202E}cal\u{1b}[31m feed".into()).as_deref(),
+            Some("Local[31m feed")
+        );
+        assert_eq!(feed_title(" \u{202E} ".into()), None);
+        let long = feed_title("é".repeat(50_000)).unwrap();
+        assert_eq!(long.chars().count(), FEED_TITLE_CHARS + 1);
+        assert!(long.ends_with("é…"), "{long}");
+    }
 
     #[test]
     fn long_titles_are_cut_on_a_character_boundary() {
