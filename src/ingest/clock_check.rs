@@ -59,8 +59,9 @@ impl Skew {
             "ahead of"
         };
         format!(
-            "the system clock is {by} {way} the clocks of {} feed servers (their Date \
-             headers): item dates, retention and the schedule go by it; set it right (NTP)",
+            "the system clock is {by} {way} the feed servers' clocks (the median of the last \
+             {} to answer, by their Date headers): item dates, retention and the schedule go \
+             by it; set it right (NTP)",
             self.hosts
         )
     }
