@@ -102,9 +102,23 @@ fn inflate(
     let limit = max_bytes.saturating_add(1);
     let mut out = Vec::new();
     let read = match codec {
-        Codec::Gzip => flate2::read::MultiGzDecoder::new(bytes)
-            .take(limit)
-            .read_to_end(&mut out),
+        // Member after member while the rest starts as one: bytes after the last (a line
+        // break a server appended) are left, as gzip(1) leaves "trailing garbage". Read as a
+        // broken member, they failed the poll under `x-gzip`, not under `gzip` (reqwest).
+        Codec::Gzip => {
+            let mut rest = bytes;
+            loop {
+                let mut member = flate2::bufread::GzDecoder::new(rest);
+                let room = limit.saturating_sub(out.len() as u64);
+                if let Err(e) = (&mut member).take(room).read_to_end(&mut out) {
+                    break Err(e);
+                }
+                rest = member.into_inner();
+                if out.len() as u64 >= limit || !rest.starts_with(&[0x1F, 0x8B]) {
+                    break Ok(out.len());
+                }
+            }
+        }
         Codec::Zlib => flate2::read::ZlibDecoder::new(bytes)
             .take(limit)
             .read_to_end(&mut out),
