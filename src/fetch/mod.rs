@@ -212,17 +212,13 @@ impl Fetcher {
         let mut deadline = tokio::time::Instant::now() + self.timeout;
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
-        if let Some(v) = validators
-            .etag
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
+        if let Some(v) = validators.etag.as_deref().and_then(validator_value) {
             headers.insert(header::IF_NONE_MATCH, v);
         }
         if let Some(v) = validators
             .last_modified
             .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
+            .and_then(validator_value)
         {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
@@ -333,12 +329,7 @@ impl Fetcher {
         let clock_offset = outcome::clock_offset(resp.headers(), chrono::Utc::now());
         let fresh_for = outcome::fresh_for(resp.headers());
         let final_url = resp.url().clone();
-        let header_string = |name: header::HeaderName| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
+        let header_string = |name: header::HeaderName| resp.headers().get(name).map(validator_text);
         let validators = Validators {
             etag: header_string(header::ETAG),
             last_modified: header_string(header::LAST_MODIFIED),
@@ -443,6 +434,21 @@ pub fn sends_own_headers(configured: &Url, hop: &Url) -> bool {
         && configured.port().is_none()
         && hop.port().is_none();
     same || upgraded
+}
+
+/// A validator (`ETag`, `Last-Modified`) as it is kept: one character per byte, as Latin-1.
+/// RFC 9110 lets an ETag hold bytes 0x80–0xFF, which `to_str` refuses: such a validator was
+/// dropped and the feed fetched whole at every poll (fetch audit, session 66). ASCII, what
+/// almost every server sends, is kept as it was.
+fn validator_text(v: &HeaderValue) -> String {
+    v.as_bytes().iter().map(|&b| char::from(b)).collect()
+}
+
+/// A kept validator sent back as the bytes it came as ([`validator_text`]); `None` for one
+/// no header can carry.
+fn validator_value(text: &str) -> Option<HeaderValue> {
+    let bytes: Option<Vec<u8>> = text.chars().map(|c| u8::try_from(c).ok()).collect();
+    HeaderValue::from_bytes(&bytes?).ok()
 }
 
 #[cfg(test)]

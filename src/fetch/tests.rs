@@ -680,6 +680,34 @@ async fn a_server_that_sends_raw_deflate_when_asked_for_it_is_never_asked() {
     assert!(!asked.contains("deflate"), "{asked}");
 }
 
+/// An ETag holding bytes 0x80–0xFF (RFC 9110's obs-text) is sent back as it came: it was
+/// dropped, and the feed fetched whole at every poll (fetch audit, session 66).
+#[tokio::test]
+async fn an_etag_with_bytes_past_ascii_is_sent_back_as_it_came() {
+    const TAG: &[u8] = b"\"caf\xe9\"";
+    let app = Router::new().route(
+        "/feed",
+        get(|headers: axum::http::HeaderMap| async move {
+            let tag = axum::http::HeaderValue::from_bytes(TAG).unwrap();
+            if headers.get(header::IF_NONE_MATCH) == Some(&tag) {
+                return StatusCode::NOT_MODIFIED.into_response();
+            }
+            (
+                [(header::ETAG, tag)],
+                "<rss version=\"2.0\"><channel/></rss>",
+            )
+                .into_response()
+        }),
+    );
+    let addr = serve_app(app).await;
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    let url = Url::parse(&format!("http://{addr}/feed")).unwrap();
+    let first = f.fetch(&url, &Validators::default()).await.unwrap();
+    assert_eq!(first.validators.etag.as_deref(), Some("\"caf\u{e9}\""));
+    let again = f.fetch(&url, &first.validators).await.unwrap();
+    assert!(matches!(again.content, Content::NotModified), "{again:?}");
+}
+
 /// A 304 to a request that asked no condition says nothing about the feed: an error, so
 /// that a source whose server always answers so does not stay "ok" with nothing stored.
 #[tokio::test]
