@@ -117,6 +117,21 @@ fn while_a_backup_has_the_store_closed_status_says_so_and_metrics_answer() {
     daemon.stop();
 }
 
+/// A configuration file in a new temporary directory: its store there, the listener on a
+/// free port, and one source `gone` reading a file that is not there.
+fn one_missing_file_source() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let toml = format!(
+        "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+         [[sources]]\nname = \"gone\"\nurl = \"{}\"\n",
+        dir.path().join("store").display(),
+        dir.path().join("missing.xml").display()
+    );
+    std::fs::write(&path, toml).unwrap();
+    (dir, path)
+}
+
 /// The daemon run in this process on `config`'s configuration, with its HTTP server on
 /// loopback.
 struct InProcess {
@@ -191,15 +206,7 @@ impl InProcess {
 /// poll-now reads with that turn too, not with the API's.
 #[test]
 fn status_the_page_metrics_and_poll_now_take_the_turn_they_share() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.toml");
-    let toml = format!(
-        "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
-         [[sources]]\nname = \"gone\"\nurl = \"{}\"\n",
-        dir.path().join("store").display(),
-        dir.path().join("missing.xml").display()
-    );
-    std::fs::write(&path, toml).unwrap();
+    let (_dir, path) = one_missing_file_source();
     let daemon = std::sync::Arc::new(InProcess::start(&path));
     assert_eq!(daemon.get("/status").0, 200);
     for path in ["/status?sources=failing", "/", "/metrics"] {
@@ -770,15 +777,7 @@ fn polled_during_the_wait(spaced: &Arrivals, other: &Arrivals, spacing: Duration
 /// (observability audit, session 66).
 #[test]
 fn status_and_the_page_answer_while_the_store_cannot_read_a_sources_state() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.toml");
-    let toml = format!(
-        "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
-         [[sources]]\nname = \"gone\"\nurl = \"{}\"\n",
-        dir.path().join("store").display(),
-        dir.path().join("missing.xml").display()
-    );
-    std::fs::write(&path, toml).unwrap();
+    let (_dir, path) = one_missing_file_source();
     let daemon = InProcess::start(&path);
     daemon.store.take_trees();
     let (code, body) = daemon.get("/status?source=gone");
