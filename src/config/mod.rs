@@ -413,7 +413,7 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     /// A message quotes what the file or the environment holds (`"info\u{1b}]0;…" is not a
-    /// level`): what may not reach a terminal or a log line as it is ([`unprintable`]) is
+    /// level`): what may not reach a terminal or a log line as it is (`unprintable`) is
     /// written as an escape, for `check-config`, the reload's log line, `/status` and
     /// `wirefold stats`; a message's own line breaks (a pattern's caret) stay.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
