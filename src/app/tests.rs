@@ -144,8 +144,14 @@ struct InProcess {
 
 impl InProcess {
     fn start(config: &std::path::Path) -> InProcess {
+        Self::start_with(config, |_| {})
+    }
+
+    /// Like [`InProcess::start`], with `before` done to the built app before it runs.
+    fn start_with(config: &std::path::Path, before: impl FnOnce(&App)) -> InProcess {
         let config = Config::load_with_env(config, Some(HashMap::new())).unwrap();
         let app = App::build(config).unwrap();
+        before(&app);
         let store = app.ctx.store.clone();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -881,4 +887,69 @@ fn the_service_status_line_counts_failing_sources_as_status_does() {
     let app = App::build(Config::load_with_env(&path, Some(HashMap::new())).unwrap()).unwrap();
     let line = app.summary();
     assert!(line.starts_with("3 sources (1 failing); "), "{line}");
+}
+
+/// Audit defect: a poll that came due while the store refused writes (disk full) returned
+/// before it was counted and put its source off a whole interval: `wirefold_polls_total` and
+/// `errors_by_class` did not show it, and the source, `pending`, waited an hour after the
+/// store reopened. It is counted with class `store`, and the source is held until the store
+/// takes writes again, then polled within `startup_spread`.
+#[test]
+fn a_poll_due_while_the_store_refuses_writes_is_counted_and_comes_again_once_it_reopens() {
+    let server = runtime();
+    let (addr, arrivals) = noting_server(&server, false);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.toml");
+    let toml = format!(
+        "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+         [schedule]\nstartup_spread = \"100ms\"\n\
+         [[sources]]\nname = \"s\"\nurl = \"http://{addr}/feed.xml\"\ninterval = \"1h\"\n",
+        dir.path().join("store").display()
+    );
+    std::fs::write(&path, toml).unwrap();
+    // The disk is full from the start: the daemon's recovery reopens the store a few seconds
+    // on, when its probe finds the disk takes writes.
+    let daemon = InProcess::start_with(&path, |app| {
+        app.ctx
+            .store
+            .refuse_writes("no space left on device (test)".into())
+    });
+    let store = daemon.store.clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut counted = false;
+    while arrivals.lock().unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "not polled again after the store reopened"
+        );
+        if store.fault().is_some() {
+            let (_, status) = daemon.get("/status?sources=none");
+            counted |= status.contains("{\"class\":\"store\",\"count\":1}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        counted,
+        "the poll due while the store refused writes was not counted"
+    );
+    assert!(
+        store.fault().is_none(),
+        "fetched while the store refused writes"
+    );
+    let (_, metrics) = daemon.get("/metrics");
+    assert!(
+        metrics.contains("wirefold_polls_total{outcome=\"error\",class=\"store\"}"),
+        "{metrics}"
+    );
+    // Polled and stored once the store took writes again: ok, its next poll an interval on.
+    let stored = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, status) = daemon.get("/status?source=s");
+        if status.contains("\"state\":\"ok\"") {
+            break;
+        }
+        assert!(Instant::now() < stored, "{status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    daemon.stop();
 }

@@ -57,9 +57,14 @@ pub async fn poll_source(
     let started = now_ms();
     if let Some(fault) = ctx.store.fault() {
         // The store refuses writes (disk full): fetching now would only be thrown away. The
-        // source's stored state is left as it was; /status reports the store's fault.
+        // source's stored state is left as it was; /status reports the store's fault. The
+        // poll is counted as failed with class `store` (it was not, and nothing showed why
+        // polls stopped), and the scheduler holds the source until the store reopens.
+        let error = PollError::from(StoreError::Faulted(fault.message));
+        ctx.errors.record(error.class());
+        crate::metrics::poll("error", error.class().name);
         return PollReport {
-            result: Err(StoreError::Faulted(fault.message).into()),
+            result: Err(error),
             state: ctx
                 .store
                 .source_state(&source.name)

@@ -14,7 +14,8 @@
 //! [`policy::next_poll`], stores it on the source's state and pushes the source back on the
 //! heap. Gone sources (410) are not pushed back. When every source fails at once
 //! ([`network`]), HTTP sources are held back instead, one is let through now and then as a
-//! probe, and status says so.
+//! probe, and status says so. A poll that fails because the store refuses writes (disk full)
+//! holds its source too, with no back-off step, until the store takes writes again.
 //!
 //! Time: the loop runs on tokio's clock (so tests can pause it) and derives wall-clock times
 //! (stored `next_poll`, skipHours, phase slots) from it and the wall clock read once at start.
@@ -50,6 +51,7 @@ use crate::config::{ScheduleConfig, SourceConfig};
 use crate::fetch::host_limit::{HostLimiter, HostPermit, PollSlots};
 use crate::ingest::{
     poll_source, polled_host, source_host, ErrorCounts, IngestContext, PollError, PollReport,
+    PollSummary,
 };
 use crate::storage::{Millis, SourceState, StoredHostLimits};
 use network::{Change, NetworkMonitor};
@@ -144,6 +146,11 @@ pub trait Poller: Send + Sync + 'static {
     fn until_ready(&self) -> impl Future<Output = ()> + Send {
         async {}
     }
+    /// Whether the store takes writes: false after a write failure (disk full) until it is
+    /// reopened. Sources whose polls failed on that are held until it is true again.
+    fn writable(&self) -> bool {
+        true
+    }
 }
 
 impl Poller for IngestContext {
@@ -186,6 +193,10 @@ impl Poller for IngestContext {
     async fn until_ready(&self) {
         self.store.until_open().await;
     }
+
+    fn writable(&self) -> bool {
+        self.store.fault().is_none()
+    }
 }
 
 /// The network as the scheduler sees it, for `/status`.
@@ -214,6 +225,9 @@ pub struct SchedulerStats {
     pub clock: Arc<crate::ingest::clock_check::ClockCheck>,
     /// Network state.
     pub network: Mutex<NetworkStatus>,
+    /// Sources held because their polls failed while the store refused writes (disk full):
+    /// not backed off, and polled again, spread over `startup_spread`, once it takes them.
+    pub store_held: AtomicUsize,
 }
 
 impl SchedulerStats {
@@ -233,12 +247,12 @@ impl SchedulerStats {
             .clone()
     }
 
-    /// The time now while the network is down (the scheduler holds back every source whose
-    /// poll is due), else `None`.
+    /// The time now while the network is down, or while sources wait for the store to take
+    /// writes again (the scheduler holds back every source whose poll is due), else `None`.
     pub fn held_at(&self) -> Option<Millis> {
-        self.network()
-            .down_since
-            .map(|_| Utc::now().timestamp_millis())
+        let held =
+            self.network().down_since.is_some() || self.store_held.load(Ordering::SeqCst) > 0;
+        held.then(|| Utc::now().timestamp_millis())
     }
 }
 
@@ -426,7 +440,18 @@ struct Scheduler<P> {
     /// after the wall clock stepped forward it lay ahead of the scheduler's clock, and
     /// poll-now was refused for the length of the step.
     started: Vec<Option<Instant>>,
+    /// Sources whose polls failed because the store refused writes (by index, as `held`):
+    /// not their fault, and nothing of them could be stored, not even the next poll. Polled
+    /// again, spread over `startup_spread`, once the store takes writes
+    /// ([`Scheduler::release_store_held`]).
+    store_held: Vec<usize>,
+    /// When to look again whether the store takes writes, while `store_held` is not empty.
+    store_check: Option<Instant>,
 }
+
+/// How often the scheduler looks whether the store takes writes again while sources wait
+/// for it (the daemon tries to reopen it every 2 s).
+const STORE_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 impl<P: Poller> Scheduler<P> {
     fn new(
@@ -470,6 +495,8 @@ impl<P: Poller> Scheduler<P> {
             running: std::collections::HashSet::new(),
             live: watch::Sender::new(sources.clone()),
             started: vec![None; sources.len()],
+            store_held: Vec::new(),
+            store_check: None,
             sources,
         }
     }
@@ -686,6 +713,15 @@ impl<P: Poller> Scheduler<P> {
                 }
             }
         }
+        for i in std::mem::take(&mut self.store_held) {
+            if let Some(j) = self.by_name.get(&old[i].name).copied() {
+                waiting[j] = true;
+                if let Some(j) = kept[i] {
+                    self.store_held.push(j);
+                }
+            }
+        }
+        self.publish_store_held();
         // New and changed sources are scheduled as at a start, unless a poll of theirs is
         // in flight (its report schedules them). A changed one neither waiting nor in flight
         // is gone: polled again only if its URL changed, which `schedule_first` decides.
@@ -727,7 +763,9 @@ impl<P: Poller> Scheduler<P> {
         if self.running.contains(name) {
             return PollNow::InFlight;
         }
-        let queued = self.heap.iter().any(|Reverse((_, j))| *j == i) || self.held.contains(&i);
+        let queued = self.heap.iter().any(|Reverse((_, j))| *j == i)
+            || self.held.contains(&i)
+            || self.store_held.contains(&i);
         if !queued {
             // Neither waiting nor in flight: gone (410), polled again only when its URL is
             // edited.
@@ -755,6 +793,8 @@ impl<P: Poller> Scheduler<P> {
         }
         self.heap.retain(|Reverse((_, j))| *j != i);
         self.held.retain(|j| *j != i);
+        self.store_held.retain(|j| *j != i);
+        self.publish_store_held();
         info!(source = %name, "poll requested: polling now");
         self.spawn_poll(i);
         self.publish_network();
@@ -780,16 +820,15 @@ impl<P: Poller> Scheduler<P> {
         } else {
             None
         };
-        match (due, probe) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let store = self.store_check.filter(|_| !self.store_held.is_empty());
+        [due, probe, store].into_iter().flatten().min()
     }
 
     /// Starts every due source (holding HTTP ones back while the network is down) and, while
     /// it is down, a probe when one is due.
     fn dispatch(&mut self) {
         let now = Instant::now();
+        self.release_store_held(now);
         while let Some(Reverse((due, i))) = self.heap.peek().copied() {
             if due > now {
                 break;
@@ -821,6 +860,49 @@ impl<P: Poller> Scheduler<P> {
             }
         }
         self.publish_network();
+    }
+
+    /// Holds source `i` when its poll failed because the store refuses writes and still
+    /// does: nothing of the poll could be stored, not even its next poll, and the source is
+    /// not at fault (no back-off step). The poll was counted (class `store`); the source is
+    /// polled again soon after the store takes writes, not a whole interval later.
+    fn hold_for_store(&mut self, i: usize, result: &Result<PollSummary, PollError>) -> bool {
+        if !matches!(result, Err(PollError::Store(_))) || self.poller.writable() {
+            return false;
+        }
+        if self.store_held.is_empty() {
+            info!("the store refuses writes: polls are held until it takes them again");
+            self.store_check = Some(Instant::now() + STORE_CHECK_EVERY);
+        }
+        self.store_held.push(i);
+        self.publish_store_held();
+        true
+    }
+
+    /// Once the store takes writes again, schedules the sources held for it, spread over
+    /// `startup_spread` as after a start (or the network's return).
+    fn release_store_held(&mut self, now: Instant) {
+        if self.store_held.is_empty() || self.store_check.is_some_and(|t| t > now) {
+            return;
+        }
+        if !self.poller.writable() {
+            self.store_check = Some(now + STORE_CHECK_EVERY);
+            return;
+        }
+        let held = std::mem::take(&mut self.store_held);
+        self.store_check = None;
+        info!(
+            released = held.len(),
+            "the store takes writes again: polling the sources held for it"
+        );
+        self.spread(&held, now);
+        self.publish_store_held();
+    }
+
+    fn publish_store_held(&self) {
+        self.stats
+            .store_held
+            .store(self.store_held.len(), Ordering::SeqCst);
     }
 
     fn spawn_poll(&mut self, i: usize) {
@@ -927,6 +1009,9 @@ impl<P: Poller> Scheduler<P> {
                 return;
             }
         };
+        if self.hold_for_store(i, &report.result) {
+            return;
+        }
         let PollReport {
             result,
             mut state,

@@ -37,6 +37,9 @@ struct Mock {
     hosts: HostLimiter,
     t0: Instant,
     wall0: Millis,
+    /// The store refuses writes (disk full): polls fail at once with class `store`, and
+    /// nothing is saved.
+    store_faulted: std::sync::atomic::AtomicBool,
 }
 
 impl Mock {
@@ -64,6 +67,7 @@ impl Mock {
             hosts: HostLimiter::new(2, Duration::ZERO),
             t0: Instant::now(),
             wall0: chrono::Utc::now().timestamp_millis() + ahead,
+            store_faulted: Default::default(),
         })
     }
 
@@ -94,6 +98,9 @@ impl Poller for Mock {
     }
 
     fn save(&self, source: &SourceConfig, state: &SourceState) {
+        if self.store_faulted.load(Ordering::SeqCst) {
+            return;
+        }
         self.states
             .lock()
             .unwrap()
@@ -128,12 +135,25 @@ impl Poller for Mock {
         }
     }
 
+    fn writable(&self) -> bool {
+        !self.store_faulted.load(Ordering::SeqCst)
+    }
+
     async fn poll(&self, source: &SourceConfig, _slots: PollSlots) -> PollReport {
         let name = source.name.clone();
         self.starts
             .lock()
             .unwrap()
             .push((name.clone(), Instant::now() - self.t0));
+        if !self.writable() {
+            // As the real poll: at once, nothing fetched, nothing stored.
+            let fault = crate::storage::StoreError::Faulted("no space left on device".into());
+            return PollReport {
+                result: Err(PollError::Store(fault)),
+                state: self.load(source).unwrap_or_default(),
+                fresh_for: None,
+            };
+        }
         {
             let mut r = self.running.lock().unwrap();
             let n = r.entry(name.clone()).or_default();
@@ -1168,6 +1188,59 @@ async fn network_down_holds_back_probes_and_recovers() {
     for i in 0..6 {
         assert_eq!(mock.state(&format!("s{i}")).failures, 0, "s{i}");
     }
+    stop(cancel, task, tracker).await;
+}
+
+/// Polls that come due while the store refuses writes (disk full) fail at once: their
+/// sources are held, with no back-off step and not through a reload, and polled again within
+/// `startup_spread` once the store takes writes, not at their next slot an interval later.
+#[tokio::test(start_paused = true)]
+async fn sources_whose_polls_failed_on_a_full_disk_are_polled_once_it_takes_writes() {
+    let hour = Duration::from_secs(3600);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Ok);
+    let sources: Vec<SourceConfig> = (0..4)
+        .map(|i| source(&format!("s{i}"), &format!("h{i}.example"), hour))
+        .collect();
+    // s0 was polled before, its next poll due now.
+    mock.states.lock().unwrap().insert(
+        "s0".into(),
+        SourceState {
+            configured_url: Some(sources[0].url.to_string()),
+            polls: 1,
+            next_poll: Some(chrono::Utc::now().timestamp_millis()),
+            ..SourceState::default()
+        },
+    );
+    mock.store_faulted.store(true, Ordering::SeqCst);
+    let sched = schedule(hour, Duration::from_secs(6));
+    let stats = Arc::new(SchedulerStats::default());
+    let (cancel, task, tracker, control) =
+        start_observed(&mock, sources.clone(), sched.clone(), 8, stats.clone());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    // A reload meanwhile keeps them held, not polled again nor lost.
+    control
+        .send(Control::Reload(sources.clone().into(), sched.clone()))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(20 * 60)).await;
+    for i in 0..4 {
+        let name = format!("s{i}");
+        assert_eq!(mock.starts_of(&name).len(), 1, "{name}");
+    }
+    assert_eq!(stats.store_held.load(Ordering::SeqCst), 4);
+    assert!(stats.held_at().is_some());
+    let reopened = Instant::now() - mock.t0;
+    mock.store_faulted.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    for i in 0..4 {
+        let name = format!("s{i}");
+        let again = starts_after(&mock, &name, reopened);
+        assert_eq!(again.len(), 1, "{name}: {:?}", mock.starts_of(&name));
+        assert!(again[0] - reopened <= Duration::from_secs(8), "{again:?}");
+        let st = mock.state(&name);
+        assert_eq!(st.failures, 0, "{name}: {st:?}");
+    }
+    assert_eq!(stats.store_held.load(Ordering::SeqCst), 0);
+    assert!(stats.held_at().is_none());
     stop(cancel, task, tracker).await;
 }
 
