@@ -953,3 +953,106 @@ fn a_poll_due_while_the_store_refuses_writes_is_counted_and_comes_again_once_it_
     }
     daemon.stop();
 }
+
+/// A source that a temporary redirect takes to another host obeys that host's pause
+/// whatever its poll there ended with: here a body that stalls, while another source on
+/// that host is told 429 `Retry-After`. Only a poll there that ended in an error status
+/// used to note the host, so the source kept polling it through its pause; and a host a
+/// redirect took it to before stayed noted when the redirect changed to another one.
+#[test]
+fn a_redirect_whose_target_stalls_binds_the_source_to_that_hosts_pause() {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let rt = runtime();
+    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
+                <title>Harbour reopens after storm</title><description>The harbour reopened \
+                on Monday after the storm.</description></item></channel></rss>";
+    let before = serve(
+        &rt,
+        axum::Router::new().route("/feed.xml", axum::routing::get(move || async move { feed })),
+    );
+    let stalls = Arc::new(AtomicUsize::new(0));
+    let counted = stalls.clone();
+    let busy = serve(
+        &rt,
+        axum::Router::new()
+            .route(
+                "/stall.xml",
+                axum::routing::get(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    async {
+                        let first = futures::stream::once(async {
+                            Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"<rss"))
+                        });
+                        axum::body::Body::from_stream(futures::StreamExt::chain(
+                            first,
+                            futures::stream::pending(),
+                        ))
+                    }
+                }),
+            )
+            .route(
+                "/limited.xml",
+                axum::routing::get(|| async {
+                    (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        [(axum::http::header::RETRY_AFTER, "600")],
+                    )
+                        .into_response()
+                }),
+            ),
+    );
+    let to_busy = Arc::new(AtomicBool::new(false));
+    let flag = to_busy.clone();
+    let origin = serve(
+        &rt,
+        axum::Router::new().route(
+            "/feed.xml",
+            axum::routing::get(move || {
+                let to = if flag.load(Ordering::SeqCst) {
+                    format!("http://{busy}/stall.xml")
+                } else {
+                    format!("http://{before}/feed.xml")
+                };
+                async move { axum::response::Redirect::temporary(&to).into_response() }
+            }),
+        ),
+    );
+    let (_dir, config) = config_with(&format!(
+        "[fetch]\nstall_timeout = \"1s\"\n\
+         [[sources]]\nname = \"x\"\nurl = \"http://{origin}/feed.xml\"\n\
+         [[sources]]\nname = \"y\"\nurl = \"http://{busy}/limited.xml\"\n"
+    ));
+    let redirect_host = |app: &App| {
+        let st = app.ctx.store.source_state("x").unwrap().unwrap();
+        st.redirect_host
+    };
+    // x is redirected to a host that serves it; y, on the busy host, is told to leave that
+    // host alone.
+    let app = App::build(config()).unwrap();
+    rt.block_on(app.once());
+    assert_eq!(redirect_host(&app), Some(before.to_string()));
+    drop(app);
+
+    // The redirect now takes x to the busy host, whose body stalls.
+    to_busy.store(true, Ordering::SeqCst);
+    let app = App::build(config()).unwrap();
+    let outcomes = rt.block_on(app.once());
+    match &outcomes[0].1 {
+        OnceOutcome::Polled(report) => {
+            let e = report.result.as_ref().unwrap_err();
+            assert_eq!(e.class().name, "stalled", "{e}");
+        }
+        other => panic!("x not polled: {other:?}"),
+    }
+    assert_eq!(redirect_host(&app), Some(busy.to_string()));
+    assert_eq!(stalls.load(Ordering::SeqCst), 1);
+    drop(app);
+    let outcomes = rt.block_on(App::build(config()).unwrap().once());
+    match &outcomes[0].1 {
+        OnceOutcome::HostPaused { host, .. } => assert_eq!(*host, busy.to_string()),
+        other => panic!("x polled through its redirect host's pause: {other:?}"),
+    }
+    assert_eq!(stalls.load(Ordering::SeqCst), 1);
+}

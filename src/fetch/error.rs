@@ -95,6 +95,33 @@ pub enum FetchError {
     Other(String),
 }
 
+/// A failed fetch, and how far its chain of requests got: which request failed, and whether
+/// a server answered any of them. A poll redirected to a dead host failed *after* its own
+/// host answered: the network works (no evidence that it is down), and the host whose limits
+/// bind the source's next polls is the one the chain reached, whatever the failure there.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct FetchFailure {
+    /// Why it failed.
+    pub error: FetchError,
+    /// The URL of the request that failed, or whose answer did: the last of the chain (the
+    /// poll's first when nothing redirected it).
+    pub at: url::Url,
+    /// A server answered at least one request of the chain, a redirect included.
+    pub answered: bool,
+}
+
+impl FetchFailure {
+    /// `error`, for a fetch that failed at `at` with nothing answered before.
+    pub fn at(error: FetchError, at: &url::Url) -> Self {
+        Self {
+            error,
+            at: at.clone(),
+            answered: false,
+        }
+    }
+}
+
 /// After a status code: its reason phrase (`404 Not Found`), and the pause a server asked for
 /// (`Retry-After`).
 fn status_words(status: u16, retry_after: Option<Duration>) -> String {

@@ -369,8 +369,8 @@ impl HostLimiter {
     }
 
     /// Records that a poll of `source` (configured with the URL `configured`) sent to the
-    /// host `polled` was answered by `reached` (after redirects): another host is remembered
-    /// for the source's next polls, the same one forgets it.
+    /// host `polled` reached `reached` (after redirects; answered there or not): another
+    /// host is remembered for the source's next polls, the same one forgets it.
     pub fn note_reached(
         &self,
         source: &str,

@@ -40,7 +40,7 @@ use url::Url;
 
 use crate::config::{shown_url, FetchConfig, SourceConfig, SourceHeaders};
 use body::BodyLimits;
-pub use error::FetchError;
+pub use error::{FetchError, FetchFailure};
 use guard::{Guard, GuardedResolver};
 use host_limit::{HostLimiter, PollSlots};
 pub use outcome::{charset, Content, FetchOutcome, Validators};
@@ -157,20 +157,23 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
-        self.fetch_with(url, validators, None, None).await
+        self.fetch_with(url, validators, None, None)
+            .await
+            .map_err(|f| f.error)
     }
 
     /// Polls `source` once at `url` (its configured URL, or the one it moved to), with the
     /// source's own headers on every hop that [`sends_own_headers`] allows. With the
     /// poll's `slots`, each request, redirect hops included, first waits for its host's
-    /// spacing ([`PollSlots::before_request`]).
+    /// spacing ([`PollSlots::before_request`]). A failure says how far the chain got
+    /// ([`FetchFailure`]): the poll's limits and the network detector need it.
     pub async fn fetch_source(
         &self,
         source: &SourceConfig,
         url: &Url,
         validators: &Validators,
         slots: Option<(&HostLimiter, &mut PollSlots)>,
-    ) -> Result<FetchOutcome, FetchError> {
+    ) -> Result<FetchOutcome, FetchFailure> {
         let own = (!source.headers.is_empty()).then_some((&source.url, &source.headers));
         self.fetch_with(url, validators, own, slots).await
     }
@@ -181,11 +184,24 @@ impl Fetcher {
         validators: &Validators,
         own: Option<(&Url, &SourceHeaders)>,
         slots: Option<(&HostLimiter, &mut PollSlots)>,
-    ) -> Result<FetchOutcome, FetchError> {
+    ) -> Result<FetchOutcome, FetchFailure> {
         if url.scheme() == "file" {
-            return file::fetch_file(url, validators, self.limits.max_bytes).await;
+            return file::fetch_file(url, validators, self.limits.max_bytes)
+                .await
+                .map_err(|e| FetchFailure::at(e, url));
         }
-        self.fetch_http(url, validators, own, slots).await
+        let mut reached = Reached {
+            at: url.clone(),
+            answered: false,
+        };
+        let fetched = self
+            .fetch_http(url, validators, own, slots, &mut reached)
+            .await;
+        fetched.map_err(|error| FetchFailure {
+            error,
+            at: reached.at,
+            answered: reached.answered,
+        })
     }
 
     /// `fetch.timeout` is up, in a request (no answer yet: `answered` false) or in the
@@ -201,12 +217,15 @@ impl Fetcher {
         }
     }
 
+    /// Fetches `url` over HTTP, following redirects; `reached` follows the chain: the
+    /// request under way, and whether a server answered one yet.
     async fn fetch_http(
         &self,
         url: &Url,
         validators: &Validators,
         own: Option<(&Url, &SourceHeaders)>,
         mut slots: Option<(&HostLimiter, &mut PollSlots)>,
+        reached: &mut Reached,
     ) -> Result<FetchOutcome, FetchError> {
         // The whole of it within `fetch.timeout`, less the waits for the hosts' spacing.
         let mut deadline = tokio::time::Instant::now() + self.timeout;
@@ -230,6 +249,7 @@ impl Fetcher {
         let mut moved_to = None;
         let resp = loop {
             let current = visited.last().unwrap_or(url).clone();
+            reached.at = current.clone();
             if let (Some((limiter, slots)), Some(host)) =
                 (slots.as_mut(), host_limit::host_key(&current))
             {
@@ -268,6 +288,7 @@ impl Fetcher {
             let resp = tokio::time::timeout_at(deadline, send)
                 .await
                 .map_err(|_| self.timed_out(false))??;
+            reached.answered = true;
             let status = resp.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break resp;
@@ -395,6 +416,15 @@ impl Fetcher {
             clock_offset,
         })
     }
+}
+
+/// How far a fetch's chain of requests got (see [`FetchFailure`]).
+#[derive(Debug)]
+struct Reached {
+    /// The request under way, or the last one answered.
+    at: Url,
+    /// A server answered one of the chain's requests.
+    answered: bool,
 }
 
 /// Whether `Content-Range` says the body is the whole resource (`bytes 0-99/100`).

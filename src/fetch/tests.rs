@@ -345,7 +345,8 @@ async fn a_sources_headers_go_to_its_own_host_and_not_past_a_redirect_elsewhere(
     let e = f
         .fetch_source(&source, &source.url, &Validators::default(), None)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(e.class(), "http_status", "{e}");
     // Nor when the source has moved there for good: the key belongs to the configured host.
     let e = f
@@ -356,7 +357,8 @@ async fn a_sources_headers_go_to_its_own_host_and_not_past_a_redirect_elsewhere(
             None,
         )
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(e.class(), "http_status", "{e}");
     assert_eq!(
         *seen.lock().unwrap(),

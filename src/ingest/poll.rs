@@ -331,10 +331,13 @@ async fn run(
     };
     // Less the waits for the hosts' spacing, which are the poll's politeness, not the fetch.
     crate::metrics::fetch(started.elapsed().saturating_sub(slots.waited()), bytes);
-    // The host that answered, after redirects: its limits bind this source's next polls.
+    // The host the chain reached after redirects, whatever failed there (a stall, a broken
+    // body, a dead target): its limits bind this source's next polls. A poll whose first
+    // request went unanswered learnt nothing of where the redirects lead now.
     let reached = match &fetched {
         Ok(outcome) => crate::fetch::host_limit::host_key(&outcome.final_url),
-        Err(e) => e.answered_by().map(str::to_owned),
+        Err(f) if f.answered => crate::fetch::host_limit::host_key(&f.at),
+        Err(_) => None,
     };
     if let Some(reached) = reached {
         let polled = crate::fetch::host_limit::host_key(url);
@@ -345,7 +348,7 @@ async fn run(
         state.redirect_host =
             (!polled.is_some_and(|p| p.eq_ignore_ascii_case(&reached))).then_some(reached);
     }
-    let outcome = fetched?;
+    let outcome = fetched.map_err(|f| f.error)?;
     if let (Some(offset), Some(host)) = (
         outcome.clock_offset,
         crate::fetch::host_limit::host_key(&outcome.final_url),

@@ -289,8 +289,9 @@ pub struct SourceState {
     /// forgets it nor stretches it to the source's own back-off. `None` after a poll
     /// without one, and for a state of an older schema. Schema 9.
     pub host_pause: Option<HostPause>,
-    /// The other host (`host:port`) that answered the source's last answered poll through a
-    /// temporary redirect (a CDN, a feed proxy), whose slots, spacing and pauses bind the
+    /// The other host (`host:port`) a temporary redirect (a CDN, a feed proxy) took the
+    /// source's last answered poll to, whatever its request there ended with (an answer, a
+    /// stalled body, a timeout): the host whose slots, spacing and pauses bind the
     /// source's polls: resumed at a start, so that the first round after a restart does not
     /// send every source redirected to one host there at once. `None` when the polled host
     /// answered itself, and for a state of an older schema. Schema 10.
