@@ -954,6 +954,107 @@ fn a_poll_due_while_the_store_refuses_writes_is_counted_and_comes_again_once_it_
     daemon.stop();
 }
 
+/// A dead redirect target is no sign that the network is down: three sources whose hosts
+/// answer with a temporary redirect (302) to one target that then dies fail again and again,
+/// each after its host answered, and the network stays up. Counted against those hosts, as
+/// though they had not answered, their failures called the network down within seconds and
+/// held every other source back for minutes.
+#[test]
+fn a_dead_redirect_target_does_not_call_the_network_down() {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let rt = runtime();
+    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
+                <title>Harbour reopens after storm</title><description>The harbour reopened \
+                on Monday after the storm.</description></item></channel></rss>";
+    let feed_app =
+        || axum::Router::new().route("/feed.xml", axum::routing::get(move || async move { feed }));
+    let target = serve(&rt, feed_app());
+    // A port nothing listens on any more: the target, dead.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let target_dead = Arc::new(AtomicBool::new(false));
+    let redirecting = || {
+        let target_dead = target_dead.clone();
+        serve(
+            &rt,
+            axum::Router::new().route(
+                "/feed.xml",
+                axum::routing::get(move || {
+                    let to = if target_dead.load(Ordering::SeqCst) {
+                        dead
+                    } else {
+                        target
+                    };
+                    async move {
+                        axum::response::Redirect::temporary(&format!("http://{to}/feed.xml"))
+                            .into_response()
+                    }
+                }),
+            ),
+        )
+    };
+    let mut sources = String::new();
+    for (i, addr) in [redirecting(), redirecting(), redirecting()]
+        .iter()
+        .enumerate()
+    {
+        sources.push_str(&format!(
+            "[[sources]]\nname = \"via{i}\"\nurl = \"http://{addr}/feed.xml\"\ninterval = \"1s\"\n"
+        ));
+    }
+    for i in 0..2 {
+        let addr = serve(&rt, feed_app());
+        sources.push_str(&format!(
+            "[[sources]]\nname = \"plain{i}\"\nurl = \"http://{addr}/feed.xml\"\n"
+        ));
+    }
+    let (dir, _) = config_with(&format!(
+        "[schedule]\nmin_interval = \"1s\"\ndefault_interval = \"60s\"\nmax_backoff = \"2s\"\n\
+         startup_spread = \"500ms\"\n{sources}"
+    ));
+    let daemon = InProcess::start(&dir.path().join("w.toml"));
+    let state = |name: &str| daemon.store.source_state(name).unwrap().unwrap_or_default();
+    let names = ["via0", "via1", "via2", "plain0", "plain1"];
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while !names.iter().all(|n| state(n).last_success.is_some()) {
+        assert!(Instant::now() < give_up, "not every source was polled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    target_dead.store(true, Ordering::SeqCst);
+    let network = || {
+        let (code, body) = daemon.get("/status");
+        assert_eq!(code, 200, "{body}");
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+        status["network"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // Each redirected source fails at least twice, the plain ones not polled meanwhile.
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while !names[..3].iter().all(|n| state(n).failures >= 2) {
+        if network() != "up" || Instant::now() > give_up {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let failed = network();
+    let errors: Vec<_> = names[..3]
+        .iter()
+        .map(|n| (state(n).failures, state(n).last_error.map(|e| e.class)))
+        .collect();
+    daemon.stop();
+    assert_eq!(failed, "up", "{errors:?}");
+    for (failures, class) in errors {
+        assert!(failures >= 2, "{failures}");
+        assert_eq!(class.as_deref(), Some("connect"));
+    }
+}
+
 /// A source that a temporary redirect takes to another host obeys that host's pause
 /// whatever its poll there ended with: here a body that stalls, while another source on
 /// that host is told 429 `Retry-After`. Only a poll there that ended in an error status

@@ -193,6 +193,22 @@ pub struct PollReport {
     pub state: SourceState,
     /// How long the server said the response stays fresh (`max-age`/`Expires`).
     pub fresh_for: Option<Duration>,
+    /// What the poll's requests showed of the network; `None` when it sent none (a file,
+    /// the store at fault, a gone source).
+    pub reach: Option<Reach>,
+}
+
+/// What a poll's requests showed of the network, for the detector that tells "this machine
+/// is offline" from "some servers are down" (`scheduler::network`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// The host (`host:port`) it is about: the one whose request went unanswered, which is
+    /// the poll's first (a redirect needs an answer); when a server answered, that first
+    /// one too, which did. Not the configured URL's host after a permanent move.
+    pub host: String,
+    /// A server answered a request of the poll, a redirect included: the network works,
+    /// whatever failed after it (a redirect target that is down, or stalls).
+    pub answered: bool,
 }
 
 /// What a parsed body tells about its feed, beyond its entries.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tracing::{debug, info, instrument, warn, Span};
 use url::Url;
 
-use super::{ingest_body, polled_host, IngestContext, PollError, PollReport, PollSummary};
+use super::{ingest_body, polled_host, IngestContext, PollError, PollReport, PollSummary, Reach};
 use crate::config::{shown_url, SourceConfig};
 use crate::fetch::host_limit::PollSlots;
 use crate::fetch::{Content, FetchOutcome, Validators};
@@ -72,6 +72,7 @@ pub async fn poll_source(
                 .flatten()
                 .unwrap_or_default(),
             fresh_for: None,
+            reach: None,
         };
     }
     let mut state = match ctx.store.source_state(&source.name) {
@@ -85,6 +86,7 @@ pub async fn poll_source(
                 result,
                 state: SourceState::default(),
                 fresh_for: None,
+                reach: None,
             };
         }
     };
@@ -96,6 +98,7 @@ pub async fn poll_source(
             result: Err(PollError::Gone(at)),
             state,
             fresh_for: None,
+            reach: None,
         };
     }
     state.last_poll = Some(started);
@@ -105,7 +108,8 @@ pub async fn poll_source(
         .as_deref()
         .and_then(|u| Url::parse(u).ok())
         .unwrap_or_else(|| source.url.clone());
-    let result = run(ctx, source, &url, &mut state, &mut slots).await;
+    let mut reach = None;
+    let result = run(ctx, source, &url, &mut state, &mut slots, &mut reach).await;
     if result.is_err() {
         // A permanent move is adopted after that many *consecutive* successful polls
         // through it: a failed poll starts the count again.
@@ -170,6 +174,7 @@ pub async fn poll_source(
         result,
         state,
         fresh_for,
+        reach,
     }
 }
 
@@ -300,6 +305,7 @@ async fn run(
     url: &Url,
     state: &mut SourceState,
     slots: &mut PollSlots,
+    reach: &mut Option<Reach>,
 ) -> Result<(PollSummary, Option<Duration>), PollError> {
     // A 304 shows no entries: now and then the body is asked for whole, so that the items
     // retention deleted that the feed still lists are seen and their tombstones live on.
@@ -331,6 +337,14 @@ async fn run(
     };
     // Less the waits for the hosts' spacing, which are the poll's politeness, not the fetch.
     crate::metrics::fetch(started.elapsed().saturating_sub(slots.waited()), bytes);
+    let answered = fetched.as_ref().map_or_else(|f| f.answered, |_| true);
+    let about = match &fetched {
+        // Nothing answered: the request that failed, the poll's first.
+        Err(f) if !f.answered => &f.at,
+        // The first request was answered, whatever failed after it.
+        _ => url,
+    };
+    *reach = crate::fetch::host_limit::host_key(about).map(|host| Reach { host, answered });
     // The host the chain reached after redirects, whatever failed there (a stall, a broken
     // body, a dead target): its limits bind this source's next polls. A poll whose first
     // request went unanswered learnt nothing of where the redirects lead now.

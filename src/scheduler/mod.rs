@@ -51,7 +51,7 @@ use crate::config::{ScheduleConfig, SourceConfig};
 use crate::fetch::host_limit::{HostLimiter, HostPermit, PollSlots};
 use crate::ingest::{
     poll_source, polled_host, source_host, ErrorCounts, IngestContext, PollError, PollReport,
-    PollSummary,
+    PollSummary, Reach,
 };
 use crate::storage::{Millis, SourceState, StoredHostLimits};
 use network::{Change, NetworkMonitor};
@@ -1016,29 +1016,29 @@ impl<P: Poller> Scheduler<P> {
             result,
             mut state,
             fresh_for,
+            reach,
         } = *report;
         if matches!(result, Err(PollError::Gone(_))) {
             return; // gone before this poll; nothing was fetched
         }
-        self.observe_network(i, &result);
+        let evidence = network_failure(&result, reach.as_ref());
+        self.observe_network(i, evidence);
         if state.gone_since.is_some() {
             state.next_poll = None;
             self.poller.save(source, &state);
             return;
         }
         let earlier = self.forgive_at_end.remove(&i).unwrap_or(0);
-        if let Err(e) = &result {
-            if e.is_network() && self.network.is_down() {
-                // Not this source's fault: no backoff step for it (nor for the failures it
-                // had while the detector counted). Held until the network is back, or until
-                // it is picked as a probe.
-                state.failures = state.failures.saturating_sub(1 + earlier);
-                state.next_poll = None;
-                self.poller.save(source, &state);
-                self.held.push_back(i);
-                self.publish_network();
-                return;
-            }
+        if evidence.is_some_and(|(_, failed)| failed) && self.network.is_down() {
+            // Not this source's fault: no backoff step for it (nor for the failures it had
+            // while the detector counted). Held until the network is back, or until it is
+            // picked as a probe. A poll that a server answered failed for its own reasons.
+            state.failures = state.failures.saturating_sub(1 + earlier);
+            state.next_poll = None;
+            self.poller.save(source, &state);
+            self.held.push_back(i);
+            self.publish_network();
+            return;
         }
         let mut inp = policy::Inputs::from_state(source.interval, &state);
         inp.phase = self.phases[i];
@@ -1050,27 +1050,16 @@ impl<P: Poller> Scheduler<P> {
         self.heap.push(Reverse((self.clock.instant(next), i)));
     }
 
-    /// Feeds a finished HTTP poll of source `i` to the network detector and acts on a
-    /// change.
-    fn observe_network(
-        &mut self,
-        i: usize,
-        result: &Result<crate::ingest::PollSummary, PollError>,
-    ) {
-        let Some(host) = source_host(&self.sources[i]) else {
+    /// Feeds a finished HTTP poll of source `i` to the network detector (its
+    /// [`network_failure`]) and acts on a change.
+    fn observe_network(&mut self, i: usize, evidence: Option<(&str, bool)>) {
+        let Some((host, failed)) = evidence else {
             return;
-        };
-        let failed = match result {
-            Ok(_) => false,
-            Err(e) if e.is_network() => true,
-            // The server answered (an error status, a bad body): the network works.
-            Err(PollError::Fetch(_) | PollError::Parse(_)) => false,
-            Err(_) => return,
         };
         if !failed {
             self.suspects.clear();
         }
-        match self.network.record(&host, failed) {
+        match self.network.record(host, failed) {
             Some(Change::WentDown) => {
                 self.down_since = Some(self.clock.now_ms());
                 self.next_probe = Some(Instant::now() + self.schedule.network_probe_interval);
@@ -1147,6 +1136,27 @@ impl<P: Poller> Scheduler<P> {
             failing_hosts: self.network.failing_hosts(),
         };
     }
+}
+
+/// What a finished poll tells the network detector: the host it is about and whether it
+/// failed for want of a network (DNS, connect, timeout) with no answer from any server;
+/// `None` when it says nothing (a file, the store at fault). A poll whose redirect led to a
+/// dead host got an answer first: the network works. Counted against the source's own
+/// host, three sources redirected to one dead target called the network down and held
+/// every other source back.
+fn network_failure<'a>(
+    result: &Result<crate::ingest::PollSummary, PollError>,
+    reach: Option<&'a Reach>,
+) -> Option<(&'a str, bool)> {
+    let reach = reach?;
+    let failed = match result {
+        Ok(_) => false,
+        Err(e) if e.is_network() => !reach.answered,
+        // The server answered (an error status, a bad body): the network works.
+        Err(PollError::Fetch(_) | PollError::Parse(_)) => false,
+        Err(_) => return None,
+    };
+    Some((reach.host.as_str(), failed))
 }
 
 /// Milliseconds from `wall` to a stored wall-clock deadline `until` (a next poll, the end of

@@ -2,12 +2,14 @@
 //! apart from "some servers are down".
 //!
 //! Evidence comes from finished polls of HTTP sources: any answer from a server (even an error
-//! status or an HTML page) proves the network works; a DNS, connect or timeout failure is a
-//! vote for "offline", but only from a host that answered at its last poll: a host that is
-//! dead for its own reasons (its server gone, its name expired) says nothing about this
-//! machine's network. When such failures come from `threshold` distinct hosts in a row, with
-//! no answer from anyone in between, or every host failed in a row (a start without a
-//! network, when no host answered yet), the network is declared down.
+//! status, an HTML page, or a redirect to a host that then fails) proves the network works,
+//! and counts for the host the poll asked first; a DNS, connect or timeout failure of a poll
+//! that no server answered is a vote for "offline", but only from a host that answered at its
+//! last poll: a host that is dead for its own reasons (its server gone, its name expired), or
+//! a redirect target that is, says nothing about this machine's network. When such failures
+//! come from `threshold` distinct hosts in a row, with no answer from anyone in between, or
+//! every host failed in a row (a start without a network, when no host answered yet), the
+//! network is declared down.
 //!
 //! Counting dead hosts as votes, three of four sources on closed ports declared the network
 //! down before the fourth, working one was ever polled, held it back, and flapped between

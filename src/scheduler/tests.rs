@@ -152,6 +152,7 @@ impl Poller for Mock {
                 result: Err(PollError::Store(fault)),
                 state: self.load(source).unwrap_or_default(),
                 fresh_for: None,
+                reach: None,
             };
         }
         {
@@ -185,7 +186,13 @@ impl Poller for Mock {
         // As the real poll records it: the wall-clock start, on the paused clock.
         let started = self.wall0 + millis(Instant::now() - self.t0 - self.poll_time);
         state.last_poll = Some(started);
-        let result = match (self.script)(&name, state.polls) {
+        let answer = (self.script)(&name, state.polls);
+        // A refused connection is the one answer no server gave.
+        let reach = source_host(source).map(|host| Reach {
+            host,
+            answered: !matches!(answer, Answer::Connect),
+        });
+        let result = match answer {
             Answer::Ok => Ok(PollSummary::default()),
             Answer::Status(status, retry_after) => Err(PollError::Fetch(FetchError::Status {
                 status,
@@ -212,6 +219,7 @@ impl Poller for Mock {
             result,
             state,
             fresh_for: None,
+            reach,
         }
     }
 }
