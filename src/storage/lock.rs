@@ -69,8 +69,6 @@ fn open_lock_file(store: &Path) -> std::io::Result<fs::File> {
     }
 }
 
-/// Takes an exclusive `flock` on `file` without waiting: `false` when another open file
-/// (another process's, or another of this one's) holds it. Released when `file` is closed.
 /// For removing the directory at `dir` (an old backup): `Err(())` when a process holds the
 /// lock of a store there (a daemon serving that backup in place, its `store.path` naming
 /// it); else the lock, taken when the directory has a lock file, to be held through the
@@ -85,6 +83,8 @@ pub(super) fn claim_unused(dir: &Path) -> std::result::Result<Option<fs::File>, 
     }
 }
 
+/// Takes an exclusive `flock` on `file` without waiting: `false` when another open file
+/// (another process's, or another of this one's) holds it. Released when `file` is closed.
 pub(super) fn try_lock(file: &fs::File) -> std::io::Result<bool> {
     // SAFETY: flock on a descriptor the caller owns; no memory is passed.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
