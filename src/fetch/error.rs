@@ -69,9 +69,10 @@ pub enum FetchError {
     /// A redirect led back to a URL already visited.
     #[error("redirect loop: {0}")]
     RedirectLoop(String),
-    /// More redirects than `fetch.max_redirects`.
-    #[error("more than {0} redirects")]
-    TooManyRedirects(usize),
+    /// More redirects than `fetch.max_redirects`: the limit, and the chain followed (URLs as
+    /// logs show them), as a loop names its own.
+    #[error("more than {0} redirects: {1}")]
+    TooManyRedirects(usize, String),
     /// A redirect without a usable `Location` (missing, unparsable, or not http/https).
     #[error("bad redirect: {0}")]
     Redirect(String),
@@ -171,7 +172,7 @@ impl FetchError {
             FetchError::TooLarge { .. } | FetchError::AnnouncedTooLarge { .. } => "too_large",
             FetchError::Status { .. } => "http_status",
             FetchError::RedirectLoop(_) => "redirect_loop",
-            FetchError::TooManyRedirects(_) => "too_many_redirects",
+            FetchError::TooManyRedirects(..) => "too_many_redirects",
             FetchError::Redirect(_) => "redirect",
             FetchError::Blocked(_) => "blocked_address",
             FetchError::Body(_) => "body",

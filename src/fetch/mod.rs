@@ -317,16 +317,19 @@ impl Fetcher {
                     next.scheme()
                 )));
             }
-            if visited.contains(&next) {
-                let chain: Vec<_> = visited
+            let chain = || {
+                let shown: Vec<_> = visited
                     .iter()
                     .chain([&next])
                     .map(|u| shown_url(u.as_str()))
                     .collect();
-                return Err(FetchError::RedirectLoop(chain.join(" → ")));
+                shown.join(" → ")
+            };
+            if visited.contains(&next) {
+                return Err(FetchError::RedirectLoop(chain()));
             }
             if visited.len() > self.max_redirects {
-                return Err(FetchError::TooManyRedirects(self.max_redirects));
+                return Err(FetchError::TooManyRedirects(self.max_redirects, chain()));
             }
             // Against the hop that sent it, not where the poll started: a trusted private
             // source whose chain passes a public host must not be sent back inside by it.

@@ -178,6 +178,16 @@ async fn loops_limits_and_bad_locations_are_named() {
         .await
         .unwrap_err();
     assert_eq!(e.class(), "too_many_redirects", "{e}");
+    // The chain is named, as a loop's is (it said "more than 1 redirects" alone).
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "more than 1 redirects: {} → {} → {}",
+            url("/a"),
+            url("/b"),
+            url("/feed")
+        )
+    );
 }
 
 #[tokio::test]
