@@ -1055,6 +1055,115 @@ fn a_dead_redirect_target_does_not_call_the_network_down() {
     }
 }
 
+/// An HTTP/1.1 server on a loopback thread that closes every connection after its answer
+/// (`answer` of the request's path), until its flag is set: then nothing listens there, and
+/// a request is refused as on a machine without a network.
+fn closing_server(
+    answer: impl Fn(&str) -> String + Send + 'static,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::spawn(move || {
+        while !stopped.load(Ordering::SeqCst) {
+            let Ok((mut conn, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            let _ = conn.set_nonblocking(false);
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let _ = conn.write_all(answer(&path).as_bytes());
+        }
+    });
+    (addr, stop)
+}
+
+/// Sources whose permanent moves were adopted still call the network down when it is: the
+/// detector counts the configured hosts and sizes its threshold by them. Filed under the
+/// moved-to host instead (recheck, session 66), four sources moved to one host counted as
+/// one failing host of five, and the network was never called down.
+#[test]
+fn sources_moved_to_one_host_still_call_the_network_down() {
+    use std::sync::atomic::Ordering;
+    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>m1</guid>\
+                <title>Ferry timetable changes</title><description>The winter timetable \
+                starts on Monday.</description></item></channel></rss>";
+    let ok = move |_: &str| {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{feed}",
+            feed.len()
+        )
+    };
+    let (target, target_stop) = closing_server(ok);
+    let mut stops = vec![target_stop];
+    let mut sources = String::new();
+    for i in 0..4 {
+        let (addr, stop) = closing_server(move |_: &str| {
+            format!(
+                "HTTP/1.1 301 Moved Permanently\r\nLocation: http://{target}/m{i}.xml\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        });
+        stops.push(stop);
+        sources.push_str(&format!(
+            "[[sources]]\nname = \"m{i}\"\nurl = \"http://{addr}/feed.xml\"\ninterval = \"1s\"\n"
+        ));
+    }
+    let (plain, stop) = closing_server(ok);
+    stops.push(stop);
+    sources.push_str(&format!(
+        "[[sources]]\nname = \"plain\"\nurl = \"http://{plain}/feed.xml\"\ninterval = \"1s\"\n"
+    ));
+    let (dir, _) = config_with(&format!(
+        "[fetch]\npermanent_redirect_polls = 1\n\
+         [schedule]\nmin_interval = \"1s\"\nmax_backoff = \"2s\"\n\
+         startup_spread = \"500ms\"\nnetwork_probe_interval = \"1m\"\n{sources}"
+    ));
+    let daemon = InProcess::start(&dir.path().join("w.toml"));
+    let state = |name: &str| daemon.store.source_state(name).unwrap().unwrap_or_default();
+    let moved = ["m0", "m1", "m2", "m3"];
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while !moved.iter().all(|n| {
+        let st = state(n);
+        st.effective_url.is_some() && st.failures == 0 && st.polls >= 2
+    }) {
+        assert!(Instant::now() < give_up, "the moves were not adopted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for stop in &stops {
+        stop.store(true, Ordering::SeqCst);
+    }
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let down = loop {
+        let (code, body) = daemon.get("/status");
+        assert_eq!(code, 200, "{body}");
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if status["network"]["state"] == "down" {
+            break true;
+        }
+        if Instant::now() > give_up {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    daemon.stop();
+    assert!(down, "every server gone, and the network still up");
+}
+
 /// A source that a temporary redirect takes to another host obeys that host's pause
 /// whatever its poll there ended with: here a body that stalls, while another source on
 /// that host is told 429 `Retry-After`. Only a poll there that ended in an error status

@@ -202,10 +202,6 @@ pub struct PollReport {
 /// is offline" from "some servers are down" (`scheduler::network`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
-    /// The host (`host:port`) it is about: the one whose request went unanswered, which is
-    /// the poll's first (a redirect needs an answer); when a server answered, that first
-    /// one too, which did. Not the configured URL's host after a permanent move.
-    pub host: String,
     /// A server answered a request of the poll, a redirect included: the network works,
     /// whatever failed after it (a redirect target that is down, or stalls).
     pub answered: bool,

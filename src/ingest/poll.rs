@@ -337,14 +337,9 @@ async fn run(
     };
     // Less the waits for the hosts' spacing, which are the poll's politeness, not the fetch.
     crate::metrics::fetch(started.elapsed().saturating_sub(slots.waited()), bytes);
-    let answered = fetched.as_ref().map_or_else(|f| f.answered, |_| true);
-    let about = match &fetched {
-        // Nothing answered: the request that failed, the poll's first.
-        Err(f) if !f.answered => &f.at,
-        // The first request was answered, whatever failed after it.
-        _ => url,
-    };
-    *reach = crate::fetch::host_limit::host_key(about).map(|host| Reach { host, answered });
+    *reach = Some(Reach {
+        answered: fetched.as_ref().map_or_else(|f| f.answered, |_| true),
+    });
     // The host the chain reached after redirects, whatever failed there (a stall, a broken
     // body, a dead target): its limits bind this source's next polls. A poll whose first
     // request went unanswered learnt nothing of where the redirects lead now.

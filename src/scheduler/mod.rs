@@ -1021,7 +1021,8 @@ impl<P: Poller> Scheduler<P> {
         if matches!(result, Err(PollError::Gone(_))) {
             return; // gone before this poll; nothing was fetched
         }
-        let evidence = network_failure(&result, reach.as_ref());
+        let host = source_host(source);
+        let evidence = network_failure(&result, reach.as_ref(), host.as_deref());
         self.observe_network(i, evidence);
         if state.gone_since.is_some() {
             state.next_poll = None;
@@ -1138,17 +1139,20 @@ impl<P: Poller> Scheduler<P> {
     }
 }
 
-/// What a finished poll tells the network detector: the host it is about and whether it
-/// failed for want of a network (DNS, connect, timeout) with no answer from any server;
-/// `None` when it says nothing (a file, the store at fault). A poll whose redirect led to a
-/// dead host got an answer first: the network works. Counted against the source's own
-/// host, three sources redirected to one dead target called the network down and held
-/// every other source back.
+/// What a finished poll of a source configured at `host` tells the network detector: the
+/// host, and whether the poll failed for want of a network (DNS, connect, timeout) with no
+/// answer from any server; `None` when it says nothing (a file, the store at fault). A
+/// poll whose redirect led to a dead host got an answer first: the network works (three
+/// sources redirected to one dead target called the network down and held every other
+/// source back). The evidence stays with the configured host, the set the detector counts
+/// and sizes its threshold by: filed under an adopted move's host, four sources moved to
+/// one host could never reach the threshold, and the network was never called down.
 fn network_failure<'a>(
     result: &Result<crate::ingest::PollSummary, PollError>,
-    reach: Option<&'a Reach>,
+    reach: Option<&Reach>,
+    host: Option<&'a str>,
 ) -> Option<(&'a str, bool)> {
-    let reach = reach?;
+    let (reach, host) = (reach?, host?);
     let failed = match result {
         Ok(_) => false,
         Err(e) if e.is_network() => !reach.answered,
@@ -1156,7 +1160,7 @@ fn network_failure<'a>(
         Err(PollError::Fetch(_) | PollError::Parse(_)) => false,
         Err(_) => return None,
     };
-    Some((reach.host.as_str(), failed))
+    Some((host, failed))
 }
 
 /// Milliseconds from `wall` to a stored wall-clock deadline `until` (a next poll, the end of

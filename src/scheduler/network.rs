@@ -3,7 +3,8 @@
 //!
 //! Evidence comes from finished polls of HTTP sources: any answer from a server (even an error
 //! status, an HTML page, or a redirect to a host that then fails) proves the network works,
-//! and counts for the host the poll asked first; a DNS, connect or timeout failure of a poll
+//! and counts for the source's configured host (the set the threshold is sized by, an
+//! adopted move's host included under it); a DNS, connect or timeout failure of a poll
 //! that no server answered is a vote for "offline", but only from a host that answered at its
 //! last poll: a host that is dead for its own reasons (its server gone, its name expired), or
 //! a redirect target that is, says nothing about this machine's network. When such failures

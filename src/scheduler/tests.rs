@@ -188,8 +188,7 @@ impl Poller for Mock {
         state.last_poll = Some(started);
         let answer = (self.script)(&name, state.polls);
         // A refused connection is the one answer no server gave.
-        let reach = source_host(source).map(|host| Reach {
-            host,
+        let reach = source_host(source).map(|_| Reach {
             answered: !matches!(answer, Answer::Connect),
         });
         let result = match answer {
