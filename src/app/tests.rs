@@ -1266,3 +1266,33 @@ fn a_redirect_whose_target_stalls_binds_the_source_to_that_hosts_pause() {
     }
     assert_eq!(stalls.load(Ordering::SeqCst), 1);
 }
+
+/// A poll asked for while the store refuses writes is refused at once, saying why: it
+/// would store nothing, not even the count `wait=true` waits for, so the request took the
+/// whole request timeout and `poll-now` then exited 0 (recheck, session 66).
+#[test]
+fn a_poll_asked_for_while_the_store_refuses_writes_is_refused_at_once() {
+    let (_dir, path) = one_missing_file_source();
+    let daemon = InProcess::start(&path);
+    daemon
+        .store
+        .refuse_writes("No space left on device (test)".into());
+    let asked = Instant::now();
+    let (code, body) = daemon.post("/sources/gone/poll?wait=true");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(code, 503, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["error"], "store", "{body}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("No space left on device (test)")),
+        "{body}"
+    );
+    daemon.store.reopen().unwrap();
+    daemon.stop();
+}

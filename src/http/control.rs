@@ -70,6 +70,21 @@ pub(super) async fn poll(
             &format!("source {name:?} is disabled (enabled = false)"),
         );
     }
+    if let Some(fault) = state.store.fault() {
+        // The poll would fail at once, storing nothing (not even its count, which `wait`
+        // waits for): the wait took the whole request timeout and `poll-now` then said the
+        // poll had not ended, exit 0 (recheck, session 66). Due sources are held and
+        // polled once the store takes writes again.
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store",
+            &format!(
+                "the store refuses writes since a write failed ({}): a poll now would store \
+                 nothing; the sources due meanwhile are polled once it takes writes again",
+                fault.message
+            ),
+        );
+    }
     let before = match read_state(&state, &name).await {
         Ok(st) => st,
         Err(r) => return r,
