@@ -381,9 +381,7 @@ fn the_host_a_redirect_took_a_source_to_is_known_after_a_restart() {
     use axum::response::IntoResponse;
     let rt = runtime();
     let serve = |app: axum::Router| serve(&rt, app);
-    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
-                <title>Harbour reopens after storm</title><description>The harbour reopened \
-                on Monday after the storm.</description></item></channel></rss>";
+    let feed = HARBOUR_FEED;
     let cdn = serve(
         axum::Router::new().route("/feed.xml", axum::routing::get(move || async move { feed })),
     );
@@ -658,9 +656,7 @@ fn noting_server(rt: &tokio::runtime::Runtime, redirect: bool) -> (std::net::Soc
     use axum::response::IntoResponse;
     let arrivals = Arrivals::default();
     let noted = arrivals.clone();
-    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
-                <title>Harbour reopens after storm</title><description>The harbour reopened \
-                on Monday after the storm.</description></item></channel></rss>";
+    let feed = HARBOUR_FEED;
     let addr = serve(
         rt,
         axum::Router::new().fallback(move |uri: axum::http::Uri| {
@@ -954,6 +950,11 @@ fn a_poll_due_while_the_store_refuses_writes_is_counted_and_comes_again_once_it_
     daemon.stop();
 }
 
+/// A feed of one item, for the tests that serve one.
+const HARBOUR_FEED: &str = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
+    <title>Harbour reopens after storm</title><description>The harbour reopened on Monday \
+    after the storm.</description></item></channel></rss>";
+
 /// A dead redirect target is no sign that the network is down: three sources whose hosts
 /// answer with a temporary redirect (302) to one target that then dies fail again and again,
 /// each after its host answered, and the network stays up. Counted against those hosts, as
@@ -965,9 +966,7 @@ fn a_dead_redirect_target_does_not_call_the_network_down() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let rt = runtime();
-    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
-                <title>Harbour reopens after storm</title><description>The harbour reopened \
-                on Monday after the storm.</description></item></channel></rss>";
+    let feed = HARBOUR_FEED;
     let feed_app =
         || axum::Router::new().route("/feed.xml", axum::routing::get(move || async move { feed }));
     let target = serve(&rt, feed_app());
@@ -1175,9 +1174,7 @@ fn a_redirect_whose_target_stalls_binds_the_source_to_that_hosts_pause() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
     let rt = runtime();
-    let feed = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a1</guid>\
-                <title>Harbour reopens after storm</title><description>The harbour reopened \
-                on Monday after the storm.</description></item></channel></rss>";
+    let feed = HARBOUR_FEED;
     let before = serve(
         &rt,
         axum::Router::new().route("/feed.xml", axum::routing::get(move || async move { feed })),
