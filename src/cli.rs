@@ -179,6 +179,19 @@ pub fn counted(n: u64, one: &str, many: &str) -> String {
     }
 }
 
+/// What `wirefold stats` and the page say of a network that is down, after "down": since
+/// when, what every source did, how many are held and the next probe (`?` for a time not
+/// known). One wording for both.
+pub fn network_down(down_since: Option<&str>, held: usize, next_probe: Option<&str>) -> String {
+    format!(
+        "since {}: every source failed at once; {} held back until a probe gets through \
+         (next {})",
+        down_since.unwrap_or("?"),
+        counted(held as u64, "source", "sources"),
+        next_probe.unwrap_or("?"),
+    )
+}
+
 /// `--token` (or `WIREFOLD_TOKEN`): trimmed as `http.token` is, and visible ASCII, as an HTTP
 /// header carries it. A line break (a `WIREFOLD_TOKEN` read from a file written on Windows)
 /// failed at the request as "builder error: failed to parse header value". Checked here

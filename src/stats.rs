@@ -561,11 +561,8 @@ fn render(s: &Status) -> String {
         // Held sources count as waiting, not failing: the header alone would look calm.
         let _ = writeln!(
             out,
-            "NETWORK DOWN since {}: every source failed at once; {} held back until a probe \
-             gets through (next {})",
-            n.down_since.as_deref().unwrap_or("?"),
-            counted(n.held as u64, "source", "sources"),
-            n.next_probe.as_deref().unwrap_or("?"),
+            "NETWORK DOWN {}",
+            crate::cli::network_down(n.down_since.as_deref(), n.held, n.next_probe.as_deref())
         );
     }
     if let Some(b) = s.store.as_ref().and_then(|st| st.backups.as_ref()) {

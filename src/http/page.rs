@@ -94,13 +94,15 @@ fn render(
     // past the rows a page lists, nothing.
     let net = &status.network;
     if net.state == "down" {
+        let said = crate::cli::network_down(
+            net.down_since.as_deref(),
+            net.held,
+            net.next_probe.as_deref(),
+        );
         let _ = write!(
             h,
-            "<p class=\"err\" id=\"network\">The network is down since {}: every source \
-failed at once; {} held back until a probe gets through (next {}).</p>",
-            opt(&net.down_since),
-            text(&counted(net.held as u64, "source", "sources")),
-            opt(&net.next_probe)
+            "<p class=\"err\" id=\"network\">The network is down {}.</p>",
+            text(&said)
         );
     }
     let store = &status.store;
