@@ -632,9 +632,9 @@ pub async fn reload_sources(
         }
         let path = running.path.clone();
         info!(path = %path.display(), "SIGHUP: reloading the configuration");
-        let running_sources = live.get().list.len();
+        let running_sources = live.get().list.clone();
         let loaded =
-            tokio::task::spawn_blocking(move || Config::load_again(&path, running_sources)).await;
+            tokio::task::spawn_blocking(move || Config::load_again(&path, &running_sources)).await;
         let now = Utc::now().timestamp_millis();
         // Refused by validation, or the loading thread failed.
         let loaded = loaded.map_err(|e| e.to_string());

@@ -1141,16 +1141,17 @@ impl Config {
         valid(path, config, problems)
     }
 
-    /// [`Config::load`] for a reload of a daemon that polls `running` sources. A file that
-    /// holds no settings at all (empty, blank or only comments: an editor still writing it,
-    /// a failed copy over it) is refused then, instead of dropping every source; a file meant
-    /// to poll nothing says so with `sources = []`.
-    pub fn load_again(path: &Path, running: usize) -> Result<Config, ConfigError> {
+    /// [`Config::load`] for a reload of a daemon whose sources in effect are `running`. A
+    /// file that holds no settings at all (empty, blank or only comments: an editor still
+    /// writing it, a failed copy over it) is refused while any of them is enabled, instead of
+    /// dropping every source; a file meant to poll nothing says so with `sources = []`.
+    pub fn load_again(path: &Path, running: &[SourceConfig]) -> Result<Config, ConfigError> {
         let text = Self::read_file(path)?;
+        let running = running.iter().filter(|s| s.enabled).count();
         if running > 0 && text.parse::<toml::Table>().is_ok_and(|t| t.is_empty()) {
             return Err(read_error(path)(format!(
                 "the file holds no settings (it is empty or only comments); not taken, \
-                 because it would drop all {running} sources (if that is meant, write \
+                 because it would drop all {running} enabled sources (if that is meant, write \
                  `sources = []`)"
             )));
         }

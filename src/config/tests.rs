@@ -2041,9 +2041,23 @@ fn a_reload_of_a_file_without_settings_is_refused_while_sources_run() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.toml");
     let store = dir.path().join("db").display().to_string();
+    // Four sources in effect, one of them disabled (three would be dropped); and a set whose
+    // only source is disabled (nothing polls, nothing to drop).
+    let sources = |disabled: &[bool]| {
+        let mut text = format!("[store]\npath = {store:?}\n");
+        for (i, off) in disabled.iter().enumerate() {
+            text += &format!(
+                "[[sources]]\nname = \"s{i}\"\nurl = \"./{i}.xml\"\nenabled = {}\n",
+                !off
+            );
+        }
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).unwrap().sources
+    };
+    let (three, idle) = (sources(&[false, false, true, false]), sources(&[true]));
     let again = |text: &str, running: usize| {
         std::fs::write(&path, text).unwrap();
-        Config::load_again(&path, running)
+        Config::load_again(&path, if running == 0 { &idle } else { &three })
     };
     for blank in [
         "",
@@ -2054,11 +2068,11 @@ fn a_reload_of_a_file_without_settings_is_refused_while_sources_run() {
             Err(ConfigError::Read { message, .. }) => assert_eq!(
                 message,
                 "the file holds no settings (it is empty or only comments); not taken, \
-                 because it would drop all 3 sources (if that is meant, write `sources = []`)"
+                 because it would drop all 3 enabled sources (if that is meant, write `sources = []`)"
             ),
             other => panic!("{blank:?}: {other:?}"),
         }
-        // Nothing to drop: read as at start (all defaults).
+        // Nothing polls: read as at start (all defaults).
         let first = again(blank, 0);
         assert!(
             !matches!(&first, Err(ConfigError::Read { message, .. }) if message.contains("no settings")),
