@@ -636,15 +636,16 @@ pub(crate) fn source_entry(
         "gone"
     } else if st.polls == 0 {
         "pending"
-    } else if held_at.is_some_and(|now| st.next_poll.is_some_and(|next| next <= now)) {
-        // Due while the network is down: held back, not polled (nor counted failing).
+    } else if held_at.is_some_and(|now| st.next_poll.is_some_and(|next| next <= now))
+        || (st.last_error.is_some() && st.next_poll.is_none())
+    {
+        // Due while the network is down, or its last poll failed as every source's did then
+        // (not counted against it, no next poll): held back until the network is back. Its
+        // failures from before, if any, still show in `failures`; it is not polled, so not
+        // `failing` now.
         "held"
     } else if st.failures > 0 {
         "failing"
-    } else if st.last_error.is_some() && st.next_poll.is_none() {
-        // Its last poll failed as every source's did while the network is down: not counted
-        // against it (no back-off), and polled again once the network is back.
-        "held"
     } else {
         "ok"
     };
@@ -963,6 +964,13 @@ mod tests {
         };
         let e = source_entry(&source, &schedule, held.clone(), None);
         assert_eq!((e.state, health_of(&e)), ("held", "waiting"));
+        // The same after failures of its own before the network went down.
+        let held_after_failures = SourceState {
+            failures: 2,
+            ..held.clone()
+        };
+        let e = source_entry(&source, &schedule, held_after_failures, None);
+        assert_eq!((e.state, e.failures, health_of(&e)), ("held", 2, "waiting"));
         let failing = SourceState {
             failures: 1,
             next_poll: Some(1_700_000_900_000),
