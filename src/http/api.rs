@@ -696,7 +696,11 @@ pub(super) fn unsigned(digits: &str) -> Option<u64> {
 fn parse_id(raw: &str) -> Result<u64, BadParam> {
     unsigned(raw).ok_or_else(|| BadParam {
         name: "id".into(),
-        message: format!("\"{raw}\" is not a numeric id"),
+        message: if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{raw} is too large for an id; at most {}", u64::MAX)
+        } else {
+            format!("\"{raw}\" is not a numeric id")
+        },
     })
 }
 
@@ -883,6 +887,15 @@ mod tests {
         }
         assert!(matches!(parse_id("+1"), Err(e) if e.name == "id"));
         assert!(matches!(parse_id("1"), Ok(1)));
+        // All digits, past u64: said so, not called "not numeric".
+        let big = parse_id("99999999999999999999999").map_err(|e| e.message);
+        assert_eq!(
+            big,
+            Err(
+                "99999999999999999999999 is too large for an id; at most 18446744073709551615"
+                    .into()
+            )
+        );
         assert_eq!(
             p("after=18446744073709551615").u64("after").ok(),
             Some(Some(u64::MAX))
