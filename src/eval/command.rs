@@ -53,25 +53,40 @@ pub struct EvalArgs {
     pub dump_articles: Option<PathBuf>,
 }
 
-/// The shared corpus next to the source tree (`../shared/corpus`, or `../../shared/corpus`
-/// from a checkout one level deeper), if there is one.
-pub fn default_corpus() -> Option<PathBuf> {
+/// The shared corpus without `--corpus`: `../shared/corpus` from the working directory `cwd`
+/// (the README runs the eval from the repository root), else next to the source tree the
+/// binary was built from (`../shared/corpus`, or `../../shared/corpus` from a checkout one
+/// level deeper), so that a binary built in another checkout finds the corpus too. The error
+/// names every place looked at.
+fn find_corpus(cwd: Option<&Path>) -> anyhow::Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        root.join("../shared/corpus"),
-        root.join("../../shared/corpus"),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
+    let mut looked: Vec<PathBuf> = cwd
+        .map(|d| d.join("../shared/corpus"))
+        .into_iter()
+        .collect();
+    looked.push(root.join("../shared/corpus"));
+    looked.push(root.join("../../shared/corpus"));
+    if let Some(found) = looked.iter().find(|p| p.is_dir()) {
+        return Ok(found.clone());
+    }
+    let looked: Vec<_> = looked.iter().map(|p| p.display().to_string()).collect();
+    anyhow::bail!(
+        "no corpus directory at {}: pass --corpus DIR",
+        looked.join(", ")
+    )
+}
+
+/// The shared corpus [`run`] would read without `--corpus`, if there is one.
+pub fn default_corpus() -> Option<PathBuf> {
+    find_corpus(std::env::current_dir().ok().as_deref()).ok()
 }
 
 /// Runs the command; returns an error message for the exit path.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let corpus = args
-        .corpus
-        .clone()
-        .or_else(default_corpus)
-        .ok_or_else(|| anyhow::anyhow!("no corpus directory: pass --corpus DIR"))?;
+    let corpus = match args.corpus.clone() {
+        Some(dir) => dir,
+        None => find_corpus(std::env::current_dir().ok().as_deref())?,
+    };
     let opts = EvalOptions {
         params: DedupParams::default(),
         peer: (!args.no_peer).then(|| PeerConfig {
@@ -189,4 +204,34 @@ fn run_feeds(corpus: &Path, args: &EvalArgs, params: &DedupParams) -> anyhow::Re
     })();
     let _ = std::fs::remove_dir_all(&store_dir);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Run from a repository root with the corpus beside it, the eval finds that corpus
+    /// first, wherever the binary was built.
+    #[test]
+    fn the_corpus_beside_the_working_directory_is_found_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, corpus) = (dir.path().join("repo"), dir.path().join("shared/corpus"));
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::create_dir_all(&corpus).unwrap();
+        let found = find_corpus(Some(&repo)).unwrap();
+        assert_eq!(
+            found.canonicalize().unwrap(),
+            corpus.canonicalize().unwrap()
+        );
+        // Nowhere near the working directory: the one next to the source tree, if any; the
+        // error, if none, names where it looked.
+        let elsewhere = dir.path().join("shared/corpus");
+        match find_corpus(Some(&elsewhere)) {
+            Ok(p) => assert!(p.starts_with(env!("CARGO_MANIFEST_DIR")), "{p:?}"),
+            Err(e) => assert!(
+                e.to_string().contains("shared/corpus/../shared/corpus"),
+                "{e}"
+            ),
+        }
+    }
 }
