@@ -1141,19 +1141,27 @@ impl Config {
         valid(path, config, problems)
     }
 
-    /// [`Config::load`] for a reload of a daemon whose sources in effect are `running`. A
-    /// file that holds no settings at all (empty, blank or only comments: an editor still
-    /// writing it, a failed copy over it) is refused while any of them is enabled, instead of
-    /// dropping every source; a file meant to poll nothing says so with `sources = []`.
+    /// [`Config::load`] for a reload of a daemon whose sources in effect are `running`. While
+    /// any of them is enabled, a file without a `sources` key is refused instead of dropping
+    /// every source: one that holds no settings at all (empty, blank or only comments), or
+    /// one cut off before its first `[[sources]]` (an editor still writing it, a failed copy
+    /// over it, read mid-write). A file meant to poll nothing says so with `sources = []`.
     pub fn load_again(path: &Path, running: &[SourceConfig]) -> Result<Config, ConfigError> {
         let text = Self::read_file(path)?;
         let running = running.iter().filter(|s| s.enabled).count();
-        if running > 0 && text.parse::<toml::Table>().is_ok_and(|t| t.is_empty()) {
-            return Err(read_error(path)(format!(
-                "the file holds no settings (it is empty or only comments); not taken, \
-                 because it would drop all {running} enabled sources (if that is meant, write \
-                 `sources = []`)"
-            )));
+        if let Ok(table) = text.parse::<toml::Table>() {
+            if running > 0 && !table.contains_key("sources") {
+                let what = if table.is_empty() {
+                    "the file holds no settings (it is empty or only comments)"
+                } else {
+                    "the file has no sources (no [[sources]] entry: cut off, or still being \
+                     written?)"
+                };
+                return Err(read_error(path)(format!(
+                    "{what}; not taken, because it would drop all {running} enabled sources \
+                     (if that is meant, write `sources = []`)"
+                )));
+            }
         }
         let (config, problems) = Self::read_text(path, &text, None)?;
         valid(path, config, problems)

@@ -2033,11 +2033,11 @@ fn source_names_that_look_the_same_are_refused() {
     .is_ok());
 }
 
-/// A reload of a file that holds no settings (an editor mid-write, a failed copy) would drop
-/// every source: refused while sources run, with how to mean it. A file with settings but
-/// no source, or `sources = []`, is taken.
+/// A reload of a file that holds no settings, or settings but no `[[sources]]` (an editor
+/// mid-write, a failed copy, a file read before its sources were written) would drop every
+/// source: refused while sources run, with how to mean it. `sources = []` is taken.
 #[test]
-fn a_reload_of_a_file_without_settings_is_refused_while_sources_run() {
+fn a_reload_of_a_file_without_sources_is_refused_while_sources_run() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.toml");
     let store = dir.path().join("db").display().to_string();
@@ -2081,8 +2081,18 @@ fn a_reload_of_a_file_without_settings_is_refused_while_sources_run() {
     }
     let none = again(&format!("sources = []\n[store]\npath = {store:?}\n"), 3).unwrap();
     assert!(none.sources.is_empty());
-    let settings_only = again(&format!("[store]\npath = {store:?}\n"), 3).unwrap();
-    assert!(settings_only.sources.is_empty());
+    // Cut off before its first `[[sources]]`.
+    let settings_only = format!("[store]\npath = {store:?}\n[http]\nlisten = \"127.0.0.1:0\"\n");
+    match again(&settings_only, 3) {
+        Err(ConfigError::Read { message, .. }) => assert_eq!(
+            message,
+            "the file has no sources (no [[sources]] entry: cut off, or still being written?); \
+             not taken, because it would drop all 3 enabled sources (if that is meant, write \
+             `sources = []`)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(again(&settings_only, 0).unwrap().sources.is_empty());
     let kept = again(
         &format!("[store]\npath = {store:?}\n[[sources]]\nname = \"a\"\nurl = \"./a.xml\"\n"),
         3,
