@@ -652,7 +652,7 @@ impl<P: Poller> Scheduler<P> {
         self.phases = policy::phases(&names);
         let hosts: std::collections::HashSet<String> =
             self.sources.iter().filter_map(source_host).collect();
-        self.network.set_hosts(&hosts);
+        let came_back = self.network.set_hosts(&hosts) == Some(Change::CameBack);
         // Spaced from now on, also as a hop of another source's poll.
         self.poller.hosts().know(hosts.iter().cloned());
         // Hosts the reload brought: while the network is down, each is probed as soon as a
@@ -722,6 +722,10 @@ impl<P: Poller> Scheduler<P> {
             }
         }
         self.publish_store_held();
+        if came_back {
+            info!("the hosts that failed are no longer configured: the network is taken as up");
+            self.network_back();
+        }
         // New and changed sources are scheduled as at a start, unless a poll of theirs is
         // in flight (its report schedules them). A changed one neither waiting nor in flight
         // is gone: polled again only if its URL changed, which `schedule_first` decides.
@@ -1071,16 +1075,11 @@ impl<P: Poller> Scheduler<P> {
                 self.hold_suspects();
             }
             Some(Change::CameBack) => {
-                let held: Vec<usize> = self.held.drain(..).collect();
                 info!(
-                    released = held.len(),
+                    released = self.held.len(),
                     "a server answered: the network is back"
                 );
-                self.down_since = None;
-                self.next_probe = None;
-                self.new_hosts.clear();
-                self.forgive_at_end.clear();
-                self.spread(&held, Instant::now());
+                self.network_back();
             }
             None => {}
         }
@@ -1088,6 +1087,16 @@ impl<P: Poller> Scheduler<P> {
             *self.suspects.entry(i).or_default() += 1;
         }
         self.publish_network();
+    }
+
+    /// The network is up again: the sources held back are released, spread out.
+    fn network_back(&mut self) {
+        let held: Vec<usize> = self.held.drain(..).collect();
+        self.down_since = None;
+        self.next_probe = None;
+        self.new_hosts.clear();
+        self.forgive_at_end.clear();
+        self.spread(&held, Instant::now());
     }
 
     /// The sources whose network failures led to calling the network down, taken off the

@@ -73,7 +73,12 @@ impl NetworkMonitor {
     /// on. The evidence of those that stay stands; a host the reload removed is no evidence
     /// any more: its failures, counted against the fewer hosts left, called the network
     /// down at the first timeout of one that stayed.
-    pub fn set_hosts(&mut self, hosts: &HashSet<String>) {
+    ///
+    /// While the network is down, a reload that leaves none of the hosts that failed (or
+    /// fewer than two hosts, which never call it down) leaves no evidence that it is:
+    /// [`Change::CameBack`], so that the sources left are polled again. Kept down, it stayed
+    /// down with nothing held and nothing to probe until a restart.
+    pub fn set_hosts(&mut self, hosts: &HashSet<String>) -> Option<Change> {
         let kept = |h: &String| hosts.contains(h) || hosts.contains(&h.to_ascii_lowercase());
         let gone: Vec<String> = self.failing.iter().filter(|h| !kept(h)).cloned().collect();
         for h in &gone {
@@ -83,6 +88,13 @@ impl NetworkMonitor {
         self.answering.retain(|h| kept(h));
         self.hosts = hosts.len();
         self.threshold = Self::threshold(self.hosts);
+        if self.down && (self.failing.is_empty() || self.hosts < 2) {
+            self.down = false;
+            self.failing.clear();
+            self.failing_answered.clear();
+            return Some(Change::CameBack);
+        }
+        None
     }
 
     /// Whether the network is considered down.
@@ -203,6 +215,31 @@ mod tests {
         let mut m = answered(5, &["a:80", "b:80", "c:80", "d:80", "e:80"]);
         m.set_hosts(&set(&["a:80", "b:80", "c:80", "d:80"]));
         assert!(!m.answering.contains("e:80"));
+    }
+
+    /// While the network is down, a reload that leaves no failing host (or one host only)
+    /// leaves nothing to say it is: up again. One that keeps a failing host keeps it down.
+    #[test]
+    fn a_reload_that_leaves_no_failing_host_brings_the_network_back() {
+        let set = |hosts: &[&str]| hosts.iter().map(|h| h.to_string()).collect::<HashSet<_>>();
+        let down = || {
+            let mut m = NetworkMonitor::new(3);
+            m.record("a:80", true);
+            m.record("b:80", true);
+            assert_eq!(m.record("c:80", true), Some(Change::WentDown));
+            m
+        };
+        let mut m = down();
+        assert_eq!(m.set_hosts(&set(&["a:80", "n:80"])), None);
+        assert!(m.is_down());
+        for left in [&[][..], &["n1:80", "n2:80"], &["a:80"]] {
+            let mut m = down();
+            assert_eq!(m.set_hosts(&set(left)), Some(Change::CameBack), "{left:?}");
+            assert!(!m.is_down());
+            assert_eq!(m.failing_hosts(), 0);
+        }
+        // Up already: nothing changes.
+        assert_eq!(NetworkMonitor::new(3).set_hosts(&set(&[])), None);
     }
 
     #[test]

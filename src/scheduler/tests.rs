@@ -1334,6 +1334,32 @@ async fn a_reload_with_new_hosts_probes_them_at_once_while_the_network_is_down()
     stop(cancel, task, tracker).await;
 }
 
+/// A reload that removes (or disables) every source whose host failed, while the network
+/// is down, leaves no evidence that it is: it is up again at once. It stayed down, with
+/// nothing held and nothing to probe, until a restart.
+#[tokio::test(start_paused = true)]
+async fn a_reload_that_leaves_no_failing_host_takes_the_network_as_up() {
+    let interval = Duration::from_secs(60);
+    let mock = Mock::new(Duration::ZERO, |_, _| Answer::Connect);
+    let old: Vec<SourceConfig> = (0..3)
+        .map(|i| source(&format!("s{i}"), &format!("h{i}.example"), interval))
+        .collect();
+    let sched = schedule(interval, Duration::from_secs(6));
+    let stats = Arc::new(SchedulerStats::default());
+    let (cancel, task, tracker, control) =
+        start_observed(&mock, old, sched.clone(), 8, stats.clone());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(stats.network().down_since.is_some());
+    control
+        .send(Control::Reload(Vec::new().into(), sched))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let net = stats.network();
+    assert!(net.down_since.is_none(), "{net:?}");
+    assert_eq!(net.held, 0, "{net:?}");
+    stop(cancel, task, tracker).await;
+}
+
 /// The stored `last_poll` is wall-clock time: with the wall clock stepped an hour forward,
 /// it lay an hour ahead of the scheduler's clock, and poll-now was refused for that hour.
 /// The scheduler's own start times are kept by index into the source list: a reload that
