@@ -185,7 +185,7 @@ pub async fn read_body(
     loop {
         let chunk = tokio::select! {
             c = resp.chunk() => c.map_err(|e| {
-                FetchError::from_body(&e, limits.stall_window, body.len() as u64, announced)
+                FetchError::from_body(&e, body.len() as u64, announced)
             })?,
             () = tokio::time::sleep_until(window_end) => {
                 if window_bytes < limits.stall_min_bytes {

@@ -258,19 +258,9 @@ impl FetchError {
     }
 
     /// Classifies an error reqwest returned while the body streamed in, `got` bytes of
-    /// it read, of the `announced` `Content-Length` when there was one.
-    pub(super) fn from_body(
-        e: &reqwest::Error,
-        window: Duration,
-        got: u64,
-        announced: Option<u64>,
-    ) -> Self {
-        if e.is_timeout() {
-            return FetchError::BodyTimeout(format!(
-                "{} (body not complete within the deadline; stall window {window:?})",
-                error_chain(e)
-            ));
-        }
+    /// it read, of the `announced` `Content-Length` when there was one. The client has no
+    /// timer of its own that could end a body (`fetch.timeout` is the fetcher's deadline).
+    pub(super) fn from_body(e: &reqwest::Error, got: u64, announced: Option<u64>) -> Self {
         let chain = error_chain(e);
         match announced {
             // hyper: "end of file before message length reached"

@@ -129,9 +129,12 @@ impl Fetcher {
         if !env_proxy {
             client = client.no_proxy();
         }
+        // No total timeout of the client's own: `fetch.timeout` is the fetcher's deadline
+        // around every request and body of the chain. A client timer of the same length fired
+        // first about as often, and the poll failed with its bare "operation timed out",
+        // without the duration.
         let client = client
             .user_agent(&cfg.user_agent)
-            .timeout(cfg.timeout)
             .connect_timeout(cfg.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(GuardedResolver::new(guard.clone(), fixed))
