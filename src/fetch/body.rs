@@ -1,9 +1,11 @@
 //! Reading a response body politely and safely.
 //!
-//! - The cap applies to the **decoded** stream: reqwest inflates gzip/brotli/zstd chunk
-//!   by chunk and reading stops as soon as the total passes `max_body_bytes`, so a compression
+//! - The cap applies to the **decoded** body: reqwest inflates `br` and `zstd` chunk by chunk
+//!   and reading stops as soon as the total passes `max_body_bytes`, so such a compression
 //!   bomb costs at most the cap plus one chunk (and the `Vec`'s growth slack), never its
-//!   inflated size.
+//!   inflated size. The codings wirefold decodes itself ([`decode_left_alone`]: gzip under
+//!   any label, deflate, lists) are read within the cap as they came, then decoded within
+//!   it: at most twice the cap.
 //! - A stall guard like curl's `--speed-limit`/`--speed-time`: fewer than `stall_min_bytes`
 //!   within any `stall_timeout` window cuts the transfer as stalled, so a server that trickles a
 //!   byte a second cannot hold a poll until the total timeout.
@@ -26,15 +28,18 @@ pub struct BodyLimits {
 }
 
 /// `bytes`, read under a `Content-Encoding` reqwest left alone, decoded when it names codings
-/// wirefold can undo. reqwest decodes `gzip`, `br` and `zstd` only as written and one at a
-/// time, and `deflate` not at all (wirefold does not ask for it: servers send it raw, without
-/// the zlib wrapper HTTP names). So `GZIP` and `x-gzip` (which RFC 9110 asks a recipient to
-/// read as gzip), `deflate` sent unasked (zlib or raw), and lists (`gzip, gzip`, `gzip,
-/// identity`) reached the parser compressed and failed as a malformed feed. Every member of
-/// a gzip stream is read, within `max_bytes` decoded. A body that does not look compressed
-/// is returned as it came, and so is any value that names no coding: a server that writes
-/// its charset there (`Content-Encoding: UTF-8`) sends plain text. A coding wirefold cannot
-/// undo (`compress`, or `br` in a list) is an error that names it.
+/// wirefold can undo. reqwest is asked to decode `br` and `zstd` only, which it does as
+/// written and one at a time, and `deflate` not at all (wirefold does not ask for it: servers
+/// send it raw, without the zlib wrapper HTTP names). gzip is always read here, under every
+/// label: reqwest read only the first member of a stream of several, and a feed compressed in
+/// parts came cut. So `gzip`, `GZIP` and `x-gzip` (which RFC 9110 asks a recipient to read as
+/// gzip), `deflate` sent unasked (zlib or raw), and lists (`gzip, gzip`, `gzip, identity`)
+/// are decoded here, the coding applied last undone first. Every member of a gzip stream is
+/// read, within `max_bytes` decoded. A body labelled gzip or deflate that is not compressed
+/// but reads as text is returned as it came, and so is any value that names no coding: a
+/// server that writes its charset there (`Content-Encoding: UTF-8`) sends plain text. A
+/// coding wirefold cannot undo (`compress`, or `br` in a list) is an error that names it,
+/// and so is a body labelled gzip that is not gzip data.
 pub fn decode_left_alone(
     coding: Option<&str>,
     bytes: Vec<u8>,
@@ -61,18 +66,25 @@ pub fn decode_left_alone(
     // The last coding applied is undone first.
     for c in codings.iter().rev() {
         body = match c.as_str() {
+            // Nothing to undo (a 204, or a 200 with nothing): said as such by the parser.
+            _ if body.is_empty() => return Ok(body),
             "gzip" | "x-gzip" if body.starts_with(&[0x1F, 0x8B]) => {
                 inflate(Codec::Gzip, &body, header, max_bytes)?
             }
             "deflate" if looks_zlib(&body) => inflate(Codec::Zlib, &body, header, max_bytes)?,
             // Raw DEFLATE has no mark: a stream may start with `<` or `{` too. Tried first;
             // a body that does not inflate and reads as text came uncompressed.
-            "deflate" if !body.is_empty() => match inflate(Codec::Raw, &body, header, max_bytes) {
+            "deflate" => match inflate(Codec::Raw, &body, header, max_bytes) {
                 Ok(out) => out,
                 Err(FetchError::Body(_)) if looks_plain(&body) => return Ok(body),
                 Err(e) => return Err(e),
             },
-            "gzip" | "x-gzip" | "deflate" => return Ok(body),
+            "gzip" | "x-gzip" if looks_plain(&body) => return Ok(body),
+            "gzip" | "x-gzip" => {
+                return Err(FetchError::Body(format!(
+                    "the body is labelled Content-Encoding: {header} but is not gzip data"
+                )))
+            }
             _ => {
                 return Err(FetchError::Body(format!(
                     "the body came as Content-Encoding: {header}, and wirefold cannot undo \"{c}\""

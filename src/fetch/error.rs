@@ -259,7 +259,8 @@ impl FetchError {
 
     /// Classifies an error reqwest returned while the body streamed in, `got` bytes of
     /// it read, of the `announced` `Content-Length` when there was one. The client has no
-    /// timer of its own that could end a body (`fetch.timeout` is the fetcher's deadline).
+    /// timer of its own that could end a body (`fetch.timeout` is the fetcher's deadline),
+    /// and no gzip decoder (gzip is read by [`super::body`]).
     pub(super) fn from_body(e: &reqwest::Error, got: u64, announced: Option<u64>) -> Self {
         let chain = error_chain(e);
         match announced {
@@ -271,10 +272,6 @@ impl FetchError {
                     "the connection closed after {got} of the {n} bytes Content-Length announced ({chain})"
                 ))
             }
-            // The decoder's own words name no header: say what was wrong with the label.
-            _ if chain.contains("Invalid gzip header") => FetchError::Body(format!(
-                "the body is labelled Content-Encoding: gzip but is not gzip data ({chain})"
-            )),
             _ => FetchError::Body(chain),
         }
     }

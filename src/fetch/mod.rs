@@ -3,7 +3,7 @@
 //!
 //! # Architecture
 //! One [`Fetcher`] is built at start and cloned: one `reqwest::Client` (connection pool, user
-//! agent, connect timeout, gzip/brotli/zstd) behind a guarded DNS resolver
+//! agent, connect timeout, brotli/zstd) behind a guarded DNS resolver
 //! ([`guard`]). A fetch:
 //! 1. sends the stored validators (`If-None-Match`, `If-Modified-Since`), so an unchanged feed
 //!    costs a 304 and no parse;
@@ -13,7 +13,9 @@
 //!    [`FetchOutcome::moved_to`] so that the caller can adopt it after several polls. A
 //!    redirect policy of reqwest sees one hop at a time and keeps no per-request state, which
 //!    is why the loop is here;
-//! 3. reads the body through [`body::read_body`]: decoded size capped, trickles cut;
+//! 3. reads the body through [`body::read_body`]: decoded size capped, trickles cut; the
+//!    codings reqwest leaves alone, gzip among them, are undone by
+//!    [`body::decode_left_alone`];
 //! 4. the whole of it, redirects included, within `fetch.timeout`.
 //!
 //! Per-host politeness ([`host_limit`]) is applied by the caller around a fetch, so that a poll
@@ -47,6 +49,11 @@ pub use outcome::{charset, Content, FetchOutcome, Validators};
 
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
                       application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8";
+
+/// The codings asked for, as reqwest asked for them when it decoded all three. It asks for
+/// the ones it decodes only, and gzip is decoded by wirefold ([`body::decode_left_alone`]).
+/// Not `deflate`: servers send it raw, without the zlib wrapper HTTP names.
+const ACCEPT_ENCODING: &str = "zstd, gzip, br";
 
 /// The shared HTTP client and its limits; cheap to clone.
 #[derive(Debug, Clone)]
@@ -234,6 +241,10 @@ impl Fetcher {
         let mut deadline = tokio::time::Instant::now() + self.timeout;
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static(ACCEPT_ENCODING),
+        );
         if let Some(v) = validators.etag.as_deref().and_then(validator_value) {
             headers.insert(header::IF_NONE_MATCH, v);
         }
