@@ -4,8 +4,8 @@
 //!   and reading stops as soon as the total passes `max_body_bytes`, so such a compression
 //!   bomb costs at most the cap plus one chunk (and the `Vec`'s growth slack), never its
 //!   inflated size. The codings wirefold decodes itself ([`decode_left_alone`]: gzip under
-//!   any label, deflate, lists) are read within the cap as they came, then decoded within
-//!   it: at most twice the cap.
+//!   any label, the others in capitals or in a list) are read within the cap as they came,
+//!   then decoded within it: at most twice the cap.
 //! - A stall guard like curl's `--speed-limit`/`--speed-time`: fewer than `stall_min_bytes`
 //!   within any `stall_timeout` window cuts the transfer as stalled, so a server that trickles a
 //!   byte a second cannot hold a poll until the total timeout.
@@ -29,17 +29,17 @@ pub struct BodyLimits {
 
 /// `bytes`, read under a `Content-Encoding` reqwest left alone, decoded when it names codings
 /// wirefold can undo. reqwest is asked to decode `br` and `zstd` only, which it does as
-/// written and one at a time, and `deflate` not at all (wirefold does not ask for it: servers
-/// send it raw, without the zlib wrapper HTTP names). gzip is always read here, under every
-/// label: reqwest read only the first member of a stream of several, and a feed compressed in
-/// parts came cut. So `gzip`, `GZIP` and `x-gzip` (which RFC 9110 asks a recipient to read as
-/// gzip), `deflate` sent unasked (zlib or raw), and lists (`gzip, gzip`, `gzip, identity`)
-/// are decoded here, the coding applied last undone first. Every member of a gzip stream is
-/// read, within `max_bytes` decoded. A body labelled gzip or deflate that is not compressed
-/// but reads as text is returned as it came, and so is any value that names no coding: a
-/// server that writes its charset there (`Content-Encoding: UTF-8`) sends plain text. A
-/// coding wirefold cannot undo (`compress`, or `br` in a list) is an error that names it,
-/// and so is a body labelled gzip that is not gzip data.
+/// written and one at a time. Coding names are case-insensitive (RFC 9110 8.4.1), so `BR`,
+/// `ZSTD` and `GZIP` are decoded here, as is `x-gzip` (which RFC 9110 asks a recipient to
+/// read as gzip), `deflate` sent unasked (zlib or raw: wirefold does not ask for it, servers
+/// send it without the zlib wrapper HTTP names), and lists (`gzip, gzip`, `gzip, br`), the
+/// coding applied last undone first. gzip is always read here, under every label: reqwest read
+/// only the first member of a stream of several, and a feed compressed in parts came cut.
+/// Every member of a gzip stream and every frame of a zstd one is read, within `max_bytes`
+/// decoded. A body labelled gzip or deflate that is not compressed but reads as text is
+/// returned as it came, and so is any value that names no coding: a server that writes its
+/// charset there (`Content-Encoding: UTF-8`) sends plain text. A coding wirefold cannot undo
+/// (`compress`) is an error that names it, and so is a body that is not what its label says.
 pub fn decode_left_alone(
     coding: Option<&str>,
     bytes: Vec<u8>,
@@ -85,6 +85,8 @@ pub fn decode_left_alone(
                     "the body is labelled Content-Encoding: {header} but is not gzip data"
                 )))
             }
+            "br" => inflate(Codec::Brotli, &body, header, max_bytes)?,
+            "zstd" => inflate(Codec::Zstd, &body, header, max_bytes)?,
             _ => {
                 return Err(FetchError::Body(format!(
                     "the body came as Content-Encoding: {header}, and wirefold cannot undo \"{c}\""
@@ -101,6 +103,8 @@ enum Codec {
     Gzip,
     Zlib,
     Raw,
+    Brotli,
+    Zstd,
 }
 
 /// Decodes `bytes` as `codec`, within `max_bytes`.
@@ -151,10 +155,18 @@ fn inflate(
                 other => other,
             }
         }
+        Codec::Brotli => brotli::Decompressor::new(bytes, 4096)
+            .take(limit)
+            .read_to_end(&mut out),
+        // Frame after frame, as zstd(1) reads them.
+        Codec::Zstd => zstd::stream::read::Decoder::with_buffer(bytes)
+            .and_then(|d| d.take(limit).read_to_end(&mut out)),
     };
     let name = match codec {
         Codec::Gzip => "gzip",
         Codec::Zlib | Codec::Raw => "deflate",
+        Codec::Brotli => "br",
+        Codec::Zstd => "zstd",
     };
     match read {
         Err(e) => Err(FetchError::Body(format!(

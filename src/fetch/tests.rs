@@ -601,6 +601,71 @@ async fn gzip_by_another_name_is_decoded_and_a_charset_as_coding_is_ignored() {
     assert_eq!(e.class(), "too_large", "{e}");
 }
 
+/// zstd and brotli are decoded whatever the case of their label (RFC 9110 8.4.1: codings
+/// are case-insensitive), alone or in a list. reqwest decodes `zstd` and `br` only as
+/// written: `ZSTD` and `BR` failed as codings wirefold "cannot undo" (fetch audit, session
+/// 66). A body that is not what its label says is an error naming the label.
+#[tokio::test]
+async fn zstd_and_brotli_are_decoded_whatever_the_case_of_their_label() {
+    use std::io::Write;
+    const FEED: &str = "<rss version=\"2.0\"><channel><title>packed</title></channel></rss>";
+    let zstd = |b: &[u8]| zstd::stream::encode_all(b, 3).unwrap();
+    let br = |b: &[u8]| {
+        let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+        w.write_all(b).unwrap();
+        w.into_inner()
+    };
+    let gz = |b: &[u8]| {
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b).unwrap();
+        z.finish().unwrap()
+    };
+    let feed = FEED.as_bytes();
+    let served: Vec<(&str, Vec<u8>)> = vec![
+        ("zstd", zstd(feed)),
+        ("ZSTD", zstd(feed)),
+        ("Zstd", zstd(feed)),
+        ("br", br(feed)),
+        ("BR", br(feed)),
+        ("gzip, BR", br(&gz(feed))),
+        ("Br, zstd", zstd(&br(feed))),
+    ];
+    let cases = served.clone();
+    let app = Router::new()
+        .route(
+            "/{n}",
+            get(move |axum::extract::Path(n): axum::extract::Path<usize>| {
+                let (coding, body) = served[n].clone();
+                async move { ([(header::CONTENT_ENCODING, coding)], body).into_response() }
+            }),
+        )
+        .route(
+            "/broken",
+            get(|| async {
+                ([(header::CONTENT_ENCODING, "BR")], vec![0xFFu8; 64]).into_response()
+            }),
+        );
+    let addr = serve_app(app).await;
+    let f = Fetcher::with_fixed_dns(&config(), HashMap::new()).unwrap();
+    for (n, (coding, _)) in cases.iter().enumerate() {
+        let url = Url::parse(&format!("http://{addr}/{n}")).unwrap();
+        let got = f.fetch(&url, &Validators::default()).await;
+        let got = got.unwrap_or_else(|e| panic!("{coding}: {e}"));
+        let Content::Body { bytes, .. } = got.content else {
+            panic!("{coding}: no body");
+        };
+        assert_eq!(String::from_utf8_lossy(&bytes), FEED, "{coding}");
+    }
+    let url = Url::parse(&format!("http://{addr}/broken")).unwrap();
+    let e = f.fetch(&url, &Validators::default()).await.unwrap_err();
+    assert_eq!(e.class(), "body", "{e}");
+    assert!(
+        e.to_string()
+            .contains("the body sent as Content-Encoding: BR is no valid br"),
+        "{e}"
+    );
+}
+
 /// Codings reqwest leaves alone: `deflate` sent unasked (zlib or raw), a list (`gzip,
 /// gzip`, `gzip, identity`), and one wirefold cannot undo, named in the error.
 #[tokio::test]
