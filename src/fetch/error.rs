@@ -123,6 +123,12 @@ impl FetchFailure {
     }
 }
 
+/// A status as an operator reads it: the code and its reason phrase (`204 No Content`), or
+/// the code alone when it has no standard one (`599`).
+pub fn status_text(status: u16) -> String {
+    format!("{status}{}", status_words(status, None))
+}
+
 /// After a status code: its reason phrase (`404 Not Found`), and the pause a server asked for
 /// (`Retry-After`).
 fn status_words(status: u16, retry_after: Option<Duration>) -> String {

@@ -61,6 +61,7 @@ pub async fn fetch_file(
     Ok(outcome(Content::Body {
         bytes,
         content_type: None,
+        status: None,
     }))
 }
 

@@ -42,7 +42,7 @@ use url::Url;
 
 use crate::config::{shown_url, FetchConfig, SourceConfig, SourceHeaders};
 use body::BodyLimits;
-pub use error::{FetchError, FetchFailure};
+pub use error::{status_text, FetchError, FetchFailure};
 use guard::{Guard, GuardedResolver};
 use host_limit::{HostLimiter, PollSlots};
 pub use outcome::{charset, Content, FetchOutcome, Validators};
@@ -425,6 +425,7 @@ impl Fetcher {
             content: Content::Body {
                 bytes,
                 content_type,
+                status: Some(status.as_u16()),
             },
             validators,
             final_url,

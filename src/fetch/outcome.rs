@@ -28,6 +28,9 @@ pub enum Content {
         bytes: Vec<u8>,
         /// The `Content-Type` header, for its charset.
         content_type: Option<String>,
+        /// The HTTP status it came with (a 2xx), for a message about the body (a `204 No
+        /// Content` is an empty body by definition); `None` for a file.
+        status: Option<u16>,
     },
 }
 

@@ -368,7 +368,7 @@ async fn run(
     }
     let moved_to = outcome.moved_to;
     let needed = ctx.options.permanent_redirect_polls();
-    let (bytes, content_type) = match outcome.content {
+    let (bytes, content_type, status) = match outcome.content {
         Content::NotModified => {
             // A 304 counts neither way for a move: the page moved to may be a sign-in
             // page that answers the feed's If-Modified-Since so, and no feed was read.
@@ -388,11 +388,14 @@ async fn run(
         Content::Body {
             bytes,
             content_type,
-        } => (bytes, content_type),
+            status,
+        } => (bytes, content_type, status),
     };
     let ctx2 = ctx.clone();
     let name = source.name.clone();
     let final_url = outcome.final_url;
+    // Where the body came from, for an error about it, when that is not the URL configured.
+    let from = (final_url != source.url).then(|| shown_url(final_url.as_str()).into_owned());
     // Parsing, normalizing and folding are CPU and disk work: keep them off the async threads,
     // one body per core at a time.
     let (summary, info) = ctx
@@ -407,7 +410,11 @@ async fn run(
             )
         })
         .await
-        .map_err(|e| StoreError::Io(format!("ingest task failed: {e}")))??;
+        .map_err(|e| StoreError::Io(format!("ingest task failed: {e}")))?
+        .map_err(|e| match e {
+            PollError::Parse(e) => PollError::Parse(e.answered(status, from.as_deref())),
+            e => e,
+        })?;
     // A move counts only once its new URL served a feed: a 301 to a sign-in page or an
     // error page with status 200 is not the feed's new home.
     track_move(state, source, moved_to.as_ref(), needed);
@@ -522,5 +529,111 @@ mod tests {
         rebind(&mut st, &edited);
         assert_eq!(st.effective_url, None);
         assert_eq!(st.failures, 0);
+    }
+
+    /// A poll's error about its body says what the server answered: an empty body names
+    /// its status (a 204 means one: "the response body is empty" alone read as a broken
+    /// feed), and a body that is no feed names the URL redirects took the poll to, which is
+    /// not the one the operator configured (fetch audit, session 66). Real store, real
+    /// loopback server, through `once`.
+    #[test]
+    fn a_body_that_is_no_feed_names_its_status_or_where_redirects_led() {
+        use axum::http::{header, StatusCode};
+        use axum::response::IntoResponse;
+        use axum::routing::get;
+        const PAGE: &str = "<!DOCTYPE html><html><body>Sign in</body></html>";
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let app = axum::Router::new()
+            .route("/nothing", get(|| async { StatusCode::NO_CONTENT }))
+            .route("/blank", get(|| async { "" }))
+            .route(
+                "/page",
+                get(|| async { ([(header::CONTENT_TYPE, "text/html")], PAGE) }),
+            )
+            .route(
+                "/feed",
+                get(|| async {
+                    (StatusCode::FOUND, [(header::LOCATION, "/login?next=feed")]).into_response()
+                }),
+            )
+            .route(
+                "/login",
+                get(|| async { ([(header::CONTENT_TYPE, "text/html")], PAGE) }),
+            )
+            .route(
+                "/old",
+                get(|| async {
+                    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, "/api")]).into_response()
+                }),
+            )
+            .route("/api", get(|| async { "{\"error\": \"no such feed\"}" }));
+        let addr = rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            addr
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.toml");
+        let mut toml = format!(
+            "[store]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            dir.path().join("store").display()
+        );
+        for name in ["nothing", "blank", "page", "feed", "old"] {
+            toml.push_str(&format!(
+                "[[sources]]\nname = \"{name}\"\nurl = \"http://{addr}/{name}\"\n"
+            ));
+        }
+        std::fs::write(&path, toml).unwrap();
+        let config = crate::config::Config::load_with_env(&path, Some(Default::default()));
+        let app = crate::app::App::build(config.unwrap()).unwrap();
+        let outcomes = rt.block_on(app.once());
+        let said = |name: &str| {
+            let (_, outcome) = outcomes.iter().find(|(n, _)| n == name).unwrap();
+            let crate::app::OnceOutcome::Polled(report) = outcome else {
+                panic!("{name} not polled: {outcome:?}");
+            };
+            let e = report.result.as_ref().unwrap_err();
+            (e.class().name, e.to_string())
+        };
+        assert_eq!(
+            said("nothing"),
+            (
+                "empty_body",
+                "204 No Content: the response body is empty".into()
+            )
+        );
+        assert_eq!(
+            said("blank"),
+            ("empty_body", "200 OK: the response body is empty".into())
+        );
+        // Where the operator's URL led: nothing more to say.
+        assert_eq!(
+            said("page"),
+            ("not_a_feed", "not a feed: the body is an HTML page".into())
+        );
+        assert_eq!(
+            said("feed"),
+            (
+                "not_a_feed",
+                format!(
+                    "not a feed: the body from http://{addr}/login?next=feed (where the \
+                     source's URL redirects) is an HTML page"
+                )
+            )
+        );
+        let (class, message) = said("old");
+        assert_eq!(class, "malformed_feed");
+        assert!(
+            message.starts_with("malformed feed: ")
+                && message.ends_with(&format!(
+                    " (from http://{addr}/api, where the source's URL redirects)"
+                )),
+            "{message}"
+        );
     }
 }

@@ -36,21 +36,31 @@ pub use html::MAX_ANNOUNCED;
 use html::{announced, announced_feeds, looks_like_html};
 use json::{json_items_repaired, json_surrogates_repaired};
 
-/// Why a body is not a feed.
+/// Why a body is not a feed. [`parse_feed`] knows the body only; the poll, which knows the
+/// answer it came in, adds that with [`ParseError::answered`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
     /// The body is empty or only whitespace.
-    #[error("the response body is empty")]
-    Empty,
+    #[error("{}the response body is empty", answer_words(*.status, .from.as_deref()))]
+    Empty {
+        /// The HTTP status it came with: "the response body is empty" alone read as a broken
+        /// feed, where a `204 No Content` is the server saying it has none to give.
+        status: Option<u16>,
+        /// The URL it came from, when redirects led away from the source's own.
+        from: Option<String>,
+    },
     /// The body is an HTML page (an error page, a login wall, a CDN block, or the site's
     /// home page configured instead of its feed), not a feed. `feeds` are the feeds the page
     /// announces (`<link rel="alternate" type="application/rss+xml" href=…>`), for the
     /// operator to pick from; none is followed.
-    #[error("not a feed: the body is an HTML page{}", announced(feeds))]
+    #[error("not a feed: the body{} is an HTML page{}", from_words(.from.as_deref()), announced(feeds))]
     NotAFeed {
         /// The announced feeds' URLs, resolved against the page's (at most [`MAX_ANNOUNCED`]).
         feeds: Vec<String>,
+        /// The page's URL, when redirects led away from the source's own (a sign-in page
+        /// the feed's URL redirects to): the operator looks at the one configured otherwise.
+        from: Option<String>,
     },
     /// The body looks like XML or JSON but is not a feed feed-rs can read.
     #[error("malformed feed: {0}")]
@@ -61,11 +71,46 @@ impl ParseError {
     /// The error class recorded on the source and counted in metrics.
     pub fn class(&self) -> &'static str {
         match self {
-            ParseError::Empty => "empty_body",
+            ParseError::Empty { .. } => "empty_body",
             ParseError::NotAFeed { .. } => "not_a_feed",
             ParseError::Malformed(_) => "malformed_feed",
         }
     }
+
+    /// This error, told with what the poll knows of the answer: its HTTP `status` (`None`
+    /// for a file), and `from`, the URL the body came from when redirects led away from the
+    /// source's own (shown without credentials). An empty body names its status; a body that
+    /// is no feed names where it came from.
+    pub fn answered(self, status: Option<u16>, from: Option<&str>) -> Self {
+        let from = from.map(str::to_owned);
+        match self {
+            ParseError::Empty { .. } => ParseError::Empty { status, from },
+            ParseError::NotAFeed { feeds, .. } => ParseError::NotAFeed { feeds, from },
+            ParseError::Malformed(m) => match from {
+                Some(url) => ParseError::Malformed(format!(
+                    "{m} (from {url}, where the source's URL redirects)"
+                )),
+                None => ParseError::Malformed(m),
+            },
+        }
+    }
+}
+
+/// Before "the response body is empty": the status it came with (`204 No Content: `), and
+/// where redirects led.
+fn answer_words(status: Option<u16>, from: Option<&str>) -> String {
+    let status = status.map(crate::fetch::status_text).unwrap_or_default();
+    match (status.as_str(), from_words(from).as_str()) {
+        ("", "") => String::new(),
+        ("", from) => format!("{}: ", from.trim_start()),
+        (status, from) => format!("{status}{from}: "),
+    }
+}
+
+/// ` from URL (where the source's URL redirects)`, or nothing.
+fn from_words(from: Option<&str>) -> String {
+    from.map(|url| format!(" from {url} (where the source's URL redirects)"))
+        .unwrap_or_default()
 }
 
 /// A parsed feed: its own metadata and its entries in document order.
@@ -126,11 +171,15 @@ pub fn parse_feed_at(
     let bytes: &[u8] = &decoded.bytes;
     let head = first_non_space(bytes);
     if head.is_empty() {
-        return Err(ParseError::Empty);
+        return Err(ParseError::Empty {
+            status: None,
+            from: None,
+        });
     }
     if looks_like_html(head) {
         return Err(ParseError::NotAFeed {
             feeds: announced_feeds(bytes, url),
+            from: None,
         });
     }
     // A parser per attempt: feed-rs keeps the Media RSS state of an entry in the parser, and

@@ -474,7 +474,7 @@ fn a_home_page_names_the_feeds_it_announces() {
         panic!("a page is not a feed");
     };
     assert_eq!(e.class(), "not_a_feed");
-    let ParseError::NotAFeed { feeds } = &e else {
+    let ParseError::NotAFeed { feeds, .. } = &e else {
         panic!("{e:?}");
     };
     assert_eq!(
@@ -498,11 +498,11 @@ fn html_pages_and_empty_bodies_are_classified() {
     let html = b"<!DOCTYPE html><html><body>403 Forbidden</body></html>";
     assert!(matches!(
         parse_feed(html, "http://x/", None),
-        Err(ParseError::NotAFeed { feeds }) if feeds.is_empty()
+        Err(ParseError::NotAFeed { feeds, .. }) if feeds.is_empty()
     ));
     assert!(matches!(
         parse_feed(b"  \n ", "http://x/", None),
-        Err(ParseError::Empty)
+        Err(ParseError::Empty { .. })
     ));
     let bad = parse_feed(b"<rss version=\"2.0\"><channel><item>", "http://x/", None);
     assert!(bad.is_err());
