@@ -67,8 +67,11 @@ pub fn normalize_file(
         .ok()
         .and_then(|p| url::Url::from_file_path(p).ok())
         .map_or_else(|| "file:///".to_owned(), String::from);
-    let mut feed =
-        parse_feed(&body, &url, None).with_context(|| format!("parsing {}", path.display()))?;
+    // The parser's message may quote the file (a tag name): escaped as the daemon's log
+    // escapes it, so that a feed's escape sequences and line breaks never reach the terminal.
+    let mut feed = parse_feed(&body, &url, None)
+        .map_err(|e| anyhow::anyhow!(crate::config::shown_message(&e.to_string())))
+        .with_context(|| format!("parsing {}", path.display()))?;
     let rules = normalize
         .operator_table()
         .context("compiling normalize.rules")?

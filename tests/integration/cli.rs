@@ -620,6 +620,24 @@ fn normalize_prints_what_the_configured_rules_leave() {
         "{err}"
     );
 
+    // A feed whose error quotes escape sequences and a line break (a tag name): written as
+    // escapes, on the error's one line, as the daemon's log writes them.
+    let hostile = env.dir().join("hostile.xml");
+    std::fs::write(
+        &hostile,
+        "<rss version=\"2.0\"><channel><title>T</title></chan\u{1b}[31mnel\u{1b}]0;X\u{7}\n\
+         2026-01-01T00:00:00Z ERROR forged>",
+    )
+    .unwrap();
+    let (code, _, err) = env.command(&["normalize", hostile.to_str().expect("utf-8")]);
+    assert_ne!(code, 0);
+    assert!(!err.contains(['\u{1b}', '\u{7}']), "{err:?}");
+    assert!(
+        err.contains("\\u{1b}[31m") && err.contains("\\n2026"),
+        "{err:?}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err:?}");
+
     // So does a misspelt section, whose rules would be left out without a word.
     let typo = env.dir().join("typo.toml");
     let text = std::fs::read_to_string(&env.config).unwrap();
