@@ -448,7 +448,7 @@ pub fn lead_entities(title: &str, text: &str, rules: &Rules) -> u64 {
 /// prefer `normalize(raw, opts).key`.
 pub fn entry_key(raw: &RawEntry) -> String {
     if let Some(g) = nonempty_guid(raw.guid.as_deref()) {
-        return format!("g:{g}");
+        return guid_key(g);
     }
     if let Some(u) = article_url(raw) {
         return url_key(&u, raw.link.as_deref());
@@ -481,6 +481,21 @@ fn url_key(url: &str, link: Option<&str>) -> String {
     }
 }
 
+/// The longest GUID kept whole in a key, in bytes (URLs, the other key, are at most 8 KiB).
+pub const MAX_GUID_KEY_BYTES: usize = 1024;
+
+/// The key of an entry by its GUID `g`: `"g:" + g`, or for a GUID longer than
+/// [`MAX_GUID_KEY_BYTES`], `"gh:" + hex(xxh3_128(g))`. A feed of megabyte GUIDs grew the store
+/// by their size at every poll (the key is stored with the article and in the key index)
+/// and sent them in every `/articles` answer.
+fn guid_key(g: &str) -> String {
+    if g.len() <= MAX_GUID_KEY_BYTES {
+        format!("g:{g}")
+    } else {
+        format!("gh:{:032x}", xxhash_rust::xxh3::xxh3_128(g.as_bytes()))
+    }
+}
+
 fn nonempty_guid(guid: Option<&str>) -> Option<&str> {
     guid.map(str::trim).filter(|g| !g.is_empty())
 }
@@ -509,7 +524,7 @@ pub fn guid_is_url(guid: &str) -> bool {
 
 fn make_key(raw: &RawEntry, url: Option<&str>, fp_title: &str, fp_text: &str) -> String {
     if let Some(g) = nonempty_guid(raw.guid.as_deref()) {
-        return format!("g:{g}");
+        return guid_key(g);
     }
     if let Some(u) = url {
         return url_key(u, raw.link.as_deref());

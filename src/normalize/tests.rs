@@ -196,6 +196,21 @@ fn keys() {
     };
     assert_eq!(entry_key(&raw), "g:urn:x:1");
     assert_eq!(normalize(&raw, &opts()).key, "g:urn:x:1");
+    // A GUID past 1 KiB is keyed by its hash: 35 bytes, one per GUID, whatever its size.
+    let kept = format!("urn:{}", "k".repeat(MAX_GUID_KEY_BYTES - 4));
+    for (guid, other) in [(kept.clone(), "x"), ("x".repeat(1 << 20), "y")] {
+        let mut long = raw.clone();
+        long.guid = Some(guid.clone());
+        let key = normalize(&long, &opts()).key;
+        assert_eq!(entry_key(&long), key);
+        if guid.len() <= MAX_GUID_KEY_BYTES {
+            assert_eq!(key, format!("g:{guid}"));
+            continue;
+        }
+        assert!(key.starts_with("gh:") && key.len() == 35, "{key}");
+        long.guid = Some(format!("{}{other}", &guid[..guid.len() - 1]));
+        assert_ne!(entry_key(&long), key);
+    }
     raw.guid = Some("   ".into());
     // A live blog's posts link to anchors of one page: each anchor is its own item.
     assert_eq!(entry_key(&raw), "u:https://e.com/a#x");
