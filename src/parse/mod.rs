@@ -230,8 +230,13 @@ pub fn parse_feed_at(
     let wrapped = (!is_json)
         .then(|| repair::naked_markup_wrapped(bytes))
         .flatten();
-    let bytes: &[u8] = wrapped.as_deref().unwrap_or(bytes);
-    let feed = match parse(bytes).map_err(served_as) {
+    // The wrapped bytes only when they parse: a repair must never refuse a document that
+    // parses as it came (a wrap the element pattern paired wrongly).
+    let (bytes, first) = match wrapped.as_deref().map(|w| (w, parse(w))) {
+        Some((w, Ok(feed))) => (w, Ok(feed)),
+        _ => (bytes, parse(bytes)),
+    };
+    let feed = match first.map_err(served_as) {
         // An XML feed read without one entry while it holds some: a namespace or a format
         // feed-rs does not read (`repair`).
         Ok(feed) if feed.entries.is_empty() && !is_json => {

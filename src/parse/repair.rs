@@ -268,13 +268,33 @@ pub(super) fn naked_markup_wrapped(xml: &[u8]) -> Option<Vec<u8>> {
         Some(b"feed") => &ATOM,
         _ => return None,
     };
+    // HTML quoted in a CDATA section or a comment is text already: wrapped there, its
+    // `]]>` ended the outer section early and a valid feed was refused whole (an HTML
+    // `<details><summary>` in an Atom entry's CDATA content).
+    let opaque = opaque_sections(xml);
     let mut changed = false;
     let mut out = Vec::with_capacity(xml.len() + 256);
     let mut from = 0;
-    for c in element.captures_iter(&xml[first.start()..]) {
-        let (Some(open), Some(body), Some(close)) = (c.get(1), c.get(3), c.get(4)) else {
-            continue;
+    let mut at = first.start();
+    let mut next = 0;
+    while let Some(c) = element.captures_at(xml, at) {
+        let (Some(whole), Some(open), Some(body), Some(close)) =
+            (c.get(0), c.get(1), c.get(3), c.get(4))
+        else {
+            break;
         };
+        // Matches come in order: the sections before this one are behind for good.
+        while opaque
+            .get(next)
+            .is_some_and(|&(_, end)| end <= whole.start())
+        {
+            next += 1;
+        }
+        if let Some(&(_, end)) = opaque.get(next).filter(|(s, _)| *s <= whole.start()) {
+            at = end;
+            continue;
+        }
+        at = whole.end();
         let body_bytes = body.as_bytes();
         let naked = open.as_bytes() == close.as_bytes()
             && !c
@@ -291,18 +311,41 @@ pub(super) fn naked_markup_wrapped(xml: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         changed = true;
-        let at = first.start();
-        out.extend_from_slice(&xml[from..at + body.start()]);
+        out.extend_from_slice(&xml[from..body.start()]);
         out.extend_from_slice(b"<![CDATA[");
         out.extend_from_slice(&replace_all(body_bytes, "]]>", "]]]]><![CDATA[>"));
         out.extend_from_slice(b"]]>");
-        from = at + body.end();
+        from = body.end();
     }
     if !changed {
         return None;
     }
     out.extend_from_slice(&xml[from..]);
     Some(out)
+}
+
+/// The byte ranges of `xml`'s CDATA sections and comments, in order (an unclosed one runs
+/// to the end): what looks like markup in them is text.
+fn opaque_sections(xml: &[u8]) -> Vec<(usize, usize)> {
+    let mut sections = Vec::new();
+    let mut i = 0;
+    while let Some(off) = memchr::memmem::find(&xml[i..], b"<!") {
+        let start = i + off;
+        let rest = &xml[start..];
+        let (open, close): (&[u8], &[u8]) = if rest.starts_with(b"<![CDATA[") {
+            (b"<![CDATA[", b"]]>")
+        } else if rest.starts_with(b"<!--") {
+            (b"<!--", b"-->")
+        } else {
+            i = start + 2;
+            continue;
+        };
+        let end = memchr::memmem::find(&rest[open.len()..], close)
+            .map_or(xml.len(), |e| start + open.len() + e + close.len());
+        sections.push((start, end));
+        i = end;
+    }
+    sections
 }
 
 /// The local name of the document's root element.

@@ -956,3 +956,62 @@ fn a_file_feeds_relative_links_are_read_against_its_own_web_address() {
         f.entries.iter().map(|e| &e.link).collect::<Vec<_>>()
     );
 }
+
+/// HTML quoted in a CDATA section is text, whatever tags it holds: an HTML `<summary>` (of
+/// a `<details>`) or an SVG `<title>` in it was taken for the feed's own, wrapped in a
+/// second CDATA section whose `]]>` ended the first, and the whole feed was refused.
+#[test]
+fn html_in_cdata_that_holds_a_feeds_tag_names_is_read_as_it_is() {
+    let atom = "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\">\
+        <title>Release notes</title><id>urn:rn</id><updated>2026-03-01T09:00:00Z</updated>\
+        <entry><title>Version 4.2</title><id>urn:rn:42</id><updated>2026-03-01T09:00:00Z</updated>\
+        <link href=\"https://e.com/4.2\"/><content type=\"html\"><![CDATA[<p>What changed.</p>\
+        <details><summary><strong>Full changelog</strong></summary><ul><li>Fixed</li></ul>\
+        </details>]]></content></entry></feed>";
+    let f = parse_feed(atom.as_bytes(), "https://e.com/", None).unwrap();
+    assert_eq!(f.entries.len(), 1);
+    let content = f.entries[0].content.as_deref().unwrap_or_default();
+    assert!(
+        content.contains("<summary><strong>Full changelog</strong></summary><ul>"),
+        "{content}"
+    );
+    let rss = "<rss version=\"2.0\"><channel><title>Charts</title><item><title>Sales</title>\
+        <link>https://e.com/sales</link><description><![CDATA[<p>Up again.</p>\
+        <svg><title>Chart <tspan>2026</tspan></title></svg>]]></description></item>\
+        <item><title>Costs</title><link>https://e.com/costs</link>\
+        <description>Down <em>a little</em>.</description></item></channel></rss>";
+    let f = parse_feed(rss.as_bytes(), "https://e.com/", None).unwrap();
+    assert_eq!(
+        f.entries[0].summary.as_deref(),
+        Some("<p>Up again.</p><svg><title>Chart <tspan>2026</tspan></title></svg>")
+    );
+    // naked markup beside it is still wrapped
+    assert_eq!(
+        f.entries[1].summary.as_deref(),
+        Some("Down <em>a little</em>.")
+    );
+    // In a comment too, such tags are no element of the feed's.
+    let commented =
+        "<rss version=\"2.0\"><channel><title>C</title><!-- <title>Old <b>x</b></title> -->\
+        <item><title>One</title><link>https://e.com/1</link></item></channel></rss>";
+    assert_eq!(repair::naked_markup_wrapped(commented.as_bytes()), None);
+}
+
+/// The naked-markup wrap pairs elements by a pattern, not by reading the XML: when what it
+/// made does not parse, the document is read as it came, which parses.
+#[test]
+fn a_wrap_that_breaks_a_document_that_parses_is_not_used() {
+    // A description nested in one (as HTML quoting another feed's item writes it): the wrap
+    // ends at the inner close and leaves the outer one unpaired.
+    let rss = "<rss version=\"2.0\"><channel><title>Q</title><item><title>Quoted</title>\
+        <link>https://e.com/q</link><description><p>Quoting:</p><div><description>inner\
+        </description></div></description></item></channel></rss>";
+    let wrapped = repair::naked_markup_wrapped(rss.as_bytes()).expect("a wrap");
+    assert!(
+        feed_rs::parser::parse(&wrapped[..]).is_err(),
+        "the wrap breaks it"
+    );
+    let f = parse_feed(rss.as_bytes(), "https://e.com/", None).unwrap();
+    assert_eq!(f.entries.len(), 1);
+    assert_eq!(f.entries[0].link.as_deref(), Some("https://e.com/q"));
+}
