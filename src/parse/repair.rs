@@ -302,8 +302,9 @@ pub(super) fn naked_markup_wrapped(xml: &[u8]) -> Option<Vec<u8>> {
                 .is_some_and(|a| XML_BY_RIGHT.is_match(a.as_bytes()))
             && memchr::memmem::find(body_bytes, b"<![CDATA[").is_none()
             // Markup written escaped (`&lt;p&gt;`) beside a stray element (a `<br/>`, a
-            // tracking pixel): in CDATA its entities would be read as text.
-            && memchr::memmem::find(body_bytes, b"&lt;").is_none()
+            // tracking pixel): in CDATA its entities would be read as text. A `&lt;` that
+            // is a comparison (`&lt; 2 percent`) is no markup, and left the text empty.
+            && !escapes_markup(body_bytes)
             && body_bytes
                 .windows(2)
                 .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/'));
@@ -346,6 +347,15 @@ fn opaque_sections(xml: &[u8]) -> Vec<(usize, usize)> {
         i = end;
     }
     sections
+}
+
+/// Whether `text` holds markup written escaped: a `&lt;` before a letter, `/` or `!`
+/// (`&lt;p&gt;`, `&lt;/b&gt;`, `&lt;!--`), not one before a space or a digit.
+fn escapes_markup(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, b"&lt;").any(|at| {
+        text.get(at + 4)
+            .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'/' | b'!'))
+    })
 }
 
 /// The local name of the document's root element.

@@ -1015,3 +1015,25 @@ fn a_wrap_that_breaks_a_document_that_parses_is_not_used() {
     assert_eq!(f.entries.len(), 1);
     assert_eq!(f.entries[0].link.as_deref(), Some("https://e.com/q"));
 }
+
+/// A `&lt;` that is a comparison sign is no escaped markup: it kept the HTML beside it from
+/// being wrapped, and the text was cut to what came before the first tag (nothing at all).
+#[test]
+fn a_less_than_sign_beside_naked_html_does_not_cost_the_text() {
+    let rss = "<rss version=\"2.0\"><channel><title>News</title><item>\
+        <title>AT&amp;T <b>wins</b> the bid</title><link>https://e.com/n1</link>\
+        <description><p>The bank cut rates.</p><p>Inflation is now &lt; 2 percent.</p>\
+        </description></item></channel></rss>";
+    let f = parse_feed(rss.as_bytes(), "https://e.com/", None).unwrap();
+    let e = &f.entries[0];
+    assert_eq!(e.title.as_deref(), Some("AT&amp;T <b>wins</b> the bid"));
+    let summary = e.summary.as_deref().unwrap_or_default();
+    assert!(
+        summary.contains("Inflation is now &lt; 2 percent."),
+        "{summary}"
+    );
+    // Markup written escaped beside a stray element is still left as it is.
+    let escaped = "<rss version=\"2.0\"><channel><title>N</title><item><title>T</title>\
+        <description>&lt;p&gt;Text&lt;/p&gt;<img src=\"x\"/></description></item></channel></rss>";
+    assert_eq!(repair::naked_markup_wrapped(escaped.as_bytes()), None);
+}
