@@ -14,11 +14,17 @@
 /// - a version that names JSON Feed 1 in another spelling (`"1.0"`, `"1.1"`,
 ///   `http://jsonfeed.org/version/1`, a trailing slash) as the URL feed-rs knows.
 ///
-/// `None` when the body is no JSON object or there was nothing to repair.
+/// - a member given twice in one object as its last value, as other readers take it;
+/// - a number beyond what a JSON reader holds (`1e400`, an integer past 64 bits) as its
+///   literal text ([`big_numbers_quoted`]).
+///
+/// Run only on a document feed-rs refused: the result is written out again even when no
+/// field changed, as the re-read alone mends a repeated member. `None` when the body is no
+/// JSON object.
 pub(super) fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
     use serde_json::{Map, Value};
-    let mut doc: Value = serde_json::from_slice(bytes).ok()?;
-    let mut changed = false;
+    let quoted = big_numbers_quoted(bytes);
+    let mut doc: Value = serde_json::from_slice(quoted.as_deref().unwrap_or(bytes)).ok()?;
     /// A string where feed-rs wants one: a number or a boolean as its text, null as absent.
     fn text(v: &Value) -> Option<Value> {
         match v {
@@ -80,15 +86,14 @@ pub(super) fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
         "icon",
         "favicon",
     ] {
-        changed |= mend(feed, key, text);
+        mend(feed, key, text);
     }
     if !feed.get("title").is_some_and(Value::is_string) {
         // the one text feed-rs cannot do without
         feed.insert("title".into(), Value::String(String::new()));
-        changed = true;
     }
-    changed |= mend(feed, "author", author);
-    changed |= mend(feed, "authors", authors);
+    mend(feed, "author", author);
+    mend(feed, "authors", authors);
     // A version feed-rs does not know but that names JSON Feed 1 all the same: a bare number
     // ("1.0", "1.1") or the URL over http or with a trailing slash.
     if let Some(v) = feed.get("version").and_then(Value::as_str) {
@@ -104,19 +109,15 @@ pub(super) fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
         };
         if let Some(known) = known.filter(|k| k != &v) {
             feed.insert("version".into(), Value::String(known.into()));
-            changed = true;
         }
     }
     let items = feed.get_mut("items")?.as_array_mut()?;
-    let before = items.len();
     items.retain(Value::is_object);
-    changed |= items.len() != before;
     for item in items.iter_mut().filter_map(Value::as_object_mut) {
         for key in ["date_published", "date_modified"] {
             let Some(date) = item.get(key).filter(|d| !d.is_string() && !d.is_null()) else {
                 continue;
             };
-            changed = true;
             let unix = date.as_f64().and_then(|n| {
                 let ms = if n.abs() >= 1e11 { n } else { n * 1000.0 };
                 chrono::DateTime::from_timestamp_millis(ms as i64)
@@ -142,11 +143,11 @@ pub(super) fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
             "image",
             "banner_image",
         ] {
-            changed |= mend(item, key, text);
+            mend(item, key, text);
         }
-        changed |= mend(item, "author", author);
-        changed |= mend(item, "authors", authors);
-        changed |= mend(item, "tags", |v| match v {
+        mend(item, "author", author);
+        mend(item, "authors", authors);
+        mend(item, "tags", |v| match v {
             Value::Array(list) => Some(Value::Array(
                 list.iter()
                     .filter_map(|t| text(t).filter(|t| !t.is_null()))
@@ -155,7 +156,7 @@ pub(super) fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
             Value::String(_) => Some(Value::Array(vec![v.clone()])),
             _ => None,
         });
-        changed |= mend(item, "attachments", |v| match v {
+        mend(item, "attachments", |v| match v {
             Value::Array(list) => Some(Value::Array(
                 list.iter()
                     .filter(|a| {
@@ -175,7 +176,61 @@ pub(super) fn json_items_repaired(bytes: &[u8]) -> Option<Vec<u8>> {
             _ => None,
         });
     }
-    changed.then(|| serde_json::to_vec(&doc).ok()).flatten()
+    serde_json::to_vec(&doc).ok()
+}
+
+/// JSON text with each number that serde_json cannot hold as it is written (one past
+/// `f64`'s range, which it refuses with "number out of range"; an integer past `u64`/`i64`,
+/// which it rounds to a float, so that two ids apart in their last digits became one key)
+/// written as a string of its literal text. `None` when there is none.
+pub(super) fn big_numbers_quoted(json: &[u8]) -> Option<Vec<u8>> {
+    let mut big = Vec::new();
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            // a string: to its closing quote, past escapes
+            b'"' => {
+                i += 1;
+                while let Some(&b) = json.get(i) {
+                    i += if b == b'\\' { 2 } else { 1 };
+                    if b == b'"' {
+                        break;
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let len = json[i..]
+                    .iter()
+                    .position(|b| !matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                    .unwrap_or(json.len() - i);
+                let number = std::str::from_utf8(&json[i..i + len]).unwrap_or("");
+                let held = if number.contains(['.', 'e', 'E']) {
+                    number.parse::<f64>().is_ok_and(f64::is_finite)
+                } else {
+                    number.parse::<u64>().is_ok() || number.parse::<i64>().is_ok()
+                };
+                if !held && !number.is_empty() {
+                    big.push((i, i + len));
+                }
+                i += len.max(1);
+            }
+            _ => i += 1,
+        }
+    }
+    if big.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(json.len() + 2 * big.len());
+    let mut from = 0;
+    for (start, end) in big {
+        out.extend_from_slice(&json[from..start]);
+        out.push(b'"');
+        out.extend_from_slice(&json[start..end]);
+        out.push(b'"');
+        from = end;
+    }
+    out.extend_from_slice(&json[from..]);
+    Some(out)
 }
 
 /// JSON text with each unpaired surrogate escape (`\ud83d` with no low surrogate after it,

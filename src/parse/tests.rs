@@ -1037,3 +1037,43 @@ fn a_less_than_sign_beside_naked_html_does_not_cost_the_text() {
         <description>&lt;p&gt;Text&lt;/p&gt;<img src=\"x\"/></description></item></channel></rss>";
     assert_eq!(repair::naked_markup_wrapped(escaped.as_bytes()), None);
 }
+
+/// One member of one item that serde_json refuses (a repeated `id`, a number past any
+/// float) refused the whole feed; an integer id past 64 bits was rounded to a float, so
+/// that ids apart in their last digits were one key.
+#[test]
+fn a_json_feed_member_serde_refuses_costs_that_member_not_the_feed() {
+    let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+{"id":"draft","id":"final","url":"https://e.com/a","title":"A","content_text":"x"},
+{"id":1e400,"url":"https://e.com/b","title":"B","content_text":"y"},
+{"id":123456789012345678901234567891,"url":"https://e.com/c","title":"C","content_text":"z"},
+{"id":123456789012345678901234567892,"url":"https://e.com/d","title":"D","content_text":"w"},
+{"id":-98765432109876543210,"url":"https://e.com/e","title":"E","content_text":"v"},
+{"id":"s\"1e400\\","url":"https://e.com/f","title":"F 1e400","content_text":"u"}]}"#;
+    let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
+    let ids: Vec<_> = f.entries.iter().map(|e| e.guid.as_deref()).collect();
+    assert_eq!(
+        ids,
+        [
+            Some("final"),
+            Some("1e400"),
+            Some("123456789012345678901234567891"),
+            Some("123456789012345678901234567892"),
+            Some("-98765432109876543210"),
+            Some("s\"1e400\\"),
+        ]
+    );
+    assert_eq!(f.entries[5].title.as_deref(), Some("F 1e400"));
+    // A repeated member alone, with nothing else to mend, is read too.
+    let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+{"id":"draft","url":"https://e.com/a","title":"A","content_text":"x","id":"final"}]}"#;
+    let f = parse_feed(json.as_bytes(), "https://e.com/", None).unwrap();
+    assert_eq!(f.entries[0].guid.as_deref(), Some("final"));
+    // Numbers a reader holds are left to the repair that reads them.
+    assert_eq!(
+        json::big_numbers_quoted(
+            br#"{"a":[1,-2,3.5e2,18446744073709551615,-9223372036854775808]}"#
+        ),
+        None
+    );
+}
